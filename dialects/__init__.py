@@ -1,0 +1,44 @@
+"""SQL translation: PostgreSQL (plus time-travel and branch hints) to each backend's dialect.
+
+Pure functions, no I/O, nothing imported from pgproxy/. The proxy caches
+`parse` by statement text and `generate` by (text, target), so a statement
+already seen is never parsed again.
+"""
+
+from dialects.api import (
+    Generated,
+    Hints,
+    Kind,
+    ParamStyle,
+    Setting,
+    Statement,
+    Target,
+    TranslationError,
+)
+
+__all__ = [
+    "Generated",
+    "Hints",
+    "Kind",
+    "ParamStyle",
+    "Setting",
+    "Statement",
+    "Target",
+    "TranslationError",
+    "generate",
+    "parse",
+]
+
+
+def parse(sql: str) -> list[Statement]:
+    """Split and parse the client's text into statements (PostgreSQL dialect + hints)."""
+    from dialects.parse import parse as _parse
+
+    return _parse(sql)
+
+
+def generate(statement: Statement, target: Target) -> Generated:
+    """The statement in the target's dialect, with driver placeholders."""
+    from dialects.generate import generate as _generate
+
+    return _generate(statement, target)

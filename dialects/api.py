@@ -1,0 +1,116 @@
+"""The contract between dialects/ and the proxy: what parse and generate return.
+
+dialects/ is pure: SQL text and options in, SQL text plus what the proxy needs
+to know out. It performs no I/O and imports nothing from pgproxy/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+ParamStyle = Literal["qmark", "format", "dollar"]
+
+
+class Kind(StrEnum):
+    SELECT = "select"
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    DDL = "ddl"
+    BEGIN = "begin"
+    COMMIT = "commit"
+    ROLLBACK = "rollback"
+    SAVEPOINT = "savepoint"
+    RELEASE = "release"
+    ROLLBACK_TO = "rollback_to"
+    SET = "set"  # SET / SET LOCAL / SET SESSION / RESET / SET TIME ZONE ...
+    SHOW = "show"
+    USE = "use"  # USE "db/branch"
+    CALL = "call"
+    EMPTY = "empty"  # only whitespace / comments
+    OTHER = "other"
+
+
+class TranslationError(Exception):
+    """A statement that cannot be translated; carries the SQLSTATE to report."""
+
+    def __init__(self, message: str, sqlstate: str = "42601") -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """Time travel and branch requests, validated, from any of the written forms."""
+
+    as_of: str | None = None  # commit, branch, tag or HEAD~n
+    as_of_timestamp: str | None = None  # a timestamp literal's text
+    branch: str | None = None
+    # per-table AS OF: table name -> (kind, value) with kind 'ref' or 'timestamp'
+    tables: tuple[tuple[str, str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.as_of or self.as_of_timestamp or self.branch or self.tables)
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A SET / RESET / SHOW of a named parameter."""
+
+    name: str  # lower-cased: 'search_path', 'timezone', 'pgproxy.branch', 'all' ...
+    value: str | None = None  # None for RESET / SET ... TO DEFAULT / SHOW
+    local: bool = False  # SET LOCAL
+
+
+@dataclass(slots=True)
+class Statement:
+    """One parsed statement of the client's text (a simple query may hold several)."""
+
+    sql: str  # this statement's own text, as the client wrote it
+    kind: Kind
+    tag: str  # CommandComplete verb: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN' ...
+    tables_read: frozenset[str] = frozenset()
+    tables_written: frozenset[str] = frozenset()
+    cacheable: bool = False  # a single read, no volatile function, no FOR UPDATE/SHARE
+    returns_rows: bool = False
+    nparams: int = 0  # highest $n used
+    param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
+    hints: Hints = field(default_factory=Hints)
+    setting: Setting | None = None
+    catalog_only: bool = False  # reads only pg_catalog / information_schema relations
+    expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how a statement is to run: everything generate needs besides the AST."""
+
+    dialect: str  # 'sqlite', 'mysql', 'mariadb', 'dolt', 'tsql', 'postgres'
+    paramstyle: ParamStyle
+    backend: str  # the backend's name, for messages ('sqlite', 'mysql', 'dolt' ...)
+    as_of_commit: bool = False
+    as_of_timestamp: bool = False
+    branches: bool = False
+    returning: bool = False
+    # session-level time travel, from SET pgproxy.branch / pgproxy.as_of or the database name
+    branch: str | None = None
+    as_of: str | None = None
+    database: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """Backend SQL and the list of values to bind, in driver placeholder order.
+
+    Each entry of `params` is either an int, the 0-based index of a client
+    parameter ($1 is 0), or a str naming a session value the proxy binds
+    ('current_database', 'current_user', 'session_user', 'current_schema',
+    'version', 'backend_pid', 'setting:<name>'). Client values never appear in
+    `sql`.
+    """
+
+    sql: str
+    params: tuple[int | str, ...] = ()

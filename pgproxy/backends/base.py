@@ -1,0 +1,108 @@
+"""What every backend implements: Backend -> Connection -> Cursor.
+
+Shaped like buenavista's Connection/Session/QueryResult split. All methods
+except `Connection.cancel` block and are called from a worker thread, one
+thread at a time per connection; the event loop never calls them. Errors are
+raised as `pgproxy.errors.PgError` subclasses with a real SQLSTATE: each
+backend owns its map from driver errors to SQLSTATEs, keeps the backend's
+message readable and never lets credentials into a message.
+
+Values crossing this interface are plain Python objects: None, bool, int,
+float, Decimal, str, bytes, datetime.date/time/datetime/timedelta, uuid.UUID,
+and for JSON either str or dict/list. A backend may return a str for any type
+(SQLite keeps dates as text); the wire's encoders accept that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ParamStyle = Literal["qmark", "format", "dollar"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One result column as RowDescription describes it."""
+
+    name: str
+    type_oid: int
+    type_size: int = -1
+    type_mod: int = -1
+    table_oid: int = 0
+    column_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can honour; the dialect layer refuses the rest with 0A000."""
+
+    as_of_commit: bool = False  # AS OF '<commit|branch|tag|HEAD~n>'
+    as_of_timestamp: bool = False  # AS OF TIMESTAMP / FOR SYSTEM_TIME AS OF
+    branches: bool = False  # branch hints, revision databases
+    transactions: bool = True
+    savepoints: bool = True
+    returning: bool = False  # INSERT/UPDATE/DELETE ... RETURNING natively
+
+
+@runtime_checkable
+class Cursor(Protocol):
+    """The result of one statement: its columns, then rows fetched in batches."""
+
+    columns: Sequence[Column] | None  # None when the statement returns no rows
+    rowcount: int  # rows affected by a write, or -1
+
+    def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        """Up to `size` rows; an empty list once the result is exhausted."""
+        ...
+
+    def close(self) -> None:
+        """Discard the rest of the result; the connection is usable afterwards."""
+        ...
+
+
+@runtime_checkable
+class Connection(Protocol):
+    """One backend connection, used by one client session at a time."""
+
+    def execute(self, sql: str, params: Sequence[Any]) -> Cursor:
+        """Run one statement in the backend's dialect with bound parameters."""
+        ...
+
+    def describe(self, sql: str, params: Sequence[Any]) -> Sequence[Column] | None:
+        """The columns `sql` would return, without side effects; None if it returns none."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool:
+        """The driver's real transaction state (never guessed from SQL text)."""
+        ...
+
+    def cancel(self) -> None:
+        """Interrupt the running statement; called from another thread."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A configured backend URL: its dialect, capabilities and connections."""
+
+    name: str  # 'sqlite', 'mysql', 'postgresql', 'dolt', 'dolt+mysql', 'mssql'
+    dialect: str  # the dialects/ target: 'sqlite', 'mysql', 'dolt', 'postgres', 'tsql'
+    paramstyle: ParamStyle
+    capabilities: Capabilities
+
+    def connect(self, database: str | None = None) -> Connection:
+        """A new connection; `database` is the client's database name when it picks one."""
+        ...
+
+    def close(self) -> None:
+        """Release everything the backend holds (engines, pools)."""
+        ...
+
+    def redacted_url(self) -> str:
+        """The URL with any password removed, for logs and messages."""
+        ...
