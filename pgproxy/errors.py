@@ -217,7 +217,7 @@ class SyntaxErrorOrAccessRuleViolation(PgError, code="42000"):
     pass
 
 
-class SyntaxError(PgError, code="42601"):  # noqa: A001 - named as PostgreSQL names it
+class SyntaxError(PgError, code="42601"):  # named as PostgreSQL names it
     pass
 
 
@@ -300,6 +300,10 @@ class ObjectNotInPrerequisiteState(PgError, code="55000"):
     pass
 
 
+class CantChangeRuntimeParam(PgError, code="55P02"):
+    pass
+
+
 class LockNotAvailable(PgError, code="55P03"):
     pass
 
@@ -322,7 +326,7 @@ class CannotConnectNow(Fatal, code="57P03"):
 
 
 # Class 58 — system error
-class SystemError(PgError, code="58000"):  # noqa: A001 - named as PostgreSQL names it
+class SystemError(PgError, code="58000"):  # named as PostgreSQL names it
     pass
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from pgproxy.cli import main
+
+sys.exit(main())

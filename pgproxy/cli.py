@@ -1,0 +1,100 @@
+"""`pgproxy serve`: start the proxy from the configuration, the environment and flags."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+import sys
+
+from pgproxy import config as config_mod
+from pgproxy.backends import from_url
+from pgproxy.proxy import Proxy
+from pgproxy.router import Router
+from pgproxy.wire.server import WireServer
+
+log = logging.getLogger("pgproxy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgproxy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the proxy")
+    serve.add_argument("--config", help="pgproxy.toml (or PGPROXY_CONFIG)")
+    serve.add_argument(
+        "--listen",
+        action="append",
+        help=f"host:port to listen on, repeatable (default {config_mod.DEFAULT_LISTEN})",
+    )
+    serve.add_argument(
+        "--backend", help=f"default backend URL (default {config_mod.DEFAULT_BACKEND})"
+    )
+    serve.add_argument("--log-level", help="debug, info, warning, error")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_mod.load(
+        args.config, listen=args.listen, backend=args.backend, log_level=args.log_level
+    )
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        log.info("uvloop is not installed; using the default asyncio event loop")
+    try:
+        asyncio.run(serve(cfg))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> None:
+    backends = {name: from_url(url) for name, url in cfg.backends.items()}
+    for name, backend in backends.items():
+        log.info("backend %s: %s", name, backend.redacted_url())
+    proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
+    server = WireServer(
+        proxy,
+        users=cfg.users,
+        auth_method=cfg.auth,
+        allow_remote_trust=cfg.allow_remote_trust,
+        ssl_context=_ssl_context(cfg),
+    )
+    for address in cfg.listen:
+        host, port = config_mod.split_listen(address)
+        for bound_host, bound_port in await server.listen(host, port):
+            log.info("listening on %s:%d", bound_host, bound_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await server.close()
+        proxy.close()
+
+
+def _ssl_context(cfg: config_mod.Config) -> ssl.SSLContext | None:
+    if not cfg.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+    return context
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Statements the proxy answers itself: SET, RESET, SHOW and USE."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dialects
+from pgproxy import pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.results import RowsResult
+from pgproxy.settings import display_name
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pgproxy.session import Session
+
+Kind = dialects.Kind
+LOCAL_KINDS = frozenset({Kind.SET, Kind.SHOW, Kind.USE})
+
+
+def _text(name: str) -> Column:
+    return Column(name, pgtypes.TEXT)
+
+
+def show_columns(setting: dialects.Setting) -> list[Column]:
+    if setting.name == "all":
+        return [_text("name"), _text("setting"), _text("description")]
+    return [_text(display_name(setting.name).lower())]
+
+
+def run_local(
+    session: Session, stmt: dialects.Statement, formats: Sequence[int]
+) -> RowsResult:
+    setting = stmt.setting
+    if stmt.kind is Kind.USE:
+        assert setting is not None and setting.value is not None
+        session.use(setting.value)
+        return RowsResult("USE")
+    assert setting is not None
+    if stmt.kind is Kind.SHOW:
+        columns = show_columns(setting)
+        if setting.name == "all":
+            return RowsResult("SHOW", columns, session.settings.all(), formats)
+        return RowsResult("SHOW", columns, [(session.settings.get(setting.name),)], formats)
+    session.apply_setting(setting)
+    return RowsResult(stmt.tag or "SET")

@@ -1,0 +1,77 @@
+"""Configuration: one TOML file, overridden by PGPROXY_* environment variables, then flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 6432
+DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_BACKEND = "sqlite:///./pgproxy.db"
+
+
+@dataclass
+class Config:
+    listen: list[str] = field(default_factory=lambda: [DEFAULT_LISTEN])
+    backends: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_BACKEND})
+    users: dict[str, str] = field(default_factory=dict)
+    auth: str | None = None  # trust | password | md5 | scram-sha-256; None: by users
+    allow_remote_trust: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    workers: int = 64
+    cache_size: int = 4096
+    log_level: str = "info"
+
+
+def load(path: str | None = None, env: dict[str, str] | None = None, **flags: Any) -> Config:
+    """The file (if any), then the environment, then flags that are not None."""
+    env = dict(os.environ if env is None else env)
+    path = path or env.get("PGPROXY_CONFIG")
+    cfg = Config()
+    if path:
+        _apply_file(cfg, Path(path))
+    overrides = {
+        "listen": env.get("PGPROXY_LISTEN"),
+        "backend": env.get("PGPROXY_BACKEND"),
+        "log_level": env.get("PGPROXY_LOG_LEVEL"),
+        "auth": env.get("PGPROXY_AUTH"),
+    }
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "listen":
+            cfg.listen = [value] if isinstance(value, str) else list(value)
+        elif key == "backend":
+            cfg.backends["default"] = value
+        else:
+            setattr(cfg, key, value)
+    return cfg
+
+
+def _apply_file(cfg: Config, path: Path) -> None:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    server = data.get("server", {})
+    listen = server.get("listen")
+    if listen:
+        cfg.listen = [listen] if isinstance(listen, str) else list(listen)
+    for key in ("auth", "allow_remote_trust", "tls_cert", "tls_key", "workers", "log_level"):
+        if key in server:
+            setattr(cfg, key, server[key])
+    if "cache" in data and "translation_entries" in data["cache"]:
+        cfg.cache_size = int(data["cache"]["translation_entries"])
+    if data.get("backends"):
+        cfg.backends = {str(k): str(v) for k, v in data["backends"].items()}
+    cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
+
+
+def split_listen(address: str) -> tuple[str, int]:
+    """'host:port', '[::1]:port' or ':port' -> (host, port)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port or DEFAULT_PORT)

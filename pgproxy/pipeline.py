@@ -1,0 +1,163 @@
+"""The one path every statement takes, stage by stage.
+
+parse (cached) -> failed-transaction guard -> statements the proxy answers
+itself -> transaction control -> generate for the backend (cached) -> bind ->
+execute in a worker -> a streamed result. Each stage is a small step here or
+an object of its own module; add a stage by adding an object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lru import LRU
+
+import dialects
+from pgproxy import errors
+from pgproxy.backends.base import Column, Connection, Cursor
+from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
+from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
+
+if TYPE_CHECKING:
+    from pgproxy.session import PreparedStatement, Session
+
+log = logging.getLogger("pgproxy.pipeline")
+Kind = dialects.Kind
+
+# What may still run in a failed transaction block.
+_ENDS_FAILED = frozenset({Kind.ROLLBACK, Kind.ROLLBACK_TO, Kind.COMMIT})
+
+
+class Pipeline:
+    """Drives statements from text to streamed rows; shared by every session."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._parsed: LRU = LRU(cache_size)
+        self._generated: LRU = LRU(cache_size)
+
+    # ------------------------------------------------------------ translation
+
+    def parse(self, sql: str) -> list[dialects.Statement]:
+        """dialects.parse, once per distinct text."""
+        statements = self._parsed.get(sql)
+        if statements is None:
+            try:
+                statements = dialects.parse(sql)
+            except dialects.TranslationError as exc:
+                raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
+            self._parsed[sql] = statements
+        return statements
+
+    def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
+        """dialects.generate, once per (statement, target)."""
+        key = (stmt.sql, target)
+        generated = self._generated.get(key)
+        if generated is None:
+            try:
+                generated = dialects.generate(stmt, target)
+            except dialects.TranslationError as exc:
+                raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
+            self._generated[key] = generated
+        return generated
+
+    # ------------------------------------------------------------ running
+
+    async def run(
+        self,
+        session: Session,
+        prepared: PreparedStatement,
+        params: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Any:
+        stmt = prepared.statement
+        kind = stmt.kind
+        if session.failed and kind not in _ENDS_FAILED:
+            raise errors.InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if kind in LOCAL_KINDS:
+            return run_local(session, stmt, formats)
+        if kind is Kind.BEGIN and session.in_transaction:
+            return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
+        if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
+            return RowsResult(stmt.tag)  # PostgreSQL warns: no transaction in progress
+        if kind is Kind.COMMIT and session.failed:
+            # COMMIT of a failed transaction rolls back, and says so.
+            result = await self._backend(session, _ROLLBACK, (), formats)
+            return RowsResult("ROLLBACK") if result.done else result
+        return await self._backend(session, stmt, params, formats)
+
+    async def _backend(
+        self,
+        session: Session,
+        stmt: dialects.Statement,
+        params: Sequence[Any],
+        formats: Sequence[int],
+    ) -> BackendResult:
+        generated = self.generate(stmt, session.target())
+        values = _bind(session, generated, params)
+        await session.release_active()
+        conn = await session.connection()
+        cursor, rows, exhausted, in_tx = await session.call(
+            _execute, conn, generated.sql, values, DEFAULT_BATCH
+        )
+        session.after_statement(stmt.kind, in_tx)
+        result = BackendResult(
+            stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session)
+        )
+        if not result.done:
+            session.set_active(result)
+        return result
+
+    async def describe(
+        self, session: Session, prepared: PreparedStatement
+    ) -> Sequence[Column] | None:
+        stmt = prepared.statement
+        if stmt.kind is Kind.SHOW and stmt.setting is not None:
+            return show_columns(stmt.setting)
+        if not stmt.returns_rows or stmt.kind in LOCAL_KINDS:
+            return None
+        generated = self.generate(stmt, session.target())
+        values = _bind(session, generated, [None] * len(prepared.param_types))
+        await session.release_active()
+        conn = await session.connection()
+        return await session.call(conn.describe, generated.sql, values)
+
+
+_ROLLBACK = dialects.Statement("ROLLBACK", Kind.ROLLBACK, "ROLLBACK")
+
+
+def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]) -> list[Any]:
+    """Client parameters and session values in driver placeholder order."""
+    out: list[Any] = []
+    for source in generated.params:
+        if isinstance(source, int):
+            if source >= len(params):
+                raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
+            out.append(params[source])
+        else:
+            out.append(session.session_value(source))
+    return out
+
+
+def _execute(
+    conn: Connection, sql: str, values: list[Any], prefetch: int
+) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
+    """Worker-side: run, take the first rows, report the real transaction state."""
+    cursor = conn.execute(sql, values)
+    rows: list[tuple[Any, ...]] = []
+    exhausted = True
+    if cursor.columns is not None:
+        rows = cursor.fetch(prefetch)
+        exhausted = len(rows) < prefetch
+    return cursor, rows, exhausted, conn.in_transaction
+
+
+def _forget(session: Session) -> Any:
+    def done(result: BackendResult) -> None:
+        if session._active is result:
+            session._active = None
+
+    return done

@@ -1,0 +1,36 @@
+"""The proxy behind the wire: backends, router, pipeline and workers, and a session per client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from pgproxy.pipeline import Pipeline
+from pgproxy.router import Router
+from pgproxy.session import Session
+from pgproxy.workers import Workers
+
+log = logging.getLogger("pgproxy")
+
+
+class Proxy:
+    """Implements the wire's Core: opens a Session for each authenticated client."""
+
+    def __init__(self, router: Router, *, workers: int = 64, cache_size: int = 4096) -> None:
+        self.router = router
+        self.pipeline = Pipeline(cache_size)
+        self.workers = Workers(workers)
+        self.sessions: set[Session] = set()
+
+    async def open_session(self, params: Mapping[str, str], pid: int, peer: str) -> Session:
+        route = self.router.resolve(params["database"])
+        session = Session(self, params, route, pid, peer)
+        self.sessions.add(session)
+        return session
+
+    def closed(self, session: Session) -> None:
+        self.sessions.discard(session)
+
+    def close(self) -> None:
+        self.router.close()
+        self.workers.close()

@@ -1,0 +1,156 @@
+"""Results as the wire streams them: columns, encoded DataRow batches, a command tag."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pgproxy.backends.base import Column, Cursor
+from pgproxy.wire.codecs import row_encoder
+from pgproxy.wire.messages import formats_for
+
+DEFAULT_BATCH = 2000
+
+RowEncoder = Callable[[list[tuple[Any, ...]]], bytes]
+
+
+def command_tag(verb: str, rows: int) -> str:
+    """CommandComplete text exactly as PostgreSQL writes it."""
+    if verb == "INSERT":
+        return f"INSERT 0 {rows}"
+    if verb in ("SELECT", "UPDATE", "DELETE", "MERGE", "FETCH", "MOVE", "COPY"):
+        return f"{verb} {rows}"
+    return verb
+
+
+def encoder_for(columns: Sequence[Column] | None, formats: Sequence[int]) -> RowEncoder | None:
+    if columns is None:
+        return None
+    return row_encoder([c.type_oid for c in columns], formats_for(formats, len(columns)))
+
+
+class RowsResult:
+    """Rows the proxy computed itself (SHOW, settings, version()); also a plain tag."""
+
+    __slots__ = ("_encode", "_rows", "_verb", "columns", "done")
+
+    def __init__(
+        self,
+        verb: str,
+        columns: Sequence[Column] | None = None,
+        rows: Sequence[tuple[Any, ...]] = (),
+        formats: Sequence[int] = (),
+    ) -> None:
+        self.columns = columns
+        self._verb = verb
+        self._rows = list(rows)
+        self._encode = encoder_for(columns, formats)
+        self.done = columns is None
+
+    @property
+    def tag(self) -> str:
+        return command_tag(self._verb, len(self._rows)) if self.columns is not None else self._verb
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        self.done = True
+        if self._encode is None or not self._rows:
+            return b"", 0
+        return self._encode(self._rows), len(self._rows)
+
+    async def close(self) -> None:
+        self.done = True
+
+
+class BackendResult:
+    """A backend cursor streamed in batches; each batch is fetched and encoded off the loop.
+
+    The first rows arrive with the execute call itself (one thread hop for a
+    small query) and are served before the cursor is asked again.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_cursor",
+        "_encode",
+        "_exhausted",
+        "_on_done",
+        "_prefetched",
+        "_run",
+        "_verb",
+        "columns",
+        "done",
+        "rows",
+    )
+
+    def __init__(
+        self,
+        verb: str,
+        cursor: Cursor,
+        prefetched: list[tuple[Any, ...]],
+        exhausted: bool,
+        formats: Sequence[int],
+        run: Callable[..., Awaitable[Any]],
+        on_done: Callable[[BackendResult], None] | None = None,
+    ) -> None:
+        self._verb = verb
+        self._cursor = cursor
+        self.columns = cursor.columns
+        self._encode = encoder_for(self.columns, formats)
+        self._prefetched = prefetched
+        self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
+        self._run = run
+        self._on_done = on_done
+        self._closed = False
+        self.rows = 0
+        self.done = False
+        if self.columns is None:
+            self._finish()
+
+    @property
+    def tag(self) -> str:
+        if self.columns is None:
+            return command_tag(self._verb, max(self._cursor.rowcount, 0))
+        return command_tag(self._verb, self.rows)
+
+    def _finish(self) -> None:
+        if not self.done:
+            self.done = True
+            if self._on_done is not None:
+                self._on_done(self)
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        encode = self._encode
+        if self.done or encode is None:
+            self._finish()
+            return b"", 0
+        want = max_rows if max_rows > 0 else DEFAULT_BATCH
+        pre = self._prefetched
+        if pre:
+            if len(pre) > want:
+                batch, self._prefetched = pre[:want], pre[want:]
+            else:
+                batch, self._prefetched = pre, []
+                if self._exhausted:
+                    self._finish()
+            self.rows += len(batch)
+            return encode(batch), len(batch)
+        if self._exhausted:
+            self._finish()
+            return b"", 0
+        data, n = await self._run(self._fetch_encoded, want)
+        self.rows += n
+        if n < want:
+            self._finish()
+        return data, n
+
+    def _fetch_encoded(self, want: int) -> tuple[bytes, int]:
+        rows = self._cursor.fetch(want)
+        assert self._encode is not None
+        return (self._encode(rows) if rows else b""), len(rows)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._finish()
+        await self._run(self._cursor.close)

@@ -1,0 +1,52 @@
+"""Routing: which backend a client's database name reaches, and on which branch.
+
+A client's database name picks the route: `app` reaches the backend
+configured for `app` (or the default backend), `app/feature-x` the same on
+branch `feature-x` (Dolt's revision-database convention).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pgproxy import errors
+from pgproxy.backends.base import Backend
+
+log = logging.getLogger("pgproxy.router")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str  # the client's database name without the branch
+    backend: Backend
+    branch: str | None = None
+
+
+class Router:
+    """Database name -> Route; the backend named `default` takes every other name."""
+
+    def __init__(self, backends: Mapping[str, Backend], default: str = "default") -> None:
+        if not backends:
+            raise ValueError("at least one backend must be configured")
+        self.backends = dict(backends)
+        self.default = self.backends.get(default) or next(iter(self.backends.values()))
+
+    def resolve(self, database: str) -> Route:
+        name, _, branch = database.partition("/")
+        backend = self.backends.get(name, self.default)
+        if branch and not backend.capabilities.branches:
+            raise errors.FeatureNotSupported(
+                f'database "{database}" names branch "{branch}", but the {backend.name} '
+                "backend has no branches",
+                sqlstate="0A000",
+            )
+        return Route(name, backend, branch or None)
+
+    def close(self) -> None:
+        for backend in {id(b): b for b in self.backends.values()}.values():
+            try:
+                backend.close()
+            except Exception:  # shutting down: log and go on closing the rest
+                log.exception("error closing backend %s", backend.redacted_url())

@@ -1,0 +1,515 @@
+"""One client connection: asyncio glue plus the protocol's state machine.
+
+The asyncio half only moves bytes: `data_received` feeds a FrameReader and
+wakes the connection's task, writes are buffered until a Sync, a Flush or a
+full batch, and `drain` waits while the transport's buffer is over its high
+mark. The other half is an explicit state per connection — startup,
+authentication, ready, discarding until Sync — with one handler per message
+type, in the manner of asyncpg's coreproto.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import ssl
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from pgproxy import errors
+from pgproxy.wire import messages as m
+
+if TYPE_CHECKING:
+    from pgproxy.wire.interface import CoreSession, Prepared, Result
+    from pgproxy.wire.server import WireServer
+
+log = logging.getLogger("pgproxy.wire")
+
+# Rows per fetch when the client set no row limit: large enough that the
+# per-batch costs (a thread hop, a write) vanish, small enough that memory
+# stays flat whatever the result size.
+BATCH_ROWS = 2000
+# Stop reading from a client whose unprocessed input exceeds this.
+READ_HIGH_WATER = 8 << 20
+
+
+class State(Enum):
+    STARTUP = "startup"
+    AUTH = "authentication"
+    READY = "ready"
+    DISCARD = "discarding until Sync"
+    CLOSED = "closed"
+
+
+class ConnectionLost(Exception):
+    """The client went away."""
+
+
+@dataclass(slots=True)
+class Portal:
+    prepared: Prepared
+    params: list[Any]
+    formats: list[int]
+    result: Result | None = None
+    described_columns: Any = None
+    sent: int = field(default=0)
+
+
+class WireConnection(asyncio.Protocol):
+    """A client's connection, from the first byte to disconnect."""
+
+    def __init__(self, server: WireServer) -> None:
+        self.server = server
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.reader = m.FrameReader()
+        self.state = State.STARTUP
+        self.pid = 0
+        self.secret = 0
+        self.peer = "?"
+        self.session: CoreSession | None = None
+        self.statements: dict[str, Prepared] = {}
+        self.portals: dict[str, Portal] = {}
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._paused_writing = False
+        self._paused_reading = False
+        self._lost = False
+        self._task: asyncio.Task[None] | None = None
+        self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
+            b"Q": self._on_query,
+            b"P": self._on_parse,
+            b"B": self._on_bind,
+            b"D": self._on_describe,
+            b"E": self._on_execute,
+            b"C": self._on_close,
+            b"S": self._on_sync,
+            b"H": self._on_flush,
+        }
+
+    # ------------------------------------------------------------ asyncio glue
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
+        self._task = self.loop.create_task(self._run())
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        if self.reader.pending() > READ_HIGH_WATER and self.transport and not self._paused_reading:
+            self._paused_reading = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        self._lost = True
+        self._wake()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._wake()
+        if self._drain_waiter and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        if self._drain_waiter and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def _next(self) -> tuple[bytes, bytes]:
+        while True:
+            msg = self.reader.next()
+            if msg is not None:
+                if self._paused_reading and self.reader.pending() < READ_HIGH_WATER // 2:
+                    self._paused_reading = False
+                    assert self.transport is not None
+                    self.transport.resume_reading()
+                return msg
+            if self._lost:
+                raise ConnectionLost
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def write(self, data: bytes) -> None:
+        self._out.append(data)
+        self._out_size += len(data)
+
+    def flush(self) -> None:
+        if self._out and self.transport is not None and not self._lost:
+            self.transport.write(b"".join(self._out) if len(self._out) > 1 else self._out[0])
+        self._out.clear()
+        self._out_size = 0
+
+    async def drain(self) -> None:
+        """Send what is buffered and wait while the client is slower than we are."""
+        self.flush()
+        if self._lost:
+            raise ConnectionLost
+        if self._paused_writing:
+            self._drain_waiter = self.loop.create_future()
+            await self._drain_waiter
+            if self._lost:
+                raise ConnectionLost
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def _run(self) -> None:
+        reason = "client closed the connection"
+        try:
+            if await self._startup():
+                await self._serve()
+                reason = "client sent Terminate"
+        except ConnectionLost:
+            reason = "client connection lost"
+        except errors.PgError as exc:
+            reason = f"{exc.sqlstate}: {exc.message}"
+            self._send_error(exc, fatal=True)
+            self.flush()
+        except (ConnectionError, ssl.SSLError) as exc:
+            reason = f"transport error: {exc}"
+        except Exception as exc:  # the connection boundary: log, report XX000, close
+            log.exception("internal error on connection %s", self.peer)
+            reason = f"internal error: {exc!r}"
+            self._send_error(errors.InternalError(f"internal error: {exc}"), fatal=True)
+            self.flush()
+        finally:
+            await self._disconnect(reason)
+
+    async def _disconnect(self, reason: str) -> None:
+        """Every disconnect goes through here, with a short reason."""
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self.server.forget(self)
+        for portal in self.portals.values():
+            if portal.result is not None:
+                await _quietly(portal.result.close())
+        self.portals.clear()
+        if self.session is not None:
+            await _quietly(self.session.close(reason))
+        if self.transport is not None:
+            self.transport.close()
+        log.debug("client %s disconnected: %s", self.peer, reason)
+
+    # ------------------------------------------------------------ startup
+
+    async def _startup(self) -> bool:
+        """Negotiate TLS, authenticate, open the session. False: not a session (cancel)."""
+        while True:
+            _, body = await self._next()
+            startup = m.parse_startup(body)
+            if startup.code == m.SSL_REQUEST:
+                await self._on_ssl_request()
+                continue
+            if startup.code == m.GSSENC_REQUEST:
+                self.transport.write(b"N")  # type: ignore[union-attr]
+                continue
+            if startup.code == m.CANCEL_REQUEST:
+                self.server.cancel(startup.cancel_pid, startup.cancel_secret)
+                return False
+            break
+        major, minor = startup.code >> 16, startup.code & 0xFFFF
+        if major != 3:
+            raise errors.FeatureNotSupported(
+                f"unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0",
+                sqlstate="0A000",
+            )
+        self.reader.startup = False
+        protocol_options = [k for k in startup.params if k.startswith("_pq_.")]
+        if minor > 0 or protocol_options:
+            self.write(m.negotiate_protocol_version(0, protocol_options))
+        params = {k: v for k, v in startup.params.items() if not k.startswith("_pq_.")}
+        user = params.get("user")
+        if not user:
+            raise errors.InvalidAuthorizationSpecification(
+                "no PostgreSQL user name specified in startup packet"
+            )
+        params.setdefault("database", user)
+        self.state = State.AUTH
+        await self.server.authenticate(self, user)
+        self.write(m.AUTH_OK)
+        self.pid, self.secret = self.server.register(self)
+        self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        for name, value in self.session.parameter_status().items():
+            self.write(m.parameter_status(name, value))
+        self.write(m.backend_key_data(self.pid, self.secret))
+        self.write(m.READY[self.session.transaction_status])
+        self.flush()
+        self.state = State.READY
+        log.debug("client %s connected: user=%s database=%s", self.peer, user, params["database"])
+        return True
+
+    async def _on_ssl_request(self) -> None:
+        context = self.server.ssl_context
+        assert self.transport is not None
+        if context is None or self.reader.pending():
+            self.transport.write(b"N")
+            return
+        self.transport.write(b"S")
+        tls = await self.loop.start_tls(self.transport, self, context, server_side=True)
+        if tls is None:
+            raise ConnectionLost
+        self.transport = tls  # type: ignore[assignment]
+
+    async def password(self, request: bytes) -> bytes:
+        """Send an AuthenticationRequest and return the body of the client's reply."""
+        self.write(m.authentication(request))
+        self.flush()
+        mtype, body = await self._next()
+        if mtype != b"p":
+            raise errors.ProtocolViolation(
+                f"expected password response, got message type {mtype!r}"
+            )
+        return body
+
+    def send_authentication(self, request: bytes) -> None:
+        """An AuthenticationRequest that expects no reply (SASLFinal)."""
+        self.write(m.authentication(request))
+
+    # ------------------------------------------------------------ ready
+
+    async def _serve(self) -> None:
+        handlers = self._handlers
+        while True:
+            mtype, body = await self._next()
+            if mtype == b"X":
+                return
+            if self.state is State.DISCARD:
+                if mtype == b"S":
+                    await self._on_sync(body)
+                continue
+            handler = handlers.get(mtype)
+            try:
+                if handler is None:
+                    raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
+                await handler(body)
+            except errors.PgError as exc:
+                if isinstance(exc, errors.Fatal):
+                    raise
+                self._send_error(exc)
+                if mtype == b"Q":
+                    self._ready()
+                else:
+                    self.state = State.DISCARD
+            if self._out_size > 65536:
+                await self.drain()
+
+    def _send_error(self, exc: errors.PgError, fatal: bool = False) -> None:
+        fields = exc.fields()
+        if fatal and fields["S"] == "ERROR":
+            fields["S"] = fields["V"] = "FATAL"
+        self.write(m.error_response(fields))
+
+    def _ready(self) -> None:
+        assert self.session is not None
+        for name, value in self.session.changed_parameters():
+            self.write(m.parameter_status(name, value))
+        self.write(m.READY[self.session.transaction_status])
+        self.flush()
+
+    async def _on_query(self, body: bytes) -> None:
+        assert self.session is not None
+        sql = m.parse_query(body)
+        # A simple query drops the unnamed statement and portal, as PostgreSQL does.
+        self.statements.pop("", None)
+        await self._drop_portal("")
+        try:
+            statements = self.session.split(sql)
+            if not statements:
+                self.write(m.EMPTY_QUERY)
+            for prepared in statements:
+                if prepared.empty:
+                    self.write(m.EMPTY_QUERY)
+                    continue
+                result = await self.session.execute(prepared, (), ())
+                try:
+                    if result.columns is not None:
+                        self.write(_row_description(result.columns, [0] * len(result.columns)))
+                    await self._stream(result, 0)
+                finally:
+                    await result.close()
+        except errors.PgError as exc:
+            if isinstance(exc, errors.Fatal):
+                raise
+            self._send_error(exc)
+        self._ready()
+
+    async def _stream(self, result: Result, max_rows: int) -> bool:
+        """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended)."""
+        sent = 0
+        while True:
+            want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
+            data, n = await result.fetch(want)
+            if data:
+                self.write(data)
+            sent += n
+            if result.done:
+                self.write(m.command_complete(result.tag))
+                return True
+            if max_rows > 0 and sent >= max_rows:
+                self.write(m.PORTAL_SUSPENDED)
+                return False
+            if self._out_size >= 65536:
+                await self.drain()
+
+    # ------------------------------------------------------------ extended query
+
+    async def _on_parse(self, body: bytes) -> None:
+        assert self.session is not None
+        msg = m.parse_parse(body)
+        if msg.name and msg.name in self.statements:
+            raise errors.DuplicatePreparedStatement(
+                f'prepared statement "{msg.name}" already exists'
+            )
+        self.statements[msg.name] = self.session.prepare(msg.query, msg.param_types)
+        self.write(m.PARSE_COMPLETE)
+
+    async def _on_bind(self, body: bytes) -> None:
+        assert self.session is not None
+        msg = m.parse_bind(body)
+        prepared = self._statement(msg.statement)
+        if len(msg.params) != len(prepared.param_types):
+            raise errors.ProtocolViolation(
+                f"bind message supplies {len(msg.params)} parameters, but prepared statement "
+                f'"{msg.statement}" requires {len(prepared.param_types)}',
+                sqlstate="08P01",
+            )
+        if msg.portal and msg.portal in self.portals:
+            raise errors.DuplicateCursor(f'portal "{msg.portal}" already exists')
+        formats = m.formats_for(msg.param_formats, len(msg.params))
+        params = self.session.decode_params(prepared, msg.params, formats)
+        await self._drop_portal(msg.portal)
+        self.portals[msg.portal] = Portal(prepared, params, msg.result_formats)
+        self.write(m.BIND_COMPLETE)
+
+    async def _on_describe(self, body: bytes) -> None:
+        assert self.session is not None
+        kind, name = m.parse_describe_or_close(body)
+        if kind == b"S":
+            prepared = self._statement(name)
+            self.write(m.parameter_description(prepared.param_types))
+            columns = None if prepared.empty else await self.session.describe(prepared)
+            if columns is None:
+                self.write(m.NO_DATA)
+            else:
+                self.write(_row_description(columns, [0] * len(columns)))
+            return
+        portal = self._portal(name)
+        if portal.prepared.empty:
+            self.write(m.NO_DATA)
+            return
+        if portal.result is None:
+            portal.result = await self.session.execute(
+                portal.prepared, portal.params, portal.formats
+            )
+        columns = portal.result.columns
+        if columns is None:
+            self.write(m.NO_DATA)
+        else:
+            self.write(_row_description(columns, m.formats_for(portal.formats, len(columns))))
+
+    async def _on_execute(self, body: bytes) -> None:
+        assert self.session is not None
+        name, max_rows = m.parse_execute(body)
+        portal = self._portal(name)
+        if portal.prepared.empty:
+            self.write(m.EMPTY_QUERY)
+            return
+        if portal.result is None:
+            portal.result = await self.session.execute(
+                portal.prepared, portal.params, portal.formats
+            )
+        try:
+            finished = await self._stream(portal.result, max_rows)
+        except BaseException:
+            await self._drop_portal(name)
+            raise
+        if finished:
+            # A portal run to completion answers later Executes with no rows.
+            await portal.result.close()
+
+    async def _on_close(self, body: bytes) -> None:
+        kind, name = m.parse_describe_or_close(body)
+        if kind == b"S":
+            self.statements.pop(name, None)
+        else:
+            await self._drop_portal(name)
+        self.write(m.CLOSE_COMPLETE)
+
+    async def _on_sync(self, body: bytes) -> None:
+        assert self.session is not None
+        self.state = State.READY
+        self.session.end_of_sync()
+        if self.session.transaction_status == b"I":
+            # Outside a transaction block, portals do not survive a Sync.
+            for name in list(self.portals):
+                await self._drop_portal(name)
+        self._ready()
+
+    async def _on_flush(self, body: bytes) -> None:
+        await self.drain()
+
+    def _statement(self, name: str) -> Prepared:
+        try:
+            return self.statements[name]
+        except KeyError:
+            what = f'prepared statement "{name}"' if name else "unnamed prepared statement"
+            raise errors.InvalidSqlStatementName(f"{what} does not exist") from None
+
+    def _portal(self, name: str) -> Portal:
+        try:
+            return self.portals[name]
+        except KeyError:
+            what = f'portal "{name}"' if name else "unnamed portal"
+            raise errors.InvalidCursorName(f"{what} does not exist") from None
+
+    async def _drop_portal(self, name: str) -> None:
+        portal = self.portals.pop(name, None)
+        if portal is not None and portal.result is not None:
+            await portal.result.close()
+
+    # ------------------------------------------------------------ cancel
+
+    def cancel(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+
+def new_secret() -> int:
+    return secrets.randbits(31)
+
+
+def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
+    return m.row_description(
+        [
+            (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
+            for c in columns
+        ],
+        formats,
+    )
+
+
+async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await aw
+    except Exception:  # closing after a failure must not raise a second one
+        log.debug("error while closing", exc_info=True)

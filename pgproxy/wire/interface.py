@@ -1,0 +1,104 @@
+"""What the wire layer asks of the proxy behind it.
+
+The wire knows the protocol and nothing of SQL dialects or backends: it
+talks to a `Core` (open a session for a StartupMessage) and to the
+`CoreSession` it gets back, through these Protocols only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+
+class ColumnDesc(Protocol):
+    name: str
+    type_oid: int
+    type_size: int
+    type_mod: int
+    table_oid: int
+    column_number: int
+
+
+class Prepared(Protocol):
+    """A parsed statement: what Parse created, or one statement of a simple query."""
+
+    param_types: Sequence[int]  # one OID per $n; 0 where still unknown
+    empty: bool  # only whitespace or comments: EmptyQueryResponse
+
+
+class Result(Protocol):
+    """A running statement's result, streamed as encoded DataRow frames."""
+
+    columns: Sequence[ColumnDesc] | None
+    done: bool  # True once every row has been fetched; `tag` is valid then
+
+    @property
+    def tag(self) -> str: ...
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        """Encoded DataRow messages for up to `max_rows` rows (0: one batch) and their count."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class CoreSession(Protocol):
+    """One client's session behind the wire."""
+
+    def parameter_status(self) -> Mapping[str, str]:
+        """The ParameterStatus values to report after authentication."""
+        ...
+
+    def changed_parameters(self) -> list[tuple[str, str]]:
+        """ParameterStatus changes since the last call (a SET TimeZone, say)."""
+        ...
+
+    @property
+    def transaction_status(self) -> bytes:
+        """b'I' idle, b'T' in a transaction, b'E' in a failed transaction."""
+        ...
+
+    def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
+        """Parse one statement for the extended protocol (42601 if several)."""
+        ...
+
+    def split(self, sql: str) -> list[Prepared]:
+        """Parse a simple query's text into its statements."""
+        ...
+
+    def decode_params(
+        self, prepared: Prepared, values: Sequence[bytes | None], formats: Sequence[int]
+    ) -> list[Any]:
+        """Bind's raw parameter values as Python values, by the statement's types."""
+        ...
+
+    async def describe(self, prepared: Prepared) -> Sequence[ColumnDesc] | None:
+        """The columns the statement would return, before it runs."""
+        ...
+
+    async def execute(
+        self, prepared: Prepared, params: Sequence[Any], result_formats: Sequence[int]
+    ) -> Result:
+        """Start the statement; rows are pulled with `Result.fetch`."""
+        ...
+
+    def end_of_sync(self) -> None:
+        """A Sync arrived: an implicit transaction ends here."""
+        ...
+
+    def cancel(self) -> None:
+        """Interrupt the running statement (a CancelRequest matched this session)."""
+        ...
+
+    async def close(self, reason: str) -> None: ...
+
+
+class Core(Protocol):
+    """The proxy behind the listener: opens sessions and checks passwords."""
+
+    async def open_session(
+        self, params: Mapping[str, str], pid: int, peer: str
+    ) -> CoreSession:
+        """A session for an authenticated StartupMessage (raises 3D000 and friends)."""
+        ...

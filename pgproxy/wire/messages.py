@@ -1,0 +1,312 @@
+"""PostgreSQL protocol 3.0 messages: bytes in, message objects out, and back.
+
+Sans-I/O: no asyncio here. `FrameReader` cuts a byte stream into whole
+messages; `parse_*` functions decode frontend message bodies; the builder
+functions return complete backend messages as bytes. Everything is tested
+with byte literals.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pgproxy import errors
+
+PROTOCOL_3_0 = 196608  # 3 << 16
+SSL_REQUEST = 80877103
+GSSENC_REQUEST = 80877104
+CANCEL_REQUEST = 80877102
+
+# A frontend message larger than this is refused: PostgreSQL itself caps a
+# regular message at 1 GB, and a startup packet at 10 kB.
+MAX_MESSAGE = 1 << 30
+MAX_STARTUP = 10_000
+
+_i16 = struct.Struct("!h")
+_u16 = struct.Struct("!H")
+_i32 = struct.Struct("!i")
+_head = struct.Struct("!ci")
+_i32i32 = struct.Struct("!ii")
+
+
+class FrameReader:
+    """Accumulates bytes and hands out whole messages.
+
+    Before startup completes, messages have no type byte (`startup=True`).
+    Returns (type, body) pairs; for startup packets the type is b"".
+    """
+
+    __slots__ = ("_buf", "_pos", "startup")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self.startup = True
+
+    def feed(self, data: bytes) -> None:
+        if self._pos and self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        self._buf += data
+
+    def pending(self) -> int:
+        return len(self._buf) - self._pos
+
+    def next(self) -> tuple[bytes, bytes] | None:
+        """The next whole message, or None when more bytes are needed."""
+        buf, pos = self._buf, self._pos
+        avail = len(buf) - pos
+        if self.startup:
+            if avail < 4:
+                return None
+            (length,) = _i32.unpack_from(buf, pos)
+            if length < 8 or length > MAX_STARTUP:
+                raise errors.ProtocolViolation(f"invalid startup packet length {length}")
+            if avail < length:
+                return None
+            body = bytes(buf[pos + 4 : pos + length])
+            self._advance(length)
+            return b"", body
+        if avail < 5:
+            return None
+        mtype, length = _head.unpack_from(buf, pos)
+        if length < 4 or length > MAX_MESSAGE:
+            raise errors.ProtocolViolation(f"invalid message length {length} for type {mtype!r}")
+        end = pos + 1 + length
+        if len(buf) < end:
+            return None
+        body = bytes(buf[pos + 5 : end])
+        self._advance(1 + length)
+        return mtype, body
+
+    def _advance(self, n: int) -> None:
+        self._pos += n
+        # Compact now and then so a long-lived connection's buffer stays small.
+        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+            del self._buf[: self._pos]
+            self._pos = 0
+
+
+# ---------------------------------------------------------------- frontend
+
+
+class _Body:
+    """A cursor over one message body, raising 08P01 on truncation."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def cstr(self) -> str:
+        end = self.buf.find(b"\0", self.pos)
+        if end < 0:
+            raise errors.ProtocolViolation("unterminated string in message")
+        s = self.buf[self.pos : end].decode("utf-8", "replace")
+        self.pos = end + 1
+        return s
+
+    def i16(self) -> int:
+        if self.pos + 2 > len(self.buf):
+            raise errors.ProtocolViolation("message too short")
+        (v,) = _i16.unpack_from(self.buf, self.pos)
+        self.pos += 2
+        return v
+
+    def i32(self) -> int:
+        if self.pos + 4 > len(self.buf):
+            raise errors.ProtocolViolation("message too short")
+        (v,) = _i32.unpack_from(self.buf, self.pos)
+        self.pos += 4
+        return v
+
+    def byte(self) -> bytes:
+        if self.pos + 1 > len(self.buf):
+            raise errors.ProtocolViolation("message too short")
+        v = self.buf[self.pos : self.pos + 1]
+        self.pos += 1
+        return v
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.buf):
+            raise errors.ProtocolViolation("message too short")
+        v = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return v
+
+
+@dataclass(slots=True)
+class Startup:
+    """A StartupMessage, SSLRequest, GSSENCRequest or CancelRequest."""
+
+    code: int
+    params: dict[str, str]
+    cancel_pid: int = 0
+    cancel_secret: int = 0
+
+
+def parse_startup(body: bytes) -> Startup:
+    b = _Body(body)
+    code = b.i32()
+    if code == CANCEL_REQUEST:
+        pid, secret = b.i32(), b.i32()
+        return Startup(code, {}, pid, secret)
+    if code in (SSL_REQUEST, GSSENC_REQUEST) or code >> 16 != 3:
+        return Startup(code, {})
+    params: dict[str, str] = {}
+    while b.pos < len(body):
+        key = b.cstr()
+        if not key:
+            break
+        params[key] = b.cstr()
+    return Startup(code, params)
+
+
+@dataclass(slots=True)
+class Parse:
+    name: str
+    query: str
+    param_types: list[int]
+
+
+def parse_parse(body: bytes) -> Parse:
+    b = _Body(body)
+    name = b.cstr()
+    query = b.cstr()
+    n = b.i16()
+    return Parse(name, query, [b.i32() for _ in range(n)])
+
+
+@dataclass(slots=True)
+class Bind:
+    portal: str
+    statement: str
+    param_formats: list[int]
+    params: list[bytes | None]
+    result_formats: list[int]
+
+
+def parse_bind(body: bytes) -> Bind:
+    b = _Body(body)
+    portal = b.cstr()
+    statement = b.cstr()
+    param_formats = [b.i16() for _ in range(b.i16())]
+    values: list[bytes | None] = []
+    for _ in range(b.i16()):
+        n = b.i32()
+        values.append(None if n == -1 else b.take(n))
+    result_formats = [b.i16() for _ in range(b.i16())]
+    return Bind(portal, statement, param_formats, values, result_formats)
+
+
+def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
+    """('S' or 'P', name) for Describe and Close."""
+    b = _Body(body)
+    kind = b.byte()
+    if kind not in (b"S", b"P"):
+        raise errors.ProtocolViolation(f"invalid DESCRIBE/CLOSE message subtype {kind!r}")
+    return kind, b.cstr()
+
+
+def parse_execute(body: bytes) -> tuple[str, int]:
+    b = _Body(body)
+    return b.cstr(), b.i32()
+
+
+def parse_query(body: bytes) -> str:
+    return _Body(body).cstr()
+
+
+def formats_for(formats: Sequence[int], n: int) -> list[int]:
+    """Expand Bind's format-code list: none = all text, one = all that one."""
+    if not formats:
+        return [0] * n
+    if len(formats) == 1:
+        return [formats[0]] * n
+    if len(formats) != n:
+        raise errors.ProtocolViolation(
+            f"bind message has {len(formats)} format codes but {n} values or columns"
+        )
+    return list(formats)
+
+
+# ---------------------------------------------------------------- backend
+
+
+def message(mtype: bytes, body: bytes = b"") -> bytes:
+    return mtype + _i32.pack(len(body) + 4) + body
+
+
+def _cstr(s: str) -> bytes:
+    return s.encode() + b"\0"
+
+
+def authentication(payload: bytes) -> bytes:
+    """AuthenticationRequest: payload starts with the int32 auth code."""
+    return message(b"R", payload)
+
+
+AUTH_OK = message(b"R", _i32.pack(0))
+PARSE_COMPLETE = message(b"1")
+BIND_COMPLETE = message(b"2")
+CLOSE_COMPLETE = message(b"3")
+NO_DATA = message(b"n")
+PORTAL_SUSPENDED = message(b"s")
+EMPTY_QUERY = message(b"I")
+READY_IDLE = message(b"Z", b"I")
+READY = {b"I": READY_IDLE, b"T": message(b"Z", b"T"), b"E": message(b"Z", b"E")}
+
+
+def parameter_status(name: str, value: str) -> bytes:
+    return message(b"S", _cstr(name) + _cstr(value))
+
+
+def backend_key_data(pid: int, secret: int) -> bytes:
+    return message(b"K", _i32i32.pack(pid, secret))
+
+
+def command_complete(tag: str) -> bytes:
+    return message(b"C", _cstr(tag))
+
+
+def negotiate_protocol_version(minor: int, unrecognized: Iterable[str]) -> bytes:
+    opts = list(unrecognized)
+    body = _i32.pack(minor) + _i32.pack(len(opts)) + b"".join(_cstr(o) for o in opts)
+    return message(b"v", body)
+
+
+def error_response(fields: dict[str, str], notice: bool = False) -> bytes:
+    body = b"".join(k.encode() + _cstr(v) for k, v in fields.items()) + b"\0"
+    return message(b"N" if notice else b"E", body)
+
+
+def parameter_description(oids: Sequence[int]) -> bytes:
+    return message(b"t", _i16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
+
+
+_field = struct.Struct("!iHihih")
+
+
+def row_description(
+    columns: Sequence[tuple[str, int, int, int, int, int]], formats: Sequence[int]
+) -> bytes:
+    """RowDescription from (name, table_oid, column_number, type_oid, type_size, type_mod)."""
+    parts = [_i16.pack(len(columns))]
+    for (name, table_oid, colno, oid, size, mod), fmt in zip(columns, formats, strict=True):
+        parts.append(_cstr(name))
+        parts.append(_field.pack(table_oid, colno, oid, size, mod, fmt))
+    return message(b"T", b"".join(parts))
+
+
+def data_row(values: Sequence[bytes | None]) -> bytes:
+    parts = [_i16.pack(len(values))]
+    for v in values:
+        if v is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            parts.append(_i32.pack(len(v)))
+            parts.append(v)
+    return message(b"D", b"".join(parts))

@@ -1,0 +1,112 @@
+"""The sans-I/O protocol codec, tested with byte literals."""
+
+import struct
+
+import pytest
+
+from pgproxy import errors
+from pgproxy.wire import messages as m
+
+
+def frame(mtype: bytes, body: bytes) -> bytes:
+    return mtype + struct.pack("!i", len(body) + 4) + body
+
+
+def test_startup_packet_parses_parameters():
+    body = struct.pack("!i", m.PROTOCOL_3_0) + b"user\0alice\0database\0app/feature-x\0\0"
+    reader = m.FrameReader()
+    reader.feed(struct.pack("!i", len(body) + 4) + body)
+    mtype, got = reader.next()
+    assert mtype == b""
+    startup = m.parse_startup(got)
+    assert startup.code == m.PROTOCOL_3_0
+    assert startup.params == {"user": "alice", "database": "app/feature-x"}
+
+
+def test_ssl_and_cancel_requests():
+    assert m.parse_startup(struct.pack("!i", m.SSL_REQUEST)).code == m.SSL_REQUEST
+    cancel = m.parse_startup(struct.pack("!iii", m.CANCEL_REQUEST, 10001, 42))
+    assert (cancel.cancel_pid, cancel.cancel_secret) == (10001, 42)
+
+
+def test_reader_waits_for_whole_messages_split_anywhere():
+    data = frame(b"Q", b"select 1\0") + frame(b"S", b"")
+    reader = m.FrameReader()
+    reader.startup = False
+    got = []
+    for i in range(len(data)):
+        reader.feed(data[i : i + 1])
+        while (msg := reader.next()) is not None:
+            got.append(msg)
+    assert got == [(b"Q", b"select 1\0"), (b"S", b"")]
+
+
+@pytest.mark.parametrize("length", [-5, 0, 3, (1 << 30) + 1])
+def test_absurd_length_prefix_is_a_protocol_violation(length):
+    reader = m.FrameReader()
+    reader.startup = False
+    reader.feed(b"Q" + struct.pack("!i", length))
+    with pytest.raises(errors.ProtocolViolation) as info:
+        reader.next()
+    assert info.value.sqlstate == "08P01"
+
+
+def test_startup_length_bounds():
+    reader = m.FrameReader()
+    reader.feed(struct.pack("!i", 1 << 20))
+    with pytest.raises(errors.ProtocolViolation):
+        reader.next()
+
+
+def test_parse_bind_execute_describe_close():
+    p = m.parse_parse(b"s1\0select $1::int\0" + struct.pack("!hi", 1, 23))
+    assert (p.name, p.query, p.param_types) == ("s1", "select $1::int", [23])
+    body = (
+        b"portal\0s1\0"
+        + struct.pack("!hh", 1, 1)  # one param format: binary
+        + struct.pack("!h", 2)
+        + struct.pack("!i", 4)
+        + b"\0\0\0\x07"
+        + struct.pack("!i", -1)
+        + struct.pack("!hh", 1, 0)
+    )
+    b = m.parse_bind(body)
+    assert b.portal == "portal" and b.statement == "s1"
+    assert b.param_formats == [1] and b.params == [b"\0\0\0\x07", None]
+    assert b.result_formats == [0]
+    assert m.parse_execute(b"portal\0" + struct.pack("!i", 10)) == ("portal", 10)
+    assert m.parse_describe_or_close(b"Ss1\0") == (b"S", "s1")
+    with pytest.raises(errors.ProtocolViolation):
+        m.parse_describe_or_close(b"Xs1\0")
+
+
+def test_truncated_bind_is_a_protocol_violation():
+    with pytest.raises(errors.ProtocolViolation):
+        m.parse_bind(b"p\0s\0" + struct.pack("!hh", 1, 0) + struct.pack("!h", 1) + b"\0\0\0\x10ab")
+
+
+def test_format_code_expansion():
+    assert m.formats_for([], 3) == [0, 0, 0]
+    assert m.formats_for([1], 2) == [1, 1]
+    assert m.formats_for([0, 1], 2) == [0, 1]
+    with pytest.raises(errors.ProtocolViolation):
+        m.formats_for([0, 1], 3)
+
+
+def test_backend_messages_bytes():
+    assert m.AUTH_OK == b"R\0\0\0\x08\0\0\0\0"
+    assert m.READY_IDLE == b"Z\0\0\0\x05I"
+    assert m.command_complete("SELECT 1") == b"C\0\0\0\x0dSELECT 1\0"
+    assert m.parameter_status("a", "b") == b"S\0\0\0\x08a\0b\0"
+    assert m.backend_key_data(1, 2) == b"K\0\0\0\x0c\0\0\0\x01\0\0\0\x02"
+    assert m.data_row([b"1", None]) == b"D\0\0\0\x0f\0\x02\0\0\0\x011\xff\xff\xff\xff"
+    assert m.parameter_description([23]) == b"t\0\0\0\x0a\0\x01\0\0\0\x17"
+    rd = m.row_description([("id", 0, 0, 23, 4, -1)], [0])
+    assert rd == b"T\0\0\0\x1b\0\x01id\0" + struct.pack("!iHihih", 0, 0, 23, 4, -1, 0)
+
+
+def test_error_response_fields_in_order():
+    err = errors.UndefinedTable('relation "nope" does not exist')
+    out = m.error_response(err.fields())
+    assert out.startswith(b"E")
+    assert b"SERROR\0VERROR\0C42P01\0Mrelation \"nope\" does not exist\0\0" in out
