@@ -1,0 +1,90 @@
+"""Backends by URL scheme: `from_url(url)` builds the Backend a URL names.
+
+Driver modules are imported only when their scheme is used, so a missing
+optional driver (the SQL Server one, the Dolt library) costs nothing until a
+configuration asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from pgproxy import errors
+from pgproxy.backends.base import Backend
+
+# scheme -> (module, factory attribute). A factory takes the whole URL.
+_SCHEMES: dict[str, tuple[str, str]] = {
+    "sqlite": ("pgproxy.backends.sqlite", "SQLiteBackend"),
+    "mysql": ("pgproxy.backends.mysql", "MySQLBackend"),
+    "mariadb": ("pgproxy.backends.mysql", "MySQLBackend"),
+    "dolt+mysql": ("pgproxy.backends.mysql", "dolt_mysql"),
+    "postgresql": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),
+    "postgres": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),
+    "mssql": ("pgproxy.backends.mssql", "MSSQLBackend"),
+    "dolt": ("pgproxy.backends.dolt", "from_url"),
+}
+
+
+def schemes() -> list[str]:
+    return sorted(_SCHEMES)
+
+
+def register(scheme: str, module: str, factory: str) -> None:
+    """Add or replace a scheme; for backends living outside this package."""
+    _SCHEMES[scheme] = (module, factory)
+
+
+def from_url(url: str) -> Backend:
+    """The Backend for `url`; FeatureNotSupported for an unknown scheme."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    entry = _SCHEMES.get(scheme)
+    if entry is None:
+        raise errors.FeatureNotSupported(
+            f"unknown backend URL scheme {scheme!r} in {redact_url(url)!r}",
+            hint="known schemes: " + ", ".join(schemes()),
+        )
+    module_name, attr = entry
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise errors.FeatureNotSupported(
+            f"backend {scheme!r} is not available: {exc}",
+            hint="install the driver this backend needs",
+        ) from exc
+    factory: Callable[[str], Backend] = getattr(module, attr)
+    return factory(url)
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password replaced by '***' (the user name stays: it helps)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable backend URL>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username or ''}:***@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment).geturl()
+
+
+def scrub(message: str, password: str | None) -> str:
+    """Remove a password from a driver's message, should a driver ever echo it."""
+    if password:
+        message = message.replace(password, "***")
+    return message
+
+
+def url_parts(url: str) -> tuple[SplitResult, str | None, str | None, str | None]:
+    """(parts, user, password, database) with percent-escapes decoded."""
+    parts = urlsplit(url)
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    database = unquote(parts.path.lstrip("/")) or None
+    return parts, user, password, database

@@ -1,0 +1,510 @@
+"""MySQL and MariaDB through pymysql (also a running `dolt sql-server`).
+
+URLs
+  mysql://user:pw@host:3306/db      (mariadb:// is the same backend)
+  dolt+mysql://root@host:3306/mydb  a Dolt sql-server: dialect 'dolt', time
+                                    travel and branches; connect('mydb/feature-x')
+                                    opens the revision database
+Query options: connect_timeout (s, default 10), charset (default utf8mb4).
+A client's database name, when given to connect(), replaces the URL's.
+
+Results stream through an unbuffered SSCursor; closing a cursor early reads
+and discards the rest, so the connection stays usable (cheaper than KILL,
+which could also land on the next statement).
+
+The session runs with autocommit on, so transaction state is the server's
+SERVER_STATUS_IN_TRANS flag after BEGIN, never a guess; with
+CLIENT_FOUND_ROWS so UPDATE counts matched rows as PostgreSQL does; in UTC;
+and with a strict sql_mode (no ANSI_QUOTES: the dialect layer quotes
+identifiers with backticks). Note that ERROR_FOR_DIVISION_BY_ZERO makes 1/0
+fail only in INSERT/UPDATE; a SELECT still yields NULL.
+
+Types: TINYINT(1) and BIT(1) -> bool (values converted); TINYINT/SMALLINT/YEAR
+-> int2; MEDIUMINT/INT -> int4 (unsigned INT -> int8); BIGINT -> int8
+(unsigned -> numeric); DECIMAL -> numeric; FLOAT -> float4; DOUBLE -> float8;
+DATETIME -> timestamp; TIMESTAMP -> timestamptz (values tagged UTC, since the
+session time zone is UTC and sqlglot writes PostgreSQL's timestamptz as
+MySQL's TIMESTAMP); DATE -> date; TIME -> time (values in 00:00..24:00 as
+datetime.time, others as text); JSON -> json; CHAR -> bpchar, VARCHAR ->
+varchar, TEXT -> text; any string or blob type with the binary charset ->
+bytea. MariaDB sends its JSON and UUID columns as plain strings in the
+protocol pymysql speaks, so those reach clients as text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
+from pymysql.protocol import FieldDescriptorPacket
+
+from pgproxy import errors, pgtypes
+from pgproxy.backends import redact_url, scrub, url_parts
+from pgproxy.backends.base import Capabilities, Column
+
+SQL_MODE = (
+    "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+    "NO_ENGINE_SUBSTITUTION"
+)
+_INIT = (f"SET SESSION sql_mode = '{SQL_MODE}'", "SET SESSION time_zone = '+00:00'")
+
+_BINARY_CHARSET = 63
+
+# --- types -------------------------------------------------------------------
+
+_MAXLEN = {"utf8mb4": 4, "utf8mb3": 3, "utf8": 3, "ucs2": 2, "utf16": 4, "utf32": 4}
+
+
+@lru_cache(maxsize=256)
+def _charset_maxlen(charsetnr: int) -> int:
+    try:
+        name = pymysql.charset.charset_by_id(charsetnr).name
+    except KeyError:
+        return 4
+    return _MAXLEN.get(name, 1)
+
+
+def _to_bool(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return any(v)
+    return v != 0
+
+
+_DAY = datetime.timedelta(days=1)
+_ZERO = datetime.timedelta(0)
+
+
+def _to_time(v: Any) -> Any:
+    if isinstance(v, datetime.timedelta) and _ZERO <= v < _DAY:
+        return (datetime.datetime.min + v).time()
+    if isinstance(v, datetime.timedelta):
+        # Outside a day: PostgreSQL's time cannot hold it; keep MySQL's spelling.
+        sign = "-" if v < _ZERO else ""
+        total = abs(v)
+        hours, rest = divmod(total.days * 86400 + total.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        frac = f".{total.microseconds:06d}" if total.microseconds else ""
+        return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}{frac}"
+    return v
+
+
+def _to_utc(v: Any) -> Any:
+    if isinstance(v, datetime.datetime) and v.tzinfo is None:
+        return v.replace(tzinfo=datetime.UTC)
+    return v
+
+
+def _to_decimal(v: Any) -> Any:
+    return decimal.Decimal(v) if isinstance(v, int) else v
+
+
+_STRING_TYPES = {
+    FIELD_TYPE.VARCHAR,
+    FIELD_TYPE.VAR_STRING,
+    FIELD_TYPE.STRING,
+    FIELD_TYPE.TINY_BLOB,
+    FIELD_TYPE.MEDIUM_BLOB,
+    FIELD_TYPE.LONG_BLOB,
+    FIELD_TYPE.BLOB,
+    FIELD_TYPE.ENUM,
+    FIELD_TYPE.SET,
+}
+
+
+@lru_cache(maxsize=1024)
+def field_type(
+    type_code: int, flags: int, length: int, scale: int, charsetnr: int
+) -> tuple[int, int, Callable[[Any], Any] | None]:
+    """(oid, typmod, value converter or None) for one result field."""
+    unsigned = bool(flags & FLAG.UNSIGNED)
+    if type_code == FIELD_TYPE.TINY:
+        if length == 1:
+            return pgtypes.BOOL, -1, _to_bool
+        return pgtypes.INT2, -1, None
+    if type_code in (FIELD_TYPE.SHORT, FIELD_TYPE.YEAR):
+        return (pgtypes.INT4 if unsigned else pgtypes.INT2), -1, None
+    if type_code == FIELD_TYPE.INT24:
+        return pgtypes.INT4, -1, None
+    if type_code == FIELD_TYPE.LONG:
+        return (pgtypes.INT8 if unsigned else pgtypes.INT4), -1, None
+    if type_code == FIELD_TYPE.LONGLONG:
+        if unsigned:
+            return pgtypes.NUMERIC, -1, _to_decimal
+        return pgtypes.INT8, -1, None
+    if type_code in (FIELD_TYPE.DECIMAL, FIELD_TYPE.NEWDECIMAL):
+        precision = length - (1 if scale else 0) - (0 if unsigned else 1)
+        typmod = ((precision << 16) | scale) + 4 if precision > 0 else -1
+        return pgtypes.NUMERIC, typmod, None
+    if type_code == FIELD_TYPE.FLOAT:
+        return pgtypes.FLOAT4, -1, None
+    if type_code == FIELD_TYPE.DOUBLE:
+        return pgtypes.FLOAT8, -1, None
+    if type_code == FIELD_TYPE.TIMESTAMP:
+        return pgtypes.TIMESTAMPTZ, -1, _to_utc
+    if type_code == FIELD_TYPE.DATETIME:
+        return pgtypes.TIMESTAMP, -1, None
+    if type_code in (FIELD_TYPE.DATE, FIELD_TYPE.NEWDATE):
+        return pgtypes.DATE, -1, None
+    if type_code == FIELD_TYPE.TIME:
+        return pgtypes.TIME, -1, _to_time
+    if type_code == FIELD_TYPE.JSON:
+        return pgtypes.JSON, -1, None
+    if type_code == FIELD_TYPE.BIT:
+        if length == 1:
+            return pgtypes.BOOL, -1, _to_bool
+        return pgtypes.BYTEA, -1, None
+    if type_code == FIELD_TYPE.GEOMETRY:
+        return pgtypes.BYTEA, -1, None
+    if type_code in _STRING_TYPES:
+        if charsetnr == _BINARY_CHARSET:
+            return pgtypes.BYTEA, -1, None
+        if flags & (FLAG.ENUM | FLAG.SET):
+            return pgtypes.TEXT, -1, None
+        chars = length // _charset_maxlen(charsetnr)
+        if type_code == FIELD_TYPE.STRING:
+            return pgtypes.BPCHAR, (chars + 4 if chars else -1), None
+        if type_code in (FIELD_TYPE.VAR_STRING, FIELD_TYPE.VARCHAR):
+            return pgtypes.VARCHAR, (chars + 4 if chars else -1), None
+        return pgtypes.TEXT, -1, None
+    return pgtypes.TEXT, -1, None
+
+
+def _columns(
+    fields: Sequence[Any],
+) -> tuple[list[Column], list[tuple[int, Callable[[Any], Any]]]]:
+    columns = []
+    convs = []
+    for i, f in enumerate(fields):
+        oid, typmod, conv = field_type(f.type_code, f.flags, f.length, f.scale, f.charsetnr)
+        columns.append(Column(f.name, oid, pgtypes.TYPES[oid].size, typmod))
+        if conv is not None:
+            convs.append((i, conv))
+    return columns, convs
+
+
+# --- errors ------------------------------------------------------------------
+
+_BY_ERRNO: dict[int, str] = {
+    1146: "42P01",  # no such table
+    1054: "42703",  # unknown column
+    1062: "23505",  # duplicate entry
+    1586: "23505",  # duplicate entry (with key name)
+    1048: "23502",  # column cannot be null
+    1364: "23502",  # field has no default value
+    1451: "23503",  # row is referenced
+    1452: "23503",  # referenced row missing
+    1216: "23503",
+    1217: "23503",
+    1064: "42601",  # syntax
+    1149: "42601",
+    1365: "22012",  # division by 0
+    1050: "42P07",  # table exists
+    1060: "42701",  # duplicate column
+    1061: "42P07",  # duplicate key name
+    1213: "40P01",  # deadlock
+    1205: "55P03",  # lock wait timeout
+    3819: "23514",  # check constraint (MySQL)
+    4025: "23514",  # check constraint (MariaDB)
+    1317: "57014",  # query interrupted
+    3024: "57014",  # max_execution_time exceeded
+    1969: "57014",  # max_statement_time exceeded (MariaDB)
+    2013: "08006",  # lost connection
+    2006: "08006",  # server has gone away
+    2003: "08001",  # cannot connect
+    1045: "08001",  # backend refused our credentials: not the client's auth failure
+    1040: "53300",  # too many connections
+    1406: "22001",  # data too long
+    1264: "22003",  # out of range
+    1690: "22003",
+    1292: "22007",  # incorrect datetime value
+    1366: "22P02",  # incorrect integer value
+    1367: "22P02",
+    1049: "3D000",  # unknown database
+    1305: "42883",  # function does not exist
+    1582: "42883",  # incorrect parameter count
+    1052: "42702",  # ambiguous column
+    1051: "42P01",  # unknown table (DROP)
+    1091: "42704",  # can't drop: doesn't exist
+    1142: "42501",  # command denied
+    1044: "42501",
+    1227: "42501",
+    1792: "25006",  # read-only transaction
+    1568: "25001",  # can't change isolation in transaction
+    1295: "0A000",  # not supported in prepared statements
+    1235: "0A000",  # this version doesn't yet support
+    1105: "XX000",  # unknown error (Dolt uses it for many things)
+}
+
+
+def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
+    """A PgError with the SQLSTATE for a pymysql error, its message kept readable."""
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):
+        errno, message = args[0], str(args[1])
+    else:
+        errno, message = 0, str(exc) or type(exc).__name__
+    if errno == 0:
+        code = "08003" if isinstance(exc, pymysql.err.InterfaceError) else "XX000"
+        message = message or "connection to the MySQL backend is closed"
+    else:
+        code = _BY_ERRNO.get(errno)
+        if errno == 1305 and message.upper().startswith("SAVEPOINT"):
+            code = "3B001"
+        if code is None:
+            code = "08006" if 2000 <= errno < 3000 else "XX000"
+    if code == "57014":
+        message = "canceling statement due to user request"
+    return errors.from_sqlstate(code, scrub(message, password), detail=f"MySQL error {errno}")
+
+
+# --- cursor, connection, backend ---------------------------------------------
+
+
+class MySQLCursor:
+    """One statement's result, read from the socket in batches."""
+
+    __slots__ = ("_conn", "_convs", "_cursor", "_done", "columns", "rowcount")
+
+    def __init__(self, conn: MySQLConnection, cursor: pymysql.cursors.SSCursor) -> None:
+        self._conn = conn
+        self._cursor = cursor
+        result = cursor._result
+        fields = result.fields if result is not None and result.field_count else None
+        if fields:
+            self.columns, self._convs = _columns(fields)
+            self.rowcount = -1
+            self._done = False
+        else:
+            self.columns = None
+            self._convs = []
+            self.rowcount = cursor.rowcount
+            self._done = True
+            conn._running = False
+
+    def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        if self._done:
+            return []
+        try:
+            rows = self._cursor.fetchmany(size)
+        except (pymysql.err.MySQLError, OSError) as exc:
+            self._done = True
+            self._conn._running = False
+            raise self._conn._error(exc) from None
+        if len(rows) < size:
+            self._done = True
+            self._conn._running = False
+        if self._convs and rows:
+            convs = self._convs
+            out = []
+            for row in rows:
+                values = list(row)
+                for i, fn in convs:
+                    v = values[i]
+                    if v is not None:
+                        values[i] = fn(v)
+                out.append(tuple(values))
+            return out
+        return rows
+
+    def close(self) -> None:
+        try:
+            self._cursor.close()  # reads and discards what is left
+        except (pymysql.err.MySQLError, OSError) as exc:
+            self._conn._error(exc)
+        finally:
+            self._done = True
+            self._conn._running = False
+
+
+class MySQLConnection:
+    """One pymysql connection with autocommit on and a PostgreSQL-friendly session."""
+
+    def __init__(self, backend: MySQLBackend, database: str | None) -> None:
+        self.backend = backend
+        self._running = False
+        self._broken = False
+        self._cancel_lock = threading.Lock()
+        self._current: MySQLCursor | None = None
+        try:
+            self._conn = pymysql.connect(**backend.connect_args(database))
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise self._error(exc) from None
+        self.thread_id = self._conn.thread_id()
+        with self._conn.cursor() as cur:
+            for statement in backend.init:
+                try:
+                    cur.execute(statement)
+                except pymysql.err.MySQLError as exc:
+                    if backend.strict_init:
+                        self._conn.close()
+                        raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> errors.PgError:
+        err = map_error(exc, self.backend.password)
+        if err.sqlstate.startswith("08"):
+            self._broken = True
+        return err
+
+    def _finish_current(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+    def execute(self, sql: str, params: Sequence[Any]) -> MySQLCursor:
+        self._finish_current()
+        cursor = pymysql.cursors.SSCursor(self._conn)
+        self._running = True
+        try:
+            # Always %-format, even without parameters, so a literal % is
+            # written %% whatever the statement (paramstyle 'format').
+            cursor.execute(sql, tuple(params))
+        except (pymysql.err.MySQLError, OSError) as exc:
+            self._running = False
+            raise self._error(exc) from None
+        except (TypeError, ValueError) as exc:
+            self._running = False
+            raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
+        result = MySQLCursor(self, cursor)
+        self._current = result
+        return result
+
+    def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
+        """Columns from COM_STMT_PREPARE: the server plans but never runs it."""
+        self._finish_current()
+        query = re.sub(r"%([%s])", lambda m: "?" if m.group(1) == "s" else "%", sql)
+        conn = self._conn
+        try:
+            conn._execute_command(COMMAND.COM_STMT_PREPARE, query)
+            first = conn._read_packet().get_all_data()
+            stmt_id, ncols, nparams = struct.unpack_from("<IHH", first, 1)
+            for _ in range(nparams):
+                conn._read_packet()
+            if nparams and not conn.client_flag & CLIENT.DEPRECATE_EOF:
+                conn._read_packet()
+            fields = [conn._read_packet(FieldDescriptorPacket) for _ in range(ncols)]
+            if ncols and not conn.client_flag & CLIENT.DEPRECATE_EOF:
+                conn._read_packet()
+            conn._execute_command(COMMAND.COM_STMT_CLOSE, struct.pack("<I", stmt_id))
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise self._error(exc) from None
+        if not fields:
+            return None
+        return _columns(fields)[0]
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+
+    def cancel(self) -> None:
+        """KILL QUERY from a second short-lived connection: MySQL's only way."""
+        with self._cancel_lock:
+            if not self._running:
+                return
+            try:
+                killer = pymysql.connect(**self.backend.connect_args(None, connect_timeout=5))
+            except (pymysql.err.MySQLError, OSError) as exc:
+                raise self._error(exc) from None
+            try:
+                with killer.cursor() as cur:
+                    cur.execute(f"KILL QUERY {int(self.thread_id)}")
+            except pymysql.err.MySQLError as exc:
+                raise map_error(exc, self.backend.password) from None
+            finally:
+                killer.close()
+
+    def close(self) -> None:
+        if self._current is not None and not self._broken:
+            try:
+                self._finish_current()
+            except errors.PgError:
+                pass
+        if self._broken:
+            # pymysql's finalizers would try to drain a dead socket and print
+            # tracebacks; there is nothing left to read.
+            result = self._conn._result
+            if result is not None:
+                result.unbuffered_active = False
+            if self._current is not None:
+                self._current._cursor.connection = None
+        self._current = None
+        try:
+            self._conn.close()
+        except (pymysql.err.MySQLError, OSError):
+            pass
+
+
+class MySQLBackend:
+    """A MySQL or MariaDB server (or a Dolt sql-server) reached with pymysql."""
+
+    paramstyle = "format"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "mysql",
+        dialect: str = "mysql",
+        capabilities: Capabilities | None = None,
+        init: Sequence[str] = _INIT,
+        strict_init: bool = True,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.dialect = dialect
+        self.capabilities = capabilities or Capabilities(returning=False)
+        self.init = tuple(init)
+        self.strict_init = strict_init
+        parts, self.user, self.password, self.database = url_parts(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 3306
+        options = dict(parse_qsl(parts.query))
+        self.connect_timeout = int(options.get("connect_timeout", "10"))
+        self.charset = options.get("charset", "utf8mb4")
+
+    def connect_args(self, database: str | None, **overrides: Any) -> dict[str, Any]:
+        args = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user or "root",
+            "password": self.password or "",
+            "database": database or self.database,
+            "charset": self.charset,
+            "autocommit": True,
+            "client_flag": CLIENT.FOUND_ROWS,
+            "connect_timeout": self.connect_timeout,
+        }
+        args.update(overrides)
+        return args
+
+    def connect(self, database: str | None = None) -> MySQLConnection:
+        return MySQLConnection(self, database)
+
+    def close(self) -> None:
+        # No pool: connections belong to their sessions and close with them.
+        pass
+
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+
+def dolt_mysql(url: str) -> MySQLBackend:
+    """`dolt+mysql://`: a Dolt sql-server is MySQL on the wire, with history."""
+    return MySQLBackend(
+        url,
+        name="dolt+mysql",
+        dialect="dolt",
+        capabilities=Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True),
+        # Dolt accepts these settings but not every sql_mode flag in every
+        # version; a refusal must not make the server unusable.
+        strict_init=False,
+    )

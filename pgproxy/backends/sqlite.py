@@ -1,0 +1,565 @@
+"""SQLite through apsw: the embedded default backend.
+
+URLs
+  sqlite:///abs/path/app.db   absolute path (URL semantics, as in file:///)
+  sqlite:////abs/path/app.db  also absolute (SQLAlchemy's spelling)
+  sqlite:relative/app.db      relative to the working directory; so is
+  sqlite://relative/app.db    (note: SQLAlchemy reads sqlite:///x.db as
+                               relative; here three slashes always mean "/")
+  sqlite://:memory:           one in-memory database per Backend, shared by
+                              all its connections (memdb VFS), gone at close()
+Query options: busy_timeout (ms, default 5000), journal_mode (default wal for
+files), synchronous, foreign_keys (default on), mode=ro.
+
+apsw rather than stdlib sqlite3 because it reports each result column's
+declared type, which is how a BOOLEAN or NUMERIC(10,2) column reaches the
+client with the right OID; it also releases the GIL while stepping and has
+Connection.interrupt() for cancel.
+
+Type decisions (declared type -> OID):
+  INTEGER, INT, INT4, MEDIUMINT -> int4, except an INTEGER column in the
+  table's primary key -> int8 (it is the 64-bit rowid, and bigserial lands
+  there); BIGINT/INT8 -> int8; SMALLINT/TINYINT -> int2; REAL, DOUBLE, FLOAT
+  -> float8 (SQLite's REAL is 8 bytes); FLOAT4 -> float4; other names follow
+  SQLite's affinity rules; an unknown name -> text. Columns without a declared
+  type (expressions, untyped columns) are typed from the first rows:
+  int -> int8, float -> float8, str -> text, bytes -> bytea, all NULL -> text.
+Values: bool columns come back as bool, NUMERIC as Decimal quantized to the
+declared scale; DATE/TIME/TIMESTAMP/UUID/JSON stay the text SQLite stores.
+SQLite's 1/0 is NULL, not an error (22012 needs the dialect layer).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import itertools
+import json
+import re
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+import apsw
+
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Capabilities, Column
+
+# Rows read ahead to type columns that have no declared type.
+_INFER_ROWS = 64
+
+_EXACT: dict[str, int] = {
+    "BOOL": pgtypes.BOOL,
+    "BOOLEAN": pgtypes.BOOL,
+    "TINYINT": pgtypes.INT2,
+    "SMALLINT": pgtypes.INT2,
+    "INT2": pgtypes.INT2,
+    "INT": pgtypes.INT4,
+    "INTEGER": pgtypes.INT4,
+    "INT4": pgtypes.INT4,
+    "MEDIUMINT": pgtypes.INT4,
+    "BIGINT": pgtypes.INT8,
+    "INT8": pgtypes.INT8,
+    "UNSIGNED BIG INT": pgtypes.INT8,
+    "REAL": pgtypes.FLOAT8,
+    "DOUBLE": pgtypes.FLOAT8,
+    "DOUBLE PRECISION": pgtypes.FLOAT8,
+    "FLOAT": pgtypes.FLOAT8,
+    "FLOAT8": pgtypes.FLOAT8,
+    "FLOAT4": pgtypes.FLOAT4,
+    "TEXT": pgtypes.TEXT,
+    "CLOB": pgtypes.TEXT,
+    "STRING": pgtypes.TEXT,
+    "VARCHAR": pgtypes.VARCHAR,
+    "CHARACTER VARYING": pgtypes.VARCHAR,
+    "NVARCHAR": pgtypes.VARCHAR,
+    "VARYING CHARACTER": pgtypes.VARCHAR,
+    "NATIVE CHARACTER": pgtypes.BPCHAR,
+    "CHAR": pgtypes.BPCHAR,
+    "CHARACTER": pgtypes.BPCHAR,
+    "NCHAR": pgtypes.BPCHAR,
+    "BPCHAR": pgtypes.BPCHAR,
+    "BLOB": pgtypes.BYTEA,
+    "BYTEA": pgtypes.BYTEA,
+    "NUMERIC": pgtypes.NUMERIC,
+    "DECIMAL": pgtypes.NUMERIC,
+    "DATE": pgtypes.DATE,
+    "TIME": pgtypes.TIME,
+    "TIME WITHOUT TIME ZONE": pgtypes.TIME,
+    "TIMETZ": pgtypes.TIMETZ,
+    "TIME WITH TIME ZONE": pgtypes.TIMETZ,
+    "TIMESTAMP": pgtypes.TIMESTAMP,
+    "DATETIME": pgtypes.TIMESTAMP,
+    "TIMESTAMP WITHOUT TIME ZONE": pgtypes.TIMESTAMP,
+    "TIMESTAMPTZ": pgtypes.TIMESTAMPTZ,
+    "TIMESTAMP WITH TIME ZONE": pgtypes.TIMESTAMPTZ,
+    "INTERVAL": pgtypes.INTERVAL,
+    "JSON": pgtypes.JSON,
+    "JSONB": pgtypes.JSONB,
+    "UUID": pgtypes.UUID,
+}
+
+_DECLTYPE = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$"
+)
+
+
+def _affinity_oid(name: str) -> int:
+    # SQLite's own rules (https://sqlite.org/datatype3.html#determination_of_column_affinity)
+    if "INT" in name:
+        return pgtypes.INT8
+    if "CHAR" in name or "CLOB" in name or "TEXT" in name:
+        return pgtypes.TEXT
+    if "BLOB" in name:
+        return pgtypes.BYTEA
+    if "REAL" in name or "FLOA" in name or "DOUB" in name:
+        return pgtypes.FLOAT8
+    return pgtypes.TEXT
+
+
+def declared_type(decltype: str) -> tuple[int, int, int | None]:
+    """(oid, typmod, numeric scale or None) for a declared column type."""
+    m = _DECLTYPE.match(decltype)
+    if m is None:
+        return _affinity_oid(decltype.upper()), -1, None
+    name = " ".join(m.group(1).upper().split())
+    oid = _EXACT.get(name)
+    if oid is None:
+        return _affinity_oid(name), -1, None
+    arg1, arg2 = m.group(2), m.group(3)
+    if oid == pgtypes.NUMERIC and arg1 is not None:
+        scale = int(arg2) if arg2 is not None else 0
+        return oid, ((int(arg1) << 16) | scale) + 4, scale
+    if oid in (pgtypes.VARCHAR, pgtypes.BPCHAR) and arg1 is not None:
+        return oid, int(arg1) + 4, None
+    return oid, -1, None
+
+
+_TRUE = frozenset({"t", "true", "1", "y", "yes", "on"})
+_FALSE = frozenset({"f", "false", "0", "n", "no", "off"})
+
+
+def _to_bool(v: Any) -> Any:
+    if isinstance(v, int | float):
+        return v != 0
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+    return v
+
+
+def _decimal_converter(scale: int | None) -> Callable[[Any], Any]:
+    quantum = decimal.Decimal(1).scaleb(-scale) if scale is not None else None
+
+    def convert(v: Any) -> Any:
+        try:
+            d = decimal.Decimal(repr(v)) if isinstance(v, float) else decimal.Decimal(v)
+        except (decimal.InvalidOperation, TypeError, ValueError):
+            return v
+        if quantum is not None and d.is_finite():
+            try:
+                d = d.quantize(quantum)
+            except decimal.InvalidOperation:
+                pass
+        return d
+
+    return convert
+
+
+def _infer_oid(values: list[Any]) -> int:
+    """Type of an undeclared column from sample values: int < float < text."""
+    oid = None
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, bytes):
+            t = pgtypes.BYTEA
+        elif isinstance(v, int):
+            t = pgtypes.INT8
+        elif isinstance(v, float):
+            t = pgtypes.FLOAT8
+        else:
+            t = pgtypes.TEXT
+        if oid is None or oid == t:
+            oid = t
+        elif {oid, t} == {pgtypes.INT8, pgtypes.FLOAT8}:
+            oid = pgtypes.FLOAT8
+        else:
+            return pgtypes.TEXT
+    return pgtypes.TEXT if oid is None else oid
+
+
+def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
+    """apsw's hook for Python values SQLite cannot bind natively."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, datetime.date | datetime.time | decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.timedelta):
+        return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"cannot bind parameter ${number} of type {type(value).__name__}")
+
+
+# --- errors ---------------------------------------------------------------
+
+_BY_EXTENDED: dict[int, str] = {
+    apsw.SQLITE_CONSTRAINT_UNIQUE: "23505",
+    apsw.SQLITE_CONSTRAINT_PRIMARYKEY: "23505",
+    apsw.SQLITE_CONSTRAINT_ROWID: "23505",
+    apsw.SQLITE_CONSTRAINT_NOTNULL: "23502",
+    apsw.SQLITE_CONSTRAINT_FOREIGNKEY: "23503",
+    apsw.SQLITE_CONSTRAINT_CHECK: "23514",
+    apsw.SQLITE_CONSTRAINT_TRIGGER: "23000",
+}
+
+_BY_CLASS: dict[type[apsw.Error], str] = {
+    apsw.InterruptError: "57014",
+    apsw.BusyError: "55P03",
+    apsw.LockedError: "55P03",
+    apsw.MismatchError: "42804",
+    apsw.TooBigError: "54000",
+    apsw.ReadOnlyError: "25006",
+    apsw.FullError: "53100",
+    apsw.NoMemError: "53200",
+    apsw.CantOpenError: "08006",
+    apsw.IOError: "58030",
+    apsw.CorruptError: "XX001",
+    apsw.NotADBError: "XX001",
+    apsw.ConstraintError: "23000",
+    apsw.RangeError: "22023",
+    apsw.BindingsError: "08P01",
+    apsw.ConnectionClosedError: "08003",
+}
+
+# SQLITE_ERROR covers most user mistakes; only its message tells them apart.
+_BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), code)
+    for p, code in [
+        (r"^no such table", "42P01"),
+        (r"^no such column", "42703"),
+        (r"^no such function|^wrong number of arguments to function", "42883"),
+        (r"^no such index|^no such trigger|^no such view", "42704"),
+        (r"^no such savepoint", "3B001"),
+        (r"^(table|index|view|trigger) \S+ already exists", "42P07"),
+        (r"^duplicate column name", "42701"),
+        (r"^ambiguous column name", "42702"),
+        (r"syntax error|^incomplete input|^unrecognized token|values were supplied", "42601"),
+        (r"^cannot start a transaction within a transaction", "25001"),
+        (r"^cannot (commit|rollback) - no transaction is active", "25P01"),
+        (r"^misuse of aggregate|must appear in the GROUP BY", "42803"),
+        (r"^datatype mismatch", "42804"),
+        (r"^integer overflow", "22003"),
+        (r"^too many SQL variables", "54000"),
+        (r"^attempt to write a readonly database", "25006"),
+        (r"^database is locked", "55P03"),
+        (r"^interrupted", "57014"),
+        (r"^malformed JSON", "22P02"),
+    ]
+]
+
+
+def map_error(exc: apsw.Error) -> errors.PgError:
+    """A PgError with the SQLSTATE that matches `exc`, keeping SQLite's message."""
+    message = str(exc.args[0]) if exc.args else str(exc)
+    code = _BY_EXTENDED.get(getattr(exc, "extendedresult", -1))
+    if code is None:
+        for pattern, c in _BY_MESSAGE:
+            if pattern.search(message):
+                code = c
+                break
+    if code is None:
+        for cls, c in _BY_CLASS.items():
+            if isinstance(exc, cls):
+                code = c
+                break
+    if code == "57014":
+        message = "canceling statement due to user request"
+    return errors.from_sqlstate(code or "XX000", message)
+
+
+# --- cursor, connection, backend -------------------------------------------
+
+
+class SQLiteCursor:
+    """One statement's result: columns typed once, rows converted per bound column."""
+
+    __slots__ = ("_ahead", "_conn", "_convs", "_cursor", "_rows", "columns", "rowcount")
+
+    def __init__(self, conn: SQLiteConnection, cursor: apsw.Cursor, description: tuple) -> None:
+        self._conn = conn
+        self._cursor = cursor
+        self._rows = iter(cursor)
+        self._ahead: list[tuple[Any, ...]] = []
+        self.rowcount = -1
+        if not description:
+            self.columns = None
+            self._convs: list[tuple[int, Callable[[Any], Any]]] = []
+            return
+        self.columns, self._convs, untyped = conn._columns(description)
+        if untyped:
+            self._ahead = self._read(_INFER_ROWS)
+            self.columns = _fill_untyped(self.columns, untyped, self._ahead)
+
+    def _read(self, size: int) -> list[tuple[Any, ...]]:
+        try:
+            return list(itertools.islice(self._rows, size))
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+
+    def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        if self.columns is None:
+            return []
+        if self._ahead:
+            rows, self._ahead = self._ahead[:size], self._ahead[size:]
+            if len(rows) < size:
+                rows += self._read(size - len(rows))
+        else:
+            rows = self._read(size)
+        if self._convs and rows:
+            convs = self._convs
+            out = []
+            for row in rows:
+                values = list(row)
+                for i, fn in convs:
+                    v = values[i]
+                    if v is not None:
+                        values[i] = fn(v)
+                out.append(tuple(values))
+            return out
+        return rows
+
+    def close(self) -> None:
+        # Closing resets the statement; nothing is left to drain in SQLite.
+        self._ahead = []
+        try:
+            self._cursor.close(force=True)
+        except apsw.Error:
+            pass
+
+
+def _fill_untyped(
+    columns: list[Column], untyped: list[int], rows: list[tuple[Any, ...]]
+) -> list[Column]:
+    for i in untyped:
+        oid = _infer_oid([r[i] for r in rows])
+        c = columns[i]
+        columns[i] = Column(c.name, oid, pgtypes.TYPES[oid].size, -1, c.table_oid, c.column_number)
+    return columns
+
+
+class SQLiteConnection:
+    """One apsw connection; used by one session thread at a time."""
+
+    def __init__(self, backend: SQLiteBackend) -> None:
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._current: SQLiteCursor | None = None
+        try:
+            self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
+            self._conn.set_busy_timeout(backend.busy_timeout)
+            self._conn.convert_binding = _bind
+            for pragma in backend.pragmas:
+                self._conn.execute(pragma).fetchall()
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+
+    # Columns of a description, with the per-column value converters.
+    def _columns(
+        self, description: tuple
+    ) -> tuple[list[Column], list[tuple[int, Callable[[Any], Any]]], list[int]]:
+        columns: list[Column] = []
+        convs: list[tuple[int, Callable[[Any], Any]]] = []
+        untyped: list[int] = []
+        for i, (name, decltype, dbname, table, origin) in enumerate(description):
+            if not decltype:
+                untyped.append(i)
+                columns.append(Column(name, pgtypes.TEXT))
+                continue
+            oid, typmod, scale = declared_type(decltype)
+            if oid == pgtypes.INT4 and table and decltype.upper() == "INTEGER":
+                if self._is_primary_key(dbname, table, origin):
+                    oid = pgtypes.INT8
+            if oid == pgtypes.BOOL:
+                convs.append((i, _to_bool))
+            elif oid == pgtypes.NUMERIC:
+                convs.append((i, _decimal_converter(scale)))
+            columns.append(Column(name, oid, pgtypes.TYPES[oid].size, typmod, 0, 0))
+        return columns, convs, untyped
+
+    def _is_primary_key(self, dbname: str, table: str, column: str) -> bool:
+        try:
+            return bool(self._conn.column_metadata(dbname, table, column)[3])
+        except apsw.Error:
+            return False
+
+    def _run(self, sql: str, params: Sequence[Any], describe_only: bool) -> tuple:
+        """Prepare and bind `sql`; step it unless `describe_only`. (cursor, description)."""
+        cursor = self._conn.cursor()
+        seen: list[tuple] = []
+
+        def trace(c: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            # Only here is the description reliable: once a statement has run
+            # to completion (an empty SELECT) apsw no longer reports it.
+            seen.append(c.description_full)
+            return not describe_only
+
+        cursor.exec_trace = trace
+        try:
+            cursor.execute(sql, tuple(params))
+        except apsw.ExecTraceAbort:
+            pass
+        return cursor, (seen[-1] if seen else ())
+
+    def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
+        self._finish_current()
+        before = self._conn.total_changes()
+        try:
+            cursor, description = self._run(sql, params, describe_only=False)
+            result = SQLiteCursor(self, cursor, description)
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+        if result.columns is None:
+            # changes() keeps the last DML's count across DDL; total_changes tells
+            # whether this statement changed anything at all.
+            result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
+        self._current = result
+        return result
+
+    def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
+        self._finish_current()
+        try:
+            try:
+                cursor, description = self._run(sql, params, describe_only=True)
+            except apsw.BindingsError as exc:
+                m = re.search(r"uses (\d+)", str(exc))
+                if not m or int(m.group(1)) <= len(params):
+                    raise
+                params = list(params) + [None] * (int(m.group(1)) - len(params))
+                cursor, description = self._run(sql, params, describe_only=True)
+            cursor.close(force=True)
+            if not description:
+                return None
+            columns, _, untyped = self._columns(description)
+            if untyped:
+                columns = self._describe_untyped(sql, params, columns, untyped)
+            return columns
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+
+    def _describe_untyped(
+        self, sql: str, params: Sequence[Any], columns: list[Column], untyped: list[int]
+    ) -> list[Column]:
+        """Type expression columns the way execute() will: from the first rows,
+        but only for a read-only statement (running it has no side effects)."""
+        probe = self._conn.cursor()
+        readonly: list[bool] = []
+
+        def trace(c: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            readonly.append(c.is_readonly)
+            return c.is_readonly
+
+        probe.exec_trace = trace
+        try:
+            probe.execute(sql, tuple(params))
+        except (apsw.ExecTraceAbort, apsw.BindingsError):
+            return columns
+        try:
+            rows = list(itertools.islice(probe, _INFER_ROWS))
+        finally:
+            probe.close(force=True)
+        return _fill_untyped(columns, untyped, rows)
+
+    def _finish_current(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return not self._conn.getautocommit()
+
+    def cancel(self) -> None:
+        self._conn.interrupt()
+
+    def close(self) -> None:
+        self._finish_current()
+        try:
+            self._conn.close(force=True)
+        except apsw.Error:
+            pass
+
+
+class SQLiteBackend:
+    """A SQLite database file (or a shared in-memory database) behind apsw."""
+
+    name = "sqlite"
+    dialect = "sqlite"
+    paramstyle = "qmark"
+    capabilities = Capabilities(returning=True)
+
+    _memory_ids = itertools.count(1)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        rest = url.split(":", 1)[1]
+        rest, _, query = rest.partition("?")
+        if rest.startswith("//"):
+            rest = rest[2:]
+        options = {k.lower(): v for k, v in parse_qsl(query)}
+        self.busy_timeout = int(options.get("busy_timeout", "5000"))
+        fk = options.get("foreign_keys", "on").lower() in _TRUE | {"on"}
+        self.pragmas = [f"PRAGMA foreign_keys={'ON' if fk else 'OFF'}"]
+        self._anchor: apsw.Connection | None = None
+        self._connections: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
+        if rest in (":memory:", ""):
+            # A private :memory: per connection would make every session see an
+            # empty database; memdb names starting with '/' are shared in-process.
+            self.memory = True
+            self.filename = f"file:/pgproxy-memory-{next(self._memory_ids)}?vfs=memdb"
+            self.open_flags = (
+                apsw.SQLITE_OPEN_URI | apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+            )
+            self._anchor = apsw.Connection(self.filename, flags=self.open_flags)
+        else:
+            self.memory = False
+            self.filename = rest
+            if options.get("mode", "").lower() == "ro":
+                self.open_flags = apsw.SQLITE_OPEN_READONLY
+            else:
+                self.open_flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+                journal = options.get("journal_mode", "wal")
+                if not re.fullmatch(r"[A-Za-z]+", journal):
+                    raise errors.InvalidParameterValue(f"bad journal_mode {journal!r}")
+                self.pragmas.append(f"PRAGMA journal_mode={journal}")
+            if "synchronous" in options:
+                sync = options["synchronous"]
+                if not re.fullmatch(r"[A-Za-z0-9]+", sync):
+                    raise errors.InvalidParameterValue(f"bad synchronous {sync!r}")
+                self.pragmas.append(f"PRAGMA synchronous={sync}")
+
+    def connect(self, database: str | None = None) -> SQLiteConnection:
+        # One file is one database: the client's database name picks the route,
+        # not anything inside SQLite.
+        conn = SQLiteConnection(self)
+        self._connections.add(conn)
+        return conn
+
+    def close(self) -> None:
+        for conn in list(self._connections):
+            conn.close()
+        if self._anchor is not None:
+            self._anchor.close(force=True)
+            self._anchor = None
+
+    def redacted_url(self) -> str:
+        return self.url

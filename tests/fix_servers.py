@@ -1,0 +1,448 @@
+"""Throwaway MariaDB and PostgreSQL servers: real processes on free loopback ports.
+
+Each server gets a fresh temporary data directory, a random password and a
+port nobody else uses, and is stopped and deleted at the end of the session.
+Nothing relies on a service that happens to be running on the machine. When
+the server binaries are missing they are installed from Debian's packages
+(`mariadb-server`, `postgresql`), which needs root; scripts/install-test-deps.sh
+does the same ahead of time.
+
+Fixtures (session-scoped):
+  mariadb          a running MariaDBServer (host, port, user, password, database, url)
+  mariadb_url      'mysql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
+  postgresql       a running PostgreSQLServer (also .env() and .bindir for pgbench/psql)
+  postgresql_url   'postgresql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
+
+Benchmarks can start the same servers outside pytest:
+    with PostgreSQLServer.started() as pg:
+        subprocess.run([pg.bindir + "/pgbench", "-i", pg.database], env=pg.env())
+or from a shell, `python -m tests.fix_servers postgresql` prints the URL and the
+PG* variables and keeps the server up until interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+START_TIMEOUT = 90.0
+PG_OS_USER = "pgproxytest"  # PostgreSQL refuses to run as root
+TEST_USER = "pgproxy"
+TEST_DATABASE = "pgproxy_test"
+
+
+# --- small helpers ----------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port free right now (the server may still lose a race: callers retry)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages; only root can, so say what to run otherwise."""
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            f"missing {' '.join(packages)}: run scripts/install-test-deps.sh as root"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+
+
+def find_mariadb() -> tuple[str, str]:
+    """(mariadbd, mariadb-install-db), installing mariadb-server if needed."""
+    def look() -> tuple[str | None, str | None]:
+        daemon = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
+        install = shutil.which("mariadb-install-db") or shutil.which(
+            "mysql_install_db", path="/usr/bin:/usr/sbin"
+        )
+        return daemon, install
+
+    daemon, install = look()
+    if not (daemon and install):
+        apt_install("mariadb-server")
+        daemon, install = look()
+    if not (daemon and install):
+        raise RuntimeError("mariadb-server installed but mariadbd/mariadb-install-db not found")
+    return daemon, install
+
+
+def find_postgresql_bindir() -> str:
+    """The newest /usr/lib/postgresql/<v>/bin, installing postgresql if needed."""
+    def look() -> str | None:
+        dirs = [d for d in glob.glob("/usr/lib/postgresql/*/bin") if os.path.exists(d + "/initdb")]
+        dirs.sort(key=lambda d: int(d.split("/")[-2]) if d.split("/")[-2].isdigit() else 0)
+        return dirs[-1] if dirs else None
+
+    bindir = look()
+    if bindir is None:
+        apt_install("postgresql")
+        bindir = look()
+    if bindir is None:
+        raise RuntimeError("postgresql installed but no /usr/lib/postgresql/*/bin/initdb")
+    return bindir
+
+
+def ensure_os_user(name: str) -> pwd.struct_passwd:
+    """An unprivileged system user to own PostgreSQL's data directory."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int, timeout: float = 30.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _log_tail(path: str, lines: int = 30) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --- MariaDB ----------------------------------------------------------------
+
+
+@dataclass
+class MariaDBServer:
+    """A mariadbd with its own data directory, user and database."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    user: str = TEST_USER
+    password: str = field(default_factory=lambda: secrets.token_hex(8))
+    database: str = TEST_DATABASE
+    tmpdir: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mysql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def socket_path(self) -> str:
+        return os.path.join(self.tmpdir, "mysqld.sock")
+
+    def start(self) -> MariaDBServer:
+        daemon, install_db = find_mariadb()
+        self.tmpdir = tempfile.mkdtemp(prefix="pgproxy-mariadb-")
+        datadir = os.path.join(self.tmpdir, "data")
+        subprocess.run(
+            [
+                install_db,
+                "--no-defaults",
+                f"--datadir={datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        last_error = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            log = os.path.join(self.tmpdir, "mariadbd.log")
+            self.proc = subprocess.Popen(
+                [
+                    daemon,
+                    "--no-defaults",
+                    f"--datadir={datadir}",
+                    f"--socket={self.socket_path}",
+                    f"--port={self.port}",
+                    "--bind-address=127.0.0.1",
+                    f"--pid-file={os.path.join(self.tmpdir, 'mariadbd.pid')}",
+                    f"--log-error={log}",
+                    "--user=root",
+                    "--skip-name-resolve",
+                    "--skip-log-bin",
+                    "--innodb-buffer-pool-size=128M",
+                    # A throwaway server: durability buys nothing here.
+                    "--innodb-flush-log-at-trx-commit=2",
+                    "--character-set-server=utf8mb4",
+                    "--collation-server=utf8mb4_unicode_ci",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait_ready():
+                self._create_user()
+                return self
+            last_error = _log_tail(log)
+            _stop(self.proc, signal.SIGKILL)
+        self.stop()
+        raise RuntimeError(f"mariadbd did not start:\n{last_error}")
+
+    def _wait_ready(self) -> bool:
+        import pymysql
+
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                return False
+            try:
+                pymysql.connect(
+                    unix_socket=self.socket_path, user="root", connect_timeout=2
+                ).close()
+                return True
+            except pymysql.err.OperationalError:
+                time.sleep(0.2)
+        return False
+
+    def _create_user(self) -> None:
+        import pymysql
+
+        conn = pymysql.connect(unix_socket=self.socket_path, user="root", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                for host in ("127.0.0.1", "localhost"):
+                    cur.execute(
+                        f"CREATE USER '{self.user}'@'{host}' IDENTIFIED BY %s", (self.password,)
+                    )
+                    cur.execute(
+                        f"GRANT ALL PRIVILEGES ON *.* TO '{self.user}'@'{host}' WITH GRANT OPTION"
+                    )
+                cur.execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc, signal.SIGTERM)
+            self.proc = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = ""
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls) -> Iterator[MariaDBServer]:
+        server = cls().start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+# --- PostgreSQL -------------------------------------------------------------
+
+
+@dataclass
+class PostgreSQLServer:
+    """A postgres with its own data directory, run as an unprivileged OS user.
+
+    `settings` are passed as -c options; the default turns fsync off, which
+    changes nothing for read-only benchmarks (pgbench -S, point SELECTs) and
+    makes the test suite's DDL fast. Pass settings={} for a stock server.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    user: str = TEST_USER
+    password: str = field(default_factory=lambda: secrets.token_hex(8))
+    database: str = TEST_DATABASE
+    settings: dict[str, str] = field(default_factory=lambda: {"fsync": "off"})
+    bindir: str = ""
+    tmpdir: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    def env(self) -> dict[str, str]:
+        """os.environ plus PG* variables, for psql and pgbench."""
+        return {
+            **os.environ,
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+            "PGDATABASE": self.database,
+        }
+
+    def _as_owner(self) -> dict[str, object]:
+        owner = ensure_os_user(PG_OS_USER)
+        return {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": [], "cwd": self.tmpdir}
+
+    def start(self) -> PostgreSQLServer:
+        self.bindir = find_postgresql_bindir()
+        owner = ensure_os_user(PG_OS_USER)
+        # Not under pytest's tmp dir: that one is 0700 root and the postgres
+        # user could not reach its data directory.
+        self.tmpdir = tempfile.mkdtemp(prefix="pgproxy-pg-")
+        os.chown(self.tmpdir, owner.pw_uid, owner.pw_gid)
+        datadir = os.path.join(self.tmpdir, "data")
+        pwfile = os.path.join(self.tmpdir, "pwfile")
+        with open(pwfile, "w") as f:
+            f.write(self.password + "\n")
+        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        subprocess.run(
+            [
+                f"{self.bindir}/initdb",
+                "-D", datadir,
+                "-U", self.user,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E", "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            **self._as_owner(),  # type: ignore[arg-type]
+        )
+        os.unlink(pwfile)
+        last_error = ""
+        for _attempt in range(3):
+            self.port = free_port()
+            log = os.path.join(self.tmpdir, "postgres.log")
+            options = []
+            for key, value in {"listen_addresses": self.host, **self.settings}.items():
+                options += ["-c", f"{key}={value}"]
+            with open(log, "ab") as logf:
+                self.proc = subprocess.Popen(
+                    [
+                        f"{self.bindir}/postgres",
+                        "-D", datadir,
+                        "-p", str(self.port),
+                        "-k", self.tmpdir,
+                        *options,
+                    ],
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
+                    **self._as_owner(),  # type: ignore[arg-type]
+                )
+            if self._wait_ready():
+                self._create_database()
+                return self
+            last_error = _log_tail(log)
+            _stop(self.proc, signal.SIGKILL)
+        self.stop()
+        raise RuntimeError(f"postgres did not start:\n{last_error}")
+
+    def _wait_ready(self) -> bool:
+        import psycopg
+
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                return False
+            try:
+                psycopg.connect(
+                    host=self.host, port=self.port, user=self.user, password=self.password,
+                    dbname="postgres", connect_timeout=2,
+                ).close()
+                return True
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+        return False
+
+    def _create_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password,
+            dbname="postgres", autocommit=True,
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc, signal.SIGINT)  # SIGINT is PostgreSQL's "fast" shutdown
+            self.proc = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = ""
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, **kwargs: object) -> Iterator[PostgreSQLServer]:
+        server = cls(**kwargs).start()  # type: ignore[arg-type]
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+# --- fixtures ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDBServer]:
+    with MariaDBServer.started() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb_url(mariadb: MariaDBServer) -> str:
+    return mariadb.url
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[PostgreSQLServer]:
+    with PostgreSQLServer.started() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(postgresql: PostgreSQLServer) -> str:
+    return postgresql.url
+
+
+def main(argv: list[str]) -> int:
+    kinds = {"mariadb": MariaDBServer, "postgresql": PostgreSQLServer}
+    if len(argv) != 1 or argv[0] not in kinds:
+        print("usage: python -m tests.fix_servers mariadb|postgresql", file=sys.stderr)
+        return 2
+    with kinds[argv[0]].started() as server:
+        print(server.url, flush=True)
+        if isinstance(server, PostgreSQLServer):
+            for k, v in server.env().items():
+                if k.startswith("PG"):
+                    print(f"export {k}={v}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
