@@ -195,6 +195,19 @@ def _infer_oid(values: list[Any]) -> int:
     return pgtypes.TEXT if oid is None else oid
 
 
+def _interval_text(td: datetime.timedelta) -> str:
+    """PostgreSQL's output spelling ('1 day 01:00:00'), which its input also reads."""
+    minutes, seconds = divmod(td.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if td.microseconds:
+        clock += f".{td.microseconds:06d}"
+    if not td.days:
+        return clock
+    unit = "day" if td.days in (1, -1) else "days"
+    return f"{td.days} {unit} {'+' if td.days < 0 else ''}{clock}"
+
+
 def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
     """apsw's hook for Python values SQLite cannot bind natively."""
     if isinstance(value, datetime.datetime):
@@ -202,7 +215,7 @@ def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.time | decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, datetime.timedelta):
-        return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+        return _interval_text(value)
     if isinstance(value, dict | list):
         return json.dumps(value)
     if isinstance(value, bytearray | memoryview):
@@ -293,13 +306,14 @@ def map_error(exc: apsw.Error) -> errors.PgError:
 class SQLiteCursor:
     """One statement's result: columns typed once, rows converted per bound column."""
 
-    __slots__ = ("_ahead", "_conn", "_convs", "_cursor", "_rows", "columns", "rowcount")
+    __slots__ = ("_ahead", "_conn", "_convs", "_cursor", "_done", "_rows", "columns", "rowcount")
 
     def __init__(self, conn: SQLiteConnection, cursor: apsw.Cursor, description: tuple) -> None:
         self._conn = conn
         self._cursor = cursor
         self._rows = iter(cursor)
         self._ahead: list[tuple[Any, ...]] = []
+        self._done = False
         self.rowcount = -1
         if not description:
             self.columns = None
@@ -314,10 +328,11 @@ class SQLiteCursor:
         try:
             return list(itertools.islice(self._rows, size))
         except apsw.Error as exc:
+            self._done = True
             raise map_error(exc) from None
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
-        if self.columns is None:
+        if self.columns is None or self._done:
             return []
         if self._ahead:
             rows, self._ahead = self._ahead[:size], self._ahead[size:]
@@ -325,6 +340,8 @@ class SQLiteCursor:
                 rows += self._read(size - len(rows))
         else:
             rows = self._read(size)
+        if len(rows) < size:
+            self._done = True
         if self._convs and rows:
             convs = self._convs
             out = []
@@ -341,6 +358,7 @@ class SQLiteCursor:
     def close(self) -> None:
         # Closing resets the statement; nothing is left to drain in SQLite.
         self._ahead = []
+        self._done = True
         try:
             self._cursor.close(force=True)
         except apsw.Error:
