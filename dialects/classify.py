@@ -1,0 +1,463 @@
+"""What the proxy needs to know about a statement: kind, tag, tables, cacheability, parameters.
+
+Tags are PostgreSQL's CommandComplete verbs (the proxy appends row counts).
+Statements sqlglot parses poorly (transaction control, SET/SHOW/RESET, USE,
+utility commands) are classified from their tokens; the rest from the AST.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.tokens import Token, TokenType
+
+from dialects.api import Kind, Setting, TranslationError
+
+# PostgreSQL type OIDs (pg_type.dat) for `$n::type`; dialects/ must not import
+# pgproxy, so the few numbers needed live here.
+_OIDS: dict[exp.DType, int] = {
+    exp.DType.BOOLEAN: 16,
+    exp.DType.VARBINARY: 17,
+    exp.DType.BINARY: 17,
+    exp.DType.BIGINT: 20,
+    exp.DType.SMALLINT: 21,
+    exp.DType.INT: 23,
+    exp.DType.TEXT: 25,
+    exp.DType.JSON: 114,
+    exp.DType.FLOAT: 700,
+    exp.DType.DOUBLE: 701,
+    exp.DType.CHAR: 1042,
+    exp.DType.VARCHAR: 1043,
+    exp.DType.DATE: 1082,
+    exp.DType.TIME: 1083,
+    exp.DType.TIMESTAMP: 1114,
+    exp.DType.TIMESTAMPTZ: 1184,
+    exp.DType.INTERVAL: 1186,
+    exp.DType.DECIMAL: 1700,
+    exp.DType.UUID: 2950,
+    exp.DType.JSONB: 3802,
+}
+
+# Functions whose value changes between calls or sessions: a result holding
+# one must not be served from the query cache.
+VOLATILE_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.CurrentTimestamp,
+    exp.CurrentDate,
+    exp.CurrentTime,
+    exp.CurrentDatetime,
+    exp.Localtime,
+    exp.Localtimestamp,
+    exp.Rand,
+    exp.Uuid,
+    exp.CurrentUser,
+    exp.SessionUser,
+    exp.CurrentSchema,
+    exp.CurrentCatalog,
+    exp.CurrentDatabase,
+    exp.CurrentVersion,
+)
+VOLATILE_NAMES = frozenset(
+    {
+        "now", "random", "nextval", "currval", "lastval", "setval", "clock_timestamp",
+        "statement_timestamp", "transaction_timestamp", "timeofday", "gen_random_uuid",
+        "uuid_generate_v1", "uuid_generate_v4", "pg_sleep", "txid_current", "set_config",
+        "current_setting", "pg_backend_pid", "random_normal", "setseed", "active_branch",
+        "inet_client_addr", "inet_server_addr", "pg_current_xact_id",
+    }
+)
+_VOLATILE_PREFIXES = ("dolt_", "pg_advisory", "pg_try_advisory", "lo_", "txid_")
+_CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+
+_TX_TAGS = {
+    "BEGIN": (Kind.BEGIN, "BEGIN"),
+    "START": (Kind.BEGIN, "START TRANSACTION"),
+    "COMMIT": (Kind.COMMIT, "COMMIT"),
+    "END": (Kind.COMMIT, "COMMIT"),
+    "ABORT": (Kind.ROLLBACK, "ROLLBACK"),
+    "ROLLBACK": (Kind.ROLLBACK, "ROLLBACK"),
+    "SAVEPOINT": (Kind.SAVEPOINT, "SAVEPOINT"),
+    "RELEASE": (Kind.RELEASE, "RELEASE"),
+}
+# Utility commands kept whole: tag and whether they return rows.
+UTILITY = {
+    "EXPLAIN": ("EXPLAIN", True),
+    "FETCH": ("FETCH", True),
+    "MOVE": ("MOVE", False),
+    "CLOSE": ("CLOSE CURSOR", False),
+    "DECLARE": ("DECLARE CURSOR", False),
+    "DISCARD": ("DISCARD", False),
+    "DEALLOCATE": ("DEALLOCATE", False),
+    "PREPARE": ("PREPARE", False),
+    "EXECUTE": ("EXECUTE", True),
+    "LISTEN": ("LISTEN", False),
+    "UNLISTEN": ("UNLISTEN", False),
+    "NOTIFY": ("NOTIFY", False),
+    "COPY": ("COPY", False),
+    "DO": ("DO", False),
+    "LOCK": ("LOCK TABLE", False),
+    "VACUUM": ("VACUUM", False),
+    "ANALYZE": ("ANALYZE", False),
+    "CHECKPOINT": ("CHECKPOINT", False),
+    "REINDEX": ("REINDEX", False),
+    "REFRESH": ("REFRESH MATERIALIZED VIEW", False),
+    "CALL": ("CALL", True),
+}
+_DDL_VERBS = {"CREATE", "DROP", "ALTER", "TRUNCATE", "COMMENT", "GRANT", "REVOKE"}
+_DDL_SKIP = {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE",
+             "RECURSIVE", "TRUSTED", "PROCEDURAL", "CONCURRENTLY", "DEFAULT"}
+_DDL_TWO_WORDS = {"MATERIALIZED", "FOREIGN", "EVENT", "ACCESS", "TEXT", "USER", "OPERATOR"}
+_ISOLATION = ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
+
+
+def word(token: Token) -> str:
+    """A token's keyword text, or '' for strings and quoted identifiers."""
+    if token.token_type in (TokenType.STRING, TokenType.IDENTIFIER):
+        return ""
+    return token.text.upper()
+
+
+def words(tokens: list[Token], start: int = 0, count: int = 4) -> list[str]:
+    return [word(t) for t in tokens[start : start + count]]
+
+
+# --- token-classified statements -------------------------------------------------------------
+
+
+def transaction(tokens: list[Token]) -> tuple[Kind, str, Setting | None]:
+    first = word(tokens[0])
+    kind, tag = _TX_TAGS[first]
+    rest = [word(t) for t in tokens[1:]]
+    if kind is Kind.ROLLBACK and "TO" in rest:
+        kind = Kind.ROLLBACK_TO
+    if first in ("COMMIT", "ROLLBACK") and rest[:1] == ["PREPARED"]:
+        return Kind.OTHER, f"{first} PREPARED", None
+    if first == "START" and rest[:1] != ["TRANSACTION"]:
+        raise TranslationError('syntax error at or near "START"')
+    setting = None
+    if kind is Kind.BEGIN:
+        joined = " ".join(rest)
+        for level in _ISOLATION:
+            if f"ISOLATION LEVEL {level}" in joined:
+                setting = Setting("transaction_isolation", level.lower(), local=True)
+    return kind, tag, setting
+
+
+def savepoint_name(tokens: list[Token]) -> str:
+    """The savepoint named by SAVEPOINT / RELEASE [SAVEPOINT] / ROLLBACK [WORK] TO [SAVEPOINT]."""
+    last = tokens[-1]
+    if len(tokens) < 2 or (last.token_type not in (TokenType.VAR, TokenType.IDENTIFIER) and (
+        not last.text.isidentifier()
+    )):
+        raise TranslationError("syntax error: savepoint name expected")
+    return last.text if last.token_type == TokenType.IDENTIFIER else last.text.lower()
+
+
+def utility(tokens: list[Token]) -> tuple[Kind, str, bool]:
+    first = word(tokens[0])
+    tag, rows = UTILITY[first]
+    second = word(tokens[1]) if len(tokens) > 1 else ""
+    if first in ("DISCARD", "DEALLOCATE") and second == "ALL":
+        tag = f"{first} ALL"
+    elif first == "DISCARD" and second:
+        tag = f"DISCARD {second}"
+    elif first == "EXPLAIN" and "ANALYZE" in words(tokens, 1, 3):
+        # EXPLAIN ANALYZE runs the statement: it may write.
+        rows = True
+    return (Kind.CALL if first == "CALL" else Kind.OTHER), tag, rows
+
+
+def ddl_tag(tokens: list[Token]) -> str:
+    verb = word(tokens[0])
+    if verb in ("COMMENT", "GRANT", "REVOKE"):
+        return verb
+    if verb == "TRUNCATE":
+        return "TRUNCATE TABLE"
+    parts: list[str] = []
+    for tok in tokens[1:]:
+        w = word(tok)
+        if not parts and w in _DDL_SKIP:
+            continue
+        parts.append(w)
+        if len(parts) == 2 or w not in _DDL_TWO_WORDS:
+            break
+    return " ".join([verb, *parts])
+
+
+# --- SET / RESET / SHOW ----------------------------------------------------------------------
+
+
+def _name(tokens: list[Token], i: int) -> tuple[str, int]:
+    """A (possibly dotted) parameter name starting at tokens[i]; returns it and the next index."""
+    parts = []
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.token_type == TokenType.STRING:
+            break
+        parts.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
+        i += 1
+        if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
+            i += 1
+            continue
+        break
+    if not parts:
+        raise TranslationError("syntax error: configuration parameter name expected")
+    return ".".join(parts), i
+
+
+def _value(tokens: list[Token]) -> str | None:
+    """A SET value list as PG keeps it: strings unquoted, names lower-cased, ', '-joined."""
+    if not tokens:
+        raise TranslationError("syntax error: SET needs a value")
+    if len(tokens) == 1 and word(tokens[0]) == "DEFAULT":
+        return None
+    items: list[str] = []
+    sign = ""
+    for tok in tokens:
+        if tok.token_type == TokenType.COMMA:
+            continue
+        if tok.token_type == TokenType.DASH:
+            sign = "-"
+            continue
+        if tok.token_type in (TokenType.STRING, TokenType.IDENTIFIER, TokenType.NUMBER):
+            items.append(sign + tok.text)
+        elif tok.token_type == TokenType.PARAMETER:
+            raise TranslationError("SET does not take parameters", "42601")
+        else:
+            items.append(sign + tok.text.lower())
+        sign = ""
+    return ", ".join(items)
+
+
+def setting(tokens: list[Token]) -> tuple[Kind, str, Setting]:
+    verb = word(tokens[0])
+    rest = tokens[1:]
+    w = [word(t) for t in rest]
+    if verb == "SHOW":
+        if w[:3] == ["TRANSACTION", "ISOLATION", "LEVEL"]:
+            return Kind.SHOW, "SHOW", Setting("transaction_isolation")
+        if w[:2] == ["TIME", "ZONE"]:
+            return Kind.SHOW, "SHOW", Setting("timezone")
+        if w[:2] == ["SESSION", "AUTHORIZATION"]:
+            return Kind.SHOW, "SHOW", Setting("session_authorization")
+        name, end = _name(rest, 0)
+        if end != len(rest):
+            raise TranslationError("syntax error: SHOW takes one parameter name")
+        return Kind.SHOW, "SHOW", Setting(name)
+    if verb == "RESET":
+        if w[:2] == ["TIME", "ZONE"]:
+            return Kind.SET, "RESET", Setting("timezone")
+        if w[:2] == ["SESSION", "AUTHORIZATION"]:
+            return Kind.SET, "RESET", Setting("session_authorization")
+        name, end = _name(rest, 0)
+        if end != len(rest):
+            raise TranslationError("syntax error: RESET takes one parameter name")
+        return Kind.SET, "RESET", Setting(name)
+
+    local = False
+    if w[:1] == ["SESSION"] and w[1:2] == ["CHARACTERISTICS"]:
+        # SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ...
+        text = " ".join(w[2:])
+        for level in _ISOLATION:
+            if level in text:
+                return Kind.SET, "SET", Setting("default_transaction_isolation", level.lower())
+        if "READ ONLY" in text or "READ WRITE" in text:
+            value = "on" if "READ ONLY" in text else "off"
+            return Kind.SET, "SET", Setting("default_transaction_read_only", value)
+        raise TranslationError("syntax error in SET SESSION CHARACTERISTICS")
+    if w[:1] in (["SESSION"], ["LOCAL"]) and w[1:2] != ["AUTHORIZATION"]:
+        local = w[0] == "LOCAL"
+        rest, w = rest[1:], w[1:]
+    if w[:1] == ["TRANSACTION"]:
+        text = " ".join(w[1:])
+        for level in _ISOLATION:
+            if level in text:
+                return Kind.SET, "SET", Setting("transaction_isolation", level.lower(), True)
+        if "READ ONLY" in text or "READ WRITE" in text:
+            value = "on" if "READ ONLY" in text else "off"
+            return Kind.SET, "SET", Setting("transaction_read_only", value, True)
+        raise TranslationError("syntax error in SET TRANSACTION")
+    if w[:2] == ["TIME", "ZONE"]:
+        value = None if w[2:3] in (["LOCAL"], ["DEFAULT"]) else _value(rest[2:])
+        return Kind.SET, "SET", Setting("timezone", value, local)
+    if w[:1] == ["NAMES"]:
+        return Kind.SET, "SET", Setting("client_encoding", _value(rest[1:]), local)
+    if w[:1] == ["SCHEMA"]:
+        return Kind.SET, "SET", Setting("search_path", _value(rest[1:]), local)
+    if w[:2] == ["SESSION", "AUTHORIZATION"]:
+        return Kind.SET, "SET", Setting("session_authorization", _value(rest[2:]), local)
+    name, i = _name(rest, 0)
+    if i < len(rest) and (rest[i].token_type == TokenType.EQ or word(rest[i]) == "TO"):
+        i += 1
+    elif name != "role":
+        near = rest[i].text if i < len(rest) else name
+        raise TranslationError(f'syntax error at or near "{near}"')
+    return Kind.SET, "SET", Setting(name, _value(rest[i:]), local)
+
+
+# --- AST-classified statements ---------------------------------------------------------------
+
+
+def kind_and_tag(expression: exp.Expr, tokens: list[Token]) -> tuple[Kind, str]:
+    if isinstance(expression, exp.Select) and expression.args.get("into"):
+        return Kind.DDL, "SELECT"  # SELECT INTO creates a table; PostgreSQL's tag is SELECT n
+    if isinstance(expression, (exp.Query, exp.Values)):
+        return Kind.SELECT, "SELECT"
+    if isinstance(expression, exp.Insert):
+        return Kind.INSERT, "INSERT"
+    if isinstance(expression, exp.Update):
+        return Kind.UPDATE, "UPDATE"
+    if isinstance(expression, exp.Delete):
+        return Kind.DELETE, "DELETE"
+    if isinstance(expression, exp.Merge):
+        return Kind.OTHER, "MERGE"
+    first = word(tokens[0])
+    if first in _DDL_VERBS:
+        if isinstance(expression, exp.Create) and expression.kind == "TABLE" and isinstance(
+            expression.expression, exp.Query
+        ):
+            return Kind.DDL, "SELECT"  # CREATE TABLE AS: PostgreSQL's tag is SELECT n
+        return Kind.DDL, ddl_tag(tokens)
+    if first == "WITH":
+        return Kind.SELECT, "SELECT"
+    return Kind.OTHER, first
+
+
+def _cte_names(expression: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+
+
+def _names(table: exp.Table) -> list[str]:
+    """A table as seen (lower-cased, qualified if it was) plus its bare name when qualified."""
+    parts = [p.name.lower() for p in table.parts]
+    if not parts or not parts[-1]:
+        return []
+    if len(parts) == 1:
+        return parts
+    return [".".join(parts), parts[-1]]
+
+
+def tables(expression: exp.Expr) -> tuple[frozenset[str], frozenset[str]]:
+    """(read, written) table names; CTE names are not tables."""
+    ctes = _cte_names(expression)
+    targets: list[exp.Table] = []
+    if isinstance(expression, (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop,
+                               exp.Alter, exp.TruncateTable, exp.Comment, exp.Merge)):
+        if isinstance(expression, exp.Drop):
+            nodes = expression.args.get("tables") or [expression.this]
+        elif isinstance(expression, exp.TruncateTable):
+            nodes = expression.expressions
+        else:
+            nodes = [expression.this]
+        for node in nodes:
+            if isinstance(node, exp.Schema):
+                node = node.this
+            if isinstance(node, exp.Table):
+                targets.append(node)
+        if isinstance(expression, exp.Create) and expression.kind == "INDEX":
+            index_on = expression.this.args.get("table") if expression.this else None
+            if isinstance(index_on, exp.Table):
+                targets.append(index_on)
+    if isinstance(expression, exp.Select) and isinstance(expression.args.get("into"), exp.Into):
+        into = expression.args["into"].this
+        if isinstance(into, exp.Table):
+            targets.append(into)
+    target_ids = {id(t) for t in targets}
+    read: set[str] = set()
+    written: set[str] = set()
+    for t in targets:
+        written.update(_names(t))
+    for table in expression.find_all(exp.Table):
+        if id(table) in target_ids or not isinstance(table.this, exp.Identifier):
+            continue
+        names = _names(table)
+        if names and not (len(table.parts) == 1 and names[0] in ctes):
+            read.update(names)
+    # Data-modifying CTEs write too.
+    for dml in expression.find_all(exp.Insert, exp.Update, exp.Delete):
+        if dml is not expression and isinstance(dml.this, exp.Table):
+            names = _names(dml.this)
+            written.update(names)
+            read.difference_update(names)
+    return frozenset(read), frozenset(written)
+
+
+def is_catalog(name: str) -> bool:
+    schema, _, bare = name.rpartition(".")
+    if schema:
+        return schema.rpartition(".")[2] in _CATALOG_SCHEMAS
+    return bare.startswith("pg_") or bare in _CATALOG_SCHEMAS
+
+
+def function_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    return node.sql_name().lower() if isinstance(node, exp.Func) else ""
+
+
+def is_volatile(expression: exp.Expr) -> bool:
+    for node in expression.find_all(exp.Func, exp.Column):
+        if isinstance(node, VOLATILE_CLASSES):
+            return True
+        if isinstance(node, exp.Column):
+            # `user` unquoted and unqualified is PostgreSQL's current_user.
+            if is_user_column(node):
+                return True
+            continue
+        name = function_name(node)
+        if name in VOLATILE_NAMES or name.startswith(_VOLATILE_PREFIXES):
+            return True
+    return False
+
+
+def is_user_column(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.Column)
+        and not node.table
+        and isinstance(node.this, exp.Identifier)
+        and not node.this.quoted
+        and node.this.name.lower() == "user"
+    )
+
+
+def params(expression: exp.Expr) -> tuple[int, tuple[int, ...]]:
+    """(highest $n, OID per $n from casts; 0 when unknown)."""
+    found: dict[int, int] = {}
+    highest = 0
+    for node in expression.find_all(exp.Parameter):
+        number = _param_number(node)
+        if number is None:
+            continue
+        highest = max(highest, number)
+        parent = node.parent
+        oid = 0
+        if isinstance(parent, exp.Cast) and parent.this is node:
+            oid = _OIDS.get(parent.to.this, 0)
+        if found.get(number, 0) == 0:
+            found[number] = oid
+    return highest, tuple(found.get(i, 0) for i in range(1, highest + 1))
+
+
+def _param_number(node: exp.Parameter) -> int | None:
+    value = node.this
+    if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit():
+        return int(value.this)
+    return None
+
+
+def set_config(expression: exp.Expr) -> Setting | None:
+    """SELECT set_config('name', 'value', is_local) as a Setting; refuses other shapes."""
+    calls = [f for f in expression.find_all(exp.Anonymous) if f.name.lower() == "set_config"]
+    if not calls:
+        return None
+    call = calls[0]
+    args = call.expressions
+    if len(calls) > 1 or len(args) != 3 or not all(
+        isinstance(a, (exp.Literal, exp.Boolean, exp.Null)) for a in args
+    ) or not args[0].is_string:
+        raise TranslationError(
+            "set_config() is supported once per statement with constant arguments", "0A000"
+        )
+    local = (isinstance(args[2], exp.Boolean) and args[2].this is True) or (
+        isinstance(args[2], exp.Literal) and args[2].this.lower() in ("true", "t", "on", "1")
+    )
+    value = None if isinstance(args[1], exp.Null) else args[1].this
+    return Setting(args[0].this.lower(), value, bool(local))

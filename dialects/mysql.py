@@ -1,0 +1,209 @@
+"""PostgreSQL to MySQL and MariaDB (pymysql), closing the semantic gaps translation can close.
+
+Integer division, NULL ordering, ON CONFLICT, DDL types, case-sensitive text
+(tables created through the proxy get a binary collation), numeric casts with
+PostgreSQL's precision; see DIFFERENCES.md for what remains.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL as _MySQL
+from sqlglot.generators.mysql import MySQLGenerator
+
+from dialects.base import COMMON, PgProxyBackend, bool_cast_sql, parameter_sql, stock, unsupported
+
+_D = exp.DType
+_INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
+_SERIAL = {_D.SERIAL: "INT", _D.BIGSERIAL: "BIGINT", _D.SMALLSERIAL: "SMALLINT"}
+_TEXTUAL = {_D.TEXT, _D.VARCHAR, _D.NVARCHAR}
+# MySQL's maximum row-format-safe key prefix: PostgreSQL text keys become VARCHAR(255).
+_KEY_VARCHAR = "VARCHAR(255)"
+_MAX_UNSIGNED = "18446744073709551615"
+
+
+def _is_integer(node: exp.Expr) -> bool:
+    """True when PostgreSQL would type the expression as an integer, judged from the text alone."""
+    if isinstance(node, exp.Paren):
+        return _is_integer(node.this)
+    if isinstance(node, exp.Literal):
+        return not node.is_string and node.this.isdigit()
+    if isinstance(node, exp.Neg):
+        return _is_integer(node.this)
+    if isinstance(node, exp.Cast):
+        return node.to.this in _INTEGERS
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Mod, exp.IntDiv)):
+        return _is_integer(node.this) and _is_integer(node.expression)
+    return False
+
+
+def integer_division(expression: exp.Expr) -> exp.Expr:
+    """PostgreSQL's int / int truncates; MySQL's returns a decimal. DIV truncates the same way."""
+    for div in list(expression.find_all(exp.Div)):
+        if _is_integer(div.this) and _is_integer(div.expression):
+            div.replace(exp.IntDiv(this=div.this, expression=div.expression))
+    return expression
+
+
+def _excluded_to_values(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Column) and node.table.lower() == "excluded":
+        return exp.Anonymous(this="VALUES", expressions=[exp.column(node.name)])
+    return node
+
+
+def on_conflict(expression: exp.Expr) -> exp.Expr:
+    """ON CONFLICT DO NOTHING -> INSERT IGNORE; DO UPDATE -> ON DUPLICATE KEY UPDATE VALUES()."""
+    if not isinstance(expression, exp.Insert):
+        return expression
+    conflict = expression.args.get("conflict")
+    if conflict is None or conflict.args.get("duplicate"):
+        return expression
+    action = conflict.text("action").upper()
+    if conflict.args.get("where") or conflict.args.get("index_predicate"):
+        unsupported("ON CONFLICT ... WHERE has no MySQL equivalent")
+    if action == "DO NOTHING":
+        expression.set("conflict", None)
+        expression.set("ignore", True)
+        return expression
+    sets = [item.transform(_excluded_to_values) for item in conflict.expressions]
+    expression.set(
+        "conflict",
+        exp.OnConflict(duplicate=True, expressions=sets, action=exp.var("UPDATE")),
+    )
+    return expression
+
+
+def offset_needs_limit(expression: exp.Expr) -> exp.Expr:
+    for select in expression.find_all(exp.Select):
+        if select.args.get("offset") and not select.args.get("limit"):
+            select.set("limit", exp.Limit(expression=exp.Literal.number(_MAX_UNSIGNED)))
+    return expression
+
+
+def _key_columns(schema: exp.Schema) -> set[str]:
+    keys: set[str] = set()
+    for node in schema.expressions:
+        if isinstance(node, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
+            for column in node.find_all(exp.Column, exp.Identifier):
+                keys.add(column.name.lower())
+    return keys
+
+
+def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
+    kind = column.args.get("kind")
+    constraints = column.constraints
+    identity = column.find(exp.GeneratedAsIdentityColumnConstraint)
+    if identity is not None and identity.expression is None:
+        identity.parent.pop()
+        column.append("constraints", exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
+    if not isinstance(kind, exp.DataType):
+        return
+    is_key = column.name.lower() in keys or any(
+        isinstance(c.kind, (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint))
+        for c in constraints
+    )
+    new: str | None = None
+    if kind.this in _SERIAL:
+        new = _SERIAL[kind.this]
+        column.append("constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        column.append("constraints", exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
+    elif kind.this in _TEXTUAL and (is_key or kind.this != _D.VARCHAR) and not kind.expressions:
+        new = _KEY_VARCHAR if is_key else "TEXT"
+    elif kind.this == _D.UUID:
+        new = "CHAR(36)"
+    elif kind.this in (_D.VARBINARY, _D.BINARY) and not kind.expressions:
+        new = "LONGBLOB"
+    elif kind.this == _D.JSONB:
+        new = "JSON"
+    elif kind.this in (_D.TIMESTAMP, _D.TIMESTAMPTZ):
+        new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
+    elif kind.this == _D.TIME and not kind.expressions:
+        new = "TIME(6)"
+    elif kind.this == _D.DECIMAL and not kind.expressions:
+        new = "DECIMAL(65, 30)"
+    if new is not None:
+        column.set("kind", exp.DataType.build(new, dialect="mysql"))
+
+
+def ddl_types(expression: exp.Expr) -> exp.Expr:
+    """PostgreSQL column types as MySQL stores them with the same range and precision."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        keys = _key_columns(expression.this)
+    elif isinstance(expression, exp.Alter):
+        keys = set()
+    else:
+        return expression
+    for column in expression.find_all(exp.ColumnDef):
+        _column_type(column, keys)
+    return expression
+
+
+def binary_collation(expression: exp.Expr) -> exp.Expr:
+    """Tables made through the proxy compare text as PostgreSQL does: case- and accent-sensitive."""
+    if (
+        isinstance(expression, exp.Create)
+        and expression.kind == "TABLE"
+        and isinstance(expression.this, exp.Schema)
+    ):
+        props = expression.args.get("properties") or exp.Properties(expressions=[])
+        if not any(isinstance(p, exp.CollateProperty) for p in props.expressions):
+            props.append(
+                "expressions",
+                exp.CharacterSetProperty(this=exp.var("utf8mb4"), default=True),
+            )
+            props.append("expressions", exp.CollateProperty(this=exp.var("utf8mb4_bin")))
+            expression.set("properties", props)
+    return expression
+
+
+def microsecond_now(expression: exp.Expr) -> exp.Expr:
+    """now() has microseconds in PostgreSQL (and DATETIME(6) defaults need the same precision)."""
+    for node in expression.find_all(exp.CurrentTimestamp):
+        if not node.this:
+            node.set("this", exp.Literal.number(6))
+    return expression
+
+
+def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
+    to = expression.to
+    if to.this == _D.BOOLEAN:
+        return bool_cast_sql(self, expression.this)
+    if to.this == _D.DECIMAL and not to.expressions:
+        return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, 30))"
+    return _MYSQL_STOCK[exp.Cast](self, expression)
+
+
+_MYSQL_STOCK = stock(MySQLGenerator)
+
+PREPROCESS_MYSQL = (
+    *COMMON,
+    integer_division,
+    on_conflict,
+    offset_needs_limit,
+    ddl_types,
+    microsecond_now,
+)
+
+
+class PgProxyMySQL(_MySQL, PgProxyBackend):
+    BACKEND = "mysql"
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation)
+    TRANSFORMS = {
+        **_MYSQL_STOCK,
+        exp.Parameter: parameter_sql,
+        exp.Cast: _cast_sql,
+    }
+
+
+def _mariadb_version_sql(self: t.Any, expression: exp.Version) -> str:
+    # Only timestamps reach here: generate.py refuses commits and branches on MariaDB.
+    return f"FOR SYSTEM_TIME AS OF TIMESTAMP {self.sql(expression, 'expression')}"
+
+
+class PgProxyMariaDB(PgProxyMySQL):
+    BACKEND = "mariadb"
+    TRANSFORMS = {**PgProxyMySQL.TRANSFORMS, exp.Version: _mariadb_version_sql}
+    # MariaDB 10.5+ runs INSERT/DELETE ... RETURNING, but not UPDATE ... RETURNING.
+    RETURNING = (exp.Insert, exp.Delete)

@@ -1,0 +1,243 @@
+"""parse(): split a simple-query string into statements, parse each with sqlglot, classify it.
+
+Like PostgreSQL, the whole string is checked first: a syntax error or an
+invalid hint anywhere raises TranslationError and nothing of the string runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from dialects import classify, hints
+from dialects.api import Hints, Kind, Setting, Statement, TranslationError
+from dialects.postgres import dialect, tokenize
+
+_LEADING_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*(.*?)\*/)", re.DOTALL)
+_PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\d+)", re.DOTALL)
+_TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+_SETTINGS = frozenset({"SET", "RESET", "SHOW"})
+_PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
+
+
+class _QuietCommandFallback(logging.Filter):
+    """sqlglot warns when it keeps a statement as an opaque Command; we classify those ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_QuietCommandFallback())
+
+
+def parse(sql: str) -> list[Statement]:
+    try:
+        tokens = tokenize(sql)
+    except TokenError as e:
+        raise TranslationError(_tidy(str(e)), "42601") from None
+    statements = [_statement(sql, chunk, text) for chunk, text in _split(sql, tokens)]
+    return statements or [Statement(sql=sql, kind=Kind.EMPTY, tag="")]
+
+
+def _split(sql: str, tokens: list[Token]) -> list[tuple[list[Token], str]]:
+    chunks: list[tuple[list[Token], str]] = []
+    current: list[Token] = []
+    begin = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if current:
+                chunks.append((current, sql[begin : current[-1].end + 1].strip()))
+            current = []
+            begin = tok.end + 1
+        else:
+            current.append(tok)
+    if current:
+        chunks.append((current, sql[begin : current[-1].end + 1].strip()))
+    return chunks
+
+
+def _tidy(message: str) -> str:
+    message = re.sub(r"\x1b\[\d+m", "", message).strip()
+    return message.splitlines()[0] if message else "syntax error"
+
+
+def _syntax_error(error: ParseError) -> TranslationError:
+    if error.errors:
+        first = error.errors[0]
+        near = (first.get("highlight") or "").strip()
+        where = f' at or near "{near}"' if near else " at end of input"
+        detail = first.get("description") or "syntax error"
+        return TranslationError(
+            f"syntax error{where} (line {first.get('line')}, column {first.get('col')}): {detail}",
+            "42601",
+        )
+    return TranslationError(f"syntax error: {_tidy(str(error))}", "42601")
+
+
+def _comment_hints(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    pos = 0
+    while True:
+        match = _LEADING_COMMENTS.match(text, pos)
+        if not match or match.end() == pos:
+            return found
+        if match.group(1) is not None:
+            for key, value in hints.comment_hints([match.group(1)]).items():
+                if key in found:
+                    raise TranslationError(f"hint {key} given twice")
+                found[key] = value
+        pos = match.end()
+
+
+def text_params(text: str) -> int:
+    """Highest $n in text, skipping strings, quoted names and comments."""
+    highest = 0
+    for match in _PARAM.finditer(text):
+        if match.group(1):
+            highest = max(highest, int(match.group(1)))
+    return highest
+
+
+def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
+    first = classify.word(tokens[0])
+    statement_hints = _comment_hints(text)
+    if first in _TX:
+        kind, tag, setting = classify.transaction(tokens)
+        return _no_hints(Statement(sql=text, kind=kind, tag=tag, setting=setting), statement_hints)
+    if first in _SETTINGS:
+        kind, tag, setting = classify.setting(tokens)
+        setting = _check_setting(setting)
+        return _no_hints(
+            Statement(
+                sql=text, kind=kind, tag=tag, setting=setting, returns_rows=kind is Kind.SHOW
+            ),
+            statement_hints,
+        )
+    if first == "USE":
+        return _no_hints(_use(tokens, text), statement_hints)
+    # ANALYZE alone is a utility; `ANALYZE t` too, but EXPLAIN ANALYZE is parsed with EXPLAIN.
+    if first in classify.UTILITY:
+        kind, tag, rows = classify.utility(tokens)
+        n = text_params(text)
+        return _no_hints(
+            Statement(
+                sql=text, kind=kind, tag=tag, returns_rows=rows, nparams=n, param_types=(0,) * n
+            ),
+            statement_hints,
+        )
+
+    tokens, version_hints = hints.rewrite_tokens(tokens)
+    for key, value in version_hints.items():
+        if key in statement_hints or (key.startswith("as_of") and any(
+            k.startswith("as_of") for k in statement_hints
+        )):
+            raise TranslationError(f"{key} given twice in one statement")
+        statement_hints[key] = value
+    try:
+        parsed = dialect().parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, sql)
+    except ParseError as e:
+        raise _syntax_error(e) from None
+    except TokenError as e:
+        raise TranslationError(_tidy(str(e)), "42601") from None
+    expression = parsed[0] if parsed else None
+    if expression is None:
+        return Statement(sql=text, kind=Kind.EMPTY, tag="")
+    return _classified(text, tokens, expression, hints.collect(expression, statement_hints))
+
+
+def _no_hints(statement: Statement, statement_hints: dict[str, str]) -> Statement:
+    if statement_hints:
+        raise TranslationError(
+            f"time-travel and branch hints apply to queries, not to {statement.tag or 'this'}",
+            "0A000",
+        )
+    return statement
+
+
+def _check_setting(setting: Setting) -> Setting:
+    if not setting.name.startswith("pgproxy."):
+        return setting
+    if setting.name not in _PGPROXY:
+        raise TranslationError(
+            f'unrecognized configuration parameter "{setting.name}" '
+            f"(pgproxy.* takes {', '.join(sorted(_PGPROXY))})",
+            "42704",
+        )
+    if setting.value is not None:
+        if setting.name == "pgproxy.branch":
+            hints.validate_ref(setting.value, "pgproxy.branch")
+        else:
+            hints.classify_as_of(setting.value, "pgproxy.as_of")
+    return setting
+
+
+def _use(tokens: list[Token], text: str) -> Statement:
+    if len(tokens) != 2:
+        raise TranslationError('syntax error: USE takes one name, e.g. USE "mydb/feature-x"')
+    name = tokens[1].text
+    _, branch = hints.validate_database(name)
+    return Statement(
+        sql=text,
+        kind=Kind.USE,
+        tag="SET",
+        setting=Setting("database", name),
+        hints=Hints(branch=branch) if branch else Hints(),
+    )
+
+
+def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hints) -> Statement:
+    kind, tag = classify.kind_and_tag(expression, tokens)
+    if isinstance(expression, exp.Command):
+        n = text_params(text)
+        return Statement(
+            sql=text, kind=kind, tag=tag, nparams=n, param_types=(0,) * n,
+            expression=expression, hints=_only_reads(found, kind),
+        )
+    read, written = classify.tables(expression)
+    nparams, param_types = classify.params(expression)
+    returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
+    setting = classify.set_config(expression) if kind is Kind.SELECT else None
+    if setting is not None:
+        setting = _check_setting(setting)
+    volatile = classify.is_volatile(expression)
+    cacheable = (
+        kind is Kind.SELECT
+        and not written
+        and not volatile
+        and not expression.find(exp.Lock)
+        and not any(name.startswith("dolt_") for name in read)
+        # A branch or ref (HEAD~1, main) moves without any table being written.
+        and not found
+    )
+    catalog_only = bool(read) and not written and all(classify.is_catalog(n) for n in read)
+    return Statement(
+        sql=text,
+        kind=kind,
+        tag=tag,
+        tables_read=read,
+        tables_written=written,
+        cacheable=cacheable,
+        returns_rows=returns_rows,
+        nparams=nparams,
+        param_types=param_types,
+        hints=_only_reads(found, kind),
+        setting=setting,
+        catalog_only=catalog_only,
+        expression=expression,
+    )
+
+
+def _only_reads(found: Hints, kind: Kind) -> Hints:
+    """A write cannot go to the past; a branch hint on a write is fine (Dolt writes to it)."""
+    if (found.as_of or found.as_of_timestamp or found.tables) and kind not in (
+        Kind.SELECT,
+        Kind.OTHER,
+    ):
+        raise TranslationError(
+            "AS OF reads the past and cannot be used in INSERT, UPDATE, DELETE or DDL", "0A000"
+        )
+    return found
