@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from pgproxy import errors
@@ -55,6 +56,37 @@ def from_url(url: str) -> Backend:
         ) from exc
     factory: Callable[[str], Backend] = getattr(module, attr)
     return factory(url)
+
+
+Converter = Callable[[Any], Any] | dict[Any, Any]
+
+
+def row_converter(
+    width: int, convs: list[tuple[int, Converter]]
+) -> Callable[[tuple], tuple] | None:
+    """One function that converts the columns in `convs` and copies the rest.
+
+    Built once per result, as namedtuple builds its classes, so converting a
+    row is one call with no per-column loop or type dispatch. A converter is a
+    function (not called for NULL) or a dict, whose misses keep the value.
+    """
+    if not convs:
+        return None
+    namespace: dict[str, Any] = {}
+    by_index = dict(convs)
+    parts = []
+    for i in range(width):
+        conv = by_index.get(i)
+        if conv is None:
+            parts.append(f"r[{i}]")
+            continue
+        namespace[f"c{i}"] = conv
+        if isinstance(conv, dict):
+            parts.append(f"c{i}.get(r[{i}], r[{i}])")
+        else:
+            parts.append(f"(None if r[{i}] is None else c{i}(r[{i}]))")
+    exec(f"def convert(r):\n    return ({', '.join(parts)},)\n", namespace)
+    return namespace["convert"]
 
 
 def redact_url(url: str) -> str:

@@ -49,7 +49,7 @@ from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
 from pymysql.protocol import FieldDescriptorPacket
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import redact_url, scrub, url_parts
+from pgproxy.backends import Converter, redact_url, row_converter, scrub, url_parts
 from pgproxy.backends.base import Capabilities, Column
 
 SQL_MODE = (
@@ -179,17 +179,15 @@ def field_type(
     return pgtypes.TEXT, -1, None
 
 
-def _columns(
-    fields: Sequence[Any],
-) -> tuple[list[Column], list[tuple[int, Callable[[Any], Any]]]]:
+def _columns(fields: Sequence[Any]) -> tuple[list[Column], Callable[[tuple], tuple] | None]:
     columns = []
-    convs = []
+    convs: list[tuple[int, Converter]] = []
     for i, f in enumerate(fields):
         oid, typmod, conv = field_type(f.type_code, f.flags, f.length, f.scale, f.charsetnr)
         columns.append(Column(f.name, oid, pgtypes.TYPES[oid].size, typmod))
         if conv is not None:
             convs.append((i, conv))
-    return columns, convs
+    return columns, row_converter(len(columns), convs)
 
 
 # --- errors ------------------------------------------------------------------
@@ -273,7 +271,7 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
 class MySQLCursor:
     """One statement's result, read from the socket in batches."""
 
-    __slots__ = ("_conn", "_convs", "_cursor", "_done", "columns", "rowcount")
+    __slots__ = ("_conn", "_convert", "_cursor", "_done", "columns", "rowcount")
 
     def __init__(self, conn: MySQLConnection, cursor: pymysql.cursors.SSCursor) -> None:
         self._conn = conn
@@ -281,12 +279,12 @@ class MySQLCursor:
         result = cursor._result
         fields = result.fields if result is not None and result.field_count else None
         if fields:
-            self.columns, self._convs = _columns(fields)
+            self.columns, self._convert = _columns(fields)
             self.rowcount = -1
             self._done = False
         else:
             self.columns = None
-            self._convs = []
+            self._convert = None
             self.rowcount = cursor.rowcount
             self._done = True
             conn._running = False
@@ -303,17 +301,8 @@ class MySQLCursor:
         if len(rows) < size:
             self._done = True
             self._conn._running = False
-        if self._convs and rows:
-            convs = self._convs
-            out = []
-            for row in rows:
-                values = list(row)
-                for i, fn in convs:
-                    v = values[i]
-                    if v is not None:
-                        values[i] = fn(v)
-                out.append(tuple(values))
-            return out
+        if self._convert is not None and rows:
+            return list(map(self._convert, rows))
         return rows
 
     def close(self) -> None:

@@ -46,6 +46,7 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
+from pgproxy.backends import Converter, row_converter
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -142,16 +143,12 @@ _TRUE = frozenset({"t", "true", "1", "y", "yes", "on"})
 _FALSE = frozenset({"f", "false", "0", "n", "no", "off"})
 
 
-def _to_bool(v: Any) -> Any:
-    if isinstance(v, int | float):
-        return v != 0
-    if isinstance(v, str):
-        low = v.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-    return v
+# What SQLite may hold in a BOOLEAN column, to bool; anything else is left as is.
+_BOOL_VALUES: dict[Any, bool] = {0: False, 1: True}
+for _word in _TRUE:
+    _BOOL_VALUES.update({_word: True, _word.upper(): True, _word.capitalize(): True})
+for _word in _FALSE:
+    _BOOL_VALUES.update({_word: False, _word.upper(): False, _word.capitalize(): False})
 
 
 def _decimal_converter(scale: int | None) -> Callable[[Any], Any]:
@@ -306,7 +303,7 @@ def map_error(exc: apsw.Error) -> errors.PgError:
 class SQLiteCursor:
     """One statement's result: columns typed once, rows converted per bound column."""
 
-    __slots__ = ("_ahead", "_conn", "_convs", "_cursor", "_done", "_rows", "columns", "rowcount")
+    __slots__ = ("_ahead", "_conn", "_convert", "_cursor", "_done", "_rows", "columns", "rowcount")
 
     def __init__(self, conn: SQLiteConnection, cursor: apsw.Cursor, description: tuple) -> None:
         self._conn = conn
@@ -317,9 +314,10 @@ class SQLiteCursor:
         self.rowcount = -1
         if not description:
             self.columns = None
-            self._convs: list[tuple[int, Callable[[Any], Any]]] = []
+            self._convert: Callable[[tuple], tuple] | None = None
             return
-        self.columns, self._convs, untyped = conn._columns(description)
+        columns, self._convert, untyped = conn._columns(description)
+        self.columns = list(columns)
         if untyped:
             self._ahead = self._read(_INFER_ROWS)
             self.columns = _fill_untyped(self.columns, untyped, self._ahead)
@@ -342,17 +340,8 @@ class SQLiteCursor:
             rows = self._read(size)
         if len(rows) < size:
             self._done = True
-        if self._convs and rows:
-            convs = self._convs
-            out = []
-            for row in rows:
-                values = list(row)
-                for i, fn in convs:
-                    v = values[i]
-                    if v is not None:
-                        values[i] = fn(v)
-                out.append(tuple(values))
-            return out
+        if self._convert is not None and rows:
+            return list(map(self._convert, rows))
         return rows
 
     def close(self) -> None:
@@ -382,6 +371,7 @@ class SQLiteConnection:
         self.backend = backend
         self._lock = threading.Lock()
         self._current: SQLiteCursor | None = None
+        self._column_cache: dict[tuple, tuple] = {}
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
@@ -391,12 +381,26 @@ class SQLiteConnection:
         except apsw.Error as exc:
             raise map_error(exc) from None
 
-    # Columns of a description, with the per-column value converters.
     def _columns(
         self, description: tuple
-    ) -> tuple[list[Column], list[tuple[int, Callable[[Any], Any]]], list[int]]:
+    ) -> tuple[list[Column], Callable[[tuple], tuple] | None, list[int]]:
+        """Columns of a description, its row converter, and the untyped columns.
+
+        Cached by description (names, declared types, origin): a repeated
+        statement costs one dict lookup, not a walk through the type map.
+        """
+        cached = self._column_cache.get(description)
+        if cached is None:
+            if len(self._column_cache) > 512:
+                self._column_cache.clear()
+            cached = self._column_cache[description] = self._build_columns(description)
+        return cached
+
+    def _build_columns(
+        self, description: tuple
+    ) -> tuple[list[Column], Callable[[tuple], tuple] | None, list[int]]:
         columns: list[Column] = []
-        convs: list[tuple[int, Callable[[Any], Any]]] = []
+        convs: list[tuple[int, Converter]] = []
         untyped: list[int] = []
         for i, (name, decltype, dbname, table, origin) in enumerate(description):
             if not decltype:
@@ -408,11 +412,11 @@ class SQLiteConnection:
                 if self._is_primary_key(dbname, table, origin):
                     oid = pgtypes.INT8
             if oid == pgtypes.BOOL:
-                convs.append((i, _to_bool))
+                convs.append((i, _BOOL_VALUES))
             elif oid == pgtypes.NUMERIC:
                 convs.append((i, _decimal_converter(scale)))
             columns.append(Column(name, oid, pgtypes.TYPES[oid].size, typmod, 0, 0))
-        return columns, convs, untyped
+        return columns, row_converter(len(columns), convs), untyped
 
     def _is_primary_key(self, dbname: str, table: str, column: str) -> bool:
         try:
@@ -468,6 +472,7 @@ class SQLiteConnection:
             if not description:
                 return None
             columns, _, untyped = self._columns(description)
+            columns = list(columns)
             if untyped:
                 columns = self._describe_untyped(sql, params, columns, untyped)
             return columns
