@@ -1,0 +1,71 @@
+"""from_url: schemes, names, dialects, capabilities; URL redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgproxy import errors
+from pgproxy.backends import from_url, redact_url
+from pgproxy.backends.base import Backend
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "dialect", "paramstyle"),
+    [
+        ("sqlite://:memory:", "sqlite", "sqlite", "qmark"),
+        ("mysql://u:pw@127.0.0.1:3306/db", "mysql", "mysql", "format"),
+        ("mariadb://u:pw@127.0.0.1/db", "mysql", "mysql", "format"),
+        ("dolt+mysql://root@127.0.0.1:3306/mydb", "dolt+mysql", "dolt", "format"),
+        ("postgresql://u:pw@127.0.0.1:5432/db", "postgresql", "postgres", "dollar"),
+        ("postgres://u@127.0.0.1/db", "postgresql", "postgres", "dollar"),
+    ],
+)
+def test_schemes(url: str, name: str, dialect: str, paramstyle: str) -> None:
+    b = from_url(url)  # building a backend connects to nothing
+    assert isinstance(b, Backend)
+    assert (b.name, b.dialect, b.paramstyle) == (name, dialect, paramstyle)
+    assert "pw" not in b.redacted_url()
+    b.close()
+
+
+def test_dolt_mysql_capabilities() -> None:
+    caps = from_url("dolt+mysql://root@127.0.0.1:3306/mydb").capabilities
+    assert caps.as_of_commit and caps.as_of_timestamp and caps.branches
+    plain = from_url("mysql://root@127.0.0.1/db").capabilities
+    assert not (plain.as_of_commit or plain.as_of_timestamp or plain.branches)
+    sqlite = from_url("sqlite://:memory:").capabilities
+    assert not (sqlite.as_of_commit or sqlite.as_of_timestamp or sqlite.branches)
+
+
+def test_unknown_scheme_is_0A000() -> None:
+    with pytest.raises(errors.FeatureNotSupported) as info:
+        from_url("oracle://scott:tiger@db/orcl")
+    assert "tiger" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("mysql://u:s3cret@h:3306/db", "mysql://u:***@h:3306/db"),
+        ("postgresql://u:p%40ss@h/db?sslmode=require", "postgresql://u:***@h/db?sslmode=require"),
+        ("mysql://u@h/db", "mysql://u@h/db"),
+        ("sqlite:///tmp/a.db", "sqlite:///tmp/a.db"),
+        ("mysql://u:pw@[::1]:3306/db", "mysql://u:***@[::1]:3306/db"),
+    ],
+)
+def test_redact_url(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
+
+
+def test_dolt_mysql_connect_selects_the_named_database(mariadb_url: str) -> None:
+    """connect('mydb/feature-x') must reach the server as that exact database
+    name (Dolt's revision database); MariaDB accepts the same name, so it
+    stands in for a Dolt sql-server here."""
+    setup = from_url(mariadb_url).connect()
+    setup.execute("CREATE DATABASE IF NOT EXISTS `mydb/feature-x`", ()).close()
+    setup.close()
+    b = from_url(mariadb_url.replace("mysql://", "dolt+mysql://", 1))
+    c = b.connect("mydb/feature-x")
+    cur = c.execute("SELECT DATABASE()", ())
+    assert cur.fetch(1) == [("mydb/feature-x",)]
+    c.close()
