@@ -433,6 +433,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in kinds:
         print("usage: python -m tests.fix_servers mariadb|postgresql", file=sys.stderr)
         return 2
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # `kill <pid>` must still stop the server and delete its data directory.
+    signal.signal(signal.SIGTERM, interrupt)
     with kinds[argv[0]].started() as server:
         print(server.url, flush=True)
         if isinstance(server, PostgreSQLServer):

@@ -28,7 +28,9 @@ MySQL's TIMESTAMP); DATE -> date; TIME -> time (values in 00:00..24:00 as
 datetime.time, others as text); JSON -> json; CHAR -> bpchar, VARCHAR ->
 varchar, TEXT -> text; any string or blob type with the binary charset ->
 bytea. MariaDB sends its JSON and UUID columns as plain strings in the
-protocol pymysql speaks, so those reach clients as text.
+protocol pymysql speaks, so those reach clients as text/bpchar; a comparison
+such as `a = b` is an integer in MySQL, so a boolean expression comes back as
+int unless the dialect layer casts it.
 """
 
 from __future__ import annotations
