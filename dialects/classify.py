@@ -387,6 +387,15 @@ def is_catalog(name: str) -> bool:
     return bare.startswith("pg_") or bare in _CATALOG_SCHEMAS
 
 
+def all_catalog(names: frozenset[str]) -> bool:
+    """Every relation is a catalog one; a bare name counts when it is a qualified one's tail."""
+    qualified = [n for n in names if "." in n]
+    tails = {n.rpartition(".")[2] for n in qualified if is_catalog(n)}
+    return all(is_catalog(n) for n in qualified) and all(
+        is_catalog(n) or n in tails for n in names if "." not in n
+    )
+
+
 def function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()

@@ -17,6 +17,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from dialects import classify, hints
 from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
+from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.parse import _PARAM
@@ -72,6 +73,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     normalize_identifiers(tree, dialect="postgres")
     _check_returning(tree, dialect, target)
     tree = _session_functions(tree)
+    tree = name_columns(tree)
     tree = _time_travel(tree, statement, target)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)

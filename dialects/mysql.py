@@ -77,7 +77,11 @@ def on_conflict(expression: exp.Expr) -> exp.Expr:
 
 def offset_needs_limit(expression: exp.Expr) -> exp.Expr:
     for select in expression.find_all(exp.Select):
-        if select.args.get("offset") and not select.args.get("limit"):
+        limit = select.args.get("limit")
+        if limit is not None and isinstance(limit.expression, exp.Var):  # LIMIT ALL
+            select.set("limit", None)
+            limit = None
+        if select.args.get("offset") and limit is None:
             select.set("limit", exp.Limit(expression=exp.Literal.number(_MAX_UNSIGNED)))
     return expression
 

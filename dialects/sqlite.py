@@ -63,6 +63,7 @@ def _like_to_glob(pattern: str, escape: str = "\\") -> str | None:
 
 def _like_sql(self: t.Any, expression: exp.Like) -> str:
     escape = "\\"
+    negate = " NOT" if expression.args.get("negate") else ""
     parent = expression.parent
     if isinstance(parent, exp.Escape):
         escape = parent.expression.name if isinstance(parent.expression, exp.Literal) else None
@@ -70,8 +71,9 @@ def _like_sql(self: t.Any, expression: exp.Like) -> str:
     if escape and isinstance(pattern, exp.Literal) and pattern.is_string and len(escape) == 1:
         glob = _like_to_glob(pattern.this, escape)
         if glob is not None:
-            return f"{self.sql(expression, 'this')} GLOB {self.sql(exp.Literal.string(glob))}"
-    return f"{self.sql(expression, 'this')} LIKE {self.sql(pattern)}"
+            glob_sql = self.sql(exp.Literal.string(glob))
+            return f"{self.sql(expression, 'this')}{negate} GLOB {glob_sql}"
+    return f"{self.sql(expression, 'this')}{negate} LIKE {self.sql(pattern)}"
 
 
 def _escape_sql(self: t.Any, expression: exp.Escape) -> str:
@@ -89,7 +91,11 @@ def _default_escape(expression: exp.Expr) -> exp.Expr:
             continue
         if isinstance(node, exp.ILike):
             node = node.replace(
-                exp.Like(this=exp.Lower(this=node.this), expression=exp.Lower(this=node.expression))
+                exp.Like(
+                    this=exp.Lower(this=node.this),
+                    expression=exp.Lower(this=node.expression),
+                    negate=node.args.get("negate"),
+                )
             )
         node.replace(exp.Escape(this=node.copy(), expression=exp.Literal.string("\\")))
     return expression
