@@ -1,0 +1,125 @@
+"""PostgreSQL value codecs: Python values to wire bytes and back, by type OID.
+
+Sans-I/O: no sockets, no asyncio. One family of types per module (numbers,
+strings, datetimes, arrays), one table by OID (registry), and the batch
+DataRow encoder the proxy streams results with (rows).
+
+Formats are Bind's codes: 0 text, 1 binary. Encoders take one non-NULL value
+(the natural Python type, or a str holding the value's text, as backends may
+hand over for any type) and return its bytes; decoders take a parameter's
+bytes. A type the table does not know is text by the value's Python type on
+the way out, and str (text format) or bytes (binary format) on the way in.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid as _uuid
+from decimal import Decimal as _Decimal
+from typing import Any
+
+from pgproxy import pgtypes as _t
+from pgproxy.errors import ProtocolViolation
+
+from . import arrays, datetimes, numbers, strings  # noqa: F401 - fill the registry
+from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
+from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder
+
+arrays.register_all()
+
+__all__ = [
+    "BINARY",
+    "CODECS",
+    "TEXT",
+    "Codec",
+    "Decoder",
+    "Encoder",
+    "RowsEncoder",
+    "decode",
+    "decoder",
+    "encode",
+    "encoder",
+    "normalize_formats",
+    "oid_of",
+    "row_encoder",
+]
+
+
+def encoder(oid: int, fmt: int = TEXT, tz: _dt.tzinfo | None = None) -> Encoder:
+    """The encoder for a column of type `oid` in format `fmt` (chosen once per column).
+
+    `tz`: the session TimeZone when it is not UTC (affects timestamptz only).
+    """
+    return column_encoder(oid, fmt, tz)
+
+
+def _bytes(b: bytes) -> bytes:
+    return bytes(b)
+
+
+def _str(b: bytes) -> str:
+    return strings.text_decode(b)
+
+
+def decoder(oid: int, fmt: int = TEXT) -> Decoder:
+    """The decoder for a parameter of type `oid` (0 when the client left it unspecified)."""
+    if fmt not in (TEXT, BINARY):
+        raise ProtocolViolation(f"unsupported format code: {fmt}")
+    codec = CODECS.get(oid)
+    if codec is None:
+        # Unknown in binary: the bytes mean nothing we can check, so keep them.
+        return _bytes if fmt == BINARY else _str
+    return codec.binary_decode if fmt == BINARY else codec.text_decode
+
+
+def encode(value: Any, oid: int, fmt: int = TEXT, tz: _dt.tzinfo | None = None) -> bytes | None:
+    """One value's wire bytes; None for NULL."""
+    if value is None:
+        return None
+    return column_encoder(oid, fmt, tz)(value)
+
+
+def decode(data: bytes | memoryview | None, oid: int, fmt: int = TEXT) -> Any:
+    """One parameter's Python value; None for NULL."""
+    if data is None:
+        return None
+    return decoder(oid, fmt)(data)
+
+
+_PYTYPE_OID: dict[type, int] = {
+    bool: _t.BOOL,
+    int: _t.INT8,
+    float: _t.FLOAT8,
+    _Decimal: _t.NUMERIC,
+    str: _t.TEXT,
+    bytes: _t.BYTEA,
+    bytearray: _t.BYTEA,
+    memoryview: _t.BYTEA,
+    _dt.date: _t.DATE,
+    _dt.time: _t.TIME,
+    _dt.timedelta: _t.INTERVAL,
+    _uuid.UUID: _t.UUID,
+    dict: _t.JSONB,
+}
+
+
+def oid_of(value: Any) -> int:
+    """The type OID PostgreSQL would give a Python value; TEXT when nothing fits."""
+    if isinstance(value, _dt.datetime):
+        return _t.TIMESTAMPTZ if value.tzinfo is not None else _t.TIMESTAMP
+    if isinstance(value, _dt.time) and value.tzinfo is not None:
+        return _t.TIMETZ
+    if isinstance(value, list):
+        first = next((x for x in value if x is not None), None)
+        info = _t.TYPES.get(oid_of(first)) if first is not None else None
+        return info.array_oid if info and info.array_oid else _t.TEXT_ARRAY
+    oid = _PYTYPE_OID.get(type(value))
+    if oid is None:
+        for cls in type(value).__mro__[1:]:
+            if cls in _PYTYPE_OID:
+                return _PYTYPE_OID[cls]
+        return _t.TEXT
+    return oid
+
+
+_ = any_text  # re-exported for callers that encode a value of no known column type

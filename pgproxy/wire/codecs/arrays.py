@@ -1,0 +1,328 @@
+"""Codecs for arrays of the common element types, and int2vector/oidvector.
+
+Catalog queries return arrays (pg_index.indkey, pg_proc.proargtypes,
+pg_class.relacl …), so every element type a catalog column uses is here.
+A value is a list (nested lists for more dimensions), or a str: the
+PostgreSQL array literal '{a,b}' a backend may hold, or a JSON array.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from struct import Struct
+from typing import Any
+
+from pgproxy import pgtypes
+from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+
+from .registry import CODECS, Codec, Decoder, Encoder, register
+
+_I = Struct("!i")
+_II = Struct("!ii")
+_III = Struct("!iii")
+_NULL = b"\xff\xff\xff\xff"
+
+# array_out quotes an element that is empty, spells NULL, or holds a
+# delimiter, quote, backslash, brace or white space.
+_NEEDS_QUOTE = re.compile(rb'[{}",\\ \t\n\r\v\f]')
+
+
+def quote_element(e: bytes) -> bytes:
+    if not e or _NEEDS_QUOTE.search(e) or (len(e) == 4 and e.upper() == b"NULL"):
+        return b'"' + e.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    return e
+
+
+# ---------------------------------------------------------------- literal parsing
+
+
+def parse_literal(s: str) -> list[Any]:
+    """A PostgreSQL array literal as nested lists of element strings (None for NULL)."""
+    t = s.strip()
+    if t.startswith("["):
+        # Dimension decoration ('[0:1]={1,2}'): the bounds do not survive into a list.
+        eq = t.find("=")
+        if eq < 0:
+            raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
+        t = t[eq + 1 :].lstrip()
+    if not t.startswith("{"):
+        raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
+    try:
+        out, pos = _parse(t, 0)
+    except IndexError:
+        raise InvalidTextRepresentation(f'malformed array literal: "{s}"') from None
+    if t[pos:].strip():
+        raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
+    return out
+
+
+def _parse(s: str, pos: int) -> tuple[list[Any], int]:
+    out: list[Any] = []
+    pos += 1
+    n = len(s)
+    while True:
+        while s[pos].isspace():
+            pos += 1
+        c = s[pos]
+        if c == "}" and not out:
+            return out, pos + 1
+        if c == "{":
+            sub, pos = _parse(s, pos)
+            out.append(sub)
+        elif c == '"':
+            buf = []
+            pos += 1
+            while s[pos] != '"':
+                if s[pos] == "\\":
+                    pos += 1
+                buf.append(s[pos])
+                pos += 1
+            pos += 1
+            out.append("".join(buf))
+        else:
+            buf = []
+            while pos < n and s[pos] not in ",}":
+                if s[pos] == "\\":
+                    pos += 1
+                buf.append(s[pos])
+                pos += 1
+            word = "".join(buf).strip()
+            out.append(None if word.upper() == "NULL" else word)
+        while s[pos].isspace():
+            pos += 1
+        if s[pos] == ",":
+            pos += 1
+        elif s[pos] == "}":
+            return out, pos + 1
+        else:
+            raise IndexError(pos)
+
+
+def _as_list(v: Any) -> list[Any] | tuple[Any, ...]:
+    if isinstance(v, list | tuple):
+        return v
+    if isinstance(v, str | bytes | bytearray | memoryview):
+        s = v if isinstance(v, str) else bytes(v).decode()
+        if s.lstrip().startswith("["):
+            try:
+                j = json.loads(s)
+            except ValueError:
+                j = None
+            if isinstance(j, list):
+                return j
+        return parse_literal(s)
+    raise InvalidTextRepresentation(f"cannot encode {type(v).__name__} as an array")
+
+
+# ---------------------------------------------------------------- encoders
+
+
+def _text_encoder(elem: Encoder, nested: bool) -> Encoder:
+    def enc_list(items: Any) -> bytes:
+        parts = []
+        for x in items:
+            if x is None:
+                parts.append(b"NULL")
+            elif nested and isinstance(x, list | tuple):
+                parts.append(enc_list(x))
+            else:
+                parts.append(quote_element(elem(x)))
+        return b"{" + b",".join(parts) + b"}"
+
+    def encode(v: Any) -> bytes:
+        if v.__class__ is str and v[:1] == "{":
+            return v.encode()  # already PostgreSQL's array literal
+        return enc_list(_as_list(v))
+
+    return encode
+
+
+def _shape(v: Any, nested: bool) -> tuple[list[int], list[Any]]:
+    """Dimensions and row-major elements of a rectangular nested list."""
+    dims: list[int] = []
+    x = v
+    while isinstance(x, list | tuple):
+        dims.append(len(x))
+        if not x or not nested:
+            break
+        x = x[0]
+    if dims == [0]:
+        return [], []
+    flat: list[Any] = []
+
+    def walk(node: Any, depth: int) -> None:
+        if len(node) != dims[depth]:
+            raise InvalidTextRepresentation(
+                "multidimensional arrays must have sub-arrays with matching dimensions")
+        if depth + 1 == len(dims):
+            for y in node:
+                if nested and isinstance(y, list | tuple):
+                    raise InvalidTextRepresentation(
+                        "multidimensional arrays must have sub-arrays with matching dimensions")
+                flat.append(y)
+        else:
+            for y in node:
+                if not isinstance(y, list | tuple):
+                    raise InvalidTextRepresentation(
+                        "multidimensional arrays must have sub-arrays with matching dimensions")
+                walk(y, depth + 1)
+
+    walk(v, 0)
+    return dims, flat
+
+
+def _binary_encoder(elem: Encoder, elem_oid: int, nested: bool, lbound: int = 1) -> Encoder:
+    def encode(v: Any) -> bytes:
+        dims, flat = _shape(_as_list(v), nested)
+        parts = [b""]
+        has_null = 0
+        for x in flat:
+            if x is None:
+                has_null = 1
+                parts.append(_NULL)
+            else:
+                b = elem(x)
+                parts.append(_I.pack(len(b)))
+                parts.append(b)
+        parts[0] = _III.pack(len(dims), has_null, elem_oid) + b"".join(
+            [_II.pack(d, lbound) for d in dims])
+        return b"".join(parts)
+
+    return encode
+
+
+def _vector_text(elem: Encoder) -> Encoder:
+    # int2vector and oidvector print as space-separated numbers, no braces.
+    def encode(v: Any) -> bytes:
+        if v.__class__ is str:
+            return v.encode()
+        return b" ".join([elem(x) for x in _as_list(v)])
+
+    return encode
+
+
+# ---------------------------------------------------------------- decoders
+
+
+def _text_decoder(elem: Decoder) -> Decoder:
+    def conv(node: list[Any]) -> list[Any]:
+        return [
+            None if x is None else conv(x) if isinstance(x, list) else elem(x.encode())
+            for x in node
+        ]
+
+    def decode(b: bytes) -> list[Any]:
+        return conv(parse_literal(bytes(b).decode()))
+
+    return decode
+
+
+def _vector_from_text(elem: Decoder) -> Decoder:
+    def decode(b: bytes) -> list[Any]:
+        return [elem(w) for w in bytes(b).split()]
+
+    return decode
+
+
+def _binary_decoder(elem: Decoder) -> Decoder:
+    def decode(b: bytes) -> list[Any]:
+        mv = memoryview(b)
+        try:
+            ndim, _flags, _oid = _III.unpack_from(mv, 0)
+            if ndim == 0:
+                return []
+            if not 0 < ndim <= 6:
+                raise InvalidBinaryRepresentation(f"invalid number of dimensions: {ndim}")
+            dims = [_II.unpack_from(mv, 12 + 8 * i)[0] for i in range(ndim)]
+            pos = 12 + 8 * ndim
+            flat: list[Any] = []
+            total = 1
+            for d in dims:
+                total *= d
+            for _ in range(total):
+                n = _I.unpack_from(mv, pos)[0]
+                pos += 4
+                if n < 0:
+                    flat.append(None)
+                else:
+                    if pos + n > len(mv):
+                        raise InvalidBinaryRepresentation("insufficient data left in message")
+                    flat.append(elem(bytes(mv[pos : pos + n])))
+                    pos += n
+        except Exception as e:  # struct.error on a short buffer
+            if isinstance(e, InvalidBinaryRepresentation | InvalidTextRepresentation):
+                raise
+            raise InvalidBinaryRepresentation("insufficient data left in message") from None
+        if pos != len(mv):
+            raise InvalidBinaryRepresentation("incorrect binary data format in array")
+        for d in reversed(dims[1:]):
+            flat = [flat[i : i + d] for i in range(0, len(flat), d)]
+        return flat
+
+    return decode
+
+
+# ---------------------------------------------------------------- registration
+
+_ARRAYS = (
+    (pgtypes.BOOL_ARRAY, pgtypes.BOOL),
+    (pgtypes.BYTEA_ARRAY, pgtypes.BYTEA),
+    (pgtypes.CHAR_ARRAY, pgtypes.CHAR),
+    (pgtypes.NAME_ARRAY, pgtypes.NAME),
+    (pgtypes.INT2_ARRAY, pgtypes.INT2),
+    (pgtypes.INT4_ARRAY, pgtypes.INT4),
+    (pgtypes.INT8_ARRAY, pgtypes.INT8),
+    (pgtypes.TEXT_ARRAY, pgtypes.TEXT),
+    (pgtypes.VARCHAR_ARRAY, pgtypes.VARCHAR),
+    (1014, pgtypes.BPCHAR),
+    (pgtypes.OID_ARRAY, pgtypes.OID),
+    (pgtypes.FLOAT4_ARRAY, pgtypes.FLOAT4),
+    (pgtypes.FLOAT8_ARRAY, pgtypes.FLOAT8),
+    (pgtypes.NUMERIC_ARRAY, pgtypes.NUMERIC),
+    (pgtypes.DATE_ARRAY, pgtypes.DATE),
+    (pgtypes.TIME_ARRAY, pgtypes.TIME),
+    (pgtypes.TIMESTAMP_ARRAY, pgtypes.TIMESTAMP),
+    (pgtypes.TIMESTAMPTZ_ARRAY, pgtypes.TIMESTAMPTZ),
+    (pgtypes.INTERVAL_ARRAY, pgtypes.INTERVAL),
+    (pgtypes.UUID_ARRAY, pgtypes.UUID),
+    (pgtypes.JSON_ARRAY, pgtypes.JSON),
+    (pgtypes.JSONB_ARRAY, pgtypes.JSONB),
+    (1270, pgtypes.TIMETZ),
+    (2210, pgtypes.REGCLASS),
+    (2211, pgtypes.REGTYPE),
+    (1008, pgtypes.REGPROC),
+)
+
+# Element type of each array type registered here.
+ELEMENT_OID: dict[int, int] = {}
+
+
+def _register_array(array_oid: int, elem_oid: int) -> Codec:
+    e = CODECS[elem_oid]
+    # A list inside a json[] is one JSON value, not another dimension.
+    nested = elem_oid not in (pgtypes.JSON, pgtypes.JSONB)
+    ELEMENT_OID[array_oid] = elem_oid
+    return register(
+        array_oid,
+        _text_encoder(e.text_encode, nested),
+        _binary_encoder(e.binary_encode, elem_oid, nested),
+        _text_decoder(e.text_decode),
+        _binary_decoder(e.binary_decode),
+    )
+
+
+def _register_vector(oid: int, elem_oid: int) -> None:
+    e = CODECS[elem_oid]
+    ELEMENT_OID[oid] = elem_oid
+    # Vectors are zero-based one-dimensional arrays on the wire.
+    register(oid, _vector_text(e.text_encode), _binary_encoder(e.binary_encode, elem_oid, False, 0),
+             _vector_from_text(e.text_decode), _binary_decoder(e.binary_decode))
+
+
+def register_all() -> None:
+    for array_oid, elem_oid in _ARRAYS:
+        _register_array(array_oid, elem_oid)
+    _register_vector(pgtypes.INT2VECTOR, pgtypes.INT2)
+    _register_vector(pgtypes.OIDVECTOR, pgtypes.OID)
+
