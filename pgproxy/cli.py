@@ -68,6 +68,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         auth_method=cfg.auth,
         allow_remote_trust=cfg.allow_remote_trust,
         ssl_context=_ssl_context(cfg),
+        tls_cert=cfg.tls_cert,
     )
     for address in cfg.listen:
         host, port = config_mod.split_listen(address)

@@ -12,9 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lru import LRU
-
 import dialects
+from dialects.cache import TranslationCache
 from pgproxy import errors
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
@@ -34,33 +33,23 @@ class Pipeline:
     """Drives statements from text to streamed rows; shared by every session."""
 
     def __init__(self, cache_size: int = 4096) -> None:
-        self._parsed: LRU = LRU(cache_size)
-        self._generated: LRU = LRU(cache_size)
+        self.translations = TranslationCache(cache_size)
 
     # ------------------------------------------------------------ translation
 
     def parse(self, sql: str) -> list[dialects.Statement]:
         """dialects.parse, once per distinct text."""
-        statements = self._parsed.get(sql)
-        if statements is None:
-            try:
-                statements = dialects.parse(sql)
-            except dialects.TranslationError as exc:
-                raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
-            self._parsed[sql] = statements
-        return statements
+        try:
+            return self.translations.parse(sql)
+        except dialects.TranslationError as exc:
+            raise translation_error(exc) from None
 
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
-        key = (stmt.sql, target)
-        generated = self._generated.get(key)
-        if generated is None:
-            try:
-                generated = dialects.generate(stmt, target)
-            except dialects.TranslationError as exc:
-                raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
-            self._generated[key] = generated
-        return generated
+        try:
+            return self.translations.generate(stmt, target)
+        except dialects.TranslationError as exc:
+            raise translation_error(exc) from None
 
     # ------------------------------------------------------------ running
 
@@ -124,6 +113,10 @@ class Pipeline:
         await session.release_active()
         conn = await session.connection()
         return await session.call(conn.describe, generated.sql, values)
+
+
+def translation_error(exc: dialects.TranslationError) -> errors.PgError:
+    return errors.from_sqlstate(exc.sqlstate, exc.message)
 
 
 _ROLLBACK = dialects.Statement("ROLLBACK", Kind.ROLLBACK, "ROLLBACK")

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
+from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
 from pgproxy.backends.base import Column, Connection
 from pgproxy.settings import VERSION_STRING, Settings
-from pgproxy.wire.codecs import decode_params
+from pgproxy.wire.codecs import decoder
 
 if TYPE_CHECKING:
     from pgproxy.proxy import Proxy
@@ -102,7 +103,10 @@ class Session:
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
-        return decode_params(prepared.param_types, formats, values)
+        out: list[Any] = []
+        for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
+            out.append(None if value is None else decoder(oid, fmt)(value))
+        return out
 
     async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
         return await self.proxy.pipeline.describe(self, prepared)
@@ -164,7 +168,7 @@ class Session:
                     f"the {self.route.backend.name} backend cannot honour {name}",
                     sqlstate="0A000",
                 )
-            dialects.validate_ref(setting.value)
+            _validated(classify_as_of if name == "pgproxy.as_of" else validate_ref, setting.value)
         if name == "all" and setting.value is None:
             self.settings.reset_all()
         else:
@@ -179,7 +183,7 @@ class Session:
                 f'USE cannot move a session to another backend ("{database}")', sqlstate="0A000"
             )
         if route.branch:
-            dialects.validate_ref(route.branch)
+            _validated(validate_ref, route.branch)
         self.route = route
         self.database = database
         self._target = None
@@ -259,6 +263,14 @@ class Session:
             self.settings.end_transaction()
         elif kind is dialects.Kind.ROLLBACK_TO:
             self.failed = False
+
+
+def _validated(check: Callable[[str], Any], value: str) -> None:
+    """A hint value checked by the dialect layer, its refusal as a PgError."""
+    try:
+        check(value)
+    except dialects.TranslationError as exc:
+        raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
 
 
 def _in_transaction(conn: Connection) -> bool:

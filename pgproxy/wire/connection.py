@@ -305,13 +305,22 @@ class WireConnection(asyncio.Protocol):
             except errors.PgError as exc:
                 if isinstance(exc, errors.Fatal):
                     raise
-                self._send_error(exc)
-                if mtype == b"Q":
-                    self._ready()
-                else:
-                    self.state = State.DISCARD
+                self._statement_failed(mtype, exc)
+            except (ConnectionLost, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                # A bug in one statement is that statement's XX000, not the session's end.
+                log.exception("internal error handling %r from %s", mtype, self.peer)
+                self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
             if self._out_size > 65536:
                 await self.drain()
+
+    def _statement_failed(self, mtype: bytes, exc: errors.PgError) -> None:
+        self._send_error(exc)
+        if mtype == b"Q":
+            self._ready()
+        else:
+            self.state = State.DISCARD
 
     def _send_error(self, exc: errors.PgError, fatal: bool = False) -> None:
         fields = exc.fields()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pgproxy import errors
+from pgproxy.users import UserStore
 from pgproxy.wire import auth
 from pgproxy.wire.connection import WireConnection, new_secret
 
@@ -32,12 +33,20 @@ class WireServer:
         auth_method: str | None = None,
         allow_remote_trust: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        tls_cert: str | None = None,
     ) -> None:
         self.core = core
-        self.users = dict(users or {})
+        # Built once: it derives SCRAM keys from plain passwords at start-up, so a
+        # login costs the same whether or not the user exists.
+        self.users = UserStore(dict(users or {}))
         self.auth_method = auth_method
         self.allow_remote_trust = allow_remote_trust
         self.ssl_context = ssl_context
+        # SCRAM-SHA-256-PLUS binds to our certificate (tls-server-end-point).
+        self._end_point = None
+        if ssl_context is not None and tls_cert:
+            with open(tls_cert) as f:
+                self._end_point = auth.tls_server_end_point(ssl.PEM_cert_to_DER_cert(f.read()))
         self._pids = itertools.count(10_000)
         self._live: dict[int, tuple[WireConnection, int]] = {}
         self._servers: list[asyncio.base_events.Server] = []
@@ -92,6 +101,7 @@ class WireServer:
             method=self.auth_method,
             loopback=loopback,
             allow_remote_trust=self.allow_remote_trust,
+            channel_binding=self._end_point if _is_tls(conn.transport) else None,
         )
         request = exchange.first()
         while request is not None:
@@ -114,3 +124,8 @@ def _is_loopback(transport: asyncio.BaseTransport | None) -> bool:
         return ipaddress.ip_address(sock[0]).is_loopback
     except ValueError:
         return False
+
+
+
+def _is_tls(transport: asyncio.BaseTransport | None) -> bool:
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
