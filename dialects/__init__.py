@@ -30,15 +30,20 @@ __all__ = [
 ]
 
 
+# The implementations live in parsing.py and generation.py, not parse.py and
+# generate.py: importing a submodule binds it as a package attribute, which
+# would replace these functions with modules after the first call.
+
+
 def parse(sql: str) -> list[Statement]:
     """Split and parse the client's text into statements (PostgreSQL dialect + hints)."""
-    from dialects.parse import parse as _parse
+    from dialects.parsing import parse as _parse
 
     return _parse(sql)
 
 
 def generate(statement: Statement, target: Target) -> Generated:
     """The statement in the target's dialect, with driver placeholders."""
-    from dialects.generate import generate as _generate
+    from dialects.generation import generate as _generate
 
     return _generate(statement, target)

@@ -110,6 +110,19 @@ class Generated:
     ('current_database', 'current_user', 'session_user', 'current_schema',
     'version', 'backend_pid', 'setting:<name>'). Client values never appear in
     `sql`.
+
+    - qmark (`?`) and format (`%s`): one entry per placeholder, in text order, so
+      `$1` used twice gives two entries (0, 0).
+    - dollar (`$n`): entry i is the value for `$(i+1)`; client parameters keep
+      their numbers and session values take `$(nparams+1)` onwards, once each.
+    - format: every literal `%` in `sql` is doubled (`%%`), with or without
+      placeholders, so the proxy must ALWAYS pass a tuple (empty when there are
+      no params), never None: pymysql %-formats the query only when args is not
+      None, and `'%%' % ()` is `'%'`.
+    - `sql == ""`: nothing to send to the backend; the proxy handles the
+      statement itself (SET / RESET / SHOW, DISCARD, DEALLOCATE, USE on SQLite).
+    - 'setting:<name>' after `SELECT set_config(...)`: the proxy applies
+      `Statement.setting` first, then binds the setting's new value.
     """
 
     sql: str

@@ -116,14 +116,6 @@ def plain_index_columns(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
-def refuse_distinct_on(expression: exp.Expr) -> exp.Expr:
-    if isinstance(expression.args.get("distinct"), exp.Distinct) and expression.args[
-        "distinct"
-    ].args.get("on"):
-        unsupported("SELECT DISTINCT ON is not supported on this backend")
-    return expression
-
-
 COMMON: tuple[Rewrite, ...] = (e_strings, drop_public_schema, plain_index_columns)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from lru import LRU
 
 from dialects.api import Generated, Statement, Target, TranslationError
-from dialects.generate import generate
-from dialects.parse import parse
+from dialects.generation import generate
+from dialects.parsing import parse
 
 
 class TranslationCache:

@@ -20,7 +20,7 @@ from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
-from dialects.parse import _PARAM
+from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.sqlite import PgProxySQLite
 
