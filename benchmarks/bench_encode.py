@@ -40,17 +40,23 @@ def make_batches(rows: int, batch: int, ts_as_str: bool, nulls: bool) -> list[li
     return out
 
 
-def run(batches: list[list[tuple]], fmt: int, repeat: int) -> tuple[float, int]:
-    best = float("inf")
+def run(batches: list[list[tuple]], fmt: int, repeat: int) -> tuple[float, float, int]:
+    """Best wall and CPU seconds over `repeat` runs, and the bytes produced.
+
+    CPU time is reported too because on a shared machine wall time mostly
+    measures the neighbours.
+    """
+    best_wall = best_cpu = float("inf")
     nbytes = 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         enc = row_encoder(OIDS, [fmt])
         nbytes = 0
         for b in batches:
             nbytes += len(enc(b))
-        best = min(best, time.perf_counter() - t0)
-    return best, nbytes
+        best_wall = min(best_wall, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return best_wall, best_cpu, nbytes
 
 
 def main() -> None:
@@ -68,9 +74,9 @@ def main() -> None:
     ):
         batches = make_batches(a.rows, a.batch, ts_as_str, nulls)
         for fmt, fname in ((0, "text"), (1, "binary")):
-            secs, nbytes = run(batches, fmt, a.repeat)
-            print(f"  {fname:6} {label:34} {a.rows / secs:>12,.0f} rows/s  "
-                  f"{nbytes / secs / 1e6:8.1f} MB/s")
+            wall, cpu, nbytes = run(batches, fmt, a.repeat)
+            print(f"  {fname:6} {label:34} {a.rows / wall:>12,.0f} rows/s wall "
+                  f"{a.rows / cpu:>12,.0f} rows/s cpu  {nbytes / wall / 1e6:6.1f} MB/s")
 
 
 if __name__ == "__main__":

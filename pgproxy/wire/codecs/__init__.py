@@ -35,6 +35,7 @@ __all__ = [
     "Decoder",
     "Encoder",
     "RowsEncoder",
+    "any_text",
     "decode",
     "decoder",
     "encode",
@@ -121,5 +122,3 @@ def oid_of(value: Any) -> int:
         return _t.TEXT
     return oid
 
-
-_ = any_text  # re-exported for callers that encode a value of no known column type
