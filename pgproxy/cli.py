@@ -11,9 +11,13 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
+from pgproxy.admin import Admin
 from pgproxy.backends import from_url
+from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
+from pgproxy.telemetry import Telemetry
 from pgproxy.wire.server import WireServer
 
 log = logging.getLogger("pgproxy")
@@ -62,6 +66,21 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     for name, backend in backends.items():
         log.info("backend %s: %s", name, backend.redacted_url())
     proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
+    # Optional stages, each from its own config section: query cache, observers,
+    # telemetry, admin console.
+    cache_options = CacheOptions.from_section(cfg.query_cache)
+    if cache_options.enabled:
+        proxy.pipeline.cache = QueryCache(cache_options)
+    observers = Observers.from_config(cfg.observers)
+    telemetry = Telemetry.from_config(cfg.telemetry)
+    if telemetry is not None:
+        telemetry.instrument(proxy)
+    if cache_options.warm_file:
+        log.info("cache warmed with %d statements", await warm(proxy, cache_options))
+    proxy.watch = Watch.build(observers, telemetry)
+    proxy.admin = Admin(proxy, cfg.admin, users_configured=bool(cfg.users), observers=observers)
+    if observers is not None:
+        await observers.start()
     server = WireServer(
         proxy,
         users=cfg.users,
@@ -86,6 +105,10 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     finally:
         log.info("shutting down")
         await server.close()
+        if observers is not None:
+            await observers.stop()
+        if telemetry is not None:
+            telemetry.shutdown()
         proxy.close()
 
 

@@ -25,6 +25,11 @@ class Config:
     workers: int = 64
     cache_size: int = 4096
     log_level: str = "info"
+    # Raw sections, each read by the module that owns it.
+    query_cache: dict[str, Any] = field(default_factory=dict)  # pgproxy.cache.CacheOptions
+    observers: dict[str, Any] = field(default_factory=dict)  # pgproxy.observers
+    telemetry: dict[str, Any] = field(default_factory=dict)  # pgproxy.telemetry
+    admin: dict[str, Any] = field(default_factory=dict)  # pgproxy.admin
 
 
 def load(path: str | None = None, env: dict[str, str] | None = None, **flags: Any) -> Config:
@@ -68,6 +73,8 @@ def _apply_file(cfg: Config, path: Path) -> None:
     if data.get("backends"):
         cfg.backends = {str(k): str(v) for k, v in data["backends"].items()}
     cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
+    for section in ("query_cache", "observers", "telemetry", "admin"):
+        setattr(cfg, section, dict(data.get(section, {})))
 
 
 def split_listen(address: str) -> tuple[str, int]:

@@ -20,6 +20,7 @@ from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
 if TYPE_CHECKING:
+    from pgproxy.cache import QueryCache
     from pgproxy.session import PreparedStatement, Session
 
 log = logging.getLogger("pgproxy.pipeline")
@@ -34,6 +35,7 @@ class Pipeline:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.translations = TranslationCache(cache_size)
+        self.cache: QueryCache | None = None  # the query cache, when configured
 
     # ------------------------------------------------------------ translation
 
@@ -87,12 +89,34 @@ class Pipeline:
     ) -> BackendResult:
         generated = self.generate(stmt, session.target())
         values = _bind(session, generated, params)
+        cache = self.cache
+        if cache is not None:
+            key = cache.key(session, stmt, generated.sql, values, formats)
+            if key is not None:
+                return await cache.read(
+                    session, key, stmt,
+                    lambda: self._execute(session, stmt, generated.sql, values, formats),
+                )
+        return await self._execute(session, stmt, generated.sql, values, formats)
+
+    async def _execute(
+        self,
+        session: Session,
+        stmt: dialects.Statement,
+        sql: str,
+        values: list[Any],
+        formats: Sequence[int],
+    ) -> BackendResult:
         await session.release_active()
         conn = await session.connection()
         cursor, rows, exhausted, in_tx = await session.call(
-            _execute, conn, generated.sql, values, DEFAULT_BATCH
+            _execute, conn, sql, values, DEFAULT_BATCH
         )
+        was_in_tx = session.in_transaction
         session.after_statement(stmt.kind, in_tx)
+        if self.cache is not None:
+            # Before the write's CommandComplete can reach its client.
+            self.cache.after_execute(session, stmt, was_in_tx, in_tx)
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session)
         )

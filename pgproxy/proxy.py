@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from pgproxy.pipeline import Pipeline
 from pgproxy.router import Router
@@ -21,15 +22,23 @@ class Proxy:
         self.pipeline = Pipeline(cache_size)
         self.workers = Workers(workers)
         self.sessions: set[Session] = set()
+        self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
+        self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
 
-    async def open_session(self, params: Mapping[str, str], pid: int, peer: str) -> Session:
+    async def open_session(self, params: Mapping[str, str], pid: int, peer: str) -> Any:
+        if self.admin is not None and params["database"] == self.admin.database:
+            return self.admin.open_session(params, pid, peer)
         route = self.router.resolve(params["database"])
         session = Session(self, params, route, pid, peer)
         self.sessions.add(session)
+        if self.watch is not None:
+            self.watch.connected(session)
         return session
 
-    def closed(self, session: Session) -> None:
+    def closed(self, session: Session, reason: str = "") -> None:
         self.sessions.discard(session)
+        if self.watch is not None:
+            self.watch.disconnected(session, reason)
 
     def close(self) -> None:
         self.router.close()

@@ -59,6 +59,7 @@ class Session:
         self.conn: Connection | None = None
         self.in_transaction = False
         self.failed = False
+        self.cache_tx: Any = None  # the query cache's view of the open transaction
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self._running = False
@@ -114,7 +115,9 @@ class Session:
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
     ) -> Any:
-        return await self.proxy.pipeline.run(self, prepared, params, result_formats)
+        run = self.proxy.pipeline.run(self, prepared, params, result_formats)
+        watch = self.proxy.watch
+        return await (run if watch is None else watch.statement(self, prepared.statement, run))
 
     def end_of_sync(self) -> None:
         pass
@@ -128,7 +131,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        self.proxy.closed(self)
+        self.proxy.closed(self, reason)
         await self.release_active()
         conn, self.conn = self.conn, None
         if conn is not None:

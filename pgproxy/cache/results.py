@@ -1,0 +1,132 @@
+"""Results the cache hands the wire: a stored result replayed, and a live one recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pgproxy.cache.store import Entry
+
+
+def split_rows(data: bytes, n: int) -> int:
+    """Byte offset just past the first `n` DataRow frames of `data`."""
+    pos = 0
+    for _ in range(n):
+        pos += 1 + int.from_bytes(data[pos + 1 : pos + 5], "big")
+    return pos
+
+
+class CachedResult:
+    """A hit: the stored frames, written as they are, honouring Execute's row limit."""
+
+    __slots__ = ("_batches", "_entry", "_head", "columns", "done", "hit")
+
+    def __init__(self, entry: Entry) -> None:
+        self._entry = entry
+        self._batches = entry.batches
+        self._head = 0  # index of the next batch to send
+        self.columns = entry.columns
+        self.done = False
+        self.hit = True
+
+    @property
+    def tag(self) -> str:
+        return self._entry.tag
+
+    @property
+    def rows(self) -> int:
+        return self._entry.rows
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        batches = self._batches
+        out: list[bytes] = []
+        sent = 0
+        while self._head < len(batches):
+            data, n = batches[self._head]
+            if max_rows > 0 and sent + n > max_rows:
+                if sent == 0:
+                    # Split one batch; keep its tail as the next one (a copy, not the entry's list).
+                    cut = split_rows(data, max_rows)
+                    if self._batches is self._entry.batches:
+                        self._batches = batches = list(batches)
+                    batches[self._head] = (data[cut:], n - max_rows)
+                    out.append(data[:cut])
+                    sent = max_rows
+                break
+            out.append(data)
+            sent += n
+            self._head += 1
+        if self._head >= len(batches):
+            self.done = True
+        return b"".join(out) if len(out) != 1 else out[0], sent
+
+    async def close(self) -> None:
+        self.done = True
+
+
+class FillingResult:
+    """A miss streamed to its client while its frames are kept, up to the size limit.
+
+    `finish(batches, size)` is called exactly once: with the frames when the
+    result completed within the limit, with None when it grew too large, failed
+    or was closed early; coalesced clients waiting on the same key learn the
+    outcome through it.
+    """
+
+    __slots__ = ("_batches", "_finish", "_inner", "_limit", "_size", "hit")
+
+    def __init__(
+        self,
+        inner: Any,
+        limit: int,
+        finish: Callable[[list[tuple[bytes, int]] | None, int], None],
+    ) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._finish = finish
+        self._batches: list[tuple[bytes, int]] | None = []
+        self._size = 0
+        self.hit = False
+
+    @property
+    def columns(self) -> Any:
+        return self._inner.columns
+
+    @property
+    def done(self) -> bool:
+        return self._inner.done
+
+    @property
+    def tag(self) -> str:
+        return self._inner.tag
+
+    @property
+    def rows(self) -> int:
+        return self._inner.rows
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        try:
+            data, n = await self._inner.fetch(max_rows)
+        except BaseException:
+            self._end(None)
+            raise
+        batches = self._batches
+        if batches is not None:
+            if data:
+                self._size += len(data)
+                if self._size > self._limit:
+                    self._end(None)
+                    return data, n
+                batches.append((data, n))
+            if self._inner.done:
+                self._end(batches)
+        return data, n
+
+    async def close(self) -> None:
+        self._end(None)
+        await self._inner.close()
+
+    def _end(self, batches: list[tuple[bytes, int]] | None) -> None:
+        if self._batches is not None:
+            self._batches = None
+            self._finish(batches, self._size)

@@ -1,0 +1,283 @@
+"""The query cache stage: what may be cached, under which key; fills, coalescing, invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dialects
+from pgproxy.cache.results import CachedResult, FillingResult
+from pgproxy.cache.store import CacheStore, Entry, table_name
+
+if TYPE_CHECKING:
+    from pgproxy.session import Session
+
+log = logging.getLogger("pgproxy.cache")
+Kind = dialects.Kind
+
+# A Dolt commit hash: 32 characters of Dolt's base32. A result read at one never changes.
+_COMMIT_HASH = re.compile(r"[0-9a-v]{32}")
+# Statements that change no table.
+_NOT_WRITES = frozenset(
+    {Kind.SELECT, Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.SAVEPOINT, Kind.RELEASE,
+     Kind.ROLLBACK_TO, Kind.SET, Kind.SHOW, Kind.USE, Kind.EMPTY}
+)
+
+
+@dataclass
+class CacheOptions:
+    """The [query_cache] section of pgproxy.toml."""
+
+    enabled: bool = False
+    max_entries: int = 10_000
+    max_bytes: int = 64 << 20
+    max_result_bytes: int = 1 << 20  # larger results stream but are not kept
+    ttl: float = 60.0  # seconds; 0: no expiry (writes through the proxy still invalidate)
+    route_ttl: dict[str, float] = field(default_factory=dict)  # per route name
+    coalesce: bool = True
+    coalesce_wait: float = 5.0  # seconds a coalesced miss waits before running its own
+    warm_file: str | None = None  # statements run at start-up, one per line
+    warm_database: str = "app"  # the route warmed statements run on (`\\c name` lines switch)
+    warm_user: str = "pgproxy"
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> CacheOptions:
+        opts = cls()
+        for key, value in section.items():
+            if key == "routes":
+                opts.route_ttl = {str(k): float(v.get("ttl", opts.ttl)) for k, v in value.items()}
+            elif hasattr(opts, key):
+                setattr(opts, key, value)
+            else:
+                raise ValueError(f"unknown [query_cache] setting {key!r}")
+        return opts
+
+
+@dataclass(slots=True)
+class TxState:
+    """A session's open transaction as the cache sees it (Session.cache_tx)."""
+
+    started: int  # the store's invalidation clock at BEGIN
+    tables: set[str] = field(default_factory=set)
+    everything: bool = False
+
+    @property
+    def wrote(self) -> bool:
+        return self.everything or bool(self.tables)
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A miss being run against the backend; identical misses wait on `landed`."""
+
+    session: Any
+    landed: asyncio.Future[Entry | None]
+
+
+class QueryCache:
+    """Serves repeated safe reads from stored frames and drops what writes touched."""
+
+    def __init__(self, options: CacheOptions) -> None:
+        self.options = options
+        self.store = CacheStore(options.max_entries, options.max_bytes)
+        self.stats = self.store.stats
+        self._flights: dict[Hashable, _Flight] = {}
+
+    # ------------------------------------------------------------ reads
+
+    def key(
+        self,
+        session: Session,
+        stmt: dialects.Statement,
+        sql: str,
+        values: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Hashable | None:
+        """The cache key of a read, or None when it must go to the backend."""
+        if not stmt.cacheable or not stmt.returns_rows:
+            return None
+        if session.in_transaction:
+            tx = session.cache_tx
+            if tx is None or tx.wrote:
+                return None
+        if formats and all(f == formats[0] for f in formats):
+            formats = formats[:1] if formats[0] else ()
+        # target() carries the backend, database, branch and AS OF in effect.
+        key = (session.route.name, session.target(), sql, tuple(values), tuple(formats))
+        try:
+            hash(key)
+        except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
+            key = (key[0], key[1], sql, repr(values), key[4])
+        return key
+
+    async def read(
+        self,
+        session: Session,
+        key: Hashable,
+        stmt: dialects.Statement,
+        run: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        store = self.store
+        entry = store.get(key)
+        if entry is not None:
+            entry.hits += 1
+            self.stats.hits += 1
+            return CachedResult(entry)
+        flight = self._flights.get(key)
+        if flight is not None and flight.session is not session and self.options.coalesce:
+            try:
+                entry = await asyncio.wait_for(
+                    asyncio.shield(flight.landed), self.options.coalesce_wait
+                )
+            except TimeoutError:
+                entry = None
+            if entry is not None:
+                entry.hits += 1
+                self.stats.hits += 1
+                self.stats.coalesced += 1
+                return CachedResult(entry)
+            entry = store.get(key)  # another waiter may have filled it meanwhile
+            if entry is not None:
+                self.stats.hits += 1
+                return CachedResult(entry)
+        self.stats.misses += 1
+        mine: _Flight | None = None
+        if key not in self._flights:
+            mine = _Flight(session, asyncio.get_running_loop().create_future())
+            self._flights[key] = mine
+        tx = session.cache_tx if session.in_transaction else None
+        since = tx.started if tx is not None else store.clock
+        try:
+            result = await run()
+        except BaseException:
+            if mine is not None:
+                self._land(key, mine, None)
+            raise
+        if mine is None:
+            return result
+        if result.columns is None:
+            self._land(key, mine, None)
+            return result
+        tables = frozenset(table_name(t) for t in stmt.tables_read)
+        ttl = self._ttl(session, stmt)
+        route = session.route.name
+
+        def finish(batches: list[tuple[bytes, int]] | None, size: int) -> None:
+            entry = None
+            if batches is None:
+                if size > self.options.max_result_bytes:
+                    self.stats.too_large += 1
+            elif store.fresh_since(tables, since):
+                entry = Entry(
+                    result.columns, batches, result.rows, result.tag, size, tables,
+                    None if ttl is None else time.monotonic() + ttl, route, stmt.sql,
+                )
+                if not store.put(key, entry):
+                    entry = None
+            self._land(key, mine, entry)
+
+        filling = FillingResult(result, self.options.max_result_bytes, finish)
+        if not result.done:
+            # Whatever closes the session's open result must close the recording too.
+            session.set_active(filling)
+        return filling
+
+    def _land(self, key: Hashable, flight: _Flight, entry: Entry | None) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if not flight.landed.done():
+            flight.landed.set_result(entry)
+
+    def _ttl(self, session: Session, stmt: dialects.Statement) -> float | None:
+        if _pinned(session, stmt):
+            return None
+        ttl = self.options.route_ttl.get(session.route.name, self.options.ttl)
+        return ttl if ttl > 0 else None
+
+    # ------------------------------------------------------------ writes
+
+    def after_execute(
+        self, session: Session, stmt: dialects.Statement, was_in_tx: bool, in_tx: bool
+    ) -> None:
+        """Right after the backend ran a statement, before its CommandComplete is sent."""
+        tables, everything = _written(stmt)
+        if tables or everything:
+            if everything:
+                self.store.invalidate_all()
+            else:
+                self.store.invalidate_tables(tables)
+        tx = session.cache_tx
+        if in_tx:
+            if tx is None:
+                # Fills inside the transaction are judged from its start: its
+                # snapshot may predate writes that other sessions made since.
+                tx = session.cache_tx = TxState(self.store.clock if not was_in_tx else -1)
+            tx.tables.update(tables)
+            tx.everything = tx.everything or everything
+        elif tx is not None:
+            session.cache_tx = None
+            # Other sessions may have cached the pre-commit rows meanwhile.
+            if tx.everything:
+                self.store.invalidate_all()
+            elif tx.tables:
+                self.store.invalidate_tables(tx.tables)
+
+    # ------------------------------------------------------------ admin
+
+    def invalidate(self, pattern: str | None = None) -> int:
+        if not pattern or pattern == "*":
+            return self.store.invalidate_all()
+        return self.store.invalidate_pattern(pattern)
+
+    def describe(self) -> list[tuple[str, str]]:
+        s, store = self.stats, self.store
+        return [
+            ("hits", str(s.hits)),
+            ("misses", str(s.misses)),
+            ("hit_ratio", f"{s.ratio():.4f}"),
+            ("entries", str(len(store))),
+            ("bytes", str(store.bytes)),
+            ("max_entries", str(self.options.max_entries)),
+            ("max_bytes", str(self.options.max_bytes)),
+            ("evictions", str(s.evictions)),
+            ("expirations", str(s.expirations)),
+            ("invalidations", str(s.invalidations)),
+            ("coalesced", str(s.coalesced)),
+            ("too_large", str(s.too_large)),
+            ("stores", str(s.stores)),
+            ("in_flight", str(len(self._flights))),
+        ]
+
+
+def _pinned(session: Session, stmt: dialects.Statement) -> bool:
+    """True when every table is read at a commit hash, so the result can never change."""
+    hints = stmt.hints
+    as_of = hints.as_of or session.target().as_of
+    if hints.as_of_timestamp or hints.branch:
+        return False
+    if hints.tables:
+        return all(kind == "ref" and _COMMIT_HASH.fullmatch(v) for _, kind, v in hints.tables) and (
+            as_of is None or bool(_COMMIT_HASH.fullmatch(as_of)) or _all_tables_hinted(stmt)
+        )
+    return as_of is not None and bool(_COMMIT_HASH.fullmatch(as_of))
+
+
+def _all_tables_hinted(stmt: dialects.Statement) -> bool:
+    hinted = {table_name(t) for t, _, _ in stmt.hints.tables}
+    return all(table_name(t) in hinted for t in stmt.tables_read)
+
+
+def _written(stmt: dialects.Statement) -> tuple[set[str], bool]:
+    """(tables a statement may have changed, whether it may have changed any table)."""
+    if stmt.tables_written:
+        return {table_name(t) for t in stmt.tables_written}, False
+    if stmt.kind in _NOT_WRITES:
+        # Dolt's version-control functions (dolt_merge, dolt_checkout, dolt_reset …)
+        # are SELECTs that can change every table.
+        return set(), stmt.kind is Kind.SELECT and "dolt_" in stmt.sql.lower()
+    return set(), True

@@ -1,0 +1,163 @@
+"""The query cache's storage: an LRU bounded by entries and bytes, TTLs, a table index, stats."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lru import LRU
+
+from pgproxy.backends.base import Column
+
+
+def table_name(name: str) -> str:
+    """The name the index files a table under: schema-less and lower-cased.
+
+    Dropping the schema over-invalidates `a.t` together with `b.t`; that costs
+    a refill, where the reverse mistake would serve a stale result.
+    """
+    return name.rpartition(".")[2].strip('"`').lower()
+
+
+@dataclass(slots=True)
+class Entry:
+    """What a client receives for one cached result: columns, DataRow batches, tag."""
+
+    columns: Sequence[Column]
+    batches: list[tuple[bytes, int]]  # encoded DataRow frames, as the backend batches came
+    rows: int
+    tag: str
+    size: int
+    tables: frozenset[str]
+    expires: float | None  # time.monotonic() deadline; None: pinned to a commit, never stale
+    route: str = ""
+    sql: str = ""
+    created: float = field(default_factory=time.monotonic)
+    hits: int = 0
+
+
+@dataclass(slots=True)
+class Stats:
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    evictions: int = 0
+    expirations: int = 0
+    invalidations: int = 0  # entries dropped because a table they read was written
+    coalesced: int = 0  # misses served by another client's identical query
+    too_large: int = 0  # results streamed but not kept: over the size limit
+
+    def ratio(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class CacheStore:
+    """Entries by key; every way an entry leaves goes through `_forget`."""
+
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.stats = Stats()
+        self._lru: LRU = LRU(max(1, max_entries), callback=self._evicted)
+        self._by_table: dict[str, set[Hashable]] = {}
+        # Per table, the invalidation clock when it was last written: a fill that
+        # started before that write may hold rows from before it.
+        self.clock = 0
+        self._written_at: dict[str, int] = {}
+        self._written_all_at = 0
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    def get(self, key: Hashable) -> Entry | None:
+        entry: Entry | None = self._lru.get(key)
+        if entry is None:
+            return None
+        if entry.expires is not None and entry.expires <= time.monotonic():
+            del self._lru[key]
+            self._forget(key, entry)
+            self.stats.expirations += 1
+            return None
+        return entry
+
+    def fresh_since(self, tables: Iterable[str], clock: int) -> bool:
+        """True if none of `tables` was written after invalidation clock `clock`."""
+        if self._written_all_at > clock:
+            return False
+        written = self._written_at
+        return all(written.get(t, 0) <= clock for t in tables)
+
+    def put(self, key: Hashable, entry: Entry) -> bool:
+        if entry.size > self.max_bytes:
+            return False
+        old = self._lru.get(key)
+        if old is not None:
+            del self._lru[key]
+            self._forget(key, old)
+        self._lru[key] = entry  # may evict the least recent entry through _evicted
+        self.bytes += entry.size
+        for t in entry.tables:
+            self._by_table.setdefault(t, set()).add(key)
+        while self.bytes > self.max_bytes and len(self._lru) > 1:
+            victim, dropped = self._lru.peek_last_item()
+            del self._lru[victim]
+            self._forget(victim, dropped)
+            self.stats.evictions += 1
+        self.stats.stores += 1
+        return True
+
+    def invalidate_tables(self, tables: Iterable[str]) -> int:
+        """Drop every entry that read any of `tables`; later fills from before now are refused."""
+        self.clock += 1
+        n = 0
+        for t in tables:
+            self._written_at[t] = self.clock
+            for key in list(self._by_table.get(t, ())):
+                n += self._drop(key)
+        self.stats.invalidations += n
+        return n
+
+    def invalidate_all(self) -> int:
+        self.clock += 1
+        self._written_all_at = self.clock
+        n = len(self._lru)
+        self._lru.clear()
+        self._by_table.clear()
+        self.bytes = 0
+        self.stats.invalidations += n
+        return n
+
+    def invalidate_pattern(self, pattern: str) -> int:
+        """Glob over table names: `orders`, `order*`, `*` (everything)."""
+        if pattern in ("*", ""):
+            return self.invalidate_all()
+        pat = pattern.lower()
+        return self.invalidate_tables([t for t in self._by_table if fnmatch.fnmatchcase(t, pat)])
+
+    def entries(self) -> list[tuple[Hashable, Entry]]:
+        return list(self._lru.items())
+
+    def _drop(self, key: Hashable) -> int:
+        entry = self._lru.get(key)
+        if entry is None:
+            return 0
+        del self._lru[key]
+        self._forget(key, entry)
+        return 1
+
+    def _evicted(self, key: Hashable, entry: Any) -> None:
+        self._forget(key, entry)
+        self.stats.evictions += 1
+
+    def _forget(self, key: Hashable, entry: Entry) -> None:
+        self.bytes -= entry.size
+        for t in entry.tables:
+            keys = self._by_table.get(t)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_table[t]

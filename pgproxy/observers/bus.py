@@ -1,0 +1,221 @@
+"""Event delivery: a bounded queue and a worker per subscriber, retries, the dead-letter store.
+
+`emit` is called on the statement path and never waits: an event that does
+not fit a subscriber's queue goes to the dead-letter store instead of slowing
+the query down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pgproxy.observers.deadletter import DeadLetterStore
+from pgproxy.observers.events import Event, Filter
+from pgproxy.observers.subscribers import Sink, sink_from_section
+
+log = logging.getLogger("pgproxy.observers")
+
+
+@dataclass
+class Subscriber:
+    name: str
+    sink: Sink
+    filter: Filter = field(default_factory=Filter)
+    queue_size: int = 10_000
+    batch: int = 100
+    retries: int = 3
+    backoff: float = 0.2  # seconds before the first retry; doubles each time, with jitter
+    max_backoff: float = 10.0
+    delivered: int = 0
+    failed: int = 0  # delivery attempts that failed
+    dead_lettered: int = 0
+    dropped: int = 0  # overflowed the queue (and went to the dead-letter store)
+    queue: asyncio.Queue[Event] | None = None
+    task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> Subscriber:
+        return cls(
+            name=str(section.get("name") or section.get("type")),
+            sink=sink_from_section(section),
+            filter=Filter.from_section(section),
+            queue_size=int(section.get("queue", 10_000)),
+            batch=max(1, int(section.get("batch", 100))),
+            retries=int(section.get("retries", 3)),
+            backoff=float(section.get("backoff", 0.2)),
+            max_backoff=float(section.get("max_backoff", 10.0)),
+        )
+
+
+class Observers:
+    """Fans events out to subscribers; owns their queues, workers and dead letters."""
+
+    def __init__(self, subscribers: list[Subscriber], dead_letters: DeadLetterStore) -> None:
+        self.subscribers = {s.name: s for s in subscribers}
+        if len(self.subscribers) != len(subscribers):
+            raise ValueError("observer names must be unique")
+        self._list = list(self.subscribers.values())
+        self.dead_letters = dead_letters
+        self.emitted = 0
+        self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Observers | None:
+        """The [observers] section: dead_letter path and [[observers.subscriber]] tables."""
+        subs = [Subscriber.from_section(s) for s in section.get("subscriber", ())]
+        if not subs:
+            return None
+        return cls(subs, DeadLetterStore(str(section.get("dead_letter", "pgproxy-deadletter.db"))))
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for sub in self._list:
+            sub.queue = asyncio.Queue(sub.queue_size)
+            sub.task = asyncio.create_task(self._deliver(sub), name=f"observer {sub.name}")
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Let queues drain for up to `grace` seconds; what is left goes to the dead letters."""
+        self._stopped = True
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(s.queue.join() for s in self._list if s.queue)), grace
+            )
+        except TimeoutError:
+            pass
+        for sub in self._list:
+            if sub.task is not None:
+                sub.task.cancel()
+            left: list[Event] = []
+            while sub.queue is not None and not sub.queue.empty():
+                left.append(sub.queue.get_nowait())
+            if left:
+                self.dead_letters.add(sub.name, left, "proxy shut down before delivery", 0)
+            sub.sink.close()
+        self._dl_thread.shutdown(wait=True)
+        self.dead_letters.close()
+
+    # ------------------------------------------------------------ the statement path
+
+    def wants(self, type: str) -> bool:
+        return any(not s.filter.types or type in s.filter.types for s in self._list)
+
+    def emit(self, type: str, data: dict[str, Any]) -> None:
+        event: Event | None = None
+        for sub in self._list:
+            queue = sub.queue
+            if queue is None:
+                continue
+            if event is None:
+                event = Event.new(type, data)
+            if not sub.filter.matches(event):
+                continue
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.dropped += 1
+                self._dead(sub, [event], "queue full", 0)
+        if event is not None:
+            self.emitted += 1
+
+    # ------------------------------------------------------------ delivery
+
+    async def _deliver(self, sub: Subscriber) -> None:
+        queue = sub.queue
+        assert queue is not None
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < sub.batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                await self._with_retries(sub, batch)
+            except asyncio.CancelledError:
+                self.dead_letters.add(sub.name, batch, "proxy shut down during delivery", 0)
+                raise
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def _with_retries(self, sub: Subscriber, batch: list[Event]) -> None:
+        error = ""
+        for attempt in range(sub.retries + 1):
+            if attempt:
+                delay = min(sub.max_backoff, sub.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            try:
+                await sub.sink.deliver(batch)
+            except Exception as exc:  # any failure of a sink is that batch's failure
+                sub.failed += 1
+                error = str(exc) or repr(exc)
+                log.debug("observer %s: attempt %d failed: %s", sub.name, attempt + 1, error)
+                continue
+            sub.delivered += len(batch)
+            return
+        log.warning("observer %s: %d events to the dead-letter store: %s", sub.name,
+                    len(batch), error)
+        self._dead(sub, batch, error, sub.retries + 1)
+
+    def _dead(self, sub: Subscriber, events: list[Event], error: str, attempts: int) -> None:
+        sub.dead_lettered += len(events)
+        if self._loop is not None and not self._stopped:
+            self._loop.run_in_executor(
+                self._dl_thread, self.dead_letters.add, sub.name, events, error, attempts
+            )
+        else:
+            self.dead_letters.add(sub.name, events, error, attempts)
+
+    # ------------------------------------------------------------ admin
+
+    async def replay(self, subscriber: str | None = None) -> int:
+        """Queue dead letters again (of one subscriber, or all that still exist)."""
+        names = [subscriber] if subscriber else list(self.subscribers)
+        names = [n for n in names if n in self.subscribers]
+        loop = asyncio.get_running_loop()
+        # Pending dead-letter writes first, so a replay right after a failure sees them.
+        await loop.run_in_executor(self._dl_thread, lambda: None)
+        taken = await loop.run_in_executor(self._dl_thread, self.dead_letters.take, names)
+        for name, event in taken:
+            sub = self.subscribers[name]
+            try:
+                assert sub.queue is not None
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self._dead(sub, [event], "queue full on replay", 0)
+        return len(taken)
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every queue is empty and the dead-letter writes are on disk (tests, admin)."""
+        await asyncio.wait_for(
+            asyncio.gather(*(s.queue.join() for s in self._list if s.queue)), timeout
+        )
+        await asyncio.get_running_loop().run_in_executor(self._dl_thread, lambda: None)
+
+    def describe(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                s.name,
+                s.sink.kind,
+                ",".join(sorted(s.filter.types)) or "*",
+                s.queue.qsize() if s.queue else 0,
+                s.delivered,
+                s.failed,
+                s.dead_lettered,
+                s.dropped,
+            )
+            for s in self._list
+        ]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "events_emitted": self.emitted,
+            "events_delivered": sum(s.delivered for s in self._list),
+            "events_dead_lettered": sum(s.dead_lettered for s in self._list),
+            "dead_letters_stored": self.dead_letters.count(),
+        }

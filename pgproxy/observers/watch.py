@@ -1,0 +1,214 @@
+"""The watch on the statement path: times each statement to its last row, then reports it.
+
+It reports to the observers (statement and write events) and to telemetry
+(span and metrics). With neither configured the proxy holds no Watch and a
+statement pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+import dialects
+from pgproxy import errors
+from pgproxy.observers import events
+
+if TYPE_CHECKING:
+    from pgproxy.observers.bus import Observers
+    from pgproxy.telemetry import Telemetry
+
+Kind = dialects.Kind
+_WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
+
+
+class Watch:
+    def __init__(self, observers: Observers | None, telemetry: Telemetry | None) -> None:
+        self.observers = observers
+        self.telemetry = telemetry
+        self.statements = 0
+        self.errors = 0
+        self.rows = 0
+        self.seconds = 0.0
+        self.connects = 0
+
+    @classmethod
+    def build(cls, observers: Observers | None, telemetry: Telemetry | None) -> Watch | None:
+        return cls(observers, telemetry) if observers or telemetry else None
+
+    async def statement(
+        self, session: Any, stmt: dialects.Statement, run: Awaitable[Any]
+    ) -> Any:
+        start = time.perf_counter()
+        tel = self.telemetry
+        span = token = None
+        if tel is not None:
+            span, token = tel.start(session, stmt)
+        try:
+            result = await run
+        except errors.PgError as exc:
+            self._finish(session, stmt, start, 0, None, exc.sqlstate, span, "")
+            raise
+        finally:
+            if token is not None:
+                tel.detach(token)  # type: ignore[union-attr]
+        return Watched(self, session, stmt, start, result, span)
+
+    def _finish(
+        self,
+        session: Any,
+        stmt: dialects.Statement,
+        start: float,
+        rows: int,
+        hit: bool | None,
+        sqlstate: str | None,
+        span: Any,
+        tag: str,
+    ) -> None:
+        seconds = time.perf_counter() - start
+        self.statements += 1
+        self.seconds += seconds
+        self.rows += rows
+        if sqlstate is not None:
+            self.errors += 1
+        if self.telemetry is not None and span is not None:
+            self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
+        obs = self.observers
+        if obs is None:
+            return
+        route = session.route
+        tables = sorted(stmt.tables_read | stmt.tables_written)
+        obs.emit(events.STATEMENT, {
+            "route": route.name,
+            "backend": route.backend.name,
+            "user": session.user,
+            "operation": str(stmt.kind),
+            "tag": tag,
+            "tables": tables,
+            "duration_ms": round(seconds * 1000, 3),
+            "rows": rows,
+            "cache_hit": hit,
+            "sqlstate": sqlstate,
+        })
+        if stmt.kind in _WRITES and sqlstate is None:
+            obs.emit(events.WRITE, {
+                "route": route.name,
+                "backend": route.backend.name,
+                "user": session.user,
+                "operation": str(stmt.kind),
+                "tables": sorted(stmt.tables_written),
+                "rows": _affected(tag),
+            })
+
+    # ------------------------------------------------------------ sessions and backends
+
+    def connected(self, session: Any) -> None:
+        self.connects += 1
+        if self.telemetry is not None:
+            self.telemetry.sessions.add(1)
+        if self.observers is not None:
+            self.observers.emit(events.CONNECT, _who(session))
+
+    def disconnected(self, session: Any, reason: str) -> None:
+        if self.telemetry is not None:
+            self.telemetry.sessions.add(-1)
+        if self.observers is not None:
+            self.observers.emit(events.DISCONNECT, {**_who(session), "reason": reason})
+
+    def backend(self, name: str, up: bool, detail: str = "") -> None:
+        """For the router's health checks: a backend went down or came back."""
+        if self.telemetry is not None:
+            self.telemetry.backend_health.add(1 if up else -1, {"backend": name})
+        if self.observers is not None:
+            kind = events.BACKEND_UP if up else events.BACKEND_DOWN
+            self.observers.emit(kind, {"backend": name, "detail": detail})
+
+    def failover(self, route: str, old: str, new: str) -> None:
+        if self.observers is not None:
+            self.observers.emit(events.FAILOVER, {"route": route, "from": old, "to": new})
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "statements": self.statements,
+            "statement_errors": self.errors,
+            "rows": self.rows,
+            "statement_seconds": round(self.seconds, 3),
+            "connects": self.connects,
+        }
+
+
+class Watched:
+    """The result as the wire streams it, reporting once when it ends (or is closed early)."""
+
+    __slots__ = ("_first", "_inner", "_open", "_session", "_span", "_start", "_stmt", "_watch",
+                 "sent")
+
+    def __init__(
+        self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
+        span: Any,
+    ) -> None:
+        self._watch = watch
+        self._session = session
+        self._stmt = stmt
+        self._start = start
+        self._inner = inner
+        self._span = span
+        self._first = 0
+        self._open = True
+        self.sent = 0
+        if inner.done and inner.columns is None:
+            self._end(None)
+
+    @property
+    def columns(self) -> Any:
+        return self._inner.columns
+
+    @property
+    def done(self) -> bool:
+        return self._inner.done
+
+    @property
+    def tag(self) -> str:
+        return self._inner.tag
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        if not self._first and self._span is not None:
+            self._first = time.time_ns()
+        try:
+            data, n = await self._inner.fetch(max_rows)
+        except errors.PgError as exc:
+            self._end(exc.sqlstate)
+            raise
+        self.sent += n
+        if self._inner.done:
+            self._end(None)
+        return data, n
+
+    async def close(self) -> None:
+        self._end(None)
+        await self._inner.close()
+
+    def _end(self, sqlstate: str | None) -> None:
+        if not self._open:
+            return
+        self._open = False
+        tel = self._watch.telemetry
+        if self._first and tel is not None:
+            tel.stream_span(self._span, self._first).end()
+        inner = self._inner
+        rows = self.sent if inner.columns is not None else _affected(inner.tag)
+        hit = getattr(inner, "hit", None)
+        self._watch._finish(
+            self._session, self._stmt, self._start, rows, hit, sqlstate, self._span, inner.tag
+        )
+
+
+def _affected(tag: str) -> int:
+    last = tag.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+def _who(session: Any) -> dict[str, Any]:
+    return {"pid": session.pid, "user": session.user, "database": session.database,
+            "peer": session.peer}

@@ -1,0 +1,232 @@
+"""OpenTelemetry: a span per statement with stage children, and the proxy's metrics.
+
+Off by default, and then nothing here runs: the proxy holds no Telemetry and
+no wrapper is installed. When on, the stage spans come from wrapping a few
+pipeline methods of one Proxy instance (instrumentation in the manner of the
+opentelemetry-instrumentation packages), so the pipeline itself carries no
+tracing code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lru import LRU
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    InMemoryMetricReader,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
+
+if TYPE_CHECKING:
+    import dialects
+    from pgproxy.proxy import Proxy
+
+# db.system values of the semantic conventions, by backend name.
+_DB_SYSTEM = {
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mariadb",
+    "postgresql": "postgresql",
+    "mssql": "mssql",
+    "dolt": "other_sql",
+    "dolt+mysql": "other_sql",
+}
+_LITERAL = re.compile(
+    r"'(?:[^']|'')*'"  # strings
+    r"|(?<![\w$])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b"  # numbers, not $1 or t1
+)
+
+
+def mask(sql: str) -> str:
+    """The statement with its literals replaced by `?` (db.statement must not leak values)."""
+    return _LITERAL.sub("?", sql)
+
+
+class Telemetry:
+    """Tracer and meter for the proxy, and the statement span's life."""
+
+    def __init__(
+        self,
+        span_exporter: SpanExporter | None,
+        metric_reader: MetricReader | None,
+        *,
+        service_name: str = "pgproxy",
+        batch: bool = True,
+    ) -> None:
+        resource = Resource.create({"service.name": service_name})
+        self.tracer_provider = TracerProvider(resource=resource)
+        self.span_exporter = span_exporter
+        if span_exporter is not None:
+            processor = BatchSpanProcessor if batch else SimpleSpanProcessor
+            self.tracer_provider.add_span_processor(processor(span_exporter))
+        self.metric_reader = metric_reader
+        self.meter_provider = MeterProvider(
+            resource=resource, metric_readers=[metric_reader] if metric_reader else []
+        )
+        self.tracer = self.tracer_provider.get_tracer("pgproxy")
+        meter = self.meter_provider.get_meter("pgproxy")
+        self.duration = meter.create_histogram(
+            "db.client.operation.duration", unit="s", description="statement duration to last row"
+        )
+        self.rows = meter.create_counter("pgproxy.rows", description="rows returned or affected")
+        self.cache_hits = meter.create_counter("pgproxy.cache.hits")
+        self.cache_misses = meter.create_counter("pgproxy.cache.misses")
+        self.sessions = meter.create_up_down_counter("pgproxy.sessions.active")
+        self.backend_health = meter.create_up_down_counter(
+            "pgproxy.backend.up", description="1 while a backend is up, 0 when down"
+        )
+        self._masked: LRU = LRU(4096)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Telemetry | None:
+        """[telemetry] exporter = "none" | "console" | "otlp" | "memory"."""
+        exporter = str(section.get("exporter", "none")).lower()
+        name = str(section.get("service_name", "pgproxy"))
+        interval = int(float(section.get("metrics_interval", 60)) * 1000)
+        if exporter == "none":
+            return None
+        if exporter == "console":
+            return cls(
+                ConsoleSpanExporter(),
+                PeriodicExportingMetricReader(ConsoleMetricExporter(), interval),
+                service_name=name,
+            )
+        if exporter == "memory":
+            return cls(InMemorySpanExporter(), InMemoryMetricReader(), service_name=name,
+                       batch=False)
+        if exporter == "otlp":
+            try:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                    OTLPMetricExporter,
+                )
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                    OTLPSpanExporter,
+                )
+            except ImportError:
+                raise ValueError(
+                    "[telemetry] exporter = 'otlp' needs opentelemetry-exporter-otlp-proto-http"
+                ) from None
+            endpoint = section.get("endpoint")
+            kw = {"endpoint": endpoint} if endpoint else {}
+            return cls(
+                OTLPSpanExporter(**kw),
+                PeriodicExportingMetricReader(OTLPMetricExporter(), interval),
+                service_name=name,
+            )
+        raise ValueError(f"unknown [telemetry] exporter {exporter!r}: none, console, otlp")
+
+    # ------------------------------------------------------------ statements
+
+    def start(self, session: Any, stmt: dialects.Statement) -> tuple[Any, Any]:
+        """The statement's span, made current for the pipeline stages it runs."""
+        masked = self._masked.get(stmt.sql)
+        if masked is None:
+            masked = self._masked[stmt.sql] = mask(stmt.sql)
+        backend = session.route.backend
+        span = self.tracer.start_span(
+            f"{stmt.tag or stmt.kind} {session.route.name}",
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "db.system": _DB_SYSTEM.get(backend.name, "other_sql"),
+                "db.operation": stmt.tag or str(stmt.kind),
+                "db.statement": masked,
+                "db.name": session.database,
+                "db.user": session.user,
+                "pgproxy.route": session.route.name,
+                "pgproxy.backend": backend.name,
+            },
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        return span, token
+
+    def detach(self, token: Any) -> None:
+        otel_context.detach(token)
+
+    def stream_span(self, span: Any, start_ns: int) -> Any:
+        return self.tracer.start_span(
+            "stream", context=trace.set_span_in_context(span), start_time=start_ns
+        )
+
+    def finish(
+        self,
+        span: Any,
+        session: Any,
+        stmt: dialects.Statement,
+        seconds: float,
+        rows: int,
+        hit: bool | None,
+        sqlstate: str | None,
+    ) -> None:
+        attrs = {"db.operation": stmt.tag or str(stmt.kind), "pgproxy.route": session.route.name}
+        self.duration.record(seconds, attrs)
+        if rows:
+            self.rows.add(rows, attrs)
+        if hit is True:
+            self.cache_hits.add(1, attrs)
+        elif hit is False:
+            self.cache_misses.add(1, attrs)
+        span.set_attribute("db.response.returned_rows", rows)
+        if hit is not None:
+            span.set_attribute("pgproxy.cache.hit", hit)
+        if sqlstate is not None:
+            span.set_attribute("db.response.status_code", sqlstate)
+            span.set_status(Status(StatusCode.ERROR, sqlstate))
+        span.end()
+
+    # ------------------------------------------------------------ stage spans
+
+    def instrument(self, proxy: Proxy) -> None:
+        """Child spans for translate, cache and backend execute on this proxy's pipeline."""
+        pipeline = proxy.pipeline
+        pipeline.generate = self._traced("translate", pipeline.generate)
+        pipeline._execute = self._traced_async("backend execute", pipeline._execute)
+        if pipeline.cache is not None:
+            store = pipeline.cache.store
+            store.get = self._traced("cache lookup", store.get)
+
+    def _traced(self, name: str, fn: Any) -> Any:
+        tracer = self.tracer
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tracer.start_as_current_span(name):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    def _traced_async(self, name: str, fn: Any) -> Any:
+        tracer = self.tracer
+
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with tracer.start_as_current_span(name):
+                return await fn(*args, **kwargs)
+
+        return wrapper
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def now_ns() -> int:
+    return time.time_ns()
