@@ -27,6 +27,7 @@ __all__ = [
     "TranslationError",
     "generate",
     "parse",
+    "session_setup",
 ]
 
 
@@ -47,3 +48,12 @@ def generate(statement: Statement, target: Target) -> Generated:
     from dialects.generation import generate as _generate
 
     return _generate(statement, target)
+
+
+def session_setup(dialect: str) -> tuple[str, ...]:
+    """Statements a new backend connection must run before translated SQL is valid on it."""
+    if dialect == "sqlite":
+        from dialects.sqlite import SESSION_SETUP
+
+        return SESSION_SETUP
+    return ()

@@ -185,6 +185,10 @@ class InvalidCursorName(PgError, code="34000"):
     pass
 
 
+class InvalidCursorDefinition(PgError, code="42P11"):
+    pass
+
+
 # Class 28 — invalid authorization
 class InvalidAuthorizationSpecification(Fatal, code="28000"):
     pass

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import errors
+from pgproxy import cursors, errors
 from pgproxy.backends.base import Column, Connection, Cursor
+from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
@@ -36,6 +37,7 @@ class Pipeline:
     def __init__(self, cache_size: int = 4096) -> None:
         self.translations = TranslationCache(cache_size)
         self.cache: QueryCache | None = None  # the query cache, when configured
+        self.catalog = Catalog()  # pg_catalog / information_schema emulation
 
     # ------------------------------------------------------------ translation
 
@@ -70,6 +72,12 @@ class Pipeline:
             )
         if kind in LOCAL_KINDS:
             return run_local(session, stmt, formats)
+        if self.catalog.handles(session, stmt):
+            return await self.catalog.run(session, stmt, params, formats)
+        if stmt.tag in _CURSOR_TAGS:
+            return await self._cursor(session, stmt, formats)
+        if stmt.setting is not None and kind is Kind.SELECT:
+            session.apply_setting(stmt.setting)  # set_config(): applied, then bound
         if kind is Kind.BEGIN and session.in_transaction:
             return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
         if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
@@ -86,8 +94,10 @@ class Pipeline:
         stmt: dialects.Statement,
         params: Sequence[Any],
         formats: Sequence[int],
-    ) -> BackendResult:
+    ) -> BackendResult | RowsResult:
         generated = self.generate(stmt, session.target())
+        if not generated.sql:
+            return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
         values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
@@ -114,15 +124,42 @@ class Pipeline:
         )
         was_in_tx = session.in_transaction
         session.after_statement(stmt.kind, in_tx)
+        if stmt.kind is Kind.DDL:
+            self.catalog.invalidate(session.route.backend)
         if self.cache is not None:
             # Before the write's CommandComplete can reach its client.
             self.cache.after_execute(session, stmt, was_in_tx, in_tx)
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+            await session.cursors.end_transaction()
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session)
         )
         if not result.done:
             session.set_active(result)
         return result
+
+    async def _cursor(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors."""
+        if stmt.tag == "DECLARE CURSOR":
+            declare = cursors.parse_declare(stmt.sql)
+            if declare.name in session.cursors:
+                raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
+            if not declare.hold and not session.in_transaction:
+                raise errors.NoActiveSqlTransaction(
+                    "DECLARE CURSOR can only be used in transaction blocks", sqlstate="25P01"
+                )
+            inner = self.parse(declare.query)
+            if len(inner) != 1 or not inner[0].returns_rows:
+                raise errors.InvalidCursorDefinition("cursor query must be a single SELECT")
+            result = await self._backend(session, inner[0], (), (1,) if declare.binary else ())
+            session.keep_open(result)
+            return session.cursors.add(declare.name, result, declare.hold, declare.binary)
+        if stmt.tag == "CLOSE CURSOR":
+            return await session.cursors.close(cursors.parse_close(stmt.sql))
+        verb, name, count = cursors.parse_fetch(stmt.sql)
+        return session.cursors.fetch(verb, name, count, formats)
 
     async def describe(
         self, session: Session, prepared: PreparedStatement
@@ -132,11 +169,16 @@ class Pipeline:
             return show_columns(stmt.setting)
         if not stmt.returns_rows or stmt.kind in LOCAL_KINDS:
             return None
+        if self.catalog.handles(session, stmt):
+            return await self.catalog.describe(session, stmt, len(prepared.param_types))
         generated = self.generate(stmt, session.target())
         values = _bind(session, generated, [None] * len(prepared.param_types))
         await session.release_active()
         conn = await session.connection()
         return await session.call(conn.describe, generated.sql, values)
+
+
+_CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:

@@ -143,6 +143,26 @@ class BackendResult:
             self._finish()
         return data, n
 
+    async def fetch_rows(self, want: int) -> list[tuple[Any, ...]]:
+        """Up to `want` rows as Python values, for a cursor's FETCH to encode itself."""
+        if self.done:
+            return []
+        pre = self._prefetched
+        if pre:
+            batch, self._prefetched = pre[:want], pre[want:]
+            if not self._prefetched and self._exhausted:
+                self._finish()
+            self.rows += len(batch)
+            return batch
+        if self._exhausted:
+            self._finish()
+            return []
+        rows = await self._run(self._cursor.fetch, want)
+        self.rows += len(rows)
+        if len(rows) < want:
+            self._finish()
+        return rows
+
     def _fetch_encoded(self, want: int) -> tuple[bytes, int]:
         rows = self._cursor.fetch(want)
         assert self._encode is not None

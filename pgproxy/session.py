@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import dialects
 from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
-from pgproxy.backends.base import Column, Connection
+from pgproxy.backends.base import Backend, Column, Connection
+from pgproxy.cursors import Cursors
 from pgproxy.settings import VERSION_STRING, Settings
 from pgproxy.wire.codecs import decoder
 
@@ -62,6 +63,7 @@ class Session:
         self.cache_tx: Any = None  # the query cache's view of the open transaction
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
+        self.cursors = Cursors()
         self._running = False
         self._timed_out = False
         self._closed = False
@@ -119,6 +121,9 @@ class Session:
         watch = self.proxy.watch
         return await (run if watch is None else watch.statement(self, prepared.statement, run))
 
+    def cursor_description(self, name: str) -> tuple[Sequence[Column], list[int]] | None:
+        return self.cursors.description(name)
+
     def end_of_sync(self) -> None:
         pass
 
@@ -133,6 +138,7 @@ class Session:
         self._closed = True
         self.proxy.closed(self, reason)
         await self.release_active()
+        await self.cursors.close(None)
         conn, self.conn = self.conn, None
         if conn is not None:
             await self.proxy.workers.run(_close_connection, conn, self.in_transaction)
@@ -247,7 +253,8 @@ class Session:
             # any other name uses the database in the backend's URL.
             route = self.route
             database = f"{route.name}/{route.branch}" if route.branch else None
-            self.conn = await self.proxy.workers.run(route.backend.connect, database)
+            setup = dialects.session_setup(route.backend.dialect)
+            self.conn = await self.proxy.workers.run(_connect, route.backend, database, setup)
         return self.conn
 
     async def release_active(self) -> None:
@@ -258,6 +265,11 @@ class Session:
 
     def set_active(self, result: Any) -> None:
         self._active = result
+
+    def keep_open(self, result: Any) -> None:
+        """A DECLAREd cursor's result outlives the statements that follow it."""
+        if self._active is result:
+            self._active = None
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self.in_transaction = in_transaction
@@ -274,6 +286,13 @@ def _validated(check: Callable[[str], Any], value: str) -> None:
         check(value)
     except dialects.TranslationError as exc:
         raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
+
+
+def _connect(backend: Backend, database: str | None, setup: Sequence[str]) -> Connection:
+    conn = backend.connect(database)
+    for sql in setup:
+        conn.execute(sql, ()).close()
+    return conn
 
 
 def _in_transaction(conn: Connection) -> bool:

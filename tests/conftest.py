@@ -2,7 +2,7 @@
 
 import importlib.util
 
-pytest_plugins = ["tests.fix_servers"]
+pytest_plugins = ["tests.fix_servers", "tests.fix_proxy"]
 
 # Plugins owned by other parts of the tree join once their file exists.
 for _plugin in ("tests.fix_dolt",):

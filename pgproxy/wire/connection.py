@@ -95,8 +95,7 @@ class WireConnection(asyncio.Protocol):
     # ------------------------------------------------------------ asyncio glue
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
         self._task = self.loop.create_task(self._run())
@@ -422,6 +421,13 @@ class WireConnection(asyncio.Protocol):
             else:
                 self.write(_row_description(columns, [0] * len(columns)))
             return
+        if name not in self.portals:
+            # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
+            cursor = self.session.cursor_description(name)
+            if cursor is not None:
+                columns, formats = cursor
+                self.write(_row_description(columns, formats) if columns else m.NO_DATA)
+                return
         portal = self._portal(name)
         if portal.prepared.empty:
             self.write(m.NO_DATA)

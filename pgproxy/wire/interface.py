@@ -83,6 +83,10 @@ class CoreSession(Protocol):
         """Start the statement; rows are pulled with `Result.fetch`."""
         ...
 
+    def cursor_description(self, name: str) -> tuple[Sequence[ColumnDesc], list[int]] | None:
+        """Columns and formats of the SQL cursor `name` (DECLARE), or None if none is open."""
+        ...
+
     def end_of_sync(self) -> None:
         """A Sync arrived: an implicit transaction ends here."""
         ...

@@ -107,7 +107,7 @@ def test_pipeline_mode(conn, table):
 def test_server_side_cursor_streams_100k_rows(proxy, table):
     with psycopg.connect(proxy.dsn(), autocommit=True) as c:
         c.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, v TEXT)")
-        with c.cursor() as cur:
+        with c.transaction(), c.cursor() as cur:
             cur.executemany(
                 f"INSERT INTO {table} (id, v) VALUES (%s, %s)",
                 [(i, f"value {i}") for i in range(100_000)],
