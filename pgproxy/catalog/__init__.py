@@ -1,0 +1,299 @@
+"""pg_catalog and information_schema emulation: the pipeline stage that answers catalog queries.
+
+A statement that reads only catalog relations (or only asks catalog
+functions such as pg_is_in_recovery()) is answered here, from an in-memory
+SQLite engine built from the backend's real schema, and never reaches the
+backend. The engine is cached per backend and rebuilt when the schema
+changes: after DDL through the proxy (`invalidate`), when SQLite's
+schema_version moves, or after a time limit for changes made elsewhere.
+On the PostgreSQL pass-through backend the real catalog answers instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lru import LRU
+from sqlglot import exp
+
+import dialects
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.catalog import translate
+from pgproxy.catalog.engine import CatalogDB, Context, type_oid
+from pgproxy.catalog.introspect import fingerprint, introspect
+from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
+from pgproxy.results import RowsResult
+
+if TYPE_CHECKING:
+    from pgproxy.session import Session
+
+log = logging.getLogger("pgproxy.catalog")
+
+# How long a schema read stays trusted when the backend cannot say cheaply
+# whether it changed (MySQL); DDL through the proxy invalidates at once.
+REFRESH_SECONDS = 10.0
+
+# Functions only the catalog engine answers; a table-less SELECT calling one comes here.
+CATALOG_FUNCTIONS = frozenset({
+    "pg_is_in_recovery", "pg_table_is_visible", "format_type", "pg_get_expr",
+    "pg_get_indexdef", "pg_get_constraintdef", "pg_get_userbyid", "obj_description",
+    "col_description", "shobj_description", "pg_encoding_to_char", "has_table_privilege",
+    "has_schema_privilege", "has_database_privilege", "current_schemas", "pg_get_keywords",
+    "pg_get_viewdef", "to_regclass", "to_regtype", "pg_size_pretty", "pg_postmaster_start_time",
+    "pg_tablespace_location", "pg_encoding_max_length", "pg_char_to_encoding",
+    "pg_get_serial_sequence", "pg_has_role", "pg_my_temp_schema", "pg_is_other_temp_schema",
+    "pg_conf_load_time", "txid_current",
+})
+
+_FUNC_TYPES: dict[str, int] = {
+    "format_type": pgtypes.TEXT, "pg_get_expr": pgtypes.TEXT, "pg_get_indexdef": pgtypes.TEXT,
+    "pg_get_constraintdef": pgtypes.TEXT, "pg_get_viewdef": pgtypes.TEXT,
+    "pg_get_triggerdef": pgtypes.TEXT, "pg_get_userbyid": pgtypes.NAME,
+    "obj_description": pgtypes.TEXT, "col_description": pgtypes.TEXT,
+    "shobj_description": pgtypes.TEXT, "pg_encoding_to_char": pgtypes.NAME,
+    "pg_table_is_visible": pgtypes.BOOL, "pg_type_is_visible": pgtypes.BOOL,
+    "pg_function_is_visible": pgtypes.BOOL, "pg_is_in_recovery": pgtypes.BOOL,
+    "current_schemas": pgtypes.NAME_ARRAY, "array_to_string": pgtypes.TEXT,
+    "string_agg": pgtypes.TEXT, "group_concat": pgtypes.TEXT, "version": pgtypes.TEXT,
+    "current_database": pgtypes.NAME, "current_schema": pgtypes.NAME,
+    "current_user": pgtypes.NAME, "session_user": pgtypes.NAME,
+    "pg_size_pretty": pgtypes.TEXT, "pg_table_size": pgtypes.INT8,
+    "pg_relation_size": pgtypes.INT8, "pg_total_relation_size": pgtypes.INT8,
+    "pg_indexes_size": pgtypes.INT8, "pg_database_size": pgtypes.INT8,
+    "count": pgtypes.INT8, "quote_ident": pgtypes.TEXT, "current_setting": pgtypes.TEXT,
+    "pg_backend_pid": pgtypes.INT4, "pg_postmaster_start_time": pgtypes.TIMESTAMPTZ,
+    "array_length": pgtypes.INT4, "cardinality": pgtypes.INT4, "array_upper": pgtypes.INT4,
+    "array_lower": pgtypes.INT4, "pg_get_serial_sequence": pgtypes.TEXT,
+    "to_regclass": pgtypes.REGCLASS, "to_regtype": pgtypes.REGTYPE,
+    "pg_tablespace_location": pgtypes.TEXT, "pg_get_function_result": pgtypes.TEXT,
+    "pg_get_function_arguments": pgtypes.TEXT, "pg_get_partkeydef": pgtypes.TEXT,
+    "pg_encoding_max_length": pgtypes.INT4, "txid_current": pgtypes.INT8,
+    "pg_has_role": pgtypes.BOOL, "row_number": pgtypes.INT8, "length": pgtypes.INT4,
+    "lower": pgtypes.TEXT, "upper": pgtypes.TEXT, "concat": pgtypes.TEXT,
+    "array_agg": pgtypes.TEXT_ARRAY, "regexp_replace": pgtypes.TEXT,
+    "has_table_privilege": pgtypes.BOOL, "has_schema_privilege": pgtypes.BOOL,
+    "has_database_privilege": pgtypes.BOOL, "has_column_privilege": pgtypes.BOOL,
+    "has_function_privilege": pgtypes.BOOL, "has_sequence_privilege": pgtypes.BOOL,
+    "has_type_privilege": pgtypes.BOOL, "has_any_column_privilege": pgtypes.BOOL,
+}
+_REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
+
+
+class Catalog:
+    """Answers catalog statements from a per-backend engine; shared by every session."""
+
+    def __init__(self) -> None:
+        self._engines: dict[int, tuple[CatalogDB, Any, float]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._wanted: LRU = LRU(4096)
+        self._translated: LRU = LRU(4096)
+
+    # ------------------------------------------------------------ the pipeline's interface
+
+    def handles(self, session: Session, stmt: dialects.Statement) -> bool:
+        """Whether this stage answers `stmt` (never a user query, never on PostgreSQL)."""
+        if session.route.backend.dialect == "postgres":
+            return False
+        if stmt.catalog_only:
+            return True
+        if stmt.kind is not dialects.Kind.SELECT or stmt.tables_read:
+            return False
+        wanted = self._wanted.get(stmt.sql)
+        if wanted is None:
+            tree = stmt.expression
+            wanted = tree is not None and any(
+                (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
+                in CATALOG_FUNCTIONS
+                for f in tree.find_all(exp.Func)
+            )
+            self._wanted[stmt.sql] = wanted
+        return wanted
+
+    def invalidate(self, backend: Any = None) -> None:
+        """Forget the cached schema (one backend's, or all): the next query reads it anew."""
+        if backend is None:
+            self._engines.clear()
+        else:
+            self._engines.pop(id(backend), None)
+
+    async def run(
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
+        formats: Sequence[int],
+    ) -> RowsResult:
+        columns, rows = await self._query(session, stmt, params)
+        return RowsResult("SELECT", columns, rows, formats)
+
+    async def describe(self, session: Session, stmt: dialects.Statement,
+                       nparams: int) -> list[Column]:
+        columns, _ = await self._query(session, stmt, [None] * nparams)
+        return columns
+
+    # ------------------------------------------------------------ inside
+
+    async def _query(self, session: Session, stmt: dialects.Statement,
+                     params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
+        sql, types = self._translate(stmt.sql)
+        engine = await self._engine(session)
+        ctx = Context(session.user, session.database, session.settings.get, session.pid)
+        started = time.perf_counter()
+        try:
+            result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,
+                                                     session)
+        except errors.PgError as exc:
+            # Each failure is a gap in the emulation: the log says which query to look at.
+            log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
+                        sql)
+            raise
+        log.debug("catalog query in %.2f ms", (time.perf_counter() - started) * 1000)
+        return result
+
+    def _translate(self, sql: str) -> tuple[str, list[int | None]]:
+        cached = self._translated.get(sql)
+        if cached is None:
+            try:
+                tree = translate.parse(sql)
+                cached = (translate.to_sqlite(tree), projection_types(tree))
+            except errors.PgError:
+                raise
+            except Exception as exc:  # sqlglot's many error types: the query is beyond us
+                log.warning("catalog query not translated (%s): %s", exc, sql)
+                raise errors.FeatureNotSupported(
+                    f"pgproxy cannot answer this catalog query: {exc}") from None
+            self._translated[sql] = cached
+        return cached
+
+    async def _engine(self, session: Session) -> CatalogDB:
+        backend = session.route.backend
+        key = id(backend)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._engines.get(key)
+            await session.release_active()
+            conn = await session.connection()
+            mark = await session.call(fingerprint, conn, backend.dialect)
+            if cached is not None:
+                engine, seen, built = cached
+                fresh = seen == mark if mark is not None else (
+                    time.monotonic() - built < REFRESH_SECONDS)
+                if fresh:
+                    return engine
+            started = time.perf_counter()
+            schema = await session.call(introspect, conn, backend.dialect)
+            engine = await session.proxy.workers.run(CatalogDB, schema, backend.name)
+            self._engines[key] = (engine, mark, time.monotonic())
+            log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
+                      (time.perf_counter() - started) * 1000, len(schema.tables))
+            return engine
+
+
+def _run(engine: CatalogDB, ctx: Context, sql: str, params: list[Any],
+         types: list[int | None], session: Session) -> tuple[list[Column], list[tuple]]:
+    with engine.lock:
+        engine.ctx = ctx
+        engine.ensure_session(ctx.user, ctx.database)
+        if "pg_settings" in sql:
+            engine.replace_rows("pg_settings", [
+                (name, value, None, "pgproxy", desc, None, "user", "string", "default", None,
+                 None, None, value, value, None, None, False)
+                for name, value, desc in session.settings.all()
+            ])
+        if "pg_stat_activity" in sql:
+            engine.replace_rows("pg_stat_activity", [
+                (None, s.database, s.pid, None, None, s.user,
+                 s.settings.get("application_name"), "127.0.0.1", None, None, None, None, None,
+                 None, None, None, "active" if s is session else "idle", None, None, None,
+                 "", "client backend")
+                for s in list(session.proxy.sessions)
+            ])
+        return engine.query(sql, params, types)
+
+
+# ---------------------------------------------------------------- result column types
+
+_RELATION_TYPES: dict[str, dict[str, int]] = {}
+for _rels in (PG_CATALOG, INFORMATION_SCHEMA):
+    for _name, _spec in _rels.items():
+        _RELATION_TYPES[_name] = {c: type_oid(t) for c, t in columns_of(_spec)}
+for _name, (_spec, _) in PG_VIEWS.items():
+    _RELATION_TYPES[_name] = {c: type_oid(t) for c, t in columns_of(_spec)}
+
+
+def projection_types(tree: exp.Expr) -> list[int | None]:
+    """Each output column's pg type, as far as the PostgreSQL AST says (None: ask the engine)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return []
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
+           for e in select.expressions):
+        return []  # the engine's own column origins type a star's columns
+    sources = _sources(select)
+    return [_expr_type(e, sources) for e in select.expressions]
+
+
+def _sources(select: exp.Select) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for table in select.find_all(exp.Table):
+        if table.find_ancestor(exp.Select) is not select:
+            continue
+        cols = _RELATION_TYPES.get(table.name)
+        if cols is not None:
+            out[table.alias_or_name] = cols
+    return out
+
+
+def _expr_type(node: exp.Expr, sources: dict[str, dict[str, int]]) -> int | None:
+    if isinstance(node, exp.Alias | exp.Paren):
+        return _expr_type(node.this, sources)
+    if isinstance(node, exp.Column):
+        if node.table and node.table in sources:
+            return sources[node.table].get(node.name)
+        for cols in sources.values():
+            if node.name in cols:
+                return cols[node.name]
+        return None
+    if isinstance(node, exp.Cast):
+        name = translate._type_name(node.to)
+        if name in translate._REG_TYPES:
+            return _REG_OUT
+        if name == "array":
+            return pgtypes.TEXT_ARRAY
+        return pgtypes.BY_NAME.get(name, {"char": pgtypes.CHAR, '"char"': pgtypes.CHAR,
+                                          "oid": pgtypes.OID, "name": pgtypes.NAME,
+                                          "regproc": pgtypes.TEXT}.get(name))
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _expr_type(node.expression, sources)
+    if isinstance(node, exp.Predicate | exp.Not | exp.And | exp.Or | exp.Boolean | exp.Exists):
+        return pgtypes.BOOL
+    if isinstance(node, exp.Count):
+        return pgtypes.INT8
+    if isinstance(node, exp.Case):
+        for branch in node.args.get("ifs") or []:
+            t = _expr_type(branch.args["true"], sources)
+            if t is not None:
+                return t
+        return None
+    if isinstance(node, exp.Literal):
+        return pgtypes.TEXT if node.is_string else (
+            pgtypes.INT4 if node.is_int else pgtypes.NUMERIC)
+    if isinstance(node, exp.Subquery):
+        inner = node.this
+        if isinstance(inner, exp.Select) and inner.expressions:
+            return _expr_type(inner.expressions[0], _sources(inner))
+        return None
+    if isinstance(node, exp.Array):
+        return pgtypes.TEXT_ARRAY
+    if isinstance(node, exp.CurrentUser | exp.CurrentSchema | exp.CurrentCatalog):
+        return pgtypes.NAME
+    if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
+        return _expr_type(node.this, sources)
+    if isinstance(node, exp.Func):
+        name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+        return _FUNC_TYPES.get(name.lower())
+    return None

@@ -1,0 +1,772 @@
+"""The catalog engine: an in-memory SQLite holding pg_catalog and information_schema.
+
+Built from one backend's Schema plus PostgreSQL's built-in rows; queries run
+as real SQL over real relations (translated by translate.py), with
+PostgreSQL's catalog functions registered as SQLite functions. One engine per
+backend, shared by its sessions behind a lock; a schema change builds a new
+engine and swaps it in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import apsw
+
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.catalog import builtins as b
+from pgproxy.catalog.introspect import Schema, TableInfo
+from pgproxy.catalog.relations import (
+    INFORMATION_SCHEMA,
+    PG_CATALOG,
+    PG_VIEWS,
+    columns_of,
+)
+from pgproxy.settings import VERSION_STRING
+
+_INT_TYPES = {"oid", "int2", "int4", "int8", "xid", "cid", "bool", "regproc"}
+_FLOAT_TYPES = {"float4", "float8"}
+
+
+@dataclass
+class Context:
+    """Who is asking: what the session-dependent functions answer."""
+
+    user: str = "postgres"
+    database: str = "postgres"
+    settings: Callable[[str], str] | None = None
+    pid: int = 0
+
+
+@dataclass
+class _Names:
+    """OID lookups the registered functions answer from."""
+
+    # oid -> (namespace, name, relkind)
+    relations: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    by_name: dict[tuple[str, str], int] = field(default_factory=dict)
+    types: dict[int, tuple[str, str]] = field(default_factory=dict)  # oid -> ns, typname
+    type_by_name: dict[str, int] = field(default_factory=dict)
+    namespaces: dict[int, str] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
+    indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
+    constraintdefs: dict[int, str] = field(default_factory=dict)
+    viewdefs: dict[int, str] = field(default_factory=dict)
+
+
+def stable_oid(key: str, taken: set[int]) -> int:
+    """A hash of the qualified name above the built-in range; the same name keeps its OID."""
+    oid = b.FIRST_NORMAL_OID + zlib.crc32(key.encode()) % (2**31 - b.FIRST_NORMAL_OID)
+    while oid in taken:
+        oid += 1
+    taken.add(oid)
+    return oid
+
+
+def pg_type_oid(name: str) -> int:
+    return pgtypes.BY_NAME.get(name, 0)
+
+
+_TYPE_OIDS = {row[1]: row[0] for row in b.type_rows()}
+
+
+def type_oid(name: str) -> int:
+    """A relation column's declared pg type name to its OID."""
+    if name.startswith("_"):
+        return _TYPE_OIDS.get(name, pgtypes.TEXT_ARRAY)
+    return _TYPE_OIDS.get(name, pgtypes.TEXT)
+
+
+_STORAGE = {"float4": "REAL", "float8": "REAL"}
+
+
+def _storage(pgtype: str) -> str:
+    if pgtype in _INT_TYPES:
+        return "INTEGER"
+    return _STORAGE.get(pgtype, "TEXT")
+
+
+def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
+    if oid is None:
+        return None
+    oid = int(oid)
+    typmod = -1 if typmod is None else int(typmod)
+    entry = names.types.get(oid)
+    if entry is None:
+        return "???"
+    ns, name = entry
+    if name.startswith("_"):
+        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names)
+        return f"{inner}[]"
+    spelled = {
+        "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+        "float8": "double precision", "bool": "boolean", "varchar": "character varying",
+        "bpchar": "character", "timestamp": "timestamp without time zone",
+        "timestamptz": "timestamp with time zone", "time": "time without time zone",
+        "timetz": "time with time zone", "char": '"char"', "varbit": "bit varying",
+    }.get(name, name)
+    if typmod >= 0:
+        if name in ("varchar", "bpchar"):
+            return f"{spelled}({typmod - 4})"
+        if name == "numeric":
+            t = typmod - 4
+            return f"numeric({t >> 16},{t & 0xFFFF})"
+    if ns not in ("pg_catalog", "public"):
+        return f"{ns}.{spelled}"
+    return spelled
+
+
+def _array_text(items: Sequence[Any]) -> str:
+    out = []
+    for x in items:
+        if x is None:
+            out.append("NULL")
+        elif isinstance(x, bool):
+            out.append("t" if x else "f")
+        else:
+            s = str(x)
+            if not s or re.search(r'[{}",\\\s]', s) or s.upper() == "NULL":
+                s = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            out.append(s)
+    return "{" + ",".join(out) + "}"
+
+
+def parse_array(value: Any) -> list[Any] | None:
+    """'{a,b}', a vector's '1 2', a JSON array or a lone number, as a Python list."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return [value]
+    s = str(value).strip()
+    if s.startswith("["):
+        return json.loads(s)
+    if not s.startswith("{"):
+        return [int(w) if re.fullmatch(r"-?\d+", w) else w for w in s.split()]
+    from pgproxy.wire.codecs.arrays import parse_literal
+
+    def conv(x: Any) -> Any:
+        if isinstance(x, list):
+            return [conv(y) for y in x]
+        if x is not None and re.fullmatch(r"-?\d+", x):
+            return int(x)
+        return x
+
+    return conv(parse_literal(s))
+
+
+class CatalogDB:
+    """One backend's catalog, loaded into an in-memory SQLite."""
+
+    def __init__(self, schema: Schema, backend_name: str) -> None:
+        self.schema = schema
+        self.lock = threading.Lock()
+        self.ctx = Context()
+        self.names = _Names()
+        self.column_types: dict[tuple[str, str], int] = {}  # (relation, column) -> pg type OID
+        self.relation_columns: dict[str, dict[str, int]] = {}
+        self.db = apsw.Connection(":memory:")
+        self.db.execute("ATTACH ':memory:' AS pg_catalog; ATTACH ':memory:' AS information_schema;"
+                        " PRAGMA case_sensitive_like = ON;")
+        self._create()
+        self._register()
+        self._load(schema, backend_name)
+
+    # ------------------------------------------------------------ relations
+
+    def _create(self) -> None:
+        for db, relations in (("pg_catalog", PG_CATALOG), ("information_schema",
+                                                            INFORMATION_SCHEMA)):
+            for name, spec in relations.items():
+                cols = columns_of(spec)
+                self._remember(name, cols)
+                body = ", ".join(f'"{c}" {_storage(t)}' for c, t in cols)
+                self.db.execute(f'CREATE TABLE {db}."{name}" ({body})')
+        for name, (spec, select) in PG_VIEWS.items():
+            cols = columns_of(spec)
+            self._remember(name, cols)
+            names = ", ".join(f'"{c}"' for c, _ in cols)
+            # A view in an attached database may only name that database's tables, unqualified.
+            select = select.replace("pg_catalog.", "")
+            self.db.execute(f'CREATE VIEW pg_catalog."{name}" ({names}) AS {select}')
+
+    def _remember(self, name: str, cols: list[tuple[str, str]]) -> None:
+        types = {c: type_oid(t) for c, t in cols}
+        self.relation_columns[name] = types
+        for c, oid in types.items():
+            self.column_types[(name, c)] = oid
+
+    def _insert(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        db = "information_schema" if relation in INFORMATION_SCHEMA else "pg_catalog"
+        n = len(rows[0])
+        self.db.executemany(
+            f'INSERT INTO {db}."{relation}" VALUES ({", ".join("?" * n)})', rows
+        )
+
+    def replace_rows(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.db.execute(f'DELETE FROM pg_catalog."{relation}"')
+        self._insert(relation, rows)
+
+    # ------------------------------------------------------------ loading
+
+    def _load(self, schema: Schema, backend_name: str) -> None:
+        names = self.names
+        taken: set[int] = set()
+        types = b.type_rows()
+        for row in types:
+            taken.add(row[0])
+            names.types[row[0]] = ("pg_catalog", row[1])
+            names.type_by_name[row[1]] = row[0]
+        for oid, nsp, *_ in b.NAMESPACES:
+            names.namespaces[oid] = nsp
+            taken.add(oid)
+        names.roles[b.BOOTSTRAP_SUPERUSER] = "postgres"
+        self._insert("pg_namespace", b.NAMESPACES)
+        self._insert("pg_am", b.ACCESS_METHODS)
+        self._insert("pg_tablespace", b.TABLESPACES)
+        self._insert("pg_collation", b.COLLATIONS)
+        self._insert("pg_language", b.LANGUAGES)
+        self._insert("pg_extension", b.EXTENSIONS)
+        self._insert("pg_range", b.range_rows())
+        self._insert("pg_authid", [self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres")])
+        self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
+                                         "standard public schema")])
+
+        classes, attributes, attrdefs, indexes, constraints = [], [], [], [], []
+        info_tables, info_columns, info_views, info_tc, info_kcu, info_rc = [], [], [], [], [], []
+        table_oids: dict[str, int] = {}
+        sorted_tables = sorted(schema.tables, key=lambda t: t.name)
+        for t in sorted_tables:
+            table_oids[t.name] = stable_oid(f"public.{t.name}", taken)
+        pk_index: dict[str, tuple[int, str]] = {}
+        # PostgreSQL enforces foreign keys with triggers, and psql only looks for
+        # foreign keys on a table that has some.
+        with_triggers = {t.name for t in sorted_tables if t.foreign_keys} | {
+            fk.ref_table for t in sorted_tables for fk in t.foreign_keys}
+        for t in sorted_tables:
+            oid = table_oids[t.name]
+            rowtype = stable_oid(f"type:public.{t.name}", taken)
+            names.relations[oid] = ("public", t.name, t.kind)
+            names.by_name[("public", t.name)] = oid
+            names.types[rowtype] = ("public", t.name)
+            names.type_by_name[t.name] = rowtype
+            types.append(b._type_row(rowtype, t.name, -1, False, "c", "C", False, 0, 0, "record",
+                                     "d", relid=oid))
+            classes.append(self._class_row(oid, t.name, t.kind, rowtype, len(t.columns),
+                                           bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
+                                           t.name in with_triggers))
+            attnums = {}
+            for i, c in enumerate(t.columns, 1):
+                attnums[c.name] = i
+                attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
+                                                      c.notnull, c.default is not None))
+                if c.default is not None:
+                    attrdefs.append((stable_oid(f"attrdef:{t.name}.{c.name}", taken), oid, i,
+                                     c.default))
+                info_columns.append(self._info_column(t, c, i))
+            if t.kind == "v":
+                names.viewdefs[oid] = t.view_definition or ""
+                info_views.append((self.ctx.database, "public", t.name, t.view_definition,
+                                   "NONE", "NO", "NO", "NO", "NO", "NO"))
+            info_tables.append((None, "public", t.name,
+                                "BASE TABLE" if t.kind == "r" else "VIEW", None, None, None,
+                                None, None, "YES" if t.kind == "r" else "NO", "NO", None))
+            for ix in t.indexes:
+                ioid = stable_oid(f"index:public.{ix.name}", taken)
+                names.relations[ioid] = ("public", ix.name, "i")
+                names.by_name[("public", ix.name)] = ioid
+                names.indexdefs[ioid] = (
+                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {ix.name} ON public.{t.name}"
+                    f" USING btree ({', '.join(_ident(c) for c in ix.columns)})",
+                    list(ix.columns),
+                )
+                classes.append(self._class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
+                                               b.BTREE_AM))
+                keys = [attnums.get(c, 0) for c in ix.columns]
+                for j, c in enumerate(ix.columns, 1):
+                    col = next((x for x in t.columns if x.name == c), None)
+                    attributes.append(self._attribute_row(
+                        ioid, c, col.type_oid if col else pgtypes.TEXT, j,
+                        col.typmod if col else -1, False, False))
+                n = len(keys)
+                indexes.append((ioid, oid, n, n, ix.unique, False, ix.primary, False, True,
+                                False, True, False, True, True, False,
+                                " ".join(map(str, keys)), " ".join(["0"] * n),
+                                " ".join(["1978"] * n), " ".join(["0"] * n), None, None))
+                if ix.primary or ix.constraint:
+                    coid = stable_oid(f"constraint:public.{ix.name}", taken)
+                    contype = "p" if ix.primary else "u"
+                    cols = ", ".join(_ident(c) for c in ix.columns)
+                    names.constraintdefs[coid] = (
+                        f"{'PRIMARY KEY' if ix.primary else 'UNIQUE'} ({cols})")
+                    constraints.append(self._constraint_row(
+                        coid, ix.name, contype, oid, ioid, 0, keys, [], "a", "a"))
+                    if ix.primary:
+                        pk_index[t.name] = (ioid, ix.name)
+                    info_tc.append((None, "public", ix.name, None, "public", t.name,
+                                    "PRIMARY KEY" if ix.primary else "UNIQUE", "NO", "NO", "YES",
+                                    "YES"))
+                    for pos, c in enumerate(ix.columns, 1):
+                        info_kcu.append((None, "public", ix.name, None, "public", t.name, c, pos,
+                                         None))
+        for t in sorted_tables:
+            oid = table_oids[t.name]
+            attnums = {c.name: i for i, c in enumerate(t.columns, 1)}
+            for fk in t.foreign_keys:
+                ref = next((x for x in schema.tables if x.name == fk.ref_table), None)
+                ref_oid = table_oids.get(fk.ref_table, 0)
+                ref_nums = {c.name: i for i, c in enumerate(ref.columns, 1)} if ref else {}
+                coid = stable_oid(f"constraint:public.{t.name}.{fk.name}", taken)
+                actions = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
+                           "d": "SET DEFAULT"}
+                tail = "".join(
+                    f" ON {verb} {actions[code]}"
+                    for verb, code in (("UPDATE", fk.on_update), ("DELETE", fk.on_delete))
+                    if code != "a"
+                )
+                names.constraintdefs[coid] = (
+                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES "
+                    f"{_ident(fk.ref_table)}({', '.join(_ident(c) for c in fk.ref_columns)})"
+                    f"{tail}")
+                constraints.append(self._constraint_row(
+                    coid, fk.name, "f", oid, pk_index.get(fk.ref_table, (0, ""))[0], ref_oid,
+                    [attnums.get(c, 0) for c in fk.columns],
+                    [ref_nums.get(c, 0) for c in fk.ref_columns], fk.on_update, fk.on_delete))
+                info_tc.append((None, "public", fk.name, None, "public", t.name, "FOREIGN KEY",
+                                "NO", "NO", "YES", None))
+                for pos, c in enumerate(fk.columns, 1):
+                    info_kcu.append((None, "public", fk.name, None, "public", t.name, c, pos,
+                                     pos))
+                info_rc.append((None, "public", fk.name, None, "public",
+                                pk_index.get(fk.ref_table, (0, None))[1], "NONE",
+                                actions[fk.on_update], actions[fk.on_delete]))
+        self._insert("pg_type", types)
+        self._insert("pg_class", classes)
+        self._insert("pg_attribute", attributes)
+        self._insert("pg_attrdef", attrdefs)
+        self._insert("pg_index", indexes)
+        self._insert("pg_constraint", constraints)
+        self._insert("tables", info_tables)
+        self._insert("columns", info_columns)
+        self._insert("views", info_views)
+        self._insert("table_constraints", info_tc)
+        self._insert("key_column_usage", info_kcu)
+        self._insert("referential_constraints", info_rc)
+        self._insert("schemata", [(None, "public", "postgres", None, None, None, None),
+                                  (None, "pg_catalog", "postgres", None, None, None, None),
+                                  (None, "information_schema", "postgres", None, None, None,
+                                   None)])
+        self._taken = taken
+        self._databases: set[str] = set()
+        self._roles: set[str] = {"postgres"}
+
+    def _role_row(self, oid: int, name: str) -> tuple:
+        return (oid, name, True, True, True, True, True, False, False, -1, None, None)
+
+    def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
+                   hasindex: bool, am: int, triggers: bool = False) -> tuple:
+        return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, 0, -1.0,
+                0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False, False,
+                False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
+
+    def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
+                       notnull: bool, hasdef: bool) -> tuple:
+        info = pgtypes.TYPES.get(type_oid)
+        typlen = info.size if info else -1
+        collation = b.DEFAULT_COLLATION if type_oid in (
+            pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR) else 0
+        return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,
+                "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "", "", False,
+                True, 0, -1, collation, None, None, None, None)
+
+    def _constraint_row(self, oid: int, name: str, contype: str, relid: int, indid: int,
+                        frelid: int, keys: list[int], fkeys: list[int], upd: str,
+                        dele: str) -> tuple:
+        is_fk = contype == "f"
+        return (oid, name, b.PUBLIC_NS, contype, False, False, True, relid, 0, indid, 0, frelid,
+                upd if is_fk else " ", dele if is_fk else " ", "s" if is_fk else " ", True, 0,
+                True, _array_text(keys), _array_text(fkeys) if is_fk else None,
+                None, None, None, None, None, None)
+
+    def _info_column(self, t: TableInfo, c: Any, num: int) -> tuple:
+        name = format_type(c.type_oid, c.typmod, self.names) or "text"
+        data_type = re.sub(r"\(.*\)", "", name)
+        udt = pgtypes.TYPES[c.type_oid].name if c.type_oid in pgtypes.TYPES else "text"
+        char_len = c.typmod - 4 if c.type_oid in (pgtypes.VARCHAR, pgtypes.BPCHAR) and \
+            c.typmod >= 0 else None
+        precision = scale = None
+        if c.type_oid == pgtypes.NUMERIC and c.typmod >= 0:
+            precision, scale = (c.typmod - 4) >> 16, (c.typmod - 4) & 0xFFFF
+        elif c.type_oid in (pgtypes.INT2, pgtypes.INT4, pgtypes.INT8):
+            precision = {pgtypes.INT2: 16, pgtypes.INT4: 32, pgtypes.INT8: 64}[c.type_oid]
+            scale = 0
+        return (None, "public", t.name, c.name, num, c.default,
+                "NO" if c.notnull else "YES", data_type, char_len, None, precision,
+                2 if precision is not None else None, scale, None, None, None, None, None, None,
+                None, None, None, None, None, None, None, "pg_catalog", udt, None, None, None,
+                None, str(num), "NO", "NO", None, None, None, None, None, "NO", "NEVER", None,
+                "YES" if t.kind == "r" else "NO")
+
+    # ------------------------------------------------------------ per-session rows
+
+    def ensure_session(self, user: str, database: str) -> None:
+        """pg_database and pg_authid rows for whoever connects (names are the client's)."""
+        if database not in self._databases:
+            self._databases.add(database)
+            oid = stable_oid(f"database:{database}", self._taken)
+            self._insert("pg_database", [(oid, database, b.BOOTSTRAP_SUPERUSER, 6, "c", False,
+                                          True, -1, 0, 0, 1663, "C.UTF-8", "C.UTF-8", None, None,
+                                          None, None)])
+            self._insert("schemata", [])
+        if user not in self._roles:
+            self._roles.add(user)
+            oid = stable_oid(f"role:{user}", self._taken)
+            self.names.roles[oid] = user
+            self._insert("pg_authid", [self._role_row(oid, user)])
+
+    # ------------------------------------------------------------ functions
+
+    def _register(self) -> None:
+        names = self.names
+        db = self.db
+
+        def fn(name: str, f: Callable[..., Any], nargs: int = -1) -> None:
+            db.create_scalar_function(name, f, nargs, deterministic=False)
+
+        def reg_oid(kind: str, value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, int):
+                return value
+            s = str(value).strip()
+            if re.fullmatch(r"\d+", s):
+                return int(s)
+            if kind == "regclass":
+                ns, _, name = _split_name(s)
+                for schema in ([ns] if ns else ["public", "pg_catalog"]):
+                    oid = names.by_name.get((schema, name))
+                    if oid is not None:
+                        return oid
+                catalog_oid = _CATALOG_RELATIONS.get(name)
+                if catalog_oid is not None:
+                    return catalog_oid
+                raise errors.UndefinedTable(f'relation "{s}" does not exist')
+            if kind == "regtype":
+                name = s.lower().removeprefix("pg_catalog.")
+                name = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint": "int8",
+                        "boolean": "bool", "character varying": "varchar", "real": "float4",
+                        "double precision": "float8", '"char"': "char"}.get(name, name)
+                if name.endswith("[]"):
+                    name = "_" + name[:-2]
+                oid = names.type_by_name.get(name)
+                if oid is None:
+                    raise errors.UndefinedObject(f'type "{s}" does not exist')
+                return oid
+            if kind == "regnamespace":
+                for oid, n in names.namespaces.items():
+                    if n == s:
+                        return oid
+                raise errors.UndefinedObject(f'schema "{s}" does not exist')
+            if kind == "regrole":
+                for oid, n in names.roles.items():
+                    if n == s:
+                        return oid
+                return 0
+            return 0
+
+        def reg_name(kind: str, value: Any) -> Any:
+            if value is None:
+                return None
+            oid = reg_oid(kind, value)
+            if kind == "regclass":
+                rel = names.relations.get(oid)
+                if rel is None:
+                    return _CATALOG_NAMES.get(oid, str(oid))
+                return rel[1] if rel[0] in ("public", "pg_catalog") else f"{rel[0]}.{rel[1]}"
+            if kind == "regtype":
+                return format_type(oid, -1, names) if oid in names.types else str(oid)
+            if kind == "regnamespace":
+                return names.namespaces.get(oid, str(oid))
+            if kind == "regrole":
+                return names.roles.get(oid, str(oid))
+            if kind in ("regproc", "regprocedure"):
+                return "-" if oid == 0 else str(value)
+            return str(oid)
+
+        fn("pg_reg", reg_oid, 2)
+        fn("pg_reg_name", reg_name, 2)
+        # Set-returning in PostgreSQL; with no partitions the only row is the relation itself.
+        fn("pg_partition_ancestors", lambda rel: reg_oid("regclass", rel), 1)
+        fn("pg_partition_root", lambda rel: reg_oid("regclass", rel), 1)
+        fn("to_regclass", lambda s: _maybe(lambda: reg_oid("regclass", s)), 1)
+        fn("to_regtype", lambda s: _maybe(lambda: reg_oid("regtype", s)), 1)
+
+        def regex(value: Any, pattern: Any, flags: str) -> Any:
+            if value is None or pattern is None:
+                return None
+            return re.search(_pg_regex(str(pattern)), str(value),
+                             re.I if "i" in flags else 0) is not None
+
+        fn("pg_regex", regex, 3)
+        fn("regexp", lambda p, v: regex(v, p, "c"), 2)
+        fn("regexp_replace", lambda s, p, r, flags="": None if s is None else re.sub(
+            _pg_regex(p), re.sub(r"\\(\d)", r"\\\1", r), s, count=0 if "g" in flags else 1))
+
+        def visible(oid: Any) -> bool:
+            rel = names.relations.get(int(oid)) if oid is not None else None
+            return rel is None or rel[0] in ("public", "pg_catalog")
+
+        fn("pg_table_is_visible", visible, 1)
+        for kind in ("type", "function", "operator", "opclass", "collation", "conversion",
+                     "ts_config", "ts_parser", "ts_dict", "ts_template", "statistics_obj",
+                     "opfamily"):
+            fn(f"pg_{kind}_is_visible", lambda oid: True, 1)
+        fn("format_type", lambda oid, typmod: format_type(oid, typmod, names), 2)
+        fn("pg_get_expr", lambda expr, rel=None, pretty=None: expr)
+        fn("pg_get_userbyid", lambda oid: names.roles.get(int(oid or 0), f"unknown (OID={oid})"),
+           1)
+
+        def indexdef(oid: Any, column: Any = 0, pretty: Any = None) -> Any:
+            entry = names.indexdefs.get(int(oid or 0))
+            if entry is None:
+                return None
+            column = int(column or 0)
+            if column:
+                return _ident(entry[1][column - 1]) if column <= len(entry[1]) else ""
+            return entry[0]
+
+        fn("pg_get_indexdef", indexdef)
+        fn("pg_get_constraintdef",
+           lambda oid, pretty=None: names.constraintdefs.get(int(oid or 0)))
+        fn("pg_get_viewdef", lambda oid, pretty=None: names.viewdefs.get(
+            reg_oid("regclass", oid) or 0))
+        fn("pg_get_triggerdef", lambda oid, pretty=None: None)
+        fn("pg_get_ruledef", lambda oid, pretty=None: None)
+        fn("pg_get_partkeydef", lambda oid: None, 1)
+        fn("pg_get_statisticsobjdef_columns", lambda oid: None, 1)
+        fn("pg_get_function_result", lambda oid: None, 1)
+        fn("pg_get_function_arguments", lambda oid: "", 1)
+        fn("pg_get_function_identity_arguments", lambda oid: "", 1)
+        fn("pg_get_serial_sequence", lambda t, c: None, 2)
+        fn("pg_get_partition_constraintdef", lambda oid: None, 1)
+        fn("pg_tablespace_location", lambda oid: "", 1)
+        fn("pg_relation_is_publishable", lambda oid: False, 1)
+        fn("obj_description", lambda oid, catalog=None: None)
+        fn("col_description", lambda oid, num: None, 2)
+        fn("shobj_description", lambda oid, catalog: None, 2)
+        fn("pg_encoding_to_char", lambda enc: "UTF8" if int(enc or 0) == 6 else "SQL_ASCII", 1)
+        fn("pg_char_to_encoding", lambda name: 6, 1)
+        fn("getdatabaseencoding", lambda: "UTF8", 0)
+        fn("pg_encoding_max_length", lambda enc: 4, 1)
+        for kind in ("table", "column", "schema", "database", "function", "sequence",
+                     "type", "any_column", "server", "tablespace", "language",
+                     "foreign_data_wrapper"):
+            fn(f"has_{kind}_privilege", lambda *args: True)
+        fn("pg_has_role", lambda *args: True)
+        fn("pg_is_in_recovery", lambda: False, 0)
+        fn("pg_is_other_temp_schema", lambda oid: False, 1)
+        fn("pg_my_temp_schema", lambda: 0, 0)
+        fn("pg_backend_pid", lambda: self.ctx.pid, 0)
+        fn("pg_current_user", lambda: self.ctx.user, 0)
+        fn("pg_current_database", lambda: self.ctx.database, 0)
+        fn("pg_current_schema", lambda: "public", 0)
+        fn("pg_version", lambda: VERSION_STRING, 0)
+        fn("current_setting", lambda name, missing_ok=False: self._setting(name))
+        fn("current_schemas", lambda implicit: "{pg_catalog,public}" if implicit
+           else "{public}", 1)
+        fn("pg_postmaster_start_time", lambda: "2024-01-01 00:00:00+00", 0)
+        fn("pg_conf_load_time", lambda: "2024-01-01 00:00:00+00", 0)
+        fn("txid_current", lambda: 1, 0)
+        fn("pg_current_xact_id", lambda: 1, 0)
+        for size in ("pg_table_size", "pg_relation_size", "pg_total_relation_size",
+                     "pg_indexes_size", "pg_database_size"):
+            fn(size, lambda *args: 0)
+        fn("pg_size_pretty", lambda n: None if n is None else f"{int(n) // 1024} kB" if int(n)
+           >= 10240 else f"{int(n)} bytes", 1)
+        fn("quote_ident", lambda s: None if s is None else _ident(str(s)), 1)
+        fn("pg_left", lambda s, n: None if s is None else str(s)[: int(n)], 2)
+        fn("pg_right", lambda s, n: None if s is None else (
+            str(s)[-int(n):] if int(n) else ""), 2)
+        fn("pg_bool", lambda v: None if v is None else v in (1, "t", "true", "1", "on", "yes",
+                                                             "y") or v is True, 1)
+
+        # Arrays: text in PostgreSQL's own spelling, helpers parse it.
+        fn("pg_array", lambda *items: _array_text(items))
+        fn("pg_array_json", lambda arr: None if arr is None else json.dumps(parse_array(arr)), 1)
+        fn("pg_series_json", lambda start, stop, step=1: json.dumps(
+            list(range(int(start), int(stop) + (1 if int(step) > 0 else -1), int(step)))))
+        fn("pg_keywords_json", lambda: json.dumps(b.KEYWORDS), 0)
+
+        def elem(arr: Any, index: Any) -> Any:
+            items = parse_array(arr)
+            if items is None or index is None:
+                return None
+            # index is zero-based for a 1-based array: a vector ('1 2') is 0-based in SQL.
+            i = int(index) + (1 if not str(arr).lstrip().startswith(("{", "[")) else 0)
+            if 0 <= i < len(items):
+                return items[i]
+            return None
+
+        fn("pg_elem", elem, 2)
+
+        def has(arr: Any, value: Any) -> Any:
+            items = parse_array(arr)
+            if items is None or value is None:
+                return None
+            return any(str(x) == str(value) for x in items)
+
+        fn("pg_array_has", has, 2)
+        fn("pg_array_any_ne", lambda arr, v: None if arr is None else any(
+            str(x) != str(v) for x in parse_array(arr) or []), 2)
+        fn("array_to_string", lambda arr, sep, null=None: None if arr is None else sep.join(
+            str(x) if x is not None else (null or "") for x in parse_array(arr)
+            if x is not None or null is not None))
+        fn("array_length", lambda arr, dim=1: None if arr is None or not parse_array(arr)
+           else len(parse_array(arr)))
+        fn("cardinality", lambda arr: None if arr is None else len(parse_array(arr)), 1)
+        fn("array_upper", lambda arr, dim: None if not parse_array(arr) else
+           len(parse_array(arr)) - (0 if str(arr).startswith("{") else 1), 2)
+        fn("array_lower", lambda arr, dim: None if not parse_array(arr) else
+           (1 if str(arr).startswith("{") else 0), 2)
+        fn("array_position", lambda arr, v: next((i + 1 for i, x in enumerate(
+            parse_array(arr) or []) if str(x) == str(v)), None), 2)
+
+        class ArrayAgg:
+            def __init__(self) -> None:
+                self.items: list[Any] = []
+
+            def step(self, value: Any) -> None:
+                self.items.append(value)
+
+            def final(self) -> Any:
+                return _array_text(self.items) if self.items else None
+
+        db.create_aggregate_function("pg_array_agg", ArrayAgg)
+
+    def _setting(self, name: Any) -> Any:
+        if self.ctx.settings is None:
+            return None
+        try:
+            return self.ctx.settings(str(name))
+        except errors.PgError:
+            return None
+
+    # ------------------------------------------------------------ queries
+
+    def query(self, sql: str, params: Sequence[Any],
+              projection_types: Sequence[int | None]) -> tuple[list[Column], list[tuple]]:
+        """Run a translated query; columns typed from relation columns, then the AST's guess."""
+        cursor = self.db.cursor()
+        description: list[tuple] = []
+
+        def trace(c: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            description.extend(c.description_full)
+            return True
+
+        cursor.exec_trace = trace
+        try:
+            rows = list(cursor.execute(sql, tuple(params)))
+        except apsw.SQLError as exc:
+            raise _map_error(exc) from None
+        except apsw.Error as exc:
+            raise errors.InternalError(f"catalog query failed: {exc}") from None
+        columns = []
+        converters: list[Callable[[Any], Any] | None] = []
+        for i, (name, _decl, _dbname, table, origin) in enumerate(description):
+            oid = projection_types[i] if i < len(projection_types) else None
+            if oid is None and table:
+                oid = self.column_types.get((table, origin))
+            if oid is None:
+                oid = _infer([r[i] for r in rows[:32]])
+            columns.append(Column(name, oid, pgtypes.TYPES[oid].size if oid in pgtypes.TYPES
+                                  else -1))
+            converters.append(_converter(oid))
+        if any(converters):
+            rows = [tuple(f(v) if f and v is not None else v for f, v in
+                          zip(converters, r, strict=True)) for r in rows]
+        return columns, rows
+
+
+def _converter(oid: int) -> Callable[[Any], Any] | None:
+    if oid == pgtypes.BOOL:
+        return lambda v: v if isinstance(v, bool) else bool(v) if isinstance(v, int) else (
+            str(v).lower() in ("t", "true", "1"))
+    if oid in (pgtypes.INT2VECTOR, pgtypes.OIDVECTOR) or oid in _ARRAY_OIDS:
+        return parse_array
+    if oid in (pgtypes.INT2, pgtypes.INT4, pgtypes.INT8, pgtypes.OID):
+        return lambda v: int(v) if isinstance(v, int | float) or str(v).lstrip("-").isdigit() \
+            else v
+    return None
+
+
+_ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]}
+
+
+def _infer(values: list[Any]) -> int:
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            return pgtypes.BOOL
+        if isinstance(v, int):
+            return pgtypes.INT8
+        if isinstance(v, float):
+            return pgtypes.FLOAT8
+        if isinstance(v, bytes):
+            return pgtypes.BYTEA
+        return pgtypes.TEXT
+    return pgtypes.TEXT
+
+
+def _map_error(exc: apsw.SQLError) -> errors.PgError:
+    text = str(exc).removeprefix("SQLError: ")
+    if "no such table" in text:
+        name = text.split(":", 1)[-1].strip()
+        return errors.UndefinedTable(f'relation "{name}" does not exist')
+    if "no such column" in text:
+        name = text.split(":", 1)[-1].strip()
+        return errors.UndefinedColumn(f'column "{name}" does not exist')
+    if "no such function" in text:
+        name = text.split(":", 1)[-1].strip()
+        return errors.UndefinedFunction(f"function {name} does not exist")
+    return errors.SyntaxError(f"catalog query: {text}")
+
+
+def _maybe(f: Callable[[], Any]) -> Any:
+    try:
+        return f()
+    except errors.PgError:
+        return None
+
+
+def _ident(name: str) -> str:
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _split_name(s: str) -> tuple[str, str, str]:
+    parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+             for p in re.findall(r'"(?:[^"]|"")*"|[^.]+', s)]
+    if len(parts) >= 2:
+        return parts[-2], ".", parts[-1]
+    return "", "", parts[0] if parts else s
+
+
+def _pg_regex(pattern: str) -> str:
+    # PostgreSQL's ARE classes that Python's re spells otherwise.
+    return (pattern.replace("[[:alpha:]]", "[a-zA-Z]").replace("[[:digit:]]", r"\d")
+            .replace("[[:space:]]", r"\s").replace("[[:alnum:]]", "[a-zA-Z0-9]")
+            .replace(r"\m", r"\b").replace(r"\M", r"\b").replace(r"\y", r"\b"))
+
+
+_CATALOG_RELATIONS = b.CATALOG_RELATIONS
+_CATALOG_NAMES = {v: k for k, v in _CATALOG_RELATIONS.items()}

@@ -1,0 +1,326 @@
+"""Reads a backend's real schema through its ordinary Connection, in its own SQL.
+
+SQLite: sqlite_master and the pragma table-valued functions; MySQL/MariaDB
+(and Dolt's sql-server): information_schema of the connected database. The
+result is a backend-neutral Schema the engine turns into pg_catalog rows;
+types are mapped to PostgreSQL type OIDs and typmods here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pgproxy import pgtypes
+from pgproxy.backends.base import Connection
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    type_oid: int
+    typmod: int = -1
+    notnull: bool = False
+    default: str | None = None  # a PostgreSQL expression's text
+    identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
+
+
+@dataclass
+class IndexInfo:
+    name: str
+    columns: list[str]
+    unique: bool = False
+    primary: bool = False
+    constraint: bool = False  # backs a PRIMARY KEY or UNIQUE constraint, not a bare index
+
+
+@dataclass
+class ForeignKey:
+    name: str
+    columns: list[str]
+    ref_table: str
+    ref_columns: list[str]
+    on_update: str = "a"  # pg_constraint.confupdtype letters: a r c n d
+    on_delete: str = "a"
+
+
+@dataclass
+class TableInfo:
+    name: str
+    kind: str = "r"  # 'r' table, 'v' view
+    columns: list[ColumnInfo] = field(default_factory=list)
+    indexes: list[IndexInfo] = field(default_factory=list)  # the primary key's index first
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    view_definition: str | None = None
+
+
+@dataclass
+class Schema:
+    tables: list[TableInfo]
+    fingerprint: Any = None  # changes whenever the backend's schema does
+
+
+def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    cursor = conn.execute(sql, params)
+    try:
+        out: list[tuple[Any, ...]] = []
+        while batch := cursor.fetch(1000):
+            out.extend(batch)
+        return out
+    finally:
+        cursor.close()
+
+
+_ACTIONS = {"NO ACTION": "a", "RESTRICT": "r", "CASCADE": "c", "SET NULL": "n",
+            "SET DEFAULT": "d"}
+
+
+def introspect(conn: Connection, dialect: str) -> Schema:
+    if dialect == "sqlite":
+        return _sqlite(conn)
+    if dialect in ("mysql", "mariadb", "dolt"):
+        return _mysql(conn)
+    raise ValueError(f"no catalog introspection for the {dialect} dialect")
+
+
+def fingerprint(conn: Connection, dialect: str) -> Any:
+    """A cheap value that changes with the schema, checked before each catalog query."""
+    if dialect == "sqlite":
+        return _rows(conn, "PRAGMA schema_version")[0][0]
+    return None
+
+
+# ---------------------------------------------------------------- SQLite
+
+
+def _sqlite_default(text: str | None, oid: int) -> str | None:
+    if text is None:
+        return None
+    t = text.strip()
+    if t.upper() == "NULL":
+        return None
+    if t.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"):
+        return t
+    if t.startswith("'"):
+        name = pgtypes.TYPES[oid].name if oid in pgtypes.TYPES else "text"
+        spelled = {"varchar": "character varying", "bpchar": "bpchar",
+                   "timestamp": "timestamp without time zone",
+                   "timestamptz": "timestamp with time zone"}.get(name, name)
+        return f"{t}::{spelled}"
+    if t.upper() in ("TRUE", "FALSE"):
+        return t.lower()
+    if oid == pgtypes.BOOL and t in ("0", "1"):
+        return "true" if t == "1" else "false"
+    return t.strip("()") if re.fullmatch(r"\(-?[\d.]+\)", t) else t
+
+
+def _sqlite(conn: Connection) -> Schema:
+    from pgproxy.backends.sqlite import declared_type
+
+    version = _rows(conn, "PRAGMA schema_version")[0][0]
+    objects = _rows(
+        conn,
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
+        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    tables = []
+    for kind, name, sql in objects:
+        table = TableInfo(name, "r" if kind == "table" else "v")
+        if kind == "view" and sql:
+            m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
+            table.view_definition = (m.group(1) if m else sql).strip().rstrip(";") + ";"
+        info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk"
+                           " FROM pragma_table_info(?) ORDER BY cid", [name])
+        pk_cols = [r[0] for r in sorted((r for r in info if r[4]), key=lambda r: r[4])]
+        for col, decl, notnull, dflt, pk in info:
+            oid, typmod, _ = declared_type(decl or "")
+            if not decl:
+                oid = pgtypes.TEXT
+            rowid = bool(pk) and len(pk_cols) == 1 and (decl or "").upper() == "INTEGER"
+            if rowid:
+                oid = pgtypes.INT8
+            default = _sqlite_default(dflt, oid)
+            if rowid and default is None and kind == "table":
+                # The rowid alias numbers itself, as a serial would.
+                default = f"nextval('{name}_{col}_seq'::regclass)"
+            table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
+                                            kind == "table"), default, rowid))
+        if kind == "table":
+            indexes = _rows(conn, "SELECT name, \"unique\", origin FROM pragma_index_list(?)",
+                            [name])
+            has_pk_index = False
+            for iname, unique, origin in indexes:
+                cols = [r[0] for r in _rows(
+                    conn, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [iname])]
+                if any(c is None for c in cols):
+                    continue  # an expression index: nothing a column list can say
+                primary = origin == "pk"
+                has_pk_index = has_pk_index or primary
+                pretty = f"{name}_pkey" if primary else (
+                    f"{name}_{'_'.join(cols)}_key" if origin == "u" else iname)
+                table.indexes.append(IndexInfo(pretty, cols, bool(unique), primary, origin != "c"))
+            if pk_cols and not has_pk_index:
+                table.indexes.append(IndexInfo(f"{name}_pkey", pk_cols, True, True, True))
+            table.indexes.sort(key=lambda i: not i.primary)
+            fks: dict[int, ForeignKey] = {}
+            for fid, _seq, ref, frm, to, on_update, on_delete in _rows(
+                conn, "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
+                      " FROM pragma_foreign_key_list(?) ORDER BY id, seq", [name]):
+                fk = fks.get(fid)
+                if fk is None:
+                    fk = fks[fid] = ForeignKey("", [], ref, [],
+                                               _ACTIONS.get(on_update, "a"),
+                                               _ACTIONS.get(on_delete, "a"))
+                fk.columns.append(frm)
+                fk.ref_columns.append(to)
+            for fk in fks.values():
+                fk.name = f"{name}_{'_'.join(fk.columns)}_fkey"
+                if any(c is None for c in fk.ref_columns):
+                    fk.ref_columns = []  # filled from the referenced table's key below
+                table.foreign_keys.append(fk)
+        tables.append(table)
+    by_name = {t.name: t for t in tables}
+    for t in tables:
+        for fk in t.foreign_keys:
+            if not fk.ref_columns and fk.ref_table in by_name:
+                pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
+                fk.ref_columns = list(pk.columns) if pk else []
+    return Schema(tables, version)
+
+
+# ---------------------------------------------------------------- MySQL / MariaDB
+
+_MYSQL_TYPES = {
+    "tinyint": pgtypes.INT2, "smallint": pgtypes.INT2, "mediumint": pgtypes.INT4,
+    "int": pgtypes.INT4, "integer": pgtypes.INT4, "bigint": pgtypes.INT8,
+    "float": pgtypes.FLOAT4, "double": pgtypes.FLOAT8, "real": pgtypes.FLOAT8,
+    "decimal": pgtypes.NUMERIC, "numeric": pgtypes.NUMERIC,
+    "char": pgtypes.BPCHAR, "varchar": pgtypes.VARCHAR,
+    "tinytext": pgtypes.TEXT, "text": pgtypes.TEXT, "mediumtext": pgtypes.TEXT,
+    "longtext": pgtypes.TEXT, "enum": pgtypes.TEXT, "set": pgtypes.TEXT,
+    "binary": pgtypes.BYTEA, "varbinary": pgtypes.BYTEA, "tinyblob": pgtypes.BYTEA,
+    "blob": pgtypes.BYTEA, "mediumblob": pgtypes.BYTEA, "longblob": pgtypes.BYTEA,
+    "date": pgtypes.DATE, "time": pgtypes.TIME, "datetime": pgtypes.TIMESTAMP,
+    "timestamp": pgtypes.TIMESTAMPTZ, "year": pgtypes.INT2, "json": pgtypes.JSON,
+    "uuid": pgtypes.UUID, "bit": pgtypes.BIT, "bool": pgtypes.BOOL, "boolean": pgtypes.BOOL,
+}
+
+
+def _mysql_type(data_type: str, column_type: str, char_len: Any, precision: Any,
+                scale: Any) -> tuple[int, int]:
+    data_type = data_type.lower()
+    column_type = column_type.lower()
+    if column_type.startswith("tinyint(1)"):
+        return pgtypes.BOOL, -1
+    if data_type == "longtext" and "json" in column_type:
+        return pgtypes.JSON, -1
+    oid = _MYSQL_TYPES.get(data_type, pgtypes.TEXT)
+    if column_type.endswith("unsigned") and oid in (pgtypes.INT2, pgtypes.INT4):
+        oid = pgtypes.INT4 if oid == pgtypes.INT2 else pgtypes.INT8
+    elif column_type.endswith("unsigned") and oid == pgtypes.INT8:
+        oid = pgtypes.NUMERIC
+    if oid in (pgtypes.VARCHAR, pgtypes.BPCHAR) and char_len:
+        return oid, int(char_len) + 4
+    if oid == pgtypes.NUMERIC and precision is not None and data_type in ("decimal", "numeric"):
+        return oid, ((int(precision) << 16) | int(scale or 0)) + 4
+    return oid, -1
+
+
+def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str | None:
+    if default is None:
+        return None
+    text = str(default)
+    if text.upper() == "NULL":
+        return None  # MariaDB writes a NULL default as the word
+    if text.lower().startswith(("current_timestamp", "now(")):
+        return "CURRENT_TIMESTAMP"
+    if text.startswith("'") and text.endswith("'"):
+        text = text[1:-1].replace("''", "'")
+    elif oid not in (pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE,
+                     pgtypes.TIMESTAMP, pgtypes.TIMESTAMPTZ, pgtypes.TIME, pgtypes.JSON):
+        if oid == pgtypes.BOOL and text in ("0", "1"):
+            return "true" if text == "1" else "false"
+        return text
+    name = {pgtypes.VARCHAR: "character varying", pgtypes.BPCHAR: "bpchar",
+            pgtypes.TIMESTAMP: "timestamp without time zone",
+            pgtypes.TIMESTAMPTZ: "timestamp with time zone"}.get(
+        oid, pgtypes.TYPES[oid].name if oid in pgtypes.TYPES else "text")
+    return "'" + text.replace("'", "''") + "'::" + name
+
+
+def _mysql(conn: Connection) -> Schema:
+    objects = _rows(
+        conn,
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+        " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+    )
+    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r") for name, ttype in objects}
+    for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
+         scale) in _rows(
+        conn,
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
+        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE"
+        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+        " ORDER BY TABLE_NAME, ORDINAL_POSITION",
+    ):
+        table = tables.get(tname)
+        if table is None:
+            continue
+        oid, typmod = _mysql_type(str(data_type), str(column_type), char_len, precision, scale)
+        identity = "auto_increment" in str(extra).lower()
+        dflt = _mysql_default(default, str(extra), oid, str(nullable))
+        if identity:
+            dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
+    indexes: dict[tuple[str, str], IndexInfo] = {}
+    for tname, iname, non_unique, cname in _rows(
+        conn,
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS"
+        " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+    ):
+        if tname not in tables:
+            continue
+        key = (tname, iname)
+        index = indexes.get(key)
+        if index is None:
+            primary = iname == "PRIMARY"
+            index = indexes[key] = IndexInfo(f"{tname}_pkey" if primary else iname, [],
+                                             not int(non_unique), primary, primary)
+            tables[tname].indexes.append(index)
+        if cname is not None:
+            index.columns.append(cname)
+    for t in tables.values():
+        t.indexes = [i for i in t.indexes if i.columns]
+        t.indexes.sort(key=lambda i: not i.primary)
+    fks: dict[tuple[str, str], ForeignKey] = {}
+    for tname, cname, col, ref_table, ref_col, upd, dele in _rows(
+        conn,
+        "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME,"
+        " k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE"
+        " FROM information_schema.KEY_COLUMN_USAGE k"
+        " JOIN information_schema.REFERENTIAL_CONSTRAINTS r"
+        " ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME"
+        " AND r.TABLE_NAME = k.TABLE_NAME"
+        " WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL"
+        " ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+    ):
+        if tname not in tables:
+            continue
+        fk = fks.get((tname, cname))
+        if fk is None:
+            fk = fks[(tname, cname)] = ForeignKey(cname, [], ref_table, [],
+                                                  _ACTIONS.get(str(upd), "a"),
+                                                  _ACTIONS.get(str(dele), "a"))
+            tables[tname].foreign_keys.append(fk)
+        fk.columns.append(col)
+        fk.ref_columns.append(ref_col)
+    for name, definition in _rows(
+        conn,
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
+        " WHERE TABLE_SCHEMA = DATABASE()",
+    ):
+        if name in tables:
+            tables[name].view_definition = f" {definition};"
+    return Schema(list(tables.values()))

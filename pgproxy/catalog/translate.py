@@ -1,0 +1,304 @@
+"""Catalog queries from PostgreSQL to the catalog engine's SQLite, through sqlglot.
+
+The engine's SQLite attaches databases named pg_catalog and
+information_schema, so qualified relation names stay as written. What
+SQLite lacks is rewritten here into calls of the functions the engine
+registers (pg_regex, pg_reg, pg_elem, pg_array_has …): regex operators,
+reg* casts, arrays, ANY/ALL, unnest, set-returning generate_series,
+COLLATE, session functions, and $n parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+
+from pgproxy import errors
+from pgproxy.catalog.builtins import CATALOG_RELATIONS
+
+_REG_TYPES = {"regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole",
+              "regoper", "regoperator", "regcollation", "regconfig", "regdictionary"}
+_INT_TYPES = {"oid", "int", "int2", "int4", "int8", "integer", "smallint", "bigint", "xid",
+              "cid", "regproc"}
+_TEXT_TYPES = {"text", "name", "varchar", "char", "bpchar", '"char"', "character varying",
+               "character", "cstring"}
+_OPERATORS = {"~": ("c", False), "!~": ("c", True), "~*": ("i", False), "!~*": ("i", True)}
+_SESSION_FUNCS = {
+    exp.CurrentUser: "pg_current_user",
+    exp.CurrentSchema: "pg_current_schema",
+    exp.CurrentCatalog: "pg_current_database",
+}
+# Functions SQLite has under another name, or none of.
+_RENAMES = {"current_database": "pg_current_database", "current_schema": "pg_current_schema",
+            "session_user": "pg_current_user", "current_user": "pg_current_user",
+            "user": "pg_current_user", "version": "pg_version", "left": "pg_left",
+            "right": "pg_right"}
+
+
+def _type_name(to: exp.DataType) -> str:
+    kind = to.args.get("kind")
+    if to.this == exp.DType.USERDEFINED and kind is not None:
+        name = kind.name if isinstance(kind, exp.Dot) else kind.sql("postgres")
+        return name.strip('"').lower()
+    if to.is_type(exp.DType.ARRAY) or to.args.get("nested"):
+        return "array"
+    return to.sql("postgres").lower().split("(")[0].strip()
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _in_projection(node: exp.Expr) -> bool:
+    """A value a client will read (not one compared in a WHERE or a join)."""
+    parent = node.parent
+    while isinstance(parent, exp.Alias | exp.Paren | exp.Cast):
+        node, parent = parent, parent.parent
+    return isinstance(parent, exp.Select) and node.arg_key == "expressions"
+
+
+def _reg_inner(inner: exp.Expr) -> tuple[exp.Expr, exp.Expr] | None:
+    """(kind, value) when `inner` is itself a reg* cast: 'x'::regclass::oid."""
+    if isinstance(inner, exp.Cast):
+        name = _type_name(inner.to)
+        if name in _REG_TYPES:
+            return exp.Literal.string(name), inner.this
+    if isinstance(inner, exp.Anonymous) and inner.name in ("pg_reg", "pg_reg_name"):
+        return inner.expressions[0], inner.expressions[1]
+    return None
+
+
+def _cast(node: exp.Cast) -> exp.Expr:
+    name = _type_name(node.to)
+    inner = node.this
+    if name in _REG_TYPES:
+        kind = exp.Literal.string(name)
+        if _in_projection(node):
+            return _fn("pg_reg_name", kind, inner)
+        return _fn("pg_reg", kind, inner)
+    reg = _reg_inner(inner)
+    if name in _INT_TYPES:
+        if reg is not None:
+            return _fn("pg_reg", *reg)
+        return exp.cast(inner, exp.DType.BIGINT)
+    if name in _TEXT_TYPES:
+        if reg is not None:
+            return _fn("pg_reg_name", *reg)
+        return exp.cast(inner, exp.DType.TEXT)
+    if name in ("bool", "boolean"):
+        return _fn("pg_bool", inner)
+    if name in ("float4", "float8", "real", "double precision", "numeric"):
+        return exp.cast(inner, exp.DType.DOUBLE)
+    # Arrays, intervals, timestamps …: SQLite keeps the value as it is.
+    return inner
+
+
+def _array_items(node: exp.Expr) -> list[exp.Expr] | None:
+    """The elements of ARRAY[...] (possibly inside parentheses or a cast), else None."""
+    while isinstance(node, exp.Paren | exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Array) and not any(isinstance(e, exp.Query) for e in node.expressions):
+        return list(node.expressions)
+    return None
+
+
+def _any_all(node: exp.Binary) -> exp.Expr | None:
+    right = node.expression
+    if not isinstance(right, exp.Any | exp.All):
+        return None
+    target = right.this
+    items = _array_items(target)
+    positive = isinstance(right, exp.Any)
+    if (isinstance(node, exp.EQ) and positive) or (isinstance(node, exp.NEQ) and not positive):
+        if items is not None:
+            out: exp.Expr = exp.In(this=node.this, expressions=items)
+        else:
+            out = _fn("pg_array_has", target, node.this)
+        return out if isinstance(node, exp.EQ) else exp.Not(this=out)
+    if isinstance(node, exp.NEQ) and positive and items is None:
+        return _fn("pg_array_any_ne", target, node.this)
+    return None
+
+
+def _array_subquery(node: exp.Array) -> exp.Expr:
+    query = node.expressions[0]
+    query = query.copy()
+    first = query.selects[0]
+    query.selects[0].replace(exp.alias_(first.unalias() if isinstance(first, exp.Alias)
+                                        else first, "_v"))
+    outer = exp.select(_fn("pg_array_agg", exp.column("_v"))).from_(query.subquery("_a"))
+    return exp.Subquery(this=outer)
+
+
+def _function_name(func: exp.Expr) -> str:
+    if isinstance(func, exp.Anonymous):
+        return func.name.lower()
+    if isinstance(func, exp.Explode | exp.Unnest):
+        return "unnest"
+    if isinstance(func, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+        return "generate_series"
+    return func.sql_name().lower() if isinstance(func, exp.Func) else ""
+
+
+def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
+                  ordinality: exp.Expr | None) -> exp.Expr | None:
+    """unnest(...) / generate_series(...) / pg_get_keywords() in FROM, as a subquery."""
+    fname = _function_name(func)
+    if fname == "unnest":
+        arg = func.expressions[0] if isinstance(func, exp.Unnest) else (
+            func.this if isinstance(func, exp.Explode) else func.expressions[0])
+        source = _fn("pg_array_json", arg)
+    elif fname == "generate_series":
+        if isinstance(func, exp.Anonymous):
+            args = list(func.expressions)
+        else:
+            args = [func.args["start"], func.args["end"]] + (
+                [func.args["step"]] if func.args.get("step") else [])
+        source = _fn("pg_series_json", *args)
+    elif fname == "pg_get_keywords":
+        inner = sqlglot.parse_one(
+            "SELECT value AS word, 'R' AS catcode, 'reserved' AS catdesc, "
+            "1 AS barelabel, 'requires AS' AS baredesc FROM json_each(pg_keywords_json())",
+            read="sqlite")
+        return exp.Subquery(this=inner, alias=alias or exp.TableAlias(
+            this=exp.to_identifier("pg_get_keywords")))
+    else:
+        source = None  # any other function in FROM: its one value as one row
+    cols = list(alias.columns) if alias is not None and alias.columns else []
+    named = alias is not None and alias.this is not None and alias.this.name
+    name = alias.this if named else exp.to_identifier(fname)
+    first = cols[0].name if cols else (alias.this.name if named else fname)
+    value: exp.Expr = exp.column("value") if source is not None else func
+    projections = [exp.alias_(value, first)]
+    if ordinality is not None or len(cols) > 1:
+        ord_name = cols[1].name if len(cols) > 1 else (
+            ordinality.name if isinstance(ordinality, exp.Identifier) else "ordinality")
+        position = exp.Add(this=exp.column("key"), expression=exp.Literal.number(1)) \
+            if source is not None else exp.Literal.number(1)
+        projections.append(exp.alias_(position, ord_name))
+    inner = exp.select(*projections)
+    if source is not None:
+        inner = inner.from_(exp.Table(this=_fn("json_each", source)))
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=name))
+
+
+def _rewrite(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func | exp.Anonymous):
+        if node.this.name.lower() == "pg_catalog" and isinstance(node.this, exp.Identifier):
+            return node.expression
+    if isinstance(node, exp.Operator):
+        op = node.args["operator"].split(".")[-1].strip()
+        if op in _OPERATORS:
+            flags, negate = _OPERATORS[op]
+            out: exp.Expr = _fn("pg_regex", node.this, node.expression,
+                                exp.Literal.string(flags))
+            return exp.Not(this=out) if negate else out
+        binary = {"=": exp.EQ, "<>": exp.NEQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT,
+                  "<=": exp.LTE, ">=": exp.GTE, "~~": exp.Like, "~~*": exp.ILike}.get(op)
+        if binary is not None:
+            return binary(this=node.this, expression=node.expression)
+        if op == "!~~":
+            return exp.Not(this=exp.Like(this=node.this, expression=node.expression))
+        raise errors.FeatureNotSupported(f"operator {op} is not supported in catalog queries")
+    if isinstance(node, exp.RegexpLike):
+        return _fn("pg_regex", node.this, node.expression, exp.Literal.string("c"))
+    if isinstance(node, exp.RegexpILike):
+        return _fn("pg_regex", node.this, node.expression, exp.Literal.string("i"))
+    if isinstance(node, exp.Collate):
+        return node.this
+    if isinstance(node, exp.Cast):
+        return _cast(node)
+    if isinstance(node, exp.EQ | exp.NEQ):
+        replaced = _any_all(node)
+        if replaced is not None:
+            return replaced
+    if isinstance(node, exp.Array):
+        if node.expressions and isinstance(node.expressions[0], exp.Query):
+            return _array_subquery(node)
+        return _fn("pg_array", *node.expressions)
+    if isinstance(node, exp.Bracket):
+        if len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Slice):
+            return _fn("pg_elem", node.this, node.expressions[0])
+    if isinstance(node, exp.Unnest) and node.expressions:
+        replaced = _table_source(node, node.args.get("alias"), node.args.get("offset"))
+        if replaced is not None:
+            return replaced
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+        replaced = _table_source(node.this, node.args.get("alias"), node.args.get("offset"))
+        if replaced is not None:
+            return replaced
+    if isinstance(node, exp.ByteString):
+        return exp.Literal.string(node.name)  # E'...': sqlglot has already read the escapes
+    if isinstance(node, exp.Explode):
+        return _fn("pg_array_json", node.this)  # unnest() in a select list: rarely read
+    if isinstance(node, exp.ArrayAgg):
+        return _fn("pg_array_agg", node.this)
+    if isinstance(node, exp.CurrentSchemas):
+        return _fn("current_schemas", node.this)
+    for cls, name in _SESSION_FUNCS.items():
+        if isinstance(node, cls):
+            return _fn(name)
+    if isinstance(node, exp.Anonymous):
+        renamed = _RENAMES.get(node.name.lower())
+        if renamed is not None:
+            return _fn(renamed, *node.expressions)
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() in (
+        "current_user", "session_user", "user", "current_catalog", "current_schema",
+        "current_role",
+    ) and not node.this.quoted:
+        return _fn("pg_current_database" if node.name.lower() == "current_catalog"
+                   else "pg_current_schema" if node.name.lower() == "current_schema"
+                   else "pg_current_user")
+    if isinstance(node, exp.Parameter | exp.Placeholder):
+        number = node.this.name if isinstance(node.this, exp.Expr) else str(node.this or "")
+        if number.isdigit():
+            return exp.var(f"?{number}")
+    if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
+        node.set("catalog", None)  # `app.pg_catalog.pg_class`: the database is implied
+    return node
+
+
+_ADDED_TYPE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*([=<>!~*]+)\s*\)", re.I)
+
+
+def parse(sql: str) -> exp.Expr:
+    try:
+        return sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError:
+        # Older sqlglot builds stumble on OPERATOR(pg_catalog.~); the bare operator means the same.
+        return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read="postgres")
+
+
+def to_sqlite(tree: exp.Expr) -> str:
+    """The catalog query as the engine's SQLite runs it."""
+    tree = tree.copy()
+    aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
+    for column in list(tree.find_all(exp.Column)):
+        if column.name == "tableoid" and not column.this.quoted:
+            # A system column: the relation's own OID in pg_class.
+            relation = aliases.get(column.table, column.table)
+            column.replace(exp.Literal.number(CATALOG_RELATIONS.get(relation, 0)))
+    return _walk(tree).sql(dialect="sqlite")
+
+
+def _walk(node: exp.Expr) -> exp.Expr:
+    """Children first, then the node: a replacement is built from rewritten parts."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+        # A function in FROM: rewrite its arguments, not the function itself.
+        for arg in list(node.this.iter_expressions()):
+            new = _walk(arg)
+            if new is not arg:
+                arg.replace(new)
+        return _rewrite(node)
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expr):
+            new = _walk(value)
+            if new is not value:
+                node.set(key, new)
+        elif isinstance(value, list):
+            items = [_walk(v) if isinstance(v, exp.Expr) else v for v in value]
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                node.set(key, items)
+    return _rewrite(node)
