@@ -127,3 +127,6 @@ class Generated:
 
     sql: str
     params: tuple[int | str, ...] = ()
+    # PostgreSQL type OID per result column where the statement itself says it
+    # (a cast, a predicate is bool); 0 where only the backend can tell.
+    column_types: tuple[int, ...] = ()

@@ -470,3 +470,34 @@ def set_config(expression: exp.Expr) -> Setting | None:
     )
     value = None if isinstance(args[1], exp.Null) else args[1].this
     return Setting(args[0].this.lower(), value, bool(local))
+
+
+_BOOLEAN_CLASSES: tuple[type[exp.Expr], ...] = (
+    exp.Predicate,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Boolean,
+    exp.Exists,
+)
+
+
+def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
+    """The OID each result column has by the statement's own text, 0 where unknown.
+
+    Backends without the type (SQLite's CAST(? AS NUMERIC) is a REAL, MySQL's
+    `a = b` an integer) would otherwise make a PostgreSQL client see a float
+    where it asked for numeric, or 1 where it expects true.
+    """
+    if not isinstance(expression, exp.Select):
+        return ()
+    out: list[int] = []
+    for projection in expression.expressions:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
+            out.append(_OIDS.get(node.to.this, 0))
+        elif isinstance(node, _BOOLEAN_CLASSES):
+            out.append(16)
+        else:
+            out.append(0)
+    return tuple(out) if any(out) else ()

@@ -9,6 +9,7 @@ turn placeholder marks into the driver's paramstyle.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlglot import exp
 from sqlglot.errors import UnsupportedError
@@ -81,7 +82,9 @@ def generate(statement: Statement, target: Target) -> Generated:
         sql = dialect.generator().generate(tree, copy=False)
     except UnsupportedError as e:
         raise TranslationError(f"{target.backend}: {_first_line(e)}", "0A000") from None
-    return _placeholders(sql, target, statement.nparams)
+    generated = _placeholders(sql, target, statement.nparams)
+    types = classify.projection_types(statement.expression)
+    return replace(generated, column_types=types) if types else generated
 
 
 def _first_line(error: Exception) -> str:
