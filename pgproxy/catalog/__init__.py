@@ -80,6 +80,10 @@ _FUNC_TYPES: dict[str, int] = {
     "has_database_privilege": pgtypes.BOOL, "has_column_privilege": pgtypes.BOOL,
     "has_function_privilege": pgtypes.BOOL, "has_sequence_privilege": pgtypes.BOOL,
     "has_type_privilege": pgtypes.BOOL, "has_any_column_privilege": pgtypes.BOOL,
+    "json_build_object": pgtypes.JSON, "jsonb_build_object": pgtypes.JSONB,
+    "json_agg": pgtypes.JSON, "jsonb_agg": pgtypes.JSONB, "bool_and": pgtypes.BOOL,
+    "bool_or": pgtypes.BOOL, "every": pgtypes.BOOL, "logical_and": pgtypes.BOOL,
+    "logical_or": pgtypes.BOOL,
 }
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 
@@ -106,11 +110,14 @@ class Catalog:
         wanted = self._wanted.get(stmt.sql)
         if wanted is None:
             tree = stmt.expression
-            wanted = tree is not None and any(
+            wanted = tree is not None and (any(
                 (f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
                 in CATALOG_FUNCTIONS
                 for f in tree.find_all(exp.Func)
-            )
+            ) or any(  # pg_catalog.version(): a qualified call only PostgreSQL has
+                isinstance(d.this, exp.Identifier) and d.this.name.lower() == "pg_catalog"
+                for d in tree.find_all(exp.Dot)
+            ))
             self._wanted[stmt.sql] = wanted
         return wanted
 
@@ -238,6 +245,7 @@ def projection_types(tree: exp.Expr) -> list[int | None]:
 
 
 def _sources(select: exp.Select) -> dict[str, dict[str, int]]:
+    """Relation alias -> its columns' types, for catalog tables and derived tables alike."""
     out: dict[str, dict[str, int]] = {}
     for table in select.find_all(exp.Table):
         if table.find_ancestor(exp.Select) is not select:
@@ -245,6 +253,18 @@ def _sources(select: exp.Select) -> dict[str, dict[str, int]]:
         cols = _RELATION_TYPES.get(table.name)
         if cols is not None:
             out[table.alias_or_name] = cols
+    for sub in select.find_all(exp.Subquery):
+        if sub.parent_select is not select or not sub.alias:
+            continue
+        inner = sub.this
+        while isinstance(inner, exp.SetOperation):
+            inner = inner.this
+        if isinstance(inner, exp.Select):
+            inner_sources = _sources(inner)
+            out[sub.alias] = {
+                e.alias_or_name: t for e in inner.expressions
+                if (t := _expr_type(e, inner_sources)) is not None
+            }
     return out
 
 
@@ -293,6 +313,11 @@ def _expr_type(node: exp.Expr, sources: dict[str, dict[str, int]]) -> int | None
         return pgtypes.NAME
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
         return _expr_type(node.this, sources)
+    if isinstance(node, exp.ArrayAgg):
+        inner = node.this.this if isinstance(node.this, exp.Order) else node.this
+        element = _expr_type(inner, sources)
+        array = pgtypes.TYPES[element].array_oid if element in pgtypes.TYPES else 0
+        return array or pgtypes.TEXT_ARRAY
     if isinstance(node, exp.Func):
         name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
         return _FUNC_TYPES.get(name.lower())

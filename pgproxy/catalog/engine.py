@@ -651,6 +651,26 @@ class CatalogDB:
 
         db.create_aggregate_function("pg_array_agg", ArrayAgg)
 
+        class BoolAnd:
+            def __init__(self) -> None:
+                self.value: bool | None = None
+
+            def step(self, v: Any) -> None:
+                if v is not None:
+                    self.value = bool(v) if self.value is None else self.value and bool(v)
+
+            def final(self) -> Any:
+                return self.value
+
+        class BoolOr(BoolAnd):
+            def step(self, v: Any) -> None:
+                if v is not None:
+                    self.value = bool(v) if self.value is None else self.value or bool(v)
+
+        db.create_aggregate_function("bool_and", BoolAnd)
+        db.create_aggregate_function("every", BoolAnd)
+        db.create_aggregate_function("bool_or", BoolOr)
+
     def _setting(self, name: Any) -> Any:
         if self.ctx.settings is None:
             return None

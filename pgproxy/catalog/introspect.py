@@ -250,6 +250,9 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
     return "'" + text.replace("'", "''") + "'::" + name
 
 
+_MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
+
+
 def _mysql(conn: Connection) -> Schema:
     objects = _rows(
         conn,
@@ -273,6 +276,8 @@ def _mysql(conn: Connection) -> Schema:
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
             dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+        if table.kind == "v":
+            dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname in _rows(
@@ -310,9 +315,10 @@ def _mysql(conn: Connection) -> Schema:
             continue
         fk = fks.get((tname, cname))
         if fk is None:
+            # InnoDB's RESTRICT is NO ACTION (both check at once), and its default.
             fk = fks[(tname, cname)] = ForeignKey(cname, [], ref_table, [],
-                                                  _ACTIONS.get(str(upd), "a"),
-                                                  _ACTIONS.get(str(dele), "a"))
+                                                  _MYSQL_ACTIONS.get(str(upd), "a"),
+                                                  _MYSQL_ACTIONS.get(str(dele), "a"))
             tables[tname].foreign_keys.append(fk)
         fk.columns.append(col)
         fk.ref_columns.append(ref_col)

@@ -34,7 +34,9 @@ _SESSION_FUNCS = {
 _RENAMES = {"current_database": "pg_current_database", "current_schema": "pg_current_schema",
             "session_user": "pg_current_user", "current_user": "pg_current_user",
             "user": "pg_current_user", "version": "pg_version", "left": "pg_left",
-            "right": "pg_right"}
+            "right": "pg_right", "json_build_object": "json_object",
+            "jsonb_build_object": "json_object", "json_agg": "json_group_array",
+            "jsonb_agg": "json_group_array"}
 
 
 def _type_name(to: exp.DataType) -> str:
@@ -146,6 +148,8 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
                   ordinality: exp.Expr | None) -> exp.Expr | None:
     """unnest(...) / generate_series(...) / pg_get_keywords() in FROM, as a subquery."""
     fname = _function_name(func)
+    if fname in ("json_each", "json_tree"):
+        return None  # SQLite's own table-valued functions (from earlier rewrites)
     if fname == "unnest":
         arg = func.expressions[0] if isinstance(func, exp.Unnest) else (
             func.this if isinstance(func, exp.Explode) else func.expressions[0])
@@ -280,7 +284,42 @@ def to_sqlite(tree: exp.Expr) -> str:
             # A system column: the relation's own OID in pg_class.
             relation = aliases.get(column.table, column.table)
             column.replace(exp.Literal.number(CATALOG_RELATIONS.get(relation, 0)))
+    for select in list(tree.find_all(exp.Select)):
+        _expand_set_returning(select)
     return _walk(tree).sql(dialect="sqlite")
+
+
+def _expand_set_returning(select: exp.Select) -> None:
+    """unnest(a) / generate_subscripts(a, 1) in a select list: one row per element.
+
+    PostgreSQL runs set-returning functions of one select list in lockstep;
+    here each distinct array becomes a json_each joined to the FROM, and the
+    calls read its value and key.
+    """
+    found = [
+        n for e in select.expressions
+        for n in e.find_all(exp.Explode, exp.Anonymous)
+        if (isinstance(n, exp.Explode) or n.name.lower() == "generate_subscripts")
+        and n.find_ancestor(exp.Select) is select
+    ]
+    arrays: dict[str, str] = {}
+    for node in found:
+        array = node.this if isinstance(node, exp.Explode) else node.expressions[0]
+        key = array.sql("postgres")
+        alias = arrays.get(key)
+        if alias is None:
+            alias = arrays[key] = f"_srf{len(arrays)}"
+            # A second array walks in step with the first: same position, same row.
+            on = exp.EQ(this=exp.column("key", alias), expression=exp.column("key", "_srf0")) \
+                if alias != "_srf0" else None
+            select.join(exp.Table(this=_fn("json_each", _fn("pg_array_json", array.copy())),
+                                  alias=exp.TableAlias(this=exp.to_identifier(alias))),
+                        on=on, copy=False)
+        if isinstance(node, exp.Explode):
+            node.replace(exp.column("value", alias))
+        else:
+            node.replace(exp.Add(this=_fn("array_lower", array.copy(), exp.Literal.number(1)),
+                                 expression=exp.column("key", alias)))
 
 
 def _walk(node: exp.Expr) -> exp.Expr:
