@@ -176,7 +176,24 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return bool_cast_sql(self, expression.this)
     if to.this == _D.DECIMAL and not to.expressions:
         return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, 30))"
+    # CAST takes a short list of target types in MySQL and MariaDB; these are
+    # the nearest that keep PostgreSQL's value (and its microseconds).
+    target = _CAST_TARGETS.get(to.this)
+    if target is not None and not to.expressions:
+        return f"CAST({self.sql(expression, 'this')} AS {target})"
     return _MYSQL_STOCK[exp.Cast](self, expression)
+
+
+_CAST_TARGETS = {
+    _D.VARBINARY: "BINARY",
+    _D.BINARY: "BINARY",
+    _D.UUID: "CHAR(36)",
+    _D.TIMESTAMP: "DATETIME(6)",
+    _D.TIMESTAMPTZ: "DATETIME(6)",
+    _D.TIME: "TIME(6)",
+    _D.JSON: "CHAR",
+    _D.JSONB: "CHAR",
+}
 
 
 _MYSQL_STOCK = stock(MySQLGenerator)

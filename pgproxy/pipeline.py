@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import cursors, errors
+from pgproxy import cursors, errors, pgtypes
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
@@ -48,6 +49,15 @@ class Pipeline:
         except dialects.TranslationError as exc:
             raise translation_error(exc) from None
 
+    def parse_shaped(
+        self, sql: str, target: dialects.Target, declared: int = 0, simple_query: bool = False
+    ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
+        """parse, once per shape: literals lifted out come back as values to bind."""
+        try:
+            return self.translations.parse_shaped(sql, target, declared, simple_query)
+        except dialects.TranslationError as exc:
+            raise translation_error(exc) from None
+
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
         try:
@@ -66,6 +76,8 @@ class Pipeline:
     ) -> Any:
         stmt = prepared.statement
         kind = stmt.kind
+        if prepared.literals:  # a shaped statement: its literals follow the client's $n
+            params = [*params, *prepared.literals]
         if session.failed and kind not in _ENDS_FAILED:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -105,24 +117,26 @@ class Pipeline:
             if key is not None:
                 return await cache.read(
                     session, key, stmt,
-                    lambda: self._execute(session, stmt, generated.sql, values, formats),
+                    lambda: self._execute(session, stmt, generated, values, formats),
                 )
-        return await self._execute(session, stmt, generated.sql, values, formats)
+        return await self._execute(session, stmt, generated, values, formats)
 
     async def _execute(
         self,
         session: Session,
         stmt: dialects.Statement,
-        sql: str,
+        generated: dialects.Generated,
         values: list[Any],
         formats: Sequence[int],
     ) -> BackendResult:
         await session.release_active()
         conn = await session.connection()
         cursor, rows, exhausted, in_tx = await session.call(
-            _execute, conn, sql, values, DEFAULT_BATCH
+            _execute, conn, generated.sql, values, DEFAULT_BATCH
         )
         was_in_tx = session.in_transaction
+        if generated.column_types and cursor.columns is not None:
+            cursor.columns = _typed(cursor.columns, generated.column_types)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
@@ -172,7 +186,8 @@ class Pipeline:
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
         generated = self.generate(stmt, session.target())
-        values = _bind(session, generated, [None] * len(prepared.param_types))
+        nulls = [None] * len(prepared.param_types)
+        values = _bind(session, generated, [*nulls, *prepared.literals])
         await session.release_active()
         conn = await session.connection()
         return await session.call(conn.describe, generated.sql, values)
@@ -186,6 +201,16 @@ def translation_error(exc: dialects.TranslationError) -> errors.PgError:
 
 
 _ROLLBACK = dialects.Statement("ROLLBACK", Kind.ROLLBACK, "ROLLBACK")
+
+
+def _typed(columns: Sequence[Column], types: Sequence[int]) -> list[Column]:
+    """Columns with the types the statement's text fixes (casts, predicates) applied."""
+    out = list(columns)
+    for i, oid in enumerate(types[: len(out)]):
+        if oid and out[i].type_oid != oid:
+            info = pgtypes.TYPES.get(oid)
+            out[i] = replace(out[i], type_oid=oid, type_size=info.size if info else -1, type_mod=-1)
+    return out
 
 
 def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]) -> list[Any]:
