@@ -8,18 +8,24 @@ read-only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lru import LRU
 
+from dialects import shapes
 from dialects.api import Generated, Statement, Target, TranslationError
 from dialects.generation import generate
 from dialects.parsing import parse
 
+_REFUSED: list[Statement] = []  # a shape that cannot be parameterized
+
 
 class TranslationCache:
-    __slots__ = ("_generated", "_parsed", "_translated")
+    __slots__ = ("_generated", "_parsed", "_shapes", "_translated")
 
     def __init__(self, size: int = 4096) -> None:
         self._parsed: LRU = LRU(size)
+        self._shapes: LRU = LRU(size)
         self._generated: LRU = LRU(size)
         self._translated: LRU = LRU(size)
 
@@ -34,6 +40,34 @@ class TranslationCache:
         if isinstance(hit, TranslationError):
             raise hit
         return hit
+
+    def parse_shaped(
+        self, sql: str, target: Target, declared: int = 0, simple_query: bool = False
+    ) -> tuple[list[Statement], tuple[Any, ...]]:
+        """parse, sharing one parse among texts that differ only in liftable literals.
+
+        Returns the statements and the literal values to bind after the client's
+        own parameters (empty when the exact-text parse was used). A shape's
+        Statement.sql is the parameterized text; its nparams / param_types
+        describe the client's $n only. `declared`: parameter types the client
+        declared (a shape is used only if its $n cover them); `simple_query`:
+        no parameters will be bound, so a text with $n is not shaped.
+        """
+        if target.dialect == "postgres":
+            return self.parse(sql), ()  # PostgreSQL types a bound string differently
+        shape = shapes.scan(sql)
+        if shape is None or shape.nclient < declared or (simple_query and shape.nclient):
+            return self.parse(sql), ()
+        hit = self._shapes.get(shape.text)
+        if hit is None:
+            try:
+                hit = shapes.check(parse(shape.text), shape) or _REFUSED
+            except TranslationError:
+                hit = _REFUSED  # the exact parse reports the client's own text
+            self._shapes[shape.text] = hit
+        if hit is _REFUSED:
+            return self.parse(sql), ()
+        return hit, shapes.values(shape, target.dialect)
 
     def generate(self, statement: Statement, target: Target) -> Generated:
         key = (statement.sql, target)
@@ -64,13 +98,14 @@ class TranslationCache:
 
     def clear(self) -> None:
         self._parsed.clear()
+        self._shapes.clear()
         self._generated.clear()
         self._translated.clear()
 
     def stats(self) -> dict[str, int]:
         """Entries, hits and misses per table, for the admin console."""
         out: dict[str, int] = {}
-        for name in ("parsed", "generated", "translated"):
+        for name in ("parsed", "shapes", "generated", "translated"):
             table = getattr(self, f"_{name}")
             hits, misses = table.get_stats()
             out[f"{name}_entries"] = len(table)

@@ -39,6 +39,7 @@ class PreparedStatement:
     statement: dialects.Statement
     param_types: list[int]
     empty: bool
+    literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
 
 
 class Session:
@@ -83,15 +84,25 @@ class Session:
         return b"T" if self.in_transaction else b"I"
 
     def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        statements = self.proxy.pipeline.parse(sql)
+        statements, literals = self.proxy.pipeline.parse_shaped(
+            sql, self.target(), len(param_types)
+        )
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
-        return self._prepared(statements[0], param_types)
+        prepared = self._prepared(statements[0], param_types)
+        prepared.literals = literals
+        return prepared
 
     def split(self, sql: str) -> list[PreparedStatement]:
-        return [self._prepared(s, ()) for s in self.proxy.pipeline.parse(sql)]
+        statements, literals = self.proxy.pipeline.parse_shaped(
+            sql, self.target(), simple_query=True
+        )
+        prepared = [self._prepared(s, ()) for s in statements]
+        if literals:  # a shape is always one statement
+            prepared[0].literals = literals
+        return prepared
 
     def _prepared(self, stmt: dialects.Statement, declared: Sequence[int]) -> PreparedStatement:
         n = max(stmt.nparams, len(declared))

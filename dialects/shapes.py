@@ -1,0 +1,253 @@
+"""Statement shapes: literals lifted out, so texts differing only in constants share one parse.
+
+`scan` is a hand-written literal scanner (a few µs): it replaces numeric and
+plain single-quoted string literals that sit in a value position with `$k`
+placeholders numbered after the client's own `$n`, and returns the
+parameterized text as the shape's key. Anything it is not sure of (typed
+literals, type arguments, ORDER BY / GROUP BY / LIMIT / OFFSET, the SELECT
+list, E'' / U&'' strings) stays in the text, so it is part of the key.
+
+`check` runs once per shape, on the full parse of the parameterized text, and
+accepts the shape only when every new placeholder sits in a value context
+(comparison and arithmetic operands, IN lists, BETWEEN, INSERT VALUES rows,
+UPDATE SET values, CASE, casts, a few plain functions). Otherwise the shape is
+refused and the statement goes through the exact-text cache as before.
+Literal values are always bound through the driver, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+from typing import Any
+
+from sqlglot import exp
+
+from dialects import classify
+from dialects.api import Kind, Statement
+
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<word>[^\W\d][\w$]*)
+    |(?P<op>::|<=|>=|<>|!=|\|\||[=<>+\-*/%,.&|!~^@#:?])
+    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[\w$]*)
+    |(?P<str>'[^']*(?:''[^']*)*')
+    |(?P<open>[(\[])
+    |(?P<close>[)\]])
+    |(?P<param>\$\d+)
+    |(?P<ident>"[^"]*(?:""[^"]*)*")
+    |(?P<comment>--[^\n]*|/\*.*?\*/)
+    |(?P<semi>;)
+    |(?P<end>$)
+    |(?P<bad>.))""",
+    re.VERBOSE | re.DOTALL,
+)
+_INT = re.compile(r"\d{1,18}")
+_DECIMAL = re.compile(r"(?:\d+\.\d*|\.\d+)")
+_FIRST = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
+# A literal right after one of these may become a placeholder; after anything else it stays.
+_BEFORE_OPS = frozenset({"=", "<", ">", "<=", ">=", "<>", "!=", "+", "-", "*", "/", "%", "||", ",",
+                         "("})
+_BEFORE_WORDS = frozenset({"AND", "OR", "NOT", "THEN", "ELSE", "WHEN", "BETWEEN", "LIKE", "ILIKE",
+                           "WHERE", "ON", "CASE", "HAVING"})
+# Clause words: which literals of the clause that follows may become placeholders.
+_CLAUSE = {
+    "SELECT": False, "RETURNING": False, "ORDER": False, "GROUP": False, "LIMIT": False,
+    "OFFSET": False, "FETCH": False, "WINDOW": False, "PARTITION": False, "ESCAPE": False,
+    "FROM": True, "WHERE": True, "HAVING": True, "SET": True, "VALUES": True, "UNION": True,
+    "INTERSECT": False, "EXCEPT": False, "JOIN": True, "USING": True,
+}
+# `(` after these opens type arguments (VARCHAR(10), NUMERIC(10, 2)) or a window: fixed.
+_FIXED_PARENS = frozenset({
+    "VARCHAR", "CHAR", "CHARACTER", "VARYING", "NUMERIC", "DECIMAL", "DEC", "BIT", "VARBIT",
+    "TIME", "TIMESTAMP", "TIMESTAMPTZ", "TIMETZ", "INTERVAL", "FLOAT", "NCHAR", "NVARCHAR",
+    "BPCHAR", "BINARY", "VARBINARY", "OVER", "FILTER", "WITHIN",
+})
+_MAX_SIGNIFICANT = 15  # a decimal SQLite reads as the same double Python's float() gives
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Shape:
+    """A statement text with its liftable literals replaced by `$k` placeholders."""
+
+    text: str  # the parameterized text: the shape's cache key
+    nclient: int  # highest client $n in the text; literal i is $(nclient + i + 1)
+    literals: tuple[str, ...]  # the literals' source text, in placeholder order
+
+
+def scan(sql: str) -> Shape | None:
+    """The statement's shape, or None when it has no literal to lift or is not a candidate."""
+    pieces: list[Any] = []  # text between literals, and an int slot for literal i
+    literals: list[str] = []
+    nclient = 0
+    lift = [False]  # per bracket depth: may literals of this clause become placeholders
+    prev = ""  # the previous significant token, upper-cased for words
+    prev_end = -1
+    prev_word = False
+    last = 0
+    first = True
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup
+        if kind == "word":
+            upper = m.group(kind).upper()
+            if first:
+                if upper not in _FIRST:
+                    return None  # SET, SHOW, DDL, EXPLAIN, VALUES …: the exact cache
+                first = False
+            clause = _CLAUSE.get(upper)
+            if clause is not None:
+                lift[-1] = clause
+            prev, prev_word, prev_end = upper, True, m.end()
+            continue
+        if kind == "comment":
+            text = m.group(kind)
+            if text.startswith("/*") and ("/*+" in text or "/*" in text[2:]):
+                return None  # a hint comment, or a nested comment the regex cannot follow
+            continue
+        if kind == "end":
+            break
+        if first or kind == "bad":
+            return None  # (SELECT …), an unterminated string or comment, $$…$$
+        if kind == "str" or kind == "num":
+            start = m.start(kind)
+            text = m.group(kind)
+            if _liftable(kind, text, prev, prev_word, prev_end == start, lift[-1]):
+                pieces.append(sql[last:start])
+                pieces.append(len(literals))
+                literals.append(text)
+                last = m.end()
+            prev, prev_word, prev_end = "'", False, m.end()
+            continue
+        if kind == "op":
+            prev = m.group(kind)
+            if prev == "/" and sql.startswith("*", m.end()):
+                return None
+            prev_word = False
+        elif kind == "open":
+            text = m.group(kind)
+            fixed = text == "[" or (prev_word and prev in _FIXED_PARENS)
+            lift.append(False if fixed else lift[-1])
+            prev, prev_word = "(", False
+        elif kind == "close":
+            if len(lift) == 1:
+                return None
+            lift.pop()
+            prev, prev_word = ")", False
+        elif kind == "param":
+            nclient = max(nclient, int(m.group(kind)[1:]))
+            prev, prev_word = "$", False
+        elif kind == "ident":
+            prev, prev_word = '"', True
+        elif kind == "semi":
+            if sql[m.end():].strip():
+                return None  # several statements: the exact cache splits them
+            prev, prev_word = ";", False
+        prev_end = m.end()
+    if not literals:
+        return None
+    pieces.append(sql[last:])
+    out = "".join(p if isinstance(p, str) else f"${nclient + p + 1}" for p in pieces)
+    return Shape(out, nclient, tuple(literals))
+
+
+def _liftable(kind: str, text: str, prev: str, prev_word: bool, touching: bool,
+              clause: bool) -> bool:
+    if not clause:
+        return False
+    if prev_word:
+        if touching or prev not in _BEFORE_WORDS:
+            return False  # E'…', DATE '…', INTERVAL '…', LIMIT 10, AS OF '…' …
+    elif prev not in _BEFORE_OPS:
+        return False
+    if kind == "str":
+        return True
+    if _INT.fullmatch(text):
+        return True
+    return bool(_DECIMAL.fullmatch(text)) and len(text.replace(".", "").lstrip("0")) <= (
+        _MAX_SIGNIFICANT
+    )
+
+
+def values(shape: Shape, dialect: str) -> tuple[Any, ...]:
+    """The literals as driver values: int, numeric as Decimal (float on SQLite, where
+    `1.5` is a REAL and a Decimal would bind as text), strings with '' unescaped."""
+    out: list[Any] = []
+    for text in shape.literals:
+        if text[0] == "'":
+            out.append(text[1:-1].replace("''", "'"))
+        elif "." not in text:
+            out.append(int(text))
+        elif dialect == "sqlite":
+            out.append(float(text))
+        else:
+            out.append(Decimal(text))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- the once-per-shape check
+
+_SAFE_PARENTS = (
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.In,
+    exp.Between, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe, exp.Neg, exp.Paren,
+    exp.Not, exp.And, exp.Or, exp.Case, exp.If, exp.Tuple, exp.Coalesce, exp.Lower, exp.Upper,
+    exp.Abs, exp.Nullif, exp.Greatest, exp.Least, exp.Length,
+)
+_SESSION = (exp.CurrentUser, exp.SessionUser, exp.CurrentCatalog, exp.CurrentDatabase,
+            exp.CurrentSchema, exp.CurrentVersion, exp.Anonymous)
+_KINDS = frozenset({Kind.SELECT, Kind.INSERT, Kind.UPDATE, Kind.DELETE})
+
+
+def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
+    """The parsed shape with nparams/param_types cut back to the client's, or None if unsafe."""
+    if len(statements) != 1:
+        return None
+    st = statements[0]
+    tree = st.expression
+    if (
+        st.kind not in _KINDS or st.hints or st.setting is not None or st.catalog_only
+        or tree is None or isinstance(tree, exp.Command)
+    ):
+        return None
+    for node in tree.walk():
+        if isinstance(node, _SESSION) or classify.is_user_column(node):
+            return None  # session functions, set_config, dolt_*(), unknown functions
+    seen: set[int] = set()
+    for node in tree.find_all(exp.Parameter):
+        value = node.this
+        if not (isinstance(value, exp.Literal) and value.this.isdigit()):
+            return None
+        number = int(value.this)
+        if number <= shape.nclient:
+            continue
+        if number in seen or not _value_context(node):
+            return None
+        seen.add(number)
+    if len(seen) != len(shape.literals):
+        return None
+    n = shape.nclient
+    return [dataclasses.replace(st, nparams=n, param_types=st.param_types[:n])]
+
+
+def _value_context(node: exp.Expr) -> bool:
+    child, parent = node, node.parent
+    while parent is not None:
+        key = child.arg_key
+        if isinstance(parent, exp.Select):
+            return False  # the projection, or anything else of a SELECT not under WHERE
+        if isinstance(parent, exp.Where | exp.Having):
+            return True
+        if isinstance(parent, exp.Join):
+            return key == "on"
+        if isinstance(parent, exp.Values):
+            return key == "expressions" and isinstance(parent.parent, exp.Insert)
+        if isinstance(parent, exp.Update):
+            return key == "expressions" and isinstance(child, exp.EQ) and isinstance(
+                child.this, exp.Column
+            )
+        if isinstance(parent, exp.Cast):
+            if key != "this":
+                return False
+        elif not isinstance(parent, _SAFE_PARENTS):
+            return False
+        child, parent = parent, parent.parent
+    return False
