@@ -32,6 +32,10 @@ class Subscriber:
     retries: int = 3
     backoff: float = 0.2  # seconds before the first retry; doubles each time, with jitter
     max_backoff: float = 10.0
+    # Seconds to gather a batch after the first event: one delivery (one thread
+    # hop, one POST) per batch rather than per statement keeps the proxy's own
+    # threads and the GIL free for queries.
+    linger: float = 0.05
     delivered: int = 0
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
@@ -50,6 +54,7 @@ class Subscriber:
             retries=int(section.get("retries", 3)),
             backoff=float(section.get("backoff", 0.2)),
             max_backoff=float(section.get("max_backoff", 10.0)),
+            linger=float(section.get("linger", 0.05)),
         )
 
 
@@ -132,6 +137,8 @@ class Observers:
         assert queue is not None
         while True:
             batch = [await queue.get()]
+            if sub.linger > 0 and queue.qsize() < sub.batch - 1:
+                await asyncio.sleep(sub.linger)
             while len(batch) < sub.batch and not queue.empty():
                 batch.append(queue.get_nowait())
             try:

@@ -58,6 +58,16 @@ def test_repeated_read_is_a_hit_and_a_write_elsewhere_invalidates(cached_proxy):
         assert a.cursor(binary=True).execute(q, (2,)).fetchall() == [(2, "two")]
 
 
+def test_statements_differing_only_in_literals_are_different_entries(cached_proxy):
+    with connect(cached_proxy) as a:
+        a.execute("DROP TABLE IF EXISTS cache_lit")
+        a.execute("CREATE TABLE cache_lit (id INT, name VARCHAR(10))")
+        a.execute("INSERT INTO cache_lit VALUES (1, 'one'), (2, 'two')")
+        for _ in range(2):
+            assert a.execute("SELECT name FROM cache_lit WHERE id = 1").fetchall() == [("one",)]
+            assert a.execute("SELECT name FROM cache_lit WHERE id = 2").fetchall() == [("two",)]
+
+
 def test_ddl_invalidates_and_errors_are_not_cached(cached_proxy):
     with connect(cached_proxy) as a:
         a.execute("DROP TABLE IF EXISTS cache_ddl")

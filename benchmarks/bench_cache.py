@@ -1,0 +1,117 @@
+"""Query cache figures on MariaDB: repeated-read latency hit vs miss, pgbench TPS cache on vs off.
+
+Run: python benchmarks/bench_cache.py [--reads N] [--seconds S] [--clients C]
+
+Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then:
+- latency of one point SELECT through psycopg (extended protocol, prepared):
+  cache hit (the same key again), cache miss (a new key each time, which also
+  pays for the fill), and the proxy without a cache;
+- pgbench -M prepared, a read-mostly mix (19 point reads : 1 insert elsewhere), on both proxies.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg
+
+from tests.fix_proxy import ProxyProcess, run_proxy
+from tests.fix_servers import MariaDBServer
+
+ROWS = 10_000
+CACHE_ON = "[query_cache]\nenabled = true\nttl = 600\nmax_entries = 100000\n"
+READ = "\\set id random(1, {rows})\nSELECT id, name, balance FROM bench_accounts WHERE id = :id;\n"
+# Writes go to another table (as pgbench's history): an UPDATE of bench_accounts
+# would drop every cached read of it, since invalidation is per table.
+WRITE = (
+    "\\set id random(1, {rows})\n"
+    "INSERT INTO bench_history (account, delta) VALUES (:id, 1);\n"
+)
+
+
+def latency_us(conn: psycopg.Connection, ids: list[int]) -> float:
+    cur = conn.cursor()
+    q = "SELECT id, name, balance FROM bench_accounts WHERE id = %s"
+    times = []
+    for i in ids:
+        t = time.perf_counter()
+        cur.execute(q, (i,), prepare=True)
+        cur.fetchall()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e6
+
+
+def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> float:
+    out = subprocess.run(
+        ["pgbench", "-n", "-M", "prepared", "-T", str(seconds), "-c", str(clients),
+         "-j", str(min(clients, 4)),
+         "-f", f"{scripts / 'read.sql'}@19", "-f", f"{scripts / 'write.sql'}@1",
+         "-h", proxy.host, "-p", str(proxy.port), "-U", proxy.user, "app"],
+        capture_output=True, text=True, timeout=seconds + 60,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    raise RuntimeError(out.stdout + out.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reads", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with MariaDBServer.started() as db:
+        with run_proxy(db.url, config=CACHE_ON) as on, run_proxy(db.url) as off:
+            with psycopg.connect(off.dsn(), autocommit=True) as conn:
+                conn.execute("DROP TABLE IF EXISTS bench_accounts")
+                conn.execute("DROP TABLE IF EXISTS bench_history")
+                conn.execute("CREATE TABLE bench_history (account INT, delta INT)")
+                conn.execute("CREATE TABLE bench_accounts (id INT PRIMARY KEY, "
+                             "name VARCHAR(40), balance INT)")
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO bench_accounts VALUES (%s, %s, %s)",
+                                    [(i, f"account {i}", i) for i in range(1, ROWS + 1)])
+            n = args.reads
+            with psycopg.connect(on.dsn(), autocommit=True) as conn:
+                latency_us(conn, [1] * 200)  # warm: prepared statement, connection, entry
+                hit = latency_us(conn, [1] * n)
+                miss = latency_us(conn, list(range(2, n + 2)))
+            with psycopg.connect(off.dsn(), autocommit=True) as conn:
+                latency_us(conn, [1] * 200)
+                nocache = latency_us(conn, list(range(2, n + 2)))
+            print(f"point SELECT on MariaDB through the proxy, median of {n} (psycopg, prepared):")
+            print(f"  cache hit            {hit:8.1f} us")
+            print(f"  cache miss (+fill)   {miss:8.1f} us")
+            print(f"  no cache             {nocache:8.1f} us")
+            print(f"  hit / miss           {hit / miss:8.3f}   (target <= 0.1)")
+            if shutil.which("pgbench"):
+                scripts = Path(tempfile.mkdtemp(prefix="bench-cache-"))
+                (scripts / "read.sql").write_text(READ.format(rows=ROWS))
+                (scripts / "write.sql").write_text(WRITE.format(rows=ROWS))
+                tps_on = pgbench(on, scripts, args.seconds, args.clients)
+                tps_off = pgbench(off, scripts, args.seconds, args.clients)
+                print(f"pgbench -M prepared, {args.clients} clients, {args.seconds} s, "
+                      f"19 point reads : 1 history insert, over {ROWS} rows:")
+                print(f"  cache on   {tps_on:10.0f} tps")
+                print(f"  cache off  {tps_off:10.0f} tps")
+                print(f"  ratio      {tps_on / tps_off:10.2f}x")
+            with psycopg.connect(on.dsn("pgproxy"), autocommit=True) as admin:
+                stats = dict(admin.execute("SHOW CACHE").fetchall())
+                print("cache: " + ", ".join(f"{k}={stats[k]}" for k in
+                                            ("hits", "misses", "hit_ratio", "entries",
+                                             "invalidations", "coalesced")))
+
+
+if __name__ == "__main__":
+    main()
