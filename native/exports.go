@@ -11,6 +11,7 @@ package main
 import "C"
 
 import (
+	"database/sql/driver"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -188,24 +189,48 @@ func dolt_session_open(h C.dolt_handle, database *C.char, out *C.dolt_error) (sh
 		setErr(out, err)
 		return 0
 	}
-	return register(s)
+	return register(&csession{s: s})
+}
+
+// csession pairs a session with the buffers of a statement that finished
+// inside dolt_execute, which the caller reads until its next call.
+type csession struct {
+	s       *session
+	retired *cstmt
+}
+
+func (cs *csession) sessionOrNil() *session {
+	if cs == nil {
+		return nil
+	}
+	return cs.s
+}
+
+func (cs *csession) retire(c *cstmt) {
+	if cs.retired != nil {
+		cs.retired.free()
+	}
+	cs.retired = c
 }
 
 //export dolt_session_close
 func dolt_session_close(h C.dolt_handle) (rc C.int32_t) {
 	defer guard(nil, func() { rc = -1 })
-	s, ok := lookup[*session](h)
+	cs, ok := lookup[*csession](h)
+	s := cs.sessionOrNil()
 	if !ok {
 		return -1
 	}
 	unregister(h)
+	cs.retire(nil)
 	s.close()
 	return 0
 }
 
 //export dolt_in_transaction
 func dolt_in_transaction(h C.dolt_handle) C.int32_t {
-	s, ok := lookup[*session](h)
+	cs, ok := lookup[*csession](h)
+	s := cs.sessionOrNil()
 	if !ok {
 		return -1
 	}
@@ -214,7 +239,8 @@ func dolt_in_transaction(h C.dolt_handle) C.int32_t {
 
 //export dolt_cancel
 func dolt_cancel(h C.dolt_handle) C.int32_t {
-	s, ok := lookup[*session](h)
+	cs, ok := lookup[*csession](h)
+	s := cs.sessionOrNil()
 	if !ok {
 		return -1
 	}
@@ -225,7 +251,8 @@ func dolt_cancel(h C.dolt_handle) C.int32_t {
 func dolt_query(h C.dolt_handle, sql *C.char, sqlLen C.size_t, params *C.uint8_t, paramsLen C.size_t,
 	nparams C.int32_t, out *C.dolt_error) (sh C.dolt_handle) {
 	defer guard(out, func() { sh = 0 })
-	s, ok := lookup[*session](h)
+	cs, ok := lookup[*csession](h)
+	s := cs.sessionOrNil()
 	if !ok {
 		setErr(out, badHandle("session", h))
 		return 0
@@ -239,18 +266,100 @@ func dolt_query(h C.dolt_handle, sql *C.char, sqlLen C.size_t, params *C.uint8_t
 		setErr(out, err)
 		return 0
 	}
-	query := C.GoStringN(sql, C.int(sqlLen))
-	st, err := s.query(query, args)
+	cs.retire(nil)
+	c, err := startStmt(s, sql, sqlLen, args)
 	if err != nil {
 		setErr(out, err)
 		return 0
+	}
+	return register(c)
+}
+
+func startStmt(s *session, sql *C.char, sqlLen C.size_t, args []driver.NamedValue) (*cstmt, error) {
+	st, err := s.query(C.GoStringN(sql, C.int(sqlLen)), args)
+	if err != nil {
+		return nil, err
 	}
 	c := &cstmt{st: st}
 	if len(st.colBuf) > 0 {
 		c.cols = C.CBytes(st.colBuf)
 		c.colsLen = len(st.colBuf)
 	}
-	return register(c)
+	return c, nil
+}
+
+//export dolt_execute
+func dolt_execute(h C.dolt_handle, sql *C.char, sqlLen C.size_t, params *C.uint8_t, paramsLen C.size_t,
+	nparams C.int32_t, maxRows C.int32_t, res *C.dolt_result, out *C.dolt_error) (rc C.int32_t) {
+	defer guard(out, func() { rc = -1 })
+	cs, ok := lookup[*csession](h)
+	if !ok {
+		setErr(out, badHandle("session", h))
+		return -1
+	}
+	*res = C.dolt_result{}
+	cs.retire(nil)
+	var pbuf []byte
+	if params != nil && paramsLen > 0 {
+		pbuf = unsafe.Slice((*byte)(unsafe.Pointer(params)), int(paramsLen))
+	}
+	args, err := decodeParams(pbuf, int(nparams))
+	if err != nil {
+		setErr(out, err)
+		return -1
+	}
+	c, err := startStmt(cs.s, sql, sqlLen, args)
+	if err != nil {
+		setErr(out, err)
+		return -1
+	}
+	st := c.st
+	res.ncols = C.int32_t(len(st.cols))
+	res.rows_affected = C.int64_t(st.affected)
+	res.last_insert_id = C.uint64_t(st.lastID)
+	res.columns = (*C.uint8_t)(c.cols)
+	res.columns_len = C.size_t(c.colsLen)
+	if len(st.cols) > 0 && maxRows > 0 {
+		n, err := c.fetchInto(int(maxRows))
+		if err != nil {
+			st.close()
+			c.free()
+			setErr(out, err)
+			return -1
+		}
+		res.batch = (*C.uint8_t)(c.batch)
+		res.batch_len = C.size_t(st.enc.size())
+		res.nrows = C.int64_t(n)
+	}
+	if st.done {
+		res.done = 1
+		st.close()
+		cs.retire(c)
+		return 0
+	}
+	res.stmt = register(c)
+	return 0
+}
+
+// fetchInto fetches a batch into the stmt's C buffer.
+func (c *cstmt) fetchInto(maxRows int) (int, error) {
+	rows, err := c.st.fetch(max(maxRows, 1))
+	if err != nil {
+		return -1, err
+	}
+	size := c.st.enc.size()
+	if size > c.cap {
+		newCap := max(size, 2*c.cap, 4096)
+		p := C.realloc(c.batch, C.size_t(newCap))
+		if p == nil {
+			return -1, newErr(errInternal, "out of memory for a %d-byte batch", newCap)
+		}
+		c.batch, c.cap = p, newCap
+	}
+	if size > 0 {
+		c.st.enc.writeTo(unsafe.Slice((*byte)(c.batch), size))
+	}
+	return rows, nil
 }
 
 //export dolt_stmt_info
@@ -291,26 +400,13 @@ func dolt_fetch(h C.dolt_handle, maxRows C.int32_t, buf **C.uint8_t, n *C.size_t
 		setErr(out, badHandle("stmt", h))
 		return -1
 	}
-	rows, err := c.st.fetch(max(int(maxRows), 1))
+	rows, err := c.fetchInto(int(maxRows))
 	if err != nil {
 		setErr(out, err)
 		return -1
 	}
-	size := c.st.enc.size()
-	if size > c.cap {
-		newCap := max(size, 2*c.cap, 4096)
-		p := C.realloc(c.batch, C.size_t(newCap))
-		if p == nil {
-			setErr(out, newErr(errInternal, "out of memory for a %d-byte batch", newCap))
-			return -1
-		}
-		c.batch, c.cap = p, newCap
-	}
-	if size > 0 {
-		c.st.enc.writeTo(unsafe.Slice((*byte)(c.batch), size))
-	}
 	*buf = (*C.uint8_t)(c.batch)
-	*n = C.size_t(size)
+	*n = C.size_t(c.st.enc.size())
 	if done != nil {
 		*done = 0
 		if c.st.done {

@@ -81,6 +81,27 @@ typedef struct dolt_error {
     char *message;      /* malloc'd; free with dolt_free() */
 } dolt_error;
 
+/*
+ * What dolt_execute() reports: the statement's facts and its first batch.
+ * `stmt` is 0 when the statement finished inside the call (a write, or a
+ * read whose rows all fit the first batch); its buffers then belong to the
+ * session and live until the next call on that session. Otherwise the
+ * buffers belong to `stmt` as for dolt_fetch(), and the caller fetches the
+ * rest and closes it.
+ */
+typedef struct dolt_result {
+    dolt_handle stmt;
+    int32_t ncols;             /* 0: no result set (DML, DDL, SET ...) */
+    int32_t done;              /* 1: no rows remain after this batch */
+    int64_t rows_affected;     /* for ncols == 0, else -1 */
+    uint64_t last_insert_id;
+    const uint8_t *columns;    /* column buffer (format above) */
+    size_t columns_len;
+    const uint8_t *batch;      /* first row batch (format above) */
+    size_t batch_len;
+    int64_t nrows;             /* rows in `batch` */
+} dolt_result;
+
 /* Library error codes (MySQL's own numbers are all positive). */
 #define DOLT_ERR_INTERNAL     -1  /* a bug or an unexpected Go error */
 #define DOLT_ERR_BAD_HANDLE   -2  /* unknown or already closed handle */
@@ -174,6 +195,16 @@ int32_t dolt_cancel(dolt_handle session);
 dolt_handle dolt_query(dolt_handle session, const char *sql, size_t sql_len,
                        const uint8_t *params, size_t params_len, int32_t nparams,
                        dolt_error *err);
+
+/*
+ * dolt_query(), dolt_stmt_info(), dolt_stmt_columns() and the first
+ * dolt_fetch(max_rows) in one call, so a point query or a write crosses
+ * the boundary once. max_rows 0 reads no row (to learn a query's columns).
+ * Returns 0, or -1 on error (then no stmt exists).
+ */
+int32_t dolt_execute(dolt_handle session, const char *sql, size_t sql_len,
+                     const uint8_t *params, size_t params_len, int32_t nparams,
+                     int32_t max_rows, dolt_result *res, dolt_error *err);
 
 /*
  * Facts about a stmt: *ncols is 0 when the statement returns no rows

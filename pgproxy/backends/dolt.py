@@ -50,6 +50,11 @@ from pgproxy.backends.base import Capabilities, Column
 _CDEF = """
 typedef uint64_t dolt_handle;
 typedef struct dolt_error { int32_t code; char sqlstate[8]; char *message; } dolt_error;
+typedef struct dolt_result {
+    dolt_handle stmt; int32_t ncols; int32_t done; int64_t rows_affected;
+    uint64_t last_insert_id; const uint8_t *columns; size_t columns_len;
+    const uint8_t *batch; size_t batch_len; int64_t nrows;
+} dolt_result;
 const char *dolt_version(void);
 void dolt_free(void *p);
 void dolt_error_clear(dolt_error *err);
@@ -64,6 +69,9 @@ int32_t dolt_cancel(dolt_handle session);
 dolt_handle dolt_query(dolt_handle session, const char *sql, size_t sql_len,
                        const uint8_t *params, size_t params_len, int32_t nparams,
                        dolt_error *err);
+int32_t dolt_execute(dolt_handle session, const char *sql, size_t sql_len,
+                     const uint8_t *params, size_t params_len, int32_t nparams,
+                     int32_t max_rows, dolt_result *res, dolt_error *err);
 int32_t dolt_stmt_info(dolt_handle stmt, int32_t *ncols, int64_t *rows_affected,
                        uint64_t *last_insert_id);
 int32_t dolt_stmt_columns(dolt_handle stmt, const uint8_t **buf, size_t *len);
@@ -356,7 +364,9 @@ def column_type(type_name: str) -> tuple[int, int, Callable[[bytes], Any]]:
     return pgtypes.TEXT, -1, _text
 
 
+@lru_cache(maxsize=4096)
 def _decode_columns(buf: bytes) -> tuple[list[Column], list[Callable[[bytes], Any]]]:
+    """Columns and converters for a column buffer; a statement seen before costs a lookup."""
     columns: list[Column] = []
     convs: list[Callable[[bytes], Any]] = []
     pos, end = 0, len(buf)
@@ -470,29 +480,48 @@ _SESSION_INIT = (
 )
 
 
+# Rows read by dolt_execute itself: a point query or a small result then costs
+# one call into the library, and a big one starts streaming at once.
+FIRST_BATCH = 256
+
+
 class DoltCursor:
     """One statement's result; rows come from libdolt a batch at a time."""
 
-    __slots__ = ("_conn", "_convs", "_done", "_h", "columns", "rowcount")
+    __slots__ = ("_conn", "_convs", "_done", "_h", "_pending", "columns", "rowcount")
 
-    def __init__(self, conn: DoltConnection, handle: int) -> None:
+    def __init__(self, conn: DoltConnection, res: Any) -> None:
         self._conn = conn
-        self._h = handle
-        lib, s = conn._lib, conn._scratch
-        lib.dolt_stmt_info(handle, s.ncols, s.affected, s.last_id)
-        if s.ncols[0] == 0:
+        self._h = res.stmt
+        self._pending: list[tuple] = []
+        if res.ncols == 0:
             self.columns: list[Column] | None = None
-            self.rowcount = s.affected[0]
+            self.rowcount = res.rows_affected
             self._convs: list[Callable[[bytes], Any]] = []
             self._done = True
-            self.close()  # a write is complete already: free the handle now
+            self.close()
             return
-        lib.dolt_stmt_columns(handle, s.bufp, s.lenp)
-        self.columns, self._convs = _decode_columns(conn._ffi.buffer(s.bufp[0], s.lenp[0])[:])
+        ffi = conn._ffi
+        self.columns, self._convs = _decode_columns(ffi.buffer(res.columns, res.columns_len)[:])
         self.rowcount = -1
-        self._done = False
+        if res.nrows:
+            self._pending = decode_batch(ffi.buffer(res.batch, res.batch_len)[:], res.nrows,
+                                         self._convs)
+        self._done = bool(res.done)
+        if self._done:
+            self._release()
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        pending = self._pending
+        if pending:
+            if len(pending) >= size:
+                self._pending = pending[size:]
+                return pending[:size]
+            self._pending = []
+            return pending + self._fetch(size - len(pending))
+        return self._fetch(size)
+
+    def _fetch(self, size: int) -> list[tuple[Any, ...]]:
         if self._done:
             return []
         conn = self._conn
@@ -506,14 +535,19 @@ class DoltCursor:
         if s.done[0]:
             self._done = True
         if n == 0:
-            self.close()
+            self._release()
             return []
         rows = decode_batch(conn._ffi.buffer(s.bufp[0], s.lenp[0])[:], n, self._convs)
         if self._done:
-            self.close()
+            self._release()
         return rows
 
     def close(self) -> None:
+        self._pending = []
+        self._release()
+
+    def _release(self) -> None:
+        """Free the library's statement; rows already decoded stay readable."""
         h, self._h = self._h, 0
         self._done = True
         if h:
@@ -525,15 +559,13 @@ class DoltCursor:
 class _Scratch:
     """Out-parameters allocated once per connection (one thread at a time uses them)."""
 
-    __slots__ = ("affected", "bufp", "done", "last_id", "lenp", "ncols")
+    __slots__ = ("bufp", "done", "lenp", "res")
 
     def __init__(self, ffi: Any) -> None:
+        self.res = ffi.new("dolt_result *")
         self.bufp = ffi.new("const uint8_t **")
         self.lenp = ffi.new("size_t *")
         self.done = ffi.new("int32_t *")
-        self.ncols = ffi.new("int32_t *")
-        self.affected = ffi.new("int64_t *")
-        self.last_id = ffi.new("uint64_t *")
 
 
 class DoltConnection:
@@ -558,6 +590,9 @@ class DoltConnection:
                 pass  # an older Dolt may refuse a sql_mode flag; the session still works
 
     def execute(self, sql: str, params: Sequence[Any]) -> DoltCursor:
+        return self._run(sql, params, FIRST_BATCH)
+
+    def _run(self, sql: str, params: Sequence[Any], first_batch: int) -> DoltCursor:
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
@@ -565,11 +600,12 @@ class DoltConnection:
             raise errors.ConnectionException("the Dolt session is closed")
         q = sql.encode()
         p = encode_params(params) if params else b""
-        h = self._lib.dolt_query(self._h, q, len(q), p, len(p), len(params), self._err.ptr)
-        if not h:
+        res = self._scratch.res
+        if self._lib.dolt_execute(self._h, q, len(q), p, len(p), len(params), first_batch, res,
+                                  self._err.ptr) < 0:
             raise self._err.error()
-        cursor = DoltCursor(self, h)
-        if cursor.columns is not None:
+        cursor = DoltCursor(self, res)
+        if cursor._h:
             self._cursor = cursor
         return cursor
 
@@ -582,7 +618,7 @@ class DoltConnection:
         words = sql.lstrip(" \t\r\n(").split(None, 1)
         if not words or words[0].lower() not in _READS:
             return None
-        cursor = self.execute(sql, params)
+        cursor = self._run(sql, params, 0)
         columns = cursor.columns
         cursor.close()
         self._cursor = None

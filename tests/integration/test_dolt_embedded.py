@@ -369,3 +369,29 @@ def test_directory_held_by_sql_server(libdolt, dolt_server):
 
 def test_server_fixture_is_reachable(dolt_server: object) -> None:
     assert Path(dolt_server.directory).is_dir()
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.slow
+def test_memory_flat_over_many_queries(conn):
+    conn.execute("CREATE TABLE kv (id INT PRIMARY KEY, v VARCHAR(40))", ()).close()
+    conn.execute("INSERT INTO kv VALUES " + ",".join(f"({i}, 'value {i}')" for i in range(1000)),
+                 ()).close()
+
+    def burst(n):
+        for i in range(n):
+            k = i % 1000
+            assert rows(conn, "SELECT v FROM kv WHERE id = ?", (k,)) == [(f"value {k}",)]
+
+    burst(2000)  # warm-up: caches, arenas, the Go heap's first growth
+    before = _rss_kib()
+    burst(10000)
+    grown_mib = (_rss_kib() - before) / 1024
+    print(f"RSS growth over 10,000 embedded queries: {grown_mib:.1f} MiB")
+    assert grown_mib < 10
