@@ -190,7 +190,10 @@ class Pipeline:
         values = _bind(session, generated, [*nulls, *prepared.literals])
         await session.release_active()
         conn = await session.connection()
-        return await session.call(conn.describe, generated.sql, values)
+        columns = await session.call(conn.describe, generated.sql, values)
+        if columns is not None and generated.column_types:
+            return _typed(columns, generated.column_types)
+        return columns
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})

@@ -319,6 +319,9 @@ class WireConnection(asyncio.Protocol):
         if mtype == b"Q":
             self._ready()
         else:
+            # The client may be waiting on a Flush rather than a Sync (asyncpg
+            # prepares that way): the error must reach it now.
+            self.flush()
             self.state = State.DISCARD
 
     def _send_error(self, exc: errors.PgError, fatal: bool = False) -> None:
