@@ -174,3 +174,24 @@ class BackendResult:
         self._closed = True
         self._finish()
         await self._run(self._cursor.close)
+
+
+class PassThrough:
+    """A result wrapped by a stage (cache fill, observer watch): the inner result's face."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def columns(self) -> Any:
+        return self._inner.columns
+
+    @property
+    def done(self) -> bool:
+        return self._inner.done
+
+    @property
+    def tag(self) -> str:
+        return self._inner.tag

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pgproxy.cache.store import Entry
+from pgproxy.results import PassThrough
 
 
 def split_rows(data: bytes, n: int) -> int:
@@ -64,7 +65,7 @@ class CachedResult:
         self.done = True
 
 
-class FillingResult:
+class FillingResult(PassThrough):
     """A miss streamed to its client while its frames are kept, up to the size limit.
 
     `finish(batches, size)` is called exactly once: with the frames when the
@@ -73,7 +74,7 @@ class FillingResult:
     outcome through it.
     """
 
-    __slots__ = ("_batches", "_finish", "_inner", "_limit", "_size", "hit")
+    __slots__ = ("_batches", "_finish", "_limit", "_size", "hit")
 
     def __init__(
         self,
@@ -87,18 +88,6 @@ class FillingResult:
         self._batches: list[tuple[bytes, int]] | None = []
         self._size = 0
         self.hit = False
-
-    @property
-    def columns(self) -> Any:
-        return self._inner.columns
-
-    @property
-    def done(self) -> bool:
-        return self._inner.done
-
-    @property
-    def tag(self) -> str:
-        return self._inner.tag
 
     @property
     def rows(self) -> int:

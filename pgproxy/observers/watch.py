@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from pgproxy import errors
 from pgproxy.observers import events
+from pgproxy.results import PassThrough
 
 if TYPE_CHECKING:
     from pgproxy.observers.bus import Observers
@@ -138,10 +139,10 @@ class Watch:
         }
 
 
-class Watched:
+class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
-    __slots__ = ("_first", "_inner", "_open", "_session", "_span", "_start", "_stmt", "_watch",
+    __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
                  "sent")
 
     def __init__(
@@ -159,18 +160,6 @@ class Watched:
         self.sent = 0
         if inner.done and inner.columns is None:
             self._end(None)
-
-    @property
-    def columns(self) -> Any:
-        return self._inner.columns
-
-    @property
-    def done(self) -> bool:
-        return self._inner.done
-
-    @property
-    def tag(self) -> str:
-        return self._inner.tag
 
     async def fetch(self, max_rows: int) -> tuple[bytes, int]:
         if not self._first and self._span is not None:
