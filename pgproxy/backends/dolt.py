@@ -31,7 +31,6 @@ import datetime
 import decimal
 import json
 import os
-import re
 import struct
 import threading
 import uuid
@@ -43,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pgproxy import errors, pgtypes
+from pgproxy.backends import mysql_errors
 from pgproxy.backends.base import Capabilities, Column
 
 # --- the library ---------------------------------------------------------------
@@ -140,50 +140,8 @@ def load() -> tuple[Any, Any]:
 
 # --- errors --------------------------------------------------------------------
 
-_BY_CODE: dict[int, str] = {
-    1146: "42P01",  # no such table
-    1109: "42P01",  # unknown table
-    1051: "42P01",  # unknown table (DROP)
-    1054: "42703",  # unknown column
-    1062: "23505",  # duplicate entry
-    1586: "23505",
-    1048: "23502",  # column cannot be null
-    1364: "23502",  # field has no default value
-    1451: "23503",  # row is referenced
-    1452: "23503",  # referenced row missing
-    1064: "42601",  # syntax
-    1149: "42601",
-    1136: "42601",  # column count doesn't match value count
-    1365: "22012",  # division by 0
-    1050: "42P07",  # table exists
-    1061: "42P07",  # duplicate key name
-    1007: "42P04",  # database exists
-    1008: "3D000",  # database doesn't exist (DROP)
-    1049: "3D000",  # unknown database, or unknown branch in a revision database
-    1060: "42701",  # duplicate column
-    1052: "42702",  # ambiguous column
-    1091: "42704",  # can't drop: doesn't exist
-    1305: "42883",  # function/procedure does not exist
-    1582: "42883",  # incorrect parameter count
-    1213: "40P01",  # deadlock
-    1205: "55P03",  # lock wait timeout
-    3819: "23514",  # check constraint
-    1317: "57014",  # query interrupted
-    3024: "57014",  # max_execution_time exceeded
-    1406: "22001",  # data too long
-    1264: "22003",  # out of range
-    1690: "22003",
-    1292: "22007",  # incorrect datetime value
-    1366: "22P02",  # incorrect integer value
-    1367: "22P02",
-    1142: "42501",  # command denied
-    1044: "42501",
-    1227: "42501",
-    1792: "25006",  # read-only transaction
-    1836: "25006",  # read-only mode
-    1568: "25001",  # can't change isolation in transaction
-    1235: "0A000",  # not yet supported
-    1105: "XX000",  # unknown error (Dolt uses it for many things)
+# libdolt's own codes (DOLT_ERR_*); positive codes are MySQL error numbers.
+_LIBDOLT_CODES: dict[int, str] = {
     ERR_INTERNAL: "XX000",
     ERR_BAD_HANDLE: "XX000",
     ERR_BAD_PARAMS: "XX000",
@@ -194,30 +152,12 @@ _BY_CODE: dict[int, str] = {
 }
 
 
-# Through the embedded driver Dolt reports many errors as 1105 (unknown
-# error) that a server reports with their own number; their messages are
-# go-mysql-server's and Dolt's fixed texts.
-_UNKNOWN_BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^syntax error at position"), "42601"),
-    (re.compile(r"^column \".*\" could not be found"), "42703"),
-    (re.compile(r"^(table not found|table with name .* not found)"), "42P01"),
-    (re.compile(r"out of range for"), "22003"),
-    (re.compile(r"^Truncated incorrect"), "22P02"),
-    (re.compile(r"division by zero", re.I), "22012"),
-    (re.compile(r"^(branch not found|invalid ref spec|.*did not match any table)"), "42704"),
-    (re.compile(r"read.only", re.I), "25006"),
-    (re.compile(r"^function: '.*' not found"), "42883"),
-]
-
-
 def map_error(code: int, message: str) -> errors.PgError:
     """A PgError with the SQLSTATE for a Dolt (MySQL) error number or a libdolt code."""
-    sqlstate = _BY_CODE.get(code, "XX000")
-    if code == 1105:
-        for pattern, state in _UNKNOWN_BY_MESSAGE:
-            if pattern.search(message):
-                sqlstate = state
-                break
+    if code > 0:
+        sqlstate = mysql_errors.sqlstate(code, message) or "XX000"
+    else:
+        sqlstate = _LIBDOLT_CODES.get(code, "XX000")
     detail = f"Dolt error {code}" if code > 0 else None
     return errors.from_sqlstate(sqlstate, message, detail=detail)
 

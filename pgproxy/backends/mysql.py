@@ -51,7 +51,7 @@ from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
 from pymysql.protocol import FieldDescriptorPacket
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, redact_url, row_converter, scrub, url_parts
+from pgproxy.backends import Converter, mysql_errors, redact_url, row_converter, scrub, url_parts
 from pgproxy.backends.base import Capabilities, Column
 
 SQL_MODE = (
@@ -194,58 +194,6 @@ def _columns(fields: Sequence[Any]) -> tuple[list[Column], Callable[[tuple], tup
 
 # --- errors ------------------------------------------------------------------
 
-_BY_ERRNO: dict[int, str] = {
-    1146: "42P01",  # no such table
-    1054: "42703",  # unknown column
-    1062: "23505",  # duplicate entry
-    1586: "23505",  # duplicate entry (with key name)
-    1048: "23502",  # column cannot be null
-    1364: "23502",  # field has no default value
-    1451: "23503",  # row is referenced
-    1452: "23503",  # referenced row missing
-    1216: "23503",
-    1217: "23503",
-    1064: "42601",  # syntax
-    1149: "42601",
-    1365: "22012",  # division by 0
-    1050: "42P07",  # table exists
-    1060: "42701",  # duplicate column
-    1061: "42P07",  # duplicate key name
-    1213: "40P01",  # deadlock
-    1205: "55P03",  # lock wait timeout
-    3819: "23514",  # check constraint (MySQL)
-    4025: "23514",  # check constraint (MariaDB)
-    1317: "57014",  # query interrupted
-    3024: "57014",  # max_execution_time exceeded
-    1969: "57014",  # max_statement_time exceeded (MariaDB)
-    2013: "08006",  # lost connection
-    2006: "08006",  # server has gone away
-    2003: "08001",  # cannot connect
-    1045: "08001",  # backend refused our credentials: not the client's auth failure
-    1040: "53300",  # too many connections
-    1406: "22001",  # data too long
-    1264: "22003",  # out of range
-    1690: "22003",
-    1292: "22007",  # incorrect datetime value
-    1366: "22P02",  # incorrect integer value
-    1367: "22P02",
-    1049: "3D000",  # unknown database
-    1305: "42883",  # function does not exist
-    1582: "42883",  # incorrect parameter count
-    1052: "42702",  # ambiguous column
-    1051: "42P01",  # unknown table (DROP)
-    1091: "42704",  # can't drop: doesn't exist
-    1142: "42501",  # command denied
-    1044: "42501",
-    1227: "42501",
-    1792: "25006",  # read-only transaction
-    1568: "25001",  # can't change isolation in transaction
-    1295: "0A000",  # not supported in prepared statements
-    1235: "0A000",  # this version doesn't yet support
-    1105: "XX000",  # unknown error (Dolt uses it for many things)
-}
-
-
 def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
     """A PgError with the SQLSTATE for a pymysql error, its message kept readable."""
     args = getattr(exc, "args", ())
@@ -257,9 +205,7 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
         code = "08003" if isinstance(exc, pymysql.err.InterfaceError) else "XX000"
         message = message or "connection to the MySQL backend is closed"
     else:
-        code = _BY_ERRNO.get(errno)
-        if errno == 1305 and message.upper().startswith("SAVEPOINT"):
-            code = "3B001"
+        code = mysql_errors.sqlstate(errno, message)
         if code is None:
             code = "08006" if 2000 <= errno < 3000 else "XX000"
     if code == "57014":
