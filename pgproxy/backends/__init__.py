@@ -19,7 +19,7 @@ from pgproxy.backends.base import Backend
 _SCHEMES: dict[str, tuple[str, str]] = {
     "sqlite": ("pgproxy.backends.sqlite", "SQLiteBackend"),
     "mysql": ("pgproxy.backends.mysql", "MySQLBackend"),
-    "mariadb": ("pgproxy.backends.mysql", "MySQLBackend"),
+    "mariadb": ("pgproxy.backends.mysql", "mariadb"),
     "dolt+mysql": ("pgproxy.backends.mysql", "dolt_mysql"),
     "postgresql": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),
     "postgres": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),

@@ -1,7 +1,9 @@
 """MySQL and MariaDB through pymysql (also a running `dolt sql-server`).
 
 URLs
-  mysql://user:pw@host:3306/db      (mariadb:// is the same backend)
+  mysql://user:pw@host:3306/db
+  mariadb://user:pw@host:3306/db    the same driver; AS OF TIMESTAMP on
+                                    system-versioned tables
   dolt+mysql://root@host:3306/mydb  a Dolt sql-server: dialect 'dolt', time
                                     travel and branches; connect('mydb/feature-x')
                                     opens the revision database
@@ -432,6 +434,15 @@ class MySQLBackend:
 
     def redacted_url(self) -> str:
         return redact_url(self.url)
+
+
+def mariadb(url: str) -> MySQLBackend:
+    """`mariadb://`: MySQL's dialect plus system-versioned tables, so a timestamp
+    AS OF becomes `FOR SYSTEM_TIME AS OF TIMESTAMP '...'` (commits and branches: 0A000)."""
+    return MySQLBackend(
+        url, name="mariadb", dialect="mariadb",
+        capabilities=Capabilities(as_of_timestamp=True, returning=False),
+    )
 
 
 def dolt_mysql(url: str) -> MySQLBackend:

@@ -14,7 +14,7 @@ from pgproxy.backends.base import Backend
     [
         ("sqlite://:memory:", "sqlite", "sqlite", "qmark"),
         ("mysql://u:pw@127.0.0.1:3306/db", "mysql", "mysql", "format"),
-        ("mariadb://u:pw@127.0.0.1/db", "mysql", "mysql", "format"),
+        ("mariadb://u:pw@127.0.0.1/db", "mariadb", "mariadb", "format"),
         ("dolt+mysql://root@127.0.0.1:3306/mydb", "dolt+mysql", "dolt", "format"),
         ("postgresql://u:pw@127.0.0.1:5432/db", "postgresql", "postgres", "dollar"),
         ("postgres://u@127.0.0.1/db", "postgresql", "postgres", "dollar"),
