@@ -12,7 +12,7 @@ import sys
 
 from pgproxy import config as config_mod
 from pgproxy.admin import Admin
-from pgproxy.backends import from_url
+from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> None:
-    backends = {name: from_url(url) for name, url in cfg.backends.items()}
+    # A backend that fails to open (say, a path that is no Dolt directory) is
+    # logged and retried when a client reaches it; the others serve meanwhile.
+    backends = {name: open_backend(url) for name, url in cfg.backends.items()}
     for name, backend in backends.items():
         log.info("backend %s: %s", name, backend.redacted_url())
     proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)

@@ -198,8 +198,9 @@ class InvalidPassword(Fatal, code="28P01"):
     pass
 
 
-# Class 3D — invalid catalog name
-class InvalidCatalogName(Fatal, code="3D000"):
+# Class 3D — invalid catalog name. An ERROR: mid-session (USE, a branch that
+# does not exist) the session goes on; at startup the wire sends every error FATAL.
+class InvalidCatalogName(PgError, code="3D000"):
     pass
 
 

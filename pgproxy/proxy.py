@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pgproxy.backends.unavailable import UnavailableBackend
 from pgproxy.pipeline import Pipeline
 from pgproxy.router import Router
 from pgproxy.session import Session
@@ -29,7 +30,14 @@ class Proxy:
         if self.admin is not None and params["database"] == self.admin.database:
             return self.admin.open_session(params, pid, peer)
         route = self.router.resolve(params["database"])
+        if isinstance(route.backend, UnavailableBackend):
+            # It failed to open at start-up: try again, else the client gets why.
+            self.router.replace(route.backend, await self.workers.run(route.backend.reopen))
+            route = self.router.resolve(params["database"])
         session = Session(self, params, route, pid, peer)
+        if route.branch:
+            # `db/branch` opens now, so a branch that does not exist fails the connect.
+            await session.connection()
         self.sessions.add(session)
         if self.watch is not None:
             self.watch.connected(session)

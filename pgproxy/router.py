@@ -11,6 +11,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dialects.api import TranslationError
+from dialects.hints import validate_ref
 from pgproxy import errors
 from pgproxy.backends.base import Backend
 
@@ -42,7 +44,20 @@ class Router:
                 "backend has no branches",
                 sqlstate="0A000",
             )
+        if branch:
+            try:
+                validate_ref(branch, "branch")
+            except TranslationError as exc:  # never reaches the backend: no SQL is built
+                raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
         return Route(name, backend, branch or None)
+
+    def replace(self, old: Backend, new: Backend) -> None:
+        """Route to `new` wherever `old` was routed (a backend opened late)."""
+        for name, backend in self.backends.items():
+            if backend is old:
+                self.backends[name] = new
+        if self.default is old:
+            self.default = new
 
     def close(self) -> None:
         for backend in {id(b): b for b in self.backends.values()}.values():

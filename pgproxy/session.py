@@ -59,6 +59,7 @@ class Session:
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
         self.conn: Connection | None = None
+        self._conn_branch: str | None = None  # the branch `conn` has open
         self.in_transaction = False
         self.failed = False
         self.cache_tx: Any = None  # the query cache's view of the open transaction
@@ -259,13 +260,25 @@ class Session:
         self.cancel()
 
     async def connection(self) -> Connection:
+        # A branch (the route's `db/branch`, USE, or SET pgproxy.branch) is the
+        # connection's own database, Dolt's revision database, so dolt_commit()
+        # and active_branch() act on it too, not only the tables the dialect
+        # qualifies; any other name uses the database in the backend's URL.
+        route = self.route
+        branch = self.settings.get("pgproxy.branch") or route.branch or None
         if self.conn is None:
-            # A branch route opens the revision database itself (Dolt's `db/branch`);
-            # any other name uses the database in the backend's URL.
-            route = self.route
-            database = f"{route.name}/{route.branch}" if route.branch else None
+            database = f"{route.name}/{branch}" if branch else None
             setup = dialects.session_setup(route.backend.dialect)
             self.conn = await self.proxy.workers.run(_connect, route.backend, database, setup)
+            self._conn_branch = branch
+        elif branch != self._conn_branch:
+            database = (
+                f"{route.name}/{branch}" if branch
+                else getattr(route.backend, "database", None) or route.name
+            )
+            use = "USE `{}`".format(database.replace("`", "``"))
+            await self.proxy.workers.run(_run_closed, self.conn, use)
+            self._conn_branch = branch
         return self.conn
 
     async def release_active(self) -> None:
@@ -304,6 +317,10 @@ def _connect(backend: Backend, database: str | None, setup: Sequence[str]) -> Co
     for sql in setup:
         conn.execute(sql, ()).close()
     return conn
+
+
+def _run_closed(conn: Connection, sql: str) -> None:
+    conn.execute(sql, ()).close()
 
 
 def _in_transaction(conn: Connection) -> bool:
