@@ -146,7 +146,8 @@ class Pipeline:
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
             await session.cursors.end_transaction()
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session)
+            stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
+            closed=exhausted,
         )
         if not result.done:
             session.set_active(result)
@@ -239,6 +240,10 @@ def _execute(
     if cursor.columns is not None:
         rows = cursor.fetch(prefetch)
         exhausted = len(rows) < prefetch
+    if exhausted:
+        # Done with the backend already (a point query, a write): closing here
+        # spares the result a second thread hop; rowcount stays readable.
+        cursor.close()
     return cursor, rows, exhausted, conn.in_transaction
 
 

@@ -91,6 +91,7 @@ class BackendResult:
         formats: Sequence[int],
         run: Callable[..., Awaitable[Any]],
         on_done: Callable[[BackendResult], None] | None = None,
+        closed: bool = False,
     ) -> None:
         self._verb = verb
         self._cursor = cursor
@@ -100,7 +101,7 @@ class BackendResult:
         self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
         self._run = run
         self._on_done = on_done
-        self._closed = False
+        self._closed = closed  # the worker already closed an exhausted cursor
         self.rows = 0
         self.done = False
         if self.columns is None:
@@ -165,6 +166,10 @@ class BackendResult:
 
     def _fetch_encoded(self, want: int) -> tuple[bytes, int]:
         rows = self._cursor.fetch(want)
+        if len(rows) < want:
+            # Exhausted: close here, in the worker, so close() needs no second thread hop.
+            self._cursor.close()
+            self._closed = True
         assert self._encode is not None
         return (self._encode(rows) if rows else b""), len(rows)
 
