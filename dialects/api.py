@@ -78,6 +78,10 @@ class Statement:
     returns_rows: bool = False
     nparams: int = 0  # highest $n used
     param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
+    # Where each $n still unknown above is bound: (0-based index, table lower-cased or ''
+    # when ambiguous, column lower-cased or '#<position>' for INSERT without a column
+    # list); the proxy types them from the backend's schema (dialects/paramcols.py).
+    param_columns: tuple[tuple[int, str, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

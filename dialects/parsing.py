@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import classify, hints
+from dialects import classify, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -209,6 +209,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         )
     read, written = classify.tables(expression)
     nparams, param_types = classify.params(expression)
+    param_types, param_columns = paramcols.bind(expression, param_types)
     returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
     setting = classify.set_config(expression) if kind is Kind.SELECT else None
     if setting is not None:
@@ -234,6 +235,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         returns_rows=returns_rows,
         nparams=nparams,
         param_types=param_types,
+        param_columns=param_columns,
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,

@@ -225,7 +225,10 @@ def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
     if len(seen) != len(shape.literals):
         return None
     n = shape.nclient
-    return [dataclasses.replace(st, nparams=n, param_types=st.param_types[:n])]
+    return [dataclasses.replace(
+        st, nparams=n, param_types=st.param_types[:n],
+        param_columns=tuple(c for c in st.param_columns if c[0] < n),
+    )]
 
 
 def _value_context(node: exp.Expr) -> bool:

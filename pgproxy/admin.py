@@ -273,7 +273,7 @@ class AdminSession:
     def transaction_status(self) -> bytes:
         return self._status
 
-    def prepare(self, sql: str, param_types: Sequence[int] = ()) -> AdminStatement:
+    async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> AdminStatement:
         statements = self.split(sql)
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")

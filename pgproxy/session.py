@@ -84,7 +84,7 @@ class Session:
             return b"E"
         return b"T" if self.in_transaction else b"I"
 
-    def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
+    async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
         statements, literals = self.proxy.pipeline.parse_shaped(
             sql, self.target(), len(param_types)
         )
@@ -92,7 +92,14 @@ class Session:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
-        prepared = self._prepared(statements[0], param_types)
+        stmt = statements[0]
+        inferred: Sequence[int] = ()
+        if stmt.param_columns and self.route.backend.dialect != "postgres" and any(
+            not (i < len(param_types) and param_types[i]) for i, _, _ in stmt.param_columns
+        ):
+            # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
+            inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
+        prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         return prepared
 
@@ -105,13 +112,18 @@ class Session:
             prepared[0].literals = literals
         return prepared
 
-    def _prepared(self, stmt: dialects.Statement, declared: Sequence[int]) -> PreparedStatement:
+    def _prepared(
+        self, stmt: dialects.Statement, declared: Sequence[int], inferred: Sequence[int] = ()
+    ) -> PreparedStatement:
+        """Each $n's type: declared in Parse, else a cast's, else its column's, else text."""
         n = max(stmt.nparams, len(declared))
         types = []
         for i in range(n):
             oid = declared[i] if i < len(declared) else 0
             if not oid and i < len(stmt.param_types):
                 oid = stmt.param_types[i]
+            if not oid and i < len(inferred):
+                oid = inferred[i]
             types.append(oid or TEXT_OID)
         return PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
 

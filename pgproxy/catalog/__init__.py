@@ -86,6 +86,8 @@ _FUNC_TYPES: dict[str, int] = {
     "logical_or": pgtypes.BOOL,
 }
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
+# Backends whose schema introspect() reads (for parameter types from columns).
+_SCHEMA_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "dolt"})
 
 
 class Catalog:
@@ -96,6 +98,10 @@ class Catalog:
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
         self._translated: LRU = LRU(4096)
+        # Parameter types inferred from columns: (statement text, backend id) -> OIDs.
+        self._param_types: LRU = LRU(4096)
+        # backend id -> (engine, {table: {column or '#position': type OID}})
+        self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]]]] = {}
 
     # ------------------------------------------------------------ the pipeline's interface
 
@@ -125,8 +131,57 @@ class Catalog:
         """Forget the cached schema (one backend's, or all): the next query reads it anew."""
         if backend is None:
             self._engines.clear()
+            self._columns.clear()
         else:
             self._engines.pop(id(backend), None)
+            self._columns.pop(id(backend), None)
+        self._param_types.clear()
+
+    async def param_types(self, session: Session, stmt: dialects.Statement) -> list[int]:
+        """An OID per $n of `stmt` from the column it is bound to (0 where none is known).
+
+        Uses the backend's cached schema and builds it only when there is none,
+        so a Parse costs no backend round trip; answers are cached per statement
+        text and backend until the next invalidate.
+        """
+        key = (stmt.sql, id(session.route.backend))
+        hit = self._param_types.get(key)
+        if hit is not None:
+            return hit
+        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+            return [0] * stmt.nparams
+        try:
+            columns = await self._column_types(session, refresh=False)
+            types, complete = _bind_types(stmt, columns)
+            if not complete:
+                # A table the cached schema does not have: it may be newer than the cache
+                # (made outside the proxy); check once, and do not remember the miss.
+                columns = await self._column_types(session, refresh=True)
+                types, complete = _bind_types(stmt, columns)
+        except errors.PgError as exc:
+            # The schema could not be read: the statement's own run reports what is wrong.
+            log.debug("parameter types not inferred (%s): %s", exc, stmt.sql)
+            return [0] * stmt.nparams
+        if not complete:
+            return types
+        self._param_types[key] = types
+        return types
+
+    async def _column_types(self, session: Session, refresh: bool) -> dict[str, dict[str, int]]:
+        key = id(session.route.backend)
+        cached = self._engines.get(key)
+        engine = cached[0] if cached is not None and not refresh else await self._engine(session)
+        known = self._columns.get(key)
+        if known is not None and known[0] is engine:
+            return known[1]
+        index: dict[str, dict[str, int]] = {}
+        for table in engine.schema.tables:
+            cols = index.setdefault(table.name.lower(), {})
+            for position, col in enumerate(table.columns, 1):
+                cols.setdefault(col.name.lower(), col.type_oid)
+                cols[f"#{position}"] = col.type_oid
+        self._columns[key] = (engine, index)
+        return index
 
     async def run(
         self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
@@ -196,6 +251,31 @@ class Catalog:
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(schema.tables))
             return engine
+
+
+def _bind_types(
+    stmt: dialects.Statement, columns: dict[str, dict[str, int]]
+) -> tuple[list[int], bool]:
+    """(OID per $n from stmt.param_columns, whether every named table was in `columns`)."""
+    types = [0] * stmt.nparams
+    complete = True
+    tables: list[dict[str, int]] | None = None
+    for index, table, column in stmt.param_columns:
+        if index >= len(types):
+            continue
+        cols = columns.get(table) if table else None
+        if table and cols is None:
+            complete = False
+        oid = cols.get(column, 0) if cols is not None else 0
+        if not oid and not column.startswith("#"):
+            # Ambiguous, or an outer query's column: the one table of the statement having it.
+            if tables is None:
+                names = {n.rpartition(".")[2] for n in stmt.tables_read | stmt.tables_written}
+                tables = [columns[n] for n in sorted(names) if n in columns]
+            found = {t[column] for t in tables if column in t}
+            oid = found.pop() if len(found) == 1 else 0
+        types[index] = oid
+    return types, complete
 
 
 def _run(engine: CatalogDB, ctx: Context, sql: str, params: list[Any],

@@ -391,7 +391,7 @@ class WireConnection(asyncio.Protocol):
             raise errors.DuplicatePreparedStatement(
                 f'prepared statement "{msg.name}" already exists'
             )
-        self.statements[msg.name] = self.session.prepare(msg.query, msg.param_types)
+        self.statements[msg.name] = await self.session.prepare(msg.query, msg.param_types)
         self.write(m.PARSE_COMPLETE)
 
     async def _on_bind(self, body: bytes) -> None:

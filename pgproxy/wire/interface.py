@@ -59,7 +59,7 @@ class CoreSession(Protocol):
         """b'I' idle, b'T' in a transaction, b'E' in a failed transaction."""
         ...
 
-    def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
+    async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
         """Parse one statement for the extended protocol (42601 if several)."""
         ...
 
