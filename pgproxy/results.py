@@ -23,10 +23,20 @@ def command_tag(verb: str, rows: int) -> str:
     return verb
 
 
+_ENCODERS: dict[tuple[tuple[int, ...], tuple[int, ...]], RowEncoder] = {}
+
+
 def encoder_for(columns: Sequence[Column] | None, formats: Sequence[int]) -> RowEncoder | None:
+    """The batch encoder for these column types and formats, built once per combination."""
     if columns is None:
         return None
-    return row_encoder([c.type_oid for c in columns], formats_for(formats, len(columns)))
+    key = (tuple(c.type_oid for c in columns), tuple(formats))
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        if len(_ENCODERS) > 4096:  # bound the table; the combinations in use come back
+            _ENCODERS.clear()
+        encoder = _ENCODERS[key] = row_encoder(key[0], formats_for(formats, len(columns)))
+    return encoder
 
 
 class RowsResult:

@@ -516,14 +516,22 @@ def new_secret() -> int:
     return secrets.randbits(31)
 
 
+_DESCRIPTIONS: dict[tuple[tuple[Any, ...], tuple[int, ...]], bytes] = {}
+
+
 def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
-    return m.row_description(
-        [
-            (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
-            for c in columns
-        ],
-        formats,
+    """RowDescription bytes, built once per (columns, formats) seen."""
+    fields = tuple(
+        (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
+        for c in columns
     )
+    key = (fields, tuple(formats))
+    data = _DESCRIPTIONS.get(key)
+    if data is None:
+        if len(_DESCRIPTIONS) > 4096:  # bound the table; the shapes in use come back
+            _DESCRIPTIONS.clear()
+        data = _DESCRIPTIONS[key] = m.row_description(fields, formats)
+    return data
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:
