@@ -239,3 +239,40 @@ def dolt_server(dolt_cli: Path, dolt_home: Path, tmp_path: Path) -> Iterator[Dol
     dolt_init(dolt_cli, directory, "mydb", dolt_home)
     with run_dolt_server(dolt_cli, directory, "mydb", dolt_home) as server:
         yield server
+
+
+# --- the proxy in front of Dolt (one per test session; tests use their own tables) ----
+
+
+@pytest.fixture(scope="session")
+def proxy_dolt_embedded(libdolt: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The proxy on embedded Dolt: `dolt://<tmp>?database=mydb`."""
+    from tests.fix_proxy import run_proxy
+
+    directory = tmp_path_factory.mktemp("dolt-embedded")
+    with run_proxy(f"dolt://{directory}?database=mydb") as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def dolt_server_shared(dolt_cli: Path, dolt_home: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A `dolt sql-server` with database `mydb` for the whole test session."""
+    directory = tmp_path_factory.mktemp("dolt-served")
+    dolt_init(dolt_cli, directory, "mydb", dolt_home)
+    with run_dolt_server(dolt_cli, directory, "mydb", dolt_home) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def proxy_dolt_server(dolt_server_shared: DoltServer):
+    """The proxy on the `dolt+mysql://` backend, in front of dolt_server_shared."""
+    from tests.fix_proxy import run_proxy
+
+    with run_proxy(dolt_server_shared.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session", params=["embedded", "server"])
+def proxy_dolt(request: pytest.FixtureRequest):
+    """The proxy on each Dolt backend in turn: embedded (dolt://), served (dolt+mysql://)."""
+    return request.getfixturevalue(f"proxy_dolt_{request.param}")
