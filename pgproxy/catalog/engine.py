@@ -373,9 +373,12 @@ class CatalogDB:
 
     def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
                    hasindex: bool, am: int, triggers: bool = False) -> tuple:
-        return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, 0, -1.0,
-                0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False, False,
-                False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
+        # relpages, reltuples as a fresh PostgreSQL 16 reports them: a table never analyzed
+        # -1 tuples, a btree index its metapage and 0 tuples (pgjdbc's getIndexInfo reads both).
+        pages, tuples = (1, 0.0) if kind == "i" else (0, -1.0)
+        return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, pages,
+                tuples, 0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False,
+                False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                        notnull: bool, hasdef: bool) -> tuple:
@@ -609,8 +612,9 @@ class CatalogDB:
             items = parse_array(arr)
             if items is None or index is None:
                 return None
-            # index is zero-based for a 1-based array: a vector ('1 2') is 0-based in SQL.
-            i = int(index) + (1 if not str(arr).lstrip().startswith(("{", "[")) else 0)
+            # PostgreSQL's own index, as written (translate.py does not shift it): an array
+            # counts from 1, an int2vector/oidvector ('1 2') from 0.
+            i = int(index) - (1 if str(arr).lstrip().startswith(("{", "[")) else 0)
             if 0 <= i < len(items):
                 return items[i]
             return None

@@ -14,6 +14,7 @@ import re
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 
 from pgproxy import errors
 from pgproxy.catalog.builtins import CATALOG_RELATIONS
@@ -25,10 +26,16 @@ _INT_TYPES = {"oid", "int", "int2", "int4", "int8", "integer", "smallint", "bigi
 _TEXT_TYPES = {"text", "name", "varchar", "char", "bpchar", '"char"', "character varying",
                "character", "cstring"}
 _OPERATORS = {"~": ("c", False), "!~": ("c", True), "~*": ("i", False), "!~*": ("i", True)}
+# Session functions sqlglot parses into classes of its own (current_database() is
+# exp.CurrentDatabase, version() exp.CurrentVersion …): the engine's functions answer them.
 _SESSION_FUNCS = {
     exp.CurrentUser: "pg_current_user",
+    exp.SessionUser: "pg_current_user",
+    exp.CurrentRole: "pg_current_user",
     exp.CurrentSchema: "pg_current_schema",
     exp.CurrentCatalog: "pg_current_database",
+    exp.CurrentDatabase: "pg_current_database",
+    exp.CurrentVersion: "pg_version",
 }
 # Functions SQLite has under another name, or none of.
 _RENAMES = {"current_database": "pg_current_database", "current_schema": "pg_current_schema",
@@ -37,6 +44,17 @@ _RENAMES = {"current_database": "pg_current_database", "current_schema": "pg_cur
             "right": "pg_right", "json_build_object": "json_object",
             "jsonb_build_object": "json_object", "json_agg": "json_group_array",
             "jsonb_agg": "json_group_array"}
+
+
+class _Postgres(Postgres):
+    """PostgreSQL as written: subscripts keep PostgreSQL's own (1-based) index.
+
+    sqlglot's postgres reader shifts an index to 0-based only when it can type it as an
+    integer (`a[1]`, not `a[pos.n]`), so a subscript's meaning would hang on the shape of
+    its index. Unshifted, every `a[i]` is `pg_elem(a, i)` with PostgreSQL's i.
+    """
+
+    INDEX_OFFSET = 0
 
 
 def _type_name(to: exp.DataType) -> str:
@@ -161,6 +179,17 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
             args = [func.args["start"], func.args["end"]] + (
                 [func.args["step"]] if func.args.get("step") else [])
         source = _fn("pg_series_json", *args)
+    elif fname == "_pg_expandarray":
+        # information_schema._pg_expandarray(a): rows (x, n), n counting from 1 for any array.
+        cols = list(alias.columns) if alias is not None and alias.columns else []
+        x, n = (cols[0].name if cols else "x"), (cols[1].name if len(cols) > 1 else "n")
+        inner = exp.select(
+            exp.alias_(exp.column("value"), x),
+            exp.alias_(exp.Add(this=exp.column("key"), expression=exp.Literal.number(1)), n),
+        ).from_(exp.Table(this=_fn("json_each", _fn("pg_array_json", func.expressions[0]))))
+        named = alias is not None and alias.this is not None and alias.this.name
+        return exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=alias.this if named else exp.to_identifier(fname)))
     elif fname == "pg_get_keywords":
         inner = sqlglot.parse_one(
             "SELECT value AS word, 'R' AS catcode, 'reserved' AS catdesc, "
@@ -192,6 +221,11 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func | exp.Anonymous):
         if node.this.name.lower() == "pg_catalog" and isinstance(node.this, exp.Identifier):
             return node.expression
+    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Paren) \
+            and isinstance(node.expression, exp.Identifier):
+        # (composite).field: composites are JSON objects here (see _expand_set_returning).
+        return _fn("json_extract", node.this.this,
+                   exp.Literal.string(f"$.{node.expression.name}"))
     if isinstance(node, exp.Operator):
         op = node.args["operator"].split(".")[-1].strip()
         if op in _OPERATORS:
@@ -269,10 +303,10 @@ _ADDED_TYPE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*([=<>!~*]+)\s*\)"
 
 def parse(sql: str) -> exp.Expr:
     try:
-        return sqlglot.parse_one(sql, read="postgres")
+        return sqlglot.parse_one(sql, read=_Postgres)
     except sqlglot.errors.ParseError:
         # Older sqlglot builds stumble on OPERATOR(pg_catalog.~); the bare operator means the same.
-        return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read="postgres")
+        return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
 
 
 def to_sqlite(tree: exp.Expr) -> str:
@@ -290,16 +324,20 @@ def to_sqlite(tree: exp.Expr) -> str:
 
 
 def _expand_set_returning(select: exp.Select) -> None:
-    """unnest(a) / generate_subscripts(a, 1) in a select list: one row per element.
+    """unnest(a) / generate_subscripts(a, 1) / _pg_expandarray(a) in a select list.
 
     PostgreSQL runs set-returning functions of one select list in lockstep;
     here each distinct array becomes a json_each joined to the FROM, and the
-    calls read its value and key.
+    calls read its value and key. `information_schema._pg_expandarray(a)` is a
+    composite (x, n): `(…).x` / `(…).n` become the element and its 1-based
+    position, the bare call a JSON object that `(alias).x` reads (pgjdbc's
+    getPrimaryKeys and getIndexInfo).
     """
     found = [
         n for e in select.expressions
         for n in e.find_all(exp.Explode, exp.Anonymous)
-        if (isinstance(n, exp.Explode) or n.name.lower() == "generate_subscripts")
+        if (isinstance(n, exp.Explode)
+            or n.name.lower() in ("generate_subscripts", "_pg_expandarray"))
         and n.find_ancestor(exp.Select) is select
     ]
     arrays: dict[str, str] = {}
@@ -317,9 +355,32 @@ def _expand_set_returning(select: exp.Select) -> None:
                         on=on, copy=False)
         if isinstance(node, exp.Explode):
             node.replace(exp.column("value", alias))
+        elif node.name.lower() == "_pg_expandarray":
+            _expandarray(node, alias)
         else:
             node.replace(exp.Add(this=_fn("array_lower", array.copy(), exp.Literal.number(1)),
                                  expression=exp.column("key", alias)))
+
+
+def _expandarray(node: exp.Anonymous, alias: str) -> None:
+    """One _pg_expandarray(a) call of a select list, reading json_each `alias`."""
+    fields = {
+        "x": exp.column("value", alias),
+        "n": exp.Add(this=exp.column("key", alias), expression=exp.Literal.number(1)),
+    }
+    call: exp.Expr = node
+    if isinstance(call.parent, exp.Dot) and call.arg_key == "expression":
+        call = call.parent  # information_schema._pg_expandarray(...)
+    access = call.parent.parent if isinstance(call.parent, exp.Paren) else None
+    if isinstance(access, exp.Dot) and isinstance(access.expression, exp.Identifier):
+        field = fields.get(access.expression.name.lower())
+        if field is None:
+            raise errors.UndefinedColumn(
+                f'column "{access.expression.name}" not found in data type record')
+        access.replace(field)
+        return
+    call.replace(_fn("json_object", exp.Literal.string("x"), fields["x"],
+                     exp.Literal.string("n"), fields["n"]))
 
 
 def _walk(node: exp.Expr) -> exp.Expr:

@@ -8,7 +8,7 @@ import pytest
 from pgproxy import errors, pgtypes
 from pgproxy.backends.sqlite import SQLiteBackend
 from pgproxy.catalog import projection_types, translate
-from pgproxy.catalog.engine import CatalogDB, format_type
+from pgproxy.catalog.engine import CatalogDB, Context, format_type
 from pgproxy.catalog.introspect import introspect
 
 
@@ -140,3 +140,71 @@ def test_format_type_spellings(engine):
     assert format_type(pgtypes.VARCHAR, 24, names) == "character varying(20)"
     assert format_type(pgtypes.TIMESTAMPTZ, -1, names) == "timestamp with time zone"
     assert format_type(pgtypes.INT4_ARRAY, -1, names) == "integer[]"
+
+
+def test_session_functions_sqlglot_parses_into_classes(engine):
+    # current_database() is exp.CurrentDatabase, version() exp.CurrentVersion, session_user
+    # exp.SessionUser …: each must reach the engine's own function, not SQLite's.
+    engine.ctx = Context(user="alice", database="app")
+    _, rows = run(engine, "SELECT current_database(), pg_catalog.current_database(), "
+                          "current_catalog, current_schema(), current_schema, current_user, "
+                          "session_user, user, current_role")
+    assert rows == [("app", "app", "app", "public", "public", "alice", "alice", "alice",
+                     "alice")]
+    _, rows = run(engine, "SELECT version(), pg_catalog.version()")
+    assert rows[0][0] == rows[0][1] and rows[0][0].startswith("PostgreSQL")
+
+
+def test_subscripts_are_one_based_whatever_the_index(engine):
+    # sqlglot shifts a literal index to 0-based but not a column: both must mean PostgreSQL's.
+    _, rows = run(engine, """
+        SELECT a[1], a[2], a[3], a[p.n], a[p.n + 1 - 1], (current_schemas(true))[1]
+        FROM (SELECT ARRAY[10, 20] AS a) s, (SELECT 2 AS n) p""")
+    assert rows == [(10, 20, None, 20, 20, "pg_catalog")]
+    # An int2vector counts from 0 (indkey, indoption): pgjdbc's I_INDOPTION[pos - 1].
+    _, rows = run(engine, """
+        SELECT i.indkey[0], i.indkey[1], i.indkey[2], i.indkey[k.n - 1]
+        FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid,
+             (SELECT 2 AS n) k
+        WHERE c.relname = 'book_title'""")
+    assert rows == [(2, 3, None, 3)]
+
+
+def test_foreign_keys_by_position_over_generate_series(engine):
+    # pgjdbc's getImportedKeys: con.conkey[pos.n] over generate_series(1, 32) pos(n).
+    _, rows = run(engine, """
+        SELECT pkc.relname, pka.attname, fkc.relname, fka.attname, pos.n
+        FROM pg_catalog.pg_class pkc, pg_catalog.pg_attribute pka, pg_catalog.pg_class fkc,
+             pg_catalog.pg_attribute fka, pg_catalog.pg_constraint con,
+             pg_catalog.generate_series(1, 32) pos(n)
+        WHERE pkc.oid = pka.attrelid AND pka.attnum = con.confkey[pos.n]
+          AND con.confrelid = pkc.oid AND fkc.oid = fka.attrelid
+          AND fka.attnum = con.conkey[pos.n] AND con.conrelid = fkc.oid AND con.contype = 'f'
+          AND fkc.relname = $1 ORDER BY pos.n""", "book")
+    assert rows == [("author", "id", "book", "author_id", 1)]
+
+
+def test_pg_expandarray_field_access(engine):
+    # pgjdbc's getPrimaryKeys: (f(a)).n and a composite alias read back as (alias).x.
+    _, rows = run(engine, """
+        SELECT result.COLUMN_NAME, result.KEY_SEQ FROM (
+          SELECT a.attname AS COLUMN_NAME,
+                 (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ,
+                 information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM
+          FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
+          WHERE c.relname = 'book_title') result
+        WHERE result.A_ATTNUM = (result.KEYS).x ORDER BY result.KEY_SEQ""")
+    assert rows == [("title", 1), ("price", 2)]
+    # getIndexInfo: one row per key column, its 1-based position.
+    _, rows = run(engine, """
+        SELECT (information_schema._pg_expandarray(i.indkey)).n AS pos,
+               (information_schema._pg_expandarray(i.indkey)).x AS attnum
+        FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        WHERE c.relname = 'book_title' ORDER BY pos""")
+    assert rows == [(1, 2), (2, 3)]
+    _, rows = run(engine, "SELECT * FROM information_schema._pg_expandarray(ARRAY['a','b'])")
+    assert rows == [("a", 1), ("b", 2)]
+    _, rows = run(engine, "SELECT k.v, k.p FROM "
+                          "information_schema._pg_expandarray(ARRAY[7]) AS k(v, p)")
+    assert rows == [(7, 1)]
