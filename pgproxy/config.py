@@ -10,7 +10,7 @@ from typing import Any
 
 DEFAULT_PORT = 6432
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
-DEFAULT_BACKEND = "sqlite:///./pgproxy.db"
+DEFAULT_BACKEND = "sqlite:pgproxy.db"  # relative to the working directory
 
 
 @dataclass
