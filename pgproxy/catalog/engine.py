@@ -592,6 +592,12 @@ class CatalogDB:
         for size in ("pg_table_size", "pg_relation_size", "pg_total_relation_size",
                      "pg_indexes_size", "pg_database_size"):
             fn(size, lambda *args: 0)
+        for stat in ("pg_stat_get_numscans", "pg_stat_get_tuples_returned",
+                     "pg_stat_get_tuples_fetched", "pg_stat_get_tuples_inserted",
+                     "pg_stat_get_tuples_updated", "pg_stat_get_tuples_deleted",
+                     "pg_stat_get_live_tuples", "pg_stat_get_dead_tuples",
+                     "pg_stat_get_blocks_fetched", "pg_stat_get_blocks_hit"):
+            fn(stat, lambda oid: 0, 1)  # no statistics collector: nothing counted
         fn("pg_size_pretty", lambda n: None if n is None else f"{int(n) // 1024} kB" if int(n)
            >= 10240 else f"{int(n)} bytes", 1)
         fn("quote_ident", lambda s: None if s is None else _ident(str(s)), 1)
@@ -710,6 +716,8 @@ class CatalogDB:
                 oid = self.column_types.get((table, origin))
             if oid is None:
                 oid = _infer([r[i] for r in rows[:32]])
+            if oid == pgtypes.REGPROC:
+                oid = pgtypes.TEXT  # held as its name ('int4in', '-'), read as text
             columns.append(Column(name, oid, pgtypes.TYPES[oid].size if oid in pgtypes.TYPES
                                   else -1))
             converters.append(_converter(oid))

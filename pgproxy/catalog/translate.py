@@ -190,6 +190,18 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
         named = alias is not None and alias.this is not None and alias.this.name
         return exp.Subquery(this=inner, alias=exp.TableAlias(
             this=alias.this if named else exp.to_identifier(fname)))
+    elif fname == "generate_subscripts" and isinstance(func, exp.Anonymous):
+        # generate_subscripts(a, 1): a's subscripts, from its lower bound (0 for a vector).
+        arr = func.expressions[0]
+        named = alias is not None and alias.this is not None and alias.this.name
+        cols = list(alias.columns) if alias is not None and alias.columns else []
+        first = cols[0].name if cols else (alias.this.name if named else fname)
+        inner = exp.select(exp.alias_(exp.Add(
+            this=exp.column("key"), expression=_fn("array_lower", arr.copy(),
+                                                   exp.Literal.number(1))), first)
+        ).from_(exp.Table(this=_fn("json_each", _fn("pg_array_json", arr))))
+        return exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=alias.this if named else exp.to_identifier(fname)))
     elif fname == "pg_get_keywords":
         inner = sqlglot.parse_one(
             "SELECT value AS word, 'R' AS catcode, 'reserved' AS catdesc, "
@@ -309,9 +321,66 @@ def parse(sql: str) -> exp.Expr:
         return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
 
 
+_CAST_NAMES = {"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
+               "boolean": "bool", "real": "float4", "double precision": "float8",
+               "character varying": "varchar", "character": "bpchar", "char": "bpchar"}
+
+
+def _figure_colname(node: exp.Expr) -> str | None:
+    """PostgreSQL's name for an unnamed output column (FigureColname); None: ?column?."""
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Paren | exp.Bracket):
+        return _figure_colname(node.this)
+    if isinstance(node, exp.Dot):
+        if isinstance(node.expression, exp.Identifier):
+            return node.expression.name  # (composite).field
+        return _figure_colname(node.expression)  # pg_catalog.f(...)
+    if isinstance(node, exp.Cast):
+        name = _figure_colname(node.this)
+        if name is None:
+            name = _type_name(node.to)
+            name = _CAST_NAMES.get(name, name.split(".")[-1])
+        return name
+    if isinstance(node, exp.Subquery):
+        query = node.this
+        while isinstance(query, exp.SetOperation):
+            query = query.this
+        if isinstance(query, exp.Select) and query.expressions:
+            first = query.expressions[0]
+            return first.alias if isinstance(first, exp.Alias) else _figure_colname(first)
+        return None
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, exp.Array):
+        return "array"
+    if isinstance(node, exp.Exists):
+        return "exists"
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Func) and not isinstance(node, exp.Binary | exp.Predicate):
+        name = node.sql("postgres").split("(")[0].strip().lower()
+        return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else None
+    return None
+
+
+def _name_columns(tree: exp.Expr) -> None:
+    """An unnamed output column gets PostgreSQL's name, not SQLite's text of the expression."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for e in list(select.expressions):
+        if isinstance(e, exp.Alias | exp.Star | exp.Column):
+            continue  # SQLite names a column reference (and a star's columns) as PostgreSQL does
+        e.replace(exp.alias_(e.copy(), _figure_colname(e) or "?column?", quoted=True))
+
+
 def to_sqlite(tree: exp.Expr) -> str:
     """The catalog query as the engine's SQLite runs it."""
     tree = tree.copy()
+    _name_columns(tree)
     aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
     for column in list(tree.find_all(exp.Column)):
         if column.name == "tableoid" and not column.this.quoted:

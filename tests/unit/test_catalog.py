@@ -208,3 +208,28 @@ def test_pg_expandarray_field_access(engine):
     _, rows = run(engine, "SELECT k.v, k.p FROM "
                           "information_schema._pg_expandarray(ARRAY[7]) AS k(v, p)")
     assert rows == [(7, 1)]
+
+
+def test_unnamed_columns_get_postgresql_names(engine):
+    columns, _ = run(engine, """
+        SELECT pg_catalog.pg_get_viewdef('titles'::regclass, true), c.relname, c.relname::text,
+               'book'::regclass, i.indkey[0], current_database(), count(*), 1 + 1,
+               (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = c.relnamespace),
+               CASE WHEN true THEN 1 END, string_agg(c.relname, ',')
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
+        WHERE c.relname = 'book' GROUP BY 1, 2, 3, 4, 5, 6, 9""")
+    assert [c.name for c in columns] == [
+        "pg_get_viewdef", "relname", "relname", "regclass", "indkey", "current_database",
+        "count", "?column?", "nspname", "case", "string_agg"]
+
+
+def test_generate_subscripts_in_from_and_regproc_as_text(engine):
+    _, rows = run(engine, """
+        SELECT array_to_string(ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k + 1, true)
+                                     FROM generate_subscripts(i.indkey, 1) AS k ORDER BY k), ',')
+        FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        WHERE c.relname = 'book_title'""")
+    assert rows == [("title,price",)]
+    columns, rows = run(engine, "SELECT t.* FROM pg_catalog.pg_type t WHERE t.typname = 'int4'")
+    typinput = [c.name for c in columns].index("typinput")
+    assert columns[typinput].type_oid == pgtypes.TEXT and rows[0][typinput] == "int4in"
