@@ -65,7 +65,8 @@ def test_psql_script_with_crud(proxy, tmp_path):
     assert "INSERT 0 2" in lines
     assert "UPDATE 1" in lines
     assert "DELETE 1" in lines
-    assert any(line.split("|")[1].strip() == "ada" and "10.50" in line for line in lines if "|" in line)
+    rows = [line.split("|") for line in lines if "|" in line]
+    assert any(row[1].strip() == "ada" and "10.50" in row[2] for row in rows)
 
 
 def test_psql_reports_missing_table(proxy):
@@ -185,3 +186,26 @@ def test_bad_input_closes_only_that_connection(proxy_sqlite, payload):
 def test_unknown_message_type_is_a_protocol_violation(proxy_sqlite):
     answer = _raw(proxy_sqlite, _startup() + b"\x00\0\0\0\x04")
     assert b"C08P01\0" in answer
+
+
+def _startup_version(major: int, minor: int, extra: bytes = b"") -> bytes:
+    params = b"user\0tester\0database\0app\0" + extra + b"\0"
+    body = struct.pack("!i", (major << 16) | minor) + params
+    return struct.pack("!i", len(body) + 4) + body
+
+
+def test_newer_minor_version_is_negotiated_down(proxy_sqlite):
+    answer = _raw(proxy_sqlite, _startup_version(3, 9, b"_pq_.future_option\0on\0"))
+    assert answer[:1] == b"v"  # NegotiateProtocolVersion, before anything else
+    (length,) = struct.unpack("!i", answer[1:5])
+    minor, count = struct.unpack("!ii", answer[5:13])
+    assert (minor, count) == (0, 1)
+    assert answer[13 : 1 + length] == b"_pq_.future_option\0"
+    assert b"R\0\0\0\x08\0\0\0\0" in answer  # and the session goes on: AuthenticationOk
+
+
+def test_unsupported_major_version_is_refused(proxy_sqlite):
+    answer = _raw(proxy_sqlite, _startup_version(2, 0))
+    assert answer[:1] == b"E"
+    assert b"C0A000\0" in answer
+    assert b"unsupported frontend protocol 2.0" in answer
