@@ -107,12 +107,14 @@ def main() -> int:
         env = pg.env()
         psql(env, *SETUP_PG)
         for mode in ("simple", "extended"):
-            results.append(("postgresql direct", mode, pgbench(env, mode, args.seconds, args.clients)))
+            tps = pgbench(env, mode, args.seconds, args.clients)
+            results.append(("postgresql direct", mode, tps))
     with tempfile.TemporaryDirectory() as tmp, run_proxy(f"sqlite:///{tmp}/bench.db") as proxy:
         env = proxy_env(proxy)
         load_through_proxy(env)
         for mode in ("simple", "extended"):
-            results.append(("proxy on sqlite", mode, pgbench(env, mode, args.seconds, args.clients)))
+            tps = pgbench(env, mode, args.seconds, args.clients)
+            results.append(("proxy on sqlite", mode, tps))
     if args.mariadb:
         with MariaDBServer.started() as maria, run_proxy(maria.url) as proxy:
             env = proxy_env(proxy)

@@ -86,7 +86,8 @@ def test_transactions_commit_rollback_and_failed_state(proxy, table):
 def test_prepared_statements_and_executemany(conn, table):
     conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT)")
     with conn.cursor() as cur:
-        cur.executemany(f"INSERT INTO {table} (id, name) VALUES (%s, %s)", [(i, f"n{i}") for i in range(50)])
+        rows = [(i, f"n{i}") for i in range(50)]
+        cur.executemany(f"INSERT INTO {table} (id, name) VALUES (%s, %s)", rows)
         for i in range(10):  # psycopg prepares a statement after it has run 5 times
             cur.execute(f"SELECT name FROM {table} WHERE id = %s", (i,), prepare=True)
             assert cur.fetchone() == (f"n{i}",)
