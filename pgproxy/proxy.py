@@ -35,8 +35,9 @@ class Proxy:
             self.router.replace(route.backend, await self.workers.run(route.backend.reopen))
             route = self.router.resolve(params["database"])
         session = Session(self, params, route, pid, peer)
-        if route.branch:
-            # `db/branch` opens now, so a branch that does not exist fails the connect.
+        if route.branch or not getattr(route.backend, "probed", True):
+            # `db/branch` opens now, so a branch that does not exist fails the connect;
+            # so does a backend whose server (hence dialect) the first connection tells.
             await session.connection()
         self.sessions.add(session)
         if self.watch is not None:

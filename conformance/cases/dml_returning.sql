@@ -7,7 +7,6 @@ INSERT INTO cf_ret (name, qty) VALUES ('a', 1), ('b', 2), ('c', 3);
 
 INSERT INTO cf_ret (name) VALUES ('d');
 
--- bug[mysql]: MariaDB 10.5+ runs INSERT ... RETURNING, but a mysql:// (or mariadb://) backend always uses the mysql dialect and refuses it with 0A000
 INSERT INTO cf_ret (name, qty) VALUES ('e', 5) RETURNING id, name, qty;
 
 UPDATE cf_ret SET qty = qty + 10 WHERE name IN ('a', 'b');
@@ -17,7 +16,6 @@ UPDATE cf_ret SET qty = qty * 2 WHERE name = 'a' RETURNING id, qty;
 
 UPDATE cf_ret SET qty = 0 WHERE id < 0;
 
--- bug[mysql]: MariaDB 10.5+ runs DELETE ... RETURNING, but the backend uses the mysql dialect and refuses it with 0A000
 DELETE FROM cf_ret WHERE name = 'e' RETURNING id, name, qty;
 
 DELETE FROM cf_ret WHERE name = 'c';

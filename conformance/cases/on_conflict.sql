@@ -11,7 +11,6 @@ INSERT INTO cf_upsert (k, v) VALUES ('a', 100), ('c', 3) ON CONFLICT (k) DO NOTH
 
 SELECT k, v, hits FROM cf_upsert ORDER BY k;
 
--- bug[mysql]: an upsert that updates a row reports MySQL's affected-rows count (2 per updated row): 'INSERT 0 2' where PostgreSQL says 'INSERT 0 1'
 INSERT INTO cf_upsert (k, v) VALUES ('b', 20) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, hits = cf_upsert.hits + 1;
 
 INSERT INTO cf_upsert (k, v) VALUES ('d', 4) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;

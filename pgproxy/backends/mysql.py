@@ -4,6 +4,9 @@ URLs
   mysql://user:pw@host:3306/db
   mariadb://user:pw@host:3306/db    the same driver; AS OF TIMESTAMP on
                                     system-versioned tables
+  Either scheme reaching a server whose version says MariaDB gets the 'mariadb'
+  dialect (INSERT/DELETE ... RETURNING, AS OF TIMESTAMP), known from the first
+  connection, which Proxy.open_session makes before any statement is translated.
   dolt+mysql://root@host:3306/mydb  a Dolt sql-server: dialect 'dolt', time
                                     travel and branches; connect('mydb/feature-x')
                                     opens the revision database
@@ -37,6 +40,7 @@ int unless the dialect layer casts it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import re
@@ -217,6 +221,27 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
 
 # --- cursor, connection, backend ---------------------------------------------
 
+_UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
+_RECORDS = re.compile(rb"Records: (\d+)")
+
+
+def _upsert_count(affected: int, result: Any) -> int:
+    """PostgreSQL's count for ON CONFLICT DO UPDATE: each row inserted or updated, once.
+
+    MySQL's affected rows count an inserted row 1, an updated row 2 and (with
+    CLIENT_FOUND_ROWS) an unchanged row 1, so the rows the statement read are the
+    count: a multi-row INSERT's info says them ('Records: 3  Duplicates: 1 ...');
+    a one-row INSERT sends none and is 1. Harmless if the phrase matched inside a
+    string literal: a plain INSERT INTO's Records equals its affected rows.
+    """
+    message = getattr(result, "message", None) or b""
+    if isinstance(message, str):
+        message = message.encode()
+    m = _RECORDS.search(message)
+    if m:
+        return int(m.group(1))
+    return min(affected, 1)
+
 
 class MySQLCursor:
     """One statement's result, read from the socket in batches."""
@@ -279,6 +304,8 @@ class MySQLConnection:
         except (pymysql.err.MySQLError, OSError) as exc:
             raise self._error(exc) from None
         self.thread_id = self._conn.thread_id()
+        if not backend.probed:
+            backend.server_version(self._conn.get_server_info())
         with self._conn.cursor() as cur:
             for statement in backend.init:
                 try:
@@ -314,6 +341,8 @@ class MySQLConnection:
             self._running = False
             raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
         result = MySQLCursor(self, cursor)
+        if result.columns is None and _UPSERT.match(sql):
+            result.rowcount = _upsert_count(result.rowcount, cursor._result)
         self._current = result
         return result
 
@@ -409,6 +438,19 @@ class MySQLBackend:
         options = dict(parse_qsl(parts.query))
         self.connect_timeout = int(options.get("connect_timeout", "10"))
         self.charset = options.get("charset", "utf8mb4")
+        # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
+        # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
+        # statement until it is (Proxy.open_session), so no statement is translated blind.
+        self.probed = dialect not in ("mysql", "mariadb")
+
+    def server_version(self, version: str) -> None:
+        """Called with the first connection's version string: MariaDB gets its own dialect."""
+        if "mariadb" in version.lower():
+            self.dialect = "mariadb"
+            self.capabilities = dataclasses.replace(
+                self.capabilities, returning=True, as_of_timestamp=True
+            )
+        self.probed = True
 
     def connect_args(self, database: str | None, **overrides: Any) -> dict[str, Any]:
         args = {
