@@ -6,6 +6,7 @@ already seen is never parsed again.
 """
 
 from dialects.api import (
+    SUM_OF_INTEGERS_IF_INTEGRAL,
     Generated,
     Hints,
     Kind,
@@ -17,6 +18,7 @@ from dialects.api import (
 )
 
 __all__ = [
+    "SUM_OF_INTEGERS_IF_INTEGRAL",
     "Generated",
     "Hints",
     "Kind",

@@ -134,3 +134,11 @@ class Generated:
     # PostgreSQL type OID per result column where the statement itself says it
     # (a cast, a predicate is bool); 0 where only the backend can tell.
     column_types: tuple[int, ...] = ()
+
+
+# A `Generated.column_types` entry for `sum(x)` where x's type is unknown (a column):
+# int8 when the backend reports an exact integral number of at most 32 digits (MySQL
+# and MariaDB type the SUM of an INT or narrower integer as DECIMAL(32+, 0); of a BIGINT
+# as DECIMAL(41, 0), which stays numeric as PostgreSQL's sum(int8) is), else the
+# backend's own type. PostgreSQL's sum(int2/int4) is int8. See DIFFERENCES.md.
+SUM_OF_INTEGERS_IF_INTEGRAL = -20

@@ -137,3 +137,39 @@ def bool_cast_sql(self: t.Any, value: exp.Expr) -> str:
     sql = self.sql(value)
     truthy = ", ".join(f"'{v}'" for v in _TRUE)
     return f"(CASE WHEN {sql} IS NULL THEN NULL WHEN LOWER({sql}) IN ({truthy}) THEN 1 ELSE 0 END)"
+
+
+def bool_text_sql(self: t.Any, value: exp.Expr) -> str:
+    """A boolean cast to text: 'true' / 'false' as PostgreSQL spells them, not 1 / 0."""
+    sql = self.sql(value)
+    return f"(CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END)"
+
+
+def aggregate_filter(expression: exp.Expr) -> exp.Expr:
+    """agg(x) FILTER (WHERE c) -> agg(CASE WHEN c THEN x END); count(*) counts CASE ... THEN 1.
+
+    Aggregates skip NULLs, so feeding them NULL where the filter is false is the
+    same as not feeding them the row.
+    """
+    for node in list(expression.find_all(exp.Filter)):
+        agg, where = node.this, node.expression
+        if not isinstance(agg, exp.AggFunc) or not isinstance(where, exp.Where):
+            continue
+        cond = where.this
+        agg = agg.copy()
+        target = agg.this
+        if isinstance(target, exp.Distinct):
+            items = target.expressions
+            if len(items) != 1:
+                unsupported("FILTER on an aggregate of several DISTINCT values")
+            items[0].replace(_when(cond, items[0].copy()))
+        elif isinstance(target, exp.Star) or target is None:
+            agg.set("this", _when(cond, exp.Literal.number(1)))
+        else:
+            target.replace(_when(cond, target.copy()))
+        node.replace(agg)
+    return expression
+
+
+def _when(cond: exp.Expr, value: exp.Expr) -> exp.Case:
+    return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from dialects.api import Kind, Setting, TranslationError
+from dialects.api import SUM_OF_INTEGERS_IF_INTEGRAL, Kind, Setting, TranslationError
+from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, TEMPORAL, pg_type
 
 # PostgreSQL type OIDs (pg_type.dat) for `$n::type`; dialects/ must not import
 # pgproxy, so the few numbers needed live here.
@@ -472,32 +473,104 @@ def set_config(expression: exp.Expr) -> Setting | None:
     return Setting(args[0].this.lower(), value, bool(local))
 
 
-_BOOLEAN_CLASSES: tuple[type[exp.Expr], ...] = (
-    exp.Predicate,
-    exp.And,
-    exp.Or,
-    exp.Not,
-    exp.Boolean,
-    exp.Exists,
-)
-
-
 def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     """The OID each result column has by the statement's own text, 0 where unknown.
 
     Backends without the type (SQLite's CAST(? AS NUMERIC) is a REAL, MySQL's
-    `a = b` an integer) would otherwise make a PostgreSQL client see a float
-    where it asked for numeric, or 1 where it expects true.
+    `a = b` an integer, SQLite's date arithmetic is text) would otherwise make a
+    PostgreSQL client see a float where it asked for numeric, 1 where it
+    expects true, a string where it expects a date. A column of a derived table
+    or CTE is typed by the projection it comes from. `sum()` whose argument's
+    type is unknown gets `SUM_OF_INTEGERS_IF_INTEGRAL` (see dialects.api).
     """
     if not isinstance(expression, exp.Select):
         return ()
-    out: list[int] = []
-    for projection in expression.expressions:
-        node = projection.this if isinstance(projection, exp.Alias) else projection
-        if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
-            out.append(_OIDS.get(node.to.this, 0))
-        elif isinstance(node, _BOOLEAN_CLASSES):
-            out.append(16)
-        else:
-            out.append(0)
+    out = [_projection_type(p, expression, 0) for p in expression.expressions]
     return tuple(out) if any(out) else ()
+
+
+def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
+    while isinstance(node, (exp.Alias, exp.Paren)):
+        node = node.this
+    if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
+        return _OIDS.get(node.to.this, 0)
+    if isinstance(node, BOOLEAN_CLASSES):
+        return 16
+    if isinstance(node, (exp.Add, exp.Sub)):
+        operands = (pg_type(node.this), pg_type(node.expression))
+        if any(t in TEMPORAL or t == exp.DType.INTERVAL for t in operands):
+            return _OIDS.get(pg_type(node), 0)  # type: ignore[arg-type]
+        return 0
+    if isinstance(node, exp.Extract):
+        return _OIDS[exp.DType.DECIMAL]  # numeric since PostgreSQL 14
+    if isinstance(node, exp.TimestampTrunc):
+        return _OIDS[pg_type(node) or exp.DType.TIMESTAMP]
+    if isinstance(node, exp.Sum):
+        return _sum_type(node)
+    if isinstance(node, exp.Coalesce):
+        # coalesce(sum(x), 0): the sum's type when the fallbacks are integer literals.
+        first, rest = node.this, node.expressions
+        if isinstance(first, exp.Sum) and all(
+            pg_type(r) in INTEGERS and isinstance(r, exp.Literal) for r in rest
+        ):
+            return _sum_type(first)
+        return 0
+    if isinstance(node, exp.Column) and depth < 8:
+        source = _derived_projection(node, select)
+        if source is not None:
+            return _projection_type(source[0], source[1], depth + 1)
+    return 0
+
+
+def _sum_type(node: exp.Sum) -> int:
+    """PostgreSQL: sum(int2/int4) is int8, sum(int8/numeric) numeric, sum(float) float8."""
+    arg = node.this
+    if isinstance(arg, exp.Distinct):
+        arg = arg.expressions[0] if len(arg.expressions) == 1 else None
+    kind = pg_type(arg)
+    if kind is None:
+        return SUM_OF_INTEGERS_IF_INTEGRAL
+    if kind in INTEGERS:
+        return 1700 if kind == exp.DType.BIGINT else 20
+    if kind in (exp.DType.FLOAT, exp.DType.DOUBLE):
+        return 701
+    return _OIDS.get(kind, 0)
+
+
+def _derived_projection(
+    column: exp.Column, select: exp.Select
+) -> tuple[exp.Expr, exp.Select] | None:
+    """The projection (and its SELECT) a column of a derived table or CTE comes from."""
+    sources: dict[str, exp.Expr] = {}
+    from_ = select.args.get("from_") or select.args.get("from")
+    items = [from_.this] if isinstance(from_, exp.From) else []
+    items += [j.this for j in select.args.get("joins") or []]
+    ctes = {}
+    scope: exp.Expr | None = select
+    while scope is not None:
+        with_ = scope.args.get("with_") or scope.args.get("with")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                ctes.setdefault(cte.alias_or_name.lower(), cte.this)
+        scope = scope.parent
+    for item in items:
+        if isinstance(item, exp.Subquery):
+            sources[item.alias_or_name.lower()] = item.this
+        elif isinstance(item, exp.Table) and not item.db and item.name.lower() in ctes:
+            sources[item.alias_or_name.lower()] = ctes[item.name.lower()]
+        else:
+            sources[item.alias_or_name.lower()] = None  # a table: no type without a schema
+    table = column.table.lower()
+    if table:
+        inner = sources.get(table)
+    elif len(sources) == 1:
+        inner = next(iter(sources.values()))
+    else:
+        return None
+    if not isinstance(inner, exp.Select):
+        return None
+    name = column.name.lower()
+    for projection in inner.expressions:
+        if projection.alias_or_name.lower() == name:
+            return projection, inner
+    return None

@@ -13,7 +13,17 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects.base import COMMON, PgProxyBackend, bool_cast_sql, parameter_sql, stock, unsupported
+from dialects.base import (
+    COMMON,
+    PgProxyBackend,
+    aggregate_filter,
+    bool_cast_sql,
+    bool_text_sql,
+    parameter_sql,
+    stock,
+    unsupported,
+)
+from dialects.exprtypes import INTEGERS, pg_type
 
 _D = exp.DType
 _INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
@@ -174,14 +184,62 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to
     if to.this == _D.BOOLEAN:
         return bool_cast_sql(self, expression.this)
+    if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
+        return bool_text_sql(self, expression.this)
     if to.this == _D.DECIMAL and not to.expressions:
-        return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, 30))"
+        # div(a, b) is numeric with scale 0 (sqlglot reads it as CAST(a DIV b AS NUMERIC)).
+        scale = 0 if isinstance(expression.this, exp.IntDiv) else 30
+        return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, {scale}))"
     # CAST takes a short list of target types in MySQL and MariaDB; these are
     # the nearest that keep PostgreSQL's value (and its microseconds).
     target = _CAST_TARGETS.get(to.this)
     if target is not None and not to.expressions:
         return f"CAST({self.sql(expression, 'this')} AS {target})"
     return _MYSQL_STOCK[exp.Cast](self, expression)
+
+
+def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
+    """date ± integer is a day count in PostgreSQL, date - date the days between;
+    MySQL would add to the date read as a number (20240228 + 1)."""
+    sub = isinstance(expression, exp.Sub)
+    left, right = expression.this, expression.expression
+    lt, rt = pg_type(left), pg_type(right)
+    if not sub and lt in INTEGERS and rt == _D.DATE:
+        left, right, lt, rt = right, left, rt, lt
+    if lt == _D.DATE and rt in INTEGERS:
+        verb = "DATE_SUB" if sub else "DATE_ADD"
+        return f"{verb}({self.sql(left)}, INTERVAL {self.sql(right)} DAY)"
+    if sub and lt == _D.DATE and rt == _D.DATE:
+        return f"DATEDIFF({self.sql(left)}, {self.sql(right)})"
+    return None
+
+
+def _add_sql(self: t.Any, expression: exp.Add) -> str:
+    return _temporal_sql(self, expression) or _MYSQL_STOCK[exp.Add](self, expression)
+
+
+def _sub_sql(self: t.Any, expression: exp.Sub) -> str:
+    return _temporal_sql(self, expression) or _MYSQL_STOCK[exp.Sub](self, expression)
+
+
+def _timestamp_trunc_sql(self: t.Any, expression: exp.TimestampTrunc) -> str:
+    """sqlglot's DATE_ADD('0000-01-01 00:00:00', ...) is a string: make it a DATETIME."""
+    return f"CAST({_MYSQL_STOCK[exp.TimestampTrunc](self, expression)} AS DATETIME(6))"
+
+
+_EXTRACT = {
+    "DOW": "(DAYOFWEEK({x}) - 1)",
+    "ISODOW": "(WEEKDAY({x}) + 1)",
+    "DOY": "DAYOFYEAR({x})",
+    "EPOCH": "UNIX_TIMESTAMP({x})",
+}
+
+
+def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
+    template = _EXTRACT.get(expression.this.name.upper())
+    if template is not None:
+        return template.format(x=self.sql(expression, "expression"))
+    return _MYSQL_STOCK[exp.Extract](self, expression)
 
 
 _CAST_TARGETS = {
@@ -205,6 +263,7 @@ PREPROCESS_MYSQL = (
     offset_needs_limit,
     ddl_types,
     microsecond_now,
+    aggregate_filter,
 )
 
 
@@ -215,6 +274,10 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
         **_MYSQL_STOCK,
         exp.Parameter: parameter_sql,
         exp.Cast: _cast_sql,
+        exp.Add: _add_sql,
+        exp.Sub: _sub_sql,
+        exp.TimestampTrunc: _timestamp_trunc_sql,
+        exp.Extract: _extract_sql,
     }
 
 

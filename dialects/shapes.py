@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from dialects import classify
 from dialects.api import Kind, Statement
+from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<word>[^\W\d][\w$]*)
@@ -195,6 +196,7 @@ _SAFE_PARENTS = (
 _SESSION = (exp.CurrentUser, exp.SessionUser, exp.CurrentCatalog, exp.CurrentDatabase,
             exp.CurrentSchema, exp.CurrentVersion, exp.Anonymous)
 _KINDS = frozenset({Kind.SELECT, Kind.INSERT, Kind.UPDATE, Kind.DELETE})
+_DATETIMES = TEMPORAL | {exp.DType.INTERVAL}
 
 
 def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
@@ -248,9 +250,15 @@ def _value_context(node: exp.Expr) -> bool:
                 child.this, exp.Column
             )
         if isinstance(parent, exp.Cast):
-            if key != "this":
-                return False
+            if key != "this" or parent.to.this in INTEGERS:
+                return False  # CAST(3.7 AS INTEGER) rounds: SQLite's translation needs the literal
+        elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
+            return False  # DATE '…' + 1: the literal's type picks the translation
         elif not isinstance(parent, _SAFE_PARENTS):
             return False
         child, parent = parent, parent.parent
     return False
+
+
+def _temporal(node: exp.Add | exp.Sub) -> bool:
+    return any(pg_type(side) in _DATETIMES for side in (node.this, node.expression))

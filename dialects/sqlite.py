@@ -19,10 +19,12 @@ from dialects.base import (
     COMMON,
     PgProxyBackend,
     bool_cast_sql,
+    bool_text_sql,
     parameter_sql,
     stock,
     unsupported,
 )
+from dialects.exprtypes import TEXTUAL, pg_type
 
 # LIKE with a non-literal pattern stays LIKE, which SQLite compares without
 # case for ASCII; the backend runs these once per connection so that LIKE is
@@ -103,13 +105,16 @@ def _default_escape(expression: exp.Expr) -> exp.Expr:
 
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to.this
+    value = expression.this
     if to == _D.BOOLEAN:
-        return bool_cast_sql(self, expression.this)
+        return bool_cast_sql(self, value)
     if to == _D.DATE:
         return f"DATE({self.sql(expression, 'this')})"
+    if to in TEXTUAL and not expression.to.expressions and pg_type(value) == _D.BOOLEAN:
+        return bool_text_sql(self, value)
     if to in _INTEGER:
-        name = "INTEGER"
-    elif to in _REAL:
+        return _integer_cast_sql(self, value)
+    if to in _REAL:
         name = "REAL"
     elif to in _NUMERIC:
         name = "NUMERIC"
@@ -118,6 +123,202 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     else:
         name = "TEXT"
     return f"CAST({self.sql(expression, 'this')} AS {name})"
+
+
+def _integer_cast_sql(self: t.Any, value: exp.Expr) -> str:
+    """PostgreSQL rounds a fraction to the nearest integer (half away from zero for numeric);
+    SQLite's CAST truncates. ROUND only what may be REAL: ROUND of a large integer would
+    pass through a double and lose digits."""
+    sql = self.sql(value)
+    kind = pg_type(value)
+    if kind in _INTEGER or (isinstance(value, exp.Literal) and value.is_string):
+        return f"CAST({sql} AS INTEGER)"  # text that is not an integer is 22P02 in PostgreSQL
+    if isinstance(_unparen(value), exp.Parameter):
+        # A client's $n::int comes as text or int (a bigint id must not pass through a double);
+        # dialects.shapes never lifts a literal into this position.
+        return f"CAST({sql} AS INTEGER)"
+    if kind in _REAL or kind in _NUMERIC:
+        return f"CAST(ROUND({sql}) AS INTEGER)"
+    if value.find(exp.Func) is None:  # columns and arithmetic on them: cheap to repeat
+        return f"CAST(CASE WHEN TYPEOF({sql}) = 'real' THEN ROUND({sql}) ELSE {sql} END AS INTEGER)"
+    return f"CAST({sql} AS INTEGER)"
+
+
+def _div_sql(self: t.Any, expression: exp.Div) -> str:
+    """A numeric or float operand makes PostgreSQL's division exact; SQLite's divides two
+    integers as integers, so `2::numeric / 3` needs a REAL on one side."""
+    if not expression.args.get("safe"):
+        left, right = expression.this, expression.expression
+        fractional = _REAL | _NUMERIC
+        if (pg_type(left) in fractional or pg_type(right) in fractional) and not (
+            _is_real(left) or _is_real(right)
+        ):
+            return f"CAST({self.sql(left)} AS REAL) / {self.sql(right)}"
+    return _SQLITE_STOCK[exp.Div](self, expression)
+
+
+def _is_real(node: exp.Expr) -> bool:
+    """Already a REAL in SQLite: a decimal literal or a cast to a float type."""
+    node = _unparen(node)
+    if isinstance(node, exp.Neg):
+        node = _unparen(node.this)
+    if isinstance(node, exp.Literal):
+        return not node.is_string and not node.this.isdigit()
+    return isinstance(node, exp.Cast) and node.to.this in _REAL
+
+
+def _intdiv_sql(self: t.Any, expression: exp.IntDiv) -> str:
+    """div(a, b) truncates toward zero: SQLite's `/` already does for two integers, and CAST
+    truncates a REAL quotient (no detour through a double for integers)."""
+    return f"CAST({self.sql(expression, 'this')} / {self.sql(expression, 'expression')} AS INTEGER)"
+
+
+# --- dates and times: SQLite keeps them as ISO text and computes with date()/datetime() -----
+
+_UNITS = {
+    "year": "years", "years": "years", "month": "months", "months": "months", "mon": "months",
+    "mons": "months", "week": "weeks", "weeks": "weeks", "day": "days", "days": "days",
+    "hour": "hours", "hours": "hours", "minute": "minutes", "minutes": "minutes",
+    "min": "minutes", "mins": "minutes", "second": "seconds", "seconds": "seconds",
+    "sec": "seconds", "secs": "seconds",
+}
+
+
+def _interval_modifiers(interval: exp.Interval, sign: int) -> list[str]:
+    """`INTERVAL '1 day 2 hours'` as SQLite date modifiers: ['+1 days', '+2 hours']."""
+    value = interval.this
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        unsupported("sqlite: only a constant INTERVAL can be added to a date or timestamp")
+    words = value.this.split()
+    unit = interval.args.get("unit")
+    if unit is not None:
+        words.append(unit.name)
+    if not words or len(words) % 2:
+        unsupported(f"sqlite: INTERVAL {value.this!r} is not supported (write 'N unit ...')")
+    out = []
+    for number, name in zip(words[::2], words[1::2], strict=True):
+        unit_name = _UNITS.get(name.lower())
+        try:
+            amount = float(number) * sign
+        except ValueError:
+            unit_name = None
+        if unit_name is None:
+            unsupported(f"sqlite: INTERVAL {value.this!r} is not supported (write 'N unit ...')")
+        if unit_name == "weeks":
+            amount, unit_name = amount * 7, "days"
+        text = f"{amount:+g}" if amount != int(amount) else f"{int(amount):+d}"
+        out.append(f"'{text} {unit_name}'")
+    return out
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
+    """date ± integer, date - date, date/timestamp ± interval; None when not temporal."""
+    sub = isinstance(expression, exp.Sub)
+    left, right = expression.this, expression.expression
+    lt, rt = pg_type(left), pg_type(right)
+    if not sub and lt in _INTEGER and rt == _D.DATE:
+        left, right, lt, rt = right, left, rt, lt
+    if lt == _D.DATE and rt in _INTEGER:
+        days = _unparen(right)
+        if isinstance(days, exp.Literal):
+            amount = -int(days.this) if sub else int(days.this)
+            modifier = f"'{amount:+d} days'"
+        else:
+            amount_sql = f"-({self.sql(right)})" if sub else self.sql(right)
+            modifier = f"PRINTF('%+d days', {amount_sql})"
+        return f"DATE({self.sql(left)}, {modifier})"
+    if sub and lt == _D.DATE and rt == _D.DATE:
+        return f"CAST(JULIANDAY({self.sql(left)}) - JULIANDAY({self.sql(right)}) AS INTEGER)"
+    if not sub and lt == _D.INTERVAL and rt != _D.INTERVAL:
+        left, right, lt, rt = right, left, rt, lt
+    if rt == _D.INTERVAL and lt != _D.INTERVAL:
+        interval = _unparen(right)
+        if not isinstance(interval, exp.Interval):
+            unsupported("sqlite: only a constant INTERVAL can be added to a date or timestamp")
+        modifiers = _interval_modifiers(interval, -1 if sub else 1)
+        return f"DATETIME({self.sql(left)}, {', '.join(modifiers)})"
+    return None
+
+
+def _add_sql(self: t.Any, expression: exp.Add) -> str:
+    return _temporal_sql(self, expression) or _SQLITE_STOCK[exp.Add](self, expression)
+
+
+def _sub_sql(self: t.Any, expression: exp.Sub) -> str:
+    return _temporal_sql(self, expression) or _SQLITE_STOCK[exp.Sub](self, expression)
+
+
+_EXTRACT = {
+    "YEAR": "CAST(STRFTIME('%Y', {x}) AS INTEGER)",
+    "MONTH": "CAST(STRFTIME('%m', {x}) AS INTEGER)",
+    "DAY": "CAST(STRFTIME('%d', {x}) AS INTEGER)",
+    "HOUR": "CAST(STRFTIME('%H', {x}) AS INTEGER)",
+    "MINUTE": "CAST(STRFTIME('%M', {x}) AS INTEGER)",
+    "SECOND": "CAST(STRFTIME('%f', {x}) AS REAL)",
+    "DOW": "CAST(STRFTIME('%w', {x}) AS INTEGER)",
+    "ISODOW": "((CAST(STRFTIME('%w', {x}) AS INTEGER) + 6) % 7 + 1)",
+    "DOY": "CAST(STRFTIME('%j', {x}) AS INTEGER)",
+    "QUARTER": "((CAST(STRFTIME('%m', {x}) AS INTEGER) + 2) / 3)",
+    "EPOCH": "((JULIANDAY({x}) - 2440587.5) * 86400.0)",
+}
+
+
+def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
+    field = expression.this.name.upper()
+    template = _EXTRACT.get(field)
+    if template is None:
+        unsupported(f"sqlite: extract({field.lower()} FROM ...) is not supported")
+    return template.format(x=self.sql(expression, "expression"))
+
+
+_TRUNC = {
+    "YEAR": "DATETIME({x}, 'start of year')",
+    "QUARTER": "DATETIME({x}, 'start of month', "
+    "PRINTF('-%d months', (CAST(STRFTIME('%m', {x}) AS INTEGER) - 1) % 3))",
+    "MONTH": "DATETIME({x}, 'start of month')",
+    "WEEK": "DATETIME({x}, 'start of day', '-6 days', 'weekday 1')",
+    "DAY": "DATETIME({x}, 'start of day')",
+    "HOUR": "STRFTIME('%Y-%m-%d %H:00:00', {x})",
+    "MINUTE": "STRFTIME('%Y-%m-%d %H:%M:00', {x})",
+    "SECOND": "DATETIME({x})",
+}
+
+
+def _timestamp_trunc_sql(self: t.Any, expression: exp.TimestampTrunc) -> str:
+    unit = expression.args.get("unit")
+    template = _TRUNC.get(unit.name.upper() if unit is not None else "")
+    if template is None:
+        unsupported("sqlite: date_trunc() takes a constant year, quarter, month, week, day, "
+                    "hour, minute or second here")
+    return template.format(x=self.sql(expression, "this"))
+
+
+def _left_sql(self: t.Any, expression: exp.Left) -> str:
+    """left(s, n): the first n characters; a negative n drops the last -n (PostgreSQL)."""
+    s, n = self.sql(expression, "this"), expression.expression
+    count = _unparen(n)
+    if isinstance(count, exp.Literal) and count.this.isdigit():
+        return f"SUBSTR({s}, 1, {count.this})"
+    n_sql = self.sql(n)
+    return (f"SUBSTR({s}, 1, CASE WHEN {n_sql} >= 0 THEN {n_sql} "
+            f"ELSE MAX(LENGTH({s}) + {n_sql}, 0) END)")
+
+
+def _right_sql(self: t.Any, expression: exp.Right) -> str:
+    """right(s, n): the last n characters; a negative n drops the first -n (PostgreSQL)."""
+    s, n = self.sql(expression, "this"), expression.expression
+    count = _unparen(n)
+    if isinstance(count, exp.Literal) and count.this.isdigit():
+        return f"SUBSTR({s}, MAX(LENGTH({s}) - {count.this} + 1, 1))"
+    n_sql = self.sql(n)
+    return (f"SUBSTR({s}, CASE WHEN {n_sql} >= 0 THEN MAX(LENGTH({s}) - {n_sql} + 1, 1) "
+            f"ELSE 1 - {n_sql} END)")
 
 
 def _datatype_sql(self: t.Any, expression: exp.DataType) -> str:
@@ -203,4 +404,12 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.Escape: _escape_sql,
         exp.Cast: _cast_sql,
         exp.DataType: _datatype_sql,
+        exp.Div: _div_sql,
+        exp.IntDiv: _intdiv_sql,
+        exp.Add: _add_sql,
+        exp.Sub: _sub_sql,
+        exp.Extract: _extract_sql,
+        exp.TimestampTrunc: _timestamp_trunc_sql,
+        exp.Left: _left_sql,
+        exp.Right: _right_sql,
     }

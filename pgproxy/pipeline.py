@@ -211,10 +211,20 @@ def _typed(columns: Sequence[Column], types: Sequence[int]) -> list[Column]:
     """Columns with the types the statement's text fixes (casts, predicates) applied."""
     out = list(columns)
     for i, oid in enumerate(types[: len(out)]):
+        if oid == dialects.SUM_OF_INTEGERS_IF_INTEGRAL:
+            oid = pgtypes.INT8 if _integral(out[i]) else 0
         if oid and out[i].type_oid != oid:
             info = pgtypes.TYPES.get(oid)
             out[i] = replace(out[i], type_oid=oid, type_size=info.size if info else -1, type_mod=-1)
     return out
+
+
+def _integral(column: Column) -> bool:
+    """A numeric of scale 0 and at most 32 digits: what MySQL makes of sum(int4 or narrower)."""
+    mod = column.type_mod - 4
+    return column.type_oid == pgtypes.NUMERIC and mod >= 0 and mod & 0xFFFF == 0 and (
+        mod >> 16
+    ) <= 32
 
 
 def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]) -> list[Any]:

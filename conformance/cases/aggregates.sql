@@ -5,12 +5,10 @@ CREATE TABLE cf_agg (id INTEGER PRIMARY KEY, grp TEXT, n INTEGER, price NUMERIC(
 
 INSERT INTO cf_agg VALUES (1, 'a', 1, 1.10), (2, 'a', 2, 2.20), (3, 'b', 10, NULL), (4, 'b', NULL, 4.00), (5, 'c', 7, 0.50), (6, 'a', 4, 3.30);
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 SELECT count(*) AS c, count(n) AS cn, sum(n) AS s, min(n) AS lo, max(n) AS hi FROM cf_agg;
 
 SELECT grp, count(*), min(n), max(n) FROM cf_agg GROUP BY grp ORDER BY grp;
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 SELECT grp, sum(n) FROM cf_agg GROUP BY grp ORDER BY grp;
 
 -- known[sqlite]: NUMERIC on SQLite is a double, so an aggregate or arithmetic over it loses the scale and comes back as float8 (DIFFERENCES.md: NUMERIC)
@@ -25,7 +23,6 @@ SELECT avg(price) AS avg_price, sum(price) AS total FROM cf_agg;
 
 SELECT grp, count(*) AS c FROM cf_agg GROUP BY grp HAVING count(*) > 1 ORDER BY grp;
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 SELECT grp, sum(n) AS s FROM cf_agg GROUP BY grp HAVING sum(n) >= 7 ORDER BY s DESC, grp;
 
 SELECT count(DISTINCT grp) AS groups FROM cf_agg;

@@ -15,10 +15,8 @@ SELECT id FROM cf_bool WHERE opt IS NOT TRUE ORDER BY id;
 
 SELECT id, opt IS NULL AS missing, id > 1 AS big FROM cf_bool ORDER BY id;
 
--- bug[mysql]: the aggregate FILTER clause reaches MariaDB unchanged (syntax error 42601); it could become count(CASE WHEN flag THEN 1 END)
 SELECT count(*) FILTER (WHERE flag) AS trues FROM cf_bool;
 
--- bug[sqlite,mysql]: bool_and / bool_or become MIN / MAX and come back as integers 0/1, not bool
 SELECT bool_and(flag) AS all_true, bool_or(flag) AS any_true FROM cf_bool;
 
 UPDATE cf_bool SET flag = NOT flag WHERE id = 2;

@@ -11,7 +11,6 @@ WITH a AS (SELECT id FROM cf_cte WHERE id > 1), b AS (SELECT id FROM a WHERE id 
 
 WITH RECURSIVE tree (id, depth) AS (SELECT id, 0 FROM cf_cte WHERE parent IS NULL UNION ALL SELECT c.id, t.depth + 1 FROM cf_cte c JOIN tree t ON c.parent = t.id) SELECT id, depth FROM tree ORDER BY id;
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT sum(i) AS s FROM n;
 
 DROP TABLE cf_cte;

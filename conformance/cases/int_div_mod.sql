@@ -9,7 +9,6 @@ SELECT 7.0 / 2 AS a;
 
 SELECT CAST(7 AS INTEGER) / CAST(2 AS INTEGER) AS q;
 
--- bug[mysql]: div(17, 5) comes back as 3.000000000000000000000000000000; PostgreSQL's div() is numeric with scale 0 (3)
 SELECT div(17, 5) AS d;
 
 DROP TABLE IF EXISTS cf_div;

@@ -17,7 +17,6 @@ SELECT c.name, o.id FROM cf_j_customers c LEFT JOIN cf_j_orders o ON o.customer_
 
 SELECT c.name, count(o.id) AS orders, max(o.amount) AS biggest FROM cf_j_customers c LEFT JOIN cf_j_orders o ON o.customer_id = c.id GROUP BY c.name ORDER BY c.name;
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 SELECT c.name, count(o.id) AS orders, coalesce(sum(o.amount), 0) AS total FROM cf_j_customers c LEFT JOIN cf_j_orders o ON o.customer_id = c.id GROUP BY c.name ORDER BY c.name;
 
 SELECT o.id, c.name FROM cf_j_orders o LEFT JOIN cf_j_customers c ON c.id = o.customer_id WHERE c.id IS NULL ORDER BY o.id;

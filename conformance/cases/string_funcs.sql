@@ -10,7 +10,6 @@ SELECT trim('  x  ') AS t, ltrim('  x  ') AS l, rtrim('  x  ') AS r, trim(BOTH '
 
 SELECT replace('a-b-c', '-', '+') AS r, position('c' IN 'abcd') AS p;
 
--- bug[sqlite]: left() and right() are not translated for SQLite (42883 no such function: LEFT); substr() would do
 SELECT left('abcdef', 2) AS lf, right('abcdef', 2) AS rt;
 
 SELECT upper(NULL) AS un, length(NULL) AS ln, replace('abc', 'x', 'y') AS same;

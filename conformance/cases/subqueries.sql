@@ -25,7 +25,6 @@ SELECT id FROM cf_sq_emp WHERE salary > (SELECT min(salary) FROM cf_sq_emp) ORDE
 
 SELECT t.dept_id, t.top FROM (SELECT dept_id, max(salary) AS top FROM cf_sq_emp GROUP BY dept_id) t ORDER BY t.dept_id;
 
--- bug[mysql]: sum() of an integer column is bigint in PostgreSQL; MariaDB's DECIMAL result reaches the client as numeric (Decimal) instead of int8
 SELECT t.dept_id, t.total FROM (SELECT dept_id, sum(salary) AS total FROM cf_sq_emp GROUP BY dept_id) t ORDER BY t.dept_id;
 
 DROP TABLE cf_sq_emp;

@@ -31,7 +31,8 @@ ROUND_TRIP = [
     (
         "SELECT a::int, CAST(b AS TEXT), c::varchar, d::numeric, e::numeric(10, 2) FROM t",
         {
-            "sqlite": 'SELECT CAST(a AS INTEGER) AS "a", CAST(b AS TEXT) AS "b", '
+            "sqlite": "SELECT CAST(CASE WHEN TYPEOF(a) = 'real' THEN ROUND(a) ELSE a END AS INTEGER) "
+            'AS "a", CAST(b AS TEXT) AS "b", '
             'CAST(c AS TEXT) AS "c", CAST(d AS NUMERIC) AS "d", CAST(e AS NUMERIC) AS "e" FROM t',
             "mysql": "SELECT CAST(a AS SIGNED) AS `a`, CAST(b AS CHAR) AS `b`, "
             "CAST(c AS CHAR) AS `c`, CAST(d AS DECIMAL(65, 30)) AS `d`, "
