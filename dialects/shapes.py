@@ -254,6 +254,8 @@ def _value_context(node: exp.Expr) -> bool:
                 return False  # CAST(3.7 AS INTEGER) rounds: SQLite's translation needs the literal
         elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
             return False  # DATE '…' + 1: the literal's type picks the translation
+        elif isinstance(parent, exp.Div):
+            return False  # 7 / 2: integer literals make it integer division (DIV on MySQL)
         elif not isinstance(parent, _SAFE_PARENTS):
             return False
         child, parent = parent, parent.parent

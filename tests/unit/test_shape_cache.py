@@ -61,6 +61,7 @@ REFUSED = [
     "SELECT a IS DISTINCT FROM 5, 7 FROM t",  # a projection literal the scanner missed
     "SELECT a FROM t WHERE b = 5 ORDER BY CASE WHEN a = 1 THEN 0 END",
     "SELECT a FROM t WHERE b = 5 LIMIT 3",
+    "SELECT a FROM t WHERE b = 7 / 2",  # integer literals make it integer division
 ]
 
 
