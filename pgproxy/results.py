@@ -210,3 +210,8 @@ class PassThrough:
     @property
     def tag(self) -> str:
         return self._inner.tag
+
+    def row_description(self, formats: list[int]) -> bytes | None:
+        """The inner result's encoded RowDescription, if it keeps one (a cache hit)."""
+        inner = getattr(self._inner, "row_description", None)
+        return inner(formats) if inner is not None else None

@@ -7,6 +7,7 @@ from typing import Any
 
 from pgproxy.cache.store import Entry
 from pgproxy.results import PassThrough
+from pgproxy.wire import messages
 
 
 def split_rows(data: bytes, n: int) -> int:
@@ -37,6 +38,18 @@ class CachedResult:
     @property
     def rows(self) -> int:
         return self._entry.rows
+
+    def row_description(self, formats: list[int]) -> bytes:
+        """The stored RowDescription: encoded on the entry's first hit, then reused as bytes."""
+        entry = self._entry
+        described = entry.described
+        if described is None or described[0] != formats:
+            cols = [
+                (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
+                for c in self.columns
+            ]
+            described = entry.described = (list(formats), messages.row_description(cols, formats))
+        return described[1]
 
     async def fetch(self, max_rows: int) -> tuple[bytes, int]:
         batches = self._batches

@@ -58,6 +58,28 @@ class CacheOptions:
         return opts
 
 
+class Key:
+    """A cache key hashed once: the store, the flights and the LRU each look it up, and a
+    key holds the statement text, the session's target and every parameter value."""
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, parts: tuple[Any, ...]) -> None:
+        self._hash = hash(parts)  # TypeError for a list or dict value
+        self.parts = parts
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Key) and self._hash == other._hash and self.parts == other.parts
+        )
+
+    def __repr__(self) -> str:
+        return f"Key{self.parts!r}"
+
+
 @dataclass(slots=True)
 class TxState:
     """A session's open transaction as the cache sees it (Session.cache_tx)."""
@@ -108,12 +130,11 @@ class QueryCache:
         if formats and all(f == formats[0] for f in formats):
             formats = formats[:1] if formats[0] else ()
         # target() carries the backend, database, branch and AS OF in effect.
-        key = (session.route.name, session.target(), sql, tuple(values), tuple(formats))
+        parts = (session.route.name, session.target(), sql, tuple(values), tuple(formats))
         try:
-            hash(key)
+            return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
-            key = (key[0], key[1], sql, repr(values), key[4])
-        return key
+            return Key((parts[0], parts[1], sql, repr(values), parts[4]))
 
     async def read(
         self,

@@ -37,6 +37,8 @@ class Entry:
     sql: str = ""
     created: float = field(default_factory=time.monotonic)
     hits: int = 0
+    # The RowDescription a hit sends, encoded once for the formats its key asked for.
+    described: tuple[list[int], bytes] | None = None
 
 
 @dataclass(slots=True)

@@ -354,7 +354,7 @@ class WireConnection(asyncio.Protocol):
                 result = await self.session.execute(prepared, (), ())
                 try:
                     if result.columns is not None:
-                        self.write(_row_description(result.columns, [0] * len(result.columns)))
+                        self.write(_described(result, [0] * len(result.columns)))
                     await self._stream(result, 0)
                 finally:
                     await result.close()
@@ -443,7 +443,7 @@ class WireConnection(asyncio.Protocol):
         if columns is None:
             self.write(m.NO_DATA)
         else:
-            self.write(_row_description(columns, m.formats_for(portal.formats, len(columns))))
+            self.write(_described(portal.result, m.formats_for(portal.formats, len(columns))))
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -532,6 +532,14 @@ def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
             _DESCRIPTIONS.clear()
         data = _DESCRIPTIONS[key] = m.row_description(fields, formats)
     return data
+
+
+def _described(result: Any, formats: list[int]) -> bytes:
+    """A result's RowDescription: its own encoded bytes when it keeps them (optional
+    `row_description(formats) -> bytes | None`), else encoded from its columns."""
+    keep = getattr(result, "row_description", None)
+    data = keep(formats) if keep is not None else None
+    return data if data is not None else _row_description(result.columns, formats)
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:

@@ -147,3 +147,23 @@ def test_results_at_a_commit_hash_are_pinned():
     assert _pinned(_Session(as_of=h), _stmt("select * from t"))
     assert not _pinned(_Session(as_of="main"), _stmt("select * from t"))
     assert not _pinned(_Session(), _stmt("select * from t"))
+
+
+def test_hit_row_description_is_stored_bytes():
+    from pgproxy.cache.stage import Key
+    from pgproxy.results import PassThrough
+    from pgproxy.wire import messages
+
+    e = entry()
+    first = CachedResult(e).row_description([0, 0])
+    fields = [(c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
+              for c in COLS]
+    assert first == messages.row_description(fields, [0, 0])
+    assert CachedResult(e).row_description([0, 0]) is first  # encoded once, then reused
+    assert CachedResult(e).row_description([1, 1]) == messages.row_description(fields, [1, 1])
+    assert PassThrough(CachedResult(e)).row_description([1, 1]) is e.described[1]
+    assert PassThrough(RowsResult("SELECT", COLS)).row_description([0, 0]) is None
+    # A key is hashed once and equal by value; unhashable values raise for the caller.
+    k1, k2 = Key(("app", "t", "SELECT 1", (1,), ())), Key(("app", "t", "SELECT 1", (1,), ()))
+    assert k1 == k2 and hash(k1) == hash(k2) and {k1: 1}[k2] == 1
+    assert Key(("app", "t", "SELECT 1", (2,), ())) != k1
