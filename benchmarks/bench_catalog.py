@@ -4,11 +4,14 @@
     python benchmarks/bench_catalog.py --mysql    # also MariaDB (throwaway server)
 
 Replays the catalog queries psql 15 sends for its backslash commands (captured
-with `psql -E` from the proxy itself) plus SQLAlchemy 2's reflection, and
-reports: the share answered without error, `\\d table` latency inside one
+with `psql -E` from the proxy itself) plus SQLAlchemy 2's reflection, DBeaver's
+connect-and-expand set (tests/integration/test_catalog_dbeaver.py, from DBeaver's
+PostgreSQL plugin sources, object ids bound as int8 like pgjdbc's setLong) and
+psql 15's tab-completion queries (tests/integration/test_catalog_completion.py),
+and reports: the share answered without error, `\\d table` latency inside one
 connection (the queries psql sends, back to back) and end to end (a psql
-process, minus the same process running `select 1`), and what a shadow
-PostgreSQL would cost to start.
+process, minus the same process running `select 1`), DBeaver's connect-and-expand
+total time, and what a shadow PostgreSQL would cost to start.
 """
 
 from __future__ import annotations
@@ -135,7 +138,44 @@ def measure(backend_url: str, label: str) -> None:
             conn.execute("SELECT count(*) FROM pg_catalog.pg_class").fetchall()
             print(f"[{label}] first catalog query after DDL (schema re-read + engine build): "
                   f"{(time.perf_counter() - t) * 1000:.1f} ms")
+        dbeaver_and_completion(proxy, label)
         print(f"[{label}] proxy RSS after the run: {proxy.rss_kb() / 1024:.0f} MB")
+
+
+def dbeaver_and_completion(proxy, label: str) -> None:
+    """DBeaver's connect-and-expand set and psql's tab-completion queries, replayed."""
+    from tests.integration import test_catalog_completion as completion
+    from tests.integration import test_catalog_dbeaver as dbeaver
+
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        names = dbeaver.make_schema(conn, "bench")
+        try:
+            known = dbeaver.resolve(conn, names, "app")
+            runs = [dbeaver.replay(proxy.dsn(), known) for _ in range(10)]
+            first = runs[0]
+            print(f"[{label}] DBeaver connect-and-expand queries answered: "
+                  f"{first.answered}/{first.total}")
+            for probe, message in first.failed:
+                print(f"  failed {probe.source}: {message}")
+            times = sorted(r.seconds * 1000 for r in runs)
+            print(f"[{label}] DBeaver connect-and-expand ({first.total} queries, connect"
+                  f" included): median {statistics.median(times):.1f} ms, max {times[-1]:.1f}"
+                  " ms")
+            fill = {"child": names["child"], "prefix_like": completion._like("dbv_"),
+                    "child_like": completion._like(names["child"])}
+            ok, failed = 0, []
+            for template in completion.COMPLETION:
+                try:
+                    conn.execute(template.format(**fill)).fetchall()
+                    ok += 1
+                except psycopg.Error as exc:
+                    failed.append(f"{exc.sqlstate}: {template[:100]}")
+            print(f"[{label}] psql tab-completion queries answered: {ok}/"
+                  f"{len(completion.COMPLETION)}")
+            for f in failed:
+                print(f"  failed {f}")
+        finally:
+            dbeaver.drop_schema(conn, names)
 
 
 def shadow_postgresql() -> None:

@@ -249,16 +249,77 @@ LANGUAGES = [
 
 EXTENSIONS = [(13566, "plpgsql", BOOTSTRAP_SUPERUSER, PG_CATALOG_NS, False, "1.0", None, None)]
 
-# pg_get_keywords(): the reserved words tab completion and quoting care about.
-KEYWORDS = (
-    "all analyse analyze and any array as asc asymmetric both case cast check collate column"
-    " constraint create current_catalog current_date current_role current_time"
-    " current_timestamp current_user default deferrable desc distinct do else end except"
-    " false fetch for foreign from grant group having in initially intersect into lateral"
-    " leading limit localtime localtimestamp not null offset on only or order placing"
-    " primary references returning select session_user some symmetric system_user table"
-    " then to trailing true union unique user using variadic when where window with"
-).split()
+# pg_get_keywords(): PostgreSQL's keyword list by category (read from a PostgreSQL 15 server,
+# plus the words 16 added: SYSTEM_USER and the SQL/JSON constructors and predicates).
+_KEYWORDS_BY_CATCODE = {
+    "U": (
+        "abort absent absolute access action add admin after aggregate also alter always "
+        "asensitive assertion assignment at atomic attach attribute backward before begin breadth "
+        "by cache call called cascade cascaded catalog chain characteristics checkpoint class "
+        "close cluster columns comment comments commit committed compression configuration "
+        "conflict connection constraints content continue conversion copy cost csv cube current "
+        "cursor cycle data database day deallocate declare defaults deferred definer delete "
+        "delimiter delimiters depends depth detach dictionary disable discard document domain "
+        "double drop each enable encoding encrypted enum escape event exclude excluding exclusive "
+        "execute explain expression extension external family filter finalize first following "
+        "force format forward function functions generated global granted groups handler header "
+        "hold hour identity if immediate immutable implicit import include including increment "
+        "index indexes inherit inherits inline input insensitive insert instead invoker isolation "
+        "key keys label language large last leakproof level listen load local location lock "
+        "locked logged mapping match matched materialized maxvalue merge method minute minvalue "
+        "mode month move name names new next nfc nfd nfkc nfkd no normalized nothing notify "
+        "nowait nulls object of off oids old operator option options ordinality others over "
+        "overriding owned owner parallel parameter parser partial partition passing password "
+        "plans policy preceding prepare prepared preserve prior privileges procedural procedure "
+        "procedures program publication quote range read reassign recheck recursive ref "
+        "referencing refresh reindex relative release rename repeatable replace replica reset "
+        "restart restrict return returns revoke role rollback rollup routine routines rows rule "
+        "savepoint scalar schema schemas scroll search second security sequence sequences "
+        "serializable server session set sets share show simple skip snapshot sql stable "
+        "standalone start statement statistics stdin stdout storage stored strict strip "
+        "subscription support sysid system tables tablespace temp template temporary text ties "
+        "transaction transform trigger truncate trusted type types uescape unbounded uncommitted "
+        "unencrypted unknown unlisten unlogged until update vacuum valid validate validator value "
+        "varying version view views volatile whitespace within without work wrapper write xml "
+        "year yes zone"
+    ),
+    "R": (
+        "all analyse analyze and any array as asc asymmetric both case cast check collate column "
+        "constraint create current_catalog current_date current_role current_time "
+        "current_timestamp current_user default deferrable desc distinct do else end except false "
+        "fetch for foreign from grant group having in initially intersect into lateral leading "
+        "limit localtime localtimestamp not null offset on only or order placing primary "
+        "references returning select session_user some symmetric system_user table then to "
+        "trailing true union unique user using variadic when where window with"
+    ),
+    "T": (
+        "authorization binary collation concurrently cross current_schema freeze full ilike inner "
+        "is isnull join left like natural notnull outer overlaps right similar tablesample "
+        "verbose"
+    ),
+    "C": (
+        "between bigint bit boolean char character coalesce dec decimal exists extract float "
+        "greatest grouping inout int integer interval json json_array json_arrayagg json_object "
+        "json_objectagg least national nchar none normalize nullif numeric out overlay position "
+        "precision real row setof smallint substring time timestamp treat trim values varchar "
+        "xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi "
+        "xmlroot xmlserialize xmltable"
+    ),
+}
+# Keywords that need AS before them as a column label (barelabel = false).
+_NOT_BARE_LABELS = frozenset((
+    "array as char character create day except fetch filter for from grant group having hour "
+    "intersect into isnull limit minute month notnull offset on order over overlaps precision "
+    "returning second to union varying where window with within without year"
+).split())
+_CATDESC = {"U": "unreserved", "C": "unreserved (cannot be function or type name)",
+            "T": "reserved (can be function or type name)", "R": "reserved"}
+# (word, catcode, barelabel, catdesc, baredesc), sorted by word as PostgreSQL returns them.
+KEYWORDS = sorted(
+    (word, code, word not in _NOT_BARE_LABELS, _CATDESC[code],
+     "requires AS" if word in _NOT_BARE_LABELS else "can be bare label")
+    for code, words in _KEYWORDS_BY_CATCODE.items() for word in words.split()
+)
 
 # The catalog relations' own OIDs (pg_class.dat): 'pg_class'::regclass, tableoid.
 CATALOG_RELATIONS = {
@@ -274,4 +335,5 @@ CATALOG_RELATIONS = {
     "pg_shdescription": 2396, "pg_auth_members": 1261, "pg_range": 3541,
     "pg_sequence": 2224, "pg_depend": 2608, "pg_partitioned_table": 3350,
     "pg_foreign_table": 3118, "pg_init_privs": 3394, "pg_seclabel": 3596,
+    "pg_aggregate": 2600,
 }

@@ -9,6 +9,7 @@ engine and swaps it in.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -85,6 +86,12 @@ def type_oid(name: str) -> int:
 
 
 _STORAGE = {"float4": "REAL", "float8": "REAL"}
+# A table's system columns: (attnum, name, type OID, attlen, attbyval, attalign).
+_SYSTEM_COLUMNS = [
+    (-6, "tableoid", pgtypes.OID, 4, True, "i"), (-5, "cmax", 29, 4, True, "i"),
+    (-4, "xmax", 28, 4, True, "i"), (-3, "cmin", 29, 4, True, "i"),
+    (-2, "xmin", 28, 4, True, "i"), (-1, "ctid", 27, 6, False, "s"),
+]
 
 
 def _storage(pgtype: str) -> str:
@@ -159,6 +166,12 @@ def parse_array(value: Any) -> list[Any] | None:
         return x
 
     return conv(parse_literal(s))
+
+
+@functools.lru_cache(maxsize=256)
+def _members(arr: Any) -> frozenset[str]:
+    """An array's elements as text, parsed once per literal (`x <> ALL ('{…}')` per row)."""
+    return frozenset(str(x) for x in parse_array(arr) or [])
 
 
 class CatalogDB:
@@ -236,6 +249,7 @@ class CatalogDB:
         self._insert("pg_language", b.LANGUAGES)
         self._insert("pg_extension", b.EXTENSIONS)
         self._insert("pg_range", b.range_rows())
+        self._insert("pg_get_keywords", b.KEYWORDS)
         self._insert("pg_authid", [self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres")])
         self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
                                          "standard public schema")])
@@ -264,6 +278,8 @@ class CatalogDB:
                                            bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
                                            t.name in with_triggers))
             attnums = {}
+            if t.kind == "r":
+                attributes.extend(self._system_attributes(oid))
             for i, c in enumerate(t.columns, 1):
                 attnums[c.name] = i
                 attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
@@ -389,6 +405,14 @@ class CatalogDB:
         return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,
                 "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "", "", False,
                 True, 0, -1, collation, None, None, None, None)
+
+    def _system_attributes(self, relid: int) -> list[tuple]:
+        """A table's system columns (attnum < 0), as PostgreSQL lists them in pg_attribute."""
+        rows = []
+        for num, name, type_oid, typlen, byval, align in _SYSTEM_COLUMNS:
+            rows.append((relid, name, type_oid, typlen, num, -1, 0, byval, align, "p", "", True,
+                         False, False, "", "", False, True, 0, -1, 0, None, None, None, None))
+        return rows
 
     def _constraint_row(self, oid: int, name: str, contype: str, relid: int, indid: int,
                         frelid: int, keys: list[int], fkeys: list[int], upd: str,
@@ -612,7 +636,6 @@ class CatalogDB:
         fn("pg_array_json", lambda arr: None if arr is None else json.dumps(parse_array(arr)), 1)
         fn("pg_series_json", lambda start, stop, step=1: json.dumps(
             list(range(int(start), int(stop) + (1 if int(step) > 0 else -1), int(step)))))
-        fn("pg_keywords_json", lambda: json.dumps(b.KEYWORDS), 0)
 
         def elem(arr: Any, index: Any) -> Any:
             items = parse_array(arr)
@@ -628,10 +651,9 @@ class CatalogDB:
         fn("pg_elem", elem, 2)
 
         def has(arr: Any, value: Any) -> Any:
-            items = parse_array(arr)
-            if items is None or value is None:
+            if arr is None or value is None:
                 return None
-            return any(str(x) == str(value) for x in items)
+            return str(value) in _members(arr)
 
         fn("pg_array_has", has, 2)
         fn("pg_array_any_ne", lambda arr, v: None if arr is None else any(

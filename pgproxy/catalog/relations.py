@@ -96,6 +96,16 @@ PG_CATALOG: dict[str, str] = {
         " colliculocale text, collicurules text, collversion text"
     ),
     "pg_inherits": "inhrelid oid, inhparent oid, inhseqno int4, inhdetachpending bool",
+    "pg_aggregate": (
+        "aggfnoid regproc, aggkind char, aggnumdirectargs int2, aggtransfn regproc,"
+        " aggfinalfn regproc, aggcombinefn regproc, aggserialfn regproc,"
+        " aggdeserialfn regproc, aggmtransfn regproc, aggminvtransfn regproc,"
+        " aggmfinalfn regproc, aggfinalextra bool, aggmfinalextra bool, aggfinalmodify char,"
+        " aggmfinalmodify char, aggsortop oid, aggtranstype oid, aggtransspace int4,"
+        " aggmtranstype oid, aggmtransspace int4, agginitval text, aggminitval text"
+    ),
+    # pg_get_keywords() in FROM reads this relation (translate.py): typed like the function.
+    "pg_get_keywords": "word text, catcode char, barelabel bool, catdesc text, baredesc text",
     "pg_enum": "oid oid, enumtypid oid, enumsortorder float4, enumlabel name",
     "pg_range": (
         "rngtypid oid, rngsubtype oid, rngmultitypid oid, rngcollation oid, rngsubopc oid,"

@@ -18,6 +18,7 @@ from sqlglot.dialects.postgres import Postgres
 
 from pgproxy import errors
 from pgproxy.catalog.builtins import CATALOG_RELATIONS
+from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 
 _REG_TYPES = {"regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole",
               "regoper", "regoperator", "regcollation", "regconfig", "regdictionary"}
@@ -126,6 +127,11 @@ def _array_items(node: exp.Expr) -> list[exp.Expr] | None:
 
 def _any_all(node: exp.Binary) -> exp.Expr | None:
     right = node.expression
+    if isinstance(right, exp.Anonymous) and right.name.lower() in ("all", "any", "some") \
+            and len(right.expressions) == 1:
+        # `x <> ALL ('{a,b}'::text[])`: sqlglot reads ALL (expr) as a function call.
+        cls = exp.All if right.name.lower() == "all" else exp.Any
+        right = cls(this=right.expressions[0])
     if not isinstance(right, exp.Any | exp.All):
         return None
     target = right.this
@@ -203,12 +209,12 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
         return exp.Subquery(this=inner, alias=exp.TableAlias(
             this=alias.this if named else exp.to_identifier(fname)))
     elif fname == "pg_get_keywords":
-        inner = sqlglot.parse_one(
-            "SELECT value AS word, 'R' AS catcode, 'reserved' AS catdesc, "
-            "1 AS barelabel, 'requires AS' AS baredesc FROM json_each(pg_keywords_json())",
-            read="sqlite")
-        return exp.Subquery(this=inner, alias=alias or exp.TableAlias(
-            this=exp.to_identifier("pg_get_keywords")))
+        # The engine holds the keyword list as a relation typed like the function's columns.
+        named = alias is not None and alias.this is not None and alias.this.name
+        return exp.Table(this=exp.to_identifier("pg_get_keywords"),
+                         db=exp.to_identifier("pg_catalog"),
+                         alias=alias if named else exp.TableAlias(
+                             this=exp.to_identifier("pg_get_keywords")))
     else:
         source = None  # any other function in FROM: its one value as one row
     cols = list(alias.columns) if alias is not None and alias.columns else []
@@ -227,6 +233,55 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
     if source is not None:
         inner = inner.from_(exp.Table(this=_fn("json_each", source)))
     return exp.Subquery(this=inner, alias=exp.TableAlias(this=name))
+
+
+def _correlated_source(func: exp.Expr, alias: exp.TableAlias | None,
+                       ordinality: exp.Expr | None, at: exp.Expr) -> exp.Expr | None:
+    """unnest(t.col) / generate_series(…, t.col) in FROM reading another FROM item's columns.
+
+    A subquery in SQLite's FROM cannot see its sibling tables, so the function becomes a
+    bare `json_each(...) AS alias` (a table-valued function may read them) and the query's
+    references to its columns are renamed: the value to `alias.value`, the ordinality to
+    `alias.key + 1`.
+    """
+    fname = _function_name(func)
+    if fname not in ("unnest", "generate_series") or not any(
+            isinstance(c, exp.Column) for c in func.find_all(exp.Column)):
+        return None
+    if fname == "unnest":
+        args = list(func.expressions) if isinstance(func, exp.Unnest | exp.Anonymous) else [
+            func.this]
+        if len(args) != 1:
+            return None
+        source = _fn("pg_array_json", args[0])
+    elif isinstance(func, exp.Anonymous):
+        source = _fn("pg_series_json", *func.expressions)
+    else:
+        source = _fn("pg_series_json", func.args["start"], func.args["end"],
+                     *([func.args["step"]] if func.args.get("step") else []))
+    cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+    named = alias is not None and alias.this is not None and alias.this.name
+    name = alias.this.name if named else fname
+    first = cols[0] if cols else name
+    ord_name = cols[1] if len(cols) > 1 else (
+        ordinality.name if isinstance(ordinality, exp.Identifier) else "ordinality")
+    select = at.find_ancestor(exp.Select)
+    if select is not None:
+        for column in list(select.find_all(exp.Column)):
+            if column.table not in (name, ""):
+                continue  # another FROM item's column
+            if column.name == first:
+                new: exp.Expr = exp.column("value", name)
+            elif column.name == ord_name and (ordinality is not None or len(cols) > 1):
+                new = exp.paren(exp.Add(this=exp.column("key", name),
+                                        expression=exp.Literal.number(1)))
+            else:
+                continue
+            if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+                new = exp.alias_(new, column.name, quoted=True)  # keep PostgreSQL's name
+            column.replace(new)
+    return exp.Table(this=_fn("json_each", source),
+                     alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
 def _rewrite(node: exp.Expr) -> exp.Expr:
@@ -248,10 +303,14 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         binary = {"=": exp.EQ, "<>": exp.NEQ, "!=": exp.NEQ, "<": exp.LT, ">": exp.GT,
                   "<=": exp.LTE, ">=": exp.GTE, "~~": exp.Like, "~~*": exp.ILike}.get(op)
         if binary is not None:
-            return binary(this=node.this, expression=node.expression)
+            return _rewrite(binary(this=node.this, expression=node.expression))
         if op == "!~~":
-            return exp.Not(this=exp.Like(this=node.this, expression=node.expression))
+            return exp.Not(this=_rewrite(exp.Like(this=node.this, expression=node.expression)))
         raise errors.FeatureNotSupported(f"operator {op} is not supported in catalog queries")
+    if isinstance(node, exp.Like | exp.ILike) and not isinstance(node.parent, exp.Escape):
+        # PostgreSQL's LIKE escapes with a backslash unless told otherwise; SQLite's has no
+        # escape character at all (psql's completion sends LIKE 'tc\_%').
+        return exp.Escape(this=node, expression=exp.Literal.string("\\"))
     if isinstance(node, exp.RegexpLike):
         return _fn("pg_regex", node.this, node.expression, exp.Literal.string("c"))
     if isinstance(node, exp.RegexpILike):
@@ -271,12 +330,23 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Bracket):
         if len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Slice):
             return _fn("pg_elem", node.this, node.expressions[0])
+    if isinstance(node, exp.Lateral) and isinstance(node.this, exp.Func):
+        replaced = _correlated_source(node.this, node.args.get("alias"),
+                                      node.this.args.get("offset"), node)
+        if replaced is None:
+            raise errors.FeatureNotSupported(
+                f"LATERAL {_function_name(node.this)}(...) is not supported in catalog queries")
+        return replaced
     if isinstance(node, exp.Unnest) and node.expressions:
-        replaced = _table_source(node, node.args.get("alias"), node.args.get("offset"))
+        replaced = _correlated_source(node, node.args.get("alias"), node.args.get("offset"),
+                                      node) or _table_source(
+            node, node.args.get("alias"), node.args.get("offset"))
         if replaced is not None:
             return replaced
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
-        replaced = _table_source(node.this, node.args.get("alias"), node.args.get("offset"))
+        replaced = _correlated_source(node.this, node.args.get("alias"),
+                                      node.args.get("offset"), node) or _table_source(
+            node.this, node.args.get("alias"), node.args.get("offset"))
         if replaced is not None:
             return replaced
     if isinstance(node, exp.ByteString):
@@ -377,9 +447,59 @@ def _name_columns(tree: exp.Expr) -> None:
         e.replace(exp.alias_(e.copy(), _figure_colname(e) or "?column?", quoted=True))
 
 
+_RELATION_COLUMNS = {
+    name: {c for c, _ in columns_of(spec)}
+    for name, spec in [*PG_CATALOG.items(), *INFORMATION_SCHEMA.items(),
+                       *((n, spec) for n, (spec, _) in PG_VIEWS.items())]
+}
+_ROWID_NAMES = frozenset({"oid", "rowid", "_rowid_"})
+
+
+def _scope_sources(select: exp.Select) -> dict[str, set[str] | None]:
+    """A SELECT's FROM items: alias -> the relation's columns (None: not a known relation)."""
+    out: dict[str, set[str] | None] = {}
+    for item in select.find_all(exp.Table, exp.Subquery, exp.Unnest, exp.Lateral):
+        if item.find_ancestor(exp.Select) is not select or item.find_ancestor(
+                exp.Where, exp.Having, exp.Order) is not None:
+            continue
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+            out[item.alias_or_name] = _RELATION_COLUMNS.get(item.name)
+        elif item.alias_or_name or isinstance(item, exp.Subquery):
+            out[item.alias_or_name] = None
+    return out
+
+
+def _check_rowid_names(tree: exp.Expr) -> None:
+    """`oid` / `rowid` of a relation that has no such column: 42703, as PostgreSQL says.
+
+    SQLite would answer them with its own rowid (`select oid,* from pg_inherits`); a
+    reference is let through whenever some FROM item in scope may have the column.
+    """
+    for column in tree.find_all(exp.Column):
+        if not isinstance(column.this, exp.Identifier):
+            continue  # t.*
+        name = column.name if column.this.quoted else column.name.lower()
+        if name not in _ROWID_NAMES:
+            continue
+        scopes = []
+        select = column.find_ancestor(exp.Select)
+        while select is not None:
+            scopes.append(_scope_sources(select))
+            select = select.find_ancestor(exp.Select)
+        if column.table:
+            found = [s[column.table] for s in scopes if column.table in s]
+            candidates = found[:1]
+        else:
+            candidates = [cols for s in scopes for cols in s.values()]
+        if not candidates or any(cols is None or name in cols for cols in candidates):
+            continue
+        raise errors.UndefinedColumn(f'column "{name}" does not exist')
+
+
 def to_sqlite(tree: exp.Expr) -> str:
     """The catalog query as the engine's SQLite runs it."""
     tree = tree.copy()
+    _check_rowid_names(tree)
     _name_columns(tree)
     aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
     for column in list(tree.find_all(exp.Column)):
@@ -454,7 +574,7 @@ def _expandarray(node: exp.Anonymous, alias: str) -> None:
 
 def _walk(node: exp.Expr) -> exp.Expr:
     """Children first, then the node: a replacement is built from rewritten parts."""
-    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+    if isinstance(node, exp.Table | exp.Lateral) and isinstance(node.this, exp.Func):
         # A function in FROM: rewrite its arguments, not the function itself.
         for arg in list(node.this.iter_expressions()):
             new = _walk(arg)
