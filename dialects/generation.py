@@ -220,6 +220,11 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
         return found
     if classify.is_user_column(node):
         return "current_user", "user"
+    if isinstance(node, exp.CurrentRole) or (
+        isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier)
+        and not node.this.quoted and node.this.name.lower() == "current_role"
+    ):  # a reserved word: unquoted it is always the function (sqlglot reads it as a column)
+        return "current_user", "current_role"
     if not isinstance(node, exp.Anonymous):
         return None
     name = node.name.lower()
