@@ -1,15 +1,19 @@
 """Event delivery: a bounded queue and a worker per subscriber, retries, the dead-letter store.
 
-`emit` is called on the statement path and never waits: an event that does
-not fit a subscriber's queue goes to the dead-letter store instead of slowing
-the query down.
+`emit` / `publish` are called on the statement path and never wait: an event
+is appended to each interested subscriber's deque (its worker is woken only
+when it sleeps), and one that does not fit goes to the dead-letter store
+instead of slowing the query down. Building the event's dict and its JSON is
+the subscriber's worker's job, done once per event for every subscriber.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ class Subscriber:
     sink: Sink
     filter: Filter = field(default_factory=Filter)
     queue_size: int = 10_000
-    batch: int = 100
+    batch: int = 500
     retries: int = 3
     backoff: float = 0.2  # seconds before the first retry; doubles each time, with jitter
     max_backoff: float = 10.0
@@ -40,8 +44,13 @@ class Subscriber:
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
     dropped: int = 0  # overflowed the queue (and went to the dead-letter store)
-    queue: asyncio.Queue[Event] | None = None
+    pending: deque[Event] = field(default_factory=deque)  # the bounded queue
+    busy: int = 0  # events the worker has taken and not yet settled
+    wake: asyncio.Future[None] | None = None  # set while the worker sleeps on an empty queue
     task: asyncio.Task[None] | None = None
+
+    def queued(self) -> int:
+        return len(self.pending) + self.busy
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> Subscriber:
@@ -50,7 +59,7 @@ class Subscriber:
             sink=sink_from_section(section),
             filter=Filter.from_section(section),
             queue_size=int(section.get("queue", 10_000)),
-            batch=max(1, int(section.get("batch", 100))),
+            batch=max(1, int(section.get("batch", 500))),
             retries=int(section.get("retries", 3)),
             backoff=float(section.get("backoff", 0.2)),
             max_backoff=float(section.get("max_backoff", 10.0)),
@@ -83,24 +92,22 @@ class Observers:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for sub in self._list:
-            sub.queue = asyncio.Queue(sub.queue_size)
             sub.task = asyncio.create_task(self._deliver(sub), name=f"observer {sub.name}")
 
     async def stop(self, grace: float = 2.0) -> None:
         """Let queues drain for up to `grace` seconds; what is left goes to the dead letters."""
         self._stopped = True
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(s.queue.join() for s in self._list if s.queue)), grace
-            )
+            await self._drained(grace)
         except TimeoutError:
             pass
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
-            left: list[Event] = []
-            while sub.queue is not None and not sub.queue.empty():
-                left.append(sub.queue.get_nowait())
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sub.task
+            left = list(sub.pending)
+            sub.pending.clear()
             if left:
                 self.dead_letters.add(sub.name, left, "proxy shut down before delivery", 0)
             sub.sink.close()
@@ -113,42 +120,65 @@ class Observers:
         return any(not s.filter.types or type in s.filter.types for s in self._list)
 
     def emit(self, type: str, data: dict[str, Any]) -> None:
-        event: Event | None = None
+        if self._loop is not None:
+            self.publish(Event.new(type, data))
+
+    def publish(self, event: Event) -> None:
+        """Queue `event` for every subscriber that takes its type; on the loop's thread."""
+        if self._loop is None:
+            return
+        self.emitted += 1
+        type = event.type
         for sub in self._list:
-            queue = sub.queue
-            if queue is None:
+            types = sub.filter.types
+            if types and type not in types:
                 continue
-            if event is None:
-                event = Event.new(type, data)
-            if not sub.filter.matches(event):
-                continue
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
+            pending = sub.pending
+            if len(pending) >= sub.queue_size:
                 sub.dropped += 1
                 self._dead(sub, [event], "queue full", 0)
-        if event is not None:
-            self.emitted += 1
+                continue
+            pending.append(event)
+            wake = sub.wake
+            if wake is not None:
+                sub.wake = None
+                if not wake.done():
+                    wake.set_result(None)
 
     # ------------------------------------------------------------ delivery
 
     async def _deliver(self, sub: Subscriber) -> None:
-        queue = sub.queue
-        assert queue is not None
+        pending = sub.pending
+        loop = asyncio.get_running_loop()
+        detailed = sub.filter.detailed
         while True:
-            batch = [await queue.get()]
-            if sub.linger > 0 and queue.qsize() < sub.batch - 1:
+            if not pending:
+                sub.wake = loop.create_future()
+                await sub.wake
+                continue
+            if sub.linger > 0 and len(pending) < sub.batch:
                 await asyncio.sleep(sub.linger)
-            while len(batch) < sub.batch and not queue.empty():
-                batch.append(queue.get_nowait())
+            batch = [pending.popleft() for _ in range(min(sub.batch, len(pending)))]
+            sub.busy = len(batch)
             try:
-                await self._with_retries(sub, batch)
+                if detailed:  # tables, operations, users: looked at here, off the statement path
+                    batch = [e for e in batch if sub.filter.matches(e)]
+                if batch:
+                    await self._with_retries(sub, batch)
             except asyncio.CancelledError:
                 self.dead_letters.add(sub.name, batch, "proxy shut down during delivery", 0)
                 raise
             finally:
-                for _ in batch:
-                    queue.task_done()
+                sub.busy = 0
+
+    async def _drained(self, timeout: float) -> None:
+        """Wait until every subscriber's queue is empty and nothing is being delivered."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(s.pending or s.busy for s in self._list):
+            if loop.time() >= deadline:
+                raise TimeoutError
+            await asyncio.sleep(0.005)
 
     async def _with_retries(self, sub: Subscriber, batch: list[Event]) -> None:
         error = ""
@@ -190,18 +220,18 @@ class Observers:
         taken = await loop.run_in_executor(self._dl_thread, self.dead_letters.take, names)
         for name, event in taken:
             sub = self.subscribers[name]
-            try:
-                assert sub.queue is not None
-                sub.queue.put_nowait(event)
-            except asyncio.QueueFull:
+            if len(sub.pending) >= sub.queue_size:
                 self._dead(sub, [event], "queue full on replay", 0)
+                continue
+            sub.pending.append(event)
+            wake, sub.wake = sub.wake, None
+            if wake is not None and not wake.done():
+                wake.set_result(None)
         return len(taken)
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until every queue is empty and the dead-letter writes are on disk (tests, admin)."""
-        await asyncio.wait_for(
-            asyncio.gather(*(s.queue.join() for s in self._list if s.queue)), timeout
-        )
+        await self._drained(timeout)
         await asyncio.get_running_loop().run_in_executor(self._dl_thread, lambda: None)
 
     def describe(self) -> list[tuple[Any, ...]]:
@@ -210,7 +240,7 @@ class Observers:
                 s.name,
                 s.sink.kind,
                 ",".join(sorted(s.filter.types)) or "*",
-                s.queue.qsize() if s.queue else 0,
+                s.queued(),
                 s.delivered,
                 s.failed,
                 s.dead_lettered,

@@ -6,7 +6,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,28 +25,87 @@ TYPES = frozenset({STATEMENT, WRITE, BACKEND_DOWN, BACKEND_UP, FAILOVER, CONNECT
 _BOOT = secrets.token_hex(4)
 _SEQ = itertools.count(1)
 
+try:  # a faster encoder when it is installed; the output is the same compact JSON
+    import orjson
 
-@dataclass(slots=True)
+    def _dumps(d: dict[str, Any]) -> str:
+        try:
+            return orjson.dumps(d, default=str).decode()
+        except TypeError:  # beyond orjson (a 65-bit integer, a non-str key): the stdlib's way
+            return json.dumps(d, default=str, separators=(",", ":"))
+
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _dumps(d: dict[str, Any]) -> str:
+        return json.dumps(d, default=str, separators=(",", ":"))
+
+
 class Event:
-    id: str
-    type: str
-    time: float  # Unix seconds
-    data: dict[str, Any]
+    """One thing that happened, cheap to make on the statement path.
+
+    Its id string, its `data` dict (when made with `lazy`: a builder and its
+    arguments) and its JSON are made only when a subscriber's worker first asks,
+    once for every subscriber.
+    """
+
+    __slots__ = ("_build", "_data", "_id", "_json", "time", "type")
+
+    def __init__(
+        self,
+        id: str | int,
+        type: str,
+        at: float,
+        data: dict[str, Any] | None = None,
+        build: tuple[Callable[..., dict[str, Any]], tuple[Any, ...]] | None = None,
+    ) -> None:
+        self._id = id
+        self.type = type
+        self.time = at  # Unix seconds
+        self._data = data
+        self._build = build
+        self._json: str | None = None
 
     @classmethod
     def new(cls, type: str, data: dict[str, Any]) -> Event:
-        return cls(f"{_BOOT}-{next(_SEQ)}", type, time.time(), data)
+        return cls(next(_SEQ), type, time.time(), data)
+
+    @classmethod
+    def lazy(cls, type: str, build: Callable[..., dict[str, Any]], *args: Any) -> Event:
+        """An event whose data is `build(*args)`, called off the statement path."""
+        return cls(next(_SEQ), type, time.time(), None, (build, args))
+
+    @property
+    def id(self) -> str:
+        i = self._id
+        if isinstance(i, int):
+            i = self._id = f"{_BOOT}-{i}"
+        return i
+
+    @property
+    def data(self) -> dict[str, Any]:
+        d = self._data
+        if d is None:
+            assert self._build is not None
+            fn, args = self._build
+            d = self._data = fn(*args)
+        return d
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "time": self.time, **self.data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), default=str, separators=(",", ":"))
+        j = self._json
+        if j is None:
+            j = self._json = _dumps(self.to_dict())
+        return j
 
     @classmethod
     def from_json(cls, text: str) -> Event:
         d = json.loads(text)
         return cls(d.pop("id"), d.pop("type"), d.pop("time"), d)
+
+    def __repr__(self) -> str:
+        return f"Event({self.id!r}, {self.type!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +128,16 @@ class Filter:
             raise ValueError(f"unknown event types {sorted(unknown)}; known: {sorted(TYPES)}")
         return cls(types, words("tables"), words("operations"), frozenset(section.get("users", ())))
 
+    @property
+    def detailed(self) -> bool:
+        """True when it looks inside an event, beyond its type."""
+        return bool(self.tables or self.operations or self.users)
+
     def matches(self, event: Event) -> bool:
         if self.types and event.type not in self.types:
             return False
+        if not (self.tables or self.operations or self.users):
+            return True
         data = event.data
         if self.users and data.get("user") not in self.users:
             return False

@@ -28,6 +28,9 @@ class Watch:
     def __init__(self, observers: Observers | None, telemetry: Telemetry | None) -> None:
         self.observers = observers
         self.telemetry = telemetry
+        # Whether any subscriber takes these at all: if none does, none is made.
+        self._statement_events = observers is not None and observers.wants(events.STATEMENT)
+        self._write_events = observers is not None and observers.wants(events.WRITE)
         self.statements = 0
         self.errors = 0
         self.rows = 0
@@ -78,29 +81,19 @@ class Watch:
         obs = self.observers
         if obs is None:
             return
+        # An event here is a tuple of what is at hand; its dict and JSON are made by
+        # the subscribers' worker.
         route = session.route
-        tables = sorted(stmt.tables_read | stmt.tables_written)
-        obs.emit(events.STATEMENT, {
-            "route": route.name,
-            "backend": route.backend.name,
-            "user": session.user,
-            "operation": str(stmt.kind),
-            "tag": tag,
-            "tables": tables,
-            "duration_ms": round(seconds * 1000, 3),
-            "rows": rows,
-            "cache_hit": hit,
-            "sqlstate": sqlstate,
-        })
-        if stmt.kind in _WRITES and sqlstate is None:
-            obs.emit(events.WRITE, {
-                "route": route.name,
-                "backend": route.backend.name,
-                "user": session.user,
-                "operation": str(stmt.kind),
-                "tables": sorted(stmt.tables_written),
-                "rows": _affected(tag),
-            })
+        if self._statement_events:
+            obs.publish(events.Event.lazy(
+                events.STATEMENT, _statement_data, route.name, route.backend.name,
+                session.user, stmt, tag, seconds, rows, hit, sqlstate,
+            ))
+        if self._write_events and sqlstate is None and stmt.kind in _WRITES:
+            obs.publish(events.Event.lazy(
+                events.WRITE, _write_data, route.name, route.backend.name, session.user, stmt,
+                tag,
+            ))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -191,6 +184,37 @@ class Watched(PassThrough):
         self._watch._finish(
             self._session, self._stmt, self._start, rows, hit, sqlstate, self._span, inner.tag
         )
+
+
+def _statement_data(
+    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str, seconds: float,
+    rows: int, hit: bool | None, sqlstate: str | None,
+) -> dict[str, Any]:
+    return {
+        "route": route,
+        "backend": backend,
+        "user": user,
+        "operation": str(stmt.kind),
+        "tag": tag,
+        "tables": sorted(stmt.tables_read | stmt.tables_written),
+        "duration_ms": round(seconds * 1000, 3),
+        "rows": rows,
+        "cache_hit": hit,
+        "sqlstate": sqlstate,
+    }
+
+
+def _write_data(
+    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str
+) -> dict[str, Any]:
+    return {
+        "route": route,
+        "backend": backend,
+        "user": user,
+        "operation": str(stmt.kind),
+        "tables": sorted(stmt.tables_written),
+        "rows": _affected(tag),
+    }
 
 
 def _affected(tag: str) -> int:
