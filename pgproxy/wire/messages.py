@@ -190,15 +190,37 @@ class Bind:
 
 
 def parse_bind(body: bytes) -> Bind:
-    b = _Body(body)
-    portal = b.cstr()
-    statement = b.cstr()
-    param_formats = [b.i16() for _ in range(b.i16())]
-    values: list[bytes | None] = []
-    for _ in range(b.i16()):
-        n = b.i32()
-        values.append(None if n == -1 else b.take(n))
-    result_formats = [b.i16() for _ in range(b.i16())]
+    # The hot path of every extended-protocol statement: plain unpack_from
+    # calls rather than a cursor object, with one bounds check per read.
+    try:
+        end = body.index(b"\0")
+        portal = body[:end].decode()
+        pos = end + 1
+        end = body.index(b"\0", pos)
+        statement = body[pos:end].decode()
+        pos = end + 1
+        (n,) = _u16.unpack_from(body, pos)
+        param_formats = list(struct.unpack_from(f"!{n}h", body, pos + 2)) if n else []
+        pos += 2 + 2 * n
+        (count,) = _u16.unpack_from(body, pos)
+        pos += 2
+        values: list[bytes | None] = []
+        append = values.append
+        size = len(body)
+        for _ in range(count):
+            (length,) = _i32.unpack_from(body, pos)
+            pos += 4
+            if length == -1:
+                append(None)
+                continue
+            if length < 0 or pos + length > size:
+                raise errors.ProtocolViolation("bind message parameter length is invalid")
+            append(body[pos : pos + length])
+            pos += length
+        (n,) = _u16.unpack_from(body, pos)
+        result_formats = list(struct.unpack_from(f"!{n}h", body, pos + 2)) if n else []
+    except (ValueError, struct.error, UnicodeDecodeError):
+        raise errors.ProtocolViolation("malformed Bind message") from None
     return Bind(portal, statement, param_formats, values, result_formats)
 
 
