@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import dialects
@@ -115,10 +116,11 @@ class Pipeline:
         if cache is not None:
             key = cache.key(session, stmt, generated.sql, values, formats)
             if key is not None:
-                return await cache.read(
-                    session, key, stmt,
-                    lambda: self._execute(session, stmt, generated, values, formats),
+                # run(session): the cache may run it again on a session of its own.
+                run = partial(
+                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats
                 )
+                return await cache.read(session, key, stmt, run)
         return await self._execute(session, stmt, generated, values, formats)
 
     async def _execute(

@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import dialects
@@ -41,6 +41,12 @@ class CacheOptions:
     route_ttl: dict[str, float] = field(default_factory=dict)  # per route name
     coalesce: bool = True
     coalesce_wait: float = 5.0  # seconds a coalesced miss waits before running its own
+    # A hit in the last `refresh_ahead` fraction of an entry's TTL starts one
+    # background refresh that replaces it (0: off).
+    refresh_ahead: float = 0.15
+    # Seconds past its TTL an entry may still be served while one refresh runs (0: off).
+    stale_while_revalidate: float = 0.0
+    refresh_sessions: int = 4  # idle backend sessions kept per route for refreshes
     warm_file: str | None = None  # statements run at start-up, one per line
     warm_database: str = "app"  # the route warmed statements run on (`\\c name` lines switch)
     warm_user: str = "pgproxy"
@@ -109,6 +115,10 @@ class QueryCache:
         self.store = CacheStore(options.max_entries, options.max_bytes)
         self.stats = self.store.stats
         self._flights: dict[Hashable, _Flight] = {}
+        self._grace = max(0.0, float(options.stale_while_revalidate))
+        self._ahead = min(max(0.0, float(options.refresh_ahead)), 1.0)
+        self._idle: dict[Any, list[Any]] = {}  # (route name, branch) -> idle refresh sessions
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ reads
 
@@ -141,14 +151,17 @@ class QueryCache:
         session: Session,
         key: Hashable,
         stmt: dialects.Statement,
-        run: Callable[[], Awaitable[Any]],
+        run: Callable[[Any], Awaitable[Any]],
     ) -> Any:
         store = self.store
-        entry = store.get(key)
+        entry = store.get(key, self._grace)
         if entry is not None:
-            entry.hits += 1
-            self.stats.hits += 1
-            return CachedResult(entry)
+            if entry.refresh_at is not None and entry.refresh_at <= time.monotonic():
+                entry = self._due(session, key, entry)
+            if entry is not None:
+                entry.hits += 1
+                self.stats.hits += 1
+                return CachedResult(entry)
         flight = self._flights.get(key)
         if flight is not None and flight.session is not session and self.options.coalesce:
             try:
@@ -174,7 +187,7 @@ class QueryCache:
         tx = session.cache_tx if session.in_transaction else None
         since = tx.started if tx is not None else store.clock
         try:
-            result = await run()
+            result = await run(session)
         except BaseException:
             if mine is not None:
                 self._land(key, mine, None)
@@ -198,6 +211,7 @@ class QueryCache:
                     result.columns, batches, result.rows, result.tag, size, tables,
                     None if ttl is None else time.monotonic() + ttl, route, stmt.sql,
                 )
+                self._refreshable(entry, ttl, run, session.route, session.target())
                 if not store.put(key, entry):
                     entry = None
             self._land(key, mine, entry)
@@ -207,6 +221,86 @@ class QueryCache:
             # Whatever closes the session's open result must close the recording too.
             session.set_active(filling)
         return filling
+
+    # ------------------------------------------------------------ refresh-ahead
+
+    def _refreshable(
+        self, entry: Entry, ttl: float | None, rerun: Any, route: Any, target: dialects.Target
+    ) -> None:
+        """Mark when a hit should refresh `entry`, and keep how to run it again."""
+        if ttl is None or not (self._ahead or self._grace) or entry.expires is None:
+            return
+        entry.ttl = ttl
+        entry.refresh_at = entry.expires - ttl * self._ahead
+        entry.rerun = rerun
+        # The branch in effect (the route's, or SET pgproxy.branch) is the refresh's too.
+        entry.origin = route if target.branch == route.branch else replace(
+            route, branch=target.branch
+        )
+
+    def _due(self, session: Session, key: Hashable, entry: Entry) -> Entry | None:
+        """A hit near or past the TTL: start one refresh; serve a stale entry only meanwhile."""
+        if not entry.refreshing:
+            entry.refreshing = True
+            task = asyncio.get_running_loop().create_task(
+                self._refresh(session.proxy, key, entry), name="cache refresh"
+            )
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+        if entry.expires is not None and entry.expires <= time.monotonic():
+            self.stats.stale_hits += 1
+        return entry
+
+    async def _refresh(self, proxy: Any, key: Hashable, entry: Entry) -> None:
+        """Run the entry's statement again on a session of our own and replace the entry."""
+        from pgproxy.session import Session  # the session module imports the pipeline
+
+        store = self.store
+        since = store.clock
+        route = entry.origin
+        pool = self._idle.setdefault((route.name, route.branch), [])
+        session = pool.pop() if pool else Session(
+            proxy, {"user": self.options.warm_user, "database": route.name}, route, 0,
+            "cache refresh",
+        )
+        ok = False
+        try:
+            result = await entry.rerun(session)
+            batches: list[tuple[bytes, int]] = []
+            size = 0
+            try:
+                while not result.done and size <= self.options.max_result_bytes:
+                    data, n = await result.fetch(0)
+                    if data:
+                        batches.append((data, n))
+                        size += len(data)
+            finally:
+                await result.close()
+            ok = True
+            if size > self.options.max_result_bytes:
+                self.stats.too_large += 1
+                return
+            if not store.fresh_since(entry.tables, since):
+                return  # a write landed meanwhile: the entry is gone, and so is this result
+            ttl = entry.ttl
+            assert ttl is not None
+            fresh = Entry(
+                result.columns, batches, result.rows, result.tag, size, entry.tables,
+                time.monotonic() + ttl, entry.route, entry.sql,
+            )
+            fresh.ttl, fresh.refresh_at = ttl, time.monotonic() + ttl * (1 - self._ahead)
+            fresh.rerun, fresh.origin = entry.rerun, entry.origin
+            if store.put(key, fresh):
+                self.stats.refreshes += 1
+        except Exception as exc:  # a failed refresh leaves the entry to expire
+            self.stats.refresh_failures += 1
+            log.warning("cache refresh of %.80s failed: %s", entry.sql, exc)
+        finally:
+            entry.refreshing = False
+            if ok and len(pool) < self.options.refresh_sessions:
+                pool.append(session)
+            else:
+                await _drop_session(proxy, session)
 
     def _land(self, key: Hashable, flight: _Flight, entry: Entry | None) -> None:
         if self._flights.get(key) is flight:
@@ -270,9 +364,23 @@ class QueryCache:
             ("invalidations", str(s.invalidations)),
             ("coalesced", str(s.coalesced)),
             ("too_large", str(s.too_large)),
+            ("refreshes", str(s.refreshes)),
+            ("refresh_failures", str(s.refresh_failures)),
+            ("stale_hits", str(s.stale_hits)),
+            ("refreshing", str(len(self._refreshing))),
             ("stores", str(s.stores)),
             ("in_flight", str(len(self._flights))),
         ]
+
+
+async def _drop_session(proxy: Any, session: Any) -> None:
+    """Close a refresh session's backend connection; it was never a client, so no event."""
+    conn, session.conn = session.conn, None
+    if conn is not None:
+        try:
+            await proxy.workers.run(conn.close)
+        except Exception:  # closing after a failure: nothing more to do
+            log.debug("closing a cache refresh connection failed", exc_info=True)
 
 
 def _pinned(session: Session, stmt: dialects.Statement) -> bool:

@@ -39,6 +39,13 @@ class Entry:
     hits: int = 0
     # The RowDescription a hit sends, encoded once for the formats its key asked for.
     described: tuple[list[int], bytes] | None = None
+    # Refresh-ahead / stale-while-revalidate: from `refresh_at` (monotonic) a hit
+    # starts one background refresh, with `rerun(session)` on the `origin` route.
+    refresh_at: float | None = None
+    ttl: float | None = None
+    rerun: Any = None
+    origin: Any = None  # the Route the entry was filled on
+    refreshing: bool = False
 
 
 @dataclass(slots=True)
@@ -51,6 +58,9 @@ class Stats:
     invalidations: int = 0  # entries dropped because a table they read was written
     coalesced: int = 0  # misses served by another client's identical query
     too_large: int = 0  # results streamed but not kept: over the size limit
+    refreshes: int = 0  # entries replaced by a background refresh (refresh-ahead, stale)
+    refresh_failures: int = 0
+    stale_hits: int = 0  # expired entries served while their refresh ran
 
     def ratio(self) -> float:
         total = self.hits + self.misses
@@ -75,11 +85,12 @@ class CacheStore:
     def __len__(self) -> int:
         return len(self._lru)
 
-    def get(self, key: Hashable) -> Entry | None:
+    def get(self, key: Hashable, grace: float = 0.0) -> Entry | None:
+        """The entry, or None; past its TTL it is kept for `grace` more seconds (stale)."""
         entry: Entry | None = self._lru.get(key)
         if entry is None:
             return None
-        if entry.expires is not None and entry.expires <= time.monotonic():
+        if entry.expires is not None and entry.expires + grace <= time.monotonic():
             del self._lru[key]
             self._forget(key, entry)
             self.stats.expirations += 1
