@@ -121,7 +121,8 @@ class Admin:
             ("SHOW CACHE ENTRIES",
              ["route", "tables", "rows:int", "bytes:int", "hits:int", "ttl_left", "statement"],
              self.show_cache_entries),
-            ("SHOW BACKENDS", ["name", "type", "dialect", "url", "capabilities", "state"],
+            ("SHOW BACKENDS",
+             ["name", "type", "dialect", "url", "capabilities", "state", "detail"],
              self.show_backends),
             ("SHOW CLIENTS",
              ["pid:int", "user", "database", "peer", "backend", "branch", "state"],
@@ -196,7 +197,7 @@ class Admin:
 
     def show_backends(self, args: list[str]) -> Rows:
         rows: Rows = []
-        health = getattr(self.proxy.router, "health", None)
+        health = self.proxy.health
         for name, backend in self.proxy.router.backends.items():
             caps = backend.capabilities
             flags = [
@@ -208,10 +209,13 @@ class Admin:
                     ("returning", caps.returning),
                 ) if on
             ]
-            state = health(name) if callable(health) else "configured"
+            state, detail = (
+                (health.state(name), health.detail(name)) if health is not None
+                else ("unchecked", "")
+            )
             rows.append(
                 (name, backend.name, backend.dialect, backend.redacted_url(), ",".join(flags),
-                 state)
+                 state, detail)
             )
         return rows
 

@@ -14,6 +14,7 @@ from pgproxy import config as config_mod
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
@@ -83,6 +84,15 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     proxy.admin = Admin(proxy, cfg.admin, users_configured=bool(cfg.users), observers=observers)
     if observers is not None:
         await observers.start()
+    health_options = HealthOptions.from_section(cfg.health)
+    if health_options.enabled:
+
+        def changed(name: str, up: bool, detail: str) -> None:
+            if proxy.watch is not None:
+                proxy.watch.backend(name, up, detail)
+
+        proxy.health = HealthChecker(lambda: proxy.router.backends, health_options, changed)
+        proxy.health.start()
     server = WireServer(
         proxy,
         users=cfg.users,
@@ -107,6 +117,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     finally:
         log.info("shutting down")
         await server.close()
+        if proxy.health is not None:
+            await proxy.health.stop()
         if observers is not None:
             await observers.stop()
         if telemetry is not None:

@@ -25,6 +25,7 @@ class Proxy:
         self.sessions: set[Session] = set()
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
         self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
+        self.health: Any = None  # pgproxy.health.HealthChecker: backend up/down, when enabled
 
     async def open_session(self, params: Mapping[str, str], pid: int, peer: str) -> Any:
         if self.admin is not None and params["database"] == self.admin.database:

@@ -19,6 +19,7 @@ from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
 from pgproxy.backends.base import Backend, Column, Connection
 from pgproxy.cursors import Cursors
+from pgproxy.health import UNAVAILABLE
 from pgproxy.settings import VERSION_STRING, Settings
 from pgproxy.wire.codecs import decoder
 
@@ -256,7 +257,9 @@ class Session:
             if self._timed_out:
                 raise errors.QueryCanceled("canceling statement due to statement timeout") from None
             raise errors.QueryCanceled("canceling statement due to user request") from None
-        except errors.PgError:
+        except errors.PgError as exc:
+            if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
+                self.proxy.health.mark_down(self.route.backend, exc.message)
             if self.conn is not None:
                 self.in_transaction = await self.proxy.workers.run(_in_transaction, self.conn)
                 if self.in_transaction:
@@ -281,7 +284,12 @@ class Session:
         if self.conn is None:
             database = f"{route.name}/{branch}" if branch else None
             setup = dialects.session_setup(route.backend.dialect)
-            self.conn = await self.proxy.workers.run(_connect, route.backend, database, setup)
+            try:
+                self.conn = await self.proxy.workers.run(_connect, route.backend, database, setup)
+            except errors.PgError as exc:
+                if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
+                    self.proxy.health.mark_down(route.backend, exc.message)
+                raise
             self._conn_branch = branch
         elif branch != self._conn_branch:
             database = (

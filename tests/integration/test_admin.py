@@ -25,7 +25,7 @@ def test_console_answers_result_sets(proxy):
         clients = admin.execute("SHOW CLIENTS").fetchall()
         assert any(row[1] == proxy.user and row[2] == "app" for row in clients)
         cols = [d.name for d in admin.execute("SHOW BACKENDS").description]
-        assert cols == ["name", "type", "dialect", "url", "capabilities", "state"]
+        assert cols == ["name", "type", "dialect", "url", "capabilities", "state", "detail"]
         assert admin.execute("SHOW BACKENDS").fetchone()[1] == "sqlite"
         cache = dict(admin.execute("SHOW CACHE").fetchall())
         assert cache["enabled"] == "true" and "hit_ratio" in cache

@@ -55,8 +55,10 @@ def test_hot_entry_is_refreshed_once_before_it_expires(tmp_path):
         assert conn.execute(Q, (1,)).fetchall() == [(1, "old")]  # hit, not yet in the window
         assert stats(proxy)["refreshes"] == 0
         time.sleep(max(0.0, filled + 1.7 - time.monotonic()))  # the last half of the TTL
-        for _ in range(5):  # hot: every hit in the window, one refresh between them
-            assert conn.execute(Q, (1,)).fetchall() == [(1, "old")]
+        # Hot: five hits in the window start one refresh between them; the first is served
+        # the entry as it was, later ones the old or (once the refresh landed) the new row.
+        seen = [conn.execute(Q, (1,)).fetchall()[0][1] for _ in range(5)]
+        assert seen[0] == "old" and set(seen) <= {"old", "new"}
         after = wait_for(proxy, "refreshes", 1)
         assert after["refreshes"] == 1 and after["refresh_failures"] == 0
         assert time.monotonic() < filled + 3, "the machine was too slow for this test's TTL"

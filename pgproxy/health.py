@@ -1,0 +1,211 @@
+"""Backend health: a cheap ping per backend, on a connection of its own, every few seconds.
+
+Each backend the router knows is pinged (`SELECT 1`) in a thread of the
+checker's own, so a backend that hangs never takes a query worker. A backend
+is `unknown` until its first check, then `up` or `down`; a change is
+reported through `on_change(name, up, detail)` (the watch turns it into
+backend_up / backend_down events and the health metric). A statement that
+fails to connect, or loses its connection (08xxx, 57P01), marks its backend
+down at once and asks for a check now, so a lone killed connection comes back
+up within one ping while a dead server stays down.
+
+Configuration, the [health] section of pgproxy.toml:
+
+    enabled = true     # false: no checks; SHOW BACKENDS says "unknown"
+    interval = 2.0     # seconds between checks of each backend
+    timeout = 5.0      # seconds a ping may take before the backend counts as down
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pgproxy.backends.base import Backend
+
+log = logging.getLogger("pgproxy.health")
+
+# SQLSTATEs that say the backend, not the statement, failed.
+UNAVAILABLE = frozenset({"08000", "08001", "08003", "08004", "08006", "57P01", "57P03"})
+
+
+@dataclass
+class HealthOptions:
+    enabled: bool = True
+    interval: float = 2.0
+    timeout: float = 5.0
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> HealthOptions:
+        opts = cls()
+        for key, value in section.items():
+            if not hasattr(opts, key):
+                raise ValueError(f"unknown [health] setting {key!r}")
+            setattr(opts, key, bool(value) if key == "enabled" else float(value))
+        if opts.interval <= 0 or opts.timeout <= 0:
+            raise ValueError("[health] interval and timeout must be positive")
+        return opts
+
+
+@dataclass
+class BackendHealth:
+    name: str
+    state: str = "unknown"  # unknown, up, down
+    since: float = field(default_factory=time.time)  # Unix seconds of the last change
+    detail: str = ""  # why it is down
+    checks: int = 0
+    failures: int = 0
+    conn: Any = None  # the ping's own connection; used by one ping at a time
+    busy: bool = False  # a ping is running (or hung) in the thread
+
+
+class HealthChecker:
+    """Pings every routed backend every `interval` seconds; keeps and reports their state."""
+
+    def __init__(
+        self,
+        backends: Callable[[], Mapping[str, Backend]],
+        options: HealthOptions | None = None,
+        on_change: Callable[[str, bool, str], None] | None = None,
+    ) -> None:
+        self._backends = backends
+        self.options = options or HealthOptions()
+        self.on_change = on_change
+        self.states: dict[str, BackendHealth] = {}
+        self._threads = ThreadPoolExecutor(4, thread_name_prefix="pgproxy-health")
+        self._task: asyncio.Task[None] | None = None
+        self._rechecks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="health checks")
+
+    async def stop(self) -> None:
+        for task in [self._task, *self._rechecks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        states = list(self.states.values())
+        self._threads.submit(_close_all, [s for s in states if not s.busy])
+        self._threads.shutdown(wait=False)
+
+    async def _run(self) -> None:
+        while True:
+            await self.check_all()
+            await asyncio.sleep(self.options.interval)
+
+    # ------------------------------------------------------------ checks
+
+    async def check_all(self) -> None:
+        await asyncio.gather(*(self.check(name) for name in list(self._backends())))
+
+    async def check(self, name: str) -> None:
+        backend = self._backends().get(name)
+        if backend is None:
+            return
+        st = self.states.get(name)
+        if st is None:
+            st = self.states[name] = BackendHealth(name)
+        if st.busy:
+            return  # the last ping has not come back: its timeout already said so
+        st.checks += 1
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(
+                loop.run_in_executor(self._threads, _ping, st, backend), self.options.timeout
+            )
+        except TimeoutError:
+            self._set(st, False, f"no answer to a ping within {self.options.timeout:g} s")
+        except Exception as exc:  # any failure of the ping is the backend's
+            self._set(st, False, _describe(exc))
+        else:
+            self._set(st, True, "")
+
+    def mark_down(self, backend: Backend, detail: str) -> None:
+        """A statement could not reach `backend`: down now, and check again at once."""
+        for name, b in list(self._backends().items()):
+            if b is backend:
+                st = self.states.get(name)
+                if st is None:
+                    st = self.states[name] = BackendHealth(name)
+                if st.state != "down":
+                    self._set(st, False, detail)
+                    task = asyncio.get_running_loop().create_task(self.check(name))
+                    self._rechecks.add(task)
+                    task.add_done_callback(self._rechecks.discard)
+
+    def _set(self, st: BackendHealth, up: bool, detail: str) -> None:
+        state = "up" if up else "down"
+        if not up:
+            st.failures += 1
+            st.detail = detail
+        if st.state == state:
+            return
+        was, st.state, st.since = st.state, state, time.time()
+        if up:
+            st.detail = ""
+        if was == "unknown" and up:
+            log.info("backend %s is up", st.name)
+            return  # the first check finding it up is no event
+        if up:
+            log.warning("backend %s is up again", st.name)
+        else:
+            log.warning("backend %s is down: %s", st.name, detail)
+        if self.on_change is not None:
+            try:
+                self.on_change(st.name, up, detail)
+            except Exception:  # reporting must never stop the checks
+                log.exception("reporting backend %s %s failed", st.name, state)
+
+    # ------------------------------------------------------------ admin
+
+    def state(self, name: str) -> str:
+        st = self.states.get(name)
+        return st.state if st is not None else "unknown"
+
+    def detail(self, name: str) -> str:
+        st = self.states.get(name)
+        return st.detail if st is not None else ""
+
+
+def _ping(st: BackendHealth, backend: Backend) -> None:
+    """In the checker's thread: `SELECT 1` on the ping's own connection, opened as needed."""
+    st.busy = True
+    try:
+        if st.conn is None:
+            st.conn = backend.connect(None)
+        cursor = st.conn.execute("SELECT 1", ())
+        try:
+            cursor.fetch(1)
+        finally:
+            cursor.close()
+    except BaseException:
+        conn, st.conn = st.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        raise
+    finally:
+        st.busy = False
+
+
+def _close_all(states: list[BackendHealth]) -> None:
+    for st in states:
+        conn, st.conn = st.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _describe(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    code = getattr(exc, "sqlstate", None)
+    return f"{code}: {message}" if code else message
