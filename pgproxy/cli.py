@@ -43,9 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    cfg = config_mod.load(
-        args.config, listen=args.listen, backend=args.backend, log_level=args.log_level
-    )
+    try:
+        cfg = config_mod.load(
+            args.config, listen=args.listen, backend=args.backend, log_level=args.log_level
+        )
+    except (OSError, ValueError) as exc:  # a missing file, a TOML syntax error
+        print(f"pgproxy: cannot read the configuration: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -59,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(cfg))
     except KeyboardInterrupt:
         pass
+    except (ValueError, ImportError, OSError) as exc:
+        # A configuration the proxy cannot start with: say what, without a traceback.
+        log.error("cannot start: %s", exc)
+        return 2
     return 0
 
 
