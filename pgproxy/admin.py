@@ -283,6 +283,12 @@ class AdminSession:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         return statements[0] if statements else AdminStatement(sql, "", empty=True)
 
+    async def begin_implicit(self, statements: Sequence[AdminStatement]) -> bool:
+        return False  # console commands change no data
+
+    async def end_implicit(self, commit: bool) -> None:
+        pass
+
     def split(self, sql: str) -> list[AdminStatement]:
         return parse(sql)
 

@@ -155,6 +155,41 @@ class Pipeline:
             session.set_active(result)
         return result
 
+    async def begin_implicit(
+        self, session: Session, statements: Sequence[PreparedStatement]
+    ) -> bool:
+        """BEGIN for a multi-statement simple query outside a transaction block.
+
+        Not when the text manages its own transaction, nor on the admin console
+        or for statements that never reach the backend.
+        """
+        work = [p.statement for p in statements if not p.empty]
+        if len(work) < 2 or session.in_transaction or session.failed:
+            return False
+        if session.route.backend.capabilities.branches:
+            # Dolt: dolt_commit() and branch switches inside the text act on the
+            # transaction themselves; wrapping them would change what they commit.
+            return False
+        if any(s.kind in _NO_IMPLICIT or s.tag in _CURSOR_TAGS for s in work):
+            return False
+        if not any(s.kind not in LOCAL_KINDS and not s.catalog_only for s in work):
+            return False
+        result = await self._backend(session, _BEGIN, (), ())
+        await result.close()
+        return True
+
+    async def end_implicit(self, session: Session, commit: bool) -> None:
+        if not session.in_transaction:
+            return  # a statement ended it already (MySQL's DDL commits implicitly)
+        stmt = _COMMIT if commit and not session.failed else _ROLLBACK
+        try:
+            result = await self._backend(session, stmt, (), ())
+            await result.close()
+        except errors.PgError:
+            if commit:
+                raise
+            log.warning("rolling back an implicit transaction failed", exc_info=True)
+
     async def _cursor(
         self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
     ) -> Any:
@@ -207,6 +242,13 @@ def translation_error(exc: dialects.TranslationError) -> errors.PgError:
 
 
 _ROLLBACK = dialects.Statement("ROLLBACK", Kind.ROLLBACK, "ROLLBACK")
+_BEGIN = dialects.Statement("BEGIN", Kind.BEGIN, "BEGIN")
+_COMMIT = dialects.Statement("COMMIT", Kind.COMMIT, "COMMIT")
+# A text with any of these manages its own transaction.
+_NO_IMPLICIT = frozenset(
+    {Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO,
+     Kind.USE, Kind.CALL}
+)
 
 
 def _typed(columns: Sequence[Column], types: Sequence[int]) -> list[Column]:

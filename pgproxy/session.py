@@ -128,6 +128,12 @@ class Session:
             types.append(oid or TEXT_OID)
         return PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
 
+    async def begin_implicit(self, statements: Sequence[PreparedStatement]) -> bool:
+        return await self.proxy.pipeline.begin_implicit(self, statements)
+
+    async def end_implicit(self, commit: bool) -> None:
+        await self.proxy.pipeline.end_implicit(self, commit)
+
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
@@ -162,11 +168,14 @@ class Session:
             return
         self._closed = True
         self.proxy.closed(self, reason)
-        await self.release_active()
-        await self.cursors.close(None)
         conn, self.conn = self.conn, None
-        if conn is not None:
-            await self.proxy.workers.run(_close_connection, conn, self.in_transaction)
+        if conn is None:
+            return
+        # Open results are abandoned, not drained: closing the connection ends
+        # them, where draining a large unread MySQL result could take seconds.
+        self._active = None
+        self.cursors = Cursors()
+        await self.proxy.workers.run(_close_connection, conn, self.in_transaction)
 
     # ------------------------------------------------------------ state changes
 

@@ -343,10 +343,14 @@ class WireConnection(asyncio.Protocol):
         # A simple query drops the unnamed statement and portal, as PostgreSQL does.
         self.statements.pop("", None)
         await self._drop_portal("")
+        implicit = False
         try:
             statements = self.session.split(sql)
             if not statements:
                 self.write(m.EMPTY_QUERY)
+            # Several statements in one Query run as one implicit transaction, as in
+            # PostgreSQL: an error in the third undoes the first two.
+            implicit = await self.session.begin_implicit(statements)
             for prepared in statements:
                 if prepared.empty:
                     self.write(m.EMPTY_QUERY)
@@ -358,10 +362,15 @@ class WireConnection(asyncio.Protocol):
                     await self._stream(result, 0)
                 finally:
                     await result.close()
+            if implicit:
+                implicit = False
+                await self.session.end_implicit(commit=True)
         except errors.PgError as exc:
             if isinstance(exc, errors.Fatal):
                 raise
             self._send_error(exc)
+            if implicit:
+                await self.session.end_implicit(commit=False)
         self._ready()
 
     async def _stream(self, result: Result, max_rows: int) -> bool:

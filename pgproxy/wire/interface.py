@@ -67,6 +67,14 @@ class CoreSession(Protocol):
         """Parse a simple query's text into its statements."""
         ...
 
+    async def begin_implicit(self, statements: Sequence[Prepared]) -> bool:
+        """Open the implicit transaction a multi-statement Query runs in; False if none."""
+        ...
+
+    async def end_implicit(self, commit: bool) -> None:
+        """Commit (or, after an error, roll back) the implicit transaction."""
+        ...
+
     def decode_params(
         self, prepared: Prepared, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:

@@ -246,5 +246,6 @@ def test_dropped_clients_leave_no_backend_connections(proxy_mysql, mariadb):
     deadline = time.monotonic() + 20
     while backend_sessions() > baseline and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert backend_sessions() <= baseline
+    left = backend_sessions()
+    assert left <= baseline, (left, baseline, proxy_mysql.log()[-6000:].replace("\n", " | "))
     assert proxy_mysql.alive()

@@ -174,3 +174,16 @@ def test_empty_query(conn):
     cur = conn.execute("")
     assert cur.pgresult.status == psycopg.pq.ExecStatus.EMPTY_QUERY
     assert conn.execute("select 4").fetchone() == (4,)
+
+
+def test_multi_statement_query_is_one_implicit_transaction(conn, table):
+    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+    # psycopg sends a parameterless text as one simple Query.
+    with pytest.raises(pgerrors.UniqueViolation):
+        conn.execute(f"INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2), (2)")
+    assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    conn.execute(f"INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2)")
+    assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
+    conn.execute(f"BEGIN; INSERT INTO {table} VALUES (3); ROLLBACK")
+    assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
