@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import tzinfo
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
@@ -23,19 +24,23 @@ def command_tag(verb: str, rows: int) -> str:
     return verb
 
 
-_ENCODERS: dict[tuple[tuple[int, ...], tuple[int, ...]], RowEncoder] = {}
+_ENCODERS: dict[tuple[Any, ...], RowEncoder] = {}
 
 
-def encoder_for(columns: Sequence[Column] | None, formats: Sequence[int]) -> RowEncoder | None:
-    """The batch encoder for these column types and formats, built once per combination."""
+def encoder_for(
+    columns: Sequence[Column] | None, formats: Sequence[int], tz: tzinfo | None = None
+) -> RowEncoder | None:
+    """The batch encoder for these column types, formats and TimeZone, built once each."""
     if columns is None:
         return None
-    key = (tuple(c.type_oid for c in columns), tuple(formats))
+    key = (tuple(c.type_oid for c in columns), tuple(formats), tz)
     encoder = _ENCODERS.get(key)
     if encoder is None:
         if len(_ENCODERS) > 4096:  # bound the table; the combinations in use come back
             _ENCODERS.clear()
-        encoder = _ENCODERS[key] = row_encoder(key[0], formats_for(formats, len(columns)))
+        encoder = _ENCODERS[key] = row_encoder(
+            key[0], formats_for(formats, len(columns)), tz=tz
+        )
     return encoder
 
 
@@ -50,11 +55,12 @@ class RowsResult:
         columns: Sequence[Column] | None = None,
         rows: Sequence[tuple[Any, ...]] = (),
         formats: Sequence[int] = (),
+        tz: tzinfo | None = None,
     ) -> None:
         self.columns = columns
         self._verb = verb
         self._rows = list(rows)
-        self._encode = encoder_for(columns, formats)
+        self._encode = encoder_for(columns, formats, tz)
         self.done = columns is None
 
     @property
@@ -90,6 +96,7 @@ class BackendResult:
         "columns",
         "done",
         "rows",
+        "tz",
     )
 
     def __init__(
@@ -102,11 +109,13 @@ class BackendResult:
         run: Callable[..., Awaitable[Any]],
         on_done: Callable[[BackendResult], None] | None = None,
         closed: bool = False,
+        tz: tzinfo | None = None,
     ) -> None:
         self._verb = verb
         self._cursor = cursor
         self.columns = cursor.columns
-        self._encode = encoder_for(self.columns, formats)
+        self.tz = tz  # the session's TimeZone, for a cursor's FETCH to encode with
+        self._encode = encoder_for(self.columns, formats, tz)
         self._prefetched = prefetched
         self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
         self._run = run

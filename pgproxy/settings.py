@@ -8,8 +8,11 @@ does (the GUC_REPORT flag).
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from pgproxy import errors
 
@@ -134,8 +137,11 @@ def normalize(name: str, value: str) -> str:
         return f"{style.title() if style != 'ISO' else 'ISO'}, {order}"
     if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
         return str(parse_duration_ms(value))
-    if name == "timezone" and value.upper() in ("UTC", "GMT", "Z", "ZULU", "ETC/UTC"):
-        return "UTC"
+    if name == "timezone":
+        if value.upper() in ("UTC", "GMT", "Z", "ZULU", "ETC/UTC", "UCT", "UNIVERSAL"):
+            return "UTC"
+        zone(value)  # refuse a name the zone database does not have
+        return value
     if name == "extra_float_digits":
         try:
             digits = int(value)
@@ -150,6 +156,19 @@ def normalize(name: str, value: str) -> str:
             )
         return str(digits)
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def zone(name: str) -> tzinfo | None:
+    """The tzinfo for a TimeZone setting; None for UTC, which needs no conversion."""
+    if name == "UTC":
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise errors.InvalidParameterValue(
+            f'invalid value for parameter "TimeZone": "{name}"'
+        ) from None
 
 
 class Settings:
@@ -225,6 +244,10 @@ class Settings:
             (display_name(n), self.get(n), PARAMS[n].description if n in PARAMS else "")
             for n in names
         ]
+
+    def tz(self) -> tzinfo | None:
+        """The session's TimeZone for timestamptz output; None for UTC."""
+        return zone(self._values.get("timezone", "UTC"))
 
     def statement_timeout_ms(self) -> int:
         return int(self._values.get("statement_timeout", "0"))

@@ -140,11 +140,15 @@ class QueryCache:
         if formats and all(f == formats[0] for f in formats):
             formats = formats[:1] if formats[0] else ()
         # target() carries the backend, database, branch and AS OF in effect.
-        parts = (session.route.name, session.target(), sql, tuple(values), tuple(formats))
+        # The TimeZone changes the bytes of timestamptz values, so it is part of the key.
+        parts = (
+            session.route.name, session.target(), sql, tuple(values), tuple(formats),
+            session.settings.tz(),
+        )
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
-            return Key((parts[0], parts[1], sql, repr(values), parts[4]))
+            return Key((parts[0], parts[1], sql, repr(values), parts[4], parts[5]))
 
     async def read(
         self,

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import psycopg
+import psycopg.types.string
 import pytest
 from psycopg import errors as pgerrors
 
@@ -187,3 +188,17 @@ def test_multi_statement_query_is_one_implicit_transaction(conn, table):
     assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
     conn.execute(f"BEGIN; INSERT INTO {table} VALUES (3); ROLLBACK")
     assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
+
+
+def test_timezone_setting_shapes_timestamptz_output(conn):
+    conn.execute("SET TimeZone = 'America/New_York'")
+    assert conn.info.parameter_status("TimeZone") == "America/New_York"
+    cur = conn.cursor()
+    # Read the value as the text the server sent, not as a datetime.
+    cur.adapters.register_loader("timestamptz", psycopg.types.string.TextLoader)
+    cur.execute("SELECT CAST('2024-01-15 12:00:00+00' AS timestamptz)")
+    assert cur.fetchone() == ("2024-01-15 07:00:00-05",)
+    with pytest.raises(pgerrors.InvalidParameterValue):
+        conn.execute("SET TimeZone = 'Mars/Olympus_Mons'")
+    conn.execute("SET TimeZone = 'UTC'")
+    assert conn.execute("select 9").fetchone() == (9,)

@@ -422,9 +422,10 @@ def timestamp_binary(v: Any) -> bytes:
 
 
 def _in_zone(dt: datetime, tz: tzinfo) -> datetime:
-    # A naive value is already the session zone's wall clock.
+    # A naive value from a backend is UTC: backends keep timestamptz in UTC
+    # (MySQL sessions run at +00:00, SQLite's CURRENT_TIMESTAMP is UTC).
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=tz)
+        return dt.replace(tzinfo=_UTC).astimezone(tz)
     return dt.astimezone(tz)
 
 
@@ -432,8 +433,8 @@ def timestamptz_text_encoder(tz: tzinfo = _UTC) -> Encoder:
     """timestamptz text as PostgreSQL prints it for a session whose TimeZone is `tz`.
 
     PostgreSQL prints every timestamptz in the session zone, so an aware
-    value is converted (its offset tells the instant) and a naive one is
-    taken to be in that zone already.
+    value is converted (its offset tells the instant), and so is a naive one,
+    which a backend holds in UTC.
     """
     utc = tz is _UTC
 
@@ -468,7 +469,7 @@ def timestamptz_text_encoder(tz: tzinfo = _UTC) -> Encoder:
 
 
 def timestamptz_binary_encoder(tz: tzinfo = _UTC) -> Encoder:
-    """timestamptz binary: microseconds since 2000-01-01 UTC; naive values are in `tz`."""
+    """timestamptz binary: microseconds since 2000-01-01 UTC; naive values are UTC."""
     utc = tz is _UTC
 
     def encode(v: Any) -> bytes:
@@ -482,10 +483,8 @@ def timestamptz_binary_encoder(tz: tzinfo = _UTC) -> Encoder:
             if inf:
                 return _Q.pack(_TS_PINF if inf > 0 else _TS_NINF)
             v = _to_datetime(v, "timestamp with time zone")
-        if v.tzinfo is None:
-            if utc:
-                return _Q.pack((v - _EPOCH) // _ONE_USEC)
-            v = v.replace(tzinfo=tz)
+        if v.tzinfo is None:  # a backend's naive timestamptz is UTC, whatever the session zone
+            return _Q.pack((v - _EPOCH) // _ONE_USEC)
         return _Q.pack((v - _EPOCH_TZ) // _ONE_USEC)
 
     return encode
