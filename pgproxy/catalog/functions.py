@@ -1,0 +1,275 @@
+"""PostgreSQL's catalog functions, registered on a catalog engine's SQLite connection.
+
+format_type, pg_get_indexdef, pg_get_constraintdef, pg_table_is_visible,
+has_*_privilege, the regex operators and the rest: each a Python function
+SQLite calls, so catalog queries run as written, as real SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pgproxy import errors
+from pgproxy.catalog.engine import (
+    _CATALOG_NAMES,
+    _CATALOG_RELATIONS,
+    _array_text,
+    _ident,
+    _maybe,
+    _members,
+    _pg_regex,
+    _split_name,
+    format_type,
+    parse_array,
+)
+from pgproxy.settings import VERSION_STRING
+
+if TYPE_CHECKING:
+    from pgproxy.catalog.engine import CatalogDB
+
+
+def register(catalog: CatalogDB) -> None:
+    """Register every function on `catalog.db` (once, when the engine is built)."""
+    names = catalog.names
+    db = catalog.db
+
+    def fn(name: str, f: Callable[..., Any], nargs: int = -1) -> None:
+        db.create_scalar_function(name, f, nargs, deterministic=False)
+
+    def reg_oid(kind: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return value
+        s = str(value).strip()
+        if re.fullmatch(r"\d+", s):
+            return int(s)
+        if kind == "regclass":
+            ns, _, name = _split_name(s)
+            for schema in ([ns] if ns else ["public", "pg_catalog"]):
+                oid = names.by_name.get((schema, name))
+                if oid is not None:
+                    return oid
+            catalog_oid = _CATALOG_RELATIONS.get(name)
+            if catalog_oid is not None:
+                return catalog_oid
+            raise errors.UndefinedTable(f'relation "{s}" does not exist')
+        if kind == "regtype":
+            name = s.lower().removeprefix("pg_catalog.")
+            name = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint": "int8",
+                    "boolean": "bool", "character varying": "varchar", "real": "float4",
+                    "double precision": "float8", '"char"': "char"}.get(name, name)
+            if name.endswith("[]"):
+                name = "_" + name[:-2]
+            oid = names.type_by_name.get(name)
+            if oid is None:
+                raise errors.UndefinedObject(f'type "{s}" does not exist')
+            return oid
+        if kind == "regnamespace":
+            for oid, n in names.namespaces.items():
+                if n == s:
+                    return oid
+            raise errors.UndefinedObject(f'schema "{s}" does not exist')
+        if kind == "regrole":
+            for oid, n in names.roles.items():
+                if n == s:
+                    return oid
+            return 0
+        return 0
+
+    def reg_name(kind: str, value: Any) -> Any:
+        if value is None:
+            return None
+        oid = reg_oid(kind, value)
+        if kind == "regclass":
+            rel = names.relations.get(oid)
+            if rel is None:
+                return _CATALOG_NAMES.get(oid, str(oid))
+            return rel[1] if rel[0] in ("public", "pg_catalog") else f"{rel[0]}.{rel[1]}"
+        if kind == "regtype":
+            return format_type(oid, -1, names) if oid in names.types else str(oid)
+        if kind == "regnamespace":
+            return names.namespaces.get(oid, str(oid))
+        if kind == "regrole":
+            return names.roles.get(oid, str(oid))
+        if kind in ("regproc", "regprocedure"):
+            return "-" if oid == 0 else str(value)
+        return str(oid)
+
+    fn("pg_reg", reg_oid, 2)
+    fn("pg_reg_name", reg_name, 2)
+    # Set-returning in PostgreSQL; with no partitions the only row is the relation itself.
+    fn("pg_partition_ancestors", lambda rel: reg_oid("regclass", rel), 1)
+    fn("pg_partition_root", lambda rel: reg_oid("regclass", rel), 1)
+    fn("to_regclass", lambda s: _maybe(lambda: reg_oid("regclass", s)), 1)
+    fn("to_regtype", lambda s: _maybe(lambda: reg_oid("regtype", s)), 1)
+
+    def regex(value: Any, pattern: Any, flags: str) -> Any:
+        if value is None or pattern is None:
+            return None
+        return re.search(_pg_regex(str(pattern)), str(value),
+                         re.I if "i" in flags else 0) is not None
+
+    fn("pg_regex", regex, 3)
+    fn("regexp", lambda p, v: regex(v, p, "c"), 2)
+    fn("regexp_replace", lambda s, p, r, flags="": None if s is None else re.sub(
+        _pg_regex(p), re.sub(r"\\(\d)", r"\\\1", r), s, count=0 if "g" in flags else 1))
+
+    def visible(oid: Any) -> bool:
+        rel = names.relations.get(int(oid)) if oid is not None else None
+        return rel is None or rel[0] in ("public", "pg_catalog")
+
+    fn("pg_table_is_visible", visible, 1)
+    for kind in ("type", "function", "operator", "opclass", "collation", "conversion",
+                 "ts_config", "ts_parser", "ts_dict", "ts_template", "statistics_obj",
+                 "opfamily"):
+        fn(f"pg_{kind}_is_visible", lambda oid: True, 1)
+    fn("format_type", lambda oid, typmod: format_type(oid, typmod, names), 2)
+    fn("pg_get_expr", lambda expr, rel=None, pretty=None: expr)
+    fn("pg_get_userbyid", lambda oid: names.roles.get(int(oid or 0), f"unknown (OID={oid})"),
+       1)
+
+    def indexdef(oid: Any, column: Any = 0, pretty: Any = None) -> Any:
+        entry = names.indexdefs.get(int(oid or 0))
+        if entry is None:
+            return None
+        column = int(column or 0)
+        if column:
+            return _ident(entry[1][column - 1]) if column <= len(entry[1]) else ""
+        return entry[0]
+
+    fn("pg_get_indexdef", indexdef)
+    fn("pg_get_constraintdef",
+       lambda oid, pretty=None: names.constraintdefs.get(int(oid or 0)))
+    fn("pg_get_viewdef", lambda oid, pretty=None: names.viewdefs.get(
+        reg_oid("regclass", oid) or 0))
+    fn("pg_get_triggerdef", lambda oid, pretty=None: None)
+    fn("pg_get_ruledef", lambda oid, pretty=None: None)
+    fn("pg_get_partkeydef", lambda oid: None, 1)
+    fn("pg_get_statisticsobjdef_columns", lambda oid: None, 1)
+    fn("pg_get_function_result", lambda oid: None, 1)
+    fn("pg_get_function_arguments", lambda oid: "", 1)
+    fn("pg_get_function_identity_arguments", lambda oid: "", 1)
+    fn("pg_get_serial_sequence", lambda t, c: None, 2)
+    fn("pg_get_partition_constraintdef", lambda oid: None, 1)
+    fn("pg_tablespace_location", lambda oid: "", 1)
+    fn("pg_relation_is_publishable", lambda oid: False, 1)
+    fn("obj_description", lambda oid, catalog=None: None)
+    fn("col_description", lambda oid, num: None, 2)
+    fn("shobj_description", lambda oid, catalog: None, 2)
+    fn("pg_encoding_to_char", lambda enc: "UTF8" if int(enc or 0) == 6 else "SQL_ASCII", 1)
+    fn("pg_char_to_encoding", lambda name: 6, 1)
+    fn("getdatabaseencoding", lambda: "UTF8", 0)
+    fn("pg_encoding_max_length", lambda enc: 4, 1)
+    for kind in ("table", "column", "schema", "database", "function", "sequence",
+                 "type", "any_column", "server", "tablespace", "language",
+                 "foreign_data_wrapper"):
+        fn(f"has_{kind}_privilege", lambda *args: True)
+    fn("pg_has_role", lambda *args: True)
+    fn("pg_is_in_recovery", lambda: False, 0)
+    fn("pg_is_other_temp_schema", lambda oid: False, 1)
+    fn("pg_my_temp_schema", lambda: 0, 0)
+    fn("pg_backend_pid", lambda: catalog.ctx.pid, 0)
+    fn("pg_current_user", lambda: catalog.ctx.user, 0)
+    fn("pg_current_database", lambda: catalog.ctx.database, 0)
+    fn("pg_current_schema", lambda: "public", 0)
+    fn("pg_version", lambda: VERSION_STRING, 0)
+    fn("current_setting", lambda name, missing_ok=False: catalog._setting(name))
+    fn("current_schemas", lambda implicit: "{pg_catalog,public}" if implicit
+       else "{public}", 1)
+    fn("pg_postmaster_start_time", lambda: "2024-01-01 00:00:00+00", 0)
+    fn("pg_conf_load_time", lambda: "2024-01-01 00:00:00+00", 0)
+    fn("txid_current", lambda: 1, 0)
+    fn("pg_current_xact_id", lambda: 1, 0)
+    for size in ("pg_table_size", "pg_relation_size", "pg_total_relation_size",
+                 "pg_indexes_size", "pg_database_size"):
+        fn(size, lambda *args: 0)
+    for stat in ("pg_stat_get_numscans", "pg_stat_get_tuples_returned",
+                 "pg_stat_get_tuples_fetched", "pg_stat_get_tuples_inserted",
+                 "pg_stat_get_tuples_updated", "pg_stat_get_tuples_deleted",
+                 "pg_stat_get_live_tuples", "pg_stat_get_dead_tuples",
+                 "pg_stat_get_blocks_fetched", "pg_stat_get_blocks_hit"):
+        fn(stat, lambda oid: 0, 1)  # no statistics collector: nothing counted
+    fn("pg_size_pretty", lambda n: None if n is None else f"{int(n) // 1024} kB" if int(n)
+       >= 10240 else f"{int(n)} bytes", 1)
+    fn("quote_ident", lambda s: None if s is None else _ident(str(s)), 1)
+    fn("pg_left", lambda s, n: None if s is None else str(s)[: int(n)], 2)
+    fn("pg_right", lambda s, n: None if s is None else (
+        str(s)[-int(n):] if int(n) else ""), 2)
+    fn("pg_bool", lambda v: None if v is None else v in (1, "t", "true", "1", "on", "yes",
+                                                         "y") or v is True, 1)
+
+    # Arrays: text in PostgreSQL's own spelling, helpers parse it.
+    fn("pg_array", lambda *items: _array_text(items))
+    fn("pg_array_json", lambda arr: None if arr is None else json.dumps(parse_array(arr)), 1)
+    fn("pg_series_json", lambda start, stop, step=1: json.dumps(
+        list(range(int(start), int(stop) + (1 if int(step) > 0 else -1), int(step)))))
+
+    def elem(arr: Any, index: Any) -> Any:
+        items = parse_array(arr)
+        if items is None or index is None:
+            return None
+        # PostgreSQL's own index, as written (translate.py does not shift it): an array
+        # counts from 1, an int2vector/oidvector ('1 2') from 0.
+        i = int(index) - (1 if str(arr).lstrip().startswith(("{", "[")) else 0)
+        if 0 <= i < len(items):
+            return items[i]
+        return None
+
+    fn("pg_elem", elem, 2)
+
+    def has(arr: Any, value: Any) -> Any:
+        if arr is None or value is None:
+            return None
+        return str(value) in _members(arr)
+
+    fn("pg_array_has", has, 2)
+    fn("pg_array_any_ne", lambda arr, v: None if arr is None else any(
+        str(x) != str(v) for x in parse_array(arr) or []), 2)
+    fn("array_to_string", lambda arr, sep, null=None: None if arr is None else sep.join(
+        str(x) if x is not None else (null or "") for x in parse_array(arr)
+        if x is not None or null is not None))
+    fn("array_length", lambda arr, dim=1: None if arr is None or not parse_array(arr)
+       else len(parse_array(arr)))
+    fn("cardinality", lambda arr: None if arr is None else len(parse_array(arr)), 1)
+    fn("array_upper", lambda arr, dim: None if not parse_array(arr) else
+       len(parse_array(arr)) - (0 if str(arr).startswith("{") else 1), 2)
+    fn("array_lower", lambda arr, dim: None if not parse_array(arr) else
+       (1 if str(arr).startswith("{") else 0), 2)
+    fn("array_position", lambda arr, v: next((i + 1 for i, x in enumerate(
+        parse_array(arr) or []) if str(x) == str(v)), None), 2)
+
+    class ArrayAgg:
+        def __init__(catalog) -> None:
+            catalog.items: list[Any] = []
+
+        def step(catalog, value: Any) -> None:
+            catalog.items.append(value)
+
+        def final(catalog) -> Any:
+            return _array_text(catalog.items) if catalog.items else None
+
+    db.create_aggregate_function("pg_array_agg", ArrayAgg)
+
+    class BoolAnd:
+        def __init__(catalog) -> None:
+            catalog.value: bool | None = None
+
+        def step(catalog, v: Any) -> None:
+            if v is not None:
+                catalog.value = bool(v) if catalog.value is None else catalog.value and bool(v)
+
+        def final(catalog) -> Any:
+            return catalog.value
+
+    class BoolOr(BoolAnd):
+        def step(catalog, v: Any) -> None:
+            if v is not None:
+                catalog.value = bool(v) if catalog.value is None else catalog.value or bool(v)
+
+    db.create_aggregate_function("bool_and", BoolAnd)
+    db.create_aggregate_function("every", BoolAnd)
+    db.create_aggregate_function("bool_or", BoolOr)
