@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import SUM_OF_INTEGERS_IF_INTEGRAL, Kind, Setting, TranslationError
-from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, TEMPORAL, pg_type
+from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
 
 # PostgreSQL type OIDs (pg_type.dat) for `$n::type`; dialects/ must not import
 # pgproxy, so the few numbers needed live here.
@@ -496,11 +496,6 @@ def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
         return _OIDS.get(node.to.this, 0)
     if isinstance(node, BOOLEAN_CLASSES):
         return 16
-    if isinstance(node, (exp.Add, exp.Sub)):
-        operands = (pg_type(node.this), pg_type(node.expression))
-        if any(t in TEMPORAL or t == exp.DType.INTERVAL for t in operands):
-            return _OIDS.get(pg_type(node), 0)  # type: ignore[arg-type]
-        return 0
     if isinstance(node, exp.Extract):
         return _OIDS[exp.DType.DECIMAL]  # numeric since PostgreSQL 14
     if isinstance(node, exp.TimestampTrunc):
@@ -519,7 +514,9 @@ def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
         source = _derived_projection(node, select)
         if source is not None:
             return _projection_type(source[0], source[1], depth + 1)
-    return 0
+    # Literals, arithmetic, date arithmetic, count(): whatever the text fixes.
+    kind = pg_type(node)
+    return _OIDS.get(kind, 0) if kind is not None else 0
 
 
 def _sum_type(node: exp.Sum) -> int:

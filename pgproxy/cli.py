@@ -116,6 +116,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Event loops without signal support (Windows, a loop outside the main
+        # thread as in embedded use) stop through KeyboardInterrupt instead.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     if ready is not None:

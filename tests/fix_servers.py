@@ -88,6 +88,17 @@ def find_mariadb() -> tuple[str, str]:
     return daemon, install
 
 
+def find_psql() -> str:
+    """The psql client, installing Debian's postgresql-client if needed."""
+    found = shutil.which("psql")
+    if found is None:
+        apt_install("postgresql-client")
+        found = shutil.which("psql")
+    if found is None:
+        raise RuntimeError("postgresql-client installed but psql is not on PATH")
+    return found
+
+
 def find_postgresql_bindir() -> str:
     """The newest /usr/lib/postgresql/<v>/bin, installing postgresql if needed."""
     def look() -> str | None:
@@ -404,6 +415,12 @@ class PostgreSQLServer:
 
 
 # --- fixtures ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def psql_client() -> str:
+    """Path of psql, installed when missing, for tests that drive the real client."""
+    return find_psql()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import hashlib
 import hmac
@@ -23,7 +24,7 @@ class DeliveryError(Exception):
     """A batch was not taken; the bus retries, then dead-letters it."""
 
 
-class Sink:
+class Sink(abc.ABC):
     """One subscriber's way out. `deliver` raises on failure; the bus owns retries and order."""
 
     kind = "sink"
@@ -36,8 +37,9 @@ class Sink:
     async def deliver(self, events: list[Event]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.deliver_sync, events)
 
+    @abc.abstractmethod
     def deliver_sync(self, events: list[Event]) -> None:
-        raise NotImplementedError
+        """Deliver one batch, blocking; raise to have the bus retry it."""
 
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import psycopg
@@ -47,7 +46,7 @@ def test_console_in_a_driver_transaction(proxy):
         admin.commit()
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+@pytest.mark.usefixtures("psql_client")
 def test_psql_reads_the_console(proxy):
     out = subprocess.run(
         ["psql", proxy.url("pgproxy"), "-X", "-A", "-t", "-c", "SHOW CACHE"],

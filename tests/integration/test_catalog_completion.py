@@ -18,7 +18,6 @@ table and column name end to end.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 
@@ -27,7 +26,7 @@ import pytest
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed"),
+    pytest.mark.usefixtures("psql_client"),
 ]
 
 # {child}: a table name; {prefix_like} / {child_like}: typed prefixes, LIKE-escaped as psql

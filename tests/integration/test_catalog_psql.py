@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 
@@ -12,7 +11,7 @@ import pytest
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed"),
+    pytest.mark.usefixtures("psql_client"),
 ]
 
 

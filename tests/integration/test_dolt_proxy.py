@@ -250,7 +250,7 @@ def test_system_tables_pass_through(proxy_dolt):
         )
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+@pytest.mark.usefixtures("psql_client")
 def test_psql_branch_and_log(proxy_dolt, branched):
     t, branch = branched
     out = subprocess.run(

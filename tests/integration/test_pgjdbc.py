@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fix_servers import apt_install
+
 pytestmark = pytest.mark.integration
 
 JAVA_DIR = Path(__file__).resolve().parents[1] / "java"
@@ -47,7 +49,7 @@ def _stale() -> bool:
 def pgjdbc_classpath() -> str:
     """Build tests/java when needed; the class path to run `pgproxy.jdbc.Check` with."""
     if shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("pgjdbc tests need `java` (17+) and `mvn` on PATH")
+        apt_install("default-jdk-headless", "maven")  # Debian's, when the machine has none
     TARGET.mkdir(exist_ok=True)
     with open(TARGET / ".build.lock", "w") as lock:  # concurrent sessions build once
         fcntl.flock(lock, fcntl.LOCK_EX)

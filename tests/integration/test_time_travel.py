@@ -11,7 +11,6 @@ table and commits/branches are refused 0A000; on SQLite every hint is refused
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 import time
 import uuid
@@ -139,7 +138,7 @@ def test_unknown_ref_is_a_clear_error(history):
     assert state == "42704" and "no-such-branch" in message  # same on both Dolt backends
 
 
-@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+@pytest.mark.usefixtures("psql_client")
 def test_psql_as_of(history, proxy_dolt):
     _, t, _, _ = history
     out = subprocess.run(

@@ -16,6 +16,7 @@ import pytest
 from psycopg import errors as pgerrors
 
 from tests.fix_proxy import run_proxy
+from tests.fix_servers import find_psql
 
 # A statement that keeps SQLite busy for many seconds: something to cancel.
 SLOW_SQLITE = (
@@ -29,7 +30,8 @@ def psql(proxy, *args: str, input: str | None = None) -> subprocess.CompletedPro
     if proxy.password:
         env["PGPASSWORD"] = proxy.password
     return subprocess.run(
-        ["psql", "-X", "-h", proxy.host, "-p", str(proxy.port), "-U", proxy.user, "app", *args],
+        [find_psql(), "-X", "-h", proxy.host, "-p", str(proxy.port), "-U", proxy.user, "app",
+         *args],
         capture_output=True,
         text=True,
         input=input,

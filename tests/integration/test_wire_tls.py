@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from tests.fix_proxy import run_proxy
+from tests.fix_servers import apt_install
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+        apt_install("openssl")
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "server.crt", where / "server.key"
     subprocess.run(
