@@ -163,7 +163,7 @@ class Admin:
     def show_help(self, args: list[str]) -> Rows:
         return [(c,) for c in self.commands]
 
-    def show_stats(self, args: list[str]) -> Rows:
+    async def show_stats(self, args: list[str]) -> Rows:
         rows: Rows = [
             ("uptime_seconds", f"{time.time() - self.started:.0f}"),
             ("clients", str(len(self.proxy.sessions))),
@@ -175,7 +175,7 @@ class Admin:
         if cache is not None:
             rows += [(f"cache_{k}", v) for k, v in cache.describe()]
         if self.observers is not None:
-            rows += [(k, str(v)) for k, v in self.observers.totals().items()]
+            rows += [(k, str(v)) for k, v in (await self.observers.totals()).items()]
         return rows
 
     def show_cache(self, args: list[str]) -> Rows:
@@ -236,10 +236,11 @@ class Admin:
             return []
         return self.observers.describe()
 
-    def show_deadletter(self, args: list[str]) -> Rows:
+    async def show_deadletter(self, args: list[str]) -> Rows:
         if self.observers is None:
             return []
-        return self.observers.dead_letters.rows(subscriber=args[0] if args else None)
+        store = self.observers.dead_letters
+        return await self.observers.in_store(store.rows, args[0] if args else None)
 
     def cache_invalidate(self, args: list[str]) -> Rows:
         cache = self.proxy.pipeline.cache

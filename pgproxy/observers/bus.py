@@ -249,10 +249,14 @@ class Observers:
             for s in self._list
         ]
 
-    def totals(self) -> dict[str, int]:
+    async def in_store(self, fn: Any, *args: Any) -> Any:
+        """Run a dead-letter store call on its own thread, never on the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._dl_thread, fn, *args)
+
+    async def totals(self) -> dict[str, int]:
         return {
             "events_emitted": self.emitted,
             "events_delivered": sum(s.delivered for s in self._list),
             "events_dead_lettered": sum(s.dead_lettered for s in self._list),
-            "dead_letters_stored": self.dead_letters.count(),
+            "dead_letters_stored": await self.in_store(self.dead_letters.count),
         }
