@@ -45,6 +45,7 @@ class Entry:
     ttl: float | None = None
     rerun: Any = None
     origin: Any = None  # the Route the entry was filled on
+    settings: tuple[str, ...] = ()  # the RESULT_SETTINGS values of its key, for the refresh
     refreshing: bool = False
 
 
