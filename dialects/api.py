@@ -89,6 +89,9 @@ class Statement:
     # its text does not name (CALL, DO, EXECUTE). The query cache never shares a
     # session's reads of these names.
     temp_created: frozenset[str] = frozenset()
+    # Tables a SELECT's function calls may change: a sequence for nextval('s'); '*' for
+    # a function the proxy does not know (a user-defined one may write any table).
+    side_effects: frozenset[str] = frozenset()
     expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
 
 

@@ -70,6 +70,24 @@ SAFE_NAMES = frozenset(
         "row", "row_to_json", "to_json", "to_jsonb",
     }
 )
+# Functions that are not cacheable but change no table: the clock, randomness, the
+# session, locks, notifications. A function neither here nor in SAFE_NAMES may be a
+# user-defined one that writes any table (or Dolt's dolt_merge, dolt_checkout …).
+READ_ONLY_NAMES = frozenset(
+    {
+        "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
+        "random", "random_normal", "setseed", "gen_random_uuid", "currval", "lastval",
+        "current_setting", "set_config", "pg_backend_pid", "pg_sleep", "txid_current",
+        "txid_current_if_assigned", "pg_current_xact_id", "pg_current_xact_id_if_assigned",
+        "version", "current_database", "current_schemas", "pg_postmaster_start_time",
+        "pg_notify", "format_type", "obj_description", "col_description", "pg_table_is_visible",
+        "active_branch",
+    }
+)
+_READ_ONLY_PREFIXES = ("uuid_generate_", "inet_", "pg_advisory", "pg_try_advisory", "pg_get_",
+                       "has_")
+# Sequence functions: they change the sequence their first argument names.
+_SEQUENCE_WRITERS = frozenset({"nextval", "setval"})
 # Bare words PostgreSQL reads as session values where sqlglot sees a column.
 _SESSION_WORDS = frozenset(
     {"user", "current_user", "current_role", "session_user", "system_user", "current_schema",
@@ -84,6 +102,8 @@ _CREATE_SKIP = frozenset({"OR", "REPLACE", "GLOBAL", "LOCAL", "UNLOGGED", "RECUR
 _RELATIONS = frozenset({"TABLE", "VIEW", "SEQUENCE"})
 # Statements that may create temporary relations whose names the text does not show.
 ANY_TEMP = "*"
+# A read whose function calls may change any table.
+ANY_TABLE = "*"
 _OPAQUE = frozenset({"CALL", "DO", "EXECUTE"})
 
 
@@ -120,6 +140,34 @@ def deterministic(expression: exp.Expr) -> bool:
         elif isinstance(node, exp.Cast) and _reads_clock(node):
             return False
     return True
+
+
+def side_effects(expression: exp.Expr) -> frozenset[str]:
+    """Tables a read's function calls may change (bare, lower-cased); ANY_TABLE when it
+    calls a function the proxy does not know, which may change any table.
+
+    Functions sqlglot types are PostgreSQL built-ins: none writes a table.
+    """
+    out: set[str] = set()
+    for node in expression.find_all(exp.Anonymous):
+        name = node.name.lower()
+        if name in SAFE_NAMES or name in READ_ONLY_NAMES or name.startswith(_READ_ONLY_PREFIXES):
+            continue
+        sequence = _sequence_named(node) if name in _SEQUENCE_WRITERS else None
+        if sequence is None:
+            return frozenset({ANY_TABLE})
+        out.add(sequence)
+    return frozenset(out)
+
+
+def _sequence_named(call: exp.Anonymous) -> str | None:
+    """The sequence of nextval('s') / nextval('public.s'::regclass), or None if not a literal."""
+    arg = call.expressions[0] if call.expressions else None
+    if isinstance(arg, exp.Cast):
+        arg = arg.this
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        return arg.this.rpartition(".")[2].strip('"').lower()
+    return None
 
 
 def _session_word(node: exp.Column) -> bool:

@@ -233,6 +233,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         setting=setting,
         catalog_only=catalog_only,
         temp_created=cacheability.temp_created(expression, tokens),
+        side_effects=cacheability.side_effects(expression) if kind is Kind.SELECT else frozenset(),
         expression=expression,
     )
 

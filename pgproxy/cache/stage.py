@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import dialects
-from dialects.cacheability import ANY_TEMP
+from dialects.cacheability import ANY_TABLE, ANY_TEMP
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
 from pgproxy.settings import RESULT_SETTINGS
@@ -452,7 +452,10 @@ def _written(stmt: dialects.Statement) -> tuple[set[str], bool]:
     if stmt.tables_written:
         return {table_name(t) for t in stmt.tables_written}, False
     if stmt.kind in _NOT_WRITES:
-        # Dolt's version-control functions (dolt_merge, dolt_checkout, dolt_reset …)
-        # are SELECTs that can change every table.
-        return set(), stmt.kind is Kind.SELECT and "dolt_" in stmt.sql.lower()
+        # A SELECT's functions may write: nextval() its sequence; a user-defined
+        # function, or Dolt's dolt_merge, dolt_checkout, dolt_reset …, any table.
+        effects = stmt.side_effects
+        if not effects:
+            return set(), False
+        return {t for t in effects if t != ANY_TABLE}, ANY_TABLE in effects
     return set(), True

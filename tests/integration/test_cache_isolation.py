@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import psycopg
+import pymysql
 import pytest
 from psycopg.types.string import TextLoader
 
@@ -179,3 +180,31 @@ def test_users_do_not_share_entries(cached):
         assert bob.execute(q).fetchall() == [(7,)]
         assert bob.execute(q).fetchall() == [(7,)]
         assert delta(before, counters(cached))[:2] == (1, 1)  # bob's own entry
+
+
+def test_a_function_that_writes_invalidates_what_it_wrote(request, cached):
+    """A stored function the proxy does not know may write any table: calling it drops
+    every entry, so the next read sees its write."""
+    if "mysql" not in cached.backend_url:
+        pytest.skip("SQLite has no stored functions")
+    mariadb = request.getfixturevalue("mariadb")
+    direct = pymysql.connect(
+        host=mariadb.host, port=mariadb.port, user=mariadb.user, password=mariadb.password,
+        database=mariadb.database, autocommit=True,
+    )
+    with direct.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS counted")
+        cur.execute("CREATE TABLE counted (id INT PRIMARY KEY, n INT)")
+        cur.execute("INSERT INTO counted VALUES (1, 0)")
+        cur.execute("DROP FUNCTION IF EXISTS bump")
+        cur.execute(
+            "CREATE FUNCTION bump() RETURNS INT MODIFIES SQL DATA "
+            "BEGIN UPDATE counted SET n = n + 1 WHERE id = 1; RETURN 1; END"
+        )
+    direct.close()
+    q = "SELECT n FROM counted WHERE id = 1"
+    with connect(cached) as a, connect(cached) as b:
+        assert a.execute(q).fetchone() == (0,)
+        assert a.execute(q).fetchone() == (0,)  # kept
+        assert b.execute("SELECT bump()").fetchone() == (1,)
+        assert a.execute(q).fetchone() == (1,)  # not the kept 0

@@ -10,6 +10,7 @@ import dialects
 from dialects.cacheability import ANY_TEMP
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache
+from pgproxy.cache.stage import _written
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
 from pgproxy.session import Session
@@ -240,3 +241,24 @@ def test_a_session_with_a_temp_table_never_uses_the_cache_for_its_name(proxy):
     # Code the proxy cannot see may create any temporary table.
     cache.after_execute(b, one("CALL refill()"), False, False)
     assert key(cache, b, "SELECT v FROM other") is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "tables", "everything"),
+    [
+        ("SELECT lower(b) FROM t", set(), False),
+        ("SELECT now(), random(), current_setting('x'), pg_advisory_lock(1)", set(), False),
+        ("SELECT gen_random_uuid(), uuid_generate_v4(), pg_backend_pid()", set(), False),
+        ("SELECT nextval('orders_id_seq')", {"orders_id_seq"}, False),
+        ("SELECT nextval('public.Orders_id_seq'::regclass)", {"orders_id_seq"}, False),
+        ("SELECT setval('s', 10)", {"s"}, False),
+        ("SELECT nextval(name) FROM seqs", set(), True),  # which sequence: unknown
+        ("SELECT my_writer()", set(), True),  # a user-defined function may write anything
+        ("SELECT * FROM t WHERE my_check(a)", set(), True),
+        ("SELECT dolt_merge('feature')", set(), True),
+        ("SELECT dolt_checkout('-b', 'x')", set(), True),
+        ("SELECT * FROM dolt_log", set(), False),  # a system table, read
+    ],
+)
+def test_what_a_select_may_write(sql, tables, everything):
+    assert _written(one(sql)) == (tables, everything)
