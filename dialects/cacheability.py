@@ -29,6 +29,11 @@ SAFE_CLASSES: frozenset[type[exp.Expr]] = frozenset(
         exp.NthValue, exp.Ntile, exp.PercentRank, exp.PercentileCont, exp.PercentileDisc,
         exp.Rank, exp.RowNumber, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Sum,
         exp.Variance, exp.VariancePop,
+        # operators sqlglot models as functions
+        exp.And, exp.Or, exp.Xor, exp.ArrayContainedBy, exp.ArrayContains, exp.ArrayOverlaps,
+        exp.JSONArrayContains, exp.JSONBContains, exp.JSONBContainsAllTopKeys,
+        exp.JSONBContainsAnyTopKeys, exp.JSONBDeleteAtPath, exp.JSONBPathExists,
+        exp.RegexpFullMatch,
         # conditionals, casts, constructors
         exp.Array, exp.Case, exp.Cast, exp.Coalesce, exp.Collate, exp.Exists, exp.Greatest,
         exp.If, exp.Least, exp.Nullif, exp.TryCast,
@@ -71,21 +76,19 @@ SAFE_NAMES = frozenset(
     }
 )
 # Functions that are not cacheable but change no table: the clock, randomness, the
-# session, locks, notifications. A function neither here nor in SAFE_NAMES may be a
-# user-defined one that writes any table (or Dolt's dolt_merge, dolt_checkout …).
+# session, locks, notifications, PostgreSQL's pg_* built-ins. A function neither here
+# nor in SAFE_NAMES may be a user-defined one that writes any table (or Dolt's
+# dolt_merge, dolt_checkout …).
 READ_ONLY_NAMES = frozenset(
     {
         "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
         "random", "random_normal", "setseed", "gen_random_uuid", "currval", "lastval",
-        "current_setting", "set_config", "pg_backend_pid", "pg_sleep", "txid_current",
-        "txid_current_if_assigned", "pg_current_xact_id", "pg_current_xact_id_if_assigned",
-        "version", "current_database", "current_schemas", "pg_postmaster_start_time",
-        "pg_notify", "format_type", "obj_description", "col_description", "pg_table_is_visible",
+        "set_config", "version", "format_type", "obj_description", "col_description",
         "active_branch",
     }
 )
-_READ_ONLY_PREFIXES = ("uuid_generate_", "inet_", "pg_advisory", "pg_try_advisory", "pg_get_",
-                       "has_")
+_READ_ONLY_PREFIXES = ("pg_", "_pg_", "current_", "txid_", "uuid_generate_", "inet_", "has_",
+                       "to_reg")
 # Sequence functions: they change the sequence their first argument names.
 _SEQUENCE_WRITERS = frozenset({"nextval", "setval"})
 # Bare words PostgreSQL reads as session values where sqlglot sees a column.

@@ -136,6 +136,9 @@ SAFE_CALLS = [
     "j ? 'a'", "'{}'::jsonb", "array[1, 2]", "array_length(x, 1)", "cardinality(x)",
     "array_append(x, 1)", "array_position(x, 1)", "unnest(x)", "x[1]", "a = any(x)",
     "exists (select 1)", "num_nulls(a, b)", "pg_typeof(a)", "row(1, 2)",
+    # operators sqlglot models as functions
+    "a > 1 and b = 'x'", "a > 1 or b = 'x'", "x <@ x", "x @> x", "x && x",
+    "j::jsonb @> '{}'::jsonb", "j ?& array['a']", "j ?| array['a']", "j #- '{a}'",
 ]
 
 
@@ -249,6 +252,7 @@ def test_a_session_with_a_temp_table_never_uses_the_cache_for_its_name(proxy):
         ("SELECT lower(b) FROM t", set(), False),
         ("SELECT now(), random(), current_setting('x'), pg_advisory_lock(1)", set(), False),
         ("SELECT gen_random_uuid(), uuid_generate_v4(), pg_backend_pid()", set(), False),
+        ("SELECT pg_is_in_recovery(), pg_notify('c', 'x'), current_schemas(true)", set(), False),
         ("SELECT nextval('orders_id_seq')", {"orders_id_seq"}, False),
         ("SELECT nextval('public.Orders_id_seq'::regclass)", {"orders_id_seq"}, False),
         ("SELECT setval('s', 10)", {"s"}, False),
