@@ -2,19 +2,24 @@
 
 A read is cacheable only when its answer depends on nothing but the tables it
 reads, its parameters and the session settings the cache keys on. Functions
-are judged by an allow-list: a function the proxy does not know to be
-immutable (or stable given the key's settings) makes the read uncacheable,
-so a user-defined function or one added to PostgreSQL later is never cached
-by mistake.
+are judged by an allow-list: PostgreSQL's immutable built-ins (from
+pg_functions.txt, PostgreSQL's own pg_proc), the functions sqlglot parses into
+typed nodes listed here, and a few stable ones whose only inputs are settings
+the cache keys on. Any other function makes the read uncacheable, so a
+user-defined function or one added to PostgreSQL later is never cached by
+mistake; and since a user-defined function may write, a read calling one
+tells the cache it may have changed any table.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Hints, Kind
-from dialects.classify import word
+from dialects.classify import function_name, word
 
 # Functions as sqlglot parses PostgreSQL's names (position -> StrPosition,
 # string_agg -> GroupConcat, to_char -> TimeToStr …); exact types, so a new
@@ -59,36 +64,35 @@ SAFE_CLASSES: frozenset[type[exp.Expr]] = frozenset(
         exp.JSONBExtractScalar, exp.JSONExtract, exp.JSONExtractScalar, exp.Unnest,
     }
 )
-# Functions sqlglot keeps by name (exp.Anonymous), lower-cased.
+
+
+def _pg_functions() -> dict[str, str]:
+    """PostgreSQL's built-in function names, lower-cased, and their overloads' volatility."""
+    text = (Path(__file__).with_name("pg_functions.txt")).read_text()
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, volatility = line.partition(" ")
+            out[name.lower()] = out.get(name.lower(), "") + volatility
+    return out
+
+
+PG_FUNCTIONS = _pg_functions()
+# Functions sqlglot keeps by name (exp.Anonymous) that PostgreSQL marks stable, but
+# whose only inputs besides their arguments are settings in the cache key (TimeZone,
+# DateStyle, search_path for regtype output …); and syntax sqlglot reads as a call.
 SAFE_NAMES = frozenset(
     {
         "age",  # with two arguments only: age(x) is measured from today
-        "array_dims", "array_lower", "array_ndims", "array_positions", "array_replace",
-        "array_upper", "cardinality", "every", "gcd", "generate_subscripts", "isfinite",
-        "json_array_elements", "json_array_length", "json_build_array", "json_build_object",
-        "json_object_keys", "json_typeof", "jsonb_agg", "jsonb_array_elements",
-        "jsonb_array_length", "jsonb_build_array", "jsonb_build_object", "jsonb_each",
-        "jsonb_extract_path", "jsonb_extract_path_text", "jsonb_object_keys", "jsonb_pretty",
-        "jsonb_set", "jsonb_typeof", "lcm", "make_date", "num_nonnulls", "num_nulls",
-        "octet_length", "pg_typeof", "quote_ident", "quote_literal", "quote_nullable",
-        "regexp_match", "regexp_matches", "regexp_split_to_array", "regexp_split_to_table",
-        "row", "row_to_json", "to_json", "to_jsonb",
+        "json_build_array", "json_build_object", "jsonb_agg", "jsonb_build_array",
+        "jsonb_build_object", "pg_typeof", "quote_literal", "quote_nullable", "row_to_json",
+        "to_json", "to_jsonb",
+        "row", "all", "some",  # ROW(a, b), a = ALL(…), a = SOME(…)
     }
 )
-# Functions that are not cacheable but change no table: the clock, randomness, the
-# session, locks, notifications, PostgreSQL's pg_* built-ins. A function neither here
-# nor in SAFE_NAMES may be a user-defined one that writes any table (or Dolt's
-# dolt_merge, dolt_checkout …).
-READ_ONLY_NAMES = frozenset(
-    {
-        "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
-        "random", "random_normal", "setseed", "gen_random_uuid", "currval", "lastval",
-        "set_config", "version", "format_type", "obj_description", "col_description",
-        "active_branch",
-    }
-)
-_READ_ONLY_PREFIXES = ("pg_", "_pg_", "current_", "txid_", "uuid_generate_", "inet_", "has_",
-                       "to_reg")
+# Not PostgreSQL built-ins, known to change no table.
+READ_ONLY_NAMES = frozenset({"random_normal", "active_branch"})
+_READ_ONLY_PREFIXES = ("uuid_generate_",)  # the uuid-ossp extension
 # Sequence functions: they change the sequence their first argument names.
 _SEQUENCE_WRITERS = frozenset({"nextval", "setval"})
 # Bare words PostgreSQL reads as session values where sqlglot sees a column.
@@ -136,10 +140,13 @@ def deterministic(expression: exp.Expr) -> bool:
                 return False
         elif isinstance(node, exp.Anonymous):
             name = node.name.lower()
-            if name not in SAFE_NAMES or (name == "age" and len(node.expressions) < 2):
+            if name in SAFE_NAMES:
+                if name == "age" and len(node.expressions) < 2:
+                    return False
+            elif PG_FUNCTIONS.get(name) != "i":
                 return False
-        elif type(node) not in SAFE_CLASSES:
-            return False
+        elif type(node) not in SAFE_CLASSES and PG_FUNCTIONS.get(function_name(node)) != "i":
+            return False  # a typed node by PostgreSQL's name: regexp_count -> RegexpCount
         elif isinstance(node, exp.Cast) and _reads_clock(node):
             return False
     return True
@@ -149,12 +156,16 @@ def side_effects(expression: exp.Expr) -> frozenset[str]:
     """Tables a read's function calls may change (bare, lower-cased); ANY_TABLE when it
     calls a function the proxy does not know, which may change any table.
 
-    Functions sqlglot types are PostgreSQL built-ins: none writes a table.
+    PostgreSQL's built-ins (and the functions sqlglot types, all built-ins) change no
+    table but a sequence.
     """
     out: set[str] = set()
     for node in expression.find_all(exp.Anonymous):
         name = node.name.lower()
-        if name in SAFE_NAMES or name in READ_ONLY_NAMES or name.startswith(_READ_ONLY_PREFIXES):
+        if name not in _SEQUENCE_WRITERS and (
+            name in PG_FUNCTIONS or name in SAFE_NAMES or name in READ_ONLY_NAMES
+            or name.startswith(_READ_ONLY_PREFIXES)
+        ):
             continue
         sequence = _sequence_named(node) if name in _SEQUENCE_WRITERS else None
         if sequence is None:

@@ -34,6 +34,11 @@ def one(sql: str) -> dialects.Statement:
         ("SELECT age(d, '2020-01-01') FROM t", True),
         ("SELECT '2020-01-01'::date, timestamp '2020-01-01 10:00', 'epoch'::timestamp", True),
         ("SELECT * FROM generate_series(1, 3) g", True),
+        # PostgreSQL's immutable built-ins, by pg_proc (dialects/pg_functions.txt)
+        ("SELECT sha512(b::bytea), trim_scale(a), int4range(1, 2), cosh(a) FROM t", True),
+        ("SELECT regexp_count(b, 'x'), array_fill(0, ARRAY[2]), unistr(b) FROM t", True),
+        ("SELECT to_tsvector(b) FROM t", False),  # stable: default_text_search_config
+        ("SELECT make_timestamptz(2020, 1, 1, 0, 0, 0)", False),  # stable, not allow-listed
         # the clock
         ("SELECT now()", False),
         ("SELECT current_timestamp", False),
@@ -258,6 +263,8 @@ def test_a_session_with_a_temp_table_never_uses_the_cache_for_its_name(proxy):
         ("SELECT setval('s', 10)", {"s"}, False),
         ("SELECT nextval(name) FROM seqs", set(), True),  # which sequence: unknown
         ("SELECT my_writer()", set(), True),  # a user-defined function may write anything
+        ("SELECT gen_random_bytes(8)", set(), True),  # an extension's: not a built-in
+        ("SELECT to_tsvector(b), sha512(b::bytea), txid_current() FROM t", set(), False),
         ("SELECT * FROM t WHERE my_check(a)", set(), True),
         ("SELECT dolt_merge('feature')", set(), True),
         ("SELECT dolt_checkout('-b', 'x')", set(), True),
