@@ -103,7 +103,7 @@ _SESSION_WORDS = frozenset(
 # Date/time input strings that mean "the current moment": '<word>'::timestamp.
 _CLOCK_WORDS = frozenset({"now", "today", "tomorrow", "yesterday"})
 _TEMP_SCHEMA = "pg_temp"
-# Names PostgreSQL creates temporary relations under.
+# CREATE [GLOBAL | LOCAL] TEMP | TEMPORARY …
 _TEMP_WORDS = frozenset({"TEMP", "TEMPORARY"})
 _CREATE_SKIP = frozenset({"OR", "REPLACE", "GLOBAL", "LOCAL", "UNLOGGED", "RECURSIVE"})
 _RELATIONS = frozenset({"TABLE", "VIEW", "SEQUENCE"})
@@ -125,8 +125,8 @@ def cacheable(
         and not hints
         # Dolt's system tables change with commits and branch switches, not writes.
         and not any(name.startswith("dolt_") for name in read)
-        # A pg_temp relation is this session's own.
-        and not any(name.startswith(_TEMP_SCHEMA) for name in read)
+        # A pg_temp (pg_temp_N) relation is this session's own.
+        and not any("." in name and name.startswith(_TEMP_SCHEMA) for name in read)
         and not expression.find(exp.Lock, exp.TableSample)
         and deterministic(expression)
     )
