@@ -82,13 +82,14 @@ PARAMS: dict[str, Param] = {
 }
 
 # Settings that can change a query's answer or the bytes of its rows (the TimeZone
-# of timestamptz, the search_path that picks a table …): the query cache keys every
-# result on their values. Some are fixed or not yet honoured by the proxy; they are
-# keyed all the same, so honouring one later cannot serve a result made under another.
+# of timestamptz, the DateStyle a literal is read in, the search_path that picks a
+# table …): the query cache keys every result on their values. Some are fixed or not
+# yet honoured by the proxy; they are keyed all the same, so honouring one later
+# cannot serve a result made under another.
 RESULT_SETTINGS = (
     "timezone", "datestyle", "intervalstyle", "extra_float_digits", "bytea_output",
     "client_encoding", "standard_conforming_strings", "search_path", "lc_monetary",
-    "lc_numeric", "lc_time", "row_security",
+    "lc_numeric", "lc_time", "row_security", "array_nulls", "timezone_abbreviations",
 )
 
 # Names as PostgreSQL spells them in SHOW ALL / ParameterStatus.
@@ -190,7 +191,7 @@ class Settings:
         self._values: dict[str, str] = {}
         self._local: dict[str, str | None] = {}
         self._changed: list[str] = []
-        self._result_key: tuple[str, ...] | None = None
+        self._result_key: tuple[str | None, ...] | None = None
         for name, value in startup.items():
             self.set(name, value, startup=True)
         self._changed.clear()
@@ -257,11 +258,18 @@ class Settings:
             for n in names
         ]
 
-    def result_key(self) -> tuple[str, ...]:
-        """The values of RESULT_SETTINGS, built once per change: a query cache key part."""
+    def result_key(self) -> tuple[str | None, ...]:
+        """The values of RESULT_SETTINGS, built once per change: a query cache key part.
+
+        None for a name this build does not know (it always has its default).
+        """
         key = self._result_key
         if key is None:
-            key = self._result_key = tuple(self.get(n) for n in RESULT_SETTINGS)
+            values = self._values
+            key = self._result_key = tuple(
+                values.get(n, PARAMS[n].default) if n in PARAMS else None
+                for n in RESULT_SETTINGS
+            )
         return key
 
     def tz(self) -> tzinfo | None:

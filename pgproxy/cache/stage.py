@@ -404,8 +404,9 @@ async def _drop_session(proxy: Any, session: Any) -> None:
             log.debug("closing a cache refresh connection failed", exc_info=True)
 
 
-def _adopt(session: Session, settings: tuple[str, ...]) -> None:
-    """Give a refresh session the RESULT_SETTINGS values its entry was keyed under."""
+def _adopt(session: Session, settings: tuple[str | None, ...]) -> None:
+    """Give a refresh session the RESULT_SETTINGS values its entry was keyed under
+    (None: the default, as RESET gives)."""
     current = session.settings.result_key()
     if current != settings:
         for name, old, new in zip(RESULT_SETTINGS, current, settings, strict=True):
