@@ -74,7 +74,7 @@ class Statement:
     tag: str  # CommandComplete verb: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN' ...
     tables_read: frozenset[str] = frozenset()
     tables_written: frozenset[str] = frozenset()
-    cacheable: bool = False  # a single read, no volatile function, no FOR UPDATE/SHARE
+    cacheable: bool = False  # a single read of only allow-listed functions (cacheability.py)
     returns_rows: bool = False
     nparams: int = 0  # highest $n used
     param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
@@ -85,6 +85,13 @@ class Statement:
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations
+    # Temporary relations it creates, bare and lower-cased; '*' when it may create ones
+    # its text does not name (CALL, DO, EXECUTE). The query cache never shares a
+    # session's reads of these names.
+    temp_created: frozenset[str] = frozenset()
+    # Tables a SELECT's function calls may change: a sequence for nextval('s'); '*' for
+    # a function the proxy does not know (a user-defined one may write any table).
+    side_effects: frozenset[str] = frozenset()
     expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
 
 

@@ -38,34 +38,6 @@ _OIDS: dict[exp.DType, int] = {
     exp.DType.JSONB: 3802,
 }
 
-# Functions whose value changes between calls or sessions: a result holding
-# one must not be served from the query cache.
-VOLATILE_CLASSES: tuple[type[exp.Expr], ...] = (
-    exp.CurrentTimestamp,
-    exp.CurrentDate,
-    exp.CurrentTime,
-    exp.CurrentDatetime,
-    exp.Localtime,
-    exp.Localtimestamp,
-    exp.Rand,
-    exp.Uuid,
-    exp.CurrentUser,
-    exp.SessionUser,
-    exp.CurrentSchema,
-    exp.CurrentCatalog,
-    exp.CurrentDatabase,
-    exp.CurrentVersion,
-)
-VOLATILE_NAMES = frozenset(
-    {
-        "now", "random", "nextval", "currval", "lastval", "setval", "clock_timestamp",
-        "statement_timestamp", "transaction_timestamp", "timeofday", "gen_random_uuid",
-        "uuid_generate_v1", "uuid_generate_v4", "pg_sleep", "txid_current", "set_config",
-        "current_setting", "pg_backend_pid", "random_normal", "setseed", "active_branch",
-        "inet_client_addr", "inet_server_addr", "pg_current_xact_id",
-    }
-)
-_VOLATILE_PREFIXES = ("dolt_", "pg_advisory", "pg_try_advisory", "lo_", "txid_")
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 _TX_TAGS = {
@@ -401,21 +373,6 @@ def function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     return node.sql_name().lower() if isinstance(node, exp.Func) else ""
-
-
-def is_volatile(expression: exp.Expr) -> bool:
-    for node in expression.find_all(exp.Func, exp.Column):
-        if isinstance(node, VOLATILE_CLASSES):
-            return True
-        if isinstance(node, exp.Column):
-            # `user` unquoted and unqualified is PostgreSQL's current_user.
-            if is_user_column(node):
-                return True
-            continue
-        name = function_name(node)
-        if name in VOLATILE_NAMES or name.startswith(_VOLATILE_PREFIXES):
-            return True
-    return False
 
 
 def is_user_column(node: exp.Expr) -> bool:

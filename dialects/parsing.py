@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import classify, hints, paramcols
+from dialects import cacheability, classify, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -125,7 +125,8 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         n = text_params(text)
         return _no_hints(
             Statement(
-                sql=text, kind=kind, tag=tag, returns_rows=rows, nparams=n, param_types=(0,) * n
+                sql=text, kind=kind, tag=tag, returns_rows=rows, nparams=n, param_types=(0,) * n,
+                temp_created=cacheability.temp_created(None, tokens),
             ),
             statement_hints,
         )
@@ -206,6 +207,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         return Statement(
             sql=text, kind=kind, tag=tag, nparams=n, param_types=(0,) * n,
             expression=expression, hints=_only_reads(found, kind),
+            temp_created=cacheability.temp_created(expression, tokens),
         )
     read, written = classify.tables(expression)
     nparams, param_types = classify.params(expression)
@@ -214,16 +216,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
     setting = classify.set_config(expression) if kind is Kind.SELECT else None
     if setting is not None:
         setting = _check_setting(setting)
-    volatile = classify.is_volatile(expression)
-    cacheable = (
-        kind is Kind.SELECT
-        and not written
-        and not volatile
-        and not expression.find(exp.Lock)
-        and not any(name.startswith("dolt_") for name in read)
-        # A branch or ref (HEAD~1, main) moves without any table being written.
-        and not found
-    )
+    cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
     return Statement(
         sql=text,
@@ -239,6 +232,8 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,
+        temp_created=cacheability.temp_created(expression, tokens),
+        side_effects=cacheability.side_effects(expression) if kind is Kind.SELECT else frozenset(),
         expression=expression,
     )
 

@@ -81,7 +81,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)
     if cache_options.enabled:
-        proxy.pipeline.cache = QueryCache(cache_options)
+        proxy.pipeline.cache = QueryCache(cache_options, per_user=bool(cfg.users))
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
     if telemetry is not None:

@@ -64,6 +64,9 @@ class Session:
         self.in_transaction = False
         self.failed = False
         self.cache_tx: Any = None  # the query cache's view of the open transaction
+        # Temporary relations this session created (dialects.cacheability.temp_created):
+        # the query cache neither keeps nor serves this session's reads of these names.
+        self.temp_names: frozenset[str] = frozenset()
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()

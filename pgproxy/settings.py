@@ -81,6 +81,17 @@ PARAMS: dict[str, Param] = {
     "pgproxy.as_of": Param("", description="commit, branch, tag or timestamp reads are as of"),
 }
 
+# Settings that can change a query's answer or the bytes of its rows (the TimeZone
+# of timestamptz, the DateStyle a literal is read in, the search_path that picks a
+# table …): the query cache keys every result on their values. Some are fixed or not
+# yet honoured by the proxy; they are keyed all the same, so honouring one later
+# cannot serve a result made under another.
+RESULT_SETTINGS = (
+    "timezone", "datestyle", "intervalstyle", "extra_float_digits", "bytea_output",
+    "client_encoding", "standard_conforming_strings", "search_path", "lc_monetary",
+    "lc_numeric", "lc_time", "row_security", "array_nulls", "timezone_abbreviations",
+)
+
 # Names as PostgreSQL spells them in SHOW ALL / ParameterStatus.
 DISPLAY = {
     "datestyle": "DateStyle",
@@ -174,12 +185,13 @@ def zone(name: str) -> tzinfo | None:
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_changed", "_local", "_values")
+    __slots__ = ("_changed", "_local", "_result_key", "_values")
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
         self._local: dict[str, str | None] = {}
         self._changed: list[str] = []
+        self._result_key: tuple[str | None, ...] | None = None
         for name, value in startup.items():
             self.set(name, value, startup=True)
         self._changed.clear()
@@ -212,6 +224,7 @@ class Settings:
             self._local.setdefault(name, self._values.get(name))
         old = self.get(name) if (param is not None or name in self._values) else None
         self._values[name] = new
+        self._result_key = None
         if param is not None and param.report and old != new and name not in self._changed:
             self._changed.append(name)
 
@@ -244,6 +257,20 @@ class Settings:
             (display_name(n), self.get(n), PARAMS[n].description if n in PARAMS else "")
             for n in names
         ]
+
+    def result_key(self) -> tuple[str | None, ...]:
+        """The values of RESULT_SETTINGS, built once per change: a query cache key part.
+
+        None for a name this build does not know (it always has its default).
+        """
+        key = self._result_key
+        if key is None:
+            values = self._values
+            key = self._result_key = tuple(
+                values.get(n, PARAMS[n].default) if n in PARAMS else None
+                for n in RESULT_SETTINGS
+            )
+        return key
 
     def tz(self) -> tzinfo | None:
         """The session's TimeZone for timestamptz output; None for UTC."""
