@@ -134,7 +134,8 @@ class Workers:
                 job.state = FINISHED
                 self._idle += 1
             if abandoned:
-                _clean_up(job, value if ok and start else None)
+                if start:  # a call that never ran left nothing to clean up
+                    _clean_up(job, value if ok else None)
                 continue
             try:
                 job.loop.call_soon_threadsafe(_resolve, job.future, ok, value)

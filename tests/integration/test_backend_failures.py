@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import subprocess
@@ -18,6 +19,8 @@ import psycopg
 import pymysql
 import pytest
 
+from pgproxy import errors
+from pgproxy.backends.mysql import MySQLBackend
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import MariaDBServer
 from tests.integration.test_health import backends, wait_state
@@ -254,3 +257,35 @@ def test_as_of_timestamp_on_an_ordinary_table_is_0a000(proxy_mysql: ProxyProcess
             )
         assert "not_versioned" in str(failed.value)
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_late_kill_query_is_quiet_and_harmless(mariadb_url: str, caplog):
+    backend = MySQLBackend(mariadb_url)
+    conn = backend.connect()
+    try:
+        caplog.set_level(logging.DEBUG)
+        # The server has sent the whole result; the client has not read it: the KILL
+        # QUERY lands on an idle connection, and must not touch the next statement.
+        cursor = conn.execute("SELECT 1", ())
+        conn.cancel()
+        assert cursor.fetch(10) == [(1,)]
+        assert conn.execute("SELECT 42", ()).fetch(10) == [(42,)]
+        # After the statement finished, a cancel sends nothing at all.
+        conn.cancel()
+        assert conn.execute("SELECT 43", ()).fetch(10) == [(43,)]
+        # Cancels racing short statements never cancel the statement after theirs.
+        for i in range(30):
+            cursor = conn.execute("SELECT SLEEP(0.005)", ())
+            racer = threading.Thread(target=conn.cancel)
+            racer.start()
+            with contextlib.suppress(errors.QueryCanceled):
+                cursor.fetch(10)
+            racer.join(10)
+            assert conn.execute("SELECT %s", (i,)).fetch(10) == [(i,)]
+        # A cancel in time still interrupts.
+        threading.Timer(0.2, conn.cancel).start()
+        with pytest.raises(errors.QueryCanceled):
+            conn.execute("SELECT SLEEP(5)", ()).fetch(10)
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        conn.close()
