@@ -85,10 +85,12 @@ def _load_process(
                     conns.append(c)
         await asyncio.to_thread(ready.wait)
         latencies = array.array("d")
+        firsts = array.array("d")  # each client's first statement, its Parse included
         deadline = time.monotonic() + seconds
 
         async def client(conn: asyncpg.Connection) -> None:
             rnd = random.Random(id(conn))
+            first = True
             while time.monotonic() < deadline:
                 t = time.perf_counter()
                 try:
@@ -97,11 +99,12 @@ def _load_process(
                     errors[getattr(exc, "sqlstate", None) or type(exc).__name__] += 1
                     if conn.is_closed():
                         return
-                latencies.append(time.perf_counter() - t)
+                (firsts if first else latencies).append(time.perf_counter() - t)
+                first = False
 
         await asyncio.gather(*(client(c) for c in conns))
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-        out.put((latencies.tobytes(), dict(errors), len(conns)))
+        out.put((latencies.tobytes(), firsts.tobytes(), dict(errors), len(conns)))
 
     asyncio.run(main())
 
@@ -156,22 +159,26 @@ def load(proxy: ProxyProcess, dbname: str, clients: int, seconds: float, procs: 
     sampler.join()
     time.sleep(3)  # sessions closed, their backend connections too
     rss_after = _rss_mb(pid)
-    latencies = array.array("d")
+    latencies, firsts = array.array("d"), array.array("d")
     errors: Counter[str] = Counter()
     connected = 0
-    for data, errs, n in results:
+    for data, first, errs, n in results:
         latencies.frombytes(data)
+        firsts.frombytes(first)
         errors.update(errs)
         connected += n
     ordered = sorted(latencies)
+    firsts_ms = sorted(firsts)
 
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+    def pct(p: float, values: list[float] = ordered) -> float:
+        return values[min(len(values) - 1, int(p * len(values)))] * 1000 if values else 0.0
 
     print(f"{dbname}: {connected}/{clients} clients connected in {connected_in:.1f} s;"
           f" {len(ordered)} statements in {seconds:g} s ({len(ordered) / seconds:.0f}/s)")
     print(f"  errors: {sum(errors.values())} {dict(errors) if errors else ''}")
-    print(f"  latency p50 {pct(0.50):.1f} ms, p99 {pct(0.99):.1f} ms, max {pct(1.0):.1f} ms")
+    print(f"  latency p50 {pct(0.50):.1f} ms, p99 {pct(0.99):.1f} ms, max {pct(1.0):.1f} ms"
+          f" (each client's first statement apart: p50 {pct(0.5, firsts_ms):.0f} ms,"
+          f" max {pct(1.0, firsts_ms):.0f} ms)")
     print(f"  fresh connect + SELECT 1 at mid-load: {fresh[0] * 1000:.0f} ms")
     print(f"  proxy RSS: before {rss_before:.0f} MB, peak during {peak:.0f} MB,"
           f" after {rss_after:.0f} MB")
@@ -291,6 +298,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--parts", default="load-sqlite,load-mariadb,restart,stop")
+    parser.add_argument("--workers", type=int, help="[server] workers (threads per backend)")
     args = parser.parse_args()
     parts = args.parts.split(",")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -302,13 +310,15 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-hostile-")
     sqlite_path = os.path.join(workdir, "lite.db")
     prepare_sqlite(sqlite_path)
+    cfg = f"[server]\nworkers = {args.workers}\n" if args.workers else None
+    quiet = ("--log-level", "warning")
     if "load-sqlite" in parts:
-        with run_proxy(f"sqlite:///{sqlite_path}", extra_args=("--log-level", "warning")) as p:
+        with run_proxy(f"sqlite:///{sqlite_path}", config=cfg, extra_args=quiet) as p:
             load(p, "app", args.clients, args.seconds, args.procs)
     with MariaDBServer.started() as server:
         if "load-mariadb" in parts:
             prepare_mariadb(server, args.clients)
-            with run_proxy(server.url, extra_args=("--log-level", "warning")) as p:
+            with run_proxy(server.url, config=cfg, extra_args=quiet) as p:
                 load(p, "app", args.clients, args.seconds, args.procs)
         if "restart" in parts:
             restart(server)

@@ -25,7 +25,7 @@ from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
 from pgproxy.catalog.engine import CatalogDB, Context, type_oid
-from pgproxy.catalog.introspect import fingerprint, introspect
+from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
 
@@ -229,11 +229,27 @@ class Catalog:
             self._translated[sql] = cached
         return cached
 
+    def _unexpired(self, backend: Any) -> CatalogDB | None:
+        """A cached engine for a backend without a fingerprint, not yet due for a rebuild.
+
+        Nothing to ask the backend: no lock, no connection, no hop through its workers.
+        """
+        cached = self._engines.get(id(backend))
+        if cached is None or backend.dialect in FINGERPRINTED:
+            return None
+        return cached[0] if time.monotonic() - cached[2] < REFRESH_SECONDS else None
+
     async def _engine(self, session: Session) -> CatalogDB:
         backend = session.route.backend
         key = id(backend)
+        current = self._unexpired(backend)
+        if current is not None:
+            return current
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
+            current = self._unexpired(backend)  # built while this session waited
+            if current is not None:
+                return current
             cached = self._engines.get(key)
             await session.release_active()
             conn = await session.connection()
