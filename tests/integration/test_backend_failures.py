@@ -289,3 +289,19 @@ def test_a_late_kill_query_is_quiet_and_harmless(mariadb_url: str, caplog):
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     finally:
         conn.close()
+
+
+def test_statement_timeout_on_a_live_server_keeps_the_connection(proxy_mysql: ProxyProcess):
+    with psycopg.connect(proxy_mysql.dsn(), autocommit=True) as conn:
+        backend_id = conn.execute("SELECT CONNECTION_ID()").fetchone()
+        conn.execute("SET statement_timeout = 200")
+        state, seconds = fails(conn, "SELECT SLEEP(5)")
+        assert state == "57014" and seconds < 3, (state, seconds)
+        # The KILL QUERY landed in time: the same backend connection serves on.
+        assert conn.execute("SELECT CONNECTION_ID()").fetchone() == backend_id
+        # Inside a transaction block the timeout fails the transaction, as PostgreSQL does.
+        conn.execute("BEGIN")
+        assert fails(conn, "SELECT SLEEP(5)")[0] == "57014"
+        assert fails(conn, "SELECT 1")[0] == "25P02"
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT 2").fetchone() == (2,)
