@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgproxy.backends.base import Backend
+from pgproxy.backends.base import Backend, abort
 
 log = logging.getLogger("pgproxy.health")
 
@@ -128,7 +128,7 @@ class HealthChecker:
                 loop.run_in_executor(self._threads, _ping, st, backend), self.options.timeout
             )
         except TimeoutError:
-            _abort(st.conn)  # the hung ping's thread returns once its socket is shut
+            abort(st.conn)  # the hung ping's thread returns once its socket is shut
             self._set(st, False, f"no answer to a ping within {self.options.timeout:g} s")
         except Exception as exc:  # any failure of the ping is the backend's
             self._set(st, False, _describe(exc))
@@ -222,14 +222,6 @@ def _drop(st: BackendHealth) -> None:
     if conn is not None:
         with contextlib.suppress(Exception):
             conn.close()
-
-
-def _abort(conn: Any) -> None:
-    """Shut the socket under a hung ping (backends that can); no blocking call."""
-    abort = getattr(conn, "abort", None)
-    if abort is not None:
-        with contextlib.suppress(Exception):
-            abort()
 
 
 def _close_all(states: list[BackendHealth]) -> None:

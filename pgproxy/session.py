@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import dialects
 from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
-from pgproxy.backends.base import Backend, Column, Connection
+from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
 from pgproxy.settings import VERSION_STRING, Settings
@@ -325,7 +325,7 @@ class Session:
         if self._abandoned:  # queued behind a hung backend: the connection is as it was
             self.failed = self.in_transaction
             return exc
-        if exc.sqlstate in UNAVAILABLE and getattr(conn, "broken", True):
+        if exc.sqlstate in UNAVAILABLE and broken(conn):
             in_transaction = self.in_transaction
             self._lose_connection(conn)
             self.pool.submit(_close_connection, conn)
@@ -371,7 +371,7 @@ class Session:
             return  # it came back meanwhile: its own result stands
         if state != QUEUED and conn is not None:
             self._lose_connection(conn)
-            _abort(conn)  # wakes the worker blocked on the hung socket
+            abort(conn)  # wakes the worker blocked on the hung socket
         self._abandoned = True
         job.future.set_exception(
             errors.QueryCanceled("canceling statement due to statement timeout")
@@ -460,16 +460,6 @@ def _close_connection(conn: Connection) -> None:
         conn.close()
     except Exception:  # the client is gone; a failed close only needs a log line
         log.debug("error closing backend connection", exc_info=True)
-
-
-def _abort(conn: Connection) -> None:
-    """Break `conn` off at once (a socket shutdown: no blocking call), if its backend can."""
-    abort = getattr(conn, "abort", None)
-    if abort is not None:
-        try:
-            abort()
-        except Exception:  # best effort: the call then ends when the backend answers
-            log.debug("error aborting a backend connection", exc_info=True)
 
 
 def _discard(conn: Connection | None, result: Any) -> None:
