@@ -108,6 +108,8 @@ class Pipeline:
         params: Sequence[Any],
         formats: Sequence[int],
     ) -> BackendResult | RowsResult:
+        if session.lost_transaction and stmt.kind in _ENDS_FAILED:
+            return await self._end_lost(session, stmt)
         generated = self.generate(stmt, session.target())
         if not generated.sql:
             return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
@@ -132,9 +134,9 @@ class Pipeline:
         formats: Sequence[int],
     ) -> BackendResult:
         await session.release_active()
-        conn = await session.connection()
-        cursor, rows, exhausted, in_tx = await session.call(
-            _execute, conn, generated.sql, values, DEFAULT_BATCH
+        # A safe read is retried once should the backend connection be lost.
+        cursor, rows, exhausted, in_tx = await session.run(
+            _execute, generated.sql, values, DEFAULT_BATCH, retry=stmt.cacheable
         )
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
@@ -154,6 +156,17 @@ class Pipeline:
         if not result.done:
             session.set_active(result)
         return result
+
+    async def _end_lost(self, session: Session, stmt: dialects.Statement) -> RowsResult:
+        """The transaction died with its backend connection: ROLLBACK ends it here."""
+        if stmt.kind is Kind.ROLLBACK_TO:
+            raise errors.InFailedSqlTransaction(
+                "the transaction was lost with its backend connection; only ROLLBACK can end it"
+            )
+        await session.end_lost_transaction()
+        if self.cache is not None:
+            self.cache.after_execute(session, stmt, True, False)
+        return RowsResult("ROLLBACK")
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]
@@ -227,8 +240,7 @@ class Pipeline:
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals])
         await session.release_active()
-        conn = await session.connection()
-        columns = await session.call(conn.describe, generated.sql, values)
+        columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
             return _typed(columns, generated.column_types)
         return columns
@@ -299,6 +311,10 @@ def _execute(
         # spares the result a second thread hop; rowcount stays readable.
         cursor.close()
     return cursor, rows, exhausted, conn.in_transaction
+
+
+def _describe(conn: Connection, sql: str, values: list[Any]) -> Sequence[Column] | None:
+    return conn.describe(sql, values)
 
 
 def _forget(session: Session) -> Any:

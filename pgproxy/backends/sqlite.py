@@ -514,6 +514,11 @@ class SQLiteConnection:
     def cancel(self) -> None:
         self._conn.interrupt()
 
+    # In-process, there is no socket to break off: abort() interrupts, and a
+    # failed statement leaves the connection usable.
+    abort = cancel
+    broken = False
+
     def close(self) -> None:
         self._finish_current()
         try:

@@ -85,9 +85,13 @@ def introspect(conn: Connection, dialect: str) -> Schema:
     raise ValueError(f"no catalog introspection for the {dialect} dialect")
 
 
+# Dialects with a fingerprint; the others' catalogs are rebuilt every REFRESH_SECONDS.
+FINGERPRINTED = frozenset({"sqlite"})
+
+
 def fingerprint(conn: Connection, dialect: str) -> Any:
     """A cheap value that changes with the schema, checked before each catalog query."""
-    if dialect == "sqlite":
+    if dialect in FINGERPRINTED:
         return _rows(conn, "PRAGMA schema_version")[0][0]
     return None
 
