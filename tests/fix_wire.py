@@ -117,8 +117,9 @@ class RawClient:
         self.send(startup(**params))
         return self.reply()
 
-    def reply(self, timeout: float = 10.0, until_ready: bool = True) -> Reply:
-        """Messages until ReadyForQuery (or any, with until_ready=False), close or timeout."""
+    def reply(self, timeout: float = 10.0, until: bytes = b"Z") -> Reply:
+        """Messages until one whose type is in `until` (ReadyForQuery by default; b"" for
+        none), the connection closing, or the timeout."""
         out = Reply()
         deadline = time.monotonic() + timeout
         while True:
@@ -129,8 +130,8 @@ class RawClient:
                     break
                 out.messages.append((mtype, self._buf[5 : 1 + length]))
                 self._buf = self._buf[1 + length :]
-                if mtype == b"Z" and until_ready:
-                    out.ready = True
+                out.ready = mtype == b"Z"
+                if mtype in until and until:
                     return out
             left = deadline - time.monotonic()
             if left <= 0:
@@ -140,7 +141,7 @@ class RawClient:
                 data = self.sock.recv(1 << 20)
             except TimeoutError:
                 return out
-            except (ConnectionResetError, BrokenPipeError):
+            except OSError:  # reset, broken pipe
                 data = b""
             if not data:
                 out.closed = True

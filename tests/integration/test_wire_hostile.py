@@ -234,7 +234,7 @@ def test_a_stalled_client_is_dropped_after_authentication_timeout(tmp_path):
                 RawClient(proxy.host, proxy.port) as no_password:
             two_bytes.send(b"\0\0")
             no_password.send(startup(user="alice"))
-            assert no_password.reply(until_ready=False, timeout=2).messages[0][0] == b"R"
+            assert no_password.reply(timeout=2, until=b"R").messages[0][0] == b"R"
             # Both hold nothing past the timeout (the socket's own limit is 10 s).
             for client in (two_bytes, no_password):
                 reply = client.reply(timeout=10)
