@@ -14,9 +14,11 @@ def frame(mtype: bytes, body: bytes = b"") -> bytes:
 
 def startup(user: str = "tester", database: str = "app", **params: str) -> bytes:
     pairs = {"user": user, "database": database, **params}
-    body = struct.pack("!i", 196608) + b"".join(
-        k.encode() + b"\0" + v.encode() + b"\0" for k, v in pairs.items()
-    ) + b"\0"
+    body = (
+        struct.pack("!i", 196608)
+        + b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in pairs.items())
+        + b"\0"
+    )
     return struct.pack("!i", len(body) + 4) + body
 
 
@@ -48,8 +50,9 @@ def execute() -> bytes:
 SYNC = frame(b"S")
 
 
-def extended(sql: str, values: list[bytes | None], types: tuple[int, ...] = (),
-             formats: tuple[int, ...] = ()) -> bytes:
+def extended(
+    sql: str, values: list[bytes | None], types: tuple[int, ...] = (), formats: tuple[int, ...] = ()
+) -> bytes:
     """Parse, Bind, Execute, Sync of one unnamed statement."""
     return parse(sql, types) + bind(values, formats) + execute() + SYNC
 

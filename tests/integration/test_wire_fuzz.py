@@ -40,8 +40,11 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,  # the same cases on every run: a failure reproduces
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -50,9 +53,12 @@ def proxies(tmp_path_factory: pytest.TempPathFactory):
     """A trusting proxy (no users) and a guarded one (SCRAM), short authentication_timeout."""
     where = tmp_path_factory.mktemp("fuzz")
     config = "[server]\nauthentication_timeout = 2\n"
-    with run_proxy(f"sqlite:///{where}/trust.db", config=config) as trusting, run_proxy(
-        f"sqlite:///{where}/guarded.db", config=config, users={"alice": "secret"}
-    ) as guarded:
+    with (
+        run_proxy(f"sqlite:///{where}/trust.db", config=config) as trusting,
+        run_proxy(
+            f"sqlite:///{where}/guarded.db", config=config, users={"alice": "secret"}
+        ) as guarded,
+    ):
         yield trusting, guarded
         for proxy in (trusting, guarded):
             log = proxy.log()
@@ -75,20 +81,78 @@ oid = st.one_of(st.sampled_from(OIDS), st.sampled_from([0, 705, 2249]), i32)
 # SQL pieces that have broken or stressed something: $n, brackets, casts,
 # literals of every kind, comments, invalid UTF-8, NUL.
 _PIECES = [
-    "SELECT ", "$", "1", "0", "65536", "2147483648", "(", ")", "[", "]", "{", "}", "'", '"',
-    "+", "-", "*", "/", "||", "::int", "::int[]", "::numeric", "::interval", "::date",
-    "::bytea", "ARRAY", "CASE WHEN true THEN ", " END", ",", ";", " AND ", " OR ", "NOT ",
-    "E'\\", "'\\x", "--", "/*", "*/", "$$", "$a$", "\xff", "\x00", "9" * 30, "1e999999999",
-    "'{{1},{2,3}}'", "'99999999999 years'", "interval ", " FROM t", " WHERE ", "x",
-    "BEGIN", "COMMIT", "ROLLBACK", "SET ", "SHOW ", "DECLARE c CURSOR FOR ", "FETCH ",
-    "pg_catalog.pg_class", "SAVEPOINT s", "COPY ", "\\", "\n",
+    "SELECT ",
+    "$",
+    "1",
+    "0",
+    "65536",
+    "2147483648",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    '"',
+    "+",
+    "-",
+    "*",
+    "/",
+    "||",
+    "::int",
+    "::int[]",
+    "::numeric",
+    "::interval",
+    "::date",
+    "::bytea",
+    "ARRAY",
+    "CASE WHEN true THEN ",
+    " END",
+    ",",
+    ";",
+    " AND ",
+    " OR ",
+    "NOT ",
+    "E'\\",
+    "'\\x",
+    "--",
+    "/*",
+    "*/",
+    "$$",
+    "$a$",
+    "\xff",
+    "\x00",
+    "9" * 30,
+    "1e999999999",
+    "'{{1},{2,3}}'",
+    "'99999999999 years'",
+    "interval ",
+    " FROM t",
+    " WHERE ",
+    "x",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SET ",
+    "SHOW ",
+    "DECLARE c CURSOR FOR ",
+    "FETCH ",
+    "pg_catalog.pg_class",
+    "SAVEPOINT s",
+    "COPY ",
+    "\\",
+    "\n",
 ]
 sql = st.one_of(
     st.lists(st.sampled_from(_PIECES), max_size=30).map("".join),
     # A few pieces repeated thousands of times: deep nesting and long chains.
-    st.tuples(st.sampled_from(["(", "[", "1+", "ARRAY[", "CASE WHEN true THEN ", "::int",
-                               "NOT ", "-", "'", "$1"]),
-              st.integers(0, 6000)).map(lambda p: "SELECT " + p[0] * p[1] + "1"),
+    st.tuples(
+        st.sampled_from(
+            ["(", "[", "1+", "ARRAY[", "CASE WHEN true THEN ", "::int", "NOT ", "-", "'", "$1"]
+        ),
+        st.integers(0, 6000),
+    ).map(lambda p: "SELECT " + p[0] * p[1] + "1"),
     st.text(max_size=60),
 ).map(lambda s: s.encode("utf-8", "surrogatepass"))
 
@@ -104,21 +168,52 @@ def _array(ndim: int, flags: int, elem: int, dims: list[int], items: list[bytes 
 value = st.one_of(
     st.none(),
     st.binary(max_size=24),
-    st.sampled_from([b"\xc3\x28", b"\xff", b"\x00", b"{{1},{2,3}}", b"{" * 1001 + b"}" * 1001,
-                     b"1e999999999", b"99999999999 years", b"NaN", b"infinity",
-                     b"9" * 5000, b"-", b"P99999999999Y", b"24:00:00", b"{}"]),
-    st.builds(_array, st.integers(-2, 8), st.integers(-1, 2), oid,
-              st.lists(st.one_of(st.integers(-2, 4), i32), max_size=7),
-              st.lists(st.one_of(st.none(), st.binary(max_size=9)), max_size=6)),
-    st.builds(lambda n, w, s, d, g: struct.pack("!hhHH", n, w, s, d) + g,
-              i16, i16, st.sampled_from([0, 0x4000, 0xC000, 0xD000, 0xF000, 1]), u16,
-              st.binary(max_size=16)),
+    st.sampled_from(
+        [
+            b"\xc3\x28",
+            b"\xff",
+            b"\x00",
+            b"{{1},{2,3}}",
+            b"{" * 1001 + b"}" * 1001,
+            b"1e999999999",
+            b"99999999999 years",
+            b"NaN",
+            b"infinity",
+            b"9" * 5000,
+            b"-",
+            b"P99999999999Y",
+            b"24:00:00",
+            b"{}",
+        ]
+    ),
+    st.builds(
+        _array,
+        st.integers(-2, 8),
+        st.integers(-1, 2),
+        oid,
+        st.lists(st.one_of(st.integers(-2, 4), i32), max_size=7),
+        st.lists(st.one_of(st.none(), st.binary(max_size=9)), max_size=6),
+    ),
+    st.builds(
+        lambda n, w, s, d, g: struct.pack("!hhHH", n, w, s, d) + g,
+        i16,
+        i16,
+        st.sampled_from([0, 0x4000, 0xC000, 0xD000, 0xF000, 1]),
+        u16,
+        st.binary(max_size=16),
+    ),
     st.builds(struct.pack, st.just("!qii"), st.integers(-(2**63), 2**63 - 1), i32, i32),
 )
 
 
-def _bind(portal: bytes, name: bytes, formats: list[int], values: list[bytes | None],
-          results: list[int], count_lie: int) -> bytes:
+def _bind(
+    portal: bytes,
+    name: bytes,
+    formats: list[int],
+    values: list[bytes | None],
+    results: list[int],
+    count_lie: int,
+) -> bytes:
     body = portal + b"\0" + name + b"\0" + struct.pack("!H", len(formats))
     body += b"".join(struct.pack("!h", f) for f in formats)
     body += struct.pack("!H", (len(values) + count_lie) % 65536)
@@ -135,40 +230,75 @@ message = st.one_of(
     st.builds(
         lambda n, q, types, lie: frame(
             b"P",
-            n + b"\0" + q + b"\0" + struct.pack("!H", (len(types) + lie) % 65536)
+            n
+            + b"\0"
+            + q
+            + b"\0"
+            + struct.pack("!H", (len(types) + lie) % 65536)
             + b"".join(struct.pack("!i", x) for x in types),
         ),
-        name, sql, st.lists(oid, max_size=4), st.sampled_from([0, 0, 1, 65535]),
+        name,
+        sql,
+        st.lists(oid, max_size=4),
+        st.sampled_from([0, 0, 1, 65535]),
     ),
-    st.builds(_bind, name, name, st.lists(fmt, max_size=3), st.lists(value, max_size=4),
-              st.lists(fmt, max_size=3), st.sampled_from([0, 0, 0, 1, -1, 65535])),
+    st.builds(
+        _bind,
+        name,
+        name,
+        st.lists(fmt, max_size=3),
+        st.lists(value, max_size=4),
+        st.lists(fmt, max_size=3),
+        st.sampled_from([0, 0, 0, 1, -1, 65535]),
+    ),
     st.builds(lambda k, n: frame(b"D", k + n + b"\0"), st.sampled_from([b"S", b"P", b"X"]), name),
     st.builds(lambda n, rows: frame(b"E", n + b"\0" + struct.pack("!i", rows)), name, i32),
     st.builds(lambda k, n: frame(b"C", k + n + b"\0"), st.sampled_from([b"S", b"P", b"?"]), name),
     st.just(SYNC),
     st.just(frame(b"H")),
     # Any type byte, any body, and a length that may lie about either.
-    st.builds(lambda ty, body: frame(ty, body), st.binary(min_size=1, max_size=1),
-              st.binary(max_size=40)),
-    st.builds(lambda ty, length, body: ty + struct.pack("!i", length) + body,
-              st.binary(min_size=1, max_size=1), i32, st.binary(max_size=40)),
+    st.builds(
+        lambda ty, body: frame(ty, body), st.binary(min_size=1, max_size=1), st.binary(max_size=40)
+    ),
+    st.builds(
+        lambda ty, length, body: ty + struct.pack("!i", length) + body,
+        st.binary(min_size=1, max_size=1),
+        i32,
+        st.binary(max_size=40),
+    ),
 )
 
 startup_packet = st.one_of(
-    st.builds(lambda params: startup(**params),
-              st.dictionaries(st.sampled_from(["application_name", "options", "client_encoding",
-                                               "_pq_.x", "replication", "DateStyle"]),
-                              st.text(max_size=20).map(lambda s: s.replace("\0", "")),
-                              max_size=3)),
-    st.builds(lambda code, body: struct.pack("!ii", len(body) + 8, code) + body,
-              st.one_of(i32, st.sampled_from([196608, 196609, 131072, 80877103, 80877104,
-                                              80877102, 80877105])),
-              st.binary(max_size=60)),
+    st.builds(
+        lambda params: startup(**params),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "application_name",
+                    "options",
+                    "client_encoding",
+                    "_pq_.x",
+                    "replication",
+                    "DateStyle",
+                ]
+            ),
+            st.text(max_size=20).map(lambda s: s.replace("\0", "")),
+            max_size=3,
+        ),
+    ),
+    st.builds(
+        lambda code, body: struct.pack("!ii", len(body) + 8, code) + body,
+        st.one_of(
+            i32, st.sampled_from([196608, 196609, 131072, 80877103, 80877104, 80877102, 80877105])
+        ),
+        st.binary(max_size=60),
+    ),
     st.builds(lambda length, body: struct.pack("!i", length) + body, i32, st.binary(max_size=60)),
     st.binary(max_size=64),
     # SSLRequest or GSSENCRequest, then a startup packet in the clear.
-    st.builds(lambda code: struct.pack("!ii", 8, code) + startup(),
-              st.sampled_from([80877103, 80877104])),
+    st.builds(
+        lambda code: struct.pack("!ii", 8, code) + startup(), st.sampled_from([80877103, 80877104])
+    ),
 )
 
 sasl = st.one_of(
@@ -178,9 +308,12 @@ sasl = st.one_of(
         st.one_of(st.just(-1), i32, st.integers(0, 80)),
         st.one_of(
             st.binary(max_size=80),
-            st.builds(lambda gs2, user, nonce: gs2 + b",,n=" + user + b",r=" + nonce,
-                      st.sampled_from([b"n", b"y", b"p=tls-server-end-point", b"x"]),
-                      cstring, cstring),
+            st.builds(
+                lambda gs2, user, nonce: gs2 + b",,n=" + user + b",r=" + nonce,
+                st.sampled_from([b"n", b"y", b"p=tls-server-end-point", b"x"]),
+                cstring,
+                cstring,
+            ),
         ),
     ),
     st.builds(lambda body: frame(b"p", body), st.binary(max_size=80)),

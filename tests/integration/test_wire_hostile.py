@@ -117,8 +117,21 @@ def test_statements_nested_within_the_limit_run(proxy):
 
 @pytest.mark.parametrize(
     "oid",
-    [t.INT4, t.INT8, t.NUMERIC, t.DATE, t.TIME, t.TIMESTAMP, t.TIMESTAMPTZ, t.UUID, t.BOOL,
-     t.INT4_ARRAY, t.INTERVAL, t.TEXT, t.FLOAT8],
+    [
+        t.INT4,
+        t.INT8,
+        t.NUMERIC,
+        t.DATE,
+        t.TIME,
+        t.TIMESTAMP,
+        t.TIMESTAMPTZ,
+        t.UUID,
+        t.BOOL,
+        t.INT4_ARRAY,
+        t.INTERVAL,
+        t.TEXT,
+        t.FLOAT8,
+    ],
 )
 def test_invalid_utf8_in_a_text_value_is_22021(proxy, oid):
     codes, errors = _ask(proxy, extended("SELECT $1", [b"\xc3\x28"], (oid,)))
@@ -141,20 +154,32 @@ def test_binary_int4_array_with_a_zero_dimension_is_empty(proxy):
     ("oid", "value", "fmt", "code"),
     [
         pytest.param(t.INTERVAL, b"99999999999 years", 0, "22015", id="interval-text"),
-        pytest.param(t.INTERVAL, struct.pack("!qii", 0, 2**31 - 1, 0), 1, "22015",
-                     id="interval-binary"),
+        pytest.param(
+            t.INTERVAL, struct.pack("!qii", 0, 2**31 - 1, 0), 1, "22015", id="interval-binary"
+        ),
         pytest.param(t.NUMERIC_ARRAY, b"{{1},{2,3}}", 0, "22P02", id="ragged-array"),
-        pytest.param(t.INT4_ARRAY, b"{" * 1001 + b"1" + b"}" * 1001, 0, "54000",
-                     id="1001-deep-literal"),
-        pytest.param(t.NUMERIC_ARRAY, struct.pack("!iii", 7, 0, t.NUMERIC), 1, "54000",
-                     id="seven-dimensions"),
-        pytest.param(t.NUMERIC_ARRAY, struct.pack("!iiiii", 1, 0, t.NUMERIC, 2**30, 1), 1,
-                     "54000", id="billion-items"),
-        pytest.param(t.NUMERIC_ARRAY, struct.pack("!iiiii", 1, 0, t.NUMERIC, 1000, 1), 1,
-                     "22P03", id="items-missing"),
+        pytest.param(
+            t.INT4_ARRAY, b"{" * 1001 + b"1" + b"}" * 1001, 0, "54000", id="1001-deep-literal"
+        ),
+        pytest.param(
+            t.NUMERIC_ARRAY, struct.pack("!iii", 7, 0, t.NUMERIC), 1, "54000", id="seven-dimensions"
+        ),
+        pytest.param(
+            t.NUMERIC_ARRAY,
+            struct.pack("!iiiii", 1, 0, t.NUMERIC, 2**30, 1),
+            1,
+            "54000",
+            id="billion-items",
+        ),
+        pytest.param(
+            t.NUMERIC_ARRAY,
+            struct.pack("!iiiii", 1, 0, t.NUMERIC, 1000, 1),
+            1,
+            "22P03",
+            id="items-missing",
+        ),
         pytest.param(t.NUMERIC, b"1e999999999", 0, "22003", id="numeric-exponent"),
-        pytest.param(t.TIMETZ, struct.pack("!qi", 0, 86400 * 2), 1, "22P03",
-                     id="timetz-offset"),
+        pytest.param(t.TIMETZ, struct.pack("!qi", 0, 86400 * 2), 1, "22P03", id="timetz-offset"),
         pytest.param(t.INT4, b"1", 7, "22023", id="format-code"),
     ],
 )
@@ -228,10 +253,13 @@ def test_an_impossible_length_is_08P01_at_once(proxy, header):
 
 def test_a_stalled_client_is_dropped_after_authentication_timeout(tmp_path):
     config = "[server]\nauthentication_timeout = 1\n"
-    with run_proxy(f"sqlite:///{tmp_path}/loris.db", config=config,
-                   users={"alice": "secret"}) as proxy:
-        with RawClient(proxy.host, proxy.port) as two_bytes, \
-                RawClient(proxy.host, proxy.port) as no_password:
+    with run_proxy(
+        f"sqlite:///{tmp_path}/loris.db", config=config, users={"alice": "secret"}
+    ) as proxy:
+        with (
+            RawClient(proxy.host, proxy.port) as two_bytes,
+            RawClient(proxy.host, proxy.port) as no_password,
+        ):
             two_bytes.send(b"\0\0")
             no_password.send(startup(user="alice"))
             assert no_password.reply(timeout=2, until=b"R").messages[0][0] == b"R"
@@ -284,8 +312,13 @@ def test_an_unknown_backend_url_is_one_line_and_exit_2(tmp_path):
 
 
 def test_trust_on_a_non_loopback_listener_refuses_to_start(tmp_path):
-    done = _serve("--listen", f"0.0.0.0:{free_port()}", "--backend",
-                  f"sqlite:///{tmp_path}/t.db", cwd=tmp_path)
+    done = _serve(
+        "--listen",
+        f"0.0.0.0:{free_port()}",
+        "--backend",
+        f"sqlite:///{tmp_path}/t.db",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if "ERROR" in line]
@@ -295,8 +328,9 @@ def test_trust_on_a_non_loopback_listener_refuses_to_start(tmp_path):
 def test_allow_remote_trust_lets_it_start(tmp_path):
     port = free_port()
     config = "[server]\nallow_remote_trust = true\n"
-    with run_proxy(f"sqlite:///{tmp_path}/r.db", config=config,
-                   extra_args=("--listen", f"0.0.0.0:{port}")) as proxy:
+    with run_proxy(
+        f"sqlite:///{tmp_path}/r.db", config=config, extra_args=("--listen", f"0.0.0.0:{port}")
+    ) as proxy:
         _still_serves(proxy)
 
 
@@ -318,8 +352,12 @@ def test_require_tls_refuses_plain_clients_from_the_network(tmp_path, certificat
     cert, key = certificate
     port = free_port()
     config = f'[server]\ntls_cert = "{cert}"\ntls_key = "{key}"\nrequire_tls = true\n'
-    with run_proxy(f"sqlite:///{tmp_path}/tls.db", config=config, users={"alice": "pw"},
-                   extra_args=("--listen", f"{outside}:{port}")) as proxy:
+    with run_proxy(
+        f"sqlite:///{tmp_path}/tls.db",
+        config=config,
+        users={"alice": "pw"},
+        extra_args=("--listen", f"{outside}:{port}"),
+    ) as proxy:
         remote = f"host={outside} port={port} user=alice password=pw dbname=app"
         with pytest.raises(psycopg.OperationalError) as info:
             psycopg.connect(remote + " sslmode=disable")
@@ -331,7 +369,12 @@ def test_require_tls_refuses_plain_clients_from_the_network(tmp_path, certificat
 
 
 def test_require_tls_without_a_certificate_refuses_to_start(tmp_path):
-    done = _serve("--listen", f"127.0.0.1:{free_port()}", "--backend",
-                  f"sqlite:///{tmp_path}/t.db", config="[server]\nrequire_tls = true\n",
-                  cwd=tmp_path)
+    done = _serve(
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        "--backend",
+        f"sqlite:///{tmp_path}/t.db",
+        config="[server]\nrequire_tls = true\n",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "require_tls" in done.stderr
