@@ -393,7 +393,8 @@ def error_response(fields: dict[str, str], notice: bool = False) -> bytes:
 
 
 def parameter_description(oids: Sequence[int]) -> bytes:
-    return message(b"t", _i16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
+    # Up to 65,535 parameters: the count is unsigned on the wire, as PostgreSQL sends it.
+    return message(b"t", _u16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
 
 
 _field = struct.Struct("!iHihih")

@@ -83,6 +83,17 @@ def test_huge_parameter_number_is_42P02_while_another_client_is_served(proxy):
     _still_serves(proxy)
 
 
+def test_parse_may_declare_65535_parameter_types(proxy):
+    describe = frame(b"D", b"S\0")
+    with RawClient(proxy.host, proxy.port) as client:
+        assert client.login().ready
+        client.send(parse("SELECT $1", (t.TEXT,) * 65535) + describe + SYNC)
+        reply = client.reply()
+        assert reply.sqlstates == [] and reply.ready, reply.errors
+        (described,) = [body for mtype, body in reply.messages if mtype == b"t"]
+        assert struct.unpack_from("!H", described) == (65535,)
+
+
 @pytest.mark.parametrize(
     "sql",
     [

@@ -206,3 +206,8 @@ def test_bind_reads_a_large_bytearray_body_into_bytes_values():
     body = bytearray(b"\0\0" + struct.pack("!HHi", 0, 1, len(value)) + value + b"\0\0")
     assert m.parse_bind(body).params == [value]
     assert type(m.parse_bind(body).params[0]) is bytes
+
+
+def test_parameter_description_counts_up_to_65535():
+    msg = m.parameter_description([25] * 40000)
+    assert struct.unpack_from("!H", msg, 5) == (40000,)
