@@ -111,6 +111,13 @@ def test_deep_statements_are_54001(proxy, sql):
         assert errors[0]["M"] == "stack depth limit exceeded"
 
 
+def test_sqlite_depth_limit_is_54001(proxy):
+    # 100 subqueries pass the proxy's estimate but exceed SQLite's expression depth.
+    sql = "SELECT " + "(SELECT " * 100 + "1" + ")" * 100
+    codes, errors = _ask(proxy, query(sql))
+    assert codes == ["54001"], errors
+
+
 def test_statements_nested_within_the_limit_run(proxy):
     with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
         sql = "SELECT " + "(" * 150 + "1" + ")" * 150
