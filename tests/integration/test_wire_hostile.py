@@ -111,11 +111,19 @@ def test_deep_statements_are_54001(proxy, sql):
         assert errors[0]["M"] == "stack depth limit exceeded"
 
 
-def test_sqlite_depth_limit_is_54001(proxy):
-    # 100 subqueries pass the proxy's estimate but exceed SQLite's expression depth.
-    sql = "SELECT " + "(SELECT " * 100 + "1" + ")" * 100
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        # 100 subqueries pass the proxy's estimate but exceed SQLite's expression depth.
+        pytest.param("SELECT " + "(SELECT " * 100 + "1" + ")" * 100, "54001", id="depth"),
+        pytest.param(" UNION ALL ".join(f"SELECT {i}" for i in range(600)), "54000",
+                     id="compound-terms"),
+        pytest.param("SELECT " + ", ".join(["1"] * 3000), "54011", id="columns"),
+    ],
+)
+def test_sqlite_limits_are_54xxx(proxy, sql, code):
     codes, errors = _ask(proxy, query(sql))
-    assert codes == ["54001"], errors
+    assert codes == [code], errors
 
 
 def test_statements_nested_within_the_limit_run(proxy):
