@@ -35,8 +35,6 @@ _LIMITS = {
 # A message whose body is at least this large is assembled in a buffer of its
 # own as its bytes arrive, and handed out without another copy.
 LARGE_BODY = 1 << 20
-# Bind and Parse count parameters in an int16; PostgreSQL reads it unsigned.
-MAX_PARAMS = 65_535
 
 _i16 = struct.Struct("!h")
 _u16 = struct.Struct("!H")

@@ -170,3 +170,8 @@ def test_every_decoder_returns_or_raises_a_sqlstate(oid, fmt, data):
         decode(data, oid, fmt)
     except errors.PgError as exc:
         assert exc.sqlstate != "XX000"
+
+
+def test_binary_numeric_scale_past_16383_is_22P03():
+    with pytest.raises(errors.InvalidBinaryRepresentation):
+        decode(struct.pack("!hhHH", 0, 0, 0, 16384), t.NUMERIC, BINARY)

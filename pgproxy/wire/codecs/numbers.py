@@ -447,6 +447,8 @@ def numeric_from_binary(b: bytes) -> Decimal:
         return Decimal("-Infinity")
     if sign not in (_NUMERIC_POS, _NUMERIC_NEG) or len(b) != 8 + 2 * n:
         raise InvalidBinaryRepresentation("invalid numeric sign or length in binary data")
+    if dscale > _NUMERIC_MAX_SCALE:
+        raise InvalidBinaryRepresentation("invalid scale in external \"numeric\" value")
     groups = Struct(f"!{n}H").unpack_from(b, 8)
     if any(g > 9999 for g in groups):
         raise InvalidBinaryRepresentation("invalid digit in external numeric value")
