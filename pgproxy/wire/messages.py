@@ -150,11 +150,14 @@ class _Body:
         self.buf = buf
         self.pos = 0
 
-    def cstr(self) -> str:
+    def cstr(self, lenient: bool = False) -> str:
         end = self.buf.find(b"\0", self.pos)
         if end < 0:
             raise errors.ProtocolViolation("unterminated string in message")
-        s = _text(self.buf, self.pos, end)
+        if lenient:
+            s = self.buf[self.pos : end].decode("utf-8", "replace")
+        else:
+            s = _text(self.buf, self.pos, end)
         self.pos = end + 1
         return s
 
@@ -218,11 +221,13 @@ def parse_startup(body: bytes) -> Startup:
     if code in (SSL_REQUEST, GSSENC_REQUEST) or code >> 16 != 3:
         return Startup(code, {})
     params: dict[str, str] = {}
+    # Lenient, as before: a startup value in another encoding (an application_name)
+    # is no reason to refuse the connection.
     while b.pos < len(body):
-        key = b.cstr()
+        key = b.cstr(lenient=True)
         if not key:
             break
-        params[key] = b.cstr()
+        params[key] = b.cstr(lenient=True)
     return Startup(code, params)
 
 

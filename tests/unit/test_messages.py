@@ -211,3 +211,8 @@ def test_bind_reads_a_large_bytearray_body_into_bytes_values():
 def test_parameter_description_counts_up_to_65535():
     msg = m.parameter_description([25] * 40000)
     assert struct.unpack_from("!H", msg, 5) == (40000,)
+
+
+def test_startup_values_in_another_encoding_are_kept_leniently():
+    body = struct.pack("!i", m.PROTOCOL_3_0) + b"user\0alice\0application_name\0caf\xe9\0\0"
+    assert m.parse_startup(body).params["application_name"] == "caf\ufffd"
