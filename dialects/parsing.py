@@ -23,6 +23,28 @@ _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPO
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
+# A Bind carries at most 65,535 values, so no statement can use a higher $n.
+MAX_PARAMS = 65_535
+# How deep a statement may nest, counted on its text before sqlglot sees it:
+# each open bracket or CASE is a level, and so is each operator of a chain that
+# sqlglot builds as a left-deep tree (1+1+...). sqlglot parses and generates
+# recursively and gives up near 450 levels; this leaves room for the stages
+# after it. AND, OR and || chains are built flat and cost nothing.
+MAX_DEPTH = 200
+# Skipped whole: strings, quoted names, comments, dollar quotes, $n. An
+# unterminated one runs to the end of the text, so the scan stays linear.
+_NESTING = re.compile(
+    r"""[eE]'[^'\\]*+(?:(?:''|\\.)[^'\\]*+)*+'?|'[^']*+(?:''[^']*+)*+'?|"[^"]*+(?:""[^"]*+)*+"?
+    |--[^\n]*|/\*(?:.*?\*/|.*)|\$((?:[^\W\d]\w*)?)\$(?:.*?\$\1\$|.*)|\$\d+
+    |(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<reset>[,;])|(?P<op>[-+*/%^=<>!~&|#@:]+)
+    |(?P<word>[^\W\d][\w$]*)""",
+    re.DOTALL | re.VERBOSE,
+)
+_FLAT_OPS = frozenset({"||"})
+_CHAIN_WORDS = frozenset({"NOT", "IN", "IS", "LIKE", "ILIKE", "BETWEEN"})
+_RESET_WORDS = frozenset({"AND", "OR", "WHEN", "THEN", "ELSE", "SELECT", "FROM", "WHERE"})
+_TOO_DEEP = "stack depth limit exceeded"
+
 
 class _QuietCommandFallback(logging.Filter):
     """sqlglot warns when it keeps a statement as an opaque Command; we classify those ourselves."""
@@ -35,12 +57,83 @@ logging.getLogger("sqlglot").addFilter(_QuietCommandFallback())
 
 
 def parse(sql: str) -> list[Statement]:
+    _check_depth(sql)
     try:
         tokens = tokenize(sql)
     except TokenError as e:
         raise TranslationError(_tidy(str(e)), "42601") from None
-    statements = [_statement(sql, chunk, text) for chunk, text in _split(sql, tokens)]
+    except RecursionError:
+        raise TranslationError(_TOO_DEEP, "54001") from None
+    _check_params(tokens)
+    try:
+        statements = [_statement(sql, chunk, text) for chunk, text in _split(sql, tokens)]
+    except RecursionError:  # a shape the token count did not foresee: still PostgreSQL's error
+        raise TranslationError(_TOO_DEEP, "54001") from None
     return statements or [Statement(sql=sql, kind=Kind.EMPTY, tag="")]
+
+
+def _check_depth(sql: str) -> None:
+    """Refuse nesting too deep to parse, from the text alone, before tokenizing.
+
+    The scan stops at the first level past MAX_DEPTH, so a hostile statement
+    costs about as much as its first few hundred brackets or operators.
+    Strings, quoted names, comments and dollar quotes are skipped whole.
+    """
+    depth = 0  # the nesting estimate here: open levels plus chain links
+    chains = [0]  # per open level, the chained operators since its last reset
+    for match in _NESTING.finditer(sql):
+        kind = match.lastgroup
+        if kind is None:
+            continue  # a string, a quoted name, a comment, a $n
+        if kind == "word":
+            word = match.group(kind).upper()
+            if word == "CASE":
+                kind = "open"
+            elif word == "END":
+                kind = "close"
+            elif word in _RESET_WORDS:
+                kind = "reset"
+            elif word not in _CHAIN_WORDS:
+                continue
+            else:
+                kind = "op"
+        if kind == "op":
+            if match.group() in _FLAT_OPS:
+                continue
+            chains[-1] += 1
+            depth += 1
+        elif kind == "open":
+            chains.append(0)
+            depth += 1
+        elif kind == "close":
+            if len(chains) > 1:
+                depth -= chains.pop() + 1
+            continue
+        else:
+            depth -= chains[-1]
+            chains[-1] = 0
+            continue
+        if depth > MAX_DEPTH:
+            raise TranslationError(_TOO_DEEP, "54001")
+
+
+def _check_params(tokens: list[Token]) -> None:
+    """Refuse a $n that no Bind can fill, before anything is sized by it."""
+    after_dollar = False
+    for tok in tokens:
+        kind = tok.token_type
+        if after_dollar and kind is TokenType.NUMBER:
+            param_number(tok.text)
+        after_dollar = kind is TokenType.PARAMETER
+
+
+def param_number(digits: str) -> int:
+    """The n of a $n, which must be one a Bind can supply (1 to 65,535), else 42P02."""
+    # Checked on the digits: a thousand-digit n is refused without becoming an int.
+    n = int(digits) if len(digits) <= 5 and digits.isdigit() else MAX_PARAMS + 1
+    if not 0 < n <= MAX_PARAMS:
+        raise TranslationError(f"there is no parameter ${digits[:20]}", "42P02")
+    return n
 
 
 def _split(sql: str, tokens: list[Token]) -> list[tuple[list[Token], str]]:
@@ -98,7 +191,7 @@ def text_params(text: str) -> int:
     highest = 0
     for match in _PARAM.finditer(text):
         if match.group(1):
-            highest = max(highest, int(match.group(1)))
+            highest = max(highest, param_number(match.group(1)))
     return highest
 
 

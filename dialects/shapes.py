@@ -135,7 +135,10 @@ def scan(sql: str) -> Shape | None:
             lift.pop()
             prev, prev_word = ")", False
         elif kind == "param":
-            nclient = max(nclient, int(m.group(kind)[1:]))
+            digits = m.group(kind)[1:]
+            if len(digits) > 5:
+                return None  # no Bind fills it: the exact parse says so (42P02)
+            nclient = max(nclient, int(digits))
             prev, prev_word = "$", False
         elif kind == "ident":
             prev, prev_word = '"', True

@@ -270,6 +270,10 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^datatype mismatch", "42804"),
         (r"^integer overflow", "22003"),
         (r"^too many SQL variables", "54000"),
+        # SQLite's own depth limits (1,000 for an expression tree) are PostgreSQL's 54001.
+        (r"^Expression tree is too large|^parser stack overflow", "54001"),
+        (r"^too many terms in compound SELECT", "54000"),
+        (r"^too many columns", "54011"),
         (r"^attempt to write a readonly database", "25006"),
         (r"^database is locked", "55P03"),
         (r"^interrupted", "57014"),

@@ -32,7 +32,8 @@ log = logging.getLogger("pgproxy.wire")
 # per-batch costs (a thread hop, a write) vanish, small enough that memory
 # stays flat whatever the result size.
 BATCH_ROWS = 2000
-# Stop reading from a client whose unprocessed input exceeds this.
+# Stop reading from a client whose unprocessed input exceeds this (a message
+# being assembled does not count: its bytes are needed to make progress).
 READ_HIGH_WATER = 8 << 20
 
 
@@ -80,6 +81,7 @@ class WireConnection(asyncio.Protocol):
         self._paused_writing = False
         self._paused_reading = False
         self._lost = False
+        self._over_limit = False
         self._task: asyncio.Task[None] | None = None
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
             b"Q": self._on_query,
@@ -98,6 +100,7 @@ class WireConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
+        self._over_limit = not self.server.accept(self)
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
@@ -136,25 +139,36 @@ class WireConnection(asyncio.Protocol):
             msg = self.reader.next()
             if msg is not None:
                 if self._paused_reading and self.reader.pending() < READ_HIGH_WATER // 2:
-                    self._paused_reading = False
-                    assert self.transport is not None
-                    self.transport.resume_reading()
+                    self._resume_reading()
                 return msg
             if self._lost:
                 raise ConnectionLost
+            if self._paused_reading:
+                self._resume_reading()  # no whole message yet: only more input helps
             self._waiter = self.loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
 
+    def _resume_reading(self) -> None:
+        self._paused_reading = False
+        if self.transport is not None and not self._lost:
+            self.transport.resume_reading()
+
     def write(self, data: bytes) -> None:
         self._out.append(data)
         self._out_size += len(data)
 
     def flush(self) -> None:
-        if self._out and self.transport is not None and not self._lost:
-            self.transport.write(b"".join(self._out) if len(self._out) > 1 else self._out[0])
+        out = self._out
+        if out and self.transport is not None and not self._lost:
+            if len(out) == 1:
+                self.transport.write(out[0])
+            elif self._out_size > 1 << 20:
+                self.transport.writelines(out)  # a large row: no joined copy of it
+            else:
+                self.transport.write(b"".join(out))
         self._out.clear()
         self._out_size = 0
 
@@ -213,6 +227,32 @@ class WireConnection(asyncio.Protocol):
 
     async def _startup(self) -> bool:
         """Negotiate TLS, authenticate, open the session. False: not a session (cancel)."""
+        try:
+            # PostgreSQL's authentication_timeout: a client that stalls before
+            # it has authenticated holds nothing for longer than this.
+            async with asyncio.timeout(self.server.authentication_timeout):
+                params = await self._handshake()
+        except TimeoutError:
+            raise errors.QueryCanceled("canceling authentication due to timeout") from None
+        if params is None:
+            return False
+        self.pid, self.secret = self.server.register(self)
+        self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        for name, value in self.session.parameter_status().items():
+            self.write(m.parameter_status(name, value))
+        self.write(m.backend_key_data(self.pid, self.secret))
+        self.write(m.READY[self.session.transaction_status])
+        self.flush()
+        self.state = State.READY
+        log.debug(
+            "client %s connected: user=%s database=%s", self.peer, params["user"],
+            params["database"],
+        )
+        return True
+
+    async def _handshake(self) -> dict[str, str] | None:
+        """TLS, the startup packet and authentication: the session's parameters, or
+        None for a cancel request."""
         while True:
             _, body = await self._next()
             startup = m.parse_startup(body)
@@ -224,8 +264,10 @@ class WireConnection(asyncio.Protocol):
                 continue
             if startup.code == m.CANCEL_REQUEST:
                 self.server.cancel(startup.cancel_pid, startup.cancel_secret)
-                return False
+                return None
             break
+        if self._over_limit:
+            raise errors.TooManyConnections("sorry, too many clients already")
         major, minor = startup.code >> 16, startup.code & 0xFFFF
         if major != 3:
             raise errors.FeatureNotSupported(
@@ -246,16 +288,7 @@ class WireConnection(asyncio.Protocol):
         self.state = State.AUTH
         await self.server.authenticate(self, user)
         self.write(m.AUTH_OK)
-        self.pid, self.secret = self.server.register(self)
-        self.session = await self.server.core.open_session(params, self.pid, self.peer)
-        for name, value in self.session.parameter_status().items():
-            self.write(m.parameter_status(name, value))
-        self.write(m.backend_key_data(self.pid, self.secret))
-        self.write(m.READY[self.session.transaction_status])
-        self.flush()
-        self.state = State.READY
-        log.debug("client %s connected: user=%s database=%s", self.peer, user, params["database"])
-        return True
+        return params
 
     async def _on_ssl_request(self) -> None:
         context = self.server.ssl_context
@@ -307,6 +340,8 @@ class WireConnection(asyncio.Protocol):
                 self._statement_failed(mtype, exc)
             except (ConnectionLost, asyncio.CancelledError):
                 raise
+            except RecursionError as exc:
+                self._statement_failed(mtype, _statement_error(exc))
             except Exception as exc:
                 # A bug in one statement is that statement's XX000, not the session's end.
                 log.exception("internal error handling %r from %s", mtype, self.peer)
@@ -365,9 +400,10 @@ class WireConnection(asyncio.Protocol):
             if implicit:
                 implicit = False
                 await self.session.end_implicit(commit=True)
-        except errors.PgError as exc:
+        except (errors.PgError, RecursionError) as caught:
+            exc = _statement_error(caught)
             if isinstance(exc, errors.Fatal):
-                raise
+                raise exc from None
             self._send_error(exc)
             if implicit:
                 await self.session.end_implicit(commit=False)
@@ -519,6 +555,14 @@ class WireConnection(asyncio.Protocol):
     def cancel(self) -> None:
         if self.session is not None:
             self.session.cancel()
+
+
+def _statement_error(exc: Exception) -> errors.PgError:
+    """A statement's failure as an ErrorResponse: a statement nested deeper than the
+    parser's checks foresaw is PostgreSQL's 54001, not a bug."""
+    if isinstance(exc, errors.PgError):
+        return exc
+    return errors.from_sqlstate("54001", "stack depth limit exceeded")
 
 
 def new_secret() -> int:

@@ -459,7 +459,7 @@ def test_decode_unknown_binary_keeps_bytes() -> None:
         (t.JSONB, BINARY, b'\x02{}', errors.InvalidBinaryRepresentation),
         (t.INT4_ARRAY, TEXT, b"{1,2", errors.InvalidTextRepresentation),
         (t.INT4_ARRAY, BINARY, b"\x00\x00\x00\x01", errors.InvalidBinaryRepresentation),
-        (t.TEXT, TEXT, b"\xff", errors.InvalidTextRepresentation),
+        (t.TEXT, TEXT, b"\xff", errors.CharacterNotInRepertoire),
     ],
 )
 def test_decode_errors_carry_sqlstate(oid: int, fmt: int, wire: bytes, error: type) -> None:
@@ -562,7 +562,7 @@ def test_row_encoder_big_row_and_bind_format_rules() -> None:
     assert normalize_formats([BINARY], 3) == [BINARY] * 3
     with pytest.raises(errors.ProtocolViolation):
         normalize_formats([TEXT, BINARY], 3)
-    with pytest.raises(errors.ProtocolViolation):
+    with pytest.raises(errors.InvalidParameterValue):  # 22023, as PostgreSQL's printtup
         row_encoder([t.INT4], [2])
 
 

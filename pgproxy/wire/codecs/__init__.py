@@ -19,7 +19,7 @@ from decimal import Decimal as _Decimal
 from typing import Any
 
 from pgproxy import pgtypes as _t
-from pgproxy.errors import ProtocolViolation
+from pgproxy.errors import InvalidParameterValue
 
 from . import arrays, datetimes, numbers, strings  # noqa: F401 - fill the registry
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
@@ -65,7 +65,7 @@ def _str(b: bytes) -> str:
 def decoder(oid: int, fmt: int = TEXT) -> Decoder:
     """The decoder for a parameter of type `oid` (0 when the client left it unspecified)."""
     if fmt not in (TEXT, BINARY):
-        raise ProtocolViolation(f"unsupported format code: {fmt}")
+        raise InvalidParameterValue(f"unsupported format code: {fmt}")
     codec = CODECS.get(oid)
     if codec is None:
         # Unknown in binary: the bytes mean nothing we can check, so keep them.

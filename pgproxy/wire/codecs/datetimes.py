@@ -19,9 +19,12 @@ from pgproxy.errors import (
     DatetimeFieldOverflow,
     InvalidBinaryRepresentation,
     InvalidDatetimeFormat,
+    PgError,
+    from_sqlstate,
 )
 
 from .registry import PYTYPE_TEXT, Encoder, register
+from .strings import text_decode
 
 _I = Struct("!i")
 _Q = Struct("!q")
@@ -43,6 +46,16 @@ _DATE_NINF = -0x80000000
 _TS_PINF = 0x7FFFFFFFFFFFFFFF
 _TS_NINF = -0x8000000000000000
 _INFINITIES = {"infinity": 1, "+infinity": 1, "-infinity": -1}
+# PostgreSQL parses date/time input in a buffer of MAXDATELEN (128) characters,
+# interval input in one of 256: anything longer is not a value of the type.
+# The limit also keeps the parsers here linear in what they are given.
+_MAX_DATETIME = 128
+_MAX_INTERVAL = 256
+# interval's fields: int32 months and days, int64 microseconds.
+_I32 = 1 << 31
+_I64 = 1 << 63
+# The widest offset timetz takes: under 16 hours (TZDISP_LIMIT).
+_TZDISP_LIMIT = 16 * 3600
 
 # ---------------------------------------------------------------- formatting
 
@@ -116,7 +129,15 @@ def _bad(typname: str, s: Any) -> InvalidDatetimeFormat:
     return InvalidDatetimeFormat(f'invalid input syntax for type {typname}: "{s}"')
 
 
+def _interval_overflow(s: str | None = None) -> PgError:
+    if s is None:
+        return from_sqlstate("22015", "interval out of range")
+    return from_sqlstate("22015", f'interval field value out of range: "{s}"')
+
+
 def parse_date(s: str) -> date:
+    if len(s) > _MAX_DATETIME:
+        raise _bad("date", s)
     try:
         return date.fromisoformat(s.strip()[:10])
     except ValueError:
@@ -124,6 +145,8 @@ def parse_date(s: str) -> date:
 
 
 def parse_time(s: str) -> time:
+    if len(s) > _MAX_DATETIME:
+        raise _bad("time", s)
     try:
         return time.fromisoformat(s.strip())
     except ValueError:
@@ -131,6 +154,8 @@ def parse_time(s: str) -> time:
 
 
 def parse_timestamp(s: str, typname: str = "timestamp") -> datetime:
+    if len(s) > _MAX_DATETIME:
+        raise _bad(typname, s)
     t = s.strip()
     try:
         return datetime.fromisoformat(t)
@@ -153,7 +178,7 @@ def _to_date(v: Any) -> date:
     if isinstance(v, date):
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_date(v if isinstance(v, str) else bytes(v).decode())
+        return parse_date(v if isinstance(v, str) else text_decode(v))
     raise _bad("date", v)
 
 
@@ -163,7 +188,7 @@ def _to_datetime(v: Any, typname: str = "timestamp") -> datetime:
     if isinstance(v, date):
         return datetime(v.year, v.month, v.day)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_timestamp(v if isinstance(v, str) else bytes(v).decode(), typname)
+        return parse_timestamp(v if isinstance(v, str) else text_decode(v), typname)
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
         # Unix epoch seconds, as some backends store timestamps.
         return datetime.fromtimestamp(float(v), _UTC).replace(tzinfo=None)
@@ -181,7 +206,7 @@ def _to_time(v: Any, typname: str = "time") -> time:
         secs, us = divmod(us, _USEC_SEC)
         return time(secs // 3600, secs // 60 % 60, secs % 60, us)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_time(v if isinstance(v, str) else bytes(v).decode())
+        return parse_time(v if isinstance(v, str) else text_decode(v))
     raise _bad(typname, v)
 
 
@@ -247,7 +272,23 @@ class _Acc:
 
 
 def parse_interval(s: str) -> tuple[int, int, int]:
-    """(months, days, microseconds) from the postgres, verbose, sql_standard or ISO 8601 form."""
+    """(months, days, microseconds) from the postgres, verbose, sql_standard or ISO 8601 form.
+
+    Each field must fit PostgreSQL's (int32 months and days, int64 microseconds),
+    else 22015.
+    """
+    if len(s) > _MAX_INTERVAL:
+        raise _bad("interval", s)
+    try:
+        months, days, usec = _parse_interval(s)
+    except ValueError:  # a field too long for int(): out of any range
+        raise _interval_overflow(s) from None
+    if not (-_I32 <= months < _I32 and -_I32 <= days < _I32 and -_I64 <= usec < _I64):
+        raise _interval_overflow(s)
+    return months, days, usec
+
+
+def _parse_interval(s: str) -> tuple[int, int, int]:
     t = s.strip().lower()
     acc = _Acc()
     if t.startswith(("p", "-p")):
@@ -310,7 +351,7 @@ def _to_interval(v: Any) -> tuple[int, int, int]:
         d, us = divmod(abs(total), _USEC_DAY)
         return (0, -d, -us) if total < 0 else (0, d, us)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_interval(v if isinstance(v, str) else bytes(v).decode())
+        return parse_interval(v if isinstance(v, str) else text_decode(v))
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
         return _to_interval(timedelta(seconds=float(v)))
     raise _bad("interval", v)
@@ -324,7 +365,7 @@ def _is_text(v: Any) -> bool:
 
 
 def _text_of(v: Any) -> str:
-    return v if isinstance(v, str) else bytes(v).decode()
+    return v if isinstance(v, str) else text_decode(v)
 
 
 def _infinity(v: Any) -> int:
@@ -514,7 +555,7 @@ def _need(b: bytes, n: int, typname: str) -> None:
 
 
 def date_from_text(b: bytes) -> date:
-    s = bytes(b).decode()
+    s = text_decode(b)
     inf = _infinity(s)
     if inf:
         return date.max if inf > 0 else date.min
@@ -535,7 +576,7 @@ def date_from_binary(b: bytes) -> date:
 
 
 def time_from_text(b: bytes) -> time:
-    return parse_time(bytes(b).decode())
+    return parse_time(text_decode(b))
 
 
 def _time_of_usec(us: int) -> time:
@@ -556,11 +597,13 @@ def time_from_binary(b: bytes) -> time:
 def timetz_from_binary(b: bytes) -> time:
     _need(b, 12, "time with time zone")
     us, west = _QI.unpack(b)
+    if not -_TZDISP_LIMIT < west < _TZDISP_LIMIT:
+        raise InvalidBinaryRepresentation("time zone displacement out of range")
     return _time_of_usec(us).replace(tzinfo=timezone(timedelta(seconds=-west)))
 
 
 def timestamp_from_text(b: bytes) -> datetime:
-    s = bytes(b).decode()
+    s = text_decode(b)
     inf = _infinity(s)
     if inf:
         return datetime.max if inf > 0 else datetime.min
@@ -568,7 +611,7 @@ def timestamp_from_text(b: bytes) -> datetime:
 
 
 def timestamptz_from_text(b: bytes) -> datetime:
-    s = bytes(b).decode()
+    s = text_decode(b)
     inf = _infinity(s)
     if inf:
         return (datetime.max if inf > 0 else datetime.min).replace(tzinfo=_UTC)
@@ -599,12 +642,16 @@ def timestamptz_from_binary(b: bytes) -> datetime:
 
 def _interval_td(months: int, days: int, usec: int) -> timedelta:
     # timedelta has no months: a year is 365 days and a month 30, as psycopg reads them.
+    # It also stops at 999,999,999 days, short of what PostgreSQL's fields hold.
     years, mons = int(months / 12), months - int(months / 12) * 12
-    return timedelta(days=days + years * 365 + mons * 30, microseconds=usec)
+    try:
+        return timedelta(days=days + years * 365 + mons * 30, microseconds=usec)
+    except OverflowError:
+        raise _interval_overflow() from None
 
 
 def interval_from_text(b: bytes) -> timedelta:
-    return _interval_td(*parse_interval(bytes(b).decode()))
+    return _interval_td(*parse_interval(text_decode(b)))
 
 
 def interval_from_binary(b: bytes) -> timedelta:

@@ -16,7 +16,7 @@ from struct import error as StructError
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import NumericValueOutOfRange, ProtocolViolation
+from pgproxy.errors import InvalidParameterValue, NumericValueOutOfRange, ProtocolViolation
 
 from . import datetimes
 from .registry import BINARY, CODECS, TEXT, Encoder, any_text
@@ -196,7 +196,7 @@ def column_encoder(oid: int, fmt: int, tz: tzinfo | None = None) -> Encoder:
     are printed in it, and naive ones are taken to be in it.
     """
     if fmt not in (TEXT, BINARY):
-        raise ProtocolViolation(f"unsupported format code: {fmt}")
+        raise InvalidParameterValue(f"unsupported format code: {fmt}")
     if tz is not None and oid == pgtypes.TIMESTAMPTZ:
         if fmt == BINARY:
             return datetimes.timestamptz_binary_encoder(tz)
