@@ -86,6 +86,7 @@ class Statement:
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations
     expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
+    copy: Any = None  # a COPY statement's dialects.copy.Copy: table or query, options
 
 
 @dataclass(frozen=True, slots=True)
