@@ -346,6 +346,21 @@ class MySQLConnection:
         self._current = result
         return result
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows through one INSERT (COPY FROM): pymysql sends them as multi-row
+        INSERTs of up to its max_stmt_length, values escaped by the driver."""
+        self._finish_current()
+        self._running = True
+        try:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise self._error(exc) from None
+        except (TypeError, ValueError) as exc:
+            raise errors.DatatypeMismatch(f"bad COPY values: {exc}") from None
+        finally:
+            self._running = False
+
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Columns from COM_STMT_PREPARE: the server plans but never runs it."""
         self._finish_current()

@@ -1,0 +1,278 @@
+"""The COPY stage: COPY FROM STDIN as batched INSERTs in one transaction, COPY TO as a read.
+
+COPY FROM learns the target columns' types from the backend (a describe of
+`SELECT cols FROM t`, as a Parse would), turns the client's data into rows
+with the reader in a worker thread, and inserts each batch with the driver's
+executemany and bound parameters. Outside a transaction block it opens its
+own transaction, so a bad row or a CopyFail leaves nothing behind; inside
+one, it joins it (and a failure aborts it, as in PostgreSQL). Writes invalidate
+the query cache as an INSERT's do; the statement is an INSERT to the observers.
+
+COPY TO runs its query (or `SELECT cols FROM t`) on the backend, bypassing the
+query cache, and has the backend result encode its batches as CopyData in
+the worker that fetches them, so memory stays flat whatever the size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import dialects
+from dialects.copy import Copy
+from pgproxy import errors
+from pgproxy.backends.base import Connection
+from pgproxy.copy.reader import Reader, Row, reader_for
+from pgproxy.copy.writer import writer_for
+from pgproxy.wire import messages as m
+
+if TYPE_CHECKING:
+    from pgproxy.pipeline import Pipeline
+    from pgproxy.session import Session
+
+log = logging.getLogger("pgproxy.copy")
+
+# CopyData bytes gathered before a worker parses and inserts them: large enough
+# that the thread hop and the executemany call vanish per row, small enough
+# that memory stays flat whatever the COPY's size.
+LOAD_BYTES = 1 << 20
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def run(pipeline: Pipeline, session: Session, stmt: dialects.Statement) -> Any:
+    spec: Copy = stmt.copy
+    if spec.is_from:
+        return await CopyIn.start(pipeline, session, stmt, spec)
+    return await copy_out(pipeline, session, spec)
+
+
+def _relation(spec: Copy) -> str:
+    return ".".join(quote_ident(p) for p in spec.table)
+
+
+async def _columns(
+    pipeline: Pipeline, session: Session, spec: Copy
+) -> tuple[list[str], list[int]]:
+    """The target columns' names and type OIDs, as the backend describes them."""
+    if len(set(spec.columns)) != len(spec.columns):
+        dup = next(c for c in spec.columns if spec.columns.count(c) > 1)
+        raise errors.DuplicateColumn(f'column "{dup}" specified more than once')
+    cols = ", ".join(quote_ident(c) for c in spec.columns) if spec.columns else "*"
+    prepared = await session.prepare(f"SELECT {cols} FROM {_relation(spec)}")
+    described = await pipeline.describe(session, prepared)
+    if not described:
+        raise errors.UndefinedTable(f'relation "{".".join(spec.table)}" does not exist')
+    return [c.name for c in described], [c.type_oid for c in described]
+
+
+# ---------------------------------------------------------------- COPY FROM STDIN
+
+
+class CopyIn:
+    """A COPY FROM STDIN under way: the wire feeds it CopyData, then CopyDone or CopyFail.
+
+    It is its own result (no columns; its tag is `COPY n` once done) and what
+    the wire drives (`result.copy`); `sqlstate` tells the observers how it ended.
+    """
+
+    inbound = True
+    columns = None
+
+    def __init__(
+        self, pipeline: Pipeline, session: Session, stmt: dialects.Statement, spec: Copy,
+        reader: Reader, insert: dialects.Statement, sql: str, own_tx: bool,
+    ) -> None:
+        self._pipeline = pipeline
+        self._session = session
+        self._stmt = stmt
+        self._reader = reader
+        self._insert = insert
+        self._sql = sql
+        self._own_tx = own_tx
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._open = True
+        self.binary = spec.options.format == "binary"
+        self.ncols = len(reader.names)
+        self.copy = self
+        self.done = False
+        self.rows = 0
+        self.sqlstate: str | None = None
+
+    @classmethod
+    async def start(
+        cls, pipeline: Pipeline, session: Session, stmt: dialects.Statement, spec: Copy
+    ) -> CopyIn:
+        names, oids = await _columns(pipeline, session, spec)
+        marks = ", ".join(f"${i + 1}" for i in range(len(names)))
+        text = (
+            f"INSERT INTO {_relation(spec)} ({', '.join(quote_ident(n) for n in names)}) "
+            f"VALUES ({marks})"
+        )
+        insert = pipeline.parse(text)[0]
+        generated = pipeline.generate(insert, session.target())
+        if generated.params != tuple(range(len(names))):
+            raise errors.FeatureNotSupported(
+                f"COPY cannot load {'.'.join(spec.table)} on the {session.route.backend.name} "
+                "backend", sqlstate="0A000",
+            )
+        reader = reader_for(spec.options, spec.relname, names, oids)
+        own_tx = not session.in_transaction
+        if own_tx:
+            await _control(pipeline, session, "BEGIN")
+        return cls(pipeline, session, stmt, spec, reader, insert, generated.sql, own_tx)
+
+    @property
+    def tag(self) -> str:
+        return f"COPY {self.rows}"
+
+    async def feed(self, data: bytes) -> None:
+        """One CopyData message's bytes."""
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= LOAD_BYTES:
+            await self._load(final=False)
+
+    async def finish(self) -> None:
+        """CopyDone: load the rest, commit what this COPY began."""
+        await self._load(final=True)
+        if self._own_tx:
+            await _control(self._pipeline, self._session, "COMMIT")
+        self._open = False
+        self.done = True
+
+    async def fail(self, message: str) -> None:
+        """CopyFail: undo the COPY, report 57014 as PostgreSQL does."""
+        await self.abort("57014")
+        raise errors.QueryCanceled(f"COPY from stdin failed: {message}")
+
+    async def _load(self, final: bool) -> None:
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        session = self._session
+        try:
+            conn = await session.connection()
+            self.rows += await session.call(self._work, conn, data, final)
+        except errors.PgError as exc:
+            await self.abort(exc.sqlstate)
+            raise
+        cache = self._pipeline.cache
+        if cache is not None:
+            cache.after_execute(session, self._insert, True, session.in_transaction)
+
+    def _work(self, conn: Connection, data: bytes, final: bool) -> int:
+        """Worker-side: parse, decode and insert one load of data."""
+        rows = self._reader.feed(data) if data else []
+        if final:
+            rows += self._reader.finish()
+        if rows:
+            insert_many(conn, self._sql, rows)
+        return len(rows)
+
+    async def abort(self, sqlstate: str) -> None:
+        """Undo what this COPY did: its own transaction rolls back; a joined one is failed."""
+        if not self._open:
+            return
+        self._open = False
+        self.sqlstate = sqlstate
+        session = self._session
+        if self._own_tx and session.in_transaction:
+            try:
+                await _control(self._pipeline, session, "ROLLBACK")
+            except errors.PgError:
+                log.warning("rolling back a failed COPY failed", exc_info=True)
+        elif session.in_transaction:
+            session.failed = True
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        return b"", 0
+
+    async def close(self) -> None:
+        if self._open:  # the client went away mid-COPY
+            await self.abort("08006")
+
+
+def insert_many(conn: Connection, sql: str, rows: Sequence[Row]) -> None:
+    """All rows through one prepared INSERT: the driver's executemany where it has one."""
+    many = getattr(conn, "executemany", None)
+    if many is not None:
+        many(sql, rows)
+        return
+    for row in rows:
+        conn.execute(sql, row).close()
+
+
+async def _control(pipeline: Pipeline, session: Session, verb: str) -> None:
+    """BEGIN / COMMIT / ROLLBACK through the pipeline, so state and cache stay true."""
+    result = await pipeline.run(session, session.split(verb)[0], (), ())
+    await result.close()
+
+
+# ---------------------------------------------------------------- COPY TO STDOUT
+
+
+async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
+    if spec.query is not None:
+        text = spec.query
+    else:
+        cols = ", ".join(quote_ident(c) for c in spec.columns) if spec.columns else "*"
+        text = f"SELECT {cols} FROM {_relation(spec)}"
+    statements = session.split(text)
+    inner = statements[0].statement
+    if not inner.returns_rows:
+        if inner.kind in (dialects.Kind.INSERT, dialects.Kind.UPDATE, dialects.Kind.DELETE):
+            raise errors.FeatureNotSupported("COPY query must have a RETURNING clause")
+        raise errors.SyntaxError(f'syntax error at or near "{text.split()[0]}"')
+    result = await pipeline.backend_rows(session, statements[0])
+    columns = result.columns or []
+    names = [c.name for c in columns]
+    for option in (spec.options.force_quote,):
+        for name in option:
+            if name != "*" and name not in names:
+                await result.close()
+                raise errors.from_sqlstate(
+                    "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
+                )
+    writer = writer_for(spec.options, names, [c.type_oid for c in columns], session.settings.tz())
+    result.encode_with(writer.rows)
+    return CopyOut(result, writer, spec.options.format == "binary", len(columns))
+
+
+class CopyOut:
+    """The backend result streamed as CopyData rows, then the trailer and CopyDone."""
+
+    __slots__ = ("_inner", "_started", "_writer", "binary", "copy", "done", "ncols")
+    inbound = False
+    columns = None
+
+    def __init__(self, inner: Any, writer: Any, binary: bool, ncols: int) -> None:
+        self._inner = inner
+        self._writer = writer
+        self._started = False
+        self.binary = binary
+        self.ncols = ncols
+        self.copy = self
+        self.done = False
+
+    @property
+    def tag(self) -> str:
+        return f"COPY {self._inner.rows}"
+
+    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+        head = b""
+        if not self._started:
+            self._started = True
+            head = self._writer.start()
+        data, n = await self._inner.fetch(0)
+        if self._inner.done:
+            self.done = True
+            data += self._writer.end() + m.COPY_DONE
+        return head + data if head else data, n
+
+    async def close(self) -> None:
+        await self._inner.close()
