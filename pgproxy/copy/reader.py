@@ -342,11 +342,14 @@ class CsvReader(_LineReader):
         return super()._block(block)
 
     def finish(self) -> list[Row]:
+        complete = self._open and not self._tail  # the open record ended with a newline
         rows = super().finish()
         if self._open:
+            record = self._open + b"\n" if complete else self._open
+            line = self.line + record.count(b"\n") + 1
             raise errors.BadCopyFileFormat(
                 "unterminated CSV quoted field",
-                context=f"COPY {self.relname}, line {self.line + 1}: \"{_shown(self._open)}\"",
+                context=f"COPY {self.relname}, line {line}: \"{_shown(record)}\"",
             )
         return rows
 
@@ -571,14 +574,10 @@ class BinaryReader(Reader):
     def _read_header(self, buf: bytes) -> int:
         if len(buf) < 19:
             if not SIGNATURE.startswith(buf[:11]):
-                raise errors.BadCopyFileFormat(
-                    "COPY file signature not recognized", context=f"COPY {self.relname}, line 0"
-                )
+                raise errors.BadCopyFileFormat("COPY file signature not recognized")
             return -1
         if buf[:11] != SIGNATURE:
-            raise errors.BadCopyFileFormat(
-                "COPY file signature not recognized", context=f"COPY {self.relname}, line 0"
-            )
+            raise errors.BadCopyFileFormat("COPY file signature not recognized")
         (flags,) = _I.unpack_from(buf, 11)
         if flags & (1 << 16):
             raise errors.BadCopyFileFormat("invalid COPY file header (WITH OIDS)")

@@ -57,16 +57,27 @@ def _relation(spec: Copy) -> str:
 async def _columns(
     pipeline: Pipeline, session: Session, spec: Copy
 ) -> tuple[list[str], list[int]]:
-    """The target columns' names and type OIDs, as the backend describes them."""
-    if len(set(spec.columns)) != len(spec.columns):
-        dup = next(c for c in spec.columns if spec.columns.count(c) > 1)
-        raise errors.DuplicateColumn(f'column "{dup}" specified more than once')
-    cols = ", ".join(quote_ident(c) for c in spec.columns) if spec.columns else "*"
-    prepared = await session.prepare(f"SELECT {cols} FROM {_relation(spec)}")
+    """The target columns' names and type OIDs, as the backend describes the table."""
+    prepared = await session.prepare(f"SELECT * FROM {_relation(spec)}")
     described = await pipeline.describe(session, prepared)
     if not described:
         raise errors.UndefinedTable(f'relation "{".".join(spec.table)}" does not exist')
-    return [c.name for c in described], [c.type_oid for c in described]
+    if not spec.columns:
+        return [c.name for c in described], [c.type_oid for c in described]
+    exact = {c.name: c for c in described}
+    folded = {c.name.lower(): c for c in described}
+    names, oids = [], []
+    for name in spec.columns:
+        if name in names:
+            raise errors.DuplicateColumn(f'column "{name}" specified more than once')
+        column = exact.get(name) or folded.get(name.lower())
+        if column is None:
+            raise errors.UndefinedColumn(
+                f'column "{name}" of relation "{spec.relname}" does not exist'
+            )
+        names.append(column.name)
+        oids.append(column.type_oid)
+    return names, oids
 
 
 # ---------------------------------------------------------------- COPY FROM STDIN
