@@ -18,8 +18,9 @@ from struct import Struct
 from typing import Any
 
 from dialects.copy import CopyOptions
-from pgproxy import errors
-from pgproxy.wire.codecs import BINARY, TEXT, decoder
+from pgproxy import errors, pgtypes
+from pgproxy.wire.codecs import BINARY, CODECS, TEXT, decoder
+from pgproxy.wire.codecs.strings import text_decode
 
 Row = tuple[Any, ...]
 _H = Struct("!h")
@@ -252,7 +253,7 @@ class TextReader(_LineReader):
         self, options: CopyOptions, relname: str, names: Sequence[str], oids: Sequence[int]
     ) -> None:
         super().__init__(options, relname, names, oids)
-        self._fast_loop = _text_loop(len(self.decoders))(
+        self._fast_loop = _loop("text", _kinds(oids), frozenset())(
             self._delim, b"\\" + self._delim, self._null, unescape, *self.decoders
         )
 
@@ -330,9 +331,8 @@ class CsvReader(_LineReader):
         every = set(range(len(self.names)))
         self._not_null = _column_set(options.force_not_null, self.names, every)
         self._force_null = _column_set(options.force_null, self.names, every)
-        decoders = list(self.decoders)
-        self._fast_loop = _csv_loop(len(decoders), self._not_null)(
-            self._delim, self._quote, self._null, *decoders
+        self._fast_loop = _loop("csv", _kinds(oids), frozenset(self._not_null))(
+            self._delim, self._quote, self._null, None, *self.decoders
         )
 
     def _block(self, block: bytes) -> list[Row]:
@@ -457,28 +457,69 @@ def _column_set(names: Sequence[str], columns: list[str], every: set[int]) -> se
 
 
 # ---------------------------------------------------------------- generated loops
+#
+# The loops inline the common decoders as the builtins they come down to (int()
+# with the type's range, float(), str(b, "utf-8"): the same values the codecs
+# give); anything else, and every failure, goes through the codec itself, on the
+# slow path that reports the error with its context.
 
-_LOOPS: dict[Any, Callable[..., Callable[..., list[Row]]]] = {}
+_LOOPS: dict[Any, Callable[..., Any]] = {}
+_INT_RANGES = {
+    pgtypes.INT2: (-(1 << 15), (1 << 15) - 1),
+    pgtypes.INT4: (-(1 << 31), (1 << 31) - 1),
+    pgtypes.INT8: (-(1 << 63), (1 << 63) - 1),
+}
 
 
-def _text_loop(ncols: int) -> Callable[..., Callable[[list[bytes]], list[Row]]]:
-    """The loop for lines with no escaped delimiter: split, \\N to None, decode."""
-    key = ("text", ncols)
+def _kinds(oids: Sequence[int]) -> tuple[str, ...]:
+    out = []
+    for oid in oids:
+        codec = CODECS.get(oid)
+        if oid in _INT_RANGES:
+            out.append(f"int{oid}")
+        elif oid in (pgtypes.FLOAT8, pgtypes.FLOAT4):
+            out.append("float")
+        elif codec is None or codec.text_decode is text_decode:
+            out.append("str")
+        else:
+            out.append("any")
+    return tuple(out)
+
+
+def _value(i: int, kind: str, escapes: bool) -> str:
+    """The expression decoding field f{i} (not NULL) of `kind`."""
+    if kind.startswith("int"):
+        lo, hi = _INT_RANGES[int(kind[3:])]
+        return f"(x{i} if {lo} <= (x{i} := int_(f{i})) <= {hi} else C{i}(f{i}))"
+    if kind == "float":
+        return f"float_(f{i})"
+    plain = f"str_(f{i}, 'utf-8')" if kind == "str" else f"C{i}(f{i})"
+    return f"({plain} if BS not in f{i} else C{i}(U(f{i})))" if escapes else plain
+
+
+def _loop(fmt: str, kinds: tuple[str, ...], not_null: frozenset[int]) -> Callable[..., Any]:
+    """A loop over lines for this format and these column kinds, compiled once."""
+    key = (fmt, kinds, not_null)
     make = _LOOPS.get(key)
     if make is None:
-        names = ", ".join(f"f{i}" for i in range(ncols)) + ("," if ncols == 1 else "")
+        n = len(kinds)
+        names = ", ".join(f"f{i}" for i in range(n)) + ("," if n == 1 else "")
         values = ", ".join(
-            f"None if f{i} == N else C{i}(f{i}) if BS not in f{i} else C{i}(U(f{i}))"
-            for i in range(ncols)
+            _value(i, k, fmt == "text") if i in not_null
+            else f"None if f{i} == N else {_value(i, k, fmt == 'text')}"
+            for i, k in enumerate(kinds)
         )
+        # text: a line with an escaped delimiter or a \r; csv: one with a quote
+        odd = "SKIP in line or 13 in line" if fmt == "text" else "SKIP in line"
         src = (
-            f"def make(D, BSD, N, U, {', '.join(f'C{i}' for i in range(ncols))}):\n"
+            f"def make(D, SKIP, N, U, {', '.join(f'C{i}' for i in range(n))}):\n"
             "    BS = b'\\\\'\n"
+            "    int_, float_, str_ = int, float, str\n"
             "    def loop(lines, slow):\n"
             "        out = []\n"
             "        app = out.append\n"
             "        for line in lines:\n"
-            "            if BSD in line or 13 in line:\n"
+            f"            if {odd}:\n"
             "                app(slow(line))\n"
             "                continue\n"
             f"            {names} = line.split(D)\n"
@@ -487,37 +528,9 @@ def _text_loop(ncols: int) -> Callable[..., Callable[[list[bytes]], list[Row]]]:
             "    return loop\n"
         )
         ns: dict[str, Any] = {}
-        exec(compile(src, f"<copy text loop {ncols}>", "exec"), ns)
-        make = _LOOPS[key] = ns["make"]
-    return make
-
-
-def _csv_loop(ncols: int, not_null: set[int]) -> Callable[..., Callable[..., list[Row]]]:
-    """The loop for CSV records: unquoted ones split here, the others go to `slow`."""
-    key = ("csv", ncols, frozenset(not_null))
-    make = _LOOPS.get(key)
-    if make is None:
-        names = ", ".join(f"f{i}" for i in range(ncols)) + ("," if ncols == 1 else "")
-        values = ", ".join(
-            f"C{i}(f{i})" if i in not_null else f"None if f{i} == N else C{i}(f{i})"
-            for i in range(ncols)
-        )
-        src = (
-            f"def make(D, Q, N, {', '.join(f'C{i}' for i in range(ncols))}):\n"
-            "    def loop(lines, slow):\n"
-            "        out = []\n"
-            "        app = out.append\n"
-            "        for line in lines:\n"
-            "            if Q in line:\n"
-            "                app(slow(line))\n"
-            "                continue\n"
-            f"            {names} = line.split(D)\n"
-            f"            app(({values},))\n"
-            "        return out\n"
-            "    return loop\n"
-        )
-        ns: dict[str, Any] = {}
-        exec(compile(src, f"<copy csv loop {ncols}>", "exec"), ns)
+        exec(compile(src, f"<copy {fmt} loop {''.join(k[0] for k in kinds)}>", "exec"), ns)
+        if len(_LOOPS) > 256:
+            _LOOPS.clear()
         make = _LOOPS[key] = ns["make"]
     return make
 
