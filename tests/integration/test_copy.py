@@ -281,3 +281,59 @@ path = "{audit}"
                 break
             time.sleep(0.1)
         assert writes and writes[0]["tables"] == ["copy_cache"]
+
+
+def test_copy_in_the_extended_protocol(proxy):
+    """libpq's PQsendQueryParams: Parse/Bind/Describe/Execute/Sync, then the COPY."""
+    table = "copy_ext"
+    with connect(proxy) as conn:
+        fresh(conn, table)
+        pgconn = conn.pgconn
+        pgconn.send_query_params(f"COPY {table} (id, name) FROM STDIN (FORMAT csv)".encode(), None)
+        assert pgconn.get_result().status == pq.ExecStatus.COPY_IN
+        pgconn.put_copy_data(b'1,"x,y"\n2,\n')
+        pgconn.put_copy_end()
+        res = pgconn.get_result()
+        assert res.status == pq.ExecStatus.COMMAND_OK and res.command_status == b"COPY 2"
+        assert pgconn.get_result() is None
+        pgconn.send_query_params(f"COPY {table} (id, name) TO STDOUT".encode(), None)
+        assert pgconn.get_result().status == pq.ExecStatus.COPY_OUT
+        got = []
+        while True:
+            n, data = pgconn.get_copy_data(0)
+            if n < 0:
+                break
+            got.append(bytes(data))
+        assert got == [b"1\tx,y\n", b"2\t\\N\n"]
+        res = pgconn.get_result()
+        assert res.status == pq.ExecStatus.COMMAND_OK and res.command_status == b"COPY 2"
+        assert pgconn.get_result() is None
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_asyncpg_copy_records_and_copy_from_table(proxy):
+    asyncpg = pytest.importorskip("asyncpg")
+    import asyncio
+    import io
+
+    table = "copy_apg"
+    with connect(proxy) as conn:
+        fresh(conn, table)
+
+    async def run() -> tuple[str, bytes]:
+        c = await asyncpg.connect(host=proxy.host, port=proxy.port, user=proxy.user,
+                                  database="app")
+        try:
+            tag = await c.copy_records_to_table(  # binary COPY FROM
+                table, records=[r[:3] + (r[3],) for r in ROWS[:4]],
+                columns=["id", "name", "score", "ok"],
+            )
+            out = io.BytesIO()
+            await c.copy_from_table(table, output=out, format="csv", columns=["id", "name"])
+            return tag, out.getvalue()
+        finally:
+            await c.close()
+
+    tag, data = asyncio.run(run())
+    assert tag == "COPY 4"
+    assert data == b'1,plain\n2,\n3,""\n4,tab\there\n'
