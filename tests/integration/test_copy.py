@@ -91,7 +91,8 @@ def test_psycopg_write_row_and_rows_round_trip(proxy, binary):
         assert stored == ROWS
         cur = conn.cursor()
         fmt = " (FORMAT binary)" if binary else ""
-        with cur.copy(f"COPY (SELECT id, name, score, ok FROM {table} ORDER BY id) TO STDOUT{fmt}") as copy:
+        query = f"COPY (SELECT id, name, score, ok FROM {table} ORDER BY id) TO STDOUT{fmt}"
+        with cur.copy(query) as copy:
             copy.set_types(["int4", "text", "float8", "bool"])
             assert list(copy.rows()) == ROWS
 
@@ -188,7 +189,8 @@ def test_copy_fail_rolls_back_with_57014(proxy):
         assert pgconn.get_result() is None
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
         # psycopg sends CopyFail when the block raises
-        with pytest.raises(ZeroDivisionError), conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+        sql = f"COPY {table} FROM STDIN"
+        with pytest.raises(ZeroDivisionError), conn.cursor().copy(sql) as copy:
             copy.write_row((1, "a", 1.0, True))
             1 / 0  # noqa: B018
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
@@ -265,7 +267,8 @@ name = "audit"
 type = "audit"
 path = "{audit}"
 """
-    with run_proxy(f"sqlite:///{tmp_path / 'c.db'}", config=config) as proxy, connect(proxy) as conn:
+    backend = f"sqlite:///{tmp_path / 'c.db'}"
+    with run_proxy(backend, config=config) as proxy, connect(proxy) as conn:
         fresh(conn, "copy_cache")
         count = "SELECT count(*) FROM copy_cache"
         assert conn.execute(count).fetchone() == (0,)
@@ -325,7 +328,7 @@ def test_asyncpg_copy_records_and_copy_from_table(proxy):
                                   database="app")
         try:
             tag = await c.copy_records_to_table(  # binary COPY FROM
-                table, records=[r[:3] + (r[3],) for r in ROWS[:4]],
+                table, records=ROWS[:4],
                 columns=["id", "name", "score", "ok"],
             )
             out = io.BytesIO()
@@ -337,3 +340,13 @@ def test_asyncpg_copy_records_and_copy_from_table(proxy):
     tag, data = asyncio.run(run())
     assert tag == "COPY 4"
     assert data == b'1,plain\n2,\n3,""\n4,tab\there\n'
+
+
+def test_copy_through_the_postgresql_backend(proxy_postgresql, pg):
+    """The pass-through backend gets the same batched INSERTs; output matches PostgreSQL's."""
+    table = "copy_passthrough"
+    with connect(proxy_postgresql) as conn:
+        fresh(conn, table)
+        assert load_rows(conn, table, binary=True) == f"COPY {len(ROWS)}"
+        query = f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT (FORMAT csv)"
+        assert copy_out(conn, query) == copy_out(pg, query)

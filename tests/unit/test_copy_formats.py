@@ -89,7 +89,10 @@ def test_copy_statements_refused(sql, sqlstate):
 # ---------------------------------------------------------------- reading
 
 
-def read(data: bytes | list[bytes], options: CopyOptions = CopyOptions(), oids=OIDS, cols=COLS):
+TEXT_OPTIONS = CopyOptions()
+
+
+def read(data: bytes | list[bytes], options: CopyOptions = TEXT_OPTIONS, oids=OIDS, cols=COLS):
     reader = reader_for(options, "t", cols, oids)
     rows = []
     for piece in [data] if isinstance(data, bytes) else data:
@@ -167,7 +170,9 @@ def binary(*rows: tuple[bytes | None, ...], trailer: bool = True) -> bytes:
 
 
 def test_binary_rows_in_any_pieces():
-    data = binary((struct.pack("!i", 7), b"abc", struct.pack("!d", 2.5)), (b"\0\0\0\x08", None, None))
+    data = binary(
+        (struct.pack("!i", 7), b"abc", struct.pack("!d", 2.5)), (b"\0\0\0\x08", None, None)
+    )
     opts = CopyOptions(format="binary")
     expect = [(7, "abc", 2.5), (8, None, None)]
     assert read(data, opts) == expect
