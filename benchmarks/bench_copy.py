@@ -13,9 +13,10 @@ times with psycopg:
   COPY TO     `COPY bench_copy TO STDOUT` read to the end; rows/s, and the
               proxy's peak VmRSS while it ran (a thread samples it every 20 ms)
 
-On MariaDB it also measures, with pymysql directly, what COPY's batches use
-(cursor.executemany, which pymysql sends as multi-row INSERTs) against
-hand-built multi-row INSERTs of 1,000 rows, for 100,000 rows each.
+On MariaDB it also measures, with pymysql directly, the two ways to send COPY's
+batches: pymysql's cursor.executemany (which batches rows into multi-row
+INSERTs of up to 1 MB itself) and hand-built multi-row INSERTs of 1,000 rows
+(what the MySQL backend's executemany sends), for 100,000 rows each.
 --profile runs the proxy's per-row work for the SQLite load in this process
 (the reader and apsw's executemany, no network) under cProfile and prints
 where the time goes. Target (issue 9): >= 200,000 rows/s into SQLite.
@@ -117,7 +118,7 @@ def measure(name: str, dsn: str, pieces: list[bytes], rows: int, pid: int | None
 
 
 def mariadb_batches(url: str, rows: int) -> None:
-    """pymysql's executemany (COPY's path) against hand-built multi-row INSERTs."""
+    """pymysql's executemany against hand-built multi-row INSERTs (COPY's path)."""
     import pymysql
 
     from pgproxy.backends import url_parts

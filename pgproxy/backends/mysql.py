@@ -223,6 +223,11 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
 
 _UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
 _RECORDS = re.compile(rb"Records: (\d+)")
+# `INSERT ... VALUES (%s, ...)`: its head and the one row's placeholders.
+_INSERT_VALUES = re.compile(r"^(INSERT INTO .*\bVALUES\s*)(\([^()]*\))\s*$", re.DOTALL)
+# Rows per multi-row INSERT of executemany: measured faster than pymysql's own
+# batching (benchmarks/bench_copy.py), and well under max_allowed_packet.
+MANY_ROWS = 1000
 
 
 def _upsert_count(affected: int, result: Any) -> int:
@@ -347,13 +352,22 @@ class MySQLConnection:
         return result
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Many rows through one INSERT (COPY FROM): pymysql sends them as multi-row
-        INSERTs of up to its max_stmt_length, values escaped by the driver."""
+        """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
+        values escaped by the driver."""
         self._finish_current()
         self._running = True
+        match = _INSERT_VALUES.match(sql)
         try:
             with self._conn.cursor() as cursor:
-                cursor.executemany(sql, rows)
+                if match is None:
+                    cursor.executemany(sql, rows)
+                    return
+                head, row = match.groups()
+                full = head + ", ".join([row] * MANY_ROWS)
+                for start in range(0, len(rows), MANY_ROWS):
+                    chunk = rows[start : start + MANY_ROWS]
+                    text = full if len(chunk) == MANY_ROWS else head + ", ".join([row] * len(chunk))
+                    cursor.execute(text, [v for r in chunk for v in r])
         except (pymysql.err.MySQLError, OSError) as exc:
             raise self._error(exc) from None
         except (TypeError, ValueError) as exc:

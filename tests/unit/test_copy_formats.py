@@ -43,6 +43,7 @@ def spec(sql: str):
         ("COPY (SELECT a FROM t WHERE (a > 1)) TO STDOUT",
          dict(query="SELECT a FROM t WHERE (a > 1)", table=())),
         ("COPY t FROM STDIN (HEADER match, FORMAT csv)", dict(header=True, header_match=True)),
+        ("copy pgbench_accounts from stdin with (freeze on)", dict(freeze=True)),
     ],
 )
 def test_copy_statements(sql, expect):
