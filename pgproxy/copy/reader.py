@@ -70,8 +70,10 @@ class Reader:
         self.options = options
         self.relname = relname
         self.names = list(names)
-        fmt = BINARY if options.format == "binary" else TEXT
-        self.decoders: list[Callable[[bytes], Any]] = [decoder(oid, fmt) for oid in oids]
+        if options.format == "binary":
+            self.decoders: list[Callable[[bytes], Any]] = [_binary_decoder(o) for o in oids]
+        else:
+            self.decoders = [decoder(oid, TEXT) for oid in oids]
         self.line = 0  # lines (binary: tuples) consumed so far
         self.rows = 0  # rows produced
 
@@ -536,6 +538,39 @@ def _loop(fmt: str, kinds: tuple[str, ...], not_null: frozenset[int]) -> Callabl
 
 
 # ---------------------------------------------------------------- binary
+
+_SIZED_INTS = {2: Struct("!h").unpack, 4: Struct("!i").unpack, 8: Struct("!q").unpack}
+_SIZED_FLOATS = {4: Struct("!f").unpack, 8: Struct("!d").unpack}
+
+
+def _binary_decoder(oid: int) -> Callable[[bytes], Any]:
+    """The codec's binary decoder, but an integer (float) column takes any integer
+    (float) width: a backend's types are not always PostgreSQL's (SQLite's rowid
+    column is int8 where PostgreSQL would say int4), and a client sends the width of
+    the type it was told or chose. The value must still fit the column's type."""
+    codec_decode = decoder(oid, BINARY)
+    if oid in _INT_RANGES:
+        lo, hi = _INT_RANGES[oid]
+
+        def decode_int(b: bytes) -> Any:
+            unpack = _SIZED_INTS.get(len(b))
+            if unpack is None:
+                return codec_decode(b)  # its error
+            (v,) = unpack(b)
+            if not lo <= v <= hi:
+                return codec_decode(b)  # the width is wrong for a value this large
+            return v
+
+        return decode_int
+    if oid in (pgtypes.FLOAT4, pgtypes.FLOAT8):
+
+        def decode_float(b: bytes) -> Any:
+            unpack = _SIZED_FLOATS.get(len(b))
+            return unpack(b)[0] if unpack is not None else codec_decode(b)
+
+        return decode_float
+    return codec_decode
+
 
 
 class BinaryReader(Reader):

@@ -350,3 +350,42 @@ def test_copy_through_the_postgresql_backend(proxy_postgresql, pg):
         assert load_rows(conn, table, binary=True) == f"COPY {len(ROWS)}"
         query = f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT (FORMAT csv)"
         assert copy_out(conn, query) == copy_out(pg, query)
+
+
+TYPED_DDL = (
+    "CREATE TABLE {t} (id int PRIMARY KEY, d date, ts timestamp, amount numeric(10,2),"
+    " raw bytea, big bigint, small smallint)"
+)
+TYPED_CSV = (
+    b"1,2024-02-29,2024-02-29 13:45:00,12.50,\\x00ff10,9007199254740993,-32768\n"
+    b"2,,,,,,\n"
+    b"3,1999-12-31,1999-12-31 23:59:59.5,-0.01,\\x,-1,7\n"
+)
+
+
+@pytest.mark.parametrize("options", ["", " (FORMAT csv)", " (FORMAT binary)"])
+def test_typed_columns_match_postgresql(proxy, pg, options):
+    table = "copy_typed"
+    with connect(proxy) as conn:
+        for target in (conn, pg):
+            fresh(target, table, TYPED_DDL)
+            assert copy_in(target, f"COPY {table} FROM STDIN (FORMAT csv)", TYPED_CSV) == "COPY 3"
+        query = f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT{options}"
+        theirs = copy_out(pg, query)
+        assert copy_out(conn, query) == theirs
+        fresh(conn, table, TYPED_DDL)
+        assert copy_in(conn, f"COPY {table} FROM STDIN{options}", theirs) == "COPY 3"
+        assert copy_out(conn, query) == theirs
+
+
+def test_a_bad_row_early_in_a_long_copy_stops_it(proxy):
+    """The error comes while the client is still sending; what it sends after is dropped."""
+    table = "copy_long_bad"
+    good = b"".join(b"%d\tname\t1\tt\n" % i for i in range(10, 200_000))
+    with connect(proxy) as conn:
+        fresh(conn, table)
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation) as caught:
+            copy_in(conn, f"COPY {table} FROM STDIN", b"1\ta\t1\tt\n2\tb\tx\tt\n" + good)
+        assert caught.value.diag.context == 'COPY copy_long_bad, line 2, column score: "x"'
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        assert copy_in(conn, f"COPY {table} FROM STDIN", good) == f"COPY {200_000 - 10}"

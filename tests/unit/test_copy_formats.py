@@ -187,7 +187,7 @@ def test_binary_errors():
     with pytest.raises(errors.BadCopyFileFormat, match="row field count is 1, expected 3"):
         read(binary((b"\0\0\0\x01",)), opts)
     with pytest.raises(errors.InvalidBinaryRepresentation) as caught:
-        read(binary((b"\0\x01", b"a", None)), opts)
+        read(binary((b"\0\0\x01", b"a", None)), opts)
     assert caught.value.context == "COPY t, line 1, column a"
     with pytest.raises(errors.BadCopyFileFormat, match="unexpected EOF"):
         read(binary((b"\0\0\0\x01", b"a", None), trailer=False)[:-3], opts)
@@ -236,3 +236,12 @@ def test_binary_writer_header_with_first_row_and_trailer():
     again = writer_for(CopyOptions(format="binary"), COLS, OIDS)
     data = b"".join(frames(again.rows(ROWS))) + b"".join(frames(again.end()))
     assert read(data, CopyOptions(format="binary")) == ROWS
+
+
+def test_binary_integers_and_floats_of_any_width():
+    """psycopg dumps a small int as int2 without set_types; SQLite's rowid column is int8."""
+    opts = CopyOptions(format="binary")
+    data = binary((b"\0\x07", b"x", struct.pack("!f", 0.5)), (struct.pack("!q", 9), None, None))
+    assert read(data, opts) == [(7, "x", 0.5), (9, None, None)]
+    with pytest.raises(errors.PgError):
+        read(binary((struct.pack("!q", 1 << 40), None, None)), opts)
