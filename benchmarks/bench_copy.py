@@ -11,7 +11,8 @@ times with psycopg:
   COPY FROM   `COPY bench_copy FROM STDIN`, the data written in 1 MB pieces,
               from the COPY statement to its CommandComplete; rows/s
   COPY TO     `COPY bench_copy TO STDOUT` read to the end; rows/s, and the
-              proxy's peak VmRSS while it ran (a thread samples it every 20 ms)
+              proxy's VmRSS before and its peak while it ran (a thread samples
+              it every 20 ms)
 
 On MariaDB it also measures, with pymysql directly, the two ways to send COPY's
 batches: pymysql's cursor.executemany (which batches rows into multi-row
@@ -104,6 +105,7 @@ def measure(name: str, dsn: str, pieces: list[bytes], rows: int, pid: int | None
         load = time.perf_counter() - start
         assert cur.statusmessage == f"COPY {rows}", cur.statusmessage
         got = 0
+        before = rss_kb(pid)
         with RssSampler(pid) as rss:
             start = time.perf_counter()
             with cur.copy("COPY bench_copy TO STDOUT") as copy:
@@ -112,7 +114,8 @@ def measure(name: str, dsn: str, pieces: list[bytes], rows: int, pid: int | None
             dump = time.perf_counter() - start
         assert got == rows, got
         conn.execute("DROP TABLE bench_copy")
-    peak = f"   proxy peak RSS {rss.peak / 1024:6.1f} MB" if pid is not None else ""
+    peak = (f"   proxy RSS {before / 1024:.1f} MB before, peak {rss.peak / 1024:.1f} MB"
+            if pid is not None else "")
     print(f"{name:<22} COPY FROM {rows / load:>10,.0f} rows/s ({load:5.2f} s)   "
           f"COPY TO {rows / dump:>10,.0f} rows/s ({dump:5.2f} s){peak}", flush=True)
 

@@ -245,3 +245,15 @@ def test_binary_integers_and_floats_of_any_width():
     assert read(data, opts) == [(7, "x", 0.5), (9, None, None)]
     with pytest.raises(errors.PgError):
         read(binary((struct.pack("!q", 1 << 40), None, None)), opts)
+
+
+def test_header_match_and_encoding():
+    match = CopyOptions(format="csv", delimiter=",", null="", header=True, header_match=True)
+    assert read(b"a,b,c\n1,x,2\n", match) == [(1, "x", 2.0)]
+    with pytest.raises(errors.BadCopyFileFormat) as caught:
+        read(b"a,B,c\n1,x,2\n", match)
+    assert caught.value.message == (
+        'column name mismatch in header line field 2: got "B", expected "b"'
+    )
+    latin1 = CopyOptions(encoding="latin-1")
+    assert read(b"1\tcaf\xe9\t1\n", latin1) == [(1, "café", 1.0)]
