@@ -81,6 +81,10 @@ class TextWriter(Writer):
         table = dict(_TEXT_ESCAPES)
         table.setdefault(delim, b"\\" + delim)
         self._special = re.compile(b"[" + b"".join(re.escape(k) for k in table) + b"]")
+        # A row's joined line is clean when it has none of the others and exactly the
+        # delimiters the join put in: one check per row, not one per value.
+        others = [k for k in table if k != delim]
+        self._others = re.compile(b"[" + b"".join(re.escape(k) for k in others) + b"]")
         self._table = table
 
     def _escape(self, value: bytes) -> bytes:
@@ -98,20 +102,19 @@ class TextWriter(Writer):
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
         out = []
         app = out.append
-        join = self._delim.join
+        delim = self._delim
+        join = delim.join
         null = self._null
-        search = self._special.search
+        others = self._others.search
         escape = self._escape
         encoders = self.encoders
+        seps = len(encoders) - 1
         for row in rows:
-            fields = []
-            for enc, v in zip(encoders, row, strict=True):
-                if v is None:
-                    fields.append(null)
-                    continue
-                b = enc(v)
-                fields.append(b if search(b) is None else escape(b))
-            app(copy_data(join(fields) + b"\n"))
+            fields = [null if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]
+            line = join(fields)
+            if others(line) is not None or line.count(delim) != seps:
+                line = join([f if f is null else escape(f) for f in fields])
+            app(copy_data(line + b"\n"))
         return b"".join(out)
 
 
