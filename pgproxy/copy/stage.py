@@ -152,7 +152,11 @@ class CopyIn:
         """CopyDone: load the rest, commit what this COPY began."""
         await self._load(final=True)
         if self._own_tx:
-            await _control(self._pipeline, self._session, "COMMIT")
+            try:
+                await _control(self._pipeline, self._session, "COMMIT")
+            except errors.PgError as exc:
+                await self.abort(exc.sqlstate)
+                raise
         self._open = False
         self.done = True
 
@@ -242,13 +246,12 @@ async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
     result = await pipeline.backend_rows(session, statements[0])
     columns = result.columns or []
     names = [c.name for c in columns]
-    for option in (spec.options.force_quote,):
-        for name in option:
-            if name != "*" and name not in names:
-                await result.close()
-                raise errors.from_sqlstate(
-                    "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
-                )
+    for name in spec.options.force_quote:
+        if name != "*" and name not in names:
+            await result.close()
+            raise errors.from_sqlstate(
+                "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
+            )
     writer = writer_for(spec.options, names, [c.type_oid for c in columns], session.settings.tz())
     result.encode_with(writer.rows)
     return CopyOut(result, writer, spec.options.format == "binary", len(columns))
