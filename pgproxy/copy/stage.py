@@ -234,9 +234,12 @@ async def _control(pipeline: Pipeline, session: Session, verb: str) -> None:
 async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
     if spec.query is not None:
         text = spec.query
+    elif spec.columns:
+        # Checked against the table first: SQLite would read an unknown "name" as a string.
+        names, _ = await _columns(pipeline, session, spec)
+        text = f"SELECT {', '.join(quote_ident(c) for c in names)} FROM {_relation(spec)}"
     else:
-        cols = ", ".join(quote_ident(c) for c in spec.columns) if spec.columns else "*"
-        text = f"SELECT {cols} FROM {_relation(spec)}"
+        text = f"SELECT * FROM {_relation(spec)}"
     statements = session.split(text)
     inner = statements[0].statement
     if not inner.returns_rows:

@@ -235,6 +235,8 @@ def test_column_list_leaves_defaults_and_checks_names(proxy):
         assert copy_out(conn, f"COPY {table} (id, n) TO STDOUT") == b"1\t7\n2\t\\N\n"
         with pytest.raises(psycopg.errors.UndefinedColumn):
             copy_in(conn, f"COPY {table} (nope) FROM STDIN", b"1\n")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            copy_out(conn, f"COPY {table} (id, nope) TO STDOUT")
         with pytest.raises(psycopg.errors.DuplicateColumn):
             copy_in(conn, f"COPY {table} (id, id) FROM STDIN", b"1\t1\n")
         with pytest.raises(psycopg.errors.UndefinedTable):
