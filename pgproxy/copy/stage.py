@@ -170,9 +170,14 @@ class CopyIn:
         self._pending.clear()
         self._size = 0
         session = self._session
+        # One huge CopyData message is loaded a LOAD_BYTES piece at a time, so the rows
+        # in flight stay bounded whatever the client's message size.
+        pieces = [data[i : i + LOAD_BYTES] for i in range(0, len(data), LOAD_BYTES)] or [b""]
         try:
             conn = await session.connection()
-            self.rows += await session.call(self._work, conn, data, final)
+            for n, piece in enumerate(pieces):
+                last = final and n == len(pieces) - 1
+                self.rows += await session.call(self._work, conn, piece, last)
         except errors.PgError as exc:
             await self.abort(exc.sqlstate)
             raise

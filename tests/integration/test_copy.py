@@ -418,3 +418,26 @@ def test_pgx_copy_from(proxy, pgx_copy):
     assert json.loads(done.stdout) == {"copied": 3, "rows": [
         [1, "plain", 1.5, True], [2, None, None, None], [3, "tab\tnew\nline ✓", -0.25, False],
     ]}
+
+
+def test_client_gone_mid_copy_leaves_nothing(proxy):
+    table = "copy_gone"
+    with connect(proxy) as conn:
+        fresh(conn, table)
+    conn = connect(proxy)
+    pgconn = conn.pgconn
+    pgconn.send_query(f"COPY {table} FROM STDIN".encode())
+    assert pgconn.get_result().status == pq.ExecStatus.COPY_IN
+    pgconn.put_copy_data(b"".join(b"%d\tx\t1\tt\n" % i for i in range(50_000)))
+    pgconn.flush()
+    pgconn.finish()  # the socket closes mid-COPY
+    deadline = time.monotonic() + 10
+    with connect(proxy) as conn:
+        while time.monotonic() < deadline:
+            try:
+                count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+                break
+            except psycopg.errors.LockNotAvailable:  # SQLite: the dead session still rolls back
+                time.sleep(0.1)
+        assert count == (0,)
+        assert copy_in(conn, f"COPY {table} FROM STDIN", b"1\ta\t1\tt\n") == "COPY 1"
