@@ -135,6 +135,7 @@ class _LineReader(Reader):
         self._crlf: bool | None = None  # the first line's end decides, as in PostgreSQL
         self._header = options.header
         self._ended = False  # saw the \. end marker: the rest is ignored
+        self._at_end = False  # finish(): the last line needs no newline
         self._encoding = options.encoding
         self._delim = options.delimiter.encode()
         self._null = options.null.encode()
@@ -158,6 +159,7 @@ class _LineReader(Reader):
         tail, self._tail = self._tail, b""
         if self._ended or not tail:
             return []
+        self._at_end = True
         return self._block(tail)
 
     def _block(self, block: bytes) -> list[Row]:
@@ -174,7 +176,7 @@ class _LineReader(Reader):
         if self._crlf is None:
             self._crlf = lines[0].endswith(b"\r")
         if b"\r" in block:
-            lines = self._strip_cr(lines)
+            lines = self._strip_cr(lines, final=self._at_end)
         if b"\\." in block:
             lines = self._until_marker(lines)
         if self._header:
@@ -184,12 +186,16 @@ class _LineReader(Reader):
             lines = lines[1:]
         return self._lines(lines)
 
-    def _strip_cr(self, lines: list[bytes]) -> list[bytes]:
+    def _strip_cr(self, lines: list[bytes], final: bool) -> list[bytes]:
         if not self._crlf:
             return lines  # a text-format line with \r is refused by its parse
         out = []
+        last = len(lines) - 1
         for n, line in enumerate(lines):
             if not line.endswith(b"\r"):
+                if final and n == last:  # the data's last line may end without a newline
+                    out.append(line)
+                    continue
                 raise errors.BadCopyFileFormat(
                     "literal newline found in data",
                     hint='Use "\\n" to represent newline.',
@@ -355,7 +361,7 @@ class CsvReader(_LineReader):
             )
         return rows
 
-    def _strip_cr(self, lines: list[bytes]) -> list[bytes]:
+    def _strip_cr(self, lines: list[bytes], final: bool) -> list[bytes]:
         # CSV keeps \r inside quoted fields; a CRLF file's line ends lose theirs.
         if not self._crlf:
             return lines

@@ -257,3 +257,9 @@ def test_header_match_and_encoding():
     )
     latin1 = CopyOptions(encoding="latin-1")
     assert read(b"1\tcaf\xe9\t1\n", latin1) == [(1, "café", 1.0)]
+
+
+def test_crlf_input_may_end_without_a_newline():
+    assert read(b"1\ta\t1\r\n2\tb\t2") == [(1, "a", 1.0), (2, "b", 2.0)]
+    with pytest.raises(errors.BadCopyFileFormat, match="literal newline"):
+        read(b"1\ta\t1\r\n2\tb\t2\n3\tc\t3\r\n")
