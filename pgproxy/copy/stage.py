@@ -104,6 +104,7 @@ class CopyIn:
         self._insert = insert
         self._sql = sql
         self._own_tx = own_tx
+        self._savepoints = session.route.backend.capabilities.savepoints
         self._pending: list[bytes] = []
         self._size = 0
         self._open = True
@@ -187,12 +188,42 @@ class CopyIn:
 
     def _work(self, conn: Connection, data: bytes, final: bool) -> int:
         """Worker-side: parse, decode and insert one load of data."""
-        rows = self._reader.feed(data) if data else []
+        reader = self._reader
+        rows = reader.feed(data) if data else []
         if final:
-            rows += self._reader.finish()
+            rows += reader.finish()
         if rows:
-            insert_many(conn, self._sql, rows)
+            self._insert_batch(conn, rows, reader.line - len(rows) + 1)
         return len(rows)
+
+    def _insert_batch(self, conn: Connection, rows: list[Row], first_line: int) -> None:
+        """One batch inside a savepoint, so that a row the backend refuses (a key, a NOT
+        NULL) can be found and named in the error's CONTEXT, as PostgreSQL does."""
+        if not self._savepoints:
+            insert_many(conn, self._sql, rows)
+            return
+        conn.execute("SAVEPOINT pgproxy_copy", ()).close()
+        try:
+            insert_many(conn, self._sql, rows)
+        except errors.PgError as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT pgproxy_copy", ()).close()
+            raise self._located(conn, rows, first_line, exc) from None
+        conn.execute("RELEASE SAVEPOINT pgproxy_copy", ()).close()
+
+    def _located(
+        self, conn: Connection, rows: list[Row], first_line: int, exc: errors.PgError
+    ) -> errors.PgError:
+        """The batch's error again, row by row, with the failing row's line as context
+        (the whole transaction is undone after it either way)."""
+        relname = self._reader.relname
+        for i, row in enumerate(rows):
+            try:
+                conn.execute(self._sql, row).close()
+            except errors.PgError as err:
+                err.context = f"COPY {relname}, line {first_line + i}"
+                return err
+        exc.context = f"COPY {relname}"
+        return exc
 
     async def abort(self, sqlstate: str) -> None:
         """Undo what this COPY did: its own transaction rolls back; a joined one is failed."""

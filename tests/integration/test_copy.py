@@ -441,3 +441,17 @@ def test_client_gone_mid_copy_leaves_nothing(proxy):
                 time.sleep(0.1)
         assert count == (0,)
         assert copy_in(conn, f"COPY {table} FROM STDIN", b"1\ta\t1\tt\n") == "COPY 1"
+
+
+def test_a_row_the_backend_refuses_is_named_by_its_line(proxy, pg):
+    table = "copy_dup"
+    data = b"".join(b"%d\tx\t1\tt\n" % i for i in range(1, 5000)) + b"7\tdup\t1\tt\n"
+    found = []
+    with connect(proxy) as conn:
+        for target in (conn, pg):
+            fresh(target, table)
+            with pytest.raises(psycopg.errors.UniqueViolation) as caught:
+                copy_in(target, f"COPY {table} FROM STDIN", data)
+            found.append(caught.value.diag.context)
+            assert target.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    assert found[0] == found[1] == f"COPY {table}, line 5000"
