@@ -1,9 +1,10 @@
 """The COPY stage: COPY FROM STDIN as batched INSERTs in one transaction, COPY TO as a read.
 
 COPY FROM learns the target columns' types from the backend (a describe of
-`SELECT cols FROM t`, as a Parse would), turns the client's data into rows
-with the reader in a worker thread, and inserts each batch with the driver's
-executemany and bound parameters. Outside a transaction block it opens its
+`SELECT * FROM t`, as a Parse would), turns the client's data into rows with
+the reader in a worker thread, and inserts each batch with the driver's
+executemany and bound parameters, in a savepoint that lets a refused row be
+found by its line. Outside a transaction block it opens its
 own transaction, so a bad row or a CopyFail leaves nothing behind; inside
 one, it joins it (and a failure aborts it, as in PostgreSQL). Writes invalidate
 the query cache as an INSERT's do; the statement is an INSERT to the observers.
