@@ -455,3 +455,27 @@ def test_a_row_the_backend_refuses_is_named_by_its_line(proxy, pg):
             found.append(caught.value.diag.context)
             assert target.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
     assert found[0] == found[1] == f"COPY {table}, line 5000"
+
+
+def test_pg_dump_style_script_through_psql(proxy, psql_client, tmp_path):
+    """A pg_dump data section: COPY ... FROM stdin; with the rows inline, ended by \\."""
+    script = tmp_path / "dump.sql"
+    script.write_bytes(
+        b"DROP TABLE IF EXISTS copy_dump;\n"
+        b"CREATE TABLE copy_dump (id integer NOT NULL, name text, note text);\n"
+        b"COPY public.copy_dump (id, name, note) FROM stdin;\n"
+        b"1\tada\t\\N\n2\tgr\\\\ace\tline\\nbreak\\ttab\n\\.\n"
+        b"COPY public.copy_dump (id, name, note) FROM stdin;\n"
+        b"\\.\n"
+        b"SELECT count(*) FROM copy_dump;\n"
+    )
+    done = subprocess.run(
+        [psql_client, "-X", "-v", "ON_ERROR_STOP=1", "-At", proxy.url(), "-f", str(script)],
+        capture_output=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines()[-3:] == ["COPY 2", "COPY 0", "2"]
+    with connect(proxy) as conn:
+        assert conn.execute("SELECT id, name, note FROM copy_dump ORDER BY id").fetchall() == [
+            (1, "ada", None), (2, "gr\\ace", "line\nbreak\ttab"),
+        ]
