@@ -15,6 +15,7 @@ from struct import Struct
 from typing import Any
 
 from dialects.copy import CopyOptions
+from pgproxy import errors
 from pgproxy.copy.reader import SIGNATURE
 from pgproxy.wire.codecs import BINARY, TEXT, encoder
 
@@ -56,6 +57,21 @@ class Writer:
         self.names = list(names)
         fmt = BINARY if options.format == "binary" else TEXT
         self.encoders: list[Callable[[Any], bytes]] = [encoder(oid, fmt, tz) for oid in oids]
+        self._encoding = options.encoding
+        self.frame = copy_data if options.encoding is None else self._transcoded
+
+    def _transcoded(self, payload: bytes) -> bytes:
+        """A text or csv line in the COPY's ENCODING rather than UTF-8."""
+        assert self._encoding is not None
+        try:
+            return copy_data(payload.decode().encode(self._encoding))
+        except UnicodeEncodeError as exc:
+            char = exc.object[exc.start]
+            raise errors.from_sqlstate(
+                "22P05",
+                f'character with byte sequence 0x{char.encode().hex()} in encoding "UTF8" has '
+                f'no equivalent in encoding "{self._encoding}"',
+            ) from None
 
     def start(self) -> bytes:
         return b""
@@ -97,7 +113,7 @@ class TextWriter(Writer):
         if not self.options.header:
             return b""
         names = [self._escape(n.encode()) for n in self.names]
-        return copy_data(self._delim.join(names) + b"\n")
+        return self.frame(self._delim.join(names) + b"\n")
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
         out = []
@@ -109,12 +125,13 @@ class TextWriter(Writer):
         escape = self._escape
         encoders = self.encoders
         seps = len(encoders) - 1
+        frame = self.frame
         for row in rows:
             fields = [null if v is None else enc(v) for enc, v in zip(encoders, row, strict=True)]
             line = join(fields)
             if others(line) is not None or line.count(delim) != seps:
                 line = join([f if f is null else escape(f) for f in fields])
-            app(copy_data(line + b"\n"))
+            app(frame(line + b"\n"))
         return b"".join(out)
 
 
@@ -156,7 +173,7 @@ class CsvWriter(Writer):
         if not self.options.header:
             return b""
         names = [self._quoted(n.encode(), False) for n in self.names]
-        return copy_data(self._delim.join(names) + b"\n")
+        return self.frame(self._delim.join(names) + b"\n")
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
         out = []
@@ -165,11 +182,12 @@ class CsvWriter(Writer):
         null = self._null
         quoted = self._quoted
         pairs = list(zip(self.encoders, self._force, strict=True))
+        frame = self.frame
         for row in rows:
             fields = []
             for (enc, force), v in zip(pairs, row, strict=True):
                 fields.append(null if v is None else quoted(enc(v), force))
-            app(copy_data(join(fields) + b"\n"))
+            app(frame(join(fields) + b"\n"))
         return b"".join(out)
 
 

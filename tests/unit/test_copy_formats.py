@@ -263,3 +263,11 @@ def test_crlf_input_may_end_without_a_newline():
     assert read(b"1\ta\t1\r\n2\tb\t2") == [(1, "a", 1.0), (2, "b", 2.0)]
     with pytest.raises(errors.BadCopyFileFormat, match="literal newline"):
         read(b"1\ta\t1\r\n2\tb\t2\n3\tc\t3\r\n")
+
+
+def test_writer_encoding():
+    w = writer_for(CopyOptions(encoding="latin-1"), COLS, OIDS)
+    assert frames(w.rows([(1, "café", 1.0)])) == [b"1\tcaf\xe9\t1\n"]
+    with pytest.raises(errors.PgError) as caught:
+        w.rows([(2, "✓", 2.0)])
+    assert caught.value.sqlstate == "22P05"
