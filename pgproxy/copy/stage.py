@@ -47,7 +47,7 @@ def quote_ident(name: str) -> str:
 async def run(pipeline: Pipeline, session: Session, stmt: dialects.Statement) -> Any:
     spec: Copy = stmt.copy
     if spec.is_from:
-        return await CopyIn.start(pipeline, session, stmt, spec)
+        return await CopyIn.start(pipeline, session, spec)
     return await copy_out(pipeline, session, spec)
 
 
@@ -95,12 +95,11 @@ class CopyIn:
     columns = None
 
     def __init__(
-        self, pipeline: Pipeline, session: Session, stmt: dialects.Statement, spec: Copy,
-        reader: Reader, insert: dialects.Statement, sql: str, own_tx: bool,
+        self, pipeline: Pipeline, session: Session, spec: Copy, reader: Reader,
+        insert: dialects.Statement, sql: str, own_tx: bool,
     ) -> None:
         self._pipeline = pipeline
         self._session = session
-        self._stmt = stmt
         self._reader = reader
         self._insert = insert
         self._sql = sql
@@ -117,9 +116,7 @@ class CopyIn:
         self.sqlstate: str | None = None
 
     @classmethod
-    async def start(
-        cls, pipeline: Pipeline, session: Session, stmt: dialects.Statement, spec: Copy
-    ) -> CopyIn:
+    async def start(cls, pipeline: Pipeline, session: Session, spec: Copy) -> CopyIn:
         names, oids = await _columns(pipeline, session, spec)
         marks = ", ".join(f"${i + 1}" for i in range(len(names)))
         text = (
@@ -137,7 +134,7 @@ class CopyIn:
         own_tx = not session.in_transaction
         if own_tx:
             await _control(pipeline, session, "BEGIN")
-        return cls(pipeline, session, stmt, spec, reader, insert, generated.sql, own_tx)
+        return cls(pipeline, session, spec, reader, insert, generated.sql, own_tx)
 
     @property
     def tag(self) -> str:
