@@ -32,7 +32,8 @@ _SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v"
 _ESCAPE_PIECES = re.compile(rb"(\\.)", re.DOTALL)
 
 
-def _shown(data: bytes) -> str:
+def shown(data: bytes) -> str:
+    """A value or line as an error's context shows it: at most 100 bytes."""
     text = data[:_MAX_SHOWN].decode("utf-8", "replace")
     return text + "..." if len(data) > _MAX_SHOWN else text
 
@@ -76,6 +77,9 @@ class Reader:
             self.decoders = [decoder(oid, TEXT) for oid in oids]
         self.line = 0  # lines (binary: tuples) consumed so far
         self.rows = 0  # rows produced
+        # The lines of the rows returned since the last clear (text and csv), for an
+        # error the backend raises about one of them.
+        self.raw: list[bytes] = []
 
     def feed(self, data: bytes) -> list[Row]:
         raise NotImplementedError
@@ -89,10 +93,10 @@ class Reader:
         if column is not None:
             where += f", column {self.names[column]}"
             if value is not None:
-                return f"{where}: \"{_shown(value)}\""
+                return f"{where}: \"{shown(value)}\""
             return where if self.options.format == "binary" else f"{where}: null input"
         if raw is not None:
-            return f"{where}: \"{_shown(raw)}\""
+            return f"{where}: \"{shown(raw)}\""
         return where
 
     def convert(self, line: int, fields: Sequence[bytes | None], raw: bytes | None) -> Row:
@@ -239,6 +243,7 @@ class _LineReader(Reader):
             rows = self._slow(lines, first)
         self.line = first + len(lines)
         self.rows += len(rows)
+        self.raw += lines
         return rows
 
     def _slow(self, lines: list[bytes], first: int) -> list[Row]:
@@ -357,7 +362,7 @@ class CsvReader(_LineReader):
             line = self.line + record.count(b"\n") + 1
             raise errors.BadCopyFileFormat(
                 "unterminated CSV quoted field",
-                context=f"COPY {self.relname}, line {line}: \"{_shown(record)}\"",
+                context=f"COPY {self.relname}, line {line}: \"{shown(record)}\"",
             )
         return rows
 

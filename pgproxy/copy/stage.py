@@ -24,7 +24,7 @@ import dialects
 from dialects.copy import Copy
 from pgproxy import errors
 from pgproxy.backends.base import Connection
-from pgproxy.copy.reader import Reader, Row, reader_for
+from pgproxy.copy.reader import Reader, Row, reader_for, shown
 from pgproxy.copy.writer import writer_for
 from pgproxy.wire import messages as m
 
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pgproxy.copy")
 
+# Errors PostgreSQL raises while the row's line is still at hand (NOT NULL, CHECK):
+# their CONTEXT shows the line; a key's, found when a batch is flushed, does not.
+_ROW_CHECKS = frozenset({"23502", "23514"})
 # CopyData bytes gathered before a worker parses and inserts them: large enough
 # that the thread hop and the executemany call vanish per row, small enough
 # that memory stays flat whatever the COPY's size.
@@ -187,6 +190,7 @@ class CopyIn:
     def _work(self, conn: Connection, data: bytes, final: bool) -> int:
         """Worker-side: parse, decode and insert one load of data."""
         reader = self._reader
+        reader.raw.clear()
         rows = reader.feed(data) if data else []
         if final:
             rows += reader.finish()
@@ -214,11 +218,14 @@ class CopyIn:
         """The batch's error again, row by row, with the failing row's line as context
         (the whole transaction is undone after it either way)."""
         relname = self._reader.relname
+        raw = self._reader.raw
         for i, row in enumerate(rows):
             try:
                 conn.execute(self._sql, row).close()
             except errors.PgError as err:
                 err.context = f"COPY {relname}, line {first_line + i}"
+                if err.sqlstate in _ROW_CHECKS and len(raw) == len(rows):
+                    err.context += f': "{shown(raw[i])}"'
                 return err
         exc.context = f"COPY {relname}"
         return exc

@@ -479,3 +479,18 @@ def test_pg_dump_style_script_through_psql(proxy, psql_client, tmp_path):
         assert conn.execute("SELECT id, name, note FROM copy_dump ORDER BY id").fetchall() == [
             (1, "ada", None), (2, "gr\\ace", "line\nbreak\ttab"),
         ]
+
+
+@pytest.mark.parametrize("data", [b"1\ta\n\\N\tb\n", b"1\ta\n2\tbad\n"], ids=["not-null", "check"])
+def test_row_check_errors_show_their_line_like_postgresql(proxy, pg, data):
+    table = "copy_checks"
+    ddl = "CREATE TABLE {t} (id int NOT NULL, v text CHECK (v <> 'bad'))"
+    found = []
+    with connect(proxy) as conn:
+        for target in (conn, pg):
+            fresh(target, table, ddl)
+            with pytest.raises(psycopg.errors.IntegrityError) as caught:
+                copy_in(target, f"COPY {table} FROM STDIN", data)
+            found.append((caught.value.sqlstate, caught.value.diag.context))
+            assert target.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    assert found[0] == found[1]
