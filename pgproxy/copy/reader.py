@@ -383,9 +383,13 @@ class CsvReader(_LineReader):
         out: list[bytes] = []
         pending = b""
         q = self._quote
+        # With ESCAPE = QUOTE a record is whole when its quotes pair up.
+        doubled = self._escape == q
         for line in lines:
             record = pending + b"\n" + line if pending else line
-            if q in record and self._split(record) is None:
+            if q in record and (
+                record.count(q) % 2 if doubled else self._split(record) is None
+            ):
                 pending = record
                 continue
             pending = b""
@@ -418,42 +422,48 @@ class CsvReader(_LineReader):
         return out
 
     def _split(self, record: bytes) -> list[tuple[bytes, bool]] | None:
-        """The fields of one record and whether each was quoted; None if a quote is open."""
-        d, q, e = self._delim[0], self._quote[0], self._escape[0]
+        """The fields of one record and whether each was quoted; None if a quote is open.
+
+        PostgreSQL's rules: a quote anywhere in a field opens a quoted part; inside
+        it, the escape character before a quote or an escape makes that character
+        literal (with ESCAPE = QUOTE, a doubled quote), and a lone quote closes it.
+        The scan jumps between these characters with bytes.find.
+        """
+        d, q, e = self._delim, self._quote, self._escape
+        find = record.find
         fields: list[tuple[bytes, bool]] = []
-        value = bytearray()
-        quoted = False
-        i, n = 0, len(record)
-        while True:
-            # the unquoted part of a field
-            while i < n:
-                c = record[i]
-                i += 1
-                if c == d:
-                    break
-                if c == q:
-                    quoted = True
-                    # the quoted part, to its closing quote
-                    while True:
-                        if i >= n:
-                            return None
-                        c = record[i]
-                        i += 1
-                        if c == e and i < n and record[i] in (e, q):
-                            value.append(record[i])
-                            i += 1
-                            continue
-                        if c == q:
-                            break
-                        value.append(c)
-                    continue
-                value.append(c)
-            else:
-                fields.append((bytes(value), quoted))
-                return fields
-            fields.append((bytes(value), quoted))
-            value = bytearray()
+        i = 0
+        while True:  # one field
+            parts: list[bytes] = []
             quoted = False
+            while True:  # its unquoted part, up to the delimiter or a quote
+                jd, jq = find(d, i), find(q, i)
+                if jq < 0 or 0 <= jd < jq:
+                    break
+                parts.append(record[i:jq])
+                quoted = True
+                i = jq + 1
+                while True:  # a quoted part, to its closing quote
+                    kq = find(q, i)
+                    if kq < 0:
+                        return None
+                    # an escape before that quote (with ESCAPE = QUOTE, the quote itself)
+                    ke = kq if e == q else find(e, i, kq)
+                    if ke >= 0 and record[ke + 1 : ke + 2] in (q, e):
+                        parts.append(record[i:ke])
+                        parts.append(record[ke + 1 : ke + 2])
+                        i = ke + 2
+                        continue
+                    parts.append(record[i:kq])
+                    i = kq + 1
+                    break
+            if jd < 0:
+                parts.append(record[i:])
+                fields.append((b"".join(parts), quoted))
+                return fields
+            parts.append(record[i:jd])
+            fields.append((b"".join(parts), quoted))
+            i = jd + 1
 
 
 def _column_set(names: Sequence[str], columns: list[str], every: set[int]) -> set[int]:

@@ -271,3 +271,21 @@ def test_writer_encoding():
     with pytest.raises(errors.PgError) as caught:
         w.rows([(2, "✓", 2.0)])
     assert caught.value.sqlstate == "22P05"
+
+
+@pytest.mark.parametrize(
+    ("escape", "record", "fields"),
+    [
+        ('"', b'a,"b,c","d""e",,""', [(b"a", False), (b"b,c", True), (b'd"e', True),
+                                      (b"", False), (b"", True)]),
+        ('"', b'x"y"z,"multi\nline"', [(b"xyz", True), (b"multi\nline", True)]),
+        ("\\", b'"a\\"b","c\\\\d","e\\xf",g\\h', [(b'a"b', True), (b"c\\d", True),
+                                                  (b"e\\xf", True), (b"g\\h", False)]),
+        ('"', b'"open,1', None),
+        ("\\", b'"a\\"', None),
+    ],
+)
+def test_csv_split_rules(escape, record, fields):
+    reader = reader_for(CopyOptions(format="csv", delimiter=",", null="", escape=escape),
+                        "t", COLS, OIDS)
+    assert reader._split(record) == fields
