@@ -93,6 +93,7 @@ class Statement:
     # a function the proxy does not know (a user-defined one may write any table).
     side_effects: frozenset[str] = frozenset()
     expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
+    copy: Any = None  # a COPY statement's dialects.copy.Copy: table or query, options
 
 
 @dataclass(frozen=True, slots=True)

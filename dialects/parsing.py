@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import cacheability, classify, hints, paramcols
+from dialects import cacheability, classify, copy, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -212,6 +212,8 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         )
     if first == "USE":
         return _no_hints(_use(tokens, text), statement_hints)
+    if first == "COPY":
+        return _no_hints(_copy(tokens, text), statement_hints)
     # ANALYZE alone is a utility; `ANALYZE t` too, but EXPLAIN ANALYZE is parsed with EXPLAIN.
     if first in classify.UTILITY:
         kind, tag, rows = classify.utility(tokens)
@@ -291,6 +293,22 @@ def _use(tokens: list[Token], text: str) -> Statement:
         setting=Setting("database", name),
         hints=Hints(branch=branch) if branch else Hints(),
     )
+
+
+def _copy(tokens: list[Token], text: str) -> Statement:
+    """COPY FROM STDIN writes its table (an INSERT to the cache and the observers);
+    COPY TO STDOUT reads its table or runs its query."""
+    spec = copy.parse(tokens, text)
+    if spec.query is not None:
+        inner = parse(spec.query)
+        if len(inner) != 1:
+            raise TranslationError("COPY takes one query")
+        return Statement(sql=text, kind=Kind.OTHER, tag="COPY", tables_read=inner[0].tables_read,
+                         copy=spec)
+    names = frozenset({".".join(spec.table).lower(), spec.table[-1].lower()})
+    if spec.is_from:
+        return Statement(sql=text, kind=Kind.INSERT, tag="COPY", tables_written=names, copy=spec)
+    return Statement(sql=text, kind=Kind.OTHER, tag="COPY", tables_read=names, copy=spec)
 
 
 def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hints) -> Statement:

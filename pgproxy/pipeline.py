@@ -20,6 +20,7 @@ from pgproxy import cursors, errors, pgtypes
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
+from pgproxy.copy import stage as copy_stage
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class Pipeline:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
+        if stmt.copy is not None:
+            return await copy_stage.run(self, session, stmt)
         if kind in LOCAL_KINDS:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
@@ -167,6 +170,14 @@ class Pipeline:
         if self.cache is not None:
             self.cache.after_execute(session, stmt, True, False)
         return RowsResult("ROLLBACK")
+
+    async def backend_rows(self, session: Session, prepared: PreparedStatement) -> BackendResult:
+        """A row-returning statement run on the backend itself, never from the query cache
+        (COPY TO re-encodes its rows)."""
+        stmt = prepared.statement
+        generated = self.generate(stmt, session.target())
+        values = _bind(session, generated, list(prepared.literals))
+        return await self._execute(session, stmt, generated, values, ())
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]

@@ -132,6 +132,10 @@ class BackendResult:
             return command_tag(self._verb, max(self._cursor.rowcount, 0))
         return command_tag(self._verb, self.rows)
 
+    def encode_with(self, encode: RowEncoder) -> None:
+        """Encode batches with `encode` instead of as DataRows (COPY TO's CopyData)."""
+        self._encode = encode
+
     def _finish(self) -> None:
         if not self.done:
             self.done = True
@@ -219,6 +223,11 @@ class PassThrough:
     @property
     def tag(self) -> str:
         return self._inner.tag
+
+    @property
+    def copy(self) -> Any:
+        """The COPY the inner result is (pgproxy.copy.stage), if it is one."""
+        return getattr(self._inner, "copy", None)
 
     def row_description(self, formats: list[int]) -> bytes | None:
         """The inner result's encoded RowDescription, if it keeps one (a cache hit)."""

@@ -76,6 +76,9 @@ class Connection(Protocol):
         """The columns `sql` would return, without side effects; None if it returns none."""
         ...
 
+    # Optional: `executemany(sql, rows) -> None` runs one statement for many rows (COPY
+    # FROM's batches); without it, COPY calls `execute` once per row.
+
     @property
     def in_transaction(self) -> bool:
         """The driver's real transaction state (never guessed from SQL text)."""

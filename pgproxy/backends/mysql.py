@@ -270,6 +270,11 @@ class _PyMySQLConnection(pymysql.connections.Connection):
 
 _UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
 _RECORDS = re.compile(rb"Records: (\d+)")
+# `INSERT ... VALUES (%s, ...)`: its head and the one row's placeholders.
+_INSERT_VALUES = re.compile(r"^(INSERT INTO .*\bVALUES\s*)(\([^()]*\))\s*$", re.DOTALL)
+# Rows per multi-row INSERT of executemany: measured faster than pymysql's own
+# batching (benchmarks/bench_copy.py), and well under max_allowed_packet.
+MANY_ROWS = 1000
 
 
 def _upsert_count(affected: int, result: Any) -> int:
@@ -404,6 +409,30 @@ class MySQLConnection:
             result.rowcount = _upsert_count(result.rowcount, cursor._result)
         self._current = result
         return result
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
+        values escaped by the driver."""
+        self._finish_current()
+        self._running = True
+        match = _INSERT_VALUES.match(sql)
+        try:
+            with self._conn.cursor() as cursor:
+                if match is None:
+                    cursor.executemany(sql, rows)
+                    return
+                head, row = match.groups()
+                full = head + ", ".join([row] * MANY_ROWS)
+                for start in range(0, len(rows), MANY_ROWS):
+                    chunk = rows[start : start + MANY_ROWS]
+                    text = full if len(chunk) == MANY_ROWS else head + ", ".join([row] * len(chunk))
+                    cursor.execute(text, [v for r in chunk for v in r])
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise self._error(exc) from None
+        except (TypeError, ValueError) as exc:
+            raise errors.DatatypeMismatch(f"bad COPY values: {exc}") from None
+        finally:
+            self._running = False
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Columns from COM_STMT_PREPARE: the server plans but never runs it."""

@@ -244,6 +244,19 @@ class PostgreSQLConnection:
             if error is not None:
                 raise error
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (COPY FROM): psycopg pipelines them."""
+        self._finish_current()
+        self._in_tx = self.in_transaction
+        self._running = True
+        try:
+            with psycopg.RawCursor(self._conn) as cursor:
+                cursor.executemany(sql, rows)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        finally:
+            self._running = False
+
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Parse and describe an unnamed statement: planned, never executed."""
         self._finish_current()

@@ -461,6 +461,16 @@ class SQLiteConnection:
         self._current = result
         return result
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (COPY FROM): apsw steps it in C."""
+        self._finish_current()
+        try:
+            self._conn.cursor().executemany(sql, rows)
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+        except TypeError as exc:  # a value _bind cannot take
+            raise errors.DatatypeMismatch(str(exc)) from None
+
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._finish_current()
         try:

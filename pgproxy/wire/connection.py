@@ -20,6 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
+from pgproxy.wire import copyio
 from pgproxy.wire import messages as m
 
 if TYPE_CHECKING:
@@ -92,6 +93,10 @@ class WireConnection(asyncio.Protocol):
             b"C": self._on_close,
             b"S": self._on_sync,
             b"H": self._on_flush,
+            # What a client sends of a COPY FROM after its error: dropped, as PostgreSQL does.
+            b"d": _ignore,
+            b"c": _ignore,
+            b"f": _ignore,
         }
 
     # ------------------------------------------------------------ asyncio glue
@@ -392,6 +397,9 @@ class WireConnection(asyncio.Protocol):
                     continue
                 result = await self.session.execute(prepared, (), ())
                 try:
+                    if getattr(result, "copy", None) is not None:
+                        await copyio.transfer(self, result)
+                        continue
                     if result.columns is not None:
                         self.write(_described(result, [0] * len(result.columns)))
                     await self._stream(result, 0)
@@ -502,7 +510,10 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
         try:
-            finished = await self._stream(portal.result, max_rows)
+            if getattr(portal.result, "copy", None) is not None:
+                finished = await copyio.transfer(self, portal.result)
+            else:
+                finished = await self._stream(portal.result, max_rows)
         except BaseException:
             await self._drop_portal(name)
             raise
@@ -593,6 +604,10 @@ def _described(result: Any, formats: list[int]) -> bytes:
     keep = getattr(result, "row_description", None)
     data = keep(formats) if keep is not None else None
     return data if data is not None else _row_description(result.columns, formats)
+
+
+async def _ignore(body: bytes) -> None:
+    pass
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:

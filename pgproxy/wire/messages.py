@@ -423,3 +423,29 @@ def data_row(values: Sequence[bytes | None]) -> bytes:
             parts.append(_i32.pack(len(v)))
             parts.append(v)
     return message(b"D", b"".join(parts))
+
+
+# ---------------------------------------------------------------- COPY
+
+COPY_DONE = message(b"c")
+_copy_head = struct.Struct("!bh")
+
+
+def _copy_response(mtype: bytes, binary: bool, ncols: int) -> bytes:
+    fmt = 1 if binary else 0
+    return message(mtype, _copy_head.pack(fmt, ncols) + _i16.pack(fmt) * ncols)
+
+
+def copy_in_response(binary: bool, ncols: int) -> bytes:
+    """CopyInResponse: the client may now send CopyData, then CopyDone or CopyFail."""
+    return _copy_response(b"G", binary, ncols)
+
+
+def copy_out_response(binary: bool, ncols: int) -> bytes:
+    """CopyOutResponse: CopyData messages (one row each) and CopyDone follow."""
+    return _copy_response(b"H", binary, ncols)
+
+
+def parse_copy_fail(body: bytes) -> str:
+    """CopyFail's message: why the client gave up."""
+    return _Body(body).cstr()
