@@ -134,6 +134,10 @@ class CharacterNotInRepertoire(PgError, code="22021"):
     pass
 
 
+class UntranslatableCharacter(PgError, code="22P05"):
+    pass
+
+
 # Class 23 — integrity constraint violation
 class IntegrityConstraintViolation(PgError, code="23000"):
     pass

@@ -149,7 +149,7 @@ class Pipeline:
             await session.cursors.end_transaction()
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
-            closed=exhausted, tz=session.settings.tz(),
+            closed=exhausted, style=session.settings.style(),
         )
         if not result.done:
             session.set_active(result)

@@ -80,6 +80,10 @@ class Session:
         return self.settings.changed()
 
     @property
+    def client_encoding(self) -> str:
+        return self.settings.get("client_encoding")
+
+    @property
     def transaction_status(self) -> bytes:
         if self.failed:
             return b"E"
@@ -138,8 +142,9 @@ class Session:
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
         out: list[Any] = []
+        style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
         for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
-            out.append(None if value is None else decoder(oid, fmt)(value))
+            out.append(None if value is None else decoder(oid, fmt, style)(value))
         return out
 
     async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:

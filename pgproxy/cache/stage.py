@@ -140,10 +140,10 @@ class QueryCache:
         if formats and all(f == formats[0] for f in formats):
             formats = formats[:1] if formats[0] else ()
         # target() carries the backend, database, branch and AS OF in effect.
-        # The TimeZone changes the bytes of timestamptz values, so it is part of the key.
+        # TimeZone, DateStyle and IntervalStyle change the bytes of date/time values.
         parts = (
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
-            session.settings.tz(),
+            session.settings.style(),
         )
         try:
             return Key(parts)

@@ -10,7 +10,6 @@ type is not the one the fast path expects.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import tzinfo
 from struct import Struct
 from struct import error as StructError
 from typing import Any
@@ -19,6 +18,7 @@ from pgproxy import pgtypes
 from pgproxy.errors import NumericValueOutOfRange, ProtocolViolation
 
 from . import datetimes
+from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Encoder, any_text
 
 RowsEncoder = Callable[[Sequence[Sequence[Any]]], bytes]
@@ -112,7 +112,7 @@ _SNIPPETS: dict[str, str] = {
 }
 
 
-def _kind(oid: int, fmt: int) -> str:
+def _kind(oid: int, fmt: int, style: Style) -> str:
     if oid in _STR_OIDS:
         return "str"
     if fmt == TEXT:
@@ -120,7 +120,7 @@ def _kind(oid: int, fmt: int) -> str:
             return "int"
         if oid == pgtypes.FLOAT8:
             return "float8"
-        if oid == pgtypes.TIMESTAMP:
+        if oid == pgtypes.TIMESTAMP and style.dates == "ISO":
             return "timestamp"
         if oid == pgtypes.BOOL:
             return "bool"
@@ -189,18 +189,18 @@ def normalize_formats(formats: Sequence[int], ncols: int) -> list[int]:
     return list(formats)
 
 
-def column_encoder(oid: int, fmt: int, tz: tzinfo | None = None) -> Encoder:
+def column_encoder(oid: int, fmt: int, style: Style | None = None) -> Encoder:
     """The value encoder for one column; unknown types go as text, by Python type.
 
-    `tz` is the session's TimeZone when it is not UTC: timestamptz values
-    are printed in it, and naive ones are taken to be in it.
+    `style` is the session's TimeZone, DateStyle and IntervalStyle when they
+    are not the defaults: date/time values are printed in them.
     """
     if fmt not in (TEXT, BINARY):
         raise ProtocolViolation(f"unsupported format code: {fmt}")
-    if tz is not None and oid == pgtypes.TIMESTAMPTZ:
-        if fmt == BINARY:
-            return datetimes.timestamptz_binary_encoder(tz)
-        return datetimes.timestamptz_text_encoder(tz)
+    if style is not None and style != ISO and fmt == TEXT:
+        styled = datetimes.text_encoder(oid, style)
+        if styled is not None:
+            return styled
     codec = CODECS.get(oid)
     if codec is None:
         return any_text
@@ -208,7 +208,7 @@ def column_encoder(oid: int, fmt: int, tz: tzinfo | None = None) -> Encoder:
 
 
 def row_encoder(
-    type_oids: Sequence[int], formats: Sequence[int], *, tz: tzinfo | None = None
+    type_oids: Sequence[int], formats: Sequence[int], *, style: Style | None = None
 ) -> RowsEncoder:
     """A function from a batch of rows to the bytes of their DataRow messages.
 
@@ -217,14 +217,15 @@ def row_encoder(
     order, None for NULL. Values of the wrong Python type for a column are
     converted (a str for any type, an int for a bool, …); values that cannot
     be raise a PgError with the matching SQLSTATE. `formats` are Bind's
-    result-format codes (none: all text; one: all columns). `tz`: see
+    result-format codes (none: all text; one: all columns). `style`: see
     `column_encoder`.
     """
     fmts = normalize_formats(formats, len(type_oids))
-    kinds = tuple(_kind(oid, f) for oid, f in zip(type_oids, fmts, strict=True))
+    st = style or ISO
+    kinds = tuple(_kind(oid, f, st) for oid, f in zip(type_oids, fmts, strict=True))
     args: list[Any] = []
     for oid, f, k in zip(type_oids, fmts, kinds, strict=True):
-        enc = column_encoder(oid, f, tz)
+        enc = column_encoder(oid, f, style)
         if k == "fixed":
             code, pytype = _BIN_FIXED[oid]
             st = Struct("!i" + code)
