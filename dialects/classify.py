@@ -454,23 +454,40 @@ def _param_number(node: exp.Parameter) -> int | None:
 
 
 def set_config(expression: exp.Expr) -> Setting | None:
-    """SELECT set_config('name', 'value', is_local) as a Setting; refuses other shapes."""
+    """SELECT set_config(name, value, is_local) as a Setting: constants or $n parameters."""
     calls = [f for f in expression.find_all(exp.Anonymous) if f.name.lower() == "set_config"]
     if not calls:
         return None
     call = calls[0]
-    args = call.expressions
+    args = [uncast(a) for a in call.expressions]
     if len(calls) > 1 or len(args) != 3 or not all(
-        isinstance(a, (exp.Literal, exp.Boolean, exp.Null)) for a in args
-    ) or not args[0].is_string:
+        isinstance(a, (exp.Literal, exp.Boolean, exp.Null, exp.Parameter)) for a in args
+    ) or not (args[0].is_string or isinstance(args[0], exp.Parameter)):
         raise TranslationError(
-            "set_config() is supported once per statement with constant arguments", "0A000"
+            "set_config() is supported once per statement with constant or $n arguments", "0A000"
         )
-    local = (isinstance(args[2], exp.Boolean) and args[2].this is True) or (
-        isinstance(args[2], exp.Literal) and args[2].this.lower() in ("true", "t", "on", "1")
+    refs = tuple(
+        _param_number(a) - 1 if isinstance(a, exp.Parameter) and _param_number(a) else None
+        for a in args
     )
-    value = None if isinstance(args[1], exp.Null) else args[1].this
-    return Setting(args[0].this.lower(), value, bool(local))
+    name = "" if refs[0] is not None else args[0].this.lower()
+    value = None if isinstance(args[1], (exp.Null, exp.Parameter)) else args[1].this
+    local = isinstance(args[2], (exp.Boolean, exp.Literal)) and truthy(str(args[2].this))
+    return Setting(name, value, local, refs if any(r is not None for r in refs) else None)
+
+
+def truthy(text: str) -> bool:
+    """PostgreSQL's boolean input: 'true', 't', 'on', 'yes', '1' … (any prefix of true/yes)."""
+    word = text.strip().lower()
+    return word in ("1", "on") or (bool(word) and ("true".startswith(word) or
+                                                   "yes".startswith(word)))
+
+
+def uncast(node: exp.Expr) -> exp.Expr:
+    """$1::text, 'x'::text: the value inside a cast (set_config's arguments are text)."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    return node
 
 
 def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:

@@ -231,11 +231,28 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
     if name == "pg_backend_pid" and not node.expressions:
         return "backend_pid", "pg_backend_pid"
     if name in ("current_setting", "set_config"):
-        first = node.expressions[0] if node.expressions else None
-        if not (isinstance(first, exp.Literal) and first.is_string):
-            raise TranslationError(f"{name}() needs a constant setting name here", "0A000")
-        return f"setting:{first.this.lower()}", name
+        return _setting_key(name, node.expressions), name
     return None
+
+
+def _setting_key(name: str, args: list[exp.Expr]) -> str:
+    """The session key of current_setting(name [, missing_ok]) / set_config's new value."""
+    parts = []
+    for i, arg in enumerate(args[: 2 if name == "current_setting" else 1]):
+        arg = classify.uncast(arg)
+        if isinstance(arg, exp.Parameter) and classify._param_number(arg):
+            parts.append(f"${classify._param_number(arg)}")
+        elif i == 0 and isinstance(arg, exp.Literal) and arg.is_string:
+            parts.append(arg.this.lower())
+        elif i == 1 and isinstance(arg, (exp.Boolean, exp.Literal)):
+            parts.append("true" if classify.truthy(str(arg.this)) else "false")
+        else:
+            raise TranslationError(
+                f"{name}() takes constant or $n arguments here", "0A000"
+            )
+    if not parts:
+        raise TranslationError(f"{name}() needs a setting name", "42883")
+    return "setting:" + ":".join(parts)
 
 
 def _session_functions(tree: exp.Expr) -> exp.Expr:

@@ -110,6 +110,10 @@ class InvalidDatetimeFormat(PgError, code="22007"):
     pass
 
 
+class NullValueNotAllowed(PgError, code="22004"):
+    pass
+
+
 class DatetimeFieldOverflow(PgError, code="22008"):
     pass
 

@@ -90,7 +90,15 @@ class Pipeline:
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
-            session.apply_setting(stmt.setting)  # set_config(): applied, then bound
+            # set_config(): applied, then its new value bound. is_local outside a
+            # transaction block lasts only for this statement, as in PostgreSQL.
+            setting = session.resolve_setting(stmt.setting, params)
+            session.apply_setting(setting)
+            if setting.local and not session.in_transaction:
+                try:
+                    return await self._backend(session, stmt, params, formats)
+                finally:
+                    session.settings.end_transaction()
         if kind is Kind.BEGIN and session.in_transaction:
             return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
         if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
@@ -280,7 +288,7 @@ def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
             out.append(params[source])
         else:
-            out.append(session.session_value(source))
+            out.append(session.session_value(source, params))
     return out
 
 

@@ -20,7 +20,7 @@ from pgproxy import errors
 from pgproxy.backends.base import Backend, Column, Connection
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.settings import VERSION_STRING, Settings
+from pgproxy.settings import VERSION_STRING, Settings, truthy
 from pgproxy.wire.codecs import decoder
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ class Session:
         self.database = database
         self._target = None
 
-    def session_value(self, name: str) -> Any:
+    def session_value(self, name: str, params: Sequence[Any] = ()) -> Any:
         """A value the dialect layer asked the proxy to bind (current_user, version() …)."""
         if name == "current_database":
             return self.database
@@ -249,8 +249,36 @@ class Session:
         if name == "backend_pid":
             return self.pid
         if name.startswith("setting:"):
-            return self.settings.get(name[8:])
+            return self._current_setting(name[8:].split(":"), params)
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
+
+    def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:
+        """current_setting(name [, missing_ok]), each a constant or a client's $n."""
+        name = _argument(spec[0], params)
+        missing_ok = len(spec) > 1 and _argument(spec[1], params)
+        if name is None or missing_ok is None:
+            return None  # current_setting is strict: NULL in, NULL out
+        try:
+            return self.settings.get(str(name))
+        except errors.UndefinedObject:
+            if truthy(missing_ok):
+                return None
+            raise
+
+    def resolve_setting(self, setting: dialects.Setting, params: Sequence[Any]) -> dialects.Setting:
+        """set_config($1, $2, $3): the Setting with the client's values in place."""
+        if setting.params is None:
+            return setting
+        name_ref, value_ref, local_ref = setting.params
+        name = setting.name if name_ref is None else _argument(f"${name_ref + 1}", params)
+        if name is None:
+            raise errors.NullValueNotAllowed("SET requires parameter name")
+        value = setting.value if value_ref is None else _argument(f"${value_ref + 1}", params)
+        local = setting.local
+        if local_ref is not None:
+            flag = _argument(f"${local_ref + 1}", params)
+            local = truthy(flag)
+        return dialects.Setting(str(name).lower(), None if value is None else str(value), local)
 
     # ------------------------------------------------------------ the backend connection
 
@@ -336,6 +364,18 @@ class Session:
             self.settings.end_transaction()
         elif kind is dialects.Kind.ROLLBACK_TO:
             self.failed = False
+
+
+def _argument(spec: str, params: Sequence[Any]) -> Any:
+    """A setting function's argument: a constant, or `$n`, the client's parameter n."""
+    if spec.startswith("$"):
+        n = int(spec[1:])
+        if n > len(params):
+            raise errors.UndefinedParameter(f"there is no parameter ${n}")
+        return params[n - 1]
+    if spec in ("true", "false"):
+        return spec == "true"
+    return spec
 
 
 def _validated(check: Callable[[str], Any], value: str) -> None:

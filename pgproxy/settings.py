@@ -146,6 +146,13 @@ def parse_duration_ms(value: str, name: str = "statement_timeout") -> int:
     return int(float(match.group(1)) * _UNITS_MS[(match.group(2) or "ms").lower()])
 
 
+def truthy(value: object) -> bool:
+    """A boolean argument as PostgreSQL reads one ('on', 't', 'yes' …); NULL is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    return str(value).strip().lower() in _TRUE
+
+
 def _duration_text(ms: int) -> str:
     """A millisecond GUC as SHOW prints it: in the largest unit that divides it ('5s')."""
     if ms == 0:
