@@ -270,8 +270,6 @@ def interval_text_encoder(style: Style = ISO) -> Encoder:
     name = style.interval
 
     def encode(v: Any) -> bytes:
-        if v.__class__ is str and name == "postgres":
-            return v.encode()
         return interval_str(*_to_interval(v), name).encode()
 
     return encode

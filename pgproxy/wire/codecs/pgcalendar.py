@@ -33,7 +33,7 @@ USEC_DAY = 86_400_000_000
 # PostgreSQL's ranges: dates 4714-11-24 BC .. 5874897-12-31, timestamps to 294276-12-31.
 DATE_MIN_DAYS = -EPOCH_JDATE
 DATE_END_DAYS = 2147483494 - EPOCH_JDATE  # date2j(5874898, 1, 1)
-TS_END_USEC = (109203489 - EPOCH_JDATE) * USEC_DAY  # date2j(294277, 1, 1)
+TS_END_USEC = (109203528 - EPOCH_JDATE) * USEC_DAY  # date2j(294277, 1, 1)
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
