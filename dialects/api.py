@@ -119,6 +119,8 @@ class Generated:
     never appear in `sql`. In a setting key, `<name>` is a lower-cased
     constant or `$n` (the name is client parameter n, 1-based), and
     `<missing_ok>` (current_setting's second argument) is `true`, `false` or `$n`.
+    'literal:<date|timestamp|timestamptz>:<text>' is a date/time literal for the
+    proxy to read in the session's DateStyle and TimeZone and bind.
 
     - qmark (`?`) and format (`%s`): one entry per placeholder, in text order, so
       `$1` used twice gives two entries (0, 0).

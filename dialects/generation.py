@@ -225,6 +225,9 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
         and not node.this.quoted and node.this.name.lower() == "current_role"
     ):  # a reserved word: unquoted it is always the function (sqlglot reads it as a column)
         return "current_user", "current_role"
+    literal = _temporal_literal(node)
+    if literal is not None:
+        return literal
     if not isinstance(node, exp.Anonymous):
         return None
     name = node.name.lower()
@@ -233,6 +236,31 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
     if name in ("current_setting", "set_config"):
         return _setting_key(name, node.expressions), name
     return None
+
+
+# Date/time literals the proxy reads itself, as PostgreSQL does: by the session's
+# DateStyle order and in its TimeZone ('01/02/2024', a timestamptz without an
+# offset), with PostgreSQL's special values ('infinity', 'epoch', 'now', BC).
+_TEMPORAL_LITERALS = {
+    exp.DType.DATE: "date", exp.DType.TIMESTAMP: "timestamp",
+    exp.DType.TIMESTAMPTZ: "timestamptz",
+}
+# Where such a literal may become a bound value: not inside arithmetic, whose
+# translation goes by the operand's type.
+_LITERAL_PARENTS = (exp.Select, exp.Alias, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+                    exp.Between, exp.In, exp.Tuple)
+
+
+def _temporal_literal(node: exp.Expr) -> tuple[str, str] | None:
+    if not (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
+            and node.this.is_string and isinstance(node.to, exp.DataType)):
+        return None
+    name = _TEMPORAL_LITERALS.get(node.to.this)
+    if name is None or node.to.expressions or not isinstance(node.parent, _LITERAL_PARENTS):
+        return None
+    if isinstance(node.parent, exp.Tuple) and not isinstance(node.parent.parent, exp.Values):
+        return None
+    return f"literal:{name}:{node.this.this}", name
 
 
 def _setting_key(name: str, args: list[exp.Expr]) -> str:

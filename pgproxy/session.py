@@ -31,6 +31,7 @@ log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
 
 TEXT_OID = 25
+_LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184}
 
 
 @dataclass(slots=True)
@@ -250,6 +251,9 @@ class Session:
             return self.pid
         if name.startswith("setting:"):
             return self._current_setting(name[8:].split(":"), params)
+        if name.startswith("literal:"):
+            _, typname, text = name.split(":", 2)
+            return decoder(_LITERAL_OIDS[typname], 0, self.settings.style())(text.encode())
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
 
     def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:

@@ -367,7 +367,7 @@ def test_client_encoding_converts_at_the_wire(
 def test_client_encoding_set_mid_session(pair, text_table):
     for conn in pair:
         conn.execute("SET client_encoding TO 'latin1'")
-    pg, px = pair
+    px = pair[1]
     assert px.info.parameter_status("client_encoding") == "LATIN1"
     both(pair, f"SELECT v FROM {text_table} WHERE id = 1")
     assert same_error(pair, f"SELECT v FROM {text_table} ORDER BY id") == "22P05"

@@ -490,13 +490,32 @@ def _date_of_days(days: int) -> date | str:
         return cal.date_str(*cal.j2date(days + cal.EPOCH_JDATE), ISO)
 
 
-def _date_decoder(order: str) -> Decoder:
+_RELATIVE = {"now": None, "today": 0, "tomorrow": 1, "yesterday": -1}
+
+
+def _relative(s: str, tz: tzinfo | None) -> datetime | None:
+    """'now', 'today', 'tomorrow', 'yesterday': read when the statement runs, in the zone."""
+    word = s.strip().lower()
+    if word not in _RELATIVE:
+        return None
+    now = datetime.now(tz or _UTC)
+    days = _RELATIVE[word]
+    if days is None:
+        return now
+    midnight = datetime(now.year, now.month, now.day) + timedelta(days=days)
+    return midnight.replace(tzinfo=tz or _UTC)
+
+
+def _date_decoder(order: str, tz: tzinfo | None = None) -> Decoder:
     def decode(b: bytes) -> date | str:
         s = bytes(b).decode()
         try:
             return date.fromisoformat(s)
         except ValueError:
             pass
+        rel = _relative(s, tz)
+        if rel is not None:
+            return rel.date()
         p = cal.parse(s, order, "date")
         if p.infinite:
             return _INF_TEXT[p.infinite]
@@ -560,6 +579,9 @@ def _timestamp_decoder(order: str, tz: tzinfo | None, aware: bool) -> Decoder:
         try:
             dt = _fromisoformat(s.strip())
         except ValueError:
+            rel = _relative(s, tz)
+            if rel is not None:
+                return rel.astimezone(_UTC) if aware else rel.replace(tzinfo=None)
             p = cal.parse(s, order, typname)
             if p.infinite:
                 return _INF_TEXT[p.infinite]
@@ -574,7 +596,8 @@ def _timestamp_decoder(order: str, tz: tzinfo | None, aware: bool) -> Decoder:
             return dt.replace(tzinfo=None)
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=tz or _UTC)
-        return dt.astimezone(_UTC) if tz is not None else dt
+        # In UTC, so a backend that keeps text keeps one spelling of each instant.
+        return dt.astimezone(_UTC)
 
     return decode
 
@@ -597,7 +620,7 @@ def timestamptz_from_binary(b: bytes) -> datetime | str:
 def text_decoder(oid: int, style: Style) -> Decoder | None:
     """A text parameter decoder that reads by the session's DateStyle order and TimeZone."""
     if oid == pgtypes.DATE:
-        return _date_decoder(style.order)
+        return _date_decoder(style.order, style.tz)
     if oid == pgtypes.TIMESTAMP:
         return _timestamp_decoder(style.order, None, False)
     if oid == pgtypes.TIMESTAMPTZ:
