@@ -373,3 +373,26 @@ def test_client_encoding_set_mid_session(pair, text_table):
     assert same_error(pair, f"SELECT v FROM {text_table} ORDER BY id") == "22P05"
     assert same_error(pair, "SET client_encoding TO 'klingon'") == "22023"
     both(pair, "SHOW client_encoding")
+
+
+# ---------------------------------------------------------------- literals the proxy reads
+
+
+@pytest.mark.parametrize("zone", ["Europe/Rome", "+02:00", "UTC+2", "-05", "UTC"])
+@pytest.mark.parametrize("style", ["ISO, MDY", "SQL, DMY", "Postgres, YMD"])
+def test_date_time_literals_read_in_the_session(pair, table, zone, style):
+    """A literal without an offset is in the session's zone; ambiguous ones follow DateStyle."""
+    for conn in pair:
+        conn.execute("SELECT set_config('TimeZone', %s, false)", [zone])
+        conn.execute(f"SET DateStyle = '{style}'")
+    both(pair, "SELECT '2024-07-01 12:00'::timestamptz, '2024-01-15 08:00:00'::timestamptz, "
+               "'2024-07-01 12:00+05:30'::timestamptz")
+    if "YMD" in style:
+        assert same_error(pair, "SELECT '03/04/2024'::date") == "22008"
+        both(pair, "SELECT '24/03/04'::date, '03/04/24'::date, DATE 'Mar 4, 2024'")
+    else:
+        both(pair, "SELECT '03/04/2024'::date, TIMESTAMP '03/04/24 10:00', DATE 'Mar 4, 2024'")
+    both(pair, "SELECT 'infinity'::date, '-infinity'::timestamptz, 'epoch'::timestamp, "
+               "'0044-03-15 BC'::date, '10000-01-01'::date")
+    both(pair, f"SELECT id FROM {table} WHERE tz >= '2024-07-15 13:30'::timestamptz "
+               "ORDER BY id")

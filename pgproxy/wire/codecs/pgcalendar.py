@@ -122,7 +122,17 @@ def _zone_seconds(text: str) -> int:
 
 
 def _order_fields(parts: list[str], order: str, typname: str, text: str) -> tuple[int, int, int]:
-    """Year, month, day of a three-part numeric or textual date by DateStyle's order."""
+    """Year, month, day of a three-part numeric or textual date by DateStyle's order;
+    a year of one or two digits is 1970..2069, as PostgreSQL reads it."""
+    year, month, day = _ordered(parts, order, typname, text)
+    y = int(year)
+    if len(year) <= 2:
+        y += 2000 if y < 70 else 1900
+    return y, month, int(day)
+
+
+def _ordered(parts: list[str], order: str, typname: str, text: str) -> tuple[str, int, str]:
+    """(year's digits, month, day's digits)."""
     month_word = next((i for i, p in enumerate(parts) if p.isalpha()), None)
     if month_word is not None:
         month = _MONTH_NUM.get(parts[month_word].lower())
@@ -130,16 +140,16 @@ def _order_fields(parts: list[str], order: str, typname: str, text: str) -> tupl
             raise _bad(typname, text)
         nums = [p for i, p in enumerate(parts) if i != month_word]
         if len(nums[0]) > 2 or (order == "YMD" and month_word == 1):
-            return int(nums[0]), month, int(nums[1])
-        return int(nums[1]), month, int(nums[0])
+            return nums[0], month, nums[1]
+        return nums[1], month, nums[0]
     if len(parts[0]) > 2:  # a long first field is a year, whatever the order
-        return int(parts[0]), int(parts[1]), int(parts[2])
-    a, b, c = (int(p) for p in parts)
+        return parts[0], int(parts[1]), parts[2]
+    a, b, c = parts
     if order == "DMY":
-        return c, b, a
+        return c, int(b), a
     if order == "YMD":
-        return a, b, c
-    return c, a, b
+        return a, int(b), c
+    return c, int(a), b
 
 
 def parse(text: str, order: str = "MDY", typname: str = "timestamp") -> Parsed:
