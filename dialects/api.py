@@ -119,7 +119,7 @@ class Generated:
     never appear in `sql`. In a setting key, `<name>` is a lower-cased
     constant or `$n` (the name is client parameter n, 1-based), and
     `<missing_ok>` (current_setting's second argument) is `true`, `false` or `$n`.
-    'literal:<date|timestamp|timestamptz>:<text>' is a date/time literal for the
+    'literal:<date|timestamp|timestamptz|time|timetz>:<text>' is a date/time literal for the
     proxy to read in the session's DateStyle and TimeZone and bind.
 
     - qmark (`?`) and format (`%s`): one entry per placeholder, in text order, so

@@ -243,7 +243,7 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
 # offset), with PostgreSQL's special values ('infinity', 'epoch', 'now', BC).
 _TEMPORAL_LITERALS = {
     exp.DType.DATE: "date", exp.DType.TIMESTAMP: "timestamp",
-    exp.DType.TIMESTAMPTZ: "timestamptz",
+    exp.DType.TIMESTAMPTZ: "timestamptz", exp.DType.TIME: "time", exp.DType.TIMETZ: "timetz",
 }
 # Where such a literal may become a bound value: not inside arithmetic, whose
 # translation goes by the operand's type.

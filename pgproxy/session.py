@@ -31,7 +31,8 @@ log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
 
 TEXT_OID = 25
-_LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184}
+_LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1083,
+                 "timetz": 1266}
 
 
 @dataclass(slots=True)

@@ -597,7 +597,10 @@ def _timestamp_decoder(order: str, tz: tzinfo | None, aware: bool) -> Decoder:
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=tz or _UTC)
         # In UTC, so a backend that keeps text keeps one spelling of each instant.
-        return dt.astimezone(_UTC)
+        try:
+            return dt.astimezone(_UTC)
+        except OverflowError:  # 9999-12-31 23:00-06 is in year 10000 in UTC
+            return _from_usec((dt - _EPOCH_TZ) // _ONE_USEC, True)
 
     return decode
 
