@@ -30,8 +30,11 @@ _CODECS: dict[str, str | None] = {
     "EUC_JP": "euc_jp", "EUC_JIS_2004": "euc_jis_2004", "SJIS": "cp932",
     "SHIFT_JIS_2004": "shift_jis_2004", "EUC_KR": "euc_kr", "EUC_CN": "gb2312",
     "GBK": "gbk", "GB18030": "gb18030", "BIG5": "cp950", "UHC": "cp949", "JOHAB": "johab",
+    # PostgreSQL converts EUC_TW; Python has no codec for it: ASCII passes, the rest is 0A000.
+    "EUC_TW": "ascii",
 }
-_MULTIBYTE = frozenset({"EUC_JP", "EUC_JIS_2004", "SJIS", "SHIFT_JIS_2004", "EUC_KR",
+_ASCII_ONLY = frozenset({"EUC_TW"})
+_MULTIBYTE = frozenset({"EUC_TW", "EUC_JP", "EUC_JIS_2004", "SJIS", "SHIFT_JIS_2004", "EUC_KR",
                         "EUC_CN", "GBK", "GB18030", "BIG5", "UHC", "JOHAB"})
 # PostgreSQL's aliases (pg_encname_tbl), compared with punctuation removed, lower-cased.
 _ALIASES = {
@@ -45,7 +48,7 @@ _ALIASES = {
 }
 _ALIASES.update({re.sub(r"[^a-z0-9]", "", n.lower()): n for n in _CODECS})
 _ALIASES.update({f"windows{n[3:]}": n for n in _CODECS if n.startswith("WIN")})
-_KNOWN_UNCONVERTIBLE = {"euctw": "EUC_TW", "muleinternal": "MULE_INTERNAL"}
+_KNOWN_UNCONVERTIBLE = {"muleinternal": "MULE_INTERNAL"}
 
 
 def canonical(value: str) -> str:
@@ -82,6 +85,7 @@ class ClientEncoding:
             return data.decode(self.codec).encode()
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start : exc.end]
+            self._ascii_only(bad)
             if self.name in _MULTIBYTE:
                 raise errors.CharacterNotInRepertoire(
                     f'invalid byte sequence for encoding "{self.name}": {_bytes_text(bad)}'
@@ -100,10 +104,18 @@ class ClientEncoding:
             return text.encode(self.codec)
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end].encode("utf-8", "surrogateescape")
+            self._ascii_only(bad)
             raise errors.UntranslatableCharacter(
                 f'character with byte sequence {_bytes_text(bad)} in encoding "UTF8" '
                 f'has no equivalent in encoding "{self.name}"'
             ) from None
+
+    def _ascii_only(self, bad: bytes) -> None:
+        if self.name in _ASCII_ONLY:
+            raise errors.FeatureNotSupported(
+                f"pgproxy converts only ASCII text to and from {self.name}: "
+                f"byte sequence {_bytes_text(bad)} cannot be converted"
+            )
 
     def text(self, s: str) -> bytes:
         """A message text for the client; what it cannot show becomes '?'."""
