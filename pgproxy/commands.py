@@ -26,7 +26,7 @@ def _text(name: str) -> Column:
 def show_columns(setting: dialects.Setting) -> list[Column]:
     if setting.name == "all":
         return [_text("name"), _text("setting"), _text("description")]
-    return [_text(display_name(setting.name).lower())]
+    return [_text(display_name(setting.name))]  # SHOW TimeZone names its column "TimeZone"
 
 
 def run_local(
