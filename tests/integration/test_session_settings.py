@@ -396,3 +396,34 @@ def test_date_time_literals_read_in_the_session(pair, table, zone, style):
                "'0044-03-15 BC'::date, '10000-01-01'::date")
     both(pair, f"SELECT id FROM {table} WHERE tz >= '2024-07-15 13:30'::timestamptz "
                "ORDER BY id")
+
+
+# ---------------------------------------------------------------- asyncpg: binary everywhere
+
+
+def test_asyncpg_infinity_and_session_zone(proxy, postgresql_url, wide_table):
+    """asyncpg binds date.max/min as infinity and reads every date/time value in binary."""
+    import asyncio
+
+    import asyncpg
+
+    async def run(dsn: str, **kw: object) -> list[tuple[object, ...]]:
+        conn = await asyncpg.connect(dsn, server_settings={"TimeZone": "Europe/Rome",
+                                                            "DateStyle": "SQL, DMY"}, **kw)
+        try:
+            await conn.execute(f"DELETE FROM {wide_table}")
+            await conn.executemany(
+                f"INSERT INTO {wide_table} (id, d, ts, tz) VALUES ($1, $2, $3, $4)",
+                [(1, dt.date.max, dt.datetime.max, dt.datetime.min.replace(tzinfo=UTC)),
+                 (2, dt.date(2024, 7, 1), dt.datetime(2024, 7, 1, 12),
+                  dt.datetime(2024, 7, 1, 12, tzinfo=UTC))],
+            )
+            rows = await conn.fetch(f"SELECT id, d, ts, tz FROM {wide_table} ORDER BY id")
+            zone = await conn.fetchval("SELECT current_setting('TimeZone')")
+            return [tuple(r) for r in rows] + [(zone,)]
+        finally:
+            await conn.close()
+
+    want = asyncio.run(run(postgresql_url))
+    got = asyncio.run(run(f"postgresql://{proxy.user}@{proxy.host}:{proxy.port}/app"))
+    assert got == want

@@ -55,6 +55,14 @@ def test_dst_in_summer_and_winter():
     assert encode(winter, t.TIMESTAMPTZ, TEXT, s) == b"01/01/2024 01:00:00 CET"
 
 
+def test_arrays_of_dates_follow_the_style():
+    s = Settings({"TimeZone": "Europe/Rome", "DateStyle": "SQL, DMY"}).style()
+    summer = datetime(2024, 7, 1, tzinfo=UTC)
+    assert encode([summer, None], t.TIMESTAMPTZ_ARRAY, TEXT, s) == (
+        b'{"01/07/2024 02:00:00 CEST",NULL}')
+    assert encode([summer.date()], t.DATE_ARRAY, TEXT, s) == b"{01/07/2024}"
+
+
 @pytest.mark.parametrize(("sets", "shown"), [
     (["SQL, DMY"], "SQL, DMY"),
     (["SQL, DMY", "ISO"], "ISO, DMY"),  # what is not given stays

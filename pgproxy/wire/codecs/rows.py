@@ -9,6 +9,7 @@ type is not the one the fast path expects.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from struct import Struct
 from struct import error as StructError
@@ -17,7 +18,7 @@ from typing import Any
 from pgproxy import pgtypes
 from pgproxy.errors import NumericValueOutOfRange, ProtocolViolation
 
-from . import datetimes
+from . import arrays, datetimes
 from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Encoder, any_text
 
@@ -198,13 +199,23 @@ def column_encoder(oid: int, fmt: int, style: Style | None = None) -> Encoder:
     if fmt not in (TEXT, BINARY):
         raise ProtocolViolation(f"unsupported format code: {fmt}")
     if style is not None and style != ISO and fmt == TEXT:
-        styled = datetimes.text_encoder(oid, style)
+        styled = _styled(oid, style)
         if styled is not None:
             return styled
     codec = CODECS.get(oid)
     if codec is None:
         return any_text
     return codec.binary_encode if fmt == BINARY else codec.text_encode
+
+
+@functools.lru_cache(maxsize=128)
+def _styled(oid: int, style: Style) -> Encoder | None:
+    """A date/time type's (or an array of one's) text encoder for a session style."""
+    elem_oid = arrays.ELEMENT_OID.get(oid)
+    if elem_oid is None:
+        return datetimes.text_encoder(oid, style)
+    elem = datetimes.text_encoder(elem_oid, style)
+    return None if elem is None else arrays.text_encoder(elem)
 
 
 def row_encoder(
