@@ -73,7 +73,7 @@ def decoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Decoder:
     """
     if fmt not in (TEXT, BINARY):
         raise ProtocolViolation(f"unsupported format code: {fmt}")
-    if style is not None and style != ISO and fmt == TEXT:
+    if style is not None and style is not ISO and fmt == TEXT and style != ISO:
         styled = datetimes.text_decoder(oid, style)
         if styled is not None:
             return styled

@@ -391,6 +391,8 @@ def timestamptz_binary_encoder(style: Style = ISO) -> Encoder:
                 return _Q.pack((_fromisoformat(v) - _EPOCH) // _ONE_USEC)
             except ValueError:
                 pass
+        elif v.__class__ is datetime:  # naive: a backend's UTC
+            return _Q.pack((v - (_EPOCH if v.tzinfo is None else _EPOCH_TZ)) // _ONE_USEC)
         return _Q.pack(_timestamp_usec(v, "timestamptz", None))
 
     return encode
@@ -462,6 +464,10 @@ def timestamp_binary(v: Any) -> bytes:
             v = _fromisoformat(v)
         except ValueError:
             return _Q.pack(_timestamp_usec(v, "timestamp", None))
+    if v.__class__ is datetime:  # the common case, inline
+        if v.tzinfo is not None:
+            v = v.replace(tzinfo=None)  # timestamp keeps the wall clock, drops the zone
+        return _Q.pack((v - _EPOCH) // _ONE_USEC)
     return _Q.pack(_timestamp_usec(v, "timestamp", None))
 
 

@@ -198,7 +198,7 @@ def column_encoder(oid: int, fmt: int, style: Style | None = None) -> Encoder:
     """
     if fmt not in (TEXT, BINARY):
         raise ProtocolViolation(f"unsupported format code: {fmt}")
-    if style is not None and style != ISO and fmt == TEXT:
+    if style is not None and style is not ISO and fmt == TEXT and style != ISO:
         styled = _styled(oid, style)
         if styled is not None:
             return styled
