@@ -66,6 +66,8 @@ class Setting:
     # set_config($1, $2, $3): the 0-based client parameter each argument comes
     # from (name, value, is_local), None where the argument is the constant above.
     params: tuple[int | None, int | None, int | None] | None = None
+    # More settings the same statement makes: BEGIN ISOLATION LEVEL … READ ONLY DEFERRABLE.
+    also: tuple[Setting, ...] = ()
 
 
 @dataclass(slots=True)

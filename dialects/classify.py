@@ -133,13 +133,27 @@ def transaction(tokens: list[Token]) -> tuple[Kind, str, Setting | None]:
         return Kind.OTHER, f"{first} PREPARED", None
     if first == "START" and rest[:1] != ["TRANSACTION"]:
         raise TranslationError('syntax error at or near "START"')
-    setting = None
-    if kind is Kind.BEGIN:
-        joined = " ".join(rest)
-        for level in _ISOLATION:
-            if f"ISOLATION LEVEL {level}" in joined:
-                setting = Setting("transaction_isolation", level.lower(), local=True)
+    setting = _transaction_modes(" ".join(rest), "transaction_", True) if (
+        kind is Kind.BEGIN) else None
     return kind, tag, setting
+
+
+def _transaction_modes(text: str, prefix: str, local: bool) -> Setting | None:
+    """ISOLATION LEVEL …, READ ONLY | READ WRITE, [NOT] DEFERRABLE as settings (the first
+    one, the others in `also`); None when the text names none."""
+    found: list[Setting] = []
+    for level in _ISOLATION:
+        if f"ISOLATION LEVEL {level}" in text:
+            found.append(Setting(f"{prefix}isolation", level.lower(), local))
+    if "READ ONLY" in text or "READ WRITE" in text:
+        found.append(Setting(f"{prefix}read_only", "on" if "READ ONLY" in text else "off", local))
+    if "DEFERRABLE" in text:
+        found.append(Setting(f"{prefix}deferrable", "off" if "NOT DEFERRABLE" in text else "on",
+                             local))
+    if not found:
+        return None
+    first = found[0]
+    return Setting(first.name, first.value, local, also=tuple(found[1:])) if found[1:] else first
 
 
 def savepoint_name(tokens: list[Token]) -> str:
@@ -256,26 +270,18 @@ def setting(tokens: list[Token]) -> tuple[Kind, str, Setting]:
     local = False
     if w[:1] == ["SESSION"] and w[1:2] == ["CHARACTERISTICS"]:
         # SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ...
-        text = " ".join(w[2:])
-        for level in _ISOLATION:
-            if level in text:
-                return Kind.SET, "SET", Setting("default_transaction_isolation", level.lower())
-        if "READ ONLY" in text or "READ WRITE" in text:
-            value = "on" if "READ ONLY" in text else "off"
-            return Kind.SET, "SET", Setting("default_transaction_read_only", value)
-        raise TranslationError("syntax error in SET SESSION CHARACTERISTICS")
+        found = _transaction_modes(" ".join(w[2:]), "default_transaction_", False)
+        if found is None:
+            raise TranslationError("syntax error in SET SESSION CHARACTERISTICS")
+        return Kind.SET, "SET", found
     if w[:1] in (["SESSION"], ["LOCAL"]) and w[1:2] != ["AUTHORIZATION"]:
         local = w[0] == "LOCAL"
         rest, w = rest[1:], w[1:]
     if w[:1] == ["TRANSACTION"]:
-        text = " ".join(w[1:])
-        for level in _ISOLATION:
-            if level in text:
-                return Kind.SET, "SET", Setting("transaction_isolation", level.lower(), True)
-        if "READ ONLY" in text or "READ WRITE" in text:
-            value = "on" if "READ ONLY" in text else "off"
-            return Kind.SET, "SET", Setting("transaction_read_only", value, True)
-        raise TranslationError("syntax error in SET TRANSACTION")
+        found = _transaction_modes(" ".join(w[1:]), "transaction_", True)
+        if found is None:
+            raise TranslationError("syntax error in SET TRANSACTION")
+        return Kind.SET, "SET", found
     if w[:2] == ["TIME", "ZONE"]:
         value = None if w[2:3] in (["LOCAL"], ["DEFAULT"]) else _value(rest[2:])
         return Kind.SET, "SET", Setting("timezone", value, local)

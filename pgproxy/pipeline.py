@@ -107,7 +107,10 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
-        return await self._backend(session, stmt, params, formats)
+        result = await self._backend(session, stmt, params, formats)
+        if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
+            session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
+        return result
 
     async def _backend(
         self,

@@ -223,6 +223,8 @@ class Session:
             self.settings.reset_all()
         else:
             self.settings.set(name, setting.value, local=setting.local)
+            for more in setting.also:
+                self.settings.set(more.name, more.value, local=more.local)
         self._target = None
 
     def use(self, database: str) -> None:

@@ -124,6 +124,8 @@ _INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
 
 
 _STYLED = frozenset({"timezone", "datestyle", "intervalstyle"})
+_PER_TRANSACTION = frozenset({"transaction_isolation", "transaction_read_only",
+                              "transaction_deferrable"})
 
 
 def canonical(name: str) -> str:
@@ -261,6 +263,8 @@ class Settings:
         name = canonical(name)
         if name in self._values:
             return self._values[name]
+        if name in _PER_TRANSACTION:  # a transaction starts with the session's defaults
+            return self.get("default_" + name)
         param = PARAMS.get(name)
         if param is not None:
             return param.default
@@ -299,10 +303,18 @@ class Settings:
     def end_transaction(self) -> None:
         """SET LOCAL lasts until the end of the transaction."""
         for name, old in self._local.items():
-            if old is None:
-                self.set(name, None)
-            else:
+            if old is not None:
                 self.set(name, old)
+                continue
+            before = self.get(name)
+            self._values.pop(name, None)  # never set in the session: back to the default
+            if name in _STYLED:
+                self._style = None
+            param = PARAMS.get(name)
+            if param is not None and param.report and self.get(name) != before and (
+                name not in self._changed
+            ):
+                self._changed.append(name)
         self._local.clear()
 
     def changed(self) -> list[tuple[str, str]]:

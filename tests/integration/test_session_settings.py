@@ -427,3 +427,24 @@ def test_asyncpg_infinity_and_session_zone(proxy, postgresql_url, wide_table):
     want = asyncio.run(run(postgresql_url))
     got = asyncio.run(run(f"postgresql://{proxy.user}@{proxy.host}:{proxy.port}/app"))
     assert got == want
+
+
+# ---------------------------------------------------------------- transaction characteristics
+
+
+@pytest.mark.parametrize("begin", [
+    "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE", "BEGIN READ ONLY",
+    "START TRANSACTION ISOLATION LEVEL REPEATABLE READ", "BEGIN",
+])
+def test_transaction_settings_follow_begin_and_defaults(pair, begin):
+    names = ["transaction_isolation", "transaction_read_only", "transaction_deferrable"]
+    show = "SELECT " + ", ".join(f"current_setting('{n}')" for n in names)
+    for conn in pair:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL "
+                     "REPEATABLE READ")
+        conn.execute(begin)
+    both(pair, show)
+    for conn in pair:
+        conn.execute("ROLLBACK")
+    both(pair, show)
+    both(pair, "SHOW default_transaction_isolation")
