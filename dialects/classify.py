@@ -33,6 +33,7 @@ _OIDS: dict[exp.DType, int] = {
     exp.DType.TIMESTAMP: 1114,
     exp.DType.TIMESTAMPTZ: 1184,
     exp.DType.INTERVAL: 1186,
+    exp.DType.TIMETZ: 1266,
     exp.DType.DECIMAL: 1700,
     exp.DType.UUID: 2950,
     exp.DType.JSONB: 3802,

@@ -21,7 +21,7 @@ from pgproxy.backends.base import Backend, Column, Connection
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
 from pgproxy.settings import VERSION_STRING, Settings, truthy
-from pgproxy.wire.codecs import decoder
+from pgproxy.wire.codecs import decoder, encode
 
 if TYPE_CHECKING:
     from pgproxy.proxy import Proxy
@@ -256,7 +256,11 @@ class Session:
             return self._current_setting(name[8:].split(":"), params)
         if name.startswith("literal:"):
             _, typname, text = name.split(":", 2)
-            return decoder(_LITERAL_OIDS[typname], 0, self.settings.style())(text.encode())
+            oid = _LITERAL_OIDS[typname]
+            value = decoder(oid, 0, self.settings.style())(text.encode())
+            if typname == "timetz" and not isinstance(value, str):
+                return encode(value, oid).decode()  # drivers drop a time's offset: bind text
+            return value
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
 
     def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:

@@ -396,6 +396,7 @@ def test_date_time_literals_read_in_the_session(pair, table, zone, style):
                "'0044-03-15 BC'::date, '10000-01-01'::date")
     both(pair, f"SELECT id FROM {table} WHERE tz >= '2024-07-15 13:30'::timestamptz "
                "ORDER BY id")
+    both(pair, "SELECT '24:00'::time, '12:00'::timetz, '12:00+05:30'::timetz")
 
 
 # ---------------------------------------------------------------- asyncpg: binary everywhere

@@ -103,11 +103,21 @@ def parse_date(s: str) -> date:
         raise _bad("date", s) from None
 
 
+_MIDNIGHT_END = re.compile(r"24:00(?::00(?:\.0*)?)?")
+
+
 def parse_time(s: str) -> time:
     try:
         return time.fromisoformat(s.strip())
     except ValueError:
         raise _bad("time", s) from None
+
+
+def _time_param(s: str) -> time | str:
+    """A time parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays text."""
+    if _MIDNIGHT_END.fullmatch(s.strip()):
+        return "24:00:00"
+    return parse_time(s)
 
 
 def parse_timestamp(s: str, typname: str = "timestamp") -> datetime:
@@ -436,6 +446,8 @@ def _time_usec(t: time) -> int:
 
 
 def time_binary(v: Any) -> bytes:
+    if v.__class__ is str and _MIDNIGHT_END.fullmatch(v.strip()):
+        return _Q.pack(_USEC_DAY)
     return _Q.pack(_time_usec(_to_time(v)))
 
 
@@ -538,8 +550,19 @@ def date_from_binary(b: bytes) -> date | str:
     return _date_of_days(_I.unpack(b)[0])
 
 
-def time_from_text(b: bytes) -> time:
-    return parse_time(bytes(b).decode())
+def time_from_text(b: bytes) -> time | str:
+    return _time_param(bytes(b).decode())
+
+
+def _timetz_decoder(tz: tzinfo | None) -> Decoder:
+    def decode(b: bytes) -> time:
+        t = parse_time(bytes(b).decode())
+        if t.tzinfo is None and tz is not None:
+            # Without an offset, the session zone's offset today, as PostgreSQL takes it.
+            return t.replace(tzinfo=timezone(datetime.now(tz).utcoffset() or timedelta(0)))
+        return t
+
+    return decode
 
 
 def _time_of_usec(us: int) -> time:
@@ -634,6 +657,8 @@ def text_decoder(oid: int, style: Style) -> Decoder | None:
         return _timestamp_decoder(style.order, None, False)
     if oid == pgtypes.TIMESTAMPTZ:
         return _timestamp_decoder(style.order, style.tz, True)
+    if oid == pgtypes.TIMETZ:
+        return _timetz_decoder(style.tz)
     return None
 
 
