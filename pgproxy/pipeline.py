@@ -144,6 +144,8 @@ class Pipeline:
     ) -> BackendResult:
         await session.release_active()
         conn = await session.connection()
+        if session.route.backend.dialect == "postgres":
+            await session.push_settings(conn)
         cursor, rows, exhausted, in_tx = await session.call(
             _execute, conn, generated.sql, values, DEFAULT_BATCH
         )

@@ -72,6 +72,10 @@ class Session:
         self._running = False
         self._timed_out = False
         self._closed = False
+        # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
+        # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
+        self._pushed: tuple[str, str] | None = None
+        self._pushed_in_tx = False
 
     # ------------------------------------------------------------ wire-facing
 
@@ -222,9 +226,10 @@ class Session:
         if name == "all" and setting.value is None:
             self.settings.reset_all()
         else:
-            self.settings.set(name, setting.value, local=setting.local)
+            tx = self.in_transaction
+            self.settings.set(name, setting.value, local=setting.local, in_transaction=tx)
             for more in setting.also:
-                self.settings.set(more.name, more.value, local=more.local)
+                self.settings.set(more.name, more.value, local=more.local, in_transaction=tx)
         self._target = None
 
     def use(self, database: str) -> None:
@@ -344,6 +349,7 @@ class Session:
                     self.proxy.health.mark_down(route.backend, exc.message)
                 raise
             self._conn_branch = branch
+            self._pushed = None
         elif branch != self._conn_branch:
             database = (
                 f"{route.name}/{branch}" if branch
@@ -353,6 +359,18 @@ class Session:
             await self.proxy.workers.run(_run_closed, self.conn, use)
             self._conn_branch = branch
         return self.conn
+
+    async def push_settings(self, conn: Connection) -> None:
+        """Give a PostgreSQL backend the session's TimeZone and DateStyle order, so it reads
+        literals as the client's PostgreSQL would (output stays ISO: the proxy prints)."""
+        settings = self.settings
+        want = (settings.get("timezone"), settings.style().order)
+        if want == self._pushed:
+            return
+        await self.call(_run_closed_params, conn,
+                        "SELECT set_config('TimeZone', $1, false), "
+                        "set_config('DateStyle', $2, false)", [want[0], f"ISO, {want[1]}"])
+        self._pushed, self._pushed_in_tx = want, self.in_transaction
 
     async def release_active(self) -> None:
         """Close a result still open on the connection before another statement runs."""
@@ -372,9 +390,11 @@ class Session:
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
-            self.settings.end_transaction()
+            self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)
         elif kind is dialects.Kind.ROLLBACK_TO:
             self.failed = False
+        if kind in (dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO) and self._pushed_in_tx:
+            self._pushed = None  # the backend rolled the pushed settings back too
 
 
 def _argument(spec: str, params: Sequence[Any]) -> Any:
@@ -406,6 +426,10 @@ def _connect(backend: Backend, database: str | None, setup: Sequence[str]) -> Co
 
 def _run_closed(conn: Connection, sql: str) -> None:
     conn.execute(sql, ()).close()
+
+
+def _run_closed_params(conn: Connection, sql: str, params: list[Any]) -> None:
+    conn.execute(sql, params).close()
 
 
 def _in_transaction(conn: Connection) -> bool:

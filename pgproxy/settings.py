@@ -248,11 +248,12 @@ def normalize(name: str, value: str, current: str = "") -> str:
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_changed", "_local", "_style", "_values")
+    __slots__ = ("_before_tx", "_changed", "_local", "_style", "_values")
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
         self._local: dict[str, str | None] = {}
+        self._before_tx: dict[str, str | None] = {}  # values before this transaction's SETs
         self._changed: list[str] = []
         self._style: Style | None = ISO
         for name, value in startup.items():
@@ -271,8 +272,11 @@ class Settings:
         raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
 
     def set(
-        self, name: str, value: str | None, *, local: bool = False, startup: bool = False
+        self, name: str, value: str | None, *, local: bool = False, startup: bool = False,
+        in_transaction: bool = False,
     ) -> None:
+        """SET (local: SET LOCAL). Inside a transaction the value before it is kept: a
+        ROLLBACK restores it, as PostgreSQL undoes a rolled-back SET."""
         name = canonical(name)
         param = PARAMS.get(name)
         if param is None and "." not in name:
@@ -287,8 +291,19 @@ class Settings:
             new = normalize(name, value, self._values.get(name, ""))
         if local:
             self._local.setdefault(name, self._values.get(name))
+        if in_transaction or local:
+            self._before_tx.setdefault(name, self._values.get(name))
+        self._assign(name, new)
+
+    def _assign(self, name: str, new: str | None) -> None:
+        """The one place a value changes (None: back to never set, the default)."""
+        param = PARAMS.get(name)
         old = self.get(name) if (param is not None or name in self._values) else None
-        self._values[name] = new
+        if new is None:
+            self._values.pop(name, None)
+            new = self.get(name) if param is not None else None
+        else:
+            self._values[name] = new
         if name in _STYLED:
             self._style = None
         if param is not None and param.report and old != new and name not in self._changed:
@@ -300,22 +315,15 @@ class Settings:
             if param is None or not param.read_only:
                 self.set(name, None)
 
-    def end_transaction(self) -> None:
-        """SET LOCAL lasts until the end of the transaction."""
-        for name, old in self._local.items():
-            if old is not None:
-                self.set(name, old)
-                continue
-            before = self.get(name)
-            self._values.pop(name, None)  # never set in the session: back to the default
-            if name in _STYLED:
-                self._style = None
-            param = PARAMS.get(name)
-            if param is not None and param.report and self.get(name) != before and (
-                name not in self._changed
-            ):
-                self._changed.append(name)
+    def end_transaction(self, commit: bool = True) -> None:
+        """COMMIT keeps SETs and undoes SET LOCALs; ROLLBACK undoes both."""
+        undo = self._before_tx if not commit else {
+            name: old for name, old in self._local.items()
+        }
+        for name, old in undo.items():
+            self._assign(name, old)
         self._local.clear()
+        self._before_tx.clear()
 
     def changed(self) -> list[tuple[str, str]]:
         out = [(display_name(n), self.get(n)) for n in self._changed]

@@ -9,6 +9,7 @@ SET DateStyle = 'SQL, DMY';
 
 SHOW DateStyle;
 
+-- known[postgresql]: pass-through runs current_setting() on the backend, which keeps DateStyle ISO for its own driver (DIFFERENCES.md: Session settings and dates)
 SELECT current_setting('DateStyle');
 
 SELECT id, d, ts FROM cf_settings_dt ORDER BY id;

@@ -449,3 +449,36 @@ def test_transaction_settings_follow_begin_and_defaults(pair, begin):
         conn.execute("ROLLBACK")
     both(pair, show)
     both(pair, "SHOW default_transaction_isolation")
+
+
+def test_postgresql_backend_reads_literals_by_the_session(proxy_postgresql, postgresql_url):
+    """Pass-through: the backend gets the session's TimeZone and DateStyle order."""
+    with (psycopg.connect(postgresql_url, autocommit=True) as pg,
+          psycopg.connect(proxy_postgresql.dsn(), autocommit=True) as px):
+        for conn in (pg, px):
+            conn.execute("SET TimeZone = 'Europe/Rome'")
+            conn.execute("SET DateStyle = 'SQL, DMY'")
+        sql = "SELECT '2024-07-01 12:00'::timestamptz, '03/04/2024'::date"
+        assert raw(px, sql) == raw(pg, sql)
+        for conn in (pg, px):
+            conn.execute("BEGIN")
+            conn.execute("SET TimeZone = 'Asia/Tokyo'")
+            conn.execute("ROLLBACK")
+        assert raw(px, sql) == raw(pg, sql)
+
+
+def test_rolled_back_set_is_undone(pair):
+    for conn in pair:
+        conn.execute("BEGIN")
+        conn.execute("SET DateStyle = 'German'")
+        conn.execute("SET LOCAL IntervalStyle = 'iso_8601'")
+        conn.execute("ROLLBACK")
+    both(pair, "SELECT current_setting('DateStyle'), current_setting('IntervalStyle')")
+    for conn in pair:
+        conn.execute("BEGIN")
+        conn.execute("SET DateStyle = 'German'")
+        conn.execute("SET LOCAL IntervalStyle = 'iso_8601'")
+        conn.execute("COMMIT")
+    both(pair, "SELECT current_setting('DateStyle'), current_setting('IntervalStyle')")
+    pg, px = pair
+    assert px.info.parameter_status("DateStyle") == pg.info.parameter_status("DateStyle")

@@ -190,3 +190,16 @@ def test_queries_and_names_convert():
         encoding.lookup("WIN1252").to_server(b"\x81")  # type: ignore[union-attr]
     with pytest.raises(errors.CharacterNotInRepertoire):
         encoding.lookup("EUC_JP").to_server(b"\xff\xfe")  # type: ignore[union-attr]
+
+
+def test_rollback_undoes_set_and_commit_keeps_it():
+    s = Settings({})
+    s.set("DateStyle", "German", in_transaction=True)
+    s.set("TimeZone", "Asia/Tokyo", local=True)
+    s.end_transaction(commit=False)
+    assert (s.get("DateStyle"), s.get("TimeZone")) == ("ISO, MDY", "UTC")
+    s.set("DateStyle", "German", in_transaction=True)
+    s.set("TimeZone", "Asia/Tokyo", local=True)
+    s.end_transaction(commit=True)
+    assert (s.get("DateStyle"), s.get("TimeZone")) == ("German, DMY", "UTC")
+    assert ("DateStyle", "German, DMY") in s.changed()
