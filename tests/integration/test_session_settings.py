@@ -190,6 +190,9 @@ def test_interval_styles(pair, proxy, style):
               dt.timedelta(seconds=-1.5), dt.timedelta(seconds=1)]
     for v in values:
         both(pair, "SELECT %s::interval", [v])
+    # Text in, in any of the input forms.
+    for text in ["1 day 02:03:04", "P1DT2H", "-3 days"]:
+        both(pair, "SELECT %s::interval", [text])
 
 
 # ---------------------------------------------------------------- beyond Python's calendar

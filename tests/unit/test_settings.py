@@ -203,3 +203,11 @@ def test_rollback_undoes_set_and_commit_keeps_it():
     s.end_transaction(commit=True)
     assert (s.get("DateStyle"), s.get("TimeZone")) == ("German, DMY", "UTC")
     assert ("DateStyle", "German, DMY") in s.changed()
+
+
+def test_sql_standard_interval_input_signs_every_field():
+    from datetime import timedelta
+
+    read = decoder(t.INTERVAL, TEXT, Style(interval="sql_standard"))
+    assert read(b"-1 2:03:04") == -timedelta(days=1, hours=2, minutes=3, seconds=4)
+    assert read(b"1 2:03:04") == timedelta(days=1, hours=2, minutes=3, seconds=4)

@@ -31,6 +31,7 @@ from .intervals import (
     interval_text,
     interval_text_encoder,
     parse_interval,
+    sql_standard_from_text,
 )
 from .pgcalendar import ISO, Style, frac, offset_str
 from .registry import PYTYPE_TEXT, Decoder, Encoder, register
@@ -659,6 +660,8 @@ def text_decoder(oid: int, style: Style) -> Decoder | None:
         return _timestamp_decoder(style.order, style.tz, True)
     if oid == pgtypes.TIMETZ:
         return _timetz_decoder(style.tz)
+    if oid == pgtypes.INTERVAL and style.interval == "sql_standard":
+        return sql_standard_from_text
     return None
 
 

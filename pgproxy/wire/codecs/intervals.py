@@ -293,6 +293,20 @@ def interval_from_text(b: bytes) -> timedelta:
     return _interval_td(*parse_interval(bytes(b).decode()))
 
 
+_OTHER_SIGN = re.compile(r"\s[+-]")
+
+
+def sql_standard_from_text(b: bytes) -> timedelta:
+    """IntervalStyle sql_standard's input rule: a leading '-' applies to every field
+    when no other field has a sign of its own ('-1 2:03:04' is -1 day -2:03:04)."""
+    text = bytes(b).decode()
+    months, days, usec = parse_interval(text)
+    stripped = text.strip()
+    if stripped.startswith("-") and not _OTHER_SIGN.search(stripped):
+        months, days, usec = (-abs(months), -abs(days), -abs(usec))
+    return _interval_td(months, days, usec)
+
+
 def interval_from_binary(b: bytes) -> timedelta:
     if len(b) != 16:
         raise InvalidBinaryRepresentation("incorrect binary data format for type interval")
