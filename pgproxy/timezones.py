@@ -109,7 +109,7 @@ def _quoted(abbrev: str) -> str:
     return abbrev if abbrev.startswith("<") else f"<{abbrev}>"
 
 
-def _interval_hours(value: str) -> int:
+def _interval_seconds(value: str) -> int:
     """SET TIME ZONE INTERVAL '-08:00' HOUR TO MINUTE (the parser's comma-joined words)."""
     from pgproxy.wire.codecs.datetimes import parse_interval  # the interval reader
 
@@ -141,7 +141,7 @@ def resolve(value: str) -> tuple[str, tzinfo | None]:
     """(canonical name, tzinfo) for a TimeZone setting; the tzinfo is None for UTC."""
     text = value.strip()
     if text.lower().startswith("interval"):
-        return _offset_zone(_interval_hours(text), value)
+        return _offset_zone(_interval_seconds(text), value)
     if _NUMBER.fullmatch(text):
         try:
             return _offset_zone(round(float(text) * 3600), value)

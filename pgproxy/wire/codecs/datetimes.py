@@ -195,23 +195,16 @@ def _infinity(v: Any) -> int:
     return 0
 
 
-# A value beyond Python's calendar, read as PostgreSQL reads it: (days, usec, offset) or infinity.
-
-
-def _wide(v: Any, typname: str, order: str = "MDY") -> cal.Parsed:
-    """A backend's or client's text that datetime cannot hold (or any text, for non-ISO)."""
+def _wide(v: Any, typname: str) -> cal.Parsed:
+    """Text that datetime cannot hold (BC, year 10000, infinity), read as PostgreSQL does."""
     if not _is_text(v):
         raise _bad(typname, v)
-    return cal.parse(_text_of(v), order, typname)
+    return cal.parse(_text_of(v), "MDY", typname)
 
 
 def _date_days(v: Any) -> int:
     """Days since 2000-01-01 of any date value; infinities as PostgreSQL's extremes."""
-    if v.__class__ is date:
-        return v.toordinal() - _EPOCH_ORD
-    if isinstance(v, datetime):
-        return v.toordinal() - _EPOCH_ORD
-    if isinstance(v, date):
+    if isinstance(v, date):  # a datetime too: its date's ordinal
         return v.toordinal() - _EPOCH_ORD
     if v.__class__ is str and len(v) == 10:
         try:
@@ -224,19 +217,18 @@ def _date_days(v: Any) -> int:
     return p.days
 
 
-def _timestamp_usec(v: Any, typname: str, tz: tzinfo | None) -> int:
-    """Microseconds since 2000-01-01 (UTC for timestamptz: tz is the zone of a naive value)."""
+def _timestamp_usec(v: Any, typname: str) -> int:
+    """Microseconds since 2000-01-01 (in UTC for a timestamptz; a naive one is UTC)."""
     if v.__class__ is not datetime:
         if isinstance(v, date) and not isinstance(v, datetime):
             v = datetime(v.year, v.month, v.day)
         elif isinstance(v, datetime | int | float | Decimal) and not isinstance(v, bool):
             v = _to_datetime(v, typname)
         else:
-            text = _text_of(v) if _is_text(v) else None
             dt = None
-            if text is not None:
+            if _is_text(v):
                 try:
-                    dt = _fromisoformat(text)
+                    dt = _fromisoformat(_text_of(v))
                 except ValueError:
                     pass
             if dt is None:
@@ -304,7 +296,7 @@ def _timestamp_text_styled(style: Style) -> Encoder:
             if v.tzinfo is not None:
                 v = v.replace(tzinfo=None)
             return cal.timestamp_str(v.year, v.month, v.day, _day_usec(v), style).encode()
-        return _wide_timestamp(_timestamp_usec(v, "timestamp", None), style, None, False)
+        return _wide_timestamp(_timestamp_usec(v, "timestamp"), style, None, False)
 
     return encode
 
@@ -371,7 +363,7 @@ def timestamptz_text_encoder(style: Style = ISO) -> Encoder:
         ).encode()
 
     def wide(v: Any) -> bytes:
-        return _wide_timestamp(_timestamp_usec(v, "timestamptz", None), style, tz, True)
+        return _wide_timestamp(_timestamp_usec(v, "timestamptz"), style, tz, True)
 
     def encode(v: Any) -> bytes:
         if v.__class__ is datetime:
@@ -393,24 +385,20 @@ def timestamptz_text_encoder(style: Style = ISO) -> Encoder:
     return encode
 
 
-def timestamptz_binary_encoder(style: Style = ISO) -> Encoder:
-    """timestamptz binary: microseconds since 2000-01-01 UTC; naive values are UTC."""
-
-    def encode(v: Any) -> bytes:
-        if v.__class__ is str and len(v) == 19:
-            try:
-                return _Q.pack((_fromisoformat(v) - _EPOCH) // _ONE_USEC)
-            except ValueError:
-                pass
-        elif v.__class__ is datetime:  # naive: a backend's UTC
-            return _Q.pack((v - (_EPOCH if v.tzinfo is None else _EPOCH_TZ)) // _ONE_USEC)
-        return _Q.pack(_timestamp_usec(v, "timestamptz", None))
-
-    return encode
+def timestamptz_binary(v: Any) -> bytes:
+    """timestamptz binary: microseconds since 2000-01-01 UTC, whatever the session zone;
+    a backend's naive value is UTC."""
+    if v.__class__ is str and len(v) == 19:
+        try:
+            return _Q.pack((_fromisoformat(v) - _EPOCH) // _ONE_USEC)
+        except ValueError:
+            pass
+    elif v.__class__ is datetime:
+        return _Q.pack((v - (_EPOCH if v.tzinfo is None else _EPOCH_TZ)) // _ONE_USEC)
+    return _Q.pack(_timestamp_usec(v, "timestamptz"))
 
 
 timestamptz_text = timestamptz_text_encoder()
-timestamptz_binary = timestamptz_binary_encoder()
 
 
 @functools.lru_cache(maxsize=64)
@@ -476,12 +464,12 @@ def timestamp_binary(v: Any) -> bytes:
         try:
             v = _fromisoformat(v)
         except ValueError:
-            return _Q.pack(_timestamp_usec(v, "timestamp", None))
+            return _Q.pack(_timestamp_usec(v, "timestamp"))
     if v.__class__ is datetime:  # the common case, inline
         if v.tzinfo is not None:
             v = v.replace(tzinfo=None)  # timestamp keeps the wall clock, drops the zone
         return _Q.pack((v - _EPOCH) // _ONE_USEC)
-    return _Q.pack(_timestamp_usec(v, "timestamp", None))
+    return _Q.pack(_timestamp_usec(v, "timestamp"))
 
 
 # ---------------------------------------------------------------- decoders
