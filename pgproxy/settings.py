@@ -248,12 +248,13 @@ def normalize(name: str, value: str, current: str = "") -> str:
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_before_tx", "_changed", "_local", "_style", "_values")
+    __slots__ = ("_before_tx", "_changed", "_local", "_reset", "_style", "_values")
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
         self._local: dict[str, str | None] = {}
         self._before_tx: dict[str, str | None] = {}  # values before this transaction's SETs
+        self._reset: dict[str, str] = {}  # what RESET returns to: the startup packet's values
         self._changed: list[str] = []
         self._style: Style | None = ISO
         for name, value in startup.items():
@@ -285,10 +286,13 @@ class Settings:
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
         if param is not None and param.read_only and not startup:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
-        if value is None:
-            new = param.default if param is not None else ""
+        new: str | None
+        if value is None:  # RESET: back to the startup packet's value, else the default
+            new = self._reset.get(name) if param is not None else ""
         else:
             new = normalize(name, value, self._values.get(name, ""))
+            if startup:
+                self._reset[name] = new
         if local:
             self._local.setdefault(name, self._values.get(name))
         if in_transaction or local:

@@ -211,3 +211,15 @@ def test_sql_standard_interval_input_signs_every_field():
     read = decoder(t.INTERVAL, TEXT, Style(interval="sql_standard"))
     assert read(b"-1 2:03:04") == -timedelta(days=1, hours=2, minutes=3, seconds=4)
     assert read(b"1 2:03:04") == timedelta(days=1, hours=2, minutes=3, seconds=4)
+
+
+def test_reset_returns_to_the_startup_value():
+    s = Settings({"DateStyle": "SQL, DMY"})
+    s.set("DateStyle", "German")
+    s.set("DateStyle", None)
+    assert s.get("DateStyle") == "SQL, DMY"
+    s.set("TimeZone", "Asia/Tokyo")
+    s.reset_all()
+    assert (s.get("TimeZone"), s.get("DateStyle")) == ("UTC", "SQL, DMY")
+    s.set("default_transaction_isolation", "serializable")
+    assert s.get("transaction_isolation") == "serializable"
