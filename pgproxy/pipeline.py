@@ -144,7 +144,7 @@ class Pipeline:
     ) -> BackendResult:
         await session.release_active()
         conn = await session.connection()
-        if session.route.backend.dialect == "postgres":
+        if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
             await session.push_settings(conn)
         cursor, rows, exhausted, in_tx = await session.call(
             _execute, conn, generated.sql, values, DEFAULT_BATCH
@@ -248,6 +248,9 @@ class Pipeline:
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
+# Statements that need no settings pushed first (and in an aborted transaction must not get any).
+_TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
+                         Kind.SAVEPOINT, Kind.RELEASE})
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:

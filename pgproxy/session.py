@@ -365,7 +365,7 @@ class Session:
         literals as the client's PostgreSQL would (output stays ISO: the proxy prints)."""
         settings = self.settings
         want = (settings.get("timezone"), settings.style().order)
-        if want == self._pushed:
+        if want == self._pushed or self.failed:
             return
         await self.call(_run_closed_params, conn,
                         "SELECT set_config('TimeZone', $1, false), "

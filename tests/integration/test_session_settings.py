@@ -485,3 +485,14 @@ def test_rolled_back_set_is_undone(pair):
     both(pair, "SELECT current_setting('DateStyle'), current_setting('IntervalStyle')")
     pg, px = pair
     assert px.info.parameter_status("DateStyle") == pg.info.parameter_status("DateStyle")
+
+
+def test_postgresql_backend_rollback_of_a_failed_transaction(proxy_postgresql):
+    with psycopg.connect(proxy_postgresql.dsn(), autocommit=True) as px:
+        px.execute("BEGIN")
+        px.execute("SET TimeZone = 'Asia/Tokyo'")
+        with pytest.raises(pgerrors.DivisionByZero):
+            px.execute("SELECT 1 / 0")
+        px.execute("ROLLBACK")
+        assert px.execute("SHOW TimeZone").fetchone() == ("UTC",)
+        assert px.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
