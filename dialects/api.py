@@ -63,6 +63,11 @@ class Setting:
     name: str  # lower-cased: 'search_path', 'timezone', 'pgproxy.branch', 'all' ...
     value: str | None = None  # None for RESET / SET ... TO DEFAULT / SHOW
     local: bool = False  # SET LOCAL
+    # set_config($1, $2, $3): the 0-based client parameter each argument comes
+    # from (name, value, is_local), None where the argument is the constant above.
+    params: tuple[int | None, int | None, int | None] | None = None
+    # More settings the same statement makes: BEGIN ISOLATION LEVEL … READ ONLY DEFERRABLE.
+    also: tuple[Setting, ...] = ()
 
 
 @dataclass(slots=True)
@@ -120,8 +125,12 @@ class Generated:
     Each entry of `params` is either an int, the 0-based index of a client
     parameter ($1 is 0), or a str naming a session value the proxy binds
     ('current_database', 'current_user', 'session_user', 'current_schema',
-    'version', 'backend_pid', 'setting:<name>'). Client values never appear in
-    `sql`.
+    'version', 'backend_pid', 'setting:<name>[:<missing_ok>]'). Client values
+    never appear in `sql`. In a setting key, `<name>` is a lower-cased
+    constant or `$n` (the name is client parameter n, 1-based), and
+    `<missing_ok>` (current_setting's second argument) is `true`, `false` or `$n`.
+    'literal:<date|timestamp|timestamptz|time|timetz>:<text>' is a date/time literal for the
+    proxy to read in the session's DateStyle and TimeZone and bind.
 
     - qmark (`?`) and format (`%s`): one entry per placeholder, in text order, so
       `$1` used twice gives two entries (0, 0).

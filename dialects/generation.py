@@ -225,17 +225,62 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
         and not node.this.quoted and node.this.name.lower() == "current_role"
     ):  # a reserved word: unquoted it is always the function (sqlglot reads it as a column)
         return "current_user", "current_role"
+    literal = _temporal_literal(node)
+    if literal is not None:
+        return literal
     if not isinstance(node, exp.Anonymous):
         return None
     name = node.name.lower()
     if name == "pg_backend_pid" and not node.expressions:
         return "backend_pid", "pg_backend_pid"
     if name in ("current_setting", "set_config"):
-        first = node.expressions[0] if node.expressions else None
-        if not (isinstance(first, exp.Literal) and first.is_string):
-            raise TranslationError(f"{name}() needs a constant setting name here", "0A000")
-        return f"setting:{first.this.lower()}", name
+        return _setting_key(name, node.expressions), name
     return None
+
+
+# Date/time literals the proxy reads itself, as PostgreSQL does: by the session's
+# DateStyle order and in its TimeZone ('01/02/2024', a timestamptz without an
+# offset), with PostgreSQL's special values ('infinity', 'epoch', 'now', BC).
+_TEMPORAL_LITERALS = {
+    exp.DType.DATE: "date", exp.DType.TIMESTAMP: "timestamp",
+    exp.DType.TIMESTAMPTZ: "timestamptz", exp.DType.TIME: "time", exp.DType.TIMETZ: "timetz",
+}
+# Where such a literal may become a bound value: not inside arithmetic, whose
+# translation goes by the operand's type.
+_LITERAL_PARENTS = (exp.Select, exp.Alias, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+                    exp.Between, exp.In, exp.Tuple)
+
+
+def _temporal_literal(node: exp.Expr) -> tuple[str, str] | None:
+    if not (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
+            and node.this.is_string and isinstance(node.to, exp.DataType)):
+        return None
+    name = _TEMPORAL_LITERALS.get(node.to.this)
+    if name is None or node.to.expressions or not isinstance(node.parent, _LITERAL_PARENTS):
+        return None
+    if isinstance(node.parent, exp.Tuple) and not isinstance(node.parent.parent, exp.Values):
+        return None
+    return f"literal:{name}:{node.this.this}", name
+
+
+def _setting_key(name: str, args: list[exp.Expr]) -> str:
+    """The session key of current_setting(name [, missing_ok]) / set_config's new value."""
+    parts = []
+    for i, arg in enumerate(args[: 2 if name == "current_setting" else 1]):
+        arg = classify.uncast(arg)
+        if isinstance(arg, exp.Parameter) and classify._param_number(arg):
+            parts.append(f"${classify._param_number(arg)}")
+        elif i == 0 and isinstance(arg, exp.Literal) and arg.is_string:
+            parts.append(arg.this.lower())
+        elif i == 1 and isinstance(arg, (exp.Boolean, exp.Literal)):
+            parts.append("true" if classify.truthy(str(arg.this)) else "false")
+        else:
+            raise TranslationError(
+                f"{name}() takes constant or $n arguments here", "0A000"
+            )
+    if not parts:
+        raise TranslationError(f"{name}() needs a setting name", "42883")
+    return "setting:" + ":".join(parts)
 
 
 def _session_functions(tree: exp.Expr) -> exp.Expr:

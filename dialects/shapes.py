@@ -255,6 +255,8 @@ def _value_context(node: exp.Expr) -> bool:
         if isinstance(parent, exp.Cast):
             if key != "this" or parent.to.this in INTEGERS:
                 return False  # CAST(3.7 AS INTEGER) rounds: SQLite's translation needs the literal
+            if parent.to.this in TEMPORAL:
+                return False  # '01/02/2024'::date: the proxy reads it by DateStyle and TimeZone
         elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
             return False  # DATE '…' + 1: the literal's type picks the translation
         elif isinstance(parent, exp.Div):

@@ -109,6 +109,14 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     if to == _D.BOOLEAN:
         return bool_cast_sql(self, value)
     if to == _D.DATE:
+        if isinstance(_unparen(value), exp.Parameter):
+            # The proxy reads a $n::date parameter itself (DateStyle order, BC, year
+            # 10000, infinity) and binds ISO text SQLite's DATE() would turn to NULL.
+            return self.sql(expression, "this")
+        if isinstance(value, exp.Literal) and value.is_string and value.this.strip().lower() in (
+            "infinity", "+infinity", "-infinity"
+        ):
+            return self.sql(value)
         return f"DATE({self.sql(expression, 'this')})"
     if to in TEXTUAL and not expression.to.expressions and pg_type(value) == _D.BOOLEAN:
         return bool_text_sql(self, value)

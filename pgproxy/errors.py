@@ -114,6 +114,10 @@ class InvalidDatetimeFormat(PgError, code="22007"):
     pass
 
 
+class NullValueNotAllowed(PgError, code="22004"):
+    pass
+
+
 class DatetimeFieldOverflow(PgError, code="22008"):
     pass
 
@@ -139,6 +143,10 @@ class BadCopyFileFormat(PgError, code="22P04"):
 
 
 class CharacterNotInRepertoire(PgError, code="22021"):
+    pass
+
+
+class UntranslatableCharacter(PgError, code="22P05"):
     pass
 
 

@@ -93,7 +93,15 @@ class Pipeline:
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
-            session.apply_setting(stmt.setting)  # set_config(): applied, then bound
+            # set_config(): applied, then its new value bound. is_local outside a
+            # transaction block lasts only for this statement, as in PostgreSQL.
+            setting = session.resolve_setting(stmt.setting, params)
+            session.apply_setting(setting)
+            if setting.local and not session.in_transaction:
+                try:
+                    return await self._backend(session, stmt, params, formats)
+                finally:
+                    session.settings.end_transaction()
         if kind is Kind.BEGIN and session.in_transaction:
             return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
         if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
@@ -102,7 +110,10 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
-        return await self._backend(session, stmt, params, formats)
+        result = await self._backend(session, stmt, params, formats)
+        if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
+            session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
+        return result
 
     async def _backend(
         self,
@@ -137,6 +148,8 @@ class Pipeline:
         formats: Sequence[int],
     ) -> BackendResult:
         await session.release_active()
+        if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
+            await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
         cursor, rows, exhausted, in_tx = await session.run(
             _execute, generated.sql, values, DEFAULT_BATCH, retry=stmt.cacheable
@@ -154,7 +167,7 @@ class Pipeline:
             await session.cursors.end_transaction()
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
-            closed=exhausted, tz=session.settings.tz(),
+            closed=exhausted, style=session.settings.style(),
         )
         if not result.done:
             session.set_active(result)
@@ -258,6 +271,9 @@ class Pipeline:
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
+# Statements that need no settings pushed first (and in an aborted transaction must not get any).
+_TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
+                         Kind.SAVEPOINT, Kind.RELEASE})
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
@@ -303,7 +319,7 @@ def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
             out.append(params[source])
         else:
-            out.append(session.session_value(source))
+            out.append(session.session_value(source, params))
     return out
 
 

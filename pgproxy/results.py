@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import tzinfo
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
-from pgproxy.wire.codecs import row_encoder
+from pgproxy.wire.codecs import Style, row_encoder
 from pgproxy.wire.messages import formats_for
 
 DEFAULT_BATCH = 2000
@@ -28,18 +27,18 @@ _ENCODERS: dict[tuple[Any, ...], RowEncoder] = {}
 
 
 def encoder_for(
-    columns: Sequence[Column] | None, formats: Sequence[int], tz: tzinfo | None = None
+    columns: Sequence[Column] | None, formats: Sequence[int], style: Style | None = None
 ) -> RowEncoder | None:
-    """The batch encoder for these column types, formats and TimeZone, built once each."""
+    """The batch encoder for these column types, formats and date/time Style, built once each."""
     if columns is None:
         return None
-    key = (tuple(c.type_oid for c in columns), tuple(formats), tz)
+    key = (tuple(c.type_oid for c in columns), tuple(formats), style)
     encoder = _ENCODERS.get(key)
     if encoder is None:
         if len(_ENCODERS) > 4096:  # bound the table; the combinations in use come back
             _ENCODERS.clear()
         encoder = _ENCODERS[key] = row_encoder(
-            key[0], formats_for(formats, len(columns)), tz=tz
+            key[0], formats_for(formats, len(columns)), style=style
         )
     return encoder
 
@@ -55,12 +54,12 @@ class RowsResult:
         columns: Sequence[Column] | None = None,
         rows: Sequence[tuple[Any, ...]] = (),
         formats: Sequence[int] = (),
-        tz: tzinfo | None = None,
+        style: Style | None = None,
     ) -> None:
         self.columns = columns
         self._verb = verb
         self._rows = list(rows)
-        self._encode = encoder_for(columns, formats, tz)
+        self._encode = encoder_for(columns, formats, style)
         self.done = columns is None
 
     @property
@@ -96,7 +95,7 @@ class BackendResult:
         "columns",
         "done",
         "rows",
-        "tz",
+        "style",
     )
 
     def __init__(
@@ -109,13 +108,13 @@ class BackendResult:
         run: Callable[..., Awaitable[Any]],
         on_done: Callable[[BackendResult], None] | None = None,
         closed: bool = False,
-        tz: tzinfo | None = None,
+        style: Style | None = None,
     ) -> None:
         self._verb = verb
         self._cursor = cursor
         self.columns = cursor.columns
-        self.tz = tz  # the session's TimeZone, for a cursor's FETCH to encode with
-        self._encode = encoder_for(self.columns, formats, tz)
+        self.style = style  # the session's date/time Style, for a cursor's FETCH to encode with
+        self._encode = encoder_for(self.columns, formats, style)
         self._prefetched = prefetched
         self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
         self._run = run

@@ -21,8 +21,8 @@ from pgproxy import errors
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.settings import VERSION_STRING, Settings
-from pgproxy.wire.codecs import decoder
+from pgproxy.settings import VERSION_STRING, Settings, truthy
+from pgproxy.wire.codecs import decoder, encode
 from pgproxy.workers import FINISHED, QUEUED, Job
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ TEXT_OID = 25
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
+_LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1083,
+                 "timetz": 1266}
 
 
 @dataclass(slots=True)
@@ -82,6 +84,10 @@ class Session:
         self._abandoned = False  # the last call was given up on (statement_timeout)
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
+        # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
+        # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
+        self._pushed: tuple[str, str] | None = None
+        self._pushed_in_tx = False
 
     # ------------------------------------------------------------ wire-facing
 
@@ -90,6 +96,10 @@ class Session:
 
     def changed_parameters(self) -> list[tuple[str, str]]:
         return self.settings.changed()
+
+    @property
+    def client_encoding(self) -> str:
+        return self.settings.get("client_encoding")
 
     @property
     def transaction_status(self) -> bytes:
@@ -150,8 +160,9 @@ class Session:
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
         out: list[Any] = []
+        style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
         for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
-            out.append(None if value is None else decoder(oid, fmt)(value))
+            out.append(None if value is None else decoder(oid, fmt, style)(value))
         return out
 
     async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
@@ -228,7 +239,10 @@ class Session:
         if name == "all" and setting.value is None:
             self.settings.reset_all()
         else:
-            self.settings.set(name, setting.value, local=setting.local)
+            tx = self.in_transaction
+            self.settings.set(name, setting.value, local=setting.local, in_transaction=tx)
+            for more in setting.also:
+                self.settings.set(more.name, more.value, local=more.local, in_transaction=tx)
         self._target = None
 
     def use(self, database: str) -> None:
@@ -244,7 +258,7 @@ class Session:
         self.database = database
         self._target = None
 
-    def session_value(self, name: str) -> Any:
+    def session_value(self, name: str, params: Sequence[Any] = ()) -> Any:
         """A value the dialect layer asked the proxy to bind (current_user, version() …)."""
         if name == "current_database":
             return self.database
@@ -257,8 +271,43 @@ class Session:
         if name == "backend_pid":
             return self.pid
         if name.startswith("setting:"):
-            return self.settings.get(name[8:])
+            return self._current_setting(name[8:].split(":"), params)
+        if name.startswith("literal:"):
+            _, typname, text = name.split(":", 2)
+            oid = _LITERAL_OIDS[typname]
+            value = decoder(oid, 0, self.settings.style())(text.encode())
+            if typname == "timetz" and not isinstance(value, str):
+                return encode(value, oid).decode()  # drivers drop a time's offset: bind text
+            return value
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
+
+    def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:
+        """current_setting(name [, missing_ok]), each a constant or a client's $n."""
+        name = _argument(spec[0], params)
+        missing_ok = len(spec) > 1 and _argument(spec[1], params)
+        if name is None or missing_ok is None:
+            return None  # current_setting is strict: NULL in, NULL out
+        try:
+            return self.settings.get(str(name))
+        except errors.UndefinedObject:
+            if truthy(missing_ok):
+                return None
+            raise
+
+    def resolve_setting(self, setting: dialects.Setting, params: Sequence[Any]) -> dialects.Setting:
+        """set_config($1, $2, $3): the Setting with the client's values in place."""
+        if setting.params is None:
+            return setting
+        name_ref, value_ref, local_ref = setting.params
+        name = setting.name if name_ref is None else _argument(f"${name_ref + 1}", params)
+        if name is None:
+            raise errors.NullValueNotAllowed("SET requires parameter name")
+        value = setting.value if value_ref is None else _argument(f"${value_ref + 1}", params)
+        local = setting.local
+        if local_ref is not None:
+            flag = _argument(f"${local_ref + 1}", params)
+            local = truthy(flag)
+        return dialects.Setting(str(name).lower(), None if value is None else str(value), local)
 
     # ------------------------------------------------------------ the backend connection
 
@@ -393,6 +442,7 @@ class Session:
             job = self.pool.submit(_connect, route.backend, database, setup)
             self.conn = await self._wait(job, None)
             self._conn_branch = branch
+            self._pushed = None
         elif branch != self._conn_branch:
             database = (
                 f"{route.name}/{branch}" if branch
@@ -408,6 +458,18 @@ class Session:
         self.lost_transaction = False
         self.after_statement(dialects.Kind.ROLLBACK, False)
         await self.cursors.end_transaction()
+
+    async def push_settings(self, conn: Connection) -> None:
+        """Give a PostgreSQL backend the session's TimeZone and DateStyle order, so it reads
+        literals as the client's PostgreSQL would (output stays ISO: the proxy prints)."""
+        settings = self.settings
+        want = (settings.get("timezone"), settings.style().order)
+        if want == self._pushed or self.failed:
+            return
+        await self.call(_run_closed_params, conn,
+                        "SELECT set_config('TimeZone', $1, false), "
+                        "set_config('DateStyle', $2, false)", [want[0], f"ISO, {want[1]}"])
+        self._pushed, self._pushed_in_tx = want, self.in_transaction
 
     async def release_active(self) -> None:
         """Close a result still open on the connection before another statement runs."""
@@ -427,9 +489,23 @@ class Session:
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
-            self.settings.end_transaction()
+            self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)
         elif kind is dialects.Kind.ROLLBACK_TO:
             self.failed = False
+        if kind in (dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO) and self._pushed_in_tx:
+            self._pushed = None  # the backend rolled the pushed settings back too
+
+
+def _argument(spec: str, params: Sequence[Any]) -> Any:
+    """A setting function's argument: a constant, or `$n`, the client's parameter n."""
+    if spec.startswith("$"):
+        n = int(spec[1:])
+        if n > len(params):
+            raise errors.UndefinedParameter(f"there is no parameter ${n}")
+        return params[n - 1]
+    if spec in ("true", "false"):
+        return spec == "true"
+    return spec
 
 
 def _validated(check: Callable[[str], Any], value: str) -> None:
@@ -449,6 +525,10 @@ def _connect(backend: Backend, database: str | None, setup: Sequence[str]) -> Co
 
 def _run_closed(conn: Connection, sql: str) -> None:
     conn.execute(sql, ()).close()
+
+
+def _run_closed_params(conn: Connection, sql: str, params: list[Any]) -> None:
+    conn.execute(sql, params).close()
 
 
 def _in_transaction(conn: Connection) -> bool:

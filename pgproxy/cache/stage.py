@@ -155,6 +155,7 @@ class QueryCache:
                 return None
         if formats and all(f == formats[0] for f in formats):
             formats = formats[:1] if formats[0] else ()
+        # target() carries the backend, database, branch and AS OF in effect.
         parts = (
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
             session.settings.result_key(), session.user if self._per_user else None,

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
-from pgproxy.wire import copyio
+from pgproxy.wire import copyio, encoding
 from pgproxy.wire import messages as m
 
 if TYPE_CHECKING:
@@ -84,6 +84,9 @@ class WireConnection(asyncio.Protocol):
         self._lost = False
         self._over_limit = False
         self._task: asyncio.Task[None] | None = None
+        # client_encoding: None while the client speaks UTF-8 (no conversion at all).
+        self._enc: encoding.ClientEncoding | None = None
+        self._enc_name = "UTF8"
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
             b"Q": self._on_query,
             b"P": self._on_parse,
@@ -243,8 +246,9 @@ class WireConnection(asyncio.Protocol):
             return False
         self.pid, self.secret = self.server.register(self)
         self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        self._sync_encoding()
         for name, value in self.session.parameter_status().items():
-            self.write(m.parameter_status(name, value))
+            self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.backend_key_data(self.pid, self.secret))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
@@ -338,6 +342,8 @@ class WireConnection(asyncio.Protocol):
             try:
                 if handler is None:
                     raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
+                if self._enc is not None and mtype in (b"Q", b"P"):
+                    body = encoding.query_in(self._enc, mtype, body)
                 await handler(body)
             except errors.PgError as exc:
                 if isinstance(exc, errors.Fatal):
@@ -368,12 +374,25 @@ class WireConnection(asyncio.Protocol):
         fields = exc.fields()
         if fatal and fields["S"] == "ERROR":
             fields["S"] = fields["V"] = "FATAL"
-        self.write(m.error_response(fields))
+        self.write(self._text_out(m.error_response(fields)))
+
+    def _sync_encoding(self) -> None:
+        """Follow the session's client_encoding (a SET takes effect at once, as in PostgreSQL)."""
+        name = getattr(self.session, "client_encoding", "UTF8")
+        if name != self._enc_name:
+            self._enc_name = name
+            self._enc = encoding.lookup(name)
+
+    def _text_out(self, msg: bytes) -> bytes:
+        return msg if self._enc is None else encoding.message_out(self._enc, msg)
+
+    def _desc_out(self, msg: bytes) -> bytes:
+        return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
     def _ready(self) -> None:
         assert self.session is not None
         for name, value in self.session.changed_parameters():
-            self.write(m.parameter_status(name, value))
+            self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
 
@@ -396,13 +415,15 @@ class WireConnection(asyncio.Protocol):
                     self.write(m.EMPTY_QUERY)
                     continue
                 result = await self.session.execute(prepared, (), ())
+                self._sync_encoding()
                 try:
                     if getattr(result, "copy", None) is not None:
                         await copyio.transfer(self, result)
                         continue
+                    formats = [0] * len(result.columns) if result.columns is not None else []
                     if result.columns is not None:
-                        self.write(_described(result, [0] * len(result.columns)))
-                    await self._stream(result, 0)
+                        self.write(self._desc_out(_described(result, formats)))
+                    await self._stream(result, 0, formats)
                 finally:
                     await result.close()
             if implicit:
@@ -417,13 +438,20 @@ class WireConnection(asyncio.Protocol):
                 await self.session.end_implicit(commit=False)
         self._ready()
 
-    async def _stream(self, result: Result, max_rows: int) -> bool:
+    async def _stream(self, result: Result, max_rows: int, formats: Sequence[int]) -> bool:
         """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended)."""
         sent = 0
+        enc = self._enc
+        convert: list[bool] = []
+        if enc is not None and result.columns is not None:
+            oids = [c.type_oid for c in result.columns]
+            convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
         while True:
             want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
             data, n = await result.fetch(want)
             if data:
+                if enc is not None:
+                    data = encoding.rows_out(enc, data, convert)
                 self.write(data)
             sent += n
             if result.done:
@@ -460,6 +488,9 @@ class WireConnection(asyncio.Protocol):
         if msg.portal and msg.portal in self.portals:
             raise errors.DuplicateCursor(f'portal "{msg.portal}" already exists')
         formats = m.formats_for(msg.param_formats, len(msg.params))
+        if self._enc is not None:
+            convert = encoding.converted(formats, prepared.param_types)
+            msg.params = encoding.params_in(self._enc, msg.params, convert)
         params = self.session.decode_params(prepared, msg.params, formats)
         await self._drop_portal(msg.portal)
         self.portals[msg.portal] = Portal(prepared, params, msg.result_formats)
@@ -475,14 +506,15 @@ class WireConnection(asyncio.Protocol):
             if columns is None:
                 self.write(m.NO_DATA)
             else:
-                self.write(_row_description(columns, [0] * len(columns)))
+                self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
             return
         if name not in self.portals:
             # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
             cursor = self.session.cursor_description(name)
             if cursor is not None:
                 columns, formats = cursor
-                self.write(_row_description(columns, formats) if columns else m.NO_DATA)
+                self.write(self._desc_out(_row_description(columns, formats)) if columns
+                           else m.NO_DATA)
                 return
         portal = self._portal(name)
         if portal.prepared.empty:
@@ -492,11 +524,13 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
+            self._sync_encoding()
         columns = portal.result.columns
         if columns is None:
             self.write(m.NO_DATA)
         else:
-            self.write(_described(portal.result, m.formats_for(portal.formats, len(columns))))
+            formats = m.formats_for(portal.formats, len(columns))
+            self.write(self._desc_out(_described(portal.result, formats)))
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -509,11 +543,12 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
+            self._sync_encoding()
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
             else:
-                finished = await self._stream(portal.result, max_rows)
+                finished = await self._stream(portal.result, max_rows, portal.formats)
         except BaseException:
             await self._drop_portal(name)
             raise

@@ -24,7 +24,7 @@ async def transfer(conn: WireConnection, result: Any) -> bool:
     copy = result.copy
     if not copy.inbound:
         conn.write(m.copy_out_response(copy.binary, copy.ncols))
-        return await conn._stream(result, 0)
+        return await conn._stream(result, 0, ())
     conn.write(m.copy_in_response(copy.binary, copy.ncols))
     conn.flush()
     while True:

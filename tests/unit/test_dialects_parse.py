@@ -212,6 +212,9 @@ def test_catalog_only(sql, catalog):
         ),
         ("SELECT set_config('search_path', 'a', false)", Setting("search_path", "a")),
         ("SELECT set_config('x', 'y', true)", Setting("x", "y", True)),
+        ("SELECT set_config($1, $2, false)", Setting("", None, False, (0, 1, None))),
+        ("SELECT set_config('TimeZone', $1::text, $2)", Setting("timezone", None, False,
+                                                                (None, 0, 1))),
         ('USE "mydb/feature-x"', Setting("database", "mydb/feature-x")),
     ],
 )

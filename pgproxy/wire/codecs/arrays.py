@@ -169,6 +169,11 @@ def _text_encoder(elem: Encoder, nested: bool) -> Encoder:
     return encode
 
 
+def text_encoder(elem: Encoder) -> Encoder:
+    """An array's text encoder around an element encoder (a session's date/time style)."""
+    return _text_encoder(elem, True)
+
+
 def _shape(v: Any, nested: bool) -> tuple[list[int], list[Any]]:
     """Dimensions and row-major elements of a rectangular nested list."""
     dims: list[int] = []
