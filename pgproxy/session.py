@@ -329,6 +329,8 @@ class Session:
             backend = self.route.backend.redacted_url()
             log.info("retrying a read on a new connection to %s: %s", backend, exc.message)
         conn = await self.connection()
+        if self.route.backend.dialect == "postgres":
+            await self.push_settings(conn)  # the new connection has the backend's defaults
         return await self.call(fn, conn, *args)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
