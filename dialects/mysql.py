@@ -24,6 +24,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import INTEGERS, pg_type
+from dialects.sequences import mariadb_functions, no_sequences
 
 _D = exp.DType
 _INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
@@ -137,6 +138,9 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "TIME(6)"
     elif kind.this == _D.DECIMAL and not kind.expressions:
         new = "DECIMAL(65, 30)"
+    elif kind.this in (_D.FLOAT, _D.DOUBLE) and kind.expressions:
+        # float(p): PostgreSQL's real for p <= 24, double precision above
+        new = "FLOAT" if int(kind.expressions[0].name) <= 24 else "DOUBLE"
     if new is not None:
         column.set("kind", exp.DataType.build(new, dialect="mysql"))
 
@@ -269,7 +273,7 @@ PREPROCESS_MYSQL = (
 
 class PgProxyMySQL(_MySQL, PgProxyBackend):
     BACKEND = "mysql"
-    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation)
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, no_sequences)
     TRANSFORMS = {
         **_MYSQL_STOCK,
         exp.Parameter: parameter_sql,
@@ -288,6 +292,7 @@ def _mariadb_version_sql(self: t.Any, expression: exp.Version) -> str:
 
 class PgProxyMariaDB(PgProxyMySQL):
     BACKEND = "mariadb"
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, mariadb_functions)
     TRANSFORMS = {**PgProxyMySQL.TRANSFORMS, exp.Version: _mariadb_version_sql}
     # MariaDB 10.5+ runs INSERT/DELETE ... RETURNING, but not UPDATE ... RETURNING.
     RETURNING = (exp.Insert, exp.Delete)

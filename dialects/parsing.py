@@ -21,6 +21,7 @@ _LEADING_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*(.*?)\*/)", re.DOTALL
 _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\d+)", re.DOTALL)
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
+_TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
 
@@ -130,6 +131,10 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             statement_hints,
         )
 
+    if first in ("CREATE", "ALTER", "DROP"):
+        tag = classify.ddl_tag(tokens)
+        if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
+            return _no_hints(Statement(sql=text, kind=Kind.DDL, tag=tag), statement_hints)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(

@@ -25,6 +25,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import TEXTUAL, pg_type
+from dialects.sequences import strip_regclass
 
 # LIKE with a non-literal pattern stays LIKE, which SQLite compares without
 # case for ASCII; the backend runs these once per connection so that LIKE is
@@ -386,6 +387,27 @@ def _truncate(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def _default_sql(self: t.Any, expression: exp.DefaultColumnConstraint) -> str:
+    """SQLite takes an expression as a column default only in parentheses."""
+    value = expression.this
+    sql = self.sql(value)
+    if isinstance(value, (exp.Literal, exp.Null, exp.Boolean, exp.Paren)) or (
+        isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal)
+    ) or sql.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"):
+        return f"DEFAULT {sql}"
+    return f"DEFAULT ({sql})"
+
+
+def _float_precision(expression: exp.Expr) -> exp.Expr:
+    """float(p) is PostgreSQL's real for p <= 24 and double precision above."""
+    if isinstance(expression, (exp.Create, exp.Alter)):
+        for kind in expression.find_all(exp.DataType):
+            if kind.this in (_D.FLOAT, _D.DOUBLE) and kind.expressions:
+                p = int(kind.expressions[0].name)
+                kind.replace(exp.DataType.build("REAL" if p <= 24 else "DOUBLE PRECISION"))
+    return expression
+
+
 def _datatype_autoincrement(self: t.Any, expression: exp.AutoIncrementColumnConstraint) -> str:
     return "AUTOINCREMENT"
 
@@ -396,7 +418,7 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (*COMMON, _serial_columns, _no_locking, _truncate, _default_escape)
+    PREPROCESS = (*COMMON, _float_precision, strip_regclass, _no_locking, _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Parameter: parameter_sql,
@@ -412,4 +434,5 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.TimestampTrunc: _timestamp_trunc_sql,
         exp.Left: _left_sql,
         exp.Right: _right_sql,
+        exp.DefaultColumnConstraint: _default_sql,
     }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from dialects.cache import TranslationCache
 from pgproxy import cursors, errors, pgtypes
+from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
@@ -109,7 +110,7 @@ class Pipeline:
         formats: Sequence[int],
     ) -> BackendResult | RowsResult:
         generated = self.generate(stmt, session.target())
-        if not generated.sql:
+        if not generated.sql and not generated.steps:
             return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
         values = _bind(session, generated, params)
         cache = self.cache
@@ -134,7 +135,7 @@ class Pipeline:
         await session.release_active()
         conn = await session.connection()
         cursor, rows, exhausted, in_tx = await session.call(
-            _execute, conn, generated.sql, values, DEFAULT_BATCH
+            _execute, conn, generated, values, DEFAULT_BATCH
         )
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
@@ -285,10 +286,13 @@ def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]
 
 
 def _execute(
-    conn: Connection, sql: str, values: list[Any], prefetch: int
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int
 ) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
     """Worker-side: run, take the first rows, report the real transaction state."""
-    cursor = conn.execute(sql, values)
+    if generated.steps:  # DDL the backend runs as several statements
+        cursor: Cursor = steps.run(conn, generated.steps)
+    else:
+        cursor = conn.execute(generated.sql, values)
     rows: list[tuple[Any, ...]] = []
     exhausted = True
     if cursor.columns is not None:

@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter
+from pgproxy.backends import Converter, row_converter, sqlite_sequences
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -376,6 +376,7 @@ class SQLiteConnection:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
             self._conn.convert_binding = _bind
+            self.sequences = sqlite_sequences.install(self._conn)
             for pragma in backend.pragmas:
                 self._conn.execute(pragma).fetchall()
         except apsw.Error as exc:

@@ -1,0 +1,246 @@
+"""DDL as ORMs, migration tools and pg_dump write it, made fit for the SQL backends.
+
+`prepare` strips what only PostgreSQL's storage layer means (WITH (fillfactor=…),
+UNLOGGED, TABLESPACE, CONCURRENTLY, USING btree/hash, operator classes, INCLUDE)
+and says so in NOTICEs. `plan` turns a statement the backend has no single
+statement for into `Step`s: several names in one DROP or TRUNCATE, SQLite's
+table rebuild, MariaDB's column changes that need the column's current
+definition. Utility statements (VACUUM, ANALYZE, LOCK, DO) get their nearest
+backend equivalent or a 0A000 naming the feature.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlglot.tokens import Token, TokenType
+
+from dialects.api import Generated, Statement, Step, Target, TranslationError
+from dialects.classify import word
+
+if t.TYPE_CHECKING:
+    from dialects.base import PgProxyBackend
+
+_ROUTINES = ("FUNCTION", "PROCEDURE", "TRIGGER", "AGGREGATE", "OPERATOR", "RULE")
+
+
+def refuse_routine(kind: str, backend: str) -> t.NoReturn:
+    raise TranslationError(
+        f"{backend}: CREATE {kind} is not supported: the proxy runs no server-side "
+        "(PL/pgSQL or SQL) functions", "0A000",
+    )
+
+
+def prepare(tree: exp.Expr, backend: str) -> tuple[exp.Expr, tuple[str, ...]]:
+    """The tree without PostgreSQL-only storage options, and a NOTICE for each one dropped."""
+    notices: list[str] = []
+    if isinstance(tree, exp.Create) and (tree.kind or "").upper() in _ROUTINES:
+        refuse_routine(tree.kind.upper(), backend)
+    if isinstance(tree, exp.Create):
+        _create_options(tree, backend, notices)
+    elif isinstance(tree, exp.Alter):
+        for action in list(tree.args.get("actions") or []):
+            if isinstance(action, exp.AlterSet) and all(
+                isinstance(e, exp.EQ) for e in action.expressions
+            ):
+                names = ", ".join(e.this.name for e in action.expressions)
+                notices.append(f"{backend}: storage parameters ({names}) are ignored")
+                action.pop()
+    for params in list(tree.find_all(exp.IndexParameters)):
+        _index_parameters(params, backend, notices)
+    for opclass in list(tree.find_all(exp.Opclass)):
+        opclass.replace(opclass.this)  # varchar_pattern_ops …: every index here compares bytes
+    return tree, tuple(notices)
+
+
+def _create_options(tree: exp.Create, backend: str, notices: list[str]) -> None:
+    if tree.args.get("concurrently"):
+        tree.set("concurrently", False)  # no backend here blocks writers the way PostgreSQL does
+    props = tree.args.get("properties")
+    if props is None:
+        return
+    for prop in list(props.expressions):
+        if isinstance(prop, exp.UnloggedProperty):
+            notices.append(f"{backend}: UNLOGGED is ignored; the table is logged")
+            prop.pop()
+        elif isinstance(prop, exp.Property) and type(prop) is exp.Property:
+            notices.append(f"{backend}: storage parameter {prop.name} is ignored")
+            prop.pop()
+        elif isinstance(prop, exp.TableSpaceProperty):
+            notices.append(f"{backend}: TABLESPACE is ignored")
+            prop.pop()
+    if not props.expressions:
+        tree.set("properties", None)
+
+
+def _index_parameters(params: exp.IndexParameters, backend: str, notices: list[str]) -> None:
+    using = params.args.get("using")
+    if using is not None:
+        method = using.name.lower()
+        if method not in ("btree", "hash"):
+            raise TranslationError(f"{backend}: index method {method} is not supported", "0A000")
+        if method == "hash":
+            notices.append(f"{backend}: a hash index is made as a b-tree index")
+        params.set("using", None)
+    if params.args.get("include"):
+        notices.append(f"{backend}: INCLUDE columns are ignored (the index covers its keys only)")
+        params.set("include", None)
+    storage = params.args.get("with_storage")
+    if isinstance(storage, list) and storage:
+        notices.append(f"{backend}: index storage parameters are ignored")
+    params.set("with_storage", None)
+    if params.args.get("tablespace") is not None:
+        params.set("tablespace", None)
+
+
+# --- several statements for one ------------------------------------------------------------
+
+
+def drop_each(tree: exp.Drop, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
+    """DROP TABLE a, b as one DROP per name (SQLite drops one table at a time)."""
+    names = tree.args.get("tables") or []
+    if len(names) < 2:
+        return None
+    steps = []
+    for name in names:
+        one = tree.copy()
+        one.set("tables", [name.copy()])
+        steps.append(Step(sql=dialect.generator().generate(one, copy=False)))
+    return tuple(steps)
+
+
+# --- utility statements (no sqlglot tree) ----------------------------------------------------
+
+_LOCK_SHARED = ("ACCESS SHARE", "ROW SHARE")
+
+
+def utility(statement: Statement, tokens: list[Token], target: Target) -> Generated | None:
+    """VACUUM, ANALYZE, LOCK and DO as the backend can take them; None for other utilities."""
+    tag = statement.tag
+    backend = target.backend
+    if tag == "DO":
+        raise TranslationError(
+            f"{backend}: DO blocks (anonymous PL/pgSQL code) are not supported", "0A000"
+        )
+    if tag == "DROP INDEX":
+        return _drop_index(tokens, target)
+    verb = tag.partition(" ")[2]
+    if tag.startswith("CREATE ") and verb in _ROUTINES:
+        refuse_routine(verb, backend)
+    if tag == "ALTER TABLE" and any(word(tok) == "OWNER" for tok in tokens):
+        return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
+    if tag not in ("VACUUM", "ANALYZE", "LOCK TABLE"):
+        return None
+    rest = _skip_options(tokens[1:])
+    flags = []
+    while rest and word(rest[0]) in ("FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE",
+                                     "TABLE", "ONLY"):
+        flags.append(word(rest[0]))
+        rest = _skip_options(rest[1:])
+    names, rest = _names(rest)
+    if tag == "LOCK TABLE":
+        mode = " ".join(word(tok) for tok in rest if word(tok) not in ("IN", "MODE", "NOWAIT"))
+        if not names:
+            raise TranslationError('syntax error at or near "LOCK"', "42601")
+        return _lock(names, mode, target)
+    analyze = tag == "ANALYZE" or "ANALYZE" in flags or "ANALYSE" in flags
+    if not analyze:
+        return Generated("")  # VACUUM: the backends reclaim space themselves
+    if target.dialect == "sqlite":
+        if not names:
+            return Generated("ANALYZE")
+        return Generated("", steps=tuple(Step(sql=f"ANALYZE {_quote(n, target)}") for n in names))
+    if not names:
+        return Generated("")  # MariaDB keeps statistics up to date on its own
+    return Generated("", steps=(
+        Step(sql="ANALYZE TABLE " + ", ".join(_quote(n, target) for n in names)),
+    ))
+
+
+def _drop_index(tokens: list[Token], target: Target) -> Generated:
+    """DROP INDEX [CONCURRENTLY] [IF EXISTS] a, b [CASCADE]: MariaDB needs each index's table,
+    which only the schema knows."""
+    rest = tokens[2:]
+    if rest and word(rest[0]) == "CONCURRENTLY":
+        rest = rest[1:]
+    exists = bool(rest) and word(rest[0]) == "IF"
+    if exists:
+        rest = rest[2:]
+    names, rest = _names(rest)
+    if not names or (rest and word(rest[0]) not in ("CASCADE", "RESTRICT")):
+        raise TranslationError("syntax error in DROP INDEX", "42601")
+    if target.dialect == "sqlite":
+        clause = "IF EXISTS " if exists else ""
+        return Generated("", steps=tuple(
+            Step(sql=f"DROP INDEX {clause}{_quote(n, target)}") for n in names
+        ))
+    return Generated("", steps=(Step(routine="drop_index", args=(tuple(names), exists)),))
+
+
+def _lock(names: list[str], mode: str, target: Target) -> Generated:
+    """LOCK TABLE: SQLite has one writer, so any write lock is the database's; MariaDB locks
+    every row (LOCK TABLES would end the transaction)."""
+    if mode in _LOCK_SHARED:
+        return Generated("")
+    if target.dialect == "sqlite":
+        # A write that changes nothing still takes SQLite's write lock for the transaction.
+        return Generated("", steps=tuple(
+            Step(sql=f"UPDATE {_quote(n, target)} SET rowid = rowid WHERE 0") for n in names
+        ))
+    return Generated("", steps=tuple(
+        Step(sql=f"SELECT 1 FROM {_quote(n, target)} FOR UPDATE") for n in names
+    ))
+
+
+def _skip_options(tokens: list[Token]) -> list[Token]:
+    """VACUUM (VERBOSE, ANALYZE) …: the parenthesised option list, skipped."""
+    if tokens and tokens[0].token_type == TokenType.L_PAREN:
+        depth = 0
+        for i, tok in enumerate(tokens):
+            if tok.token_type == TokenType.L_PAREN:
+                depth += 1
+            elif tok.token_type == TokenType.R_PAREN:
+                depth -= 1
+                if depth == 0:
+                    return tokens[i + 1 :]
+    return tokens
+
+
+def _names(tokens: list[Token]) -> tuple[list[str], list[Token]]:
+    """Comma-separated (possibly schema-qualified) names, each with an optional column list."""
+    names: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.token_type not in (TokenType.VAR, TokenType.IDENTIFIER) and not (
+            tok.text.isidentifier() and word(tok) not in ("IN", "NOWAIT")
+        ):
+            break
+        parts = [_ident(tok)]
+        i += 1
+        while i + 1 < len(tokens) and tokens[i].token_type == TokenType.DOT:
+            parts.append(_ident(tokens[i + 1]))
+            i += 2
+        if len(parts) == 2 and parts[0] == "public":
+            parts = parts[1:]
+        names.append(".".join(parts))
+        if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:
+            rest = _skip_options(tokens[i:])
+            i = len(tokens) - len(rest)
+        if i < len(tokens) and tokens[i].token_type == TokenType.COMMA:
+            i += 1
+            continue
+        break
+    return names, tokens[i:]
+
+
+def _ident(tok: Token) -> str:
+    return tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower()
+
+
+def _quote(name: str, target: Target) -> str:
+    dialect = "sqlite" if target.dialect == "sqlite" else "mysql"
+    return ".".join(
+        exp.to_identifier(part, quoted=True).sql(dialect) for part in name.split(".")
+    )

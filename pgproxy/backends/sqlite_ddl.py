@@ -1,0 +1,163 @@
+"""Runs steps on SQLite atomically, and SQLite's table rebuild for ALTER TABLE.
+
+The rebuild is the procedure SQLite's documentation gives
+(https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+Schema Changes"): with foreign keys off (possible only outside a transaction
+block), in one transaction: create the new table, copy the rows, drop the
+old table, rename the new one, recreate the indexes and triggers, run
+foreign_key_check, commit. Inside a transaction block foreign keys cannot be
+turned off, so a table other tables reference is refused there (dropping it
+would fire their ON DELETE actions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dialects
+from dialects import sqlite_ddl as pure
+from dialects.generation import dialect_for
+from pgproxy import errors
+from pgproxy.backends import sqlite_sequences
+from pgproxy.backends.steps import StepsCursor, each, run_sql
+
+_SAVEPOINT = "pgproxy_ddl"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
+    """All steps in one savepoint: they commit or roll back together."""
+    rebuilds = any(s.routine == "alter_table" for s in steps)
+    fk_off = False
+    if rebuilds and not conn.in_transaction and _foreign_keys(conn):
+        run_sql(conn, "PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
+        fk_off = True
+    run_sql(conn, f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        rowcount = each(conn, steps, ROUTINES)
+        if fk_off:
+            _foreign_key_check(conn)
+    except BaseException:
+        run_sql(conn, f"ROLLBACK TO {_SAVEPOINT}")
+        run_sql(conn, f"RELEASE {_SAVEPOINT}")
+        if fk_off:
+            run_sql(conn, "PRAGMA foreign_keys = ON")
+        raise
+    run_sql(conn, f"RELEASE {_SAVEPOINT}")
+    if fk_off:
+        run_sql(conn, "PRAGMA foreign_keys = ON")
+    return StepsCursor(rowcount)
+
+
+def _foreign_keys(conn: Any) -> bool:
+    return bool(run_sql(conn, "PRAGMA foreign_keys")[0][0])
+
+
+def _foreign_key_check(conn: Any) -> None:
+    bad = run_sql(conn, "PRAGMA foreign_key_check")
+    if bad:
+        table, _, parent, _ = bad[0]
+        raise errors.from_sqlstate(
+            "23503",
+            f'insert or update on table "{table}" violates foreign key constraint '
+            f'(a row references a missing key of "{parent}")',
+        )
+
+
+def _table_sql(conn: Any, table: str) -> str | None:
+    rows = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                   (table,))
+    return rows[0][0] if rows else None
+
+
+def _referenced_by_others(conn: Any, table: str) -> bool:
+    for (name,) in run_sql(conn, "SELECT name FROM sqlite_master WHERE type = 'table'"):
+        if name == table:
+            continue
+        for fk in run_sql(conn, f"PRAGMA foreign_key_list({_q(name)})"):
+            if fk[2] == table:
+                return True
+    return False
+
+
+def alter_table(conn: Any, alter: Any) -> None:
+    """ALTER TABLE by rebuilding the table (see the module's docstring)."""
+    table = alter.this.name
+    create_sql = _table_sql(conn, table)
+    if create_sql is None:
+        if alter.args.get("exists"):
+            return
+        raise errors.UndefinedTable(f'relation "{table}" does not exist')
+    if _foreign_keys(conn) and _referenced_by_others(conn, table):
+        # run() turned foreign keys off when it could (outside a transaction block).
+        raise errors.FeatureNotSupported(
+            f'sqlite: this ALTER TABLE rebuilds "{table}", which other tables reference; '
+            "run it outside a transaction block"
+        )
+    declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
+    try:
+        plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"))
+    except dialects.TranslationError as exc:
+        raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
+    indexes = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                      "tbl_name = ? AND sql IS NOT NULL", (table,))
+    triggers = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                       "tbl_name = ?", (table,))
+    autoinc = run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
+    seq = run_sql(conn, "SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)) if (
+        autoinc
+    ) else []
+    for name, options in plan.sequences:
+        run_sql(conn, dialects.sequences.CREATE_TABLE)
+        definition = dialects.sequences.resolve(options)
+        sqlite_sequences.create_sequence(conn, name, False, tuple(definition.items()))
+    new = table + pure.NEW_SUFFIX
+    run_sql(conn, plan.create_sql)
+    if plan.copy_columns:
+        run_sql(conn, f"INSERT INTO {_q(new)} ({', '.join(plan.copy_columns)}) "
+                f"SELECT {', '.join(plan.copy_values)} FROM {_q(table)}")
+    run_sql(conn, f"DROP TABLE {_q(table)}")
+    legacy = run_sql(conn, "PRAGMA legacy_alter_table")[0][0]
+    # The new table takes the old one's name; views and other tables' references keep it.
+    run_sql(conn, "PRAGMA legacy_alter_table = ON")
+    try:
+        run_sql(conn, f"ALTER TABLE {_q(new)} RENAME TO {_q(table)}")
+    finally:
+        run_sql(conn, f"PRAGMA legacy_alter_table = {int(legacy)}")
+    for (sql,) in indexes:
+        rewritten = pure.index_sql(sql, plan.renamed, plan.dropped)
+        if rewritten is not None:
+            run_sql(conn, rewritten)
+    for (sql,) in triggers:
+        run_sql(conn, sql)
+    if seq:
+        run_sql(conn, "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (seq[0][0], table))
+    if plan.dropped and run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?",
+                                (dialects.sequences.TABLE,)):
+        for column in plan.dropped:
+            run_sql(conn, f"DELETE FROM {dialects.sequences.TABLE} WHERE owned_table = ? AND "
+                    "owned_column = ?", (table, column))
+    if plan.check_foreign_keys and _foreign_keys(conn):
+        _foreign_key_check(conn)
+    if plan.rename_to:
+        run_sql(conn, f"ALTER TABLE {_q(table)} RENAME TO {_q(plan.rename_to)}")
+
+
+def defer_foreign_keys(conn: Any) -> None:
+    """TRUNCATE a, b: the tables may reference each other; check at the end, not per row."""
+    run_sql(conn, "PRAGMA defer_foreign_keys = ON")
+
+
+ROUTINES = {
+    "alter_table": alter_table,
+    "defer_foreign_keys": defer_foreign_keys,
+    "create_sequence": sqlite_sequences.create_sequence,
+    "alter_sequence": sqlite_sequences.alter_sequence,
+    "drop_sequences": sqlite_sequences.drop_sequences,
+    "drop_owned_sequences": sqlite_sequences.drop_owned_sequences,
+    "restart_owned_sequences": sqlite_sequences.restart_owned_sequences,
+}
