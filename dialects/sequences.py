@@ -345,9 +345,25 @@ def _mariadb(found: SequenceStatement) -> Generated:
     return Generated(f"ALTER SEQUENCE{exists} {name} {' '.join(parts)}", notices=tuple(notices))
 
 
+def is_qualified_call(node: exp.Expr) -> bool:
+    """pg_catalog.setval(…) as pg_dump writes it."""
+    return (
+        isinstance(node, exp.Dot) and isinstance(node.expression, exp.Anonymous)
+        and node.expression.name.lower() in FUNCTIONS and node.this.name.lower() == "pg_catalog"
+    )
+
+
+def unqualify(expression: exp.Expr) -> exp.Expr:
+    for node in list(expression.find_all(exp.Dot)):
+        if is_qualified_call(node):
+            node.replace(node.expression)
+    return expression
+
+
 def mariadb_functions(expression: exp.Expr) -> exp.Expr:
     """nextval('s') -> NEXTVAL(s), currval -> LASTVAL, setval -> SETVAL: MariaDB takes the
     sequence as a name, so it must be a constant in the statement's text."""
+    unqualify(expression)
     for node in list(expression.find_all(exp.Anonymous)):
         fn = node.name.lower()
         if fn not in FUNCTIONS:
@@ -388,6 +404,7 @@ def _constant_name(arg: exp.Expr, fn: str) -> str:
 
 def strip_regclass(expression: exp.Expr) -> exp.Expr:
     """nextval('s'::regclass) is nextval('s'): the SQL functions take the name as text."""
+    unqualify(expression)
     for node in list(expression.find_all(exp.Anonymous)):
         if node.name.lower() in FUNCTIONS and node.expressions:
             arg = node.expressions[0]

@@ -162,7 +162,7 @@ def _plain_add_column(action: exp.Expr) -> bool:
             c.this, (exp.Literal, exp.Null, exp.Boolean)
         ):
             return False
-        if isinstance(c, exp.NotNullColumnConstraint) and not any(
+        if isinstance(c, exp.NotNullColumnConstraint) and not c.args.get("allow_null") and not any(
             isinstance(o.kind, exp.DefaultColumnConstraint) for o in action.constraints
         ):
             return False
@@ -249,7 +249,11 @@ def _apply(action: exp.Expr, table: str, schema: exp.Schema, columns: dict[str, 
         declared = exp.DataType.build(action.args["kind"].sql("postgres"), dialect="postgres")
         node = _sqlite_node(gen.generate(action))
         _verbatim_type(node, declared.sql("postgres"))
-        schema.append("expressions", node)
+        # Columns come before the table's constraints in SQLite's grammar.
+        items = list(schema.expressions)
+        last = max((i for i, n in enumerate(items) if isinstance(n, exp.ColumnDef)), default=-1)
+        items.insert(last + 1, node)
+        schema.set("expressions", items)
         columns[action.name] = node
         return
     if isinstance(action, exp.Drop) and action.kind == "COLUMN":
@@ -324,7 +328,7 @@ def _alter_column(action: exp.AlterColumn, table: str, columns: dict[str, exp.Co
         declared = dtype.sql("postgres")
         _verbatim_type(column, declared)
         using = action.args.get("using")
-        if using is not None:
+        if isinstance(using, exp.Expr):
             values[name] = gen.generate(using.copy())
         else:
             values[name] = gen.generate(exp.Cast(this=exp.column(name, quoted=True), to=dtype))

@@ -1,0 +1,262 @@
+"""DDL as pgbench, Hibernate, Django/knex migrations and pg_dump write it, through a real proxy
+on SQLite and MariaDB (psycopg), with PostgreSQL itself as the reference where they must agree."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+
+import psycopg
+import pytest
+
+from tests.fix_proxy import ProxyProcess
+
+_ids = itertools.count()
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}_{next(_ids)}"
+
+
+@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
+def any_proxy(request: pytest.FixtureRequest) -> ProxyProcess:
+    return request.getfixturevalue(f"proxy_{request.param}")
+
+
+def _connect(proxy: ProxyProcess) -> psycopg.Connection:
+    return psycopg.connect(proxy.dsn(), autocommit=True)
+
+
+PGBENCH_SCHEMA = """
+drop table if exists {p}_accounts, {p}_branches, {p}_history, {p}_tellers;
+create table {p}_history(tid int,bid int,aid int,delta int,mtime timestamp,filler char(22));
+create table {p}_tellers(tid int not null,bid int,tbalance int,filler char(84)) with (fillfactor=100);
+create table {p}_accounts(aid int not null,bid int,abalance int,filler char(84)) with (fillfactor=100);
+create table {p}_branches(bid int not null,bbalance int,filler char(88)) with (fillfactor=100)
+"""
+
+
+def test_pgbench_schema_steps(any_proxy: ProxyProcess) -> None:
+    """pgbench -i's own statements: drop (d), create (t), primary keys (p), foreign keys (f),
+    vacuum (v), and the truncate that precedes data generation (g)."""
+    p = _name("pgb")
+    with _connect(any_proxy) as conn:
+        for statement in PGBENCH_SCHEMA.format(p=p).strip().split(";\n"):
+            conn.execute(statement)
+        conn.execute(f"insert into {p}_branches(bid, bbalance) values (1, 0), (2, 0)")
+        conn.execute(f"insert into {p}_tellers(tid, bid, tbalance) values (1, 1, 0), (2, 2, 0)")
+        conn.execute(f"insert into {p}_accounts(aid, bid, abalance) values (1, 1, 0)")
+        for table, key in (("branches", "bid"), ("tellers", "tid"), ("accounts", "aid")):
+            conn.execute(f"alter table {p}_{table} add primary key ({key})")
+        conn.execute(f"alter table {p}_tellers add constraint {p}_tellers_bid_fkey "
+                     f"foreign key (bid) references {p}_branches")
+        conn.execute(f"alter table {p}_accounts add constraint {p}_accounts_bid_fkey "
+                     f"foreign key (bid) references {p}_branches")
+        for table in ("branches", "tellers", "accounts", "history"):
+            assert conn.execute(f"vacuum analyze {p}_{table}").statusmessage == "VACUUM"
+        # The primary key is real now; the rows survived the rebuild.
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(f"insert into {p}_branches(bid, bbalance) values (1, 0)")
+        assert conn.execute(f"select count(*) from {p}_tellers").fetchone() == (2,)
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(f"insert into {p}_tellers(tid, bid) values (9, 99)")
+        conn.execute(f"truncate table {p}_accounts, {p}_branches, {p}_history, {p}_tellers")
+        for table in ("branches", "tellers", "accounts"):
+            assert conn.execute(f"select count(*) from {p}_{table}").fetchone() == (0,)
+        conn.execute(f"drop table if exists {p}_accounts, {p}_branches, {p}_history, "
+                     f"{p}_tellers")
+
+
+def test_pgbench_init_without_data(proxy_sqlite: ProxyProcess) -> None:
+    """`pgbench -i -I dtpfv`: every step but COPY's data generation, through pgbench itself."""
+    env = {"PGPASSWORD": "", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        ["pgbench", "-i", "-I", "dtpfv", "-s", "1", "-h", proxy_sqlite.host,
+         "-p", str(proxy_sqlite.port), "-U", proxy_sqlite.user, "app"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    with _connect(proxy_sqlite) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into pgbench_branches(bid, bbalance) values (1, 0)")
+            conn.execute("insert into pgbench_branches(bid, bbalance) values (1, 0)")
+
+
+def test_hibernate_sequence(any_proxy: ProxyProcess) -> None:
+    seq = _name("hibernate_sequence")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create sequence {seq} start 1 increment 50")
+        first = conn.execute(f"select nextval('{seq}')").fetchone()[0]
+        second = conn.execute(f"select nextval('{seq}')").fetchone()[0]
+        assert (first, second) == (1, 51)
+        assert conn.execute(f"select currval('{seq}')").fetchone()[0] == 51
+        conn.execute(f"drop sequence {seq}")
+
+
+def test_currval_before_nextval_is_55000(proxy_sqlite: ProxyProcess,
+                                         proxy_postgresql: ProxyProcess) -> None:
+    for proxy in (proxy_sqlite, proxy_postgresql):
+        seq = _name("fresh_seq")
+        with _connect(proxy) as conn:
+            conn.execute(f"create sequence {seq}")
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+                conn.execute(f"select currval('{seq}')")
+            assert conn.execute("select 1").fetchone() == (1,)  # the session goes on
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("select nextval('no_such_sequence')")
+            conn.execute(f"drop sequence {seq}")
+
+
+def test_sequence_options_match_postgresql(proxy_sqlite: ProxyProcess,
+                                           proxy_postgresql: ProxyProcess) -> None:
+    script = [
+        "create sequence {s} as integer increment by -2 minvalue -7 maxvalue -1 cycle",
+        "select nextval('{s}'), nextval('{s}'), nextval('{s}'), nextval('{s}'), nextval('{s}')",
+        "select setval('{s}', -3, false), nextval('{s}'), lastval()",
+        "alter sequence {s} restart with -5",
+        "select nextval('{s}')",
+        "alter sequence {s} no cycle",
+        "select nextval('{s}')",
+    ]
+    answers = []
+    for proxy in (proxy_sqlite, proxy_postgresql):
+        seq = _name("opt_seq")
+        got = []
+        with _connect(proxy) as conn:
+            for line in script:
+                cur = conn.execute(line.format(s=seq))
+                got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            with pytest.raises(psycopg.errors.SequenceGeneratorLimitExceeded):
+                conn.execute(f"select nextval('{seq}')")
+            conn.execute(f"drop sequence {seq}")
+        answers.append(got)
+    assert answers[0] == answers[1]
+
+
+def test_serial_owns_a_sequence(proxy_sqlite: ProxyProcess) -> None:
+    table = _name("serials")
+    with _connect(proxy_sqlite) as conn:
+        conn.execute(f"create table {table} (id serial primary key, big bigserial, name text)")
+        rows = conn.execute(
+            f"insert into {table}(name) values ('a'), ('b') returning id, big"
+        ).fetchall()
+        assert rows == [(1, 1), (2, 2)]
+        cur = conn.execute(f"select id, big from {table} where id = 1")
+        # serial is int4 and bigserial int8, as in PostgreSQL
+        assert [c.type_code for c in cur.description] == [23, 20]
+        conn.execute(f"select setval('{table}_id_seq', 10)")
+        assert conn.execute(
+            f"insert into {table}(name) values ('c') returning id"
+        ).fetchone() == (11,)
+        conn.execute(f"drop table {table}")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute(f"select nextval('{table}_id_seq')")
+
+
+def test_pg_dump_style_default_nextval(any_proxy: ProxyProcess) -> None:
+    table = _name("dumped")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table public.{table} (id integer NOT NULL, name text)")
+        conn.execute(f"create sequence public.{table}_id_seq as integer start with 1 "
+                     "increment by 1 no minvalue no maxvalue cache 1")
+        conn.execute(f"alter sequence public.{table}_id_seq owned by public.{table}.id")
+        conn.execute(f"alter table only public.{table} alter column id set default "
+                     f"nextval('public.{table}_id_seq'::regclass)")
+        conn.execute(f"insert into {table}(id, name) values (1, 'old')")
+        conn.execute(f"select pg_catalog.setval('public.{table}_id_seq', 1, true)")
+        conn.execute(f"alter table only public.{table} add constraint {table}_pkey "
+                     "primary key (id)")
+        conn.execute(f"insert into {table}(name) values ('new')")
+        assert conn.execute(f"select id, name from {table} order by id").fetchall() == [
+            (1, "old"), (2, "new")
+        ]
+        conn.execute(f"insert into {table} values (nextval('{table}_id_seq'), 'bound')")
+        assert conn.execute(f"select max(id) from {table}").fetchone() == (3,)
+        conn.execute(f"drop table {table}")
+        conn.execute(f"drop sequence if exists {table}_id_seq")
+
+
+def test_migration_alter_table(any_proxy: ProxyProcess) -> None:
+    """ALTER TABLE as Django and knex migrations write it: several actions at once."""
+    parent, child = _name("author"), _name("book")
+    with _connect(any_proxy) as conn:
+        conn.execute(f'create table "{parent}" ("id" integer not null primary key, '
+                     '"name" varchar(100) not null)')
+        conn.execute(f'create table "{child}" ("id" integer not null primary key, '
+                     '"title" varchar(50) null, "author_id" integer null, "n" integer)')
+        conn.execute(f"insert into {parent} values (1, 'ann')")
+        conn.execute(f"insert into {child} values (1, 'x', 1, 5), (2, null, null, 6)")
+        conn.execute(
+            f'alter table "{child}" add constraint "{child}_author_fk" foreign key '
+            f'("author_id") references "{parent}" ("id") deferrable initially deferred'
+        )
+        conn.execute(f'alter table "{child}" alter column "title" type varchar(200), '
+                     'alter column "n" set not null')
+        conn.execute(f'alter table "{child}" alter column "title" set default \'untitled\'')
+        conn.execute(f'alter table "{child}" add constraint "{child}_n_check" check (n > 0)')
+        conn.execute(f'alter table "{child}" rename column "n" to "pages"')
+        conn.execute(f'create index "{child}_title_idx" on "{child}" ("title" '
+                     "varchar_pattern_ops)")
+        conn.execute(f'alter table "{child}" add column "isbn" varchar(13) null')
+        conn.execute(f"insert into {child}(id, author_id, pages) values (3, 1, 7)")
+        assert conn.execute(f"select title, pages from {child} where id = 3").fetchone() == (
+            "untitled", 7
+        )
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(f"insert into {child}(id) values (4)")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(f"insert into {child}(id, pages) values (5, -1)")
+        conn.execute(f'alter table "{child}" drop constraint "{child}_n_check", '
+                     'alter column "pages" drop not null')
+        conn.execute(f"insert into {child}(id, pages) values (6, -1)")
+        conn.execute(f'alter table "{child}" drop constraint "{child}_author_fk"')
+        conn.execute(f"insert into {child}(id, author_id) values (7, 42)")
+        conn.execute(f"drop index if exists {child}_title_idx, {child}_nope_idx")
+        assert conn.execute(f"select count(*) from {child}").fetchone() == (5,)
+        conn.execute(f"drop table {child}, {parent} cascade")
+
+
+def test_alter_errors_keep_the_session(any_proxy: ProxyProcess) -> None:
+    table = _name("errs")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {table} (a int primary key)")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute(f"alter table {table}_missing add column b int, alter column a "
+                         "set not null")
+        conn.execute(f"alter table if exists {table}_missing alter column a drop not null")
+        with pytest.raises(psycopg.errors.UndefinedObject):
+            conn.execute(f"alter table {table} drop constraint nope")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("do $$ begin perform 1; end $$")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("create function f() returns int as $$ select 1 $$ language sql")
+        assert conn.execute("select 1").fetchone() == (1,)
+        conn.execute(f"drop table {table}")
+
+
+def test_sqlite_ddl_is_transactional(proxy_sqlite: ProxyProcess) -> None:
+    table = _name("tx")
+    with _connect(proxy_sqlite) as conn:
+        conn.execute(f"create table {table} (a int, b text)")
+        conn.execute(f"insert into {table} values (1, 'x')")
+        with conn.transaction(force_rollback=True):
+            conn.execute(f"alter table {table} add primary key (a), alter column b set not null")
+            conn.execute(f"create sequence {table}_seq")
+            conn.execute(f"select nextval('{table}_seq')")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute(f"select nextval('{table}_seq')")
+        conn.execute(f"insert into {table} values (1, null)")  # no key, no NOT NULL: rolled back
+        conn.execute(f"drop table {table}")
+
+
+def test_lock_and_analyze(any_proxy: ProxyProcess) -> None:
+    table = _name("locked")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {table} (a int)")
+        with conn.transaction():
+            assert conn.execute(f"lock table {table} in access exclusive mode").statusmessage == (
+                "LOCK TABLE"
+            )
+            conn.execute(f"insert into {table} values (1)")
+        assert conn.execute(f"analyze {table}").statusmessage == "ANALYZE"
+        conn.execute(f"drop table {table}")
