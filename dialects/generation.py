@@ -21,8 +21,8 @@ from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
-from dialects.parsing import _PARAM
 from dialects.mysql_ddl import plan as mysql_plan
+from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.sqlite import PgProxySQLite
 

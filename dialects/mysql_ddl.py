@@ -22,11 +22,17 @@ if t.TYPE_CHECKING:
 def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
         raise TranslationError(f"{dialect.BACKEND}: CREATE TYPE is not supported", "0A000")
+    several = len(tree.args.get("tables") or []) > 1
+    if isinstance(tree, exp.Drop) and tree.kind == "TABLE" and several:
+        # PostgreSQL drops tables that reference each other together, in any order.
+        return (Step(routine="without_foreign_key_checks",
+                     args=(dialect.generator().generate(tree),)),)
     if isinstance(tree, exp.TruncateTable):
         names = tuple(n.name for n in tree.expressions)
         return (Step(routine="truncate", args=(names, bool(tree.args.get("cascade")))),)
     if isinstance(tree, exp.Alter) and tree.kind == "TABLE":
         _foreign_key_options(tree)
+        tree.set("only", False)  # no inheritance here: ONLY changes nothing
         actions = tree.args.get("actions") or []
         if not actions:
             return (Step(sql="DO 0"),)  # everything in it was a storage option

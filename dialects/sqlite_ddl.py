@@ -56,7 +56,7 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
 
 def _restart_identity(tree: exp.TruncateTable) -> bool:
     identity = tree.args.get("identity")
-    return isinstance(identity, str) and identity.upper() == "RESTART" or (
+    return (isinstance(identity, str) and identity.upper() == "RESTART") or (
         isinstance(identity, exp.Expr) and identity.name.upper() == "RESTART"
     )
 

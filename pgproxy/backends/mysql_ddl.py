@@ -43,10 +43,20 @@ def truncate(conn: Any, tables: tuple[str, ...], cascade: bool) -> None:
                     f'references "{parent}" (truncate it too, or use CASCADE)'
                 )
             names.append(child)
-    run_sql(conn, "SET @pgproxy_fk = @@foreign_key_checks, foreign_key_checks = 0")
+    run_sql(conn, "SET @pgproxy_fk = @@foreign_key_checks")
+    run_sql(conn, "SET foreign_key_checks = 0")
     try:
         for name in names:
             run_sql(conn, f"TRUNCATE TABLE {_q(name)}")
+    finally:
+        run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
+
+
+def without_foreign_key_checks(conn: Any, sql: str) -> None:
+    run_sql(conn, "SET @pgproxy_fk = @@foreign_key_checks")
+    run_sql(conn, "SET foreign_key_checks = 0")
+    try:
+        run_sql(conn, sql)
     finally:
         run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
 
@@ -94,7 +104,7 @@ def _modify(conn: Any, table: str, action: exp.AlterColumn, dialect: Any) -> str
     if allow_null is not None:
         nullable = bool(allow_null)
     parts = [f"MODIFY COLUMN {_q(name)} {column_type}", "NULL" if nullable else "NOT NULL"]
-    if default is not None:
+    if default is not None and default.upper() != "NULL":
         parts.append(f"DEFAULT {default}")  # information_schema gives it as an expression
     if "auto_increment" in extra.lower():
         parts.append("AUTO_INCREMENT")
@@ -155,6 +165,7 @@ def alter_table(conn: Any, alter: exp.Alter) -> None:
 
 ROUTINES = {
     "truncate": truncate,
+    "without_foreign_key_checks": without_foreign_key_checks,
     "drop_index": drop_index,
     "alter_table": alter_table,
 }

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- pgbench's statements stay on one line each, as pgbench writes them.
 """DDL as pgbench, Hibernate, Django/knex migrations and pg_dump write it, through a real proxy
 on SQLite and MariaDB (psycopg), with PostgreSQL itself as the reference where they must agree."""
 
