@@ -493,14 +493,18 @@ class SQLiteConnection:
             return c.is_readonly
 
         probe.exec_trace = trace
+        self.sequences.probing = True  # nextval() in a SELECT must not advance when described
         try:
-            probe.execute(sql, tuple(params))
-        except (apsw.ExecTraceAbort, apsw.BindingsError):
-            return columns
-        try:
-            rows = list(itertools.islice(probe, _INFER_ROWS))
+            try:
+                probe.execute(sql, tuple(params))
+            except (apsw.ExecTraceAbort, apsw.BindingsError):
+                return columns
+            try:
+                rows = list(itertools.islice(probe, _INFER_ROWS))
+            finally:
+                probe.close(force=True)
         finally:
-            probe.close(force=True)
+            self.sequences.probing = False
         return _fill_untyped(columns, untyped, rows)
 
     def _finish_current(self) -> None:

@@ -24,11 +24,14 @@ _COLUMNS = ", ".join(seqdefs.COLUMNS)
 class SessionValues:
     """What currval() and lastval() answer: this connection's last nextval per sequence."""
 
-    __slots__ = ("last", "values")
+    __slots__ = ("last", "probing", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
         self.last: str | None = None
+        # True while the backend runs a statement only to type its columns (Describe):
+        # the functions then answer an integer and change nothing.
+        self.probing = False
 
 
 def install(conn: apsw.Connection) -> SessionValues:
@@ -36,9 +39,13 @@ def install(conn: apsw.Connection) -> SessionValues:
     state = SessionValues()
 
     def nextval(name: Any) -> int:
+        if state.probing:
+            return 0
         return _nextval(conn, state, _name(name))
 
     def currval(name: Any) -> int:
+        if state.probing:
+            return 0
         key = _name(name)
         _row(conn, key)
         if key not in state.values:
@@ -48,11 +55,15 @@ def install(conn: apsw.Connection) -> SessionValues:
         return state.values[key]
 
     def lastval() -> int:
+        if state.probing:
+            return 0
         if state.last is None:
             raise errors.ObjectNotInPrerequisiteState("lastval is not yet defined in this session")
         return state.values[state.last]
 
     def setval(name: Any, value: int, is_called: Any = True) -> int:
+        if state.probing:
+            return 0
         key = _name(name)
         row = _row(conn, key)
         if not row["min_value"] <= value <= row["max_value"]:

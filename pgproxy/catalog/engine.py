@@ -23,6 +23,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog import sequences
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -59,6 +60,8 @@ class _Names:
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
     constraintdefs: dict[int, str] = field(default_factory=dict)
     viewdefs: dict[int, str] = field(default_factory=dict)
+    # (table, column) -> the sequence a serial or identity column owns
+    serial_sequences: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def stable_oid(key: str, taken: set[int]) -> int:
@@ -363,6 +366,7 @@ class CatalogDB:
                 info_rc.append((None, "public", fk.name, None, "public",
                                 pk_index.get(fk.ref_table, (0, None))[1], "NONE",
                                 actions[fk.on_update], actions[fk.on_delete]))
+        sequences.load(self, schema, taken, table_oids, classes)
         self._insert("pg_type", types)
         self._insert("pg_class", classes)
         self._insert("pg_attribute", attributes)

@@ -153,7 +153,12 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_function_result", lambda oid: None, 1)
     fn("pg_get_function_arguments", lambda oid: "", 1)
     fn("pg_get_function_identity_arguments", lambda oid: "", 1)
-    fn("pg_get_serial_sequence", lambda t, c: None, 2)
+    def serial_sequence(table: Any, column: Any) -> str | None:
+        _, _, name = _split_name(str(table))
+        found = names.serial_sequences.get((name, str(column)))
+        return f"public.{found}" if found else None
+
+    fn("pg_get_serial_sequence", serial_sequence, 2)
     fn("pg_get_partition_constraintdef", lambda oid: None, 1)
     fn("pg_tablespace_location", lambda oid: "", 1)
     fn("pg_relation_is_publishable", lambda oid: False, 1)

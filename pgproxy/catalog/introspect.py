@@ -57,9 +57,27 @@ class TableInfo:
 
 
 @dataclass
+class SequenceInfo:
+    """A sequence: SQLite's rows of pgproxy_sequences, MariaDB's own, or a serial's
+    AUTO_INCREMENT (MariaDB), which PostgreSQL would show as the column's sequence."""
+
+    name: str
+    data_type: str = "bigint"  # smallint, integer, bigint
+    start: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    increment: int = 1
+    cache: int = 1
+    cycle: bool = False
+    last_value: int | None = None  # None until nextval() was called once
+    owned_by: tuple[str, str] | None = None  # (table, column)
+
+
+@dataclass
 class Schema:
     tables: list[TableInfo]
     fingerprint: Any = None  # changes whenever the backend's schema does
+    sequences: list[SequenceInfo] = field(default_factory=list)
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -123,7 +141,8 @@ def _sqlite(conn: Connection) -> Schema:
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
-        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'pgproxy_sequences'"
+        " ORDER BY name",
     )
     tables = []
     for kind, name, sql in objects:
@@ -187,7 +206,21 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version)
+    return Schema(tables, version, _sqlite_sequences(conn))
+
+
+def _sqlite_sequences(conn: Connection) -> list[SequenceInfo]:
+    if not _rows(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_sequences'"):
+        return []
+    out = []
+    for (name, data_type, start, low, high, inc, cache, cycle, last, called, table,
+         column) in _rows(conn, "SELECT name, data_type, start_value, min_value, max_value,"
+                                " increment, cache, cycle, last_value, is_called, owned_table,"
+                                " owned_column FROM pgproxy_sequences ORDER BY name"):
+        out.append(SequenceInfo(name, data_type, start, low, high, inc, cache, bool(cycle),
+                                last if called else None,
+                                (table, column) if table and column else None))
+    return out
 
 
 # ---------------------------------------------------------------- MySQL / MariaDB
@@ -259,7 +292,9 @@ def _mysql(conn: Connection) -> Schema:
         "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )
-    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r") for name, ttype in objects}
+    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r")
+              for name, ttype in objects if ttype != "SEQUENCE"}
+    sequences = [_mariadb_sequence(conn, name) for name, ttype in objects if ttype == "SEQUENCE"]
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
          scale) in _rows(
         conn,
@@ -276,6 +311,7 @@ def _mysql(conn: Connection) -> Schema:
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
             dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+            sequences.append(_auto_increment(conn, tname, cname, oid))
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
@@ -329,4 +365,27 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = f" {definition};"
-    return Schema(list(tables.values()))
+    return Schema(list(tables.values()), sequences=sequences)
+
+
+def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:
+    quoted = "`" + name.replace("`", "``") + "`"
+    start, low, high, inc, cache, cycle, upcoming = _rows(
+        conn, "SELECT start_value, minimum_value, maximum_value, increment, cache_size,"
+              f" cycle_option, next_not_cached_value FROM {quoted}")[0]
+    last = int(upcoming) - int(inc) if int(upcoming) != int(start) else None
+    return SequenceInfo(name, "bigint", int(start), int(low), int(high), int(inc), int(cache),
+                        bool(cycle), last)
+
+
+_SERIAL_TYPES = {pgtypes.INT2: ("smallint", 32767), pgtypes.INT4: ("integer", 2147483647)}
+
+
+def _auto_increment(conn: Connection, table: str, column: str, oid: int) -> SequenceInfo:
+    """The sequence PostgreSQL would show for a serial column MySQL numbers itself."""
+    data_type, high = _SERIAL_TYPES.get(oid, ("bigint", 9223372036854775807))
+    rows = _rows(conn, "SELECT AUTO_INCREMENT FROM information_schema.TABLES"
+                       " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [table])
+    upcoming = rows[0][0] if rows and rows[0][0] is not None else 1
+    return SequenceInfo(f"{table}_{column}_seq", data_type, 1, 1, high, 1, 1, False,
+                        int(upcoming) - 1 if int(upcoming) > 1 else None, (table, column))

@@ -227,10 +227,11 @@ def test_alter_errors_keep_the_session(any_proxy: ProxyProcess) -> None:
         conn.execute(f"alter table if exists {table}_missing alter column a drop not null")
         with pytest.raises(psycopg.errors.UndefinedObject):
             conn.execute(f"alter table {table} drop constraint nope")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("do $$ begin perform 1; end $$")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("create function f() returns int as $$ select 1 $$ language sql")
+        if any_proxy.backend_url.startswith(("sqlite", "mysql")):  # PostgreSQL runs them
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="DO blocks"):
+                conn.execute("do $$ begin perform 1; end $$")
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="CREATE FUNCTION"):
+                conn.execute("create function f() returns int as $$ select 1 $$ language sql")
         assert conn.execute("select 1").fetchone() == (1,)
         conn.execute(f"drop table {table}")
 
@@ -261,3 +262,58 @@ def test_lock_and_analyze(any_proxy: ProxyProcess) -> None:
             conn.execute(f"insert into {table} values (1)")
         assert conn.execute(f"analyze {table}").statusmessage == "ANALYZE"
         conn.execute(f"drop table {table}")
+
+
+def test_sequences_in_the_catalog(any_proxy: ProxyProcess) -> None:
+    """pg_class relkind 'S', pg_sequence(s), information_schema.sequences and
+    pg_get_serial_sequence agree with PostgreSQL for a sequence and a serial column."""
+    seq, table = _name("cat_seq"), _name("cat_serial")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create sequence {seq} increment by 5 start with 10")
+        conn.execute(f"create table {table} (id serial primary key, v text)")
+        relkinds = dict(conn.execute(
+            "select relname, relkind from pg_class where relname in (%s, %s, %s)",
+            (seq, f"{table}_id_seq", table),
+        ).fetchall())
+        assert relkinds == {seq: "S", f"{table}_id_seq": "S", table: "r"}
+        assert conn.execute(
+            "select start_value, increment_by, min_value from pg_sequences "
+            "where sequencename = %s", (seq,)
+        ).fetchone() == (10, 5, 1)
+        assert conn.execute(
+            "select s.seqstart, s.seqincrement from pg_sequence s join pg_class c "
+            "on c.oid = s.seqrelid where c.relname = %s", (seq,)
+        ).fetchone() == (10, 5)
+        assert conn.execute(
+            "select data_type, start_value, increment from information_schema.sequences "
+            "where sequence_name = %s", (seq,)
+        ).fetchone() == ("bigint", "10", "5")
+        assert conn.execute(
+            f"select pg_get_serial_sequence('{table}', 'id')"
+        ).fetchone() == (f"public.{table}_id_seq",)
+        conn.execute(f"drop table {table}")
+        conn.execute(f"drop sequence {seq}")
+        assert conn.execute(
+            "select count(*) from pg_class where relname in (%s, %s)", (seq, f"{table}_id_seq")
+        ).fetchone() == (0,)
+
+
+def test_prepared_nextval_advances_once(proxy_sqlite: ProxyProcess) -> None:
+    """A client that describes before it executes (asyncpg) must not advance the sequence."""
+    import asyncio
+
+    import asyncpg
+
+    seq = _name("described")
+
+    async def main() -> list[int]:
+        conn = await asyncpg.connect(host=proxy_sqlite.host, port=proxy_sqlite.port,
+                                     user=proxy_sqlite.user, database="app")
+        try:
+            await conn.execute(f"create sequence {seq}")
+            statement = await conn.prepare(f"select nextval('{seq}')")
+            return [await statement.fetchval() for _ in range(3)]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(main()) == [1, 2, 3]
