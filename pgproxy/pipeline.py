@@ -111,7 +111,9 @@ class Pipeline:
     ) -> BackendResult | RowsResult:
         generated = self.generate(stmt, session.target())
         if not generated.sql and not generated.steps:
-            return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+            done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+            done.notices = generated.notices
+            return done
         values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
@@ -152,6 +154,7 @@ class Pipeline:
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
             closed=exhausted, tz=session.settings.tz(),
         )
+        result.notices = generated.notices
         if not result.done:
             session.set_active(result)
         return result

@@ -317,3 +317,17 @@ def test_prepared_nextval_advances_once(proxy_sqlite: ProxyProcess) -> None:
             await conn.close()
 
     assert asyncio.run(main()) == [1, 2, 3]
+
+
+def test_storage_options_say_notice(proxy: ProxyProcess) -> None:
+    """WITH (fillfactor=…) and UNLOGGED are accepted, with a NOTICE that they mean nothing here."""
+    table = _name("noticed")
+    notices: list[str] = []
+    with _connect(proxy) as conn:
+        conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+        conn.execute(f"create unlogged table {table} (a int) with (fillfactor=70)")
+        conn.execute(f"create index {table}_a on {table} using hash (a)")
+        conn.execute(f"drop table {table}")
+    assert any("fillfactor" in n for n in notices), notices
+    assert any("UNLOGGED" in n for n in notices), notices
+    assert any("hash" in n for n in notices), notices
