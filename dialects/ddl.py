@@ -132,8 +132,8 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
     if tag not in ("VACUUM", "ANALYZE", "LOCK TABLE"):
         return None
+    flags = _option_words(tokens[1:])
     rest = _skip_options(tokens[1:])
-    flags = []
     while rest and word(rest[0]) in ("FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE",
                                      "TABLE", "ONLY"):
         flags.append(word(rest[0]))
@@ -191,6 +191,14 @@ def _lock(names: list[str], mode: str, target: Target) -> Generated:
     return Generated("", steps=tuple(
         Step(sql=f"SELECT 1 FROM {_quote(n, target)} FOR UPDATE") for n in names
     ))
+
+
+def _option_words(tokens: list[Token]) -> list[str]:
+    """The words of VACUUM (VERBOSE, ANALYZE) …'s option list."""
+    if not tokens or tokens[0].token_type != TokenType.L_PAREN:
+        return []
+    inside = tokens[: len(tokens) - len(_skip_options(tokens))]
+    return [word(tok) for tok in inside]
 
 
 def _skip_options(tokens: list[Token]) -> list[Token]:
