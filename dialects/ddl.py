@@ -32,8 +32,9 @@ def refuse_routine(kind: str, backend: str) -> t.NoReturn:
     )
 
 
-def prepare(tree: exp.Expr, backend: str) -> tuple[exp.Expr, tuple[str, ...]]:
+def prepare(tree: exp.Expr, target: Target) -> tuple[exp.Expr, tuple[str, ...]]:
     """The tree without PostgreSQL-only storage options, and a NOTICE for each one dropped."""
+    backend = target.backend
     notices: list[str] = []
     if isinstance(tree, exp.Create) and (tree.kind or "").upper() in _ROUTINES:
         refuse_routine(tree.kind.upper(), backend)
@@ -47,10 +48,12 @@ def prepare(tree: exp.Expr, backend: str) -> tuple[exp.Expr, tuple[str, ...]]:
                 names = ", ".join(e.this.name for e in action.expressions)
                 notices.append(f"{backend}: storage parameters ({names}) are ignored")
                 action.pop()
-    for params in list(tree.find_all(exp.IndexParameters)):
-        _index_parameters(params, backend, notices)
     for opclass in list(tree.find_all(exp.Opclass)):
         opclass.replace(opclass.this)  # varchar_pattern_ops …: every index here compares bytes
+    for params in list(tree.find_all(exp.IndexParameters)):
+        _index_parameters(params, backend, notices)
+        if target.dialect != "sqlite" and isinstance(params.parent, exp.Index):
+            _mysql_index(params, tree, backend, notices)
     return tree, tuple(notices)
 
 
@@ -92,6 +95,25 @@ def _index_parameters(params: exp.IndexParameters, backend: str, notices: list[s
     params.set("with_storage", None)
     if params.args.get("tablespace") is not None:
         params.set("tablespace", None)
+
+
+def _mysql_index(params: exp.IndexParameters, tree: exp.Expr, backend: str,
+                 notices: list[str]) -> None:
+    """MySQL indexes columns only, and every row: a partial index becomes a full one (the
+    same answers, a bigger index); a partial UNIQUE or an expression index cannot be had."""
+    for column in params.args.get("columns") or []:
+        key = column.this if isinstance(column, exp.Ordered) else column
+        if not isinstance(key, (exp.Column, exp.Identifier)):
+            raise TranslationError(f"{backend}: indexes on expressions are not supported",
+                                   "0A000")
+    if params.args.get("where") is not None:
+        if isinstance(tree, exp.Create) and tree.args.get("unique"):
+            raise TranslationError(
+                f"{backend}: a partial unique index (CREATE UNIQUE INDEX … WHERE) has no "
+                "equivalent", "0A000",
+            )
+        notices.append(f"{backend}: the index covers every row (no partial indexes)")
+        params.set("where", None)
 
 
 # --- several statements for one ------------------------------------------------------------

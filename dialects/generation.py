@@ -84,7 +84,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     tree = _time_travel(tree, statement, target)
     notices: tuple[str, ...] = ()
     if kind is Kind.DDL:
-        tree, notices = ddl.prepare(tree, target.backend)
+        tree, notices = ddl.prepare(tree, target)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:

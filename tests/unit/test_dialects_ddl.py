@@ -65,6 +65,11 @@ ROUND_TRIP = [
         {"sqlite": ["CREATE INDEX IF NOT EXISTS i ON t(LOWER(name)) WHERE a > 0"]},
     ),
     (
+        "create index i on t (a, b desc) where a > 0",
+        {"sqlite": ["CREATE INDEX i ON t(a, b DESC) WHERE a > 0"],
+         "mariadb": ["CREATE INDEX i ON t(a, b DESC)"]},
+    ),
+    (
         "create table f (a float(10), b float(30), c double precision, d real)",
         {"sqlite": ["CREATE TABLE f (a REAL, b DOUBLE PRECISION, c DOUBLE PRECISION, d REAL)"],
          "mariadb": ["CREATE TABLE f (a FLOAT, b DOUBLE, c DOUBLE, d FLOAT) DEFAULT CHARACTER SET=utf8mb4 COLLATE=utf8mb4_bin"]},
@@ -164,6 +169,8 @@ def test_round_trip(pg: str, target: str, expected: list[str]) -> None:
          "CREATE PROCEDURE"),
         ("create index i on t using gin (a)", SQLITE, "index method gin"),
         ("select nextval('s')", MYSQL, "no sequences"),
+        ("create index i on t (lower(a))", MARIADB, "expressions"),
+        ("create unique index i on t (a) where b", MARIADB, "partial unique"),
         ("select nextval($1)", MARIADB, "constant"),
         ("select lastval()", MARIADB, "lastval"),
         ("create sequence s", MYSQL, "sequences are not supported"),
