@@ -152,6 +152,10 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         refuse_routine(verb, backend)
     if tag == "ALTER TABLE" and any(word(tok) == "OWNER" for tok in tokens):
         return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
+    if tag == "ALTER TABLE" and any(word(tok) == "IDENTITY" for tok in tokens):
+        from dialects.sequences import add_identity
+
+        return add_identity(tokens, target)
     if tag not in ("VACUUM", "ANALYZE", "LOCK TABLE"):
         return None
     flags = _option_words(tokens[1:])

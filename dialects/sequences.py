@@ -411,3 +411,47 @@ def strip_regclass(expression: exp.Expr) -> exp.Expr:
             if isinstance(arg, exp.Cast) and isinstance(arg.this, exp.Literal):
                 arg.replace(arg.this)
     return expression
+
+
+def add_identity(tokens: list[Token], target: Target) -> Generated:
+    """ALTER TABLE t ALTER [COLUMN] c ADD GENERATED … AS IDENTITY [(SEQUENCE NAME s …)], as
+    pg_dump writes identity columns: a sequence owned by the column, and its default."""
+    words = [word(tok) for tok in tokens]
+    i = 2
+    if words[i : i + 2] == ["IF", "EXISTS"]:
+        i += 2
+    if words[i] == "ONLY":
+        i += 1
+    table, i = _name(tokens, i)
+    if words[i : i + 1] != ["ALTER"]:
+        raise _syntax(tokens[i] if i < len(tokens) else None)
+    i += 2 if words[i + 1] == "COLUMN" else 1
+    column = tokens[i].text if tokens[i].token_type == TokenType.IDENTIFIER else (
+        tokens[i].text.lower())
+    i += 1
+    try:
+        i = words.index("IDENTITY", i) + 1
+    except ValueError:
+        raise _syntax(None) from None
+    found = SequenceStatement("CREATE", [f"{table}_{column}_seq"[:63]])
+    if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:
+        inner = tokens[i + 1 : -1] if tokens[-1].token_type == TokenType.R_PAREN else []
+        if [word(t) for t in inner[:2]] == ["SEQUENCE", "NAME"]:
+            found.names[0], end = _name(inner, 2)
+            inner = inner[end:]
+        _options(inner, 0, found)
+    found.options["owned_by"] = (table, column)
+    name = found.names[0]
+    if target.dialect == "sqlite":
+        return Generated("", steps=(
+            Step(sql=CREATE_TABLE),
+            Step(routine="add_identity",
+                 args=(table, column, name, tuple(found.options.items()))),
+        ))
+    if target.dialect != "mariadb":
+        raise TranslationError(f"{target.backend}: identity columns added by ALTER TABLE are "
+                               "not supported", "0A000")
+    create = _mariadb(found)
+    default = (f"ALTER TABLE {_q(table)} ALTER COLUMN {_q(column)} "
+               f"SET DEFAULT NEXTVAL({_q(name)})")
+    return Generated("", steps=(Step(sql=create.sql), Step(sql=default)), notices=create.notices)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlglot import exp
+
 import dialects
 from dialects import sqlite_ddl as pure
 from dialects.generation import dialect_for
@@ -31,7 +33,7 @@ def _q(name: str) -> str:
 
 def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
     """All steps in one savepoint: they commit or roll back together."""
-    rebuilds = any(s.routine == "alter_table" for s in steps)
+    rebuilds = any(s.routine in ("alter_table", "add_identity") for s in steps)
     fk_off = False
     if rebuilds and not conn.in_transaction and _foreign_keys(conn):
         run_sql(conn, "PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
@@ -147,6 +149,32 @@ def alter_table(conn: Any, alter: Any) -> None:
         run_sql(conn, f"ALTER TABLE {_q(table)} RENAME TO {_q(plan.rename_to)}")
 
 
+_IDENTITY_TYPES = {"SMALLINT": "smallint", "INT2": "smallint", "INT": "integer",
+                   "INTEGER": "integer", "INT4": "integer"}
+
+
+def add_identity(conn: Any, table: str, column: str, name: str,
+                 options: tuple[tuple[str, Any], ...]) -> None:
+    """pg_dump's ADD GENERATED … AS IDENTITY: a sequence of the column's type, owned by it,
+    and the column's default becomes its nextval()."""
+    declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
+    if column not in declared:
+        raise errors.UndefinedColumn(f'column "{column}" of relation "{table}" does not exist')
+    given = dict(options)
+    given.setdefault("data_type", _IDENTITY_TYPES.get((declared[column] or "").upper(),
+                                                      "bigint"))
+    try:
+        definition = dialects.sequences.resolve(given)
+    except dialects.TranslationError as exc:
+        raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
+    sqlite_sequences.create_sequence(conn, name, False, tuple(definition.items()))
+    call = exp.Anonymous(this="nextval", expressions=[exp.Literal.string(name)])
+    alter = exp.Alter(this=exp.to_table(table), kind="TABLE", actions=[
+        exp.AlterColumn(this=exp.to_identifier(column), default=call),
+    ])
+    alter_table(conn, alter)
+
+
 def defer_foreign_keys(conn: Any) -> None:
     """TRUNCATE a, b: the tables may reference each other; check at the end, not per row."""
     run_sql(conn, "PRAGMA defer_foreign_keys = ON")
@@ -155,6 +183,7 @@ def defer_foreign_keys(conn: Any) -> None:
 ROUTINES = {
     "alter_table": alter_table,
     "defer_foreign_keys": defer_foreign_keys,
+    "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,
     "alter_sequence": sqlite_sequences.alter_sequence,
     "drop_sequences": sqlite_sequences.drop_sequences,
