@@ -147,6 +147,10 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         )
     if tag == "DROP INDEX":
         return _drop_index(tokens, target)
+    if tag in ("DROP TYPE", "ALTER TYPE"):
+        from dialects.enums import type_statement
+
+        return type_statement(tag, tokens, target)
     verb = tag.partition(" ")[2]
     if tag.startswith("CREATE ") and verb in _ROUTINES:
         refuse_routine(verb, backend)

@@ -217,12 +217,15 @@ def _use(statement: Statement, target: Target) -> Generated:
 def _utility(statement: Statement, target: Target) -> Generated:
     if statement.tag in _PASSED_TO_PROXY:
         return Generated("")
+    found = None
     if statement.tag in ("CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE"):
-        return sequences.generate(statement, target)
-    if statement.kind is Kind.DDL or statement.tag in ("DO", "VACUUM", "ANALYZE", "LOCK TABLE"):
+        found = sequences.generate(statement, target)
+    elif statement.kind is Kind.DDL or statement.tag in ("DO", "VACUUM", "ANALYZE", "LOCK TABLE"):
         found = ddl.utility(statement, tokenize(statement.sql), target)
-        if found is not None:
-            return found
+    if found is not None:
+        if target.paramstyle == "format" and "%" in found.sql:
+            found = replace(found, sql=found.sql.replace("%", "%%"))  # see Generated
+        return found
     if statement.kind is Kind.CALL and target.dialect != "sqlite":
         return _placeholders(_text_marks(statement.sql), target, statement.nparams)
     raise TranslationError(

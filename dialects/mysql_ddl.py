@@ -13,7 +13,8 @@ import typing as t
 
 from sqlglot import exp
 
-from dialects.api import Step, TranslationError
+from dialects import enums
+from dialects.api import Step
 
 if t.TYPE_CHECKING:
     from dialects.base import PgProxyBackend
@@ -21,7 +22,9 @@ if t.TYPE_CHECKING:
 
 def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
-        raise TranslationError(f"{dialect.BACKEND}: CREATE TYPE is not supported", "0A000")
+        return enums.create_type(tree, dialect.BACKEND)
+    if isinstance(tree, exp.Create) and tree.kind == "TABLE" and enums.candidates(tree):
+        return (Step(routine="create_table", args=(tree,)),)
     several = len(tree.args.get("tables") or []) > 1
     if isinstance(tree, exp.Drop) and tree.kind == "TABLE" and several:
         # PostgreSQL drops tables that reference each other together, in any order.

@@ -21,7 +21,8 @@ _LEADING_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*(.*?)\*/)", re.DOTALL
 _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\d+)", re.DOTALL)
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
-_TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX"})
+_TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX",
+                        "DROP TYPE", "ALTER TYPE"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
 

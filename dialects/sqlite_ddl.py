@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from dialects import ddl, sequences
+from dialects import ddl, enums, sequences
 from dialects.api import Step, TranslationError
 
 if t.TYPE_CHECKING:
@@ -35,7 +35,7 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.this, exp.Schema):
         return _create_table(tree, dialect)
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
-        raise TranslationError("sqlite: CREATE TYPE is not supported", "0A000")
+        return enums.create_type(tree, "sqlite")
     if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW", "INDEX"):
         tree.set("cascade", False)  # SQLite has no CASCADE; its drops never cascade
         steps = ddl.drop_each(tree, dialect) or (Step(sql=dialect.generator().generate(tree)),)
@@ -117,15 +117,18 @@ def _create_table(tree: exp.Create, dialect: PgProxyBackend) -> tuple[Step, ...]
             seq = serial_sequence(table, column)
             if seq is not None:
                 found.append(seq)
+    # A column of a user-defined type may be an enum: only the database knows its labels.
+    create = (Step(routine="create_table", args=(tree,)) if enums.candidates(tree)
+              else Step(sql=dialect.generator().generate(tree)))
     if not found:
-        return None
+        return (create,) if create.routine else None
     if_exists = bool(tree.args.get("exists"))
     steps = [Step(sql=sequences.CREATE_TABLE)]
     for name, options in found:
         definition = sequences.resolve(options)
         steps.append(Step(routine="create_sequence",
                           args=(name, if_exists, tuple(definition.items()))))
-    steps.append(Step(sql=dialect.generator().generate(tree)))
+    steps.append(create)
     return tuple(steps)
 
 

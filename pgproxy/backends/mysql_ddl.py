@@ -15,7 +15,7 @@ from sqlglot import exp
 from dialects import mysql_ddl as pure
 from dialects.generation import dialect_for
 from pgproxy import errors
-from pgproxy.backends.steps import run_sql
+from pgproxy.backends.steps import literal, run_sql
 
 
 def _q(name: str) -> str:
@@ -47,7 +47,7 @@ def truncate(conn: Any, tables: tuple[str, ...], cascade: bool) -> None:
     run_sql(conn, "SET foreign_key_checks = 0")
     try:
         for name in names:
-            run_sql(conn, f"TRUNCATE TABLE {_q(name)}")
+            run_sql(conn, literal(conn, f"TRUNCATE TABLE {_q(name)}"))
     finally:
         run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
 
@@ -56,7 +56,7 @@ def without_foreign_key_checks(conn: Any, sql: str) -> None:
     run_sql(conn, "SET @pgproxy_fk = @@foreign_key_checks")
     run_sql(conn, "SET foreign_key_checks = 0")
     try:
-        run_sql(conn, sql)
+        run_sql(conn, literal(conn, sql))
     finally:
         run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
 
@@ -73,7 +73,7 @@ def drop_index(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
             if if_exists:
                 continue
             raise errors.UndefinedObject(f'index "{name}" does not exist')
-        run_sql(conn, f"DROP INDEX {_q(name)} ON {_q(rows[0][0])}")
+        run_sql(conn, literal(conn, f"DROP INDEX {_q(name)} ON {_q(rows[0][0])}"))
 
 
 def _column(conn: Any, table: str, column: str) -> tuple[str, bool, str | None, str]:
@@ -160,7 +160,7 @@ def alter_table(conn: Any, alter: exp.Alter) -> None:
             bare.set("exists", False)
             clauses.append(pure.action_sql(dialect, bare.this, action))
     if clauses:
-        run_sql(conn, f"ALTER TABLE {_q(table)} " + ", ".join(clauses))
+        run_sql(conn, literal(conn, f"ALTER TABLE {_q(table)} " + ", ".join(clauses)))
 
 
 ROUTINES = {

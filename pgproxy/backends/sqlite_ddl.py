@@ -21,7 +21,7 @@ import dialects
 from dialects import sqlite_ddl as pure
 from dialects.generation import dialect_for
 from pgproxy import errors
-from pgproxy.backends import sqlite_sequences
+from pgproxy.backends import enums, sqlite_sequences
 from pgproxy.backends.steps import StepsCursor, each, run_sql
 
 _SAVEPOINT = "pgproxy_ddl"
@@ -189,4 +189,5 @@ ROUTINES = {
     "drop_sequences": sqlite_sequences.drop_sequences,
     "drop_owned_sequences": sqlite_sequences.drop_owned_sequences,
     "restart_owned_sequences": sqlite_sequences.restart_owned_sequences,
+    **enums.ROUTINES,
 }

@@ -47,6 +47,12 @@ def run_sql(conn: Connection, sql: str, values: Sequence[Any] = ()) -> list[tupl
         cursor.close()
 
 
+def literal(conn: Connection, sql: str) -> str:
+    """SQL without placeholders, as the driver takes it: pymysql %-formats every statement."""
+    backend = getattr(conn, "backend", None)
+    return sql.replace("%", "%%") if getattr(backend, "paramstyle", "") == "format" else sql
+
+
 def run(conn: Connection, steps: Sequence[dialects.Step]) -> StepsCursor:
     dialect = getattr(getattr(conn, "backend", None), "dialect", "")
     if dialect == "sqlite":
@@ -54,9 +60,9 @@ def run(conn: Connection, steps: Sequence[dialects.Step]) -> StepsCursor:
 
         return sqlite_ddl.run(conn, steps)
     if dialect in ("mysql", "mariadb"):
-        from pgproxy.backends import mysql_ddl
+        from pgproxy.backends import enums, mysql_ddl
 
-        return StepsCursor(each(conn, steps, mysql_ddl.ROUTINES))
+        return StepsCursor(each(conn, steps, {**mysql_ddl.ROUTINES, **enums.ROUTINES}))
     raise errors.FeatureNotSupported(f"{dialect or 'this backend'}: this DDL is not supported")
 
 
@@ -67,7 +73,8 @@ def each(conn: Connection, steps: Sequence[dialects.Step], routines: dict[str, R
             if step.routine:
                 routines[step.routine](conn, *step.args)
                 continue
-            cursor = conn.execute(step.sql, step.values)
+            sql = step.sql if step.values else literal(conn, step.sql)
+            cursor = conn.execute(sql, step.values)
             if cursor.columns is not None:
                 while cursor.fetch(500):
                     pass

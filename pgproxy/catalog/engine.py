@@ -23,7 +23,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog import sequences
+from pgproxy.catalog import enums, sequences
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -367,6 +367,7 @@ class CatalogDB:
                                 pk_index.get(fk.ref_table, (0, None))[1], "NONE",
                                 actions[fk.on_update], actions[fk.on_delete]))
         sequences.load(self, schema, taken, table_oids, classes)
+        enums.load(self, schema, taken, types)
         self._insert("pg_type", types)
         self._insert("pg_class", classes)
         self._insert("pg_attribute", attributes)

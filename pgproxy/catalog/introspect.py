@@ -78,6 +78,7 @@ class Schema:
     tables: list[TableInfo]
     fingerprint: Any = None  # changes whenever the backend's schema does
     sequences: list[SequenceInfo] = field(default_factory=list)
+    enums: dict[str, list[str]] = field(default_factory=dict)  # type name -> labels in order
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -141,7 +142,8 @@ def _sqlite(conn: Connection) -> Schema:
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
-        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'pgproxy_sequences'"
+        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('pgproxy_sequences',"
+        " 'pgproxy_enums')"
         " ORDER BY name",
     )
     tables = []
@@ -206,7 +208,25 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version, _sqlite_sequences(conn))
+    return Schema(tables, version, _sqlite_sequences(conn), _enums(conn, "sqlite"))
+
+
+_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums")
+
+
+def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
+    """Enum types created through the proxy (the pgproxy_enums table, when there is one)."""
+    if dialect == "sqlite":
+        present = _rows(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_enums'")
+    else:
+        present = _rows(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA ="
+                              " DATABASE() AND TABLE_NAME = 'pgproxy_enums'")
+    found: dict[str, list[str]] = {}
+    if present:
+        for name, label in _rows(conn, "SELECT type_name, label FROM pgproxy_enums"
+                                       " ORDER BY type_name, sort_order"):
+            found.setdefault(name, []).append(label)
+    return found
 
 
 def _sqlite_sequences(conn: Connection) -> list[SequenceInfo]:
@@ -293,7 +313,7 @@ def _mysql(conn: Connection) -> Schema:
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )
     tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r")
-              for name, ttype in objects if ttype != "SEQUENCE"}
+              for name, ttype in objects if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
     sequences = [_mariadb_sequence(conn, name) for name, ttype in objects if ttype == "SEQUENCE"]
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
          scale) in _rows(
@@ -365,7 +385,7 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = f" {definition};"
-    return Schema(list(tables.values()), sequences=sequences)
+    return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"))
 
 
 def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:

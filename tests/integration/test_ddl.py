@@ -352,3 +352,29 @@ def test_pg_dump_identity_column(any_proxy: ProxyProcess) -> None:
         )
         conn.execute(f"drop table {table}")
         conn.execute(f"drop sequence if exists {table}_id_seq")
+
+
+def test_enum_type(any_proxy: ProxyProcess) -> None:
+    """CREATE TYPE … AS ENUM: a column of it takes its labels only, and pg_enum lists them."""
+    kind, table = _name("mood"), _name("moods")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create type {kind} as enum ('sad', 'ok', 'happy')")
+        conn.execute(f"create table {table} (id int primary key, m {kind} not null)")
+        conn.execute(f"insert into {table} values (1, 'ok'), (2, 'happy')")
+        # PostgreSQL and MariaDB: 22P02; SQLite's CHECK: 23514
+        with pytest.raises((psycopg.errors.CheckViolation,
+                            psycopg.errors.InvalidTextRepresentation)):
+            conn.execute(f"insert into {table} values (3, 'angry')")
+        assert conn.execute(f"select m from {table} order by id").fetchall() == [
+            ("ok",), ("happy",)]
+        assert conn.execute(
+            "select e.enumlabel from pg_enum e join pg_type t on t.oid = e.enumtypid "
+            "where t.typname = %s order by e.enumsortorder", (kind,)
+        ).fetchall() == [("sad",), ("ok",), ("happy",)]
+        with pytest.raises(psycopg.errors.DuplicateObject):
+            conn.execute(f"create type {kind} as enum ('x')")
+        conn.execute(f"drop table {table}")
+        conn.execute(f"drop type {kind}")
+        with pytest.raises(psycopg.errors.UndefinedObject):
+            conn.execute(f"drop type {kind}")
+        conn.execute(f"drop type if exists {kind}")
