@@ -147,6 +147,10 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         )
     if tag == "DROP INDEX":
         return _drop_index(tokens, target)
+    if tag == "COMMENT":
+        from dialects.comments import comment
+
+        return comment(tokens, target)
     if tag in ("DROP TYPE", "ALTER TYPE"):
         from dialects.enums import type_statement
 

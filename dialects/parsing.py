@@ -22,7 +22,7 @@ _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
 _TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX",
-                        "DROP TYPE", "ALTER TYPE"})
+                        "DROP TYPE", "ALTER TYPE", "COMMENT"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
 
@@ -132,7 +132,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             statement_hints,
         )
 
-    if first in ("CREATE", "ALTER", "DROP"):
+    if first in ("CREATE", "ALTER", "DROP", "COMMENT"):
         tag = classify.ddl_tag(tokens)
         if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
             return _no_hints(Statement(sql=text, kind=Kind.DDL, tag=tag), statement_hints)

@@ -201,12 +201,15 @@ def drop_sequences(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
 
 
 def drop_owned_sequences(conn: Any, tables: tuple[str, ...]) -> None:
-    """DROP TABLE drops the sequences its serial and identity columns own."""
-    if not run_sql(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                   (seqdefs.TABLE,)):
-        return
+    """DROP TABLE drops the sequences its serial and identity columns own, and its comments."""
     for table in tables:
-        run_sql(conn, f"DELETE FROM {seqdefs.TABLE} WHERE owned_table = ?", (table,))
+        if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (table,)):
+            continue  # DROP TABLE IF EXISTS of a view's name, or nothing was dropped
+        if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (seqdefs.TABLE,)):
+            run_sql(conn, f"DELETE FROM {seqdefs.TABLE} WHERE owned_table = ?", (table,))
+        if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_comments'"):
+            run_sql(conn, "DELETE FROM pgproxy_comments WHERE object = ? AND kind IN "
+                          "('table', 'column')", (table,))
 
 
 def restart_owned_sequences(conn: Any, tables: tuple[str, ...]) -> None:

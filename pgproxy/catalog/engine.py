@@ -23,7 +23,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog import enums, sequences
+from pgproxy.catalog import comments, enums, sequences
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -62,6 +62,7 @@ class _Names:
     viewdefs: dict[int, str] = field(default_factory=dict)
     # (table, column) -> the sequence a serial or identity column owns
     serial_sequences: dict[tuple[str, str], str] = field(default_factory=dict)
+    descriptions: dict[tuple[int, int], str] = field(default_factory=dict)  # (oid, subid)
 
 
 def stable_oid(key: str, taken: set[int]) -> int:
@@ -368,6 +369,7 @@ class CatalogDB:
                                 actions[fk.on_update], actions[fk.on_delete]))
         sequences.load(self, schema, taken, table_oids, classes)
         enums.load(self, schema, taken, types)
+        comments.load(self, schema)
         self._insert("pg_type", types)
         self._insert("pg_class", classes)
         self._insert("pg_attribute", attributes)

@@ -79,6 +79,8 @@ class Schema:
     fingerprint: Any = None  # changes whenever the backend's schema does
     sequences: list[SequenceInfo] = field(default_factory=list)
     enums: dict[str, list[str]] = field(default_factory=dict)  # type name -> labels in order
+    # COMMENT ON, from pgproxy_comments: (kind, object, column or '', text)
+    comments: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -143,7 +145,7 @@ def _sqlite(conn: Connection) -> Schema:
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('pgproxy_sequences',"
-        " 'pgproxy_enums')"
+        " 'pgproxy_enums', 'pgproxy_comments')"
         " ORDER BY name",
     )
     tables = []
@@ -208,21 +210,31 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version, _sqlite_sequences(conn), _enums(conn, "sqlite"))
+    return Schema(tables, version, _sqlite_sequences(conn), _enums(conn, "sqlite"),
+                  _comments(conn, "sqlite"))
 
 
-_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums")
+_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
+
+
+def _has_table(conn: Connection, dialect: str, name: str) -> bool:
+    if dialect == "sqlite":
+        return bool(_rows(conn, f"SELECT 1 FROM sqlite_master WHERE name = '{name}'"))
+    return bool(_rows(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA ="
+                            f" DATABASE() AND TABLE_NAME = '{name}'"))
+
+
+def _comments(conn: Connection, dialect: str) -> list[tuple[str, str, str, str]]:
+    if not _has_table(conn, dialect, "pgproxy_comments"):
+        return []
+    return [tuple(r) for r in _rows(conn, "SELECT kind, object, sub, description"  # type: ignore[misc]
+                                          " FROM pgproxy_comments")]
 
 
 def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
     """Enum types created through the proxy (the pgproxy_enums table, when there is one)."""
-    if dialect == "sqlite":
-        present = _rows(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_enums'")
-    else:
-        present = _rows(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA ="
-                              " DATABASE() AND TABLE_NAME = 'pgproxy_enums'")
     found: dict[str, list[str]] = {}
-    if present:
+    if _has_table(conn, dialect, "pgproxy_enums"):
         for name, label in _rows(conn, "SELECT type_name, label FROM pgproxy_enums"
                                        " ORDER BY type_name, sort_order"):
             found.setdefault(name, []).append(label)
@@ -385,7 +397,8 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = f" {definition};"
-    return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"))
+    return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"),
+                  comments=_comments(conn, "mysql"))
 
 
 def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:

@@ -378,3 +378,23 @@ def test_enum_type(any_proxy: ProxyProcess) -> None:
         with pytest.raises(psycopg.errors.UndefinedObject):
             conn.execute(f"drop type {kind}")
         conn.execute(f"drop type if exists {kind}")
+
+
+def test_comment_on(any_proxy: ProxyProcess) -> None:
+    """COMMENT ON is kept for pg_description, obj_description and col_description."""
+    table = _name("commented")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {table} (a int, b text)")
+        conn.execute(f"comment on table public.{table} is 'people''s table'")
+        conn.execute(f"comment on column {table}.b is 'the b'")
+        conn.execute("comment on extension plpgsql is 'PL/pgSQL procedural language'")
+        assert conn.execute(
+            f"select obj_description('{table}'::regclass, 'pg_class'), "
+            f"col_description('{table}'::regclass, 2)"
+        ).fetchone() == ("people's table", "the b")
+        conn.execute(f"comment on column {table}.b is null")
+        assert conn.execute(
+            "select d.description from pg_description d join pg_class c on c.oid = d.objoid "
+            "where c.relname = %s order by d.objsubid", (table,)
+        ).fetchall() == [("people's table",)]
+        conn.execute(f"drop table {table}")
