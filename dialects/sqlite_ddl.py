@@ -456,3 +456,57 @@ def index_sql(sql: str, renamed: dict[str, str], dropped: set[str]) -> str | Non
         if column.name in renamed:
             column.set("this", exp.to_identifier(renamed[column.name], quoted=True))
     return tree.sql("sqlite")
+
+
+@dataclass
+class Constraints:
+    """What a stored CREATE TABLE says about its constraints that SQLite's pragmas do not:
+    the names given to them, and its CHECKs (as PostgreSQL writes their expressions)."""
+
+    names: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)  # (p/u/f, cols)
+    checks: list[tuple[str, str, list[str]]] = field(default_factory=list)  # name, expr, cols
+
+
+def constraints(table: str, create_sql: str) -> Constraints:
+    out = Constraints()
+    try:
+        tree = sqlglot.parse_one(create_sql, read="sqlite")
+    except sqlglot.errors.ParseError:
+        return out
+    if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
+        return out
+    for node in tree.this.expressions:
+        if isinstance(node, exp.ColumnDef):
+            for constraint in node.constraints:
+                given = constraint.args.get("this")
+                _record(out, table, constraint.kind, given.name if given else None, [node.name])
+        elif isinstance(node, exp.Constraint):
+            for inner in node.expressions:
+                _record(out, table, inner, node.name, _own_columns(inner))
+        else:
+            _record(out, table, node, None, _own_columns(node))
+    return out
+
+
+def _own_columns(node: exp.Expr) -> list[str]:
+    if isinstance(node, exp.CheckColumnConstraint):
+        return sorted({c.name for c in node.find_all(exp.Column)})
+    return [i.name for i in node.find_all(exp.Identifier)
+            if not isinstance(i.parent, exp.Table) and i.find_ancestor(exp.Reference) is None]
+
+
+def _record(out: Constraints, table: str, node: exp.Expr, name: str | None,
+            cols: list[str]) -> None:
+    suffix = _suffix(node)
+    if not suffix:
+        return
+    if suffix == "check":
+        check = node if isinstance(node, exp.CheckColumnConstraint) else node.find(
+            exp.CheckColumnConstraint)
+        expr = check.this.sql("postgres") if check is not None else ""
+        cols = sorted({c.name for c in check.find_all(exp.Column)}) if check else cols
+        default = f"{table}_{cols[0]}_check" if cols else f"{table}_check"
+        out.checks.append((name or default, f"CHECK (({expr}))", cols))
+        return
+    if name:
+        out.names[({"pkey": "p", "key": "u", "fkey": "f"}[suffix], tuple(cols))] = name

@@ -367,6 +367,16 @@ class CatalogDB:
                 info_rc.append((None, "public", fk.name, None, "public",
                                 pk_index.get(fk.ref_table, (0, None))[1], "NONE",
                                 actions[fk.on_update], actions[fk.on_delete]))
+        for t in sorted_tables:
+            attnums = {c.name: i for i, c in enumerate(t.columns, 1)}
+            for cname, definition, cols in t.checks:
+                coid = stable_oid(f"constraint:public.{t.name}.{cname}", taken)
+                names.constraintdefs[coid] = definition
+                constraints.append(self._constraint_row(
+                    coid, cname, "c", table_oids[t.name], 0, 0,
+                    [attnums.get(c, 0) for c in cols], [], "a", "a"))
+                info_tc.append((None, "public", cname, None, "public", t.name, "CHECK",
+                                "NO", "NO", "YES", None))
         sequences.load(self, schema, taken, table_oids, classes)
         enums.load(self, schema, taken, types)
         comments.load(self, schema)

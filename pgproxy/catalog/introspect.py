@@ -54,6 +54,7 @@ class TableInfo:
     indexes: list[IndexInfo] = field(default_factory=list)  # the primary key's index first
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     view_definition: str | None = None
+    checks: list[tuple[str, str, list[str]]] = field(default_factory=list)  # name, def, cols
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
 
 
 def _sqlite(conn: Connection) -> Schema:
+    from dialects.sqlite_ddl import Constraints, constraints
     from pgproxy.backends.sqlite import declared_type
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
@@ -151,6 +153,8 @@ def _sqlite(conn: Connection) -> Schema:
     tables = []
     for kind, name, sql in objects:
         table = TableInfo(name, "r" if kind == "table" else "v")
+        named = constraints(name, sql) if kind == "table" and sql else Constraints()
+        table.checks = named.checks
         if kind == "view" and sql:
             m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
             table.view_definition = (m.group(1) if m else sql).strip().rstrip(";") + ";"
@@ -181,11 +185,14 @@ def _sqlite(conn: Connection) -> Schema:
                     continue  # an expression index: nothing a column list can say
                 primary = origin == "pk"
                 has_pk_index = has_pk_index or primary
-                pretty = f"{name}_pkey" if primary else (
-                    f"{name}_{'_'.join(cols)}_key" if origin == "u" else iname)
+                pretty = named.names.get(("p", tuple(cols)), f"{name}_pkey") if primary else (
+                    named.names.get(("u", tuple(cols)), f"{name}_{'_'.join(cols)}_key")
+                    if origin == "u" else iname)
                 table.indexes.append(IndexInfo(pretty, cols, bool(unique), primary, origin != "c"))
             if pk_cols and not has_pk_index:
-                table.indexes.append(IndexInfo(f"{name}_pkey", pk_cols, True, True, True))
+                table.indexes.append(IndexInfo(
+                    named.names.get(("p", tuple(pk_cols)), f"{name}_pkey"), pk_cols, True, True,
+                    True))
             table.indexes.sort(key=lambda i: not i.primary)
             fks: dict[int, ForeignKey] = {}
             for fid, _seq, ref, frm, to, on_update, on_delete in _rows(
@@ -199,7 +206,8 @@ def _sqlite(conn: Connection) -> Schema:
                 fk.columns.append(frm)
                 fk.ref_columns.append(to)
             for fk in fks.values():
-                fk.name = f"{name}_{'_'.join(fk.columns)}_fkey"
+                fk.name = named.names.get(("f", tuple(fk.columns)),
+                                          f"{name}_{'_'.join(fk.columns)}_fkey")
                 if any(c is None for c in fk.ref_columns):
                     fk.ref_columns = []  # filled from the referenced table's key below
                 table.foreign_keys.append(fk)
@@ -397,8 +405,28 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = f" {definition};"
+    _mysql_checks(conn, tables)
     return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"),
                   comments=_comments(conn, "mysql"))
+
+
+def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:
+    """CHECK constraints (MariaDB 10.2+ names a column's own CHECK after the column)."""
+    from pgproxy import errors
+
+    try:
+        rows = _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL"
+                           " FROM information_schema.CHECK_CONSTRAINTS"
+                           " WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY CONSTRAINT_NAME")
+    except errors.PgError:
+        return  # MySQL and Dolt lay this table out differently (no TABLE_NAME, no LEVEL)
+    for tname, cname, clause, level in rows:
+        table = tables.get(tname)
+        if table is None:
+            continue
+        cols = sorted(set(re.findall(r"`((?:[^`]|``)+)`", str(clause))))
+        name = f"{tname}_{cname}_check" if level == "Column" else cname
+        table.checks.append((name, f"CHECK (({str(clause).replace('`', '')}))", cols))
 
 
 def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:

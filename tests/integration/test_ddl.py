@@ -398,3 +398,27 @@ def test_comment_on(any_proxy: ProxyProcess) -> None:
             "where c.relname = %s order by d.objsubid", (table,)
         ).fetchall() == [("people's table",)]
         conn.execute(f"drop table {table}")
+
+
+def test_constraints_in_the_catalog(any_proxy: ProxyProcess) -> None:
+    """pg_constraint shows the names migrations gave their constraints, and CHECKs."""
+    parent, child = _name("cparent"), _name("cchild")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {parent} (id int primary key)")
+        conn.execute(f"create table {child} (id int, pid int, n int check (n > 0))")
+        conn.execute(f"alter table {child} add constraint {child}_pk primary key (id)")
+        conn.execute(f"alter table {child} add constraint {child}_fk_parent foreign key (pid) "
+                     f"references {parent} (id)")
+        conn.execute(f"alter table {child} add constraint {child}_n_small check (n < 100)")
+        found = dict(conn.execute(
+            "select conname, contype from pg_constraint c join pg_class r on r.oid = c.conrelid "
+            "where r.relname = %s", (child,)
+        ).fetchall())
+        # MySQL names every primary key PRIMARY: it shows as <table>_pkey (DIFFERENCES.md)
+        pkey = f"{child}_pkey" if any_proxy.backend_url.startswith("mysql") else f"{child}_pk"
+        assert found == {pkey: "p", f"{child}_fk_parent": "f",
+                         f"{child}_n_check": "c", f"{child}_n_small": "c"}
+        conn.execute(f"alter table {child} drop constraint {child}_n_small")
+        conn.execute(f"insert into {parent} values (1)")
+        conn.execute(f"insert into {child} values (1, 1, 500)")
+        conn.execute(f"drop table {child}, {parent}")
