@@ -125,6 +125,9 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
         return None
     if t.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"):
         return t
+    serial = re.fullmatch(r"\(?\s*nextval\('((?:[^']|'')+)'\)\s*\)?", t, re.I)
+    if serial:  # a serial's default, as PostgreSQL shows it (ORMs look for exactly this)
+        return f"nextval('{serial.group(1)}'::regclass)"
     if t.startswith("'"):
         name = pgtypes.TYPES[oid].name if oid in pgtypes.TYPES else "text"
         spelled = {"varchar": "character varying", "bpchar": "bpchar",
