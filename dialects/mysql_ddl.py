@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from dialects import enums
 from dialects.api import Step
+from dialects.sqlite_ddl import truncate_cascades
 
 if t.TYPE_CHECKING:
     from dialects.base import PgProxyBackend
@@ -23,7 +24,9 @@ if t.TYPE_CHECKING:
 def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
         return enums.create_type(tree, dialect.BACKEND)
-    if isinstance(tree, exp.Create) and tree.kind == "TABLE" and enums.candidates(tree):
+    if isinstance(tree, exp.Create) and tree.kind == "TABLE" and (
+        enums.candidates(tree) or bare_references(tree)
+    ):
         return (Step(routine="create_table", args=(tree,)),)
     several = len(tree.args.get("tables") or []) > 1
     if isinstance(tree, exp.Drop) and tree.kind == "TABLE" and several:
@@ -32,16 +35,23 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
                      args=(dialect.generator().generate(tree),)),)
     if isinstance(tree, exp.TruncateTable):
         names = tuple(n.name for n in tree.expressions)
-        return (Step(routine="truncate", args=(names, bool(tree.args.get("cascade")))),)
+        return (Step(routine="truncate", args=(names, truncate_cascades(tree))),)
     if isinstance(tree, exp.Alter) and tree.kind == "TABLE":
         _foreign_key_options(tree)
         tree.set("only", False)  # no inheritance here: ONLY changes nothing
         actions = tree.args.get("actions") or []
         if not actions:
             return (Step(sql="DO 0"),)  # everything in it was a storage option
-        if any(_needs_schema(a) for a in actions) or tree.args.get("exists"):
+        if any(_needs_schema(a) for a in actions) or tree.args.get("exists") or (
+            bare_references(tree)
+        ):
             return (Step(routine="alter_table", args=(tree,)),)
     return None
+
+
+def bare_references(tree: exp.Expr) -> list[exp.Reference]:
+    """REFERENCES t without a column list: PostgreSQL means t's primary key, MySQL refuses."""
+    return [r for r in tree.find_all(exp.Reference) if isinstance(r.this, exp.Table)]
 
 
 def _needs_schema(action: exp.Expr) -> bool:

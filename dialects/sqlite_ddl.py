@@ -45,13 +45,17 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
         return (*steps, Step(routine="drop_owned_sequences", args=(names,)))
     if isinstance(tree, exp.TruncateTable):
         names = tuple(_name(n) for n in tree.expressions)
-        steps = [Step(sql=f"DELETE FROM {_q(n)}") for n in names]
-        if _restart_identity(tree):
-            steps.append(Step(routine="restart_owned_sequences", args=(names,)))
-        return (Step(routine="defer_foreign_keys"), *steps)
+        return (Step(routine="truncate",
+                     args=(names, _restart_identity(tree), truncate_cascades(tree))),)
     if isinstance(tree, exp.Alter) and tree.kind == "TABLE":
         return _alter(tree, dialect)
     return None
+
+
+def truncate_cascades(tree: exp.TruncateTable) -> bool:
+    option = tree.args.get("option")
+    return option is not None and str(option.name if isinstance(option, exp.Expr) else option
+                                      ).upper() == "CASCADE"
 
 
 def _restart_identity(tree: exp.TruncateTable) -> bool:
@@ -334,7 +338,9 @@ def _alter_column(action: exp.AlterColumn, table: str, columns: dict[str, exp.Co
         if isinstance(using, exp.Expr):
             values[name] = gen.generate(using.copy())
         else:
-            values[name] = gen.generate(exp.Cast(this=exp.column(name, quoted=True), to=dtype))
+            values[name] = gen.generate(
+                exp.Cast(this=exp.column(name, quoted=True), to=dtype.copy())
+            )
         return
     if action.args.get("default") is not None:
         _drop_kind(column, exp.DefaultColumnConstraint)

@@ -63,6 +63,10 @@ def create_table(conn: Any, tree: exp.Create) -> None:
     dialect = conn.backend.dialect
     tree = tree.copy()
     enums.apply(tree, labels(conn, enums.candidates(tree)), dialect)
+    if dialect != "sqlite":
+        from pgproxy.backends.mysql_ddl import fill_references
+
+        fill_references(conn, tree)
     run_sql(conn, literal(conn, dialect_for(dialect).generator().generate(tree)))
 
 

@@ -134,8 +134,42 @@ def _drop_constraint(conn: Any, table: str, name: str, if_exists: bool) -> str |
     return f"DROP CONSTRAINT {_q(real)}"
 
 
+def fill_references(conn: Any, tree: exp.Expr) -> None:
+    """REFERENCES t gets t's primary key columns (from the statement itself when t is the
+    table it creates)."""
+    for reference in pure.bare_references(tree):
+        parent = reference.this.name
+        columns = _own_primary_key(tree, parent) or [r[0] for r in run_sql(
+            conn,
+            "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = "
+            "DATABASE() AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
+            "ORDER BY ORDINAL_POSITION",
+            (parent,),
+        )]
+        if not columns:
+            raise errors.from_sqlstate(
+                "42830", f'there is no primary key for referenced table "{parent}"'
+            )
+        reference.set("this", exp.Schema(this=reference.this,
+                                         expressions=[exp.to_identifier(c) for c in columns]))
+
+
+def _own_primary_key(tree: exp.Expr, table: str) -> list[str]:
+    if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)
+            and tree.this.this.name == table):
+        return []
+    for node in tree.this.expressions:
+        if isinstance(node, exp.PrimaryKey):
+            return [c.name for c in node.expressions]
+        if isinstance(node, exp.ColumnDef) and node.find(exp.PrimaryKeyColumnConstraint):
+            return [node.name]
+    return []
+
+
 def alter_table(conn: Any, alter: exp.Alter) -> None:
     """One ALTER TABLE whose MODIFY and DROP clauses come from the current schema."""
+    alter = alter.copy()
+    fill_references(conn, alter)
     table = alter.this.name
     if not run_sql(conn, "SELECT 1 FROM information_schema.tables WHERE table_schema = "
                    "DATABASE() AND table_name = %s", (table,)):

@@ -34,24 +34,24 @@ def _q(name: str) -> str:
 def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
     """All steps in one savepoint: they commit or roll back together."""
     rebuilds = any(s.routine in ("alter_table", "add_identity") for s in steps)
-    fk_off = False
-    if rebuilds and not conn.in_transaction and _foreign_keys(conn):
+    fk_off = rebuilds and not conn.in_transaction and _foreign_keys(conn)
+    if fk_off:
         run_sql(conn, "PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
-        fk_off = True
-    run_sql(conn, f"SAVEPOINT {_SAVEPOINT}")
     try:
-        rowcount = each(conn, steps, ROUTINES)
-        if fk_off:
-            _foreign_key_check(conn)
-    except BaseException:
-        run_sql(conn, f"ROLLBACK TO {_SAVEPOINT}")
-        run_sql(conn, f"RELEASE {_SAVEPOINT}")
+        run_sql(conn, f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            rowcount = each(conn, steps, ROUTINES)
+            if fk_off:
+                _foreign_key_check(conn)
+            # Outside a transaction block this commits, and deferred checks run here.
+            run_sql(conn, f"RELEASE {_SAVEPOINT}")
+        except BaseException:
+            run_sql(conn, f"ROLLBACK TO {_SAVEPOINT}")
+            run_sql(conn, f"RELEASE {_SAVEPOINT}")
+            raise
+    finally:
         if fk_off:
             run_sql(conn, "PRAGMA foreign_keys = ON")
-        raise
-    run_sql(conn, f"RELEASE {_SAVEPOINT}")
-    if fk_off:
-        run_sql(conn, "PRAGMA foreign_keys = ON")
     return StepsCursor(rowcount)
 
 
@@ -59,8 +59,9 @@ def _foreign_keys(conn: Any) -> bool:
     return bool(run_sql(conn, "PRAGMA foreign_keys")[0][0])
 
 
-def _foreign_key_check(conn: Any) -> None:
-    bad = run_sql(conn, "PRAGMA foreign_key_check")
+def _foreign_key_check(conn: Any, table: str | None = None) -> None:
+    bad = run_sql(conn, f"PRAGMA foreign_key_check({_q(table)})" if table else
+                  "PRAGMA foreign_key_check")
     if bad:
         table, _, parent, _ = bad[0]
         raise errors.from_sqlstate(
@@ -76,14 +77,16 @@ def _table_sql(conn: Any, table: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _referenced_by_others(conn: Any, table: str) -> bool:
+def _referencing(conn: Any, table: str) -> list[tuple[str, str]]:
+    """(child table, its ON DELETE action) for each foreign key of another table to `table`."""
+    found = []
     for (name,) in run_sql(conn, "SELECT name FROM sqlite_master WHERE type = 'table'"):
         if name == table:
             continue
         for fk in run_sql(conn, f"PRAGMA foreign_key_list({_q(name)})"):
             if fk[2] == table:
-                return True
-    return False
+                found.append((name, str(fk[6]).upper()))
+    return found
 
 
 def alter_table(conn: Any, alter: Any) -> None:
@@ -94,11 +97,15 @@ def alter_table(conn: Any, alter: Any) -> None:
         if alter.args.get("exists"):
             return
         raise errors.UndefinedTable(f'relation "{table}" does not exist')
-    if _foreign_keys(conn) and _referenced_by_others(conn, table):
-        # run() turned foreign keys off when it could (outside a transaction block).
+    # run() turned foreign keys off when it could (outside a transaction block). Inside one,
+    # dropping the old table deletes its rows as far as other tables' foreign keys can tell:
+    # their checks wait (defer_foreign_keys) until the rows are back, but an ON DELETE
+    # action would fire at once, so such a table is refused.
+    referencing = _referencing(conn, table) if _foreign_keys(conn) else []
+    if any(action != "NO ACTION" for _, action in referencing):
         raise errors.FeatureNotSupported(
-            f'sqlite: this ALTER TABLE rebuilds "{table}", which other tables reference; '
-            "run it outside a transaction block"
+            f'sqlite: this ALTER TABLE rebuilds "{table}", which other tables reference with '
+            "ON DELETE actions; run it outside a transaction block"
         )
     declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
     try:
@@ -117,19 +124,10 @@ def alter_table(conn: Any, alter: Any) -> None:
         run_sql(conn, dialects.sequences.CREATE_TABLE)
         definition = dialects.sequences.resolve(options)
         sqlite_sequences.create_sequence(conn, name, False, tuple(definition.items()))
-    new = table + pure.NEW_SUFFIX
-    run_sql(conn, plan.create_sql)
-    if plan.copy_columns:
-        run_sql(conn, f"INSERT INTO {_q(new)} ({', '.join(plan.copy_columns)}) "
-                f"SELECT {', '.join(plan.copy_values)} FROM {_q(table)}")
-    run_sql(conn, f"DROP TABLE {_q(table)}")
-    legacy = run_sql(conn, "PRAGMA legacy_alter_table")[0][0]
-    # The new table takes the old one's name; views and other tables' references keep it.
-    run_sql(conn, "PRAGMA legacy_alter_table = ON")
-    try:
-        run_sql(conn, f"ALTER TABLE {_q(new)} RENAME TO {_q(table)}")
-    finally:
-        run_sql(conn, f"PRAGMA legacy_alter_table = {int(legacy)}")
+    if referencing:
+        _swap_held(conn, table, plan, [child for child, _ in referencing])
+    else:
+        _swap(conn, table, plan)
     for (sql,) in indexes:
         rewritten = pure.index_sql(sql, plan.renamed, plan.dropped)
         if rewritten is not None:
@@ -147,6 +145,46 @@ def alter_table(conn: Any, alter: Any) -> None:
         _foreign_key_check(conn)
     if plan.rename_to:
         run_sql(conn, f"ALTER TABLE {_q(table)} RENAME TO {_q(plan.rename_to)}")
+
+
+def _copy_sql(plan: pure.Rebuild, into: str, source: str) -> str:
+    return (f"INSERT INTO {into} ({', '.join(plan.copy_columns)}) "
+            f"SELECT {', '.join(plan.copy_values)} FROM {source}")
+
+
+def _swap(conn: Any, table: str, plan: pure.Rebuild) -> None:
+    """SQLite's documented order: new table, copy, drop the old one, rename the new one."""
+    new = table + pure.NEW_SUFFIX
+    run_sql(conn, plan.create_sql)
+    if plan.copy_columns:
+        run_sql(conn, _copy_sql(plan, _q(new), _q(table)))
+    run_sql(conn, f"DROP TABLE {_q(table)}")
+    legacy = run_sql(conn, "PRAGMA legacy_alter_table")[0][0]
+    # The new table takes the old one's name; views and other tables' references keep it.
+    run_sql(conn, "PRAGMA legacy_alter_table = ON")
+    try:
+        run_sql(conn, f"ALTER TABLE {_q(new)} RENAME TO {_q(table)}")
+    finally:
+        run_sql(conn, f"PRAGMA legacy_alter_table = {int(legacy)}")
+
+
+def _swap_held(conn: Any, table: str, plan: pure.Rebuild, children: list[str]) -> None:
+    """With foreign keys on: the rows wait in a temporary table while the table is dropped
+    and made anew under its own name, so other tables' references find their rows again."""
+    hold = _q(table + "__pgproxy_hold")
+    deferred = run_sql(conn, "PRAGMA defer_foreign_keys")[0][0]
+    run_sql(conn, "PRAGMA defer_foreign_keys = ON")
+    run_sql(conn, f"CREATE TEMP TABLE {hold} AS SELECT * FROM {_q(table)}")
+    run_sql(conn, f"DROP TABLE {_q(table)}")
+    new = _q(table + pure.NEW_SUFFIX)
+    run_sql(conn, plan.create_sql.replace(new, _q(table), 1))
+    if plan.copy_columns:
+        run_sql(conn, _copy_sql(plan, _q(table), f"temp.{hold}"))
+    run_sql(conn, f"DROP TABLE temp.{hold}")
+    for child in children:
+        _foreign_key_check(conn, child)
+    # Turning it off forgets the deferred violations: the check above found none.
+    run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
 _IDENTITY_TYPES = {"SMALLINT": "smallint", "INT2": "smallint", "INT": "integer",
@@ -175,19 +213,39 @@ def add_identity(conn: Any, table: str, column: str, name: str,
     alter_table(conn, alter)
 
 
-def defer_foreign_keys(conn: Any) -> None:
-    """TRUNCATE a, b: the tables may reference each other; check at the end, not per row."""
+def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -> None:
+    """TRUNCATE as PostgreSQL does it: tables that reference a truncated one are truncated
+    with it (CASCADE) or the statement is refused, so no foreign key is left dangling."""
+    names = list(tables)
+    if _foreign_keys(conn):
+        for name in names:  # grows with CASCADE
+            for child, _ in _referencing(conn, name):
+                if child in names:
+                    continue
+                if not cascade:
+                    raise errors.FeatureNotSupported(
+                        f'cannot truncate a table referenced in a foreign key constraint: '
+                        f'"{child}" references "{name}" (truncate it at the same time, or use '
+                        "TRUNCATE ... CASCADE)"
+                    )
+                names.append(child)
+    deferred = run_sql(conn, "PRAGMA defer_foreign_keys")[0][0]
+    # The tables may reference each other: checked once they are all empty, not per row.
     run_sql(conn, "PRAGMA defer_foreign_keys = ON")
+    for name in names:
+        run_sql(conn, f"DELETE FROM {_q(name)}")
+    if restart:
+        sqlite_sequences.restart_owned_sequences(conn, tuple(names))
+    run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
 ROUTINES = {
     "alter_table": alter_table,
-    "defer_foreign_keys": defer_foreign_keys,
+    "truncate": truncate,
     "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,
     "alter_sequence": sqlite_sequences.alter_sequence,
     "drop_sequences": sqlite_sequences.drop_sequences,
     "drop_owned_sequences": sqlite_sequences.drop_owned_sequences,
-    "restart_owned_sequences": sqlite_sequences.restart_owned_sequences,
     **enums.ROUTINES,
 }

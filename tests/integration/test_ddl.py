@@ -422,3 +422,48 @@ def test_constraints_in_the_catalog(any_proxy: ProxyProcess) -> None:
         conn.execute(f"insert into {parent} values (1)")
         conn.execute(f"insert into {child} values (1, 1, 500)")
         conn.execute(f"drop table {child}, {parent}")
+
+
+def test_truncate_and_references(any_proxy: ProxyProcess) -> None:
+    """TRUNCATE of a referenced table alone is refused (0A000) as in PostgreSQL; with the
+    referencing table, or CASCADE, both are emptied; RESTART IDENTITY restarts serials."""
+    parent, child = _name("tparent"), _name("tchild")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {parent} (id serial primary key, v text)")
+        conn.execute(f"create table {child} (id int primary key, pid int references {parent})")
+        conn.execute(f"insert into {parent} (v) values ('a'), ('b')")
+        conn.execute(f"insert into {child} values (1, 1)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(f"truncate {parent}")
+        assert conn.execute(f"select count(*) from {child}").fetchone() == (1,)
+        conn.execute(f"truncate {parent} restart identity cascade")
+        assert conn.execute(f"select count(*) from {child}").fetchone() == (0,)
+        assert conn.execute(
+            f"insert into {parent} (v) values ('c') returning id").fetchone() == (1,)
+        conn.execute(f"drop table {child}, {parent}")
+
+
+def test_sqlite_rebuild_of_a_referenced_table_in_a_transaction(
+    proxy_sqlite: ProxyProcess,
+) -> None:
+    """Django runs migrations in a transaction: a referenced table is rebuilt there too."""
+    parent, child = _name("rparent"), _name("rchild")
+    with _connect(proxy_sqlite) as conn:
+        conn.execute(f"create table {parent} (id int primary key, name varchar(10))")
+        conn.execute(f"create table {child} (id int primary key, pid int references "
+                     f"{parent} (id) deferrable initially deferred)")
+        conn.execute(f"insert into {parent} values (1, 'a')")
+        conn.execute(f"insert into {child} values (1, 1)")
+        with conn.transaction():
+            conn.execute(f"alter table {parent} alter column name type varchar(200), "
+                         "alter column name set not null")
+        assert conn.execute(f"select count(*) from {child}").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(f"insert into {child} values (2, 99)")
+        conn.execute(f"create table {child}_c (id int primary key, pid int references "
+                     f"{parent} (id) on delete cascade)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported), conn.transaction():
+            conn.execute(f"alter table {parent} alter column name drop not null")
+        conn.execute(f"alter table {parent} alter column name drop not null")  # outside: fine
+        assert conn.execute(f"select count(*) from {child}").fetchone() == (1,)
+        conn.execute(f"drop table {child}_c, {child}, {parent}")

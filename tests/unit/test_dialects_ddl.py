@@ -56,9 +56,7 @@ ROUND_TRIP = [
     ),
     (
         "truncate a, b restart identity",
-        {"sqlite": ["<defer_foreign_keys>", 'DELETE FROM "a"', 'DELETE FROM "b"',
-                    "<restart_owned_sequences>"],
-         "mariadb": ["<truncate>"]},
+        {"sqlite": ["<truncate>"], "mariadb": ["<truncate>"]},
     ),
     (
         "create index concurrently if not exists i on t using btree (lower(name) varchar_pattern_ops) include (x) where a > 0",
@@ -80,7 +78,8 @@ ROUND_TRIP = [
     ),
     (
         "create table r (a int references u, b int references u (id) on delete cascade)",
-        {"sqlite": ["CREATE TABLE r (a INT REFERENCES u, b INT REFERENCES u (id) ON delete CASCADE)"]},
+        {"sqlite": ["CREATE TABLE r (a INT REFERENCES u, b INT REFERENCES u (id) ON delete CASCADE)"],
+         "mariadb": ["<create_table>"]},  # MySQL needs u's key columns: the routine finds them
     ),
     (
         "create table s (id serial primary key, n bigserial)",

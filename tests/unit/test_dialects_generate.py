@@ -183,7 +183,6 @@ ROUND_TRIP = [
         "CREATE INDEX i ON t (a, b DESC)",
         {"sqlite": "CREATE INDEX i ON t(a, b DESC)", "mysql": "CREATE INDEX i ON t(a, b DESC)"},
     ),
-    ("TRUNCATE t", {"sqlite": "DELETE FROM \"t\""}),
     (
         "SELECT * FROM public.t JOIN other.u ON true",
         {"sqlite": "SELECT * FROM t JOIN other.u ON TRUE"},
