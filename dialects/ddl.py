@@ -48,6 +48,9 @@ def prepare(tree: exp.Expr, target: Target) -> tuple[exp.Expr, tuple[str, ...]]:
                 names = ", ".join(e.this.name for e in action.expressions)
                 notices.append(f"{backend}: storage parameters ({names}) are ignored")
                 action.pop()
+    for cast in list(tree.find_all(exp.Cast)):
+        if cast.to.this == exp.DType.USERDEFINED and isinstance(cast.this, exp.Literal):
+            cast.replace(cast.this)  # 'ok'::public.mood: an enum's label is its text
     for opclass in list(tree.find_all(exp.Opclass)):
         opclass.replace(opclass.this)  # varchar_pattern_ops …: every index here compares bytes
     for params in list(tree.find_all(exp.IndexParameters)):

@@ -304,6 +304,10 @@ def _mysql_type(data_type: str, column_type: str, char_len: Any, precision: Any,
     return oid, -1
 
 
+# A column DEFAULT NEXTVAL(s) as MariaDB's information_schema spells it.
+_MARIADB_NEXTVAL = re.compile(r"nextval\((?:`(?:[^`]|``)+`\.)?`?((?:[^`]|``)+?)`?\)", re.I)
+
+
 def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str | None:
     if default is None:
         return None
@@ -312,6 +316,9 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
         return None  # MariaDB writes a NULL default as the word
     if text.lower().startswith(("current_timestamp", "now(")):
         return "CURRENT_TIMESTAMP"
+    serial = _MARIADB_NEXTVAL.fullmatch(text)
+    if serial:
+        return f"nextval('{serial.group(1).replace('``', '`')}'::regclass)"
     if text.startswith("'") and text.endswith("'"):
         text = text[1:-1].replace("''", "'")
     elif oid not in (pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE,
@@ -409,6 +416,15 @@ def _mysql(conn: Connection) -> Schema:
         if name in tables:
             tables[name].view_definition = f" {definition};"
     _mysql_checks(conn, tables)
+    # A column whose default is a sequence's nextval() owns it, as pg_dump's restore says
+    # with OWNED BY (which MariaDB cannot keep).
+    by_name = {seq.name: seq for seq in sequences}
+    for table in tables.values():
+        for column in table.columns:
+            found = re.fullmatch(r"nextval\('(.+)'::regclass\)", column.default or "")
+            seq = by_name.get(found.group(1)) if found else None
+            if seq is not None and seq.owned_by is None:
+                seq.owned_by = (table.name, column.name)
     return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"),
                   comments=_comments(conn, "mysql"))
 

@@ -82,6 +82,10 @@ ROUND_TRIP = [
          "mariadb": ["<create_table>"]},  # MySQL needs u's key columns: the routine finds them
     ),
     (
+        "create table e (m public.mood default 'ok'::public.mood)",
+        {"sqlite": ["<create_table>"], "mariadb": ["<create_table>"]},
+    ),
+    (
         "create table s (id serial primary key, n bigserial)",
         {"sqlite": [sequences.CREATE_TABLE, "<create_sequence>", "<create_sequence>",
                     "CREATE TABLE s (id INT PRIMARY KEY NOT NULL DEFAULT (NEXTVAL('s_id_seq')), n BIGINT NOT NULL DEFAULT (NEXTVAL('s_n_seq')))"]},
