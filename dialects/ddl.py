@@ -135,6 +135,19 @@ def drop_each(tree: exp.Drop, dialect: PgProxyBackend) -> tuple[Step, ...] | Non
     return tuple(steps)
 
 
+def rename_column_tokens(tokens: list[Token]) -> list[Token]:
+    """ALTER TABLE t RENAME a TO b: COLUMN is optional in PostgreSQL (knex leaves it out),
+    and sqlglot reads the bare form as a table rename."""
+    out = list(tokens)
+    for i, tok in enumerate(tokens[:-2]):
+        if tok.token_type == TokenType.RENAME and word(tokens[i + 1]) not in (
+            "TO", "COLUMN", "CONSTRAINT"
+        ) and word(tokens[i + 2]) == "TO":
+            column = Token(TokenType.COLUMN, "COLUMN", tok.line, tok.col, tok.start, tok.end)
+            out.insert(out.index(tok) + 1, column)
+    return out
+
+
 # --- utility statements (no sqlglot tree) ----------------------------------------------------
 
 _LOCK_SHARED = ("ACCESS SHARE", "ROW SHARE")
@@ -163,6 +176,9 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         refuse_routine(verb, backend)
     if tag == "ALTER TABLE" and any(word(tok) == "OWNER" for tok in tokens):
         return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
+    if tag == "ALTER TABLE" and "RENAME CONSTRAINT" in " ".join(word(tok) for tok in tokens):
+        raise TranslationError(f"{backend}: ALTER TABLE … RENAME CONSTRAINT is not supported",
+                               "0A000")
     if tag == "ALTER TABLE" and any(word(tok) == "IDENTITY" for tok in tokens):
         from dialects.sequences import add_identity
 

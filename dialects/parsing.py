@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import classify, hints, paramcols
+from dialects import classify, ddl, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -136,6 +136,8 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         tag = classify.ddl_tag(tokens)
         if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
             return _no_hints(Statement(sql=text, kind=Kind.DDL, tag=tag), statement_hints)
+    if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
+        tokens = ddl.rename_column_tokens(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(

@@ -131,6 +131,11 @@ ROUND_TRIP = [
         {"sqlite": ["ALTER TABLE t RENAME COLUMN a TO b"], "mariadb": ["ALTER TABLE t RENAME COLUMN a TO b"]},
     ),
     (
+        'alter table "t" rename "a" to "b"',  # knex leaves COLUMN out
+        {"sqlite": ['ALTER TABLE "t" RENAME COLUMN "a" TO "b"'],
+         "mariadb": ["ALTER TABLE `t` RENAME COLUMN `a` TO `b`"]},
+    ),
+    (
         "alter table t add column x int default 0 not null",
         {"sqlite": ["ALTER TABLE t ADD COLUMN x INT DEFAULT 0 NOT NULL"]},
     ),
@@ -177,6 +182,7 @@ def test_round_trip(pg: str, target: str, expected: list[str]) -> None:
         ("select nextval($1)", MARIADB, "constant"),
         ("select lastval()", MARIADB, "lastval"),
         ("create sequence s", MYSQL, "sequences are not supported"),
+        ("alter table t rename constraint a to b", SQLITE, "RENAME CONSTRAINT"),
     ],
 )
 def test_refused_with_0a000(sql: str, target: Target, words: str) -> None:
