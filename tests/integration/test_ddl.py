@@ -68,19 +68,29 @@ def test_pgbench_schema_steps(any_proxy: ProxyProcess) -> None:
                      f"{p}_tellers")
 
 
-def test_pgbench_init_without_data(proxy_sqlite: ProxyProcess) -> None:
-    """`pgbench -i -I dtpfv`: every step but COPY's data generation, through pgbench itself."""
+def test_pgbench_init_without_data(proxy: ProxyProcess) -> None:
+    """`pgbench -i -I dtpfv`: every step but COPY's data generation, through pgbench itself,
+    twice (the second run drops what the first made)."""
     env = {"PGPASSWORD": "", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        ["pgbench", "-i", "-I", "dtpfv", "-s", "1", "-h", proxy_sqlite.host,
-         "-p", str(proxy_sqlite.port), "-U", proxy_sqlite.user, "app"],
-        capture_output=True, text=True, timeout=120, env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    with _connect(proxy_sqlite) as conn:
+    for _ in range(2):
+        result = subprocess.run(
+            ["pgbench", "-i", "-I", "dtpfv", "-s", "1", "-h", proxy.host,
+             "-p", str(proxy.port), "-U", proxy.user, "app"],
+            capture_output=True, text=True, timeout=120, env=env,
+        )
+        assert result.returncode == 0, result.stderr
+    with _connect(proxy) as conn:
+        conn.execute("insert into pgbench_branches(bid, bbalance) values (1, 0)")
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into pgbench_branches(bid, bbalance) values (1, 0)")
-            conn.execute("insert into pgbench_branches(bid, bbalance) values (1, 0)")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("insert into pgbench_tellers(tid, bid, tbalance) values (1, 2, 0)")
+        found = dict(conn.execute(
+            "select conname, contype from pg_constraint c join pg_class r on r.oid = c.conrelid"
+            " where r.relname = 'pgbench_tellers'").fetchall())
+        assert found == {"pgbench_tellers_pkey": "p", "pgbench_tellers_bid_fkey": "f"}
+        conn.execute("drop table pgbench_accounts, pgbench_branches, pgbench_history, "
+                     "pgbench_tellers")
 
 
 def test_hibernate_sequence(any_proxy: ProxyProcess) -> None:
@@ -468,3 +478,17 @@ def test_sqlite_rebuild_of_a_referenced_table_in_a_transaction(
         conn.execute(f"alter table {parent} alter column name drop not null")  # outside: fine
         assert conn.execute(f"select count(*) from {child}").fetchone() == (1,)
         conn.execute(f"drop table {child}_c, {child}, {parent}")
+
+
+def test_nextval_of_a_bound_name(proxy_sqlite: ProxyProcess, proxy_mysql: ProxyProcess) -> None:
+    """The name is a value: bound on SQLite; MariaDB takes only a constant name (0A000)."""
+    seq = _name("bound_seq")
+    with _connect(proxy_sqlite) as conn:
+        conn.execute(f"create sequence {seq}")
+        assert conn.execute("select nextval(%s), nextval(%s)", (seq, seq)).fetchone() == (1, 2)
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("select nextval(%s)", ("x'); drop table t; --",))
+        conn.execute(f"drop sequence {seq}")
+    with _connect(proxy_mysql) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="constant"):
+            conn.execute("select nextval(%s)", (seq,))
