@@ -38,7 +38,6 @@ _INTEGER = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.UTINYINT, _D.USMALLIN
 _REAL = {_D.FLOAT, _D.DOUBLE}
 _NUMERIC = {_D.DECIMAL, _D.BIGDECIMAL, _D.MONEY}
 _BLOB = {_D.VARBINARY, _D.BINARY, _D.BLOB}
-_SERIAL = {_D.SERIAL, _D.BIGSERIAL, _D.SMALLSERIAL}
 
 
 def _like_to_glob(pattern: str, escape: str = "\\") -> str | None:
@@ -325,65 +324,14 @@ def _right_sql(self: t.Any, expression: exp.Right) -> str:
 def _datatype_sql(self: t.Any, expression: exp.DataType) -> str:
     column = expression.parent
     if isinstance(column, exp.ColumnDef):
-        if column.find(exp.AutoIncrementColumnConstraint):
-            return "INTEGER"  # exactly this spelling makes the column SQLite's rowid
         return expression.sql("postgres")
     return _SQLITE_STOCK[exp.DataType](self, expression)
-
-
-def _serial_columns(expression: exp.Expr) -> exp.Expr:
-    """SERIAL and GENERATED ... AS IDENTITY become INTEGER PRIMARY KEY AUTOINCREMENT."""
-    if not isinstance(expression, (exp.Create, exp.Alter)):
-        return expression
-    schema = expression.this if isinstance(expression.this, exp.Schema) else None
-    table_pk: set[str] = set()
-    if schema is not None:
-        for node in schema.expressions:
-            if isinstance(node, exp.PrimaryKey):
-                table_pk.update(c.name.lower() for c in node.expressions)
-    for column in list(expression.find_all(exp.ColumnDef)):
-        kind = column.args.get("kind")
-        identity = column.find(exp.GeneratedAsIdentityColumnConstraint)
-        if identity is not None and identity.expression is not None:
-            continue  # a computed column, not an identity
-        if not (isinstance(kind, exp.DataType) and kind.this in _SERIAL) and identity is None:
-            continue
-        is_pk = column.find(exp.PrimaryKeyColumnConstraint) is not None or (
-            table_pk == {column.name.lower()}
-        )
-        if not is_pk:
-            unsupported(
-                f"sqlite: column {column.name} is SERIAL/IDENTITY but not the table's single "
-                "primary key; SQLite can only auto-number an INTEGER PRIMARY KEY"
-            )
-        if identity is not None:
-            identity.parent.pop()
-        for constraint in list(column.constraints):
-            if isinstance(constraint.kind, (exp.NotNullColumnConstraint,
-                                            exp.PrimaryKeyColumnConstraint)):
-                constraint.pop()
-        column.set("kind", exp.DataType.build("INTEGER"))
-        column.append("constraints", exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
-        column.append("constraints", exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
-        if table_pk == {column.name.lower()} and schema is not None:
-            for node in list(schema.expressions):
-                if isinstance(node, exp.PrimaryKey):
-                    node.pop()
-    return expression
 
 
 def _no_locking(expression: exp.Expr) -> exp.Expr:
     """SQLite has one writer at a time: FOR UPDATE/SHARE has nothing to add, so it is dropped."""
     for lock in list(expression.find_all(exp.Lock)):
         lock.pop()
-    return expression
-
-
-def _truncate(expression: exp.Expr) -> exp.Expr:
-    if isinstance(expression, exp.TruncateTable):
-        if len(expression.expressions) != 1:
-            unsupported("sqlite: TRUNCATE of several tables at once is not supported")
-        return exp.Delete(this=expression.expressions[0])
     return expression
 
 
@@ -406,10 +354,6 @@ def _float_precision(expression: exp.Expr) -> exp.Expr:
                 p = int(kind.expressions[0].name)
                 kind.replace(exp.DataType.build("REAL" if p <= 24 else "DOUBLE PRECISION"))
     return expression
-
-
-def _datatype_autoincrement(self: t.Any, expression: exp.AutoIncrementColumnConstraint) -> str:
-    return "AUTOINCREMENT"
 
 
 _SQLITE_STOCK = stock(SQLiteGenerator)
