@@ -19,9 +19,10 @@ Connection.interrupt() for cancel.
 Type decisions (declared type -> OID):
   INTEGER, INT, INT4, MEDIUMINT -> int4, except an INTEGER column in the
   table's primary key -> int8 (it is the 64-bit rowid; serial columns made
-  through the proxy are INT/BIGINT with a sequence's default, not the rowid); BIGINT/INT8 -> int8; SMALLINT/TINYINT -> int2; REAL, DOUBLE, FLOAT
-  -> float8 (SQLite's REAL is 8 bytes); FLOAT4 -> float4; other names follow
-  SQLite's affinity rules; an unknown name -> text. Columns without a declared
+  through the proxy are INT/BIGINT with a sequence's default, not the rowid);
+  BIGINT/INT8 -> int8; SMALLINT/TINYINT -> int2; REAL, DOUBLE, FLOAT -> float8
+  (SQLite's REAL is 8 bytes); FLOAT4 -> float4; other names follow SQLite's
+  affinity rules; an unknown name -> text. Columns without a declared
   type (expressions, untyped columns) are typed from the first rows:
   int -> int8, float -> float8, str -> text, bytes -> bytea, all NULL -> text.
 Values: bool columns come back as bool, NUMERIC as Decimal quantized to the

@@ -9,6 +9,7 @@ and lastval are the connection's, which is the session's.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import apsw
@@ -96,6 +97,7 @@ def install(conn: apsw.Connection) -> SessionValues:
     return state
 
 
+@functools.lru_cache(maxsize=1024)
 def _name(value: Any) -> str:
     try:
         return seqdefs.name_of(str(value))
@@ -109,12 +111,16 @@ def _exists(conn: apsw.Connection) -> bool:
     ).fetchall())
 
 
+_ROW = f"SELECT {_COLUMNS} FROM {seqdefs.TABLE} WHERE name = ?"
+
+
 def _row(conn: apsw.Connection, name: str) -> dict[str, Any]:
-    rows = []
-    if _exists(conn):
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM {seqdefs.TABLE} WHERE name = ?", (name,)
-        ).fetchall()
+    try:
+        rows = conn.execute(_ROW, (name,)).fetchall()
+    except apsw.SQLError as exc:
+        if "no such table" not in str(exc):
+            raise
+        rows = []  # no sequence was ever made in this database
     if not rows:
         raise errors.UndefinedTable(f'relation "{name}" does not exist')
     return dict(zip(seqdefs.COLUMNS, rows[0], strict=True))
@@ -127,20 +133,32 @@ def _write(conn: apsw.Connection, name: str, value: int, called: bool) -> None:
     )
 
 
+# One statement on the common path: the next value within bounds (or cycled), or no row.
+_ADVANCE = (
+    f"UPDATE {seqdefs.TABLE} SET is_called = 1, last_value = CASE"
+    " WHEN NOT is_called THEN last_value"
+    " WHEN last_value + increment BETWEEN min_value AND max_value THEN last_value + increment"
+    " WHEN increment > 0 THEN min_value ELSE max_value END"
+    " WHERE name = ? AND (NOT is_called OR cycle"
+    " OR last_value + increment BETWEEN min_value AND max_value) RETURNING last_value"
+)
+
+
 def _nextval(conn: apsw.Connection, state: SessionValues, name: str) -> int:
-    row = _row(conn, name)
-    value = row["last_value"]
-    if row["is_called"]:
-        value += row["increment"]
-        if value > row["max_value"] or value < row["min_value"]:
-            if not row["cycle"]:
-                which = "maximum" if row["increment"] > 0 else "minimum"
-                bound = row["max_value"] if row["increment"] > 0 else row["min_value"]
-                raise errors.from_sqlstate(
-                    "2200H", f'nextval: reached {which} value of sequence "{name}" ({bound})'
-                )
-            value = row["min_value"] if row["increment"] > 0 else row["max_value"]
-    _write(conn, name, value, True)
+    try:
+        rows = conn.execute(_ADVANCE, (name,)).fetchall()
+    except apsw.SQLError as exc:
+        if "no such table" not in str(exc):
+            raise
+        rows = []
+    if not rows:
+        row = _row(conn, name)  # raises 42P01 for a missing sequence
+        which = "maximum" if row["increment"] > 0 else "minimum"
+        bound = row["max_value"] if row["increment"] > 0 else row["min_value"]
+        raise errors.from_sqlstate(
+            "2200H", f'nextval: reached {which} value of sequence "{name}" ({bound})'
+        )
+    value = rows[0][0]
     state.values[name] = value
     state.last = name
     return value
