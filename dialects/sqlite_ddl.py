@@ -104,9 +104,12 @@ def serial_sequence(table: str, column: exp.ColumnDef) -> tuple[str, dict[str, t
         identity.parent.pop()
     name = f"{table}_{column.name}_seq"[:63]
     options["owned_by"] = (table, column.name)
+    # As PostgreSQL's default shows it: a name that is not all lower case is quoted.
+    literal = name if name == name.lower() and name.isidentifier() else (
+        '"' + name.replace('"', '""') + '"')
     if not any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints):
         column.append("constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
-    call = exp.Anonymous(this="nextval", expressions=[exp.Literal.string(name)])
+    call = exp.Anonymous(this="nextval", expressions=[exp.Literal.string(literal)])
     column.append("constraints", exp.ColumnConstraint(
         kind=exp.DefaultColumnConstraint(this=exp.Paren(this=call))
     ))
@@ -146,10 +149,20 @@ def _alter(tree: exp.Alter, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     actions = tree.args.get("actions") or []
     if not actions:
         return (Step(sql="SELECT 1 WHERE 0"),)  # everything in it was a storage option
+    table = tree.this.name
     if not tree.args.get("exists") and len(actions) == 1 and (
         isinstance(actions[0], _NATIVE) or _plain_add_column(actions[0])
     ):
-        return None
+        action = actions[0]
+        if isinstance(action, exp.AlterRename):
+            renamed = (table, action.this.name, "", "")
+        elif isinstance(action, exp.RenameColumn):
+            renamed = (table, table, action.this.name, action.args["to"].name)
+        else:
+            return None
+        # The proxy's own records (sequences' owners, comments) follow the new name.
+        return (Step(sql=dialect.generator().generate(tree)),
+                Step(routine="rename_owned", args=renamed))
     return (Step(routine="alter_table", args=(tree,)),)
 
 

@@ -143,8 +143,11 @@ def alter_table(conn: Any, alter: Any) -> None:
                     "owned_column = ?", (table, column))
     if plan.check_foreign_keys and _foreign_keys(conn):
         _foreign_key_check(conn)
+    for old, new in plan.renamed.items():
+        sqlite_sequences.rename_owned(conn, table, table, old, new)
     if plan.rename_to:
         run_sql(conn, f"ALTER TABLE {_q(table)} RENAME TO {_q(plan.rename_to)}")
+        sqlite_sequences.rename_owned(conn, table, plan.rename_to, "", "")
 
 
 def _copy_sql(plan: pure.Rebuild, into: str, source: str) -> str:
@@ -242,6 +245,7 @@ def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -
 ROUTINES = {
     "alter_table": alter_table,
     "truncate": truncate,
+    "rename_owned": sqlite_sequences.rename_owned,
     "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,
     "alter_sequence": sqlite_sequences.alter_sequence,

@@ -238,3 +238,17 @@ def restart_owned_sequences(conn: Any, tables: tuple[str, ...]) -> None:
     for table in tables:
         run_sql(conn, f"UPDATE {seqdefs.TABLE} SET last_value = start_value, is_called = 0 "
                 "WHERE owned_table = ?", (table,))
+
+
+def rename_owned(conn: Any, table: str, new_table: str, column: str, new_column: str) -> None:
+    """ALTER TABLE … RENAME TO / RENAME COLUMN: owned sequences and comments follow."""
+    for name, owner_table, owner_column in ((seqdefs.TABLE, "owned_table", "owned_column"),
+                                            ("pgproxy_comments", "object", "sub")):
+        if not run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (name,)):
+            continue
+        if column:
+            run_sql(conn, f"UPDATE {name} SET {owner_column} = ? WHERE {owner_table} = ? AND "
+                          f"{owner_column} = ?", (new_column, table, column))
+        else:
+            run_sql(conn, f"UPDATE {name} SET {owner_table} = ? WHERE {owner_table} = ?",
+                    (new_table, table))

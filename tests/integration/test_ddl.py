@@ -492,3 +492,23 @@ def test_nextval_of_a_bound_name(proxy_sqlite: ProxyProcess, proxy_mysql: ProxyP
     with _connect(proxy_mysql) as conn:
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="constant"):
             conn.execute("select nextval(%s)", (seq,))
+
+
+def test_serial_follows_renames(proxy_sqlite: ProxyProcess) -> None:
+    """A serial's sequence stays its column's through RENAME TO and RENAME COLUMN, also for a
+    mixed-case table name (its default quotes the sequence's name, as PostgreSQL's does)."""
+    table = _name("Renamed")
+    with _connect(proxy_sqlite) as conn:
+        conn.execute(f'create table "{table}" (id serial primary key, v text)')
+        conn.execute(f'insert into "{table}" (v) values (\'a\')')
+        conn.execute(f'alter table "{table}" rename to "{table}2"')
+        conn.execute(f'alter table "{table}2" rename column id to ident')
+        assert conn.execute(
+            f"select pg_get_serial_sequence('\"{table}2\"', 'ident')").fetchone() == (
+            f"public.{table}_id_seq",)
+        assert conn.execute(
+            f'insert into "{table}2" (v) values (\'b\') returning ident').fetchone() == (2,)
+        conn.execute(f'drop table "{table}2"')
+        assert conn.execute(
+            "select count(*) from pg_sequences where sequencename = %s", (f"{table}_id_seq",)
+        ).fetchone() == (0,)
