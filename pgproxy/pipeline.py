@@ -112,7 +112,7 @@ class Pipeline:
         generated = self.generate(stmt, session.target())
         if not generated.sql and not generated.steps:
             done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
-            done.notices = generated.notices
+            done.notices = _notices(session, generated)
             return done
         values = _bind(session, generated, params)
         cache = self.cache
@@ -154,7 +154,7 @@ class Pipeline:
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
             closed=exhausted, tz=session.settings.tz(),
         )
-        result.notices = generated.notices
+        result.notices = _notices(session, generated)
         if not result.done:
             session.set_active(result)
         return result
@@ -239,6 +239,14 @@ class Pipeline:
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
+
+
+def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]:
+    """The statement's NOTICEs, unless client_min_messages is above NOTICE (pg_dump's is)."""
+    if not generated.notices:
+        return ()
+    level = (session.settings.get("client_min_messages") or "notice").lower()
+    return () if level in ("warning", "error", "fatal", "panic") else generated.notices
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:

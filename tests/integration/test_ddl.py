@@ -512,3 +512,14 @@ def test_serial_follows_renames(proxy_sqlite: ProxyProcess) -> None:
         assert conn.execute(
             "select count(*) from pg_sequences where sequencename = %s", (f"{table}_id_seq",)
         ).fetchone() == (0,)
+
+
+def test_notices_follow_client_min_messages(proxy_sqlite: ProxyProcess) -> None:
+    table = _name("quiet")
+    notices: list[str] = []
+    with _connect(proxy_sqlite) as conn:
+        conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+        conn.execute("set client_min_messages = warning")  # as pg_dump's output does
+        conn.execute(f"create table {table} (a int) with (fillfactor=70)")
+        conn.execute(f"drop table {table}")
+    assert notices == []
