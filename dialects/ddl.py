@@ -151,6 +151,11 @@ def rename_column_tokens(tokens: list[Token]) -> list[Token]:
 # --- utility statements (no sqlglot tree) ----------------------------------------------------
 
 _LOCK_SHARED = ("ACCESS SHARE", "ROW SHARE")
+_IGNORED_ALTER = ("VALIDATE CONSTRAINT", "SET STATISTICS", "SET STORAGE", "SET COMPRESSION",
+                  "CLUSTER ON", "SET WITHOUT CLUSTER", "REPLICA IDENTITY", "DISABLE TRIGGER",
+                  "ENABLE TRIGGER", "ENABLE ALWAYS TRIGGER", "ENABLE REPLICA TRIGGER",
+                  "SET LOGGED", "SET UNLOGGED", "SET ACCESS METHOD", "SET TABLESPACE",
+                  "ROW LEVEL SECURITY")
 
 
 def utility(statement: Statement, tokens: list[Token], target: Target) -> Generated | None:
@@ -176,7 +181,15 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
         refuse_routine(verb, backend)
     if tag == "ALTER TABLE" and any(word(tok) == "OWNER" for tok in tokens):
         return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
-    if tag == "ALTER TABLE" and "RENAME CONSTRAINT" in " ".join(word(tok) for tok in tokens):
+    text = " ".join(word(tok) for tok in tokens)
+    if tag == "ALTER TABLE" and any(form in text for form in _IGNORED_ALTER):
+        # Planner and storage settings; VALIDATE CONSTRAINT (constraints here are checked
+        # when they are added); DISABLE TRIGGER (pg_dump --disable-triggers): nothing to do.
+        form = next(form for form in _IGNORED_ALTER if form in text)
+        return Generated("", notices=(f"{backend}: ALTER TABLE … {form} is ignored",))
+    if tag == "REINDEX":
+        return _reindex(tokens, target)
+    if tag == "ALTER TABLE" and "RENAME CONSTRAINT" in text:
         raise TranslationError(f"{backend}: ALTER TABLE … RENAME CONSTRAINT is not supported",
                                "0A000")
     if tag == "ALTER TABLE" and any(word(tok) == "IDENTITY" for tok in tokens):
@@ -229,6 +242,20 @@ def _drop_index(tokens: list[Token], target: Target) -> Generated:
             Step(sql=f"DROP INDEX {clause}{_quote(n, target)}") for n in names
         ))
     return Generated("", steps=(Step(routine="drop_index", args=(tuple(names), exists)),))
+
+
+def _reindex(tokens: list[Token], target: Target) -> Generated:
+    """REINDEX {INDEX|TABLE} name: SQLite rebuilds the same way; MariaDB's indexes need none."""
+    rest = [t for t in tokens[1:] if word(t) not in ("CONCURRENTLY", "VERBOSE")]
+    if rest and rest[0].token_type == TokenType.L_PAREN:
+        rest = _skip_options(rest)
+    kind = word(rest[0]) if rest else ""
+    names, _ = _names(rest[1:])
+    if target.dialect != "sqlite":
+        return Generated("")
+    if kind in ("INDEX", "TABLE") and names:
+        return Generated(f"REINDEX {_quote(names[0], target)}")
+    return Generated("REINDEX")  # DATABASE / SYSTEM / SCHEMA: everything
 
 
 def _lock(names: list[str], mode: str, target: Target) -> Generated:

@@ -41,6 +41,7 @@ _TIME_TRAVEL = {
 }
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
+_UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
 
 # Session values the proxy binds: node -> (Generated.params key, PostgreSQL's column name).
@@ -220,7 +221,7 @@ def _utility(statement: Statement, target: Target) -> Generated:
     found = None
     if statement.tag in ("CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE"):
         found = sequences.generate(statement, target)
-    elif statement.kind is Kind.DDL or statement.tag in ("DO", "VACUUM", "ANALYZE", "LOCK TABLE"):
+    elif statement.kind is Kind.DDL or statement.tag in _UTILITY_DDL:
         found = ddl.utility(statement, tokenize(statement.sql), target)
     if found is not None:
         if target.paramstyle == "format" and "%" in found.sql:

@@ -149,6 +149,11 @@ ROUND_TRIP = [
     ("vacuum (verbose, analyze) t", {"sqlite": ['ANALYZE "t"'], "mariadb": ["ANALYZE TABLE `t`"]}),
     ("analyze", {"sqlite": ["ANALYZE"], "mariadb": [""]}),
     ("lock table t in access share mode", {"sqlite": [""], "mariadb": [""]}),
+    ("alter table t validate constraint fk", {"sqlite": [""], "mariadb": [""]}),
+    ("alter table only t disable trigger all", {"sqlite": [""], "mariadb": [""]}),
+    ("alter table t alter column a set statistics 100", {"sqlite": [""]}),
+    ("reindex table public.t", {"sqlite": ['REINDEX "t"'], "mariadb": [""]}),
+    ("reindex (verbose) database app", {"sqlite": ["REINDEX"]}),
     (
         "lock table only t, u in exclusive mode nowait",
         {"sqlite": ['UPDATE "t" SET rowid = rowid WHERE 0', 'UPDATE "u" SET rowid = rowid WHERE 0'],
