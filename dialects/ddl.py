@@ -16,6 +16,7 @@ import typing as t
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
+from dialects import comments, enums, sequences
 from dialects.api import Generated, Statement, Step, Target, TranslationError
 from dialects.classify import word
 
@@ -159,45 +160,41 @@ _IGNORED_ALTER = ("VALIDATE CONSTRAINT", "SET STATISTICS", "SET STORAGE", "SET C
 
 
 def utility(statement: Statement, tokens: list[Token], target: Target) -> Generated | None:
-    """VACUUM, ANALYZE, LOCK and DO as the backend can take them; None for other utilities."""
-    tag = statement.tag
-    backend = target.backend
-    if tag == "DO":
-        raise TranslationError(
-            f"{backend}: DO blocks (anonymous PL/pgSQL code) are not supported", "0A000"
-        )
-    if tag == "DROP INDEX":
-        return _drop_index(tokens, target)
-    if tag == "COMMENT":
-        from dialects.comments import comment
+    """A DDL or maintenance statement sqlglot keeps whole, as the backend can take it;
+    None when there is no rule for it (the caller refuses it with 0A000)."""
+    handler = _UTILITIES.get(statement.tag)
+    if handler is None and statement.tag.partition(" ")[2] in _ROUTINES:
+        refuse_routine(statement.tag.partition(" ")[2], target.backend)
+    return handler(statement.tag, tokens, target) if handler else None
 
-        return comment(tokens, target)
-    if tag in ("DROP TYPE", "ALTER TYPE"):
-        from dialects.enums import type_statement
 
-        return type_statement(tag, tokens, target)
-    verb = tag.partition(" ")[2]
-    if tag.startswith("CREATE ") and verb in _ROUTINES:
-        refuse_routine(verb, backend)
-    if tag == "ALTER TABLE" and any(word(tok) == "OWNER" for tok in tokens):
-        return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
+def _do(tag: str, tokens: list[Token], target: Target) -> Generated:
+    raise TranslationError(
+        f"{target.backend}: DO blocks (anonymous PL/pgSQL code) are not supported", "0A000"
+    )
+
+
+def _alter_table(tag: str, tokens: list[Token], target: Target) -> Generated | None:
+    """The ALTER TABLE forms sqlglot does not parse."""
     text = " ".join(word(tok) for tok in tokens)
-    if tag == "ALTER TABLE" and any(form in text for form in _IGNORED_ALTER):
+    if " OWNER TO " in f" {text} ":
+        return Generated("")  # pg_dump's OWNER TO: the backend user owns everything
+    form = next((form for form in _IGNORED_ALTER if form in text), None)
+    if form is not None:
         # Planner and storage settings; VALIDATE CONSTRAINT (constraints here are checked
         # when they are added); DISABLE TRIGGER (pg_dump --disable-triggers): nothing to do.
-        form = next(form for form in _IGNORED_ALTER if form in text)
-        return Generated("", notices=(f"{backend}: ALTER TABLE … {form} is ignored",))
-    if tag == "REINDEX":
-        return _reindex(tokens, target)
-    if tag == "ALTER TABLE" and "RENAME CONSTRAINT" in text:
-        raise TranslationError(f"{backend}: ALTER TABLE … RENAME CONSTRAINT is not supported",
-                               "0A000")
-    if tag == "ALTER TABLE" and any(word(tok) == "IDENTITY" for tok in tokens):
-        from dialects.sequences import add_identity
+        return Generated("", notices=(f"{target.backend}: ALTER TABLE … {form} is ignored",))
+    if "RENAME CONSTRAINT" in text:
+        raise TranslationError(
+            f"{target.backend}: ALTER TABLE … RENAME CONSTRAINT is not supported", "0A000"
+        )
+    if " IDENTITY" in text:
+        return sequences.add_identity(tokens, target)
+    return None
 
-        return add_identity(tokens, target)
-    if tag not in ("VACUUM", "ANALYZE", "LOCK TABLE"):
-        return None
+
+def _maintenance(tag: str, tokens: list[Token], target: Target) -> Generated:
+    """VACUUM [ANALYZE], ANALYZE and LOCK TABLE, with their option lists and table names."""
     flags = _option_words(tokens[1:])
     rest = _skip_options(tokens[1:])
     while rest and word(rest[0]) in ("FULL", "FREEZE", "VERBOSE", "ANALYZE", "ANALYSE",
@@ -224,7 +221,7 @@ def utility(statement: Statement, tokens: list[Token], target: Target) -> Genera
     ))
 
 
-def _drop_index(tokens: list[Token], target: Target) -> Generated:
+def _drop_index(tag: str, tokens: list[Token], target: Target) -> Generated:
     """DROP INDEX [CONCURRENTLY] [IF EXISTS] a, b [CASCADE]: MariaDB needs each index's table,
     which only the schema knows."""
     rest = tokens[2:]
@@ -244,7 +241,7 @@ def _drop_index(tokens: list[Token], target: Target) -> Generated:
     return Generated("", steps=(Step(routine="drop_index", args=(tuple(names), exists)),))
 
 
-def _reindex(tokens: list[Token], target: Target) -> Generated:
+def _reindex(tag: str, tokens: list[Token], target: Target) -> Generated:
     """REINDEX {INDEX|TABLE} name: SQLite rebuilds the same way; MariaDB's indexes need none."""
     rest = [t for t in tokens[1:] if word(t) not in ("CONCURRENTLY", "VERBOSE")]
     if rest and rest[0].token_type == TokenType.L_PAREN:
@@ -332,3 +329,18 @@ def _quote(name: str, target: Target) -> str:
     return ".".join(
         exp.to_identifier(part, quoted=True).sql(dialect) for part in name.split(".")
     )
+
+
+Handler = t.Callable[[str, list[Token], Target], "Generated | None"]
+_UTILITIES: dict[str, Handler] = {
+    "DO": _do,
+    "ALTER TABLE": _alter_table,
+    "DROP INDEX": _drop_index,
+    "COMMENT": lambda tag, tokens, target: comments.comment(tokens, target),
+    "DROP TYPE": enums.type_statement,
+    "ALTER TYPE": enums.type_statement,
+    "REINDEX": _reindex,
+    "VACUUM": _maintenance,
+    "ANALYZE": _maintenance,
+    "LOCK TABLE": _maintenance,
+}
