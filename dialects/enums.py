@@ -69,14 +69,11 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
 
 
 def candidates(tree: exp.Expr) -> set[str]:
-    """Type names of the CREATE TABLE's columns that may be enums (user-defined names)."""
-    found = set()
-    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
-        for column in tree.this.expressions:
-            name = _user_type(column)
-            if name:
-                found.add(name)
-    return found
+    """Type names of the statement's column definitions that may be enums (user-defined
+    names), in CREATE TABLE or ALTER TABLE … ADD COLUMN."""
+    if not isinstance(tree, (exp.Create, exp.Alter)):
+        return set()
+    return {name for column in tree.find_all(exp.ColumnDef) if (name := _user_type(column))}
 
 
 def _user_type(column: exp.Expr) -> str | None:
@@ -91,9 +88,9 @@ def _user_type(column: exp.Expr) -> str | None:
     return name.name if isinstance(name, exp.Identifier) else None
 
 
-def apply(tree: exp.Create, labels: dict[str, list[str]], dialect: str) -> None:
+def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
     """Columns of an enum type: a CHECK of the labels (SQLite) or an ENUM (MySQL)."""
-    for column in tree.this.expressions:
+    for column in list(tree.find_all(exp.ColumnDef)):
         name = _user_type(column)
         if name not in labels:
             continue

@@ -43,7 +43,7 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
         if not actions:
             return (Step(sql="DO 0"),)  # everything in it was a storage option
         if any(_needs_schema(a) for a in actions) or tree.args.get("exists") or (
-            bare_references(tree)
+            bare_references(tree) or enums.candidates(tree)
         ):
             return (Step(routine="alter_table", args=(tree,)),)
     return None

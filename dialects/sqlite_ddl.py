@@ -150,7 +150,7 @@ def _alter(tree: exp.Alter, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     if not actions:
         return (Step(sql="SELECT 1 WHERE 0"),)  # everything in it was a storage option
     table = tree.this.name
-    if not tree.args.get("exists") and len(actions) == 1 and (
+    if not tree.args.get("exists") and len(actions) == 1 and not enums.candidates(tree) and (
         isinstance(actions[0], _NATIVE) or _plain_add_column(actions[0])
     ):
         action = actions[0]
@@ -266,9 +266,8 @@ def _apply(action: exp.Expr, table: str, schema: exp.Schema, columns: dict[str, 
         seq = serial_sequence(table, action)
         if seq is not None:
             out.sequences.append(seq)
-        declared = exp.DataType.build(action.args["kind"].sql("postgres"), dialect="postgres")
         node = _sqlite_node(gen.generate(action))
-        _verbatim_type(node, declared.sql("postgres"))
+        _verbatim_type(node, action.args["kind"].sql("postgres"))
         # Columns come before the table's constraints in SQLite's grammar.
         items = list(schema.expressions)
         last = max((i for i, n in enumerate(items) if isinstance(n, exp.ColumnDef)), default=-1)

@@ -59,10 +59,16 @@ def drop_enums(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
         run_sql(conn, f"DELETE FROM {enums.TABLE} WHERE type_name = {m}", (name,))
 
 
+def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
+    """A copy of the statement with its enum-typed columns made what the backend checks."""
+    tree = tree.copy()
+    enums.apply(tree, labels(conn, enums.candidates(tree)), conn.backend.dialect)
+    return tree
+
+
 def create_table(conn: Any, tree: exp.Create) -> None:
     dialect = conn.backend.dialect
-    tree = tree.copy()
-    enums.apply(tree, labels(conn, enums.candidates(tree)), dialect)
+    tree = with_labels(conn, tree)
     if dialect != "sqlite":
         from pgproxy.backends.mysql_ddl import fill_references
 

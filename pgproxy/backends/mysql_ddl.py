@@ -168,7 +168,9 @@ def _own_primary_key(tree: exp.Expr, table: str) -> list[str]:
 
 def alter_table(conn: Any, alter: exp.Alter) -> None:
     """One ALTER TABLE whose MODIFY and DROP clauses come from the current schema."""
-    alter = alter.copy()
+    from pgproxy.backends.enums import with_labels
+
+    alter = with_labels(conn, alter)
     fill_references(conn, alter)
     table = alter.this.name
     if not run_sql(conn, "SELECT 1 FROM information_schema.tables WHERE table_schema = "

@@ -108,6 +108,7 @@ def alter_table(conn: Any, alter: Any) -> None:
             "ON DELETE actions; run it outside a transaction block"
         )
     declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
+    alter = enums.with_labels(conn, alter)
     try:
         plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"))
     except dialects.TranslationError as exc:

@@ -382,6 +382,11 @@ def test_enum_type(any_proxy: ProxyProcess) -> None:
             "select e.enumlabel from pg_enum e join pg_type t on t.oid = e.enumtypid "
             "where t.typname = %s order by e.enumsortorder", (kind,)
         ).fetchall() == [("sad",), ("ok",), ("happy",)]
+        conn.execute(f"alter table {table} add column later {kind}")
+        with pytest.raises((psycopg.errors.CheckViolation,
+                            psycopg.errors.InvalidTextRepresentation)):
+            conn.execute(f"update {table} set later = 'angry'")
+        conn.execute(f"update {table} set later = 'sad'")
         with pytest.raises(psycopg.errors.DuplicateObject):
             conn.execute(f"create type {kind} as enum ('x')")
         conn.execute(f"drop table {table}")
