@@ -145,6 +145,16 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         column.set("kind", exp.DataType.build(new, dialect="mysql"))
 
 
+def _checks_last(column: exp.ColumnDef) -> None:
+    """PostgreSQL takes a column's CHECK and DEFAULT in any order; MySQL wants CHECK (and
+    REFERENCES) after the others."""
+    constraints = column.constraints
+    last = [c for c in constraints if isinstance(c.kind, (exp.CheckColumnConstraint,
+                                                          exp.Reference))]
+    if last and constraints[-len(last):] != last:
+        column.set("constraints", [c for c in constraints if c not in last] + last)
+
+
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """PostgreSQL column types as MySQL stores them with the same range and precision."""
     if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
@@ -155,6 +165,7 @@ def ddl_types(expression: exp.Expr) -> exp.Expr:
         return expression
     for column in expression.find_all(exp.ColumnDef):
         _column_type(column, keys)
+        _checks_last(column)
     return expression
 
 

@@ -108,7 +108,24 @@ def _modify(conn: Any, table: str, action: exp.AlterColumn, dialect: Any) -> str
         parts.append(f"DEFAULT {default}")  # information_schema gives it as an expression
     if "auto_increment" in extra.lower():
         parts.append("AUTO_INCREMENT")
+    parts.extend(f"CHECK ({clause})" for clause in _column_checks(conn, table, name))
     return " ".join(parts)
+
+
+def _column_checks(conn: Any, table: str, column: str) -> list[str]:
+    """A column's own CHECK (MariaDB names it after the column): MODIFY COLUMN drops it
+    unless restated."""
+    try:
+        rows = run_sql(
+            conn,
+            "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
+            "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s AND CONSTRAINT_NAME = %s "
+            "AND LEVEL = 'Column'",
+            (table, column),
+        )
+    except errors.PgError:
+        return []  # MySQL has no column-level CHECKs to lose (nor this LEVEL column)
+    return [str(r[0]) for r in rows]
 
 
 def _drop_constraint(conn: Any, table: str, name: str, if_exists: bool) -> str | None:
