@@ -16,6 +16,9 @@ from dialects.api import Generated, Step, Target, TranslationError
 from dialects.classify import word
 
 TABLE = "pgproxy_enums"
+# The name of the CHECK that stands for an enum type on SQLite (the catalog hides it:
+# PostgreSQL's enum column has no constraint).
+CHECK_PREFIX = "pgproxy_enum_"
 _CREATE = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {TABLE} (type_name TEXT NOT NULL, label TEXT NOT NULL,"
               " sort_order REAL NOT NULL, PRIMARY KEY (type_name, label))",
@@ -99,6 +102,7 @@ def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
             column.set("kind", exp.DataType(this=exp.DType.USERDEFINED, kind=name))
             check = exp.In(this=exp.column(column.name, quoted=True), expressions=values)
             column.append("constraints", exp.ColumnConstraint(
+                this=exp.to_identifier(f"{CHECK_PREFIX}{column.name}", quoted=True),
                 kind=exp.CheckColumnConstraint(this=check)))
         else:
             column.set("kind", exp.DataType(this=exp.DType.ENUM, expressions=values))

@@ -516,7 +516,7 @@ def _own_columns(node: exp.Expr) -> list[str]:
 def _record(out: Constraints, table: str, node: exp.Expr, name: str | None,
             cols: list[str]) -> None:
     suffix = _suffix(node)
-    if not suffix:
+    if not suffix or (name or "").startswith(enums.CHECK_PREFIX):
         return
     if suffix == "check":
         check = node if isinstance(node, exp.CheckColumnConstraint) else node.find(

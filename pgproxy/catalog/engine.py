@@ -257,6 +257,11 @@ class CatalogDB:
         self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
                                          "standard public schema")])
 
+        enums.load(self, schema, taken, types)
+        for t in schema.tables:  # columns made with an enum type show that type
+            for c in t.columns:
+                if c.type_name in names.type_by_name:
+                    c.type_oid, c.typmod = names.type_by_name[c.type_name], -1
         classes, attributes, attrdefs, indexes, constraints = [], [], [], [], []
         info_tables, info_columns, info_views, info_tc, info_kcu, info_rc = [], [], [], [], [], []
         table_oids: dict[str, int] = {}
@@ -279,7 +284,7 @@ class CatalogDB:
                                      "d", relid=oid))
             classes.append(self._class_row(oid, t.name, t.kind, rowtype, len(t.columns),
                                            bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
-                                           t.name in with_triggers))
+                                           t.name in with_triggers, len(t.checks)))
             attnums = {}
             if t.kind == "r":
                 attributes.extend(self._system_attributes(oid))
@@ -378,7 +383,6 @@ class CatalogDB:
                 info_tc.append((None, "public", cname, None, "public", t.name, "CHECK",
                                 "NO", "NO", "YES", None))
         sequences.load(self, schema, taken, table_oids, classes)
-        enums.load(self, schema, taken, types)
         comments.load(self, schema)
         self._insert("pg_type", types)
         self._insert("pg_class", classes)
@@ -404,13 +408,14 @@ class CatalogDB:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)
 
     def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
-                   hasindex: bool, am: int, triggers: bool = False) -> tuple:
+                   hasindex: bool, am: int, triggers: bool = False, checks: int = 0) -> tuple:
         # relpages, reltuples as a fresh PostgreSQL 16 reports them: a table never analyzed
         # -1 tuples, a btree index its metapage and 0 tuples (pgjdbc's getIndexInfo reads both).
         pages, tuples = (1, 0.0) if kind == "i" else (0, -1.0)
         return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, pages,
-                tuples, 0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False,
-                False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
+                tuples, 0, 0, hasindex, False, "p", kind, natts, checks, kind == "v", triggers,
+                False, False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None,
+                None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                        notnull: bool, hasdef: bool) -> tuple:

@@ -25,6 +25,7 @@ class ColumnInfo:
     notnull: bool = False
     default: str | None = None  # a PostgreSQL expression's text
     identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
+    type_name: str | None = None  # a type of the proxy's (an enum) the column was made with
 
 
 @dataclass
@@ -146,6 +147,7 @@ def _sqlite(conn: Connection) -> Schema:
     from pgproxy.backends.sqlite import declared_type
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
+    enums = _enums(conn, "sqlite")
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
@@ -176,7 +178,8 @@ def _sqlite(conn: Connection) -> Schema:
                 # The rowid alias numbers itself, as a serial would.
                 default = f"nextval('{name}_{col}_seq'::regclass)"
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
-                                            kind == "table"), default, rowid))
+                                            kind == "table"), default, rowid,
+                                            _enum_named(enums, (decl or "").lower())))
         if kind == "table":
             indexes = _rows(conn, "SELECT name, \"unique\", origin FROM pragma_index_list(?)",
                             [name])
@@ -221,8 +224,20 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version, _sqlite_sequences(conn), _enums(conn, "sqlite"),
-                  _comments(conn, "sqlite"))
+    return Schema(tables, version, _sqlite_sequences(conn), enums, _comments(conn, "sqlite"))
+
+
+def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
+    return name if name in enums else None
+
+
+def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | None:
+    """The enum type whose labels a MySQL ENUM('a','b') column has, if exactly one has them."""
+    if not column_type.lower().startswith("enum("):
+        return None
+    labels = [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", column_type)]
+    found = [name for name, values in enums.items() if values == labels]
+    return found[0] if len(found) == 1 else None
 
 
 _PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
@@ -345,6 +360,7 @@ def _mysql(conn: Connection) -> Schema:
     tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r")
               for name, ttype in objects if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
     sequences = [_mariadb_sequence(conn, name) for name, ttype in objects if ttype == "SEQUENCE"]
+    enums = _enums(conn, "mysql")
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
          scale) in _rows(
         conn,
@@ -364,7 +380,8 @@ def _mysql(conn: Connection) -> Schema:
             sequences.append(_auto_increment(conn, tname, cname, oid))
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
-        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
+        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
+                                        _enum_with_labels(enums, str(column_type))))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname in _rows(
         conn,
@@ -425,7 +442,7 @@ def _mysql(conn: Connection) -> Schema:
             seq = by_name.get(found.group(1)) if found else None
             if seq is not None and seq.owned_by is None:
                 seq.owned_by = (table.name, column.name)
-    return Schema(list(tables.values()), sequences=sequences, enums=_enums(conn, "mysql"),
+    return Schema(list(tables.values()), sequences=sequences, enums=enums,
                   comments=_comments(conn, "mysql"))
 
 
