@@ -28,7 +28,7 @@ CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, data_type TEXT NOT NULL, "
     "start_value INTEGER NOT NULL, min_value INTEGER NOT NULL, max_value INTEGER NOT NULL, "
     "increment INTEGER NOT NULL, cache INTEGER NOT NULL, cycle BOOLEAN NOT NULL, "
-    "last_value INTEGER NOT NULL, is_called BOOLEAN NOT NULL, owned_table TEXT, "
+    "last_value BIGINT NOT NULL, is_called BOOLEAN NOT NULL, owned_table TEXT, "
     "owned_column TEXT)"
 )
 FUNCTIONS = frozenset({"nextval", "currval", "setval", "lastval"})

@@ -260,6 +260,7 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^no such column", "42703"),
         (r"^no such function|^wrong number of arguments to function", "42883"),
         (r"^no such index|^no such trigger|^no such view", "42704"),
+        (r"^use DROP (TABLE|VIEW) to delete", "42809"),  # DROP TABLE of a view or sequence
         (r"^no such savepoint", "3B001"),
         (r"^(table|index|view|trigger) \S+ already exists", "42P07"),
         (r"^duplicate column name", "42701"),

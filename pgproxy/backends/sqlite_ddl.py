@@ -140,8 +140,9 @@ def alter_table(conn: Any, alter: Any) -> None:
     if plan.dropped and run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?",
                                 (dialects.sequences.TABLE,)):
         for column in plan.dropped:
-            run_sql(conn, f"DELETE FROM {dialects.sequences.TABLE} WHERE owned_table = ? AND "
-                    "owned_column = ?", (table, column))
+            owned = run_sql(conn, f"SELECT name FROM {dialects.sequences.TABLE} WHERE "
+                            "owned_table = ? AND owned_column = ?", (table, column))
+            sqlite_sequences.drop_sequences(conn, tuple(n for (n,) in owned), True)
     if plan.check_foreign_keys and _foreign_keys(conn):
         _foreign_key_check(conn)
     for old, new in plan.renamed.items():

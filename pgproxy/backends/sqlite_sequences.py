@@ -180,6 +180,23 @@ def create_sequence(conn: Any, name: str, if_not_exists: bool,
     marks = ", ".join("?" for _ in seqdefs.COLUMNS)
     run_sql(conn, f"INSERT INTO {seqdefs.TABLE} ({_COLUMNS}) VALUES ({marks})",
             [values[c] for c in seqdefs.COLUMNS])
+    _create_view(conn, name)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _create_view(conn: Any, name: str) -> None:
+    """A sequence is a relation one can SELECT from (pg_dump reads last_value, is_called),
+    and its name is taken for tables: a view over its row gives both."""
+    literal = "'" + name.replace("'", "''") + "'"
+    run_sql(conn, f"CREATE VIEW {_quote(name)} AS SELECT last_value, 0 AS log_cnt, is_called "
+                  f"FROM {seqdefs.TABLE} WHERE name = {literal}")
+
+
+def _drop_view(conn: Any, name: str) -> None:
+    run_sql(conn, f"DROP VIEW IF EXISTS {_quote(name)}")
 
 
 def _stored(conn: Any, name: str) -> dict[str, Any] | None:
@@ -198,9 +215,11 @@ def alter_sequence(conn: Any, name: str, if_exists: bool,
             return
         raise errors.UndefinedTable(f'relation "{name}" does not exist')
     if rename:
-        if _stored(conn, rename) is not None:
+        if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (rename,)):
             raise errors.DuplicateTable(f'relation "{rename}" already exists')
         run_sql(conn, f"UPDATE {seqdefs.TABLE} SET name = ? WHERE name = ?", (rename, name))
+        _drop_view(conn, name)
+        _create_view(conn, rename)
         return
     definition = seqdefs.resolve(dict(options), current)
     sets = ", ".join(f"{c} = ?" for c in seqdefs.COLUMNS[1:])
@@ -216,6 +235,7 @@ def drop_sequences(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
                 continue
             raise errors.UndefinedTable(f'sequence "{name}" does not exist')
         run_sql(conn, f"DELETE FROM {seqdefs.TABLE} WHERE name = ?", (name,))
+        _drop_view(conn, name)
 
 
 def drop_owned_sequences(conn: Any, tables: tuple[str, ...]) -> None:
@@ -224,7 +244,11 @@ def drop_owned_sequences(conn: Any, tables: tuple[str, ...]) -> None:
         if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (table,)):
             continue  # DROP TABLE IF EXISTS of a view's name, or nothing was dropped
         if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (seqdefs.TABLE,)):
+            owned = run_sql(conn, f"SELECT name FROM {seqdefs.TABLE} WHERE owned_table = ?",
+                            (table,))
             run_sql(conn, f"DELETE FROM {seqdefs.TABLE} WHERE owned_table = ?", (table,))
+            for (name,) in owned:
+                _drop_view(conn, name)
         if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_comments'"):
             run_sql(conn, "DELETE FROM pgproxy_comments WHERE object = ? AND kind IN "
                           "('table', 'column')", (table,))

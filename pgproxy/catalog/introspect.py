@@ -156,7 +156,11 @@ def _sqlite(conn: Connection) -> Schema:
         " ORDER BY name",
     )
     tables = []
+    sequences = _sqlite_sequences(conn)
+    sequence_names = {seq.name for seq in sequences}
     for kind, name, sql in objects:
+        if kind == "view" and name in sequence_names:
+            continue  # the view that lets a sequence be read like PostgreSQL's
         table = TableInfo(name, "r" if kind == "table" else "v")
         named = constraints(name, sql) if kind == "table" and sql else Constraints()
         table.checks = named.checks
@@ -224,7 +228,7 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version, _sqlite_sequences(conn), enums, _comments(conn, "sqlite"))
+    return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"))
 
 
 def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:

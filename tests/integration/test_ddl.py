@@ -528,3 +528,26 @@ def test_notices_follow_client_min_messages(proxy_sqlite: ProxyProcess) -> None:
         conn.execute(f"create table {table} (a int) with (fillfactor=70)")
         conn.execute(f"drop table {table}")
     assert notices == []
+
+
+def test_select_from_a_sequence(proxy_sqlite: ProxyProcess,
+                                proxy_postgresql: ProxyProcess) -> None:
+    """A sequence is a relation: SELECT last_value, is_called FROM s (as pg_dump reads it),
+    and its name is taken for a table."""
+    answers = []
+    for proxy in (proxy_sqlite, proxy_postgresql):
+        seq = _name("readable")
+        with _connect(proxy) as conn:
+            conn.execute(f"create sequence {seq} start 5")
+            got = [conn.execute(f"select last_value, is_called from {seq}").fetchone()]
+            conn.execute(f"select nextval('{seq}')")
+            got.append(conn.execute(f"select last_value, is_called from {seq}").fetchone())
+            with pytest.raises(psycopg.errors.DuplicateTable):
+                conn.execute(f"create table {seq} (a int)")
+            conn.execute(f"alter sequence {seq} rename to {seq}_b")
+            got.append(conn.execute(f"select last_value from {seq}_b").fetchone())
+            conn.execute(f"drop sequence {seq}_b")
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"select last_value from {seq}_b")
+        answers.append(got)
+    assert answers[0] == answers[1] == [(5, False), (5, True), (5,)]
