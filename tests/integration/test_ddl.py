@@ -551,3 +551,14 @@ def test_select_from_a_sequence(proxy_sqlite: ProxyProcess,
                 conn.execute(f"select last_value from {seq}_b")
         answers.append(got)
     assert answers[0] == answers[1] == [(5, False), (5, True), (5,)]
+
+
+def test_temporary_and_float_columns(any_proxy: ProxyProcess) -> None:
+    table = _name("tmp")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create temp table {table} (a float(10), b float(30), c double precision,"
+                     " d real)")
+        conn.execute(f"insert into {table} values (1.5, 2.25, 3.125, 4.5)")
+        assert conn.execute(f"select a, b, c, d from {table}").fetchone() == (1.5, 2.25, 3.125,
+                                                                             4.5)
+        conn.execute(f"drop table {table}")
