@@ -193,6 +193,30 @@ def _alter_table(tag: str, tokens: list[Token], target: Target) -> Generated | N
     return None
 
 
+def _alter_index(tag: str, tokens: list[Token], target: Target) -> Generated:
+    """ALTER INDEX [IF EXISTS] a RENAME TO b (Django's RenameIndex); storage settings of an
+    index are ignored. SQLite has no ALTER INDEX and MySQL renames through the table."""
+    words = [word(tok) for tok in tokens]
+    i = 2
+    exists = words[i : i + 2] == ["IF", "EXISTS"]
+    if exists:
+        i += 2
+    names, rest = _names(tokens[i:])
+    rest_words = [word(tok) for tok in rest]
+    if len(names) != 1:
+        raise TranslationError("syntax error in ALTER INDEX", "42601")
+    if rest_words[:2] == ["RENAME", "TO"]:
+        new, _ = _names(rest[2:])
+        if len(new) != 1:
+            raise TranslationError("syntax error in ALTER INDEX", "42601")
+        return Generated("", steps=(Step(routine="rename_index",
+                                         args=(names[0], new[0], exists)),))
+    if rest_words[:1] in (["SET"], ["RESET"]):
+        return Generated("", notices=(f"{target.backend}: ALTER INDEX … {rest_words[0]} is "
+                                      "ignored",))
+    raise TranslationError(f"{target.backend}: this ALTER INDEX is not supported", "0A000")
+
+
 def _maintenance(tag: str, tokens: list[Token], target: Target) -> Generated:
     """VACUUM [ANALYZE], ANALYZE and LOCK TABLE, with their option lists and table names."""
     flags = _option_words(tokens[1:])
@@ -336,6 +360,7 @@ _UTILITIES: dict[str, Handler] = {
     "DO": _do,
     "ALTER TABLE": _alter_table,
     "DROP INDEX": _drop_index,
+    "ALTER INDEX": _alter_index,
     "COMMENT": lambda tag, tokens, target: comments.comment(tokens, target),
     "DROP TYPE": enums.type_statement,
     "ALTER TYPE": enums.type_statement,

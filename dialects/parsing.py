@@ -22,7 +22,7 @@ _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
 _TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX",
-                        "DROP TYPE", "ALTER TYPE", "COMMENT"})
+                        "DROP TYPE", "ALTER TYPE", "COMMENT", "ALTER INDEX"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
 

@@ -460,6 +460,13 @@ def _drop_constraint(schema: exp.Schema, table: str, name: str) -> bool:
     return False
 
 
+def renamed_index(sql: str, new: str) -> str:
+    """A stored CREATE INDEX under another name."""
+    tree = sqlglot.parse_one(sql, read="sqlite")
+    tree.this.set("this", exp.to_identifier(new, quoted=True))
+    return tree.sql("sqlite")
+
+
 def index_sql(sql: str, renamed: dict[str, str], dropped: set[str]) -> str | None:
     """A saved CREATE INDEX with renamed columns renamed; None if it used a dropped column."""
     tree = sqlglot.parse_one(sql, read="sqlite")

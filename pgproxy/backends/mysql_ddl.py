@@ -76,6 +76,21 @@ def drop_index(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
         run_sql(conn, literal(conn, f"DROP INDEX {_q(name)} ON {_q(rows[0][0])}"))
 
 
+def rename_index(conn: Any, name: str, new: str, if_exists: bool) -> None:
+    rows = run_sql(
+        conn,
+        "SELECT DISTINCT table_name FROM information_schema.statistics "
+        "WHERE table_schema = DATABASE() AND index_name = %s",
+        (name,),
+    )
+    if not rows:
+        if if_exists:
+            return
+        raise errors.UndefinedTable(f'relation "{name}" does not exist')
+    run_sql(conn, literal(conn, f"ALTER TABLE {_q(rows[0][0])} RENAME INDEX {_q(name)} "
+                                f"TO {_q(new)}"))
+
+
 def _column(conn: Any, table: str, column: str) -> tuple[str, bool, str | None, str]:
     rows = run_sql(
         conn,
@@ -220,5 +235,6 @@ ROUTINES = {
     "truncate": truncate,
     "without_foreign_key_checks": without_foreign_key_checks,
     "drop_index": drop_index,
+    "rename_index": rename_index,
     "alter_table": alter_table,
 }

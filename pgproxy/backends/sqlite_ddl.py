@@ -192,6 +192,24 @@ def _swap_held(conn: Any, table: str, plan: pure.Rebuild, children: list[str]) -
     run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
+def rename_index(conn: Any, name: str, new: str, if_exists: bool) -> None:
+    """SQLite has no ALTER INDEX: the index is made again, under its new name."""
+    rows = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                   (name,))
+    if not rows:
+        if if_exists:
+            return
+        raise errors.UndefinedTable(f'relation "{name}" does not exist')
+    if rows[0][0] is None:  # the index behind a PRIMARY KEY or UNIQUE constraint
+        raise errors.FeatureNotSupported(
+            f'sqlite: index "{name}" belongs to a constraint; SQLite cannot rename it'
+        )
+    if run_sql(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (new,)):
+        raise errors.DuplicateTable(f'relation "{new}" already exists')
+    run_sql(conn, f"DROP INDEX {_q(name)}")
+    run_sql(conn, pure.renamed_index(rows[0][0], new))
+
+
 _IDENTITY_TYPES = {"SMALLINT": "smallint", "INT2": "smallint", "INT": "integer",
                    "INTEGER": "integer", "INT4": "integer"}
 
@@ -247,6 +265,7 @@ def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -
 ROUTINES = {
     "alter_table": alter_table,
     "truncate": truncate,
+    "rename_index": rename_index,
     "rename_owned": sqlite_sequences.rename_owned,
     "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,
