@@ -185,9 +185,7 @@ def _alter_table(tag: str, tokens: list[Token], target: Target) -> Generated | N
         # when they are added); DISABLE TRIGGER (pg_dump --disable-triggers): nothing to do.
         return Generated("", notices=(f"{target.backend}: ALTER TABLE … {form} is ignored",))
     if "RENAME CONSTRAINT" in text:
-        raise TranslationError(
-            f"{target.backend}: ALTER TABLE … RENAME CONSTRAINT is not supported", "0A000"
-        )
+        return _rename_constraint(tokens, target)
     if " IDENTITY" in text:
         return sequences.add_identity(tokens, target)
     return None
@@ -215,6 +213,27 @@ def _alter_index(tag: str, tokens: list[Token], target: Target) -> Generated:
         return Generated("", notices=(f"{target.backend}: ALTER INDEX … {rest_words[0]} is "
                                       "ignored",))
     raise TranslationError(f"{target.backend}: this ALTER INDEX is not supported", "0A000")
+
+
+def _rename_constraint(tokens: list[Token], target: Target) -> Generated:
+    """ALTER TABLE [IF EXISTS] [ONLY] t RENAME CONSTRAINT a TO b: SQLite rebuilds the table
+    with the new name; MySQL cannot rename a constraint."""
+    if target.dialect != "sqlite":
+        raise TranslationError(
+            f"{target.backend}: ALTER TABLE … RENAME CONSTRAINT is not supported", "0A000"
+        )
+    words = [word(tok) for tok in tokens]
+    i = 2
+    exists = words[i : i + 2] == ["IF", "EXISTS"]
+    i += 2 if exists else 0
+    i += 1 if words[i] == "ONLY" else 0
+    table, rest = _names(tokens[i:])
+    old, rest = _names(rest[2:])  # RENAME CONSTRAINT
+    new, rest = _names(rest[1:])  # TO
+    if len(table) != 1 or len(old) != 1 or len(new) != 1 or rest:
+        raise TranslationError("syntax error in ALTER TABLE … RENAME CONSTRAINT", "42601")
+    return Generated("", steps=(Step(routine="rename_constraint",
+                                     args=(table[0], old[0], new[0], exists)),))
 
 
 def _maintenance(tag: str, tokens: list[Token], target: Target) -> Generated:

@@ -205,9 +205,10 @@ class Rebuild:
 
 
 def rebuild(table: str, create_sql: str, declared: dict[str, str], alter: exp.Alter,
-            dialect: PgProxyBackend) -> Rebuild:
-    """Apply the ALTER's actions to the stored CREATE TABLE (SQLite's own text); the new
-    table is created as `<table>__pgproxy_new`."""
+            dialect: PgProxyBackend, rename_constraint: tuple[str, str] | None = None
+            ) -> Rebuild:
+    """Apply the ALTER's actions (or a RENAME CONSTRAINT) to the stored CREATE TABLE
+    (SQLite's own text); the new table is created as `<table>__pgproxy_new`."""
     tree = sqlglot.parse_one(create_sql, read="sqlite")
     schema = tree.this
     columns: dict[str, exp.ColumnDef] = {}
@@ -220,6 +221,11 @@ def rebuild(table: str, create_sql: str, declared: dict[str, str], alter: exp.Al
     out = Rebuild(create_sql="")
     for action in alter.args.get("actions") or []:
         _apply(action, table, schema, columns, values, out, dialect, alter)
+    if rename_constraint is not None and not _rename_constraint(schema, table,
+                                                                 *rename_constraint):
+        raise TranslationError(
+            f'constraint "{rename_constraint[0]}" of relation "{table}" does not exist', "42704"
+        )
     schema.this.set("this", exp.to_identifier(table + NEW_SUFFIX, quoted=True))
     out.create_sql = tree.sql("sqlite")
     for name, node in columns.items():
@@ -465,6 +471,31 @@ def renamed_index(sql: str, new: str) -> str:
     tree = sqlglot.parse_one(sql, read="sqlite")
     tree.this.set("this", exp.to_identifier(new, quoted=True))
     return tree.sql("sqlite")
+
+
+def _rename_constraint(schema: exp.Schema, table: str, old: str, new: str) -> bool:
+    """Give the constraint called `old` (or with PostgreSQL's default name `old`) the name
+    `new`; an unnamed one becomes a named one."""
+    ident = exp.to_identifier(new, quoted=True)
+    for node in list(schema.expressions):
+        if isinstance(node, exp.Constraint):
+            if node.name == old:
+                node.set("this", ident)
+                return True
+        elif isinstance(node, exp.ColumnDef):
+            for constraint in node.constraints:
+                given = constraint.args.get("this")
+                suffix = _suffix(constraint.kind)
+                default = f"{table}_pkey" if suffix == "pkey" else f"{table}_{node.name}_{suffix}"
+                if (given is not None and given.name == old) or (
+                    given is None and suffix and default == old
+                ):
+                    constraint.set("this", ident)
+                    return True
+        elif old in default_names(table, node):
+            node.replace(exp.Constraint(this=ident, expressions=[node.copy()]))
+            return True
+    return False
 
 
 def index_sql(sql: str, renamed: dict[str, str], dropped: set[str]) -> str | None:

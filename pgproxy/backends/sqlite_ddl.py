@@ -33,7 +33,8 @@ def _q(name: str) -> str:
 
 def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
     """All steps in one savepoint: they commit or roll back together."""
-    rebuilds = any(s.routine in ("alter_table", "add_identity") for s in steps)
+    rebuilds = any(s.routine in ("alter_table", "add_identity", "rename_constraint")
+                   for s in steps)
     fk_off = rebuilds and not conn.in_transaction and _foreign_keys(conn)
     if fk_off:
         run_sql(conn, "PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
@@ -89,7 +90,14 @@ def _referencing(conn: Any, table: str) -> list[tuple[str, str]]:
     return found
 
 
-def alter_table(conn: Any, alter: Any) -> None:
+def rename_constraint(conn: Any, table: str, old: str, new: str, if_exists: bool) -> None:
+    """ALTER TABLE … RENAME CONSTRAINT: the name lives in the CREATE TABLE, so a rebuild."""
+    alter = exp.Alter(this=exp.to_table(table), kind="TABLE", actions=[],
+                      exists=if_exists)
+    alter_table(conn, alter, (old, new))
+
+
+def alter_table(conn: Any, alter: Any, rename: tuple[str, str] | None = None) -> None:
     """ALTER TABLE by rebuilding the table (see the module's docstring)."""
     table = alter.this.name
     create_sql = _table_sql(conn, table)
@@ -110,7 +118,7 @@ def alter_table(conn: Any, alter: Any) -> None:
     declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
     alter = enums.with_labels(conn, alter)
     try:
-        plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"))
+        plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"), rename)
     except dialects.TranslationError as exc:
         raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
     indexes = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' AND "
@@ -266,6 +274,7 @@ ROUTINES = {
     "alter_table": alter_table,
     "truncate": truncate,
     "rename_index": rename_index,
+    "rename_constraint": rename_constraint,
     "rename_owned": sqlite_sequences.rename_owned,
     "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,

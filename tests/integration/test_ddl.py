@@ -439,6 +439,17 @@ def test_constraints_in_the_catalog(any_proxy: ProxyProcess) -> None:
         pkey = f"{child}_pkey" if any_proxy.backend_url.startswith("mysql") else f"{child}_pk"
         assert found == {pkey: "p", f"{child}_fk_parent": "f",
                          f"{child}_n_check": "c", f"{child}_n_small": "c"}
+        if not any_proxy.backend_url.startswith("mysql"):  # MySQL cannot rename one
+            conn.execute(f"alter table {child} rename constraint {child}_n_small to "
+                         f"{child}_n_max")
+            conn.execute(f"alter table {child} rename constraint {child}_n_check to "
+                         f"{child}_n_min")
+            names = {r[0] for r in conn.execute(
+                "select conname from pg_constraint c join pg_class r on r.oid = c.conrelid "
+                "where r.relname = %s", (child,)).fetchall()}
+            assert {f"{child}_n_max", f"{child}_n_min"} <= names
+            conn.execute(f"alter table {child} rename constraint {child}_n_max to "
+                         f"{child}_n_small")
         conn.execute(f"alter table {child} drop constraint {child}_n_small")
         conn.execute(f"insert into {parent} values (1)")
         conn.execute(f"insert into {child} values (1, 1, 500)")

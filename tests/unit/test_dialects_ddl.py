@@ -191,7 +191,7 @@ def test_round_trip(pg: str, target: str, expected: list[str]) -> None:
         ("select nextval($1)", MARIADB, "constant"),
         ("select lastval()", MARIADB, "lastval"),
         ("create sequence s", MYSQL, "sequences are not supported"),
-        ("alter table t rename constraint a to b", SQLITE, "RENAME CONSTRAINT"),
+        ("alter table t rename constraint a to b", MARIADB, "RENAME CONSTRAINT"),
     ],
 )
 def test_refused_with_0a000(sql: str, target: Target, words: str) -> None:
