@@ -153,6 +153,7 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_function_result", lambda oid: None, 1)
     fn("pg_get_function_arguments", lambda oid: "", 1)
     fn("pg_get_function_identity_arguments", lambda oid: "", 1)
+
     def serial_sequence(table: Any, column: Any) -> str | None:
         _, _, name = _split_name(str(table))
         found = names.serial_sequences.get((name, str(column)))
