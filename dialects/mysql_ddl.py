@@ -28,11 +28,12 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
         enums.candidates(tree) or bare_references(tree)
     ):
         return (Step(routine="create_table", args=(tree,)),)
-    several = len(tree.args.get("tables") or []) > 1
-    if isinstance(tree, exp.Drop) and tree.kind == "TABLE" and several:
-        # PostgreSQL drops tables that reference each other together, in any order.
-        return (Step(routine="without_foreign_key_checks",
-                     args=(dialect.generator().generate(tree),)),)
+    if isinstance(tree, exp.Drop) and tree.kind == "TABLE":
+        # PostgreSQL drops tables that reference each other together, in any order, and
+        # refuses (or with CASCADE, unlinks) a table other tables reference.
+        names = tuple(n.name for n in tree.args.get("tables") or [tree.this])
+        return (Step(routine="drop_tables", args=(names, bool(tree.args.get("exists")),
+                                                  bool(tree.args.get("cascade")))),)
     if isinstance(tree, exp.TruncateTable):
         names = tuple(n.name for n in tree.expressions)
         return (Step(routine="truncate", args=(names, truncate_cascades(tree))),)

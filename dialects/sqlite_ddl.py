@@ -36,13 +36,13 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
         return _create_table(tree, dialect)
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
         return enums.create_type(tree, "sqlite")
-    if isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW", "INDEX"):
-        tree.set("cascade", False)  # SQLite has no CASCADE; its drops never cascade
-        steps = ddl.drop_each(tree, dialect) or (Step(sql=dialect.generator().generate(tree)),)
-        if tree.kind != "TABLE":
-            return steps if len(steps) > 1 else None
+    if isinstance(tree, exp.Drop) and tree.kind == "TABLE":
         names = tuple(_name(n) for n in tree.args.get("tables") or [tree.this])
-        return (*steps, Step(routine="drop_owned_sequences", args=(names,)))
+        return (Step(routine="drop_tables", args=(names, bool(tree.args.get("exists")),
+                                                  bool(tree.args.get("cascade")))),)
+    if isinstance(tree, exp.Drop) and tree.kind in ("VIEW", "INDEX"):
+        tree.set("cascade", False)  # SQLite has no CASCADE
+        return ddl.drop_each(tree, dialect)
     if isinstance(tree, exp.TruncateTable):
         names = tuple(_name(n) for n in tree.expressions)
         return (Step(routine="truncate",
@@ -205,10 +205,11 @@ class Rebuild:
 
 
 def rebuild(table: str, create_sql: str, declared: dict[str, str], alter: exp.Alter,
-            dialect: PgProxyBackend, rename_constraint: tuple[str, str] | None = None
-            ) -> Rebuild:
-    """Apply the ALTER's actions (or a RENAME CONSTRAINT) to the stored CREATE TABLE
-    (SQLite's own text); the new table is created as `<table>__pgproxy_new`."""
+            dialect: PgProxyBackend, rename_constraint: tuple[str, str] | None = None,
+            unreference: str | None = None) -> Rebuild:
+    """Apply the ALTER's actions (or a RENAME CONSTRAINT, or dropping the foreign keys to
+    table `unreference`) to the stored CREATE TABLE (SQLite's own text); the new table is
+    created as `<table>__pgproxy_new`."""
     tree = sqlglot.parse_one(create_sql, read="sqlite")
     schema = tree.this
     columns: dict[str, exp.ColumnDef] = {}
@@ -221,6 +222,8 @@ def rebuild(table: str, create_sql: str, declared: dict[str, str], alter: exp.Al
     out = Rebuild(create_sql="")
     for action in alter.args.get("actions") or []:
         _apply(action, table, schema, columns, values, out, dialect, alter)
+    if unreference is not None:
+        _drop_references(schema, unreference)
     if rename_constraint is not None and not _rename_constraint(schema, table,
                                                                  *rename_constraint):
         raise TranslationError(
@@ -471,6 +474,18 @@ def renamed_index(sql: str, new: str) -> str:
     tree = sqlglot.parse_one(sql, read="sqlite")
     tree.this.set("this", exp.to_identifier(new, quoted=True))
     return tree.sql("sqlite")
+
+
+def _drop_references(schema: exp.Schema, parent: str) -> None:
+    """DROP TABLE parent CASCADE: the foreign keys to it go, the rows stay."""
+    for reference in list(schema.find_all(exp.Reference)):
+        target = reference.this.this if isinstance(reference.this, exp.Schema) else reference.this
+        if not (isinstance(target, exp.Table) and target.name == parent):
+            continue
+        owner = reference.find_ancestor(exp.ColumnConstraint, exp.Constraint, exp.ForeignKey)
+        if isinstance(owner, exp.ForeignKey):
+            owner = owner.find_ancestor(exp.Constraint) or owner
+        (owner or reference).pop()
 
 
 def _rename_constraint(schema: exp.Schema, table: str, old: str, new: str) -> bool:

@@ -52,11 +52,31 @@ def truncate(conn: Any, tables: tuple[str, ...], cascade: bool) -> None:
         run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
 
 
-def without_foreign_key_checks(conn: Any, sql: str) -> None:
+def drop_tables(conn: Any, names: tuple[str, ...], if_exists: bool, cascade: bool) -> None:
+    """DROP TABLE as PostgreSQL does it: tables that reference each other go together; a
+    table another one references is refused (2BP01), or with CASCADE unlinked first."""
+    placeholders = ", ".join("%s" for _ in names)
+    for child, constraint, parent in run_sql(
+        conn,
+        "SELECT DISTINCT TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM "
+        "information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
+        f"AND REFERENCED_TABLE_NAME IN ({placeholders})",
+        names,
+    ):
+        if child in names:
+            continue
+        if not cascade:
+            raise errors.from_sqlstate(
+                "2BP01", f'cannot drop table "{parent}" because other objects depend on it: '
+                f'a foreign key of table "{child}" references it (use DROP ... CASCADE to '
+                "drop the reference too)")
+        run_sql(conn, literal(conn, f"ALTER TABLE {_q(child)} DROP FOREIGN KEY "
+                                    f"{_q(constraint)}"))
+    exists = "IF EXISTS " if if_exists else ""
     run_sql(conn, "SET @pgproxy_fk = @@foreign_key_checks")
     run_sql(conn, "SET foreign_key_checks = 0")
     try:
-        run_sql(conn, literal(conn, sql))
+        run_sql(conn, literal(conn, f"DROP TABLE {exists}{', '.join(_q(n) for n in names)}"))
     finally:
         run_sql(conn, "SET foreign_key_checks = @pgproxy_fk")
 
@@ -233,7 +253,7 @@ def alter_table(conn: Any, alter: exp.Alter) -> None:
 
 ROUTINES = {
     "truncate": truncate,
-    "without_foreign_key_checks": without_foreign_key_checks,
+    "drop_tables": drop_tables,
     "drop_index": drop_index,
     "rename_index": rename_index,
     "alter_table": alter_table,

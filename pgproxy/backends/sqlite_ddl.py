@@ -79,7 +79,8 @@ def _table_sql(conn: Any, table: str) -> str | None:
 
 
 def _referencing(conn: Any, table: str) -> list[tuple[str, str]]:
-    """(child table, its ON DELETE action) for each foreign key of another table to `table`."""
+    """(child table, its ON DELETE action) for each foreign key of another table to `table`
+    (also with foreign keys off: they are still declared)."""
     found = []
     for (name,) in run_sql(conn, "SELECT name FROM sqlite_master WHERE type = 'table'"):
         if name == table:
@@ -97,7 +98,44 @@ def rename_constraint(conn: Any, table: str, old: str, new: str, if_exists: bool
     alter_table(conn, alter, (old, new))
 
 
-def alter_table(conn: Any, alter: Any, rename: tuple[str, str] | None = None) -> None:
+def drop_tables(conn: Any, names: tuple[str, ...], if_exists: bool, cascade: bool) -> None:
+    """DROP TABLE as PostgreSQL does it: a table another one references is refused (2BP01),
+    or with CASCADE those references go and their rows stay. SQLite's own DROP would
+    delete as far as the references can tell, firing their ON DELETE actions."""
+    present = []
+    for name in names:
+        kind = run_sql(conn, "SELECT type FROM sqlite_temp_master WHERE name = ?1 AND type IN "
+                             "('table', 'view') UNION ALL SELECT type FROM sqlite_master "
+                             "WHERE name = ?1 AND type IN ('table', 'view')", (name,))
+        if not kind:
+            if if_exists:
+                continue
+            raise errors.UndefinedTable(f'table "{name}" does not exist')
+        if kind[0][0] != "table":
+            raise errors.from_sqlstate("42809", f'"{name}" is not a table')
+        present.append(name)
+    for name in present:  # PostgreSQL's rule, whether SQLite enforces foreign keys or not
+        for child in sorted({child for child, _ in _referencing(conn, name)}):
+            if child in present:
+                continue
+            if not cascade:
+                raise errors.from_sqlstate(
+                    "2BP01", f'cannot drop table "{name}" because other objects depend on it:'
+                    f' a foreign key of table "{child}" references it (use DROP ... CASCADE '
+                    "to drop the reference too)")
+            alter_table(conn, exp.Alter(this=exp.to_table(child), kind="TABLE", actions=[]),
+                        unreference=name)
+    deferred = run_sql(conn, "PRAGMA defer_foreign_keys")[0][0]
+    # Tables dropped together may reference each other, in any order.
+    run_sql(conn, "PRAGMA defer_foreign_keys = ON")
+    for name in present:
+        run_sql(conn, f"DROP TABLE {_q(name)}")
+    run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
+    sqlite_sequences.drop_owned_sequences(conn, tuple(present))
+
+
+def alter_table(conn: Any, alter: Any, rename: tuple[str, str] | None = None,
+                unreference: str | None = None) -> None:
     """ALTER TABLE by rebuilding the table (see the module's docstring)."""
     table = alter.this.name
     create_sql = _table_sql(conn, table)
@@ -118,7 +156,8 @@ def alter_table(conn: Any, alter: Any, rename: tuple[str, str] | None = None) ->
     declared = {row[1]: row[2] for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})")}
     alter = enums.with_labels(conn, alter)
     try:
-        plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"), rename)
+        plan = pure.rebuild(table, create_sql, declared, alter, dialect_for("sqlite"), rename,
+                            unreference)
     except dialects.TranslationError as exc:
         raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
     indexes = run_sql(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' AND "
@@ -275,6 +314,7 @@ ROUTINES = {
     "truncate": truncate,
     "rename_index": rename_index,
     "rename_constraint": rename_constraint,
+    "drop_tables": drop_tables,
     "rename_owned": sqlite_sequences.rename_owned,
     "add_identity": add_identity,
     "create_sequence": sqlite_sequences.create_sequence,

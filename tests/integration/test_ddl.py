@@ -578,3 +578,21 @@ def test_temporary_and_float_columns(any_proxy: ProxyProcess) -> None:
         assert conn.execute(f"select a, b, c, d from {table}").fetchone() == (1.5, 2.25, 3.125,
                                                                              4.5)
         conn.execute(f"drop table {table}")
+
+
+def test_drop_table_with_references(any_proxy: ProxyProcess) -> None:
+    """A referenced table is not dropped alone (2BP01); CASCADE drops the reference and keeps
+    the referencing rows, even when the reference says ON DELETE CASCADE."""
+    parent, child = _name("dparent"), _name("dchild")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {parent} (id int primary key)")
+        conn.execute(f"create table {child} (id int primary key, pid int references "
+                     f"{parent} on delete cascade)")
+        conn.execute(f"insert into {parent} values (1)")
+        conn.execute(f"insert into {child} values (1, 1)")
+        with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+            conn.execute(f"drop table {parent}")
+        conn.execute(f"drop table {parent} cascade")
+        assert conn.execute(f"select id, pid from {child}").fetchall() == [(1, 1)]
+        conn.execute(f"insert into {child} values (2, 99)")  # no reference any more
+        conn.execute(f"drop table {child}")
