@@ -119,6 +119,21 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a statement the backend runs as several: its SQL, or a routine of the proxy's.
+
+    `sql` runs with `values` bound (constants from the statement's own text,
+    never pasted in); `routine` names work that must look at the backend's
+    schema first (e.g. SQLite's table rebuild), run with `args`.
+    """
+
+    sql: str = ""
+    values: tuple[Any, ...] = ()
+    routine: str = ""
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Generated:
     """Backend SQL and the list of values to bind, in driver placeholder order.
 
@@ -144,6 +159,9 @@ class Generated:
       statement itself (SET / RESET / SHOW, DISCARD, DEALLOCATE, USE on SQLite).
     - 'setting:<name>' after `SELECT set_config(...)`: the proxy applies
       `Statement.setting` first, then binds the setting's new value.
+    - `steps`: the statement is several backend steps (DDL the backend has no
+      single statement for); the proxy runs them in order, atomically where the
+      backend can, and `sql` is "".
     """
 
     sql: str
@@ -151,6 +169,8 @@ class Generated:
     # PostgreSQL type OID per result column where the statement itself says it
     # (a cast, a predicate is bool); 0 where only the backend can tell.
     column_types: tuple[int, ...] = ()
+    steps: tuple[Step, ...] = ()
+    notices: tuple[str, ...] = ()  # NOTICEs for the client (options accepted but meaningless)
 
 
 # A `Generated.column_types` entry for `sum(x)` where x's type is unknown (a column):

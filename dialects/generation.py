@@ -15,12 +15,13 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, hints
+from dialects import classify, ddl, hints, sequences, sqlite_ddl
 from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
+from dialects.mysql_ddl import plan as mysql_plan
 from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.sqlite import PgProxySQLite
@@ -40,6 +41,7 @@ _TIME_TRAVEL = {
 }
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
+_UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
 
 # Session values the proxy binds: node -> (Generated.params key, PostgreSQL's column name).
@@ -51,6 +53,11 @@ _SESSION: dict[type[exp.Expr], tuple[str, str]] = {
     exp.CurrentSchema: ("current_schema", "current_schema"),
     exp.CurrentVersion: ("version", "version"),
 }
+
+
+def dialect_for(name: str) -> PgProxyBackend:
+    """The backend dialect object by its Target.dialect name."""
+    return _DIALECTS[name]
 
 
 def generate(statement: Statement, target: Target) -> Generated:
@@ -76,15 +83,33 @@ def generate(statement: Statement, target: Target) -> Generated:
     tree = _session_functions(tree)
     tree = name_columns(tree)
     tree = _time_travel(tree, statement, target)
+    notices: tuple[str, ...] = ()
+    if kind is Kind.DDL:
+        tree, notices = ddl.prepare(tree, target)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:
+        if kind is Kind.DDL:
+            steps = _plan(tree, dialect, target)
+            if steps is not None:
+                return Generated("", steps=steps, notices=notices)
         sql = dialect.generator().generate(tree, copy=False)
     except UnsupportedError as e:
         raise TranslationError(f"{target.backend}: {_first_line(e)}", "0A000") from None
+    if notices:
+        return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
     types = classify.projection_types(statement.expression)
     return replace(generated, column_types=types) if types else generated
+
+
+def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | None:
+    """Steps for DDL the backend has no single statement for (see dialects/ddl.py)."""
+    if target.dialect == "sqlite":
+        return sqlite_ddl.plan(tree, dialect)
+    if target.dialect in ("mysql", "mariadb"):
+        return mysql_plan(tree, dialect)
+    return None
 
 
 def _first_line(error: Exception) -> str:
@@ -193,6 +218,15 @@ def _use(statement: Statement, target: Target) -> Generated:
 def _utility(statement: Statement, target: Target) -> Generated:
     if statement.tag in _PASSED_TO_PROXY:
         return Generated("")
+    found = None
+    if statement.tag in ("CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE"):
+        found = sequences.generate(statement, target)
+    elif statement.kind is Kind.DDL or statement.tag in _UTILITY_DDL:
+        found = ddl.utility(statement, tokenize(statement.sql), target)
+    if found is not None:
+        if target.paramstyle == "format" and "%" in found.sql:
+            found = replace(found, sql=found.sql.replace("%", "%%"))  # see Generated
+        return found
     if statement.kind is Kind.CALL and target.dialect != "sqlite":
         return _placeholders(_text_marks(statement.sql), target, statement.nparams)
     raise TranslationError(

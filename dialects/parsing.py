@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import cacheability, classify, copy, hints, paramcols
+from dialects import cacheability, classify, copy, ddl, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -21,6 +21,8 @@ _LEADING_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*(.*?)\*/)", re.DOTALL
 _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\d+)", re.DOTALL)
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
+_TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX",
+                        "DROP TYPE", "ALTER TYPE", "COMMENT", "ALTER INDEX"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
 
 # A Bind carries at most 65,535 values, so no statement can use a higher $n.
@@ -226,6 +228,12 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             statement_hints,
         )
 
+    if first in ("CREATE", "ALTER", "DROP", "COMMENT"):
+        tag = classify.ddl_tag(tokens)
+        if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
+            return _no_hints(Statement(sql=text, kind=Kind.DDL, tag=tag), statement_hints)
+    if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
+        tokens = ddl.rename_column_tokens(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(

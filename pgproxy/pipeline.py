@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from dialects.cache import TranslationCache
 from pgproxy import cursors, errors, pgtypes
+from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
@@ -125,8 +126,10 @@ class Pipeline:
         if session.lost_transaction and stmt.kind in _ENDS_FAILED:
             return await self._end_lost(session, stmt)
         generated = self.generate(stmt, session.target())
-        if not generated.sql:
-            return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+        if not generated.sql and not generated.steps:
+            done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+            done.notices = _notices(session, generated)
+            return done
         values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
@@ -152,7 +155,7 @@ class Pipeline:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
         cursor, rows, exhausted, in_tx = await session.run(
-            _execute, generated.sql, values, DEFAULT_BATCH, retry=stmt.cacheable
+            _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
         )
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
@@ -169,6 +172,7 @@ class Pipeline:
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
             closed=exhausted, style=session.settings.style(),
         )
+        result.notices = _notices(session, generated)
         if not result.done:
             session.set_active(result)
         return result
@@ -276,6 +280,14 @@ _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_T
                          Kind.SAVEPOINT, Kind.RELEASE})
 
 
+def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]:
+    """The statement's NOTICEs, unless client_min_messages is above NOTICE (pg_dump's is)."""
+    if not generated.notices:
+        return ()
+    level = (session.settings.get("client_min_messages") or "notice").lower()
+    return () if level in ("warning", "error", "fatal", "panic") else generated.notices
+
+
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
     return errors.from_sqlstate(exc.sqlstate, exc.message)
 
@@ -324,10 +336,13 @@ def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]
 
 
 def _execute(
-    conn: Connection, sql: str, values: list[Any], prefetch: int
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int
 ) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
     """Worker-side: run, take the first rows, report the real transaction state."""
-    cursor = conn.execute(sql, values)
+    if generated.steps:  # DDL the backend runs as several statements
+        cursor: Cursor = steps.run(conn, generated.steps)
+    else:
+        cursor = conn.execute(generated.sql, values)
     rows: list[tuple[Any, ...]] = []
     exhausted = True
     if cursor.columns is not None:

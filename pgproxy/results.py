@@ -46,7 +46,7 @@ def encoder_for(
 class RowsResult:
     """Rows the proxy computed itself (SHOW, settings, version()); also a plain tag."""
 
-    __slots__ = ("_encode", "_rows", "_verb", "columns", "done")
+    __slots__ = ("_encode", "_rows", "_verb", "columns", "done", "notices")
 
     def __init__(
         self,
@@ -61,6 +61,7 @@ class RowsResult:
         self._rows = list(rows)
         self._encode = encoder_for(columns, formats, style)
         self.done = columns is None
+        self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
 
     @property
     def tag(self) -> str:
@@ -94,6 +95,7 @@ class BackendResult:
         "_verb",
         "columns",
         "done",
+        "notices",
         "rows",
         "style",
     )
@@ -122,6 +124,7 @@ class BackendResult:
         self._closed = closed  # the worker already closed an exhausted cursor
         self.rows = 0
         self.done = False
+        self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
         if self.columns is None:
             self._finish()
 

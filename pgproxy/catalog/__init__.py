@@ -21,6 +21,7 @@ from lru import LRU
 from sqlglot import exp
 
 import dialects
+from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
@@ -122,6 +123,7 @@ class Catalog:
                 for f in tree.find_all(exp.Func)
             ) or any(  # pg_catalog.version(): a qualified call only PostgreSQL has
                 isinstance(d.this, exp.Identifier) and d.this.name.lower() == "pg_catalog"
+                and not is_qualified_call(d)  # pg_catalog.setval(): the backend's
                 for d in tree.find_all(exp.Dot)
             ))
             self._wanted[stmt.sql] = wanted

@@ -455,6 +455,8 @@ class WireConnection(asyncio.Protocol):
                 self.write(data)
             sent += n
             if result.done:
+                for text in getattr(result, "notices", ()):
+                    self.write(m.notice_response(text))
                 self.write(m.command_complete(result.tag))
                 return True
             if max_rows > 0 and sent >= max_rows:

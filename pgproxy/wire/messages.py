@@ -395,6 +395,11 @@ def error_response(fields: dict[str, str], notice: bool = False) -> bytes:
     return message(b"N" if notice else b"E", body)
 
 
+def notice_response(text: str) -> bytes:
+    """A NOTICE (SQLSTATE 00000) the client shows beside the statement's result."""
+    return error_response({"S": "NOTICE", "V": "NOTICE", "C": "00000", "M": text}, notice=True)
+
+
 def parameter_description(oids: Sequence[int]) -> bytes:
     # Up to 65,535 parameters: the count is unsigned on the wire, as PostgreSQL sends it.
     return message(b"t", _u16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
