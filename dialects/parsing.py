@@ -231,7 +231,13 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
     if first in ("CREATE", "ALTER", "DROP", "COMMENT"):
         tag = classify.ddl_tag(tokens)
         if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
-            return _no_hints(Statement(sql=text, kind=Kind.DDL, tag=tag), statement_hints)
+            return _no_hints(
+                Statement(
+                    sql=text, kind=Kind.DDL, tag=tag,
+                    temp_created=cacheability.temp_created(None, tokens),
+                ),
+                statement_hints,
+            )
     if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
         tokens = ddl.rename_column_tokens(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
