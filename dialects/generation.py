@@ -41,6 +41,9 @@ _TIME_TRAVEL = {
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
+# LOCK TABLE … IN ACCESS SHARE / ROW SHARE MODE (pg_dump's): it only keeps DDL away, and a
+# backend's transaction already reads one snapshot, so nothing needs doing.
+_SHARE_LOCK = re.compile(r"\bIN\s+(ACCESS|ROW)\s+SHARE\s+MODE\b", re.IGNORECASE)
 
 # Session values the proxy binds: node -> (Generated.params key, PostgreSQL's column name).
 _SESSION: dict[type[exp.Expr], tuple[str, str]] = {
@@ -191,7 +194,9 @@ def _use(statement: Statement, target: Target) -> Generated:
 
 
 def _utility(statement: Statement, target: Target) -> Generated:
-    if statement.tag in _PASSED_TO_PROXY:
+    if statement.tag in _PASSED_TO_PROXY or (
+        statement.tag == "LOCK TABLE" and _SHARE_LOCK.search(statement.sql)
+    ):
         return Generated("")
     if statement.kind is Kind.CALL and target.dialect != "sqlite":
         return _placeholders(_text_marks(statement.sql), target, statement.nparams)

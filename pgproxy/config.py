@@ -25,6 +25,7 @@ class Config:
     workers: int = 64
     cache_size: int = 4096
     log_level: str = "info"
+    server_version: str | None = None  # advertised; None: settings.DEFAULT_SERVER_VERSION
     # Raw sections, each read by the module that owns it.
     query_cache: dict[str, Any] = field(default_factory=dict)  # pgproxy.cache.CacheOptions
     observers: dict[str, Any] = field(default_factory=dict)  # pgproxy.observers
@@ -66,7 +67,8 @@ def _apply_file(cfg: Config, path: Path) -> None:
     listen = server.get("listen")
     if listen:
         cfg.listen = [listen] if isinstance(listen, str) else list(listen)
-    for key in ("auth", "allow_remote_trust", "tls_cert", "tls_key", "workers", "log_level"):
+    for key in ("auth", "allow_remote_trust", "tls_cert", "tls_key", "workers", "log_level",
+                "server_version"):
         if key in server:
             setattr(cfg, key, server[key])
     if "cache" in data and "translation_entries" in data["cache"]:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import dialects
 from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
+from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.settings import VERSION_STRING, Settings
+from pgproxy.settings import Settings
 from pgproxy.wire.codecs import decoder
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ class Session:
         if name == "current_schema":
             return "public"
         if name == "version":
-            return VERSION_STRING
+            return settings_mod.VERSION_STRING
         if name == "backend_pid":
             return self.pid
         if name.startswith("setting:"):

@@ -201,7 +201,9 @@ class Catalog:
                      params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
         sql, types = self._translate(stmt.sql)
         engine = await self._engine(session)
-        ctx = Context(session.user, session.database, session.settings.get, session.pid)
+        ctx = Context(session.user, session.database, session.settings.get, session.pid,
+                      lambda name, value, local: session.apply_setting(
+                          dialects.Setting(name.lower(), value, local)))
         started = time.perf_counter()
         try:
             result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,

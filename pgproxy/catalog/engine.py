@@ -30,6 +30,8 @@ from pgproxy.catalog.relations import (
     PG_VIEWS,
     columns_of,
 )
+from pgproxy.settings import PARAMS
+from pgproxy.wire.codecs import CODECS
 
 _INT_TYPES = {"oid", "int2", "int4", "int8", "xid", "cid", "bool", "regproc"}
 _FLOAT_TYPES = {"float4", "float8"}
@@ -43,6 +45,8 @@ class Context:
     database: str = "postgres"
     settings: Callable[[str], str] | None = None
     pid: int = 0
+    # set_config(name, value, is_local): changes the session's setting.
+    apply: Callable[[str, str | None, bool], None] | None = None
 
 
 @dataclass
@@ -57,7 +61,8 @@ class _Names:
     namespaces: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
-    constraintdefs: dict[int, str] = field(default_factory=dict)
+    # a definition, or a foreign key's (head, referenced table, tail)
+    constraintdefs: dict[int, str | tuple[str, str, str]] = field(default_factory=dict)
     viewdefs: dict[int, str] = field(default_factory=dict)
 
 
@@ -219,8 +224,10 @@ class CatalogDB:
             return
         db = "information_schema" if relation in INFORMATION_SCHEMA else "pg_catalog"
         n = len(rows[0])
+        # The leading columns: a relation may have more than a row spells (pg_relations.py).
+        names = ", ".join(f'"{c}"' for c in list(self.relation_columns[relation])[:n])
         self.db.executemany(
-            f'INSERT INTO {db}."{relation}" VALUES ({", ".join("?" * n)})', rows
+            f'INSERT INTO {db}."{relation}" ({names}) VALUES ({", ".join("?" * n)})', rows
         )
 
     def replace_rows(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -241,6 +248,7 @@ class CatalogDB:
             names.namespaces[oid] = nsp
             taken.add(oid)
         names.roles[b.BOOTSTRAP_SUPERUSER] = "postgres"
+        names.roles[b.DATABASE_OWNER] = "pg_database_owner"
         self._insert("pg_namespace", b.NAMESPACES)
         self._insert("pg_am", b.ACCESS_METHODS)
         self._insert("pg_tablespace", b.TABLESPACES)
@@ -249,7 +257,10 @@ class CatalogDB:
         self._insert("pg_extension", b.EXTENSIONS)
         self._insert("pg_range", b.range_rows())
         self._insert("pg_get_keywords", b.KEYWORDS)
-        self._insert("pg_authid", [self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres")])
+        self._insert("pg_authid", [
+            self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres"),
+            (b.DATABASE_OWNER, "pg_database_owner", False, True, False, False, False, False,
+             False, -1, None, None)])
         self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
                                          "standard public schema")])
 
@@ -347,10 +358,11 @@ class CatalogDB:
                     for verb, code in (("UPDATE", fk.on_update), ("DELETE", fk.on_delete))
                     if code != "a"
                 )
+                # The referenced table is named as search_path lets it be, at call time.
                 names.constraintdefs[coid] = (
-                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES "
-                    f"{_ident(fk.ref_table)}({', '.join(_ident(c) for c in fk.ref_columns)})"
-                    f"{tail}")
+                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES ",
+                    fk.ref_table,
+                    f"({', '.join(_ident(c) for c in fk.ref_columns)}){tail}")
                 constraints.append(self._constraint_row(
                     coid, fk.name, "f", oid, pk_index.get(fk.ref_table, (0, ""))[0], ref_oid,
                     [attnums.get(c, 0) for c in fk.columns],
@@ -466,6 +478,27 @@ class CatalogDB:
 
         register(self)
 
+    def search_path(self) -> list[str]:
+        """The session's search_path: the schemas that exist, in order ("$user" is one
+        only where a schema has the user's name)."""
+        value = self._setting("search_path")
+        if value is None:  # no session (a test's bare engine): PostgreSQL's default
+            value = PARAMS["search_path"].default
+        known = set(self.names.namespaces.values())
+        out = []
+        for part in re.findall(r'"(?:[^"]|"")*"|[^,\s][^,]*', value):
+            part = part.strip()
+            name = part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
+            if name == "$user":
+                name = self.ctx.user
+            if name in known and name not in out:
+                out.append(name)
+        return out
+
+    def visible(self, schema: str) -> bool:
+        """Whether a name in `schema` needs no qualifier (pg_catalog is always searched)."""
+        return schema == "pg_catalog" or schema in self.search_path()
+
     def _setting(self, name: Any) -> Any:
         if self.ctx.settings is None:
             return None
@@ -524,7 +557,8 @@ def _converter(oid: int) -> Callable[[Any], Any] | None:
     return None
 
 
-_ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]}
+# Arrays the wire has a codec for; any other (aclitem[]) keeps PostgreSQL's text form.
+_ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]} & set(CODECS)
 
 
 def _infer(values: list[Any]) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
+from pgproxy.catalog.deparse import view_sql
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _sqlite(conn: Connection) -> Schema:
         table = TableInfo(name, "r" if kind == "table" else "v")
         if kind == "view" and sql:
             m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
-            table.view_definition = (m.group(1) if m else sql).strip().rstrip(";") + ";"
+            table.view_definition = view_sql(m.group(1) if m else sql, "sqlite")
         info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk"
                            " FROM pragma_table_info(?) ORDER BY cid", [name])
         pk_cols = [r[0] for r in sorted((r for r in info if r[4]), key=lambda r: r[4])]
@@ -328,5 +329,5 @@ def _mysql(conn: Connection) -> Schema:
         " WHERE TABLE_SCHEMA = DATABASE()",
     ):
         if name in tables:
-            tables[name].view_definition = f" {definition};"
+            tables[name].view_definition = view_sql(str(definition), "mysql")
     return Schema(list(tables.values()))

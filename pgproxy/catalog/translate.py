@@ -208,6 +208,17 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
         ).from_(exp.Table(this=_fn("json_each", _fn("pg_array_json", arr))))
         return exp.Subquery(this=inner, alias=exp.TableAlias(
             this=alias.this if named else exp.to_identifier(fname)))
+    elif fname == "pg_options_to_table" and isinstance(func, exp.Anonymous):
+        # pg_options_to_table('{a=1,b}'): rows (option_name, option_value).
+        cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+        names = (cols + ["option_name", "option_value"][len(cols):])[:2]
+        inner = exp.select(*(
+            exp.alias_(_fn("json_extract", exp.column("value"), exp.Literal.string(f"$[{i}]")),
+                       name) for i, name in enumerate(names)
+        )).from_(exp.Table(this=_fn("json_each", _fn("pg_options_json", func.expressions[0]))))
+        named = alias is not None and alias.this is not None and alias.this.name
+        return exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=alias.this if named else exp.to_identifier(fname)))
     elif fname == "pg_get_keywords":
         # The engine holds the keyword list as a relation typed like the function's columns.
         named = alias is not None and alias.this is not None and alias.this.name
@@ -385,10 +396,25 @@ _ADDED_TYPE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*([=<>!~*]+)\s*\)"
 
 def parse(sql: str) -> exp.Expr:
     try:
-        return sqlglot.parse_one(sql, read=_Postgres)
+        tree = sqlglot.parse_one(sql, read=_Postgres)
     except sqlglot.errors.ParseError:
         # Older sqlglot builds stumble on OPERATOR(pg_catalog.~); the bare operator means the same.
-        return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
+        tree = sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
+    return _unqualify(tree)
+
+
+def _unqualify(tree: exp.Expr) -> exp.Expr:
+    """`pg_catalog.f(…)` read as `f(…)`: sqlglot types a bare call (array_agg is ArrayAgg)
+    but leaves a qualified one Anonymous."""
+    for dot in list(tree.find_all(exp.Dot)):
+        call = dot.expression
+        if isinstance(call, exp.Anonymous) and isinstance(dot.this, exp.Identifier) \
+                and dot.this.name.lower() == "pg_catalog":
+            bare = sqlglot.parse_one(call.sql(dialect=_Postgres), read=_Postgres)
+            if dot is tree:
+                return bare
+            dot.replace(bare)
+    return tree
 
 
 _CAST_NAMES = {"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
@@ -506,7 +532,13 @@ def to_sqlite(tree: exp.Expr) -> str:
         if column.name == "tableoid" and not column.this.quoted:
             # A system column: the relation's own OID in pg_class.
             relation = aliases.get(column.table, column.table)
-            column.replace(exp.Literal.number(CATALOG_RELATIONS.get(relation, 0)))
+            if not column.table:  # the one catalog relation in FROM
+                relation = next((name for name in aliases.values()
+                                 if name in CATALOG_RELATIONS), relation)
+            value: exp.Expr = exp.Literal.number(CATALOG_RELATIONS.get(relation, 0))
+            if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+                value = exp.alias_(value, "tableoid", quoted=True)  # named as PostgreSQL names it
+            column.replace(value)
     for select in list(tree.find_all(exp.Select)):
         _expand_set_returning(select)
     return _walk(tree).sql(dialect="sqlite")

@@ -1,0 +1,72 @@
+"""Object definitions as PostgreSQL prints them: view queries and default expressions.
+
+A backend keeps a view's query in its own SQL (MariaDB's backquotes, its
+database-qualified names); pg_get_viewdef answers PostgreSQL's. And as
+PostgreSQL's ruleutils does, a relation outside the session's search_path is
+written schema-qualified (pg_dump empties search_path, so its output names
+`public.books`, and restores whatever search_path the restoring session has).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+
+log = logging.getLogger("pgproxy.catalog")
+
+# sqlglot's reader for each backend dialect the catalog introspects.
+_READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "mysql"}
+_REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
+
+
+def view_sql(query: str, dialect: str) -> str:
+    """A view's query from the backend's SQL to PostgreSQL's, ending in ';'.
+
+    The backend's database qualifier goes (its tables are public's here); a
+    query sqlglot cannot read is kept as the backend wrote it.
+    """
+    text = query.strip().rstrip(";")
+    try:
+        tree = sqlglot.parse_one(text, read=_READERS.get(dialect, dialect))
+    except sqlglot.errors.SqlglotError as exc:
+        log.debug("view query kept as written (%s): %s", exc, text)
+        return f" {text};"
+    for node in tree.find_all(exp.Table, exp.Column):
+        node.set("catalog", None)
+        node.set("db", None)
+    return f" {tree.sql(dialect='postgres', pretty=True)};"
+
+
+@functools.lru_cache(maxsize=256)
+def qualified_view(definition: str, qualify: frozenset[str]) -> str:
+    """`definition` with each relation named in `qualify` written as public.<name>."""
+    if not qualify:
+        return definition
+    try:
+        tree = sqlglot.parse_one(definition.strip().rstrip(";"), read="postgres")
+    except sqlglot.errors.SqlglotError:
+        return definition
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db") and table.name in qualify and table.name not in ctes:
+            table.set("db", exp.to_identifier("public"))
+    return f" {tree.sql(dialect='postgres', pretty=True)};"
+
+
+def qualified_expr(expression: str, public_visible: bool) -> str:
+    """A default's text with its 'name'::regclass constants qualified when public is not
+    on search_path (`nextval('public.t_id_seq'::regclass)`, as PostgreSQL prints it)."""
+    if public_visible or "::regclass" not in expression:
+        return expression
+
+    def qualify(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if "." in name.replace('""', ""):
+            return match.group(0)
+        return f"'public.{name}'::regclass"
+
+    return _REGCLASS_LITERAL.sub(qualify, expression)
