@@ -74,6 +74,8 @@ def generate(statement: Statement, target: Target) -> Generated:
         return _utility(statement, target)
 
     tree = statement.expression.copy()
+    for table in tree.find_all(exp.Table):
+        table.set("only", None)  # FROM ONLY t (pg_dump's): no table inherits on these backends
     normalize_identifiers(tree, dialect="postgres")
     _check_returning(tree, dialect, target)
     tree = _session_functions(tree)

@@ -41,6 +41,16 @@ def view_sql(query: str, dialect: str) -> str:
     return f" {tree.sql(dialect='postgres', pretty=True)};"
 
 
+def relations_read(definition: str) -> set[str]:
+    """The relations a view's (PostgreSQL) query names, CTEs aside."""
+    try:
+        tree = sqlglot.parse_one(definition.strip().rstrip(";"), read="postgres")
+    except sqlglot.errors.SqlglotError:
+        return set()
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    return {t.name for t in tree.find_all(exp.Table) if t.name not in ctes}
+
+
 @functools.lru_cache(maxsize=256)
 def qualified_view(definition: str, qualify: frozenset[str]) -> str:
     """`definition` with each relation named in `qualify` written as public.<name>."""

@@ -23,6 +23,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog.deparse import relations_read
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -381,6 +382,7 @@ class CatalogDB:
         self._insert("pg_attrdef", attrdefs)
         self._insert("pg_index", indexes)
         self._insert("pg_constraint", constraints)
+        self._view_rules(sorted_tables, table_oids, taken)
         self._insert("tables", info_tables)
         self._insert("columns", info_columns)
         self._insert("views", info_views)
@@ -394,6 +396,24 @@ class CatalogDB:
         self._taken = taken
         self._databases: set[str] = set()
         self._roles: set[str] = {"postgres"}
+
+    def _view_rules(self, tables: list[TableInfo], oids: dict[str, int], taken: set[int]) -> None:
+        """Each view's _RETURN rule and what it reads, as pg_rewrite and pg_depend rows:
+        pg_dump orders a view after the relations its rule depends on."""
+        rules, depends = [], []
+        for t in tables:
+            if t.kind != "v":
+                continue
+            view = oids[t.name]
+            rule = stable_oid(f"rule:public.{t.name}", taken)
+            rules.append((rule, "_RETURN", view, "1", "O", True, None, None))
+            depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, view, 0, "i"))
+            for name in sorted(relations_read(t.view_definition or "")):
+                if name in oids and name != t.name:
+                    depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, oids[name],
+                                    0, "n"))
+        self._insert("pg_rewrite", rules)
+        self._insert("pg_depend", depends)
 
     def _role_row(self, oid: int, name: str) -> tuple:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)

@@ -1,0 +1,250 @@
+"""pg_dump against the proxy, and psql -f of its output into a real PostgreSQL (and back).
+
+A schema is made in the backend's own SQL (SQLite, MariaDB), as an existing
+database would be; the real pg_dump of the PostgreSQL fixture dumps it through
+the proxy; the dump is restored into a fresh database of the real PostgreSQL
+with `psql -v ON_ERROR_STOP=1 -f`; the restored tables, keys, indexes, views
+and rows must be the ones the proxy shows. The reverse direction restores a
+dump written by PostgreSQL's own pg_dump into the proxy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pymysql
+import pytest
+
+from tests.fix_proxy import ProxyProcess, run_proxy
+from tests.fix_servers import MariaDBServer, PostgreSQLServer
+
+pytestmark = pytest.mark.integration
+
+# The same schema in each backend's own SQL: keys of every kind, none numbered by a
+# sequence (those need the sequences' catalog rows; see test_serial_columns).
+SQLITE_SCHEMA = [
+    "CREATE TABLE customers (code VARCHAR(10) PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,"
+    " joined DATE, vip BOOLEAN DEFAULT 0, balance NUMERIC(10,2) DEFAULT 0)",
+    "CREATE TABLE orders (customer VARCHAR(10) NOT NULL REFERENCES customers(code)"
+    " ON DELETE CASCADE, line INT NOT NULL, amount NUMERIC(8,2) NOT NULL, note TEXT,"
+    " placed TIMESTAMP, PRIMARY KEY (customer, line))",
+    "CREATE INDEX orders_amount ON orders (amount)",
+    "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none')",
+    "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
+]
+MYSQL_SCHEMA = [
+    "CREATE TABLE customers (code VARCHAR(10) PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,"
+    " joined DATE, vip BOOLEAN DEFAULT 0, balance DECIMAL(10,2) DEFAULT 0)",
+    "CREATE TABLE orders (customer VARCHAR(10) NOT NULL, line INT NOT NULL,"
+    " amount DECIMAL(8,2) NOT NULL, note TEXT, placed DATETIME, PRIMARY KEY (customer, line),"
+    " CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES customers(code)"
+    " ON DELETE CASCADE)",
+    "CREATE INDEX orders_amount ON orders (amount)",
+    "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none')",
+    "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
+]
+ROWS = {
+    "customers": [
+        ("ann", "Ann O'Hara", "2020-01-31", 1, "12.50"),
+        ("zoe", "Zoë \\ Backslash", None, 0, "0.00"),
+        ("tab", "Tab\tand \"quotes\"", "1999-12-31", 0, "-3.25"),
+    ],
+    "orders": [
+        ("ann", 1, "250.00", "first\nline two", "2024-05-06 07:08:09"),
+        ("ann", 2, "99.99", None, None),
+        ("zoe", 1, "100.01", "", "2000-01-01 00:00:00"),
+    ],
+    "tags": [(1, "red"), (2, "none"), (3, "naïve")],
+}
+KEYS = {"customers": "code", "orders": "customer, line", "tags": "id"}
+TABLES = sorted(KEYS)
+
+
+def _fill(execute) -> None:
+    for table, rows in ROWS.items():
+        marks = ", ".join(["?"] * len(rows[0]))
+        for row in rows:
+            execute(f"INSERT INTO {table} VALUES ({marks})", row)
+
+
+@pytest.fixture(scope="module")
+def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    import apsw
+
+    path = tmp_path_factory.mktemp("pg_dump") / "shop.db"
+    db = apsw.Connection(str(path))
+    for statement in SQLITE_SCHEMA:
+        db.execute(statement)
+    _fill(db.execute)
+    db.close()
+    with run_proxy(f"sqlite:///{path}") as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def mysql_source(mariadb: MariaDBServer) -> Iterator[ProxyProcess]:
+    database = f"dump_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(host=mariadb.host, port=mariadb.port, user=mariadb.user,
+                           password=mariadb.password, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+        cur.execute(f"USE {database}")
+        for statement in MYSQL_SCHEMA:
+            cur.execute(statement)
+        _fill(lambda sql, row: cur.execute(sql.replace("?", "%s"), row))
+    url = (f"mysql://{mariadb.user}:{mariadb.password}@{mariadb.host}:{mariadb.port}"
+           f"/{database}")
+    try:
+        with run_proxy(url) as proxy:
+            yield proxy
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE {database}")
+        conn.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mysql"])
+def source(request: pytest.FixtureRequest) -> ProxyProcess:
+    """The proxy over the schema above, on each translated backend in turn."""
+    return request.getfixturevalue(f"{request.param}_source")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _proxy_env(proxy: ProxyProcess) -> dict[str, str]:
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10", "PGOPTIONS": ""}
+    env.pop("PGPASSWORD", None)
+    if proxy.password:
+        env["PGPASSWORD"] = proxy.password
+    return env
+
+
+def pg_dump(pg: PostgreSQLServer, proxy: ProxyProcess, *options: str) -> str:
+    """The real pg_dump's plain output for the proxy's database `app`."""
+    done = subprocess.run(
+        [f"{pg.bindir}/pg_dump", "-h", proxy.host, "-p", str(proxy.port), "-U", proxy.user,
+         *options, "app"],
+        capture_output=True, text=True, timeout=120, env=_proxy_env(proxy),
+    )
+    assert done.returncode == 0, f"pg_dump failed:\n{done.stderr}\nproxy log:\n{proxy.log()}"
+    return done.stdout
+
+
+@pytest.fixture
+def fresh_pg(postgresql: PostgreSQLServer) -> Iterator[str]:
+    """A new empty database on the real PostgreSQL; its name."""
+    name = f"restore_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgresql.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+        # The proxy reports its objects owned by postgres, as a stock server's are.
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'postgres'").fetchone():
+            conn.execute("CREATE ROLE postgres")
+    yield name
+    with psycopg.connect(postgresql.url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name}")
+
+
+def restore_pg(pg: PostgreSQLServer, database: str, script: str, tmp_path: Path) -> None:
+    path = tmp_path / "dump.sql"
+    path.write_text(script)
+    done = subprocess.run(
+        [f"{pg.bindir}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f",
+         str(path)],
+        capture_output=True, text=True, timeout=120, env={**pg.env(), "PGDATABASE": database},
+    )
+    assert done.returncode == 0, f"restore failed:\n{done.stderr}\n--- dump:\n{script}"
+
+
+def _url(pg: PostgreSQLServer, database: str) -> str:
+    return pg.url.rsplit("/", 1)[0] + "/" + database
+
+
+SHAPE = {
+    "columns": "SELECT table_name, column_name, data_type, is_nullable, character_maximum_length,"
+               " numeric_precision, numeric_scale FROM information_schema.columns"
+               " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+    "keys": "SELECT c.conrelid::regclass::text, c.contype, pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            " WHERE n.nspname = 'public' ORDER BY 1, 2, 3",
+    "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes"
+               " WHERE schemaname = 'public' ORDER BY 1, 2",
+    "views": "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+}
+
+
+def shape(conninfo: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return {name: conn.execute(sql).fetchall() for name, sql in SHAPE.items()}
+
+
+def rows(conninfo: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY {KEYS[t]}").fetchall()
+               for t in TABLES}
+        out["big_orders"] = conn.execute(
+            "SELECT customer, amount FROM big_orders ORDER BY customer, amount").fetchall()
+        return out
+
+
+def check_shape(restored: dict[str, list[tuple]], proxy: dict[str, list[tuple]]) -> None:
+    assert restored == proxy
+    keys = {(t, kind, d) for t, kind, d in restored["keys"]}
+    assert ("customers", "p", "PRIMARY KEY (code)") in keys
+    assert ("orders", "p", "PRIMARY KEY (customer, line)") in keys
+    assert ("orders", "f", "FOREIGN KEY (customer) REFERENCES customers(code) ON DELETE CASCADE"
+            ) in keys
+    assert any(t == "customers" and "UNIQUE" in d for t, _, d in restored["keys"]) or any(
+        "UNIQUE INDEX" in d and "(name)" in d for _, _, d in restored["indexes"])
+    assert any(i == "orders_amount" for _, i, _ in restored["indexes"])
+    assert restored["views"] == [("big_orders",)]
+
+
+# ---------------------------------------------------------------- proxy -> PostgreSQL
+
+
+def test_schema_only_restores(source, postgresql, fresh_pg, tmp_path):
+    dump = pg_dump(postgresql, source, "--schema-only")
+    assert "CREATE TABLE public.orders" in dump and "CREATE VIEW public.big_orders" in dump
+    restore_pg(postgresql, fresh_pg, dump, tmp_path)
+    check_shape(shape(_url(postgresql, fresh_pg)), shape(source.dsn()))
+    with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("style", ["--inserts", "--column-inserts"])
+def test_inserts_restore_rows(source, postgresql, fresh_pg, tmp_path, style):
+    """The data through pg_dump's cursor (DECLARE … FROM ONLY t; FETCH 100)."""
+    dump = pg_dump(postgresql, source, style, "--rows-per-insert=2" if style == "--inserts"
+                   else "--on-conflict-do-nothing")
+    assert "INSERT INTO public.orders" in dump
+    restore_pg(postgresql, fresh_pg, dump, tmp_path)
+    restored = rows(_url(postgresql, fresh_pg))
+    assert restored == rows(source.dsn())
+    assert restored["customers"][0] == ("ann", "Ann O'Hara", __import__("datetime").date(
+        2020, 1, 31), True, Decimal("12.50"))
+    assert [r[0] for r in restored["big_orders"]] == ["ann", "zoe"]
+    check_shape(shape(_url(postgresql, fresh_pg)), shape(source.dsn()))
+
+
+def test_dump_options(source, postgresql):
+    """The options that change pg_dump's queries: one table, no owner, serializable."""
+    dump = pg_dump(postgresql, source, "--schema-only", "--table=public.tags", "--no-owner",
+                   "--no-privileges", "--serializable-deferrable", "--quote-all-identifiers")
+    assert 'CREATE TABLE "public"."tags"' in dump
+    assert "orders" not in dump and "OWNER TO" not in dump
+    assert "DEFAULT 'none'" in dump
+
+
+@pytest.mark.xfail(reason="plain pg_dump reads its data with COPY … TO stdout (the COPY work)",
+                   strict=False)
+def test_plain_dump_restores(source, postgresql, fresh_pg, tmp_path):
+    dump = pg_dump(postgresql, source)
+    restore_pg(postgresql, fresh_pg, dump, tmp_path)
+    assert rows(_url(postgresql, fresh_pg)) == rows(source.dsn())
