@@ -248,3 +248,18 @@ def test_plain_dump_restores(source, postgresql, fresh_pg, tmp_path):
     dump = pg_dump(postgresql, source)
     restore_pg(postgresql, fresh_pg, dump, tmp_path)
     assert rows(_url(postgresql, fresh_pg)) == rows(source.dsn())
+
+
+def test_advertised_version(postgresql, tmp_path):
+    """[server] server_version is what clients see; pg_dump refuses a server newer than itself."""
+    path = tmp_path / "v.db"
+    with run_proxy(f"sqlite:///{path}", config='[server]\nserver_version = "16.4"\n') as proxy:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+            assert conn.info.server_version == 160004
+            assert conn.execute("SELECT version()").fetchone()[0].startswith("PostgreSQL 16.4 ")
+            assert conn.execute("SHOW server_version_num").fetchone() == ("160004",)
+        done = subprocess.run(
+            [f"{postgresql.bindir}/pg_dump", "-h", proxy.host, "-p", str(proxy.port), "-U",
+             proxy.user, "--schema-only", "app"],
+            capture_output=True, text=True, timeout=60, env=_proxy_env(proxy))
+        assert done.returncode != 0 and "server version mismatch" in done.stderr
