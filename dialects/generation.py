@@ -74,8 +74,15 @@ def generate(statement: Statement, target: Target) -> Generated:
         return _utility(statement, target)
 
     tree = statement.expression.copy()
-    for table in tree.find_all(exp.Table):
-        table.set("only", None)  # FROM ONLY t (pg_dump's): no table inherits on these backends
+    # pg_dump's ONLY (FROM ONLY t, ALTER TABLE ONLY t): no table inherits on these backends;
+    # its USING btree: every index is a btree there.
+    for node in tree.find_all(exp.Table, exp.Alter, exp.IndexParameters):
+        if isinstance(node, exp.IndexParameters):
+            using = node.args.get("using")
+            if using is not None and using.name.lower() == "btree":
+                node.set("using", None)
+        else:
+            node.set("only", None)
     normalize_identifiers(tree, dialect="postgres")
     _check_returning(tree, dialect, target)
     tree = _session_functions(tree)

@@ -292,8 +292,10 @@ def _mysql(conn: Connection) -> Schema:
         index = indexes.get(key)
         if index is None:
             primary = iname == "PRIMARY"
+            # A unique key is a UNIQUE constraint to MySQL (TABLE_CONSTRAINTS lists it).
+            unique = not int(non_unique)
             index = indexes[key] = IndexInfo(f"{tname}_pkey" if primary else iname, [],
-                                             not int(non_unique), primary, primary)
+                                             unique, primary, unique)
             tables[tname].indexes.append(index)
         if cname is not None:
             index.columns.append(cname)
