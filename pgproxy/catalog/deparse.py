@@ -41,6 +41,35 @@ def view_sql(query: str, dialect: str) -> str:
     return f" {tree.sql(dialect='postgres', pretty=True)};"
 
 
+# SQLite's clock readings, as PostgreSQL writes the same default.
+_SQLITE_CLOCK = {"datetime('now')": "CURRENT_TIMESTAMP", "date('now')": "CURRENT_DATE",
+                 "time('now')": "CURRENT_TIME"}
+
+
+def default_sql(expression: str, dialect: str) -> str:
+    """A column default's expression from the backend's SQL to PostgreSQL's."""
+    text = expression.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    clock = _SQLITE_CLOCK.get(re.sub(r"\s+", "", text).lower()) if dialect == "sqlite" else None
+    if clock is not None:
+        return clock
+    try:
+        return sqlglot.transpile(text, read=_READERS.get(dialect, dialect), write="postgres")[0]
+    except sqlglot.errors.SqlglotError as exc:
+        log.debug("default kept as written (%s): %s", exc, text)
+        return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def relations_read(definition: str) -> set[str]:
     """The relations a view's (PostgreSQL) query names, CTEs aside."""
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
-from pgproxy.catalog.deparse import view_sql
+from pgproxy.catalog.deparse import default_sql, view_sql
 
 
 @dataclass
@@ -114,7 +114,9 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
         return t.lower()
     if oid == pgtypes.BOOL and t in ("0", "1"):
         return "true" if t == "1" else "false"
-    return t.strip("()") if re.fullmatch(r"\(-?[\d.]+\)", t) else t
+    if re.fullmatch(r"\(?-?[\d.]+\)?", t):
+        return t.strip("()")
+    return default_sql(t, "sqlite")
 
 
 def _sqlite(conn: Connection) -> Schema:
@@ -239,11 +241,14 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
         return "CURRENT_TIMESTAMP"
     if text.startswith("'") and text.endswith("'"):
         text = text[1:-1].replace("''", "'")
-    elif oid not in (pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE,
-                     pgtypes.TIMESTAMP, pgtypes.TIMESTAMPTZ, pgtypes.TIME, pgtypes.JSON):
+    elif "DEFAULT_GENERATED" in extra.upper() or re.fullmatch(r"\w+\(.*\)", text) or oid not in (
+            pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE, pgtypes.TIMESTAMP,
+            pgtypes.TIMESTAMPTZ, pgtypes.TIME, pgtypes.JSON):
         if oid == pgtypes.BOOL and text in ("0", "1"):
             return "true" if text == "1" else "false"
-        return text
+        # A number as it is; an expression (MySQL 8's DEFAULT_GENERATED) in PostgreSQL's SQL.
+        return text if re.fullmatch(r"-?[\d.]+(e[-+]?\d+)?", text, re.I) else default_sql(
+            text, "mysql")
     name = {pgtypes.VARCHAR: "character varying", pgtypes.BPCHAR: "bpchar",
             pgtypes.TIMESTAMP: "timestamp without time zone",
             pgtypes.TIMESTAMPTZ: "timestamp with time zone"}.get(

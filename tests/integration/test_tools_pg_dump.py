@@ -35,7 +35,8 @@ SQLITE_SCHEMA = [
     " ON DELETE CASCADE, line INT NOT NULL, amount NUMERIC(8,2) NOT NULL, note TEXT,"
     " placed TIMESTAMP, PRIMARY KEY (customer, line))",
     "CREATE INDEX orders_amount ON orders (amount)",
-    "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none')",
+    "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',"
+    " weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT (datetime('now')))",
     "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
 ]
 MYSQL_SCHEMA = [
@@ -46,7 +47,8 @@ MYSQL_SCHEMA = [
     " CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES customers(code)"
     " ON DELETE CASCADE)",
     "CREATE INDEX orders_amount ON orders (amount)",
-    "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none')",
+    "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none',"
+    " weight INT DEFAULT (2 * 3), added DATETIME DEFAULT CURRENT_TIMESTAMP)",
     "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
 ]
 ROWS = {
@@ -60,7 +62,7 @@ ROWS = {
         ("ann", 2, "99.99", None, None),
         ("zoe", 1, "100.01", "", "2000-01-01 00:00:00"),
     ],
-    "tags": [(1, "red"), (2, "none"), (3, "naïve")],
+    "tags": [(1, "red", 1, "2024-01-02 03:04:05"), (2, "none", 6, None), (3, "naïve", 0, None)],
 }
 KEYS = {"customers": "code", "orders": "customer, line", "tags": "id"}
 TABLES = sorted(KEYS)
@@ -216,6 +218,10 @@ def test_schema_only_restores(source, postgresql, fresh_pg, tmp_path):
     check_shape(shape(_url(postgresql, fresh_pg)), shape(source.dsn()))
     with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
         assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+        # The defaults came across in PostgreSQL's SQL: a literal, an expression, the clock.
+        label, weight, added = conn.execute(
+            "INSERT INTO tags (id) VALUES (9) RETURNING label, weight, added").fetchone()
+        assert (label, weight) == ("none", 6) and added is not None
 
 
 @pytest.mark.parametrize("style", ["--inserts", "--column-inserts"])
@@ -274,7 +280,8 @@ CREATE TABLE orders (customer VARCHAR(10) NOT NULL REFERENCES customers(code) ON
     line INT NOT NULL, amount NUMERIC(8,2) NOT NULL, note TEXT, placed TIMESTAMP,
     PRIMARY KEY (customer, line));
 CREATE INDEX orders_amount ON orders (amount);
-CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none');
+CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',
+    weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
 CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100;
 """
 
