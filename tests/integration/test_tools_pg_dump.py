@@ -348,3 +348,36 @@ def test_postgresql_dump_restores_into_proxy(postgresql, pg_source, empty_target
     restore_proxy(postgresql, empty_target, done.stdout, tmp_path)
     assert rows(empty_target.dsn()) == rows(pg_source)
     check_shape(shape(empty_target.dsn()), shape(pg_source))
+
+
+def test_custom_format_pg_restore(source, postgresql, fresh_pg, tmp_path):
+    """pg_dump -Fc through the proxy, pg_restore into PostgreSQL."""
+    archive = tmp_path / "shop.dump"
+    pg_dump(postgresql, source, "-Fc", "--inserts", "-f", str(archive))
+    listing = subprocess.run([f"{postgresql.bindir}/pg_restore", "-l", str(archive)],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "TABLE DATA public orders" in listing and "FK CONSTRAINT public orders" in listing
+    done = subprocess.run(
+        [f"{postgresql.bindir}/pg_restore", "--exit-on-error", "--single-transaction",
+         "-d", fresh_pg, str(archive)],
+        capture_output=True, text=True, timeout=120, env=postgresql.env())
+    assert done.returncode == 0, done.stderr
+    assert rows(_url(postgresql, fresh_pg)) == rows(source.dsn())
+    check_shape(shape(_url(postgresql, fresh_pg)), shape(source.dsn()))
+
+
+def test_pg_restore_into_proxy(postgresql, pg_source, empty_target, tmp_path):
+    """pg_restore of PostgreSQL's custom-format archive, connected to the proxy."""
+    archive = tmp_path / "pg.dump"
+    subprocess.run(
+        [f"{postgresql.bindir}/pg_dump", "-Fc", "--inserts", "-d", pg_source, "-f",
+         str(archive)], capture_output=True, text=True, timeout=120, env=postgresql.env(),
+        check=True)
+    done = subprocess.run(
+        [f"{postgresql.bindir}/pg_restore", "--exit-on-error", "--no-owner", "--no-privileges",
+         "-h", empty_target.host, "-p", str(empty_target.port), "-U", empty_target.user,
+         "-d", "app", str(archive)],
+        capture_output=True, text=True, timeout=120, env=_proxy_env(empty_target))
+    assert done.returncode == 0, f"{done.stderr}\nproxy log:\n{empty_target.log()}"
+    assert rows(empty_target.dsn()) == rows(pg_source)
+    check_shape(shape(empty_target.dsn()), shape(pg_source))
