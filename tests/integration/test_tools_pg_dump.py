@@ -10,6 +10,7 @@ dump written by PostgreSQL's own pg_dump into the proxy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -75,29 +76,30 @@ def _fill(execute) -> None:
             execute(f"INSERT INTO {table} VALUES ({marks})", row)
 
 
-@pytest.fixture(scope="module")
-def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    import apsw
+@contextlib.contextmanager
+def backend_proxy(kind: str, statements: list[str], where: Path,
+                  mariadb: MariaDBServer | None = None) -> Iterator[ProxyProcess]:
+    """The proxy over a new SQLite file or MariaDB database made by `statements` (rows
+    bound as `?`), in the backend's own SQL."""
+    if kind == "sqlite":
+        import apsw
 
-    path = tmp_path_factory.mktemp("pg_dump") / "shop.db"
-    db = apsw.Connection(str(path))
-    for statement in SQLITE_SCHEMA:
-        db.execute(statement)
-    _fill(db.execute)
-    db.close()
-    with run_proxy(f"sqlite:///{path}") as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="module")
-def mysql_source(mariadb: MariaDBServer) -> Iterator[ProxyProcess]:
+        db = apsw.Connection(str(where / "source.db"))
+        for statement in statements:
+            db.execute(statement)
+        _fill(db.execute)
+        db.close()
+        with run_proxy(f"sqlite:///{where / 'source.db'}") as proxy:
+            yield proxy
+        return
+    assert mariadb is not None
     database = f"dump_{uuid.uuid4().hex[:8]}"
     conn = pymysql.connect(host=mariadb.host, port=mariadb.port, user=mariadb.user,
                            password=mariadb.password, autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
         cur.execute(f"USE {database}")
-        for statement in MYSQL_SCHEMA:
+        for statement in statements:
             cur.execute(statement)
         _fill(lambda sql, row: cur.execute(sql.replace("?", "%s"), row))
     url = (f"mysql://{mariadb.user}:{mariadb.password}@{mariadb.host}:{mariadb.port}"
@@ -109,6 +111,20 @@ def mysql_source(mariadb: MariaDBServer) -> Iterator[ProxyProcess]:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE {database}")
         conn.close()
+
+
+@pytest.fixture(scope="module")
+def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    with backend_proxy("sqlite", SQLITE_SCHEMA, tmp_path_factory.mktemp("pg_dump")) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def mysql_source(mariadb: MariaDBServer, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[ProxyProcess]:
+    with backend_proxy("mysql", MYSQL_SCHEMA, tmp_path_factory.mktemp("pg_dump"),
+                       mariadb) as proxy:
+        yield proxy
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mysql"])
@@ -381,3 +397,23 @@ def test_pg_restore_into_proxy(postgresql, pg_source, empty_target, tmp_path):
     assert done.returncode == 0, f"{done.stderr}\nproxy log:\n{empty_target.log()}"
     assert rows(empty_target.dsn()) == rows(pg_source)
     check_shape(shape(empty_target.dsn()), shape(pg_source))
+
+
+@pytest.mark.xfail(reason="a serial column's sequence needs its catalog rows (pg_class 'S', "
+                          "pg_sequence) and SELECT last_value FROM it: the sequences work",
+                   strict=False)
+@pytest.mark.parametrize("kind", ["sqlite", "mysql"])
+def test_serial_columns(kind, request, postgresql, fresh_pg, tmp_path):
+    """SQLite's INTEGER PRIMARY KEY and MariaDB's AUTO_INCREMENT dump as serial columns whose
+    sequence goes on from the last number."""
+    table = ("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)" if kind == "sqlite" else
+             "CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body TEXT)")
+    mariadb = request.getfixturevalue("mariadb") if kind == "mysql" else None
+    statements = [*(SQLITE_SCHEMA if kind == "sqlite" else MYSQL_SCHEMA), table,
+                  "INSERT INTO notes (body) VALUES ('a'), ('b'), ('c')"]
+    with backend_proxy(kind, statements, tmp_path, mariadb) as proxy:
+        restore_pg(postgresql, fresh_pg, pg_dump(postgresql, proxy, "--inserts"), tmp_path)
+    with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
+        assert conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall() == [
+            (1, "a"), (2, "b"), (3, "c")]
+        assert conn.execute("INSERT INTO notes (body) VALUES ('d') RETURNING id").fetchone() == (4,)
