@@ -70,6 +70,34 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+def sqlite_checks(table: str, create_sql: str) -> list[tuple[str, str]]:
+    """The CHECK constraints of SQLite's CREATE TABLE text as (name, PostgreSQL expression),
+    unnamed ones named as PostgreSQL names them (<table>_<columns>_check)."""
+    try:
+        tree = sqlglot.parse_one(create_sql, read="sqlite")
+    except sqlglot.errors.SqlglotError as exc:
+        log.debug("CHECK constraints of %s not read (%s)", table, exc)
+        return []
+    out: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for check in tree.find_all(exp.CheckColumnConstraint, bfs=False):  # in the order written
+        owner = check.parent
+        name = owner.this.name if isinstance(owner, exp.Constraint | exp.ColumnConstraint) \
+            and isinstance(owner.this, exp.Identifier) else ""
+        if not name:
+            column = owner.parent if isinstance(owner, exp.ColumnConstraint) else None
+            columns = [column.name] if isinstance(column, exp.ColumnDef) else list(dict.fromkeys(
+                c.name for c in check.this.find_all(exp.Column)))
+            base = "_".join([table, *columns, "check"]) if columns else f"{table}_check"
+            name, n = base, 0
+            while name in taken:
+                n += 1
+                name = f"{base}{n}"
+        taken.add(name)
+        out.append((name, check.this.sql(dialect="postgres")))
+    return out
+
+
 def relations_read(definition: str) -> set[str]:
     """The relations a view's (PostgreSQL) query names, CTEs aside."""
     try:

@@ -287,7 +287,7 @@ class CatalogDB:
                                      "d", relid=oid))
             classes.append(self._class_row(oid, t.name, t.kind, rowtype, len(t.columns),
                                            bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
-                                           t.name in with_triggers))
+                                           t.name in with_triggers, len(t.checks)))
             attnums = {}
             if t.kind == "r":
                 attributes.extend(self._system_attributes(oid))
@@ -347,6 +347,17 @@ class CatalogDB:
         for t in sorted_tables:
             oid = table_oids[t.name]
             attnums = {c.name: i for i, c in enumerate(t.columns, 1)}
+            for name, expression in t.checks:
+                coid = stable_oid(f"constraint:public.{t.name}.{name}", taken)
+                wrapped = expression if expression.startswith("(") and expression.endswith(
+                    ")") else f"({expression})"
+                names.constraintdefs[coid] = f"CHECK ({wrapped})"
+                keys = sorted({attnums[c] for c in attnums if re.search(
+                    rf"\b{re.escape(c)}\b", expression)})
+                constraints.append(self._constraint_row(coid, name, "c", oid, 0, 0, keys, [],
+                                                        "a", "a", wrapped))
+                info_tc.append((None, "public", name, None, "public", t.name, "CHECK", "NO",
+                                "NO", "YES", None))
             for fk in t.foreign_keys:
                 ref = next((x for x in schema.tables if x.name == fk.ref_table), None)
                 ref_oid = table_oids.get(fk.ref_table, 0)
@@ -419,13 +430,14 @@ class CatalogDB:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)
 
     def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
-                   hasindex: bool, am: int, triggers: bool = False) -> tuple:
+                   hasindex: bool, am: int, triggers: bool = False, checks: int = 0) -> tuple:
         # relpages, reltuples as a fresh PostgreSQL 16 reports them: a table never analyzed
         # -1 tuples, a btree index its metapage and 0 tuples (pgjdbc's getIndexInfo reads both).
         pages, tuples = (1, 0.0) if kind == "i" else (0, -1.0)
         return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, pages,
-                tuples, 0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False,
-                False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
+                tuples, 0, 0, hasindex, False, "p", kind, natts, checks, kind == "v", triggers,
+                False, False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None,
+                None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                        notnull: bool, hasdef: bool) -> tuple:
@@ -447,12 +459,12 @@ class CatalogDB:
 
     def _constraint_row(self, oid: int, name: str, contype: str, relid: int, indid: int,
                         frelid: int, keys: list[int], fkeys: list[int], upd: str,
-                        dele: str) -> tuple:
+                        dele: str, expression: str | None = None) -> tuple:
         is_fk = contype == "f"
         return (oid, name, b.PUBLIC_NS, contype, False, False, True, relid, 0, indid, 0, frelid,
                 upd if is_fk else " ", dele if is_fk else " ", "s" if is_fk else " ", True, 0,
-                True, _array_text(keys), _array_text(fkeys) if is_fk else None,
-                None, None, None, None, None, None)
+                True, _array_text(keys),
+                _array_text(fkeys) if is_fk else None, None, None, None, None, None, expression)
 
     def _info_column(self, t: TableInfo, c: Any, num: int) -> tuple:
         name = format_type(c.type_oid, c.typmod, self.names) or "text"

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgproxy import pgtypes
+from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Connection
-from pgproxy.catalog.deparse import default_sql, view_sql
+from pgproxy.catalog.deparse import default_sql, sqlite_checks, view_sql
 
 
 @dataclass
@@ -55,6 +55,7 @@ class TableInfo:
     indexes: list[IndexInfo] = field(default_factory=list)  # the primary key's index first
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     view_definition: str | None = None
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (name, PostgreSQL expression)
 
 
 @dataclass
@@ -183,6 +184,8 @@ def _sqlite(conn: Connection) -> Schema:
                 if any(c is None for c in fk.ref_columns):
                     fk.ref_columns = []  # filled from the referenced table's key below
                 table.foreign_keys.append(fk)
+        if kind == "table" and sql:
+            table.checks = sqlite_checks(name, sql)
         tables.append(table)
     by_name = {t.name: t for t in tables}
     for t in tables:
@@ -337,4 +340,31 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = view_sql(str(definition), "mysql")
+    for name, check_name, clause in _mysql_checks(conn):
+        table = tables.get(name)
+        if table is None or re.fullmatch(r"json_valid\(`[^`]+`\)", clause.strip(), re.I):
+            continue  # MariaDB's own check behind a JSON column: the json type says it
+        table.checks.append((check_name, default_sql(clause, "mysql")))
     return Schema(list(tables.values()))
+
+
+def _mysql_checks(conn: Connection) -> list[tuple[Any, ...]]:
+    """(table, name, clause) of each CHECK constraint: MariaDB's CHECK_CONSTRAINTS has the
+    table; MySQL 8's is found through TABLE_CONSTRAINTS."""
+    try:
+        return _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE"
+                           " FROM information_schema.CHECK_CONSTRAINTS"
+                           " WHERE CONSTRAINT_SCHEMA = DATABASE()"
+                           " ORDER BY TABLE_NAME, CONSTRAINT_NAME")
+    except errors.PgError:
+        pass
+    try:
+        return _rows(conn, "SELECT t.TABLE_NAME, t.CONSTRAINT_NAME, c.CHECK_CLAUSE"
+                           " FROM information_schema.TABLE_CONSTRAINTS t"
+                           " JOIN information_schema.CHECK_CONSTRAINTS c"
+                           " ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA"
+                           " AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME"
+                           " WHERE t.TABLE_SCHEMA = DATABASE() AND t.CONSTRAINT_TYPE = 'CHECK'"
+                           " ORDER BY t.TABLE_NAME, t.CONSTRAINT_NAME")
+    except errors.PgError:
+        return []  # a server without CHECK constraints in its information_schema

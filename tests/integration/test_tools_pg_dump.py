@@ -31,10 +31,12 @@ pytestmark = pytest.mark.integration
 # sequence (those need the sequences' catalog rows; see test_serial_columns).
 SQLITE_SCHEMA = [
     "CREATE TABLE customers (code VARCHAR(10) PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,"
-    " joined DATE, vip BOOLEAN DEFAULT 0, balance NUMERIC(10,2) DEFAULT 0)",
+    " joined DATE, vip BOOLEAN DEFAULT 0,"
+    " balance NUMERIC(10,2) DEFAULT 0 CHECK (balance > -1000))",
     "CREATE TABLE orders (customer VARCHAR(10) NOT NULL REFERENCES customers(code)"
     " ON DELETE CASCADE, line INT NOT NULL, amount NUMERIC(8,2) NOT NULL, note TEXT,"
-    " placed TIMESTAMP, PRIMARY KEY (customer, line))",
+    " placed TIMESTAMP, PRIMARY KEY (customer, line),"
+    " CONSTRAINT orders_line_check CHECK (line > 0))",
     "CREATE INDEX orders_amount ON orders (amount)",
     "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',"
     " weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT (datetime('now')))",
@@ -42,11 +44,12 @@ SQLITE_SCHEMA = [
 ]
 MYSQL_SCHEMA = [
     "CREATE TABLE customers (code VARCHAR(10) PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,"
-    " joined DATE, vip BOOLEAN DEFAULT 0, balance DECIMAL(10,2) DEFAULT 0)",
+    " joined DATE, vip BOOLEAN DEFAULT 0, balance DECIMAL(10,2) DEFAULT 0,"
+    " CONSTRAINT customers_balance_check CHECK (balance > -1000))",
     "CREATE TABLE orders (customer VARCHAR(10) NOT NULL, line INT NOT NULL,"
     " amount DECIMAL(8,2) NOT NULL, note TEXT, placed DATETIME, PRIMARY KEY (customer, line),"
     " CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES customers(code)"
-    " ON DELETE CASCADE)",
+    " ON DELETE CASCADE, CONSTRAINT orders_line_check CHECK (line > 0))",
     "CREATE INDEX orders_amount ON orders (amount)",
     "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none',"
     " weight INT DEFAULT (2 * 3), added DATETIME DEFAULT CURRENT_TIMESTAMP)",
@@ -188,7 +191,10 @@ SHAPE = {
     "columns": "SELECT table_name, column_name, data_type, is_nullable, character_maximum_length,"
                " numeric_precision, numeric_scale FROM information_schema.columns"
                " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
-    "keys": "SELECT c.conrelid::regclass::text, c.contype, pg_get_constraintdef(c.oid)"
+    # A CHECK's text is compared by name only: PostgreSQL spells its expression its own way
+    # (balance > '-1000'::integer::numeric).
+    "keys": "SELECT c.conrelid::regclass::text, c.contype, c.conname,"
+            " CASE WHEN c.contype = 'c' THEN '' ELSE pg_get_constraintdef(c.oid) END"
             " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
             " WHERE n.nspname = 'public' ORDER BY 1, 2, 3",
     "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes"
@@ -213,13 +219,14 @@ def rows(conninfo: str) -> dict[str, list[tuple]]:
 
 def check_shape(restored: dict[str, list[tuple]], proxy: dict[str, list[tuple]]) -> None:
     assert restored == proxy
-    keys = {(t, kind, d) for t, kind, d in restored["keys"]}
+    keys = {(t, kind, d) for t, kind, _, d in restored["keys"]}
     assert ("customers", "p", "PRIMARY KEY (code)") in keys
     assert ("orders", "p", "PRIMARY KEY (customer, line)") in keys
     assert ("orders", "f", "FOREIGN KEY (customer) REFERENCES customers(code) ON DELETE CASCADE"
             ) in keys
-    assert any(t == "customers" and "UNIQUE" in d for t, _, d in restored["keys"]) or any(
-        "UNIQUE INDEX" in d and "(name)" in d for _, _, d in restored["indexes"])
+    assert ("customers", "u", "UNIQUE (name)") in keys
+    checks = {(t, name) for t, kind, name, _ in restored["keys"] if kind == "c"}
+    assert checks == {("customers", "customers_balance_check"), ("orders", "orders_line_check")}
     assert any(i == "orders_amount" for _, i, _ in restored["indexes"])
     assert restored["views"] == [("big_orders",)]
 
@@ -238,6 +245,8 @@ def test_schema_only_restores(source, postgresql, fresh_pg, tmp_path):
         label, weight, added = conn.execute(
             "INSERT INTO tags (id) VALUES (9) RETURNING label, weight, added").fetchone()
         assert (label, weight) == ("none", 6) and added is not None
+        with pytest.raises(psycopg.errors.CheckViolation):  # the CHECK came across too
+            conn.execute("INSERT INTO customers (code, name, balance) VALUES ('x', 'X', -5000)")
 
 
 @pytest.mark.parametrize("style", ["--inserts", "--column-inserts"])
@@ -291,10 +300,11 @@ def test_advertised_version(postgresql, tmp_path):
 
 PG_SCHEMA = """
 CREATE TABLE customers (code VARCHAR(10) PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,
-    joined DATE, vip BOOLEAN DEFAULT false, balance NUMERIC(10,2) DEFAULT 0);
+    joined DATE, vip BOOLEAN DEFAULT false,
+    balance NUMERIC(10,2) DEFAULT 0 CHECK (balance > -1000));
 CREATE TABLE orders (customer VARCHAR(10) NOT NULL REFERENCES customers(code) ON DELETE CASCADE,
-    line INT NOT NULL, amount NUMERIC(8,2) NOT NULL, note TEXT, placed TIMESTAMP,
-    PRIMARY KEY (customer, line));
+    line INT NOT NULL CHECK (line > 0), amount NUMERIC(8,2) NOT NULL, note TEXT,
+    placed TIMESTAMP, PRIMARY KEY (customer, line));
 CREATE INDEX orders_amount ON orders (amount);
 CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',
     weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
