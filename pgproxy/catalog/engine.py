@@ -262,8 +262,7 @@ class CatalogDB:
             self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres"),
             (b.DATABASE_OWNER, "pg_database_owner", False, True, False, False, False, False,
              False, -1, None, None)])
-        self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
-                                         "standard public schema")])
+        descriptions = [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0, "standard public schema")]
 
         classes, attributes, attrdefs, indexes, constraints = [], [], [], [], []
         info_tables, info_columns, info_views, info_tc, info_kcu, info_rc = [], [], [], [], [], []
@@ -291,8 +290,12 @@ class CatalogDB:
             attnums = {}
             if t.kind == "r":
                 attributes.extend(self._system_attributes(oid))
+            if t.comment:
+                descriptions.append((oid, b.PG_CLASS_RELID, 0, t.comment))
             for i, c in enumerate(t.columns, 1):
                 attnums[c.name] = i
+                if c.comment:
+                    descriptions.append((oid, b.PG_CLASS_RELID, i, c.comment))
                 attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
                                                       c.notnull, c.default is not None))
                 if c.default is not None:
@@ -393,6 +396,7 @@ class CatalogDB:
         self._insert("pg_attrdef", attrdefs)
         self._insert("pg_index", indexes)
         self._insert("pg_constraint", constraints)
+        self._insert("pg_description", descriptions)
         self._view_rules(sorted_tables, table_oids, taken)
         self._insert("tables", info_tables)
         self._insert("columns", info_columns)

@@ -189,8 +189,19 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_partition_constraintdef", lambda oid: None, 1)
     fn("pg_tablespace_location", lambda oid: "", 1)
     fn("pg_relation_is_publishable", lambda oid: False, 1)
-    fn("obj_description", lambda oid, catalog=None: None)
-    fn("col_description", lambda oid, num: None, 2)
+    def description(oid: Any, classoid: Any, subid: Any) -> Any:
+        if oid is None:
+            return None
+        sql = ("SELECT description FROM pg_catalog.pg_description WHERE objoid = ?"
+               " AND objsubid = ?" + ("" if classoid is None else " AND classoid = ?"))
+        args = [int(oid), int(subid)] + ([] if classoid is None else [classoid])
+        row = db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    fn("obj_description", lambda oid, catalog=None: description(
+        oid, None if catalog is None else _CATALOG_RELATIONS.get(str(catalog).split(".")[-1]),
+        0))
+    fn("col_description", lambda oid, num: description(oid, 1259, num), 2)
     fn("shobj_description", lambda oid, catalog: None, 2)
     fn("pg_encoding_to_char", lambda enc: "UTF8" if int(enc or 0) == 6 else "SQL_ASCII", 1)
     fn("pg_char_to_encoding", lambda name: 6, 1)

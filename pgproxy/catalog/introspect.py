@@ -26,6 +26,7 @@ class ColumnInfo:
     notnull: bool = False
     default: str | None = None  # a PostgreSQL expression's text
     identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
+    comment: str | None = None
 
 
 @dataclass
@@ -56,6 +57,7 @@ class TableInfo:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     view_definition: str | None = None
     checks: list[tuple[str, str]] = field(default_factory=list)  # (name, PostgreSQL expression)
+    comment: str | None = None
 
 
 @dataclass
@@ -265,15 +267,17 @@ _MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
 def _mysql(conn: Connection) -> Schema:
     objects = _rows(
         conn,
-        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+        "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT FROM information_schema.TABLES"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )
-    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r") for name, ttype in objects}
+    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r",
+                              comment=(comment or None) if ttype != "VIEW" else None)
+              for name, ttype, comment in objects}
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
-         scale) in _rows(
+         scale, comment) in _rows(
         conn,
         "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
-        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE"
+        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT"
         " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
         " ORDER BY TABLE_NAME, ORDINAL_POSITION",
     ):
@@ -287,7 +291,8 @@ def _mysql(conn: Connection) -> Schema:
             dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
-        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
+        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
+                                        comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname in _rows(
         conn,

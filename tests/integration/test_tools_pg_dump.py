@@ -51,8 +51,9 @@ MYSQL_SCHEMA = [
     " CONSTRAINT orders_customer_fkey FOREIGN KEY (customer) REFERENCES customers(code)"
     " ON DELETE CASCADE, CONSTRAINT orders_line_check CHECK (line > 0))",
     "CREATE INDEX orders_amount ON orders (amount)",
-    "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none',"
-    " weight INT DEFAULT (2 * 3), added DATETIME DEFAULT CURRENT_TIMESTAMP)",
+    "CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL DEFAULT 'none'"
+    " COMMENT 'what the tag says', weight INT DEFAULT (2 * 3),"
+    " added DATETIME DEFAULT CURRENT_TIMESTAMP) COMMENT 'labels, o''clock'",
     "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
 ]
 ROWS = {
@@ -200,6 +201,9 @@ SHAPE = {
     "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes"
                " WHERE schemaname = 'public' ORDER BY 1, 2",
     "views": "SELECT viewname FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+    "comments": "SELECT c.relname, d.objsubid, d.description FROM pg_description d"
+                " JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass"
+                " WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1, 2",
 }
 
 
@@ -229,6 +233,9 @@ def check_shape(restored: dict[str, list[tuple]], proxy: dict[str, list[tuple]])
     assert checks == {("customers", "customers_balance_check"), ("orders", "orders_line_check")}
     assert any(i == "orders_amount" for _, i, _ in restored["indexes"])
     assert restored["views"] == [("big_orders",)]
+    if restored["comments"]:  # MariaDB's table and column comments
+        assert restored["comments"] == [("tags", 0, "labels, o'clock"),
+                                        ("tags", 2, "what the tag says")]
 
 
 # ---------------------------------------------------------------- proxy -> PostgreSQL
