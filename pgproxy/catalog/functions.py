@@ -236,6 +236,13 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_postmaster_start_time", lambda: "2024-01-01 00:00:00+00", 0)
     fn("pg_conf_load_time", lambda: "2024-01-01 00:00:00+00", 0)
     fn("txid_current", lambda: 1, 0)
+
+    def export_snapshot() -> Any:
+        raise errors.FeatureNotSupported(
+            "pgproxy cannot export a snapshot: the backend's transactions share none",
+            hint="pg_dump -j needs one; dump without -j (one transaction, one snapshot)")
+
+    fn("pg_export_snapshot", export_snapshot, 0)
     fn("pg_current_xact_id", lambda: 1, 0)
     for size in ("pg_table_size", "pg_relation_size", "pg_total_relation_size",
                  "pg_indexes_size", "pg_database_size"):
