@@ -98,6 +98,15 @@ def sqlite_checks(table: str, create_sql: str) -> list[tuple[str, str]]:
     return out
 
 
+def index_predicate(create_sql: str) -> str | None:
+    """A partial index's WHERE, from SQLite's CREATE INDEX text, in PostgreSQL's SQL."""
+    try:
+        where = sqlglot.parse_one(create_sql, read="sqlite").find(exp.Where)
+    except sqlglot.errors.SqlglotError:
+        return None
+    return where.this.sql(dialect="postgres") if where is not None else None
+
+
 def relations_read(definition: str) -> set[str]:
     """The relations a view's (PostgreSQL) query names, CTEs aside."""
     try:

@@ -313,9 +313,13 @@ class CatalogDB:
                 ioid = stable_oid(f"index:public.{ix.name}", taken)
                 names.relations[ioid] = ("public", ix.name, "i")
                 names.by_name[("public", ix.name)] = ioid
+                desc = ix.descending or [False] * len(ix.columns)
+                keys_sql = ", ".join(_ident(c) + (" DESC" if d else "")
+                                     for c, d in zip(ix.columns, desc, strict=True))
                 names.indexdefs[ioid] = (
                     f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {ix.name} ON public.{t.name}"
-                    f" USING btree ({', '.join(_ident(c) for c in ix.columns)})",
+                    f" USING btree ({keys_sql})"
+                    + (f" WHERE ({ix.predicate})" if ix.predicate else ""),
                     list(ix.columns),
                 )
                 classes.append(self._class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
@@ -330,7 +334,9 @@ class CatalogDB:
                 indexes.append((ioid, oid, n, n, ix.unique, False, ix.primary, False, True,
                                 False, True, False, True, True, False,
                                 " ".join(map(str, keys)), " ".join(["0"] * n),
-                                " ".join(["1978"] * n), " ".join(["0"] * n), None, None))
+                                " ".join(["1978"] * n),
+                                # indoption: DESC (1) with its default NULLS FIRST (2)
+                                " ".join("3" if d else "0" for d in desc), None, ix.predicate))
                 if ix.primary or ix.constraint:
                     coid = stable_oid(f"constraint:public.{ix.name}", taken)
                     contype = "p" if ix.primary else "u"

@@ -15,7 +15,7 @@ from typing import Any
 
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Connection
-from pgproxy.catalog.deparse import default_sql, sqlite_checks, view_sql
+from pgproxy.catalog.deparse import default_sql, index_predicate, sqlite_checks, view_sql
 
 
 @dataclass
@@ -36,6 +36,8 @@ class IndexInfo:
     unique: bool = False
     primary: bool = False
     constraint: bool = False  # backs a PRIMARY KEY or UNIQUE constraint, not a bare index
+    descending: list[bool] = field(default_factory=list)  # per column; empty: all ascending
+    predicate: str | None = None  # a partial index's WHERE, in PostgreSQL's SQL
 
 
 @dataclass
@@ -154,19 +156,24 @@ def _sqlite(conn: Connection) -> Schema:
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
                                             kind == "table"), default, rowid))
         if kind == "table":
-            indexes = _rows(conn, "SELECT name, \"unique\", origin FROM pragma_index_list(?)",
-                            [name])
+            indexes = _rows(conn, "SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql"
+                                  " FROM pragma_index_list(?) l LEFT JOIN sqlite_master m"
+                                  " ON m.type = 'index' AND m.name = l.name", [name])
             has_pk_index = False
-            for iname, unique, origin in indexes:
-                cols = [r[0] for r in _rows(
-                    conn, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [iname])]
+            for iname, unique, origin, partial, index_sql in indexes:
+                keys = _rows(conn, "SELECT name, \"desc\" FROM pragma_index_xinfo(?)"
+                                   " WHERE key ORDER BY seqno", [iname])
+                cols = [r[0] for r in keys]
                 if any(c is None for c in cols):
                     continue  # an expression index: nothing a column list can say
                 primary = origin == "pk"
                 has_pk_index = has_pk_index or primary
                 pretty = f"{name}_pkey" if primary else (
                     f"{name}_{'_'.join(cols)}_key" if origin == "u" else iname)
-                table.indexes.append(IndexInfo(pretty, cols, bool(unique), primary, origin != "c"))
+                table.indexes.append(IndexInfo(
+                    pretty, cols, bool(unique), primary, origin != "c",
+                    [bool(r[1]) for r in keys] if any(r[1] for r in keys) else [],
+                    index_predicate(index_sql) if partial and index_sql else None))
             if pk_cols and not has_pk_index:
                 table.indexes.append(IndexInfo(f"{name}_pkey", pk_cols, True, True, True))
             table.indexes.sort(key=lambda i: not i.primary)
@@ -294,9 +301,10 @@ def _mysql(conn: Connection) -> Schema:
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
                                         comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
-    for tname, iname, non_unique, cname in _rows(
+    for tname, iname, non_unique, cname, collation in _rows(
         conn,
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS"
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION"
+        " FROM information_schema.STATISTICS"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
     ):
         if tname not in tables:
@@ -312,8 +320,12 @@ def _mysql(conn: Connection) -> Schema:
             tables[tname].indexes.append(index)
         if cname is not None:
             index.columns.append(cname)
+            index.descending.append(collation == "D")  # MySQL 8, MariaDB 10.8: a DESC key
     for t in tables.values():
         t.indexes = [i for i in t.indexes if i.columns]
+        for i in t.indexes:
+            if not any(i.descending):
+                i.descending = []
         t.indexes.sort(key=lambda i: not i.primary)
     fks: dict[tuple[str, str], ForeignKey] = {}
     for tname, cname, col, ref_table, ref_col, upd, dele in _rows(
