@@ -16,10 +16,14 @@ import re
 import sqlglot
 from sqlglot import exp
 
+from pgproxy.catalog.builtins import KEYWORDS
+
 log = logging.getLogger("pgproxy.catalog")
 
 # sqlglot's reader for each backend dialect the catalog introspects.
 _READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "mysql"}
+# Keywords a name must be quoted as (all but the unreserved ones).
+_RESERVED = frozenset(word for word, code, *_ in KEYWORDS if code != "U")
 _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
@@ -38,6 +42,10 @@ def view_sql(query: str, dialect: str) -> str:
     for node in tree.find_all(exp.Table, exp.Column):
         node.set("catalog", None)
         node.set("db", None)
+    for ident in tree.find_all(exp.Identifier):
+        # MariaDB quotes every name; PostgreSQL's deparser only those that need it.
+        if re.fullmatch(r"[a-z_][a-z0-9_$]*", ident.name) and ident.name not in _RESERVED:
+            ident.set("quoted", False)
     return f" {tree.sql(dialect='postgres', pretty=True)};"
 
 
