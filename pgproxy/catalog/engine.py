@@ -520,6 +520,12 @@ class CatalogDB:
 
         register(self)
 
+    @functools.cached_property
+    def sequence_names(self) -> frozenset[str]:
+        """The sequences of public (relkind 'S'), which a SELECT may read as relations."""
+        return frozenset(name for ns, name, kind in self.names.relations.values()
+                         if kind == "S" and ns == "public")
+
     def search_path(self) -> list[str]:
         """The session's search_path: the schemas that exist, in order ("$user" is one
         only where a schema has the user's name)."""

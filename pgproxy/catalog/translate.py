@@ -522,9 +522,14 @@ def _check_rowid_names(tree: exp.Expr) -> None:
         raise errors.UndefinedColumn(f'column "{name}" does not exist')
 
 
-def to_sqlite(tree: exp.Expr) -> str:
-    """The catalog query as the engine's SQLite runs it."""
+def to_sqlite(tree: exp.Expr, sequences: frozenset[str] = frozenset()) -> str:
+    """The catalog query as the engine's SQLite runs it; each of `sequences` read as a
+    relation becomes its one row (last_value, log_cnt, is_called) from pg_sequences."""
     tree = tree.copy()
+    for table in list(tree.find_all(exp.Table)):
+        if table.name in sequences and table.db in ("", "public") and isinstance(
+                table.this, exp.Identifier):
+            table.replace(_sequence_row(table.name, table.alias_or_name))
     _check_rowid_names(tree)
     _name_columns(tree)
     aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
@@ -542,6 +547,16 @@ def to_sqlite(tree: exp.Expr) -> str:
     for select in list(tree.find_all(exp.Select)):
         _expand_set_returning(select)
     return _walk(tree).sql(dialect="sqlite")
+
+
+def _sequence_row(name: str, alias: str) -> exp.Subquery:
+    """A sequence's relation: last_value (its start until nextval), log_cnt, is_called."""
+    row = sqlglot.parse_one(
+        "SELECT COALESCE(last_value, start_value) AS last_value, 0 AS log_cnt,"
+        " last_value IS NOT NULL AS is_called FROM pg_catalog.pg_sequences"
+        " WHERE schemaname = 'public'", read="sqlite")
+    row = row.where(exp.EQ(this=exp.column("sequencename"), expression=exp.Literal.string(name)))
+    return exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
 def _expand_set_returning(select: exp.Select) -> None:
