@@ -404,6 +404,7 @@ class CatalogDB:
         self._insert("pg_constraint", constraints)
         self._insert("pg_description", descriptions)
         self._view_rules(sorted_tables, table_oids, taken)
+        self._default_dependencies(attrdefs)
         self._insert("tables", info_tables)
         self._insert("columns", info_columns)
         self._insert("views", info_views)
@@ -434,6 +435,19 @@ class CatalogDB:
                     depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, oids[name],
                                     0, "n"))
         self._insert("pg_rewrite", rules)
+        self._insert("pg_depend", depends)
+
+    def _default_dependencies(self, attrdefs: list[tuple]) -> None:
+        """A default's pg_depend row on each sequence it names (nextval('s'::regclass)):
+        pg_dump then sets a serial's default after creating its sequence."""
+        depends = []
+        for oid, _relid, _num, expression in attrdefs:
+            for name in re.findall(r"'([^']+)'::regclass", str(expression)):
+                schema, _, bare = name.rpartition(".")
+                target = self.names.by_name.get((schema or "public", bare))
+                if target is not None and self.names.relations[target][2] == "S":
+                    depends.append((b.PG_ATTRDEF_RELID, oid, 0, b.PG_CLASS_RELID, target, 0,
+                                    "n"))
         self._insert("pg_depend", depends)
 
     def _role_row(self, oid: int, name: str) -> tuple:
