@@ -383,10 +383,16 @@ def restore_proxy(pg: PostgreSQLServer, proxy: ProxyProcess, script: str, tmp_pa
     assert done.returncode == 0, f"restore failed:\n{done.stderr}\nproxy log:\n{proxy.log()}"
 
 
-def test_postgresql_dump_restores_into_proxy(postgresql, pg_source, empty_target, tmp_path):
-    """PostgreSQL's own pg_dump (plain, --no-owner --no-privileges, rows as INSERTs)."""
+@pytest.mark.parametrize("rows_as", [
+    "--inserts",
+    pytest.param("--no-comments", marks=pytest.mark.xfail(
+        reason="plain rows are COPY … FROM stdin (the COPY work)", strict=False)),
+])
+def test_postgresql_dump_restores_into_proxy(postgresql, pg_source, empty_target, tmp_path,
+                                             rows_as):
+    """PostgreSQL's own pg_dump (plain, --no-owner --no-privileges), rows as INSERTs or COPY."""
     done = subprocess.run(
-        [f"{postgresql.bindir}/pg_dump", "--no-owner", "--no-privileges", "--inserts",
+        [f"{postgresql.bindir}/pg_dump", "--no-owner", "--no-privileges", rows_as,
          "-d", pg_source],
         capture_output=True, text=True, timeout=120, env=postgresql.env(), check=True,
     )
