@@ -485,8 +485,8 @@ def _scope_sources(select: exp.Select) -> dict[str, set[str] | None]:
     """A SELECT's FROM items: alias -> the relation's columns (None: not a known relation)."""
     out: dict[str, set[str] | None] = {}
     for item in select.find_all(exp.Table, exp.Subquery, exp.Unnest, exp.Lateral):
-        if item.find_ancestor(exp.Select) is not select or item.find_ancestor(
-                exp.Where, exp.Having, exp.Order) is not None:
+        # This SELECT's own FROM: not a nested query's, nor in its WHERE/HAVING/ORDER BY.
+        if item.find_ancestor(exp.Where, exp.Having, exp.Order, exp.Select) is not select:
             continue
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
             out[item.alias_or_name] = _RELATION_COLUMNS.get(item.name)

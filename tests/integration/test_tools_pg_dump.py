@@ -452,3 +452,14 @@ def test_serial_columns(kind, request, postgresql, fresh_pg, tmp_path):
         assert conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall() == [
             (1, "a"), (2, "b"), (3, "c")]
         assert conn.execute("INSERT INTO notes (body) VALUES ('d') RETURNING id").fetchone() == (4,)
+
+
+def test_pg_dumpall(source, postgresql):
+    """pg_dumpall: roles, then each database the proxy lists, through the same queries."""
+    done = subprocess.run(
+        [f"{postgresql.bindir}/pg_dumpall", "-h", source.host, "-p", str(source.port), "-U",
+         source.user, "-l", "app", "--schema-only"],
+        capture_output=True, text=True, timeout=120, env=_proxy_env(source))
+    assert done.returncode == 0, f"{done.stderr}\nproxy log:\n{source.log()}"
+    assert f"CREATE ROLE {source.user};" in done.stdout
+    assert "\\connect app" in done.stdout and "CREATE TABLE public.orders" in done.stdout

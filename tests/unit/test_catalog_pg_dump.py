@@ -190,3 +190,10 @@ def test_catalog_stage_routes_sequence_reads_only(engine):
     assert catalog.handles(Session(), dialects.parse("SELECT last_value FROM public.s_seq")[0])
     assert not catalog.handles(Session(), dialects.parse("SELECT * FROM book, s_seq")[0])
     assert not catalog.handles(Session(), dialects.parse("SELECT * FROM other.s_seq")[0])
+
+
+def test_oid_of_a_subquery_in_where(engine):
+    """pg_dumpall's `… WHERE setrole = (SELECT oid FROM pg_authid …)`: the subquery's own oid."""
+    _, rows = run(engine, "SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = 0 AND"
+                          " setrole = (SELECT oid FROM pg_authid WHERE rolname = 'postgres')")
+    assert rows == [(0,)]
