@@ -312,6 +312,15 @@ def test_advertised_version(postgresql, tmp_path):
              proxy.user, "--schema-only", "app"],
             capture_output=True, text=True, timeout=60, env=_proxy_env(proxy))
         assert done.returncode != 0 and "server version mismatch" in done.stderr
+    # An older server is accepted: pg_dump 15 then sends that version's queries (12 and up
+    # read PostgreSQL 15's catalog columns; 11 and older had relhasoids).
+    with run_proxy(f"sqlite:///{path}", config='[server]\nserver_version = "12.16"\n') as proxy:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
+            conn.execute("INSERT INTO t VALUES (1, 'x')")
+        dump = pg_dump(postgresql, proxy, "--inserts")
+        assert "-- Dumped from database version 12.16" in dump
+        assert "INSERT INTO public.t VALUES (1, 'x');" in dump
 
 
 # ---------------------------------------------------------------- PostgreSQL -> proxy
