@@ -127,6 +127,8 @@ def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
     if typmod >= 0:
         if name in ("varchar", "bpchar"):
             return f"{spelled}({typmod - 4})"
+        if name in ("bit", "varbit"):
+            return f"{spelled}({typmod})"
         if name == "numeric":
             t = typmod - 4
             return f"numeric({t >> 16},{t & 0xFFFF})"

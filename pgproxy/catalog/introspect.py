@@ -240,6 +240,9 @@ def _mysql_type(data_type: str, column_type: str, char_len: Any, precision: Any,
         return oid, int(char_len) + 4
     if oid == pgtypes.NUMERIC and precision is not None and data_type in ("decimal", "numeric"):
         return oid, ((int(precision) << 16) | int(scale or 0)) + 4
+    if oid == pgtypes.BIT:  # bit(n): PostgreSQL's typmod is n
+        width = re.search(r"\((\d+)\)", column_type)
+        return oid, int(width.group(1)) if width else 1
     return oid, -1
 
 
@@ -321,6 +324,17 @@ def _mysql(conn: Connection) -> Schema:
         if cname is not None:
             index.columns.append(cname)
             index.descending.append(collation == "D")  # MySQL 8, MariaDB 10.8: a DESC key
+    # MySQL names an index within its table, PostgreSQL within the schema: a name a table
+    # or an earlier index has is shown as <table>_<name> (as two tables' `author_id` FK keys).
+    taken = set(tables)
+    for t in sorted(tables.values(), key=lambda t: t.name):
+        for i in t.indexes:
+            name, n = i.name, 0
+            while name in taken:
+                n += 1
+                name = f"{t.name}_{i.name}" + (str(n - 1) if n > 1 else "")
+            i.name = name
+            taken.add(name)
     for t in tables.values():
         t.indexes = [i for i in t.indexes if i.columns]
         for i in t.indexes:
@@ -359,8 +373,15 @@ def _mysql(conn: Connection) -> Schema:
             tables[name].view_definition = view_sql(str(definition), "mysql")
     for name, check_name, clause in _mysql_checks(conn):
         table = tables.get(name)
-        if table is None or re.fullmatch(r"json_valid\(`[^`]+`\)", clause.strip(), re.I):
-            continue  # MariaDB's own check behind a JSON column: the json type says it
+        if table is None:
+            continue
+        json_column = re.fullmatch(r"json_valid\(`([^`]+)`\)", clause.strip(), re.I)
+        if json_column is not None:
+            # MariaDB's JSON is a longtext with this check: the column is json, no check.
+            for column in table.columns:
+                if column.name == json_column.group(1) and column.type_oid == pgtypes.TEXT:
+                    column.type_oid = pgtypes.JSON
+            continue
         table.checks.append((check_name, default_sql(clause, "mysql")))
     return Schema(list(tables.values()))
 

@@ -472,3 +472,42 @@ def test_pg_dumpall(source, postgresql):
     assert done.returncode == 0, f"{done.stderr}\nproxy log:\n{source.log()}"
     assert f"CREATE ROLE {source.user};" in done.stdout
     assert "\\connect app" in done.stdout and "CREATE TABLE public.orders" in done.stdout
+
+
+def test_mysql_names_and_types(mariadb, postgresql, fresh_pg, tmp_path):
+    """MySQL-only shapes: index names per table (two FK keys named author_id), MariaDB's JSON
+    (a longtext with a json_valid check), bit(n)."""
+    statements = [
+        "CREATE TABLE author (id INT PRIMARY KEY)",
+        "CREATE TABLE book (id INT PRIMARY KEY, author_id INT, meta JSON, flags BIT(8),"
+        " FOREIGN KEY (author_id) REFERENCES author (id))",
+        "CREATE TABLE review (id INT PRIMARY KEY, author_id INT,"
+        " FOREIGN KEY (author_id) REFERENCES author (id))",
+    ]
+    conn = pymysql.connect(host=mariadb.host, port=mariadb.port, user=mariadb.user,
+                           password=mariadb.password, autocommit=True)
+    database = f"names_{uuid.uuid4().hex[:8]}"
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {database}")
+        cur.execute(f"USE {database}")
+        for statement in statements:
+            cur.execute(statement)
+    try:
+        with run_proxy(f"mysql://{mariadb.user}:{mariadb.password}@{mariadb.host}:"
+                       f"{mariadb.port}/{database}") as proxy:
+            restore_pg(postgresql, fresh_pg, pg_dump(postgresql, proxy, "--schema-only"),
+                       tmp_path)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE {database}")
+        conn.close()
+    with psycopg.connect(_url(postgresql, fresh_pg)) as pg:
+        assert pg.execute("SELECT tablename, indexname FROM pg_indexes WHERE indexname LIKE"
+                          " '%author_id' ORDER BY 1").fetchall() == [
+            ("book", "author_id"), ("review", "review_author_id")]
+        assert pg.execute("SELECT column_name, data_type, character_maximum_length"
+                          " FROM information_schema.columns WHERE table_name = 'book'"
+                          " AND column_name IN ('meta', 'flags') ORDER BY 1").fetchall() == [
+            ("flags", "bit", 8), ("meta", "json", None)]
+        assert pg.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'c'"
+                          " AND connamespace = 'public'::regnamespace").fetchone() == (0,)
