@@ -214,9 +214,10 @@ class Catalog:
 
     async def _query(self, session: Session, stmt: dialects.Statement,
                      params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
-        engine = await self._engine(session)
         sequences = self._sequences_read(session, stmt) if stmt.tables_read and not \
             stmt.catalog_only else frozenset()
+        # A sequence's value moves with every nextval (no schema change marks it): read anew.
+        engine = await self._engine(session, rebuild=bool(sequences))
         sql, types = self._translate(stmt.sql, sequences)
         ctx = Context(session.user, session.database, session.settings.get, session.pid,
                       lambda name, value, local: session.apply_setting(
@@ -249,7 +250,7 @@ class Catalog:
             self._translated[(sql, sequences)] = cached
         return cached
 
-    async def _engine(self, session: Session) -> CatalogDB:
+    async def _engine(self, session: Session, rebuild: bool = False) -> CatalogDB:
         backend = session.route.backend
         key = id(backend)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -258,7 +259,7 @@ class Catalog:
             await session.release_active()
             conn = await session.connection()
             mark = await session.call(fingerprint, conn, backend.dialect)
-            if cached is not None:
+            if cached is not None and not rebuild:
                 engine, seen, built = cached
                 fresh = seen == mark if mark is not None else (
                     time.monotonic() - built < REFRESH_SECONDS)

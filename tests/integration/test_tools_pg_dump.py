@@ -456,11 +456,14 @@ def test_serial_columns(kind, request, postgresql, fresh_pg, tmp_path):
     statements = [*(SQLITE_SCHEMA if kind == "sqlite" else MYSQL_SCHEMA), table,
                   "INSERT INTO notes (body) VALUES ('a'), ('b'), ('c')"]
     with backend_proxy(kind, statements, tmp_path, mariadb) as proxy:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+            conn.execute("SELECT count(*) FROM pg_class").fetchone()  # the catalog is built
+            conn.execute("INSERT INTO notes (body) VALUES ('d')")  # and a number is taken
         restore_pg(postgresql, fresh_pg, pg_dump(postgresql, proxy, "--inserts"), tmp_path)
     with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
         assert conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall() == [
-            (1, "a"), (2, "b"), (3, "c")]
-        assert conn.execute("INSERT INTO notes (body) VALUES ('d') RETURNING id").fetchone() == (4,)
+            (1, "a"), (2, "b"), (3, "c"), (4, "d")]
+        assert conn.execute("INSERT INTO notes (body) VALUES ('e') RETURNING id").fetchone() == (5,)
 
 
 def test_pg_dumpall(source, postgresql):
