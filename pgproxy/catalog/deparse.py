@@ -28,17 +28,33 @@ _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
 def view_sql(query: str, dialect: str) -> str:
-    """A view's query from the backend's SQL to PostgreSQL's, ending in ';'.
+    """A view's query (or SQLite's whole CREATE VIEW) from the backend's SQL to
+    PostgreSQL's, ending in ';'.
 
-    The backend's database qualifier goes (its tables are public's here); a
-    query sqlglot cannot read is kept as the backend wrote it.
+    The backend's database qualifier goes (its tables are public's here); a view's
+    column list (CREATE VIEW v (a, b) AS …) names the query's columns; a query sqlglot
+    cannot read is kept as the backend wrote it.
     """
     text = query.strip().rstrip(";")
     try:
         tree = sqlglot.parse_one(text, read=_READERS.get(dialect, dialect))
     except sqlglot.errors.SqlglotError as exc:
         log.debug("view query kept as written (%s): %s", exc, text)
+        if re.match(r"\s*CREATE\b", text, re.I):
+            found = re.search(r"\bAS\b\s*(.*)$", text, re.S | re.I)
+            text = found.group(1) if found else text
         return f" {text};"
+    if isinstance(tree, exp.Create):
+        columns = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
+        tree = tree.expression
+        first = tree
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        if columns and isinstance(first, exp.Select):
+            first.set("expressions", [
+                exp.alias_(e.unalias() if isinstance(e, exp.Alias) else e, c.name,
+                           quoted=c.quoted)
+                for e, c in zip(first.expressions, columns, strict=False)])
     for node in tree.find_all(exp.Table, exp.Column):
         node.set("catalog", None)
         node.set("db", None)

@@ -137,8 +137,7 @@ def _sqlite(conn: Connection) -> Schema:
     for kind, name, sql in objects:
         table = TableInfo(name, "r" if kind == "table" else "v")
         if kind == "view" and sql:
-            m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
-            table.view_definition = view_sql(m.group(1) if m else sql, "sqlite")
+            table.view_definition = view_sql(sql, "sqlite")
         info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk"
                            " FROM pragma_table_info(?) ORDER BY cid", [name])
         pk_cols = [r[0] for r in sorted((r for r in info if r[4]), key=lambda r: r[4])]

@@ -197,3 +197,14 @@ def test_oid_of_a_subquery_in_where(engine):
     _, rows = run(engine, "SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = 0 AND"
                           " setrole = (SELECT oid FROM pg_authid WHERE rolname = 'postgres')")
     assert rows == [(0,)]
+
+
+def test_view_queries_in_postgresql_sql():
+    """SQLite's CREATE VIEW with a column list, MariaDB's qualified, backquoted query."""
+    from pgproxy.catalog.deparse import view_sql
+
+    assert view_sql("CREATE VIEW v (a, \"B\") AS SELECT x, y + 1 AS z FROM t", "sqlite") == (
+        ' SELECT\n  x AS a,\n  y + 1 AS "B"\nFROM t;')
+    assert view_sql("select `app`.`t`.`x` AS `x`,`app`.`t`.`select` AS `select`"
+                    " from `app`.`t` where `app`.`t`.`x` > 1", "mariadb") == (
+        ' SELECT\n  t.x AS x,\n  t."select" AS "select"\nFROM t\nWHERE\n  t.x > 1;')
