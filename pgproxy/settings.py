@@ -84,6 +84,7 @@ PARAMS: dict[str, Param] = {
     "default_table_access_method": Param("heap"),
     "session_replication_role": Param("origin"),
     "restrict_nonsystem_relation_kind": Param(""),
+    "default_with_oids": Param("off"),  # older dumps turn it off; tables have no OIDs
     "server_version_full": Param("", read_only=True),
     "pgproxy.branch": Param("", description="Dolt branch every statement reads and writes"),
     "pgproxy.as_of": Param("", description="commit, branch, tag or timestamp reads are as of"),
@@ -230,6 +231,15 @@ class Settings:
             if startup:
                 return  # unknown startup options are ignored, as PostgreSQL ignores GUCs it lacks
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        if name == "session_authorization" and not startup:
+            # SET SESSION AUTHORIZATION (pg_dump --use-set-session-authorization): only to
+            # the session's own user, or back to it (RESET, DEFAULT).
+            wanted = self.get(name) if value is None or value.upper() == "DEFAULT" else \
+                normalize(name, value)
+            if wanted != self.get(name):
+                raise errors.InsufficientPrivilege(
+                    "permission denied to set session authorization")
+            return
         if param is not None and param.read_only and not startup:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
         if value is None:
