@@ -7,6 +7,8 @@ these must be the numbers a real server would give.
 
 from __future__ import annotations
 
+import re
+
 from pgproxy.catalog.pg_relations import RELATIONS
 
 PG_CATALOG_NS = 11
@@ -327,6 +329,17 @@ KEYWORDS = sorted(
      "requires AS" if word in _NOT_BARE_LABELS else "can be bare label")
     for code, words in _KEYWORDS_BY_CATCODE.items() for word in words.split()
 )
+
+# Keywords an identifier must be quoted as (quote_ident quotes all but the unreserved).
+RESERVED_WORDS = frozenset(word for word, code, *_ in KEYWORDS if code != "U")
+
+
+def quote_ident(name: str) -> str:
+    """An identifier as PostgreSQL's quote_ident writes it."""
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and name not in RESERVED_WORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
 
 # The catalog relations' own OIDs (pg_class.dat): 'pg_class'::regclass, tableoid.
 CATALOG_RELATIONS = {name: oid for name, (oid, _kind, _columns) in RELATIONS.items()}

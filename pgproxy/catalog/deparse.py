@@ -16,14 +16,12 @@ import re
 import sqlglot
 from sqlglot import exp
 
-from pgproxy.catalog.builtins import KEYWORDS
+from pgproxy.catalog.builtins import quote_ident
 
 log = logging.getLogger("pgproxy.catalog")
 
 # sqlglot's reader for each backend dialect the catalog introspects.
 _READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "mysql"}
-# Keywords a name must be quoted as (all but the unreserved ones).
-_RESERVED = frozenset(word for word, code, *_ in KEYWORDS if code != "U")
 _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
@@ -60,7 +58,7 @@ def view_sql(query: str, dialect: str) -> str:
         node.set("db", None)
     for ident in tree.find_all(exp.Identifier):
         # MariaDB quotes every name; PostgreSQL's deparser only those that need it.
-        if re.fullmatch(r"[a-z_][a-z0-9_$]*", ident.name) and ident.name not in _RESERVED:
+        if quote_ident(ident.name) == ident.name:
             ident.set("quoted", False)
     return f" {tree.sql(dialect='postgres', pretty=True)};"
 

@@ -319,7 +319,8 @@ class CatalogDB:
                 keys_sql = ", ".join(_ident(c) + (" DESC" if d else "")
                                      for c, d in zip(ix.columns, desc, strict=True))
                 names.indexdefs[ioid] = (
-                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {ix.name} ON public.{t.name}"
+                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {_ident(ix.name)} ON"
+                    f" public.{_ident(t.name)}"
                     f" USING btree ({keys_sql})"
                     + (f" WHERE ({ix.predicate})" if ix.predicate else ""),
                     list(ix.columns),
@@ -444,8 +445,8 @@ class CatalogDB:
         pg_dump then sets a serial's default after creating its sequence."""
         depends = []
         for oid, _relid, _num, expression in attrdefs:
-            for name in re.findall(r"'([^']+)'::regclass", str(expression)):
-                schema, _, bare = name.rpartition(".")
+            for name in re.findall(r"'((?:[^']|'')+)'::regclass", str(expression)):
+                schema, _, bare = _split_name(name.replace("''", "'"))
                 target = self.names.by_name.get((schema or "public", bare))
                 if target is not None and self.names.relations[target][2] == "S":
                     depends.append((b.PG_ATTRDEF_RELID, oid, 0, b.PG_CLASS_RELID, target, 0,
@@ -662,10 +663,7 @@ def _maybe(f: Callable[[], Any]) -> Any:
         return None
 
 
-def _ident(name: str) -> str:
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
+_ident = b.quote_ident
 
 
 def _split_name(s: str) -> tuple[str, str, str]:

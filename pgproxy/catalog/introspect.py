@@ -15,6 +15,7 @@ from typing import Any
 
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Connection
+from pgproxy.catalog.builtins import quote_ident
 from pgproxy.catalog.deparse import default_sql, index_predicate, sqlite_checks, view_sql
 
 
@@ -101,6 +102,11 @@ def fingerprint(conn: Connection, dialect: str) -> Any:
 # ---------------------------------------------------------------- SQLite
 
 
+def _nextval(sequence: str) -> str:
+    """A serial's default, its sequence named as PostgreSQL prints a regclass."""
+    return "nextval('" + quote_ident(sequence).replace("'", "''") + "'::regclass)"
+
+
 def _sqlite_default(text: str | None, oid: int) -> str | None:
     if text is None:
         return None
@@ -151,7 +157,7 @@ def _sqlite(conn: Connection) -> Schema:
             default = _sqlite_default(dflt, oid)
             if rowid and default is None and kind == "table":
                 # The rowid alias numbers itself, as a serial would.
-                default = f"nextval('{name}_{col}_seq'::regclass)"
+                default = _nextval(f"{name}_{col}_seq")
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
                                             kind == "table"), default, rowid))
         if kind == "table":
@@ -297,7 +303,7 @@ def _mysql(conn: Connection) -> Schema:
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
-            dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+            dflt = _nextval(f"{tname}_{cname}_seq")
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,

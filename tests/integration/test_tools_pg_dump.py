@@ -85,16 +85,18 @@ def _fill(execute) -> None:
 
 @contextlib.contextmanager
 def backend_proxy(kind: str, statements: list[str], where: Path,
-                  mariadb: MariaDBServer | None = None) -> Iterator[ProxyProcess]:
-    """The proxy over a new SQLite file or MariaDB database made by `statements` (rows
-    bound as `?`), in the backend's own SQL."""
+                  mariadb: MariaDBServer | None = None, fill: bool = True
+                  ) -> Iterator[ProxyProcess]:
+    """The proxy over a new SQLite file or MariaDB database made by `statements` in the
+    backend's own SQL (and ROWS, unless not `fill`)."""
     if kind == "sqlite":
         import apsw
 
         db = apsw.Connection(str(where / "source.db"))
         for statement in statements:
             db.execute(statement)
-        _fill(db.execute)
+        if fill:
+            _fill(db.execute)
         db.close()
         with run_proxy(f"sqlite:///{where / 'source.db'}") as proxy:
             yield proxy
@@ -108,7 +110,8 @@ def backend_proxy(kind: str, statements: list[str], where: Path,
         cur.execute(f"USE {database}")
         for statement in statements:
             cur.execute(statement)
-        _fill(lambda sql, row: cur.execute(sql.replace("?", "%s"), row))
+        if fill:
+            _fill(lambda sql, row: cur.execute(sql.replace("?", "%s"), row))
     url = (f"mysql://{mariadb.user}:{mariadb.password}@{mariadb.host}:{mariadb.port}"
            f"/{database}")
     try:
@@ -514,3 +517,29 @@ def test_mysql_names_and_types(mariadb, postgresql, fresh_pg, tmp_path):
             ("flags", "bit", 8), ("meta", "json", None)]
         assert pg.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'c'"
                           " AND connamespace = 'public'::regnamespace").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mysql"])
+def test_names_that_need_quotes(kind, request, postgresql, fresh_pg, tmp_path):
+    """Mixed case, spaces and reserved words as table, column, index and view names."""
+    q = (lambda n: f'"{n}"') if kind == "sqlite" else (lambda n: f"`{n}`")
+    statements = [
+        f"CREATE TABLE {q('User')} ({q('Select')} INT NOT NULL PRIMARY KEY,"
+        f" {q('from')} VARCHAR(10) DEFAULT 'x', {q('Mixed Case')} INT)",
+        f"CREATE TABLE {q('order')} (id INT PRIMARY KEY, {q('user')} INT,"
+        f" FOREIGN KEY ({q('user')}) REFERENCES {q('User')} ({q('Select')}))",
+        f"CREATE INDEX {q('Idx Odd')} ON {q('order')} ({q('user')})",
+        f"CREATE VIEW {q('V1')} AS SELECT {q('from')}, {q('Mixed Case')} FROM {q('User')}",
+        f"INSERT INTO {q('User')} VALUES (1, 'a', 2)",
+        f"INSERT INTO {q('order')} VALUES (5, 1)",
+    ]
+    mariadb = request.getfixturevalue("mariadb") if kind == "mysql" else None
+    with backend_proxy(kind, statements, tmp_path, mariadb, fill=False) as proxy:
+        restore_pg(postgresql, fresh_pg, pg_dump(postgresql, proxy, "--inserts"), tmp_path)
+    with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
+        assert conn.execute('SELECT * FROM "V1"').fetchall() == [("a", 2)]
+        assert conn.execute('SELECT o."user", u."from" FROM "order" o JOIN "User" u'
+                            ' ON u."Select" = o."user"').fetchall() == [(1, "a")]
+        assert conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'Idx Odd'"
+                            ).fetchone() == (
+            'CREATE INDEX "Idx Odd" ON public."order" USING btree ("user")',)
