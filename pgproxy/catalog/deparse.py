@@ -25,6 +25,11 @@ _READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "m
 _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
+def _pg(tree: exp.Expr, pretty: bool = False) -> str:
+    """PostgreSQL's SQL, function names in lower case as its deparser writes them."""
+    return tree.sql(dialect="postgres", pretty=pretty, normalize_functions="lower")
+
+
 def view_sql(query: str, dialect: str) -> str:
     """A view's query (or SQLite's whole CREATE VIEW) from the backend's SQL to
     PostgreSQL's, ending in ';'.
@@ -60,7 +65,7 @@ def view_sql(query: str, dialect: str) -> str:
         # MariaDB quotes every name; PostgreSQL's deparser only those that need it.
         if quote_ident(ident.name) == ident.name:
             ident.set("quoted", False)
-    return f" {tree.sql(dialect='postgres', pretty=True)};"
+    return f" {_pg(tree, pretty=True)};"
 
 
 # SQLite's clock readings, as PostgreSQL writes the same default.
@@ -77,7 +82,7 @@ def default_sql(expression: str, dialect: str) -> str:
     if clock is not None:
         return clock
     try:
-        return sqlglot.transpile(text, read=_READERS.get(dialect, dialect), write="postgres")[0]
+        return _pg(sqlglot.parse_one(text, read=_READERS.get(dialect, dialect)))
     except sqlglot.errors.SqlglotError as exc:
         log.debug("default kept as written (%s): %s", exc, text)
         return text
@@ -116,7 +121,7 @@ def sqlite_checks(table: str, create_sql: str) -> list[tuple[str, str]]:
                 n += 1
                 name = f"{base}{n}"
         taken.add(name)
-        out.append((name, check.this.sql(dialect="postgres")))
+        out.append((name, _pg(check.this)))
     return out
 
 
@@ -126,7 +131,22 @@ def index_predicate(create_sql: str) -> str | None:
         where = sqlglot.parse_one(create_sql, read="sqlite").find(exp.Where)
     except sqlglot.errors.SqlglotError:
         return None
-    return where.this.sql(dialect="postgres") if where is not None else None
+    return _pg(where.this) if where is not None else None
+
+
+def index_expressions(create_sql: str) -> list[str | None]:
+    """Each key of SQLite's CREATE INDEX: None for a column, else the expression in
+    PostgreSQL's SQL; [] when the text cannot be read."""
+    try:
+        params = sqlglot.parse_one(create_sql, read="sqlite").find(exp.IndexParameters)
+    except sqlglot.errors.SqlglotError:
+        return []
+    out: list[str | None] = []
+    keys = params.args.get("columns") if params is not None else None
+    for key in keys or []:
+        node = key.this if isinstance(key, exp.Ordered) else key
+        out.append(None if isinstance(node, exp.Column) else _pg(node))
+    return out
 
 
 def relations_read(definition: str) -> set[str]:
@@ -152,7 +172,7 @@ def qualified_view(definition: str, qualify: frozenset[str]) -> str:
     for table in tree.find_all(exp.Table):
         if not table.args.get("db") and table.name in qualify and table.name not in ctes:
             table.set("db", exp.to_identifier("public"))
-    return f" {tree.sql(dialect='postgres', pretty=True)};"
+    return f" {_pg(tree, pretty=True)};"
 
 
 def qualified_expr(expression: str, public_visible: bool) -> str:

@@ -316,18 +316,20 @@ class CatalogDB:
                 names.relations[ioid] = ("public", ix.name, "i")
                 names.by_name[("public", ix.name)] = ioid
                 desc = ix.descending or [False] * len(ix.columns)
-                keys_sql = ", ".join(_ident(c) + (" DESC" if d else "")
-                                     for c, d in zip(ix.columns, desc, strict=True))
+                exprs = ix.expressions or [None] * len(ix.columns)
+                keys_sql = ", ".join(_index_key(c, e) + (" DESC" if d else "")
+                                     for c, e, d in zip(ix.columns, exprs, desc, strict=True))
                 names.indexdefs[ioid] = (
                     f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {_ident(ix.name)} ON"
                     f" public.{_ident(t.name)}"
                     f" USING btree ({keys_sql})"
                     + (f" WHERE ({ix.predicate})" if ix.predicate else ""),
-                    list(ix.columns),
+                    [_index_key(c, e) for c, e in zip(ix.columns, exprs, strict=True)],
                 )
                 classes.append(self._class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
                                                b.BTREE_AM))
-                keys = [attnums.get(c, 0) for c in ix.columns]
+                keys = [0 if e else attnums.get(c, 0) for c, e in zip(ix.columns, exprs,
+                                                                       strict=True)]
                 for j, c in enumerate(ix.columns, 1):
                     col = next((x for x in t.columns if x.name == c), None)
                     attributes.append(self._attribute_row(
@@ -339,7 +341,8 @@ class CatalogDB:
                                 " ".join(map(str, keys)), " ".join(["0"] * n),
                                 " ".join(["1978"] * n),
                                 # indoption: DESC (1) with its default NULLS FIRST (2)
-                                " ".join("3" if d else "0" for d in desc), None, ix.predicate))
+                                " ".join("3" if d else "0" for d in desc),
+                                "; ".join(e for e in exprs if e) or None, ix.predicate))
                 if ix.primary or ix.constraint:
                     coid = stable_oid(f"constraint:public.{ix.name}", taken)
                     contype = "p" if ix.primary else "u"
@@ -664,6 +667,13 @@ def _maybe(f: Callable[[], Any]) -> Any:
 
 
 _ident = b.quote_ident
+
+
+def _index_key(column: str, expression: str | None) -> str:
+    """An index key as pg_get_indexdef writes it: a column, a call, or (an expression)."""
+    if expression is None:
+        return _ident(column)
+    return expression if re.fullmatch(r"\w+\(.*\)", expression, re.S) else f"({expression})"
 
 
 def _split_name(s: str) -> tuple[str, str, str]:

@@ -158,7 +158,7 @@ def register(catalog: CatalogDB) -> None:
             return None
         column = int(column or 0)
         if column:
-            return _ident(entry[1][column - 1]) if column <= len(entry[1]) else ""
+            return entry[1][column - 1] if column <= len(entry[1]) else ""
         return entry[0]
 
     fn("pg_get_indexdef", indexdef)

@@ -16,7 +16,13 @@ from typing import Any
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Connection
 from pgproxy.catalog.builtins import quote_ident
-from pgproxy.catalog.deparse import default_sql, index_predicate, sqlite_checks, view_sql
+from pgproxy.catalog.deparse import (
+    default_sql,
+    index_expressions,
+    index_predicate,
+    sqlite_checks,
+    view_sql,
+)
 
 
 @dataclass
@@ -39,6 +45,8 @@ class IndexInfo:
     constraint: bool = False  # backs a PRIMARY KEY or UNIQUE constraint, not a bare index
     descending: list[bool] = field(default_factory=list)  # per column; empty: all ascending
     predicate: str | None = None  # a partial index's WHERE, in PostgreSQL's SQL
+    # per column: an expression key's PostgreSQL SQL (its column is then named expr, expr1 …)
+    expressions: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -169,8 +177,15 @@ def _sqlite(conn: Connection) -> Schema:
                 keys = _rows(conn, "SELECT name, \"desc\" FROM pragma_index_xinfo(?)"
                                    " WHERE key ORDER BY seqno", [iname])
                 cols = [r[0] for r in keys]
+                expressions: list[str | None] = []
                 if any(c is None for c in cols):
-                    continue  # an expression index: nothing a column list can say
+                    expressions = index_expressions(index_sql or "")
+                    if len(expressions) != len(cols):
+                        continue  # an expression sqlglot cannot read: no definition to give
+                    # An expression key's column is named as PostgreSQL names it: expr, expr1 …
+                    numbered = iter(range(len(cols)))
+                    cols = [c if e is None else f"expr{next(numbered) or ''}"
+                            for c, e in zip(cols, expressions, strict=True)]
                 primary = origin == "pk"
                 has_pk_index = has_pk_index or primary
                 pretty = f"{name}_pkey" if primary else (
@@ -178,7 +193,8 @@ def _sqlite(conn: Connection) -> Schema:
                 table.indexes.append(IndexInfo(
                     pretty, cols, bool(unique), primary, origin != "c",
                     [bool(r[1]) for r in keys] if any(r[1] for r in keys) else [],
-                    index_predicate(index_sql) if partial and index_sql else None))
+                    index_predicate(index_sql) if partial and index_sql else None,
+                    expressions))
             if pk_cols and not has_pk_index:
                 table.indexes.append(IndexInfo(f"{name}_pkey", pk_cols, True, True, True))
             table.indexes.sort(key=lambda i: not i.primary)

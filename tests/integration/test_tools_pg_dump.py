@@ -40,6 +40,7 @@ SQLITE_SCHEMA = [
     "CREATE INDEX orders_amount ON orders (amount)",
     "CREATE INDEX orders_recent ON orders (placed DESC, customer)",
     "CREATE UNIQUE INDEX orders_one_note ON orders (note) WHERE note IS NOT NULL",
+    "CREATE INDEX orders_note_lower ON orders (lower(note))",
     "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',"
     " weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT (datetime('now')))",
     "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",

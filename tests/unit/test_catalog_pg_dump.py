@@ -37,6 +37,7 @@ def engine(tmp_path_factory):
         " price NUMERIC(8,2));"
         "CREATE INDEX book_recent ON book (price DESC, title);"
         "CREATE INDEX book_cheap ON book (price) WHERE price < 10;"
+        "CREATE INDEX book_lower ON book (lower(title), price + 1 DESC);"
         "CREATE VIEW cheap AS SELECT title FROM book WHERE price < 10;"
     )
     db.close()
@@ -133,7 +134,7 @@ def test_checks_defaults_and_indexes(engine, session):
                           " FROM pg_class c JOIN pg_constraint k ON k.conrelid = c.oid"
                           " AND k.contype = 'c' ORDER BY 1, 3")
     assert rows == [("author", 1, "author_id_check", "CHECK ((id > 0))"),
-                    ("book", 1, "book_title_check", "CHECK ((LENGTH(title) < 200))")]
+                    ("book", 1, "book_title_check", "CHECK ((length(title) < 200))")]
     _, rows = run(engine, "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
                           " JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
                           " ORDER BY 1")
@@ -143,7 +144,15 @@ def test_checks_defaults_and_indexes(engine, session):
                           " WHERE c.relname LIKE 'book\\_%' AND NOT i.indisprimary ORDER BY 2")
     assert rows == [
         ([0], "CREATE INDEX book_cheap ON public.book USING btree (price) WHERE (price < 10)"),
+        ([0, 3], "CREATE INDEX book_lower ON public.book USING btree (lower(title),"
+                 " (price + 1) DESC)"),
         ([3, 0], "CREATE INDEX book_recent ON public.book USING btree (price DESC, title)")]
+    _, rows = run(engine, "SELECT i.indkey, i.indexprs IS NOT NULL,"
+                          " pg_get_indexdef(i.indexrelid, 2, true), a.attname"
+                          " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                          " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 2"
+                          " WHERE c.relname = 'book_lower'")
+    assert rows == [([0, 0], True, "(price + 1)", "expr1")]
 
 
 def test_view_is_dumped_after_what_it_reads(engine):
