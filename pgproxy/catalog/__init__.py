@@ -192,8 +192,10 @@ class Catalog:
         index: dict[str, dict[str, int]] = {}
         for table in engine.schema.tables:
             cols = index.setdefault(table.name.lower(), {})
-            for position, col in enumerate(table.columns, 1):
+            for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
+            # An INSERT without a column list fills the columns that are not generated.
+            for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
         self._columns[key] = (engine, index)
         return index

@@ -26,7 +26,11 @@ _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
 def _pg(tree: exp.Expr, pretty: bool = False) -> str:
-    """PostgreSQL's SQL, function names in lower case as its deparser writes them."""
+    """PostgreSQL's SQL as its deparser writes it: function names in lower case, names
+    quoted only where they need it (MariaDB quotes every one)."""
+    for ident in tree.find_all(exp.Identifier):
+        if ident.quoted and quote_ident(ident.name) == ident.name:
+            ident.set("quoted", False)
     return tree.sql(dialect="postgres", pretty=pretty, normalize_functions="lower")
 
 
@@ -61,10 +65,6 @@ def view_sql(query: str, dialect: str) -> str:
     for node in tree.find_all(exp.Table, exp.Column):
         node.set("catalog", None)
         node.set("db", None)
-    for ident in tree.find_all(exp.Identifier):
-        # MariaDB quotes every name; PostgreSQL's deparser only those that need it.
-        if quote_ident(ident.name) == ident.name:
-            ident.set("quoted", False)
     return f" {_pg(tree, pretty=True)};"
 
 
@@ -122,6 +122,23 @@ def sqlite_checks(table: str, create_sql: str) -> list[tuple[str, str]]:
                 name = f"{base}{n}"
         taken.add(name)
         out.append((name, _pg(check.this)))
+    return out
+
+
+def sqlite_generated(create_sql: str) -> dict[str, str]:
+    """Each generated column of SQLite's CREATE TABLE text: name -> its expression in
+    PostgreSQL's SQL."""
+    try:
+        tree = sqlglot.parse_one(create_sql, read="sqlite")
+    except sqlglot.errors.SqlglotError:
+        return {}
+    out = {}
+    for computed in tree.find_all(exp.ComputedColumnConstraint):
+        column = computed.find_ancestor(exp.ColumnDef)
+        if column is not None:
+            expression = computed.this
+            out[column.name] = _pg(expression.this if isinstance(expression, exp.Paren)
+                                   else expression)
     return out
 
 

@@ -298,11 +298,13 @@ class CatalogDB:
                 attnums[c.name] = i
                 if c.comment:
                     descriptions.append((oid, b.PG_CLASS_RELID, i, c.comment))
+                expression = c.generated or c.default
                 attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
-                                                      c.notnull, c.default is not None))
-                if c.default is not None:
+                                                      c.notnull, expression is not None,
+                                                      bool(c.generated)))
+                if expression is not None:
                     attrdefs.append((stable_oid(f"attrdef:{t.name}.{c.name}", taken), oid, i,
-                                     c.default))
+                                     expression))
                 info_columns.append(self._info_column(t, c, i))
             if t.kind == "v":
                 names.viewdefs[oid] = t.view_definition or ""
@@ -470,14 +472,14 @@ class CatalogDB:
                 None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
-                       notnull: bool, hasdef: bool) -> tuple:
+                       notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
         info = pgtypes.TYPES.get(type_oid)
         typlen = info.size if info else -1
         collation = b.DEFAULT_COLLATION if type_oid in (
             pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR) else 0
         return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,
-                "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "", "", False,
-                True, 0, -1, collation, None, None, None, None)
+                "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "",
+                "s" if generated else "", False, True, 0, -1, collation, None, None, None, None)
 
     def _system_attributes(self, relid: int) -> list[tuple]:
         """A table's system columns (attnum < 0), as PostgreSQL lists them in pg_attribute."""
@@ -512,7 +514,8 @@ class CatalogDB:
                 "NO" if c.notnull else "YES", data_type, char_len, None, precision,
                 2 if precision is not None else None, scale, None, None, None, None, None, None,
                 None, None, None, None, None, None, None, "pg_catalog", udt, None, None, None,
-                None, str(num), "NO", "NO", None, None, None, None, None, "NO", "NEVER", None,
+                None, str(num), "NO", "NO", None, None, None, None, None, "NO",
+                "ALWAYS" if c.generated else "NEVER", c.generated,
                 "YES" if t.kind == "r" else "NO")
 
     # ------------------------------------------------------------ per-session rows

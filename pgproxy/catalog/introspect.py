@@ -21,6 +21,7 @@ from pgproxy.catalog.deparse import (
     index_expressions,
     index_predicate,
     sqlite_checks,
+    sqlite_generated,
     view_sql,
 )
 
@@ -34,6 +35,7 @@ class ColumnInfo:
     default: str | None = None  # a PostgreSQL expression's text
     identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
     comment: str | None = None
+    generated: str | None = None  # GENERATED ALWAYS AS (this) in PostgreSQL's SQL
 
 
 @dataclass
@@ -152,10 +154,13 @@ def _sqlite(conn: Connection) -> Schema:
         table = TableInfo(name, "r" if kind == "table" else "v")
         if kind == "view" and sql:
             table.view_definition = view_sql(sql, "sqlite")
-        info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk"
-                           " FROM pragma_table_info(?) ORDER BY cid", [name])
+        # table_xinfo: generated columns too (hidden 2 virtual, 3 stored).
+        info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk, hidden"
+                           " FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3) ORDER BY cid",
+                     [name])
+        generated = sqlite_generated(sql) if any(r[5] for r in info) and sql else {}
         pk_cols = [r[0] for r in sorted((r for r in info if r[4]), key=lambda r: r[4])]
-        for col, decl, notnull, dflt, pk in info:
+        for col, decl, notnull, dflt, pk, hidden in info:
             oid, typmod, _ = declared_type(decl or "")
             if not decl:
                 oid = pgtypes.TEXT
@@ -167,7 +172,8 @@ def _sqlite(conn: Connection) -> Schema:
                 # The rowid alias numbers itself, as a serial would.
                 default = _nextval(f"{name}_{col}_seq")
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
-                                            kind == "table"), default, rowid))
+                                            kind == "table"), default, rowid,
+                                            generated=generated.get(col) if hidden else None))
         if kind == "table":
             indexes = _rows(conn, "SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql"
                                   " FROM pragma_index_list(?) l LEFT JOIN sqlite_master m"
@@ -305,12 +311,12 @@ def _mysql(conn: Connection) -> Schema:
                               comment=(comment or None) if ttype != "VIEW" else None)
               for name, ttype, comment in objects}
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
-         scale, comment) in _rows(
+         scale, comment, generation) in _rows(
         conn,
         "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
-        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT"
-        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-        " ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT,"
+        " GENERATION_EXPRESSION FROM information_schema.COLUMNS"
+        " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
     ):
         table = tables.get(tname)
         if table is None:
@@ -322,17 +328,23 @@ def _mysql(conn: Connection) -> Schema:
             dflt = _nextval(f"{tname}_{cname}_seq")
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
+        if generation and "GENERATED" in str(extra).upper():
+            # VIRTUAL or STORED there; PostgreSQL 15 stores every generated column.
+            table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", None, False,
+                                            comment or None, default_sql(str(generation),
+                                                                         "mysql")))
+            continue
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
                                         comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
-    for tname, iname, non_unique, cname, collation in _rows(
+    for tname, iname, non_unique, cname, collation, itype in _rows(
         conn,
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION"
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, INDEX_TYPE"
         " FROM information_schema.STATISTICS"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
     ):
-        if tname not in tables:
-            continue
+        if tname not in tables or str(itype).upper() in ("FULLTEXT", "SPATIAL"):
+            continue  # no btree: PostgreSQL's would be another kind of index altogether
         key = (tname, iname)
         index = indexes.get(key)
         if index is None:

@@ -42,7 +42,8 @@ SQLITE_SCHEMA = [
     "CREATE UNIQUE INDEX orders_one_note ON orders (note) WHERE note IS NOT NULL",
     "CREATE INDEX orders_note_lower ON orders (lower(note))",
     "CREATE TABLE tags (id INT PRIMARY KEY, label TEXT NOT NULL DEFAULT 'none',"
-    " weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT (datetime('now')))",
+    " weight INT DEFAULT (2 * 3), added TIMESTAMP DEFAULT (datetime('now')),"
+    " doubled INT GENERATED ALWAYS AS (weight * 2) VIRTUAL)",
     "CREATE VIEW big_orders AS SELECT customer, amount FROM orders WHERE amount > 100",
 ]
 MYSQL_SCHEMA = [
@@ -487,7 +488,8 @@ def test_mysql_names_and_types(mariadb, postgresql, fresh_pg, tmp_path):
     statements = [
         "CREATE TABLE author (id INT PRIMARY KEY)",
         "CREATE TABLE book (id INT PRIMARY KEY, author_id INT, meta JSON, flags BIT(8),"
-        " FOREIGN KEY (author_id) REFERENCES author (id))",
+        " title VARCHAR(20), size INT AS (char_length(title)) VIRTUAL,"
+        " FOREIGN KEY (author_id) REFERENCES author (id), FULLTEXT KEY ft (title))",
         "CREATE TABLE review (id INT PRIMARY KEY, author_id INT,"
         " FOREIGN KEY (author_id) REFERENCES author (id))",
     ]
@@ -516,6 +518,11 @@ def test_mysql_names_and_types(mariadb, postgresql, fresh_pg, tmp_path):
                           " FROM information_schema.columns WHERE table_name = 'book'"
                           " AND column_name IN ('meta', 'flags') ORDER BY 1").fetchall() == [
             ("flags", "bit", 8), ("meta", "json", None)]
+        assert pg.execute("SELECT generation_expression FROM information_schema.columns"
+                          " WHERE table_name = 'book' AND column_name = 'size'"
+                          ).fetchone() == ("length((title)::text)",)
+        assert pg.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'ft'"
+                          ).fetchone() == (0,)  # FULLTEXT: no btree of that name
         assert pg.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'c'"
                           " AND connamespace = 'public'::regnamespace").fetchone() == (0,)
 
