@@ -162,6 +162,7 @@ def register(catalog: CatalogDB) -> None:
         return entry[0]
 
     fn("pg_get_indexdef", indexdef)
+
     def constraintdef(oid: Any, pretty: Any = None) -> Any:
         entry = names.constraintdefs.get(int(oid or 0))
         if isinstance(entry, tuple):
@@ -189,6 +190,7 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_partition_constraintdef", lambda oid: None, 1)
     fn("pg_tablespace_location", lambda oid: "", 1)
     fn("pg_relation_is_publishable", lambda oid: False, 1)
+
     def description(oid: Any, classoid: Any, subid: Any) -> Any:
         if oid is None:
             return None

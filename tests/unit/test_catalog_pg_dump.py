@@ -217,3 +217,12 @@ def test_view_queries_in_postgresql_sql():
     assert view_sql("select `app`.`t`.`x` AS `x`,`app`.`t`.`select` AS `select`"
                     " from `app`.`t` where `app`.`t`.`x` > 1", "mariadb") == (
         ' SELECT\n  t.x AS x,\n  t."select" AS "select"\nFROM t\nWHERE\n  t.x > 1;')
+
+
+def test_descriptions(engine):
+    """obj_description / col_description read pg_description (a query inside a query)."""
+    _, rows = run(engine, "SELECT obj_description(n.oid, 'pg_namespace'),"
+                          " obj_description(c.oid, 'pg_class'), col_description(c.oid, 1)"
+                          " FROM pg_namespace n, pg_class c"
+                          " WHERE n.nspname = 'public' AND c.relname = 'book'")
+    assert rows == [("standard public schema", None, None)]
