@@ -105,7 +105,10 @@ def _storage(pgtype: str) -> str:
     return _STORAGE.get(pgtype, "TEXT")
 
 
-def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
+def format_type(oid: Any, typmod: Any, names: _Names,
+                visible: Callable[[str], bool] | None = None) -> str | None:
+    """A type's name as PostgreSQL's format_type writes it; a type of a schema not on
+    search_path (`visible` says which are) qualified."""
     if oid is None:
         return None
     oid = int(oid)
@@ -115,7 +118,7 @@ def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
         return "???"
     ns, name = entry
     if name.startswith("_"):
-        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names)
+        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names, visible)
         return f"{inner}[]"
     spelled = {
         "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
@@ -132,9 +135,9 @@ def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
         if name == "numeric":
             t = typmod - 4
             return f"numeric({t >> 16},{t & 0xFFFF})"
-    if ns not in ("pg_catalog", "public"):
-        return f"{ns}.{spelled}"
-    return spelled
+    if ns != "pg_catalog" and not (visible(ns) if visible is not None else ns == "public"):
+        return f"{b.quote_ident(ns)}.{b.quote_ident(spelled)}"
+    return spelled if ns == "pg_catalog" else b.quote_ident(spelled)
 
 
 def _array_text(items: Sequence[Any]) -> str:

@@ -105,7 +105,8 @@ def register(catalog: CatalogDB) -> None:
                 return _CATALOG_NAMES.get(oid, str(oid))
             return qualified(rel[0], rel[1])
         if kind == "regtype":
-            return format_type(oid, -1, names) if oid in names.types else str(oid)
+            return format_type(oid, -1, names, catalog.visible) if oid in names.types \
+                else str(oid)
         if kind == "regnamespace":
             return names.namespaces.get(oid, str(oid))
         if kind == "regrole":
@@ -146,7 +147,7 @@ def register(catalog: CatalogDB) -> None:
                  "ts_config", "ts_parser", "ts_dict", "ts_template", "statistics_obj",
                  "opfamily"):
         fn(f"pg_{kind}_is_visible", lambda oid: True, 1)
-    fn("format_type", lambda oid, typmod: format_type(oid, typmod, names), 2)
+    fn("format_type", lambda oid, typmod: format_type(oid, typmod, names, catalog.visible), 2)
     fn("pg_get_expr", lambda expr, rel=None, pretty=None: None if expr is None else
        qualified_expr(str(expr), catalog.visible("public")))
     fn("pg_get_userbyid", lambda oid: names.roles.get(int(oid or 0), f"unknown (OID={oid})"),

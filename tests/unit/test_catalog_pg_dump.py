@@ -226,3 +226,14 @@ def test_descriptions(engine):
                           " FROM pg_namespace n, pg_class c"
                           " WHERE n.nspname = 'public' AND c.relname = 'book'")
     assert rows == [("standard public schema", None, None)]
+
+
+def test_types_of_public_follow_search_path(engine, session):
+    """A table's row type (and later an enum) is public.<name> once search_path misses it."""
+    query = ("SELECT format_type(reltype, NULL), reltype::regtype FROM pg_class"
+             " WHERE relname = 'book'")
+    _, rows = run(engine, query)
+    assert rows == [("book", "book")]
+    session["search_path"] = ""
+    _, rows = run(engine, query)
+    assert rows == [("public.book", "public.book")]
