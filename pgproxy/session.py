@@ -68,6 +68,7 @@ class Session:
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
+        self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         self._running = False
         self._timed_out = False
         self._closed = False
