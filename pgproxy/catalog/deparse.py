@@ -22,6 +22,8 @@ log = logging.getLogger("pgproxy.catalog")
 
 # sqlglot's reader for each backend dialect the catalog introspects.
 _READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "mysql"}
+_LITERAL_CAST = re.compile(r"CAST\(('(?:[^']|'')*') AS ([A-Za-z_][\w ]*(?:\([\d, ]+\))?)\)")
+_NEXTVAL_TEXT = re.compile(r"\bnextval\('((?:[^']|'')+)'\)", re.I)
 _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
 
 
@@ -31,7 +33,8 @@ def _pg(tree: exp.Expr, pretty: bool = False) -> str:
     for ident in tree.find_all(exp.Identifier):
         if ident.quoted and quote_ident(ident.name) == ident.name:
             ident.set("quoted", False)
-    return tree.sql(dialect="postgres", pretty=pretty, normalize_functions="lower")
+    text = tree.sql(dialect="postgres", pretty=pretty, normalize_functions="lower")
+    return _LITERAL_CAST.sub(r"\1::\2", text)  # a constant's cast as 'x'::type
 
 
 def view_sql(query: str, dialect: str) -> str:
@@ -82,10 +85,11 @@ def default_sql(expression: str, dialect: str) -> str:
     if clock is not None:
         return clock
     try:
-        return _pg(sqlglot.parse_one(text, read=_READERS.get(dialect, dialect)))
+        text = _pg(sqlglot.parse_one(text, read=_READERS.get(dialect, dialect)))
     except sqlglot.errors.SqlglotError as exc:
         log.debug("default kept as written (%s): %s", exc, text)
-        return text
+    # nextval's argument is a regclass: PostgreSQL reads the literal as one, and prints it so.
+    return _NEXTVAL_TEXT.sub(r"nextval('\1'::regclass)", text)
 
 
 def _balanced(text: str) -> bool:
