@@ -551,3 +551,24 @@ def test_names_that_need_quotes(kind, request, postgresql, fresh_pg, tmp_path):
         assert conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'Idx Odd'"
                             ).fetchone() == (
             'CREATE INDEX "Idx Odd" ON public."order" USING btree ("user")',)
+
+
+def test_sql_prepare_and_execute(source):
+    """pg_dump's PREPARE name(pg_catalog.oid) AS … / EXECUTE name('…'), on the catalog and
+    on the backend; errors as PostgreSQL's."""
+    with psycopg.connect(source.dsn(), autocommit=True) as conn:
+        oid = conn.execute("SELECT oid FROM pg_class WHERE relname = 'orders'").fetchone()[0]
+        conn.execute("PREPARE rel(pg_catalog.oid) AS"
+                     " SELECT relname, relkind FROM pg_catalog.pg_class WHERE oid = $1")
+        assert conn.execute(f"EXECUTE rel('{oid}')").fetchall() == [("orders", "r")]
+        conn.execute("PREPARE amount(int) AS SELECT amount FROM orders"
+                     " WHERE customer = 'ann' AND line = $1")
+        assert conn.execute("EXECUTE amount(2)").fetchall() == [(Decimal("99.99"),)]
+        with pytest.raises(psycopg.errors.DuplicatePreparedStatement):
+            conn.execute("PREPARE rel AS SELECT 1")
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute("EXECUTE amount(1, 2)")
+        conn.execute("DEALLOCATE rel")
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            conn.execute(f"EXECUTE rel('{oid}')")
+        assert conn.execute("EXECUTE amount(1)").fetchone() == (Decimal("250.00"),)
