@@ -301,6 +301,28 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
 _MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
 
 
+def _mysql_checks(conn: Connection) -> list[tuple[Any, ...]]:
+    """(table, name, clause) of each CHECK constraint: MariaDB's CHECK_CONSTRAINTS names the
+    table; MySQL 8's (and Dolt's) is joined to TABLE_CONSTRAINTS; MySQL 5.7 has none."""
+    columns = {str(r[0]).upper() for r in _rows(
+        conn, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"
+              " WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'CHECK_CONSTRAINTS'")}
+    if "CHECK_CLAUSE" not in columns:
+        return []
+    if "TABLE_NAME" in columns:
+        return _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE"
+                           " FROM information_schema.CHECK_CONSTRAINTS"
+                           " WHERE CONSTRAINT_SCHEMA = DATABASE()"
+                           " ORDER BY TABLE_NAME, CONSTRAINT_NAME")
+    return _rows(conn, "SELECT t.TABLE_NAME, t.CONSTRAINT_NAME, c.CHECK_CLAUSE"
+                       " FROM information_schema.TABLE_CONSTRAINTS t"
+                       " JOIN information_schema.CHECK_CONSTRAINTS c"
+                       " ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA"
+                       " AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME"
+                       " WHERE t.TABLE_SCHEMA = DATABASE() AND t.CONSTRAINT_TYPE = 'CHECK'"
+                       " ORDER BY t.TABLE_NAME, t.CONSTRAINT_NAME")
+
+
 def _mysql(conn: Connection) -> Schema:
     objects = _rows(
         conn,
@@ -417,25 +439,3 @@ def _mysql(conn: Connection) -> Schema:
             continue
         table.checks.append((check_name, default_sql(clause, "mysql")))
     return Schema(list(tables.values()))
-
-
-def _mysql_checks(conn: Connection) -> list[tuple[Any, ...]]:
-    """(table, name, clause) of each CHECK constraint: MariaDB's CHECK_CONSTRAINTS names the
-    table; MySQL 8's (and Dolt's) is joined to TABLE_CONSTRAINTS; MySQL 5.7 has none."""
-    columns = {str(r[0]).upper() for r in _rows(
-        conn, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"
-              " WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'CHECK_CONSTRAINTS'")}
-    if "CHECK_CLAUSE" not in columns:
-        return []
-    if "TABLE_NAME" in columns:
-        return _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE"
-                           " FROM information_schema.CHECK_CONSTRAINTS"
-                           " WHERE CONSTRAINT_SCHEMA = DATABASE()"
-                           " ORDER BY TABLE_NAME, CONSTRAINT_NAME")
-    return _rows(conn, "SELECT t.TABLE_NAME, t.CONSTRAINT_NAME, c.CHECK_CLAUSE"
-                       " FROM information_schema.TABLE_CONSTRAINTS t"
-                       " JOIN information_schema.CHECK_CONSTRAINTS c"
-                       " ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA"
-                       " AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME"
-                       " WHERE t.TABLE_SCHEMA = DATABASE() AND t.CONSTRAINT_TYPE = 'CHECK'"
-                       " ORDER BY t.TABLE_NAME, t.CONSTRAINT_NAME")
