@@ -43,6 +43,9 @@ _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
 _UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
+# LOCK TABLE … IN ACCESS SHARE / ROW SHARE MODE (pg_dump's): it only keeps DDL away, and a
+# backend's transaction already reads one snapshot, so nothing needs doing.
+_SHARE_LOCK = re.compile(r"\bIN\s+(ACCESS|ROW)\s+SHARE\s+MODE\b", re.IGNORECASE)
 
 # Session values the proxy binds: node -> (Generated.params key, PostgreSQL's column name).
 _SESSION: dict[type[exp.Expr], tuple[str, str]] = {
@@ -78,6 +81,15 @@ def generate(statement: Statement, target: Target) -> Generated:
         return _utility(statement, target)
 
     tree = statement.expression.copy()
+    # pg_dump's ONLY (FROM ONLY t, ALTER TABLE ONLY t): no table inherits on these backends;
+    # its USING btree: every index is a btree there.
+    for node in tree.find_all(exp.Table, exp.Alter, exp.IndexParameters):
+        if isinstance(node, exp.IndexParameters):
+            using = node.args.get("using")
+            if using is not None and using.name.lower() == "btree":
+                node.set("using", None)
+        else:
+            node.set("only", None)
     normalize_identifiers(tree, dialect="postgres")
     _check_returning(tree, dialect, target)
     tree = _session_functions(tree)
@@ -216,7 +228,9 @@ def _use(statement: Statement, target: Target) -> Generated:
 
 
 def _utility(statement: Statement, target: Target) -> Generated:
-    if statement.tag in _PASSED_TO_PROXY:
+    if statement.tag in _PASSED_TO_PROXY or (
+        statement.tag == "LOCK TABLE" and _SHARE_LOCK.search(statement.sql)
+    ):
         return Generated("")
     found = None
     if statement.tag in ("CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE"):

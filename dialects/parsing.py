@@ -338,11 +338,13 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
     nparams, param_types = classify.params(expression)
     param_types, param_columns = paramcols.bind(expression, param_types)
     returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
-    setting = classify.set_config(expression) if kind is Kind.SELECT else None
-    if setting is not None:
-        setting = _check_setting(setting)
     cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
+    # The catalog engine runs set_config() itself, once per row (pg_dump's
+    # `SELECT set_config(name, …) FROM pg_settings WHERE …`).
+    setting = classify.set_config(expression) if kind is Kind.SELECT and not catalog_only else None
+    if setting is not None:
+        setting = _check_setting(setting)
     return Statement(
         sql=text,
         kind=kind,

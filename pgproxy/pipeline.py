@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from dialects.cache import TranslationCache
 from pgproxy import cursors, errors, pgtypes
+from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
@@ -93,6 +94,8 @@ class Pipeline:
             return await self.catalog.run(session, stmt, params, formats)
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, formats)
+        if stmt.tag in _PREPARED_TAGS:
+            return await self._prepared(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.
@@ -274,6 +277,40 @@ class Pipeline:
         return columns
 
 
+    async def _prepared(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """SQL-level PREPARE / EXECUTE / DEALLOCATE (pgproxy/prepared.py)."""
+        if stmt.tag == "PREPARE":
+            prepare = sql_prepared.parse_prepare(stmt.sql)
+            if prepare.name in session.sql_statements:
+                raise errors.DuplicatePreparedStatement(
+                    f'prepared statement "{prepare.name}" already exists')
+            session.sql_statements[prepare.name] = await session.prepare(
+                prepare.query, prepare.param_types)
+            return RowsResult("PREPARE")
+        if stmt.tag == "EXECUTE":
+            name, args = sql_prepared.parse_execute(stmt.sql)
+            statement = session.sql_statements.get(name)
+            if statement is None:
+                raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
+            if len(args) != len(statement.param_types):
+                raise errors.SyntaxError(
+                    f"wrong number of parameters for prepared statement \"{name}\"",
+                    detail=f"Expected {len(statement.param_types)} parameters but got "
+                           f"{len(args)}.", sqlstate="42601")
+            values = session.decode_params(
+                statement, [None if a is None else a.encode() for a in args], [0] * len(args))
+            return await self.run(session, statement, values, formats)
+        name = sql_prepared.parse_deallocate(stmt.sql)
+        if name is None:
+            session.sql_statements.clear()
+        else:
+            # A protocol-level statement of that name is the wire's: nothing to drop here.
+            session.sql_statements.pop(name, None)
+        return RowsResult(stmt.tag)
+
+
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
@@ -286,6 +323,8 @@ def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]
         return ()
     level = (session.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
+
+_PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
