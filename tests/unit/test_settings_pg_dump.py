@@ -22,7 +22,7 @@ PG_DUMP_SETS = [
 
 
 # The value SHOW then gives where PostgreSQL spells it otherwise than it was set.
-SPELLED = {"datestyle": "ISO, MDY"}
+SPELLED = {"datestyle": "ISO, MDY", "intervalstyle": "postgres"}
 
 
 @pytest.mark.parametrize(("name", "value"), PG_DUMP_SETS)
