@@ -296,8 +296,6 @@ def test_dump_options(source, postgresql):
     assert "DEFAULT 'none'" in dump
 
 
-@pytest.mark.xfail(reason="plain pg_dump reads its data with COPY … TO stdout (the COPY work)",
-                   strict=False)
 def test_plain_dump_restores(source, postgresql, fresh_pg, tmp_path):
     dump = pg_dump(postgresql, source)
     restore_pg(postgresql, fresh_pg, dump, tmp_path)
@@ -361,9 +359,7 @@ def pg_source(postgresql: PostgreSQLServer, fresh_pg: str) -> str:
 
 
 @pytest.fixture(params=[
-    pytest.param("sqlite", marks=pytest.mark.xfail(
-        reason="SQLite DDL: ALTER TABLE … ADD CONSTRAINT and DEFAULT 'x'::text (the DDL work)",
-        strict=False)),
+    "sqlite",
     "mysql",
 ])
 def empty_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProxyProcess]:
@@ -399,8 +395,7 @@ def restore_proxy(pg: PostgreSQLServer, proxy: ProxyProcess, script: str, tmp_pa
 
 @pytest.mark.parametrize("rows_as", [
     "--inserts",
-    pytest.param("--no-comments", marks=pytest.mark.xfail(
-        reason="plain rows are COPY … FROM stdin (the COPY work)", strict=False)),
+    "--no-comments",
 ])
 def test_postgresql_dump_restores_into_proxy(postgresql, pg_source, empty_target, tmp_path,
                                              rows_as):
@@ -448,9 +443,6 @@ def test_pg_restore_into_proxy(postgresql, pg_source, empty_target, tmp_path):
     check_shape(shape(empty_target.dsn()), shape(pg_source))
 
 
-@pytest.mark.xfail(reason="a serial column's sequence needs its catalog rows (pg_class 'S', "
-                          "pg_sequence) and SELECT last_value FROM it: the sequences work",
-                   strict=False)
 @pytest.mark.parametrize("kind", ["sqlite", "mysql"])
 def test_serial_columns(kind, request, postgresql, fresh_pg, tmp_path):
     """SQLite's INTEGER PRIMARY KEY and MariaDB's AUTO_INCREMENT dump as serial columns whose
