@@ -6,6 +6,7 @@ already seen is never parsed again.
 """
 
 from dialects.api import (
+    PARAMETER_TYPE,
     SUM_OF_INTEGERS_IF_INTEGRAL,
     Generated,
     Hints,
@@ -18,6 +19,7 @@ from dialects.api import (
 )
 
 __all__ = [
+    "PARAMETER_TYPE",
     "SUM_OF_INTEGERS_IF_INTEGRAL",
     "Generated",
     "Hints",

@@ -1,0 +1,101 @@
+"""PostgreSQL functions answered from types: pg_typeof(), `::regtype`, `::oid` of a type.
+
+A regtype value is its type's OID, as inside PostgreSQL: the rewrite turns
+`pg_typeof(x)` into that OID when the statement's text fixes x's type, or into
+a placeholder the proxy binds with the parameter's type (`typeof:<i>`), and
+`$n::regtype` / `'int4'::regtype` into the named type's OID. The result column
+is typed regtype (classify.projection_types), whose encoder prints the name.
+A pg_typeof() the text cannot type (a column) is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from dialects.api import TranslationError
+from dialects.typeoids import OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
+
+
+def type_functions(tree: exp.Expr) -> exp.Expr:
+    """pg_typeof() and casts to regtype / oid of type names, as OIDs the backend can compare."""
+    if not any(True for _ in tree.find_all(exp.Anonymous, exp.Cast)):
+        return tree
+    return tree.transform(_rewrite, copy=False)
+
+
+def _rewrite(node: exp.Expr) -> exp.Expr:
+    if is_typeof(node):
+        return _typeof(node)
+    if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
+        return _regtype(node)
+    return node
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _param_index(node: exp.Expr) -> int | None:
+    node = _unparen(node)
+    if isinstance(node, exp.Parameter):
+        value = node.this
+        if isinstance(value, exp.Literal) and value.this.isdigit():
+            return int(value.this) - 1
+    return None
+
+
+def _bound(key: str) -> exp.Parameter:
+    return exp.Parameter(this=exp.var(f"session:{key}"))
+
+
+def _typeof(node: exp.Anonymous) -> exp.Expr:
+    if len(node.expressions) != 1:
+        raise TranslationError("function pg_typeof() takes exactly one argument", "42883")
+    arg = node.expressions[0]
+    index = _param_index(arg)
+    if index is not None:
+        return _bound(f"typeof:{index}")
+    arg = _unparen(arg)
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        return exp.Literal.number(705)  # an untyped literal is unknown
+    if isinstance(arg, exp.Null):
+        return exp.Literal.number(705)
+    oid = expr_oid(arg)
+    if not oid:
+        raise TranslationError(
+            f"pg_typeof({arg.sql('postgres')}) is not supported here: the proxy knows the type "
+            "of literals, casts and parameters only",
+            "0A000",
+        )
+    return exp.Literal.number(oid)
+
+
+def _regtype(node: exp.Cast) -> exp.Expr:
+    """x::regtype and x::oid where x names a type (or is one): the type's OID."""
+    value = node.this
+    inner = _unparen(value)
+    if is_typeof(inner):
+        return _typeof(inner)
+    if isinstance(inner, exp.Cast) and datatype_oid(inner.to) in (REGTYPE, OID):
+        return _regtype(inner)  # ::regtype::oid
+    if isinstance(inner, exp.Literal) and not inner.is_string:
+        return inner  # an OID already
+    if isinstance(inner, exp.Literal):
+        oid = name_oid(inner.this)
+        if not oid:
+            raise TranslationError(f'type "{inner.this}" does not exist', "42704")
+        return exp.Literal.number(oid)
+    if isinstance(inner, exp.Parameter) and inner.this.name.startswith("session:typeof:"):
+        return inner  # pg_typeof($n) rewritten already
+    index = _param_index(inner)
+    if index is not None and datatype_oid(node.to) == REGTYPE:
+        return _bound(f"regtype:{index}")
+    if datatype_oid(node.to) == OID:
+        return node  # an oid cast of anything else: the backend's integer cast
+    raise TranslationError(
+        f"{value.sql('postgres')}::regtype is not supported here: write a type name or a "
+        "parameter",
+        "0A000",
+    )

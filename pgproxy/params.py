@@ -1,0 +1,75 @@
+"""Client parameters as translated SQL binds them: arrays as JSON text, types of parameters.
+
+Backends without arrays hold an array as a JSON array (DESIGN.md, "Arrays"), so a
+list a client sends is bound as that JSON text. `pg_typeof($n)` and `$n::regtype`
+are answered by the proxy, which alone knows each parameter's declared type: the
+dialect layer asks for them with the keys `typeof:<i>` and `regtype:<i>`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from dialects.typeoids import name_oid
+from pgproxy import errors
+from pgproxy.wire.codecs import encode
+
+_INTERVAL = 1186
+_TYPE_KEYS = ("typeof:", "regtype:")
+
+
+def is_derived(key: str) -> bool:
+    """A Generated.params key this module binds (not a session value)."""
+    return key.startswith(_TYPE_KEYS)
+
+
+def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
+    """The value of a `typeof:<i>` / `regtype:<i>` key: a type OID (regtype's internal form)."""
+    kind, _, index = key.partition(":")
+    i = int(index)
+    if kind == "typeof":
+        return param_types[i] if i < len(param_types) else 25
+    value = params[i] if i < len(params) else None
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    oid = name_oid(str(value))
+    if not oid:
+        raise errors.UndefinedObject(f'type "{value}" does not exist')
+    return oid
+
+
+def backend_value(value: Any) -> Any:
+    """A decoded client value as a backend without arrays or NaN binds it."""
+    if isinstance(value, list):
+        return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
+    if isinstance(value, float) and not math.isfinite(value):
+        # SQLite binds NaN as NULL and MySQL has no spelling for it; as text the
+        # value survives to the result, where the float8 encoder reads it back.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Decimal) and not value.is_finite():
+        return str(value)  # 'NaN', 'Infinity', '-Infinity': numeric's own spelling
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """Array elements JSON has no type for, in the text their PostgreSQL type reads back."""
+    if isinstance(value, Decimal):
+        return str(value)  # a JSON string keeps the scale ('1.10') a JSON number would lose
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ")
+    if isinstance(value, datetime.date | datetime.time | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime.timedelta):
+        return encode(value, _INTERVAL).decode()
+    raise TypeError(f"cannot bind a {type(value).__name__} in an array")
+
