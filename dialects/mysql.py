@@ -13,6 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
+from dialects import arrays
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -182,6 +183,8 @@ def microsecond_now(expression: exp.Expr) -> exp.Expr:
 
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to
+    if to.this == _D.ARRAY:
+        return self.sql(expression, "this")  # an array is its JSON text already (arrays.py)
     if to.this == _D.BOOLEAN:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
@@ -258,6 +261,7 @@ _MYSQL_STOCK = stock(MySQLGenerator)
 
 PREPROCESS_MYSQL = (
     *COMMON,
+    *arrays.PREPROCESS,
     integer_division,
     on_conflict,
     offset_needs_limit,
@@ -272,6 +276,7 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
     PREPROCESS = (*PREPROCESS_MYSQL, binary_collation)
     TRANSFORMS = {
         **_MYSQL_STOCK,
+        **arrays.transforms("mysql", _MYSQL_STOCK),
         exp.Parameter: parameter_sql,
         exp.Cast: _cast_sql,
         exp.Add: _add_sql,

@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
+from dialects import arrays
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -106,6 +107,8 @@ def _default_escape(expression: exp.Expr) -> exp.Expr:
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to.this
     value = expression.this
+    if to == _D.ARRAY:
+        return self.sql(value)  # an array is its JSON text already (dialects/arrays.py)
     if to == _D.BOOLEAN:
         return bool_cast_sql(self, value)
     if to == _D.DATE:
@@ -396,9 +399,11 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (*COMMON, _serial_columns, _no_locking, _truncate, _default_escape)
+    PREPROCESS = (*COMMON, *arrays.PREPROCESS, _serial_columns, _no_locking, _truncate,
+                  _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
+        **arrays.transforms("sqlite", _SQLITE_STOCK),
         exp.Parameter: parameter_sql,
         exp.Like: _like_sql,
         exp.Escape: _escape_sql,

@@ -111,6 +111,14 @@ def expr_oid(node: exp.Expr | None) -> int:
         return ARRAY_OF.get(known, 0)
     if isinstance(node, exp.ArrayAgg):
         return ARRAY_OF.get(expr_oid(node.this), 0)
+    if isinstance(node, exp.ArrayRemove):
+        return expr_oid(node.this)
+    if isinstance(node, exp.Explode):  # unnest(arr) in a select list
+        return ELEMENT_OF.get(expr_oid(node.this), 0)
+    if isinstance(node, (exp.ArraySize, exp.Unnest)) or (
+        isinstance(node, exp.Anonymous) and node.name.lower() == "cardinality"
+    ):
+        return 23 if not isinstance(node, exp.Unnest) else 0
     if isinstance(node, exp.Literal) and node.is_string:
         return 0
     kind = pg_type(node)

@@ -142,7 +142,7 @@ _ARRAYS_OF = {info.array_oid: oid for oid, info in TYPES.items() if info.array_o
 REGTYPE_NAMES: dict[int, str] = {oid: _SQL_NAMES.get(oid, info.name) for oid, info in TYPES.items()}
 REGTYPE_NAMES.update({oid: name for oid, name in _SQL_NAMES.items()})
 REGTYPE_NAMES.update(
-    {array: REGTYPE_NAMES[elem] + "[]" for array, elem in _ARRAYS_OF.items() if elem in REGTYPE_NAMES}
+    {a: REGTYPE_NAMES[e] + "[]" for a, e in _ARRAYS_OF.items() if e in REGTYPE_NAMES}
 )
 REGTYPE_NAMES[OID] = "oid"
 REGTYPE_NAMES[OID_ARRAY] = "oid[]"
