@@ -58,6 +58,8 @@ def _figure(node: exp.Expr) -> str | None:
         return "case"
     if isinstance(node, exp.Boolean):
         return "bool"
+    if isinstance(node, exp.Interval):
+        return "interval"
     if isinstance(node, exp.Exists):
         return "exists"
     if isinstance(node, exp.Anonymous):

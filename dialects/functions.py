@@ -1,4 +1,4 @@
-"""PostgreSQL functions answered from types: pg_typeof(), `::regtype`, `::oid` of a type.
+"""Values the proxy computes: pg_typeof(), `::regtype`, `::oid` of a type, interval constants.
 
 A regtype value is its type's OID, as inside PostgreSQL: the rewrite turns
 `pg_typeof(x)` into that OID when the statement's text fixes x's type, or into
@@ -6,6 +6,13 @@ a placeholder the proxy binds with the parameter's type (`typeof:<i>`), and
 `$n::regtype` / `'int4'::regtype` into the named type's OID. The result column
 is typed regtype (classify.projection_types), whose encoder prints the name.
 A pg_typeof() the text cannot type (a column) is refused rather than guessed.
+
+An interval is held as PostgreSQL's own output text ('1 day 02:03:04'), which
+neither SQLite nor MySQL has a type for: a constant `'1 sec'::interval` becomes
+a placeholder the proxy binds with that canonical text (`interval:<text>`; the
+parser lives with the interval codec), so it compares equal to a client's
+interval parameter, which the proxy binds the same way. Constants added to a
+date or timestamp stay for each dialect's date arithmetic.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from dialects.api import TranslationError
 from dialects.typeoids import OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
 
 
-def type_functions(tree: exp.Expr) -> exp.Expr:
-    """pg_typeof() and casts to regtype / oid of type names, as OIDs the backend can compare."""
-    if not any(True for _ in tree.find_all(exp.Anonymous, exp.Cast)):
+def proxy_values(tree: exp.Expr) -> exp.Expr:
+    """pg_typeof(), casts to regtype / oid, interval constants: as values the backend compares."""
+    if not any(True for _ in tree.find_all(exp.Anonymous, exp.Cast, exp.Interval)):
         return tree
     return tree.transform(_rewrite, copy=False)
 
@@ -26,9 +33,23 @@ def type_functions(tree: exp.Expr) -> exp.Expr:
 def _rewrite(node: exp.Expr) -> exp.Expr:
     if is_typeof(node):
         return _typeof(node)
+    if _is_interval(node) and not isinstance(node.parent, (exp.Add, exp.Sub)):
+        # (date arithmetic keeps its intervals: each dialect spells it)
+        value = node.this
+        if not (isinstance(value, exp.Literal) and value.is_string):
+            return value  # an interval is its text already
+        unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
+        text = f"{value.this} {unit.name}" if unit is not None else value.this
+        return _bound(f"interval:{text}")
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
     return node
+
+
+def _is_interval(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Interval) or (
+        isinstance(node, exp.Cast) and node.to.this == exp.DType.INTERVAL
+    )
 
 
 def _unparen(node: exp.Expr) -> exp.Expr:

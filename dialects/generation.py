@@ -20,7 +20,7 @@ from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
-from dialects.functions import type_functions
+from dialects.functions import proxy_values
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
@@ -77,7 +77,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     tree = _session_functions(tree)
     tree = name_columns(tree)
     tree = _time_travel(tree, statement, target)
-    tree = type_functions(tree)
+    tree = proxy_values(tree)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:

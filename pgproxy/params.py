@@ -1,9 +1,10 @@
-"""Client parameters as translated SQL binds them: arrays as JSON text, types of parameters.
+"""Client parameters as translated SQL binds them: arrays as JSON, intervals as text, types.
 
 Backends without arrays hold an array as a JSON array (DESIGN.md, "Arrays"), so a
 list a client sends is bound as that JSON text. `pg_typeof($n)` and `$n::regtype`
 are answered by the proxy, which alone knows each parameter's declared type: the
-dialect layer asks for them with the keys `typeof:<i>` and `regtype:<i>`.
+dialect layer asks for them with the keys `typeof:<i>` and `regtype:<i>`. An interval is
+PostgreSQL's output text for it, the same for a parameter and a constant (`interval:<text>`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Any
 
 from dialects.typeoids import name_oid
 from pgproxy import errors
-from pgproxy.wire.codecs import encode
+from pgproxy.wire.codecs.datetimes import interval_str, parse_interval, to_interval
 
-_INTERVAL = 1186
-_TYPE_KEYS = ("typeof:", "regtype:")
+_TYPE_KEYS = ("typeof:", "regtype:", "interval:")
 
 
 def is_derived(key: str) -> bool:
@@ -30,8 +30,11 @@ def is_derived(key: str) -> bool:
 
 
 def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
-    """The value of a `typeof:<i>` / `regtype:<i>` key: a type OID (regtype's internal form)."""
+    """The value of a `typeof:<i>` / `regtype:<i>` key (a type OID, regtype's internal form)
+    or of an `interval:<text>` key (the interval's canonical text)."""
     kind, _, index = key.partition(":")
+    if kind == "interval":
+        return interval_str(*parse_interval(index))  # a constant, in canonical output form
     i = int(index)
     if kind == "typeof":
         return param_types[i] if i < len(param_types) else 25
@@ -54,6 +57,8 @@ def backend_value(value: Any) -> Any:
         # SQLite binds NaN as NULL and MySQL has no spelling for it; as text the
         # value survives to the result, where the float8 encoder reads it back.
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, datetime.timedelta):
+        return interval_str(*to_interval(value))  # the form interval constants are bound in
     if isinstance(value, Decimal) and not value.is_finite():
         return str(value)  # 'NaN', 'Infinity', '-Infinity': numeric's own spelling
     return value
@@ -70,6 +75,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.time | uuid.UUID):
         return str(value)
     if isinstance(value, datetime.timedelta):
-        return encode(value, _INTERVAL).decode()
+        return interval_str(*to_interval(value))
     raise TypeError(f"cannot bind a {type(value).__name__} in an array")
 

@@ -302,7 +302,7 @@ def _td_usec(td: timedelta) -> int:
     return (td.days * 86400 + td.seconds) * _USEC_SEC + td.microseconds
 
 
-def _to_interval(v: Any) -> tuple[int, int, int]:
+def to_interval(v: Any) -> tuple[int, int, int]:
     if isinstance(v, timedelta):
         total = _td_usec(v)
         # Days and time carry the same sign, as justify_hours leaves them:
@@ -312,7 +312,7 @@ def _to_interval(v: Any) -> tuple[int, int, int]:
     if isinstance(v, str | bytes | bytearray | memoryview):
         return parse_interval(v if isinstance(v, str) else bytes(v).decode())
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
-        return _to_interval(timedelta(seconds=float(v)))
+        return to_interval(timedelta(seconds=float(v)))
     raise _bad("interval", v)
 
 
@@ -495,13 +495,12 @@ timestamptz_binary = timestamptz_binary_encoder()
 
 
 def interval_text(v: Any) -> bytes:
-    if v.__class__ is str:
-        return v.encode()
-    return interval_str(*_to_interval(v)).encode()
+    # A str is re-spelled too: a backend holds whatever text a client wrote ('1 sec').
+    return interval_str(*to_interval(v)).encode()
 
 
 def interval_binary(v: Any) -> bytes:
-    months, days, usec = _to_interval(v)
+    months, days, usec = to_interval(v)
     return _QII.pack(usec, days, months)
 
 
