@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from sqlglot import exp
 
 from dialects.api import TranslationError
-from dialects.base import unsupported
+from dialects.base import Spelling, unsupported
 from dialects.typeoids import ELEMENT_OF, datatype_oid, expr_oid
 
 VALUE = "value"  # the element column of JsonElements, on every backend
@@ -31,7 +31,7 @@ _NUMBERS = {700, 701, 1700}
 
 # Nodes each backend spells its own way. sqlglot's compiled expression classes cannot be
 # subclassed, so they are anonymous functions with reserved names, dispatched by
-# `transforms` below: pgproxy_json_elements(arr, element_oid) is a FROM item, the elements
+# the SPELLINGS tables below: pgproxy_json_elements(arr, element_oid) is a FROM item, the elements
 # of a JSON array as a table with one column `value`; pgproxy_json_length(arr);
 # pgproxy_json_agg(x).
 _ELEMENTS = "pgproxy_json_elements"
@@ -277,19 +277,6 @@ def array_agg_to_json(tree: exp.Expr) -> exp.Expr:
 
 # --- generator rules (TRANSFORMS) ------------------------------------------------------------
 
-Spelling = t.Callable[[t.Any, list[exp.Expr]], str]
-
-
-def _anonymous(spellings: dict[str, Spelling], stock: t.Callable[..., str]) -> t.Callable[..., str]:
-    def anonymous_sql(self: t.Any, expression: exp.Anonymous) -> str:
-        spell = spellings.get(expression.name) if isinstance(expression.this, str) else None
-        if spell is None:
-            return stock(self, expression)
-        return spell(self, expression.expressions)
-
-    return anonymous_sql
-
-
 def _sqlite_array_sql(self: t.Any, expression: exp.Array) -> str:
     return f"json_array({self.expressions(expression, flat=True)})"
 
@@ -311,7 +298,7 @@ def _mysql_array_sql(self: t.Any, expression: exp.Array) -> str:
     return f"JSON_ARRAY({self.expressions(expression, flat=True)})"
 
 
-_SPELLINGS: dict[str, dict[str, Spelling]] = {
+SPELLINGS: dict[str, dict[str, Spelling]] = {
     "sqlite": {
         _ELEMENTS: lambda self, a: f"json_each({self.sql(a[0])})",
         _LENGTH: lambda self, a: f"json_array_length({self.sql(a[0])})",
@@ -325,12 +312,9 @@ _SPELLINGS: dict[str, dict[str, Spelling]] = {
 }
 
 
-def transforms(
-    dialect: str, stock: dict[type[exp.Expr], t.Callable[..., str]]
-) -> dict[type[exp.Expr], t.Callable[..., str]]:
-    """The TRANSFORMS entries a backend dialect ('sqlite' or 'mysql') adds for arrays."""
-    array = _sqlite_array_sql if dialect == "sqlite" else _mysql_array_sql
-    return {exp.Anonymous: _anonymous(_SPELLINGS[dialect], stock[exp.Anonymous]), exp.Array: array}
+def array_sql(dialect: str) -> t.Callable[[t.Any, exp.Array], str]:
+    """The rule for `ARRAY[...]` in a backend dialect ('sqlite' or 'mysql')."""
+    return _sqlite_array_sql if dialect == "sqlite" else _mysql_array_sql
 
 
 PREPROCESS = (array_rewrites, array_agg_to_json)

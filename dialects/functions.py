@@ -17,10 +17,14 @@ date or timestamp stay for each dialect's date arithmetic.
 
 from __future__ import annotations
 
+import re
+import typing as t
+
 from sqlglot import exp
 
 from dialects.api import TranslationError
-from dialects.typeoids import OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
+from dialects.base import Spelling
+from dialects.typeoids import BYTEA, OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
 
 
 def proxy_values(tree: exp.Expr) -> exp.Expr:
@@ -43,7 +47,33 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return _bound(f"interval:{text}")
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
+    if isinstance(node, exp.Cast) and datatype_oid(node.to) == BYTEA:
+        value = node.this
+        if isinstance(value, exp.Literal) and value.is_string:
+            # '\x0102'::bytea is two bytes: a blob literal, not the text's own bytes
+            return exp.HexString(this=bytea_literal(value.this).hex())
     return node
+
+
+_ESCAPES = re.compile(r"(\\\\|\\[0-7]{3})")
+
+
+def bytea_literal(text: str) -> bytes:
+    """bytea's input: hex ('\\x0102') or escape format ('a\\000b', '\\\\' for a backslash)."""
+    if text[:2] == "\\x":
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            raise TranslationError("invalid hexadecimal data for type bytea", "22P02") from None
+    if "\\" not in text:
+        return text.encode()
+    rest = _ESCAPES.sub("", text)
+    if "\\" in rest:
+        raise TranslationError("invalid input syntax for type bytea", "22P02")
+    return b"".join(
+        part.encode() if i % 2 == 0 else (b"\\" if part == "\\\\" else bytes((int(part[1:], 8),)))
+        for i, part in enumerate(_ESCAPES.split(text))
+    )
 
 
 def _is_interval(node: exp.Expr) -> bool:
@@ -120,3 +150,24 @@ def _regtype(node: exp.Cast) -> exp.Expr:
         "parameter",
         "0A000",
     )
+
+
+# Byte and character functions MySQL spells differently (SQLite gets them as functions
+# registered on the connection: pgproxy/backends/sqlite_functions.py).
+MYSQL_SPELLINGS: dict[str, Spelling] = {
+    "get_byte": lambda self, a: f"ASCII(SUBSTRING({self.sql(a[0])}, {self.sql(a[1])} + 1, 1))",
+    "set_byte": lambda self, a: (
+        f"INSERT({self.sql(a[0])}, {self.sql(a[1])} + 1, 1, CHAR({self.sql(a[2])}))"
+    ),
+}
+
+
+def mysql_chr_sql(self: t.Any, expression: exp.Chr) -> str:
+    """chr(n) is the character of code point n; MySQL's CHAR(n) is bytes."""
+    return f"CONVERT(CHAR({self.expressions(expression, flat=True)} USING utf32) USING utf8mb4)"
+
+
+def mysql_ascii_sql(self: t.Any, expression: exp.Expr) -> str:
+    """ascii(s) is the first character's code point; MySQL's ASCII() is its first byte."""
+    text = self.sql(expression, "this")
+    return f"CAST(CONV(HEX(CONVERT(LEFT({text}, 1) USING utf32)), 16, 10) AS SIGNED)"

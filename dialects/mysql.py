@@ -13,11 +13,12 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays
+from dialects import arrays, functions
 from dialects.base import (
     COMMON,
     PgProxyBackend,
     aggregate_filter,
+    anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
     parameter_sql,
@@ -276,7 +277,12 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
     PREPROCESS = (*PREPROCESS_MYSQL, binary_collation)
     TRANSFORMS = {
         **_MYSQL_STOCK,
-        **arrays.transforms("mysql", _MYSQL_STOCK),
+        exp.Anonymous: anonymous_sql(
+            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS}, _MYSQL_STOCK[exp.Anonymous]
+        ),
+        exp.Array: arrays.array_sql("mysql"),
+        exp.Chr: functions.mysql_chr_sql,
+        exp.Ascii: functions.mysql_ascii_sql,
         exp.Parameter: parameter_sql,
         exp.Cast: _cast_sql,
         exp.Add: _add_sql,

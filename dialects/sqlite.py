@@ -19,6 +19,7 @@ from dialects import arrays
 from dialects.base import (
     COMMON,
     PgProxyBackend,
+    anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
     parameter_sql,
@@ -149,15 +150,38 @@ def _integer_cast_sql(self: t.Any, value: exp.Expr) -> str:
 
 def _div_sql(self: t.Any, expression: exp.Div) -> str:
     """A numeric or float operand makes PostgreSQL's division exact; SQLite's divides two
-    integers as integers, so `2::numeric / 3` needs a REAL on one side."""
-    if not expression.args.get("safe"):
-        left, right = expression.this, expression.expression
-        fractional = _REAL | _NUMERIC
-        if (pg_type(left) in fractional or pg_type(right) in fractional) and not (
-            _is_real(left) or _is_real(right)
-        ):
-            return f"CAST({self.sql(left)} AS REAL) / {self.sql(right)}"
-    return _SQLITE_STOCK[exp.Div](self, expression)
+    integers as integers, so `2::numeric / 3` needs a REAL on one side. A zero divisor is
+    22012 (pgproxy_nonzero), where SQLite answers NULL."""
+    if expression.args.get("safe"):
+        return _SQLITE_STOCK[exp.Div](self, expression)
+    left, right = expression.this, expression.expression
+    fractional = _REAL | _NUMERIC
+    left_sql = self.sql(left)
+    if (pg_type(left) in fractional or pg_type(right) in fractional) and not (
+        _is_real(left) or _is_real(right)
+    ):
+        left_sql = f"CAST({left_sql} AS REAL)"
+    return f"{left_sql} / {_divisor_sql(self, right)}"
+
+
+def _mod_sql(self: t.Any, expression: exp.Mod) -> str:
+    return f"{self.sql(expression, 'this')} % {_divisor_sql(self, expression.expression)}"
+
+
+def _divisor_sql(self: t.Any, divisor: exp.Expr) -> str:
+    """The divisor, through pgproxy_nonzero() (backends/sqlite_functions.py) unless it is a
+    non-zero number written in the statement."""
+    sql = self.sql(divisor)
+    value = _unparen(divisor)
+    if isinstance(value, exp.Neg):
+        value = _unparen(value.this)
+    if isinstance(value, exp.Literal) and not value.is_string:
+        try:
+            if float(value.this) != 0:
+                return sql
+        except ValueError:
+            pass
+    return f"pgproxy_nonzero({sql})"
 
 
 def _is_real(node: exp.Expr) -> bool:
@@ -173,7 +197,8 @@ def _is_real(node: exp.Expr) -> bool:
 def _intdiv_sql(self: t.Any, expression: exp.IntDiv) -> str:
     """div(a, b) truncates toward zero: SQLite's `/` already does for two integers, and CAST
     truncates a REAL quotient (no detour through a double for integers)."""
-    return f"CAST({self.sql(expression, 'this')} / {self.sql(expression, 'expression')} AS INTEGER)"
+    divisor = _divisor_sql(self, expression.expression)
+    return f"CAST({self.sql(expression, 'this')} / {divisor} AS INTEGER)"
 
 
 # --- dates and times: SQLite keeps them as ISO text and computes with date()/datetime() -----
@@ -403,7 +428,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
                   _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
-        **arrays.transforms("sqlite", _SQLITE_STOCK),
+        exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),
+        exp.Array: arrays.array_sql("sqlite"),
         exp.Parameter: parameter_sql,
         exp.Like: _like_sql,
         exp.Escape: _escape_sql,
@@ -411,6 +437,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.DataType: _datatype_sql,
         exp.Div: _div_sql,
         exp.IntDiv: _intdiv_sql,
+        exp.Mod: _mod_sql,
+        exp.Chr: lambda self, e: f"chr({self.expressions(e, flat=True)})",  # sqlite_functions.py
         exp.Add: _add_sql,
         exp.Sub: _sub_sql,
         exp.Extract: _extract_sql,

@@ -53,6 +53,7 @@ ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 
 REGTYPE = 2206
 OID = 26
+BYTEA = 17
 
 
 def is_typeof(node: exp.Expr | None) -> bool:
@@ -83,6 +84,11 @@ def name_oid(name: str) -> int:
         return datatype_oid(exp.DataType.build(text, dialect="postgres"))
     except (ParseError, ValueError):
         return 0
+
+
+# Result types of functions whose type does not depend on their arguments.
+_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE}
+_NODE_OIDS: dict[type[exp.Expr], int] = {exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25}
 
 
 def is_array(node: exp.Expr | None) -> bool:
@@ -119,6 +125,10 @@ def expr_oid(node: exp.Expr | None) -> int:
         isinstance(node, exp.Anonymous) and node.name.lower() == "cardinality"
     ):
         return 23 if not isinstance(node, exp.Unnest) else 0
+    if isinstance(node, exp.Anonymous):
+        return _FUNCTION_OIDS.get(node.name.lower(), 0)
+    if type(node) in _NODE_OIDS:
+        return _NODE_OIDS[type(node)]
     if isinstance(node, exp.Literal) and node.is_string:
         return 0
     kind = pg_type(node)

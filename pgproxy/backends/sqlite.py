@@ -26,7 +26,8 @@ Type decisions (declared type -> OID):
   int -> int8, float -> float8, str -> text, bytes -> bytea, all NULL -> text.
 Values: bool columns come back as bool, NUMERIC as Decimal quantized to the
 declared scale; DATE/TIME/TIMESTAMP/UUID/JSON stay the text SQLite stores.
-SQLite's 1/0 is NULL, not an error (22012 needs the dialect layer).
+SQLite's 1/0 is NULL, not an error: the dialect divides by pgproxy_nonzero(),
+one of the functions sqlite_functions.py registers on each connection.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter
+from pgproxy.backends import Converter, row_converter, sqlite_functions
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -376,6 +377,7 @@ class SQLiteConnection:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
             self._conn.convert_binding = _bind
+            sqlite_functions.register(self._conn)
             for pragma in backend.pragmas:
                 self._conn.execute(pragma).fetchall()
         except apsw.Error as exc:
