@@ -24,6 +24,9 @@ from dialects.api import TranslationError
 from dialects.base import Spelling, unsupported
 from dialects.typeoids import ELEMENT_OF, datatype_oid, expr_oid
 
+# array_in skips only the C locale's white space: "\x1c" is an element, not a blank.
+_SPACE = " \t\n\r\v\f"
+
 VALUE = "value"  # the element column of JsonElements, on every backend
 _INTEGERS = {20, 21, 23, 26}
 _NUMBERS = {700, 701, 1700}
@@ -222,11 +225,11 @@ def _typed(items: list[t.Any], element: int) -> list[t.Any]:
 
 
 def _parse_literal(s: str) -> list[t.Any]:
-    s = s.strip()
+    s = s.strip(_SPACE)
     if not s.startswith("{"):
         raise ValueError(s)
     out, pos = _parse(s, 0)
-    if s[pos:].strip():
+    if s[pos:].strip(_SPACE):
         raise ValueError(s)
     return out
 
@@ -235,7 +238,7 @@ def _parse(s: str, pos: int) -> tuple[list[t.Any], int]:
     out: list[t.Any] = []
     pos += 1
     while True:
-        while s[pos].isspace():
+        while s[pos] in _SPACE:
             pos += 1
         if s[pos] == "}" and not out:
             return out, pos + 1
@@ -256,9 +259,9 @@ def _parse(s: str, pos: int) -> tuple[list[t.Any], int]:
             start = pos
             while s[pos] not in ",}":
                 pos += 1
-            word = s[start:pos].strip()
+            word = s[start:pos].strip(_SPACE)
             out.append(None if word.upper() == "NULL" else word)
-        while s[pos].isspace():
+        while s[pos] in _SPACE:
             pos += 1
         if s[pos] == ",":
             pos += 1

@@ -47,12 +47,38 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return _bound(f"interval:{text}")
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
+    if isinstance(node, exp.Cast) and datatype_oid(node.to) in _NON_FINITE_TYPES:
+        return _non_finite(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) == BYTEA:
         value = node.this
         if isinstance(value, exp.Literal) and value.is_string:
             # '\x0102'::bytea is two bytes: a blob literal, not the text's own bytes
             return exp.HexString(this=bytea_literal(value.this).hex())
     return node
+
+
+# float4, float8, numeric: the types with NaN and ±Infinity, which SQLite and MySQL
+# cannot cast to (they read 0). Computed values keep them as the text the proxy sends.
+_NON_FINITE_TYPES = frozenset({700, 701, 1700})
+_NON_FINITE = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity",
+               "-infinity": "-Infinity", "inf": "Infinity", "+inf": "Infinity",
+               "-inf": "-Infinity"}
+
+
+def _non_finite(node: exp.Cast) -> exp.Expr:
+    """A result column 'NaN'::float8 is the text 'NaN' (the column is typed float8), and
+    $n::numeric keeps a non-finite parameter (bound as 'NaN' / 'Infinity' / '-Infinity')."""
+    value = _unparen(node.this)
+    if not isinstance(node.parent, (exp.Alias, exp.Select)):
+        return node  # compared or computed on: the backend's number (DIFFERENCES.md)
+    if isinstance(value, exp.Literal) and value.is_string:
+        spelled = _NON_FINITE.get(value.this.strip().lower())
+        return exp.Literal.string(spelled) if spelled else node
+    if not isinstance(value, exp.Parameter):
+        return node
+    words = [exp.Literal.string(w) for w in ("NaN", "Infinity", "-Infinity")]
+    test = exp.In(this=value.copy(), expressions=words)
+    return exp.Case(ifs=[exp.If(this=test, true=value.copy())], default=node)
 
 
 _ESCAPES = re.compile(r"(\\\\|\\[0-7]{3})")

@@ -26,6 +26,7 @@ SCALAR_OIDS: dict[exp.DType, int] = {
     D.FLOAT: 700,
     D.DOUBLE: 701,
     D.CHAR: 1042,
+    D.BPCHAR: 1042,
     D.VARCHAR: 1043,
     D.DATE: 1082,
     D.TIME: 1083,

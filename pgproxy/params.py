@@ -52,7 +52,9 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
 def backend_value(value: Any) -> Any:
     """A decoded client value as a backend without arrays or NaN binds it."""
     if isinstance(value, list):
-        return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
+        return json.dumps(
+            value, default=_json_default, ensure_ascii=False, separators=(",", ":")
+        )
     if isinstance(value, float) and not math.isfinite(value):
         # SQLite binds NaN as NULL and MySQL has no spelling for it; as text the
         # value survives to the result, where the float8 encoder reads it back.
