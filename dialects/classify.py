@@ -468,6 +468,16 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     if not isinstance(expression, exp.Select):
         return ()
     out = [_projection_type(p, expression, 0) for p in expression.expressions]
+    from_ = expression.args.get("from_")
+    if (
+        out == [0]
+        and isinstance(expression.expressions[0], exp.Star)
+        and isinstance(from_, exp.From)
+        and isinstance(from_.this, exp.Table)
+        and isinstance(from_.this.this, _SERIES)
+        and not expression.args.get("joins")
+    ):
+        out = [expr_oid(from_.this.this)]  # SELECT * FROM generate_series(...)
     return tuple(out) if any(out) else ()
 
 
@@ -518,6 +528,9 @@ def _sum_type(node: exp.Sum) -> int:
     return SCALAR_OIDS.get(kind, 0)
 
 
+_SERIES = (exp.ExplodingGenerateSeries, exp.GenerateSeries)
+
+
 def _derived_projection(
     column: exp.Column, select: exp.Select
 ) -> tuple[exp.Expr, exp.Select] | None:
@@ -537,6 +550,12 @@ def _derived_projection(
     for item in items:
         if isinstance(item, exp.Subquery):
             sources[item.alias_or_name.lower()] = item.this
+        elif isinstance(item, exp.Table) and isinstance(item.this, _SERIES):
+            # generate_series(a, b) [AS g[(x)]]: one column, typed by its bounds
+            alias = item.args.get("alias")
+            name = alias.name if alias is not None and alias.name else "generate_series"
+            column_name = alias.columns[0].name if alias is not None and alias.columns else name
+            sources[name.lower()] = exp.select(exp.alias_(item.this.copy(), column_name))
         elif isinstance(item, exp.Table) and not item.db and item.name.lower() in ctes:
             sources[item.alias_or_name.lower()] = ctes[item.name.lower()]
         else:

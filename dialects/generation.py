@@ -24,6 +24,7 @@ from dialects.functions import proxy_values
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
+from dialects.series import series
 from dialects.sqlite import PgProxySQLite
 
 _DIALECTS: dict[str, PgProxyBackend] = {
@@ -77,7 +78,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     tree = _session_functions(tree)
     tree = name_columns(tree)
     tree = _time_travel(tree, statement, target)
-    tree = proxy_values(tree)
+    tree = proxy_values(series(tree))
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:

@@ -92,6 +92,19 @@ _FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE}
 _NODE_OIDS: dict[type[exp.Expr], int] = {exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25}
 
 
+def _series_oid(node: exp.Expr) -> int:
+    """generate_series(a, b): the type of its bounds (a parameter takes the other's)."""
+    bounds = [expr_oid(node.args.get("start")), expr_oid(node.args.get("end"))]
+    known = {b for b in bounds if b}
+    if known <= {21, 23}:
+        return 23 if known else 0
+    if known <= {20, 21, 23}:
+        return 20
+    if 1082 in known and len(known) == 1:
+        return 1114  # generate_series(date, date, interval) is timestamp
+    return known.pop() if len(known) == 1 else 0
+
+
 def is_array(node: exp.Expr | None) -> bool:
     return expr_oid(node) in ELEMENT_OF
 
@@ -128,6 +141,8 @@ def expr_oid(node: exp.Expr | None) -> int:
         return 23 if not isinstance(node, exp.Unnest) else 0
     if isinstance(node, exp.Anonymous):
         return _FUNCTION_OIDS.get(node.name.lower(), 0)
+    if isinstance(node, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
+        return _series_oid(node)
     if type(node) in _NODE_OIDS:
         return _NODE_OIDS[type(node)]
     if isinstance(node, exp.Literal) and node.is_string:
