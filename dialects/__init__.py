@@ -60,10 +60,9 @@ def session_setup(dialect: str) -> tuple[str, ...]:
         from dialects.sqlite import SESSION_SETUP
 
         return SESSION_SETUP
-    # generate_series() is a recursive CTE (dialects/series.py): lift the servers' default
-    # limit of 1000 iterations.
-    if dialect == "mariadb":
-        return ("SET SESSION max_recursive_iterations = 4294967295",)
-    if dialect == "mysql":
-        return ("SET SESSION cte_max_recursion_depth = 4294967295",)
+    if dialect in ("mysql", "mariadb"):
+        # generate_series() is a recursive CTE (dialects/series.py): lift MariaDB's default
+        # limit of 1000 iterations. A connection opens before the server is known to be
+        # MariaDB, so the setting is in a comment only MariaDB executes.
+        return ("SET @pgproxy_session = 1 /*M! , SESSION max_recursive_iterations = 4294967295 */",)
     return ()

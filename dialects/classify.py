@@ -18,7 +18,7 @@ from dialects.api import (
     param_type,
 )
 from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
-from dialects.typeoids import SCALAR_OIDS, datatype_oid, expr_oid
+from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, expr_oid
 
 # Functions whose value changes between calls or sessions: a result holding
 # one must not be served from the query cache.
@@ -509,6 +509,10 @@ def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
         source = _derived_projection(node, select)
         if source is not None:
             return _projection_type(source[0], source[1], depth + 1)
+    if isinstance(node, exp.ArrayAgg) and depth < 8:
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this  # ORDER BY
+        if isinstance(arg, exp.Column):
+            return ARRAY_OF.get(_projection_type(arg, select, depth + 1), 0)
     # Literals, arithmetic, date arithmetic, count(), arrays: whatever the text fixes.
     return expr_oid(node)
 
@@ -550,6 +554,13 @@ def _derived_projection(
     for item in items:
         if isinstance(item, exp.Subquery):
             sources[item.alias_or_name.lower()] = item.this
+        elif isinstance(item, exp.Unnest) and len(item.expressions) == 1:
+            # unnest(arr) [AS t[(x)]]: one column of the array's element type
+            alias = item.args.get("alias")
+            name = alias.name if alias is not None and alias.name else "unnest"
+            column_name = alias.columns[0].name if alias is not None and alias.columns else name
+            elements = exp.Explode(this=item.expressions[0].copy())
+            sources[name.lower()] = exp.select(exp.alias_(elements, column_name))
         elif isinstance(item, exp.Table) and isinstance(item.this, _SERIES):
             # generate_series(a, b) [AS g[(x)]]: one column, typed by its bounds
             alias = item.args.get("alias")

@@ -123,14 +123,16 @@ def expr_oid(node: exp.Expr | None) -> int:
         elements = [expr_oid(e) for e in node.expressions]
         known = next((e for e in elements if e), 0)
         if not known and node.expressions and all(
-            isinstance(e, exp.Literal) and e.is_string for e in node.expressions
-        ):
+            (isinstance(e, exp.Literal) and e.is_string) or isinstance(e, exp.Null)
+            for e in node.expressions
+        ) and not all(isinstance(e, exp.Null) for e in node.expressions):
             known = 25  # ARRAY['a', 'b'] is text[]
         if known in ELEMENT_OF:
             return known  # ARRAY[ARRAY[1], ARRAY[2]] is int4[] still
         return ARRAY_OF.get(known, 0)
     if isinstance(node, exp.ArrayAgg):
-        return ARRAY_OF.get(expr_oid(node.this), 0)
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this
+        return ARRAY_OF.get(expr_oid(arg), 0)
     if isinstance(node, exp.ArrayRemove):
         return expr_oid(node.this)
     if isinstance(node, exp.Explode):  # unnest(arr) in a select list

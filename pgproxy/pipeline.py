@@ -110,10 +110,14 @@ class Pipeline:
         formats: Sequence[int],
         param_types: Sequence[int] = (),
     ) -> BackendResult | RowsResult:
-        generated = self.generate(stmt, session.target())
+        try:
+            generated = self.generate(stmt, session.target())
+            values = _bind(session, generated, params, param_types)
+        except errors.PgError:
+            session.statement_failed()
+            raise
         if not generated.sql:
             return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
-        values = _bind(session, generated, params, param_types)
         cache = self.cache
         if cache is not None:
             key = cache.key(session, stmt, generated.sql, values, formats)
