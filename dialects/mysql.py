@@ -131,8 +131,8 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "CHAR(36)"
     elif kind.this in (_D.VARBINARY, _D.BINARY) and not kind.expressions:
         new = "LONGBLOB"
-    elif kind.this == _D.JSONB:
-        new = "JSON"
+    elif kind.this in (_D.JSONB, _D.ARRAY):
+        new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
     elif kind.this in (_D.TIMESTAMP, _D.TIMESTAMPTZ):
         new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
     elif kind.this == _D.TIME and not kind.expressions:

@@ -124,6 +124,11 @@ def _affinity_oid(name: str) -> int:
 
 def declared_type(decltype: str) -> tuple[int, int, int | None]:
     """(oid, typmod, numeric scale or None) for a declared column type."""
+    if decltype.rstrip().endswith("[]"):
+        # An array column (`INT[]`) holds a JSON array (dialects/arrays.py).
+        element = declared_type(decltype.rstrip()[:-2])[0]
+        info = pgtypes.TYPES.get(element)
+        return (info.array_oid if info and info.array_oid else pgtypes.TEXT_ARRAY), -1, None
     m = _DECLTYPE.match(decltype)
     if m is None:
         return _affinity_oid(decltype.upper()), -1, None
@@ -417,7 +422,8 @@ class SQLiteConnection:
                 convs.append((i, _BOOL_VALUES))
             elif oid == pgtypes.NUMERIC:
                 convs.append((i, _decimal_converter(scale)))
-            columns.append(Column(name, oid, pgtypes.TYPES[oid].size, typmod, 0, 0))
+            size = pgtypes.TYPES[oid].size if oid in pgtypes.TYPES else -1  # arrays: varlena
+            columns.append(Column(name, oid, size, typmod, 0, 0))
         return columns, row_converter(len(columns), convs), untyped
 
     def _is_primary_key(self, dbname: str, table: str, column: str) -> bool:
