@@ -47,6 +47,8 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return _bound(f"interval:{text}")
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
+    if isinstance(node, exp.Cast) and datatype_oid(node.to) in _SPECIAL_DATES:
+        return _special_date(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in _NON_FINITE_TYPES:
         return _non_finite(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) == BYTEA:
@@ -54,6 +56,32 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(value, exp.Literal) and value.is_string:
             # '\x0102'::bytea is two bytes: a blob literal, not the text's own bytes
             return exp.HexString(this=bytea_literal(value.this).hex())
+    return node
+
+
+# date, timestamp, timestamptz: PostgreSQL's special input words that a backend reads as a
+# malformed date. 'infinity' has no spelling there and stays as written.
+_SPECIAL_DATES = {1082: "%Y-%m-%d", 1114: "%Y-%m-%d %H:%M:%S", 1184: "%Y-%m-%d %H:%M:%S"}
+_EPOCH = {1082: "1970-01-01", 1114: "1970-01-01 00:00:00", 1184: "1970-01-01 00:00:00+00"}
+
+
+def _special_date(node: exp.Cast) -> exp.Expr:
+    """'epoch'::date, 'today'::date, 'now'::timestamp ... as the backend can read them."""
+    value = _unparen(node.this)
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return node
+    word = value.this.strip().lower()
+    oid = datatype_oid(node.to)
+    if word == "epoch":
+        node.set("this", exp.Literal.string(_EPOCH[oid]))
+    elif word == "now":
+        node.set("this", exp.CurrentTimestamp())
+    elif word in ("today", "tomorrow", "yesterday"):
+        day: exp.Expr = exp.CurrentDate()
+        if word != "today":
+            day = exp.Add(this=day, expression=exp.Literal.number(1 if word == "tomorrow" else -1))
+            day = exp.Paren(this=day)
+        node.set("this", day)
     return node
 
 
