@@ -37,8 +37,13 @@ def proxy_values(tree: exp.Expr) -> exp.Expr:
 def _rewrite(node: exp.Expr) -> exp.Expr:
     if is_typeof(node):
         return _typeof(node)
-    if _is_interval(node) and not isinstance(node.parent, (exp.Add, exp.Sub)):
-        # (date arithmetic keeps its intervals: each dialect spells it)
+    if _is_interval(node) and isinstance(node.parent, (exp.Add, exp.Sub)):
+        # date arithmetic keeps its intervals, as INTERVAL nodes each dialect spells
+        value = node.this
+        if isinstance(node, exp.Cast) and isinstance(value, exp.Literal) and value.is_string:
+            return interval_node(value.this)
+        return node
+    if _is_interval(node):
         value = node.this
         if not (isinstance(value, exp.Literal) and value.is_string):
             return value  # an interval is its text already
@@ -128,6 +133,29 @@ def bytea_literal(text: str) -> bytes:
         part.encode() if i % 2 == 0 else (b"\\" if part == "\\\\" else bytes((int(part[1:], 8),)))
         for i, part in enumerate(_ESCAPES.split(text))
     )
+
+
+UNIT_NAMES = {
+    "year": "YEAR", "years": "YEAR", "y": "YEAR", "month": "MONTH", "months": "MONTH",
+    "mon": "MONTH", "mons": "MONTH", "week": "WEEK", "weeks": "WEEK", "day": "DAY",
+    "days": "DAY", "d": "DAY", "hour": "HOUR", "hours": "HOUR", "h": "HOUR",
+    "minute": "MINUTE", "minutes": "MINUTE", "min": "MINUTE", "mins": "MINUTE",
+    "second": "SECOND", "seconds": "SECOND", "sec": "SECOND", "secs": "SECOND", "s": "SECOND",
+}
+
+
+def interval_node(text: str) -> exp.Interval:
+    """'1 day' as INTERVAL '1' DAY, the form MySQL reads; other text as INTERVAL 'text'
+    (SQLite's date arithmetic reads both)."""
+    words = text.split()
+    if len(words) == 2 and words[1].lower() in UNIT_NAMES:
+        try:
+            float(words[0])
+        except ValueError:
+            return exp.Interval(this=exp.Literal.string(text))
+        unit = exp.var(UNIT_NAMES[words[1].lower()])
+        return exp.Interval(this=exp.Literal.string(words[0]), unit=unit)
+    return exp.Interval(this=exp.Literal.string(text))
 
 
 def _is_interval(node: exp.Expr) -> bool:

@@ -184,6 +184,13 @@ def microsecond_now(expression: exp.Expr) -> exp.Expr:
 
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to
+    if isinstance(to, exp.ObjectIdentifier):  # oid, regclass ...: the number
+        return f"CAST({self.sql(expression, 'this')} AS UNSIGNED)"
+    if to.this == _D.INTERVAL:
+        # constants are bound as interval text (dialects/functions.py); anything else would
+        # need an interval type MySQL lacks
+        unsupported(f"{self.dialect.__class__.__name__.removeprefix('PgProxy').lower()}: "
+                    "only a constant interval can be added to a date or timestamp here")
     if to.this == _D.ARRAY:
         return self.sql(expression, "this")  # an array is its JSON text already (arrays.py)
     if to.this == _D.BOOLEAN:
@@ -215,7 +222,47 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
         return f"{verb}({self.sql(left)}, INTERVAL {self.sql(right)} DAY)"
     if sub and lt == _D.DATE and rt == _D.DATE:
         return f"DATEDIFF({self.sql(left)}, {self.sql(right)})"
+    interval = right.this if isinstance(right, exp.Paren) else right
+    index = _interval_parameter(interval) if rt == _D.INTERVAL else None
+    if index is not None:
+        # ts ± $n::interval: the proxy binds the interval's months, days and microseconds
+        # (pgproxy/params.py); DATE_ADD clamps Jan 31 + 1 month as PostgreSQL does
+        sign = "-" if sub else "+"
+        parts = [
+            f"{sign} INTERVAL {self.sql(_part(field, index))} {unit}"
+            for field, unit in (("months", "MONTH"), ("days", "DAY"), ("usec", "MICROSECOND"))
+        ]
+        return f"({self.sql(left)} {' '.join(parts)})"
+    if (
+        isinstance(interval, exp.Interval)
+        and interval.args.get("unit") is None
+        and isinstance(interval.this, exp.Literal)
+    ):
+        # INTERVAL '1 month 2 days': MySQL takes one unit per INTERVAL, so one term each
+        words = interval.this.this.split()
+        if len(words) % 2 or not all(w.lower() in functions.UNIT_NAMES for w in words[1::2]):
+            text = interval.this.this
+            unsupported(f"INTERVAL {text!r} is not supported here (write 'N unit ...')")
+        sql = self.sql(left)
+        for number, unit in zip(words[::2], words[1::2], strict=True):
+            quantity = self.sql(exp.Literal.string(number))
+            name = functions.UNIT_NAMES[unit.lower()]
+            sql = f"{sql} {'-' if sub else '+'} INTERVAL {quantity} {name}"
+        return f"({sql})"
     return None
+
+
+def _interval_parameter(node: exp.Expr) -> int | None:
+    """The 0-based index of $n in `$n` or `$n::interval`, else None."""
+    if isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal):
+        return int(node.this.this) - 1 if node.this.this.isdigit() else None
+    return None
+
+
+def _part(field: str, index: int) -> exp.Parameter:
+    return exp.Parameter(this=exp.var(f"session:interval_part:{field}:{index}"))
 
 
 def _add_sql(self: t.Any, expression: exp.Add) -> str:
@@ -247,6 +294,8 @@ def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
 
 
 _CAST_TARGETS = {
+    _D.NAME: "CHAR",
+    _D.BPCHAR: "CHAR",
     _D.VARBINARY: "BINARY",
     _D.BINARY: "BINARY",
     _D.UUID: "CHAR(36)",

@@ -16,6 +16,7 @@ from sqlglot import exp
 from dialects.api import TranslationError
 from dialects.base import unsupported
 from dialects.exprtypes import TEMPORAL, pg_type
+from dialects.functions import interval_node
 
 _COLUMN = "v"
 
@@ -107,12 +108,10 @@ def _interval(step: exp.Expr) -> exp.Expr:
     """The step of a timestamp series as an INTERVAL node (dialects add those to dates)."""
     if isinstance(step, exp.Cast) and step.to.this == exp.DType.INTERVAL:
         step = exp.Interval(this=step.this)
-    if not isinstance(step, exp.Interval):
+    if not isinstance(step, exp.Interval) or not isinstance(step.this, exp.Literal):
         unsupported("generate_series() of timestamps takes a constant interval step here")
-    words = step.this.name.split()
-    if step.args.get("unit") is None and len(words) == 2:
-        # '1 day' as INTERVAL '1' DAY, the form MySQL reads (SQLite's rule takes both)
-        step = exp.Interval(this=exp.Literal.string(words[0]), unit=exp.var(words[1].upper()))
+    if step.args.get("unit") is None:
+        step = interval_node(step.this.name)
     return step
 
 

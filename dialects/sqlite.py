@@ -108,6 +108,8 @@ def _default_escape(expression: exp.Expr) -> exp.Expr:
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to.this
     value = expression.this
+    if isinstance(expression.to, exp.ObjectIdentifier):  # oid, regclass ...: the number
+        return f"CAST({self.sql(value)} AS INTEGER)"
     if to == _D.ARRAY:
         return self.sql(value)  # an array is its JSON text already (dialects/arrays.py)
     if to == _D.BOOLEAN:
@@ -268,8 +270,16 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     if rt == _D.INTERVAL and lt != _D.INTERVAL:
         interval = _unparen(right)
         if not isinstance(interval, exp.Interval):
-            unsupported("sqlite: only a constant INTERVAL can be added to a date or timestamp")
+            # a parameter or column: its interval text, added by a registered function
+            # (pgproxy/backends/sqlite_functions.py; months clamp to the month's end)
+            return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(right)}, "
+                    f"{-1 if sub else 1})")
         modifiers = _interval_modifiers(interval, -1 if sub else 1)
+        if any(m.endswith(("months'", "years'")) for m in modifiers):
+            # DATETIME's '+1 months' overflows Jan 31 into March; PostgreSQL clamps
+            text = " ".join(m.strip("'").lstrip("+") for m in _interval_modifiers(interval, 1))
+            return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(exp.Literal.string(text))}"
+                    f", {-1 if sub else 1})")
         return f"DATETIME({self.sql(left)}, {', '.join(modifiers)})"
     return None
 

@@ -21,7 +21,8 @@ from dialects.typeoids import name_oid
 from pgproxy import errors
 from pgproxy.wire.codecs.datetimes import interval_str, parse_interval, to_interval
 
-_TYPE_KEYS = ("typeof:", "regtype:", "interval:")
+_TYPE_KEYS = ("typeof:", "regtype:", "interval:", "interval_part:")
+_PARTS = {"months": 0, "days": 1, "usec": 2}
 
 
 def is_derived(key: str) -> bool:
@@ -35,6 +36,10 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     kind, _, index = key.partition(":")
     if kind == "interval":
         return interval_str(*parse_interval(index))  # a constant, in canonical output form
+    if kind == "interval_part":  # interval_part:<months|days|usec>:<i>, for MySQL's DATE_ADD
+        field, _, index = index.partition(":")
+        value = params[int(index)] if int(index) < len(params) else None
+        return None if value is None else to_interval(value)[_PARTS[field]]
     i = int(index)
     if kind == "typeof":
         return param_types[i] if i < len(param_types) else 25

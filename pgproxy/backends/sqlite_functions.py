@@ -8,11 +8,14 @@ its SQLSTATE.
 
 from __future__ import annotations
 
+import calendar
+import datetime
 from typing import Any
 
 import apsw
 
 from pgproxy import errors
+from pgproxy.wire.codecs.datetimes import to_interval
 
 
 def nonzero(divisor: Any) -> Any:
@@ -64,6 +67,31 @@ def ascii_(text: str | None) -> int | None:
     return ord(str(text)[0]) if str(text) else 0
 
 
+def timestamp_add(value: str | None, interval: str | None, sign: int) -> str | None:
+    """timestamp ± interval with PostgreSQL's rules: months first (a day past the end of
+    the month clamps to its last day), then days, then the time."""
+    if value is None or interval is None:
+        return None
+    try:
+        stamp = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise errors.InvalidDatetimeFormat(
+            f'invalid input syntax for type timestamp: "{value}"'
+        ) from None
+    months, days, usec = to_interval(str(interval))
+    months, days, usec = months * sign, days * sign, usec * sign
+    year, month = divmod(stamp.month - 1 + months, 12)
+    year += stamp.year
+    day = min(stamp.day, calendar.monthrange(year, month + 1)[1])
+    try:
+        stamp = stamp.replace(year=year, month=month + 1, day=day)
+        stamp += datetime.timedelta(days=days, microseconds=usec)
+    except (ValueError, OverflowError):
+        raise errors.from_sqlstate("22008", "timestamp out of range") from None
+    text = stamp.isoformat(" ")
+    return text
+
+
 def repeat(text: str | None, count: int | None) -> str | None:
     if text is None or count is None:
         return None
@@ -71,6 +99,7 @@ def repeat(text: str | None, count: int | None) -> str | None:
 
 
 _FUNCTIONS = (
+    ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
     ("pgproxy_nonzero", nonzero, 1),
     ("get_byte", get_byte, 2),

@@ -62,6 +62,16 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("select '-999999999 days'::interval, '1 sec'::interval, interval '1' day", ()),
     ("select '-999999999 days'::interval = %s", (dt.timedelta(days=-999999999),)),
     ("select %s::interval", (dt.timedelta(hours=-1, microseconds=5),)),
+    (
+        "select %s::timestamp + %s::interval",
+        (dt.datetime(2024, 1, 31, 10), dt.timedelta(days=1, hours=2)),
+    ),
+    (
+        "select '2024-01-31'::timestamp + '1 month'::interval, "
+        "'2024-03-31'::date - interval '1 month 2 days'",
+        (),
+    ),
+    ("select 'epoch'::date + 1, 'epoch'::timestamp", ()),
     # bytea that is not UTF-8
     ("select %s::bytea", (b"\xff\xfe\x00\x80",)),
     ("select %s", (b"\xc3\x28",)),
