@@ -225,14 +225,7 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     interval = right.this if isinstance(right, exp.Paren) else right
     index = _interval_parameter(interval) if rt == _D.INTERVAL else None
     if index is not None:
-        # ts ± $n::interval: the proxy binds the interval's months, days and microseconds
-        # (pgproxy/params.py); DATE_ADD clamps Jan 31 + 1 month as PostgreSQL does
-        sign = "-" if sub else "+"
-        parts = [
-            f"{sign} INTERVAL {self.sql(_part(field, index))} {unit}"
-            for field, unit in (("months", "MONTH"), ("days", "DAY"), ("usec", "MICROSECOND"))
-        ]
-        return f"({self.sql(left)} {' '.join(parts)})"
+        return _interval_terms(self, left, sub, str(index))
     if (
         isinstance(interval, exp.Interval)
         and interval.args.get("unit") is None
@@ -241,8 +234,8 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
         # INTERVAL '1 month 2 days': MySQL takes one unit per INTERVAL, so one term each
         words = interval.this.this.split()
         if len(words) % 2 or not all(w.lower() in functions.UNIT_NAMES for w in words[1::2]):
-            text = interval.this.this
-            unsupported(f"INTERVAL {text!r} is not supported here (write 'N unit ...')")
+            # '1d 3h', '01:30:00' ...: the proxy reads it with PostgreSQL's parser
+            return _interval_terms(self, left, sub, f"={interval.this.this}")
         sql = self.sql(left)
         for number, unit in zip(words[::2], words[1::2], strict=True):
             quantity = self.sql(exp.Literal.string(number))
@@ -261,8 +254,20 @@ def _interval_parameter(node: exp.Expr) -> int | None:
     return None
 
 
-def _part(field: str, index: int) -> exp.Parameter:
-    return exp.Parameter(this=exp.var(f"session:interval_part:{field}:{index}"))
+def _interval_terms(self: t.Any, left: exp.Expr, sub: bool, source: str) -> str:
+    """ts ± an interval MySQL cannot read: the proxy binds the interval's months, days and
+    microseconds (pgproxy/params.py; `source` is a parameter's index or `=<text>`), and
+    DATE_ADD clamps Jan 31 + 1 month as PostgreSQL does."""
+    sign = "-" if sub else "+"
+    parts = [
+        f"{sign} INTERVAL {self.sql(_part(field, source))} {unit}"
+        for field, unit in (("months", "MONTH"), ("days", "DAY"), ("usec", "MICROSECOND"))
+    ]
+    return f"({self.sql(left)} {' '.join(parts)})"
+
+
+def _part(field: str, source: str) -> exp.Parameter:
+    return exp.Parameter(this=exp.var(f"session:interval_part:{field}:{source}"))
 
 
 def _add_sql(self: t.Any, expression: exp.Add) -> str:

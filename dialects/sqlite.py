@@ -16,6 +16,7 @@ from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
 from dialects import arrays
+from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -241,6 +242,11 @@ def _interval_modifiers(interval: exp.Interval, sign: int) -> list[str]:
     return out
 
 
+def _interval_text(interval: exp.Interval) -> str:
+    unit = interval.args.get("unit")
+    return f"{interval.this.name} {unit.name}" if unit is not None else interval.this.name
+
+
 def _unparen(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Paren):
         node = node.this
@@ -274,10 +280,13 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
             # (pgproxy/backends/sqlite_functions.py; months clamp to the month's end)
             return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(right)}, "
                     f"{-1 if sub else 1})")
-        modifiers = _interval_modifiers(interval, -1 if sub else 1)
-        if any(m.endswith(("months'", "years'")) for m in modifiers):
+        try:
+            modifiers = _interval_modifiers(interval, -1 if sub else 1)
+        except TranslationError:
+            modifiers = []  # '1d 3h', '01:30:00' ...: PostgreSQL's own interval parser reads it
+        if not modifiers or any(m.endswith(("months'", "years'")) for m in modifiers):
             # DATETIME's '+1 months' overflows Jan 31 into March; PostgreSQL clamps
-            text = " ".join(m.strip("'").lstrip("+") for m in _interval_modifiers(interval, 1))
+            text = _interval_text(interval)
             return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(exp.Literal.string(text))}"
                     f", {-1 if sub else 1})")
         return f"DATETIME({self.sql(left)}, {', '.join(modifiers)})"

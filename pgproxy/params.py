@@ -36,9 +36,12 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     kind, _, index = key.partition(":")
     if kind == "interval":
         return interval_str(*parse_interval(index))  # a constant, in canonical output form
-    if kind == "interval_part":  # interval_part:<months|days|usec>:<i>, for MySQL's DATE_ADD
-        field, _, index = index.partition(":")
-        value = params[int(index)] if int(index) < len(params) else None
+    if kind == "interval_part":  # interval_part:<months|days|usec>:<i or =text>, for DATE_ADD
+        field, _, source = index.partition(":")
+        if source.startswith("="):
+            value: Any = source[1:]
+        else:
+            value = params[int(source)] if int(source) < len(params) else None
         return None if value is None else to_interval(value)[_PARTS[field]]
     i = int(index)
     if kind == "typeof":

@@ -72,6 +72,8 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
         (),
     ),
     ("select 'epoch'::date + 1, 'epoch'::timestamp", ()),
+    ("select 'epoch'::timestamp + '1d 3h 4m 5s'::interval, %s::date - %s::interval",
+     (dt.date(2024, 3, 31), dt.timedelta(days=31))),
     # bytea that is not UTF-8
     ("select %s::bytea", (b"\xff\xfe\x00\x80",)),
     ("select %s", (b"\xc3\x28",)),
