@@ -56,6 +56,15 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return _special_date(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in _NON_FINITE_TYPES:
         return _non_finite(node)
+    if isinstance(node, exp.Neg) and isinstance(node.parent, (exp.Alias, exp.Select)):
+        inner = _unparen(node.this)
+        if isinstance(inner, exp.Cast) and datatype_oid(inner.to) in _NON_FINITE_TYPES:
+            value = _unparen(inner.this)
+            if isinstance(value, exp.Literal) and value.is_string:
+                spelled = _NON_FINITE.get(value.this.strip().lower())
+                if spelled:  # -'Infinity'::float8 as a result column
+                    flipped = {"Infinity": "-Infinity", "-Infinity": "Infinity"}
+                    return exp.Literal.string(flipped.get(spelled, spelled))
     if isinstance(node, exp.Cast) and datatype_oid(node.to) == BYTEA:
         value = node.this
         if isinstance(value, exp.Literal) and value.is_string:
