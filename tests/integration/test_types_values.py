@@ -192,3 +192,22 @@ def test_asyncpg_arrays_intervals_typeof(proxy, postgresql_url):
     want = asyncio.run(run(postgresql_url))
     got = asyncio.run(run(proxy.url()))
     assert got == want
+
+
+def test_non_finite_storage(proxy):
+    """SQLite keeps NaN / ±Infinity (as text it reads back); MariaDB cannot: 22003."""
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        conn.execute("drop table if exists tv_nan")
+        conn.execute("create table tv_nan (x float8, n numeric)")
+        insert = "insert into tv_nan values (%s, %s)"
+        values = (float("-inf"), Decimal("NaN"))
+        if proxy.backend_url.startswith("sqlite"):
+            conn.execute(insert, values)
+            (x, n) = conn.execute("select x, n from tv_nan").fetchone()
+            assert x == float("-inf") and n.is_nan()
+        else:
+            with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+                conn.execute(insert, values)
+        conn.execute("insert into tv_nan values (1.5, 2.25)")
+        assert conn.execute("select x from tv_nan where n = 2.25").fetchone() == (1.5,)
+        conn.execute("drop table tv_nan")
