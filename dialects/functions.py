@@ -200,6 +200,10 @@ def _typeof(node: exp.Anonymous) -> exp.Expr:
     if index is not None:
         return _bound(f"typeof:{index}")
     arg = _unparen(arg)
+    if isinstance(arg, exp.Array) and not expr_oid(arg) and arg.expressions:
+        first = _param_index(arg.expressions[0])
+        if first is not None:
+            return _bound(f"typeof_array:{first}")  # ARRAY[$1, …]: an array of $1's type
     if isinstance(arg, exp.Literal) and arg.is_string:
         return exp.Literal.number(705)  # an untyped literal is unknown
     if isinstance(arg, exp.Null):
@@ -229,7 +233,7 @@ def _regtype(node: exp.Cast) -> exp.Expr:
         if not oid:
             raise TranslationError(f'type "{inner.this}" does not exist', "42704")
         return exp.Literal.number(oid)
-    if isinstance(inner, exp.Parameter) and inner.this.name.startswith("session:typeof:"):
+    if isinstance(inner, exp.Parameter) and inner.this.name.startswith("session:typeof"):
         return inner  # pg_typeof($n) rewritten already
     index = _param_index(inner)
     if index is not None and datatype_oid(node.to) == REGTYPE:

@@ -18,10 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from dialects.typeoids import name_oid
-from pgproxy import errors
+from pgproxy import errors, pgtypes
 from pgproxy.wire.codecs.datetimes import interval_str, parse_interval, to_interval
 
-_TYPE_KEYS = ("typeof:", "regtype:", "interval:", "interval_part:")
+_TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:")
 _PARTS = {"months": 0, "days": 1, "usec": 2}
 
 
@@ -46,6 +46,9 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     i = int(index)
     if kind == "typeof":
         return param_types[i] if i < len(param_types) else 25
+    if kind == "typeof_array":
+        info = pgtypes.TYPES.get(param_types[i] if i < len(param_types) else 25)
+        return info.array_oid if info is not None and info.array_oid else pgtypes.TEXT_ARRAY
     value = params[i] if i < len(params) else None
     if value is None:
         return None
