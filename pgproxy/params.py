@@ -60,8 +60,13 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     return oid
 
 
+_PLAIN = frozenset({int, str, bytes, bool, type(None), datetime.date, datetime.datetime})
+
+
 def backend_value(value: Any) -> Any:
     """A decoded client value as a backend without arrays or NaN binds it."""
+    if value.__class__ in _PLAIN:
+        return value  # the common case, one set lookup on the hot path
     if isinstance(value, list):
         return json.dumps(
             value, default=_json_default, ensure_ascii=False, separators=(",", ":")
