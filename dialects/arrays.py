@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from dialects.api import TranslationError
 from dialects.base import Spelling, unsupported
-from dialects.typeoids import ELEMENT_OF, datatype_oid, expr_oid
+from dialects.typeoids import ELEMENT_OF, datatype_oid, expr_oid, is_array
 
 # array_in skips only the C locale's white space: "\x1c" is an element, not a blank.
 _SPACE = " \t\n\r\v\f"
@@ -40,6 +40,7 @@ _NUMBERS = {700, 701, 1700}
 _ELEMENTS = "pgproxy_json_elements"
 _LENGTH = "pgproxy_json_length"
 _AGG = "pgproxy_json_agg"
+_NORM = "pgproxy_json_norm"
 
 
 def json_elements(this: exp.Expr, element: exp.Expr) -> exp.Anonymous:
@@ -48,6 +49,10 @@ def json_elements(this: exp.Expr, element: exp.Expr) -> exp.Anonymous:
 
 def json_length(this: exp.Expr) -> exp.Anonymous:
     return exp.Anonymous(this=_LENGTH, expressions=[this])
+
+
+def _json_norm(this: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=_NORM, expressions=[this])
 
 
 def json_array_agg(this: exp.Expr) -> exp.Anonymous:
@@ -91,6 +96,9 @@ def _cast_rewrite(node: exp.Expr) -> exp.Expr:
 
 
 def _rewrite(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, (exp.EQ, exp.NEQ)) and (is_array(node.this) or is_array(node.expression)):
+        # two arrays are equal when their JSON is: one spelling for both sides
+        return node.__class__(this=_json_norm(node.this), expression=_json_norm(node.expression))
     if isinstance(node, exp.Predicate) and isinstance(node, exp.Binary):
         right = node.expression
         if isinstance(right, exp.Any):
@@ -280,8 +288,22 @@ def array_agg_to_json(tree: exp.Expr) -> exp.Expr:
 
 # --- generator rules (TRANSFORMS) ------------------------------------------------------------
 
+def _elements_sql(self: t.Any, expression: exp.Array, hex_text: str) -> str:
+    """The elements of ARRAY[...]; a bytea element as its `\\x…` text (JSON holds no bytes,
+    and the proxy binds a bytea[] parameter's elements the same way)."""
+    parts = []
+    for element in expression.expressions:
+        sql = self.sql(element)
+        parts.append(hex_text.format(sql) if expr_oid(element) == 17 else sql)
+    return ", ".join(parts)
+
+
+_SQLITE_HEX = "'\\x' || LOWER(HEX({}))"  # SQLite's '\x' is a backslash and an x
+_MYSQL_HEX = "CONCAT('\\\\x', LOWER(HEX({})))"  # MySQL's '\\x' is a backslash and an x
+
+
 def _sqlite_array_sql(self: t.Any, expression: exp.Array) -> str:
-    return f"json_array({self.expressions(expression, flat=True)})"
+    return f"json_array({_elements_sql(self, expression, _SQLITE_HEX)})"
 
 
 # MySQL / MariaDB: JSON_TABLE needs the element's SQL type.
@@ -298,7 +320,7 @@ def _mysql_elements(self: t.Any, args: list[exp.Expr]) -> str:
 
 
 def _mysql_array_sql(self: t.Any, expression: exp.Array) -> str:
-    return f"JSON_ARRAY({self.expressions(expression, flat=True)})"
+    return f"JSON_ARRAY({_elements_sql(self, expression, _MYSQL_HEX)})"
 
 
 SPELLINGS: dict[str, dict[str, Spelling]] = {
@@ -306,11 +328,13 @@ SPELLINGS: dict[str, dict[str, Spelling]] = {
         _ELEMENTS: lambda self, a: f"json_each({self.sql(a[0])})",
         _LENGTH: lambda self, a: f"json_array_length({self.sql(a[0])})",
         _AGG: lambda self, a: f"json_group_array({self.sql(a[0])})",
+        _NORM: lambda self, a: f"json({self.sql(a[0])})",
     },
     "mysql": {
         _ELEMENTS: _mysql_elements,
         _LENGTH: lambda self, a: f"JSON_LENGTH({self.sql(a[0])})",
         _AGG: lambda self, a: f"JSON_ARRAYAGG({self.sql(a[0])})",
+        _NORM: lambda self, a: f"JSON_COMPACT({self.sql(a[0])})",
     },
 }
 

@@ -16,6 +16,7 @@ import apsw
 
 from pgproxy import errors
 from pgproxy.wire.codecs.datetimes import to_interval
+from pgproxy.wire.codecs.strings import bytea_from_text
 
 
 def nonzero(divisor: Any) -> Any:
@@ -25,9 +26,16 @@ def nonzero(divisor: Any) -> Any:
     return divisor
 
 
+def _bytes(data: Any) -> bytes:
+    """A bytea argument: a blob, or text in bytea's input form (the literal 'x', '\\x01')."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return bytea_from_text(data.encode())
+    raise errors.DatatypeMismatch("get_byte() and set_byte() take a bytea")
+
+
 def _byte_index(data: bytes, n: int) -> int:
-    if not isinstance(data, bytes):
-        raise errors.DatatypeMismatch("get_byte() and set_byte() take a bytea")
     if not 0 <= n < len(data):
         raise errors.from_sqlstate(
             "2202E", f"index {n} out of valid range, 0..{len(data) - 1}"
@@ -38,12 +46,14 @@ def _byte_index(data: bytes, n: int) -> int:
 def get_byte(data: bytes | None, n: int | None) -> int | None:
     if data is None or n is None:
         return None
+    data = _bytes(data)
     return data[_byte_index(data, n)]
 
 
 def set_byte(data: bytes | None, n: int | None, value: int | None) -> bytes | None:
     if data is None or n is None or value is None:
         return None
+    data = _bytes(data)
     i = _byte_index(data, n)
     return data[:i] + bytes((value & 0xFF,)) + data[i + 1 :]
 

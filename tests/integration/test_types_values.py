@@ -42,6 +42,8 @@ CASES: list[tuple[str, tuple[Any, ...]]] = [
     ("select cardinality(%s::int[]), cardinality('{}'::int[])", ([4, 5],)),
     ("select array_remove(ARRAY[1, 2, 1, 3], 1)", ()),
     ("select array_agg(x order by x) from unnest(ARRAY[3, 1, 2]) as t(x)", ()),
+    ("select %s::int4[] = ARRAY[1, 2], ARRAY[1, 2] <> ARRAY[2]", ([1, 2],)),
+    ("select %s::bytea[] = ARRAY[set_byte('x', 0, 255)]", ([b"\xff"],)),
     # pg_typeof and regtype
     ("select pg_typeof(1), pg_typeof(1.5), pg_typeof('a'::text), pg_typeof(now())", ()),
     ("select pg_typeof(ARRAY[1]), pg_typeof('{}'::text[]), pg_typeof(true)", ()),
