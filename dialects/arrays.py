@@ -234,6 +234,8 @@ def _typed(items: list[t.Any], element: int) -> list[t.Any]:
 
 def _parse_literal(s: str) -> list[t.Any]:
     s = s.strip(_SPACE)
+    if s.startswith("["):  # dimension decoration ('[0:1]={a,b}'): a list has no bounds
+        s = s[s.index("=") + 1 :].lstrip(_SPACE)
     if not s.startswith("{"):
         raise ValueError(s)
     out, pos = _parse(s, 0)

@@ -49,7 +49,7 @@ def _figure(node: exp.Expr) -> str | None:
         if inner and inner != _UNNAMED:
             return inner
         to = node.to
-        if to.this == _D.ARRAY and to.expressions:  # '{1}'::int[] is column "int4"
+        while to.this == _D.ARRAY and to.expressions:  # '{1}'::int[] is column "int4"
             to = to.expressions[0]
         return _TYPE_NAMES.get(to.this, to.sql("postgres").lower())
     if isinstance(node, exp.Column):

@@ -70,7 +70,9 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
     kind = datatype.this
     if kind == D.ARRAY:
         inner = datatype.expressions[0] if datatype.expressions else None
-        return ARRAY_OF.get(datatype_oid(inner), 0)
+        element = datatype_oid(inner)
+        # int[][] is int4[] too: an array type says nothing of its dimensions
+        return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
     return SCALAR_OIDS.get(kind, 0)
