@@ -133,6 +133,10 @@ def _unparen(node: exp.Expr) -> exp.Expr:
 def _quantified(node: exp.Binary, array: exp.Expr, every: bool) -> exp.Expr:
     """x op ANY(arr) / x op ALL(arr) over the array's elements."""
     left = node.this
+    if isinstance(array, exp.Literal) and array.is_string:
+        # x = ANY('{1,2}'): PostgreSQL types the literal by x; its elements stay text
+        # here, which both backends compare with x's type
+        array = exp.Literal.string(json_literal(array.this, 0))
     if not every and isinstance(node, exp.EQ):
         query = exp.select(_value("e")).from_(_elements(array, "e"))
         return exp.In(this=left, query=_subquery(query))

@@ -25,6 +25,12 @@ SELECT name FROM cf_arrays WHERE id = ANY(ARRAY[1, 3]) ORDER BY id;
 
 SELECT name FROM cf_arrays WHERE name <> ALL('{ada,grace}'::text[]) ORDER BY id;
 
+SELECT name FROM cf_arrays WHERE id = ANY('{2,3}') ORDER BY id;
+
+SELECT ARRAY[1, 2] = '{1,2}'::int[] AS same, ARRAY[1, 2] <> ARRAY[2, 1] AS differ;
+
+SELECT '{{1,2},{3,4}}'::int[][] AS matrix, '[0:1]={a,b}'::text[] AS bounded;
+
 -- known[sqlite,mysql]: array_agg of a column the statement does not type comes back as its JSON text (DIFFERENCES.md: Arrays)
 SELECT array_agg(name ORDER BY id) AS names FROM cf_arrays;
 
