@@ -104,13 +104,18 @@ _EXACT: dict[str, int] = {
     "UUID": pgtypes.UUID,
 }
 
+_NOT_NUMERIC = frozenset({"POINT", "INTERVAL", "INET", "CIDR", "INT2VECTOR"})
+
 _DECLTYPE = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$"
 )
 
 
 def _affinity_oid(name: str) -> int:
-    # SQLite's own rules (https://sqlite.org/datatype3.html#determination_of_column_affinity)
+    # SQLite's own rules (https://sqlite.org/datatype3.html#determination_of_column_affinity),
+    # except for PostgreSQL types whose names only look numeric (int4range, point): text
+    if name.endswith("RANGE") or name in _NOT_NUMERIC:
+        return pgtypes.TEXT
     if "INT" in name:
         return pgtypes.INT8
     if "CHAR" in name or "CLOB" in name or "TEXT" in name:

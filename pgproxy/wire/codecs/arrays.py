@@ -106,7 +106,10 @@ def _as_list(v: Any) -> list[Any] | tuple[Any, ...]:
     if isinstance(v, list | tuple):
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else bytes(v).decode()
+        try:
+            s = v if isinstance(v, str) else bytes(v).decode()
+        except UnicodeDecodeError:
+            raise InvalidTextRepresentation("malformed array literal: not text") from None
         if s.lstrip(_SPACE).startswith("["):
             try:
                 j = json.loads(s)

@@ -85,7 +85,8 @@ def to_int(v: Any, typname: str = "bigint") -> int:
     if isinstance(v, int):
         return int(v)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else bytes(v).decode()
+        # bytes that are not text (a blob in an integer-typed column) are not a number
+        s = v if isinstance(v, str) else bytes(v).decode("utf-8", "backslashreplace")
         try:
             return int(s)
         except ValueError:
