@@ -213,3 +213,22 @@ def test_non_finite_storage(proxy):
         conn.execute("insert into tv_nan values (1.5, 2.25)")
         assert conn.execute("select x from tv_nan where n = 2.25").fetchone() == (1.5,)
         conn.execute("drop table tv_nan")
+
+
+def test_blob_where_text_or_integer_is_declared(proxy_sqlite):
+    """SQLite lets any column hold a blob: it reaches the client as bytea text in a text
+    column, as 22P02 in an integer one, and never as a traceback (XX000)."""
+    logged = len(proxy_sqlite.log())
+    with psycopg.connect(proxy_sqlite.dsn(), autocommit=True) as conn:
+        conn.execute("drop table if exists tv_blob")
+        conn.execute("create table tv_blob (t text, i bigint, r int4range)")
+        blob = b"\xff\xfe\x00"
+        conn.execute("insert into tv_blob values (%s, 1, %s)", [blob, blob])
+        assert conn.execute("select t from tv_blob").fetchone() == ("\\xfffe00",)
+        assert conn.execute("select r from tv_blob").fetchone() == ("\\xfffe00",)
+        conn.execute("update tv_blob set i = %s", [blob])
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute("select i from tv_blob").fetchone()
+        assert conn.execute("select 1").fetchone() == (1,)
+        conn.execute("drop table tv_blob")
+    assert "Traceback" not in proxy_sqlite.log()[logged:]
