@@ -109,18 +109,19 @@ _NON_FINITE = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity",
 
 def _non_finite(node: exp.Cast) -> exp.Expr:
     """A result column 'NaN'::float8 is the text 'NaN' (the column is typed float8), and
-    $n::numeric keeps a non-finite parameter (bound as 'NaN' / 'Infinity' / '-Infinity')."""
+    a result column $n::numeric is the parameter as the proxy decoded it."""
     value = _unparen(node.this)
     if not isinstance(node.parent, (exp.Alias, exp.Select)):
         return node  # compared or computed on: the backend's number (DIFFERENCES.md)
     if isinstance(value, exp.Literal) and value.is_string:
         spelled = _NON_FINITE.get(value.this.strip().lower())
         return exp.Literal.string(spelled) if spelled else node
-    if not isinstance(value, exp.Parameter):
-        return node
-    words = [exp.Literal.string(w) for w in ("NaN", "Infinity", "-Infinity")]
-    test = exp.In(this=value.copy(), expressions=words)
-    return exp.Case(ifs=[exp.If(this=test, true=value.copy())], default=node)
+    if isinstance(value, exp.Parameter):
+        # the proxy decoded the parameter as this type already (its type comes from this
+        # cast unless the client declared one), and binds NaN / ±Infinity as text: a
+        # backend cast would read those as 0 and drop a numeric's scale
+        return value
+    return node
 
 
 _ESCAPES = re.compile(r"(\\\\|\\[0-7]{3})")

@@ -197,6 +197,13 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
         return bool_text_sql(self, expression.this)
+    if to.this == _D.DECIMAL and not to.expressions and isinstance(
+        expression.this, exp.Parameter
+    ):
+        # $1::numeric: the proxy decodes the parameter as a Decimal already, and pymysql
+        # writes it as a DECIMAL literal with its own scale ('1.10'), where
+        # DECIMAL(65, 30) would print 30 decimals
+        return self.sql(expression, "this")
     if to.this == _D.DECIMAL and not to.expressions:
         # div(a, b) is numeric with scale 0 (sqlglot reads it as CAST(a DIV b AS NUMERIC)).
         scale = 0 if isinstance(expression.this, exp.IntDiv) else 30
