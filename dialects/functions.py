@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
@@ -115,7 +116,16 @@ def _non_finite(node: exp.Cast) -> exp.Expr:
         return node  # compared or computed on: the backend's number (DIFFERENCES.md)
     if isinstance(value, exp.Literal) and value.is_string:
         spelled = _NON_FINITE.get(value.this.strip().lower())
-        return exp.Literal.string(spelled) if spelled else node
+        if spelled:
+            return exp.Literal.string(spelled)
+        if datatype_oid(node.to) == 1700 and not node.to.expressions:
+            # '1.10'::numeric keeps its scale (SQLite would make a REAL of it, MySQL pad it
+            # to 30 decimals): the value in numeric's output form, typed by the column
+            try:
+                return exp.Literal.string(format(Decimal(value.this.strip()), "f"))
+            except InvalidOperation:
+                return node  # the backend's error
+        return node
     if isinstance(value, exp.Parameter):
         # the proxy decoded the parameter as this type already (its type comes from this
         # cast unless the client declared one), and binds NaN / ±Infinity as text: a
