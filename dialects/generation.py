@@ -72,6 +72,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     if statement.expression is None or isinstance(statement.expression, exp.Command):
         return _utility(statement, target)
 
+    _check_columns(statement.expression, target)
     tree = statement.expression.copy()
     normalize_identifiers(tree, dialect="postgres")
     _check_returning(tree, dialect, target)
@@ -88,6 +89,24 @@ def generate(statement: Statement, target: Target) -> Generated:
     generated = _placeholders(sql, target, statement.nparams)
     types = classify.projection_types(statement.expression)
     return replace(generated, column_types=types) if types else generated
+
+
+def _check_columns(tree: exp.Expr, target: Target) -> None:
+    """PostgreSQL has zero-column tables and results; SQLite and MySQL have neither."""
+    if isinstance(tree, exp.Select) and not tree.expressions:
+        raise TranslationError(
+            f"{target.backend}: a SELECT without result columns is not supported", "0A000"
+        )
+    if (
+        isinstance(tree, exp.Create)
+        and tree.kind == "TABLE"
+        and isinstance(tree.this, exp.Schema)
+        and not tree.this.expressions
+        and tree.expression is None
+    ):
+        raise TranslationError(
+            f"{target.backend}: a table without columns is not supported", "0A000"
+        )
 
 
 def _first_line(error: Exception) -> str:

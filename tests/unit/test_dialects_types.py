@@ -138,6 +138,11 @@ def test_refusals():
     with pytest.raises(TranslationError) as e:
         gen("SELECT * FROM generate_series(1, 3, 0)", MARIADB)
     assert e.value.sqlstate == "22023"
+    for sql in ("SELECT", "CREATE TABLE t ()"):  # zero columns: neither backend has them
+        for target in (SQLITE, MARIADB):
+            with pytest.raises(TranslationError) as e:
+                gen(sql, target)
+            assert e.value.sqlstate == "0A000"
 
 
 SQLITE_RUNS = [
