@@ -178,6 +178,8 @@ def _explode_in_select(tree: exp.Expr) -> None:
             unsupported("several unnest() in one select list are not supported here")
         item = explodes[0]
         explode = _unaliased(item)
+        if explode.expressions:
+            unsupported("unnest() of several arrays at once is not supported here")
         name = item.alias if isinstance(item, exp.Alias) else "unnest"
         table = _elements(explode.this, "_unnest")
         value = exp.alias_(_value("_unnest"), name, quoted=True)
