@@ -489,6 +489,12 @@ class Session:
         if self._active is result:
             self._active = None
 
+    def statement_failed(self) -> None:
+        """An error raised before the backend ran anything (translation, binding): inside a
+        transaction block it aborts the transaction, as any error does in PostgreSQL."""
+        if self.in_transaction:
+            self.failed = True
+
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
