@@ -279,7 +279,7 @@ class AdminSession:
         return self._status
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> AdminStatement:
-        statements = self.split(sql)
+        statements = await self.split(sql)
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         return statements[0] if statements else AdminStatement(sql, "", empty=True)
@@ -290,7 +290,7 @@ class AdminSession:
     async def end_implicit(self, commit: bool) -> None:
         pass
 
-    def split(self, sql: str) -> list[AdminStatement]:
+    async def split(self, sql: str) -> list[AdminStatement]:
         return parse(sql)
 
     def decode_params(

@@ -34,6 +34,8 @@ log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
 
 TEXT_OID = 25
+# Query texts from this size on are parsed off the event loop.
+LARGE_TEXT = 1 << 20
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
@@ -109,10 +111,18 @@ class Session:
             return b"E"
         return b"T" if self.in_transaction else b"I"
 
+    async def _parse(
+        self, sql: str, declared: int = 0, simple_query: bool = False
+    ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
+        parse = self.proxy.pipeline.parse_shaped
+        if len(sql) < LARGE_TEXT:
+            return parse(sql, self.target(), declared, simple_query)
+        # Megabytes of SQL keep sqlglot busy for seconds: in a worker thread the
+        # event loop still gets the GIL every few milliseconds and serves the others.
+        return await self.proxy.workers.run(parse, sql, self.target(), declared, simple_query)
+
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        statements, literals = self.proxy.pipeline.parse_shaped(
-            sql, self.target(), len(param_types)
-        )
+        statements, literals = await self._parse(sql, len(param_types))
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
@@ -128,10 +138,8 @@ class Session:
         prepared.literals = literals
         return prepared
 
-    def split(self, sql: str) -> list[PreparedStatement]:
-        statements, literals = self.proxy.pipeline.parse_shaped(
-            sql, self.target(), simple_query=True
-        )
+    async def split(self, sql: str) -> list[PreparedStatement]:
+        statements, literals = await self._parse(sql, simple_query=True)
         prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals

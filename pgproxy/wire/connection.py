@@ -404,7 +404,7 @@ class WireConnection(asyncio.Protocol):
         await self._drop_portal("")
         implicit = False
         try:
-            statements = self.session.split(sql)
+            statements = await self.session.split(sql)
             if not statements:
                 self.write(m.EMPTY_QUERY)
             # Several statements in one Query run as one implicit transaction, as in

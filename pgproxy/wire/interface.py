@@ -91,7 +91,7 @@ class CoreSession(Protocol):
         """Parse one statement for the extended protocol (42601 if several)."""
         ...
 
-    def split(self, sql: str) -> list[Prepared]:
+    async def split(self, sql: str) -> list[Prepared]:
         """Parse a simple query's text into its statements."""
         ...
 
