@@ -13,6 +13,7 @@ from dialects.api import (
     ParamStyle,
     Setting,
     Statement,
+    Step,
     Target,
     TranslationError,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "ParamStyle",
     "Setting",
     "Statement",
+    "Step",
     "Target",
     "TranslationError",
     "generate",

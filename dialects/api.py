@@ -63,6 +63,11 @@ class Setting:
     name: str  # lower-cased: 'search_path', 'timezone', 'pgproxy.branch', 'all' ...
     value: str | None = None  # None for RESET / SET ... TO DEFAULT / SHOW
     local: bool = False  # SET LOCAL
+    # set_config($1, $2, $3): the 0-based client parameter each argument comes
+    # from (name, value, is_local), None where the argument is the constant above.
+    params: tuple[int | None, int | None, int | None] | None = None
+    # More settings the same statement makes: BEGIN ISOLATION LEVEL … READ ONLY DEFERRABLE.
+    also: tuple[Setting, ...] = ()
 
 
 @dataclass(slots=True)
@@ -74,7 +79,7 @@ class Statement:
     tag: str  # CommandComplete verb: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN' ...
     tables_read: frozenset[str] = frozenset()
     tables_written: frozenset[str] = frozenset()
-    cacheable: bool = False  # a single read, no volatile function, no FOR UPDATE/SHARE
+    cacheable: bool = False  # a single read of only allow-listed functions (cacheability.py)
     returns_rows: bool = False
     nparams: int = 0  # highest $n used
     param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
@@ -85,7 +90,15 @@ class Statement:
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations
+    # Temporary relations it creates, bare and lower-cased; '*' when it may create ones
+    # its text does not name (CALL, DO, EXECUTE). The query cache never shares a
+    # session's reads of these names.
+    temp_created: frozenset[str] = frozenset()
+    # Tables a SELECT's function calls may change: a sequence for nextval('s'); '*' for
+    # a function the proxy does not know (a user-defined one may write any table).
+    side_effects: frozenset[str] = frozenset()
     expression: Any = None  # the sqlglot AST (None when sqlglot could not parse it)
+    copy: Any = None  # a COPY statement's dialects.copy.Copy: table or query, options
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +119,33 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a statement the backend runs as several: its SQL, or a routine of the proxy's.
+
+    `sql` runs with `values` bound (constants from the statement's own text,
+    never pasted in); `routine` names work that must look at the backend's
+    schema first (e.g. SQLite's table rebuild), run with `args`.
+    """
+
+    sql: str = ""
+    values: tuple[Any, ...] = ()
+    routine: str = ""
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Generated:
     """Backend SQL and the list of values to bind, in driver placeholder order.
 
     Each entry of `params` is either an int, the 0-based index of a client
     parameter ($1 is 0), or a str naming a session value the proxy binds
     ('current_database', 'current_user', 'session_user', 'current_schema',
-    'version', 'backend_pid', 'setting:<name>'). Client values never appear in
-    `sql`.
+    'version', 'backend_pid', 'setting:<name>[:<missing_ok>]'). Client values
+    never appear in `sql`. In a setting key, `<name>` is a lower-cased
+    constant or `$n` (the name is client parameter n, 1-based), and
+    `<missing_ok>` (current_setting's second argument) is `true`, `false` or `$n`.
+    'literal:<date|timestamp|timestamptz|time|timetz>:<text>' is a date/time literal for the
+    proxy to read in the session's DateStyle and TimeZone and bind.
 
     - qmark (`?`) and format (`%s`): one entry per placeholder, in text order, so
       `$1` used twice gives two entries (0, 0).
@@ -127,6 +159,9 @@ class Generated:
       statement itself (SET / RESET / SHOW, DISCARD, DEALLOCATE, USE on SQLite).
     - 'setting:<name>' after `SELECT set_config(...)`: the proxy applies
       `Statement.setting` first, then binds the setting's new value.
+    - `steps`: the statement is several backend steps (DDL the backend has no
+      single statement for); the proxy runs them in order, atomically where the
+      backend can, and `sql` is "".
     """
 
     sql: str
@@ -134,6 +169,8 @@ class Generated:
     # PostgreSQL type OID per result column where the statement itself says it
     # (a cast, a predicate is bool); 0 where only the backend can tell.
     column_types: tuple[int, ...] = ()
+    steps: tuple[Step, ...] = ()
+    notices: tuple[str, ...] = ()  # NOTICEs for the client (options accepted but meaningless)
 
 
 # A `Generated.column_types` entry for `sum(x)` where x's type is unknown (a column):

@@ -18,6 +18,14 @@ from dialects.generation import generate
 from dialects.parsing import parse
 
 _REFUSED: list[Statement] = []  # a shape that cannot be parameterized
+# A text longer than this is translated each time it comes, not kept: a 200 MB
+# statement must not stay in memory after it ran, let alone 4,096 of them.
+MAX_CACHED_TEXT = 1 << 20
+
+
+def _keep(table: LRU, key: Any, text: str, hit: Any) -> None:
+    if len(text) <= MAX_CACHED_TEXT:
+        table[key] = hit
 
 
 class TranslationCache:
@@ -36,7 +44,7 @@ class TranslationCache:
                 hit = parse(sql)
             except TranslationError as e:
                 hit = e
-            self._parsed[sql] = hit
+            _keep(self._parsed, sql, sql, hit)
         if isinstance(hit, TranslationError):
             raise hit
         return hit
@@ -64,7 +72,7 @@ class TranslationCache:
                 hit = shapes.check(parse(shape.text), shape) or _REFUSED
             except TranslationError:
                 hit = _REFUSED  # the exact parse reports the client's own text
-            self._shapes[shape.text] = hit
+            _keep(self._shapes, shape.text, shape.text, hit)
         if hit is _REFUSED:
             return self.parse(sql), ()
         return hit, shapes.values(shape, target.dialect)
@@ -77,7 +85,7 @@ class TranslationCache:
                 hit = generate(statement, target)
             except TranslationError as e:
                 hit = e
-            self._generated[key] = hit
+            _keep(self._generated, key, statement.sql, hit)
         if isinstance(hit, TranslationError):
             raise hit
         return hit
@@ -91,7 +99,7 @@ class TranslationCache:
                 hit = [(s, self.generate(s, target)) for s in self.parse(sql)]
             except TranslationError as e:
                 hit = e
-            self._translated[key] = hit
+            _keep(self._translated, key, sql, hit)
         if isinstance(hit, TranslationError):
             raise hit
         return hit

@@ -33,39 +33,12 @@ _OIDS: dict[exp.DType, int] = {
     exp.DType.TIMESTAMP: 1114,
     exp.DType.TIMESTAMPTZ: 1184,
     exp.DType.INTERVAL: 1186,
+    exp.DType.TIMETZ: 1266,
     exp.DType.DECIMAL: 1700,
     exp.DType.UUID: 2950,
     exp.DType.JSONB: 3802,
 }
 
-# Functions whose value changes between calls or sessions: a result holding
-# one must not be served from the query cache.
-VOLATILE_CLASSES: tuple[type[exp.Expr], ...] = (
-    exp.CurrentTimestamp,
-    exp.CurrentDate,
-    exp.CurrentTime,
-    exp.CurrentDatetime,
-    exp.Localtime,
-    exp.Localtimestamp,
-    exp.Rand,
-    exp.Uuid,
-    exp.CurrentUser,
-    exp.SessionUser,
-    exp.CurrentSchema,
-    exp.CurrentCatalog,
-    exp.CurrentDatabase,
-    exp.CurrentVersion,
-)
-VOLATILE_NAMES = frozenset(
-    {
-        "now", "random", "nextval", "currval", "lastval", "setval", "clock_timestamp",
-        "statement_timestamp", "transaction_timestamp", "timeofday", "gen_random_uuid",
-        "uuid_generate_v1", "uuid_generate_v4", "pg_sleep", "txid_current", "set_config",
-        "current_setting", "pg_backend_pid", "random_normal", "setseed", "active_branch",
-        "inet_client_addr", "inet_server_addr", "pg_current_xact_id",
-    }
-)
-_VOLATILE_PREFIXES = ("dolt_", "pg_advisory", "pg_try_advisory", "lo_", "txid_")
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 _TX_TAGS = {
@@ -133,13 +106,27 @@ def transaction(tokens: list[Token]) -> tuple[Kind, str, Setting | None]:
         return Kind.OTHER, f"{first} PREPARED", None
     if first == "START" and rest[:1] != ["TRANSACTION"]:
         raise TranslationError('syntax error at or near "START"')
-    setting = None
-    if kind is Kind.BEGIN:
-        joined = " ".join(rest)
-        for level in _ISOLATION:
-            if f"ISOLATION LEVEL {level}" in joined:
-                setting = Setting("transaction_isolation", level.lower(), local=True)
+    setting = _transaction_modes(" ".join(rest), "transaction_", True) if (
+        kind is Kind.BEGIN) else None
     return kind, tag, setting
+
+
+def _transaction_modes(text: str, prefix: str, local: bool) -> Setting | None:
+    """ISOLATION LEVEL …, READ ONLY | READ WRITE, [NOT] DEFERRABLE as settings (the first
+    one, the others in `also`); None when the text names none."""
+    found: list[Setting] = []
+    for level in _ISOLATION:
+        if f"ISOLATION LEVEL {level}" in text:
+            found.append(Setting(f"{prefix}isolation", level.lower(), local))
+    if "READ ONLY" in text or "READ WRITE" in text:
+        found.append(Setting(f"{prefix}read_only", "on" if "READ ONLY" in text else "off", local))
+    if "DEFERRABLE" in text:
+        found.append(Setting(f"{prefix}deferrable", "off" if "NOT DEFERRABLE" in text else "on",
+                             local))
+    if not found:
+        return None
+    first = found[0]
+    return Setting(first.name, first.value, local, also=tuple(found[1:])) if found[1:] else first
 
 
 def savepoint_name(tokens: list[Token]) -> str:
@@ -256,26 +243,18 @@ def setting(tokens: list[Token]) -> tuple[Kind, str, Setting]:
     local = False
     if w[:1] == ["SESSION"] and w[1:2] == ["CHARACTERISTICS"]:
         # SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ...
-        text = " ".join(w[2:])
-        for level in _ISOLATION:
-            if level in text:
-                return Kind.SET, "SET", Setting("default_transaction_isolation", level.lower())
-        if "READ ONLY" in text or "READ WRITE" in text:
-            value = "on" if "READ ONLY" in text else "off"
-            return Kind.SET, "SET", Setting("default_transaction_read_only", value)
-        raise TranslationError("syntax error in SET SESSION CHARACTERISTICS")
+        found = _transaction_modes(" ".join(w[2:]), "default_transaction_", False)
+        if found is None:
+            raise TranslationError("syntax error in SET SESSION CHARACTERISTICS")
+        return Kind.SET, "SET", found
     if w[:1] in (["SESSION"], ["LOCAL"]) and w[1:2] != ["AUTHORIZATION"]:
         local = w[0] == "LOCAL"
         rest, w = rest[1:], w[1:]
     if w[:1] == ["TRANSACTION"]:
-        text = " ".join(w[1:])
-        for level in _ISOLATION:
-            if level in text:
-                return Kind.SET, "SET", Setting("transaction_isolation", level.lower(), True)
-        if "READ ONLY" in text or "READ WRITE" in text:
-            value = "on" if "READ ONLY" in text else "off"
-            return Kind.SET, "SET", Setting("transaction_read_only", value, True)
-        raise TranslationError("syntax error in SET TRANSACTION")
+        found = _transaction_modes(" ".join(w[1:]), "transaction_", True)
+        if found is None:
+            raise TranslationError("syntax error in SET TRANSACTION")
+        return Kind.SET, "SET", found
     if w[:2] == ["TIME", "ZONE"]:
         value = None if w[2:3] in (["LOCAL"], ["DEFAULT"]) else _value(rest[2:])
         return Kind.SET, "SET", Setting("timezone", value, local)
@@ -403,21 +382,6 @@ def function_name(node: exp.Expr) -> str:
     return node.sql_name().lower() if isinstance(node, exp.Func) else ""
 
 
-def is_volatile(expression: exp.Expr) -> bool:
-    for node in expression.find_all(exp.Func, exp.Column):
-        if isinstance(node, VOLATILE_CLASSES):
-            return True
-        if isinstance(node, exp.Column):
-            # `user` unquoted and unqualified is PostgreSQL's current_user.
-            if is_user_column(node):
-                return True
-            continue
-        name = function_name(node)
-        if name in VOLATILE_NAMES or name.startswith(_VOLATILE_PREFIXES):
-            return True
-    return False
-
-
 def is_user_column(node: exp.Expr) -> bool:
     return (
         isinstance(node, exp.Column)
@@ -454,23 +418,40 @@ def _param_number(node: exp.Parameter) -> int | None:
 
 
 def set_config(expression: exp.Expr) -> Setting | None:
-    """SELECT set_config('name', 'value', is_local) as a Setting; refuses other shapes."""
+    """SELECT set_config(name, value, is_local) as a Setting: constants or $n parameters."""
     calls = [f for f in expression.find_all(exp.Anonymous) if f.name.lower() == "set_config"]
     if not calls:
         return None
     call = calls[0]
-    args = call.expressions
+    args = [uncast(a) for a in call.expressions]
     if len(calls) > 1 or len(args) != 3 or not all(
-        isinstance(a, (exp.Literal, exp.Boolean, exp.Null)) for a in args
-    ) or not args[0].is_string:
+        isinstance(a, (exp.Literal, exp.Boolean, exp.Null, exp.Parameter)) for a in args
+    ) or not (args[0].is_string or isinstance(args[0], exp.Parameter)):
         raise TranslationError(
-            "set_config() is supported once per statement with constant arguments", "0A000"
+            "set_config() is supported once per statement with constant or $n arguments", "0A000"
         )
-    local = (isinstance(args[2], exp.Boolean) and args[2].this is True) or (
-        isinstance(args[2], exp.Literal) and args[2].this.lower() in ("true", "t", "on", "1")
+    refs = tuple(
+        _param_number(a) - 1 if isinstance(a, exp.Parameter) and _param_number(a) else None
+        for a in args
     )
-    value = None if isinstance(args[1], exp.Null) else args[1].this
-    return Setting(args[0].this.lower(), value, bool(local))
+    name = "" if refs[0] is not None else args[0].this.lower()
+    value = None if isinstance(args[1], (exp.Null, exp.Parameter)) else args[1].this
+    local = isinstance(args[2], (exp.Boolean, exp.Literal)) and truthy(str(args[2].this))
+    return Setting(name, value, local, refs if any(r is not None for r in refs) else None)
+
+
+def truthy(text: str) -> bool:
+    """PostgreSQL's boolean input: 'true', 't', 'on', 'yes', '1' … (any prefix of true/yes)."""
+    word = text.strip().lower()
+    return word in ("1", "on") or (bool(word) and ("true".startswith(word) or
+                                                   "yes".startswith(word)))
+
+
+def uncast(node: exp.Expr) -> exp.Expr:
+    """$1::text, 'x'::text: the value inside a cast (set_config's arguments are text)."""
+    while isinstance(node, exp.Cast):
+        node = node.this
+    return node
 
 
 def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:

@@ -55,6 +55,8 @@ def _figure(node: exp.Expr) -> str | None:
         return "exists"
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _figure(node.expression)  # pg_catalog.setval(…) is "setval"
     if isinstance(node, exp.Func):
         return _FUNC_NAMES.get(type(node)) or node.sql_name().lower()
     return _UNNAMED

@@ -15,12 +15,13 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, hints
+from dialects import classify, ddl, hints, sequences, sqlite_ddl
 from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
+from dialects.mysql_ddl import plan as mysql_plan
 from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.sqlite import PgProxySQLite
@@ -40,6 +41,7 @@ _TIME_TRAVEL = {
 }
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
+_UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
 
 # Session values the proxy binds: node -> (Generated.params key, PostgreSQL's column name).
@@ -51,6 +53,11 @@ _SESSION: dict[type[exp.Expr], tuple[str, str]] = {
     exp.CurrentSchema: ("current_schema", "current_schema"),
     exp.CurrentVersion: ("version", "version"),
 }
+
+
+def dialect_for(name: str) -> PgProxyBackend:
+    """The backend dialect object by its Target.dialect name."""
+    return _DIALECTS[name]
 
 
 def generate(statement: Statement, target: Target) -> Generated:
@@ -76,15 +83,33 @@ def generate(statement: Statement, target: Target) -> Generated:
     tree = _session_functions(tree)
     tree = name_columns(tree)
     tree = _time_travel(tree, statement, target)
+    notices: tuple[str, ...] = ()
+    if kind is Kind.DDL:
+        tree, notices = ddl.prepare(tree, target)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:
+        if kind is Kind.DDL:
+            steps = _plan(tree, dialect, target)
+            if steps is not None:
+                return Generated("", steps=steps, notices=notices)
         sql = dialect.generator().generate(tree, copy=False)
     except UnsupportedError as e:
         raise TranslationError(f"{target.backend}: {_first_line(e)}", "0A000") from None
+    if notices:
+        return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
     types = classify.projection_types(statement.expression)
     return replace(generated, column_types=types) if types else generated
+
+
+def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | None:
+    """Steps for DDL the backend has no single statement for (see dialects/ddl.py)."""
+    if target.dialect == "sqlite":
+        return sqlite_ddl.plan(tree, dialect)
+    if target.dialect in ("mysql", "mariadb"):
+        return mysql_plan(tree, dialect)
+    return None
 
 
 def _first_line(error: Exception) -> str:
@@ -193,6 +218,15 @@ def _use(statement: Statement, target: Target) -> Generated:
 def _utility(statement: Statement, target: Target) -> Generated:
     if statement.tag in _PASSED_TO_PROXY:
         return Generated("")
+    found = None
+    if statement.tag in ("CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE"):
+        found = sequences.generate(statement, target)
+    elif statement.kind is Kind.DDL or statement.tag in _UTILITY_DDL:
+        found = ddl.utility(statement, tokenize(statement.sql), target)
+    if found is not None:
+        if target.paramstyle == "format" and "%" in found.sql:
+            found = replace(found, sql=found.sql.replace("%", "%%"))  # see Generated
+        return found
     if statement.kind is Kind.CALL and target.dialect != "sqlite":
         return _placeholders(_text_marks(statement.sql), target, statement.nparams)
     raise TranslationError(
@@ -225,17 +259,62 @@ def _session_node(node: exp.Expr) -> tuple[str, str] | None:
         and not node.this.quoted and node.this.name.lower() == "current_role"
     ):  # a reserved word: unquoted it is always the function (sqlglot reads it as a column)
         return "current_user", "current_role"
+    literal = _temporal_literal(node)
+    if literal is not None:
+        return literal
     if not isinstance(node, exp.Anonymous):
         return None
     name = node.name.lower()
     if name == "pg_backend_pid" and not node.expressions:
         return "backend_pid", "pg_backend_pid"
     if name in ("current_setting", "set_config"):
-        first = node.expressions[0] if node.expressions else None
-        if not (isinstance(first, exp.Literal) and first.is_string):
-            raise TranslationError(f"{name}() needs a constant setting name here", "0A000")
-        return f"setting:{first.this.lower()}", name
+        return _setting_key(name, node.expressions), name
     return None
+
+
+# Date/time literals the proxy reads itself, as PostgreSQL does: by the session's
+# DateStyle order and in its TimeZone ('01/02/2024', a timestamptz without an
+# offset), with PostgreSQL's special values ('infinity', 'epoch', 'now', BC).
+_TEMPORAL_LITERALS = {
+    exp.DType.DATE: "date", exp.DType.TIMESTAMP: "timestamp",
+    exp.DType.TIMESTAMPTZ: "timestamptz", exp.DType.TIME: "time", exp.DType.TIMETZ: "timetz",
+}
+# Where such a literal may become a bound value: not inside arithmetic, whose
+# translation goes by the operand's type.
+_LITERAL_PARENTS = (exp.Select, exp.Alias, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+                    exp.Between, exp.In, exp.Tuple)
+
+
+def _temporal_literal(node: exp.Expr) -> tuple[str, str] | None:
+    if not (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
+            and node.this.is_string and isinstance(node.to, exp.DataType)):
+        return None
+    name = _TEMPORAL_LITERALS.get(node.to.this)
+    if name is None or node.to.expressions or not isinstance(node.parent, _LITERAL_PARENTS):
+        return None
+    if isinstance(node.parent, exp.Tuple) and not isinstance(node.parent.parent, exp.Values):
+        return None
+    return f"literal:{name}:{node.this.this}", name
+
+
+def _setting_key(name: str, args: list[exp.Expr]) -> str:
+    """The session key of current_setting(name [, missing_ok]) / set_config's new value."""
+    parts = []
+    for i, arg in enumerate(args[: 2 if name == "current_setting" else 1]):
+        arg = classify.uncast(arg)
+        if isinstance(arg, exp.Parameter) and classify._param_number(arg):
+            parts.append(f"${classify._param_number(arg)}")
+        elif i == 0 and isinstance(arg, exp.Literal) and arg.is_string:
+            parts.append(arg.this.lower())
+        elif i == 1 and isinstance(arg, (exp.Boolean, exp.Literal)):
+            parts.append("true" if classify.truthy(str(arg.this)) else "false")
+        else:
+            raise TranslationError(
+                f"{name}() takes constant or $n arguments here", "0A000"
+            )
+    if not parts:
+        raise TranslationError(f"{name}() needs a setting name", "42883")
+    return "setting:" + ":".join(parts)
 
 
 def _session_functions(tree: exp.Expr) -> exp.Expr:

@@ -24,6 +24,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import INTEGERS, pg_type
+from dialects.sequences import mariadb_functions, no_sequences
 
 _D = exp.DType
 _INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
@@ -137,8 +138,21 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "TIME(6)"
     elif kind.this == _D.DECIMAL and not kind.expressions:
         new = "DECIMAL(65, 30)"
+    elif kind.this in (_D.FLOAT, _D.DOUBLE) and kind.expressions:
+        # float(p): PostgreSQL's real for p <= 24, double precision above
+        new = "FLOAT" if int(kind.expressions[0].name) <= 24 else "DOUBLE"
     if new is not None:
         column.set("kind", exp.DataType.build(new, dialect="mysql"))
+
+
+def _checks_last(column: exp.ColumnDef) -> None:
+    """PostgreSQL takes a column's CHECK and DEFAULT in any order; MySQL wants CHECK (and
+    REFERENCES) after the others."""
+    constraints = column.constraints
+    last = [c for c in constraints if isinstance(c.kind, (exp.CheckColumnConstraint,
+                                                          exp.Reference))]
+    if last and constraints[-len(last):] != last:
+        column.set("constraints", [c for c in constraints if c not in last] + last)
 
 
 def ddl_types(expression: exp.Expr) -> exp.Expr:
@@ -151,6 +165,7 @@ def ddl_types(expression: exp.Expr) -> exp.Expr:
         return expression
     for column in expression.find_all(exp.ColumnDef):
         _column_type(column, keys)
+        _checks_last(column)
     return expression
 
 
@@ -269,7 +284,7 @@ PREPROCESS_MYSQL = (
 
 class PgProxyMySQL(_MySQL, PgProxyBackend):
     BACKEND = "mysql"
-    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation)
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, no_sequences)
     TRANSFORMS = {
         **_MYSQL_STOCK,
         exp.Parameter: parameter_sql,
@@ -288,6 +303,7 @@ def _mariadb_version_sql(self: t.Any, expression: exp.Version) -> str:
 
 class PgProxyMariaDB(PgProxyMySQL):
     BACKEND = "mariadb"
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, mariadb_functions)
     TRANSFORMS = {**PgProxyMySQL.TRANSFORMS, exp.Version: _mariadb_version_sql}
     # MariaDB 10.5+ runs INSERT/DELETE ... RETURNING, but not UPDATE ... RETURNING.
     RETURNING = (exp.Insert, exp.Delete)

@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import classify, hints, paramcols
+from dialects import cacheability, classify, copy, ddl, hints, paramcols
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -21,7 +21,31 @@ _LEADING_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*(.*?)\*/)", re.DOTALL
 _PARAM = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\$(\d+)", re.DOTALL)
 _TX = frozenset({"BEGIN", "START", "COMMIT", "END", "ABORT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 _SETTINGS = frozenset({"SET", "RESET", "SHOW"})
+_TOKEN_DDL = frozenset({"CREATE SEQUENCE", "ALTER SEQUENCE", "DROP SEQUENCE", "DROP INDEX",
+                        "DROP TYPE", "ALTER TYPE", "COMMENT", "ALTER INDEX"})
 _PGPROXY = {"pgproxy.branch": "branch", "pgproxy.as_of": "as_of"}
+
+# A Bind carries at most 65,535 values, so no statement can use a higher $n.
+MAX_PARAMS = 65_535
+# How deep a statement may nest, counted on its text before sqlglot sees it:
+# each open bracket or CASE is a level, and so is each operator of a chain that
+# sqlglot builds as a left-deep tree (1+1+...). sqlglot parses and generates
+# recursively and gives up near 450 levels; this leaves room for the stages
+# after it. AND, OR and || chains are built flat and cost nothing.
+MAX_DEPTH = 200
+# Skipped whole: strings, quoted names, comments, dollar quotes, $n. An
+# unterminated one runs to the end of the text, so the scan stays linear.
+_NESTING = re.compile(
+    r"""[eE]'[^'\\]*+(?:(?:''|\\.)[^'\\]*+)*+'?|'[^']*+(?:''[^']*+)*+'?|"[^"]*+(?:""[^"]*+)*+"?
+    |--[^\n]*|/\*(?:.*?\*/|.*)|\$((?:[^\W\d]\w*)?)\$(?:.*?\$\1\$|.*)|\$\d+
+    |(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<reset>[,;])|(?P<op>[-+*/%^=<>!~&|#@:]+)
+    |(?P<word>[^\W\d][\w$]*)""",
+    re.DOTALL | re.VERBOSE,
+)
+_FLAT_OPS = frozenset({"||"})
+_CHAIN_WORDS = frozenset({"NOT", "IN", "IS", "LIKE", "ILIKE", "BETWEEN"})
+_RESET_WORDS = frozenset({"AND", "OR", "WHEN", "THEN", "ELSE", "SELECT", "FROM", "WHERE"})
+_TOO_DEEP = "stack depth limit exceeded"
 
 
 class _QuietCommandFallback(logging.Filter):
@@ -35,12 +59,83 @@ logging.getLogger("sqlglot").addFilter(_QuietCommandFallback())
 
 
 def parse(sql: str) -> list[Statement]:
+    _check_depth(sql)
     try:
         tokens = tokenize(sql)
     except TokenError as e:
         raise TranslationError(_tidy(str(e)), "42601") from None
-    statements = [_statement(sql, chunk, text) for chunk, text in _split(sql, tokens)]
+    except RecursionError:
+        raise TranslationError(_TOO_DEEP, "54001") from None
+    _check_params(tokens)
+    try:
+        statements = [_statement(sql, chunk, text) for chunk, text in _split(sql, tokens)]
+    except RecursionError:  # a shape the token count did not foresee: still PostgreSQL's error
+        raise TranslationError(_TOO_DEEP, "54001") from None
     return statements or [Statement(sql=sql, kind=Kind.EMPTY, tag="")]
+
+
+def _check_depth(sql: str) -> None:
+    """Refuse nesting too deep to parse, from the text alone, before tokenizing.
+
+    The scan stops at the first level past MAX_DEPTH, so a hostile statement
+    costs about as much as its first few hundred brackets or operators.
+    Strings, quoted names, comments and dollar quotes are skipped whole.
+    """
+    depth = 0  # the nesting estimate here: open levels plus chain links
+    chains = [0]  # per open level, the chained operators since its last reset
+    for match in _NESTING.finditer(sql):
+        kind = match.lastgroup
+        if kind is None:
+            continue  # a string, a quoted name, a comment, a $n
+        if kind == "word":
+            word = match.group(kind).upper()
+            if word == "CASE":
+                kind = "open"
+            elif word == "END":
+                kind = "close"
+            elif word in _RESET_WORDS:
+                kind = "reset"
+            elif word not in _CHAIN_WORDS:
+                continue
+            else:
+                kind = "op"
+        if kind == "op":
+            if match.group() in _FLAT_OPS:
+                continue
+            chains[-1] += 1
+            depth += 1
+        elif kind == "open":
+            chains.append(0)
+            depth += 1
+        elif kind == "close":
+            if len(chains) > 1:
+                depth -= chains.pop() + 1
+            continue
+        else:
+            depth -= chains[-1]
+            chains[-1] = 0
+            continue
+        if depth > MAX_DEPTH:
+            raise TranslationError(_TOO_DEEP, "54001")
+
+
+def _check_params(tokens: list[Token]) -> None:
+    """Refuse a $n that no Bind can fill, before anything is sized by it."""
+    after_dollar = False
+    for tok in tokens:
+        kind = tok.token_type
+        if after_dollar and kind is TokenType.NUMBER:
+            param_number(tok.text)
+        after_dollar = kind is TokenType.PARAMETER
+
+
+def param_number(digits: str) -> int:
+    """The n of a $n, which must be one a Bind can supply (1 to 65,535), else 42P02."""
+    # Checked on the digits: a thousand-digit n is refused without becoming an int.
+    n = int(digits) if len(digits) <= 5 and digits.isdigit() else MAX_PARAMS + 1
+    if not 0 < n <= MAX_PARAMS:
+        raise TranslationError(f"there is no parameter ${digits[:20]}", "42P02")
+    return n
 
 
 def _split(sql: str, tokens: list[Token]) -> list[tuple[list[Token], str]]:
@@ -98,7 +193,7 @@ def text_params(text: str) -> int:
     highest = 0
     for match in _PARAM.finditer(text):
         if match.group(1):
-            highest = max(highest, int(match.group(1)))
+            highest = max(highest, param_number(match.group(1)))
     return highest
 
 
@@ -119,17 +214,32 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         )
     if first == "USE":
         return _no_hints(_use(tokens, text), statement_hints)
+    if first == "COPY":
+        return _no_hints(_copy(tokens, text), statement_hints)
     # ANALYZE alone is a utility; `ANALYZE t` too, but EXPLAIN ANALYZE is parsed with EXPLAIN.
     if first in classify.UTILITY:
         kind, tag, rows = classify.utility(tokens)
         n = text_params(text)
         return _no_hints(
             Statement(
-                sql=text, kind=kind, tag=tag, returns_rows=rows, nparams=n, param_types=(0,) * n
+                sql=text, kind=kind, tag=tag, returns_rows=rows, nparams=n, param_types=(0,) * n,
+                temp_created=cacheability.temp_created(None, tokens),
             ),
             statement_hints,
         )
 
+    if first in ("CREATE", "ALTER", "DROP", "COMMENT"):
+        tag = classify.ddl_tag(tokens)
+        if tag in _TOKEN_DDL:  # sqlglot reads none of these whole (DROP INDEX a, b; ALTER SEQUENCE)
+            return _no_hints(
+                Statement(
+                    sql=text, kind=Kind.DDL, tag=tag,
+                    temp_created=cacheability.temp_created(None, tokens),
+                ),
+                statement_hints,
+            )
+    if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
+        tokens = ddl.rename_column_tokens(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(
@@ -199,6 +309,22 @@ def _use(tokens: list[Token], text: str) -> Statement:
     )
 
 
+def _copy(tokens: list[Token], text: str) -> Statement:
+    """COPY FROM STDIN writes its table (an INSERT to the cache and the observers);
+    COPY TO STDOUT reads its table or runs its query."""
+    spec = copy.parse(tokens, text)
+    if spec.query is not None:
+        inner = parse(spec.query)
+        if len(inner) != 1:
+            raise TranslationError("COPY takes one query")
+        return Statement(sql=text, kind=Kind.OTHER, tag="COPY", tables_read=inner[0].tables_read,
+                         copy=spec)
+    names = frozenset({".".join(spec.table).lower(), spec.table[-1].lower()})
+    if spec.is_from:
+        return Statement(sql=text, kind=Kind.INSERT, tag="COPY", tables_written=names, copy=spec)
+    return Statement(sql=text, kind=Kind.OTHER, tag="COPY", tables_read=names, copy=spec)
+
+
 def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hints) -> Statement:
     kind, tag = classify.kind_and_tag(expression, tokens)
     if isinstance(expression, exp.Command):
@@ -206,6 +332,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         return Statement(
             sql=text, kind=kind, tag=tag, nparams=n, param_types=(0,) * n,
             expression=expression, hints=_only_reads(found, kind),
+            temp_created=cacheability.temp_created(expression, tokens),
         )
     read, written = classify.tables(expression)
     nparams, param_types = classify.params(expression)
@@ -214,16 +341,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
     setting = classify.set_config(expression) if kind is Kind.SELECT else None
     if setting is not None:
         setting = _check_setting(setting)
-    volatile = classify.is_volatile(expression)
-    cacheable = (
-        kind is Kind.SELECT
-        and not written
-        and not volatile
-        and not expression.find(exp.Lock)
-        and not any(name.startswith("dolt_") for name in read)
-        # A branch or ref (HEAD~1, main) moves without any table being written.
-        and not found
-    )
+    cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
     return Statement(
         sql=text,
@@ -239,6 +357,8 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,
+        temp_created=cacheability.temp_created(expression, tokens),
+        side_effects=cacheability.side_effects(expression) if kind is Kind.SELECT else frozenset(),
         expression=expression,
     )
 

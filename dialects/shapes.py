@@ -135,7 +135,10 @@ def scan(sql: str) -> Shape | None:
             lift.pop()
             prev, prev_word = ")", False
         elif kind == "param":
-            nclient = max(nclient, int(m.group(kind)[1:]))
+            digits = m.group(kind)[1:]
+            if len(digits) > 5:
+                return None  # no Bind fills it: the exact parse says so (42P02)
+            nclient = max(nclient, int(digits))
             prev, prev_word = "$", False
         elif kind == "ident":
             prev, prev_word = '"', True
@@ -252,6 +255,8 @@ def _value_context(node: exp.Expr) -> bool:
         if isinstance(parent, exp.Cast):
             if key != "this" or parent.to.this in INTEGERS:
                 return False  # CAST(3.7 AS INTEGER) rounds: SQLite's translation needs the literal
+            if parent.to.this in TEMPORAL:
+                return False  # '01/02/2024'::date: the proxy reads it by DateStyle and TimeZone
         elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
             return False  # DATE '…' + 1: the literal's type picks the translation
         elif isinstance(parent, exp.Div):

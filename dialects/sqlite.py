@@ -25,6 +25,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import TEXTUAL, pg_type
+from dialects.sequences import strip_regclass
 
 # LIKE with a non-literal pattern stays LIKE, which SQLite compares without
 # case for ASCII; the backend runs these once per connection so that LIKE is
@@ -37,7 +38,6 @@ _INTEGER = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.UTINYINT, _D.USMALLIN
 _REAL = {_D.FLOAT, _D.DOUBLE}
 _NUMERIC = {_D.DECIMAL, _D.BIGDECIMAL, _D.MONEY}
 _BLOB = {_D.VARBINARY, _D.BINARY, _D.BLOB}
-_SERIAL = {_D.SERIAL, _D.BIGSERIAL, _D.SMALLSERIAL}
 
 
 def _like_to_glob(pattern: str, escape: str = "\\") -> str | None:
@@ -109,6 +109,14 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     if to == _D.BOOLEAN:
         return bool_cast_sql(self, value)
     if to == _D.DATE:
+        if isinstance(_unparen(value), exp.Parameter):
+            # The proxy reads a $n::date parameter itself (DateStyle order, BC, year
+            # 10000, infinity) and binds ISO text SQLite's DATE() would turn to NULL.
+            return self.sql(expression, "this")
+        if isinstance(value, exp.Literal) and value.is_string and value.this.strip().lower() in (
+            "infinity", "+infinity", "-infinity"
+        ):
+            return self.sql(value)
         return f"DATE({self.sql(expression, 'this')})"
     if to in TEXTUAL and not expression.to.expressions and pg_type(value) == _D.BOOLEAN:
         return bool_text_sql(self, value)
@@ -324,51 +332,8 @@ def _right_sql(self: t.Any, expression: exp.Right) -> str:
 def _datatype_sql(self: t.Any, expression: exp.DataType) -> str:
     column = expression.parent
     if isinstance(column, exp.ColumnDef):
-        if column.find(exp.AutoIncrementColumnConstraint):
-            return "INTEGER"  # exactly this spelling makes the column SQLite's rowid
         return expression.sql("postgres")
     return _SQLITE_STOCK[exp.DataType](self, expression)
-
-
-def _serial_columns(expression: exp.Expr) -> exp.Expr:
-    """SERIAL and GENERATED ... AS IDENTITY become INTEGER PRIMARY KEY AUTOINCREMENT."""
-    if not isinstance(expression, (exp.Create, exp.Alter)):
-        return expression
-    schema = expression.this if isinstance(expression.this, exp.Schema) else None
-    table_pk: set[str] = set()
-    if schema is not None:
-        for node in schema.expressions:
-            if isinstance(node, exp.PrimaryKey):
-                table_pk.update(c.name.lower() for c in node.expressions)
-    for column in list(expression.find_all(exp.ColumnDef)):
-        kind = column.args.get("kind")
-        identity = column.find(exp.GeneratedAsIdentityColumnConstraint)
-        if identity is not None and identity.expression is not None:
-            continue  # a computed column, not an identity
-        if not (isinstance(kind, exp.DataType) and kind.this in _SERIAL) and identity is None:
-            continue
-        is_pk = column.find(exp.PrimaryKeyColumnConstraint) is not None or (
-            table_pk == {column.name.lower()}
-        )
-        if not is_pk:
-            unsupported(
-                f"sqlite: column {column.name} is SERIAL/IDENTITY but not the table's single "
-                "primary key; SQLite can only auto-number an INTEGER PRIMARY KEY"
-            )
-        if identity is not None:
-            identity.parent.pop()
-        for constraint in list(column.constraints):
-            if isinstance(constraint.kind, (exp.NotNullColumnConstraint,
-                                            exp.PrimaryKeyColumnConstraint)):
-                constraint.pop()
-        column.set("kind", exp.DataType.build("INTEGER"))
-        column.append("constraints", exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint()))
-        column.append("constraints", exp.ColumnConstraint(kind=exp.AutoIncrementColumnConstraint()))
-        if table_pk == {column.name.lower()} and schema is not None:
-            for node in list(schema.expressions):
-                if isinstance(node, exp.PrimaryKey):
-                    node.pop()
-    return expression
 
 
 def _no_locking(expression: exp.Expr) -> exp.Expr:
@@ -378,16 +343,25 @@ def _no_locking(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
-def _truncate(expression: exp.Expr) -> exp.Expr:
-    if isinstance(expression, exp.TruncateTable):
-        if len(expression.expressions) != 1:
-            unsupported("sqlite: TRUNCATE of several tables at once is not supported")
-        return exp.Delete(this=expression.expressions[0])
+def _default_sql(self: t.Any, expression: exp.DefaultColumnConstraint) -> str:
+    """SQLite takes an expression as a column default only in parentheses."""
+    value = expression.this
+    sql = self.sql(value)
+    if isinstance(value, (exp.Literal, exp.Null, exp.Boolean, exp.Paren)) or (
+        isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal)
+    ) or sql.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"):
+        return f"DEFAULT {sql}"
+    return f"DEFAULT ({sql})"
+
+
+def _float_precision(expression: exp.Expr) -> exp.Expr:
+    """float(p) is PostgreSQL's real for p <= 24 and double precision above."""
+    if isinstance(expression, (exp.Create, exp.Alter)):
+        for kind in expression.find_all(exp.DataType):
+            if kind.this in (_D.FLOAT, _D.DOUBLE) and kind.expressions:
+                p = int(kind.expressions[0].name)
+                kind.replace(exp.DataType.build("REAL" if p <= 24 else "DOUBLE PRECISION"))
     return expression
-
-
-def _datatype_autoincrement(self: t.Any, expression: exp.AutoIncrementColumnConstraint) -> str:
-    return "AUTOINCREMENT"
 
 
 _SQLITE_STOCK = stock(SQLiteGenerator)
@@ -396,7 +370,7 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (*COMMON, _serial_columns, _no_locking, _truncate, _default_escape)
+    PREPROCESS = (*COMMON, _float_precision, strip_regclass, _no_locking, _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Parameter: parameter_sql,
@@ -412,4 +386,5 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.TimestampTrunc: _timestamp_trunc_sql,
         exp.Left: _left_sql,
         exp.Right: _right_sql,
+        exp.DefaultColumnConstraint: _default_sql,
     }

@@ -11,6 +11,7 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
+from pgproxy import errors
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(cfg))
     except KeyboardInterrupt:
         pass
-    except (ValueError, ImportError, OSError) as exc:
+    except (ValueError, ImportError, OSError, errors.PgError) as exc:
         # A configuration the proxy cannot start with: say what, without a traceback.
         log.error("cannot start: %s", exc)
         return 2
@@ -81,7 +82,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)
     if cache_options.enabled:
-        proxy.pipeline.cache = QueryCache(cache_options)
+        proxy.pipeline.cache = QueryCache(cache_options, per_user=bool(cfg.users))
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
     if telemetry is not None:
@@ -108,6 +109,9 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         allow_remote_trust=cfg.allow_remote_trust,
         ssl_context=_ssl_context(cfg),
         tls_cert=cfg.tls_cert,
+        require_tls=cfg.require_tls,
+        authentication_timeout=cfg.authentication_timeout,
+        max_client_conn=cfg.max_client_conn,
     )
     for address in cfg.listen:
         host, port = config_mod.split_listen(address)

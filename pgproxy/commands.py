@@ -26,7 +26,7 @@ def _text(name: str) -> Column:
 def show_columns(setting: dialects.Setting) -> list[Column]:
     if setting.name == "all":
         return [_text("name"), _text("setting"), _text("description")]
-    return [_text(display_name(setting.name).lower())]
+    return [_text(display_name(setting.name))]  # SHOW TimeZone names its column "TimeZone"
 
 
 def run_local(
@@ -43,5 +43,9 @@ def run_local(
         if setting.name == "all":
             return RowsResult("SHOW", columns, session.settings.all(), formats)
         return RowsResult("SHOW", columns, [(session.settings.get(setting.name),)], formats)
+    if setting.local and not session.in_transaction:
+        # PostgreSQL warns "SET LOCAL can only be used in transaction blocks" and
+        # changes nothing: the value would last only as long as this statement.
+        return RowsResult(stmt.tag or "SET")
     session.apply_setting(setting)
     return RowsResult(stmt.tag or "SET")

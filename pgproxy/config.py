@@ -20,6 +20,9 @@ class Config:
     users: dict[str, str] = field(default_factory=dict)
     auth: str | None = None  # trust | password | md5 | scram-sha-256; None: by users
     allow_remote_trust: bool = False
+    require_tls: bool = False  # pg_hba's hostssl for every client not on loopback
+    authentication_timeout: float = 60.0  # seconds from connect to authenticated
+    max_client_conn: int = 1000  # open client connections, authenticated or not
     tls_cert: str | None = None
     tls_key: str | None = None
     workers: int = 64
@@ -66,9 +69,18 @@ def _apply_file(cfg: Config, path: Path) -> None:
     listen = server.get("listen")
     if listen:
         cfg.listen = [listen] if isinstance(listen, str) else list(listen)
-    for key in ("auth", "allow_remote_trust", "tls_cert", "tls_key", "workers", "log_level"):
+    for key in ("auth", "allow_remote_trust", "require_tls", "tls_cert", "tls_key", "workers",
+                "log_level"):
         if key in server:
             setattr(cfg, key, server[key])
+    for key in ("allow_remote_trust", "require_tls"):
+        if key in server and not isinstance(server[key], bool):
+            raise ValueError(f"[server] {key} must be true or false")
+    if "authentication_timeout" in server:
+        # PostgreSQL's range: 1 s to 10 min.
+        cfg.authentication_timeout = _number(server, "authentication_timeout", 1, 600)
+    if "max_client_conn" in server:
+        cfg.max_client_conn = int(_number(server, "max_client_conn", 1, 1_000_000))
     if "cache" in data and "translation_entries" in data["cache"]:
         cfg.cache_size = int(data["cache"]["translation_entries"])
     if data.get("backends"):
@@ -76,6 +88,13 @@ def _apply_file(cfg: Config, path: Path) -> None:
     cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
     for section in ("query_cache", "observers", "telemetry", "admin", "health"):
         setattr(cfg, section, dict(data.get(section, {})))
+
+
+def _number(section: dict[str, Any], key: str, low: float, high: float) -> float:
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"[server] {key} must be a number from {low:g} to {high:g}, not {value!r}")
+    return float(value)
 
 
 def split_listen(address: str) -> tuple[str, int]:

@@ -101,7 +101,7 @@ class FetchResult:
         self._source = source
         self._count = count
         self.columns = source.columns if verb == "FETCH" else None
-        self._encode = encoder_for(source.columns, formats, source.tz)
+        self._encode = encoder_for(source.columns, formats, source.style)
         self.rows = 0
         self.done = False
 

@@ -34,12 +34,14 @@ class PgError(Exception):
         hint: str | None = None,
         sqlstate: str | None = None,
         position: int | None = None,
+        context: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.hint = hint
         self.position = position
+        self.context = context  # the Where field: "COPY t, line 3, column v: ..."
         if sqlstate is not None:
             self.sqlstate = sqlstate  # type: ignore[misc]
 
@@ -52,6 +54,8 @@ class PgError(Exception):
             out["H"] = self.hint
         if self.position is not None:
             out["P"] = str(self.position)
+        if self.context:
+            out["W"] = self.context
         return out
 
     def __repr__(self) -> str:
@@ -110,6 +114,10 @@ class InvalidDatetimeFormat(PgError, code="22007"):
     pass
 
 
+class NullValueNotAllowed(PgError, code="22004"):
+    pass
+
+
 class DatetimeFieldOverflow(PgError, code="22008"):
     pass
 
@@ -130,7 +138,15 @@ class InvalidBinaryRepresentation(PgError, code="22P03"):
     pass
 
 
+class BadCopyFileFormat(PgError, code="22P04"):
+    pass
+
+
 class CharacterNotInRepertoire(PgError, code="22021"):
+    pass
+
+
+class UntranslatableCharacter(PgError, code="22P05"):
     pass
 
 

@@ -4,10 +4,14 @@ Each backend the router knows is pinged (`SELECT 1`) in a thread of the
 checker's own, so a backend that hangs never takes a query worker. A backend
 is `unknown` until its first check, then `up` or `down`; a change is
 reported through `on_change(name, up, detail)` (the watch turns it into
-backend_up / backend_down events and the health metric). A statement that
-fails to connect, or loses its connection (08xxx, 57P01), marks its backend
-down at once and asks for a check now, so a lone killed connection comes back
-up within one ping while a dead server stays down.
+backend_up / backend_down events and the health metric). Only the ping
+decides: a statement that fails to connect, or loses its connection (08xxx,
+57P01), asks for a check now (at most one in flight per backend), so a dead
+server is down within one ping while one session's broken socket never flaps
+a backend that is up. A ping whose kept connection broke (a restart the
+server is already back from) tries once more on a new connection before
+saying down; a ping that times out has its connection broken off, so its
+thread comes back even from a hung server.
 
 Configuration, the [health] section of pgproxy.toml:
 
@@ -27,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgproxy.backends.base import Backend
+from pgproxy.backends.base import Backend, abort
 
 log = logging.getLogger("pgproxy.health")
 
@@ -63,6 +67,7 @@ class BackendHealth:
     failures: int = 0
     conn: Any = None  # the ping's own connection; used by one ping at a time
     busy: bool = False  # a ping is running (or hung) in the thread
+    soon: bool = False  # a prompt check is scheduled or running
 
 
 class HealthChecker:
@@ -123,24 +128,33 @@ class HealthChecker:
                 loop.run_in_executor(self._threads, _ping, st, backend), self.options.timeout
             )
         except TimeoutError:
+            abort(st.conn)  # the hung ping's thread returns once its socket is shut
             self._set(st, False, f"no answer to a ping within {self.options.timeout:g} s")
         except Exception as exc:  # any failure of the ping is the backend's
             self._set(st, False, _describe(exc))
         else:
             self._set(st, True, "")
 
-    def mark_down(self, backend: Backend, detail: str) -> None:
-        """A statement could not reach `backend`: down now, and check again at once."""
+    def check_soon(self, backend: Backend) -> None:
+        """A statement could not reach `backend`: ping it now, unless a check is on its way."""
         for name, b in list(self._backends().items()):
-            if b is backend:
-                st = self.states.get(name)
-                if st is None:
-                    st = self.states[name] = BackendHealth(name)
-                if st.state != "down":
-                    self._set(st, False, detail)
-                    task = asyncio.get_running_loop().create_task(self.check(name))
-                    self._rechecks.add(task)
-                    task.add_done_callback(self._rechecks.discard)
+            if b is not backend:
+                continue
+            st = self.states.get(name)
+            if st is None:
+                st = self.states[name] = BackendHealth(name)
+            if st.soon or st.busy:
+                continue
+            st.soon = True
+            task = asyncio.get_running_loop().create_task(self._check_soon(st, name))
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
+
+    async def _check_soon(self, st: BackendHealth, name: str) -> None:
+        try:
+            await self.check(name)
+        finally:
+            st.soon = False
 
     def _set(self, st: BackendHealth, up: bool, detail: str) -> None:
         state = "up" if up else "down"
@@ -180,29 +194,39 @@ def _ping(st: BackendHealth, backend: Backend) -> None:
     """In the checker's thread: `SELECT 1` on the ping's own connection, opened as needed."""
     st.busy = True
     try:
-        if st.conn is None:
-            st.conn = backend.connect(None)
-        cursor = st.conn.execute("SELECT 1", ())
-        try:
-            cursor.fetch(1)
-        finally:
-            cursor.close()
+        if st.conn is not None:
+            try:
+                _select_1(st.conn)
+                return
+            except Exception:  # a connection from before a restart: try a new one
+                _drop(st)
+        st.conn = backend.connect(None)
+        _select_1(st.conn)
     except BaseException:
-        conn, st.conn = st.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        _drop(st)
         raise
     finally:
         st.busy = False
 
 
+def _select_1(conn: Any) -> None:
+    cursor = conn.execute("SELECT 1", ())
+    try:
+        cursor.fetch(1)
+    finally:
+        cursor.close()
+
+
+def _drop(st: BackendHealth) -> None:
+    conn, st.conn = st.conn, None
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
 def _close_all(states: list[BackendHealth]) -> None:
     for st in states:
-        conn, st.conn = st.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        _drop(st)
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from dialects.cache import TranslationCache
 from pgproxy import cursors, errors, pgtypes
+from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
+from pgproxy.copy import stage as copy_stage
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ class Pipeline:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
+        if stmt.copy is not None:
+            return await copy_stage.run(self, session, stmt)
         if kind in LOCAL_KINDS:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
@@ -90,7 +94,15 @@ class Pipeline:
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
-            session.apply_setting(stmt.setting)  # set_config(): applied, then bound
+            # set_config(): applied, then its new value bound. is_local outside a
+            # transaction block lasts only for this statement, as in PostgreSQL.
+            setting = session.resolve_setting(stmt.setting, params)
+            session.apply_setting(setting)
+            if setting.local and not session.in_transaction:
+                try:
+                    return await self._backend(session, stmt, params, formats)
+                finally:
+                    session.settings.end_transaction()
         if kind is Kind.BEGIN and session.in_transaction:
             return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
         if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
@@ -99,7 +111,10 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
-        return await self._backend(session, stmt, params, formats)
+        result = await self._backend(session, stmt, params, formats)
+        if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
+            session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
+        return result
 
     async def _backend(
         self,
@@ -108,9 +123,13 @@ class Pipeline:
         params: Sequence[Any],
         formats: Sequence[int],
     ) -> BackendResult | RowsResult:
+        if session.lost_transaction and stmt.kind in _ENDS_FAILED:
+            return await self._end_lost(session, stmt)
         generated = self.generate(stmt, session.target())
-        if not generated.sql:
-            return RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+        if not generated.sql and not generated.steps:
+            done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+            done.notices = _notices(session, generated)
+            return done
         values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
@@ -132,9 +151,11 @@ class Pipeline:
         formats: Sequence[int],
     ) -> BackendResult:
         await session.release_active()
-        conn = await session.connection()
-        cursor, rows, exhausted, in_tx = await session.call(
-            _execute, conn, generated.sql, values, DEFAULT_BATCH
+        if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
+            await session.push_settings(await session.connection())
+        # A safe read is retried once should the backend connection be lost.
+        cursor, rows, exhausted, in_tx = await session.run(
+            _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
         )
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
@@ -149,11 +170,31 @@ class Pipeline:
             await session.cursors.end_transaction()
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
-            closed=exhausted, tz=session.settings.tz(),
+            closed=exhausted, style=session.settings.style(),
         )
+        result.notices = _notices(session, generated)
         if not result.done:
             session.set_active(result)
         return result
+
+    async def _end_lost(self, session: Session, stmt: dialects.Statement) -> RowsResult:
+        """The transaction died with its backend connection: ROLLBACK ends it here."""
+        if stmt.kind is Kind.ROLLBACK_TO:
+            raise errors.InFailedSqlTransaction(
+                "the transaction was lost with its backend connection; only ROLLBACK can end it"
+            )
+        await session.end_lost_transaction()
+        if self.cache is not None:
+            self.cache.after_execute(session, stmt, True, False)
+        return RowsResult("ROLLBACK")
+
+    async def backend_rows(self, session: Session, prepared: PreparedStatement) -> BackendResult:
+        """A row-returning statement run on the backend itself, never from the query cache
+        (COPY TO re-encodes its rows)."""
+        stmt = prepared.statement
+        generated = self.generate(stmt, session.target())
+        values = _bind(session, generated, list(prepared.literals))
+        return await self._execute(session, stmt, generated, values, ())
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]
@@ -227,14 +268,24 @@ class Pipeline:
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals])
         await session.release_active()
-        conn = await session.connection()
-        columns = await session.call(conn.describe, generated.sql, values)
+        columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
             return _typed(columns, generated.column_types)
         return columns
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
+# Statements that need no settings pushed first (and in an aborted transaction must not get any).
+_TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
+                         Kind.SAVEPOINT, Kind.RELEASE})
+
+
+def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]:
+    """The statement's NOTICEs, unless client_min_messages is above NOTICE (pg_dump's is)."""
+    if not generated.notices:
+        return ()
+    level = (session.settings.get("client_min_messages") or "notice").lower()
+    return () if level in ("warning", "error", "fatal", "panic") else generated.notices
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
@@ -280,15 +331,18 @@ def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
             out.append(params[source])
         else:
-            out.append(session.session_value(source))
+            out.append(session.session_value(source, params))
     return out
 
 
 def _execute(
-    conn: Connection, sql: str, values: list[Any], prefetch: int
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int
 ) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
     """Worker-side: run, take the first rows, report the real transaction state."""
-    cursor = conn.execute(sql, values)
+    if generated.steps:  # DDL the backend runs as several statements
+        cursor: Cursor = steps.run(conn, generated.steps)
+    else:
+        cursor = conn.execute(generated.sql, values)
     rows: list[tuple[Any, ...]] = []
     exhausted = True
     if cursor.columns is not None:
@@ -299,6 +353,10 @@ def _execute(
         # spares the result a second thread hop; rowcount stays readable.
         cursor.close()
     return cursor, rows, exhausted, conn.in_transaction
+
+
+def _describe(conn: Connection, sql: str, values: list[Any]) -> Sequence[Column] | None:
+    return conn.describe(sql, values)
 
 
 def _forget(session: Session) -> Any:

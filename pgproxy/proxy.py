@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
 from pgproxy.pipeline import Pipeline
 from pgproxy.router import Router
@@ -21,7 +22,11 @@ class Proxy:
     def __init__(self, router: Router, *, workers: int = 64, cache_size: int = 4096) -> None:
         self.router = router
         self.pipeline = Pipeline(cache_size)
-        self.workers = Workers(workers)
+        # Work that is no backend's (the catalog's SQLite, reopening a backend);
+        # each backend's driver calls run in a pool of its own (pool()).
+        self.workers = Workers(workers, "proxy")
+        self._pool_size = workers
+        self._pools: dict[int, tuple[Backend, Workers]] = {}
         self.sessions: set[Session] = set()
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
         self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
@@ -45,6 +50,14 @@ class Proxy:
             self.watch.connected(session)
         return session
 
+    def pool(self, backend: Backend) -> Workers:
+        """The workers of `backend`: a hung backend holds only its own threads."""
+        entry = self._pools.get(id(backend))
+        if entry is None or entry[0] is not backend:
+            name = getattr(backend, "name", "backend")
+            entry = self._pools[id(backend)] = (backend, Workers(self._pool_size, name))
+        return entry[1]
+
     def closed(self, session: Session, reason: str = "") -> None:
         self.sessions.discard(session)
         if self.watch is not None:
@@ -53,3 +66,5 @@ class Proxy:
     def close(self) -> None:
         self.router.close()
         self.workers.close()
+        for _, pool in self._pools.values():
+            pool.close()

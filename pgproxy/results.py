@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import tzinfo
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
-from pgproxy.wire.codecs import row_encoder
+from pgproxy.wire.codecs import Style, row_encoder
 from pgproxy.wire.messages import formats_for
 
 DEFAULT_BATCH = 2000
@@ -28,18 +27,18 @@ _ENCODERS: dict[tuple[Any, ...], RowEncoder] = {}
 
 
 def encoder_for(
-    columns: Sequence[Column] | None, formats: Sequence[int], tz: tzinfo | None = None
+    columns: Sequence[Column] | None, formats: Sequence[int], style: Style | None = None
 ) -> RowEncoder | None:
-    """The batch encoder for these column types, formats and TimeZone, built once each."""
+    """The batch encoder for these column types, formats and date/time Style, built once each."""
     if columns is None:
         return None
-    key = (tuple(c.type_oid for c in columns), tuple(formats), tz)
+    key = (tuple(c.type_oid for c in columns), tuple(formats), style)
     encoder = _ENCODERS.get(key)
     if encoder is None:
         if len(_ENCODERS) > 4096:  # bound the table; the combinations in use come back
             _ENCODERS.clear()
         encoder = _ENCODERS[key] = row_encoder(
-            key[0], formats_for(formats, len(columns)), tz=tz
+            key[0], formats_for(formats, len(columns)), style=style
         )
     return encoder
 
@@ -47,7 +46,7 @@ def encoder_for(
 class RowsResult:
     """Rows the proxy computed itself (SHOW, settings, version()); also a plain tag."""
 
-    __slots__ = ("_encode", "_rows", "_verb", "columns", "done")
+    __slots__ = ("_encode", "_rows", "_verb", "columns", "done", "notices")
 
     def __init__(
         self,
@@ -55,13 +54,14 @@ class RowsResult:
         columns: Sequence[Column] | None = None,
         rows: Sequence[tuple[Any, ...]] = (),
         formats: Sequence[int] = (),
-        tz: tzinfo | None = None,
+        style: Style | None = None,
     ) -> None:
         self.columns = columns
         self._verb = verb
         self._rows = list(rows)
-        self._encode = encoder_for(columns, formats, tz)
+        self._encode = encoder_for(columns, formats, style)
         self.done = columns is None
+        self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
 
     @property
     def tag(self) -> str:
@@ -95,8 +95,9 @@ class BackendResult:
         "_verb",
         "columns",
         "done",
+        "notices",
         "rows",
-        "tz",
+        "style",
     )
 
     def __init__(
@@ -109,13 +110,13 @@ class BackendResult:
         run: Callable[..., Awaitable[Any]],
         on_done: Callable[[BackendResult], None] | None = None,
         closed: bool = False,
-        tz: tzinfo | None = None,
+        style: Style | None = None,
     ) -> None:
         self._verb = verb
         self._cursor = cursor
         self.columns = cursor.columns
-        self.tz = tz  # the session's TimeZone, for a cursor's FETCH to encode with
-        self._encode = encoder_for(self.columns, formats, tz)
+        self.style = style  # the session's date/time Style, for a cursor's FETCH to encode with
+        self._encode = encoder_for(self.columns, formats, style)
         self._prefetched = prefetched
         self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
         self._run = run
@@ -123,6 +124,7 @@ class BackendResult:
         self._closed = closed  # the worker already closed an exhausted cursor
         self.rows = 0
         self.done = False
+        self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
         if self.columns is None:
             self._finish()
 
@@ -131,6 +133,10 @@ class BackendResult:
         if self.columns is None:
             return command_tag(self._verb, max(self._cursor.rowcount, 0))
         return command_tag(self._verb, self.rows)
+
+    def encode_with(self, encode: RowEncoder) -> None:
+        """Encode batches with `encode` instead of as DataRows (COPY TO's CopyData)."""
+        self._encode = encode
 
     def _finish(self) -> None:
         if not self.done:
@@ -219,6 +225,11 @@ class PassThrough:
     @property
     def tag(self) -> str:
         return self._inner.tag
+
+    @property
+    def copy(self) -> Any:
+        """The COPY the inner result is (pgproxy.copy.stage), if it is one."""
+        return getattr(self._inner, "copy", None)
 
     def row_description(self, formats: list[int]) -> bytes | None:
         """The inner result's encoded RowDescription, if it keeps one (a cache hit)."""

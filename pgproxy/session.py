@@ -12,16 +12,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
-from pgproxy.backends.base import Backend, Column, Connection
+from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.settings import VERSION_STRING, Settings
-from pgproxy.wire.codecs import decoder
+from pgproxy.settings import VERSION_STRING, Settings, truthy
+from pgproxy.wire.codecs import decoder, encode
+from pgproxy.workers import FINISHED, QUEUED, Job
 
 if TYPE_CHECKING:
     from pgproxy.proxy import Proxy
@@ -31,6 +33,11 @@ log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
 
 TEXT_OID = 25
+# How long a timed-out statement's cancel may take before the call is abandoned
+# (a hung backend never answers it): its statement_timeout, within these bounds.
+CANCEL_GRACE = (0.1, 1.0)
+_LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1083,
+                 "timetz": 1266}
 
 
 @dataclass(slots=True)
@@ -61,15 +68,26 @@ class Session:
         self.settings.set("session_authorization", self.user, startup=True)
         self.conn: Connection | None = None
         self._conn_branch: str | None = None  # the branch `conn` has open
+        self.pool = proxy.pool(route.backend)  # the backend's own workers
         self.in_transaction = False
         self.failed = False
+        self.lost_transaction = False  # the backend connection died inside a transaction block
         self.cache_tx: Any = None  # the query cache's view of the open transaction
+        # Temporary relations this session created (dialects.cacheability.temp_created):
+        # the query cache neither keeps nor serves this session's reads of these names.
+        self.temp_names: frozenset[str] = frozenset()
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
         self._running = False
         self._timed_out = False
+        self._abandoned = False  # the last call was given up on (statement_timeout)
+        self._timer: asyncio.TimerHandle | None = None
         self._closed = False
+        # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
+        # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
+        self._pushed: tuple[str, str] | None = None
+        self._pushed_in_tx = False
 
     # ------------------------------------------------------------ wire-facing
 
@@ -78,6 +96,10 @@ class Session:
 
     def changed_parameters(self) -> list[tuple[str, str]]:
         return self.settings.changed()
+
+    @property
+    def client_encoding(self) -> str:
+        return self.settings.get("client_encoding")
 
     @property
     def transaction_status(self) -> bytes:
@@ -138,8 +160,9 @@ class Session:
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
         out: list[Any] = []
+        style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
         for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
-            out.append(None if value is None else decoder(oid, fmt)(value))
+            out.append(None if value is None else decoder(oid, fmt, style)(value))
         return out
 
     async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
@@ -161,7 +184,7 @@ class Session:
     def cancel(self) -> None:
         conn = self.conn
         if conn is not None and self._running:
-            self.proxy.workers.cancel_soon(conn.cancel)
+            self.pool.cancel_soon(conn.cancel)
 
     async def close(self, reason: str) -> None:
         if self._closed:
@@ -173,9 +196,10 @@ class Session:
             return
         # Open results are abandoned, not drained: closing the connection ends
         # them, where draining a large unread MySQL result could take seconds.
+        # Not awaited: a hung backend's workers may take long to get to it.
         self._active = None
         self.cursors = Cursors()
-        await self.proxy.workers.run(_close_connection, conn, self.in_transaction)
+        self.pool.submit(_close_connection, conn)
 
     # ------------------------------------------------------------ state changes
 
@@ -215,7 +239,10 @@ class Session:
         if name == "all" and setting.value is None:
             self.settings.reset_all()
         else:
-            self.settings.set(name, setting.value, local=setting.local)
+            tx = self.in_transaction
+            self.settings.set(name, setting.value, local=setting.local, in_transaction=tx)
+            for more in setting.also:
+                self.settings.set(more.name, more.value, local=more.local, in_transaction=tx)
         self._target = None
 
     def use(self, database: str) -> None:
@@ -231,7 +258,7 @@ class Session:
         self.database = database
         self._target = None
 
-    def session_value(self, name: str) -> Any:
+    def session_value(self, name: str, params: Sequence[Any] = ()) -> Any:
         """A value the dialect layer asked the proxy to bind (current_user, version() …)."""
         if name == "current_database":
             return self.database
@@ -244,44 +271,165 @@ class Session:
         if name == "backend_pid":
             return self.pid
         if name.startswith("setting:"):
-            return self.settings.get(name[8:])
+            return self._current_setting(name[8:].split(":"), params)
+        if name.startswith("literal:"):
+            _, typname, text = name.split(":", 2)
+            oid = _LITERAL_OIDS[typname]
+            value = decoder(oid, 0, self.settings.style())(text.encode())
+            if typname == "timetz" and not isinstance(value, str):
+                return encode(value, oid).decode()  # drivers drop a time's offset: bind text
+            return value
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
+
+    def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:
+        """current_setting(name [, missing_ok]), each a constant or a client's $n."""
+        name = _argument(spec[0], params)
+        missing_ok = len(spec) > 1 and _argument(spec[1], params)
+        if name is None or missing_ok is None:
+            return None  # current_setting is strict: NULL in, NULL out
+        try:
+            return self.settings.get(str(name))
+        except errors.UndefinedObject:
+            if truthy(missing_ok):
+                return None
+            raise
+
+    def resolve_setting(self, setting: dialects.Setting, params: Sequence[Any]) -> dialects.Setting:
+        """set_config($1, $2, $3): the Setting with the client's values in place."""
+        if setting.params is None:
+            return setting
+        name_ref, value_ref, local_ref = setting.params
+        name = setting.name if name_ref is None else _argument(f"${name_ref + 1}", params)
+        if name is None:
+            raise errors.NullValueNotAllowed("SET requires parameter name")
+        value = setting.value if value_ref is None else _argument(f"${value_ref + 1}", params)
+        local = setting.local
+        if local_ref is not None:
+            flag = _argument(f"${local_ref + 1}", params)
+            local = truthy(flag)
+        return dialects.Setting(str(name).lower(), None if value is None else str(value), local)
 
     # ------------------------------------------------------------ the backend connection
 
+    async def run(self, fn: Callable[..., T], *args: Any, retry: bool = False) -> T:
+        """`fn(conn, *args)` on the session's connection, opened first if need be.
+
+        `retry`: the call is safe to repeat (a read with no side effects whose
+        rows have not reached the client). Outside a transaction block, such a
+        call that lost its connection runs once more on a fresh one, so a
+        session open through a backend restart carries on unnoticed.
+        """
+        conn = await self.connection()
+        try:
+            return await self.call(fn, conn, *args)
+        except errors.PgError as exc:
+            lost = self.conn is None and exc.sqlstate in UNAVAILABLE
+            if not (retry and lost and not self.in_transaction and not self._closed):
+                raise
+            backend = self.route.backend.redacted_url()
+            log.info("retrying a read on a new connection to %s: %s", backend, exc.message)
+        conn = await self.connection()
+        if self.route.backend.dialect == "postgres":
+            await self.push_settings(conn)  # the new connection has the backend's defaults
+        return await self.call(fn, conn, *args)
+
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a driver call in a worker; keep the transaction state true afterwards.
+        """Run a driver call on the session's connection in the backend's workers.
+
+        Keeps the transaction state true afterwards, and drops a connection the
+        backend lost, so the next statement gets a new one.
+        """
+        return await self._wait(self.pool.submit(fn, *args), self.conn)
+
+    async def _wait(self, job: Job[T], conn: Connection | None) -> T:
+        """The result of `job`, running on `conn` (None: it opens one).
 
         statement_timeout is enforced here: the timer cancels the backend
-        statement, and the client gets 57014 as from PostgreSQL.
+        statement; should the backend not answer the cancel within a grace
+        period (a hung server), the call is abandoned and the connection broken
+        off and closed in the worker, so the client gets 57014 on time either way.
         """
-        loop = asyncio.get_running_loop()
         timeout = self.settings.statement_timeout_ms()
-        timer = loop.call_later(timeout / 1000, self._on_timeout) if timeout > 0 else None
+        self._timed_out = self._abandoned = False
+        if timeout > 0:
+            self._timer = asyncio.get_running_loop().call_later(
+                timeout / 1000, self._on_timeout, job, conn, timeout / 1000
+            )
         self._running = True
-        self._timed_out = False
         try:
-            return await self.proxy.workers.run(fn, *args)
-        except errors.QueryCanceled:
-            if self._timed_out:
-                raise errors.QueryCanceled("canceling statement due to statement timeout") from None
-            raise errors.QueryCanceled("canceling statement due to user request") from None
+            return await job.future
         except errors.PgError as exc:
-            if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
-                self.proxy.health.mark_down(self.route.backend, exc.message)
-            if self.conn is not None:
-                self.in_transaction = await self.proxy.workers.run(_in_transaction, self.conn)
-                if self.in_transaction:
-                    self.failed = True
-            raise
+            if exc.sqlstate == "57014":
+                why = "statement timeout" if self._timed_out else "user request"
+                exc = errors.QueryCanceled(f"canceling statement due to {why}")
+            raise await self._after_error(exc, conn) from None
         finally:
             self._running = False
-            if timer is not None:
-                timer.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
-    def _on_timeout(self) -> None:
+    async def _after_error(self, exc: errors.PgError, conn: Connection | None) -> errors.PgError:
+        """Bring the session's state in line with a failed call; returns the error to send."""
+        if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
+            # The checker's own ping decides whether the backend is down.
+            self.proxy.health.check_soon(self.route.backend)
+        if conn is None or conn is not self.conn:
+            return exc  # a connect that failed, or a call whose connection is gone already
+        if self._abandoned:  # queued behind a hung backend: the connection is as it was
+            self.failed = self.in_transaction
+            return exc
+        if exc.sqlstate in UNAVAILABLE and broken(conn):
+            in_transaction = self.in_transaction
+            self._lose_connection(conn)
+            self.pool.submit(_close_connection, conn)
+            if in_transaction:
+                return errors.ConnectionFailure(
+                    "the connection to the backend was lost inside a transaction block; "
+                    "the backend rolled the transaction back",
+                    detail=exc.message,
+                    hint="ROLLBACK, then run the transaction again.",
+                )
+            return exc
+        self.in_transaction = await self.pool.run(_in_transaction, conn)
+        if self.in_transaction:
+            self.failed = True
+        return exc
+
+    def _lose_connection(self, conn: Connection) -> None:
+        """`conn` is gone: the next statement opens another; an open transaction went with it."""
+        if self.conn is conn:
+            self.conn = None
+            self._conn_branch = None
+            self._active = None
+            if self.in_transaction:
+                self.failed = True
+                self.lost_transaction = True
+
+    def _on_timeout(self, job: Job[Any], conn: Connection | None, timeout: float) -> None:
         self._timed_out = True
-        self.cancel()
+        if job.state == QUEUED:  # still waiting for a worker: nothing to cancel
+            self._give_up(job, conn)
+            return
+        if conn is not None:
+            self.pool.cancel_soon(conn.cancel)
+        grace = min(max(timeout, CANCEL_GRACE[0]), CANCEL_GRACE[1])
+        self._timer = asyncio.get_running_loop().call_later(grace, self._give_up, job, conn)
+
+    def _give_up(self, job: Job[Any], conn: Connection | None) -> None:
+        """The cancel has not landed: answer 57014 now and leave the call behind."""
+        if job.future.done():
+            return
+        state = self.pool.abandon(job, partial(_discard, conn))
+        if state == FINISHED:
+            return  # it came back meanwhile: its own result stands
+        if state != QUEUED and conn is not None:
+            self._lose_connection(conn)
+            abort(conn)  # wakes the worker blocked on the hung socket
+        self._abandoned = True
+        job.future.set_exception(
+            errors.QueryCanceled("canceling statement due to statement timeout")
+        )
 
     async def connection(self) -> Connection:
         # A branch (the route's `db/branch`, USE, or SET pgproxy.branch) is the
@@ -293,22 +441,37 @@ class Session:
         if self.conn is None:
             database = f"{route.name}/{branch}" if branch else None
             setup = dialects.session_setup(route.backend.dialect)
-            try:
-                self.conn = await self.proxy.workers.run(_connect, route.backend, database, setup)
-            except errors.PgError as exc:
-                if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
-                    self.proxy.health.mark_down(route.backend, exc.message)
-                raise
+            job = self.pool.submit(_connect, route.backend, database, setup)
+            self.conn = await self._wait(job, None)
             self._conn_branch = branch
+            self._pushed = None
         elif branch != self._conn_branch:
             database = (
                 f"{route.name}/{branch}" if branch
                 else getattr(route.backend, "database", None) or route.name
             )
             use = "USE `{}`".format(database.replace("`", "``"))
-            await self.proxy.workers.run(_run_closed, self.conn, use)
+            await self.call(_run_closed, self.conn, use)
             self._conn_branch = branch
         return self.conn
+
+    async def end_lost_transaction(self) -> None:
+        """ROLLBACK or COMMIT of a transaction whose connection died: nothing is left to end."""
+        self.lost_transaction = False
+        self.after_statement(dialects.Kind.ROLLBACK, False)
+        await self.cursors.end_transaction()
+
+    async def push_settings(self, conn: Connection) -> None:
+        """Give a PostgreSQL backend the session's TimeZone and DateStyle order, so it reads
+        literals as the client's PostgreSQL would (output stays ISO: the proxy prints)."""
+        settings = self.settings
+        want = (settings.get("timezone"), settings.style().order)
+        if want == self._pushed or self.failed:
+            return
+        await self.call(_run_closed_params, conn,
+                        "SELECT set_config('TimeZone', $1, false), "
+                        "set_config('DateStyle', $2, false)", [want[0], f"ISO, {want[1]}"])
+        self._pushed, self._pushed_in_tx = want, self.in_transaction
 
     async def release_active(self) -> None:
         """Close a result still open on the connection before another statement runs."""
@@ -328,9 +491,23 @@ class Session:
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
-            self.settings.end_transaction()
+            self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)
         elif kind is dialects.Kind.ROLLBACK_TO:
             self.failed = False
+        if kind in (dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO) and self._pushed_in_tx:
+            self._pushed = None  # the backend rolled the pushed settings back too
+
+
+def _argument(spec: str, params: Sequence[Any]) -> Any:
+    """A setting function's argument: a constant, or `$n`, the client's parameter n."""
+    if spec.startswith("$"):
+        n = int(spec[1:])
+        if n > len(params):
+            raise errors.UndefinedParameter(f"there is no parameter ${n}")
+        return params[n - 1]
+    if spec in ("true", "false"):
+        return spec == "true"
+    return spec
 
 
 def _validated(check: Callable[[str], Any], value: str) -> None:
@@ -352,6 +529,10 @@ def _run_closed(conn: Connection, sql: str) -> None:
     conn.execute(sql, ()).close()
 
 
+def _run_closed_params(conn: Connection, sql: str, params: list[Any]) -> None:
+    conn.execute(sql, params).close()
+
+
 def _in_transaction(conn: Connection) -> bool:
     try:
         return conn.in_transaction
@@ -359,11 +540,19 @@ def _in_transaction(conn: Connection) -> bool:
         return False
 
 
-def _close_connection(conn: Connection, in_transaction: bool) -> None:
+def _close_connection(conn: Connection) -> None:
     try:
         conn.close()
     except Exception:  # the client is gone; a failed close only needs a log line
         log.debug("error closing backend connection", exc_info=True)
+
+
+def _discard(conn: Connection | None, result: Any) -> None:
+    """Worker-side, after an abandoned call returned: close the connection it used or opened."""
+    if conn is None:
+        conn = result  # an abandoned connect: its new connection
+    if conn is not None:
+        _close_connection(conn)
 
 
 def _options(options: str) -> dict[str, str]:

@@ -8,13 +8,13 @@ does (the GUC_REPORT flag).
 
 from __future__ import annotations
 
-import functools
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from pgproxy import errors
+from pgproxy import errors, timezones
+from pgproxy.wire import encoding
+from pgproxy.wire.codecs import ISO, Style
 
 SERVER_VERSION = "16.4"
 SERVER_VERSION_NUM = "160004"
@@ -53,10 +53,27 @@ PARAMS: dict[str, Param] = {
     "statement_timeout": Param("0"),
     "lock_timeout": Param("0"),
     "idle_in_transaction_session_timeout": Param("0"),
+    "idle_session_timeout": Param("0"),
     "transaction_isolation": Param("read committed"),
     "default_transaction_isolation": Param("read committed"),
     "transaction_read_only": Param("off"),
     "transaction_deferrable": Param("off"),
+    "default_transaction_deferrable": Param("off"),
+    "escape_string_warning": Param("on"),
+    "backslash_quote": Param("safe_encoding"),
+    "array_nulls": Param("on"),
+    "timezone_abbreviations": Param("Default"),
+    "log_timezone": Param("UTC"),
+    "max_prepared_transactions": Param("0", read_only=True),
+    "max_locks_per_transaction": Param("64", read_only=True),
+    "max_stack_depth": Param("2MB"),
+    "shared_buffers": Param("128MB", read_only=True),
+    "password_encryption": Param("scram-sha-256"),
+    "default_text_search_config": Param("pg_catalog.english"),
+    "track_commit_timestamp": Param("off", read_only=True),
+    "data_checksums": Param("off", read_only=True),
+    "wal_level": Param("replica", read_only=True),
+    "ssl": Param("off", read_only=True),
     "max_identifier_length": Param("63", read_only=True),
     "max_index_keys": Param("32", read_only=True),
     "block_size": Param("8192", read_only=True),
@@ -81,6 +98,17 @@ PARAMS: dict[str, Param] = {
     "pgproxy.as_of": Param("", description="commit, branch, tag or timestamp reads are as of"),
 }
 
+# Settings that can change a query's answer or the bytes of its rows (the TimeZone
+# of timestamptz, the DateStyle a literal is read in, the search_path that picks a
+# table …): the query cache keys every result on their values. Some are fixed or not
+# yet honoured by the proxy; they are keyed all the same, so honouring one later
+# cannot serve a result made under another.
+RESULT_SETTINGS = (
+    "timezone", "datestyle", "intervalstyle", "extra_float_digits", "bytea_output",
+    "client_encoding", "standard_conforming_strings", "search_path", "lc_monetary",
+    "lc_numeric", "lc_time", "row_security", "array_nulls", "timezone_abbreviations",
+)
+
 # Names as PostgreSQL spells them in SHOW ALL / ParameterStatus.
 DISPLAY = {
     "datestyle": "DateStyle",
@@ -91,6 +119,24 @@ ALIASES = {"time zone": "timezone", "names": "client_encoding"}
 
 _UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$", re.I)
+_TIMEOUTS = frozenset({"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+                       "idle_session_timeout"})
+_BOOLS = frozenset({
+    "escape_string_warning", "standard_conforming_strings", "default_transaction_read_only",
+    "transaction_read_only", "transaction_deferrable", "default_transaction_deferrable",
+    "array_nulls", "jit", "row_security", "enable_seqscan", "geqo",
+})
+_TRUE = ("on", "true", "yes", "1", "t", "y", "tr", "tru", "ye")
+_FALSE = ("off", "false", "no", "0", "f", "n", "of", "fa", "fal", "fals")
+_STYLES = {"ISO": "ISO", "SQL": "SQL", "POSTGRES": "Postgres", "GERMAN": "German"}
+_ORDERS = {"MDY": "MDY", "DMY": "DMY", "YMD": "YMD", "US": "MDY", "NONEURO": "MDY",
+           "NONEUROPEAN": "MDY", "EURO": "DMY", "EUROPEAN": "DMY"}
+_INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
+
+
+_STYLED = frozenset({"timezone", "datestyle", "intervalstyle"})
+_PER_TRANSACTION = frozenset({"transaction_isolation", "transaction_read_only",
+                              "transaction_deferrable"})
 
 
 def canonical(name: str) -> str:
@@ -102,46 +148,98 @@ def display_name(name: str) -> str:
     return DISPLAY.get(name, name)
 
 
-def parse_duration_ms(value: str) -> int:
+def parse_duration_ms(value: str, name: str = "statement_timeout") -> int:
     """statement_timeout and friends: '0', '500', '5s', '100ms', '1min' -> milliseconds."""
     match = _DURATION.match(value)
     if not match:
         raise errors.InvalidParameterValue(
-            f'invalid value for parameter "statement_timeout": "{value}"',
+            f'invalid value for parameter "{name}": "{value}"',
             hint='Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".',
         )
     return int(float(match.group(1)) * _UNITS_MS[(match.group(2) or "ms").lower()])
 
 
-_ENCODINGS = {"utf8", "utf-8", "unicode"}
+def truthy(value: object) -> bool:
+    """A boolean argument as PostgreSQL reads one ('on', 't', 'yes' …); NULL is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    return str(value).strip().lower() in _TRUE
 
 
-def normalize(name: str, value: str) -> str:
+def _duration_text(ms: int) -> str:
+    """A millisecond GUC as SHOW prints it: in the largest unit that divides it ('5s')."""
+    if ms == 0:
+        return "0"
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def _datestyle(value: str, current: str) -> str:
+    """check_datestyle: a style and/or an order; what is not given stays as it was."""
+    style, order = (p.strip() for p in current.split(","))
+    styles = orders = 0
+    for raw in (p.strip() for p in value.split(",")):
+        word = raw.upper()
+        if word in _STYLES:
+            if styles and _STYLES[word] != style:
+                raise _conflict(value)
+            style, styles = _STYLES[word], styles + 1
+            if word == "GERMAN" and not orders:
+                order = "DMY"  # German also means DMY unless an order says otherwise
+        elif word in _ORDERS:
+            if orders and _ORDERS[word] != order:
+                raise _conflict(value)
+            order, orders = _ORDERS[word], orders + 1
+        elif word == "DEFAULT":
+            default_style, default_order = PARAMS["datestyle"].default.split(", ")
+            if not styles:
+                style = default_style
+            if not orders:
+                order = default_order
+        else:
+            raise errors.InvalidParameterValue(
+                f'invalid value for parameter "DateStyle": "{value}"',
+                detail=f'Unrecognized key word: "{raw}".',
+            )
+    return f"{style}, {order}"
+
+
+def _conflict(value: str) -> errors.PgError:
+    return errors.InvalidParameterValue(
+        f'invalid value for parameter "DateStyle": "{value}"',
+        detail='Conflicting "datestyle" specifications.',
+    )
+
+
+def normalize(name: str, value: str, current: str = "") -> str:
     """Validate a SET value and give it PostgreSQL's canonical spelling."""
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == "'":
         value = value[1:-1]
     if name == "client_encoding":
-        if value.lower() not in _ENCODINGS:
-            raise errors.FeatureNotSupported(
-                f'client_encoding "{value}" is not supported: pgproxy speaks UTF8 only'
-            )
-        return "UTF8"
+        return encoding.canonical(value)
     if name == "datestyle":
-        parts = [p.strip().upper() for p in value.split(",") if p.strip()]
-        style = next((p for p in parts if p in ("ISO", "SQL", "POSTGRES", "GERMAN")), "ISO")
-        order = next((p for p in parts if p in ("MDY", "DMY", "YMD", "US", "EURO")), "MDY")
-        order = {"US": "MDY", "EURO": "DMY"}.get(order, order)
-        if style != "ISO":
-            raise errors.FeatureNotSupported(f'DateStyle "{value}" is not supported; use ISO')
-        return f"{style.title() if style != 'ISO' else 'ISO'}, {order}"
-    if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
-        return str(parse_duration_ms(value))
+        return _datestyle(value, current or PARAMS["datestyle"].default)
+    if name == "intervalstyle":
+        if value.lower() not in _INTERVAL_STYLES:
+            raise errors.InvalidParameterValue(
+                f'invalid value for parameter "intervalstyle": "{value}"',
+                hint=f"Available values: {', '.join(_INTERVAL_STYLES)}.",
+            )
+        return value.lower()
+    if name in _TIMEOUTS:
+        return _duration_text(parse_duration_ms(value, name))
     if name == "timezone":
-        if value.upper() in ("UTC", "GMT", "Z", "ZULU", "ETC/UTC", "UCT", "UNIVERSAL"):
-            return "UTC"
-        zone(value)  # refuse a name the zone database does not have
-        return value
+        return timezones.resolve(value)[0]
+    if name in _BOOLS:
+        word = value.lower()
+        if word in _TRUE or word in _FALSE:
+            return "on" if word in _TRUE else "off"
+        raise errors.InvalidParameterValue(
+            f'parameter "{name}" requires a Boolean value'
+        )
     if name == "extra_float_digits":
         try:
             digits = int(value)
@@ -158,28 +256,19 @@ def normalize(name: str, value: str) -> str:
     return value
 
 
-@functools.lru_cache(maxsize=64)
-def zone(name: str) -> tzinfo | None:
-    """The tzinfo for a TimeZone setting; None for UTC, which needs no conversion."""
-    if name == "UTC":
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise errors.InvalidParameterValue(
-            f'invalid value for parameter "TimeZone": "{name}"'
-        ) from None
-
-
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_changed", "_local", "_values")
+    __slots__ = ("_before_tx", "_changed", "_local", "_reset", "_result_key", "_style", "_values")
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
         self._local: dict[str, str | None] = {}
+        self._before_tx: dict[str, str | None] = {}  # values before this transaction's SETs
+        self._reset: dict[str, str] = {}  # what RESET returns to: the startup packet's values
         self._changed: list[str] = []
+        self._result_key: tuple[str | None, ...] | None = None
+        self._style: Style | None = ISO
         for name, value in startup.items():
             self.set(name, value, startup=True)
         self._changed.clear()
@@ -188,14 +277,19 @@ class Settings:
         name = canonical(name)
         if name in self._values:
             return self._values[name]
+        if name in _PER_TRANSACTION:  # a transaction starts with the session's defaults
+            return self.get("default_" + name)
         param = PARAMS.get(name)
         if param is not None:
             return param.default
         raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
 
     def set(
-        self, name: str, value: str | None, *, local: bool = False, startup: bool = False
+        self, name: str, value: str | None, *, local: bool = False, startup: bool = False,
+        in_transaction: bool = False,
     ) -> None:
+        """SET (local: SET LOCAL). Inside a transaction the value before it is kept: a
+        ROLLBACK restores it, as PostgreSQL undoes a rolled-back SET."""
         name = canonical(name)
         param = PARAMS.get(name)
         if param is None and "." not in name:
@@ -204,14 +298,31 @@ class Settings:
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
         if param is not None and param.read_only and not startup:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
-        if value is None:
-            new = param.default if param is not None else ""
+        new: str | None
+        if value is None:  # RESET: back to the startup packet's value, else the default
+            new = self._reset.get(name) if param is not None else ""
         else:
-            new = normalize(name, value)
+            new = normalize(name, value, self._values.get(name, ""))
+            if startup:
+                self._reset[name] = new
         if local:
             self._local.setdefault(name, self._values.get(name))
+        if in_transaction or local:
+            self._before_tx.setdefault(name, self._values.get(name))
+        self._assign(name, new)
+
+    def _assign(self, name: str, new: str | None) -> None:
+        """The one place a value changes (None: back to never set, the default)."""
+        param = PARAMS.get(name)
         old = self.get(name) if (param is not None or name in self._values) else None
-        self._values[name] = new
+        if new is None:
+            self._values.pop(name, None)
+            new = self.get(name) if param is not None else None
+        else:
+            self._values[name] = new
+        self._result_key = None
+        if name in _STYLED:
+            self._style = None
         if param is not None and param.report and old != new and name not in self._changed:
             self._changed.append(name)
 
@@ -221,14 +332,15 @@ class Settings:
             if param is None or not param.read_only:
                 self.set(name, None)
 
-    def end_transaction(self) -> None:
-        """SET LOCAL lasts until the end of the transaction."""
-        for name, old in self._local.items():
-            if old is None:
-                self.set(name, None)
-            else:
-                self.set(name, old)
+    def end_transaction(self, commit: bool = True) -> None:
+        """COMMIT keeps SETs and undoes SET LOCALs; ROLLBACK undoes both."""
+        undo = self._before_tx if not commit else {
+            name: old for name, old in self._local.items()
+        }
+        for name, old in undo.items():
+            self._assign(name, old)
         self._local.clear()
+        self._before_tx.clear()
 
     def changed(self) -> list[tuple[str, str]]:
         out = [(display_name(n), self.get(n)) for n in self._changed]
@@ -245,9 +357,36 @@ class Settings:
             for n in names
         ]
 
+    def result_key(self) -> tuple[str | None, ...]:
+        """The values of RESULT_SETTINGS, built once per change: a query cache key part.
+
+        None for a name this build does not know (it always has its default).
+        """
+        key = self._result_key
+        if key is None:
+            values = self._values
+            key = self._result_key = tuple(
+                values.get(n, PARAMS[n].default) if n in PARAMS else None
+                for n in RESULT_SETTINGS
+            )
+        return key
+
+    def style(self) -> Style:
+        """TimeZone, DateStyle and IntervalStyle, as the codecs print with them."""
+        style = self._style
+        if style is None:
+            zone, tz = timezones.resolve(self.get("timezone"))
+            dates, order = (p.strip() for p in self.get("datestyle").split(","))
+            style = Style(tz, dates, order, self.get("intervalstyle"), zone)
+            if style == ISO:
+                style = ISO  # the one default object: cheap identity checks downstream
+            self._style = style
+        return style
+
     def tz(self) -> tzinfo | None:
         """The session's TimeZone for timestamptz output; None for UTC."""
-        return zone(self._values.get("timezone", "UTC"))
+        return self.style().tz
 
     def statement_timeout_ms(self) -> int:
-        return int(self._values.get("statement_timeout", "0"))
+        value = self._values.get("statement_timeout")
+        return parse_duration_ms(value) if value else 0

@@ -1,10 +1,18 @@
 """Worker threads: where every blocking driver call runs, never on the event loop.
 
+Each backend has pools of its own (Proxy.pool): a bounded set of threads for
+its driver calls and a few for its cancels. A backend that hangs holds only
+its own threads, so it never slows another backend's statements or cancels.
+
+A call its awaiting session has given up on (statement_timeout against a
+hung server) is abandoned: still queued, it never runs; running, its result
+goes to a cleanup in the worker thread when it returns, which closes the
+connection there, off the event loop.
+
 A statement costs at least one hop from the loop to a worker and back, so the
-hop is kept lean: a plain queue of (function, arguments, future) and a
-`call_soon_threadsafe` back, rather than concurrent.futures' Future, its
-locks and asyncio's future chaining, which cost about as much again as the
-point query itself.
+hop is kept lean: a plain queue of jobs and a `call_soon_threadsafe` back,
+rather than concurrent.futures' Future, its locks and asyncio's future
+chaining, which cost about as much again as the point query itself.
 """
 
 from __future__ import annotations
@@ -14,16 +22,21 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+from pgproxy.errors import PgError
 
 T = TypeVar("T")
 log = logging.getLogger("pgproxy.workers")
 
 _STOP = object()
+# Job states. A job moves QUEUED -> RUNNING -> FINISHED, or to ABANDONED before FINISHED.
+QUEUED, RUNNING, FINISHED, ABANDONED = range(4)
+CANCEL_THREADS = 4
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # the awaiting task was cancelled meanwhile
+    if future.done():  # the awaiting side settled it meanwhile (a timeout)
         return
     if ok:
         future.set_result(value)
@@ -31,16 +44,33 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+class Job(Generic[T]):
+    """One driver call: its function, arguments, future and state."""
+
+    __slots__ = ("args", "cleanup", "fn", "future", "loop", "state")
+
+    def __init__(
+        self, fn: Callable[..., T], args: tuple[Any, ...], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+        self.state = QUEUED
+        self.cleanup: Callable[[Any], None] | None = None
+
+
 class Workers:
-    """A pool of daemon threads for driver calls, and a separate small one for cancels.
+    """A bounded pool of daemon threads for driver calls, and a separate small one for cancels.
 
     Threads start on demand up to `size`; cancels get their own threads so
     interrupting a statement never waits behind the statements that keep the
     main pool busy.
     """
 
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
+    def __init__(self, size: int = 64, name: str = "db") -> None:
+        self._size = max(1, size)
+        self._name = name
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
@@ -48,48 +78,76 @@ class Workers:
         self._cancels: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._cancel_threads: list[threading.Thread] = []
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+    def submit(self, fn: Callable[..., T], *args: Any) -> Job[T]:
+        """Queue `fn(*args)`; await `job.future` for its result."""
+        job = Job(fn, args, asyncio.get_running_loop())
         with self._lock:
             if self._idle == 0 and len(self._threads) < self._size:
                 self._spawn()
             else:
                 self._idle -= 1
-        self._queue.put((fn, args, future, loop))
-        return await future
+        self._queue.put(job)
+        return job
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.submit(fn, *args).future
+
+    def abandon(self, job: Job[Any], cleanup: Callable[[Any], None] | None = None) -> int:
+        """Give up on `job`; returns the state it had (FINISHED: too late, its result stands).
+
+        A queued job will not run; a running one hands its result (None if it
+        raised) to `cleanup` in its worker thread once it returns.
+        """
+        with self._lock:
+            state = job.state
+            if state in (QUEUED, RUNNING):
+                job.state = ABANDONED
+                job.cleanup = cleanup
+            return state
 
     def _spawn(self) -> None:
         thread = threading.Thread(
-            target=self._work, name=f"pgproxy-db-{len(self._threads)}", daemon=True
+            target=self._work, name=f"pgproxy-{self._name}-{len(self._threads)}", daemon=True
         )
         self._threads.append(thread)
         thread.start()
 
     def _work(self) -> None:
         get = self._queue.get
+        lock = self._lock
         while True:
-            item = get()
-            if item is _STOP:
+            job = get()
+            if job is _STOP:
                 return
-            fn, args, future, loop = item
+            with lock:
+                start = job.state == QUEUED
+                if start:
+                    job.state = RUNNING
+            ok, value = True, None
+            if start:
+                try:
+                    value = job.fn(*job.args)
+                except BaseException as exc:  # handed to the awaiting task, which re-raises it
+                    ok, value = False, exc
+            with lock:
+                abandoned = job.state == ABANDONED
+                job.state = FINISHED
+                self._idle += 1
+            if abandoned:
+                if start:  # a call that never ran left nothing to clean up
+                    _clean_up(job, value if ok else None)
+                continue
             try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the awaiting task, which re-raises it
-                ok, value = False, exc
-            else:
-                ok, value = True, result
-            try:
-                loop.call_soon_threadsafe(_resolve, future, ok, value)
+                job.loop.call_soon_threadsafe(_resolve, job.future, ok, value)
             except RuntimeError:  # the loop has closed: nobody is waiting any more
                 pass
-            with self._lock:
-                self._idle += 1
 
     def cancel_soon(self, fn: Callable[[], Any]) -> None:
         """Fire-and-forget a cancel call (KILL QUERY, sqlite interrupt)."""
-        if len(self._cancel_threads) < 4:
-            thread = threading.Thread(target=self._cancel_work, name="pgproxy-cancel", daemon=True)
+        if len(self._cancel_threads) < CANCEL_THREADS:
+            thread = threading.Thread(
+                target=self._cancel_work, name=f"pgproxy-{self._name}-cancel", daemon=True
+            )
             self._cancel_threads.append(thread)
             thread.start()
         self._cancels.put(fn)
@@ -101,7 +159,9 @@ class Workers:
                 return
             try:
                 fn()
-            except Exception:  # a cancel that fails leaves the statement to finish
+            except PgError as exc:  # the backend unreachable: the statement's timeout goes on
+                log.debug("cancel did not reach the %s backend: %s", self._name, exc.message)
+            except Exception:  # a bug in a backend's cancel: leaves the statement to finish
                 log.warning("cancel failed", exc_info=True)
 
     def close(self) -> None:
@@ -109,3 +169,12 @@ class Workers:
             self._queue.put(_STOP)
         for _ in self._cancel_threads:
             self._cancels.put(_STOP)
+
+
+def _clean_up(job: Job[Any], result: Any) -> None:
+    if job.cleanup is None:
+        return
+    try:
+        job.cleanup(result)
+    except Exception:  # the session has moved on; a failed close only needs a log line
+        log.debug("cleaning up an abandoned call failed", exc_info=True)

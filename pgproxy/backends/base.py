@@ -15,11 +15,13 @@ and for JSON either str or dict/list. A backend may return a str for any type
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 ParamStyle = Literal["qmark", "format", "dollar"]
+log = logging.getLogger("pgproxy.backends")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,9 @@ class Connection(Protocol):
         """The columns `sql` would return, without side effects; None if it returns none."""
         ...
 
+    # Optional: `executemany(sql, rows) -> None` runs one statement for many rows (COPY
+    # FROM's batches); without it, COPY calls `execute` once per row.
+
     @property
     def in_transaction(self) -> bool:
         """The driver's real transaction state (never guessed from SQL text)."""
@@ -84,6 +89,13 @@ class Connection(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # Optional, read through abort() and broken() below:
+    #   abort() -> None   break the connection off at once from any thread, with no
+    #                     blocking call (a socket shutdown), so a call blocked on a
+    #                     hung server returns with an error;
+    #   broken: bool      after a connection error (08xxx), whether the connection
+    #                     can serve no more statements.
 
 
 @runtime_checkable
@@ -106,3 +118,18 @@ class Backend(Protocol):
     def redacted_url(self) -> str:
         """The URL with any password removed, for logs and messages."""
         ...
+
+
+def abort(conn: Any) -> None:
+    """`conn.abort()` for a backend that has it; failures only logged (best effort)."""
+    method = getattr(conn, "abort", None)
+    if method is not None:
+        try:
+            method()
+        except Exception:  # the call then ends when the backend answers
+            log.debug("error aborting a backend connection", exc_info=True)
+
+
+def broken(conn: Any) -> bool:
+    """After a connection error: is `conn` done for? (Without the attribute: assume so.)"""
+    return bool(getattr(conn, "broken", True))

@@ -10,8 +10,16 @@ URLs
   dolt+mysql://root@host:3306/mydb  a Dolt sql-server: dialect 'dolt', time
                                     travel and branches; connect('mydb/feature-x')
                                     opens the revision database
-Query options: connect_timeout (s, default 10), charset (default utf8mb4).
-A client's database name, when given to connect(), replaces the URL's.
+Query options: connect_timeout (s, default 10: the TCP connect and the whole
+handshake, so a server that accepts but never answers fails with 08001),
+charset (default utf8mb4). A client's database name, when given to connect(),
+replaces the URL's.
+
+Statements have no read timeout (a long query is legitimate; statement_timeout
+is the proxy's, which cancels with KILL QUERY and, should a hung server not
+answer that, abort()s the socket). A KILL QUERY lands only on the statement
+it was sent for: the next statement waits for a KILL in flight to finish,
+and the server forgets a KILL QUERY that finds its connection idle.
 
 Results stream through an unbuffered SSCursor; closing a cursor early reads
 and discards the rest, so the connection stays usable (cheaper than KILL,
@@ -43,11 +51,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import logging
 import re
+import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -67,6 +78,11 @@ SQL_MODE = (
 _INIT = (f"SET SESSION sql_mode = '{SQL_MODE}'", "SET SESSION time_zone = '+00:00'")
 
 _BINARY_CHARSET = 63
+_UNKNOWN_THREAD = 1094  # KILL of a connection that is gone
+_NOT_VERSIONED = 4124  # MariaDB: "Table `t` is not system-versioned"
+_QUOTED = re.compile(r"`((?:[^`]|``)*)`")
+
+log = logging.getLogger("pgproxy.backends.mysql")
 
 # --- types -------------------------------------------------------------------
 
@@ -210,6 +226,14 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
     if errno == 0:
         code = "08003" if isinstance(exc, pymysql.err.InterfaceError) else "XX000"
         message = message or "connection to the MySQL backend is closed"
+    elif errno == _NOT_VERSIONED:
+        m = _QUOTED.search(message)
+        table = m.group(1).replace("``", "`") if m else "the table"
+        return errors.FeatureNotSupported(
+            f'AS OF TIMESTAMP needs a system-versioned table: "{table}" is not one on MariaDB',
+            detail=f"MySQL error {errno}: {message}",
+            hint=f"ALTER TABLE {table} ADD SYSTEM VERSIONING keeps its history from then on.",
+        )
     else:
         code = mysql_errors.sqlstate(errno, message)
         if code is None:
@@ -221,8 +245,36 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
 
 # --- cursor, connection, backend ---------------------------------------------
 
+
+@cache
+def _opportunistic_tls() -> ssl.SSLContext:
+    """TLS when the server offers it, unverified: pymysql's default, in one shared context."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class _PyMySQLConnection(pymysql.connections.Connection):
+    """pymysql's connection, but its default TLS context is built once, not per connection.
+
+    pymysql builds one for every connection, loading the system's CA store
+    each time (which that unverified mode never reads): about 850 KB of
+    memory per connection, and milliseconds of CPU in every connect.
+    """
+
+    def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:
+        if not sslp:
+            return _opportunistic_tls()
+        return super()._create_ssl_ctx(sslp)
+
 _UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
 _RECORDS = re.compile(rb"Records: (\d+)")
+# `INSERT ... VALUES (%s, ...)`: its head and the one row's placeholders.
+_INSERT_VALUES = re.compile(r"^(INSERT INTO .*\bVALUES\s*)(\([^()]*\))\s*$", re.DOTALL)
+# Rows per multi-row INSERT of executemany: measured faster than pymysql's own
+# batching (benchmarks/bench_copy.py), and well under max_allowed_packet.
+MANY_ROWS = 1000
 
 
 def _upsert_count(affected: int, result: Any) -> int:
@@ -297,23 +349,33 @@ class MySQLConnection:
         self.backend = backend
         self._running = False
         self._broken = False
+        self._statement = 0  # which statement a cancel is for
         self._cancel_lock = threading.Lock()
         self._current: MySQLCursor | None = None
         try:
-            self._conn = pymysql.connect(**backend.connect_args(database))
+            self._conn = _PyMySQLConnection(**backend.connect_args(database))
+            self.thread_id = self._conn.thread_id()
+            if not backend.probed:
+                backend.server_version(self._conn.get_server_info())
+            with self._conn.cursor() as cur:
+                for statement in backend.init:
+                    try:
+                        cur.execute(statement)
+                    except pymysql.err.MySQLError as exc:
+                        errno = exc.args[0] if exc.args else 0
+                        if backend.strict_init or not isinstance(errno, int) or errno >= 2000:
+                            raise  # refused, or the connection itself failed
         except (pymysql.err.MySQLError, OSError) as exc:
-            raise self._error(exc) from None
-        self.thread_id = self._conn.thread_id()
-        if not backend.probed:
-            backend.server_version(self._conn.get_server_info())
-        with self._conn.cursor() as cur:
-            for statement in backend.init:
-                try:
-                    cur.execute(statement)
-                except pymysql.err.MySQLError as exc:
-                    if backend.strict_init:
-                        self._conn.close()
-                        raise self._error(exc) from None
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+            raise backend.connect_error(exc) from None
+        # The handshake is done: statements may run as long as they need.
+        self._conn._read_timeout = self._conn._write_timeout = None
+
+    @property
+    def broken(self) -> bool:
+        """The connection can serve no more statements (lost, or closed by the driver)."""
+        return self._broken or not self._conn.open
 
     def _error(self, exc: Exception) -> errors.PgError:
         err = map_error(exc, self.backend.password)
@@ -329,7 +391,9 @@ class MySQLConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> MySQLCursor:
         self._finish_current()
         cursor = pymysql.cursors.SSCursor(self._conn)
-        self._running = True
+        with self._cancel_lock:  # waits for a KILL QUERY in flight, meant for the last one
+            self._statement += 1
+            self._running = True
         try:
             # Always %-format, even without parameters, so a literal % is
             # written %% whatever the statement (paramstyle 'format').
@@ -345,6 +409,30 @@ class MySQLConnection:
             result.rowcount = _upsert_count(result.rowcount, cursor._result)
         self._current = result
         return result
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
+        values escaped by the driver."""
+        self._finish_current()
+        self._running = True
+        match = _INSERT_VALUES.match(sql)
+        try:
+            with self._conn.cursor() as cursor:
+                if match is None:
+                    cursor.executemany(sql, rows)
+                    return
+                head, row = match.groups()
+                full = head + ", ".join([row] * MANY_ROWS)
+                for start in range(0, len(rows), MANY_ROWS):
+                    chunk = rows[start : start + MANY_ROWS]
+                    text = full if len(chunk) == MANY_ROWS else head + ", ".join([row] * len(chunk))
+                    cursor.execute(text, [v for r in chunk for v in r])
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise self._error(exc) from None
+        except (TypeError, ValueError) as exc:
+            raise errors.DatatypeMismatch(f"bad COPY values: {exc}") from None
+        finally:
+            self._running = False
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Columns from COM_STMT_PREPARE: the server plans but never runs it."""
@@ -374,21 +462,44 @@ class MySQLConnection:
         return bool(self._conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
     def cancel(self) -> None:
-        """KILL QUERY from a second short-lived connection: MySQL's only way."""
+        """KILL QUERY from a second short-lived connection: MySQL's only way.
+
+        Harmless when late: sent only while the statement it is for still runs,
+        with the next statement held back until it has landed.
+        """
         with self._cancel_lock:
             if not self._running:
                 return
+            target = self._statement
+        backend = self.backend
+        timeout = min(backend.connect_timeout, 5)
+        try:
+            killer = _PyMySQLConnection(**backend.connect_args(None, connect_timeout=timeout))
+        except (pymysql.err.MySQLError, OSError) as exc:
+            raise backend.connect_error(exc) from None
+        try:
+            with self._cancel_lock, killer.cursor() as cur:
+                if not self._running or self._statement != target:
+                    log.debug("statement finished before its cancel: no KILL QUERY sent")
+                    return
+                cur.execute(f"KILL QUERY {int(self.thread_id)}")
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] == _UNKNOWN_THREAD:
+                log.debug("KILL QUERY found no connection %d: it is gone", self.thread_id)
+                return
+            raise map_error(exc, backend.password) from None
+        finally:
+            killer.close()
+
+    def abort(self) -> None:
+        """Shut the socket from any thread: a call blocked on a hung server returns at once."""
+        self._broken = True
+        sock = self._conn._sock
+        if sock is not None:
             try:
-                killer = pymysql.connect(**self.backend.connect_args(None, connect_timeout=5))
-            except (pymysql.err.MySQLError, OSError) as exc:
-                raise self._error(exc) from None
-            try:
-                with killer.cursor() as cur:
-                    cur.execute(f"KILL QUERY {int(self.thread_id)}")
-            except pymysql.err.MySQLError as exc:
-                raise map_error(exc, self.backend.password) from None
-            finally:
-                killer.close()
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
 
     def close(self) -> None:
         if self._current is not None and not self._broken:
@@ -436,7 +547,14 @@ class MySQLBackend:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 3306
         options = dict(parse_qsl(parts.query))
-        self.connect_timeout = int(options.get("connect_timeout", "10"))
+        try:
+            self.connect_timeout = float(options.get("connect_timeout", "10"))
+        except ValueError:
+            self.connect_timeout = 0
+        if not self.connect_timeout > 0:
+            raise errors.InvalidParameterValue(
+                f"connect_timeout must be a positive number of seconds in {redact_url(url)}"
+            )
         self.charset = options.get("charset", "utf8mb4")
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
@@ -452,7 +570,24 @@ class MySQLBackend:
             )
         self.probed = True
 
+    def connect_error(self, exc: Exception) -> errors.PgError:
+        """A failed connect as 08001 (a refusal of a database, say, keeps its own code)."""
+        err = map_error(exc, self.password)
+        if not err.sqlstate.startswith("08"):
+            return err
+        reason = err.message
+        if "timed out" in reason:
+            reason = f"no answer within connect_timeout ({self.connect_timeout:g} s)"
+        return errors.from_sqlstate(
+            "08001",
+            f"could not connect to the {self.name} backend at {self.host}:{self.port}: {reason}",
+            detail=err.detail,
+        )
+
     def connect_args(self, database: str | None, **overrides: Any) -> dict[str, Any]:
+        # The connect timeout bounds the handshake's reads and writes too; the
+        # connection clears them once it is open.
+        timeout = overrides.get("connect_timeout", self.connect_timeout)
         args = {
             "host": self.host,
             "port": self.port,
@@ -462,7 +597,9 @@ class MySQLBackend:
             "charset": self.charset,
             "autocommit": True,
             "client_flag": CLIENT.FOUND_ROWS,
-            "connect_timeout": self.connect_timeout,
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "write_timeout": timeout,
         }
         args.update(overrides)
         return args

@@ -56,6 +56,9 @@ BY_ERRNO: dict[int, str] = {
     1690: "22003",
     1292: "22007",  # incorrect datetime value
     1366: "22P02",  # incorrect integer value
+    1265: "22P02",  # data truncated: a value not among an ENUM's labels
+    4084: "2200H",  # MariaDB: sequence has run out
+    4091: "42P01",  # MariaDB: unknown sequence
     1367: "22P02",
     1142: "42501",  # command denied
     1044: "42501",

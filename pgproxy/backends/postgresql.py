@@ -2,6 +2,7 @@
 
 URL: postgresql://user:pw@host:5432/db (postgres:// too); any libpq
 parameter may follow as a query option (?sslmode=require&application_name=x).
+connect_timeout defaults to 10 s (libpq's own default waits forever).
 A client's database name, when given to connect(), replaces the URL's.
 
 Streaming: `Cursor.stream(size=N)`, which puts libpq in chunked-rows mode
@@ -21,6 +22,8 @@ turns '1 mon' into 30 days).
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -171,7 +174,10 @@ class PostgreSQLConnection:
         try:
             self._conn = psycopg.connect(backend.conninfo(database), autocommit=True)
         except psycopg.Error as exc:
-            raise map_error(exc, backend.password) from None
+            err = map_error(exc, backend.password)
+            if err.sqlstate == "08006":  # no server answer: the connect itself failed
+                err = errors.from_sqlstate("08001", err.message)
+            raise err from None
         for name in ("json", "jsonb", "interval"):
             self._conn.adapters.register_loader(name, TextLoader)
         self._encoding = self._conn.info.encoding
@@ -238,6 +244,19 @@ class PostgreSQLConnection:
             if error is not None:
                 raise error
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (COPY FROM): psycopg pipelines them."""
+        self._finish_current()
+        self._in_tx = self.in_transaction
+        self._running = True
+        try:
+            with psycopg.RawCursor(self._conn) as cursor:
+                cursor.executemany(sql, rows)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        finally:
+            self._running = False
+
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Parse and describe an unnamed statement: planned, never executed."""
         self._finish_current()
@@ -278,6 +297,23 @@ class PostgreSQLConnection:
             except psycopg.Error as exc:
                 raise self._error(exc) from None
 
+    @property
+    def broken(self) -> bool:
+        """The connection can serve no more statements."""
+        return self._conn.closed or self._conn.broken
+
+    def abort(self) -> None:
+        """Shut the socket from any thread: a call blocked on a hung server returns at once."""
+        try:
+            fd = self._conn.pgconn.socket
+        except psycopg.Error:
+            return  # closed already
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self) -> None:
         if self._current is not None and not self._conn.closed:
             try:
@@ -308,7 +344,9 @@ class PostgreSQLBackend:
             from urllib.parse import quote
 
             path = "/" + quote(database, safe="")
-        query = urlencode(parse_qsl(parts.query))
+        options = dict(parse_qsl(parts.query))
+        options.setdefault("connect_timeout", "10")
+        query = urlencode(options)
         return urlunsplit((scheme, parts.netloc, path, query, ""))
 
     def connect(self, database: str | None = None) -> PostgreSQLConnection:

@@ -18,10 +18,11 @@ Connection.interrupt() for cancel.
 
 Type decisions (declared type -> OID):
   INTEGER, INT, INT4, MEDIUMINT -> int4, except an INTEGER column in the
-  table's primary key -> int8 (it is the 64-bit rowid, and bigserial lands
-  there); BIGINT/INT8 -> int8; SMALLINT/TINYINT -> int2; REAL, DOUBLE, FLOAT
-  -> float8 (SQLite's REAL is 8 bytes); FLOAT4 -> float4; other names follow
-  SQLite's affinity rules; an unknown name -> text. Columns without a declared
+  table's primary key -> int8 (it is the 64-bit rowid; serial columns made
+  through the proxy are INT/BIGINT with a sequence's default, not the rowid);
+  BIGINT/INT8 -> int8; SMALLINT/TINYINT -> int2; REAL, DOUBLE, FLOAT -> float8
+  (SQLite's REAL is 8 bytes); FLOAT4 -> float4; other names follow SQLite's
+  affinity rules; an unknown name -> text. Columns without a declared
   type (expressions, untyped columns) are typed from the first rows:
   int -> int8, float -> float8, str -> text, bytes -> bytea, all NULL -> text.
 Values: bool columns come back as bool, NUMERIC as Decimal quantized to the
@@ -46,7 +47,7 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter
+from pgproxy.backends import Converter, row_converter, sqlite_sequences
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -259,6 +260,7 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^no such column", "42703"),
         (r"^no such function|^wrong number of arguments to function", "42883"),
         (r"^no such index|^no such trigger|^no such view", "42704"),
+        (r"^use DROP (TABLE|VIEW) to delete", "42809"),  # DROP TABLE of a view or sequence
         (r"^no such savepoint", "3B001"),
         (r"^(table|index|view|trigger) \S+ already exists", "42P07"),
         (r"^duplicate column name", "42701"),
@@ -270,6 +272,10 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^datatype mismatch", "42804"),
         (r"^integer overflow", "22003"),
         (r"^too many SQL variables", "54000"),
+        # SQLite's own depth limits (1,000 for an expression tree) are PostgreSQL's 54001.
+        (r"^Expression tree is too large|^parser stack overflow", "54001"),
+        (r"^too many terms in compound SELECT", "54000"),
+        (r"^too many columns", "54011"),
         (r"^attempt to write a readonly database", "25006"),
         (r"^database is locked", "55P03"),
         (r"^interrupted", "57014"),
@@ -376,6 +382,7 @@ class SQLiteConnection:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
             self._conn.convert_binding = _bind
+            self.sequences = sqlite_sequences.install(self._conn)
             for pragma in backend.pragmas:
                 self._conn.execute(pragma).fetchall()
         except apsw.Error as exc:
@@ -457,6 +464,16 @@ class SQLiteConnection:
         self._current = result
         return result
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (COPY FROM): apsw steps it in C."""
+        self._finish_current()
+        try:
+            self._conn.cursor().executemany(sql, rows)
+        except apsw.Error as exc:
+            raise map_error(exc) from None
+        except TypeError as exc:  # a value _bind cannot take
+            raise errors.DatatypeMismatch(str(exc)) from None
+
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._finish_current()
         try:
@@ -492,14 +509,18 @@ class SQLiteConnection:
             return c.is_readonly
 
         probe.exec_trace = trace
+        self.sequences.probing = True  # nextval() in a SELECT must not advance when described
         try:
-            probe.execute(sql, tuple(params))
-        except (apsw.ExecTraceAbort, apsw.BindingsError):
-            return columns
-        try:
-            rows = list(itertools.islice(probe, _INFER_ROWS))
+            try:
+                probe.execute(sql, tuple(params))
+            except (apsw.ExecTraceAbort, apsw.BindingsError):
+                return columns
+            try:
+                rows = list(itertools.islice(probe, _INFER_ROWS))
+            finally:
+                probe.close(force=True)
         finally:
-            probe.close(force=True)
+            self.sequences.probing = False
         return _fill_untyped(columns, untyped, rows)
 
     def _finish_current(self) -> None:
@@ -513,6 +534,11 @@ class SQLiteConnection:
 
     def cancel(self) -> None:
         self._conn.interrupt()
+
+    # In-process, there is no socket to break off: abort() interrupts, and a
+    # failed statement leaves the connection usable.
+    abort = cancel
+    broken = False
 
     def close(self) -> None:
         self._finish_current()

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import dialects
+from dialects.cacheability import ANY_TABLE, ANY_TEMP
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
+from pgproxy.settings import RESULT_SETTINGS
 
 if TYPE_CHECKING:
     from pgproxy.session import Session
@@ -65,8 +67,14 @@ class CacheOptions:
 
 
 class Key:
-    """A cache key hashed once: the store, the flights and the LRU each look it up, and a
-    key holds the statement text, the session's target and every parameter value."""
+    """A cache key hashed once: the store, the flights and the LRU each look it up.
+
+    A key holds everything that can change the answer or its bytes: the route and
+    the session's target (backend, database, branch, AS OF), the backend SQL, every
+    parameter value, the result formats, the RESULT_SETTINGS values, and the user
+    when users are configured. What the key cannot hold (the session's own
+    temporary tables, the clock) keeps a read out of the cache altogether.
+    """
 
     __slots__ = ("_hash", "parts")
 
@@ -110,8 +118,11 @@ class _Flight:
 class QueryCache:
     """Serves repeated safe reads from stored frames and drops what writes touched."""
 
-    def __init__(self, options: CacheOptions) -> None:
+    def __init__(self, options: CacheOptions, per_user: bool = False) -> None:
         self.options = options
+        # With [users] configured, each user's results are their own: the proxy is
+        # then where access is decided, and one user's answer is not another's.
+        self._per_user = per_user
         self.store = CacheStore(options.max_entries, options.max_bytes)
         self.stats = self.store.stats
         self._flights: dict[Hashable, _Flight] = {}
@@ -133,6 +144,11 @@ class QueryCache:
         """The cache key of a read, or None when it must go to the backend."""
         if not stmt.cacheable or not stmt.returns_rows:
             return None
+        temp = session.temp_names
+        if temp and (ANY_TEMP in temp or not temp.isdisjoint(stmt.tables_read)):
+            # The session's temporary table answers (it shadows any permanent one of
+            # its name): neither kept for others nor served from what others kept.
+            return None
         if session.in_transaction:
             tx = session.cache_tx
             if tx is None or tx.wrote:
@@ -140,15 +156,14 @@ class QueryCache:
         if formats and all(f == formats[0] for f in formats):
             formats = formats[:1] if formats[0] else ()
         # target() carries the backend, database, branch and AS OF in effect.
-        # The TimeZone changes the bytes of timestamptz values, so it is part of the key.
         parts = (
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
-            session.settings.tz(),
+            session.settings.result_key(), session.user if self._per_user else None,
         )
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
-            return Key((parts[0], parts[1], sql, repr(values), parts[4], parts[5]))
+            return Key((*parts[:3], repr(values), *parts[4:]))
 
     async def read(
         self,
@@ -215,7 +230,7 @@ class QueryCache:
                     result.columns, batches, result.rows, result.tag, size, tables,
                     None if ttl is None else time.monotonic() + ttl, route, stmt.sql,
                 )
-                self._refreshable(entry, ttl, run, session.route, session.target())
+                self._refreshable(entry, ttl, run, session)
                 if not store.put(key, entry):
                     entry = None
             self._land(key, mine, entry)
@@ -228,15 +243,15 @@ class QueryCache:
 
     # ------------------------------------------------------------ refresh-ahead
 
-    def _refreshable(
-        self, entry: Entry, ttl: float | None, rerun: Any, route: Any, target: dialects.Target
-    ) -> None:
+    def _refreshable(self, entry: Entry, ttl: float | None, rerun: Any, session: Session) -> None:
         """Mark when a hit should refresh `entry`, and keep how to run it again."""
         if ttl is None or not (self._ahead or self._grace) or entry.expires is None:
             return
         entry.ttl = ttl
         entry.refresh_at = entry.expires - ttl * self._ahead
         entry.rerun = rerun
+        entry.settings = session.settings.result_key()  # the refresh runs under the key's
+        route, target = session.route, session.target()
         # The branch in effect (the route's, or SET pgproxy.branch) is the refresh's too.
         entry.origin = route if target.branch == route.branch else replace(
             route, branch=target.branch
@@ -269,6 +284,7 @@ class QueryCache:
         )
         ok = False
         try:
+            _adopt(session, entry.settings)
             result = await entry.rerun(session)
             batches: list[tuple[bytes, int]] = []
             size = 0
@@ -293,7 +309,7 @@ class QueryCache:
                 time.monotonic() + ttl, entry.route, entry.sql,
             )
             fresh.ttl, fresh.refresh_at = ttl, time.monotonic() + ttl * (1 - self._ahead)
-            fresh.rerun, fresh.origin = entry.rerun, entry.origin
+            fresh.rerun, fresh.origin, fresh.settings = entry.rerun, entry.origin, entry.settings
             if store.put(key, fresh):
                 self.stats.refreshes += 1
         except Exception as exc:  # a failed refresh leaves the entry to expire
@@ -324,6 +340,8 @@ class QueryCache:
         self, session: Session, stmt: dialects.Statement, was_in_tx: bool, in_tx: bool
     ) -> None:
         """Right after the backend ran a statement, before its CommandComplete is sent."""
+        if stmt.temp_created or (session.temp_names and stmt.kind is Kind.DDL):
+            _note_temp(session, stmt)
         tables, everything = _written(stmt)
         if tables or everything:
             if everything:
@@ -387,6 +405,32 @@ async def _drop_session(proxy: Any, session: Any) -> None:
             log.debug("closing a cache refresh connection failed", exc_info=True)
 
 
+def _adopt(session: Session, settings: tuple[str | None, ...]) -> None:
+    """Give a refresh session the RESULT_SETTINGS values its entry was keyed under
+    (None: the default, as RESET gives)."""
+    current = session.settings.result_key()
+    if current != settings:
+        for name, old, new in zip(RESULT_SETTINGS, current, settings, strict=True):
+            if old != new:
+                session.apply_setting(dialects.Setting(name, new))
+
+
+def _note_temp(session: Session, stmt: dialects.Statement) -> None:
+    """Record the temporary relations a statement created on the session's connection.
+
+    A relation made from one of them is the session's own too (PostgreSQL makes
+    a view over a temporary table temporary). Names stay recorded after a DROP:
+    a permanent table of the name may be shadowed again later, and erring this
+    way costs a backend round trip, never another session's rows.
+    """
+    temp = session.temp_names
+    created = set(stmt.temp_created)
+    if temp and not temp.isdisjoint(stmt.tables_read):
+        created.update(table_name(t) for t in stmt.tables_written)
+    if not created <= temp:
+        session.temp_names = temp | created
+
+
 def _pinned(session: Session, stmt: dialects.Statement) -> bool:
     """True when every table is read at a commit hash, so the result can never change."""
     hints = stmt.hints
@@ -410,7 +454,10 @@ def _written(stmt: dialects.Statement) -> tuple[set[str], bool]:
     if stmt.tables_written:
         return {table_name(t) for t in stmt.tables_written}, False
     if stmt.kind in _NOT_WRITES:
-        # Dolt's version-control functions (dolt_merge, dolt_checkout, dolt_reset …)
-        # are SELECTs that can change every table.
-        return set(), stmt.kind is Kind.SELECT and "dolt_" in stmt.sql.lower()
+        # A SELECT's functions may write: nextval() its sequence; a user-defined
+        # function, or Dolt's dolt_merge, dolt_checkout, dolt_reset …, any table.
+        effects = stmt.side_effects
+        if not effects:
+            return set(), False
+        return {t for t in effects if t != ANY_TABLE}, ANY_TABLE in effects
     return set(), True

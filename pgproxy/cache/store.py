@@ -45,6 +45,7 @@ class Entry:
     ttl: float | None = None
     rerun: Any = None
     origin: Any = None  # the Route the entry was filled on
+    settings: tuple[str | None, ...] = ()  # its key's RESULT_SETTINGS values, for a refresh
     refreshing: bool = False
 
 

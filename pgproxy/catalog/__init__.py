@@ -21,11 +21,12 @@ from lru import LRU
 from sqlglot import exp
 
 import dialects
+from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
 from pgproxy.catalog.engine import CatalogDB, Context, type_oid
-from pgproxy.catalog.introspect import fingerprint, introspect
+from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
 
@@ -122,6 +123,7 @@ class Catalog:
                 for f in tree.find_all(exp.Func)
             ) or any(  # pg_catalog.version(): a qualified call only PostgreSQL has
                 isinstance(d.this, exp.Identifier) and d.this.name.lower() == "pg_catalog"
+                and not is_qualified_call(d)  # pg_catalog.setval(): the backend's
                 for d in tree.find_all(exp.Dot)
             ))
             self._wanted[stmt.sql] = wanted
@@ -229,25 +231,41 @@ class Catalog:
             self._translated[sql] = cached
         return cached
 
+    def _current(self, backend: Any, mark: Any) -> CatalogDB | None:
+        """The cached engine if still true to `mark`, the backend's schema fingerprint
+        (None: a backend without one, whose engine is rebuilt every REFRESH_SECONDS)."""
+        cached = self._engines.get(id(backend))
+        if cached is None:
+            return None
+        engine, seen, built = cached
+        if mark is not None:
+            return engine if seen == mark else None
+        return engine if time.monotonic() - built < REFRESH_SECONDS else None
+
     async def _engine(self, session: Session) -> CatalogDB:
+        # Only a rebuild takes the lock: checks run on each session's own
+        # connection, in parallel, so a thousand clients' first statements do
+        # not queue behind one another's connects and hops.
         backend = session.route.backend
-        key = id(backend)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            cached = self._engines.get(key)
+        mark = None
+        if backend.dialect in FINGERPRINTED:
             await session.release_active()
             conn = await session.connection()
             mark = await session.call(fingerprint, conn, backend.dialect)
-            if cached is not None:
-                engine, seen, built = cached
-                fresh = seen == mark if mark is not None else (
-                    time.monotonic() - built < REFRESH_SECONDS)
-                if fresh:
-                    return engine
+        current = self._current(backend, mark)
+        if current is not None:
+            return current
+        lock = self._locks.setdefault(id(backend), asyncio.Lock())
+        async with lock:
+            current = self._current(backend, mark)  # built while this session waited
+            if current is not None:
+                return current
+            await session.release_active()
+            conn = await session.connection()
             started = time.perf_counter()
             schema = await session.call(introspect, conn, backend.dialect)
             engine = await session.proxy.workers.run(CatalogDB, schema, backend.name)
-            self._engines[key] = (engine, mark, time.monotonic())
+            self._engines[id(backend)] = (engine, mark, time.monotonic())
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(schema.tables))
             return engine

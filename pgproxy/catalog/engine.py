@@ -23,6 +23,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog import comments, enums, sequences
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -59,6 +60,9 @@ class _Names:
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
     constraintdefs: dict[int, str] = field(default_factory=dict)
     viewdefs: dict[int, str] = field(default_factory=dict)
+    # (table, column) -> the sequence a serial or identity column owns
+    serial_sequences: dict[tuple[str, str], str] = field(default_factory=dict)
+    descriptions: dict[tuple[int, int], str] = field(default_factory=dict)  # (oid, subid)
 
 
 def stable_oid(key: str, taken: set[int]) -> int:
@@ -253,6 +257,11 @@ class CatalogDB:
         self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
                                          "standard public schema")])
 
+        enums.load(self, schema, taken, types)
+        for t in schema.tables:  # columns made with an enum type show that type
+            for c in t.columns:
+                if c.type_name in names.type_by_name:
+                    c.type_oid, c.typmod = names.type_by_name[c.type_name], -1
         classes, attributes, attrdefs, indexes, constraints = [], [], [], [], []
         info_tables, info_columns, info_views, info_tc, info_kcu, info_rc = [], [], [], [], [], []
         table_oids: dict[str, int] = {}
@@ -275,7 +284,7 @@ class CatalogDB:
                                      "d", relid=oid))
             classes.append(self._class_row(oid, t.name, t.kind, rowtype, len(t.columns),
                                            bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
-                                           t.name in with_triggers))
+                                           t.name in with_triggers, len(t.checks)))
             attnums = {}
             if t.kind == "r":
                 attributes.extend(self._system_attributes(oid))
@@ -363,6 +372,18 @@ class CatalogDB:
                 info_rc.append((None, "public", fk.name, None, "public",
                                 pk_index.get(fk.ref_table, (0, None))[1], "NONE",
                                 actions[fk.on_update], actions[fk.on_delete]))
+        for t in sorted_tables:
+            attnums = {c.name: i for i, c in enumerate(t.columns, 1)}
+            for cname, definition, cols in t.checks:
+                coid = stable_oid(f"constraint:public.{t.name}.{cname}", taken)
+                names.constraintdefs[coid] = definition
+                constraints.append(self._constraint_row(
+                    coid, cname, "c", table_oids[t.name], 0, 0,
+                    [attnums.get(c, 0) for c in cols], [], "a", "a"))
+                info_tc.append((None, "public", cname, None, "public", t.name, "CHECK",
+                                "NO", "NO", "YES", None))
+        sequences.load(self, schema, taken, table_oids, classes)
+        comments.load(self, schema)
         self._insert("pg_type", types)
         self._insert("pg_class", classes)
         self._insert("pg_attribute", attributes)
@@ -387,13 +408,14 @@ class CatalogDB:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)
 
     def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
-                   hasindex: bool, am: int, triggers: bool = False) -> tuple:
+                   hasindex: bool, am: int, triggers: bool = False, checks: int = 0) -> tuple:
         # relpages, reltuples as a fresh PostgreSQL 16 reports them: a table never analyzed
         # -1 tuples, a btree index its metapage and 0 tuples (pgjdbc's getIndexInfo reads both).
         pages, tuples = (1, 0.0) if kind == "i" else (0, -1.0)
         return (oid, name, b.PUBLIC_NS, rowtype, 0, b.BOOTSTRAP_SUPERUSER, am, oid, 0, pages,
-                tuples, 0, 0, hasindex, False, "p", kind, natts, 0, kind == "v", triggers, False,
-                False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None, None, None)
+                tuples, 0, 0, hasindex, False, "p", kind, natts, checks, kind == "v", triggers,
+                False, False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None,
+                None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                        notnull: bool, hasdef: bool) -> tuple:

@@ -153,12 +153,20 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_function_result", lambda oid: None, 1)
     fn("pg_get_function_arguments", lambda oid: "", 1)
     fn("pg_get_function_identity_arguments", lambda oid: "", 1)
-    fn("pg_get_serial_sequence", lambda t, c: None, 2)
+
+    def serial_sequence(table: Any, column: Any) -> str | None:
+        _, _, name = _split_name(str(table))
+        found = names.serial_sequences.get((name, str(column)))
+        return f"public.{found}" if found else None
+
+    fn("pg_get_serial_sequence", serial_sequence, 2)
     fn("pg_get_partition_constraintdef", lambda oid: None, 1)
     fn("pg_tablespace_location", lambda oid: "", 1)
     fn("pg_relation_is_publishable", lambda oid: False, 1)
-    fn("obj_description", lambda oid, catalog=None: None)
-    fn("col_description", lambda oid, num: None, 2)
+    fn("obj_description",
+       lambda oid, catalog=None: names.descriptions.get((int(oid or 0), 0)))
+    fn("col_description",
+       lambda oid, num: names.descriptions.get((int(oid or 0), int(num or 0))), 2)
     fn("shobj_description", lambda oid, catalog: None, 2)
     fn("pg_encoding_to_char", lambda enc: "UTF8" if int(enc or 0) == 6 else "SQL_ASCII", 1)
     fn("pg_char_to_encoding", lambda name: 6, 1)

@@ -25,6 +25,7 @@ class ColumnInfo:
     notnull: bool = False
     default: str | None = None  # a PostgreSQL expression's text
     identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
+    type_name: str | None = None  # a type of the proxy's (an enum) the column was made with
 
 
 @dataclass
@@ -54,12 +55,34 @@ class TableInfo:
     indexes: list[IndexInfo] = field(default_factory=list)  # the primary key's index first
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     view_definition: str | None = None
+    checks: list[tuple[str, str, list[str]]] = field(default_factory=list)  # name, def, cols
+
+
+@dataclass
+class SequenceInfo:
+    """A sequence: SQLite's rows of pgproxy_sequences, MariaDB's own, or a serial's
+    AUTO_INCREMENT (MariaDB), which PostgreSQL would show as the column's sequence."""
+
+    name: str
+    data_type: str = "bigint"  # smallint, integer, bigint
+    start: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    increment: int = 1
+    cache: int = 1
+    cycle: bool = False
+    last_value: int | None = None  # None until nextval() was called once
+    owned_by: tuple[str, str] | None = None  # (table, column)
 
 
 @dataclass
 class Schema:
     tables: list[TableInfo]
     fingerprint: Any = None  # changes whenever the backend's schema does
+    sequences: list[SequenceInfo] = field(default_factory=list)
+    enums: dict[str, list[str]] = field(default_factory=dict)  # type name -> labels in order
+    # COMMENT ON, from pgproxy_comments: (kind, object, column or '', text)
+    comments: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -85,9 +108,13 @@ def introspect(conn: Connection, dialect: str) -> Schema:
     raise ValueError(f"no catalog introspection for the {dialect} dialect")
 
 
+# Dialects with a fingerprint; the others' catalogs are rebuilt every REFRESH_SECONDS.
+FINGERPRINTED = frozenset({"sqlite"})
+
+
 def fingerprint(conn: Connection, dialect: str) -> Any:
     """A cheap value that changes with the schema, checked before each catalog query."""
-    if dialect == "sqlite":
+    if dialect in FINGERPRINTED:
         return _rows(conn, "PRAGMA schema_version")[0][0]
     return None
 
@@ -103,6 +130,9 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
         return None
     if t.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"):
         return t
+    serial = re.fullmatch(r"\(?\s*nextval\('((?:[^']|'')+)'\)\s*\)?", t, re.I)
+    if serial:  # a serial's default, as PostgreSQL shows it (ORMs look for exactly this)
+        return f"nextval('{serial.group(1)}'::regclass)"
     if t.startswith("'"):
         name = pgtypes.TYPES[oid].name if oid in pgtypes.TYPES else "text"
         spelled = {"varchar": "character varying", "bpchar": "bpchar",
@@ -117,17 +147,27 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
 
 
 def _sqlite(conn: Connection) -> Schema:
+    from dialects.sqlite_ddl import Constraints, constraints
     from pgproxy.backends.sqlite import declared_type
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
+    enums = _enums(conn, "sqlite")
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
-        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('pgproxy_sequences',"
+        " 'pgproxy_enums', 'pgproxy_comments')"
+        " ORDER BY name",
     )
     tables = []
+    sequences = _sqlite_sequences(conn)
+    sequence_names = {seq.name for seq in sequences}
     for kind, name, sql in objects:
+        if kind == "view" and name in sequence_names:
+            continue  # the view that lets a sequence be read like PostgreSQL's
         table = TableInfo(name, "r" if kind == "table" else "v")
+        named = constraints(name, sql) if kind == "table" and sql else Constraints()
+        table.checks = named.checks
         if kind == "view" and sql:
             m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
             table.view_definition = (m.group(1) if m else sql).strip().rstrip(";") + ";"
@@ -146,7 +186,8 @@ def _sqlite(conn: Connection) -> Schema:
                 # The rowid alias numbers itself, as a serial would.
                 default = f"nextval('{name}_{col}_seq'::regclass)"
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
-                                            kind == "table"), default, rowid))
+                                            kind == "table"), default, rowid,
+                                            _enum_named(enums, (decl or "").lower())))
         if kind == "table":
             indexes = _rows(conn, "SELECT name, \"unique\", origin FROM pragma_index_list(?)",
                             [name])
@@ -158,11 +199,14 @@ def _sqlite(conn: Connection) -> Schema:
                     continue  # an expression index: nothing a column list can say
                 primary = origin == "pk"
                 has_pk_index = has_pk_index or primary
-                pretty = f"{name}_pkey" if primary else (
-                    f"{name}_{'_'.join(cols)}_key" if origin == "u" else iname)
+                pretty = named.names.get(("p", tuple(cols)), f"{name}_pkey") if primary else (
+                    named.names.get(("u", tuple(cols)), f"{name}_{'_'.join(cols)}_key")
+                    if origin == "u" else iname)
                 table.indexes.append(IndexInfo(pretty, cols, bool(unique), primary, origin != "c"))
             if pk_cols and not has_pk_index:
-                table.indexes.append(IndexInfo(f"{name}_pkey", pk_cols, True, True, True))
+                table.indexes.append(IndexInfo(
+                    named.names.get(("p", tuple(pk_cols)), f"{name}_pkey"), pk_cols, True, True,
+                    True))
             table.indexes.sort(key=lambda i: not i.primary)
             fks: dict[int, ForeignKey] = {}
             for fid, _seq, ref, frm, to, on_update, on_delete in _rows(
@@ -176,7 +220,8 @@ def _sqlite(conn: Connection) -> Schema:
                 fk.columns.append(frm)
                 fk.ref_columns.append(to)
             for fk in fks.values():
-                fk.name = f"{name}_{'_'.join(fk.columns)}_fkey"
+                fk.name = named.names.get(("f", tuple(fk.columns)),
+                                          f"{name}_{'_'.join(fk.columns)}_fkey")
                 if any(c is None for c in fk.ref_columns):
                     fk.ref_columns = []  # filled from the referenced table's key below
                 table.foreign_keys.append(fk)
@@ -187,7 +232,61 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
-    return Schema(tables, version)
+    return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"))
+
+
+def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
+    return name if name in enums else None
+
+
+def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | None:
+    """The enum type whose labels a MySQL ENUM('a','b') column has, if exactly one has them."""
+    if not column_type.lower().startswith("enum("):
+        return None
+    labels = [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", column_type)]
+    found = [name for name, values in enums.items() if values == labels]
+    return found[0] if len(found) == 1 else None
+
+
+_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
+
+
+def _has_table(conn: Connection, dialect: str, name: str) -> bool:
+    if dialect == "sqlite":
+        return bool(_rows(conn, f"SELECT 1 FROM sqlite_master WHERE name = '{name}'"))
+    return bool(_rows(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA ="
+                            f" DATABASE() AND TABLE_NAME = '{name}'"))
+
+
+def _comments(conn: Connection, dialect: str) -> list[tuple[str, str, str, str]]:
+    if not _has_table(conn, dialect, "pgproxy_comments"):
+        return []
+    return [tuple(r) for r in _rows(conn, "SELECT kind, object, sub, description"  # type: ignore[misc]
+                                          " FROM pgproxy_comments")]
+
+
+def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
+    """Enum types created through the proxy (the pgproxy_enums table, when there is one)."""
+    found: dict[str, list[str]] = {}
+    if _has_table(conn, dialect, "pgproxy_enums"):
+        for name, label in _rows(conn, "SELECT type_name, label FROM pgproxy_enums"
+                                       " ORDER BY type_name, sort_order"):
+            found.setdefault(name, []).append(label)
+    return found
+
+
+def _sqlite_sequences(conn: Connection) -> list[SequenceInfo]:
+    if not _rows(conn, "SELECT 1 FROM sqlite_master WHERE name = 'pgproxy_sequences'"):
+        return []
+    out = []
+    for (name, data_type, start, low, high, inc, cache, cycle, last, called, table,
+         column) in _rows(conn, "SELECT name, data_type, start_value, min_value, max_value,"
+                                " increment, cache, cycle, last_value, is_called, owned_table,"
+                                " owned_column FROM pgproxy_sequences ORDER BY name"):
+        out.append(SequenceInfo(name, data_type, start, low, high, inc, cache, bool(cycle),
+                                last if called else None,
+                                (table, column) if table and column else None))
+    return out
 
 
 # ---------------------------------------------------------------- MySQL / MariaDB
@@ -228,6 +327,10 @@ def _mysql_type(data_type: str, column_type: str, char_len: Any, precision: Any,
     return oid, -1
 
 
+# A column DEFAULT NEXTVAL(s) as MariaDB's information_schema spells it.
+_MARIADB_NEXTVAL = re.compile(r"nextval\((?:`(?:[^`]|``)+`\.)?`?((?:[^`]|``)+?)`?\)", re.I)
+
+
 def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str | None:
     if default is None:
         return None
@@ -236,6 +339,9 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
         return None  # MariaDB writes a NULL default as the word
     if text.lower().startswith(("current_timestamp", "now(")):
         return "CURRENT_TIMESTAMP"
+    serial = _MARIADB_NEXTVAL.fullmatch(text)
+    if serial:
+        return f"nextval('{serial.group(1).replace('``', '`')}'::regclass)"
     if text.startswith("'") and text.endswith("'"):
         text = text[1:-1].replace("''", "'")
     elif oid not in (pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE,
@@ -259,7 +365,10 @@ def _mysql(conn: Connection) -> Schema:
         "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )
-    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r") for name, ttype in objects}
+    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r")
+              for name, ttype in objects if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
+    sequences = [_mariadb_sequence(conn, name) for name, ttype in objects if ttype == "SEQUENCE"]
+    enums = _enums(conn, "mysql")
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
          scale) in _rows(
         conn,
@@ -276,9 +385,11 @@ def _mysql(conn: Connection) -> Schema:
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
             dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+            sequences.append(_auto_increment(conn, tname, cname, oid))
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
-        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity))
+        table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
+                                        _enum_with_labels(enums, str(column_type))))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname in _rows(
         conn,
@@ -329,4 +440,57 @@ def _mysql(conn: Connection) -> Schema:
     ):
         if name in tables:
             tables[name].view_definition = f" {definition};"
-    return Schema(list(tables.values()))
+    _mysql_checks(conn, tables)
+    # A column whose default is a sequence's nextval() owns it, as pg_dump's restore says
+    # with OWNED BY (which MariaDB cannot keep).
+    by_name = {seq.name: seq for seq in sequences}
+    for table in tables.values():
+        for column in table.columns:
+            found = re.fullmatch(r"nextval\('(.+)'::regclass\)", column.default or "")
+            seq = by_name.get(found.group(1)) if found else None
+            if seq is not None and seq.owned_by is None:
+                seq.owned_by = (table.name, column.name)
+    return Schema(list(tables.values()), sequences=sequences, enums=enums,
+                  comments=_comments(conn, "mysql"))
+
+
+def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:
+    """CHECK constraints (MariaDB 10.2+ names a column's own CHECK after the column)."""
+    from pgproxy import errors
+
+    try:
+        rows = _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL"
+                           " FROM information_schema.CHECK_CONSTRAINTS"
+                           " WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY CONSTRAINT_NAME")
+    except errors.PgError:
+        return  # MySQL and Dolt lay this table out differently (no TABLE_NAME, no LEVEL)
+    for tname, cname, clause, level in rows:
+        table = tables.get(tname)
+        if table is None:
+            continue
+        cols = sorted(set(re.findall(r"`((?:[^`]|``)+)`", str(clause))))
+        name = f"{tname}_{cname}_check" if level == "Column" else cname
+        table.checks.append((name, f"CHECK (({str(clause).replace('`', '')}))", cols))
+
+
+def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:
+    quoted = "`" + name.replace("`", "``") + "`"
+    start, low, high, inc, cache, cycle, upcoming = _rows(
+        conn, "SELECT start_value, minimum_value, maximum_value, increment, cache_size,"
+              f" cycle_option, next_not_cached_value FROM {quoted}")[0]
+    last = int(upcoming) - int(inc) if int(upcoming) != int(start) else None
+    return SequenceInfo(name, "bigint", int(start), int(low), int(high), int(inc), int(cache),
+                        bool(cycle), last)
+
+
+_SERIAL_TYPES = {pgtypes.INT2: ("smallint", 32767), pgtypes.INT4: ("integer", 2147483647)}
+
+
+def _auto_increment(conn: Connection, table: str, column: str, oid: int) -> SequenceInfo:
+    """The sequence PostgreSQL would show for a serial column MySQL numbers itself."""
+    data_type, high = _SERIAL_TYPES.get(oid, ("bigint", 9223372036854775807))
+    rows = _rows(conn, "SELECT AUTO_INCREMENT FROM information_schema.TABLES"
+                       " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [table])
+    upcoming = rows[0][0] if rows and rows[0][0] is not None else 1
+    return SequenceInfo(f"{table}_{column}_seq", data_type, 1, 1, high, 1, 1, False,
+                        int(upcoming) - 1 if int(upcoming) > 1 else None, (table, column))

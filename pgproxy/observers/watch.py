@@ -168,7 +168,7 @@ class Watched(PassThrough):
         return data, n
 
     async def close(self) -> None:
-        self._end(None)
+        self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how
         await self._inner.close()
 
     def _end(self, sqlstate: str | None) -> None:

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
+from pgproxy.wire import copyio, encoding
 from pgproxy.wire import messages as m
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ log = logging.getLogger("pgproxy.wire")
 # per-batch costs (a thread hop, a write) vanish, small enough that memory
 # stays flat whatever the result size.
 BATCH_ROWS = 2000
-# Stop reading from a client whose unprocessed input exceeds this.
+# Stop reading from a client whose unprocessed input exceeds this (a message
+# being assembled does not count: its bytes are needed to make progress).
 READ_HIGH_WATER = 8 << 20
 
 
@@ -80,7 +82,11 @@ class WireConnection(asyncio.Protocol):
         self._paused_writing = False
         self._paused_reading = False
         self._lost = False
+        self._over_limit = False
         self._task: asyncio.Task[None] | None = None
+        # client_encoding: None while the client speaks UTF-8 (no conversion at all).
+        self._enc: encoding.ClientEncoding | None = None
+        self._enc_name = "UTF8"
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
             b"Q": self._on_query,
             b"P": self._on_parse,
@@ -90,6 +96,10 @@ class WireConnection(asyncio.Protocol):
             b"C": self._on_close,
             b"S": self._on_sync,
             b"H": self._on_flush,
+            # What a client sends of a COPY FROM after its error: dropped, as PostgreSQL does.
+            b"d": _ignore,
+            b"c": _ignore,
+            b"f": _ignore,
         }
 
     # ------------------------------------------------------------ asyncio glue
@@ -98,6 +108,7 @@ class WireConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
+        self._over_limit = not self.server.accept(self)
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
@@ -136,25 +147,36 @@ class WireConnection(asyncio.Protocol):
             msg = self.reader.next()
             if msg is not None:
                 if self._paused_reading and self.reader.pending() < READ_HIGH_WATER // 2:
-                    self._paused_reading = False
-                    assert self.transport is not None
-                    self.transport.resume_reading()
+                    self._resume_reading()
                 return msg
             if self._lost:
                 raise ConnectionLost
+            if self._paused_reading:
+                self._resume_reading()  # no whole message yet: only more input helps
             self._waiter = self.loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
 
+    def _resume_reading(self) -> None:
+        self._paused_reading = False
+        if self.transport is not None and not self._lost:
+            self.transport.resume_reading()
+
     def write(self, data: bytes) -> None:
         self._out.append(data)
         self._out_size += len(data)
 
     def flush(self) -> None:
-        if self._out and self.transport is not None and not self._lost:
-            self.transport.write(b"".join(self._out) if len(self._out) > 1 else self._out[0])
+        out = self._out
+        if out and self.transport is not None and not self._lost:
+            if len(out) == 1:
+                self.transport.write(out[0])
+            elif self._out_size > 1 << 20:
+                self.transport.writelines(out)  # a large row: no joined copy of it
+            else:
+                self.transport.write(b"".join(out))
         self._out.clear()
         self._out_size = 0
 
@@ -213,6 +235,33 @@ class WireConnection(asyncio.Protocol):
 
     async def _startup(self) -> bool:
         """Negotiate TLS, authenticate, open the session. False: not a session (cancel)."""
+        try:
+            # PostgreSQL's authentication_timeout: a client that stalls before
+            # it has authenticated holds nothing for longer than this.
+            async with asyncio.timeout(self.server.authentication_timeout):
+                params = await self._handshake()
+        except TimeoutError:
+            raise errors.QueryCanceled("canceling authentication due to timeout") from None
+        if params is None:
+            return False
+        self.pid, self.secret = self.server.register(self)
+        self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        self._sync_encoding()
+        for name, value in self.session.parameter_status().items():
+            self.write(self._text_out(m.parameter_status(name, value)))
+        self.write(m.backend_key_data(self.pid, self.secret))
+        self.write(m.READY[self.session.transaction_status])
+        self.flush()
+        self.state = State.READY
+        log.debug(
+            "client %s connected: user=%s database=%s", self.peer, params["user"],
+            params["database"],
+        )
+        return True
+
+    async def _handshake(self) -> dict[str, str] | None:
+        """TLS, the startup packet and authentication: the session's parameters, or
+        None for a cancel request."""
         while True:
             _, body = await self._next()
             startup = m.parse_startup(body)
@@ -224,8 +273,10 @@ class WireConnection(asyncio.Protocol):
                 continue
             if startup.code == m.CANCEL_REQUEST:
                 self.server.cancel(startup.cancel_pid, startup.cancel_secret)
-                return False
+                return None
             break
+        if self._over_limit:
+            raise errors.TooManyConnections("sorry, too many clients already")
         major, minor = startup.code >> 16, startup.code & 0xFFFF
         if major != 3:
             raise errors.FeatureNotSupported(
@@ -246,16 +297,7 @@ class WireConnection(asyncio.Protocol):
         self.state = State.AUTH
         await self.server.authenticate(self, user)
         self.write(m.AUTH_OK)
-        self.pid, self.secret = self.server.register(self)
-        self.session = await self.server.core.open_session(params, self.pid, self.peer)
-        for name, value in self.session.parameter_status().items():
-            self.write(m.parameter_status(name, value))
-        self.write(m.backend_key_data(self.pid, self.secret))
-        self.write(m.READY[self.session.transaction_status])
-        self.flush()
-        self.state = State.READY
-        log.debug("client %s connected: user=%s database=%s", self.peer, user, params["database"])
-        return True
+        return params
 
     async def _on_ssl_request(self) -> None:
         context = self.server.ssl_context
@@ -300,6 +342,8 @@ class WireConnection(asyncio.Protocol):
             try:
                 if handler is None:
                     raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
+                if self._enc is not None and mtype in (b"Q", b"P"):
+                    body = encoding.query_in(self._enc, mtype, body)
                 await handler(body)
             except errors.PgError as exc:
                 if isinstance(exc, errors.Fatal):
@@ -307,6 +351,8 @@ class WireConnection(asyncio.Protocol):
                 self._statement_failed(mtype, exc)
             except (ConnectionLost, asyncio.CancelledError):
                 raise
+            except RecursionError as exc:
+                self._statement_failed(mtype, _statement_error(exc))
             except Exception as exc:
                 # A bug in one statement is that statement's XX000, not the session's end.
                 log.exception("internal error handling %r from %s", mtype, self.peer)
@@ -328,12 +374,25 @@ class WireConnection(asyncio.Protocol):
         fields = exc.fields()
         if fatal and fields["S"] == "ERROR":
             fields["S"] = fields["V"] = "FATAL"
-        self.write(m.error_response(fields))
+        self.write(self._text_out(m.error_response(fields)))
+
+    def _sync_encoding(self) -> None:
+        """Follow the session's client_encoding (a SET takes effect at once, as in PostgreSQL)."""
+        name = getattr(self.session, "client_encoding", "UTF8")
+        if name != self._enc_name:
+            self._enc_name = name
+            self._enc = encoding.lookup(name)
+
+    def _text_out(self, msg: bytes) -> bytes:
+        return msg if self._enc is None else encoding.message_out(self._enc, msg)
+
+    def _desc_out(self, msg: bytes) -> bytes:
+        return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
     def _ready(self) -> None:
         assert self.session is not None
         for name, value in self.session.changed_parameters():
-            self.write(m.parameter_status(name, value))
+            self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
 
@@ -356,33 +415,48 @@ class WireConnection(asyncio.Protocol):
                     self.write(m.EMPTY_QUERY)
                     continue
                 result = await self.session.execute(prepared, (), ())
+                self._sync_encoding()
                 try:
+                    if getattr(result, "copy", None) is not None:
+                        await copyio.transfer(self, result)
+                        continue
+                    formats = [0] * len(result.columns) if result.columns is not None else []
                     if result.columns is not None:
-                        self.write(_described(result, [0] * len(result.columns)))
-                    await self._stream(result, 0)
+                        self.write(self._desc_out(_described(result, formats)))
+                    await self._stream(result, 0, formats)
                 finally:
                     await result.close()
             if implicit:
                 implicit = False
                 await self.session.end_implicit(commit=True)
-        except errors.PgError as exc:
+        except (errors.PgError, RecursionError) as caught:
+            exc = _statement_error(caught)
             if isinstance(exc, errors.Fatal):
-                raise
+                raise exc from None
             self._send_error(exc)
             if implicit:
                 await self.session.end_implicit(commit=False)
         self._ready()
 
-    async def _stream(self, result: Result, max_rows: int) -> bool:
+    async def _stream(self, result: Result, max_rows: int, formats: Sequence[int]) -> bool:
         """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended)."""
         sent = 0
+        enc = self._enc
+        convert: list[bool] = []
+        if enc is not None and result.columns is not None:
+            oids = [c.type_oid for c in result.columns]
+            convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
         while True:
             want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
             data, n = await result.fetch(want)
             if data:
+                if enc is not None:
+                    data = encoding.rows_out(enc, data, convert)
                 self.write(data)
             sent += n
             if result.done:
+                for text in getattr(result, "notices", ()):
+                    self.write(m.notice_response(text))
                 self.write(m.command_complete(result.tag))
                 return True
             if max_rows > 0 and sent >= max_rows:
@@ -416,6 +490,9 @@ class WireConnection(asyncio.Protocol):
         if msg.portal and msg.portal in self.portals:
             raise errors.DuplicateCursor(f'portal "{msg.portal}" already exists')
         formats = m.formats_for(msg.param_formats, len(msg.params))
+        if self._enc is not None:
+            convert = encoding.converted(formats, prepared.param_types)
+            msg.params = encoding.params_in(self._enc, msg.params, convert)
         params = self.session.decode_params(prepared, msg.params, formats)
         await self._drop_portal(msg.portal)
         self.portals[msg.portal] = Portal(prepared, params, msg.result_formats)
@@ -431,14 +508,15 @@ class WireConnection(asyncio.Protocol):
             if columns is None:
                 self.write(m.NO_DATA)
             else:
-                self.write(_row_description(columns, [0] * len(columns)))
+                self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
             return
         if name not in self.portals:
             # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
             cursor = self.session.cursor_description(name)
             if cursor is not None:
                 columns, formats = cursor
-                self.write(_row_description(columns, formats) if columns else m.NO_DATA)
+                self.write(self._desc_out(_row_description(columns, formats)) if columns
+                           else m.NO_DATA)
                 return
         portal = self._portal(name)
         if portal.prepared.empty:
@@ -448,11 +526,13 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
+            self._sync_encoding()
         columns = portal.result.columns
         if columns is None:
             self.write(m.NO_DATA)
         else:
-            self.write(_described(portal.result, m.formats_for(portal.formats, len(columns))))
+            formats = m.formats_for(portal.formats, len(columns))
+            self.write(self._desc_out(_described(portal.result, formats)))
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -465,8 +545,12 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
+            self._sync_encoding()
         try:
-            finished = await self._stream(portal.result, max_rows)
+            if getattr(portal.result, "copy", None) is not None:
+                finished = await copyio.transfer(self, portal.result)
+            else:
+                finished = await self._stream(portal.result, max_rows, portal.formats)
         except BaseException:
             await self._drop_portal(name)
             raise
@@ -521,6 +605,14 @@ class WireConnection(asyncio.Protocol):
             self.session.cancel()
 
 
+def _statement_error(exc: Exception) -> errors.PgError:
+    """A statement's failure as an ErrorResponse: a statement nested deeper than the
+    parser's checks foresaw is PostgreSQL's 54001, not a bug."""
+    if isinstance(exc, errors.PgError):
+        return exc
+    return errors.from_sqlstate("54001", "stack depth limit exceeded")
+
+
 def new_secret() -> int:
     return secrets.randbits(31)
 
@@ -549,6 +641,10 @@ def _described(result: Any, formats: list[int]) -> bytes:
     keep = getattr(result, "row_description", None)
     data = keep(formats) if keep is not None else None
     return data if data is not None else _row_description(result.columns, formats)
+
+
+async def _ignore(body: bytes) -> None:
+    pass
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:

@@ -43,6 +43,34 @@ class Result(Protocol):
     async def close(self) -> None: ...
 
 
+class Copy(Protocol):
+    """A result that is a COPY has `copy` set to one of these (wire/copyio.py drives it).
+
+    COPY TO: the result's fetch() returns CopyData messages, the last batch
+    ending with CopyDone. COPY FROM: the wire feeds the client's data in.
+    """
+
+    inbound: bool  # COPY FROM STDIN
+    binary: bool
+    ncols: int
+
+    async def feed(self, data: bytes) -> None:
+        """One CopyData message's bytes (COPY FROM)."""
+        ...
+
+    async def finish(self) -> None:
+        """CopyDone: load the rest and commit; the result's tag is `COPY n` then."""
+        ...
+
+    async def fail(self, message: str) -> None:
+        """CopyFail: undo and raise 57014."""
+        ...
+
+    async def abort(self, sqlstate: str) -> None:
+        """Undo after a protocol error or a lost client."""
+        ...
+
+
 class CoreSession(Protocol):
     """One client's session behind the wire."""
 

@@ -13,16 +13,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pgproxy import errors
+from pgproxy.wire.codecs.strings import invalid_utf8
 
 PROTOCOL_3_0 = 196608  # 3 << 16
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 
-# A frontend message larger than this is refused: PostgreSQL itself caps a
-# regular message at 1 GB, and a startup packet at 10 kB.
-MAX_MESSAGE = 1 << 30
-MAX_STARTUP = 10_000
+# Length limits (the length counts itself), as PostgreSQL's SocketBackend sets
+# them: 1 GB for messages that carry statements and values, 10,000 bytes for
+# the fixed-size ones and for a startup packet, 64 kB for a password message.
+MAX_MESSAGE = (1 << 30) - 2  # PQ_LARGE_MESSAGE_LIMIT
+MAX_SMALL = 10_000  # PQ_SMALL_MESSAGE_LIMIT
+MAX_STARTUP = 10_000  # MAX_STARTUP_PACKET_LENGTH
+MAX_AUTH = 65_535  # PG_MAX_AUTH_TOKEN_LENGTH
+_LIMITS = {
+    **dict.fromkeys([b"Q", b"P", b"B", b"F", b"d", b"f"], MAX_MESSAGE),
+    **dict.fromkeys([b"C", b"D", b"E", b"H", b"S", b"X", b"c"], MAX_SMALL),
+    b"p": MAX_AUTH,
+}
+# A message whose body is at least this large is assembled in a buffer of its
+# own as its bytes arrive, and handed out without another copy.
+LARGE_BODY = 1 << 20
 
 _i16 = struct.Struct("!h")
 _u16 = struct.Struct("!H")
@@ -35,27 +47,49 @@ class FrameReader:
     """Accumulates bytes and hands out whole messages.
 
     Before startup completes, messages have no type byte (`startup=True`).
-    Returns (type, body) pairs; for startup packets the type is b"".
+    Returns (type, body) pairs; for startup packets the type is b"". A length
+    prefix is checked as soon as it arrives, so an impossible one is refused
+    before any of its body is read; a body of LARGE_BODY or more grows in its
+    own bytearray, so memory follows the bytes received, not the length claimed.
     """
 
-    __slots__ = ("_buf", "_pos", "startup")
+    __slots__ = ("_buf", "_large", "_large_need", "_large_type", "_pos", "startup")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._pos = 0
+        self._large: bytearray | None = None
+        self._large_need = 0
+        self._large_type = b""
         self.startup = True
 
     def feed(self, data: bytes) -> None:
+        large = self._large
+        if large is not None and len(large) < self._large_need:
+            take = self._large_need - len(large)
+            if take >= len(data):
+                large += data
+                return
+            large += memoryview(data)[:take]
+            data = data[take:]
         if self._pos and self._pos == len(self._buf):
             self._buf.clear()
             self._pos = 0
         self._buf += data
 
     def pending(self) -> int:
+        """Bytes received and not yet handed out, past a large message being assembled."""
         return len(self._buf) - self._pos
 
     def next(self) -> tuple[bytes, bytes] | None:
         """The next whole message, or None when more bytes are needed."""
+        large = self._large
+        if large is not None:
+            if len(large) < self._large_need:
+                return None
+            self._large = None
+            # A bytearray: every parser here reads it as it reads bytes.
+            return self._large_type, large  # type: ignore[return-value]
         buf, pos = self._buf, self._pos
         avail = len(buf) - pos
         if self.startup:
@@ -72,14 +106,29 @@ class FrameReader:
         if avail < 5:
             return None
         mtype, length = _head.unpack_from(buf, pos)
-        if length < 4 or length > MAX_MESSAGE:
+        limit = _LIMITS.get(mtype)
+        if limit is None:
+            raise errors.ProtocolViolation(f"invalid frontend message type {mtype[0]}")
+        if length < 4 or length > limit:
             raise errors.ProtocolViolation(f"invalid message length {length} for type {mtype!r}")
         end = pos + 1 + length
         if len(buf) < end:
+            if length - 4 >= LARGE_BODY:
+                self._start_large(mtype, length - 4)
             return None
         body = bytes(buf[pos + 5 : end])
         self._advance(1 + length)
         return mtype, body
+
+    def _start_large(self, mtype: bytes, size: int) -> None:
+        # What has arrived of the body moves to a buffer of its own; the shared
+        # one is empty afterwards, so bytes keep arriving in order.
+        with memoryview(self._buf) as view:
+            self._large = bytearray(view[self._pos + 5 :])
+        self._large_need = size
+        self._large_type = mtype
+        self._buf.clear()
+        self._pos = 0
 
     def _advance(self, n: int) -> None:
         self._pos += n
@@ -101,18 +150,24 @@ class _Body:
         self.buf = buf
         self.pos = 0
 
-    def cstr(self) -> str:
+    def cstr(self, lenient: bool = False) -> str:
         end = self.buf.find(b"\0", self.pos)
         if end < 0:
             raise errors.ProtocolViolation("unterminated string in message")
-        s = self.buf[self.pos : end].decode("utf-8", "replace")
+        if lenient:
+            s = self.buf[self.pos : end].decode("utf-8", "replace")
+        else:
+            s = _text(self.buf, self.pos, end)
         self.pos = end + 1
         return s
 
-    def i16(self) -> int:
+    def remaining(self) -> int:
+        return len(self.buf) - self.pos
+
+    def u16(self) -> int:
         if self.pos + 2 > len(self.buf):
             raise errors.ProtocolViolation("message too short")
-        (v,) = _i16.unpack_from(self.buf, self.pos)
+        (v,) = _u16.unpack_from(self.buf, self.pos)
         self.pos += 2
         return v
 
@@ -138,6 +193,15 @@ class _Body:
         return v
 
 
+def _text(buf: bytes, start: int, end: int) -> str:
+    """A string of a message: UTF-8, else 22021 naming the bad bytes, as PostgreSQL does."""
+    with memoryview(buf) as view:
+        try:
+            return str(view[start:end], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise invalid_utf8(exc.object, exc.start) from None
+
+
 @dataclass(slots=True)
 class Startup:
     """A StartupMessage, SSLRequest, GSSENCRequest or CancelRequest."""
@@ -157,11 +221,13 @@ def parse_startup(body: bytes) -> Startup:
     if code in (SSL_REQUEST, GSSENC_REQUEST) or code >> 16 != 3:
         return Startup(code, {})
     params: dict[str, str] = {}
+    # Lenient, as before: a startup value in another encoding (an application_name)
+    # is no reason to refuse the connection.
     while b.pos < len(body):
-        key = b.cstr()
+        key = b.cstr(lenient=True)
         if not key:
             break
-        params[key] = b.cstr()
+        params[key] = b.cstr(lenient=True)
     return Startup(code, params)
 
 
@@ -176,7 +242,9 @@ def parse_parse(body: bytes) -> Parse:
     b = _Body(body)
     name = b.cstr()
     query = b.cstr()
-    n = b.i16()
+    n = b.u16()
+    if 4 * n > b.remaining():  # checked before the count sizes anything
+        raise errors.ProtocolViolation("insufficient data left in message")
     return Parse(name, query, [b.i32() for _ in range(n)])
 
 
@@ -191,22 +259,25 @@ class Bind:
 
 def parse_bind(body: bytes) -> Bind:
     # The hot path of every extended-protocol statement: plain unpack_from
-    # calls rather than a cursor object, with one bounds check per read.
+    # calls rather than a cursor object, with one bounds check per read. Every
+    # count is checked against the bytes left before it sizes anything. A large
+    # body is a bytearray: its values are cut through a memoryview, one copy each.
+    size = len(body)
+    src = body if body.__class__ is bytes else memoryview(body)
     try:
         end = body.index(b"\0")
-        portal = body[:end].decode()
+        portal = _text(body, 0, end)
         pos = end + 1
         end = body.index(b"\0", pos)
-        statement = body[pos:end].decode()
+        statement = _text(body, pos, end)
         pos = end + 1
-        (n,) = _u16.unpack_from(body, pos)
-        param_formats = list(struct.unpack_from(f"!{n}h", body, pos + 2)) if n else []
-        pos += 2 + 2 * n
+        param_formats, pos = _formats(body, pos)
         (count,) = _u16.unpack_from(body, pos)
         pos += 2
+        if 4 * count > size - pos:
+            raise errors.ProtocolViolation("insufficient data left in message")
         values: list[bytes | None] = []
         append = values.append
-        size = len(body)
         for _ in range(count):
             (length,) = _i32.unpack_from(body, pos)
             pos += 4
@@ -214,14 +285,33 @@ def parse_bind(body: bytes) -> Bind:
                 append(None)
                 continue
             if length < 0 or pos + length > size:
-                raise errors.ProtocolViolation("bind message parameter length is invalid")
-            append(body[pos : pos + length])
+                raise errors.ProtocolViolation("insufficient data left in message")
+            append(bytes(src[pos : pos + length]))
             pos += length
-        (n,) = _u16.unpack_from(body, pos)
-        result_formats = list(struct.unpack_from(f"!{n}h", body, pos + 2)) if n else []
-    except (ValueError, struct.error, UnicodeDecodeError):
+        result_formats, pos = _formats(body, pos)
+    except (ValueError, struct.error):
         raise errors.ProtocolViolation("malformed Bind message") from None
+    finally:
+        if src is not body:
+            src.release()  # type: ignore[union-attr]
+    if pos != size:
+        raise errors.ProtocolViolation("invalid message format")
     return Bind(portal, statement, param_formats, values, result_formats)
+
+
+def _formats(body: bytes, pos: int) -> tuple[list[int], int]:
+    """A Bind format-code list: int16 count, then the codes, each 0 (text) or 1 (binary)."""
+    (n,) = _u16.unpack_from(body, pos)
+    pos += 2
+    if not n:
+        return [], pos
+    if 2 * n > len(body) - pos:
+        raise errors.ProtocolViolation("insufficient data left in message")
+    codes = list(struct.unpack_from(f"!{n}h", body, pos))
+    for code in codes:
+        if code not in (0, 1):
+            raise errors.InvalidParameterValue(f"unsupported format code: {code}")
+    return codes, pos + 2 * n
 
 
 def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
@@ -305,8 +395,14 @@ def error_response(fields: dict[str, str], notice: bool = False) -> bytes:
     return message(b"N" if notice else b"E", body)
 
 
+def notice_response(text: str) -> bytes:
+    """A NOTICE (SQLSTATE 00000) the client shows beside the statement's result."""
+    return error_response({"S": "NOTICE", "V": "NOTICE", "C": "00000", "M": text}, notice=True)
+
+
 def parameter_description(oids: Sequence[int]) -> bytes:
-    return message(b"t", _i16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
+    # Up to 65,535 parameters: the count is unsigned on the wire, as PostgreSQL sends it.
+    return message(b"t", _u16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))
 
 
 _field = struct.Struct("!iHihih")
@@ -332,3 +428,29 @@ def data_row(values: Sequence[bytes | None]) -> bytes:
             parts.append(_i32.pack(len(v)))
             parts.append(v)
     return message(b"D", b"".join(parts))
+
+
+# ---------------------------------------------------------------- COPY
+
+COPY_DONE = message(b"c")
+_copy_head = struct.Struct("!bh")
+
+
+def _copy_response(mtype: bytes, binary: bool, ncols: int) -> bytes:
+    fmt = 1 if binary else 0
+    return message(mtype, _copy_head.pack(fmt, ncols) + _i16.pack(fmt) * ncols)
+
+
+def copy_in_response(binary: bool, ncols: int) -> bytes:
+    """CopyInResponse: the client may now send CopyData, then CopyDone or CopyFail."""
+    return _copy_response(b"G", binary, ncols)
+
+
+def copy_out_response(binary: bool, ncols: int) -> bytes:
+    """CopyOutResponse: CopyData messages (one row each) and CopyDone follow."""
+    return _copy_response(b"H", binary, ncols)
+
+
+def parse_copy_fail(body: bytes) -> str:
+    """CopyFail's message: why the client gave up."""
+    return _Body(body).cstr()

@@ -1,4 +1,5 @@
-"""The listener: accepts connections, keeps the cancel-key registry, checks passwords."""
+"""The listener: accepts connections within the limit, keeps the cancel-key registry,
+checks passwords."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 import ipaddress
 import itertools
 import logging
+import socket
 import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -34,13 +36,21 @@ class WireServer:
         allow_remote_trust: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         tls_cert: str | None = None,
+        require_tls: bool = False,
+        authentication_timeout: float = 60.0,
+        max_client_conn: int = 1000,
     ) -> None:
+        if require_tls and ssl_context is None:
+            raise ValueError("require_tls needs tls_cert and tls_key: no client could connect")
         self.core = core
         # Built once: it derives SCRAM keys from plain passwords at start-up, so a
         # login costs the same whether or not the user exists.
         self.users = UserStore(dict(users or {}))
         self.auth_method = auth_method
         self.allow_remote_trust = allow_remote_trust
+        self.require_tls = require_tls
+        self.authentication_timeout = authentication_timeout
+        self.max_client_conn = max_client_conn
         self.ssl_context = ssl_context
         # SCRAM-SHA-256-PLUS binds to our certificate (tls-server-end-point).
         self._end_point = None
@@ -49,10 +59,22 @@ class WireServer:
                 self._end_point = auth.tls_server_end_point(ssl.PEM_cert_to_DER_cert(f.read()))
         self._pids = itertools.count(10_000)
         self._live: dict[int, tuple[WireConnection, int]] = {}
+        # Every open connection, authenticated or not: what max_client_conn counts.
+        self._accepted: set[WireConnection] = set()
         self._servers: list[asyncio.base_events.Server] = []
 
     async def listen(self, host: str, port: int) -> list[tuple[str, int]]:
+        """Bind host:port. Refuses (ValueError) to open trust authentication to the network."""
         loop = asyncio.get_running_loop()
+        if self._trusts_everyone() and not self.allow_remote_trust:
+            remote = await _non_loopback(loop, host, port)
+            if remote:
+                why = "auth = trust" if self.users else "no [users] are configured"
+                raise ValueError(
+                    f"listen address {host}:{port} is not loopback ({remote}) and {why}, so "
+                    "trust authentication would let anyone in: configure [users], listen on "
+                    "127.0.0.1, or set [server] allow_remote_trust = true"
+                )
         server = await loop.create_server(
             lambda: WireConnection(self), host, port, reuse_address=True, backlog=1024
         )
@@ -62,11 +84,19 @@ class WireServer:
     async def close(self) -> None:
         for server in self._servers:
             server.close()
-        for conn, _ in list(self._live.values()):
+        for conn in list(self._accepted):
             if conn.transport is not None:
                 conn.transport.close()
         for server in self._servers:
             await server.wait_closed()
+
+    # ------------------------------------------------------------ connections
+
+    def accept(self, conn: WireConnection) -> bool:
+        """Count a new connection; False when it is past max_client_conn (53300 after its
+        startup packet, as PostgreSQL answers; a cancel request is still served)."""
+        self._accepted.add(conn)
+        return len(self._accepted) <= self.max_client_conn
 
     # ------------------------------------------------------------ cancel keys
 
@@ -76,6 +106,7 @@ class WireServer:
         return pid, secret
 
     def forget(self, conn: WireConnection) -> None:
+        self._accepted.discard(conn)
         entry = self._live.get(conn.pid)
         if entry is not None and entry[0] is conn:
             del self._live[conn.pid]
@@ -95,6 +126,15 @@ class WireServer:
 
     async def authenticate(self, conn: WireConnection, user: str) -> None:
         loopback = _is_loopback(conn.transport)
+        if self.require_tls and not _is_tls(conn.transport) and not _peer_is_loopback(
+            conn.transport
+        ):
+            # pg_hba's hostssl: a client from the network must encrypt.
+            raise errors.InvalidAuthorizationSpecification(
+                f'connection without TLS refused for user "{user}" from {conn.peer}: '
+                "this server requires TLS for clients not on loopback (require_tls)",
+                hint="Connect with sslmode=require.",
+            )
         exchange = auth.start(
             user,
             self.users,
@@ -114,17 +154,38 @@ class WireServer:
             raise errors.InvalidPassword(f'password authentication failed for user "{user}"')
 
 
+    def _trusts_everyone(self) -> bool:
+        return not self.users or self.auth_method == auth.AuthMethod.TRUST
+
+
 def _is_loopback(transport: asyncio.BaseTransport | None) -> bool:
-    if transport is None:
-        return False
-    sock = transport.get_extra_info("sockname")
-    if not isinstance(sock, tuple):
+    """Whether the connection came in on a loopback listener address."""
+    return transport is not None and _loopback_address(transport.get_extra_info("sockname"))
+
+
+def _peer_is_loopback(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether the client itself is on this machine's loopback."""
+    return transport is not None and _loopback_address(transport.get_extra_info("peername"))
+
+
+def _loopback_address(address: object) -> bool:
+    if not isinstance(address, tuple):
         return True  # a Unix socket is local
     try:
-        return ipaddress.ip_address(sock[0]).is_loopback
+        return ipaddress.ip_address(address[0]).is_loopback
     except ValueError:
         return False
 
+
+async def _non_loopback(loop: asyncio.AbstractEventLoop, host: str, port: int) -> str | None:
+    """The first address `host` binds to that is not loopback, or None."""
+    infos = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    for *_, sockaddr in infos:
+        if not _loopback_address(sockaddr):
+            return str(sockaddr[0])
+    return None
 
 
 def _is_tls(transport: asyncio.BaseTransport | None) -> bool:

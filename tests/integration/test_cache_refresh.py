@@ -11,6 +11,7 @@ import time
 
 import apsw
 import psycopg
+from psycopg.types.string import TextLoader
 
 from tests.fix_proxy import ProxyProcess, run_proxy
 
@@ -94,3 +95,27 @@ def test_without_stale_while_revalidate_an_expired_entry_is_a_miss(tmp_path):
         assert conn.execute(Q, (1,)).fetchall() == [(1, "new")]
         got = stats(proxy)
         assert got["misses"] == 2 and got["stale_hits"] == 0 and got["refreshes"] == 0
+
+
+def test_a_refresh_runs_under_the_settings_of_its_key(tmp_path):
+    """A TimeZone entry refreshed in the background still holds that zone's bytes."""
+    path = str(tmp_path / "app.db")
+    config = ("[query_cache]\nenabled = true\nttl = 1\nrefresh_ahead = 0\n"
+              "stale_while_revalidate = 60\n")
+    q = "SELECT at FROM refresh_times WHERE id = 1"
+    with run_proxy(f"sqlite:///{path}", config=config) as proxy, psycopg.connect(
+        proxy.dsn(), options="-c TimeZone=Asia/Kolkata", autocommit=True
+    ) as conn:
+        # The text as sent: psycopg would move a timestamptz into the session's zone itself.
+        conn.adapters.register_loader("timestamptz", TextLoader)
+        conn.execute("CREATE TABLE refresh_times (id INT PRIMARY KEY, at timestamptz)")
+        conn.execute("INSERT INTO refresh_times VALUES (1, '2024-01-01 12:00:00+00')")
+        assert conn.execute(q).fetchone() == ("2024-01-01 17:30:00+05:30",)
+        db = apsw.Connection(path)
+        db.execute("UPDATE refresh_times SET at = '2024-06-01 12:00:00+00' WHERE id = 1")
+        db.close()
+        time.sleep(1.2)
+        assert conn.execute(q).fetchone() == ("2024-01-01 17:30:00+05:30",)  # stale; refreshing
+        assert wait_for(proxy, "refreshes", 1)["refreshes"] == 1
+        assert conn.execute(q).fetchone() == ("2024-06-01 17:30:00+05:30",)
+        assert stats(proxy)["misses"] == 1

@@ -158,7 +158,7 @@ def test_set_and_show(conn):
     assert conn.execute("SHOW application_name").fetchone() == ("pgproxy-test",)
     assert conn.info.parameter_status("application_name") == "pgproxy-test"
     conn.execute("SET statement_timeout TO '5s'")
-    assert conn.execute("SHOW statement_timeout").fetchone() == ("5000",)
+    assert conn.execute("SHOW statement_timeout").fetchone() == ("5s",)  # as PostgreSQL shows it
     with pytest.raises(pgerrors.UndefinedObject):
         conn.execute("SHOW no_such_setting")
     assert conn.execute("select 3").fetchone() == (3,)

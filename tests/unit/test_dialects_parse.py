@@ -212,6 +212,9 @@ def test_catalog_only(sql, catalog):
         ),
         ("SELECT set_config('search_path', 'a', false)", Setting("search_path", "a")),
         ("SELECT set_config('x', 'y', true)", Setting("x", "y", True)),
+        ("SELECT set_config($1, $2, false)", Setting("", None, False, (0, 1, None))),
+        ("SELECT set_config('TimeZone', $1::text, $2)", Setting("timezone", None, False,
+                                                                (None, 0, 1))),
         ('USE "mydb/feature-x"', Setting("database", "mydb/feature-x")),
     ],
 )
@@ -253,3 +256,53 @@ def test_dollar_params_next_to_each_other():
 def test_real_dollar_quotes_still_work():
     s = one("SELECT $$it's$$ AS x")
     assert s.kind is Kind.SELECT
+
+
+# ---------------------------------------------------------------- limits (issue 8)
+
+
+@pytest.mark.parametrize("n", ["0", "65536", "2147483648", "10000000", "9" * 5000])
+def test_a_parameter_no_bind_can_fill_is_42P02(n):
+    for sql in (f"SELECT ${n}", f"VACUUM ${n}", f"SELECT ${n} FROM t WHERE a = 1"):
+        with pytest.raises(TranslationError) as info:
+            parse(sql)
+        assert info.value.sqlstate == "42P02"
+        assert info.value.message.startswith("there is no parameter $")
+
+
+def test_the_highest_parameter_a_bind_can_fill_parses():
+    assert parse("SELECT $65535")[0].nparams == 65535
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT " + "(" * 5000 + "1" + ")" * 5000,
+        "SELECT " + "+".join(["1"] * 20000),
+        "SELECT ARRAY" + "[" * 1001 + "1" + "]" * 1001,
+        "SELECT " + "CASE WHEN true THEN " * 201 + "1" + " END" * 201,
+        "SELECT 1" + "::int" * 201,
+        "SELECT " + "(" * 201 + "1",  # unbalanced: still refused before the tokenizer
+    ],
+)
+def test_nesting_past_the_limit_is_54001_before_parsing(sql):
+    with pytest.raises(TranslationError) as info:
+        parse(sql)
+    assert (info.value.sqlstate, info.value.message) == ("54001", "stack depth limit exceeded")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT " + "(" * 200 + "1" + ")" * 200,
+        "SELECT " + "+".join(["1"] * 201),
+        "SELECT 1 WHERE " + " OR ".join(["x = 1"] * 5000),
+        "SELECT " + "||".join(["'a'"] * 5000),
+        "SELECT 1 WHERE x IN (" + ",".join(["1"] * 20000) + ")",
+        # Brackets inside strings, quoted names, comments and dollar quotes do not count.
+        "SELECT '" + "(" * 1000 + "', E'\\'" + "(" * 1000 + "', \"" + "(" * 1000 + "\" -- "
+        + "(" * 1000 + "\n /* " + "(" * 1000 + " */, $q$" + "(" * 1000 + "$q$",
+    ],
+)
+def test_wide_or_shallow_statements_are_not_refused(sql):
+    assert parse(sql)

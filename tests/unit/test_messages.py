@@ -110,3 +110,109 @@ def test_error_response_fields_in_order():
     out = m.error_response(err.fields())
     assert out.startswith(b"E")
     assert b"SERROR\0VERROR\0C42P01\0Mrelation \"nope\" does not exist\0\0" in out
+
+
+# ---------------------------------------------------------------- hostile input (issue 8)
+
+
+def _reader() -> m.FrameReader:
+    reader = m.FrameReader()
+    reader.startup = False
+    return reader
+
+
+def test_a_large_message_is_assembled_in_its_own_buffer_as_bytes_arrive():
+    body = bytes(range(256)) * ((m.LARGE_BODY // 256) + 3)
+    data = frame(b"Q", body) + frame(b"S", b"")
+    reader = _reader()
+    got = []
+    for i in range(0, len(data), 65536):
+        reader.feed(data[i : i + 65536])
+        while (msg := reader.next()) is not None:
+            got.append(msg)
+        # Only what follows the large message counts as pending input.
+        assert reader.pending() < 65536 + 5
+    assert [t for t, _ in got] == [b"Q", b"S"]
+    assert bytes(got[0][1]) == body
+
+
+def test_a_length_claim_allocates_nothing_before_its_bytes_arrive():
+    reader = _reader()
+    reader.feed(b"Q" + struct.pack("!i", m.MAX_MESSAGE) + b"x" * 100)
+    assert reader.next() is None
+    assert reader.pending() == 0  # the 100 bytes moved into the message's own buffer
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(b"S" + struct.pack("!i", m.MAX_SMALL + 1), id="sync-over-10000"),
+        pytest.param(b"p" + struct.pack("!i", m.MAX_AUTH + 1), id="password-over-64k"),
+        pytest.param(b"Q" + struct.pack("!i", m.MAX_MESSAGE + 1), id="query-over-1GB"),
+        pytest.param(b"Z" + struct.pack("!i", 4), id="backend-type"),
+    ],
+)
+def test_a_length_past_the_type_limit_is_refused_from_the_header(head):
+    reader = _reader()
+    reader.feed(head)
+    with pytest.raises(errors.ProtocolViolation):
+        reader.next()
+
+
+def test_invalid_utf8_in_message_strings_is_22021():
+    with pytest.raises(errors.CharacterNotInRepertoire) as info:
+        m.parse_query(b"select '\xc3\x28'\0")
+    assert info.value.message == 'invalid byte sequence for encoding "UTF8": 0xc3 0x28'
+    with pytest.raises(errors.CharacterNotInRepertoire):
+        m.parse_parse(b"\xff\0select 1\0\0\0")
+    with pytest.raises(errors.CharacterNotInRepertoire):
+        m.parse_bind(b"\xe2\x82\0\0" + struct.pack("!hhh", 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"\0select $1\0" + struct.pack("!H", 65535), id="parse-65535-types-none-sent"),
+    ],
+)
+def test_parse_counts_are_checked_against_the_bytes_left(body):
+    with pytest.raises(errors.ProtocolViolation):
+        m.parse_parse(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"\0\0" + struct.pack("!HH", 0, 65535), id="65535-values-none-sent"),
+        pytest.param(b"\0\0" + struct.pack("!H", 65535), id="65535-formats-none-sent"),
+        pytest.param(b"\0\0" + struct.pack("!HHi", 0, 1, 1 << 30), id="value-longer-than-body"),
+        pytest.param(b"\0\0" + struct.pack("!HHiH", 0, 1, -2, 0), id="negative-length"),
+        pytest.param(b"\0\0" + struct.pack("!HHH", 0, 0, 0) + b"extra", id="trailing-bytes"),
+    ],
+)
+def test_bind_counts_and_lengths_are_checked_before_use(body):
+    with pytest.raises(errors.ProtocolViolation):
+        m.parse_bind(body)
+
+
+def test_bind_format_codes_other_than_0_and_1_are_22023():
+    body = b"\0\0" + struct.pack("!HhHH", 1, 2, 0, 0)
+    with pytest.raises(errors.InvalidParameterValue):
+        m.parse_bind(body)
+
+
+def test_bind_reads_a_large_bytearray_body_into_bytes_values():
+    value = b"v" * 100
+    body = bytearray(b"\0\0" + struct.pack("!HHi", 0, 1, len(value)) + value + b"\0\0")
+    assert m.parse_bind(body).params == [value]
+    assert type(m.parse_bind(body).params[0]) is bytes
+
+
+def test_parameter_description_counts_up_to_65535():
+    msg = m.parameter_description([25] * 40000)
+    assert struct.unpack_from("!H", msg, 5) == (40000,)
+
+
+def test_startup_values_in_another_encoding_are_kept_leniently():
+    body = struct.pack("!i", m.PROTOCOL_3_0) + b"user\0alice\0application_name\0caf\xe9\0\0"
+    assert m.parse_startup(body).params["application_name"] == "caf\ufffd"

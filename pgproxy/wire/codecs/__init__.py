@@ -19,9 +19,10 @@ from decimal import Decimal as _Decimal
 from typing import Any
 
 from pgproxy import pgtypes as _t
-from pgproxy.errors import ProtocolViolation
+from pgproxy.errors import InvalidParameterValue
 
 from . import arrays, datetimes, numbers, strings  # noqa: F401 - fill the registry
+from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
 from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder
 
@@ -30,11 +31,13 @@ arrays.register_all()
 __all__ = [
     "BINARY",
     "CODECS",
+    "ISO",
     "TEXT",
     "Codec",
     "Decoder",
     "Encoder",
     "RowsEncoder",
+    "Style",
     "any_text",
     "decode",
     "decoder",
@@ -46,12 +49,12 @@ __all__ = [
 ]
 
 
-def encoder(oid: int, fmt: int = TEXT, tz: _dt.tzinfo | None = None) -> Encoder:
+def encoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Encoder:
     """The encoder for a column of type `oid` in format `fmt` (chosen once per column).
 
-    `tz`: the session TimeZone when it is not UTC (affects timestamptz only).
+    `style`: the session's TimeZone, DateStyle and IntervalStyle (date/time types only).
     """
-    return column_encoder(oid, fmt, tz)
+    return column_encoder(oid, fmt, style)
 
 
 def _bytes(b: bytes) -> bytes:
@@ -62,10 +65,18 @@ def _str(b: bytes) -> str:
     return strings.text_decode(b)
 
 
-def decoder(oid: int, fmt: int = TEXT) -> Decoder:
-    """The decoder for a parameter of type `oid` (0 when the client left it unspecified)."""
+def decoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Decoder:
+    """The decoder for a parameter of type `oid` (0 when the client left it unspecified).
+
+    `style`: the session's DateStyle order and TimeZone, which text dates and
+    timestamps are read by.
+    """
     if fmt not in (TEXT, BINARY):
-        raise ProtocolViolation(f"unsupported format code: {fmt}")
+        raise InvalidParameterValue(f"unsupported format code: {fmt}")
+    if style is not None and style is not ISO and fmt == TEXT and style != ISO:
+        styled = datetimes.text_decoder(oid, style)
+        if styled is not None:
+            return styled
     codec = CODECS.get(oid)
     if codec is None:
         # Unknown in binary: the bytes mean nothing we can check, so keep them.
@@ -73,11 +84,11 @@ def decoder(oid: int, fmt: int = TEXT) -> Decoder:
     return codec.binary_decode if fmt == BINARY else codec.text_decode
 
 
-def encode(value: Any, oid: int, fmt: int = TEXT, tz: _dt.tzinfo | None = None) -> bytes | None:
+def encode(value: Any, oid: int, fmt: int = TEXT, style: Style | None = None) -> bytes | None:
     """One value's wire bytes; None for NULL."""
     if value is None:
         return None
-    return column_encoder(oid, fmt, tz)(value)
+    return column_encoder(oid, fmt, style)(value)
 
 
 def decode(data: bytes | memoryview | None, oid: int, fmt: int = TEXT) -> Any:

@@ -11,17 +11,27 @@ from __future__ import annotations
 import json
 import re
 from struct import Struct
+from struct import error as StructError
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+from pgproxy.errors import (
+    InvalidBinaryRepresentation,
+    InvalidTextRepresentation,
+    ProgramLimitExceeded,
+)
 
 from .registry import CODECS, Codec, Decoder, Encoder, register
+from .strings import text_decode
 
 _I = Struct("!i")
 _II = Struct("!ii")
 _III = Struct("!iii")
 _NULL = b"\xff\xff\xff\xff"
+# PostgreSQL's MAXDIM and MaxArraySize: what any array value may have.
+MAX_DIMS = 6
+MAX_ITEMS = (1 << 30) // 8 - 1
+_RAGGED = "Multidimensional arrays must have sub-arrays with matching dimensions."
 
 # array_out quotes an element that is empty, spells NULL, or holds a
 # delimiter, quote, backslash, brace or white space.
@@ -49,15 +59,21 @@ def parse_literal(s: str) -> list[Any]:
     if not t.startswith("{"):
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
     try:
-        out, pos = _parse(t, 0)
+        out, pos = _parse(t, 0, 1)
     except IndexError:
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"') from None
     if t[pos:].strip():
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
+    if not _rectangular(out):
+        raise InvalidTextRepresentation(f'malformed array literal: "{s}"', detail=_RAGGED)
     return out
 
 
-def _parse(s: str, pos: int) -> tuple[list[Any], int]:
+def _parse(s: str, pos: int, level: int) -> tuple[list[Any], int]:
+    if level > MAX_DIMS:  # checked as the braces open: the depth never reaches the stack
+        raise ProgramLimitExceeded(
+            f"number of array dimensions ({level}) exceeds the maximum allowed ({MAX_DIMS})"
+        )
     out: list[Any] = []
     pos += 1
     n = len(s)
@@ -68,7 +84,7 @@ def _parse(s: str, pos: int) -> tuple[list[Any], int]:
         if c == "}" and not out:
             return out, pos + 1
         if c == "{":
-            sub, pos = _parse(s, pos)
+            sub, pos = _parse(s, pos, level + 1)
             out.append(sub)
         elif c == '"':
             buf = []
@@ -99,11 +115,26 @@ def _parse(s: str, pos: int) -> tuple[list[Any], int]:
             raise IndexError(pos)
 
 
+def _rectangular(items: list[Any]) -> bool:
+    """Whether every level holds either only sub-arrays of one length or only elements."""
+    level = [items]
+    while level:
+        nested = [isinstance(x, list) for node in level for x in node]
+        if not any(nested):
+            return True
+        if not all(nested) or len({len(node) for node in level}) > 1:
+            return False
+        level = [x for node in level for x in node]
+        if len({len(node) for node in level}) > 1:
+            return False
+    return True
+
+
 def _as_list(v: Any) -> list[Any] | tuple[Any, ...]:
     if isinstance(v, list | tuple):
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else bytes(v).decode()
+        s = v if isinstance(v, str) else text_decode(v)
         if s.lstrip().startswith("["):
             try:
                 j = json.loads(s)
@@ -136,6 +167,11 @@ def _text_encoder(elem: Encoder, nested: bool) -> Encoder:
         return enc_list(_as_list(v))
 
     return encode
+
+
+def text_encoder(elem: Encoder) -> Encoder:
+    """An array's text encoder around an element encoder (a session's date/time style)."""
+    return _text_encoder(elem, True)
 
 
 def _shape(v: Any, nested: bool) -> tuple[list[int], list[Any]]:
@@ -213,7 +249,7 @@ def _text_decoder(elem: Decoder) -> Decoder:
         ]
 
     def decode(b: bytes) -> list[Any]:
-        return conv(parse_literal(bytes(b).decode()))
+        return conv(parse_literal(text_decode(b)))
 
     return decode
 
@@ -228,33 +264,50 @@ def _vector_from_text(elem: Decoder) -> Decoder:
 def _binary_decoder(elem: Decoder) -> Decoder:
     def decode(b: bytes) -> list[Any]:
         mv = memoryview(b)
+        size = len(mv)
         try:
-            ndim, _flags, _oid = _III.unpack_from(mv, 0)
+            ndim, flags, _oid = _III.unpack_from(mv, 0)
             if ndim == 0:
                 return []
-            if not 0 < ndim <= 6:
+            if ndim < 0:
                 raise InvalidBinaryRepresentation(f"invalid number of dimensions: {ndim}")
+            if ndim > MAX_DIMS:
+                raise ProgramLimitExceeded(
+                    f"number of array dimensions ({ndim}) exceeds the maximum allowed "
+                    f"({MAX_DIMS})"
+                )
+            if flags not in (0, 1):
+                raise InvalidBinaryRepresentation("invalid array flags")
             dims = [_II.unpack_from(mv, 12 + 8 * i)[0] for i in range(ndim)]
-            pos = 12 + 8 * ndim
-            flat: list[Any] = []
-            total = 1
-            for d in dims:
-                total *= d
-            for _ in range(total):
-                n = _I.unpack_from(mv, pos)[0]
-                pos += 4
-                if n < 0:
-                    flat.append(None)
-                else:
-                    if pos + n > len(mv):
-                        raise InvalidBinaryRepresentation("insufficient data left in message")
-                    flat.append(elem(bytes(mv[pos : pos + n])))
-                    pos += n
-        except Exception as e:  # struct.error on a short buffer
-            if isinstance(e, InvalidBinaryRepresentation | InvalidTextRepresentation):
-                raise
+        except StructError:
             raise InvalidBinaryRepresentation("insufficient data left in message") from None
-        if pos != len(mv):
+        pos = 12 + 8 * ndim
+        total = 1
+        for d in dims:
+            # ArrayGetNItems: a negative or overflowing size is past the maximum.
+            total *= d
+            if d < 0 or total > MAX_ITEMS:
+                raise ProgramLimitExceeded(
+                    f"array size exceeds the maximum allowed ({MAX_ITEMS})"
+                )
+        if total == 0:
+            return []  # any zero dimension: the empty array, as array_recv returns
+        if 4 * total > size - pos:  # each element has at least its length word
+            raise InvalidBinaryRepresentation("insufficient data left in message")
+        flat: list[Any] = []
+        for _ in range(total):
+            if pos + 4 > size:
+                raise InvalidBinaryRepresentation("insufficient data left in message")
+            n = _I.unpack_from(mv, pos)[0]
+            pos += 4
+            if n == -1:
+                flat.append(None)
+                continue
+            if n < 0 or pos + n > size:
+                raise InvalidBinaryRepresentation("insufficient data left in message")
+            flat.append(elem(bytes(mv[pos : pos + n])))
+            pos += n
+        if pos != size:
             raise InvalidBinaryRepresentation("incorrect binary data format in array")
         for d in reversed(dims[1:]):
             flat = [flat[i : i + d] for i in range(0, len(flat), d)]

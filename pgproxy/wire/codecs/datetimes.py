@@ -1,13 +1,15 @@
-"""Codecs for date, time, timetz, timestamp, timestamptz and interval.
+"""Codecs for date, time, timetz, timestamp, timestamptz (intervals: intervals.py).
 
-Text output follows PostgreSQL with DateStyle 'ISO, MDY', IntervalStyle
-'postgres' and TimeZone 'UTC': the ParameterStatus values the proxy reports.
-Binary values count from 2000-01-01 (PostgreSQL's epoch) in microseconds, or
-days for date.
+Text output follows the session's Style (TimeZone, DateStyle): PostgreSQL's
+ISO, SQL, German and Postgres forms. Binary values count from 2000-01-01
+(PostgreSQL's epoch) in microseconds, or days for date. Values beyond
+Python's calendar (BC, year 10000 and on, infinity) travel as text and are
+computed with pgcalendar, never squeezed into datetime.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -21,12 +23,25 @@ from pgproxy.errors import (
     InvalidDatetimeFormat,
 )
 
-from .registry import PYTYPE_TEXT, Encoder, register
+from . import pgcalendar as cal
+from .intervals import (
+    interval_binary,
+    interval_from_binary,
+    interval_from_text,
+    interval_text,
+    interval_text_encoder,
+    parse_interval,
+    sql_standard_from_text,
+)
+from .pgcalendar import ISO, Style, frac, offset_str
+from .registry import PYTYPE_TEXT, Decoder, Encoder, register
+from .strings import text_decode
+
+__all__ = ["ISO", "Style", "offset_str", "parse_interval", "text_decoder", "text_encoder"]
 
 _I = Struct("!i")
 _Q = Struct("!q")
 _QI = Struct("!qi")
-_QII = Struct("!qii")
 
 _EPOCH_ORD = date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
@@ -42,26 +57,16 @@ _DATE_PINF = 0x7FFFFFFF
 _DATE_NINF = -0x80000000
 _TS_PINF = 0x7FFFFFFFFFFFFFFF
 _TS_NINF = -0x8000000000000000
+# PostgreSQL parses date/time input in a buffer of MAXDATELEN (128) characters:
+# anything longer is not a value of the type. The limit also keeps the parsers
+# here linear in what they are given.
+_MAX_DATETIME = 128
+# The widest offset timetz takes: under 16 hours (TZDISP_LIMIT).
+_TZDISP_LIMIT = 16 * 3600
 _INFINITIES = {"infinity": 1, "+infinity": 1, "-infinity": -1}
+_INF_TEXT = {1: "infinity", -1: "-infinity"}
 
 # ---------------------------------------------------------------- formatting
-
-
-def _frac(us: int) -> str:
-    # PostgreSQL prints only the fraction's significant digits.
-    return f".{us:06d}".rstrip("0") if us else ""
-
-
-def offset_str(seconds: int) -> str:
-    """A UTC offset as PostgreSQL prints it: +00, -03, +05:30, +05:30:15."""
-    sign = "-" if seconds < 0 else "+"
-    m, s = divmod(abs(seconds), 60)
-    h, m = divmod(m, 60)
-    if s:
-        return f"{sign}{h:02d}:{m:02d}:{s:02d}"
-    if m:
-        return f"{sign}{h:02d}:{m:02d}"
-    return f"{sign}{h:02d}"
 
 
 def _offset_seconds(off: timedelta) -> int:
@@ -69,7 +74,7 @@ def _offset_seconds(off: timedelta) -> int:
 
 
 def time_str(t: time) -> str:
-    return f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}{_frac(t.microsecond)}"
+    return f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}{frac(t.microsecond)}"
 
 
 def timestamp_str(dt: datetime) -> str:
@@ -88,25 +93,8 @@ def timestamptz_str(dt: datetime) -> str:
     return timestamp_str(dt) + offset_str(_offset_seconds(off))
 
 
-def interval_str(months: int, days: int, usec: int) -> str:
-    """EncodeInterval for IntervalStyle 'postgres' (PostgreSQL's default)."""
-    parts: list[str] = []
-    is_before = False
-    years, mons = int(months / 12), months - int(months / 12) * 12  # C truncation
-    for value, unit in ((years, "year"), (mons, "mon"), (days, "day")):
-        if value:
-            plus = "+" if is_before and value > 0 else ""
-            parts.append(f"{plus}{value} {unit}{'' if value == 1 else 's'}")
-            is_before = value < 0
-    if not parts or usec:
-        neg = usec < 0
-        a = -usec if neg else usec
-        secs, us = divmod(a, _USEC_SEC)
-        mins, s = divmod(secs, 60)
-        h, m = divmod(mins, 60)
-        sign = "-" if neg else ("+" if is_before else "")
-        parts.append(f"{sign}{h:02d}:{m:02d}:{s:02d}{_frac(us)}")
-    return " ".join(parts)
+def _day_usec(dt: datetime) -> int:
+    return ((dt.hour * 60 + dt.minute) * 60 + dt.second) * _USEC_SEC + dt.microsecond
 
 
 # ---------------------------------------------------------------- parsing
@@ -117,20 +105,36 @@ def _bad(typname: str, s: Any) -> InvalidDatetimeFormat:
 
 
 def parse_date(s: str) -> date:
+    if len(s) > _MAX_DATETIME:
+        raise _bad("date", s)
     try:
         return date.fromisoformat(s.strip()[:10])
     except ValueError:
         raise _bad("date", s) from None
 
 
+_MIDNIGHT_END = re.compile(r"24:00(?::00(?:\.0*)?)?")
+
+
 def parse_time(s: str) -> time:
+    if len(s) > _MAX_DATETIME:
+        raise _bad("time", s)
     try:
         return time.fromisoformat(s.strip())
     except ValueError:
         raise _bad("time", s) from None
 
 
+def _time_param(s: str) -> time | str:
+    """A time parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays text."""
+    if _MIDNIGHT_END.fullmatch(s.strip()):
+        return "24:00:00"
+    return parse_time(s)
+
+
 def parse_timestamp(s: str, typname: str = "timestamp") -> datetime:
+    if len(s) > _MAX_DATETIME:
+        raise _bad(typname, s)
     t = s.strip()
     try:
         return datetime.fromisoformat(t)
@@ -153,7 +157,7 @@ def _to_date(v: Any) -> date:
     if isinstance(v, date):
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_date(v if isinstance(v, str) else bytes(v).decode())
+        return parse_date(v if isinstance(v, str) else text_decode(v))
     raise _bad("date", v)
 
 
@@ -163,7 +167,7 @@ def _to_datetime(v: Any, typname: str = "timestamp") -> datetime:
     if isinstance(v, date):
         return datetime(v.year, v.month, v.day)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_timestamp(v if isinstance(v, str) else bytes(v).decode(), typname)
+        return parse_timestamp(v if isinstance(v, str) else text_decode(v), typname)
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
         # Unix epoch seconds, as some backends store timestamps.
         return datetime.fromtimestamp(float(v), _UTC).replace(tzinfo=None)
@@ -181,142 +185,12 @@ def _to_time(v: Any, typname: str = "time") -> time:
         secs, us = divmod(us, _USEC_SEC)
         return time(secs // 3600, secs // 60 % 60, secs % 60, us)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_time(v if isinstance(v, str) else bytes(v).decode())
+        return parse_time(v if isinstance(v, str) else text_decode(v))
     raise _bad(typname, v)
-
-
-_UNITS: dict[str, tuple[int, int, int]] = {}  # unit -> (months, days, usec) for 1 of it
-for _names, _val in (
-    (("microsecond", "microseconds", "us", "usec", "usecs", "microsecon"), (0, 0, 1)),
-    (("millisecond", "milliseconds", "ms", "msec", "msecs", "millisecon"), (0, 0, 1000)),
-    (("second", "seconds", "s", "sec", "secs"), (0, 0, _USEC_SEC)),
-    (("minute", "minutes", "m", "min", "mins"), (0, 0, 60 * _USEC_SEC)),
-    (("hour", "hours", "h", "hr", "hrs"), (0, 0, 3600 * _USEC_SEC)),
-    (("day", "days", "d"), (0, 1, 0)),
-    (("week", "weeks", "w"), (0, 7, 0)),
-    (("month", "months", "mon", "mons"), (1, 0, 0)),
-    (("year", "years", "y", "yr", "yrs"), (12, 0, 0)),
-    (("decade", "decades"), (120, 0, 0)),
-    (("century", "centuries"), (1200, 0, 0)),
-    (("millennium", "millennia", "millenniums"), (12000, 0, 0)),
-):
-    for _n in _names:
-        _UNITS[_n] = _val
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<time>[+-]?\d+:\d+(?::\d+(?:\.\d*)?)?)"
-    r"|(?P<ym>[+-]?\d+-\d+)"
-    r"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))\s*(?P<unit>[a-z]+)?"
-    r"|(?P<ago>ago)|(?P<at>@))",
-)
-_ISO_RE = re.compile(
-    r"(?P<neg>-)?P(?:(?P<Y>[-\d.]+)Y)?(?:(?P<M>[-\d.]+)M)?(?:(?P<W>[-\d.]+)W)?(?:(?P<D>[-\d.]+)D)?"
-    r"(?:T(?:(?P<H>[-\d.]+)H)?(?:(?P<MI>[-\d.]+)M)?(?:(?P<S>[-\d.]+)S)?)?",
-)
-
-
-class _Acc:
-    """Interval fields accumulated the way PostgreSQL cascades fractions down."""
-
-    __slots__ = ("days", "months", "usec")
-
-    def __init__(self) -> None:
-        self.months = self.days = self.usec = 0
-
-    def add(self, num: Decimal, unit: tuple[int, int, int]) -> None:
-        mo, d, us = unit
-        if mo:
-            total = num * mo
-            whole = int(total)
-            self.months += whole
-            num, d = (total - whole) * 30, 1  # a month's fraction becomes days
-        if d:
-            total = num * d
-            whole = int(total)
-            self.days += whole
-            num, us = (total - whole) * 24, 3600 * _USEC_SEC  # a day's fraction becomes time
-        self.usec += int((num * us).to_integral_value())
-
-    def add_time(self, text: str) -> None:
-        neg = text[0] == "-"
-        fields = text.lstrip("+-").split(":")
-        h, m = int(fields[0]), int(fields[1])
-        s = Decimal(fields[2]) if len(fields) > 2 and fields[2] else Decimal(0)
-        us = (h * 3600 + m * 60) * _USEC_SEC + int((s * _USEC_SEC).to_integral_value())
-        self.usec += -us if neg else us
-
-
-def parse_interval(s: str) -> tuple[int, int, int]:
-    """(months, days, microseconds) from the postgres, verbose, sql_standard or ISO 8601 form."""
-    t = s.strip().lower()
-    acc = _Acc()
-    if t.startswith(("p", "-p")):
-        m = _ISO_RE.fullmatch(t.upper())
-        if not m:
-            raise _bad("interval", s)
-        try:
-            for key, unit in (("Y", "year"), ("M", "month"), ("W", "week"), ("D", "day"),
-                              ("H", "hour"), ("MI", "minute"), ("S", "second")):
-                if m.group(key):
-                    acc.add(Decimal(m.group(key)), _UNITS[unit])
-        except ArithmeticError:
-            raise _bad("interval", s) from None
-        if m.group("neg"):
-            return -acc.months, -acc.days, -acc.usec
-        return acc.months, acc.days, acc.usec
-    pos, ago, seen = 0, False, False
-    while pos < len(t):
-        m = _TOKEN_RE.match(t, pos)
-        if not m or m.end() == pos:
-            if t[pos:].strip() == "":
-                break
-            raise _bad("interval", s)
-        pos = m.end()
-        if m.group("time"):
-            acc.add_time(m.group("time"))
-        elif m.group("ym"):
-            ys, _, ms = m.group("ym").lstrip("+-").partition("-")
-            months = int(ys) * 12 + int(ms)
-            acc.months += -months if m.group("ym")[0] == "-" else months
-        elif m.group("num") is not None:
-            unit = m.group("unit")
-            num = Decimal(m.group("num"))
-            if unit is None:
-                # A bare number is seconds, or days before a time field (sql_standard).
-                rest = t[pos:].lstrip()
-                unit = "day" if rest[:1].isdigit() or (rest[:1] in "+-" and rest) else "second"
-            if unit not in _UNITS:
-                raise _bad("interval", s)
-            acc.add(num, _UNITS[unit])
-        elif m.group("ago"):
-            ago = True
-        seen = seen or not m.group("at")
-    if not seen:
-        raise _bad("interval", s)
-    if ago:
-        return -acc.months, -acc.days, -acc.usec
-    return acc.months, acc.days, acc.usec
 
 
 def _td_usec(td: timedelta) -> int:
     return (td.days * 86400 + td.seconds) * _USEC_SEC + td.microseconds
-
-
-def _to_interval(v: Any) -> tuple[int, int, int]:
-    if isinstance(v, timedelta):
-        total = _td_usec(v)
-        # Days and time carry the same sign, as justify_hours leaves them:
-        # -1 hour is '-01:00:00', not timedelta's '-1 days +23:00:00'.
-        d, us = divmod(abs(total), _USEC_DAY)
-        return (0, -d, -us) if total < 0 else (0, d, us)
-    if isinstance(v, str | bytes | bytearray | memoryview):
-        return parse_interval(v if isinstance(v, str) else bytes(v).decode())
-    if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
-        return _to_interval(timedelta(seconds=float(v)))
-    raise _bad("interval", v)
-
-
-# ---------------------------------------------------------------- encoders
 
 
 def _is_text(v: Any) -> bool:
@@ -324,7 +198,7 @@ def _is_text(v: Any) -> bool:
 
 
 def _text_of(v: Any) -> str:
-    return v if isinstance(v, str) else bytes(v).decode()
+    return v if isinstance(v, str) else text_decode(v)
 
 
 def _infinity(v: Any) -> int:
@@ -334,21 +208,233 @@ def _infinity(v: Any) -> int:
     return 0
 
 
+def _wide(v: Any, typname: str) -> cal.Parsed:
+    """Text that datetime cannot hold (BC, year 10000, infinity), read as PostgreSQL does."""
+    if not _is_text(v):
+        raise _bad(typname, v)
+    return cal.parse(_text_of(v), "MDY", typname)
+
+
+def _date_days(v: Any) -> int:
+    """Days since 2000-01-01 of any date value; infinities as PostgreSQL's extremes."""
+    if isinstance(v, date):  # a datetime too: its date's ordinal
+        return v.toordinal() - _EPOCH_ORD
+    if v.__class__ is str and len(v) == 10:
+        try:
+            return date.fromisoformat(v).toordinal() - _EPOCH_ORD
+        except ValueError:
+            pass
+    p = _wide(v, "date")
+    if p.infinite:
+        return _DATE_PINF if p.infinite > 0 else _DATE_NINF
+    return p.days
+
+
+def _timestamp_usec(v: Any, typname: str) -> int:
+    """Microseconds since 2000-01-01 (in UTC for a timestamptz; a naive one is UTC)."""
+    if v.__class__ is not datetime:
+        if isinstance(v, date) and not isinstance(v, datetime):
+            v = datetime(v.year, v.month, v.day)
+        elif isinstance(v, datetime | int | float | Decimal) and not isinstance(v, bool):
+            v = _to_datetime(v, typname)
+        else:
+            dt = None
+            if _is_text(v):
+                try:
+                    dt = _fromisoformat(_text_of(v))
+                except ValueError:
+                    pass
+            if dt is None:
+                p = _wide(v, typname)
+                if p.infinite:
+                    return _TS_PINF if p.infinite > 0 else _TS_NINF
+                usec = p.days * _USEC_DAY + p.usec
+                if typname == "timestamp":
+                    return usec
+                if p.offset is not None:
+                    return usec - p.offset * _USEC_SEC
+                return usec  # a naive timestamptz from a backend is UTC
+            v = dt
+    if typname == "timestamp":
+        if v.tzinfo is not None:
+            v = v.replace(tzinfo=None)  # timestamp keeps the wall clock, drops the zone
+        return (v - _EPOCH) // _ONE_USEC
+    if v.tzinfo is None:
+        return (v - _EPOCH) // _ONE_USEC
+    return (v - _EPOCH_TZ) // _ONE_USEC
+
+
+# ---------------------------------------------------------------- text encoders
+
+
+def _date_text_styled(style: Style) -> Encoder:
+    def encode(v: Any) -> bytes:
+        if isinstance(v, date):
+            return cal.date_str(v.year, v.month, v.day, style).encode()
+        days = _date_days(v)
+        if days in (_DATE_PINF, _DATE_NINF):
+            return _INF_TEXT[1 if days > 0 else -1].encode()
+        return cal.date_str(*cal.j2date(days + cal.EPOCH_JDATE), style).encode()
+
+    return encode
+
+
 def date_text(v: Any) -> bytes:
     if v.__class__ is date:
         return v.isoformat().encode()
     if v.__class__ is str and len(v) == 10:
         return v.encode()
-    if _infinity(v):
-        return _text_of(v).strip().lower().encode()
-    return _to_date(v).isoformat().encode()
+    if isinstance(v, date):
+        return _to_date(v).isoformat().encode()
+    return _date_text_iso(v)
+
+
+_date_text_iso = _date_text_styled(ISO)
+
+
+def _wide_timestamp(usec: int, style: Style, tz: tzinfo | None, with_zone: bool) -> bytes:
+    if usec in (_TS_PINF, _TS_NINF):
+        return _INF_TEXT[1 if usec > 0 else -1].encode()
+    zone = None
+    if with_zone:
+        zone = (0, "UTC") if tz is None else cal.zone_at(usec, tz)
+        usec += zone[0] * _USEC_SEC
+    y, m, d, day_usec = cal.split_usec(usec)
+    return cal.timestamp_str(y, m, d, day_usec, style, zone).encode()
+
+
+def _timestamp_text_styled(style: Style) -> Encoder:
+    def encode(v: Any) -> bytes:
+        if isinstance(v, datetime):
+            if v.tzinfo is not None:
+                v = v.replace(tzinfo=None)
+            return cal.timestamp_str(v.year, v.month, v.day, _day_usec(v), style).encode()
+        return _wide_timestamp(_timestamp_usec(v, "timestamp"), style, None, False)
+
+    return encode
+
+
+_timestamp_text_iso = _timestamp_text_styled(ISO)
+
+
+def timestamp_text(v: Any) -> bytes:
+    if v.__class__ is str:
+        if len(v) == 19 and v[10] == " ":
+            return v.encode()
+        if _infinity(v):
+            return v.strip().lower().encode()
+        try:
+            dt = parse_timestamp(v)
+        except InvalidDatetimeFormat:
+            return _timestamp_text_iso(v)
+        return timestamp_str(dt).encode()
+    if v.__class__ is datetime:
+        return timestamp_str(v).encode()
+    return _timestamp_text_iso(v)
+
+
+def _in_zone(dt: datetime, tz: tzinfo) -> datetime:
+    # A naive value from a backend is UTC: backends keep timestamptz in UTC
+    # (MySQL sessions run at +00:00, SQLite's CURRENT_TIMESTAMP is UTC).
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=_UTC).astimezone(tz)
+    return dt.astimezone(tz)
+
+
+def timestamptz_text_encoder(style: Style = ISO) -> Encoder:
+    """timestamptz text as PostgreSQL prints it for a session of this Style.
+
+    PostgreSQL prints every timestamptz in the session zone, so an aware
+    value is converted (its offset tells the instant), and so is a naive one,
+    which a backend holds in UTC.
+    """
+    tz = style.tz
+    utc = tz is None or tz is _UTC
+    iso = style.dates == "ISO"
+
+    def fmt(dt: datetime) -> bytes:
+        if utc and iso:
+            if dt.tzinfo is None:
+                return (timestamp_str(dt) + "+00").encode()
+            off = dt.utcoffset()
+            if not off:
+                return (timestamp_str(dt) + "+00").encode()
+            try:
+                return (timestamp_str(dt - off) + "+00").encode()
+            except OverflowError:
+                return wide(dt)
+        try:
+            local = _in_zone(dt, tz or _UTC)
+        except OverflowError:
+            return wide(dt)
+        if iso:
+            return timestamptz_str(local).encode()
+        off = local.utcoffset()
+        zone = (_offset_seconds(off) if off else 0, local.tzname() if tz else "UTC")
+        return cal.timestamp_str(
+            local.year, local.month, local.day, _day_usec(local), style, zone
+        ).encode()
+
+    def wide(v: Any) -> bytes:
+        return _wide_timestamp(_timestamp_usec(v, "timestamptz"), style, tz, True)
+
+    def encode(v: Any) -> bytes:
+        if v.__class__ is datetime:
+            return fmt(v)
+        if v.__class__ is str:
+            if utc and iso and len(v) == 19 and v[10] == " ":
+                return v.encode() + b"+00"
+            try:
+                dt = parse_timestamp(v, "timestamp with time zone")
+            except InvalidDatetimeFormat:
+                return wide(v)
+            return fmt(dt)
+        if isinstance(v, datetime):
+            return fmt(v)
+        if _is_text(v):
+            return wide(v)
+        return fmt(_to_datetime(v, "timestamp with time zone"))
+
+    return encode
+
+
+def timestamptz_binary(v: Any) -> bytes:
+    """timestamptz binary: microseconds since 2000-01-01 UTC, whatever the session zone;
+    a backend's naive value is UTC."""
+    if v.__class__ is str and len(v) == 19:
+        try:
+            return _Q.pack((_fromisoformat(v) - _EPOCH) // _ONE_USEC)
+        except ValueError:
+            pass
+    elif v.__class__ is datetime:
+        return _Q.pack((v - (_EPOCH if v.tzinfo is None else _EPOCH_TZ)) // _ONE_USEC)
+    return _Q.pack(_timestamp_usec(v, "timestamptz"))
+
+
+timestamptz_text = timestamptz_text_encoder()
+
+
+@functools.lru_cache(maxsize=64)
+def text_encoder(oid: int, style: Style) -> Encoder | None:
+    """The text encoder of a date/time type for a session Style; None if the style is moot."""
+    if oid == pgtypes.TIMESTAMPTZ:
+        return timestamptz_text_encoder(style)
+    if oid == pgtypes.INTERVAL:
+        return interval_text_encoder(style) if style.interval != "postgres" else None
+    if style.dates == "ISO":
+        return None
+    if oid == pgtypes.DATE:
+        return _date_text_styled(style)
+    if oid == pgtypes.TIMESTAMP:
+        return _timestamp_text_styled(style)
+    return None
+
+
+# ---------------------------------------------------------------- other encoders
 
 
 def date_binary(v: Any) -> bytes:
-    inf = _infinity(v)
-    if inf:
-        return _I.pack(_DATE_PINF if inf > 0 else _DATE_NINF)
-    return _I.pack(_to_date(v).toordinal() - _EPOCH_ORD)
+    return _I.pack(_date_days(v))
 
 
 def time_text(v: Any) -> bytes:
@@ -362,6 +448,8 @@ def _time_usec(t: time) -> int:
 
 
 def time_binary(v: Any) -> bytes:
+    if v.__class__ is str and _MIDNIGHT_END.fullmatch(v.strip()):
+        return _Q.pack(_USEC_DAY)
     return _Q.pack(_time_usec(_to_time(v)))
 
 
@@ -384,128 +472,24 @@ def timetz_binary(v: Any) -> bytes:
     return _QI.pack(_time_usec(t), -_timetz_offset(t))
 
 
-def timestamp_text(v: Any) -> bytes:
-    if v.__class__ is str:
-        if len(v) == 19 and v[10] == " ":
-            return v.encode()
-        if _infinity(v):
-            return v.strip().lower().encode()
-        try:
-            dt = parse_timestamp(v)
-        except InvalidDatetimeFormat:
-            return v.encode()  # the backend's text is the best we have
-        return timestamp_str(dt).encode()
-    if v.__class__ is datetime:
-        return timestamp_str(v).encode()
-    if _infinity(v):
-        return _text_of(v).strip().lower().encode()
-    return timestamp_str(_to_datetime(v)).encode()
-
-
 def timestamp_binary(v: Any) -> bytes:
     if v.__class__ is str:
         try:
             v = _fromisoformat(v)
         except ValueError:
-            inf = _infinity(v)
-            if inf:
-                return _Q.pack(_TS_PINF if inf > 0 else _TS_NINF)
-            v = _to_datetime(v)
-    elif v.__class__ is not datetime:
-        inf = _infinity(v)
-        if inf:
-            return _Q.pack(_TS_PINF if inf > 0 else _TS_NINF)
-        v = _to_datetime(v)
-    if v.tzinfo is not None:
-        v = v.replace(tzinfo=None)  # timestamp keeps the wall clock, drops the zone
-    return _Q.pack((v - _EPOCH) // _ONE_USEC)
-
-
-def _in_zone(dt: datetime, tz: tzinfo) -> datetime:
-    # A naive value from a backend is UTC: backends keep timestamptz in UTC
-    # (MySQL sessions run at +00:00, SQLite's CURRENT_TIMESTAMP is UTC).
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=_UTC).astimezone(tz)
-    return dt.astimezone(tz)
-
-
-def timestamptz_text_encoder(tz: tzinfo = _UTC) -> Encoder:
-    """timestamptz text as PostgreSQL prints it for a session whose TimeZone is `tz`.
-
-    PostgreSQL prints every timestamptz in the session zone, so an aware
-    value is converted (its offset tells the instant), and so is a naive one,
-    which a backend holds in UTC.
-    """
-    utc = tz is _UTC
-
-    def fmt(dt: datetime) -> bytes:
-        if utc:
-            if dt.tzinfo is None:
-                return (timestamp_str(dt) + "+00").encode()
-            off = dt.utcoffset()
-            if not off:
-                return (timestamp_str(dt) + "+00").encode()
-            return (timestamp_str(dt - off) + "+00").encode()
-        return timestamptz_str(_in_zone(dt, tz)).encode()
-
-    def encode(v: Any) -> bytes:
-        if v.__class__ is datetime:
-            return fmt(v)
-        if v.__class__ is str:
-            if utc and len(v) == 19 and v[10] == " ":
-                return v.encode() + b"+00"
-            if _infinity(v):
-                return v.strip().lower().encode()
-            try:
-                dt = parse_timestamp(v, "timestamp with time zone")
-            except InvalidDatetimeFormat:
-                return v.encode()  # the backend's text is the best we have
-            return fmt(dt)
-        if _infinity(v):
-            return _text_of(v).strip().lower().encode()
-        return fmt(_to_datetime(v, "timestamp with time zone"))
-
-    return encode
-
-
-def timestamptz_binary_encoder(tz: tzinfo = _UTC) -> Encoder:
-    """timestamptz binary: microseconds since 2000-01-01 UTC; naive values are UTC."""
-    utc = tz is _UTC
-
-    def encode(v: Any) -> bytes:
-        if utc and v.__class__ is str and len(v) == 19:
-            try:
-                return _Q.pack((_fromisoformat(v) - _EPOCH) // _ONE_USEC)
-            except ValueError:
-                pass
-        if v.__class__ is not datetime:
-            inf = _infinity(v)
-            if inf:
-                return _Q.pack(_TS_PINF if inf > 0 else _TS_NINF)
-            v = _to_datetime(v, "timestamp with time zone")
-        if v.tzinfo is None:  # a backend's naive timestamptz is UTC, whatever the session zone
-            return _Q.pack((v - _EPOCH) // _ONE_USEC)
-        return _Q.pack((v - _EPOCH_TZ) // _ONE_USEC)
-
-    return encode
-
-
-timestamptz_text = timestamptz_text_encoder()
-timestamptz_binary = timestamptz_binary_encoder()
-
-
-def interval_text(v: Any) -> bytes:
-    if v.__class__ is str:
-        return v.encode()
-    return interval_str(*_to_interval(v)).encode()
-
-
-def interval_binary(v: Any) -> bytes:
-    months, days, usec = _to_interval(v)
-    return _QII.pack(usec, days, months)
+            return _Q.pack(_timestamp_usec(v, "timestamp"))
+    if v.__class__ is datetime:  # the common case, inline
+        if v.tzinfo is not None:
+            v = v.replace(tzinfo=None)  # timestamp keeps the wall clock, drops the zone
+        return _Q.pack((v - _EPOCH) // _ONE_USEC)
+    return _Q.pack(_timestamp_usec(v, "timestamp"))
 
 
 # ---------------------------------------------------------------- decoders
+#
+# A parameter beyond Python's calendar, or infinite, is bound as PostgreSQL's
+# ISO text ('10000-01-01', '0044-03-15 BC', 'infinity'): a backend that keeps
+# text keeps it exactly, and one that cannot hold it refuses it.
 
 
 def _need(b: bytes, n: int, typname: str) -> None:
@@ -513,29 +497,74 @@ def _need(b: bytes, n: int, typname: str) -> None:
         raise InvalidBinaryRepresentation(f"incorrect binary data format for type {typname}")
 
 
-def date_from_text(b: bytes) -> date:
-    s = bytes(b).decode()
-    inf = _infinity(s)
-    if inf:
-        return date.max if inf > 0 else date.min
-    return parse_date(s)
-
-
-def date_from_binary(b: bytes) -> date:
-    _need(b, 4, "date")
-    n = _I.unpack(b)[0]
-    if n == _DATE_PINF:
-        return date.max
-    if n == _DATE_NINF:
-        return date.min
+def _date_of_days(days: int) -> date | str:
+    if days == _DATE_PINF:
+        return "infinity"
+    if days == _DATE_NINF:
+        return "-infinity"
     try:
-        return date.fromordinal(n + _EPOCH_ORD)
+        return date.fromordinal(days + _EPOCH_ORD)
     except (ValueError, OverflowError):
-        raise DatetimeFieldOverflow("date out of range for Python") from None
+        if not cal.DATE_MIN_DAYS <= days < cal.DATE_END_DAYS:
+            raise DatetimeFieldOverflow("date out of range") from None
+        return cal.date_str(*cal.j2date(days + cal.EPOCH_JDATE), ISO)
 
 
-def time_from_text(b: bytes) -> time:
-    return parse_time(bytes(b).decode())
+_RELATIVE = {"now": None, "today": 0, "tomorrow": 1, "yesterday": -1}
+
+
+def _relative(s: str, tz: tzinfo | None) -> datetime | None:
+    """'now', 'today', 'tomorrow', 'yesterday': read when the statement runs, in the zone."""
+    word = s.strip().lower()
+    if word not in _RELATIVE:
+        return None
+    now = datetime.now(tz or _UTC)
+    days = _RELATIVE[word]
+    if days is None:
+        return now
+    midnight = datetime(now.year, now.month, now.day) + timedelta(days=days)
+    return midnight.replace(tzinfo=tz or _UTC)
+
+
+def _date_decoder(order: str, tz: tzinfo | None = None) -> Decoder:
+    def decode(b: bytes) -> date | str:
+        s = text_decode(b)
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            pass
+        rel = _relative(s, tz)
+        if rel is not None:
+            return rel.date()
+        p = cal.parse(s, order, "date")
+        if p.infinite:
+            return _INF_TEXT[p.infinite]
+        return _date_of_days(p.days)
+
+    return decode
+
+
+date_from_text = _date_decoder("MDY")
+
+
+def date_from_binary(b: bytes) -> date | str:
+    _need(b, 4, "date")
+    return _date_of_days(_I.unpack(b)[0])
+
+
+def time_from_text(b: bytes) -> time | str:
+    return _time_param(text_decode(b))
+
+
+def _timetz_decoder(tz: tzinfo | None) -> Decoder:
+    def decode(b: bytes) -> time:
+        t = parse_time(text_decode(b))
+        if t.tzinfo is None and tz is not None:
+            # Without an offset, the session zone's offset today, as PostgreSQL takes it.
+            return t.replace(tzinfo=timezone(datetime.now(tz).utcoffset() or timedelta(0)))
+        return t
+
+    return decode
 
 
 def _time_of_usec(us: int) -> time:
@@ -556,61 +585,87 @@ def time_from_binary(b: bytes) -> time:
 def timetz_from_binary(b: bytes) -> time:
     _need(b, 12, "time with time zone")
     us, west = _QI.unpack(b)
+    if not -_TZDISP_LIMIT < west < _TZDISP_LIMIT:
+        raise InvalidBinaryRepresentation("time zone displacement out of range")
     return _time_of_usec(us).replace(tzinfo=timezone(timedelta(seconds=-west)))
 
 
-def timestamp_from_text(b: bytes) -> datetime:
-    s = bytes(b).decode()
-    inf = _infinity(s)
-    if inf:
-        return datetime.max if inf > 0 else datetime.min
-    return parse_timestamp(s).replace(tzinfo=None)
-
-
-def timestamptz_from_text(b: bytes) -> datetime:
-    s = bytes(b).decode()
-    inf = _infinity(s)
-    if inf:
-        return (datetime.max if inf > 0 else datetime.min).replace(tzinfo=_UTC)
-    dt = parse_timestamp(s, "timestamp with time zone")
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=_UTC)
-
-
-def _from_usec(us: int, base: datetime) -> datetime:
+def _from_usec(us: int, aware: bool) -> datetime | str:
     if us == _TS_PINF:
-        return datetime.max.replace(tzinfo=base.tzinfo)
+        return "infinity"
     if us == _TS_NINF:
-        return datetime.min.replace(tzinfo=base.tzinfo)
+        return "-infinity"
     try:
-        return base + timedelta(microseconds=us)
+        return (_EPOCH_TZ if aware else _EPOCH) + timedelta(microseconds=us)
     except OverflowError:
-        raise DatetimeFieldOverflow("timestamp out of range for Python") from None
+        if not -cal.EPOCH_JDATE * _USEC_DAY <= us < cal.TS_END_USEC:
+            raise DatetimeFieldOverflow("timestamp out of range") from None
+        y, m, d, day_usec = cal.split_usec(us)
+        return cal.timestamp_str(y, m, d, day_usec, ISO, (0, None) if aware else None)
 
 
-def timestamp_from_binary(b: bytes) -> datetime:
+def _timestamp_decoder(order: str, tz: tzinfo | None, aware: bool) -> Decoder:
+    typname = "timestamp with time zone" if aware else "timestamp"
+
+    def decode(b: bytes) -> datetime | str:
+        s = text_decode(b)
+        try:
+            dt = _fromisoformat(s.strip())
+        except ValueError:
+            rel = _relative(s, tz)
+            if rel is not None:
+                return rel.astimezone(_UTC) if aware else rel.replace(tzinfo=None)
+            p = cal.parse(s, order, typname)
+            if p.infinite:
+                return _INF_TEXT[p.infinite]
+            usec = p.days * _USEC_DAY + p.usec
+            if aware:
+                if p.offset is not None:
+                    usec -= p.offset * _USEC_SEC
+                elif tz is not None:  # a value without a zone is in the session's TimeZone
+                    usec -= cal.zone_at(usec, tz)[0] * _USEC_SEC
+            return _from_usec(usec, aware)
+        if not aware:
+            return dt.replace(tzinfo=None)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=tz or _UTC)
+        # In UTC, so a backend that keeps text keeps one spelling of each instant.
+        try:
+            return dt.astimezone(_UTC)
+        except OverflowError:  # 9999-12-31 23:00-06 is in year 10000 in UTC
+            return _from_usec((dt - _EPOCH_TZ) // _ONE_USEC, True)
+
+    return decode
+
+
+timestamp_from_text = _timestamp_decoder("MDY", None, False)
+timestamptz_from_text = _timestamp_decoder("MDY", None, True)
+
+
+def timestamp_from_binary(b: bytes) -> datetime | str:
     _need(b, 8, "timestamp")
-    return _from_usec(_Q.unpack(b)[0], _EPOCH)
+    return _from_usec(_Q.unpack(b)[0], False)
 
 
-def timestamptz_from_binary(b: bytes) -> datetime:
+def timestamptz_from_binary(b: bytes) -> datetime | str:
     _need(b, 8, "timestamp with time zone")
-    return _from_usec(_Q.unpack(b)[0], _EPOCH_TZ)
+    return _from_usec(_Q.unpack(b)[0], True)
 
 
-def _interval_td(months: int, days: int, usec: int) -> timedelta:
-    # timedelta has no months: a year is 365 days and a month 30, as psycopg reads them.
-    years, mons = int(months / 12), months - int(months / 12) * 12
-    return timedelta(days=days + years * 365 + mons * 30, microseconds=usec)
-
-
-def interval_from_text(b: bytes) -> timedelta:
-    return _interval_td(*parse_interval(bytes(b).decode()))
-
-
-def interval_from_binary(b: bytes) -> timedelta:
-    _need(b, 16, "interval")
-    usec, days, months = _QII.unpack(b)
-    return _interval_td(months, days, usec)
+@functools.lru_cache(maxsize=64)
+def text_decoder(oid: int, style: Style) -> Decoder | None:
+    """A text parameter decoder that reads by the session's DateStyle order and TimeZone."""
+    if oid == pgtypes.DATE:
+        return _date_decoder(style.order, style.tz)
+    if oid == pgtypes.TIMESTAMP:
+        return _timestamp_decoder(style.order, None, False)
+    if oid == pgtypes.TIMESTAMPTZ:
+        return _timestamp_decoder(style.order, style.tz, True)
+    if oid == pgtypes.TIMETZ:
+        return _timetz_decoder(style.tz)
+    if oid == pgtypes.INTERVAL and style.interval == "sql_standard":
+        return sql_standard_from_text
+    return None
 
 
 # ---------------------------------------------------------------- registration

@@ -16,6 +16,7 @@ from pgproxy.errors import (
 )
 
 from .registry import PYTYPE_TEXT, register
+from .strings import text_decode
 
 _H = Struct("!h")
 _I = Struct("!i")
@@ -47,7 +48,7 @@ def _truth(v: Any) -> bool:
     if isinstance(v, str):
         return parse_bool(v)
     if isinstance(v, bytes | bytearray | memoryview):
-        return parse_bool(bytes(v).decode())
+        return parse_bool(text_decode(v))
     # MySQL and SQLite keep booleans as integers.
     return bool(v)
 
@@ -61,7 +62,7 @@ def bool_binary(v: Any) -> bytes:
 
 
 def bool_from_text(b: bytes) -> bool:
-    return parse_bool(bytes(b).decode())
+    return parse_bool(text_decode(b))
 
 
 def bool_from_binary(b: bytes) -> bool:
@@ -85,7 +86,7 @@ def to_int(v: Any, typname: str = "bigint") -> int:
     if isinstance(v, int):
         return int(v)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else bytes(v).decode()
+        s = v if isinstance(v, str) else text_decode(v)
         try:
             return int(s)
         except ValueError:
@@ -99,8 +100,9 @@ def to_int(v: Any, typname: str = "bigint") -> int:
                 f'invalid input syntax for type {typname}: "{s}"'
             ) from None
     if isinstance(v, Decimal):
-        if not v.is_finite():
-            raise NumericValueOutOfRange(f"cannot convert {v} to {typname}")
+        # adjusted() first: int() of 1e999999999 would build a billion-digit integer.
+        if not v.is_finite() or v.adjusted() > 20:
+            raise NumericValueOutOfRange(f"{typname} out of range")
         return int(v.to_integral_value(ROUND_HALF_UP))
     if isinstance(v, float):
         if not math.isfinite(v):
@@ -134,7 +136,7 @@ def _int_from_text(oid: int, lo: int, hi: int) -> Any:
     name = _INT_NAMES[oid]
 
     def decode(b: bytes) -> int:
-        s = bytes(b).decode()
+        s = text_decode(b)
         try:
             n = int(s)
         except ValueError:
@@ -261,7 +263,7 @@ def to_float(v: Any, typname: str = "double precision") -> float:
     if v.__class__ is float:
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else bytes(v).decode()
+        s = v if isinstance(v, str) else text_decode(v)
         try:
             return float(s)
         except ValueError:
@@ -301,7 +303,7 @@ def float4_binary(v: Any) -> bytes:
 
 def _float_from_text(typname: str) -> Any:
     def decode(b: bytes) -> float:
-        return to_float(bytes(b).decode(), typname)
+        return to_float(text_decode(b), typname)
 
     return decode
 
@@ -325,6 +327,11 @@ _NUMERIC_NEG = 0x4000
 _NUMERIC_NAN = 0xC000
 _NUMERIC_PINF = 0xD000
 _NUMERIC_NINF = 0xF000
+# numeric's limits: 131,072 digits before the point, 16,383 after, and an
+# exponent of at most 1,000 either way in input (NUMERIC_MAX_PRECISION).
+_NUMERIC_MAX_WEIGHT = 131_072
+_NUMERIC_MAX_SCALE = 16_383
+_NUMERIC_MAX_EXPONENT = 1000
 
 
 def to_decimal(v: Any) -> Decimal:
@@ -340,7 +347,7 @@ def to_decimal(v: Any) -> Decimal:
         return Decimal(repr(v))
     if isinstance(v, Decimal):
         return v
-    s = v if isinstance(v, str) else bytes(v).decode()
+    s = v if isinstance(v, str) else text_decode(v)
     try:
         d = Decimal(s.strip())
     except (InvalidOperation, TypeError):
@@ -356,6 +363,9 @@ def decimal_str(d: Decimal) -> str:
         if d.is_nan():
             return "NaN"
         return "-Infinity" if d.is_signed() else "Infinity"
+    if not -_NUMERIC_MAX_SCALE <= d.adjusted() < _NUMERIC_MAX_WEIGHT:
+        # Written out, 1e999999999 would be a billion characters.
+        raise NumericValueOutOfRange("value overflows numeric format")
     s = format(d, "f")
     if s[0] == "-" and d.is_zero():
         return s[1:]
@@ -410,7 +420,18 @@ def numeric_binary(v: Any) -> bytes:
 
 
 def numeric_from_text(b: bytes) -> Decimal:
-    return to_decimal(bytes(b).decode())
+    """numeric_in: what PostgreSQL stores, else 22P02 or 22003 as it reports them."""
+    s = text_decode(b)
+    d = to_decimal(s)
+    if d.is_finite():
+        e = s.find("e") if "e" in s else s.find("E")
+        if e >= 0:
+            digits = s[e + 1 :].strip()
+            if len(digits) > 10 or abs(int(digits)) > _NUMERIC_MAX_EXPONENT:
+                raise NumericValueOutOfRange("value overflows numeric format")
+        if d.adjusted() >= _NUMERIC_MAX_WEIGHT or -d.as_tuple().exponent > _NUMERIC_MAX_SCALE:
+            raise NumericValueOutOfRange("value overflows numeric format")
+    return d
 
 
 def numeric_from_binary(b: bytes) -> Decimal:
@@ -426,6 +447,8 @@ def numeric_from_binary(b: bytes) -> Decimal:
         return Decimal("-Infinity")
     if sign not in (_NUMERIC_POS, _NUMERIC_NEG) or len(b) != 8 + 2 * n:
         raise InvalidBinaryRepresentation("invalid numeric sign or length in binary data")
+    if dscale > _NUMERIC_MAX_SCALE:
+        raise InvalidBinaryRepresentation("invalid scale in external \"numeric\" value")
     groups = Struct(f"!{n}H").unpack_from(b, 8)
     if any(g > 9999 for g in groups):
         raise InvalidBinaryRepresentation("invalid digit in external numeric value")
@@ -457,7 +480,7 @@ for _oid in (pgtypes.REGPROC, pgtypes.REGCLASS, pgtypes.REGTYPE):
     # reg* types travel as their oid in binary; in text PostgreSQL prints a
     # name, which a backend hands over as str.
     register(_oid, int_text, _int_binary(_U, pgtypes.OID),
-             lambda b: bytes(b).decode(), _int_from_binary(_U, pgtypes.OID))
+             text_decode, _int_from_binary(_U, pgtypes.OID))
 register(pgtypes.FLOAT4, float4_text, float4_binary, _float_from_text("real"), float4_from_binary)
 register(pgtypes.FLOAT8, float8_text, float8_binary, _float_from_text("double precision"),
          float8_from_binary)

@@ -9,16 +9,17 @@ type is not the one the fast path expects.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from datetime import tzinfo
 from struct import Struct
 from struct import error as StructError
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import NumericValueOutOfRange, ProtocolViolation
+from pgproxy.errors import InvalidParameterValue, NumericValueOutOfRange, ProtocolViolation
 
-from . import datetimes
+from . import arrays, datetimes
+from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Encoder, any_text
 
 RowsEncoder = Callable[[Sequence[Sequence[Any]]], bytes]
@@ -112,7 +113,7 @@ _SNIPPETS: dict[str, str] = {
 }
 
 
-def _kind(oid: int, fmt: int) -> str:
+def _kind(oid: int, fmt: int, style: Style) -> str:
     if oid in _STR_OIDS:
         return "str"
     if fmt == TEXT:
@@ -120,7 +121,7 @@ def _kind(oid: int, fmt: int) -> str:
             return "int"
         if oid == pgtypes.FLOAT8:
             return "float8"
-        if oid == pgtypes.TIMESTAMP:
+        if oid == pgtypes.TIMESTAMP and style.dates == "ISO":
             return "timestamp"
         if oid == pgtypes.BOOL:
             return "bool"
@@ -189,26 +190,36 @@ def normalize_formats(formats: Sequence[int], ncols: int) -> list[int]:
     return list(formats)
 
 
-def column_encoder(oid: int, fmt: int, tz: tzinfo | None = None) -> Encoder:
+def column_encoder(oid: int, fmt: int, style: Style | None = None) -> Encoder:
     """The value encoder for one column; unknown types go as text, by Python type.
 
-    `tz` is the session's TimeZone when it is not UTC: timestamptz values
-    are printed in it, and naive ones are taken to be in it.
+    `style` is the session's TimeZone, DateStyle and IntervalStyle when they
+    are not the defaults: date/time values are printed in them.
     """
     if fmt not in (TEXT, BINARY):
-        raise ProtocolViolation(f"unsupported format code: {fmt}")
-    if tz is not None and oid == pgtypes.TIMESTAMPTZ:
-        if fmt == BINARY:
-            return datetimes.timestamptz_binary_encoder(tz)
-        return datetimes.timestamptz_text_encoder(tz)
+        raise InvalidParameterValue(f"unsupported format code: {fmt}")
+    if style is not None and style is not ISO and fmt == TEXT and style != ISO:
+        styled = _styled(oid, style)
+        if styled is not None:
+            return styled
     codec = CODECS.get(oid)
     if codec is None:
         return any_text
     return codec.binary_encode if fmt == BINARY else codec.text_encode
 
 
+@functools.lru_cache(maxsize=128)
+def _styled(oid: int, style: Style) -> Encoder | None:
+    """A date/time type's (or an array of one's) text encoder for a session style."""
+    elem_oid = arrays.ELEMENT_OID.get(oid)
+    if elem_oid is None:
+        return datetimes.text_encoder(oid, style)
+    elem = datetimes.text_encoder(elem_oid, style)
+    return None if elem is None else arrays.text_encoder(elem)
+
+
 def row_encoder(
-    type_oids: Sequence[int], formats: Sequence[int], *, tz: tzinfo | None = None
+    type_oids: Sequence[int], formats: Sequence[int], *, style: Style | None = None
 ) -> RowsEncoder:
     """A function from a batch of rows to the bytes of their DataRow messages.
 
@@ -217,14 +228,15 @@ def row_encoder(
     order, None for NULL. Values of the wrong Python type for a column are
     converted (a str for any type, an int for a bool, …); values that cannot
     be raise a PgError with the matching SQLSTATE. `formats` are Bind's
-    result-format codes (none: all text; one: all columns). `tz`: see
+    result-format codes (none: all text; one: all columns). `style`: see
     `column_encoder`.
     """
     fmts = normalize_formats(formats, len(type_oids))
-    kinds = tuple(_kind(oid, f) for oid, f in zip(type_oids, fmts, strict=True))
+    st = style or ISO
+    kinds = tuple(_kind(oid, f, st) for oid, f in zip(type_oids, fmts, strict=True))
     args: list[Any] = []
     for oid, f, k in zip(type_oids, fmts, kinds, strict=True):
-        enc = column_encoder(oid, f, tz)
+        enc = column_encoder(oid, f, style)
         if k == "fixed":
             code, pytype = _BIN_FIXED[oid]
             st = Struct("!i" + code)

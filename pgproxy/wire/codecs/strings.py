@@ -9,7 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+from pgproxy.errors import (
+    CharacterNotInRepertoire,
+    InvalidBinaryRepresentation,
+    InvalidTextRepresentation,
+)
 
 from .registry import PYTYPE_TEXT, any_text, register
 
@@ -29,11 +33,30 @@ def text_encode(v: Any) -> bytes:
     return any_text(v)
 
 
-def text_decode(b: bytes) -> str:
+def text_decode(b: bytes | bytearray | memoryview) -> str:
+    """Client text as str: UTF-8 without NUL, else 22021 naming the bytes, as PostgreSQL does.
+
+    Every decoder that reads a text-format value goes through here, so no
+    client byte sequence reaches a parser as a UnicodeDecodeError.
+    """
     try:
-        return str(b, "utf-8")
-    except UnicodeDecodeError:
-        raise InvalidTextRepresentation('invalid byte sequence for encoding "UTF8"') from None
+        s = str(b, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_utf8(exc.object, exc.start) from None
+    if "\0" in s:
+        raise invalid_utf8(b, bytes(b).index(0))
+    return s
+
+
+def invalid_utf8(data: bytes | bytearray | memoryview, at: int) -> CharacterNotInRepertoire:
+    """PostgreSQL's report_invalid_encoding: the bytes of the one bad character."""
+    first = data[at]
+    data = bytes(data[at : at + 4])
+    # pg_utf_mblen: the length the lead byte announces.
+    size = 2 if first & 0xE0 == 0xC0 else 3 if first & 0xF0 == 0xE0 else (
+        4 if first & 0xF8 == 0xF0 else 1)
+    shown = " ".join(f"0x{c:02x}" for c in data[:size])
+    return CharacterNotInRepertoire(f'invalid byte sequence for encoding "UTF8": {shown}')
 
 
 def char_encode(v: Any) -> bytes:
@@ -105,7 +128,7 @@ def _to_uuid(v: Any) -> uuid.UUID:
             return _UUID(v)
         if isinstance(v, bytes | bytearray | memoryview):
             b = bytes(v)
-            return _UUID(bytes=b) if len(b) == 16 else _UUID(b.decode())
+            return _UUID(bytes=b) if len(b) == 16 else _UUID(text_decode(b))
     except ValueError:
         pass
     raise InvalidTextRepresentation(f'invalid input syntax for type uuid: "{v}"')
@@ -124,7 +147,7 @@ def uuid_binary(v: Any) -> bytes:
 
 
 def uuid_from_text(b: bytes) -> uuid.UUID:
-    return _to_uuid(bytes(b).decode())
+    return _to_uuid(text_decode(b))
 
 
 def uuid_from_binary(b: bytes) -> uuid.UUID:
@@ -140,7 +163,7 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Decimal):
         return float(o)
     if isinstance(o, bytes | bytearray | memoryview):
-        return bytes(o).decode()
+        return bytes(o).decode(errors="replace")
     return str(o)
 
 

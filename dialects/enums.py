@@ -1,0 +1,108 @@
+"""CREATE TYPE … AS ENUM: labels kept in the proxy's `pgproxy_enums` table (pg_enum reads
+them), and a column of the type becomes a CHECK on SQLite and an ENUM on MySQL/MariaDB.
+
+Which names in a CREATE TABLE are enums only the backend's table knows, so such a
+CREATE TABLE is a routine (pgproxy/backends/enums.py) that looks the labels up and
+calls `apply`. Other CREATE TYPE forms (composite, range) and ALTER TYPE … ADD VALUE
+are refused with 0A000.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.tokens import Token, TokenType
+
+from dialects.api import Generated, Step, Target, TranslationError
+from dialects.classify import word
+
+TABLE = "pgproxy_enums"
+# The name of the CHECK that stands for an enum type on SQLite (the catalog hides it:
+# PostgreSQL's enum column has no constraint).
+CHECK_PREFIX = "pgproxy_enum_"
+_CREATE = {
+    "sqlite": f"CREATE TABLE IF NOT EXISTS {TABLE} (type_name TEXT NOT NULL, label TEXT NOT NULL,"
+              " sort_order REAL NOT NULL, PRIMARY KEY (type_name, label))",
+    "mysql": f"CREATE TABLE IF NOT EXISTS {TABLE} (type_name VARCHAR(63) NOT NULL, label"
+             " VARCHAR(63) NOT NULL, sort_order DOUBLE NOT NULL, PRIMARY KEY (type_name, label))"
+             " DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+}
+
+
+def create_table_sql(dialect: str) -> str:
+    return _CREATE["sqlite" if dialect == "sqlite" else "mysql"]
+
+
+def create_type(tree: exp.Create, backend: str) -> tuple[Step, ...]:
+    enum = tree.expression
+    if not (isinstance(enum, exp.DataType) and enum.this == exp.DType.ENUM):
+        raise TranslationError(
+            f"{backend}: CREATE TYPE supports AS ENUM only (no composite or range types)",
+            "0A000",
+        )
+    labels = tuple(e.this for e in enum.expressions)
+    if len(set(labels)) != len(labels):
+        raise TranslationError("enum labels must be unique", "42710")
+    return (Step(sql=create_table_sql(backend)),
+            Step(routine="create_enum", args=(tree.this.name, labels)))
+
+
+def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
+    """DROP TYPE a, b and ALTER TYPE … (only OWNER TO, which changes nothing here)."""
+    words = [word(t) for t in tokens]
+    if tag == "ALTER TYPE":
+        if "OWNER" in words:
+            return Generated("")
+        raise TranslationError(f"{target.backend}: ALTER TYPE is not supported", "0A000")
+    i = 2
+    exists = words[i : i + 2] == ["IF", "EXISTS"]
+    if exists:
+        i += 2
+    names = []
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.token_type == TokenType.COMMA or word(tok) in ("CASCADE", "RESTRICT"):
+            i += 1
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
+            i += 2  # public.
+            continue
+        names.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
+        i += 1
+    return Generated("", steps=(Step(routine="drop_enums", args=(tuple(names), exists)),))
+
+
+def candidates(tree: exp.Expr) -> set[str]:
+    """Type names of the statement's column definitions that may be enums (user-defined
+    names), in CREATE TABLE or ALTER TABLE … ADD COLUMN."""
+    if not isinstance(tree, (exp.Create, exp.Alter)):
+        return set()
+    return {name for column in tree.find_all(exp.ColumnDef) if (name := _user_type(column))}
+
+
+def _user_type(column: exp.Expr) -> str | None:
+    if not isinstance(column, exp.ColumnDef):
+        return None
+    kind = column.args.get("kind")
+    if not (isinstance(kind, exp.DataType) and kind.this == exp.DType.USERDEFINED):
+        return None
+    name = kind.args.get("kind")
+    if isinstance(name, exp.Dot):
+        name = name.expression
+    return name.name if isinstance(name, exp.Identifier) else None
+
+
+def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
+    """Columns of an enum type: a CHECK of the labels (SQLite) or an ENUM (MySQL)."""
+    for column in list(tree.find_all(exp.ColumnDef)):
+        name = _user_type(column)
+        if name not in labels:
+            continue
+        values = [exp.Literal.string(v) for v in labels[name]]
+        if dialect == "sqlite":
+            column.set("kind", exp.DataType(this=exp.DType.USERDEFINED, kind=name))
+            check = exp.In(this=exp.column(column.name, quoted=True), expressions=values)
+            column.append("constraints", exp.ColumnConstraint(
+                this=exp.to_identifier(f"{CHECK_PREFIX}{column.name}", quoted=True),
+                kind=exp.CheckColumnConstraint(this=check)))
+        else:
+            column.set("kind", exp.DataType(this=exp.DType.ENUM, expressions=values))

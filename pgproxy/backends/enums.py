@@ -1,0 +1,83 @@
+"""Enum types on SQLite and MySQL/MariaDB: their labels in `pgproxy_enums`, and CREATE TABLE
+with columns of them (dialects/enums.py says what each backend makes of such a column)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from dialects import enums
+from dialects.generation import dialect_for
+from pgproxy import errors
+from pgproxy.backends.steps import literal, run_sql
+
+
+def _mark(conn: Any) -> str:
+    return "?" if conn.backend.paramstyle == "qmark" else "%s"
+
+
+def _table_exists(conn: Any) -> bool:
+    if conn.backend.dialect == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        sql = ("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+               "AND TABLE_NAME = %s")
+    return bool(run_sql(conn, sql, (enums.TABLE,)))
+
+
+def labels(conn: Any, names: set[str]) -> dict[str, list[str]]:
+    """The labels of those of `names` that are enum types, in their order."""
+    if not names or not _table_exists(conn):
+        return {}
+    m = _mark(conn)
+    found: dict[str, list[str]] = {}
+    for name, label in run_sql(
+        conn, f"SELECT type_name, label FROM {enums.TABLE} WHERE type_name IN "
+              f"({', '.join(m for _ in names)}) ORDER BY type_name, sort_order", sorted(names)):
+        found.setdefault(name, []).append(label)
+    return found
+
+
+def create_enum(conn: Any, name: str, values: tuple[str, ...]) -> None:
+    m = _mark(conn)
+    if run_sql(conn, f"SELECT 1 FROM {enums.TABLE} WHERE type_name = {m}", (name,)):
+        raise errors.DuplicateObject(f'type "{name}" already exists')
+    for order, label in enumerate(values, 1):
+        run_sql(conn, f"INSERT INTO {enums.TABLE} (type_name, label, sort_order) "
+                      f"VALUES ({m}, {m}, {m})", (name, label, float(order)))
+
+
+def drop_enums(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
+    present = labels(conn, set(names))
+    m = _mark(conn)
+    for name in names:
+        if name not in present:
+            if if_exists:
+                continue
+            raise errors.UndefinedObject(f'type "{name}" does not exist')
+        run_sql(conn, f"DELETE FROM {enums.TABLE} WHERE type_name = {m}", (name,))
+
+
+def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
+    """A copy of the statement with its enum-typed columns made what the backend checks."""
+    tree = tree.copy()
+    enums.apply(tree, labels(conn, enums.candidates(tree)), conn.backend.dialect)
+    return tree
+
+
+def create_table(conn: Any, tree: exp.Create) -> None:
+    dialect = conn.backend.dialect
+    tree = with_labels(conn, tree)
+    if dialect != "sqlite":
+        from pgproxy.backends.mysql_ddl import fill_references
+
+        fill_references(conn, tree)
+    run_sql(conn, literal(conn, dialect_for(dialect).generator().generate(tree)))
+
+
+ROUTINES = {
+    "create_enum": create_enum,
+    "drop_enums": drop_enums,
+    "create_table": create_table,
+}
