@@ -240,6 +240,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             )
     if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
         tokens = ddl.rename_column_tokens(tokens)
+    tokens = _oid_arrays(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(
@@ -259,6 +260,26 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
     if expression is None:
         return Statement(sql=text, kind=Kind.EMPTY, tag="")
     return _classified(text, tokens, expression, hints.collect(expression, statement_hints))
+
+
+_OID_TYPES = frozenset({"OID", "REGTYPE", "REGCLASS", "REGPROC"})
+
+
+def _oid_arrays(tokens: list[Token]) -> list[Token]:
+    """`::oid[]` as `::int8[]`: sqlglot reads oid and the reg* types only as scalars, and an
+    array of int8 holds the same numbers (asyncpg's type introspection asks
+    `= any($1::oid[])`)."""
+    out = list(tokens)
+    for i in range(1, len(out) - 2):
+        if (
+            out[i - 1].token_type == TokenType.DCOLON
+            and out[i].text.upper() in _OID_TYPES
+            and out[i + 1].token_type == TokenType.L_BRACKET
+            and out[i + 2].token_type == TokenType.R_BRACKET
+        ):
+            t = out[i]
+            out[i] = Token(TokenType.BIGINT, "INT8", t.line, t.col, t.start, t.end)
+    return out
 
 
 def _strip_positions(expression: exp.Expr) -> None:
@@ -338,11 +359,13 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
     nparams, param_types = classify.params(expression)
     param_types, param_columns = paramcols.bind(expression, param_types)
     returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
-    setting = classify.set_config(expression) if kind is Kind.SELECT else None
-    if setting is not None:
-        setting = _check_setting(setting)
     cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
+    # The catalog engine runs set_config() itself, once per row (pg_dump's
+    # `SELECT set_config(name, …) FROM pg_settings WHERE …`).
+    setting = classify.set_config(expression) if kind is Kind.SELECT and not catalog_only else None
+    if setting is not None:
+        setting = _check_setting(setting)
     return Statement(
         sql=text,
         kind=kind,

@@ -574,7 +574,7 @@ def _record(out: Constraints, table: str, node: exp.Expr, name: str | None,
     if suffix == "check":
         check = node if isinstance(node, exp.CheckColumnConstraint) else node.find(
             exp.CheckColumnConstraint)
-        expr = check.this.sql("postgres") if check is not None else ""
+        expr = check.this.sql("postgres", normalize_functions="lower") if check is not None else ""
         cols = sorted({c.name for c in check.find_all(exp.Column)}) if check else cols
         default = f"{table}_{cols[0]}_check" if cols else f"{table}_check"
         out.checks.append((name or default, f"CHECK (({expr}))", cols))

@@ -11,7 +11,7 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
-from pgproxy import errors
+from pgproxy import errors, settings
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> None:
+    if cfg.server_version is not None:
+        settings.set_server_version(str(cfg.server_version))
     # A backend that fails to open (say, a path that is no Dolt directory) is
     # logged and retried when a client reaches it; the others serve meanwhile.
     backends = {name: open_backend(url) for name, url in cfg.backends.items()}

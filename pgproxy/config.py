@@ -28,6 +28,7 @@ class Config:
     workers: int = 64
     cache_size: int = 4096
     log_level: str = "info"
+    server_version: str | None = None  # advertised; None: settings.DEFAULT_SERVER_VERSION
     # Raw sections, each read by the module that owns it.
     query_cache: dict[str, Any] = field(default_factory=dict)  # pgproxy.cache.CacheOptions
     observers: dict[str, Any] = field(default_factory=dict)  # pgproxy.observers
@@ -70,7 +71,7 @@ def _apply_file(cfg: Config, path: Path) -> None:
     if listen:
         cfg.listen = [listen] if isinstance(listen, str) else list(listen)
     for key in ("auth", "allow_remote_trust", "require_tls", "tls_cert", "tls_key", "workers",
-                "log_level"):
+                "log_level", "server_version"):
         if key in server:
             setattr(cfg, key, server[key])
     for key in ("allow_remote_trust", "require_tls"):

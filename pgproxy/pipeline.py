@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import dialects
 from dialects.cache import TranslationCache
 from pgproxy import cursors, errors, pgtypes
+from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
 from pgproxy.copy import stage as copy_stage
+from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
 if TYPE_CHECKING:
@@ -93,6 +95,8 @@ class Pipeline:
             return await self.catalog.run(session, stmt, params, formats)
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, formats)
+        if stmt.tag in _PREPARED_TAGS:
+            return await self._prepared(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.
@@ -111,7 +115,7 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
-        result = await self._backend(session, stmt, params, formats)
+        result = await self._backend(session, stmt, params, formats, prepared.param_types)
         if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
             session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
         return result
@@ -122,25 +126,31 @@ class Pipeline:
         stmt: dialects.Statement,
         params: Sequence[Any],
         formats: Sequence[int],
+        param_types: Sequence[int] = (),
     ) -> BackendResult | RowsResult:
         if session.lost_transaction and stmt.kind in _ENDS_FAILED:
             return await self._end_lost(session, stmt)
-        generated = self.generate(stmt, session.target())
+        try:
+            generated = self.generate(stmt, session.target())
+            values = _bind(session, generated, params, param_types)
+        except errors.PgError:
+            session.statement_failed()
+            raise
         if not generated.sql and not generated.steps:
             done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
             done.notices = _notices(session, generated)
             return done
-        values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
             key = cache.key(session, stmt, generated.sql, values, formats)
             if key is not None:
                 # run(session): the cache may run it again on a session of its own.
                 run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats
+                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
+                    param_types=param_types,
                 )
                 return await cache.read(session, key, stmt, run)
-        return await self._execute(session, stmt, generated, values, formats)
+        return await self._execute(session, stmt, generated, values, formats, param_types)
 
     async def _execute(
         self,
@@ -149,6 +159,7 @@ class Pipeline:
         generated: dialects.Generated,
         values: list[Any],
         formats: Sequence[int],
+        param_types: Sequence[int] = (),
     ) -> BackendResult:
         await session.release_active()
         if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
@@ -159,7 +170,7 @@ class Pipeline:
         )
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
-            cursor.columns = _typed(cursor.columns, generated.column_types)
+            cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
@@ -266,12 +277,46 @@ class Pipeline:
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)
-        values = _bind(session, generated, [*nulls, *prepared.literals])
+        values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
         await session.release_active()
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
-            return _typed(columns, generated.column_types)
+            return _typed(columns, generated.column_types, prepared.param_types)
         return columns
+
+
+    async def _prepared(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """SQL-level PREPARE / EXECUTE / DEALLOCATE (pgproxy/prepared.py)."""
+        if stmt.tag == "PREPARE":
+            prepare = sql_prepared.parse_prepare(stmt.sql)
+            if prepare.name in session.sql_statements:
+                raise errors.DuplicatePreparedStatement(
+                    f'prepared statement "{prepare.name}" already exists')
+            session.sql_statements[prepare.name] = await session.prepare(
+                prepare.query, prepare.param_types)
+            return RowsResult("PREPARE")
+        if stmt.tag == "EXECUTE":
+            name, args = sql_prepared.parse_execute(stmt.sql)
+            statement = session.sql_statements.get(name)
+            if statement is None:
+                raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
+            if len(args) != len(statement.param_types):
+                raise errors.SyntaxError(
+                    f"wrong number of parameters for prepared statement \"{name}\"",
+                    detail=f"Expected {len(statement.param_types)} parameters but got "
+                           f"{len(args)}.", sqlstate="42601")
+            values = session.decode_params(
+                statement, [None if a is None else a.encode() for a in args], [0] * len(args))
+            return await self.run(session, statement, values, formats)
+        name = sql_prepared.parse_deallocate(stmt.sql)
+        if name is None:
+            session.sql_statements.clear()
+        else:
+            # A protocol-level statement of that name is the wire's: nothing to drop here.
+            session.sql_statements.pop(name, None)
+        return RowsResult(stmt.tag)
 
 
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
@@ -286,6 +331,8 @@ def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]
         return ()
     level = (session.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
+
+_PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
@@ -302,12 +349,17 @@ _NO_IMPLICIT = frozenset(
 )
 
 
-def _typed(columns: Sequence[Column], types: Sequence[int]) -> list[Column]:
-    """Columns with the types the statement's text fixes (casts, predicates) applied."""
+def _typed(
+    columns: Sequence[Column], types: Sequence[int], param_types: Sequence[int] = ()
+) -> list[Column]:
+    """Columns with the types the statement's text fixes (casts, predicates, $n) applied."""
     out = list(columns)
     for i, oid in enumerate(types[: len(out)]):
         if oid == dialects.SUM_OF_INTEGERS_IF_INTEGRAL:
             oid = pgtypes.INT8 if _integral(out[i]) else 0
+        elif oid <= dialects.PARAMETER_TYPE:  # SELECT $n: the parameter's own type
+            index = dialects.PARAMETER_TYPE - oid
+            oid = param_types[index] if index < len(param_types) else 0
         if oid and out[i].type_oid != oid:
             info = pgtypes.TYPES.get(oid)
             out[i] = replace(out[i], type_oid=oid, type_size=info.size if info else -1, type_mod=-1)
@@ -322,14 +374,23 @@ def _integral(column: Column) -> bool:
     ) <= 32
 
 
-def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]) -> list[Any]:
+def _bind(
+    session: Session,
+    generated: dialects.Generated,
+    params: Sequence[Any],
+    param_types: Sequence[int] = (),
+) -> list[Any]:
     """Client parameters and session values in driver placeholder order."""
     out: list[Any] = []
+    translated = session.target().dialect != "postgres"
     for source in generated.params:
         if isinstance(source, int):
             if source >= len(params):
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
-            out.append(params[source])
+            value = params[source]
+            out.append(backend_value(value) if translated else value)
+        elif is_derived(source):
+            out.append(derived(source, params, param_types))
         else:
             out.append(session.session_value(source, params))
     return out

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import dialects
 from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors
+from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.settings import VERSION_STRING, Settings, truthy
+from pgproxy.settings import Settings, truthy
 from pgproxy.wire.codecs import decoder, encode
 from pgproxy.workers import FINISHED, QUEUED, Job
 
@@ -79,6 +80,7 @@ class Session:
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
+        self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
@@ -267,7 +269,7 @@ class Session:
         if name == "current_schema":
             return "public"
         if name == "version":
-            return VERSION_STRING
+            return settings_mod.VERSION_STRING
         if name == "backend_pid":
             return self.pid
         if name.startswith("setting:"):
@@ -486,6 +488,12 @@ class Session:
         """A DECLAREd cursor's result outlives the statements that follow it."""
         if self._active is result:
             self._active = None
+
+    def statement_failed(self) -> None:
+        """An error raised before the backend ran anything (translation, binding): inside a
+        transaction block it aborts the transaction, as any error does in PostgreSQL."""
+        if self.in_transaction:
+            self.failed = True
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self.in_transaction = in_transaction

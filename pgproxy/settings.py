@@ -16,12 +16,12 @@ from pgproxy import errors, timezones
 from pgproxy.wire import encoding
 from pgproxy.wire.codecs import ISO, Style
 
-SERVER_VERSION = "16.4"
-SERVER_VERSION_NUM = "160004"
-VERSION_STRING = (
-    f"PostgreSQL {SERVER_VERSION} (pgproxy) on x86_64-pc-linux-gnu, "
-    "compiled by gcc, 64-bit"
-)
+# The version advertised to clients ([server] server_version). pg_dump refuses a server
+# newer than itself, so the default is the major version Debian's pg_dump has.
+DEFAULT_SERVER_VERSION = "15.18"
+SERVER_VERSION = DEFAULT_SERVER_VERSION
+SERVER_VERSION_NUM = "150018"
+VERSION_STRING = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,16 @@ PARAMS: dict[str, Param] = {
     "enable_seqscan": Param("on"),
     "geqo": Param("on"),
     "max_connections": Param("100", read_only=True),
-    "server_version_full": Param(VERSION_STRING, read_only=True),
+    # What pg_dump sets up and what its plain-format output sets before restoring.
+    "synchronize_seqscans": Param("on"),
+    "quote_all_identifiers": Param("off"),
+    "check_function_bodies": Param("on"),
+    "default_tablespace": Param(""),
+    "default_table_access_method": Param("heap"),
+    "session_replication_role": Param("origin"),
+    "restrict_nonsystem_relation_kind": Param(""),
+    "default_with_oids": Param("off"),  # older dumps turn it off; tables have no OIDs
+    "server_version_full": Param("", read_only=True),
     "pgproxy.branch": Param("", description="Dolt branch every statement reads and writes"),
     "pgproxy.as_of": Param("", description="commit, branch, tag or timestamp reads are as of"),
 }
@@ -108,6 +117,25 @@ RESULT_SETTINGS = (
     "client_encoding", "standard_conforming_strings", "search_path", "lc_monetary",
     "lc_numeric", "lc_time", "row_security", "array_nulls", "timezone_abbreviations",
 )
+
+def set_server_version(version: str) -> None:
+    """Advertise `version` ('15.18', '16.4', '14'): server_version, its _num and version()."""
+    global SERVER_VERSION, SERVER_VERSION_NUM, VERSION_STRING
+    match = re.fullmatch(r"(\d+)(?:\.(\d+))?", version.strip())
+    if match is None or int(match.group(1)) < 10:
+        raise ValueError(f"[server] server_version must look like '15.18', not {version!r}")
+    major, minor = int(match.group(1)), int(match.group(2) or 0)
+    SERVER_VERSION = f"{major}.{minor}"
+    SERVER_VERSION_NUM = str(major * 10000 + minor)
+    VERSION_STRING = (
+        f"PostgreSQL {SERVER_VERSION} (pgproxy) on x86_64-pc-linux-gnu, compiled by gcc, 64-bit"
+    )
+    PARAMS["server_version"] = Param(SERVER_VERSION, report=True, read_only=True)
+    PARAMS["server_version_num"] = Param(SERVER_VERSION_NUM, read_only=True)
+    PARAMS["server_version_full"] = Param(VERSION_STRING, read_only=True)
+
+
+set_server_version(DEFAULT_SERVER_VERSION)
 
 # Names as PostgreSQL spells them in SHOW ALL / ParameterStatus.
 DISPLAY = {
@@ -296,6 +324,15 @@ class Settings:
             if startup:
                 return  # unknown startup options are ignored, as PostgreSQL ignores GUCs it lacks
             raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        if name == "session_authorization" and not startup:
+            # SET SESSION AUTHORIZATION (pg_dump --use-set-session-authorization): only to
+            # the session's own user, or back to it (RESET, DEFAULT).
+            wanted = self.get(name) if value is None or value.upper() == "DEFAULT" else \
+                normalize(name, value)
+            if wanted != self.get(name):
+                raise errors.InsufficientPrivilege(
+                    "permission denied to set session authorization")
+            return
         if param is not None and param.read_only and not startup:
             raise errors.CantChangeRuntimeParam(f'parameter "{name}" cannot be changed')
         new: str | None

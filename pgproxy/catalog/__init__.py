@@ -84,7 +84,9 @@ _FUNC_TYPES: dict[str, int] = {
     "json_build_object": pgtypes.JSON, "jsonb_build_object": pgtypes.JSONB,
     "json_agg": pgtypes.JSON, "jsonb_agg": pgtypes.JSONB, "bool_and": pgtypes.BOOL,
     "bool_or": pgtypes.BOOL, "every": pgtypes.BOOL, "logical_and": pgtypes.BOOL,
-    "logical_or": pgtypes.BOOL,
+    "logical_or": pgtypes.BOOL, "array_remove": pgtypes.TEXT_ARRAY,
+    "quote_literal": pgtypes.TEXT, "quote_nullable": pgtypes.TEXT, "set_config": pgtypes.TEXT,
+    "acldefault": 1034,  # aclitem[]: its text form, as PostgreSQL prints it
 }
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 # Backends whose schema introspect() reads (for parameter types from columns).
@@ -112,8 +114,10 @@ class Catalog:
             return False
         if stmt.catalog_only:
             return True
-        if stmt.kind is not dialects.Kind.SELECT or stmt.tables_read:
+        if stmt.kind is not dialects.Kind.SELECT:
             return False
+        if stmt.tables_read:
+            return bool(self._sequences_read(session, stmt))
         wanted = self._wanted.get(stmt.sql)
         if wanted is None:
             tree = stmt.expression
@@ -128,6 +132,17 @@ class Catalog:
             ))
             self._wanted[stmt.sql] = wanted
         return wanted
+
+    def _sequences_read(self, session: Session, stmt: dialects.Statement) -> frozenset[str]:
+        """The sequences a SELECT reads when it reads nothing else (pg_dump's `SELECT
+        last_value, is_called FROM public.s`): the catalog knows them, the backend may not."""
+        cached = self._engines.get(id(session.route.backend))
+        if cached is None or not cached[0].sequence_names:
+            return frozenset()
+        if any("." in n and not n.startswith("public.") for n in stmt.tables_read):
+            return frozenset()  # a relation of another schema
+        names = frozenset(n for n in stmt.tables_read if "." not in n)
+        return names if names and names <= cached[0].sequence_names else frozenset()
 
     def invalidate(self, backend: Any = None) -> None:
         """Forget the cached schema (one backend's, or all): the next query reads it anew."""
@@ -179,8 +194,10 @@ class Catalog:
         index: dict[str, dict[str, int]] = {}
         for table in engine.schema.tables:
             cols = index.setdefault(table.name.lower(), {})
-            for position, col in enumerate(table.columns, 1):
+            for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
+            # An INSERT without a column list fills the columns that are not generated.
+            for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
         self._columns[key] = (engine, index)
         return index
@@ -201,9 +218,14 @@ class Catalog:
 
     async def _query(self, session: Session, stmt: dialects.Statement,
                      params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
-        sql, types = self._translate(stmt.sql)
-        engine = await self._engine(session)
-        ctx = Context(session.user, session.database, session.settings.get, session.pid)
+        sequences = self._sequences_read(session, stmt) if stmt.tables_read and not \
+            stmt.catalog_only else frozenset()
+        # A sequence's value moves with every nextval (no schema change marks it): read anew.
+        engine = await self._engine(session, rebuild=bool(sequences))
+        sql, types = self._translate(stmt.sql, sequences)
+        ctx = Context(session.user, session.database, session.settings.get, session.pid,
+                      lambda name, value, local: session.apply_setting(
+                          dialects.Setting(name.lower(), value, local)))
         started = time.perf_counter()
         try:
             result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,
@@ -216,19 +238,20 @@ class Catalog:
         log.debug("catalog query in %.2f ms", (time.perf_counter() - started) * 1000)
         return result
 
-    def _translate(self, sql: str) -> tuple[str, list[int | None]]:
-        cached = self._translated.get(sql)
+    def _translate(self, sql: str, sequences: frozenset[str] = frozenset()
+                   ) -> tuple[str, list[int | None]]:
+        cached = self._translated.get((sql, sequences))
         if cached is None:
             try:
                 tree = translate.parse(sql)
-                cached = (translate.to_sqlite(tree), projection_types(tree))
+                cached = (translate.to_sqlite(tree, sequences), projection_types(tree, sequences))
             except errors.PgError:
                 raise
             except Exception as exc:  # sqlglot's many error types: the query is beyond us
                 log.warning("catalog query not translated (%s): %s", exc, sql)
                 raise errors.FeatureNotSupported(
                     f"pgproxy cannot answer this catalog query: {exc}") from None
-            self._translated[sql] = cached
+            self._translated[(sql, sequences)] = cached
         return cached
 
     def _current(self, backend: Any, mark: Any) -> CatalogDB | None:
@@ -242,7 +265,9 @@ class Catalog:
             return engine if seen == mark else None
         return engine if time.monotonic() - built < REFRESH_SECONDS else None
 
-    async def _engine(self, session: Session) -> CatalogDB:
+    async def _engine(self, session: Session, rebuild: bool = False) -> CatalogDB:
+        # rebuild: the engine is built anew whatever the fingerprint says (a
+        # sequence's last_value moves without the schema changing).
         # Only a rebuild takes the lock: checks run on each session's own
         # connection, in parallel, so a thousand clients' first statements do
         # not queue behind one another's connects and hops.
@@ -252,12 +277,13 @@ class Catalog:
             await session.release_active()
             conn = await session.connection()
             mark = await session.call(fingerprint, conn, backend.dialect)
-        current = self._current(backend, mark)
+        current = None if rebuild else self._current(backend, mark)
         if current is not None:
             return current
         lock = self._locks.setdefault(id(backend), asyncio.Lock())
         async with lock:
-            current = self._current(backend, mark)  # built while this session waited
+            # Built while this session waited?
+            current = None if rebuild else self._current(backend, mark)
             if current is not None:
                 return current
             await session.release_active()
@@ -328,7 +354,11 @@ for _name, (_spec, _) in PG_VIEWS.items():
     _RELATION_TYPES[_name] = {c: type_oid(t) for c, t in columns_of(_spec)}
 
 
-def projection_types(tree: exp.Expr) -> list[int | None]:
+_SEQUENCE_TYPES = {"last_value": pgtypes.INT8, "log_cnt": pgtypes.INT8, "is_called": pgtypes.BOOL}
+
+
+def projection_types(tree: exp.Expr, sequences: frozenset[str] = frozenset()
+                     ) -> list[int | None]:
     """Each output column's pg type, as far as the PostgreSQL AST says (None: ask the engine)."""
     select = tree
     while isinstance(select, exp.SetOperation):
@@ -338,17 +368,20 @@ def projection_types(tree: exp.Expr) -> list[int | None]:
     if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
            for e in select.expressions):
         return []  # the engine's own column origins type a star's columns
-    sources = _sources(select)
+    sources = _sources(select, sequences)
     return [_expr_type(e, sources) for e in select.expressions]
 
 
-def _sources(select: exp.Select) -> dict[str, dict[str, int]]:
+def _sources(select: exp.Select, sequences: frozenset[str] = frozenset()
+             ) -> dict[str, dict[str, int]]:
     """Relation alias -> its columns' types, for catalog tables and derived tables alike."""
     out: dict[str, dict[str, int]] = {}
     for table in select.find_all(exp.Table):
         if table.find_ancestor(exp.Select) is not select:
             continue
         cols = _RELATION_TYPES.get(table.name)
+        if cols is None and table.name in sequences:
+            cols = _SEQUENCE_TYPES  # a sequence read as a relation (Catalog._sequences_read)
         if cols is not None:
             out[table.alias_or_name] = cols
     for sub in select.find_all(exp.Subquery):

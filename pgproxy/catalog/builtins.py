@@ -7,11 +7,16 @@ these must be the numbers a real server would give.
 
 from __future__ import annotations
 
+import re
+
+from pgproxy.catalog.pg_relations import RELATIONS
+
 PG_CATALOG_NS = 11
 PG_TOAST_NS = 99
 PUBLIC_NS = 2200
 INFORMATION_SCHEMA_NS = 13183
 BOOTSTRAP_SUPERUSER = 10
+DATABASE_OWNER = 6171  # the predefined role pg_database_owner
 HEAP_AM = 2
 BTREE_AM = 403
 DEFAULT_COLLATION = 100
@@ -20,6 +25,8 @@ PG_CONSTRAINT_RELID = 2606
 PG_DATABASE_RELID = 1262
 PG_NAMESPACE_RELID = 2615
 PG_PROC_RELID = 1255
+PG_REWRITE_RELID = 2618
+PG_ATTRDEF_RELID = 2604
 PG_TYPE_RELID = 1247
 FIRST_NORMAL_OID = 16384
 
@@ -215,7 +222,9 @@ def range_rows() -> list[tuple]:
 NAMESPACES = [
     (PG_CATALOG_NS, "pg_catalog", BOOTSTRAP_SUPERUSER, None),
     (PG_TOAST_NS, "pg_toast", BOOTSTRAP_SUPERUSER, None),
-    (PUBLIC_NS, "public", BOOTSTRAP_SUPERUSER, None),
+    # As initdb leaves it since PostgreSQL 15 (pg_dump takes this for "nothing to dump").
+    (PUBLIC_NS, "public", DATABASE_OWNER,
+     "{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}"),
     (INFORMATION_SCHEMA_NS, "information_schema", BOOTSTRAP_SUPERUSER, None),
 ]
 
@@ -321,19 +330,16 @@ KEYWORDS = sorted(
     for code, words in _KEYWORDS_BY_CATCODE.items() for word in words.split()
 )
 
+# Keywords an identifier must be quoted as (quote_ident quotes all but the unreserved).
+RESERVED_WORDS = frozenset(word for word, code, *_ in KEYWORDS if code != "U")
+
+
+def quote_ident(name: str) -> str:
+    """An identifier as PostgreSQL's quote_ident writes it."""
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and name not in RESERVED_WORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 # The catalog relations' own OIDs (pg_class.dat): 'pg_class'::regclass, tableoid.
-CATALOG_RELATIONS = {
-    "pg_class": 1259, "pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255,
-    "pg_namespace": 2615, "pg_constraint": 2606, "pg_database": 1262, "pg_index": 2610,
-    "pg_description": 2609, "pg_trigger": 2620, "pg_rewrite": 2618, "pg_am": 2601,
-    "pg_authid": 1260, "pg_collation": 3456, "pg_tablespace": 1213, "pg_attrdef": 2604,
-    "pg_operator": 2617, "pg_extension": 3079, "pg_enum": 3501, "pg_inherits": 2611,
-    "pg_language": 2612, "pg_opclass": 2616, "pg_opfamily": 2753, "pg_conversion": 2607,
-    "pg_cast": 2605, "pg_event_trigger": 3466, "pg_policy": 3256, "pg_statistic_ext": 3381,
-    "pg_ts_config": 3602, "pg_foreign_server": 1417, "pg_foreign_data_wrapper": 2328,
-    "pg_publication": 6104, "pg_subscription": 6100, "pg_default_acl": 826,
-    "pg_shdescription": 2396, "pg_auth_members": 1261, "pg_range": 3541,
-    "pg_sequence": 2224, "pg_depend": 2608, "pg_partitioned_table": 3350,
-    "pg_foreign_table": 3118, "pg_init_privs": 3394, "pg_seclabel": 3596,
-    "pg_aggregate": 2600,
-}
+CATALOG_RELATIONS = {name: oid for name, (oid, _kind, _columns) in RELATIONS.items()}

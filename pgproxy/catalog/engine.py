@@ -24,6 +24,7 @@ from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
 from pgproxy.catalog import comments, enums, sequences
+from pgproxy.catalog.deparse import relations_read
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
     INFORMATION_SCHEMA,
@@ -31,6 +32,8 @@ from pgproxy.catalog.relations import (
     PG_VIEWS,
     columns_of,
 )
+from pgproxy.settings import PARAMS
+from pgproxy.wire.codecs import CODECS
 
 _INT_TYPES = {"oid", "int2", "int4", "int8", "xid", "cid", "bool", "regproc"}
 _FLOAT_TYPES = {"float4", "float8"}
@@ -44,6 +47,8 @@ class Context:
     database: str = "postgres"
     settings: Callable[[str], str] | None = None
     pid: int = 0
+    # set_config(name, value, is_local): changes the session's setting.
+    apply: Callable[[str, str | None, bool], None] | None = None
 
 
 @dataclass
@@ -58,7 +63,8 @@ class _Names:
     namespaces: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
-    constraintdefs: dict[int, str] = field(default_factory=dict)
+    # a definition, or a foreign key's (head, referenced table, tail)
+    constraintdefs: dict[int, str | tuple[str, str, str]] = field(default_factory=dict)
     viewdefs: dict[int, str] = field(default_factory=dict)
     # (table, column) -> the sequence a serial or identity column owns
     serial_sequences: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -103,7 +109,10 @@ def _storage(pgtype: str) -> str:
     return _STORAGE.get(pgtype, "TEXT")
 
 
-def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
+def format_type(oid: Any, typmod: Any, names: _Names,
+                visible: Callable[[str], bool] | None = None) -> str | None:
+    """A type's name as PostgreSQL's format_type writes it; a type of a schema not on
+    search_path (`visible` says which are) qualified."""
     if oid is None:
         return None
     oid = int(oid)
@@ -113,7 +122,7 @@ def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
         return "???"
     ns, name = entry
     if name.startswith("_"):
-        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names)
+        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names, visible)
         return f"{inner}[]"
     spelled = {
         "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
@@ -125,12 +134,14 @@ def format_type(oid: Any, typmod: Any, names: _Names) -> str | None:
     if typmod >= 0:
         if name in ("varchar", "bpchar"):
             return f"{spelled}({typmod - 4})"
+        if name in ("bit", "varbit"):
+            return f"{spelled}({typmod})"
         if name == "numeric":
             t = typmod - 4
             return f"numeric({t >> 16},{t & 0xFFFF})"
-    if ns not in ("pg_catalog", "public"):
-        return f"{ns}.{spelled}"
-    return spelled
+    if ns != "pg_catalog" and not (visible(ns) if visible is not None else ns == "public"):
+        return f"{b.quote_ident(ns)}.{b.quote_ident(spelled)}"
+    return spelled if ns == "pg_catalog" else b.quote_ident(spelled)
 
 
 def _array_text(items: Sequence[Any]) -> str:
@@ -223,8 +234,10 @@ class CatalogDB:
             return
         db = "information_schema" if relation in INFORMATION_SCHEMA else "pg_catalog"
         n = len(rows[0])
+        # The leading columns: a relation may have more than a row spells (pg_relations.py).
+        names = ", ".join(f'"{c}"' for c in list(self.relation_columns[relation])[:n])
         self.db.executemany(
-            f'INSERT INTO {db}."{relation}" VALUES ({", ".join("?" * n)})', rows
+            f'INSERT INTO {db}."{relation}" ({names}) VALUES ({", ".join("?" * n)})', rows
         )
 
     def replace_rows(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -245,6 +258,7 @@ class CatalogDB:
             names.namespaces[oid] = nsp
             taken.add(oid)
         names.roles[b.BOOTSTRAP_SUPERUSER] = "postgres"
+        names.roles[b.DATABASE_OWNER] = "pg_database_owner"
         self._insert("pg_namespace", b.NAMESPACES)
         self._insert("pg_am", b.ACCESS_METHODS)
         self._insert("pg_tablespace", b.TABLESPACES)
@@ -253,9 +267,11 @@ class CatalogDB:
         self._insert("pg_extension", b.EXTENSIONS)
         self._insert("pg_range", b.range_rows())
         self._insert("pg_get_keywords", b.KEYWORDS)
-        self._insert("pg_authid", [self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres")])
-        self._insert("pg_description", [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0,
-                                         "standard public schema")])
+        self._insert("pg_authid", [
+            self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres"),
+            (b.DATABASE_OWNER, "pg_database_owner", False, True, False, False, False, False,
+             False, -1, None, None)])
+        descriptions = [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0, "standard public schema")]
 
         enums.load(self, schema, taken, types)
         for t in schema.tables:  # columns made with an enum type show that type
@@ -288,13 +304,19 @@ class CatalogDB:
             attnums = {}
             if t.kind == "r":
                 attributes.extend(self._system_attributes(oid))
+            if t.comment:
+                descriptions.append((oid, b.PG_CLASS_RELID, 0, t.comment))
             for i, c in enumerate(t.columns, 1):
                 attnums[c.name] = i
+                if c.comment:
+                    descriptions.append((oid, b.PG_CLASS_RELID, i, c.comment))
+                expression = c.generated or c.default
                 attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
-                                                      c.notnull, c.default is not None))
-                if c.default is not None:
+                                                      c.notnull, expression is not None,
+                                                      bool(c.generated)))
+                if expression is not None:
                     attrdefs.append((stable_oid(f"attrdef:{t.name}.{c.name}", taken), oid, i,
-                                     c.default))
+                                     expression))
                 info_columns.append(self._info_column(t, c, i))
             if t.kind == "v":
                 names.viewdefs[oid] = t.view_definition or ""
@@ -307,14 +329,21 @@ class CatalogDB:
                 ioid = stable_oid(f"index:public.{ix.name}", taken)
                 names.relations[ioid] = ("public", ix.name, "i")
                 names.by_name[("public", ix.name)] = ioid
+                desc = ix.descending or [False] * len(ix.columns)
+                exprs = ix.expressions or [None] * len(ix.columns)
+                keys_sql = ", ".join(_index_key(c, e) + (" DESC" if d else "")
+                                     for c, e, d in zip(ix.columns, exprs, desc, strict=True))
                 names.indexdefs[ioid] = (
-                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {ix.name} ON public.{t.name}"
-                    f" USING btree ({', '.join(_ident(c) for c in ix.columns)})",
-                    list(ix.columns),
+                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {_ident(ix.name)} ON"
+                    f" public.{_ident(t.name)}"
+                    f" USING btree ({keys_sql})"
+                    + (f" WHERE ({ix.predicate})" if ix.predicate else ""),
+                    [_index_key(c, e) for c, e in zip(ix.columns, exprs, strict=True)],
                 )
                 classes.append(self._class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
                                                b.BTREE_AM))
-                keys = [attnums.get(c, 0) for c in ix.columns]
+                keys = [0 if e else attnums.get(c, 0) for c, e in zip(ix.columns, exprs,
+                                                                       strict=True)]
                 for j, c in enumerate(ix.columns, 1):
                     col = next((x for x in t.columns if x.name == c), None)
                     attributes.append(self._attribute_row(
@@ -324,7 +353,10 @@ class CatalogDB:
                 indexes.append((ioid, oid, n, n, ix.unique, False, ix.primary, False, True,
                                 False, True, False, True, True, False,
                                 " ".join(map(str, keys)), " ".join(["0"] * n),
-                                " ".join(["1978"] * n), " ".join(["0"] * n), None, None))
+                                " ".join(["1978"] * n),
+                                # indoption: DESC (1) with its default NULLS FIRST (2)
+                                " ".join("3" if d else "0" for d in desc),
+                                "; ".join(e for e in exprs if e) or None, ix.predicate))
                 if ix.primary or ix.constraint:
                     coid = stable_oid(f"constraint:public.{ix.name}", taken)
                     contype = "p" if ix.primary else "u"
@@ -356,10 +388,11 @@ class CatalogDB:
                     for verb, code in (("UPDATE", fk.on_update), ("DELETE", fk.on_delete))
                     if code != "a"
                 )
+                # The referenced table is named as search_path lets it be, at call time.
                 names.constraintdefs[coid] = (
-                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES "
-                    f"{_ident(fk.ref_table)}({', '.join(_ident(c) for c in fk.ref_columns)})"
-                    f"{tail}")
+                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES ",
+                    fk.ref_table,
+                    f"({', '.join(_ident(c) for c in fk.ref_columns)}){tail}")
                 constraints.append(self._constraint_row(
                     coid, fk.name, "f", oid, pk_index.get(fk.ref_table, (0, ""))[0], ref_oid,
                     [attnums.get(c, 0) for c in fk.columns],
@@ -390,6 +423,9 @@ class CatalogDB:
         self._insert("pg_attrdef", attrdefs)
         self._insert("pg_index", indexes)
         self._insert("pg_constraint", constraints)
+        self._insert("pg_description", descriptions)
+        self._view_rules(sorted_tables, table_oids, taken)
+        self._default_dependencies(attrdefs)
         self._insert("tables", info_tables)
         self._insert("columns", info_columns)
         self._insert("views", info_views)
@@ -403,6 +439,37 @@ class CatalogDB:
         self._taken = taken
         self._databases: set[str] = set()
         self._roles: set[str] = {"postgres"}
+
+    def _view_rules(self, tables: list[TableInfo], oids: dict[str, int], taken: set[int]) -> None:
+        """Each view's _RETURN rule and what it reads, as pg_rewrite and pg_depend rows:
+        pg_dump orders a view after the relations its rule depends on."""
+        rules, depends = [], []
+        for t in tables:
+            if t.kind != "v":
+                continue
+            view = oids[t.name]
+            rule = stable_oid(f"rule:public.{t.name}", taken)
+            rules.append((rule, "_RETURN", view, "1", "O", True, None, None))
+            depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, view, 0, "i"))
+            for name in sorted(relations_read(t.view_definition or "")):
+                if name in oids and name != t.name:
+                    depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, oids[name],
+                                    0, "n"))
+        self._insert("pg_rewrite", rules)
+        self._insert("pg_depend", depends)
+
+    def _default_dependencies(self, attrdefs: list[tuple]) -> None:
+        """A default's pg_depend row on each sequence it names (nextval('s'::regclass)):
+        pg_dump then sets a serial's default after creating its sequence."""
+        depends = []
+        for oid, _relid, _num, expression in attrdefs:
+            for name in re.findall(r"'((?:[^']|'')+)'::regclass", str(expression)):
+                schema, _, bare = _split_name(name.replace("''", "'"))
+                target = self.names.by_name.get((schema or "public", bare))
+                if target is not None and self.names.relations[target][2] == "S":
+                    depends.append((b.PG_ATTRDEF_RELID, oid, 0, b.PG_CLASS_RELID, target, 0,
+                                    "n"))
+        self._insert("pg_depend", depends)
 
     def _role_row(self, oid: int, name: str) -> tuple:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)
@@ -418,14 +485,14 @@ class CatalogDB:
                 None, None)
 
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
-                       notnull: bool, hasdef: bool) -> tuple:
+                       notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
         info = pgtypes.TYPES.get(type_oid)
         typlen = info.size if info else -1
         collation = b.DEFAULT_COLLATION if type_oid in (
             pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR) else 0
         return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,
-                "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "", "", False,
-                True, 0, -1, collation, None, None, None, None)
+                "i", "p" if typlen > 0 else "x", "", notnull, hasdef, False, "",
+                "s" if generated else "", False, True, 0, -1, collation, None, None, None, None)
 
     def _system_attributes(self, relid: int) -> list[tuple]:
         """A table's system columns (attnum < 0), as PostgreSQL lists them in pg_attribute."""
@@ -437,12 +504,12 @@ class CatalogDB:
 
     def _constraint_row(self, oid: int, name: str, contype: str, relid: int, indid: int,
                         frelid: int, keys: list[int], fkeys: list[int], upd: str,
-                        dele: str) -> tuple:
+                        dele: str, expression: str | None = None) -> tuple:
         is_fk = contype == "f"
         return (oid, name, b.PUBLIC_NS, contype, False, False, True, relid, 0, indid, 0, frelid,
                 upd if is_fk else " ", dele if is_fk else " ", "s" if is_fk else " ", True, 0,
-                True, _array_text(keys), _array_text(fkeys) if is_fk else None,
-                None, None, None, None, None, None)
+                True, _array_text(keys),
+                _array_text(fkeys) if is_fk else None, None, None, None, None, None, expression)
 
     def _info_column(self, t: TableInfo, c: Any, num: int) -> tuple:
         name = format_type(c.type_oid, c.typmod, self.names) or "text"
@@ -460,7 +527,8 @@ class CatalogDB:
                 "NO" if c.notnull else "YES", data_type, char_len, None, precision,
                 2 if precision is not None else None, scale, None, None, None, None, None, None,
                 None, None, None, None, None, None, None, "pg_catalog", udt, None, None, None,
-                None, str(num), "NO", "NO", None, None, None, None, None, "NO", "NEVER", None,
+                None, str(num), "NO", "NO", None, None, None, None, None, "NO",
+                "ALWAYS" if c.generated else "NEVER", c.generated,
                 "YES" if t.kind == "r" else "NO")
 
     # ------------------------------------------------------------ per-session rows
@@ -487,6 +555,33 @@ class CatalogDB:
         from pgproxy.catalog.functions import register
 
         register(self)
+
+    @functools.cached_property
+    def sequence_names(self) -> frozenset[str]:
+        """The sequences of public (relkind 'S'), which a SELECT may read as relations."""
+        return frozenset(name for ns, name, kind in self.names.relations.values()
+                         if kind == "S" and ns == "public")
+
+    def search_path(self) -> list[str]:
+        """The session's search_path: the schemas that exist, in order ("$user" is one
+        only where a schema has the user's name)."""
+        value = self._setting("search_path")
+        if value is None:  # no session (a test's bare engine): PostgreSQL's default
+            value = PARAMS["search_path"].default
+        known = set(self.names.namespaces.values())
+        out = []
+        for part in re.findall(r'"(?:[^"]|"")*"|[^,\s][^,]*', value):
+            part = part.strip()
+            name = part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
+            if name == "$user":
+                name = self.ctx.user
+            if name in known and name not in out:
+                out.append(name)
+        return out
+
+    def visible(self, schema: str) -> bool:
+        """Whether a name in `schema` needs no qualifier (pg_catalog is always searched)."""
+        return schema == "pg_catalog" or schema in self.search_path()
 
     def _setting(self, name: Any) -> Any:
         if self.ctx.settings is None:
@@ -546,7 +641,8 @@ def _converter(oid: int) -> Callable[[Any], Any] | None:
     return None
 
 
-_ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]}
+# Arrays the wire has a codec for; any other (aclitem[]) keeps PostgreSQL's text form.
+_ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]} & set(CODECS)
 
 
 def _infer(values: list[Any]) -> int:
@@ -586,10 +682,14 @@ def _maybe(f: Callable[[], Any]) -> Any:
         return None
 
 
-def _ident(name: str) -> str:
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
+_ident = b.quote_ident
+
+
+def _index_key(column: str, expression: str | None) -> str:
+    """An index key as pg_get_indexdef writes it: a column, a call, or (an expression)."""
+    if expression is None:
+        return _ident(column)
+    return expression if re.fullmatch(r"\w+\(.*\)", expression, re.S) else f"({expression})"
 
 
 def _split_name(s: str) -> tuple[str, str, str]:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pgproxy import errors
+from pgproxy import errors, settings
+from pgproxy.catalog.deparse import qualified_expr, qualified_view
 from pgproxy.catalog.engine import (
     _CATALOG_NAMES,
     _CATALOG_RELATIONS,
@@ -25,10 +26,25 @@ from pgproxy.catalog.engine import (
     format_type,
     parse_array,
 )
-from pgproxy.settings import VERSION_STRING
 
 if TYPE_CHECKING:
     from pgproxy.catalog.engine import CatalogDB
+
+# acldefault(kind, owner): PostgreSQL 15's built-in privileges per object kind, as
+# (to the owner?, privileges); the other entry is PUBLIC's (acldefault() in acl.c).
+_ACL_DEFAULTS = {
+    "c": [], "r": [(True, "arwdDxt")], "s": [(True, "rwU")],
+    "d": [(False, "Tc"), (True, "CTc")],
+    "f": [(False, "X"), (True, "X")], "l": [(False, "U"), (True, "U")],
+    "L": [(True, "rw")], "n": [(True, "UC")], "t": [(True, "C")], "F": [(True, "U")],
+    "S": [(True, "U")], "T": [(False, "U"), (True, "U")], "p": [(True, "sA")],
+}
+
+
+def _literal(text: str) -> str:
+    """quote_literal(): a backslash makes it an E'' string, as PostgreSQL writes it."""
+    quoted = "'" + text.replace("'", "''").replace("\\", "\\\\") + "'"
+    return "E" + quoted if "\\" in text else quoted
 
 
 def register(catalog: CatalogDB) -> None:
@@ -49,13 +65,12 @@ def register(catalog: CatalogDB) -> None:
             return int(s)
         if kind == "regclass":
             ns, _, name = _split_name(s)
-            for schema in ([ns] if ns else ["public", "pg_catalog"]):
+            for schema in [ns] if ns else ["pg_catalog", *catalog.search_path()]:
                 oid = names.by_name.get((schema, name))
+                if oid is None and schema == "pg_catalog":
+                    oid = _CATALOG_RELATIONS.get(name)
                 if oid is not None:
                     return oid
-            catalog_oid = _CATALOG_RELATIONS.get(name)
-            if catalog_oid is not None:
-                return catalog_oid
             raise errors.UndefinedTable(f'relation "{s}" does not exist')
         if kind == "regtype":
             name = s.lower().removeprefix("pg_catalog.")
@@ -88,9 +103,10 @@ def register(catalog: CatalogDB) -> None:
             rel = names.relations.get(oid)
             if rel is None:
                 return _CATALOG_NAMES.get(oid, str(oid))
-            return rel[1] if rel[0] in ("public", "pg_catalog") else f"{rel[0]}.{rel[1]}"
+            return qualified(rel[0], rel[1])
         if kind == "regtype":
-            return format_type(oid, -1, names) if oid in names.types else str(oid)
+            return format_type(oid, -1, names, catalog.visible) if oid in names.types \
+                else str(oid)
         if kind == "regnamespace":
             return names.namespaces.get(oid, str(oid))
         if kind == "regrole":
@@ -98,6 +114,10 @@ def register(catalog: CatalogDB) -> None:
         if kind in ("regproc", "regprocedure"):
             return "-" if oid == 0 else str(value)
         return str(oid)
+
+    def qualified(schema: str, name: str) -> str:
+        """A relation's name as PostgreSQL prints it: qualified when search_path misses it."""
+        return _ident(name) if catalog.visible(schema) else f"{_ident(schema)}.{_ident(name)}"
 
     fn("pg_reg", reg_oid, 2)
     fn("pg_reg_name", reg_name, 2)
@@ -120,15 +140,16 @@ def register(catalog: CatalogDB) -> None:
 
     def visible(oid: Any) -> bool:
         rel = names.relations.get(int(oid)) if oid is not None else None
-        return rel is None or rel[0] in ("public", "pg_catalog")
+        return rel is None or catalog.visible(rel[0])
 
     fn("pg_table_is_visible", visible, 1)
     for kind in ("type", "function", "operator", "opclass", "collation", "conversion",
                  "ts_config", "ts_parser", "ts_dict", "ts_template", "statistics_obj",
                  "opfamily"):
         fn(f"pg_{kind}_is_visible", lambda oid: True, 1)
-    fn("format_type", lambda oid, typmod: format_type(oid, typmod, names), 2)
-    fn("pg_get_expr", lambda expr, rel=None, pretty=None: expr)
+    fn("format_type", lambda oid, typmod: format_type(oid, typmod, names, catalog.visible), 2)
+    fn("pg_get_expr", lambda expr, rel=None, pretty=None: None if expr is None else
+       qualified_expr(str(expr), catalog.visible("public")))
     fn("pg_get_userbyid", lambda oid: names.roles.get(int(oid or 0), f"unknown (OID={oid})"),
        1)
 
@@ -138,14 +159,27 @@ def register(catalog: CatalogDB) -> None:
             return None
         column = int(column or 0)
         if column:
-            return _ident(entry[1][column - 1]) if column <= len(entry[1]) else ""
+            return entry[1][column - 1] if column <= len(entry[1]) else ""
         return entry[0]
 
     fn("pg_get_indexdef", indexdef)
-    fn("pg_get_constraintdef",
-       lambda oid, pretty=None: names.constraintdefs.get(int(oid or 0)))
-    fn("pg_get_viewdef", lambda oid, pretty=None: names.viewdefs.get(
-        reg_oid("regclass", oid) or 0))
+
+    def constraintdef(oid: Any, pretty: Any = None) -> Any:
+        entry = names.constraintdefs.get(int(oid or 0))
+        if isinstance(entry, tuple):
+            head, ref, tail = entry
+            return f"{head}{qualified('public', ref)}{tail}"
+        return entry
+
+    fn("pg_get_constraintdef", constraintdef)
+
+    def viewdef(view: Any, pretty: Any = None) -> Any:
+        definition = names.viewdefs.get(reg_oid("regclass", view) or 0)
+        if definition is None or catalog.visible("public"):
+            return definition
+        return qualified_view(definition, frozenset(n for s, n in names.by_name if s == "public"))
+
+    fn("pg_get_viewdef", viewdef)
     fn("pg_get_triggerdef", lambda oid, pretty=None: None)
     fn("pg_get_ruledef", lambda oid, pretty=None: None)
     fn("pg_get_partkeydef", lambda oid: None, 1)
@@ -163,10 +197,20 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_get_partition_constraintdef", lambda oid: None, 1)
     fn("pg_tablespace_location", lambda oid: "", 1)
     fn("pg_relation_is_publishable", lambda oid: False, 1)
-    fn("obj_description",
-       lambda oid, catalog=None: names.descriptions.get((int(oid or 0), 0)))
-    fn("col_description",
-       lambda oid, num: names.descriptions.get((int(oid or 0), int(num or 0))), 2)
+
+    def description(oid: Any, classoid: Any, subid: Any) -> Any:
+        if oid is None:
+            return None
+        sql = ("SELECT description FROM pg_catalog.pg_description WHERE objoid = ?"
+               " AND objsubid = ?" + ("" if classoid is None else " AND classoid = ?"))
+        args = [int(oid), int(subid)] + ([] if classoid is None else [classoid])
+        row = db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    fn("obj_description", lambda oid, catalog=None: description(
+        oid, None if catalog is None else _CATALOG_RELATIONS.get(str(catalog).split(".")[-1]),
+        0))
+    fn("col_description", lambda oid, num: description(oid, 1259, num), 2)
     fn("shobj_description", lambda oid, catalog: None, 2)
     fn("pg_encoding_to_char", lambda enc: "UTF8" if int(enc or 0) == 6 else "SQL_ASCII", 1)
     fn("pg_char_to_encoding", lambda name: 6, 1)
@@ -183,14 +227,31 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_backend_pid", lambda: catalog.ctx.pid, 0)
     fn("pg_current_user", lambda: catalog.ctx.user, 0)
     fn("pg_current_database", lambda: catalog.ctx.database, 0)
-    fn("pg_current_schema", lambda: "public", 0)
-    fn("pg_version", lambda: VERSION_STRING, 0)
+    fn("pg_current_schema", lambda: next(iter(catalog.search_path()), None), 0)
+    fn("pg_version", lambda: settings.VERSION_STRING, 0)
     fn("current_setting", lambda name, missing_ok=False: catalog._setting(name))
-    fn("current_schemas", lambda implicit: "{pg_catalog,public}" if implicit
-       else "{public}", 1)
+
+    def set_config(name: Any, value: Any, local: Any) -> Any:
+        if catalog.ctx.apply is None or name is None:
+            return None
+        catalog.ctx.apply(str(name), None if value is None else str(value),
+                          local in (1, True, "t", "true", "on"))
+        return catalog._setting(name)
+
+    fn("set_config", set_config, 3)
+    fn("current_schemas", lambda implicit: _array_text(
+        (["pg_catalog"] if implicit and "pg_catalog" not in catalog.search_path() else [])
+        + catalog.search_path()), 1)
     fn("pg_postmaster_start_time", lambda: "2024-01-01 00:00:00+00", 0)
     fn("pg_conf_load_time", lambda: "2024-01-01 00:00:00+00", 0)
     fn("txid_current", lambda: 1, 0)
+
+    def export_snapshot() -> Any:
+        raise errors.FeatureNotSupported(
+            "pgproxy cannot export a snapshot: the backend's transactions share none",
+            hint="pg_dump -j needs one; dump without -j (one transaction, one snapshot)")
+
+    fn("pg_export_snapshot", export_snapshot, 0)
     fn("pg_current_xact_id", lambda: 1, 0)
     for size in ("pg_table_size", "pg_relation_size", "pg_total_relation_size",
                  "pg_indexes_size", "pg_database_size"):
@@ -204,6 +265,19 @@ def register(catalog: CatalogDB) -> None:
     fn("pg_size_pretty", lambda n: None if n is None else f"{int(n) // 1024} kB" if int(n)
        >= 10240 else f"{int(n)} bytes", 1)
     fn("quote_ident", lambda s: None if s is None else _ident(str(s)), 1)
+    fn("quote_literal", lambda s: None if s is None else _literal(str(s)), 1)
+    fn("quote_nullable", lambda s: "NULL" if s is None else _literal(str(s)), 1)
+
+    def acldefault(kind: Any, owner: Any) -> Any:
+        if kind is None or owner is None:
+            return None
+        grants = _ACL_DEFAULTS.get(str(kind))
+        if grants is None:
+            raise errors.InvalidParameterValue(f'unrecognized object type abbreviation: {kind}')
+        role = names.roles.get(int(owner), str(owner))
+        return _array_text([f"{role if who else ''}={privs}/{role}" for who, privs in grants])
+
+    fn("acldefault", acldefault, 2)
     fn("pg_left", lambda s, n: None if s is None else str(s)[: int(n)], 2)
     fn("pg_right", lambda s, n: None if s is None else (
         str(s)[-int(n):] if int(n) else ""), 2)
@@ -247,6 +321,12 @@ def register(catalog: CatalogDB) -> None:
        len(parse_array(arr)) - (0 if str(arr).startswith("{") else 1), 2)
     fn("array_lower", lambda arr, dim: None if not parse_array(arr) else
        (1 if str(arr).startswith("{") else 0), 2)
+    fn("array_remove", lambda arr, v: None if arr is None else _array_text(
+        [x for x in parse_array(arr) or [] if x is None or v is None or str(x) != str(v)]), 2)
+    # pg_options_to_table(options) in FROM reads this (translate.py): rows (name, value).
+    fn("pg_options_json", lambda arr: json.dumps([
+        o.split("=", 1) if "=" in o else [o, None] for o in map(str, parse_array(arr) or [])]),
+       1)
     fn("array_position", lambda arr, v: next((i + 1 for i, x in enumerate(
         parse_array(arr) or []) if str(x) == str(v)), None), 2)
 

@@ -15,6 +15,14 @@ from typing import Any
 
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
+from pgproxy.catalog.builtins import quote_ident
+from pgproxy.catalog.deparse import (
+    default_sql,
+    index_expressions,
+    index_predicate,
+    sqlite_generated,
+    view_sql,
+)
 
 
 @dataclass
@@ -26,6 +34,8 @@ class ColumnInfo:
     default: str | None = None  # a PostgreSQL expression's text
     identity: bool = False  # the backend numbers it (SQLite rowid, AUTO_INCREMENT)
     type_name: str | None = None  # a type of the proxy's (an enum) the column was made with
+    comment: str | None = None
+    generated: str | None = None  # GENERATED ALWAYS AS (this) in PostgreSQL's SQL
 
 
 @dataclass
@@ -35,6 +45,10 @@ class IndexInfo:
     unique: bool = False
     primary: bool = False
     constraint: bool = False  # backs a PRIMARY KEY or UNIQUE constraint, not a bare index
+    descending: list[bool] = field(default_factory=list)  # per column; empty: all ascending
+    predicate: str | None = None  # a partial index's WHERE, in PostgreSQL's SQL
+    # per column: an expression key's PostgreSQL SQL (its column is then named expr, expr1 …)
+    expressions: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +70,7 @@ class TableInfo:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     view_definition: str | None = None
     checks: list[tuple[str, str, list[str]]] = field(default_factory=list)  # name, def, cols
+    comment: str | None = None
 
 
 @dataclass
@@ -122,6 +137,11 @@ def fingerprint(conn: Connection, dialect: str) -> Any:
 # ---------------------------------------------------------------- SQLite
 
 
+def _nextval(sequence: str) -> str:
+    """A serial's default, its sequence named as PostgreSQL prints a regclass."""
+    return "nextval('" + quote_ident(sequence).replace("'", "''") + "'::regclass)"
+
+
 def _sqlite_default(text: str | None, oid: int) -> str | None:
     if text is None:
         return None
@@ -143,7 +163,9 @@ def _sqlite_default(text: str | None, oid: int) -> str | None:
         return t.lower()
     if oid == pgtypes.BOOL and t in ("0", "1"):
         return "true" if t == "1" else "false"
-    return t.strip("()") if re.fullmatch(r"\(-?[\d.]+\)", t) else t
+    if re.fullmatch(r"\(?-?[\d.]+\)?", t):
+        return t.strip("()")
+    return default_sql(t, "sqlite")
 
 
 def _sqlite(conn: Connection) -> Schema:
@@ -169,12 +191,14 @@ def _sqlite(conn: Connection) -> Schema:
         named = constraints(name, sql) if kind == "table" and sql else Constraints()
         table.checks = named.checks
         if kind == "view" and sql:
-            m = re.search(r"\bAS\b\s*(.*)$", sql, re.S | re.I)
-            table.view_definition = (m.group(1) if m else sql).strip().rstrip(";") + ";"
-        info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk"
-                           " FROM pragma_table_info(?) ORDER BY cid", [name])
+            table.view_definition = view_sql(sql, "sqlite")
+        # table_xinfo: generated columns too (hidden 2 virtual, 3 stored).
+        info = _rows(conn, "SELECT name, type, \"notnull\", dflt_value, pk, hidden"
+                           " FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3) ORDER BY cid",
+                     [name])
+        generated = sqlite_generated(sql) if any(r[5] for r in info) and sql else {}
         pk_cols = [r[0] for r in sorted((r for r in info if r[4]), key=lambda r: r[4])]
-        for col, decl, notnull, dflt, pk in info:
+        for col, decl, notnull, dflt, pk, hidden in info:
             oid, typmod, _ = declared_type(decl or "")
             if not decl:
                 oid = pgtypes.TEXT
@@ -184,25 +208,39 @@ def _sqlite(conn: Connection) -> Schema:
             default = _sqlite_default(dflt, oid)
             if rowid and default is None and kind == "table":
                 # The rowid alias numbers itself, as a serial would.
-                default = f"nextval('{name}_{col}_seq'::regclass)"
+                default = _nextval(f"{name}_{col}_seq")
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
                                             kind == "table"), default, rowid,
-                                            _enum_named(enums, (decl or "").lower())))
+                                            _enum_named(enums, (decl or "").lower()),
+                                            generated=generated.get(col) if hidden else None))
         if kind == "table":
-            indexes = _rows(conn, "SELECT name, \"unique\", origin FROM pragma_index_list(?)",
-                            [name])
+            indexes = _rows(conn, "SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql"
+                                  " FROM pragma_index_list(?) l LEFT JOIN sqlite_master m"
+                                  " ON m.type = 'index' AND m.name = l.name", [name])
             has_pk_index = False
-            for iname, unique, origin in indexes:
-                cols = [r[0] for r in _rows(
-                    conn, "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [iname])]
+            for iname, unique, origin, partial, index_sql in indexes:
+                keys = _rows(conn, "SELECT name, \"desc\" FROM pragma_index_xinfo(?)"
+                                   " WHERE key ORDER BY seqno", [iname])
+                cols = [r[0] for r in keys]
+                expressions: list[str | None] = []
                 if any(c is None for c in cols):
-                    continue  # an expression index: nothing a column list can say
+                    expressions = index_expressions(index_sql or "")
+                    if len(expressions) != len(cols):
+                        continue  # an expression sqlglot cannot read: no definition to give
+                    # An expression key's column is named as PostgreSQL names it: expr, expr1 …
+                    numbered = iter(range(len(cols)))
+                    cols = [c if e is None else f"expr{next(numbered) or ''}"
+                            for c, e in zip(cols, expressions, strict=True)]
                 primary = origin == "pk"
                 has_pk_index = has_pk_index or primary
                 pretty = named.names.get(("p", tuple(cols)), f"{name}_pkey") if primary else (
                     named.names.get(("u", tuple(cols)), f"{name}_{'_'.join(cols)}_key")
                     if origin == "u" else iname)
-                table.indexes.append(IndexInfo(pretty, cols, bool(unique), primary, origin != "c"))
+                table.indexes.append(IndexInfo(
+                    pretty, cols, bool(unique), primary, origin != "c",
+                    [bool(r[1]) for r in keys] if any(r[1] for r in keys) else [],
+                    index_predicate(index_sql) if partial and index_sql else None,
+                    expressions))
             if pk_cols and not has_pk_index:
                 table.indexes.append(IndexInfo(
                     named.names.get(("p", tuple(pk_cols)), f"{name}_pkey"), pk_cols, True, True,
@@ -232,6 +270,11 @@ def _sqlite(conn: Connection) -> Schema:
             if not fk.ref_columns and fk.ref_table in by_name:
                 pk = next((i for i in by_name[fk.ref_table].indexes if i.primary), None)
                 fk.ref_columns = list(pk.columns) if pk else []
+    named = {seq.name for seq in sequences}
+    for t in tables:  # a rowid alias numbers itself: PostgreSQL would show a serial's sequence
+        for c in t.columns:
+            if c.identity and t.kind == "r" and f"{t.name}_{c.name}_seq" not in named:
+                sequences.append(_rowid_sequence(conn, t.name, c.name))
     return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"))
 
 
@@ -273,6 +316,18 @@ def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
                                        " ORDER BY type_name, sort_order"):
             found.setdefault(name, []).append(label)
     return found
+
+
+def _rowid_sequence(conn: Connection, table: str, column: str) -> SequenceInfo:
+    """The sequence PostgreSQL would show behind a rowid alias, at the table's highest id."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    last = _rows(conn, f"SELECT max(rowid) FROM {quoted}")[0][0]
+    if _rows(conn, "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"):
+        used = _rows(conn, "SELECT seq FROM sqlite_sequence WHERE name = ?", [table])
+        if used and used[0][0] is not None:
+            last = max(int(used[0][0]), int(last or 0))
+    return SequenceInfo(f"{table}_{column}_seq", "bigint", 1, 1, 2**63 - 1, 1, 1, False,
+                        int(last) if last else None, (table, column))
 
 
 def _sqlite_sequences(conn: Connection) -> list[SequenceInfo]:
@@ -324,6 +379,9 @@ def _mysql_type(data_type: str, column_type: str, char_len: Any, precision: Any,
         return oid, int(char_len) + 4
     if oid == pgtypes.NUMERIC and precision is not None and data_type in ("decimal", "numeric"):
         return oid, ((int(precision) << 16) | int(scale or 0)) + 4
+    if oid == pgtypes.BIT:  # bit(n): PostgreSQL's typmod is n
+        width = re.search(r"\((\d+)\)", column_type)
+        return oid, int(width.group(1)) if width else 1
     return oid, -1
 
 
@@ -344,11 +402,14 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
         return f"nextval('{serial.group(1).replace('``', '`')}'::regclass)"
     if text.startswith("'") and text.endswith("'"):
         text = text[1:-1].replace("''", "'")
-    elif oid not in (pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE,
-                     pgtypes.TIMESTAMP, pgtypes.TIMESTAMPTZ, pgtypes.TIME, pgtypes.JSON):
+    elif "DEFAULT_GENERATED" in extra.upper() or re.fullmatch(r"\w+\(.*\)", text) or oid not in (
+            pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.DATE, pgtypes.TIMESTAMP,
+            pgtypes.TIMESTAMPTZ, pgtypes.TIME, pgtypes.JSON):
         if oid == pgtypes.BOOL and text in ("0", "1"):
             return "true" if text == "1" else "false"
-        return text
+        # A number as it is; an expression (MySQL 8's DEFAULT_GENERATED) in PostgreSQL's SQL.
+        return text if re.fullmatch(r"-?[\d.]+(e[-+]?\d+)?", text, re.I) else default_sql(
+            text, "mysql")
     name = {pgtypes.VARCHAR: "character varying", pgtypes.BPCHAR: "bpchar",
             pgtypes.TIMESTAMP: "timestamp without time zone",
             pgtypes.TIMESTAMPTZ: "timestamp with time zone"}.get(
@@ -362,20 +423,23 @@ _MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
 def _mysql(conn: Connection) -> Schema:
     objects = _rows(
         conn,
-        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+        "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COMMENT FROM information_schema.TABLES"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )
-    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r")
-              for name, ttype in objects if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
-    sequences = [_mariadb_sequence(conn, name) for name, ttype in objects if ttype == "SEQUENCE"]
+    tables = {name: TableInfo(name, "v" if ttype == "VIEW" else "r",
+                              comment=(comment or None) if ttype != "VIEW" else None)
+              for name, ttype, comment in objects
+              if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
+    sequences = [_mariadb_sequence(conn, name) for name, ttype, _ in objects
+                 if ttype == "SEQUENCE"]
     enums = _enums(conn, "mysql")
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
-         scale) in _rows(
+         scale, comment, generation) in _rows(
         conn,
         "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
-        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE"
-        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-        " ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        " EXTRA, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_COMMENT,"
+        " GENERATION_EXPRESSION FROM information_schema.COLUMNS"
+        " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
     ):
         table = tables.get(tname)
         if table is None:
@@ -384,31 +448,56 @@ def _mysql(conn: Connection) -> Schema:
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
-            dflt = f"nextval('{tname}_{cname}_seq'::regclass)"
+            dflt = _nextval(f"{tname}_{cname}_seq")
             sequences.append(_auto_increment(conn, tname, cname, oid))
         if table.kind == "v":
             dflt, nullable = None, "YES"  # a view's columns have neither in PostgreSQL
+        if generation and "GENERATED" in str(extra).upper():
+            # VIRTUAL or STORED there; PostgreSQL 15 stores every generated column.
+            table.columns.append(ColumnInfo(
+                cname, oid, typmod, nullable == "NO", None, False, comment=comment or None,
+                generated=default_sql(str(generation), "mysql")))
+            continue
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
-                                        _enum_with_labels(enums, str(column_type))))
+                                        _enum_with_labels(enums, str(column_type)),
+                                        comment=comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
-    for tname, iname, non_unique, cname in _rows(
+    for tname, iname, non_unique, cname, collation, itype in _rows(
         conn,
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS"
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, INDEX_TYPE"
+        " FROM information_schema.STATISTICS"
         " WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
     ):
-        if tname not in tables:
-            continue
+        if tname not in tables or str(itype).upper() in ("FULLTEXT", "SPATIAL"):
+            continue  # no btree: PostgreSQL's would be another kind of index altogether
         key = (tname, iname)
         index = indexes.get(key)
         if index is None:
             primary = iname == "PRIMARY"
+            # A unique key is a UNIQUE constraint to MySQL (TABLE_CONSTRAINTS lists it).
+            unique = not int(non_unique)
             index = indexes[key] = IndexInfo(f"{tname}_pkey" if primary else iname, [],
-                                             not int(non_unique), primary, primary)
+                                             unique, primary, unique)
             tables[tname].indexes.append(index)
         if cname is not None:
             index.columns.append(cname)
+            index.descending.append(collation == "D")  # MySQL 8, MariaDB 10.8: a DESC key
+    # MySQL names an index within its table, PostgreSQL within the schema: a name a table
+    # or an earlier index has is shown as <table>_<name> (as two tables' `author_id` FK keys).
+    taken = set(tables)
+    for t in sorted(tables.values(), key=lambda t: t.name):
+        for i in t.indexes:
+            name, n = i.name, 0
+            while name in taken:
+                n += 1
+                name = f"{t.name}_{i.name}" + (str(n - 1) if n > 1 else "")
+            i.name = name
+            taken.add(name)
     for t in tables.values():
         t.indexes = [i for i in t.indexes if i.columns]
+        for i in t.indexes:
+            if not any(i.descending):
+                i.descending = []
         t.indexes.sort(key=lambda i: not i.primary)
     fks: dict[tuple[str, str], ForeignKey] = {}
     for tname, cname, col, ref_table, ref_col, upd, dele in _rows(
@@ -439,7 +528,7 @@ def _mysql(conn: Connection) -> Schema:
         " WHERE TABLE_SCHEMA = DATABASE()",
     ):
         if name in tables:
-            tables[name].view_definition = f" {definition};"
+            tables[name].view_definition = view_sql(str(definition), "mysql")
     _mysql_checks(conn, tables)
     # A column whose default is a sequence's nextval() owns it, as pg_dump's restore says
     # with OWNED BY (which MariaDB cannot keep).
@@ -455,23 +544,49 @@ def _mysql(conn: Connection) -> Schema:
 
 
 def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:
-    """CHECK constraints (MariaDB 10.2+ names a column's own CHECK after the column)."""
-    from pgproxy import errors
+    """Each table's CHECK constraints as (name, definition, columns).
 
-    try:
-        rows = _rows(conn, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL"
+    MariaDB's CHECK_CONSTRAINTS names the table, and names a column's own CHECK
+    after the column (LEVEL 'Column'); MySQL 8's (and Dolt's) is joined to
+    TABLE_CONSTRAINTS; MySQL 5.7 has none. MariaDB's JSON is a longtext with a
+    json_valid() check: that column is json, and the check is not shown.
+    """
+    columns = {str(r[0]).upper() for r in _rows(
+        conn, "SELECT COLUMN_NAME FROM information_schema.COLUMNS"
+              " WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'CHECK_CONSTRAINTS'")}
+    if "CHECK_CLAUSE" not in columns:
+        return
+    if "TABLE_NAME" in columns:
+        level = "LEVEL" if "LEVEL" in columns else "NULL"
+        rows = _rows(conn, f"SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, {level}"
                            " FROM information_schema.CHECK_CONSTRAINTS"
-                           " WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY CONSTRAINT_NAME")
-    except errors.PgError:
-        return  # MySQL and Dolt lay this table out differently (no TABLE_NAME, no LEVEL)
+                           " WHERE CONSTRAINT_SCHEMA = DATABASE()"
+                           " ORDER BY TABLE_NAME, CONSTRAINT_NAME")
+    else:
+        rows = _rows(conn, "SELECT t.TABLE_NAME, t.CONSTRAINT_NAME, c.CHECK_CLAUSE, NULL"
+                           " FROM information_schema.TABLE_CONSTRAINTS t"
+                           " JOIN information_schema.CHECK_CONSTRAINTS c"
+                           " ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA"
+                           " AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME"
+                           " WHERE t.TABLE_SCHEMA = DATABASE() AND t.CONSTRAINT_TYPE = 'CHECK'"
+                           " ORDER BY t.TABLE_NAME, t.CONSTRAINT_NAME")
     for tname, cname, clause, level in rows:
         table = tables.get(tname)
         if table is None:
             continue
-        cols = sorted(set(re.findall(r"`((?:[^`]|``)+)`", str(clause))))
+        clause = str(clause)
+        json_column = re.fullmatch(r"json_valid\(`([^`]+)`\)", clause.strip(), re.I)
+        if json_column is not None:
+            for column in table.columns:
+                if column.name == json_column.group(1) and column.type_oid == pgtypes.TEXT:
+                    column.type_oid = pgtypes.JSON
+            continue
+        cols = sorted({c.replace("``", "`") for c in re.findall(r"`((?:[^`]|``)+)`", clause)})
         name = f"{tname}_{cname}_check" if level == "Column" else cname
-        table.checks.append((name, f"CHECK (({str(clause).replace('`', '')}))", cols))
-
+        expression = default_sql(clause, "mysql")
+        if not (expression.startswith("(") and expression.endswith(")")):
+            expression = f"({expression})"
+        table.checks.append((name, f"CHECK ({expression})", cols))
 
 def _mariadb_sequence(conn: Connection, name: str) -> SequenceInfo:
     quoted = "`" + name.replace("`", "``") + "`"

@@ -1,4 +1,4 @@
-"""The catalog relations: PostgreSQL 16's column sets with each column's pg type.
+"""The catalog relations: PostgreSQL's column sets with each column's pg type.
 
 A relation is declared as "column type, column type, ..." in PostgreSQL's
 own spelling; the engine turns each into a SQLite table (storage type from
@@ -6,9 +6,16 @@ the pg type) and keeps the pg type to describe result columns. Arrays are
 stored as PostgreSQL's text form ('{a,b}'), int2vector/oidvector as
 space-separated numbers ('1 2'), exactly as PostgreSQL prints them, so a
 value read back needs no conversion for text-format clients.
+
+The relations written out here carry PostgreSQL 16's columns; every other
+pg_catalog relation, and the columns these lack, come from PostgreSQL 15's
+own list (pg_relations.py, generated), so a client that reads any of them
+finds it, empty where the backend has nothing to say.
 """
 
 from __future__ import annotations
+
+from pgproxy.catalog.pg_relations import RELATIONS
 
 PG_CATALOG: dict[str, str] = {
     "pg_namespace": "oid oid, nspname name, nspowner oid, nspacl _aclitem",
@@ -346,3 +353,21 @@ def columns_of(spec: str) -> list[tuple[str, str]]:
         name, typ = part.split()
         out.append((name, typ))
     return out
+
+
+def _complete() -> None:
+    """Add pg_catalog's other relations, and the columns of ours that lack some."""
+    for name, (_oid, _kind, spec) in RELATIONS.items():
+        if name in PG_VIEWS:
+            continue
+        ours = PG_CATALOG.get(name)
+        if ours is None:
+            PG_CATALOG[name] = spec
+            continue
+        have = {c for c, _ in columns_of(ours)}
+        missing = [f"{c} {t}" for c, t in columns_of(spec) if c not in have]
+        if missing:
+            PG_CATALOG[name] = f"{ours}, {', '.join(missing)}"
+
+
+_complete()

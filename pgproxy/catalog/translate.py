@@ -208,6 +208,17 @@ def _table_source(func: exp.Expr, alias: exp.TableAlias | None,
         ).from_(exp.Table(this=_fn("json_each", _fn("pg_array_json", arr))))
         return exp.Subquery(this=inner, alias=exp.TableAlias(
             this=alias.this if named else exp.to_identifier(fname)))
+    elif fname == "pg_options_to_table" and isinstance(func, exp.Anonymous):
+        # pg_options_to_table('{a=1,b}'): rows (option_name, option_value).
+        cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+        names = (cols + ["option_name", "option_value"][len(cols):])[:2]
+        inner = exp.select(*(
+            exp.alias_(_fn("json_extract", exp.column("value"), exp.Literal.string(f"$[{i}]")),
+                       name) for i, name in enumerate(names)
+        )).from_(exp.Table(this=_fn("json_each", _fn("pg_options_json", func.expressions[0]))))
+        named = alias is not None and alias.this is not None and alias.this.name
+        return exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=alias.this if named else exp.to_identifier(fname)))
     elif fname == "pg_get_keywords":
         # The engine holds the keyword list as a relation typed like the function's columns.
         named = alias is not None and alias.this is not None and alias.this.name
@@ -385,10 +396,25 @@ _ADDED_TYPE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*([=<>!~*]+)\s*\)"
 
 def parse(sql: str) -> exp.Expr:
     try:
-        return sqlglot.parse_one(sql, read=_Postgres)
+        tree = sqlglot.parse_one(sql, read=_Postgres)
     except sqlglot.errors.ParseError:
         # Older sqlglot builds stumble on OPERATOR(pg_catalog.~); the bare operator means the same.
-        return sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
+        tree = sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
+    return _unqualify(tree)
+
+
+def _unqualify(tree: exp.Expr) -> exp.Expr:
+    """`pg_catalog.f(…)` read as `f(…)`: sqlglot types a bare call (array_agg is ArrayAgg)
+    but leaves a qualified one Anonymous."""
+    for dot in list(tree.find_all(exp.Dot)):
+        call = dot.expression
+        if isinstance(call, exp.Anonymous) and isinstance(dot.this, exp.Identifier) \
+                and dot.this.name.lower() == "pg_catalog":
+            bare = sqlglot.parse_one(call.sql(dialect=_Postgres), read=_Postgres)
+            if dot is tree:
+                return bare
+            dot.replace(bare)
+    return tree
 
 
 _CAST_NAMES = {"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
@@ -459,8 +485,8 @@ def _scope_sources(select: exp.Select) -> dict[str, set[str] | None]:
     """A SELECT's FROM items: alias -> the relation's columns (None: not a known relation)."""
     out: dict[str, set[str] | None] = {}
     for item in select.find_all(exp.Table, exp.Subquery, exp.Unnest, exp.Lateral):
-        if item.find_ancestor(exp.Select) is not select or item.find_ancestor(
-                exp.Where, exp.Having, exp.Order) is not None:
+        # This SELECT's own FROM: not a nested query's, nor in its WHERE/HAVING/ORDER BY.
+        if item.find_ancestor(exp.Where, exp.Having, exp.Order, exp.Select) is not select:
             continue
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
             out[item.alias_or_name] = _RELATION_COLUMNS.get(item.name)
@@ -496,9 +522,14 @@ def _check_rowid_names(tree: exp.Expr) -> None:
         raise errors.UndefinedColumn(f'column "{name}" does not exist')
 
 
-def to_sqlite(tree: exp.Expr) -> str:
-    """The catalog query as the engine's SQLite runs it."""
+def to_sqlite(tree: exp.Expr, sequences: frozenset[str] = frozenset()) -> str:
+    """The catalog query as the engine's SQLite runs it; each of `sequences` read as a
+    relation becomes its one row (last_value, log_cnt, is_called) from pg_sequences."""
     tree = tree.copy()
+    for table in list(tree.find_all(exp.Table)):
+        if table.name in sequences and table.db in ("", "public") and isinstance(
+                table.this, exp.Identifier):
+            table.replace(_sequence_row(table.name, table.alias_or_name))
     _check_rowid_names(tree)
     _name_columns(tree)
     aliases = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
@@ -506,10 +537,26 @@ def to_sqlite(tree: exp.Expr) -> str:
         if column.name == "tableoid" and not column.this.quoted:
             # A system column: the relation's own OID in pg_class.
             relation = aliases.get(column.table, column.table)
-            column.replace(exp.Literal.number(CATALOG_RELATIONS.get(relation, 0)))
+            if not column.table:  # the one catalog relation in FROM
+                relation = next((name for name in aliases.values()
+                                 if name in CATALOG_RELATIONS), relation)
+            value: exp.Expr = exp.Literal.number(CATALOG_RELATIONS.get(relation, 0))
+            if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+                value = exp.alias_(value, "tableoid", quoted=True)  # named as PostgreSQL names it
+            column.replace(value)
     for select in list(tree.find_all(exp.Select)):
         _expand_set_returning(select)
     return _walk(tree).sql(dialect="sqlite")
+
+
+def _sequence_row(name: str, alias: str) -> exp.Subquery:
+    """A sequence's relation: last_value (its start until nextval), log_cnt, is_called."""
+    row = sqlglot.parse_one(
+        "SELECT COALESCE(last_value, start_value) AS last_value, 0 AS log_cnt,"
+        " last_value IS NOT NULL AS is_called FROM pg_catalog.pg_sequences"
+        " WHERE schemaname = 'public'", read="sqlite")
+    row = row.where(exp.EQ(this=exp.column("sequencename"), expression=exp.Literal.string(name)))
+    return exp.Subquery(this=row, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
 def _expand_set_returning(select: exp.Select) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from pgproxy import settings
 from tests.fix_servers import apt_install
 
 pytestmark = pytest.mark.integration
@@ -83,7 +84,7 @@ def ok(result: dict) -> dict:
 
 
 def test_connect(node):
-    assert ok(node["connect"])["version"].startswith("PostgreSQL 16.")
+    assert ok(node["connect"])["version"].startswith(f"PostgreSQL {settings.SERVER_VERSION} ")
     ok(node["setup"])
 
 

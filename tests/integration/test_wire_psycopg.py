@@ -11,6 +11,8 @@ import psycopg.types.string
 import pytest
 from psycopg import errors as pgerrors
 
+from pgproxy import settings
+
 pytestmark = pytest.mark.integration
 
 
@@ -29,7 +31,9 @@ def table(conn, request):
 
 def test_select_one_and_server_parameters(conn):
     assert conn.execute("select 1").fetchone() == (1,)
-    assert conn.info.server_version >= 160000
+    # The advertised version: [server] server_version, by default the one Debian's pg_dump has.
+    assert str(conn.info.server_version) == settings.SERVER_VERSION_NUM
+    assert conn.info.parameter_status("server_version") == settings.DEFAULT_SERVER_VERSION
     assert conn.info.parameter_status("server_encoding") == "UTF8"
     assert conn.info.parameter_status("integer_datetimes") == "on"
 
@@ -166,7 +170,7 @@ def test_set_and_show(conn):
 
 def test_connect_time_functions(conn):
     row = conn.execute("SELECT version(), current_database(), current_user").fetchone()
-    assert row[0].startswith("PostgreSQL 16")
+    assert row[0].startswith(f"PostgreSQL {settings.DEFAULT_SERVER_VERSION} ")
     assert row[1] == "app"
     assert row[2] == "tester"
 

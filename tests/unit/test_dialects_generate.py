@@ -89,7 +89,9 @@ ROUND_TRIP = [
     (
         "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / b AS s, (1 + 2) / $1::int AS u",
         {
-            "sqlite": "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / b AS s, (1 + 2) / CAST(? AS INTEGER) AS u",
+            # a divisor that may be 0 goes through pgproxy_nonzero (22012, not NULL)
+            "sqlite": "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / pgproxy_nonzero(b) AS s, "
+            "(1 + 2) / pgproxy_nonzero(CAST(? AS INTEGER)) AS u",
             "mysql": "SELECT 7 DIV 2 AS q, 7.0 / 2 AS r, a / b AS s, "
             "(1 + 2) DIV CAST(%s AS SIGNED) AS u",
         },

@@ -284,7 +284,7 @@ def _td_usec(td: timedelta) -> int:
     return (td.days * 86400 + td.seconds) * _USEC_SEC + td.microseconds
 
 
-def _to_interval(v: Any) -> tuple[int, int, int]:
+def to_interval(v: Any) -> tuple[int, int, int]:
     if isinstance(v, timedelta):
         total = _td_usec(v)
         # Days and time carry the same sign, as justify_hours leaves them:
@@ -294,7 +294,7 @@ def _to_interval(v: Any) -> tuple[int, int, int]:
     if isinstance(v, str | bytes | bytearray | memoryview):
         return parse_interval(v if isinstance(v, str) else text_decode(v))
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
-        return _to_interval(timedelta(seconds=float(v)))
+        return to_interval(timedelta(seconds=float(v)))
     raise _bad("interval", v)
 
 
@@ -306,7 +306,7 @@ def interval_text_encoder(style: Style = ISO) -> Encoder:
     name = style.interval
 
     def encode(v: Any) -> bytes:
-        return interval_str(*_to_interval(v), name).encode()
+        return interval_str(*to_interval(v), name).encode()
 
     return encode
 
@@ -315,7 +315,7 @@ interval_text = interval_text_encoder()
 
 
 def interval_binary(v: Any) -> bytes:
-    months, days, usec = _to_interval(v)
+    months, days, usec = to_interval(v)
     return _QII.pack(usec, days, months)
 
 
