@@ -522,6 +522,9 @@ def _mysql(conn: Connection) -> Schema:
             tables[tname].foreign_keys.append(fk)
         fk.columns.append(col)
         fk.ref_columns.append(ref_col)
+    for (tname, iname), index in indexes.items():
+        if _implicit_fk_index(tname, iname, index, tables[tname].foreign_keys):
+            tables[tname].indexes = [i for i in tables[tname].indexes if i is not index]
     for name, definition in _rows(
         conn,
         "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
@@ -541,6 +544,17 @@ def _mysql(conn: Connection) -> Schema:
                 seq.owned_by = (table.name, column.name)
     return Schema(list(tables.values()), sequences=sequences, enums=enums,
                   comments=_comments(conn, "mysql"))
+
+
+def _implicit_fk_index(table: str, name: str, index: IndexInfo, fks: list[ForeignKey]) -> bool:
+    """An index InnoDB made by itself for a foreign key, which PostgreSQL would not have: on
+    the key's columns, named after the constraint, or, for a constraint named by the server
+    (<table>_ibfk_<n>), after its first column."""
+    return not index.unique and any(
+        fk.columns == index.columns and (name == fk.name or (
+            re.fullmatch(re.escape(table) + r"_ibfk_\d+", fk.name) is not None
+            and re.fullmatch(re.escape(fk.columns[0]) + r"(_\d+)?", name) is not None))
+        for fk in fks)
 
 
 def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:
