@@ -180,6 +180,31 @@ def ddl_types(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def named_foreign_keys(expression: exp.Expr) -> exp.Expr:
+    """An unnamed FOREIGN KEY gets PostgreSQL's name, <table>_<columns>_fkey. InnoDB names
+    the index it makes for the key after the constraint, which is how the catalog knows that
+    index for one PostgreSQL would not have (pgproxy/catalog/introspect.py)."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        table, items = expression.this.this, expression.this.expressions
+    elif isinstance(expression, exp.Alter) and expression.kind == "TABLE":
+        table, items = expression.this, expression.args.get("actions") or []
+    else:
+        return expression
+    taken: set[str] = set()
+    for item in items:
+        keys = item.expressions if isinstance(item, exp.AddConstraint) else [item]
+        if len(keys) != 1 or not isinstance(keys[0], exp.ForeignKey):
+            continue
+        base = f"{table.name}_{'_'.join(c.name for c in keys[0].expressions)}"[:58] + "_fkey"
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}{n}"
+        taken.add(name)
+        keys[0].replace(exp.Constraint(this=exp.to_identifier(name), expressions=[keys[0].copy()]))
+    return expression
+
+
 def positional_order(expression: exp.Expr) -> exp.Expr:
     """ORDER BY 2 as the second select item's expression: MySQL sorts NULLs first in ascending
     order, and PostgreSQL's NULLS LAST can be spelled for an expression, not for a position."""
@@ -371,6 +396,7 @@ PREPROCESS_MYSQL = (
     microsecond_now,
     aggregate_filter,
     positional_order,
+    named_foreign_keys,
 )
 
 

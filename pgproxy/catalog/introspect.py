@@ -523,7 +523,7 @@ def _mysql(conn: Connection) -> Schema:
         fk.columns.append(col)
         fk.ref_columns.append(ref_col)
     for (tname, iname), index in indexes.items():
-        if _implicit_fk_index(tname, iname, index, tables[tname].foreign_keys):
+        if _implicit_fk_index(index, iname, tables[tname].foreign_keys):
             tables[tname].indexes = [i for i in tables[tname].indexes if i is not index]
     for name, definition in _rows(
         conn,
@@ -546,15 +546,12 @@ def _mysql(conn: Connection) -> Schema:
                   comments=_comments(conn, "mysql"))
 
 
-def _implicit_fk_index(table: str, name: str, index: IndexInfo, fks: list[ForeignKey]) -> bool:
-    """An index InnoDB made by itself for a foreign key, which PostgreSQL would not have: on
-    the key's columns, named after the constraint, or, for a constraint named by the server
-    (<table>_ibfk_<n>), after its first column."""
-    return not index.unique and any(
-        fk.columns == index.columns and (name == fk.name or (
-            re.fullmatch(re.escape(table) + r"_ibfk_\d+", fk.name) is not None
-            and re.fullmatch(re.escape(fk.columns[0]) + r"(_\d+)?", name) is not None))
-        for fk in fks)
+def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:
+    """The index InnoDB made by itself for a foreign key the proxy named (dialects/mysql.py
+    names each as PostgreSQL would, and InnoDB names the index after the constraint), which
+    PostgreSQL would not have. A schema made natively keeps its FK indexes listed."""
+    return not index.unique and any(fk.name == name and fk.columns == index.columns
+                                    for fk in fks)
 
 
 def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:
