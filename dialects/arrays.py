@@ -41,6 +41,10 @@ _ELEMENTS = "pgproxy_json_elements"
 _LENGTH = "pgproxy_json_length"
 _AGG = "pgproxy_json_agg"
 _NORM = "pgproxy_json_norm"
+# pgproxy_json_entries(arr, element_oid): the elements as a table with `value` and `key`, the
+# element's position (from 0 or 1 by backend; only compared with another array's).
+_ENTRIES = "pgproxy_json_entries"
+KEY = "key"
 
 
 def json_elements(this: exp.Expr, element: exp.Expr) -> exp.Anonymous:
@@ -148,16 +152,45 @@ def _quantified(node: exp.Binary, array: exp.Expr, every: bool) -> exp.Expr:
 
 
 def _unnest(node: exp.Unnest) -> exp.Expr:
-    if len(node.expressions) != 1:
-        unsupported("unnest() of several arrays at once is not supported here")
     alias = node.args.get("alias")
     name = alias.name if alias is not None and alias.name else "unnest"
-    columns = alias.columns if alias is not None else []
-    column = columns[0].name if columns else name
-    query = exp.select(exp.alias_(_value("e"), column, quoted=True)).from_(
-        _elements(node.expressions[0], "e")
-    )
+    columns = [c.name for c in alias.columns] if alias is not None else []
+    if len(node.expressions) == 1:
+        column = columns[0] if columns else name
+        query = exp.select(exp.alias_(_value("e"), column, quoted=True)).from_(
+            _elements(node.expressions[0], "e")
+        )
+    else:
+        query = _zipped(node.expressions, columns)
     return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def _zipped(arrays: list[exp.Expr], columns: list[str]) -> exp.Select:
+    """unnest(a, b, …): row i holds each array's element i, NULL past an array's end (as
+    PostgreSQL zips them), in the arrays' order: the positions of every array, each
+    array's element joined to its position."""
+    def entries(i: int) -> exp.Table:
+        element = ELEMENT_OF.get(expr_oid(arrays[i]), 0)
+        node = exp.Anonymous(this=_ENTRIES, expressions=[arrays[i], exp.Literal.number(element)])
+        return exp.Table(this=node, alias=exp.TableAlias(this=exp.to_identifier(f"_e{i}")))
+
+    def key(table: str) -> exp.Column:
+        return exp.column(exp.to_identifier(KEY, quoted=True), table=table)
+
+    positions: exp.Query = exp.select(key("_e0")).from_(entries(0))
+    for i in range(1, len(arrays)):
+        positions = exp.union(positions, exp.select(key(f"_e{i}")).from_(entries(i)))
+    # PostgreSQL names the columns unnest, unnest …; a derived table needs distinct names.
+    names = [columns[i] if i < len(columns) else "unnest" + (f"_{i + 1}" if i else "")
+             for i in range(len(arrays))]
+    query = exp.select(*(exp.alias_(_value(f"_e{i}"), n, quoted=True)
+                         for i, n in enumerate(names)))
+    query = query.from_(exp.Subquery(this=positions, alias=exp.TableAlias(
+        this=exp.to_identifier("_k"))))
+    for i in range(len(arrays)):
+        query = query.join(entries(i), on=exp.EQ(this=key(f"_e{i}"), expression=key("_k")),
+                           join_type="left")
+    return query.order_by(key("_k"))
 
 
 def _array_remove(node: exp.ArrayRemove) -> exp.Expr:
@@ -218,6 +251,8 @@ def _typed(items: list[t.Any], element: int) -> list[t.Any]:
     for item in items:
         if isinstance(item, list):
             out.append(_typed(item, element))
+        elif element == 16 and item is not None:
+            out.append(_boolean(item))
         elif item is None or element not in _INTEGERS | _NUMBERS:
             out.append(item)
         elif element in _INTEGERS:
@@ -236,6 +271,16 @@ def _typed(items: list[t.Any], element: int) -> list[t.Any]:
                 ) from None
             out.append(item)  # a string keeps numeric's scale ('1.10')
     return out
+
+
+# boolin's spellings: any prefix of true/false/yes/no, on/off (two letters at least), 1/0.
+def _boolean(item: str) -> bool:
+    word = item.strip(_SPACE).lower()
+    if word and ("true".startswith(word) or "yes".startswith(word) or word in ("on", "1")):
+        return True
+    if word and ("false".startswith(word) or "no".startswith(word) or word in ("off", "of", "0")):
+        return False
+    raise TranslationError(f'invalid input syntax for type boolean: "{item}"', "22P02")
 
 
 def _parse_literal(s: str) -> list[t.Any]:
@@ -327,6 +372,12 @@ def _mysql_elements(self: t.Any, args: list[exp.Expr]) -> str:
     return f"JSON_TABLE({self.sql(args[0])}, '$[*]' COLUMNS (`{VALUE}` {kind} PATH '$'))"
 
 
+def _mysql_entries(self: t.Any, args: list[exp.Expr]) -> str:
+    kind = _MYSQL_ELEMENT.get(int(args[1].this), "LONGTEXT")
+    return (f"JSON_TABLE({self.sql(args[0])}, '$[*]' COLUMNS (`{KEY}` FOR ORDINALITY,"
+            f" `{VALUE}` {kind} PATH '$'))")
+
+
 def _mysql_array_sql(self: t.Any, expression: exp.Array) -> str:
     return f"JSON_ARRAY({_elements_sql(self, expression, _MYSQL_HEX)})"
 
@@ -334,12 +385,14 @@ def _mysql_array_sql(self: t.Any, expression: exp.Array) -> str:
 SPELLINGS: dict[str, dict[str, Spelling]] = {
     "sqlite": {
         _ELEMENTS: lambda self, a: f"json_each({self.sql(a[0])})",
+        _ENTRIES: lambda self, a: f"json_each({self.sql(a[0])})",
         _LENGTH: lambda self, a: f"json_array_length({self.sql(a[0])})",
         _AGG: lambda self, a: f"json_group_array({self.sql(a[0])})",
         _NORM: lambda self, a: f"json({self.sql(a[0])})",
     },
     "mysql": {
         _ELEMENTS: _mysql_elements,
+        _ENTRIES: _mysql_entries,
         _LENGTH: lambda self, a: f"JSON_LENGTH({self.sql(a[0])})",
         _AGG: lambda self, a: f"JSON_ARRAYAGG({self.sql(a[0])})",
         _NORM: lambda self, a: f"JSON_COMPACT({self.sql(a[0])})",

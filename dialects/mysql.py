@@ -134,7 +134,16 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "LONGBLOB"
     elif kind.this in (_D.JSONB, _D.ARRAY):
         new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
-    elif kind.this in (_D.TIMESTAMP, _D.TIMESTAMPTZ):
+    elif kind.this == _D.TIMESTAMPTZ:
+        # MySQL's TIMESTAMP is an instant (stored in UTC, read in the session's zone, which is
+        # UTC), so the column stays timestamptz in results and the catalog; its range is
+        # 1970-2038 (DIFFERENCES.md). NULL said outright: old servers make it NOT NULL.
+        new = f"TIMESTAMP({kind.expressions[0].name if kind.expressions else 6})"
+        if not any(isinstance(c.kind, (exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint))
+                   for c in constraints):
+            column.append("constraints", exp.ColumnConstraint(
+                kind=exp.NotNullColumnConstraint(allow_null=True)))
+    elif kind.this == _D.TIMESTAMP:
         new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
     elif kind.this == _D.TIME and not kind.expressions:
         new = "TIME(6)"
@@ -168,6 +177,47 @@ def ddl_types(expression: exp.Expr) -> exp.Expr:
     for column in expression.find_all(exp.ColumnDef):
         _column_type(column, keys)
         _checks_last(column)
+    return expression
+
+
+def named_foreign_keys(expression: exp.Expr) -> exp.Expr:
+    """An unnamed FOREIGN KEY gets PostgreSQL's name, <table>_<columns>_fkey. InnoDB names
+    the index it makes for the key after the constraint, which is how the catalog knows that
+    index for one PostgreSQL would not have (pgproxy/catalog/introspect.py)."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        table, items = expression.this.this, expression.this.expressions
+    elif isinstance(expression, exp.Alter) and expression.kind == "TABLE":
+        table, items = expression.this, expression.args.get("actions") or []
+    else:
+        return expression
+    taken: set[str] = set()
+    for item in items:
+        keys = item.expressions if isinstance(item, exp.AddConstraint) else [item]
+        if len(keys) != 1 or not isinstance(keys[0], exp.ForeignKey):
+            continue
+        base = f"{table.name}_{'_'.join(c.name for c in keys[0].expressions)}"[:58] + "_fkey"
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}{n}"
+        taken.add(name)
+        keys[0].replace(exp.Constraint(this=exp.to_identifier(name), expressions=[keys[0].copy()]))
+    return expression
+
+
+def positional_order(expression: exp.Expr) -> exp.Expr:
+    """ORDER BY 2 as the second select item's expression: MySQL sorts NULLs first in ascending
+    order, and PostgreSQL's NULLS LAST can be spelled for an expression, not for a position."""
+    for select in expression.find_all(exp.Select):
+        order = select.args.get("order")
+        items = select.expressions
+        if order is None or any(isinstance(i, exp.Star) or i.is_star for i in items):
+            continue
+        for ordered in order.expressions:
+            key = ordered.this
+            if isinstance(key, exp.Literal) and key.is_int and 1 <= int(key.this) <= len(items):
+                item = items[int(key.this) - 1]
+                key.replace((item.this if isinstance(item, exp.Alias) else item).copy())
     return expression
 
 
@@ -345,6 +395,8 @@ PREPROCESS_MYSQL = (
     ddl_types,
     microsecond_now,
     aggregate_filter,
+    positional_order,
+    named_foreign_keys,
 )
 
 

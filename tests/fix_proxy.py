@@ -140,6 +140,26 @@ def proxy_postgresql(postgresql_url: str) -> Iterator[ProxyProcess]:
         yield proxy
 
 
+def fresh_database_url(kind: str, request: pytest.FixtureRequest, name: str) -> str:
+    """A backend URL for an empty database of its own: a new SQLite file, or a new
+    database on the session's MariaDB (tools that migrate need a clean slate)."""
+    if kind == "sqlite":
+        return f"sqlite:///{request.getfixturevalue('tmp_path_factory').mktemp(name) / 'app.db'}"
+    import pymysql
+
+    server = request.getfixturevalue("mariadb")
+    conn = pymysql.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+    return f"mysql://{server.user}:{server.password}@{server.host}:{server.port}/{name}"
+
+
 @pytest.fixture(scope="session", params=["sqlite", "mysql"])
 def proxy(request: pytest.FixtureRequest) -> ProxyProcess:
     """The proxy on each translated backend in turn."""
