@@ -93,7 +93,7 @@ class Pipeline:
         if self.catalog.handles(session, stmt):
             return await self.catalog.run(session, stmt, params, formats)
         if stmt.tag in _CURSOR_TAGS:
-            return await self._cursor(session, stmt, formats)
+            return await self._cursor(session, stmt, params, formats)
         if stmt.tag in _PREPARED_TAGS:
             return await self._prepared(session, stmt, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
@@ -154,6 +154,8 @@ class Pipeline:
         formats: Sequence[int],
     ) -> BackendResult:
         await session.release_active()
+        if stmt.kind is Kind.COMMIT:
+            await session.cursors.before_commit()
         if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
@@ -169,8 +171,8 @@ class Pipeline:
         if self.cache is not None:
             # Before the write's CommandComplete can reach its client.
             self.cache.after_execute(session, stmt, was_in_tx, in_tx)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
-            await session.cursors.end_transaction()
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
+            await session.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
             closed=exhausted, style=session.settings.style(),
@@ -235,9 +237,10 @@ class Pipeline:
             log.warning("rolling back an implicit transaction failed", exc_info=True)
 
     async def _cursor(
-        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
+        formats: Sequence[int],
     ) -> Any:
-        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors."""
+        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
         if stmt.tag == "DECLARE CURSOR":
             declare = cursors.parse_declare(stmt.sql)
             if declare.name in session.cursors:
@@ -249,13 +252,17 @@ class Pipeline:
             inner = self.parse(declare.query)
             if len(inner) != 1 or not inner[0].returns_rows:
                 raise errors.InvalidCursorDefinition("cursor query must be a single SELECT")
-            result = await self._backend(session, inner[0], (), (1,) if declare.binary else ())
+            # Never from the query cache: FETCH reads the backend's own open result.
+            generated = self.generate(inner[0], session.target())
+            values = _bind(session, generated, params)
+            result = await self._execute(
+                session, inner[0], generated, values, (1,) if declare.binary else ())
             session.keep_open(result)
-            return session.cursors.add(declare.name, result, declare.hold, declare.binary)
+            return await session.cursors.add(
+                declare, stmt.sql, result, session.in_transaction)
         if stmt.tag == "CLOSE CURSOR":
             return await session.cursors.close(cursors.parse_close(stmt.sql))
-        verb, name, count = cursors.parse_fetch(stmt.sql)
-        return session.cursors.fetch(verb, name, count, formats)
+        return session.cursors.fetch(cursors.parse_fetch(stmt.sql), formats)
 
     async def describe(
         self, session: Session, prepared: PreparedStatement

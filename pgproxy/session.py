@@ -461,7 +461,7 @@ class Session:
         """ROLLBACK or COMMIT of a transaction whose connection died: nothing is left to end."""
         self.lost_transaction = False
         self.after_statement(dialects.Kind.ROLLBACK, False)
-        await self.cursors.end_transaction()
+        await self.cursors.end_transaction(commit=False)
 
     async def push_settings(self, conn: Connection) -> None:
         """Give a PostgreSQL backend the session's TimeZone and DateStyle order, so it reads
@@ -480,6 +480,8 @@ class Session:
         active, self._active = self._active, None
         if active is not None:
             await active.close()
+        if not self.route.backend.capabilities.open_results:
+            await self.cursors.detach()  # another statement would end their results
 
     def set_active(self, result: Any) -> None:
         self._active = result

@@ -554,7 +554,7 @@ class SQLiteBackend:
     name = "sqlite"
     dialect = "sqlite"
     paramstyle = "qmark"
-    capabilities = Capabilities(returning=True)
+    capabilities = Capabilities(returning=True, open_results=True)
 
     _memory_ids = itertools.count(1)
 
