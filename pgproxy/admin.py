@@ -267,6 +267,7 @@ class AdminSession:
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
         self._status = b"I"
+        self.protocol_statements: dict[str, Any] = {}
 
     def parameter_status(self) -> Mapping[str, str]:
         return self.settings.reported()

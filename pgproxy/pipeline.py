@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import cursors, errors, pgtypes
+from pgproxy import advisory, cursors, errors, pgtypes
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -92,6 +92,8 @@ class Pipeline:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
             return await self.catalog.run(session, stmt, params, formats)
+        if (locks := advisory.calls(stmt)) is not None:
+            return await advisory.run(session, stmt, locks, params, formats)
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, params, formats)
         if stmt.tag in _PREPARED_TAGS:
@@ -274,6 +276,8 @@ class Pipeline:
             return None
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
+        if (locks := advisory.calls(stmt)) is not None:
+            return advisory.describe(stmt, locks)
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals])
@@ -293,8 +297,9 @@ class Pipeline:
             if prepare.name in session.sql_statements:
                 raise errors.DuplicatePreparedStatement(
                     f'prepared statement "{prepare.name}" already exists')
-            session.sql_statements[prepare.name] = await session.prepare(
-                prepare.query, prepare.param_types)
+            statement = await session.prepare(prepare.query, prepare.param_types)
+            statement.text = stmt.sql  # PostgreSQL shows the whole PREPARE
+            session.sql_statements[prepare.name] = statement
             return RowsResult("PREPARE")
         if stmt.tag == "EXECUTE":
             name, args = sql_prepared.parse_execute(stmt.sql)

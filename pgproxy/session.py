@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
-from pgproxy import errors
+from pgproxy import advisory, errors
 from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
@@ -49,6 +50,8 @@ class PreparedStatement:
     param_types: list[int]
     empty: bool
     literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
+    text: str = ""  # as the client wrote it (pg_prepared_statements.statement)
+    prepared_at: float = 0.0  # time.time() of the Parse or PREPARE
 
 
 class Session:
@@ -81,10 +84,13 @@ class Session:
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
+        # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
+        self.protocol_statements: dict[str, Any] = {}
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
         self._timer: asyncio.TimerHandle | None = None
+        self._lock_wait: asyncio.Future[None] | None = None  # an advisory lock's wait
         self._closed = False
         # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
         # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
@@ -124,9 +130,21 @@ class Session:
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
+        elif stmt.nparams and (locks := advisory.calls(stmt)) is not None:
+            inferred = advisory.param_types(stmt, locks)
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
+        prepared.text = sql
+        prepared.prepared_at = time.time()
         return prepared
+
+    def prepared_rows(self) -> list[tuple[str, str, float, list[int], bool]]:
+        """pg_prepared_statements: (name, statement, prepared at, parameter types, from_sql)."""
+        rows = [(name, p.text, p.prepared_at, p.param_types, True)
+                for name, p in self.sql_statements.items()]
+        rows += [(name, p.text, p.prepared_at, p.param_types, False)
+                 for name, p in self.protocol_statements.items() if name]
+        return rows
 
     def split(self, sql: str) -> list[PreparedStatement]:
         statements, literals = self.proxy.pipeline.parse_shaped(
@@ -184,6 +202,9 @@ class Session:
         pass
 
     def cancel(self) -> None:
+        waiter = self._lock_wait
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(errors.QueryCanceled("canceling statement due to user request"))
         conn = self.conn
         if conn is not None and self._running:
             self.pool.cancel_soon(conn.cancel)
@@ -193,6 +214,7 @@ class Session:
             return
         self._closed = True
         self.proxy.closed(self, reason)
+        self.proxy.advisory.release(self.pid)
         conn, self.conn = self.conn, None
         if conn is None:
             return
@@ -491,7 +513,22 @@ class Session:
         if self._active is result:
             self._active = None
 
+    async def wait_for_lock(self, waiter: asyncio.Future[None]) -> None:
+        """Wait for an advisory lock's holder to let go: a cancel or statement_timeout
+        ends the wait with 57014."""
+        self._lock_wait = waiter
+        timeout = self.settings.statement_timeout_ms()
+        try:
+            async with asyncio.timeout(timeout / 1000 if timeout > 0 else None):
+                await waiter
+        except TimeoutError:
+            raise errors.QueryCanceled("canceling statement due to statement timeout") from None
+        finally:
+            self._lock_wait = None
+
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
+        if not in_transaction:  # the transaction's advisory locks go with it
+            self.proxy.advisory.release(self.pid, xact=True)
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False

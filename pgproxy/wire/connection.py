@@ -246,6 +246,8 @@ class WireConnection(asyncio.Protocol):
             return False
         self.pid, self.secret = self.server.register(self)
         self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        # Parse statements are the wire's; the session shows them (pg_prepared_statements).
+        self.session.protocol_statements = self.statements
         self._sync_encoding()
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))

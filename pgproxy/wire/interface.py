@@ -74,6 +74,9 @@ class Copy(Protocol):
 class CoreSession(Protocol):
     """One client's session behind the wire."""
 
+    # The wire's Parse statements by name, set by the wire after open_session.
+    protocol_statements: dict[str, Any]
+
     def parameter_status(self) -> Mapping[str, str]:
         """The ParameterStatus values to report after authentication."""
         ...
