@@ -248,7 +248,7 @@ class OpenCursor:
             await self.spill()  # after the last row: its number is the row count + 1
             self.pos = self.read + 1
         start = max(self.pos - count, 1)
-        out = self.kept[start - 1 : self.pos - 1][::-1]
+        out = self.kept[start - 1 : max(self.pos - 1, 0)][::-1]
         self.pos = start if len(out) == count else 0
         return out
 
