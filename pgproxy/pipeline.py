@@ -18,7 +18,7 @@ import dialects
 from dialects.cache import TranslationCache
 from pgproxy import advisory, cursors, errors, pgtypes
 from pgproxy import prepared as sql_prepared
-from pgproxy.backends import steps
+from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
@@ -161,9 +161,15 @@ class Pipeline:
         if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
-        cursor, rows, exhausted, in_tx = await session.run(
-            _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
-        )
+        try:
+            cursor, rows, exhausted, in_tx = await session.run(
+                _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
+            )
+        except errors.PgError as exc:
+            if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
+                # The backend's message may not name the table: the statement's own.
+                constraints.add_table(exc, next(iter(stmt.tables_written)).rpartition(".")[2])
+            raise
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types)

@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter, sqlite_sequences
+from pgproxy.backends import Converter, constraints, row_converter, sqlite_sequences
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -300,7 +300,10 @@ def map_error(exc: apsw.Error) -> errors.PgError:
                 break
     if code == "57014":
         message = "canceling statement due to user request"
-    return errors.from_sqlstate(code or "XX000", message)
+    error = errors.from_sqlstate(code or "XX000", message)
+    if error.sqlstate.startswith("23"):
+        return constraints.sqlite(error, getattr(exc, "extendedresult", -1))
+    return error
 
 
 # --- cursor, connection, backend -------------------------------------------
