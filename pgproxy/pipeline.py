@@ -116,9 +116,21 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
+        if kind in _SAVEPOINT_KINDS:
+            return await self._savepoint(session, stmt, formats)
         result = await self._backend(session, stmt, params, formats)
         if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
             session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
+        return result
+
+    async def _savepoint(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """SAVEPOINT / RELEASE / ROLLBACK TO, a reused name kept apart (pgproxy/savepoints)."""
+        text = session.savepoints.backend_sql(stmt.kind, stmt.sql)
+        run = stmt if text is None else self.parse(text)[0]
+        result = await self._backend(session, run, (), formats)
+        session.savepoints.done(stmt.kind, stmt.sql)
         return result
 
     async def _backend(
@@ -329,6 +341,7 @@ class Pipeline:
         return RowsResult(stmt.tag)
 
 
+_SAVEPOINT_KINDS = frozenset({Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO})
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,

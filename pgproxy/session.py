@@ -23,6 +23,7 @@ from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
+from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
 from pgproxy.wire.codecs import decoder, encode
 from pgproxy.workers import FINISHED, QUEUED, Job
@@ -83,6 +84,7 @@ class Session:
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
+        self.savepoints = Savepoints()
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}
@@ -527,8 +529,9 @@ class Session:
             self._lock_wait = None
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
-        if not in_transaction:  # the transaction's advisory locks go with it
+        if not in_transaction:  # the transaction's advisory locks and savepoints go with it
             self.proxy.advisory.release(self.pid, xact=True)
+            self.savepoints.clear()
         self.in_transaction = in_transaction
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False

@@ -1,4 +1,4 @@
-"""Integrity violations as PostgreSQL reports them: object names read from a backend's message.
+"""Constraint and savepoint errors as PostgreSQL words them: names read from a backend's message.
 
 PostgreSQL's unique, not-null, foreign-key and check violations name the
 schema, table, column and constraint in fields of their own (psycopg's
@@ -76,6 +76,18 @@ def mysql(exc: errors.PgError, errno: int, message: str) -> errors.PgError:
         return annotate(exc, table=table, constraint=name)
     if errno == 3819 and (match := _MYSQL_CHECK.match(message)):
         return annotate(exc, constraint=match.group(1))
+    return exc
+
+
+_SAVEPOINT = re.compile(r"^no such savepoint: (.+)$|^SAVEPOINT (.+) does not exist$")
+
+
+def savepoint(exc: errors.PgError) -> errors.PgError:
+    """3B001 in PostgreSQL's words (a reused name's backend name `a~2` shown as `a`)."""
+    match = _SAVEPOINT.match(exc.message)
+    if match:
+        name = (match.group(1) or match.group(2)).rpartition("~")
+        exc.message = f'savepoint "{name[0] if name[1] else name[2]}" does not exist'
     return exc
 
 

@@ -251,6 +251,9 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
     error = errors.from_sqlstate(code, scrub(message, password), detail=f"MySQL error {errno}")
     if code.startswith("23"):
         return constraints.mysql(error, errno, error.message)
+    if code == "3B001":
+        error.detail = None
+        return constraints.savepoint(error)
     return error
 
 

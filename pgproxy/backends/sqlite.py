@@ -303,6 +303,8 @@ def map_error(exc: apsw.Error) -> errors.PgError:
     error = errors.from_sqlstate(code or "XX000", message)
     if error.sqlstate.startswith("23"):
         return constraints.sqlite(error, getattr(exc, "extendedresult", -1))
+    if error.sqlstate == "3B001":
+        return constraints.savepoint(error)
     return error
 
 
