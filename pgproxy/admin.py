@@ -275,6 +275,9 @@ class AdminSession:
     def changed_parameters(self) -> list[tuple[str, str]]:
         return []
 
+    def idle_timeout(self) -> None:
+        return None
+
     @property
     def transaction_status(self) -> bytes:
         return self._status

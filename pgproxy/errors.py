@@ -184,6 +184,10 @@ class ActiveSqlTransaction(PgError, code="25001"):
     pass
 
 
+class IdleInTransactionSessionTimeout(Fatal, code="25P03"):
+    pass
+
+
 class NoActiveSqlTransaction(PgError, code="25P01"):
     pass
 
@@ -343,6 +347,10 @@ class QueryCanceled(PgError, code="57014"):
 
 
 class AdminShutdown(Fatal, code="57P01"):
+    pass
+
+
+class IdleSessionTimeout(Fatal, code="57P05"):
     pass
 
 

@@ -197,6 +197,19 @@ class Session:
         watch = self.proxy.watch
         return await (run if watch is None else watch.statement(self, prepared.statement, run))
 
+    def idle_timeout(self) -> tuple[float, errors.PgError] | None:
+        """The idle timeout in force while the client is to send its next command."""
+        in_tx = self.in_transaction or self.failed
+        ms = self.settings.timeout_ms(
+            "idle_in_transaction_session_timeout" if in_tx else "idle_session_timeout")
+        if ms <= 0:
+            return None
+        if in_tx:
+            return ms / 1000, errors.IdleInTransactionSessionTimeout(
+                "terminating connection due to idle-in-transaction timeout")
+        return ms / 1000, errors.IdleSessionTimeout(
+            "terminating connection due to idle-session timeout")
+
     def cursor_description(self, name: str) -> tuple[Sequence[Column], list[int]] | None:
         return self.cursors.description(name)
 

@@ -90,6 +90,10 @@ class CoreSession(Protocol):
         """b'I' idle, b'T' in a transaction, b'E' in a failed transaction."""
         ...
 
+    def idle_timeout(self) -> tuple[float, Exception] | None:
+        """(seconds, the FATAL error to end with) while waiting for a command, if limited."""
+        ...
+
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
         """Parse one statement for the extended protocol (42601 if several)."""
         ...
