@@ -128,10 +128,13 @@ class AdvisoryLocks:
         return out
 
 
-def calls(stmt: dialects.Statement) -> list[exp.Anonymous] | None:
-    """The advisory-lock calls of a table-less SELECT that makes only such calls."""
+def calls(stmt: dialects.Statement, dialect: str) -> list[exp.Anonymous] | None:
+    """The advisory-lock calls of a table-less SELECT that makes only such calls
+    (None on PostgreSQL itself, whose own locks other clients see)."""
     tree = stmt.expression
-    if stmt.kind is not Kind.SELECT or stmt.tables_read or not isinstance(tree, exp.Select):
+    if dialect == "postgres" or stmt.kind is not Kind.SELECT or stmt.tables_read:
+        return None
+    if not isinstance(tree, exp.Select):
         return None
     if tree.args.get("from"):
         return None

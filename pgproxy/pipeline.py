@@ -92,7 +92,7 @@ class Pipeline:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
             return await self.catalog.run(session, stmt, params, formats)
-        if (locks := advisory.calls(stmt)) is not None:
+        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
             return await advisory.run(session, stmt, locks, params, formats)
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, params, formats)
@@ -294,7 +294,7 @@ class Pipeline:
             return None
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
-        if (locks := advisory.calls(stmt)) is not None:
+        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
             return advisory.describe(stmt, locks)
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)

@@ -132,8 +132,9 @@ class Session:
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
-        elif stmt.nparams and (locks := advisory.calls(stmt)) is not None:
-            inferred = advisory.param_types(stmt, locks)
+        elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
+            locks = advisory.calls(stmt, self.route.backend.dialect)
+            inferred = advisory.param_types(stmt, locks) if locks is not None else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql

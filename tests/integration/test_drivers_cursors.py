@@ -251,6 +251,21 @@ def test_advisory_lock_waits_until_released(dsns):
             assert b.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_advisory_lock_wait_cancelled(dsns):
+    key = int(uuid.uuid4().int % 1_000_000)
+    for dsn in dsns:
+        with (psycopg.connect(dsn, autocommit=True) as a,
+              psycopg.connect(dsn, autocommit=True) as b):
+            a.execute("SELECT pg_advisory_lock(%s)", [key])
+            timer = threading.Timer(0.3, b.cancel)
+            timer.start()
+            with pytest.raises(pgerrors.QueryCanceled) as info:
+                b.execute("SELECT pg_advisory_lock(%s)", [key])
+            timer.join()
+            assert info.value.diag.message_primary == "canceling statement due to user request"
+            assert b.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone() == (False,)
+
+
 def test_advisory_locks_go_with_the_session(dsns):
     key = int(uuid.uuid4().int % 1_000_000)
     for dsn in dsns:
