@@ -167,9 +167,14 @@ class Pipeline:
         values: list[Any],
         formats: Sequence[int],
     ) -> BackendResult:
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+            # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
+            # read the rest of their rows (and only they: release_active may read out
+            # every open cursor where the backend keeps one result open at a time).
+            if stmt.kind is Kind.COMMIT:
+                await session.cursors.before_commit()
+            await session.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
         await session.release_active()
-        if stmt.kind is Kind.COMMIT:
-            await session.cursors.before_commit()
         if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.

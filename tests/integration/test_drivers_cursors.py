@@ -122,6 +122,29 @@ def test_no_scroll_refuses_backward_moves(proxy, postgresql_url, table, declare,
             assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
 
 
+def test_scroll_cursor_memory_is_bounded(proxy):
+    """A SCROLL cursor keeps the rows it read, up to KEPT_ROWS: past that a clear 54000
+    (PostgreSQL spills to disk; the proxy refuses rather than grow without bound)."""
+    from pgproxy.cursors import KEPT_ROWS
+
+    side = int(KEPT_ROWS**0.5) + 10  # rows x rows, each side within MariaDB's recursion cap
+    rows = side * side
+    assert rows > KEPT_ROWS
+    series = (f"WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {side})"
+              f" SELECT a.x * {side} + b.x AS x FROM n a CROSS JOIN n b")
+    with psycopg.connect(proxy.dsn()) as conn:
+        conn.execute(f"DECLARE s SCROLL CURSOR FOR {series}")
+        assert len(conn.execute("FETCH ABSOLUTE 1000 s").fetchall()) == 1
+        with pytest.raises(pgerrors.ProgramLimitExceeded) as info:
+            conn.execute("FETCH LAST s")
+        assert "would keep more than" in info.value.diag.message_primary
+        conn.rollback()
+        # A forward-only cursor over the same rows streams them all.
+        conn.execute(f"DECLARE f CURSOR FOR {series}")
+        assert conn.execute("MOVE FORWARD ALL IN f").statusmessage == f"MOVE {rows}"
+        conn.rollback()
+
+
 def test_with_hold_cursor_survives_commit(dsns, table):
     def run(conn):
         conn.execute(f"DECLARE h CURSOR WITH HOLD FOR SELECT x FROM {table} ORDER BY x")
