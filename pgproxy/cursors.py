@@ -252,6 +252,20 @@ class OpenCursor:
         self.pos = start if len(out) == count else 0
         return out
 
+    def check(self, move: Move) -> None:
+        """55000 for a move a forward-only cursor cannot make (before it moves at all)."""
+        if self.scroll:
+            return
+        if move.step is not None:
+            backward = move.step < 0
+        else:
+            assert move.target is not None
+            target = move.target + self.pos if move.relative else move.target
+            backward = (not move.relative and move.target < 0) or target < self.pos or (
+                target == self.pos and target > 0)
+        if backward:
+            raise _forward_only()
+
     async def goto(self, target: int, relative: bool) -> list[tuple[Any, ...]]:
         """ABSOLUTE / RELATIVE / FIRST / LAST: the one row there, if any."""
         if relative:
@@ -262,11 +276,7 @@ class OpenCursor:
             if target < 0:
                 target = 0
         elif target < 0:
-            if not self.scroll:
-                raise _forward_only()
             target = max(await self._row_count() + 1 + target, 0)
-        if not self.scroll and (target < self.pos or (target == self.pos and target > 0)):
-            raise _forward_only()
         if target == 0:
             self.pos = 0
             return []
@@ -306,9 +316,7 @@ class FetchResult:
     async def _rows(self, want: int) -> list[tuple[Any, ...]]:
         move, cursor = self._move, self._cursor
         if self._pending is None and not self._remaining:
-            if move.step is not None and move.step < 0:
-                if not cursor.scroll:
-                    raise _forward_only()
+            if move.step is not None and move.step < 0:  # a SCROLL cursor's (check())
                 self._pending = await cursor.back(-move.step)
             elif move.target is not None:
                 self._pending = await cursor.goto(move.target, move.relative)
@@ -375,6 +383,7 @@ class Cursors:
         cursor = self._open.get(move.name)
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{move.name}" does not exist')
+        cursor.check(move)
         return FetchResult(move, cursor, formats)
 
     async def close(self, name: str | None) -> RowsResult:

@@ -196,7 +196,14 @@ class Session:
     ) -> Any:
         run = self.proxy.pipeline.run(self, prepared, params, result_formats)
         watch = self.proxy.watch
-        return await (run if watch is None else watch.statement(self, prepared.statement, run))
+        try:
+            return await (run if watch is None else watch.statement(self, prepared.statement, run))
+        except errors.PgError:
+            # Any error inside a transaction block aborts it, the proxy's own (a cursor's
+            # 55000, a refused statement) as the backend's (_after_error).
+            if self.in_transaction:
+                self.failed = True
+            raise
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""

@@ -118,6 +118,8 @@ def test_no_scroll_refuses_backward_moves(proxy, postgresql_url, table, declare,
                 conn.execute(fetch)
             assert info.value.diag.message_primary == "cursor can only scan forward"
             assert "SCROLL" in (info.value.diag.message_hint or "")
+            with pytest.raises(pgerrors.InFailedSqlTransaction):  # the error aborted it
+                conn.execute("SELECT 1")
             conn.rollback()
             assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
 
