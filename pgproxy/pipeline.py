@@ -337,12 +337,16 @@ class Pipeline:
             values = session.decode_params(
                 statement, [None if a is None else a.encode() for a in args], [0] * len(args))
             return await self.run(session, statement, values, formats)
+        # DEALLOCATE drops Parse statements too, as in PostgreSQL (psycopg evicts its
+        # prepared statements so): the wire's dict, which the session holds.
         name = sql_prepared.parse_deallocate(stmt.sql)
         if name is None:
             session.sql_statements.clear()
-        else:
-            # A protocol-level statement of that name is the wire's: nothing to drop here.
-            session.sql_statements.pop(name, None)
+            for n in [n for n in session.protocol_statements if n]:
+                del session.protocol_statements[n]
+        elif (session.sql_statements.pop(name, None) is None
+              and session.protocol_statements.pop(name, None) is None):
+            raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
         return RowsResult(stmt.tag)
 
 

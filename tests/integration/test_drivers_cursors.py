@@ -210,6 +210,24 @@ def test_pg_prepared_statements(dsns, table):
     on_both(dsns, run)
 
 
+def test_deallocate_drops_protocol_statements(dsns, table):
+    def run(conn):
+        conn.autocommit = True
+        conn.execute(f"SELECT x FROM {table} WHERE x = %s", [1], prepare=True)
+        (name,) = conn.execute("SELECT name FROM pg_prepared_statements").fetchone()
+        conn.execute(f'DEALLOCATE "{name}"')
+        out = [conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()]
+        with pytest.raises(pgerrors.InvalidSqlStatementName) as info:
+            conn.execute("DEALLOCATE nosuch")
+        out.append(info.value.diag.message_primary)
+        conn.execute(f"PREPARE q AS SELECT x FROM {table}")
+        conn.execute("DEALLOCATE ALL")
+        out.append(conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone())
+        return out
+
+    on_both(dsns, run)
+
+
 def test_pg_prepared_xacts_is_empty(dsns):
     def run(conn):
         cur = conn.execute("SELECT gid, owner, database FROM pg_prepared_xacts")
