@@ -185,7 +185,8 @@ class Pipeline:
         except errors.PgError as exc:
             if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
                 # The backend's message may not name the table: the statement's own.
-                constraints.add_table(exc, next(iter(stmt.tables_written)).rpartition(".")[2])
+                table = next(iter(stmt.tables_written)).rpartition(".")[2]
+                constraints.add_table(exc, table, stmt.tag)
             raise
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:

@@ -123,9 +123,15 @@ def annotate(
     return exc
 
 
-def add_table(exc: errors.PgError, table: str) -> None:
-    """The statement wrote `table` alone: the violation is on it (unless it said otherwise)."""
-    if exc.sqlstate in ("23505", "23502", "23514") and "t" not in exc.objects:
+def add_table(exc: errors.PgError, table: str, verb: str) -> None:
+    """The statement (`verb`: its command tag) wrote `table` alone: the violation is on it,
+    unless the message said otherwise (a foreign key's is the referencing table: only an
+    INSERT's own)."""
+    if "t" in exc.objects:
+        return
+    if exc.sqlstate == "23503" and verb == "INSERT":
+        annotate(exc, table=table)
+    elif exc.sqlstate in ("23505", "23502", "23514"):
         key = _MYSQL_KEY.match(exc.message)
         annotate(exc, table=table, primary_key=key is not None and key.group(2) == "PRIMARY")
 
