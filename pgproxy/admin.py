@@ -267,12 +267,16 @@ class AdminSession:
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
         self._status = b"I"
+        self.protocol_statements: dict[str, Any] = {}
 
     def parameter_status(self) -> Mapping[str, str]:
         return self.settings.reported()
 
     def changed_parameters(self) -> list[tuple[str, str]]:
         return []
+
+    def idle_timeout(self) -> None:
+        return None
 
     @property
     def transaction_status(self) -> bytes:

@@ -63,7 +63,9 @@ def run_proxy(
     extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
 ) -> Iterator[ProxyProcess]:
-    """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards."""
+    """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards.
+
+    An empty `backend_url` gives no --backend flag: the config's [backends] alone."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="pgproxy-test-")
     log_path = os.path.join(workdir, "proxy.log")
@@ -74,8 +76,7 @@ def run_proxy(
         "serve",
         "--listen",
         f"127.0.0.1:{port}",
-        "--backend",
-        backend_url,
+        *(["--backend", backend_url] if backend_url else []),
         "--log-level",
         "debug",
         *extra_args,

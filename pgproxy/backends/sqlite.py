@@ -48,7 +48,13 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter, sqlite_functions, sqlite_sequences
+from pgproxy.backends import (
+    Converter,
+    constraints,
+    row_converter,
+    sqlite_functions,
+    sqlite_sequences,
+)
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -311,7 +317,12 @@ def map_error(exc: apsw.Error) -> errors.PgError:
                 break
     if code == "57014":
         message = "canceling statement due to user request"
-    return errors.from_sqlstate(code or "XX000", message)
+    error = errors.from_sqlstate(code or "XX000", message)
+    if error.sqlstate.startswith("23"):
+        return constraints.sqlite(error, getattr(exc, "extendedresult", -1))
+    if error.sqlstate == "3B001":
+        return constraints.savepoint(error)
+    return error
 
 
 # --- cursor, connection, backend -------------------------------------------
@@ -567,7 +578,7 @@ class SQLiteBackend:
     name = "sqlite"
     dialect = "sqlite"
     paramstyle = "qmark"
-    capabilities = Capabilities(returning=True)
+    capabilities = Capabilities(returning=True, open_results=True)
 
     _memory_ids = itertools.count(1)
 

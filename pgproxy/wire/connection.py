@@ -74,6 +74,7 @@ class WireConnection(asyncio.Protocol):
         self.peer = "?"
         self.session: CoreSession | None = None
         self.statements: dict[str, Prepared] = {}
+        self._at_ready = False  # ReadyForQuery sent, no message since
         self.portals: dict[str, Portal] = {}
         self._out: list[bytes] = []
         self._out_size = 0
@@ -246,12 +247,15 @@ class WireConnection(asyncio.Protocol):
             return False
         self.pid, self.secret = self.server.register(self)
         self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        # Parse statements are the wire's; the session shows them (pg_prepared_statements).
+        self.session.protocol_statements = self.statements
         self._sync_encoding()
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.backend_key_data(self.pid, self.secret))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
+        self._at_ready = True  # waiting for a command: the idle timeouts run
         self.state = State.READY
         log.debug(
             "client %s connected: user=%s database=%s", self.peer, params["user"],
@@ -331,7 +335,16 @@ class WireConnection(asyncio.Protocol):
     async def _serve(self) -> None:
         handlers = self._handlers
         while True:
-            mtype, body = await self._next()
+            idle = self.session.idle_timeout() if self._at_ready and self.session else None
+            if idle is None:
+                mtype, body = await self._next()
+            else:  # idle_session_timeout / idle_in_transaction_session_timeout
+                try:
+                    async with asyncio.timeout(idle[0]):
+                        mtype, body = await self._next()
+                except TimeoutError:
+                    raise idle[1] from None
+            self._at_ready = False
             if mtype == b"X":
                 return
             if self.state is State.DISCARD:
@@ -395,6 +408,7 @@ class WireConnection(asyncio.Protocol):
             self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
+        self._at_ready = True  # waiting for a command: the idle timeouts run
 
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None

@@ -74,6 +74,9 @@ class Copy(Protocol):
 class CoreSession(Protocol):
     """One client's session behind the wire."""
 
+    # The wire's Parse statements by name, set by the wire after open_session.
+    protocol_statements: dict[str, Any]
+
     def parameter_status(self) -> Mapping[str, str]:
         """The ParameterStatus values to report after authentication."""
         ...
@@ -85,6 +88,10 @@ class CoreSession(Protocol):
     @property
     def transaction_status(self) -> bytes:
         """b'I' idle, b'T' in a transaction, b'E' in a failed transaction."""
+        ...
+
+    def idle_timeout(self) -> tuple[float, Exception] | None:
+        """(seconds, the FATAL error to end with) while waiting for a command, if limited."""
         ...
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
