@@ -87,6 +87,9 @@ class Statement:
     # when ambiguous, column lower-cased or '#<position>' for INSERT without a column
     # list); the proxy types them from the backend's schema (dialects/paramcols.py).
     param_columns: tuple[tuple[int, str, str], ...] = ()
+    # Result columns that are a table's column or its min()/max(): (position, table,
+    # column) as above, for backends that report them untyped (paramcols.result_columns).
+    result_columns: tuple[tuple[int, str, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

@@ -279,3 +279,24 @@ def _sources(scope: exp.Expr, ctes: set[str]) -> dict[str, object]:
             alias = node.alias.lower() if node.alias else f"?{len(out)}"
             out[alias] = _UNKNOWN
     return out
+
+
+def result_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is a table's column, or its
+    min() / max(): typed by the schema where the backend cannot (SQLite's aggregates have no
+    declared type; MariaDB sends json columns as text)."""
+    if not isinstance(expression, exp.Select):
+        return ()
+    out: list[Binding] = []
+    scopes: dict[int, dict[str, object]] = {}
+    ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    for position, node in enumerate(expression.expressions):
+        node = _unparen(node.this if isinstance(node, exp.Alias) else node)
+        if isinstance(node, (exp.Min, exp.Max)) and not node.expressions:
+            node = _unparen(node.this)
+        if not isinstance(node, exp.Column) or node.is_star:
+            continue
+        where = _resolve(node, scopes, ctes)
+        if where is not None:
+            out.append((position, *where))
+    return tuple(out)

@@ -377,6 +377,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         nparams=nparams,
         param_types=param_types,
         param_columns=param_columns,
+        result_columns=paramcols.result_columns(expression) if returns_rows else (),
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,

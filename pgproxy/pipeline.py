@@ -171,6 +171,8 @@ class Pipeline:
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
+        if stmt.result_columns and cursor.columns is not None:
+            cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
@@ -281,8 +283,31 @@ class Pipeline:
         await session.release_active()
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
-            return _typed(columns, generated.column_types, prepared.param_types)
+            columns = _typed(columns, generated.column_types, prepared.param_types)
+        if columns is not None and stmt.result_columns:
+            columns = await self._schema_typed(session, stmt, columns)
         return columns
+
+    async def _schema_typed(
+        self, session: Session, stmt: dialects.Statement, columns: Sequence[Column]
+    ) -> list[Column]:
+        """Result columns the backend reports as text typed by the table column they show.
+
+        SQLite's min()/max() have no declared type (the proxy would guess one from
+        the first rows, or none) and MariaDB sends json columns as text; the schema
+        the catalog reads knows both (dialects/paramcols.py).
+        """
+        out = list(columns)
+        dialect = session.route.backend.dialect
+        if dialect == "postgres":
+            return out
+        loose = dialect == "sqlite"
+        if not any(i < len(out) and (loose or out[i].type_oid == pgtypes.TEXT)
+                   for i, _, _ in stmt.result_columns):
+            return out
+        types = await self.catalog.result_types(session, stmt, len(out))
+        return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT else 0
+                            for i, oid in enumerate(types)])
 
 
     async def _prepared(

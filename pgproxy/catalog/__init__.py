@@ -101,7 +101,7 @@ class Catalog:
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
         self._translated: LRU = LRU(4096)
-        # Parameter types inferred from columns: (statement text, backend id) -> OIDs.
+        # Types inferred from columns: (statement text, backend id, of results) -> OIDs.
         self._param_types: LRU = LRU(4096)
         # backend id -> (engine, {table: {column or '#position': type OID}})
         self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]]]] = {}
@@ -161,24 +161,35 @@ class Catalog:
         so a Parse costs no backend round trip; answers are cached per statement
         text and backend until the next invalidate.
         """
-        key = (stmt.sql, id(session.route.backend))
+        return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams)
+
+    async def result_types(self, session: Session, stmt: dialects.Statement,
+                           ncolumns: int) -> list[int]:
+        """An OID per result column of `stmt` from the column it shows (0 where none)."""
+        return await self._schema_types(session, stmt, stmt.result_columns, ncolumns)
+
+    async def _schema_types(
+        self, session: Session, stmt: dialects.Statement,
+        bindings: tuple[tuple[int, str, str], ...], n: int,
+    ) -> list[int]:
+        key = (stmt.sql, id(session.route.backend), bindings is stmt.result_columns)
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
         if session.route.backend.dialect not in _SCHEMA_DIALECTS:
-            return [0] * stmt.nparams
+            return [0] * n
         try:
             columns = await self._column_types(session, refresh=False)
-            types, complete = _bind_types(stmt, columns)
+            types, complete = _bind_types(stmt, bindings, n, columns)
             if not complete:
                 # A table the cached schema does not have: it may be newer than the cache
                 # (made outside the proxy); check once, and do not remember the miss.
                 columns = await self._column_types(session, refresh=True)
-                types, complete = _bind_types(stmt, columns)
+                types, complete = _bind_types(stmt, bindings, n, columns)
         except errors.PgError as exc:
             # The schema could not be read: the statement's own run reports what is wrong.
-            log.debug("parameter types not inferred (%s): %s", exc, stmt.sql)
-            return [0] * stmt.nparams
+            log.debug("types not inferred from the schema (%s): %s", exc, stmt.sql)
+            return [0] * n
         if not complete:
             return types
         self._param_types[key] = types
@@ -298,13 +309,14 @@ class Catalog:
 
 
 def _bind_types(
-    stmt: dialects.Statement, columns: dict[str, dict[str, int]]
+    stmt: dialects.Statement, bindings: tuple[tuple[int, str, str], ...], n: int,
+    columns: dict[str, dict[str, int]],
 ) -> tuple[list[int], bool]:
-    """(OID per $n from stmt.param_columns, whether every named table was in `columns`)."""
-    types = [0] * stmt.nparams
+    """(OID per binding's index, whether every named table was in `columns`)."""
+    types = [0] * n
     complete = True
     tables: list[dict[str, int]] | None = None
-    for index, table, column in stmt.param_columns:
+    for index, table, column in bindings:
         if index >= len(types):
             continue
         cols = columns.get(table) if table else None
