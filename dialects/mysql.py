@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions
+from dialects import arrays, functions, ordering
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -337,6 +337,7 @@ _CAST_TARGETS = {
 _MYSQL_STOCK = stock(MySQLGenerator)
 
 PREPROCESS_MYSQL = (
+    ordering.positional_order,
     *COMMON,
     *arrays.PREPROCESS,
     integer_division,

@@ -1,0 +1,66 @@
+"""Query forms issue 9 found missing, through the proxy on SQLite and MariaDB, each
+compared with real PostgreSQL 15: rows and result column types must match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.fix_proxy import ProxyProcess
+
+pytestmark = pytest.mark.integration
+
+SETUP = [
+    "DROP TABLE IF EXISTS qf_items",
+    "CREATE TABLE qf_items (id integer PRIMARY KEY, n integer, batch integer NOT NULL,"
+    " at timestamp, meta json)",
+    "INSERT INTO qf_items VALUES (1, 5, 1, '2024-01-01 10:00', '{\"a\": 1}'),"
+    " (2, NULL, 1, '2024-02-01 00:00', NULL), (3, 1, 2, NULL, '[1, 2]')",
+]
+EMPTY = "DELETE FROM qf_items WHERE id > 100"
+
+QUERIES = [
+    # ORDER BY <position> with NULLS FIRST / LAST (MariaDB refused it with 0A000)
+    "SELECT id FROM qf_items ORDER BY 1 DESC NULLS FIRST",
+    "SELECT n FROM qf_items ORDER BY 1 NULLS FIRST",
+    "SELECT n FROM qf_items ORDER BY 1 DESC",
+    "SELECT n FROM qf_items ORDER BY 1",
+    "SELECT id, n AS m FROM qf_items ORDER BY 2 DESC NULLS LAST, 1",
+    "SELECT n AS id FROM qf_items ORDER BY 1 NULLS FIRST",
+    # min/max take their column's type (SQLite's aggregates have no declared type)
+    "SELECT max(batch), min(at), max(at) FROM qf_items",
+    "SELECT max(batch) AS max_batch FROM qf_items WHERE id > 100",
+    # a json column is json, not text (MariaDB sends it as text)
+    "SELECT meta FROM qf_items ORDER BY id",
+]
+
+
+@pytest.fixture(scope="module")
+def pg(postgresql_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        for sql in SETUP:
+            conn.execute(sql)
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def via_proxy(proxy: ProxyProcess) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        for sql in SETUP:
+            conn.execute(sql)
+        yield conn
+
+
+def answer(conn: psycopg.Connection, sql: str, prepare: bool) -> tuple:
+    cur = conn.execute(sql, prepare=prepare)
+    assert cur.description is not None
+    return [d.type_code for d in cur.description], cur.fetchall()
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
+@pytest.mark.parametrize("sql", QUERIES)
+def test_form_matches_postgresql(sql, prepare, pg, via_proxy):
+    assert answer(via_proxy, sql, prepare) == answer(pg, sql, prepare)
