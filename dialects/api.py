@@ -90,6 +90,7 @@ class Statement:
     # Result columns that are a table's column or its min()/max(): (position, table,
     # column) as above, for backends that report them untyped (paramcols.result_columns).
     result_columns: tuple[tuple[int, str, str], ...] = ()
+    summed_columns: tuple[tuple[int, str, str], ...] = ()  # sum(<column>) results, as above
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

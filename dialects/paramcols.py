@@ -285,6 +285,17 @@ def result_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
     """(position, table, column) of each result column that is a table's column, or its
     min() / max(): typed by the schema where the backend cannot (SQLite's aggregates have no
     declared type; MariaDB sends json columns as text)."""
+    return _projected(expression, (exp.Min, exp.Max), bare=True)
+
+
+def summed_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is sum(<a table's column>)."""
+    return _projected(expression, (exp.Sum,), bare=False)
+
+
+def _projected(
+    expression: exp.Expr | None, wrappers: tuple[type[exp.Expr], ...], bare: bool
+) -> tuple[Binding, ...]:
     if not isinstance(expression, exp.Select):
         return ()
     out: list[Binding] = []
@@ -292,8 +303,10 @@ def result_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     for position, node in enumerate(expression.expressions):
         node = _unparen(node.this if isinstance(node, exp.Alias) else node)
-        if isinstance(node, (exp.Min, exp.Max)) and not node.expressions:
+        if isinstance(node, wrappers) and not node.expressions:
             node = _unparen(node.this)
+        elif not bare:
+            continue
         if not isinstance(node, exp.Column) or node.is_star:
             continue
         where = _resolve(node, scopes, ctes)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import cursors, errors, pgtypes
+from pgproxy import cursors, errors, pgtypes, rescale
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -173,6 +173,13 @@ class Pipeline:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
         if stmt.result_columns and cursor.columns is not None:
             cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
+        if stmt.summed_columns and cursor.columns is not None:
+            scales = await self.catalog.sum_scales(session, stmt, len(cursor.columns))
+            convert = rescale.row_scaler(cursor.columns, scales)
+            if convert is not None:
+                rows = list(map(convert, rows))
+                cursor = rescale.ScaledCursor(
+                    cursor, rescale.retyped(cursor.columns, scales), convert)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
@@ -286,6 +293,9 @@ class Pipeline:
             columns = _typed(columns, generated.column_types, prepared.param_types)
         if columns is not None and stmt.result_columns:
             columns = await self._schema_typed(session, stmt, columns)
+        if columns is not None and stmt.summed_columns:
+            columns = rescale.retyped(
+                columns, await self.catalog.sum_scales(session, stmt, len(columns)))
         return columns
 
     async def _schema_typed(

@@ -104,7 +104,9 @@ class Catalog:
         # Types inferred from columns: (statement text, backend id, of results) -> OIDs.
         self._param_types: LRU = LRU(4096)
         # backend id -> (engine, {table: {column or '#position': type OID}})
-        self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]]]] = {}
+        # (and {table: {column: typmod}})
+        self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]],
+                                       dict[str, dict[str, int]]]] = {}
 
     # ------------------------------------------------------------ the pipeline's interface
 
@@ -168,6 +170,24 @@ class Catalog:
         """An OID per result column of `stmt` from the column it shows (0 where none)."""
         return await self._schema_types(session, stmt, stmt.result_columns, ncolumns)
 
+    async def sum_scales(self, session: Session, stmt: dialects.Statement,
+                         ncolumns: int) -> list[int | None]:
+        """Per result column, the scale of the numeric column a sum() adds up (else None):
+        PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
+        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+            return [None] * ncolumns
+        try:
+            columns = await self._column_types(session, refresh=False)
+        except errors.PgError:
+            return [None] * ncolumns
+        typmods = self._columns[id(session.route.backend)][2]
+        out: list[int | None] = [None] * ncolumns
+        for position, table, column in stmt.summed_columns:
+            if position < ncolumns and columns.get(table, {}).get(column) == pgtypes.NUMERIC:
+                mod = typmods.get(table, {}).get(column, -1)
+                out[position] = ((mod - 4) & 0xFFFF) if mod >= 4 else None
+        return out
+
     async def _schema_types(
         self, session: Session, stmt: dialects.Statement,
         bindings: tuple[tuple[int, str, str], ...], n: int,
@@ -203,14 +223,17 @@ class Catalog:
         if known is not None and known[0] is engine:
             return known[1]
         index: dict[str, dict[str, int]] = {}
+        typmods: dict[str, dict[str, int]] = {}
         for table in engine.schema.tables:
             cols = index.setdefault(table.name.lower(), {})
+            mods = typmods.setdefault(table.name.lower(), {})
             for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
+                mods.setdefault(col.name.lower(), col.typmod)
             # An INSERT without a column list fills the columns that are not generated.
             for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
-        self._columns[key] = (engine, index)
+        self._columns[key] = (engine, index, typmods)
         return index
 
     async def run(

@@ -16,11 +16,10 @@ pytestmark = pytest.mark.integration
 SETUP = [
     "DROP TABLE IF EXISTS qf_items",
     "CREATE TABLE qf_items (id integer PRIMARY KEY, n integer, batch integer NOT NULL,"
-    " at timestamp, meta json)",
-    "INSERT INTO qf_items VALUES (1, 5, 1, '2024-01-01 10:00', '{\"a\": 1}'),"
-    " (2, NULL, 1, '2024-02-01 00:00', NULL), (3, 1, 2, NULL, '[1, 2]')",
+    " at timestamp, meta json, price numeric(10,2))",
+    "INSERT INTO qf_items VALUES (1, 5, 1, '2024-01-01 10:00', '{\"a\": 1}', 12.50),"
+    " (2, NULL, 1, '2024-02-01 00:00', NULL, 1487.5), (3, 1, 2, NULL, '[1, 2]', NULL)",
 ]
-EMPTY = "DELETE FROM qf_items WHERE id > 100"
 
 QUERIES = [
     # ORDER BY <position> with NULLS FIRST / LAST (MariaDB refused it with 0A000)
@@ -33,6 +32,9 @@ QUERIES = [
     # min/max take their column's type (SQLite's aggregates have no declared type)
     "SELECT max(batch), min(at), max(at) FROM qf_items",
     "SELECT max(batch) AS max_batch FROM qf_items WHERE id > 100",
+    # sum of a numeric(10,2) column keeps its scale (SQLite adds floats)
+    "SELECT sum(price) FROM qf_items",
+    "SELECT batch, sum(price) AS total FROM qf_items GROUP BY batch ORDER BY batch",
     # a json column is json, not text (MariaDB sends it as text)
     "SELECT meta FROM qf_items ORDER BY id",
 ]
