@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions, ordering
+from dialects import arrays, functions, ordering, regex
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -338,6 +338,7 @@ _MYSQL_STOCK = stock(MySQLGenerator)
 
 PREPROCESS_MYSQL = (
     ordering.positional_order,
+    regex.similar_to,
     *COMMON,
     *arrays.PREPROCESS,
     integer_division,
@@ -366,6 +367,8 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
         exp.Sub: _sub_sql,
         exp.TimestampTrunc: _timestamp_trunc_sql,
         exp.Extract: _extract_sql,
+        exp.RegexpLike: regex.mysql_regexp_sql,
+        exp.RegexpILike: regex.mysql_regexp_sql,
     }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
+import re
 from typing import Any
 
 import apsw
@@ -108,6 +110,30 @@ def repeat(text: str | None, count: int | None) -> str | None:
     return str(text) * max(int(count), 0)
 
 
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str, flags: int) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise errors.from_sqlstate(
+            "2201B", f"invalid regular expression: {exc}"
+        ) from None
+
+
+def pg_regexp(value: Any, pattern: Any) -> bool | None:
+    """`value ~ pattern` (dialects/regex.py): a search, as PostgreSQL's, not a full match."""
+    if value is None or pattern is None:
+        return None
+    return _regex(str(pattern), 0).search(str(value)) is not None
+
+
+def pg_regexp_i(value: Any, pattern: Any) -> bool | None:
+    """`value ~* pattern`: the same, ignoring case."""
+    if value is None or pattern is None:
+        return None
+    return _regex(str(pattern), re.IGNORECASE).search(str(value)) is not None
+
+
 _FUNCTIONS = (
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
@@ -116,6 +142,8 @@ _FUNCTIONS = (
     ("set_byte", set_byte, 3),
     ("chr", chr_, 1),
     ("ascii", ascii_, 1),
+    ("pg_regexp", pg_regexp, 2),
+    ("pg_regexp_i", pg_regexp_i, 2),
 )
 
 

@@ -16,9 +16,10 @@ pytestmark = pytest.mark.integration
 SETUP = [
     "DROP TABLE IF EXISTS qf_items",
     "CREATE TABLE qf_items (id integer PRIMARY KEY, n integer, batch integer NOT NULL,"
-    " at timestamp, meta json, price numeric(10,2))",
-    "INSERT INTO qf_items VALUES (1, 5, 1, '2024-01-01 10:00', '{\"a\": 1}', 12.50),"
-    " (2, NULL, 1, '2024-02-01 00:00', NULL, 1487.5), (3, 1, 2, NULL, '[1, 2]', NULL)",
+    " at timestamp, meta json, price numeric(10,2), s text)",
+    "INSERT INTO qf_items VALUES (1, 5, 1, '2024-01-01 10:00', '{\"a\": 1}', 12.50, 'abc'),"
+    " (2, NULL, 1, '2024-02-01 00:00', NULL, 1487.5, 'XyZ.q'),"
+    " (3, 1, 2, NULL, '[1, 2]', NULL, NULL)",
 ]
 
 QUERIES = [
@@ -35,6 +36,12 @@ QUERIES = [
     # sum of a numeric(10,2) column keeps its scale (SQLite adds floats)
     "SELECT sum(price) FROM qf_items",
     "SELECT batch, sum(price) AS total FROM qf_items GROUP BY batch ORDER BY batch",
+    # regular expressions and SIMILAR TO (PostgreSQL's own translation of the pattern)
+    "SELECT id, s ~ 'b', s ~* 'y', s !~ '^a', s !~* 'Z\\.', s ~ '[0-9]|c$' FROM qf_items"
+    " ORDER BY id",
+    "SELECT id, s SIMILAR TO '%(b|y)%', s NOT SIMILAR TO 'X_Z.%', s SIMILAR TO 'a[a-c]*'"
+    " FROM qf_items ORDER BY id",
+    "SELECT id FROM qf_items WHERE s SIMILAR TO 'X#_%' ESCAPE '#' OR s SIMILAR TO '%.q'",
     # a json column is json, not text (MariaDB sends it as text)
     "SELECT meta FROM qf_items ORDER BY id",
 ]
