@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions, ordering, regex
+from dialects import arrays, functions, jsonops, ordering, regex
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -339,6 +339,7 @@ _MYSQL_STOCK = stock(MySQLGenerator)
 PREPROCESS_MYSQL = (
     ordering.positional_order,
     regex.similar_to,
+    jsonops.json_operators,
     *COMMON,
     *arrays.PREPROCESS,
     integer_division,
@@ -369,6 +370,7 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
         exp.Extract: _extract_sql,
         exp.RegexpLike: regex.mysql_regexp_sql,
         exp.RegexpILike: regex.mysql_regexp_sql,
+        **jsonops.MYSQL_TRANSFORMS,
     }
 
 

@@ -282,10 +282,12 @@ def _sources(scope: exp.Expr, ctes: set[str]) -> dict[str, object]:
 
 
 def result_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
-    """(position, table, column) of each result column that is a table's column, or its
-    min() / max(): typed by the schema where the backend cannot (SQLite's aggregates have no
-    declared type; MariaDB sends json columns as text)."""
-    return _projected(expression, (exp.Min, exp.Max), bare=True)
+    """(position, table, column) of each result column that is a table's column, its
+    min() / max(), or its `->` / `#>` (json stays json, jsonb jsonb): typed by the schema
+    where the backend cannot (SQLite's aggregates have no declared type; MariaDB sends
+    json as text)."""
+    wrappers = (exp.Min, exp.Max, exp.JSONExtract, exp.JSONBExtract)
+    return _projected(expression, wrappers, bare=True)
 
 
 def summed_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
@@ -303,7 +305,7 @@ def _projected(
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     for position, node in enumerate(expression.expressions):
         node = _unparen(node.this if isinstance(node, exp.Alias) else node)
-        if isinstance(node, wrappers) and not node.expressions:
+        if isinstance(node, wrappers) and not node.args.get("expressions"):
             node = _unparen(node.this)
         elif not bare:
             continue

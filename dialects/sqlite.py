@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
-from dialects import arrays, regex
+from dialects import arrays, jsonops, regex
 from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
@@ -417,8 +417,8 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (regex.similar_to, *COMMON, *arrays.PREPROCESS, _float_precision,
-                  strip_regclass, _no_locking, _default_escape)
+    PREPROCESS = (regex.similar_to, jsonops.json_operators, *COMMON, *arrays.PREPROCESS,
+                  _float_precision, strip_regclass, _no_locking, _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),
@@ -441,4 +441,5 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.DefaultColumnConstraint: _default_sql,
         exp.RegexpLike: regex.sqlite_regexp_sql,
         exp.RegexpILike: regex.sqlite_regexp_sql,
+        **jsonops.SQLITE_TRANSFORMS,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import functools
+import json
 import re
 from typing import Any
 
@@ -134,6 +135,50 @@ def pg_regexp_i(value: Any, pattern: Any) -> bool | None:
     return _regex(str(pattern), re.IGNORECASE).search(str(value)) is not None
 
 
+def _json(value: Any) -> Any:
+    try:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+    except ValueError:
+        raise errors.from_sqlstate("22P02", "invalid input syntax for type json") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON scalar equality: true is not 1, as in jsonb."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _contains(outer: Any, inner: Any, top: bool = False) -> bool:
+    if isinstance(outer, dict):
+        return isinstance(inner, dict) and all(
+            k in outer and _contains(outer[k], v) for k, v in inner.items()
+        )
+    if isinstance(outer, list):
+        if isinstance(inner, list):
+            return all(any(_contains(o, i) for o in outer) for i in inner)
+        # jsonb: an array contains a primitive value at the top level only
+        return top and not isinstance(inner, dict) and any(_same(o, inner) for o in outer)
+    return not isinstance(inner, dict | list) and _same(outer, inner)
+
+
+def pg_json_contains(outer: Any, inner: Any) -> bool | None:
+    """`outer @> inner` for jsonb (and arrays, held as JSON arrays: dialects/arrays.py)."""
+    if outer is None or inner is None:
+        return None
+    return _contains(_json(outer), _json(inner), top=True)
+
+
+def pg_json_has_key(value: Any, key: Any) -> bool | None:
+    """`value ? key`: a top-level key, or a string element of a top-level array."""
+    if value is None or key is None:
+        return None
+    found = _json(value)
+    if isinstance(found, dict):
+        return str(key) in found
+    if isinstance(found, list):
+        return any(isinstance(e, str) and e == key for e in found)
+    return isinstance(found, str) and found == key
+
+
 _FUNCTIONS = (
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
@@ -144,6 +189,8 @@ _FUNCTIONS = (
     ("ascii", ascii_, 1),
     ("pg_regexp", pg_regexp, 2),
     ("pg_regexp_i", pg_regexp_i, 2),
+    ("pg_json_contains", pg_json_contains, 2),
+    ("pg_json_has_key", pg_json_has_key, 2),
 )
 
 

@@ -42,6 +42,13 @@ QUERIES = [
     "SELECT id, s SIMILAR TO '%(b|y)%', s NOT SIMILAR TO 'X_Z.%', s SIMILAR TO 'a[a-c]*'"
     " FROM qf_items ORDER BY id",
     "SELECT id FROM qf_items WHERE s SIMILAR TO 'X#_%' ESCAPE '#' OR s SIMILAR TO '%.q'",
+    # json / jsonb operators
+    "SELECT id, meta -> 'a', meta ->> 'a', meta -> 1, meta ->> 0, meta #> '{1}', meta #>> '{a}'"
+    " FROM qf_items ORDER BY id",
+    "SELECT id, meta::jsonb @> '{\"a\": 1}', meta::jsonb <@ '{\"a\": 1, \"b\": 2}',"
+    " meta::jsonb @> '[2]', meta::jsonb @> '2', meta::jsonb ? 'a', meta::jsonb ?| ARRAY['z', 'a'],"
+    " meta::jsonb ?& ARRAY['a', 'z'] FROM qf_items ORDER BY id",
+    "SELECT id FROM qf_items WHERE meta::jsonb @> '{\"a\": 1}' OR meta ->> 1 = '2'",
     # a json column is json, not text (MariaDB sends it as text)
     "SELECT meta FROM qf_items ORDER BY id",
 ]
