@@ -91,6 +91,7 @@ class Statement:
     # column) as above, for backends that report them untyped (paramcols.result_columns).
     result_columns: tuple[tuple[int, str, str], ...] = ()
     summed_columns: tuple[tuple[int, str, str], ...] = ()  # sum(<column>) results, as above
+    zoned_columns: tuple[tuple[int, str, str], ...] = ()  # <column> AT TIME ZONE …, as above
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

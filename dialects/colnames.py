@@ -74,6 +74,8 @@ def _figure(node: exp.Expr) -> str | None:
         return _figure(node.expression)  # pg_catalog.setval(…) is "setval"
     if isinstance(node, _OPERATORS):
         return _UNNAMED
+    if isinstance(node, exp.AtTimeZone):
+        return "timezone"
     if isinstance(node, exp.Func):
         return _FUNC_NAMES.get(type(node)) or node.sql_name().lower()
     return _UNNAMED

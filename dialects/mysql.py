@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions, jsonops, ordering, regex
+from dialects import arrays, functions, jsonops, ordering, regex, zones
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -371,6 +371,7 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
         exp.RegexpLike: regex.mysql_regexp_sql,
         exp.RegexpILike: regex.mysql_regexp_sql,
         **jsonops.MYSQL_TRANSFORMS,
+        exp.AtTimeZone: zones.mysql_sql,
     }
 
 

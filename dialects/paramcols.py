@@ -295,6 +295,12 @@ def summed_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
     return _projected(expression, (exp.Sum,), bare=False)
 
 
+def zoned_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is <a table's column> AT TIME
+    ZONE …: a timestamptz column gives a timestamp, a timestamp column a timestamptz."""
+    return _projected(expression, (exp.AtTimeZone,), bare=False)
+
+
 def _projected(
     expression: exp.Expr | None, wrappers: tuple[type[exp.Expr], ...], bare: bool
 ) -> tuple[Binding, ...]:
@@ -305,7 +311,7 @@ def _projected(
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     for position, node in enumerate(expression.expressions):
         node = _unparen(node.this if isinstance(node, exp.Alias) else node)
-        if isinstance(node, wrappers) and not node.args.get("expressions"):
+        if isinstance(node, wrappers) and not node.args.get("expressions"):  # not max(a, b)
             node = _unparen(node.this)
         elif not bare:
             continue

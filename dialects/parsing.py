@@ -379,6 +379,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         param_columns=param_columns,
         result_columns=paramcols.result_columns(expression) if returns_rows else (),
         summed_columns=paramcols.summed_columns(expression) if returns_rows else (),
+        zoned_columns=paramcols.zoned_columns(expression) if returns_rows else (),
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,

@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
-from dialects import arrays, jsonops, regex
+from dialects import arrays, jsonops, regex, zones
 from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
@@ -442,4 +442,5 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.RegexpLike: regex.sqlite_regexp_sql,
         exp.RegexpILike: regex.sqlite_regexp_sql,
         **jsonops.SQLITE_TRANSFORMS,
+        exp.AtTimeZone: zones.sqlite_sql,
     }

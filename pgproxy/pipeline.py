@@ -171,7 +171,7 @@ class Pipeline:
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
-        if stmt.result_columns and cursor.columns is not None:
+        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
             cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
         if stmt.summed_columns and cursor.columns is not None:
             scales = await self.catalog.sum_scales(session, stmt, len(cursor.columns))
@@ -291,7 +291,7 @@ class Pipeline:
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
             columns = _typed(columns, generated.column_types, prepared.param_types)
-        if columns is not None and stmt.result_columns:
+        if columns is not None and (stmt.result_columns or stmt.zoned_columns):
             columns = await self._schema_typed(session, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
@@ -311,6 +311,9 @@ class Pipeline:
         dialect = session.route.backend.dialect
         if dialect == "postgres":
             return out
+        if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
+            zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
+            out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
         loose = dialect == "sqlite"
         if not any(i < len(out) and (loose or out[i].type_oid == pgtypes.TEXT)
                    for i, _, _ in stmt.result_columns):
@@ -382,6 +385,9 @@ _NO_IMPLICIT = frozenset(
     {Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO,
      Kind.USE, Kind.CALL}
 )
+
+
+_ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIMESTAMPTZ}
 
 
 def _typed(

@@ -17,7 +17,7 @@ from typing import Any
 
 import apsw
 
-from pgproxy import errors
+from pgproxy import errors, timezones
 from pgproxy.wire.codecs.intervals import to_interval
 from pgproxy.wire.codecs.strings import bytea_from_text
 
@@ -179,6 +179,41 @@ def pg_json_has_key(value: Any, key: Any) -> bool | None:
     return isinstance(found, str) and found == key
 
 
+_STAMP = re.compile(
+    r"\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?))?"
+    r"\s*(Z|[+-]\d\d(?::?\d\d)?)?\s*$"
+)
+
+
+def _stamp_text(value: datetime.datetime) -> str:
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return text + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
+
+
+def pg_at_time_zone(value: Any, zone: Any) -> str | None:
+    """`value AT TIME ZONE zone` (dialects/zones.py): a stored timestamptz keeps its offset."""
+    if value is None or zone is None:
+        return None
+    m = _STAMP.match(str(value))
+    if m is None:
+        raise errors.from_sqlstate(
+            "22007", f'invalid input syntax for type timestamp: "{value}"'
+        )
+    naive = datetime.datetime.fromisoformat(f"{m.group(1)} {m.group(2) or '00:00'}")
+    tz = timezones.resolve(str(zone))[1] or datetime.UTC
+    offset = m.group(3)
+    if offset is None:  # a timestamp: wall-clock time in the zone -> timestamptz
+        return _stamp_text(naive.replace(tzinfo=tz).astimezone(datetime.UTC)) + "+00"
+    if offset == "Z":
+        east = 0
+    else:
+        digits = offset[1:].replace(":", "")
+        east = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        east = -east if offset[0] == "-" else east
+    aware = naive.replace(tzinfo=datetime.timezone(datetime.timedelta(seconds=east)))
+    return _stamp_text(aware.astimezone(tz).replace(tzinfo=None))
+
+
 _FUNCTIONS = (
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
@@ -191,6 +226,7 @@ _FUNCTIONS = (
     ("pg_regexp_i", pg_regexp_i, 2),
     ("pg_json_contains", pg_json_contains, 2),
     ("pg_json_has_key", pg_json_has_key, 2),
+    ("pg_at_time_zone", pg_at_time_zone, 2),
 )
 
 

@@ -163,12 +163,14 @@ class Catalog:
         so a Parse costs no backend round trip; answers are cached per statement
         text and backend until the next invalidate.
         """
-        return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams)
+        return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams, "p")
 
     async def result_types(self, session: Session, stmt: dialects.Statement,
-                           ncolumns: int) -> list[int]:
-        """An OID per result column of `stmt` from the column it shows (0 where none)."""
-        return await self._schema_types(session, stmt, stmt.result_columns, ncolumns)
+                           ncolumns: int, zoned: bool = False) -> list[int]:
+        """An OID per result column of `stmt` from the column it shows (0 where none);
+        with `zoned`, the type of the column each `<column> AT TIME ZONE` reads."""
+        bindings = stmt.zoned_columns if zoned else stmt.result_columns
+        return await self._schema_types(session, stmt, bindings, ncolumns, "z" if zoned else "r")
 
     async def sum_scales(self, session: Session, stmt: dialects.Statement,
                          ncolumns: int) -> list[int | None]:
@@ -190,9 +192,9 @@ class Catalog:
 
     async def _schema_types(
         self, session: Session, stmt: dialects.Statement,
-        bindings: tuple[tuple[int, str, str], ...], n: int,
+        bindings: tuple[tuple[int, str, str], ...], n: int, tag: str,
     ) -> list[int]:
-        key = (stmt.sql, id(session.route.backend), bindings is stmt.result_columns)
+        key = (stmt.sql, id(session.route.backend), tag)
         hit = self._param_types.get(key)
         if hit is not None:
             return hit

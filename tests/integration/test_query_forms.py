@@ -49,6 +49,9 @@ QUERIES = [
     " meta::jsonb @> '[2]', meta::jsonb @> '2', meta::jsonb ? 'a', meta::jsonb ?| ARRAY['z', 'a'],"
     " meta::jsonb ?& ARRAY['a', 'z'] FROM qf_items ORDER BY id",
     "SELECT id FROM qf_items WHERE meta::jsonb @> '{\"a\": 1}' OR meta ->> 1 = '2'",
+    # AT TIME ZONE: timestamp -> timestamptz and back (POSIX sign: '+02:00' is UTC-2)
+    "SELECT id, at::timestamp AT TIME ZONE 'UTC', at::timestamp AT TIME ZONE '+02:00',"
+    " TIMESTAMPTZ '2024-01-01 10:00+00' AT TIME ZONE '-03:30' FROM qf_items ORDER BY id",
     # a json column is json, not text (MariaDB sends it as text)
     "SELECT meta FROM qf_items ORDER BY id",
 ]
@@ -74,6 +77,23 @@ def answer(conn: psycopg.Connection, sql: str, prepare: bool) -> tuple:
     cur = conn.execute(sql, prepare=prepare)
     assert cur.description is not None
     return [d.type_code for d in cur.description], cur.fetchall()
+
+
+# Named zones of a column's values: SQLite reads the zone as PostgreSQL (tz database); a
+# MariaDB server without time zone tables refuses them (DIFFERENCES.md).
+SQLITE_QUERIES = [
+    "SELECT id, at AT TIME ZONE 'Europe/Paris', at AT TIME ZONE 'America/New_York'"
+    " FROM qf_items ORDER BY id",
+]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
+@pytest.mark.parametrize("sql", SQLITE_QUERIES)
+def test_sqlite_form_matches_postgresql(sql, prepare, pg, proxy_sqlite):
+    with psycopg.connect(proxy_sqlite.dsn(), autocommit=True) as conn:
+        for setup in SETUP:
+            conn.execute(setup)
+        assert answer(conn, sql, prepare) == answer(pg, sql, prepare)
 
 
 @pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
