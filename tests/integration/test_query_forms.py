@@ -100,3 +100,33 @@ def test_sqlite_form_matches_postgresql(sql, prepare, pg, proxy_sqlite):
 @pytest.mark.parametrize("sql", QUERIES)
 def test_form_matches_postgresql(sql, prepare, pg, via_proxy):
     assert answer(via_proxy, sql, prepare) == answer(pg, sql, prepare)
+
+
+DEFAULTS = [
+    "INSERT INTO qf_defaults (n, s) VALUES (DEFAULT, 'a'), (DEFAULT, 'b') RETURNING n, s",
+    "INSERT INTO qf_defaults (id, n, s) VALUES (DEFAULT, DEFAULT, DEFAULT) RETURNING n, s",
+    "INSERT INTO qf_defaults (n, s) VALUES (DEFAULT, %s) RETURNING n, s",
+    "SELECT count(*), sum(n) FROM qf_defaults",
+]
+
+
+def test_values_with_default_match_postgresql(pg, via_proxy):
+    """DEFAULT in VALUES rows: the column's default, sequences included."""
+    found = []
+    for conn in (pg, via_proxy):
+        conn.execute("DROP TABLE IF EXISTS qf_defaults")
+        conn.execute("CREATE TABLE qf_defaults (id serial PRIMARY KEY, n integer DEFAULT 7,"
+                     " s text DEFAULT 'x')")
+        found.append([conn.execute(sql, ("p",) if "%s" in sql else None).fetchall()
+                      for sql in DEFAULTS])
+    assert found[0] == found[1]
+
+
+def test_default_in_some_rows_only_is_refused_on_sqlite(proxy_sqlite):
+    """Rows that disagree would need the default's value: 0A000, and the session goes on."""
+    with psycopg.connect(proxy_sqlite.dsn(), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS qf_mixed")
+        conn.execute("CREATE TABLE qf_mixed (id integer, n integer DEFAULT 7)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO qf_mixed (id, n) VALUES (1, DEFAULT), (2, 3)")
+        assert conn.execute("SELECT count(*) FROM qf_mixed").fetchone() == (0,)
