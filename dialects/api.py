@@ -92,6 +92,8 @@ class Statement:
     result_columns: tuple[tuple[int, str, str], ...] = ()
     summed_columns: tuple[tuple[int, str, str], ...] = ()  # sum(<column>) results, as above
     zoned_columns: tuple[tuple[int, str, str], ...] = ()  # <column> AT TIME ZONE …, as above
+    # The column each literal a shape lifted out meets (0-based literal index), as above.
+    literal_columns: tuple[tuple[int, str, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

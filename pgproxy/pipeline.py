@@ -9,6 +9,7 @@ an object of its own module; add a stage by adding an object.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -82,7 +83,10 @@ class Pipeline:
         stmt = prepared.statement
         kind = stmt.kind
         if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            params = [*params, *prepared.literals]
+            literals: Sequence[Any] = prepared.literals
+            if stmt.literal_columns and session.route.backend.dialect in _OFFSETLESS:
+                literals = await self._zoned_literals(session, prepared)
+            params = [*params, *literals]
         if session.failed and kind not in _ENDS_FAILED:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -298,6 +302,30 @@ class Pipeline:
                 columns, await self.catalog.sum_scales(session, stmt, len(columns)))
         return columns
 
+    async def _zoned_literals(self, session: Session, prepared: PreparedStatement) -> list[Any]:
+        """Literals bound to a timestamp column, read as PostgreSQL reads them there.
+
+        MariaDB refuses an offset in a DATETIME literal ('2024-01-01 10:00+00').
+        A zero offset means the same instant and wall-clock time whether the column
+        stands for a timestamp or a timestamptz (MariaDB keeps both as DATETIME, in
+        UTC), so it is dropped; a timestamptz column (a backend that has one) reads
+        any offset. Another offset on a DATETIME is left for the backend to refuse:
+        the two PostgreSQL types would read it differently. Text columns keep it.
+        """
+        literals = list(prepared.literals)
+        if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
+            return literals  # no literal that could be a timestamp: no schema lookup
+        inferred = await self.catalog.literal_types(session, prepared.statement, len(literals))
+        for i, value in enumerate(literals):
+            oid = inferred[i]
+            if not isinstance(value, str) or oid not in _ZONED:
+                continue
+            if (m := _ZERO_OFFSET.search(value)) is not None:
+                literals[i] = value[: m.start()]
+            elif oid == pgtypes.TIMESTAMPTZ:
+                literals[i] = session.read_literal(oid, value)
+        return literals
+
     async def _schema_typed(
         self, session: Session, stmt: dialects.Statement, columns: Sequence[Column]
     ) -> list[Column]:
@@ -387,6 +415,9 @@ _NO_IMPLICIT = frozenset(
 )
 
 
+# Backends whose timestamptz column refuses a literal's offset (see _zoned_literals).
+_OFFSETLESS = frozenset({"mysql", "mariadb", "dolt"})
+_ZERO_OFFSET = re.compile(r"(?<=\d)\s*(?:Z|[+-]00(?::?00)?)\s*$")
 _ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIMESTAMPTZ}
 
 

@@ -190,6 +190,11 @@ class Catalog:
                 out[position] = ((mod - 4) & 0xFFFF) if mod >= 4 else None
         return out
 
+    async def literal_types(self, session: Session, stmt: dialects.Statement,
+                            nliterals: int) -> list[int]:
+        """An OID per literal a shape lifted out of `stmt`, from the column it meets."""
+        return await self._schema_types(session, stmt, stmt.literal_columns, nliterals, "l")
+
     async def _schema_types(
         self, session: Session, stmt: dialects.Statement,
         bindings: tuple[tuple[int, str, str], ...], n: int, tag: str,

@@ -4,6 +4,7 @@ compared with real PostgreSQL 15: rows and result column types must match.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
 import psycopg
@@ -130,3 +131,23 @@ def test_default_in_some_rows_only_is_refused_on_sqlite(proxy_sqlite):
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("INSERT INTO qf_mixed (id, n) VALUES (1, DEFAULT), (2, 3)")
         assert conn.execute("SELECT count(*) FROM qf_mixed").fetchone() == (0,)
+
+
+def _utc(value):
+    """An instant as naive UTC: MariaDB keeps timestamptz as DATETIME in UTC (DIFFERENCES.md)."""
+    return value.astimezone(datetime.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def test_timestamptz_literals_with_a_zero_offset(pg, via_proxy):
+    """'… 10:00+00' and '…+00:00' literals in a timestamptz column (MariaDB refused them)."""
+    found = []
+    for conn in (pg, via_proxy):
+        conn.execute("DROP TABLE IF EXISTS qf_stamps")
+        conn.execute("CREATE TABLE qf_stamps (id integer, at timestamptz, note text)")
+        conn.execute("INSERT INTO qf_stamps VALUES (1, '2024-01-01 10:00+00',"
+                     " '2024-01-01 10:00+00'), (2, '2024-01-01 10:00:00.5+00:00', 'x'),"
+                     " (3, '2024-06-01 10:00Z', 'y')")
+        conn.execute("UPDATE qf_stamps SET at = '2024-06-02 11:00:00-00' WHERE id = 3")
+        rows = conn.execute("SELECT id, at, note FROM qf_stamps ORDER BY id").fetchall()
+        found.append([(i, _utc(at), note) for i, at, note in rows])
+    assert found[0] == found[1]
