@@ -92,3 +92,20 @@ def test_sqlite_json_and_regex_spellings_run_on_sqlite():
     conn.execute("""INSERT INTO t VALUES ('{"a": [1, "x"]}', 'abc')""")
     sql = generate(one("SELECT j #>> '{a,1}', j -> 'a', s ~ 'b', j ? 'a' FROM t"), SQLITE).sql
     assert conn.execute(sql).fetchall() == [("x", '[1,"x"]', 1, 1)]
+
+
+def test_a_shape_keeps_the_column_each_lifted_literal_meets():
+    from dialects.cache import TranslationCache
+
+    statements, literals = TranslationCache().parse_shaped(
+        "INSERT INTO t (id, at) VALUES (1, '2024-01-01 10:00+00') RETURNING id", MARIADB, 0, True
+    )
+    assert literals == (1, "2024-01-01 10:00+00")
+    assert statements[0].param_columns == ()
+    assert statements[0].literal_columns == ((0, "t", "id"), (1, "t", "at"))
+
+
+def test_mariadb_subscripts_read_only_arrays():
+    """MariaDB reads a scalar or an object as a one-element array; PostgreSQL answers NULL."""
+    sql = generate(one("SELECT j -> 0 FROM t"), MARIADB).sql
+    assert "IF(JSON_TYPE(j) = 'ARRAY', JSON_EXTRACT(j, '$[0]'), NULL)" in sql
