@@ -161,8 +161,12 @@ def _context_oid(param: exp.Expr, parent: exp.Expr | None) -> int:
         child = child.parent
     if parent is None:
         return 0
+    if isinstance(parent, exp.JSONBContainsTopKey):  # j ? $1: the key is text, j is not
+        return TEXT if child is parent.expression else 0
+    if isinstance(parent, exp.RegexpLike | exp.RegexpILike | exp.StartsWith):
+        return TEXT  # both the string and the pattern
     if isinstance(parent, _TEXT_ARGS) and not isinstance(parent, exp.DPipe | exp.Concat):
-        return TEXT if child is parent.this or isinstance(parent, exp.JSONBContainsTopKey) else 0
+        return TEXT if child is parent.this else 0
     if isinstance(parent, exp.DPipe | exp.Concat):
         others = [e for e in parent.flatten() if e is not child] if isinstance(
             parent, exp.DPipe) else [e for e in parent.expressions if e is not child]

@@ -39,6 +39,7 @@ def one(sql: str):
         ("SELECT coalesce(a, $1) FROM t", (0,), ((0, "t", "a"),)),
         ("SELECT lower($1), $2 || 'x'", (TEXT, TEXT), ()),
         ("SELECT 1 FROM t WHERE j ? $1 LIMIT $2", (TEXT, INT8), ()),
+        ("SELECT $1 ~ $2, $3 ? 'k'", (TEXT, TEXT, 0), ()),
         ("SELECT 1 FROM t WHERE a BETWEEN $1 AND $2 AND b IN ($3)", (0, 0, 0),
          ((0, "t", "a"), (1, "t", "a"), (2, "t", "b"))),
     ],
