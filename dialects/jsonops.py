@@ -86,9 +86,11 @@ def mysql_extract_sql(self: t.Any, expression: exp.JSONExtract) -> str:
     path = expression.expression
     if not isinstance(path, exp.JSONPath):  # a parameter: a key, or an index if an integer
         v = self.sql(path)
-        return (f"IF({v} REGEXP '^-?[0-9]+$', IF(JSON_TYPE({found}) = 'ARRAY',"
-                f" JSON_EXTRACT({found}, CONCAT('$[', {v}, ']')), NULL),"
-                f" JSON_EXTRACT({found}, CONCAT('$.', JSON_QUOTE({v}))))")
+        return (
+            f"IF({v} REGEXP '^-?[0-9]+$', IF(JSON_TYPE({found}) = 'ARRAY',"
+            f" JSON_EXTRACT({found}, CONCAT('$[', {v}, ']')), NULL),"
+            f" JSON_EXTRACT({found}, CONCAT('$.', JSON_QUOTE({v}))))"
+        )
     for part in path.expressions[1:]:
         step, subscript = _mysql_step(part)
         extract = f"JSON_EXTRACT({found}, {self.sql(exp.Literal.string(step))})"
@@ -112,15 +114,19 @@ def mysql_contains_sql(self: t.Any, expression: exp.Expr) -> str:
 def mysql_has_key_sql(self: t.Any, expression: exp.JSONBContainsTopKey) -> str:
     """j ? k: a top-level key of an object, or a string element of an array."""
     j, k = self.sql(expression, "this"), self.sql(expression, "expression")
-    return (f"(JSON_CONTAINS_PATH({j}, 'one', CONCAT('$.', JSON_QUOTE({k})))"
-            f" OR (JSON_TYPE({j}) IN ('ARRAY', 'STRING') AND JSON_CONTAINS({j}, JSON_QUOTE({k}))))")
+    return (
+        f"(JSON_CONTAINS_PATH({j}, 'one', CONCAT('$.', JSON_QUOTE({k})))"
+        f" OR (JSON_TYPE({j}) IN ('ARRAY', 'STRING') AND JSON_CONTAINS({j}, JSON_QUOTE({k}))))"
+    )
 
 
 def sqlite_extract_scalar_sql(self: t.Any, expression: exp.JSONExtractScalar) -> str:
     """->> as text: SQLite's ->> gives numbers and booleans as SQL numbers ('2' <> 2)."""
     j, path = self.sql(expression, "this"), self.sql(expression, "expression")
-    return (f"(CASE json_type({j}, {path}) WHEN 'text' THEN {j} ->> {path}"
-            f" WHEN 'null' THEN NULL ELSE {j} -> {path} END)")
+    return (
+        f"(CASE json_type({j}, {path}) WHEN 'text' THEN {j} ->> {path}"
+        f" WHEN 'null' THEN NULL ELSE {j} -> {path} END)"
+    )
 
 
 def sqlite_contains_sql(self: t.Any, expression: exp.Expr) -> str:

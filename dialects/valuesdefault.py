@@ -36,15 +36,14 @@ def values_default(expression: exp.Expr) -> exp.Expr:
         width = len(target.expressions)
         if any(len(r.expressions) != width for r in rows):
             continue  # the backend reports the mismatch
-        dropped = {
-            i for i in range(width) if all(_is_default(r.expressions[i]) for r in rows)
-        }
+        dropped = {i for i in range(width) if all(_is_default(r.expressions[i]) for r in rows)}
         if any(
             _is_default(v) and i not in dropped for r in rows for i, v in enumerate(r.expressions)
         ):
             raise TranslationError(
                 "sqlite: DEFAULT in some rows of a column only is not supported; send those"
-                " rows in an INSERT of their own", "0A000",
+                " rows in an INSERT of their own",
+                "0A000",
             )
         if len(dropped) == width:
             if len(rows) != 1:

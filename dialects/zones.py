@@ -40,7 +40,8 @@ def _mysql_offset(zone: exp.Expr | None) -> str:
             return f"{sign}{int(m.group(2)):02d}:{m.group(3) or '00'}"
     raise TranslationError(
         "AT TIME ZONE takes UTC or a numeric offset on MariaDB (named zones need the"
-        " server's time zone tables)", "0A000",
+        " server's time zone tables)",
+        "0A000",
     )
 
 
@@ -54,5 +55,6 @@ def mysql_sql(self: t.Any, expression: exp.AtTimeZone) -> str:
         return f"CONVERT_TZ({value}, '{offset}', '+00:00')"
     raise TranslationError(
         "AT TIME ZONE on MariaDB needs an operand typed in the statement"
-        " (a cast: x::timestamptz or x::timestamp)", "0A000",
+        " (a cast: x::timestamptz or x::timestamp)",
+        "0A000",
     )

@@ -46,7 +46,7 @@ QUERIES = [
     # json / jsonb operators
     "SELECT id, meta -> 'a', meta ->> 'a', meta -> 1, meta ->> 0, meta #> '{1}', meta #>> '{a}'"
     " FROM qf_items ORDER BY id",
-    "SELECT id, meta::jsonb @> '{\"a\": 1}', meta::jsonb <@ '{\"a\": 1, \"b\": 2}',"
+    'SELECT id, meta::jsonb @> \'{"a": 1}\', meta::jsonb <@ \'{"a": 1, "b": 2}\','
     " meta::jsonb @> '[2]', meta::jsonb @> '2', meta::jsonb ? 'a', meta::jsonb ?| ARRAY['z', 'a'],"
     " meta::jsonb ?& ARRAY['a', 'z'] FROM qf_items ORDER BY id",
     "SELECT id FROM qf_items WHERE meta::jsonb @> '{\"a\": 1}' OR meta ->> 1 = '2'",
@@ -116,10 +116,13 @@ def test_values_with_default_match_postgresql(pg, via_proxy):
     found = []
     for conn in (pg, via_proxy):
         conn.execute("DROP TABLE IF EXISTS qf_defaults")
-        conn.execute("CREATE TABLE qf_defaults (id serial PRIMARY KEY, n integer DEFAULT 7,"
-                     " s text DEFAULT 'x')")
-        found.append([conn.execute(sql, ("p",) if "%s" in sql else None).fetchall()
-                      for sql in DEFAULTS])
+        conn.execute(
+            "CREATE TABLE qf_defaults (id serial PRIMARY KEY, n integer DEFAULT 7,"
+            " s text DEFAULT 'x')"
+        )
+        found.append(
+            [conn.execute(sql, ("p",) if "%s" in sql else None).fetchall() for sql in DEFAULTS]
+        )
     assert found[0] == found[1]
 
 
@@ -144,9 +147,11 @@ def test_timestamptz_literals_with_a_zero_offset(pg, via_proxy):
     for conn in (pg, via_proxy):
         conn.execute("DROP TABLE IF EXISTS qf_stamps")
         conn.execute("CREATE TABLE qf_stamps (id integer, at timestamptz, note text)")
-        conn.execute("INSERT INTO qf_stamps VALUES (1, '2024-01-01 10:00+00',"
-                     " '2024-01-01 10:00+00'), (2, '2024-01-01 10:00:00.5+00:00', 'x'),"
-                     " (3, '2024-06-01 10:00Z', 'y')")
+        conn.execute(
+            "INSERT INTO qf_stamps VALUES (1, '2024-01-01 10:00+00',"
+            " '2024-01-01 10:00+00'), (2, '2024-01-01 10:00:00.5+00:00', 'x'),"
+            " (3, '2024-06-01 10:00Z', 'y')"
+        )
         conn.execute("UPDATE qf_stamps SET at = '2024-06-02 11:00:00-00' WHERE id = 3")
         rows = conn.execute("SELECT id, at, note FROM qf_stamps ORDER BY id").fetchall()
         found.append([(i, _utc(at), note) for i, at, note in rows])

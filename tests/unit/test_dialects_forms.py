@@ -40,8 +40,11 @@ def one(sql: str):
         ("SELECT lower($1), $2 || 'x'", (TEXT, TEXT), ()),
         ("SELECT 1 FROM t WHERE j ? $1 LIMIT $2", (TEXT, INT8), ()),
         ("SELECT $1 ~ $2, $3 ? 'k'", (TEXT, TEXT, 0), ()),
-        ("SELECT 1 FROM t WHERE a BETWEEN $1 AND $2 AND b IN ($3)", (0, 0, 0),
-         ((0, "t", "a"), (1, "t", "a"), (2, "t", "b"))),
+        (
+            "SELECT 1 FROM t WHERE a BETWEEN $1 AND $2 AND b IN ($3)",
+            (0, 0, 0),
+            ((0, "t", "a"), (1, "t", "a"), (2, "t", "b")),
+        ),
     ],
 )
 def test_parameter_types_from_context(sql, types, columns):
