@@ -87,6 +87,13 @@ class Statement:
     # when ambiguous, column lower-cased or '#<position>' for INSERT without a column
     # list); the proxy types them from the backend's schema (dialects/paramcols.py).
     param_columns: tuple[tuple[int, str, str], ...] = ()
+    # Result columns that are a table's column or its min()/max(): (position, table,
+    # column) as above, for backends that report them untyped (paramcols.result_columns).
+    result_columns: tuple[tuple[int, str, str], ...] = ()
+    summed_columns: tuple[tuple[int, str, str], ...] = ()  # sum(<column>) results, as above
+    zoned_columns: tuple[tuple[int, str, str], ...] = ()  # <column> AT TIME ZONE …, as above
+    # The column each literal a shape lifted out meets (0-based literal index), as above.
+    literal_columns: tuple[tuple[int, str, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

@@ -36,6 +36,12 @@ _FUNC_NAMES: dict[type[exp.Expr], str] = {
     exp.ExplodingGenerateSeries: "generate_series",
 }
 _UNNAMED = "?column?"
+# Operators sqlglot parses into function nodes (`s ~ 'x'`, `j -> 'k'`, `j @> x`): unnamed.
+_OPERATORS: tuple[type[exp.Expr], ...] = (
+    exp.RegexpLike, exp.RegexpILike, exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract,
+    exp.JSONBExtractScalar, exp.JSONBContains, exp.ArrayContainsAll, exp.ArrayContainedBy,
+    exp.JSONBContainsTopKey, exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys,
+)
 
 
 def _figure(node: exp.Expr) -> str | None:
@@ -66,6 +72,10 @@ def _figure(node: exp.Expr) -> str | None:
         return node.name.lower()
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _figure(node.expression)  # pg_catalog.setval(…) is "setval"
+    if isinstance(node, _OPERATORS):
+        return _UNNAMED
+    if isinstance(node, exp.AtTimeZone):
+        return "timezone"
     if isinstance(node, exp.Func):
         return _FUNC_NAMES.get(type(node)) or node.sql_name().lower()
     return _UNNAMED

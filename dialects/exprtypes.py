@@ -70,6 +70,11 @@ def pg_type(node: exp.Expr | None) -> exp.DType | None:
         return D.DECIMAL  # PostgreSQL 14+
     if isinstance(node, exp.Count):
         return D.BIGINT
+    if isinstance(node, exp.AtTimeZone):  # timestamptz <-> timestamp
+        inner = pg_type(node.this)
+        if inner == D.TIMESTAMPTZ:
+            return D.TIMESTAMP
+        return D.TIMESTAMPTZ if inner in (D.TIMESTAMP, D.DATETIME) else None
     return None
 
 

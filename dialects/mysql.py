@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions
+from dialects import arrays, functions, jsonops, ordering, regex, zones
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -387,6 +387,9 @@ _CAST_TARGETS = {
 _MYSQL_STOCK = stock(MySQLGenerator)
 
 PREPROCESS_MYSQL = (
+    ordering.positional_order,
+    regex.similar_to,
+    jsonops.json_operators,
     *COMMON,
     *arrays.PREPROCESS,
     integer_division,
@@ -417,6 +420,10 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
         exp.Sub: _sub_sql,
         exp.TimestampTrunc: _timestamp_trunc_sql,
         exp.Extract: _extract_sql,
+        exp.RegexpLike: regex.mysql_regexp_sql,
+        exp.RegexpILike: regex.mysql_regexp_sql,
+        **jsonops.MYSQL_TRANSFORMS,
+        exp.AtTimeZone: zones.mysql_sql,
     }
 
 

@@ -11,19 +11,38 @@ A binding is `(index, table, column)`: the 0-based parameter index, the table's
 bare name lower-cased ('' when the column could belong to several tables in
 scope), and the column's name lower-cased, or `#<position>` (1-based) for an
 INSERT without a column list. `LIMIT $n` / `OFFSET $n` need no schema: they
-are int8, set straight into the parameter types.
+are int8, set straight into the parameter types. A parameter meets a column
+through a comparison, IN, BETWEEN, an assignment, arithmetic (`qty + $1` is
+qty's type, as PostgreSQL resolves an unknown operand to the other one's type),
+containment (`j @> $1`) or COALESCE / NULLIF / GREATEST / LEAST; when the other
+side is an expression whose type the text fixes (`$1 + 1`, `x::jsonb @> $1`),
+that type is set straight away, and so are the arguments of functions with one
+signature (`lower($1)` is text).
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
 
+from dialects.typeoids import expr_oid
+
 INT8 = 20
+TEXT = 25
 
 Binding = tuple[int, str, str]
 
+# Binary operators whose unknown operand PostgreSQL types as the other operand.
 _COMPARISONS: tuple[type[exp.Expr], ...] = (
-    exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Like, exp.ILike,
+    exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Like, exp.ILike, exp.NullSafeEQ,
+    exp.NullSafeNEQ, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv,
+    exp.ArrayContainsAll, exp.ArrayContainedBy, exp.JSONBContains, exp.ArrayOverlaps,
+)
+# Functions whose arguments share one type: a parameter takes its siblings' type.
+_SAME_TYPED: tuple[type[exp.Expr], ...] = (exp.Coalesce, exp.Nullif, exp.Greatest, exp.Least)
+# Functions with one signature whose parameters are text (`lower($1)`, `$1 || x`, `j ? $1`).
+_TEXT_ARGS: tuple[type[exp.Expr], ...] = (
+    exp.Lower, exp.Upper, exp.Length, exp.Trim, exp.Initcap, exp.DPipe, exp.Concat,
+    exp.JSONBContainsTopKey, exp.RegexpLike, exp.RegexpILike, exp.StartsWith, exp.MD5,
 )
 _SCOPES: tuple[type[exp.Expr], ...] = (exp.Select, exp.Update, exp.Delete, exp.Insert)
 _UNKNOWN = object()  # a source that is not a plain table (subquery, CTE, function)
@@ -56,6 +75,9 @@ def bind(
             continue
         column = _bound_column(node, parent)
         if column is None:
+            typed = _context_oid(node, parent)
+            if typed:
+                types[index] = typed
             continue
         if isinstance(column, tuple):  # an INSERT target: (table, column) already
             found[index] = column
@@ -101,6 +123,12 @@ def _bound_column(
     if isinstance(parent, exp.Between) and child is not parent.this:
         other = _unparen(parent.this)
         return other if isinstance(other, exp.Column) else None
+    if isinstance(parent, _SAME_TYPED):
+        for other in _others(child, parent):
+            other = _unparen(other)
+            if isinstance(other, exp.Column) and not other.is_star:
+                return other
+        return None
     if isinstance(parent, exp.Tuple):
         return _tuple_target(child, parent)
     if isinstance(parent, exp.Select):  # INSERT INTO t (a, b) SELECT $1, $2
@@ -112,6 +140,44 @@ def _bound_column(
     if isinstance(parent, exp.Alias) and isinstance(parent.parent, exp.Select):
         return _bound_column(parent, parent.parent)
     return None
+
+
+def _others(child: exp.Expr, parent: exp.Expr) -> list[exp.Expr]:
+    """The operands that fix a parameter's type: the other side, or the sibling arguments."""
+    if isinstance(parent, _COMPARISONS):
+        return [parent.expression if parent.this is child else parent.this]
+    if isinstance(parent, (exp.In, exp.Between)) and child is not parent.this:
+        return [parent.this]
+    if isinstance(parent, _SAME_TYPED):
+        return [e for e in (parent.this, *parent.expressions, parent.args.get("expression"))
+                if isinstance(e, exp.Expr) and e is not child]
+    return []
+
+
+def _context_oid(param: exp.Expr, parent: exp.Expr | None) -> int:
+    """The type an expression beside the parameter (not a column) gives it; 0 when none."""
+    child: exp.Expr = param
+    while isinstance(child.parent, exp.Paren):
+        child = child.parent
+    if parent is None:
+        return 0
+    if isinstance(parent, exp.JSONBContainsTopKey):  # j ? $1: the key is text, j is not
+        return TEXT if child is parent.expression else 0
+    if isinstance(parent, exp.RegexpLike | exp.RegexpILike | exp.StartsWith):
+        return TEXT  # both the string and the pattern
+    if isinstance(parent, _TEXT_ARGS) and not isinstance(parent, exp.DPipe | exp.Concat):
+        return TEXT if child is parent.this else 0
+    if isinstance(parent, exp.DPipe | exp.Concat):
+        others = [e for e in parent.flatten() if e is not child] if isinstance(
+            parent, exp.DPipe) else [e for e in parent.expressions if e is not child]
+        # `$1 || 'x'` is text, but `$1 || arr` is an array: only text siblings decide
+        return TEXT if any(expr_oid(o) in (0, TEXT, 1043) for o in others) and not any(
+            expr_oid(o) not in (0, TEXT, 1043) for o in others) else 0
+    for other in _others(child, parent):
+        oid = expr_oid(_unparen(other))
+        if oid:
+            return oid
+    return 0
 
 
 def _tuple_target(child: exp.Expr, row: exp.Tuple) -> exp.Column | tuple[str, str] | None:
@@ -217,3 +283,45 @@ def _sources(scope: exp.Expr, ctes: set[str]) -> dict[str, object]:
             alias = node.alias.lower() if node.alias else f"?{len(out)}"
             out[alias] = _UNKNOWN
     return out
+
+
+def result_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is a table's column, its
+    min() / max(), or its `->` / `#>` (json stays json, jsonb jsonb): typed by the schema
+    where the backend cannot (SQLite's aggregates have no declared type; MariaDB sends
+    json as text)."""
+    wrappers = (exp.Min, exp.Max, exp.JSONExtract, exp.JSONBExtract)
+    return _projected(expression, wrappers, bare=True)
+
+
+def summed_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is sum(<a table's column>)."""
+    return _projected(expression, (exp.Sum,), bare=False)
+
+
+def zoned_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
+    """(position, table, column) of each result column that is <a table's column> AT TIME
+    ZONE …: a timestamptz column gives a timestamp, a timestamp column a timestamptz."""
+    return _projected(expression, (exp.AtTimeZone,), bare=False)
+
+
+def _projected(
+    expression: exp.Expr | None, wrappers: tuple[type[exp.Expr], ...], bare: bool
+) -> tuple[Binding, ...]:
+    if not isinstance(expression, exp.Select):
+        return ()
+    out: list[Binding] = []
+    scopes: dict[int, dict[str, object]] = {}
+    ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    for position, node in enumerate(expression.expressions):
+        node = _unparen(node.this if isinstance(node, exp.Alias) else node)
+        if isinstance(node, wrappers) and not node.args.get("expressions"):  # not max(a, b)
+            node = _unparen(node.this)
+        elif not bare:
+            continue
+        if not isinstance(node, exp.Column) or node.is_star:
+            continue
+        where = _resolve(node, scopes, ctes)
+        if where is not None:
+            out.append((position, *where))
+    return tuple(out)

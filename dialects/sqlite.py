@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
-from dialects import arrays
+from dialects import arrays, jsonops, regex, valuesdefault, zones
 from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
@@ -417,8 +417,9 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (*COMMON, *arrays.PREPROCESS, _float_precision, strip_regclass, _no_locking,
-                  _default_escape)
+    PREPROCESS = (regex.similar_to, jsonops.json_operators, valuesdefault.values_default,
+                  *COMMON, *arrays.PREPROCESS,
+                  _float_precision, strip_regclass, _no_locking, _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),
@@ -439,4 +440,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.Left: _left_sql,
         exp.Right: _right_sql,
         exp.DefaultColumnConstraint: _default_sql,
+        exp.RegexpLike: regex.sqlite_regexp_sql,
+        exp.RegexpILike: regex.sqlite_regexp_sql,
+        **jsonops.SQLITE_TRANSFORMS,
+        exp.AtTimeZone: zones.sqlite_sql,
     }

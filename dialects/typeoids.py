@@ -91,7 +91,10 @@ def name_oid(name: str) -> int:
 
 # Result types of functions whose type does not depend on their arguments.
 _FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE}
-_NODE_OIDS: dict[type[exp.Expr], int] = {exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25}
+_NODE_OIDS: dict[type[exp.Expr], int] = {
+    exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25, exp.JSONExtractScalar: 25,  # ->> and #>>
+    exp.JSONBExtractScalar: 25,
+}
 
 
 def _series_oid(node: exp.Expr) -> int:
@@ -147,6 +150,9 @@ def expr_oid(node: exp.Expr | None) -> int:
         return _FUNCTION_OIDS.get(node.name.lower(), 0)
     if isinstance(node, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
         return _series_oid(node)
+    if isinstance(node, (exp.JSONExtract, exp.JSONBExtract)):  # -> and #>: the operand's type
+        inner = expr_oid(node.this)
+        return inner if inner in (114, 3802) else 0
     if type(node) in _NODE_OIDS:
         return _NODE_OIDS[type(node)]
     if isinstance(node, exp.Literal) and node.is_string:

@@ -9,6 +9,7 @@ an object of its own module; add a stage by adding an object.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import advisory, cursors, errors, pgtypes
+from pgproxy import advisory, cursors, errors, pgtypes, rescale
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -82,7 +83,10 @@ class Pipeline:
         stmt = prepared.statement
         kind = stmt.kind
         if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            params = [*params, *prepared.literals]
+            literals: Sequence[Any] = prepared.literals
+            if stmt.literal_columns and session.route.backend.dialect in _OFFSETLESS:
+                literals = await self._zoned_literals(session, prepared)
+            params = [*params, *literals]
         if session.failed and kind not in _ENDS_FAILED:
             raise errors.InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -199,6 +203,15 @@ class Pipeline:
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
+        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
+            cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
+        if stmt.summed_columns and cursor.columns is not None:
+            scales = await self.catalog.sum_scales(session, stmt, len(cursor.columns))
+            convert = rescale.row_scaler(cursor.columns, scales)
+            if convert is not None:
+                rows = list(map(convert, rows))
+                cursor = rescale.ScaledCursor(
+                    cursor, rescale.retyped(cursor.columns, scales), convert)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
@@ -316,8 +329,61 @@ class Pipeline:
         await session.release_active()
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
-            return _typed(columns, generated.column_types, prepared.param_types)
+            columns = _typed(columns, generated.column_types, prepared.param_types)
+        if columns is not None and (stmt.result_columns or stmt.zoned_columns):
+            columns = await self._schema_typed(session, stmt, columns)
+        if columns is not None and stmt.summed_columns:
+            columns = rescale.retyped(
+                columns, await self.catalog.sum_scales(session, stmt, len(columns)))
         return columns
+
+    async def _zoned_literals(self, session: Session, prepared: PreparedStatement) -> list[Any]:
+        """Literals bound to a timestamp column, read as PostgreSQL reads them there.
+
+        MariaDB refuses an offset in a DATETIME literal ('2024-01-01 10:00+00').
+        A zero offset means the same instant and wall-clock time whether the column
+        stands for a timestamp or a timestamptz (MariaDB keeps both as DATETIME, in
+        UTC), so it is dropped; a timestamptz column (a backend that has one) reads
+        any offset. Another offset on a DATETIME is left for the backend to refuse:
+        the two PostgreSQL types would read it differently. Text columns keep it.
+        """
+        literals = list(prepared.literals)
+        if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
+            return literals  # no literal that could be a timestamp: no schema lookup
+        inferred = await self.catalog.literal_types(session, prepared.statement, len(literals))
+        for i, value in enumerate(literals):
+            oid = inferred[i]
+            if not isinstance(value, str) or oid not in _ZONED:
+                continue
+            if (m := _ZERO_OFFSET.search(value)) is not None:
+                literals[i] = value[: m.start()]
+            elif oid == pgtypes.TIMESTAMPTZ:
+                literals[i] = session.read_literal(oid, value)
+        return literals
+
+    async def _schema_typed(
+        self, session: Session, stmt: dialects.Statement, columns: Sequence[Column]
+    ) -> list[Column]:
+        """Result columns the backend reports as text typed by the table column they show.
+
+        SQLite's min()/max() have no declared type (the proxy would guess one from
+        the first rows, or none) and MariaDB sends json columns as text; the schema
+        the catalog reads knows both (dialects/paramcols.py).
+        """
+        out = list(columns)
+        dialect = session.route.backend.dialect
+        if dialect == "postgres":
+            return out
+        if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
+            zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
+            out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
+        loose = dialect == "sqlite"
+        if not any(i < len(out) and (loose or out[i].type_oid == pgtypes.TEXT)
+                   for i, _, _ in stmt.result_columns):
+            return out
+        types = await self.catalog.result_types(session, stmt, len(out))
+        return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT else 0
+                            for i, oid in enumerate(types)])
 
 
     async def _prepared(
@@ -388,6 +454,12 @@ _NO_IMPLICIT = frozenset(
     {Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO,
      Kind.USE, Kind.CALL}
 )
+
+
+# Backends whose timestamptz column refuses a literal's offset (see _zoned_literals).
+_OFFSETLESS = frozenset({"mysql", "mariadb", "dolt"})
+_ZERO_OFFSET = re.compile(r"(?<=\d)\s*(?:Z|[+-]00(?::?00)?)\s*$")
+_ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIMESTAMPTZ}
 
 
 def _typed(

@@ -330,11 +330,15 @@ class Session:
         if name.startswith("literal:"):
             _, typname, text = name.split(":", 2)
             oid = _LITERAL_OIDS[typname]
-            value = decoder(oid, 0, self.settings.style())(text.encode())
+            value = self.read_literal(oid, text)
             if typname == "timetz" and not isinstance(value, str):
                 return encode(value, oid).decode()  # drivers drop a time's offset: bind text
             return value
         raise errors.InternalError(f"the dialect asked for an unknown session value {name!r}")
+
+    def read_literal(self, oid: int, text: str) -> Any:
+        """A literal's text read as type `oid`, by the session's DateStyle and TimeZone."""
+        return decoder(oid, 0, self.settings.style())(text.encode())
 
     def _current_setting(self, spec: list[str], params: Sequence[Any]) -> str | None:
         """current_setting(name [, missing_ok]), each a constant or a client's $n."""

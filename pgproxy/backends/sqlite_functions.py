@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
+import json
+import re
 from typing import Any
 
 import apsw
 
-from pgproxy import errors
+from pgproxy import errors, timezones
 from pgproxy.wire.codecs.intervals import to_interval
 from pgproxy.wire.codecs.strings import bytea_from_text
 
@@ -108,6 +111,109 @@ def repeat(text: str | None, count: int | None) -> str | None:
     return str(text) * max(int(count), 0)
 
 
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str, flags: int) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise errors.from_sqlstate(
+            "2201B", f"invalid regular expression: {exc}"
+        ) from None
+
+
+def pg_regexp(value: Any, pattern: Any) -> bool | None:
+    """`value ~ pattern` (dialects/regex.py): a search, as PostgreSQL's, not a full match."""
+    if value is None or pattern is None:
+        return None
+    return _regex(str(pattern), 0).search(str(value)) is not None
+
+
+def pg_regexp_i(value: Any, pattern: Any) -> bool | None:
+    """`value ~* pattern`: the same, ignoring case."""
+    if value is None or pattern is None:
+        return None
+    return _regex(str(pattern), re.IGNORECASE).search(str(value)) is not None
+
+
+def _json(value: Any) -> Any:
+    try:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+    except ValueError:
+        raise errors.from_sqlstate("22P02", "invalid input syntax for type json") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON scalar equality: true is not 1, as in jsonb."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _contains(outer: Any, inner: Any, top: bool = False) -> bool:
+    if isinstance(outer, dict):
+        return isinstance(inner, dict) and all(
+            k in outer and _contains(outer[k], v) for k, v in inner.items()
+        )
+    if isinstance(outer, list):
+        if isinstance(inner, list):
+            return all(any(_contains(o, i) for o in outer) for i in inner)
+        # jsonb: an array contains a primitive value at the top level only
+        return top and not isinstance(inner, dict) and any(_same(o, inner) for o in outer)
+    return not isinstance(inner, dict | list) and _same(outer, inner)
+
+
+def pg_json_contains(outer: Any, inner: Any) -> bool | None:
+    """`outer @> inner` for jsonb (and arrays, held as JSON arrays: dialects/arrays.py)."""
+    if outer is None or inner is None:
+        return None
+    return _contains(_json(outer), _json(inner), top=True)
+
+
+def pg_json_has_key(value: Any, key: Any) -> bool | None:
+    """`value ? key`: a top-level key, or a string element of a top-level array."""
+    if value is None or key is None:
+        return None
+    found = _json(value)
+    if isinstance(found, dict):
+        return str(key) in found
+    if isinstance(found, list):
+        return any(isinstance(e, str) and e == key for e in found)
+    return isinstance(found, str) and found == key
+
+
+_STAMP = re.compile(
+    r"\s*(\d{4}-\d\d-\d\d)(?:[ T](\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?))?"
+    r"\s*(Z|[+-]\d\d(?::?\d\d)?)?\s*$"
+)
+
+
+def _stamp_text(value: datetime.datetime) -> str:
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return text + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
+
+
+def pg_at_time_zone(value: Any, zone: Any) -> str | None:
+    """`value AT TIME ZONE zone` (dialects/zones.py): a stored timestamptz keeps its offset."""
+    if value is None or zone is None:
+        return None
+    m = _STAMP.match(str(value))
+    if m is None:
+        raise errors.from_sqlstate(
+            "22007", f'invalid input syntax for type timestamp: "{value}"'
+        )
+    naive = datetime.datetime.fromisoformat(f"{m.group(1)} {m.group(2) or '00:00'}")
+    tz = timezones.resolve(str(zone))[1] or datetime.UTC
+    offset = m.group(3)
+    if offset is None:  # a timestamp: wall-clock time in the zone -> timestamptz
+        return _stamp_text(naive.replace(tzinfo=tz).astimezone(datetime.UTC)) + "+00"
+    if offset == "Z":
+        east = 0
+    else:
+        digits = offset[1:].replace(":", "")
+        east = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        east = -east if offset[0] == "-" else east
+    aware = naive.replace(tzinfo=datetime.timezone(datetime.timedelta(seconds=east)))
+    return _stamp_text(aware.astimezone(tz).replace(tzinfo=None))
+
+
 _FUNCTIONS = (
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
@@ -116,6 +222,11 @@ _FUNCTIONS = (
     ("set_byte", set_byte, 3),
     ("chr", chr_, 1),
     ("ascii", ascii_, 1),
+    ("pg_regexp", pg_regexp, 2),
+    ("pg_regexp_i", pg_regexp_i, 2),
+    ("pg_json_contains", pg_json_contains, 2),
+    ("pg_json_has_key", pg_json_has_key, 2),
+    ("pg_at_time_zone", pg_at_time_zone, 2),
 )
 
 

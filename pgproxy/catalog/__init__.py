@@ -102,10 +102,12 @@ class Catalog:
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
         self._translated: LRU = LRU(4096)
-        # Parameter types inferred from columns: (statement text, backend id) -> OIDs.
+        # Types inferred from columns: (statement text, backend id, of results) -> OIDs.
         self._param_types: LRU = LRU(4096)
         # backend id -> (engine, {table: {column or '#position': type OID}})
-        self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]]]] = {}
+        # (and {table: {column: typmod}})
+        self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]],
+                                       dict[str, dict[str, int]]]] = {}
 
     # ------------------------------------------------------------ the pipeline's interface
 
@@ -162,24 +164,60 @@ class Catalog:
         so a Parse costs no backend round trip; answers are cached per statement
         text and backend until the next invalidate.
         """
-        key = (stmt.sql, id(session.route.backend))
+        return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams, "p")
+
+    async def result_types(self, session: Session, stmt: dialects.Statement,
+                           ncolumns: int, zoned: bool = False) -> list[int]:
+        """An OID per result column of `stmt` from the column it shows (0 where none);
+        with `zoned`, the type of the column each `<column> AT TIME ZONE` reads."""
+        bindings = stmt.zoned_columns if zoned else stmt.result_columns
+        return await self._schema_types(session, stmt, bindings, ncolumns, "z" if zoned else "r")
+
+    async def sum_scales(self, session: Session, stmt: dialects.Statement,
+                         ncolumns: int) -> list[int | None]:
+        """Per result column, the scale of the numeric column a sum() adds up (else None):
+        PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
+        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+            return [None] * ncolumns
+        try:
+            columns = await self._column_types(session, refresh=False)
+        except errors.PgError:
+            return [None] * ncolumns
+        typmods = self._columns[id(session.route.backend)][2]
+        out: list[int | None] = [None] * ncolumns
+        for position, table, column in stmt.summed_columns:
+            if position < ncolumns and columns.get(table, {}).get(column) == pgtypes.NUMERIC:
+                mod = typmods.get(table, {}).get(column, -1)
+                out[position] = ((mod - 4) & 0xFFFF) if mod >= 4 else None
+        return out
+
+    async def literal_types(self, session: Session, stmt: dialects.Statement,
+                            nliterals: int) -> list[int]:
+        """An OID per literal a shape lifted out of `stmt`, from the column it meets."""
+        return await self._schema_types(session, stmt, stmt.literal_columns, nliterals, "l")
+
+    async def _schema_types(
+        self, session: Session, stmt: dialects.Statement,
+        bindings: tuple[tuple[int, str, str], ...], n: int, tag: str,
+    ) -> list[int]:
+        key = (stmt.sql, id(session.route.backend), tag)
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
         if session.route.backend.dialect not in _SCHEMA_DIALECTS:
-            return [0] * stmt.nparams
+            return [0] * n
         try:
             columns = await self._column_types(session, refresh=False)
-            types, complete = _bind_types(stmt, columns)
+            types, complete = _bind_types(stmt, bindings, n, columns)
             if not complete:
                 # A table the cached schema does not have: it may be newer than the cache
                 # (made outside the proxy); check once, and do not remember the miss.
                 columns = await self._column_types(session, refresh=True)
-                types, complete = _bind_types(stmt, columns)
+                types, complete = _bind_types(stmt, bindings, n, columns)
         except errors.PgError as exc:
             # The schema could not be read: the statement's own run reports what is wrong.
-            log.debug("parameter types not inferred (%s): %s", exc, stmt.sql)
-            return [0] * stmt.nparams
+            log.debug("types not inferred from the schema (%s): %s", exc, stmt.sql)
+            return [0] * n
         if not complete:
             return types
         self._param_types[key] = types
@@ -193,14 +231,17 @@ class Catalog:
         if known is not None and known[0] is engine:
             return known[1]
         index: dict[str, dict[str, int]] = {}
+        typmods: dict[str, dict[str, int]] = {}
         for table in engine.schema.tables:
             cols = index.setdefault(table.name.lower(), {})
+            mods = typmods.setdefault(table.name.lower(), {})
             for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
+                mods.setdefault(col.name.lower(), col.typmod)
             # An INSERT without a column list fills the columns that are not generated.
             for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
-        self._columns[key] = (engine, index)
+        self._columns[key] = (engine, index, typmods)
         return index
 
     async def run(
@@ -299,13 +340,14 @@ class Catalog:
 
 
 def _bind_types(
-    stmt: dialects.Statement, columns: dict[str, dict[str, int]]
+    stmt: dialects.Statement, bindings: tuple[tuple[int, str, str], ...], n: int,
+    columns: dict[str, dict[str, int]],
 ) -> tuple[list[int], bool]:
-    """(OID per $n from stmt.param_columns, whether every named table was in `columns`)."""
-    types = [0] * stmt.nparams
+    """(OID per binding's index, whether every named table was in `columns`)."""
+    types = [0] * n
     complete = True
     tables: list[dict[str, int]] | None = None
-    for index, table, column in stmt.param_columns:
+    for index, table, column in bindings:
         if index >= len(types):
             continue
         cols = columns.get(table) if table else None

@@ -9,9 +9,7 @@ PostgreSQL's SQLSTATE, message and CONTEXT for the same bad input.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -399,31 +397,6 @@ def test_a_bad_row_early_in_a_long_copy_stops_it(proxy):
         assert caught.value.diag.context == 'COPY copy_long_bad, line 2, column score: "x"'
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
         assert copy_in(conn, f"COPY {table} FROM STDIN", good) == f"COPY {200_000 - 10}"
-
-
-@pytest.fixture(scope="module")
-def pgx_copy(tmp_path_factory) -> str:
-    """tests/go/pgxcopy built: pgx's CopyFrom (binary COPY), then a SELECT, as JSON."""
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists()
-                                else None)
-    if go is None:
-        pytest.skip("no Go toolchain to build the pgx client")
-    out = tmp_path_factory.mktemp("pgx") / "pgxcopy"
-    src = Path(__file__).resolve().parent.parent / "go" / "pgxcopy"
-    subprocess.run([go, "build", "-o", str(out), "."], cwd=src, check=True, timeout=600,
-                   env={**os.environ, "GOFLAGS": "-mod=mod"})
-    return str(out)
-
-
-def test_pgx_copy_from(proxy, pgx_copy):
-    with connect(proxy) as conn:
-        fresh(conn, "pgx_copy")
-    done = subprocess.run([pgx_copy, proxy.url() + "?sslmode=disable"], capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"copied": 3, "rows": [
-        [1, "plain", 1.5, True], [2, None, None, None], [3, "tab\tnew\nline ✓", -0.25, False],
-    ]}
 
 
 def test_client_gone_mid_copy_leaves_nothing(proxy):

@@ -1,4 +1,5 @@
-"""pgx v5 (Go) through the proxy: CopyFrom (binary COPY), a batch whose `qty + $1`
+"""pgx v5 (Go) through the proxy: CopyFrom (binary COPY) of NULLs, tabs, newlines and
+non-ASCII text read back typed, CopyFrom of 10,000 rows, a batch whose `qty + $1`
 parameter is typed from its column, typed scans and a rolled-back transaction.
 
 tests/go/pgxcheck is built with the machine's Go (pgx from the Go module proxy) into the
@@ -53,6 +54,9 @@ def test_pgx_copyfrom_batch_and_types(kind, request, pgxcheck):
     got = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
     assert proc.returncode == 0, f"{got}\n{proc.stderr[-3000:]}"
     assert got == {
+        "copied_small": 3,
+        "small_rows": [[1, "plain", 1.5, True], [2, None, None, None],
+                       [3, "tab\tnew\nline ✓", -0.25, False]],
         "copied": 10000,
         "qty_7": 10,
         "count_ge_10": 100,

@@ -1,6 +1,7 @@
 // Command pgxcheck runs pgx v5 against the database URL in argv[1] and prints one JSON
-// object of named results: CopyFrom (binary COPY), a batch whose parameters take their
-// types from context (qty + $1), typed scans and a transaction. Run by
+// object of named results: CopyFrom (binary COPY) of NULLs, tabs, newlines and non-ASCII
+// text read back with their types, CopyFrom of 10,000 rows, a batch whose parameters take
+// their types from context (qty + $1), typed scans and a transaction. Run by
 // tests/integration/test_pgx.py.
 package main
 
@@ -29,6 +30,34 @@ func main() {
 	}
 	defer conn.Close(ctx)
 
+	if _, err = conn.Exec(ctx, `DROP TABLE IF EXISTS pgx_copy`); err != nil {
+		fail("drop pgx_copy", err)
+	}
+	_, err = conn.Exec(ctx, `CREATE TABLE pgx_copy (id int PRIMARY KEY, name text, score float8, ok boolean)`)
+	if err != nil {
+		fail("create pgx_copy", err)
+	}
+	small := [][]any{
+		{int32(1), "plain", 1.5, true},
+		{int32(2), nil, nil, nil},
+		{int32(3), "tab\tnew\nline ✓", -0.25, false},
+	}
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"pgx_copy"}, []string{"id", "name", "score", "ok"},
+		pgx.CopyFromRows(small))
+	if err != nil {
+		fail("copyfrom small", err)
+	}
+	out["copied_small"] = n
+	got, err := conn.Query(ctx, "SELECT id, name, score, ok FROM pgx_copy ORDER BY id")
+	if err != nil {
+		fail("select pgx_copy", err)
+	}
+	back, err := pgx.CollectRows(got, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+	if err != nil {
+		fail("rows pgx_copy", err)
+	}
+	out["small_rows"] = back
+
 	if _, err = conn.Exec(ctx, `DROP TABLE IF EXISTS pgx_items`); err != nil {
 		fail("drop", err)
 	}
@@ -43,7 +72,7 @@ func main() {
 	for i := 1; i <= 10000; i++ {
 		rows = append(rows, []any{int32(i), fmt.Sprintf("item %d", i), int32(i % 7), "1.25", when})
 	}
-	n, err := conn.CopyFrom(ctx, pgx.Identifier{"pgx_items"},
+	n, err = conn.CopyFrom(ctx, pgx.Identifier{"pgx_items"},
 		[]string{"id", "name", "qty", "price", "added"}, pgx.CopyFromRows(rows))
 	if err != nil {
 		fail("copyfrom", err)
