@@ -108,6 +108,18 @@ def _key_columns(schema: exp.Schema) -> set[str]:
     return keys
 
 
+# Column comments that keep a PostgreSQL type MySQL has no name for (pgproxy/catalog reads
+# them): a timestamptz is a DATETIME, a jsonb a JSON.
+TIMESTAMPTZ_MARK = "pgproxy:timestamptz"
+JSONB_MARK = "pgproxy:jsonb"
+
+
+def _mark(column: exp.ColumnDef, mark: str) -> None:
+    if not any(isinstance(c.kind, exp.CommentColumnConstraint) for c in column.constraints):
+        column.append("constraints", exp.ColumnConstraint(
+            kind=exp.CommentColumnConstraint(this=exp.Literal.string(mark))))
+
+
 def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
     kind = column.args.get("kind")
     constraints = column.constraints
@@ -134,15 +146,14 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "LONGBLOB"
     elif kind.this in (_D.JSONB, _D.ARRAY):
         new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
+        if kind.this == _D.JSONB:
+            _mark(column, JSONB_MARK)
     elif kind.this == _D.TIMESTAMPTZ:
-        # MySQL's TIMESTAMP is an instant (stored in UTC, read in the session's zone, which is
-        # UTC), so the column stays timestamptz in results and the catalog; its range is
-        # 1970-2038 (DIFFERENCES.md). NULL said outright: old servers make it NOT NULL.
-        new = f"TIMESTAMP({kind.expressions[0].name if kind.expressions else 6})"
-        if not any(isinstance(c.kind, (exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint))
-                   for c in constraints):
-            column.append("constraints", exp.ColumnConstraint(
-                kind=exp.NotNullColumnConstraint(allow_null=True)))
+        # MySQL's TIMESTAMP would keep an instant but only from 1970 to 2038: a DATETIME
+        # holds the UTC wall clock (the backend session runs in UTC), and the column's
+        # comment tells the catalog, and so the result types, that it is timestamptz.
+        new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
+        _mark(column, TIMESTAMPTZ_MARK)
     elif kind.this == _D.TIMESTAMP:
         new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
     elif kind.this == _D.TIME and not kind.expressions:

@@ -378,12 +378,15 @@ class Pipeline:
             zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
         loose = dialect == "sqlite"
-        if not any(i < len(out) and (loose or out[i].type_oid == pgtypes.TEXT)
+        # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
+        vague = (pgtypes.TEXT, pgtypes.TIMESTAMP)
+        if not any(i < len(out) and (loose or out[i].type_oid in vague)
                    for i, _, _ in stmt.result_columns):
             return out
         types = await self.catalog.result_types(session, stmt, len(out))
-        return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT else 0
-                            for i, oid in enumerate(types)])
+        return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (
+            out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) else 0
+            for i, oid in enumerate(types)])
 
 
     async def _prepared(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
 from pgproxy.catalog.builtins import quote_ident
@@ -420,6 +421,9 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
 _MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
 
 
+_MARKED = {TIMESTAMPTZ_MARK: pgtypes.TIMESTAMPTZ, JSONB_MARK: pgtypes.JSONB}
+
+
 def _mysql(conn: Connection) -> Schema:
     objects = _rows(
         conn,
@@ -445,6 +449,8 @@ def _mysql(conn: Connection) -> Schema:
         if table is None:
             continue
         oid, typmod = _mysql_type(str(data_type), str(column_type), char_len, precision, scale)
+        if comment in _MARKED:  # a type made through the proxy that MySQL has no name for
+            oid, comment = _MARKED[comment], None
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:

@@ -160,12 +160,16 @@ ROUND_TRIP = [
             "name TEXT NOT NULL, code TEXT UNIQUE, at TIMESTAMPTZ DEFAULT CURRENT_TIMESTAMP, ok BOOLEAN, doc JSONB, "
             "u UUID, raw BYTEA, amount DECIMAL(10, 2), n DECIMAL, v VARCHAR, w VARCHAR(20))",
             "mysql": "CREATE TABLE t (id INT PRIMARY KEY NOT NULL AUTO_INCREMENT, name TEXT NOT NULL, "
-            "code VARCHAR(255) UNIQUE, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NULL, ok BOOLEAN, "
-            "doc JSON, u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), n DECIMAL(65, 30), "
+            "code VARCHAR(255) UNIQUE, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6) COMMENT 'pgproxy:timestamptz', "
+            "ok BOOLEAN, "
+            "doc JSON COMMENT 'pgproxy:jsonb', u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), "
+            "n DECIMAL(65, 30), "
             "v TEXT, w VARCHAR(20)) DEFAULT CHARACTER SET=utf8mb4 COLLATE=utf8mb4_bin",
             "dolt": "CREATE TABLE t (id INT PRIMARY KEY NOT NULL AUTO_INCREMENT, name TEXT NOT NULL, "
-            "code VARCHAR(255) UNIQUE, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NULL, ok BOOLEAN, "
-            "doc JSON, u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), n DECIMAL(65, 30), "
+            "code VARCHAR(255) UNIQUE, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6) COMMENT 'pgproxy:timestamptz', "
+            "ok BOOLEAN, "
+            "doc JSON COMMENT 'pgproxy:jsonb', u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), "
+            "n DECIMAL(65, 30), "
             "v TEXT, w VARCHAR(20))",
         },
     ),
