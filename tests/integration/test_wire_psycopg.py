@@ -38,6 +38,14 @@ def test_select_one_and_server_parameters(conn):
     assert conn.info.parameter_status("integer_datetimes") == "on"
 
 
+def test_a_select_of_no_columns_is_one_empty_row(conn):
+    # PostgreSQL's `SELECT;` (a fuzzer found it answered XX000): one row, no columns.
+    cur = conn.execute("SELECT ")
+    assert cur.description == [] and cur.fetchall() == [()]
+    cur = conn.execute("SELECT", binary=True)
+    assert cur.fetchall() == [()]
+
+
 def test_crud_and_command_tags(conn, table):
     cur = conn.cursor()
     cur.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER)")

@@ -158,6 +158,7 @@ def _source(kinds: tuple[str, ...]) -> str:
 
 
 _FACTORIES: dict[tuple[str, ...], Callable[..., RowsEncoder]] = {}
+_EMPTY_ROW = b"D\x00\x00\x00\x06\x00\x00"
 _MAX_FACTORIES = 512
 
 
@@ -243,6 +244,8 @@ def row_encoder(
             args += [enc, pytype, st.pack, st.size - 4]
         else:
             args += [enc, None, None, None]
+    if not kinds:  # PostgreSQL's `SELECT;`: rows of no columns
+        return lambda rows: _EMPTY_ROW * len(rows)
     fn = _factory(kinds)(*args)
     if not any(k == "fixed" for k in kinds):
         return fn
