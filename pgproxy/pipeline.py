@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import cursors, errors, pgtypes
+from pgproxy import cursors, errors, notify, pgtypes
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -96,6 +96,10 @@ class Pipeline:
             return await self._cursor(session, stmt, formats)
         if stmt.tag in _PREPARED_TAGS:
             return await self._prepared(session, stmt, formats)
+        if stmt.tag in notify.TAGS:
+            return notify.run(session, stmt)
+        if kind is Kind.SELECT and (call := notify.pg_notify_call(stmt)) is not None:
+            return notify.run_pg_notify(session, call, params, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.

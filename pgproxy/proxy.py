@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pgproxy import notify
 from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
 from pgproxy.pipeline import Pipeline
@@ -28,6 +29,7 @@ class Proxy:
         self._pool_size = workers
         self._pools: dict[int, tuple[Backend, Workers]] = {}
         self.sessions: set[Session] = set()
+        self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
         self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
         self.health: Any = None  # pgproxy.health.HealthChecker: backend up/down, when enabled

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
-from pgproxy import errors
+from pgproxy import errors, notify
 from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
@@ -81,6 +81,7 @@ class Session:
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
+        self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
@@ -192,6 +193,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self.proxy.notifications.unlisten(self.database, self.inbox, None)
         self.proxy.closed(self, reason)
         conn, self.conn = self.conn, None
         if conn is None:
@@ -491,6 +493,9 @@ class Session:
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self.in_transaction = in_transaction
+        if not in_transaction and self.inbox.pending:
+            # MySQL's DDL commits implicitly: only a ROLLBACK drops them.
+            notify.end_transaction(self, commit=kind is not dialects.Kind.ROLLBACK)
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
             self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)

@@ -82,6 +82,7 @@ class WireConnection(asyncio.Protocol):
         self._paused_writing = False
         self._paused_reading = False
         self._lost = False
+        self._idle = False  # ReadyForQuery sent, no message since: notifications go out now
         self._over_limit = False
         self._task: asyncio.Task[None] | None = None
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
@@ -247,6 +248,9 @@ class WireConnection(asyncio.Protocol):
         self.pid, self.secret = self.server.register(self)
         self.session = await self.server.core.open_session(params, self.pid, self.peer)
         self._sync_encoding()
+        inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
+        if inbox is not None:
+            inbox.wake = self._on_notification
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.backend_key_data(self.pid, self.secret))
@@ -332,6 +336,7 @@ class WireConnection(asyncio.Protocol):
         handlers = self._handlers
         while True:
             mtype, body = await self._next()
+            self._idle = False
             if mtype == b"X":
                 return
             if self.state is State.DISCARD:
@@ -393,8 +398,25 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         for name, value in self.session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        self.write(m.READY[self.session.transaction_status])
+        status = self.session.transaction_status
+        if status == b"I":
+            self._write_notifications()
+        self.write(m.READY[status])
         self.flush()
+        self._idle = True
+
+    def _on_notification(self) -> None:
+        """Another session's NOTIFY reached us: an idle client gets it at once, as from
+        PostgreSQL; a busy one before its next ReadyForQuery outside a transaction block."""
+        if self._idle and self.session is not None and self.session.transaction_status == b"I":
+            self._write_notifications()
+            self.flush()
+
+    def _write_notifications(self) -> None:
+        inbox = getattr(self.session, "inbox", None)
+        while inbox is not None and inbox.received:
+            pid, channel, payload = inbox.received.popleft()
+            self.write(self._text_out(m.notification_response(pid, channel, payload)))
 
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
