@@ -1,0 +1,111 @@
+"""LISTEN / NOTIFY / pg_notify() kept by the proxy, and pg_sleep() with cancel, via psycopg."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+from psycopg import errors as pgerrors
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"ch_{uuid.uuid4().hex[:8]}"
+
+
+def _connect(proxy, dbname: str = "app") -> psycopg.Connection:
+    return psycopg.connect(proxy.dsn(dbname), autocommit=True)
+
+
+def _received(conn: psycopg.Connection, timeout: float = 1.0) -> list[tuple[str, str, int]]:
+    return [(n.channel, n.payload, n.pid) for n in conn.notifies(timeout=timeout)]
+
+
+def test_notify_reaches_listeners_of_the_same_database(proxy, channel):
+    with _connect(proxy) as listener, _connect(proxy) as sender, _connect(proxy) as other:
+        listener.execute(f"LISTEN {channel}")
+        other.execute(f'LISTEN "{channel}_other"')
+        assert sender.execute(f"NOTIFY {channel}, 'it''s one'").statusmessage == "NOTIFY"
+        sender.execute("SELECT pg_notify(%s, %s)", (channel, "two")).fetchall()
+        sender.execute(f"NOTIFY {channel}")
+        pid = sender.info.backend_pid
+        assert _received(listener) == [
+            (channel, "it's one", pid),
+            (channel, "two", pid),
+            (channel, "", pid),
+        ]
+        assert _received(other, 0.2) == []
+
+
+def test_notify_in_a_transaction_waits_for_commit_and_dies_with_rollback(proxy, channel):
+    with _connect(proxy) as listener, _connect(proxy) as sender:
+        listener.execute(f"LISTEN {channel}")
+        with sender.transaction():
+            sender.execute(f"NOTIFY {channel}, 'kept'")
+            sender.execute(f"NOTIFY {channel}, 'kept'")  # the same twice: sent once
+            assert _received(listener, 0.2) == []
+        with pytest.raises(ZeroDivisionError), sender.transaction():
+            sender.execute(f"NOTIFY {channel}, 'dropped'")
+            raise ZeroDivisionError
+        assert [n[1] for n in _received(listener)] == ["kept"]
+
+
+def test_idle_listener_gets_a_notification_while_waiting(proxy, channel):
+    with _connect(proxy) as listener, _connect(proxy) as sender:
+        listener.execute(f"LISTEN {channel}")
+        timer = threading.Timer(0.3, sender.execute, (f"NOTIFY {channel}, 'later'",))
+        timer.start()
+        started = time.monotonic()
+        got = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        timer.join()
+        assert got == ["later"]
+        assert time.monotonic() - started < 4
+
+
+def test_own_notification_and_unlisten(proxy, channel):
+    with _connect(proxy) as conn:
+        conn.execute(f"LISTEN {channel}")
+        seen: list[str] = []
+        conn.add_notify_handler(lambda n: seen.append(n.payload))
+        conn.execute(f"NOTIFY {channel}, 'self'")
+        assert seen == ["self"]  # delivered before the NOTIFY's ReadyForQuery
+        assert conn.execute("UNLISTEN *").statusmessage == "UNLISTEN"
+        conn.execute(f"NOTIFY {channel}, 'unheard'")
+        conn.execute("SELECT 1")
+        assert seen == ["self"]
+
+
+def test_databases_do_not_share_channels(proxy, channel):
+    with _connect(proxy, "app") as listener, _connect(proxy, "other_db") as sender:
+        listener.execute(f"LISTEN {channel}")
+        sender.execute(f"NOTIFY {channel}, 'elsewhere'")
+        assert _received(listener, 0.3) == []
+
+
+def test_bad_notify_is_an_error_and_the_session_goes_on(proxy):
+    with _connect(proxy) as conn:
+        with pytest.raises(pgerrors.SyntaxError):
+            conn.execute("NOTIFY")
+        with pytest.raises(pgerrors.InvalidParameterValue):
+            conn.execute("SELECT pg_notify('', 'x')")
+        with pytest.raises(pgerrors.InvalidParameterValue):
+            conn.execute("SELECT pg_notify(%s, %s)", ("c", "x" * 8000))
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_pg_sleep_sleeps_and_cancel_ends_it(proxy):
+    with _connect(proxy) as conn:
+        started = time.monotonic()
+        conn.execute("SELECT pg_sleep(0.2)").fetchall()
+        assert time.monotonic() - started >= 0.2
+        threading.Timer(0.3, conn.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(pgerrors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(30)")
+        assert time.monotonic() - started < 10
+        assert conn.execute("SELECT 1").fetchone() == (1,)
