@@ -72,11 +72,14 @@ class Hub:
                     del self._listeners[(database, name)]
 
     def publish(self, database: str, notifications: Sequence[Notification]) -> None:
+        woken: dict[Inbox, None] = {}
         for note in dict.fromkeys(notifications):  # duplicates of one transaction: once
             for inbox in self._listeners.get((database, note[1]), ()):
                 inbox.received.append(note)
-                if inbox.wake is not None:
-                    inbox.wake()
+                woken[inbox] = None
+        for inbox in woken:  # once each: a transaction's notifications go in one write
+            if inbox.wake is not None:
+                inbox.wake()
 
 
 def run(session: Session, stmt: dialects.Statement) -> RowsResult:

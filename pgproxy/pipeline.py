@@ -98,6 +98,8 @@ class Pipeline:
             return await self._prepared(session, stmt, formats)
         if stmt.tag in notify.TAGS:
             return notify.run(session, stmt)
+        if stmt.tag in _TWO_PHASE:
+            raise _two_phase_error(stmt)
         if kind is Kind.SELECT and (call := notify.pg_notify_call(stmt)) is not None:
             return notify.run_pg_notify(session, call, params, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
@@ -329,6 +331,19 @@ def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
 
 _PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
+_TWO_PHASE = frozenset({"PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED"})
+
+
+def _two_phase_error(stmt: dialects.Statement) -> errors.PgError:
+    """Two-phase commit: what PostgreSQL answers with max_prepared_transactions = 0,
+    the value SHOW reports (no backend can keep a transaction across sessions for us)."""
+    if stmt.tag == "PREPARE TRANSACTION":
+        return errors.ObjectNotInPrerequisiteState(
+            "prepared transactions are disabled",
+            hint='Set "max_prepared_transactions" to a nonzero value.',
+        )
+    gid = stmt.sql.strip().rstrip(";").split(None, 2)[-1].strip().strip("'")
+    return errors.UndefinedObject(f'prepared transaction with identifier "{gid}" does not exist')
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:

@@ -176,7 +176,14 @@ class Session:
     ) -> Any:
         run = self.proxy.pipeline.run(self, prepared, params, result_formats)
         watch = self.proxy.watch
-        return await (run if watch is None else watch.statement(self, prepared.statement, run))
+        try:
+            return await (run if watch is None else watch.statement(self, prepared.statement, run))
+        except errors.PgError:
+            # Any error inside a transaction block aborts it, as in PostgreSQL, also one
+            # the proxy raised before the backend saw the statement.
+            if self.in_transaction:
+                self.failed = True
+            raise
 
     def cursor_description(self, name: str) -> tuple[Sequence[Column], list[int]] | None:
         return self.cursors.description(name)
