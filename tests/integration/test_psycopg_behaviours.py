@@ -1,4 +1,6 @@
-"""LISTEN / NOTIFY / pg_notify() kept by the proxy, and pg_sleep() with cancel, via psycopg."""
+"""What psycopg's own suite leans on, through the proxy: LISTEN / NOTIFY / pg_notify(),
+pg_sleep() and its cancel, two-phase commit refused as PostgreSQL refuses it when disabled,
+an error aborting the transaction block, unknown types as 42704."""
 
 from __future__ import annotations
 
@@ -108,4 +110,42 @@ def test_pg_sleep_sleeps_and_cancel_ends_it(proxy):
         with pytest.raises(pgerrors.QueryCanceled):
             conn.execute("SELECT pg_sleep(30)")
         assert time.monotonic() - started < 10
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_two_phase_commit_is_refused_as_postgresql_does_when_disabled(proxy):
+    conn = psycopg.connect(proxy.dsn())
+    try:
+        assert conn.execute("SHOW max_prepared_transactions").fetchone() == ("0",)
+        conn.rollback()
+        conn.tpc_begin(conn.xid(1, "gtrid", "bqual"))
+        conn.execute("SELECT 1")
+        with pytest.raises(psycopg.NotSupportedError, match="prepared transactions are disabled"):
+            conn.tpc_prepare()
+    finally:
+        conn.close()  # not commit(): psycopg refuses it inside a two-phase transaction
+    with _connect(proxy) as conn:
+        with pytest.raises(pgerrors.UndefinedObject, match='identifier "nope" does not exist'):
+            conn.execute("COMMIT PREPARED 'nope'")
+        with pytest.raises(pgerrors.UndefinedObject):
+            conn.execute("ROLLBACK PREPARED 'nope'")
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_an_error_the_proxy_raises_aborts_the_transaction_block(proxy):
+    with psycopg.connect(proxy.dsn()) as conn:
+        conn.execute("SELECT 1")
+        with pytest.raises(pgerrors.SyntaxError):
+            conn.execute("NOTIFY")  # refused by the proxy before any backend sees it
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        with pytest.raises(pgerrors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+        conn.rollback()
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_a_type_mariadb_lacks_is_undefined_object(proxy_mysql):
+    with _connect(proxy_mysql) as conn:
+        with pytest.raises(pgerrors.UndefinedObject):
+            conn.execute("SELECT CAST('10.0.0.1' AS inet)")
         assert conn.execute("SELECT 1").fetchone() == (1,)
