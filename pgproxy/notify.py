@@ -14,12 +14,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import sqlglot.expressions as exp
-
-from pgproxy import errors, pgtypes
-from pgproxy.backends.base import Column
+from pgproxy import errors
 from pgproxy.results import RowsResult
 
 if TYPE_CHECKING:
@@ -123,50 +120,6 @@ def end_transaction(session: Session, commit: bool) -> None:
     pending, session.inbox.pending = session.inbox.pending, []
     if commit and pending:
         session.proxy.notifications.publish(session.database, pending)
-
-
-def pg_notify_call(stmt: dialects.Statement) -> exp.Anonymous | None:
-    """The call of a bare `SELECT pg_notify(channel, payload)`, or None."""
-    tree = stmt.expression
-    if not isinstance(tree, exp.Select) or len(tree.expressions) != 1 or tree.args.get("from"):
-        return None
-    call = tree.expressions[0]
-    if isinstance(call, exp.Alias):
-        call = call.this
-    if isinstance(call, exp.Anonymous) and str(call.this).lower() == "pg_notify":
-        return call
-    return None
-
-
-def run_pg_notify(
-    session: Session, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
-) -> RowsResult:
-    """pg_notify(channel, payload): NOTIFY with computed arguments; returns one void row."""
-    if len(call.expressions) != 2:
-        raise errors.UndefinedFunction(
-            "function pg_notify() takes two arguments: channel and payload"
-        )
-    channel, payload = (_value(arg, params) for arg in call.expressions)
-    if channel is None:
-        raise errors.InvalidParameterValue("channel name cannot be empty")
-    notify(session, str(channel), "" if payload is None else str(payload))
-    name = call.parent.alias if isinstance(call.parent, exp.Alias) else "pg_notify"
-    return RowsResult("SELECT", [Column(name, pgtypes.VOID)], [("",)], formats)
-
-
-def _value(arg: exp.Expression, params: Sequence[Any]) -> Any:
-    while isinstance(arg, exp.Cast):  # pg_notify('c', $1::text)
-        arg = arg.this
-    if isinstance(arg, exp.Parameter | exp.Placeholder):
-        index = int(str(arg.this.this if isinstance(arg.this, exp.Literal) else arg.this)) - 1
-        return params[index]
-    if isinstance(arg, exp.Literal):
-        return arg.this
-    if isinstance(arg, exp.Null):
-        return None
-    raise errors.FeatureNotSupported(
-        "pg_notify() arguments must be literals or parameters through the proxy"
-    )
 
 
 def _identifier(text: str) -> str:

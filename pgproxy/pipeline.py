@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import cursors, errors, notify, pgtypes
+from pgproxy import calls, cursors, errors, notify, pgtypes
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -100,8 +100,8 @@ class Pipeline:
             return notify.run(session, stmt)
         if stmt.tag in _TWO_PHASE:
             raise _two_phase_error(stmt)
-        if kind is Kind.SELECT and (call := notify.pg_notify_call(stmt)) is not None:
-            return notify.run_pg_notify(session, call, params, formats)
+        if kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
+            return calls.run(session, call, params, formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.

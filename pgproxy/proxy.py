@@ -52,6 +52,10 @@ class Proxy:
             self.watch.connected(session)
         return session
 
+    def session_by_pid(self, pid: int) -> Session | None:
+        """The open session with this backend pid (pg_terminate_backend and friends)."""
+        return next((s for s in self.sessions if s.pid == pid), None)
+
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""
         entry = self._pools.get(id(backend))

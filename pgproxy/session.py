@@ -82,6 +82,7 @@ class Session:
         self.cursors = Cursors()
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
+        self.on_terminate: Callable[[], None] | None = None  # the wire's: close with 57P01
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
@@ -190,6 +191,12 @@ class Session:
 
     def end_of_sync(self) -> None:
         pass
+
+    def terminate(self) -> None:
+        """pg_terminate_backend() from another session: the client gets 57P01 and is closed."""
+        self.cancel()
+        if self.on_terminate is not None:
+            self.on_terminate()
 
     def cancel(self) -> None:
         conn = self.conn

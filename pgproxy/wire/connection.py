@@ -251,6 +251,8 @@ class WireConnection(asyncio.Protocol):
         inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
         if inbox is not None:
             inbox.wake = self._on_notification
+        if hasattr(self.session, "on_terminate"):
+            self.session.on_terminate = self.terminate
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.backend_key_data(self.pid, self.secret))
@@ -625,6 +627,21 @@ class WireConnection(asyncio.Protocol):
     def cancel(self) -> None:
         if self.session is not None:
             self.session.cancel()
+
+    def terminate(self) -> None:
+        """Another session's pg_terminate_backend(): FATAL 57P01 now, then the connection's
+        task ends as for a lost client, as PostgreSQL ends a terminated backend."""
+        if self.state is State.CLOSED or self._lost:
+            return
+        self._out.clear()
+        self._out_size = 0
+        exc = errors.AdminShutdown("terminating connection due to administrator command")
+        self._send_error(exc, fatal=True)
+        self.flush()
+        self._lost = True
+        if self.transport is not None:
+            self.transport.close()
+        self._wake()
 
 
 def _statement_error(exc: Exception) -> errors.PgError:

@@ -149,3 +149,42 @@ def test_a_type_mariadb_lacks_is_undefined_object(proxy_mysql):
         with pytest.raises(pgerrors.UndefinedObject):
             conn.execute("SELECT CAST('10.0.0.1' AS inet)")
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_pg_terminate_backend_closes_a_session_with_57p01(proxy):
+    with _connect(proxy) as conn, _connect(proxy) as victim:
+        pid = victim.info.backend_pid
+        assert conn.execute("SELECT pg_terminate_backend(%s::int)", (pid,)).fetchone() == (True,)
+        with pytest.raises(pgerrors.AdminShutdown):
+            victim.execute("SELECT 1")
+        assert victim.closed
+        # No such session: false, as PostgreSQL answers for a pid that is no backend.
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (False,)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with _connect(proxy) as conn:
+        with pytest.raises(pgerrors.AdminShutdown):
+            conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        assert conn.broken
+
+
+def test_pg_cancel_backend_cancels_another_sessions_statement(proxy):
+    with _connect(proxy) as conn, _connect(proxy) as busy:
+        pid = busy.info.backend_pid
+        timer = threading.Timer(0.3, conn.execute, ("SELECT pg_cancel_backend(%s)", (pid,)))
+        timer.start()
+        with pytest.raises(pgerrors.QueryCanceled):
+            busy.execute("SELECT pg_sleep(30)")
+        timer.join()
+        assert busy.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_signals_reach_only_sessions_of_the_same_user(proxy):
+    with (
+        _connect(proxy) as conn,
+        psycopg.connect(
+            proxy.dsn().replace(f"user={proxy.user}", "user=someone_else"), autocommit=True
+        ) as other,
+    ):
+        with pytest.raises(pgerrors.InsufficientPrivilege):
+            conn.execute("SELECT pg_terminate_backend(%s)", (other.info.backend_pid,))
+        assert other.execute("SELECT 1").fetchone() == (1,)
