@@ -1,4 +1,4 @@
-"""Functions the proxy answers itself when a SELECT is nothing but their call.
+"""Functions the proxy answers itself when a SELECT is nothing but their call, and `SELECT`.
 
 pg_notify() (pgproxy/notify.py) and pg_cancel_backend() / pg_terminate_backend()
 act on the proxy's own sessions, which no backend knows of: `SELECT f(args)`
@@ -35,16 +35,27 @@ def bare_call(stmt: dialects.Statement) -> exp.Anonymous | None:
     return None
 
 
+def no_columns(stmt: dialects.Statement) -> bool:
+    """A bare `SELECT`: one row of no columns, which no backend but PostgreSQL can say."""
+    tree = stmt.expression
+    return isinstance(tree, exp.Select) and not any(tree.args.values())
+
+
+def describe(call: exp.Anonymous) -> list[Column]:
+    name = str(call.this).lower()
+    column = call.parent.alias if isinstance(call.parent, exp.Alias) else name
+    return [Column(column, _FUNCTIONS[name][1])]
+
+
 def run(
     session: Session, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
 ) -> RowsResult:
     name = str(call.this).lower()
-    nargs, type_oid, fn = _FUNCTIONS[name]
+    nargs, _, fn = _FUNCTIONS[name]
     if len(call.expressions) != nargs:
         raise errors.UndefinedFunction(f"function {name}() takes {nargs} arguments")
     value = fn(session, *(_value(arg, params, session) for arg in call.expressions))
-    column = call.parent.alias if isinstance(call.parent, exp.Alias) else name
-    return RowsResult("SELECT", [Column(column, type_oid)], [(value,)], formats)
+    return RowsResult("SELECT", describe(call), [(value,)], formats)
 
 
 def _pg_notify(session: Session, channel: Any, payload: Any) -> str:

@@ -102,6 +102,8 @@ class Pipeline:
             raise _two_phase_error(stmt)
         if kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
             return calls.run(session, call, params, formats)
+        if kind is Kind.SELECT and calls.no_columns(stmt):
+            return RowsResult("SELECT", [], [()], formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.
@@ -273,6 +275,10 @@ class Pipeline:
             return None
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
+        if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
+            return calls.describe(call)
+        if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
+            return []
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals])

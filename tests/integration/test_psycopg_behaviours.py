@@ -188,3 +188,33 @@ def test_signals_reach_only_sessions_of_the_same_user(proxy):
         with pytest.raises(pgerrors.InsufficientPrivilege):
             conn.execute("SELECT pg_terminate_backend(%s)", (other.info.backend_pid,))
         assert other.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_select_of_no_columns_is_one_empty_row(proxy):
+    with _connect(proxy) as conn:
+        cur = conn.execute("SELECT")
+        assert (cur.description, cur.fetchall(), cur.statusmessage) == ([], [()], "SELECT 1")
+        assert conn.execute("SELECT", prepare=True).fetchall() == [()]
+        assert conn.cursor(binary=True).execute("SELECT").fetchall() == [()]
+        assert list(conn.cursor().stream("SELECT")) == [()]
+
+
+def test_proxy_functions_describe_before_they_run(proxy):
+    # asyncpg describes a statement before binding it: no backend knows these functions.
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> list[object]:
+        conn = await asyncpg.connect(proxy.url())
+        try:
+            stmt = await conn.prepare("SELECT pg_cancel_backend($1::int) AS done")
+            return [
+                [a.name for a in stmt.get_attributes()],
+                await stmt.fetchval(2_000_000_000),
+                await conn.fetchval("SELECT pg_notify('c', 'p')"),
+            ]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(run()) == [["done"], False, None]
