@@ -218,3 +218,14 @@ def test_proxy_functions_describe_before_they_run(proxy):
             await conn.close()
 
     assert asyncio.run(run()) == [["done"], False, None]
+
+
+def test_typeinfo_of_a_quoted_type_name(proxy):
+    from psycopg import sql
+    from psycopg.types import TypeInfo
+
+    with psycopg.connect(proxy.dsn()) as conn:
+        for name in ("text", sql.Identifier("text"), '"text"', 'pg_catalog."text"'):
+            info = TypeInfo.fetch(conn, name)
+            assert (info.name, info.oid, info.array_oid) == ("text", 25, 1009), name
+        assert TypeInfo.fetch(conn, '"Text"') is None  # quoted: case matters
