@@ -122,10 +122,25 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
+        if kind is Kind.COMMIT:
+            return await self._commit(session, stmt, formats)
         result = await self._backend(session, stmt, params, formats)
         if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
             session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
         return result
+
+    async def _commit(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """COMMIT; one that fails ends the transaction all the same, as in PostgreSQL
+        (SQLite keeps it open after a deferred constraint fails at COMMIT)."""
+        try:
+            return await self._backend(session, stmt, (), formats)
+        except errors.PgError:
+            if session.in_transaction and not session.lost_transaction:
+                session.failed = False
+                await (await self._backend(session, _ROLLBACK, (), formats)).close()
+            raise
 
     async def _backend(
         self,

@@ -229,3 +229,23 @@ def test_typeinfo_of_a_quoted_type_name(proxy):
             info = TypeInfo.fetch(conn, name)
             assert (info.name, info.oid, info.array_oid) == ("text", 25, 1009), name
         assert TypeInfo.fetch(conn, '"Text"') is None  # quoted: case matters
+
+
+def test_a_failed_commit_ends_the_transaction(proxy_sqlite):
+    # SQLite checks a deferred foreign key at COMMIT and keeps the transaction open when
+    # it fails; PostgreSQL rolls it back and is idle.
+    table = f"selfref_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(proxy_sqlite.dsn()) as conn:
+        conn.execute(
+            f"CREATE TABLE {table} (x serial PRIMARY KEY,"
+            f" y int REFERENCES {table} (x) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        conn.commit()
+        conn.execute(f"INSERT INTO {table} (y) VALUES (-1)")
+        with pytest.raises(pgerrors.ForeignKeyViolation):
+            conn.commit()
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        conn.rollback()
+        conn.execute(f"DROP TABLE {table}")
+        conn.commit()
