@@ -91,11 +91,26 @@ def case_bytea(proxy: ProxyProcess, mb: int) -> None:
 
 def case_text(proxy: ProxyProcess, mb: int) -> None:
     sql = "SELECT length('" + "x" * (mb << 20) + "')"
+    worst: list[float] = []
+    done = threading.Event()
+
+    def ping() -> None:  # another client's SELECT 1, over and over, while the text is read
+        with connect(proxy) as other:
+            while not done.is_set():
+                t = time.perf_counter()
+                other.execute("SELECT 1").fetchone()
+                worst.append(time.perf_counter() - t)
+
+    pinger = threading.Thread(target=ping)
     with connect(proxy) as conn:
+        pinger.start()
         t = time.perf_counter()
         row = conn.execute(sql.encode(), prepare=False).fetchone()
         took = time.perf_counter() - t
-    print(f"  {mb} MB query text: {took:.2f} s, answer {row}")
+        done.set()
+        pinger.join()
+    print(f"  {mb} MB query text: {took:.2f} s, answer {row}; another client's SELECT 1"
+          f" meanwhile: {len(worst)} answered, slowest {max(worst) * 1000:.0f} ms")
 
 
 CASES = {"params": case_params, "bytea": case_bytea, "text": case_text}

@@ -6,6 +6,7 @@ already seen is never parsed again.
 """
 
 from dialects.api import (
+    PARAMETER_TYPE,
     SUM_OF_INTEGERS_IF_INTEGRAL,
     Generated,
     Hints,
@@ -19,6 +20,7 @@ from dialects.api import (
 )
 
 __all__ = [
+    "PARAMETER_TYPE",
     "SUM_OF_INTEGERS_IF_INTEGRAL",
     "Generated",
     "Hints",
@@ -60,4 +62,9 @@ def session_setup(dialect: str) -> tuple[str, ...]:
         from dialects.sqlite import SESSION_SETUP
 
         return SESSION_SETUP
+    if dialect in ("mysql", "mariadb"):
+        # generate_series() is a recursive CTE (dialects/series.py): lift MariaDB's default
+        # limit of 1000 iterations. A connection opens before the server is known to be
+        # MariaDB, so the setting is in a comment only MariaDB executes.
+        return ("SET @pgproxy_session = 1 /*M! , SESSION max_recursive_iterations = 4294967295 */",)
     return ()

@@ -179,3 +179,14 @@ class Generated:
 # as DECIMAL(41, 0), which stays numeric as PostgreSQL's sum(int8) is), else the
 # backend's own type. PostgreSQL's sum(int2/int4) is int8. See DIFFERENCES.md.
 SUM_OF_INTEGERS_IF_INTEGRAL = -20
+
+
+# `Generated.column_types` entries from PARAMETER_TYPE down: the column is the client's
+# parameter $(i+1) itself (`SELECT $1`), so its type is that parameter's declared or
+# inferred type, which only the prepared statement knows.
+PARAMETER_TYPE = -1000
+
+
+def param_type(index: int) -> int:
+    """The column_types entry for a result column that is parameter $(index+1)."""
+    return PARAMETER_TYPE - index

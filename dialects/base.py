@@ -47,6 +47,23 @@ def parameter_sql(self: t.Any, expression: exp.Parameter) -> str:
     raise TranslationError(f"unsupported parameter {expression.sql('postgres')}", "0A000")
 
 
+Spelling = t.Callable[[t.Any, list[exp.Expr]], str]
+
+
+def anonymous_sql(spellings: dict[str, Spelling], stock_rule: Rule) -> Rule:
+    """The rule for function calls sqlglot does not know: by lower-cased name, the
+    backend's spelling, else the stock rule (the call as written)."""
+
+    def rule(self: t.Any, expression: exp.Anonymous) -> str:
+        name = expression.this
+        spell = spellings.get(name.lower()) if isinstance(name, str) else None
+        if spell is None:
+            return stock_rule(self, expression)
+        return spell(self, expression.expressions)
+
+    return rule
+
+
 def unsupported(message: str) -> t.NoReturn:
     raise TranslationError(message, "0A000")
 

@@ -66,13 +66,16 @@ class TranslationCache:
         shape = shapes.scan(sql)
         if shape is None or shape.nclient < declared or (simple_query and shape.nclient):
             return self.parse(sql), ()
-        hit = self._shapes.get(shape.text)
+        # Keyed by the client's $n count too: `VALUES (7, 'b')` and `VALUES ($1, 'b')`
+        # have one shape text, but the first binds no client parameter and the second one.
+        key = (shape.text, shape.nclient)
+        hit = self._shapes.get(key)
         if hit is None:
             try:
                 hit = shapes.check(parse(shape.text), shape) or _REFUSED
             except TranslationError:
                 hit = _REFUSED  # the exact parse reports the client's own text
-            _keep(self._shapes, shape.text, shape.text, hit)
+            _keep(self._shapes, key, shape.text, hit)
         if hit is _REFUSED:
             return self.parse(sql), ()
         return hit, shapes.values(shape, target.dialect)

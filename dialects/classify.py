@@ -10,34 +10,15 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from dialects.api import SUM_OF_INTEGERS_IF_INTEGRAL, Kind, Setting, TranslationError
+from dialects.api import (
+    SUM_OF_INTEGERS_IF_INTEGRAL,
+    Kind,
+    Setting,
+    TranslationError,
+    param_type,
+)
 from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
-
-# PostgreSQL type OIDs (pg_type.dat) for `$n::type`; dialects/ must not import
-# pgproxy, so the few numbers needed live here.
-_OIDS: dict[exp.DType, int] = {
-    exp.DType.BOOLEAN: 16,
-    exp.DType.VARBINARY: 17,
-    exp.DType.BINARY: 17,
-    exp.DType.BIGINT: 20,
-    exp.DType.SMALLINT: 21,
-    exp.DType.INT: 23,
-    exp.DType.TEXT: 25,
-    exp.DType.JSON: 114,
-    exp.DType.FLOAT: 700,
-    exp.DType.DOUBLE: 701,
-    exp.DType.CHAR: 1042,
-    exp.DType.VARCHAR: 1043,
-    exp.DType.DATE: 1082,
-    exp.DType.TIME: 1083,
-    exp.DType.TIMESTAMP: 1114,
-    exp.DType.TIMESTAMPTZ: 1184,
-    exp.DType.INTERVAL: 1186,
-    exp.DType.TIMETZ: 1266,
-    exp.DType.DECIMAL: 1700,
-    exp.DType.UUID: 2950,
-    exp.DType.JSONB: 3802,
-}
+from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, expr_oid
 
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
@@ -406,7 +387,7 @@ def params(expression: exp.Expr) -> tuple[int, tuple[int, ...]]:
         parent = node.parent
         oid = 0
         if isinstance(parent, exp.Cast) and parent.this is node:
-            oid = _OIDS.get(parent.to.this, 0)
+            oid = datatype_oid(parent.to)
         if found.get(number, 0) == 0:
             found[number] = oid
     return highest, tuple(found.get(i, 0) for i in range(1, highest + 1))
@@ -469,20 +450,33 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     if not isinstance(expression, exp.Select):
         return ()
     out = [_projection_type(p, expression, 0) for p in expression.expressions]
+    from_ = expression.args.get("from_")
+    if (
+        out == [0]
+        and isinstance(expression.expressions[0], exp.Star)
+        and isinstance(from_, exp.From)
+        and isinstance(from_.this, exp.Table)
+        and isinstance(from_.this.this, _SERIES)
+        and not expression.args.get("joins")
+    ):
+        out = [expr_oid(from_.this.this)]  # SELECT * FROM generate_series(...)
     return tuple(out) if any(out) else ()
 
 
 def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
     while isinstance(node, (exp.Alias, exp.Paren)):
         node = node.this
-    if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
-        return _OIDS.get(node.to.this, 0)
+    if isinstance(node, exp.Cast):
+        return datatype_oid(node.to)
+    if isinstance(node, exp.Parameter):
+        number = _param_number(node)
+        return param_type(number - 1) if number else 0
     if isinstance(node, BOOLEAN_CLASSES):
         return 16
     if isinstance(node, exp.Extract):
-        return _OIDS[exp.DType.DECIMAL]  # numeric since PostgreSQL 14
+        return SCALAR_OIDS[exp.DType.DECIMAL]  # numeric since PostgreSQL 14
     if isinstance(node, exp.TimestampTrunc):
-        return _OIDS[pg_type(node) or exp.DType.TIMESTAMP]
+        return SCALAR_OIDS[pg_type(node) or exp.DType.TIMESTAMP]
     if isinstance(node, exp.Sum):
         return _sum_type(node)
     if isinstance(node, exp.Coalesce):
@@ -497,9 +491,12 @@ def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:
         source = _derived_projection(node, select)
         if source is not None:
             return _projection_type(source[0], source[1], depth + 1)
-    # Literals, arithmetic, date arithmetic, count(): whatever the text fixes.
-    kind = pg_type(node)
-    return _OIDS.get(kind, 0) if kind is not None else 0
+    if isinstance(node, exp.ArrayAgg) and depth < 8:
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this  # ORDER BY
+        if isinstance(arg, exp.Column):
+            return ARRAY_OF.get(_projection_type(arg, select, depth + 1), 0)
+    # Literals, arithmetic, date arithmetic, count(), arrays: whatever the text fixes.
+    return expr_oid(node)
 
 
 def _sum_type(node: exp.Sum) -> int:
@@ -514,7 +511,10 @@ def _sum_type(node: exp.Sum) -> int:
         return 1700 if kind == exp.DType.BIGINT else 20
     if kind in (exp.DType.FLOAT, exp.DType.DOUBLE):
         return 701
-    return _OIDS.get(kind, 0)
+    return SCALAR_OIDS.get(kind, 0)
+
+
+_SERIES = (exp.ExplodingGenerateSeries, exp.GenerateSeries)
 
 
 def _derived_projection(
@@ -536,6 +536,19 @@ def _derived_projection(
     for item in items:
         if isinstance(item, exp.Subquery):
             sources[item.alias_or_name.lower()] = item.this
+        elif isinstance(item, exp.Unnest) and len(item.expressions) == 1:
+            # unnest(arr) [AS t[(x)]]: one column of the array's element type
+            alias = item.args.get("alias")
+            name = alias.name if alias is not None and alias.name else "unnest"
+            column_name = alias.columns[0].name if alias is not None and alias.columns else name
+            elements = exp.Explode(this=item.expressions[0].copy())
+            sources[name.lower()] = exp.select(exp.alias_(elements, column_name))
+        elif isinstance(item, exp.Table) and isinstance(item.this, _SERIES):
+            # generate_series(a, b) [AS g[(x)]]: one column, typed by its bounds
+            alias = item.args.get("alias")
+            name = alias.name if alias is not None and alias.name else "generate_series"
+            column_name = alias.columns[0].name if alias is not None and alias.columns else name
+            sources[name.lower()] = exp.select(exp.alias_(item.this.copy(), column_name))
         elif isinstance(item, exp.Table) and not item.db and item.name.lower() in ctes:
             sources[item.alias_or_name.lower()] = ctes[item.name.lower()]
         else:

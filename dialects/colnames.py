@@ -30,6 +30,10 @@ _FUNC_NAMES: dict[type[exp.Expr], str] = {
     exp.Substring: "substring",
     exp.Length: "length",
     exp.If: "case",
+    exp.Explode: "unnest",
+    exp.ArraySize: "array_length",
+    exp.Array: "array",
+    exp.ExplodingGenerateSeries: "generate_series",
 }
 _UNNAMED = "?column?"
 
@@ -44,13 +48,18 @@ def _figure(node: exp.Expr) -> str | None:
             return node.this.name
         if inner and inner != _UNNAMED:
             return inner
-        return _TYPE_NAMES.get(node.to.this, node.to.sql("postgres").lower())
+        to = node.to
+        while to.this == _D.ARRAY and to.expressions:  # '{1}'::int[] is column "int4"
+            to = to.expressions[0]
+        return _TYPE_NAMES.get(to.this, to.sql("postgres").lower())
     if isinstance(node, exp.Column):
         return node.name
     if isinstance(node, exp.Case):
         return "case"
     if isinstance(node, exp.Boolean):
         return "bool"
+    if isinstance(node, exp.Interval):
+        return "interval"
     if isinstance(node, exp.Exists):
         return "exists"
     if isinstance(node, exp.Anonymous):

@@ -20,10 +20,12 @@ from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
+from dialects.functions import proxy_values
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.mysql_ddl import plan as mysql_plan
 from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
+from dialects.series import series
 from dialects.sqlite import PgProxySQLite
 
 _DIALECTS: dict[str, PgProxyBackend] = {
@@ -42,6 +44,7 @@ _TIME_TRAVEL = {
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
 _UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
+# LISTEN / UNLISTEN / NOTIFY never get here: the proxy keeps the channels (pgproxy/notify.py).
 _PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
 # LOCK TABLE … IN ACCESS SHARE / ROW SHARE MODE (pg_dump's): it only keeps DDL away, and a
 # backend's transaction already reads one snapshot, so nothing needs doing.
@@ -80,6 +83,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     if statement.expression is None or isinstance(statement.expression, exp.Command):
         return _utility(statement, target)
 
+    _check_columns(statement.expression, target)
     tree = statement.expression.copy()
     # pg_dump's ONLY (FROM ONLY t, ALTER TABLE ONLY t): no table inherits on these backends;
     # its USING btree: every index is a btree there.
@@ -98,6 +102,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     notices: tuple[str, ...] = ()
     if kind is Kind.DDL:
         tree, notices = ddl.prepare(tree, target)
+    tree = proxy_values(series(tree))
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:
@@ -122,6 +127,24 @@ def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | No
     if target.dialect in ("mysql", "mariadb"):
         return mysql_plan(tree, dialect)
     return None
+
+
+def _check_columns(tree: exp.Expr, target: Target) -> None:
+    """PostgreSQL has zero-column tables and results; SQLite and MySQL have neither."""
+    if isinstance(tree, exp.Select) and not tree.expressions:
+        raise TranslationError(
+            f"{target.backend}: a SELECT without result columns is not supported", "0A000"
+        )
+    if (
+        isinstance(tree, exp.Create)
+        and tree.kind == "TABLE"
+        and isinstance(tree.this, exp.Schema)
+        and not tree.this.expressions
+        and tree.expression is None
+    ):
+        raise TranslationError(
+            f"{target.backend}: a table without columns is not supported", "0A000"
+        )
 
 
 def _first_line(error: Exception) -> str:

@@ -13,10 +13,12 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
+from dialects import arrays, functions
 from dialects.base import (
     COMMON,
     PgProxyBackend,
     aggregate_filter,
+    anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
     parameter_sql,
@@ -130,9 +132,18 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "CHAR(36)"
     elif kind.this in (_D.VARBINARY, _D.BINARY) and not kind.expressions:
         new = "LONGBLOB"
-    elif kind.this == _D.JSONB:
-        new = "JSON"
-    elif kind.this in (_D.TIMESTAMP, _D.TIMESTAMPTZ):
+    elif kind.this in (_D.JSONB, _D.ARRAY):
+        new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
+    elif kind.this == _D.TIMESTAMPTZ:
+        # MySQL's TIMESTAMP is an instant (stored in UTC, read in the session's zone, which is
+        # UTC), so the column stays timestamptz in results and the catalog; its range is
+        # 1970-2038 (DIFFERENCES.md). NULL said outright: old servers make it NOT NULL.
+        new = f"TIMESTAMP({kind.expressions[0].name if kind.expressions else 6})"
+        if not any(isinstance(c.kind, (exp.NotNullColumnConstraint, exp.PrimaryKeyColumnConstraint))
+                   for c in constraints):
+            column.append("constraints", exp.ColumnConstraint(
+                kind=exp.NotNullColumnConstraint(allow_null=True)))
+    elif kind.this == _D.TIMESTAMP:
         new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
     elif kind.this == _D.TIME and not kind.expressions:
         new = "TIME(6)"
@@ -166,6 +177,47 @@ def ddl_types(expression: exp.Expr) -> exp.Expr:
     for column in expression.find_all(exp.ColumnDef):
         _column_type(column, keys)
         _checks_last(column)
+    return expression
+
+
+def named_foreign_keys(expression: exp.Expr) -> exp.Expr:
+    """An unnamed FOREIGN KEY gets PostgreSQL's name, <table>_<columns>_fkey. InnoDB names
+    the index it makes for the key after the constraint, which is how the catalog knows that
+    index for one PostgreSQL would not have (pgproxy/catalog/introspect.py)."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        table, items = expression.this.this, expression.this.expressions
+    elif isinstance(expression, exp.Alter) and expression.kind == "TABLE":
+        table, items = expression.this, expression.args.get("actions") or []
+    else:
+        return expression
+    taken: set[str] = set()
+    for item in items:
+        keys = item.expressions if isinstance(item, exp.AddConstraint) else [item]
+        if len(keys) != 1 or not isinstance(keys[0], exp.ForeignKey):
+            continue
+        base = f"{table.name}_{'_'.join(c.name for c in keys[0].expressions)}"[:58] + "_fkey"
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}{n}"
+        taken.add(name)
+        keys[0].replace(exp.Constraint(this=exp.to_identifier(name), expressions=[keys[0].copy()]))
+    return expression
+
+
+def positional_order(expression: exp.Expr) -> exp.Expr:
+    """ORDER BY 2 as the second select item's expression: MySQL sorts NULLs first in ascending
+    order, and PostgreSQL's NULLS LAST can be spelled for an expression, not for a position."""
+    for select in expression.find_all(exp.Select):
+        order = select.args.get("order")
+        items = select.expressions
+        if order is None or any(isinstance(i, exp.Star) or i.is_star for i in items):
+            continue
+        for ordered in order.expressions:
+            key = ordered.this
+            if isinstance(key, exp.Literal) and key.is_int and 1 <= int(key.this) <= len(items):
+                item = items[int(key.this) - 1]
+                key.replace((item.this if isinstance(item, exp.Alias) else item).copy())
     return expression
 
 
@@ -205,10 +257,26 @@ def pg_sleep(expression: exp.Expr) -> exp.Expr:
 
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to
+    if isinstance(to, exp.ObjectIdentifier):  # oid, regclass ...: the number
+        return f"CAST({self.sql(expression, 'this')} AS UNSIGNED)"
+    if to.this == _D.INTERVAL:
+        # constants are bound as interval text (dialects/functions.py); anything else would
+        # need an interval type MySQL lacks
+        unsupported(f"{self.dialect.__class__.__name__.removeprefix('PgProxy').lower()}: "
+                    "only a constant interval can be added to a date or timestamp here")
+    if to.this == _D.ARRAY:
+        return self.sql(expression, "this")  # an array is its JSON text already (arrays.py)
     if to.this == _D.BOOLEAN:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
         return bool_text_sql(self, expression.this)
+    if to.this == _D.DECIMAL and not to.expressions and isinstance(
+        expression.this, exp.Parameter
+    ):
+        # $1::numeric: the proxy decodes the parameter as a Decimal already, and pymysql
+        # writes it as a DECIMAL literal with its own scale ('1.10'), where
+        # DECIMAL(65, 30) would print 30 decimals
+        return self.sql(expression, "this")
     if to.this == _D.DECIMAL and not to.expressions:
         # div(a, b) is numeric with scale 0 (sqlglot reads it as CAST(a DIV b AS NUMERIC)).
         scale = 0 if isinstance(expression.this, exp.IntDiv) else 30
@@ -234,7 +302,52 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
         return f"{verb}({self.sql(left)}, INTERVAL {self.sql(right)} DAY)"
     if sub and lt == _D.DATE and rt == _D.DATE:
         return f"DATEDIFF({self.sql(left)}, {self.sql(right)})"
+    interval = right.this if isinstance(right, exp.Paren) else right
+    index = _interval_parameter(interval) if rt == _D.INTERVAL else None
+    if index is not None:
+        return _interval_terms(self, left, sub, str(index))
+    if (
+        isinstance(interval, exp.Interval)
+        and interval.args.get("unit") is None
+        and isinstance(interval.this, exp.Literal)
+    ):
+        # INTERVAL '1 month 2 days': MySQL takes one unit per INTERVAL, so one term each
+        words = interval.this.this.split()
+        if len(words) % 2 or not all(w.lower() in functions.UNIT_NAMES for w in words[1::2]):
+            # '1d 3h', '01:30:00' ...: the proxy reads it with PostgreSQL's parser
+            return _interval_terms(self, left, sub, f"={interval.this.this}")
+        sql = self.sql(left)
+        for number, unit in zip(words[::2], words[1::2], strict=True):
+            quantity = self.sql(exp.Literal.string(number))
+            name = functions.UNIT_NAMES[unit.lower()]
+            sql = f"{sql} {'-' if sub else '+'} INTERVAL {quantity} {name}"
+        return f"({sql})"
     return None
+
+
+def _interval_parameter(node: exp.Expr) -> int | None:
+    """The 0-based index of $n in `$n` or `$n::interval`, else None."""
+    if isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal):
+        return int(node.this.this) - 1 if node.this.this.isdigit() else None
+    return None
+
+
+def _interval_terms(self: t.Any, left: exp.Expr, sub: bool, source: str) -> str:
+    """ts ± an interval MySQL cannot read: the proxy binds the interval's months, days and
+    microseconds (pgproxy/params.py; `source` is a parameter's index or `=<text>`), and
+    DATE_ADD clamps Jan 31 + 1 month as PostgreSQL does."""
+    sign = "-" if sub else "+"
+    parts = [
+        f"{sign} INTERVAL {self.sql(_part(field, source))} {unit}"
+        for field, unit in (("months", "MONTH"), ("days", "DAY"), ("usec", "MICROSECOND"))
+    ]
+    return f"({self.sql(left)} {' '.join(parts)})"
+
+
+def _part(field: str, source: str) -> exp.Parameter:
+    return exp.Parameter(this=exp.var(f"session:interval_part:{field}:{source}"))
 
 
 def _add_sql(self: t.Any, expression: exp.Add) -> str:
@@ -266,6 +379,8 @@ def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
 
 
 _CAST_TARGETS = {
+    _D.NAME: "CHAR",
+    _D.BPCHAR: "CHAR",
     _D.VARBINARY: "BINARY",
     _D.BINARY: "BINARY",
     _D.UUID: "CHAR(36)",
@@ -281,12 +396,15 @@ _MYSQL_STOCK = stock(MySQLGenerator)
 
 PREPROCESS_MYSQL = (
     *COMMON,
+    *arrays.PREPROCESS,
     integer_division,
     on_conflict,
     offset_needs_limit,
     ddl_types,
     microsecond_now,
     aggregate_filter,
+    positional_order,
+    named_foreign_keys,
 )
 
 
@@ -295,6 +413,12 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
     PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, no_sequences, pg_sleep)
     TRANSFORMS = {
         **_MYSQL_STOCK,
+        exp.Anonymous: anonymous_sql(
+            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS}, _MYSQL_STOCK[exp.Anonymous]
+        ),
+        exp.Array: arrays.array_sql("mysql"),
+        exp.Chr: functions.mysql_chr_sql,
+        exp.Ascii: functions.mysql_ascii_sql,
         exp.Parameter: parameter_sql,
         exp.Cast: _cast_sql,
         exp.Add: _add_sql,

@@ -240,6 +240,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             )
     if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
         tokens = ddl.rename_column_tokens(tokens)
+    tokens = _oid_arrays(tokens)
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(
@@ -259,6 +260,26 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
     if expression is None:
         return Statement(sql=text, kind=Kind.EMPTY, tag="")
     return _classified(text, tokens, expression, hints.collect(expression, statement_hints))
+
+
+_OID_TYPES = frozenset({"OID", "REGTYPE", "REGCLASS", "REGPROC"})
+
+
+def _oid_arrays(tokens: list[Token]) -> list[Token]:
+    """`::oid[]` as `::int8[]`: sqlglot reads oid and the reg* types only as scalars, and an
+    array of int8 holds the same numbers (asyncpg's type introspection asks
+    `= any($1::oid[])`)."""
+    out = list(tokens)
+    for i in range(1, len(out) - 2):
+        if (
+            out[i - 1].token_type == TokenType.DCOLON
+            and out[i].text.upper() in _OID_TYPES
+            and out[i + 1].token_type == TokenType.L_BRACKET
+            and out[i + 2].token_type == TokenType.R_BRACKET
+        ):
+            t = out[i]
+            out[i] = Token(TokenType.BIGINT, "INT8", t.line, t.col, t.start, t.end)
+    return out
 
 
 def _strip_positions(expression: exp.Expr) -> None:

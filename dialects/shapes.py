@@ -200,6 +200,7 @@ _SESSION = (exp.CurrentUser, exp.SessionUser, exp.CurrentCatalog, exp.CurrentDat
             exp.CurrentSchema, exp.CurrentVersion, exp.Anonymous)
 _KINDS = frozenset({Kind.SELECT, Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 _DATETIMES = TEMPORAL | {exp.DType.INTERVAL}
+_CONVERTED = frozenset({exp.DType.ARRAY, exp.DType.VARBINARY, exp.DType.INTERVAL})
 
 
 def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
@@ -255,8 +256,15 @@ def _value_context(node: exp.Expr) -> bool:
         if isinstance(parent, exp.Cast):
             if key != "this" or parent.to.this in INTEGERS:
                 return False  # CAST(3.7 AS INTEGER) rounds: SQLite's translation needs the literal
-            if parent.to.this in TEMPORAL:
-                return False  # '01/02/2024'::date: the proxy reads it by DateStyle and TimeZone
+            if (
+                parent.to.this in TEMPORAL
+                or parent.to.this in _CONVERTED
+                or isinstance(parent.to, exp.ObjectIdentifier)
+            ):
+                # '01/02/2024'::date is read by DateStyle and TimeZone; '{1,2}'::int[],
+                # '\\x00'::bytea, '1 day'::interval, 'int4'::regtype: the translation
+                # converts the literal (JSON, a blob, canonical text, an OID)
+                return False
         elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
             return False  # DATE '…' + 1: the literal's type picks the translation
         elif isinstance(parent, exp.Div):

@@ -15,9 +15,12 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
+from dialects import arrays
+from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
     PgProxyBackend,
+    anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
     parameter_sql,
@@ -106,6 +109,10 @@ def _default_escape(expression: exp.Expr) -> exp.Expr:
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to.this
     value = expression.this
+    if isinstance(expression.to, exp.ObjectIdentifier):  # oid, regclass ...: the number
+        return f"CAST({self.sql(value)} AS INTEGER)"
+    if to == _D.ARRAY:
+        return self.sql(value)  # an array is its JSON text already (dialects/arrays.py)
     if to == _D.BOOLEAN:
         return bool_cast_sql(self, value)
     if to == _D.DATE:
@@ -154,15 +161,38 @@ def _integer_cast_sql(self: t.Any, value: exp.Expr) -> str:
 
 def _div_sql(self: t.Any, expression: exp.Div) -> str:
     """A numeric or float operand makes PostgreSQL's division exact; SQLite's divides two
-    integers as integers, so `2::numeric / 3` needs a REAL on one side."""
-    if not expression.args.get("safe"):
-        left, right = expression.this, expression.expression
-        fractional = _REAL | _NUMERIC
-        if (pg_type(left) in fractional or pg_type(right) in fractional) and not (
-            _is_real(left) or _is_real(right)
-        ):
-            return f"CAST({self.sql(left)} AS REAL) / {self.sql(right)}"
-    return _SQLITE_STOCK[exp.Div](self, expression)
+    integers as integers, so `2::numeric / 3` needs a REAL on one side. A zero divisor is
+    22012 (pgproxy_nonzero), where SQLite answers NULL."""
+    if expression.args.get("safe"):
+        return _SQLITE_STOCK[exp.Div](self, expression)
+    left, right = expression.this, expression.expression
+    fractional = _REAL | _NUMERIC
+    left_sql = self.sql(left)
+    if (pg_type(left) in fractional or pg_type(right) in fractional) and not (
+        _is_real(left) or _is_real(right)
+    ):
+        left_sql = f"CAST({left_sql} AS REAL)"
+    return f"{left_sql} / {_divisor_sql(self, right)}"
+
+
+def _mod_sql(self: t.Any, expression: exp.Mod) -> str:
+    return f"{self.sql(expression, 'this')} % {_divisor_sql(self, expression.expression)}"
+
+
+def _divisor_sql(self: t.Any, divisor: exp.Expr) -> str:
+    """The divisor, through pgproxy_nonzero() (backends/sqlite_functions.py) unless it is a
+    non-zero number written in the statement."""
+    sql = self.sql(divisor)
+    value = _unparen(divisor)
+    if isinstance(value, exp.Neg):
+        value = _unparen(value.this)
+    if isinstance(value, exp.Literal) and not value.is_string:
+        try:
+            if float(value.this) != 0:
+                return sql
+        except ValueError:
+            pass
+    return f"pgproxy_nonzero({sql})"
 
 
 def _is_real(node: exp.Expr) -> bool:
@@ -178,7 +208,8 @@ def _is_real(node: exp.Expr) -> bool:
 def _intdiv_sql(self: t.Any, expression: exp.IntDiv) -> str:
     """div(a, b) truncates toward zero: SQLite's `/` already does for two integers, and CAST
     truncates a REAL quotient (no detour through a double for integers)."""
-    return f"CAST({self.sql(expression, 'this')} / {self.sql(expression, 'expression')} AS INTEGER)"
+    divisor = _divisor_sql(self, expression.expression)
+    return f"CAST({self.sql(expression, 'this')} / {divisor} AS INTEGER)"
 
 
 # --- dates and times: SQLite keeps them as ISO text and computes with date()/datetime() -----
@@ -219,6 +250,11 @@ def _interval_modifiers(interval: exp.Interval, sign: int) -> list[str]:
     return out
 
 
+def _interval_text(interval: exp.Interval) -> str:
+    unit = interval.args.get("unit")
+    return f"{interval.this.name} {unit.name}" if unit is not None else interval.this.name
+
+
 def _unparen(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Paren):
         node = node.this
@@ -248,8 +284,19 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     if rt == _D.INTERVAL and lt != _D.INTERVAL:
         interval = _unparen(right)
         if not isinstance(interval, exp.Interval):
-            unsupported("sqlite: only a constant INTERVAL can be added to a date or timestamp")
-        modifiers = _interval_modifiers(interval, -1 if sub else 1)
+            # a parameter or column: its interval text, added by a registered function
+            # (pgproxy/backends/sqlite_functions.py; months clamp to the month's end)
+            return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(right)}, "
+                    f"{-1 if sub else 1})")
+        try:
+            modifiers = _interval_modifiers(interval, -1 if sub else 1)
+        except TranslationError:
+            modifiers = []  # '1d 3h', '01:30:00' ...: PostgreSQL's own interval parser reads it
+        if not modifiers or any(m.endswith(("months'", "years'")) for m in modifiers):
+            # DATETIME's '+1 months' overflows Jan 31 into March; PostgreSQL clamps
+            text = _interval_text(interval)
+            return (f"pgproxy_timestamp_add({self.sql(left)}, {self.sql(exp.Literal.string(text))}"
+                    f", {-1 if sub else 1})")
         return f"DATETIME({self.sql(left)}, {', '.join(modifiers)})"
     return None
 
@@ -370,9 +417,12 @@ _SQLITE_STOCK = stock(SQLiteGenerator)
 class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
-    PREPROCESS = (*COMMON, _float_precision, strip_regclass, _no_locking, _default_escape)
+    PREPROCESS = (*COMMON, *arrays.PREPROCESS, _float_precision, strip_regclass, _no_locking,
+                  _default_escape)
     TRANSFORMS = {
         **_SQLITE_STOCK,
+        exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),
+        exp.Array: arrays.array_sql("sqlite"),
         exp.Parameter: parameter_sql,
         exp.Like: _like_sql,
         exp.Escape: _escape_sql,
@@ -380,6 +430,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
         exp.DataType: _datatype_sql,
         exp.Div: _div_sql,
         exp.IntDiv: _intdiv_sql,
+        exp.Mod: _mod_sql,
+        exp.Chr: lambda self, e: f"chr({self.expressions(e, flat=True)})",  # sqlite_functions.py
         exp.Add: _add_sql,
         exp.Sub: _sub_sql,
         exp.Extract: _extract_sql,

@@ -267,6 +267,7 @@ class AdminSession:
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
         self._status = b"I"
+        self.protocol_statements: dict[str, Any] = {}
 
     def parameter_status(self) -> Mapping[str, str]:
         return self.settings.reported()
@@ -274,12 +275,15 @@ class AdminSession:
     def changed_parameters(self) -> list[tuple[str, str]]:
         return []
 
+    def idle_timeout(self) -> None:
+        return None
+
     @property
     def transaction_status(self) -> bytes:
         return self._status
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> AdminStatement:
-        statements = self.split(sql)
+        statements = await self.split(sql)
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         return statements[0] if statements else AdminStatement(sql, "", empty=True)
@@ -290,7 +294,7 @@ class AdminSession:
     async def end_implicit(self, commit: bool) -> None:
         pass
 
-    def split(self, sql: str) -> list[AdminStatement]:
+    async def split(self, sql: str) -> list[AdminStatement]:
         return parse(sql)
 
     def decode_params(

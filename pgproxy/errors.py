@@ -42,6 +42,9 @@ class PgError(Exception):
         self.hint = hint
         self.position = position
         self.context = context  # the Where field: "COPY t, line 3, column v: ..."
+        # The object the error is about (schema, table, column, datatype, constraint):
+        # PostgreSQL's s, t, c, d and n fields (psycopg's diag.table_name, …).
+        self.objects: dict[str, str] = {}
         if sqlstate is not None:
             self.sqlstate = sqlstate  # type: ignore[misc]
 
@@ -56,6 +59,7 @@ class PgError(Exception):
             out["P"] = str(self.position)
         if self.context:
             out["W"] = self.context
+        out.update(self.objects)
         return out
 
     def __repr__(self) -> str:
@@ -177,6 +181,10 @@ class InvalidTransactionState(PgError, code="25000"):
 
 
 class ActiveSqlTransaction(PgError, code="25001"):
+    pass
+
+
+class IdleInTransactionSessionTimeout(Fatal, code="25P03"):
     pass
 
 
@@ -339,6 +347,10 @@ class QueryCanceled(PgError, code="57014"):
 
 
 class AdminShutdown(Fatal, code="57P01"):
+    pass
+
+
+class IdleSessionTimeout(Fatal, code="57P05"):
     pass
 
 

@@ -129,3 +129,21 @@ BY_NAME.update(
         "time with time zone": TIMETZ,
     }
 )
+
+# regtype's output: the SQL name PostgreSQL prints for a type (format_type), by OID.
+_SQL_NAMES = {
+    BOOL: "boolean", INT2: "smallint", INT4: "integer", INT8: "bigint", FLOAT4: "real",
+    FLOAT8: "double precision", VARCHAR: "character varying", BPCHAR: "character",
+    TIMESTAMP: "timestamp without time zone", TIMESTAMPTZ: "timestamp with time zone",
+    TIME: "time without time zone", TIMETZ: "time with time zone", CHAR: '"char"',
+    BIT: "bit", VARBIT: "bit varying", REGPROC: "regproc",
+}
+_ARRAYS_OF = {info.array_oid: oid for oid, info in TYPES.items() if info.array_oid}
+REGTYPE_NAMES: dict[int, str] = {oid: _SQL_NAMES.get(oid, info.name) for oid, info in TYPES.items()}
+REGTYPE_NAMES.update({oid: name for oid, name in _SQL_NAMES.items()})
+REGTYPE_NAMES.update(
+    {a: REGTYPE_NAMES[e] + "[]" for a, e in _ARRAYS_OF.items() if e in REGTYPE_NAMES}
+)
+REGTYPE_NAMES[OID] = "oid"
+REGTYPE_NAMES[OID_ARRAY] = "oid[]"
+BY_NAME.update({name: oid for oid, name in REGTYPE_NAMES.items()})

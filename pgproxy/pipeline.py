@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import calls, cursors, errors, notify, pgtypes
+from pgproxy import advisory, calls, cursors, errors, notify, pgtypes
 from pgproxy import prepared as sql_prepared
-from pgproxy.backends import steps
+from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.catalog import Catalog
 from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
 from pgproxy.copy import stage as copy_stage
+from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 
 if TYPE_CHECKING:
@@ -92,8 +93,10 @@ class Pipeline:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
             return await self.catalog.run(session, stmt, params, formats)
+        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
+            return await advisory.run(session, stmt, locks, params, formats)
         if stmt.tag in _CURSOR_TAGS:
-            return await self._cursor(session, stmt, formats)
+            return await self._cursor(session, stmt, params, formats)
         if stmt.tag in _PREPARED_TAGS:
             return await self._prepared(session, stmt, formats)
         if stmt.tag in notify.TAGS:
@@ -124,7 +127,9 @@ class Pipeline:
             return RowsResult("ROLLBACK") if result.done else result
         if kind is Kind.COMMIT:
             return await self._commit(session, stmt, formats)
-        result = await self._backend(session, stmt, params, formats)
+        if kind in _SAVEPOINT_KINDS:
+            return await self._savepoint(session, stmt, formats)
+        result = await self._backend(session, stmt, params, formats, prepared.param_types)
         if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
             session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
         return result
@@ -142,31 +147,47 @@ class Pipeline:
                 await (await self._backend(session, _ROLLBACK, (), formats)).close()
             raise
 
+    async def _savepoint(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """SAVEPOINT / RELEASE / ROLLBACK TO, a reused name kept apart (pgproxy/savepoints)."""
+        text = session.savepoints.backend_sql(stmt.kind, stmt.sql)
+        run = stmt if text is None else self.parse(text)[0]
+        result = await self._backend(session, run, (), formats)
+        session.savepoints.done(stmt.kind, stmt.sql)
+        return result
+
     async def _backend(
         self,
         session: Session,
         stmt: dialects.Statement,
         params: Sequence[Any],
         formats: Sequence[int],
+        param_types: Sequence[int] = (),
     ) -> BackendResult | RowsResult:
         if session.lost_transaction and stmt.kind in _ENDS_FAILED:
             return await self._end_lost(session, stmt)
-        generated = self.generate(stmt, session.target())
+        try:
+            generated = self.generate(stmt, session.target())
+            values = _bind(session, generated, params, param_types)
+        except errors.PgError:
+            session.statement_failed()
+            raise
         if not generated.sql and not generated.steps:
             done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
             done.notices = _notices(session, generated)
             return done
-        values = _bind(session, generated, params)
         cache = self.cache
         if cache is not None:
             key = cache.key(session, stmt, generated.sql, values, formats)
             if key is not None:
                 # run(session): the cache may run it again on a session of its own.
                 run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats
+                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
+                    param_types=param_types,
                 )
                 return await cache.read(session, key, stmt, run)
-        return await self._execute(session, stmt, generated, values, formats)
+        return await self._execute(session, stmt, generated, values, formats, param_types)
 
     async def _execute(
         self,
@@ -175,25 +196,40 @@ class Pipeline:
         generated: dialects.Generated,
         values: list[Any],
         formats: Sequence[int],
+        param_types: Sequence[int] = (),
     ) -> BackendResult:
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+            # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
+            # read the rest of their rows (and only they: release_active may read out
+            # every open cursor where the backend keeps one result open at a time).
+            if stmt.kind is Kind.COMMIT:
+                await session.cursors.before_commit()
+            await session.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
         await session.release_active()
         if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
-        cursor, rows, exhausted, in_tx = await session.run(
-            _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
-        )
+        try:
+            cursor, rows, exhausted, in_tx = await session.run(
+                _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
+            )
+        except errors.PgError as exc:
+            if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
+                # The backend's message may not name the table: the statement's own.
+                table = next(iter(stmt.tables_written)).rpartition(".")[2]
+                constraints.add_table(exc, table, stmt.tag)
+            raise
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
-            cursor.columns = _typed(cursor.columns, generated.column_types)
+            cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)
         if self.cache is not None:
             # Before the write's CommandComplete can reach its client.
             self.cache.after_execute(session, stmt, was_in_tx, in_tx)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
-            await session.cursors.end_transaction()
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
+            await session.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
             closed=exhausted, style=session.settings.style(),
@@ -258,9 +294,10 @@ class Pipeline:
             log.warning("rolling back an implicit transaction failed", exc_info=True)
 
     async def _cursor(
-        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
+        formats: Sequence[int],
     ) -> Any:
-        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors."""
+        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
         if stmt.tag == "DECLARE CURSOR":
             declare = cursors.parse_declare(stmt.sql)
             if declare.name in session.cursors:
@@ -272,13 +309,17 @@ class Pipeline:
             inner = self.parse(declare.query)
             if len(inner) != 1 or not inner[0].returns_rows:
                 raise errors.InvalidCursorDefinition("cursor query must be a single SELECT")
-            result = await self._backend(session, inner[0], (), (1,) if declare.binary else ())
+            # Never from the query cache: FETCH reads the backend's own open result.
+            generated = self.generate(inner[0], session.target())
+            values = _bind(session, generated, params)
+            result = await self._execute(
+                session, inner[0], generated, values, (1,) if declare.binary else ())
             session.keep_open(result)
-            return session.cursors.add(declare.name, result, declare.hold, declare.binary)
+            return await session.cursors.add(
+                declare, stmt.sql, result, session.in_transaction)
         if stmt.tag == "CLOSE CURSOR":
             return await session.cursors.close(cursors.parse_close(stmt.sql))
-        verb, name, count = cursors.parse_fetch(stmt.sql)
-        return session.cursors.fetch(verb, name, count, formats)
+        return session.cursors.fetch(cursors.parse_fetch(stmt.sql), formats)
 
     async def describe(
         self, session: Session, prepared: PreparedStatement
@@ -290,17 +331,19 @@ class Pipeline:
             return None
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
+        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
+            return advisory.describe(stmt, locks)
         if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
             return calls.describe(call)
         if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
             return []
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)
-        values = _bind(session, generated, [*nulls, *prepared.literals])
+        values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
         await session.release_active()
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
-            return _typed(columns, generated.column_types)
+            return _typed(columns, generated.column_types, prepared.param_types)
         return columns
 
 
@@ -313,8 +356,9 @@ class Pipeline:
             if prepare.name in session.sql_statements:
                 raise errors.DuplicatePreparedStatement(
                     f'prepared statement "{prepare.name}" already exists')
-            session.sql_statements[prepare.name] = await session.prepare(
-                prepare.query, prepare.param_types)
+            statement = await session.prepare(prepare.query, prepare.param_types)
+            statement.text = stmt.sql  # PostgreSQL shows the whole PREPARE
+            session.sql_statements[prepare.name] = statement
             return RowsResult("PREPARE")
         if stmt.tag == "EXECUTE":
             name, args = sql_prepared.parse_execute(stmt.sql)
@@ -329,15 +373,20 @@ class Pipeline:
             values = session.decode_params(
                 statement, [None if a is None else a.encode() for a in args], [0] * len(args))
             return await self.run(session, statement, values, formats)
+        # DEALLOCATE drops Parse statements too, as in PostgreSQL (psycopg evicts its
+        # prepared statements so): the wire's dict, which the session holds.
         name = sql_prepared.parse_deallocate(stmt.sql)
         if name is None:
             session.sql_statements.clear()
-        else:
-            # A protocol-level statement of that name is the wire's: nothing to drop here.
-            session.sql_statements.pop(name, None)
+            for n in [n for n in session.protocol_statements if n]:
+                del session.protocol_statements[n]
+        elif (session.sql_statements.pop(name, None) is None
+              and session.protocol_statements.pop(name, None) is None):
+            raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
         return RowsResult(stmt.tag)
 
 
+_SAVEPOINT_KINDS = frozenset({Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO})
 _CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
@@ -381,12 +430,17 @@ _NO_IMPLICIT = frozenset(
 )
 
 
-def _typed(columns: Sequence[Column], types: Sequence[int]) -> list[Column]:
-    """Columns with the types the statement's text fixes (casts, predicates) applied."""
+def _typed(
+    columns: Sequence[Column], types: Sequence[int], param_types: Sequence[int] = ()
+) -> list[Column]:
+    """Columns with the types the statement's text fixes (casts, predicates, $n) applied."""
     out = list(columns)
     for i, oid in enumerate(types[: len(out)]):
         if oid == dialects.SUM_OF_INTEGERS_IF_INTEGRAL:
             oid = pgtypes.INT8 if _integral(out[i]) else 0
+        elif oid <= dialects.PARAMETER_TYPE:  # SELECT $n: the parameter's own type
+            index = dialects.PARAMETER_TYPE - oid
+            oid = param_types[index] if index < len(param_types) else 0
         if oid and out[i].type_oid != oid:
             info = pgtypes.TYPES.get(oid)
             out[i] = replace(out[i], type_oid=oid, type_size=info.size if info else -1, type_mod=-1)
@@ -401,14 +455,23 @@ def _integral(column: Column) -> bool:
     ) <= 32
 
 
-def _bind(session: Session, generated: dialects.Generated, params: Sequence[Any]) -> list[Any]:
+def _bind(
+    session: Session,
+    generated: dialects.Generated,
+    params: Sequence[Any],
+    param_types: Sequence[int] = (),
+) -> list[Any]:
     """Client parameters and session values in driver placeholder order."""
     out: list[Any] = []
+    translated = session.target().dialect != "postgres"
     for source in generated.params:
         if isinstance(source, int):
             if source >= len(params):
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
-            out.append(params[source])
+            value = params[source]
+            out.append(backend_value(value) if translated else value)
+        elif is_derived(source):
+            out.append(derived(source, params, param_types))
         else:
             out.append(session.session_value(source, params))
     return out

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pgproxy import notify
+from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
 from pgproxy.pipeline import Pipeline
@@ -30,6 +31,7 @@ class Proxy:
         self._pools: dict[int, tuple[Backend, Workers]] = {}
         self.sessions: set[Session] = set()
         self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
+        self.advisory = AdvisoryLocks()  # pg_advisory_lock() across sessions
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
         self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
         self.health: Any = None  # pgproxy.health.HealthChecker: backend up/down, when enabled

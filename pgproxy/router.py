@@ -1,8 +1,10 @@
 """Routing: which backend a client's database name reaches, and on which branch.
 
 A client's database name picks the route: `app` reaches the backend
-configured for `app` (or the default backend), `app/feature-x` the same on
-branch `feature-x` (Dolt's revision-database convention).
+configured for `app` (or the backend named `default`), `app/feature-x` the
+same on branch `feature-x` (Dolt's revision-database convention). Without a
+`default` backend, a name no backend has is a database that does not exist
+(3D000), as PostgreSQL answers it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ class Router:
         if not backends:
             raise ValueError("at least one backend must be configured")
         self.backends = dict(backends)
-        self.default = self.backends.get(default) or next(iter(self.backends.values()))
+        self.default: Backend | None = self.backends.get(default)
 
     def resolve(self, database: str) -> Route:
         name, _, branch = database.partition("/")
         backend = self.backends.get(name, self.default)
+        if backend is None:
+            raise errors.InvalidCatalogName(f'database "{name}" does not exist')
         if branch and not backend.capabilities.branches:
             raise errors.FeatureNotSupported(
                 f'database "{database}" names branch "{branch}", but the {backend.name} '

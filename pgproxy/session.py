@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
-from pgproxy import errors, notify
+from pgproxy import advisory, errors, notify
 from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
+from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
 from pgproxy.wire.codecs import decoder, encode
 from pgproxy.workers import FINISHED, QUEUED, Job
@@ -34,6 +36,8 @@ log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
 
 TEXT_OID = 25
+# Query texts from this size on are parsed off the event loop.
+LARGE_TEXT = 1 << 20
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
@@ -49,6 +53,8 @@ class PreparedStatement:
     param_types: list[int]
     empty: bool
     literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
+    text: str = ""  # as the client wrote it (pg_prepared_statements.statement)
+    prepared_at: float = 0.0  # time.time() of the Parse or PREPARE
 
 
 class Session:
@@ -80,13 +86,17 @@ class Session:
         self._target: dialects.Target | None = None
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
+        self.savepoints = Savepoints()
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
+        # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
+        self.protocol_statements: dict[str, Any] = {}
         self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
         self.on_terminate: Callable[[], None] | None = None  # the wire's: close with 57P01
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
         self._timer: asyncio.TimerHandle | None = None
+        self._lock_wait: asyncio.Future[None] | None = None  # an advisory lock's wait
         self._closed = False
         # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
         # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
@@ -111,10 +121,18 @@ class Session:
             return b"E"
         return b"T" if self.in_transaction else b"I"
 
+    async def _parse(
+        self, sql: str, declared: int = 0, simple_query: bool = False
+    ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
+        parse = self.proxy.pipeline.parse_shaped
+        if len(sql) < LARGE_TEXT:
+            return parse(sql, self.target(), declared, simple_query)
+        # Megabytes of SQL keep sqlglot busy for seconds: in a worker thread the
+        # event loop still gets the GIL every few milliseconds and serves the others.
+        return await self.proxy.workers.run(parse, sql, self.target(), declared, simple_query)
+
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        statements, literals = self.proxy.pipeline.parse_shaped(
-            sql, self.target(), len(param_types)
-        )
+        statements, literals = await self._parse(sql, len(param_types))
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
@@ -126,14 +144,25 @@ class Session:
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
+        elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
+            locks = advisory.calls(stmt, self.route.backend.dialect)
+            inferred = advisory.param_types(stmt, locks) if locks is not None else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
+        prepared.text = sql
+        prepared.prepared_at = time.time()
         return prepared
 
-    def split(self, sql: str) -> list[PreparedStatement]:
-        statements, literals = self.proxy.pipeline.parse_shaped(
-            sql, self.target(), simple_query=True
-        )
+    def prepared_rows(self) -> list[tuple[str, str, float, list[int], bool]]:
+        """pg_prepared_statements: (name, statement, prepared at, parameter types, from_sql)."""
+        rows = [(name, p.text, p.prepared_at, p.param_types, True)
+                for name, p in self.sql_statements.items()]
+        rows += [(name, p.text, p.prepared_at, p.param_types, False)
+                 for name, p in self.protocol_statements.items() if name]
+        return rows
+
+    async def split(self, sql: str) -> list[PreparedStatement]:
+        statements, literals = await self._parse(sql, simple_query=True)
         prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals
@@ -180,11 +209,24 @@ class Session:
         try:
             return await (run if watch is None else watch.statement(self, prepared.statement, run))
         except errors.PgError:
-            # Any error inside a transaction block aborts it, as in PostgreSQL, also one
-            # the proxy raised before the backend saw the statement.
+            # Any error inside a transaction block aborts it, the proxy's own (a cursor's
+            # 55000, a refused statement) as the backend's (_after_error).
             if self.in_transaction:
                 self.failed = True
             raise
+
+    def idle_timeout(self) -> tuple[float, errors.PgError] | None:
+        """The idle timeout in force while the client is to send its next command."""
+        in_tx = self.in_transaction or self.failed
+        ms = self.settings.timeout_ms(
+            "idle_in_transaction_session_timeout" if in_tx else "idle_session_timeout")
+        if ms <= 0:
+            return None
+        if in_tx:
+            return ms / 1000, errors.IdleInTransactionSessionTimeout(
+                "terminating connection due to idle-in-transaction timeout")
+        return ms / 1000, errors.IdleSessionTimeout(
+            "terminating connection due to idle-session timeout")
 
     def cursor_description(self, name: str) -> tuple[Sequence[Column], list[int]] | None:
         return self.cursors.description(name)
@@ -199,6 +241,9 @@ class Session:
             self.on_terminate()
 
     def cancel(self) -> None:
+        waiter = self._lock_wait
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(errors.QueryCanceled("canceling statement due to user request"))
         conn = self.conn
         if conn is not None and self._running:
             self.pool.cancel_soon(conn.cancel)
@@ -209,6 +254,7 @@ class Session:
         self._closed = True
         self.proxy.notifications.unlisten(self.database, self.inbox, None)
         self.proxy.closed(self, reason)
+        self.proxy.advisory.release(self.pid)
         conn, self.conn = self.conn, None
         if conn is None:
             return
@@ -477,7 +523,7 @@ class Session:
         """ROLLBACK or COMMIT of a transaction whose connection died: nothing is left to end."""
         self.lost_transaction = False
         self.after_statement(dialects.Kind.ROLLBACK, False)
-        await self.cursors.end_transaction()
+        await self.cursors.end_transaction(commit=False)
 
     async def push_settings(self, conn: Connection) -> None:
         """Give a PostgreSQL backend the session's TimeZone and DateStyle order, so it reads
@@ -496,6 +542,8 @@ class Session:
         active, self._active = self._active, None
         if active is not None:
             await active.close()
+        if not self.route.backend.capabilities.open_results:
+            await self.cursors.detach()  # another statement would end their results
 
     def set_active(self, result: Any) -> None:
         self._active = result
@@ -505,7 +553,29 @@ class Session:
         if self._active is result:
             self._active = None
 
+    def statement_failed(self) -> None:
+        """An error raised before the backend ran anything (translation, binding): inside a
+        transaction block it aborts the transaction, as any error does in PostgreSQL."""
+        if self.in_transaction:
+            self.failed = True
+
+    async def wait_for_lock(self, waiter: asyncio.Future[None]) -> None:
+        """Wait for an advisory lock's holder to let go: a cancel or statement_timeout
+        ends the wait with 57014."""
+        self._lock_wait = waiter
+        timeout = self.settings.statement_timeout_ms()
+        try:
+            async with asyncio.timeout(timeout / 1000 if timeout > 0 else None):
+                await waiter
+        except TimeoutError:
+            raise errors.QueryCanceled("canceling statement due to statement timeout") from None
+        finally:
+            self._lock_wait = None
+
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
+        if not in_transaction:  # the transaction's advisory locks and savepoints go with it
+            self.proxy.advisory.release(self.pid, xact=True)
+            self.savepoints.clear()
         self.in_transaction = in_transaction
         if not in_transaction and self.inbox.pending:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.

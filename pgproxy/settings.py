@@ -425,5 +425,9 @@ class Settings:
         return self.style().tz
 
     def statement_timeout_ms(self) -> int:
-        value = self._values.get("statement_timeout")
+        return self.timeout_ms("statement_timeout")
+
+    def timeout_ms(self, name: str) -> int:
+        """A timeout setting in milliseconds (0: none)."""
+        value = self._values.get(name)
         return parse_duration_ms(value) if value else 0

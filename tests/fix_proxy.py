@@ -63,7 +63,9 @@ def run_proxy(
     extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
 ) -> Iterator[ProxyProcess]:
-    """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards."""
+    """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards.
+
+    An empty `backend_url` gives no --backend flag: the config's [backends] alone."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="pgproxy-test-")
     log_path = os.path.join(workdir, "proxy.log")
@@ -74,8 +76,7 @@ def run_proxy(
         "serve",
         "--listen",
         f"127.0.0.1:{port}",
-        "--backend",
-        backend_url,
+        *(["--backend", backend_url] if backend_url else []),
         "--log-level",
         "debug",
         *extra_args,
@@ -138,6 +139,26 @@ def proxy_mysql(mariadb_url: str) -> Iterator[ProxyProcess]:
 def proxy_postgresql(postgresql_url: str) -> Iterator[ProxyProcess]:
     with run_proxy(postgresql_url) as proxy:
         yield proxy
+
+
+def fresh_database_url(kind: str, request: pytest.FixtureRequest, name: str) -> str:
+    """A backend URL for an empty database of its own: a new SQLite file, or a new
+    database on the session's MariaDB (tools that migrate need a clean slate)."""
+    if kind == "sqlite":
+        return f"sqlite:///{request.getfixturevalue('tmp_path_factory').mktemp(name) / 'app.db'}"
+    import pymysql
+
+    server = request.getfixturevalue("mariadb")
+    conn = pymysql.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+    return f"mysql://{server.user}:{server.password}@{server.host}:{server.port}/{name}"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "mysql"])

@@ -46,6 +46,9 @@ class Capabilities:
     transactions: bool = True
     savepoints: bool = True
     returning: bool = False  # INSERT/UPDATE/DELETE ... RETURNING natively
+    # A result stays readable while other statements run on the same connection
+    # (SQL cursors need not read theirs into memory first).
+    open_results: bool = False
 
 
 @runtime_checkable

@@ -68,7 +68,15 @@ from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
 from pymysql.protocol import FieldDescriptorPacket
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, mysql_errors, redact_url, row_converter, scrub, url_parts
+from pgproxy.backends import (
+    Converter,
+    constraints,
+    mysql_errors,
+    redact_url,
+    row_converter,
+    scrub,
+    url_parts,
+)
 from pgproxy.backends.base import Capabilities, Column
 
 SQL_MODE = (
@@ -240,7 +248,13 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
             code = "08006" if 2000 <= errno < 3000 else "XX000"
     if code == "57014":
         message = "canceling statement due to user request"
-    return errors.from_sqlstate(code, scrub(message, password), detail=f"MySQL error {errno}")
+    error = errors.from_sqlstate(code, scrub(message, password), detail=f"MySQL error {errno}")
+    if code.startswith("23"):
+        return constraints.mysql(error, errno, error.message)
+    if code == "3B001":
+        error.detail = None
+        return constraints.savepoint(error)
+    return error
 
 
 # --- cursor, connection, backend ---------------------------------------------

@@ -96,4 +96,10 @@ def sqlstate(errno: int, message: str) -> str | None:
                 return state
     elif errno == 1305 and message.upper().startswith("SAVEPOINT"):
         return "3B001"
+    elif errno == 1366 and _NON_FINITE.search(message):
+        # NaN / Infinity, which the proxy binds as text: MySQL's columns cannot hold them
+        return "22003"
     return code
+
+
+_NON_FINITE = re.compile(r"^Incorrect (double|decimal|float) value: '-?(NaN|Infinity)'")

@@ -27,7 +27,8 @@ Type decisions (declared type -> OID):
   int -> int8, float -> float8, str -> text, bytes -> bytea, all NULL -> text.
 Values: bool columns come back as bool, NUMERIC as Decimal quantized to the
 declared scale; DATE/TIME/TIMESTAMP/UUID/JSON stay the text SQLite stores.
-SQLite's 1/0 is NULL, not an error (22012 needs the dialect layer).
+SQLite's 1/0 is NULL, not an error: the dialect divides by pgproxy_nonzero(),
+one of the functions sqlite_functions.py registers on each connection.
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ from urllib.parse import parse_qsl
 import apsw
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import Converter, row_converter, sqlite_sequences
+from pgproxy.backends import (
+    Converter,
+    constraints,
+    row_converter,
+    sqlite_functions,
+    sqlite_sequences,
+)
 from pgproxy.backends.base import Capabilities, Column
 
 # Rows read ahead to type columns that have no declared type.
@@ -104,13 +111,18 @@ _EXACT: dict[str, int] = {
     "UUID": pgtypes.UUID,
 }
 
+_NOT_NUMERIC = frozenset({"POINT", "INTERVAL", "INET", "CIDR", "INT2VECTOR"})
+
 _DECLTYPE = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$"
 )
 
 
 def _affinity_oid(name: str) -> int:
-    # SQLite's own rules (https://sqlite.org/datatype3.html#determination_of_column_affinity)
+    # SQLite's own rules (https://sqlite.org/datatype3.html#determination_of_column_affinity),
+    # except for PostgreSQL types whose names only look numeric (int4range, point): text
+    if name.endswith("RANGE") or name in _NOT_NUMERIC:
+        return pgtypes.TEXT
     if "INT" in name:
         return pgtypes.INT8
     if "CHAR" in name or "CLOB" in name or "TEXT" in name:
@@ -124,6 +136,11 @@ def _affinity_oid(name: str) -> int:
 
 def declared_type(decltype: str) -> tuple[int, int, int | None]:
     """(oid, typmod, numeric scale or None) for a declared column type."""
+    if decltype.rstrip().endswith("[]"):
+        # An array column (`INT[]`) holds a JSON array (dialects/arrays.py).
+        element = declared_type(decltype.rstrip()[:-2])[0]
+        info = pgtypes.TYPES.get(element)
+        return (info.array_oid if info and info.array_oid else pgtypes.TEXT_ARRAY), -1, None
     m = _DECLTYPE.match(decltype)
     if m is None:
         return _affinity_oid(decltype.upper()), -1, None
@@ -300,7 +317,12 @@ def map_error(exc: apsw.Error) -> errors.PgError:
                 break
     if code == "57014":
         message = "canceling statement due to user request"
-    return errors.from_sqlstate(code or "XX000", message)
+    error = errors.from_sqlstate(code or "XX000", message)
+    if error.sqlstate.startswith("23"):
+        return constraints.sqlite(error, getattr(exc, "extendedresult", -1))
+    if error.sqlstate == "3B001":
+        return constraints.savepoint(error)
+    return error
 
 
 # --- cursor, connection, backend -------------------------------------------
@@ -384,6 +406,7 @@ class SQLiteConnection:
             self._conn.set_busy_timeout(backend.busy_timeout)
             self._conn.convert_binding = _bind
             self.sequences = sqlite_sequences.install(self._conn)
+            sqlite_functions.register(self._conn)
             self._conn.create_scalar_function("pg_sleep", self._sleep, 1, deterministic=False)
             for pragma in backend.pragmas:
                 self._conn.execute(pragma).fetchall()
@@ -424,7 +447,8 @@ class SQLiteConnection:
                 convs.append((i, _BOOL_VALUES))
             elif oid == pgtypes.NUMERIC:
                 convs.append((i, _decimal_converter(scale)))
-            columns.append(Column(name, oid, pgtypes.TYPES[oid].size, typmod, 0, 0))
+            size = pgtypes.TYPES[oid].size if oid in pgtypes.TYPES else -1  # arrays: varlena
+            columns.append(Column(name, oid, size, typmod, 0, 0))
         return columns, row_converter(len(columns), convs), untyped
 
     def _is_primary_key(self, dbname: str, table: str, column: str) -> bool:
@@ -564,7 +588,7 @@ class SQLiteBackend:
     name = "sqlite"
     dialect = "sqlite"
     paramstyle = "qmark"
-    capabilities = Capabilities(returning=True)
+    capabilities = Capabilities(returning=True, open_results=True)
 
     _memory_ids = itertools.count(1)
 

@@ -37,7 +37,7 @@ async def warm(proxy: Proxy, options: CacheOptions) -> int:
             proxy.router.resolve(database), 0, "cache warm-up",
         )
         try:
-            for prepared in session.split(line):
+            for prepared in await session.split(line):
                 result = await proxy.pipeline.run(session, prepared, (), ())
                 try:
                     while not result.done:

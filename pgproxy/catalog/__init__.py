@@ -12,6 +12,7 @@ On the PostgreSQL pass-through backend the real catalog answers instead.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
-from pgproxy.catalog.engine import CatalogDB, Context, type_oid
+from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
 from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
@@ -229,7 +230,7 @@ class Catalog:
         started = time.perf_counter()
         try:
             result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,
-                                                     session)
+                                                     session_tables(session, sql))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
@@ -322,26 +323,59 @@ def _bind_types(
     return types, complete
 
 
-def _run(engine: CatalogDB, ctx: Context, sql: str, params: list[Any],
-         types: list[int | None], session: Session) -> tuple[list[Column], list[tuple]]:
+def session_tables(session: Session, sql: str) -> dict[str, list[tuple]]:
+    """The rows of the relations `sql` reads that show session state, taken on the event
+    loop (the worker that queries the engine gets the rows, never the Session)."""
+    tables: dict[str, list[tuple]] = {}
+    if "pg_settings" in sql:
+        tables["pg_settings"] = [
+            (name, value, None, "pgproxy", desc, None, "user", "string", "default", None,
+             None, None, value, value, None, None, False)
+            for name, value, desc in session.settings.all()
+        ]
+    if "pg_stat_activity" in sql:
+        tables["pg_stat_activity"] = [
+            (None, s.database, s.pid, None, None, s.user,
+             s.settings.get("application_name"), "127.0.0.1", None, None, None, None, None,
+             None, None, None, "active" if s is session else "idle", None, None, None,
+             "", "client backend")
+            for s in list(session.proxy.sessions)
+        ]
+    if "pg_cursors" in sql:
+        tables["pg_cursors"] = [(*row[:5], _timestamptz(row[5]))
+                                for row in session.cursors.rows()]
+    if "pg_prepared_statements" in sql:
+        tables["pg_prepared_statements"] = [
+            (name, text, _timestamptz(at), types, from_sql, 0, 0)
+            for name, text, at, types, from_sql in session.prepared_rows()
+        ]
+    if "pg_locks" in sql:
+        tables["pg_locks"] = session.proxy.advisory.rows(id(session.route.backend))
+    return tables
+
+
+def _timestamptz(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(" ")
+
+
+def _run(
+    engine: CatalogDB, ctx: Context, sql: str, params: list[Any], types: list[int | None],
+    tables: dict[str, list[tuple]],
+) -> tuple[list[Column], list[tuple]]:
     with engine.lock:
         engine.ctx = ctx
         engine.ensure_session(ctx.user, ctx.database)
-        if "pg_settings" in sql:
-            engine.replace_rows("pg_settings", [
-                (name, value, None, "pgproxy", desc, None, "user", "string", "default", None,
-                 None, None, value, value, None, None, False)
-                for name, value, desc in session.settings.all()
-            ])
-        if "pg_stat_activity" in sql:
-            engine.replace_rows("pg_stat_activity", [
-                (None, s.database, s.pid, None, None, s.user,
-                 s.settings.get("application_name"), "127.0.0.1", None, None, None, None, None,
-                 None, None, None, "active" if s is session else "idle", None, None, None,
-                 "", "client backend")
-                for s in list(session.proxy.sessions)
-            ])
+        for name, rows in tables.items():
+            if name == "pg_prepared_statements":  # parameter_types: OIDs, shown as regtype[]
+                rows = [(*r[:3], "{" + ",".join(_regtype(engine, oid) for oid in r[3]) + "}",
+                         *r[4:]) for r in rows]
+            engine.replace_rows(name, rows)
         return engine.query(sql, params, types)
+
+
+def _regtype(engine: CatalogDB, oid: int) -> str:
+    name = format_type(oid, -1, engine.names)
+    return f'"{name}"' if " " in name else name
 
 
 # ---------------------------------------------------------------- result column types

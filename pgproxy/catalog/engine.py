@@ -9,6 +9,7 @@ engine and swaps it in.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -630,6 +631,8 @@ class CatalogDB:
 
 
 def _converter(oid: int) -> Callable[[Any], Any] | None:
+    if oid == pgtypes.TIMESTAMPTZ:
+        return _instant
     if oid == pgtypes.BOOL:
         return lambda v: v if isinstance(v, bool) else bool(v) if isinstance(v, int) else (
             str(v).lower() in ("t", "true", "1"))
@@ -642,6 +645,16 @@ def _converter(oid: int) -> Callable[[Any], Any] | None:
 
 
 # Arrays the wire has a codec for; any other (aclitem[]) keeps PostgreSQL's text form.
+def _instant(value: Any) -> Any:
+    """A timestamptz held as ISO text (session rows such as pg_cursors.creation_time)."""
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 _ARRAY_OIDS = {row[0] for row in b.type_rows() if row[7] == "A" and row[13]} & set(CODECS)
 
 

@@ -522,6 +522,9 @@ def _mysql(conn: Connection) -> Schema:
             tables[tname].foreign_keys.append(fk)
         fk.columns.append(col)
         fk.ref_columns.append(ref_col)
+    for (tname, iname), index in indexes.items():
+        if _implicit_fk_index(index, iname, tables[tname].foreign_keys):
+            tables[tname].indexes = [i for i in tables[tname].indexes if i is not index]
     for name, definition in _rows(
         conn,
         "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS"
@@ -541,6 +544,14 @@ def _mysql(conn: Connection) -> Schema:
                 seq.owned_by = (table.name, column.name)
     return Schema(list(tables.values()), sequences=sequences, enums=enums,
                   comments=_comments(conn, "mysql"))
+
+
+def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:
+    """The index InnoDB made by itself for a foreign key the proxy named (dialects/mysql.py
+    names each as PostgreSQL would, and InnoDB names the index after the constraint), which
+    PostgreSQL would not have. A schema made natively keeps its FK indexes listed."""
+    return not index.unique and any(fk.name == name and fk.columns == index.columns
+                                    for fk in fks)
 
 
 def _mysql_checks(conn: Connection, tables: dict[str, TableInfo]) -> None:

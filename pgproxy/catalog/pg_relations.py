@@ -185,7 +185,8 @@ RELATIONS: dict[str, tuple[int, str, str]] = {
         "polqual pg_node_tree, polwithcheck pg_node_tree"
     )),
     "pg_prepared_statements": (12095, "v", (
-        "name text, statement text, prepare_time timestamptz, parameter_types _regtype, "
+        # regtype[] in PostgreSQL: the names as text[], as the catalog reads reg* values
+    "name text, statement text, prepare_time timestamptz, parameter_types _text, "
         "from_sql bool, generic_plans int8, custom_plans int8"
     )),
     "pg_prepared_xacts": (12090, "v", (

@@ -212,9 +212,10 @@ PG_CATALOG: dict[str, str] = {
         " state_change timestamptz, wait_event_type text, wait_event text, state text,"
         " backend_xid xid, backend_xmin xid, query_id int8, query text, backend_type text"
     ),
-    "pg_locks": (
-        "locktype text, database oid, relation oid, pid int4, mode text, granted bool,"
-        " fastpath bool"
+    "pg_locks": (  # the proxy's advisory locks (pgproxy/advisory.py)
+        "locktype text, database oid, relation oid, page int4, tuple int2, virtualxid text,"
+        " transactionid xid, classid oid, objid oid, objsubid int2, virtualtransaction text,"
+        " pid int4, mode text, granted bool, fastpath bool, waitstart timestamptz"
     ),
     "pg_timezone_names": "name text, abbrev text, utc_offset interval, is_dst bool",
     "pg_available_extensions": (

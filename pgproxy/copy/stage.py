@@ -265,7 +265,7 @@ def insert_many(conn: Connection, sql: str, rows: Sequence[Row]) -> None:
 
 async def _control(pipeline: Pipeline, session: Session, verb: str) -> None:
     """BEGIN / COMMIT / ROLLBACK through the pipeline, so state and cache stay true."""
-    result = await pipeline.run(session, session.split(verb)[0], (), ())
+    result = await pipeline.run(session, (await session.split(verb))[0], (), ())
     await result.close()
 
 
@@ -281,7 +281,7 @@ async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
         text = f"SELECT {', '.join(quote_ident(c) for c in names)} FROM {_relation(spec)}"
     else:
         text = f"SELECT * FROM {_relation(spec)}"
-    statements = session.split(text)
+    statements = await session.split(text)
     inner = statements[0].statement
     if not inner.returns_rows:
         if inner.kind in (dialects.Kind.INSERT, dialects.Kind.UPDATE, dialects.Kind.DELETE):

@@ -74,6 +74,7 @@ class WireConnection(asyncio.Protocol):
         self.peer = "?"
         self.session: CoreSession | None = None
         self.statements: dict[str, Prepared] = {}
+        self._at_ready = False  # ReadyForQuery sent, no message since
         self.portals: dict[str, Portal] = {}
         self._out: list[bytes] = []
         self._out_size = 0
@@ -82,7 +83,6 @@ class WireConnection(asyncio.Protocol):
         self._paused_writing = False
         self._paused_reading = False
         self._lost = False
-        self._idle = False  # ReadyForQuery sent, no message since: notifications go out now
         self._over_limit = False
         self._task: asyncio.Task[None] | None = None
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
@@ -247,6 +247,8 @@ class WireConnection(asyncio.Protocol):
             return False
         self.pid, self.secret = self.server.register(self)
         self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        # Parse statements are the wire's; the session shows them (pg_prepared_statements).
+        self.session.protocol_statements = self.statements
         self._sync_encoding()
         inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
         if inbox is not None:
@@ -258,6 +260,7 @@ class WireConnection(asyncio.Protocol):
         self.write(m.backend_key_data(self.pid, self.secret))
         self.write(m.READY[self.session.transaction_status])
         self.flush()
+        self._at_ready = True  # waiting for a command: the idle timeouts run
         self.state = State.READY
         log.debug(
             "client %s connected: user=%s database=%s", self.peer, params["user"],
@@ -337,8 +340,16 @@ class WireConnection(asyncio.Protocol):
     async def _serve(self) -> None:
         handlers = self._handlers
         while True:
-            mtype, body = await self._next()
-            self._idle = False
+            idle = self.session.idle_timeout() if self._at_ready and self.session else None
+            if idle is None:
+                mtype, body = await self._next()
+            else:  # idle_session_timeout / idle_in_transaction_session_timeout
+                try:
+                    async with asyncio.timeout(idle[0]):
+                        mtype, body = await self._next()
+                except TimeoutError:
+                    raise idle[1] from None
+            self._at_ready = False
             if mtype == b"X":
                 return
             if self.state is State.DISCARD:
@@ -405,12 +416,12 @@ class WireConnection(asyncio.Protocol):
             self._write_notifications()
         self.write(m.READY[status])
         self.flush()
-        self._idle = True
+        self._at_ready = True  # waiting for a command: the idle timeouts run
 
     def _on_notification(self) -> None:
         """Another session's NOTIFY reached us: an idle client gets it at once, as from
         PostgreSQL; a busy one before its next ReadyForQuery outside a transaction block."""
-        if self._idle and self.session is not None and self.session.transaction_status == b"I":
+        if self._at_ready and self.session is not None and self.session.transaction_status == b"I":
             self._write_notifications()
             self.flush()
 
@@ -428,7 +439,7 @@ class WireConnection(asyncio.Protocol):
         await self._drop_portal("")
         implicit = False
         try:
-            statements = self.session.split(sql)
+            statements = await self.session.split(sql)
             if not statements:
                 self.write(m.EMPTY_QUERY)
             # Several statements in one Query run as one implicit transaction, as in

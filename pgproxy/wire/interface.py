@@ -79,6 +79,9 @@ class CoreSession(Protocol):
     (pgproxy/notify.py).
     """
 
+    # The wire's Parse statements by name, set by the wire after open_session.
+    protocol_statements: dict[str, Any]
+
     def parameter_status(self) -> Mapping[str, str]:
         """The ParameterStatus values to report after authentication."""
         ...
@@ -92,11 +95,15 @@ class CoreSession(Protocol):
         """b'I' idle, b'T' in a transaction, b'E' in a failed transaction."""
         ...
 
+    def idle_timeout(self) -> tuple[float, Exception] | None:
+        """(seconds, the FATAL error to end with) while waiting for a command, if limited."""
+        ...
+
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> Prepared:
         """Parse one statement for the extended protocol (42601 if several)."""
         ...
 
-    def split(self, sql: str) -> list[Prepared]:
+    async def split(self, sql: str) -> list[Prepared]:
         """Parse a simple query's text into its statements."""
         ...
 

@@ -89,7 +89,9 @@ ROUND_TRIP = [
     (
         "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / b AS s, (1 + 2) / $1::int AS u",
         {
-            "sqlite": "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / b AS s, (1 + 2) / CAST(? AS INTEGER) AS u",
+            # a divisor that may be 0 goes through pgproxy_nonzero (22012, not NULL)
+            "sqlite": "SELECT 7 / 2 AS q, 7.0 / 2 AS r, a / pgproxy_nonzero(b) AS s, "
+            "(1 + 2) / pgproxy_nonzero(CAST(? AS INTEGER)) AS u",
             "mysql": "SELECT 7 DIV 2 AS q, 7.0 / 2 AS r, a / b AS s, "
             "(1 + 2) DIV CAST(%s AS SIGNED) AS u",
         },
@@ -158,11 +160,11 @@ ROUND_TRIP = [
             "name TEXT NOT NULL, code TEXT UNIQUE, at TIMESTAMPTZ DEFAULT CURRENT_TIMESTAMP, ok BOOLEAN, doc JSONB, "
             "u UUID, raw BYTEA, amount DECIMAL(10, 2), n DECIMAL, v VARCHAR, w VARCHAR(20))",
             "mysql": "CREATE TABLE t (id INT PRIMARY KEY NOT NULL AUTO_INCREMENT, name TEXT NOT NULL, "
-            "code VARCHAR(255) UNIQUE, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6), ok BOOLEAN, "
+            "code VARCHAR(255) UNIQUE, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NULL, ok BOOLEAN, "
             "doc JSON, u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), n DECIMAL(65, 30), "
             "v TEXT, w VARCHAR(20)) DEFAULT CHARACTER SET=utf8mb4 COLLATE=utf8mb4_bin",
             "dolt": "CREATE TABLE t (id INT PRIMARY KEY NOT NULL AUTO_INCREMENT, name TEXT NOT NULL, "
-            "code VARCHAR(255) UNIQUE, at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6), ok BOOLEAN, "
+            "code VARCHAR(255) UNIQUE, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NULL, ok BOOLEAN, "
             "doc JSON, u CHAR(36), raw LONGBLOB, amount DECIMAL(10, 2), n DECIMAL(65, 30), "
             "v TEXT, w VARCHAR(20))",
         },

@@ -179,3 +179,13 @@ def test_repeat_with_other_literal_shares_generate() -> None:
     (b,), values = cache.parse_shaped("SELECT bal FROM acc WHERE aid = 2", SQLITE)
     assert a is b and values == (2,)
     assert cache.generate(a, SQLITE) is cache.generate(b, SQLITE)
+
+
+def test_one_shape_text_with_and_without_client_parameters():
+    # `VALUES (7, 2, 'b')` and `VALUES ($1, 5, 'z')` shape to the same text; the cached
+    # parse of one must not describe the other's client parameters.
+    cache = TranslationCache()
+    literal, values = cache.parse_shaped("INSERT INTO t VALUES (7, 2, 'b')", SQLITE)
+    assert literal[0].nparams == 0 and values == (7, 2, "b")
+    bound, values = cache.parse_shaped("INSERT INTO t VALUES ($1, 5, 'z')", SQLITE, 1)
+    assert bound[0].nparams == 1 and values == (5, "z")

@@ -38,6 +38,9 @@ _RAGGED = "Multidimensional arrays must have sub-arrays with matching dimensions
 _NEEDS_QUOTE = re.compile(rb'[{}",\\ \t\n\r\v\f]')
 
 
+# array_in skips only the C locale's white space: "\x1c" is an element, not a blank.
+_SPACE = " \t\n\r\v\f"
+
 def quote_element(e: bytes) -> bytes:
     if not e or _NEEDS_QUOTE.search(e) or (len(e) == 4 and e.upper() == b"NULL"):
         return b'"' + e.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
@@ -49,20 +52,20 @@ def quote_element(e: bytes) -> bytes:
 
 def parse_literal(s: str) -> list[Any]:
     """A PostgreSQL array literal as nested lists of element strings (None for NULL)."""
-    t = s.strip()
+    t = s.strip(_SPACE)
     if t.startswith("["):
         # Dimension decoration ('[0:1]={1,2}'): the bounds do not survive into a list.
         eq = t.find("=")
         if eq < 0:
             raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
-        t = t[eq + 1 :].lstrip()
+        t = t[eq + 1 :].lstrip(_SPACE)
     if not t.startswith("{"):
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
     try:
         out, pos = _parse(t, 0, 1)
     except IndexError:
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"') from None
-    if t[pos:].strip():
+    if t[pos:].strip(_SPACE):
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"')
     if not _rectangular(out):
         raise InvalidTextRepresentation(f'malformed array literal: "{s}"', detail=_RAGGED)
@@ -78,7 +81,7 @@ def _parse(s: str, pos: int, level: int) -> tuple[list[Any], int]:
     pos += 1
     n = len(s)
     while True:
-        while s[pos].isspace():
+        while s[pos] in _SPACE:
             pos += 1
         c = s[pos]
         if c == "}" and not out:
@@ -103,9 +106,9 @@ def _parse(s: str, pos: int, level: int) -> tuple[list[Any], int]:
                     pos += 1
                 buf.append(s[pos])
                 pos += 1
-            word = "".join(buf).strip()
+            word = "".join(buf).strip(_SPACE)
             out.append(None if word.upper() == "NULL" else word)
-        while s[pos].isspace():
+        while s[pos] in _SPACE:
             pos += 1
         if s[pos] == ",":
             pos += 1
@@ -135,7 +138,7 @@ def _as_list(v: Any) -> list[Any] | tuple[Any, ...]:
         return v
     if isinstance(v, str | bytes | bytearray | memoryview):
         s = v if isinstance(v, str) else text_decode(v)
-        if s.lstrip().startswith("["):
+        if s.lstrip(_SPACE).startswith("["):
             try:
                 j = json.loads(s)
             except ValueError:

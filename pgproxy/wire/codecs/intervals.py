@@ -284,7 +284,28 @@ def _td_usec(td: timedelta) -> int:
     return (td.days * 86400 + td.seconds) * _USEC_SEC + td.microseconds
 
 
-def _to_interval(v: Any) -> tuple[int, int, int]:
+class Interval(timedelta):
+    """A client's interval: a timedelta for whoever computes with it, that keeps
+    PostgreSQL's separate months, days and microseconds for whoever binds or prints
+    it ('-1 days +23:00:00' is not '-01:00:00', and a month is not 30 days)."""
+
+    __slots__ = ("fields",)
+    fields: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, months: int, days: int, usec: int) -> Interval:
+        years, mons = int(months / 12), months - int(months / 12) * 12
+        try:
+            value = cls(days=days + years * 365 + mons * 30, microseconds=usec)
+        except OverflowError:
+            raise _interval_overflow() from None
+        value.fields = (months, days, usec)
+        return value
+
+
+def to_interval(v: Any) -> tuple[int, int, int]:
+    if v.__class__ is Interval:
+        return v.fields
     if isinstance(v, timedelta):
         total = _td_usec(v)
         # Days and time carry the same sign, as justify_hours leaves them:
@@ -294,7 +315,7 @@ def _to_interval(v: Any) -> tuple[int, int, int]:
     if isinstance(v, str | bytes | bytearray | memoryview):
         return parse_interval(v if isinstance(v, str) else text_decode(v))
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
-        return _to_interval(timedelta(seconds=float(v)))
+        return to_interval(timedelta(seconds=float(v)))
     raise _bad("interval", v)
 
 
@@ -306,7 +327,7 @@ def interval_text_encoder(style: Style = ISO) -> Encoder:
     name = style.interval
 
     def encode(v: Any) -> bytes:
-        return interval_str(*_to_interval(v), name).encode()
+        return interval_str(*to_interval(v), name).encode()
 
     return encode
 
@@ -315,28 +336,18 @@ interval_text = interval_text_encoder()
 
 
 def interval_binary(v: Any) -> bytes:
-    months, days, usec = _to_interval(v)
+    months, days, usec = to_interval(v)
     return _QII.pack(usec, days, months)
 
 
-def _interval_td(months: int, days: int, usec: int) -> timedelta:
-    # timedelta has no months: a year is 365 days and a month 30, as psycopg reads them.
-    # It also stops at 999,999,999 days, short of what PostgreSQL's fields hold.
-    years, mons = int(months / 12), months - int(months / 12) * 12
-    try:
-        return timedelta(days=days + years * 365 + mons * 30, microseconds=usec)
-    except OverflowError:
-        raise _interval_overflow() from None
-
-
-def interval_from_text(b: bytes) -> timedelta:
-    return _interval_td(*parse_interval(text_decode(b)))
+def interval_from_text(b: bytes) -> Interval:
+    return Interval.of(*parse_interval(text_decode(b)))
 
 
 _OTHER_SIGN = re.compile(r"\s[+-]")
 
 
-def sql_standard_from_text(b: bytes) -> timedelta:
+def sql_standard_from_text(b: bytes) -> Interval:
     """IntervalStyle sql_standard's input rule: a leading '-' applies to every field
     when no other field has a sign of its own ('-1 2:03:04' is -1 day -2:03:04)."""
     text = text_decode(b)
@@ -344,11 +355,11 @@ def sql_standard_from_text(b: bytes) -> timedelta:
     stripped = text.strip()
     if stripped.startswith("-") and not _OTHER_SIGN.search(stripped):
         months, days, usec = (-abs(months), -abs(days), -abs(usec))
-    return _interval_td(months, days, usec)
+    return Interval.of(months, days, usec)
 
 
-def interval_from_binary(b: bytes) -> timedelta:
+def interval_from_binary(b: bytes) -> Interval:
     if len(b) != 16:
         raise InvalidBinaryRepresentation("incorrect binary data format for type interval")
     usec, days, months = _QII.unpack(b)
-    return _interval_td(months, days, usec)
+    return Interval.of(months, days, usec)

@@ -86,7 +86,8 @@ def to_int(v: Any, typname: str = "bigint") -> int:
     if isinstance(v, int):
         return int(v)
     if isinstance(v, str | bytes | bytearray | memoryview):
-        s = v if isinstance(v, str) else text_decode(v)
+        # bytes that are not text (a blob in an integer-typed column) are not a number
+        s = v if isinstance(v, str) else bytes(v).decode("utf-8", "backslashreplace")
         try:
             return int(s)
         except ValueError:
@@ -476,11 +477,37 @@ for _oid, _st, _lo, _hi in (
 ):
     register(_oid, int_text, _int_binary(_st, _oid), _int_from_text(_oid, _lo, _hi),
              _int_from_binary(_st, _oid))
-for _oid in (pgtypes.REGPROC, pgtypes.REGCLASS, pgtypes.REGTYPE):
+for _oid in (pgtypes.REGPROC, pgtypes.REGCLASS):
     # reg* types travel as their oid in binary; in text PostgreSQL prints a
     # name, which a backend hands over as str.
     register(_oid, int_text, _int_binary(_U, pgtypes.OID),
              text_decode, _int_from_binary(_U, pgtypes.OID))
+
+
+def regtype_text(v: Any) -> bytes:
+    """A regtype is its type's OID (pg_typeof() answers one); its text is the type's name."""
+    if isinstance(v, str) and v.isdigit():
+        v = int(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        name = pgtypes.REGTYPE_NAMES.get(v)
+        return name.encode() if name is not None else b"%d" % v
+    return int_text(v) if not isinstance(v, str) else v.encode()
+
+
+_oid_binary = _int_binary(_U, pgtypes.OID)
+
+
+def regtype_binary(v: Any) -> bytes:
+    if isinstance(v, str) and not v.isdigit():
+        oid = pgtypes.BY_NAME.get(v)
+        if oid is None:
+            raise InvalidTextRepresentation(f'type "{v}" does not exist')
+        v = oid
+    return _oid_binary(v)
+
+
+register(pgtypes.REGTYPE, regtype_text, regtype_binary, text_decode,
+         _int_from_binary(_U, pgtypes.OID))
 register(pgtypes.FLOAT4, float4_text, float4_binary, _float_from_text("real"), float4_from_binary)
 register(pgtypes.FLOAT8, float8_text, float8_binary, _float_from_text("double precision"),
          float8_from_binary)

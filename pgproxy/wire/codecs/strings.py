@@ -26,10 +26,15 @@ def text_encode(v: Any) -> bytes:
     """Text columns: the same bytes in text and binary format."""
     if v.__class__ is str:
         return v.encode()
-    if isinstance(v, bytes):
-        return v
-    if isinstance(v, bytearray | memoryview):
-        return bytes(v)
+    if isinstance(v, bytes | bytearray | memoryview):
+        b = bytes(v)
+        try:
+            b.decode()
+        except UnicodeDecodeError:
+            # a blob in a column typed text: its bytea text form, not bytes no client can
+            # decode as the UTF-8 the session promised
+            return bytea_text(b)
+        return b
     return any_text(v)
 
 

@@ -1,0 +1,155 @@
+"""PostgreSQL type OIDs of written types and of expressions, arrays included.
+
+`exprtypes.pg_type` answers with a sqlglot DType, which has no room for an
+array's element type; this module answers with PostgreSQL's OID (`integer[]`
+is 1007), which is what result columns, `pg_typeof()` and `::regtype` need.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from dialects.exprtypes import pg_type
+
+D = exp.DType
+
+SCALAR_OIDS: dict[exp.DType, int] = {
+    D.BOOLEAN: 16,
+    D.VARBINARY: 17,
+    D.BINARY: 17,
+    D.BIGINT: 20,
+    D.SMALLINT: 21,
+    D.INT: 23,
+    D.TEXT: 25,
+    D.JSON: 114,
+    D.FLOAT: 700,
+    D.DOUBLE: 701,
+    D.CHAR: 1042,
+    D.BPCHAR: 1042,
+    D.VARCHAR: 1043,
+    D.DATE: 1082,
+    D.TIME: 1083,
+    D.TIMESTAMP: 1114,
+    D.TIMESTAMPTZ: 1184,
+    D.INTERVAL: 1186,
+    D.TIMETZ: 1266,
+    D.DECIMAL: 1700,
+    D.UUID: 2950,
+    D.JSONB: 3802,
+    D.NAME: 19,
+}
+# Types sqlglot keeps as plain names (DataType.this is a str).
+_NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
+
+# element OID -> array OID (pg_type.typarray)
+ARRAY_OF: dict[int, int] = {
+    16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028,
+    114: 199, 700: 1021, 701: 1022, 1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115,
+    1184: 1185, 1186: 1187, 1266: 1270, 1700: 1231, 2950: 2951, 3802: 3807, 2206: 2211,
+    2205: 2210, 24: 1008,
+}
+ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
+
+
+REGTYPE = 2206
+OID = 26
+BYTEA = 17
+
+
+def is_typeof(node: exp.Expr | None) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "pg_typeof"
+
+
+def datatype_oid(datatype: exp.Expr | None) -> int:
+    """The OID of a written type (`integer`, `int4[]`, `numeric(10,2)`); 0 when not known."""
+    if isinstance(datatype, exp.ObjectIdentifier):  # oid, regtype, regclass ...
+        return _NAMED_OIDS.get(datatype.name.upper(), 0)
+    if not isinstance(datatype, exp.DataType):
+        return 0
+    kind = datatype.this
+    if kind == D.ARRAY:
+        inner = datatype.expressions[0] if datatype.expressions else None
+        element = datatype_oid(inner)
+        # int[][] is int4[] too: an array type says nothing of its dimensions
+        return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
+    if isinstance(kind, str):
+        return _NAMED_OIDS.get(kind.upper(), 0)
+    return SCALAR_OIDS.get(kind, 0)
+
+
+def name_oid(name: str) -> int:
+    """The OID a type name stands for, as `'int4'::regtype` reads it; 0 when unknown."""
+    text = name.strip()
+    if text.lower() == '"char"':
+        return 18
+    try:
+        return datatype_oid(exp.DataType.build(text, dialect="postgres"))
+    except (ParseError, ValueError):
+        return 0
+
+
+# Result types of functions whose type does not depend on their arguments.
+_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE}
+_NODE_OIDS: dict[type[exp.Expr], int] = {exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25}
+
+
+def _series_oid(node: exp.Expr) -> int:
+    """generate_series(a, b): the type of its bounds (a parameter takes the other's)."""
+    bounds = [expr_oid(node.args.get("start")), expr_oid(node.args.get("end"))]
+    known = {b for b in bounds if b}
+    if known <= {21, 23}:
+        return 23 if known else 0
+    if known <= {20, 21, 23}:
+        return 20
+    if 1082 in known and len(known) == 1:
+        return 1114  # generate_series(date, date, interval) is timestamp
+    return known.pop() if len(known) == 1 else 0
+
+
+def is_array(node: exp.Expr | None) -> bool:
+    return expr_oid(node) in ELEMENT_OF
+
+
+def expr_oid(node: exp.Expr | None) -> int:
+    """The OID of an expression's PostgreSQL type when the text fixes it, else 0."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if node is None:
+        return 0
+    if isinstance(node, exp.Cast):
+        return datatype_oid(node.to)
+    if is_typeof(node):
+        return REGTYPE
+    if isinstance(node, exp.Array):
+        elements = [expr_oid(e) for e in node.expressions]
+        known = next((e for e in elements if e), 0)
+        if not known and node.expressions and all(
+            (isinstance(e, exp.Literal) and e.is_string) or isinstance(e, exp.Null)
+            for e in node.expressions
+        ) and not all(isinstance(e, exp.Null) for e in node.expressions):
+            known = 25  # ARRAY['a', 'b'] is text[]
+        if known in ELEMENT_OF:
+            return known  # ARRAY[ARRAY[1], ARRAY[2]] is int4[] still
+        return ARRAY_OF.get(known, 0)
+    if isinstance(node, exp.ArrayAgg):
+        arg = node.this.this if isinstance(node.this, exp.Order) else node.this
+        return ARRAY_OF.get(expr_oid(arg), 0)
+    if isinstance(node, exp.ArrayRemove):
+        return expr_oid(node.this)
+    if isinstance(node, exp.Explode):  # unnest(arr) in a select list
+        return ELEMENT_OF.get(expr_oid(node.this), 0)
+    if isinstance(node, (exp.ArraySize, exp.Unnest)) or (
+        isinstance(node, exp.Anonymous) and node.name.lower() == "cardinality"
+    ):
+        return 23 if not isinstance(node, exp.Unnest) else 0
+    if isinstance(node, exp.Anonymous):
+        return _FUNCTION_OIDS.get(node.name.lower(), 0)
+    if isinstance(node, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
+        return _series_oid(node)
+    if type(node) in _NODE_OIDS:
+        return _NODE_OIDS[type(node)]
+    if isinstance(node, exp.Literal) and node.is_string:
+        return 0
+    kind = pg_type(node)
+    return SCALAR_OIDS.get(kind, 0) if kind is not None else 0
