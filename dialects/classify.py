@@ -128,6 +128,8 @@ def utility(tokens: list[Token]) -> tuple[Kind, str, bool]:
         tag = f"{first} ALL"
     elif first == "DISCARD" and second:
         tag = f"DISCARD {second}"
+    elif first == "PREPARE" and second == "TRANSACTION":
+        tag = "PREPARE TRANSACTION"
     elif first == "EXPLAIN" and "ANALYZE" in words(tokens, 1, 3):
         # EXPLAIN ANALYZE runs the statement: it may write.
         rows = True

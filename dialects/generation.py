@@ -44,9 +44,8 @@ _TIME_TRAVEL = {
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
 _UTILITY_DDL = frozenset({"DO", "VACUUM", "ANALYZE", "LOCK TABLE", "REINDEX"})
-# UNLISTEN: no session LISTENs (LISTEN is refused), so there is nothing to stop listening
-# to; asyncpg's pool sends UNLISTEN * on every release.
-_PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL", "UNLISTEN"}
+# LISTEN / UNLISTEN / NOTIFY never get here: the proxy keeps the channels (pgproxy/notify.py).
+_PASSED_TO_PROXY = {"DISCARD", "DISCARD ALL", "DEALLOCATE", "DEALLOCATE ALL"}
 # LOCK TABLE … IN ACCESS SHARE / ROW SHARE MODE (pg_dump's): it only keeps DDL away, and a
 # backend's transaction already reads one snapshot, so nothing needs doing.
 _SHARE_LOCK = re.compile(r"\bIN\s+(ACCESS|ROW)\s+SHARE\s+MODE\b", re.IGNORECASE)

@@ -258,6 +258,14 @@ def microsecond_now(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def pg_sleep(expression: exp.Expr) -> exp.Expr:
+    """pg_sleep(s) -> SLEEP(s): MySQL's takes fractional seconds too, and KILL QUERY ends it."""
+    for node in list(expression.find_all(exp.Anonymous)):
+        if node.name.lower() == "pg_sleep":
+            node.set("this", "SLEEP")
+    return expression
+
+
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     to = expression.to
     if isinstance(to, exp.ObjectIdentifier):  # oid, regclass ...: the number
@@ -416,7 +424,7 @@ PREPROCESS_MYSQL = (
 
 class PgProxyMySQL(_MySQL, PgProxyBackend):
     BACKEND = "mysql"
-    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, no_sequences)
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, no_sequences, pg_sleep)
     TRANSFORMS = {
         **_MYSQL_STOCK,
         exp.Anonymous: anonymous_sql(
@@ -445,7 +453,7 @@ def _mariadb_version_sql(self: t.Any, expression: exp.Version) -> str:
 
 class PgProxyMariaDB(PgProxyMySQL):
     BACKEND = "mariadb"
-    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, mariadb_functions)
+    PREPROCESS = (*PREPROCESS_MYSQL, binary_collation, mariadb_functions, pg_sleep)
     TRANSFORMS = {**PgProxyMySQL.TRANSFORMS, exp.Version: _mariadb_version_sql}
     # MariaDB 10.5+ runs INSERT/DELETE ... RETURNING, but not UPDATE ... RETURNING.
     RETURNING = (exp.Insert, exp.Delete)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import advisory, cursors, errors, pgtypes, rescale
+from pgproxy import advisory, calls, cursors, errors, notify, pgtypes, rescale
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -103,6 +103,14 @@ class Pipeline:
             return await self._cursor(session, stmt, params, formats)
         if stmt.tag in _PREPARED_TAGS:
             return await self._prepared(session, stmt, formats)
+        if stmt.tag in notify.TAGS:
+            return notify.run(session, stmt)
+        if stmt.tag in _TWO_PHASE:
+            raise _two_phase_error(stmt)
+        if kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
+            return calls.run(session, call, params, formats)
+        if kind is Kind.SELECT and calls.no_columns(stmt):
+            return RowsResult("SELECT", [], [()], formats)
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.
@@ -121,12 +129,27 @@ class Pipeline:
             # COMMIT of a failed transaction rolls back, and says so.
             result = await self._backend(session, _ROLLBACK, (), formats)
             return RowsResult("ROLLBACK") if result.done else result
+        if kind is Kind.COMMIT:
+            return await self._commit(session, stmt, formats)
         if kind in _SAVEPOINT_KINDS:
             return await self._savepoint(session, stmt, formats)
         result = await self._backend(session, stmt, params, formats, prepared.param_types)
         if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
             session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
         return result
+
+    async def _commit(
+        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ) -> Any:
+        """COMMIT; one that fails ends the transaction all the same, as in PostgreSQL
+        (SQLite keeps it open after a deferred constraint fails at COMMIT)."""
+        try:
+            return await self._backend(session, stmt, (), formats)
+        except errors.PgError:
+            if session.in_transaction and not session.lost_transaction:
+                session.failed = False
+                await (await self._backend(session, _ROLLBACK, (), formats)).close()
+            raise
 
     async def _savepoint(
         self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
@@ -323,6 +346,10 @@ class Pipeline:
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
         if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
             return advisory.describe(stmt, locks)
+        if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
+            return calls.describe(call)
+        if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
+            return []
         generated = self.generate(stmt, session.target())
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
@@ -443,6 +470,19 @@ def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
 
 _PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
+_TWO_PHASE = frozenset({"PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED"})
+
+
+def _two_phase_error(stmt: dialects.Statement) -> errors.PgError:
+    """Two-phase commit: what PostgreSQL answers with max_prepared_transactions = 0,
+    the value SHOW reports (no backend can keep a transaction across sessions for us)."""
+    if stmt.tag == "PREPARE TRANSACTION":
+        return errors.ObjectNotInPrerequisiteState(
+            "prepared transactions are disabled",
+            hint='Set "max_prepared_transactions" to a nonzero value.',
+        )
+    gid = stmt.sql.strip().rstrip(";").split(None, 2)[-1].strip().strip("'")
+    return errors.UndefinedObject(f'prepared transaction with identifier "{gid}" does not exist')
 
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:

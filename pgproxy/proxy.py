@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pgproxy import notify
 from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
@@ -29,6 +30,7 @@ class Proxy:
         self._pool_size = workers
         self._pools: dict[int, tuple[Backend, Workers]] = {}
         self.sessions: set[Session] = set()
+        self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
         self.advisory = AdvisoryLocks()  # pg_advisory_lock() across sessions
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
         self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
@@ -51,6 +53,10 @@ class Proxy:
         if self.watch is not None:
             self.watch.connected(session)
         return session
+
+    def session_by_pid(self, pid: int) -> Session | None:
+        """The open session with this backend pid (pg_terminate_backend and friends)."""
+        return next((s for s in self.sessions if s.pid == pid), None)
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

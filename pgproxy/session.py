@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
-from pgproxy import advisory, errors
+from pgproxy import advisory, errors, notify
 from pgproxy import settings as settings_mod
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.cursors import Cursors
@@ -90,6 +90,8 @@ class Session:
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}
+        self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
+        self.on_terminate: Callable[[], None] | None = None  # the wire's: close with 57P01
         self._running = False
         self._timed_out = False
         self._abandoned = False  # the last call was given up on (statement_timeout)
@@ -232,6 +234,12 @@ class Session:
     def end_of_sync(self) -> None:
         pass
 
+    def terminate(self) -> None:
+        """pg_terminate_backend() from another session: the client gets 57P01 and is closed."""
+        self.cancel()
+        if self.on_terminate is not None:
+            self.on_terminate()
+
     def cancel(self) -> None:
         waiter = self._lock_wait
         if waiter is not None and not waiter.done():
@@ -244,6 +252,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self.proxy.notifications.unlisten(self.database, self.inbox, None)
         self.proxy.closed(self, reason)
         self.proxy.advisory.release(self.pid)
         conn, self.conn = self.conn, None
@@ -572,6 +581,9 @@ class Session:
             self.proxy.advisory.release(self.pid, xact=True)
             self.savepoints.clear()
         self.in_transaction = in_transaction
+        if not in_transaction and self.inbox.pending:
+            # MySQL's DDL commits implicitly: only a ROLLBACK drops them.
+            notify.end_transaction(self, commit=kind is not dialects.Kind.ROLLBACK)
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
             self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)

@@ -59,6 +59,7 @@ BY_ERRNO: dict[int, str] = {
     1265: "22P02",  # data truncated: a value not among an ENUM's labels
     4084: "2200H",  # MariaDB: sequence has run out
     4091: "42P01",  # MariaDB: unknown sequence
+    4161: "42704",  # MariaDB: unknown data type (a cast to a PostgreSQL-only type)
     1367: "22P02",
     1142: "42501",  # command denied
     1044: "42501",

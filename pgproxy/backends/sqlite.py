@@ -400,12 +400,14 @@ class SQLiteConnection:
         self._lock = threading.Lock()
         self._current: SQLiteCursor | None = None
         self._column_cache: dict[tuple, tuple] = {}
+        self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
             self._conn.convert_binding = _bind
             self.sequences = sqlite_sequences.install(self._conn)
             sqlite_functions.register(self._conn)
+            self._conn.create_scalar_function("pg_sleep", self._sleep, 1, deterministic=False)
             for pragma in backend.pragmas:
                 self._conn.execute(pragma).fetchall()
         except apsw.Error as exc:
@@ -473,8 +475,15 @@ class SQLiteConnection:
             pass
         return cursor, (seen[-1] if seen else ())
 
+    def _sleep(self, seconds: Any) -> None:
+        """pg_sleep(seconds): waits in the worker thread; a cancel ends it with 57014."""
+        if seconds is not None and self._cancelled.wait(max(0.0, float(seconds))):
+            # sqlite3_interrupt() is not checked inside a function call, nor always after it.
+            raise apsw.InterruptError("interrupted")
+
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         self._finish_current()
+        self._cancelled.clear()
         before = self._conn.total_changes()
         try:
             cursor, description = self._run(sql, params, describe_only=False)
@@ -557,6 +566,7 @@ class SQLiteConnection:
         return not self._conn.getautocommit()
 
     def cancel(self) -> None:
+        self._cancelled.set()
         self._conn.interrupt()
 
     # In-process, there is no socket to break off: abort() interrupts, and a

@@ -74,6 +74,9 @@ def register(catalog: CatalogDB) -> None:
             raise errors.UndefinedTable(f'relation "{s}" does not exist')
         if kind == "regtype":
             name = s.lower().removeprefix("pg_catalog.")
+            if '"' in s and s != '"char"':
+                # A quoted name, as sql.Identifier writes one: '"text"', '"public"."mood"'.
+                name = _split_name(s)[2]
             name = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint": "int8",
                     "boolean": "bool", "character varying": "varchar", "real": "float4",
                     "double precision": "float8", '"char"': "char"}.get(name, name)

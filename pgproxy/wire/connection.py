@@ -250,6 +250,11 @@ class WireConnection(asyncio.Protocol):
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
         self.session.protocol_statements = self.statements
         self._sync_encoding()
+        inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
+        if inbox is not None:
+            inbox.wake = self._on_notification
+        if hasattr(self.session, "on_terminate"):
+            self.session.on_terminate = self.terminate
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))
         self.write(m.backend_key_data(self.pid, self.secret))
@@ -406,9 +411,25 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         for name, value in self.session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        self.write(m.READY[self.session.transaction_status])
+        status = self.session.transaction_status
+        if status == b"I":
+            self._write_notifications()
+        self.write(m.READY[status])
         self.flush()
         self._at_ready = True  # waiting for a command: the idle timeouts run
+
+    def _on_notification(self) -> None:
+        """Another session's NOTIFY reached us: an idle client gets it at once, as from
+        PostgreSQL; a busy one before its next ReadyForQuery outside a transaction block."""
+        if self._at_ready and self.session is not None and self.session.transaction_status == b"I":
+            self._write_notifications()
+            self.flush()
+
+    def _write_notifications(self) -> None:
+        inbox = getattr(self.session, "inbox", None)
+        while inbox is not None and inbox.received:
+            pid, channel, payload = inbox.received.popleft()
+            self.write(self._text_out(m.notification_response(pid, channel, payload)))
 
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
@@ -617,6 +638,21 @@ class WireConnection(asyncio.Protocol):
     def cancel(self) -> None:
         if self.session is not None:
             self.session.cancel()
+
+    def terminate(self) -> None:
+        """Another session's pg_terminate_backend(): FATAL 57P01 now, then the connection's
+        task ends as for a lost client, as PostgreSQL ends a terminated backend."""
+        if self.state is State.CLOSED or self._lost:
+            return
+        self._out.clear()
+        self._out_size = 0
+        exc = errors.AdminShutdown("terminating connection due to administrator command")
+        self._send_error(exc, fatal=True)
+        self.flush()
+        self._lost = True
+        if self.transport is not None:
+            self.transport.close()
+        self._wake()
 
 
 def _statement_error(exc: Exception) -> errors.PgError:

@@ -72,7 +72,12 @@ class Copy(Protocol):
 
 
 class CoreSession(Protocol):
-    """One client's session behind the wire."""
+    """One client's session behind the wire.
+
+    Optional: `inbox`, whose `received` deque holds (pid, channel, payload)
+    notifications to send and whose `wake` the wire sets to be told of new ones
+    (pgproxy/notify.py).
+    """
 
     # The wire's Parse statements by name, set by the wire after open_session.
     protocol_statements: dict[str, Any]

@@ -400,6 +400,10 @@ def notice_response(text: str) -> bytes:
     return error_response({"S": "NOTICE", "V": "NOTICE", "C": "00000", "M": text}, notice=True)
 
 
+def notification_response(pid: int, channel: str, payload: str) -> bytes:
+    return message(b"A", _i32.pack(pid) + _cstr(channel) + _cstr(payload))
+
+
 def parameter_description(oids: Sequence[int]) -> bytes:
     # Up to 65,535 parameters: the count is unsigned on the wire, as PostgreSQL sends it.
     return message(b"t", _u16.pack(len(oids)) + b"".join(_i32.pack(o) for o in oids))

@@ -158,7 +158,7 @@ def _source(kinds: tuple[str, ...]) -> str:
 
 
 _FACTORIES: dict[tuple[str, ...], Callable[..., RowsEncoder]] = {}
-_EMPTY_ROW = b"D\x00\x00\x00\x06\x00\x00"
+_EMPTY_ROW = b"D" + _IH.pack(6, 0)
 _MAX_FACTORIES = 512
 
 
@@ -232,6 +232,8 @@ def row_encoder(
     result-format codes (none: all text; one: all columns). `style`: see
     `column_encoder`.
     """
+    if not type_oids:  # `SELECT` of no columns: a DataRow of no fields per row
+        return lambda rows: _EMPTY_ROW * len(rows)
     fmts = normalize_formats(formats, len(type_oids))
     st = style or ISO
     kinds = tuple(_kind(oid, f, st) for oid, f in zip(type_oids, fmts, strict=True))
@@ -244,8 +246,6 @@ def row_encoder(
             args += [enc, pytype, st.pack, st.size - 4]
         else:
             args += [enc, None, None, None]
-    if not kinds:  # PostgreSQL's `SELECT;`: rows of no columns
-        return lambda rows: _EMPTY_ROW * len(rows)
     fn = _factory(kinds)(*args)
     if not any(k == "fixed" for k in kinds):
         return fn
