@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Hints, Kind
-from dialects.classify import function_name, word
+from dialects.classify import dotted_name, function_name, word
 
 # Functions as sqlglot parses PostgreSQL's names (position -> StrPosition,
 # string_agg -> GroupConcat, to_char -> TimeToStr …); exact types, so a new
@@ -252,15 +252,7 @@ def _created_by_tokens(tokens: list[Token]) -> frozenset[str]:
     i += 1
     if [word(t) for t in tokens[i : i + 3]] == ["IF", "NOT", "EXISTS"]:
         i += 3
-    parts: list[str] = []
-    while i < len(tokens) and _is_name(tokens[i]):
-        tok = tokens[i]
-        parts.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
-        i += 1
-        if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
-            i += 1
-            continue
-        break
+    parts, i = dotted_name(tokens, i, _is_name)
     if not parts:
         return frozenset({ANY_TEMP}) if temporary else frozenset()
     if temporary or (len(parts) > 1 and parts[-2].lower() == _TEMP_SCHEMA):

@@ -7,6 +7,8 @@ utility commands) are classified from their tokens; the rest from the AST.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
@@ -156,19 +158,26 @@ def ddl_tag(tokens: list[Token]) -> str:
 # --- SET / RESET / SHOW ----------------------------------------------------------------------
 
 
-def _name(tokens: list[Token], i: int) -> tuple[str, int]:
-    """A (possibly dotted) parameter name starting at tokens[i]; returns it and the next index."""
-    parts = []
-    while i < len(tokens):
+def dotted_name(
+    tokens: list[Token], i: int, part: Callable[[Token], bool] = lambda tok: True
+) -> tuple[list[str], int]:
+    """The parts of a dotted name starting at tokens[i], each token `part` accepts (a
+    quoted part keeps its case, a bare one is folded), and the index after the name."""
+    parts: list[str] = []
+    while i < len(tokens) and part(tokens[i]):
         tok = tokens[i]
-        if tok.token_type == TokenType.STRING:
-            break
         parts.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
         i += 1
         if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
             i += 1
             continue
         break
+    return parts, i
+
+
+def _name(tokens: list[Token], i: int) -> tuple[str, int]:
+    """A (possibly dotted) parameter name starting at tokens[i]; returns it and the next index."""
+    parts, i = dotted_name(tokens, i, lambda tok: tok.token_type != TokenType.STRING)
     if not parts:
         raise TranslationError("syntax error: configuration parameter name expected")
     return ".".join(parts), i

@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Generated, Statement, Step, Target, TranslationError
-from dialects.classify import word
+from dialects.classify import dotted_name, word
 from dialects.postgres import tokenize
 
 TABLE = "pgproxy_sequences"
@@ -188,15 +188,7 @@ def _options(tokens: list[Token], i: int, found: SequenceStatement) -> None:
 
 
 def _owner(tokens: list[Token], i: int) -> tuple[tuple[str, str], int]:
-    parts = []
-    while i < len(tokens):
-        tok = tokens[i]
-        parts.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
-        i += 1
-        if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
-            i += 1
-            continue
-        break
+    parts, i = dotted_name(tokens, i)
     if len(parts) < 2:
         raise TranslationError("invalid OWNED BY option", "42601")
     return (parts[-2], parts[-1]), i
