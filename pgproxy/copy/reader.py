@@ -13,6 +13,7 @@ CONTEXT ("COPY t, line 3, column v: ...").
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from struct import Struct
 from typing import Any
@@ -62,7 +63,7 @@ def reader_for(
     return TextReader(options, relname, names, oids)
 
 
-class Reader:
+class Reader(ABC):
     """What the formats share: columns and their decoders, the line count, error context."""
 
     def __init__(
@@ -81,9 +82,11 @@ class Reader:
         # error the backend raises about one of them.
         self.raw: list[bytes] = []
 
+    @abstractmethod
     def feed(self, data: bytes) -> list[Row]:
         raise NotImplementedError
 
+    @abstractmethod
     def finish(self) -> list[Row]:
         raise NotImplementedError
 
@@ -252,9 +255,11 @@ class _LineReader(Reader):
             for n, line in enumerate(lines)
         ]
 
+    @abstractmethod
     def _fast(self, lines: list[bytes]) -> list[Row]:
         raise NotImplementedError
 
+    @abstractmethod
     def fields(self, line: bytes, number: int) -> list[bytes | None]:
         raise NotImplementedError
 

@@ -9,6 +9,7 @@ sends it: clients such as psycopg parse each message as one row.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from struct import Struct
@@ -46,7 +47,7 @@ def writer_for(
     return TextWriter(options, names, oids, tz)
 
 
-class Writer:
+class Writer(ABC):
     """Frames for the start (a header), each batch of rows, and the end (a trailer)."""
 
     def __init__(
@@ -76,6 +77,7 @@ class Writer:
     def start(self) -> bytes:
         return b""
 
+    @abstractmethod
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
         raise NotImplementedError
 

@@ -180,8 +180,6 @@ def test_datestyle_order_reads_ambiguous_parameters(pair, table, style, text):
 
 @pytest.mark.parametrize("style", ["postgres", "postgres_verbose", "sql_standard", "iso_8601"])
 def test_interval_styles(pair, proxy, style):
-    if "mysql" in proxy.backend_url:
-        pytest.skip("MySQL has no interval type to cast to (dialects/DIFFERENCES.md)")
     for conn in pair:
         conn.execute(f"SET IntervalStyle = {style}")
     both(pair, "SHOW IntervalStyle")
