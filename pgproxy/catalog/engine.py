@@ -36,6 +36,12 @@ from pgproxy.catalog.relations import (
 from pgproxy.settings import PARAMS
 from pgproxy.wire.codecs import CODECS
 
+# information_schema columns PostgreSQL fills with the current database's name.
+DATABASE_COLUMNS = frozenset({
+    "catalog_name", "table_catalog", "udt_catalog", "constraint_catalog",
+    "unique_constraint_catalog", "sequence_catalog", "specific_catalog", "routine_catalog",
+})
+_ROWS = "pgproxy_rows_"  # the table behind each information_schema view
 _INT_TYPES = {"oid", "int2", "int4", "int8", "xid", "cid", "bool", "regproc"}
 _FLOAT_TYPES = {"float4", "float8"}
 
@@ -215,7 +221,18 @@ class CatalogDB:
                 cols = columns_of(spec)
                 self._remember(name, cols)
                 body = ", ".join(f'"{c}" {_storage(t)}' for c, t in cols)
-                self.db.execute(f'CREATE TABLE {db}."{name}" ({body})')
+                if db == "pg_catalog":
+                    self.db.execute(f'CREATE TABLE {db}."{name}" ({body})')
+                    continue
+                # The rows are the same for every session; the *_catalog columns are the
+                # asking session's database name, as PostgreSQL fills them.
+                self._remember(_ROWS + name, cols)
+                self.db.execute(f'CREATE TABLE {db}."{_ROWS}{name}" ({body})')
+                select = ", ".join(
+                    f'pg_current_database() AS "{c}"' if c in DATABASE_COLUMNS else f'"{c}"'
+                    for c, _ in cols)
+                self.db.execute(
+                    f'CREATE VIEW {db}."{name}" AS SELECT {select} FROM "{_ROWS}{name}"')
         for name, (spec, select) in PG_VIEWS.items():
             cols = columns_of(spec)
             self._remember(name, cols)
@@ -233,7 +250,9 @@ class CatalogDB:
     def _insert(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        db = "information_schema" if relation in INFORMATION_SCHEMA else "pg_catalog"
+        db = "pg_catalog"
+        if relation in INFORMATION_SCHEMA:
+            db, relation = "information_schema", _ROWS + relation
         n = len(rows[0])
         # The leading columns: a relation may have more than a row spells (pg_relations.py).
         names = ", ".join(f'"{c}"' for c in list(self.relation_columns[relation])[:n])
@@ -617,6 +636,8 @@ class CatalogDB:
             oid = projection_types[i] if i < len(projection_types) else None
             if oid is None and table:
                 oid = self.column_types.get((table, origin))
+            if oid is None and not table and name in DATABASE_COLUMNS:
+                oid = pgtypes.NAME  # an information_schema view's current database
             if oid is None:
                 oid = _infer([r[i] for r in rows[:32]])
             if oid == pgtypes.REGPROC:

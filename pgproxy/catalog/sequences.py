@@ -34,7 +34,7 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], table_oids: dict[s
                             seq.min_value, seq.cache, seq.cycle))
         pg_sequences.append(("public", seq.name, "postgres", type_oid, seq.start, seq.min_value,
                              seq.max_value, seq.increment, seq.cycle, seq.cache, seq.last_value))
-        info.append((catalog.ctx.database, "public", seq.name, seq.data_type, bits,
+        info.append((None, "public", seq.name, seq.data_type, bits,
                      str(seq.start), str(seq.min_value), str(seq.max_value), str(seq.increment),
                      "YES" if seq.cycle else "NO"))
         if seq.owned_by is not None and seq.owned_by[0] in table_oids:
