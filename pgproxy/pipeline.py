@@ -8,8 +8,8 @@ an object of its own module; add a stage by adding an object.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -84,7 +84,7 @@ class Pipeline:
         kind = stmt.kind
         if prepared.literals:  # a shaped statement: its literals follow the client's $n
             literals: Sequence[Any] = prepared.literals
-            if stmt.literal_columns and session.route.backend.dialect in _OFFSETLESS:
+            if stmt.literal_columns and session.route.backend.dialect != "postgres":
                 literals = await self._zoned_literals(session, prepared)
             params = [*params, *literals]
         if session.failed and kind not in _ENDS_FAILED:
@@ -367,12 +367,13 @@ class Pipeline:
     async def _zoned_literals(self, session: Session, prepared: PreparedStatement) -> list[Any]:
         """Literals bound to a timestamp column, read as PostgreSQL reads them there.
 
-        MariaDB refuses an offset in a DATETIME literal ('2024-01-01 10:00+00').
-        A zero offset means the same instant and wall-clock time whether the column
-        stands for a timestamp or a timestamptz (MariaDB keeps both as DATETIME, in
-        UTC), so it is dropped; a timestamptz column (a backend that has one) reads
-        any offset. Another offset on a DATETIME is left for the backend to refuse:
-        the two PostgreSQL types would read it differently. Text columns keep it.
+        The backends keep both types as text or DATETIME, which would take
+        '2024-06-01 12:00+02' as 12:00:02 or refuse it: a timestamptz column gets the
+        instant (in the session's TimeZone when the literal names no offset), stored in
+        UTC as the proxy binds timestamptz; a timestamp column drops the offset, as
+        PostgreSQL ignores it there. Both are bound as the proxy binds parameters, so
+        rows written with literals and with parameters compare alike. Text columns keep
+        the literal.
         """
         literals = list(prepared.literals)
         if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
@@ -382,9 +383,7 @@ class Pipeline:
             oid = inferred[i]
             if not isinstance(value, str) or oid not in _ZONED:
                 continue
-            if (m := _ZERO_OFFSET.search(value)) is not None:
-                literals[i] = value[: m.start()]
-            elif oid == pgtypes.TIMESTAMPTZ:
+            with contextlib.suppress(errors.PgError):  # not a timestamp: the backend says so
                 literals[i] = session.read_literal(oid, value)
         return literals
 
@@ -499,9 +498,6 @@ _NO_IMPLICIT = frozenset(
 )
 
 
-# Backends whose timestamptz column refuses a literal's offset (see _zoned_literals).
-_OFFSETLESS = frozenset({"mysql", "mariadb", "dolt"})
-_ZERO_OFFSET = re.compile(r"(?<=\d)\s*(?:Z|[+-]00(?::?00)?)\s*$")
 _ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIMESTAMPTZ}
 
 

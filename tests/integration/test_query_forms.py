@@ -156,3 +156,32 @@ def test_timestamptz_literals_with_a_zero_offset(pg, via_proxy):
         rows = conn.execute("SELECT id, at, note FROM qf_stamps ORDER BY id").fetchall()
         found.append([(i, _utc(at), note) for i, at, note in rows])
     assert found[0] == found[1]
+
+
+OFFSETS = [
+    "INSERT INTO qf_offsets VALUES (1, '2024-06-01 12:00+02', '2024-06-01 12:00+02',"
+    " '2024-06-01 12:00+02'), (2, '2024-06-01 12:00:00.25-05:30', '2024-06-01 08:00:00-08',"
+    " 'x'), (3, '2024-06-01 10:00', '2024-06-01 08:00Z', 'y')",
+    "UPDATE qf_offsets SET at = '2024-06-02 01:00+09', wall = '2024-06-02 01:00+09'"
+    " WHERE id = 3 OR at = '2024-06-01 06:00:00+00'",
+    "DELETE FROM qf_offsets WHERE at = '2024-06-01 17:30:00.25+00' AND wall = '2024-06-01 08:00'",
+]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
+def test_timestamptz_literals_with_an_offset(prepare, pg, via_proxy):
+    """'…12:00+02' is the instant in a timestamptz column and 12:00 in a timestamp column,
+    in VALUES, SET and WHERE, as PostgreSQL reads it (MariaDB refused it or kept 12:00:02)."""
+    found = []
+    for conn in (pg, via_proxy):
+        conn.execute("DROP TABLE IF EXISTS qf_offsets")
+        conn.execute("CREATE TABLE qf_offsets (id integer, at timestamptz, wall timestamp,"
+                     " note text)")
+        conn.execute("SET TimeZone = 'Europe/Berlin'")
+        statuses = [conn.execute(sql, prepare=prepare).statusmessage for sql in OFFSETS]
+        conn.execute("RESET TimeZone")
+        rows = conn.execute("SELECT id, at, wall, note FROM qf_offsets ORDER BY id",
+                            prepare=prepare).fetchall()
+        found.append((statuses, [(i, _utc(at), wall, note) for i, at, wall, note in rows]))
+    assert found[1] == found[0]
+    assert found[0][0] == ["INSERT 0 3", "UPDATE 1", "DELETE 1"]
