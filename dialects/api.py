@@ -132,12 +132,22 @@ class Step:
     `sql` runs with `values` bound (constants from the statement's own text,
     never pasted in); `routine` names work that must look at the backend's
     schema first (e.g. SQLite's table rebuild), run with `args`.
+
+    `params` are this step's placeholders as `Generated.params` spells them: the
+    proxy binds them (a steps statement's `Generated.params` is every step's, in
+    order) and the step takes that many of the bound values, a routine as its last
+    argument. A `result` step is part of what the client gets: the statement's rows
+    are its rows, in step order, and its row count is their sum (otherwise the last
+    step's count). A routine that returns rows gives in `sql` a query with the same
+    result columns, for Describe.
     """
 
     sql: str = ""
     values: tuple[Any, ...] = ()
     routine: str = ""
     args: tuple[Any, ...] = ()
+    params: tuple[int | str, ...] = ()
+    result: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,9 @@ def name_columns(tree: exp.Expr) -> exp.Expr:
     select = tree
     while isinstance(select, exp.SetOperation):
         select = select.this
-    if not isinstance(select, exp.Select):
+    if isinstance(select, (exp.Insert, exp.Update, exp.Delete)):
+        select = select.args.get("returning")  # RETURNING's columns are named the same way
+    if not isinstance(select, (exp.Select, exp.Returning)):
         return tree
     named = []
     for projection in select.expressions:

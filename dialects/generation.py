@@ -15,8 +15,8 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, ddl, hints, sequences, sqlite_ddl
-from dialects.api import Generated, Kind, Statement, Target, TranslationError
+from dialects import classify, ddl, hints, returning, sequences, sqlite_ddl
+from dialects.api import Generated, Kind, Statement, Step, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
@@ -27,6 +27,7 @@ from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.series import series
 from dialects.sqlite import PgProxySQLite
+from dialects.valuesdefault import split_rows
 
 _DIALECTS: dict[str, PgProxyBackend] = {
     "sqlite": PgProxySQLite(),
@@ -103,9 +104,21 @@ def generate(statement: Statement, target: Target) -> Generated:
     if kind is Kind.DDL:
         tree, notices = ddl.prepare(tree, target)
     tree = proxy_values(series(tree))
+    types = classify.projection_types(statement.expression)
+    if kind is Kind.INSERT and target.dialect == "sqlite" and (
+        parts := split_rows(tree)
+    ) is not None:
+        steps = tuple(_step(part, dialect, target, statement.nparams) for part in parts)
+        return Generated("", tuple(p for s in steps for p in s.params), types, steps)
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:
+        if kind is Kind.UPDATE and tree.args.get("returning") and not _native_returning(
+            tree, dialect, target
+        ):
+            plan = returning.update_plan(tree, lambda node: _placeholders(
+                dialect.generator().generate(node), target, statement.nparams))
+            return Generated("", plan.params, types, (plan,))
         if kind is Kind.DDL:
             steps = _plan(tree, dialect, target)
             if steps is not None:
@@ -116,8 +129,25 @@ def generate(statement: Statement, target: Target) -> Generated:
     if notices:
         return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
-    types = classify.projection_types(statement.expression)
     return replace(generated, column_types=types) if types else generated
+
+
+def _backend_sql(tree: exp.Expr, dialect: PgProxyBackend, target: Target,
+                 nparams: int) -> Generated:
+    """A (part of a) statement in the backend's SQL, with its placeholders' sources."""
+    for rewrite in dialect.PREPROCESS:
+        tree = rewrite(tree)
+    try:
+        sql = dialect.generator().generate(tree, copy=False)
+    except UnsupportedError as e:
+        raise TranslationError(f"{target.backend}: {_first_line(e)}", "0A000") from None
+    return _placeholders(sql, target, nparams)
+
+
+def _step(tree: exp.Expr, dialect: PgProxyBackend, target: Target, nparams: int) -> Step:
+    """One statement of several whose rows and counts add up to the client's statement."""
+    generated = _backend_sql(tree, dialect, target, nparams)
+    return Step(sql=generated.sql, params=generated.params, result=True)
 
 
 def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | None:
@@ -272,11 +302,16 @@ def _utility(statement: Statement, target: Target) -> Generated:
     )
 
 
+def _native_returning(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> bool:
+    return target.returning and isinstance(tree, getattr(dialect, "RETURNING", ()))
+
+
 def _check_returning(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> None:
     if not tree.args.get("returning"):
         return
-    allowed = getattr(dialect, "RETURNING", ())
-    if not (target.returning and isinstance(tree, allowed)):
+    if isinstance(tree, exp.Update) and target.returning and target.dialect == "mariadb":
+        return  # several steps (dialects/returning.py)
+    if not _native_returning(tree, dialect, target):
         verb = tree.key.upper()
         raise TranslationError(
             f"{target.backend} does not support {verb} ... RETURNING; "

@@ -308,12 +308,18 @@ def zoned_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
 def _projected(
     expression: exp.Expr | None, wrappers: tuple[type[exp.Expr], ...], bare: bool
 ) -> tuple[Binding, ...]:
-    if not isinstance(expression, exp.Select):
+    projections = expression.expressions if isinstance(expression, exp.Select) else None
+    if isinstance(expression, (exp.Insert, exp.Update, exp.Delete)):
+        returning = expression.args.get("returning")
+        projections = returning.expressions if returning is not None else None
+    if not projections:
         return ()
     out: list[Binding] = []
     scopes: dict[int, dict[str, object]] = {}
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
-    for position, node in enumerate(expression.expressions):
+    for position, node in enumerate(projections):
+        if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and node.is_star):
+            break  # the positions after a * are the table's to say
         node = _unparen(node.this if isinstance(node, exp.Alias) else node)
         if isinstance(node, wrappers) and not node.args.get("expressions"):  # not max(a, b)
             node = _unparen(node.this)

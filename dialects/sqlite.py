@@ -411,6 +411,22 @@ def _float_precision(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def _returning_unqualified(expression: exp.Expr) -> exp.Expr:
+    """SQLite's RETURNING takes the modified table's columns unqualified only (`RETURNING
+    t.id` is "no such column")."""
+    returning = expression.args.get("returning")
+    if returning is None or not isinstance(expression, (exp.Insert, exp.Update, exp.Delete)):
+        return expression
+    table = expression.this.this if isinstance(expression.this, exp.Schema) else expression.this
+    if not isinstance(table, exp.Table):
+        return expression
+    names = {table.name.lower(), table.alias_or_name.lower()}
+    for column in returning.find_all(exp.Column):
+        if column.table and column.table.lower() in names and not column.args.get("db"):
+            column.set("table", None)
+    return expression
+
+
 _SQLITE_STOCK = stock(SQLiteGenerator)
 
 
@@ -419,7 +435,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
     PREPROCESS = (regex.similar_to, jsonops.json_operators, valuesdefault.values_default,
                   *COMMON, *arrays.PREPROCESS,
-                  _float_precision, strip_regclass, _no_locking, _default_escape)
+                  _float_precision, strip_regclass, _no_locking, _default_escape,
+                  _returning_unqualified)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),

@@ -354,7 +354,7 @@ class Pipeline:
         nulls = [None] * len(prepared.param_types)
         values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
         await session.release_active()
-        columns = await session.run(_describe, generated.sql, values, retry=True)
+        columns = await session.run(_describe, generated, values, retry=True)
         if columns is not None and generated.column_types:
             columns = _typed(columns, generated.column_types, prepared.param_types)
         if columns is not None and (stmt.result_columns or stmt.zoned_columns):
@@ -553,7 +553,7 @@ def _execute(
 ) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
     """Worker-side: run, take the first rows, report the real transaction state."""
     if generated.steps:  # DDL the backend runs as several statements
-        cursor: Cursor = steps.run(conn, generated.steps)
+        cursor: Cursor = steps.run(conn, generated.steps, values)
     else:
         cursor = conn.execute(generated.sql, values)
     rows: list[tuple[Any, ...]] = []
@@ -568,8 +568,12 @@ def _execute(
     return cursor, rows, exhausted, conn.in_transaction
 
 
-def _describe(conn: Connection, sql: str, values: list[Any]) -> Sequence[Column] | None:
-    return conn.describe(sql, values)
+def _describe(
+    conn: Connection, generated: dialects.Generated, values: list[Any]
+) -> Sequence[Column] | None:
+    if generated.steps:
+        return steps.describe(conn, generated.steps, values)
+    return conn.describe(generated.sql, values)
 
 
 def _forget(session: Session) -> Any:

@@ -579,6 +579,10 @@ class MySQLBackend:
         """Called with the first connection's version string: MariaDB gets its own dialect."""
         if "mariadb" in version.lower():
             self.dialect = "mariadb"
+            # SET a = b, b = a reads the old row as PostgreSQL does (MySQL assigns left to
+            # right); MariaDB 10.3.5+ has the mode.
+            self.init = tuple(
+                s.replace(SQL_MODE, SQL_MODE + ",SIMULTANEOUS_ASSIGNMENT") for s in self.init)
             self.capabilities = dataclasses.replace(
                 self.capabilities, returning=True, as_of_timestamp=True
             )

@@ -31,7 +31,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
+def run(conn: Any, steps: Sequence[dialects.Step], values: Sequence[Any] = ()) -> StepsCursor:
     """All steps in one savepoint: they commit or roll back together."""
     rebuilds = any(s.routine in ("alter_table", "add_identity", "rename_constraint")
                    for s in steps)
@@ -41,7 +41,7 @@ def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
     try:
         run_sql(conn, f"SAVEPOINT {_SAVEPOINT}")
         try:
-            rowcount = each(conn, steps, ROUTINES)
+            result = each(conn, steps, ROUTINES, values)
             if fk_off:
                 _foreign_key_check(conn)
             # Outside a transaction block this commits, and deferred checks run here.
@@ -53,7 +53,7 @@ def run(conn: Any, steps: Sequence[dialects.Step]) -> StepsCursor:
     finally:
         if fk_off:
             run_sql(conn, "PRAGMA foreign_keys = ON")
-    return StepsCursor(rowcount)
+    return result
 
 
 def _foreign_keys(conn: Any) -> bool:

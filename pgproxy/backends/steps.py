@@ -1,9 +1,10 @@
 """Runs a statement the dialect layer turned into several steps (dialects.api.Step).
 
 SQL steps run through the connection with their values bound; routine steps
-call the backend's DDL routines (sqlite_ddl.py, mysql_ddl.py), which read
-the schema first. On SQLite every step runs inside one savepoint, so the
-statement is atomic inside or outside a transaction block; MySQL's DDL
+call the backend's routines (sqlite_ddl.py, mysql_ddl.py, returning.py), which
+read the schema first. On SQLite every step runs inside one savepoint, so the
+statement is atomic inside or outside a transaction block; on MySQL steps that
+write rows run in a transaction (a savepoint inside the client's), but its DDL
 commits on its own and cannot be (DIFFERENCES.md).
 """
 
@@ -14,24 +15,30 @@ from typing import Any
 
 import dialects
 from pgproxy import errors
-from pgproxy.backends.base import Connection, Cursor
+from pgproxy.backends.base import Column, Connection, Cursor
 
-Routine = Callable[..., None]
+Routine = Callable[..., Any]
+_SAVEPOINT = "pgproxy_steps"
 
 
 class StepsCursor:
-    """The result of a steps statement: no rows, the last step's row count."""
+    """The result of a steps statement: the rows of its result steps and their count."""
 
-    columns = None
-
-    def __init__(self, rowcount: int) -> None:
+    def __init__(
+        self, rowcount: int, columns: Sequence[Column] | None = None,
+        rows: Sequence[tuple[Any, ...]] = (),
+    ) -> None:
         self.rowcount = rowcount
+        self.columns = columns
+        self.pending = list(rows)
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
-        return []
+        batch = self.pending[:size]
+        del self.pending[:size]
+        return batch
 
     def close(self) -> None:
-        pass
+        self.pending = []
 
 
 def run_sql(conn: Connection, sql: str, values: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -53,33 +60,82 @@ def literal(conn: Connection, sql: str) -> str:
     return sql.replace("%", "%%") if getattr(backend, "paramstyle", "") == "format" else sql
 
 
-def run(conn: Connection, steps: Sequence[dialects.Step]) -> StepsCursor:
+def run(
+    conn: Connection, steps: Sequence[dialects.Step], values: Sequence[Any] = ()
+) -> StepsCursor:
     dialect = getattr(getattr(conn, "backend", None), "dialect", "")
     if dialect == "sqlite":
         from pgproxy.backends import sqlite_ddl
 
-        return sqlite_ddl.run(conn, steps)
+        return sqlite_ddl.run(conn, steps, values)
     if dialect in ("mysql", "mariadb"):
-        from pgproxy.backends import enums, mysql_ddl
+        from pgproxy.backends import enums, mysql_ddl, returning
 
-        return StepsCursor(each(conn, steps, {**mysql_ddl.ROUTINES, **enums.ROUTINES}))
+        routines = {**mysql_ddl.ROUTINES, **enums.ROUTINES, **returning.ROUTINES}
+        if any(s.result for s in steps):  # a write in steps: all of it or none
+            return atomic(conn, lambda: each(conn, steps, routines, values))
+        return each(conn, steps, routines, values)
     raise errors.FeatureNotSupported(f"{dialect or 'this backend'}: this DDL is not supported")
 
 
-def each(conn: Connection, steps: Sequence[dialects.Step], routines: dict[str, Routine]) -> int:
-    rowcount = 0
+def atomic(conn: Connection, work: Callable[[], StepsCursor]) -> StepsCursor:
+    """MySQL: `work` in a transaction of its own, or a savepoint inside the client's."""
+    inside = conn.in_transaction
+    run_sql(conn, f"SAVEPOINT {_SAVEPOINT}" if inside else "START TRANSACTION")
+    try:
+        result = work()
+    except BaseException:
+        run_sql(conn, f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}" if inside else "ROLLBACK")
+        raise
+    run_sql(conn, f"RELEASE SAVEPOINT {_SAVEPOINT}" if inside else "COMMIT")
+    return result
+
+
+def each(
+    conn: Connection, steps: Sequence[dialects.Step], routines: dict[str, Routine],
+    values: Sequence[Any] = (),
+) -> StepsCursor:
+    """The steps in order, each with its share of the bound values."""
+    rowcount = total = 0
+    columns: Sequence[Column] | None = None
+    rows: list[tuple[Any, ...]] = []
+    offset = 0
     for step in steps:
+        bound = values[offset : offset + len(step.params)]
+        offset += len(step.params)
         try:
             if step.routine:
-                routines[step.routine](conn, *step.args)
+                args = (*step.args, bound) if step.params else step.args
+                found = routines[step.routine](conn, *args)
+                if step.result and isinstance(found, StepsCursor):
+                    columns = columns if columns is not None else found.columns
+                    rows.extend(found.pending)
+                    total += max(found.rowcount, 0)
                 continue
-            sql = step.sql if step.values else literal(conn, step.sql)
-            cursor = conn.execute(sql, step.values)
+            sql = step.sql if step.values or step.params else literal(conn, step.sql)
+            cursor = conn.execute(sql, (*step.values, *bound))
             if cursor.columns is not None:
-                while cursor.fetch(500):
-                    pass
+                if step.result and columns is None:
+                    columns = cursor.columns
+                while batch := cursor.fetch(500):
+                    if step.result:
+                        rows.extend(batch)
             rowcount = max(cursor.rowcount, 0)
+            if step.result:
+                total += rowcount
             cursor.close()
         except dialects.TranslationError as exc:
             raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
-    return rowcount
+    if any(s.result for s in steps):
+        return StepsCursor(total, columns, rows)
+    return StepsCursor(rowcount)
+
+
+def describe(conn: Connection, steps: Sequence[dialects.Step], values: Sequence[Any]) -> Any:
+    """The columns of a steps statement: its first result step's (None: no rows)."""
+    offset = 0
+    for step in steps:
+        if step.result and step.sql:
+            return conn.describe(step.sql, values[offset : offset + len(step.params)])
+        offset += len(step.params)
+    return None

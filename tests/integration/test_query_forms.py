@@ -126,14 +126,45 @@ def test_values_with_default_match_postgresql(pg, via_proxy):
     assert found[0] == found[1]
 
 
-def test_default_in_some_rows_only_is_refused_on_sqlite(proxy_sqlite):
-    """Rows that disagree would need the default's value: 0A000, and the session goes on."""
-    with psycopg.connect(proxy_sqlite.dsn(), autocommit=True) as conn:
+MIXED = [
+    ("INSERT INTO qf_mixed (n, s) VALUES (1, DEFAULT), (DEFAULT, 'b'), (DEFAULT, 'c'),"
+     " (DEFAULT, DEFAULT), (DEFAULT, DEFAULT), (%s, %s) RETURNING id, n, s", (4, "d")),
+    ("INSERT INTO qf_mixed (id, n) VALUES (DEFAULT, %s), (100, DEFAULT)", (5,)),
+    ("SELECT id, n, s FROM qf_mixed ORDER BY id", None),
+]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
+def test_default_in_some_rows_only_matches_postgresql(prepare, pg, via_proxy):
+    """A column mixing values and DEFAULT (SQLite runs the rows that agree together, in
+    order): each row gets the column's default, sequences included; RETURNING keeps the
+    rows' order and the tag counts them all."""
+    found = []
+    for conn in (pg, via_proxy):
         conn.execute("DROP TABLE IF EXISTS qf_mixed")
-        conn.execute("CREATE TABLE qf_mixed (id integer, n integer DEFAULT 7)")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("INSERT INTO qf_mixed (id, n) VALUES (1, DEFAULT), (2, 3)")
-        assert conn.execute("SELECT count(*) FROM qf_mixed").fetchone() == (0,)
+        conn.execute("CREATE TABLE qf_mixed (id serial PRIMARY KEY, n integer DEFAULT 7,"
+                     " s text DEFAULT 'x')")
+        answers = []
+        for sql, params in MIXED:
+            cur = conn.execute(sql, params, prepare=prepare)
+            answers.append((cur.statusmessage, cur.fetchall() if cur.description else None))
+        found.append(answers)
+    assert found[1] == found[0]
+
+
+def test_default_in_some_rows_is_one_statement(pg, via_proxy):
+    """The rows go in together or not at all, inside a transaction block or outside."""
+    conn = via_proxy
+    conn.execute("DROP TABLE IF EXISTS qf_mixed")
+    conn.execute("CREATE TABLE qf_mixed (id integer PRIMARY KEY, n integer DEFAULT 7)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO qf_mixed (id, n) VALUES (1, DEFAULT), (2, 3), (1, 4)")
+    assert conn.execute("SELECT count(*) FROM qf_mixed").fetchone() == (0,)
+    with conn.transaction():
+        conn.execute("INSERT INTO qf_mixed VALUES (9, 9)")
+        with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+            conn.execute("INSERT INTO qf_mixed (id, n) VALUES (1, DEFAULT), (9, 3)")
+    assert conn.execute("SELECT id, n FROM qf_mixed").fetchall() == [(9, 9)]
 
 
 def _utc(value):

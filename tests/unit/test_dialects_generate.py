@@ -296,7 +296,7 @@ def test_session_functions_dollar_style_number_after_client_params():
     [
         ("INSERT INTO t VALUES (1) RETURNING id", MYSQL),
         ("INSERT INTO t VALUES (1) RETURNING id", DOLT),
-        ("UPDATE t SET a = 1 RETURNING *", MARIADB),
+        ("UPDATE t SET a = 1 FROM u WHERE u.id = t.id RETURNING *", MARIADB),
         ("DELETE FROM t RETURNING *", Target("sqlite", "qmark", "sqlite", returning=False)),
         ("INSERT INTO t VALUES (1) ON CONFLICT (a) DO UPDATE SET b = 1 WHERE t.c > 0", MYSQL),
         ("CALL p()", SQLITE),
@@ -382,3 +382,35 @@ def test_sqlite_column_names_follow_postgres():
     g = gen("SELECT count(*), 1, 'a'::text, now() IS NOT NULL AS fresh", SQLITE)
     cursor = db.execute(g.sql)
     assert [d[0] for d in cursor.description] == ["count", "?column?", "text", "fresh"]
+
+
+def test_update_returning_on_mariadb_is_a_plan_with_bound_values():
+    """The pieces the run-time routine joins (pgproxy/backends/returning.py): values stay
+    placeholders, in the order assignments, WHERE, RETURNING."""
+    g = gen("UPDATE t AS x SET a = $2, b = b || 'q' WHERE x.id = $1 RETURNING a, b || $3",
+            MARIADB)
+    assert g.sql == "" and len(g.steps) == 1
+    step = g.steps[0]
+    assert step.routine == "update_returning" and step.result
+    plan = step.args[0]
+    assert g.params == step.params == (1, 0, 2)
+    assert [(c, p.sql, p.nvalues) for c, p, _ in plan.assignments] == [
+        ("a", "%s", 1), ("b", "CONCAT(b, 'q')", 0)]
+    assert (plan.where.sql, plan.where.nvalues) == ("(x.id = %s)", 1)
+    assert plan.returning.sql == "a, CONCAT(b, %s) AS `?column?`"
+    assert (plan.table, plan.target, plan.qualifier) == ("t", "t AS x", "`x`")
+    assert step.sql.startswith("SELECT a, CONCAT(b, %s) AS `?column?` FROM t AS x WHERE FALSE")
+
+
+def test_default_in_some_rows_splits_into_inserts_on_sqlite():
+    """Rows that disagree on DEFAULT: INSERTs of rows that agree, in order, params bound."""
+    g = gen("INSERT INTO t (a, b) VALUES ($1, DEFAULT), (DEFAULT, 2), (DEFAULT, 3),"
+            " (DEFAULT, DEFAULT), (DEFAULT, DEFAULT) RETURNING a", SQLITE)
+    assert [s.sql for s in g.steps] == [
+        "INSERT INTO t (a) VALUES (?) RETURNING a",
+        "INSERT INTO t (b) VALUES (2), (3) RETURNING a",
+        "INSERT INTO t DEFAULT VALUES RETURNING a",
+        "INSERT INTO t DEFAULT VALUES RETURNING a",
+    ]
+    assert all(s.result for s in g.steps)
+    assert g.params == (0,)

@@ -1,0 +1,89 @@
+"""`UPDATE … RETURNING` where the backend has none (MariaDB), as a plan of steps.
+
+The backend runs it as: read the keys of the matching rows (locking them),
+update those rows by key, read the RETURNING list back by key (the new key
+when the SET changes it). Which key to use needs the schema, so the plan holds
+the statement's pieces in the backend's SQL and pgproxy/backends/returning.py
+puts them together at run time; every value stays a bound placeholder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from dialects.api import Generated, Step, TranslationError
+
+# Functions whose value differs per call: a key set by one cannot be computed ahead.
+_VOLATILE = frozenset({"random", "rand", "uuid", "gen_random_uuid", "uuid_generate_v4",
+                       "nextval", "clock_timestamp", "timeofday", "sys_guid", "uuid_short"})
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Backend SQL for part of the statement and how many bound values it takes."""
+
+    sql: str
+    nvalues: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePlan:
+    """What the run-time routine needs; its values come in this order: each
+    assignment's, the WHERE's, the RETURNING list's."""
+
+    table: str  # the table's bare name, lower-cased, for the key lookup
+    schema: str | None  # its database when the statement names one
+    target: str  # the table as the backend spells it, alias included
+    qualifier: str  # the alias or table name that qualifies its columns
+    assignments: tuple[tuple[str, Piece, bool], ...]  # column, expression, volatile
+    where: Piece | None
+    returning: Piece
+
+
+def update_plan(tree: exp.Update, sql: Callable[[exp.Expr], Generated]) -> Step:
+    """The step that runs `tree` (after the dialect's rewrites) with its RETURNING."""
+    table = tree.this
+    if tree.args.get("from_") or tree.args.get("joins") or not isinstance(table, exp.Table):
+        raise TranslationError(
+            "UPDATE … FROM … RETURNING is not supported on this backend; "
+            "run the UPDATE, then SELECT the rows", "0A000")
+    params: list[int | str] = []
+
+    def piece(node: exp.Expr) -> Piece:
+        generated = sql(node)
+        params.extend(generated.params)
+        return Piece(generated.sql, len(generated.params))
+
+    assignments = tuple(
+        (eq.this.name.lower(), piece(eq.expression), _volatile(eq.expression))
+        for eq in tree.expressions
+    )
+    where = tree.args.get("where")
+    condition = piece(exp.Paren(this=where.this)) if where is not None else None
+    items = [piece(item) for item in tree.args["returning"].expressions]
+    listed = Piece(", ".join(i.sql for i in items), sum(i.nvalues for i in items))
+    qualifier = exp.to_identifier(table.alias_or_name, quoted=True)
+    plan = UpdatePlan(
+        table=table.name.lower(),
+        schema=table.db or None,
+        target=sql(table).sql,
+        qualifier=sql(qualifier).sql,
+        assignments=assignments,
+        where=condition,
+        returning=listed,
+    )
+    # Describe: the RETURNING list over the table gives the result's columns.
+    describe = f"SELECT {listed.sql} FROM {sql(table).sql} WHERE FALSE"
+    return Step(sql=describe, routine="update_returning", args=(plan,), params=tuple(params),
+                result=True)
+
+
+def _volatile(node: exp.Expr) -> bool:
+    for call in node.find_all(exp.Func):
+        name = (call.name if isinstance(call, exp.Anonymous) else call.sql_name()).lower()
+        if name in _VOLATILE or isinstance(call, exp.Rand):
+            return True
+    return False
