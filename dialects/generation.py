@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, ddl, hints, returning, sequences, sqlite_ddl
+from dialects import classify, ddl, hints, returning, sequence_calls, sequences, sqlite_ddl
 from dialects.api import Generated, Kind, Statement, Step, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
@@ -110,6 +110,12 @@ def generate(statement: Statement, target: Target) -> Generated:
     ) is not None:
         steps = tuple(_step(part, dialect, target, statement.nparams) for part in parts)
         return Generated("", tuple(p for s in steps for p in s.params), types, steps)
+    if target.dialect == "mariadb" and kind is not Kind.DDL and sequence_calls.needs_plan(tree):
+        described = _backend_sql(tree.copy(), dialect, target, statement.nparams)
+        found = sequence_calls.prepare(tree)
+        generated = _backend_sql(tree, dialect, target, statement.nparams)
+        step = sequence_calls.step(found, generated, described)
+        return Generated("", step.params, types, (step,))
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:

@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Generated, Statement, Step, Target, TranslationError
+from dialects.classify import _param_number as param_number
 from dialects.classify import dotted_name, word
 from dialects.postgres import tokenize
 
@@ -352,24 +353,39 @@ def unqualify(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+# A sequence named by a client parameter ($n is BOUND_NAME + str(n - 1)): the proxy looks
+# the value up and puts the sequence's quoted name in its place (dialects/sequence_calls.py).
+BOUND_NAME = "pgproxy_bound_seq_"
+# The value of the session's last nextval(), which MariaDB does not keep: lastval().
+LASTVAL = "@pgproxy_lastval"
+
+
 def mariadb_functions(expression: exp.Expr) -> exp.Expr:
     """nextval('s') -> NEXTVAL(s), currval -> LASTVAL, setval -> SETVAL: MariaDB takes the
-    sequence as a name, so it must be a constant in the statement's text."""
+    sequence as a name, so it is a constant in the statement's text or a parameter the
+    proxy resolves. Outside DDL, nextval also keeps its value for lastval()."""
     unqualify(expression)
+    ddl = isinstance(expression, (exp.Create, exp.Alter, exp.Drop))
     for node in list(expression.find_all(exp.Anonymous)):
         fn = node.name.lower()
         if fn not in FUNCTIONS:
             continue
-        if fn == "lastval":
-            raise TranslationError("mariadb: lastval() is not supported; use currval('name')",
-                                   "0A000")
         args = node.expressions
+        if fn == "lastval":
+            if args:
+                raise TranslationError("function lastval(unknown) does not exist", "42883")
+            node.replace(exp.var(LASTVAL))
+            continue
         if not args:
             raise TranslationError(f"function {fn}() does not exist", "42883")
         name = _constant_name(args[0], fn)
-        call = {"nextval": "NEXTVAL", "currval": "LASTVAL", "setval": "SETVAL"}[fn]
-        target = exp.column(exp.to_identifier(name.split(".")[-1], quoted=True))
-        node.replace(exp.Anonymous(this=call, expressions=[target, *args[1:]]))
+        call: exp.Expr = exp.Anonymous(
+            this={"nextval": "NEXTVAL", "currval": "LASTVAL", "setval": "SETVAL"}[fn],
+            expressions=[exp.column(exp.to_identifier(name.split(".")[-1], quoted=True)),
+                         *args[1:]])
+        if fn == "nextval" and not ddl:
+            call = exp.Paren(this=exp.PropertyEQ(this=exp.var(LASTVAL), expression=call))
+        node.replace(call)
     return expression
 
 
@@ -388,9 +404,11 @@ def _constant_name(arg: exp.Expr, fn: str) -> str:
         arg = arg.this
     if isinstance(arg, exp.Literal) and arg.is_string:
         return name_of(arg.this)
+    if isinstance(arg, exp.Parameter) and (number := param_number(arg)):
+        return f"{BOUND_NAME}{number - 1}"
     raise TranslationError(
-        f"mariadb: {fn}() needs the sequence name as a constant here, e.g. {fn}('my_seq')",
-        "0A000",
+        f"mariadb: {fn}() needs the sequence name as a constant or a parameter here,"
+        f" e.g. {fn}('my_seq')", "0A000",
     )
 
 

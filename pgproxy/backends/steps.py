@@ -69,9 +69,10 @@ def run(
 
         return sqlite_ddl.run(conn, steps, values)
     if dialect in ("mysql", "mariadb"):
-        from pgproxy.backends import enums, mysql_ddl, returning
+        from pgproxy.backends import enums, mysql_ddl, returning, sequence_calls
 
-        routines = {**mysql_ddl.ROUTINES, **enums.ROUTINES, **returning.ROUTINES}
+        routines = {**mysql_ddl.ROUTINES, **enums.ROUTINES, **returning.ROUTINES,
+                    **sequence_calls.ROUTINES}
         if any(s.result for s in steps):  # a write in steps: all of it or none
             return atomic(conn, lambda: each(conn, steps, routines, values))
         return each(conn, steps, routines, values)

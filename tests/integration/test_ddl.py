@@ -104,9 +104,9 @@ def test_hibernate_sequence(any_proxy: ProxyProcess) -> None:
         conn.execute(f"drop sequence {seq}")
 
 
-def test_currval_before_nextval_is_55000(proxy_sqlite: ProxyProcess,
+def test_currval_before_nextval_is_55000(proxy_sqlite: ProxyProcess, proxy_mysql: ProxyProcess,
                                          proxy_postgresql: ProxyProcess) -> None:
-    for proxy in (proxy_sqlite, proxy_postgresql):
+    for proxy in (proxy_sqlite, proxy_mysql, proxy_postgresql):
         seq = _name("fresh_seq")
         with _connect(proxy) as conn:
             conn.execute(f"create sequence {seq}")
@@ -116,6 +116,63 @@ def test_currval_before_nextval_is_55000(proxy_sqlite: ProxyProcess,
             with pytest.raises(psycopg.errors.UndefinedTable):
                 conn.execute("select nextval('no_such_sequence')")
             conn.execute(f"drop sequence {seq}")
+
+
+# (statement, parameters, prepare): sequences named by constants and by parameters.
+SEQUENCE_CALLS = [
+    ("select currval('{s}')", None, False),
+    ("select lastval()", None, False),
+    ("select nextval('{s}'), currval('{s}')", None, False),
+    ("select currval('{s}'), lastval()", None, True),
+    ("select nextval(%s)", ("{t}",), True),
+    ("select currval(%s::regclass), lastval()", ("{t}",), False),
+    ("select nextval(%s)", ("no_such_{t}",), True),
+    ("select nextval(%s)", ('public."{s}"',), False),
+    ("insert into {s}_rows values (nextval('{s}'), 'x') returning id", None, False),
+    ("select lastval(), currval('{s}')", None, False),
+    # setval below the current value takes effect; is_called false gives v next
+    ("select setval('{s}', 1)", None, False),
+    ("select nextval('{s}')", None, False),
+    ("select setval('{s}', 5, false)", None, True),
+    ("select nextval('{s}')", None, False),
+    ("select setval(%s, %s, %s)", ("{t}", 3, True), True),
+    ("select nextval('{t}')", None, False),
+    ("select pg_catalog.setval('public.{t}', 50, true)", None, False),
+    ("select nextval('{t}'), lastval()", None, False),
+    ("select setval('{s}', 0)", None, False),
+]
+
+
+def test_mariadb_sequence_calls_match_postgresql(proxy_mysql: ProxyProcess,
+                                                 proxy_postgresql: ProxyProcess) -> None:
+    """currval/lastval before nextval (55000), names as parameters, setval below the
+    current value: MariaDB's own functions answer each otherwise."""
+    answers = []
+    for proxy in (proxy_mysql, proxy_postgresql):
+        s, t = _name("calls_seq"), _name("calls_other")
+        got = []
+        with _connect(proxy) as conn:
+            conn.execute(f"create sequence {s}")
+            conn.execute(f"create sequence {t} start 100")
+            conn.execute(f"create table {s}_rows (id bigint primary key, v text)")
+            for sql, params, prepare in SEQUENCE_CALLS:
+                args = tuple(p.format(s=s, t=t) if isinstance(p, str) else p
+                             for p in params or ())
+                try:
+                    cur = conn.execute(sql.format(s=s, t=t), args or None, prepare=prepare)
+                    got.append(cur.fetchall())
+                except psycopg.Error as exc:
+                    got.append(exc.sqlstate)
+            with _connect(proxy) as other:  # another session has advanced nothing
+                for sql in ("select lastval()", f"select currval('{s}')"):
+                    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+                        other.execute(sql)
+            conn.execute(f"drop table {s}_rows")
+            conn.execute(f"drop sequence {s}")
+            conn.execute(f"drop sequence {t}")
+        answers.append(got)
+    assert answers[0] == answers[1]
+    assert answers[1][:2] == ["55000", "55000"] and answers[1][6] == "42P01"
 
 
 def test_sequence_options_match_postgresql(proxy_sqlite: ProxyProcess,

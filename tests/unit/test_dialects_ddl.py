@@ -98,7 +98,8 @@ ROUND_TRIP = [
     (
         "select nextval('s'), currval('s'), pg_catalog.setval('public.s', 5, false)",
         {"sqlite": ["SELECT NEXTVAL('s') AS \"nextval\", CURRVAL('s') AS \"currval\", SETVAL('public.s', 5, FALSE) AS \"setval\""],
-         "mariadb": ["SELECT NEXTVAL(`s`) AS `nextval`, LASTVAL(`s`) AS `currval`, SETVAL(`s`, 5, FALSE) AS `setval`"]},
+         # currval is checked first (55000 before any nextval): Describe sees the statement
+         "mariadb": ["SELECT (@pgproxy_lastval := NEXTVAL(`s`)) AS `nextval`, LASTVAL(`s`) AS `currval`, SETVAL(`s`, 5, FALSE) AS `setval`"]},
     ),
     (
         "create sequence hibernate_sequence start 1 increment 50",
@@ -188,8 +189,7 @@ def test_round_trip(pg: str, target: str, expected: list[str]) -> None:
         ("select nextval('s')", MYSQL, "no sequences"),
         ("create index i on t (lower(a))", MARIADB, "expressions"),
         ("create unique index i on t (a) where b", MARIADB, "partial unique"),
-        ("select nextval($1)", MARIADB, "constant"),
-        ("select lastval()", MARIADB, "lastval"),
+        ("select nextval(a) from t", MARIADB, "constant or a parameter"),
         ("create sequence s", MYSQL, "sequences are not supported"),
         ("alter table t rename constraint a to b", MARIADB, "RENAME CONSTRAINT"),
     ],
@@ -327,3 +327,24 @@ def test_rebuild_refuses_what_postgresql_refuses() -> None:
         with pytest.raises(TranslationError) as info:
             _rebuilt(conn, "t", sql)
         assert info.value.sqlstate == code
+
+
+def test_mariadb_sequence_calls_plan() -> None:
+    """currval / lastval checked, a bound name resolved by the proxy, a bare setval applied
+    when MariaDB does not (pgproxy/backends/sequence_calls.py)."""
+    (step,) = gen("select currval('s'), nextval($1), lastval(), $2::int", MARIADB).steps
+    plan = step.args[0]
+    assert step.routine == "sequence_calls" and step.result
+    assert plan.sql == ("SELECT LASTVAL(`s`) AS `currval`, (@pgproxy_lastval := NEXTVAL("
+                        "`pgproxy_bound_seq_0`)) AS `nextval`, @pgproxy_lastval AS `lastval`,"
+                        " CAST(%s AS SIGNED) AS `int4`")
+    assert (plan.bound, plan.currval, plan.lastval, plan.setval) == ((0,), ("`s`",), False, None)
+    assert step.params == (0, 1)  # the name, then the statement's own parameters
+    assert "CAST(NULL AS SIGNED)" in step.sql and "pgproxy_bound_seq" not in step.sql
+    (step,) = gen("select pg_catalog.setval('public.s', $1, false)", MARIADB).steps
+    assert step.args[0].setval == ("`s`", True)
+    assert step.args[0].sql == "SELECT SETVAL(`s`, %s, FALSE) AS `setval`, %s, FALSE"
+    assert step.sql == "SELECT SETVAL(`s`, %s, FALSE) AS `setval`"
+    assert not gen("select nextval('s')", MARIADB).steps  # nothing to check
+    ddl = gen("create table d (id int default nextval('s'))", MARIADB)
+    assert "pgproxy_lastval" not in ddl.sql
