@@ -50,6 +50,10 @@ def update_plan(tree: exp.Update, sql: Callable[[exp.Expr], Generated]) -> Step:
         raise TranslationError(
             "UPDATE … FROM … RETURNING is not supported on this backend; "
             "run the UPDATE, then SELECT the rows", "0A000")
+    if tree.args.get("with_"):
+        raise TranslationError(
+            "WITH … UPDATE … RETURNING is not supported on this backend; "
+            "run the UPDATE, then SELECT the rows", "0A000")
     params: list[int | str] = []
 
     def piece(node: exp.Expr) -> Piece:
@@ -57,10 +61,20 @@ def update_plan(tree: exp.Update, sql: Callable[[exp.Expr], Generated]) -> Step:
         params.extend(generated.params)
         return Piece(generated.sql, len(generated.params))
 
-    assignments = tuple(
-        (eq.this.name.lower(), piece(eq.expression), _volatile(eq.expression))
-        for eq in tree.expressions
-    )
+    pairs: list[tuple[exp.Expr, exp.Expr]] = []
+    for eq in tree.expressions:  # SET (a, b) = (1, 2) is SET a = 1, b = 2
+        left, right = eq.this, eq.expression
+        if isinstance(left, exp.Tuple) and isinstance(right, exp.Tuple) and len(
+            left.expressions) == len(right.expressions):
+            pairs.extend(zip(left.expressions, right.expressions, strict=True))
+        else:
+            pairs.append((left, right))
+    if not all(isinstance(column, exp.Column) for column, _ in pairs):
+        raise TranslationError(
+            "UPDATE … SET (a, b) = (SELECT …) RETURNING is not supported on this backend",
+            "0A000")
+    assignments = tuple((column.name.lower(), piece(value), _volatile(value))
+                        for column, value in pairs)
     where = tree.args.get("where")
     condition = piece(exp.Paren(this=where.this)) if where is not None else None
     items = [piece(item) for item in tree.args["returning"].expressions]

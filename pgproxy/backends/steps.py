@@ -10,6 +10,7 @@ commits on its own and cannot be (DIFFERENCES.md).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,7 +87,8 @@ def atomic(conn: Connection, work: Callable[[], StepsCursor]) -> StepsCursor:
     try:
         result = work()
     except BaseException:
-        run_sql(conn, f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}" if inside else "ROLLBACK")
+        with contextlib.suppress(errors.PgError):  # a lost connection: the first error tells
+            run_sql(conn, f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}" if inside else "ROLLBACK")
         raise
     run_sql(conn, f"RELEASE SAVEPOINT {_SAVEPOINT}" if inside else "COMMIT")
     return result

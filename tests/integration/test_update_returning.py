@@ -33,6 +33,8 @@ STATEMENTS = [
      None),
     ("UPDATE ur_items SET note = %s WHERE id = %s RETURNING *", ("set", 1)),
     ("UPDATE ur_items SET n = 0 WHERE id = 99 RETURNING id, n", None),
+    ("UPDATE ur_items SET (n, note) = (n + 5, %s) WHERE id = 3 RETURNING id, n, note",
+     ("pair",)),
     ("UPDATE ur_items AS i SET n = i.n - 1 WHERE i.code IN ('a', 'c') RETURNING i.id, i.n",
      None),
     # the key changes: rows are found again by their new key
@@ -134,6 +136,9 @@ def test_what_mariadb_refuses(proxy_mysql: ProxyProcess):
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="FROM"):
             conn.execute("UPDATE ur_items SET n = 0 FROM ur_pairs WHERE ur_pairs.a = ur_items.id"
                          " RETURNING ur_items.id")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="WITH"):
+            conn.execute("WITH k AS (SELECT 1 AS id) UPDATE ur_items SET n = 0"
+                         " WHERE id IN (SELECT id FROM k) RETURNING id")
         assert conn.execute("SELECT v FROM ur_keyless").fetchall() == [("a",)]
         assert conn.execute("SELECT id, code FROM ur_coded ORDER BY id").fetchall() == [
             (1, 100), (2, 200)]
