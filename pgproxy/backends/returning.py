@@ -3,8 +3,8 @@
 In the statement's transaction (steps.atomic): select the key of each matching
 row FOR UPDATE, and the new key where the SET changes it; update those rows by
 key; read the RETURNING list back by key, in the order the rows were found. The
-key is the primary key, or a unique key of NOT NULL columns, read from
-information_schema; one the SET leaves alone is preferred.
+key is the primary key, or a unique key of NOT NULL columns, read with SHOW
+KEYS; one the SET leaves alone is preferred.
 """
 
 from __future__ import annotations
@@ -19,26 +19,23 @@ from pgproxy.backends.steps import StepsCursor, run_sql
 
 _CHUNK = 500  # keys per statement
 
-_KEYS = (
-    "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s"
-    " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA"
-    " AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME"
-    " WHERE s.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND s.TABLE_NAME = %s"
-    " AND s.NON_UNIQUE = 0 ORDER BY s.INDEX_NAME <> 'PRIMARY', s.INDEX_NAME, s.SEQ_IN_INDEX"
-)
-
-
 def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+    """A quoted name as pymysql takes SQL text (it %-formats every statement)."""
+    return "`" + name.replace("`", "``").replace("%", "%%") + "`"
 
 
 def _key(conn: Connection, plan: UpdatePlan) -> list[str]:
     """The columns of the key to find the rows by: untouched by the SET if one is."""
+    table = _quote(plan.table) if plan.schema is None else (
+        f"{_quote(plan.table)} FROM {_quote(plan.schema)}")
     keys: dict[str, list[tuple[str, str]]] = {}
-    for index, column, nullable in run_sql(conn, _KEYS, (plan.schema, plan.table)):
-        keys.setdefault(index, []).append((column, nullable))
-    usable = [[c for c, _ in cols] for cols in keys.values()
-              if all(c is not None and n == "NO" for c, n in cols)]
+    # SHOW KEYS: Non_unique, Key_name, Seq_in_index, Column_name, …, Null ('' or 'YES').
+    for row in run_sql(conn, f"SHOW KEYS FROM {table}"):
+        if not int(row[1]):
+            keys.setdefault(row[2], []).append((row[4], row[9]))
+    ordered = sorted(keys.items(), key=lambda k: k[0] != "PRIMARY")
+    usable = [[c for c, _ in cols] for _, cols in ordered
+              if all(c is not None and not n for c, n in cols)]
     if not usable:
         raise errors.FeatureNotSupported(
             f'UPDATE … RETURNING on table "{plan.table}" needs a primary key or a unique key'

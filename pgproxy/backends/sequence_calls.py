@@ -30,6 +30,11 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def _in_sql(quoted: str) -> str:
+    """A quoted name as pymysql takes SQL text: it %-formats every statement."""
+    return quoted.replace("%", "%%")
+
+
 def _bare(quoted: str) -> str:
     return quoted[1:-1].replace("``", "`")
 
@@ -55,10 +60,10 @@ def sequence_calls(
              for i, v in zip(plan.bound, values, strict=False)}
     sql = plan.sql
     for sentinel, quoted in names.items():
-        sql = sql.replace(sentinel, quoted)
+        sql = sql.replace(sentinel, _in_sql(quoted))
     for name in plan.currval:
         quoted = names.get(name, name)
-        if run_sql(conn, f"SELECT LASTVAL({quoted})")[0][0] is None:
+        if run_sql(conn, f"SELECT LASTVAL({_in_sql(quoted)})")[0][0] is None:
             raise errors.ObjectNotInPrerequisiteState(
                 f'currval of sequence "{_bare(quoted)}" is not yet defined in this session')
     if plan.lastval and run_sql(conn, f"SELECT {LASTVAL}")[0][0] is None:
@@ -86,14 +91,15 @@ def sequence_calls(
 
 def _setval(conn: Connection, quoted: str, value: int, called: bool) -> None:
     """setval below the current value: the sequence's row rewritten (MariaDB's own way)."""
+    name = _in_sql(quoted)
     low, high, step = run_sql(
-        conn, f"SELECT minimum_value, maximum_value, increment FROM {quoted}")[0]
+        conn, f"SELECT minimum_value, maximum_value, increment FROM {name}")[0]
     if not low <= value <= high:
         raise errors.NumericValueOutOfRange(
             f'setval: value {value} is out of bounds for sequence "{_bare(quoted)}"'
             f" ({low}..{high})")
-    run_sql(conn, f"INSERT INTO {quoted} ({_ROW}) SELECT %s, {_ROW.split(', ', 1)[1]}"
-                  f" FROM {quoted}", (value + step if called else value,))
+    run_sql(conn, f"INSERT INTO {name} ({_ROW}) SELECT %s, {_ROW.split(', ', 1)[1]}"
+                  f" FROM {name}", (value + step if called else value,))
 
 
 ROUTINES = {"sequence_calls": sequence_calls}
