@@ -34,7 +34,7 @@ class UpdatePlan:
     """What the run-time routine needs; its values come in this order: each
     assignment's, the WHERE's, the RETURNING list's."""
 
-    table: str  # the table's bare name, lower-cased, for the key lookup
+    table: str  # the table's bare name, for the key lookup
     schema: str | None  # its database when the statement names one
     target: str  # the table as the backend spells it, alias included
     qualifier: str  # the alias or table name that qualifies its columns
@@ -73,7 +73,7 @@ def update_plan(tree: exp.Update, sql: Callable[[exp.Expr], Generated]) -> Step:
         raise TranslationError(
             "UPDATE … SET (a, b) = (SELECT …) RETURNING is not supported on this backend",
             "0A000")
-    assignments = tuple((column.name.lower(), piece(value), _volatile(value))
+    assignments = tuple((column.name, piece(value), _volatile(value))
                         for column, value in pairs)
     where = tree.args.get("where")
     condition = piece(exp.Paren(this=where.this)) if where is not None else None
@@ -81,7 +81,7 @@ def update_plan(tree: exp.Update, sql: Callable[[exp.Expr], Generated]) -> Step:
     listed = Piece(", ".join(i.sql for i in items), sum(i.nvalues for i in items))
     qualifier = exp.to_identifier(table.alias_or_name, quoted=True)
     plan = UpdatePlan(
-        table=table.name.lower(),
+        table=table.name,
         schema=table.db or None,
         target=sql(table).sql,
         qualifier=sql(qualifier).sql,

@@ -40,7 +40,7 @@ def _key(conn: Connection, plan: UpdatePlan) -> list[str]:
         raise errors.FeatureNotSupported(
             f'UPDATE … RETURNING on table "{plan.table}" needs a primary key or a unique key'
             " of NOT NULL columns on this backend (it finds the updated rows by key)")
-    assigned = {column for column, _, _ in plan.assignments}
+    assigned = {column.lower() for column, _, _ in plan.assignments}
     return next((k for k in usable if not assigned & {c.lower() for c in k}), usable[0])
 
 
@@ -61,7 +61,7 @@ def update_returning(
     assigned: dict[str, tuple[str, Sequence[Any], bool]] = {}
     setting = []
     for column, piece, volatile in plan.assignments:
-        assigned[column] = (piece.sql, values[at : at + piece.nvalues], volatile)
+        assigned[column.lower()] = (piece.sql, values[at : at + piece.nvalues], volatile)
         setting.append(f"{_quote(column)} = {piece.sql}")
         at += piece.nvalues
     set_values = values[:at]

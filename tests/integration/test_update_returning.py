@@ -148,11 +148,11 @@ def test_names_that_need_quoting(proxy: ProxyProcess):
     """Table and column names are quoted wherever the steps spell them (pymysql %-formats
     the SQL text: a % in a name must survive)."""
     with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
-        conn.execute('DROP TABLE IF EXISTS "ur 100%"')
-        conn.execute('CREATE TABLE "ur 100%" ("Id%" integer PRIMARY KEY, "v`" text)')
-        conn.execute("""INSERT INTO "ur 100%" VALUES (1, 'a'), (2, 'b')""")
+        conn.execute('DROP TABLE IF EXISTS "Ur 100%"')
+        conn.execute('CREATE TABLE "Ur 100%" ("Id%" integer PRIMARY KEY, "v`" text)')
+        conn.execute("""INSERT INTO "Ur 100%" VALUES (1, 'a'), (2, 'b')""")
         # with parameters, psycopg reads %% as %
-        cur = conn.execute("""UPDATE "ur 100%%" SET "v`" = "v`" || '%%', "Id%%" = "Id%%" * 10"""
+        cur = conn.execute("""UPDATE "Ur 100%%" SET "v`" = "v`" || '%%', "Id%%" = "Id%%" * 10"""
                            """ WHERE "v`" LIKE %s RETURNING "Id%%", "v`" """, ("%",))
         assert (cur.statusmessage, sorted(cur.fetchall())) == ("UPDATE 2", [(10, "a%"),
                                                                              (20, "b%")])
