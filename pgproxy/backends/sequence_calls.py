@@ -21,7 +21,7 @@ from pgproxy.backends.base import Connection
 from pgproxy.backends.steps import StepsCursor, run_sql
 
 _FIND = ("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-         " AND TABLE_TYPE = 'SEQUENCE' AND TABLE_NAME = %s")
+         " AND TABLE_TYPE = 'SEQUENCE' AND BINARY TABLE_NAME = %s")
 _ROW = ("next_not_cached_value, minimum_value, maximum_value, start_value, increment,"
         " cache_size, cycle_option, cycle_count")
 
