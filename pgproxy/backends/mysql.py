@@ -48,7 +48,6 @@ int unless the dialect layer casts it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import decimal
 import logging
@@ -73,11 +72,12 @@ from pgproxy.backends import (
     constraints,
     mysql_errors,
     redact_url,
+    registry,
     row_converter,
     scrub,
     url_parts,
 )
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.backends.base import Column
 
 SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -547,14 +547,13 @@ class MySQLBackend:
         *,
         name: str = "mysql",
         dialect: str = "mysql",
-        capabilities: Capabilities | None = None,
         init: Sequence[str] = _INIT,
         strict_init: bool = True,
     ) -> None:
         self.url = url
         self.name = name
         self.dialect = dialect
-        self.capabilities = capabilities or Capabilities(returning=False)
+        self.capabilities = registry.capabilities(dialect)
         self.init = tuple(init)
         self.strict_init = strict_init
         parts, self.user, self.password, self.database = url_parts(url)
@@ -573,15 +572,13 @@ class MySQLBackend:
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
         # statement until it is (Proxy.open_session), so no statement is translated blind.
-        self.probed = dialect not in ("mysql", "mariadb")
+        self.probed = name == "dolt+mysql"
 
     def server_version(self, version: str) -> None:
         """Called with the first connection's version string: MariaDB gets its own dialect."""
         if "mariadb" in version.lower():
             self.dialect = "mariadb"
-            self.capabilities = dataclasses.replace(
-                self.capabilities, returning=True, as_of_timestamp=True
-            )
+            self.capabilities = registry.capabilities(self.dialect)
         self.probed = True
 
     def connect_error(self, exc: Exception) -> errors.PgError:
@@ -632,10 +629,7 @@ class MySQLBackend:
 def mariadb(url: str) -> MySQLBackend:
     """`mariadb://`: MySQL's dialect plus system-versioned tables, so a timestamp
     AS OF becomes `FOR SYSTEM_TIME AS OF TIMESTAMP '...'` (commits and branches: 0A000)."""
-    return MySQLBackend(
-        url, name="mariadb", dialect="mariadb",
-        capabilities=Capabilities(as_of_timestamp=True, returning=False),
-    )
+    return MySQLBackend(url, name="mariadb", dialect="mariadb")
 
 
 def dolt_mysql(url: str) -> MySQLBackend:
@@ -644,7 +638,6 @@ def dolt_mysql(url: str) -> MySQLBackend:
         url,
         name="dolt+mysql",
         dialect="dolt",
-        capabilities=Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True),
         # Dolt accepts these settings but not every sql_mode flag in every
         # version; a refusal must not make the server unusable.
         strict_init=False,

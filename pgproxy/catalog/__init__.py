@@ -27,7 +27,7 @@ from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
 from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
-from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
+from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
 
@@ -90,8 +90,6 @@ _FUNC_TYPES: dict[str, int] = {
     "acldefault": 1034,  # aclitem[]: its text form, as PostgreSQL prints it
 }
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
-# Backends whose schema introspect() reads (for parameter types from columns).
-_SCHEMA_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "dolt"})
 
 
 class Catalog:
@@ -113,7 +111,7 @@ class Catalog:
 
     def handles(self, session: Session, stmt: dialects.Statement) -> bool:
         """Whether this stage answers `stmt` (never a user query, never on PostgreSQL)."""
-        if session.route.backend.dialect == "postgres":
+        if session.route.backend.capabilities.passthrough:
             return False
         if stmt.catalog_only:
             return True
@@ -177,7 +175,7 @@ class Catalog:
                          ncolumns: int) -> list[int | None]:
         """Per result column, the scale of the numeric column a sum() adds up (else None):
         PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
-        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+        if not session.route.backend.capabilities.schema:
             return [None] * ncolumns
         try:
             columns = await self._column_types(session, refresh=False)
@@ -204,7 +202,7 @@ class Catalog:
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
-        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+        if not session.route.backend.capabilities.schema:
             return [0] * n
         try:
             columns = await self._column_types(session, refresh=False)
@@ -315,10 +313,11 @@ class Catalog:
         # not queue behind one another's connects and hops.
         backend = session.route.backend
         mark = None
-        if backend.dialect in FINGERPRINTED:
+        schema = backend.capabilities.schema
+        if fingerprinted(schema):
             await session.release_active()
             conn = await session.connection()
-            mark = await session.call(fingerprint, conn, backend.dialect)
+            mark = await session.call(fingerprint, conn, schema)
         current = None if rebuild else self._current(backend, mark)
         if current is not None:
             return current
@@ -331,11 +330,11 @@ class Catalog:
             await session.release_active()
             conn = await session.connection()
             started = time.perf_counter()
-            schema = await session.call(introspect, conn, backend.dialect)
-            engine = await session.proxy.workers.run(CatalogDB, schema, backend.name)
+            read = await session.call(introspect, conn, schema)
+            engine = await session.proxy.workers.run(CatalogDB, read, backend.name)
             self._engines[id(backend)] = (engine, mark, time.monotonic())
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
-                      (time.perf_counter() - started) * 1000, len(schema.tables))
+                      (time.perf_counter() - started) * 1000, len(read.tables))
             return engine
 
 

@@ -26,7 +26,7 @@ def engine(tmp_path_factory):
     db.close()
     backend = SQLiteBackend(f"sqlite:///{path}")
     conn = backend.connect()
-    catalog = CatalogDB(introspect(conn, "sqlite"), "sqlite")
+    catalog = CatalogDB(introspect(conn, backend.capabilities.schema), "sqlite")
     catalog.ensure_session("alice", "app")
     yield catalog
     conn.close()

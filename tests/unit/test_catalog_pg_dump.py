@@ -43,7 +43,7 @@ def engine(tmp_path_factory):
     db.close()
     backend = SQLiteBackend(f"sqlite:///{path}")
     conn = backend.connect()
-    catalog = CatalogDB(introspect(conn, "sqlite"), "sqlite")
+    catalog = CatalogDB(introspect(conn, backend.capabilities.schema), "sqlite")
     catalog.ensure_session("tester", "app")
     yield catalog
     conn.close()
@@ -184,11 +184,13 @@ def test_sequence_read_as_a_relation(engine, session):
 def test_catalog_stage_routes_sequence_reads_only(engine):
     """A SELECT of sequences only comes to the catalog; one reading a table does not."""
     import dialects
+    from pgproxy.backends import registry
 
     catalog = Catalog()
 
     class Route:
-        backend = type("B", (), {"dialect": "sqlite"})()
+        backend = type("B", (), {"dialect": "sqlite",
+                                 "capabilities": registry.capabilities("sqlite")})()
 
     class Session:
         route = Route()
