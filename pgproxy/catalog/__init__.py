@@ -26,7 +26,9 @@ from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
-from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
+from pgproxy.catalog.common import Context, format_type
+from pgproxy.catalog.engine import CatalogDB, type_oid
+from pgproxy.catalog.functions import FUNCTIONS
 from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
@@ -41,54 +43,7 @@ log = logging.getLogger("pgproxy.catalog")
 REFRESH_SECONDS = 10.0
 
 # Functions only the catalog engine answers; a table-less SELECT calling one comes here.
-CATALOG_FUNCTIONS = frozenset({
-    "pg_is_in_recovery", "pg_table_is_visible", "format_type", "pg_get_expr",
-    "pg_get_indexdef", "pg_get_constraintdef", "pg_get_userbyid", "obj_description",
-    "col_description", "shobj_description", "pg_encoding_to_char", "has_table_privilege",
-    "has_schema_privilege", "has_database_privilege", "current_schemas", "pg_get_keywords",
-    "pg_get_viewdef", "to_regclass", "to_regtype", "pg_size_pretty", "pg_postmaster_start_time",
-    "pg_tablespace_location", "pg_encoding_max_length", "pg_char_to_encoding",
-    "pg_get_serial_sequence", "pg_has_role", "pg_my_temp_schema", "pg_is_other_temp_schema",
-    "pg_conf_load_time", "txid_current",
-})
-
-_FUNC_TYPES: dict[str, int] = {
-    "format_type": pgtypes.TEXT, "pg_get_expr": pgtypes.TEXT, "pg_get_indexdef": pgtypes.TEXT,
-    "pg_get_constraintdef": pgtypes.TEXT, "pg_get_viewdef": pgtypes.TEXT,
-    "pg_get_triggerdef": pgtypes.TEXT, "pg_get_userbyid": pgtypes.NAME,
-    "obj_description": pgtypes.TEXT, "col_description": pgtypes.TEXT,
-    "shobj_description": pgtypes.TEXT, "pg_encoding_to_char": pgtypes.NAME,
-    "pg_table_is_visible": pgtypes.BOOL, "pg_type_is_visible": pgtypes.BOOL,
-    "pg_function_is_visible": pgtypes.BOOL, "pg_is_in_recovery": pgtypes.BOOL,
-    "current_schemas": pgtypes.NAME_ARRAY, "array_to_string": pgtypes.TEXT,
-    "string_agg": pgtypes.TEXT, "group_concat": pgtypes.TEXT, "version": pgtypes.TEXT,
-    "current_database": pgtypes.NAME, "current_schema": pgtypes.NAME,
-    "current_user": pgtypes.NAME, "session_user": pgtypes.NAME,
-    "pg_size_pretty": pgtypes.TEXT, "pg_table_size": pgtypes.INT8,
-    "pg_relation_size": pgtypes.INT8, "pg_total_relation_size": pgtypes.INT8,
-    "pg_indexes_size": pgtypes.INT8, "pg_database_size": pgtypes.INT8,
-    "count": pgtypes.INT8, "quote_ident": pgtypes.TEXT, "current_setting": pgtypes.TEXT,
-    "pg_backend_pid": pgtypes.INT4, "pg_postmaster_start_time": pgtypes.TIMESTAMPTZ,
-    "array_length": pgtypes.INT4, "cardinality": pgtypes.INT4, "array_upper": pgtypes.INT4,
-    "array_lower": pgtypes.INT4, "pg_get_serial_sequence": pgtypes.TEXT,
-    "to_regclass": pgtypes.REGCLASS, "to_regtype": pgtypes.REGTYPE,
-    "pg_tablespace_location": pgtypes.TEXT, "pg_get_function_result": pgtypes.TEXT,
-    "pg_get_function_arguments": pgtypes.TEXT, "pg_get_partkeydef": pgtypes.TEXT,
-    "pg_encoding_max_length": pgtypes.INT4, "txid_current": pgtypes.INT8,
-    "pg_has_role": pgtypes.BOOL, "row_number": pgtypes.INT8, "length": pgtypes.INT4,
-    "lower": pgtypes.TEXT, "upper": pgtypes.TEXT, "concat": pgtypes.TEXT,
-    "array_agg": pgtypes.TEXT_ARRAY, "regexp_replace": pgtypes.TEXT,
-    "has_table_privilege": pgtypes.BOOL, "has_schema_privilege": pgtypes.BOOL,
-    "has_database_privilege": pgtypes.BOOL, "has_column_privilege": pgtypes.BOOL,
-    "has_function_privilege": pgtypes.BOOL, "has_sequence_privilege": pgtypes.BOOL,
-    "has_type_privilege": pgtypes.BOOL, "has_any_column_privilege": pgtypes.BOOL,
-    "json_build_object": pgtypes.JSON, "jsonb_build_object": pgtypes.JSONB,
-    "json_agg": pgtypes.JSON, "jsonb_agg": pgtypes.JSONB, "bool_and": pgtypes.BOOL,
-    "bool_or": pgtypes.BOOL, "every": pgtypes.BOOL, "logical_and": pgtypes.BOOL,
-    "logical_or": pgtypes.BOOL, "array_remove": pgtypes.TEXT_ARRAY,
-    "quote_literal": pgtypes.TEXT, "quote_nullable": pgtypes.TEXT, "set_config": pgtypes.TEXT,
-    "acldefault": 1034,  # aclitem[]: its text form, as PostgreSQL prints it
-}
+CATALOG_FUNCTIONS = frozenset(name for name, fn in FUNCTIONS.items() if fn.only_here)
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 
 
@@ -526,5 +481,6 @@ def _expr_type(node: exp.Expr, sources: dict[str, dict[str, int]]) -> int | None
         return array or pgtypes.TEXT_ARRAY
     if isinstance(node, exp.Func):
         name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
-        return _FUNC_TYPES.get(name.lower())
+        fn = FUNCTIONS.get(name.lower())
+        return (fn.returns or None) if fn is not None else None
     return None

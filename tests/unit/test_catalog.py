@@ -8,7 +8,8 @@ import pytest
 from pgproxy import errors, pgtypes
 from pgproxy.backends.sqlite import SQLiteBackend
 from pgproxy.catalog import projection_types, translate
-from pgproxy.catalog.engine import CatalogDB, Context, format_type
+from pgproxy.catalog.common import Context, format_type
+from pgproxy.catalog.engine import CatalogDB
 from pgproxy.catalog.introspect import introspect
 
 

@@ -17,7 +17,8 @@ from pgproxy import pgtypes
 from pgproxy.backends.sqlite import SQLiteBackend
 from pgproxy.catalog import Catalog, projection_types, translate
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog.engine import CatalogDB, Context, stable_oid
+from pgproxy.catalog.common import Context, stable_oid
+from pgproxy.catalog.engine import CatalogDB
 from pgproxy.catalog.introspect import introspect
 
 QUERIES = [q.strip() for q in
@@ -167,9 +168,9 @@ def test_sequence_read_as_a_relation(engine, session):
     oid = stable_oid("public.book_id_seq", engine._taken)
     engine.names.relations[oid] = ("public", "book_id_seq", "S")
     engine.__dict__.pop("sequence_names", None)
-    engine._insert("pg_sequences", [("public", "book_id_seq", "postgres", pgtypes.INT8, 1, 1,
+    engine.insert("pg_sequences", [("public", "book_id_seq", "postgres", pgtypes.INT8, 1, 1,
                                      2**63 - 1, 1, False, 1, 41)])
-    engine._insert("pg_sequences", [("public", "fresh_seq", "postgres", pgtypes.INT8, 5, 1,
+    engine.insert("pg_sequences", [("public", "fresh_seq", "postgres", pgtypes.INT8, 5, 1,
                                      2**63 - 1, 1, False, 1, None)])
     assert "book_id_seq" in engine.sequence_names
     columns, rows = run(engine, "SELECT last_value, is_called FROM public.book_id_seq",

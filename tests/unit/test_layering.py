@@ -141,3 +141,51 @@ def f():
     # A package's own relative import resolves from the package itself.
     assert (1, "pgproxy.wire.codecs.arrays") in set(
         imported("from . import arrays", "pgproxy.wire.codecs", is_package=True))
+
+
+def _graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of `package` it imports (any import, TYPE_CHECKING ones too);
+    `from package import sub` is an import of the submodule only."""
+    paths = {module_of(p): p for p in (ROOT / package.replace(".", "/")).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in paths.items():
+        names = {name for _, name in imported(path.read_text(), module, path.name == "__init__.py")}
+        # `from a import b` yields a and a.b: keep the most specific module named.
+        graph[module] = {n for n in names if n in paths and n != module
+                         and not any(m.startswith(n + ".") for m in names if m in paths)}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of `graph`, or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_catalog_has_no_import_cycle() -> None:
+    """The engine imports its functions and loaders; none of them imports the engine back
+    (catalog/common.py holds what they share)."""
+    cycle = _cycle(_graph("pgproxy.catalog"))
+    assert not cycle, " -> ".join(cycle)
+
+
+def test_cycle_finder_finds_one() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
