@@ -66,6 +66,7 @@ import pymysql.cursors
 from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
 from pymysql.protocol import FieldDescriptorPacket
 
+from dialects.engines import MYSQL_SERVERS
 from pgproxy import errors, pgtypes
 from pgproxy.backends import (
     Converter,
@@ -572,7 +573,7 @@ class MySQLBackend:
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
         # statement until it is (Proxy.open_session), so no statement is translated blind.
-        self.probed = name == "dolt+mysql"
+        self.probed = dialect not in MYSQL_SERVERS
 
     def server_version(self, version: str) -> None:
         """Called with the first connection's version string: MariaDB gets its own dialect."""
