@@ -18,6 +18,7 @@ from dialects.api import (
     Target,
     TranslationError,
 )
+from dialects.engines import MYSQL_SERVERS
 
 __all__ = [
     "PARAMETER_TYPE",
@@ -62,8 +63,6 @@ def session_setup(dialect: str) -> tuple[str, ...]:
         from dialects.sqlite import SESSION_SETUP
 
         return SESSION_SETUP
-    from dialects.engines import MYSQL_SERVERS
-
     if dialect in MYSQL_SERVERS:
         # generate_series() is a recursive CTE (dialects/series.py): lift MariaDB's default
         # limit of 1000 iterations. A connection opens before the server is known to be
