@@ -4,14 +4,14 @@ col_description() answer."""
 from __future__ import annotations
 
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog.common import Engine
+from pgproxy.catalog.common import CatalogEngine
 from pgproxy.catalog.introspect import Schema
 
 _RELATIONS = {"table", "view", "materialized view", "foreign table", "sequence", "index",
               "column"}
 
 
-def load(catalog: Engine, schema: Schema) -> None:
+def load(catalog: CatalogEngine, schema: Schema) -> None:
     """Run after tables, sequences and types have their OIDs."""
     names = catalog.names
     attnums = {(t.name, c.name): i for t in schema.tables for i, c in enumerate(t.columns, 1)}

@@ -56,7 +56,7 @@ class Names:
     descriptions: dict[tuple[int, int], str] = field(default_factory=dict)  # (oid, subid)
 
 
-class Engine(Protocol):
+class CatalogEngine(Protocol):
     """The engine as its functions and loaders see it (engine.CatalogDB)."""
 
     db: apsw.Connection

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog.common import Engine, stable_oid
+from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
 
 
-def load(catalog: Engine, schema: Schema, taken: set[int], types: list[tuple]) -> None:
+def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tuple]) -> None:
     """pg_type rows go to `types`; pg_enum's rows are inserted here."""
     names = catalog.names
     labels = []

@@ -20,7 +20,7 @@ from pgproxy import errors, pgtypes, settings
 from pgproxy.catalog.common import (
     CATALOG_NAMES,
     CATALOG_RELATIONS,
-    Engine,
+    CatalogEngine,
     array_text,
     format_type,
     ident,
@@ -59,7 +59,7 @@ _TYPE_SPELLINGS = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint
 _START_TIME = "2024-01-01 00:00:00+00"
 
 
-def register(engine: Engine) -> None:
+def register(engine: CatalogEngine) -> None:
     """Register every function of FUNCTIONS on `engine.db` (once, when the engine is built)."""
     db = engine.db
     for name, fn in FUNCTIONS.items():
@@ -98,7 +98,7 @@ def _const(value: Any) -> Callable[..., Any]:
     return lambda engine, *args: value
 
 
-def _qualified(engine: Engine, schema: str, name: str) -> str:
+def _qualified(engine: CatalogEngine, schema: str, name: str) -> str:
     """A relation's name as PostgreSQL prints it: qualified when search_path misses it."""
     return ident(name) if engine.visible(schema) else f"{ident(schema)}.{ident(name)}"
 
@@ -106,7 +106,7 @@ def _qualified(engine: Engine, schema: str, name: str) -> str:
 # ---------------------------------------------------------------- reg* types
 
 
-def _reg_oid(engine: Engine, kind: str, value: Any) -> Any:
+def _reg_oid(engine: CatalogEngine, kind: str, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, int):
@@ -149,7 +149,7 @@ def _reg_oid(engine: Engine, kind: str, value: Any) -> Any:
     return 0
 
 
-def _reg_name(engine: Engine, kind: str, value: Any) -> Any:
+def _reg_name(engine: CatalogEngine, kind: str, value: Any) -> Any:
     if value is None:
         return None
     names = engine.names
@@ -170,21 +170,21 @@ def _reg_name(engine: Engine, kind: str, value: Any) -> Any:
     return str(oid)
 
 
-def _to_reg(kind: str) -> Callable[[Engine, Any], Any]:
+def _to_reg(kind: str) -> Callable[[CatalogEngine, Any], Any]:
     return lambda engine, s: _maybe(lambda: _reg_oid(engine, kind, s))
 
 
 # ---------------------------------------------------------------- regular expressions
 
 
-def _regex(engine: Engine, value: Any, pattern: Any, flags: str) -> Any:
+def _regex(engine: CatalogEngine, value: Any, pattern: Any, flags: str) -> Any:
     if value is None or pattern is None:
         return None
     return re.search(_pg_regex(str(pattern)), str(value),
                      re.I if "i" in flags else 0) is not None
 
 
-def _regexp_replace(engine: Engine, s: Any, p: Any, r: Any, flags: str = "") -> Any:
+def _regexp_replace(engine: CatalogEngine, s: Any, p: Any, r: Any, flags: str = "") -> Any:
     if s is None:
         return None
     return re.sub(_pg_regex(p), re.sub(r"\\(\d)", r"\\\1", r), s,
@@ -194,16 +194,16 @@ def _regexp_replace(engine: Engine, s: Any, p: Any, r: Any, flags: str = "") -> 
 # ---------------------------------------------------------------- definitions
 
 
-def _table_is_visible(engine: Engine, oid: Any) -> bool:
+def _table_is_visible(engine: CatalogEngine, oid: Any) -> bool:
     rel = engine.names.relations.get(int(oid)) if oid is not None else None
     return rel is None or engine.visible(rel[0])
 
 
-def _get_expr(engine: Engine, expr: Any, rel: Any = None, pretty: Any = None) -> Any:
+def _get_expr(engine: CatalogEngine, expr: Any, rel: Any = None, pretty: Any = None) -> Any:
     return None if expr is None else qualified_expr(str(expr), engine.visible("public"))
 
 
-def _indexdef(engine: Engine, oid: Any, column: Any = 0, pretty: Any = None) -> Any:
+def _indexdef(engine: CatalogEngine, oid: Any, column: Any = 0, pretty: Any = None) -> Any:
     entry = engine.names.indexdefs.get(int(oid or 0))
     if entry is None:
         return None
@@ -213,7 +213,7 @@ def _indexdef(engine: Engine, oid: Any, column: Any = 0, pretty: Any = None) -> 
     return entry[0]
 
 
-def _constraintdef(engine: Engine, oid: Any, pretty: Any = None) -> Any:
+def _constraintdef(engine: CatalogEngine, oid: Any, pretty: Any = None) -> Any:
     entry = engine.names.constraintdefs.get(int(oid or 0))
     if isinstance(entry, tuple):
         head, ref, tail = entry
@@ -221,7 +221,7 @@ def _constraintdef(engine: Engine, oid: Any, pretty: Any = None) -> Any:
     return entry
 
 
-def _viewdef(engine: Engine, view: Any, pretty: Any = None) -> Any:
+def _viewdef(engine: CatalogEngine, view: Any, pretty: Any = None) -> Any:
     names = engine.names
     definition = names.viewdefs.get(_reg_oid(engine, "regclass", view) or 0)
     if definition is None or engine.visible("public"):
@@ -229,13 +229,13 @@ def _viewdef(engine: Engine, view: Any, pretty: Any = None) -> Any:
     return qualified_view(definition, frozenset(n for s, n in names.by_name if s == "public"))
 
 
-def _serial_sequence(engine: Engine, table: Any, column: Any) -> str | None:
+def _serial_sequence(engine: CatalogEngine, table: Any, column: Any) -> str | None:
     _, _, name = split_name(str(table))
     found = engine.names.serial_sequences.get((name, str(column)))
     return f"public.{found}" if found else None
 
 
-def _description(engine: Engine, oid: Any, classoid: Any, subid: Any) -> Any:
+def _description(engine: CatalogEngine, oid: Any, classoid: Any, subid: Any) -> Any:
     if oid is None:
         return None
     sql = ("SELECT description FROM pg_catalog.pg_description WHERE objoid = ?"
@@ -245,12 +245,12 @@ def _description(engine: Engine, oid: Any, classoid: Any, subid: Any) -> Any:
     return row[0] if row else None
 
 
-def _obj_description(engine: Engine, oid: Any, catalog: Any = None) -> Any:
+def _obj_description(engine: CatalogEngine, oid: Any, catalog: Any = None) -> Any:
     classoid = None if catalog is None else CATALOG_RELATIONS.get(str(catalog).split(".")[-1])
     return _description(engine, oid, classoid, 0)
 
 
-def _acldefault(engine: Engine, kind: Any, owner: Any) -> Any:
+def _acldefault(engine: CatalogEngine, kind: Any, owner: Any) -> Any:
     if kind is None or owner is None:
         return None
     grants = _ACL_DEFAULTS.get(str(kind))
@@ -263,7 +263,7 @@ def _acldefault(engine: Engine, kind: Any, owner: Any) -> Any:
 # ---------------------------------------------------------------- the session
 
 
-def _set_config(engine: Engine, name: Any, value: Any, local: Any) -> Any:
+def _set_config(engine: CatalogEngine, name: Any, value: Any, local: Any) -> Any:
     if engine.ctx.apply is None or name is None:
         return None
     engine.ctx.apply(str(name), None if value is None else str(value),
@@ -271,12 +271,12 @@ def _set_config(engine: Engine, name: Any, value: Any, local: Any) -> Any:
     return engine.setting(name)
 
 
-def _current_schemas(engine: Engine, implicit: Any) -> str:
+def _current_schemas(engine: CatalogEngine, implicit: Any) -> str:
     path = engine.search_path()
     return array_text((["pg_catalog"] if implicit and "pg_catalog" not in path else []) + path)
 
 
-def _export_snapshot(engine: Engine) -> Any:
+def _export_snapshot(engine: CatalogEngine) -> Any:
     raise errors.FeatureNotSupported(
         "pgproxy cannot export a snapshot: the backend's transactions share none",
         hint="pg_dump -j needs one; dump without -j (one transaction, one snapshot)")
@@ -285,17 +285,17 @@ def _export_snapshot(engine: Engine) -> Any:
 # ---------------------------------------------------------------- arrays and text
 
 
-def _size_pretty(engine: Engine, n: Any) -> Any:
+def _size_pretty(engine: CatalogEngine, n: Any) -> Any:
     if n is None:
         return None
     return f"{int(n) // 1024} kB" if int(n) >= 10240 else f"{int(n)} bytes"
 
 
-def _bool(engine: Engine, v: Any) -> Any:
+def _bool(engine: CatalogEngine, v: Any) -> Any:
     return None if v is None else v in (1, "t", "true", "1", "on", "yes", "y") or v is True
 
 
-def _elem(engine: Engine, arr: Any, index: Any) -> Any:
+def _elem(engine: CatalogEngine, arr: Any, index: Any) -> Any:
     items = parse_array(arr)
     if items is None or index is None:
         return None
@@ -307,32 +307,32 @@ def _elem(engine: Engine, arr: Any, index: Any) -> Any:
     return None
 
 
-def _array_has(engine: Engine, arr: Any, value: Any) -> Any:
+def _array_has(engine: CatalogEngine, arr: Any, value: Any) -> Any:
     if arr is None or value is None:
         return None
     return str(value) in members(arr)
 
 
-def _array_to_string(engine: Engine, arr: Any, sep: Any, null: Any = None) -> Any:
+def _array_to_string(engine: CatalogEngine, arr: Any, sep: Any, null: Any = None) -> Any:
     if arr is None:
         return None
     return sep.join(str(x) if x is not None else (null or "") for x in parse_array(arr)
                     if x is not None or null is not None)
 
 
-def _array_remove(engine: Engine, arr: Any, v: Any) -> Any:
+def _array_remove(engine: CatalogEngine, arr: Any, v: Any) -> Any:
     if arr is None:
         return None
     return array_text([x for x in parse_array(arr) or []
                        if x is None or v is None or str(x) != str(v)])
 
 
-def _series_json(engine: Engine, start: Any, stop: Any, step: Any = 1) -> str:
+def _series_json(engine: CatalogEngine, start: Any, stop: Any, step: Any = 1) -> str:
     return json.dumps(list(range(int(start), int(stop) + (1 if int(step) > 0 else -1),
                                  int(step))))
 
 
-def _options_json(engine: Engine, arr: Any) -> str:
+def _options_json(engine: CatalogEngine, arr: Any) -> str:
     return json.dumps([o.split("=", 1) if "=" in o else [o, None]
                        for o in map(str, parse_array(arr) or [])])
 

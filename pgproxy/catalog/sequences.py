@@ -4,13 +4,13 @@ information_schema.sequences, pg_depend's OWNED BY link, and pg_get_serial_seque
 from __future__ import annotations
 
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog.common import Engine, stable_oid
+from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
 
 _TYPES = {"smallint": (21, 16), "integer": (23, 32), "bigint": (20, 64)}
 
 
-def load(catalog: Engine, schema: Schema, taken: set[int], table_oids: dict[str, int],
+def load(catalog: CatalogEngine, schema: Schema, taken: set[int], table_oids: dict[str, int],
          classes: list[tuple]) -> None:
     """Rows for every sequence; pg_class rows go to `classes`, the rest are inserted here."""
     names = catalog.names
