@@ -57,7 +57,7 @@ class Capabilities:
     offset_literals: bool = True  # a timestamp column takes '…+00' (a DATETIME refuses it)
     # How the catalog reads the schema (catalog/introspect.py): 'sqlite_master',
     # 'information_schema', or '' for a backend the catalog does not emulate.
-    schema: str = ""
+    schema_source: str = ""
 
 
 @runtime_checkable

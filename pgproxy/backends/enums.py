@@ -20,7 +20,7 @@ def _mark(conn: Any) -> str:
 
 def labels(conn: Any, names: set[str]) -> dict[str, list[str]]:
     """The labels of those of `names` that are enum types, in their order."""
-    if not names or not has_table(conn, conn.backend.capabilities.schema, enums.TABLE):
+    if not names or not has_table(conn, conn.backend.capabilities.schema_source, enums.TABLE):
         return {}
     m = _mark(conn)
     found: dict[str, list[str]] = {}

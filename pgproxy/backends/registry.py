@@ -41,13 +41,13 @@ ENGINES: dict[str, Engine] = {
     "sqlite": Engine(
         "sqlite",
         Capabilities(returning=True, open_results=True, typed_results=False,
-                     schema="sqlite_master"),
+                     schema_source="sqlite_master"),
         "sqlite",
         "pgproxy.backends.sqlite_ddl:run",
     ),
     "mysql": Engine(
         "mysql",
-        Capabilities(offset_literals=False, schema="information_schema"),
+        Capabilities(offset_literals=False, schema_source="information_schema"),
         "mysql",
         _MYSQL_STEPS,
     ),
@@ -55,14 +55,14 @@ ENGINES: dict[str, Engine] = {
     "mariadb": Engine(
         "mariadb",
         Capabilities(as_of_timestamp=True, returning=True, offset_literals=False,
-                     schema="information_schema"),
+                     schema_source="information_schema"),
         "mariadb",
         _MYSQL_STEPS,
     ),
     "dolt": Engine(
         "dolt",
         Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True,
-                     offset_literals=False, schema="information_schema"),
+                     offset_literals=False, schema_source="information_schema"),
         "other_sql",
     ),
     "postgres": Engine("postgres", Capabilities(returning=True, passthrough=True), "postgresql"),

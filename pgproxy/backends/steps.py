@@ -55,7 +55,7 @@ def literal(conn: Connection, sql: str) -> str:
     return sql.replace("%", "%%") if getattr(backend, "paramstyle", "") == "format" else sql
 
 
-# How each way of reading the schema (Capabilities.schema) asks for one table; the
+# How each way of reading the schema (Capabilities.schema_source) asks for one table; the
 # names asked for are the proxy's own constants (pgproxy_enums ...), never a client's.
 _HAS_TABLE = {
     "sqlite_master": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{}'",
@@ -66,7 +66,7 @@ _HAS_TABLE = {
 
 def has_table(conn: Connection, schema: str, name: str) -> bool:
     """Whether the connected database has the proxy's table `name`; `schema` as in
-    Capabilities.schema."""
+    Capabilities.schema_source."""
     return bool(run_sql(conn, _HAS_TABLE[schema].format(name)))
 
 

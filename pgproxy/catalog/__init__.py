@@ -130,7 +130,7 @@ class Catalog:
                          ncolumns: int) -> list[int | None]:
         """Per result column, the scale of the numeric column a sum() adds up (else None):
         PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
-        if not session.route.backend.capabilities.schema:
+        if not session.route.backend.capabilities.schema_source:
             return [None] * ncolumns
         try:
             columns = await self._column_types(session, refresh=False)
@@ -157,7 +157,7 @@ class Catalog:
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
-        if not session.route.backend.capabilities.schema:
+        if not session.route.backend.capabilities.schema_source:
             return [0] * n
         try:
             columns = await self._column_types(session, refresh=False)
@@ -268,7 +268,7 @@ class Catalog:
         # not queue behind one another's connects and hops.
         backend = session.route.backend
         mark = None
-        schema = backend.capabilities.schema
+        schema = backend.capabilities.schema_source
         if fingerprinted(schema):
             await session.release_active()
             conn = await session.connection()

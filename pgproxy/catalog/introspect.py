@@ -117,13 +117,13 @@ _ACTIONS = {"NO ACTION": "a", "RESTRICT": "r", "CASCADE": "c", "SET NULL": "n",
             "SET DEFAULT": "d"}
 
 
-# The ways of reading a schema, by Capabilities.schema.
+# The ways of reading a schema, by Capabilities.schema_source.
 SQLITE_MASTER = "sqlite_master"
 INFORMATION_SCHEMA = "information_schema"
 
 
 def introspect(conn: Connection, schema: str) -> Schema:
-    """The backend's schema, read the way its capabilities name (Capabilities.schema)."""
+    """The backend's schema, read the way its capabilities name (Capabilities.schema_source)."""
     if schema == SQLITE_MASTER:
         return _sqlite(conn)
     if schema == INFORMATION_SCHEMA:

@@ -27,7 +27,7 @@ def engine(tmp_path_factory):
     db.close()
     backend = SQLiteBackend(f"sqlite:///{path}")
     conn = backend.connect()
-    catalog = CatalogDB(introspect(conn, backend.capabilities.schema), "sqlite")
+    catalog = CatalogDB(introspect(conn, backend.capabilities.schema_source), "sqlite")
     catalog.ensure_session("alice", "app")
     yield catalog
     conn.close()
