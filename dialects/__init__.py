@@ -18,6 +18,7 @@ from dialects.api import (
     Target,
     TranslationError,
 )
+from dialects.engines import MYSQL_SERVERS
 
 __all__ = [
     "PARAMETER_TYPE",
@@ -62,7 +63,7 @@ def session_setup(dialect: str) -> tuple[str, ...]:
         from dialects.sqlite import SESSION_SETUP
 
         return SESSION_SETUP
-    if dialect in ("mysql", "mariadb"):
+    if dialect in MYSQL_SERVERS:
         # generate_series() is a recursive CTE (dialects/series.py): lift MariaDB's default
         # limit of 1000 iterations. A connection opens before the server is known to be
         # MariaDB, so the setting is in a comment only MariaDB executes.

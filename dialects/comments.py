@@ -7,6 +7,7 @@ from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Generated, Step, Target, TranslationError
 from dialects.classify import word
+from dialects.engines import stock
 
 TABLE = "pgproxy_comments"
 _CREATE = {
@@ -49,9 +50,8 @@ def comment(tokens: list[Token], target: Target) -> Generated:
         sub = parts.pop()
     key = (kind.lower(), ".".join(parts), sub)
     mark = "?" if target.paramstyle == "qmark" else "%s"
-    dialect = "sqlite" if target.dialect == "sqlite" else "mysql"
     steps = [
-        Step(sql=_CREATE[dialect]),
+        Step(sql=_CREATE[stock(target.dialect)]),
         Step(sql=f"DELETE FROM {TABLE} WHERE kind = {mark} AND object = {mark} AND sub = {mark}",
              values=key),
     ]

@@ -19,6 +19,7 @@ from sqlglot.tokens import Token, TokenType
 from dialects import comments, enums, sequences
 from dialects.api import Generated, Statement, Step, Target, TranslationError
 from dialects.classify import word
+from dialects.engines import stock
 
 if t.TYPE_CHECKING:
     from dialects.base import PgProxyBackend
@@ -368,7 +369,7 @@ def _ident(tok: Token) -> str:
 
 
 def _quote(name: str, target: Target) -> str:
-    dialect = "sqlite" if target.dialect == "sqlite" else "mysql"
+    dialect = stock(target.dialect)
     return ".".join(
         exp.to_identifier(part, quoted=True).sql(dialect) for part in name.split(".")
     )

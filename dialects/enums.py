@@ -14,6 +14,7 @@ from sqlglot.tokens import Token, TokenType
 
 from dialects.api import Generated, Step, Target, TranslationError
 from dialects.classify import word
+from dialects.engines import stock
 
 TABLE = "pgproxy_enums"
 # The name of the CHECK that stands for an enum type on SQLite (the catalog hides it:
@@ -29,7 +30,7 @@ _CREATE = {
 
 
 def create_table_sql(dialect: str) -> str:
-    return _CREATE["sqlite" if dialect == "sqlite" else "mysql"]
+    return _CREATE[stock(dialect)]
 
 
 def create_type(tree: exp.Create, backend: str) -> tuple[Step, ...]:

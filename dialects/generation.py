@@ -20,6 +20,7 @@ from dialects.api import Generated, Kind, Statement, Step, Target, TranslationEr
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
+from dialects.engines import MYSQL_SERVERS, stock
 from dialects.functions import proxy_values
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.mysql_ddl import plan as mysql_plan
@@ -160,7 +161,7 @@ def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | No
     """Steps for DDL the backend has no single statement for (see dialects/ddl.py)."""
     if target.dialect == "sqlite":
         return sqlite_ddl.plan(tree, dialect)
-    if target.dialect in ("mysql", "mariadb"):
+    if target.dialect in MYSQL_SERVERS:
         return mysql_plan(tree, dialect)
     return None
 
@@ -250,8 +251,7 @@ def _describe(statement: Statement, target: Target) -> str:
 
 
 def _quote(name: str, target: Target) -> str:
-    dialect = "sqlite" if target.dialect == "sqlite" else "mysql"
-    return exp.to_identifier(name, quoted=True).sql(dialect)
+    return exp.to_identifier(name, quoted=True).sql(stock(target.dialect))
 
 
 def _transaction(statement: Statement, target: Target) -> Generated:

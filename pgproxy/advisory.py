@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from dialects import Kind
 from pgproxy import errors, pgtypes
-from pgproxy.backends.base import Column
+from pgproxy.backends.base import Capabilities, Column
 from pgproxy.results import RowsResult
 
 if TYPE_CHECKING:
@@ -128,11 +128,11 @@ class AdvisoryLocks:
         return out
 
 
-def calls(stmt: dialects.Statement, dialect: str) -> list[exp.Anonymous] | None:
+def calls(stmt: dialects.Statement, caps: Capabilities) -> list[exp.Anonymous] | None:
     """The advisory-lock calls of a table-less SELECT that makes only such calls
     (None on PostgreSQL itself, whose own locks other clients see)."""
     tree = stmt.expression
-    if dialect == "postgres" or stmt.kind is not Kind.SELECT or stmt.tables_read:
+    if caps.passthrough or stmt.kind is not Kind.SELECT or stmt.tables_read:
         return None
     if not isinstance(tree, exp.Select):
         return None

@@ -84,7 +84,7 @@ class Pipeline:
         kind = stmt.kind
         if prepared.literals:  # a shaped statement: its literals follow the client's $n
             literals: Sequence[Any] = prepared.literals
-            if stmt.literal_columns and session.route.backend.dialect != "postgres":
+            if stmt.literal_columns and not session.route.backend.capabilities.passthrough:
                 literals = await self._zoned_literals(session, prepared)
             params = [*params, *literals]
         if session.failed and kind not in _ENDS_FAILED:
@@ -97,7 +97,7 @@ class Pipeline:
             return run_local(session, stmt, formats)
         if self.catalog.handles(session, stmt):
             return await self.catalog.run(session, stmt, params, formats)
-        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
+        if (locks := advisory.calls(stmt, session.route.backend.capabilities)) is not None:
             return await advisory.run(session, stmt, locks, params, formats)
         if stmt.tag in _CURSOR_TAGS:
             return await self._cursor(session, stmt, params, formats)
@@ -210,7 +210,7 @@ class Pipeline:
                 await session.cursors.before_commit()
             await session.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
         await session.release_active()
-        if session.route.backend.dialect == "postgres" and stmt.kind not in _TX_CONTROL:
+        if session.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
             await session.push_settings(await session.connection())
         # A safe read is retried once should the backend connection be lost.
         try:
@@ -344,7 +344,7 @@ class Pipeline:
             return None
         if self.catalog.handles(session, stmt):
             return await self.catalog.describe(session, stmt, len(prepared.param_types))
-        if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
+        if (locks := advisory.calls(stmt, session.route.backend.capabilities)) is not None:
             return advisory.describe(stmt, locks)
         if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
             return calls.describe(call)
@@ -397,13 +397,13 @@ class Pipeline:
         the catalog reads knows both (dialects/paramcols.py).
         """
         out = list(columns)
-        dialect = session.route.backend.dialect
-        if dialect == "postgres":
+        caps = session.route.backend.capabilities
+        if caps.passthrough:
             return out
         if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
             zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
-        loose = dialect == "sqlite"
+        loose = not caps.typed_results
         # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
         vague = (pgtypes.TEXT, pgtypes.TIMESTAMP)
         if not any(i < len(out) and (loose or out[i].type_oid in vague)
@@ -534,7 +534,7 @@ def _bind(
 ) -> list[Any]:
     """Client parameters and session values in driver placeholder order."""
     out: list[Any] = []
-    translated = session.target().dialect != "postgres"
+    translated = not session.route.backend.capabilities.passthrough
     for source in generated.params:
         if isinstance(source, int):
             if source >= len(params):

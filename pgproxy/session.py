@@ -139,13 +139,13 @@ class Session:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
         inferred: Sequence[int] = ()
-        if stmt.param_columns and self.route.backend.dialect != "postgres" and any(
+        if stmt.param_columns and not self.route.backend.capabilities.passthrough and any(
             not (i < len(param_types) and param_types[i]) for i, _, _ in stmt.param_columns
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
         elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
-            locks = advisory.calls(stmt, self.route.backend.dialect)
+            locks = advisory.calls(stmt, self.route.backend.capabilities)
             inferred = advisory.param_types(stmt, locks) if locks is not None else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
@@ -397,7 +397,7 @@ class Session:
             backend = self.route.backend.redacted_url()
             log.info("retrying a read on a new connection to %s: %s", backend, exc.message)
         conn = await self.connection()
-        if self.route.backend.dialect == "postgres":
+        if self.route.backend.capabilities.passthrough:
             await self.push_settings(conn)  # the new connection has the backend's defaults
         return await self.call(fn, conn, *args)
 

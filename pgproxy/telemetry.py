@@ -36,20 +36,12 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from pgproxy.backends import registry
+
 if TYPE_CHECKING:
     import dialects
     from pgproxy.proxy import Proxy
 
-# db.system values of the semantic conventions, by backend name.
-_DB_SYSTEM = {
-    "sqlite": "sqlite",
-    "mysql": "mysql",
-    "mariadb": "mariadb",
-    "postgresql": "postgresql",
-    "mssql": "mssql",
-    "dolt": "other_sql",
-    "dolt+mysql": "other_sql",
-}
 _LITERAL = re.compile(
     r"'(?:[^']|'')*'"  # strings
     r"|(?<![\w$])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b"  # numbers, not $1 or t1
@@ -146,7 +138,7 @@ class Telemetry:
             f"{stmt.tag or stmt.kind} {session.route.name}",
             kind=trace.SpanKind.SERVER,
             attributes={
-                "db.system": _DB_SYSTEM.get(backend.name, "other_sql"),
+                "db.system": registry.engine(backend.dialect).db_system,
                 "db.operation": stmt.tag or str(stmt.kind),
                 "db.statement": masked,
                 "db.name": session.database,

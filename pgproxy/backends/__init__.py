@@ -1,8 +1,8 @@
-"""Backends by URL scheme: `from_url(url)` builds the Backend a URL names.
+"""Backends by URL scheme: `from_url(url)` builds the Backend a URL names (registry.py).
 
 Driver modules are imported only when their scheme is used, so a missing
-optional driver (the SQL Server one, the Dolt library) costs nothing until a
-configuration asks for it.
+optional driver (the Dolt library) costs nothing until a configuration asks
+for it.
 """
 
 from __future__ import annotations
@@ -14,39 +14,33 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from pgproxy import errors
 from pgproxy.backends.base import Backend
-
-# scheme -> (module, factory attribute). A factory takes the whole URL.
-_SCHEMES: dict[str, tuple[str, str]] = {
-    "sqlite": ("pgproxy.backends.sqlite", "SQLiteBackend"),
-    "mysql": ("pgproxy.backends.mysql", "MySQLBackend"),
-    "mariadb": ("pgproxy.backends.mysql", "mariadb"),
-    "dolt+mysql": ("pgproxy.backends.mysql", "dolt_mysql"),
-    "postgresql": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),
-    "postgres": ("pgproxy.backends.postgresql", "PostgreSQLBackend"),
-    "mssql": ("pgproxy.backends.mssql", "MSSQLBackend"),
-    "dolt": ("pgproxy.backends.dolt", "from_url"),
-}
+from pgproxy.backends.registry import SCHEMES, Scheme
 
 
 def schemes() -> list[str]:
-    return sorted(_SCHEMES)
+    return sorted(name for name, scheme in SCHEMES.items() if not scheme.missing)
 
 
-def register(scheme: str, module: str, factory: str) -> None:
+def register(scheme: str, module: str, factory: str, dialect: str) -> None:
     """Add or replace a scheme; for backends living outside this package."""
-    _SCHEMES[scheme] = (module, factory)
+    SCHEMES[scheme] = Scheme(f"{module}:{factory}", dialect)
 
 
 def from_url(url: str) -> Backend:
-    """The Backend for `url`; FeatureNotSupported for an unknown scheme."""
+    """The Backend for `url`; FeatureNotSupported for a scheme that has none."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    entry = _SCHEMES.get(scheme)
+    entry = SCHEMES.get(scheme)
     if entry is None:
         raise errors.FeatureNotSupported(
             f"unknown backend URL scheme {scheme!r} in {redact_url(url)!r}",
             hint="known schemes: " + ", ".join(schemes()),
         )
-    module_name, attr = entry
+    if entry.missing:
+        raise errors.FeatureNotSupported(
+            f"{entry.missing}: cannot serve {redact_url(url)!r}",
+            hint="usable schemes: " + ", ".join(schemes()),
+        )
+    module_name, attr = entry.factory.split(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

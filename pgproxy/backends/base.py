@@ -49,6 +49,14 @@ class Capabilities:
     # A result stays readable while other statements run on the same connection
     # (SQL cursors need not read theirs into memory first).
     open_results: bool = False
+    # What the proxy makes up for; the pipeline and the catalog test these, never a name.
+    # PostgreSQL itself: statements pass untranslated, and its own catalog, session
+    # settings and advisory locks answer (the proxy emulates none of them).
+    passthrough: bool = False
+    typed_results: bool = True  # each result column has a declared type (not SQLite's min())
+    # How the catalog reads the schema (catalog/introspect.py): 'sqlite_master',
+    # 'information_schema', or '' for a backend the catalog does not emulate.
+    schema_source: str = ""
 
 
 @runtime_checkable
@@ -105,8 +113,8 @@ class Connection(Protocol):
 class Backend(Protocol):
     """A configured backend URL: its dialect, capabilities and connections."""
 
-    name: str  # 'sqlite', 'mysql', 'postgresql', 'dolt', 'dolt+mysql', 'mssql'
-    dialect: str  # the dialects/ target: 'sqlite', 'mysql', 'dolt', 'postgres', 'tsql'
+    name: str  # 'sqlite', 'mysql', 'mariadb', 'postgresql', 'dolt', 'dolt+mysql'
+    dialect: str  # the dialects/ target, a key of registry.ENGINES
     paramstyle: ParamStyle
     capabilities: Capabilities
 

@@ -42,8 +42,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import mysql_errors
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.backends import mysql_errors, registry
+from pgproxy.backends.base import Column
 
 # --- the library ---------------------------------------------------------------
 
@@ -623,10 +623,7 @@ class DoltBackend:
     name = "dolt"
     dialect = "dolt"
     paramstyle = "qmark"
-    capabilities = Capabilities(
-        as_of_commit=True, as_of_timestamp=True, branches=True,
-        transactions=True, savepoints=True, returning=False,
-    )
+    capabilities = registry.capabilities(dialect)
 
     def __init__(self, url: str) -> None:
         self.url = url

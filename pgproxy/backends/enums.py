@@ -3,6 +3,7 @@ with columns of them (dialects/enums.py says what each backend makes of such a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -10,25 +11,16 @@ from sqlglot import exp
 from dialects import enums
 from dialects.generation import dialect_for
 from pgproxy import errors
-from pgproxy.backends.steps import literal, run_sql
+from pgproxy.backends.steps import has_table, literal, run_sql
 
 
 def _mark(conn: Any) -> str:
     return "?" if conn.backend.paramstyle == "qmark" else "%s"
 
 
-def _table_exists(conn: Any) -> bool:
-    if conn.backend.dialect == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    else:
-        sql = ("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-               "AND TABLE_NAME = %s")
-    return bool(run_sql(conn, sql, (enums.TABLE,)))
-
-
 def labels(conn: Any, names: set[str]) -> dict[str, list[str]]:
     """The labels of those of `names` that are enum types, in their order."""
-    if not names or not _table_exists(conn):
+    if not names or not has_table(conn, conn.backend.capabilities.schema_source, enums.TABLE):
         return {}
     m = _mark(conn)
     found: dict[str, list[str]] = {}
@@ -66,14 +58,15 @@ def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def create_table(conn: Any, tree: exp.Create) -> None:
-    dialect = conn.backend.dialect
+def create_table(
+    conn: Any, tree: exp.Create, references: Callable[[Any, exp.Create], None] | None = None
+) -> None:
+    """CREATE TABLE with its enum columns made checkable; `references` completes its
+    REFERENCES clauses where the backend needs them spelled (mysql_ddl.fill_references)."""
     tree = with_labels(conn, tree)
-    if dialect != "sqlite":
-        from pgproxy.backends.mysql_ddl import fill_references
-
-        fill_references(conn, tree)
-    run_sql(conn, literal(conn, dialect_for(dialect).generator().generate(tree)))
+    if references is not None:
+        references(conn, tree)
+    run_sql(conn, literal(conn, dialect_for(conn.backend.dialect).generator().generate(tree)))
 
 
 ROUTINES = {

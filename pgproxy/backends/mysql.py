@@ -48,7 +48,6 @@ int unless the dialect layer casts it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import decimal
 import logging
@@ -67,17 +66,19 @@ import pymysql.cursors
 from pymysql.constants import CLIENT, COMMAND, FIELD_TYPE, FLAG, SERVER_STATUS
 from pymysql.protocol import FieldDescriptorPacket
 
+from dialects.engines import MYSQL_SERVERS
 from pgproxy import errors, pgtypes
 from pgproxy.backends import (
     Converter,
     constraints,
     mysql_errors,
     redact_url,
+    registry,
     row_converter,
     scrub,
     url_parts,
 )
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.backends.base import Column
 
 SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -547,14 +548,13 @@ class MySQLBackend:
         *,
         name: str = "mysql",
         dialect: str = "mysql",
-        capabilities: Capabilities | None = None,
         init: Sequence[str] = _INIT,
         strict_init: bool = True,
     ) -> None:
         self.url = url
         self.name = name
         self.dialect = dialect
-        self.capabilities = capabilities or Capabilities(returning=False)
+        self.capabilities = registry.capabilities(dialect)
         self.init = tuple(init)
         self.strict_init = strict_init
         parts, self.user, self.password, self.database = url_parts(url)
@@ -573,7 +573,7 @@ class MySQLBackend:
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
         # statement until it is (Proxy.open_session), so no statement is translated blind.
-        self.probed = dialect not in ("mysql", "mariadb")
+        self.probed = dialect not in MYSQL_SERVERS
 
     def server_version(self, version: str) -> None:
         """Called with the first connection's version string: MariaDB gets its own dialect."""
@@ -583,9 +583,7 @@ class MySQLBackend:
             # right); MariaDB 10.3.5+ has the mode.
             self.init = tuple(
                 s.replace(SQL_MODE, SQL_MODE + ",SIMULTANEOUS_ASSIGNMENT") for s in self.init)
-            self.capabilities = dataclasses.replace(
-                self.capabilities, returning=True, as_of_timestamp=True
-            )
+            self.capabilities = registry.capabilities(self.dialect)
         self.probed = True
 
     def connect_error(self, exc: Exception) -> errors.PgError:
@@ -636,10 +634,7 @@ class MySQLBackend:
 def mariadb(url: str) -> MySQLBackend:
     """`mariadb://`: MySQL's dialect plus system-versioned tables, so a timestamp
     AS OF becomes `FOR SYSTEM_TIME AS OF TIMESTAMP '...'` (commits and branches: 0A000)."""
-    return MySQLBackend(
-        url, name="mariadb", dialect="mariadb",
-        capabilities=Capabilities(as_of_timestamp=True, returning=False),
-    )
+    return MySQLBackend(url, name="mariadb", dialect="mariadb")
 
 
 def dolt_mysql(url: str) -> MySQLBackend:
@@ -648,7 +643,6 @@ def dolt_mysql(url: str) -> MySQLBackend:
         url,
         name="dolt+mysql",
         dialect="dolt",
-        capabilities=Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True),
         # Dolt accepts these settings but not every sql_mode flag in every
         # version; a refusal must not make the server unusable.
         strict_init=False,

@@ -8,14 +8,18 @@ are quoted; values are bound. MySQL commits DDL on its own, so none of this is a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from sqlglot import exp
 
+import dialects
 from dialects import mysql_ddl as pure
 from dialects.generation import dialect_for
 from pgproxy import errors
-from pgproxy.backends.steps import literal, run_sql
+from pgproxy.backends import enums, returning, sequence_calls
+from pgproxy.backends.steps import StepsCursor, atomic, each, literal, run_sql
 
 
 def _q(name: str) -> str:
@@ -220,9 +224,7 @@ def _own_primary_key(tree: exp.Expr, table: str) -> list[str]:
 
 def alter_table(conn: Any, alter: exp.Alter) -> None:
     """One ALTER TABLE whose MODIFY and DROP clauses come from the current schema."""
-    from pgproxy.backends.enums import with_labels
-
-    alter = with_labels(conn, alter)
+    alter = enums.with_labels(conn, alter)
     fill_references(conn, alter)
     table = alter.this.name
     if not run_sql(conn, "SELECT 1 FROM information_schema.tables WHERE table_schema = "
@@ -257,4 +259,15 @@ ROUTINES = {
     "drop_index": drop_index,
     "rename_index": rename_index,
     "alter_table": alter_table,
+    **enums.ROUTINES,
+    "create_table": functools.partial(enums.create_table, references=fill_references),
 }
+
+
+def run(conn: Any, steps: Sequence[dialects.Step], values: Sequence[Any] = ()) -> StepsCursor:
+    """The steps one after another: MySQL commits each DDL statement on its own, but steps
+    that write rows (UPDATE … RETURNING, sequence calls) run all or none."""
+    routines = {**ROUTINES, **returning.ROUTINES, **sequence_calls.ROUTINES}
+    if any(s.result for s in steps):
+        return atomic(conn, lambda: each(conn, steps, routines, values))
+    return each(conn, steps, routines, values)

@@ -36,8 +36,8 @@ from psycopg.rows import tuple_row
 from psycopg.types.string import TextLoader
 
 from pgproxy import errors
-from pgproxy.backends import redact_url, scrub, url_parts
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.backends import redact_url, registry, scrub, url_parts
+from pgproxy.backends.base import Column
 
 # Rows per network chunk; the proxy's fetch(size) reads from these.
 CHUNK_ROWS = 1000
@@ -330,7 +330,7 @@ class PostgreSQLBackend:
     name = "postgresql"
     dialect = "postgres"
     paramstyle = "dollar"
-    capabilities = Capabilities(returning=True)
+    capabilities = registry.capabilities(dialect)
 
     def __init__(self, url: str) -> None:
         self.url = url

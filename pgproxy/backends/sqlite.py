@@ -51,11 +51,12 @@ from pgproxy import errors, pgtypes
 from pgproxy.backends import (
     Converter,
     constraints,
+    registry,
     row_converter,
     sqlite_functions,
     sqlite_sequences,
 )
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.backends.base import Column
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
@@ -588,7 +589,7 @@ class SQLiteBackend:
     name = "sqlite"
     dialect = "sqlite"
     paramstyle = "qmark"
-    capabilities = Capabilities(returning=True, open_results=True)
+    capabilities = registry.capabilities(dialect)
 
     _memory_ids = itertools.count(1)
 

@@ -11,11 +11,13 @@ commits on its own and cannot be (DIFFERENCES.md).
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import dialects
 from pgproxy import errors
+from pgproxy.backends import registry
 from pgproxy.backends.base import Column, Connection, Cursor
 
 Routine = Callable[..., Any]
@@ -61,23 +63,32 @@ def literal(conn: Connection, sql: str) -> str:
     return sql.replace("%", "%%") if getattr(backend, "paramstyle", "") == "format" else sql
 
 
+# How each way of reading the schema (Capabilities.schema_source) asks for one table; the
+# names asked for are the proxy's own constants (pgproxy_enums ...), never a client's.
+_HAS_TABLE = {
+    "sqlite_master": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{}'",
+    "information_schema": "SELECT 1 FROM information_schema.TABLES WHERE"
+                          " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{}'",
+}
+
+
+def has_table(conn: Connection, schema: str, name: str) -> bool:
+    """Whether the connected database has the proxy's table `name`; `schema` as in
+    Capabilities.schema_source."""
+    return bool(run_sql(conn, _HAS_TABLE[schema].format(name)))
+
+
 def run(
     conn: Connection, steps: Sequence[dialects.Step], values: Sequence[Any] = ()
 ) -> StepsCursor:
+    """The steps through the engine's runner (registry.Engine.steps), with their bound values."""
     dialect = getattr(getattr(conn, "backend", None), "dialect", "")
-    if dialect == "sqlite":
-        from pgproxy.backends import sqlite_ddl
-
-        return sqlite_ddl.run(conn, steps, values)
-    if dialect in ("mysql", "mariadb"):
-        from pgproxy.backends import enums, mysql_ddl, returning, sequence_calls
-
-        routines = {**mysql_ddl.ROUTINES, **enums.ROUTINES, **returning.ROUTINES,
-                    **sequence_calls.ROUTINES}
-        if any(s.result for s in steps):  # a write in steps: all of it or none
-            return atomic(conn, lambda: each(conn, steps, routines, values))
-        return each(conn, steps, routines, values)
-    raise errors.FeatureNotSupported(f"{dialect or 'this backend'}: this DDL is not supported")
+    runner = registry.engine(dialect).steps
+    if not runner:
+        raise errors.FeatureNotSupported(f"{dialect or 'this backend'}: this DDL is not supported")
+    module, attr = runner.split(":")
+    cursor: StepsCursor = getattr(importlib.import_module(module), attr)(conn, steps, values)
+    return cursor
 
 
 def atomic(conn: Connection, work: Callable[[], StepsCursor]) -> StepsCursor:

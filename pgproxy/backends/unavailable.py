@@ -30,8 +30,10 @@ class UnavailableBackend:
     """Stands in for a backend that failed to open; `reopen()` tries again."""
 
     paramstyle = "qmark"
-    # Permissive, so routing (`db/branch`) reaches reopen() and its real error.
-    capabilities = Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True)
+    # Permissive, so routing (`db/branch`) reaches reopen() and its real error; and
+    # passthrough, so no stage emulates anything before the connect that reports it.
+    capabilities = Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True,
+                                passthrough=True)
 
     def __init__(self, url: str, error: errors.PgError) -> None:
         self.url = url

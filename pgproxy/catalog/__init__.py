@@ -26,8 +26,10 @@ from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
-from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
-from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
+from pgproxy.catalog.common import Context, format_type
+from pgproxy.catalog.engine import CatalogDB, type_oid
+from pgproxy.catalog.functions import FUNCTIONS
+from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
 
@@ -41,57 +43,8 @@ log = logging.getLogger("pgproxy.catalog")
 REFRESH_SECONDS = 10.0
 
 # Functions only the catalog engine answers; a table-less SELECT calling one comes here.
-CATALOG_FUNCTIONS = frozenset({
-    "pg_is_in_recovery", "pg_table_is_visible", "format_type", "pg_get_expr",
-    "pg_get_indexdef", "pg_get_constraintdef", "pg_get_userbyid", "obj_description",
-    "col_description", "shobj_description", "pg_encoding_to_char", "has_table_privilege",
-    "has_schema_privilege", "has_database_privilege", "current_schemas", "pg_get_keywords",
-    "pg_get_viewdef", "to_regclass", "to_regtype", "pg_size_pretty", "pg_postmaster_start_time",
-    "pg_tablespace_location", "pg_encoding_max_length", "pg_char_to_encoding",
-    "pg_get_serial_sequence", "pg_has_role", "pg_my_temp_schema", "pg_is_other_temp_schema",
-    "pg_conf_load_time", "txid_current",
-})
-
-_FUNC_TYPES: dict[str, int] = {
-    "format_type": pgtypes.TEXT, "pg_get_expr": pgtypes.TEXT, "pg_get_indexdef": pgtypes.TEXT,
-    "pg_get_constraintdef": pgtypes.TEXT, "pg_get_viewdef": pgtypes.TEXT,
-    "pg_get_triggerdef": pgtypes.TEXT, "pg_get_userbyid": pgtypes.NAME,
-    "obj_description": pgtypes.TEXT, "col_description": pgtypes.TEXT,
-    "shobj_description": pgtypes.TEXT, "pg_encoding_to_char": pgtypes.NAME,
-    "pg_table_is_visible": pgtypes.BOOL, "pg_type_is_visible": pgtypes.BOOL,
-    "pg_function_is_visible": pgtypes.BOOL, "pg_is_in_recovery": pgtypes.BOOL,
-    "current_schemas": pgtypes.NAME_ARRAY, "array_to_string": pgtypes.TEXT,
-    "string_agg": pgtypes.TEXT, "group_concat": pgtypes.TEXT, "version": pgtypes.TEXT,
-    "current_database": pgtypes.NAME, "current_schema": pgtypes.NAME,
-    "current_user": pgtypes.NAME, "session_user": pgtypes.NAME,
-    "pg_size_pretty": pgtypes.TEXT, "pg_table_size": pgtypes.INT8,
-    "pg_relation_size": pgtypes.INT8, "pg_total_relation_size": pgtypes.INT8,
-    "pg_indexes_size": pgtypes.INT8, "pg_database_size": pgtypes.INT8,
-    "count": pgtypes.INT8, "quote_ident": pgtypes.TEXT, "current_setting": pgtypes.TEXT,
-    "pg_backend_pid": pgtypes.INT4, "pg_postmaster_start_time": pgtypes.TIMESTAMPTZ,
-    "array_length": pgtypes.INT4, "cardinality": pgtypes.INT4, "array_upper": pgtypes.INT4,
-    "array_lower": pgtypes.INT4, "pg_get_serial_sequence": pgtypes.TEXT,
-    "to_regclass": pgtypes.REGCLASS, "to_regtype": pgtypes.REGTYPE,
-    "pg_tablespace_location": pgtypes.TEXT, "pg_get_function_result": pgtypes.TEXT,
-    "pg_get_function_arguments": pgtypes.TEXT, "pg_get_partkeydef": pgtypes.TEXT,
-    "pg_encoding_max_length": pgtypes.INT4, "txid_current": pgtypes.INT8,
-    "pg_has_role": pgtypes.BOOL, "row_number": pgtypes.INT8, "length": pgtypes.INT4,
-    "lower": pgtypes.TEXT, "upper": pgtypes.TEXT, "concat": pgtypes.TEXT,
-    "array_agg": pgtypes.TEXT_ARRAY, "regexp_replace": pgtypes.TEXT,
-    "has_table_privilege": pgtypes.BOOL, "has_schema_privilege": pgtypes.BOOL,
-    "has_database_privilege": pgtypes.BOOL, "has_column_privilege": pgtypes.BOOL,
-    "has_function_privilege": pgtypes.BOOL, "has_sequence_privilege": pgtypes.BOOL,
-    "has_type_privilege": pgtypes.BOOL, "has_any_column_privilege": pgtypes.BOOL,
-    "json_build_object": pgtypes.JSON, "jsonb_build_object": pgtypes.JSONB,
-    "json_agg": pgtypes.JSON, "jsonb_agg": pgtypes.JSONB, "bool_and": pgtypes.BOOL,
-    "bool_or": pgtypes.BOOL, "every": pgtypes.BOOL, "logical_and": pgtypes.BOOL,
-    "logical_or": pgtypes.BOOL, "array_remove": pgtypes.TEXT_ARRAY,
-    "quote_literal": pgtypes.TEXT, "quote_nullable": pgtypes.TEXT, "set_config": pgtypes.TEXT,
-    "acldefault": 1034,  # aclitem[]: its text form, as PostgreSQL prints it
-}
+CATALOG_FUNCTIONS = frozenset(name for name, fn in FUNCTIONS.items() if fn.only_here)
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
-# Backends whose schema introspect() reads (for parameter types from columns).
-_SCHEMA_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "dolt"})
 
 
 class Catalog:
@@ -113,7 +66,7 @@ class Catalog:
 
     def handles(self, session: Session, stmt: dialects.Statement) -> bool:
         """Whether this stage answers `stmt` (never a user query, never on PostgreSQL)."""
-        if session.route.backend.dialect == "postgres":
+        if session.route.backend.capabilities.passthrough:
             return False
         if stmt.catalog_only:
             return True
@@ -177,7 +130,7 @@ class Catalog:
                          ncolumns: int) -> list[int | None]:
         """Per result column, the scale of the numeric column a sum() adds up (else None):
         PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
-        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+        if not session.route.backend.capabilities.schema_source:
             return [None] * ncolumns
         try:
             columns = await self._column_types(session, refresh=False)
@@ -204,7 +157,7 @@ class Catalog:
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
-        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+        if not session.route.backend.capabilities.schema_source:
             return [0] * n
         try:
             columns = await self._column_types(session, refresh=False)
@@ -315,10 +268,11 @@ class Catalog:
         # not queue behind one another's connects and hops.
         backend = session.route.backend
         mark = None
-        if backend.dialect in FINGERPRINTED:
+        schema = backend.capabilities.schema_source
+        if fingerprinted(schema):
             await session.release_active()
             conn = await session.connection()
-            mark = await session.call(fingerprint, conn, backend.dialect)
+            mark = await session.call(fingerprint, conn, schema)
         current = None if rebuild else self._current(backend, mark)
         if current is not None:
             return current
@@ -331,11 +285,11 @@ class Catalog:
             await session.release_active()
             conn = await session.connection()
             started = time.perf_counter()
-            schema = await session.call(introspect, conn, backend.dialect)
-            engine = await session.proxy.workers.run(CatalogDB, schema, backend.name)
+            read = await session.call(introspect, conn, schema)
+            engine = await session.proxy.workers.run(CatalogDB, read, backend.name)
             self._engines[id(backend)] = (engine, mark, time.monotonic())
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
-                      (time.perf_counter() - started) * 1000, len(schema.tables))
+                      (time.perf_counter() - started) * 1000, len(read.tables))
             return engine
 
 
@@ -527,5 +481,6 @@ def _expr_type(node: exp.Expr, sources: dict[str, dict[str, int]]) -> int | None
         return array or pgtypes.TEXT_ARRAY
     if isinstance(node, exp.Func):
         name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
-        return _FUNC_TYPES.get(name.lower())
+        fn = FUNCTIONS.get(name.lower())
+        return (fn.returns or None) if fn is not None else None
     return None

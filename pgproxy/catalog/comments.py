@@ -3,19 +3,15 @@ col_description() answer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog.common import CatalogEngine
 from pgproxy.catalog.introspect import Schema
-
-if TYPE_CHECKING:
-    from pgproxy.catalog.engine import CatalogDB
 
 _RELATIONS = {"table", "view", "materialized view", "foreign table", "sequence", "index",
               "column"}
 
 
-def load(catalog: CatalogDB, schema: Schema) -> None:
+def load(catalog: CatalogEngine, schema: Schema) -> None:
     """Run after tables, sequences and types have their OIDs."""
     names = catalog.names
     attnums = {(t.name, c.name): i for t in schema.tables for i, c in enumerate(t.columns, 1)}
@@ -34,4 +30,4 @@ def load(catalog: CatalogDB, schema: Schema) -> None:
             continue
         names.descriptions[(oid, subid)] = text
         rows.append((oid, classoid, subid, text))
-    catalog._insert("pg_description", rows)
+    catalog.insert("pg_description", rows)

@@ -16,12 +16,11 @@ import re
 import sqlglot
 from sqlglot import exp
 
+from dialects.engines import stock
 from pgproxy.catalog.builtins import quote_ident
 
 log = logging.getLogger("pgproxy.catalog")
 
-# sqlglot's reader for each backend dialect the catalog introspects.
-_READERS = {"sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql", "dolt": "mysql"}
 _LITERAL_CAST = re.compile(r"CAST\(('(?:[^']|'')*') AS ([A-Za-z_][\w ]*(?:\([\d, ]+\))?)\)")
 _NEXTVAL_TEXT = re.compile(r"\bnextval\('((?:[^']|'')+)'\)", re.I)
 _REGCLASS_LITERAL = re.compile(r"'((?:[^']|'')*)'::regclass")
@@ -47,7 +46,7 @@ def view_sql(query: str, dialect: str) -> str:
     """
     text = query.strip().rstrip(";")
     try:
-        tree = sqlglot.parse_one(text, read=_READERS.get(dialect, dialect))
+        tree = sqlglot.parse_one(text, read=stock(dialect))
     except sqlglot.errors.SqlglotError as exc:
         log.debug("view query kept as written (%s): %s", exc, text)
         if re.match(r"\s*CREATE\b", text, re.I):
@@ -85,7 +84,7 @@ def default_sql(expression: str, dialect: str) -> str:
     if clock is not None:
         return clock
     try:
-        text = _pg(sqlglot.parse_one(text, read=_READERS.get(dialect, dialect)))
+        text = _pg(sqlglot.parse_one(text, read=stock(dialect)))
     except sqlglot.errors.SqlglotError as exc:
         log.debug("default kept as written (%s): %s", exc, text)
     # nextval's argument is a regclass: PostgreSQL reads the literal as one, and prints it so.

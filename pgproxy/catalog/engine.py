@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 import re
 import threading
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import apsw
@@ -24,7 +21,17 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog import comments, enums, sequences
+from pgproxy.catalog import comments, enums, functions, sequences
+from pgproxy.catalog.common import (
+    Context,
+    Names,
+    array_text,
+    format_type,
+    ident,
+    parse_array,
+    split_name,
+    stable_oid,
+)
 from pgproxy.catalog.deparse import relations_read
 from pgproxy.catalog.introspect import Schema, TableInfo
 from pgproxy.catalog.relations import (
@@ -43,52 +50,6 @@ DATABASE_COLUMNS = frozenset({
 })
 _ROWS = "pgproxy_rows_"  # the table behind each information_schema view
 _INT_TYPES = {"oid", "int2", "int4", "int8", "xid", "cid", "bool", "regproc"}
-_FLOAT_TYPES = {"float4", "float8"}
-
-
-@dataclass
-class Context:
-    """Who is asking: what the session-dependent functions answer."""
-
-    user: str = "postgres"
-    database: str = "postgres"
-    settings: Callable[[str], str] | None = None
-    pid: int = 0
-    # set_config(name, value, is_local): changes the session's setting.
-    apply: Callable[[str, str | None, bool], None] | None = None
-
-
-@dataclass
-class _Names:
-    """OID lookups the registered functions answer from."""
-
-    # oid -> (namespace, name, relkind)
-    relations: dict[int, tuple[str, str, str]] = field(default_factory=dict)
-    by_name: dict[tuple[str, str], int] = field(default_factory=dict)
-    types: dict[int, tuple[str, str]] = field(default_factory=dict)  # oid -> ns, typname
-    type_by_name: dict[str, int] = field(default_factory=dict)
-    namespaces: dict[int, str] = field(default_factory=dict)
-    roles: dict[int, str] = field(default_factory=dict)
-    indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
-    # a definition, or a foreign key's (head, referenced table, tail)
-    constraintdefs: dict[int, str | tuple[str, str, str]] = field(default_factory=dict)
-    viewdefs: dict[int, str] = field(default_factory=dict)
-    # (table, column) -> the sequence a serial or identity column owns
-    serial_sequences: dict[tuple[str, str], str] = field(default_factory=dict)
-    descriptions: dict[tuple[int, int], str] = field(default_factory=dict)  # (oid, subid)
-
-
-def stable_oid(key: str, taken: set[int]) -> int:
-    """A hash of the qualified name above the built-in range; the same name keeps its OID."""
-    oid = b.FIRST_NORMAL_OID + zlib.crc32(key.encode()) % (2**31 - b.FIRST_NORMAL_OID)
-    while oid in taken:
-        oid += 1
-    taken.add(oid)
-    return oid
-
-
-def pg_type_oid(name: str) -> int:
-    return pgtypes.BY_NAME.get(name, 0)
 
 
 _TYPE_OIDS = {row[1]: row[0] for row in b.type_rows()}
@@ -116,85 +77,6 @@ def _storage(pgtype: str) -> str:
     return _STORAGE.get(pgtype, "TEXT")
 
 
-def format_type(oid: Any, typmod: Any, names: _Names,
-                visible: Callable[[str], bool] | None = None) -> str | None:
-    """A type's name as PostgreSQL's format_type writes it; a type of a schema not on
-    search_path (`visible` says which are) qualified."""
-    if oid is None:
-        return None
-    oid = int(oid)
-    typmod = -1 if typmod is None else int(typmod)
-    entry = names.types.get(oid)
-    if entry is None:
-        return "???"
-    ns, name = entry
-    if name.startswith("_"):
-        inner = format_type(names.type_by_name.get(name[1:], 0), typmod, names, visible)
-        return f"{inner}[]"
-    spelled = {
-        "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
-        "float8": "double precision", "bool": "boolean", "varchar": "character varying",
-        "bpchar": "character", "timestamp": "timestamp without time zone",
-        "timestamptz": "timestamp with time zone", "time": "time without time zone",
-        "timetz": "time with time zone", "char": '"char"', "varbit": "bit varying",
-    }.get(name, name)
-    if typmod >= 0:
-        if name in ("varchar", "bpchar"):
-            return f"{spelled}({typmod - 4})"
-        if name in ("bit", "varbit"):
-            return f"{spelled}({typmod})"
-        if name == "numeric":
-            t = typmod - 4
-            return f"numeric({t >> 16},{t & 0xFFFF})"
-    if ns != "pg_catalog" and not (visible(ns) if visible is not None else ns == "public"):
-        return f"{b.quote_ident(ns)}.{b.quote_ident(spelled)}"
-    return spelled if ns == "pg_catalog" else b.quote_ident(spelled)
-
-
-def _array_text(items: Sequence[Any]) -> str:
-    out = []
-    for x in items:
-        if x is None:
-            out.append("NULL")
-        elif isinstance(x, bool):
-            out.append("t" if x else "f")
-        else:
-            s = str(x)
-            if not s or re.search(r'[{}",\\\s]', s) or s.upper() == "NULL":
-                s = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            out.append(s)
-    return "{" + ",".join(out) + "}"
-
-
-def parse_array(value: Any) -> list[Any] | None:
-    """'{a,b}', a vector's '1 2', a JSON array or a lone number, as a Python list."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return [value]
-    s = str(value).strip()
-    if s.startswith("["):
-        return json.loads(s)
-    if not s.startswith("{"):
-        return [int(w) if re.fullmatch(r"-?\d+", w) else w for w in s.split()]
-    from pgproxy.wire.codecs.arrays import parse_literal
-
-    def conv(x: Any) -> Any:
-        if isinstance(x, list):
-            return [conv(y) for y in x]
-        if x is not None and re.fullmatch(r"-?\d+", x):
-            return int(x)
-        return x
-
-    return conv(parse_literal(s))
-
-
-@functools.lru_cache(maxsize=256)
-def _members(arr: Any) -> frozenset[str]:
-    """An array's elements as text, parsed once per literal (`x <> ALL ('{…}')` per row)."""
-    return frozenset(str(x) for x in parse_array(arr) or [])
-
-
 class CatalogDB:
     """One backend's catalog, loaded into an in-memory SQLite."""
 
@@ -202,14 +84,14 @@ class CatalogDB:
         self.schema = schema
         self.lock = threading.Lock()
         self.ctx = Context()
-        self.names = _Names()
+        self.names = Names()
         self.column_types: dict[tuple[str, str], int] = {}  # (relation, column) -> pg type OID
         self.relation_columns: dict[str, dict[str, int]] = {}
         self.db = apsw.Connection(":memory:")
         self.db.execute("ATTACH ':memory:' AS pg_catalog; ATTACH ':memory:' AS information_schema;"
                         " PRAGMA case_sensitive_like = ON;")
         self._create()
-        self._register()
+        functions.register(self)
         self._load(schema, backend_name)
 
     # ------------------------------------------------------------ relations
@@ -247,7 +129,7 @@ class CatalogDB:
         for c, oid in types.items():
             self.column_types[(name, c)] = oid
 
-    def _insert(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
+    def insert(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         db = "pg_catalog"
@@ -262,7 +144,7 @@ class CatalogDB:
 
     def replace_rows(self, relation: str, rows: Sequence[Sequence[Any]]) -> None:
         self.db.execute(f'DELETE FROM pg_catalog."{relation}"')
-        self._insert(relation, rows)
+        self.insert(relation, rows)
 
     # ------------------------------------------------------------ loading
 
@@ -279,15 +161,15 @@ class CatalogDB:
             taken.add(oid)
         names.roles[b.BOOTSTRAP_SUPERUSER] = "postgres"
         names.roles[b.DATABASE_OWNER] = "pg_database_owner"
-        self._insert("pg_namespace", b.NAMESPACES)
-        self._insert("pg_am", b.ACCESS_METHODS)
-        self._insert("pg_tablespace", b.TABLESPACES)
-        self._insert("pg_collation", b.COLLATIONS)
-        self._insert("pg_language", b.LANGUAGES)
-        self._insert("pg_extension", b.EXTENSIONS)
-        self._insert("pg_range", b.range_rows())
-        self._insert("pg_get_keywords", b.KEYWORDS)
-        self._insert("pg_authid", [
+        self.insert("pg_namespace", b.NAMESPACES)
+        self.insert("pg_am", b.ACCESS_METHODS)
+        self.insert("pg_tablespace", b.TABLESPACES)
+        self.insert("pg_collation", b.COLLATIONS)
+        self.insert("pg_language", b.LANGUAGES)
+        self.insert("pg_extension", b.EXTENSIONS)
+        self.insert("pg_range", b.range_rows())
+        self.insert("pg_get_keywords", b.KEYWORDS)
+        self.insert("pg_authid", [
             self._role_row(b.BOOTSTRAP_SUPERUSER, "postgres"),
             (b.DATABASE_OWNER, "pg_database_owner", False, True, False, False, False, False,
              False, -1, None, None)])
@@ -318,7 +200,7 @@ class CatalogDB:
             names.type_by_name[t.name] = rowtype
             types.append(b._type_row(rowtype, t.name, -1, False, "c", "C", False, 0, 0, "record",
                                      "d", relid=oid))
-            classes.append(self._class_row(oid, t.name, t.kind, rowtype, len(t.columns),
+            classes.append(self.class_row(oid, t.name, t.kind, rowtype, len(t.columns),
                                            bool(t.indexes), b.HEAP_AM if t.kind == "r" else 0,
                                            t.name in with_triggers, len(t.checks)))
             attnums = {}
@@ -354,13 +236,13 @@ class CatalogDB:
                 keys_sql = ", ".join(_index_key(c, e) + (" DESC" if d else "")
                                      for c, e, d in zip(ix.columns, exprs, desc, strict=True))
                 names.indexdefs[ioid] = (
-                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {_ident(ix.name)} ON"
-                    f" public.{_ident(t.name)}"
+                    f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {ident(ix.name)} ON"
+                    f" public.{ident(t.name)}"
                     f" USING btree ({keys_sql})"
                     + (f" WHERE ({ix.predicate})" if ix.predicate else ""),
                     [_index_key(c, e) for c, e in zip(ix.columns, exprs, strict=True)],
                 )
-                classes.append(self._class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
+                classes.append(self.class_row(ioid, ix.name, "i", 0, len(ix.columns), False,
                                                b.BTREE_AM))
                 keys = [0 if e else attnums.get(c, 0) for c, e in zip(ix.columns, exprs,
                                                                        strict=True)]
@@ -380,7 +262,7 @@ class CatalogDB:
                 if ix.primary or ix.constraint:
                     coid = stable_oid(f"constraint:public.{ix.name}", taken)
                     contype = "p" if ix.primary else "u"
-                    cols = ", ".join(_ident(c) for c in ix.columns)
+                    cols = ", ".join(ident(c) for c in ix.columns)
                     names.constraintdefs[coid] = (
                         f"{'PRIMARY KEY' if ix.primary else 'UNIQUE'} ({cols})")
                     constraints.append(self._constraint_row(
@@ -410,9 +292,9 @@ class CatalogDB:
                 )
                 # The referenced table is named as search_path lets it be, at call time.
                 names.constraintdefs[coid] = (
-                    f"FOREIGN KEY ({', '.join(_ident(c) for c in fk.columns)}) REFERENCES ",
+                    f"FOREIGN KEY ({', '.join(ident(c) for c in fk.columns)}) REFERENCES ",
                     fk.ref_table,
-                    f"({', '.join(_ident(c) for c in fk.ref_columns)}){tail}")
+                    f"({', '.join(ident(c) for c in fk.ref_columns)}){tail}")
                 constraints.append(self._constraint_row(
                     coid, fk.name, "f", oid, pk_index.get(fk.ref_table, (0, ""))[0], ref_oid,
                     [attnums.get(c, 0) for c in fk.columns],
@@ -437,22 +319,22 @@ class CatalogDB:
                                 "NO", "NO", "YES", None))
         sequences.load(self, schema, taken, table_oids, classes)
         comments.load(self, schema)
-        self._insert("pg_type", types)
-        self._insert("pg_class", classes)
-        self._insert("pg_attribute", attributes)
-        self._insert("pg_attrdef", attrdefs)
-        self._insert("pg_index", indexes)
-        self._insert("pg_constraint", constraints)
-        self._insert("pg_description", descriptions)
+        self.insert("pg_type", types)
+        self.insert("pg_class", classes)
+        self.insert("pg_attribute", attributes)
+        self.insert("pg_attrdef", attrdefs)
+        self.insert("pg_index", indexes)
+        self.insert("pg_constraint", constraints)
+        self.insert("pg_description", descriptions)
         self._view_rules(sorted_tables, table_oids, taken)
         self._default_dependencies(attrdefs)
-        self._insert("tables", info_tables)
-        self._insert("columns", info_columns)
-        self._insert("views", info_views)
-        self._insert("table_constraints", info_tc)
-        self._insert("key_column_usage", info_kcu)
-        self._insert("referential_constraints", info_rc)
-        self._insert("schemata", [(None, "public", "postgres", None, None, None, None),
+        self.insert("tables", info_tables)
+        self.insert("columns", info_columns)
+        self.insert("views", info_views)
+        self.insert("table_constraints", info_tc)
+        self.insert("key_column_usage", info_kcu)
+        self.insert("referential_constraints", info_rc)
+        self.insert("schemata", [(None, "public", "postgres", None, None, None, None),
                                   (None, "pg_catalog", "postgres", None, None, None, None),
                                   (None, "information_schema", "postgres", None, None, None,
                                    None)])
@@ -475,8 +357,8 @@ class CatalogDB:
                 if name in oids and name != t.name:
                     depends.append((b.PG_REWRITE_RELID, rule, 0, b.PG_CLASS_RELID, oids[name],
                                     0, "n"))
-        self._insert("pg_rewrite", rules)
-        self._insert("pg_depend", depends)
+        self.insert("pg_rewrite", rules)
+        self.insert("pg_depend", depends)
 
     def _default_dependencies(self, attrdefs: list[tuple]) -> None:
         """A default's pg_depend row on each sequence it names (nextval('s'::regclass)):
@@ -484,17 +366,17 @@ class CatalogDB:
         depends = []
         for oid, _relid, _num, expression in attrdefs:
             for name in re.findall(r"'((?:[^']|'')+)'::regclass", str(expression)):
-                schema, _, bare = _split_name(name.replace("''", "'"))
+                schema, _, bare = split_name(name.replace("''", "'"))
                 target = self.names.by_name.get((schema or "public", bare))
                 if target is not None and self.names.relations[target][2] == "S":
                     depends.append((b.PG_ATTRDEF_RELID, oid, 0, b.PG_CLASS_RELID, target, 0,
                                     "n"))
-        self._insert("pg_depend", depends)
+        self.insert("pg_depend", depends)
 
     def _role_row(self, oid: int, name: str) -> tuple:
         return (oid, name, True, True, True, True, True, False, False, -1, None, None)
 
-    def _class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
+    def class_row(self, oid: int, name: str, kind: str, rowtype: int, natts: int,
                    hasindex: bool, am: int, triggers: bool = False, checks: int = 0) -> tuple:
         # relpages, reltuples as a fresh PostgreSQL 16 reports them: a table never analyzed
         # -1 tuples, a btree index its metapage and 0 tuples (pgjdbc's getIndexInfo reads both).
@@ -528,8 +410,8 @@ class CatalogDB:
         is_fk = contype == "f"
         return (oid, name, b.PUBLIC_NS, contype, False, False, True, relid, 0, indid, 0, frelid,
                 upd if is_fk else " ", dele if is_fk else " ", "s" if is_fk else " ", True, 0,
-                True, _array_text(keys),
-                _array_text(fkeys) if is_fk else None, None, None, None, None, None, expression)
+                True, array_text(keys),
+                array_text(fkeys) if is_fk else None, None, None, None, None, None, expression)
 
     def _info_column(self, t: TableInfo, c: Any, num: int) -> tuple:
         name = format_type(c.type_oid, c.typmod, self.names) or "text"
@@ -558,23 +440,17 @@ class CatalogDB:
         if database not in self._databases:
             self._databases.add(database)
             oid = stable_oid(f"database:{database}", self._taken)
-            self._insert("pg_database", [(oid, database, b.BOOTSTRAP_SUPERUSER, 6, "c", False,
+            self.insert("pg_database", [(oid, database, b.BOOTSTRAP_SUPERUSER, 6, "c", False,
                                           True, -1, 0, 0, 1663, "C.UTF-8", "C.UTF-8", None, None,
                                           None, None)])
-            self._insert("schemata", [])
+            self.insert("schemata", [])
         if user not in self._roles:
             self._roles.add(user)
             oid = stable_oid(f"role:{user}", self._taken)
             self.names.roles[oid] = user
-            self._insert("pg_authid", [self._role_row(oid, user)])
+            self.insert("pg_authid", [self._role_row(oid, user)])
 
     # ------------------------------------------------------------ functions
-
-    def _register(self) -> None:
-        # Imported here: functions.py uses this module's helpers.
-        from pgproxy.catalog.functions import register
-
-        register(self)
 
     @functools.cached_property
     def sequence_names(self) -> frozenset[str]:
@@ -585,7 +461,7 @@ class CatalogDB:
     def search_path(self) -> list[str]:
         """The session's search_path: the schemas that exist, in order ("$user" is one
         only where a schema has the user's name)."""
-        value = self._setting("search_path")
+        value = self.setting("search_path")
         if value is None:  # no session (a test's bare engine): PostgreSQL's default
             value = PARAMS["search_path"].default
         known = set(self.names.namespaces.values())
@@ -603,7 +479,7 @@ class CatalogDB:
         """Whether a name in `schema` needs no qualifier (pg_catalog is always searched)."""
         return schema == "pg_catalog" or schema in self.search_path()
 
-    def _setting(self, name: Any) -> Any:
+    def setting(self, name: Any) -> Any:
         if self.ctx.settings is None:
             return None
         try:
@@ -709,37 +585,12 @@ def _map_error(exc: apsw.SQLError) -> errors.PgError:
     return errors.SyntaxError(f"catalog query: {text}")
 
 
-def _maybe(f: Callable[[], Any]) -> Any:
-    try:
-        return f()
-    except errors.PgError:
-        return None
-
-
-_ident = b.quote_ident
 
 
 def _index_key(column: str, expression: str | None) -> str:
     """An index key as pg_get_indexdef writes it: a column, a call, or (an expression)."""
     if expression is None:
-        return _ident(column)
+        return ident(column)
     return expression if re.fullmatch(r"\w+\(.*\)", expression, re.S) else f"({expression})"
 
 
-def _split_name(s: str) -> tuple[str, str, str]:
-    parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
-             for p in re.findall(r'"(?:[^"]|"")*"|[^.]+', s)]
-    if len(parts) >= 2:
-        return parts[-2], ".", parts[-1]
-    return "", "", parts[0] if parts else s
-
-
-def _pg_regex(pattern: str) -> str:
-    # PostgreSQL's ARE classes that Python's re spells otherwise.
-    return (pattern.replace("[[:alpha:]]", "[a-zA-Z]").replace("[[:digit:]]", r"\d")
-            .replace("[[:space:]]", r"\s").replace("[[:alnum:]]", "[a-zA-Z0-9]")
-            .replace(r"\m", r"\b").replace(r"\M", r"\b").replace(r"\y", r"\b"))
-
-
-_CATALOG_RELATIONS = b.CATALOG_RELATIONS
-_CATALOG_NAMES = {v: k for k, v in _CATALOG_RELATIONS.items()}

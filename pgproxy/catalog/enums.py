@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
 
-if TYPE_CHECKING:
-    from pgproxy.catalog.engine import CatalogDB
 
-
-def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]) -> None:
+def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tuple]) -> None:
     """pg_type rows go to `types`; pg_enum's rows are inserted here."""
-    from pgproxy.catalog.engine import stable_oid
-
     names = catalog.names
     labels = []
     for name in sorted(schema.enums):
@@ -26,4 +20,4 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]
         types.append(b._type_row(oid, name, 4, True, "e", "E", False, 0, 0, "enum_", "i"))
         for order, label in enumerate(schema.enums[name], 1):
             labels.append((stable_oid(f"enum:{name}.{label}", taken), oid, float(order), label))
-    catalog._insert("pg_enum", labels)
+    catalog.insert("pg_enum", labels)

@@ -16,6 +16,7 @@ from typing import Any
 from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
+from pgproxy.backends.steps import has_table
 from pgproxy.catalog.builtins import quote_ident
 from pgproxy.catalog.deparse import (
     default_sql,
@@ -116,21 +117,29 @@ _ACTIONS = {"NO ACTION": "a", "RESTRICT": "r", "CASCADE": "c", "SET NULL": "n",
             "SET DEFAULT": "d"}
 
 
-def introspect(conn: Connection, dialect: str) -> Schema:
-    if dialect == "sqlite":
+# The ways of reading a schema, by Capabilities.schema_source.
+SQLITE_MASTER = "sqlite_master"
+INFORMATION_SCHEMA = "information_schema"
+
+
+def introspect(conn: Connection, schema: str) -> Schema:
+    """The backend's schema, read the way its capabilities name (Capabilities.schema_source)."""
+    if schema == SQLITE_MASTER:
         return _sqlite(conn)
-    if dialect in ("mysql", "mariadb", "dolt"):
+    if schema == INFORMATION_SCHEMA:
         return _mysql(conn)
-    raise ValueError(f"no catalog introspection for the {dialect} dialect")
+    raise ValueError(f"no catalog introspection through {schema!r}")
 
 
-# Dialects with a fingerprint; the others' catalogs are rebuilt every REFRESH_SECONDS.
-FINGERPRINTED = frozenset({"sqlite"})
+def fingerprinted(schema: str) -> bool:
+    """Whether `fingerprint` tells a change; the others' catalogs are re-read every
+    REFRESH_SECONDS."""
+    return schema == SQLITE_MASTER
 
 
-def fingerprint(conn: Connection, dialect: str) -> Any:
+def fingerprint(conn: Connection, schema: str) -> Any:
     """A cheap value that changes with the schema, checked before each catalog query."""
-    if dialect in FINGERPRINTED:
+    if fingerprinted(schema):
         return _rows(conn, "PRAGMA schema_version")[0][0]
     return None
 
@@ -174,7 +183,7 @@ def _sqlite(conn: Connection) -> Schema:
     from pgproxy.backends.sqlite import declared_type
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
-    enums = _enums(conn, "sqlite")
+    enums = _enums(conn, SQLITE_MASTER)
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
@@ -276,7 +285,7 @@ def _sqlite(conn: Connection) -> Schema:
         for c in t.columns:
             if c.identity and t.kind == "r" and f"{t.name}_{c.name}_seq" not in named:
                 sequences.append(_rowid_sequence(conn, t.name, c.name))
-    return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"))
+    return Schema(tables, version, sequences, enums, _comments(conn, SQLITE_MASTER))
 
 
 def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
@@ -295,24 +304,17 @@ def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | No
 _PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
 
 
-def _has_table(conn: Connection, dialect: str, name: str) -> bool:
-    if dialect == "sqlite":
-        return bool(_rows(conn, f"SELECT 1 FROM sqlite_master WHERE name = '{name}'"))
-    return bool(_rows(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA ="
-                            f" DATABASE() AND TABLE_NAME = '{name}'"))
-
-
-def _comments(conn: Connection, dialect: str) -> list[tuple[str, str, str, str]]:
-    if not _has_table(conn, dialect, "pgproxy_comments"):
+def _comments(conn: Connection, schema: str) -> list[tuple[str, str, str, str]]:
+    if not has_table(conn, schema, "pgproxy_comments"):
         return []
     return [tuple(r) for r in _rows(conn, "SELECT kind, object, sub, description"  # type: ignore[misc]
                                           " FROM pgproxy_comments")]
 
 
-def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
+def _enums(conn: Connection, schema: str) -> dict[str, list[str]]:
     """Enum types created through the proxy (the pgproxy_enums table, when there is one)."""
     found: dict[str, list[str]] = {}
-    if _has_table(conn, dialect, "pgproxy_enums"):
+    if has_table(conn, schema, "pgproxy_enums"):
         for name, label in _rows(conn, "SELECT type_name, label FROM pgproxy_enums"
                                        " ORDER BY type_name, sort_order"):
             found.setdefault(name, []).append(label)
@@ -436,7 +438,7 @@ def _mysql(conn: Connection) -> Schema:
               if ttype != "SEQUENCE" and name not in _PROXY_TABLES}
     sequences = [_mariadb_sequence(conn, name) for name, ttype, _ in objects
                  if ttype == "SEQUENCE"]
-    enums = _enums(conn, "mysql")
+    enums = _enums(conn, INFORMATION_SCHEMA)
     for (tname, cname, data_type, column_type, nullable, default, extra, char_len, precision,
          scale, comment, generation) in _rows(
         conn,
@@ -549,7 +551,7 @@ def _mysql(conn: Connection) -> Schema:
             if seq is not None and seq.owned_by is None:
                 seq.owned_by = (table.name, column.name)
     return Schema(list(tables.values()), sequences=sequences, enums=enums,
-                  comments=_comments(conn, "mysql"))
+                  comments=_comments(conn, INFORMATION_SCHEMA))
 
 
 def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:

@@ -3,22 +3,16 @@ information_schema.sequences, pg_depend's OWNED BY link, and pg_get_serial_seque
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
-
-if TYPE_CHECKING:
-    from pgproxy.catalog.engine import CatalogDB
 
 _TYPES = {"smallint": (21, 16), "integer": (23, 32), "bigint": (20, 64)}
 
 
-def load(catalog: CatalogDB, schema: Schema, taken: set[int], table_oids: dict[str, int],
+def load(catalog: CatalogEngine, schema: Schema, taken: set[int], table_oids: dict[str, int],
          classes: list[tuple]) -> None:
     """Rows for every sequence; pg_class rows go to `classes`, the rest are inserted here."""
-    from pgproxy.catalog.engine import stable_oid
-
     names = catalog.names
     attnums = {(t.name, c.name): i for t in schema.tables for i, c in enumerate(t.columns, 1)}
     pg_sequence, pg_sequences, info, depend = [], [], [], []
@@ -28,7 +22,7 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], table_oids: dict[s
         oid = stable_oid(f"public.{seq.name}", taken)
         names.relations[oid] = ("public", seq.name, "S")
         names.by_name[("public", seq.name)] = oid
-        classes.append(catalog._class_row(oid, seq.name, "S", 0, 3, False, 0))
+        classes.append(catalog.class_row(oid, seq.name, "S", 0, 3, False, 0))
         type_oid, bits = _TYPES.get(seq.data_type, _TYPES["bigint"])
         pg_sequence.append((oid, type_oid, seq.start, seq.increment, seq.max_value,
                             seq.min_value, seq.cache, seq.cycle))
@@ -42,7 +36,7 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], table_oids: dict[s
             names.serial_sequences[(table, column)] = seq.name
             depend.append((b.PG_CLASS_RELID, oid, 0, b.PG_CLASS_RELID, table_oids[table],
                            attnums.get((table, column), 0), "a"))
-    catalog._insert("pg_sequence", pg_sequence)
-    catalog._insert("pg_sequences", pg_sequences)
-    catalog._insert("sequences", info)
-    catalog._insert("pg_depend", depend)
+    catalog.insert("pg_sequence", pg_sequence)
+    catalog.insert("pg_sequences", pg_sequences)
+    catalog.insert("sequences", info)
+    catalog.insert("pg_depend", depend)

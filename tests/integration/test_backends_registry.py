@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pgproxy import errors
-from pgproxy.backends import from_url, redact_url
+from pgproxy.backends import from_url, redact_url, registry
 from pgproxy.backends.base import Backend
 
 
@@ -35,6 +35,47 @@ def test_dolt_mysql_capabilities() -> None:
     assert not (plain.as_of_commit or plain.as_of_timestamp or plain.branches)
     sqlite = from_url("sqlite://:memory:").capabilities
     assert not (sqlite.as_of_commit or sqlite.as_of_timestamp or sqlite.branches)
+
+
+def test_capabilities_come_from_the_registry() -> None:
+    """A backend's capabilities are its engine's entry, and follow a MySQL URL to MariaDB."""
+    for url in ("sqlite://:memory:", "mysql://u@127.0.0.1/db", "mariadb://u@127.0.0.1/db",
+                "dolt+mysql://root@127.0.0.1/db", "postgresql://u@127.0.0.1/db"):
+        b = from_url(url)
+        assert b.capabilities is registry.engine(b.dialect).capabilities
+        assert registry.SCHEMES[url.split(":")[0]].dialect == b.dialect
+    mysql = from_url("mysql://u@127.0.0.1/db")
+    assert not mysql.capabilities.returning and not mysql.probed
+    mysql.server_version("10.11.6-MariaDB-log")
+    assert (mysql.dialect, mysql.capabilities) == ("mariadb", registry.capabilities("mariadb"))
+    assert mysql.capabilities.returning and mysql.capabilities.as_of_timestamp
+    assert from_url("postgresql://u@127.0.0.1/db").capabilities.passthrough
+    assert not from_url("sqlite://:memory:").capabilities.typed_results
+
+
+def test_every_scheme_names_a_known_engine_and_a_real_factory() -> None:
+    import importlib
+
+    for name, scheme in registry.SCHEMES.items():
+        assert scheme.dialect in registry.ENGINES, name
+        if scheme.missing:
+            continue
+        module, attr = scheme.factory.split(":")
+        assert callable(getattr(importlib.import_module(module), attr)), name
+    for dialect, engine in registry.ENGINES.items():
+        assert engine.dialect == dialect
+        if engine.steps:
+            module, attr = engine.steps.split(":")
+            assert callable(getattr(importlib.import_module(module), attr)), dialect
+
+
+def test_mssql_is_0A000_not_yet_built() -> None:
+    with pytest.raises(errors.FeatureNotSupported) as info:
+        from_url("mssql://sa:s3cret@127.0.0.1:1433/db")
+    assert info.value.sqlstate == "0A000"
+    assert "SQL Server backend is not built yet" in info.value.message
+    assert "s3cret" not in info.value.message
+    assert "mssql" not in (info.value.hint or "")
 
 
 def test_unknown_scheme_is_0A000() -> None:

@@ -8,7 +8,8 @@ import pytest
 from pgproxy import errors, pgtypes
 from pgproxy.backends.sqlite import SQLiteBackend
 from pgproxy.catalog import projection_types, translate
-from pgproxy.catalog.engine import CatalogDB, Context, format_type
+from pgproxy.catalog.common import Context, format_type
+from pgproxy.catalog.engine import CatalogDB
 from pgproxy.catalog.introspect import introspect
 
 
@@ -26,7 +27,7 @@ def engine(tmp_path_factory):
     db.close()
     backend = SQLiteBackend(f"sqlite:///{path}")
     conn = backend.connect()
-    catalog = CatalogDB(introspect(conn, "sqlite"), "sqlite")
+    catalog = CatalogDB(introspect(conn, backend.capabilities.schema_source), "sqlite")
     catalog.ensure_session("alice", "app")
     yield catalog
     conn.close()

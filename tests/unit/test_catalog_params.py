@@ -6,6 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 from dialects import parse
+from pgproxy.backends import registry
 from pgproxy.catalog import Catalog
 from pgproxy.catalog.introspect import ColumnInfo, Schema, TableInfo
 
@@ -36,7 +37,8 @@ class _Catalog(Catalog):
 
 
 def _session(dialect: str = "sqlite"):
-    return SimpleNamespace(route=SimpleNamespace(backend=SimpleNamespace(dialect=dialect)))
+    backend = SimpleNamespace(dialect=dialect, capabilities=registry.capabilities(dialect))
+    return SimpleNamespace(route=SimpleNamespace(backend=backend))
 
 
 def _types(catalog: Catalog, session, sql: str) -> list[int]:

@@ -17,7 +17,8 @@ from pgproxy import pgtypes
 from pgproxy.backends.sqlite import SQLiteBackend
 from pgproxy.catalog import Catalog, projection_types, translate
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog.engine import CatalogDB, Context, stable_oid
+from pgproxy.catalog.common import Context, stable_oid
+from pgproxy.catalog.engine import CatalogDB
 from pgproxy.catalog.introspect import introspect
 
 QUERIES = [q.strip() for q in
@@ -43,7 +44,7 @@ def engine(tmp_path_factory):
     db.close()
     backend = SQLiteBackend(f"sqlite:///{path}")
     conn = backend.connect()
-    catalog = CatalogDB(introspect(conn, "sqlite"), "sqlite")
+    catalog = CatalogDB(introspect(conn, backend.capabilities.schema_source), "sqlite")
     catalog.ensure_session("tester", "app")
     yield catalog
     conn.close()
@@ -167,9 +168,9 @@ def test_sequence_read_as_a_relation(engine, session):
     oid = stable_oid("public.book_id_seq", engine._taken)
     engine.names.relations[oid] = ("public", "book_id_seq", "S")
     engine.__dict__.pop("sequence_names", None)
-    engine._insert("pg_sequences", [("public", "book_id_seq", "postgres", pgtypes.INT8, 1, 1,
+    engine.insert("pg_sequences", [("public", "book_id_seq", "postgres", pgtypes.INT8, 1, 1,
                                      2**63 - 1, 1, False, 1, 41)])
-    engine._insert("pg_sequences", [("public", "fresh_seq", "postgres", pgtypes.INT8, 5, 1,
+    engine.insert("pg_sequences", [("public", "fresh_seq", "postgres", pgtypes.INT8, 5, 1,
                                      2**63 - 1, 1, False, 1, None)])
     assert "book_id_seq" in engine.sequence_names
     columns, rows = run(engine, "SELECT last_value, is_called FROM public.book_id_seq",
@@ -184,11 +185,13 @@ def test_sequence_read_as_a_relation(engine, session):
 def test_catalog_stage_routes_sequence_reads_only(engine):
     """A SELECT of sequences only comes to the catalog; one reading a table does not."""
     import dialects
+    from pgproxy.backends import registry
 
     catalog = Catalog()
 
     class Route:
-        backend = type("B", (), {"dialect": "sqlite"})()
+        backend = type("B", (), {"dialect": "sqlite",
+                                 "capabilities": registry.capabilities("sqlite")})()
 
     class Session:
         route = Route()
