@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -79,27 +79,30 @@ class Pipeline:
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
         steps_ = self.hooks.steps
-        if steps_:
-            return step(steps_, "translate", self._generate, stmt, target)
-        return self._generate(stmt, target)
-
-    def _generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         try:
+            if steps_:
+                return step(steps_, "translate", self.translations.generate, stmt, target)
             return self.translations.generate(stmt, target)
         except dialects.TranslationError as exc:
             raise translation_error(exc) from None
 
     # ------------------------------------------------------------ a session's entry points
 
-    async def execute(
+    def execute(
         self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
         formats: Sequence[int],
-    ) -> Any:
-        """A client's statement: the hooks around the stages."""
+    ) -> Awaitable[Any]:
+        """A client's statement: the hooks around the stages (with none, just the stages).
+
+        This and run() hand back the answering stage's awaitable rather than awaiting
+        it, so the hot path has no frame per layer."""
         ctx = StatementContext(session, prepared, params, formats)
+        if not self.hooks.statement:
+            return self.run(ctx)
+        return self._hooked(ctx)
+
+    async def _hooked(self, ctx: StatementContext) -> Any:
         hooks = self.hooks
-        if not hooks.statement:
-            return await self.run(ctx)
         states = hooks.before(ctx)
         try:
             result = await self.run(ctx)
@@ -108,16 +111,21 @@ class Pipeline:
             raise
         return hooks.after(ctx, states, result)
 
-    async def run(self, ctx: StatementContext) -> Any:
+    def run(self, ctx: StatementContext) -> Awaitable[Any]:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
         prepared = ctx.prepared
         assert prepared is not None
-        if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            literals: Sequence[Any] = prepared.literals
-            if prepared.statement.literal_columns and ctx.route.backend.dialect in _OFFSETLESS:
-                literals = await self._zoned_literals(ctx, prepared)
-            ctx.params = [*ctx.params, *literals]
-        return await self.stages.run(ctx)
+        if prepared.literals:
+            return self._run_shaped(ctx, prepared)
+        return self.stages.offer(ctx)
+
+    async def _run_shaped(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
+        """A shaped statement: its literals follow the client's $n."""
+        literals: Sequence[Any] = prepared.literals
+        if prepared.statement.literal_columns and ctx.route.backend.dialect in _OFFSETLESS:
+            literals = await self._zoned_literals(ctx, prepared)
+        ctx.params = [*ctx.params, *literals]
+        return await self.stages.offer(ctx)
 
     async def describe(self, session: Session, prepared: PreparedStatement) -> Any:
         return await self.describe_statement(StatementContext(session, prepared))
@@ -214,22 +222,12 @@ class Pipeline:
         values: list[Any],
         formats: Sequence[int],
         param_types: Sequence[int] = (),
+        timed: bool = False,
     ) -> BackendResult:
         steps_ = self.hooks.steps
-        if steps_:
-            return await step_async(steps_, "backend execute", self._execute_now, ctx, stmt,
-                                    generated, values, formats, param_types)
-        return await self._execute_now(ctx, stmt, generated, values, formats, param_types)
-
-    async def _execute_now(
-        self,
-        ctx: StatementContext,
-        stmt: dialects.Statement,
-        generated: dialects.Generated,
-        values: list[Any],
-        formats: Sequence[int],
-        param_types: Sequence[int] = (),
-    ) -> BackendResult:
+        if steps_ and not timed:
+            return await step_async(steps_, "backend execute", partial(self._execute, timed=True),
+                                    ctx, stmt, generated, values, formats, param_types)
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
             # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
             # read the rest of their rows (and only they: release_active may read out
@@ -266,13 +264,13 @@ class Pipeline:
         ctx.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(ctx.route.backend)
-        if self.cache is not None:
+        if self._cache is not None:
             # Before the write's CommandComplete can reach its client.
-            self.cache.after_execute(ctx, stmt, was_in_tx, in_tx)
+            self._cache.after_execute(ctx, stmt, was_in_tx, in_tx)
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
             await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, formats, ctx.call, _forget(ctx),
+            stmt.tag, cursor, rows, exhausted, formats, *ctx.result_callbacks(),
             closed=exhausted, style=ctx.settings.style(),
         )
         result.notices = _notices(ctx, generated)
@@ -287,8 +285,8 @@ class Pipeline:
                 "the transaction was lost with its backend connection; only ROLLBACK can end it"
             )
         await ctx.end_lost_transaction()
-        if self.cache is not None:
-            self.cache.after_execute(ctx, stmt, True, False)
+        if self._cache is not None:
+            self._cache.after_execute(ctx, stmt, True, False)
         return RowsResult("ROLLBACK")
 
 
@@ -460,7 +458,7 @@ def _bind(
 ) -> list[Any]:
     """Client parameters and session values in driver placeholder order."""
     out: list[Any] = []
-    translated = ctx.target().dialect != "postgres"
+    translated = ctx.route.backend.dialect != "postgres"
     for source in generated.params:
         if isinstance(source, int):
             if source >= len(params):
@@ -496,10 +494,3 @@ def _execute(
 
 def _describe(conn: Connection, sql: str, values: list[Any]) -> Sequence[Column] | None:
     return conn.describe(sql, values)
-
-
-def _forget(ctx: StatementContext) -> Any:
-    def done(result: BackendResult) -> None:
-        ctx.forget_active(result)
-
-    return done

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -50,10 +50,10 @@ class Runner(Protocol):
         self, sql: str, target: dialects.Target, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]: ...
 
-    async def execute(
+    def execute(
         self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
         formats: Sequence[int],
-    ) -> Any: ...
+    ) -> Awaitable[Any]: ...
 
     async def describe(
         self, session: Session, prepared: PreparedStatement

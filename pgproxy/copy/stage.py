@@ -17,7 +17,7 @@ the worker that fetches them, so memory stays flat whatever the size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 import dialects
@@ -41,7 +41,7 @@ class Pipeline(Protocol):
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         ...
 
-    async def run(self, ctx: StatementContext) -> Any: ...
+    def run(self, ctx: StatementContext) -> Awaitable[Any]: ...
 
     async def describe_statement(self, ctx: StatementContext) -> Sequence[Column] | None: ...
 

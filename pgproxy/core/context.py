@@ -11,7 +11,7 @@ The catalog's worker thread gets snapshots taken here on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import dialects
@@ -32,7 +32,7 @@ _NONE = dialects.Statement("", dialects.Kind.EMPTY, "")
 class StatementContext:
     """One statement on its way through the stages (also built bare for Parse-time work)."""
 
-    __slots__ = ("_s", "formats", "param_types", "params", "prepared", "stmt")
+    __slots__ = ("_s", "formats", "param_types", "params", "prepared", "route", "stmt")
 
     def __init__(
         self,
@@ -42,6 +42,8 @@ class StatementContext:
         formats: Sequence[int] = (),
     ) -> None:
         self._s = session
+        # Where the session's statements go; only USE moves it, and USE answers itself.
+        self.route: Route = session.route
         self.prepared = prepared
         self.stmt = _NONE if prepared is None else prepared.statement
         self.params = params
@@ -60,10 +62,6 @@ class StatementContext:
         return StatementContext(self._s, prepared, params, formats)
 
     # ------------------------------------------------------------ who and where (read)
-
-    @property
-    def route(self) -> Route:
-        return self._s.route
 
     @property
     def user(self) -> str:
@@ -148,6 +146,7 @@ class StatementContext:
 
     def use(self, database: str) -> None:
         self._s.use(database)
+        self.route = self._s.route
 
     def statement_failed(self) -> None:
         self._s.statement_failed()
@@ -159,8 +158,8 @@ class StatementContext:
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self._s.after_statement(kind, in_transaction)
 
-    async def end_lost_transaction(self) -> None:
-        await self._s.end_lost_transaction()
+    def end_lost_transaction(self) -> Awaitable[None]:
+        return self._s.end_lost_transaction()
 
     def set_cache_tx(self, tx: Any) -> None:
         self._s.set_cache_tx(tx)
@@ -174,8 +173,9 @@ class StatementContext:
     def keep_open(self, result: Any) -> None:
         self._s.keep_open(result)
 
-    def forget_active(self, result: Any) -> None:
-        self._s.forget_active(result)
+    def result_callbacks(self) -> tuple[Callable[..., Awaitable[Any]], Callable[[Any], None]]:
+        """What a backend result calls: run a fetch on the connection; say it has ended."""
+        return self._s.call, self._s.forget_active
 
     def notify(self, channel: str, payload: str) -> None:
         notify.notify(self, channel, payload)
@@ -204,23 +204,26 @@ class StatementContext:
     ) -> list[Any]:
         return self._s.decode_params(prepared, values, formats)
 
-    async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        return await self._s.prepare(sql, param_types)
+    def prepare(
+        self, sql: str, param_types: Sequence[int] = ()
+    ) -> Awaitable[PreparedStatement]:
+        return self._s.prepare(sql, param_types)
 
-    async def split(self, sql: str) -> list[PreparedStatement]:
-        return await self._s.split(sql)
+    def split(self, sql: str) -> Awaitable[list[PreparedStatement]]:
+        return self._s.split(sql)
 
     # ------------------------------------------------------------ the backend connection
+    # (these hand back the session's own awaitable: no frame of their own on the hot path)
 
-    async def connection(self) -> Connection:
-        return await self._s.connection()
+    def connection(self) -> Awaitable[Connection]:
+        return self._s.connection()
 
-    async def run(self, fn: Callable[..., T], *args: Any, retry: bool = False) -> T:
+    def run(self, fn: Callable[..., T], *args: Any, retry: bool = False) -> Awaitable[T]:
         """`fn(conn, *args)` on the session's backend connection, in a worker."""
-        return await self._s.run(fn, *args, retry=retry)
+        return self._s.run(fn, *args, retry=retry)
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._s.call(fn, *args)
+    def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        return self._s.call(fn, *args)
 
     async def call_backend(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(conn, *args)` after the open result is released (the catalog's schema reads)."""
@@ -228,15 +231,15 @@ class StatementContext:
         conn = await self._s.connection()
         return await self._s.call(fn, conn, *args)
 
-    async def release_active(self) -> None:
-        await self._s.release_active()
+    def release_active(self) -> Awaitable[None]:
+        return self._s.release_active()
 
-    async def push_settings(self, conn: Connection) -> None:
-        await self._s.push_settings(conn)
+    def push_settings(self, conn: Connection) -> Awaitable[None]:
+        return self._s.push_settings(conn)
 
-    async def in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+    def in_worker(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Work that is no backend's (the catalog's SQLite) in the proxy's workers."""
-        return await self._s.workers.run(fn, *args)
+        return self._s.workers.run(fn, *args)
 
     def wait_for_lock(self, waiter: asyncio.Future[None]) -> Any:
         return self._s.wait_for_lock(waiter)
@@ -266,6 +269,6 @@ class StatementContext:
         """A context on a new session of the proxy's own (a cache refresh)."""
         return StatementContext(self._s.spawn(route, user, peer), None)
 
-    async def drop(self) -> None:
+    def drop(self) -> Awaitable[None]:
         """Close an internal session's backend connection; it never was a client: no event."""
-        await self._s.drop_connection()
+        return self._s.drop_connection()

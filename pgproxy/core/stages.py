@@ -12,7 +12,7 @@ to STAGES' order in `build`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, Protocol
 
 import dialects
@@ -47,7 +47,7 @@ class Backend(Protocol):
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         ...
 
-    async def run(self, ctx: StatementContext) -> Any: ...
+    def run(self, ctx: StatementContext) -> Awaitable[Any]: ...
 
     async def describe_statement(self, ctx: StatementContext) -> Sequence[Column] | None: ...
 
@@ -68,13 +68,13 @@ class Stage(ABC):
     __slots__ = ()
     kinds: frozenset[Kind] | None = None  # the statement kinds this stage may take; None: any
 
-    def wants(self, ctx: StatementContext) -> bool:
-        """Whether this stage answers the statement (kinds already matched)."""
-        return True
+    # Whether this stage answers the statement (kinds already matched); None: always.
+    wants: Any = None
 
     @abstractmethod
-    async def run(self, ctx: StatementContext) -> Any:
-        """The statement's result."""
+    def run(self, ctx: StatementContext) -> Awaitable[Any]:
+        """The statement's result (an `async def`; or a plain one handing back another's
+        awaitable, which spares the hot path a frame)."""
 
 
 class FailedTransaction(Stage):
@@ -367,8 +367,8 @@ class Execute(Stage):
     def __init__(self, path: Backend) -> None:
         self._path = path
 
-    async def run(self, ctx: StatementContext) -> Any:
-        return await self._path.backend(ctx, ctx.stmt, ctx.params, ctx.param_types)
+    def run(self, ctx: StatementContext) -> Awaitable[Any]:
+        return self._path.backend(ctx, ctx.stmt, ctx.params, ctx.param_types)
 
 
 def build(path: Backend) -> list[Stage]:
@@ -397,8 +397,9 @@ class Stages:
 
     def __init__(self, stages: Iterable[Stage]) -> None:
         self.stages = list(stages)
+        # Per kind, (wants, run) bound once: offering a statement looks nothing up.
         self._by_kind = {
-            kind: tuple(s for s in self.stages if s.kinds is None or kind in s.kinds)
+            kind: tuple((s.wants, s.run) for s in self.stages if s.kinds is None or kind in s.kinds)
             for kind in Kind
         }
 
@@ -406,11 +407,12 @@ class Stages:
         """Add a stage at `index` of the order (the backend stays last)."""
         self.__init__([*self.stages[:index], stage, *self.stages[index:]])
 
-    def for_kind(self, kind: Kind) -> tuple[Stage, ...]:
-        return self._by_kind[kind]
+    def for_kind(self, kind: Kind) -> list[Stage]:
+        return [s for s in self.stages if s.kinds is None or kind in s.kinds]
 
-    async def run(self, ctx: StatementContext) -> Any:
-        for stage in self._by_kind[ctx.stmt.kind]:
-            if stage.wants(ctx):
-                return await stage.run(ctx)
+    def offer(self, ctx: StatementContext) -> Awaitable[Any]:
+        """The first stage that wants the statement answers it."""
+        for wants, run in self._by_kind[ctx.stmt.kind]:
+            if wants is None or wants(ctx):
+                return run(ctx)
         raise errors.InternalError(f"no stage takes a {ctx.stmt.kind} statement")
