@@ -583,6 +583,11 @@ class Session:
         if self.in_transaction:
             self.failed = True
 
+    def commit_failed(self) -> None:
+        """A COMMIT the backend refused ends the transaction all the same: its ROLLBACK runs
+        next, and must not be refused as a statement of a failed transaction."""
+        self.failed = False
+
     def set_cache_tx(self, tx: Any) -> None:
         """The query cache's view of the open transaction (None: none open)."""
         self.cache_tx = tx

@@ -153,7 +153,7 @@ class StatementContext:
 
     def commit_failed(self) -> None:
         """A COMMIT the backend refused: the transaction ends all the same (a ROLLBACK next)."""
-        self._s.failed = False
+        self._s.commit_failed()
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         self._s.after_statement(kind, in_transaction)
