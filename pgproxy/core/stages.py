@@ -6,7 +6,7 @@ may take (None: any), `wants(ctx)` decides on the statement at hand, `run(ctx)`
 answers it. The list is grouped by kind once, so a SELECT is offered only to
 the stages that can take a SELECT. The last stage, the backend (with the
 query cache in front of it), takes anything. Add a stage by adding an object
-to STAGES' order in `build`.
+to the list `build` returns (or `Stages.insert`, as a plugin would).
 """
 
 from __future__ import annotations
@@ -397,15 +397,19 @@ class Stages:
 
     def __init__(self, stages: Iterable[Stage]) -> None:
         self.stages = list(stages)
+        self._by_kind: dict[Kind, tuple[tuple[Any, Any], ...]] = {}
+        self._group()
+
+    def _group(self) -> None:
         # Per kind, (wants, run) bound once: offering a statement looks nothing up.
         self._by_kind = {
-            kind: tuple((s.wants, s.run) for s in self.stages if s.kinds is None or kind in s.kinds)
-            for kind in Kind
+            kind: tuple((s.wants, s.run) for s in self.for_kind(kind)) for kind in Kind
         }
 
     def insert(self, index: int, stage: Stage) -> None:
-        """Add a stage at `index` of the order (the backend stays last)."""
-        self.__init__([*self.stages[:index], stage, *self.stages[index:]])
+        """Add a stage at `index` of the order."""
+        self.stages.insert(index, stage)
+        self._group()
 
     def for_kind(self, kind: Kind) -> list[Stage]:
         return [s for s in self.stages if s.kinds is None or kind in s.kinds]
