@@ -171,7 +171,9 @@ class Session:
         if not statements:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
-        inferred = await self._pipeline.param_types(self, stmt, param_types)
+        # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
+        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
+            else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
@@ -623,7 +625,7 @@ class Session:
         conn, self.conn = self.conn, None
         self._active = None
         if conn is not None:
-            await self.pool.run(_close_connection, conn)
+            await self.workers.run(_close_connection, conn)
 
     async def wait_for_lock(self, waiter: asyncio.Future[None]) -> None:
         """Wait for an advisory lock's holder to let go: a cancel or statement_timeout
