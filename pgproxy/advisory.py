@@ -13,20 +13,18 @@ request, or statement_timeout (57014).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlglot import exp
 
+import dialects
 from dialects import Kind
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Capabilities, Column
 from pgproxy.results import RowsResult
-
-if TYPE_CHECKING:
-    import dialects
-    from pgproxy.session import Session
+from pgproxy.router import Route
 
 # name -> (shared, transaction-level, waits, what it does)
 _LOCKS = {
@@ -70,7 +68,7 @@ class AdvisoryLocks:
         return True
 
     async def lock(
-        self, route: int, key: Key, pid: int, shared: bool, xact: bool, session: Session
+        self, route: int, key: Key, pid: int, shared: bool, xact: bool, session: Caller
     ) -> None:
         while not self.try_lock(route, key, pid, shared, xact):
             waiter = asyncio.get_running_loop().create_future()
@@ -195,11 +193,26 @@ def describe(stmt: dialects.Statement, calls_: list[exp.Anonymous]) -> list[Colu
     return out
 
 
+class Caller(Protocol):
+    """What a lock call reads of the statement's session (a StatementContext)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def route(self) -> Route: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    @property
+    def advisory(self) -> AdvisoryLocks: ...
+
+    def wait_for_lock(self, waiter: asyncio.Future[None]) -> Awaitable[None]: ...
+
+
 async def run(
-    session: Session, stmt: dialects.Statement, calls_: list[exp.Anonymous],
+    session: Caller, stmt: dialects.Statement, calls_: list[exp.Anonymous],
     params: Sequence[Any], formats: Sequence[int],
 ) -> RowsResult:
-    locks: AdvisoryLocks = session.proxy.advisory
+    locks = session.advisory
     route, pid = id(session.route.backend), session.pid
     row: list[Any] = []
     notices = []

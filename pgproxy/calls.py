@@ -9,17 +9,15 @@ those, or pg_backend_pid().
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlglot.expressions as exp
 
-from pgproxy import errors, notify, pgtypes
+import dialects
+from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
+from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
-
-if TYPE_CHECKING:
-    import dialects
-    from pgproxy.session import Session
 
 
 def bare_call(stmt: dialects.Statement) -> exp.Anonymous | None:
@@ -48,39 +46,39 @@ def describe(call: exp.Anonymous) -> list[Column]:
 
 
 def run(
-    session: Session, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
+    ctx: StatementContext, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
 ) -> RowsResult:
     name = str(call.this).lower()
     nargs, _, fn = _FUNCTIONS[name]
     if len(call.expressions) != nargs:
         raise errors.UndefinedFunction(f"function {name}() takes {nargs} arguments")
-    value = fn(session, *(_value(arg, params, session) for arg in call.expressions))
+    value = fn(ctx, *(_value(arg, params, ctx) for arg in call.expressions))
     return RowsResult("SELECT", describe(call), [(value,)], formats)
 
 
-def _pg_notify(session: Session, channel: Any, payload: Any) -> str:
+def _pg_notify(ctx: StatementContext, channel: Any, payload: Any) -> str:
     if channel is None:
         raise errors.InvalidParameterValue("channel name cannot be empty")
-    notify.notify(session, str(channel), "" if payload is None else str(payload))
+    ctx.notify(str(channel), "" if payload is None else str(payload))
     return ""  # void
 
 
-def _signal(terminate: bool) -> Callable[[Session, Any], bool]:
-    def signal(session: Session, pid: Any) -> bool:
+def _signal(terminate: bool) -> Callable[[StatementContext, Any], bool]:
+    def signal(ctx: StatementContext, pid: Any) -> bool:
         """As PostgreSQL for a role that is no superuser: only its own sessions."""
         if pid is None:
             return False
-        target = session.proxy.session_by_pid(int(pid))
+        target = ctx.session_by_pid(int(pid))
         if target is None:
             return False  # PostgreSQL warns: PID … is not a PostgreSQL backend process
-        if target.user != session.user:
+        if target.user != ctx.user:
             raise errors.InsufficientPrivilege(
                 "permission denied to " + ("terminate process" if terminate else "cancel query"),
                 detail="Only roles with the same role as the backend may signal it.",
             )
         if not terminate:
             target.cancel()
-        elif target is session:
+        elif ctx.is_own(target):
             raise errors.AdminShutdown("terminating connection due to administrator command")
         else:
             target.terminate()
@@ -96,7 +94,7 @@ _FUNCTIONS = {
 }
 
 
-def _value(arg: exp.Expression, params: Sequence[Any], session: Session) -> Any:
+def _value(arg: exp.Expression, params: Sequence[Any], ctx: StatementContext) -> Any:
     while isinstance(arg, exp.Cast):  # pg_notify('c', $1::text)
         arg = arg.this
     if isinstance(arg, exp.Parameter | exp.Placeholder):
@@ -107,7 +105,7 @@ def _value(arg: exp.Expression, params: Sequence[Any], session: Session) -> Any:
     if isinstance(arg, exp.Null):
         return None
     if isinstance(arg, exp.Anonymous) and str(arg.this).lower() == "pg_backend_pid":
-        return session.pid
+        return ctx.pid
     raise errors.FeatureNotSupported(
         "through the proxy, the arguments of this function must be literals or parameters"
     )

@@ -88,7 +88,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
     if telemetry is not None:
-        telemetry.instrument(proxy)
+        telemetry.instrument(proxy.pipeline.hooks)
     if cache_options.warm_file:
         log.info("cache warmed with %d statements", await warm(proxy, cache_options))
     proxy.watch = Watch.build(observers, telemetry)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import dialects
 from pgproxy import pgtypes
 from pgproxy.backends.base import Column
+from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
 from pgproxy.settings import display_name
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from pgproxy.session import Session
 
 Kind = dialects.Kind
 LOCAL_KINDS = frozenset({Kind.SET, Kind.SHOW, Kind.USE})
@@ -30,22 +26,22 @@ def show_columns(setting: dialects.Setting) -> list[Column]:
 
 
 def run_local(
-    session: Session, stmt: dialects.Statement, formats: Sequence[int]
+    ctx: StatementContext, stmt: dialects.Statement, formats: Sequence[int]
 ) -> RowsResult:
     setting = stmt.setting
     if stmt.kind is Kind.USE:
         assert setting is not None and setting.value is not None
-        session.use(setting.value)
+        ctx.use(setting.value)
         return RowsResult("USE")
     assert setting is not None
     if stmt.kind is Kind.SHOW:
         columns = show_columns(setting)
         if setting.name == "all":
-            return RowsResult("SHOW", columns, session.settings.all(), formats)
-        return RowsResult("SHOW", columns, [(session.settings.get(setting.name),)], formats)
-    if setting.local and not session.in_transaction:
+            return RowsResult("SHOW", columns, ctx.settings.all(), formats)
+        return RowsResult("SHOW", columns, [(ctx.settings.get(setting.name),)], formats)
+    if setting.local and not ctx.in_transaction:
         # PostgreSQL warns "SET LOCAL can only be used in transaction blocks" and
         # changes nothing: the value would last only as long as this statement.
         return RowsResult(stmt.tag or "SET")
-    session.apply_setting(setting)
+    ctx.apply_setting(setting)
     return RowsResult(stmt.tag or "SET")

@@ -31,7 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pgproxy import errors
 from pgproxy.backends.base import Backend, abort
+from pgproxy.core.hooks import Hook
 
 log = logging.getLogger("pgproxy.health")
 
@@ -86,6 +88,7 @@ class HealthChecker:
         self._threads = ThreadPoolExecutor(4, thread_name_prefix="pgproxy-health")
         self._task: asyncio.Task[None] | None = None
         self._rechecks: set[asyncio.Task[None]] = set()
+        self.hook = _Accounting(self)  # on the statement path: failures that say "down"
 
     # ------------------------------------------------------------ lifecycle
 
@@ -188,6 +191,17 @@ class HealthChecker:
     def detail(self, name: str) -> str:
         st = self.states.get(name)
         return st.detail if st is not None else ""
+
+
+class _Accounting(Hook):
+    """A statement that could not reach its backend asks for a check now (the ping decides)."""
+
+    def __init__(self, checker: HealthChecker) -> None:
+        self._checker = checker
+
+    def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
+        if isinstance(exc, errors.PgError) and exc.sqlstate in UNAVAILABLE:
+            self._checker.check_soon(ctx.route.backend)
 
 
 def _ping(st: BackendHealth, backend: Backend) -> None:

@@ -14,14 +14,11 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+import dialects
 from pgproxy import errors
 from pgproxy.results import RowsResult
-
-if TYPE_CHECKING:
-    import dialects
-    from pgproxy.session import Session
 
 TAGS = frozenset({"LISTEN", "UNLISTEN", "NOTIFY"})
 # PostgreSQL's limits: a channel is an identifier (NAMEDATALEN - 1 bytes), a
@@ -79,9 +76,24 @@ class Hub:
                 inbox.wake()
 
 
-def run(session: Session, stmt: dialects.Statement) -> RowsResult:
+class Listener(Protocol):
+    """What LISTEN and NOTIFY read of the statement's session (a StatementContext)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def database(self) -> str: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    @property
+    def inbox(self) -> Inbox: ...
+    @property
+    def notifications(self) -> Hub: ...
+
+
+def run(session: Listener, stmt: dialects.Statement) -> RowsResult:
     """LISTEN, UNLISTEN or NOTIFY, parsed from the statement's own text."""
-    hub, inbox = session.proxy.notifications, session.inbox
+    hub, inbox = session.notifications, session.inbox
     if stmt.tag == "NOTIFY":
         found = _NOTIFY.match(stmt.sql)
         if found is None:
@@ -100,7 +112,7 @@ def run(session: Session, stmt: dialects.Statement) -> RowsResult:
     return RowsResult("LISTEN")
 
 
-def notify(session: Session, channel: str, payload: str) -> None:
+def notify(session: Listener, channel: str, payload: str) -> None:
     """Send now, or at COMMIT when inside a transaction block."""
     if not channel:
         raise errors.InvalidParameterValue("channel name cannot be empty")
@@ -112,14 +124,14 @@ def notify(session: Session, channel: str, payload: str) -> None:
     if session.in_transaction:
         session.inbox.pending.append(note)
     else:
-        session.proxy.notifications.publish(session.database, [note])
+        session.notifications.publish(session.database, [note])
 
 
-def end_transaction(session: Session, commit: bool) -> None:
+def end_transaction(hub: Hub, database: str, inbox: Inbox, commit: bool) -> None:
     """A transaction block ended: its notifications go out, or are dropped."""
-    pending, session.inbox.pending = session.inbox.pending, []
+    pending, inbox.pending = inbox.pending, []
     if commit and pending:
-        session.proxy.notifications.publish(session.database, pending)
+        hub.publish(database, pending)
 
 
 def _identifier(text: str) -> str:

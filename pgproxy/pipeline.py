@@ -1,41 +1,40 @@
-"""The one path every statement takes, stage by stage.
+"""The one path every statement takes: from the client's text to streamed rows.
 
-parse (cached) -> failed-transaction guard -> statements the proxy answers
-itself -> transaction control -> generate for the backend (cached) -> bind ->
-execute in a worker -> a streamed result. Each stage is a small step here or
-an object of its own module; add a stage by adding an object.
+parse (cached) -> the hooks' before -> the ordered stages (pgproxy/core/stages:
+failed-transaction guard, COPY, local commands, catalog, advisory locks,
+cursors, PREPARE, NOTIFY, the proxy's own functions, set_config, transaction
+control) -> the backend: generate (cached) -> bind -> query cache -> execute
+in a worker -> a streamed result -> the hooks' after. This module owns the
+backend end of it; the stages decide who answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dialects
 from dialects.cache import TranslationCache
-from pgproxy import advisory, calls, cursors, errors, notify, pgtypes, rescale
-from pgproxy import prepared as sql_prepared
+from pgproxy import advisory, calls, errors, pgtypes, rescale
 from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
+from pgproxy.cache import QueryCache
 from pgproxy.catalog import Catalog
-from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
-from pgproxy.copy import stage as copy_stage
+from pgproxy.commands import LOCAL_KINDS, show_columns
+from pgproxy.core.context import StatementContext
+from pgproxy.core.hooks import Hooks, step, step_async
+from pgproxy.core.stages import CURSOR_TAGS, ENDS_FAILED, ROLLBACK, Stages, build
+from pgproxy.core.statement import PreparedStatement
 from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
-
-if TYPE_CHECKING:
-    from pgproxy.cache import QueryCache
-    from pgproxy.session import PreparedStatement, Session
+from pgproxy.session import Session
 
 log = logging.getLogger("pgproxy.pipeline")
 Kind = dialects.Kind
-
-# What may still run in a failed transaction block.
-_ENDS_FAILED = frozenset({Kind.ROLLBACK, Kind.ROLLBACK_TO, Kind.COMMIT})
 
 
 class Pipeline:
@@ -43,8 +42,21 @@ class Pipeline:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.translations = TranslationCache(cache_size)
-        self.cache: QueryCache | None = None  # the query cache, when configured
         self.catalog = Catalog()  # pg_catalog / information_schema emulation
+        self.hooks = Hooks()  # before / after / error, and the steps' timers
+        self.stages = Stages(build(self))
+        self._cache: QueryCache | None = None
+
+    @property
+    def cache(self) -> QueryCache | None:
+        """The query cache, when configured."""
+        return self._cache
+
+    @cache.setter
+    def cache(self, cache: QueryCache | None) -> None:
+        self._cache = cache
+        if cache is not None:
+            cache.hooks = self.hooks
 
     # ------------------------------------------------------------ translation
 
@@ -66,210 +78,71 @@ class Pipeline:
 
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
+        steps_ = self.hooks.steps
         try:
+            if steps_:
+                return step(steps_, "translate", self.translations.generate, stmt, target)
             return self.translations.generate(stmt, target)
         except dialects.TranslationError as exc:
             raise translation_error(exc) from None
 
-    # ------------------------------------------------------------ running
+    # ------------------------------------------------------------ a session's entry points
 
-    async def run(
-        self,
-        session: Session,
-        prepared: PreparedStatement,
-        params: Sequence[Any],
+    def execute(
+        self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
         formats: Sequence[int],
-    ) -> Any:
-        stmt = prepared.statement
-        kind = stmt.kind
-        if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            literals: Sequence[Any] = prepared.literals
-            if stmt.literal_columns and not session.route.backend.capabilities.passthrough:
-                literals = await self._zoned_literals(session, prepared)
-            params = [*params, *literals]
-        if session.failed and kind not in _ENDS_FAILED:
-            raise errors.InFailedSqlTransaction(
-                "current transaction is aborted, commands ignored until end of transaction block"
-            )
-        if stmt.copy is not None:
-            return await copy_stage.run(self, session, stmt)
-        if kind in LOCAL_KINDS:
-            return run_local(session, stmt, formats)
-        if self.catalog.handles(session, stmt):
-            return await self.catalog.run(session, stmt, params, formats)
-        if (locks := advisory.calls(stmt, session.route.backend.capabilities)) is not None:
-            return await advisory.run(session, stmt, locks, params, formats)
-        if stmt.tag in _CURSOR_TAGS:
-            return await self._cursor(session, stmt, params, formats)
-        if stmt.tag in _PREPARED_TAGS:
-            return await self._prepared(session, stmt, formats)
-        if stmt.tag in notify.TAGS:
-            return notify.run(session, stmt)
-        if stmt.tag in _TWO_PHASE:
-            raise _two_phase_error(stmt)
-        if kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
-            return calls.run(session, call, params, formats)
-        if kind is Kind.SELECT and calls.no_columns(stmt):
-            return RowsResult("SELECT", [], [()], formats)
-        if stmt.setting is not None and kind is Kind.SELECT:
-            # set_config(): applied, then its new value bound. is_local outside a
-            # transaction block lasts only for this statement, as in PostgreSQL.
-            setting = session.resolve_setting(stmt.setting, params)
-            session.apply_setting(setting)
-            if setting.local and not session.in_transaction:
-                try:
-                    return await self._backend(session, stmt, params, formats)
-                finally:
-                    session.settings.end_transaction()
-        if kind is Kind.BEGIN and session.in_transaction:
-            return RowsResult(stmt.tag)  # PostgreSQL warns and stays in the transaction
-        if kind in (Kind.COMMIT, Kind.ROLLBACK) and not session.in_transaction:
-            return RowsResult(stmt.tag)  # PostgreSQL warns: no transaction in progress
-        if kind is Kind.COMMIT and session.failed:
-            # COMMIT of a failed transaction rolls back, and says so.
-            result = await self._backend(session, _ROLLBACK, (), formats)
-            return RowsResult("ROLLBACK") if result.done else result
-        if kind is Kind.COMMIT:
-            return await self._commit(session, stmt, formats)
-        if kind in _SAVEPOINT_KINDS:
-            return await self._savepoint(session, stmt, formats)
-        result = await self._backend(session, stmt, params, formats, prepared.param_types)
-        if kind is Kind.BEGIN and stmt.setting is not None and session.in_transaction:
-            session.apply_setting(stmt.setting)  # BEGIN ISOLATION LEVEL …: this transaction's
-        return result
+    ) -> Awaitable[Any]:
+        """A client's statement: the hooks around the stages (with none, just the stages).
 
-    async def _commit(
-        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
-    ) -> Any:
-        """COMMIT; one that fails ends the transaction all the same, as in PostgreSQL
-        (SQLite keeps it open after a deferred constraint fails at COMMIT)."""
+        This and run() hand back the answering stage's awaitable rather than awaiting
+        it, so the hot path has no frame per layer."""
+        ctx = StatementContext(session, prepared, params, formats)
+        if not self.hooks.statement:
+            return self.run(ctx)
+        return self._hooked(ctx)
+
+    async def _hooked(self, ctx: StatementContext) -> Any:
+        hooks = self.hooks
+        states = hooks.before(ctx)
         try:
-            return await self._backend(session, stmt, (), formats)
-        except errors.PgError:
-            if session.in_transaction and not session.lost_transaction:
-                session.failed = False
-                await (await self._backend(session, _ROLLBACK, (), formats)).close()
+            result = await self.run(ctx)
+        except BaseException as exc:
+            hooks.error(ctx, states, exc)
             raise
+        return hooks.after(ctx, states, result)
 
-    async def _savepoint(
-        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
-    ) -> Any:
-        """SAVEPOINT / RELEASE / ROLLBACK TO, a reused name kept apart (pgproxy/savepoints)."""
-        text = session.savepoints.backend_sql(stmt.kind, stmt.sql)
-        run = stmt if text is None else self.parse(text)[0]
-        result = await self._backend(session, run, (), formats)
-        session.savepoints.done(stmt.kind, stmt.sql)
-        return result
+    def run(self, ctx: StatementContext) -> Awaitable[Any]:
+        """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
+        prepared = ctx.prepared
+        assert prepared is not None
+        if prepared.literals:
+            return self._run_shaped(ctx, prepared)
+        return self.stages.offer(ctx)
 
-    async def _backend(
-        self,
-        session: Session,
-        stmt: dialects.Statement,
-        params: Sequence[Any],
-        formats: Sequence[int],
-        param_types: Sequence[int] = (),
-    ) -> BackendResult | RowsResult:
-        if session.lost_transaction and stmt.kind in _ENDS_FAILED:
-            return await self._end_lost(session, stmt)
-        try:
-            generated = self.generate(stmt, session.target())
-            values = _bind(session, generated, params, param_types)
-        except errors.PgError:
-            session.statement_failed()
-            raise
-        if not generated.sql and not generated.steps:
-            done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
-            done.notices = _notices(session, generated)
-            return done
-        cache = self.cache
-        if cache is not None:
-            key = cache.key(session, stmt, generated.sql, values, formats)
-            if key is not None:
-                # run(session): the cache may run it again on a session of its own.
-                run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
-                    param_types=param_types,
-                )
-                return await cache.read(session, key, stmt, run)
-        return await self._execute(session, stmt, generated, values, formats, param_types)
+    async def _run_shaped(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
+        """A shaped statement: its literals follow the client's $n."""
+        literals: Sequence[Any] = prepared.literals
+        if prepared.statement.literal_columns and not ctx.route.backend.capabilities.passthrough:
+            literals = await self._zoned_literals(ctx, prepared)
+        ctx.params = [*ctx.params, *literals]
+        return await self.stages.offer(ctx)
 
-    async def _execute(
-        self,
-        session: Session,
-        stmt: dialects.Statement,
-        generated: dialects.Generated,
-        values: list[Any],
-        formats: Sequence[int],
-        param_types: Sequence[int] = (),
-    ) -> BackendResult:
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
-            # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
-            # read the rest of their rows (and only they: release_active may read out
-            # every open cursor where the backend keeps one result open at a time).
-            if stmt.kind is Kind.COMMIT:
-                await session.cursors.before_commit()
-            await session.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
-        await session.release_active()
-        if session.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
-            await session.push_settings(await session.connection())
-        # A safe read is retried once should the backend connection be lost.
-        try:
-            cursor, rows, exhausted, in_tx = await session.run(
-                _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
-            )
-        except errors.PgError as exc:
-            if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
-                # The backend's message may not name the table: the statement's own.
-                table = next(iter(stmt.tables_written)).rpartition(".")[2]
-                constraints.add_table(exc, table, stmt.tag)
-            raise
-        was_in_tx = session.in_transaction
-        if generated.column_types and cursor.columns is not None:
-            cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
-        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
-            cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
-        if stmt.summed_columns and cursor.columns is not None:
-            scales = await self.catalog.sum_scales(session, stmt, len(cursor.columns))
-            convert = rescale.row_scaler(cursor.columns, scales)
-            if convert is not None:
-                rows = list(map(convert, rows))
-                cursor = rescale.ScaledCursor(
-                    cursor, rescale.retyped(cursor.columns, scales), convert)
-        session.after_statement(stmt.kind, in_tx)
-        if stmt.kind is Kind.DDL:
-            self.catalog.invalidate(session.route.backend)
-        if self.cache is not None:
-            # Before the write's CommandComplete can reach its client.
-            self.cache.after_execute(session, stmt, was_in_tx, in_tx)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
-            await session.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
-        result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
-            closed=exhausted, style=session.settings.style(),
-        )
-        result.notices = _notices(session, generated)
-        if not result.done:
-            session.set_active(result)
-        return result
+    async def describe(self, session: Session, prepared: PreparedStatement) -> Any:
+        return await self.describe_statement(StatementContext(session, prepared))
 
-    async def _end_lost(self, session: Session, stmt: dialects.Statement) -> RowsResult:
-        """The transaction died with its backend connection: ROLLBACK ends it here."""
-        if stmt.kind is Kind.ROLLBACK_TO:
-            raise errors.InFailedSqlTransaction(
-                "the transaction was lost with its backend connection; only ROLLBACK can end it"
-            )
-        await session.end_lost_transaction()
-        if self.cache is not None:
-            self.cache.after_execute(session, stmt, True, False)
-        return RowsResult("ROLLBACK")
-
-    async def backend_rows(self, session: Session, prepared: PreparedStatement) -> BackendResult:
-        """A row-returning statement run on the backend itself, never from the query cache
-        (COPY TO re-encodes its rows)."""
-        stmt = prepared.statement
-        generated = self.generate(stmt, session.target())
-        values = _bind(session, generated, list(prepared.literals))
-        return await self._execute(session, stmt, generated, values, ())
+    async def param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int]:
+        """Types for the $n a Parse left undeclared, from what they are bound to."""
+        if stmt.param_columns and not session.route.backend.capabilities.passthrough and any(
+            not (i < len(declared) and declared[i]) for i, _, _ in stmt.param_columns
+        ):
+            # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
+            return await self.catalog.param_types(StatementContext(session, None), stmt)
+        if stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
+            locks = advisory.calls(stmt, session.route.backend.capabilities)
+            return advisory.param_types(stmt, locks) if locks is not None else ()
+        return ()
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]
@@ -286,85 +159,190 @@ class Pipeline:
             # Dolt: dolt_commit() and branch switches inside the text act on the
             # transaction themselves; wrapping them would change what they commit.
             return False
-        if any(s.kind in _NO_IMPLICIT or s.tag in _CURSOR_TAGS for s in work):
+        if any(s.kind in _NO_IMPLICIT or s.tag in CURSOR_TAGS for s in work):
             return False
         if not any(s.kind not in LOCAL_KINDS and not s.catalog_only for s in work):
             return False
-        result = await self._backend(session, _BEGIN, (), ())
+        result = await self.backend(StatementContext(session, None), _BEGIN)
         await result.close()
         return True
 
     async def end_implicit(self, session: Session, commit: bool) -> None:
         if not session.in_transaction:
             return  # a statement ended it already (MySQL's DDL commits implicitly)
-        stmt = _COMMIT if commit and not session.failed else _ROLLBACK
+        stmt = _COMMIT if commit and not session.failed else ROLLBACK
         try:
-            result = await self._backend(session, stmt, (), ())
+            result = await self.backend(StatementContext(session, None), stmt)
             await result.close()
         except errors.PgError:
             if commit:
                 raise
             log.warning("rolling back an implicit transaction failed", exc_info=True)
 
-    async def _cursor(
-        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
-        formats: Sequence[int],
-    ) -> Any:
-        """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
-        if stmt.tag == "DECLARE CURSOR":
-            declare = cursors.parse_declare(stmt.sql)
-            if declare.name in session.cursors:
-                raise errors.DuplicateCursor(f'cursor "{declare.name}" already exists')
-            if not declare.hold and not session.in_transaction:
-                raise errors.NoActiveSqlTransaction(
-                    "DECLARE CURSOR can only be used in transaction blocks", sqlstate="25P01"
-                )
-            inner = self.parse(declare.query)
-            if len(inner) != 1 or not inner[0].returns_rows:
-                raise errors.InvalidCursorDefinition("cursor query must be a single SELECT")
-            # Never from the query cache: FETCH reads the backend's own open result.
-            generated = self.generate(inner[0], session.target())
-            values = _bind(session, generated, params)
-            result = await self._execute(
-                session, inner[0], generated, values, (1,) if declare.binary else ())
-            session.keep_open(result)
-            return await session.cursors.add(
-                declare, stmt.sql, result, session.in_transaction)
-        if stmt.tag == "CLOSE CURSOR":
-            return await session.cursors.close(cursors.parse_close(stmt.sql))
-        return session.cursors.fetch(cursors.parse_fetch(stmt.sql), formats)
+    # ------------------------------------------------------------ the backend stage
 
-    async def describe(
-        self, session: Session, prepared: PreparedStatement
-    ) -> Sequence[Column] | None:
+    async def backend(
+        self,
+        ctx: StatementContext,
+        stmt: dialects.Statement,
+        params: Sequence[Any] = (),
+        param_types: Sequence[int] = (),
+    ) -> BackendResult | RowsResult:
+        """`stmt` on the backend, through the query cache."""
+        if ctx.lost_transaction and stmt.kind in ENDS_FAILED:
+            return await self._end_lost(ctx, stmt)
+        formats = ctx.formats
+        try:
+            generated = self.generate(stmt, ctx.target())
+            values = _bind(ctx, generated, params, param_types)
+        except errors.PgError:
+            ctx.statement_failed()
+            raise
+        if not generated.sql and not generated.steps:
+            done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
+            done.notices = _notices(ctx, generated)
+            return done
+        cache = self._cache
+        if cache is not None:
+            key = cache.key(ctx, stmt, generated.sql, values, formats)
+            if key is not None:
+                # run(ctx): the cache may run it again on a session of its own.
+                run = partial(
+                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
+                    param_types=param_types,
+                )
+                return await cache.read(ctx, key, stmt, run)
+        return await self._execute(ctx, stmt, generated, values, formats, param_types)
+
+    async def _execute(
+        self,
+        ctx: StatementContext,
+        stmt: dialects.Statement,
+        generated: dialects.Generated,
+        values: list[Any],
+        formats: Sequence[int],
+        param_types: Sequence[int] = (),
+        timed: bool = False,
+    ) -> BackendResult:
+        steps_ = self.hooks.steps
+        if steps_ and not timed:
+            return await step_async(steps_, "backend execute", partial(self._execute, timed=True),
+                                    ctx, stmt, generated, values, formats, param_types)
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+            # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
+            # read the rest of their rows (and only they: release_active may read out
+            # every open cursor where the backend keeps one result open at a time).
+            if stmt.kind is Kind.COMMIT:
+                await ctx.cursors.before_commit()
+            await ctx.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
+        await ctx.release_active()
+        if ctx.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
+            await ctx.push_settings(await ctx.connection())
+        # A safe read is retried once should the backend connection be lost.
+        try:
+            cursor, rows, exhausted, in_tx = await ctx.run(
+                _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
+            )
+        except errors.PgError as exc:
+            if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
+                # The backend's message may not name the table: the statement's own.
+                table = next(iter(stmt.tables_written)).rpartition(".")[2]
+                constraints.add_table(exc, table, stmt.tag)
+            raise
+        was_in_tx = ctx.in_transaction
+        if generated.column_types and cursor.columns is not None:
+            cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
+        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
+            cursor.columns = await self._schema_typed(ctx, stmt, cursor.columns)
+        if stmt.summed_columns and cursor.columns is not None:
+            scales = await self.catalog.sum_scales(ctx, stmt, len(cursor.columns))
+            convert = rescale.row_scaler(cursor.columns, scales)
+            if convert is not None:
+                rows = list(map(convert, rows))
+                cursor = rescale.ScaledCursor(
+                    cursor, rescale.retyped(cursor.columns, scales), convert)
+        ctx.after_statement(stmt.kind, in_tx)
+        if stmt.kind is Kind.DDL:
+            self.catalog.invalidate(ctx.route.backend)
+        if self._cache is not None:
+            # Before the write's CommandComplete can reach its client.
+            self._cache.after_execute(ctx, stmt, was_in_tx, in_tx)
+        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
+            await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
+        result = BackendResult(
+            stmt.tag, cursor, rows, exhausted, formats, *ctx.result_callbacks(),
+            closed=exhausted, style=ctx.settings.style(),
+        )
+        result.notices = _notices(ctx, generated)
+        if not result.done:
+            ctx.set_active(result)
+        return result
+
+    async def _end_lost(self, ctx: StatementContext, stmt: dialects.Statement) -> RowsResult:
+        """The transaction died with its backend connection: ROLLBACK ends it here."""
+        if stmt.kind is Kind.ROLLBACK_TO:
+            raise errors.InFailedSqlTransaction(
+                "the transaction was lost with its backend connection; only ROLLBACK can end it"
+            )
+        await ctx.end_lost_transaction()
+        if self._cache is not None:
+            self._cache.after_execute(ctx, stmt, True, False)
+        return RowsResult("ROLLBACK")
+
+
+    async def backend_rows(self, ctx: StatementContext) -> BackendResult:
+        """A row-returning statement run on the backend itself, never from the query cache
+        (COPY TO re-encodes its rows)."""
+        prepared = ctx.prepared
+        assert prepared is not None
+        stmt = prepared.statement
+        generated = self.generate(stmt, ctx.target())
+        values = _bind(ctx, generated, list(prepared.literals))
+        return await self._execute(ctx, stmt, generated, values, ())
+
+    async def declare(
+        self, ctx: StatementContext, stmt: dialects.Statement, binary: bool
+    ) -> BackendResult:
+        """A DECLAREd cursor's query on the backend, never from the query cache: FETCH reads
+        the backend's own open result."""
+        generated = self.generate(stmt, ctx.target())
+        values = _bind(ctx, generated, ctx.params)
+        return await self._execute(ctx, stmt, generated, values, (1,) if binary else ())
+
+    async def describe_statement(self, ctx: StatementContext) -> Sequence[Column] | None:
+        """The columns a statement's result would have, from the backend's describe."""
+        prepared = ctx.prepared
+        assert prepared is not None
         stmt = prepared.statement
         if stmt.kind is Kind.SHOW and stmt.setting is not None:
             return show_columns(stmt.setting)
         if not stmt.returns_rows or stmt.kind in LOCAL_KINDS:
             return None
-        if self.catalog.handles(session, stmt):
-            return await self.catalog.describe(session, stmt, len(prepared.param_types))
-        if (locks := advisory.calls(stmt, session.route.backend.capabilities)) is not None:
+        if self.catalog.handles(ctx, stmt):
+            return await self.catalog.describe(ctx, stmt, len(prepared.param_types))
+        if (locks := advisory.calls(stmt, ctx.route.backend.capabilities)) is not None:
             return advisory.describe(stmt, locks)
         if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
             return calls.describe(call)
         if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
             return []
-        generated = self.generate(stmt, session.target())
+        generated = self.generate(stmt, ctx.target())
         nulls = [None] * len(prepared.param_types)
-        values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
-        await session.release_active()
-        columns = await session.run(_describe, generated, values, retry=True)
+        values = _bind(ctx, generated, [*nulls, *prepared.literals], prepared.param_types)
+        await ctx.release_active()
+        columns = await ctx.run(_describe, generated, values, retry=True)
         if columns is not None and generated.column_types:
             columns = _typed(columns, generated.column_types, prepared.param_types)
         if columns is not None and (stmt.result_columns or stmt.zoned_columns):
-            columns = await self._schema_typed(session, stmt, columns)
+            columns = await self._schema_typed(ctx, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
-                columns, await self.catalog.sum_scales(session, stmt, len(columns)))
+                columns, await self.catalog.sum_scales(ctx, stmt, len(columns)))
         return columns
 
-    async def _zoned_literals(self, session: Session, prepared: PreparedStatement) -> list[Any]:
+    async def _zoned_literals(
+        self, ctx: StatementContext, prepared: PreparedStatement
+    ) -> list[Any]:
         """Literals bound to a timestamp column, read as PostgreSQL reads them there.
 
         The backends keep both types as text or DATETIME, which would take
@@ -378,17 +356,17 @@ class Pipeline:
         literals = list(prepared.literals)
         if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
             return literals  # no literal that could be a timestamp: no schema lookup
-        inferred = await self.catalog.literal_types(session, prepared.statement, len(literals))
+        inferred = await self.catalog.literal_types(ctx, prepared.statement, len(literals))
         for i, value in enumerate(literals):
             oid = inferred[i]
             if not isinstance(value, str) or oid not in _ZONED:
                 continue
             with contextlib.suppress(errors.PgError):  # not a timestamp: the backend says so
-                literals[i] = session.read_literal(oid, value)
+                literals[i] = ctx.read_literal(oid, value)
         return literals
 
     async def _schema_typed(
-        self, session: Session, stmt: dialects.Statement, columns: Sequence[Column]
+        self, ctx: StatementContext, stmt: dialects.Statement, columns: Sequence[Column]
     ) -> list[Column]:
         """Result columns the backend reports as text typed by the table column they show.
 
@@ -397,11 +375,11 @@ class Pipeline:
         the catalog reads knows both (dialects/paramcols.py).
         """
         out = list(columns)
-        caps = session.route.backend.capabilities
+        caps = ctx.route.backend.capabilities
         if caps.passthrough:
             return out
         if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
-            zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
+            zoned = await self.catalog.result_types(ctx, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
         loose = not caps.typed_results
         # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
@@ -409,86 +387,28 @@ class Pipeline:
         if not any(i < len(out) and (loose or out[i].type_oid in vague)
                    for i, _, _ in stmt.result_columns):
             return out
-        types = await self.catalog.result_types(session, stmt, len(out))
+        types = await self.catalog.result_types(ctx, stmt, len(out))
         return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (
             out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) else 0
             for i, oid in enumerate(types)])
 
 
-    async def _prepared(
-        self, session: Session, stmt: dialects.Statement, formats: Sequence[int]
-    ) -> Any:
-        """SQL-level PREPARE / EXECUTE / DEALLOCATE (pgproxy/prepared.py)."""
-        if stmt.tag == "PREPARE":
-            prepare = sql_prepared.parse_prepare(stmt.sql)
-            if prepare.name in session.sql_statements:
-                raise errors.DuplicatePreparedStatement(
-                    f'prepared statement "{prepare.name}" already exists')
-            statement = await session.prepare(prepare.query, prepare.param_types)
-            statement.text = stmt.sql  # PostgreSQL shows the whole PREPARE
-            session.sql_statements[prepare.name] = statement
-            return RowsResult("PREPARE")
-        if stmt.tag == "EXECUTE":
-            name, args = sql_prepared.parse_execute(stmt.sql)
-            statement = session.sql_statements.get(name)
-            if statement is None:
-                raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
-            if len(args) != len(statement.param_types):
-                raise errors.SyntaxError(
-                    f"wrong number of parameters for prepared statement \"{name}\"",
-                    detail=f"Expected {len(statement.param_types)} parameters but got "
-                           f"{len(args)}.", sqlstate="42601")
-            values = session.decode_params(
-                statement, [None if a is None else a.encode() for a in args], [0] * len(args))
-            return await self.run(session, statement, values, formats)
-        # DEALLOCATE drops Parse statements too, as in PostgreSQL (psycopg evicts its
-        # prepared statements so): the wire's dict, which the session holds.
-        name = sql_prepared.parse_deallocate(stmt.sql)
-        if name is None:
-            session.sql_statements.clear()
-            for n in [n for n in session.protocol_statements if n]:
-                del session.protocol_statements[n]
-        elif (session.sql_statements.pop(name, None) is None
-              and session.protocol_statements.pop(name, None) is None):
-            raise errors.InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
-        return RowsResult(stmt.tag)
-
-
-_SAVEPOINT_KINDS = frozenset({Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO})
-_CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
                          Kind.SAVEPOINT, Kind.RELEASE})
 
 
-def _notices(session: Session, generated: dialects.Generated) -> tuple[str, ...]:
+def _notices(ctx: StatementContext, generated: dialects.Generated) -> tuple[str, ...]:
     """The statement's NOTICEs, unless client_min_messages is above NOTICE (pg_dump's is)."""
     if not generated.notices:
         return ()
-    level = (session.settings.get("client_min_messages") or "notice").lower()
+    level = (ctx.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
-
-_PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
-_TWO_PHASE = frozenset({"PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED"})
-
-
-def _two_phase_error(stmt: dialects.Statement) -> errors.PgError:
-    """Two-phase commit: what PostgreSQL answers with max_prepared_transactions = 0,
-    the value SHOW reports (no backend can keep a transaction across sessions for us)."""
-    if stmt.tag == "PREPARE TRANSACTION":
-        return errors.ObjectNotInPrerequisiteState(
-            "prepared transactions are disabled",
-            hint='Set "max_prepared_transactions" to a nonzero value.',
-        )
-    gid = stmt.sql.strip().rstrip(";").split(None, 2)[-1].strip().strip("'")
-    return errors.UndefinedObject(f'prepared transaction with identifier "{gid}" does not exist')
-
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
     return errors.from_sqlstate(exc.sqlstate, exc.message)
 
 
-_ROLLBACK = dialects.Statement("ROLLBACK", Kind.ROLLBACK, "ROLLBACK")
 _BEGIN = dialects.Statement("BEGIN", Kind.BEGIN, "BEGIN")
 _COMMIT = dialects.Statement("COMMIT", Kind.COMMIT, "COMMIT")
 # A text with any of these manages its own transaction.
@@ -527,14 +447,14 @@ def _integral(column: Column) -> bool:
 
 
 def _bind(
-    session: Session,
+    ctx: StatementContext,
     generated: dialects.Generated,
     params: Sequence[Any],
     param_types: Sequence[int] = (),
 ) -> list[Any]:
     """Client parameters and session values in driver placeholder order."""
     out: list[Any] = []
-    translated = not session.route.backend.capabilities.passthrough
+    translated = not ctx.route.backend.capabilities.passthrough
     for source in generated.params:
         if isinstance(source, int):
             if source >= len(params):
@@ -544,7 +464,7 @@ def _bind(
         elif is_derived(source):
             out.append(derived(source, params, param_types))
         else:
-            out.append(session.session_value(source, params))
+            out.append(ctx.session_value(source, params))
     return out
 
 
@@ -574,11 +494,3 @@ def _describe(
     if generated.steps:
         return steps.describe(conn, generated.steps, values)
     return conn.describe(generated.sql, values)
-
-
-def _forget(session: Session) -> Any:
-    def done(result: BackendResult) -> None:
-        if session._active is result:
-            session._active = None
-
-    return done

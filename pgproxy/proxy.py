@@ -1,4 +1,9 @@
-"""The proxy behind the wire: backends, router, pipeline and workers, and a session per client."""
+"""The proxy behind the wire: backends, router, pipeline and workers, and a session per client.
+
+It is what a Session is given (session.SessionServices) and where the
+optional concerns are registered on the statement path as hooks: the watch
+(observers and telemetry) and health accounting.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pgproxy import notify
 from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
+from pgproxy.health import HealthChecker
+from pgproxy.observers.watch import Watch
 from pgproxy.pipeline import Pipeline
 from pgproxy.router import Router
 from pgproxy.session import Session
@@ -33,8 +40,34 @@ class Proxy:
         self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
         self.advisory = AdvisoryLocks()  # pg_advisory_lock() across sessions
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
-        self.watch: Any = None  # pgproxy.observers.Watch: events and spans, when configured
-        self.health: Any = None  # pgproxy.health.HealthChecker: backend up/down, when enabled
+        self._watch: Watch | None = None
+        self._health: HealthChecker | None = None
+
+    @property
+    def watch(self) -> Watch | None:
+        """Events and spans, when configured: a hook on every statement."""
+        return self._watch
+
+    @watch.setter
+    def watch(self, watch: Watch | None) -> None:
+        if self._watch is not None:
+            self.pipeline.hooks.remove(self._watch)
+        self._watch = watch
+        if watch is not None:
+            self.pipeline.hooks.add(watch)
+
+    @property
+    def health(self) -> HealthChecker | None:
+        """Backend up/down, when enabled: a statement that lost its backend asks for a ping."""
+        return self._health
+
+    @health.setter
+    def health(self, health: HealthChecker | None) -> None:
+        if self._health is not None:
+            self.pipeline.hooks.remove(self._health.hook)
+        self._health = health
+        if health is not None:
+            self.pipeline.hooks.add(health.hook)
 
     async def open_session(self, params: Mapping[str, str], pid: int, peer: str) -> Any:
         if self.admin is not None and params["database"] == self.admin.database:
@@ -53,10 +86,6 @@ class Proxy:
         if self.watch is not None:
             self.watch.connected(session)
         return session
-
-    def session_by_pid(self, pid: int) -> Session | None:
-        """The open session with this backend pid (pg_terminate_backend and friends)."""
-        return next((s for s in self.sessions if s.pid == pid), None)
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

@@ -11,26 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import dialects
 from dialects.hints import classify_as_of, validate_ref
-from pgproxy import advisory, errors, notify
+from pgproxy import errors, notify
 from pgproxy import settings as settings_mod
+from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
+from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
+from pgproxy.router import Route, Router
 from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
 from pgproxy.wire.codecs import decoder, encode
-from pgproxy.workers import FINISHED, QUEUED, Job
-
-if TYPE_CHECKING:
-    from pgproxy.proxy import Proxy
-    from pgproxy.router import Route
+from pgproxy.workers import FINISHED, QUEUED, Job, Workers
 
 log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
@@ -45,25 +43,60 @@ _LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1
                  "timetz": 1266}
 
 
-@dataclass(slots=True)
-class PreparedStatement:
-    """A parsed statement with its parameter types (declared, inferred, or text)."""
+class Runner(Protocol):
+    """The statement path as a session drives it (pgproxy.pipeline.Pipeline)."""
 
-    statement: dialects.Statement
-    param_types: list[int]
-    empty: bool
-    literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
-    text: str = ""  # as the client wrote it (pg_prepared_statements.statement)
-    prepared_at: float = 0.0  # time.time() of the Parse or PREPARE
+    def parse_shaped(
+        self, sql: str, target: dialects.Target, declared: int = 0, simple_query: bool = False
+    ) -> tuple[list[dialects.Statement], tuple[Any, ...]]: ...
+
+    def execute(
+        self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Awaitable[Any]: ...
+
+    async def describe(
+        self, session: Session, prepared: PreparedStatement
+    ) -> Sequence[Column] | None: ...
+
+    async def begin_implicit(
+        self, session: Session, statements: Sequence[PreparedStatement]
+    ) -> bool: ...
+
+    async def end_implicit(self, session: Session, commit: bool) -> None: ...
+
+    async def param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int]: ...
+
+
+class SessionServices(Protocol):
+    """What a session is given by its owner (pgproxy.proxy.Proxy); nothing else reaches it."""
+
+    pipeline: Runner
+    workers: Workers
+    router: Router
+    notifications: notify.Hub
+    advisory: AdvisoryLocks
+    sessions: set[Session]
+
+    def pool(self, backend: Backend) -> Workers: ...
+
+    def closed(self, session: Session, reason: str = "") -> None: ...
 
 
 class Session:
     """Implements the wire's CoreSession for one client."""
 
     def __init__(
-        self, proxy: Proxy, params: Mapping[str, str], route: Route, pid: int, peer: str
+        self, services: SessionServices, params: Mapping[str, str], route: Route, pid: int,
+        peer: str,
     ) -> None:
-        self.proxy = proxy
+        self._services = services
+        self._pipeline = services.pipeline
+        self.workers = services.workers  # work that is no backend's (catalog, large parses)
+        self.notifications = services.notifications
+        self.advisory = services.advisory
         self.pid = pid
         self.peer = peer
         self.user = params["user"]
@@ -75,7 +108,7 @@ class Session:
         self.settings.set("session_authorization", self.user, startup=True)
         self.conn: Connection | None = None
         self._conn_branch: str | None = None  # the branch `conn` has open
-        self.pool = proxy.pool(route.backend)  # the backend's own workers
+        self.pool = services.pool(route.backend)  # the backend's own workers
         self.in_transaction = False
         self.failed = False
         self.lost_transaction = False  # the backend connection died inside a transaction block
@@ -124,12 +157,12 @@ class Session:
     async def _parse(
         self, sql: str, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
-        parse = self.proxy.pipeline.parse_shaped
+        parse = self._pipeline.parse_shaped
         if len(sql) < LARGE_TEXT:
             return parse(sql, self.target(), declared, simple_query)
         # Megabytes of SQL keep sqlglot busy for seconds: in a worker thread the
         # event loop still gets the GIL every few milliseconds and serves the others.
-        return await self.proxy.workers.run(parse, sql, self.target(), declared, simple_query)
+        return await self.workers.run(parse, sql, self.target(), declared, simple_query)
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
         statements, literals = await self._parse(sql, len(param_types))
@@ -138,15 +171,9 @@ class Session:
         if not statements:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
-        inferred: Sequence[int] = ()
-        if stmt.param_columns and not self.route.backend.capabilities.passthrough and any(
-            not (i < len(param_types) and param_types[i]) for i, _, _ in stmt.param_columns
-        ):
-            # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
-            inferred = await self.proxy.pipeline.catalog.param_types(self, stmt)
-        elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
-            locks = advisory.calls(stmt, self.route.backend.capabilities)
-            inferred = advisory.param_types(stmt, locks) if locks is not None else ()
+        # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
+        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
+            else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
@@ -184,10 +211,10 @@ class Session:
         return PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
 
     async def begin_implicit(self, statements: Sequence[PreparedStatement]) -> bool:
-        return await self.proxy.pipeline.begin_implicit(self, statements)
+        return await self._pipeline.begin_implicit(self, statements)
 
     async def end_implicit(self, commit: bool) -> None:
-        await self.proxy.pipeline.end_implicit(self, commit)
+        await self._pipeline.end_implicit(self, commit)
 
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
@@ -199,15 +226,13 @@ class Session:
         return out
 
     async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
-        return await self.proxy.pipeline.describe(self, prepared)
+        return await self._pipeline.describe(self, prepared)
 
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
     ) -> Any:
-        run = self.proxy.pipeline.run(self, prepared, params, result_formats)
-        watch = self.proxy.watch
         try:
-            return await (run if watch is None else watch.statement(self, prepared.statement, run))
+            return await self._pipeline.execute(self, prepared, params, result_formats)
         except errors.PgError:
             # Any error inside a transaction block aborts it, the proxy's own (a cursor's
             # 55000, a refused statement) as the backend's (_after_error).
@@ -252,9 +277,9 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        self.proxy.notifications.unlisten(self.database, self.inbox, None)
-        self.proxy.closed(self, reason)
-        self.proxy.advisory.release(self.pid)
+        self.notifications.unlisten(self.database, self.inbox, None)
+        self._services.closed(self, reason)
+        self.advisory.release(self.pid)
         conn, self.conn = self.conn, None
         if conn is None:
             return
@@ -311,7 +336,7 @@ class Session:
 
     def use(self, database: str) -> None:
         """USE "db/branch": switch route and branch for the rest of the session."""
-        route = self.proxy.router.resolve(database)
+        route = self._services.router.resolve(database)
         if route.backend is not self.route.backend:
             raise errors.FeatureNotSupported(
                 f'USE cannot move a session to another backend ("{database}")', sqlstate="0A000"
@@ -439,9 +464,6 @@ class Session:
 
     async def _after_error(self, exc: errors.PgError, conn: Connection | None) -> errors.PgError:
         """Bring the session's state in line with a failed call; returns the error to send."""
-        if exc.sqlstate in UNAVAILABLE and self.proxy.health is not None:
-            # The checker's own ping decides whether the backend is down.
-            self.proxy.health.check_soon(self.route.backend)
         if conn is None or conn is not self.conn:
             return exc  # a connect that failed, or a call whose connection is gone already
         if self._abandoned:  # queued behind a hung backend: the connection is as it was
@@ -563,6 +585,48 @@ class Session:
         if self.in_transaction:
             self.failed = True
 
+    def commit_failed(self) -> None:
+        """A COMMIT the backend refused ends the transaction all the same: its ROLLBACK runs
+        next, and must not be refused as a statement of a failed transaction."""
+        self.failed = False
+
+    def set_cache_tx(self, tx: Any) -> None:
+        """The query cache's view of the open transaction (None: none open)."""
+        self.cache_tx = tx
+
+    def add_temp_names(self, names: set[str]) -> None:
+        """Temporary relations this statement created on the session's connection."""
+        if not names <= self.temp_names:
+            self.temp_names = self.temp_names | names
+
+    def forget_active(self, result: Any) -> None:
+        """`result` has ended: it no longer holds the connection."""
+        if self._active is result:
+            self._active = None
+
+    # ------------------------------------------------------------ other sessions
+
+    def session_by_pid(self, pid: int) -> Session | None:
+        """The open session with this backend pid (pg_terminate_backend and friends)."""
+        return next((s for s in self._services.sessions if s.pid == pid), None)
+
+    def activity(self) -> list[tuple[str, int, str, str, bool]]:
+        """pg_stat_activity, taken on the event loop: (database, pid, user,
+        application_name, whether it is this session) per open session."""
+        return [(s.database, s.pid, s.user, s.settings.get("application_name"), s is self)
+                for s in list(self._services.sessions)]
+
+    def spawn(self, route: Route, user: str, peer: str) -> Session:
+        """A session of the proxy's own on `route` (a cache refresh): no client, pid 0."""
+        return Session(self._services, {"user": user, "database": route.name}, route, 0, peer)
+
+    async def drop_connection(self) -> None:
+        """Close the backend connection of a session that never was a client's."""
+        conn, self.conn = self.conn, None
+        self._active = None
+        if conn is not None:
+            await self.workers.run(_close_connection, conn)
+
     async def wait_for_lock(self, waiter: asyncio.Future[None]) -> None:
         """Wait for an advisory lock's holder to let go: a cancel or statement_timeout
         ends the wait with 57014."""
@@ -578,12 +642,13 @@ class Session:
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         if not in_transaction:  # the transaction's advisory locks and savepoints go with it
-            self.proxy.advisory.release(self.pid, xact=True)
+            self.advisory.release(self.pid, xact=True)
             self.savepoints.clear()
         self.in_transaction = in_transaction
         if not in_transaction and self.inbox.pending:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.
-            notify.end_transaction(self, commit=kind is not dialects.Kind.ROLLBACK)
+            notify.end_transaction(self.notifications, self.database, self.inbox,
+                                   commit=kind is not dialects.Kind.ROLLBACK)
         if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
             self.failed = False
             self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)

@@ -363,6 +363,14 @@ class Settings:
         if param is not None and param.report and old != new and name not in self._changed:
             self._changed.append(name)
 
+    def copy(self) -> Settings:
+        """A copy that changes apart (what a worker thread reads, off the event loop)."""
+        other = Settings.__new__(Settings)
+        other._values, other._local = dict(self._values), dict(self._local)
+        other._before_tx, other._reset = dict(self._before_tx), dict(self._reset)
+        other._changed, other._result_key, other._style = [], self._result_key, self._style
+        return other
+
     def reset_all(self) -> None:
         for name in list(self._values):
             param = PARAMS.get(name)

@@ -1,19 +1,17 @@
 """OpenTelemetry: a span per statement with stage children, and the proxy's metrics.
 
 Off by default, and then nothing here runs: the proxy holds no Telemetry and
-no wrapper is installed. When on, the stage spans come from wrapping a few
-pipeline methods of one Proxy instance (instrumentation in the manner of the
-opentelemetry-instrumentation packages), so the pipeline itself carries no
-tracing code.
+no hook is registered. When on, the statement span is the Watch's (a hook on
+the statement path) and the stage spans come from a Step registered on the
+pipeline's hooks: translate, cache lookup, backend execute.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lru import LRU
 from opentelemetry import context as otel_context
@@ -36,11 +34,9 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+import dialects
 from pgproxy.backends import registry
-
-if TYPE_CHECKING:
-    import dialects
-    from pgproxy.proxy import Proxy
+from pgproxy.core.hooks import Hooks, Step
 
 _LITERAL = re.compile(
     r"'(?:[^']|'')*'"  # strings
@@ -186,34 +182,9 @@ class Telemetry:
 
     # ------------------------------------------------------------ stage spans
 
-    def instrument(self, proxy: Proxy) -> None:
-        """Child spans for translate, cache and backend execute on this proxy's pipeline."""
-        pipeline = proxy.pipeline
-        pipeline.generate = self._traced("translate", pipeline.generate)
-        pipeline._execute = self._traced_async("backend execute", pipeline._execute)
-        if pipeline.cache is not None:
-            store = pipeline.cache.store
-            store.get = self._traced("cache lookup", store.get)
-
-    def _traced(self, name: str, fn: Any) -> Any:
-        tracer = self.tracer
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with tracer.start_as_current_span(name):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-    def _traced_async(self, name: str, fn: Any) -> Any:
-        tracer = self.tracer
-
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with tracer.start_as_current_span(name):
-                return await fn(*args, **kwargs)
-
-        return wrapper
+    def instrument(self, hooks: Hooks) -> None:
+        """Child spans for translate, cache lookup and backend execute (a pipeline's hooks)."""
+        hooks.add_step(_Spans(self.tracer))
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
@@ -222,3 +193,21 @@ class Telemetry:
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+class _Spans(Step):
+    """Each step a child span of the current one (the statement's, made current by the Watch)."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def enter(self, name: str) -> Any:
+        manager = self._tracer.start_as_current_span(name)
+        manager.__enter__()
+        return manager
+
+    def exit(self, token: Any, exc: BaseException | None) -> None:
+        if exc is None:
+            token.__exit__(None, None, None)
+        else:
+            token.__exit__(type(exc), exc, exc.__traceback__)

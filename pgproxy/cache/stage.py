@@ -8,16 +8,15 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dialects
 from dialects.cacheability import ANY_TABLE, ANY_TEMP
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
+from pgproxy.core.context import StatementContext
+from pgproxy.core.hooks import Hooks, step
 from pgproxy.settings import RESULT_SETTINGS
-
-if TYPE_CHECKING:
-    from pgproxy.session import Session
 
 log = logging.getLogger("pgproxy.cache")
 Kind = dialects.Kind
@@ -96,7 +95,7 @@ class Key:
 
 @dataclass(slots=True)
 class TxState:
-    """A session's open transaction as the cache sees it (Session.cache_tx)."""
+    """A session's open transaction as the cache sees it (StatementContext.cache_tx)."""
 
     started: int  # the store's invalidation clock at BEGIN
     tables: set[str] = field(default_factory=set)
@@ -111,7 +110,7 @@ class TxState:
 class _Flight:
     """A miss being run against the backend; identical misses wait on `landed`."""
 
-    session: Any
+    session: int  # StatementContext.session_id of the session running it
     landed: asyncio.Future[Entry | None]
 
 
@@ -130,12 +129,13 @@ class QueryCache:
         self._ahead = min(max(0.0, float(options.refresh_ahead)), 1.0)
         self._idle: dict[Any, list[Any]] = {}  # (route name, branch) -> idle refresh sessions
         self._refreshing: set[asyncio.Task[None]] = set()
+        self.hooks: Hooks | None = None  # the pipeline's, for the "cache lookup" step
 
     # ------------------------------------------------------------ reads
 
     def key(
         self,
-        session: Session,
+        session: StatementContext,
         stmt: dialects.Statement,
         sql: str,
         values: Sequence[Any],
@@ -167,13 +167,17 @@ class QueryCache:
 
     async def read(
         self,
-        session: Session,
+        session: StatementContext,
         key: Hashable,
         stmt: dialects.Statement,
         run: Callable[[Any], Awaitable[Any]],
     ) -> Any:
         store = self.store
-        entry = store.get(key, self._grace)
+        hooks = self.hooks
+        if hooks is not None and hooks.steps:
+            entry = step(hooks.steps, "cache lookup", store.get, key, self._grace)
+        else:
+            entry = store.get(key, self._grace)
         if entry is not None:
             if entry.refresh_at is not None and entry.refresh_at <= time.monotonic():
                 entry = self._due(session, key, entry)
@@ -182,7 +186,7 @@ class QueryCache:
                 self.stats.hits += 1
                 return CachedResult(entry)
         flight = self._flights.get(key)
-        if flight is not None and flight.session is not session and self.options.coalesce:
+        if flight is not None and flight.session != session.session_id and self.options.coalesce:
             try:
                 entry = await asyncio.wait_for(
                     asyncio.shield(flight.landed), self.options.coalesce_wait
@@ -201,7 +205,7 @@ class QueryCache:
         self.stats.misses += 1
         mine: _Flight | None = None
         if key not in self._flights:
-            mine = _Flight(session, asyncio.get_running_loop().create_future())
+            mine = _Flight(session.session_id, asyncio.get_running_loop().create_future())
             self._flights[key] = mine
         tx = session.cache_tx if session.in_transaction else None
         since = tx.started if tx is not None else store.clock
@@ -243,7 +247,9 @@ class QueryCache:
 
     # ------------------------------------------------------------ refresh-ahead
 
-    def _refreshable(self, entry: Entry, ttl: float | None, rerun: Any, session: Session) -> None:
+    def _refreshable(
+        self, entry: Entry, ttl: float | None, rerun: Any, session: StatementContext
+    ) -> None:
         """Mark when a hit should refresh `entry`, and keep how to run it again."""
         if ttl is None or not (self._ahead or self._grace) or entry.expires is None:
             return
@@ -257,12 +263,12 @@ class QueryCache:
             route, branch=target.branch
         )
 
-    def _due(self, session: Session, key: Hashable, entry: Entry) -> Entry | None:
+    def _due(self, session: StatementContext, key: Hashable, entry: Entry) -> Entry | None:
         """A hit near or past the TTL: start one refresh; serve a stale entry only meanwhile."""
         if not entry.refreshing:
             entry.refreshing = True
             task = asyncio.get_running_loop().create_task(
-                self._refresh(session.proxy, key, entry), name="cache refresh"
+                self._refresh(session, key, entry), name="cache refresh"
             )
             self._refreshing.add(task)
             task.add_done_callback(self._refreshing.discard)
@@ -270,18 +276,14 @@ class QueryCache:
             self.stats.stale_hits += 1
         return entry
 
-    async def _refresh(self, proxy: Any, key: Hashable, entry: Entry) -> None:
+    async def _refresh(self, asking: StatementContext, key: Hashable, entry: Entry) -> None:
         """Run the entry's statement again on a session of our own and replace the entry."""
-        from pgproxy.session import Session  # the session module imports the pipeline
-
         store = self.store
         since = store.clock
         route = entry.origin
         pool = self._idle.setdefault((route.name, route.branch), [])
-        session = pool.pop() if pool else Session(
-            proxy, {"user": self.options.warm_user, "database": route.name}, route, 0,
-            "cache refresh",
-        )
+        session = pool.pop() if pool else asking.internal(
+            route, self.options.warm_user, "cache refresh")
         ok = False
         try:
             _adopt(session, entry.settings)
@@ -320,7 +322,7 @@ class QueryCache:
             if ok and len(pool) < self.options.refresh_sessions:
                 pool.append(session)
             else:
-                await _drop_session(proxy, session)
+                await _drop_session(session)
 
     def _land(self, key: Hashable, flight: _Flight, entry: Entry | None) -> None:
         if self._flights.get(key) is flight:
@@ -328,7 +330,7 @@ class QueryCache:
         if not flight.landed.done():
             flight.landed.set_result(entry)
 
-    def _ttl(self, session: Session, stmt: dialects.Statement) -> float | None:
+    def _ttl(self, session: StatementContext, stmt: dialects.Statement) -> float | None:
         if _pinned(session, stmt):
             return None
         ttl = self.options.route_ttl.get(session.route.name, self.options.ttl)
@@ -337,7 +339,7 @@ class QueryCache:
     # ------------------------------------------------------------ writes
 
     def after_execute(
-        self, session: Session, stmt: dialects.Statement, was_in_tx: bool, in_tx: bool
+        self, session: StatementContext, stmt: dialects.Statement, was_in_tx: bool, in_tx: bool
     ) -> None:
         """Right after the backend ran a statement, before its CommandComplete is sent."""
         if stmt.temp_created or (session.temp_names and stmt.kind is Kind.DDL):
@@ -353,11 +355,12 @@ class QueryCache:
             if tx is None:
                 # Fills inside the transaction are judged from its start: its
                 # snapshot may predate writes that other sessions made since.
-                tx = session.cache_tx = TxState(self.store.clock if not was_in_tx else -1)
+                tx = TxState(self.store.clock if not was_in_tx else -1)
+                session.set_cache_tx(tx)
             tx.tables.update(tables)
             tx.everything = tx.everything or everything
         elif tx is not None:
-            session.cache_tx = None
+            session.set_cache_tx(None)
             # Other sessions may have cached the pre-commit rows meanwhile.
             if tx.everything:
                 self.store.invalidate_all()
@@ -395,17 +398,15 @@ class QueryCache:
         ]
 
 
-async def _drop_session(proxy: Any, session: Any) -> None:
+async def _drop_session(session: StatementContext) -> None:
     """Close a refresh session's backend connection; it was never a client, so no event."""
-    conn, session.conn = session.conn, None
-    if conn is not None:
-        try:
-            await proxy.workers.run(conn.close)
-        except Exception:  # closing after a failure: nothing more to do
-            log.debug("closing a cache refresh connection failed", exc_info=True)
+    try:
+        await session.drop()
+    except Exception:  # closing after a failure: nothing more to do
+        log.debug("closing a cache refresh connection failed", exc_info=True)
 
 
-def _adopt(session: Session, settings: tuple[str | None, ...]) -> None:
+def _adopt(session: StatementContext, settings: tuple[str | None, ...]) -> None:
     """Give a refresh session the RESULT_SETTINGS values its entry was keyed under
     (None: the default, as RESET gives)."""
     current = session.settings.result_key()
@@ -415,7 +416,7 @@ def _adopt(session: Session, settings: tuple[str | None, ...]) -> None:
                 session.apply_setting(dialects.Setting(name, new))
 
 
-def _note_temp(session: Session, stmt: dialects.Statement) -> None:
+def _note_temp(session: StatementContext, stmt: dialects.Statement) -> None:
     """Record the temporary relations a statement created on the session's connection.
 
     A relation made from one of them is the session's own too (PostgreSQL makes
@@ -427,11 +428,10 @@ def _note_temp(session: Session, stmt: dialects.Statement) -> None:
     created = set(stmt.temp_created)
     if temp and not temp.isdisjoint(stmt.tables_read):
         created.update(table_name(t) for t in stmt.tables_written)
-    if not created <= temp:
-        session.temp_names = temp | created
+    session.add_temp_names(created)
 
 
-def _pinned(session: Session, stmt: dialects.Statement) -> bool:
+def _pinned(session: StatementContext, stmt: dialects.Statement) -> bool:
     """True when every table is read at a commit hash, so the result can never change."""
     hints = stmt.hints
     as_of = hints.as_of or session.target().as_of

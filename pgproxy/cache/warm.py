@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pgproxy import errors
-from pgproxy.session import Session
-
-if TYPE_CHECKING:
-    from pgproxy.cache.stage import CacheOptions
-    from pgproxy.proxy import Proxy
+from pgproxy.cache.stage import CacheOptions
+from pgproxy.session import Session, SessionServices
 
 log = logging.getLogger("pgproxy.cache")
 
 
-async def warm(proxy: Proxy, options: CacheOptions) -> int:
+async def warm(proxy: SessionServices, options: CacheOptions) -> int:
     r"""Run each statement of `options.warm_file`; `\c name` lines pick the database (route).
 
     Warmed entries match clients' simple-protocol text-format queries: the key
@@ -38,7 +34,7 @@ async def warm(proxy: Proxy, options: CacheOptions) -> int:
         )
         try:
             for prepared in await session.split(line):
-                result = await proxy.pipeline.run(session, prepared, (), ())
+                result = await session.execute(prepared, (), ())
                 try:
                     while not result.done:
                         await result.fetch(0)

@@ -16,7 +16,7 @@ import datetime
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lru import LRU
 from sqlglot import exp
@@ -31,10 +31,8 @@ from pgproxy.catalog.engine import CatalogDB, type_oid
 from pgproxy.catalog.functions import FUNCTIONS
 from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
+from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
-
-if TYPE_CHECKING:
-    from pgproxy.session import Session
 
 log = logging.getLogger("pgproxy.catalog")
 
@@ -48,7 +46,7 @@ _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 
 
 class Catalog:
-    """Answers catalog statements from a per-backend engine; shared by every session."""
+    """Answers catalog statements from a per-backend engine; shared by every ctx."""
 
     def __init__(self) -> None:
         self._engines: dict[int, tuple[CatalogDB, Any, float]] = {}
@@ -64,16 +62,16 @@ class Catalog:
 
     # ------------------------------------------------------------ the pipeline's interface
 
-    def handles(self, session: Session, stmt: dialects.Statement) -> bool:
+    def handles(self, ctx: StatementContext, stmt: dialects.Statement) -> bool:
         """Whether this stage answers `stmt` (never a user query, never on PostgreSQL)."""
-        if session.route.backend.capabilities.passthrough:
+        if ctx.route.backend.capabilities.passthrough:
             return False
         if stmt.catalog_only:
             return True
         if stmt.kind is not dialects.Kind.SELECT:
             return False
         if stmt.tables_read:
-            return bool(self._sequences_read(session, stmt))
+            return bool(self._sequences_read(ctx, stmt))
         wanted = self._wanted.get(stmt.sql)
         if wanted is None:
             tree = stmt.expression
@@ -89,10 +87,10 @@ class Catalog:
             self._wanted[stmt.sql] = wanted
         return wanted
 
-    def _sequences_read(self, session: Session, stmt: dialects.Statement) -> frozenset[str]:
+    def _sequences_read(self, ctx: StatementContext, stmt: dialects.Statement) -> frozenset[str]:
         """The sequences a SELECT reads when it reads nothing else (pg_dump's `SELECT
         last_value, is_called FROM public.s`): the catalog knows them, the backend may not."""
-        cached = self._engines.get(id(session.route.backend))
+        cached = self._engines.get(id(ctx.route.backend))
         if cached is None or not cached[0].sequence_names:
             return frozenset()
         if any("." in n and not n.startswith("public.") for n in stmt.tables_read):
@@ -110,33 +108,33 @@ class Catalog:
             self._columns.pop(id(backend), None)
         self._param_types.clear()
 
-    async def param_types(self, session: Session, stmt: dialects.Statement) -> list[int]:
+    async def param_types(self, ctx: StatementContext, stmt: dialects.Statement) -> list[int]:
         """An OID per $n of `stmt` from the column it is bound to (0 where none is known).
 
         Uses the backend's cached schema and builds it only when there is none,
         so a Parse costs no backend round trip; answers are cached per statement
         text and backend until the next invalidate.
         """
-        return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams, "p")
+        return await self._schema_types(ctx, stmt, stmt.param_columns, stmt.nparams, "p")
 
-    async def result_types(self, session: Session, stmt: dialects.Statement,
+    async def result_types(self, ctx: StatementContext, stmt: dialects.Statement,
                            ncolumns: int, zoned: bool = False) -> list[int]:
         """An OID per result column of `stmt` from the column it shows (0 where none);
         with `zoned`, the type of the column each `<column> AT TIME ZONE` reads."""
         bindings = stmt.zoned_columns if zoned else stmt.result_columns
-        return await self._schema_types(session, stmt, bindings, ncolumns, "z" if zoned else "r")
+        return await self._schema_types(ctx, stmt, bindings, ncolumns, "z" if zoned else "r")
 
-    async def sum_scales(self, session: Session, stmt: dialects.Statement,
+    async def sum_scales(self, ctx: StatementContext, stmt: dialects.Statement,
                          ncolumns: int) -> list[int | None]:
         """Per result column, the scale of the numeric column a sum() adds up (else None):
         PostgreSQL's sum keeps its argument's scale (sum of numeric(10,2) prints 1500.00)."""
-        if not session.route.backend.capabilities.schema_source:
+        if not ctx.route.backend.capabilities.schema_source:
             return [None] * ncolumns
         try:
-            columns = await self._column_types(session, refresh=False)
+            columns = await self._column_types(ctx, refresh=False)
         except errors.PgError:
             return [None] * ncolumns
-        typmods = self._columns[id(session.route.backend)][2]
+        typmods = self._columns[id(ctx.route.backend)][2]
         out: list[int | None] = [None] * ncolumns
         for position, table, column in stmt.summed_columns:
             if position < ncolumns and columns.get(table, {}).get(column) == pgtypes.NUMERIC:
@@ -144,28 +142,28 @@ class Catalog:
                 out[position] = ((mod - 4) & 0xFFFF) if mod >= 4 else None
         return out
 
-    async def literal_types(self, session: Session, stmt: dialects.Statement,
+    async def literal_types(self, ctx: StatementContext, stmt: dialects.Statement,
                             nliterals: int) -> list[int]:
         """An OID per literal a shape lifted out of `stmt`, from the column it meets."""
-        return await self._schema_types(session, stmt, stmt.literal_columns, nliterals, "l")
+        return await self._schema_types(ctx, stmt, stmt.literal_columns, nliterals, "l")
 
     async def _schema_types(
-        self, session: Session, stmt: dialects.Statement,
+        self, ctx: StatementContext, stmt: dialects.Statement,
         bindings: tuple[tuple[int, str, str], ...], n: int, tag: str,
     ) -> list[int]:
-        key = (stmt.sql, id(session.route.backend), tag)
+        key = (stmt.sql, id(ctx.route.backend), tag)
         hit = self._param_types.get(key)
         if hit is not None:
             return hit
-        if not session.route.backend.capabilities.schema_source:
+        if not ctx.route.backend.capabilities.schema_source:
             return [0] * n
         try:
-            columns = await self._column_types(session, refresh=False)
+            columns = await self._column_types(ctx, refresh=False)
             types, complete = _bind_types(stmt, bindings, n, columns)
             if not complete:
                 # A table the cached schema does not have: it may be newer than the cache
                 # (made outside the proxy); check once, and do not remember the miss.
-                columns = await self._column_types(session, refresh=True)
+                columns = await self._column_types(ctx, refresh=True)
                 types, complete = _bind_types(stmt, bindings, n, columns)
         except errors.PgError as exc:
             # The schema could not be read: the statement's own run reports what is wrong.
@@ -176,10 +174,12 @@ class Catalog:
         self._param_types[key] = types
         return types
 
-    async def _column_types(self, session: Session, refresh: bool) -> dict[str, dict[str, int]]:
-        key = id(session.route.backend)
+    async def _column_types(
+        self, ctx: StatementContext, refresh: bool
+    ) -> dict[str, dict[str, int]]:
+        key = id(ctx.route.backend)
         cached = self._engines.get(key)
-        engine = cached[0] if cached is not None and not refresh else await self._engine(session)
+        engine = cached[0] if cached is not None and not refresh else await self._engine(ctx)
         known = self._columns.get(key)
         if known is not None and known[0] is engine:
             return known[1]
@@ -198,39 +198,49 @@ class Catalog:
         return index
 
     async def run(
-        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
+        self, ctx: StatementContext, stmt: dialects.Statement, params: Sequence[Any],
         formats: Sequence[int],
     ) -> RowsResult:
-        columns, rows = await self._query(session, stmt, params)
+        columns, rows = await self._query(ctx, stmt, params)
         return RowsResult("SELECT", columns, rows, formats)
 
-    async def describe(self, session: Session, stmt: dialects.Statement,
+    async def describe(self, ctx: StatementContext, stmt: dialects.Statement,
                        nparams: int) -> list[Column]:
-        columns, _ = await self._query(session, stmt, [None] * nparams)
+        columns, _ = await self._query(ctx, stmt, [None] * nparams)
         return columns
 
     # ------------------------------------------------------------ inside
 
-    async def _query(self, session: Session, stmt: dialects.Statement,
+    async def _query(self, ctx: StatementContext, stmt: dialects.Statement,
                      params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
-        sequences = self._sequences_read(session, stmt) if stmt.tables_read and not \
+        sequences = self._sequences_read(ctx, stmt) if stmt.tables_read and not \
             stmt.catalog_only else frozenset()
         # A sequence's value moves with every nextval (no schema change marks it): read anew.
-        engine = await self._engine(session, rebuild=bool(sequences))
+        engine = await self._engine(ctx, rebuild=bool(sequences))
         sql, types = self._translate(stmt.sql, sequences)
-        ctx = Context(session.user, session.database, session.settings.get, session.pid,
-                      lambda name, value, local: session.apply_setting(
-                          dialects.Setting(name.lower(), value, local)))
+        # The worker gets snapshots taken here, on the event loop, never the session:
+        # set_config() changes the snapshot there, and the session here once it is done.
+        settings = ctx.settings_snapshot()
+        in_tx = ctx.in_transaction
+        changes: list[dialects.Setting] = []
+
+        def apply(name: str, value: str | None, local: bool) -> None:
+            settings.set(name, value, local=local, in_transaction=in_tx)
+            changes.append(dialects.Setting(name.lower(), value, local))
+
+        who = Context(ctx.user, ctx.database, settings.get, ctx.pid, apply)
         started = time.perf_counter()
         try:
-            result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,
-                                                     session_tables(session, sql))
+            result = await ctx.in_worker(_run, engine, who, sql, list(params), types,
+                                             session_tables(ctx, sql))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
                         sql)
             raise
         log.debug("catalog query in %.2f ms", (time.perf_counter() - started) * 1000)
+        for change in changes:
+            ctx.apply_setting(change)
         return result
 
     def _translate(self, sql: str, sequences: frozenset[str] = frozenset()
@@ -260,19 +270,17 @@ class Catalog:
             return engine if seen == mark else None
         return engine if time.monotonic() - built < REFRESH_SECONDS else None
 
-    async def _engine(self, session: Session, rebuild: bool = False) -> CatalogDB:
+    async def _engine(self, ctx: StatementContext, rebuild: bool = False) -> CatalogDB:
         # rebuild: the engine is built anew whatever the fingerprint says (a
         # sequence's last_value moves without the schema changing).
         # Only a rebuild takes the lock: checks run on each session's own
         # connection, in parallel, so a thousand clients' first statements do
         # not queue behind one another's connects and hops.
-        backend = session.route.backend
+        backend = ctx.route.backend
         mark = None
         schema = backend.capabilities.schema_source
         if fingerprinted(schema):
-            await session.release_active()
-            conn = await session.connection()
-            mark = await session.call(fingerprint, conn, schema)
+            mark = await ctx.call_backend(fingerprint, schema)
         current = None if rebuild else self._current(backend, mark)
         if current is not None:
             return current
@@ -282,11 +290,9 @@ class Catalog:
             current = None if rebuild else self._current(backend, mark)
             if current is not None:
                 return current
-            await session.release_active()
-            conn = await session.connection()
             started = time.perf_counter()
-            read = await session.call(introspect, conn, schema)
-            engine = await session.proxy.workers.run(CatalogDB, read, backend.name)
+            read = await ctx.call_backend(introspect, schema)
+            engine = await ctx.in_worker(CatalogDB, read, backend.name)
             self._engines[id(backend)] = (engine, mark, time.monotonic())
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(read.tables))
@@ -319,7 +325,7 @@ def _bind_types(
     return types, complete
 
 
-def session_tables(session: Session, sql: str) -> dict[str, list[tuple]]:
+def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
     """The rows of the relations `sql` reads that show session state, taken on the event
     loop (the worker that queries the engine gets the rows, never the Session)."""
     tables: dict[str, list[tuple]] = {}
@@ -327,26 +333,25 @@ def session_tables(session: Session, sql: str) -> dict[str, list[tuple]]:
         tables["pg_settings"] = [
             (name, value, None, "pgproxy", desc, None, "user", "string", "default", None,
              None, None, value, value, None, None, False)
-            for name, value, desc in session.settings.all()
+            for name, value, desc in ctx.settings.all()
         ]
     if "pg_stat_activity" in sql:
         tables["pg_stat_activity"] = [
-            (None, s.database, s.pid, None, None, s.user,
-             s.settings.get("application_name"), "127.0.0.1", None, None, None, None, None,
-             None, None, None, "active" if s is session else "idle", None, None, None,
+            (None, database, pid, None, None, user, application, "127.0.0.1", None, None, None,
+             None, None, None, None, None, "active" if this else "idle", None, None, None,
              "", "client backend")
-            for s in list(session.proxy.sessions)
+            for database, pid, user, application, this in ctx.activity()
         ]
     if "pg_cursors" in sql:
         tables["pg_cursors"] = [(*row[:5], _timestamptz(row[5]))
-                                for row in session.cursors.rows()]
+                                for row in ctx.cursor_rows()]
     if "pg_prepared_statements" in sql:
         tables["pg_prepared_statements"] = [
             (name, text, _timestamptz(at), types, from_sql, 0, 0)
-            for name, text, at, types, from_sql in session.prepared_rows()
+            for name, text, at, types, from_sql in ctx.prepared_rows()
         ]
     if "pg_locks" in sql:
-        tables["pg_locks"] = session.proxy.advisory.rows(id(session.route.backend))
+        tables["pg_locks"] = ctx.lock_rows()
     return tables
 
 

@@ -17,20 +17,35 @@ the worker that fetches them, so memory stays flat whatever the size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
 
 import dialects
 from dialects.copy import Copy
 from pgproxy import errors
-from pgproxy.backends.base import Connection
+from pgproxy.backends.base import Column, Connection
+from pgproxy.cache import QueryCache
 from pgproxy.copy.reader import Reader, Row, reader_for, shown
 from pgproxy.copy.writer import writer_for
+from pgproxy.core.context import StatementContext
 from pgproxy.wire import messages as m
 
-if TYPE_CHECKING:
-    from pgproxy.pipeline import Pipeline
-    from pgproxy.session import Session
+
+class Pipeline(Protocol):
+    """What COPY uses of the statement path (pgproxy.pipeline.Pipeline)."""
+
+    cache: QueryCache | None
+
+    def parse(self, sql: str) -> list[dialects.Statement]: ...
+
+    def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
+        ...
+
+    def run(self, ctx: StatementContext) -> Awaitable[Any]: ...
+
+    async def describe_statement(self, ctx: StatementContext) -> Sequence[Column] | None: ...
+
+    async def backend_rows(self, ctx: StatementContext) -> Any: ...
 
 log = logging.getLogger("pgproxy.copy")
 
@@ -47,11 +62,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def run(pipeline: Pipeline, session: Session, stmt: dialects.Statement) -> Any:
+async def run(pipeline: Pipeline, ctx: StatementContext, stmt: dialects.Statement) -> Any:
     spec: Copy = stmt.copy
     if spec.is_from:
-        return await CopyIn.start(pipeline, session, spec)
-    return await copy_out(pipeline, session, spec)
+        return await CopyIn.start(pipeline, ctx, spec)
+    return await copy_out(pipeline, ctx, spec)
 
 
 def _relation(spec: Copy) -> str:
@@ -59,11 +74,11 @@ def _relation(spec: Copy) -> str:
 
 
 async def _columns(
-    pipeline: Pipeline, session: Session, spec: Copy
+    pipeline: Pipeline, ctx: StatementContext, spec: Copy
 ) -> tuple[list[str], list[int]]:
     """The target columns' names and type OIDs, as the backend describes the table."""
-    prepared = await session.prepare(f"SELECT * FROM {_relation(spec)}")
-    described = await pipeline.describe(session, prepared)
+    prepared = await ctx.prepare(f"SELECT * FROM {_relation(spec)}")
+    described = await pipeline.describe_statement(ctx.sub(prepared, (), ()))
     if not described:
         raise errors.UndefinedTable(f'relation "{".".join(spec.table)}" does not exist')
     if not spec.columns:
@@ -98,16 +113,16 @@ class CopyIn:
     columns = None
 
     def __init__(
-        self, pipeline: Pipeline, session: Session, spec: Copy, reader: Reader,
+        self, pipeline: Pipeline, ctx: StatementContext, spec: Copy, reader: Reader,
         insert: dialects.Statement, sql: str, own_tx: bool,
     ) -> None:
         self._pipeline = pipeline
-        self._session = session
+        self._ctx = ctx
         self._reader = reader
         self._insert = insert
         self._sql = sql
         self._own_tx = own_tx
-        self._savepoints = session.route.backend.capabilities.savepoints
+        self._savepoints = ctx.route.backend.capabilities.savepoints
         self._pending: list[bytes] = []
         self._size = 0
         self._open = True
@@ -119,25 +134,25 @@ class CopyIn:
         self.sqlstate: str | None = None
 
     @classmethod
-    async def start(cls, pipeline: Pipeline, session: Session, spec: Copy) -> CopyIn:
-        names, oids = await _columns(pipeline, session, spec)
+    async def start(cls, pipeline: Pipeline, ctx: StatementContext, spec: Copy) -> CopyIn:
+        names, oids = await _columns(pipeline, ctx, spec)
         marks = ", ".join(f"${i + 1}" for i in range(len(names)))
         text = (
             f"INSERT INTO {_relation(spec)} ({', '.join(quote_ident(n) for n in names)}) "
             f"VALUES ({marks})"
         )
         insert = pipeline.parse(text)[0]
-        generated = pipeline.generate(insert, session.target())
+        generated = pipeline.generate(insert, ctx.target())
         if generated.params != tuple(range(len(names))):
             raise errors.FeatureNotSupported(
-                f"COPY cannot load {'.'.join(spec.table)} on the {session.route.backend.name} "
+                f"COPY cannot load {'.'.join(spec.table)} on the {ctx.route.backend.name} "
                 "backend", sqlstate="0A000",
             )
         reader = reader_for(spec.options, spec.relname, names, oids)
-        own_tx = not session.in_transaction
+        own_tx = not ctx.in_transaction
         if own_tx:
-            await _control(pipeline, session, "BEGIN")
-        return cls(pipeline, session, spec, reader, insert, generated.sql, own_tx)
+            await _control(pipeline, ctx, "BEGIN")
+        return cls(pipeline, ctx, spec, reader, insert, generated.sql, own_tx)
 
     @property
     def tag(self) -> str:
@@ -155,7 +170,7 @@ class CopyIn:
         await self._load(final=True)
         if self._own_tx:
             try:
-                await _control(self._pipeline, self._session, "COMMIT")
+                await _control(self._pipeline, self._ctx, "COMMIT")
             except errors.PgError as exc:
                 await self.abort(exc.sqlstate)
                 raise
@@ -171,21 +186,21 @@ class CopyIn:
         data = b"".join(self._pending)
         self._pending.clear()
         self._size = 0
-        session = self._session
+        ctx = self._ctx
         # One huge CopyData message is loaded a LOAD_BYTES piece at a time, so the rows
         # in flight stay bounded whatever the client's message size.
         pieces = [data[i : i + LOAD_BYTES] for i in range(0, len(data), LOAD_BYTES)] or [b""]
         try:
-            conn = await session.connection()
+            conn = await ctx.connection()
             for n, piece in enumerate(pieces):
                 last = final and n == len(pieces) - 1
-                self.rows += await session.call(self._work, conn, piece, last)
+                self.rows += await ctx.call(self._work, conn, piece, last)
         except errors.PgError as exc:
             await self.abort(exc.sqlstate)
             raise
         cache = self._pipeline.cache
         if cache is not None:
-            cache.after_execute(session, self._insert, True, session.in_transaction)
+            cache.after_execute(ctx, self._insert, True, ctx.in_transaction)
 
     def _work(self, conn: Connection, data: bytes, final: bool) -> int:
         """Worker-side: parse, decode and insert one load of data."""
@@ -236,14 +251,14 @@ class CopyIn:
             return
         self._open = False
         self.sqlstate = sqlstate
-        session = self._session
-        if self._own_tx and session.in_transaction:
+        ctx = self._ctx
+        if self._own_tx and ctx.in_transaction:
             try:
-                await _control(self._pipeline, session, "ROLLBACK")
+                await _control(self._pipeline, ctx, "ROLLBACK")
             except errors.PgError:
                 log.warning("rolling back a failed COPY failed", exc_info=True)
-        elif session.in_transaction:
-            session.failed = True
+        elif ctx.in_transaction:
+            ctx.statement_failed()
 
     async def fetch(self, max_rows: int) -> tuple[bytes, int]:
         return b"", 0
@@ -263,31 +278,31 @@ def insert_many(conn: Connection, sql: str, rows: Sequence[Row]) -> None:
         conn.execute(sql, row).close()
 
 
-async def _control(pipeline: Pipeline, session: Session, verb: str) -> None:
+async def _control(pipeline: Pipeline, ctx: StatementContext, verb: str) -> None:
     """BEGIN / COMMIT / ROLLBACK through the pipeline, so state and cache stay true."""
-    result = await pipeline.run(session, (await session.split(verb))[0], (), ())
+    result = await pipeline.run(ctx.sub((await ctx.split(verb))[0], (), ()))
     await result.close()
 
 
 # ---------------------------------------------------------------- COPY TO STDOUT
 
 
-async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
+async def copy_out(pipeline: Pipeline, ctx: StatementContext, spec: Copy) -> CopyOut:
     if spec.query is not None:
         text = spec.query
     elif spec.columns:
         # Checked against the table first: SQLite would read an unknown "name" as a string.
-        names, _ = await _columns(pipeline, session, spec)
+        names, _ = await _columns(pipeline, ctx, spec)
         text = f"SELECT {', '.join(quote_ident(c) for c in names)} FROM {_relation(spec)}"
     else:
         text = f"SELECT * FROM {_relation(spec)}"
-    statements = await session.split(text)
+    statements = await ctx.split(text)
     inner = statements[0].statement
     if not inner.returns_rows:
         if inner.kind in (dialects.Kind.INSERT, dialects.Kind.UPDATE, dialects.Kind.DELETE):
             raise errors.FeatureNotSupported("COPY query must have a RETURNING clause")
         raise errors.SyntaxError(f'syntax error at or near "{text.split()[0]}"')
-    result = await pipeline.backend_rows(session, statements[0])
+    result = await pipeline.backend_rows(ctx.sub(statements[0], (), ()))
     columns = result.columns or []
     names = [c.name for c in columns]
     for name in spec.options.force_quote:
@@ -296,7 +311,7 @@ async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
             raise errors.from_sqlstate(
                 "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
             )
-    writer = writer_for(spec.options, names, [c.type_oid for c in columns], session.settings.tz())
+    writer = writer_for(spec.options, names, [c.type_oid for c in columns], ctx.settings.tz())
     result.encode_with(writer.rows)
     return CopyOut(result, writer, spec.options.format == "binary", len(columns))
 

@@ -1,30 +1,28 @@
 """The watch on the statement path: times each statement to its last row, then reports it.
 
-It reports to the observers (statement and write events) and to telemetry
-(span and metrics). With neither configured the proxy holds no Watch and a
-statement pays nothing for it.
+A hook (pgproxy/core/hooks): it reports to the observers (statement and write
+events) and to telemetry (span and metrics). With neither configured the
+proxy registers no Watch and a statement pays nothing for it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dialects
 from pgproxy import errors
+from pgproxy.core.hooks import Hook
 from pgproxy.observers import events
+from pgproxy.observers.bus import Observers
 from pgproxy.results import PassThrough
-
-if TYPE_CHECKING:
-    from pgproxy.observers.bus import Observers
-    from pgproxy.telemetry import Telemetry
+from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
 
 
-class Watch:
+class Watch(Hook):
     def __init__(self, observers: Observers | None, telemetry: Telemetry | None) -> None:
         self.observers = observers
         self.telemetry = telemetry
@@ -41,23 +39,28 @@ class Watch:
     def build(cls, observers: Observers | None, telemetry: Telemetry | None) -> Watch | None:
         return cls(observers, telemetry) if observers or telemetry else None
 
-    async def statement(
-        self, session: Any, stmt: dialects.Statement, run: Awaitable[Any]
-    ) -> Any:
-        start = time.perf_counter()
+    # ------------------------------------------------------------ the statement hook
+
+    def before(self, ctx: Any) -> tuple[float, Any, Any]:
+        """The clock starts; the statement's span is made current for the stages' steps."""
         tel = self.telemetry
         span = token = None
         if tel is not None:
-            span, token = tel.start(session, stmt)
-        try:
-            result = await run
-        except errors.PgError as exc:
-            self._finish(session, stmt, start, 0, None, exc.sqlstate, span, "")
-            raise
-        finally:
-            if token is not None:
-                tel.detach(token)  # type: ignore[union-attr]
-        return Watched(self, session, stmt, start, result, span)
+            span, token = tel.start(ctx, ctx.stmt)
+        return time.perf_counter(), span, token
+
+    def after(self, ctx: Any, state: tuple[float, Any, Any], result: Any) -> Any:
+        start, span, token = state
+        if token is not None:
+            self.telemetry.detach(token)  # type: ignore[union-attr]
+        return Watched(self, ctx, ctx.stmt, start, result, span)
+
+    def error(self, ctx: Any, state: tuple[float, Any, Any], exc: BaseException) -> None:
+        start, span, token = state
+        if token is not None:
+            self.telemetry.detach(token)  # type: ignore[union-attr]
+        if isinstance(exc, errors.PgError):
+            self._finish(ctx, ctx.stmt, start, 0, None, exc.sqlstate, span, "")
 
     def _finish(
         self,

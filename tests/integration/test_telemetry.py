@@ -30,7 +30,7 @@ def traced(tmp_path) -> Iterator[tuple[str, Telemetry]]:
     async def main() -> None:
         proxy = Proxy(Router({"default": from_url(f"sqlite:///{tmp_path / 'a.db'}")}))
         proxy.pipeline.cache = QueryCache(CacheOptions(enabled=True))
-        telemetry.instrument(proxy)
+        telemetry.instrument(proxy.pipeline.hooks)
         proxy.watch = Watch.build(None, telemetry)
         server = WireServer(proxy)
         box["port"] = (await server.listen("127.0.0.1", 0))[0][1]

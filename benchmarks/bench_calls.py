@@ -1,0 +1,75 @@
+"""Python calls the event loop makes per point SELECT: a figure a loaded machine cannot blur.
+
+The statement path runs in-process on SQLite (no sockets): a Session executes a
+prepared `SELECT abalance FROM accounts WHERE aid = $1` and reads its row, under
+cProfile, which counts every Python call on the event loop thread (the driver's
+calls in the worker threads are not counted). With --top it lists the functions
+called most per statement.
+
+    python benchmarks/bench_calls.py [--statements 2000] [--top 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pgproxy.backends import from_url  # noqa: E402
+from pgproxy.proxy import Proxy  # noqa: E402
+from pgproxy.router import Router  # noqa: E402
+from pgproxy.session import Session  # noqa: E402
+
+
+async def measure(statements: int, top: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        proxy = Proxy(Router({"default": from_url(f"sqlite:///{tmp}/bench.db")}))
+        session = Session(proxy, {"user": "bench", "database": "app"},
+                          proxy.router.resolve("app"), 1, "bench")
+
+        async def execute(prepared, params) -> None:
+            result = await session.execute(prepared, params, ())
+            while not result.done:
+                await result.fetch(0)
+            await result.close()
+
+        for sql in ("CREATE TABLE accounts (aid INTEGER PRIMARY KEY, abalance INTEGER)",
+                    "INSERT INTO accounts SELECT g, g % 1000 FROM generate_series(0, 999) AS s(g)"):
+            for prepared in await session.split(sql):
+                await execute(prepared, ())
+        select = await session.prepare("SELECT abalance FROM accounts WHERE aid = $1", [23])
+        for i in range(500):  # warm: translation cache, catalog, encoders
+            await execute(select, [i])
+        profile = cProfile.Profile()
+        profile.enable()
+        for i in range(statements):
+            await execute(select, [i % 1000])
+        profile.disable()
+        stats = pstats.Stats(profile)
+        print(f"point SELECT in-process on sqlite: {stats.total_calls / statements:.1f} "
+              "Python calls per statement on the event loop")
+        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][1])[:top]
+        for (path, line, name), (_, calls, *_) in rows:
+            print(f"{calls / statements:8.1f}  {Path(path).name}:{line}({name})")
+        await session.close("done")
+        proxy.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--statements", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(measure(args.statements, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

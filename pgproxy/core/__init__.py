@@ -1,0 +1,1 @@
+"""The core every frontend shares: the statement context, the ordered stage list, its hooks."""

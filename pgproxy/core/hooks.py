@@ -1,0 +1,127 @@
+"""Hooks on the statement path: before, after and on error, for concerns that cut across stages.
+
+Telemetry, the observers' watch, health accounting, and later access control
+register here instead of wrapping the pipeline. A hook's `before` may refuse
+the statement by raising a PgError (that is how access control plugs in); any
+other exception a hook raises is a bug of that hook: it is logged and the
+statement carries on, so an observer can never break a client's query. With
+no hook registered a statement pays one tuple test.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pgproxy import errors
+
+log = logging.getLogger("pgproxy.hooks")
+
+
+class Hook:
+    """One concern on the statement path; override what it needs (each default does nothing)."""
+
+    def before(self, ctx: Any) -> Any:
+        """Called before the first stage; returns this hook's state for after / error.
+
+        Raise a PgError to refuse the statement: no stage runs, error hooks are told.
+        """
+        return None
+
+    def after(self, ctx: Any, state: Any, result: Any) -> Any:
+        """Called with the stage's result; returns the result to send (it may wrap it)."""
+        return result
+
+    def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
+        """Called when the statement failed (a PgError, or a cancel: any exception)."""
+
+
+class Step:
+    """Timing of the named steps inside the stages (translate, cache lookup, backend execute)."""
+
+    def enter(self, name: str) -> Any:
+        return None
+
+    def exit(self, token: Any, exc: BaseException | None) -> None:
+        pass
+
+
+class Hooks:
+    """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
+
+    __slots__ = ("statement", "steps")
+
+    def __init__(self) -> None:
+        self.statement: tuple[Hook, ...] = ()
+        self.steps: tuple[Step, ...] = ()
+
+    def add(self, hook: Hook) -> None:
+        """Hooks run in the order added before the statement, in reverse after it."""
+        self.statement = (*self.statement, hook)
+
+    def add_step(self, step: Step) -> None:
+        self.steps = (*self.steps, step)
+
+    def remove(self, hook: Hook | Step) -> None:
+        self.statement = tuple(h for h in self.statement if h is not hook)
+        self.steps = tuple(s for s in self.steps if s is not hook)
+
+    def before(self, ctx: Any) -> list[Any]:
+        """Each hook's state. A PgError refuses the statement: the hooks already called are
+        told through `error`, and it propagates."""
+        states: list[Any] = []
+        for hook in self.statement:
+            try:
+                states.append(hook.before(ctx))
+            except errors.PgError as exc:
+                self.error(ctx, states, exc)
+                raise
+            except Exception:
+                log.exception("hook %s failed before a statement", type(hook).__name__)
+                states.append(None)
+        return states
+
+    def after(self, ctx: Any, states: list[Any], result: Any) -> Any:
+        for hook, state in zip(reversed(self.statement), reversed(states), strict=False):
+            try:
+                result = hook.after(ctx, state, result)
+            except Exception:
+                log.exception("hook %s failed after a statement", type(hook).__name__)
+        return result
+
+    def error(self, ctx: Any, states: list[Any], exc: BaseException) -> None:
+        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed."""
+        hooks = self.statement[: len(states)]
+        for hook, state in zip(reversed(hooks), reversed(states), strict=True):
+            try:
+                hook.error(ctx, state, exc)
+            except Exception:
+                log.exception("hook %s failed on a statement's error", type(hook).__name__)
+
+
+def step(steps: tuple[Step, ...], name: str, fn: Any, *args: Any) -> Any:
+    """`fn(*args)` timed as the step `name` by each Step (call only when there are any)."""
+    tokens = [s.enter(name) for s in steps]
+    exc: BaseException | None = None
+    try:
+        return fn(*args)
+    except BaseException as e:
+        exc = e
+        raise
+    finally:
+        for s, token in zip(reversed(steps), reversed(tokens), strict=True):
+            s.exit(token, exc)
+
+
+async def step_async(steps: tuple[Step, ...], name: str, fn: Any, *args: Any) -> Any:
+    """`await fn(*args)` timed as the step `name`, as step()."""
+    tokens = [s.enter(name) for s in steps]
+    exc: BaseException | None = None
+    try:
+        return await fn(*args)
+    except BaseException as e:
+        exc = e
+        raise
+    finally:
+        for s, token in zip(reversed(steps), reversed(tokens), strict=True):
+            s.exit(token, exc)

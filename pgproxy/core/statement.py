@@ -1,0 +1,20 @@
+"""A statement as a session keeps it between Parse and Execute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dialects
+
+
+@dataclass(slots=True)
+class PreparedStatement:
+    """A parsed statement with its parameter types (declared, inferred, or text)."""
+
+    statement: dialects.Statement
+    param_types: list[int]
+    empty: bool
+    literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
+    text: str = ""  # as the client wrote it (pg_prepared_statements.statement)
+    prepared_at: float = 0.0  # time.time() of the Parse or PREPARE
