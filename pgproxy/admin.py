@@ -313,7 +313,9 @@ class AdminSession:
             )
         return entry
 
-    async def describe(self, prepared: AdminStatement) -> Sequence[Column] | None:
+    async def describe(
+        self, prepared: AdminStatement, params: Sequence[Any] | None = None
+    ) -> Sequence[Column] | None:
         entry = self._lookup(prepared)
         return None if entry is None else entry[0]
 

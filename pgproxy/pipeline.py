@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import dialects
 from dialects.cache import TranslationCache
+from dialects.returning import returning_select
 from pgproxy import advisory, calls, cursors, errors, notify, pgtypes, rescale
 from pgproxy import prepared as sql_prepared
 from pgproxy.backends import constraints, steps
@@ -335,8 +336,10 @@ class Pipeline:
         return session.cursors.fetch(cursors.parse_fetch(stmt.sql), formats)
 
     async def describe(
-        self, session: Session, prepared: PreparedStatement
+        self, session: Session, prepared: PreparedStatement, params: Sequence[Any] | None = None
     ) -> Sequence[Column] | None:
+        """The columns `prepared` returns, with no side effect: nothing runs that writes,
+        advances a sequence or changes a setting. `params`: a portal's bound values."""
         stmt = prepared.statement
         if stmt.kind is Kind.SHOW and stmt.setting is not None:
             return show_columns(stmt.setting)
@@ -350,18 +353,36 @@ class Pipeline:
             return calls.describe(call)
         if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
             return []
-        generated = self.generate(stmt, session.target())
-        nulls = [None] * len(prepared.param_types)
-        values = _bind(session, generated, [*nulls, *prepared.literals], prepared.param_types)
-        await session.release_active()
-        columns = await session.run(_describe, generated.sql, values, retry=True)
-        if columns is not None and generated.column_types:
-            columns = _typed(columns, generated.column_types, prepared.param_types)
+        if params is None:
+            params = [None] * len(prepared.param_types)
+        bound = [*params, *prepared.literals]
+        columns = await self._describe_backend(session, stmt, bound, prepared.param_types)
+        if columns is None and (probe := returning_select(stmt)) is not None:
+            # A backend that reports no columns for a write's RETURNING (MariaDB):
+            # the same list selected from the same table has them.
+            try:
+                columns = await self._describe_backend(
+                    session, self.parse(probe)[0], bound, prepared.param_types)
+            except errors.PgError:
+                log.debug("describing %r as %r failed", stmt.sql, probe, exc_info=True)
         if columns is not None and (stmt.result_columns or stmt.zoned_columns):
             columns = await self._schema_typed(session, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
                 columns, await self.catalog.sum_scales(session, stmt, len(columns)))
+        return columns
+
+    async def _describe_backend(
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
+        param_types: Sequence[int],
+    ) -> Sequence[Column] | None:
+        """The backend's own description of `stmt`: planned (or prepared), never run."""
+        generated = self.generate(stmt, session.target())
+        values = _bind(session, generated, params, param_types)
+        await session.release_active()
+        columns = await session.run(_describe, generated.sql, values, retry=True)
+        if columns is not None and generated.column_types:
+            columns = _typed(columns, generated.column_types, param_types)
         return columns
 
     async def _zoned_literals(self, session: Session, prepared: PreparedStatement) -> list[Any]:

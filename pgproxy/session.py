@@ -198,8 +198,10 @@ class Session:
             out.append(None if value is None else decoder(oid, fmt, style)(value))
         return out
 
-    async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
-        return await self.proxy.pipeline.describe(self, prepared)
+    async def describe(
+        self, prepared: PreparedStatement, params: Sequence[Any] | None = None
+    ) -> Sequence[Column] | None:
+        return await self.proxy.pipeline.describe(self, prepared, params)
 
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]

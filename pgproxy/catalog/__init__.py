@@ -253,20 +253,22 @@ class Catalog:
 
     async def describe(self, session: Session, stmt: dialects.Statement,
                        nparams: int) -> list[Column]:
-        columns, _ = await self._query(session, stmt, [None] * nparams)
+        columns, _ = await self._query(session, stmt, [None] * nparams, describe=True)
         return columns
 
     # ------------------------------------------------------------ inside
 
     async def _query(self, session: Session, stmt: dialects.Statement,
-                     params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
+                     params: Sequence[Any], describe: bool = False
+                     ) -> tuple[list[Column], list[tuple]]:
         sequences = self._sequences_read(session, stmt) if stmt.tables_read and not \
             stmt.catalog_only else frozenset()
         # A sequence's value moves with every nextval (no schema change marks it): read anew.
         engine = await self._engine(session, rebuild=bool(sequences))
         sql, types = self._translate(stmt.sql, sequences)
+        # set_config() changes the session's setting, unless the statement is only described.
         ctx = Context(session.user, session.database, session.settings.get, session.pid,
-                      lambda name, value, local: session.apply_setting(
+                      None if describe else lambda name, value, local: session.apply_setting(
                           dialects.Setting(name.lower(), value, local)))
         started = time.perf_counter()
         try:

@@ -15,8 +15,9 @@ import logging
 import secrets
 import ssl
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
@@ -56,8 +57,6 @@ class Portal:
     params: list[Any]
     formats: list[int]
     result: Result | None = None
-    described_columns: Any = None
-    sent: int = field(default=0)
 
 
 class WireConnection(asyncio.Protocol):
@@ -76,6 +75,9 @@ class WireConnection(asyncio.Protocol):
         self.statements: dict[str, Prepared] = {}
         self._at_ready = False  # ReadyForQuery sent, no message since
         self.portals: dict[str, Portal] = {}
+        # A portal's Describe, answered when the next message comes: from the result if
+        # that is the portal's Execute, else from a description that runs nothing.
+        self._describe_pending: str | None = None
         self._out: list[bytes] = []
         self._out_size = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -352,33 +354,48 @@ class WireConnection(asyncio.Protocol):
             self._at_ready = False
             if mtype == b"X":
                 return
+            if self._describe_pending is not None and mtype != b"E":
+                # Not the portal's Execute (that one answers the Describe itself).
+                await self._guarded(b"D", self._settle_describe, b"")
             if self.state is State.DISCARD:
                 if mtype == b"S":
                     await self._on_sync(body)
                 continue
-            handler = handlers.get(mtype)
-            try:
-                if handler is None:
-                    raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
-                if self._enc is not None and mtype in (b"Q", b"P"):
-                    body = encoding.query_in(self._enc, mtype, body)
-                await handler(body)
-            except errors.PgError as exc:
-                if isinstance(exc, errors.Fatal):
-                    raise
-                self._statement_failed(mtype, exc)
-            except (ConnectionLost, asyncio.CancelledError):
-                raise
-            except RecursionError as exc:
-                self._statement_failed(mtype, _statement_error(exc))
-            except Exception as exc:
-                # A bug in one statement is that statement's XX000, not the session's end.
-                log.exception("internal error handling %r from %s", mtype, self.peer)
-                self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
+            handler = handlers.get(mtype) or _invalid(mtype)
+            if self._enc is not None and mtype in (b"Q", b"P"):
+                handler = partial(self._query_in, handler, mtype)
+            await self._guarded(mtype, handler, body)
             if self._out_size > 65536:
                 await self.drain()
 
+    async def _query_in(
+        self, handler: Callable[[bytes], Coroutine[Any, Any, None]], mtype: bytes, body: bytes
+    ) -> None:
+        """A Query or Parse from a client whose encoding is not UTF-8: converted first."""
+        assert self._enc is not None
+        await handler(encoding.query_in(self._enc, mtype, body))
+
+    async def _guarded(
+        self, mtype: bytes, handler: Callable[[bytes], Coroutine[Any, Any, None]], body: bytes
+    ) -> None:
+        """Run one message's handler; its failure is that message's ErrorResponse."""
+        try:
+            await handler(body)
+        except errors.PgError as exc:
+            if isinstance(exc, errors.Fatal):
+                raise
+            self._statement_failed(mtype, exc)
+        except (ConnectionLost, asyncio.CancelledError):
+            raise
+        except RecursionError as exc:
+            self._statement_failed(mtype, _statement_error(exc))
+        except Exception as exc:
+            # A bug in one statement is that statement's XX000, not the session's end.
+            log.exception("internal error handling %r from %s", mtype, self.peer)
+            self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
+
     def _statement_failed(self, mtype: bytes, exc: errors.PgError) -> None:
+        self._describe_pending = None  # the messages up to Sync go unanswered now
         self._send_error(exc)
         if mtype == b"Q":
             self._ready()
@@ -556,12 +573,28 @@ class WireConnection(asyncio.Protocol):
         portal = self._portal(name)
         if portal.prepared.empty:
             self.write(m.NO_DATA)
-            return
-        if portal.result is None:
-            portal.result = await self.session.execute(
-                portal.prepared, portal.params, portal.formats
-            )
-            self._sync_encoding()
+        elif portal.result is not None:  # a suspended portal: its result says
+            self._describe_result(portal)
+        else:
+            # Describe never runs the statement (an INSERT … RETURNING described and closed
+            # must write nothing): answered with the next message, see _settle_describe.
+            self._describe_pending = name
+
+    async def _settle_describe(self, body: bytes) -> None:
+        """Answer a pending portal Describe without running the statement: its columns
+        from the prepared statement, bound to the portal's parameters."""
+        assert self.session is not None
+        name, self._describe_pending = self._describe_pending, None
+        portal = self._portal(name or "")
+        columns = await self.session.describe(portal.prepared, portal.params)
+        if columns is None:
+            self.write(m.NO_DATA)
+        else:
+            formats = m.formats_for(portal.formats, len(columns))
+            self.write(self._desc_out(_row_description(columns, formats)))
+
+    def _describe_result(self, portal: Portal) -> None:
+        assert portal.result is not None
         columns = portal.result.columns
         if columns is None:
             self.write(m.NO_DATA)
@@ -572,6 +605,10 @@ class WireConnection(asyncio.Protocol):
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
         name, max_rows = m.parse_execute(body)
+        pending = self._describe_pending
+        if pending is not None and pending != name:
+            await self._settle_describe(b"")
+        self._describe_pending = None
         portal = self._portal(name)
         if portal.prepared.empty:
             self.write(m.EMPTY_QUERY)
@@ -581,6 +618,8 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
             self._sync_encoding()
+        if pending == name:  # Describe, then Execute: the result answers the Describe
+            self._describe_result(portal)
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
@@ -695,6 +734,13 @@ def _described(result: Any, formats: list[int]) -> bytes:
 
 async def _ignore(body: bytes) -> None:
     pass
+
+
+def _invalid(mtype: bytes) -> Callable[[bytes], Coroutine[Any, Any, None]]:
+    async def handler(body: bytes) -> None:
+        raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
+
+    return handler
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:

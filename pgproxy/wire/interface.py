@@ -121,8 +121,11 @@ class CoreSession(Protocol):
         """Bind's raw parameter values as Python values, by the statement's types."""
         ...
 
-    async def describe(self, prepared: Prepared) -> Sequence[ColumnDesc] | None:
-        """The columns the statement would return, before it runs."""
+    async def describe(
+        self, prepared: Prepared, params: Sequence[Any] | None = None
+    ) -> Sequence[ColumnDesc] | None:
+        """The columns the statement would return, without running it or any side effect
+        (`params`: a portal's bound values, which may type its columns more exactly)."""
         ...
 
     async def execute(
