@@ -336,7 +336,7 @@ class AdminSession:
         rows = handler(args)
         if inspect.isawaitable(rows):
             rows = await rows
-        return RowsResult(verb, columns, rows, result_formats)
+        return RowsResult(verb, columns, rows)
 
     def end_of_sync(self) -> None:
         pass

@@ -48,14 +48,14 @@ def describe(call: exp.Anonymous) -> list[Column]:
 
 
 def run(
-    session: Session, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
+    session: Session, call: exp.Anonymous, params: Sequence[Any]
 ) -> RowsResult:
     name = str(call.this).lower()
     nargs, _, fn = _FUNCTIONS[name]
     if len(call.expressions) != nargs:
         raise errors.UndefinedFunction(f"function {name}() takes {nargs} arguments")
     value = fn(session, *(_value(arg, params, session) for arg in call.expressions))
-    return RowsResult("SELECT", describe(call), [(value,)], formats)
+    return RowsResult("SELECT", describe(call), [(value,)])
 
 
 def _pg_notify(session: Session, channel: Any, payload: Any) -> str:

@@ -11,7 +11,6 @@ from pgproxy.results import RowsResult
 from pgproxy.settings import display_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
 
     from pgproxy.session import Session
 
@@ -29,9 +28,7 @@ def show_columns(setting: dialects.Setting) -> list[Column]:
     return [_text(display_name(setting.name))]  # SHOW TimeZone names its column "TimeZone"
 
 
-def run_local(
-    session: Session, stmt: dialects.Statement, formats: Sequence[int]
-) -> RowsResult:
+def run_local(session: Session, stmt: dialects.Statement) -> RowsResult:
     setting = stmt.setting
     if stmt.kind is Kind.USE:
         assert setting is not None and setting.value is not None
@@ -41,8 +38,8 @@ def run_local(
     if stmt.kind is Kind.SHOW:
         columns = show_columns(setting)
         if setting.name == "all":
-            return RowsResult("SHOW", columns, session.settings.all(), formats)
-        return RowsResult("SHOW", columns, [(session.settings.get(setting.name),)], formats)
+            return RowsResult("SHOW", columns, session.settings.all())
+        return RowsResult("SHOW", columns, [(session.settings.get(setting.name),)])
     if setting.local and not session.in_transaction:
         # PostgreSQL warns "SET LOCAL can only be used in transaction blocks" and
         # changes nothing: the value would last only as long as this statement.

@@ -95,13 +95,13 @@ class Pipeline:
         if stmt.copy is not None:
             return await copy_stage.run(self, session, stmt)
         if kind in LOCAL_KINDS:
-            return run_local(session, stmt, formats)
+            return run_local(session, stmt)
         if self.catalog.handles(session, stmt):
-            return await self.catalog.run(session, stmt, params, formats)
+            return await self.catalog.run(session, stmt, params)
         if (locks := advisory.calls(stmt, session.route.backend.dialect)) is not None:
-            return await advisory.run(session, stmt, locks, params, formats)
+            return await advisory.run(session, stmt, locks, params)
         if stmt.tag in _CURSOR_TAGS:
-            return await self._cursor(session, stmt, params, formats)
+            return await self._cursor(session, stmt, params)
         if stmt.tag in _PREPARED_TAGS:
             return await self._prepared(session, stmt, formats)
         if stmt.tag in notify.TAGS:
@@ -109,9 +109,9 @@ class Pipeline:
         if stmt.tag in _TWO_PHASE:
             raise _two_phase_error(stmt)
         if kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:
-            return calls.run(session, call, params, formats)
+            return calls.run(session, call, params)
         if kind is Kind.SELECT and calls.no_columns(stmt):
-            return RowsResult("SELECT", [], [()], formats)
+            return RowsResult("SELECT", [], [()])
         if stmt.setting is not None and kind is Kind.SELECT:
             # set_config(): applied, then its new value bound. is_local outside a
             # transaction block lasts only for this statement, as in PostgreSQL.
@@ -188,11 +188,11 @@ class Pipeline:
             if key is not None:
                 # run(session): the cache may run it again on a session of its own.
                 run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
+                    self._execute, stmt=stmt, generated=generated, values=values,
                     param_types=param_types,
                 )
                 return await cache.read(session, key, stmt, run)
-        return await self._execute(session, stmt, generated, values, formats, param_types)
+        return await self._execute(session, stmt, generated, values, param_types)
 
     async def _execute(
         self,
@@ -200,7 +200,6 @@ class Pipeline:
         stmt: dialects.Statement,
         generated: dialects.Generated,
         values: list[Any],
-        formats: Sequence[int],
         param_types: Sequence[int] = (),
     ) -> BackendResult:
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
@@ -245,7 +244,7 @@ class Pipeline:
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
             await session.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, formats, session.call, _forget(session),
+            stmt.tag, cursor, rows, exhausted, session.call, _forget(session),
             closed=exhausted, style=session.settings.style(),
         )
         result.notices = _notices(session, generated)
@@ -270,7 +269,7 @@ class Pipeline:
         stmt = prepared.statement
         generated = self.generate(stmt, session.target())
         values = _bind(session, generated, list(prepared.literals))
-        return await self._execute(session, stmt, generated, values, ())
+        return await self._execute(session, stmt, generated, values)
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]
@@ -308,8 +307,7 @@ class Pipeline:
             log.warning("rolling back an implicit transaction failed", exc_info=True)
 
     async def _cursor(
-        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
-        formats: Sequence[int],
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any]
     ) -> Any:
         """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
         if stmt.tag == "DECLARE CURSOR":
@@ -326,14 +324,13 @@ class Pipeline:
             # Never from the query cache: FETCH reads the backend's own open result.
             generated = self.generate(inner[0], session.target())
             values = _bind(session, generated, params)
-            result = await self._execute(
-                session, inner[0], generated, values, (1,) if declare.binary else ())
+            result = await self._execute(session, inner[0], generated, values)
             session.keep_open(result)
             return await session.cursors.add(
                 declare, stmt.sql, result, session.in_transaction)
         if stmt.tag == "CLOSE CURSOR":
             return await session.cursors.close(cursors.parse_close(stmt.sql))
-        return session.cursors.fetch(cursors.parse_fetch(stmt.sql), formats)
+        return session.cursors.fetch(cursors.parse_fetch(stmt.sql))
 
     async def describe(
         self, session: Session, prepared: PreparedStatement, params: Sequence[Any] | None = None

@@ -15,6 +15,7 @@ from dialects.cacheability import ANY_TABLE, ANY_TEMP
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
 from pgproxy.settings import RESULT_SETTINGS
+from pgproxy.wire.batches import encoder_for, frames_of
 
 if TYPE_CHECKING:
     from pgproxy.session import Session
@@ -286,13 +287,15 @@ class QueryCache:
         try:
             _adopt(session, entry.settings)
             result = await entry.rerun(session)
+            # Encoded as the wire encodes them for the key's formats: what a hit replays.
+            encode = encoder_for(result.columns, _key_formats(key), result.style)
             batches: list[tuple[bytes, int]] = []
             size = 0
             try:
                 while not result.done and size <= self.options.max_result_bytes:
-                    data, n = await result.fetch(0)
-                    if data:
-                        batches.append((data, n))
+                    batch = await result.fetch(0)
+                    if data := frames_of(batch, encode):
+                        batches.append((data, batch.count))
                         size += len(data)
             finally:
                 await result.close()
@@ -393,6 +396,11 @@ class QueryCache:
             ("stores", str(s.stores)),
             ("in_flight", str(len(self._flights))),
         ]
+
+
+def _key_formats(key: Hashable) -> Sequence[int]:
+    """The result formats a Key holds (see CacheStage.key: parts[4])."""
+    return key.parts[4] if isinstance(key, Key) else ()
 
 
 async def _drop_session(proxy: Any, session: Any) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pgproxy import errors
 from pgproxy.session import Session
+from pgproxy.wire.batches import encoder_for, frames_of
 
 if TYPE_CHECKING:
     from pgproxy.cache.stage import CacheOptions
@@ -39,9 +40,11 @@ async def warm(proxy: Proxy, options: CacheOptions) -> int:
         try:
             for prepared in await session.split(line):
                 result = await proxy.pipeline.run(session, prepared, (), ())
+                # Encoded as for a client in text format: what the cache keeps is frames.
+                encode = encoder_for(result.columns, (), getattr(result, "style", None))
                 try:
                     while not result.done:
-                        await result.fetch(0)
+                        frames_of(await result.fetch(0), encode)
                 finally:
                     await result.close()
                 done += 1

@@ -245,11 +245,10 @@ class Catalog:
         return index
 
     async def run(
-        self, session: Session, stmt: dialects.Statement, params: Sequence[Any],
-        formats: Sequence[int],
+        self, session: Session, stmt: dialects.Statement, params: Sequence[Any]
     ) -> RowsResult:
         columns, rows = await self._query(session, stmt, params)
-        return RowsResult("SELECT", columns, rows, formats)
+        return RowsResult("SELECT", columns, rows)
 
     async def describe(self, session: Session, stmt: dialects.Statement,
                        nparams: int) -> list[Column]:

@@ -17,11 +17,10 @@ import ssl
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
-from pgproxy.wire import copyio, encoding
+from pgproxy.wire import batches, copyio, encoding
 from pgproxy.wire import messages as m
 
 if TYPE_CHECKING:
@@ -356,40 +355,36 @@ class WireConnection(asyncio.Protocol):
                 return
             if self._describe_pending is not None and mtype != b"E":
                 # Not the portal's Execute (that one answers the Describe itself).
-                await self._guarded(b"D", self._settle_describe, b"")
+                try:
+                    await self._settle_describe()
+                except Exception as exc:
+                    self._failed(b"D", exc)
             if self.state is State.DISCARD:
                 if mtype == b"S":
                     await self._on_sync(body)
                 continue
             handler = handlers.get(mtype) or _invalid(mtype)
-            if self._enc is not None and mtype in (b"Q", b"P"):
-                handler = partial(self._query_in, handler, mtype)
-            await self._guarded(mtype, handler, body)
+            try:
+                if self._enc is not None and mtype in (b"Q", b"P"):
+                    body = encoding.query_in(self._enc, mtype, body)
+                await handler(body)
+            except Exception as exc:
+                self._failed(mtype, exc)
             if self._out_size > 65536:
                 await self.drain()
 
-    async def _query_in(
-        self, handler: Callable[[bytes], Coroutine[Any, Any, None]], mtype: bytes, body: bytes
-    ) -> None:
-        """A Query or Parse from a client whose encoding is not UTF-8: converted first."""
-        assert self._enc is not None
-        await handler(encoding.query_in(self._enc, mtype, body))
-
-    async def _guarded(
-        self, mtype: bytes, handler: Callable[[bytes], Coroutine[Any, Any, None]], body: bytes
-    ) -> None:
-        """Run one message's handler; its failure is that message's ErrorResponse."""
-        try:
-            await handler(body)
-        except errors.PgError as exc:
+    def _failed(self, mtype: bytes, exc: Exception) -> None:
+        """A message's handler failed (called in its `except`): that message's
+        ErrorResponse, unless the error ends the connection."""
+        if isinstance(exc, errors.PgError):
             if isinstance(exc, errors.Fatal):
-                raise
+                raise exc
             self._statement_failed(mtype, exc)
-        except (ConnectionLost, asyncio.CancelledError):
-            raise
-        except RecursionError as exc:
+        elif isinstance(exc, ConnectionLost):
+            raise exc
+        elif isinstance(exc, RecursionError):
             self._statement_failed(mtype, _statement_error(exc))
-        except Exception as exc:
+        else:
             # A bug in one statement is that statement's XX000, not the session's end.
             log.exception("internal error handling %r from %s", mtype, self.peer)
             self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
@@ -495,17 +490,23 @@ class WireConnection(asyncio.Protocol):
         sent = 0
         enc = self._enc
         convert: list[bool] = []
-        if enc is not None and result.columns is not None:
-            oids = [c.type_oid for c in result.columns]
+        columns = result.columns
+        # One encoder per result: its per-column encoders are bound once, not per row.
+        encode = batches.encoder_for(columns, formats, getattr(result, "style", None))
+        if enc is not None and columns is not None:
+            oids = [c.type_oid for c in columns]
             convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
         while True:
             want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
-            data, n = await result.fetch(want)
+            batch = await result.fetch(want)
+            data = batch.frames
+            if data is None:
+                data = batches.frames_of(batch, encode)
             if data:
                 if enc is not None:
                     data = encoding.rows_out(enc, data, convert)
                 self.write(data)
-            sent += n
+            sent += batch.count
             if result.done:
                 for text in getattr(result, "notices", ()):
                     self.write(m.notice_response(text))
@@ -580,7 +581,7 @@ class WireConnection(asyncio.Protocol):
             # must write nothing): answered with the next message, see _settle_describe.
             self._describe_pending = name
 
-    async def _settle_describe(self, body: bytes) -> None:
+    async def _settle_describe(self) -> None:
         """Answer a pending portal Describe without running the statement: its columns
         from the prepared statement, bound to the portal's parameters."""
         assert self.session is not None
@@ -607,7 +608,7 @@ class WireConnection(asyncio.Protocol):
         name, max_rows = m.parse_execute(body)
         pending = self._describe_pending
         if pending is not None and pending != name:
-            await self._settle_describe(b"")
+            await self._settle_describe()
         self._describe_pending = None
         portal = self._portal(name)
         if portal.prepared.empty:
