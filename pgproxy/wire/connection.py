@@ -77,6 +77,7 @@ class WireConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader = m.FrameReader()
         self.protocol = ServerProtocol()
+        self.write = self.protocol.write  # type: ignore[method-assign]  # the hot path's
         self.pid = 0
         self.secret = 0
         self.peer = "?"
@@ -172,6 +173,7 @@ class WireConnection(asyncio.Protocol):
         return self.protocol.state
 
     def write(self, data: bytes) -> None:
+        """Buffer a frame to send (bound to the protocol's own in __init__: no extra call)."""
         self.protocol.write(data)
 
     def flush(self) -> None:
@@ -595,9 +597,11 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         name, max_rows = m.parse_execute(body)
         protocol = self.protocol
-        described = protocol.describe_pending == name  # the result answers that Describe
-        await self._settle_describe(b"E", name)
-        protocol.describe_pending = None
+        described = False
+        if protocol.describe_pending is not None:
+            described = protocol.describe_pending == name  # the result answers it
+            await self._settle_describe(b"E", name)
+            protocol.describe_pending = None
         portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.EMPTY_QUERY)
