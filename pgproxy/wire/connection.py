@@ -490,8 +490,7 @@ class WireConnection(asyncio.Protocol):
         enc = self._enc
         convert: list[bool] = []
         columns = result.columns
-        # One encoder per result: its per-column encoders are bound once, not per row.
-        encode = batches.encoder_for(columns, formats, getattr(result, "style", None))
+        encode = None  # one per result, its per-column encoders bound once; a hit needs none
         if enc is not None and columns is not None:
             oids = [c.type_oid for c in columns]
             convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
@@ -500,6 +499,8 @@ class WireConnection(asyncio.Protocol):
             batch = await result.fetch(want)
             data = batch.frames
             if data is None:
+                if encode is None:
+                    encode = batches.encoder_for(columns, formats, getattr(result, "style", None))
                 data = batches.frames_of(batch, encode)
             if data:
                 if enc is not None:
@@ -597,11 +598,10 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         name, max_rows = m.parse_execute(body)
         protocol = self.protocol
-        described = False
-        if protocol.describe_pending is not None:
-            described = protocol.describe_pending == name  # the result answers it
+        described = protocol.describe_pending == name  # the result answers that Describe
+        if protocol.describe_pending is not None and not described:
             await self._settle_describe(b"E", name)
-            protocol.describe_pending = None
+        protocol.describe_pending = None
         portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.EMPTY_QUERY)
