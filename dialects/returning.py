@@ -1,4 +1,5 @@
-"""`UPDATE … RETURNING` where the backend has none (MariaDB), as a plan of steps.
+"""RETURNING where the backend lacks it: `UPDATE … RETURNING` as a plan of steps (MariaDB),
+and a write's RETURNING list as a SELECT of its table, to describe its columns unrun.
 
 The backend runs it as: read the keys of the matching rows (locking them),
 update those rows by key, read the RETURNING list back by key (the new key
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from dialects.api import Generated, Step, TranslationError
+from dialects.api import Generated, Statement, Step, TranslationError
 
 # Functions whose value differs per call: a key set by one cannot be computed ahead.
 _VOLATILE = frozenset({"random", "rand", "uuid", "gen_random_uuid", "uuid_generate_v4",
@@ -101,3 +102,36 @@ def _volatile(node: exp.Expr) -> bool:
         if name in _VOLATILE or isinstance(call, exp.Rand):
             return True
     return False
+
+
+def returning_select(stmt: Statement) -> str | None:
+    """`SELECT <RETURNING list> FROM <target> WHERE false` in PostgreSQL's dialect, or None.
+
+    Some backends plan a write without reporting the columns its RETURNING
+    yields (MariaDB's COM_STMT_PREPARE gives none); the same expressions over
+    the same table, selected, have the same names and types and change nothing.
+    """
+    tree = stmt.expression
+    if not isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+        return None
+    returning = tree.args.get("returning")
+    target = tree.this
+    if isinstance(target, exp.Schema):  # INSERT INTO t (a, b)
+        target = target.this
+    if returning is None or not isinstance(target, exp.Table):
+        return None
+    select = exp.select(*(e.copy() for e in returning.expressions)).from_(target.copy())
+    # UPDATE … FROM and DELETE … USING: the other tables the list may name.
+    others = [tree.args.get(key) for key in ("from", "from_", "using")]
+    for other in others:
+        for table in _tables(other):
+            select = select.join(table.copy(), join_type="cross")
+    return select.where(exp.false()).sql(dialect="postgres")
+
+
+def _tables(node: object) -> list[exp.Expression]:
+    if isinstance(node, list):
+        return [t for t in node if isinstance(t, exp.Expression)]
+    if isinstance(node, exp.From):
+        return [node.this, *node.expressions]
+    return [node] if isinstance(node, exp.Expression) else []

@@ -313,7 +313,9 @@ class AdminSession:
             )
         return entry
 
-    async def describe(self, prepared: AdminStatement) -> Sequence[Column] | None:
+    async def describe(
+        self, prepared: AdminStatement, params: Sequence[Any] | None = None
+    ) -> Sequence[Column] | None:
         entry = self._lookup(prepared)
         return None if entry is None else entry[0]
 
@@ -334,7 +336,7 @@ class AdminSession:
         rows = handler(args)
         if inspect.isawaitable(rows):
             rows = await rows
-        return RowsResult(verb, columns, rows, result_formats)
+        return RowsResult(verb, columns, rows)
 
     def end_of_sync(self) -> None:
         pass

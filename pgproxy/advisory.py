@@ -210,7 +210,7 @@ class Caller(Protocol):
 
 async def run(
     session: Caller, stmt: dialects.Statement, calls_: list[exp.Anonymous],
-    params: Sequence[Any], formats: Sequence[int],
+    params: Sequence[Any],
 ) -> RowsResult:
     locks = session.advisory
     route, pid = id(session.route.backend), session.pid
@@ -241,6 +241,6 @@ async def run(
             row.append(locks.try_lock(route, key, pid, shared, xact))
     if not session.in_transaction:
         locks.release(pid, xact=True)  # the statement was its own transaction
-    result = RowsResult("SELECT", describe(stmt, calls_), [tuple(row)], formats)
+    result = RowsResult("SELECT", describe(stmt, calls_), [tuple(row)])
     result.notices = tuple(notices)
     return result

@@ -46,14 +46,14 @@ def describe(call: exp.Anonymous) -> list[Column]:
 
 
 def run(
-    ctx: StatementContext, call: exp.Anonymous, params: Sequence[Any], formats: Sequence[int]
+    ctx: StatementContext, call: exp.Anonymous, params: Sequence[Any]
 ) -> RowsResult:
     name = str(call.this).lower()
     nargs, _, fn = _FUNCTIONS[name]
     if len(call.expressions) != nargs:
         raise errors.UndefinedFunction(f"function {name}() takes {nargs} arguments")
     value = fn(ctx, *(_value(arg, params, ctx) for arg in call.expressions))
-    return RowsResult("SELECT", describe(call), [(value,)], formats)
+    return RowsResult("SELECT", describe(call), [(value,)])
 
 
 def _pg_notify(ctx: StatementContext, channel: Any, payload: Any) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import dialects
 from pgproxy import pgtypes
 from pgproxy.backends.base import Column
@@ -25,9 +23,7 @@ def show_columns(setting: dialects.Setting) -> list[Column]:
     return [_text(display_name(setting.name))]  # SHOW TimeZone names its column "TimeZone"
 
 
-def run_local(
-    ctx: StatementContext, stmt: dialects.Statement, formats: Sequence[int]
-) -> RowsResult:
+def run_local(ctx: StatementContext, stmt: dialects.Statement) -> RowsResult:
     setting = stmt.setting
     if stmt.kind is Kind.USE:
         assert setting is not None and setting.value is not None
@@ -37,8 +33,8 @@ def run_local(
     if stmt.kind is Kind.SHOW:
         columns = show_columns(setting)
         if setting.name == "all":
-            return RowsResult("SHOW", columns, ctx.settings.all(), formats)
-        return RowsResult("SHOW", columns, [(ctx.settings.get(setting.name),)], formats)
+            return RowsResult("SHOW", columns, ctx.settings.all())
+        return RowsResult("SHOW", columns, [(ctx.settings.get(setting.name),)])
     if setting.local and not ctx.in_transaction:
         # PostgreSQL warns "SET LOCAL can only be used in transaction blocks" and
         # changes nothing: the value would last only as long as this statement.

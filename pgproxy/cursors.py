@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
-from pgproxy.results import RowsResult, command_tag, encoder_for
+from pgproxy.results import Batch, RowsResult, command_tag, no_rows
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -291,19 +291,19 @@ class OpenCursor:
 
 
 class FetchResult:
-    """The rows one FETCH or MOVE takes from a cursor, in the FETCH's formats.
+    """The rows one FETCH or MOVE takes from a cursor.
 
     A forward FETCH streams: each protocol fetch reads the next batch from the
     backend, so FETCH ALL of a forward-only cursor keeps nothing in memory.
     """
 
-    __slots__ = ("_cursor", "_encode", "_move", "_pending", "_remaining", "columns", "done", "rows")
+    __slots__ = ("_cursor", "_move", "_pending", "_remaining", "columns", "done", "rows", "style")
 
-    def __init__(self, move: Move, cursor: OpenCursor, formats: Sequence[int]) -> None:
+    def __init__(self, move: Move, cursor: OpenCursor) -> None:
         self._move = move
         self._cursor = cursor
         self.columns = cursor.columns if move.verb == "FETCH" else None
-        self._encode = encoder_for(cursor.columns, formats, cursor.style)
+        self.style = cursor.style
         self._remaining = move.step if move.step is not None and move.step > 0 else 0
         self._pending: list[tuple[Any, ...]] | None = None  # a backward or positioned answer
         self.rows = 0
@@ -336,16 +336,14 @@ class FetchResult:
             self.done = True
         return batch
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
         if self._move.verb == "MOVE":  # moves, counts, sends nothing
             while not self.done:
                 self.rows += len(await self._rows(_BATCH))
-            return b"", 0
+            return no_rows()
         rows = await self._rows(max_rows if max_rows > 0 else _BATCH)
         self.rows += len(rows)
-        if self._encode is None or not rows:
-            return b"", len(rows)
-        return self._encode(rows), len(rows)
+        return Batch(rows)
 
     async def close(self) -> None:
         self.done = True
@@ -379,12 +377,12 @@ class Cursors:
             await self._spill_or_close(cursor)  # its (implicit) transaction ends now
         return RowsResult("DECLARE CURSOR")
 
-    def fetch(self, move: Move, formats: Sequence[int]) -> FetchResult:
+    def fetch(self, move: Move) -> FetchResult:
         cursor = self._open.get(move.name)
         if cursor is None:
             raise errors.InvalidCursorName(f'cursor "{move.name}" does not exist')
         cursor.check(move)
-        return FetchResult(move, cursor, formats)
+        return FetchResult(move, cursor)
 
     async def close(self, name: str | None) -> RowsResult:
         names = list(self._open) if name is None else [name]

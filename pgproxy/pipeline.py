@@ -19,6 +19,7 @@ from typing import Any
 
 import dialects
 from dialects.cache import TranslationCache
+from dialects.returning import returning_select
 from pgproxy import advisory, calls, errors, pgtypes, rescale
 from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
@@ -127,8 +128,12 @@ class Pipeline:
         ctx.params = [*ctx.params, *literals]
         return await self.stages.offer(ctx)
 
-    async def describe(self, session: Session, prepared: PreparedStatement) -> Any:
-        return await self.describe_statement(StatementContext(session, prepared))
+    async def describe(
+        self, session: Session, prepared: PreparedStatement, params: Sequence[Any] | None = None
+    ) -> Any:
+        """The columns `prepared` returns, with no side effect: nothing runs that writes,
+        advances a sequence or changes a setting. `params`: a portal's bound values."""
+        return await self.describe_statement(StatementContext(session, prepared), params)
 
     async def param_types(
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
@@ -208,11 +213,11 @@ class Pipeline:
             if key is not None:
                 # run(ctx): the cache may run it again on a session of its own.
                 run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values, formats=formats,
+                    self._execute, stmt=stmt, generated=generated, values=values,
                     param_types=param_types,
                 )
                 return await cache.read(ctx, key, stmt, run)
-        return await self._execute(ctx, stmt, generated, values, formats, param_types)
+        return await self._execute(ctx, stmt, generated, values, param_types)
 
     async def _execute(
         self,
@@ -220,14 +225,13 @@ class Pipeline:
         stmt: dialects.Statement,
         generated: dialects.Generated,
         values: list[Any],
-        formats: Sequence[int],
         param_types: Sequence[int] = (),
         timed: bool = False,
     ) -> BackendResult:
         steps_ = self.hooks.steps
         if steps_ and not timed:
             return await step_async(steps_, "backend execute", partial(self._execute, timed=True),
-                                    ctx, stmt, generated, values, formats, param_types)
+                                    ctx, stmt, generated, values, param_types)
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
             # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
             # read the rest of their rows (and only they: release_active may read out
@@ -270,7 +274,7 @@ class Pipeline:
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
             await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, formats, *ctx.result_callbacks(),
+            stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
             closed=exhausted, style=ctx.settings.style(),
         )
         result.notices = _notices(ctx, generated)
@@ -298,18 +302,18 @@ class Pipeline:
         stmt = prepared.statement
         generated = self.generate(stmt, ctx.target())
         values = _bind(ctx, generated, list(prepared.literals))
-        return await self._execute(ctx, stmt, generated, values, ())
+        return await self._execute(ctx, stmt, generated, values)
 
-    async def declare(
-        self, ctx: StatementContext, stmt: dialects.Statement, binary: bool
-    ) -> BackendResult:
+    async def declare(self, ctx: StatementContext, stmt: dialects.Statement) -> BackendResult:
         """A DECLAREd cursor's query on the backend, never from the query cache: FETCH reads
         the backend's own open result."""
         generated = self.generate(stmt, ctx.target())
         values = _bind(ctx, generated, ctx.params)
-        return await self._execute(ctx, stmt, generated, values, (1,) if binary else ())
+        return await self._execute(ctx, stmt, generated, values)
 
-    async def describe_statement(self, ctx: StatementContext) -> Sequence[Column] | None:
+    async def describe_statement(
+        self, ctx: StatementContext, params: Sequence[Any] | None = None
+    ) -> Sequence[Column] | None:
         """The columns a statement's result would have, from the backend's describe."""
         prepared = ctx.prepared
         assert prepared is not None
@@ -326,18 +330,36 @@ class Pipeline:
             return calls.describe(call)
         if stmt.kind is Kind.SELECT and calls.no_columns(stmt):
             return []
-        generated = self.generate(stmt, ctx.target())
-        nulls = [None] * len(prepared.param_types)
-        values = _bind(ctx, generated, [*nulls, *prepared.literals], prepared.param_types)
-        await ctx.release_active()
-        columns = await ctx.run(_describe, generated, values, retry=True)
-        if columns is not None and generated.column_types:
-            columns = _typed(columns, generated.column_types, prepared.param_types)
+        if params is None:
+            params = [None] * len(prepared.param_types)
+        bound = [*params, *prepared.literals]
+        columns = await self._describe_backend(ctx, stmt, bound, prepared.param_types)
+        if columns is None and (probe := returning_select(stmt)) is not None:
+            # A backend that reports no columns for a write's RETURNING (MariaDB):
+            # the same list selected from the same table has them.
+            try:
+                columns = await self._describe_backend(
+                    ctx, self.parse(probe)[0], bound, prepared.param_types)
+            except errors.PgError:
+                log.debug("describing %r as %r failed", stmt.sql, probe, exc_info=True)
         if columns is not None and (stmt.result_columns or stmt.zoned_columns):
             columns = await self._schema_typed(ctx, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
                 columns, await self.catalog.sum_scales(ctx, stmt, len(columns)))
+        return columns
+
+    async def _describe_backend(
+        self, ctx: StatementContext, stmt: dialects.Statement, params: Sequence[Any],
+        param_types: Sequence[int],
+    ) -> Sequence[Column] | None:
+        """The backend's own description of `stmt`: planned (or prepared), never run."""
+        generated = self.generate(stmt, ctx.target())
+        values = _bind(ctx, generated, params, param_types)
+        await ctx.release_active()
+        columns = await ctx.run(_describe, generated, values, retry=True)
+        if columns is not None and generated.column_types:
+            columns = _typed(columns, generated.column_types, param_types)
         return columns
 
     async def _zoned_literals(

@@ -1,4 +1,9 @@
-"""Results as the wire streams them: columns, encoded DataRow batches, a command tag."""
+"""Results as the core yields them: columns, batches of rows, a command tag.
+
+A frontend encodes the rows (the wire as DataRow frames, pgproxy/wire/batches.py);
+a batch may arrive already encoded (a cache hit replays its frames, COPY TO
+sends CopyData), and keeps the frames its frontend made of it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
-from pgproxy.wire.codecs import Style, row_encoder
-from pgproxy.wire.messages import formats_for
 
 DEFAULT_BATCH = 2000
 
-RowEncoder = Callable[[list[tuple[Any, ...]]], bytes]
+Row = tuple[Any, ...]
 
 
 def command_tag(verb: str, rows: int) -> str:
@@ -23,43 +26,38 @@ def command_tag(verb: str, rows: int) -> str:
     return verb
 
 
-_ENCODERS: dict[tuple[Any, ...], RowEncoder] = {}
+class Batch:
+    """Up to a fetch's worth of a result's rows; `frames` once encoded (or only frames:
+    a cache hit's replay, COPY TO's CopyData), `count` rows either way."""
+
+    __slots__ = ("count", "frames", "rows")
+
+    def __init__(self, rows: list[Row], frames: bytes | None = None, count: int = -1) -> None:
+        self.rows = rows
+        self.frames = frames
+        self.count = len(rows) if count < 0 else count
 
 
-def encoder_for(
-    columns: Sequence[Column] | None, formats: Sequence[int], style: Style | None = None
-) -> RowEncoder | None:
-    """The batch encoder for these column types, formats and date/time Style, built once each."""
-    if columns is None:
-        return None
-    key = (tuple(c.type_oid for c in columns), tuple(formats), style)
-    encoder = _ENCODERS.get(key)
-    if encoder is None:
-        if len(_ENCODERS) > 4096:  # bound the table; the combinations in use come back
-            _ENCODERS.clear()
-        encoder = _ENCODERS[key] = row_encoder(
-            key[0], formats_for(formats, len(columns)), style=style
-        )
-    return encoder
+def no_rows() -> Batch:
+    return Batch([], b"", 0)
 
 
 class RowsResult:
     """Rows the proxy computed itself (SHOW, settings, version()); also a plain tag."""
 
-    __slots__ = ("_encode", "_rows", "_verb", "columns", "done", "notices")
+    __slots__ = ("_rows", "_verb", "columns", "done", "notices", "style")
 
     def __init__(
         self,
         verb: str,
         columns: Sequence[Column] | None = None,
-        rows: Sequence[tuple[Any, ...]] = (),
-        formats: Sequence[int] = (),
-        style: Style | None = None,
+        rows: Sequence[Row] = (),
+        style: Any = None,
     ) -> None:
         self.columns = columns
         self._verb = verb
         self._rows = list(rows)
-        self._encode = encoder_for(columns, formats, style)
+        self.style = style  # the date/time Style its values are to be written in
         self.done = columns is None
         self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
 
@@ -67,18 +65,16 @@ class RowsResult:
     def tag(self) -> str:
         return command_tag(self._verb, len(self._rows)) if self.columns is not None else self._verb
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
         self.done = True
-        if self._encode is None or not self._rows:
-            return b"", 0
-        return self._encode(self._rows), len(self._rows)
+        return Batch(self._rows) if self.columns is not None else no_rows()
 
     async def close(self) -> None:
         self.done = True
 
 
 class BackendResult:
-    """A backend cursor streamed in batches; each batch is fetched and encoded off the loop.
+    """A backend cursor streamed in batches, each fetched off the loop.
 
     The first rows arrive with the execute call itself (one thread hop for a
     small query) and are served before the cursor is asked again.
@@ -87,7 +83,6 @@ class BackendResult:
     __slots__ = (
         "_closed",
         "_cursor",
-        "_encode",
         "_exhausted",
         "_on_done",
         "_prefetched",
@@ -104,19 +99,17 @@ class BackendResult:
         self,
         verb: str,
         cursor: Cursor,
-        prefetched: list[tuple[Any, ...]],
+        prefetched: list[Row],
         exhausted: bool,
-        formats: Sequence[int],
         run: Callable[..., Awaitable[Any]],
         on_done: Callable[[BackendResult], None] | None = None,
         closed: bool = False,
-        style: Style | None = None,
+        style: Any = None,
     ) -> None:
         self._verb = verb
         self._cursor = cursor
         self.columns = cursor.columns
-        self.style = style  # the session's date/time Style, for a cursor's FETCH to encode with
-        self._encode = encoder_for(self.columns, formats, style)
+        self.style = style  # the session's date/time Style when it ran, to write values in
         self._prefetched = prefetched
         self._exhausted = exhausted  # the cursor has nothing beyond the prefetched rows
         self._run = run
@@ -134,22 +127,19 @@ class BackendResult:
             return command_tag(self._verb, max(self._cursor.rowcount, 0))
         return command_tag(self._verb, self.rows)
 
-    def encode_with(self, encode: RowEncoder) -> None:
-        """Encode batches with `encode` instead of as DataRows (COPY TO's CopyData)."""
-        self._encode = encode
-
     def _finish(self) -> None:
         if not self.done:
             self.done = True
             if self._on_done is not None:
                 self._on_done(self)
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
-        encode = self._encode
-        if self.done or encode is None:
-            self._finish()
-            return b"", 0
-        want = max_rows if max_rows > 0 else DEFAULT_BATCH
+    async def fetch(self, max_rows: int) -> Batch:
+        return Batch(await self.fetch_rows(max_rows if max_rows > 0 else DEFAULT_BATCH))
+
+    async def fetch_rows(self, want: int) -> list[Row]:
+        """Up to `want` rows (fewer only at the end)."""
+        if self.done:
+            return []
         pre = self._prefetched
         if pre:
             if len(pre) > want:
@@ -159,44 +149,23 @@ class BackendResult:
                 if self._exhausted:
                     self._finish()
             self.rows += len(batch)
-            return encode(batch), len(batch)
-        if self._exhausted:
-            self._finish()
-            return b"", 0
-        data, n = await self._run(self._fetch_encoded, want)
-        self.rows += n
-        if n < want:
-            self._finish()
-        return data, n
-
-    async def fetch_rows(self, want: int) -> list[tuple[Any, ...]]:
-        """Up to `want` rows as Python values, for a cursor's FETCH to encode itself."""
-        if self.done:
-            return []
-        pre = self._prefetched
-        if pre:
-            batch, self._prefetched = pre[:want], pre[want:]
-            if not self._prefetched and self._exhausted:
-                self._finish()
-            self.rows += len(batch)
             return batch
         if self._exhausted:
             self._finish()
             return []
-        rows = await self._run(self._cursor.fetch, want)
+        rows = await self._run(self._fetch, want)
         self.rows += len(rows)
         if len(rows) < want:
             self._finish()
         return rows
 
-    def _fetch_encoded(self, want: int) -> tuple[bytes, int]:
+    def _fetch(self, want: int) -> list[Row]:
         rows = self._cursor.fetch(want)
         if len(rows) < want:
             # Exhausted: close here, in the worker, so close() needs no second thread hop.
             self._cursor.close()
             self._closed = True
-        assert self._encode is not None
-        return (self._encode(rows) if rows else b""), len(rows)
+        return rows
 
     async def close(self) -> None:
         if self._closed:
@@ -225,6 +194,10 @@ class PassThrough:
     @property
     def tag(self) -> str:
         return self._inner.tag
+
+    @property
+    def style(self) -> Any:
+        return getattr(self._inner, "style", None)
 
     @property
     def copy(self) -> Any:

@@ -56,7 +56,7 @@ class Runner(Protocol):
     ) -> Awaitable[Any]: ...
 
     async def describe(
-        self, session: Session, prepared: PreparedStatement
+        self, session: Session, prepared: PreparedStatement, params: Sequence[Any] | None = None
     ) -> Sequence[Column] | None: ...
 
     async def begin_implicit(
@@ -225,8 +225,10 @@ class Session:
             out.append(None if value is None else decoder(oid, fmt, style)(value))
         return out
 
-    async def describe(self, prepared: PreparedStatement) -> Sequence[Column] | None:
-        return await self._pipeline.describe(self, prepared)
+    async def describe(
+        self, prepared: PreparedStatement, params: Sequence[Any] | None = None
+    ) -> Sequence[Column] | None:
+        return await self._pipeline.describe(self, prepared, params)
 
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]

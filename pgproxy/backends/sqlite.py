@@ -478,6 +478,8 @@ class SQLiteConnection:
 
     def _sleep(self, seconds: Any) -> None:
         """pg_sleep(seconds): waits in the worker thread; a cancel ends it with 57014."""
+        if self.sequences.probing:  # a statement described, not run: no wait
+            return
         if seconds is not None and self._cancelled.wait(max(0.0, float(seconds))):
             # sqlite3_interrupt() is not checked inside a function call, nor always after it.
             raise apsw.InterruptError("interrupted")

@@ -1,4 +1,8 @@
-"""Results the cache hands the wire: a stored result replayed, and a live one recorded."""
+"""Results the cache hands the wire: a stored result replayed, and a live one recorded.
+
+The cache stores what a hit replays: the DataRow frames the wire encoded of
+the rows (each batch keeps its frames once its frontend encoded it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pgproxy.cache.store import Entry
-from pgproxy.results import PassThrough
+from pgproxy.results import Batch, PassThrough
 from pgproxy.wire import messages
 
 
@@ -51,7 +55,7 @@ class CachedResult:
             described = entry.described = (list(formats), messages.row_description(cols, formats))
         return described[1]
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
         batches = self._batches
         out: list[bytes] = []
         sent = 0
@@ -72,7 +76,7 @@ class CachedResult:
             self._head += 1
         if self._head >= len(batches):
             self.done = True
-        return b"".join(out) if len(out) != 1 else out[0], sent
+        return Batch([], b"".join(out) if len(out) != 1 else out[0], sent)
 
     async def close(self) -> None:
         self.done = True
@@ -81,13 +85,14 @@ class CachedResult:
 class FillingResult(PassThrough):
     """A miss streamed to its client while its frames are kept, up to the size limit.
 
-    `finish(batches, size)` is called exactly once: with the frames when the
-    result completed within the limit, with None when it grew too large, failed
-    or was closed early; coalesced clients waiting on the same key learn the
-    outcome through it.
+    A batch's frames are taken at the next fetch or at close, once its reader has
+    encoded it. `finish(batches, size)` is called exactly once: with the frames
+    when the result was read to its end within the limit, with None when it grew
+    too large, failed, was closed early or read without being encoded; coalesced
+    clients waiting on the same key learn the outcome through it.
     """
 
-    __slots__ = ("_batches", "_finish", "_limit", "_size", "hit")
+    __slots__ = ("_batches", "_finish", "_last", "_limit", "_size", "hit")
 
     def __init__(
         self,
@@ -99,6 +104,7 @@ class FillingResult(PassThrough):
         self._limit = limit
         self._finish = finish
         self._batches: list[tuple[bytes, int]] | None = []
+        self._last: Batch | None = None
         self._size = 0
         self.hit = False
 
@@ -106,26 +112,35 @@ class FillingResult(PassThrough):
     def rows(self) -> int:
         return self._inner.rows
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
+        self._keep()
         try:
-            data, n = await self._inner.fetch(max_rows)
+            batch = await self._inner.fetch(max_rows)
         except BaseException:
             self._end(None)
             raise
-        batches = self._batches
-        if batches is not None:
-            if data:
-                self._size += len(data)
-                if self._size > self._limit:
-                    self._end(None)
-                    return data, n
-                batches.append((data, n))
-            if self._inner.done:
-                self._end(batches)
-        return data, n
+        if self._batches is not None:
+            self._last = batch
+        return batch
+
+    def _keep(self) -> None:
+        """The last batch's frames into the recording, now that its reader encoded it."""
+        last, self._last = self._last, None
+        if last is None or self._batches is None:
+            return
+        data = last.frames
+        if data is None:  # read as rows only: nothing a hit could replay
+            self._end(None)
+        elif data:
+            self._size += len(data)
+            if self._size > self._limit:
+                self._end(None)
+            else:
+                self._batches.append((data, last.count))
 
     async def close(self) -> None:
-        self._end(None)
+        self._keep()
+        self._end(self._batches if self._inner.done else None)
         await self._inner.close()
 
     def _end(self, batches: list[tuple[bytes, int]] | None) -> None:

@@ -17,6 +17,7 @@ from pgproxy.cache.store import CacheStore, Entry, table_name
 from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks, step
 from pgproxy.settings import RESULT_SETTINGS
+from pgproxy.wire.batches import encoder_for, frames_of
 
 log = logging.getLogger("pgproxy.cache")
 Kind = dialects.Kind
@@ -288,13 +289,15 @@ class QueryCache:
         try:
             _adopt(session, entry.settings)
             result = await entry.rerun(session)
+            # Encoded as the wire encodes them for the key's formats: what a hit replays.
+            encode = encoder_for(result.columns, _key_formats(key), result.style)
             batches: list[tuple[bytes, int]] = []
             size = 0
             try:
                 while not result.done and size <= self.options.max_result_bytes:
-                    data, n = await result.fetch(0)
-                    if data:
-                        batches.append((data, n))
+                    batch = await result.fetch(0)
+                    if data := frames_of(batch, encode):
+                        batches.append((data, batch.count))
                         size += len(data)
             finally:
                 await result.close()
@@ -396,6 +399,11 @@ class QueryCache:
             ("stores", str(s.stores)),
             ("in_flight", str(len(self._flights))),
         ]
+
+
+def _key_formats(key: Hashable) -> Sequence[int]:
+    """The result formats a Key holds (see CacheStage.key: parts[4])."""
+    return key.parts[4] if isinstance(key, Key) else ()
 
 
 async def _drop_session(session: StatementContext) -> None:

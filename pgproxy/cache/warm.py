@@ -8,6 +8,7 @@ from pathlib import Path
 from pgproxy import errors
 from pgproxy.cache.stage import CacheOptions
 from pgproxy.session import Session, SessionServices
+from pgproxy.wire.batches import encoder_for, frames_of
 
 log = logging.getLogger("pgproxy.cache")
 
@@ -35,9 +36,11 @@ async def warm(proxy: SessionServices, options: CacheOptions) -> int:
         try:
             for prepared in await session.split(line):
                 result = await session.execute(prepared, (), ())
+                # Encoded as for a client in text format: what the cache keeps is frames.
+                encode = encoder_for(result.columns, (), getattr(result, "style", None))
                 try:
                     while not result.done:
-                        await result.fetch(0)
+                        frames_of(await result.fetch(0), encode)
                 finally:
                     await result.close()
                 done += 1

@@ -198,21 +198,21 @@ class Catalog:
         return index
 
     async def run(
-        self, ctx: StatementContext, stmt: dialects.Statement, params: Sequence[Any],
-        formats: Sequence[int],
+        self, ctx: StatementContext, stmt: dialects.Statement, params: Sequence[Any]
     ) -> RowsResult:
         columns, rows = await self._query(ctx, stmt, params)
-        return RowsResult("SELECT", columns, rows, formats)
+        return RowsResult("SELECT", columns, rows)
 
     async def describe(self, ctx: StatementContext, stmt: dialects.Statement,
                        nparams: int) -> list[Column]:
-        columns, _ = await self._query(ctx, stmt, [None] * nparams)
+        columns, _ = await self._query(ctx, stmt, [None] * nparams, describe=True)
         return columns
 
     # ------------------------------------------------------------ inside
 
     async def _query(self, ctx: StatementContext, stmt: dialects.Statement,
-                     params: Sequence[Any]) -> tuple[list[Column], list[tuple]]:
+                     params: Sequence[Any], describe: bool = False
+                     ) -> tuple[list[Column], list[tuple]]:
         sequences = self._sequences_read(ctx, stmt) if stmt.tables_read and not \
             stmt.catalog_only else frozenset()
         # A sequence's value moves with every nextval (no schema change marks it): read anew.
@@ -239,8 +239,9 @@ class Catalog:
                         sql)
             raise
         log.debug("catalog query in %.2f ms", (time.perf_counter() - started) * 1000)
-        for change in changes:
-            ctx.apply_setting(change)
+        if not describe:  # set_config() changes nothing when the statement is only described
+            for change in changes:
+                ctx.apply_setting(change)
         return result
 
     def _translate(self, sql: str, sequences: frozenset[str] = frozenset()

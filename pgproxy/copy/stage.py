@@ -28,6 +28,7 @@ from pgproxy.cache import QueryCache
 from pgproxy.copy.reader import Reader, Row, reader_for, shown
 from pgproxy.copy.writer import writer_for
 from pgproxy.core.context import StatementContext
+from pgproxy.results import DEFAULT_BATCH, Batch, no_rows
 from pgproxy.wire import messages as m
 
 
@@ -260,8 +261,8 @@ class CopyIn:
         elif ctx.in_transaction:
             ctx.statement_failed()
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
-        return b"", 0
+    async def fetch(self, max_rows: int) -> Batch:
+        return no_rows()
 
     async def close(self) -> None:
         if self._open:  # the client went away mid-COPY
@@ -312,7 +313,6 @@ async def copy_out(pipeline: Pipeline, ctx: StatementContext, spec: Copy) -> Cop
                 "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
             )
     writer = writer_for(spec.options, names, [c.type_oid for c in columns], ctx.settings.tz())
-    result.encode_with(writer.rows)
     return CopyOut(result, writer, spec.options.format == "binary", len(columns))
 
 
@@ -336,16 +336,18 @@ class CopyOut:
     def tag(self) -> str:
         return f"COPY {self._inner.rows}"
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
+        """The next rows as CopyData (the header first, the trailer and CopyDone last)."""
         head = b""
         if not self._started:
             self._started = True
             head = self._writer.start()
-        data, n = await self._inner.fetch(0)
+        rows = await self._inner.fetch_rows(DEFAULT_BATCH)
+        data = self._writer.rows(rows) if rows else b""
         if self._inner.done:
             self.done = True
             data += self._writer.end() + m.COPY_DONE
-        return head + data if head else data, n
+        return Batch([], head + data if head else data, len(rows))
 
     async def close(self) -> None:
         await self._inner.close()

@@ -58,8 +58,8 @@ class Backend(Protocol):
         param_types: Sequence[int] = (),
     ) -> BackendResult | RowsResult: ...
 
-    async def declare(self, ctx: StatementContext, stmt: dialects.Statement,
-                      binary: bool) -> BackendResult: ...
+    async def declare(self, ctx: StatementContext, stmt: dialects.Statement
+                      ) -> BackendResult: ...
 
 
 class Stage(ABC):
@@ -114,7 +114,7 @@ class Local(Stage):
     kinds = LOCAL_KINDS
 
     async def run(self, ctx: StatementContext) -> Any:
-        return run_local(ctx, ctx.stmt, ctx.formats)
+        return run_local(ctx, ctx.stmt)
 
 
 class CatalogQuery(Stage):
@@ -129,7 +129,7 @@ class CatalogQuery(Stage):
         return self._catalog.handles(ctx, ctx.stmt)
 
     async def run(self, ctx: StatementContext) -> Any:
-        return await self._catalog.run(ctx, ctx.stmt, ctx.params, ctx.formats)
+        return await self._catalog.run(ctx, ctx.stmt, ctx.params)
 
 
 class Advisory(Stage):
@@ -144,7 +144,7 @@ class Advisory(Stage):
     async def run(self, ctx: StatementContext) -> Any:
         stmt = ctx.stmt
         locks = advisory.calls(stmt, ctx.route.backend.capabilities)
-        return await advisory.run(ctx, stmt, locks, ctx.params, ctx.formats)
+        return await advisory.run(ctx, stmt, locks, ctx.params)
 
 
 class Cursors(Stage):
@@ -174,12 +174,12 @@ class Cursors(Stage):
             if len(inner) != 1 or not inner[0].returns_rows:
                 raise errors.InvalidCursorDefinition("cursor query must be a single SELECT")
             # Never from the query cache: FETCH reads the backend's own open result.
-            result = await self._path.declare(ctx, inner[0], declare.binary)
+            result = await self._path.declare(ctx, inner[0])
             ctx.keep_open(result)
             return await ctx.cursors.add(declare, stmt.sql, result, ctx.in_transaction)
         if stmt.tag == "CLOSE CURSOR":
             return await ctx.cursors.close(cursors.parse_close(stmt.sql))
-        return ctx.cursors.fetch(cursors.parse_fetch(stmt.sql), ctx.formats)
+        return ctx.cursors.fetch(cursors.parse_fetch(stmt.sql))
 
 
 class PreparedSql(Stage):
@@ -281,8 +281,8 @@ class Calls(Stage):
     async def run(self, ctx: StatementContext) -> Any:
         call = calls.bare_call(ctx.stmt)
         if call is None:  # SELECT of no columns: one empty row
-            return RowsResult("SELECT", [], [()], ctx.formats)
-        return calls.run(ctx, call, ctx.params, ctx.formats)
+            return RowsResult("SELECT", [], [()])
+        return calls.run(ctx, call, ctx.params)
 
 
 class SetConfig(Stage):

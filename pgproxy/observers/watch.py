@@ -15,7 +15,7 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import events
 from pgproxy.observers.bus import Observers
-from pgproxy.results import PassThrough
+from pgproxy.results import Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
@@ -157,18 +157,18 @@ class Watched(PassThrough):
         if inner.done and inner.columns is None:
             self._end(None)
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
+    async def fetch(self, max_rows: int) -> Batch:
         if not self._first and self._span is not None:
             self._first = time.time_ns()
         try:
-            data, n = await self._inner.fetch(max_rows)
+            batch = await self._inner.fetch(max_rows)
         except errors.PgError as exc:
             self._end(exc.sqlstate)
             raise
-        self.sent += n
+        self.sent += batch.count
         if self._inner.done:
             self._end(None)
-        return data, n
+        return batch
 
     async def close(self) -> None:
         self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how

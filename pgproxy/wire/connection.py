@@ -1,31 +1,33 @@
-"""One client connection: asyncio glue plus the protocol's state machine.
+"""One client connection: the asyncio glue that drives the protocol's state machine.
 
-The asyncio half only moves bytes: `data_received` feeds a FrameReader and
-wakes the connection's task, writes are buffered until a Sync, a Flush or a
-full batch, and `drain` waits while the transport's buffer is over its high
-mark. The other half is an explicit state per connection — startup,
-authentication, ready, discarding until Sync — with one handler per message
-type, in the manner of asyncpg's coreproto.
+The state, the statements and portals and the frames to send live in a
+sans-I/O `protocol.ServerProtocol`; this half moves bytes and awaits the core.
+`data_received` feeds a FrameReader and wakes the connection's task, frames are
+buffered until a Sync, a Flush or a full batch, and `drain` waits while the
+transport's buffer is over its high mark. The connection runs its own login
+(TLS, the auth policy's exchange, a cancel key from the registry) and one
+handler per message type, in the manner of asyncpg's coreproto.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import ssl
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
-from pgproxy.wire import copyio, encoding
+from pgproxy.wire import batches, copyio, encoding
 from pgproxy.wire import messages as m
+from pgproxy.wire.policy import Peer
+from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
 if TYPE_CHECKING:
-    from pgproxy.wire.interface import CoreSession, Prepared, Result
-    from pgproxy.wire.server import WireServer
+    from pgproxy.wire.interface import Core, CoreSession, Result
+    from pgproxy.wire.keys import CancelKeys
+    from pgproxy.wire.policy import AuthPolicy
 
 log = logging.getLogger("pgproxy.wire")
 
@@ -38,52 +40,54 @@ BATCH_ROWS = 2000
 READ_HIGH_WATER = 8 << 20
 
 
-class State(Enum):
-    STARTUP = "startup"
-    AUTH = "authentication"
-    READY = "ready"
-    DISCARD = "discarding until Sync"
-    CLOSED = "closed"
-
-
 class ConnectionLost(Exception):
     """The client went away."""
 
 
-@dataclass(slots=True)
-class Portal:
-    prepared: Prepared
-    params: list[Any]
-    formats: list[int]
-    result: Result | None = None
-    described_columns: Any = None
-    sent: int = field(default=0)
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The listener's settings a connection needs before it has a session."""
+
+    ssl_context: ssl.SSLContext | None = None
+    # PostgreSQL's authentication_timeout: a client that stalls before it has
+    # authenticated holds nothing for longer than this.
+    authentication_timeout: float = 60.0
 
 
 class WireConnection(asyncio.Protocol):
     """A client's connection, from the first byte to disconnect."""
 
-    def __init__(self, server: WireServer) -> None:
-        self.server = server
+    def __init__(
+        self,
+        core: Core,
+        policy: AuthPolicy,
+        keys: CancelKeys,
+        limits: Limits,
+        *,
+        admitted: bool = True,
+        on_close: Callable[[WireConnection], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.policy = policy
+        self.keys = keys
+        self.limits = limits
+        self._over_limit = not admitted  # past max_client_conn: 53300 after the startup packet
+        self._forget = on_close
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.reader = m.FrameReader()
-        self.state = State.STARTUP
+        self.protocol = ServerProtocol()
+        self.write = self.protocol.write  # type: ignore[method-assign]  # the hot path's
         self.pid = 0
         self.secret = 0
         self.peer = "?"
         self.session: CoreSession | None = None
-        self.statements: dict[str, Prepared] = {}
         self._at_ready = False  # ReadyForQuery sent, no message since
-        self.portals: dict[str, Portal] = {}
-        self._out: list[bytes] = []
-        self._out_size = 0
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_writing = False
         self._paused_reading = False
         self._lost = False
-        self._over_limit = False
         self._task: asyncio.Task[None] | None = None
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
         self._enc: encoding.ClientEncoding | None = None
@@ -109,7 +113,6 @@ class WireConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "local")
-        self._over_limit = not self.server.accept(self)
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
@@ -165,21 +168,24 @@ class WireConnection(asyncio.Protocol):
         if self.transport is not None and not self._lost:
             self.transport.resume_reading()
 
+    @property
+    def state(self) -> State:
+        return self.protocol.state
+
     def write(self, data: bytes) -> None:
-        self._out.append(data)
-        self._out_size += len(data)
+        """Buffer a frame to send (bound to the protocol's own in __init__: no extra call)."""
+        self.protocol.write(data)
 
     def flush(self) -> None:
-        out = self._out
+        size = self.protocol.out_size
+        out = self.protocol.take()
         if out and self.transport is not None and not self._lost:
             if len(out) == 1:
                 self.transport.write(out[0])
-            elif self._out_size > 1 << 20:
+            elif size > 1 << 20:
                 self.transport.writelines(out)  # a large row: no joined copy of it
             else:
                 self.transport.write(b"".join(out))
-        self._out.clear()
-        self._out_size = 0
 
     async def drain(self) -> None:
         """Send what is buffered and wait while the client is slower than we are."""
@@ -218,14 +224,17 @@ class WireConnection(asyncio.Protocol):
 
     async def _disconnect(self, reason: str) -> None:
         """Every disconnect goes through here, with a short reason."""
-        if self.state is State.CLOSED:
+        protocol = self.protocol
+        if protocol.state is State.CLOSED:
             return
-        self.state = State.CLOSED
-        self.server.forget(self)
-        for portal in self.portals.values():
+        protocol.state = State.CLOSED
+        self.keys.forget(self.pid, self)
+        if self._forget is not None:
+            self._forget(self)
+        for portal in protocol.portals.values():
             if portal.result is not None:
                 await _quietly(portal.result.close())
-        self.portals.clear()
+        protocol.portals.clear()
         if self.session is not None:
             await _quietly(self.session.close(reason))
         if self.transport is not None:
@@ -237,18 +246,16 @@ class WireConnection(asyncio.Protocol):
     async def _startup(self) -> bool:
         """Negotiate TLS, authenticate, open the session. False: not a session (cancel)."""
         try:
-            # PostgreSQL's authentication_timeout: a client that stalls before
-            # it has authenticated holds nothing for longer than this.
-            async with asyncio.timeout(self.server.authentication_timeout):
+            async with asyncio.timeout(self.limits.authentication_timeout):
                 params = await self._handshake()
         except TimeoutError:
             raise errors.QueryCanceled("canceling authentication due to timeout") from None
         if params is None:
             return False
-        self.pid, self.secret = self.server.register(self)
-        self.session = await self.server.core.open_session(params, self.pid, self.peer)
+        self.pid, self.secret = self.keys.register(self)
+        self.session = await self.core.open_session(params, self.pid, self.peer)
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
-        self.session.protocol_statements = self.statements
+        self.session.protocol_statements = self.protocol.statements
         self._sync_encoding()
         inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
         if inbox is not None:
@@ -257,11 +264,9 @@ class WireConnection(asyncio.Protocol):
             self.session.on_terminate = self.terminate
         for name, value in self.session.parameter_status().items():
             self.write(self._text_out(m.parameter_status(name, value)))
-        self.write(m.backend_key_data(self.pid, self.secret))
-        self.write(m.READY[self.session.transaction_status])
+        self.protocol.authenticated(self.pid, self.secret, self.session.transaction_status)
         self.flush()
         self._at_ready = True  # waiting for a command: the idle timeouts run
-        self.state = State.READY
         log.debug(
             "client %s connected: user=%s database=%s", self.peer, params["user"],
             params["database"],
@@ -281,35 +286,33 @@ class WireConnection(asyncio.Protocol):
                 self.transport.write(b"N")  # type: ignore[union-attr]
                 continue
             if startup.code == m.CANCEL_REQUEST:
-                self.server.cancel(startup.cancel_pid, startup.cancel_secret)
+                self.keys.cancel(startup.cancel_pid, startup.cancel_secret)
                 return None
             break
         if self._over_limit:
             raise errors.TooManyConnections("sorry, too many clients already")
-        major, minor = startup.code >> 16, startup.code & 0xFFFF
-        if major != 3:
-            raise errors.FeatureNotSupported(
-                f"unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0",
-                sqlstate="0A000",
-            )
+        params = self.protocol.startup(startup)
         self.reader.startup = False
-        protocol_options = [k for k in startup.params if k.startswith("_pq_.")]
-        if minor > 0 or protocol_options:
-            self.write(m.negotiate_protocol_version(0, protocol_options))
-        params = {k: v for k, v in startup.params.items() if not k.startswith("_pq_.")}
-        user = params.get("user")
-        if not user:
-            raise errors.InvalidAuthorizationSpecification(
-                "no PostgreSQL user name specified in startup packet"
-            )
-        params.setdefault("database", user)
-        self.state = State.AUTH
-        await self.server.authenticate(self, user)
+        await self._authenticate(params["user"])
         self.write(m.AUTH_OK)
         return params
 
+    async def _authenticate(self, user: str) -> None:
+        """The auth policy's exchange for `user`, run to its end: 28P01 if it fails."""
+        assert self.transport is not None
+        exchange = self.policy.start(user, Peer.of(self.transport, self.peer))
+        request = exchange.first()
+        while request is not None:
+            reply = await self.password(request)
+            request, final = exchange.step(reply)
+            if final is not None:  # SASLFinal: no reply expected
+                self.write(m.authentication(final))
+                break
+        if not exchange.succeeded:
+            raise errors.InvalidPassword(f'password authentication failed for user "{user}"')
+
     async def _on_ssl_request(self) -> None:
-        context = self.server.ssl_context
+        context = self.limits.ssl_context
         assert self.transport is not None
         if context is None or self.reader.pending():
             self.transport.write(b"N")
@@ -331,14 +334,11 @@ class WireConnection(asyncio.Protocol):
             )
         return body
 
-    def send_authentication(self, request: bytes) -> None:
-        """An AuthenticationRequest that expects no reply (SASLFinal)."""
-        self.write(m.authentication(request))
-
     # ------------------------------------------------------------ ready
 
     async def _serve(self) -> None:
         handlers = self._handlers
+        protocol = self.protocol
         while True:
             idle = self.session.idle_timeout() if self._at_ready and self.session else None
             if idle is None:
@@ -352,47 +352,57 @@ class WireConnection(asyncio.Protocol):
             self._at_ready = False
             if mtype == b"X":
                 return
-            if self.state is State.DISCARD:
-                if mtype == b"S":
-                    await self._on_sync(body)
-                continue
-            handler = handlers.get(mtype)
+            if protocol.describe_pending is not None and mtype != b"E":
+                # Not the portal's Execute (that one answers the Describe itself).
+                try:
+                    await self._settle_describe(mtype, None)
+                except Exception as exc:
+                    self._failed(b"D", exc)
+            if not protocol.receive(mtype):
+                continue  # discarding until Sync
+            handler = handlers.get(mtype) or _invalid(mtype)
             try:
-                if handler is None:
-                    raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
                 if self._enc is not None and mtype in (b"Q", b"P"):
                     body = encoding.query_in(self._enc, mtype, body)
                 await handler(body)
-            except errors.PgError as exc:
-                if isinstance(exc, errors.Fatal):
-                    raise
-                self._statement_failed(mtype, exc)
-            except (ConnectionLost, asyncio.CancelledError):
-                raise
-            except RecursionError as exc:
-                self._statement_failed(mtype, _statement_error(exc))
             except Exception as exc:
-                # A bug in one statement is that statement's XX000, not the session's end.
-                log.exception("internal error handling %r from %s", mtype, self.peer)
-                self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
-            if self._out_size > 65536:
+                self._failed(mtype, exc)
+            if protocol.out_size > 65536:
                 await self.drain()
 
+    def _failed(self, mtype: bytes, exc: Exception) -> None:
+        """A message's handler failed (called in its `except`): that message's
+        ErrorResponse, unless the error ends the connection."""
+        if isinstance(exc, errors.PgError):
+            if isinstance(exc, errors.Fatal):
+                raise exc
+            self._statement_failed(mtype, exc)
+        elif isinstance(exc, ConnectionLost):
+            raise exc
+        elif isinstance(exc, RecursionError):
+            self._statement_failed(mtype, _statement_error(exc))
+        else:
+            # A bug in one statement is that statement's XX000, not the session's end.
+            log.exception("internal error handling %r from %s", mtype, self.peer)
+            self._statement_failed(mtype, errors.InternalError(f"internal error: {exc}"))
+
     def _statement_failed(self, mtype: bytes, exc: errors.PgError) -> None:
-        self._send_error(exc)
+        self.protocol.failed(mtype, self._error(exc))
         if mtype == b"Q":
             self._ready()
         else:
             # The client may be waiting on a Flush rather than a Sync (asyncpg
             # prepares that way): the error must reach it now.
             self.flush()
-            self.state = State.DISCARD
 
-    def _send_error(self, exc: errors.PgError, fatal: bool = False) -> None:
+    def _error(self, exc: errors.PgError, fatal: bool = False) -> bytes:
         fields = exc.fields()
         if fatal and fields["S"] == "ERROR":
             fields["S"] = fields["V"] = "FATAL"
-        self.write(self._text_out(m.error_response(fields)))
+        return self._text_out(m.error_response(fields))
+
+    def _send_error(self, exc: errors.PgError, fatal: bool = False) -> None:
+        self.write(self._error(exc, fatal))
 
     def _sync_encoding(self) -> None:
         """Follow the session's client_encoding (a SET takes effect at once, as in PostgreSQL)."""
@@ -409,12 +419,12 @@ class WireConnection(asyncio.Protocol):
 
     def _ready(self) -> None:
         assert self.session is not None
-        for name, value in self.session.changed_parameters():
-            self.write(self._text_out(m.parameter_status(name, value)))
+        before = [self._text_out(m.parameter_status(name, value))
+                  for name, value in self.session.changed_parameters()]
         status = self.session.transaction_status
         if status == b"I":
-            self._write_notifications()
-        self.write(m.READY[status])
+            before += self._notifications()
+        self.protocol.ready(status, before)
         self.flush()
         self._at_ready = True  # waiting for a command: the idle timeouts run
 
@@ -422,21 +432,22 @@ class WireConnection(asyncio.Protocol):
         """Another session's NOTIFY reached us: an idle client gets it at once, as from
         PostgreSQL; a busy one before its next ReadyForQuery outside a transaction block."""
         if self._at_ready and self.session is not None and self.session.transaction_status == b"I":
-            self._write_notifications()
+            for frame in self._notifications():
+                self.write(frame)
             self.flush()
 
-    def _write_notifications(self) -> None:
+    def _notifications(self) -> list[bytes]:
         inbox = getattr(self.session, "inbox", None)
+        out = []
         while inbox is not None and inbox.received:
             pid, channel, payload = inbox.received.popleft()
-            self.write(self._text_out(m.notification_response(pid, channel, payload)))
+            out.append(self._text_out(m.notification_response(pid, channel, payload)))
+        return out
 
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
         sql = m.parse_query(body)
-        # A simple query drops the unnamed statement and portal, as PostgreSQL does.
-        self.statements.pop("", None)
-        await self._drop_portal("")
+        await _close_result(self.protocol.simple_query())
         implicit = False
         try:
             statements = await self.session.split(sql)
@@ -478,17 +489,24 @@ class WireConnection(asyncio.Protocol):
         sent = 0
         enc = self._enc
         convert: list[bool] = []
-        if enc is not None and result.columns is not None:
-            oids = [c.type_oid for c in result.columns]
+        columns = result.columns
+        encode = None  # one per result, its per-column encoders bound once; a hit needs none
+        if enc is not None and columns is not None:
+            oids = [c.type_oid for c in columns]
             convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
         while True:
             want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
-            data, n = await result.fetch(want)
+            batch = await result.fetch(want)
+            data = batch.frames
+            if data is None:
+                if encode is None:
+                    encode = batches.encoder_for(columns, formats, getattr(result, "style", None))
+                data = batches.frames_of(batch, encode)
             if data:
                 if enc is not None:
                     data = encoding.rows_out(enc, data, convert)
                 self.write(data)
-            sent += n
+            sent += batch.count
             if result.done:
                 for text in getattr(result, "notices", ()):
                     self.write(m.notice_response(text))
@@ -497,7 +515,7 @@ class WireConnection(asyncio.Protocol):
             if max_rows > 0 and sent >= max_rows:
                 self.write(m.PORTAL_SUSPENDED)
                 return False
-            if self._out_size >= 65536:
+            if self.protocol.out_size >= 65536:
                 await self.drain()
 
     # ------------------------------------------------------------ extended query
@@ -505,39 +523,27 @@ class WireConnection(asyncio.Protocol):
     async def _on_parse(self, body: bytes) -> None:
         assert self.session is not None
         msg = m.parse_parse(body)
-        if msg.name and msg.name in self.statements:
-            raise errors.DuplicatePreparedStatement(
-                f'prepared statement "{msg.name}" already exists'
-            )
-        self.statements[msg.name] = await self.session.prepare(msg.query, msg.param_types)
-        self.write(m.PARSE_COMPLETE)
+        self.protocol.check_parse(msg.name)
+        self.protocol.parsed(msg.name, await self.session.prepare(msg.query, msg.param_types))
 
     async def _on_bind(self, body: bytes) -> None:
         assert self.session is not None
         msg = m.parse_bind(body)
-        prepared = self._statement(msg.statement)
-        if len(msg.params) != len(prepared.param_types):
-            raise errors.ProtocolViolation(
-                f"bind message supplies {len(msg.params)} parameters, but prepared statement "
-                f'"{msg.statement}" requires {len(prepared.param_types)}',
-                sqlstate="08P01",
-            )
-        if msg.portal and msg.portal in self.portals:
-            raise errors.DuplicateCursor(f'portal "{msg.portal}" already exists')
+        prepared = self.protocol.check_bind(msg)
         formats = m.formats_for(msg.param_formats, len(msg.params))
         if self._enc is not None:
             convert = encoding.converted(formats, prepared.param_types)
             msg.params = encoding.params_in(self._enc, msg.params, convert)
         params = self.session.decode_params(prepared, msg.params, formats)
-        await self._drop_portal(msg.portal)
-        self.portals[msg.portal] = Portal(prepared, params, msg.result_formats)
-        self.write(m.BIND_COMPLETE)
+        portal = Portal(prepared, params, msg.result_formats)
+        await _close_result(self.protocol.bound(msg.portal, portal))
 
     async def _on_describe(self, body: bytes) -> None:
         assert self.session is not None
         kind, name = m.parse_describe_or_close(body)
+        protocol = self.protocol
         if kind == b"S":
-            prepared = self._statement(name)
+            prepared = protocol.statement(name)
             self.write(m.parameter_description(prepared.param_types))
             columns = None if prepared.empty else await self.session.describe(prepared)
             if columns is None:
@@ -545,7 +551,7 @@ class WireConnection(asyncio.Protocol):
             else:
                 self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
             return
-        if name not in self.portals:
+        if name not in protocol.portals:
             # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
             cursor = self.session.cursor_description(name)
             if cursor is not None:
@@ -553,15 +559,34 @@ class WireConnection(asyncio.Protocol):
                 self.write(self._desc_out(_row_description(columns, formats)) if columns
                            else m.NO_DATA)
                 return
-        portal = self._portal(name)
+        portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.NO_DATA)
+        elif portal.result is not None:  # a suspended portal: its result says
+            self._describe_result(portal)
+        else:
+            # Describe never runs the statement (an INSERT … RETURNING described and closed
+            # must write nothing): answered with the next message, see _settle_describe.
+            protocol.describe_later(name)
+
+    async def _settle_describe(self, mtype: bytes, execute_name: str | None) -> None:
+        """Answer a pending portal Describe the next message does not answer (it is not
+        that portal's Execute) without running the statement: its columns from the
+        prepared statement, bound to the portal's parameters."""
+        name = self.protocol.settle(mtype, execute_name)
+        if name is None:
             return
-        if portal.result is None:
-            portal.result = await self.session.execute(
-                portal.prepared, portal.params, portal.formats
-            )
-            self._sync_encoding()
+        assert self.session is not None
+        portal = self.protocol.portal(name)
+        columns = await self.session.describe(portal.prepared, portal.params)
+        if columns is None:
+            self.write(m.NO_DATA)
+        else:
+            formats = m.formats_for(portal.formats, len(columns))
+            self.write(self._desc_out(_row_description(columns, formats)))
+
+    def _describe_result(self, portal: Portal) -> None:
+        assert portal.result is not None
         columns = portal.result.columns
         if columns is None:
             self.write(m.NO_DATA)
@@ -572,7 +597,12 @@ class WireConnection(asyncio.Protocol):
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
         name, max_rows = m.parse_execute(body)
-        portal = self._portal(name)
+        protocol = self.protocol
+        described = protocol.describe_pending == name  # the result answers that Describe
+        if protocol.describe_pending is not None and not described:
+            await self._settle_describe(b"E", name)
+        protocol.describe_pending = None
+        portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.EMPTY_QUERY)
             return
@@ -581,13 +611,15 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
             self._sync_encoding()
+        if described:
+            self._describe_result(portal)
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
             else:
                 finished = await self._stream(portal.result, max_rows, portal.formats)
         except BaseException:
-            await self._drop_portal(name)
+            await _close_result(protocol.drop_portal(name))
             raise
         if finished:
             # A portal run to completion answers later Executes with no rows.
@@ -595,43 +627,18 @@ class WireConnection(asyncio.Protocol):
 
     async def _on_close(self, body: bytes) -> None:
         kind, name = m.parse_describe_or_close(body)
-        if kind == b"S":
-            self.statements.pop(name, None)
-        else:
-            await self._drop_portal(name)
-        self.write(m.CLOSE_COMPLETE)
+        await _close_result(self.protocol.close(kind, name))
 
     async def _on_sync(self, body: bytes) -> None:
         assert self.session is not None
-        self.state = State.READY
         self.session.end_of_sync()
-        if self.session.transaction_status == b"I":
-            # Outside a transaction block, portals do not survive a Sync.
-            for name in list(self.portals):
-                await self._drop_portal(name)
+        # Outside a transaction block, portals do not survive a Sync.
+        for portal in self.protocol.sync(self.session.transaction_status != b"I"):
+            await _close_result(portal)
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:
         await self.drain()
-
-    def _statement(self, name: str) -> Prepared:
-        try:
-            return self.statements[name]
-        except KeyError:
-            what = f'prepared statement "{name}"' if name else "unnamed prepared statement"
-            raise errors.InvalidSqlStatementName(f"{what} does not exist") from None
-
-    def _portal(self, name: str) -> Portal:
-        try:
-            return self.portals[name]
-        except KeyError:
-            what = f'portal "{name}"' if name else "unnamed portal"
-            raise errors.InvalidCursorName(f"{what} does not exist") from None
-
-    async def _drop_portal(self, name: str) -> None:
-        portal = self.portals.pop(name, None)
-        if portal is not None and portal.result is not None:
-            await portal.result.close()
 
     # ------------------------------------------------------------ cancel
 
@@ -644,8 +651,7 @@ class WireConnection(asyncio.Protocol):
         task ends as for a lost client, as PostgreSQL ends a terminated backend."""
         if self.state is State.CLOSED or self._lost:
             return
-        self._out.clear()
-        self._out_size = 0
+        self.protocol.take()  # what was to be sent goes unsent
         exc = errors.AdminShutdown("terminating connection due to administrator command")
         self._send_error(exc, fatal=True)
         self.flush()
@@ -661,10 +667,6 @@ def _statement_error(exc: Exception) -> errors.PgError:
     if isinstance(exc, errors.PgError):
         return exc
     return errors.from_sqlstate("54001", "stack depth limit exceeded")
-
-
-def new_secret() -> int:
-    return secrets.randbits(31)
 
 
 _DESCRIPTIONS: dict[tuple[tuple[Any, ...], tuple[int, ...]], bytes] = {}
@@ -695,6 +697,18 @@ def _described(result: Any, formats: list[int]) -> bytes:
 
 async def _ignore(body: bytes) -> None:
     pass
+
+
+def _invalid(mtype: bytes) -> Callable[[bytes], Coroutine[Any, Any, None]]:
+    async def handler(body: bytes) -> None:
+        raise errors.ProtocolViolation(f"invalid frontend message type {mtype!r}")
+
+    return handler
+
+
+async def _close_result(portal: Portal | None) -> None:
+    if portal is not None and portal.result is not None:
+        await portal.result.close()
 
 
 async def _quietly(aw: Coroutine[Any, Any, Any]) -> None:

@@ -22,9 +22,17 @@ if TYPE_CHECKING:
 async def transfer(conn: WireConnection, result: Any) -> bool:
     """Run the COPY `result` is; True when it completed (its CommandComplete is written)."""
     copy = result.copy
-    if not copy.inbound:
-        conn.write(m.copy_out_response(copy.binary, copy.ncols))
-        return await conn._stream(result, 0, ())
+    conn.protocol.copy(copy.inbound)
+    try:
+        if not copy.inbound:
+            conn.write(m.copy_out_response(copy.binary, copy.ncols))
+            return await conn._stream(result, 0, ())
+        return await _copy_in(conn, result, copy)
+    finally:
+        conn.protocol.copy_done()
+
+
+async def _copy_in(conn: WireConnection, result: Any, copy: Any) -> bool:
     conn.write(m.copy_in_response(copy.binary, copy.ncols))
     conn.flush()
     while True:

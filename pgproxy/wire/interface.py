@@ -27,8 +27,22 @@ class Prepared(Protocol):
     empty: bool  # only whitespace or comments: EmptyQueryResponse
 
 
+class Batch(Protocol):
+    """Some of a result's rows (pgproxy/results.py): the wire encodes `rows` into
+    `frames` and keeps them there; a batch may come encoded already (a cache hit,
+    COPY TO's CopyData)."""
+
+    rows: list[tuple[Any, ...]]
+    frames: bytes | None
+    count: int
+
+
 class Result(Protocol):
-    """A running statement's result, streamed as encoded DataRow frames."""
+    """A running statement's result, streamed as batches of rows the wire encodes.
+
+    Optional: `style`, the DateStyle/IntervalStyle its values are written in
+    (pgproxy/wire/codecs), and `row_description(formats) -> bytes | None`.
+    """
 
     columns: Sequence[ColumnDesc] | None
     done: bool  # True once every row has been fetched; `tag` is valid then
@@ -36,8 +50,8 @@ class Result(Protocol):
     @property
     def tag(self) -> str: ...
 
-    async def fetch(self, max_rows: int) -> tuple[bytes, int]:
-        """Encoded DataRow messages for up to `max_rows` rows (0: one batch) and their count."""
+    async def fetch(self, max_rows: int) -> Batch:
+        """Up to `max_rows` rows (0: one batch of the result's choosing)."""
         ...
 
     async def close(self) -> None: ...
@@ -46,8 +60,8 @@ class Result(Protocol):
 class Copy(Protocol):
     """A result that is a COPY has `copy` set to one of these (wire/copyio.py drives it).
 
-    COPY TO: the result's fetch() returns CopyData messages, the last batch
-    ending with CopyDone. COPY FROM: the wire feeds the client's data in.
+    COPY TO: the result's fetch() returns batches of CopyData messages (their
+    frames), the last batch ending with CopyDone. COPY FROM: the wire feeds the client's data in.
     """
 
     inbound: bool  # COPY FROM STDIN
@@ -121,8 +135,11 @@ class CoreSession(Protocol):
         """Bind's raw parameter values as Python values, by the statement's types."""
         ...
 
-    async def describe(self, prepared: Prepared) -> Sequence[ColumnDesc] | None:
-        """The columns the statement would return, before it runs."""
+    async def describe(
+        self, prepared: Prepared, params: Sequence[Any] | None = None
+    ) -> Sequence[ColumnDesc] | None:
+        """The columns the statement would return, without running it or any side effect
+        (`params`: a portal's bound values, which may type its columns more exactly)."""
         ...
 
     async def execute(

@@ -10,7 +10,8 @@ from pgproxy import pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.cache import CachedResult, CacheStore, Entry, FillingResult
 from pgproxy.cache.stage import _pinned, _written
-from pgproxy.results import RowsResult, encoder_for
+from pgproxy.results import RowsResult
+from pgproxy.wire.batches import encoder_for, frames_of
 
 COLS = [Column("a", pgtypes.INT4), Column("b", pgtypes.TEXT)]
 
@@ -82,18 +83,20 @@ def test_cached_result_honours_row_limits():
 
     async def run():
         r = CachedResult(e)
-        first, n1 = await r.fetch(2)
-        assert n1 == 2 and not r.done
-        rest, n2 = await r.fetch(0)
-        assert n2 == 3 and r.done
-        assert first + rest == data
-        again, n = await CachedResult(e).fetch(0)  # the entry itself was not changed
-        assert again == data and n == 5
+        first = await r.fetch(2)
+        assert first.count == 2 and not r.done
+        rest = await r.fetch(0)
+        assert rest.count == 3 and r.done
+        assert first.frames + rest.frames == data
+        again = await CachedResult(e).fetch(0)  # the entry itself was not changed
+        assert again.frames == data and again.count == 5
 
     asyncio.run(run())
 
 
-def test_filling_result_keeps_within_limit_and_gives_up_beyond():
+def test_filling_result_keeps_what_its_reader_encoded_within_limit():
+    encode = encoder_for(COLS, ())
+
     async def run():
         outcomes = []
 
@@ -102,14 +105,22 @@ def test_filling_result_keeps_within_limit_and_gives_up_beyond():
 
         rows = [(i, "x") for i in range(3)]
         small = FillingResult(RowsResult("SELECT", COLS, rows), 1 << 20, finish)
-        data, n = await small.fetch(0)
-        assert n == 3 and small.done and outcomes[-1][0] == [(data, 3)]
+        data = frames_of(await small.fetch(0), encode)
+        assert small.done and not outcomes  # kept at close, once the reader encoded it
+        await small.close()
+        assert outcomes[-1][0] == [(data, 3)] and data == encode(rows)
         big = FillingResult(RowsResult("SELECT", COLS, rows), 10, finish)
-        await big.fetch(0)
+        frames_of(await big.fetch(0), encode)
+        await big.close()
         assert outcomes[-1][0] is None and outcomes[-1][1] > 10
         early = FillingResult(RowsResult("SELECT", COLS, rows), 1 << 20, finish)
         await early.close()
         assert outcomes[-1][0] is None and len(outcomes) == 3
+        # Rows read without being encoded (a frontend other than the wire): nothing kept.
+        unencoded = FillingResult(RowsResult("SELECT", COLS, rows), 1 << 20, finish)
+        assert (await unencoded.fetch(0)).rows == rows
+        await unencoded.close()
+        assert outcomes[-1] == (None, 0) and len(outcomes) == 4
 
     asyncio.run(run())
 
