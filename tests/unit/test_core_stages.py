@@ -18,6 +18,7 @@ from pgproxy.core.hooks import Hook, Step
 from pgproxy.core.stages import Execute, FailedTransaction, Stage
 from pgproxy.proxy import Proxy
 from pgproxy.results import RowsResult
+from pgproxy.wire.batches import encoder_for, frames_of
 from pgproxy.router import Router
 from pgproxy.session import Session
 
@@ -42,11 +43,13 @@ async def run(session: Session, sql: str) -> tuple[str, int]:
     """The statement's tag and how many rows it sent, as the wire would read them."""
     (prepared,) = await session.split(sql)
     result = await session.execute(prepared, (), ())
+    encode = encoder_for(result.columns, (), getattr(result, "style", None))
     rows = 0
     try:
         while not result.done:
-            _, n = await result.fetch(0)
-            rows += n
+            batch = await result.fetch(0)
+            frames_of(batch, encode)  # encoded as the wire does: what the cache keeps
+            rows += batch.count
     finally:
         await result.close()
     return result.tag, rows
@@ -76,7 +79,7 @@ def test_a_stage_added_to_the_list_answers_what_it_wants(proxy):
             return "answer" in ctx.stmt.sql
 
         async def run(self, ctx: StatementContext) -> Any:
-            return RowsResult("SELECT", [], [(), ()], ctx.formats)
+            return RowsResult("SELECT", [], [(), ()])
 
     stages = proxy.pipeline.stages
     stages.insert(len(stages.stages) - 1, Answer42())  # just before the backend
