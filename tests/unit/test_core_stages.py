@@ -18,9 +18,9 @@ from pgproxy.core.hooks import Hook, Step
 from pgproxy.core.stages import Execute, FailedTransaction, Stage
 from pgproxy.proxy import Proxy
 from pgproxy.results import RowsResult
-from pgproxy.wire.batches import encoder_for, frames_of
 from pgproxy.router import Router
 from pgproxy.session import Session
+from pgproxy.wire.batches import encoder_for, frames_of
 
 Kind = dialects.Kind
 
