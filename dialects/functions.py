@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
+from dialects import ranges
 from dialects.api import TranslationError
 from dialects.base import Spelling
 from dialects.typeoids import BYTEA, OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
@@ -51,6 +52,10 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
         text = f"{value.this} {unit.name}" if unit is not None else value.this
         return _bound(f"interval:{text}")
+    if ranges.is_range_cast(node):
+        return ranges.literal(node)
+    if ranges.is_constructor(node):
+        return ranges.constructor(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in _SPECIAL_DATES:

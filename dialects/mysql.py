@@ -26,6 +26,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import INTEGERS, pg_type
+from dialects.ranges import RANGE_TYPES
 from dialects.sequences import mariadb_functions, no_sequences
 
 _D = exp.DType
@@ -275,8 +276,9 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         # need an interval type MySQL lacks
         unsupported(f"{self.dialect.__class__.__name__.removeprefix('PgProxy').lower()}: "
                     "only a constant interval can be added to a date or timestamp here")
-    if to.this == _D.ARRAY:
-        return self.sql(expression, "this")  # an array is its JSON text already (arrays.py)
+    if to.this == _D.ARRAY or to.this in RANGE_TYPES:
+        # an array is its JSON text already (arrays.py), a range its canonical text (ranges.py)
+        return self.sql(expression, "this")
     if to.this == _D.BOOLEAN:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:

@@ -19,9 +19,11 @@ from typing import Any
 
 from dialects.typeoids import name_oid
 from pgproxy import errors, pgtypes
+from pgproxy.wire.codecs import ranges
 from pgproxy.wire.codecs.intervals import interval_str, parse_interval, to_interval
 
-_TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:")
+_TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:", "range:",
+              "rangeof:")
 _PARTS = {"months": 0, "days": 1, "usec": 2}
 
 
@@ -36,6 +38,12 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     kind, _, index = key.partition(":")
     if kind == "interval":
         return interval_str(*parse_interval(index))  # a constant, in canonical output form
+    if kind == "range":  # range:<oid>:<text>, a constant
+        oid, _, text = index.partition(":")
+        return ranges.constant(int(oid), text)
+    if kind == "rangeof":  # rangeof:<oid>:<arguments>, a constructor
+        oid, _, args = index.partition(":")
+        return ranges.construct(int(oid), json.loads(args), params)
     if kind == "interval_part":  # interval_part:<months|days|usec>:<i or =text>, for DATE_ADD
         field, _, source = index.partition(":")
         if source.startswith("="):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Sequence
 from struct import Struct
 from typing import Any, NamedTuple
 
@@ -25,10 +26,12 @@ from pgproxy.errors import (
     DataException,
     InvalidBinaryRepresentation,
     InvalidTextRepresentation,
+    NullValueNotAllowed,
     NumericValueOutOfRange,
 )
+from pgproxy.errors import SyntaxError as PgSyntaxError
 
-from .registry import CODECS, register
+from .registry import CODECS, any_text, register
 from .strings import text_decode
 
 _I = Struct("!i")
@@ -304,6 +307,54 @@ def multi_text_of(kind: Kind, ranges: list[Range]) -> str:
 
 def canonical_multi(kind: Kind, text: str) -> str:
     return multi_text_of(kind, read_multi(kind, text))
+
+
+# ---------------------------------------------------------------- values the proxy binds
+
+_FLAGS = {"[]": (True, True), "[)": (True, False), "(]": (False, True), "()": (False, False)}
+
+
+def constant(oid: int, text: str) -> str:
+    """'…'::int4range or '…'::int4multirange: the canonical text."""
+    return CODECS[oid].text_decode(text.encode())
+
+
+def _subvalue(kind: Kind, value: Any) -> Any:
+    """A constructor's bound as the subtype's value (a parameter decoded as any type)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else any_text(value).decode()
+    return CODECS[kind.subtype].text_decode(text.strip().encode())
+
+
+def construct(oid: int, args: list[Any], params: Sequence[Any]) -> str:
+    """int4range(lower, upper [, bounds]) or int4multirange(range, …) of arguments that are
+    texts (["t", text]), parameters (["p", index]) or NULL (None)."""
+
+    def value(arg: Any) -> Any:
+        if arg is None:
+            return None
+        if arg[0] == "t":
+            return arg[1]
+        return params[arg[1]] if arg[1] < len(params) else None
+
+    values = [value(a) for a in args]
+    multi = BY_MULTI_OID.get(oid)
+    if multi is not None:
+        if any(v is None for v in values):
+            raise NullValueNotAllowed("multirange values cannot contain null members")
+        return multi_text_of(multi, merge([_value(multi, v) for v in values]))
+    kind = BY_OID[oid]
+    bounds = values[2] if len(values) > 2 else "[)"
+    if bounds is None:
+        raise NullValueNotAllowed("range constructor flags argument must not be null")
+    flags = _FLAGS.get(str(bounds))
+    if flags is None:
+        raise PgSyntaxError(
+            "invalid range bound flags", hint='Valid values are "[]", "[)", "(]", and "()".'
+        )
+    lower, upper = _subvalue(kind, values[0]), _subvalue(kind, values[1])
+    return text_of(kind, make(kind, lower, upper, *flags))
 
 
 # ---------------------------------------------------------------- binary
