@@ -145,10 +145,16 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "CHAR(36)"
     elif kind.this in (_D.VARBINARY, _D.BINARY) and not kind.expressions:
         new = "LONGBLOB"
+    elif kind.this in RANGE_TYPES:
+        new = _KEY_VARCHAR if is_key else "TEXT"  # the canonical text (dialects/ranges.py)
+        _mark(column, f"pgproxy:{kind.this.value.lower()}")
     elif kind.this in (_D.JSONB, _D.ARRAY):
         new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
         if kind.this == _D.JSONB:
             _mark(column, JSONB_MARK)
+        element = kind.expressions[0] if kind.expressions else None
+        if isinstance(element, exp.DataType) and element.this in RANGE_TYPES:
+            _mark(column, f"pgproxy:{element.this.value.lower()}[]")
     elif kind.this == _D.TIMESTAMPTZ:
         # MySQL's TIMESTAMP would keep an instant but only from 1970 to 2038: a DATETIME
         # holds the UTC wall clock (the backend session runs in UTC), and the column's
