@@ -420,9 +420,8 @@ def _multi_value(kind: Kind, v: Any) -> list[Range]:
 
 def _register(kind: Kind) -> None:
     def text_encode(v: Any) -> bytes:
-        if isinstance(v, str):
-            return v.encode()  # the backend keeps the canonical text
-        return text_of(kind, v).encode()
+        # the backend keeps the canonical text, unless a literal reached a column uncast
+        return text_of(kind, _value(kind, v)).encode()
 
     def binary_encode(v: Any) -> bytes:
         return range_binary(kind, _value(kind, v))
@@ -436,8 +435,6 @@ def _register(kind: Kind) -> None:
     register(kind.oid, text_encode, binary_encode, text_decode_, binary_decode)
 
     def multi_text_encode(v: Any) -> bytes:
-        if isinstance(v, str):
-            return v.encode()
         return multi_text_of(kind, _multi_value(kind, v)).encode()
 
     def multi_binary_encode(v: Any) -> bytes:
