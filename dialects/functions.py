@@ -31,7 +31,10 @@ from dialects.typeoids import BYTEA, OID, REGTYPE, datatype_oid, expr_oid, is_ty
 
 def proxy_values(tree: exp.Expr) -> exp.Expr:
     """pg_typeof(), casts to regtype / oid, interval constants: as values the backend compares."""
-    if not any(True for _ in tree.find_all(exp.Anonymous, exp.Cast, exp.Interval, exp.EQ, exp.NEQ)):
+    if not any(True for _ in tree.find_all(
+        exp.Anonymous, exp.Cast, exp.Interval, exp.EQ, exp.NEQ, exp.Lower, exp.Upper,
+        exp.ArrayContainsAll, exp.ArrayContainedBy, exp.ArrayOverlaps,
+    )):
         return tree
     return tree.transform(_rewrite, copy=False)
 
@@ -54,6 +57,10 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return _bound(f"interval:{text}")
     if isinstance(node, (exp.EQ, exp.NEQ)):
         _literal_as_parameter(node)
+    ranged = ranges.functions(node)
+    if ranged is not None:
+        # the transform does not enter a replaced node: its operands are rewritten here
+        return ranged.transform(_rewrite, copy=False)
     if ranges.is_range_cast(node):
         return ranges.literal(node)
     if ranges.is_constructor(node):

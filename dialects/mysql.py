@@ -26,6 +26,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import INTEGERS, pg_type
+from dialects.ranges import MYSQL_SPELLINGS as MYSQL_RANGE_SPELLINGS
 from dialects.ranges import RANGE_TYPES
 from dialects.sequences import mariadb_functions, no_sequences
 
@@ -436,7 +437,8 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
     TRANSFORMS = {
         **_MYSQL_STOCK,
         exp.Anonymous: anonymous_sql(
-            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS}, _MYSQL_STOCK[exp.Anonymous]
+            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS, **MYSQL_RANGE_SPELLINGS},
+            _MYSQL_STOCK[exp.Anonymous],
         ),
         exp.Array: arrays.array_sql("mysql"),
         exp.Chr: functions.mysql_chr_sql,

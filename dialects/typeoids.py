@@ -51,6 +51,9 @@ SCALAR_OIDS.update({kind: oids[0] for kind, oids in RANGE_OIDS.items()})
 # range OID -> multirange OID; the constructor functions share their type's name
 MULTIRANGE_OF = {3904: 4451, 3906: 4532, 3908: 4533, 3910: 4534, 3912: 4535, 3926: 4536}
 RANGE_TYPE_OIDS = {kind.value.lower(): oids[0] for kind, oids in RANGE_OIDS.items()}
+# range OID -> subtype OID: what lower() and upper() answer
+SUBTYPES = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
+_RANGE_FLAGS = {f: 16 for f in ("isempty", "lower_inc", "upper_inc", "lower_inf", "upper_inf")}
 # Types sqlglot keeps as plain names (DataType.this is a str).
 _NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
 
@@ -102,7 +105,8 @@ def name_oid(name: str) -> int:
 
 
 # Result types of functions whose type does not depend on their arguments.
-_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE, **RANGE_TYPE_OIDS}
+_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE, **RANGE_TYPE_OIDS,
+                  **_RANGE_FLAGS}
 _NODE_OIDS: dict[type[exp.Expr], int] = {
     exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25, exp.JSONExtractScalar: 25,  # ->> and #>>
     exp.JSONBExtractScalar: 25,
@@ -160,6 +164,8 @@ def expr_oid(node: exp.Expr | None) -> int:
         return 23 if not isinstance(node, exp.Unnest) else 0
     if isinstance(node, exp.Anonymous):
         return _FUNCTION_OIDS.get(node.name.lower(), 0)
+    if isinstance(node, (exp.Lower, exp.Upper)) and expr_oid(node.this) in SUBTYPES:
+        return SUBTYPES[expr_oid(node.this)]  # lower(range) is its subtype
     if isinstance(node, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
         return _series_oid(node)
     if isinstance(node, (exp.JSONExtract, exp.JSONBExtract)):  # -> and #>: the operand's type

@@ -297,6 +297,32 @@ def merge(ranges: list[Range]) -> list[Range]:
     return out
 
 
+def _lower_bound(r: Range) -> tuple[Any, ...]:
+    """A lower bound's place on the line: -infinity first; an exclusive one just after v."""
+    return (0,) if r.lower is None else (1, _key(r.lower), 0 if r.lower_inc else 1)
+
+
+def _upper_bound(r: Range) -> tuple[Any, ...]:
+    """An upper bound's place: +infinity last; an exclusive one just before v."""
+    return (2,) if r.upper is None else (1, _key(r.upper), 0 if r.upper_inc else -1)
+
+
+def contains(a: Range, b: Range) -> bool:
+    """range_contains: a @> b (the empty range is in every range)."""
+    if b.empty:
+        return True
+    if a.empty:
+        return False
+    return _lower_bound(a) <= _lower_bound(b) and _upper_bound(b) <= _upper_bound(a)
+
+
+def overlaps(a: Range, b: Range) -> bool:
+    """range_overlaps: a && b."""
+    if a.empty or b.empty:
+        return False
+    return _lower_bound(a) <= _upper_bound(b) and _lower_bound(b) <= _upper_bound(a)
+
+
 def read_multi(kind: Kind, text: str) -> list[Range]:
     return merge([read(kind, part) for part in _split_multi(text)])
 
