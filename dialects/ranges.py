@@ -54,8 +54,11 @@ def literal(node: exp.Cast) -> exp.Cast:
 
 
 def _argument(node: exp.Expr) -> list[object] | None:
-    """A constructor argument as ["p", index] or ["t", text]; None for NULL."""
+    """A constructor argument as ["p", index], ["t", text] or a nested constructor
+    ["c", oid, [arguments]]; None for NULL."""
     node = _unparen(node)
+    if is_constructor(node):  # int4multirange(int4range(1, 2), …)
+        return ["c", RANGE_TYPE_OIDS[node.name.lower()], _arguments(node)]
     while isinstance(node, exp.Cast):  # $1::int4, '2020-01-01'::date: the proxy reads the type
         node = _unparen(node.this)
     if isinstance(node, exp.Null):
@@ -75,15 +78,20 @@ def _argument(node: exp.Expr) -> list[object] | None:
     )
 
 
-def constructor(node: exp.Anonymous) -> exp.Expr:
-    """int4range(a, b [, bounds]), int4multirange(r, …): computed by the proxy."""
+def _arguments(node: exp.Anonymous) -> list[list[object] | None]:
     name = node.name.lower()
     args = [_argument(a) for a in node.expressions]
-    oid = RANGE_TYPE_OIDS[name]
     if "multirange" not in name and len(args) not in (2, 3):
         raise TranslationError(
             f"function {name}({', '.join('unknown' for _ in args)}) does not exist", "42883"
         )
+    return args
+
+
+def constructor(node: exp.Anonymous) -> exp.Expr:
+    """int4range(a, b [, bounds]), int4multirange(r, …): computed by the proxy."""
+    args = _arguments(node)
+    oid = RANGE_TYPE_OIDS[node.name.lower()]
     key = f"rangeof:{oid}:{json.dumps(args, separators=(',', ':'))}"
     kind = next(k for k, oids in RANGE_OIDS.items() if oids[0] == oid)
     return exp.Cast(this=_bound(key), to=exp.DataType(this=kind))

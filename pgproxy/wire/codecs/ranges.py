@@ -362,6 +362,8 @@ def construct(oid: int, args: list[Any], params: Sequence[Any]) -> str:
             return None
         if arg[0] == "t":
             return arg[1]
+        if arg[0] == "c":  # a nested constructor
+            return construct(arg[1], arg[2], params)
         return params[arg[1]] if arg[1] < len(params) else None
 
     values = [value(a) for a in args]
