@@ -238,6 +238,9 @@ class Catalog:
             for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
                 mods.setdefault(col.name.lower(), col.typmod)
+            # SELECT * shows every column in order (paramcols' binding (0, t, "*")).
+            for position, col in enumerate(table.columns, 1):
+                cols[f"*{position}"] = col.type_oid
             # An INSERT without a column list fills the columns that are not generated.
             for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
@@ -353,6 +356,9 @@ def _bind_types(
         cols = columns.get(table) if table else None
         if table and cols is None:
             complete = False
+        if column == "*":  # SELECT * FROM table: its columns in order
+            types = [cols.get(f"*{p + 1}", 0) for p in range(n)] if cols is not None else types
+            continue
         oid = cols.get(column, 0) if cols is not None else 0
         if not oid and not column.startswith("#"):
             # Ambiguous, or an outer query's column: the one table of the statement having it.
