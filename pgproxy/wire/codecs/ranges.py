@@ -432,15 +432,24 @@ def range_from_binary(kind: Kind, b: bytes) -> Range:
     return make(kind, bounds[0], bounds[1], bool(flags & LB_INC), bool(flags & UB_INC))
 
 
+def _text(v: Any) -> str:
+    """What a backend holds as a range's text (a blob shown as bytea's text, for the error)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes | bytearray | memoryview):
+        return "\\x" + bytes(v).hex()
+    return str(v)
+
+
 def _value(kind: Kind, v: Any) -> Range:
     """A range value as the proxy holds it (canonical text) or already read."""
-    return v if isinstance(v, Range) else read(kind, v if isinstance(v, str) else str(v))
+    return v if isinstance(v, Range) else read(kind, _text(v))
 
 
 def _multi_value(kind: Kind, v: Any) -> list[Range]:
     if isinstance(v, list):
         return merge([_value(kind, r) for r in v])
-    return read_multi(kind, v if isinstance(v, str) else str(v))
+    return read_multi(kind, _text(v))
 
 
 # ---------------------------------------------------------------- registration
