@@ -90,6 +90,9 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
         return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
+    if kind == D.USERDEFINED:  # pg_catalog.oid (parsing._oid_arrays)
+        name = datatype.args.get("kind")
+        return _NAMED_OIDS.get(name.name.upper(), 0) if isinstance(name, exp.Expr) else 0
     return SCALAR_OIDS.get(kind, 0)
 
 

@@ -30,6 +30,7 @@ from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
 from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.results import RowsResult
+from pgproxy.wire.codecs import encode
 
 if TYPE_CHECKING:
     from pgproxy.session import Session
@@ -273,7 +274,8 @@ class Catalog:
                           dialects.Setting(name.lower(), value, local)))
         started = time.perf_counter()
         try:
-            result = await session.proxy.workers.run(_run, engine, ctx, sql, list(params), types,
+            values = [_array_text(p) if isinstance(p, list) else p for p in params]
+            result = await session.proxy.workers.run(_run, engine, ctx, sql, values, types,
                                                      session_tables(session, sql))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
@@ -419,6 +421,11 @@ def _run(
                          *r[4:]) for r in rows]
             engine.replace_rows(name, rows)
         return engine.query(sql, params, types)
+
+
+def _array_text(values: list[Any]) -> str:
+    """An array parameter as the engine holds arrays: PostgreSQL's text ('{1,2}')."""
+    return encode(values, pgtypes.TEXT_ARRAY).decode()
 
 
 def _regtype(engine: CatalogDB, oid: int) -> str:
