@@ -37,6 +37,8 @@ CANONICAL = [
     ("numrange", "[1,1]", "[1,1]"),
     ("numrange", "(1,1]", "empty"),
     ("daterange", "(2000-01-01,2000-01-31]", "[2000-01-02,2000-02-01)"),
+    ("daterange", "[2000-01-01,infinity]", "[2000-01-01,infinity]"),
+    ("daterange", "(-infinity,2000-01-01]", "(-infinity,2000-01-02)"),
     ("tsrange", '["2000-01-01 10:00","2000-01-02")',
      '["2000-01-01 10:00:00","2000-01-02 00:00:00")'),
     ("tstzrange", "[2000-01-01 10:00+02,)", '["2000-01-01 08:00:00+00",)'),
@@ -77,6 +79,22 @@ def test_canonical_text(typname, text, printed):
 def test_bad_input(typname, text, error):
     with pytest.raises(error):
         decode(text.encode(), OIDS[typname], TEXT)
+
+
+@pytest.mark.parametrize(
+    "data, oid",
+    [
+        (b"", 3904),
+        (b"\x02\x00\x00\x00\x04\x00\x00", 3904),  # a bound cut short
+        (b"\x02\x00\x00\x00\x02\x00\x01\x00\x00\x00\x02\x00\x01", 3904),  # int2 widths
+        (b"\x18\x00", 3904),  # bytes after the last bound
+        (b"\x00\x00\x00\x01", 4451),  # a multirange of one range, missing
+        (b"\x00\x00\x00\x01\x00\x00\x00\x01\x01\xff", 4451),
+    ],
+)
+def test_bad_binary(data, oid):
+    with pytest.raises(errors.InvalidBinaryRepresentation):
+        decode(data, oid, BINARY)
 
 
 VALUES = [

@@ -152,8 +152,6 @@ def _key(v: Any) -> tuple[int, Any]:
 
 def _step(kind: Kind, v: Any) -> Any:
     """The next value of a discrete subtype (int4, int8, date)."""
-    if isinstance(v, str):
-        return v  # ±infinity has no successor
     if kind.subtype == pgtypes.DATE:
         try:
             return v + _dt.timedelta(days=1)
@@ -178,10 +176,10 @@ def make(kind: Kind, lower: Any, upper: Any, lower_inc: bool, upper_inc: bool) -
             raise DataException("range lower bound must be less than or equal to range upper bound")
         if lk == uk and not (lower_inc and upper_inc):
             return _EMPTY
-    if kind.discrete:
-        if lower is not None and not lower_inc:
+    if kind.discrete:  # date_canonical leaves 'infinity' as written
+        if lower is not None and not lower_inc and not isinstance(lower, str):
             lower, lower_inc = _step(kind, lower), True
-        if upper is not None and upper_inc:
+        if upper is not None and upper_inc and not isinstance(upper, str):
             upper, upper_inc = _step(kind, upper), False
         if lower is not None and upper is not None and _key(lower) == _key(upper):
             return _EMPTY
