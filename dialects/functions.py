@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
+from dialects import ranges
 from dialects.api import TranslationError
 from dialects.base import Spelling
 from dialects.typeoids import BYTEA, OID, REGTYPE, datatype_oid, expr_oid, is_typeof, name_oid
@@ -30,7 +31,10 @@ from dialects.typeoids import BYTEA, OID, REGTYPE, datatype_oid, expr_oid, is_ty
 
 def proxy_values(tree: exp.Expr) -> exp.Expr:
     """pg_typeof(), casts to regtype / oid, interval constants: as values the backend compares."""
-    if not any(True for _ in tree.find_all(exp.Anonymous, exp.Cast, exp.Interval)):
+    if not any(True for _ in tree.find_all(
+        exp.Anonymous, exp.Cast, exp.Interval, exp.EQ, exp.NEQ, exp.Lower, exp.Upper,
+        exp.ArrayContainsAll, exp.ArrayContainedBy, exp.ArrayOverlaps,
+    )):
         return tree
     return tree.transform(_rewrite, copy=False)
 
@@ -51,6 +55,16 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
         text = f"{value.this} {unit.name}" if unit is not None else value.this
         return _bound(f"interval:{text}")
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        _literal_as_parameter(node)
+    ranged = ranges.functions(node)
+    if ranged is not None:
+        # the transform does not enter a replaced node: its operands are rewritten here
+        return ranged.transform(_rewrite, copy=False)
+    if ranges.is_range_cast(node):
+        return ranges.literal(node)
+    if ranges.is_constructor(node):
+        return ranges.constructor(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in _SPECIAL_DATES:
@@ -197,6 +211,15 @@ def _param_index(node: exp.Expr) -> int | None:
         if isinstance(value, exp.Literal) and value.this.isdigit():
             return int(value.this) - 1
     return None
+
+
+def _literal_as_parameter(node: exp.Binary) -> None:
+    """'{1,2}' = $1: an untyped literal takes the parameter's type, as PostgreSQL reads it;
+    the proxy binds it in the form the backend holds that type in (`as_param:<i>:<text>`)."""
+    for side, other in ((node.this, node.expression), (node.expression, node.this)):
+        index = _param_index(other)
+        if isinstance(side, exp.Literal) and side.is_string and index is not None:
+            side.replace(_bound(f"as_param:{index}:{side.this}"))
 
 
 def _bound(key: str) -> exp.Parameter:

@@ -26,6 +26,8 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import INTEGERS, pg_type
+from dialects.ranges import MYSQL_SPELLINGS as MYSQL_RANGE_SPELLINGS
+from dialects.ranges import RANGE_TYPES
 from dialects.sequences import mariadb_functions, no_sequences
 
 _D = exp.DType
@@ -144,10 +146,16 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         new = "CHAR(36)"
     elif kind.this in (_D.VARBINARY, _D.BINARY) and not kind.expressions:
         new = "LONGBLOB"
+    elif kind.this in RANGE_TYPES:
+        new = _KEY_VARCHAR if is_key else "TEXT"  # the canonical text (dialects/ranges.py)
+        _mark(column, f"pgproxy:{kind.this.value.lower()}")
     elif kind.this in (_D.JSONB, _D.ARRAY):
         new = "JSON"  # an array column holds a JSON array (dialects/arrays.py)
         if kind.this == _D.JSONB:
             _mark(column, JSONB_MARK)
+        element = kind.expressions[0] if kind.expressions else None
+        if isinstance(element, exp.DataType) and element.this in RANGE_TYPES:
+            _mark(column, f"pgproxy:{element.this.value.lower()}[]")
     elif kind.this == _D.TIMESTAMPTZ:
         # MySQL's TIMESTAMP would keep an instant but only from 1970 to 2038: a DATETIME
         # holds the UTC wall clock (the backend session runs in UTC), and the column's
@@ -275,8 +283,9 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         # need an interval type MySQL lacks
         unsupported(f"{self.dialect.__class__.__name__.removeprefix('PgProxy').lower()}: "
                     "only a constant interval can be added to a date or timestamp here")
-    if to.this == _D.ARRAY:
-        return self.sql(expression, "this")  # an array is its JSON text already (arrays.py)
+    if to.this == _D.ARRAY or to.this in RANGE_TYPES:
+        # an array is its JSON text already (arrays.py), a range its canonical text (ranges.py)
+        return self.sql(expression, "this")
     if to.this == _D.BOOLEAN:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
@@ -428,7 +437,8 @@ class PgProxyMySQL(_MySQL, PgProxyBackend):
     TRANSFORMS = {
         **_MYSQL_STOCK,
         exp.Anonymous: anonymous_sql(
-            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS}, _MYSQL_STOCK[exp.Anonymous]
+            {**arrays.SPELLINGS["mysql"], **functions.MYSQL_SPELLINGS, **MYSQL_RANGE_SPELLINGS},
+            _MYSQL_STOCK[exp.Anonymous],
         ),
         exp.Array: arrays.array_sql("mysql"),
         exp.Chr: functions.mysql_chr_sql,

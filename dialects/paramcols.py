@@ -305,6 +305,22 @@ def zoned_columns(expression: exp.Expr | None) -> tuple[Binding, ...]:
     return _projected(expression, (exp.AtTimeZone,), bare=False)
 
 
+def _star_table(select: exp.Select) -> str | None:
+    """`SELECT * FROM t` (COPY describes a table so): the table whose columns it shows, in
+    order; the binding (0, t, "*") stands for all of them."""
+    from_ = select.args.get("from_") or select.args.get("from")
+    if (
+        len(select.expressions) == 1
+        and isinstance(select.expressions[0], exp.Star)
+        and isinstance(from_, exp.From)
+        and isinstance(from_.this, exp.Table)
+        and isinstance(from_.this.this, exp.Identifier)
+        and not select.args.get("joins")
+    ):
+        return from_.this.name.lower()
+    return None
+
+
 def _projected(
     expression: exp.Expr | None, wrappers: tuple[type[exp.Expr], ...], bare: bool
 ) -> tuple[Binding, ...]:
@@ -317,6 +333,9 @@ def _projected(
     out: list[Binding] = []
     scopes: dict[int, dict[str, object]] = {}
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    star = _star_table(expression) if bare and isinstance(expression, exp.Select) else None
+    if star is not None:
+        return ((0, star, "*"),)
     for position, node in enumerate(projections):
         if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and node.is_star):
             break  # the positions after a * are the table's to say

@@ -266,19 +266,25 @@ _OID_TYPES = frozenset({"OID", "REGTYPE", "REGCLASS", "REGPROC"})
 
 
 def _oid_arrays(tokens: list[Token]) -> list[Token]:
-    """`::oid[]` as `::int8[]`: sqlglot reads oid and the reg* types only as scalars, and an
-    array of int8 holds the same numbers (asyncpg's type introspection asks
-    `= any($1::oid[])`)."""
-    out = list(tokens)
-    for i in range(1, len(out) - 2):
+    """`::oid[]` as `::pg_catalog.oid[]`: sqlglot reads oid and the reg* types only as
+    scalars, but an array of a qualified name (a user-defined type to it), which
+    typeoids.datatype_oid knows as oid[] (asyncpg's type introspection asks
+    `= any($1::oid[])`, and its parameter must be described as oid[], a type asyncpg
+    knows without asking)."""
+    out: list[Token] = []
+    for i, t in enumerate(tokens):
         if (
-            out[i - 1].token_type == TokenType.DCOLON
-            and out[i].text.upper() in _OID_TYPES
-            and out[i + 1].token_type == TokenType.L_BRACKET
-            and out[i + 2].token_type == TokenType.R_BRACKET
+            0 < i < len(tokens) - 2
+            and tokens[i - 1].token_type == TokenType.DCOLON
+            and t.text.upper() in _OID_TYPES
+            and tokens[i + 1].token_type == TokenType.L_BRACKET
+            and tokens[i + 2].token_type == TokenType.R_BRACKET
         ):
-            t = out[i]
-            out[i] = Token(TokenType.BIGINT, "INT8", t.line, t.col, t.start, t.end)
+            out += [Token(TokenType.VAR, "pg_catalog", t.line, t.col, t.start, t.end),
+                    Token(TokenType.DOT, ".", t.line, t.col, t.start, t.end),
+                    Token(TokenType.VAR, t.text, t.line, t.col, t.start, t.end)]
+        else:
+            out.append(t)
     return out
 
 

@@ -27,6 +27,7 @@ from sqlglot import exp
 from dialects import classify
 from dialects.api import Kind, Statement
 from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
+from dialects.ranges import RANGE_TYPES
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<word>[^\W\d][\w$]*)
@@ -200,7 +201,7 @@ _SESSION = (exp.CurrentUser, exp.SessionUser, exp.CurrentCatalog, exp.CurrentDat
             exp.CurrentSchema, exp.CurrentVersion, exp.Anonymous)
 _KINDS = frozenset({Kind.SELECT, Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 _DATETIMES = TEMPORAL | {exp.DType.INTERVAL}
-_CONVERTED = frozenset({exp.DType.ARRAY, exp.DType.VARBINARY, exp.DType.INTERVAL})
+_CONVERTED = frozenset({exp.DType.ARRAY, exp.DType.VARBINARY, exp.DType.INTERVAL}) | RANGE_TYPES
 
 
 def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
@@ -263,8 +264,8 @@ def _value_context(node: exp.Expr) -> bool:
                 or isinstance(parent.to, exp.ObjectIdentifier)
             ):
                 # '01/02/2024'::date is read by DateStyle and TimeZone; '{1,2}'::int[],
-                # '\\x00'::bytea, '1 day'::interval, 'int4'::regtype: the translation
-                # converts the literal (JSON, a blob, canonical text, an OID)
+                # '\\x00'::bytea, '1 day'::interval, '[1,2]'::int4range, 'int4'::regtype:
+                # the translation converts the literal (JSON, a blob, canonical text, an OID)
                 return False
         elif isinstance(parent, exp.Add | exp.Sub) and _temporal(parent):
             return False  # DATE '…' + 1: the literal's type picks the translation

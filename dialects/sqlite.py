@@ -28,6 +28,7 @@ from dialects.base import (
     unsupported,
 )
 from dialects.exprtypes import TEXTUAL, pg_type
+from dialects.ranges import RANGE_TYPES
 from dialects.sequences import strip_regclass
 
 # LIKE with a non-literal pattern stays LIKE, which SQLite compares without
@@ -111,8 +112,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     value = expression.this
     if isinstance(expression.to, exp.ObjectIdentifier):  # oid, regclass ...: the number
         return f"CAST({self.sql(value)} AS INTEGER)"
-    if to == _D.ARRAY:
-        return self.sql(value)  # an array is its JSON text already (dialects/arrays.py)
+    if to == _D.ARRAY or to in RANGE_TYPES:
+        # an array is its JSON text already (dialects/arrays.py), a range its canonical
+        # text (dialects/ranges.py)
+        return self.sql(value)
     if to == _D.BOOLEAN:
         return bool_cast_sql(self, value)
     if to == _D.DATE:

@@ -39,6 +39,21 @@ SCALAR_OIDS: dict[exp.DType, int] = {
     D.JSONB: 3802,
     D.NAME: 19,
 }
+# Built-in ranges and multiranges (pgproxy.pgtypes.RANGES): OID, array OID.
+RANGE_OIDS: dict[exp.DType, tuple[int, int]] = {
+    D.INT4RANGE: (3904, 3905), D.NUMRANGE: (3906, 3907), D.TSRANGE: (3908, 3909),
+    D.TSTZRANGE: (3910, 3911), D.DATERANGE: (3912, 3913), D.INT8RANGE: (3926, 3927),
+    D.INT4MULTIRANGE: (4451, 6150), D.NUMMULTIRANGE: (4532, 6151),
+    D.TSMULTIRANGE: (4533, 6152), D.TSTZMULTIRANGE: (4534, 6153),
+    D.DATEMULTIRANGE: (4535, 6155), D.INT8MULTIRANGE: (4536, 6157),
+}
+SCALAR_OIDS.update({kind: oids[0] for kind, oids in RANGE_OIDS.items()})
+# range OID -> multirange OID; the constructor functions share their type's name
+MULTIRANGE_OF = {3904: 4451, 3906: 4532, 3908: 4533, 3910: 4534, 3912: 4535, 3926: 4536}
+RANGE_TYPE_OIDS = {kind.value.lower(): oids[0] for kind, oids in RANGE_OIDS.items()}
+# range OID -> subtype OID: what lower() and upper() answer
+SUBTYPES = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
+_RANGE_FLAGS = {f: 16 for f in ("isempty", "lower_inc", "upper_inc", "lower_inf", "upper_inf")}
 # Types sqlglot keeps as plain names (DataType.this is a str).
 _NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
 
@@ -47,7 +62,7 @@ ARRAY_OF: dict[int, int] = {
     16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028,
     114: 199, 700: 1021, 701: 1022, 1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115,
     1184: 1185, 1186: 1187, 1266: 1270, 1700: 1231, 2950: 2951, 3802: 3807, 2206: 2211,
-    2205: 2210, 24: 1008,
+    2205: 2210, 24: 1008, **dict(RANGE_OIDS.values()),
 }
 ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 
@@ -75,6 +90,9 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
         return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
+    if kind == D.USERDEFINED:  # pg_catalog.oid (parsing._oid_arrays)
+        name = datatype.args.get("kind")
+        return _NAMED_OIDS.get(name.name.upper(), 0) if isinstance(name, exp.Expr) else 0
     return SCALAR_OIDS.get(kind, 0)
 
 
@@ -90,7 +108,8 @@ def name_oid(name: str) -> int:
 
 
 # Result types of functions whose type does not depend on their arguments.
-_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE}
+_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE, **RANGE_TYPE_OIDS,
+                  **_RANGE_FLAGS}
 _NODE_OIDS: dict[type[exp.Expr], int] = {
     exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25, exp.JSONExtractScalar: 25,  # ->> and #>>
     exp.JSONBExtractScalar: 25,
@@ -148,6 +167,8 @@ def expr_oid(node: exp.Expr | None) -> int:
         return 23 if not isinstance(node, exp.Unnest) else 0
     if isinstance(node, exp.Anonymous):
         return _FUNCTION_OIDS.get(node.name.lower(), 0)
+    if isinstance(node, (exp.Lower, exp.Upper)) and expr_oid(node.this) in SUBTYPES:
+        return SUBTYPES[expr_oid(node.this)]  # lower(range) is its subtype
     if isinstance(node, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
         return _series_oid(node)
     if isinstance(node, (exp.JSONExtract, exp.JSONBExtract)):  # -> and #>: the operand's type

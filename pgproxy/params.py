@@ -19,9 +19,12 @@ from typing import Any
 
 from dialects.typeoids import name_oid
 from pgproxy import errors, pgtypes
+from pgproxy.wire.codecs import CODECS, ranges
+from pgproxy.wire.codecs.arrays import ELEMENT_OID
 from pgproxy.wire.codecs.intervals import interval_str, parse_interval, to_interval
 
-_TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:")
+_TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:", "range:",
+              "rangeof:", "as_param:")
 _PARTS = {"months": 0, "days": 1, "usec": 2}
 
 
@@ -36,6 +39,15 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     kind, _, index = key.partition(":")
     if kind == "interval":
         return interval_str(*parse_interval(index))  # a constant, in canonical output form
+    if kind == "range":  # range:<oid>:<text>, a constant
+        oid, _, text = index.partition(":")
+        return ranges.constant(int(oid), text)
+    if kind == "rangeof":  # rangeof:<oid>:<arguments>, a constructor
+        oid, _, args = index.partition(":")
+        return ranges.construct(int(oid), json.loads(args), params)
+    if kind == "as_param":  # as_param:<i>:<text>, a literal of parameter i's type
+        i, _, text = index.partition(":")
+        return _as_param_type(text, param_types[int(i)] if int(i) < len(param_types) else 0)
     if kind == "interval_part":  # interval_part:<months|days|usec>:<i or =text>, for DATE_ADD
         field, _, source = index.partition(":")
         if source.startswith("="):
@@ -58,6 +70,17 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     if not oid:
         raise errors.UndefinedObject(f'type "{value}" does not exist')
     return oid
+
+
+def _as_param_type(text: str, oid: int) -> Any:
+    """A literal compared with a parameter, as the backend holds the parameter's type: the
+    types the proxy gives a backend form of its own (arrays, ranges, intervals) are read by
+    their codec; any other stays the text the backend reads itself."""
+    if oid in ELEMENT_OID or oid in ranges.BY_OID or oid in ranges.BY_MULTI_OID or (
+        oid == pgtypes.INTERVAL
+    ):
+        return backend_value(CODECS[oid].text_decode(text.encode()))
+    return text
 
 
 _PLAIN = frozenset({int, str, bytes, bool, type(None), datetime.date, datetime.datetime})

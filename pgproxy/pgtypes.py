@@ -109,6 +109,19 @@ TYPES: dict[int, TypeInfo] = {
     )
 }
 
+# Built-in ranges: (name, OID, array OID, subtype, multirange name, OID, array OID).
+RANGES: tuple[tuple[str, int, int, int, str, int, int], ...] = (
+    ("int4range", 3904, 3905, INT4, "int4multirange", 4451, 6150),
+    ("numrange", 3906, 3907, NUMERIC, "nummultirange", 4532, 6151),
+    ("tsrange", 3908, 3909, TIMESTAMP, "tsmultirange", 4533, 6152),
+    ("tstzrange", 3910, 3911, TIMESTAMPTZ, "tstzmultirange", 4534, 6153),
+    ("daterange", 3912, 3913, DATE, "datemultirange", 4535, 6155),
+    ("int8range", 3926, 3927, INT8, "int8multirange", 4536, 6157),
+)
+for _name, _oid, _array, _sub, _mname, _moid, _marray in RANGES:
+    TYPES[_oid] = TypeInfo(_oid, _name, -1, _array)
+    TYPES[_moid] = TypeInfo(_moid, _mname, -1, _marray)
+
 # Names a client may write in a cast or a Parse declaration, to OIDs.
 BY_NAME: dict[str, int] = {t.name: t.oid for t in TYPES.values()}
 BY_NAME.update(

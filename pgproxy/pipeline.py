@@ -406,8 +406,10 @@ class Pipeline:
         loose = not caps.typed_results
         # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
         vague = (pgtypes.TEXT, pgtypes.TIMESTAMP)
-        if not any(i < len(out) and (loose or out[i].type_oid in vague)
-                   for i, _, _ in stmt.result_columns):
+        # a "*" binding (SELECT * FROM t) stands for all columns; SQLite declares their types
+        positions = [p for i, _, c in stmt.result_columns if not (loose and c == "*")
+                     for p in (range(len(out)) if c == "*" else (i,))]
+        if not any(i < len(out) and (loose or out[i].type_oid in vague) for i in positions):
             return out
         types = await self.catalog.result_types(ctx, stmt, len(out))
         return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (

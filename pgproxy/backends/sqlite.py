@@ -112,6 +112,9 @@ _EXACT: dict[str, int] = {
     "UUID": pgtypes.UUID,
 }
 
+# Ranges and multiranges hold their canonical text (pgproxy/wire/codecs/ranges.py).
+_EXACT.update({name.upper(): oid for r in pgtypes.RANGES for name, oid in (r[:2], r[4:6])})
+
 _NOT_NUMERIC = frozenset({"POINT", "INTERVAL", "INET", "CIDR", "INT2VECTOR"})
 
 _DECLTYPE = re.compile(

@@ -18,6 +18,7 @@ from typing import Any
 import apsw
 
 from pgproxy import errors, timezones
+from pgproxy.wire.codecs import CODECS, ranges
 from pgproxy.wire.codecs.intervals import to_interval
 from pgproxy.wire.codecs.strings import bytea_from_text
 
@@ -214,7 +215,73 @@ def pg_at_time_zone(value: Any, zone: Any) -> str | None:
     return _stamp_text(aware.astimezone(tz).replace(tzinfo=None))
 
 
+def _range(value: Any, oid: int) -> ranges.Range:
+    return ranges.read(ranges.BY_OID[int(oid)], str(value))
+
+
+def _bound_value(value: Any, oid: int) -> Any:
+    """A range bound as SQLite holds its subtype: an integer, or the subtype's text."""
+    if value is None or isinstance(value, int):
+        return value
+    return CODECS[ranges.BY_OID[int(oid)].subtype].text_encode(value).decode()
+
+
+def range_lower(value: Any, oid: int) -> Any:
+    return None if value is None else _bound_value(_range(value, oid).lower, oid)
+
+
+def range_upper(value: Any, oid: int) -> Any:
+    return None if value is None else _bound_value(_range(value, oid).upper, oid)
+
+
+def range_has(value: Any, element: Any, oid: int) -> Any:
+    """range @> element."""
+    if value is None or element is None:
+        return None
+    kind = ranges.BY_OID[int(oid)]
+    item = ranges.read(kind, f"[{_quoted(element)},{_quoted(element)}]")
+    return int(ranges.contains(_range(value, oid), item))
+
+
+def _quoted(element: Any) -> str:
+    return '"' + str(element).replace("\\", "\\\\").replace('"', '""') + '"'
+
+
+def range_contains(a: Any, b: Any, oid: int) -> Any:
+    if a is None or b is None:
+        return None
+    return int(ranges.contains(_range(a, oid), _range(b, oid)))
+
+
+def range_overlaps(a: Any, b: Any, oid: int) -> Any:
+    if a is None or b is None:
+        return None
+    return int(ranges.overlaps(_range(a, oid), _range(b, oid)))
+
+
+def _range_flag(test: Any) -> Any:
+    """isempty(), lower_inc() …: read from the canonical text's shape, whatever the subtype."""
+
+    def flag(value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip()
+        return int(test(text, text.lower() == "empty"))
+
+    return flag
+
+
 _FUNCTIONS = (
+    ("pgproxy_range_lower", range_lower, 2),
+    ("pgproxy_range_upper", range_upper, 2),
+    ("pgproxy_range_has", range_has, 3),
+    ("pgproxy_range_contains", range_contains, 3),
+    ("pgproxy_range_overlaps", range_overlaps, 3),
+    ("pgproxy_range_isempty", _range_flag(lambda t, empty: empty), 1),
+    ("pgproxy_range_lower_inc", _range_flag(lambda t, empty: not empty and t[0] == "["), 1),
+    ("pgproxy_range_upper_inc", _range_flag(lambda t, empty: not empty and t[-1] == "]"), 1),
+    ("pgproxy_range_lower_inf", _range_flag(lambda t, empty: not empty and t[1] == ","), 1),
+    ("pgproxy_range_upper_inf", _range_flag(lambda t, empty: not empty and t[-2] == ","), 1),
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("repeat", repeat, 2),
     ("pgproxy_nonzero", nonzero, 1),

@@ -33,6 +33,7 @@ from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
+from pgproxy.wire.codecs import encode
 
 log = logging.getLogger("pgproxy.catalog")
 
@@ -191,6 +192,9 @@ class Catalog:
             for col in table.columns:
                 cols.setdefault(col.name.lower(), col.type_oid)
                 mods.setdefault(col.name.lower(), col.typmod)
+            # SELECT * shows every column in order (paramcols' binding (0, t, "*")).
+            for position, col in enumerate(table.columns, 1):
+                cols[f"*{position}"] = col.type_oid
             # An INSERT without a column list fills the columns that are not generated.
             for position, col in enumerate((c for c in table.columns if not c.generated), 1):
                 cols[f"#{position}"] = col.type_oid
@@ -231,8 +235,9 @@ class Catalog:
         who = Context(ctx.user, ctx.database, settings.get, ctx.pid, apply)
         started = time.perf_counter()
         try:
-            result = await ctx.in_worker(_run, engine, who, sql, list(params), types,
-                                             session_tables(ctx, sql))
+            values = [_array_text(p) if isinstance(p, list) else p for p in params]
+            result = await ctx.in_worker(_run, engine, who, sql, values, types,
+                                         session_tables(ctx, sql))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
@@ -314,6 +319,9 @@ def _bind_types(
         cols = columns.get(table) if table else None
         if table and cols is None:
             complete = False
+        if column == "*":  # SELECT * FROM table: its columns in order
+            types = [cols.get(f"*{p + 1}", 0) for p in range(n)] if cols is not None else types
+            continue
         oid = cols.get(column, 0) if cols is not None else 0
         if not oid and not column.startswith("#"):
             # Ambiguous, or an outer query's column: the one table of the statement having it.
@@ -373,6 +381,11 @@ def _run(
                          *r[4:]) for r in rows]
             engine.replace_rows(name, rows)
         return engine.query(sql, params, types)
+
+
+def _array_text(values: list[Any]) -> str:
+    """An array parameter as the engine holds arrays: PostgreSQL's text ('{1,2}')."""
+    return encode(values, pgtypes.TEXT_ARRAY).decode()
 
 
 def _regtype(engine: CatalogDB, oid: int) -> str:

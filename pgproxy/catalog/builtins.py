@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from pgproxy import pgtypes
 from pgproxy.catalog.pg_relations import RELATIONS
 
 PG_CATALOG_NS = 11
@@ -102,12 +103,8 @@ _BASE = [
 
 # (oid, name, subtype, array oid, multirange oid, multirange array oid)
 _RANGES = [
-    (3904, "int4range", 23, 3905, 4451, 6150),
-    (3906, "numrange", 1700, 3907, 4532, 6151),
-    (3908, "tsrange", 1114, 3909, 4533, 6152),
-    (3910, "tstzrange", 1184, 3911, 4534, 6153),
-    (3912, "daterange", 1082, 3913, 4535, 6155),
-    (3926, "int8range", 20, 3927, 4536, 6157),
+    (oid, name, sub, array, multi, multi_array)
+    for name, oid, array, sub, _multi_name, multi, multi_array in pgtypes.RANGES
 ]
 
 # (oid, name, array oid)

@@ -453,6 +453,8 @@ def _mysql(conn: Connection) -> Schema:
         oid, typmod = _mysql_type(str(data_type), str(column_type), char_len, precision, scale)
         if comment in _MARKED:  # a type made through the proxy that MySQL has no name for
             oid, comment = _MARKED[comment], None
+        elif str(comment).startswith("pgproxy:") and str(comment)[8:] in pgtypes.BY_NAME:
+            oid, comment = pgtypes.BY_NAME[str(comment)[8:]], None  # ranges (dialects/mysql.py)
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:

@@ -392,6 +392,8 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
 
 
 _ADDED_TYPE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*([=<>!~*]+)\s*\)", re.I)
+# sqlglot cannot read `$1::oid[]` (asyncpg's type introspection): an oid is an integer
+_OID_ARRAY = re.compile(r"::\s*oid\s*\[\s*\]", re.I)
 
 
 def parse(sql: str) -> exp.Expr:
@@ -399,7 +401,8 @@ def parse(sql: str) -> exp.Expr:
         tree = sqlglot.parse_one(sql, read=_Postgres)
     except sqlglot.errors.ParseError:
         # Older sqlglot builds stumble on OPERATOR(pg_catalog.~); the bare operator means the same.
-        tree = sqlglot.parse_one(_ADDED_TYPE.sub(r"\1", sql), read=_Postgres)
+        sql = _OID_ARRAY.sub("::bigint[]", _ADDED_TYPE.sub(r"\1", sql))
+        tree = sqlglot.parse_one(sql, read=_Postgres)
     return _unqualify(tree)
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 from dialects.copy import CopyOptions
 from pgproxy import errors, pgtypes
+from pgproxy.params import backend_value
 from pgproxy.wire.codecs import BINARY, CODECS, TEXT, decoder
+from pgproxy.wire.codecs.arrays import ELEMENT_OID
 from pgproxy.wire.codecs.strings import text_decode
 
 Row = tuple[Any, ...]
@@ -73,9 +75,11 @@ class Reader(ABC):
         self.relname = relname
         self.names = list(names)
         if options.format == "binary":
-            self.decoders: list[Callable[[bytes], Any]] = [_binary_decoder(o) for o in oids]
+            self.decoders: list[Callable[[bytes], Any]] = [
+                _as_backend(_binary_decoder(o), o) for o in oids
+            ]
         else:
-            self.decoders = [decoder(oid, TEXT) for oid in oids]
+            self.decoders = [_as_backend(decoder(oid, TEXT), oid) for oid in oids]
         self.line = 0  # lines (binary: tuples) consumed so far
         self.rows = 0  # rows produced
         # The lines of the rows returned since the last clear (text and csv), for an
@@ -597,6 +601,19 @@ def _binary_decoder(oid: int) -> Callable[[bytes], Any]:
         return decode_float
     return codec_decode
 
+
+
+# Types whose decoded value a backend binds in a form of the proxy's (params.backend_value):
+# arrays as JSON, intervals as text, NaN and ±Infinity as text.
+_CONVERTED = frozenset(ELEMENT_OID) | {
+    pgtypes.INTERVAL, pgtypes.FLOAT4, pgtypes.FLOAT8, pgtypes.NUMERIC
+}
+
+
+def _as_backend(decode: Callable[[bytes], Any], oid: int) -> Callable[[bytes], Any]:
+    if oid not in _CONVERTED:
+        return decode
+    return lambda b: backend_value(decode(b))
 
 
 class BinaryReader(Reader):

@@ -377,8 +377,13 @@ def _register_vector(oid: int, elem_oid: int) -> None:
 
 
 def register_all() -> None:
-    for array_oid, elem_oid in _ARRAYS:
-        _register_array(array_oid, elem_oid)
+    register_arrays(_ARRAYS)
     _register_vector(pgtypes.INT2VECTOR, pgtypes.INT2)
     _register_vector(pgtypes.OIDVECTOR, pgtypes.OID)
 
+
+
+def register_arrays(pairs: tuple[tuple[int, int], ...]) -> None:
+    """Array codecs for (array OID, element OID) pairs whose element codecs are registered."""
+    for array_oid, elem_oid in pairs:
+        _register_array(array_oid, elem_oid)
