@@ -226,7 +226,8 @@ class Pipeline:
         was_in_tx = session.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
-        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
+        if (stmt.result_columns or stmt.zoned_columns or stmt.result_type_names) and \
+                cursor.columns is not None:
             cursor.columns = await self._schema_typed(session, stmt, cursor.columns)
         if stmt.summed_columns and cursor.columns is not None:
             scales = await self.catalog.sum_scales(session, stmt, len(cursor.columns))
@@ -357,7 +358,8 @@ class Pipeline:
         columns = await session.run(_describe, generated.sql, values, retry=True)
         if columns is not None and generated.column_types:
             columns = _typed(columns, generated.column_types, prepared.param_types)
-        if columns is not None and (stmt.result_columns or stmt.zoned_columns):
+        if columns is not None and (stmt.result_columns or stmt.zoned_columns or
+                                    stmt.result_type_names):
             columns = await self._schema_typed(session, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
@@ -395,12 +397,19 @@ class Pipeline:
 
         SQLite's min()/max() have no declared type (the proxy would guess one from
         the first rows, or none) and MariaDB sends json columns as text; the schema
-        the catalog reads knows both (dialects/paramcols.py).
+        the catalog reads knows both (dialects/paramcols.py), and the OIDs of enums.
         """
         out = list(columns)
         dialect = session.route.backend.dialect
         if dialect == "postgres":
             return out
+        if stmt.result_type_names:  # casts to an enum: its OID, which only the catalog knows
+            oids = await self.catalog.type_oids(session, [n for _, n in stmt.result_type_names])
+            types = [0] * len(out)
+            for (i, _), oid in zip(stmt.result_type_names, oids, strict=True):
+                if i < len(out):
+                    types[i] = oid
+            out = _typed(out, types)
         if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
             zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])

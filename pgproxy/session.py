@@ -147,6 +147,8 @@ class Session:
         elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
             locks = advisory.calls(stmt, self.route.backend.dialect)
             inferred = advisory.param_types(stmt, locks) if locks is not None else ()
+        if stmt.param_type_names and self.route.backend.dialect != "postgres":
+            inferred = await self.proxy.pipeline.catalog.named_param_types(self, stmt, inferred)
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql

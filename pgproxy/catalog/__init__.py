@@ -26,6 +26,7 @@ from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
+from pgproxy.catalog.builtins import FIRST_NORMAL_OID
 from pgproxy.catalog.engine import CatalogDB, Context, format_type, type_oid
 from pgproxy.catalog.introspect import FINGERPRINTED, fingerprint, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
@@ -165,6 +166,31 @@ class Catalog:
         text and backend until the next invalidate.
         """
         return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams, "p")
+
+    async def type_oids(self, session: Session, names: Sequence[str]) -> list[int]:
+        """The OID of each user-defined type name ('mood', 'mood[]' for its array), 0 where
+        the catalog has none; the schema is read anew once when a name is missing (a type
+        made since)."""
+        if session.route.backend.dialect not in _SCHEMA_DIALECTS:
+            return [0] * len(names)
+        cached = self._engines.get(id(session.route.backend))
+        engine = cached[0] if cached is not None else await self._engine(session)
+        oids = [_type_oid(engine, n) for n in names]
+        if not all(oids) and cached is not None:
+            engine = await self._engine(session)
+            oids = [_type_oid(engine, n) for n in names]
+        return oids
+
+    async def named_param_types(self, session: Session, stmt: dialects.Statement,
+                                inferred: Sequence[int]) -> list[int]:
+        """`inferred` with each $n cast to an enum (`$1::mood`) given the enum's OID."""
+        out = [*inferred, *[0] * (stmt.nparams - len(inferred))]
+        names = stmt.param_type_names
+        for (i, _), oid in zip(names, await self.type_oids(session, [n for _, n in names]),
+                               strict=True):
+            if i < len(out) and oid:
+                out[i] = oid
+        return out
 
     async def result_types(self, session: Session, stmt: dialects.Statement,
                            ncolumns: int, zoned: bool = False) -> list[int]:
@@ -337,6 +363,12 @@ class Catalog:
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(schema.tables))
             return engine
+
+
+def _type_oid(engine: CatalogDB, name: str) -> int:
+    element = name.removesuffix("[]")
+    oid = engine.names.type_by_name.get(element if element == name else f"_{element}", 0)
+    return oid if oid >= FIRST_NORMAL_OID else 0  # built-in names are typed by dialects/
 
 
 def _bind_types(

@@ -45,8 +45,20 @@ __all__ = [
     "encoder",
     "normalize_formats",
     "oid_of",
+    "register_text_type",
     "row_encoder",
 ]
+
+
+def register_text_type(oid: int, array_oid: int = 0) -> None:
+    """A type whose values are text in both formats (an enum: its label), and its array
+    type: both get codecs, so parameters of them decode to str and results encode as labels."""
+    if oid in CODECS and (not array_oid or array_oid in CODECS):
+        return
+    text = CODECS[_t.TEXT]
+    CODECS[oid] = text._replace(oid=oid)
+    if array_oid:
+        arrays.register_array(array_oid, oid)
 
 
 def encoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Encoder:

@@ -354,7 +354,7 @@ _ARRAYS = (
 ELEMENT_OID: dict[int, int] = {}
 
 
-def _register_array(array_oid: int, elem_oid: int) -> Codec:
+def register_array(array_oid: int, elem_oid: int) -> Codec:
     e = CODECS[elem_oid]
     # A list inside a json[] is one JSON value, not another dimension.
     nested = elem_oid not in (pgtypes.JSON, pgtypes.JSONB)
@@ -378,7 +378,7 @@ def _register_vector(oid: int, elem_oid: int) -> None:
 
 def register_all() -> None:
     for array_oid, elem_oid in _ARRAYS:
-        _register_array(array_oid, elem_oid)
+        register_array(array_oid, elem_oid)
     _register_vector(pgtypes.INT2VECTOR, pgtypes.INT2)
     _register_vector(pgtypes.OIDVECTOR, pgtypes.OID)
 
