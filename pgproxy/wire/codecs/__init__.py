@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid as _uuid
+from collections.abc import Sequence
 from decimal import Decimal as _Decimal
 from typing import Any
 
 from pgproxy import pgtypes as _t
-from pgproxy.errors import InvalidParameterValue
+from pgproxy.errors import InvalidParameterValue, InvalidTextRepresentation
+from pgproxy.wire.encoding import TEXT_OIDS
 
 from . import arrays, datetimes, numbers, strings  # noqa: F401 - fill the registry
 from .pgcalendar import ISO, Style
@@ -45,20 +47,30 @@ __all__ = [
     "encoder",
     "normalize_formats",
     "oid_of",
-    "register_text_type",
+    "register_enum",
     "row_encoder",
 ]
 
 
-def register_text_type(oid: int, array_oid: int = 0) -> None:
-    """A type whose values are text in both formats (an enum: its label), and its array
-    type: both get codecs, so parameters of them decode to str and results encode as labels."""
-    if oid in CODECS and (not array_oid or array_oid in CODECS):
-        return
+def register_enum(oid: int, array_oid: int, name: str, labels: Sequence[str]) -> None:
+    """An enum's codecs, and its array type's: labels are text in both formats (and in the
+    client's encoding, as text's binary form is), and a parameter must be one of them."""
+    TEXT_OIDS.add(oid)
     text = CODECS[_t.TEXT]
-    CODECS[oid] = text._replace(oid=oid)
-    if array_oid:
-        arrays.register_array(array_oid, oid)
+    known = frozenset(labels)
+
+    def checked(decode: Decoder) -> Decoder:
+        def label(data: bytes) -> str:
+            value = decode(data)
+            if value not in known:
+                raise InvalidTextRepresentation(f'invalid input value for enum {name}: "{value}"')
+            return value
+
+        return label
+
+    CODECS[oid] = text._replace(oid=oid, text_decode=checked(text.text_decode),
+                                binary_decode=checked(text.binary_decode))
+    arrays.register_array(array_oid, oid)
 
 
 def encoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Encoder:
