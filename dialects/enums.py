@@ -19,6 +19,8 @@ TABLE = "pgproxy_enums"
 # The name of the CHECK that stands for an enum type on SQLite (the catalog hides it:
 # PostgreSQL's enum column has no constraint).
 CHECK_PREFIX = "pgproxy_enum_"
+# MySQL/MariaDB: the comment on an ENUM column that names its enum type.
+ENUM_MARK = "pgproxy:enum:"
 _CREATE = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {TABLE} (type_name TEXT NOT NULL, label TEXT NOT NULL,"
               " sort_order REAL NOT NULL, PRIMARY KEY (type_name, label))",
@@ -106,3 +108,7 @@ def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
                 kind=exp.CheckColumnConstraint(this=check)))
         else:
             column.set("kind", exp.DataType(this=exp.DType.ENUM, expressions=values))
+            # The type's name, as a column comment (the catalog reads it): several enum
+            # types may have the same labels.
+            column.append("constraints", exp.ColumnConstraint(
+                kind=exp.CommentColumnConstraint(this=exp.Literal.string(ENUM_MARK + name))))

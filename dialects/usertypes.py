@@ -72,6 +72,10 @@ def as_text(tree: exp.Expr) -> exp.Expr:
         if type_name(to) is None:
             continue
         text = exp.DataType(this=D.TEXT)
-        cast.set("to", exp.DataType(this=D.ARRAY, expressions=[text], nested=True)
-                 if to.this == D.ARRAY else text)
+        cast.set(
+            "to",
+            exp.DataType(this=D.ARRAY, expressions=[text], nested=True)
+            if to.this == D.ARRAY
+            else text,
+        )
     return tree

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialects.enums import ENUM_MARK
 from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
@@ -451,6 +452,9 @@ def _mysql(conn: Connection) -> Schema:
         oid, typmod = _mysql_type(str(data_type), str(column_type), char_len, precision, scale)
         if comment in _MARKED:  # a type made through the proxy that MySQL has no name for
             oid, comment = _MARKED[comment], None
+        enum_type = _enum_with_labels(enums, str(column_type))
+        if comment and comment.startswith(ENUM_MARK):
+            enum_type, comment = comment.removeprefix(ENUM_MARK), None
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
@@ -465,8 +469,7 @@ def _mysql(conn: Connection) -> Schema:
                 generated=default_sql(str(generation), "mysql")))
             continue
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
-                                        _enum_with_labels(enums, str(column_type)),
-                                        comment=comment or None))
+                                        enum_type, comment=comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname, collation, itype in _rows(
         conn,
