@@ -64,6 +64,8 @@ def _figure(node: exp.Expr) -> str | None:
         return node.name
     if isinstance(node, exp.Case):
         return "case"
+    if isinstance(node, exp.Tuple):
+        return "row"
     if isinstance(node, exp.Boolean):
         return "bool"
     if isinstance(node, exp.Interval):

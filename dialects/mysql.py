@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions, jsonops, ordering, regex, usertypes, zones
+from dialects import arrays, functions, jsonops, ordering, records, regex, usertypes, zones
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -410,6 +410,7 @@ PREPROCESS_MYSQL = (
     regex.similar_to,
     jsonops.json_operators,
     *COMMON,
+    records.records,
     usertypes.as_text,
     *arrays.PREPROCESS,
     integer_division,
