@@ -3,8 +3,8 @@ them), and a column of the type becomes a CHECK on SQLite and an ENUM on MySQL/M
 
 Which names in a CREATE TABLE are enums only the backend's table knows, so such a
 CREATE TABLE is a routine (pgproxy/backends/enums.py) that looks the labels up and
-calls `apply`. Other CREATE TYPE forms (composite, range) and ALTER TYPE … ADD VALUE
-are refused with 0A000.
+calls `apply`. Composite types are dialects/composites.py's; ranges and ALTER TYPE …
+ADD VALUE are refused with 0A000.
 """
 
 from __future__ import annotations
@@ -65,12 +65,15 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
         if tok.token_type == TokenType.COMMA or word(tok) in ("CASCADE", "RESTRICT"):
             i += 1
             continue
-        if i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
-            i += 2  # public.
-            continue
-        names.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower())
+        name = tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.lower()
+        if i + 2 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
+            last = tokens[i + 2]
+            last_name = last.text if last.token_type == TokenType.IDENTIFIER else last.text.lower()
+            name = last_name if name == "public" else f"{name}.{last_name}"
+            i += 2
+        names.append(name)
         i += 1
-    return Generated("", steps=(Step(routine="drop_enums", args=(tuple(names), exists)),))
+    return Generated("", steps=(Step(routine="drop_types", args=(tuple(names), exists)),))
 
 
 def candidates(tree: exp.Expr) -> set[str]:

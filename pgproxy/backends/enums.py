@@ -10,6 +10,7 @@ from sqlglot import exp
 from dialects import enums
 from dialects.generation import dialect_for
 from pgproxy import errors
+from pgproxy.backends import composites
 from pgproxy.backends.steps import literal, run_sql
 
 
@@ -17,18 +18,9 @@ def _mark(conn: Any) -> str:
     return "?" if conn.backend.paramstyle == "qmark" else "%s"
 
 
-def _table_exists(conn: Any) -> bool:
-    if conn.backend.dialect == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    else:
-        sql = ("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-               "AND TABLE_NAME = %s")
-    return bool(run_sql(conn, sql, (enums.TABLE,)))
-
-
 def labels(conn: Any, names: set[str]) -> dict[str, list[str]]:
     """The labels of those of `names` that are enum types, in their order."""
-    if not names or not _table_exists(conn):
+    if not names or not composites.table_exists(conn, enums.TABLE):
         return {}
     m = _mark(conn)
     found: dict[str, list[str]] = {}
@@ -48,15 +40,15 @@ def create_enum(conn: Any, name: str, values: tuple[str, ...]) -> None:
                       f"VALUES ({m}, {m}, {m})", (name, label, float(order)))
 
 
-def drop_enums(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
+def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
+    """DROP TYPE of enums and composite types (pgproxy/backends/composites.py)."""
     present = labels(conn, set(names))
     m = _mark(conn)
     for name in names:
-        if name not in present:
-            if if_exists:
-                continue
+        if name in present:
+            run_sql(conn, f"DELETE FROM {enums.TABLE} WHERE type_name = {m}", (name,))
+        elif not composites.drop_composite(conn, name) and not if_exists:
             raise errors.UndefinedObject(f'type "{name}" does not exist')
-        run_sql(conn, f"DELETE FROM {enums.TABLE} WHERE type_name = {m}", (name,))
 
 
 def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
@@ -78,6 +70,7 @@ def create_table(conn: Any, tree: exp.Create) -> None:
 
 ROUTINES = {
     "create_enum": create_enum,
-    "drop_enums": drop_enums,
+    "drop_types": drop_types,
+    **composites.ROUTINES,
     "create_table": create_table,
 }
