@@ -97,7 +97,7 @@ def records(tree: exp.Expr) -> exp.Expr:
             node = projection.this if isinstance(projection, exp.Alias) else projection
             if isinstance(node, exp.Tuple):
                 node.replace(record_text(list(node.expressions)))
-    for node in list(tree.find_all(exp.Anonymous)):
+    for node in reversed(list(tree.find_all(exp.Anonymous))):  # inner rows first
         if not is_row(node):
             continue
         if _compared(node):  # SQLite has no ROW(): a row value is a parenthesised list

@@ -29,6 +29,8 @@ def type_name(datatype: exp.Expr | None) -> str | None:
     name = datatype.args.get("kind")
     if isinstance(name, exp.Dot):
         name = name.expression
+    if isinstance(name, str):  # DataType.build(…, udt=True) keeps the name as written
+        return name
     if not isinstance(name, exp.Identifier):
         return None
     return name.this if name.quoted else name.this.lower()

@@ -75,8 +75,11 @@ def register(catalog: CatalogDB) -> None:
         if kind == "regtype":
             name = s.lower().removeprefix("pg_catalog.")
             if '"' in s and s != '"char"':
-                # A quoted name, as sql.Identifier writes one: '"text"', '"public"."mood"'.
-                name = _split_name(s)[2]
+                # A quoted name, as sql.Identifier writes one: '"text"', '"public"."mood"'
+                # ('s.t' for a type of schema s: the key the catalog keeps it by).
+                ns, _, name = _split_name(s)
+                if ns not in ("", "public", "pg_catalog"):
+                    name = f"{ns}.{name}"
             name = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint": "int8",
                     "boolean": "bool", "character varying": "varchar", "real": "float4",
                     "double precision": "float8", '"char"': "char"}.get(name, name)

@@ -100,6 +100,9 @@ class Schema:
     enums: dict[str, list[str]] = field(default_factory=dict)  # type name -> labels in order
     # COMMENT ON, from pgproxy_comments: (kind, object, column or '', text)
     comments: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # composite type ('s.t' in schema s) -> its fields' (name, PostgreSQL type) in order
+    composites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    schemas: list[str] = field(default_factory=list)  # made by CREATE SCHEMA, besides public
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -180,7 +183,7 @@ def _sqlite(conn: Connection) -> Schema:
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('pgproxy_sequences',"
-        " 'pgproxy_enums', 'pgproxy_comments')"
+        " 'pgproxy_enums', 'pgproxy_comments', 'pgproxy_composites', 'pgproxy_schemas')"
         " ORDER BY name",
     )
     tables = []
@@ -277,7 +280,8 @@ def _sqlite(conn: Connection) -> Schema:
         for c in t.columns:
             if c.identity and t.kind == "r" and f"{t.name}_{c.name}_seq" not in named:
                 sequences.append(_rowid_sequence(conn, t.name, c.name))
-    return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"))
+    return _user_types(conn, "sqlite", Schema(tables, version, sequences, enums,
+                                              _comments(conn, "sqlite")))
 
 
 def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
@@ -293,7 +297,8 @@ def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | No
     return found[0] if len(found) == 1 else None
 
 
-_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
+_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments", "pgproxy_composites",
+                 "pgproxy_schemas")
 
 
 def _has_table(conn: Connection, dialect: str, name: str) -> bool:
@@ -308,6 +313,17 @@ def _comments(conn: Connection, dialect: str) -> list[tuple[str, str, str, str]]
         return []
     return [tuple(r) for r in _rows(conn, "SELECT kind, object, sub, description"  # type: ignore[misc]
                                           " FROM pgproxy_comments")]
+
+
+def _user_types(conn: Connection, dialect: str, schema: Schema) -> Schema:
+    """The schema with the composite types and schemas made through the proxy."""
+    if _has_table(conn, dialect, "pgproxy_composites"):
+        for name, attname, atttype in _rows(conn, "SELECT type_name, attname, atttype FROM"
+                                                  " pgproxy_composites ORDER BY type_name, attnum"):
+            schema.composites.setdefault(name, []).append((attname, atttype))
+    if _has_table(conn, dialect, "pgproxy_schemas"):
+        schema.schemas = sorted(r[0] for r in _rows(conn, "SELECT name FROM pgproxy_schemas"))
+    return schema
 
 
 def _enums(conn: Connection, dialect: str) -> dict[str, list[str]]:
@@ -551,8 +567,8 @@ def _mysql(conn: Connection) -> Schema:
             seq = by_name.get(found.group(1)) if found else None
             if seq is not None and seq.owned_by is None:
                 seq.owned_by = (table.name, column.name)
-    return Schema(list(tables.values()), sequences=sequences, enums=enums,
-                  comments=_comments(conn, "mysql"))
+    return _user_types(conn, "mysql", Schema(list(tables.values()), sequences=sequences,
+                                             enums=enums, comments=_comments(conn, "mysql")))
 
 
 def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:

@@ -47,6 +47,7 @@ __all__ = [
     "encoder",
     "normalize_formats",
     "oid_of",
+    "register_composite",
     "register_enum",
     "row_encoder",
 ]
@@ -70,6 +71,12 @@ def register_enum(oid: int, array_oid: int, name: str, labels: Sequence[str]) ->
 
     CODECS[oid] = text._replace(oid=oid, text_decode=checked(text.text_decode),
                                 binary_decode=checked(text.binary_decode))
+    arrays.register_array(array_oid, oid)
+
+
+def register_composite(oid: int, array_oid: int, field_oids: Sequence[int]) -> None:
+    """A composite type's codecs (records.typed_codec), and its array type's."""
+    CODECS[oid] = records.typed_codec(oid, list(field_oids))
     arrays.register_array(array_oid, oid)
 
 

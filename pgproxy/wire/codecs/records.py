@@ -12,7 +12,7 @@ from typing import Any
 from pgproxy import pgtypes
 from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
 
-from .registry import register
+from .registry import CODECS, Codec, register
 from .strings import text_decode, text_encode
 
 _I32 = struct.Struct("!i")
@@ -119,6 +119,47 @@ def binary_in(data: bytes) -> str:
     except struct.error:
         raise InvalidBinaryRepresentation("insufficient data left in message") from None
     return text(fields)
+
+
+def typed_codec(oid: int, field_oids: list[int]) -> Codec:
+    """A composite type's codec: its binary form carries each field in its own type's binary
+    form (read from the field's text), and a binary parameter becomes the text form."""
+
+    def binary_typed(value: Any) -> bytes:
+        fields = _fields(value)
+        if len(fields) != len(field_oids):
+            raise InvalidTextRepresentation(f'malformed record literal: "{text(fields)}"')
+        out = [_I32.pack(len(fields))]
+        for f, field_oid in zip(fields, field_oids, strict=True):
+            if f is None:
+                out.append(_FIELD.pack(field_oid, -1))
+                continue
+            codec = CODECS.get(field_oid)
+            data = codec.binary_encode(codec.text_decode(f.encode())) if codec else f.encode()
+            out.append(_FIELD.pack(field_oid, len(data)) + data)
+        return b"".join(out)
+
+    def from_binary(data: bytes) -> str:
+        fields: list[str | None] = []
+        try:
+            (count,) = _I32.unpack_from(data, 0)
+            pos = 4
+            for _ in range(count):
+                field_oid, length = _FIELD.unpack_from(data, pos)
+                pos += 8
+                if length < 0:
+                    fields.append(None)
+                    continue
+                raw = bytes(data[pos : pos + length])
+                pos += length
+                codec = CODECS.get(field_oid)
+                fields.append(codec.text_encode(codec.binary_decode(raw)).decode() if codec
+                              else text_decode(raw))
+        except struct.error:
+            raise InvalidBinaryRepresentation("insufficient data left in message") from None
+        return text(fields)
+
+    return Codec(oid, text_out, binary_typed, text_decode, from_binary)
 
 
 register(pgtypes.RECORD, text_out, binary_out, text_decode, binary_in)
