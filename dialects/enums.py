@@ -19,8 +19,9 @@ TABLE = "pgproxy_enums"
 # The name of the CHECK that stands for an enum type on SQLite (the catalog hides it:
 # PostgreSQL's enum column has no constraint).
 CHECK_PREFIX = "pgproxy_enum_"
-# MySQL/MariaDB: the comment on an ENUM column that names its enum type.
-ENUM_MARK = "pgproxy:enum:"
+# MySQL/MariaDB: the comment on a column of a user-defined type (an ENUM, or the TEXT a
+# composite value is kept in) that names the type.
+TYPE_MARK = "pgproxy:type:"
 _CREATE = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {TABLE} (type_name TEXT NOT NULL, label TEXT NOT NULL,"
               " sort_order REAL NOT NULL, PRIMARY KEY (type_name, label))",
@@ -96,10 +97,15 @@ def _user_type(column: exp.Expr) -> str | None:
     return name.name if isinstance(name, exp.Identifier) else None
 
 
-def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
-    """Columns of an enum type: a CHECK of the labels (SQLite) or an ENUM (MySQL)."""
+def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str,
+          composites: frozenset[str] = frozenset()) -> None:
+    """Columns of an enum type: a CHECK of the labels (SQLite) or an ENUM (MySQL); columns of
+    a composite type hold its text form (SQLite keeps the declared name, MySQL a TEXT)."""
     for column in list(tree.find_all(exp.ColumnDef)):
         name = _user_type(column)
+        if name in composites and dialect != "sqlite":
+            column.set("kind", exp.DataType(this=exp.DType.TEXT))
+            _mark(column, name)
         if name not in labels:
             continue
         values = [exp.Literal.string(v) for v in labels[name]]
@@ -111,7 +117,11 @@ def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str) -> None:
                 kind=exp.CheckColumnConstraint(this=check)))
         else:
             column.set("kind", exp.DataType(this=exp.DType.ENUM, expressions=values))
-            # The type's name, as a column comment (the catalog reads it): several enum
-            # types may have the same labels.
-            column.append("constraints", exp.ColumnConstraint(
-                kind=exp.CommentColumnConstraint(this=exp.Literal.string(ENUM_MARK + name))))
+            _mark(column, name)
+
+
+def _mark(column: exp.ColumnDef, name: str) -> None:
+    """The type's name, as a column comment the catalog reads: several enum types may have
+    the same labels, and a composite value is plain TEXT to MySQL."""
+    column.append("constraints", exp.ColumnConstraint(
+        kind=exp.CommentColumnConstraint(this=exp.Literal.string(TYPE_MARK + name))))

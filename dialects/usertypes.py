@@ -46,6 +46,12 @@ def result_names(expression: exp.Expr | None) -> tuple[tuple[int, str], ...]:
             node = node.this
         if isinstance(node, exp.Cast) and (name := type_name(node.to)):
             out.append((position, name))
+        elif isinstance(node, exp.Array) and node.expressions:
+            # ARRAY[x::t, …] is t[] (the first element's type decides, as PostgreSQL's)
+            first = node.expressions[0]
+            name = type_name(first.to) if isinstance(first, exp.Cast) else None
+            if name and not name.endswith("[]"):
+                out.append((position, f"{name}[]"))
     return tuple(out)
 
 

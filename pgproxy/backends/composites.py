@@ -52,7 +52,8 @@ def create_composite(conn: Any, name: str, fields: tuple[tuple[str, str], ...]) 
     if name in composite_names(conn) or labels(conn, {name}):
         raise errors.DuplicateObject(f'type "{name.rpartition(".")[2]}" already exists')
     m = _mark(conn)
-    for attnum, (attname, atttype) in enumerate(fields, 1):
+    # Row 0 marks the type, which may have no fields (CREATE TYPE t AS ()).
+    for attnum, (attname, atttype) in enumerate((("", ""), *fields)):
         run_sql(conn, f"INSERT INTO {composites.TYPES} (type_name, attnum, attname, atttype)"
                       f" VALUES ({m}, {m}, {m}, {m})", (name, attnum, attname, atttype))
 

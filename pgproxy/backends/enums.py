@@ -54,7 +54,9 @@ def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
 def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
     """A copy of the statement with its enum-typed columns made what the backend checks."""
     tree = tree.copy()
-    enums.apply(tree, labels(conn, enums.candidates(tree)), conn.backend.dialect)
+    names = enums.candidates(tree)
+    enums.apply(tree, labels(conn, names), conn.backend.dialect,
+                frozenset(names & composites.composite_names(conn)) if names else frozenset())
     return tree
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialects.enums import ENUM_MARK
+from dialects.enums import TYPE_MARK
 from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
@@ -179,6 +179,8 @@ def _sqlite(conn: Connection) -> Schema:
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
     enums = _enums(conn, "sqlite")
+    made = _user_types(conn, "sqlite", Schema([]))  # composites and schemas
+    user_types = set(enums) | set(made.composites)
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
@@ -216,7 +218,7 @@ def _sqlite(conn: Connection) -> Schema:
                 default = _nextval(f"{name}_{col}_seq")
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
                                             kind == "table"), default, rowid,
-                                            _enum_named(enums, (decl or "").lower()),
+                                            _user_type_named(user_types, decl or ""),
                                             generated=generated.get(col) if hidden else None))
         if kind == "table":
             indexes = _rows(conn, "SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql"
@@ -280,12 +282,14 @@ def _sqlite(conn: Connection) -> Schema:
         for c in t.columns:
             if c.identity and t.kind == "r" and f"{t.name}_{c.name}_seq" not in named:
                 sequences.append(_rowid_sequence(conn, t.name, c.name))
-    return _user_types(conn, "sqlite", Schema(tables, version, sequences, enums,
-                                              _comments(conn, "sqlite")))
+    return Schema(tables, version, sequences, enums, _comments(conn, "sqlite"),
+                  made.composites, made.schemas)
 
 
-def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
-    return name if name in enums else None
+def _user_type_named(names: set[str], declared: str) -> str | None:
+    """The enum or composite type a SQLite column was declared with (its name, unquoted)."""
+    name = declared[1:-1].replace('""', '"') if declared.startswith('"') else declared.lower()
+    return name if name in names else None
 
 
 def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | None:
@@ -318,9 +322,12 @@ def _comments(conn: Connection, dialect: str) -> list[tuple[str, str, str, str]]
 def _user_types(conn: Connection, dialect: str, schema: Schema) -> Schema:
     """The schema with the composite types and schemas made through the proxy."""
     if _has_table(conn, dialect, "pgproxy_composites"):
-        for name, attname, atttype in _rows(conn, "SELECT type_name, attname, atttype FROM"
-                                                  " pgproxy_composites ORDER BY type_name, attnum"):
-            schema.composites.setdefault(name, []).append((attname, atttype))
+        for name, attnum, attname, atttype in _rows(
+            conn, "SELECT type_name, attnum, attname, atttype FROM pgproxy_composites"
+                  " ORDER BY type_name, attnum"):
+            fields = schema.composites.setdefault(name, [])
+            if attnum:  # 0 marks the type (it may have no fields)
+                fields.append((attname, atttype))
     if _has_table(conn, dialect, "pgproxy_schemas"):
         schema.schemas = sorted(r[0] for r in _rows(conn, "SELECT name FROM pgproxy_schemas"))
     return schema
@@ -469,8 +476,8 @@ def _mysql(conn: Connection) -> Schema:
         if comment in _MARKED:  # a type made through the proxy that MySQL has no name for
             oid, comment = _MARKED[comment], None
         enum_type = _enum_with_labels(enums, str(column_type))
-        if comment and comment.startswith(ENUM_MARK):
-            enum_type, comment = comment.removeprefix(ENUM_MARK), None
+        if comment and comment.startswith(TYPE_MARK):  # an enum's or a composite's name
+            enum_type, comment = comment.removeprefix(TYPE_MARK), None
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
