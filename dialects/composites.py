@@ -52,7 +52,7 @@ def create_type(tree: exp.Create, backend: str) -> tuple[Step, ...]:
         if not isinstance(column, exp.ColumnDef) or not isinstance(column.args.get("kind"),
                                                                   exp.DataType):
             raise TranslationError("a composite type's fields are a name and a type each")
-        fields.append((_ident(column.this), column.args["kind"].sql("postgres").lower()))
+        fields.append((_ident(column.this), column.args["kind"].sql("postgres")))
     if len({name for name, _ in fields}) != len(fields):
         raise TranslationError("column names of a composite type must be unique", "42701")
     return (Step(sql=create_table_sql(TYPES, backend)),

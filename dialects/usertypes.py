@@ -30,7 +30,7 @@ def type_name(datatype: exp.Expr | None) -> str | None:
     if isinstance(name, exp.Dot):
         name = name.expression
     if isinstance(name, str):  # DataType.build(…, udt=True) keeps the name as written
-        return name
+        return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
     if not isinstance(name, exp.Identifier):
         return None
     return name.this if name.quoted else name.this.lower()

@@ -57,7 +57,7 @@ def _field_oid(catalog: CatalogDB, text: str) -> int:
 
 def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]) -> None:
     """pg_type rows go to `types`; pg_class and pg_attribute rows are inserted here."""
-    from pgproxy.catalog.engine import stable_oid
+    from pgproxy.catalog.engine import format_type, stable_oid
 
     names = catalog.names
     namespaces = load_schemas(catalog, schema, taken)
@@ -95,6 +95,6 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]
             field_oids.append(field_oid)
             attributes.append(catalog._attribute_row(relid, attname, field_oid, num, -1, False,
                                                      False))
-        register_composite(oid, array, field_oids)
+        register_composite(oid, array, format_type(oid, -1, names) or name, field_oids)
     catalog._insert("pg_class", classes)
     catalog._insert("pg_attribute", attributes)

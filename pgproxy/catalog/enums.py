@@ -31,7 +31,7 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]
         types.append(b._type_row(oid, name, 4, True, "e", "E", False, 0, array, "enum_", "i"))
         types.append(b._type_row(array, f"_{name}", -1, False, "b", "A", False, oid, 0, "array",
                                  "i", subscript="array_subscript_handler"))
-        register_enum(oid, array, name, schema.enums[name])
+        register_enum(oid, array, b.quote_ident(name), schema.enums[name])
         for order, label in enumerate(schema.enums[name], 1):
             labels.append((stable_oid(f"enum:{name}.{label}", taken), oid, float(order), label))
     catalog._insert("pg_enum", labels)

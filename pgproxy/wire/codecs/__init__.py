@@ -72,12 +72,20 @@ def register_enum(oid: int, array_oid: int, name: str, labels: Sequence[str]) ->
     CODECS[oid] = text._replace(oid=oid, text_decode=checked(text.text_decode),
                                 binary_decode=checked(text.binary_decode))
     arrays.register_array(array_oid, oid)
+    _name(oid, array_oid, name)
 
 
-def register_composite(oid: int, array_oid: int, field_oids: Sequence[int]) -> None:
+def _name(oid: int, array_oid: int, name: str) -> None:
+    """What a regtype value of the type prints (pg_typeof)."""
+    _t.REGTYPE_NAMES[oid] = name
+    _t.REGTYPE_NAMES[array_oid] = f"{name}[]"
+
+
+def register_composite(oid: int, array_oid: int, name: str, field_oids: Sequence[int]) -> None:
     """A composite type's codecs (records.typed_codec), and its array type's."""
     CODECS[oid] = records.typed_codec(oid, list(field_oids))
     arrays.register_array(array_oid, oid)
+    _name(oid, array_oid, name)
 
 
 def encoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Encoder:
