@@ -25,6 +25,8 @@ _MYSQL_TAIL = " DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
 
 
 def create_table_sql(table: str, backend: str) -> str:
+    """The proxy's table, made by the routine that first needs it (so on MySQL a CREATE
+    TYPE inside a transaction commits nothing when the table is there already)."""
     mysql = backend != "sqlite"
     sql = _CREATE[table].format(t=_TEXT["mysql" if mysql else "sqlite"])
     return sql + _MYSQL_TAIL if mysql else sql
@@ -55,8 +57,7 @@ def create_type(tree: exp.Create, backend: str) -> tuple[Step, ...]:
         fields.append((_ident(column.this), column.args["kind"].sql("postgres")))
     if len({name for name, _ in fields}) != len(fields):
         raise TranslationError("column names of a composite type must be unique", "42701")
-    return (Step(sql=create_table_sql(TYPES, backend)),
-            Step(routine="create_composite", args=(qualified(tree.this), tuple(fields))))
+    return (Step(routine="create_composite", args=(qualified(tree.this), tuple(fields))),)
 
 
 def create_schema(tree: exp.Create, backend: str) -> tuple[Step, ...]:
@@ -66,8 +67,7 @@ def create_schema(tree: exp.Create, backend: str) -> tuple[Step, ...]:
     if tree.args.get("expression") is not None:
         raise TranslationError(f"{backend}: CREATE SCHEMA with elements is not supported",
                                "0A000")
-    return (Step(sql=create_table_sql(SCHEMAS, backend)),
-            Step(routine="create_schema", args=(name, bool(tree.args.get("exists")))))
+    return (Step(routine="create_schema", args=(name, bool(tree.args.get("exists")))),)
 
 
 def drop_schema(tree: exp.Drop) -> tuple[Step, ...]:

@@ -39,14 +39,13 @@ def create_type(tree: exp.Create, backend: str) -> tuple[Step, ...]:
     enum = tree.expression
     if not (isinstance(enum, exp.DataType) and enum.this == exp.DType.ENUM):
         raise TranslationError(
-            f"{backend}: CREATE TYPE supports AS ENUM only (no composite or range types)",
+            f"{backend}: CREATE TYPE supports AS ENUM and AS (…) only (no range or base types)",
             "0A000",
         )
     labels = tuple(e.this for e in enum.expressions)
     if len(set(labels)) != len(labels):
         raise TranslationError("enum labels must be unique", "42710")
-    return (Step(sql=create_table_sql(backend)),
-            Step(routine="create_enum", args=(tree.this.name, labels)))
+    return (Step(routine="create_enum", args=(tree.this.name, labels)),)
 
 
 def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:

@@ -45,10 +45,16 @@ def composite_names(conn: Any) -> set[str]:
     return {r[0] for r in run_sql(conn, f"SELECT DISTINCT type_name FROM {composites.TYPES}")}
 
 
+def _ensure(conn: Any, table: str) -> None:
+    if not table_exists(conn, table):
+        run_sql(conn, composites.create_table_sql(table, conn.backend.dialect))
+
+
 def create_composite(conn: Any, name: str, fields: tuple[tuple[str, str], ...]) -> None:
     from pgproxy.backends.enums import labels
 
     _check_schema(conn, name)
+    _ensure(conn, composites.TYPES)
     if name in composite_names(conn) or labels(conn, {name}):
         raise errors.DuplicateObject(f'type "{name.rpartition(".")[2]}" already exists')
     m = _mark(conn)
@@ -67,6 +73,7 @@ def drop_composite(conn: Any, name: str) -> bool:
 
 
 def create_schema(conn: Any, name: str, if_not_exists: bool) -> None:
+    _ensure(conn, composites.SCHEMAS)
     if name in schemas(conn) or name in ("public", "pg_catalog", "information_schema"):
         if if_not_exists:
             return

@@ -33,7 +33,11 @@ def labels(conn: Any, names: set[str]) -> dict[str, list[str]]:
 
 def create_enum(conn: Any, name: str, values: tuple[str, ...]) -> None:
     m = _mark(conn)
-    if run_sql(conn, f"SELECT 1 FROM {enums.TABLE} WHERE type_name = {m}", (name,)):
+    if not composites.table_exists(conn, enums.TABLE):
+        run_sql(conn, enums.create_table_sql(conn.backend.dialect))
+    if run_sql(conn, f"SELECT 1 FROM {enums.TABLE} WHERE type_name = {m}", (name,)) or (
+        name in composites.composite_names(conn)
+    ):
         raise errors.DuplicateObject(f'type "{name}" already exists')
     for order, label in enumerate(values, 1):
         run_sql(conn, f"INSERT INTO {enums.TABLE} (type_name, label, sort_order) "
