@@ -57,3 +57,24 @@ def test_casts_to_user_types(
 def test_built_in_types_are_not_named() -> None:
     (statement,) = parse("SELECT $1::int4, 'x'::text, '{1}'::int[]")
     assert statement.result_type_names == () and statement.param_type_names == ()
+
+
+@pytest.mark.parametrize(
+    "sql, routine, args",
+    [
+        (
+            'CREATE TYPE s.pair AS (a int4, "B c" text, m "Mood"[])',
+            "create_composite",
+            ("s.pair", (("a", "INT"), ("B c", "TEXT"), ("m", '"Mood"[]'))),
+        ),
+        ("CREATE TYPE public.empty AS ()", "create_composite", ("empty", ())),
+        ("CREATE SCHEMA IF NOT EXISTS Reports", "create_schema", ("reports", True)),
+        ("DROP SCHEMA IF EXISTS a CASCADE", "drop_schemas", (("a",), True, True)),
+        ("DROP TYPE IF EXISTS s.pair, public.mood", "drop_types", (("s.pair", "mood"), True)),
+    ],
+)
+def test_type_and_schema_ddl_steps(sql: str, routine: str, args: tuple) -> None:
+    (statement,) = parse(sql)
+    for target in (SQLITE, MARIADB):
+        (step,) = generate(statement, target).steps
+        assert (step.routine, step.args) == (routine, args)
