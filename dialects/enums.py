@@ -3,8 +3,9 @@ them), and a column of the type becomes a CHECK on SQLite and an ENUM on MySQL/M
 
 Which names in a CREATE TABLE are enums only the backend's table knows, so such a
 CREATE TABLE is a routine (pgproxy/backends/enums.py) that looks the labels up and
-calls `apply`. Composite types are dialects/composites.py's; ranges and ALTER TYPE …
-ADD VALUE are refused with 0A000.
+calls `apply`. Composite types are dialects/composites.py's; ranges, and ALTER TYPE other than ADD
+VALUE (a routine: the backend's columns of the type take the new label too) and
+OWNER TO, are refused with 0A000.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
     if tag == "ALTER TYPE":
         if "OWNER" in words:
             return Generated("")
-        raise TranslationError(f"{target.backend}: ALTER TYPE is not supported", "0A000")
+        return _add_value(tokens, words, target)
     i = 2
     exists = words[i : i + 2] == ["IF", "EXISTS"]
     if exists:
@@ -74,6 +75,29 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
         names.append(name)
         i += 1
     return Generated("", steps=(Step(routine="drop_types", args=(tuple(names), exists)),))
+
+
+def _add_value(tokens: list[Token], words: list[str], target: Target) -> Generated:
+    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'label' [BEFORE | AFTER 'label']."""
+    i, name = 2, ""
+    if len(tokens) > 4 and tokens[3].token_type == TokenType.DOT:
+        name, i = ("" if word(tokens[2]) == "PUBLIC" else _name(tokens[2]) + "."), 4
+    name += _name(tokens[i]) if i < len(tokens) else ""
+    rest = words[i + 1 :]
+    strings = [t.text for t in tokens[i + 1 :] if t.token_type == TokenType.STRING]
+    if rest[:2] != ["ADD", "VALUE"] or not strings:
+        raise TranslationError(
+            f"{target.backend}: ALTER TYPE supports ADD VALUE and OWNER TO only", "0A000")
+    exists = rest[2:5] == ["IF", "NOT", "EXISTS"]
+    where = next((w for w in rest if w in ("BEFORE", "AFTER")), "")
+    if where and len(strings) != 2:
+        raise TranslationError(f"syntax error at or near \"{where}\"")
+    return Generated("", steps=(Step(routine="add_enum_value", args=(
+        name, strings[0], exists, where, strings[1] if where else "")),))
+
+
+def _name(token: Token) -> str:
+    return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
 
 
 def candidates(tree: exp.Expr) -> set[str]:
@@ -110,13 +134,22 @@ def apply(tree: exp.Expr, labels: dict[str, list[str]], dialect: str,
         values = [exp.Literal.string(v) for v in labels[name]]
         if dialect == "sqlite":
             column.set("kind", exp.DataType(this=exp.DType.USERDEFINED, kind=name))
-            check = exp.In(this=exp.column(column.name, quoted=True), expressions=values)
-            column.append("constraints", exp.ColumnConstraint(
-                this=exp.to_identifier(f"{CHECK_PREFIX}{column.name}", quoted=True),
-                kind=exp.CheckColumnConstraint(this=check)))
+            column.append("constraints", _check(column.name, labels[name]))
         else:
             column.set("kind", exp.DataType(this=exp.DType.ENUM, expressions=values))
             _mark(column, name)
+
+
+def _check(column: str, labels: list[str]) -> exp.ColumnConstraint:
+    check = exp.In(this=exp.column(column, quoted=True),
+                   expressions=[exp.Literal.string(v) for v in labels])
+    return exp.ColumnConstraint(this=exp.to_identifier(f"{CHECK_PREFIX}{column}", quoted=True),
+                                kind=exp.CheckColumnConstraint(this=check))
+
+
+def check_sql(column: str, labels: list[str]) -> str:
+    """The SQLite text of the CHECK an enum column of these labels has (CREATE TABLE's)."""
+    return _check(column, labels).sql("sqlite")
 
 
 def _mark(column: exp.ColumnDef, name: str) -> None:

@@ -55,6 +55,46 @@ def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
             raise errors.UndefinedObject(f'type "{name}" does not exist')
 
 
+def add_enum_value(conn: Any, name: str, label: str, if_not_exists: bool, where: str,
+                   neighbour: str) -> None:
+    """ALTER TYPE … ADD VALUE: a label between its neighbours' sort orders, and the
+    backend's columns of the type (a CHECK on SQLite, an ENUM on MySQL) take it too."""
+    m = _mark(conn)
+    rows = run_sql(conn, f"SELECT label, sort_order FROM {enums.TABLE} WHERE type_name = {m}"
+                         " ORDER BY sort_order", (name,)) if composites.table_exists(
+        conn, enums.TABLE) else []
+    if not rows:
+        raise errors.UndefinedObject(f'type "{name}" does not exist')
+    order = {r[0]: float(r[1]) for r in rows}
+    if label in order:
+        if if_not_exists:
+            return
+        raise errors.DuplicateObject(f'enum label "{label}" already exists')
+    if where and neighbour not in order:
+        raise errors.InvalidParameterValue(f'"{neighbour}" is not an existing enum label')
+    sorts = sorted(order.values())
+    if not where:
+        position = sorts[-1] + 1
+    else:
+        at = sorts.index(order[neighbour])
+        other = at - 1 if where == "BEFORE" else at + 1
+        if 0 <= other < len(sorts):
+            position = (sorts[at] + sorts[other]) / 2
+        else:
+            position = sorts[at] + (-1 if where == "BEFORE" else 1)
+    run_sql(conn, f"INSERT INTO {enums.TABLE} (type_name, label, sort_order) VALUES ({m}, {m},"
+                  f" {m})", (name, label, position))
+    new = [lab for lab, _ in sorted({**order, label: position}.items(), key=lambda kv: kv[1])]
+    if conn.backend.dialect == "sqlite":
+        from pgproxy.backends.sqlite_ddl import relax_enum_checks
+
+        relax_enum_checks(conn, name, list(order), new)
+    else:
+        from pgproxy.backends.mysql_ddl import modify_enum_columns
+
+        modify_enum_columns(conn, name, new)
+
+
 def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
     """A copy of the statement with its enum-typed columns made what the backend checks."""
     tree = tree.copy()
@@ -77,6 +117,7 @@ def create_table(conn: Any, tree: exp.Create) -> None:
 ROUTINES = {
     "create_enum": create_enum,
     "drop_types": drop_types,
+    "add_enum_value": add_enum_value,
     **composites.ROUTINES,
     "create_table": create_table,
 }

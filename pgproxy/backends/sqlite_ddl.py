@@ -309,6 +309,33 @@ def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -
     run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
+def relax_enum_checks(conn: Any, name: str, old: list[str], new: list[str]) -> None:
+    """After ALTER TYPE … ADD VALUE: each column of the enum gets a CHECK with the new label.
+    A CHECK that only admits more rows is changed in place, by SQLite's documented
+    writable_schema procedure (ALTER TABLE, section 7), not by rebuilding the table."""
+    from dialects.enums import check_sql
+
+    version = run_sql(conn, "PRAGMA schema_version")[0][0]
+    changed = False
+    for table, create_sql in run_sql(conn, "SELECT name, sql FROM sqlite_master WHERE type ="
+                                           " 'table' AND sql IS NOT NULL"):
+        sql = create_sql
+        for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})"):
+            declared = row[2] or ""
+            if declared in (name, _q(name)) or declared.lower() == name:
+                sql = sql.replace(check_sql(row[1], old), check_sql(row[1], new))
+        if sql != create_sql:
+            run_sql(conn, "PRAGMA writable_schema = ON")
+            try:
+                run_sql(conn, "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND"
+                              " name = ?", (sql, table))
+            finally:
+                run_sql(conn, "PRAGMA writable_schema = OFF")
+            changed = True
+    if changed:
+        run_sql(conn, f"PRAGMA schema_version = {int(version) + 1}")
+
+
 ROUTINES = {
     "alter_table": alter_table,
     "truncate": truncate,

@@ -122,3 +122,39 @@ def test_labels_in_the_client_encoding(request: pytest.FixtureRequest, proxy: st
         cur = conn.cursor(binary=True)
         cur.execute(f"select %s::{name}", ["x\u00e0"])
         assert cur.fetchone() == (b"x\xe0",)  # an unregistered enum: its binary bytes
+
+
+def test_add_value(any_proxy: ProxyProcess) -> None:
+    """ALTER TYPE … ADD VALUE: the label is in pg_enum, in its place, and the type's columns
+    take it; MariaDB (and PostgreSQL) sort the column by the labels' order."""
+    name, table = f"ev_level_{next(_ids)}", f"ev_levels_{next(_ids)}"
+    with psycopg.connect(any_proxy.dsn(), autocommit=True) as conn:
+        conn.execute(f"create type {name} as enum ('low', 'high')")
+        conn.execute(f"create table {table} (id int primary key, v {name} not null)")
+        try:
+            conn.execute(f"insert into {table} values (1, 'high'), (2, 'low')")
+            with pytest.raises(
+                (psycopg.errors.CheckViolation, psycopg.errors.InvalidTextRepresentation)
+            ):
+                conn.execute(f"insert into {table} values (3, 'mid')")
+            conn.execute(f"alter type {name} add value 'mid' before 'high'")
+            conn.execute(f"alter type {name} add value if not exists 'mid'")
+            with pytest.raises(psycopg.errors.DuplicateObject):
+                conn.execute(f"alter type {name} add value 'mid'")
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                conn.execute(f"alter type {name} add value 'top' after 'nope'")
+            conn.execute(f"insert into {table} values (3, 'mid')")
+            labels = conn.execute(
+                "select e.enumlabel from pg_enum e join pg_type t on t.oid = e.enumtypid"
+                " where t.typname = %s order by e.enumsortorder",
+                [name],
+            ).fetchall()
+            assert labels == [("low",), ("mid",), ("high",)]
+            rows = conn.execute(f"select id from {table} order by v, id").fetchall()
+            if any_proxy.backend_url.startswith("sqlite"):
+                assert rows == [(1,), (2,), (3,)]  # text order (DIFFERENCES.md)
+            else:
+                assert rows == [(2,), (3,), (1,)]
+        finally:
+            conn.execute(f"drop table {table}")
+            conn.execute(f"drop type {name}")
