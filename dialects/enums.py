@@ -4,8 +4,8 @@ them), and a column of the type becomes a CHECK on SQLite and an ENUM on MySQL/M
 Which names in a CREATE TABLE are enums only the backend's table knows, so such a
 CREATE TABLE is a routine (pgproxy/backends/enums.py) that looks the labels up and
 calls `apply`. Composite types are dialects/composites.py's; ranges, and ALTER TYPE other than ADD
-VALUE (a routine: the backend's columns of the type take the new label too) and
-OWNER TO, are refused with 0A000.
+VALUE / RENAME VALUE (routines: the backend's columns of the type take the new label
+too) and OWNER TO, are refused with 0A000.
 """
 
 from __future__ import annotations
@@ -78,16 +78,21 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
 
 
 def _add_value(tokens: list[Token], words: list[str], target: Target) -> Generated:
-    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'label' [BEFORE | AFTER 'label']."""
+    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'label' [BEFORE | AFTER 'label'], and
+    ALTER TYPE name RENAME VALUE 'old' TO 'new'."""
     i, name = 2, ""
     if len(tokens) > 4 and tokens[3].token_type == TokenType.DOT:
         name, i = ("" if word(tokens[2]) == "PUBLIC" else _name(tokens[2]) + "."), 4
     name += _name(tokens[i]) if i < len(tokens) else ""
     rest = words[i + 1 :]
     strings = [t.text for t in tokens[i + 1 :] if t.token_type == TokenType.STRING]
+    if rest[:2] == ["RENAME", "VALUE"] and len(strings) == 2:
+        return Generated("", steps=(Step(routine="rename_enum_value",
+                                         args=(name, strings[0], strings[1])),))
     if rest[:2] != ["ADD", "VALUE"] or not strings:
         raise TranslationError(
-            f"{target.backend}: ALTER TYPE supports ADD VALUE and OWNER TO only", "0A000")
+            f"{target.backend}: ALTER TYPE supports ADD VALUE, RENAME VALUE and OWNER TO only",
+            "0A000")
     exists = rest[2:5] == ["IF", "NOT", "EXISTS"]
     where = next((w for w in rest if w in ("BEFORE", "AFTER")), "")
     if where and len(strings) != 2:

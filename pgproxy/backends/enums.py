@@ -55,17 +55,73 @@ def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
             raise errors.UndefinedObject(f'type "{name}" does not exist')
 
 
-def add_enum_value(conn: Any, name: str, label: str, if_not_exists: bool, where: str,
-                   neighbour: str) -> None:
-    """ALTER TYPE … ADD VALUE: a label between its neighbours' sort orders, and the
-    backend's columns of the type (a CHECK on SQLite, an ENUM on MySQL) take it too."""
+def _sort_orders(conn: Any, name: str) -> dict[str, float]:
     m = _mark(conn)
     rows = run_sql(conn, f"SELECT label, sort_order FROM {enums.TABLE} WHERE type_name = {m}"
                          " ORDER BY sort_order", (name,)) if composites.table_exists(
         conn, enums.TABLE) else []
     if not rows:
         raise errors.UndefinedObject(f'type "{name}" does not exist')
-    order = {r[0]: float(r[1]) for r in rows}
+    return {r[0]: float(r[1]) for r in rows}
+
+
+def _relabel_columns(conn: Any, name: str, old: list[str], new: list[str]) -> None:
+    """The backend's columns of the type admit `new` instead of `old` (a CHECK on SQLite,
+    an ENUM on MySQL)."""
+    if conn.backend.dialect == "sqlite":
+        from pgproxy.backends.sqlite_ddl import relax_enum_checks
+
+        relax_enum_checks(conn, name, old, new)
+    else:
+        from pgproxy.backends.mysql_ddl import modify_enum_columns
+
+        modify_enum_columns(conn, name, new)
+
+
+def rename_enum_value(conn: Any, name: str, old: str, new: str) -> None:
+    """ALTER TYPE … RENAME VALUE: the label, and the rows of the type's columns holding it
+    (their CHECK or ENUM first admits both, then only the new set)."""
+    order = _sort_orders(conn, name)
+    if old not in order:
+        raise errors.InvalidParameterValue(f'"{old}" is not an existing enum label')
+    if new in order:
+        raise errors.DuplicateObject(f'enum label "{new}" already exists')
+    m = _mark(conn)
+    run_sql(conn, f"UPDATE {enums.TABLE} SET label = {m} WHERE type_name = {m} AND label = {m}",
+            (new, name, old))
+    before = list(order)
+    after = [new if label == old else label for label in before]
+    both = [*before, new]
+    _relabel_columns(conn, name, before, both)
+    for table, column in columns_of(conn, name):
+        q = '"' if conn.backend.dialect == "sqlite" else "`"
+        run_sql(conn, f"UPDATE {q}{table}{q} SET {q}{column}{q} = {m} WHERE {q}{column}{q} = {m}",
+                (new, old))
+    _relabel_columns(conn, name, both, after)
+
+
+def columns_of(conn: Any, name: str) -> list[tuple[str, str]]:
+    """(table, column) of each backend column of the enum type `name`."""
+    if conn.backend.dialect != "sqlite":
+        return [(r[0], r[1]) for r in run_sql(
+            conn, "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+                  "TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT = %s", (enums.TYPE_MARK + name,))]
+    out = []
+    for (table,) in run_sql(conn, "SELECT name FROM sqlite_master WHERE type = 'table'"):
+        quoted = '"' + table.replace('"', '""') + '"'
+        for row in run_sql(conn, f"PRAGMA table_xinfo({quoted})"):
+            declared = row[2] or ""
+            if declared == f'"{name}"' or declared.lower() == name:
+                out.append((table, row[1]))
+    return out
+
+
+def add_enum_value(conn: Any, name: str, label: str, if_not_exists: bool, where: str,
+                   neighbour: str) -> None:
+    """ALTER TYPE … ADD VALUE: a label between its neighbours' sort orders, and the
+    backend's columns of the type (a CHECK on SQLite, an ENUM on MySQL) take it too."""
+    m = _mark(conn)
+    order = _sort_orders(conn, name)
     if label in order:
         if if_not_exists:
             return
@@ -85,14 +141,7 @@ def add_enum_value(conn: Any, name: str, label: str, if_not_exists: bool, where:
     run_sql(conn, f"INSERT INTO {enums.TABLE} (type_name, label, sort_order) VALUES ({m}, {m},"
                   f" {m})", (name, label, position))
     new = [lab for lab, _ in sorted({**order, label: position}.items(), key=lambda kv: kv[1])]
-    if conn.backend.dialect == "sqlite":
-        from pgproxy.backends.sqlite_ddl import relax_enum_checks
-
-        relax_enum_checks(conn, name, list(order), new)
-    else:
-        from pgproxy.backends.mysql_ddl import modify_enum_columns
-
-        modify_enum_columns(conn, name, new)
+    _relabel_columns(conn, name, list(order), new)
 
 
 def with_labels(conn: Any, tree: exp.Expr) -> exp.Expr:
@@ -118,6 +167,7 @@ ROUTINES = {
     "create_enum": create_enum,
     "drop_types": drop_types,
     "add_enum_value": add_enum_value,
+    "rename_enum_value": rename_enum_value,
     **composites.ROUTINES,
     "create_table": create_table,
 }

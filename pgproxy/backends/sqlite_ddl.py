@@ -310,20 +310,21 @@ def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -
 
 
 def relax_enum_checks(conn: Any, name: str, old: list[str], new: list[str]) -> None:
-    """After ALTER TYPE … ADD VALUE: each column of the enum gets a CHECK with the new label.
-    A CHECK that only admits more rows is changed in place, by SQLite's documented
-    writable_schema procedure (ALTER TABLE, section 7), not by rebuilding the table."""
+    """After ALTER TYPE … ADD / RENAME VALUE: each column of the enum gets a CHECK of the
+    new labels, in place, by SQLite's documented writable_schema procedure (ALTER TABLE,
+    section 7): the rows already there satisfy it (a rename updates them in between)."""
     from dialects.enums import check_sql
 
+    columns: dict[str, list[str]] = {}
+    for table, column in enums.columns_of(conn, name):
+        columns.setdefault(table, []).append(column)
     version = run_sql(conn, "PRAGMA schema_version")[0][0]
     changed = False
-    for table, create_sql in run_sql(conn, "SELECT name, sql FROM sqlite_master WHERE type ="
-                                           " 'table' AND sql IS NOT NULL"):
+    for table, names in columns.items():
+        create_sql = _table_sql(conn, table) or ""
         sql = create_sql
-        for row in run_sql(conn, f"PRAGMA table_xinfo({_q(table)})"):
-            declared = row[2] or ""
-            if declared in (name, _q(name)) or declared.lower() == name:
-                sql = sql.replace(check_sql(row[1], old), check_sql(row[1], new))
+        for column in names:
+            sql = sql.replace(check_sql(column, old), check_sql(column, new))
         if sql != create_sql:
             run_sql(conn, "PRAGMA writable_schema = ON")
             try:

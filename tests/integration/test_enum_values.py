@@ -125,8 +125,8 @@ def test_labels_in_the_client_encoding(request: pytest.FixtureRequest, proxy: st
 
 
 def test_add_value(any_proxy: ProxyProcess) -> None:
-    """ALTER TYPE … ADD VALUE: the label is in pg_enum, in its place, and the type's columns
-    take it; MariaDB (and PostgreSQL) sort the column by the labels' order."""
+    """ALTER TYPE … ADD VALUE / RENAME VALUE: the label is in pg_enum, in its place, and the
+    type's columns take it; MariaDB (and PostgreSQL) sort the column by the labels' order."""
     name, table = f"ev_level_{next(_ids)}", f"ev_levels_{next(_ids)}"
     with psycopg.connect(any_proxy.dsn(), autocommit=True) as conn:
         conn.execute(f"create type {name} as enum ('low', 'high')")
@@ -150,9 +150,13 @@ def test_add_value(any_proxy: ProxyProcess) -> None:
                 [name],
             ).fetchall()
             assert labels == [("low",), ("mid",), ("high",)]
+            conn.execute(f"alter type {name} rename value 'low' to 'bottom'")
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                conn.execute(f"alter type {name} rename value 'low' to 'x'")
+            assert conn.execute(f"select v from {table} where id = 2").fetchone() == ("bottom",)
             rows = conn.execute(f"select id from {table} order by v, id").fetchall()
             if any_proxy.backend_url.startswith("sqlite"):
-                assert rows == [(1,), (2,), (3,)]  # text order (DIFFERENCES.md)
+                assert rows == [(2,), (1,), (3,)]  # text order (DIFFERENCES.md)
             else:
                 assert rows == [(2,), (3,), (1,)]
         finally:
