@@ -74,7 +74,8 @@ def type_statement(tag: str, tokens: list[Token], target: Target) -> Generated:
             i += 2
         names.append(name)
         i += 1
-    return Generated("", steps=(Step(routine="drop_types", args=(tuple(names), exists)),))
+    return Generated("", steps=(Step(routine="drop_types",
+                                     args=(tuple(names), exists, "CASCADE" in words)),))
 
 
 def _add_value(tokens: list[Token], words: list[str], target: Target) -> Generated:

@@ -44,15 +44,37 @@ def create_enum(conn: Any, name: str, values: tuple[str, ...]) -> None:
                       f"VALUES ({m}, {m}, {m})", (name, label, float(order)))
 
 
-def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool) -> None:
-    """DROP TYPE of enums and composite types (pgproxy/backends/composites.py)."""
+def drop_types(conn: Any, names: tuple[str, ...], if_exists: bool,
+               cascade: bool = False) -> None:
+    """DROP TYPE of enums and composite types (pgproxy/backends/composites.py): refused while
+    a table's column has the type (2BP01), or with CASCADE the columns go too."""
     present = labels(conn, set(names))
     m = _mark(conn)
     for name in names:
+        used = columns_of(conn, name)
+        if used and not cascade:
+            raise errors.DependentObjectsStillExist(
+                f"cannot drop type {name} because other objects depend on it",
+                detail="\n".join(f"column {c} of table {t} depends on type {name}"
+                                  for t, c in used),
+                hint="Use DROP ... CASCADE to drop the dependent objects too.")
+        for table, column in used:
+            _drop_column(conn, table, column)
         if name in present:
             run_sql(conn, f"DELETE FROM {enums.TABLE} WHERE type_name = {m}", (name,))
         elif not composites.drop_composite(conn, name) and not if_exists:
             raise errors.UndefinedObject(f'type "{name}" does not exist')
+
+
+def _drop_column(conn: Any, table: str, column: str) -> None:
+    alter = exp.Alter(this=exp.Table(this=exp.to_identifier(table, quoted=True)), kind="TABLE",
+                      actions=[exp.Drop(kind="COLUMN", tables=[
+                          exp.Column(this=exp.to_identifier(column, quoted=True))])])
+    if conn.backend.dialect == "sqlite":
+        from pgproxy.backends.sqlite_ddl import alter_table
+    else:
+        from pgproxy.backends.mysql_ddl import alter_table
+    alter_table(conn, alter)
 
 
 def _sort_orders(conn: Any, name: str) -> dict[str, float]:

@@ -159,6 +159,10 @@ def test_add_value(any_proxy: ProxyProcess) -> None:
                 assert rows == [(2,), (1,), (3,)]  # text order (DIFFERENCES.md)
             else:
                 assert rows == [(2,), (3,), (1,)]
+            with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+                conn.execute(f"drop type {name}")
+            conn.execute(f"drop type {name} cascade")  # and the column v with it
+            assert [d.name for d in conn.execute(f"select * from {table}").description] == ["id"]
         finally:
             conn.execute(f"drop table {table}")
-            conn.execute(f"drop type {name}")
+            conn.execute(f"drop type if exists {name}")
