@@ -168,18 +168,21 @@ class Catalog:
         return await self._schema_types(session, stmt, stmt.param_columns, stmt.nparams, "p")
 
     async def type_oids(self, session: Session, names: Sequence[str]) -> list[int]:
-        """The OID of each user-defined type name ('mood', 'mood[]' for its array), 0 where
-        the catalog has none; the schema is read anew once when a name is missing (a type
-        made since)."""
+        """The OID of each user-defined type name ('mood', 'mood[]' for its array), 0 for a
+        built-in type's name; the schema is read anew once when a name is missing (a type
+        made since), and a name still missing is 42704, as PostgreSQL's."""
         if session.route.backend.dialect not in _SCHEMA_DIALECTS:
             return [0] * len(names)
         cached = self._engines.get(id(session.route.backend))
         engine = cached[0] if cached is not None else await self._engine(session)
         oids = [_type_oid(engine, n) for n in names]
-        if not all(oids) and cached is not None:
+        if None in oids and cached is not None:
             engine = await self._engine(session)
             oids = [_type_oid(engine, n) for n in names]
-        return oids
+        for name, oid in zip(names, oids, strict=True):
+            if oid is None:
+                raise errors.UndefinedObject(f'type "{name.removesuffix("[]")}" does not exist')
+        return [oid or 0 for oid in oids]
 
     async def named_param_types(self, session: Session, stmt: dialects.Statement,
                                 inferred: Sequence[int]) -> list[int]:
@@ -365,10 +368,14 @@ class Catalog:
             return engine
 
 
-def _type_oid(engine: CatalogDB, name: str) -> int:
+def _type_oid(engine: CatalogDB, name: str) -> int | None:
+    """A user-defined type's OID; 0 for a built-in one (its values stay as the backend
+    types them); None for a name the catalog does not have."""
     element = name.removesuffix("[]")
-    oid = engine.names.type_by_name.get(element if element == name else f"_{element}", 0)
-    return oid if oid >= FIRST_NORMAL_OID else 0  # built-in names are typed by dialects/
+    oid = engine.names.type_by_name.get(element if element == name else f"_{element}")
+    if oid is None:
+        return None
+    return oid if oid >= FIRST_NORMAL_OID else 0
 
 
 def _bind_types(

@@ -166,3 +166,11 @@ def test_add_value(any_proxy: ProxyProcess) -> None:
         finally:
             conn.execute(f"drop table {table}")
             conn.execute(f"drop type if exists {name}")
+
+
+def test_a_cast_to_a_missing_type(any_proxy: ProxyProcess) -> None:
+    with psycopg.connect(any_proxy.dsn(), autocommit=True) as conn:
+        for sql in ("select 'x'::ev_no_such_type", "select %s::ev_no_such_type[]"):
+            with pytest.raises(psycopg.errors.UndefinedObject):
+                conn.execute(sql, ["x"] if "%s" in sql else None)
+        assert conn.execute("select 1").fetchone() == (1,)
