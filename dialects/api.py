@@ -94,6 +94,10 @@ class Statement:
     zoned_columns: tuple[tuple[int, str, str], ...] = ()  # <column> AT TIME ZONE …, as above
     # The column each literal a shape lifted out meets (0-based literal index), as above.
     literal_columns: tuple[tuple[int, str, str], ...] = ()
+    # Result columns and $n (0-based) cast to a user-defined type, by the type's name
+    # ('mood', 'mood[]'), for the proxy to type by the OID its catalog gives (usertypes.py).
+    result_type_names: tuple[tuple[int, str], ...] = ()
+    param_type_names: tuple[tuple[int, str], ...] = ()
     hints: Hints = field(default_factory=Hints)
     setting: Setting | None = None
     catalog_only: bool = False  # reads only pg_catalog / information_schema relations

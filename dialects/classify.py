@@ -456,6 +456,13 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     or CTE is typed by the projection it comes from. `sum()` whose argument's
     type is unknown gets `SUM_OF_INTEGERS_IF_INTEGRAL` (see dialects.api).
     """
+    if isinstance(expression, exp.Values) and expression.expressions:
+        # VALUES (…), (…): a column's type where every row gives the same one (PostgreSQL
+        # unifies differing ones: 1 and 2.5 are numeric)
+        rows = [[expr_oid(v) for v in row.expressions] if isinstance(row, exp.Tuple) else []
+                for row in expression.expressions]
+        out = [col[0] if len(set(col)) == 1 else 0 for col in zip(*rows, strict=False)]
+        return tuple(out) if any(out) else ()
     if not isinstance(expression, exp.Select):
         return ()
     out = [_projection_type(p, expression, 0) for p in expression.expressions]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from dialects.usertypes import type_name
+
 _D = exp.DType
 _TYPE_NAMES = {
     _D.SMALLINT: "int2", _D.INT: "int4", _D.BIGINT: "int8", _D.TEXT: "text",
@@ -57,11 +59,13 @@ def _figure(node: exp.Expr) -> str | None:
         to = node.to
         while to.this == _D.ARRAY and to.expressions:  # '{1}'::int[] is column "int4"
             to = to.expressions[0]
-        return _TYPE_NAMES.get(to.this, to.sql("postgres").lower())
+        return _TYPE_NAMES.get(to.this) or type_name(to) or to.sql("postgres").lower()
     if isinstance(node, exp.Column):
         return node.name
     if isinstance(node, exp.Case):
         return "case"
+    if isinstance(node, exp.Tuple):
+        return "row"
     if isinstance(node, exp.Boolean):
         return "bool"
     if isinstance(node, exp.Interval):

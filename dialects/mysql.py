@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
 from sqlglot.generators.mysql import MySQLGenerator
 
-from dialects import arrays, functions, jsonops, ordering, regex, zones
+from dialects import arrays, functions, jsonops, ordering, records, regex, usertypes, zones
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -419,6 +419,8 @@ PREPROCESS_MYSQL = (
     regex.similar_to,
     jsonops.json_operators,
     *COMMON,
+    records.records,
+    usertypes.as_text,
     *arrays.PREPROCESS,
     integer_division,
     on_conflict,

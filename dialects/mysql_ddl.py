@@ -13,7 +13,7 @@ import typing as t
 
 from sqlglot import exp
 
-from dialects import enums
+from dialects import composites, enums
 from dialects.api import Step
 from dialects.sqlite_ddl import truncate_cascades
 
@@ -22,6 +22,8 @@ if t.TYPE_CHECKING:
 
 
 def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
+    if (steps := composites.plan(tree, dialect.BACKEND)) is not None:
+        return steps
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
         return enums.create_type(tree, dialect.BACKEND)
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and (

@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from dialects import cacheability, classify, copy, ddl, hints, paramcols
+from dialects import cacheability, classify, copy, ddl, hints, paramcols, usertypes
 from dialects.api import Hints, Kind, Setting, Statement, TranslationError
 from dialects.postgres import dialect, tokenize
 
@@ -386,6 +386,8 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         result_columns=paramcols.result_columns(expression) if returns_rows else (),
         summed_columns=paramcols.summed_columns(expression) if returns_rows else (),
         zoned_columns=paramcols.zoned_columns(expression) if returns_rows else (),
+        result_type_names=usertypes.result_names(expression) if returns_rows else (),
+        param_type_names=usertypes.param_names(expression) if nparams else (),
         hints=_only_reads(found, kind),
         setting=setting,
         catalog_only=catalog_only,

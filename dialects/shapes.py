@@ -235,6 +235,7 @@ def check(statements: list[Statement], shape: Shape) -> list[Statement] | None:
     return [dataclasses.replace(
         st, nparams=n, param_types=st.param_types[:n],
         param_columns=tuple(c for c in st.param_columns if c[0] < n),
+        param_type_names=tuple(c for c in st.param_type_names if c[0] < n),
         literal_columns=tuple((i - n, t, c) for i, t, c in st.param_columns if i >= n),
     )]
 

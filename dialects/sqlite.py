@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite as _SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
-from dialects import arrays, jsonops, regex, valuesdefault, zones
+from dialects import arrays, jsonops, records, regex, usertypes, valuesdefault, zones
 from dialects.api import TranslationError
 from dialects.base import (
     COMMON,
@@ -437,7 +437,7 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
     BACKEND = "sqlite"
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
     PREPROCESS = (regex.similar_to, jsonops.json_operators, valuesdefault.values_default,
-                  *COMMON, *arrays.PREPROCESS,
+                  *COMMON, records.records, usertypes.as_text, *arrays.PREPROCESS,
                   _float_precision, strip_regclass, _no_locking, _default_escape,
                   _returning_unqualified)
     TRANSFORMS = {

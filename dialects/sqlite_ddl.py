@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from dialects import ddl, enums, sequences
+from dialects import composites, ddl, enums, sequences
 from dialects.api import Step, TranslationError
 
 if t.TYPE_CHECKING:
@@ -34,6 +34,8 @@ def plan(tree: exp.Expr, dialect: PgProxyBackend) -> tuple[Step, ...] | None:
     """Steps for a statement SQLite cannot run as one; None when it can."""
     if isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.this, exp.Schema):
         return _create_table(tree, dialect)
+    if (steps := composites.plan(tree, "sqlite")) is not None:
+        return steps
     if isinstance(tree, exp.Create) and tree.kind == "TYPE":
         return enums.create_type(tree, "sqlite")
     if isinstance(tree, exp.Drop) and tree.kind == "TABLE":

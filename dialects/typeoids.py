@@ -68,6 +68,7 @@ ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 
 
 REGTYPE = 2206
+RECORD = 2249
 OID = 26
 BYTEA = 17
 
@@ -108,8 +109,8 @@ def name_oid(name: str) -> int:
 
 
 # Result types of functions whose type does not depend on their arguments.
-_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE, **RANGE_TYPE_OIDS,
-                  **_RANGE_FLAGS}
+_FUNCTION_OIDS = {"get_byte": 23, "set_byte": 17, "pg_typeof": REGTYPE, "row": RECORD,
+                  **RANGE_TYPE_OIDS, **_RANGE_FLAGS}
 _NODE_OIDS: dict[type[exp.Expr], int] = {
     exp.Ascii: 23, exp.Chr: 25, exp.Repeat: 25, exp.JSONExtractScalar: 25,  # ->> and #>>
     exp.JSONBExtractScalar: 25,
@@ -141,6 +142,8 @@ def expr_oid(node: exp.Expr | None) -> int:
         return 0
     if isinstance(node, exp.Cast):
         return datatype_oid(node.to)
+    if isinstance(node, exp.Tuple):  # (1, 'a') is a row
+        return RECORD
     if is_typeof(node):
         return REGTYPE
     if isinstance(node, exp.Array):

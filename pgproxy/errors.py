@@ -282,6 +282,18 @@ class DuplicateObject(PgError, code="42710"):
     pass
 
 
+class DuplicateSchema(PgError, code="42P06"):
+    pass
+
+
+class InvalidSchemaName(PgError, code="3F000"):
+    pass
+
+
+class DependentObjectsStillExist(PgError, code="2BP01"):
+    pass
+
+
 class DuplicatePreparedStatement(PgError, code="42P05"):
     pass
 

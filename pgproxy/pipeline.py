@@ -139,15 +139,20 @@ class Pipeline:
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
     ) -> Sequence[int]:
         """Types for the $n a Parse left undeclared, from what they are bound to."""
-        if stmt.param_columns and not session.route.backend.capabilities.passthrough and any(
+        inferred: Sequence[int] = ()
+        translated = not session.route.backend.capabilities.passthrough
+        if stmt.param_columns and translated and any(
             not (i < len(declared) and declared[i]) for i, _, _ in stmt.param_columns
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
-            return await self.catalog.param_types(StatementContext(session, None), stmt)
-        if stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
+            inferred = await self.catalog.param_types(StatementContext(session, None), stmt)
+        elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
             locks = advisory.calls(stmt, session.route.backend.capabilities)
-            return advisory.param_types(stmt, locks) if locks is not None else ()
-        return ()
+            inferred = advisory.param_types(stmt, locks) if locks is not None else ()
+        if stmt.param_type_names and translated:  # $1::mood: the enum's OID
+            inferred = await self.catalog.named_param_types(
+                StatementContext(session, None), stmt, inferred)
+        return inferred
 
     async def begin_implicit(
         self, session: Session, statements: Sequence[PreparedStatement]
@@ -256,7 +261,8 @@ class Pipeline:
         was_in_tx = ctx.in_transaction
         if generated.column_types and cursor.columns is not None:
             cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
-        if (stmt.result_columns or stmt.zoned_columns) and cursor.columns is not None:
+        if (stmt.result_columns or stmt.zoned_columns or stmt.result_type_names) and \
+                cursor.columns is not None:
             cursor.columns = await self._schema_typed(ctx, stmt, cursor.columns)
         if stmt.summed_columns and cursor.columns is not None:
             scales = await self.catalog.sum_scales(ctx, stmt, len(cursor.columns))
@@ -342,7 +348,8 @@ class Pipeline:
                     ctx, self.parse(probe)[0], bound, prepared.param_types)
             except errors.PgError:
                 log.debug("describing %r as %r failed", stmt.sql, probe, exc_info=True)
-        if columns is not None and (stmt.result_columns or stmt.zoned_columns):
+        if columns is not None and (stmt.result_columns or stmt.zoned_columns or
+                                    stmt.result_type_names):
             columns = await self._schema_typed(ctx, stmt, columns)
         if columns is not None and stmt.summed_columns:
             columns = rescale.retyped(
@@ -394,12 +401,19 @@ class Pipeline:
 
         SQLite's min()/max() have no declared type (the proxy would guess one from
         the first rows, or none) and MariaDB sends json columns as text; the schema
-        the catalog reads knows both (dialects/paramcols.py).
+        the catalog reads knows both (dialects/paramcols.py), and the OIDs of enums.
         """
         out = list(columns)
         caps = ctx.route.backend.capabilities
         if caps.passthrough:
             return out
+        if stmt.result_type_names:  # casts to an enum: its OID, which only the catalog knows
+            oids = await self.catalog.type_oids(ctx, [n for _, n in stmt.result_type_names])
+            types = [0] * len(out)
+            for (i, _), oid in zip(stmt.result_type_names, oids, strict=True):
+                if i < len(out):
+                    types[i] = oid
+            out = _typed(out, types)
         if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
             zoned = await self.catalog.result_types(ctx, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])

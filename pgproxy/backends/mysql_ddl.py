@@ -253,6 +253,23 @@ def alter_table(conn: Any, alter: exp.Alter) -> None:
         run_sql(conn, literal(conn, f"ALTER TABLE {_q(table)} " + ", ".join(clauses)))
 
 
+def modify_enum_columns(conn: Any, name: str, labels: list[str]) -> None:
+    """After ALTER TYPE … ADD VALUE: each ENUM column of the type (its comment names it)
+    restated with the labels in their order (MySQL sorts an ENUM by its labels' order)."""
+    from dialects.enums import TYPE_MARK
+
+    mark = TYPE_MARK + name
+    kind = exp.DataType(this=exp.DType.ENUM, expressions=[exp.Literal.string(v) for v in labels])
+    dialect = dialect_for(conn.backend.dialect)
+    comment = exp.Literal.string(mark).sql(dialect="mysql")
+    for table, column in run_sql(
+        conn, "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+              "TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT = %s", (mark,)):
+        action = exp.AlterColumn(this=exp.to_identifier(column), dtype=kind.copy())
+        clause = _modify(conn, table, action, dialect)
+        run_sql(conn, literal(conn, f"ALTER TABLE {_q(table)} {clause} COMMENT {comment}"))
+
+
 ROUTINES = {
     "truncate": truncate,
     "drop_tables": drop_tables,

@@ -309,6 +309,34 @@ def truncate(conn: Any, tables: tuple[str, ...], restart: bool, cascade: bool) -
     run_sql(conn, f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
+def relax_enum_checks(conn: Any, name: str, old: list[str], new: list[str]) -> None:
+    """After ALTER TYPE … ADD / RENAME VALUE: each column of the enum gets a CHECK of the
+    new labels, in place, by SQLite's documented writable_schema procedure (ALTER TABLE,
+    section 7): the rows already there satisfy it (a rename updates them in between)."""
+    from dialects.enums import check_sql
+
+    columns: dict[str, list[str]] = {}
+    for table, column in enums.columns_of(conn, name):
+        columns.setdefault(table, []).append(column)
+    version = run_sql(conn, "PRAGMA schema_version")[0][0]
+    changed = False
+    for table, names in columns.items():
+        create_sql = _table_sql(conn, table) or ""
+        sql = create_sql
+        for column in names:
+            sql = sql.replace(check_sql(column, old), check_sql(column, new))
+        if sql != create_sql:
+            run_sql(conn, "PRAGMA writable_schema = ON")
+            try:
+                run_sql(conn, "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND"
+                              " name = ?", (sql, table))
+            finally:
+                run_sql(conn, "PRAGMA writable_schema = OFF")
+            changed = True
+    if changed:
+        run_sql(conn, f"PRAGMA schema_version = {int(version) + 1}")
+
+
 ROUTINES = {
     "alter_table": alter_table,
     "truncate": truncate,

@@ -26,6 +26,7 @@ from dialects.sequences import is_qualified_call
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import translate
+from pgproxy.catalog.builtins import FIRST_NORMAL_OID
 from pgproxy.catalog.common import Context, format_type
 from pgproxy.catalog.engine import CatalogDB, type_oid
 from pgproxy.catalog.functions import FUNCTIONS
@@ -117,6 +118,34 @@ class Catalog:
         text and backend until the next invalidate.
         """
         return await self._schema_types(ctx, stmt, stmt.param_columns, stmt.nparams, "p")
+
+    async def type_oids(self, ctx: StatementContext, names: Sequence[str]) -> list[int]:
+        """The OID of each user-defined type name ('mood', 'mood[]' for its array), 0 for a
+        built-in type's name; the schema is read anew once when a name is missing (a type
+        made since), and a name still missing is 42704, as PostgreSQL's."""
+        if not ctx.route.backend.capabilities.schema_source:
+            return [0] * len(names)
+        cached = self._engines.get(id(ctx.route.backend))
+        engine = cached[0] if cached is not None else await self._engine(ctx)
+        oids = [_type_oid(engine, n) for n in names]
+        if None in oids and cached is not None:
+            engine = await self._engine(ctx)
+            oids = [_type_oid(engine, n) for n in names]
+        for name, oid in zip(names, oids, strict=True):
+            if oid is None:
+                raise errors.UndefinedObject(f'type "{name.removesuffix("[]")}" does not exist')
+        return [oid or 0 for oid in oids]
+
+    async def named_param_types(self, ctx: StatementContext, stmt: dialects.Statement,
+                                inferred: Sequence[int]) -> list[int]:
+        """`inferred` with each $n cast to an enum (`$1::mood`) given the enum's OID."""
+        out = [*inferred, *[0] * (stmt.nparams - len(inferred))]
+        names = stmt.param_type_names
+        for (i, _), oid in zip(names, await self.type_oids(ctx, [n for _, n in names]),
+                               strict=True):
+            if i < len(out) and oid:
+                out[i] = oid
+        return out
 
     async def result_types(self, ctx: StatementContext, stmt: dialects.Statement,
                            ncolumns: int, zoned: bool = False) -> list[int]:
@@ -303,6 +332,16 @@ class Catalog:
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(read.tables))
             return engine
+
+
+def _type_oid(engine: CatalogDB, name: str) -> int | None:
+    """A user-defined type's OID; 0 for a built-in one (its values stay as the backend
+    types them); None for a name the catalog does not have."""
+    element = name.removesuffix("[]")
+    oid = engine.names.type_by_name.get(element if element == name else f"_{element}")
+    if oid is None:
+        return None
+    return oid if oid >= FIRST_NORMAL_OID else 0
 
 
 def _bind_types(

@@ -21,7 +21,7 @@ import apsw
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.catalog import builtins as b
-from pgproxy.catalog import comments, enums, functions, sequences
+from pgproxy.catalog import comments, composites, enums, functions, sequences
 from pgproxy.catalog.common import (
     Context,
     Names,
@@ -176,6 +176,7 @@ class CatalogDB:
         descriptions = [(b.PUBLIC_NS, b.PG_NAMESPACE_RELID, 0, "standard public schema")]
 
         enums.load(self, schema, taken, types)
+        composites.load(self, schema, taken, types)
         for t in schema.tables:  # columns made with an enum type show that type
             for c in t.columns:
                 if c.type_name in names.type_by_name:

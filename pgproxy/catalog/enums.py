@@ -1,10 +1,12 @@
-"""Enum types in the catalog: a pg_type row (typtype 'e') and pg_enum's labels for each."""
+"""Enum types in the catalog: pg_type rows (typtype 'e', and its array type `_name`) and
+pg_enum's labels for each; the wire codecs learn both OIDs (labels are text)."""
 
 from __future__ import annotations
 
 from pgproxy.catalog import builtins as b
 from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
+from pgproxy.wire.codecs import register_enum
 
 
 def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tuple]) -> None:
@@ -15,9 +17,15 @@ def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tu
         if name in names.type_by_name:
             continue  # a table's row type already has the name
         oid = stable_oid(f"type:public.{name}", taken)
+        array = stable_oid(f"type:public._{name}", taken)
         names.types[oid] = ("public", name)
         names.type_by_name[name] = oid
-        types.append(b._type_row(oid, name, 4, True, "e", "E", False, 0, 0, "enum_", "i"))
+        names.types[array] = ("public", f"_{name}")
+        names.type_by_name[f"_{name}"] = array
+        types.append(b._type_row(oid, name, 4, True, "e", "E", False, 0, array, "enum_", "i"))
+        types.append(b._type_row(array, f"_{name}", -1, False, "b", "A", False, oid, 0, "array",
+                                 "i", subscript="array_subscript_handler"))
+        register_enum(oid, array, b.quote_ident(name), schema.enums[name])
         for order, label in enumerate(schema.enums[name], 1):
             labels.append((stable_oid(f"enum:{name}.{label}", taken), oid, float(order), label))
     catalog.insert("pg_enum", labels)

@@ -127,8 +127,11 @@ def _reg_oid(engine: CatalogEngine, kind: str, value: Any) -> Any:
     if kind == "regtype":
         name = s.lower().removeprefix("pg_catalog.")
         if '"' in s and s != '"char"':
-            # A quoted name, as sql.Identifier writes one: '"text"', '"public"."mood"'.
-            name = split_name(s)[2]
+            # A quoted name, as sql.Identifier writes one: '"text"', '"public"."mood"'
+            # ('s.t' for a type of schema s: the key the catalog keeps it by).
+            ns, _, name = split_name(s)
+            if ns not in ("", "public", "pg_catalog"):
+                name = f"{ns}.{name}"
         name = _TYPE_SPELLINGS.get(name, name)
         if name.endswith("[]"):
             name = "_" + name[:-2]

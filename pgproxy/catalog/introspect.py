@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialects.enums import TYPE_MARK
 from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
@@ -100,6 +101,9 @@ class Schema:
     enums: dict[str, list[str]] = field(default_factory=dict)  # type name -> labels in order
     # COMMENT ON, from pgproxy_comments: (kind, object, column or '', text)
     comments: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # composite type ('s.t' in schema s) -> its fields' (name, PostgreSQL type) in order
+    composites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    schemas: list[str] = field(default_factory=list)  # made by CREATE SCHEMA, besides public
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -184,11 +188,13 @@ def _sqlite(conn: Connection) -> Schema:
 
     version = _rows(conn, "PRAGMA schema_version")[0][0]
     enums = _enums(conn, SQLITE_MASTER)
+    made = _user_types(conn, SQLITE_MASTER, Schema([]))  # composites and schemas
+    user_types = set(enums) | set(made.composites)
     objects = _rows(
         conn,
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view')"
         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('pgproxy_sequences',"
-        " 'pgproxy_enums', 'pgproxy_comments')"
+        " 'pgproxy_enums', 'pgproxy_comments', 'pgproxy_composites', 'pgproxy_schemas')"
         " ORDER BY name",
     )
     tables = []
@@ -221,7 +227,7 @@ def _sqlite(conn: Connection) -> Schema:
                 default = _nextval(f"{name}_{col}_seq")
             table.columns.append(ColumnInfo(col, oid, typmod, bool(notnull) or (bool(pk) and
                                             kind == "table"), default, rowid,
-                                            _enum_named(enums, (decl or "").lower()),
+                                            _user_type_named(user_types, decl or ""),
                                             generated=generated.get(col) if hidden else None))
         if kind == "table":
             indexes = _rows(conn, "SELECT l.name, l.\"unique\", l.origin, l.partial, m.sql"
@@ -285,11 +291,14 @@ def _sqlite(conn: Connection) -> Schema:
         for c in t.columns:
             if c.identity and t.kind == "r" and f"{t.name}_{c.name}_seq" not in named:
                 sequences.append(_rowid_sequence(conn, t.name, c.name))
-    return Schema(tables, version, sequences, enums, _comments(conn, SQLITE_MASTER))
+    return Schema(tables, version, sequences, enums, _comments(conn, SQLITE_MASTER),
+                  made.composites, made.schemas)
 
 
-def _enum_named(enums: dict[str, list[str]], name: str) -> str | None:
-    return name if name in enums else None
+def _user_type_named(names: set[str], declared: str) -> str | None:
+    """The enum or composite type a SQLite column was declared with (its name, unquoted)."""
+    name = declared[1:-1].replace('""', '"') if declared.startswith('"') else declared.lower()
+    return name if name in names else None
 
 
 def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | None:
@@ -301,7 +310,8 @@ def _enum_with_labels(enums: dict[str, list[str]], column_type: str) -> str | No
     return found[0] if len(found) == 1 else None
 
 
-_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments")
+_PROXY_TABLES = ("pgproxy_sequences", "pgproxy_enums", "pgproxy_comments", "pgproxy_composites",
+                 "pgproxy_schemas")
 
 
 def _comments(conn: Connection, schema: str) -> list[tuple[str, str, str, str]]:
@@ -309,6 +319,20 @@ def _comments(conn: Connection, schema: str) -> list[tuple[str, str, str, str]]:
         return []
     return [tuple(r) for r in _rows(conn, "SELECT kind, object, sub, description"  # type: ignore[misc]
                                           " FROM pgproxy_comments")]
+
+
+def _user_types(conn: Connection, source: str, schema: Schema) -> Schema:
+    """The schema with the composite types and schemas made through the proxy."""
+    if has_table(conn, source, "pgproxy_composites"):
+        for name, attnum, attname, atttype in _rows(
+            conn, "SELECT type_name, attnum, attname, atttype FROM pgproxy_composites"
+                  " ORDER BY type_name, attnum"):
+            fields = schema.composites.setdefault(name, [])
+            if attnum:  # 0 marks the type (it may have no fields)
+                fields.append((attname, atttype))
+    if has_table(conn, source, "pgproxy_schemas"):
+        schema.schemas = sorted(r[0] for r in _rows(conn, "SELECT name FROM pgproxy_schemas"))
+    return schema
 
 
 def _enums(conn: Connection, schema: str) -> dict[str, list[str]]:
@@ -455,6 +479,9 @@ def _mysql(conn: Connection) -> Schema:
             oid, comment = _MARKED[comment], None
         elif str(comment).startswith("pgproxy:") and str(comment)[8:] in pgtypes.BY_NAME:
             oid, comment = pgtypes.BY_NAME[str(comment)[8:]], None  # ranges (dialects/mysql.py)
+        enum_type = _enum_with_labels(enums, str(column_type))
+        if comment and comment.startswith(TYPE_MARK):  # an enum's or a composite's name
+            enum_type, comment = comment.removeprefix(TYPE_MARK), None
         identity = "auto_increment" in str(extra).lower()
         dflt = _mysql_default(default, str(extra), oid, str(nullable))
         if identity:
@@ -469,8 +496,7 @@ def _mysql(conn: Connection) -> Schema:
                 generated=default_sql(str(generation), "mysql")))
             continue
         table.columns.append(ColumnInfo(cname, oid, typmod, nullable == "NO", dflt, identity,
-                                        _enum_with_labels(enums, str(column_type)),
-                                        comment=comment or None))
+                                        enum_type, comment=comment or None))
     indexes: dict[tuple[str, str], IndexInfo] = {}
     for tname, iname, non_unique, cname, collation, itype in _rows(
         conn,
@@ -552,8 +578,9 @@ def _mysql(conn: Connection) -> Schema:
             seq = by_name.get(found.group(1)) if found else None
             if seq is not None and seq.owned_by is None:
                 seq.owned_by = (table.name, column.name)
-    return Schema(list(tables.values()), sequences=sequences, enums=enums,
-                  comments=_comments(conn, INFORMATION_SCHEMA))
+    schema = Schema(list(tables.values()), sequences=sequences, enums=enums,
+                    comments=_comments(conn, INFORMATION_SCHEMA))
+    return _user_types(conn, INFORMATION_SCHEMA, schema)
 
 
 def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:

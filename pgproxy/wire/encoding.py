@@ -130,8 +130,9 @@ def lookup(name: str) -> ClientEncoding | None:
 
 # ---------------------------------------------------------------- whole messages
 
-# Types whose binary form is text too (textsend converts it as textout does).
-TEXT_OIDS = frozenset({pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.NAME,
+# Types whose binary form is text too (textsend converts it as textout does); enums join
+# as the catalog learns them (codecs.register_enum).
+TEXT_OIDS = set({pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.NAME,
                        pgtypes.CHAR, pgtypes.UNKNOWN, pgtypes.JSON, pgtypes.JSONB,
                        pgtypes.XML, 0})
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid as _uuid
+from collections.abc import Sequence
 from decimal import Decimal as _Decimal
 from typing import Any
 
 from pgproxy import pgtypes as _t
-from pgproxy.errors import InvalidParameterValue
+from pgproxy.errors import InvalidParameterValue, InvalidTextRepresentation
+from pgproxy.wire.encoding import TEXT_OIDS
 
-from . import arrays, datetimes, numbers, ranges, strings  # noqa: F401 - fill the registry
+from . import arrays, datetimes, numbers, ranges, records, strings  # noqa: F401 - fill the registry
 from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
 from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder
@@ -46,8 +48,45 @@ __all__ = [
     "encoder",
     "normalize_formats",
     "oid_of",
+    "register_composite",
+    "register_enum",
     "row_encoder",
 ]
+
+
+def register_enum(oid: int, array_oid: int, name: str, labels: Sequence[str]) -> None:
+    """An enum's codecs, and its array type's: labels are text in both formats (and in the
+    client's encoding, as text's binary form is), and a parameter must be one of them."""
+    TEXT_OIDS.add(oid)
+    text = CODECS[_t.TEXT]
+    known = frozenset(labels)
+
+    def checked(decode: Decoder) -> Decoder:
+        def label(data: bytes) -> str:
+            value = decode(data)
+            if value not in known:
+                raise InvalidTextRepresentation(f'invalid input value for enum {name}: "{value}"')
+            return value
+
+        return label
+
+    CODECS[oid] = text._replace(oid=oid, text_decode=checked(text.text_decode),
+                                binary_decode=checked(text.binary_decode))
+    arrays.register_array(array_oid, oid)
+    _name(oid, array_oid, name)
+
+
+def _name(oid: int, array_oid: int, name: str) -> None:
+    """What a regtype value of the type prints (pg_typeof)."""
+    _t.REGTYPE_NAMES[oid] = name
+    _t.REGTYPE_NAMES[array_oid] = f"{name}[]"
+
+
+def register_composite(oid: int, array_oid: int, name: str, field_oids: Sequence[int]) -> None:
+    """A composite type's codecs (records.typed_codec), and its array type's."""
+    CODECS[oid] = records.typed_codec(oid, list(field_oids))
+    arrays.register_array(array_oid, oid)
+    _name(oid, array_oid, name)
 
 
 def encoder(oid: int, fmt: int = TEXT, style: Style | None = None) -> Encoder:

@@ -354,7 +354,7 @@ _ARRAYS = (
 ELEMENT_OID: dict[int, int] = {}
 
 
-def _register_array(array_oid: int, elem_oid: int) -> Codec:
+def register_array(array_oid: int, elem_oid: int) -> Codec:
     e = CODECS[elem_oid]
     # A list inside a json[] is one JSON value, not another dimension.
     nested = elem_oid not in (pgtypes.JSON, pgtypes.JSONB)
@@ -386,4 +386,4 @@ def register_all() -> None:
 def register_arrays(pairs: tuple[tuple[int, int], ...]) -> None:
     """Array codecs for (array OID, element OID) pairs whose element codecs are registered."""
     for array_oid, elem_oid in pairs:
-        _register_array(array_oid, elem_oid)
+        register_array(array_oid, elem_oid)

@@ -1,0 +1,165 @@
+"""Codecs for record (2249): a row value, which backends hand over as its text form `(1,"a b")`.
+
+Binary is record_send's: the field count, then per field its type OID, length and bytes.
+The fields' types are not known here, so each goes as text (25); a NULL field as length -1.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from pgproxy import pgtypes
+from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+
+from .registry import CODECS, Codec, register
+from .strings import text_decode, text_encode
+
+_I32 = struct.Struct("!i")
+_FIELD = struct.Struct("!Ii")
+_SPACE = " \t\n\r\v\f"
+
+
+def parse(text: str) -> list[str | None]:
+    """A record's text form to its fields (None for NULL), as record_in reads it."""
+    s = text.strip(_SPACE)
+    if len(s) < 2 or s[0] != "(" or s[-1] != ")":
+        raise InvalidTextRepresentation(f'malformed record literal: "{text}"')
+    body = s[1:-1]
+    fields: list[str | None] = []
+    if body == "":
+        return fields  # () has no fields (record_in would say one NULL for a 1-column type)
+    i, n = 0, len(body)
+    while True:
+        chunk: list[str] = []
+        quoted = False
+        while i < n and body[i] != ",":
+            c = body[i]
+            if c == '"':
+                quoted = True
+                i += 1
+                while i < n:
+                    c = body[i]
+                    if c == "\\" and i + 1 < n:
+                        chunk.append(body[i + 1])
+                        i += 2
+                    elif c == '"' and i + 1 < n and body[i + 1] == '"':
+                        chunk.append('"')
+                        i += 2
+                    elif c == '"':
+                        i += 1
+                        break
+                    else:
+                        chunk.append(c)
+                        i += 1
+                else:
+                    raise InvalidTextRepresentation(f'malformed record literal: "{text}"')
+            elif c == "\\" and i + 1 < n:
+                chunk.append(body[i + 1])
+                i += 2
+            else:
+                chunk.append(c)
+                i += 1
+        fields.append("".join(chunk) if chunk or quoted else None)
+        if i >= n:
+            return fields
+        i += 1  # the comma
+
+
+def _quote(field: str | None) -> str:
+    if field is None:
+        return ""
+    if field == "" or any(c in field for c in '"\\(),' + _SPACE):
+        return '"' + field.replace("\\", "\\\\").replace('"', '""') + '"'
+    return field
+
+
+def text(fields: list[str | None]) -> str:
+    """Fields (None for NULL) in record_out's text form."""
+    return "(" + ",".join(_quote(f) for f in fields) + ")"
+
+
+def _fields(value: Any) -> list[str | None]:
+    if isinstance(value, tuple | list):
+        return [None if f is None else text_encode(f).decode() for f in value]
+    return parse(value if isinstance(value, str) else text_encode(value).decode())
+
+
+def text_out(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    return text(_fields(value)).encode()
+
+
+def binary_out(value: Any) -> bytes:
+    fields = _fields(value)
+    out = [_I32.pack(len(fields))]
+    for f in fields:
+        if f is None:
+            out.append(_FIELD.pack(pgtypes.TEXT, -1))
+        else:
+            data = f.encode()
+            out.append(_FIELD.pack(pgtypes.TEXT, len(data)) + data)
+    return b"".join(out)
+
+
+def binary_in(data: bytes) -> str:
+    """A binary record parameter as its text form (each field's bytes read as text)."""
+    try:
+        (count,) = _I32.unpack_from(data, 0)
+        pos, fields = 4, []
+        for _ in range(count):
+            _oid, length = _FIELD.unpack_from(data, pos)
+            pos += 8
+            if length < 0:
+                fields.append(None)
+                continue
+            fields.append(text_decode(data[pos : pos + length]))
+            pos += length
+    except struct.error:
+        raise InvalidBinaryRepresentation("insufficient data left in message") from None
+    return text(fields)
+
+
+def typed_codec(oid: int, field_oids: list[int]) -> Codec:
+    """A composite type's codec: its binary form carries each field in its own type's binary
+    form (read from the field's text), and a binary parameter becomes the text form."""
+
+    def binary_typed(value: Any) -> bytes:
+        fields = _fields(value)
+        if len(fields) != len(field_oids):
+            raise InvalidTextRepresentation(f'malformed record literal: "{text(fields)}"')
+        out = [_I32.pack(len(fields))]
+        for f, field_oid in zip(fields, field_oids, strict=True):
+            if f is None:
+                out.append(_FIELD.pack(field_oid, -1))
+                continue
+            codec = CODECS.get(field_oid)
+            data = codec.binary_encode(codec.text_decode(f.encode())) if codec else f.encode()
+            out.append(_FIELD.pack(field_oid, len(data)) + data)
+        return b"".join(out)
+
+    def from_binary(data: bytes) -> str:
+        fields: list[str | None] = []
+        try:
+            (count,) = _I32.unpack_from(data, 0)
+            pos = 4
+            for _ in range(count):
+                field_oid, length = _FIELD.unpack_from(data, pos)
+                pos += 8
+                if length < 0:
+                    fields.append(None)
+                    continue
+                raw = bytes(data[pos : pos + length])
+                pos += length
+                codec = CODECS.get(field_oid)
+                fields.append(codec.text_encode(codec.binary_decode(raw)).decode() if codec
+                              else text_decode(raw))
+        except struct.error:
+            raise InvalidBinaryRepresentation("insufficient data left in message") from None
+        return text(fields)
+
+    return Codec(oid, text_out, binary_typed, text_decode, from_binary)
+
+
+register(pgtypes.RECORD, text_out, binary_out, text_decode, binary_in)
