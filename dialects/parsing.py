@@ -173,6 +173,14 @@ def _syntax_error(error: ParseError) -> TranslationError:
     return TranslationError(f"syntax error: {_tidy(str(error))}", "42601")
 
 
+def _missing_operand(token: Token | None) -> TranslationError:
+    if token is None or token.token_type == TokenType.SENTINEL:
+        return TranslationError("syntax error at end of input", "42601")
+    return TranslationError(
+        f'syntax error at or near "{token.text}" (line {token.line}, column {token.col})', "42601"
+    )
+
+
 def _comment_hints(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     pos = 0
@@ -248,10 +256,15 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         )):
             raise TranslationError(f"{key} given twice in one statement")
         statement_hints[key] = value
+    parser = dialect().parser(error_level=ErrorLevel.IMMEDIATE)
     try:
-        parsed = dialect().parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, sql)
+        parsed = parser.parse(tokens, sql)
     except ParseError as e:
         raise _syntax_error(e) from None
+    except TypeError:
+        # sqlglot is compiled with mypyc: an operator whose right operand is missing
+        # (`wat?`, `a #> where`) hands None to a builder typed for an expression
+        raise _missing_operand(parser._curr) from None
     except TokenError as e:
         raise TranslationError(_tidy(str(e)), "42601") from None
     expression = parsed[0] if parsed else None

@@ -297,6 +297,10 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^database is locked", "55P03"),
         (r"^interrupted", "57014"),
         (r"^malformed JSON", "22P02"),
+        (r"^bad JSON path", "22023"),
+        (r"^no tables specified", "42601"),  # SELECT * without FROM
+        (r"^misuse of window function", "42P20"),
+        (r"^no such collation sequence", "42704"),
     ]
 ]
 
