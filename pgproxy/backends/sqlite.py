@@ -56,6 +56,7 @@ from pgproxy.backends import (
     sqlite_sequences,
 )
 from pgproxy.backends.base import Capabilities, Column
+from pgproxy.wire.codecs.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
@@ -227,7 +228,9 @@ def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
     """apsw's hook for Python values SQLite cannot bind natively."""
     if isinstance(value, datetime.datetime):
         return value.isoformat(" ")
-    if isinstance(value, datetime.date | datetime.time | decimal.Decimal | uuid.UUID):
+    if isinstance(value, decimal.Decimal):
+        return decimal_str(value)  # numeric_out's text: '1E-27' would read back as a float
+    if isinstance(value, datetime.date | datetime.time | uuid.UUID):
         return str(value)
     if isinstance(value, datetime.timedelta):
         return _interval_text(value)
