@@ -82,6 +82,13 @@ def pg_type(node: exp.Expr | None) -> exp.DType | None:
     return None
 
 
+def untyped_operand(node: exp.Expr) -> bool:
+    """A column: its type is the table's, which the statement's text does not tell."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Column)
+
+
 def signed_integer(node: exp.Expr) -> int | None:
     """The value of an integer literal under any number of minus signs (-9223372036854775808),
     which PostgreSQL folds into the constant before typing it; else None."""
@@ -120,6 +127,10 @@ def _additive(node: exp.Add | exp.Sub) -> exp.DType | None:
         return D.DATE  # date ± integer
     if not sub and right == D.DATE and left in INTEGERS:
         return D.DATE
+    if not sub and D.DATE in (left, right) and (
+        untyped_operand(node.this) or untyped_operand(node.expression)
+    ):
+        return D.DATE  # date + a column: an integer far more often than an interval
     if sub and left == D.DATE and right == D.DATE:
         return D.INT  # days between
     if left in TEMPORAL and right == D.INTERVAL:

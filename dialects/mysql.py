@@ -25,7 +25,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import INTEGERS, pg_type
+from dialects.exprtypes import INTEGERS, pg_type, untyped_operand
 from dialects.sequences import mariadb_functions, no_sequences
 
 _D = exp.DType
@@ -306,9 +306,10 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     sub = isinstance(expression, exp.Sub)
     left, right = expression.this, expression.expression
     lt, rt = pg_type(left), pg_type(right)
-    if not sub and lt in INTEGERS and rt == _D.DATE:
+    if not sub and (lt in INTEGERS or untyped_operand(left)) and rt == _D.DATE:
         left, right, lt, rt = right, left, rt, lt
-    if lt == _D.DATE and rt in INTEGERS:
+    if lt == _D.DATE and (rt in INTEGERS or (not sub and untyped_operand(right))):
+        # date + a column is typed date (dialects/exprtypes.py): its integer day count
         verb = "DATE_SUB" if sub else "DATE_ADD"
         return f"{verb}({self.sql(left)}, INTERVAL {self.sql(right)} DAY)"
     if sub and lt == _D.DATE and rt == _D.DATE:

@@ -27,7 +27,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import TEXTUAL, pg_type, signed_integer
+from dialects.exprtypes import TEXTUAL, pg_type, signed_integer, untyped_operand
 from dialects.sequences import strip_regclass
 
 # LIKE with a non-literal pattern stays LIKE, which SQLite compares without
@@ -287,7 +287,7 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     sub = isinstance(expression, exp.Sub)
     left, right = expression.this, expression.expression
     lt, rt = pg_type(left), pg_type(right)
-    if not sub and lt in _INTEGER and rt == _D.DATE:
+    if not sub and (lt in _INTEGER or untyped_operand(left)) and rt == _D.DATE:
         left, right, lt, rt = right, left, rt, lt
     if lt == _D.DATE and rt in _INTEGER:
         days = _unparen(right)
@@ -298,6 +298,10 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
             amount_sql = f"-({self.sql(right)})" if sub else self.sql(right)
             modifier = f"PRINTF('%+d days', {amount_sql})"
         return f"DATE({self.sql(left)}, {modifier})"
+    if not sub and lt == _D.DATE and untyped_operand(right):
+        # date + a column the statement does not type: an integer or an interval, told
+        # apart at run time (pgproxy/backends/sqlite_functions.py)
+        return f"pgproxy_date_add({self.sql(left)}, {self.sql(right)}, 1)"
     if sub and lt == _D.DATE and rt == _D.DATE:
         return f"CAST(JULIANDAY({self.sql(left)}) - JULIANDAY({self.sql(right)}) AS INTEGER)"
     if not sub and lt == _D.INTERVAL and rt != _D.INTERVAL:

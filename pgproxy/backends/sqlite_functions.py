@@ -107,6 +107,24 @@ def timestamp_add(value: str | None, interval: str | None, sign: int) -> str | N
     return text
 
 
+def date_add(value: str | None, amount: Any, sign: int) -> str | None:
+    """date + x where the statement does not type x (a column): PostgreSQL's date + integer
+    when x is an integer, else date + interval."""
+    if value is None or amount is None:
+        return None
+    if not isinstance(amount, int):
+        return timestamp_add(value, amount, sign)
+    try:
+        day = datetime.date.fromisoformat(str(value)[:10]) + datetime.timedelta(days=sign * amount)
+    except ValueError:
+        raise errors.InvalidDatetimeFormat(
+            f'invalid input syntax for type date: "{value}"'
+        ) from None
+    except OverflowError:
+        raise errors.from_sqlstate("22008", "date out of range") from None
+    return day.isoformat()
+
+
 def repeat(text: str | None, count: int | None) -> str | None:
     if text is None or count is None:
         return None
@@ -267,6 +285,7 @@ def float8(value: Any) -> float | str | None:
 
 _FUNCTIONS = (
     ("pgproxy_timestamp_add", timestamp_add, 3),
+    ("pgproxy_date_add", date_add, 3),
     ("repeat", repeat, 2),
     ("pgproxy_nonzero", nonzero, 1),
     ("pgproxy_numeric_text", numeric_text, 3),
