@@ -117,7 +117,13 @@ def generate(statement: Statement, target: Target) -> Generated:
         return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
     types = classify.projection_types(statement.expression)
-    return replace(generated, column_types=types) if types else generated
+    if not types:
+        return generated
+    return replace(
+        generated,
+        column_types=types,
+        column_typmods=classify.projection_typmods(statement.expression),
+    )
 
 
 def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | None:

@@ -281,6 +281,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
         return bool_text_sql(self, expression.this)
+    if to.this in (_D.FLOAT, _D.DOUBLE) and isinstance(expression.this, exp.Parameter):
+        # $1::float8: the proxy decodes it as a float already and binds NaN / ±Infinity as
+        # their text, which CAST(... AS DOUBLE) would read as 0
+        return self.sql(expression, "this")
     if to.this == _D.DECIMAL and not to.expressions and isinstance(
         expression.this, exp.Parameter
     ):

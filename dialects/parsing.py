@@ -248,7 +248,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             )
     if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
         tokens = ddl.rename_column_tokens(tokens)
-    tokens = _oid_arrays(tokens)
+    tokens = _negative_scales(_oid_arrays(tokens))
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(
@@ -292,6 +292,32 @@ def _oid_arrays(tokens: list[Token]) -> list[Token]:
         ):
             t = out[i]
             out[i] = Token(TokenType.BIGINT, "INT8", t.line, t.col, t.start, t.end)
+    return out
+
+
+def _negative_scales(tokens: list[Token]) -> list[Token]:
+    """`numeric(2,-3)` (PostgreSQL 15 rounds to thousands) as one signed number for the
+    scale: sqlglot reads only unsigned type arguments."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if (
+            t.token_type == TokenType.DASH
+            and i + 1 < len(tokens)
+            and tokens[i + 1].token_type == TokenType.NUMBER
+            and i >= 4
+            and tokens[i - 1].token_type == TokenType.COMMA
+            and tokens[i - 2].token_type == TokenType.NUMBER
+            and tokens[i - 3].token_type == TokenType.L_PAREN
+            and tokens[i - 4].token_type == TokenType.DECIMAL
+        ):
+            n = tokens[i + 1]
+            out.append(Token(TokenType.NUMBER, "-" + n.text, t.line, t.col, t.start, n.end))
+            i += 2
+            continue
+        out.append(t)
+        i += 1
     return out
 
 

@@ -78,6 +78,41 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
     return SCALAR_OIDS.get(kind, 0)
 
 
+_VARHDRSZ = 4  # PostgreSQL counts the length word in the typmods of these types
+_LENGTH_TYPES = frozenset({D.VARCHAR, D.CHAR, D.BPCHAR})
+_PRECISION_TYPES = frozenset({D.TIME, D.TIMETZ, D.TIMESTAMP, D.TIMESTAMPTZ})
+_INTERVAL_FULL_RANGE = 0x7FFF  # INTERVAL_FULL_RANGE: no YEAR TO MONTH-style field list
+
+
+def datatype_typmod(datatype: exp.Expr | None) -> int:
+    """The type modifier PostgreSQL gives a written type (`varchar(42)` is 46, `numeric(10,3)`
+    is (10 << 16 | 3) + 4, `timestamp(2)` is 2; an array its element's); -1 when none."""
+    if not isinstance(datatype, exp.DataType):
+        return -1
+    if datatype.this == D.ARRAY:
+        return datatype_typmod(datatype.expressions[0] if datatype.expressions else None)
+    args = []
+    for param in datatype.expressions:
+        value = param.this if isinstance(param, exp.DataTypeParam) else param
+        text = value.name if isinstance(value, exp.Literal) else ""
+        if not text.lstrip("-").isdigit():
+            return -1
+        args.append(int(text))
+    if not args:
+        return -1
+    kind = datatype.this
+    if kind in _LENGTH_TYPES:
+        return args[0] + _VARHDRSZ
+    if kind == D.DECIMAL:
+        scale = args[1] if len(args) > 1 else 0
+        return ((args[0] << 16) | (scale & 0x7FF)) + _VARHDRSZ  # an 11-bit scale since PG 15
+    if kind in _PRECISION_TYPES:
+        return args[0]
+    if kind == D.INTERVAL:
+        return (_INTERVAL_FULL_RANGE << 16) | args[0]
+    return -1
+
+
 def name_oid(name: str) -> int:
     """The OID a type name stands for, as `'int4'::regtype` reads it; 0 when unknown."""
     text = name.strip()
