@@ -38,16 +38,19 @@ SCALAR_OIDS: dict[exp.DType, int] = {
     D.UUID: 2950,
     D.JSONB: 3802,
     D.NAME: 19,
+    D.BIT: 1560,
 }
 # Types sqlglot keeps as plain names (DataType.this is a str).
 _NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
+# Types sqlglot reads as user-defined, by the name written.
+_USER_DEFINED_OIDS = {"varbit": 1562, "bit varying": 1562}
 
 # element OID -> array OID (pg_type.typarray)
 ARRAY_OF: dict[int, int] = {
     16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028,
     114: 199, 700: 1021, 701: 1022, 1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115,
     1184: 1185, 1186: 1187, 1266: 1270, 1700: 1231, 2950: 2951, 3802: 3807, 2206: 2211,
-    2205: 2210, 24: 1008,
+    2205: 2210, 24: 1008, 1560: 1561, 1562: 1563,
 }
 ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 
@@ -75,6 +78,9 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
         return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
+    if kind == D.USERDEFINED:
+        name = datatype.args.get("kind")
+        return _USER_DEFINED_OIDS.get(name.name.lower() if isinstance(name, exp.Expr) else "", 0)
     return SCALAR_OIDS.get(kind, 0)
 
 
@@ -98,16 +104,16 @@ def datatype_typmod(datatype: exp.Expr | None) -> int:
         if not text.lstrip("-").isdigit():
             return -1
         args.append(int(text))
-    if not args:
-        return -1
     kind = datatype.this
+    if not args:
+        return 1 if kind == D.BIT else -1  # bit is bit(1)
     if kind in _LENGTH_TYPES:
         return args[0] + _VARHDRSZ
     if kind == D.DECIMAL:
         scale = args[1] if len(args) > 1 else 0
         return ((args[0] << 16) | (scale & 0x7FF)) + _VARHDRSZ  # an 11-bit scale since PG 15
-    if kind in _PRECISION_TYPES:
-        return args[0]
+    if kind in _PRECISION_TYPES or datatype_oid(datatype) in (1560, 1562):
+        return args[0]  # and bit(n) / varbit(n): the number of bits
     if kind == D.INTERVAL:
         return (_INTERVAL_FULL_RANGE << 16) | args[0]
     return -1

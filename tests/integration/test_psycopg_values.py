@@ -82,7 +82,8 @@ def test_integers_past_int8_are_numeric(conn, pg):
 
 TYPES = ["text", "varchar(42)", "varchar(1)[]", "bpchar(42)", "numeric", "numeric(10,0)",
          "numeric(10,3)[]", "numeric(2,-3)", "numeric(3,5)", "numeric(1000,1000)", "int4",
-         "time(2)", "timetz(0)", "timestamp(6)", "timestamptz(2)", "interval(2)", "date"]
+         "time(2)", "timetz(0)", "timestamp(6)", "timestamptz(2)", "interval(2)", "date",
+         "bit", "bit(42)", "varbit", "varbit(83886080)", "bit(3)[]"]
 
 
 @pytest.mark.parametrize("binary", [False, True])
@@ -95,6 +96,15 @@ def test_cast_columns_carry_postgresql_type_modifiers(sqlite_conn, pg, binary):
                 for d in cur.description]
 
     assert described(conn) == described(pg)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_bit_strings(sqlite_conn, pg, binary):
+    sql = "select '101'::bit(3), '1'::varbit, '1100110011'::varbit(20), %s::bit(9), %s::varbit"
+    params = ["110011001", ""]
+    assert _rows(sqlite_conn, sql, params, binary) == _rows(pg, sql, params, binary)
+    with pytest.raises(pgerrors.InvalidTextRepresentation):
+        sqlite_conn.execute("select %s::varbit", ["12"])
 
 
 def test_date_plus_an_integer_column(conn, pg):
