@@ -190,6 +190,9 @@ class Generated:
     # PostgreSQL type OID per result column where the statement itself says it
     # (a cast, a predicate is bool); 0 where only the backend can tell.
     column_types: tuple[int, ...] = ()
+    # The type modifier per result column a cast writes (varchar(42), numeric(10,3),
+    # timestamp(2)), as RowDescription carries it; -1 where none. Empty when none has one.
+    column_typmods: tuple[int, ...] = ()
     steps: tuple[Step, ...] = ()
     notices: tuple[str, ...] = ()  # NOTICEs for the client (options accepted but meaningless)
 

@@ -20,7 +20,7 @@ from dialects.api import (
     param_type,
 )
 from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
-from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, expr_oid
+from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, datatype_typmod, expr_oid
 
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
@@ -477,6 +477,19 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     ):
         out = [expr_oid(from_.this.this)]  # SELECT * FROM generate_series(...)
     return tuple(out) if any(out) else ()
+
+
+def projection_typmods(expression: exp.Expr | None) -> tuple[int, ...]:
+    """The type modifier each result column's cast writes (`x::varchar(42)`), -1 where none;
+    empty when no column has one."""
+    if not isinstance(expression, exp.Select):
+        return ()
+    out = []
+    for node in expression.expressions:
+        while isinstance(node, (exp.Alias, exp.Paren)):
+            node = node.this
+        out.append(datatype_typmod(node.to) if isinstance(node, exp.Cast) else -1)
+    return tuple(out) if any(m != -1 for m in out) else ()
 
 
 def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:

@@ -9,6 +9,8 @@ else is "?column?". Unaliased projections get that name as an alias.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from dialects.usertypes import type_name
@@ -20,6 +22,7 @@ _TYPE_NAMES = {
     _D.FLOAT: "float4", _D.DOUBLE: "float8", _D.DATE: "date", _D.TIME: "time",
     _D.TIMESTAMP: "timestamp", _D.TIMESTAMPTZ: "timestamptz", _D.INTERVAL: "interval",
     _D.UUID: "uuid", _D.JSON: "json", _D.JSONB: "jsonb", _D.VARBINARY: "bytea",
+    _D.BIT: "bit", _D.BPCHAR: "bpchar", _D.TIMETZ: "timetz",
 }
 # sqlglot's class names where they differ from the function the client wrote.
 _FUNC_NAMES: dict[type[exp.Expr], str] = {
@@ -59,7 +62,9 @@ def _figure(node: exp.Expr) -> str | None:
         to = node.to
         while to.this == _D.ARRAY and to.expressions:  # '{1}'::int[] is column "int4"
             to = to.expressions[0]
-        return _TYPE_NAMES.get(to.this) or type_name(to) or to.sql("postgres").lower()
+        # the type's name without its modifier: '101'::varbit(3) is column "varbit"
+        return _TYPE_NAMES.get(to.this) or type_name(to) or re.sub(
+            r"\(.*?\)", "", to.sql("postgres").lower())
     if isinstance(node, exp.Column):
         return node.name
     if isinstance(node, exp.Case):

@@ -31,6 +31,7 @@ BOOLEAN_CLASSES: tuple[type[exp.Expr], ...] = (
     exp.LogicalOr,  # bool_or
 )
 _INT4_MAX = 2**31 - 1
+_INT8_MAX = 2**63 - 1
 
 
 def pg_type(node: exp.Expr | None) -> exp.DType | None:
@@ -47,9 +48,12 @@ def pg_type(node: exp.Expr | None) -> exp.DType | None:
         if node.is_string:
             return None  # an unknown-type literal: its context decides
         if node.this.isdigit():
-            return D.INT if int(node.this) <= _INT4_MAX else D.BIGINT
+            return _integer_type(int(node.this))
         return D.DECIMAL
     if isinstance(node, exp.Neg):
+        value = signed_integer(node)
+        if value is not None:
+            return _integer_type(value)
         inner = pg_type(node.this)
         return inner if inner in INTEGERS or inner in FRACTIONAL else None
     if isinstance(node, exp.Interval):
@@ -78,6 +82,32 @@ def pg_type(node: exp.Expr | None) -> exp.DType | None:
     return None
 
 
+def untyped_operand(node: exp.Expr) -> bool:
+    """A column: its type is the table's, which the statement's text does not tell."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Column)
+
+
+def signed_integer(node: exp.Expr) -> int | None:
+    """The value of an integer literal under any number of minus signs (-9223372036854775808),
+    which PostgreSQL folds into the constant before typing it; else None."""
+    negative = False
+    while isinstance(node, (exp.Neg, exp.Paren)):
+        negative ^= isinstance(node, exp.Neg)
+        node = node.this
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        return -int(node.this) if negative else int(node.this)
+    return None
+
+
+def _integer_type(value: int) -> exp.DType:
+    """int4, int8 or numeric, by the range the constant fits, as PostgreSQL types it."""
+    if -_INT4_MAX - 1 <= value <= _INT4_MAX:
+        return D.INT
+    return D.BIGINT if -_INT8_MAX - 1 <= value <= _INT8_MAX else D.DECIMAL
+
+
 def _numeric(left: exp.DType | None, right: exp.DType | None) -> exp.DType | None:
     if left is None or right is None:
         return None
@@ -97,6 +127,10 @@ def _additive(node: exp.Add | exp.Sub) -> exp.DType | None:
         return D.DATE  # date ± integer
     if not sub and right == D.DATE and left in INTEGERS:
         return D.DATE
+    if not sub and D.DATE in (left, right) and (
+        untyped_operand(node.this) or untyped_operand(node.expression)
+    ):
+        return D.DATE  # date + a column: an integer far more often than an interval
     if sub and left == D.DATE and right == D.DATE:
         return D.INT  # days between
     if left in TEMPORAL and right == D.INTERVAL:

@@ -122,12 +122,20 @@ _NON_FINITE = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity",
                "-inf": "-Infinity"}
 
 
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)
+
+
 def _non_finite(node: exp.Cast) -> exp.Expr:
     """A result column 'NaN'::float8 is the text 'NaN' (the column is typed float8), and
     a result column $n::numeric is the parameter as the proxy decoded it."""
     value = _unparen(node.this)
+    if isinstance(node.parent, _COMPARISONS) and isinstance(value, exp.Literal):
+        # compared: the text the proxy binds a NaN / ±Infinity parameter as, so that
+        # `$1 = 'NaN'::float8` holds (a backend cast would read 0)
+        spelled = _NON_FINITE.get(value.this.strip().lower()) if value.is_string else None
+        return exp.Literal.string(spelled) if spelled else node
     if not isinstance(node.parent, (exp.Alias, exp.Select)):
-        return node  # compared or computed on: the backend's number (DIFFERENCES.md)
+        return node  # computed on: the backend's number (DIFFERENCES.md)
     if isinstance(value, exp.Literal) and value.is_string:
         spelled = _NON_FINITE.get(value.this.strip().lower())
         if spelled:

@@ -136,7 +136,10 @@ def generate(statement: Statement, target: Target) -> Generated:
     if notices:
         return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
-    return replace(generated, column_types=types) if types else generated
+    if not types:
+        return generated
+    return replace(generated, column_types=types,
+                   column_typmods=classify.projection_typmods(statement.expression))
 
 
 def _backend_sql(tree: exp.Expr, dialect: PgProxyBackend, target: Target,

@@ -25,7 +25,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import INTEGERS, pg_type
+from dialects.exprtypes import INTEGERS, pg_type, untyped_operand
 from dialects.ranges import MYSQL_SPELLINGS as MYSQL_RANGE_SPELLINGS
 from dialects.ranges import RANGE_TYPES
 from dialects.sequences import mariadb_functions, no_sequences
@@ -290,6 +290,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
         return bool_text_sql(self, expression.this)
+    if to.this in (_D.FLOAT, _D.DOUBLE) and isinstance(expression.this, exp.Parameter):
+        # $1::float8: the proxy decodes it as a float already and binds NaN / ±Infinity as
+        # their text, which CAST(... AS DOUBLE) would read as 0
+        return self.sql(expression, "this")
     if to.this == _D.DECIMAL and not to.expressions and isinstance(
         expression.this, exp.Parameter
     ):
@@ -315,9 +319,10 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     sub = isinstance(expression, exp.Sub)
     left, right = expression.this, expression.expression
     lt, rt = pg_type(left), pg_type(right)
-    if not sub and lt in INTEGERS and rt == _D.DATE:
+    if not sub and (lt in INTEGERS or untyped_operand(left)) and rt == _D.DATE:
         left, right, lt, rt = right, left, rt, lt
-    if lt == _D.DATE and rt in INTEGERS:
+    if lt == _D.DATE and (rt in INTEGERS or (not sub and untyped_operand(right))):
+        # date + a column is typed date (dialects/exprtypes.py): its integer day count
         verb = "DATE_SUB" if sub else "DATE_ADD"
         return f"{verb}({self.sql(left)}, INTERVAL {self.sql(right)} DAY)"
     if sub and lt == _D.DATE and rt == _D.DATE:

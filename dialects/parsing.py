@@ -173,6 +173,14 @@ def _syntax_error(error: ParseError) -> TranslationError:
     return TranslationError(f"syntax error: {_tidy(str(error))}", "42601")
 
 
+def _missing_operand(token: Token | None) -> TranslationError:
+    if token is None or token.token_type == TokenType.SENTINEL:
+        return TranslationError("syntax error at end of input", "42601")
+    return TranslationError(
+        f'syntax error at or near "{token.text}" (line {token.line}, column {token.col})', "42601"
+    )
+
+
 def _comment_hints(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     pos = 0
@@ -240,7 +248,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
             )
     if first == "ALTER" and any(t.token_type == TokenType.RENAME for t in tokens):
         tokens = ddl.rename_column_tokens(tokens)
-    tokens = _oid_arrays(tokens)
+    tokens = _negative_scales(_oid_arrays(tokens))
     tokens, version_hints = hints.rewrite_tokens(tokens)
     for key, value in version_hints.items():
         if key in statement_hints or (key.startswith("as_of") and any(
@@ -248,10 +256,15 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
         )):
             raise TranslationError(f"{key} given twice in one statement")
         statement_hints[key] = value
+    parser = dialect().parser(error_level=ErrorLevel.IMMEDIATE)
     try:
-        parsed = dialect().parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, sql)
+        parsed = parser.parse(tokens, sql)
     except ParseError as e:
         raise _syntax_error(e) from None
+    except TypeError:
+        # sqlglot is compiled with mypyc: an operator whose right operand is missing
+        # (`wat?`, `a #> where`) hands None to a builder typed for an expression
+        raise _missing_operand(parser._curr) from None
     except TokenError as e:
         raise TranslationError(_tidy(str(e)), "42601") from None
     expression = parsed[0] if parsed else None
@@ -285,6 +298,32 @@ def _oid_arrays(tokens: list[Token]) -> list[Token]:
                     Token(TokenType.VAR, t.text, t.line, t.col, t.start, t.end)]
         else:
             out.append(t)
+    return out
+
+
+def _negative_scales(tokens: list[Token]) -> list[Token]:
+    """`numeric(2,-3)` (PostgreSQL 15 rounds to thousands) as one signed number for the
+    scale: sqlglot reads only unsigned type arguments."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if (
+            t.token_type == TokenType.DASH
+            and i + 1 < len(tokens)
+            and tokens[i + 1].token_type == TokenType.NUMBER
+            and i >= 4
+            and tokens[i - 1].token_type == TokenType.COMMA
+            and tokens[i - 2].token_type == TokenType.NUMBER
+            and tokens[i - 3].token_type == TokenType.L_PAREN
+            and tokens[i - 4].token_type == TokenType.DECIMAL
+        ):
+            n = tokens[i + 1]
+            out.append(Token(TokenType.NUMBER, "-" + n.text, t.line, t.col, t.start, n.end))
+            i += 2
+            continue
+        out.append(t)
+        i += 1
     return out
 
 

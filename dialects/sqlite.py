@@ -27,7 +27,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import TEXTUAL, pg_type
+from dialects.exprtypes import TEXTUAL, pg_type, signed_integer, untyped_operand
 from dialects.ranges import RANGE_TYPES
 from dialects.sequences import strip_regclass
 
@@ -40,6 +40,7 @@ _D = exp.DType
 _INTEGER = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.UTINYINT, _D.USMALLINT, _D.UINT,
             _D.UBIGINT, _D.MEDIUMINT}
 _REAL = {_D.FLOAT, _D.DOUBLE}
+_INT8_MAX = 2**63 - 1
 _NUMERIC = {_D.DECIMAL, _D.BIGDECIMAL, _D.MONEY}
 _BLOB = {_D.VARBINARY, _D.BINARY, _D.BLOB}
 
@@ -130,9 +131,14 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return f"DATE({self.sql(expression, 'this')})"
     if to in TEXTUAL and not expression.to.expressions and pg_type(value) == _D.BOOLEAN:
         return bool_text_sql(self, value)
+    if to in TEXTUAL and not expression.to.expressions and _is_numeric_cast(value):
+        return _numeric_text_sql(self, _unparen(value))
     if to in _INTEGER:
         return _integer_cast_sql(self, value)
     if to in _REAL:
+        if isinstance(_unparen(value), exp.Parameter):
+            # NaN and ±Infinity stay the text the proxy binds them as: CAST reads 0
+            return f"pgproxy_float({self.sql(value)})"
         name = "REAL"
     elif to in _NUMERIC:
         name = "NUMERIC"
@@ -141,6 +147,21 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     else:
         name = "TEXT"
     return f"CAST({self.sql(expression, 'this')} AS {name})"
+
+
+def _is_numeric_cast(node: exp.Expr) -> bool:
+    node = _unparen(node)
+    return isinstance(node, exp.Cast) and node.to.this in (_D.DECIMAL, _D.BIGDECIMAL)
+
+
+def _numeric_text_sql(self: t.Any, cast: exp.Cast) -> str:
+    """`x::numeric[(p,s)]::text` is numeric_out of x rounded to the type's scale
+    (pgproxy_numeric_text, backends/sqlite_functions.py): SQLite's NUMERIC affinity turns
+    '1.0' into 1 and '0.00001' into 1.0e-05."""
+    params = [p.this for p in cast.to.expressions]
+    precision = self.sql(params[0]) if params else "NULL"
+    scale = self.sql(params[1]) if len(params) > 1 else ("0" if params else "NULL")
+    return f"pgproxy_numeric_text({self.sql(cast, 'this')}, {precision}, {scale})"
 
 
 def _integer_cast_sql(self: t.Any, value: exp.Expr) -> str:
@@ -269,7 +290,7 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
     sub = isinstance(expression, exp.Sub)
     left, right = expression.this, expression.expression
     lt, rt = pg_type(left), pg_type(right)
-    if not sub and lt in _INTEGER and rt == _D.DATE:
+    if not sub and (lt in _INTEGER or untyped_operand(left)) and rt == _D.DATE:
         left, right, lt, rt = right, left, rt, lt
     if lt == _D.DATE and rt in _INTEGER:
         days = _unparen(right)
@@ -280,6 +301,10 @@ def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
             amount_sql = f"-({self.sql(right)})" if sub else self.sql(right)
             modifier = f"PRINTF('%+d days', {amount_sql})"
         return f"DATE({self.sql(left)}, {modifier})"
+    if not sub and lt == _D.DATE and untyped_operand(right):
+        # date + a column the statement does not type: an integer or an interval, told
+        # apart at run time (pgproxy/backends/sqlite_functions.py)
+        return f"pgproxy_date_add({self.sql(left)}, {self.sql(right)}, 1)"
     if sub and lt == _D.DATE and rt == _D.DATE:
         return f"CAST(JULIANDAY({self.sql(left)}) - JULIANDAY({self.sql(right)}) AS INTEGER)"
     if not sub and lt == _D.INTERVAL and rt != _D.INTERVAL:
@@ -404,6 +429,26 @@ def _default_sql(self: t.Any, expression: exp.DefaultColumnConstraint) -> str:
     return f"DEFAULT ({sql})"
 
 
+def _big_integers(expression: exp.Expr) -> exp.Expr:
+    """An integer constant past int8 is numeric in PostgreSQL; SQLite reads it as a REAL of 17
+    digits. As a result column it is its text, which the numeric column reads back exactly;
+    its minus signs are folded in first, as PostgreSQL does (-9223372036854775808 is int8)."""
+    for literal in list(expression.find_all(exp.Literal)):
+        if literal.is_string or not literal.this.isdigit() or int(literal.this) <= _INT8_MAX:
+            continue
+        node = literal
+        while isinstance(node.parent, (exp.Neg, exp.Paren)):
+            node = node.parent
+        value = signed_integer(node)
+        if value is None:
+            continue
+        if -_INT8_MAX - 1 <= value <= _INT8_MAX:
+            node.replace(exp.Literal.number(value))
+        elif isinstance(node.parent, (exp.Alias, exp.Select)):
+            node.replace(exp.Literal.string(str(value)))
+    return expression
+
+
 def _float_precision(expression: exp.Expr) -> exp.Expr:
     """float(p) is PostgreSQL's real for p <= 24 and double precision above."""
     if isinstance(expression, (exp.Create, exp.Alter)):
@@ -438,7 +483,7 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
     PREPROCESS = (regex.similar_to, jsonops.json_operators, valuesdefault.values_default,
                   *COMMON, records.records, usertypes.as_text, *arrays.PREPROCESS,
-                  _float_precision, strip_regclass, _no_locking, _default_escape,
+                  _float_precision, _big_integers, strip_regclass, _no_locking, _default_escape,
                   _returning_unqualified)
     TRANSFORMS = {
         **_SQLITE_STOCK,

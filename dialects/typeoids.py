@@ -38,6 +38,7 @@ SCALAR_OIDS: dict[exp.DType, int] = {
     D.UUID: 2950,
     D.JSONB: 3802,
     D.NAME: 19,
+    D.BIT: 1560,
 }
 # Built-in ranges and multiranges (pgproxy.pgtypes.RANGES): OID, array OID.
 RANGE_OIDS: dict[exp.DType, tuple[int, int]] = {
@@ -56,13 +57,15 @@ SUBTYPES = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
 _RANGE_FLAGS = {f: 16 for f in ("isempty", "lower_inc", "upper_inc", "lower_inf", "upper_inf")}
 # Types sqlglot keeps as plain names (DataType.this is a str).
 _NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
+# Types sqlglot reads as user-defined, by the name written.
+_USER_DEFINED_OIDS = {"varbit": 1562, "bit varying": 1562}
 
 # element OID -> array OID (pg_type.typarray)
 ARRAY_OF: dict[int, int] = {
     16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028,
     114: 199, 700: 1021, 701: 1022, 1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115,
     1184: 1185, 1186: 1187, 1266: 1270, 1700: 1231, 2950: 2951, 3802: 3807, 2206: 2211,
-    2205: 2210, 24: 1008, **dict(RANGE_OIDS.values()),
+    2205: 2210, 24: 1008, 1560: 1561, 1562: 1563, **dict(RANGE_OIDS.values()),
 }
 ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 
@@ -91,10 +94,47 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
         return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
-    if kind == D.USERDEFINED:  # pg_catalog.oid (parsing._oid_arrays)
+    if kind == D.USERDEFINED:  # pg_catalog.oid (parsing._oid_arrays), varbit, …
         name = datatype.args.get("kind")
-        return _NAMED_OIDS.get(name.name.upper(), 0) if isinstance(name, exp.Expr) else 0
+        if not isinstance(name, exp.Expr):
+            return 0
+        return _NAMED_OIDS.get(name.name.upper(), 0) or _USER_DEFINED_OIDS.get(name.name.lower(), 0)
     return SCALAR_OIDS.get(kind, 0)
+
+
+_VARHDRSZ = 4  # PostgreSQL counts the length word in the typmods of these types
+_LENGTH_TYPES = frozenset({D.VARCHAR, D.CHAR, D.BPCHAR})
+_PRECISION_TYPES = frozenset({D.TIME, D.TIMETZ, D.TIMESTAMP, D.TIMESTAMPTZ})
+_INTERVAL_FULL_RANGE = 0x7FFF  # INTERVAL_FULL_RANGE: no YEAR TO MONTH-style field list
+
+
+def datatype_typmod(datatype: exp.Expr | None) -> int:
+    """The type modifier PostgreSQL gives a written type (`varchar(42)` is 46, `numeric(10,3)`
+    is (10 << 16 | 3) + 4, `timestamp(2)` is 2; an array its element's); -1 when none."""
+    if not isinstance(datatype, exp.DataType):
+        return -1
+    if datatype.this == D.ARRAY:
+        return datatype_typmod(datatype.expressions[0] if datatype.expressions else None)
+    args = []
+    for param in datatype.expressions:
+        value = param.this if isinstance(param, exp.DataTypeParam) else param
+        text = value.name if isinstance(value, exp.Literal) else ""
+        if not text.lstrip("-").isdigit():
+            return -1
+        args.append(int(text))
+    kind = datatype.this
+    if not args:
+        return 1 if kind == D.BIT else -1  # bit is bit(1)
+    if kind in _LENGTH_TYPES:
+        return args[0] + _VARHDRSZ
+    if kind == D.DECIMAL:
+        scale = args[1] if len(args) > 1 else 0
+        return ((args[0] << 16) | (scale & 0x7FF)) + _VARHDRSZ  # an 11-bit scale since PG 15
+    if kind in _PRECISION_TYPES or datatype_oid(datatype) in (1560, 1562):
+        return args[0]  # and bit(n) / varbit(n): the number of bits
+    if kind == D.INTERVAL:
+        return (_INTERVAL_FULL_RANGE << 16) | args[0]
+    return -1
 
 
 def name_oid(name: str) -> int:

@@ -101,6 +101,8 @@ TYPES: dict[int, TypeInfo] = {
         TypeInfo(INTERVAL, "interval", 16, INTERVAL_ARRAY),
         TypeInfo(TIMETZ, "timetz", 12, 1270),
         TypeInfo(NUMERIC, "numeric", -1, NUMERIC_ARRAY),
+        TypeInfo(BIT, "bit", -1, 1561),
+        TypeInfo(VARBIT, "varbit", -1, 1563),
         TypeInfo(REGCLASS, "regclass", 4, 2210),
         TypeInfo(REGTYPE, "regtype", 4, 2211),
         TypeInfo(UUID, "uuid", 16, UUID_ARRAY),

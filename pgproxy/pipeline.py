@@ -460,9 +460,13 @@ _ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIM
 
 
 def _typed(
-    columns: Sequence[Column], types: Sequence[int], param_types: Sequence[int] = ()
+    columns: Sequence[Column],
+    types: Sequence[int],
+    param_types: Sequence[int] = (),
+    typmods: Sequence[int] = (),
 ) -> list[Column]:
-    """Columns with the types the statement's text fixes (casts, predicates, $n) applied."""
+    """Columns with the types the statement's text fixes (casts, predicates, $n) applied,
+    and the type modifiers its casts write (varchar(42), numeric(10,3))."""
     out = list(columns)
     for i, oid in enumerate(types[: len(out)]):
         if oid == dialects.SUM_OF_INTEGERS_IF_INTEGRAL:
@@ -470,9 +474,11 @@ def _typed(
         elif oid <= dialects.PARAMETER_TYPE:  # SELECT $n: the parameter's own type
             index = dialects.PARAMETER_TYPE - oid
             oid = param_types[index] if index < len(param_types) else 0
-        if oid and out[i].type_oid != oid:
+        mod = typmods[i] if i < len(typmods) else -1
+        if oid and (out[i].type_oid != oid or (mod != -1 and out[i].type_mod != mod)):
             info = pgtypes.TYPES.get(oid)
-            out[i] = replace(out[i], type_oid=oid, type_size=info.size if info else -1, type_mod=-1)
+            size = info.size if info else -1
+            out[i] = replace(out[i], type_oid=oid, type_size=size, type_mod=mod)
     return out
 
 

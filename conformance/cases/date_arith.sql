@@ -31,3 +31,6 @@ SELECT id FROM cf_dates WHERE ts < TIMESTAMP '2024-01-01 00:00:00' ORDER BY id;
 SELECT min(d) AS first, max(d) AS last, max(ts) AS latest FROM cf_dates;
 
 DROP TABLE cf_dates;
+
+-- date + a column the statement does not type (here an integer)
+SELECT i, '2021-01-01'::date + i AS d, i + '2021-01-31'::date AS e FROM generate_series(1, 2) AS i;

@@ -57,6 +57,7 @@ from pgproxy.backends import (
     sqlite_sequences,
 )
 from pgproxy.backends.base import Column
+from pgproxy.wire.codecs.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
@@ -231,7 +232,9 @@ def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
     """apsw's hook for Python values SQLite cannot bind natively."""
     if isinstance(value, datetime.datetime):
         return value.isoformat(" ")
-    if isinstance(value, datetime.date | datetime.time | decimal.Decimal | uuid.UUID):
+    if isinstance(value, decimal.Decimal):
+        return decimal_str(value)  # numeric_out's text: '1E-27' would read back as a float
+    if isinstance(value, datetime.date | datetime.time | uuid.UUID):
         return str(value)
     if isinstance(value, datetime.timedelta):
         return _interval_text(value)
@@ -301,6 +304,10 @@ _BY_MESSAGE: list[tuple[re.Pattern[str], str]] = [
         (r"^database is locked", "55P03"),
         (r"^interrupted", "57014"),
         (r"^malformed JSON", "22P02"),
+        (r"^bad JSON path", "22023"),
+        (r"^no tables specified", "42601"),  # SELECT * without FROM
+        (r"^misuse of window function", "42P20"),
+        (r"^no such collation sequence", "42704"),
     ]
 ]
 

@@ -13,6 +13,7 @@ import datetime
 import functools
 import json
 import re
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 import apsw
@@ -20,6 +21,7 @@ import apsw
 from pgproxy import errors, timezones
 from pgproxy.wire.codecs import CODECS, ranges
 from pgproxy.wire.codecs.intervals import to_interval
+from pgproxy.wire.codecs.numbers import decimal_str, numeric_from_text, to_decimal
 from pgproxy.wire.codecs.strings import bytea_from_text
 
 
@@ -104,6 +106,24 @@ def timestamp_add(value: str | None, interval: str | None, sign: int) -> str | N
         raise errors.from_sqlstate("22008", "timestamp out of range") from None
     text = stamp.isoformat(" ")
     return text
+
+
+def date_add(value: str | None, amount: Any, sign: int) -> str | None:
+    """date + x where the statement does not type x (a column): PostgreSQL's date + integer
+    when x is an integer, else date + interval."""
+    if value is None or amount is None:
+        return None
+    if not isinstance(amount, int):
+        return timestamp_add(value, amount, sign)
+    try:
+        day = datetime.date.fromisoformat(str(value)[:10]) + datetime.timedelta(days=sign * amount)
+    except ValueError:
+        raise errors.InvalidDatetimeFormat(
+            f'invalid input syntax for type date: "{value}"'
+        ) from None
+    except OverflowError:
+        raise errors.from_sqlstate("22008", "date out of range") from None
+    return day.isoformat()
 
 
 def repeat(text: str | None, count: int | None) -> str | None:
@@ -271,6 +291,55 @@ def _range_flag(test: Any) -> Any:
     return flag
 
 
+def numeric_text(value: Any, precision: int | None, scale: int | None) -> str | None:
+    """`x::numeric[(p,s)]::text`: numeric_out of the value as PostgreSQL reads it. SQLite's
+    NUMERIC affinity would keep neither the scale of '1.0' nor the digits of '1e1000'."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        raise errors.DatatypeMismatch("cannot cast type bytea to numeric")
+    d = numeric_from_text(value.encode()) if isinstance(value, str) else to_decimal(value)
+    if precision is None or d.is_nan():
+        return decimal_str(d)
+    scale = scale or 0
+    field = f"A field with precision {precision}, scale {scale}"
+    if d.is_infinite():
+        raise errors.NumericValueOutOfRange(
+            "numeric field overflow", detail=f"{field} cannot hold an infinite value."
+        )
+    try:  # with p digits of precision, a value too big for (p,s) cannot be quantized
+        d = d.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, Context(prec=precision))
+    except InvalidOperation:
+        d = Decimal("Infinity")
+    if d.is_infinite() or (not d.is_zero() and d.adjusted() >= precision - scale):
+        raise errors.NumericValueOutOfRange(
+            "numeric field overflow",
+            detail=f"{field} must round to an absolute value less than 10^{precision - scale}.",
+        )
+    return decimal_str(d)
+
+
+_NON_FINITE = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity", "inf": "Infinity",
+               "+inf": "Infinity", "-infinity": "-Infinity", "-inf": "-Infinity"}
+
+
+def float8(value: Any) -> float | str | None:
+    """`$n::float8`: the number, or NaN / ±Infinity as the text the proxy binds them as
+    (SQLite cannot hold a NaN, and its CAST reads that text as 0)."""
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        spelled = _NON_FINITE.get(value.strip().lower())
+        if spelled is not None:
+            return spelled
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidTextRepresentation(
+            f'invalid input syntax for type double precision: "{value}"'
+        ) from None
+
+
 _FUNCTIONS = (
     ("pgproxy_range_lower", range_lower, 2),
     ("pgproxy_range_upper", range_upper, 2),
@@ -283,8 +352,11 @@ _FUNCTIONS = (
     ("pgproxy_range_lower_inf", _range_flag(lambda t, empty: not empty and t[1] == ","), 1),
     ("pgproxy_range_upper_inf", _range_flag(lambda t, empty: not empty and t[-2] == ","), 1),
     ("pgproxy_timestamp_add", timestamp_add, 3),
+    ("pgproxy_date_add", date_add, 3),
     ("repeat", repeat, 2),
     ("pgproxy_nonzero", nonzero, 1),
+    ("pgproxy_numeric_text", numeric_text, 3),
+    ("pgproxy_float", float8, 1),
     ("get_byte", get_byte, 2),
     ("set_byte", set_byte, 3),
     ("chr", chr_, 1),

@@ -244,7 +244,13 @@ COMMON_ERRORS = [
     ("42P07", "CREATE TABLE err_parent (id INT)"),
 ]
 BACKEND_ERRORS = {
-    "sqlite": [("42804", "INSERT INTO err_parent (id) VALUES ('abc')")],
+    "sqlite": [
+        ("42804", "INSERT INTO err_parent (id) VALUES ('abc')"),
+        ("42601", "SELECT *"),
+        ("42P20", "SELECT id FROM err_parent WHERE count(*) OVER () > 0"),
+        ("42704", "SELECT 'a' COLLATE nosuch = 'b'"),
+        ("22023", "SELECT json_extract('{}', 'x')"),
+    ],
     "mysql": [
         ("22012", "INSERT INTO err_child (id, pid, v) VALUES (5, 1, 1/0)"),
         ("22001", "INSERT INTO err_child (id, pid, s) VALUES (6, 1, 'abcdef')"),

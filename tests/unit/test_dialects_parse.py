@@ -229,6 +229,11 @@ def test_settings(sql, setting):
         ("SELECT (1", "42601"),
         ("SELECT 'unterminated", "42601"),
         ("SELECT 1; SELEC 2", "42601"),
+        # an operator with no right operand: sqlglot's builders get None
+        ("wat?", "42601"),
+        ("SELECT a ? FROM t", "42601"),
+        ("SELECT 1 #>", "42601"),
+        ("?#>", "42601"),
         ("SET pgproxy.nope = 'x'", "42704"),
         ("SET pgproxy.branch = 'a b'", "22023"),
         ("SELECT set_config(name, 'v', false) FROM t", "0A000"),

@@ -23,7 +23,7 @@ from pgproxy import pgtypes as _t
 from pgproxy.errors import InvalidParameterValue, InvalidTextRepresentation
 from pgproxy.wire.encoding import TEXT_OIDS
 
-from . import arrays, datetimes, numbers, ranges, records, strings  # noqa: F401 - fill the registry
+from . import arrays, bits, datetimes, numbers, ranges, records, strings  # noqa: F401 - fill the registry
 from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
 from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder

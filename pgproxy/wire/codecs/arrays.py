@@ -345,6 +345,8 @@ _ARRAYS = (
     (pgtypes.JSON_ARRAY, pgtypes.JSON),
     (pgtypes.JSONB_ARRAY, pgtypes.JSONB),
     (1270, pgtypes.TIMETZ),
+    (1561, pgtypes.BIT),
+    (1563, pgtypes.VARBIT),
     (2210, pgtypes.REGCLASS),
     (2211, pgtypes.REGTYPE),
     (1008, pgtypes.REGPROC),

@@ -1,0 +1,119 @@
+"""Values and column descriptions psycopg sees through the proxy, against the real PostgreSQL:
+numeric text and scale, NaN and infinities as parameters, integers past int8, type modifiers
+of cast result columns, date + a column, and garbage that must be a syntax error."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg import errors as pgerrors
+
+pytestmark = pytest.mark.integration
+
+NUMERICS = ["0.00001", "1.0", "NaN", "1e1000", "1.0e-1000", "0E-7", "-1.00000000000000",
+            "100.123456790000000000000000", "9999999999999999999999999999.9", "1.10"]
+
+
+@pytest.fixture(scope="module")
+def pg(postgresql_url):
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def conn(proxy):
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        yield conn
+
+
+def _rows(conn, sql, params=(), binary=False):
+    return conn.cursor(binary=binary).execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def sqlite_conn(proxy_sqlite):
+    # MariaDB's numeric text is its DECIMAL(65,30)'s, and it has no bpchar (DIFFERENCES.md)
+    with psycopg.connect(proxy_sqlite.dsn(), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_numeric_parameters_and_their_text(sqlite_conn, pg, binary):
+    conn = sqlite_conn
+    for text in NUMERICS:
+        sql = "select %b::text, %s::decimal::text, %s::numeric(40,3)::text"
+        if text in ("1e1000", "1.0e-1000", "NaN"):
+            sql = "select %b::text, %s::decimal::text"
+        params = [Decimal(text), text, text][: sql.count("%")]
+        assert _rows(conn, sql, params, binary) == _rows(pg, sql, params, binary), text
+
+
+def test_numeric_typmod_overflow_and_bad_text_are_postgresql_errors(sqlite_conn):
+    conn = sqlite_conn
+    with pytest.raises(pgerrors.NumericValueOutOfRange):
+        conn.execute("select %s::numeric(3,1)::text", ["12345"])
+    with pytest.raises(pgerrors.InvalidTextRepresentation):
+        conn.execute("select %s::numeric::text", ["x"])
+    assert conn.execute("select %s::numeric(2,-3)::text", ["12345"]).fetchone() == ("12000",)
+
+
+@pytest.mark.parametrize("fmt", ["s", "t", "b"])
+def test_float_nan_and_infinities_compare_equal(conn, pg, fmt):
+    for value, spelled in [(float("nan"), "NaN"), (float("inf"), "Infinity"),
+                           (float("-inf"), "-Infinity"), (1.0, "1")]:
+        sql = f"select %{fmt} = '{spelled}'::float8, %{fmt} = %s::float8"
+        params = [value, value, spelled]
+        assert _rows(conn, sql, params) == _rows(pg, sql, params), spelled
+    sql = "select array[%s::float8], array[%s::float4]"
+    assert str(_rows(conn, sql, ["nan", "-inf"])) == str(_rows(pg, sql, ["nan", "-inf"]))
+
+
+def test_integers_past_int8_are_numeric(conn, pg):
+    sql = ("select -9223372036854775809, - -9223372036854775809, -9223372036854775808,"
+           " 12345678901234567890123, pg_typeof(-9223372036854775808),"
+           " pg_typeof(9223372036854775808)")
+    assert _rows(conn, sql) == _rows(pg, sql)
+    for fmt in "stb":
+        sql = f"select %{fmt}::text, pg_typeof(%{fmt})"
+        assert _rows(conn, sql, [-(2**63) - 1] * 2) == _rows(pg, sql, [-(2**63) - 1] * 2)
+
+
+TYPES = ["text", "varchar(42)", "varchar(1)[]", "bpchar(42)", "numeric", "numeric(10,0)",
+         "numeric(10,3)[]", "numeric(2,-3)", "numeric(3,5)", "numeric(1000,1000)", "int4",
+         "time(2)", "timetz(0)", "timestamp(6)", "timestamptz(2)", "interval(2)", "date",
+         "bit", "bit(42)", "varbit", "varbit(83886080)", "bit(3)[]"]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_cast_columns_carry_postgresql_type_modifiers(sqlite_conn, pg, binary):
+    conn = sqlite_conn
+    def described(c):
+        cur = c.cursor(binary=binary)
+        cur.execute("select " + ", ".join(f"null::{t} as c{i}" for i, t in enumerate(TYPES)))
+        return [(d.type_display, d.precision, d.scale, d.display_size, d.internal_size)
+                for d in cur.description]
+
+    assert described(conn) == described(pg)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_bit_strings(sqlite_conn, pg, binary):
+    sql = "select '101'::bit(3), '1'::varbit, '1100110011'::varbit(20), %s::bit(9), %s::varbit"
+    params = ["110011001", ""]
+    assert _rows(sqlite_conn, sql, params, binary) == _rows(pg, sql, params, binary)
+    with pytest.raises(pgerrors.InvalidTextRepresentation):
+        sqlite_conn.execute("select %s::varbit", ["12"])
+
+
+def test_date_plus_an_integer_column(conn, pg):
+    sql = "select i, %s::date + i, i + '2021-01-31'::date from generate_series(1, 2) as i"
+    assert _rows(conn, sql, ["2021-01-01"]) == _rows(pg, sql, ["2021-01-01"])
+
+
+@pytest.mark.parametrize("sql", ["wat?", "select a ? from t", "select 1 #>", "?#>"])
+def test_an_operator_without_its_operand_is_a_syntax_error(conn, sql):
+    with pytest.raises(pgerrors.SyntaxError):
+        conn.execute(sql)
+    assert conn.execute("select 1").fetchone() == (1,)
