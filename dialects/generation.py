@@ -110,13 +110,13 @@ def generate(statement: Statement, target: Target) -> Generated:
         parts := split_rows(tree)
     ) is not None:
         steps = tuple(_step(part, dialect, target, statement.nparams) for part in parts)
-        return Generated("", tuple(p for s in steps for p in s.params), types, steps)
+        return Generated("", tuple(p for s in steps for p in s.params), types, steps=steps)
     if target.dialect == "mariadb" and kind is not Kind.DDL and sequence_calls.needs_plan(tree):
         described = _backend_sql(tree.copy(), dialect, target, statement.nparams)
         found = sequence_calls.prepare(tree)
         generated = _backend_sql(tree, dialect, target, statement.nparams)
         step = sequence_calls.step(found, generated, described)
-        return Generated("", step.params, types, (step,))
+        return Generated("", step.params, types, steps=(step,))
     for rewrite in dialect.PREPROCESS:
         tree = rewrite(tree)
     try:
@@ -125,7 +125,7 @@ def generate(statement: Statement, target: Target) -> Generated:
         ):
             plan = returning.update_plan(tree, lambda node: _placeholders(
                 dialect.generator().generate(node), target, statement.nparams))
-            return Generated("", plan.params, types, (plan,))
+            return Generated("", plan.params, types, steps=(plan,))
         if kind is Kind.DDL:
             steps = _plan(tree, dialect, target)
             if steps is not None:

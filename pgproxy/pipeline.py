@@ -260,7 +260,9 @@ class Pipeline:
             raise
         was_in_tx = ctx.in_transaction
         if generated.column_types and cursor.columns is not None:
-            cursor.columns = _typed(cursor.columns, generated.column_types, param_types)
+            cursor.columns = _typed(
+                cursor.columns, generated.column_types, param_types, generated.column_typmods
+            )
         if (stmt.result_columns or stmt.zoned_columns or stmt.result_type_names) and \
                 cursor.columns is not None:
             cursor.columns = await self._schema_typed(ctx, stmt, cursor.columns)
@@ -366,7 +368,8 @@ class Pipeline:
         await ctx.release_active()
         columns = await ctx.run(_describe, generated, values, retry=True)
         if columns is not None and generated.column_types:
-            columns = _typed(columns, generated.column_types, param_types)
+            columns = _typed(columns, generated.column_types, param_types,
+                             generated.column_typmods)
         return columns
 
     async def _zoned_literals(

@@ -5,8 +5,6 @@ its fields, as PostgreSQL has them; the wire codecs learn the type's fields (bin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -14,19 +12,15 @@ from dialects.typeoids import name_oid
 from dialects.usertypes import type_name
 from pgproxy import pgtypes
 from pgproxy.catalog import builtins as b
+from pgproxy.catalog.common import CatalogEngine, format_type, stable_oid
 from pgproxy.catalog.introspect import Schema
 from pgproxy.wire.codecs import register_composite
-
-if TYPE_CHECKING:
-    from pgproxy.catalog.engine import CatalogDB
 
 _NSPNAME = 2  # pg_type.typnamespace's position in a pg_type row; pg_class's relnamespace too
 
 
-def load_schemas(catalog: CatalogDB, schema: Schema, taken: set[int]) -> dict[str, int]:
+def load_schemas(catalog: CatalogEngine, schema: Schema, taken: set[int]) -> dict[str, int]:
     """pg_namespace rows for the schemas CREATE SCHEMA made; their OIDs by name."""
-    from pgproxy.catalog.engine import stable_oid
-
     oids = {"public": b.PUBLIC_NS}
     rows, schemata = [], []
     for name in schema.schemas:
@@ -34,12 +28,12 @@ def load_schemas(catalog: CatalogDB, schema: Schema, taken: set[int]) -> dict[st
         catalog.names.namespaces[oid] = name
         rows.append((oid, name, b.BOOTSTRAP_SUPERUSER, None))
         schemata.append((None, name, "postgres", None, None, None, None))
-    catalog._insert("pg_namespace", rows)
-    catalog._insert("schemata", schemata)
+    catalog.insert("pg_namespace", rows)
+    catalog.insert("schemata", schemata)
     return oids
 
 
-def _field_oid(catalog: CatalogDB, text: str) -> int:
+def _field_oid(catalog: CatalogEngine, text: str) -> int:
     """A field's type (as CREATE TYPE wrote it) to its OID: built-in, an enum, a composite."""
     oid = name_oid(text)
     if oid:
@@ -55,10 +49,8 @@ def _field_oid(catalog: CatalogDB, text: str) -> int:
     return catalog.names.type_by_name.get(key, pgtypes.TEXT)
 
 
-def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]) -> None:
+def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tuple]) -> None:
     """pg_type rows go to `types`; pg_class and pg_attribute rows are inserted here."""
-    from pgproxy.catalog.engine import format_type, stable_oid
-
     names = catalog.names
     namespaces = load_schemas(catalog, schema, taken)
     made = []
@@ -87,14 +79,14 @@ def load(catalog: CatalogDB, schema: Schema, taken: set[int], types: list[tuple]
         row = b._type_row(array, f"_{name}", -1, False, "b", "A", False, oid, 0, "array", "d",
                           subscript="array_subscript_handler")
         types.append((*row[:_NSPNAME], nsp, *row[_NSPNAME + 1 :]))
-        row = catalog._class_row(relid, name, "c", oid, len(fields), False, 0)
+        row = catalog.class_row(relid, name, "c", oid, len(fields), False, 0)
         classes.append((*row[:_NSPNAME], nsp, *row[_NSPNAME + 1 :]))
         field_oids = []
         for num, (attname, atttype) in enumerate(fields, 1):
             field_oid = _field_oid(catalog, atttype)
             field_oids.append(field_oid)
-            attributes.append(catalog._attribute_row(relid, attname, field_oid, num, -1, False,
+            attributes.append(catalog.attribute_row(relid, attname, field_oid, num, -1, False,
                                                      False))
         register_composite(oid, array, format_type(oid, -1, names) or name, field_oids)
-    catalog._insert("pg_class", classes)
-    catalog._insert("pg_attribute", attributes)
+    catalog.insert("pg_class", classes)
+    catalog.insert("pg_attribute", attributes)

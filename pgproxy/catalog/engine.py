@@ -214,7 +214,7 @@ class CatalogDB:
                 if c.comment:
                     descriptions.append((oid, b.PG_CLASS_RELID, i, c.comment))
                 expression = c.generated or c.default
-                attributes.append(self._attribute_row(oid, c.name, c.type_oid, i, c.typmod,
+                attributes.append(self.attribute_row(oid, c.name, c.type_oid, i, c.typmod,
                                                       c.notnull, expression is not None,
                                                       bool(c.generated)))
                 if expression is not None:
@@ -249,7 +249,7 @@ class CatalogDB:
                                                                        strict=True)]
                 for j, c in enumerate(ix.columns, 1):
                     col = next((x for x in t.columns if x.name == c), None)
-                    attributes.append(self._attribute_row(
+                    attributes.append(self.attribute_row(
                         ioid, c, col.type_oid if col else pgtypes.TEXT, j,
                         col.typmod if col else -1, False, False))
                 n = len(keys)
@@ -387,8 +387,8 @@ class CatalogDB:
                 False, False, False, True, "d" if kind == "r" else "n", False, 0, 0, 0, None,
                 None, None)
 
-    def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
-                       notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
+    def attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
+                      notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
         info = pgtypes.TYPES.get(type_oid)
         typlen = info.size if info else -1
         collation = b.DEFAULT_COLLATION if type_oid in (
