@@ -24,7 +24,8 @@ from dialects.base import Spelling
 from dialects.typeoids import RANGE_OIDS, RANGE_TYPE_OIDS, SUBTYPES, datatype_oid, expr_oid
 
 RANGE_TYPES = frozenset(RANGE_OIDS)
-_OIDS = frozenset(oid for oid, _ in RANGE_OIDS.values())
+# ranges, multiranges and their arrays: a literal of one is read by the proxy
+_OIDS = frozenset(oid for oids in RANGE_OIDS.values() for oid in oids)
 
 
 def is_range_cast(node: exp.Expr) -> bool:
@@ -46,7 +47,8 @@ def _bound(key: str) -> exp.Parameter:
 
 
 def literal(node: exp.Cast) -> exp.Cast:
-    """'[1,2]'::int4range: the cast around the canonical text the proxy binds."""
+    """'[1,2]'::int4range: the cast around the canonical text the proxy binds (for an array
+    of ranges, '{"[1,2]",empty}'::int4range[], the JSON array of them)."""
     value = _unparen(node.this)
     if isinstance(value, exp.Literal) and value.is_string:
         node.set("this", _bound(f"range:{datatype_oid(node.to)}:{value.this}"))
