@@ -54,4 +54,7 @@ SELECT id, isempty(r) AS e, lower_inc(r) AS li FROM cf_ranges ORDER BY id;
 
 SELECT id FROM cf_ranges WHERE r::int4range @> 2 ORDER BY id;
 
+-- expect[mysql]: error 0A000
+SELECT id, int4range(id, id + 2, '(]') AS r, int4multirange(int4range(id, 5), int4range(3, 9)) AS m FROM cf_ranges ORDER BY id;
+
 DROP TABLE cf_ranges;
