@@ -64,7 +64,7 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
     if ranges.is_range_cast(node):
         return ranges.literal(node)
     if ranges.is_constructor(node):
-        return ranges.constructor(node)
+        return ranges.constructor(node).transform(_rewrite, copy=False)  # arguments too
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in (REGTYPE, OID):
         return _regtype(node)
     if isinstance(node, exp.Cast) and datatype_oid(node.to) in _SPECIAL_DATES:

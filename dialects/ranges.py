@@ -24,7 +24,8 @@ from dialects.base import Spelling
 from dialects.typeoids import RANGE_OIDS, RANGE_TYPE_OIDS, SUBTYPES, datatype_oid, expr_oid
 
 RANGE_TYPES = frozenset(RANGE_OIDS)
-_OIDS = frozenset(oid for oid, _ in RANGE_OIDS.values())
+# ranges, multiranges and their arrays: a literal of one is read by the proxy
+_OIDS = frozenset(oid for oids in RANGE_OIDS.values() for oid in oids)
 
 
 def is_range_cast(node: exp.Expr) -> bool:
@@ -46,7 +47,8 @@ def _bound(key: str) -> exp.Parameter:
 
 
 def literal(node: exp.Cast) -> exp.Cast:
-    """'[1,2]'::int4range: the cast around the canonical text the proxy binds."""
+    """'[1,2]'::int4range: the cast around the canonical text the proxy binds (for an array
+    of ranges, '{"[1,2]",empty}'::int4range[], the JSON array of them)."""
     value = _unparen(node.this)
     if isinstance(value, exp.Literal) and value.is_string:
         node.set("this", _bound(f"range:{datatype_oid(node.to)}:{value.this}"))
@@ -71,11 +73,11 @@ def _argument(node: exp.Expr) -> list[object] | None:
         value = node.this
         if isinstance(value, exp.Literal) and value.this.isdigit():
             return ["p", int(value.this) - 1]
-    raise TranslationError(
-        f"{node.sql('postgres')} as a range constructor argument is not supported here: "
-        "the proxy computes ranges of constants and parameters only",
-        "0A000",
-    )
+    raise _NotConstant
+
+
+class _NotConstant(Exception):
+    """A constructor argument the proxy cannot compute (a column, an expression)."""
 
 
 def _arguments(node: exp.Anonymous) -> list[list[object] | None]:
@@ -89,11 +91,18 @@ def _arguments(node: exp.Anonymous) -> list[list[object] | None]:
 
 
 def constructor(node: exp.Anonymous) -> exp.Expr:
-    """int4range(a, b [, bounds]), int4multirange(r, …): computed by the proxy."""
-    args = _arguments(node)
+    """int4range(a, b [, bounds]), int4multirange(r, …): computed by the proxy, or of other
+    values by the backend's pgproxy_range_make(oid, …) (SQLite registers it; MySQL has none)."""
     oid = RANGE_TYPE_OIDS[node.name.lower()]
-    key = f"rangeof:{oid}:{json.dumps(args, separators=(',', ':'))}"
     kind = next(k for k, oids in RANGE_OIDS.items() if oids[0] == oid)
+    try:
+        args = _arguments(node)
+    except _NotConstant:
+        call = exp.Anonymous(
+            this="pgproxy_range_make", expressions=[exp.Literal.number(oid), *node.expressions]
+        )
+        return exp.Cast(this=call, to=exp.DataType(this=kind))
+    key = f"rangeof:{oid}:{json.dumps(args, separators=(',', ':'))}"
     return exp.Cast(this=_bound(key), to=exp.DataType(this=kind))
 
 
@@ -213,7 +222,16 @@ def _part(name: str) -> Spelling:
     return lambda self, args: _mysql_parts(self, args[0], _oid(args[-1]))[name]
 
 
+def _mysql_make(self: t.Any, args: list[exp.Expr]) -> str:
+    raise TranslationError(
+        "a range constructor of column values is not supported on MySQL: the proxy "
+        "computes ranges of constants and parameters only",
+        "0A000",
+    )
+
+
 MYSQL_SPELLINGS: dict[str, Spelling] = {
+    "pgproxy_range_make": _mysql_make,
     "pgproxy_range_lower": _part("lo"),
     "pgproxy_range_upper": _part("up"),
     "pgproxy_range_isempty": _part("empty"),

@@ -41,7 +41,7 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
         return interval_str(*parse_interval(index))  # a constant, in canonical output form
     if kind == "range":  # range:<oid>:<text>, a constant
         oid, _, text = index.partition(":")
-        return ranges.constant(int(oid), text)
+        return backend_value(ranges.constant(int(oid), text))  # an array of them as JSON
     if kind == "rangeof":  # rangeof:<oid>:<arguments>, a constructor
         oid, _, args = index.partition(":")
         return ranges.construct(int(oid), json.loads(args), params)

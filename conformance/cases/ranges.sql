@@ -15,6 +15,8 @@ SELECT '[1,5]'::int4range = '[1,6)'::int4range AS same, 'empty'::int4range = '(3
 
 SELECT ARRAY['empty'::int4range, '[1,2]'::int4range] AS a;
 
+SELECT '{"[1,2]",empty}'::int4range[] AS a, '{"[1,2]",empty}'::int4range[] = ARRAY['[1,3)'::int4range, 'empty'::int4range] AS same, '{"{[1,2], [2,5)}"}'::int4multirange[] AS m;
+
 SELECT lower('[1,5]'::int4range) AS lo, upper('[1,5]'::int4range) AS up, lower('(,5)'::int4range) AS no_lo, upper('empty'::int4range) AS empty_up;
 
 SELECT lower('[2000-01-01,2000-02-01)'::daterange) AS lo, upper('[1.5,2.25]'::numrange) AS up;
@@ -51,5 +53,8 @@ SELECT id FROM cf_ranges WHERE r = '[1,6)'::int4range;
 SELECT id, isempty(r) AS e, lower_inc(r) AS li FROM cf_ranges ORDER BY id;
 
 SELECT id FROM cf_ranges WHERE r::int4range @> 2 ORDER BY id;
+
+-- expect[mysql]: error 0A000
+SELECT id, int4range(id, id + 2, '(]') AS r, int4multirange(int4range(id, 5), int4range(3, 9)) AS m FROM cf_ranges ORDER BY id;
 
 DROP TABLE cf_ranges;

@@ -279,6 +279,19 @@ def range_overlaps(a: Any, b: Any, oid: int) -> Any:
     return int(ranges.overlaps(_range(a, oid), _range(b, oid)))
 
 
+def range_make(oid: int, *args: Any) -> Any:
+    """int4range(a, b [, bounds]) / int4multirange(r, …) of values SQLite computed."""
+    return ranges.construct(int(oid), [None if a is None else ["t", _sql_text(a)] for a in args],
+                            ())
+
+
+def _sql_text(value: Any) -> str:
+    """A value SQLite hands a function, as the text a range's subtype reads."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _range_flag(test: Any) -> Any:
     """isempty(), lower_inc() …: read from the canonical text's shape, whatever the subtype."""
 
@@ -341,6 +354,7 @@ def float8(value: Any) -> float | str | None:
 
 
 _FUNCTIONS = (
+    ("pgproxy_range_make", range_make, -1),
     ("pgproxy_range_lower", range_lower, 2),
     ("pgproxy_range_upper", range_upper, 2),
     ("pgproxy_range_has", range_has, 3),

@@ -170,11 +170,21 @@ def test_constants_and_constructors_are_bound(target):
     ]
 
 
+def test_constructor_of_columns():
+    assert _generated("SELECT int4range(a, 2) FROM t", SQLITE).sql == (
+        'SELECT PGPROXY_RANGE_MAKE(3904, a, 2) AS "int4range" FROM t'
+    )
+    assert sqlite_functions.range_make(3904, 1, 2.0, "[]") == "[1,3)"
+    assert sqlite_functions.range_make(4451, "[1,3)", "[2,5)") == "{[1,5)}"
+    with pytest.raises(errors.NullValueNotAllowed):
+        sqlite_functions.range_make(4451, "[1,3)", None)
+    with pytest.raises(TranslationError) as e:
+        _generated("SELECT int4range(a, 2) FROM t", MARIADB)
+    assert e.value.sqlstate == "0A000"
+
+
 @pytest.mark.parametrize("target", [SQLITE, MARIADB])
 def test_constructor_errors(target):
-    with pytest.raises(TranslationError) as e:
-        _generated("SELECT int4range(a, 2) FROM t", target)
-    assert e.value.sqlstate == "0A000"
     with pytest.raises(errors.SyntaxError):
         _bound("SELECT int4range(1, 2, 'xx')", target)
     with pytest.raises(errors.NullValueNotAllowed):
