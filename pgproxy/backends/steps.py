@@ -3,9 +3,10 @@
 SQL steps run through the connection with their values bound; routine steps
 call the backend's routines (sqlite_ddl.py, mysql_ddl.py, returning.py), which
 read the schema first. On SQLite every step runs inside one savepoint, so the
-statement is atomic inside or outside a transaction block; on MySQL steps that
-write rows run in a transaction (a savepoint inside the client's), but its DDL
-commits on its own and cannot be (DIFFERENCES.md).
+statement is atomic inside or outside a transaction block; on MySQL a routine
+that writes in several statements runs them through `atomic` (a transaction, or
+a savepoint inside the client's), but its DDL commits on its own and cannot be
+(DIFFERENCES.md).
 """
 
 from __future__ import annotations
@@ -74,8 +75,6 @@ def run(
 
         routines = {**mysql_ddl.ROUTINES, **enums.ROUTINES, **returning.ROUTINES,
                     **sequence_calls.ROUTINES}
-        if any(s.result for s in steps):  # a write in steps: all of it or none
-            return atomic(conn, lambda: each(conn, steps, routines, values))
         return each(conn, steps, routines, values)
     raise errors.FeatureNotSupported(f"{dialect or 'this backend'}: this DDL is not supported")
 
