@@ -11,8 +11,10 @@ INSERT INTO cf_ret (name, qty) VALUES ('e', 5) RETURNING id, name, qty;
 
 UPDATE cf_ret SET qty = qty + 10 WHERE name IN ('a', 'b');
 
--- expect[mysql]: error 0A000
 UPDATE cf_ret SET qty = qty * 2 WHERE name = 'a' RETURNING id, qty;
+
+-- unordered
+UPDATE cf_ret SET id = id + 100, qty = qty - 1 WHERE name IN ('b', 'd') RETURNING id, name, qty;
 
 UPDATE cf_ret SET qty = 0 WHERE id < 0;
 

@@ -12,8 +12,12 @@ SELECT setval('cf_seq_a', 100);
 
 SELECT nextval('cf_seq_a');
 
--- known[mysql]: MariaDB's SETVAL does not go below the current value (DIFFERENCES.md: Sequences on MariaDB)
+-- known[mysql]: MariaDB's SETVAL does not go below the current value inside a larger statement (DIFFERENCES.md: Sequences on MariaDB)
 SELECT setval('cf_seq_a', 7, false), nextval('cf_seq_a');
+
+SELECT setval('cf_seq_a', 8, false);
+
+SELECT nextval('cf_seq_a'), currval('cf_seq_a'), lastval();
 
 ALTER SEQUENCE cf_seq_a RESTART WITH 3 INCREMENT BY 1;
 
@@ -22,7 +26,6 @@ SELECT nextval('cf_seq_a');
 CREATE SEQUENCE cf_seq_b MAXVALUE 2;
 
 -- expect: error 55000
--- known[mysql]: MariaDB's LASTVAL(s) is NULL before NEXTVAL (DIFFERENCES.md: Sequences on MariaDB)
 SELECT currval('cf_seq_b');
 
 SELECT nextval('cf_seq_b'), nextval('cf_seq_b');

@@ -19,7 +19,7 @@ from dialects import mysql_ddl as pure
 from dialects.generation import dialect_for
 from pgproxy import errors
 from pgproxy.backends import enums, returning, sequence_calls
-from pgproxy.backends.steps import StepsCursor, atomic, each, literal, run_sql
+from pgproxy.backends.steps import StepsCursor, each, literal, run_sql
 
 
 def _q(name: str) -> str:
@@ -282,9 +282,6 @@ ROUTINES = {
 
 
 def run(conn: Any, steps: Sequence[dialects.Step], values: Sequence[Any] = ()) -> StepsCursor:
-    """The steps one after another: MySQL commits each DDL statement on its own, but steps
-    that write rows (UPDATE … RETURNING, sequence calls) run all or none."""
-    routines = {**ROUTINES, **returning.ROUTINES, **sequence_calls.ROUTINES}
-    if any(s.result for s in steps):
-        return atomic(conn, lambda: each(conn, steps, routines, values))
-    return each(conn, steps, routines, values)
+    """The steps one after another: MySQL commits each DDL statement on its own (a routine
+    that writes rows, UPDATE … RETURNING, runs all or none by itself)."""
+    return each(conn, steps, {**ROUTINES, **returning.ROUTINES, **sequence_calls.ROUTINES}, values)

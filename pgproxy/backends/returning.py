@@ -15,7 +15,7 @@ from typing import Any
 from dialects.returning import UpdatePlan
 from pgproxy import errors
 from pgproxy.backends.base import Connection
-from pgproxy.backends.steps import StepsCursor, run_sql
+from pgproxy.backends.steps import StepsCursor, atomic, run_sql
 
 _CHUNK = 500  # keys per statement
 
@@ -56,6 +56,11 @@ def _match(qualifier: str, key: Sequence[str], n: int) -> str:
 def update_returning(
     conn: Connection, plan: UpdatePlan, values: Sequence[Any] = ()
 ) -> StepsCursor:
+    """All of it or none: a transaction of its own, or a savepoint inside the client's."""
+    return atomic(conn, lambda: _update_returning(conn, plan, values))
+
+
+def _update_returning(conn: Connection, plan: UpdatePlan, values: Sequence[Any]) -> StepsCursor:
     # The values in plan order: each assignment's, the WHERE's, the RETURNING list's.
     at = 0
     assigned: dict[str, tuple[str, Sequence[Any], bool]] = {}

@@ -3,9 +3,10 @@
 SQL steps run through the connection with their values bound; routine steps
 call the backend's routines (sqlite_ddl.py, mysql_ddl.py, returning.py), which
 read the schema first. On SQLite every step runs inside one savepoint, so the
-statement is atomic inside or outside a transaction block; on MySQL steps that
-write rows run in a transaction (a savepoint inside the client's), but its DDL
-commits on its own and cannot be (DIFFERENCES.md).
+statement is atomic inside or outside a transaction block; on MySQL a routine
+that writes in several statements runs them through `atomic` (a transaction, or
+a savepoint inside the client's), but its DDL commits on its own and cannot be
+(DIFFERENCES.md).
 """
 
 from __future__ import annotations
