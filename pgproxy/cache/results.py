@@ -26,6 +26,7 @@ class CachedResult:
     """A hit: the stored frames, written as they are, honouring Execute's row limit."""
 
     __slots__ = ("_batches", "_entry", "_head", "columns", "done", "hit")
+    style = None  # its frames are encoded already
 
     def __init__(self, entry: Entry) -> None:
         self._entry = entry

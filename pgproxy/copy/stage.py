@@ -97,6 +97,7 @@ class CopyIn:
 
     inbound = True
     columns = None
+    style = None
 
     def __init__(
         self, pipeline: Pipeline, session: Session, spec: Copy, reader: Reader,
@@ -307,6 +308,7 @@ class CopyOut:
     __slots__ = ("_inner", "_started", "_writer", "binary", "copy", "done", "ncols")
     inbound = False
     columns = None
+    style = None  # its batches come as CopyData already
 
     def __init__(self, inner: Any, writer: Any, binary: bool, ncols: int) -> None:
         self._inner = inner
