@@ -130,7 +130,7 @@ class FillingResult(PassThrough):
         if last is None or self._batches is None:
             return
         data = last.frames
-        if data is None:  # read as rows only: nothing a hit could replay
+        if data is None and last.rows:  # read as rows only: nothing a hit could replay
             self._end(None)
         elif data:
             self._size += len(data)
