@@ -633,9 +633,10 @@ class WireConnection(asyncio.Protocol):
     async def _on_sync(self, body: bytes) -> None:
         assert self.session is not None
         self.session.end_of_sync()
-        # Outside a transaction block, portals do not survive a Sync.
-        for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-            await _close_result(portal)
+        if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
+            # Outside a transaction block, portals do not survive a Sync.
+            for portal in self.protocol.sync(self.session.transaction_status != b"I"):
+                await _close_result(portal)
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:
