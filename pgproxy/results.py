@@ -134,7 +134,15 @@ class BackendResult:
                 self._on_done(self)
 
     async def fetch(self, max_rows: int) -> Batch:
-        return Batch(await self.fetch_rows(max_rows if max_rows > 0 else DEFAULT_BATCH))
+        want = max_rows if max_rows > 0 else DEFAULT_BATCH
+        pre = self._prefetched
+        if pre and self._exhausted and len(pre) <= want:
+            # The whole result came with the execute call (a point query): the hot path.
+            self._prefetched = []
+            self.rows += len(pre)
+            self._finish()
+            return Batch(pre)
+        return Batch(await self.fetch_rows(want))
 
     async def fetch_rows(self, want: int) -> list[Row]:
         """Up to `want` rows (fewer only at the end)."""
@@ -197,7 +205,7 @@ class PassThrough:
 
     @property
     def style(self) -> Any:
-        return getattr(self._inner, "style", None)
+        return self._inner.style
 
     @property
     def copy(self) -> Any:

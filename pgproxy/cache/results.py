@@ -26,6 +26,7 @@ class CachedResult:
     """A hit: the stored frames, written as they are, honouring Execute's row limit."""
 
     __slots__ = ("_batches", "_entry", "_head", "columns", "done", "hit")
+    style = None  # its frames are encoded already
 
     def __init__(self, entry: Entry) -> None:
         self._entry = entry
@@ -129,7 +130,7 @@ class FillingResult(PassThrough):
         if last is None or self._batches is None:
             return
         data = last.frames
-        if data is None:  # read as rows only: nothing a hit could replay
+        if data is None and last.rows:  # read as rows only: nothing a hit could replay
             self._end(None)
         elif data:
             self._size += len(data)

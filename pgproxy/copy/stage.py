@@ -112,6 +112,7 @@ class CopyIn:
 
     inbound = True
     columns = None
+    style = None
 
     def __init__(
         self, pipeline: Pipeline, ctx: StatementContext, spec: Copy, reader: Reader,
@@ -322,6 +323,7 @@ class CopyOut:
     __slots__ = ("_inner", "_started", "_writer", "binary", "copy", "done", "ncols")
     inbound = False
     columns = None
+    style = None  # its batches come as CopyData already
 
     def __init__(self, inner: Any, writer: Any, binary: bool, ncols: int) -> None:
         self._inner = inner

@@ -177,8 +177,9 @@ class WireConnection(asyncio.Protocol):
         self.protocol.write(data)
 
     def flush(self) -> None:
-        size = self.protocol.out_size
-        out = self.protocol.take()
+        protocol = self.protocol
+        out, size = protocol.out, protocol.out_size
+        protocol.out, protocol.out_size = [], 0  # take() inline: once per message or batch
         if out and self.transport is not None and not self._lost:
             if len(out) == 1:
                 self.transport.write(out[0])
@@ -358,7 +359,8 @@ class WireConnection(asyncio.Protocol):
                     await self._settle_describe(mtype, None)
                 except Exception as exc:
                     self._failed(b"D", exc)
-            if not protocol.receive(mtype):
+            # Within an extended query every message is taken (and the state stays).
+            if protocol.state is not State.EXTENDED and not protocol.receive(mtype):
                 continue  # discarding until Sync
             handler = handlers.get(mtype) or _invalid(mtype)
             try:
@@ -419,12 +421,12 @@ class WireConnection(asyncio.Protocol):
 
     def _ready(self) -> None:
         assert self.session is not None
-        before = [self._text_out(m.parameter_status(name, value))
-                  for name, value in self.session.changed_parameters()]
+        for name, value in self.session.changed_parameters():
+            self.write(self._text_out(m.parameter_status(name, value)))
         status = self.session.transaction_status
         if status == b"I":
-            before += self._notifications()
-        self.protocol.ready(status, before)
+            self._write_notifications()
+        self.protocol.ready(status)
         self.flush()
         self._at_ready = True  # waiting for a command: the idle timeouts run
 
@@ -432,17 +434,14 @@ class WireConnection(asyncio.Protocol):
         """Another session's NOTIFY reached us: an idle client gets it at once, as from
         PostgreSQL; a busy one before its next ReadyForQuery outside a transaction block."""
         if self._at_ready and self.session is not None and self.session.transaction_status == b"I":
-            for frame in self._notifications():
-                self.write(frame)
+            self._write_notifications()
             self.flush()
 
-    def _notifications(self) -> list[bytes]:
+    def _write_notifications(self) -> None:
         inbox = getattr(self.session, "inbox", None)
-        out = []
         while inbox is not None and inbox.received:
             pid, channel, payload = inbox.received.popleft()
-            out.append(self._text_out(m.notification_response(pid, channel, payload)))
-        return out
+            self.write(self._text_out(m.notification_response(pid, channel, payload)))
 
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
@@ -498,10 +497,12 @@ class WireConnection(asyncio.Protocol):
             want = BATCH_ROWS if max_rows <= 0 else min(BATCH_ROWS, max_rows - sent)
             batch = await result.fetch(want)
             data = batch.frames
-            if data is None:
-                if encode is None:
-                    encode = batches.encoder_for(columns, formats, getattr(result, "style", None))
-                data = batches.frames_of(batch, encode)
+            if data is None:  # rows: encoded here, and kept on the batch (a cache fill's)
+                rows = batch.rows
+                if rows:
+                    if encode is None:
+                        encode = batches.encoder_for(columns, formats, result.style)
+                    data = batch.frames = encode(rows) if encode is not None else b""
             if data:
                 if enc is not None:
                     data = encoding.rows_out(enc, data, convert)
@@ -567,7 +568,7 @@ class WireConnection(asyncio.Protocol):
         else:
             # Describe never runs the statement (an INSERT … RETURNING described and closed
             # must write nothing): answered with the next message, see _settle_describe.
-            protocol.describe_later(name)
+            protocol.describe_pending = name
 
     async def _settle_describe(self, mtype: bytes, execute_name: str | None) -> None:
         """Answer a pending portal Describe the next message does not answer (it is not
@@ -602,7 +603,7 @@ class WireConnection(asyncio.Protocol):
         if protocol.describe_pending is not None and not described:
             await self._settle_describe(b"E", name)
         protocol.describe_pending = None
-        portal = protocol.portal(name)
+        portal = protocol.portals.get(name) or protocol.portal(name)  # the latter raises 34000
         if portal.prepared.empty:
             self.write(m.EMPTY_QUERY)
             return
@@ -632,9 +633,10 @@ class WireConnection(asyncio.Protocol):
     async def _on_sync(self, body: bytes) -> None:
         assert self.session is not None
         self.session.end_of_sync()
-        # Outside a transaction block, portals do not survive a Sync.
-        for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-            await _close_result(portal)
+        if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
+            # Outside a transaction block, portals do not survive a Sync.
+            for portal in self.protocol.sync(self.session.transaction_status != b"I"):
+                await _close_result(portal)
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:

@@ -40,12 +40,12 @@ class Batch(Protocol):
 class Result(Protocol):
     """A running statement's result, streamed as batches of rows the wire encodes.
 
-    Optional: `style`, the DateStyle/IntervalStyle its values are written in
-    (pgproxy/wire/codecs), and `row_description(formats) -> bytes | None`.
+    Optional: `row_description(formats) -> bytes | None`, a RowDescription it keeps.
     """
 
     columns: Sequence[ColumnDesc] | None
     done: bool  # True once every row has been fetched; `tag` is valid then
+    style: Any  # the DateStyle/IntervalStyle its values are written in (wire/codecs.Style)
 
     @property
     def tag(self) -> str: ...

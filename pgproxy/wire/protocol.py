@@ -138,7 +138,7 @@ class ServerProtocol:
         go too (returned, for their results to be closed). ReadyForQuery follows."""
         self.describe_pending = None
         self.state = State.READY
-        if in_block:
+        if in_block or not self.portals:
             return []
         dropped = list(self.portals.values())
         self.portals.clear()
@@ -186,7 +186,9 @@ class ServerProtocol:
 
     def check_bind(self, msg: m.Bind) -> Any:
         """The statement a Bind names, once its parameter count and portal name pass."""
-        prepared = self.statement(msg.statement)
+        prepared = self.statements.get(msg.statement)
+        if prepared is None:
+            prepared = self.statement(msg.statement)  # raises 26000
         if len(msg.params) != len(prepared.param_types):
             raise errors.ProtocolViolation(
                 f"bind message supplies {len(msg.params)} parameters, but prepared statement "
@@ -217,10 +219,6 @@ class ServerProtocol:
 
     def drop_portal(self, name: str) -> Portal | None:
         return self.portals.pop(name, None)
-
-    def describe_later(self, name: str) -> None:
-        """A portal's Describe, to be answered with the next message (see `settle`)."""
-        self.describe_pending = name
 
     def settle(self, mtype: bytes, execute_name: str | None = None) -> str | None:
         """The pending Describe's portal, when `mtype` (an Execute of `execute_name`) does

@@ -116,11 +116,16 @@ def test_filling_result_keeps_what_its_reader_encoded_within_limit():
         early = FillingResult(RowsResult("SELECT", COLS, rows), 1 << 20, finish)
         await early.close()
         assert outcomes[-1][0] is None and len(outcomes) == 3
+        # An empty result: nothing to encode, kept all the same.
+        empty = FillingResult(RowsResult("SELECT", COLS, []), 1 << 20, finish)
+        assert (await empty.fetch(0)).rows == []
+        await empty.close()
+        assert outcomes[-1] == ([], 0)
         # Rows read without being encoded (a frontend other than the wire): nothing kept.
         unencoded = FillingResult(RowsResult("SELECT", COLS, rows), 1 << 20, finish)
         assert (await unencoded.fetch(0)).rows == rows
         await unencoded.close()
-        assert outcomes[-1] == (None, 0) and len(outcomes) == 4
+        assert outcomes[-1] == (None, 0) and len(outcomes) == 5
 
     asyncio.run(run())
 

@@ -144,14 +144,14 @@ def test_a_simple_query_drops_the_unnamed_statement_and_portal():
 def test_a_portal_describe_waits_for_the_next_message():
     p = _ready()
     p.bound("", Portal(Stmt(), [], []))
-    p.describe_later("")
+    p.describe_pending = ""
     assert p.settle(b"E", "") is None  # its own Execute answers it
     assert p.describe_pending == ""
     assert p.settle(b"E", "other") == ""  # another portal's Execute: described first
     assert p.describe_pending is None
-    p.describe_later("")
+    p.describe_pending = ""
     assert p.settle(b"S") == ""
-    p.describe_later("")
+    p.describe_pending = ""
     p.failed(b"E", b"<error>")
     assert p.describe_pending is None  # nothing is answered after an error
 

@@ -1,0 +1,121 @@
+"""The proxy's own cost per point SELECT in instructions, counted by valgrind's callgrind.
+
+CPU time on a shared machine moves by tens of percent with the load; the
+instructions the proxy process executes per statement (every thread, counted
+by callgrind) move by about one percent, so two versions can be compared on a
+busy machine. The proxy runs under `valgrind --tool=callgrind` with counting
+off; after a warm-up, counting is switched on for `--queries` statements of
+each protocol form and the total is divided by their number.
+
+    python benchmarks/bench_instructions.py [--queries 300] [--root DIR]
+
+`--root` runs another checkout's pgproxy (a baseline) with this script.
+Needs valgrind (apt-get install valgrind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fix_servers import free_port  # noqa: E402
+
+SQL = "SELECT id, name FROM t WHERE id = %s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
+    args = ap.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    work = tempfile.mkdtemp(prefix="pgproxy-instructions-")
+    db = os.path.join(work, "app.db")
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(1000)])
+    port = free_port()
+    out = os.path.join(work, "callgrind.out")
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
+         "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
+         "--listen", f"127.0.0.1:{port}", "--backend", f"sqlite:///{db}",
+         "--log-level", "warning"],
+        cwd=work, env={**os.environ, "PYTHONPATH": args.root},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
+    try:
+        _wait(dsn, proc)
+        forms = {
+            "extended, prepared": (psycopg.Cursor, lambda c, i: c.execute(
+                SQL, (i % 1000,), prepare=True)),
+            "extended, unnamed": (psycopg.Cursor, lambda c, i: c.execute(
+                SQL, (i % 1000,), prepare=False)),
+            "simple, literal varies": (psycopg.ClientCursor, lambda c, i: c.execute(
+                SQL, (i % 1000,))),
+        }
+        print(f"point SELECT through the proxy on sqlite ({args.root}), "
+              f"{args.queries} statements each")
+        print(f"{'protocol':24s} {'k instructions/stmt':>20s}")
+        for label, (factory, run) in forms.items():
+            with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
+                for i in range(50):
+                    run(conn, i).fetchone()
+                for f in glob.glob(out + ".*"):
+                    os.remove(f)
+                _control(proc, "-i", "on")
+                _control(proc, "-z")
+                for i in range(args.queries):
+                    run(conn, i).fetchone()
+                _control(proc, "-d")
+                _control(proc, "-i", "off")
+            print(f"{label:24s} {_total(out) / args.queries / 1000:20.1f}")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait(dsn: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 600  # imports under valgrind take a while
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            psycopg.connect(dsn, connect_timeout=30).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(1)
+    sys.exit("the proxy did not start under valgrind")
+
+
+def _control(proc: subprocess.Popen, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(proc.pid)], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _total(prefix: str) -> int:
+    """Instructions in the dumps written since the counters were zeroed."""
+    total = 0
+    for path in glob.glob(prefix + ".*"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(("summary:", "totals:")):
+                total = max(total, int(line.split()[1]))
+    return total
+
+
+if __name__ == "__main__":
+    main()
