@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pgproxy import pgtypes
 from pgproxy.settings import Settings
+from pgproxy.types import row_encoder
 from pgproxy.wire import encoding
-from pgproxy.wire.codecs import row_encoder
 
 OIDS = [pgtypes.INT8, pgtypes.TEXT, pgtypes.FLOAT8, pgtypes.TIMESTAMPTZ]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pgproxy import pgtypes
-from pgproxy.wire.codecs import row_encoder
+from pgproxy.types import row_encoder
 
 OIDS = [pgtypes.INT8, pgtypes.TEXT, pgtypes.FLOAT8, pgtypes.TIMESTAMP]
 

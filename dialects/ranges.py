@@ -2,7 +2,7 @@
 
 Neither SQLite nor MySQL has range types: the backend holds a range as
 PostgreSQL's canonical output text (`[1,3)`, `empty`, `{[1,3),[5,7)}`), which
-the proxy reads and writes (pgproxy/wire/codecs/ranges.py). So a constant
+the proxy reads and writes (pgproxy/types/ranges.py). So a constant
 `'[1,2]'::int4range` keeps its cast (which types it for arrays, comparisons and
 result columns; each dialect writes a cast to a range as its operand) around a
 placeholder the proxy binds with the canonical text (`range:<oid>:<text>`), and

@@ -20,7 +20,7 @@ from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.results import RowsResult
 from pgproxy.settings import Settings
-from pgproxy.wire.codecs import decoder
+from pgproxy.types import decoder
 
 if TYPE_CHECKING:
     from pgproxy.proxy import Proxy

@@ -19,9 +19,9 @@ from typing import Any
 
 from dialects.typeoids import name_oid
 from pgproxy import errors, pgtypes
-from pgproxy.wire.codecs import CODECS, ranges
-from pgproxy.wire.codecs.arrays import ELEMENT_OID
-from pgproxy.wire.codecs.intervals import interval_str, parse_interval, to_interval
+from pgproxy.types import CODECS, ranges
+from pgproxy.types.arrays import ELEMENT_OID
+from pgproxy.types.intervals import interval_str, parse_interval, to_interval
 
 _TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:", "range:",
               "rangeof:", "as_param:")

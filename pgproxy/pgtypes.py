@@ -162,3 +162,8 @@ REGTYPE_NAMES.update(
 REGTYPE_NAMES[OID] = "oid"
 REGTYPE_NAMES[OID_ARRAY] = "oid[]"
 BY_NAME.update({name: oid for oid, name in REGTYPE_NAMES.items()})
+
+
+# Types whose binary form is text too (textsend converts it as textout does); enums join
+# as the catalog learns them (types.register_enum).
+TEXT_OIDS = {TEXT, VARCHAR, BPCHAR, NAME, CHAR, UNKNOWN, JSON, JSONB, XML, 0}

@@ -27,7 +27,7 @@ from pgproxy.health import UNAVAILABLE
 from pgproxy.router import Route, Router
 from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
-from pgproxy.wire.codecs import decoder, encode
+from pgproxy.types import decoder, encode
 from pgproxy.workers import FINISHED, QUEUED, Job, Workers
 
 log = logging.getLogger("pgproxy.session")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from pgproxy import errors, timezones
+from pgproxy.types import ISO, Style
 from pgproxy.wire import encoding
-from pgproxy.wire.codecs import ISO, Style
 
 # The version advertised to clients ([server] server_version). pg_dump refuses a server
 # newer than itself, so the default is the major version Debian's pg_dump has.

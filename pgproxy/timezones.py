@@ -111,7 +111,7 @@ def _quoted(abbrev: str) -> str:
 
 def _interval_seconds(value: str) -> int:
     """SET TIME ZONE INTERVAL '-08:00' HOUR TO MINUTE (the parser's comma-joined words)."""
-    from pgproxy.wire.codecs.datetimes import parse_interval  # the interval reader
+    from pgproxy.types.datetimes import parse_interval  # the interval reader
 
     words = [w.strip() for w in value.split(",")]
     text = words[1].strip("'") if len(words) > 1 else ""

@@ -57,7 +57,7 @@ from pgproxy.backends import (
     sqlite_sequences,
 )
 from pgproxy.backends.base import Column
-from pgproxy.wire.codecs.numbers import decimal_str
+from pgproxy.types.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
@@ -113,7 +113,7 @@ _EXACT: dict[str, int] = {
     "UUID": pgtypes.UUID,
 }
 
-# Ranges and multiranges hold their canonical text (pgproxy/wire/codecs/ranges.py).
+# Ranges and multiranges hold their canonical text (pgproxy/types/ranges.py).
 _EXACT.update({name.upper(): oid for r in pgtypes.RANGES for name, oid in (r[:2], r[4:6])})
 
 _NOT_NUMERIC = frozenset({"POINT", "INTERVAL", "INET", "CIDR", "INT2VECTOR"})

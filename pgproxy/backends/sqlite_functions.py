@@ -19,10 +19,10 @@ from typing import Any
 import apsw
 
 from pgproxy import errors, timezones
-from pgproxy.wire.codecs import CODECS, ranges
-from pgproxy.wire.codecs.intervals import to_interval
-from pgproxy.wire.codecs.numbers import decimal_str, numeric_from_text, to_decimal
-from pgproxy.wire.codecs.strings import bytea_from_text
+from pgproxy.types import CODECS, ranges
+from pgproxy.types.intervals import to_interval
+from pgproxy.types.numbers import decimal_str, numeric_from_text, to_decimal
+from pgproxy.types.strings import bytea_from_text
 
 
 def nonzero(divisor: Any) -> Any:

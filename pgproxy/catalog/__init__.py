@@ -34,7 +34,7 @@ from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
-from pgproxy.wire.codecs import encode
+from pgproxy.types import encode
 
 log = logging.getLogger("pgproxy.catalog")
 

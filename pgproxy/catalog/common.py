@@ -149,7 +149,7 @@ def parse_array(value: Any) -> list[Any] | None:
         return json.loads(s)
     if not s.startswith("{"):
         return [int(w) if re.fullmatch(r"-?\d+", w) else w for w in s.split()]
-    from pgproxy.wire.codecs.arrays import parse_literal
+    from pgproxy.types.arrays import parse_literal
 
     def conv(x: Any) -> Any:
         if isinstance(x, list):

@@ -1,7 +1,7 @@
 """Schemas and composite types made through the proxy, in the catalog: pg_namespace and
 information_schema.schemata rows for each schema; for each composite type a pg_type row
 (typtype 'c') and its array type, a pg_class row (relkind 'c') and pg_attribute rows for
-its fields, as PostgreSQL has them; the wire codecs learn the type's fields (binary)."""
+its fields, as PostgreSQL has them; the type codecs (pgproxy/types) learn the type's fields (binary)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pgproxy import pgtypes
 from pgproxy.catalog import builtins as b
 from pgproxy.catalog.common import CatalogEngine, format_type, stable_oid
 from pgproxy.catalog.introspect import Schema
-from pgproxy.wire.codecs import register_composite
+from pgproxy.types import register_composite
 
 _NSPNAME = 2  # pg_type.typnamespace's position in a pg_type row; pg_class's relnamespace too
 

@@ -41,7 +41,7 @@ from pgproxy.catalog.relations import (
     columns_of,
 )
 from pgproxy.settings import PARAMS
-from pgproxy.wire.codecs import CODECS
+from pgproxy.types import CODECS
 
 # information_schema columns PostgreSQL fills with the current database's name.
 DATABASE_COLUMNS = frozenset({

@@ -1,12 +1,12 @@
 """Enum types in the catalog: pg_type rows (typtype 'e', and its array type `_name`) and
-pg_enum's labels for each; the wire codecs learn both OIDs (labels are text)."""
+pg_enum's labels for each; the type codecs (pgproxy/types) learn both OIDs (labels are text)."""
 
 from __future__ import annotations
 
 from pgproxy.catalog import builtins as b
 from pgproxy.catalog.common import CatalogEngine, stable_oid
 from pgproxy.catalog.introspect import Schema
-from pgproxy.wire.codecs import register_enum
+from pgproxy.types import register_enum
 
 
 def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tuple]) -> None:

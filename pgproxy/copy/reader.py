@@ -21,9 +21,9 @@ from typing import Any
 from dialects.copy import CopyOptions
 from pgproxy import errors, pgtypes
 from pgproxy.params import backend_value
-from pgproxy.wire.codecs import BINARY, CODECS, TEXT, decoder
-from pgproxy.wire.codecs.arrays import ELEMENT_OID
-from pgproxy.wire.codecs.strings import text_decode
+from pgproxy.types import BINARY, CODECS, TEXT, decoder
+from pgproxy.types.arrays import ELEMENT_OID
+from pgproxy.types.strings import text_decode
 
 Row = tuple[Any, ...]
 _H = Struct("!h")

@@ -18,7 +18,7 @@ from typing import Any
 from dialects.copy import CopyOptions
 from pgproxy import errors
 from pgproxy.copy.reader import SIGNATURE
-from pgproxy.wire.codecs import BINARY, TEXT, encoder
+from pgproxy.types import BINARY, TEXT, encoder
 
 _I = Struct("!i")
 _H = Struct("!h")

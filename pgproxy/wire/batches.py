@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pgproxy.wire.codecs import Style, row_encoder
+from pgproxy.types import Style, row_encoder
 from pgproxy.wire.messages import formats_for
 
 RowEncoder = Callable[[list[tuple[Any, ...]]], bytes]

@@ -130,11 +130,7 @@ def lookup(name: str) -> ClientEncoding | None:
 
 # ---------------------------------------------------------------- whole messages
 
-# Types whose binary form is text too (textsend converts it as textout does); enums join
-# as the catalog learns them (codecs.register_enum).
-TEXT_OIDS = set({pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR, pgtypes.NAME,
-                       pgtypes.CHAR, pgtypes.UNKNOWN, pgtypes.JSON, pgtypes.JSONB,
-                       pgtypes.XML, 0})
+TEXT_OIDS = pgtypes.TEXT_OIDS  # types whose binary form is text too
 
 _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")

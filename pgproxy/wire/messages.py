@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pgproxy import errors
-from pgproxy.wire.codecs.strings import invalid_utf8
+from pgproxy.types.strings import invalid_utf8
 
 PROTOCOL_3_0 = 196608  # 3 << 16
 SSL_REQUEST = 80877103

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgproxy import pgtypes as t
-from pgproxy.wire.codecs import CODECS
+from pgproxy.types import CODECS
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_wire import SYNC, RawClient, frame, query, startup
 

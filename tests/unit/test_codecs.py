@@ -1,4 +1,4 @@
-"""pgproxy.wire.codecs: byte literals checked against PostgreSQL 15, and psycopg as a reference.
+"""pgproxy.types: byte literals checked against PostgreSQL 15, and psycopg as a reference.
 
 The text literals below are what a real PostgreSQL 15 prints (DateStyle ISO,
 IntervalStyle postgres, TimeZone UTC). psycopg's own dumpers and loaders are
@@ -22,7 +22,7 @@ from psycopg.pq import Format
 
 from pgproxy import errors
 from pgproxy import pgtypes as t
-from pgproxy.wire.codecs import (
+from pgproxy.types import (
     BINARY,
     TEXT,
     Style,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pgproxy import errors
 from pgproxy import pgtypes as t
-from pgproxy.wire.codecs import BINARY, CODECS, TEXT, decode
+from pgproxy.types import BINARY, CODECS, TEXT, decode
 
 TEXT_TYPES = [
     t.INT2,

@@ -15,7 +15,7 @@ from psycopg.types import range as pg_range
 from dialects import Target, TranslationError, generate, parse
 from pgproxy import errors, params
 from pgproxy.backends import sqlite_functions
-from pgproxy.wire.codecs import BINARY, TEXT, decode, encode, ranges
+from pgproxy.types import BINARY, TEXT, decode, encode, ranges
 
 UTC = dt.UTC
 

@@ -19,7 +19,7 @@ from dialects.arrays import json_literal
 from dialects.functions import bytea_literal
 from dialects.typeoids import expr_oid, name_oid
 from pgproxy import errors, params, pgtypes
-from pgproxy.wire.codecs import encode
+from pgproxy.types import encode
 
 SQLITE = Target("sqlite", "qmark", "sqlite")
 MARIADB = Target("mariadb", "format", "mariadb")

@@ -24,17 +24,9 @@ RULES = [
      "the wire knows the protocol, nothing of SQL dialects or backends"),
     ("dialects", ("pgproxy",), "dialects/ is pure translation and imports nothing of pgproxy/"),
     ("pgproxy/backends", ("pgproxy.wire",), "backends know nothing of the wire"),
+    ("pgproxy/types", ("pgproxy.wire", "pgproxy.backends", "dialects"),
+     "PostgreSQL's types know nothing of the wire, the backends or SQL translation"),
 ]
-
-# Violations not fixed yet, each failing its own strict xfail below: once the import is
-# gone the test passes, and strict=True makes the pass fail until the entry is deleted.
-KNOWN = {
-    ("pgproxy/backends/sqlite_functions.py", "pgproxy.wire.codecs.intervals"):
-        "interval text parsing lives in the wire's codecs; it belongs in pgproxy/types/",
-    ("pgproxy/backends/sqlite_functions.py", "pgproxy.wire.codecs.strings"):
-        "bytea text parsing lives in the wire's codecs; it belongs in pgproxy/types/",
-}
-
 
 def module_of(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -97,19 +89,9 @@ def violations(directory: str, forbidden: tuple[str, ...]) -> dict[tuple[str, st
 
 @pytest.mark.parametrize(("directory", "forbidden", "why"), RULES, ids=[r[0] for r in RULES])
 def test_layer_imports(directory: str, forbidden: tuple[str, ...], why: str) -> None:
-    new = {k: line for k, line in violations(directory, forbidden).items() if k not in KNOWN}
+    new = violations(directory, forbidden)
     listed = ", ".join(f"{f}:{line} imports {m}" for (f, m), line in new.items())
     assert not new, f"{why}: {listed}"
-
-
-@pytest.mark.parametrize(
-    ("path", "module"),
-    [pytest.param(path, module, marks=pytest.mark.xfail(strict=True, reason=reason))
-     for (path, module), reason in KNOWN.items()],
-)
-def test_known_violation_is_gone(path: str, module: str) -> None:
-    directory, forbidden, _ = next(r for r in RULES if path.startswith(r[0] + "/"))
-    assert (path, module) not in violations(directory, forbidden)
 
 
 def test_registry_factories_live_in_backends() -> None:
@@ -131,16 +113,16 @@ if TYPE_CHECKING:
 from . import sibling
 from ..backends import base
 def f():
-    import pgproxy.wire.codecs as codecs
+    import pgproxy.types as codecs
     importlib.import_module("pgproxy.backends.sqlite")
 """
     names = {name for _, name in imported(source, "pgproxy.wire.messages")}
     assert {"os", "dialects.api", "pgproxy.session", "pgproxy.session.Session",
             "pgproxy.wire.sibling", "pgproxy.backends", "pgproxy.backends.base",
-            "pgproxy.wire.codecs", "pgproxy.backends.sqlite"} <= names
+            "pgproxy.types", "pgproxy.backends.sqlite"} <= names
     # A package's own relative import resolves from the package itself.
-    assert (1, "pgproxy.wire.codecs.arrays") in set(
-        imported("from . import arrays", "pgproxy.wire.codecs", is_package=True))
+    assert (1, "pgproxy.types.arrays") in set(
+        imported("from . import arrays", "pgproxy.types", is_package=True))
 
 
 def _graph(package: str) -> dict[str, set[str]]:

@@ -1,5 +1,5 @@
 """Row values: the record text form the backends build (dialects/records.py), run on a real
-SQLite, and the record codec's text and binary forms (pgproxy/wire/codecs/records.py)."""
+SQLite, and the record codec's text and binary forms (pgproxy/types/records.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from dialects import Target, generate, parse
 from pgproxy import errors
-from pgproxy.wire.codecs import BINARY, TEXT, decode, encode
-from pgproxy.wire.codecs import records as rec
+from pgproxy.types import BINARY, TEXT, decode, encode
+from pgproxy.types import records as rec
 
 SQLITE = Target("sqlite", "qmark", "sqlite")
 

@@ -17,11 +17,11 @@ from pgproxy import errors
 from pgproxy import pgtypes as t
 from pgproxy.settings import Settings
 from pgproxy.timezones import resolve
+from pgproxy.types import TEXT, Style, decode, decoder, encode
+from pgproxy.types import pgcalendar as cal
+from pgproxy.types.intervals import interval_str
 from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
-from pgproxy.wire.codecs import TEXT, Style, decode, decoder, encode
-from pgproxy.wire.codecs import pgcalendar as cal
-from pgproxy.wire.codecs.intervals import interval_str
 
 
 @pytest.mark.parametrize(("value", "shown", "utc_noon_at"), [

@@ -21,7 +21,6 @@ from typing import Any
 
 from pgproxy import pgtypes as _t
 from pgproxy.errors import InvalidParameterValue, InvalidTextRepresentation
-from pgproxy.wire.encoding import TEXT_OIDS
 
 from . import arrays, bits, datetimes, numbers, ranges, records, strings  # noqa: F401 - fill the registry
 from .pgcalendar import ISO, Style
@@ -57,7 +56,7 @@ __all__ = [
 def register_enum(oid: int, array_oid: int, name: str, labels: Sequence[str]) -> None:
     """An enum's codecs, and its array type's: labels are text in both formats (and in the
     client's encoding, as text's binary form is), and a parameter must be one of them."""
-    TEXT_OIDS.add(oid)
+    _t.TEXT_OIDS.add(oid)
     text = CODECS[_t.TEXT]
     known = frozenset(labels)
 
