@@ -1,7 +1,8 @@
 """Schemas and composite types made through the proxy, in the catalog: pg_namespace and
 information_schema.schemata rows for each schema; for each composite type a pg_type row
 (typtype 'c') and its array type, a pg_class row (relkind 'c') and pg_attribute rows for
-its fields, as PostgreSQL has them; the type codecs (pgproxy/types) learn the type's fields (binary)."""
+its fields, as PostgreSQL has them; the type codecs (pgproxy/types) learn its fields
+(binary)."""
 
 from __future__ import annotations
 
