@@ -61,6 +61,7 @@ class _Names:
     by_name: dict[tuple[str, str], int] = field(default_factory=dict)
     types: dict[int, tuple[str, str]] = field(default_factory=dict)  # oid -> ns, typname
     type_by_name: dict[str, int] = field(default_factory=dict)
+    type_lengths: dict[int, int] = field(default_factory=dict)  # user types' typlen (enum: 4)
     namespaces: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
@@ -489,7 +490,7 @@ class CatalogDB:
     def _attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                        notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
         info = pgtypes.TYPES.get(type_oid)
-        typlen = info.size if info else -1
+        typlen = info.size if info else self.names.type_lengths.get(type_oid, -1)
         collation = b.DEFAULT_COLLATION if type_oid in (
             pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR) else 0
         return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,
