@@ -71,3 +71,22 @@ def test_malformed_record() -> None:
         rec.parse("(1,2")
     with pytest.raises(errors.InvalidBinaryRepresentation):
         decode(b"\x00\x00\x00\x02", 2249, BINARY)
+
+
+def test_composite_text_parameter_is_checked() -> None:
+    codec = rec.typed_codec(99999, [23, 25])
+    assert codec.text_decode(b'(1,"a b")') == '(1,"a b")'
+    assert codec.text_decode(b"(,)") == "(,)"
+    with pytest.raises(errors.InvalidTextRepresentation, match="malformed record"):
+        codec.text_decode(b"(1)")
+    with pytest.raises(errors.InvalidTextRepresentation, match="integer"):
+        codec.text_decode(b"(x,y)")
+    binary = codec.binary_encode('(7,"a b")')
+    assert binary == (
+        struct.pack("!i", 2)
+        + struct.pack("!Ii", 23, 4)
+        + struct.pack("!i", 7)
+        + struct.pack("!Ii", 25, 3)
+        + b"a b"
+    )
+    assert codec.binary_decode(binary) == '(7,"a b")'

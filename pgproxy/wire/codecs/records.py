@@ -159,7 +159,23 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
             raise InvalidBinaryRepresentation("insufficient data left in message") from None
         return text(fields)
 
-    return Codec(oid, text_out, binary_typed, text_decode, from_binary)
+    def from_text(data: bytes) -> str:
+        """A text parameter, checked as record_in checks it: the field count, and each
+        field read by its own type (22P02 and friends for a value that is not one)."""
+        value = text_decode(data)
+        fields = parse(value)
+        if len(fields) != len(field_oids) and not (fields == [] and len(field_oids) == 1):
+            raise InvalidTextRepresentation(
+                f'malformed record literal: "{value}"',
+                detail="Too few columns." if len(fields) < len(field_oids) else
+                "Too many columns.")
+        for f, field_oid in zip(fields, field_oids, strict=False):
+            codec = CODECS.get(field_oid)
+            if f is not None and codec is not None:
+                codec.text_decode(f.encode())
+        return value
+
+    return Codec(oid, text_out, binary_typed, from_text, from_binary)
 
 
 register(pgtypes.RECORD, text_out, binary_out, text_decode, binary_in)
