@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, ddl, hints, sequences, sqlite_ddl
+from dialects import classify, ddl, hints, records, sequences, sqlite_ddl
 from dialects.api import Generated, Kind, Statement, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
@@ -117,7 +117,10 @@ def generate(statement: Statement, target: Target) -> Generated:
         return Generated(sql, notices=notices)
     generated = _placeholders(sql, target, statement.nparams)
     types = classify.projection_types(statement.expression)
-    return replace(generated, column_types=types) if types else generated
+    if types:
+        generated = replace(generated, column_types=types)
+    fields = records.field_types(statement.expression) if types else ()
+    return replace(generated, record_fields=fields) if fields else generated
 
 
 def _plan(tree: exp.Expr, dialect: PgProxyBackend, target: Target) -> tuple | None:

@@ -2,8 +2,8 @@
 record, which SQLite and MySQL do not have; the backend builds its text form instead,
 `(1,"a b")`, as PostgreSQL's record_out writes it. In a comparison (`ROW(a, b) = (1, 2)`,
 `(a, b) IN (…)`) a row stays a row: the backends compare those themselves. The proxy
-types such a column record (2249); its binary form has text fields (the field types are
-not known here).
+types such a column record (2249), and its binary form carries each field in the type
+the statement gives it (`field_types`; text where the statement does not say).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from dialects.exprtypes import is_boolean
+from dialects.typeoids import expr_oid
 
 # A field is quoted when it is empty or holds one of these (record_out: `"\(),` or space).
 _SPECIAL = ('"', "\\", "(", ")", ",", " ", "\t", "\n", "\r", "\v", "\f")
@@ -26,6 +27,33 @@ def record_projection(node: exp.Expr) -> bool:
     while isinstance(node, (exp.Alias, exp.Paren)):
         node = node.this
     return is_row(node) or isinstance(node, exp.Tuple)
+
+
+_UNKNOWN = 705  # a string literal's (or NULL's) type in a row, as PostgreSQL keeps it
+_TEXT = 25
+
+
+def _field_oid(value: exp.Expr) -> int:
+    if isinstance(value, exp.Null) or (isinstance(value, exp.Literal) and value.is_string):
+        return _UNKNOWN
+    if is_boolean(value):
+        return 16
+    return expr_oid(value) or _TEXT  # what the text form holds when the type is not known
+
+
+def field_types(expression: exp.Expr | None) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(position, field type OIDs) of each result column that is an anonymous record, for
+    its binary form (record_send sends each field in its own type)."""
+    if not isinstance(expression, exp.Select):
+        return ()
+    out = []
+    for position, projection in enumerate(expression.expressions):
+        node = projection
+        while isinstance(node, (exp.Alias, exp.Paren)):
+            node = node.this
+        if is_row(node) or isinstance(node, exp.Tuple):
+            out.append((position, tuple(_field_oid(v) for v in node.expressions)))
+    return tuple(out)
 
 
 def _text(value: exp.Expr) -> exp.Expr:

@@ -26,6 +26,7 @@ from pgproxy.commands import LOCAL_KINDS, run_local, show_columns
 from pgproxy.copy import stage as copy_stage
 from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
+from pgproxy.wire.codecs.records import typed_rows
 
 if TYPE_CHECKING:
     from pgproxy.cache import QueryCache
@@ -236,6 +237,10 @@ class Pipeline:
                 rows = list(map(convert, rows))
                 cursor = rescale.ScaledCursor(
                     cursor, rescale.retyped(cursor.columns, scales), convert)
+        if generated.record_fields and cursor.columns is not None:  # ROW(…): fields' types
+            typer = typed_rows(generated.record_fields)
+            rows = list(map(typer, rows))
+            cursor = rescale.ScaledCursor(cursor, list(cursor.columns), typer)
         session.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(session.route.backend)

@@ -1,12 +1,15 @@
 """Codecs for record (2249): a row value, which backends hand over as its text form `(1,"a b")`.
 
-Binary is record_send's: the field count, then per field its type OID, length and bytes.
-The fields' types are not known here, so each goes as text (25); a NULL field as length -1.
+Binary is record_send's: the field count, then per field its type OID, length and bytes
+(a NULL field's length -1). A composite type's codec knows its fields' types; an anonymous
+record's value carries them when the statement says them (TypedRecord), else each field
+goes as text (25).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pgproxy import pgtypes
@@ -15,6 +18,7 @@ from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentatio
 from .registry import CODECS, Codec, register
 from .strings import text_decode, text_encode
 
+Row = tuple[Any, ...]
 _I32 = struct.Struct("!i")
 _FIELD = struct.Struct("!Ii")
 _SPACE = " \t\n\r\v\f"
@@ -91,15 +95,48 @@ def text_out(value: Any) -> bytes:
     return text(_fields(value)).encode()
 
 
+class TypedRecord(str):
+    """A record's text form that knows its fields' types (from the statement), for binary."""
+
+    field_oids: tuple[int, ...] = ()
+
+
+def typed_rows(records: Sequence[tuple[int, tuple[int, ...]]]) -> Callable[[Row], Row]:
+    """A row converter giving the record columns (position, field OIDs) their field types."""
+
+    def convert(row: Row) -> Row:
+        values = list(row)
+        for i, oids in records:
+            if i < len(values) and isinstance(values[i], str):
+                values[i] = TypedRecord(values[i])
+                values[i].field_oids = oids
+        return tuple(values)
+
+    return convert
+
+
+def _field_bytes(field: str, field_oid: int) -> bytes:
+    codec = CODECS.get(field_oid)
+    return codec.binary_encode(codec.text_decode(field.encode())) if codec else field.encode()
+
+
+def _one_null(fields: list[str | None], count: int) -> list[str | None]:
+    """`()` is one NULL field to a record of one field (and no field to one of none)."""
+    return [None] if not fields and count == 1 else fields
+
+
 def binary_out(value: Any) -> bytes:
-    fields = _fields(value)
+    oids = getattr(value, "field_oids", ())
+    fields = _one_null(_fields(value), len(oids))
+    if len(oids) != len(fields):
+        oids = (pgtypes.TEXT,) * len(fields)  # types not known: each field as its text
     out = [_I32.pack(len(fields))]
-    for f in fields:
+    for f, oid in zip(fields, oids, strict=True):
         if f is None:
-            out.append(_FIELD.pack(pgtypes.TEXT, -1))
+            out.append(_FIELD.pack(oid, -1))
         else:
-            data = f.encode()
-            out.append(_FIELD.pack(pgtypes.TEXT, len(data)) + data)
+            data = _field_bytes(f, oid)
+            out.append(_FIELD.pack(oid, len(data)) + data)
     return b"".join(out)
 
 
@@ -126,7 +163,7 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
     form (read from the field's text), and a binary parameter becomes the text form."""
 
     def binary_typed(value: Any) -> bytes:
-        fields = _fields(value)
+        fields = _one_null(_fields(value), len(field_oids))
         if len(fields) != len(field_oids):
             raise InvalidTextRepresentation(f'malformed record literal: "{text(fields)}"')
         out = [_I32.pack(len(fields))]
@@ -134,8 +171,7 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
             if f is None:
                 out.append(_FIELD.pack(field_oid, -1))
                 continue
-            codec = CODECS.get(field_oid)
-            data = codec.binary_encode(codec.text_decode(f.encode())) if codec else f.encode()
+            data = _field_bytes(f, field_oid)
             out.append(_FIELD.pack(field_oid, len(data)) + data)
         return b"".join(out)
 
