@@ -22,11 +22,11 @@ def is_row(node: exp.Expr) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == "row"
 
 
-def record_projection(node: exp.Expr) -> bool:
-    """A result column that is a record: ROW(…), or a parenthesised list of values."""
+def record_projection(node: exp.Expr) -> exp.Expr | None:
+    """The ROW(…) or parenthesised list of values a result column is, if it is one."""
     while isinstance(node, (exp.Alias, exp.Paren)):
         node = node.this
-    return is_row(node) or isinstance(node, exp.Tuple)
+    return node if is_row(node) or isinstance(node, exp.Tuple) else None
 
 
 _UNKNOWN = 705  # a string literal's (or NULL's) type in a row, as PostgreSQL keeps it
@@ -48,10 +48,7 @@ def field_types(expression: exp.Expr | None) -> tuple[tuple[int, tuple[int, ...]
         return ()
     out = []
     for position, projection in enumerate(expression.expressions):
-        node = projection
-        while isinstance(node, (exp.Alias, exp.Paren)):
-            node = node.this
-        if is_row(node) or isinstance(node, exp.Tuple):
+        if (node := record_projection(projection)) is not None:
             out.append((position, tuple(_field_oid(v) for v in node.expressions)))
     return tuple(out)
 
