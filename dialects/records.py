@@ -115,8 +115,27 @@ def _compared(node: exp.Expr) -> bool:
     return isinstance(parent, _COMPARISONS)
 
 
+def _field_of_parameter(node: exp.Dot) -> exp.Expr | None:
+    """`($n).field`: a value only the proxy can take apart (it knows $n's composite type),
+    bound by the key `field:<n-1>:<field>` (pgproxy/params.py)."""
+    inner = node.this.this if isinstance(node.this, exp.Paren) else None
+    field = node.expression
+    if not (isinstance(inner, exp.Parameter) and isinstance(field, exp.Identifier)):
+        return None
+    number = inner.this
+    if not (isinstance(number, exp.Literal) and number.this.isdigit()):
+        return None
+    name = field.this if field.quoted else field.this.lower()
+    return exp.Parameter(this=exp.var(f"session:field:{int(number.this) - 1}:{name}"))
+
+
 def records(tree: exp.Expr) -> exp.Expr:
-    """ROW(…) outside comparisons, and a list of values as a result column, as record text."""
+    """ROW(…) outside comparisons, and a list of values as a result column, as record text;
+    a field of a composite parameter as the field's value."""
+    for dot in list(tree.find_all(exp.Dot)):
+        replaced = _field_of_parameter(dot)
+        if replaced is not None:
+            dot.replace(replaced)
     if isinstance(tree, exp.Select):
         for projection in tree.expressions:
             node = projection.this if isinstance(projection, exp.Alias) else projection

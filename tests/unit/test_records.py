@@ -90,3 +90,15 @@ def test_composite_text_parameter_is_checked() -> None:
         + b"a b"
     )
     assert codec.binary_decode(binary) == '(7,"a b")'
+
+
+def test_field_of_a_composite_parameter() -> None:
+    (statement,) = parse('SELECT ($1).bar, ($1)."Q"')
+    generated = generate(statement, SQLITE)
+    assert generated.params == ("field:0:bar", "field:0:Q")
+    assert generated.sql == 'SELECT ? AS "bar", ? AS "Q"'
+    rec.FIELDS[99998] = (("foo", "bar", "Q"), (25, 20, 701))
+    assert rec.field_value(99998, "(x,42,)", "bar") == 42
+    assert rec.field_value(99998, "(x,42,)", "Q") is None
+    with pytest.raises(errors.UndefinedColumn):
+        rec.field_value(99998, "(x,42,)", "nope")

@@ -13,7 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+from pgproxy.errors import (
+    InvalidBinaryRepresentation,
+    InvalidTextRepresentation,
+    UndefinedColumn,
+)
 
 from .registry import CODECS, Codec, register
 from .strings import text_decode, text_encode
@@ -156,6 +160,27 @@ def binary_in(data: bytes) -> str:
     except struct.error:
         raise InvalidBinaryRepresentation("insufficient data left in message") from None
     return text(fields)
+
+
+# composite type OID -> its fields' names and type OIDs (register_composite fills it)
+FIELDS: dict[int, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def field_value(type_oid: int, value: Any, name: str) -> Any:
+    """Field `name` of a composite value (its text form), as its type's Python value."""
+    known = FIELDS.get(type_oid)
+    if known is None:
+        raise InvalidTextRepresentation("a field can only be taken from a composite type's value")
+    names, oids = known
+    if name not in names:
+        raise UndefinedColumn(f'column "{name}" not found in data type '
+                              f"{pgtypes.REGTYPE_NAMES.get(type_oid, type_oid)}")
+    i = names.index(name)
+    fields = _one_null(_fields(value), len(oids))
+    if i >= len(fields) or fields[i] is None:
+        return None
+    codec = CODECS.get(oids[i])
+    return codec.text_decode(fields[i].encode()) if codec else fields[i]
 
 
 def typed_codec(oid: int, field_oids: list[int]) -> Codec:
