@@ -72,6 +72,13 @@ def test_composite_type(
         value, param = cur.fetchone()
         assert value.id == 42 and value.inner_value == info.python_type("a b", 10, 2.5)
         assert param == info.python_type("x", 1, None)
+        if conn.info.port != request.getfixturevalue("proxy_postgresql").port:
+            # ($1).field: pass-through sends $1 untyped (it loses the composite's OID)
+            value = info.python_type("z", 7, 1.5)
+            got = cur.execute("select (%(v)s).n, (%(v)s).name", {"v": value}).fetchone()
+            assert got == (7, "z")
+            if not binary:  # binary: regtype is its OID's bytes
+                assert cur.execute("select pg_typeof(%s)", [value]).fetchone() == (inner,)
         cur.execute(f"select array[row('h', 1, 3)::{inner}]")
         assert cur.description[0].type_code == info.array_oid
         assert cur.fetchone()[0] == [info.python_type("h", 1, 3.0)]
