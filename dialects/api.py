@@ -195,6 +195,9 @@ class Generated:
     column_typmods: tuple[int, ...] = ()
     steps: tuple[Step, ...] = ()
     notices: tuple[str, ...] = ()  # NOTICEs for the client (options accepted but meaningless)
+    # Result columns that are anonymous records: (position, each field's type OID), for
+    # their binary form (dialects/records.py).
+    record_fields: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
 # A `Generated.column_types` entry for `sum(x)` where x's type is unknown (a column):

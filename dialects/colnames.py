@@ -79,6 +79,10 @@ def _figure(node: exp.Expr) -> str | None:
         return "exists"
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
+    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Paren) and isinstance(
+        node.expression, exp.Identifier
+    ):
+        return node.expression.name  # (x).field is column "field"
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _figure(node.expression)  # pg_catalog.setval(…) is "setval"
     if isinstance(node, _OPERATORS):

@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import UnsupportedError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from dialects import classify, ddl, hints, returning, sequence_calls, sequences, sqlite_ddl
+from dialects import classify, ddl, hints, records, returning, sequence_calls, sequences, sqlite_ddl
 from dialects.api import Generated, Kind, Statement, Step, Target, TranslationError
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
@@ -138,8 +138,10 @@ def generate(statement: Statement, target: Target) -> Generated:
     generated = _placeholders(sql, target, statement.nparams)
     if not types:
         return generated
-    return replace(generated, column_types=types,
-                   column_typmods=classify.projection_typmods(statement.expression))
+    generated = replace(generated, column_types=types,
+                        column_typmods=classify.projection_typmods(statement.expression))
+    fields = records.field_types(statement.expression)
+    return replace(generated, record_fields=fields) if fields else generated
 
 
 def _backend_sql(tree: exp.Expr, dialect: PgProxyBackend, target: Target,

@@ -2,8 +2,8 @@
 record, which SQLite and MySQL do not have; the backend builds its text form instead,
 `(1,"a b")`, as PostgreSQL's record_out writes it. In a comparison (`ROW(a, b) = (1, 2)`,
 `(a, b) IN (…)`) a row stays a row: the backends compare those themselves. The proxy
-types such a column record (2249); its binary form has text fields (the field types are
-not known here).
+types such a column record (2249), and its binary form carries each field in the type
+the statement gives it (`field_types`; text where the statement does not say).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from dialects.exprtypes import is_boolean
+from dialects.typeoids import expr_oid
 
 # A field is quoted when it is empty or holds one of these (record_out: `"\(),` or space).
 _SPECIAL = ('"', "\\", "(", ")", ",", " ", "\t", "\n", "\r", "\v", "\f")
@@ -21,11 +22,35 @@ def is_row(node: exp.Expr) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == "row"
 
 
-def record_projection(node: exp.Expr) -> bool:
-    """A result column that is a record: ROW(…), or a parenthesised list of values."""
+def record_projection(node: exp.Expr) -> exp.Expr | None:
+    """The ROW(…) or parenthesised list of values a result column is, if it is one."""
     while isinstance(node, (exp.Alias, exp.Paren)):
         node = node.this
-    return is_row(node) or isinstance(node, exp.Tuple)
+    return node if is_row(node) or isinstance(node, exp.Tuple) else None
+
+
+_UNKNOWN = 705  # a string literal's (or NULL's) type in a row, as PostgreSQL keeps it
+_TEXT = 25
+
+
+def _field_oid(value: exp.Expr) -> int:
+    if isinstance(value, exp.Null) or (isinstance(value, exp.Literal) and value.is_string):
+        return _UNKNOWN
+    if is_boolean(value):
+        return 16
+    return expr_oid(value) or _TEXT  # what the text form holds when the type is not known
+
+
+def field_types(expression: exp.Expr | None) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(position, field type OIDs) of each result column that is an anonymous record, for
+    its binary form (record_send sends each field in its own type)."""
+    if not isinstance(expression, exp.Select):
+        return ()
+    out = []
+    for position, projection in enumerate(expression.expressions):
+        if (node := record_projection(projection)) is not None:
+            out.append((position, tuple(_field_oid(v) for v in node.expressions)))
+    return tuple(out)
 
 
 def _text(value: exp.Expr) -> exp.Expr:
@@ -90,8 +115,27 @@ def _compared(node: exp.Expr) -> bool:
     return isinstance(parent, _COMPARISONS)
 
 
+def _field_of_parameter(node: exp.Dot) -> exp.Expr | None:
+    """`($n).field`: a value only the proxy can take apart (it knows $n's composite type),
+    bound by the key `field:<n-1>:<field>` (pgproxy/params.py)."""
+    inner = node.this.this if isinstance(node.this, exp.Paren) else None
+    field = node.expression
+    if not (isinstance(inner, exp.Parameter) and isinstance(field, exp.Identifier)):
+        return None
+    number = inner.this
+    if not (isinstance(number, exp.Literal) and number.this.isdigit()):
+        return None
+    name = field.this if field.quoted else field.this.lower()
+    return exp.Parameter(this=exp.var(f"session:field:{int(number.this) - 1}:{name}"))
+
+
 def records(tree: exp.Expr) -> exp.Expr:
-    """ROW(…) outside comparisons, and a list of values as a result column, as record text."""
+    """ROW(…) outside comparisons, and a list of values as a result column, as record text;
+    a field of a composite parameter as the field's value."""
+    for dot in list(tree.find_all(exp.Dot)):
+        replaced = _field_of_parameter(dot)
+        if replaced is not None:
+            dot.replace(replaced)
     if isinstance(tree, exp.Select):
         for projection in tree.expressions:
             node = projection.this if isinstance(projection, exp.Alias) else projection

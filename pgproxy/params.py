@@ -3,7 +3,8 @@
 Backends without arrays hold an array as a JSON array (DESIGN.md, "Arrays"), so a
 list a client sends is bound as that JSON text. `pg_typeof($n)` and `$n::regtype`
 are answered by the proxy, which alone knows each parameter's declared type: the
-dialect layer asks for them with the keys `typeof:<i>` and `regtype:<i>`. An interval is
+dialect layer asks for them with the keys `typeof:<i>` and `regtype:<i>`, and for a field of
+a composite parameter, `($n).f`, with `field:<i>:<f>`. An interval is
 PostgreSQL's output text for it, the same for a parameter and a constant (`interval:<text>`).
 """
 
@@ -19,12 +20,12 @@ from typing import Any
 
 from dialects.typeoids import name_oid
 from pgproxy import errors, pgtypes
-from pgproxy.types import CODECS, ranges
+from pgproxy.types import CODECS, ranges, records
 from pgproxy.types.arrays import ELEMENT_OID
 from pgproxy.types.intervals import interval_str, parse_interval, to_interval
 
 _TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:", "range:",
-              "rangeof:", "as_param:")
+              "rangeof:", "as_param:", "field:")
 _PARTS = {"months": 0, "days": 1, "usec": 2}
 
 
@@ -55,6 +56,12 @@ def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
         else:
             value = params[int(source)] if int(source) < len(params) else None
         return None if value is None else to_interval(value)[_PARTS[field]]
+    if kind == "field":  # field:<i>:<name>, ($n).name of a composite parameter
+        number, _, name = index.partition(":")
+        i = int(number)
+        value = params[i] if i < len(params) else None
+        oid = param_types[i] if i < len(param_types) else 0
+        return None if value is None else backend_value(records.field_value(oid, value, name))
     i = int(index)
     if kind == "typeof":
         return param_types[i] if i < len(param_types) else 25

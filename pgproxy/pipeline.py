@@ -33,6 +33,7 @@ from pgproxy.core.statement import PreparedStatement
 from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 from pgproxy.session import Session
+from pgproxy.types.records import typed_rows
 
 log = logging.getLogger("pgproxy.pipeline")
 Kind = dialects.Kind
@@ -273,6 +274,10 @@ class Pipeline:
                 rows = list(map(convert, rows))
                 cursor = rescale.ScaledCursor(
                     cursor, rescale.retyped(cursor.columns, scales), convert)
+        if generated.record_fields and cursor.columns is not None:  # ROW(…): fields' types
+            typer = typed_rows(generated.record_fields)
+            rows = list(map(typer, rows))
+            cursor = rescale.ScaledCursor(cursor, list(cursor.columns), typer)
         ctx.after_statement(stmt.kind, in_tx)
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(ctx.route.backend)

@@ -45,6 +45,7 @@ class Names:
     by_name: dict[tuple[str, str], int] = field(default_factory=dict)
     types: dict[int, tuple[str, str]] = field(default_factory=dict)  # oid -> ns, typname
     type_by_name: dict[str, int] = field(default_factory=dict)
+    type_lengths: dict[int, int] = field(default_factory=dict)  # user types' typlen (enum: 4)
     namespaces: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     indexdefs: dict[int, tuple[str, list[str]]] = field(default_factory=dict)

@@ -82,12 +82,12 @@ def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tu
         types.append((*row[:_NSPNAME], nsp, *row[_NSPNAME + 1 :]))
         row = catalog.class_row(relid, name, "c", oid, len(fields), False, 0)
         classes.append((*row[:_NSPNAME], nsp, *row[_NSPNAME + 1 :]))
-        field_oids = []
+        typed = []
         for num, (attname, atttype) in enumerate(fields, 1):
             field_oid = _field_oid(catalog, atttype)
-            field_oids.append(field_oid)
+            typed.append((attname, field_oid))
             attributes.append(catalog.attribute_row(relid, attname, field_oid, num, -1, False,
                                                      False))
-        register_composite(oid, array, format_type(oid, -1, names) or name, field_oids)
+        register_composite(oid, array, format_type(oid, -1, names) or name, typed)
     catalog.insert("pg_class", classes)
     catalog.insert("pg_attribute", attributes)

@@ -390,7 +390,7 @@ class CatalogDB:
     def attribute_row(self, relid: int, name: str, type_oid: int, num: int, typmod: int,
                       notnull: bool, hasdef: bool, generated: bool = False) -> tuple:
         info = pgtypes.TYPES.get(type_oid)
-        typlen = info.size if info else -1
+        typlen = info.size if info else self.names.type_lengths.get(type_oid, -1)
         collation = b.DEFAULT_COLLATION if type_oid in (
             pgtypes.TEXT, pgtypes.VARCHAR, pgtypes.BPCHAR) else 0
         return (relid, name, type_oid, typlen, num, typmod, 0, 0 < typlen <= 8,

@@ -20,6 +20,7 @@ def load(catalog: CatalogEngine, schema: Schema, taken: set[int], types: list[tu
         array = stable_oid(f"type:public._{name}", taken)
         names.types[oid] = ("public", name)
         names.type_by_name[name] = oid
+        names.type_lengths[oid] = 4  # an enum is its label's 4-byte OID in PostgreSQL
         names.types[array] = ("public", f"_{name}")
         names.type_by_name[f"_{name}"] = array
         types.append(b._type_row(oid, name, 4, True, "e", "E", False, 0, array, "enum_", "i"))

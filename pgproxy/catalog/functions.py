@@ -299,6 +299,12 @@ def _bool(engine: CatalogEngine, v: Any) -> Any:
 
 
 def _elem(engine: CatalogEngine, arr: Any, index: Any) -> Any:
+    if isinstance(arr, str) and index is not None and not re.fullmatch(
+        r"\s*(\{.*|\[.*|[-\d\s]*)", arr, re.DOTALL
+    ):
+        # A name is a char array from 0 (pg_dump: typname[0] = '_' finds array types).
+        i = int(index)
+        return arr[i] if 0 <= i < len(arr) else None
     items = parse_array(arr)
     if items is None or index is None:
         return None

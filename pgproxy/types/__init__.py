@@ -81,9 +81,13 @@ def _name(oid: int, array_oid: int, name: str) -> None:
     _t.REGTYPE_NAMES[array_oid] = f"{name}[]"
 
 
-def register_composite(oid: int, array_oid: int, name: str, field_oids: Sequence[int]) -> None:
-    """A composite type's codecs (records.typed_codec), and its array type's."""
-    CODECS[oid] = records.typed_codec(oid, list(field_oids))
+def register_composite(oid: int, array_oid: int, name: str,
+                       fields: Sequence[tuple[str, int]]) -> None:
+    """A composite type's codecs (records.typed_codec), and its array type's; its fields'
+    (name, type OID) for `($1).field` (records.field_value)."""
+    field_oids = [f[1] for f in fields]
+    records.FIELDS[oid] = (tuple(f[0] for f in fields), tuple(field_oids))
+    CODECS[oid] = records.typed_codec(oid, field_oids)
     arrays.register_array(array_oid, oid)
     _name(oid, array_oid, name)
 

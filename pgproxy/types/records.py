@@ -1,20 +1,28 @@
 """Codecs for record (2249): a row value, which backends hand over as its text form `(1,"a b")`.
 
-Binary is record_send's: the field count, then per field its type OID, length and bytes.
-The fields' types are not known here, so each goes as text (25); a NULL field as length -1.
+Binary is record_send's: the field count, then per field its type OID, length and bytes
+(a NULL field's length -1). A composite type's codec knows its fields' types; an anonymous
+record's value carries them when the statement says them (TypedRecord), else each field
+goes as text (25).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pgproxy import pgtypes
-from pgproxy.errors import InvalidBinaryRepresentation, InvalidTextRepresentation
+from pgproxy.errors import (
+    InvalidBinaryRepresentation,
+    InvalidTextRepresentation,
+    UndefinedColumn,
+)
 
 from .registry import CODECS, Codec, register
 from .strings import text_decode, text_encode
 
+Row = tuple[Any, ...]
 _I32 = struct.Struct("!i")
 _FIELD = struct.Struct("!Ii")
 _SPACE = " \t\n\r\v\f"
@@ -91,15 +99,48 @@ def text_out(value: Any) -> bytes:
     return text(_fields(value)).encode()
 
 
+class TypedRecord(str):
+    """A record's text form that knows its fields' types (from the statement), for binary."""
+
+    field_oids: tuple[int, ...] = ()
+
+
+def typed_rows(records: Sequence[tuple[int, tuple[int, ...]]]) -> Callable[[Row], Row]:
+    """A row converter giving the record columns (position, field OIDs) their field types."""
+
+    def convert(row: Row) -> Row:
+        values = list(row)
+        for i, oids in records:
+            if i < len(values) and isinstance(values[i], str):
+                values[i] = TypedRecord(values[i])
+                values[i].field_oids = oids
+        return tuple(values)
+
+    return convert
+
+
+def _field_bytes(field: str, field_oid: int) -> bytes:
+    codec = CODECS.get(field_oid)
+    return codec.binary_encode(codec.text_decode(field.encode())) if codec else field.encode()
+
+
+def _one_null(fields: list[str | None], count: int) -> list[str | None]:
+    """`()` is one NULL field to a record of one field (and no field to one of none)."""
+    return [None] if not fields and count == 1 else fields
+
+
 def binary_out(value: Any) -> bytes:
-    fields = _fields(value)
+    oids = getattr(value, "field_oids", ())
+    fields = _one_null(_fields(value), len(oids))
+    if len(oids) != len(fields):
+        oids = (pgtypes.TEXT,) * len(fields)  # types not known: each field as its text
     out = [_I32.pack(len(fields))]
-    for f in fields:
+    for f, oid in zip(fields, oids, strict=True):
         if f is None:
-            out.append(_FIELD.pack(pgtypes.TEXT, -1))
+            out.append(_FIELD.pack(oid, -1))
         else:
-            data = f.encode()
-            out.append(_FIELD.pack(pgtypes.TEXT, len(data)) + data)
+            data = _field_bytes(f, oid)
+            out.append(_FIELD.pack(oid, len(data)) + data)
     return b"".join(out)
 
 
@@ -121,12 +162,33 @@ def binary_in(data: bytes) -> str:
     return text(fields)
 
 
+# composite type OID -> its fields' names and type OIDs (register_composite fills it)
+FIELDS: dict[int, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def field_value(type_oid: int, value: Any, name: str) -> Any:
+    """Field `name` of a composite value (its text form), as its type's Python value."""
+    known = FIELDS.get(type_oid)
+    if known is None:
+        raise InvalidTextRepresentation("a field can only be taken from a composite type's value")
+    names, oids = known
+    if name not in names:
+        raise UndefinedColumn(f'column "{name}" not found in data type '
+                              f"{pgtypes.REGTYPE_NAMES.get(type_oid, type_oid)}")
+    i = names.index(name)
+    fields = _one_null(_fields(value), len(oids))
+    if i >= len(fields) or fields[i] is None:
+        return None
+    codec = CODECS.get(oids[i])
+    return codec.text_decode(fields[i].encode()) if codec else fields[i]
+
+
 def typed_codec(oid: int, field_oids: list[int]) -> Codec:
     """A composite type's codec: its binary form carries each field in its own type's binary
     form (read from the field's text), and a binary parameter becomes the text form."""
 
     def binary_typed(value: Any) -> bytes:
-        fields = _fields(value)
+        fields = _one_null(_fields(value), len(field_oids))
         if len(fields) != len(field_oids):
             raise InvalidTextRepresentation(f'malformed record literal: "{text(fields)}"')
         out = [_I32.pack(len(fields))]
@@ -134,8 +196,7 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
             if f is None:
                 out.append(_FIELD.pack(field_oid, -1))
                 continue
-            codec = CODECS.get(field_oid)
-            data = codec.binary_encode(codec.text_decode(f.encode())) if codec else f.encode()
+            data = _field_bytes(f, field_oid)
             out.append(_FIELD.pack(field_oid, len(data)) + data)
         return b"".join(out)
 
@@ -159,7 +220,23 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
             raise InvalidBinaryRepresentation("insufficient data left in message") from None
         return text(fields)
 
-    return Codec(oid, text_out, binary_typed, text_decode, from_binary)
+    def from_text(data: bytes) -> str:
+        """A text parameter, checked as record_in checks it: the field count, and each
+        field read by its own type (22P02 and friends for a value that is not one)."""
+        value = text_decode(data)
+        fields = parse(value)
+        if len(fields) != len(field_oids) and not (fields == [] and len(field_oids) == 1):
+            raise InvalidTextRepresentation(
+                f'malformed record literal: "{value}"',
+                detail="Too few columns." if len(fields) < len(field_oids) else
+                "Too many columns.")
+        for f, field_oid in zip(fields, field_oids, strict=False):
+            codec = CODECS.get(field_oid)
+            if f is not None and codec is not None:
+                codec.text_decode(f.encode())
+        return value
+
+    return Codec(oid, text_out, binary_typed, from_text, from_binary)
 
 
 register(pgtypes.RECORD, text_out, binary_out, text_decode, binary_in)

@@ -272,6 +272,35 @@ def test_schema_only_restores(source, postgresql, fresh_pg, tmp_path):
             conn.execute("INSERT INTO customers (code, name, balance) VALUES ('x', 'X', -5000)")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "mysql"])
+def test_user_types_restore(kind, request, postgresql, fresh_pg, tmp_path):
+    """Enums, composite types and schemas made through the proxy dump as PostgreSQL's DDL
+    (their array types left to the restore, as pg_dump leaves PostgreSQL's)."""
+    url = (f"sqlite:///{tmp_path / 'types.db'}" if kind == "sqlite"
+           else request.getfixturevalue("mariadb_url"))
+    p = f"ut_{uuid.uuid4().hex[:6]}"
+    with run_proxy(url) as proxy:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE TYPE {p}_mood AS ENUM ('sad', 'ok')")
+            conn.execute(f"CREATE SCHEMA {p}_s")
+            conn.execute(f"CREATE TYPE {p}_pair AS (x int, y text, m {p}_mood)")
+            conn.execute(f"CREATE TYPE {p}_s.{p}_pair AS (z boolean)")
+            conn.execute(f"CREATE TABLE {p}_t (id int PRIMARY KEY, m {p}_mood, q {p}_pair)")
+        dump = pg_dump(postgresql, proxy, "--schema-only")
+    assert f"CREATE TYPE public._{p}_mood" not in dump
+    restore_pg(postgresql, fresh_pg, dump, tmp_path)
+    with psycopg.connect(_url(postgresql, fresh_pg)) as conn:
+        assert conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+            " JOIN pg_type t ON t.typrelid = a.attrelid WHERE t.typname = %s"
+            " AND t.typnamespace = 'public'::regnamespace AND a.attnum > 0 ORDER BY a.attnum",
+            [f"{p}_pair"]).fetchall() == [("x", "integer"), ("y", "text"), ("m", f"{p}_mood")]
+        assert conn.execute(f"SELECT enum_range(NULL::{p}_mood)::text").fetchone() == (
+            "{sad,ok}",)
+        assert conn.execute(f"SELECT '(t)'::{p}_s.{p}_pair::text").fetchone() == ("(t)",)
+        conn.execute(f"INSERT INTO {p}_t VALUES (1, 'ok', '(1,a,sad)')")
+
+
 @pytest.mark.parametrize("style", ["--inserts", "--column-inserts"])
 def test_inserts_restore_rows(source, postgresql, fresh_pg, tmp_path, style):
     """The data through pg_dump's cursor (DECLARE … FROM ONLY t; FETCH 100)."""

@@ -70,8 +70,11 @@ def test_built_in_types_are_not_named() -> None:
         ("CREATE TYPE public.empty AS ()", "create_composite", ("empty", ())),
         ("CREATE SCHEMA IF NOT EXISTS Reports", "create_schema", ("reports", True)),
         ("DROP SCHEMA IF EXISTS a CASCADE", "drop_schemas", (("a",), True, True)),
-        ("DROP TYPE IF EXISTS s.pair, public.mood", "drop_types",
-         (("s.pair", "mood"), True, False)),
+        (
+            "DROP TYPE IF EXISTS s.pair, public.mood CASCADE",
+            "drop_types",
+            (("s.pair", "mood"), True, True),
+        ),
     ],
 )
 def test_type_and_schema_ddl_steps(sql: str, routine: str, args: tuple) -> None:

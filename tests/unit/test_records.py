@@ -71,3 +71,34 @@ def test_malformed_record() -> None:
         rec.parse("(1,2")
     with pytest.raises(errors.InvalidBinaryRepresentation):
         decode(b"\x00\x00\x00\x02", 2249, BINARY)
+
+
+def test_composite_text_parameter_is_checked() -> None:
+    codec = rec.typed_codec(99999, [23, 25])
+    assert codec.text_decode(b'(1,"a b")') == '(1,"a b")'
+    assert codec.text_decode(b"(,)") == "(,)"
+    with pytest.raises(errors.InvalidTextRepresentation, match="malformed record"):
+        codec.text_decode(b"(1)")
+    with pytest.raises(errors.InvalidTextRepresentation, match="integer"):
+        codec.text_decode(b"(x,y)")
+    binary = codec.binary_encode('(7,"a b")')
+    assert binary == (
+        struct.pack("!i", 2)
+        + struct.pack("!Ii", 23, 4)
+        + struct.pack("!i", 7)
+        + struct.pack("!Ii", 25, 3)
+        + b"a b"
+    )
+    assert codec.binary_decode(binary) == '(7,"a b")'
+
+
+def test_field_of_a_composite_parameter() -> None:
+    (statement,) = parse('SELECT ($1).bar, ($1)."Q"')
+    generated = generate(statement, SQLITE)
+    assert generated.params == ("field:0:bar", "field:0:Q")
+    assert generated.sql == 'SELECT ? AS "bar", ? AS "Q"'
+    rec.FIELDS[99998] = (("foo", "bar", "Q"), (25, 20, 701))
+    assert rec.field_value(99998, "(x,42,)", "bar") == 42
+    assert rec.field_value(99998, "(x,42,)", "Q") is None
+    with pytest.raises(errors.UndefinedColumn):
+        rec.field_value(99998, "(x,42,)", "nope")
