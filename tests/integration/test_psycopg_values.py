@@ -4,6 +4,7 @@ of cast result columns, date + a column, and garbage that must be a syntax error
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import psycopg
@@ -105,6 +106,20 @@ def test_bit_strings(sqlite_conn, pg, binary):
     assert _rows(sqlite_conn, sql, params, binary) == _rows(pg, sql, params, binary)
     with pytest.raises(pgerrors.InvalidTextRepresentation):
         sqlite_conn.execute("select %s::varbit", ["12"])
+
+
+@pytest.mark.parametrize("fmt", ["s", "t", "b"])
+def test_timetz_and_interval_constants_compare_as_values(sqlite_conn, pg, fmt):
+    for conn in (sqlite_conn, pg):
+        conn.execute("set timezone to '-02:00'")
+    for hours, spelled in [(2.5, "+02:30"), (-2, "-02:00"), (0, "Z"), (-10, "-10:00")]:
+        value = dt.time(10, 20, 30, 40, tzinfo=dt.timezone(dt.timedelta(hours=hours)))
+        sql = f"select '10:20:30.000040{spelled}'::timetz = %{fmt}"
+        assert _rows(sqlite_conn, sql, [value]) == _rows(pg, sql, [value]) == [(True,)]
+    for value in [dt.timedelta(seconds=-1), dt.timedelta(microseconds=-1), dt.timedelta(days=1)]:
+        sql = (f"select '-1 s'::interval = %{fmt}, '-0.000001 s'::interval = %{fmt},"
+               f" '24 hours'::interval = %{fmt}, '1 hour'::interval < %{fmt}")
+        assert _rows(sqlite_conn, sql, [value] * 4) == _rows(pg, sql, [value] * 4)
 
 
 def test_date_plus_an_integer_column(conn, pg):
