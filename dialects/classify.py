@@ -20,7 +20,14 @@ from dialects.api import (
     param_type,
 )
 from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
-from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, datatype_typmod, expr_oid
+from dialects.typeoids import (
+    ARRAY_OF,
+    ELEMENT_OF,
+    SCALAR_OIDS,
+    datatype_oid,
+    datatype_typmod,
+    expr_oid,
+)
 
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
@@ -397,6 +404,9 @@ def params(expression: exp.Expr) -> tuple[int, tuple[int, ...]]:
         oid = 0
         if isinstance(parent, exp.Cast) and parent.this is node:
             oid = datatype_oid(parent.to)
+        elif isinstance(parent, exp.Array) and isinstance(parent.parent, exp.Cast):
+            # ARRAY[NULL, $2]::cidr[]: an element takes the array type's element type
+            oid = ELEMENT_OF.get(datatype_oid(parent.parent.to), 0)
         if found.get(number, 0) == 0:
             found[number] = oid
     return highest, tuple(found.get(i, 0) for i in range(1, highest + 1))

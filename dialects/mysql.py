@@ -27,6 +27,7 @@ from dialects.base import (
 )
 from dialects.exprtypes import INTEGERS, pg_type, untyped_operand
 from dialects.sequences import mariadb_functions, no_sequences
+from dialects.typeoids import datatype_oid
 
 _D = exp.DType
 _INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
@@ -298,6 +299,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, {scale}))"
     # CAST takes a short list of target types in MySQL and MariaDB; these are
     # the nearest that keep PostgreSQL's value (and its microseconds).
+    if datatype_oid(to) in _AS_TEXT:
+        # inet, cidr, bit, varbit: MySQL has none of them; the value is PostgreSQL's text
+        # (the proxy reads a parameter as the type, and the result column is typed by the cast)
+        return f"CAST({self.sql(expression, 'this')} AS CHAR)"
     target = _CAST_TARGETS.get(to.this)
     if target is not None and not to.expressions:
         return f"CAST({self.sql(expression, 'this')} AS {target})"
@@ -394,6 +399,7 @@ def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
     return _MYSQL_STOCK[exp.Extract](self, expression)
 
 
+_AS_TEXT = frozenset({869, 650, 1560, 1562})  # inet, cidr, bit, varbit
 _CAST_TARGETS = {
     _D.NAME: "CHAR",
     _D.BPCHAR: "CHAR",

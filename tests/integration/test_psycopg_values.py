@@ -5,6 +5,7 @@ of cast result columns, date + a column, and garbage that must be a syntax error
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from decimal import Decimal
 
 import psycopg
@@ -120,6 +121,24 @@ def test_timetz_and_interval_constants_compare_as_values(sqlite_conn, pg, fmt):
         sql = (f"select '-1 s'::interval = %{fmt}, '-0.000001 s'::interval = %{fmt},"
                f" '24 hours'::interval = %{fmt}, '1 hour'::interval < %{fmt}")
         assert _rows(sqlite_conn, sql, [value] * 4) == _rows(pg, sql, [value] * 4)
+
+
+@pytest.mark.parametrize("fmt", ["s", "t", "b"])
+def test_inet_and_cidr_parameters_compare_and_come_back_typed(conn, pg, fmt):
+    for value, text, kind in [
+        (ipaddress.ip_address("192.168.0.1"), "192.168.0.1", "inet"),
+        (ipaddress.ip_address("2001:db8::"), "2001:db8::", "inet"),
+        (ipaddress.ip_interface("127.0.0.1/24"), "127.0.0.1/24", "inet"),
+        (ipaddress.ip_interface("::ffff:102:300/128"), "::ffff:102:300/128", "inet"),
+        (ipaddress.ip_network("127.0.0.0/24"), "127.0.0.0/24", "cidr"),
+        (ipaddress.ip_network("::ffff:102:300/128"), "::ffff:102:300/128", "cidr"),
+    ]:
+        sql = f"select %{fmt} = %s::{kind}, %{fmt}, %s::{kind}, %{fmt} = array[null, %s]::{kind}[]"
+        params = [value, text, value, text, [None, value], text]
+        for binary in (False, True):
+            assert _rows(conn, sql, params, binary) == _rows(pg, sql, params, binary), text
+    with pytest.raises(pgerrors.InvalidTextRepresentation):
+        conn.execute("select %s::cidr", ["127.0.0.1/24"])
 
 
 def test_date_plus_an_integer_column(conn, pg):

@@ -21,7 +21,7 @@ from typing import Any
 from pgproxy import pgtypes as _t
 from pgproxy.errors import InvalidParameterValue
 
-from . import arrays, bits, datetimes, numbers, strings  # noqa: F401 - fill the registry
+from . import arrays, bits, datetimes, network, numbers, strings  # noqa: F401 - fill the registry
 from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
 from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder
