@@ -223,7 +223,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
     if first == "USE":
         return _no_hints(_use(tokens, text), statement_hints)
     if first == "COPY":
-        return _no_hints(_copy(tokens, text), statement_hints)
+        return _no_hints(_copy(tokens, text, sql), statement_hints)
     # ANALYZE alone is a utility; `ANALYZE t` too, but EXPLAIN ANALYZE is parsed with EXPLAIN.
     if first in classify.UTILITY:
         kind, tag, rows = classify.utility(tokens)
@@ -369,10 +369,11 @@ def _use(tokens: list[Token], text: str) -> Statement:
     )
 
 
-def _copy(tokens: list[Token], text: str) -> Statement:
+def _copy(tokens: list[Token], text: str, sql: str) -> Statement:
     """COPY FROM STDIN writes its table (an INSERT to the cache and the observers);
-    COPY TO STDOUT reads its table or runs its query."""
-    spec = copy.parse(tokens, text)
+    COPY TO STDOUT reads its table or runs its query. `sql` is the whole string the
+    tokens' positions count in (`text`, the statement's own, is stripped)."""
+    spec = copy.parse(tokens, sql)
     if spec.query is not None:
         inner = parse(spec.query)
         if len(inner) != 1:
