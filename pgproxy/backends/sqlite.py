@@ -56,7 +56,6 @@ from pgproxy.backends import (
     sqlite_sequences,
 )
 from pgproxy.backends.base import Capabilities, Column
-from pgproxy.wire.codecs.datetimes import timetz_text
 from pgproxy.wire.codecs.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
@@ -231,8 +230,6 @@ def _bind(cursor: apsw.Cursor, number: int, value: Any) -> Any:
         return value.isoformat(" ")
     if isinstance(value, decimal.Decimal):
         return decimal_str(value)  # numeric_out's text: '1E-27' would read back as a float
-    if isinstance(value, datetime.time) and value.tzinfo is not None:
-        return timetz_text(value).decode()  # the text a timetz literal is bound as
     if isinstance(value, datetime.date | datetime.time | uuid.UUID):
         return str(value)
     if isinstance(value, datetime.timedelta):

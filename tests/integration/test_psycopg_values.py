@@ -78,8 +78,9 @@ def test_integers_past_int8_are_numeric(conn, pg):
            " pg_typeof(9223372036854775808)")
     assert _rows(conn, sql) == _rows(pg, sql)
     for fmt in "stb":
-        sql = f"select %{fmt}::text, pg_typeof(%{fmt})"
-        assert _rows(conn, sql, [-(2**63) - 1] * 2) == _rows(pg, sql, [-(2**63) - 1] * 2)
+        sql = (f"select %{fmt}::text, pg_typeof(%{fmt}), '-9223372036854775809'::numeric::text,"
+               f" %{fmt}::numeric::text")
+        assert _rows(conn, sql, [-(2**63) - 1] * 3) == _rows(pg, sql, [-(2**63) - 1] * 3)
 
 
 TYPES = ["text", "varchar(42)", "varchar(1)[]", "bpchar(42)", "numeric", "numeric(10,0)",
@@ -110,13 +111,17 @@ def test_bit_strings(sqlite_conn, pg, binary):
 
 
 @pytest.mark.parametrize("fmt", ["s", "t", "b"])
-def test_timetz_and_interval_constants_compare_as_values(sqlite_conn, pg, fmt):
-    for conn in (sqlite_conn, pg):
-        conn.execute("set timezone to '-02:00'")
+def test_timetz_parameters_equal_timetz_constants(conn, pg, fmt):
+    for c in (conn, pg):
+        c.execute("set timezone to '-02:00'")
     for hours, spelled in [(2.5, "+02:30"), (-2, "-02:00"), (0, "Z"), (-10, "-10:00")]:
         value = dt.time(10, 20, 30, 40, tzinfo=dt.timezone(dt.timedelta(hours=hours)))
         sql = f"select '10:20:30.000040{spelled}'::timetz = %{fmt}"
-        assert _rows(sqlite_conn, sql, [value]) == _rows(pg, sql, [value]) == [(True,)]
+        assert _rows(conn, sql, [value]) == _rows(pg, sql, [value]) == [(True,)]
+
+
+@pytest.mark.parametrize("fmt", ["s", "t", "b"])
+def test_interval_constants_compare_as_spans(sqlite_conn, pg, fmt):
     for value in [dt.timedelta(seconds=-1), dt.timedelta(microseconds=-1), dt.timedelta(days=1)]:
         sql = (f"select '-1 s'::interval = %{fmt}, '-0.000001 s'::interval = %{fmt},"
                f" '24 hours'::interval = %{fmt}, '1 hour'::interval < %{fmt}")
