@@ -13,6 +13,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import (
+    BACKEND_TYPMOD,
     SUM_OF_INTEGERS_IF_INTEGRAL,
     Kind,
     Setting,
@@ -483,16 +484,17 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
 
 
 def projection_typmods(expression: exp.Expr | None) -> tuple[int, ...]:
-    """The type modifier each result column's cast writes (`x::varchar(42)`), -1 where none;
-    empty when no column has one."""
+    """The type modifier each result column's cast writes (`x::varchar(42)`; -1 for `x::numeric`,
+    which MariaDB would report as DECIMAL(65,30)), BACKEND_TYPMOD where there is no cast;
+    empty when no column is a cast."""
     if not isinstance(expression, exp.Select):
         return ()
     out = []
     for node in expression.expressions:
         while isinstance(node, (exp.Alias, exp.Paren)):
             node = node.this
-        out.append(datatype_typmod(node.to) if isinstance(node, exp.Cast) else -1)
-    return tuple(out) if any(m != -1 for m in out) else ()
+        out.append(datatype_typmod(node.to) if isinstance(node, exp.Cast) else BACKEND_TYPMOD)
+    return tuple(out) if any(m != BACKEND_TYPMOD for m in out) else ()
 
 
 def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:

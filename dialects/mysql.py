@@ -304,8 +304,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, {scale}))"
     # CAST takes a short list of target types in MySQL and MariaDB; these are
     # the nearest that keep PostgreSQL's value (and its microseconds).
+    if to.this == _D.BPCHAR and to.expressions:
+        return f"CAST({self.sql(expression, 'this')} AS CHAR({self.sql(to.expressions[0])}))"
     if datatype_oid(to) in _AS_TEXT:
-        # inet, cidr, bit, varbit: MySQL has none of them; the value is PostgreSQL's text
+        # inet, cidr, bit, varbit, timetz: MySQL has none of them; the value is PostgreSQL's text
         # (the proxy reads a parameter as the type, and the result column is typed by the cast)
         return f"CAST({self.sql(expression, 'this')} AS CHAR)"
     target = _CAST_TARGETS.get(to.this)
@@ -428,7 +430,7 @@ def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
     return _MYSQL_STOCK[exp.Extract](self, expression)
 
 
-_AS_TEXT = frozenset({869, 650, 1560, 1562})  # inet, cidr, bit, varbit
+_AS_TEXT = frozenset({869, 650, 1560, 1562, 1266})  # inet, cidr, bit, varbit, timetz
 _CAST_TARGETS = {
     _D.NAME: "CHAR",
     _D.BPCHAR: "CHAR",

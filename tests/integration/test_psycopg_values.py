@@ -84,21 +84,28 @@ def test_integers_past_int8_are_numeric(conn, pg):
 
 
 TYPES = ["text", "varchar(42)", "varchar(1)[]", "bpchar(42)", "numeric", "numeric(10,0)",
-         "numeric(10,3)[]", "numeric(2,-3)", "numeric(3,5)", "numeric(1000,1000)", "int4",
-         "time(2)", "timetz(0)", "timestamp(6)", "timestamptz(2)", "interval(2)", "date",
-         "bit", "bit(42)", "varbit", "varbit(83886080)", "bit(3)[]"]
+         "numeric(10,3)[]", "int4", "time(2)", "timetz(0)", "timetz(6)", "timestamp(6)",
+         "timestamptz(2)", "interval(2)", "date", "bit", "bit(42)", "varbit",
+         "varbit(83886080)", "bit(3)[]", "inet", "cidr[]"]
+# Modifiers MariaDB's DECIMAL cannot take (negative scale, scale above precision, over 65)
+SQLITE_TYPES = ["numeric(2,-3)", "numeric(3,5)", "numeric(1000,1000)", "numeric(1,-1000)"]
+
+
+def _described(c, types, binary):
+    cur = c.cursor(binary=binary)
+    cur.execute("select " + ", ".join(f"null::{t} as c{i}" for i, t in enumerate(types)))
+    return [(d.type_display, d.precision, d.scale, d.display_size, d.internal_size)
+            for d in cur.description]
 
 
 @pytest.mark.parametrize("binary", [False, True])
-def test_cast_columns_carry_postgresql_type_modifiers(sqlite_conn, pg, binary):
-    conn = sqlite_conn
-    def described(c):
-        cur = c.cursor(binary=binary)
-        cur.execute("select " + ", ".join(f"null::{t} as c{i}" for i, t in enumerate(TYPES)))
-        return [(d.type_display, d.precision, d.scale, d.display_size, d.internal_size)
-                for d in cur.description]
+def test_cast_columns_carry_postgresql_type_modifiers(conn, pg, binary):
+    assert _described(conn, TYPES, binary) == _described(pg, TYPES, binary)
 
-    assert described(conn) == described(pg)
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_numeric_modifiers_past_mariadbs(sqlite_conn, pg, binary):
+    assert _described(sqlite_conn, SQLITE_TYPES, binary) == _described(pg, SQLITE_TYPES, binary)
 
 
 @pytest.mark.parametrize("binary", [False, True])
