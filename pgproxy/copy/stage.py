@@ -26,6 +26,7 @@ from pgproxy import errors
 from pgproxy.backends.base import Connection
 from pgproxy.copy.reader import Reader, Row, reader_for, shown
 from pgproxy.copy.writer import writer_for
+from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
 
 if TYPE_CHECKING:
@@ -296,7 +297,11 @@ async def copy_out(pipeline: Pipeline, session: Session, spec: Copy) -> CopyOut:
             raise errors.from_sqlstate(
                 "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
             )
-    writer = writer_for(spec.options, names, [c.type_oid for c in columns], session.settings.tz())
+    client = encoding.lookup(session.settings.get("client_encoding"))
+    writer = writer_for(
+        spec.options, names, [c.type_oid for c in columns], session.settings.tz(),
+        client.codec if client is not None else None,
+    )
     result.encode_with(writer.rows)
     return CopyOut(result, writer, spec.options.format == "binary", len(columns))
 

@@ -1,6 +1,7 @@
 """Values and column descriptions psycopg sees through the proxy, against the real PostgreSQL:
 numeric text and scale, NaN and infinities as parameters, integers past int8, type modifiers
-of cast result columns, date + a column, and garbage that must be a syntax error."""
+of cast result columns, inet/cidr/bit, timetz and interval comparisons, date + a column,
+COPY TO in the client's encoding, and garbage that must be a syntax error."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from psycopg import errors as pgerrors
+from psycopg import sql as pgsql
 
 pytestmark = pytest.mark.integration
 
@@ -162,4 +164,20 @@ def test_date_plus_an_integer_column(conn, pg):
 def test_an_operator_without_its_operand_is_a_syntax_error(conn, sql):
     with pytest.raises(pgerrors.SyntaxError):
         conn.execute(sql)
+    assert conn.execute("select 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_copy_to_writes_the_client_encoding(conn, binary):
+    fmt = pgsql.SQL("binary" if binary else "text")
+    stmt = pgsql.SQL("copy (select chr({})) to stdout (format {})").format(8364, fmt)
+    conn.execute("set client_encoding to latin9")
+    with conn.cursor(binary=binary).copy(stmt) as copy:
+        copy.set_types(["text"])
+        assert copy.read_row() == ("\u20ac",)
+        assert copy.read_row() is None
+    conn.execute("set client_encoding to latin1")  # no euro sign: 22P05, a DataError
+    with pytest.raises(psycopg.DataError), conn.cursor(binary=binary).copy(stmt) as copy:
+        copy.set_types(["text"])
+        copy.read_row()
     assert conn.execute("select 1").fetchone() == (1,)
