@@ -83,6 +83,9 @@ class Statement:
     returns_rows: bool = False
     nparams: int = 0  # highest $n used
     param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
+    # 0-based $n PostgreSQL cannot type unless the client declares it (42P18): each use
+    # is an argument of a function taking "any" (concat, format, pg_typeof …).
+    indeterminate: tuple[int, ...] = ()
     # Where each $n still unknown above is bound: (0-based index, table lower-cased or ''
     # when ambiguous, column lower-cased or '#<position>' for INSERT without a column
     # list); the proxy types them from the backend's schema (dialects/paramcols.py).

@@ -413,6 +413,32 @@ def params(expression: exp.Expr) -> tuple[int, tuple[int, ...]]:
     return highest, tuple(found.get(i, 0) for i in range(1, highest + 1))
 
 
+# Functions whose arguments are "any" (or VARIADIC "any"): nothing there types a $n.
+_ANY_ARGS: tuple[type[exp.Expr], ...] = (exp.Concat, exp.ConcatWs, exp.Format)
+_ANY_ARG_NAMES = frozenset({
+    "pg_typeof", "num_nulls", "num_nonnulls", "json_build_object", "json_build_array",
+    "jsonb_build_object", "jsonb_build_array",
+})
+
+
+def indeterminate(expression: exp.Expr, param_types: tuple[int, ...]) -> tuple[int, ...]:
+    """The 0-based $n whose every use is an argument of a function taking "any": PostgreSQL
+    cannot determine their type unless the client declares one (42P18)."""
+    uses: dict[int, bool] = {}  # $n -> all its uses so far are "any" arguments
+    for node in expression.find_all(exp.Parameter):
+        number = _param_number(node)
+        if number is None or (number <= len(param_types) and param_types[number - 1]):
+            continue
+        parent = node.parent
+        untyped = (isinstance(parent, _ANY_ARGS) and node.arg_key == "expressions") or (
+            isinstance(parent, exp.Anonymous) and parent.name.lower() in _ANY_ARG_NAMES
+        )
+        if isinstance(parent, exp.ConcatWs) and parent.expressions[:1] == [node]:
+            untyped = False  # concat_ws's separator is text
+        uses[number] = uses.get(number, True) and untyped
+    return tuple(sorted(n - 1 for n, untyped in uses.items() if untyped))
+
+
 def _param_number(node: exp.Parameter) -> int | None:
     value = node.this
     if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit():

@@ -396,8 +396,8 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
             temp_created=cacheability.temp_created(expression, tokens),
         )
     read, written = classify.tables(expression)
-    nparams, param_types = classify.params(expression)
-    param_types, param_columns = paramcols.bind(expression, param_types)
+    nparams, cast_types = classify.params(expression)
+    param_types, param_columns = paramcols.bind(expression, cast_types)
     returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
     cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
@@ -416,6 +416,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         returns_rows=returns_rows,
         nparams=nparams,
         param_types=param_types,
+        indeterminate=classify.indeterminate(expression, cast_types) if nparams else (),
         param_columns=param_columns,
         result_columns=paramcols.result_columns(expression) if returns_rows else (),
         summed_columns=paramcols.summed_columns(expression) if returns_rows else (),

@@ -181,3 +181,16 @@ def test_copy_to_writes_the_client_encoding(conn, binary):
         copy.set_types(["text"])
         copy.read_row()
     assert conn.execute("select 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("fmt", ["s", "t"])
+def test_an_untyped_any_argument_is_indeterminate_as_in_postgresql(conn, pg, fmt):
+    for sql, params in [(f"select concat(%{fmt}, %{fmt})", ["foo", "bar"]),
+                        (f"select pg_typeof(%{fmt}), 1", ["foo"]),
+                        (f"select format('%%s', %{fmt})", ["foo"])]:
+        for c in (conn, pg):
+            with pytest.raises(pgerrors.IndeterminateDatatype):
+                c.execute(sql, params)
+            assert c.execute("select 1").fetchone() == (1,)
+    sql = f"select concat(%{fmt}::text, %{fmt}::text)"
+    assert _rows(conn, sql, ["foo", "bar"]) == _rows(pg, sql, ["foo", "bar"])
