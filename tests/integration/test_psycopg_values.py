@@ -155,9 +155,12 @@ def test_inet_and_cidr_parameters_compare_and_come_back_typed(conn, pg, fmt):
         conn.execute("select %s::cidr", ["127.0.0.1/24"])
 
 
-def test_date_plus_an_integer_column(conn, pg):
+def test_date_plus_an_integer_column_or_parameter(conn, pg):
     sql = "select i, %s::date + i, i + '2021-01-31'::date from generate_series(1, 2) as i"
     assert _rows(conn, sql, ["2021-01-01"]) == _rows(pg, sql, ["2021-01-01"])
+    for fmt in "stb":
+        sql = f"select '2021-01-01'::date + %{fmt}, %s::date + %{fmt}"
+        assert _rows(conn, sql, [3, "2021-01-31", 1]) == _rows(pg, sql, [3, "2021-01-31", 1])
 
 
 @pytest.mark.parametrize("sql", ["wat?", "select a ? from t", "select 1 #>", "?#>"])
