@@ -493,6 +493,8 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     or CTE is typed by the projection it comes from. `sum()` whose argument's
     type is unknown gets `SUM_OF_INTEGERS_IF_INTEGRAL` (see dialects.api).
     """
+    if isinstance(expression, exp.Values):
+        return _values_types(expression)
     if not isinstance(expression, exp.Select):
         return ()
     out = [_projection_type(p, expression, 0) for p in expression.expressions]
@@ -506,6 +508,19 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
         and not expression.args.get("joins")
     ):
         out = [expr_oid(from_.this.this)]  # SELECT * FROM generate_series(...)
+    return tuple(out) if any(out) else ()
+
+
+def _values_types(values: exp.Values) -> tuple[int, ...]:
+    """A bare VALUES list's column types: the one every row's typed value agrees on
+    (`VALUES (1::int, …), (2, …)` is int4, where SQLite would report int8), else 0."""
+    rows = [row.expressions for row in values.expressions if isinstance(row, exp.Tuple)]
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        return ()
+    out = []
+    for column in zip(*rows, strict=True):
+        known = {expr_oid(v) for v in column if not isinstance(v, exp.Null)} - {0}
+        out.append(known.pop() if len(known) == 1 else 0)  # an untyped 'text' takes the rest's
     return tuple(out) if any(out) else ()
 
 

@@ -197,3 +197,14 @@ def test_an_untyped_any_argument_is_indeterminate_as_in_postgresql(conn, pg, fmt
             assert c.execute("select 1").fetchone() == (1,)
     sql = f"select concat(%{fmt}::text, %{fmt}::text)"
     assert _rows(conn, sql, ["foo", "bar"]) == _rows(pg, sql, ["foo", "bar"])
+
+
+def test_values_columns_take_their_rows_types(conn, pg):
+    values = "values (40010::int, 40020::int, 'hello'::text), (40040, NULL, 'world')"
+    described = [[d.type_code for d in c.execute(values).description] for c in (conn, pg)]
+    assert described[0] == described[1]
+    copied = []
+    for c in (conn, pg):
+        with c.cursor().copy(f"copy ({values}) to stdout (format binary)") as copy:
+            copied.append(b"".join(bytes(block) for block in copy))
+    assert copied[0] == copied[1]
