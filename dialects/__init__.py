@@ -6,6 +6,7 @@ already seen is never parsed again.
 """
 
 from dialects.api import (
+    BACKEND_TYPMOD,
     PARAMETER_TYPE,
     SUM_OF_INTEGERS_IF_INTEGRAL,
     Generated,
@@ -21,6 +22,7 @@ from dialects.api import (
 from dialects.engines import MYSQL_SERVERS
 
 __all__ = [
+    "BACKEND_TYPMOD",
     "PARAMETER_TYPE",
     "SUM_OF_INTEGERS_IF_INTEGRAL",
     "Generated",

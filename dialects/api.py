@@ -83,6 +83,9 @@ class Statement:
     returns_rows: bool = False
     nparams: int = 0  # highest $n used
     param_types: tuple[int, ...] = ()  # OID per $n inferred from casts; 0 = unknown
+    # 0-based $n PostgreSQL cannot type unless the client declares it (42P18): each use
+    # is an argument of a function taking "any" (concat, format, pg_typeof …).
+    indeterminate: tuple[int, ...] = ()
     # Where each $n still unknown above is bound: (0-based index, table lower-cased or ''
     # when ambiguous, column lower-cased or '#<position>' for INSERT without a column
     # list); the proxy types them from the backend's schema (dialects/paramcols.py).
@@ -191,7 +194,8 @@ class Generated:
     # (a cast, a predicate is bool); 0 where only the backend can tell.
     column_types: tuple[int, ...] = ()
     # The type modifier per result column a cast writes (varchar(42), numeric(10,3),
-    # timestamp(2)), as RowDescription carries it; -1 where none. Empty when none has one.
+    # timestamp(2)), as RowDescription carries it; -1 where the cast writes none,
+    # BACKEND_TYPMOD where there is no cast. Empty when no cast writes one.
     column_typmods: tuple[int, ...] = ()
     steps: tuple[Step, ...] = ()
     notices: tuple[str, ...] = ()  # NOTICEs for the client (options accepted but meaningless)
@@ -206,6 +210,10 @@ class Generated:
 # as DECIMAL(41, 0), which stays numeric as PostgreSQL's sum(int8) is), else the
 # backend's own type. PostgreSQL's sum(int2/int4) is int8. See DIFFERENCES.md.
 SUM_OF_INTEGERS_IF_INTEGRAL = -20
+
+
+# A `Generated.column_typmods` entry for a column no cast types: the backend's modifier.
+BACKEND_TYPMOD = -2
 
 
 # `Generated.column_types` entries from PARAMETER_TYPE down: the column is the client's

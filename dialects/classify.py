@@ -13,6 +13,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from dialects.api import (
+    BACKEND_TYPMOD,
     SUM_OF_INTEGERS_IF_INTEGRAL,
     Kind,
     Setting,
@@ -20,7 +21,14 @@ from dialects.api import (
     param_type,
 )
 from dialects.exprtypes import BOOLEAN_CLASSES, INTEGERS, pg_type
-from dialects.typeoids import ARRAY_OF, SCALAR_OIDS, datatype_oid, datatype_typmod, expr_oid
+from dialects.typeoids import (
+    ARRAY_OF,
+    ELEMENT_OF,
+    SCALAR_OIDS,
+    datatype_oid,
+    datatype_typmod,
+    expr_oid,
+)
 
 _CATALOG_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
@@ -397,9 +405,38 @@ def params(expression: exp.Expr) -> tuple[int, tuple[int, ...]]:
         oid = 0
         if isinstance(parent, exp.Cast) and parent.this is node:
             oid = datatype_oid(parent.to)
+        elif isinstance(parent, exp.Array) and isinstance(parent.parent, exp.Cast):
+            # ARRAY[NULL, $2]::cidr[]: an element takes the array type's element type
+            oid = ELEMENT_OF.get(datatype_oid(parent.parent.to), 0)
         if found.get(number, 0) == 0:
             found[number] = oid
     return highest, tuple(found.get(i, 0) for i in range(1, highest + 1))
+
+
+# Functions whose arguments are "any" (or VARIADIC "any"): nothing there types a $n.
+_ANY_ARGS: tuple[type[exp.Expr], ...] = (exp.Concat, exp.ConcatWs, exp.Format)
+_ANY_ARG_NAMES = frozenset({
+    "pg_typeof", "num_nulls", "num_nonnulls", "json_build_object", "json_build_array",
+    "jsonb_build_object", "jsonb_build_array",
+})
+
+
+def indeterminate(expression: exp.Expr, param_types: tuple[int, ...]) -> tuple[int, ...]:
+    """The 0-based $n whose every use is an argument of a function taking "any": PostgreSQL
+    cannot determine their type unless the client declares one (42P18)."""
+    uses: dict[int, bool] = {}  # $n -> all its uses so far are "any" arguments
+    for node in expression.find_all(exp.Parameter):
+        number = _param_number(node)
+        if number is None or (number <= len(param_types) and param_types[number - 1]):
+            continue
+        parent = node.parent
+        untyped = (isinstance(parent, _ANY_ARGS) and node.arg_key == "expressions") or (
+            isinstance(parent, exp.Anonymous) and parent.name.lower() in _ANY_ARG_NAMES
+        )
+        if isinstance(parent, exp.ConcatWs) and parent.expressions[:1] == [node]:
+            untyped = False  # concat_ws's separator is text
+        uses[number] = uses.get(number, True) and untyped
+    return tuple(sorted(n - 1 for n, untyped in uses.items() if untyped))
 
 
 def _param_number(node: exp.Parameter) -> int | None:
@@ -456,13 +493,8 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     or CTE is typed by the projection it comes from. `sum()` whose argument's
     type is unknown gets `SUM_OF_INTEGERS_IF_INTEGRAL` (see dialects.api).
     """
-    if isinstance(expression, exp.Values) and expression.expressions:
-        # VALUES (…), (…): a column's type where every row gives the same one (PostgreSQL
-        # unifies differing ones: 1 and 2.5 are numeric)
-        rows = [[expr_oid(v) for v in row.expressions] if isinstance(row, exp.Tuple) else []
-                for row in expression.expressions]
-        out = [col[0] if len(set(col)) == 1 else 0 for col in zip(*rows, strict=False)]
-        return tuple(out) if any(out) else ()
+    if isinstance(expression, exp.Values):
+        return _values_types(expression)
     if not isinstance(expression, exp.Select):
         return ()
     out = [_projection_type(p, expression, 0) for p in expression.expressions]
@@ -479,17 +511,31 @@ def projection_types(expression: exp.Expr | None) -> tuple[int, ...]:
     return tuple(out) if any(out) else ()
 
 
+def _values_types(values: exp.Values) -> tuple[int, ...]:
+    """A bare VALUES list's column types: the one every row's typed value agrees on
+    (`VALUES (1::int, …), (2, …)` is int4, where SQLite would report int8), else 0."""
+    rows = [row.expressions for row in values.expressions if isinstance(row, exp.Tuple)]
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        return ()
+    out = []
+    for column in zip(*rows, strict=True):
+        known = {expr_oid(v) for v in column if not isinstance(v, exp.Null)} - {0}
+        out.append(known.pop() if len(known) == 1 else 0)  # an untyped 'text' takes the rest's
+    return tuple(out) if any(out) else ()
+
+
 def projection_typmods(expression: exp.Expr | None) -> tuple[int, ...]:
-    """The type modifier each result column's cast writes (`x::varchar(42)`), -1 where none;
-    empty when no column has one."""
+    """The type modifier each result column's cast writes (`x::varchar(42)`; -1 for `x::numeric`,
+    which MariaDB would report as DECIMAL(65,30)), BACKEND_TYPMOD where there is no cast;
+    empty when no column is a cast."""
     if not isinstance(expression, exp.Select):
         return ()
     out = []
     for node in expression.expressions:
         while isinstance(node, (exp.Alias, exp.Paren)):
             node = node.this
-        out.append(datatype_typmod(node.to) if isinstance(node, exp.Cast) else -1)
-    return tuple(out) if any(m != -1 for m in out) else ()
+        out.append(datatype_typmod(node.to) if isinstance(node, exp.Cast) else BACKEND_TYPMOD)
+    return tuple(out) if any(m != BACKEND_TYPMOD for m in out) else ()
 
 
 def _projection_type(node: exp.Expr, select: exp.Select, depth: int) -> int:

@@ -83,10 +83,11 @@ def pg_type(node: exp.Expr | None) -> exp.DType | None:
 
 
 def untyped_operand(node: exp.Expr) -> bool:
-    """A column: its type is the table's, which the statement's text does not tell."""
+    """A column or an uncast $n: its type is the table's or the client's, which the
+    statement's text does not tell."""
     while isinstance(node, exp.Paren):
         node = node.this
-    return isinstance(node, exp.Column)
+    return isinstance(node, (exp.Column, exp.Parameter))
 
 
 def signed_integer(node: exp.Expr) -> int | None:
@@ -130,7 +131,7 @@ def _additive(node: exp.Add | exp.Sub) -> exp.DType | None:
     if not sub and D.DATE in (left, right) and (
         untyped_operand(node.this) or untyped_operand(node.expression)
     ):
-        return D.DATE  # date + a column: an integer far more often than an interval
+        return D.DATE  # date + a column or $n: an integer far more often than an interval
     if sub and left == D.DATE and right == D.DATE:
         return D.INT  # days between
     if left in TEMPORAL and right == D.INTERVAL:

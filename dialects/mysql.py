@@ -8,6 +8,7 @@ PostgreSQL's precision; see DIFFERENCES.md for what remains.
 from __future__ import annotations
 
 import typing as t
+from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL as _MySQL
@@ -29,6 +30,7 @@ from dialects.exprtypes import INTEGERS, pg_type, untyped_operand
 from dialects.ranges import MYSQL_SPELLINGS as MYSQL_RANGE_SPELLINGS
 from dialects.ranges import RANGE_TYPES
 from dialects.sequences import mariadb_functions, no_sequences
+from dialects.typeoids import datatype_oid
 
 _D = exp.DType
 _INTEGERS = {_D.TINYINT, _D.SMALLINT, _D.INT, _D.BIGINT, _D.MEDIUMINT}
@@ -290,6 +292,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return bool_cast_sql(self, expression.this)
     if to.this in _TEXTUAL and not to.expressions and pg_type(expression.this) == _D.BOOLEAN:
         return bool_text_sql(self, expression.this)
+    if to.this in _TEXTUAL and not to.expressions:
+        numeric = _numeric_text(expression.this)
+        if numeric is not None:
+            return self.sql(numeric)
     if to.this in (_D.FLOAT, _D.DOUBLE) and isinstance(expression.this, exp.Parameter):
         # $1::float8: the proxy decodes it as a float already and binds NaN / ±Infinity as
         # their text, which CAST(... AS DOUBLE) would read as 0
@@ -307,10 +313,40 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
         return f"CAST({self.sql(expression, 'this')} AS DECIMAL(65, {scale}))"
     # CAST takes a short list of target types in MySQL and MariaDB; these are
     # the nearest that keep PostgreSQL's value (and its microseconds).
+    if to.this == _D.BPCHAR and to.expressions:
+        return f"CAST({self.sql(expression, 'this')} AS CHAR({self.sql(to.expressions[0])}))"
+    if datatype_oid(to) in _AS_TEXT:
+        # inet, cidr, bit, varbit, timetz: MySQL has none of them; the value is PostgreSQL's text
+        # (the proxy reads a parameter as the type, and the result column is typed by the cast)
+        return f"CAST({self.sql(expression, 'this')} AS CHAR)"
     target = _CAST_TARGETS.get(to.this)
     if target is not None and not to.expressions:
         return f"CAST({self.sql(expression, 'this')} AS {target})"
     return _MYSQL_STOCK[exp.Cast](self, expression)
+
+
+def _numeric_text(value: exp.Expr) -> exp.Expr | None:
+    """`x::numeric::text` without DECIMAL(65,30)'s 30 decimals: a parameter is the Decimal
+    the proxy decoded (pymysql writes it with its own scale), a constant its numeric_out."""
+    while isinstance(value, exp.Paren):
+        value = value.this
+    if not isinstance(value, exp.Cast) or value.to.this != _D.DECIMAL or value.to.expressions:
+        return None
+    inner = value.this
+    if isinstance(inner, exp.Parameter):
+        return exp.Cast(this=inner, to=exp.DataType.build("CHAR"))
+    if isinstance(inner, exp.Literal) and inner.is_string:
+        try:
+            number = Decimal(inner.this.strip())
+        except InvalidOperation:
+            return None  # MariaDB's own reading (DIFFERENCES.md)
+        if number.is_snan() or (number.is_finite() and abs(number.adjusted()) > 1000):
+            return None  # past numeric's input range: MariaDB's own error
+        if number.is_nan():
+            return exp.Literal.string("NaN")
+        text = format(number, "f")
+        return exp.Literal.string(text[1:] if number.is_zero() and text[0] == "-" else text)
+    return None
 
 
 def _temporal_sql(self: t.Any, expression: exp.Add | exp.Sub) -> str | None:
@@ -403,6 +439,7 @@ def _extract_sql(self: t.Any, expression: exp.Extract) -> str:
     return _MYSQL_STOCK[exp.Extract](self, expression)
 
 
+_AS_TEXT = frozenset({869, 650, 1560, 1562, 1266})  # inet, cidr, bit, varbit, timetz
 _CAST_TARGETS = {
     _D.NAME: "CHAR",
     _D.BPCHAR: "CHAR",

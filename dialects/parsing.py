@@ -223,7 +223,7 @@ def _statement(sql: str, tokens: list[Token], text: str) -> Statement:
     if first == "USE":
         return _no_hints(_use(tokens, text), statement_hints)
     if first == "COPY":
-        return _no_hints(_copy(tokens, text), statement_hints)
+        return _no_hints(_copy(tokens, text, sql), statement_hints)
     # ANALYZE alone is a utility; `ANALYZE t` too, but EXPLAIN ANALYZE is parsed with EXPLAIN.
     if first in classify.UTILITY:
         kind, tag, rows = classify.utility(tokens)
@@ -375,10 +375,11 @@ def _use(tokens: list[Token], text: str) -> Statement:
     )
 
 
-def _copy(tokens: list[Token], text: str) -> Statement:
+def _copy(tokens: list[Token], text: str, sql: str) -> Statement:
     """COPY FROM STDIN writes its table (an INSERT to the cache and the observers);
-    COPY TO STDOUT reads its table or runs its query."""
-    spec = copy.parse(tokens, text)
+    COPY TO STDOUT reads its table or runs its query. `sql` is the whole string the
+    tokens' positions count in (`text`, the statement's own, is stripped)."""
+    spec = copy.parse(tokens, sql)
     if spec.query is not None:
         inner = parse(spec.query)
         if len(inner) != 1:
@@ -401,8 +402,8 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
             temp_created=cacheability.temp_created(expression, tokens),
         )
     read, written = classify.tables(expression)
-    nparams, param_types = classify.params(expression)
-    param_types, param_columns = paramcols.bind(expression, param_types)
+    nparams, cast_types = classify.params(expression)
+    param_types, param_columns = paramcols.bind(expression, cast_types)
     returns_rows = kind is Kind.SELECT or bool(expression.args.get("returning"))
     cacheable = cacheability.cacheable(expression, kind, read, written, found)
     catalog_only = bool(read) and not written and classify.all_catalog(read)
@@ -421,6 +422,7 @@ def _classified(text: str, tokens: list[Token], expression: exp.Expr, found: Hin
         returns_rows=returns_rows,
         nparams=nparams,
         param_types=param_types,
+        indeterminate=classify.indeterminate(expression, cast_types) if nparams else (),
         param_columns=param_columns,
         result_columns=paramcols.result_columns(expression) if returns_rows else (),
         summed_columns=paramcols.summed_columns(expression) if returns_rows else (),

@@ -429,6 +429,29 @@ def _default_sql(self: t.Any, expression: exp.DefaultColumnConstraint) -> str:
     return f"DEFAULT ({sql})"
 
 
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
+
+
+def _interval_comparisons(expression: exp.Expr) -> exp.Expr:
+    """An interval is its text here; compared with an interval constant, both sides become
+    the number PostgreSQL compares intervals by (pgproxy_interval_value,
+    backends/sqlite_functions.py): '1 day' = '24 hours' holds."""
+    for node in list(expression.find_all(*_COMPARISONS)):
+        sides = (node.this, node.expression)
+        if any(_is_interval_constant(side) for side in sides):
+            for key in ("this", "expression"):
+                value = node.args[key]
+                node.set(key, exp.Anonymous(this="pgproxy_interval_value", expressions=[value]))
+    return expression
+
+
+def _is_interval_constant(node: exp.Expr) -> bool:
+    """An interval constant as dialects/functions.py binds it: the session value
+    `interval:<text>`."""
+    node = _unparen(node)
+    return isinstance(node, exp.Parameter) and node.name.startswith("session:interval:")
+
+
 def _big_integers(expression: exp.Expr) -> exp.Expr:
     """An integer constant past int8 is numeric in PostgreSQL; SQLite reads it as a REAL of 17
     digits. As a result column it is its text, which the numeric column reads back exactly;
@@ -483,8 +506,8 @@ class PgProxySQLite(_SQLite, PgProxyBackend):
     RETURNING = (exp.Insert, exp.Update, exp.Delete)  # SQLite 3.35+
     PREPROCESS = (regex.similar_to, jsonops.json_operators, valuesdefault.values_default,
                   *COMMON, records.records, usertypes.as_text, *arrays.PREPROCESS,
-                  _float_precision, _big_integers, strip_regclass, _no_locking, _default_escape,
-                  _returning_unqualified)
+                  _float_precision, _big_integers, _interval_comparisons, strip_regclass,
+                  _no_locking, _default_escape, _returning_unqualified)
     TRANSFORMS = {
         **_SQLITE_STOCK,
         exp.Anonymous: anonymous_sql(arrays.SPELLINGS["sqlite"], _SQLITE_STOCK[exp.Anonymous]),

@@ -39,6 +39,7 @@ SCALAR_OIDS: dict[exp.DType, int] = {
     D.JSONB: 3802,
     D.NAME: 19,
     D.BIT: 1560,
+    D.INET: 869,
 }
 # Built-in ranges and multiranges (pgproxy.pgtypes.RANGES): OID, array OID.
 RANGE_OIDS: dict[exp.DType, tuple[int, int]] = {
@@ -58,14 +59,15 @@ _RANGE_FLAGS = {f: 16 for f in ("isempty", "lower_inc", "upper_inc", "lower_inf"
 # Types sqlglot keeps as plain names (DataType.this is a str).
 _NAMED_OIDS = {"OID": 26, "REGTYPE": 2206, "REGCLASS": 2205, "REGPROC": 24}
 # Types sqlglot reads as user-defined, by the name written.
-_USER_DEFINED_OIDS = {"varbit": 1562, "bit varying": 1562}
+_USER_DEFINED_OIDS = {"varbit": 1562, "bit varying": 1562, "cidr": 650}
 
 # element OID -> array OID (pg_type.typarray)
 ARRAY_OF: dict[int, int] = {
     16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028,
     114: 199, 700: 1021, 701: 1022, 1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115,
     1184: 1185, 1186: 1187, 1266: 1270, 1700: 1231, 2950: 2951, 3802: 3807, 2206: 2211,
-    2205: 2210, 24: 1008, 1560: 1561, 1562: 1563, **dict(RANGE_OIDS.values()),
+    2205: 2210, 24: 1008, 1560: 1561, 1562: 1563, 869: 1041, 650: 651,
+    **dict(RANGE_OIDS.values()),
 }
 ELEMENT_OF: dict[int, int] = {a: e for e, a in ARRAY_OF.items()}
 

@@ -22,6 +22,7 @@ from dialects.typeoids import name_oid
 from pgproxy import errors, pgtypes
 from pgproxy.types import CODECS, ranges, records
 from pgproxy.types.arrays import ELEMENT_OID
+from pgproxy.types.datetimes import timetz_text
 from pgproxy.types.intervals import interval_str, parse_interval, to_interval
 
 _TYPE_KEYS = ("typeof:", "typeof_array:", "regtype:", "interval:", "interval_part:", "range:",
@@ -107,6 +108,9 @@ def backend_value(value: Any) -> Any:
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, datetime.timedelta):
         return interval_str(*to_interval(value))  # the form interval constants are bound in
+    if isinstance(value, datetime.time) and value.tzinfo is not None:
+        # a timetz: drivers drop a time's offset; the text timetz constants are bound as
+        return timetz_text(value).decode()
     if isinstance(value, Decimal) and not value.is_finite():
         return str(value)  # 'NaN', 'Infinity', '-Infinity': numeric's own spelling
     return value

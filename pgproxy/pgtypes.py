@@ -36,6 +36,8 @@ TIMESTAMPTZ = 1184
 INTERVAL = 1186
 TIMETZ = 1266
 BIT = 1560
+INET = 869
+CIDR = 650
 VARBIT = 1562
 NUMERIC = 1700
 REGCLASS = 2205
@@ -102,6 +104,8 @@ TYPES: dict[int, TypeInfo] = {
         TypeInfo(TIMETZ, "timetz", 12, 1270),
         TypeInfo(NUMERIC, "numeric", -1, NUMERIC_ARRAY),
         TypeInfo(BIT, "bit", -1, 1561),
+        TypeInfo(INET, "inet", -1, 1041),
+        TypeInfo(CIDR, "cidr", -1, 651),
         TypeInfo(VARBIT, "varbit", -1, 1563),
         TypeInfo(REGCLASS, "regclass", 4, 2210),
         TypeInfo(REGTYPE, "regtype", 4, 2211),

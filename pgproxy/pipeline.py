@@ -482,11 +482,15 @@ def _typed(
         elif oid <= dialects.PARAMETER_TYPE:  # SELECT $n: the parameter's own type
             index = dialects.PARAMETER_TYPE - oid
             oid = param_types[index] if index < len(param_types) else 0
-        mod = typmods[i] if i < len(typmods) else -1
-        if oid and (out[i].type_oid != oid or (mod != -1 and out[i].type_mod != mod)):
+        mod = typmods[i] if i < len(typmods) else dialects.BACKEND_TYPMOD
+        if oid and (out[i].type_oid != oid or (
+            mod != dialects.BACKEND_TYPMOD and out[i].type_mod != mod
+        )):
             info = pgtypes.TYPES.get(oid)
             size = info.size if info else -1
-            out[i] = replace(out[i], type_oid=oid, type_size=size, type_mod=mod)
+            out[i] = replace(
+                out[i], type_oid=oid, type_size=size, type_mod=max(mod, -1)
+            )
     return out
 
 

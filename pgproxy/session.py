@@ -199,6 +199,11 @@ class Session:
         self, stmt: dialects.Statement, declared: Sequence[int], inferred: Sequence[int] = ()
     ) -> PreparedStatement:
         """Each $n's type: declared in Parse, else a cast's, else its column's, else text."""
+        for i in stmt.indeterminate:  # only a "any" argument: PostgreSQL cannot type it
+            if not (i < len(declared) and declared[i]):
+                raise errors.from_sqlstate(
+                    "42P18", f"could not determine data type of parameter ${i + 1}"
+                )
         n = max(stmt.nparams, len(declared))
         types = []
         for i in range(n):

@@ -7,7 +7,6 @@ SELECT 'NaN'::float8 AS nan, '-Infinity'::float8 AS minf, -'Infinity'::float8 AS
 -- known[mysql]: division by zero is NULL on MariaDB (DIFFERENCES.md: Division by zero)
 SELECT 1 / 0;
 
--- bug[mysql]: numeric::text is MariaDB's DECIMAL(65,30) text (30 decimals, NaN as 0)
 SELECT '1.10'::numeric::text AS a, '0.00001'::numeric::text AS b, '1e30'::numeric::text AS c,
        '1.0'::numeric(10,3)::text AS d, 'NaN'::numeric::text AS e, '2.5'::numeric(2,0)::text AS f;
 

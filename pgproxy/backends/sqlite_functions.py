@@ -126,6 +126,22 @@ def date_add(value: str | None, amount: Any, sign: int) -> str | None:
     return day.isoformat()
 
 
+_USEC_PER_DAY = 86_400_000_000
+# Every interval's span is less than 10**22 microseconds either way (int32 months and days,
+# int64 microseconds); shifted by it and zero-padded, the text sorts as the number does
+# (which can pass SQLite's int64).
+_SPAN_SHIFT = 10**22
+
+
+def interval_value(value: Any) -> str | None:
+    """An interval as the span PostgreSQL compares it by (interval_cmp: a month is 30 days,
+    a day 24 hours), so '1 day' = '24 hours' and '-1 days +23:59:59' = '-00:00:01'."""
+    if value is None:
+        return None
+    months, days, usec = to_interval(value if isinstance(value, str) else str(value))
+    return f"{(months * 30 + days) * _USEC_PER_DAY + usec + _SPAN_SHIFT:023d}"
+
+
 def repeat(text: str | None, count: int | None) -> str | None:
     if text is None or count is None:
         return None
@@ -367,6 +383,7 @@ _FUNCTIONS = (
     ("pgproxy_range_upper_inf", _range_flag(lambda t, empty: not empty and t[-2] == ","), 1),
     ("pgproxy_timestamp_add", timestamp_add, 3),
     ("pgproxy_date_add", date_add, 3),
+    ("pgproxy_interval_value", interval_value, 1),
     ("repeat", repeat, 2),
     ("pgproxy_nonzero", nonzero, 1),
     ("pgproxy_numeric_text", numeric_text, 3),

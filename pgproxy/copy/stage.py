@@ -29,6 +29,7 @@ from pgproxy.copy.reader import Reader, Row, reader_for, shown
 from pgproxy.copy.writer import writer_for
 from pgproxy.core.context import StatementContext
 from pgproxy.results import DEFAULT_BATCH, Batch, no_rows
+from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
 
 
@@ -313,7 +314,11 @@ async def copy_out(pipeline: Pipeline, ctx: StatementContext, spec: Copy) -> Cop
             raise errors.from_sqlstate(
                 "42P10", f'FORCE_QUOTE column "{name}" not referenced by COPY'
             )
-    writer = writer_for(spec.options, names, [c.type_oid for c in columns], ctx.settings.tz())
+    client = encoding.lookup(ctx.settings.get("client_encoding"))
+    writer = writer_for(
+        spec.options, names, [c.type_oid for c in columns], ctx.settings.tz(),
+        client.codec if client is not None else None,
+    )
     return CopyOut(result, writer, spec.options.format == "binary", len(columns))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import tzinfo
 from struct import Struct
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from dialects.copy import CopyOptions
 from pgproxy import errors
 from pgproxy.copy.reader import SIGNATURE
+from pgproxy.pgtypes import TEXT_OIDS
 from pgproxy.types import BINARY, TEXT, encoder
 
 _I = Struct("!i")
@@ -38,13 +40,50 @@ def copy_data(payload: bytes) -> bytes:
 
 
 def writer_for(
-    options: CopyOptions, names: Sequence[str], oids: Sequence[int], tz: tzinfo | None = None
+    options: CopyOptions,
+    names: Sequence[str],
+    oids: Sequence[int],
+    tz: tzinfo | None = None,
+    client: str | None = None,
 ) -> Writer:
+    """`client`: the Python codec of the session's client_encoding (None for UTF-8), which a
+    COPY TO without ENCODING writes in, as PostgreSQL does; in binary, text values only."""
     if options.format == "binary":
-        return BinaryWriter(options, names, oids, tz)
+        writer = BinaryWriter(options, names, oids, tz)
+        if client is not None:
+            writer.encoders = [
+                _transcoding(enc, client) if oid in TEXT_OIDS else enc
+                for enc, oid in zip(writer.encoders, oids, strict=True)
+            ]
+        return writer
+    if client is not None and options.encoding is None:
+        options = replace(options, encoding=client)
     if options.format == "csv":
         return CsvWriter(options, names, oids, tz)
     return TextWriter(options, names, oids, tz)
+
+
+def _in_encoding(data: bytes, codec: str) -> bytes:
+    """UTF-8 bytes in another encoding; 22P05 for a character it lacks."""
+    try:
+        return data.decode().encode(codec)
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start]
+        raise errors.from_sqlstate(
+            "22P05",
+            f'character with byte sequence 0x{char.encode().hex()} in encoding "UTF8" has '
+            f'no equivalent in encoding "{codec}"',
+        ) from None
+
+
+def _transcoding(enc: Callable[[Any], bytes], codec: str) -> Callable[[Any], bytes]:
+    """A text value's encoder in the client's encoding (textsend converts, as textout does)."""
+
+    def encode(v: Any) -> bytes:
+        data = enc(v)
+        return data if data.isascii() else _in_encoding(data, codec)
+
+    return encode
 
 
 class Writer(ABC):
@@ -64,15 +103,7 @@ class Writer(ABC):
     def _transcoded(self, payload: bytes) -> bytes:
         """A text or csv line in the COPY's ENCODING rather than UTF-8."""
         assert self._encoding is not None
-        try:
-            return copy_data(payload.decode().encode(self._encoding))
-        except UnicodeEncodeError as exc:
-            char = exc.object[exc.start]
-            raise errors.from_sqlstate(
-                "22P05",
-                f'character with byte sequence 0x{char.encode().hex()} in encoding "UTF8" has '
-                f'no equivalent in encoding "{self._encoding}"',
-            ) from None
+        return copy_data(_in_encoding(payload, self._encoding))
 
     def start(self) -> bytes:
         return b""

@@ -22,7 +22,16 @@ from typing import Any
 from pgproxy import pgtypes as _t
 from pgproxy.errors import InvalidParameterValue, InvalidTextRepresentation
 
-from . import arrays, bits, datetimes, numbers, ranges, records, strings  # noqa: F401 - fill the registry
+from . import (  # noqa: F401 - fill the registry
+    arrays,
+    bits,
+    datetimes,
+    network,
+    numbers,
+    ranges,
+    records,
+    strings,
+)
 from .pgcalendar import ISO, Style
 from .registry import BINARY, CODECS, TEXT, Codec, Decoder, Encoder, any_text
 from .rows import RowsEncoder, column_encoder, normalize_formats, row_encoder

@@ -347,6 +347,8 @@ _ARRAYS = (
     (1270, pgtypes.TIMETZ),
     (1561, pgtypes.BIT),
     (1563, pgtypes.VARBIT),
+    (1041, pgtypes.INET),
+    (651, pgtypes.CIDR),
     (2210, pgtypes.REGCLASS),
     (2211, pgtypes.REGTYPE),
     (1008, pgtypes.REGPROC),

@@ -147,7 +147,7 @@ def test_an_error_the_proxy_raises_aborts_the_transaction_block(proxy):
 def test_a_type_mariadb_lacks_is_undefined_object(proxy_mysql):
     with _connect(proxy_mysql) as conn:
         with pytest.raises(pgerrors.UndefinedObject):
-            conn.execute("SELECT CAST('10.0.0.1' AS inet)")
+            conn.execute("SELECT CAST('08:00:2b:01:02:03' AS macaddr)")
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 

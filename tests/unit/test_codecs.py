@@ -591,3 +591,44 @@ def test_encoders_are_chosen_once() -> None:
 )
 def test_oid_of(value: Any, oid: int) -> None:
     assert oid_of(value) == oid
+
+
+@pytest.mark.parametrize(
+    ("oid", "text", "out"),
+    [
+        (t.INET, "127.0.0.1/32", "127.0.0.1"),
+        (t.INET, "127.0.0.1/24", "127.0.0.1/24"),
+        (t.INET, "::ffff:102:300", "::ffff:1.2.3.0"),
+        (t.INET, "2001:db8::/128", "2001:db8::"),
+        (t.CIDR, "127.0.0.0/24", "127.0.0.0/24"),
+        (t.CIDR, "10.1", "10.1.0.0/16"),
+        (t.BIT, "101", "101"),
+        (t.VARBIT, "", ""),
+    ],
+)
+def test_network_and_bit_values_as_postgresql_prints_them(oid: int, text: str, out: str) -> None:
+    value = decode(text.encode(), oid, TEXT)
+    assert encode(value, oid, TEXT) == out.encode()
+    wire = encode(value, oid, BINARY)
+    assert decode(wire, oid, BINARY) == out
+    if oid in (t.INET, t.CIDR):  # psycopg, an independent implementation, reads ours
+        text_loader = Transformer().get_loader(oid, Format.TEXT)
+        binary_loader = Transformer().get_loader(oid, Format.BINARY)
+        assert binary_loader.load(wire) == text_loader.load(out.encode())
+
+
+@pytest.mark.parametrize(
+    ("oid", "wire"),
+    [
+        (t.INET, b"\x09\x20\x00\x04\x7f\x00\x00\x01"),  # no such address family
+        (t.INET, b"\x02\x21\x00\x04\x7f\x00\x00\x01"),  # 33 bits of IPv4
+        (t.CIDR, b"\x02\x18\x01\x04\x7f\x00\x00\x01"),  # bits right of the mask
+        (t.INET, b"\x02"),
+        (t.BIT, b"\x00\x00\x00\x09\x01"),  # 9 bits in one byte
+        (t.VARBIT, b"\xff\xff\xff\xff"),
+    ],
+)
+def test_hostile_network_and_bit_binary_is_refused(oid: int, wire: bytes) -> None:
+    with pytest.raises(errors.PgError) as info:
+        decode(wire, oid, BINARY)
+    assert info.value.sqlstate in ("22P03", "22P02")

@@ -311,3 +311,10 @@ def test_nesting_past_the_limit_is_54001_before_parsing(sql):
 )
 def test_wide_or_shallow_statements_are_not_refused(sql):
     assert parse(sql)
+
+
+def test_copy_query_after_leading_whitespace_and_another_statement():
+    # token positions count in the whole string, the statement's own text is stripped
+    s = one("\n   copy (\n  select '1'::int4\n) to stdout\n ")
+    assert s.copy.query == "select '1'::int4"
+    assert parse("select 1;  copy (select 2) to stdout")[1].copy.query == "select 2"
