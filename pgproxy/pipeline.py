@@ -409,14 +409,16 @@ class Pipeline:
             zoned = await self.catalog.result_types(session, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
         loose = dialect == "sqlite"
-        # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
-        vague = (pgtypes.TEXT, pgtypes.TIMESTAMP)
+        # MySQL: json arrives as text, a timestamptz column is a DATETIME, and an inet,
+        # interval or timetz column a VARCHAR marked with its type (dialects/mysql.py).
+        vague = (pgtypes.TEXT, pgtypes.TIMESTAMP, pgtypes.VARCHAR)
         if not any(i < len(out) and (loose or out[i].type_oid in vague)
                    for i, _, _ in stmt.result_columns):
             return out
         types = await self.catalog.result_types(session, stmt, len(out))
         return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (
-            out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) else 0
+            out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) or (
+            out[i].type_oid == pgtypes.VARCHAR and oid in _KEPT_AS_VARCHAR) else 0
             for i, oid in enumerate(types)])
 
 
@@ -500,6 +502,12 @@ _COMMIT = dialects.Statement("COMMIT", Kind.COMMIT, "COMMIT")
 _NO_IMPLICIT = frozenset(
     {Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO,
      Kind.USE, Kind.CALL}
+)
+
+
+# Types MySQL holds as a marked VARCHAR (dialects/mysql.py MARKS).
+_KEPT_AS_VARCHAR = frozenset(
+    {pgtypes.INET, pgtypes.CIDR, pgtypes.INTERVAL, pgtypes.TIMETZ}
 )
 
 
