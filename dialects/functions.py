@@ -201,7 +201,8 @@ def interval_node(text: str) -> exp.Interval:
 
 
 def _is_interval(node: exp.Expr) -> bool:
-    return isinstance(node, exp.Interval) or (
+    """An interval value; not the fields of a type (`interval day to second`)."""
+    return (isinstance(node, exp.Interval) and not isinstance(node.parent, exp.DataType)) or (
         isinstance(node, exp.Cast) and node.to.this == exp.DType.INTERVAL
     )
 

@@ -116,6 +116,16 @@ def _key_columns(schema: exp.Schema) -> set[str]:
 # them): a timestamptz is a DATETIME, a jsonb a JSON.
 TIMESTAMPTZ_MARK = "pgproxy:timestamptz"
 JSONB_MARK = "pgproxy:jsonb"
+# Types MySQL has nothing for, kept as their PostgreSQL output text: OID -> (column, mark).
+_KEPT_AS_TEXT = {
+    869: ("VARCHAR(64)", "pgproxy:inet"),
+    650: ("VARCHAR(64)", "pgproxy:cidr"),
+    1186: ("VARCHAR(128)", "pgproxy:interval"),
+    1266: ("VARCHAR(32)", "pgproxy:timetz"),
+}
+# Each mark and the PostgreSQL type OID it stands for (pgproxy/catalog/introspect.py).
+MARKS = {TIMESTAMPTZ_MARK: 1184, JSONB_MARK: 3802,
+         **{mark: oid for oid, (_, mark) in _KEPT_AS_TEXT.items()}}
 
 
 def _mark(column: exp.ColumnDef, mark: str) -> None:
@@ -166,6 +176,9 @@ def _column_type(column: exp.ColumnDef, keys: set[str]) -> None:
         _mark(column, TIMESTAMPTZ_MARK)
     elif kind.this == _D.TIMESTAMP:
         new = f"DATETIME({kind.expressions[0].name if kind.expressions else 6})"
+    elif datatype_oid(kind) in _KEPT_AS_TEXT:
+        new, mark = _KEPT_AS_TEXT[datatype_oid(kind)]
+        _mark(column, mark)
     elif kind.this == _D.TIME and not kind.expressions:
         new = "TIME(6)"
     elif kind.this == _D.DECIMAL and not kind.expressions:

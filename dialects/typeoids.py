@@ -96,6 +96,8 @@ def datatype_oid(datatype: exp.Expr | None) -> int:
         return element if element in ELEMENT_OF else ARRAY_OF.get(element, 0)
     if isinstance(kind, str):
         return _NAMED_OIDS.get(kind.upper(), 0)
+    if isinstance(kind, exp.Interval):  # interval day to second: sqlglot keeps the fields
+        return SCALAR_OIDS[D.INTERVAL]
     if kind == D.USERDEFINED:  # pg_catalog.oid (parsing._oid_arrays), varbit, …
         name = datatype.args.get("kind")
         if not isinstance(name, exp.Expr):

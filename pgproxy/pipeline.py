@@ -426,8 +426,9 @@ class Pipeline:
             zoned = await self.catalog.result_types(ctx, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
         loose = not caps.typed_results
-        # MySQL: json arrives as text, and a timestamptz column is a DATETIME.
-        vague = (pgtypes.TEXT, pgtypes.TIMESTAMP)
+        # MySQL: json arrives as text, a timestamptz column is a DATETIME, and an inet,
+        # interval or timetz column a VARCHAR marked with its type (dialects/mysql.py).
+        vague = (pgtypes.TEXT, pgtypes.TIMESTAMP, pgtypes.VARCHAR)
         # a "*" binding (SELECT * FROM t) stands for all columns; SQLite declares their types
         positions = [p for i, _, c in stmt.result_columns if not (loose and c == "*")
                      for p in (range(len(out)) if c == "*" else (i,))]
@@ -435,7 +436,8 @@ class Pipeline:
             return out
         types = await self.catalog.result_types(ctx, stmt, len(out))
         return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (
-            out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) else 0
+            out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) or (
+            out[i].type_oid == pgtypes.VARCHAR and oid in _KEPT_AS_VARCHAR) else 0
             for i, oid in enumerate(types)])
 
 
@@ -464,6 +466,10 @@ _NO_IMPLICIT = frozenset(
 )
 
 
+# Types MySQL holds as a marked VARCHAR (dialects/mysql.py MARKS).
+_KEPT_AS_VARCHAR = frozenset(
+    {pgtypes.INET, pgtypes.CIDR, pgtypes.INTERVAL, pgtypes.TIMETZ}
+)
 _ZONED = {pgtypes.TIMESTAMPTZ: pgtypes.TIMESTAMP, pgtypes.TIMESTAMP: pgtypes.TIMESTAMPTZ}
 
 

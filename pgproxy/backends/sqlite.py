@@ -108,6 +108,8 @@ _EXACT: dict[str, int] = {
     "TIMESTAMPTZ": pgtypes.TIMESTAMPTZ,
     "TIMESTAMP WITH TIME ZONE": pgtypes.TIMESTAMPTZ,
     "INTERVAL": pgtypes.INTERVAL,
+    "INET": pgtypes.INET,
+    "CIDR": pgtypes.CIDR,
     "JSON": pgtypes.JSON,
     "JSONB": pgtypes.JSONB,
     "UUID": pgtypes.UUID,
@@ -150,6 +152,8 @@ def declared_type(decltype: str) -> tuple[int, int, int | None]:
     if m is None:
         return _affinity_oid(decltype.upper()), -1, None
     name = " ".join(m.group(1).upper().split())
+    if name.startswith("INTERVAL "):
+        name = "INTERVAL"  # interval day, interval hour to minute: fields restrict input only
     oid = _EXACT.get(name)
     if oid is None:
         return _affinity_oid(name), -1, None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialects.enums import TYPE_MARK
-from dialects.mysql import JSONB_MARK, TIMESTAMPTZ_MARK
+from dialects.mysql import MARKS
 from pgproxy import pgtypes
 from pgproxy.backends.base import Connection
 from pgproxy.backends.steps import has_table
@@ -447,7 +447,7 @@ def _mysql_default(default: Any, extra: str, oid: int, is_nullable: str) -> str 
 _MYSQL_ACTIONS = {**_ACTIONS, "RESTRICT": "a"}
 
 
-_MARKED = {TIMESTAMPTZ_MARK: pgtypes.TIMESTAMPTZ, JSONB_MARK: pgtypes.JSONB}
+_MARKED = MARKS
 
 
 def _mysql(conn: Connection) -> Schema:

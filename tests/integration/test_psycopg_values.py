@@ -208,3 +208,18 @@ def test_values_columns_take_their_rows_types(conn, pg):
         with c.cursor().copy(f"copy ({values}) to stdout (format binary)") as copy:
             copied.append(b"".join(bytes(block) for block in copy))
     assert copied[0] == copied[1]
+
+
+def test_columns_of_types_mariadb_lacks_keep_their_type(conn, pg):
+    """inet, cidr, interval and timetz columns: MariaDB holds them as text, marked."""
+    row = [ipaddress.ip_interface("10.1.2.3/8"), ipaddress.ip_network("10.0.0.0/8"),
+           dt.timedelta(days=1, seconds=5), dt.time(10, 20, tzinfo=dt.UTC)]
+    got = []
+    for c in (conn, pg):
+        c.execute("drop table if exists kept_types")
+        c.execute("create table kept_types (a inet, b cidr, c interval, d timetz, e interval day)")
+        c.execute("insert into kept_types (a, b, c, d) values (%s, %s, %s, %s)", row)
+        cur = c.execute("select a, b, c, d, e from kept_types")
+        got.append(([d.type_code for d in cur.description], cur.fetchall()))
+        c.execute("drop table kept_types")
+    assert got[0] == got[1]
