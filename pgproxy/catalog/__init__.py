@@ -34,7 +34,7 @@ from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult
-from pgproxy.types import encode
+from pgproxy.types import CODECS, encode
 
 log = logging.getLogger("pgproxy.catalog")
 
@@ -134,7 +134,12 @@ class Catalog:
         for name, oid in zip(names, oids, strict=True):
             if oid is None:
                 raise errors.UndefinedObject(f'type "{name.removesuffix("[]")}" does not exist')
-        return [oid or 0 for oid in oids]
+            if oid < FIRST_NORMAL_OID and oid not in CODECS:
+                # PostgreSQL's type, which neither the backend nor the proxy has: refused
+                # rather than answered as unchecked text.
+                raise errors.FeatureNotSupported(
+                    f'type "{name}" is not supported on the {ctx.route.backend.name} backend')
+        return [oid if oid >= FIRST_NORMAL_OID else 0 for oid in oids]
 
     async def named_param_types(self, ctx: StatementContext, stmt: dialects.Statement,
                                 inferred: Sequence[int]) -> list[int]:
@@ -335,13 +340,10 @@ class Catalog:
 
 
 def _type_oid(engine: CatalogDB, name: str) -> int | None:
-    """A user-defined type's OID; 0 for a built-in one (its values stay as the backend
-    types them); None for a name the catalog does not have."""
+    """The OID of a type name (a built-in one's values stay as the backend types them);
+    None for a name the catalog does not have."""
     element = name.removesuffix("[]")
-    oid = engine.names.type_by_name.get(element if element == name else f"_{element}")
-    if oid is None:
-        return None
-    return oid if oid >= FIRST_NORMAL_OID else 0
+    return engine.names.type_by_name.get(element if element == name else f"_{element}")
 
 
 def _bind_types(

@@ -126,10 +126,11 @@ def parse_time(s: str) -> time:
 
 
 def _time_param(s: str) -> time | str:
-    """A time parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays text."""
+    """A time parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays text. An
+    offset is ignored, as time_in ignores it ('13:45:56+00' is 13:45:56: pgjdbc's setTime)."""
     if _MIDNIGHT_END.fullmatch(s.strip()):
         return "24:00:00"
-    return parse_time(s)
+    return parse_time(s).replace(tzinfo=None)
 
 
 def parse_timestamp(s: str, typname: str = "timestamp") -> datetime:
