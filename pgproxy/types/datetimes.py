@@ -126,11 +126,11 @@ def parse_time(s: str) -> time:
 
 
 def _time_param(s: str) -> time | str:
-    """A time parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays text. An
-    offset is ignored, as time_in ignores it ('13:45:56+00' is 13:45:56: pgjdbc's setTime)."""
+    """A time or timetz parameter; PostgreSQL's 24:00:00, which Python's time lacks, stays
+    text."""
     if _MIDNIGHT_END.fullmatch(s.strip()):
         return "24:00:00"
-    return parse_time(s).replace(tzinfo=None)
+    return parse_time(s)
 
 
 def parse_timestamp(s: str, typname: str = "timestamp") -> datetime:
@@ -554,6 +554,13 @@ def date_from_binary(b: bytes) -> date | str:
 
 
 def time_from_text(b: bytes) -> time | str:
+    """A time parameter: an offset is ignored, as time_in ignores it ('13:45:56+00' is
+    13:45:56, as pgjdbc's setTime sends it)."""
+    t = _time_param(text_decode(b))
+    return t.replace(tzinfo=None) if isinstance(t, time) else t
+
+
+def timetz_from_text(b: bytes) -> time | str:
     return _time_param(text_decode(b))
 
 
@@ -673,7 +680,7 @@ def text_decoder(oid: int, style: Style) -> Decoder | None:
 
 register(pgtypes.DATE, date_text, date_binary, date_from_text, date_from_binary)
 register(pgtypes.TIME, time_text, time_binary, time_from_text, time_from_binary)
-register(pgtypes.TIMETZ, timetz_text, timetz_binary, time_from_text, timetz_from_binary)
+register(pgtypes.TIMETZ, timetz_text, timetz_binary, timetz_from_text, timetz_from_binary)
 register(pgtypes.TIMESTAMP, timestamp_text, timestamp_binary, timestamp_from_text,
          timestamp_from_binary)
 register(pgtypes.TIMESTAMPTZ, timestamptz_text, timestamptz_binary, timestamptz_from_text,
