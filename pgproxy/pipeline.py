@@ -19,6 +19,7 @@ from typing import Any
 
 import dialects
 from dialects.cache import TranslationCache
+from dialects.implicit_commit import undo_create
 from dialects.returning import returning_select
 from pgproxy import advisory, calls, errors, pgtypes, rescale
 from pgproxy.backends import constraints, steps
@@ -248,10 +249,16 @@ class Pipeline:
         await ctx.release_active()
         if ctx.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
             await ctx.push_settings(await ctx.connection())
+        implicit = undo = None
+        if stmt.kind is Kind.DDL and ctx.in_transaction and \
+                not ctx.route.backend.capabilities.transactional_ddl:
+            implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
+        elif stmt.kind is Kind.ROLLBACK and ctx.ddl_undo:
+            undo = ctx.ddl_undo
         # A safe read is retried once should the backend connection be lost.
         try:
             cursor, rows, exhausted, in_tx = await ctx.run(
-                _execute, generated, values, DEFAULT_BATCH, retry=stmt.cacheable
+                _execute, generated, values, DEFAULT_BATCH, implicit, undo, retry=stmt.cacheable
             )
         except errors.PgError as exc:
             if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
@@ -286,6 +293,7 @@ class Pipeline:
             self._cache.after_execute(ctx, stmt, was_in_tx, in_tx)
         if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
             await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
+            ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
             closed=exhausted, style=ctx.settings.style(),
@@ -531,9 +539,15 @@ def _bind(
 
 
 def _execute(
-    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int,
+    implicit: tuple[str, list[str]] | None = None, undo: list[str] | None = None,
 ) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
-    """Worker-side: run, take the first rows, report the real transaction state."""
+    """Worker-side: run, take the first rows, report the real transaction state.
+
+    `implicit`: DDL inside a transaction block on a backend that commits it by itself,
+    with what drops its object and the session's log of those; the block goes on in a
+    new transaction. `undo`: that log, for a ROLLBACK to drop what the block made."""
+    began = implicit is not None and conn.in_transaction
     if generated.steps:  # DDL the backend runs as several statements
         cursor: Cursor = steps.run(conn, generated.steps, values)
     else:
@@ -547,6 +561,15 @@ def _execute(
         # Done with the backend already (a point query, a write): closing here
         # spares the result a second thread hop; rowcount stays readable.
         cursor.close()
+    if began and not conn.in_transaction:
+        assert implicit is not None
+        steps.run_sql(conn, "START TRANSACTION")
+        if implicit[0]:
+            implicit[1].append(implicit[0])
+    if undo is not None:
+        for sql in reversed(undo):
+            steps.run_sql(conn, steps.literal(conn, sql))
+        undo.clear()
     return cursor, rows, exhausted, conn.in_transaction
 
 

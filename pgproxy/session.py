@@ -120,6 +120,9 @@ class Session:
         self._active: Any = None  # the result whose cursor is open on `conn`
         self.cursors = Cursors()
         self.savepoints = Savepoints()
+        # What drops each object DDL made inside the open transaction block on a backend
+        # that committed it by itself (dialects/implicit_commit.py): run by a ROLLBACK.
+        self.ddl_undo: list[str] = []
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}

@@ -45,6 +45,7 @@ class Capabilities:
     branches: bool = False  # branch hints, revision databases
     transactions: bool = True
     savepoints: bool = True
+    transactional_ddl: bool = True  # DDL waits for COMMIT (MySQL commits it by itself)
     returning: bool = False  # INSERT/UPDATE/DELETE ... RETURNING natively
     # A result stays readable while other statements run on the same connection
     # (SQL cursors need not read theirs into memory first).

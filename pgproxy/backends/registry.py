@@ -47,14 +47,14 @@ ENGINES: dict[str, Engine] = {
     ),
     "mysql": Engine(
         "mysql",
-        Capabilities(schema_source="information_schema"),
+        Capabilities(transactional_ddl=False, schema_source="information_schema"),
         "mysql",
         _MYSQL_STEPS,
     ),
     # MariaDB: system-versioned tables (a timestamp AS OF), INSERT/DELETE ... RETURNING.
     "mariadb": Engine(
         "mariadb",
-        Capabilities(as_of_timestamp=True, returning=True,
+        Capabilities(as_of_timestamp=True, returning=True, transactional_ddl=False,
                      schema_source="information_schema"),
         "mariadb",
         _MYSQL_STEPS,
@@ -62,7 +62,7 @@ ENGINES: dict[str, Engine] = {
     "dolt": Engine(
         "dolt",
         Capabilities(as_of_commit=True, as_of_timestamp=True, branches=True,
-                     schema_source="information_schema"),
+                     transactional_ddl=False, schema_source="information_schema"),
         "other_sql",
     ),
     "postgres": Engine("postgres", Capabilities(returning=True, passthrough=True), "postgresql"),

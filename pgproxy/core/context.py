@@ -116,6 +116,10 @@ class StatementContext:
         return self._s.savepoints
 
     @property
+    def ddl_undo(self) -> list[str]:
+        return self._s.ddl_undo
+
+    @property
     def sql_statements(self) -> dict[str, PreparedStatement]:
         return self._s.sql_statements
 

@@ -324,6 +324,32 @@ def test_sqlite_ddl_is_transactional(proxy_sqlite: ProxyProcess) -> None:
         conn.execute(f"drop table {table}")
 
 
+def test_a_create_rolls_back_with_its_transaction_block(any_proxy: ProxyProcess) -> None:
+    """On MariaDB the CREATE commits by itself: the block stays open and its ROLLBACK
+    drops what the block made, as PostgreSQL's does; a COMMIT keeps it."""
+    table, kept = _name("rb"), _name("kept")
+    with psycopg.connect(any_proxy.dsn()) as conn:  # psycopg's own transaction blocks
+        conn.execute(f"create table {table} (a int)")
+        conn.execute(f"create index {table}_a on {table} (a)")
+        conn.execute(f"create view {table}_v as select a from {table}")
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn.execute(f"insert into {table} values (1)")
+        conn.rollback()
+        for name in (table, f"{table}_v"):
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"select * from {name}")
+            conn.rollback()
+        conn.execute(f"create table {kept} (a int)")
+        conn.commit()
+        assert conn.execute(f"select count(*) from {kept}").fetchone() == (0,)
+        conn.execute(f"drop table {kept}")
+        conn.commit()
+        # The same name made again in a new block: nothing was left behind.
+        conn.execute(f"create table {table} (a int)")
+        conn.execute(f"create index {table}_a on {table} (a)")
+        conn.rollback()
+
+
 def test_lock_and_analyze(any_proxy: ProxyProcess) -> None:
     table = _name("locked")
     with _connect(any_proxy) as conn:
