@@ -20,6 +20,7 @@ from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors, notify
 from pgproxy import settings as settings_mod
 from pgproxy.advisory import AdvisoryLocks
+from pgproxy.backends import steps
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
@@ -298,7 +299,8 @@ class Session:
         # Not awaited: a hung backend's workers may take long to get to it.
         self._active = None
         self.cursors = Cursors()
-        self.pool.submit(_close_connection, conn)
+        undo, self.ddl_undo = self.ddl_undo, []
+        self.pool.submit(_close_connection, conn, undo)
 
     # ------------------------------------------------------------ state changes
 
@@ -710,7 +712,17 @@ def _in_transaction(conn: Connection) -> bool:
         return False
 
 
-def _close_connection(conn: Connection) -> None:
+def _close_connection(conn: Connection, undo: Sequence[str] = ()) -> None:
+    """Close `conn`; a transaction block the client left open rolls back, and what its DDL
+    made on a backend that committed it by itself is dropped (dialects/implicit_commit.py)."""
+    if undo:
+        try:
+            steps.run_sql(conn, "ROLLBACK")
+            for sql in reversed(undo):
+                steps.run_sql(conn, steps.literal(conn, sql))
+        except Exception:  # the connection may be gone with the client: nothing to undo on
+            log.warning("dropping what an abandoned transaction block created failed",
+                        exc_info=True)
     try:
         conn.close()
     except Exception:  # the client is gone; a failed close only needs a log line

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import time
 
 import psycopg
 import pytest
@@ -348,6 +349,23 @@ def test_a_create_rolls_back_with_its_transaction_block(any_proxy: ProxyProcess)
         conn.execute(f"create table {table} (a int)")
         conn.execute(f"create index {table}_a on {table} (a)")
         conn.rollback()
+
+
+def test_a_create_goes_with_a_block_the_client_abandons(any_proxy: ProxyProcess) -> None:
+    """A client that disconnects inside its transaction block leaves nothing it created."""
+    table = _name("gone")
+    conn = psycopg.connect(any_proxy.dsn())
+    conn.execute(f"create table {table} (a int)")
+    conn.execute(f"insert into {table} values (1)")
+    conn.close()  # inside the block (a `with` would commit it)
+    for _attempt in range(50):
+        with _connect(any_proxy) as other:
+            try:
+                other.execute(f"select * from {table}")
+            except psycopg.errors.UndefinedTable:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"{table} outlived the block that created it")
 
 
 def test_lock_and_analyze(any_proxy: ProxyProcess) -> None:
