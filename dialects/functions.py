@@ -271,6 +271,13 @@ def _regtype(node: exp.Cast) -> exp.Expr:
         return _regtype(inner)  # ::regtype::oid
     if isinstance(inner, exp.Literal) and not inner.is_string:
         return inner  # an OID already
+    if isinstance(inner, exp.Literal) and datatype_oid(node.to) == OID and re.fullmatch(
+            r"\s*[+-]?\d+\s*", inner.this):
+        number = int(inner.this)  # '16'::oid is the number, as oidin reads it
+        if not -(2**31) <= number < 2**32:
+            raise TranslationError(
+                f'value "{inner.this.strip()}" is out of range for type oid', "22003")
+        return exp.Literal.number(number % 2**32)  # oidin wraps a negative one
     if isinstance(inner, exp.Literal):
         oid = name_oid(inner.this)
         if not oid:

@@ -116,8 +116,10 @@ def _key_columns(schema: exp.Schema) -> set[str]:
 # them): a timestamptz is a DATETIME, a jsonb a JSON.
 TIMESTAMPTZ_MARK = "pgproxy:timestamptz"
 JSONB_MARK = "pgproxy:jsonb"
-# Types MySQL has nothing for, kept as their PostgreSQL output text: OID -> (column, mark).
+# Types MySQL has nothing for, kept as their PostgreSQL output text (an oid as its number):
+# OID -> (column, mark).
 _KEPT_AS_TEXT = {
+    26: ("INT UNSIGNED", "pgproxy:oid"),
     869: ("VARCHAR(64)", "pgproxy:inet"),
     650: ("VARCHAR(64)", "pgproxy:cidr"),
     1186: ("VARCHAR(128)", "pgproxy:interval"),

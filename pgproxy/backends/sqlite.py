@@ -113,6 +113,7 @@ _EXACT: dict[str, int] = {
     "JSON": pgtypes.JSON,
     "JSONB": pgtypes.JSONB,
     "UUID": pgtypes.UUID,
+    "OID": pgtypes.OID,
 }
 
 # Ranges and multiranges hold their canonical text (pgproxy/types/ranges.py).

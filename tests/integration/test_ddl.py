@@ -368,6 +368,19 @@ def test_a_create_goes_with_a_block_the_client_abandons(any_proxy: ProxyProcess)
     pytest.fail(f"{table} outlived the block that created it")
 
 
+def test_oid_columns_and_constants(any_proxy: ProxyProcess) -> None:
+    table = _name("oids")
+    with _connect(any_proxy) as conn:
+        conn.execute(f"create table {table} (id int primary key, o oid)")
+        conn.execute(f"insert into {table} values (1, 4294967295), (2, %s)", (16,))
+        assert conn.execute(f"select o from {table} order by id").fetchall() == [
+            (4294967295,), (16,)]
+        assert conn.execute("select '16'::oid, '-1'::oid").fetchone() == (16, 4294967295)
+        with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+            conn.execute("select '99999999999'::oid")
+        conn.execute(f"drop table {table}")
+
+
 def test_lock_and_analyze(any_proxy: ProxyProcess) -> None:
     table = _name("locked")
     with _connect(any_proxy) as conn:
