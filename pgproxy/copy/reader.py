@@ -88,11 +88,11 @@ class Reader(ABC):
 
     @abstractmethod
     def feed(self, data: bytes) -> list[Row]:
-        raise NotImplementedError
+        """The complete rows in `data` (a CopyData's bytes), the rest kept for the next call."""
 
     @abstractmethod
     def finish(self) -> list[Row]:
-        raise NotImplementedError
+        """The rows left at CopyDone; an incomplete one is an error."""
 
     def context(self, line: int, column: int | None = None, value: bytes | None = None,
                 raw: bytes | None = None) -> str:
@@ -261,11 +261,12 @@ class _LineReader(Reader):
 
     @abstractmethod
     def _fast(self, lines: list[bytes]) -> list[Row]:
-        raise NotImplementedError
+        """The lines' rows in one pass; any failure sends them to the slow path, which finds
+        the bad row and raises PostgreSQL's error."""
 
     @abstractmethod
     def fields(self, line: bytes, number: int) -> list[bytes | None]:
-        raise NotImplementedError
+        """One line's fields, unescaped (None for NULL); `number` names the line in an error."""
 
 
 class TextReader(_LineReader):

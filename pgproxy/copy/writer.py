@@ -110,7 +110,7 @@ class Writer(ABC):
 
     @abstractmethod
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        raise NotImplementedError
+        """The rows as CopyData messages in this format."""
 
     def end(self) -> bytes:
         return b""

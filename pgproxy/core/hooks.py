@@ -10,7 +10,9 @@ no hook registered a statement pays one tuple test.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from pgproxy import errors
@@ -99,29 +101,27 @@ class Hooks:
                 log.exception("hook %s failed on a statement's error", type(hook).__name__)
 
 
-def step(steps: tuple[Step, ...], name: str, fn: Any, *args: Any) -> Any:
-    """`fn(*args)` timed as the step `name` by each Step (call only when there are any)."""
+@contextlib.contextmanager
+def _timed(steps: tuple[Step, ...], name: str) -> Iterator[None]:
     tokens = [s.enter(name) for s in steps]
     exc: BaseException | None = None
     try:
-        return fn(*args)
+        yield
     except BaseException as e:
         exc = e
         raise
     finally:
         for s, token in zip(reversed(steps), reversed(tokens), strict=True):
             s.exit(token, exc)
+
+
+def step(steps: tuple[Step, ...], name: str, fn: Any, *args: Any) -> Any:
+    """`fn(*args)` timed as the step `name` by each Step (call only when there are any)."""
+    with _timed(steps, name):
+        return fn(*args)
 
 
 async def step_async(steps: tuple[Step, ...], name: str, fn: Any, *args: Any) -> Any:
     """`await fn(*args)` timed as the step `name`, as step()."""
-    tokens = [s.enter(name) for s in steps]
-    exc: BaseException | None = None
-    try:
+    with _timed(steps, name):
         return await fn(*args)
-    except BaseException as e:
-        exc = e
-        raise
-    finally:
-        for s, token in zip(reversed(steps), reversed(tokens), strict=True):
-            s.exit(token, exc)

@@ -144,22 +144,30 @@ def binary_out(value: Any) -> bytes:
     return b"".join(out)
 
 
-def binary_in(data: bytes) -> str:
-    """A binary record parameter as its text form (each field's bytes read as text)."""
+def _binary_fields(data: bytes) -> list[tuple[int, bytes | None]]:
+    """record_recv's layout: each field's type OID and bytes (None for NULL)."""
+    fields: list[tuple[int, bytes | None]] = []
     try:
         (count,) = _I32.unpack_from(data, 0)
-        pos, fields = 4, []
+        pos = 4
         for _ in range(count):
-            _oid, length = _FIELD.unpack_from(data, pos)
+            field_oid, length = _FIELD.unpack_from(data, pos)
             pos += 8
             if length < 0:
-                fields.append(None)
+                fields.append((field_oid, None))
                 continue
-            fields.append(text_decode(data[pos : pos + length]))
+            if pos + length > len(data):
+                raise struct.error
+            fields.append((field_oid, bytes(data[pos : pos + length])))
             pos += length
     except struct.error:
         raise InvalidBinaryRepresentation("insufficient data left in message") from None
-    return text(fields)
+    return fields
+
+
+def binary_in(data: bytes) -> str:
+    """A binary record parameter as its text form (each field's bytes read as text)."""
+    return text([None if raw is None else text_decode(raw) for _, raw in _binary_fields(data)])
 
 
 # composite type OID -> its fields' names and type OIDs (register_composite fills it)
@@ -202,22 +210,11 @@ def typed_codec(oid: int, field_oids: list[int]) -> Codec:
 
     def from_binary(data: bytes) -> str:
         fields: list[str | None] = []
-        try:
-            (count,) = _I32.unpack_from(data, 0)
-            pos = 4
-            for _ in range(count):
-                field_oid, length = _FIELD.unpack_from(data, pos)
-                pos += 8
-                if length < 0:
-                    fields.append(None)
-                    continue
-                raw = bytes(data[pos : pos + length])
-                pos += length
-                codec = CODECS.get(field_oid)
-                fields.append(codec.text_encode(codec.binary_decode(raw)).decode() if codec
-                              else text_decode(raw))
-        except struct.error:
-            raise InvalidBinaryRepresentation("insufficient data left in message") from None
+        for field_oid, raw in _binary_fields(data):
+            codec = CODECS.get(field_oid) if raw is not None else None
+            fields.append(None if raw is None else
+                          codec.text_encode(codec.binary_decode(raw)).decode() if codec
+                          else text_decode(raw))
         return text(fields)
 
     def from_text(data: bytes) -> str:

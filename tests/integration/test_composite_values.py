@@ -42,7 +42,9 @@ def test_composite_type(
     request: pytest.FixtureRequest, conn: psycopg.Connection, binary: bool
 ) -> None:
     if binary and conn.info.port == request.getfixturevalue("proxy_postgresql").port:
-        pytest.skip("pass-through re-encodes a binary user-defined type's value as text")
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "a known gap: the PostgreSQL pass-through backend re-encodes a binary "
+            "user-defined type's value as text and loses its OID")))
     n = next(_ids)
     schema, inner, outer = f"cv_schema_{n}", f"cv_inner_{n}", f"cv_outer_{n}"
     conn.execute(f"create schema {schema}")

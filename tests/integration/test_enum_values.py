@@ -55,7 +55,9 @@ def test_casts_and_parameters_have_the_enum_type(
 ) -> None:
     conn, info = mood
     if binary and conn.info.port == request.getfixturevalue("proxy_postgresql").port:
-        pytest.skip("pass-through re-encodes a binary user-defined type's value as text")
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "a known gap: the PostgreSQL pass-through backend re-encodes a binary "
+            "user-defined type's value as text and loses its OID")))
     register_enum(info, conn, Mood)
     cur = conn.cursor(binary=binary)
     cur.execute(f"select 'ok'::{info.name}, %s::{info.name}", ["happy"])
