@@ -35,6 +35,7 @@ from pgproxy.params import backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 from pgproxy.session import Session
 from pgproxy.types.records import typed_rows
+from pgproxy.workers import inline
 
 log = logging.getLogger("pgproxy.pipeline")
 Kind = dialects.Kind
@@ -255,10 +256,13 @@ class Pipeline:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
         elif stmt.kind is Kind.ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
-        # A safe read is retried once should the backend connection be lost.
+        # A safe read is retried once should the backend connection be lost; it may
+        # also run inline on the event loop (workers.inline: it moves if it runs long).
+        read = stmt.cacheable and not generated.steps and implicit is None and undo is None
         try:
             cursor, rows, exhausted, in_tx = await ctx.run(
-                _execute, generated, values, DEFAULT_BATCH, implicit, undo, retry=stmt.cacheable
+                _read if read else _execute, generated, values, DEFAULT_BATCH, implicit, undo,
+                retry=stmt.cacheable,
             )
         except errors.PgError as exc:
             if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
@@ -379,7 +383,9 @@ class Pipeline:
         generated = self.generate(stmt, ctx.target())
         values = _bind(ctx, generated, params, param_types)
         await ctx.release_active()
-        columns = await ctx.run(_describe, generated, values, retry=True)
+        columns = await ctx.run(
+            _describe_sql if not generated.steps else _describe, generated, values, retry=True
+        )
         if columns is not None and generated.column_types:
             columns = _typed(columns, generated.column_types, param_types,
                              generated.column_typmods)
@@ -573,9 +579,28 @@ def _execute(
     return cursor, rows, exhausted, conn.in_transaction
 
 
+@inline
+def _read(
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int,
+    implicit: None = None, undo: None = None,
+) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
+    """_execute for a read with no side effect, which running again from the start repeats
+    nothing: it may start inline and move to a worker (workers.Moved)."""
+    return _execute(conn, generated, values, prefetch)
+
+
 def _describe(
     conn: Connection, generated: dialects.Generated, values: list[Any]
 ) -> Sequence[Column] | None:
     if generated.steps:
         return steps.describe(conn, generated.steps, values)
+    return conn.describe(generated.sql, values)
+
+
+@inline
+def _describe_sql(
+    conn: Connection, generated: dialects.Generated, values: list[Any]
+) -> Sequence[Column] | None:
+    """_describe of one statement: prepared, not run (a read of an untyped column reads
+    a few rows, with nothing that writes), so it may start inline."""
     return conn.describe(generated.sql, values)

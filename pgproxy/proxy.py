@@ -92,7 +92,8 @@ class Proxy:
         entry = self._pools.get(id(backend))
         if entry is None or entry[0] is not backend:
             name = getattr(backend, "name", "backend")
-            entry = self._pools[id(backend)] = (backend, Workers(self._pool_size, name))
+            inline = backend.capabilities.inline_reads
+            entry = self._pools[id(backend)] = (backend, Workers(self._pool_size, name, inline))
         return entry[1]
 
     def closed(self, session: Session, reason: str = "") -> None:

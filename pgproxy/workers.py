@@ -13,6 +13,13 @@ A statement costs at least one hop from the loop to a worker and back, so the
 hop is kept lean: a plain queue of jobs and a `call_soon_threadsafe` back,
 rather than concurrent.futures' Future, its locks and asyncio's future
 chaining, which cost about as much again as the point query itself.
+
+An in-process engine (SQLite) answers a point query in a few microseconds,
+less than the hop itself; its pool runs calls marked `inline` on the event
+loop under a time budget (INLINE_BUDGET). The call may refuse by raising
+Moved, before any side effect or after undoing it all (the engine interrupts
+a read that runs past the budget): the same job then goes to a worker thread
+from the start, so a long scan never stalls the loop for more than the budget.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +41,39 @@ _STOP = object()
 # Job states. A job moves QUEUED -> RUNNING -> FINISHED, or to ABANDONED before FINISHED.
 QUEUED, RUNNING, FINISHED, ABANDONED = range(4)
 CANCEL_THREADS = 4
+# How long a call may run inline on the event loop before the engine hands it to a worker.
+INLINE_BUDGET = 0.002
+
+
+class Moved(Exception):
+    """Raised by a call running inline that must run in a worker thread instead.
+
+    Raised only where re-running the call from the start is safe: before it
+    changed anything, or after the engine undid all it did."""
+
+
+class Inline:
+    """The inline call running on this thread: its deadline, and what to undo when it ends."""
+
+    __slots__ = ("deadline", "exits")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.exits: list[Callable[[], None]] = []  # e.g. the engine's progress handler off
+
+
+_local = threading.local()
+
+
+def inline_call() -> Inline | None:
+    """The inline call this thread is running, or None (a worker thread, or not inline)."""
+    return getattr(_local, "inline", None)
+
+
+def inline(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark `fn` as one an inline-capable pool may run on the event loop (see Moved)."""
+    fn.inline = True  # type: ignore[attr-defined]
+    return fn
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
@@ -68,7 +109,8 @@ class Workers:
     main pool busy.
     """
 
-    def __init__(self, size: int = 64, name: str = "db") -> None:
+    def __init__(self, size: int = 64, name: str = "db", inline: bool = False) -> None:
+        self._inline = inline  # calls marked `inline` run on the event loop first
         self._size = max(1, size)
         self._name = name
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -81,6 +123,8 @@ class Workers:
     def submit(self, fn: Callable[..., T], *args: Any) -> Job[T]:
         """Queue `fn(*args)`; await `job.future` for its result."""
         job = Job(fn, args, asyncio.get_running_loop())
+        if self._inline and getattr(fn, "inline", False) and self._run_inline(job):
+            return job
         with self._lock:
             if self._idle == 0 and len(self._threads) < self._size:
                 self._spawn()
@@ -91,6 +135,25 @@ class Workers:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.submit(fn, *args).future
+
+    def _run_inline(self, job: Job[Any]) -> bool:
+        """Run `job` here on the loop; False when it moved (it is to be queued as it is)."""
+        call = _local.inline = Inline(time.perf_counter() + INLINE_BUDGET)
+        try:
+            value = job.fn(*job.args)
+        except Moved:
+            return False
+        except Exception as exc:  # the awaiting task re-raises it, as from a worker
+            job.state = FINISHED
+            job.future.set_exception(exc)
+            return True
+        finally:
+            _local.inline = None
+            for undo in call.exits:
+                undo()
+        job.state = FINISHED
+        job.future.set_result(value)
+        return True
 
     def abandon(self, job: Job[Any], cleanup: Callable[[Any], None] | None = None) -> int:
         """Give up on `job`; returns the state it had (FINISHED: too late, its result stands).

@@ -58,6 +58,9 @@ class Capabilities:
     # How the catalog reads the schema (catalog/introspect.py): 'sqlite_master',
     # 'information_schema', or '' for a backend the catalog does not emulate.
     schema_source: str = ""
+    # An in-process engine whose reads may run on the event loop under a time budget
+    # (workers.Moved): a point query costs less than the hop to a worker thread.
+    inline_reads: bool = False
 
 
 @runtime_checkable

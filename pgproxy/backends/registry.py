@@ -41,7 +41,7 @@ ENGINES: dict[str, Engine] = {
     "sqlite": Engine(
         "sqlite",
         Capabilities(returning=True, open_results=True, typed_results=False,
-                     schema_source="sqlite_master"),
+                     schema_source="sqlite_master", inline_reads=True),
         "sqlite",
         "pgproxy.backends.sqlite_ddl:run",
     ),

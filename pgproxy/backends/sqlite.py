@@ -39,6 +39,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
@@ -47,7 +48,7 @@ from urllib.parse import parse_qsl
 
 import apsw
 
-from pgproxy import errors, pgtypes
+from pgproxy import errors, pgtypes, workers
 from pgproxy.backends import (
     Converter,
     constraints,
@@ -61,6 +62,9 @@ from pgproxy.types.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
+# SQLite virtual-machine steps between two looks at an inline statement's deadline:
+# about 10-50 µs of work, so a read past the budget stops within a fraction of it.
+_PROGRESS_STEPS = 1000
 
 _EXACT: dict[str, int] = {
     "BOOL": pgtypes.BOOL,
@@ -371,7 +375,7 @@ class SQLiteCursor:
             return list(itertools.islice(self._rows, size))
         except apsw.Error as exc:
             self._done = True
-            raise map_error(exc) from None
+            raise self._conn._error(exc) from None
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
         if self.columns is None or self._done:
@@ -417,6 +421,11 @@ class SQLiteConnection:
         self._current: SQLiteCursor | None = None
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
+        # Set while a read runs inline on the event loop (workers.Inline): its deadline,
+        # and whether the progress handler stopped it there or the statement could not
+        # run there (a write), either of which moves it to a worker thread.
+        self._deadline = 0.0
+        self._overran = False
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_timeout(backend.busy_timeout)
@@ -482,19 +491,61 @@ class SQLiteConnection:
             # Only here is the description reliable: once a statement has run
             # to completion (an empty SELECT) apsw no longer reports it.
             seen.append(c.description_full)
+            if self._deadline and not c.is_readonly and not describe_only:
+                self._overran = True  # a write never runs on the loop: stopped before a step
+                return False
             return not describe_only
 
         cursor.exec_trace = trace
         try:
             cursor.execute(sql, tuple(params))
         except apsw.ExecTraceAbort:
-            pass
+            if self._overran:
+                raise workers.Moved from None
         return cursor, (seen[-1] if seen else ())
+
+    def _inline(self) -> None:
+        """Run this connection's statements under the inline call's deadline, if there is one.
+
+        SQLite calls the progress handler every _PROGRESS_STEPS steps; past the
+        deadline it interrupts the statement, a read, which leaves nothing to
+        undo (an interrupted write inside a transaction would roll the whole
+        transaction back: writes never start here). No busy wait on the loop
+        either: a lock held elsewhere fails the call at once, and it moves.
+        """
+        call = workers.inline_call()
+        if call is None or self._deadline:
+            return
+        self._deadline = call.deadline
+        self._overran = False
+        self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
+        self._conn.set_busy_timeout(0)
+        call.exits.append(self._leave_inline)
+
+    def _leave_inline(self) -> None:
+        self._deadline = 0.0
+        self._conn.set_progress_handler(None)
+        self._conn.set_busy_timeout(self.backend.busy_timeout)
+
+    def _progress(self) -> bool:
+        if time.perf_counter() < self._deadline:
+            return False
+        self._overran = True
+        return True  # SQLite stops the statement with SQLITE_INTERRUPT
+
+    def _error(self, exc: apsw.Error) -> Exception:
+        """What to raise for `exc`: Moved where the inline call must go to a worker."""
+        if self._deadline and (self._overran or isinstance(exc, apsw.BusyError)):
+            return workers.Moved()
+        return map_error(exc)
 
     def _sleep(self, seconds: Any) -> None:
         """pg_sleep(seconds): waits in the worker thread; a cancel ends it with 57014."""
         if self.sequences.probing:  # a statement described, not run: no wait
             return
+        if self._deadline:  # never waits on the event loop: the statement moves
+            self._overran = True
+            raise workers.Moved
         if seconds is not None and self._cancelled.wait(max(0.0, float(seconds))):
             # sqlite3_interrupt() is not checked inside a function call, nor always after it.
             raise apsw.InterruptError("interrupted")
@@ -502,12 +553,13 @@ class SQLiteConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         self._finish_current()
         self._cancelled.clear()
+        self._inline()
         before = self._conn.total_changes()
         try:
             cursor, description = self._run(sql, params, describe_only=False)
             result = SQLiteCursor(self, cursor, description)
         except apsw.Error as exc:
-            raise map_error(exc) from None
+            raise self._error(exc) from None
         if result.columns is None:
             # changes() keeps the last DML's count across DDL; total_changes tells
             # whether this statement changed anything at all.
@@ -527,6 +579,7 @@ class SQLiteConnection:
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._finish_current()
+        self._inline()
         try:
             try:
                 cursor, description = self._run(sql, params, describe_only=True)
@@ -545,7 +598,7 @@ class SQLiteConnection:
                 columns = self._describe_untyped(sql, params, columns, untyped)
             return columns
         except apsw.Error as exc:
-            raise map_error(exc) from None
+            raise self._error(exc) from None
 
     def _describe_untyped(
         self, sql: str, params: Sequence[Any], columns: list[Column], untyped: list[int]

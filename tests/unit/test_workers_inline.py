@@ -1,0 +1,147 @@
+"""Inline calls: a marked call runs on the event loop under a budget, and moves to a worker
+when SQLite says it must (a long read past the budget, a write, a wait, a busy lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import apsw
+import pytest
+
+from pgproxy import errors, workers
+from pgproxy.backends import from_url
+from pgproxy.backends.sqlite import SQLiteConnection
+
+LONG = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) " \
+    "SELECT count(*) FROM c"
+
+
+@workers.inline
+def _select(conn: SQLiteConnection, sql: str, params: tuple) -> tuple[list, str]:
+    cursor = conn.execute(sql, params)
+    rows = cursor.fetch(100)
+    cursor.close()
+    return rows, threading.current_thread().name
+
+
+def _plain(sql: str) -> str:
+    return threading.current_thread().name
+
+
+async def _submit(pool: workers.Workers, fn, *args) -> tuple[bool, object]:
+    job = pool.submit(fn, *args)
+    done_at_once = job.future.done()  # inline: settled before submit returned
+    return done_at_once, await job.future
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    backend = from_url(f"sqlite:///{tmp_path}/inline.db")
+    c = backend.connect()
+    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", ()).close()
+    c.execute("INSERT INTO t VALUES (1, 'one')", ()).close()
+    yield c
+    backend.close()
+
+
+def test_a_short_read_runs_on_the_loop(conn: SQLiteConnection) -> None:
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        at_once, (rows, thread) = await _submit(pool, _select, conn, "SELECT v FROM t WHERE id = ?",
+                                                (1,))
+        assert at_once and rows == [("one",)] and thread == threading.current_thread().name
+        # An unmarked call never runs inline, nor does anything in a pool without the capability.
+        at_once, thread = await _submit(pool, _plain, "x")
+        assert not at_once and thread.startswith("pgproxy-t")
+        plain = workers.Workers(4, "p")
+        at_once, (rows, thread) = await _submit(plain, _select, conn, "SELECT 1", ())
+        assert not at_once and thread.startswith("pgproxy-p")
+        pool.close()
+        plain.close()
+
+    asyncio.run(main())
+
+
+def test_a_read_past_the_budget_moves_and_gives_the_whole_answer(
+    conn: SQLiteConnection,
+) -> None:
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        loop_thread = threading.current_thread().name
+        at_once, (rows, thread) = await _submit(pool, _select, conn, LONG, (2_000_000,))
+        assert not at_once and rows == [(2_000_000,)] and thread != loop_thread
+        # Back on the loop for the next short read: the progress handler is off again.
+        at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT count(*) FROM t", ())
+        assert at_once and rows == [(1,)]
+        pool.close()
+
+    asyncio.run(main())
+
+
+def test_a_write_never_starts_on_the_loop(conn: SQLiteConnection) -> None:
+    """Moved before its first step: the write runs once, in a worker, and the open
+    transaction around it is intact (an interrupted write would have rolled it back)."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        conn.execute("BEGIN", ()).close()
+        conn.execute("INSERT INTO t VALUES (2, 'two')", ()).close()
+        at_once, (rows, thread) = await _submit(
+            pool, _select, conn, "INSERT INTO t VALUES (3, 'three') RETURNING id", ()
+        )
+        assert not at_once and rows == [(3,)] and thread.startswith("pgproxy-t")
+        assert conn.in_transaction
+        conn.execute("COMMIT", ()).close()
+        at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT id FROM t ORDER BY id", ())
+        assert at_once and rows == [(1,), (2,), (3,)]
+        pool.close()
+
+    asyncio.run(main())
+
+
+def test_pg_sleep_waits_in_a_worker(conn: SQLiteConnection) -> None:
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        at_once, (rows, thread) = await _submit(pool, _select, conn, "SELECT pg_sleep(0.05)", ())
+        assert not at_once and rows == [(None,)] and thread.startswith("pgproxy-t")
+        pool.close()
+
+    asyncio.run(main())
+
+
+def test_a_locked_database_is_not_waited_for_on_the_loop(tmp_path: Path) -> None:
+    """A lock another connection holds: no busy wait on the loop, the read moves and
+    waits for the lock (busy_timeout) in a worker."""
+    backend = from_url(f"sqlite:///{tmp_path}/locked.db?journal_mode=delete")
+    conn = backend.connect()
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", ()).close()
+    other = apsw.Connection(backend.filename)
+    other.execute("BEGIN EXCLUSIVE")
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        job = pool.submit(_select, conn, "SELECT count(*) FROM t", ())
+        assert not job.future.done()
+        await asyncio.sleep(0.1)
+        other.execute("COMMIT")
+        rows, thread = await job.future
+        assert rows == [(0,)] and thread.startswith("pgproxy-t")
+        pool.close()
+
+    asyncio.run(main())
+    other.close()
+    backend.close()
+
+
+def test_an_error_inline_is_the_statement_error(conn: SQLiteConnection) -> None:
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        job = pool.submit(_select, conn, "SELECT nope FROM t", ())
+        assert job.future.done()
+        with pytest.raises(errors.UndefinedColumn):
+            await job.future
+        pool.close()
+
+    asyncio.run(main())
