@@ -426,11 +426,31 @@ class Pipeline:
         the catalog reads knows both (dialects/paramcols.py), and the OIDs of enums.
         """
         out = list(columns)
-        caps = ctx.route.backend.capabilities
+        backend = ctx.route.backend
+        caps = backend.capabilities
         if caps.passthrough:
             return out
+        # The same statement over the same backend columns types them the same way until
+        # the schema changes: once per statement, not a schema lookup per run.
+        key = (stmt.sql, id(backend), tuple([c.type_oid for c in out]))
+        known = self.catalog.typed_columns(key)
+        if known is not None:
+            return list(known)
+        out, complete = await self._schema_lookup(ctx, stmt, out, caps.typed_results)
+        if complete:
+            self.catalog.keep_typed_columns(key, out)
+            return list(out)
+        return out
+
+    async def _schema_lookup(
+        self, ctx: StatementContext, stmt: dialects.Statement, out: list[Column], typed: bool
+    ) -> tuple[list[Column], bool]:
+        """_schema_typed's lookup, and whether the schema knew every column the statement
+        reads (not when a table was made outside the proxy: no answer to remember)."""
+        complete = True
         if stmt.result_type_names:  # casts to an enum: its OID, which only the catalog knows
             oids = await self.catalog.type_oids(ctx, [n for _, n in stmt.result_type_names])
+            complete = all(oids)
             types = [0] * len(out)
             for (i, _), oid in zip(stmt.result_type_names, oids, strict=True):
                 if i < len(out):
@@ -439,7 +459,7 @@ class Pipeline:
         if stmt.zoned_columns:  # a timestamptz column AT TIME ZONE is a timestamp, and back
             zoned = await self.catalog.result_types(ctx, stmt, len(out), zoned=True)
             out = _typed(out, [_ZONED.get(oid, 0) for oid in zoned])
-        loose = not caps.typed_results
+        loose = not typed
         # MySQL: json arrives as text, a timestamptz column is a DATETIME, and an inet,
         # interval or timetz column a VARCHAR marked with its type (dialects/mysql.py).
         vague = (pgtypes.TEXT, pgtypes.TIMESTAMP, pgtypes.VARCHAR)
@@ -447,12 +467,13 @@ class Pipeline:
         positions = [p for i, _, c in stmt.result_columns if not (loose and c == "*")
                      for p in (range(len(out)) if c == "*" else (i,))]
         if not any(i < len(out) and (loose or out[i].type_oid in vague) for i in positions):
-            return out
+            return out, complete
         types = await self.catalog.result_types(ctx, stmt, len(out))
+        complete = complete and all(types[i] for i in positions if i < len(types))
         return _typed(out, [oid if loose or out[i].type_oid == pgtypes.TEXT or (
             out[i].type_oid == pgtypes.TIMESTAMP and oid == pgtypes.TIMESTAMPTZ) or (
             out[i].type_oid == pgtypes.VARCHAR and oid in _KEPT_AS_VARCHAR) else 0
-            for i, oid in enumerate(types)])
+            for i, oid in enumerate(types)]), complete
 
 
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).

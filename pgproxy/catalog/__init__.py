@@ -100,6 +100,14 @@ class Catalog:
         names = frozenset(n for n in stmt.tables_read if "." not in n)
         return names if names and names <= cached[0].sequence_names else frozenset()
 
+    def typed_columns(self, key: tuple[Any, ...]) -> list[Column] | None:
+        """Result columns the pipeline typed from this schema (keep_typed_columns)."""
+        return self._param_types.get(key)
+
+    def keep_typed_columns(self, key: tuple[Any, ...], columns: list[Column]) -> None:
+        """Remember typed result columns until the schema is next invalidated."""
+        self._param_types[key] = columns
+
     def invalidate(self, backend: Any = None) -> None:
         """Forget the cached schema (one backend's, or all): the next query reads it anew."""
         if backend is None:
