@@ -149,21 +149,23 @@ def ensure_mysql_fdw() -> None:
         apt_install(f"postgresql-{version}-mysql-fdw")
 
 
-def setup_fdw(pg: PostgreSQLServer, maria: MariaDBServer) -> None:
+def setup_fdw(pg: PostgreSQLServer, maria: MariaDBServer, schema: str = "public") -> None:
+    env = {**pg.env(), "PGOPTIONS": f"-c search_path={schema}"}
     psql(
         pg.env(),
+        f"CREATE SCHEMA IF NOT EXISTS {schema}",
         "CREATE EXTENSION mysql_fdw",
         f"CREATE SERVER mariadb FOREIGN DATA WRAPPER mysql_fdw"
         f" OPTIONS (host '{maria.host}', port '{maria.port}')",
         f"CREATE USER MAPPING FOR CURRENT_USER SERVER mariadb"
         f" OPTIONS (username '{maria.user}', password '{maria.password}')",
         f"IMPORT FOREIGN SCHEMA {maria.database} LIMIT TO (pgbench_accounts)"
-        f" FROM SERVER mariadb INTO public",
+        f" FROM SERVER mariadb INTO {schema}",
     )
     # One round trip to check the route works before timing it.
     out = subprocess.run(
         ["psql", "-At", "-c", "SELECT abalance FROM pgbench_accounts WHERE aid = 1234"],
-        env=pg.env(), capture_output=True, text=True, check=True,
+        env=env, capture_output=True, text=True, check=True,
     )
     if out.stdout.strip() != "234":
         raise RuntimeError(f"mysql_fdw returned {out.stdout!r} for aid 1234")

@@ -1,17 +1,24 @@
-"""pgbench point SELECTs: the proxy on SQLite (and MariaDB) against PostgreSQL itself.
+"""pgbench point SELECTs, every route in one run: PostgreSQL, the proxy on SQLite and on
+MariaDB, PostgreSQL + mysql_fdw over the same MariaDB, and MariaDB itself.
 
-Starts a throwaway PostgreSQL and, with --mariadb, a throwaway MariaDB (the
-same fixtures the tests use), loads 100,000 accounts into each backend, and
-runs the same custom pgbench script (`-n -f`, point SELECT by primary key,
-8 clients) against PostgreSQL directly and through the proxy, in `-M simple`
-and `-M extended`. Prints TPS and the proxy/PostgreSQL ratio.
+Starts a throwaway PostgreSQL and MariaDB (the test fixtures), loads 100,000
+accounts into each backend, and runs the same custom pgbench script (`-n -f`,
+point SELECT by primary key) in `-M simple`, `-M extended` and `-M prepared`
+for each client count against: PostgreSQL directly; the proxy on SQLite; the
+proxy on MariaDB; PostgreSQL with mysql_fdw (Debian's postgresql-15-mysql-fdw,
+installed with apt when missing) whose foreign table is the same MariaDB
+table; and MariaDB directly with mariadb-slap (its text protocol; random keys
+from a generated query file, see bench_mariadb.py). Prints TPS per route, mode
+and client count, the ratio to PostgreSQL, and proxy-on-MariaDB / mysql_fdw.
 
-    python benchmarks/bench_pgbench.py [--seconds 10] [--clients 8] [--mariadb]
+    python benchmarks/bench_pgbench.py [--seconds 5] [--clients 1,8,64]
+        [--modes simple,extended,prepared] [--no-mariadb]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -53,7 +60,7 @@ def pgbench(env: dict[str, str], mode: str, seconds: int, clients: int) -> float
             "-c",
             str(clients),
             "-j",
-            "2",
+            str(min(2, clients)),
             "-T",
             str(seconds),
             "-M",
@@ -96,37 +103,72 @@ def proxy_env(proxy, dbname: str = "bench") -> dict[str, str]:
     }
 
 
+MODES = ("simple", "extended", "prepared")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--mariadb", action="store_true", help="also the proxy on MariaDB")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--clients", default="1,8,64", help="client counts, comma-separated")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--no-mariadb", action="store_true",
+                        help="PostgreSQL and the proxy on SQLite only")
+    parser.add_argument("--slap-queries", type=int, default=5000,
+                        help="point SELECTs per mariadb-slap client")
     args = parser.parse_args()
-    results: list[tuple[str, str, float]] = []
-    with PostgreSQLServer.started() as pg:
-        env = pg.env()
-        psql(env, *SETUP_PG)
-        for mode in ("simple", "extended"):
-            tps = pgbench(env, mode, args.seconds, args.clients)
-            results.append(("postgresql direct", mode, tps))
-    with tempfile.TemporaryDirectory() as tmp, run_proxy(f"sqlite:///{tmp}/bench.db") as proxy:
-        env = proxy_env(proxy)
-        load_through_proxy(env)
-        for mode in ("simple", "extended"):
-            tps = pgbench(env, mode, args.seconds, args.clients)
-            results.append(("proxy on sqlite", mode, tps))
-    if args.mariadb:
-        with MariaDBServer.started() as maria, run_proxy(maria.url) as proxy:
-            env = proxy_env(proxy)
-            load_through_proxy(env)
-            for mode in ("simple", "extended"):
-                tps = pgbench(env, mode, args.seconds, args.clients)
-                results.append(("proxy on mariadb", mode, tps))
-    base = {mode: tps for name, mode, tps in results if name == "postgresql direct"}
-    print(f"\npoint SELECT by primary key, {args.clients} clients, {args.seconds} s, 2 cores")
-    print(f"{'target':<22}{'mode':<10}{'TPS':>10}{'vs PostgreSQL':>16}")
-    for name, mode, tps in results:
-        print(f"{name:<22}{mode:<10}{tps:>10.0f}{tps / base[mode]:>15.2f}x")
+    from benchmarks.bench_mariadb import ensure_mysql_fdw, load_mariadb, mariadb_slap, setup_fdw
+
+    clients = [int(c) for c in args.clients.split(",")]
+    modes = args.modes.split(",")
+    results: dict[tuple[str, str, int], float] = {}
+
+    def run_all(route: str, env: dict[str, str]) -> None:
+        for n in clients:
+            for mode in modes:
+                results[route, mode, n] = pgbench(env, mode, args.seconds, n)
+                print(f"  {route:<22}{mode:<10}{n:>4} clients {results[route, mode, n]:>9.0f} TPS",
+                      file=sys.stderr)
+
+    with contextlib.ExitStack() as stack:
+        pg = stack.enter_context(PostgreSQLServer.started())
+        psql(pg.env(), *SETUP_PG)
+        run_all("postgresql", pg.env())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        with run_proxy(f"sqlite:///{tmp}/bench.db", extra_args=("--log-level", "info")) as proxy:
+            load_through_proxy(proxy_env(proxy))
+            run_all("proxy on sqlite", proxy_env(proxy))
+        if not args.no_mariadb:
+            ensure_mysql_fdw()
+            maria = stack.enter_context(MariaDBServer.started())
+            load_mariadb(maria)
+            with run_proxy(maria.url, extra_args=("--log-level", "info")) as proxy:
+                run_all("proxy on mariadb", proxy_env(proxy))
+            # The foreign table in a schema of its own, beside PostgreSQL's own table.
+            setup_fdw(pg, maria, schema="fdw")
+            run_all("postgresql+mysql_fdw", {**pg.env(), "PGOPTIONS": "-c search_path=fdw"})
+            for n in clients:
+                results["mariadb direct (slap)", "text", n] = mariadb_slap(
+                    maria, n, args.slap_queries, 1)
+    load = os.getloadavg()
+    print(f"\npoint SELECT by primary key ({ROWS:,} rows), pgbench -n -T {args.seconds},"
+          f" {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{'route':<24}{'mode':<10}" + "".join(f"{f'{n} clients':>12}" for n in clients)
+          + "".join(f"{f'vs PG {n}':>10}" for n in clients))
+    for route in dict.fromkeys(r for r, _, _ in results):
+        for mode in dict.fromkeys(m for r, m, _ in results if r == route):
+            tps = [results.get((route, mode, n)) for n in clients]
+            base = [results.get(("postgresql", mode, n)) for n in clients]
+            print(f"{route:<24}{mode:<10}"
+                  + "".join(f"{t:>12.0f}" if t else f"{'-':>12}" for t in tps)
+                  + "".join(f"{t / b:>9.2f}x" if t and b else f"{'-':>10}"
+                            for t, b in zip(tps, base, strict=True)))
+    for n in clients:
+        for mode in modes:
+            proxy_tps = results.get(("proxy on mariadb", mode, n))
+            fdw = results.get(("postgresql+mysql_fdw", mode, n))
+            if proxy_tps and fdw:
+                print(f"proxy on mariadb / mysql_fdw, {mode}, {n} clients: {proxy_tps / fdw:.2f}x"
+                      " (target >= 2x)")
     return 0
 
 
