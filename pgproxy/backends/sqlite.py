@@ -418,7 +418,6 @@ class SQLiteConnection:
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
         self._lock = threading.Lock()
-        self._current: SQLiteCursor | None = None
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
         # Set while a read runs inline on the event loop (workers.Inline): its deadline,
@@ -500,7 +499,7 @@ class SQLiteConnection:
         try:
             cursor.execute(sql, tuple(params))
         except apsw.ExecTraceAbort:
-            if self._overran:
+            if self._deadline and self._overran:
                 raise workers.Moved from None
         return cursor, (seen[-1] if seen else ())
 
@@ -524,6 +523,7 @@ class SQLiteConnection:
 
     def _leave_inline(self) -> None:
         self._deadline = 0.0
+        self._overran = False
         self._conn.set_progress_handler(None)
         self._conn.set_busy_timeout(self.backend.busy_timeout)
 
@@ -551,7 +551,8 @@ class SQLiteConnection:
             raise apsw.InterruptError("interrupted")
 
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
-        self._finish_current()
+        # No earlier result is closed here: the session closes those it is done with,
+        # and a DECLAREd cursor's stays readable between statements (open_results).
         self._cancelled.clear()
         self._inline()
         before = self._conn.total_changes()
@@ -564,12 +565,10 @@ class SQLiteConnection:
             # changes() keeps the last DML's count across DDL; total_changes tells
             # whether this statement changed anything at all.
             result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
-        self._current = result
         return result
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
-        self._finish_current()
         try:
             self._conn.cursor().executemany(sql, rows)
         except apsw.Error as exc:
@@ -578,7 +577,6 @@ class SQLiteConnection:
             raise errors.DatatypeMismatch(str(exc)) from None
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
-        self._finish_current()
         self._inline()
         try:
             try:
@@ -627,11 +625,6 @@ class SQLiteConnection:
             self.sequences.probing = False
         return _fill_untyped(columns, untyped, rows)
 
-    def _finish_current(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-
     @property
     def in_transaction(self) -> bool:
         return not self._conn.getautocommit()
@@ -646,7 +639,6 @@ class SQLiteConnection:
     broken = False
 
     def close(self) -> None:
-        self._finish_current()
         try:
             self._conn.close(force=True)
         except apsw.Error:

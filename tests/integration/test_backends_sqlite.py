@@ -155,3 +155,20 @@ def test_rowcount_ignores_earlier_statements() -> None:
 )
 def test_declared_type_map(decl: str, oid: int, typmod: int) -> None:
     assert declared_type(decl)[:2] == (oid, typmod)
+
+
+def test_a_result_stays_readable_while_other_statements_run(tmp_path: Path) -> None:
+    """open_results: a DECLAREd cursor's result outlives the statements after it (a
+    catalog read, another query), so the backend never closes one result for the next."""
+    b = from_url(f"sqlite:///{tmp_path}/open.db")
+    conn = b.connect()
+    conn.execute("CREATE TABLE r (id INTEGER PRIMARY KEY)", ()).close()
+    conn.executemany("INSERT INTO r VALUES (?)", [(i,) for i in range(5000)])
+    first = conn.execute("SELECT id FROM r ORDER BY id", ())
+    assert len(first.fetch(1000)) == 1000
+    assert fetch_all(conn, "SELECT count(*) FROM r") == [(5000,)]
+    assert conn.describe("SELECT id FROM r WHERE id = ?", (1,)) is not None
+    rest = first.fetch(10_000)
+    assert len(rest) == 4000 and rest[0] == (1000,)
+    first.close()
+    b.close()

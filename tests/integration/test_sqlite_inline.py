@@ -84,3 +84,15 @@ def test_cancel_stops_a_read_that_moved(proxy: ProxyProcess) -> None:
         assert time.perf_counter() - start < 1.5
         conn.rollback()
         assert conn.execute("SELECT v FROM kv WHERE k = 1").fetchone() == ("one",)
+
+
+def test_a_declared_cursor_outlives_the_statements_between_its_fetches(
+    proxy: ProxyProcess,
+) -> None:
+    with psycopg.connect(proxy.dsn()) as conn:
+        conn.execute("DECLARE c CURSOR FOR WITH RECURSIVE s(n) AS "
+                     "(SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 5000) SELECT n FROM s")
+        first = conn.execute("FETCH 3000 FROM c").fetchall()
+        assert conn.execute("SELECT v FROM kv WHERE k = 1").fetchone() == ("one",)
+        rest = conn.execute("FETCH 3000 FROM c").fetchall()
+        assert [r[0] for r in first + rest] == list(range(1, 5001))
