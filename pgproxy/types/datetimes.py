@@ -320,7 +320,10 @@ _timestamp_text_iso = _timestamp_text_styled(ISO)
 
 def timestamp_text(v: Any) -> bytes:
     if v.__class__ is str:
-        if len(v) == 19 and v[10] == " ":
+        # Already timestamp_out's ISO text (as the proxy stores it): sent as it is.
+        n = len(v)
+        if v[10:11] == " " and (n == 19 or (
+                20 < n < 27 and v[19] == "." and v[-1] != "0" and v[20:].isdigit())):
             return v.encode()
         if _infinity(v):
             return v.strip().lower().encode()

@@ -81,10 +81,14 @@ _SNIPPETS: dict[str, str] = {
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
             b{i} = E{i}(v{i}); """ + _VAR_TAIL,
-    # A backend's 'YYYY-MM-DD HH:MM:SS' text is already PostgreSQL's output.
+    # A backend's 'YYYY-MM-DD HH:MM:SS[.ffffff]' text is already PostgreSQL's output
+    # (timestamp_out trims the fraction's trailing zeros: a value with some is not).
     "timestamp": """
         if v{i}.__class__ is str and len_(v{i}) == 19 and v{i}[10] == ' ':
             b{i} = v{i}.encode(); n{i} = 19; h{i} = L19
+        elif v{i}.__class__ is str and v{i}[19:20] == '.' and v{i}[10:11] == ' ' and \\
+                len_(v{i}) < 27 and v{i}[-1] != '0' and v{i}[20:].isdigit():
+            b{i} = v{i}.encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
