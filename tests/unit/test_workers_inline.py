@@ -145,3 +145,26 @@ def test_an_error_inline_is_the_statement_error(conn: SQLiteConnection) -> None:
         pool.close()
 
     asyncio.run(main())
+
+
+def test_a_read_interrupted_inside_a_transaction_leaves_the_transaction_whole(
+    conn: SQLiteConnection,
+) -> None:
+    """Interrupting a read does not roll back the open transaction (it would a write's):
+    the moved read sees the transaction's own uncommitted row, and COMMIT keeps it."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        conn.execute("BEGIN", ()).close()
+        conn.execute("INSERT INTO t VALUES (2, 'two')", ()).close()
+        sql = LONG.replace("SELECT count(*) FROM c", "SELECT count(*) + (SELECT count(*) FROM t) "
+                           "FROM c")
+        at_once, (rows, _) = await _submit(pool, _select, conn, sql, (2_000_000,))
+        assert not at_once and rows == [(2_000_002,)]
+        assert conn.in_transaction
+        conn.execute("COMMIT", ()).close()
+        at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT count(*) FROM t", ())
+        assert at_once and rows == [(2,)]
+        pool.close()
+
+    asyncio.run(main())
