@@ -20,6 +20,9 @@ loop under a time budget (INLINE_BUDGET). The call may refuse by raising
 Moved, before any side effect or after undoing it all (the engine interrupts
 a read that runs past the budget): the same job then goes to a worker thread
 from the start, so a long scan never stalls the loop for more than the budget.
+Nor do many short ones: once the calls run inline since the loop last turned
+add up to the budget (a client pipelining reads), the next goes to a worker,
+and its session waits for it while the loop serves the others.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class Workers:
 
     def __init__(self, size: int = 64, name: str = "db", inline: bool = False) -> None:
         self._inline = inline  # calls marked `inline` run on the event loop first
+        self._streak = 0.0  # when the inline calls since the loop last turned began (0: none)
         self._size = max(1, size)
         self._name = name
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -138,7 +142,13 @@ class Workers:
 
     def _run_inline(self, job: Job[Any]) -> bool:
         """Run `job` here on the loop; False when it moved (it is to be queued as it is)."""
-        call = _local.inline = Inline(time.perf_counter() + INLINE_BUDGET)
+        now = time.perf_counter()
+        if not self._streak:
+            self._streak = now
+            job.loop.call_soon(self._end_streak)  # runs once the loop turns
+        elif now - self._streak > INLINE_BUDGET:
+            return False  # the loop has not turned for a budget's worth: a worker, and a turn
+        call = _local.inline = Inline(now + INLINE_BUDGET)
         try:
             value = job.fn(*job.args)
         except Moved:
@@ -167,6 +177,9 @@ class Workers:
                 job.state = ABANDONED
                 job.cleanup = cleanup
             return state
+
+    def _end_streak(self) -> None:
+        self._streak = 0.0
 
     def _spawn(self) -> None:
         thread = threading.Thread(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import apsw
@@ -165,6 +166,33 @@ def test_a_read_interrupted_inside_a_transaction_leaves_the_transaction_whole(
         conn.execute("COMMIT", ()).close()
         at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT count(*) FROM t", ())
         assert at_once and rows == [(2,)]
+        pool.close()
+
+    asyncio.run(main())
+
+
+@workers.inline
+def _busy(seconds: float) -> str:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+    return threading.current_thread().name
+
+
+def test_many_short_calls_in_a_row_let_the_loop_turn() -> None:
+    """A session with many reads queued (a pipelining client) runs them inline only until
+    they add up to the budget; the next goes to a worker, so the loop serves others."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        step = workers.INLINE_BUDGET / 4
+        inline_in_a_row = 0
+        while pool.submit(_busy, step).future.done():
+            inline_in_a_row += 1
+            assert inline_in_a_row < 10, "the loop never got a turn"
+        assert inline_in_a_row >= 3
+        await asyncio.sleep(0)  # the loop turns: inline again
+        assert pool.submit(_busy, step).future.done()
         pool.close()
 
     asyncio.run(main())
