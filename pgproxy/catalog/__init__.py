@@ -342,6 +342,7 @@ class Catalog:
             read = await ctx.call_backend(introspect, schema)
             engine = await ctx.in_worker(CatalogDB, read, backend.name)
             self._engines[id(backend)] = (engine, mark, time.monotonic())
+            self._param_types.clear()  # typed from the schema it replaces
             log.debug("catalog of %s built in %.1f ms (%d relations)", backend.name,
                       (time.perf_counter() - started) * 1000, len(read.tables))
             return engine
