@@ -41,6 +41,17 @@ class Caller(fl.ServerMiddleware):
         return {"authorization": f"Bearer {self._token}"} if self._token else {}
 
 
+class Handshake(fl.ServerAuthHandler):
+    """Accepts the Handshake call: the middleware has checked its basic auth already and
+    answers it with the bearer token (a header, as Flight's basic-token flow expects)."""
+
+    def authenticate(self, outgoing: Any, incoming: Any) -> None:
+        pass
+
+    def is_valid(self, token: bytes) -> str:
+        return ""  # every call is checked by Authenticator from its own headers
+
+
 class Authenticator(fl.ServerMiddlewareFactory):
     """Checks every call's `authorization` header; hands out and keeps bearer tokens."""
 
@@ -138,8 +149,9 @@ def _header(headers: dict[str, list[str]], name: str) -> str | None:
 
 
 def _basic(credentials: str) -> tuple[str, str]:
+    padded = credentials + "=" * (-len(credentials) % 4)  # Go's clients leave it off
     try:
-        user, sep, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+        user, sep, password = base64.b64decode(padded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         sep = ""
     if not sep:

@@ -25,7 +25,7 @@ import pyarrow.flight as fl
 
 from pgproxy import errors
 from pgproxy.flight import core, ingest, metadata
-from pgproxy.flight.auth import MIDDLEWARE, Authenticator, Caller
+from pgproxy.flight.auth import MIDDLEWARE, Authenticator, Caller, Handshake
 from pgproxy.flight.core import Principal, RowReader, Sessions, run_sync
 from pgproxy.flight.messages import M, pack, unpack
 from pgproxy.types.arrow import BatchBuilder, arrow_field, arrow_schema, rows_of
@@ -72,6 +72,7 @@ class FlightSqlServer(fl.FlightServerBase):
     ) -> None:
         super().__init__(
             location,
+            auth_handler=Handshake(),
             middleware={MIDDLEWARE: authenticator},
             tls_certificates=tls_certificates or [],
         )
