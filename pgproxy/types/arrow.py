@@ -176,7 +176,7 @@ class BatchBuilder:
         self.schema = arrow_schema(columns)
         style = style or ISO
         self._columns = [
-            (f.type, normalizer(c.type_oid, c.type_mod, style), c.type_oid == t.INTERVAL)
+            (f.type, normalizer(c.type_oid, c.type_mod, style), _always(c.type_oid, f.type))
             for c, f in zip(columns, self.schema, strict=True)
         ]
 
@@ -189,6 +189,13 @@ class BatchBuilder:
             for values, (typ, norm, always) in zip(columns, self._columns, strict=True)
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def _always(oid: int, typ: pa.DataType) -> bool:
+    """Whether a column's values always go through its normalizer: Arrow would take a str
+    for these as something else than PostgreSQL's text of the value (a bytea's hex as its
+    UTF-8, an array's text as a list of characters)."""
+    return oid in (t.INTERVAL, t.BYTEA, t.UUID) or pa.types.is_list(typ)
 
 
 def _column(values: Sequence[Any], typ: pa.DataType, norm: Normalize, always: bool) -> pa.Array:
