@@ -163,7 +163,8 @@ def affected(tag: str) -> int | None:
 def coerce(types: Sequence[int], values: Sequence[Any]) -> list[Any]:
     """A parameter set from Arrow as the statement's parameter types: a value of another
     type is read as PostgreSQL reads its literal (an int64 for an int4 $1, a string for a
-    date), exactly as the wire decodes a text parameter."""
+    date), exactly as the wire decodes a text parameter; a value of the type itself as the
+    wire decodes a binary one."""
     if len(values) != len(types):
         raise errors.ProtocolViolation(
             f"the statement has {len(types)} parameters, the bound record batch "
@@ -171,8 +172,11 @@ def coerce(types: Sequence[int], values: Sequence[Any]) -> list[Any]:
         )
     out: list[Any] = []
     for oid, value in zip(types, values, strict=True):
-        if value is None or oid_of(value) == oid:
-            out.append(value)
+        if value is None:
+            out.append(None)
+        elif oid_of(value) == oid:
+            # As the wire's binary parameter of that type decodes (a timestamptz in UTC).
+            out.append(decoder(oid, BINARY)(encode(value, oid, BINARY)))
         else:
             text = value if isinstance(value, str) else encode(value, oid_of(value))
             data = text.encode() if isinstance(text, str) else text
