@@ -24,7 +24,7 @@ def missing() -> str | None:
     for module in ("pyarrow.flight", "google.protobuf"):
         try:
             found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
+        except ImportError:  # a broken install, or a parent package that fails to import
             found = False
         if not found:
             return INSTALL_HINT
