@@ -55,12 +55,13 @@ class FlightProxy:
 
 @contextlib.contextmanager
 def run_flight_proxy(backend_url: str, *, config: str = "", users: dict[str, str] | None = None,
-                     tls: tuple[Any, Any] | None = None) -> Iterator[FlightProxy]:
+                     tls: tuple[Any, Any] | None = None, extra_args: tuple[str, ...] = ()
+                     ) -> Iterator[FlightProxy]:
     port = free_port()
     if tls is not None:
         config = f'[server]\ntls_cert = "{tls[0]}"\ntls_key = "{tls[1]}"\n' + config
     with run_proxy(backend_url, config=config or None, users=users,
-                   extra_args=("--flight", f"127.0.0.1:{port}")) as proxy:
+                   extra_args=("--flight", f"127.0.0.1:{port}", *extra_args)) as proxy:
         _wait_port(proxy, port)
         fp = FlightProxy(proxy, port, "grpc+tls" if tls else "grpc")
         if users:

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from pgproxy import pgtypes as t
-from pgproxy.errors import NumericValueOutOfRange
+from pgproxy.errors import NumericValueOutOfRange, from_sqlstate
 
 from . import decoder, encoder
 from .arrays import ELEMENT_OID
@@ -198,13 +198,47 @@ def _always(oid: int, typ: pa.DataType) -> bool:
     return oid in (t.INTERVAL, t.BYTEA, t.UUID) or pa.types.is_list(typ)
 
 
+_REFUSED = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
 def _column(values: Sequence[Any], typ: pa.DataType, norm: Normalize, always: bool) -> pa.Array:
     if not always:
         try:
             return pa.array(values, type=typ)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        except _REFUSED:
             pass
-    return pa.array([None if v is None else norm(v) for v in values], type=typ)
+        if _parsed_by_arrow(typ):
+            # Text a backend keeps a date, timestamp or numeric as (SQLite), or 0/1 for a
+            # bool: Arrow's own cast reads the common forms in C; any it cannot (BC dates,
+            # infinity, a timestamptz without an offset) leave it to the normalizer.
+            try:
+                inferred = pa.array(values)
+                if pa.types.is_string(inferred.type) or pa.types.is_integer(inferred.type):
+                    return inferred.cast(typ)
+            except _REFUSED:
+                pass
+    normalized = [None if v is None else norm(v) for v in values]
+    try:
+        return pa.array(normalized, type=typ)
+    except _REFUSED:
+        bad = next((v for v, n in zip(values, normalized, strict=True) if n is not None
+                    and not _fits(n, typ)), None)
+        raise from_sqlstate(
+            "22003", f"the value {bad!r} has no Arrow {typ} form (infinity, NaN, or out of "
+            "its range)") from None
+
+
+def _fits(value: Any, typ: pa.DataType) -> bool:
+    try:
+        pa.array([value], type=typ)
+    except _REFUSED:
+        return False
+    return True
+
+
+def _parsed_by_arrow(typ: pa.DataType) -> bool:
+    return (pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_decimal(typ)
+            or pa.types.is_boolean(typ))
 
 
 # ---------------------------------------------------------------- Arrow to PostgreSQL
