@@ -4,7 +4,7 @@ RecordBatches, update counts, parameter binding. Its coroutines run on the proxy
 A Flight call is no connection: each statement takes an idle Session of its
 (user, database) from a small pool, or opens one through Proxy.open_session as a
 PostgreSQL client's startup would (routing, branch databases, the watch's connect
-event), and gives it back when its result is read. So every statement takes the
+event), and gives it back when its result is read, its settings RESET. So every statement takes the
 same path a wire client's does: parse and translation, hints, the catalog, the
 query cache, observers, telemetry. A statement runs in autocommit; a session
 left inside a transaction block (a client's BEGIN) is closed, which rolls it back.
@@ -20,6 +20,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
+import dialects
 from pgproxy import errors
 from pgproxy.results import RowsResult
 from pgproxy.types import TEXT, decoder, encode, oid_of, row_encoder
@@ -71,9 +72,10 @@ class Sessions:
             session, "failed", False
         )
         if clean and len(idle) < IDLE_PER_KEY:
-            release_active = getattr(session, "release_active", None)
-            if release_active is not None:
-                await release_active()
+            if hasattr(session, "release_active"):  # a proxy Session (not the admin console's)
+                await session.release_active()
+                # RESET ALL: a SET lasts for its own call, never into another client's.
+                session.apply_setting(dialects.Setting("all"))
             idle.append(session)
         else:
             await session.close("flight statement done")

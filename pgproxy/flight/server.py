@@ -88,7 +88,7 @@ class FlightSqlServer(fl.FlightServerBase):
         caller: Caller | None = context.get_middleware(MIDDLEWARE)
         if caller is None:
             raise fl.FlightUnauthenticatedError("not authenticated (SQLSTATE 28000)")
-        return Principal(caller.user, caller.database or self._default_db, context.peer())
+        return Principal(caller.user, caller.database or self._default_db, _peer(context.peer()))
 
     def _run(self, coro: Any) -> Any:
         return run_sync(self._loop, coro)
@@ -386,6 +386,12 @@ _METADATA: dict[str, Callable[[Any, Any], Any]] = {
         s, _opt(c, "catalog"), _opt(c, "db_schema"), c.table
     ),
 }
+
+
+def _peer(grpc_peer: str) -> str:
+    """gRPC's `ipv4:127.0.0.1:5000` / `ipv6:[::1]:5000` as the wire writes a peer."""
+    kind, _, address = grpc_peer.partition(":")
+    return address if kind in ("ipv4", "ipv6") else grpc_peer
 
 
 def _schema_of(result: Any) -> pa.Schema:

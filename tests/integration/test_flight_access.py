@@ -198,3 +198,19 @@ def test_flag_without_the_extra_says_what_to_install(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'pgproxy[flight]'" in lines[0]
+
+
+def test_a_set_lasts_for_its_own_call_only(open_proxy):
+    with open_proxy.connect() as conn, conn.cursor() as cur:
+        cur.execute("SET TimeZone = 'Europe/Rome'")
+        cur.execute("SHOW TimeZone")  # another call: a pooled session, RESET
+        assert cur.fetchone()[0] == "UTC"
+        cur.execute("SELECT current_setting('TimeZone') AS tz")
+        assert cur.fetchone()[0] == "UTC"
+
+
+def test_the_admin_console_answers_over_flight(open_proxy):
+    with open_proxy.connect("pgproxy") as conn, conn.cursor() as cur:
+        cur.execute("SHOW BACKENDS")
+        names = {r["name"]: r["state"] for r in cur.fetch_arrow_table().to_pylist()}
+    assert names["app"] == "up"
