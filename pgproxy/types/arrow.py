@@ -247,7 +247,7 @@ def _parsed_by_arrow(typ: pa.DataType) -> bool:
 def pg_type(typ: pa.DataType, field: pa.Field | None = None) -> tuple[int, str]:
     """The PostgreSQL type (OID, SQL name for CREATE TABLE) an Arrow column is stored as."""
     ext = (field.metadata or {}).get(EXTENSION) if field is not None else None
-    if isinstance(typ, pa.ExtensionType):
+    if isinstance(typ, pa.BaseExtensionType):
         ext, typ = typ.extension_name.encode(), typ.storage_type
     if ext == b"arrow.json":
         return t.JSONB, "jsonb"
@@ -308,7 +308,7 @@ def rows_of(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
 
 def _py_column(array: pa.Array) -> list[Any]:
     values = array.to_pylist()
-    typ = array.type.storage_type if isinstance(array.type, pa.ExtensionType) else array.type
+    typ = array.type.storage_type if isinstance(array.type, pa.BaseExtensionType) else array.type
     if pa.types.is_interval(typ) or pa.types.is_list(typ) or pa.types.is_large_list(typ):
         return [None if v is None else py_value(v) for v in values]
     return values
