@@ -12,6 +12,7 @@ unused expires after IDLE_SECONDS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -197,12 +198,21 @@ class FlightSqlServer(fl.FlightServerBase):
                 if rows:
                     yield _flight_errors(builder.build, rows)
         finally:
-            if pending is not None:
-                try:
-                    pending.result()
-                except Exception:  # the stream ended (a client gone): its error is moot
-                    log.debug("fetch after the stream ended failed", exc_info=True)
-            self._run(self._drop(entry))
+            if _on_thread_of(self._loop):
+                # Closed by the garbage collector on the loop's own thread (a client gone
+                # mid-stream): waiting here would block the loop that is to answer.
+                self._loop.create_task(self._drop_after(pending, entry))
+            else:
+                if pending is not None:
+                    with contextlib.suppress(Exception):  # the stream is over: moot now
+                        pending.result()
+                self._run(self._drop(entry))
+
+    async def _drop_after(self, pending: Any, entry: _Open) -> None:
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(pending)
+        await self._drop(entry)
 
     # ------------------------------------------------------------ DoPut
 
@@ -386,6 +396,13 @@ _METADATA: dict[str, Callable[[Any, Any], Any]] = {
         s, _opt(c, "catalog"), _opt(c, "db_schema"), c.table
     ),
 }
+
+
+def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _peer(grpc_peer: str) -> str:

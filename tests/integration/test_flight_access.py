@@ -214,3 +214,21 @@ def test_the_admin_console_answers_over_flight(open_proxy):
         cur.execute("SHOW BACKENDS")
         names = {r["name"]: r["state"] for r in cur.fetch_arrow_table().to_pylist()}
     assert names["app"] == "up"
+
+
+def test_a_client_gone_mid_stream_leaves_the_endpoint_serving(open_proxy):
+    big = messages.M["CommandStatementQuery"](
+        query="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+              "SELECT i, 'row ' || i AS label FROM n")
+    options = flight.FlightCallOptions(headers=[(b"database", b"app")])
+    for _ in range(3):
+        client = open_proxy.client()
+        info = client.get_flight_info(flight.FlightDescriptor.for_command(messages.pack(big)),
+                                      options)
+        reader = client.do_get(info.endpoints[0].ticket, options)
+        assert reader.read_chunk().data.num_rows > 0  # one batch, then the client goes away
+        client.close()
+    with open_proxy.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT 'still serving'")
+        assert cur.fetchone()[0] == "still serving"
+    assert "Traceback" not in open_proxy.proxy.log()
