@@ -62,7 +62,7 @@ def run_flight_proxy(backend_url: str, *, config: str = "", users: dict[str, str
         config = f'[server]\ntls_cert = "{tls[0]}"\ntls_key = "{tls[1]}"\n' + config
     with run_proxy(backend_url, config=config or None, users=users,
                    extra_args=("--flight", f"127.0.0.1:{port}", *extra_args)) as proxy:
-        _wait_port(proxy, port)
+        wait_port(proxy, port)
         fp = FlightProxy(proxy, port, "grpc+tls" if tls else "grpc")
         if users:
             fp.user, fp.password = next(iter(users.items()))
@@ -72,7 +72,7 @@ def run_flight_proxy(backend_url: str, *, config: str = "", users: dict[str, str
         yield fp
 
 
-def _wait_port(proxy: ProxyProcess, port: int, timeout: float = 30.0) -> None:
+def wait_port(proxy: ProxyProcess, port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not proxy.alive():

@@ -15,8 +15,8 @@ import time
 import asyncpg
 import pytest
 
-from tests.fix_flight import FlightProxy, run_flight_proxy
-from tests.fix_proxy import ROOT
+from tests.fix_flight import FlightProxy, run_flight_proxy, wait_port
+from tests.fix_proxy import ROOT, run_proxy
 from tests.fix_servers import apt_install, free_port
 
 pa = pytest.importorskip("pyarrow")
@@ -232,3 +232,16 @@ def test_a_client_gone_mid_stream_leaves_the_endpoint_serving(open_proxy):
         cur.execute("SELECT 'still serving'")
         assert cur.fetchone()[0] == "still serving"
     assert "Traceback" not in open_proxy.proxy.log()
+
+
+def test_config_key_and_no_trust_on_a_network_listener(tmp_path):
+    # [server] flight on all interfaces, no users: as on the wire, nobody is trusted there.
+    port = free_port()
+    config = (f'[server]\nflight = "0.0.0.0:{port}"\n'
+              f'[backends]\napp = "sqlite:///{tmp_path / "app.db"}"\n')
+    with run_proxy("", config=config) as proxy:
+        fp = FlightProxy(proxy, port)
+        wait_port(proxy, port)
+        with pytest.raises(adbc_errors.Error, match="28000"):
+            with fp.connect() as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1")
