@@ -259,6 +259,77 @@ async def primary_keys(
     )
 
 
+# ---------------------------------------------------------------- XDBC type info
+
+_NN = False  # not nullable, in the schema below
+XDBC_TYPE_INFO = pa.schema([
+    pa.field("type_name", pa.utf8(), nullable=_NN),
+    pa.field("data_type", pa.int32(), nullable=_NN),
+    pa.field("column_size", pa.int32()),
+    pa.field("literal_prefix", pa.utf8()),
+    pa.field("literal_suffix", pa.utf8()),
+    pa.field("create_params", pa.list_(pa.field("item", pa.utf8(), nullable=_NN))),
+    pa.field("nullable", pa.int32(), nullable=_NN),
+    pa.field("case_sensitive", pa.bool_(), nullable=_NN),
+    pa.field("searchable", pa.int32(), nullable=_NN),
+    pa.field("unsigned_attribute", pa.bool_()),
+    pa.field("fixed_prec_scale", pa.bool_(), nullable=_NN),
+    pa.field("auto_increment", pa.bool_()),
+    pa.field("local_type_name", pa.utf8()),
+    pa.field("minimum_scale", pa.int32()),
+    pa.field("maximum_scale", pa.int32()),
+    pa.field("sql_data_type", pa.int32(), nullable=_NN),
+    pa.field("datetime_subcode", pa.int32()),
+    pa.field("num_prec_radix", pa.int32()),
+    pa.field("interval_precision", pa.int32()),
+])
+# (type name, XDBC data type, column size, literal quote, create params, case sensitive,
+#  numeric radix, datetime subcode): the types a client may name in DDL through the proxy.
+_XDBC = [
+    ("bool", -7, 1, None, None, False, None, None),
+    ("bytea", -3, None, "'", None, False, None, None),
+    ("int8", -5, 19, None, None, False, 10, None),
+    ("text", 12, None, "'", None, True, None, None),
+    ("varchar", 12, None, "'", ["length"], True, None, None),
+    ("bpchar", 1, None, "'", ["length"], True, None, None),
+    ("numeric", 2, 1000, None, ["precision", "scale"], False, 10, None),
+    ("int4", 4, 10, None, None, False, 10, None),
+    ("int2", 5, 5, None, None, False, 10, None),
+    ("float4", 7, 24, None, None, False, 2, None),
+    ("float8", 8, 53, None, None, False, 2, None),
+    ("interval", 10, None, "'", None, False, None, None),
+    ("date", 91, 10, "'", None, False, None, 1),
+    ("time", 92, 15, "'", None, False, None, 2),
+    ("timestamp", 93, 26, "'", None, False, None, 3),
+    ("timestamptz", 93, 32, "'", None, False, None, 5),
+    ("uuid", 12, 36, "'", None, False, None, None),
+    ("jsonb", 12, None, "'", None, True, None, None),
+    ("json", 12, None, "'", None, True, None, None),
+]
+
+
+def xdbc_type_info(data_type: int | None) -> pa.Table:
+    """CommandGetXdbcTypeInfo: the PostgreSQL types, ordered by data type then name."""
+    rows = []
+    for name, xdbc, size, quote_, params, case, radix, subcode in sorted(
+            _XDBC, key=lambda r: (r[1], r[0])):
+        if data_type is not None and xdbc != data_type:
+            continue
+        numeric = radix is not None
+        rows.append({
+            "type_name": name, "data_type": xdbc, "column_size": size,
+            "literal_prefix": quote_, "literal_suffix": quote_, "create_params": params,
+            "nullable": 1, "case_sensitive": case, "searchable": 3,
+            "unsigned_attribute": False if numeric else None, "fixed_prec_scale": False,
+            "auto_increment": False if numeric else None, "local_type_name": name,
+            "minimum_scale": 0 if name == "numeric" else None,
+            "maximum_scale": 1000 if name == "numeric" else None,
+            "sql_data_type": 9 if subcode is not None else xdbc, "datetime_subcode": subcode,
+            "num_prec_radix": radix, "interval_precision": None,
+        })
+    return pa.Table.from_pylist(rows, schema=XDBC_TYPE_INFO)
+
+
 def quote(name: str) -> str:
     """An identifier the catalog named, double-quoted for the statement that reads it."""
     return '"' + name.replace('"', '""') + '"'

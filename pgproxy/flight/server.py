@@ -366,6 +366,8 @@ class FlightSqlServer(fl.FlightServerBase):
     async def _metadata(self, who: Principal, name: str, command: Any) -> pa.Table:
         if name == "CommandGetSqlInfo":
             return metadata.sql_info(list(command.info))
+        if name == "CommandGetXdbcTypeInfo":
+            return metadata.xdbc_type_info(_opt(command, "data_type"))
         session = await self._sessions.acquire(who)
         try:
             return await _METADATA[name](session, command)
@@ -378,7 +380,8 @@ def _opt(message: Any, field: str) -> Any:
 
 
 _METADATA: dict[str, Callable[[Any, Any], Any]] = {
-    "CommandGetSqlInfo": lambda s, c: None,  # answered without a session (_metadata)
+    "CommandGetSqlInfo": lambda s, c: None,  # these two: without a session (_metadata)
+    "CommandGetXdbcTypeInfo": lambda s, c: None,
     "CommandGetCatalogs": lambda s, c: metadata.catalogs(s),
     "CommandGetDbSchemas": lambda s, c: metadata.db_schemas(
         s, _opt(c, "catalog"), _opt(c, "db_schema_filter_pattern")
