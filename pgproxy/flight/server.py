@@ -347,7 +347,12 @@ class FlightSqlServer(fl.FlightServerBase):
         )
         if prepared.empty:
             return None, params
-        columns = await entry.session.describe(prepared)
+        try:
+            columns = await entry.session.describe(prepared)
+        except errors.PgError:
+            # Told when it runs instead (a table that is not there): then the error goes
+            # through the statement path, its span and its observers' event, as on the wire.
+            return None, params
         return (arrow_schema(columns) if columns is not None else None), params
 
     async def _describe(self, who: Principal, sql: str) -> pa.Schema:
