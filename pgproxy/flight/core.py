@@ -13,6 +13,8 @@ left inside a transaction block (a client's BEGIN) is closed, which rolls it bac
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import itertools
 import logging
 import re
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dialects
-from pgproxy import errors
+from pgproxy import errors, pgtypes
 from pgproxy.results import RowsResult
 from pgproxy.types import TEXT, decoder, encode, oid_of, row_encoder
 from pgproxy.types.registry import BINARY
@@ -34,6 +36,13 @@ BINARY_RESULTS = (1,)  # every result column in binary: what a cache hit replays
 IDLE_PER_KEY = 8  # idle sessions kept per (user, database)
 FIRST_PID = 1_000_000_000  # pg_stat_activity's pids for Flight sessions: apart from the wire's
 
+# Parameter types whose value of exactly this Python class is as the wire decodes it.
+_AS_IS: dict[int, type] = {
+    pgtypes.INT2: int, pgtypes.INT4: int, pgtypes.INT8: int, pgtypes.FLOAT8: float,
+    pgtypes.FLOAT4: float, pgtypes.TEXT: str, pgtypes.VARCHAR: str, pgtypes.BOOL: bool,
+    pgtypes.BYTEA: bytes, pgtypes.DATE: datetime.date, pgtypes.NUMERIC: decimal.Decimal,
+    pgtypes.JSON: str, pgtypes.JSONB: str,
+}
 _COUNT = re.compile(r"(\d+)$")
 _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
@@ -174,8 +183,10 @@ def coerce(types: Sequence[int], values: Sequence[Any]) -> list[Any]:
         )
     out: list[Any] = []
     for oid, value in zip(types, values, strict=True):
-        if value is None:
-            out.append(None)
+        if value is None or value.__class__ is _AS_IS.get(oid) or (
+                oid == pgtypes.TIMESTAMP and value.__class__ is datetime.datetime
+                and value.tzinfo is None):
+            out.append(value)  # already what the wire's decoder gives (the bulk of ingest)
         elif oid_of(value) == oid:
             # As the wire's binary parameter of that type decodes (a timestamptz in UTC).
             out.append(decoder(oid, BINARY)(encode(value, oid, BINARY)))
