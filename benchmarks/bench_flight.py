@@ -1,6 +1,7 @@
 """Arrow Flight SQL against the PostgreSQL wire: the same result to an ADBC client and to psycopg.
 
 Run: python benchmarks/bench_flight.py [--rows 1000000] [--no-mariadb] [--rounds 1]
+                                       [--ingest 200000]
 
 Builds a table of --rows rows x (bigint, text, double precision, timestamp) in SQLite
 and in a throwaway MariaDB, starts the proxy on each with its Flight SQL endpoint
@@ -8,8 +9,9 @@ and in a throwaway MariaDB, starts the proxy on each with its Flight SQL endpoin
 - ADBC's Flight SQL driver (adbc-driver-flightsql, DB-API), record batch by batch;
 - psycopg through the PostgreSQL wire, a server-side cursor in binary, 10,000 rows a fetch.
 Prints rows/s, the proxy's CPU seconds and its peak RSS during each read (VmRSS sampled
-every 20 ms), and the proxy's VmHWM. Asserts nothing; the machine may be shared: the
-core count and load average are printed with the figures.
+every 20 ms), and the proxy's VmHWM. Then loading into SQLite: --ingest rows by ADBC's bulk
+ingest (CommandStatementIngest) and by psycopg's COPY FROM STDIN, rows/s. Asserts nothing;
+the machine may be shared: the core count and load average are printed with the figures.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pymysql  # noqa: E402
 
@@ -101,11 +104,42 @@ def measure(label: str, fp: FlightProxy, rounds: int) -> None:
     print(f"{label:8} proxy VmHWM over its life: {proc_status(pid, 'VmHWM') / 1024:.0f} MB")
 
 
+def ingest(label: str, fp: FlightProxy, rows: int) -> None:
+    """Loading: ADBC's bulk ingest (CommandStatementIngest) against psycopg's COPY FROM."""
+    data = pa.table({
+        "id": pa.array(range(rows), pa.int64()),
+        "name": pa.array([f"name-{i:07d}" for i in range(rows)]),
+        "score": pa.array([i * 0.25 for i in range(rows)]),
+        "created": pa.array(range(rows), pa.timestamp("us")),
+    })
+    pid = fp.proxy.proc.pid
+    cpu0, t0 = proc_cpu(pid), time.perf_counter()
+    with fp.connect() as conn, conn.cursor() as cur:
+        loaded = cur.adbc_ingest("ingest_adbc", data, mode="replace")
+    seconds, cpu = time.perf_counter() - t0, proc_cpu(pid) - cpu0
+    print(f"{label:8} {'adbc ingest':16} {loaded:>9,} rows {seconds:7.2f} s "
+          f"{loaded / seconds:>11,.0f} rows/s  proxy CPU {cpu:6.2f} s", flush=True)
+    with psycopg.connect(fp.proxy.dsn(), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS ingest_copy")
+        conn.execute("CREATE TABLE ingest_copy (id bigint, name text, score double precision, "
+                      "created timestamp)")
+        values = data.to_pylist()
+        cpu0, t0 = proc_cpu(pid), time.perf_counter()
+        with conn.cursor().copy("COPY ingest_copy FROM STDIN") as copy:
+            for row in values:
+                copy.write_row((row["id"], row["name"], row["score"], row["created"]))
+        seconds, cpu = time.perf_counter() - t0, proc_cpu(pid) - cpu0
+    print(f"{label:8} {'psycopg COPY':16} {rows:>9,} rows {seconds:7.2f} s "
+          f"{rows / seconds:>11,.0f} rows/s  proxy CPU {cpu:6.2f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--no-mariadb", action="store_true")
+    parser.add_argument("--ingest", type=int, default=200_000,
+                        help="rows loaded by ADBC ingest and by COPY into SQLite (0: none)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; {args.rows:,} rows x 4 columns "
@@ -117,6 +151,8 @@ def main() -> int:
         fp = stack.enter_context(run_flight_proxy(
             "", config=f'[backends]\napp = "sqlite:///{db}"\n', extra_args=QUIET))
         measure("sqlite", fp, args.rounds)
+        if args.ingest:
+            ingest("sqlite", fp, args.ingest)
         if not args.no_mariadb:
             maria = stack.enter_context(MariaDBServer.started())
             load_mariadb(maria, args.rows)
