@@ -107,9 +107,11 @@ class FlightSqlServer(fl.FlightServerBase):
 
     def _take(self, handle: bytes, who: Principal, *, keep: bool = False) -> _Open:
         with self._lock:
-            entry = self._open.get(handle) if keep else self._open.pop(handle, None)
-        if entry is None or entry.who.user != who.user:
-            raise errors.InvalidSqlStatementName("unknown or expired Flight SQL handle")
+            entry = self._open.get(handle)
+            if entry is None or entry.who.user != who.user:  # another user's: not theirs
+                raise errors.InvalidSqlStatementName("unknown or expired Flight SQL handle")
+            if not keep:
+                del self._open[handle]
         entry.expires = time.monotonic() + IDLE_SECONDS
         return entry
 
