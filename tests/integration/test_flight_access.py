@@ -76,6 +76,21 @@ def test_basic_auth_gives_a_bearer_token_for_later_calls(secured):
     assert table.to_pylist() == [{"current_user": "carol", "current_database": "app"}]
 
 
+def test_a_ticket_is_its_users_own(secured):
+    client = secured.client()
+    alice = flight.FlightCallOptions(headers=[client.authenticate_basic_token(
+        "alice", "wonder land")])
+    carol = flight.FlightCallOptions(headers=[client.authenticate_basic_token(
+        "carol", "s3cret")])
+    query = messages.M["CommandStatementQuery"](query="SELECT current_user AS who")
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(messages.pack(query)),
+                                  alice)
+    ticket = info.endpoints[0].ticket
+    with pytest.raises(flight.FlightServerError, match="26000"):
+        client.do_get(ticket, carol).read_all()
+    assert client.do_get(ticket, alice).read_all().to_pylist() == [{"who": "alice"}]
+
+
 @pytest.fixture(scope="module")
 def open_proxy(tmp_path_factory) -> FlightProxy:
     where = tmp_path_factory.mktemp("flight-errors")
