@@ -291,6 +291,14 @@ def pg_type(typ: pa.DataType, field: pa.Field | None = None) -> tuple[int, str]:
     return t.TEXT, "text"
 
 
+def pg_typmod(typ: pa.DataType) -> int:
+    """The typmod a column of Arrow type `typ` is described with: numeric's precision and
+    scale for a decimal, else -1 (a result coming back from Arrow, as a federated join's)."""
+    if pa.types.is_decimal(typ):
+        return ((typ.precision << 16) | typ.scale) + 4
+    return -1
+
+
 def py_value(value: Any) -> Any:
     """A value of Arrow's `as_py()` as the proxy's codecs take it (an interval's parts)."""
     if isinstance(value, pa.MonthDayNano):
@@ -322,6 +330,7 @@ __all__ = [
     "normalizer",
     "numeric_precision",
     "pg_type",
+    "pg_typmod",
     "py_value",
     "rows_of",
     "type_name",

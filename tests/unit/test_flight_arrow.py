@@ -22,6 +22,7 @@ from pgproxy.types.arrow import (  # noqa: E402
     arrow_type,
     numeric_precision,
     pg_type,
+    pg_typmod,
     rows_of,
     type_name,
 )
@@ -112,6 +113,9 @@ def test_arrow_types_back_to_postgresql():
     json_field = arrow_field("j", pgtypes.JSONB)
     assert pg_type(json_field.type, json_field) == (pgtypes.JSONB, "jsonb")
     assert pg_type(pa.uuid()) == (pgtypes.UUID, "uuid")
+    # numeric(p, s) and back: the typmod round-trips through decimal128.
+    assert pg_typmod(arrow_type(pgtypes.NUMERIC, numeric(9, 4))) == numeric(9, 4)
+    assert pg_typmod(pa.int32()) == -1
 
 
 def test_rows_of_a_record_batch():
