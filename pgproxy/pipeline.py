@@ -255,6 +255,8 @@ class Pipeline:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
         elif stmt.kind is Kind.ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
+        # The schema its result's typing reads, read before the result is open.
+        await self.catalog.before_execute(ctx, stmt)
         # A safe read is retried once should the backend connection be lost.
         try:
             cursor, rows, exhausted, in_tx = await ctx.run(

@@ -291,3 +291,30 @@ def test_cache_is_shared_with_the_wire_and_invalidated_by_its_writes(fp, cur):
 def _cache_stats(fp: FlightProxy) -> dict[str, str]:
     with psycopg.connect(fp.proxy.dsn("pgproxy"), autocommit=True) as admin:
         return dict(admin.execute("SHOW CACHE").fetchall())
+
+
+@pytest.mark.parametrize("client", ["flight", "wire"])
+def test_the_first_statement_on_mariadb_gets_every_row(request, client):
+    # The table is made outside the proxy, and the first statement reads it: typing its
+    # result reads the schema, which must happen before MySQL's unbuffered result is open
+    # (it used to end that result after its first 2,000 rows).
+    import pymysql
+
+    url = fresh_database_url("mysql", request, f"flight_first_{client}")
+    server = request.getfixturevalue("mariadb")
+    conn = pymysql.connect(host=server.host, port=server.port, user=server.user,
+                           password=server.password, database=f"flight_first_{client}")
+    with conn.cursor() as c:
+        c.execute("CREATE TABLE big (id BIGINT PRIMARY KEY, name TEXT)")
+        c.executemany("INSERT INTO big VALUES (%s, %s)", [(i, f"n{i}") for i in range(30000)])
+    conn.commit()
+    conn.close()
+    with run_flight_proxy("", config=f'[backends]\napp = "{url}"\n') as fp:
+        if client == "flight":
+            with fp.connect() as fconn, fconn.cursor() as cur:
+                cur.execute("SELECT id, name FROM big")
+                ids = cur.fetch_arrow_table().column("id").to_pylist()
+        else:
+            with psycopg.connect(fp.proxy.dsn(), autocommit=True) as wire:
+                ids = [r[0] for r in wire.execute("SELECT id, name FROM big")]
+    assert sorted(ids) == list(range(30000))
