@@ -4,10 +4,11 @@ RecordBatches, update counts, parameter binding. Its coroutines run on the proxy
 A Flight call is no connection: each statement takes an idle Session of its
 (user, database) from a small pool, or opens one through Proxy.open_session as a
 PostgreSQL client's startup would (routing, branch databases, the watch's connect
-event), and gives it back when its result is read, its settings RESET. So every statement takes the
-same path a wire client's does: parse and translation, hints, the catalog, the
-query cache, observers, telemetry. A statement runs in autocommit; a session
-left inside a transaction block (a client's BEGIN) is closed, which rolls it back.
+event), and gives it back, its settings RESET, when its result is read. So every
+statement takes the path a wire client's does: parse and translation, hints, the
+catalog, the query cache, observers, telemetry. A statement runs in autocommit; a
+session left inside a transaction block (a client's BEGIN) is closed, which rolls
+it back.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ _AS_IS: dict[int, type] = {
     pgtypes.JSON: str, pgtypes.JSONB: str,
 }
 _COUNT = re.compile(r"(\d+)$")
-_I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 
 
