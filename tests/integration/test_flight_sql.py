@@ -136,6 +136,15 @@ def test_prepared_statement_with_parameters(cur):
     assert cur.fetchone()[0] == 1
 
 
+def test_parameter_sets_run_as_one_atomic_execution(cur):
+    cur.execute("DROP TABLE IF EXISTS fl_atomic")
+    cur.execute("CREATE TABLE fl_atomic (id integer PRIMARY KEY)")
+    with pytest.raises(Exception, match="23505"):  # the third set repeats the first key
+        cur.executemany("INSERT INTO fl_atomic VALUES ($1)", [(1,), (2,), (1,)])
+    cur.execute("SELECT count(*) FROM fl_atomic")
+    assert cur.fetchone()[0] == 0
+
+
 def test_doput_update_counts(cur):
     cur.execute("DROP TABLE IF EXISTS fl_counts")
     cur.execute("CREATE TABLE fl_counts (id integer, v text)")
