@@ -49,6 +49,8 @@ class FlightEndpoint:
         reason = missing()
         if reason is not None:
             raise ImportError(reason)
+        import pyarrow as pa
+
         from pgproxy.flight.auth import Authenticator
         from pgproxy.flight.server import FlightSqlServer
         from pgproxy.wire.policy import loopback_address
@@ -67,14 +69,13 @@ class FlightEndpoint:
             allow_remote_trust=allow_remote_trust,
         )
         default = next(iter(proxy.router.backends), "default")
-        self.server = FlightSqlServer(
-            f"{scheme}://{where}:{port}",
-            proxy,
-            asyncio.get_running_loop(),
-            authenticator,
-            default,
-            tls,
-        )
+        try:
+            self.server = FlightSqlServer(f"{scheme}://{where}:{port}", proxy,
+                                          asyncio.get_running_loop(), authenticator, default,
+                                          tls)
+        except pa.ArrowException as exc:  # the port is taken, the address is not ours …
+            raise OSError(f"cannot start the Flight SQL endpoint on {host}:{port}: {exc}") \
+                from None
         self.host = host
         self.port: int = self.server.port
         self.tls = tls is not None

@@ -260,3 +260,20 @@ def test_config_key_and_no_trust_on_a_network_listener(tmp_path):
         with pytest.raises(adbc_errors.Error, match="28000"):
             with fp.connect() as conn, conn.cursor() as cur:
                 cur.execute("SELECT 1")
+
+
+def test_a_taken_port_stops_the_start_with_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{free_port()}",
+             "--backend", f"sqlite:///{tmp_path / 'a.db'}", "--flight", f"127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2
+    assert f"cannot start the Flight SQL endpoint on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
