@@ -15,6 +15,8 @@ from pgproxy import errors, settings
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.flight import FlightEndpoint
+from pgproxy.flight import missing as flight_missing
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
@@ -39,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", help=f"default backend URL (default {config_mod.DEFAULT_BACKEND})"
     )
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--flight", help="host:port for the Arrow Flight SQL endpoint (needs pgproxy[flight])"
+    )
     return parser
 
 
@@ -46,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_mod.load(
-            args.config, listen=args.listen, backend=args.backend, log_level=args.log_level
+            args.config, listen=args.listen, backend=args.backend, log_level=args.log_level,
+            flight=args.flight,
         )
     except (OSError, ValueError) as exc:  # a missing file, a TOML syntax error
         print(f"pgproxy: cannot read the configuration: {exc}", file=sys.stderr)
+        return 2
+    if cfg.flight and (why := flight_missing()) is not None:
+        print(f"pgproxy: {why}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -119,6 +128,15 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         host, port = config_mod.split_listen(address)
         for bound_host, bound_port in await server.listen(host, port):
             log.info("listening on %s:%d", bound_host, bound_port)
+    flight = None
+    if cfg.flight:
+        host, port = config_mod.split_listen(cfg.flight)
+        flight = FlightEndpoint(
+            proxy, host, port, users=cfg.users, auth_method=cfg.auth,
+            allow_remote_trust=cfg.allow_remote_trust, tls_cert=cfg.tls_cert, tls_key=cfg.tls_key,
+        )
+        log.info("Flight SQL on %s://%s:%d", "grpc+tls" if flight.tls else "grpc", host,
+                 flight.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -132,6 +150,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         await stop.wait()
     finally:
         log.info("shutting down")
+        if flight is not None:
+            await flight.close()
         await server.close()
         if proxy.health is not None:
             await proxy.health.stop()

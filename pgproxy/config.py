@@ -25,6 +25,7 @@ class Config:
     max_client_conn: int = 1000  # open client connections, authenticated or not
     tls_cert: str | None = None
     tls_key: str | None = None
+    flight: str | None = None  # host:port of the Arrow Flight SQL endpoint (pgproxy[flight])
     workers: int = 64
     cache_size: int = 4096
     log_level: str = "info"
@@ -71,7 +72,7 @@ def _apply_file(cfg: Config, path: Path) -> None:
     if listen:
         cfg.listen = [listen] if isinstance(listen, str) else list(listen)
     for key in ("auth", "allow_remote_trust", "require_tls", "tls_cert", "tls_key", "workers",
-                "log_level", "server_version"):
+                "log_level", "server_version", "flight"):
         if key in server:
             setattr(cfg, key, server[key])
     for key in ("allow_remote_trust", "require_tls"):

@@ -57,6 +57,9 @@ class Catalog:
         self._translated: LRU = LRU(4096)
         # Types inferred from columns: (statement text, backend id, of results) -> OIDs.
         self._param_types: LRU = LRU(4096)
+        # (statement text, backend id) -> the engine read anew for it before it ran
+        # (before_execute): the typing of its result does not read the schema again.
+        self._read_for: LRU = LRU(4096)
         # backend id -> (engine, {table: {column or '#position': type OID}})
         # (and {table: {column: typmod}})
         self._columns: dict[int, tuple[CatalogDB, dict[str, dict[str, int]],
@@ -160,6 +163,31 @@ class Catalog:
                 out[i] = oid
         return out
 
+    async def before_execute(self, ctx: StatementContext, stmt: dialects.Statement) -> None:
+        """Read now the schema that typing `stmt`'s result needs. The typing runs while the
+        result is open, and reading the schema then would run other statements on the
+        connection: on a backend that streams one result at a time (MySQL's unbuffered
+        one), that ends the result after its first batch, and the client gets only those
+        rows."""
+        caps = ctx.route.backend.capabilities
+        if not caps.schema_source or caps.open_results:
+            return
+        bindings = stmt.result_columns + stmt.zoned_columns
+        if not (bindings or stmt.summed_columns or stmt.result_type_names):
+            return
+        try:
+            columns = await self._column_types(ctx, refresh=False)
+            if any(table and table not in columns for _, table, _ in bindings):
+                # A table the cached schema does not have (made outside the proxy): once,
+                # now, and not again for this statement while its result is open.
+                await self._column_types(ctx, refresh=True)
+                self._read_for[(stmt.sql, id(ctx.route.backend))] = \
+                    self._engines[id(ctx.route.backend)][0]
+            if stmt.result_type_names:
+                await self.type_oids(ctx, [n for _, n in stmt.result_type_names])
+        except errors.PgError as exc:
+            log.debug("schema not read before the statement (%s): %s", exc, stmt.sql)
+
     async def result_types(self, ctx: StatementContext, stmt: dialects.Statement,
                            ncolumns: int, zoned: bool = False) -> list[int]:
         """An OID per result column of `stmt` from the column it shows (0 where none);
@@ -203,7 +231,9 @@ class Catalog:
         try:
             columns = await self._column_types(ctx, refresh=False)
             types, complete = _bind_types(stmt, bindings, n, columns)
-            if not complete:
+            engine = self._engines.get(id(ctx.route.backend))
+            read = self._read_for.get((stmt.sql, id(ctx.route.backend)))
+            if not complete and (engine is None or read is not engine[0]):
                 # A table the cached schema does not have: it may be newer than the cache
                 # (made outside the proxy); check once, and do not remember the miss.
                 columns = await self._column_types(ctx, refresh=True)
