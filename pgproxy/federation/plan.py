@@ -1,0 +1,280 @@
+"""Split a query over several routes: one part per table for its backend, the rest for DuckDB.
+
+Pure sqlglot over the parsed PostgreSQL tree; no I/O. A table belongs to a route
+when its qualifier names one: `route.schema.table` or `route.table`. A statement
+is planned here only when it names a route other than the session's own (so
+`own.table` alone keeps meaning schema `own` of the session's backend, as before);
+inside such a statement every qualifier that is a configured route name is that
+route, and other qualifiers are schemas of the session's own backend.
+
+Each table becomes a part, `SELECT <the columns the query uses> FROM <table>
+WHERE <the conjuncts that touch only it>`, run on its route; the query itself,
+its tables replaced by the parts' results, runs in DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from pgproxy import errors
+
+PREFIX = "__pgproxy_fed"  # the parts' table names inside DuckDB
+
+
+@dataclass(slots=True)
+class Source:
+    """One table the query names, and where it lives."""
+
+    route: str
+    table: exp.Table  # as its own backend sees it: the route qualifier dropped
+    name: str  # as the client wrote it, for messages
+
+    @property
+    def bare(self) -> str:
+        return self.table.sql(dialect="postgres")
+
+
+@dataclass(slots=True)
+class Part:
+    """What one backend runs for one table: PostgreSQL text, parsed by the dialect layer."""
+
+    source: Source
+    key: str  # its table's name in DuckDB
+    sql: str
+    columns: list[str]  # the part's result columns, in order
+    pushed: int = 0  # conjuncts pushed down
+
+
+@dataclass(slots=True)
+class Split:
+    parts: list[Part]
+    sql: str  # DuckDB's query over the parts
+    params: list[int]  # client parameter (0-based) for DuckDB's $1, $2, …
+    # Per result column: (part key, column) where it is a part's column as is, else None.
+    origins: list[tuple[str, str] | None]
+    names: list[str] = field(default_factory=list)  # result column names as PostgreSQL's
+
+
+def routed(tables: Collection[str], routes: Collection[str], own: str) -> bool:
+    """Whether a statement's table names (dialects' tables_read / tables_written: lower-
+    cased, qualified as written) name a route other than the session's own."""
+    for name in tables:
+        first, dot, _ = name.partition(".")
+        if dot and first in routes and first != own:
+            return True
+    return False
+
+
+def sources(tree: exp.Expr, routes: Collection[str], own: str) -> list[Source]:
+    """Every table of the query, in tree order, with its route."""
+    return [s for _, s in _tables(tree, routes, own)]
+
+
+def _tables(
+    tree: exp.Expr, routes: Collection[str], own: str
+) -> Iterator[tuple[exp.Table, Source]]:
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    for node in list(tree.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier):
+            continue  # a table function: nothing to fetch
+        catalog, db = node.catalog, node.db
+        table = node.copy()
+        table.set("alias", None)
+        if catalog and catalog.lower() in routes:
+            route = catalog.lower()
+            table.set("catalog", None)
+        elif db and not catalog and db.lower() in routes:
+            route = db.lower()
+            table.set("db", None)
+        elif not db and node.name.lower() in ctes:
+            continue
+        else:
+            route = own
+        yield node, Source(route, table, ".".join(p.name for p in node.parts))
+
+
+def split(
+    tree: exp.Expr, routes: Collection[str], own: str, columns: Sequence[Sequence[str]]
+) -> Split:
+    """The parts and DuckDB's query; `columns`: each source's column names, in order."""
+    tree = tree.copy()
+    found = list(_tables(tree, routes, own))
+    schema: dict[str, dict[str, str]] = {}
+    keys: dict[str, Source] = {}
+    for i, ((node, source), names) in enumerate(zip(found, columns, strict=True)):
+        key = f"{PREFIX}{i}"
+        keys[key] = source
+        schema[key] = {n: "text" for n in names}
+        alias = node.alias or node.name
+        node.replace(
+            exp.Table(
+                this=exp.to_identifier(key), alias=exp.TableAlias(this=exp.to_identifier(alias))
+            )
+        )
+    try:
+        tree = qualify(
+            tree,
+            schema=schema,
+            dialect="postgres",
+            quote_identifiers=False,
+            identify=False,
+            validate_qualify_columns=True,
+        )
+    except OptimizeError as exc:
+        raise errors.from_sqlstate("42703", f"cannot plan a query across routes: {exc}") from None
+    scopes = traverse_scope(tree)
+    needed: dict[str, set[str]] = {k: set() for k in keys}
+    for scope in scopes:
+        for column in scope.columns:
+            key = _owner(scope, column.table)
+            if key in needed:
+                needed[key].add(column.name)
+    pushed: dict[str, list[exp.Expr]] = {k: [] for k in keys}
+    for scope in scopes:
+        if isinstance(scope.expression, exp.Select):
+            _push(scope, keys, pushed)
+    parts = []
+    for key, source in keys.items():
+        names = [n for n in columns[len(parts)] if n in needed[key]]
+        parts.append(
+            Part(source, key, _part_sql(source, names, pushed[key]), names, len(pushed[key]))
+        )
+    params: list[int] = []
+    for param in tree.find_all(exp.Parameter, exp.Placeholder):
+        index = _param_index(param)
+        if index is None:
+            continue
+        if index not in params:
+            params.append(index)
+        param.replace(exp.Parameter(this=exp.Literal.number(params.index(index) + 1)))
+    outer = _outer_scope(scopes, tree)
+    origins: list[tuple[str, str] | None] = []
+    names: list[str] = []
+    for projection in tree.selects:
+        inner = projection.unalias()
+        key = _owner(outer, inner.table) if isinstance(inner, exp.Column) and outer else None
+        origins.append((key, inner.name) if key in keys else None)
+        names.append(_pg_name(projection))
+    return Split(parts, tree.sql(dialect="duckdb"), params, origins, names)
+
+
+def _owner(scope: Scope | None, alias: str) -> str | None:
+    """The DuckDB table (a part's key) `alias` stands for, seen from `scope` outwards."""
+    while scope is not None:
+        if alias in scope.selected_sources:
+            source = scope.selected_sources[alias][1]
+            if isinstance(source, exp.Table) and source.name.startswith(PREFIX):
+                return source.name
+            return None
+        scope = scope.parent
+    return None
+
+
+def _push(scope: Scope, keys: dict[str, Source], pushed: dict[str, list[exp.Expr]]) -> None:
+    """Move the conjuncts that touch one part's table only into that part.
+
+    WHERE: not for a table an outer join may null-extend (its filter would keep the
+    rows the join makes). A join's ON: only those of the joined table itself, for an
+    inner or left join (they filter what it joins, nothing else)."""
+    select = scope.expression
+    joins = select.args.get("joins") or []
+    first = select.args.get("from_")
+    seen = [first.this.alias_or_name] if first is not None else []
+    nullable: set[str] = set()
+    for join in joins:
+        alias = join.this.alias_or_name
+        side = (join.side or "").upper()
+        if side in ("RIGHT", "FULL"):
+            nullable.update(seen)
+        if side in ("LEFT", "FULL"):
+            nullable.add(alias)
+        seen.append(alias)
+        on = join.args.get("on")
+        if (
+            on is not None
+            and side in ("", "LEFT")
+            and (join.kind or "").upper() in ("", "INNER", "OUTER")
+        ):
+            for conjunct in _conjuncts(on):
+                if _single(scope, conjunct) == alias and (key := _owner(scope, alias)):
+                    pushed[key].append(conjunct.copy())
+                    conjunct.replace(exp.true())
+    where = select.args.get("where")
+    if where is None:
+        return
+    for conjunct in _conjuncts(where.this):
+        alias = _single(scope, conjunct)
+        if alias is not None and alias not in nullable and (key := _owner(scope, alias)):
+            pushed[key].append(conjunct.copy())
+            conjunct.replace(exp.true())
+
+
+def _conjuncts(node: exp.Expr) -> Iterator[exp.Expr]:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        yield from _conjuncts(node.left)
+        yield from _conjuncts(node.right)
+    else:
+        yield node
+
+
+def _single(scope: Scope, conjunct: exp.Expr) -> str | None:
+    """The one table alias a pushable conjunct reads, else None."""
+    if conjunct.find(exp.Select, exp.AggFunc, exp.Window, exp.Subquery):
+        return None
+    aliases = {c.table for c in conjunct.find_all(exp.Column)}
+    if len(aliases) != 1:
+        return None
+    alias = aliases.pop()
+    return alias if alias in scope.selected_sources else None
+
+
+def _part_sql(source: Source, names: list[str], where: list[exp.Expr]) -> str:
+    alias = "t"
+    projection = [exp.column(n, table=alias, quoted=True) for n in names] or [
+        exp.alias_(exp.Literal.number(1), "one")
+    ]
+    query = exp.select(*projection).from_(source.table.copy().as_(alias))
+    for conjunct in where:
+        for column in conjunct.find_all(exp.Column):
+            column.set("table", exp.to_identifier(alias))
+        query = query.where(conjunct, copy=False)
+    return query.sql(dialect="postgres")
+
+
+def _param_index(node: exp.Expr) -> int | None:
+    text = node.name if isinstance(node, exp.Parameter) else node.this
+    return int(text) - 1 if isinstance(text, str) and text.isdigit() else None
+
+
+def _outer_scope(scopes: list[Scope], tree: exp.Expr) -> Scope | None:
+    for scope in scopes:
+        if scope.expression is tree:
+            return scope
+    select = tree.selects[0].parent_select if tree.selects else None
+    return next((s for s in scopes if s.expression is select), None)
+
+
+def _pg_name(projection: exp.Expr) -> str:
+    """The result column's name as PostgreSQL gives it."""
+    if isinstance(projection, exp.Alias):
+        alias = projection.alias
+        if not (alias.startswith("_col_") and alias[5:].isdigit()):
+            return alias
+        projection = projection.this
+    while isinstance(projection, exp.Cast):
+        projection = projection.this
+    if isinstance(projection, exp.Column):
+        return projection.name
+    if isinstance(projection, exp.Anonymous):
+        return projection.name.lower()
+    if isinstance(projection, exp.Func):
+        return projection.sql_name().lower()
+    return "?column?"

@@ -1,0 +1,295 @@
+"""Stage: a statement naming tables of several routes, answered by DuckDB over their parts.
+
+Each part (pgproxy/federation/plan.py) runs on its route's backend through the
+pipeline like any statement (translated by dialects/, parameters bound, never
+from the query cache): the session's own route on the session's own connection
+(inside a transaction block, in that transaction), other routes on sessions of
+the proxy's own, kept idle between queries. Their rows become Arrow batches,
+DuckDB joins them, and its result streams back as row batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dialects
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.core.context import StatementContext
+from pgproxy.core.stages import Backend, Stage
+from pgproxy.core.statement import PreparedStatement
+from pgproxy.federation import plan
+from pgproxy.results import RowsResult
+from pgproxy.router import Router
+
+log = logging.getLogger("pgproxy.federation")
+Kind = dialects.Kind
+
+DEFAULT_MAX_ROWS = 1_000_000
+_READ_BATCH = 20_000  # rows per fetch of a part: one thread hop, one Arrow batch
+_IDLE_SESSIONS = 4  # per (route, user): sessions kept for the next federated query
+_EXPLAIN = re.compile(r"\s*EXPLAIN\s+((\([^()]*\)|ANALY[SZ]E|VERBOSE)\s+)*", re.IGNORECASE)
+_WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The [federation] section."""
+
+    max_rows: int = DEFAULT_MAX_ROWS  # rows one part may bring; more stops the query (54000)
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Options:
+        unknown = set(section) - {"max_rows"}
+        if unknown:
+            raise ValueError(f"[federation] has no setting {', '.join(sorted(unknown))}")
+        max_rows = section.get("max_rows", DEFAULT_MAX_ROWS)
+        if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
+            raise ValueError(f"[federation] max_rows must be a positive integer, not {max_rows!r}")
+        return cls(max_rows)
+
+
+class Federation(Stage):
+    """Statements that name a route other than the session's own."""
+
+    __slots__ = ("_idle", "_options", "_path", "_router", "_seen")
+    kinds = frozenset({Kind.SELECT, Kind.OTHER}) | _WRITES
+
+    def __init__(self, path: Backend, router: Router, options: Options) -> None:
+        self._path = path
+        self._router = router
+        self._options = options
+        # (tables read, tables written, own route) -> routed?: once per distinct table set;
+        # frozensets keep their hash, so the hot path's check is one dict lookup.
+        self._seen: dict[tuple[frozenset[str], frozenset[str], str], bool] = {}
+        self._idle: dict[tuple[str, str], list[StatementContext]] = {}
+
+    # ------------------------------------------------------------ recognising
+
+    def wants(self, ctx: StatementContext) -> bool:
+        stmt = ctx.stmt
+        if stmt.kind is Kind.OTHER:
+            return stmt.tag == "EXPLAIN" and self._explained(ctx) is not None
+        return self._routed(stmt, ctx.route.name)
+
+    def _routed(self, stmt: dialects.Statement, own: str) -> bool:
+        read, written = stmt.tables_read, stmt.tables_written
+        if not read and not written:
+            return False
+        key = (read, written, own)
+        seen = self._seen.get(key)
+        if seen is None:
+            if len(self._seen) > 4096:
+                self._seen.clear()
+            seen = self._seen[key] = plan.routed(read | written, self._routes(), own)
+        return seen
+
+    def _routes(self) -> Collection[str]:
+        return self._router.backends.keys()
+
+    def _explained(self, ctx: StatementContext) -> dialects.Statement | None:
+        """EXPLAIN's statement, when it is one for this stage."""
+        match = _EXPLAIN.match(ctx.stmt.sql)
+        if match is None:
+            return None
+        try:
+            inner = self._path.parse(ctx.stmt.sql[match.end() :])
+        except errors.PgError:
+            return None
+        if len(inner) == 1 and self._routed(inner[0], ctx.route.name):
+            return inner[0]
+        return None
+
+    # ------------------------------------------------------------ answering
+
+    async def run(self, ctx: StatementContext) -> Any:
+        stmt, explain = ctx.stmt, False
+        if stmt.kind is Kind.OTHER:
+            inner = self._explained(ctx)
+            assert inner is not None
+            stmt, explain = inner, True
+        if stmt.kind in _WRITES or stmt.tables_written:
+            raise errors.FeatureNotSupported(
+                "a statement that writes cannot name tables of another route "
+                f'(connected to "{ctx.route.name}")',
+                hint="Write to one route at a time, connected to its database.",
+            )
+        if stmt.kind is not Kind.SELECT or stmt.expression is None:
+            raise errors.FeatureNotSupported(
+                f"{stmt.tag} cannot name tables of another route; only SELECT can"
+            )
+        try:
+            from pgproxy.federation import engine
+        except ImportError as exc:  # the optional extra is not installed
+            raise errors.FeatureNotSupported(
+                f"a query across routes needs DuckDB and pyarrow ({exc.name} is missing)",
+                hint="pip install 'pgproxy[analytics]'",
+            ) from None
+        routes, own = self._routes(), ctx.route.name
+        sessions = _Sessions(self, ctx)
+        try:
+            sources = plan.sources(stmt.expression, routes, own)
+            described = [await self._describe(sessions.get(s.route), s) for s in sources]
+            split = plan.split(
+                stmt.expression, routes, own, [[c.name for c in cols] for cols in described]
+            )
+            params = [ctx.params[i] if i < len(ctx.params) else None for i in split.params]
+            if explain:
+                return await self._explain(ctx, sessions, split, described, params)
+            columns, tables = await self._fetch(ctx, sessions, split)
+            return await engine.run(ctx, split, tables, columns, params)
+        finally:
+            await sessions.release()
+
+    async def _describe(self, pctx: StatementContext, source: plan.Source) -> list[Column]:
+        """A table's columns, from its backend's description of SELECT * (nothing runs)."""
+        stmt = self._path.parse(f"SELECT * FROM {source.bare}")[0]
+        columns = await self._path.describe_statement(pctx.sub(_prepared(stmt), (), ()))
+        return list(columns or ())
+
+    async def _fetch(
+        self, ctx: StatementContext, sessions: _Sessions, split: plan.Split
+    ) -> tuple[dict[str, list[Column]], dict[str, Any]]:
+        """Every part's rows as an Arrow table: routes side by side, one route's in turn."""
+        by_route: dict[str, list[plan.Part]] = {}
+        for part in split.parts:
+            by_route.setdefault(part.source.route, []).append(part)
+
+        async def route_parts(parts: list[plan.Part]) -> list[tuple[Any, ...]]:
+            pctx = sessions.get(parts[0].source.route)
+            return [await self._read(ctx, pctx, part) for part in parts]
+
+        done = await asyncio.gather(*(route_parts(p) for p in by_route.values()))
+        columns: dict[str, list[Column]] = {}
+        tables: dict[str, Any] = {}
+        for parts, results in zip(by_route.values(), done, strict=True):
+            for part, (cols, table) in zip(parts, results, strict=True):
+                columns[part.key], tables[part.key] = cols, table
+        return columns, tables
+
+    async def _read(
+        self, ctx: StatementContext, pctx: StatementContext, part: plan.Part
+    ) -> tuple[list[Column], Any]:
+        from pgproxy.federation import arrow
+
+        stmt = self._path.parse(part.sql)[0]
+        # Never from the query cache (its hits may be encoded frames): declare's path.
+        result = await self._path.declare(pctx.sub(_prepared(stmt), ctx.params, ()), stmt)
+        limit = self._options.max_rows
+        try:
+            columns = [
+                arrow.renamed(c, n)
+                for c, n in zip(result.columns or (), part.columns, strict=False)
+            ]
+            schema = (
+                arrow.schema(columns)
+                if part.columns
+                else arrow.schema([Column("one", pgtypes.INT4)])
+            )
+            batches = []
+            count = 0
+            while not result.done:
+                rows = await result.fetch_rows(_READ_BATCH)
+                if not rows:
+                    break
+                count += len(rows)
+                if count > limit:
+                    raise errors.ProgramLimitExceeded(
+                        f'table "{part.source.name}" of route "{part.source.route}" gives more '
+                        f"than federation.max_rows = {limit} rows to a query across routes",
+                        hint="Filter it further, or raise max_rows in [federation].",
+                    )
+                batches.append(await ctx.in_worker(arrow.batch, rows, schema))
+        finally:
+            await result.close()
+        return columns, arrow.table(batches, schema)
+
+    async def _explain(
+        self,
+        ctx: StatementContext,
+        sessions: _Sessions,
+        split: plan.Split,
+        described: list[list[Column]],
+        params: Sequence[Any],
+    ) -> RowsResult:
+        from pgproxy.federation import arrow, engine
+
+        routes = ", ".join(sorted({p.source.route for p in split.parts}))
+        lines = [f"Federated query over routes {routes}"]
+        schemas = {}
+        for part, cols in zip(split.parts, described, strict=True):
+            pctx = sessions.get(part.source.route)
+            stmt = self._path.parse(part.sql)[0]
+            generated = self._path.generate(stmt, pctx.target())
+            backend = pctx.target().backend
+            lines.append(
+                f'  Part {part.key[len(plan.PREFIX) :]}: "{part.source.name}" on route '
+                f"{part.source.route} ({backend}), {part.pushed} conditions pushed down"
+            )
+            lines.append(f"    Backend SQL: {generated.sql}")
+            by_name = {c.name: c for c in cols}
+            schemas[part.key] = arrow.schema(
+                [by_name[n] for n in part.columns] or [Column("one", pgtypes.INT4)]
+            )
+        lines.append(f"  DuckDB SQL: {split.sql}")
+        lines.append("  DuckDB plan:")
+        plan_text = await ctx.in_worker(engine.explain, split.sql, schemas, params)
+        lines.extend("    " + line for line in plan_text.splitlines() if line.strip())
+        return RowsResult(
+            "EXPLAIN", [Column("QUERY PLAN", pgtypes.TEXT)], [(line,) for line in lines]
+        )
+
+    # ------------------------------------------------------------ sessions on other routes
+
+    def _session(self, ctx: StatementContext, route: str) -> StatementContext:
+        idle = self._idle.get((route, ctx.user))
+        if idle:
+            return idle.pop()
+        return ctx.internal(self._router.resolve(route), ctx.user, "federated query")
+
+    async def _done_with(self, route: str, user: str, pctx: StatementContext, ok: bool) -> None:
+        idle = self._idle.setdefault((route, user), [])
+        if ok and not pctx.in_transaction and len(idle) < _IDLE_SESSIONS:
+            idle.append(pctx)
+        else:
+            await pctx.drop()
+
+
+class _Sessions:
+    """The contexts one federated query reads its routes through."""
+
+    __slots__ = ("_ctx", "_opened", "_stage")
+
+    def __init__(self, stage: Federation, ctx: StatementContext) -> None:
+        self._stage = stage
+        self._ctx = ctx
+        self._opened: dict[str, StatementContext] = {}
+
+    def get(self, route: str) -> StatementContext:
+        if route == self._ctx.route.name:
+            return self._ctx  # its own connection; inside a block, its transaction
+        pctx = self._opened.get(route)
+        if pctx is None:
+            pctx = self._opened[route] = self._stage._session(self._ctx, route)
+        return pctx
+
+    async def release(self) -> None:
+        for route, pctx in self._opened.items():
+            await self._stage._done_with(route, self._ctx.user, pctx, not pctx.failed)
+
+
+def _prepared(stmt: dialects.Statement) -> PreparedStatement:
+    return PreparedStatement(stmt, [], False)
+
+
+def install(stages: Any, path: Backend, router: Router, section: dict[str, Any]) -> None:
+    """Put the stage before SET/transaction control and the backend (pgproxy/core/stages)."""
+    from pgproxy.core.stages import SetConfig
+
+    index = next(i for i, s in enumerate(stages.stages) if isinstance(s, SetConfig))
+    stages.insert(index, Federation(path, router, Options.from_section(section)))
