@@ -11,7 +11,7 @@ import pyarrow as pa
 from pgproxy import errors
 from pgproxy.backends.base import Column
 from pgproxy.core.context import StatementContext
-from pgproxy.federation import arrow
+from pgproxy.federation.duck_types import column_of, renamed
 from pgproxy.federation.plan import Split
 from pgproxy.results import DEFAULT_BATCH, BackendResult
 
@@ -50,7 +50,7 @@ async def run(
         if origin is not None:  # a part's column as is: its source's type
             by_name = {c.name: c for c in columns[origin[0]]}
             column = by_name.get(origin[1], column)
-        typed.append(arrow.renamed(column, name))
+        typed.append(renamed(column, name))
     cursor.columns = typed
     return BackendResult(
         "SELECT",
@@ -77,7 +77,7 @@ def _execute(
     con = _connect(tables)
     try:
         cur = con.execute(split.sql, list(params))
-        columns = [arrow.column_of(d[0], str(d[1])) for d in cur.description]
+        columns = [column_of(d[0], str(d[1])) for d in cur.description]
         rows = cur.fetchmany(prefetch)
     except duckdb.Error as exc:
         con.close()

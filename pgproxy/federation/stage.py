@@ -34,6 +34,7 @@ DEFAULT_MAX_ROWS = 1_000_000
 _READ_BATCH = 20_000  # rows per fetch of a part: one thread hop, one Arrow batch
 _IDLE_SESSIONS = 4  # per (route, user): sessions kept for the next federated query
 _EXPLAIN = re.compile(r"\s*EXPLAIN\s+((\([^()]*\)|ANALY[SZ]E|VERBOSE)\s+)*", re.IGNORECASE)
+_ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 
 
@@ -175,7 +176,8 @@ class Federation(Stage):
     async def _read(
         self, ctx: StatementContext, pctx: StatementContext, part: plan.Part
     ) -> tuple[list[Column], Any]:
-        from pgproxy.federation import arrow
+        from pgproxy.federation.duck_types import renamed
+        from pgproxy.types.arrow import BatchBuilder
 
         stmt = self._path.parse(part.sql)[0]
         # Never from the query cache (its hits may be encoded frames): declare's path.
@@ -183,14 +185,9 @@ class Federation(Stage):
         limit = self._options.max_rows
         try:
             columns = [
-                arrow.renamed(c, n)
-                for c, n in zip(result.columns or (), part.columns, strict=False)
-            ]
-            schema = (
-                arrow.schema(columns)
-                if part.columns
-                else arrow.schema([Column("one", pgtypes.INT4)])
-            )
+                renamed(c, n) for c, n in zip(result.columns or (), part.columns, strict=False)
+            ] or [_ONE]
+            builder = BatchBuilder(columns, ctx.settings.style())
             batches = []
             count = 0
             while not result.done:
@@ -204,10 +201,10 @@ class Federation(Stage):
                         f"than federation.max_rows = {limit} rows to a query across routes",
                         hint="Filter it further, or raise max_rows in [federation].",
                     )
-                batches.append(await ctx.in_worker(arrow.batch, rows, schema))
+                batches.append(await ctx.in_worker(builder.build, rows))
         finally:
             await result.close()
-        return columns, arrow.table(batches, schema)
+        return columns, _arrow_table(batches, builder.schema)
 
     async def _explain(
         self,
@@ -217,7 +214,8 @@ class Federation(Stage):
         described: list[list[Column]],
         params: Sequence[Any],
     ) -> RowsResult:
-        from pgproxy.federation import arrow, engine
+        from pgproxy.federation import engine
+        from pgproxy.types.arrow import arrow_schema
 
         routes = ", ".join(sorted({p.source.route for p in split.parts}))
         lines = [f"Federated query over routes {routes}"]
@@ -233,9 +231,7 @@ class Federation(Stage):
             )
             lines.append(f"    Backend SQL: {generated.sql}")
             by_name = {c.name: c for c in cols}
-            schemas[part.key] = arrow.schema(
-                [by_name[n] for n in part.columns] or [Column("one", pgtypes.INT4)]
-            )
+            schemas[part.key] = arrow_schema([by_name[n] for n in part.columns] or [_ONE])
         lines.append(f"  DuckDB SQL: {split.sql}")
         lines.append("  DuckDB plan:")
         plan_text = await ctx.in_worker(engine.explain, split.sql, schemas, params)
@@ -281,6 +277,12 @@ class _Sessions:
     async def release(self) -> None:
         for route, pctx in self._opened.items():
             await self._stage._done_with(route, self._ctx.user, pctx, not pctx.failed)
+
+
+def _arrow_table(batches: list[Any], schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _prepared(stmt: dialects.Statement) -> PreparedStatement:

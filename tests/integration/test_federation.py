@@ -34,16 +34,25 @@ def fed(request: pytest.FixtureRequest) -> Iterator[ProxyProcess]:
         yield proxy
 
 
+ORDERS = [
+    (i, i % 7 if i % 10 else None, Decimal(i) + Decimal("0.25"),
+     datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 30),
+     None if i % 3 else f"note {i}")
+    for i in range(1, 201)
+]
+CUSTOMERS = [
+    (i, f"customer {i}" if i != 3 else None, i % 2 == 0, datetime.datetime(2020, 1, i + 1, 12, 30))
+    for i in range(6)
+]
+ITEMS = [(i, f"sku-{i % 4}", i % 5) for i in range(1, 201, 2)]
+
+
 def _seed(proxy: ProxyProcess) -> None:
     with psycopg.connect(proxy.dsn("shop"), autocommit=True) as conn:
         conn.execute("CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer, "
                      "total numeric(10,2), placed date, note text)")
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO orders VALUES (%s, %s, %s, %s, %s)",
-                [(i, i % 7 if i % 10 else None, Decimal(i) + Decimal("0.25"),
-                  datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 30),
-                  None if i % 3 else f"note {i}") for i in range(1, 201)])
+            cur.executemany("INSERT INTO orders VALUES (%s, %s, %s, %s, %s)", ORDERS)
         conn.execute("CREATE TABLE big (id integer PRIMARY KEY)")
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO big VALUES (%s)", [(i,) for i in range(MAX_ROWS + 1)])
@@ -51,15 +60,11 @@ def _seed(proxy: ProxyProcess) -> None:
         conn.execute("CREATE TABLE customers (id integer PRIMARY KEY, name varchar(40), "
                      "vip boolean, since timestamp)")
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO customers VALUES (%s, %s, %s, %s)",
-                [(i, f"customer {i}" if i != 3 else None, i % 2 == 0,
-                  datetime.datetime(2020, 1, i + 1, 12, 30)) for i in range(0, 6)])
+            cur.executemany("INSERT INTO customers VALUES (%s, %s, %s, %s)", CUSTOMERS)
     with psycopg.connect(proxy.dsn("stock"), autocommit=True) as conn:
         conn.execute("CREATE TABLE items (order_id integer, sku text, qty integer)")
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO items VALUES (%s, %s, %s)",
-                            [(i, f"sku-{i % 4}", i % 5) for i in range(1, 201, 2)])
+            cur.executemany("INSERT INTO items VALUES (%s, %s, %s)", ITEMS)
 
 
 def _types(cur: psycopg.Cursor) -> list[tuple[str, int]]:
@@ -77,12 +82,10 @@ def test_join_sqlite_mariadb_with_filters_and_types(fed: ProxyProcess) -> None:
         assert _types(cur) == [("id", INT4), ("total", NUMERIC), ("placed", DATE),
                                ("note", TEXT), ("name", VARCHAR), ("vip", BOOL),
                                ("since", TIMESTAMP)]
-    expected = [i for i in range(11, 30) if i % 10 and (i % 7) % 2 == 0 and i % 7 != 0
-                or (i % 10 and i % 7 == 0)]
-    assert [r[0] for r in rows] == expected
-    first = rows[0]
-    i = first[0]
-    assert first[1:] == (Decimal(i) + Decimal("0.25"),
-                         datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 30),
-                         None if i % 3 else f"note {i}", f"customer {i % 7}", True,
-                         datetime.datetime(2020, 1, i % 7 + 1, 12, 30))
+    customers = {c[0]: c for c in CUSTOMERS}
+    expected = [
+        (o[0], o[2], o[3], o[4], *customers[o[1]][1:])
+        for o in ORDERS
+        if o[1] in customers and o[2] > 10 and customers[o[1]][2] and o[0] < 30
+    ]
+    assert rows == expected
