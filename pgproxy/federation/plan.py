@@ -128,6 +128,11 @@ def split(
         )
     except OptimizeError as exc:
         raise errors.from_sqlstate("42703", f"cannot plan a query across routes: {exc}") from None
+    pushed: dict[str, list[exp.Expr]] = {k: [] for k in keys}
+    for scope in traverse_scope(tree):
+        if isinstance(scope.expression, exp.Select):
+            _push(scope, keys, pushed)
+    # What the query still reads of each table once its filters went down with it.
     scopes = traverse_scope(tree)
     needed: dict[str, set[str]] = {k: set() for k in keys}
     for scope in scopes:
@@ -135,10 +140,6 @@ def split(
             key = _owner(scope, column.table)
             if key in needed:
                 needed[key].add(column.name)
-    pushed: dict[str, list[exp.Expr]] = {k: [] for k in keys}
-    for scope in scopes:
-        if isinstance(scope.expression, exp.Select):
-            _push(scope, keys, pushed)
     parts = []
     for key, source in keys.items():
         names = [n for n in columns[len(parts)] if n in needed[key]]

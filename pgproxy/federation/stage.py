@@ -227,7 +227,7 @@ class Federation(Stage):
             backend = pctx.target().backend
             lines.append(
                 f'  Part {part.key[len(plan.PREFIX) :]}: "{part.source.name}" on route '
-                f"{part.source.route} ({backend}), {part.pushed} conditions pushed down"
+                f"{part.source.route} ({backend}), conditions pushed down: {part.pushed}"
             )
             lines.append(f"    Backend SQL: {generated.sql}")
             by_name = {c.name: c for c in cols}

@@ -89,3 +89,115 @@ def test_join_sqlite_mariadb_with_filters_and_types(fed: ProxyProcess) -> None:
         if o[1] in customers and o[2] > 10 and customers[o[1]][2] and o[0] < 30
     ]
     assert rows == expected
+
+
+def test_aggregate_group_order_limit_with_nulls(fed: ProxyProcess) -> None:
+    """LEFT JOIN keeps orders without a customer (NULL names); DuckDB groups, sorts, limits."""
+    with psycopg.connect(fed.dsn("shop")) as conn:
+        cur = conn.execute(
+            "SELECT c.name, count(*) AS n, sum(o.total) AS total, max(o.placed) "
+            "FROM shop.orders o LEFT JOIN crm.customers c ON c.id = o.customer_id "
+            "WHERE o.id <= 100 GROUP BY c.name ORDER BY n DESC, c.name NULLS FIRST LIMIT 4")
+        rows = cur.fetchall()
+        assert _types(cur) == [("name", VARCHAR), ("n", INT8), ("total", NUMERIC),
+                               ("max", DATE)]
+    customers = {c[0]: c for c in CUSTOMERS}
+    groups: dict[str | None, list[tuple]] = {}
+    for o in ORDERS:
+        if o[0] <= 100:
+            name = customers[o[1]][1] if o[1] in customers else None
+            groups.setdefault(name, []).append(o)
+    expected = sorted(
+        ((name, len(g), sum(o[2] for o in g), max(o[3] for o in g)) for name, g in groups.items()),
+        key=lambda r: (-r[1], r[0] is not None, r[0] or ""))[:4]
+    assert rows == expected
+    assert any(r[0] is None for r in expected)  # the NULL group is there to be checked
+
+
+def test_sqlite_with_sqlite_and_unqualified_columns(fed: ProxyProcess) -> None:
+    """Two SQLite routes, the session's own tables qualified by its own route name, columns
+    resolved by the tables' schemas, a parameter bound in the pushed filter."""
+    with psycopg.connect(fed.dsn("stock")) as conn:
+        cur = conn.execute(
+            "SELECT sku, sum(qty) AS qty, count(DISTINCT customer_id) AS buyers "
+            "FROM stock.items JOIN shop.orders ON id = order_id "
+            "WHERE qty > %s GROUP BY sku ORDER BY sku", (1,))
+        rows = cur.fetchall()
+        assert _types(cur) == [("sku", TEXT), ("qty", NUMERIC), ("buyers", INT8)]
+    orders = {o[0]: o for o in ORDERS}
+    expected: dict[str, tuple[int, set]] = {}
+    for order_id, sku, qty in ITEMS:
+        if qty > 1 and order_id in orders:
+            total, buyers = expected.get(sku, (0, set()))
+            if orders[order_id][1] is not None:
+                buyers = buyers | {orders[order_id][1]}
+            expected[sku] = (total + qty, buyers)
+    assert rows == [(sku, t, len(b)) for sku, (t, b) in sorted(expected.items())]
+
+
+def test_mariadb_with_sqlite_from_the_mariadb_session(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("crm")) as conn:
+        cur = conn.execute(
+            "SELECT c.id, c.since, i.sku FROM customers c "
+            "JOIN shop.orders o ON o.customer_id = c.id JOIN stock.items i ON i.order_id = o.id "
+            "WHERE c.name LIKE 'customer%%' AND i.qty = 4 ORDER BY i.order_id LIMIT 3")
+        rows = cur.fetchall()
+        assert _types(cur) == [("id", INT4), ("since", TIMESTAMP), ("sku", TEXT)]
+    customers = {c[0]: c for c in CUSTOMERS if c[1] is not None}
+    orders = {o[0]: o for o in ORDERS}
+    expected = [
+        (orders[i[0]][1], customers[orders[i[0]][1]][3], i[1])
+        for i in ITEMS
+        if i[2] == 4 and orders[i[0]][1] in customers
+    ][:3]
+    assert rows == expected
+
+
+def test_explain_shows_the_sql_each_backend_gets(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("shop")) as conn:
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c "
+            "ON c.id = o.customer_id WHERE o.total > 150 AND c.vip"))
+    lines = [line.strip() for line in plan.splitlines()]
+    # Each table's part: only the columns the query reads after its own filter went down
+    # with it, in the backend's own dialect.
+    assert lines[1:5] == [
+        'Part 0: "shop.orders" on route shop (sqlite), conditions pushed down: 1',
+        'Backend SQL: SELECT "t"."id", "t"."customer_id" FROM orders AS t WHERE t.total > 150',
+        'Part 1: "crm.customers" on route crm (mysql), conditions pushed down: 1',
+        "Backend SQL: SELECT `t`.`id`, `t`.`name` FROM customers AS t WHERE t.vip",
+    ]
+    assert "DuckDB plan:" in plan and "JOIN" in plan.upper()
+
+
+def test_limit_writes_and_errors_keep_the_session(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("shop"), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as info:
+            conn.execute("SELECT count(*) FROM shop.big b JOIN crm.customers c ON c.id = b.id")
+        assert "shop.big" in str(info.value) and str(MAX_ROWS) in str(info.value)
+        assert info.value.sqlstate == "54000"
+        # A filter pushed down brings the input under the limit.
+        assert conn.execute(
+            "SELECT count(*) FROM shop.big b JOIN crm.customers c ON c.id = b.id "
+            "WHERE b.id < 100").fetchone() == (len(CUSTOMERS),)
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
+            conn.execute("INSERT INTO orders (id) SELECT id + 1000 FROM crm.customers")
+        assert info.value.sqlstate == "0A000"
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("UPDATE crm.customers SET vip = true")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT o.nope FROM shop.orders o JOIN crm.customers c ON c.id = o.id")
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT * FROM shop.orders o JOIN crm.nope n ON n.id = o.id")
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (len(ORDERS),)
+
+
+def test_inside_a_transaction_the_own_route_reads_its_own_writes(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("shop")) as conn:
+        conn.execute("INSERT INTO orders (id, customer_id, total) VALUES (9001, 2, 1.5)")
+        row = conn.execute(
+            "SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c ON c.id = o.customer_id "
+            "WHERE o.id = 9001").fetchone()
+        assert row == (9001, "customer 2")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM orders WHERE id = 9001").fetchone() == (0,)
