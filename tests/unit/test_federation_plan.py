@@ -1,0 +1,95 @@
+"""The split of a query across routes: which tables go where, and what goes down with them."""
+
+from __future__ import annotations
+
+import pytest
+
+import dialects
+from pgproxy import errors
+from pgproxy.federation import plan
+
+ROUTES = {"shop", "crm", "stock"}
+SCHEMAS = {
+    "shop.orders": ["id", "customer_id", "total", "note"],
+    "crm.customers": ["id", "name", "vip"],
+    "orders": ["id", "customer_id", "total", "note"],
+}
+
+
+def _split(sql: str, own: str = "shop") -> plan.Split:
+    tree = dialects.parse(sql)[0].expression
+    sources = plan.sources(tree, ROUTES, own)
+    columns = [SCHEMAS.get(s.name, SCHEMAS.get(f"{s.route}.{s.table.name}", [])) for s in sources]
+    return plan.split(tree, ROUTES, own, columns)
+
+
+def test_routed_only_when_another_route_is_named() -> None:
+    assert plan.routed(frozenset({"crm.customers", "customers"}), ROUTES, "shop")
+    assert plan.routed(frozenset({"crm.public.customers"}), ROUTES, "shop")
+    # The session's own route name alone stays a schema of its own backend, as before.
+    assert not plan.routed(frozenset({"shop.orders", "orders"}), ROUTES, "shop")
+    assert not plan.routed(frozenset({"public.orders", "orders"}), ROUTES, "shop")
+    assert not plan.routed(frozenset(), ROUTES, "shop")
+
+
+def test_each_table_gets_its_columns_and_its_own_filters() -> None:
+    split = _split("SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c "
+                   "ON c.id = o.customer_id AND c.vip WHERE o.total > $1 AND o.note IS NULL "
+                   "AND (o.id > c.id OR c.name = 'x')")
+    orders, customers = split.parts
+    assert (orders.source.route, customers.source.route) == ("shop", "crm")
+    assert orders.sql == ('SELECT "t"."id", "t"."customer_id" FROM orders AS t '
+                          "WHERE t.total > $1 AND t.note IS NULL")
+    assert customers.sql == 'SELECT "t"."id", "t"."name" FROM customers AS t WHERE t.vip'
+    # What touches both tables stays for DuckDB; the parameters it keeps are renumbered.
+    assert "o.id > c.id OR c.name = 'x'" in split.sql and "$" not in split.sql
+    assert split.params == []
+    assert split.names == ["id", "name"]
+    assert split.origins == [(orders.key, "id"), (customers.key, "name")]
+
+
+def test_outer_joins_keep_filters_that_would_change_them() -> None:
+    split = _split("SELECT o.id, c.name FROM shop.orders o LEFT JOIN crm.customers c "
+                   "ON c.id = o.customer_id AND c.name LIKE 'A%' AND o.total > 5 "
+                   "WHERE c.vip IS NULL AND o.id < 10")
+    orders, customers = split.parts
+    # The null-extended side's WHERE filter must see the join's NULLs: it stays.
+    assert "c.vip IS NULL" in split.sql
+    assert "WHERE t.id < 10" in orders.sql and "total" not in orders.sql.split("WHERE")[1]
+    # ON conditions of the joined table filter what it joins: they go down; the preserved
+    # side's do not (they decide matches, not rows).
+    assert "t.name LIKE 'A%'" in customers.sql and "o.total > 5" in split.sql
+
+
+def test_subqueries_aggregates_and_names() -> None:
+    split = _split("SELECT count(*), sum(o.total) AS s, max(c.name) FROM shop.orders o, "
+                   "crm.customers c WHERE c.id = o.customer_id "
+                   "AND o.id IN (SELECT 1) GROUP BY c.vip")
+    assert split.names == ["count", "s", "max"]
+    assert split.origins == [None, None, None]
+    assert "o.id IN (SELECT 1" in split.sql  # a subquery stays with DuckDB
+
+
+def test_a_parameter_left_for_duckdb_is_renumbered() -> None:
+    split = _split("SELECT o.id + $3 FROM shop.orders o JOIN crm.customers c "
+                   "ON c.id = o.customer_id WHERE o.id > $2")
+    assert split.params == [2]
+    assert "$1" in split.sql and "$3" not in split.sql
+    assert "$2" in split.parts[0].sql
+
+
+def test_star_and_unknown_columns() -> None:
+    split = _split("SELECT * FROM shop.orders o JOIN crm.customers c ON c.id = o.customer_id")
+    assert split.names == ["id", "customer_id", "total", "note", "id", "name", "vip"]
+    with pytest.raises(errors.PgError) as info:
+        _split("SELECT o.nope FROM shop.orders o JOIN crm.customers c ON c.id = o.id")
+    assert info.value.sqlstate == "42703"
+
+
+def test_route_schema_table_and_ctes() -> None:
+    tree = dialects.parse(
+        "WITH x AS (SELECT 1 AS id) SELECT * FROM x JOIN crm.sales.customers c ON c.id = x.id "
+        "JOIN shop.orders o ON o.id = c.id")[0].expression
+    sources = plan.sources(tree, ROUTES, "shop")
+    assert [(s.route, s.bare) for s in sources] == [("crm", "sales.customers"),
+                                                    ("shop", "orders")]
