@@ -82,7 +82,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         log.info("backend %s: %s", name, backend.redacted_url())
     proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
     # Queries naming tables of several routes (DuckDB when the analytics extra is there).
-    federation.install(proxy.pipeline.stages, proxy.pipeline, proxy.router, cfg.federation)
+    federation.install(proxy.pipeline, proxy.router, cfg.federation)
     # Optional stages, each from its own config section: query cache, observers,
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)

@@ -41,9 +41,9 @@ _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 def column_of(name: str, duck_type: str) -> Column:
     """A DuckDB result column as RowDescription describes it."""
-    if m := _DECIMAL.fullmatch(duck_type):
-        precision, scale = int(m[1]), int(m[2])
-        return Column(name, pgtypes.NUMERIC, -1, ((precision << 16) | scale) + 4)
+    if _DECIMAL.fullmatch(duck_type):
+        # PostgreSQL's computed numerics (sum, avg of numeric) carry no typmod either.
+        return Column(name, pgtypes.NUMERIC)
     oid = _DUCK.get(duck_type, pgtypes.TEXT)
     info = pgtypes.TYPES.get(oid)
     return Column(name, oid, info.size if info else -1)

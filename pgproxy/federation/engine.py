@@ -14,6 +14,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.federation.duck_types import column_of, renamed
 from pgproxy.federation.plan import Split
 from pgproxy.results import DEFAULT_BATCH, BackendResult
+from pgproxy.types.arrow import arrow_schema
 
 
 class DuckCursor:
@@ -43,15 +44,7 @@ async def run(
 ) -> BackendResult:
     """DuckDB's answer, its first rows fetched; the rest streams as the client reads."""
     cursor, rows, exhausted = await ctx.in_worker(_execute, split, tables, params, DEFAULT_BATCH)
-    typed = []
-    for i, column in enumerate(cursor.columns):
-        origin = split.origins[i] if i < len(split.origins) else None
-        name = split.names[i] if i < len(split.names) else column.name
-        if origin is not None:  # a part's column as is: its source's type
-            by_name = {c.name: c for c in columns[origin[0]]}
-            column = by_name.get(origin[1], column)
-        typed.append(renamed(column, name))
-    cursor.columns = typed
+    cursor.columns = typed(split, cursor.columns, columns)
     return BackendResult(
         "SELECT",
         cursor,
@@ -62,6 +55,28 @@ async def run(
         closed=exhausted,
         style=ctx.settings.style(),
     )
+
+
+def describe(split: Split, parts: dict[str, list[Column]], params: Sequence[Any]) -> list[Column]:
+    """Worker side: the result's columns, from DuckDB's query over empty parts."""
+    tables = {k: arrow_schema(cols).empty_table() for k, cols in parts.items()}
+    cursor, _, _ = _execute(split, tables, params, 1)
+    cursor.close()
+    return typed(split, cursor.columns, parts)
+
+
+def typed(split: Split, columns: list[Column], parts: dict[str, list[Column]]) -> list[Column]:
+    """DuckDB's result columns named as PostgreSQL names them; a part's column shown as is
+    keeps its source's type (a varchar(40) stays one, a json column json)."""
+    out = []
+    for i, column in enumerate(columns):
+        origin = split.origins[i] if i < len(split.origins) else None
+        name = split.names[i] if i < len(split.names) else column.name
+        if origin is not None:
+            by_name = {c.name: c for c in parts[origin[0]]}
+            column = by_name.get(origin[1], column)
+        out.append(renamed(column, name))
+    return out
 
 
 def _connect(tables: dict[str, pa.Table]) -> Any:

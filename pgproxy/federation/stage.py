@@ -76,9 +76,10 @@ class Federation(Stage):
         stmt = ctx.stmt
         if stmt.kind is Kind.OTHER:
             return stmt.tag == "EXPLAIN" and self._explained(ctx) is not None
-        return self._routed(stmt, ctx.route.name)
+        return self.routed(stmt, ctx.route.name)
 
-    def _routed(self, stmt: dialects.Statement, own: str) -> bool:
+    def routed(self, stmt: dialects.Statement, own: str) -> bool:
+        """Whether `stmt` names a route other than `own` (cached per distinct table set)."""
         read, written = stmt.tables_read, stmt.tables_written
         if not read and not written:
             return False
@@ -102,7 +103,7 @@ class Federation(Stage):
             inner = self._path.parse(ctx.stmt.sql[match.end() :])
         except errors.PgError:
             return None
-        if len(inner) == 1 and self._routed(inner[0], ctx.route.name):
+        if len(inner) == 1 and self.routed(inner[0], ctx.route.name):
             return inner[0]
         return None
 
@@ -114,31 +115,10 @@ class Federation(Stage):
             inner = self._explained(ctx)
             assert inner is not None
             stmt, explain = inner, True
-        if stmt.kind in _WRITES or stmt.tables_written:
-            raise errors.FeatureNotSupported(
-                "a statement that writes cannot name tables of another route "
-                f'(connected to "{ctx.route.name}")',
-                hint="Write to one route at a time, connected to its database.",
-            )
-        if stmt.kind is not Kind.SELECT or stmt.expression is None:
-            raise errors.FeatureNotSupported(
-                f"{stmt.tag} cannot name tables of another route; only SELECT can"
-            )
-        try:
-            from pgproxy.federation import engine
-        except ImportError as exc:  # the optional extra is not installed
-            raise errors.FeatureNotSupported(
-                f"a query across routes needs DuckDB and pyarrow ({exc.name} is missing)",
-                hint="pip install 'pgproxy[analytics]'",
-            ) from None
-        routes, own = self._routes(), ctx.route.name
+        engine = _engine(stmt, ctx.route.name)
         sessions = _Sessions(self, ctx)
         try:
-            sources = plan.sources(stmt.expression, routes, own)
-            described = [await self._describe(sessions.get(s.route), s) for s in sources]
-            split = plan.split(
-                stmt.expression, routes, own, [[c.name for c in cols] for cols in described]
-            )
+            split, described = await self._plan(stmt, sessions)
             params = [ctx.params[i] if i < len(ctx.params) else None for i in split.params]
             if explain:
                 return await self._explain(ctx, sessions, split, described, params)
@@ -146,6 +126,50 @@ class Federation(Stage):
             return await engine.run(ctx, split, tables, columns, params)
         finally:
             await sessions.release()
+
+    async def describe(self, ctx: StatementContext) -> list[Column]:
+        """The result's columns for a Describe: DuckDB's query over empty parts."""
+        stmt = ctx.stmt
+        engine = _engine(stmt, ctx.route.name)
+        sessions = _Sessions(self, ctx)
+        try:
+            split, described = await self._plan(stmt, sessions)
+        finally:
+            await sessions.release()
+        params = [None] * len(split.params)
+        parts = {
+            p.key: _part_columns(p, cols) for p, cols in zip(split.parts, described, strict=True)
+        }
+        return await ctx.in_worker(engine.describe, split, parts, params)
+
+    async def param_types(self, ctx: StatementContext, stmt: dialects.Statement) -> list[int]:
+        """A type per $n bound to a column of one of the tables (0 where none is known)."""
+        types = [0] * stmt.nparams
+        if not stmt.param_columns or stmt.expression is None:
+            return types
+        sessions = _Sessions(self, ctx)
+        try:
+            sources = plan.sources(stmt.expression, self._routes(), ctx.route.name)
+            for index, table, column in stmt.param_columns:
+                source = next((s for s in sources if s.table.name.lower() == table), None)
+                if source is None or index >= len(types):
+                    continue
+                columns = await self._describe(sessions.get(source.route), source)
+                types[index] = next((c.type_oid for c in columns if c.name.lower() == column), 0)
+        finally:
+            await sessions.release()
+        return types
+
+    async def _plan(
+        self, stmt: dialects.Statement, sessions: _Sessions
+    ) -> tuple[plan.Split, list[list[Column]]]:
+        routes, own = self._routes(), sessions.own
+        sources = plan.sources(stmt.expression, routes, own)
+        described = [await self._describe(sessions.get(s.route), s) for s in sources]
+        split = plan.split(
+            stmt.expression, routes, own, [[c.name for c in cols] for cols in described]
+        )
+        return split, described
 
     async def _describe(self, pctx: StatementContext, source: plan.Source) -> list[Column]:
         """A table's columns, from its backend's description of SELECT * (nothing runs)."""
@@ -165,7 +189,13 @@ class Federation(Stage):
             pctx = sessions.get(parts[0].source.route)
             return [await self._read(ctx, pctx, part) for part in parts]
 
-        done = await asyncio.gather(*(route_parts(p) for p in by_route.values()))
+        # Every route's reads end before an error leaves: their sessions are released next.
+        done = await asyncio.gather(
+            *(route_parts(p) for p in by_route.values()), return_exceptions=True
+        )
+        for failed in done:
+            if isinstance(failed, BaseException):
+                raise failed
         columns: dict[str, list[Column]] = {}
         tables: dict[str, Any] = {}
         for parts, results in zip(by_route.values(), done, strict=True):
@@ -230,8 +260,7 @@ class Federation(Stage):
                 f"{part.source.route} ({backend}), conditions pushed down: {part.pushed}"
             )
             lines.append(f"    Backend SQL: {generated.sql}")
-            by_name = {c.name: c for c in cols}
-            schemas[part.key] = arrow_schema([by_name[n] for n in part.columns] or [_ONE])
+            schemas[part.key] = arrow_schema(_part_columns(part, cols))
         lines.append(f"  DuckDB SQL: {split.sql}")
         lines.append("  DuckDB plan:")
         plan_text = await ctx.in_worker(engine.explain, split.sql, schemas, params)
@@ -266,6 +295,10 @@ class _Sessions:
         self._ctx = ctx
         self._opened: dict[str, StatementContext] = {}
 
+    @property
+    def own(self) -> str:
+        return self._ctx.route.name
+
     def get(self, route: str) -> StatementContext:
         if route == self._ctx.route.name:
             return self._ctx  # its own connection; inside a block, its transaction
@@ -285,13 +318,44 @@ def _arrow_table(batches: list[Any], schema: Any) -> Any:
     return pa.Table.from_batches(batches, schema=schema)
 
 
+def _engine(stmt: dialects.Statement, own: str) -> Any:
+    """The DuckDB engine module, for a SELECT; writes and the extra missing refused."""
+    if stmt.kind in _WRITES or stmt.tables_written:
+        raise errors.FeatureNotSupported(
+            f'a statement that writes cannot name tables of another route (connected to "{own}")',
+            hint="Write to one route at a time, connected to its database.",
+        )
+    if stmt.kind is not Kind.SELECT or stmt.expression is None:
+        raise errors.FeatureNotSupported(
+            f"{stmt.tag} cannot name tables of another route; only SELECT can"
+        )
+    try:
+        from pgproxy.federation import engine
+    except ImportError as exc:  # the optional extra is not installed
+        raise errors.FeatureNotSupported(
+            f"a query across routes needs DuckDB and pyarrow ({exc.name} is missing)",
+            hint="pip install 'pgproxy[analytics]'",
+        ) from None
+    return engine
+
+
+def _part_columns(part: plan.Part, described: list[Column]) -> list[Column]:
+    """A part's result columns as its table's description gives them."""
+    by_name = {c.name: c for c in described}
+    return [by_name[n] for n in part.columns] or [_ONE]
+
+
 def _prepared(stmt: dialects.Statement) -> PreparedStatement:
     return PreparedStatement(stmt, [], False)
 
 
-def install(stages: Any, path: Backend, router: Router, section: dict[str, Any]) -> None:
-    """Put the stage before SET/transaction control and the backend (pgproxy/core/stages)."""
+def install(pipeline: Any, router: Router, section: dict[str, Any]) -> None:
+    """Put the stage before SET/transaction control and the backend (pgproxy/core/stages),
+    and let the pipeline's Parse and Describe ask it."""
     from pgproxy.core.stages import SetConfig
 
+    stage = Federation(pipeline, router, Options.from_section(section))
+    stages = pipeline.stages
     index = next(i for i, s in enumerate(stages.stages) if isinstance(s, SetConfig))
-    stages.insert(index, Federation(path, router, Options.from_section(section)))
+    stages.insert(index, stage)
+    pipeline.federation = stage

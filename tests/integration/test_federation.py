@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Iterator
 from decimal import Decimal
@@ -201,3 +202,27 @@ def test_inside_a_transaction_the_own_route_reads_its_own_writes(fed: ProxyProce
         assert row == (9001, "customer 2")
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM orders WHERE id = 9001").fetchone() == (0,)
+
+
+def test_asyncpg_prepares_and_describes_a_query_across_routes(fed: ProxyProcess) -> None:
+    """Parse/Describe before any row: parameter types from the tables' columns, the result's
+    columns from DuckDB's plan over empty parts."""
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def main() -> None:
+        conn = await asyncpg.connect(fed.url("shop"))
+        try:
+            stmt = await conn.prepare(
+                "SELECT o.id, c.name, o.total * 2 AS double FROM shop.orders o "
+                "JOIN crm.customers c ON c.id = o.customer_id WHERE o.id BETWEEN $1 AND $2 "
+                "AND c.name = $3 ORDER BY o.id")
+            assert [t.name for t in stmt.get_parameters()] == ["int4", "int4", "varchar"]
+            assert [(a.name, a.type.name) for a in stmt.get_attributes()] == [
+                ("id", "int4"), ("name", "varchar"), ("double", "numeric")]
+            rows = await stmt.fetch(1, 50, "customer 2")
+            assert [tuple(r) for r in rows] == [
+                (o[0], "customer 2", o[2] * 2) for o in ORDERS if 1 <= o[0] <= 50 and o[1] == 2]
+        finally:
+            await conn.close()
+
+    asyncio.run(main())
