@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +17,8 @@ from pgproxy.federation.duck_types import column_of, renamed
 from pgproxy.federation.plan import Split
 from pgproxy.results import DEFAULT_BATCH, BackendResult
 from pgproxy.types.arrow import arrow_schema
+
+log = logging.getLogger("pgproxy.federation")
 
 
 class DuckCursor:
@@ -43,7 +47,9 @@ async def run(
     params: Sequence[Any],
 ) -> BackendResult:
     """DuckDB's answer, its first rows fetched; the rest streams as the client reads."""
+    started = time.perf_counter()
     cursor, rows, exhausted = await ctx.in_worker(_execute, split, tables, params, DEFAULT_BATCH)
+    log.debug("DuckDB's first %d rows in %.3f s", len(rows), time.perf_counter() - started)
     cursor.columns = typed(split, cursor.columns, columns)
     return BackendResult(
         "SELECT",

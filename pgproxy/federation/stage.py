@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -209,7 +210,13 @@ class Federation(Stage):
         from pgproxy.federation.duck_types import renamed
         from pgproxy.types.arrow import BatchBuilder
 
+        started = time.perf_counter()
         stmt = self._path.parse(part.sql)[0]
+        if stmt.result_columns:
+            # The catalog's types for the part, read now: read while the part's result is
+            # open (its first build), they would end that result on a backend that keeps
+            # one open at a time (SQLite), leaving the part its first batch only.
+            await self._path.catalog.result_types(pctx, stmt, len(part.columns))
         # Never from the query cache (its hits may be encoded frames): declare's path.
         result = await self._path.declare(pctx.sub(_prepared(stmt), ctx.params, ()), stmt)
         limit = self._options.max_rows
@@ -234,6 +241,13 @@ class Federation(Stage):
                 batches.append(await ctx.in_worker(builder.build, rows))
         finally:
             await result.close()
+        log.debug(
+            "part %s of route %s: %d rows in %.3f s",
+            part.source.name,
+            part.source.route,
+            count,
+            time.perf_counter() - started,
+        )
         return columns, _arrow_table(batches, builder.schema)
 
     async def _explain(

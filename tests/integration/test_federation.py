@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import sqlite3
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -226,3 +227,22 @@ def test_asyncpg_prepares_and_describes_a_query_across_routes(fed: ProxyProcess)
             await conn.close()
 
     asyncio.run(main())
+
+
+def test_a_fresh_proxy_reads_every_row_of_big_parts(tmp_path) -> None:
+    """The first query of a fresh proxy builds each backend's catalog: that must not end a
+    part's open result after its first batch (SQLite keeps one result open at a time)."""
+    config = "[backends]\n" + "".join(
+        f'{name} = "sqlite:///{tmp_path / name}.db"\n' for name in ("east", "west"))
+    for name in ("east", "west"):
+        conn = sqlite3.connect(tmp_path / f"{name}.db")
+        with conn:
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT)")
+            conn.executemany("INSERT INTO t VALUES (?, ?)",
+                             [(i, f"{name} {i}") for i in range(1, 5001)])
+        conn.close()
+    with run_proxy("", config=config) as proxy, \
+            psycopg.connect(proxy.dsn("east"), autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT count(*), count(w.id), max(e.label) FROM east.t e "
+            "LEFT JOIN west.t w ON w.id = e.id").fetchone() == (5000, 5000, "east 999")
