@@ -9,14 +9,15 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from pgproxy import errors
+from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
 from pgproxy.core.context import StatementContext
 from pgproxy.federation.duck_types import column_of, renamed
 from pgproxy.federation.plan import Split
 from pgproxy.results import DEFAULT_BATCH, BackendResult
-from pgproxy.types.arrow import arrow_schema
+from pgproxy.types.arrow import MAX_DECIMAL128, arrow_schema
 
 log = logging.getLogger("pgproxy.federation")
 
@@ -65,7 +66,7 @@ async def run(
 
 def describe(split: Split, parts: dict[str, list[Column]], params: Sequence[Any]) -> list[Column]:
     """Worker side: the result's columns, from DuckDB's query over empty parts."""
-    tables = {k: arrow_schema(cols).empty_table() for k, cols in parts.items()}
+    tables = {k: empty(cols) for k, cols in parts.items()}
     cursor, _, _ = _execute(split, tables, params, 1)
     cursor.close()
     return typed(split, cursor.columns, parts)
@@ -85,18 +86,47 @@ def typed(split: Split, columns: list[Column], parts: dict[str, list[Column]]) -
     return out
 
 
-def _connect(tables: dict[str, pa.Table]) -> Any:
-    con = duckdb.connect(":memory:")
-    for key, table in tables.items():
-        con.register(key, table)
-    return con
+def exact_numerics(table: pa.Table, columns: Sequence[Column]) -> pa.Table:
+    """Numeric columns DuckDB cannot take as they travel (an unconstrained numeric is its
+    exact text; numeric(65,30), MariaDB's, a decimal256) as decimal128 of the largest scale
+    and width their values have, so DuckDB computes on numbers, exactly; a column with NaN,
+    infinities or more than 38 digits stays text."""
+    for i, column in enumerate(columns):
+        typ = table.schema[i].type
+        if column.type_oid != pgtypes.NUMERIC or not (
+            pa.types.is_string(typ) or pa.types.is_decimal256(typ)
+        ):
+            continue
+        text = table.column(i)
+        if len(text) == text.null_count:
+            continue
+        if pa.types.is_decimal256(typ):
+            text = pc.cast(text, pa.string())
+        if pc.any(pc.match_substring_regex(text, "[^0-9.+-]")).as_py():
+            continue
+        # The value's own digits: 1.500 is 1.5, 2.000 is 2.
+        text = pc.replace_substring_regex(text, r"(\.\d*?)0+$", r"\1")
+        text = pc.replace_substring_regex(text, r"\.$", "")
+        dot = pc.find_substring(text, ".")
+        length = pc.utf8_length(text)
+        has_dot = pc.greater_equal(dot, 0)
+        scale = pc.max(pc.if_else(has_dot, pc.subtract(pc.subtract(length, dot), 1), 0))
+        whole = pc.max(pc.if_else(has_dot, dot, length))
+        scale, whole = scale.as_py() or 0, whole.as_py() or 1
+        if whole + scale > MAX_DECIMAL128:
+            continue
+        decimal = pa.decimal128(max(whole + scale, 1), scale)
+        table = table.set_column(i, pa.field(column.name, decimal), pc.cast(text, decimal))
+    return table
 
 
 def _execute(
     split: Split, tables: dict[str, pa.Table], params: Sequence[Any], prefetch: int
 ) -> tuple[DuckCursor, list[tuple[Any, ...]], bool]:
-    con = _connect(tables)
+    con = duckdb.connect(":memory:")
     try:
+        for key, table in tables.items():
+            con.register(key, table)
         cur = con.execute(split.sql, list(params))
         columns = [column_of(d[0], str(d[1])) for d in cur.description]
         rows = cur.fetchmany(prefetch)
@@ -110,10 +140,26 @@ def _execute(
     return cursor, rows, exhausted
 
 
-def explain(sql: str, schemas: dict[str, pa.Schema], params: Sequence[Any]) -> str:
-    """DuckDB's plan of `sql` over empty tables of the parts' schemas."""
-    con = _connect({k: s.empty_table() for k, s in schemas.items()})
+def empty(columns: Sequence[Column]) -> pa.Table:
+    """A part with no rows, for a plan: numerics DuckDB would get as text or decimal256
+    (exact_numerics decides their width from the rows) as a wide decimal128."""
+    schema = arrow_schema(columns)
+    for i, column in enumerate(columns):
+        typ = schema[i].type
+        if column.type_oid == pgtypes.NUMERIC and (
+            pa.types.is_string(typ) or pa.types.is_decimal256(typ)
+        ):
+            scale = min(typ.scale, 18) if pa.types.is_decimal256(typ) else 10
+            schema = schema.set(i, pa.field(column.name, pa.decimal128(MAX_DECIMAL128, scale)))
+    return schema.empty_table()
+
+
+def explain(sql: str, parts: dict[str, list[Column]], params: Sequence[Any]) -> str:
+    """DuckDB's plan of `sql` over empty parts."""
+    con = duckdb.connect(":memory:")
     try:
+        for key, columns in parts.items():
+            con.register(key, empty(columns))
         rows = con.execute(f"EXPLAIN {sql}", list(params)).fetchall()
     except duckdb.Error as exc:
         raise _error(exc) from None

@@ -21,6 +21,7 @@ from typing import Any
 import dialects
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Column
+from pgproxy.cache.stage import adopt_settings
 from pgproxy.core.context import StatementContext
 from pgproxy.core.stages import Backend, Stage
 from pgproxy.core.statement import PreparedStatement
@@ -248,7 +249,7 @@ class Federation(Stage):
             count,
             time.perf_counter() - started,
         )
-        return columns, _arrow_table(batches, builder.schema)
+        return columns, await ctx.in_worker(_arrow_table, batches, builder.schema, columns)
 
     async def _explain(
         self,
@@ -259,7 +260,6 @@ class Federation(Stage):
         params: Sequence[Any],
     ) -> RowsResult:
         from pgproxy.federation import engine
-        from pgproxy.types.arrow import arrow_schema
 
         routes = ", ".join(sorted({p.source.route for p in split.parts}))
         lines = [f"Federated query over routes {routes}"]
@@ -274,7 +274,7 @@ class Federation(Stage):
                 f"{part.source.route} ({backend}), conditions pushed down: {part.pushed}"
             )
             lines.append(f"    Backend SQL: {generated.sql}")
-            schemas[part.key] = arrow_schema(_part_columns(part, cols))
+            schemas[part.key] = _part_columns(part, cols)
         lines.append(f"  DuckDB SQL: {split.sql}")
         lines.append("  DuckDB plan:")
         plan_text = await ctx.in_worker(engine.explain, split.sql, schemas, params)
@@ -319,6 +319,8 @@ class _Sessions:
         pctx = self._opened.get(route)
         if pctx is None:
             pctx = self._opened[route] = self._stage._session(self._ctx, route)
+            # The client's TimeZone, DateStyle, search_path …: what its reads depend on.
+            adopt_settings(pctx, self._ctx.settings.result_key())
         return pctx
 
     async def release(self) -> None:
@@ -326,10 +328,12 @@ class _Sessions:
             await self._stage._done_with(route, self._ctx.user, pctx, not pctx.failed)
 
 
-def _arrow_table(batches: list[Any], schema: Any) -> Any:
+def _arrow_table(batches: list[Any], schema: Any, columns: list[Column]) -> Any:
     import pyarrow as pa
 
-    return pa.Table.from_batches(batches, schema=schema)
+    from pgproxy.federation.engine import exact_numerics
+
+    return exact_numerics(pa.Table.from_batches(batches, schema=schema), columns)
 
 
 def _engine(stmt: dialects.Statement, own: str) -> Any:

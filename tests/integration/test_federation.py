@@ -47,6 +47,8 @@ CUSTOMERS = [
     for i in range(6)
 ]
 ITEMS = [(i, f"sku-{i % 4}", i % 5) for i in range(1, 201, 2)]
+PRICES = [("sku-0", Decimal("1.5")), ("sku-1", Decimal("2.25")), ("sku-2", Decimal("10")),
+          ("sku-3", Decimal("0.125"))]
 
 
 def _seed(proxy: ProxyProcess) -> None:
@@ -67,6 +69,10 @@ def _seed(proxy: ProxyProcess) -> None:
         conn.execute("CREATE TABLE items (order_id integer, sku text, qty integer)")
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO items VALUES (%s, %s, %s)", ITEMS)
+    with psycopg.connect(proxy.dsn("crm"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE prices (sku varchar(10), price numeric)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO prices VALUES (%s, %s)", PRICES)
 
 
 def _types(cur: psycopg.Cursor) -> list[tuple[str, int]]:
@@ -220,6 +226,9 @@ def test_asyncpg_prepares_and_describes_a_query_across_routes(fed: ProxyProcess)
             assert [t.name for t in stmt.get_parameters()] == ["int4", "int4", "varchar"]
             assert [(a.name, a.type.name) for a in stmt.get_attributes()] == [
                 ("id", "int4"), ("name", "varchar"), ("double", "numeric")]
+            total = await conn.prepare(
+                "SELECT sum(p.price) FROM shop.orders o JOIN crm.prices p ON p.sku = o.note")
+            assert [(a.name, a.type.name) for a in total.get_attributes()] == [("sum", "numeric")]
             rows = await stmt.fetch(1, 50, "customer 2")
             assert [tuple(r) for r in rows] == [
                 (o[0], "customer 2", o[2] * 2) for o in ORDERS if 1 <= o[0] <= 50 and o[1] == 2]
@@ -246,3 +255,20 @@ def test_a_fresh_proxy_reads_every_row_of_big_parts(tmp_path) -> None:
         assert conn.execute(
             "SELECT count(*), count(w.id), max(e.label) FROM east.t e "
             "LEFT JOIN west.t w ON w.id = e.id").fetchone() == (5000, 5000, "east 999")
+
+
+def test_unconstrained_numeric_sums_exactly(fed: ProxyProcess) -> None:
+    """A numeric without precision and scale (MariaDB's DECIMAL(65,30) here) still sums
+    exactly: DuckDB gets decimals as wide as the values need."""
+    with psycopg.connect(fed.dsn("stock")) as conn:
+        cur = conn.execute(
+            "SELECT i.sku, sum(i.qty * p.price) AS amount, min(p.price) AS price "
+            "FROM items i JOIN crm.prices p ON p.sku = i.sku GROUP BY i.sku ORDER BY i.sku")
+        rows = cur.fetchall()
+        assert _types(cur) == [("sku", TEXT), ("amount", NUMERIC), ("price", NUMERIC)]
+    prices = dict(PRICES)
+    expected = {}
+    for _, sku, qty in ITEMS:
+        expected[sku] = expected.get(sku, 0) + qty * prices[sku]
+    assert [(sku, amount, price.normalize()) for sku, amount, price in rows] == [
+        (sku, amount, prices[sku].normalize()) for sku, amount in sorted(expected.items())]
