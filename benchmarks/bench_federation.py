@@ -10,8 +10,10 @@ rows) grouped by the customer's region, twice: across routes (`shop.orders JOIN
 crm.customers`: each part fetched from its backend, joined by DuckDB) and inside
 `both` (the backend's own join). With --mariadb, customers also go to a MariaDB
 database (route `crm_m`) for a SQLite x MariaDB run. Prints the median wall
-time of each, the rows each part fetched (EXPLAIN) and the load average; asserts
-nothing, beyond both answers being equal.
+time and the proxy's CPU time (all its threads: steadier than wall time on a
+loaded machine; a MariaDB part's server time is not in it) of each, the SQL and
+rows each part fetched (EXPLAIN) and the load average; asserts nothing, and says
+whether both answers are equal.
 """
 
 from __future__ import annotations
@@ -75,13 +77,23 @@ def write_sqlite(path: Path, n_orders: int, n_customers: int, which: str) -> Non
     conn.close()
 
 
-def timed(conn: psycopg.Connection, sql: str, rounds: int) -> tuple[float, list[tuple]]:
-    times, rows = [], []
+def cpu_seconds(pid: int) -> float:
+    """The proxy's user + system CPU, all threads (DuckDB's and the workers' too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    conn: psycopg.Connection, sql: str, rounds: int, pid: int
+) -> tuple[float, float, list[tuple]]:
+    """Median wall seconds and median proxy CPU seconds of `sql`, and its rows."""
+    times, cpu, rows = [], [], []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), cpu_seconds(pid)
         rows = conn.execute(sql).fetchall()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), rows
+        cpu.append(cpu_seconds(pid) - used)
+    return statistics.median(times), statistics.median(cpu), rows
 
 
 def main() -> None:
@@ -111,23 +123,25 @@ def main() -> None:
     try:
         with run_proxy("", config=config) as proxy:
             with psycopg.connect(proxy.dsn("both"), autocommit=True) as conn:
-                one, expected = timed(conn, QUERY.format(orders="orders", customers="customers"),
-                                      args.rounds)
+                one, one_cpu, expected = timed(
+                    conn, QUERY.format(orders="orders", customers="customers"), args.rounds,
+                    proxy.proc.pid)
             runs = [("shop.orders x crm.customers (SQLite x SQLite)", "shop.orders",
                      "crm.customers")]
             if args.mariadb:
                 runs.append(("shop.orders x crm_m.customers (SQLite x MariaDB)", "shop.orders",
                              "crm_m.customers"))
-            print(f"one backend (SQLite, both tables): {one * 1000:.0f} ms median "
-                  f"of {args.rounds}")
+            print(f"one backend (SQLite, both tables): {one * 1000:.0f} ms median of "
+                  f"{args.rounds}, proxy CPU {one_cpu * 1000:.0f} ms")
             with psycopg.connect(proxy.dsn("shop"), autocommit=True) as conn, \
                     psycopg.connect(proxy.dsn("both"), autocommit=True) as both:
                 for label, o, c in runs:
                     sql = QUERY.format(orders=o, customers=c)
-                    seconds, rows = timed(conn, sql, args.rounds)
+                    seconds, cpu, rows = timed(conn, sql, args.rounds, proxy.proc.pid)
                     same = "same rows" if rows == expected else f"DIFFERENT rows: {rows}"
                     print(f"across routes, {label}: {seconds * 1000:.0f} ms median of "
-                          f"{args.rounds} ({seconds / one:.1f}x one backend; {same})")
+                          f"{args.rounds} ({seconds / one:.1f}x one backend), proxy CPU "
+                          f"{cpu * 1000:.0f} ms ({cpu / max(one_cpu, 1e-3):.1f}x); {same}")
                     plan = [r[0] for r in conn.execute("EXPLAIN " + sql)]
                     for line in plan:
                         if "Backend SQL" in line or "Part" in line:

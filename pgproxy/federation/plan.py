@@ -100,9 +100,14 @@ def _tables(
 
 
 def split(
-    tree: exp.Expr, routes: Collection[str], own: str, columns: Sequence[Sequence[str]]
+    tree: exp.Expr,
+    routes: Collection[str],
+    own: str,
+    columns: Sequence[Sequence[str]],
+    prefix: str = "",
 ) -> Split:
-    """The parts and DuckDB's query; `columns`: each source's column names, in order."""
+    """The parts and DuckDB's query; `columns`: each source's column names, in order;
+    `prefix`: what each part's text starts with (the statement's hint comment)."""
     tree = tree.copy()
     found = list(_tables(tree, routes, own))
     schema: dict[str, dict[str, str]] = {}
@@ -144,7 +149,9 @@ def split(
     for key, source in keys.items():
         names = [n for n in columns[len(parts)] if n in needed[key]]
         parts.append(
-            Part(source, key, _part_sql(source, names, pushed[key]), names, len(pushed[key]))
+            Part(
+                source, key, prefix + _part_sql(source, names, pushed[key]), names, len(pushed[key])
+            )
         )
     params: list[int] = []
     for param in tree.find_all(exp.Parameter, exp.Placeholder):

@@ -36,6 +36,7 @@ DEFAULT_MAX_ROWS = 1_000_000
 _READ_BATCH = 20_000  # rows per fetch of a part: one thread hop, one Arrow batch
 _IDLE_SESSIONS = 4  # per (route, user): sessions kept for the next federated query
 _EXPLAIN = re.compile(r"\s*EXPLAIN\s+((\([^()]*\)|ANALY[SZ]E|VERBOSE)\s+)*", re.IGNORECASE)
+_TIME_TRAVEL = ("pgproxy.as_of", "pgproxy.branch")
 _ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 
@@ -167,15 +168,23 @@ class Federation(Stage):
     ) -> tuple[plan.Split, list[list[Column]]]:
         routes, own = self._routes(), sessions.own
         sources = plan.sources(stmt.expression, routes, own)
-        described = [await self._describe(sessions.get(s.route), s) for s in sources]
+        hints = _hint_comment(stmt.hints)
+        described = [await self._describe(sessions.get(s.route), s, hints) for s in sources]
         split = plan.split(
-            stmt.expression, routes, own, [[c.name for c in cols] for cols in described]
+            stmt.expression,
+            routes,
+            own,
+            [[c.name for c in cols] for cols in described],
+            hints,
         )
         return split, described
 
-    async def _describe(self, pctx: StatementContext, source: plan.Source) -> list[Column]:
-        """A table's columns, from its backend's description of SELECT * (nothing runs)."""
-        stmt = self._path.parse(f"SELECT * FROM {source.bare}")[0]
+    async def _describe(
+        self, pctx: StatementContext, source: plan.Source, hints: str = ""
+    ) -> list[Column]:
+        """A table's columns, from its backend's description of SELECT * (nothing runs):
+        at the version the statement reads, when it travels in time."""
+        stmt = self._path.parse(f"{hints}SELECT * FROM {source.bare}")[0]
         columns = await self._path.describe_statement(pctx.sub(_prepared(stmt), (), ()))
         return list(columns or ())
 
@@ -319,8 +328,14 @@ class _Sessions:
         pctx = self._opened.get(route)
         if pctx is None:
             pctx = self._opened[route] = self._stage._session(self._ctx, route)
+            settings = self._ctx.settings
             # The client's TimeZone, DateStyle, search_path …: what its reads depend on.
-            adopt_settings(pctx, self._ctx.settings.result_key())
+            adopt_settings(pctx, settings.result_key())
+            # Its time travel too: a backend that cannot honour it refuses (0A000) rather
+            # than answer a question about the past with the present.
+            for name in _TIME_TRAVEL:
+                if pctx.settings.get(name) != (value := settings.get(name)):
+                    pctx.apply_setting(dialects.Setting(name, value or None))
         return pctx
 
     async def release(self) -> None:
@@ -355,6 +370,21 @@ def _engine(stmt: dialects.Statement, own: str) -> Any:
             hint="pip install 'pgproxy[analytics]'",
         ) from None
     return engine
+
+
+def _hint_comment(hints: dialects.Hints) -> str:
+    """The statement's time-travel hints (validated when parsed) for each part's text:
+    every backend honours them or refuses the part."""
+    if not (hints.as_of or hints.as_of_timestamp or hints.branch):
+        return ""
+    words = []
+    if hints.as_of:
+        words.append(f"as_of('{hints.as_of}')")
+    elif hints.as_of_timestamp:
+        words.append(f"as_of(TIMESTAMP '{hints.as_of_timestamp}')")
+    if hints.branch:
+        words.append(f"branch('{hints.branch}')")
+    return f"/*+ {' '.join(words)} */ "
 
 
 def _part_columns(part: plan.Part, described: list[Column]) -> list[Column]:

@@ -272,3 +272,18 @@ def test_unconstrained_numeric_sums_exactly(fed: ProxyProcess) -> None:
         expected[sku] = expected.get(sku, 0) + qty * prices[sku]
     assert [(sku, amount, price.normalize()) for sku, amount, price in rows] == [
         (sku, amount, prices[sku].normalize()) for sku, amount in sorted(expected.items())]
+
+
+def test_time_travel_a_backend_cannot_honour_is_refused(fed: ProxyProcess) -> None:
+    """A hint is never dropped on the way to a part: SQLite and MariaDB (no system
+    versioning here) refuse it with 0A000 rather than answer with the present."""
+    join = "FROM shop.orders{} o JOIN crm.customers c ON c.id = o.customer_id"
+    with psycopg.connect(fed.dsn("shop"), autocommit=True) as conn:
+        for sql in (
+            "/*+ as_of('HEAD~1') */ SELECT o.id " + join.format(""),
+            "SELECT o.id " + join.format(" AS OF 'HEAD~1'"),
+        ):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
+                conn.execute(sql)
+            assert "HEAD~1" in str(info.value) or "as_of" in str(info.value).lower()
+        assert conn.execute("SELECT count(*) " + join.format("")).fetchone()[0] > 0
