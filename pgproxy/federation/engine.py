@@ -86,6 +86,13 @@ def typed(split: Split, columns: list[Column], parts: dict[str, list[Column]]) -
     return out
 
 
+def distinct_keys(table: pa.Table, column: str, limit: int) -> list[Any] | None:
+    """A part's distinct non-NULL values of `column` (a semi-join's keys); None past
+    `limit` (then the other part is read whole)."""
+    values = pc.unique(table.column(column)).drop_null()
+    return None if len(values) > limit else values.to_pylist()
+
+
 def exact_numerics(table: pa.Table, columns: Sequence[Column]) -> pa.Table:
     """Numeric columns DuckDB cannot take as they travel (an unconstrained numeric is its
     exact text; numeric(65,30), MariaDB's, a decimal256) as decimal128 of the largest scale

@@ -49,6 +49,28 @@ class Part:
     sql: str
     columns: list[str]  # the part's result columns, in order
     pushed: int = 0  # conjuncts pushed down
+    where: list[exp.Expr] = field(default_factory=list)  # those conjuncts
+    prefix: str = ""  # the statement's hint comment
+
+    def keyed_sql(self, column: str, type_name: str, param: int) -> str:
+        """This part's SQL also keeping only rows whose `column` is in the array bound as
+        $param, of `type_name` elements (a semi-join's keys: one parameter, whatever
+        their number; the dialects bind it as JSON where the backend has no arrays)."""
+        array = exp.cast(
+            exp.Parameter(this=exp.Literal.number(param)), f"{type_name}[]", dialect="postgres"
+        )
+        keys = exp.EQ(this=exp.column(column), expression=exp.Any(this=exp.paren(array)))
+        return self.prefix + _part_sql(self.source, self.columns, [*self.where, keys])
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """`a.x = b.y` joining two parts: b needs only the rows whose y is one of a's x."""
+
+    source: str  # a part's key
+    column: str
+    target: str
+    target_column: str
 
 
 @dataclass(slots=True)
@@ -59,6 +81,7 @@ class Split:
     # Per result column: (part key, column) where it is a part's column as is, else None.
     origins: list[tuple[str, str] | None]
     names: list[str] = field(default_factory=list)  # result column names as PostgreSQL's
+    links: list[Link] = field(default_factory=list)  # both ways round
 
 
 def routed(tables: Collection[str], routes: Collection[str], own: str) -> bool:
@@ -134,9 +157,10 @@ def split(
     except OptimizeError as exc:
         raise errors.from_sqlstate("42703", f"cannot plan a query across routes: {exc}") from None
     pushed: dict[str, list[exp.Expr]] = {k: [] for k in keys}
+    links: list[Link] = []
     for scope in traverse_scope(tree):
         if isinstance(scope.expression, exp.Select):
-            _push(scope, keys, pushed)
+            _push(scope, keys, pushed, links)
     # What the query still reads of each table once its filters went down with it.
     scopes = traverse_scope(tree)
     needed: dict[str, set[str]] = {k: set() for k in keys}
@@ -169,7 +193,7 @@ def split(
         key = _owner(outer, inner.table) if isinstance(inner, exp.Column) and outer else None
         origins.append((key, inner.name) if key in keys else None)
         names.append(_pg_name(projection))
-    return Split(parts, tree.sql(dialect="duckdb"), params, origins, names)
+    return Split(parts, tree.sql(dialect="duckdb"), params, origins, names, links)
 
 
 def _owner(scope: Scope | None, alias: str) -> str | None:
@@ -184,17 +208,25 @@ def _owner(scope: Scope | None, alias: str) -> str | None:
     return None
 
 
-def _push(scope: Scope, keys: dict[str, Source], pushed: dict[str, list[exp.Expr]]) -> None:
-    """Move the conjuncts that touch one part's table only into that part.
+def _push(
+    scope: Scope,
+    keys: dict[str, Source],
+    pushed: dict[str, list[exp.Expr]],
+    links: list[Link],
+) -> None:
+    """Move the conjuncts that touch one part's table only into that part, and note the
+    equalities that join two parts (`links`) for a semi-join.
 
     WHERE: not for a table an outer join may null-extend (its filter would keep the
     rows the join makes). A join's ON: only those of the joined table itself, for an
-    inner or left join (they filter what it joins, nothing else)."""
+    inner or left join (they filter what it joins, nothing else). A link: `a.x = b.y`
+    of an inner join or the WHERE, neither table null-extended."""
     select = scope.expression
     joins = select.args.get("joins") or []
     first = select.args.get("from_")
     seen = [first.this.alias_or_name] if first is not None else []
     nullable: set[str] = set()
+    inner_on: list[exp.Expr] = []
     for join in joins:
         alias = join.this.alias_or_name
         side = (join.side or "").upper()
@@ -204,23 +236,42 @@ def _push(scope: Scope, keys: dict[str, Source], pushed: dict[str, list[exp.Expr
             nullable.add(alias)
         seen.append(alias)
         on = join.args.get("on")
-        if (
-            on is not None
-            and side in ("", "LEFT")
-            and (join.kind or "").upper() in ("", "INNER", "OUTER")
-        ):
-            for conjunct in _conjuncts(on):
-                if _single(scope, conjunct) == alias and (key := _owner(scope, alias)):
-                    pushed[key].append(conjunct.copy())
-                    conjunct.replace(exp.true())
+        kind = (join.kind or "").upper()
+        if on is None or side not in ("", "LEFT") or kind not in ("", "INNER", "OUTER"):
+            continue
+        for conjunct in _conjuncts(on):
+            if _single(scope, conjunct) == alias and (key := _owner(scope, alias)):
+                pushed[key].append(conjunct.copy())
+                conjunct.replace(exp.true())
+            elif not side:
+                inner_on.append(conjunct)
     where = select.args.get("where")
-    if where is None:
-        return
-    for conjunct in _conjuncts(where.this):
+    for conjunct in _conjuncts(where.this) if where is not None else ():
         alias = _single(scope, conjunct)
         if alias is not None and alias not in nullable and (key := _owner(scope, alias)):
             pushed[key].append(conjunct.copy())
             conjunct.replace(exp.true())
+        else:
+            inner_on.append(conjunct)
+    for conjunct in inner_on:
+        if not (
+            isinstance(conjunct, exp.EQ)
+            and isinstance(conjunct.left, exp.Column)
+            and isinstance(conjunct.right, exp.Column)
+        ):
+            continue
+        left, right = conjunct.left, conjunct.right
+        if left.table == right.table or {left.table, right.table} & nullable:
+            continue
+        a, b = _owner(scope, left.table), _owner(scope, right.table)
+        if (
+            a
+            and b
+            and left.table in scope.selected_sources
+            and right.table in scope.selected_sources
+        ):
+            links.append(Link(a, left.name, b, right.name))
+            links.append(Link(b, right.name, a, left.name))
 
 
 def _conjuncts(node: exp.Expr) -> Iterator[exp.Expr]:
@@ -251,6 +302,7 @@ def _part_sql(source: Source, names: list[str], where: list[exp.Expr]) -> str:
     ]
     query = exp.select(*projection).from_(source.table.copy().as_(alias))
     for conjunct in where:
+        conjunct = conjunct.copy()
         for column in conjunct.find_all(exp.Column):
             column.set("table", exp.to_identifier(alias))
         query = query.where(conjunct, copy=False)

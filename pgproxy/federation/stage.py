@@ -36,6 +36,20 @@ DEFAULT_MAX_ROWS = 1_000_000
 _READ_BATCH = 20_000  # rows per fetch of a part: one thread hop, one Arrow batch
 _IDLE_SESSIONS = 4  # per (route, user): sessions kept for the next federated query
 _EXPLAIN = re.compile(r"\s*EXPLAIN\s+((\([^()]*\)|ANALY[SZ]E|VERBOSE)\s+)*", re.IGNORECASE)
+# Semi-join keys: at most this many distinct values (one JSON / array parameter), of a
+# column of one of these types (an element type the dialects' = ANY($n::t[]) binds).
+_SEMI_JOIN_KEYS = 50_000
+_KEY_TYPES = {
+    pgtypes.INT2: "int2",
+    pgtypes.INT4: "int4",
+    pgtypes.INT8: "int8",
+    pgtypes.TEXT: "text",
+    pgtypes.VARCHAR: "varchar",
+    pgtypes.BPCHAR: "text",
+    pgtypes.DATE: "date",
+    pgtypes.NUMERIC: "numeric",
+    pgtypes.UUID: "uuid",
+}
 _TIME_TRAVEL = ("pgproxy.as_of", "pgproxy.branch")
 _ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
@@ -125,7 +139,7 @@ class Federation(Stage):
             params = [ctx.params[i] if i < len(ctx.params) else None for i in split.params]
             if explain:
                 return await self._explain(ctx, sessions, split, described, params)
-            columns, tables = await self._fetch(ctx, sessions, split)
+            columns, tables = await self._fetch(ctx, sessions, split, described)
             return await engine.run(ctx, split, tables, columns, params)
         finally:
             await sessions.release()
@@ -189,16 +203,50 @@ class Federation(Stage):
         return list(columns or ())
 
     async def _fetch(
-        self, ctx: StatementContext, sessions: _Sessions, split: plan.Split
+        self,
+        ctx: StatementContext,
+        sessions: _Sessions,
+        split: plan.Split,
+        described: list[list[Column]],
     ) -> tuple[dict[str, list[Column]], dict[str, Any]]:
-        """Every part's rows as an Arrow table: routes side by side, one route's in turn."""
+        """Every part's rows as an Arrow table: routes side by side, one route's in turn;
+        a part a semi-join narrows after the part whose keys it takes."""
+        columns: dict[str, list[Column]] = {}
+        tables: dict[str, Any] = {}
+        semi = _semi_joins(split, described)
+        await self._fetch_parts(
+            ctx, sessions, [p for p in split.parts if p.key not in semi], columns, tables, {}
+        )
+        if semi:
+            from pgproxy.federation.engine import distinct_keys
+
+            keys = {}
+            for key, (link, type_name) in semi.items():
+                values = await ctx.in_worker(
+                    distinct_keys, tables[link.source], link.column, _SEMI_JOIN_KEYS
+                )
+                keys[key] = None if values is None else (link.target_column, type_name, values)
+            await self._fetch_parts(
+                ctx, sessions, [p for p in split.parts if p.key in semi], columns, tables, keys
+            )
+        return columns, tables
+
+    async def _fetch_parts(
+        self,
+        ctx: StatementContext,
+        sessions: _Sessions,
+        parts: list[plan.Part],
+        columns: dict[str, list[Column]],
+        tables: dict[str, Any],
+        keys: dict[str, tuple[str, str, list[Any]] | None],
+    ) -> None:
         by_route: dict[str, list[plan.Part]] = {}
-        for part in split.parts:
+        for part in parts:
             by_route.setdefault(part.source.route, []).append(part)
 
         async def route_parts(parts: list[plan.Part]) -> list[tuple[Any, ...]]:
             pctx = sessions.get(parts[0].source.route)
-            return [await self._read(ctx, pctx, part) for part in parts]
+            return [await self._read(ctx, pctx, part, keys.get(part.key)) for part in parts]
 
         # Every route's reads end before an error leaves: their sessions are released next.
         done = await asyncio.gather(
@@ -207,28 +255,37 @@ class Federation(Stage):
         for failed in done:
             if isinstance(failed, BaseException):
                 raise failed
-        columns: dict[str, list[Column]] = {}
-        tables: dict[str, Any] = {}
-        for parts, results in zip(by_route.values(), done, strict=True):
-            for part, (cols, table) in zip(parts, results, strict=True):
+        for parts_, results in zip(by_route.values(), done, strict=True):
+            for part, (cols, table) in zip(parts_, results, strict=True):
                 columns[part.key], tables[part.key] = cols, table
-        return columns, tables
 
     async def _read(
-        self, ctx: StatementContext, pctx: StatementContext, part: plan.Part
+        self,
+        ctx: StatementContext,
+        pctx: StatementContext,
+        part: plan.Part,
+        keys: tuple[str, str, list[Any]] | None = None,
     ) -> tuple[list[Column], Any]:
+        """One part's rows; with `keys`, (column, element type, values): only the rows whose
+        column is one of the values (a semi-join), bound as one array parameter."""
         from pgproxy.federation.duck_types import renamed
         from pgproxy.types.arrow import BatchBuilder
 
         started = time.perf_counter()
-        stmt = self._path.parse(part.sql)[0]
+        params: Sequence[Any] = ctx.params
+        sql = part.sql
+        if keys is not None:
+            column, type_name, values = keys
+            sql = part.keyed_sql(column, type_name, len(params) + 1)
+            params = [*params, values]
+        stmt = self._path.parse(sql)[0]
         if stmt.result_columns:
             # The catalog's types for the part, read now: read while the part's result is
             # open (its first build), they would end that result on a backend that keeps
             # one open at a time (SQLite), leaving the part its first batch only.
             await self._path.catalog.result_types(pctx, stmt, len(part.columns))
         # Never from the query cache (its hits may be encoded frames): declare's path.
-        result = await self._path.declare(pctx.sub(_prepared(stmt), ctx.params, ()), stmt)
+        result = await self._path.declare(pctx.sub(_prepared(stmt), params, ()), stmt)
         limit = self._options.max_rows
         try:
             columns = [
@@ -273,15 +330,26 @@ class Federation(Stage):
         routes = ", ".join(sorted({p.source.route for p in split.parts}))
         lines = [f"Federated query over routes {routes}"]
         schemas = {}
+        semi = _semi_joins(split, described)
         for part, cols in zip(split.parts, described, strict=True):
             pctx = sessions.get(part.source.route)
-            stmt = self._path.parse(part.sql)[0]
-            generated = self._path.generate(stmt, pctx.target())
+            sql = part.sql
+            if part.key in semi:
+                link, type_name = semi[part.key]
+                sql = part.keyed_sql(link.target_column, type_name, len(ctx.params) + 1)
+            generated = self._path.generate(self._path.parse(sql)[0], pctx.target())
             backend = pctx.target().backend
             lines.append(
-                f'  Part {part.key[len(plan.PREFIX) :]}: "{part.source.name}" on route '
+                f'  Part {_number(part)}: "{part.source.name}" on route '
                 f"{part.source.route} ({backend}), conditions pushed down: {part.pushed}"
             )
+            if part.key in semi:
+                link = semi[part.key][0]
+                lines.append(
+                    f'    Semi-join: rows whose "{link.target_column}" is among the '
+                    f'"{link.column}" values of part {link.source[len(plan.PREFIX) :]}, read '
+                    f"first (up to {_SEMI_JOIN_KEYS} distinct; past that, the whole table)"
+                )
             lines.append(f"    Backend SQL: {generated.sql}")
             schemas[part.key] = _part_columns(part, cols)
         lines.append(f"  DuckDB SQL: {split.sql}")
@@ -370,6 +438,36 @@ def _engine(stmt: dialects.Statement, own: str) -> Any:
             hint="pip install 'pgproxy[analytics]'",
         ) from None
     return engine
+
+
+def _number(part: plan.Part) -> str:
+    return part.key[len(plan.PREFIX) :]
+
+
+def _semi_joins(
+    split: plan.Split, described: list[list[Column]]
+) -> dict[str, tuple[plan.Link, str]]:
+    """The parts to narrow by a semi-join: a part with no filter of its own, joined by
+    `a.x = b.y` to one that has filters (so likely few rows), on a column whose type
+    an array parameter can carry; each with its link and element type name."""
+    parts = {p.key: p for p in split.parts}
+    types = {
+        p.key: {c.name: c.type_oid for c in cols}
+        for p, cols in zip(split.parts, described, strict=True)
+    }
+    chosen: dict[str, tuple[plan.Link, str]] = {}
+    for link in split.links:
+        source, target = parts[link.source], parts[link.target]
+        type_name = _KEY_TYPES.get(types[target.key].get(link.target_column, 0))
+        if (
+            source.pushed
+            and not target.pushed
+            and type_name
+            and target.key not in chosen
+            and source.key not in chosen
+        ):
+            chosen[target.key] = (link, type_name)
+    return chosen
 
 
 def _hint_comment(hints: dialects.Hints) -> str:

@@ -287,3 +287,24 @@ def test_time_travel_a_backend_cannot_honour_is_refused(fed: ProxyProcess) -> No
                 conn.execute(sql)
             assert "HEAD~1" in str(info.value) or "as_of" in str(info.value).lower()
         assert conn.execute("SELECT count(*) " + join.format("")).fetchone()[0] > 0
+
+
+def test_a_semi_join_narrows_the_unfiltered_part(fed: ProxyProcess) -> None:
+    """orders has a filter, customers none: customers is read after orders, only the rows
+    whose id is among the orders' customer_id values (one array parameter), NULL keys
+    left out; the answer is the same as the plain join's."""
+    sql = ("SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c "
+           "ON c.id = o.customer_id WHERE o.id BETWEEN 8 AND 22 ORDER BY o.id")
+    with psycopg.connect(fed.dsn("shop")) as conn:
+        plan = [r[0].strip() for r in conn.execute("EXPLAIN " + sql)]
+        rows = conn.execute(sql).fetchall()
+    at = plan.index('Part 1: "crm.customers" on route crm (mysql), conditions pushed down: 0')
+    assert plan[at + 1].startswith('Semi-join: rows whose "id" is among the "customer_id" '
+                                   "values of part 0")
+    assert plan[at + 2] == (
+        "Backend SQL: SELECT `t`.`id`, `t`.`name` FROM customers AS t WHERE t.id IN "
+        "(SELECT e.`value` FROM JSON_TABLE(%s, '$[*]' COLUMNS (`value` BIGINT PATH '$')) AS e)")
+    customers = dict((c[0], c[1]) for c in CUSTOMERS)
+    assert rows == [(o[0], customers[o[1]]) for o in ORDERS
+                    if 8 <= o[0] <= 22 and o[1] in customers]
+    assert any(o[1] is None for o in ORDERS if 8 <= o[0] <= 22)  # a NULL key was there
