@@ -332,6 +332,8 @@ class Pipeline:
     async def declare(self, ctx: StatementContext, stmt: dialects.Statement) -> BackendResult:
         """A DECLAREd cursor's query on the backend, never from the query cache: FETCH reads
         the backend's own open result."""
+        if self.federation is not None and self.federation.routed(stmt, ctx.route.name):
+            return await self.federation.answer(ctx, stmt)  # DuckDB's result, read as FETCHed
         generated = self.generate(stmt, ctx.target())
         values = _bind(ctx, generated, ctx.params)
         return await self._execute(ctx, stmt, generated, values)

@@ -112,6 +112,12 @@ def _tables(
         if catalog and catalog.lower() in routes:
             route = catalog.lower()
             table.set("catalog", None)
+            if db.lower() in routes:
+                # Its part would name another route in turn.
+                raise errors.FeatureNotSupported(
+                    f'schema "{db}" of route "{route}" has a route\'s name: a query across '
+                    "routes cannot read it"
+                )
         elif db and not catalog and db.lower() in routes:
             route = db.lower()
             table.set("db", None)

@@ -50,7 +50,9 @@ _KEY_TYPES = {
     pgtypes.NUMERIC: "numeric",
     pgtypes.UUID: "uuid",
 }
-_TIME_TRAVEL = ("pgproxy.as_of", "pgproxy.branch")
+# Settings the other routes' sessions take from the client's besides RESULT_SETTINGS:
+# its time travel, and how long a part may run.
+_ADOPTED = ("pgproxy.as_of", "pgproxy.branch", "statement_timeout")
 _ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 
@@ -127,11 +129,17 @@ class Federation(Stage):
     # ------------------------------------------------------------ answering
 
     async def run(self, ctx: StatementContext) -> Any:
-        stmt, explain = ctx.stmt, False
+        stmt = ctx.stmt
         if stmt.kind is Kind.OTHER:
             inner = self._explained(ctx)
             assert inner is not None
-            stmt, explain = inner, True
+            return await self.answer(ctx, inner, explain=True)
+        return await self.answer(ctx, stmt)
+
+    async def answer(
+        self, ctx: StatementContext, stmt: dialects.Statement, explain: bool = False
+    ) -> Any:
+        """`stmt`'s result (a DECLAREd cursor's query comes here too), or its EXPLAIN."""
         engine = _engine(stmt, ctx.route.name)
         sessions = _Sessions(self, ctx)
         try:
@@ -399,9 +407,9 @@ class _Sessions:
             settings = self._ctx.settings
             # The client's TimeZone, DateStyle, search_path …: what its reads depend on.
             adopt_settings(pctx, settings.result_key())
-            # Its time travel too: a backend that cannot honour it refuses (0A000) rather
-            # than answer a question about the past with the present.
-            for name in _TIME_TRAVEL:
+            # Its time travel too (a backend that cannot honour it refuses, 0A000, rather
+            # than answer a question about the past with the present), and its timeout.
+            for name in _ADOPTED:
                 if pctx.settings.get(name) != (value := settings.get(name)):
                     pctx.apply_setting(dialects.Setting(name, value or None))
         return pctx

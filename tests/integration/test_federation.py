@@ -308,3 +308,16 @@ def test_a_semi_join_narrows_the_unfiltered_part(fed: ProxyProcess) -> None:
     assert rows == [(o[0], customers[o[1]]) for o in ORDERS
                     if 8 <= o[0] <= 22 and o[1] in customers]
     assert any(o[1] is None for o in ORDERS if 8 <= o[0] <= 22)  # a NULL key was there
+
+
+def test_a_server_side_cursor_reads_a_query_across_routes(fed: ProxyProcess) -> None:
+    """psycopg's named cursor: DECLARE … CURSOR over DuckDB's result, FETCHed in batches."""
+    with psycopg.connect(fed.dsn("shop")) as conn:
+        with conn.cursor(name="across") as cur:
+            cur.itersize = 7
+            cur.execute("SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c "
+                        "ON c.id = o.customer_id WHERE o.id > %s ORDER BY o.id", (150,))
+            rows = list(cur)
+            assert _types(cur) == [("id", INT4), ("name", VARCHAR)]
+    customers = dict((c[0], c[1]) for c in CUSTOMERS)
+    assert rows == [(o[0], customers[o[1]]) for o in ORDERS if o[0] > 150 and o[1] in customers]
