@@ -180,7 +180,13 @@ def split(
         names = [n for n in columns[len(parts)] if n in needed[key]]
         parts.append(
             Part(
-                source, key, prefix + _part_sql(source, names, pushed[key]), names, len(pushed[key])
+                source,
+                key,
+                prefix + _part_sql(source, names, pushed[key]),
+                names,
+                len(pushed[key]),
+                pushed[key],
+                prefix,
             )
         )
     params: list[int] = []

@@ -93,3 +93,36 @@ def test_route_schema_table_and_ctes() -> None:
     sources = plan.sources(tree, ROUTES, "shop")
     assert [(s.route, s.bare) for s in sources] == [("crm", "sales.customers"),
                                                     ("shop", "orders")]
+
+
+def test_links_for_a_semi_join_only_where_no_row_is_null_extended() -> None:
+    inner = _split("SELECT o.id FROM shop.orders o JOIN crm.customers c "
+                   "ON c.id = o.customer_id WHERE o.total > 5")
+    orders, customers = inner.parts
+    assert plan.Link(orders.key, "customer_id", customers.key, "id") in inner.links
+    assert plan.Link(customers.key, "id", orders.key, "customer_id") in inner.links
+    comma = _split("SELECT o.id FROM shop.orders o, crm.customers c WHERE c.id = o.customer_id")
+    assert len(comma.links) == 2
+    left = _split("SELECT o.id FROM shop.orders o LEFT JOIN crm.customers c "
+                  "ON c.id = o.customer_id WHERE o.total > 5")
+    assert left.links == []
+    # The keyed part keeps its own filters and takes the keys as one array parameter.
+    assert orders.keyed_sql("customer_id", "int4", 3) == (
+        'SELECT "t"."id", "t"."customer_id" FROM orders AS t '
+        "WHERE t.total > 5 AND t.customer_id = ANY(CAST($3 AS INT[]))")
+
+
+def test_a_schema_named_like_a_route_is_refused() -> None:
+    tree = dialects.parse("SELECT 1 FROM crm.stock.items i JOIN shop.orders o ON o.id = i.id")[0]
+    with pytest.raises(errors.FeatureNotSupported):
+        plan.sources(tree.expression, ROUTES, "shop")
+
+
+def test_every_part_and_its_keyed_form_keep_the_hint_comment() -> None:
+    tree = dialects.parse("SELECT o.id FROM shop.orders o JOIN crm.customers c "
+                          "ON c.id = o.customer_id")[0].expression
+    hint = "/*+ as_of('HEAD~1') */ "
+    split = plan.split(tree, ROUTES, "shop", [SCHEMAS["orders"], SCHEMAS["crm.customers"]], hint)
+    assert all(p.sql.startswith(hint) for p in split.parts)
+    assert split.parts[1].keyed_sql("id", "int4", 1).startswith(hint)
+    assert dialects.parse(split.parts[1].keyed_sql("id", "int4", 1))[0].hints.as_of == "HEAD~1"
