@@ -4,8 +4,10 @@ Each part (pgproxy/federation/plan.py) runs on its route's backend through the
 pipeline like any statement (translated by dialects/, parameters bound, never
 from the query cache): the session's own route on the session's own connection
 (inside a transaction block, in that transaction), other routes on sessions of
-the proxy's own, kept idle between queries. Their rows become Arrow batches,
-DuckDB joins them, and its result streams back as row batches.
+the proxy's own, kept idle between queries. A part with no filter of its own
+joined by equality to one with filters is read after it, narrowed to that part's
+keys (a semi-join). Their rows become Arrow batches, DuckDB joins them, and its
+result streams back as row batches.
 """
 
 from __future__ import annotations
@@ -317,11 +319,12 @@ class Federation(Stage):
         finally:
             await result.close()
         log.debug(
-            "part %s of route %s: %d rows in %.3f s",
+            "part %s of route %s: %d rows in %.3f s%s",
             part.source.name,
             part.source.route,
             count,
             time.perf_counter() - started,
+            f", {len(keys[2])} semi-join keys" if keys is not None else "",
         )
         return columns, await ctx.in_worker(_arrow_table, batches, builder.schema, columns)
 
@@ -339,6 +342,7 @@ class Federation(Stage):
         lines = [f"Federated query over routes {routes}"]
         schemas = {}
         semi = _semi_joins(split, described)
+        parts = {p.key: p for p in split.parts}
         for part, cols in zip(split.parts, described, strict=True):
             pctx = sessions.get(part.source.route)
             sql = part.sql
@@ -355,7 +359,7 @@ class Federation(Stage):
                 link = semi[part.key][0]
                 lines.append(
                     f'    Semi-join: rows whose "{link.target_column}" is among the '
-                    f'"{link.column}" values of part {link.source[len(plan.PREFIX) :]}, read '
+                    f'"{link.column}" values of part {_number(parts[link.source])}, read '
                     f"first (up to {_SEMI_JOIN_KEYS} distinct; past that, the whole table)"
                 )
             lines.append(f"    Backend SQL: {generated.sql}")
