@@ -14,6 +14,7 @@ its tables replaced by the parts' results, runs in DuckDB.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -161,7 +162,7 @@ def split(
             validate_qualify_columns=True,
         )
     except OptimizeError as exc:
-        raise errors.from_sqlstate("42703", f"cannot plan a query across routes: {exc}") from None
+        raise _unresolved(exc, schema) from None
     pushed: dict[str, list[exp.Expr]] = {k: [] for k in keys}
     links: list[Link] = []
     for scope in traverse_scope(tree):
@@ -206,6 +207,17 @@ def split(
         origins.append((key, inner.name) if key in keys else None)
         names.append(_pg_name(projection))
     return Split(parts, tree.sql(dialect="duckdb"), params, origins, names, links)
+
+
+def _unresolved(exc: OptimizeError, schema: dict[str, dict[str, str]]) -> errors.PgError:
+    """qualify's complaint as PostgreSQL's: an ambiguous column is 42702, a missing 42703."""
+    match = re.search(r"Column '([^']+)' could not be resolved", str(exc))
+    if match is not None:
+        name = match[1]
+        if sum(name in columns for columns in schema.values()) > 1:
+            return errors.from_sqlstate("42702", f'column reference "{name}" is ambiguous')
+        return errors.from_sqlstate("42703", f'column "{name}" does not exist')
+    return errors.from_sqlstate("42703", f"cannot plan a query across routes: {exc}")
 
 
 def _owner(scope: Scope | None, alias: str) -> str | None:
@@ -345,8 +357,12 @@ def _pg_name(projection: exp.Expr) -> str:
         projection = projection.this
     if isinstance(projection, exp.Column):
         return projection.name
-    if isinstance(projection, exp.Anonymous):
-        return projection.name.lower()
+    if isinstance(projection, exp.Case):
+        return "case"
+    if isinstance(projection, exp.Window):
+        projection = projection.this
     if isinstance(projection, exp.Func):
-        return projection.sql_name().lower()
+        # As PostgreSQL spells the call (sqlglot's own names differ: TimestampTrunc).
+        name = projection.sql(dialect="postgres").partition("(")[0].strip()
+        return name.lower() if name.isidentifier() else "?column?"
     return "?column?"

@@ -126,3 +126,13 @@ def test_every_part_and_its_keyed_form_keep_the_hint_comment() -> None:
     assert all(p.sql.startswith(hint) for p in split.parts)
     assert split.parts[1].keyed_sql("id", "int4", 1).startswith(hint)
     assert dialects.parse(split.parts[1].keyed_sql("id", "int4", 1))[0].hints.as_of == "HEAD~1"
+
+
+def test_result_names_as_postgresql_gives_them() -> None:
+    split = _split("SELECT row_number() OVER (ORDER BY o.id), date_trunc('month', o.total), "
+                   "CASE WHEN c.vip THEN 1 END, o.total::int, o.id + 1, lower(c.name) "
+                   "FROM shop.orders o JOIN crm.customers c ON c.id = o.customer_id")
+    assert split.names == ["row_number", "date_trunc", "case", "total", "?column?", "lower"]
+    with pytest.raises(errors.PgError) as info:
+        _split("SELECT id FROM shop.orders o JOIN crm.customers c ON c.id = o.customer_id")
+    assert info.value.sqlstate == "42702"
