@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import sqlite3
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.fix_proxy import ProxyProcess, fresh_database_url, run_proxy
+from tests.fix_servers import free_port
 
 pytest.importorskip("duckdb", reason="joins across routes need the analytics extra (duckdb)")
 pytest.importorskip("pyarrow", reason="joins across routes need the analytics extra (pyarrow)")
@@ -29,8 +31,9 @@ def fed(request: pytest.FixtureRequest) -> Iterator[ProxyProcess]:
     shop = fresh_database_url("sqlite", request, "fed_shop")
     stock = fresh_database_url("sqlite", request, "fed_stock")
     crm = fresh_database_url("mysql", request, "fed_crm")
+    down = f"mysql://nobody:x@127.0.0.1:{free_port()}/gone"  # nothing listens there
     config = (f'[backends]\nshop = "{shop}"\nstock = "{stock}"\ncrm = "{crm}"\n'
-              f"[federation]\nmax_rows = {MAX_ROWS}\n")
+              f'down = "{down}"\n[federation]\nmax_rows = {MAX_ROWS}\n')
     with run_proxy("", config=config) as proxy:
         _seed(proxy)
         yield proxy
@@ -321,3 +324,38 @@ def test_a_server_side_cursor_reads_a_query_across_routes(fed: ProxyProcess) -> 
             assert _types(cur) == [("id", INT4), ("name", VARCHAR)]
     customers = dict((c[0], c[1]) for c in CUSTOMERS)
     assert rows == [(o[0], customers[o[1]]) for o in ORDERS if o[0] > 150 and o[1] in customers]
+
+
+def test_a_route_that_is_down_fails_the_query_not_the_session(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("shop"), autocommit=True) as conn:
+        with pytest.raises(psycopg.OperationalError) as info:
+            conn.execute("SELECT o.id FROM shop.orders o JOIN down.customers c ON c.id = o.id")
+        assert info.value.sqlstate.startswith("08") and "password" not in str(info.value)
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (len(ORDERS),)
+
+
+def test_eight_clients_at_once(fed: ProxyProcess) -> None:
+    """Concurrent queries across routes, each on its own session: the proxy's sessions on
+    the other routes are never shared between two of them."""
+    customers = dict((c[0], c[1]) for c in CUSTOMERS)
+    errors: list[BaseException] = []
+
+    def client(n: int) -> None:
+        try:
+            with psycopg.connect(fed.dsn("shop" if n % 2 else "crm")) as conn:
+                for low in range(n, 200, 40):
+                    rows = conn.execute(
+                        "SELECT o.id, c.name FROM shop.orders o JOIN crm.customers c "
+                        "ON c.id = o.customer_id WHERE o.id BETWEEN %s AND %s ORDER BY o.id",
+                        (low, low + 30)).fetchall()
+                    assert rows == [(o[0], customers[o[1]]) for o in ORDERS
+                                    if low <= o[0] <= low + 30 and o[1] in customers]
+        except BaseException as exc:  # reported below, from the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[0]
