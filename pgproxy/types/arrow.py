@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from pgproxy import pgtypes as t
-from pgproxy.errors import NumericValueOutOfRange
+from pgproxy.errors import NumericValueOutOfRange, from_sqlstate
 
 from . import decoder, encoder
 from .arrays import ELEMENT_OID
@@ -176,7 +176,7 @@ class BatchBuilder:
         self.schema = arrow_schema(columns)
         style = style or ISO
         self._columns = [
-            (f.type, normalizer(c.type_oid, c.type_mod, style), c.type_oid == t.INTERVAL)
+            (f.type, normalizer(c.type_oid, c.type_mod, style), _always(c.type_oid, f.type))
             for c, f in zip(columns, self.schema, strict=True)
         ]
 
@@ -191,13 +191,54 @@ class BatchBuilder:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
+def _always(oid: int, typ: pa.DataType) -> bool:
+    """Whether a column's values always go through its normalizer: Arrow would take a str
+    for these as something else than PostgreSQL's text of the value (a bytea's hex as its
+    UTF-8, an array's text as a list of characters)."""
+    return oid in (t.INTERVAL, t.BYTEA, t.UUID) or pa.types.is_list(typ)
+
+
+_REFUSED = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
 def _column(values: Sequence[Any], typ: pa.DataType, norm: Normalize, always: bool) -> pa.Array:
     if not always:
         try:
             return pa.array(values, type=typ)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        except _REFUSED:
             pass
-    return pa.array([None if v is None else norm(v) for v in values], type=typ)
+        if _parsed_by_arrow(typ):
+            # Text a backend keeps a date, timestamp or numeric as (SQLite), or 0/1 for a
+            # bool: Arrow's own cast reads the common forms in C; any it cannot (BC dates,
+            # infinity, a timestamptz without an offset) leave it to the normalizer.
+            try:
+                inferred = pa.array(values)
+                if pa.types.is_string(inferred.type) or pa.types.is_integer(inferred.type):
+                    return inferred.cast(typ)
+            except _REFUSED:
+                pass
+    normalized = [None if v is None else norm(v) for v in values]
+    try:
+        return pa.array(normalized, type=typ)
+    except _REFUSED:
+        bad = next((v for v, n in zip(values, normalized, strict=True) if n is not None
+                    and not _fits(n, typ)), None)
+        raise from_sqlstate(
+            "22003", f"the value {bad!r} has no Arrow {typ} form (infinity, NaN, or out of "
+            "its range)") from None
+
+
+def _fits(value: Any, typ: pa.DataType) -> bool:
+    try:
+        pa.array([value], type=typ)
+    except _REFUSED:
+        return False
+    return True
+
+
+def _parsed_by_arrow(typ: pa.DataType) -> bool:
+    return (pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_decimal(typ)
+            or pa.types.is_boolean(typ))
 
 
 # ---------------------------------------------------------------- Arrow to PostgreSQL
@@ -206,7 +247,7 @@ def _column(values: Sequence[Any], typ: pa.DataType, norm: Normalize, always: bo
 def pg_type(typ: pa.DataType, field: pa.Field | None = None) -> tuple[int, str]:
     """The PostgreSQL type (OID, SQL name for CREATE TABLE) an Arrow column is stored as."""
     ext = (field.metadata or {}).get(EXTENSION) if field is not None else None
-    if isinstance(typ, pa.ExtensionType):
+    if isinstance(typ, pa.BaseExtensionType):
         ext, typ = typ.extension_name.encode(), typ.storage_type
     if ext == b"arrow.json":
         return t.JSONB, "jsonb"
@@ -267,7 +308,7 @@ def rows_of(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
 
 def _py_column(array: pa.Array) -> list[Any]:
     values = array.to_pylist()
-    typ = array.type.storage_type if isinstance(array.type, pa.ExtensionType) else array.type
+    typ = array.type.storage_type if isinstance(array.type, pa.BaseExtensionType) else array.type
     if pa.types.is_interval(typ) or pa.types.is_list(typ) or pa.types.is_large_list(typ):
         return [None if v is None else py_value(v) for v in values]
     return values
