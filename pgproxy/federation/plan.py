@@ -14,17 +14,20 @@ its tables replaced by the parts' results, runs in DuckDB.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from pgproxy import errors
 
+log = logging.getLogger("pgproxy.federation")
 PREFIX = "__pgproxy_fed"  # the parts' table names inside DuckDB
 
 
@@ -135,9 +138,12 @@ def split(
     own: str,
     columns: Sequence[Sequence[str]],
     prefix: str = "",
+    types: Sequence[Sequence[str]] = (),
 ) -> Split:
-    """The parts and DuckDB's query; `columns`: each source's column names, in order;
-    `prefix`: what each part's text starts with (the statement's hint comment)."""
+    """The parts and DuckDB's query; `columns`: each source's column names, in order, and
+    `types` their SQL type names (DuckDB's query then computes as PostgreSQL types them:
+    int / int divides as integers); `prefix`: what each part's text starts with (the
+    statement's hint comment)."""
     tree = tree.copy()
     found = list(_tables(tree, routes, own))
     schema: dict[str, dict[str, str]] = {}
@@ -145,7 +151,8 @@ def split(
     for i, ((node, source), names) in enumerate(zip(found, columns, strict=True)):
         key = f"{PREFIX}{i}"
         keys[key] = source
-        schema[key] = {n: "text" for n in names}
+        typed = types[i] if i < len(types) else ()
+        schema[key] = {n: typed[j] if j < len(typed) else "text" for j, n in enumerate(names)}
         alias = node.alias or node.name
         node.replace(
             exp.Table(
@@ -206,6 +213,10 @@ def split(
         key = _owner(outer, inner.table) if isinstance(inner, exp.Column) and outer else None
         origins.append((key, inner.name) if key in keys else None)
         names.append(_pg_name(projection))
+    try:
+        tree = annotate_types(tree, schema=schema, dialect="postgres")
+    except (OptimizeError, ValueError, KeyError):  # untyped: DuckDB types it itself
+        log.debug("no types for %s", tree.sql(dialect="postgres"), exc_info=True)
     return Split(parts, tree.sql(dialect="duckdb"), params, origins, names, links)
 
 

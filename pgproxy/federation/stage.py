@@ -55,6 +55,30 @@ _KEY_TYPES = {
 # Settings the other routes' sessions take from the client's besides RESULT_SETTINGS:
 # its time travel, and how long a part may run.
 _ADOPTED = ("pgproxy.as_of", "pgproxy.branch", "statement_timeout")
+# Type names sqlglot's PostgreSQL dialect reads (for DuckDB's arithmetic and comparisons).
+_SQL_TYPES = frozenset(
+    {
+        "bool",
+        "int2",
+        "int4",
+        "int8",
+        "float4",
+        "float8",
+        "numeric",
+        "text",
+        "varchar",
+        "bpchar",
+        "date",
+        "time",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "json",
+        "jsonb",
+        "uuid",
+        "bytea",
+    }
+)
 _ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
 
@@ -200,6 +224,7 @@ class Federation(Stage):
             own,
             [[c.name for c in cols] for cols in described],
             hints,
+            [[_sql_type(c) for c in cols] for cols in described],
         )
         return split, described
 
@@ -495,6 +520,12 @@ def _hint_comment(hints: dialects.Hints) -> str:
     if hints.branch:
         words.append(f"branch('{hints.branch}')")
     return f"/*+ {' '.join(words)} */ "
+
+
+def _sql_type(column: Column) -> str:
+    """A column's type as sqlglot reads it (an array, a user type: text)."""
+    info = pgtypes.TYPES.get(column.type_oid)
+    return info.name if info is not None and info.name in _SQL_TYPES else "text"
 
 
 def _part_columns(part: plan.Part, described: list[Column]) -> list[Column]:

@@ -136,3 +136,13 @@ def test_result_names_as_postgresql_gives_them() -> None:
     with pytest.raises(errors.PgError) as info:
         _split("SELECT id FROM shop.orders o JOIN crm.customers c ON c.id = o.customer_id")
     assert info.value.sqlstate == "42702"
+
+
+def test_duckdb_divides_integers_as_postgresql_does() -> None:
+    tree = dialects.parse("SELECT o.id / 4, o.total / 4 FROM shop.orders o "
+                          "JOIN crm.customers c ON c.id = o.customer_id")[0].expression
+    columns = [SCHEMAS["orders"], SCHEMAS["crm.customers"]]
+    types = [["int4", "int4", "numeric", "text"], ["int4", "text", "bool"]]
+    typed = plan.split(tree, ROUTES, "shop", columns, "", types)
+    assert "CAST(TRUNC(o.id / 4) AS BIGINT)" in typed.sql  # integer division, truncated
+    assert "o.total / 4" in typed.sql and "TRUNC(o.total" not in typed.sql
