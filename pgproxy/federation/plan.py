@@ -9,7 +9,8 @@ route, and other qualifiers are schemas of the session's own backend.
 
 Each table becomes a part, `SELECT <the columns the query uses> FROM <table>
 WHERE <the conjuncts that touch only it>`, run on its route; the query itself,
-its tables replaced by the parts' results, runs in DuckDB.
+its tables replaced by the parts' results, runs in DuckDB. The equalities that
+join two parts are noted (links) for a semi-join (pgproxy/federation/stage.py).
 """
 
 from __future__ import annotations
