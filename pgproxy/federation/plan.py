@@ -89,14 +89,18 @@ class Split:
     links: list[Link] = field(default_factory=list)  # both ways round
 
 
-def routed(tables: Collection[str], routes: Collection[str], own: str) -> bool:
-    """Whether a statement's table names (dialects' tables_read / tables_written: lower-
-    cased, qualified as written) name a route other than the session's own."""
-    for name in tables:
-        first, dot, _ = name.partition(".")
-        if dot and first in routes and first != own:
-            return True
-    return False
+def qualifiers(tables: Collection[str], routes: Collection[str]) -> frozenset[str]:
+    """The route names among the qualifiers of a statement's table names (dialects'
+    tables_read / tables_written: lower-cased, qualified as written)."""
+    return frozenset(
+        first for first, dot, _ in (t.partition(".") for t in tables) if dot and first in routes
+    )
+
+
+def routed(named: frozenset[str], own: str) -> bool:
+    """Whether the route names a statement's tables are qualified by (`qualifiers`) name
+    a route other than the session's own."""
+    return len(named) > 1 or (bool(named) and own not in named)
 
 
 def sources(tree: exp.Expr, routes: Collection[str], own: str) -> list[Source]:

@@ -103,38 +103,52 @@ class Options:
 class Federation(Stage):
     """Statements that name a route other than the session's own."""
 
-    __slots__ = ("_idle", "_options", "_path", "_router", "_seen")
+    __slots__ = ("_idle", "_named", "_options", "_path", "_router")
     kinds = frozenset({Kind.SELECT, Kind.OTHER}) | _WRITES
 
     def __init__(self, path: Backend, router: Router, options: Options) -> None:
         self._path = path
         self._router = router
         self._options = options
-        # (tables read, tables written, own route) -> routed?: once per distinct table set;
-        # frozensets keep their hash, so the hot path's check is one dict lookup.
-        self._seen: dict[tuple[frozenset[str], frozenset[str], str], bool] = {}
+        # A statement's table names -> the route names that qualify them (mostly none).
+        self._named: dict[frozenset[str], frozenset[str]] = {}
         self._idle: dict[tuple[str, str], list[StatementContext]] = {}
 
     # ------------------------------------------------------------ recognising
 
     def wants(self, ctx: StatementContext) -> bool:
+        # On every SELECT and write: one dict lookup by a frozenset whose hash it keeps.
+        stmt = ctx.stmt
+        if stmt.tables_written or stmt.kind is Kind.OTHER:
+            return self._wants_other(ctx)
+        named = self._named.get(stmt.tables_read)
+        if named is None:
+            named = self._qualifiers(stmt.tables_read)
+        return bool(named) and plan.routed(named, ctx.route.name)
+
+    def _wants_other(self, ctx: StatementContext) -> bool:
         stmt = ctx.stmt
         if stmt.kind is Kind.OTHER:
             return stmt.tag == "EXPLAIN" and self._explained(ctx) is not None
         return self.routed(stmt, ctx.route.name)
 
     def routed(self, stmt: dialects.Statement, own: str) -> bool:
-        """Whether `stmt` names a route other than `own` (cached per distinct table set)."""
-        read, written = stmt.tables_read, stmt.tables_written
-        if not read and not written:
-            return False
-        key = (read, written, own)
-        seen = self._seen.get(key)
-        if seen is None:
-            if len(self._seen) > 4096:
-                self._seen.clear()
-            seen = self._seen[key] = plan.routed(read | written, self._routes(), own)
-        return seen
+        """Whether `stmt` names a route other than `own`."""
+        tables = stmt.tables_read | stmt.tables_written if stmt.tables_written else stmt.tables_read
+        named = self._named.get(tables)
+        if named is None:
+            named = self._qualifiers(tables)
+        return plan.routed(named, own)
+
+    def _qualifiers(self, tables: frozenset[str]) -> frozenset[str]:
+        """The route names among the qualifiers of `tables`, kept per distinct table set."""
+        if len(self._named) > 4096:
+            self._named.clear()
+        routes = self._routes()
+        named = self._named[tables] = frozenset(
+            first for first, dot, _ in (t.partition(".") for t in tables) if dot and first in routes
+        )
+        return named
 
     def _routes(self) -> Collection[str]:
         return self._router.backends.keys()

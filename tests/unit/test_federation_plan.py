@@ -24,12 +24,16 @@ def _split(sql: str, own: str = "shop") -> plan.Split:
 
 
 def test_routed_only_when_another_route_is_named() -> None:
-    assert plan.routed(frozenset({"crm.customers", "customers"}), ROUTES, "shop")
-    assert plan.routed(frozenset({"crm.public.customers"}), ROUTES, "shop")
+    def routed(tables: set[str]) -> bool:
+        return plan.routed(plan.qualifiers(tables, ROUTES), "shop")
+
+    assert routed({"crm.customers", "customers"})
+    assert routed({"crm.public.customers"})
+    assert routed({"shop.orders", "crm.customers"})
     # The session's own route name alone stays a schema of its own backend, as before.
-    assert not plan.routed(frozenset({"shop.orders", "orders"}), ROUTES, "shop")
-    assert not plan.routed(frozenset({"public.orders", "orders"}), ROUTES, "shop")
-    assert not plan.routed(frozenset(), ROUTES, "shop")
+    assert not routed({"shop.orders", "orders"})
+    assert not routed({"public.orders", "orders"})
+    assert not routed(set())
 
 
 def test_each_table_gets_its_columns_and_its_own_filters() -> None:
