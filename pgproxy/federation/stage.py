@@ -38,9 +38,10 @@ DEFAULT_MAX_ROWS = 1_000_000
 _READ_BATCH = 20_000  # rows per fetch of a part: one thread hop, one Arrow batch
 _IDLE_SESSIONS = 4  # per (route, user): sessions kept for the next federated query
 _EXPLAIN = re.compile(r"\s*EXPLAIN\s+((\([^()]*\)|ANALY[SZ]E|VERBOSE)\s+)*", re.IGNORECASE)
-# Semi-join keys: at most this many distinct values (one JSON / array parameter), of a
-# column of one of these types (an element type the dialects' = ANY($n::t[]) binds).
-_SEMI_JOIN_KEYS = 50_000
+# Semi-join keys: at most this many distinct values by default (one JSON / array
+# parameter), of a column of one of these types (an element type the dialects'
+# = ANY($n::t[]) binds).
+DEFAULT_SEMI_JOIN_KEYS = 50_000
 _KEY_TYPES = {
     pgtypes.INT2: "int2",
     pgtypes.INT4: "int4",
@@ -81,6 +82,7 @@ _SQL_TYPES = frozenset(
 )
 _ONE = Column("one", pgtypes.INT4)  # a part the query needs no column of: its row count
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE})
+_OTHER = Kind.OTHER
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +90,23 @@ class Options:
     """The [federation] section."""
 
     max_rows: int = DEFAULT_MAX_ROWS  # rows one part may bring; more stops the query (54000)
+    # Distinct keys a semi-join may carry to the part it narrows; 0: no semi-joins.
+    semi_join_keys: int = DEFAULT_SEMI_JOIN_KEYS
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> Options:
-        unknown = set(section) - {"max_rows"}
+        unknown = set(section) - {"max_rows", "semi_join_keys"}
         if unknown:
             raise ValueError(f"[federation] has no setting {', '.join(sorted(unknown))}")
-        max_rows = section.get("max_rows", DEFAULT_MAX_ROWS)
-        if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
-            raise ValueError(f"[federation] max_rows must be a positive integer, not {max_rows!r}")
-        return cls(max_rows)
+        max_rows = _count(section, "max_rows", DEFAULT_MAX_ROWS, 1)
+        return cls(max_rows, _count(section, "semi_join_keys", DEFAULT_SEMI_JOIN_KEYS, 0))
+
+
+def _count(section: dict[str, Any], key: str, default: int, low: int) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"[federation] {key} must be an integer of at least {low}, not {value!r}")
+    return value
 
 
 class Federation(Stage):
@@ -119,7 +128,7 @@ class Federation(Stage):
     def wants(self, ctx: StatementContext) -> bool:
         # On every SELECT and write: one dict lookup by a frozenset whose hash it keeps.
         stmt = ctx.stmt
-        if stmt.tables_written or stmt.kind is Kind.OTHER:
+        if stmt.tables_written or stmt.kind is _OTHER:
             return self._wants_other(ctx)
         named = self._named.get(stmt.tables_read)
         if named is None:
@@ -262,7 +271,7 @@ class Federation(Stage):
         a part a semi-join narrows after the part whose keys it takes."""
         columns: dict[str, list[Column]] = {}
         tables: dict[str, Any] = {}
-        semi = _semi_joins(split, described)
+        semi = _semi_joins(split, described) if self._options.semi_join_keys else {}
         await self._fetch_parts(
             ctx, sessions, [p for p in split.parts if p.key not in semi], columns, tables, {}
         )
@@ -272,7 +281,7 @@ class Federation(Stage):
             keys = {}
             for key, (link, type_name) in semi.items():
                 values = await ctx.in_worker(
-                    distinct_keys, tables[link.source], link.column, _SEMI_JOIN_KEYS
+                    distinct_keys, tables[link.source], link.column, self._options.semi_join_keys
                 )
                 keys[key] = None if values is None else (link.target_column, type_name, values)
             await self._fetch_parts(
@@ -380,7 +389,8 @@ class Federation(Stage):
         routes = ", ".join(sorted({p.source.route for p in split.parts}))
         lines = [f"Federated query over routes {routes}"]
         schemas = {}
-        semi = _semi_joins(split, described)
+        keys = self._options.semi_join_keys
+        semi = _semi_joins(split, described) if keys else {}
         parts = {p.key: p for p in split.parts}
         for part, cols in zip(split.parts, described, strict=True):
             pctx = sessions.get(part.source.route)
@@ -399,7 +409,7 @@ class Federation(Stage):
                 lines.append(
                     f'    Semi-join: rows whose "{link.target_column}" is among the '
                     f'"{link.column}" values of part {_number(parts[link.source])}, read '
-                    f"first (up to {_SEMI_JOIN_KEYS} distinct; past that, the whole table)"
+                    f"first (up to {keys} distinct; past that, the whole table)"
                 )
             lines.append(f"    Backend SQL: {generated.sql}")
             schemas[part.key] = _part_columns(part, cols)

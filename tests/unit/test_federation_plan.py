@@ -150,3 +150,14 @@ def test_duckdb_divides_integers_as_postgresql_does() -> None:
     typed = plan.split(tree, ROUTES, "shop", columns, "", types)
     assert "CAST(TRUNC(o.id / 4) AS BIGINT)" in typed.sql  # integer division, truncated
     assert "o.total / 4" in typed.sql and "TRUNC(o.total" not in typed.sql
+
+
+def test_the_federation_section() -> None:
+    from pgproxy.federation.stage import DEFAULT_MAX_ROWS, Options
+
+    assert Options.from_section({}) == Options(DEFAULT_MAX_ROWS, 50_000)
+    assert Options.from_section({"max_rows": 10, "semi_join_keys": 0}) == Options(10, 0)
+    for bad in ({"max_rows": 0}, {"max_rows": "many"}, {"semi_join_keys": -1},
+                {"max_rows": True}, {"rows": 5}):
+        with pytest.raises(ValueError):
+            Options.from_section(bad)
