@@ -27,6 +27,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from pgproxy import errors
+from pgproxy.federation.colocate import Group, colocate
 
 log = logging.getLogger("pgproxy.federation")
 PREFIX = "__pgproxy_fed"  # the parts' table names inside DuckDB
@@ -56,6 +57,14 @@ class Part:
     pushed: int = 0  # conjuncts pushed down
     where: list[exp.Expr] = field(default_factory=list)  # those conjuncts
     prefix: str = ""  # the statement's hint comment
+    sources: list[Source] = field(default_factory=list)  # several: tables joined there
+    # Per result column: (the source's index in the query, its column there).
+    column_sources: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """Its tables as the client wrote them, for messages."""
+        return ", ".join(s.name for s in self.sources) if self.sources else self.source.name
 
     def keyed_sql(self, column: str, type_name: str, param: int) -> str:
         """This part's SQL also keeping only rows whose `column` is in the array bound as
@@ -180,6 +189,23 @@ def split(
     for scope in traverse_scope(tree):
         if isinstance(scope.expression, exp.Select):
             _push(scope, keys, pushed, links)
+    # Tables of one route joined by conditions of their own: one part, joined there.
+    routes_of = {k: s.route for k, s in keys.items()}
+    groups: list[Group] = []
+    for scope in traverse_scope(tree):
+        if isinstance(scope.expression, exp.Select):
+            groups += colocate(scope, routes_of)
+    grouped = {key: g for g in groups for key, _ in g.members}
+    if groups:  # the joins changed: what joins the parts now (and what a moved ON gives)
+        links = []
+        for scope in traverse_scope(tree):
+            if isinstance(scope.expression, exp.Select):
+                _push(scope, keys, pushed, links)
+    index = {k: i for i, k in enumerate(keys)}
+    for g in groups:
+        schema[g.members[0][0]] = {
+            f"{alias}__{n}": schema[key][n] for key, alias in g.members for n in schema[key]
+        }
     # What the query still reads of each table once its filters went down with it.
     scopes = traverse_scope(tree)
     needed: dict[str, set[str]] = {k: set() for k in keys}
@@ -190,18 +216,25 @@ def split(
                 needed[key].add(column.name)
     parts = []
     for key, source in keys.items():
-        names = [n for n in columns[len(parts)] if n in needed[key]]
-        parts.append(
-            Part(
-                source,
-                key,
-                prefix + _part_sql(source, names, pushed[key]),
-                names,
-                len(pushed[key]),
-                pushed[key],
-                prefix,
+        group = grouped.get(key)
+        if group is None:
+            names = [n for n in columns[index[key]] if n in needed[key]]
+            sql = prefix + _part_sql(source, names, pushed[key])
+            parts.append(
+                Part(
+                    source,
+                    key,
+                    sql,
+                    names,
+                    len(pushed[key]),
+                    pushed[key],
+                    prefix,
+                    [source],
+                    [(index[key], n) for n in names],
+                )
             )
-        )
+        elif key == group.members[0][0]:
+            parts.append(_group_part(group, keys, columns, index, needed[key], pushed, prefix))
     params: list[int] = []
     for param in tree.find_all(exp.Parameter, exp.Placeholder):
         index = _param_index(param)
@@ -223,6 +256,48 @@ def split(
     except (OptimizeError, ValueError, KeyError):  # untyped: DuckDB types it itself
         log.debug("no types for %s", tree.sql(dialect="postgres"), exc_info=True)
     return Split(parts, tree.sql(dialect="duckdb"), params, origins, names, links)
+
+
+def _group_part(
+    group: Group,
+    keys: dict[str, Source],
+    columns: Sequence[Sequence[str]],
+    index: dict[str, int],
+    needed: set[str],
+    pushed: dict[str, list[exp.Expr]],
+    prefix: str,
+) -> Part:
+    """One part for tables of one route: their join, filters and columns in their backend."""
+    names, origins, projection = [], [], []
+    for key, alias in group.members:
+        for column in columns[index[key]]:
+            name = f"{alias}__{column}"
+            if name in needed:
+                names.append(name)
+                origins.append((index[key], column))
+                projection.append(
+                    exp.alias_(exp.column(column, table=alias, quoted=True), name, quoted=True)
+                )
+    anchor, alias = group.members[0]
+    query = exp.select(*(projection or [exp.alias_(exp.Literal.number(1), "one")]))
+    query = query.from_(keys[anchor].table.copy().as_(alias))
+    for key, alias in group.members[1:]:
+        query = query.join(keys[key].table.copy().as_(alias), join_type="cross")
+    where = [c for key, _ in group.members for c in pushed[key]] + group.conjuncts
+    for conjunct in where:
+        query = query.where(conjunct.copy(), copy=False)
+    sources = [keys[key] for key, _ in group.members]
+    return Part(
+        keys[anchor],
+        anchor,
+        prefix + query.sql(dialect="postgres"),
+        names,
+        len(where),
+        [],
+        prefix,
+        sources,
+        origins,
+    )
 
 
 def _unresolved(exc: OptimizeError, schema: dict[str, dict[str, str]]) -> errors.PgError:

@@ -211,9 +211,7 @@ class Federation(Stage):
         finally:
             await sessions.release()
         params = [None] * len(split.params)
-        parts = {
-            p.key: _part_columns(p, cols) for p, cols in zip(split.parts, described, strict=True)
-        }
+        parts = {p.key: _part_columns(p, described) for p in split.parts}
         return await ctx.in_worker(engine.describe, split, parts, params)
 
     async def param_types(self, ctx: StatementContext, stmt: dialects.Statement) -> list[int]:
@@ -358,8 +356,9 @@ class Federation(Stage):
                     break
                 count += len(rows)
                 if count > limit:
+                    what = "the join of" if len(part.sources) > 1 else "table"
                     raise errors.ProgramLimitExceeded(
-                        f'table "{part.source.name}" of route "{part.source.route}" gives more '
+                        f'{what} "{part.name}" of route "{part.source.route}" gives more '
                         f"than federation.max_rows = {limit} rows to a query across routes",
                         hint="Filter it further, or raise max_rows in [federation].",
                     )
@@ -368,7 +367,7 @@ class Federation(Stage):
             await result.close()
         log.debug(
             "part %s of route %s: %d rows in %.3f s%s",
-            part.source.name,
+            part.name,
             part.source.route,
             count,
             time.perf_counter() - started,
@@ -392,7 +391,7 @@ class Federation(Stage):
         keys = self._options.semi_join_keys
         semi = _semi_joins(split, described) if keys else {}
         parts = {p.key: p for p in split.parts}
-        for part, cols in zip(split.parts, described, strict=True):
+        for part in split.parts:
             pctx = sessions.get(part.source.route)
             sql = part.sql
             if part.key in semi:
@@ -401,7 +400,7 @@ class Federation(Stage):
             generated = self._path.generate(self._path.parse(sql)[0], pctx.target())
             backend = pctx.target().backend
             lines.append(
-                f'  Part {_number(part)}: "{part.source.name}" on route '
+                f'  Part {_number(part)}: "{part.name}" on route '
                 f"{part.source.route} ({backend}), conditions pushed down: {part.pushed}"
             )
             if part.key in semi:
@@ -412,7 +411,7 @@ class Federation(Stage):
                     f"first (up to {keys} distinct; past that, the whole table)"
                 )
             lines.append(f"    Backend SQL: {generated.sql}")
-            schemas[part.key] = _part_columns(part, cols)
+            schemas[part.key] = _part_columns(part, described)
         lines.append(f"  DuckDB SQL: {split.sql}")
         lines.append("  DuckDB plan:")
         plan_text = await ctx.in_worker(engine.explain, split.sql, schemas, params)
@@ -514,7 +513,8 @@ def _semi_joins(
     parts = {p.key: p for p in split.parts}
     types = {
         p.key: {c.name: c.type_oid for c in cols}
-        for p, cols in zip(split.parts, described, strict=True)
+        for p in split.parts
+        for cols in (_part_columns(p, described),)
     }
     chosen: dict[str, tuple[plan.Link, str]] = {}
     for link in split.links:
@@ -523,6 +523,7 @@ def _semi_joins(
         if (
             source.pushed
             and not target.pushed
+            and len(target.sources) == 1
             and type_name
             and target.key not in chosen
             and source.key not in chosen
@@ -552,10 +553,16 @@ def _sql_type(column: Column) -> str:
     return info.name if info is not None and info.name in _SQL_TYPES else "text"
 
 
-def _part_columns(part: plan.Part, described: list[Column]) -> list[Column]:
-    """A part's result columns as its table's description gives them."""
-    by_name = {c.name: c for c in described}
-    return [by_name[n] for n in part.columns] or [_ONE]
+def _part_columns(part: plan.Part, described: list[list[Column]]) -> list[Column]:
+    """A part's result columns as its tables' descriptions give them (named as the part
+    names them: `<alias>__<column>` where it joins several)."""
+    from pgproxy.federation.duck_types import renamed
+
+    out = []
+    for (index, column), name in zip(part.column_sources, part.columns, strict=True):
+        by_name = {c.name: c for c in described[index]}
+        out.append(renamed(by_name[column], name) if name != column else by_name[column])
+    return out or [_ONE]
 
 
 def _prepared(stmt: dialects.Statement) -> PreparedStatement:

@@ -359,3 +359,39 @@ def test_eight_clients_at_once(fed: ProxyProcess) -> None:
     for t in threads:
         t.join(120)
     assert not errors, errors[0]
+
+
+def test_tables_of_one_route_are_joined_in_their_backend(fed: ProxyProcess) -> None:
+    """orders and big are both on shop: one part joins them there (their join condition
+    and filters with it); customers, on crm, is narrowed by a semi-join on that part."""
+    sql = ("SELECT c.name, count(*) AS n FROM shop.orders o JOIN shop.big b ON b.id = o.id "
+           "JOIN crm.customers c ON c.id = o.customer_id WHERE b.id % 2 = 0 AND o.total > 20 "
+           "GROUP BY c.name ORDER BY c.name NULLS FIRST")
+    with psycopg.connect(fed.dsn("crm")) as conn:
+        plan = [r[0].strip() for r in conn.execute("EXPLAIN " + sql)]
+        rows = conn.execute(sql).fetchall()
+    assert plan[1] == ('Part 0: "shop.orders, shop.big" on route shop (sqlite), '
+                       "conditions pushed down: 3")
+    assert plan[2] == (
+        'Backend SQL: SELECT "o"."customer_id" AS "o__customer_id" FROM orders AS o '
+        'CROSS JOIN big AS b WHERE (o.total > 20 AND b.id % 2 = 0) AND b.id = o.id')
+    assert plan[3].startswith('Part 2: "crm.customers" on route crm')
+    assert plan[4].startswith('Semi-join: rows whose "id" is among the "o__customer_id"')
+    customers = dict((c[0], c[1]) for c in CUSTOMERS)
+    counts: dict[str | None, int] = {}
+    for o in ORDERS:
+        if o[0] % 2 == 0 and o[0] <= MAX_ROWS and o[2] > 20 and o[1] in customers:
+            counts[customers[o[1]]] = counts.get(customers[o[1]], 0) + 1
+    assert rows == sorted(counts.items(), key=lambda r: (r[0] is not None, r[0] or ""))
+
+
+def test_an_outer_join_keeps_tables_of_one_route_apart(fed: ProxyProcess) -> None:
+    sql = ("SELECT count(*), count(b.id) FROM shop.orders o LEFT JOIN shop.big b "
+           "ON b.id = o.id * 2 AND b.id < 300 JOIN crm.customers c ON c.id = o.customer_id")
+    with psycopg.connect(fed.dsn("crm")) as conn:
+        plan = [r[0].strip() for r in conn.execute("EXPLAIN " + sql)]
+        row = conn.execute(sql).fetchone()
+    assert sum(line.startswith("Part ") for line in plan) == 3
+    customers = {c[0] for c in CUSTOMERS}
+    matched = [o for o in ORDERS if o[1] in customers]
+    assert row == (len(matched), sum(1 for o in matched if o[0] * 2 < 300))

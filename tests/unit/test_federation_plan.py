@@ -161,3 +161,31 @@ def test_the_federation_section() -> None:
                 {"max_rows": True}, {"rows": 5}):
         with pytest.raises(ValueError):
             Options.from_section(bad)
+
+
+def test_tables_of_one_route_tied_by_a_condition_become_one_part() -> None:
+    tree = dialects.parse(
+        "SELECT o.id, x.id, c.name FROM shop.orders o, shop.orders x, crm.customers c "
+        "WHERE x.customer_id = o.id AND c.id = o.customer_id AND x.total > 1")[0].expression
+    columns = [SCHEMAS["orders"], SCHEMAS["orders"], SCHEMAS["crm.customers"]]
+    split = plan.split(tree, ROUTES, "crm", columns)
+    group, customers = split.parts
+    assert group.name == "shop.orders, shop.orders" and customers.name == "crm.customers"
+    assert group.sql == (
+        'SELECT "o"."id" AS "o__id", "o"."customer_id" AS "o__customer_id", "x"."id" AS '
+        '"x__id" FROM orders AS o CROSS JOIN orders AS x WHERE x.total > 1 AND '
+        "x.customer_id = o.id")
+    assert group.column_sources == [(0, "id"), (0, "customer_id"), (1, "id")]
+    assert split.names == ["id", "id", "name"]
+    assert split.origins == [(group.key, "o__id"), (group.key, "x__id"),
+                             (customers.key, "name")]
+    assert "c.id = o.o__customer_id" in split.sql
+
+
+def test_no_group_without_a_condition_of_their_own_or_past_an_outer_join() -> None:
+    cross = _split("SELECT o.id, x.id FROM shop.orders o, shop.orders x, crm.customers c "
+                   "WHERE c.id = o.customer_id AND c.id = x.customer_id")
+    assert len(cross.parts) == 3  # no condition ties o and x alone: no cross product there
+    outer = _split("SELECT o.id FROM shop.orders o LEFT JOIN shop.orders x ON x.id = o.id "
+                   "JOIN crm.customers c ON c.id = o.customer_id")
+    assert len(outer.parts) == 3
