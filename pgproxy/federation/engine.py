@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +35,10 @@ class DuckCursor:
         self.rowcount = -1
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
-        return self._cur.fetchmany(size)
+        try:
+            return self._cur.fetchmany(size)
+        except duckdb.Error as exc:  # a value that fails late in the result
+            raise _error(exc) from None
 
     def close(self) -> None:
         self._con.close()  # the registered Arrow tables go with it
@@ -49,7 +53,9 @@ async def run(
 ) -> BackendResult:
     """DuckDB's answer, its first rows fetched; the rest streams as the client reads."""
     started = time.perf_counter()
-    cursor, rows, exhausted = await ctx.in_worker(_execute, split, tables, params, DEFAULT_BATCH)
+    cursor, rows, exhausted = await ctx.in_worker(
+        _execute, split, tables, params, DEFAULT_BATCH, ctx.settings.statement_timeout_ms()
+    )
     log.debug("DuckDB's first %d rows in %.3f s", len(rows), time.perf_counter() - started)
     cursor.columns = typed(split, cursor.columns, columns)
     return BackendResult(
@@ -128,18 +134,32 @@ def exact_numerics(table: pa.Table, columns: Sequence[Column]) -> pa.Table:
 
 
 def _execute(
-    split: Split, tables: dict[str, pa.Table], params: Sequence[Any], prefetch: int
+    split: Split,
+    tables: dict[str, pa.Table],
+    params: Sequence[Any],
+    prefetch: int,
+    timeout_ms: int = 0,
 ) -> tuple[DuckCursor, list[tuple[Any, ...]], bool]:
+    """Worker side: DuckDB's query over the parts, its first rows; `timeout_ms` (the
+    session's statement_timeout) interrupts DuckDB's work up to them."""
     con = duckdb.connect(":memory:")
+    timer = threading.Timer(timeout_ms / 1000, con.interrupt) if timeout_ms > 0 else None
     try:
         for key, table in tables.items():
             con.register(key, table)
+        if timer is not None:
+            timer.start()
         cur = con.execute(split.sql, list(params))
         columns = [column_of(d[0], str(d[1])) for d in cur.description]
         rows = cur.fetchmany(prefetch)
     except duckdb.Error as exc:
         con.close()
+        if isinstance(exc, duckdb.InterruptException) and timer is not None:
+            raise errors.QueryCanceled("canceling statement due to statement timeout") from None
         raise _error(exc) from None
+    finally:
+        if timer is not None:
+            timer.cancel()
     cursor = DuckCursor(con, cur, columns)
     exhausted = len(rows) < prefetch
     if exhausted:

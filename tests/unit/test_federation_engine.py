@@ -58,3 +58,12 @@ def test_duckdb_errors_are_sqlstates() -> None:
     with pytest.raises(errors.PgError) as info:
         engine.describe(split, {}, [])
     assert info.value.sqlstate == "22P02"
+
+
+def test_statement_timeout_interrupts_duckdb() -> None:
+    table = pa.table({"n": pa.array(range(3000))})
+    split = Split([], "SELECT count(*) FROM t a, t b, t c WHERE a.n + b.n + c.n = -1", [],
+                  [None])
+    with pytest.raises(errors.QueryCanceled) as info:
+        engine._execute(split, {"t": table}, [], 10, timeout_ms=50)
+    assert info.value.sqlstate == "57014" and "statement timeout" in str(info.value)
