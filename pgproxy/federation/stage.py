@@ -113,7 +113,8 @@ class Federation(Stage):
     """Statements that name a route other than the session's own."""
 
     __slots__ = ("_idle", "_named", "_options", "_path", "_router")
-    kinds = frozenset({Kind.SELECT, Kind.OTHER}) | _WRITES
+    # DDL too: CREATE / DROP of another route's table is a write there, refused.
+    kinds = frozenset({Kind.SELECT, Kind.OTHER, Kind.DDL}) | _WRITES
 
     def __init__(self, path: Backend, router: Router, options: Options) -> None:
         self._path = path

@@ -196,6 +196,10 @@ def test_limit_writes_and_errors_keep_the_session(fed: ProxyProcess) -> None:
         assert info.value.sqlstate == "0A000"
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("UPDATE crm.customers SET vip = true")
+        for ddl in ("CREATE TABLE crm.made_here (id integer)", "DROP TABLE crm.customers",
+                    "CREATE INDEX ix ON crm.customers (name)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(ddl)
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("SELECT o.nope FROM shop.orders o JOIN crm.customers c ON c.id = o.id")
         with pytest.raises(psycopg.Error):
