@@ -216,6 +216,14 @@ def test_inside_a_transaction_the_own_route_reads_its_own_writes(fed: ProxyProce
         assert row == (9001, "customer 2")
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM orders WHERE id = 9001").fetchone() == (0,)
+        # An error inside the block fails the block, as PostgreSQL's would; ROLLBACK ends it.
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT o.nope FROM shop.orders o JOIN crm.customers c ON c.id = o.id")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM shop.orders o JOIN crm.customers c "
+                            "ON c.id = o.customer_id").fetchone()[0] > 0
 
 
 def test_asyncpg_prepares_and_describes_a_query_across_routes(fed: ProxyProcess) -> None:
