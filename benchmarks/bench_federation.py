@@ -1,7 +1,7 @@
 """A join across routes against the same join inside one backend.
 
 Run: python benchmarks/bench_federation.py [--orders 1000000] [--customers 100000]
-                                           [--rounds 3] [--mariadb]
+                                           [--rounds 5] [--mariadb]
 
 orders (1,000,000 rows) and customers (100,000 rows) are written to three SQLite
 files: `shop` holds orders, `crm` customers, `both` the two tables. psycopg runs
@@ -104,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mariadb", action="store_true", help="customers on MariaDB too")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-federation-"))
