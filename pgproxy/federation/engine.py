@@ -23,6 +23,28 @@ from pgproxy.types.arrow import MAX_DECIMAL128, arrow_schema
 log = logging.getLogger("pgproxy.federation")
 
 
+class Cancel:
+    """A cancel request for one query across routes: its other routes' sessions are
+    cancelled, DuckDB's connection interrupted, and what has not started yet never does."""
+
+    __slots__ = ("con", "requested")
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.con: Any = None  # DuckDB's connection while it works
+
+    def stop(self, sessions: Sequence[StatementContext]) -> None:
+        self.requested = True
+        for pctx in sessions:
+            pctx.cancel()
+        if self.con is not None:
+            self.con.interrupt()
+
+    def check(self) -> None:
+        if self.requested:
+            raise errors.QueryCanceled("canceling statement due to user request")
+
+
 class DuckCursor:
     """A DuckDB result as a backend Cursor (pgproxy/backends/base.py), for BackendResult."""
 
@@ -50,11 +72,18 @@ async def run(
     tables: dict[str, pa.Table],
     columns: dict[str, list[Column]],
     params: Sequence[Any],
+    cancel: Cancel | None = None,
 ) -> BackendResult:
     """DuckDB's answer, its first rows fetched; the rest streams as the client reads."""
     started = time.perf_counter()
     cursor, rows, exhausted = await ctx.in_worker(
-        _execute, split, tables, params, DEFAULT_BATCH, ctx.settings.statement_timeout_ms()
+        _execute,
+        split,
+        tables,
+        params,
+        DEFAULT_BATCH,
+        ctx.settings.statement_timeout_ms(),
+        cancel,
     )
     log.debug("DuckDB's first %d rows in %.3f s", len(rows), time.perf_counter() - started)
     cursor.columns = typed(split, cursor.columns, columns)
@@ -139,11 +168,17 @@ def _execute(
     params: Sequence[Any],
     prefetch: int,
     timeout_ms: int = 0,
+    cancel: Cancel | None = None,
 ) -> tuple[DuckCursor, list[tuple[Any, ...]], bool]:
     """Worker side: DuckDB's query over the parts, its first rows; `timeout_ms` (the
-    session's statement_timeout) interrupts DuckDB's work up to them."""
+    session's statement_timeout) and a cancel request interrupt DuckDB's work up to them."""
     con = duckdb.connect(":memory:")
     timer = threading.Timer(timeout_ms / 1000, con.interrupt) if timeout_ms > 0 else None
+    if cancel is not None:
+        cancel.con = con
+        if cancel.requested:  # before DuckDB began
+            con.close()
+            cancel.check()
     try:
         for key, table in tables.items():
             con.register(key, table)
@@ -154,12 +189,17 @@ def _execute(
         rows = cur.fetchmany(prefetch)
     except duckdb.Error as exc:
         con.close()
-        if isinstance(exc, duckdb.InterruptException) and timer is not None:
-            raise errors.QueryCanceled("canceling statement due to statement timeout") from None
+        if isinstance(exc, duckdb.InterruptException):
+            why = (
+                "user request" if cancel is not None and cancel.requested else ("statement timeout")
+            )
+            raise errors.QueryCanceled(f"canceling statement due to {why}") from None
         raise _error(exc) from None
     finally:
         if timer is not None:
             timer.cancel()
+        if cancel is not None:
+            cancel.con = None
     cursor = DuckCursor(con, cur, columns)
     exhausted = len(rows) < prefetch
     if exhausted:

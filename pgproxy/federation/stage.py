@@ -192,14 +192,18 @@ class Federation(Stage):
         """`stmt`'s result (a DECLAREd cursor's query comes here too), or its EXPLAIN."""
         engine = _engine(stmt, ctx.route.name)
         sessions = _Sessions(self, ctx)
+        cancel = engine.Cancel()
+        # A cancel request stops the other routes' parts and DuckDB's work too.
+        forget = ctx.on_cancel(lambda: cancel.stop(sessions.opened()))
         try:
             split, described = await self._plan(stmt, sessions)
             params = [ctx.params[i] if i < len(ctx.params) else None for i in split.params]
             if explain:
                 return await self._explain(ctx, sessions, split, described, params)
-            columns, tables = await self._fetch(ctx, sessions, split, described)
-            return await engine.run(ctx, split, tables, columns, params)
+            columns, tables = await self._fetch(ctx, sessions, split, described, cancel)
+            return await engine.run(ctx, split, tables, columns, params, cancel)
         finally:
+            forget()
             await sessions.release()
 
     async def describe(self, ctx: StatementContext) -> list[Column]:
@@ -265,6 +269,7 @@ class Federation(Stage):
         sessions: _Sessions,
         split: plan.Split,
         described: list[list[Column]],
+        cancel: Any,
     ) -> tuple[dict[str, list[Column]], dict[str, Any]]:
         """Every part's rows as an Arrow table: routes side by side, one route's in turn;
         a part a semi-join narrows after the part whose keys it takes."""
@@ -274,6 +279,7 @@ class Federation(Stage):
         await self._fetch_parts(
             ctx, sessions, [p for p in split.parts if p.key not in semi], columns, tables, {}
         )
+        cancel.check()
         if semi:
             from pgproxy.federation.engine import distinct_keys
 
@@ -450,6 +456,10 @@ class _Sessions:
     @property
     def own(self) -> str:
         return self._ctx.route.name
+
+    def opened(self) -> list[StatementContext]:
+        """The sessions of the proxy's own this query reads other routes through."""
+        return list(self._opened.values())
 
     def get(self, route: str) -> StatementContext:
         if route == self._ctx.route.name:

@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -407,3 +408,32 @@ def test_an_outer_join_keeps_tables_of_one_route_apart(fed: ProxyProcess) -> Non
     customers = {c[0] for c in CUSTOMERS}
     matched = [o for o in ORDERS if o[1] in customers]
     assert row == (len(matched), sum(1 for o in matched if o[0] * 2 < 300))
+
+
+SLOW = ("SELECT count(*) FROM shop.orders a, shop.orders b, shop.orders c, stock.items i "
+        "WHERE a.total + b.total + c.total + i.qty = -1")  # 200 x 200 x 200 x 100 in DuckDB
+
+
+def test_a_cancel_request_interrupts_duckdb(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("crm"), autocommit=True) as conn:
+        timer = threading.Timer(1.0, conn.cancel)
+        timer.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled) as info:
+                conn.execute(SLOW)
+        finally:
+            timer.cancel()
+        assert "user request" in str(info.value) and time.monotonic() - started < 30
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (len(CUSTOMERS),)
+
+
+def test_statement_timeout_bounds_a_query_across_routes(fed: ProxyProcess) -> None:
+    with psycopg.connect(fed.dsn("crm"), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '1s'")
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled) as info:
+            conn.execute(SLOW)
+        assert "statement timeout" in str(info.value) and time.monotonic() - started < 30
+        conn.execute("RESET statement_timeout")
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (len(CUSTOMERS),)
