@@ -17,6 +17,7 @@ from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.flight import FlightEndpoint
 from pgproxy.flight import missing as flight_missing
+from pgproxy.federation import stage as federation
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
@@ -89,6 +90,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     for name, backend in backends.items():
         log.info("backend %s: %s", name, backend.redacted_url())
     proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
+    # Queries naming tables of several routes (DuckDB when the analytics extra is there).
+    federation.install(proxy.pipeline, proxy.router, cfg.federation)
     # Optional stages, each from its own config section: query cache, observers,
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)

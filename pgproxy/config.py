@@ -36,6 +36,7 @@ class Config:
     telemetry: dict[str, Any] = field(default_factory=dict)  # pgproxy.telemetry
     admin: dict[str, Any] = field(default_factory=dict)  # pgproxy.admin
     health: dict[str, Any] = field(default_factory=dict)  # pgproxy.health
+    federation: dict[str, Any] = field(default_factory=dict)  # pgproxy.federation
 
 
 def load(path: str | None = None, env: dict[str, str] | None = None, **flags: Any) -> Config:
@@ -88,7 +89,8 @@ def _apply_file(cfg: Config, path: Path) -> None:
     if data.get("backends"):
         cfg.backends = {str(k): str(v) for k, v in data["backends"].items()}
     cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
-    for section in ("query_cache", "observers", "telemetry", "admin", "health"):
+    for section in ("query_cache", "observers", "telemetry", "admin", "health",
+                    "federation"):
         setattr(cfg, section, dict(data.get(section, {})))
 
 

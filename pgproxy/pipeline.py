@@ -50,6 +50,8 @@ class Pipeline:
         self.hooks = Hooks()  # before / after / error, and the steps' timers
         self.stages = Stages(build(self))
         self._cache: QueryCache | None = None
+        # Statements naming several routes (pgproxy/federation): their Parse and Describe too.
+        self.federation: Any = None
 
     @property
     def cache(self) -> QueryCache | None:
@@ -143,6 +145,8 @@ class Pipeline:
     ) -> Sequence[int]:
         """Types for the $n a Parse left undeclared, from what they are bound to."""
         inferred: Sequence[int] = ()
+        if self.federation is not None and self.federation.routed(stmt, session.route.name):
+            return await self.federation.param_types(StatementContext(session, None), stmt)
         translated = not session.route.backend.capabilities.passthrough
         if stmt.param_columns and translated and any(
             not (i < len(declared) and declared[i]) for i, _, _ in stmt.param_columns
@@ -334,6 +338,8 @@ class Pipeline:
     async def declare(self, ctx: StatementContext, stmt: dialects.Statement) -> BackendResult:
         """A DECLAREd cursor's query on the backend, never from the query cache: FETCH reads
         the backend's own open result."""
+        if self.federation is not None and self.federation.routed(stmt, ctx.route.name):
+            return await self.federation.answer(ctx, stmt)  # DuckDB's result, read as FETCHed
         generated = self.generate(stmt, ctx.target())
         values = _bind(ctx, generated, ctx.params)
         return await self._execute(ctx, stmt, generated, values)
@@ -351,6 +357,8 @@ class Pipeline:
             return None
         if self.catalog.handles(ctx, stmt):
             return await self.catalog.describe(ctx, stmt, len(prepared.param_types))
+        if self.federation is not None and self.federation.routed(stmt, ctx.route.name):
+            return await self.federation.describe(ctx)
         if (locks := advisory.calls(stmt, ctx.route.backend.capabilities)) is not None:
             return advisory.describe(stmt, locks)
         if stmt.kind is Kind.SELECT and (call := calls.bare_call(stmt)) is not None:

@@ -134,6 +134,8 @@ class Session:
         self._abandoned = False  # the last call was given up on (statement_timeout)
         self._timer: asyncio.TimerHandle | None = None
         self._lock_wait: asyncio.Future[None] | None = None  # an advisory lock's wait
+        # What else a cancel request stops (a query across routes: DuckDB, other routes).
+        self.on_cancel: set[Callable[[], None]] = set()
         self._closed = False
         # A PostgreSQL backend reads literals by its own TimeZone and DateStyle order:
         # what was last sent to it, and whether inside a transaction (a ROLLBACK undoes it).
@@ -283,6 +285,8 @@ class Session:
         conn = self.conn
         if conn is not None and self._running:
             self.pool.cancel_soon(conn.cancel)
+        for stop in list(self.on_cancel):
+            stop()
 
     async def close(self, reason: str) -> None:
         if self._closed:

@@ -287,7 +287,7 @@ class QueryCache:
             route, self.options.warm_user, "cache refresh")
         ok = False
         try:
-            _adopt(session, entry.settings)
+            adopt_settings(session, entry.settings)
             result = await entry.rerun(session)
             # Encoded as the wire encodes them for the key's formats: what a hit replays.
             encode = encoder_for(result.columns, _key_formats(key), result.style)
@@ -414,7 +414,7 @@ async def _drop_session(session: StatementContext) -> None:
         log.debug("closing a cache refresh connection failed", exc_info=True)
 
 
-def _adopt(session: StatementContext, settings: tuple[str | None, ...]) -> None:
+def adopt_settings(session: StatementContext, settings: tuple[str | None, ...]) -> None:
     """Give a refresh session the RESULT_SETTINGS values its entry was keyed under
     (None: the default, as RESET gives)."""
     current = session.settings.result_key()

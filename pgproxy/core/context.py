@@ -273,6 +273,17 @@ class StatementContext:
         """A context on a new session of the proxy's own (a cache refresh)."""
         return StatementContext(self._s.spawn(route, user, peer), None)
 
+    def on_cancel(self, stop: Callable[[], None]) -> Callable[[], None]:
+        """Have a cancel request of this session also call `stop` (until the returned
+        function is called): work of a stage's own the backend connection does not run."""
+        hooks = self._s.on_cancel
+        hooks.add(stop)
+        return lambda: hooks.discard(stop)
+
+    def cancel(self) -> None:
+        """Cancel what this context's session runs (an internal session's statement)."""
+        self._s.cancel()
+
     def drop(self) -> Awaitable[None]:
         """Close an internal session's backend connection; it never was a client: no event."""
         return self._s.drop_connection()

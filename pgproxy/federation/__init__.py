@@ -1,0 +1,1 @@
+"""Queries over several routes: sqlglot split + pushdown, DuckDB over Arrow joins."""
