@@ -15,9 +15,9 @@ from pgproxy import errors, settings
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.federation import stage as federation
 from pgproxy.flight import FlightEndpoint
 from pgproxy.flight import missing as flight_missing
-from pgproxy.federation import stage as federation
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
