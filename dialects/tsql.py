@@ -1,0 +1,390 @@
+"""PostgreSQL to SQL Server's T-SQL, closing the semantic gaps translation can close.
+
+Booleans are BIT (`WHERE flag` is `flag = 1`), `||` keeps PostgreSQL's NULL
+result and text coercion, ILIKE compares under a case-insensitive collation
+(tables made through the proxy get a case-sensitive one, as PostgreSQL
+compares text), RETURNING is OUTPUT INSERTED/DELETED, ON CONFLICT is MERGE
+(dialects/tsql_merge.py), PostgreSQL's types get SQL Server's nearest, and
+time travel is `FOR SYSTEM_TIME AS OF` on temporal tables. sqlglot's TSQL
+generator already spells LIMIT/OFFSET as TOP or OFFSET … FETCH (with ORDER BY
+(SELECT NULL) when there is no order), PostgreSQL's NULL ordering, STRING_AGG
+and integer division (T-SQL's int / int truncates as PostgreSQL's does).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlglot.dialects.tsql import TSQL as _TSQL
+from sqlglot.generators.tsql import TSQLGenerator
+
+from dialects import ordering
+from dialects.api import Generated, Kind
+from dialects.base import (
+    COMMON,
+    PgProxyBackend,
+    aggregate_filter,
+    parameter_sql,
+    stock,
+    unsupported,
+)
+from dialects.tsql_merge import on_conflict_sql
+
+_D = exp.DType
+# PostgreSQL compares text case- and accent-sensitively; ILIKE does neither.
+CASE_SENSITIVE = "Latin1_General_100_CS_AS_SC"
+CASE_INSENSITIVE = "Latin1_General_100_CI_AS_SC"
+# The longest NVARCHAR an index key takes (900 bytes): a text key column's type.
+_KEY_NVARCHAR = "NVARCHAR(450)"
+_SERIAL = {_D.SERIAL: "INT", _D.BIGSERIAL: "BIGINT", _D.SMALLSERIAL: "SMALLINT"}
+_TEXTUAL = {_D.TEXT, _D.VARCHAR, _D.NVARCHAR, _D.CHAR, _D.NCHAR, _D.BPCHAR, _D.NAME}
+# PostgreSQL types and SQL Server's nearest with the same range and precision.
+_TYPES: dict[exp.DType, str] = {
+    _D.TEXT: "NVARCHAR(MAX)",
+    _D.NAME: "NVARCHAR(64)",
+    _D.VARBINARY: "VARBINARY(MAX)",
+    _D.BINARY: "VARBINARY(MAX)",
+    _D.JSON: "NVARCHAR(MAX)",
+    _D.JSONB: "NVARCHAR(MAX)",
+    _D.UUID: "UNIQUEIDENTIFIER",
+    _D.BOOLEAN: "BIT",
+    _D.TIMESTAMP: "DATETIME2(6)",
+    _D.TIMESTAMPTZ: "DATETIMEOFFSET(6)",
+    _D.TIME: "TIME(6)",
+    _D.DOUBLE: "FLOAT",
+    _D.FLOAT: "REAL",
+    _D.DECIMAL: "DECIMAL(38, 10)",
+    _D.INT: "INT",
+}
+
+
+def datatype_sql(self: t.Any, expression: exp.DataType) -> str:
+    """A PostgreSQL type as SQL Server spells it, in casts and DDL alike."""
+    kind, args = expression.this, expression.expressions
+    if kind in (_D.VARCHAR, _D.NVARCHAR):
+        return f"NVARCHAR({self.sql(args[0]) if args else 'MAX'})"
+    if kind in (_D.CHAR, _D.NCHAR, _D.BPCHAR):
+        return f"NCHAR({self.sql(args[0]) if args else 1})"
+    if kind in (_D.TIMESTAMP, _D.TIMESTAMPTZ, _D.TIME) and args:
+        name = _TYPES[kind].split("(")[0]
+        return f"{name}({self.sql(args[0])})"
+    if kind == _D.DECIMAL and args:
+        return f"DECIMAL({self.expressions(expression, flat=True)})"
+    if kind in (_D.ARRAY, _D.INTERVAL, _D.INET):
+        unsupported(f"tsql: SQL Server has no {expression.sql('postgres')} type")
+    spelled = _TYPES.get(kind)
+    return spelled if spelled is not None else _STOCK[exp.DataType](self, expression)
+
+
+# --- booleans -----------------------------------------------------------------------------
+
+_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Exists, exp.Boolean, exp.Paren)
+
+
+def _as_predicate(node: exp.Expr) -> exp.Expr:
+    """A BIT value where T-SQL wants a predicate: `flag` -> `flag = 1`."""
+    if isinstance(node, exp.Paren):
+        node.set("this", _as_predicate(node.this))
+        return node
+    if isinstance(node, exp.Connector):
+        node.set("this", _as_predicate(node.this))
+        node.set("expression", _as_predicate(node.expression))
+        return node
+    if isinstance(node, exp.Not):
+        inner = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+        if not isinstance(inner, _PREDICATES):
+            return exp.EQ(this=inner, expression=exp.Literal.number(0))  # NOT flag
+        node.set("this", _as_predicate(node.this))
+        return node
+    if isinstance(node, _PREDICATES):
+        return node
+    return exp.EQ(this=node, expression=exp.Literal.number(1))
+
+
+def bit_predicates(expression: exp.Expr) -> exp.Expr:
+    """WHERE / HAVING / ON / CASE WHEN conditions that are BIT values compare with 1."""
+    for node in list(expression.find_all(exp.Where, exp.Having, exp.Join, exp.If)):
+        key = "on" if isinstance(node, exp.Join) else "this"
+        cond = node.args.get(key)
+        if cond is not None:
+            node.set(key, _as_predicate(cond))
+    return expression
+
+
+def _as_bit(node: exp.Expr) -> exp.Expr:
+    """A predicate where T-SQL wants a value: PostgreSQL's true / false / NULL as 1 / 0 / NULL."""
+    return exp.Case(ifs=[
+        exp.If(this=node.copy(), true=exp.Literal.number(1)),
+        exp.If(this=exp.Not(this=exp.Paren(this=node.copy())), false=None,
+               true=exp.Literal.number(0)),
+    ])
+
+
+def _is_predicate(node: exp.Expr) -> bool:
+    return isinstance(node, _PREDICATES) and not isinstance(node, (exp.Boolean, exp.Paren))
+
+
+def predicate_values(expression: exp.Expr) -> exp.Expr:
+    """`SELECT a > 1`, `VALUES (a = b)`, `SET f = a IS NULL`: a predicate as a BIT value."""
+    slots: list[exp.Expr] = []
+    for select in expression.find_all(exp.Select):
+        slots.extend(select.expressions)
+    for values in expression.find_all(exp.Values):
+        for row in values.expressions:
+            slots.extend(row.expressions if isinstance(row, exp.Tuple) else [row])
+    for update in expression.find_all(exp.Update):
+        slots.extend(s.expression for s in update.expressions if isinstance(s, exp.EQ))
+    for slot in slots:
+        node = slot.this if isinstance(slot, exp.Alias) else slot
+        inner = node.unnest() if isinstance(node, exp.Paren) else node
+        if _is_predicate(inner):
+            node.replace(_as_bit(inner))
+    return expression
+
+
+def _boolean_sql(self: t.Any, expression: exp.Boolean) -> str:
+    if isinstance(expression.parent, (exp.Connector, exp.Not, exp.Where, exp.Having, exp.If)):
+        return "(1 = 1)" if expression.this else "(1 = 0)"
+    return "1" if expression.this else "0"
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def _text_operand(self: t.Any, node: exp.Expr) -> str:
+    if isinstance(node, exp.Literal) and node.is_string:
+        return self.sql(node)
+    return f"CAST({self.sql(node)} AS NVARCHAR(MAX))"
+
+
+def _dpipe_sql(self: t.Any, expression: exp.DPipe) -> str:
+    """`a || b`: `+` keeps PostgreSQL's NULL result (CONCAT would read NULL as ''), and each
+    operand is text first, as PostgreSQL's || coerces it (T-SQL's + would add numbers)."""
+    return "(" + " + ".join(_text_operand(self, part) for part in expression.flatten()) + ")"
+
+
+def _literal_sql(self: t.Any, expression: exp.Literal) -> str:
+    """A string constant outside Latin-1's range is N'…', or SQL Server reads it as '?'."""
+    sql = _STOCK[exp.Literal](self, expression)
+    if expression.is_string and any(ord(c) > 127 for c in expression.this):
+        return "N" + sql
+    return sql
+
+
+def _ilike_sql(self: t.Any, expression: exp.ILike) -> str:
+    left = f"{self.sql(expression, 'this')} COLLATE {CASE_INSENSITIVE}"
+    verb = "NOT LIKE" if expression.args.get("negate") else "LIKE"
+    sql = f"{left} {verb} {self.sql(expression, 'expression')}"
+    escape = expression.args.get("escape")
+    return f"{sql} ESCAPE {self.sql(escape)}" if escape is not None else sql
+
+
+def _escape_sql(self: t.Any, expression: exp.Escape) -> str:
+    like = expression.this
+    if isinstance(like, exp.ILike):
+        like = like.copy()
+        like.set("escape", expression.expression)
+        return _ilike_sql(self, like)
+    return _STOCK[exp.Escape](self, expression)
+
+
+# --- RETURNING ----------------------------------------------------------------------------
+
+
+def output_returning(expression: exp.Expr) -> exp.Expr:
+    """RETURNING's columns name the row written: INSERTED.x (INSERT, UPDATE) or DELETED.x."""
+    returning = expression.args.get("returning")
+    if returning is None or not isinstance(expression, (exp.Insert, exp.Update, exp.Delete)):
+        return expression
+    row = "DELETED" if isinstance(expression, exp.Delete) else "INSERTED"
+    pseudo = exp.to_identifier(row)
+
+    def qualify(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Column):
+            return exp.Column(this=exp.Star(), table=pseudo.copy())
+        if isinstance(node, exp.Column):
+            node = node.copy()
+            node.set("table", pseudo.copy())
+        return node
+
+    items = []
+    for item in returning.expressions:
+        bare = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(bare, exp.Column) and not isinstance(item, exp.Alias) and not bare.is_star:
+            # INSERTED.x would be named x anyway; keep PostgreSQL's column name
+            item = exp.alias_(bare, exp.to_identifier(bare.name, quoted=True))
+        items.append(item.transform(qualify))
+    returning.set("expressions", items)
+    return expression
+
+
+# --- generate_series, time travel ---------------------------------------------------------
+
+
+def generate_series(expression: exp.Expr) -> exp.Expr:
+    """SQL Server 2022's GENERATE_SERIES names its column `value`: PostgreSQL's is the
+    function's (or the alias') name, so the call gets a column alias."""
+    for call in list(expression.find_all(exp.GenerateSeries, exp.ExplodingGenerateSeries)):
+        table = call.parent
+        if not (isinstance(table, exp.Table) and table.this is call):
+            unsupported("tsql: generate_series() is only supported in FROM on SQL Server")
+        step = call.args.get("step")
+        for bound in (call.args.get("start"), call.args.get("end"), step):
+            if isinstance(bound, exp.Interval) or (
+                isinstance(bound, exp.Cast) and bound.to.this in (_D.TIMESTAMP, _D.DATE,
+                                                                  _D.TIMESTAMPTZ)
+            ):
+                unsupported("tsql: SQL Server's GENERATE_SERIES steps through numbers only")
+        args = [call.args["start"], call.args["end"], *([step] if step is not None else [])]
+        table.set("this", exp.Anonymous(this="GENERATE_SERIES", expressions=args))
+        alias = table.args.get("alias")
+        name = alias.name if alias is not None and alias.name else "generate_series"
+        columns = alias.columns if alias is not None and alias.columns else [
+            exp.to_identifier(name)]
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(name), columns=columns))
+    return expression
+
+
+def _version_sql(self: t.Any, expression: exp.Version) -> str:
+    # Only timestamps get here: generation refuses commits and branches on SQL Server. A
+    # table that is not system-versioned is SQL Server's error 13544, mapped to 0A000.
+    return f"FOR SYSTEM_TIME AS OF {self.sql(expression, 'expression')}"
+
+
+def _table_sql(self: t.Any, expression: exp.Table) -> str:
+    """`t FOR SYSTEM_TIME AS OF '…' AS x`: T-SQL wants the clause before the alias."""
+    version = expression.args.get("version")
+    if version is None or expression.args.get("alias") is None:
+        return _STOCK[exp.Table](self, expression)
+    bare = expression.copy()
+    bare.set("alias", None)
+    return f"{_STOCK[exp.Table](self, bare)} AS {self.sql(expression.args['alias'])}"
+
+
+# --- DDL ----------------------------------------------------------------------------------
+
+
+def _key_columns(schema: exp.Schema) -> set[str]:
+    keys: set[str] = set()
+    for node in schema.expressions:
+        if isinstance(node, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
+            keys.update(c.name.lower() for c in node.find_all(exp.Column, exp.Identifier))
+    return keys
+
+
+def _first(column: exp.ColumnDef, kind: exp.Expr) -> None:
+    """T-SQL takes COLLATE and IDENTITY right after the type, before any constraint."""
+    column.set("constraints", [exp.ColumnConstraint(kind=kind), *column.constraints])
+
+
+def _column(column: exp.ColumnDef, keys: set[str]) -> None:
+    kind = column.args.get("kind")
+    if not isinstance(kind, exp.DataType):
+        return
+    constraints = column.constraints
+    if kind.this in _SERIAL:
+        column.set("kind", exp.DataType.build(_SERIAL[kind.this]))
+        _first(column, exp.GeneratedAsIdentityColumnConstraint(this=False))
+        column.append("constraints", exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
+        return
+    is_key = column.name.lower() in keys or any(
+        isinstance(c.kind, (exp.PrimaryKeyColumnConstraint, exp.UniqueColumnConstraint))
+        for c in constraints
+    )
+    if kind.this in _TEXTUAL:
+        if is_key and (kind.this == _D.TEXT or (kind.this in (_D.VARCHAR, _D.NVARCHAR)
+                                                and not kind.expressions)):
+            column.set("kind", exp.DataType.build(_KEY_NVARCHAR, dialect="tsql"))
+        if not any(isinstance(c.kind, exp.CollateColumnConstraint) for c in constraints):
+            _first(column, exp.CollateColumnConstraint(this=exp.var(CASE_SENSITIVE)))
+    elif kind.this in (_D.JSON, _D.JSONB):
+        check = exp.EQ(this=exp.Anonymous(this="ISJSON", expressions=[exp.column(column.name)]),
+                       expression=exp.Literal.number(1))
+        column.append("constraints", exp.ColumnConstraint(
+            kind=exp.CheckColumnConstraint(this=check)))
+
+
+def ddl_types(expression: exp.Expr) -> exp.Expr:
+    """SERIAL is IDENTITY, text columns compare case-sensitively, json is checked by ISJSON."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        keys = _key_columns(expression.this)
+    elif isinstance(expression, exp.Alter):
+        keys = set()
+    else:
+        return expression
+    for column in expression.find_all(exp.ColumnDef):
+        _column(column, keys)
+    return expression
+
+
+def _identity_sql(self: t.Any, expression: exp.GeneratedAsIdentityColumnConstraint) -> str:
+    start = self.sql(expression, "start") or "1"
+    increment = self.sql(expression, "increment") or "1"
+    return f"IDENTITY({start}, {increment})"
+
+
+def _collate_sql(self: t.Any, expression: exp.CollateColumnConstraint) -> str:
+    return f"COLLATE {expression.this.name}"
+
+
+def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
+    if expression.args.get("conflict") is not None:
+        return on_conflict_sql(self, expression)
+    return _STOCK[exp.Insert](self, expression)
+
+
+_STOCK = stock(TSQLGenerator)
+
+PREPROCESS = (
+    ordering.positional_order,
+    *COMMON,
+    aggregate_filter,
+    bit_predicates,
+    predicate_values,
+    output_returning,
+    generate_series,
+    ddl_types,
+)
+
+
+class PgProxyTSQL(_TSQL, PgProxyBackend):
+    BACKEND = "tsql"
+    PREPROCESS = PREPROCESS
+    NATIVE_SERIES = True
+    # OUTPUT INSERTED.* / DELETED.* answers RETURNING on every write.
+    RETURNING = (exp.Insert, exp.Update, exp.Delete)
+    TRANSFORMS = {
+        **_STOCK,
+        exp.Parameter: parameter_sql,
+        exp.DataType: datatype_sql,
+        exp.Boolean: _boolean_sql,
+        exp.DPipe: _dpipe_sql,
+        exp.Literal: _literal_sql,
+        exp.ILike: _ilike_sql,
+        exp.Escape: _escape_sql,
+        exp.Version: _version_sql,
+        exp.Table: _table_sql,
+        exp.GeneratedAsIdentityColumnConstraint: _identity_sql,
+        exp.CollateColumnConstraint: _collate_sql,
+        exp.Insert: _insert_sql,
+        # now() is a timestamptz: GETDATE() would be the server's local time without offset
+        exp.CurrentTimestamp: lambda self, e: "SYSDATETIMEOFFSET()",
+        exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),
+    }
+
+
+_TRANSACTION = {
+    Kind.BEGIN: "BEGIN TRANSACTION",
+    Kind.COMMIT: "COMMIT TRANSACTION",
+    Kind.ROLLBACK: "ROLLBACK TRANSACTION",
+    Kind.SAVEPOINT: "SAVE TRANSACTION {}",
+    # SQL Server keeps a savepoint until the transaction ends: releasing it is nothing to do.
+    Kind.RELEASE: "",
+    Kind.ROLLBACK_TO: "ROLLBACK TRANSACTION {}",
+}
+
+
+def tsql_transaction(kind: Kind, savepoint: str) -> Generated:
+    """BEGIN / COMMIT / ROLLBACK / savepoints as T-SQL spells them (`savepoint` quoted)."""
+    return Generated(_TRANSACTION[kind].format(savepoint))
