@@ -265,8 +265,8 @@ def _quote(name: str, target: Target) -> str:
 def _transaction(statement: Statement, target: Target) -> Generated:
     kind = statement.kind
     if target.dialect == "tsql":
-        return tsql_transaction(kind, _quote(classify.savepoint_name(tokenize(statement.sql)),
-                                             target) if kind in _SAVEPOINTS else "")
+        name = classify.savepoint_name(tokenize(statement.sql)) if kind in _SAVEPOINTS else ""
+        return tsql_transaction(kind, name)
     mysql_like = target.dialect != "sqlite"
     if kind is Kind.BEGIN:
         if not mysql_like:

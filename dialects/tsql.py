@@ -13,6 +13,7 @@ and integer division (T-SQL's int / int truncates as PostgreSQL's does).
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from sqlglot import exp
@@ -29,6 +30,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
+from dialects.exprtypes import TEMPORAL, pg_type
 from dialects.tsql_merge import on_conflict_sql
 
 _D = exp.DType
@@ -79,7 +81,8 @@ def datatype_sql(self: t.Any, expression: exp.DataType) -> str:
 
 # --- booleans -----------------------------------------------------------------------------
 
-_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Exists, exp.Boolean, exp.Paren)
+_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Exists, exp.Boolean, exp.Paren,
+               exp.Escape)
 
 
 def _as_predicate(node: exp.Expr) -> exp.Expr:
@@ -143,6 +146,12 @@ def predicate_values(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
+def _logical_sql(self: t.Any, expression: exp.LogicalAnd | exp.LogicalOr) -> str:
+    """bool_and / bool_or: MIN / MAX of the values as 1 / 0 (NULLs skipped, as PostgreSQL)."""
+    verb = "MIN" if isinstance(expression, exp.LogicalAnd) else "MAX"
+    return f"{verb}({self.sql(_as_bit(_as_predicate(expression.this.copy())))})"
+
+
 def _boolean_sql(self: t.Any, expression: exp.Boolean) -> str:
     if isinstance(expression.parent, (exp.Connector, exp.Not, exp.Where, exp.Having, exp.If)):
         return "(1 = 1)" if expression.this else "(1 = 0)"
@@ -172,20 +181,32 @@ def _literal_sql(self: t.Any, expression: exp.Literal) -> str:
     return sql
 
 
-def _ilike_sql(self: t.Any, expression: exp.ILike) -> str:
-    left = f"{self.sql(expression, 'this')} COLLATE {CASE_INSENSITIVE}"
+def _pattern_sql(self: t.Any, pattern: exp.Expr) -> str:
+    """A LIKE pattern with PostgreSQL's meaning: T-SQL reads `[` as a character class."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        text = re.sub(r"(?<!\\)\[", "[[]", pattern.this)
+        return self.sql(exp.Literal.string(text))
+    return f"REPLACE({self.sql(pattern)}, '[', '[[]')"
+
+
+def _like(self: t.Any, expression: exp.Like | exp.ILike, escape: exp.Expr | None) -> str:
+    """`x [NOT] LIKE p ESCAPE '\\'`: backslash escapes by default in PostgreSQL, in T-SQL
+    only when told; ILIKE compares under a case-insensitive collation."""
+    left = self.sql(expression, "this")
+    if isinstance(expression, exp.ILike):
+        left = f"{left} COLLATE {CASE_INSENSITIVE}"
     verb = "NOT LIKE" if expression.args.get("negate") else "LIKE"
-    sql = f"{left} {verb} {self.sql(expression, 'expression')}"
-    escape = expression.args.get("escape")
-    return f"{sql} ESCAPE {self.sql(escape)}" if escape is not None else sql
+    esc = self.sql(escape) if escape is not None else "'\\'"
+    return f"{left} {verb} {_pattern_sql(self, expression.expression)} ESCAPE {esc}"
+
+
+def _like_sql(self: t.Any, expression: exp.Like | exp.ILike) -> str:
+    return _like(self, expression, expression.args.get("escape"))
 
 
 def _escape_sql(self: t.Any, expression: exp.Escape) -> str:
-    like = expression.this
-    if isinstance(like, exp.ILike):
-        like = like.copy()
-        like.set("escape", expression.expression)
-        return _ilike_sql(self, like)
+    if isinstance(expression.this, (exp.Like, exp.ILike)):
+        return _like(self, expression.this, expression.expression)
     return _STOCK[exp.Escape](self, expression)
 
 
@@ -231,10 +252,7 @@ def generate_series(expression: exp.Expr) -> exp.Expr:
             unsupported("tsql: generate_series() is only supported in FROM on SQL Server")
         step = call.args.get("step")
         for bound in (call.args.get("start"), call.args.get("end"), step):
-            if isinstance(bound, exp.Interval) or (
-                isinstance(bound, exp.Cast) and bound.to.this in (_D.TIMESTAMP, _D.DATE,
-                                                                  _D.TIMESTAMPTZ)
-            ):
+            if isinstance(bound, exp.Interval) or pg_type(bound) in (*TEMPORAL, _D.INTERVAL):
                 unsupported("tsql: SQL Server's GENERATE_SERIES steps through numbers only")
         args = [call.args["start"], call.args["end"], *([step] if step is not None else [])]
         table.set("this", exp.Anonymous(this="GENERATE_SERIES", expressions=args))
@@ -328,6 +346,22 @@ def _collate_sql(self: t.Any, expression: exp.CollateColumnConstraint) -> str:
     return f"COLLATE {expression.this.name}"
 
 
+def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
+    """`DELETE t OUTPUT DELETED.… WHERE …`: T-SQL's OUTPUT follows the target (FROM is
+    optional there, and sqlglot's T-SQL reader takes only the form without it)."""
+    returning = expression.args.get("returning")
+    if returning is None:
+        return _STOCK[exp.Delete](self, expression)
+    bare = expression.copy()
+    bare.set("returning", None)
+    sql = _STOCK[exp.Delete](self, bare)
+    head = f"DELETE FROM {self.sql(expression, 'this')}"
+    if not sql.startswith(head):
+        unsupported("tsql: DELETE ... USING ... RETURNING is not supported on SQL Server")
+    target = head.removeprefix("DELETE FROM ")
+    return f"DELETE {target} {self.sql(returning).strip()}{sql[len(head):]}"
+
+
 def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
     if expression.args.get("conflict") is not None:
         return on_conflict_sql(self, expression)
@@ -361,16 +395,20 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Boolean: _boolean_sql,
         exp.DPipe: _dpipe_sql,
         exp.Literal: _literal_sql,
-        exp.ILike: _ilike_sql,
+        exp.Like: _like_sql,
+        exp.ILike: _like_sql,
         exp.Escape: _escape_sql,
         exp.Version: _version_sql,
         exp.Table: _table_sql,
         exp.GeneratedAsIdentityColumnConstraint: _identity_sql,
         exp.CollateColumnConstraint: _collate_sql,
         exp.Insert: _insert_sql,
+        exp.Delete: _delete_sql,
         # now() is a timestamptz: GETDATE() would be the server's local time without offset
         exp.CurrentTimestamp: lambda self, e: "SYSDATETIMEOFFSET()",
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),
+        exp.LogicalAnd: _logical_sql,
+        exp.LogicalOr: _logical_sql,
     }
 
 
@@ -385,6 +423,12 @@ _TRANSACTION = {
 }
 
 
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def tsql_transaction(kind: Kind, savepoint: str) -> Generated:
-    """BEGIN / COMMIT / ROLLBACK / savepoints as T-SQL spells them (`savepoint` quoted)."""
+    """BEGIN / COMMIT / ROLLBACK / savepoints as T-SQL spells them (SAVE TRANSACTION takes a
+    plain name; any other is bracketed)."""
+    if savepoint and not _PLAIN_NAME.match(savepoint):
+        savepoint = "[" + savepoint.replace("]", "]]") + "]"
     return Generated(_TRANSACTION[kind].format(savepoint))

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let registry = server.query_registry();
         let mut r = registry.lock().await;
-        r.register("SELECT id, name, visits FROM people ORDER BY id", people());
+        r.register("SELECT id, name, visits FROM people", people());
         // The mock frames a whole response as one TDS packet, and python-tds reads no
         // packet past the 4,096 bytes negotiated: 600 INT rows (6 bytes each) fit one.
         r.register("SELECT n FROM big", big(600));
