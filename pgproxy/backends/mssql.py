@@ -132,7 +132,7 @@ class MSSQLConnection:
             args = backend.connect_args(database)
             self._conn = (mssql_tls.connect_trusting(args) if backend.trust
                           else pytds.connect(**args))
-        except (pytds.tds_base.Error, OSError, ValueError) as exc:
+        except Exception as exc:  # python-tds raises bare Exceptions from its TLS setup too
             raise backend.connect_error(exc) from None
         self._session = self._conn._tds_socket.main_session
 
