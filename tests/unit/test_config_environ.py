@@ -1,4 +1,4 @@
-"""`${NAME}` in [backends] and [users]: the environment's value, so a shared file holds no secret."""
+"""`${NAME}` in [backends] and [users] is the environment's value: a shared file holds no secret."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from pgproxy import config
 
 
-def test_backend_urls_and_user_secrets_read_the_environment(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backend_urls_and_user_secrets_read_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "pgproxy.toml"
     path.write_text('[backends]\nsql = "mssql://sa:${SA_PASSWORD}@db:1433/app"\n'
                     '[users]\napp = "${APP_VERIFIER}"\nplain = "pw$1 {x}"\n')
