@@ -414,8 +414,11 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
 
 _TRANSACTION = {
     Kind.BEGIN: "BEGIN TRANSACTION",
-    Kind.COMMIT: "COMMIT TRANSACTION",
-    Kind.ROLLBACK: "ROLLBACK TRANSACTION",
+    # SQL Server ends a transaction by itself on some errors (a deadlock victim, a batch-
+    # aborting conversion error, a trigger's ROLLBACK) where PostgreSQL keeps the block open
+    # until the client ends it: ending none is then no error (3902/3903), as in PostgreSQL.
+    Kind.COMMIT: "IF @@TRANCOUNT > 0 COMMIT TRANSACTION",
+    Kind.ROLLBACK: "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION",
     Kind.SAVEPOINT: "SAVE TRANSACTION {}",
     # SQL Server keeps a savepoint until the transaction ends: releasing it is nothing to do.
     Kind.RELEASE: "",

@@ -50,7 +50,10 @@ BY_NUMBER: dict[int, str] = {
     242: "22008",  # out-of-range datetime value
     8169: "22P02",  # conversion to uniqueidentifier failed
     13609: "22P02",  # JSON text is not properly formatted
-    8672: "21000",  # MERGE touched a row twice (ON CONFLICT's "cannot affect row a second time")
+    8672: "21000",
+    # an explicit value for an IDENTITY column (a SERIAL made through the proxy): PostgreSQL
+    # takes one for a serial, but only OVERRIDING SYSTEM VALUE for GENERATED ALWAYS (428C9)
+    544: "428C9",  # MERGE touched a row twice (ON CONFLICT's "cannot affect row a second time")
     3609: "40000",  # the transaction ended in the trigger
     3902: "25P01",  # COMMIT has no corresponding BEGIN TRANSACTION
     3903: "25P01",  # ROLLBACK has no corresponding BEGIN TRANSACTION

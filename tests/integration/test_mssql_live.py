@@ -47,10 +47,19 @@ def test_types_returning_and_upsert(conn: psycopg.Connection) -> None:
         "INSERT INTO pgproxy_live_items (name, flag, n, data, doc) VALUES (%s, true, 7, %s, %s)"
         " RETURNING id, name, flag", ("Zoë", b"\x00\xff", '{"a": 1}')).fetchone()
     assert row == (1, "Zoë", True)
-    conn.execute("INSERT INTO pgproxy_live_items (id, name) VALUES (1, 'b')"
-                 " ON CONFLICT (id) DO UPDATE SET name = excluded.name")
-    assert conn.execute("SELECT name, data FROM pgproxy_live_items").fetchall() == [
-        ("b", b"\x00\xff")]
+    assert conn.execute("SELECT data, doc FROM pgproxy_live_items").fetchall() == [
+        (b"\x00\xff", '{"a": 1}')]
+    conn.execute("DROP TABLE IF EXISTS pgproxy_live_kv")
+    conn.execute("CREATE TABLE pgproxy_live_kv (k INT PRIMARY KEY, v TEXT)")
+    try:
+        for v in ("a", "b"):
+            conn.execute("INSERT INTO pgproxy_live_kv (k, v) VALUES (1, %s)"
+                         " ON CONFLICT (k) DO UPDATE SET v = excluded.v", (v,))
+        conn.execute("INSERT INTO pgproxy_live_kv (k, v) VALUES (1, 'c')"
+                     " ON CONFLICT (k) DO NOTHING")
+        assert conn.execute("SELECT k, v FROM pgproxy_live_kv").fetchall() == [(1, "b")]
+    finally:
+        conn.execute("DROP TABLE pgproxy_live_kv")
     with pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("INSERT INTO pgproxy_live_items (name, doc) VALUES ('x', 'not json')")
 
@@ -74,8 +83,8 @@ def test_predicates_text_and_paging(conn: psycopg.Connection) -> None:
 
 
 def test_errors_and_transactions(conn: psycopg.Connection) -> None:
-    conn.execute("INSERT INTO pgproxy_live_items (id, name) VALUES (5, 'a')"
-                 " ON CONFLICT (id) DO NOTHING")
+    with pytest.raises(psycopg.errors.GeneratedAlways):  # an IDENTITY takes no explicit value
+        conn.execute("INSERT INTO pgproxy_live_items (id, name) VALUES (5, 'a')")
     with pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT * FROM pgproxy_live_missing")
     with pytest.raises(psycopg.errors.DivisionByZero):
