@@ -50,6 +50,10 @@ from pgproxy.backends import (
 from pgproxy.backends.base import Column
 
 log = logging.getLogger("pgproxy.backends.mssql")
+# python-tds logs every statement's text at INFO: a driver trace, shown when the proxy
+# itself runs at debug, else kept off the statement path.
+if log.getEffectiveLevel() > logging.DEBUG:
+    logging.getLogger("pytds").setLevel(logging.WARNING)
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")

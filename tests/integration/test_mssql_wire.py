@@ -108,6 +108,24 @@ def test_statement_timeout_cancels_through_the_driver(proxy: ProxyProcess) -> No
         usable(conn)
 
 
+def test_the_catalog_reads_information_schema_and_sys(proxy: ProxyProcess) -> None:
+    """The mock answers the catalog's reads (introspect_mssql.py) with one table."""
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT table_name FROM information_schema.tables"
+                            " WHERE table_schema = 'public'").fetchall() == [("people",)]
+        assert conn.execute(
+            "SELECT column_name, data_type, is_nullable, column_default"
+            " FROM information_schema.columns WHERE table_name = 'people'"
+            " ORDER BY ordinal_position").fetchall() == [
+            ("id", "integer", "NO", "nextval('people_id_seq'::regclass)"),
+            ("name", "text", "YES", None),
+            ("visits", "bigint", "YES", "0"),
+        ]
+        assert conn.execute("SELECT indexname, indexdef FROM pg_indexes"
+                            " WHERE tablename = 'people'").fetchall() == [
+            ("people_pkey", "CREATE UNIQUE INDEX people_pkey ON public.people USING btree (id)")]
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     if shutil.which("openssl") is None:

@@ -41,6 +41,62 @@ fn big(rows: i32) -> QueryResponse {
     )
 }
 
+fn texts(names: &[&str]) -> Vec<ColumnDefinition> {
+    names.iter().map(|n| ColumnDefinition::new(*n, SqlDataType::NVarCharMax)).collect()
+}
+
+fn int_or_null(value: Option<i32>) -> ColumnValue {
+    value.map_or(ColumnValue::Null, ColumnValue::Int)
+}
+
+fn text_or_null(value: Option<&str>) -> ColumnValue {
+    value.map_or(ColumnValue::NVarCharMaxNull, text)
+}
+
+/// The catalog's reads (pgproxy/catalog/introspect_mssql.py), answering one table:
+/// people (id INT IDENTITY PRIMARY KEY, name NVARCHAR(MAX), visits BIGINT DEFAULT 0).
+fn register_catalog(r: &mut mssql_mock_tds::QueryRegistry) {
+    r.register(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'dbo' ORDER BY TABLE_NAME",
+        QueryResponse::new(texts(&["TABLE_NAME", "TABLE_TYPE"]),
+                           vec![Row::new(vec![text("people"), text("BASE TABLE")])]),
+    );
+    r.register(
+        "SELECT OBJECT_NAME(object_id), name FROM sys.identity_columns WHERE OBJECT_SCHEMA_NAME(object_id) = 'dbo'",
+        QueryResponse::new(texts(&["table", "name"]), vec![Row::new(vec![text("people"), text("id")])]),
+    );
+    let mut columns = texts(&["TABLE_NAME", "COLUMN_NAME", "DATA_TYPE", "IS_NULLABLE", "COLUMN_DEFAULT"]);
+    for name in ["CHARACTER_MAXIMUM_LENGTH", "NUMERIC_PRECISION", "NUMERIC_SCALE"] {
+        columns.push(ColumnDefinition::new(name, SqlDataType::Int));
+    }
+    let column = |name: &str, kind: &str, nullable: &str, default: Option<&str>,
+                  len: Option<i32>, precision: Option<i32>, scale: Option<i32>| {
+        Row::new(vec![text("people"), text(name), text(kind), text(nullable), text_or_null(default),
+                      int_or_null(len), int_or_null(precision), int_or_null(scale)])
+    };
+    r.register(
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'dbo' ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        QueryResponse::new(columns, vec![
+            column("id", "int", "NO", None, None, Some(10), Some(0)),
+            column("name", "nvarchar", "YES", None, Some(-1), None, None),
+            column("visits", "bigint", "YES", Some("((0))"), None, Some(19), Some(0)),
+        ]),
+    );
+    let mut index = texts(&["table", "index"]);
+    for name in ["is_unique", "is_primary_key", "is_unique_constraint"] {
+        index.push(ColumnDefinition::new(name, SqlDataType::Int));
+    }
+    index.push(ColumnDefinition::new("column", SqlDataType::NVarCharMax));
+    index.push(ColumnDefinition::new("is_descending_key", SqlDataType::Int));
+    r.register(
+        "SELECT t.name, i.name, i.is_unique, i.is_primary_key, i.is_unique_constraint, c.name, ic.is_descending_key FROM sys.indexes i JOIN sys.tables t ON t.object_id = i.object_id JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id WHERE SCHEMA_NAME(t.schema_id) = 'dbo' AND i.name IS NOT NULL AND ic.is_included_column = 0 ORDER BY t.name, i.name, ic.key_ordinal",
+        QueryResponse::new(index, vec![Row::new(vec![
+            text("people"), text("PK_people"), ColumnValue::Int(1), ColumnValue::Int(1),
+            ColumnValue::Int(0), text("id"), ColumnValue::Int(0),
+        ])]),
+    );
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -70,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                          duplicate key in object 'dbo.people'. The duplicate key value is (1)."),
         );
         r.register("SELECT * FROM missing", error(208, "Invalid object name 'missing'."));
+        register_catalog(&mut r);
         r.register(
             "SELECT 1 / 0 AS [?column?]",
             error(8134, "Divide by zero error encountered."),
