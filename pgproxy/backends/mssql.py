@@ -28,9 +28,14 @@ Results stream: rows are read from the socket in fetch-sized batches.
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import itertools
 import logging
+import re
 import socket
 import threading
+import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
@@ -69,6 +74,33 @@ def _flag(options: dict[str, str], name: str, url: str) -> bool:
     if value in _FALSE:
         return False
     raise errors.InvalidParameterValue(f"{name} must be true or false in {redact_url(url)}")
+
+
+# A bound value's type as sp_describe_first_result_set's @params declares it.
+_DECLARED: tuple[tuple[type, str], ...] = (
+    (bool, "bit"),
+    (int, "bigint"),
+    (float, "float"),
+    (decimal.Decimal, "decimal(38, 10)"),
+    (str, "nvarchar(max)"),
+    (bytes, "varbinary(max)"),
+    (datetime.datetime, "datetime2"),
+    (datetime.date, "date"),
+    (datetime.time, "time"),
+    (uuid.UUID, "uniqueidentifier"),
+)
+
+
+_FORMAT = re.compile(r"%%|%s")
+
+
+def _declared(value: Any) -> str:
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return "datetimeoffset"
+    for kind, name in _DECLARED:
+        if isinstance(value, kind):
+            return name
+    return "sql_variant"
 
 
 class MSSQLCursor:
@@ -192,21 +224,24 @@ class MSSQLConnection:
         return result
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
-        """Columns from sp_describe_first_result_set: SQL Server plans but never runs it."""
+        """Columns from sp_describe_first_result_set: SQL Server plans but never runs it.
+        Each @Pn is declared by its bound value's type (sql_variant when unbound)."""
         self._finish_current()
-        count = sql.count("%s")
-        text = sql.replace("%s", "{}").replace("%%", "%").format(
-            *(f"@P{i + 1}" for i in range(count)))
-        declared = ", ".join(f"@P{i + 1} sql_variant" for i in range(count))
+        numbers = itertools.count(1)
+        # %s is the next @Pn, %% a literal % (the format paramstyle's text)
+        text = _FORMAT.sub(lambda m: "%" if m.group() == "%%" else f"@P{next(numbers)}", sql)
+        names = [f"@P{i}" for i in range(1, next(numbers))]
+        values = list(params) + [None] * (len(names) - len(params))
+        declared = ", ".join(f"{n} {_declared(v)}" for n, v in zip(names, values, strict=False))
         cursor = self._conn.cursor()
         try:
             cursor.execute("EXEC sp_describe_first_result_set %s, %s", (text, declared or None))
-            rows = cursor.fetchall()
-        except (pytds.tds_base.Error, OSError) as exc:
+            rows = cursor.fetchall() if cursor.description else []
+        except (pytds.tds_base.Error, OSError, ValueError) as exc:
             raise self._error(exc) from None
         columns = []
         for row in rows:
-            if row[1]:  # is_hidden
+            if row[0]:  # is_hidden
                 continue
             oid, typmod = mssql_types.by_name(row[5] or "")
             columns.append(Column(row[2] or "?column?", oid, pgtypes.TYPES[oid].size, typmod))

@@ -166,3 +166,25 @@ def test_tls_to_the_backend(certificate: tuple[str, str], options: str) -> None:
         url = f"mssql://sa:pw@127.0.0.1:{port}/app?" + options.format(cert=cert)
         with run_proxy(url) as p, psycopg.connect(p.dsn(), autocommit=True) as conn:
             usable(conn)
+
+
+def test_describe_asks_sp_describe_first_result_set_and_leaves_the_connection_usable(
+    mssql_mock_url: str,
+) -> None:
+    """The mock has no answer for sp_describe_first_result_set (SQL Server lists the
+    columns there): no columns, no broken connection, and the statement's own text with
+    @P1 declared by its value's type."""
+    from pgproxy.backends import from_url
+    from pgproxy.backends.mssql import _FORMAT, _declared
+
+    conn = from_url(mssql_mock_url).connect()
+    try:
+        assert conn.describe("SELECT n FROM small WHERE n > %s AND j = '{}%%'", [5]) is None
+        assert not conn.broken
+        assert conn.execute("SELECT n FROM small", ()).fetch(5) == [(1,), (2,), (3,)]
+    finally:
+        conn.close()
+    assert _FORMAT.sub(lambda m: "%" if m.group() == "%%" else "@P1", "'{x}%%' = %s") == (
+        "'{x}%' = @P1")
+    assert [_declared(v) for v in (1, True, "x", None, b"")] == [
+        "bigint", "bit", "nvarchar(max)", "sql_variant", "varbinary(max)"]
