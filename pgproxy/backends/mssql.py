@@ -63,8 +63,9 @@ if log.getEffectiveLevel() > logging.DEBUG:
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
-# The statement-level message SQL Server adds after the real error.
-_TERMINATED = 3621
+# The socket is gone or its stream unreadable: the connection serves no more statements.
+_LOST = (OSError, ValueError, pytds.tds_base.ClosedConnectionError,
+         pytds.tds_base.OperationalError)
 
 
 def _flag(options: dict[str, str], name: str, url: str) -> bool:
@@ -181,12 +182,16 @@ class MSSQLConnection:
             self._cancelled = False
             return errors.QueryCanceled("canceling statement due to user request")
         number = getattr(exc, "msg_no", None) or getattr(exc, "number", None)
-        if isinstance(number, int) and number:
+        if isinstance(number, int) and number:  # the server's own error
             message = getattr(exc, "text", None) or str(exc)
             return mssql_errors.map_error(number, message, self.backend.password)
-        self._broken = True
-        return errors.from_sqlstate(
-            "08006", f"connection to the SQL Server backend failed: {exc}")
+        if isinstance(exc, _LOST):
+            self._broken = True
+            return errors.from_sqlstate(
+                "08006", f"connection to the SQL Server backend failed: {exc}")
+        if isinstance(exc, pytds.tds_base.DataError):  # a value the driver cannot send
+            return errors.from_sqlstate("22023", f"SQL Server cannot take this value: {exc}")
+        return errors.from_sqlstate("XX000", f"SQL Server driver error: {exc}")
 
     def _finished(self) -> None:
         with self._lock:
