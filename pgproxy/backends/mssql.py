@@ -50,6 +50,7 @@ from pgproxy.backends import (
     mssql_types,
     redact_url,
     registry,
+    scrub,
     url_parts,
 )
 from pgproxy.backends.base import Column
@@ -338,11 +339,15 @@ class MSSQLBackend:
 
     def connect_error(self, exc: Exception) -> errors.PgError:
         number = getattr(exc, "msg_no", None) or getattr(exc, "number", None)
-        if isinstance(number, int) and number and number not in (18456,):
+        if isinstance(number, int) and number and number != 18456:  # 18456: login failed
             return mssql_errors.map_error(number, str(exc), self.password)
+        cause: BaseException | None = exc
+        while cause is not None and not str(cause):  # pytds wraps the socket's error
+            cause = cause.__cause__ or cause.__context__
+        reason = scrub(str(cause or exc) or type(exc).__name__, self.password)
         return errors.from_sqlstate(
-            "08001",
-            f"could not connect to the mssql backend at {self.host}:{self.port}: {exc}")
+            "08001", f"could not connect to the mssql backend at {self.host}:{self.port}: {reason}"
+        )
 
     def connect(self, database: str | None = None) -> MSSQLConnection:
         return MSSQLConnection(self, database)

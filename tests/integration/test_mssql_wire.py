@@ -126,6 +126,20 @@ def test_the_catalog_reads_information_schema_and_sys(proxy: ProxyProcess) -> No
             ("people_pkey", "CREATE UNIQUE INDEX people_pkey ON public.people USING btree (id)")]
 
 
+def test_an_unreachable_server_is_08001_without_the_password() -> None:
+    from tests.fix_servers import free_port
+
+    port = free_port()  # nothing listens there
+    with run_proxy(f"mssql://sa:s3cretpw@127.0.0.1:{port}/app?connect_timeout=2") as p:
+        with pytest.raises(psycopg.OperationalError) as info:
+            with psycopg.connect(p.dsn(), autocommit=True, connect_timeout=20) as conn:
+                conn.execute("SELECT 1")
+        assert info.value.sqlstate == "08001"
+        assert "Connection refused" in str(info.value)
+        assert "s3cretpw" not in str(info.value) and "s3cretpw" not in p.log()
+        assert p.alive()
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     if shutil.which("openssl") is None:
