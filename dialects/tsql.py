@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.generators.tsql import TSQLGenerator
 
-from dialects import ordering
+from dialects import ordering, tsql_time
 from dialects.api import Generated, Kind
 from dialects.base import (
     COMMON,
@@ -362,6 +362,25 @@ def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
     return f"DELETE {target} {self.sql(returning).strip()}{sql[len(head):]}"
 
 
+def _length_sql(self: t.Any, expression: exp.Length) -> str:
+    """length() counts trailing spaces, LEN() does not: the UTF-16 text's bytes do."""
+    return f"(DATALENGTH(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX))) / 2)"
+
+
+def _md5_sql(self: t.Any, expression: exp.MD5) -> str:
+    """md5() of the text's UTF-8 bytes as lower-case hex, as PostgreSQL's (an NVARCHAR would
+    hash its UTF-16)."""
+    utf8 = (f"CAST(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX))"
+            " COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))")
+    return f"LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', {utf8}), 2))"
+
+
+def _round_sql(self: t.Any, expression: exp.Round) -> str:
+    """round(x) is round(x, 0): T-SQL's ROUND wants the length."""
+    decimals = expression.args.get("decimals")
+    return f"ROUND({self.sql(expression, 'this')}, {self.sql(decimals) if decimals else 0})"
+
+
 def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
     if expression.args.get("conflict") is not None:
         return on_conflict_sql(self, expression)
@@ -409,6 +428,12 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),
         exp.LogicalAnd: _logical_sql,
         exp.LogicalOr: _logical_sql,
+        exp.Add: tsql_time.add_sql(_STOCK[exp.Add]),
+        exp.Sub: tsql_time.sub_sql(_STOCK[exp.Sub]),
+        **tsql_time.TRANSFORMS,
+        exp.Length: _length_sql,
+        exp.Round: _round_sql,
+        exp.MD5: _md5_sql,
     }
 
 

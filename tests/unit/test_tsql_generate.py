@@ -128,6 +128,17 @@ GOLDEN = [
      "SELECT * FROM orders FOR SYSTEM_TIME AS OF '2025-01-01 10:00:00' AS o"),
     ("/*+ as_of('2025-01-01 10:00:00') */ SELECT * FROM orders o JOIN items i ON i.order_id = o.id",
      "SELECT * FROM orders FOR SYSTEM_TIME AS OF '2025-01-01 10:00:00' AS o JOIN items FOR SYSTEM_TIME AS OF '2025-01-01 10:00:00' AS i ON i.order_id = o.id"),
+    # date and time arithmetic (T-SQL has no interval type)
+    ("SELECT created + interval '2 hours 30 minutes' FROM t",
+     'SELECT DATEADD(MINUTE, 30, DATEADD(HOUR, 2, created)) AS [?column?] FROM t'),
+    ("SELECT x FROM t WHERE created > now() - interval '7 days'",
+     'SELECT x FROM t WHERE created > DATEADD(DAY, -7, SYSDATETIMEOFFSET())'),
+    ('SELECT d::date + 1, d::date - e::date FROM t',
+     'SELECT DATEADD(DAY, (1), CAST(d AS DATE)) AS [?column?], DATEDIFF(DAY, CAST(e AS DATE), CAST(d AS DATE)) AS [?column?] FROM t'),
+    ('SELECT current_date, current_time, localtimestamp',
+     'SELECT CAST(SYSDATETIME() AS DATE) AS [current_date], CAST(SYSDATETIME() AS TIME) AS [current_time], SYSDATETIME() AS [localtimestamp]'),
+    ('SELECT length(a), round(n), md5(a) FROM t',
+     "SELECT (DATALENGTH(CAST(a AS NVARCHAR(MAX))) / 2) AS [length], ROUND(n, 0) AS [round], LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', CAST(CAST(a AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))), 2)) AS [md5] FROM t"),
     # transactions
     ('BEGIN',
      'BEGIN TRANSACTION'),
@@ -197,6 +208,8 @@ def test_parameters_keep_their_order_and_repeats() -> None:
         ("SELECT generate_series(1, 3)", "only supported in FROM"),
         ("SELECT * FROM generate_series(now(), now() + interval '1 day', interval '1 hour')", "numbers only"),
         ("DELETE FROM orders AS OF TIMESTAMP '2025-01-01' WHERE id = 1", "AS OF"),
+        ("SELECT created + $1::interval FROM t", "only a constant interval"),
+        ("SELECT created + interval '1.5 hours' FROM t", "whole units"),
     ],
 )
 def test_refused_with_0a000(pg: str, words: str) -> None:
