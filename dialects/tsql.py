@@ -210,6 +210,29 @@ def _escape_sql(self: t.Any, expression: exp.Escape) -> str:
     return _STOCK[exp.Escape](self, expression)
 
 
+def set_operation_positions(expression: exp.Expr) -> exp.Expr:
+    """`… UNION … ORDER BY 2`: the position as the first query's column name, which T-SQL's
+    ORDER BY of a set operation takes (the NULL ordering PostgreSQL wants needs a name)."""
+    for union in expression.find_all(exp.SetOperation):
+        order = union.args.get("order")
+        first = union.this
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        if order is None or not isinstance(first, exp.Select):
+            continue
+        items = first.expressions
+        for ordered in order.expressions:
+            key = ordered.this
+            if not (isinstance(key, exp.Literal) and key.is_int
+                    and 1 <= int(key.this) <= len(items)):
+                continue
+            item = items[int(key.this) - 1]
+            name = item.alias_or_name
+            if name and not isinstance(item, exp.Star):
+                ordered.set("this", exp.column(exp.to_identifier(name, quoted=True)))
+    return expression
+
+
 # --- RETURNING ----------------------------------------------------------------------------
 
 
@@ -384,6 +407,11 @@ def _round_sql(self: t.Any, expression: exp.Round) -> str:
 def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
     if expression.args.get("conflict") is not None:
         return on_conflict_sql(self, expression)
+    if expression.args.get("default"):
+        # sqlglot's T-SQL drops DEFAULT VALUES; OUTPUT goes before it
+        returning = expression.args.get("returning")
+        output = f" {self.sql(returning).strip()}" if returning is not None else ""
+        return f"INSERT INTO {self.sql(expression, 'this')}{output} DEFAULT VALUES"
     return _STOCK[exp.Insert](self, expression)
 
 
@@ -391,6 +419,7 @@ _STOCK = stock(TSQLGenerator)
 
 PREPROCESS = (
     ordering.positional_order,
+    set_operation_positions,
     *COMMON,
     aggregate_filter,
     bit_predicates,
