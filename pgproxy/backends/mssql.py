@@ -275,6 +275,7 @@ class MSSQLConnection:
         self._broken = True
         tds = self._conn._tds_socket
         sock = getattr(tds, "sock", None)
+        sock = getattr(sock, "_transport", sock)  # under TLS: the TCP socket beneath
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

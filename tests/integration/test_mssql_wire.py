@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pgproxy import errors
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import apt_install, mssql_mock_server
 
@@ -202,3 +203,21 @@ def test_describe_asks_sp_describe_first_result_set_and_leaves_the_connection_us
         "'{x}%' = @P1")
     assert [_declared(v) for v in (1, True, "x", None, b"")] == [
         "bigint", "bit", "nvarchar(max)", "sql_variant", "varbinary(max)"]
+
+
+def test_abort_breaks_off_a_statement_the_server_sits_on(mssql_mock_url: str) -> None:
+    """The proxy's last resort when a cancel is not answered: the socket shut from another
+    thread ends the blocked call with 08006 at once, and the connection says it is broken."""
+    from pgproxy.backends import from_url
+
+    conn = from_url(mssql_mock_url).connect()
+    timer = threading.Timer(0.3, conn.abort)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(errors.PgError) as info:
+        conn.execute("SELECT n FROM slow", ())
+    timer.join()
+    assert getattr(info.value, "sqlstate", None) == "08006"
+    assert time.monotonic() - started < 10
+    assert conn.broken
+    conn.close()
