@@ -19,7 +19,8 @@ parameters of sp_executesql, never pasted into the SQL text (pymssql quotes
 them into the text on the client); a cancel is TDS's attention packet
 written on the same socket from another thread while the worker keeps
 reading (pymssql's dbcancel also reads, racing the worker); it is pure
-Python, with TLS from pyOpenSSL.
+Python. TLS is Python's ssl module (mssql_tls.py), which also gives
+trust_server_certificate, something python-tds's own TLS cannot.
 
 The session runs with autocommit on: transaction state is the server's
 (ENVCHANGE begin/commit tokens, which pytds tracks), never a guess.
@@ -167,9 +168,7 @@ class MSSQLConnection:
         self._lock = threading.Lock()  # a cancel's attention vs the statement's end
         self._current: MSSQLCursor | None = None
         try:
-            args = backend.connect_args(database)
-            self._conn = (mssql_tls.connect_trusting(args) if backend.trust
-                          else pytds.connect(**args))
+            self._conn = pytds.connect(**backend.connect_args(database))
         except Exception as exc:  # python-tds raises bare Exceptions from its TLS setup too
             raise backend.connect_error(exc) from None
         self._session = self._conn._tds_socket.main_session
