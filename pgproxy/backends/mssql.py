@@ -64,7 +64,6 @@ if log.getEffectiveLevel() > logging.DEBUG:
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-_SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 # The socket is gone or its stream unreadable: the connection serves no more statements.
 _LOST = (OSError, ValueError, pytds.tds_base.ClosedConnectionError,
          pytds.tds_base.OperationalError)
@@ -310,7 +309,7 @@ class MSSQLBackend:
         options = {k.lower().replace(" ", "_"): v for k, v in parse_qsl(parts.query)}
         self.trust = _flag(options, "trust_server_certificate", url)
         self.encrypt = _flag(options, "encrypt", url) or self.trust
-        self.cafile = options.get("sslrootcert", _SYSTEM_CA)
+        self.cafile = options.get("sslrootcert") or mssql_tls.SYSTEM_CA
         self.app_name = options.get("application_name", options.get("app_name", "pgproxy"))
         try:
             self.connect_timeout = float(options.get("connect_timeout", "10"))

@@ -28,8 +28,10 @@ import pytds
 import pytds.tls
 from pytds import tds_base
 
-# The CA "file" that asks for no verification (python-tds encrypts only when given one).
+# CA "files" python-tds passes on to create_context (it encrypts only when given one): no
+# verification, and the system's CA certificates.
 TRUST_SERVER_CERTIFICATE = "pgproxy:trust-server-certificate"
+SYSTEM_CA = "pgproxy:system-ca"
 _BUFSIZE = 65536
 
 
@@ -45,7 +47,7 @@ def create_context(cafile: str) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     else:
-        context = ssl.create_default_context(cafile=cafile)
+        context = ssl.create_default_context(cafile=None if cafile == SYSTEM_CA else cafile)
     # TDS 7.4 negotiates TLS inside PRELOGIN packets, up to 1.2 (1.3 is TDS 8.0's).
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     return context
