@@ -26,6 +26,7 @@ from dialects.base import (
     COMMON,
     PgProxyBackend,
     aggregate_filter,
+    anonymous_sql,
     parameter_sql,
     stock,
     unsupported,
@@ -404,6 +405,32 @@ def _round_sql(self: t.Any, expression: exp.Round) -> str:
     return f"ROUND({self.sql(expression, 'this')}, {self.sql(decimals) if decimals else 0})"
 
 
+def _alter_column_sql(self: t.Any, expression: exp.AlterColumn) -> str:
+    """T-SQL changes a column's type with its nullability in one clause, and a default is a
+    constraint of its own: SET DEFAULT is `ADD DEFAULT … FOR c`; what needs the column's
+    current type or the default's constraint name is refused."""
+    column = self.sql(expression, "this")
+    if expression.args.get("default") is not None:
+        return f"ADD DEFAULT {self.sql(expression, 'default')} FOR {column}"
+    if expression.args.get("dtype") is not None:
+        return _STOCK[exp.AlterColumn](self, expression)
+    if expression.args.get("allow_null") is not None:
+        unsupported(f"tsql: SET/DROP NOT NULL on SQL Server restates the column's type:"
+                    f" ALTER TABLE … ALTER COLUMN {column} TYPE <type> with NOT NULL or NULL")
+    unsupported("tsql: DROP DEFAULT on SQL Server drops the default's constraint by its name")
+
+
+def _sequence_call_sql(self: t.Any, args: list[exp.Expr]) -> str:
+    """nextval('s') is `NEXT VALUE FOR s` (SQL Server's sequences)."""
+    name = args[0] if args else None
+    if not (isinstance(name, exp.Literal) and name.is_string) or len(args) != 1:
+        unsupported("tsql: nextval() takes a sequence's name as a constant here")
+    parts = name.this.split(".")
+    if len(parts) == 2 and parts[0].lower() == "public":
+        parts = parts[1:]  # the one schema a client sees
+    return "NEXT VALUE FOR " + ".".join(self.sql(exp.to_identifier(p)) for p in parts)
+
+
 def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
     if expression.args.get("conflict") is not None:
         return on_conflict_sql(self, expression)
@@ -452,6 +479,8 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.CollateColumnConstraint: _collate_sql,
         exp.Insert: _insert_sql,
         exp.Delete: _delete_sql,
+        exp.AlterColumn: _alter_column_sql,
+        exp.Anonymous: anonymous_sql({"nextval": _sequence_call_sql}, _STOCK[exp.Anonymous]),
         # now() is a timestamptz: GETDATE() would be the server's local time without offset
         exp.CurrentTimestamp: lambda self, e: "SYSDATETIMEOFFSET()",
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),

@@ -144,6 +144,13 @@ GOLDEN = [
      'INSERT INTO t OUTPUT INSERTED.id AS [id] DEFAULT VALUES'),
     ('SELECT a FROM t UNION ALL SELECT b FROM u ORDER BY 1 LIMIT 2',
      'SELECT TOP 2 * FROM (SELECT a FROM t UNION ALL SELECT b FROM u) AS _l_0 ORDER BY CASE WHEN [a] IS NULL THEN 1 ELSE 0 END, [a]'),
+    # sequences (SQL Server's own), ALTER COLUMN
+    ("SELECT nextval('public.s')",
+     'SELECT NEXT VALUE FOR s AS [nextval]'),
+    ('ALTER TABLE t ALTER COLUMN a SET DEFAULT 5',
+     'ALTER TABLE t ADD DEFAULT 5 FOR a'),
+    ('ALTER TABLE t ALTER COLUMN a TYPE bigint',
+     'ALTER TABLE t ALTER COLUMN a BIGINT'),
     # transactions
     ('BEGIN',
      'BEGIN TRANSACTION'),
@@ -214,6 +221,8 @@ def test_parameters_keep_their_order_and_repeats() -> None:
         ("SELECT * FROM generate_series(now(), now() + interval '1 day', interval '1 hour')", "numbers only"),
         ("DELETE FROM orders AS OF TIMESTAMP '2025-01-01' WHERE id = 1", "AS OF"),
         ("SELECT created + $1::interval FROM t", "only a constant interval"),
+        ("ALTER TABLE t ALTER COLUMN a DROP NOT NULL", "restates the column's type"),
+        ("ALTER TABLE t ALTER COLUMN a DROP DEFAULT", "constraint by its name"),
         ("SELECT created + interval '1.5 hours' FROM t", "whole units"),
     ],
 )
