@@ -127,7 +127,7 @@ def test_time_travel_on_a_temporal_table(proxy: ProxyProcess) -> None:
             "INSERT INTO pgproxy_live_hist (id, v) VALUES (1, 1)",
         ):
             admin.execute(sql, ()).close()
-        before = admin.execute("SELECT CONVERT(VARCHAR(27), SYSUTCDATETIME(), 121)", ()).fetch(1)
+        before = admin.execute("SELECT CONVERT(VARCHAR(23), SYSUTCDATETIME(), 121)", ()).fetch(1)
         time.sleep(0.1)
         admin.execute("UPDATE pgproxy_live_hist SET v = 2 WHERE id = 1", ()).close()
         with psycopg.connect(proxy.dsn(), autocommit=True) as c:
