@@ -431,6 +431,11 @@ def _sequence_call_sql(self: t.Any, args: list[exp.Expr]) -> str:
     return "NEXT VALUE FOR " + ".".join(self.sql(exp.to_identifier(p)) for p in parts)
 
 
+def _no_sequence_state(self: t.Any, args: list[exp.Expr]) -> str:
+    unsupported("tsql: SQL Server's sequences have NEXT VALUE FOR only (no currval, setval"
+                " or lastval: ALTER SEQUENCE … RESTART WITH sets one)")
+
+
 def _insert_sql(self: t.Any, expression: exp.Insert) -> str:
     if expression.args.get("conflict") is not None:
         return on_conflict_sql(self, expression)
@@ -480,7 +485,10 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Insert: _insert_sql,
         exp.Delete: _delete_sql,
         exp.AlterColumn: _alter_column_sql,
-        exp.Anonymous: anonymous_sql({"nextval": _sequence_call_sql}, _STOCK[exp.Anonymous]),
+        exp.Anonymous: anonymous_sql(
+            {"nextval": _sequence_call_sql, **dict.fromkeys(
+                ("currval", "setval", "lastval"), _no_sequence_state)},
+            _STOCK[exp.Anonymous]),
         # now() is a timestamptz: GETDATE() would be the server's local time without offset
         exp.CurrentTimestamp: lambda self, e: "SYSDATETIMEOFFSET()",
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),

@@ -151,6 +151,14 @@ GOLDEN = [
      'ALTER TABLE t ADD DEFAULT 5 FOR a'),
     ('ALTER TABLE t ALTER COLUMN a TYPE bigint',
      'ALTER TABLE t ALTER COLUMN a BIGINT'),
+    ('CREATE SEQUENCE s',
+     'CREATE SEQUENCE [s] AS BIGINT START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 NO CYCLE NO CACHE'),
+    ('CREATE SEQUENCE IF NOT EXISTS public.s AS integer START 5 INCREMENT 2 CACHE 10 CYCLE',
+     "IF OBJECT_ID('s', 'SO') IS NULL EXEC('CREATE SEQUENCE [s] AS INT START WITH 5 INCREMENT BY 2 MINVALUE 1 MAXVALUE 2147483647 CYCLE CACHE 10')"),
+    ('DROP SEQUENCE IF EXISTS s, t',
+     'DROP SEQUENCE IF EXISTS [s], [t]'),
+    ('ALTER SEQUENCE s RESTART WITH 10',
+     'ALTER SEQUENCE [s] RESTART WITH 10'),
     # transactions
     ('BEGIN',
      'BEGIN TRANSACTION'),
@@ -171,9 +179,15 @@ GOLDEN = [
 ]
 
 
-# Statements in SQL Server's documented grammar that sqlglot's T-SQL reader does not take.
+# Statements in SQL Server's documented grammar that sqlglot's T-SQL reader does not take,
+# each with the form it must have instead:
 # https://learn.microsoft.com/sql/t-sql/language-elements/save-transaction-transact-sql
-NOT_IN_SQLGLOT = ("SAVE TRANSACTION ",)
+# https://learn.microsoft.com/sql/t-sql/statements/drop-sequence-transact-sql (a name list)
+NOT_IN_SQLGLOT = ("SAVE TRANSACTION ", "DROP SEQUENCE ")
+DOCUMENTED_FORMS = (
+    re.compile(r"SAVE TRANSACTION (\w+|\[[^]]+\])"),
+    re.compile(r"DROP SEQUENCE (IF EXISTS )?\[[^]]+\](, \[[^]]+\])*"),
+)
 
 
 def tsql(sql: str) -> str:
@@ -195,7 +209,7 @@ def test_golden(pg: str, expected: str) -> None:
 @pytest.mark.parametrize("expected", [e for _, e in GOLDEN if e], ids=[p[:60] for p, e in GOLDEN if e])
 def test_golden_output_is_tsql(expected: str) -> None:
     if expected.startswith(NOT_IN_SQLGLOT):
-        assert re.fullmatch(r"SAVE TRANSACTION (\w+|\[[^]]+\])", expected)
+        assert any(form.fullmatch(expected) for form in DOCUMENTED_FORMS), expected
         return
     sqlglot.parse(as_server_reads(expected), read="tsql", error_level=ErrorLevel.RAISE)
 
@@ -222,6 +236,8 @@ def test_parameters_keep_their_order_and_repeats() -> None:
         ("DELETE FROM orders AS OF TIMESTAMP '2025-01-01' WHERE id = 1", "AS OF"),
         ("SELECT created + $1::interval FROM t", "only a constant interval"),
         ("ALTER TABLE t ALTER COLUMN a DROP NOT NULL", "restates the column's type"),
+        ("ALTER SEQUENCE s AS smallint", "AS <type>"),
+        ("SELECT currval('s')", "NEXT VALUE FOR only"),
         ("ALTER TABLE t ALTER COLUMN a DROP DEFAULT", "constraint by its name"),
         ("SELECT created + interval '1.5 hours' FROM t", "whole units"),
     ],
