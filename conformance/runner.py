@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from typing import Any
 import psycopg
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
-BACKENDS = ("sqlite", "mysql", "postgresql")
+BACKENDS = ("sqlite", "mysql", "postgresql", "mssql")
 DEFAULT_BACKENDS = ("sqlite", "mysql")
 
 # --- case files ---------------------------------------------------------------
@@ -428,6 +429,9 @@ def _targets(args: argparse.Namespace, backends: list[str]) -> Iterator[tuple[st
                 if url is None:
                     print("starting MariaDB ...", file=sys.stderr)
                     url = stack.enter_context(MariaDBServer.started()).url
+            elif backend == "mssql":
+                # No SQL Server can be installed here: a running one is named.
+                url = args.mssql or os.environ["PGPROXY_TEST_MSSQL_URL"]
             else:
                 url = pg_url
             print(f"starting pgproxy on {backend} ...", file=sys.stderr)
@@ -443,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="*.sql", help="glob under conformance/cases")
     parser.add_argument("--postgresql", metavar="URL", help="reference PostgreSQL (else started)")
     parser.add_argument("--mariadb", metavar="URL", help="MariaDB behind the mysql proxy")
+    parser.add_argument("--mssql", metavar="URL",
+                        help="SQL Server behind the mssql proxy (else PGPROXY_TEST_MSSQL_URL)")
     parser.add_argument("--proxy", metavar="BACKEND=DSN", action="append", default=[],
                         help="use a running proxy for BACKEND instead of starting one")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -452,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     for b in backends:
         if b not in BACKENDS:
             parser.error(f"unknown backend {b!r}")
+    if "mssql" in backends and not (args.mssql or os.environ.get("PGPROXY_TEST_MSSQL_URL")):
+        parser.error("--backends mssql needs --mssql URL or PGPROXY_TEST_MSSQL_URL")
     cases = load_cases(CASES_DIR, args.cases)
     if not cases:
         parser.error(f"no case matches {args.cases!r} in {CASES_DIR}")

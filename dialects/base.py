@@ -83,6 +83,8 @@ class PgProxyBackend(Dialect):
     PREPROCESS: t.ClassVar[tuple[Rewrite, ...]] = ()
     # Statements whose RETURNING the server runs itself, when the Target says it can.
     RETURNING: t.ClassVar[tuple[type[exp.Expr], ...]] = ()
+    # generate_series() runs natively: no recursive CTE for it (dialects/series.py).
+    NATIVE_SERIES: t.ClassVar[bool] = False
 
     def generator(self, **opts: t.Any) -> t.Any:
         opts.setdefault("comments", False)

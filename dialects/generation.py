@@ -28,6 +28,7 @@ from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.series import series
 from dialects.sqlite import PgProxySQLite
+from dialects.tsql import PgProxyTSQL, tsql_transaction
 from dialects.valuesdefault import split_rows
 
 _DIALECTS: dict[str, PgProxyBackend] = {
@@ -35,6 +36,7 @@ _DIALECTS: dict[str, PgProxyBackend] = {
     "mysql": PgProxyMySQL(),
     "mariadb": PgProxyMariaDB(),
     "dolt": PgProxyDolt(),
+    "tsql": PgProxyTSQL(),
 }
 # What each dialect can express, whatever a Target claims.
 _TIME_TRAVEL = {
@@ -42,6 +44,7 @@ _TIME_TRAVEL = {
     "mysql": frozenset(),
     "mariadb": frozenset({"timestamp"}),
     "dolt": frozenset({"ref", "timestamp", "branch"}),
+    "tsql": frozenset({"timestamp"}),
 }
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
@@ -104,7 +107,7 @@ def generate(statement: Statement, target: Target) -> Generated:
     notices: tuple[str, ...] = ()
     if kind is Kind.DDL:
         tree, notices = ddl.prepare(tree, target)
-    tree = proxy_values(series(tree))
+    tree = proxy_values(tree if dialect.NATIVE_SERIES else series(tree))
     types = classify.projection_types(statement.expression)
     if kind is Kind.INSERT and target.dialect == "sqlite" and (
         parts := split_rows(tree)
@@ -261,6 +264,9 @@ def _quote(name: str, target: Target) -> str:
 
 def _transaction(statement: Statement, target: Target) -> Generated:
     kind = statement.kind
+    if target.dialect == "tsql":
+        name = classify.savepoint_name(tokenize(statement.sql)) if kind in _SAVEPOINTS else ""
+        return tsql_transaction(kind, name)
     mysql_like = target.dialect != "sqlite"
     if kind is Kind.BEGIN:
         if not mysql_like:
@@ -277,6 +283,9 @@ def _transaction(statement: Statement, target: Target) -> Generated:
     if kind is Kind.RELEASE:
         return Generated(f"RELEASE SAVEPOINT {name}")
     return Generated(f"ROLLBACK TO SAVEPOINT {name}")
+
+
+_SAVEPOINTS = (Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO)
 
 
 def _use(statement: Statement, target: Target) -> Generated:

@@ -270,6 +270,10 @@ def generate(statement: Statement, target: Target) -> Generated:
         return _sqlite(found)
     if target.dialect == "mariadb":
         return _mariadb(found)
+    if target.dialect == "tsql":
+        from dialects.tsql_sequences import generate as tsql
+
+        return tsql(found, target.backend)
     raise TranslationError(f"{target.backend}: sequences are not supported (MySQL has none; "
                            "MariaDB and SQLite have them)", "0A000")
 

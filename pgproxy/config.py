@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,11 +88,27 @@ def _apply_file(cfg: Config, path: Path) -> None:
     if "cache" in data and "translation_entries" in data["cache"]:
         cfg.cache_size = int(data["cache"]["translation_entries"])
     if data.get("backends"):
-        cfg.backends = {str(k): str(v) for k, v in data["backends"].items()}
-    cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
+        cfg.backends = {str(k): _environ(str(v)) for k, v in data["backends"].items()}
+    cfg.users = {str(k): _environ(str(v)) for k, v in data.get("users", {}).items()}
     for section in ("query_cache", "observers", "telemetry", "admin", "health",
                     "federation"):
         setattr(cfg, section, dict(data.get(section, {})))
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _environ(value: str) -> str:
+    """`${NAME}` in a backend URL or a user's secret is the environment variable NAME, so a
+    file can be shared (a container image's) while passwords and verifiers stay out of it."""
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"${{{name}}} in the configuration, but {name} is not set")
+        return os.environ[name]
+
+    return _VARIABLE.sub(lookup, value)
 
 
 def _number(section: dict[str, Any], key: str, low: float, high: float) -> float:

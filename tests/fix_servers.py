@@ -12,6 +12,8 @@ Fixtures (session-scoped):
   mariadb_url      'mysql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
   postgresql       a running PostgreSQLServer (also .env() and .bindir for pgbench/psql)
   postgresql_url   'postgresql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
+  mssql_mock_url   'mssql://sa:<pw>@127.0.0.1:<port>/app' on the mock TDS server (mssql-mock-tds
+                   built with cargo from tests/mssql_mock; canned results, see its main.rs)
 
 Benchmarks can start the same servers outside pytest:
     with PostgreSQLServer.started() as pg:
@@ -443,6 +445,51 @@ def postgresql() -> Iterator[PostgreSQLServer]:
 @pytest.fixture(scope="session")
 def postgresql_url(postgresql: PostgreSQLServer) -> str:
     return postgresql.url
+
+
+
+# --- the mock TDS server (SQL Server's protocol) ------------------------------------------
+
+_MOCK_CRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mssql_mock")
+_CACHE = os.environ.get("PGPROXY_CACHE") or os.path.expanduser("~/.cache/pgproxy")
+
+
+def mssql_mock_binary() -> str:
+    """tests/mssql_mock (the `mssql-mock-tds` crate plus canned results) built with cargo
+    into ~/.cache/pgproxy/mssql-mock; skips, with the reason, when it cannot be built."""
+    cargo = shutil.which("cargo") or os.path.expanduser("~/.cargo/bin/cargo")
+    if not os.path.exists(cargo):
+        pytest.skip("the mock TDS server needs cargo (Rust) to build mssql-mock-tds")
+    target = os.path.join(_CACHE, "mssql-mock")
+    built = subprocess.run(
+        [cargo, "build", "--release", "--quiet", "--manifest-path",
+         os.path.join(_MOCK_CRATE, "Cargo.toml"), "--target-dir", target],
+        capture_output=True, text=True, timeout=1200, check=False)
+    if built.returncode != 0:
+        pytest.skip(f"mssql-mock-tds could not be built: {built.stderr.strip()[-500:]}")
+    return os.path.join(target, "release", "pgproxy-mssql-mock")
+
+
+@contextlib.contextmanager
+def mssql_mock_server(tls: tuple[str, str] | None = None) -> Iterator[int]:
+    """The mock on a free loopback port (TLS with `tls` = (cert, key) PEM paths): its port."""
+    port = free_port()
+    args = [mssql_mock_binary(), str(port), *(tls or ())]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("ready"):
+            raise RuntimeError(f"mssql mock did not start: {line!r}")
+        yield port
+    finally:
+        _stop(proc, signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def mssql_mock_url() -> Iterator[str]:
+    """'mssql://sa:…@127.0.0.1:<port>/app' on the mock TDS server (canned results only)."""
+    with mssql_mock_server() as port:
+        yield f"mssql://sa:{secrets.token_hex(8)}@127.0.0.1:{port}/app"
 
 
 def main(argv: list[str]) -> int:

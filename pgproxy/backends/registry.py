@@ -66,7 +66,12 @@ ENGINES: dict[str, Engine] = {
         "other_sql",
     ),
     "postgres": Engine("postgres", Capabilities(returning=True, passthrough=True), "postgresql"),
-    "tsql": Engine("tsql", Capabilities(), "mssql"),
+    # SQL Server: temporal tables (a timestamp AS OF), OUTPUT INSERTED/DELETED for RETURNING.
+    "tsql": Engine(
+        "tsql",
+        Capabilities(as_of_timestamp=True, returning=True, schema_source="sys"),
+        "mssql",
+    ),
 }
 
 SCHEMES: dict[str, Scheme] = {
@@ -77,7 +82,7 @@ SCHEMES: dict[str, Scheme] = {
     "postgresql": Scheme("pgproxy.backends.postgresql:PostgreSQLBackend", "postgres"),
     "postgres": Scheme("pgproxy.backends.postgresql:PostgreSQLBackend", "postgres"),
     "dolt": Scheme("pgproxy.backends.dolt:from_url", "dolt"),
-    "mssql": Scheme("", "tsql", missing="the SQL Server backend is not built yet"),
+    "mssql": Scheme("pgproxy.backends.mssql:MSSQLBackend", "tsql"),
 }
 
 # A dialect the registry does not know (a backend registered from outside): nothing

@@ -70,6 +70,7 @@ _HAS_TABLE = {
     "sqlite_master": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{}'",
     "information_schema": "SELECT 1 FROM information_schema.TABLES WHERE"
                           " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{}'",
+    "sys": "SELECT 1 FROM sys.tables WHERE name = '{}'",
 }
 
 

@@ -30,7 +30,8 @@ from pgproxy.catalog.builtins import FIRST_NORMAL_OID
 from pgproxy.catalog.common import Context, format_type
 from pgproxy.catalog.engine import CatalogDB, type_oid
 from pgproxy.catalog.functions import FUNCTIONS
-from pgproxy.catalog.introspect import fingerprint, fingerprinted, introspect
+from pgproxy.catalog.introspect import fingerprint, fingerprinted
+from pgproxy.catalog.readers import introspect
 from pgproxy.catalog.relations import INFORMATION_SCHEMA, PG_CATALOG, PG_VIEWS, columns_of
 from pgproxy.core.context import StatementContext
 from pgproxy.results import RowsResult

@@ -69,13 +69,25 @@ def test_every_scheme_names_a_known_engine_and_a_real_factory() -> None:
             assert callable(getattr(importlib.import_module(module), attr)), dialect
 
 
-def test_mssql_is_0A000_not_yet_built() -> None:
-    with pytest.raises(errors.FeatureNotSupported) as info:
-        from_url("mssql://sa:s3cret@127.0.0.1:1433/db")
-    assert info.value.sqlstate == "0A000"
-    assert "SQL Server backend is not built yet" in info.value.message
+def test_mssql_is_sql_server_through_python_tds() -> None:
+    """mssql:// builds the SQL Server backend (connecting to nothing): T-SQL, temporal
+    tables, OUTPUT for RETURNING, the catalog from sys.*; its options are read."""
+    b = from_url("mssql://sa:s3cret@127.0.0.1:1433/db?encrypt=true&application_name=app1")
+    assert (b.name, b.dialect, b.paramstyle) == ("mssql", "tsql", "format")
+    assert b.capabilities is registry.engine("tsql").capabilities
+    caps = b.capabilities
+    assert caps.as_of_timestamp and caps.returning and caps.schema_source == "sys"
+    assert not (caps.as_of_commit or caps.branches)
+    assert "s3cret" not in b.redacted_url()
+    args = b.connect_args(None)
+    assert (args["appname"], args["database"], args["port"]) == ("app1", "db", 1433)
+    assert args["validate_host"] and "cafile" in args
+    trusting = from_url("mssql://sa@h/db?trust_server_certificate=true")
+    assert trusting.encrypt and not trusting.connect_args("other")["validate_host"]
+    assert "cafile" not in from_url("mssql://sa@h/db").connect_args(None)
+    with pytest.raises(errors.InvalidParameterValue) as info:
+        from_url("mssql://sa:s3cret@h/db?encrypt=maybe")
     assert "s3cret" not in info.value.message
-    assert "mssql" not in (info.value.hint or "")
 
 
 def test_unknown_scheme_is_0A000() -> None:
