@@ -825,6 +825,8 @@ class Session:
         """`result` has ended: it no longer holds the connection."""
         if self._active is result:
             self._active = None
+            if self._lease is not None:
+                self.settle()
 
     # ------------------------------------------------------------ other sessions
 
