@@ -537,6 +537,8 @@ class Session:
             member.record(perf_counter() - start, False)
             lost = self.conn is None and exc.sqlstate in UNAVAILABLE
             if not (retry and lost and not self.in_transaction and not self._closed):
+                if lost:
+                    raise self._unreachable(member, exc) from None
                 raise
             backend = self.route.backend.redacted_url()
             log.info("retrying a read on a new connection to %s: %s", backend, exc.message)
@@ -628,7 +630,7 @@ class Session:
         return errors.ConnectionFailure(
             f'route "{group.name}": its primary {member.backend.redacted_url()} cannot be '
             "reached; only reads outside a transaction block can run now",
-            detail=exc.message,
+            detail=exc.message, hint=exc.hint,
         )
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
