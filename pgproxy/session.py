@@ -602,7 +602,7 @@ class Session:
                 raise self._unreachable(member, errors.ConnectionFailure(
                     f"backend {member.name} is down"))
             try:
-                lease = await pool.acquire()
+                lease = await self._acquire(pool)
             except errors.PgError as exc:
                 if exc.sqlstate in UNAVAILABLE:
                     raise self._unreachable(member, exc) from None
@@ -612,6 +612,19 @@ class Session:
         self.conn = lease.conn
         self._pushed = None
         return lease.conn
+
+    async def _acquire(self, pool: ConnectionPool) -> Lease:
+        """A connection opened or waited for, within statement_timeout: given up on, one
+        that arrives later goes to the pool's idle list."""
+        timeout = self.settings.statement_timeout_ms()
+        if timeout <= 0:
+            return await pool.acquire()
+        task = asyncio.ensure_future(pool.acquire())
+        done, _ = await asyncio.wait({task}, timeout=timeout / 1000)
+        if not done:
+            task.add_done_callback(partial(_late_lease, pool))
+            raise errors.QueryCanceled("canceling statement due to statement timeout")
+        return task.result()
 
     def _unreachable(self, member: Member, exc: errors.PgError) -> errors.PgError:
         """The error for a member that cannot be reached: for a route with replicas it names
@@ -922,6 +935,12 @@ def _discard(conn: Connection | None, result: Any) -> None:
         conn = result  # an abandoned connect: its new connection
     if conn is not None:
         close_connection(conn)
+
+
+def _late_lease(pool: ConnectionPool, task: asyncio.Future[Lease]) -> None:
+    """A connection its borrower gave up waiting for: the pool keeps it."""
+    if not task.cancelled() and task.exception() is None:
+        pool.release(task.result())
 
 
 def _options(options: str) -> dict[str, str]:
