@@ -47,7 +47,8 @@ class Proxy:
             group.active = self._lent
             group.on_event = self.route_event
             for member in group.members:  # a bad [pool] or pool_mode stops start-up
-                self.pool_options(member)
+                if not isinstance(member.backend, UnavailableBackend):  # checked once open
+                    self.pool_options(member)
         self.pipeline = Pipeline(cache_size)
         # Work that is no backend's (the catalog's SQLite, reopening a backend);
         # each backend's driver calls run in a pool of its own (pool()).
