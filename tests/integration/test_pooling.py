@@ -150,3 +150,22 @@ def test_session_mode_keeps_one_connection_per_session(mariadb_url: str) -> None
             time.sleep(0.05)
         state = pools(proxy)
         assert (state["in_use"], state["idle"]) == (0, 2)  # clean: back to the pool
+
+
+def test_clients_dropped_mid_result_leave_no_connection_lent(mariadb_url: str) -> None:
+    big = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) "
+           "SELECT x, repeat('y', 100) FROM c")
+    with run_proxy("", config=_config(mariadb_url, pool_size=3)) as proxy:
+        for _ in range(5):
+            conn = psycopg.connect(proxy.dsn(), autocommit=True)
+            cur = conn.cursor(name=None)
+            cur.execute(big)  # the result streams; the client vanishes in the middle
+            cur.fetchmany(10)
+            conn.pgconn.finish()  # no Terminate: the socket just closes
+        deadline = time.monotonic() + 20
+        while pools(proxy)["in_use"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        state = pools(proxy)
+        assert state["in_use"] == 0 and state["open"] <= 3
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:  # the pool still serves
+            assert conn.execute("SELECT 1").fetchone() == (1,)
