@@ -171,6 +171,10 @@ class Session:
         return self.settings.reported()
 
     def changed_parameters(self) -> list[tuple[str, str]]:
+        # Asked as ReadyForQuery goes out: the session is idle now, so a pooled connection
+        # it no longer needs goes back (after a COPY, a Describe, a Sync that closed portals).
+        if self._lease is not None:
+            self.settle()
         return self.settings.changed()
 
     @property
@@ -201,13 +205,8 @@ class Session:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
         # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
-        inferred = ()
-        if stmt.nparams:
-            try:
-                inferred = await self._pipeline.param_types(self, stmt, param_types)
-            finally:
-                if self._lease is not None:
-                    self.settle()
+        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
+            else ()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
@@ -253,11 +252,7 @@ class Session:
         return await self._pipeline.begin_implicit(self, statements)
 
     async def end_implicit(self, commit: bool) -> None:
-        try:
-            await self._pipeline.end_implicit(self, commit)
-        finally:
-            if self._lease is not None:
-                self.settle()
+        await self._pipeline.end_implicit(self, commit)
 
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
@@ -271,11 +266,7 @@ class Session:
     async def describe(
         self, prepared: PreparedStatement, params: Sequence[Any] | None = None
     ) -> Sequence[Column] | None:
-        try:
-            return await self._pipeline.describe(self, prepared, params)
-        finally:
-            if self._lease is not None:
-                self.settle()
+        return await self._pipeline.describe(self, prepared, params)
 
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
@@ -288,9 +279,6 @@ class Session:
             if self.in_transaction:
                 self.failed = True
             raise
-        finally:
-            if self._lease is not None:
-                self.settle()
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""

@@ -169,3 +169,19 @@ def test_clients_dropped_mid_result_leave_no_connection_lent(mariadb_url: str) -
         assert state["in_use"] == 0 and state["open"] <= 3
         with psycopg.connect(proxy.dsn(), autocommit=True) as conn:  # the pool still serves
             assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_copy_holds_one_connection_and_gives_it_back(mariadb_url: str) -> None:
+    table = f"copy_{uuid.uuid4().hex[:8]}"
+    with run_proxy("", config=_config(mariadb_url, pool_size=2)) as proxy:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE {table} (id int, name text)")
+            with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for i in range(5000):
+                    copy.write_row((i, f"n{i}"))
+            assert pools(proxy)["in_use"] == 0  # idle after the COPY: nothing lent
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (5000,)
+            with conn.cursor().copy(f"COPY {table} TO STDOUT") as copy:
+                assert sum(1 for _ in copy.rows()) == 5000
+            assert pools(proxy)["in_use"] == 0
+            conn.execute(f"DROP TABLE {table}")
