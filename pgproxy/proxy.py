@@ -122,13 +122,14 @@ class Proxy:
     # ------------------------------------------------------------ connection pools
 
     def pool_options(self, member: Member) -> PoolOptions:
-        """[pool], then [pool.ROUTE], then [pool.MEMBER]; the mode defaults by backend kind."""
+        """[pool], then [pool.ROUTE], then [pool.MEMBER]. The mode defaults by backend kind;
+        [pool]'s own pool_mode applies where it can, a [pool.NAME] one must."""
         names = list(dict.fromkeys([member.route, member.name]))
         opts = pool_mod.options_for(self.pool_section, names)
-        explicit = any("pool_mode" in d for d in
-                       [self.pool_section, *(self.pool_section.get(n, {}) for n in names)])
-        if not explicit:
-            opts = opts.updated({"pool_mode": pool_mod.default_mode(member.backend)}, "[pool]")
+        own = any("pool_mode" in self.pool_section.get(n, {}) for n in names)
+        default = pool_mod.default_mode(member.backend)
+        if not own and ("pool_mode" not in self.pool_section or default == "session"):
+            opts = opts.updated({"pool_mode": default}, "[pool]")
         return pool_mod.check_mode(opts, member.backend, member.name)
 
     def connections(self, member: Member) -> ConnectionPool:

@@ -136,3 +136,24 @@ def test_backends_entries_are_one_member_routes(tmp_path: Path) -> None:
     route = router.resolve("app")
     assert route.group is not None and route.group.primary.backend is app
     assert route.group.replicas == [] and router.members() == {"app": app}
+
+
+def test_pool_mode_by_backend_kind(tmp_path: Path) -> None:
+    from pgproxy.backends import from_url
+    from pgproxy.proxy import Proxy
+
+    lite = SQLiteBackend(f"sqlite:///{tmp_path / 'a.db'}")
+    pg = from_url("postgresql://u@127.0.0.1:1/db")  # opens nothing until a connect
+    router = Router({"app": lite, "pg": pg})
+    modes = {name: Proxy(router, pool=section).pool_options(router.groups[name].primary)
+             for name, section in [("app", {}), ("pg", {})]}
+    assert modes["app"].pool_mode == "transaction" and modes["pg"].pool_mode == "session"
+    # [pool]'s own pool_mode applies where it can; PostgreSQL stays in session mode.
+    proxy = Proxy(router, pool={"pool_mode": "session", "pool_size": 7})
+    assert proxy.pool_options(router.groups["app"].primary).pool_mode == "session"
+    proxy = Proxy(router, pool={"pool_mode": "transaction", "app": {"pool_size": 3}})
+    app = proxy.pool_options(router.groups["app"].primary)
+    assert (app.pool_mode, app.pool_size) == ("transaction", 3)
+    assert proxy.pool_options(router.groups["pg"].primary).pool_mode == "session"
+    with pytest.raises(ValueError, match="not possible for backend pg"):
+        Proxy(router, pool={"pg": {"pool_mode": "transaction"}})
