@@ -4,6 +4,7 @@ replication is needed to prove routing; the killing and restarting are real (SIG
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -72,9 +73,13 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(pair) -> None:
         assert stats["shop.replica1"]["p50_ms"] is not None
 
 
-def test_replica_killed_reads_carry_on_and_it_returns(pair) -> None:
+def test_replica_killed_reads_carry_on_and_it_returns(pair, tmp_path) -> None:
     primary, replica = pair
-    with run_proxy("", config=_config(primary, replica, "include_primary")) as proxy:
+    audit = tmp_path / "audit.jsonl"
+    observers = (f'[[observers.subscriber]]\nname = "audit"\ntype = "audit"\npath = "{audit}"\n'
+                 'events = ["ban", "unban", "failover", "backend_down", "backend_up"]\n')
+    config = _config(primary, replica, "include_primary") + observers
+    with run_proxy("", config=config) as proxy:
         with psycopg.connect(proxy.dsn("shop"), autocommit=True) as conn:
             assert {where(conn) for _ in range(6)} == {"primary", "replica"}
             assert replica.proc is not None
@@ -95,6 +100,9 @@ def test_replica_killed_reads_carry_on_and_it_returns(pair) -> None:
                 time.sleep(0.5)
             else:
                 pytest.fail("the restarted replica never served a read again")
+        kinds = [json.loads(line)["type"] for line in audit.read_text().splitlines()]
+        assert {"ban", "backend_down", "backend_up"} <= set(kinds), kinds
+        assert all(k in ("ban", "unban", "failover", "backend_down", "backend_up") for k in kinds)
 
 
 def test_primary_killed_writes_fail_fast_reads_continue_and_it_returns(pair) -> None:
