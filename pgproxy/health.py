@@ -38,6 +38,7 @@ from typing import Any
 from pgproxy import errors
 from pgproxy.backends.base import Backend, abort
 from pgproxy.core.hooks import Hook
+from pgproxy.routing.pool import ping as _select_1
 
 log = logging.getLogger("pgproxy.health")
 
@@ -238,14 +239,6 @@ def _ping(st: BackendHealth, backend: Backend, lag: bool = False) -> None:
         raise
     finally:
         st.busy = False
-
-
-def _select_1(conn: Any) -> None:
-    cursor = conn.execute("SELECT 1", ())
-    try:
-        cursor.fetch(1)
-    finally:
-        cursor.close()
 
 
 def replica_lag(conn: Any) -> float | None:

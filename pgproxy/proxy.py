@@ -184,7 +184,10 @@ class Proxy:
             member.lag = lag
 
     async def _tidy(self) -> None:
-        """Every second: idle connections past their time close, min_idle ones open."""
+        """Every second: idle connections past their time close, min_idle ones open; every
+        health interval, idle connections unused for as long are pinged (a dead one says
+        the backend restarted or is gone: its pool drops the idle ones, health looks now)."""
+        checked = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(1.0)
             for pool in list(self._connections.values()):
@@ -192,6 +195,14 @@ class Proxy:
                 if want:
                     with contextlib.suppress(Exception):
                         await pool.fill(want)
+            health = self.health
+            now = asyncio.get_running_loop().time()
+            if health is None or now - checked < health.options.interval:
+                continue
+            checked = now
+            for pool in list(self._connections.values()):
+                if not await pool.check_idle(health.options.interval):
+                    self.health.check_soon(pool.backend)  # type: ignore[union-attr]
 
     def closed(self, session: Session, reason: str = "") -> None:
         self.sessions.discard(session)

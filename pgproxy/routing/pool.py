@@ -281,6 +281,31 @@ class ConnectionPool:
         want = opts.min_idle - len(self._idle)
         return max(0, min(want, opts.pool_size - self.open))
 
+    async def check_idle(self, unused_for: float) -> bool:
+        """Ping the idle connections unused for `unused_for` seconds, in the workers, each
+        taken off the idle list meanwhile; False when one is dead (all idle ones are then
+        purged: a restart or a network cut took them all)."""
+        now = time.monotonic()
+        stale = [lease for lease in self._idle if now - lease.used >= unused_for]
+        for lease in stale:
+            try:
+                self._idle.remove(lease)
+            except ValueError:
+                continue  # lent meanwhile: its borrower finds out itself
+            self.lent += 1
+            try:
+                await self.workers.run(ping, lease.conn)
+            except Exception as exc:  # any failure of the ping: the connection is done for
+                log.info("pool %s: an idle connection failed its check: %s", self.name, exc)
+                self.discard(lease, lost=True)
+                return False
+            self.lent -= 1
+            if not self._wake_one(lease):
+                self._idle.appendleft(lease)  # cold end: its `used` stays as it was
+            else:
+                self.lent += 1
+        return True
+
     async def fill(self, count: int) -> None:
         """Open `count` connections for the idle list (min_idle)."""
         for _ in range(count):
@@ -318,6 +343,15 @@ def open_connection(backend: Backend, database: str | None = None) -> Connection
     for sql in dialects.session_setup(backend.dialect):
         conn.execute(sql, ()).close()
     return conn
+
+
+def ping(conn: Connection) -> None:
+    """In a worker: `SELECT 1` on `conn`."""
+    cursor = conn.execute("SELECT 1", ())
+    try:
+        cursor.fetch(1)
+    finally:
+        cursor.close()
 
 
 def close_connection(conn: Connection, undo: Sequence[str] = ()) -> None:

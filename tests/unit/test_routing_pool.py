@@ -168,3 +168,17 @@ async def test_a_lost_connection_purges_the_idle_ones(tmp_path: Path) -> None:
     assert pool.row()[3:6] == (0, 0, 0) and pool.closed == 3
     fresh = await pool.acquire()
     assert fresh not in leases
+
+
+@aio
+async def test_idle_checks_keep_live_connections_and_drop_dead_ones(tmp_path: Path) -> None:
+    pool = _pool(tmp_path, pool_size=3)
+    leases = [await pool.acquire() for _ in range(2)]
+    for lease in leases:
+        pool.release(lease)
+    assert await pool.check_idle(0.0)  # both answer: both stay idle
+    assert pool.row()[3:6] == (2, 0, 2)
+    await pool.workers.run(leases[0].conn.close)  # one dies behind the pool's back
+    assert not await pool.check_idle(0.0)
+    assert pool.row()[3:6] == (0, 0, 0)  # the dead one, and the rest with it
+    assert await pool.check_idle(3600.0)  # nothing unused that long: nothing pinged
