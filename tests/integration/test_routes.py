@@ -162,3 +162,17 @@ def test_whole_route_down_is_58000(pair) -> None:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.3)
+
+
+def test_a_replica_not_replicating_serves_no_reads_with_max_replica_lag(pair) -> None:
+    primary, replica = pair
+    config = _config(primary, replica, "exclude_primary", max_replica_lag=5)
+    with run_proxy("", config=config) as proxy:
+        deadline = time.monotonic() + 10
+        while show_backends(proxy)["shop.replica1"]["state"] != "up":  # its lag was read
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with psycopg.connect(proxy.dsn("shop"), autocommit=True) as conn:
+            # SHOW REPLICA STATUS has no row: not replicating, so out of reads.
+            assert {where(conn) for _ in range(5)} == {"primary"}
+        assert show_backends(proxy)["shop.replica1"]["lag"] is None
