@@ -133,7 +133,8 @@ class Session:
         self._lend = self._home.transaction_mode
         self._dirty = False  # the connection holds state of this session's (see _pin)
         group = route.group
-        self._sticky = group.options.sticky_after_write if group and group.replicas else 0.0
+        self._replicas = bool(group and group.replicas)
+        self._sticky = group.options.sticky_after_write if self._replicas else 0.0  # type: ignore[union-attr]
         self._sticky_until = 0.0  # reads stay on the primary until then (sticky_after_write)
         self.in_transaction = False
         self.failed = False
@@ -512,7 +513,7 @@ class Session:
         call that lost its connection runs once more on a fresh one, so a
         session open through a backend restart carries on unnoticed.
         """
-        if retry and self.conn is None and self._to_replicas():
+        if retry and self._replicas and self.conn is None and self._to_replicas():
             return await self._read(fn, args)
         conn = await self.connection()
         member = self._member
@@ -595,6 +596,9 @@ class Session:
                 if exc.sqlstate in UNAVAILABLE:
                     raise self._unreachable(member, exc) from None
                 raise
+        return self._hold(lease, pool, member)
+
+    def _hold(self, lease: Lease, pool: ConnectionPool, member: Member) -> Connection:
         self._lease, self._lease_pool, self._member = lease, pool, member
         self.pool = pool.workers
         self.conn = lease.conn
@@ -757,7 +761,12 @@ class Session:
                 self.conn = await self._wait(job, None)
                 self._pushed = None
             else:
-                await self._borrow(self._home, route.group.primary)  # type: ignore[union-attr]
+                primary = route.group.primary  # type: ignore[union-attr]
+                lease = self._home.take_idle()  # the hot path: no coroutine, no thread hop
+                if lease is not None:
+                    self._hold(lease, self._home, primary)
+                else:
+                    await self._borrow(self._home, primary)
             self._conn_branch = branch
         elif branch != self._conn_branch:
             database = (
