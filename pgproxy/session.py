@@ -379,16 +379,19 @@ class Session:
         if lease is None or self._running or self._active is not None or self.in_transaction \
                 or self.failed or self.lost_transaction:
             return
-        if self._lease_pool is self._home:
+        pool = self._lease_pool
+        if pool is self._home:
             if not self._lend:
                 return
             if self._depends():
                 self._pin()
                 return
+            # _unhold, inlined: this runs once per statement in transaction mode
+            self.conn = self._lease = self._lease_pool = self._conn_branch = None
         elif len(self.cursors):  # a cursor read on a replica keeps it until detached
             return
-        pool = self._lease_pool
-        self._unhold()
+        else:
+            self._unhold()
         pool.release(lease)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------ state changes
