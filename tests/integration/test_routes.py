@@ -56,12 +56,12 @@ def show_backends(proxy: ProxyProcess) -> dict[str, dict[str, object]]:
 def test_reads_go_to_the_replica_and_writes_to_the_primary(pair) -> None:
     primary, replica = pair
     with run_proxy("", config=_config(primary, replica, "exclude_primary",
-                                      sticky_after_write=0.5)) as proxy:
+                                      sticky_after_write=3)) as proxy:
         with psycopg.connect(proxy.dsn("shop"), autocommit=True) as conn:
             assert {where(conn) for _ in range(5)} == {"replica"}
             conn.execute("INSERT INTO writes VALUES (1)")
             assert where(conn) == "primary"  # read-your-writes: sticky_after_write
-            time.sleep(0.6)
+            time.sleep(3.1)
             assert where(conn) == "replica"
             with conn.transaction():  # inside a transaction block: the primary
                 assert where(conn) == "primary"
