@@ -189,8 +189,12 @@ class ConnectionPool:
                 hint="Raise [pool] pool_size or pool_timeout, or shorten transactions.",
             ) from None
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                self.release(waiter.result())  # type: ignore[arg-type]
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                given = waiter.result()
+                if given is not None:
+                    self.release(given)  # the connection handed over goes to the next
+                else:
+                    self._wake_one(None)  # so does the free slot
             raise
         finally:
             timer.cancel()

@@ -182,3 +182,16 @@ async def test_idle_checks_keep_live_connections_and_drop_dead_ones(tmp_path: Pa
     assert not await pool.check_idle(0.0)
     assert pool.row()[3:6] == (0, 0, 0)  # the dead one, and the rest with it
     assert await pool.check_idle(3600.0)  # nothing unused that long: nothing pinged
+
+
+@aio
+async def test_a_cancelled_waiter_passes_its_connection_on(tmp_path: Path) -> None:
+    pool = _pool(tmp_path, pool_size=1, pool_timeout=5)
+    held = await pool.acquire()
+    first = asyncio.create_task(pool.acquire())
+    second = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.02)
+    pool.release(held)  # handed to `first`, which is cancelled before it runs
+    first.cancel()
+    assert await second is held
+    assert (pool.open, pool.lent) == (1, 1)
