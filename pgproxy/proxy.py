@@ -181,7 +181,7 @@ class Proxy:
     def member_lag(self, name: str, lag: float | None) -> None:
         member = self.router.member(name)
         if member is not None:
-            member.lag = lag
+            member.lag, member.lag_read = lag, True
 
     async def _tidy(self) -> None:
         """Every second: idle connections past their time close, min_idle ones open; every

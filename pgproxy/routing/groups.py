@@ -98,8 +98,8 @@ def _scheme(url: str) -> str:
 class Member:
     """One backend of a route: its role, ban, lag, health and statistics."""
 
-    __slots__ = ("backend", "banned_until", "bans", "down", "errors", "lag", "latencies",
-                 "name", "queries", "retries", "role", "route")
+    __slots__ = ("backend", "banned_until", "bans", "down", "errors", "lag", "lag_read",
+                 "latencies", "name", "queries", "retries", "role", "route")
 
     def __init__(self, name: str, backend: Backend, role: str, route: str = "") -> None:
         self.name = name
@@ -109,7 +109,8 @@ class Member:
         self.banned_until = 0.0
         self.bans = 0
         self.down = False  # the health checks' word
-        self.lag: float | None = None  # seconds behind the primary; None: unknown / none
+        self.lag: float | None = None  # seconds behind the primary; None: not replicating
+        self.lag_read = False  # the health checks have read it (until then: no verdict)
         self.queries = 0
         self.errors = 0
         self.retries = 0
@@ -153,7 +154,8 @@ class RouteGroup:
         if member.down or member.banned(now):
             return False
         lag = self.options.max_replica_lag
-        return not (lag and member.role == "replica" and (member.lag is None or member.lag > lag))
+        return not (lag and member.role == "replica" and member.lag_read
+                    and (member.lag is None or member.lag > lag))
 
     def pick_read(self, exclude: frozenset[Member] = frozenset()) -> Member:
         """The member a read outside a transaction block goes to."""

@@ -89,6 +89,8 @@ def test_a_failed_read_moves_to_another_member(tmp_path: Path) -> None:
 def test_a_lagging_or_unreplicating_replica_serves_no_reads(tmp_path: Path) -> None:
     group = _group(tmp_path, read_write_split="exclude_primary", max_replica_lag=5)
     r1, r2 = group.replicas
+    assert set(_reads(group)) == {"shop.replica1", "shop.replica2"}  # not read yet: no verdict
+    r1.lag_read = r2.lag_read = True
     r1.lag, r2.lag = 1.0, 12.0
     assert set(_reads(group)) == {"shop.replica1"}
     r1.lag = None  # not replicating
