@@ -7,7 +7,7 @@ health check, a connect or a statement at connection level is banned for
 `ban_time` seconds (the primary never is); when every replica is banned, all
 are unbanned, for a banned member is better than none. A replica lagging
 more than `max_replica_lag` seconds behind its primary (or not replicating at
-all) serves no reads until it catches up.
+all) serves no reads until it catches up, unless the primary is down.
 
 Configuration, a [routes.NAME] table of pgproxy.toml (a client's database
 name NAME picks it, as [backends] entries do; those stay one-member routes):
@@ -154,8 +154,9 @@ class RouteGroup:
         if member.down or member.banned(now):
             return False
         lag = self.options.max_replica_lag
+        # With the primary down nothing is fresher (and its replicas say NULL: no source).
         return not (lag and member.role == "replica" and member.lag_read
-                    and (member.lag is None or member.lag > lag))
+                    and not self.primary.down and (member.lag is None or member.lag > lag))
 
     def pick_read(self, exclude: frozenset[Member] = frozenset()) -> Member:
         """The member a read outside a transaction block goes to."""

@@ -95,6 +95,9 @@ def test_a_lagging_or_unreplicating_replica_serves_no_reads(tmp_path: Path) -> N
     assert set(_reads(group)) == {"shop.replica1"}
     r1.lag = None  # not replicating
     assert set(_reads(group)) == {"shop"}  # no replica can answer: the primary reads
+    group.primary.down = True  # nothing is fresher than the replicas now
+    assert set(_reads(group)) == {"shop.replica1", "shop.replica2"}
+    group.primary.down = False
     r2.lag = 0.0
     assert set(_reads(group)) == {"shop.replica2"}
 
