@@ -121,9 +121,10 @@ class Watch(Hook):
             kind = events.BACKEND_UP if up else events.BACKEND_DOWN
             self.observers.emit(kind, {"backend": name, "detail": detail})
 
-    def failover(self, route: str, old: str, new: str) -> None:
-        if self.observers is not None:
-            self.observers.emit(events.FAILOVER, {"route": route, "from": old, "to": new})
+    def route_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """A route's failover, ban or unban (routing/groups.py)."""
+        if self.observers is not None and kind in events.TYPES:
+            self.observers.emit(kind, payload)
 
     def counters(self) -> dict[str, Any]:
         return {

@@ -238,6 +238,7 @@ def test_dropped_clients_leave_no_backend_connections(mariadb):
     )
     query = big.encode() + b"\0"
     # A proxy of its own, without health pings, so only these clients' sessions count.
+    # What stays open is the pool's, idle and counted by SHOW POOLS, and no more.
     with run_proxy(mariadb.url, config="[health]\nenabled = false\n") as proxy:
         baseline = {row[0] for row in backend_sessions()}
         for _ in range(5):
@@ -247,8 +248,12 @@ def test_dropped_clients_leave_no_backend_connections(mariadb):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             left = [row for row in backend_sessions() if row[0] not in baseline]
-            if not left:
+            with psycopg.connect(proxy.dsn("pgproxy"), autocommit=True) as admin:
+                pool = admin.execute("SHOW POOLS").fetchone()
+            in_use, idle = pool[4], pool[5]
+            if in_use == 0 and len(left) == idle and all(r[1] == "Sleep" for r in left):
                 break
             time.sleep(0.2)
-        assert not left, (left, proxy.log()[-4000:])
+        else:
+            pytest.fail(f"backend connections {left} beyond the pool's {pool}")
         assert proxy.alive()
