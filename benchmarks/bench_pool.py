@@ -75,16 +75,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--pool-mode", choices=["session", "transaction", "none"],
-                        default="transaction")
+    parser.add_argument(
+        "--pool-mode", choices=["session", "transaction", "none"], default="transaction"
+    )
     parser.add_argument("--pool-size", type=int, default=20)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 3 * args.clients + 1000
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f},"
-          f" fd limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}")
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f},"
+        f" fd limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
+    )
     config = proxy_config(args.pool_mode, args.pool_size, args.clients)
     print("config: " + config.strip().replace("\n", "; "))
     with MariaDBServer.started() as server:
@@ -92,8 +95,9 @@ def main() -> None:
         with run_proxy(server.url, config=config, extra_args=("--log-level", "warning")) as p:
             with sampled(server) as peak:
                 load(p, "app", args.clients, args.seconds, args.procs)
-            print(f"  backend connections: peak during {peak[0]},"
-                  f" after {threads_connected(server)}")
+            print(
+                f"  backend connections: peak during {peak[0]}, after {threads_connected(server)}"
+            )
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 

@@ -4,98 +4,30 @@ SIGKILLed primary fails writes with 08006 within a second while reads carry on, 
 member comes back without a proxy restart, a lagging replica leaves the reads and a
 session reads its own writes for sticky_after_write seconds.
 
-Where a read went is told by a marker table, `whoami`, whose row says 'primary' on the
-primary and 'replica' on the replica (written on each with the binary log off for it).
+Where a read went is told by the marker table of tests/fix_routes.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import psycopg
-import pymysql
 import pytest
 
 from tests.fix_load import ReadLoad
-from tests.fix_proxy import ProxyProcess, run_proxy
-from tests.fix_servers import MariaDBReplication, MariaDBServer, find_postgresql_bindir
+from tests.fix_proxy import ProxyProcess
+from tests.fix_routes import KEYS, WHOAMI, direct, prepare, route_proxy
+from tests.fix_servers import MariaDBReplication, find_postgresql_bindir
 
 pytestmark = pytest.mark.integration
-
-KEYS = 1000  # rows in kv; tests write keys above it
-WHOAMI = "SELECT name FROM whoami WHERE id = 1"
-
-
-def route_config(
-    pair: MariaDBReplication,
-    *,
-    split: str = "include_primary",
-    sticky: float = 0.0,
-    max_lag: float = 30,
-    ban_time: float = 2,
-) -> str:
-    """[routes.shop] over the pair, health checked every 0.2 s."""
-    return f"""
-[routes.shop]
-primary = "{pair.primary.url}"
-replicas = ["{pair.replica.url}"]
-read_write_split = "{split}"
-load_balance = "round_robin"
-sticky_after_write = {sticky}
-ban_time = {ban_time}
-max_replica_lag = {max_lag}
-
-[health]
-interval = 0.2
-timeout = 1
-"""
-
-
-def direct(server: MariaDBServer) -> pymysql.connections.Connection:
-    return pymysql.connect(
-        host=server.host, port=server.port, user=server.user, password=server.password,
-        database=server.database, autocommit=True,
-    )
-
-
-def prepare(pair: MariaDBReplication) -> None:
-    """kv (keys 1..KEYS) on both members by replication, and the whoami markers."""
-    with direct(pair.primary) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS kv (k INT PRIMARY KEY, v INT NOT NULL)")
-        cur.execute("CREATE TABLE IF NOT EXISTS whoami (id INT PRIMARY KEY, name TEXT)")
-        cur.execute("SELECT COUNT(*) FROM kv WHERE k <= %s", (KEYS,))
-        if cur.fetchone()[0] < KEYS:
-            cur.executemany(
-                "INSERT IGNORE INTO kv VALUES (%s, %s)", [(k, k) for k in range(1, KEYS + 1)]
-            )
-        cur.execute("DELETE FROM kv WHERE k > %s", (KEYS,))
-        cur.execute("UPDATE kv SET v = k WHERE v <> k")
-    pair.wait_replicated()
-    for server in (pair.primary, pair.replica):
-        with direct(server) as conn, conn.cursor() as cur:
-            cur.execute("SET SESSION sql_log_bin = 0")  # this row is each member's own
-            cur.execute("REPLACE INTO whoami VALUES (1, %s)", (
-                "primary" if server is pair.primary else "replica",
-            ))
 
 
 @pytest.fixture
 def pair(mariadb_replication: MariaDBReplication) -> MariaDBReplication:
     prepare(mariadb_replication)
     return mariadb_replication
-
-
-@contextlib.contextmanager
-def route_proxy(pair: MariaDBReplication, **options: Any) -> Iterator[ProxyProcess]:
-    """The proxy with route `shop` over the pair (options as route_config's)."""
-    with run_proxy("", config=route_config(pair, **options)) as proxy:
-        yield proxy
-        assert "Traceback" not in proxy.log(), proxy.log()
 
 
 def connect(proxy: ProxyProcess) -> psycopg.Connection:
@@ -199,15 +131,15 @@ def test_a_session_reads_its_own_writes_for_sticky_after_write(pair):
             with pair.held("kv"):  # the write cannot reach the replica meanwhile
                 writer.execute("INSERT INTO kv VALUES (%s, %s)", (KEYS + 20, 20))
                 wrote = time.monotonic()
-                assert writer.execute(
-                    "SELECT v FROM kv WHERE k = %s", (KEYS + 20,)
-                ).fetchone() == (20,)
+                assert writer.execute("SELECT v FROM kv WHERE k = %s", (KEYS + 20,)).fetchone() == (
+                    20,
+                )
                 assert who(writer) == "primary"
                 # Others read the replica, which has not got the row yet.
                 assert who(reader) == "replica"
-                assert reader.execute(
-                    "SELECT v FROM kv WHERE k = %s", (KEYS + 20,)
-                ).fetchone() is None
+                assert (
+                    reader.execute("SELECT v FROM kv WHERE k = %s", (KEYS + 20,)).fetchone() is None
+                )
                 time.sleep(max(0.0, wrote + 2.5 - time.monotonic()))
                 assert who(writer) == "replica"  # the window is over
         finally:
@@ -223,10 +155,32 @@ def test_replica_sigkill_under_pgbench_read_load_fails_no_read(pair, tmp_path):
         script = tmp_path / "read.sql"
         script.write_text(f"\\set k random(1, {KEYS})\nSELECT v FROM kv WHERE k = :k;\n")
         pgbench = subprocess.Popen(
-            [f"{find_postgresql_bindir()}/pgbench", "-n", "-f", str(script), "-M", "extended",
-             "-c", "4", "-j", "2", "-T", "9", "-P", "1",
-             "-h", shop.host, "-p", str(shop.port), "-U", shop.user, "shop"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                f"{find_postgresql_bindir()}/pgbench",
+                "-n",
+                "-f",
+                str(script),
+                "-M",
+                "extended",
+                "-c",
+                "4",
+                "-j",
+                "2",
+                "-T",
+                "9",
+                "-P",
+                "1",
+                "-h",
+                shop.host,
+                "-p",
+                str(shop.port),
+                "-U",
+                shop.user,
+                "shop",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={"PGPASSWORD": "", "PATH": "/usr/bin:/bin"},
         )
         time.sleep(2.5)

@@ -50,8 +50,9 @@ def backend_url(mariadb: MariaDBServer) -> str:
 def backend_connections(mariadb: MariaDBServer) -> int:
     """Connections the proxy holds open to the server right now."""
     with mariadb.root() as conn, conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = %s",
-                    (USER,))
+        cur.execute(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = %s", (USER,)
+        )
         return cur.fetchone()["n"]
 
 
@@ -186,8 +187,10 @@ def test_a_full_pool_answers_53300_after_pool_timeout(backend_url):
 
 def test_session_mode_keeps_one_backend_connection_per_session(backend_url):
     with pooled(backend_url, pool_mode="session", pool_size=5) as proxy:
-        with psycopg.connect(proxy.dsn(), autocommit=True) as a, \
-                psycopg.connect(proxy.dsn(), autocommit=True) as b:
+        with (
+            psycopg.connect(proxy.dsn(), autocommit=True) as a,
+            psycopg.connect(proxy.dsn(), autocommit=True) as b,
+        ):
             ids_a = {a.execute("SELECT CONNECTION_ID()").fetchone()[0] for _ in range(5)}
             ids_b = {b.execute("SELECT CONNECTION_ID()").fetchone()[0] for _ in range(5)}
             assert len(ids_a) == len(ids_b) == 1 and ids_a != ids_b
