@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -50,7 +49,14 @@ sys.path.insert(0, str(ROOT))
 from pgproxy.observers.events import TYPES  # noqa: E402
 from tests.fix_load import ReadLoad  # noqa: E402
 from tests.fix_proxy import ProxyProcess, run_proxy  # noqa: E402
-from tests.fix_routes import KEYS, WHOAMI, prepare, route_proxy  # noqa: E402
+from tests.fix_routes import (  # noqa: E402
+    KEYS,
+    WHOAMI,
+    audit_section,
+    prepare,
+    read_events,
+    route_proxy,
+)
 from tests.fix_servers import MariaDBReplication, MariaDBServer  # noqa: E402
 
 # Routing events, as far as this version of the proxy knows them.
@@ -60,24 +66,12 @@ ROUTING_EVENTS = [
 DOWN_EVENTS = {"backend_down", "ban", "failover"}
 
 
-def audit_section(path: str) -> str:
-    return (
-        f'[[observers.subscriber]]\ntype = "audit"\npath = "{path}"\n'
-        f"events = {json.dumps(ROUTING_EVENTS)}\n"
-    )
-
-
-def events(path: str) -> list[dict]:
-    with contextlib.suppress(FileNotFoundError), open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-    return []
-
-
 def first_event(path: str, kinds: set[str], since_wall: float, timeout: float = 0) -> float | None:
     """Seconds from since_wall to the first event of `kinds` at or after it."""
     deadline = time.monotonic() + timeout
     while True:
-        times = [e["time"] for e in events(path) if e["type"] in kinds and e["time"] >= since_wall]
+        seen = read_events(path)
+        times = [e["time"] for e in seen if e["type"] in kinds and e["time"] >= since_wall]
         if times:
             return min(times) - since_wall
         if time.monotonic() >= deadline:
@@ -155,7 +149,7 @@ def kill_scenario(
     mode = "primary only, [backends]" if args.primary_only else args.split
     print(f"{member} SIGKILL ({mode}, {args.readers} readers, {args.seconds:g} s phases):")
     with (
-        shop_proxy(pair, args, audit_section(audit)) as proxy,
+        shop_proxy(pair, args, audit_section(audit, ROUTING_EVENTS)) as proxy,
         ReadLoad(proxy.dsn("shop"), WHOAMI, threads=args.readers) as load,
     ):
         writer = Writer(proxy.dsn("shop")) if member == "primary" else None

@@ -9,6 +9,7 @@ the proxy tells which member answered a read.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,21 @@ max_replica_lag = {max_lag}
 interval = 0.2
 timeout = 1
 {extra}"""
+
+
+def audit_section(path: str, events: list[str]) -> str:
+    """An audit observer writing `events` (routing events) to `path`, one JSON line each."""
+    return (
+        f'[[observers.subscriber]]\ntype = "audit"\npath = "{path}"\n'
+        f"events = {json.dumps(events)}\n"
+    )
+
+
+def read_events(path: str) -> list[dict[str, Any]]:
+    """The audit log's events so far (each has its type and time, Unix seconds)."""
+    with contextlib.suppress(FileNotFoundError), open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+    return []
 
 
 def direct(server: MariaDBServer) -> pymysql.connections.Connection:

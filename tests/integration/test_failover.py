@@ -18,7 +18,15 @@ import pytest
 
 from tests.fix_load import ReadLoad
 from tests.fix_proxy import ProxyProcess
-from tests.fix_routes import KEYS, WHOAMI, direct, prepare, route_proxy
+from tests.fix_routes import (
+    KEYS,
+    WHOAMI,
+    audit_section,
+    direct,
+    prepare,
+    read_events,
+    route_proxy,
+)
 from tests.fix_servers import MariaDBReplication, find_postgresql_bindir
 
 pytestmark = pytest.mark.integration
@@ -151,25 +159,17 @@ def test_a_session_reads_its_own_writes_for_sticky_after_write(pair):
 
 
 def test_replica_sigkill_under_pgbench_read_load_fails_no_read(pair, tmp_path):
-    with route_proxy(pair, split="include_primary", ban_time=2) as shop:
+    audit = str(tmp_path / "events.jsonl")
+    extra = audit_section(audit, ["backend_down", "backend_up", "ban", "failover"])
+    with route_proxy(pair, split="include_primary", ban_time=2, extra=extra) as shop:
         script = tmp_path / "read.sql"
         script.write_text(f"\\set k random(1, {KEYS})\nSELECT v FROM kv WHERE k = :k;\n")
         pgbench = subprocess.Popen(
             [
                 f"{find_postgresql_bindir()}/pgbench",
-                "-n",
+                *"-n -M extended -c 4 -j 2 -T 9 -P 1".split(),
                 "-f",
                 str(script),
-                "-M",
-                "extended",
-                "-c",
-                "4",
-                "-j",
-                "2",
-                "-T",
-                "9",
-                "-P",
-                "1",
                 "-h",
                 shop.host,
                 "-p",
@@ -184,8 +184,10 @@ def test_replica_sigkill_under_pgbench_read_load_fails_no_read(pair, tmp_path):
             env={"PGPASSWORD": "", "PATH": "/usr/bin:/bin"},
         )
         time.sleep(2.5)
+        killed = time.time()
         pair.replica.kill()
         time.sleep(3)
+        restarted = time.time()
         pair.replica.restart()
         out, err = pgbench.communicate(timeout=120)
         # pgbench aborts a client at its first failed statement: a clean run is 0 failed reads.
@@ -197,15 +199,23 @@ def test_replica_sigkill_under_pgbench_read_load_fails_no_read(pair, tmp_path):
         # The replica returns to the reads with no proxy restart.
         with connect(shop) as conn:
             assert eventually(lambda: who(conn) == "replica", timeout=20), shop.log()
+        # The observers heard of it: the replica down (or banned), then up again.
+        seen = [(e["type"], e["time"]) for e in read_events(audit)]
+        down = [k for k, t in seen if k in ("backend_down", "ban") and killed <= t < restarted]
+        assert down, seen
+        assert any(k == "backend_up" and t >= restarted for k, t in seen), seen
 
 
-def test_primary_sigkill_fails_writes_at_once_and_reads_carry_on(pair):
-    with route_proxy(pair, split="include_primary", ban_time=2) as shop:
+def test_primary_sigkill_fails_writes_at_once_and_reads_carry_on(pair, tmp_path):
+    audit = str(tmp_path / "events.jsonl")
+    extra = audit_section(audit, ["backend_down", "backend_up", "failover"])
+    with route_proxy(pair, split="include_primary", ban_time=2, extra=extra) as shop:
         writer = connect(shop)
         writer.execute("INSERT INTO kv VALUES (%s, %s)", (KEYS + 30, 30))
         with ReadLoad(shop.dsn("shop"), WHOAMI, threads=4) as load:
             time.sleep(1.5)
             assert set(load.count()) == {"primary", "replica"}, load.count()
+            killed_at = time.time()
             pair.primary.kill()
             killed = time.monotonic()
             # The write in flight may meet its lost connection first: 08006 all the same.
@@ -222,6 +232,7 @@ def test_primary_sigkill_fails_writes_at_once_and_reads_carry_on(pair):
             assert during["replica"] > 0 and during["primary"] == 0, during
             assert load.failed() == [], load.failed()[:5]
 
+            restarted_at = time.time()
             pair.primary.restart()
             restarted = time.monotonic()
             # The primary comes back without a proxy restart: writes, then reads.
@@ -232,6 +243,9 @@ def test_primary_sigkill_fails_writes_at_once_and_reads_carry_on(pair):
             assert load.wait_for("primary", since=restarted, timeout=20) is not None, shop.log()
         assert load.failed() == [], load.failed()[:5]
         writer.close()
+        seen = [(e["type"], e["time"]) for e in read_events(audit)]
+        assert any(k == "backend_down" and killed_at <= t < restarted_at for k, t in seen), seen
+        assert any(k == "backend_up" and t >= restarted_at for k, t in seen), seen
         pair.wait_replicated()
         with direct(pair.replica) as conn, conn.cursor() as cur:
             cur.execute("SELECT k FROM kv WHERE k > %s ORDER BY k", (KEYS,))
