@@ -122,8 +122,15 @@ class Admin:
              ["route", "tables", "rows:int", "bytes:int", "hits:int", "ttl_left", "statement"],
              self.show_cache_entries),
             ("SHOW BACKENDS",
-             ["name", "type", "dialect", "url", "capabilities", "state", "detail"],
+             ["name", "type", "dialect", "url", "capabilities", "state", "detail", "route",
+              "role", "queries:int", "errors:int", "retries:int", "bans:int", "banned",
+              "p50_ms", "p99_ms", "lag"],
              self.show_backends),
+            ("SHOW POOLS",
+             ["name", "pool_mode", "pool_size:int", "open:int", "in_use:int", "idle:int",
+              "waiting:int", "pinned:int", "opened:int", "closed:int", "timeouts:int",
+              "max_wait_ms:int"],
+             self.show_pools),
             ("SHOW CLIENTS",
              ["pid:int", "user", "database", "peer", "backend", "branch", "state"],
              self.show_clients),
@@ -196,9 +203,12 @@ class Admin:
         return rows
 
     def show_backends(self, args: list[str]) -> Rows:
+        """Every member of every route: what it is, its health, and its statistics."""
         rows: Rows = []
         health = self.proxy.health
-        for name, backend in self.proxy.router.backends.items():
+        now = time.monotonic()
+        for member in [m for g in self.proxy.router.groups.values() for m in g.members]:
+            name, backend = member.name, member.backend
             caps = backend.capabilities
             flags = [
                 f for f, on in (
@@ -215,9 +225,18 @@ class Admin:
             )
             rows.append(
                 (name, backend.name, backend.dialect, backend.redacted_url(), ",".join(flags),
-                 state, detail)
+                 state, detail, member.route, member.role, member.queries, member.errors,
+                 member.retries, member.bans, "yes" if member.banned(now) else "no",
+                 _ms(member.percentile(0.5)), _ms(member.percentile(0.99)),
+                 None if member.lag is None else f"{member.lag:g}")
             )
         return rows
+
+    def show_pools(self, args: list[str]) -> Rows:
+        """Each route member's connection pool (routing/pool.py)."""
+        proxy = self.proxy
+        return [proxy.connections(m).row()
+                for g in proxy.router.groups.values() for m in g.members]
 
     def show_clients(self, args: list[str]) -> Rows:
         rows: Rows = []
@@ -350,6 +369,10 @@ class AdminSession:
 
 _PASSIVE = frozenset({"SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT",
                       "DISCARD", "DEALLOCATE"})
+
+
+def _ms(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
 
 
 def _loopback(peer: str) -> bool:

@@ -24,7 +24,7 @@ from dialects import Kind
 from pgproxy import errors, pgtypes
 from pgproxy.backends.base import Capabilities, Column
 from pgproxy.results import RowsResult
-from pgproxy.router import Route
+from pgproxy.routing.router import Route
 
 # name -> (shared, transaction-level, waits, what it does)
 _LOCKS = {

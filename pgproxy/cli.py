@@ -13,7 +13,6 @@ import sys
 from pgproxy import config as config_mod
 from pgproxy import errors, settings
 from pgproxy.admin import Admin
-from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
@@ -76,10 +75,10 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         settings.set_server_version(str(cfg.server_version))
     # A backend that fails to open (say, a path that is no Dolt directory) is
     # logged and retried when a client reaches it; the others serve meanwhile.
-    backends = {name: open_backend(url) for name, url in cfg.backends.items()}
-    for name, backend in backends.items():
+    router = Router.open(cfg.backends, cfg.routes)
+    for name, backend in router.members().items():
         log.info("backend %s: %s", name, backend.redacted_url())
-    proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
+    proxy = Proxy(router, workers=cfg.workers, cache_size=cfg.cache_size, pool=cfg.pool)
     # Optional stages, each from its own config section: query cache, observers,
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)
@@ -99,10 +98,12 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     if health_options.enabled:
 
         def changed(name: str, up: bool, detail: str) -> None:
+            proxy.member_state(name, up, detail)
             if proxy.watch is not None:
                 proxy.watch.backend(name, up, detail)
 
-        proxy.health = HealthChecker(lambda: proxy.router.backends, health_options, changed)
+        proxy.health = HealthChecker(proxy.router.members, health_options, changed,
+                                     lag=proxy.lag_members, on_lag=proxy.member_lag)
         proxy.health.start()
     server = WireServer(
         proxy,

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgproxy.routing.groups import RouteConfig
+
 DEFAULT_PORT = 6432
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_BACKEND = "sqlite:pgproxy.db"  # relative to the working directory
@@ -35,6 +37,8 @@ class Config:
     telemetry: dict[str, Any] = field(default_factory=dict)  # pgproxy.telemetry
     admin: dict[str, Any] = field(default_factory=dict)  # pgproxy.admin
     health: dict[str, Any] = field(default_factory=dict)  # pgproxy.health
+    pool: dict[str, Any] = field(default_factory=dict)  # pgproxy.routing.pool
+    routes: dict[str, RouteConfig] = field(default_factory=dict)  # [routes.NAME]
 
 
 def load(path: str | None = None, env: dict[str, str] | None = None, **flags: Any) -> Config:
@@ -86,8 +90,16 @@ def _apply_file(cfg: Config, path: Path) -> None:
         cfg.cache_size = int(data["cache"]["translation_entries"])
     if data.get("backends"):
         cfg.backends = {str(k): str(v) for k, v in data["backends"].items()}
+    elif data.get("routes"):
+        cfg.backends = {}  # routes alone: no default SQLite file behind them
+    for name, section in data.get("routes", {}).items():
+        if not isinstance(section, dict):
+            raise ValueError(f"[routes] {name} must be a table: [routes.{name}]")
+        if name in cfg.backends:
+            raise ValueError(f"{name!r} is both a [backends] entry and a [routes.{name}] table")
+        cfg.routes[str(name)] = RouteConfig.from_section(str(name), section)
     cfg.users = {str(k): str(v) for k, v in data.get("users", {}).items()}
-    for section in ("query_cache", "observers", "telemetry", "admin", "health"):
+    for section in ("query_cache", "observers", "telemetry", "admin", "health", "pool"):
         setattr(cfg, section, dict(data.get(section, {})))
 
 

@@ -366,6 +366,9 @@ class Cursors:
     def __contains__(self, name: str) -> bool:
         return name in self._open
 
+    def __len__(self) -> int:
+        return len(self._open)
+
     async def add(
         self, declare: Declare, statement: str, result: BackendResult, in_transaction: bool
     ) -> RowsResult:

@@ -1,6 +1,7 @@
 """Backend health: a cheap ping per backend, on a connection of its own, every few seconds.
 
-Each backend the router knows is pinged (`SELECT 1`) in a thread of the
+Each backend the router knows (every member of every route: primaries and
+replicas) is pinged (`SELECT 1`) in a thread of the
 checker's own, so a backend that hangs never takes a query worker. A backend
 is `unknown` until its first check, then `up` or `down`; a change is
 reported through `on_change(name, up, detail)` (the watch turns it into
@@ -11,7 +12,10 @@ server is down within one ping while one session's broken socket never flaps
 a backend that is up. A ping whose kept connection broke (a restart the
 server is already back from) tries once more on a new connection before
 saying down; a ping that times out has its connection broken off, so its
-thread comes back even from a hung server.
+thread comes back even from a hung server. For a replica whose route sets
+max_replica_lag, the ping also reads its replication lag (MariaDB/MySQL:
+SHOW REPLICA STATUS, else SHOW SLAVE STATUS, Seconds_Behind_Master; no row
+or NULL: not replicating) and reports it through `on_lag(name, seconds)`.
 
 Configuration, the [health] section of pgproxy.toml:
 
@@ -67,6 +71,7 @@ class BackendHealth:
     detail: str = ""  # why it is down
     checks: int = 0
     failures: int = 0
+    lag: float | None = None  # a replica's seconds behind its primary (None: not replicating)
     conn: Any = None  # the ping's own connection; used by one ping at a time
     busy: bool = False  # a ping is running (or hung) in the thread
     soon: bool = False  # a prompt check is scheduled or running
@@ -80,10 +85,15 @@ class HealthChecker:
         backends: Callable[[], Mapping[str, Backend]],
         options: HealthOptions | None = None,
         on_change: Callable[[str, bool, str], None] | None = None,
+        *,
+        lag: Callable[[], set[str]] | None = None,
+        on_lag: Callable[[str, float | None], None] | None = None,
     ) -> None:
         self._backends = backends
         self.options = options or HealthOptions()
         self.on_change = on_change
+        self._lag = lag
+        self.on_lag = on_lag
         self.states: dict[str, BackendHealth] = {}
         self._threads = ThreadPoolExecutor(4, thread_name_prefix="pgproxy-health")
         self._task: asyncio.Task[None] | None = None
@@ -126,9 +136,11 @@ class HealthChecker:
             return  # the last ping has not come back: its timeout already said so
         st.checks += 1
         loop = asyncio.get_running_loop()
+        lag = self._lag is not None and name in self._lag()
         try:
             await asyncio.wait_for(
-                loop.run_in_executor(self._threads, _ping, st, backend), self.options.timeout
+                loop.run_in_executor(self._threads, _ping, st, backend, lag),
+                self.options.timeout,
             )
         except TimeoutError:
             abort(st.conn)  # the hung ping's thread returns once its socket is shut
@@ -137,6 +149,8 @@ class HealthChecker:
             self._set(st, False, _describe(exc))
         else:
             self._set(st, True, "")
+            if lag and self.on_lag is not None:
+                self.on_lag(name, st.lag)
 
     def check_soon(self, backend: Backend) -> None:
         """A statement could not reach `backend`: ping it now, unless a check is on its way."""
@@ -204,18 +218,21 @@ class _Accounting(Hook):
             self._checker.check_soon(ctx.route.backend)
 
 
-def _ping(st: BackendHealth, backend: Backend) -> None:
-    """In the checker's thread: `SELECT 1` on the ping's own connection, opened as needed."""
+def _ping(st: BackendHealth, backend: Backend, lag: bool = False) -> None:
+    """In the checker's thread: `SELECT 1` on the ping's own connection, opened as needed;
+    `lag`: then the replica's replication lag."""
     st.busy = True
     try:
         if st.conn is not None:
             try:
                 _select_1(st.conn)
-                return
             except Exception:  # a connection from before a restart: try a new one
                 _drop(st)
-        st.conn = backend.connect(None)
-        _select_1(st.conn)
+        if st.conn is None:
+            st.conn = backend.connect(None)
+            _select_1(st.conn)
+        if lag:
+            st.lag = replica_lag(st.conn)
     except BaseException:
         _drop(st)
         raise
@@ -229,6 +246,25 @@ def _select_1(conn: Any) -> None:
         cursor.fetch(1)
     finally:
         cursor.close()
+
+
+def replica_lag(conn: Any) -> float | None:
+    """Seconds_Behind_Master of a MariaDB/MySQL replica; None when it is not replicating."""
+    for sql in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
+        try:
+            cursor = conn.execute(sql, ())
+        except errors.PgError:
+            continue  # MariaDB before 10.5 knows only SHOW SLAVE STATUS
+        try:
+            rows = cursor.fetch(1)
+            names = [c.name.lower() for c in cursor.columns or ()]
+        finally:
+            cursor.close()
+        if not rows or "seconds_behind_master" not in names:
+            return None
+        value = rows[0][names.index("seconds_behind_master")]
+        return None if value is None else float(value)
+    return None
 
 
 def _drop(st: BackendHealth) -> None:

@@ -286,6 +286,11 @@ class Pipeline:
             rows = list(map(typer, rows))
             cursor = rescale.ScaledCursor(cursor, list(cursor.columns), typer)
         ctx.after_statement(stmt.kind, in_tx)
+        if stmt.temp_created or stmt.kind in _CONNECTION_STATE or (
+                stmt.side_effects and stmt.side_effects != _ANY):
+            # A temporary table, a sequence's currval (nextval), or what a CALL or a
+            # statement the proxy cannot see into may have set lives on this connection now.
+            ctx.pin()
         if stmt.kind is Kind.DDL:
             self.catalog.invalidate(ctx.route.backend)
         if self._cache is not None:
@@ -452,6 +457,9 @@ class Pipeline:
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
                          Kind.SAVEPOINT, Kind.RELEASE})
+# Statements that may leave session state on the backend connection (transaction pooling).
+_CONNECTION_STATE = frozenset({Kind.CALL, Kind.OTHER, Kind.USE, Kind.SET})
+_ANY = frozenset({"*"})  # side effects of a function the proxy does not know: not pinned
 
 
 def _notices(ctx: StatementContext, generated: dialects.Generated) -> tuple[str, ...]:

@@ -1,14 +1,18 @@
-"""The proxy behind the wire: backends, router, pipeline and workers, and a session per client.
+"""The proxy behind the wire: backends, router, pools, pipeline and workers, a session per client.
 
 It is what a Session is given (session.SessionServices) and where the
 optional concerns are registered on the statement path as hooks: the watch
-(observers and telemetry) and health accounting.
+(observers and telemetry) and health accounting. It owns one connection pool
+per route member (routing/pool.py) and their janitor.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from pgproxy import notify
@@ -18,7 +22,10 @@ from pgproxy.backends.unavailable import UnavailableBackend
 from pgproxy.health import HealthChecker
 from pgproxy.observers.watch import Watch
 from pgproxy.pipeline import Pipeline
-from pgproxy.router import Router
+from pgproxy.routing import pool as pool_mod
+from pgproxy.routing.groups import Member
+from pgproxy.routing.pool import ConnectionPool, PoolOptions
+from pgproxy.routing.router import Router
 from pgproxy.session import Session
 from pgproxy.workers import Workers
 
@@ -28,8 +35,19 @@ log = logging.getLogger("pgproxy")
 class Proxy:
     """Implements the wire's Core: opens a Session for each authenticated client."""
 
-    def __init__(self, router: Router, *, workers: int = 64, cache_size: int = 4096) -> None:
+    def __init__(
+        self, router: Router, *, workers: int = 64, cache_size: int = 4096,
+        pool: Mapping[str, Any] | None = None,
+    ) -> None:
         self.router = router
+        self.pool_section = dict(pool or {})  # [pool]: defaults and [pool.NAME] overrides
+        self._connections: dict[int, ConnectionPool] = {}
+        self._janitor: asyncio.Task[None] | None = None
+        for group in router.groups.values():
+            group.active = self._lent
+            group.on_event = self.route_event
+            for member in group.members:  # a bad [pool] or pool_mode stops start-up
+                self.pool_options(member)
         self.pipeline = Pipeline(cache_size)
         # Work that is no backend's (the catalog's SQLite, reopening a backend);
         # each backend's driver calls run in a pool of its own (pool()).
@@ -77,11 +95,14 @@ class Proxy:
             # It failed to open at start-up: try again, else the client gets why.
             self.router.replace(route.backend, await self.workers.run(route.backend.reopen))
             route = self.router.resolve(params["database"])
+        if self._janitor is None:
+            self._janitor = asyncio.get_running_loop().create_task(self._tidy(), name="pools")
         session = Session(self, params, route, pid, peer)
         if route.branch or not getattr(route.backend, "probed", True):
             # `db/branch` opens now, so a branch that does not exist fails the connect;
             # so does a backend whose server (hence dialect) the first connection tells.
             await session.connection()
+            session.settle()
         self.sessions.add(session)
         if self.watch is not None:
             self.watch.connected(session)
@@ -95,12 +116,86 @@ class Proxy:
             entry = self._pools[id(backend)] = (backend, Workers(self._pool_size, name))
         return entry[1]
 
+    # ------------------------------------------------------------ connection pools
+
+    def pool_options(self, member: Member) -> PoolOptions:
+        """[pool], then [pool.ROUTE], then [pool.MEMBER]; the mode defaults by backend kind."""
+        names = list(dict.fromkeys([member.route, member.name]))
+        opts = pool_mod.options_for(self.pool_section, names)
+        explicit = any("pool_mode" in d for d in
+                       [self.pool_section, *(self.pool_section.get(n, {}) for n in names)])
+        if not explicit:
+            opts = opts.updated({"pool_mode": pool_mod.default_mode(member.backend)}, "[pool]")
+        return pool_mod.check_mode(opts, member.backend, member.name)
+
+    def connections(self, member: Member) -> ConnectionPool:
+        """The connection pool of a route member (made on first use)."""
+        backend = member.backend
+        pool = self._connections.get(id(backend))
+        if pool is None or pool.backend is not backend:
+            pool = self._connections[id(backend)] = ConnectionPool(
+                member.name, backend, self.pool(backend), self.pool_options(member),
+                partial(pool_mod.open_connection, backend, None))
+        return pool
+
+    def pools(self) -> list[ConnectionPool]:
+        return list(self._connections.values())
+
+    def _lent(self, member: Member) -> int:
+        pool = self._connections.get(id(member.backend))
+        return pool.lent if pool is not None else 0
+
+    def unreachable(self, member: Member) -> None:
+        """A read could not reach `member`: the health checks look at it now."""
+        if self.health is not None:
+            self.health.check_soon(member.backend)
+
+    def route_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """A route's failover, ban or unban: to the observers."""
+        log.warning("route %s: %s %s", payload.get("route"), kind, payload)
+        if self.watch is not None:
+            self.watch.route_event(kind, payload)
+
+    def member_state(self, name: str, up: bool, detail: str) -> None:
+        """The health checks' word on a member (cli wires it with the watch's events)."""
+        member = self.router.member(name)
+        if member is not None:
+            member.down = not up
+            if not up:
+                group = self.router.groups.get(member.route)
+                if group is not None:
+                    group.ban(member, detail)
+
+    def lag_members(self) -> set[str]:
+        """Replicas whose lag the health checks measure (their route has max_replica_lag)."""
+        return {m.name for g in self.router.groups.values() if g.options.max_replica_lag
+                for m in g.replicas}
+
+    def member_lag(self, name: str, lag: float | None) -> None:
+        member = self.router.member(name)
+        if member is not None:
+            member.lag = lag
+
+    async def _tidy(self) -> None:
+        """Every second: idle connections past their time close, min_idle ones open."""
+        while True:
+            await asyncio.sleep(1.0)
+            for pool in list(self._connections.values()):
+                want = pool.tidy()
+                if want:
+                    with contextlib.suppress(Exception):
+                        await pool.fill(want)
+
     def closed(self, session: Session, reason: str = "") -> None:
         self.sessions.discard(session)
         if self.watch is not None:
             self.watch.disconnected(session, reason)
 
     def close(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+        for pool in self._connections.values():
+            pool.close()  # their closes run in the workers before they stop
         self.router.close()
         self.workers.close()
         for _, pool in self._pools.values():

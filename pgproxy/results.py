@@ -179,8 +179,11 @@ class BackendResult:
         if self._closed:
             return
         self._closed = True
-        self._finish()
-        await self._run(self._cursor.close)
+        try:
+            await self._run(self._cursor.close)
+        finally:
+            # After the close: a pooled connection may go to another session once done.
+            self._finish()
 
 
 class PassThrough:

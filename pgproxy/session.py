@@ -4,6 +4,14 @@ This is the one place a session's state changes: settings, branch and
 AS OF, the backend connection, and the transaction status, which comes from
 the backend driver's real state (plus the failed flag PostgreSQL keeps after
 an error inside a transaction block).
+
+The backend connection is borrowed from its member's pool (routing/pool.py).
+In pool_mode "transaction" it goes back between transactions (_settle) unless
+the session came to depend on it (_pin): a temporary table, a sequence's
+currval, an open SQL cursor, a branch or USE, a statement the proxy cannot
+see into. A read outside a transaction block may borrow a replica's instead
+(routing/groups.py), and is retried once on another member when its own
+cannot be reached.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
+from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 import dialects
@@ -20,12 +29,13 @@ from dialects.hints import classify_as_of, validate_ref
 from pgproxy import errors, notify
 from pgproxy import settings as settings_mod
 from pgproxy.advisory import AdvisoryLocks
-from pgproxy.backends import steps
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
 from pgproxy.health import UNAVAILABLE
-from pgproxy.router import Route, Router
+from pgproxy.routing.groups import Member
+from pgproxy.routing.pool import ConnectionPool, Lease, close_connection, open_connection
+from pgproxy.routing.router import Route, Router
 from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
 from pgproxy.types import decoder, encode
@@ -83,6 +93,10 @@ class SessionServices(Protocol):
 
     def pool(self, backend: Backend) -> Workers: ...
 
+    def connections(self, member: Member) -> ConnectionPool: ...
+
+    def unreachable(self, member: Member) -> None: ...
+
     def closed(self, session: Session, reason: str = "") -> None: ...
 
 
@@ -109,7 +123,18 @@ class Session:
         self.settings.set("session_authorization", self.user, startup=True)
         self.conn: Connection | None = None
         self._conn_branch: str | None = None  # the branch `conn` has open
-        self.pool = services.pool(route.backend)  # the backend's own workers
+        # The connection's pool, and its member's workers (a replica's while a read holds one).
+        self._home = services.connections(route.group.primary)  # type: ignore[union-attr]
+        self.pool = self._home.workers
+        self._lease: Lease | None = None
+        self._lease_pool: ConnectionPool | None = None
+        self._member: Member = route.group.primary  # type: ignore[union-attr]
+        # Transaction pooling: the connection goes back between transactions, until pinned.
+        self._lend = self._home.transaction_mode
+        self._dirty = False  # the connection holds state of this session's (see _pin)
+        group = route.group
+        self._sticky = group.options.sticky_after_write if group and group.replicas else 0.0
+        self._sticky_until = 0.0  # reads stay on the primary until then (sticky_after_write)
         self.in_transaction = False
         self.failed = False
         self.lost_transaction = False  # the backend connection died inside a transaction block
@@ -176,8 +201,13 @@ class Session:
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
         # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
-        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
-            else ()
+        inferred = ()
+        if stmt.nparams:
+            try:
+                inferred = await self._pipeline.param_types(self, stmt, param_types)
+            finally:
+                if self._lease is not None:
+                    self.settle()
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
@@ -223,7 +253,11 @@ class Session:
         return await self._pipeline.begin_implicit(self, statements)
 
     async def end_implicit(self, commit: bool) -> None:
-        await self._pipeline.end_implicit(self, commit)
+        try:
+            await self._pipeline.end_implicit(self, commit)
+        finally:
+            if self._lease is not None:
+                self.settle()
 
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
@@ -237,7 +271,11 @@ class Session:
     async def describe(
         self, prepared: PreparedStatement, params: Sequence[Any] | None = None
     ) -> Sequence[Column] | None:
-        return await self._pipeline.describe(self, prepared, params)
+        try:
+            return await self._pipeline.describe(self, prepared, params)
+        finally:
+            if self._lease is not None:
+                self.settle()
 
     async def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
@@ -250,6 +288,9 @@ class Session:
             if self.in_transaction:
                 self.failed = True
             raise
+        finally:
+            if self._lease is not None:
+                self.settle()
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""
@@ -291,16 +332,75 @@ class Session:
         self.notifications.unlisten(self.database, self.inbox, None)
         self._services.closed(self, reason)
         self.advisory.release(self.pid)
-        conn, self.conn = self.conn, None
-        if conn is None:
+        if self._home.transaction_mode and not self._lend:
+            self._home.pinned -= 1
+        if self.conn is None:
             return
         # Open results are abandoned, not drained: closing the connection ends
         # them, where draining a large unread MySQL result could take seconds.
         # Not awaited: a hung backend's workers may take long to get to it.
+        self._put_back()
+
+    def _put_back(self) -> None:
+        """End the session's hold on its connection: back to its pool if it is as clean as a
+        new one, else closed (rolling back, and undoing DDL: pool.close_connection)."""
+        conn, lease, pool = self.conn, self._lease, self._lease_pool
+        clean = not (self._active is not None or self.in_transaction or self.failed
+                     or self._depends())
         self._active = None
         self.cursors = Cursors()
         undo, self.ddl_undo = self.ddl_undo, []
-        self.pool.submit(_close_connection, conn, undo)
+        self._unhold()
+        if conn is None:
+            return
+        if lease is None or pool is None:  # a branch's own connection, never pooled
+            self.pool.submit(close_connection, conn, undo)
+        elif clean:
+            pool.release(lease)
+        else:
+            pool.discard(lease, undo)
+
+    def _unhold(self) -> None:
+        self.conn = None
+        self._lease = self._lease_pool = None
+        self._conn_branch = None
+        self._member = self.route.group.primary  # type: ignore[union-attr]
+        self.pool = self._home.workers
+
+    def _depends(self) -> bool:
+        """The connection holds state of this session's that a new one would not have."""
+        return bool(self._dirty or self.temp_names or len(self.cursors) or self.ddl_undo
+                    or self._conn_branch)
+
+    def _pin(self) -> None:
+        """From now on the session keeps its connection (transaction mode's exception)."""
+        self._dirty = True
+        if self._lend and self._lease_pool is self._home:
+            self._lend = False
+            self._home.pinned += 1
+
+    def pin(self) -> None:
+        """A statement left state on the backend connection (a temporary table, a sequence's
+        currval, what an unknown statement or a CALL may have set)."""
+        self._pin()
+
+    def settle(self) -> None:
+        """Give the connection back if the session no longer needs it (transaction mode)."""
+        lease = self._lease
+        if lease is None or self._running or self._active is not None or self.in_transaction \
+                or self.failed or self.lost_transaction:
+            return
+        if self._lease_pool is self._home:
+            if not self._lend:
+                return
+            if self._depends():
+                self._pin()
+                return
+        elif len(self.cursors):  # a cursor read on a replica keeps it until detached
+            return
+        pool = self._lease_pool
+        self._unhold()
+        pool.release(lease)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------ state changes
 
@@ -424,19 +524,127 @@ class Session:
         call that lost its connection runs once more on a fresh one, so a
         session open through a backend restart carries on unnoticed.
         """
+        if retry and self.conn is None and self._to_replicas():
+            return await self._read(fn, args)
         conn = await self.connection()
+        member = self._member
+        if not retry and self._sticky:  # a write: the session's reads stay on the primary
+            self._sticky_until = time.monotonic() + self._sticky
+        start = perf_counter()
         try:
-            return await self.call(fn, conn, *args)
+            out = await self.call(fn, conn, *args)
         except errors.PgError as exc:
+            member.record(perf_counter() - start, False)
             lost = self.conn is None and exc.sqlstate in UNAVAILABLE
             if not (retry and lost and not self.in_transaction and not self._closed):
+                if lost:
+                    raise self._unreachable(member, exc) from None
                 raise
             backend = self.route.backend.redacted_url()
             log.info("retrying a read on a new connection to %s: %s", backend, exc.message)
+            member.retries += 1
+        else:
+            member.record(perf_counter() - start, True)
+            return out
         conn = await self.connection()
         if self.route.backend.capabilities.passthrough:
             await self.push_settings(conn)  # the new connection has the backend's defaults
         return await self.call(fn, conn, *args)
+
+    def _to_replicas(self) -> bool:
+        """Whether a read may borrow a replica's connection now."""
+        group = self.route.group
+        return bool(
+            group is not None and group.replicas and self._lend and not self.in_transaction
+            and not self.failed and not len(self.cursors)
+            and time.monotonic() >= self._sticky_until
+            # A result kept open on a replica could not follow the session to the primary.
+            and not self.route.backend.capabilities.open_results
+        )
+
+    async def _read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """A read on the member the route picks; once more on another should it be
+        unreachable, at connect or before any of its rows reached the client."""
+        group = self.route.group
+        assert group is not None
+        tried: frozenset[Member] = frozenset()
+        while True:
+            member = group.pick_read(tried)
+            pool = self._home if member is group.primary else self._services.connections(member)
+            start = perf_counter()
+            try:
+                conn = await self._borrow(pool, member)
+                out = await self.call(fn, conn, *args)
+            except errors.PgError as exc:
+                member.record(perf_counter() - start, False)
+                lost = self.conn is None and exc.sqlstate in UNAVAILABLE
+                if not lost or tried or self._closed or self.in_transaction:
+                    raise
+                self._services.unreachable(member)
+                group.ban(member, exc.message)
+                tried = frozenset({member})
+                nxt = group.pick_read(tried)
+                if nxt is member:
+                    raise
+                group.failover(member, nxt, exc.message)
+                log.info("read on %s failed (%s): retrying on %s", member.name, exc.message,
+                         nxt.name)
+                continue
+            member.record(perf_counter() - start, True)
+            return out
+
+    async def _borrow(self, pool: ConnectionPool, member: Member) -> Connection:
+        """A connection of `member`'s pool becomes the session's."""
+        lease = pool.take_idle()
+        if lease is None:
+            group = self.route.group
+            if member.down and group is not None and group.replicas:
+                raise self._unreachable(member, errors.ConnectionFailure(
+                    f"backend {member.name} is down"))
+            try:
+                lease = await self._acquire(pool)
+            except errors.PgError as exc:
+                if exc.sqlstate in UNAVAILABLE:
+                    raise self._unreachable(member, exc) from None
+                raise
+        self._lease, self._lease_pool, self._member = lease, pool, member
+        self.pool = pool.workers
+        self.conn = lease.conn
+        self._pushed = None
+        return lease.conn
+
+    async def _acquire(self, pool: ConnectionPool) -> Lease:
+        """A connection opened or waited for, within statement_timeout: given up on, one
+        that arrives later goes to the pool's idle list."""
+        timeout = self.settings.statement_timeout_ms()
+        if timeout <= 0:
+            return await pool.acquire()
+        task = asyncio.ensure_future(pool.acquire())
+        done, _ = await asyncio.wait({task}, timeout=timeout / 1000)
+        if not done:
+            task.add_done_callback(partial(_late_lease, pool))
+            raise errors.QueryCanceled("canceling statement due to statement timeout")
+        return task.result()
+
+    def _unreachable(self, member: Member, exc: errors.PgError) -> errors.PgError:
+        """The error for a member that cannot be reached: for a route with replicas it names
+        the route, and says 58000 when no member at all is left."""
+        group = self.route.group
+        if group is None or not group.replicas:
+            return exc
+        if member.role == "replica":
+            return exc  # a read: _read tries another member
+        now = time.monotonic()
+        if all(m.down or m.banned(now) for m in group.replicas):
+            return errors.SystemError(
+                f'route "{group.name}" is down: no member can be reached',
+                detail=f"primary {member.name}: {exc.message}",
+            )
+        return errors.ConnectionFailure(
+            f'route "{group.name}": its primary {member.backend.redacted_url()} cannot be '
+            "reached; only reads outside a transaction block can run now",
+            detail=exc.message, hint=exc.hint,
+        )
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a driver call on the session's connection in the backend's workers.
@@ -484,7 +692,6 @@ class Session:
         if exc.sqlstate in UNAVAILABLE and broken(conn):
             in_transaction = self.in_transaction
             self._lose_connection(conn)
-            self.pool.submit(_close_connection, conn)
             if in_transaction:
                 return errors.ConnectionFailure(
                     "the connection to the backend was lost inside a transaction block; "
@@ -498,12 +705,17 @@ class Session:
             self.failed = True
         return exc
 
-    def _lose_connection(self, conn: Connection) -> None:
-        """`conn` is gone: the next statement opens another; an open transaction went with it."""
+    def _lose_connection(self, conn: Connection, closing: bool = False) -> None:
+        """`conn` is gone: the next statement opens another; an open transaction went with it.
+        It is closed in a worker (`closing`: its closing is on its way already)."""
         if self.conn is conn:
-            self.conn = None
-            self._conn_branch = None
+            lease, pool = self._lease, self._lease_pool
+            self._unhold()
             self._active = None
+            if lease is not None and pool is not None:
+                pool.discard(lease, closed=closing)
+            elif not closing:
+                self.pool.submit(close_connection, conn)
             if self.in_transaction:
                 self.failed = True
                 self.lost_transaction = True
@@ -526,7 +738,7 @@ class Session:
         if state == FINISHED:
             return  # it came back meanwhile: its own result stands
         if state != QUEUED and conn is not None:
-            self._lose_connection(conn)
+            self._lose_connection(conn, closing=True)
             abort(conn)  # wakes the worker blocked on the hung socket
         self._abandoned = True
         job.future.set_exception(
@@ -540,22 +752,35 @@ class Session:
         # qualifies; any other name uses the database in the backend's URL.
         route = self.route
         branch = self.settings.get("pgproxy.branch") or route.branch or None
-        if self.conn is None:
-            database = f"{route.name}/{branch}" if branch else None
-            setup = dialects.session_setup(route.backend.dialect)
-            job = self.pool.submit(_connect, route.backend, database, setup)
-            self.conn = await self._wait(job, None)
+        conn = self.conn
+        if conn is not None and self._lease_pool is not self._home and self._lease is not None:
+            self.settle()  # a replica's, lent for a read: the primary's is wanted now
+            conn = self.conn
+            if conn is not None:  # held by a cursor: released by release_active first
+                await self.release_active()
+                lease, pool = self._lease, self._lease_pool
+                self._unhold()
+                pool.release(lease)  # type: ignore[union-attr]
+                conn = None
+        if conn is None:
+            if branch:  # a branch's connection is the session's own, never pooled
+                self._pin()
+                job = self.pool.submit(open_connection, route.backend, f"{route.name}/{branch}")
+                self.conn = await self._wait(job, None)
+                self._pushed = None
+            else:
+                await self._borrow(self._home, route.group.primary)  # type: ignore[union-attr]
             self._conn_branch = branch
-            self._pushed = None
         elif branch != self._conn_branch:
             database = (
                 f"{route.name}/{branch}" if branch
                 else getattr(route.backend, "database", None) or route.name
             )
             use = "USE `{}`".format(database.replace("`", "``"))
+            self._pin()
             await self.call(_run_closed, self.conn, use)
             self._conn_branch = branch
-        return self.conn
+        return self.conn  # type: ignore[return-value]
 
     async def end_lost_transaction(self) -> None:
         """ROLLBACK or COMMIT of a transaction whose connection died: nothing is left to end."""
@@ -615,6 +840,8 @@ class Session:
         """`result` has ended: it no longer holds the connection."""
         if self._active is result:
             self._active = None
+            if self._lease is not None:
+                self.settle()
 
     # ------------------------------------------------------------ other sessions
 
@@ -633,11 +860,8 @@ class Session:
         return Session(self._services, {"user": user, "database": route.name}, route, 0, peer)
 
     async def drop_connection(self) -> None:
-        """Close the backend connection of a session that never was a client's."""
-        conn, self.conn = self.conn, None
-        self._active = None
-        if conn is not None:
-            await self.workers.run(_close_connection, conn)
+        """Give back the backend connection of a session that never was a client's."""
+        self._put_back()
 
     async def wait_for_lock(self, waiter: asyncio.Future[None]) -> None:
         """Wait for an advisory lock's holder to let go: a cancel or statement_timeout
@@ -690,13 +914,6 @@ def _validated(check: Callable[[str], Any], value: str) -> None:
         raise errors.from_sqlstate(exc.sqlstate, exc.message) from None
 
 
-def _connect(backend: Backend, database: str | None, setup: Sequence[str]) -> Connection:
-    conn = backend.connect(database)
-    for sql in setup:
-        conn.execute(sql, ()).close()
-    return conn
-
-
 def _run_closed(conn: Connection, sql: str) -> None:
     conn.execute(sql, ()).close()
 
@@ -712,29 +929,18 @@ def _in_transaction(conn: Connection) -> bool:
         return False
 
 
-def _close_connection(conn: Connection, undo: Sequence[str] = ()) -> None:
-    """Close `conn`; a transaction block the client left open rolls back, and what its DDL
-    made on a backend that committed it by itself is dropped (dialects/implicit_commit.py)."""
-    if undo:
-        try:
-            steps.run_sql(conn, "ROLLBACK")
-            for sql in reversed(undo):
-                steps.run_sql(conn, steps.literal(conn, sql))
-        except Exception:  # the connection may be gone with the client: nothing to undo on
-            log.warning("dropping what an abandoned transaction block created failed",
-                        exc_info=True)
-    try:
-        conn.close()
-    except Exception:  # the client is gone; a failed close only needs a log line
-        log.debug("error closing backend connection", exc_info=True)
-
-
 def _discard(conn: Connection | None, result: Any) -> None:
     """Worker-side, after an abandoned call returned: close the connection it used or opened."""
     if conn is None:
         conn = result  # an abandoned connect: its new connection
     if conn is not None:
-        _close_connection(conn)
+        close_connection(conn)
+
+
+def _late_lease(pool: ConnectionPool, task: asyncio.Future[Lease]) -> None:
+    """A connection its borrower gave up waiting for: the pool keeps it."""
+    if not task.cancelled() and task.exception() is None:
+        pool.release(task.result())
 
 
 def _options(options: str) -> dict[str, str]:

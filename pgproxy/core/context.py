@@ -19,7 +19,7 @@ from pgproxy import notify
 from pgproxy.backends.base import Connection
 from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
-from pgproxy.router import Route
+from pgproxy.routing.router import Route
 from pgproxy.savepoints import Savepoints
 from pgproxy.session import Session
 from pgproxy.settings import Settings
@@ -170,6 +170,10 @@ class StatementContext:
 
     def add_temp_names(self, names: set[str]) -> None:
         self._s.add_temp_names(names)
+
+    def pin(self) -> None:
+        """The statement left state on the backend connection: the session keeps it."""
+        self._s.pin()
 
     def set_active(self, result: Any) -> None:
         self._s.set_active(result)

@@ -18,7 +18,10 @@ BACKEND_UP = "backend_up"
 FAILOVER = "failover"
 CONNECT = "connect"
 DISCONNECT = "disconnect"
-TYPES = frozenset({STATEMENT, WRITE, BACKEND_DOWN, BACKEND_UP, FAILOVER, CONNECT, DISCONNECT})
+BAN = "ban"
+UNBAN = "unban"
+TYPES = frozenset({STATEMENT, WRITE, BACKEND_DOWN, BACKEND_UP, FAILOVER, BAN, UNBAN, CONNECT,
+                   DISCONNECT})
 
 # Ids are unique across restarts (a random boot prefix) and ordered within one run,
 # so a receiver can de-duplicate a redelivery and spot a gap.

@@ -125,6 +125,11 @@ class Watch(Hook):
         if self.observers is not None:
             self.observers.emit(events.FAILOVER, {"route": route, "from": old, "to": new})
 
+    def route_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """A route's failover, ban or unban (routing/groups.py)."""
+        if self.observers is not None and kind in events.TYPES:
+            self.observers.emit(kind, payload)
+
     def counters(self) -> dict[str, Any]:
         return {
             "statements": self.statements,

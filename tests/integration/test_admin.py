@@ -24,8 +24,12 @@ def test_console_answers_result_sets(proxy):
         clients = admin.execute("SHOW CLIENTS").fetchall()
         assert any(row[1] == proxy.user and row[2] == "app" for row in clients)
         cols = [d.name for d in admin.execute("SHOW BACKENDS").description]
-        assert cols == ["name", "type", "dialect", "url", "capabilities", "state", "detail"]
+        assert cols == ["name", "type", "dialect", "url", "capabilities", "state", "detail",
+                        "route", "role", "queries", "errors", "retries", "bans", "banned",
+                        "p50_ms", "p99_ms", "lag"]
         assert admin.execute("SHOW BACKENDS").fetchone()[1] == "sqlite"
+        pool = admin.execute("SHOW POOLS").fetchone()
+        assert pool[:3] == ("default", "transaction", 20)  # SQLite pools by transaction
         cache = dict(admin.execute("SHOW CACHE").fetchall())
         assert cache["enabled"] == "true" and "hit_ratio" in cache
         stats = dict(admin.execute("SHOW STATS").fetchall())

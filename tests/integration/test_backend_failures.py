@@ -151,7 +151,10 @@ def test_statement_timeout_answers_against_a_stopped_server(own_mariadb, tmp_pat
 
 
 def test_sessions_carry_on_through_a_backend_restart(own_mariadb):
-    with run_proxy(own_mariadb.url, config="[health]\ninterval = 0.3\ntimeout = 1\n") as proxy:
+    # Session pooling: each session holds the connection the restart breaks (in transaction
+    # mode a write outside a block may find a fresh pooled connection and simply run).
+    config = '[health]\ninterval = 0.3\ntimeout = 1\n[pool]\npool_mode = "session"\n'
+    with run_proxy(own_mariadb.url, config=config) as proxy:
         assert wait_state(proxy, "up") == ("up", "")
         setup = psycopg.connect(proxy.dsn(), autocommit=True)
         setup.execute("CREATE TABLE items (id INT PRIMARY KEY, name TEXT)")

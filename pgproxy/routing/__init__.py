@@ -1,0 +1,1 @@
+"""Routing: routes (primary + replicas), connection pools, bans and failover."""
