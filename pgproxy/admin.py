@@ -207,7 +207,7 @@ class Admin:
         rows: Rows = []
         health = self.proxy.health
         now = time.monotonic()
-        for member in [m for g in self.proxy.router.groups.values() for m in g.members]:
+        for member in self.proxy.members():
             name, backend = member.name, member.backend
             caps = backend.capabilities
             flags = [
@@ -234,9 +234,7 @@ class Admin:
 
     def show_pools(self, args: list[str]) -> Rows:
         """Each route member's connection pool (routing/pool.py)."""
-        proxy = self.proxy
-        return [proxy.connections(m).row()
-                for g in proxy.router.groups.values() for m in g.members]
+        return [self.proxy.connections(m).row() for m in self.proxy.members()]
 
     def show_clients(self, args: list[str]) -> Rows:
         rows: Rows = []

@@ -47,7 +47,8 @@ class Proxy:
             group.active = self._lent
             group.on_event = self.route_event
             for member in group.members:  # a bad [pool] or pool_mode stops start-up
-                self.pool_options(member)
+                if not isinstance(member.backend, UnavailableBackend):  # checked once open
+                    self.pool_options(member)
         self.pipeline = Pipeline(cache_size)
         # Work that is no backend's (the catalog's SQLite, reopening a backend);
         # each backend's driver calls run in a pool of its own (pool()).
@@ -73,6 +74,8 @@ class Proxy:
         self._watch = watch
         if watch is not None:
             self.pipeline.hooks.add(watch)
+            if watch.telemetry is not None:
+                watch.telemetry.observe_members(self.members)
 
     @property
     def health(self) -> HealthChecker | None:
@@ -138,8 +141,8 @@ class Proxy:
                 partial(pool_mod.open_connection, backend, None))
         return pool
 
-    def pools(self) -> list[ConnectionPool]:
-        return list(self._connections.values())
+    def members(self) -> list[Member]:
+        return [m for g in self.router.groups.values() for m in g.members]
 
     def _lent(self, member: Member) -> int:
         pool = self._connections.get(id(member.backend))
@@ -161,6 +164,9 @@ class Proxy:
         member = self.router.member(name)
         if member is not None:
             member.down = not up
+            pool = self._connections.get(id(member.backend))
+            if pool is not None:  # connections from before a change of state are suspect
+                pool.purge()
             if not up:
                 group = self.router.groups.get(member.route)
                 if group is not None:

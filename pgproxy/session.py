@@ -713,7 +713,7 @@ class Session:
             self._unhold()
             self._active = None
             if lease is not None and pool is not None:
-                pool.discard(lease, closed=closing)
+                pool.discard(lease, closed=closing, lost=True)
             elif not closing:
                 self.pool.submit(close_connection, conn)
             if self.in_transaction:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from lru import LRU
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -83,6 +84,36 @@ class Telemetry:
             "pgproxy.backend.up", description="1 while a backend is up, 0 when down"
         )
         self._masked: LRU = LRU(4096)
+
+    def observe_members(self, members: Callable[[], Iterable[Any]]) -> None:
+        """Per route member (routing/groups.Member), read when metrics are collected:
+        statements, errors, retries and bans as counters; p50/p99 latency and lag as gauges."""
+        meter = self.meter_provider.get_meter("pgproxy")
+
+        def reader(
+            value: Callable[[Any], float | None],
+        ) -> Callable[[CallbackOptions], list[Observation]]:
+            def observe(options: CallbackOptions) -> list[Observation]:
+                out = []
+                for m in members():
+                    v = value(m)
+                    if v is not None:
+                        out.append(Observation(v, {"backend": m.name, "route": m.route,
+                                                   "role": m.role}))
+                return out
+
+            return observe
+
+        for attr in ("queries", "errors", "retries", "bans"):
+            meter.create_observable_counter(
+                f"pgproxy.backend.{attr}",
+                callbacks=[reader(lambda m, a=attr: getattr(m, a))])
+        for q in (50, 99):
+            meter.create_observable_gauge(
+                f"pgproxy.backend.latency.p{q}", unit="ms",
+                callbacks=[reader(lambda m, q=q: m.percentile(q / 100))])
+        meter.create_observable_gauge("pgproxy.backend.lag", unit="s",
+                                      callbacks=[reader(lambda m: m.lag)])
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Telemetry | None:

@@ -229,16 +229,27 @@ class ConnectionPool:
         self.lent -= 1
         self._idle.append(lease)
 
-    def discard(self, lease: Lease, undo: Sequence[str] = (), closed: bool = False) -> None:
+    def discard(
+        self, lease: Lease, undo: Sequence[str] = (), closed: bool = False, lost: bool = False
+    ) -> None:
         """A lent connection that must not be lent again (broken, dirty, or too old):
-        closed in a worker (`closed`: its closing is already on its way), its slot freed."""
+        closed in a worker (`closed`: its closing is already on its way), its slot freed.
+        `lost`: the backend broke it off, so the idle ones are suspect too (purge)."""
         self.lent -= 1
         self.open -= 1
         if closed:
             self.closed += 1
         else:
             self._close(lease, undo, counted=True)
+        if lost:
+            self.purge()
         self._wake_one(None)
+
+    def purge(self) -> None:
+        """Close every idle connection: the backend restarted or went away, and a statement
+        should get a fresh connection rather than find a dead one."""
+        while self._idle:
+            self._close(self._idle.pop())
 
     def _close(self, lease: Lease, undo: Sequence[str] = (), counted: bool = False) -> None:
         if not counted:

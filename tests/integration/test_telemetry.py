@@ -81,6 +81,12 @@ def test_a_span_per_statement_with_stage_children_and_masked_literals(traced):
             "pgproxy.sessions.active", "pgproxy.rows"} <= set(names)
     hits = names["pgproxy.cache.hits"].data.data_points
     assert sum(p.value for p in hits) == 1
+    # Per route member, from routing/groups: statements run on the backend, their latency.
+    queries = names["pgproxy.backend.queries"].data.data_points
+    assert [(p.attributes["backend"], p.attributes["role"]) for p in queries] == \
+        [("default", "primary")]
+    assert queries[0].value >= 2
+    assert names["pgproxy.backend.latency.p99"].data.data_points[0].value > 0
 
 
 def test_errors_mark_the_span(traced):

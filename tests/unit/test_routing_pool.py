@@ -156,3 +156,15 @@ def test_options_are_checked() -> None:
         PoolOptions().updated({"pool_size": 2, "min_idle": 3}, "[pool]")
     opts = PoolOptions().updated({"pool_size": 5, "shop": {"pool_size": 7}}, "[pool]")
     assert opts.pool_size == 5
+
+
+@aio
+async def test_a_lost_connection_purges_the_idle_ones(tmp_path: Path) -> None:
+    pool = _pool(tmp_path, pool_size=3)
+    leases = [await pool.acquire() for _ in range(3)]
+    pool.release(leases[0])
+    pool.release(leases[1])
+    pool.discard(leases[2], lost=True)  # the backend broke one off: the idle two go too
+    assert pool.row()[3:6] == (0, 0, 0) and pool.closed == 3
+    fresh = await pool.acquire()
+    assert fresh not in leases
