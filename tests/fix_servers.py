@@ -7,9 +7,12 @@ the server binaries are missing they are installed from Debian's packages
 (`mariadb-server`, `postgresql`), which needs root; scripts/install-test-deps.sh
 does the same ahead of time.
 
-Fixtures (session-scoped):
+Fixtures (session-scoped unless said):
   mariadb          a running MariaDBServer (host, port, user, password, database, url)
   mariadb_url      'mysql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
+  mariadb_replication  (per test) a MariaDBReplication: .primary and .replica with
+                   binlog replication between them, both running and in step when the
+                   test starts; .primary.kill() / .restart(), .lag(), .held(table)
   postgresql       a running PostgreSQLServer (also .env() and .bindir for pgbench/psql)
   postgresql_url   'postgresql://pgproxy:<pw>@127.0.0.1:<port>/pgproxy_test'
   mssql_mock_url   'mssql://sa:<pw>@127.0.0.1:<port>/app' on the mock TDS server (mssql-mock-tds
@@ -38,8 +41,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import pymysql
 
 START_TIMEOUT = 90.0
 PG_OS_USER = "pgproxytest"  # PostgreSQL refuses to run as root
@@ -162,6 +169,8 @@ class MariaDBServer:
     database: str = TEST_DATABASE
     tmpdir: str = ""
     proc: subprocess.Popen[bytes] | None = None
+    server_id: int = 1
+    log_bin: bool = False  # a binary log, for a replication primary
 
     @property
     def url(self) -> str:
@@ -171,15 +180,17 @@ class MariaDBServer:
     def socket_path(self) -> str:
         return os.path.join(self.tmpdir, "mysqld.sock")
 
-    def start(self) -> MariaDBServer:
-        daemon, install_db = find_mariadb()
+    def start(self, *, create_user: bool = True) -> MariaDBServer:
+        """Install a fresh data directory and launch on a free port; `create_user=False`
+        leaves the user and database to come some other way (a replica gets them by
+        replication)."""
+        _daemon, install_db = find_mariadb()
         self.tmpdir = tempfile.mkdtemp(prefix="pgproxy-mariadb-")
-        datadir = os.path.join(self.tmpdir, "data")
         subprocess.run(
             [
                 install_db,
                 "--no-defaults",
-                f"--datadir={datadir}",
+                f"--datadir={self.datadir}",
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -188,39 +199,86 @@ class MariaDBServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        last_error = ""
         for _attempt in range(3):
             self.port = free_port()
-            log = os.path.join(self.tmpdir, "mariadbd.log")
-            self.proc = subprocess.Popen(
-                [
-                    daemon,
-                    "--no-defaults",
-                    f"--datadir={datadir}",
-                    f"--socket={self.socket_path}",
-                    f"--port={self.port}",
-                    "--bind-address=127.0.0.1",
-                    f"--pid-file={os.path.join(self.tmpdir, 'mariadbd.pid')}",
-                    f"--log-error={log}",
-                    "--user=root",
-                    "--skip-name-resolve",
-                    "--skip-log-bin",
-                    "--innodb-buffer-pool-size=128M",
-                    # A throwaway server: durability buys nothing here.
-                    "--innodb-flush-log-at-trx-commit=2",
-                    "--character-set-server=utf8mb4",
-                    "--collation-server=utf8mb4_unicode_ci",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            if self._wait_ready():
-                self._create_user()
+            if self._launch():
+                if create_user:
+                    self._create_user()
                 return self
-            last_error = _log_tail(log)
-            _stop(self.proc, signal.SIGKILL)
+            _stop(self.proc, signal.SIGKILL)  # type: ignore[arg-type]
+        last_error = _log_tail(self.log_path)
         self.stop()
         raise RuntimeError(f"mariadbd did not start:\n{last_error}")
+
+    @property
+    def datadir(self) -> str:
+        return os.path.join(self.tmpdir, "data")
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.tmpdir, "mariadbd.log")
+
+    def _launch(self) -> bool:
+        """mariadbd on self.port and the existing data directory; True once it answers."""
+        daemon, _install = find_mariadb()
+        if self.log_bin:
+            binlog = ["--log-bin=mariadb-bin", "--binlog-format=ROW"]
+        else:
+            binlog = ["--skip-log-bin"]
+        self.proc = subprocess.Popen(
+            [
+                daemon,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket_path}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--pid-file={os.path.join(self.tmpdir, 'mariadbd.pid')}",
+                f"--log-error={self.log_path}",
+                "--user=root",
+                "--skip-name-resolve",
+                f"--server-id={self.server_id}",
+                *binlog,
+                "--innodb-buffer-pool-size=128M",
+                # A throwaway server: durability buys nothing here (a SIGKILL of the
+                # process still loses nothing: the OS has the log).
+                "--innodb-flush-log-at-trx-commit=2",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self._wait_ready()
+
+    def kill(self) -> None:
+        """SIGKILL mariadbd (a crash: no shutdown, open connections reset)."""
+        if self.proc is not None:
+            _stop(self.proc, signal.SIGKILL)
+
+    def restart(self) -> None:
+        """Start mariadbd again on the same port and data directory (after kill())."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("mariadbd is still running")
+        deadline = time.monotonic() + START_TIMEOUT
+        # The port can linger a moment after a kill: try again until it binds.
+        while not self._launch():
+            _stop(self.proc, signal.SIGKILL)  # type: ignore[arg-type]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mariadbd did not restart:\n{_log_tail(self.log_path)}")
+            time.sleep(0.5)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def root(self) -> pymysql.connections.Connection:
+        """An autocommit root connection over the server's unix socket."""
+        import pymysql
+
+        return pymysql.connect(
+            unix_socket=self.socket_path, user="root", autocommit=True,
+            cursorclass=pymysql.cursors.DictCursor,
+        )
 
     def _wait_ready(self) -> bool:
         import pymysql
@@ -271,6 +329,105 @@ class MariaDBServer:
             yield server
         finally:
             server.stop()
+
+
+class MariaDBReplication:
+    """A MariaDB primary and a replica with real binlog replication (GTID), both on loopback.
+
+    The primary writes a row-based binary log; the replica follows it from the start,
+    so the test user and database made on the primary reach it by replication (same
+    user, password and database name on both). Either member can be SIGKILLed and
+    restarted on its port and data directory: the replica's I/O thread retries
+    every second and replication resumes from its GTID position.
+    """
+
+    REPL_USER = "repl"
+
+    def __init__(self) -> None:
+        self.primary = MariaDBServer(server_id=1, log_bin=True)
+        self.replica = MariaDBServer(server_id=2)
+        self.replica.password = self.primary.password
+        self.repl_password = secrets.token_hex(8)
+
+    def start(self) -> MariaDBReplication:
+        self.primary.start(create_user=False)
+        try:
+            with self.primary.root() as conn, conn.cursor() as cur:
+                cur.execute(
+                    f"CREATE USER '{self.REPL_USER}'@'127.0.0.1' IDENTIFIED BY %s",
+                    (self.repl_password,),
+                )
+                cur.execute(f"GRANT REPLICATION SLAVE ON *.* TO '{self.REPL_USER}'@'127.0.0.1'")
+            self.primary._create_user()
+            self.replica.start(create_user=False)
+            with self.replica.root() as conn, conn.cursor() as cur:
+                cur.execute(
+                    "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s,"
+                    " MASTER_USER = %s, MASTER_PASSWORD = %s, MASTER_CONNECT_RETRY = 1,"
+                    " MASTER_USE_GTID = slave_pos",
+                    (self.primary.port, self.REPL_USER, self.repl_password),
+                )
+                cur.execute("START SLAVE")
+            self.wait_replicated()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.replica.stop()
+        self.primary.stop()
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls) -> Iterator[MariaDBReplication]:
+        pair = cls().start()
+        try:
+            yield pair
+        finally:
+            pair.stop()
+
+    def wait_replicated(self, timeout: float = 60.0) -> None:
+        """Block until the replica has applied everything the primary has logged so far."""
+        with self.primary.root() as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@gtid_binlog_pos AS pos")
+            pos = cur.fetchone()["pos"]
+        with self.replica.root() as conn, conn.cursor() as cur:
+            cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS waited", (pos, timeout))
+            if cur.fetchone()["waited"] != 0:
+                raise TimeoutError(f"replica not at {pos!r} after {timeout}s: {self.status()}")
+
+    def status(self) -> dict[str, Any]:
+        """The replica's SHOW SLAVE STATUS row ({} when replication is not configured)."""
+        with self.replica.root() as conn, conn.cursor() as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            return cur.fetchone() or {}
+
+    def lag(self) -> int | None:
+        """Seconds_Behind_Master as the replica reports it (None: not replicating)."""
+        return self.status().get("Seconds_Behind_Master")
+
+    @contextlib.contextmanager
+    def held(self, table: str) -> Iterator[None]:
+        """Make the replica fall behind: hold locks on every row of `table` on the
+        replica so its SQL thread waits to apply the next change to it, while plain
+        reads there still answer. Lag grows until the block ends."""
+        with self.replica.root() as conn, conn.cursor() as cur:
+            cur.execute(f"USE `{self.replica.database}`")
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 3600")
+            cur.execute("BEGIN")
+            cur.execute(f"SELECT COUNT(*) FROM `{table}` FOR UPDATE")
+            try:
+                yield
+            finally:
+                cur.execute("ROLLBACK")
+
+    def ensure_running(self) -> None:
+        """Restart a member a test left killed, and wait until replication caught up."""
+        for server in (self.primary, self.replica):
+            if not server.running():
+                server.restart()
+        self.wait_replicated()
 
 
 # --- PostgreSQL -------------------------------------------------------------
@@ -434,6 +591,19 @@ def mariadb() -> Iterator[MariaDBServer]:
 @pytest.fixture(scope="session")
 def mariadb_url(mariadb: MariaDBServer) -> str:
     return mariadb.url
+
+
+@pytest.fixture(scope="session")
+def mariadb_replication_pair() -> Iterator[MariaDBReplication]:
+    with MariaDBReplication.started() as pair:
+        yield pair
+
+
+@pytest.fixture
+def mariadb_replication(mariadb_replication_pair: MariaDBReplication) -> MariaDBReplication:
+    """The session's primary + replica, both running and in step (tests may kill them)."""
+    mariadb_replication_pair.ensure_running()
+    return mariadb_replication_pair
 
 
 @pytest.fixture(scope="session")
