@@ -113,6 +113,8 @@ class Admin:
         self.users_configured = users_configured
         self.observers = observers
         self.started = time.time()
+        # With --workers, this console answers for its own worker process only.
+        self.worker, self.workers = 0, 1
         self.commands: dict[str, tuple[list[Column], Handler]] = {}
         for command, columns, handler in (
             ("SHOW HELP", ["command"], self.show_help),
@@ -165,6 +167,8 @@ class Admin:
 
     async def show_stats(self, args: list[str]) -> Rows:
         rows: Rows = [
+            ("worker", str(self.worker)),
+            ("workers", str(self.workers)),
             ("uptime_seconds", f"{time.time() - self.started:.0f}"),
             ("clients", str(len(self.proxy.sessions))),
         ]

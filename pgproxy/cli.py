@@ -15,11 +15,14 @@ from pgproxy import errors, settings
 from pgproxy.admin import Admin
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.cache.shared import SharedLog
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
+from pgproxy.supervisor import Supervisor, WorkerSetup, single_process_reason
 from pgproxy.telemetry import Telemetry
+from pgproxy.wire.peers import Peers
 from pgproxy.wire.server import WireServer
 
 log = logging.getLogger("pgproxy")
@@ -39,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", help=f"default backend URL (default {config_mod.DEFAULT_BACKEND})"
     )
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--workers",
+        help="processes sharing the listening ports, or auto (default: auto, one per core)",
+    )
     return parser
 
 
@@ -46,22 +53,40 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = config_mod.load(
-            args.config, listen=args.listen, backend=args.backend, log_level=args.log_level
+            args.config, listen=args.listen, backend=args.backend, log_level=args.log_level,
+            workers=args.workers,
         )
     except (OSError, ValueError) as exc:  # a missing file, a TOML syntax error
         print(f"pgproxy: cannot read the configuration: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=cfg.log_level.upper(), format=_LOG_FORMAT.format(worker=""))
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         log.info("uvloop is not installed; using the default asyncio event loop")
+    if cfg.workers > 1 and (why := single_process_reason(cfg)):
+        log.info("one worker process: %s", why)
+        cfg.workers = 1
+    if cfg.workers > 1:
+        return Supervisor(cfg, lambda setup: _run(cfg, setup)).run()
+    return _run(cfg, None)
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s{worker}: %(message)s"
+
+
+def _run(cfg: config_mod.Config, setup: WorkerSetup | None) -> int:
+    """Serve until told to stop (the one process, or one worker of several)."""
+    if setup is not None:
+        formatter = logging.Formatter(_LOG_FORMAT.format(worker=f"[worker {setup.worker}]"))
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     try:
-        asyncio.run(serve(cfg))
+        asyncio.run(serve(cfg, setup=setup))
     except KeyboardInterrupt:
         pass
     except (ValueError, ImportError, OSError, errors.PgError) as exc:
@@ -71,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    cfg: config_mod.Config,
+    ready: asyncio.Event | None = None,
+    setup: WorkerSetup | None = None,
+) -> None:
+    """Serve `cfg`; with `setup`, as one of several worker processes."""
     if cfg.server_version is not None:
         settings.set_server_version(str(cfg.server_version))
     # A backend that fails to open (say, a path that is no Dolt directory) is
@@ -79,12 +109,14 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     backends = {name: open_backend(url) for name, url in cfg.backends.items()}
     for name, backend in backends.items():
         log.info("backend %s: %s", name, backend.redacted_url())
-    proxy = Proxy(Router(backends), workers=cfg.workers, cache_size=cfg.cache_size)
+    proxy = Proxy(Router(backends), workers=cfg.threads, cache_size=cfg.cache_size)
     # Optional stages, each from its own config section: query cache, observers,
     # telemetry, admin console.
     cache_options = CacheOptions.from_section(cfg.query_cache)
     if cache_options.enabled:
         proxy.pipeline.cache = QueryCache(cache_options, per_user=bool(cfg.users))
+        if setup is not None:
+            proxy.pipeline.cache.store.shared = SharedLog(setup.rundir, setup.worker)
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
     if telemetry is not None:
@@ -93,6 +125,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         log.info("cache warmed with %d statements", await warm(proxy, cache_options))
     proxy.watch = Watch.build(observers, telemetry)
     proxy.admin = Admin(proxy, cfg.admin, users_configured=bool(cfg.users), observers=observers)
+    if setup is not None:
+        proxy.admin.worker, proxy.admin.workers = setup.worker, setup.workers
     if observers is not None:
         await observers.start()
     health_options = HealthOptions.from_section(cfg.health)
@@ -114,11 +148,22 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         require_tls=cfg.require_tls,
         authentication_timeout=cfg.authentication_timeout,
         max_client_conn=cfg.max_client_conn,
+        worker=setup.worker if setup is not None else 0,
     )
-    for address in cfg.listen:
-        host, port = config_mod.split_listen(address)
-        for bound_host, bound_port in await server.listen(host, port):
-            log.info("listening on %s:%d", bound_host, bound_port)
+    peers = None
+    if setup is None:
+        for address in cfg.listen:
+            host, port = config_mod.split_listen(address)
+            for bound_host, bound_port in await server.listen(host, port):
+                log.info("listening on %s:%d", bound_host, bound_port)
+    else:
+        peers = Peers(setup.rundir, setup.worker, setup.workers)
+        await peers.listen()
+        server.join(peers)
+        for host, port in setup.addresses:  # the supervisor resolved them and holds the ports
+            for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
+                log.info("listening on %s:%d", bound_host, bound_port)
+        setup.ready()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +178,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     finally:
         log.info("shutting down")
         await server.close()
+        if peers is not None:
+            await peers.close()
         if proxy.health is not None:
             await proxy.health.stop()
         if observers is not None:

@@ -65,7 +65,9 @@ def run_proxy(
 ) -> Iterator[ProxyProcess]:
     """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards.
 
-    An empty `backend_url` gives no --backend flag: the config's [backends] alone."""
+    An empty `backend_url` gives no --backend flag: the config's [backends] alone.
+    One worker process unless `extra_args` says --workers: most tests count on
+    one process's statistics (SHOW STATS, SHOW CACHE) from connection to connection."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="pgproxy-test-")
     log_path = os.path.join(workdir, "proxy.log")
@@ -79,6 +81,7 @@ def run_proxy(
         *(["--backend", backend_url] if backend_url else []),
         "--log-level",
         "debug",
+        *([] if "--workers" in extra_args else ["--workers", "1"]),
         *extra_args,
     ]
     text = config or ""
