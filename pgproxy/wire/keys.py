@@ -71,6 +71,7 @@ class CancelKeys:
         A pid of another worker goes to that worker, once (`forwarded` stops a loop)."""
         owner = worker_of(pid)
         if owner != self.worker and not forwarded and self.forward is not None:
+            log.debug("cancel request for backend %d forwarded to worker %d", pid, owner)
             self.forward(owner, pid, secret)
             return
         entry = self._live.get(pid)

@@ -107,7 +107,9 @@ class WireServer:
         for server in self._servers:
             server.close()
         for conn in list(self._accepted):
-            if conn.transport is not None:
+            if conn.session is not None:
+                conn.terminate()  # FATAL 57P01, as PostgreSQL's fast shutdown tells its clients
+            elif conn.transport is not None:
                 conn.transport.close()
         for server in self._servers:
             await server.wait_closed()

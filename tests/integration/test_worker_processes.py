@@ -1,0 +1,255 @@
+"""--workers N: processes sharing the port, cancel across workers, shared cache invalidation,
+restarts and shutdown, through real clients against a real `pgproxy serve`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.fix_proxy import ProxyProcess, run_proxy
+
+WORKER_SHIFT = 24  # pgproxy/wire/keys.py: the pid's high bits name the worker
+CACHE = "[query_cache]\nenabled = true\nttl = 0\n"
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    db = tmp_path_factory.mktemp("workers") / "app.db"
+    with run_proxy(f"sqlite:///{db}", config=CACHE, extra_args=("--workers", "3")) as proxy:
+        _wait_workers(proxy, 3)
+        yield proxy
+
+
+def _wait_workers(proxy: ProxyProcess, n: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while proxy.log().count("listening on") < n:
+        assert time.monotonic() < deadline, proxy.log()
+        time.sleep(0.05)
+
+
+def _on_each_worker(
+    proxy: ProxyProcess, n: int = 3, dbname: str = "app"
+) -> dict[int, psycopg.Connection]:
+    """One open connection per worker: connect until every worker answered."""
+    found: dict[int, psycopg.Connection] = {}
+    spare = []
+    for _ in range(200):
+        conn = psycopg.connect(proxy.dsn(dbname), autocommit=True)
+        worker = conn.info.backend_pid >> WORKER_SHIFT
+        if worker in found:
+            spare.append(conn)
+        else:
+            found[worker] = conn
+        if len(found) == n:
+            break
+    for conn in spare:
+        conn.close()
+    assert len(found) == n, f"connections reached only workers {sorted(found)}"
+    return found
+
+
+def test_connections_spread_over_the_workers(three: ProxyProcess) -> None:
+    workers = set()
+    for _ in range(40):
+        with psycopg.connect(three.dsn()) as conn:
+            workers.add(conn.info.backend_pid >> WORKER_SHIFT)
+    assert len(workers) > 1 and workers <= {0, 1, 2}
+    # The admin console answers for the worker it landed on, and says which.
+    conns = _on_each_worker(three, dbname="pgproxy")
+    try:
+        for worker, conn in conns.items():
+            stats = dict(conn.execute("SHOW STATS").fetchall())
+            assert (stats["worker"], stats["workers"]) == (str(worker), "3")
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
+def test_a_cancel_that_lands_on_another_worker_is_forwarded(three: ProxyProcess) -> None:
+    for _ in range(30):  # each cancel connection lands where the kernel puts it
+        with psycopg.connect(three.dsn(), autocommit=True) as conn:
+            pid = conn.info.backend_pid
+            result: list[BaseException | None] = []
+
+            def sleep(conn: psycopg.Connection = conn, result: list = result) -> None:
+                try:
+                    conn.execute("SELECT pg_sleep(20)")
+                    result.append(None)
+                except BaseException as exc:
+                    result.append(exc)
+
+            thread = threading.Thread(target=sleep)
+            thread.start()
+            time.sleep(0.3)
+            started = time.monotonic()
+            conn.cancel()
+            thread.join(10)
+            assert not thread.is_alive(), "the cancel did not reach the statement"
+            assert isinstance(result[0], psycopg.errors.QueryCanceled), result
+            assert time.monotonic() - started < 2.0
+            assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+        if f"cancel request for backend {pid} forwarded" in three.log():
+            return
+    pytest.fail("no cancel request landed on another worker in 30 tries")
+
+
+def test_a_forged_cancel_for_another_worker_cancels_nothing(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        target = conns[2]
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                target.execute("SELECT pg_sleep(1.5)")
+            except BaseException as exc:
+                errors.append(exc)
+            done.set()
+
+        threading.Thread(target=sleep).start()
+        time.sleep(0.2)
+        for _ in range(6):  # wrong secrets, from whichever worker the kernel picks
+            with socket.create_connection((three.host, three.port)) as s:
+                s.sendall(struct.pack("!iiii", 16, 80877102, target.info.backend_pid, 12345))
+                s.recv(1)
+        assert done.wait(10)
+        assert errors == []
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
+def test_a_write_on_one_worker_invalidates_the_cache_of_another(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        writer, reader = conns[0], conns[1]
+        writer.execute("DROP TABLE IF EXISTS counters")
+        writer.execute("CREATE TABLE counters (id int PRIMARY KEY, n int)")
+        writer.execute("INSERT INTO counters VALUES (1, 0)")
+        for n in range(1, 6):
+            # Cached on the reader's worker (and on the third's) …
+            assert reader.execute("SELECT n FROM counters WHERE id = 1").fetchone() == (n - 1,)
+            assert conns[2].execute("SELECT n FROM counters WHERE id = 1").fetchone() == (n - 1,)
+            # … and dropped there by a write through another worker before it returns.
+            writer.execute("UPDATE counters SET n = %s WHERE id = 1", (n,))
+            assert reader.execute("SELECT n FROM counters WHERE id = 1").fetchone() == (n,)
+            assert conns[2].execute("SELECT n FROM counters WHERE id = 1").fetchone() == (n,)
+        # The first read of each round was a hit there: the cache served all along.
+        stats = _stats_of(three, worker=1)
+        assert int(stats["cache_hits"]) >= 1 and int(stats["cache_invalidations"]) >= 1
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
+def _stats_of(proxy: ProxyProcess, worker: int) -> dict[str, str]:
+    for _ in range(200):
+        with psycopg.connect(proxy.dsn("pgproxy"), autocommit=True) as conn:
+            stats = dict(conn.execute("SHOW STATS").fetchall())
+            if stats["worker"] == str(worker):
+                return stats
+    raise AssertionError(f"no console connection reached worker {worker}")
+
+
+def _worker_pids(proxy: ProxyProcess) -> list[int]:
+    children = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text()
+    return [int(p) for p in children.split()]
+
+
+def _wait_gone(pid: int) -> None:
+    """Until `pid` is dead: connections already queued at a dying listener are reset (the
+    kernel moves them only with net.ipv4.tcp_migrate_req = 1), new ones go elsewhere."""
+    deadline = time.monotonic() + 10
+    status = Path(f"/proc/{pid}/status")
+    while status.exists():
+        with contextlib.suppress(FileNotFoundError):
+            if "zombie" in status.read_text():
+                return
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_a_killed_worker_is_restarted_and_the_port_keeps_accepting(tmp_path: Path) -> None:
+    with run_proxy(f"sqlite:///{tmp_path / 'app.db'}", extra_args=("--workers", "2")) as proxy:
+        _wait_workers(proxy, 2)
+        before = _worker_pids(proxy)
+        assert len(before) == 2
+        os.kill(before[0], signal.SIGKILL)
+        _wait_gone(before[0])
+        for _ in range(20):  # meanwhile the other worker serves every connection
+            with psycopg.connect(proxy.dsn()) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        deadline = time.monotonic() + 15
+        while True:
+            after = _worker_pids(proxy)
+            restarted = proxy.log().count("listening on") >= 3
+            if len(after) == 2 and before[0] not in after and restarted:
+                break
+            assert time.monotonic() < deadline, proxy.log()
+            time.sleep(0.1)
+        assert "was killed by SIGKILL; restarting it" in proxy.log()
+        workers = set()
+        for _ in range(40):
+            with psycopg.connect(proxy.dsn()) as conn:
+                workers.add(conn.info.backend_pid >> WORKER_SHIFT)
+        assert workers == {0, 1}
+
+
+def test_sigterm_stops_every_worker_and_clients_hear_admin_shutdown(tmp_path: Path) -> None:
+    with run_proxy(f"sqlite:///{tmp_path / 'app.db'}", extra_args=("--workers", "2")) as proxy:
+        _wait_workers(proxy, 2)
+        pids = _worker_pids(proxy)
+        conns = _on_each_worker(proxy, 2)
+        proxy.proc.send_signal(signal.SIGTERM)
+        assert proxy.proc.wait(20) == 0
+        for pid in pids:
+            assert not Path(f"/proc/{pid}").exists()
+        for conn in conns.values():
+            with pytest.raises(psycopg.errors.AdminShutdown):
+                conn.execute("SELECT 1")
+            conn.close()
+
+
+def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        import subprocess
+        import sys
+
+        out = subprocess.run(
+            [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}",
+             "--backend", f"sqlite:///{tmp_path / 'app.db'}", "--workers", "2"],
+            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+    finally:
+        holder.close()
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0], out.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite://:memory:"])
+def test_a_backend_one_process_must_own_forces_one_worker(url: str) -> None:
+    with run_proxy(url, extra_args=("--workers", "3")) as proxy:
+        assert "one worker process: backend default is an in-memory SQLite" in proxy.log()
+        with contextlib.closing(psycopg.connect(proxy.dsn(), autocommit=True)) as conn:
+            conn.execute("CREATE TABLE t (a int)")
+            conn.execute("INSERT INTO t VALUES (1)")
+        for _ in range(5):  # every connection sees the one in-memory database
+            with psycopg.connect(proxy.dsn()) as conn:
+                assert conn.execute("SELECT a FROM t").fetchall() == [(1,)]
