@@ -8,12 +8,15 @@ key (one bigint, or two integers: separate key spaces, as in PostgreSQL);
 session-level locks count re-entries and go with the session, transaction-level
 ones go at the end of the transaction. A wait ends with the lock, a cancel
 request, or statement_timeout (57014).
+
+With several worker processes, a lock is also taken between them
+(advisory_shared.py), so a session on another worker is excluded too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,7 +25,8 @@ from sqlglot import exp
 import dialects
 from dialects import Kind
 from pgproxy import errors, pgtypes
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.advisory_shared import POLL, FileLocks
+from pgproxy.backends.base import Backend, Capabilities, Column
 from pgproxy.results import RowsResult
 from pgproxy.router import Route
 
@@ -52,35 +56,52 @@ class _Lock:
     def free_for(self, pid: int, shared: bool) -> bool:
         return all(p == pid or (shared and s) for p, s, _ in self.holders)
 
+    def exclusive(self) -> bool | None:
+        """The hold the process needs: exclusive (True), shared (False), none (None)."""
+        if not self.holders:
+            return None
+        return any(not s for _, s, _ in self.holders)
+
 
 class AdvisoryLocks:
     """Every session's advisory locks, per backend (one lock table for the proxy)."""
 
     def __init__(self) -> None:
-        self._locks: dict[tuple[int, Key], _Lock] = {}
+        self._locks: dict[tuple[Hashable, Key], _Lock] = {}
+        self.between: FileLocks | None = None  # the other worker processes, with --workers
 
-    def try_lock(self, route: int, key: Key, pid: int, shared: bool, xact: bool) -> bool:
+    def try_lock(self, route: Hashable, key: Key, pid: int, shared: bool, xact: bool) -> bool:
         lock = self._locks.setdefault((route, key), _Lock())
         if not lock.free_for(pid, shared):
+            return False
+        if self.between is not None and not self.between.hold(str(route), key, not shared):
+            if not lock.holders:
+                del self._locks[(route, key)]
             return False
         holder = (pid, shared, xact)
         lock.holders[holder] = lock.holders.get(holder, 0) + 1
         return True
 
     async def lock(
-        self, route: int, key: Key, pid: int, shared: bool, xact: bool, session: Caller
+        self, route: Hashable, key: Key, pid: int, shared: bool, xact: bool, session: Caller
     ) -> None:
+        loop = asyncio.get_running_loop()
         while not self.try_lock(route, key, pid, shared, xact):
-            waiter = asyncio.get_running_loop().create_future()
-            self._locks[(route, key)].waiters.append(waiter)
+            waiter = loop.create_future()
+            lock = self._locks.setdefault((route, key), _Lock())
+            lock.waiters.append(waiter)
+            if lock.free_for(pid, shared):  # another worker holds it: nobody here will wake us
+                loop.call_later(POLL, _wake, waiter)
             try:
                 await session.wait_for_lock(waiter)
             finally:
                 lock = self._locks.get((route, key))
                 if lock is not None and waiter in lock.waiters:
                     lock.waiters.remove(waiter)
+                if lock is not None and not lock.holders and not lock.waiters:
+                    del self._locks[(route, key)]  # it waited only for another worker
 
-    def unlock(self, route: int, key: Key, pid: int, shared: bool) -> bool:
+    def unlock(self, route: Hashable, key: Key, pid: int, shared: bool) -> bool:
         lock = self._locks.get((route, key))
         holder = (pid, shared, False)
         if lock is None or holder not in lock.holders:
@@ -101,15 +122,16 @@ class AdvisoryLocks:
             if gone:
                 self._changed(route, key, lock)
 
-    def _changed(self, route: int, key: Key, lock: _Lock) -> None:
+    def _changed(self, route: Hashable, key: Key, lock: _Lock) -> None:
+        if self.between is not None:
+            self.between.settle(str(route), key, lock.exclusive())
         for waiter in lock.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+            _wake(waiter)
         lock.waiters.clear()
         if not lock.holders:
             del self._locks[(route, key)]
 
-    def rows(self, route: int) -> list[tuple[Any, ...]]:
+    def rows(self, route: Hashable) -> list[tuple[Any, ...]]:
         """pg_locks rows of `route`'s advisory locks, keys spelled as PostgreSQL does."""
         out = []
         for (r, key), lock in self._locks.items():
@@ -193,6 +215,16 @@ def describe(stmt: dialects.Statement, calls_: list[exp.Anonymous]) -> list[Colu
     return out
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def space(backend: Backend) -> str:
+    """The lock space of a backend: its URL, the same in every worker process."""
+    return str(getattr(backend, "url", "") or id(backend))
+
+
 class Caller(Protocol):
     """What a lock call reads of the statement's session (a StatementContext)."""
 
@@ -213,7 +245,7 @@ async def run(
     params: Sequence[Any],
 ) -> RowsResult:
     locks = session.advisory
-    route, pid = id(session.route.backend), session.pid
+    route, pid = space(session.route.backend), session.pid
     row: list[Any] = []
     notices = []
     for call in calls_:

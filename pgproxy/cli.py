@@ -11,8 +11,9 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
-from pgproxy import errors, settings
+from pgproxy import errors, notify, settings
 from pgproxy.admin import Admin
+from pgproxy.advisory_shared import FileLocks
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.cache.shared import SharedLog
@@ -160,6 +161,10 @@ async def serve(
         peers = Peers(setup.rundir, setup.worker, setup.workers)
         await peers.listen()
         server.join(peers)
+        # What the workers share: LISTEN/NOTIFY, advisory locks (the cache's log is above).
+        proxy.notifications.forward = peers.broadcast
+        peers.handlers[notify.FRAME] = proxy.notifications.delivered
+        proxy.advisory.between = FileLocks(setup.rundir)
         for host, port in setup.addresses:  # the supervisor resolved them and holds the ports
             for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
                 log.info("listening on %s:%d", bound_host, bound_port)

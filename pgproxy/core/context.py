@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import dialects
-from pgproxy import notify
+from pgproxy import advisory, notify
 from pgproxy.backends.base import Connection
 from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
@@ -265,7 +265,7 @@ class StatementContext:
         return self._s.prepared_rows()
 
     def lock_rows(self) -> list[tuple[Any, ...]]:
-        return self._s.advisory.rows(id(self._s.route.backend))
+        return self._s.advisory.rows(advisory.space(self._s.route.backend))
 
     # ------------------------------------------------------------ sessions of the proxy's own
 

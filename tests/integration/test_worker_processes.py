@@ -253,3 +253,65 @@ def test_a_backend_one_process_must_own_forces_one_worker(url: str) -> None:
         for _ in range(5):  # every connection sees the one in-memory database
             with psycopg.connect(proxy.dsn()) as conn:
                 assert conn.execute("SELECT a FROM t").fetchall() == [(1,)]
+
+
+def test_an_advisory_lock_excludes_sessions_on_other_workers(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    a, b, c = conns[0], conns[1], conns[2]
+    try:
+        one = "SELECT {}(4242)"
+        assert a.execute(one.format("pg_try_advisory_lock")).fetchone() == (True,)
+        assert b.execute(one.format("pg_try_advisory_lock")).fetchone() == (False,)
+        assert b.execute(one.format("pg_try_advisory_lock_shared")).fetchone() == (False,)
+        # A wait on worker 1 ends when worker 0's session lets go, and not before.
+        waited: list[float] = []
+
+        def wait() -> None:
+            started = time.monotonic()
+            b.execute(one.format("pg_advisory_lock"))
+            waited.append(time.monotonic() - started)
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        time.sleep(0.4)
+        assert thread.is_alive()
+        a.execute(one.format("pg_advisory_unlock"))
+        thread.join(5)
+        assert waited and waited[0] >= 0.4
+        assert a.execute(one.format("pg_try_advisory_lock")).fetchone() == (False,)
+        assert b.execute(one.format("pg_advisory_unlock")).fetchone() == (True,)
+        # Shared holders on two workers exclude an exclusive one on the third.
+        assert a.execute(one.format("pg_try_advisory_lock_shared")).fetchone() == (True,)
+        assert b.execute(one.format("pg_try_advisory_lock_shared")).fetchone() == (True,)
+        assert c.execute(one.format("pg_try_advisory_lock")).fetchone() == (False,)
+        # A session's locks go with it, whichever worker it was on.
+        a.close()
+        b.close()
+        deadline = time.monotonic() + 5
+        while c.execute(one.format("pg_try_advisory_lock")).fetchone() != (True,):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert c.execute(one.format("pg_advisory_unlock")).fetchone() == (True,)
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
+def test_a_notify_reaches_listeners_on_other_workers(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        listener = conns[1]
+        listener.execute("LISTEN jobs")
+        conns[0].execute("NOTIFY jobs, 'one'")
+        conns[2].execute("SELECT pg_notify('jobs', 'two')")
+        with conns[0].transaction():
+            conns[0].execute("NOTIFY jobs, 'three'")
+        got = [(n.channel, n.payload, n.pid) for n in listener.notifies(timeout=5, stop_after=3)]
+        assert sorted(got) == [
+            ("jobs", "one", conns[0].info.backend_pid),
+            ("jobs", "three", conns[0].info.backend_pid),
+            ("jobs", "two", conns[2].info.backend_pid),
+        ]
+    finally:
+        for conn in conns.values():
+            conn.close()
