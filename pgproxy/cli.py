@@ -17,6 +17,7 @@ from pgproxy.advisory_shared import FileLocks
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.cache.shared import SharedLog
+from pgproxy.catalog import INVALIDATE_FRAME
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
@@ -165,6 +166,9 @@ async def serve(
         proxy.notifications.forward = peers.broadcast
         peers.handlers[notify.FRAME] = proxy.notifications.delivered
         proxy.advisory.between = FileLocks(setup.rundir)
+        catalog = proxy.pipeline.catalog  # a DDL's schema change, for the others' catalogs
+        catalog.forward = peers.broadcast
+        peers.handlers[INVALIDATE_FRAME] = lambda _: catalog.forget()
         for host, port in setup.addresses:  # the supervisor resolved them and holds the ports
             for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
                 log.info("listening on %s:%d", bound_host, bound_port)

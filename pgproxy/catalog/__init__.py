@@ -15,7 +15,7 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lru import LRU
@@ -45,12 +45,14 @@ REFRESH_SECONDS = 10.0
 # Functions only the catalog engine answers; a table-less SELECT calling one comes here.
 CATALOG_FUNCTIONS = frozenset(name for name, fn in FUNCTIONS.items() if fn.only_here)
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
+INVALIDATE_FRAME = 2  # the code of a worker-to-worker "DDL ran: forget the schema" (wire/peers.py)
 
 
 class Catalog:
     """Answers catalog statements from a per-backend engine; shared by every ctx."""
 
     def __init__(self) -> None:
+        self.forward: Callable[[int, bytes], None] | None = None  # to the other workers
         self._engines: dict[int, tuple[CatalogDB, Any, float]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
@@ -101,7 +103,13 @@ class Catalog:
         return names if names and names <= cached[0].sequence_names else frozenset()
 
     def invalidate(self, backend: Any = None) -> None:
-        """Forget the cached schema (one backend's, or all): the next query reads it anew."""
+        """Forget the cached schema (one backend's, or all): the next query reads it anew.
+        With --workers the others forget theirs too (their backend objects are their own)."""
+        self.forget(backend)
+        if self.forward is not None:
+            self.forward(INVALIDATE_FRAME, b"")
+
+    def forget(self, backend: Any = None) -> None:
         if backend is None:
             self._engines.clear()
             self._columns.clear()
