@@ -13,6 +13,7 @@ invalidation log, cache/shared.py), removed at exit.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
@@ -30,6 +31,7 @@ log = logging.getLogger("pgproxy")
 
 _SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT)
 _STOP_GRACE = 20.0  # seconds the workers get to say goodbye to their clients
+_PR_SET_PDEATHSIG = 1  # Linux prctl(2)
 _YOUNG = 10.0  # a worker that dies younger than this is restarted after a back-off
 
 
@@ -153,10 +155,12 @@ class Supervisor:
         slot = self._slots[n]
         read_fd, write_fd = os.pipe()
         setup = WorkerSetup(n, self.workers, self.rundir, self._addresses, write_fd)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: it never returns into the supervisor's code
             code = 70
             try:
+                _die_with(parent)
                 os.close(read_fd)
                 for sock in self._reserved:
                     sock.close()
@@ -257,6 +261,15 @@ class Supervisor:
                 os.waitpid(pid, 0)
         for slot in self._slots:
             slot.pid = 0
+
+
+def _die_with(parent: int) -> None:
+    """A worker whose supervisor is gone (even by SIGKILL) stops too, freeing the port."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before prctl took
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _describe(status: int) -> str:

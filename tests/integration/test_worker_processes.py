@@ -315,3 +315,15 @@ def test_a_notify_reaches_listeners_on_other_workers(three: ProxyProcess) -> Non
     finally:
         for conn in conns.values():
             conn.close()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    with run_proxy(f"sqlite:///{tmp_path / 'app.db'}", extra_args=("--workers", "2")) as proxy:
+        _wait_workers(proxy, 2)
+        pids = _worker_pids(proxy)
+        proxy.proc.kill()
+        proxy.proc.wait(10)
+        for pid in pids:
+            _wait_gone(pid)
+        with pytest.raises(OSError):  # nobody holds the port any more
+            socket.create_connection((proxy.host, proxy.port), 1).close()
