@@ -101,8 +101,9 @@ class Supervisor:
             from pgproxy.cache import shared
 
             shared.create(self.rundir, self.workers)
-            for n in range(self.workers):
-                self._start(n)
+            # One worker first: a configuration no worker can start with (a bad backend
+            # URL, trust on a public address) is then said once, by that worker.
+            self._start(0)
             code = self._supervise()
         finally:
             self._stop_all()
@@ -180,6 +181,9 @@ class Supervisor:
     def _supervise(self) -> int:
         while True:
             timeout = self._poll_ready()
+            if self._slots[0].served and not any(s.pid or s.served for s in self._slots[1:]):
+                for n in range(1, self.workers):
+                    self._start(n)
             info = signal.sigtimedwait(_SIGNALS, timeout)
             if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
                 log.info("%s: stopping the workers", signal.Signals(info.si_signo).name)
@@ -228,9 +232,12 @@ class Supervisor:
             slot.pid = 0
             how = _describe(status)
             if not slot.served:
-                # It never listened (a port, a certificate, a bad option): every
-                # worker would fail the same way, so say so once and stop.
-                log.error("worker %d could not start (%s): stopping", n, how)
+                # It never listened (a bad option, a certificate): every worker
+                # would fail the same way. A worker that said why exits with 2.
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 2:
+                    log.debug("worker %d could not start: stopping", n)
+                else:
+                    log.error("worker %d could not start (%s): stopping", n, how)
                 return 2
             age = time.monotonic() - slot.started
             slot.backoff = min(max(slot.backoff * 2, 1.0), 30.0) if age < _YOUNG else 0.0
