@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -53,6 +54,8 @@ class WorkerSetup:
 
 def single_process_reason(cfg: config_mod.Config) -> str | None:
     """Why this configuration cannot be served by several processes, or None."""
+    if sys.platform != "linux":
+        return "only Linux spreads a port's connections over processes (SO_REUSEPORT)"
     for name, url in cfg.backends.items():
         scheme = urlsplit(url).scheme.lower()
         if scheme == "dolt":

@@ -327,3 +327,32 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
             _wait_gone(pid)
         with pytest.raises(OSError):  # nobody holds the port any more
             socket.create_connection((proxy.host, proxy.port), 1).close()
+
+
+def test_workers_write_one_sqlite_file_at_once(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        conns[0].execute("DROP TABLE IF EXISTS hits")
+        conns[0].execute("CREATE TABLE hits (worker int, n int)")
+        failures: list[BaseException] = []
+
+        def insert(worker: int) -> None:
+            try:
+                with psycopg.connect(three.dsn(), autocommit=True) as conn:
+                    for n in range(100):
+                        conn.execute("INSERT INTO hits VALUES (%s, %s)", (worker, n))
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=insert, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failures == []
+        # WAL and busy_timeout: every worker's writes are there, seen from every worker.
+        for conn in conns.values():
+            assert conn.execute("SELECT count(*) FROM hits").fetchone() == (600,)
+    finally:
+        for conn in conns.values():
+            conn.close()
