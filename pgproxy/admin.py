@@ -113,8 +113,10 @@ class Admin:
         self.users_configured = users_configured
         self.observers = observers
         self.started = time.time()
-        # With --workers, this console answers for its own worker process only.
+        # With --workers: which worker this is, and how to run a command on the others
+        # (their rows, for the commands in _ACROSS).
         self.worker, self.workers = 0, 1
+        self.across: Callable[[str, list[str]], Awaitable[list[Rows]]] | None = None
         self.commands: dict[str, tuple[list[Column], Handler]] = {}
         for command, columns, handler in (
             ("SHOW HELP", ["command"], self.show_help),
@@ -159,6 +161,13 @@ class Admin:
                 "list the user in [admin] users"
             )
         return AdminSession(self, params, pid, peer)
+
+    async def run(self, command: str, args: list[str]) -> Rows:
+        """`command` on this worker alone."""
+        rows = self.commands[command][1](args)
+        if inspect.isawaitable(rows):
+            rows = await rows
+        return rows
 
     # ------------------------------------------------------------ commands
 
@@ -336,11 +345,12 @@ class AdminSession:
                 self._status = b"I"
             return RowsResult(verb)
         args = [str(params[a]) if isinstance(a, int) else a for a in prepared.args]
-        columns, handler = entry
-        rows = handler(args)
-        if inspect.isawaitable(rows):
-            rows = await rows
-        return RowsResult(verb, columns, rows)
+        admin = self.admin
+        rows = await admin.run(prepared.command, args)
+        combine = _ACROSS.get(prepared.command)
+        if combine is not None and admin.across is not None:
+            rows = combine(rows, await admin.across(prepared.command, args))
+        return RowsResult(verb, entry[0], rows)
 
     def end_of_sync(self) -> None:
         pass
@@ -354,6 +364,36 @@ class AdminSession:
 
 _PASSIVE = frozenset({"SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT",
                       "DISCARD", "DEALLOCATE"})
+
+
+def _summed(own: Rows, others: list[Rows]) -> Rows:
+    """(name, value) rows of every worker: counts added up, settings and this worker's
+    identity as they are here, the hit ratio worked out again."""
+    totals = dict(own)
+    for rows in others:
+        for name, value in rows:
+            if name not in totals:
+                totals[name] = value
+            elif str(value).isdigit() and str(totals[name]).isdigit() and not (
+                name in _OWN or "max_" in name
+            ):
+                totals[name] = str(int(totals[name]) + int(value))
+    for prefix in ("", "cache_"):
+        hits, misses = totals.get(prefix + "hits"), totals.get(prefix + "misses")
+        if prefix + "hit_ratio" in totals and hits is not None and misses is not None:
+            asked = int(hits) + int(misses)
+            totals[prefix + "hit_ratio"] = f"{int(hits) / asked if asked else 0.0:.4f}"
+    totals["workers_answering"] = str(1 + len(others))
+    return list(totals.items())
+
+
+_OWN = frozenset({"worker", "workers", "uptime_seconds", "enabled"})
+# Commands whose answer covers every worker: how the others' rows join this one's.
+_ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
+    "SHOW STATS": _summed,
+    "SHOW CACHE": _summed,
+    "SHOW CLIENTS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
+}
 
 
 def _loopback(peer: str) -> bool:

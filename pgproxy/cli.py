@@ -11,20 +11,17 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
-from pgproxy import errors, notify, settings
+from pgproxy import errors, settings, worker
 from pgproxy.admin import Admin
-from pgproxy.advisory_shared import FileLocks
 from pgproxy.backends.unavailable import open_backend
 from pgproxy.cache import CacheOptions, QueryCache, warm
 from pgproxy.cache.shared import SharedLog
-from pgproxy.catalog import INVALIDATE_FRAME
 from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
 from pgproxy.supervisor import Supervisor, WorkerSetup, single_process_reason
 from pgproxy.telemetry import Telemetry
-from pgproxy.wire.peers import Peers
 from pgproxy.wire.server import WireServer
 
 log = logging.getLogger("pgproxy")
@@ -117,7 +114,7 @@ async def serve(
     cache_options = CacheOptions.from_section(cfg.query_cache)
     if cache_options.enabled:
         proxy.pipeline.cache = QueryCache(cache_options, per_user=bool(cfg.users))
-        if setup is not None:
+        if setup is not None:  # before warming: its fills must hear the others' writes
             proxy.pipeline.cache.store.shared = SharedLog(setup.rundir, setup.worker)
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
@@ -127,8 +124,6 @@ async def serve(
         log.info("cache warmed with %d statements", await warm(proxy, cache_options))
     proxy.watch = Watch.build(observers, telemetry)
     proxy.admin = Admin(proxy, cfg.admin, users_configured=bool(cfg.users), observers=observers)
-    if setup is not None:
-        proxy.admin.worker, proxy.admin.workers = setup.worker, setup.workers
     if observers is not None:
         await observers.start()
     health_options = HealthOptions.from_section(cfg.health)
@@ -159,16 +154,7 @@ async def serve(
             for bound_host, bound_port in await server.listen(host, port):
                 log.info("listening on %s:%d", bound_host, bound_port)
     else:
-        peers = Peers(setup.rundir, setup.worker, setup.workers)
-        await peers.listen()
-        server.join(peers)
-        # What the workers share: LISTEN/NOTIFY, advisory locks (the cache's log is above).
-        proxy.notifications.forward = peers.broadcast
-        peers.handlers[notify.FRAME] = proxy.notifications.delivered
-        proxy.advisory.between = FileLocks(setup.rundir)
-        catalog = proxy.pipeline.catalog  # a DDL's schema change, for the others' catalogs
-        catalog.forward = peers.broadcast
-        peers.handlers[INVALIDATE_FRAME] = lambda _: catalog.forget()
+        peers = await worker.join(proxy, server, setup)
         for host, port in setup.addresses:  # the supervisor resolved them and holds the ports
             for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
                 log.info("listening on %s:%d", bound_host, bound_port)
