@@ -19,7 +19,7 @@ from pgproxy.health import HealthChecker
 from pgproxy.observers.watch import Watch
 from pgproxy.pipeline import Pipeline
 from pgproxy.router import Router
-from pgproxy.session import Session
+from pgproxy.session import Elsewhere, Session
 from pgproxy.workers import Workers
 
 log = logging.getLogger("pgproxy")
@@ -40,6 +40,7 @@ class Proxy:
         self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
         self.advisory = AdvisoryLocks()  # pg_advisory_lock() across sessions
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
+        self.elsewhere: Elsewhere | None = None  # the other worker processes' sessions
         self._watch: Watch | None = None
         self._health: HealthChecker | None = None
 

@@ -278,8 +278,9 @@ class Catalog:
         started = time.perf_counter()
         try:
             values = [_array_text(p) if isinstance(p, list) else p for p in params]
+            others = await ctx.activity_elsewhere() if "pg_stat_activity" in sql else []
             result = await ctx.in_worker(_run, engine, who, sql, values, types,
-                                         session_tables(ctx, sql))
+                                         session_tables(ctx, sql, others))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
@@ -383,9 +384,12 @@ def _bind_types(
     return types, complete
 
 
-def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
+def session_tables(
+    ctx: StatementContext, sql: str, others: Sequence[tuple] = ()
+) -> dict[str, list[tuple]]:
     """The rows of the relations `sql` reads that show session state, taken on the event
-    loop (the worker that queries the engine gets the rows, never the Session)."""
+    loop (the worker that queries the engine gets the rows, never the Session);
+    `others`: the other worker processes' sessions, for pg_stat_activity."""
     tables: dict[str, list[tuple]] = {}
     if "pg_settings" in sql:
         tables["pg_settings"] = [
@@ -398,7 +402,7 @@ def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
             (None, database, pid, None, None, user, application, "127.0.0.1", None, None, None,
              None, None, None, None, None, "active" if this else "idle", None, None, None,
              "", "client backend")
-            for database, pid, user, application, this in ctx.activity()
+            for database, pid, user, application, this in [*ctx.activity(), *others]
         ]
     if "pg_cursors" in sql:
         tables["pg_cursors"] = [(*row[:5], _timestamptz(row[5]))

@@ -190,6 +190,17 @@ class StatementContext:
     def is_own(self, session: Session) -> bool:
         return session is self._s
 
+    async def activity_elsewhere(self) -> list[tuple[str, int, str, str | None, bool]]:
+        """The other worker processes' sessions (--workers), as activity() gives them."""
+        elsewhere = self._s.elsewhere()
+        return [] if elsewhere is None else await elsewhere.activity()
+
+    async def signal_elsewhere(self, pid: int, terminate: bool) -> str:
+        """pg_cancel_backend / pg_terminate_backend of another worker's session:
+        'ok', 'denied' or 'none'."""
+        elsewhere = self._s.elsewhere()
+        return "none" if elsewhere is None else await elsewhere.signal(pid, terminate, self.user)
+
     # ------------------------------------------------------------ values
 
     def resolve_setting(

@@ -85,10 +85,17 @@ class Peers:
     async def ask_all(self, code: int, payload: bytes, timeout: float = 2.0) -> list[bytes]:
         """Every other worker's answer to service `code`; a worker that does not answer
         within `timeout` (restarting, hung) is left out."""
+        others = [w for w in range(self.workers) if w != self.worker]
+        return await self.ask(others, code, payload, timeout)
+
+    async def ask(
+        self, workers: list[int], code: int, payload: bytes, timeout: float = 2.0
+    ) -> list[bytes]:
+        """The answers of `workers` (other than this one) that come within `timeout`."""
         loop = asyncio.get_running_loop()
         asked = []
-        for worker in range(self.workers):
-            if worker != self.worker:
+        for worker in workers:
+            if 0 <= worker < self.workers and worker != self.worker:
                 rid = next(self._ids) & 0xFFFFFFFF
                 asked.append(self._asked.setdefault(rid, loop.create_future()))
                 self.send(worker, REQUEST, _ASK.pack(rid, self.worker, code) + payload)

@@ -370,3 +370,43 @@ def test_the_console_adds_up_every_worker(three: ProxyProcess) -> None:
     finally:
         for conn in conns.values():
             conn.close()
+
+
+def test_sessions_of_other_workers_are_seen_and_signalled(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        me, victim = conns[0], conns[1]
+        pids = {conn.info.backend_pid for conn in conns.values()}
+        seen = {pid for (pid,) in me.execute("SELECT pid FROM pg_stat_activity").fetchall()}
+        assert pids <= seen
+        # pg_cancel_backend() of a statement running on another worker.
+        errors: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                victim.execute("SELECT pg_sleep(20)")
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=sleep)
+        thread.start()
+        time.sleep(0.3)
+        pid = victim.info.backend_pid
+        assert me.execute("SELECT pg_cancel_backend(%s)", (pid,)).fetchone() == (True,)
+        thread.join(5)
+        assert not thread.is_alive() and isinstance(errors[0], psycopg.errors.QueryCanceled)
+        # Another user's session may not be signalled; a pid nobody has answers false.
+        stranger = psycopg.connect(three.dsn(), user="stranger", autocommit=True)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            stranger.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        stranger.close()
+        assert me.execute("SELECT pg_cancel_backend(%s)", (2 << 24 | 999_999,)).fetchone() == (
+            False,
+        )
+        # pg_terminate_backend() ends it with 57P01.
+        assert me.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        with pytest.raises(psycopg.errors.AdminShutdown):
+            victim.execute("SELECT 1")
+    finally:
+        for conn in conns.values():
+            conn.close()
