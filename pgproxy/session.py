@@ -79,6 +79,10 @@ class Elsewhere(Protocol):
 
     async def activity(self) -> list[Activity]: ...
 
+    async def locks(self, space: str) -> list[tuple[Any, ...]]:
+        """pg_locks rows of the advisory locks the others' sessions hold in `space`."""
+        ...
+
     async def signal(self, pid: int, terminate: bool, user: str) -> str:
         """'ok', 'denied' (another user's session) or 'none' (no such pid)."""
         ...

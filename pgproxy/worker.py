@@ -12,7 +12,7 @@ the cache is made, before it is warmed.)
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pgproxy import notify
 from pgproxy.advisory_shared import FileLocks
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ADMIN_SERVICE = 5  # run a console command here
 ACTIVITY_SERVICE = 6  # this worker's sessions, for pg_stat_activity
 SIGNAL_SERVICE = 7  # pg_cancel_backend / pg_terminate_backend of a session here
+LOCKS_SERVICE = 8  # the advisory locks this worker's sessions hold, for pg_locks
 
 
 class Elsewhere:
@@ -42,6 +43,10 @@ class Elsewhere:
     async def activity(self) -> list[Activity]:
         answers = await self.peers.ask_all(ACTIVITY_SERVICE, b"")
         return [(d, int(p), u, a, False) for rows in answers for d, p, u, a, _ in json.loads(rows)]
+
+    async def locks(self, space: str) -> list[tuple[Any, ...]]:
+        answers = await self.peers.ask_all(LOCKS_SERVICE, space.encode())
+        return [tuple(row) for rows in answers for row in json.loads(rows)]
 
     async def signal(self, pid: int, terminate: bool, user: str) -> str:
         question = json.dumps([pid, terminate, user]).encode()
@@ -68,7 +73,11 @@ def _serve_sessions(proxy: Proxy, peers: Peers) -> None:
             target.cancel()
         return b"ok"
 
+    async def locks(space: bytes) -> bytes:
+        return json.dumps(proxy.advisory.rows(space.decode())).encode()
+
     peers.services[ACTIVITY_SERVICE] = rows
+    peers.services[LOCKS_SERVICE] = locks
     peers.services[SIGNAL_SERVICE] = signal
 
 

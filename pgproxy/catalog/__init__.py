@@ -278,9 +278,11 @@ class Catalog:
         started = time.perf_counter()
         try:
             values = [_array_text(p) if isinstance(p, list) else p for p in params]
+            # Other worker processes' sessions (--workers), asked only when read.
             others = await ctx.activity_elsewhere() if "pg_stat_activity" in sql else []
+            locks = await ctx.locks_elsewhere() if "pg_locks" in sql else []
             result = await ctx.in_worker(_run, engine, who, sql, values, types,
-                                         session_tables(ctx, sql, others))
+                                         session_tables(ctx, sql, others, locks))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
@@ -385,11 +387,11 @@ def _bind_types(
 
 
 def session_tables(
-    ctx: StatementContext, sql: str, others: Sequence[tuple] = ()
+    ctx: StatementContext, sql: str, others: Sequence[tuple] = (), locks: Sequence[tuple] = ()
 ) -> dict[str, list[tuple]]:
     """The rows of the relations `sql` reads that show session state, taken on the event
     loop (the worker that queries the engine gets the rows, never the Session);
-    `others`: the other worker processes' sessions, for pg_stat_activity."""
+    `others` and `locks`: the other worker processes' sessions and their advisory locks."""
     tables: dict[str, list[tuple]] = {}
     if "pg_settings" in sql:
         tables["pg_settings"] = [
@@ -413,7 +415,7 @@ def session_tables(
             for name, text, at, types, from_sql in ctx.prepared_rows()
         ]
     if "pg_locks" in sql:
-        tables["pg_locks"] = ctx.lock_rows()
+        tables["pg_locks"] = [*ctx.lock_rows(), *locks]
     return tables
 
 

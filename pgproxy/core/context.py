@@ -195,6 +195,13 @@ class StatementContext:
         elsewhere = self._s.elsewhere()
         return [] if elsewhere is None else await elsewhere.activity()
 
+    async def locks_elsewhere(self) -> list[tuple[Any, ...]]:
+        """pg_locks rows of the other worker processes' sessions on this backend."""
+        elsewhere = self._s.elsewhere()
+        if elsewhere is None:
+            return []
+        return await elsewhere.locks(advisory.space(self._s.route.backend))
+
     async def signal_elsewhere(self, pid: int, terminate: bool) -> str:
         """pg_cancel_backend / pg_terminate_backend of another worker's session:
         'ok', 'denied' or 'none'."""

@@ -276,6 +276,13 @@ def test_an_advisory_lock_excludes_sessions_on_other_workers(three: ProxyProcess
         assert a.execute(one.format("pg_try_advisory_lock_shared")).fetchone() == (True,)
         assert b.execute(one.format("pg_try_advisory_lock_shared")).fetchone() == (True,)
         assert c.execute(one.format("pg_try_advisory_lock")).fetchone() == (False,)
+        # pg_locks shows every worker's holders.
+        holders = c.execute(
+            "SELECT pid, mode FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+        ).fetchall()
+        assert sorted(holders) == sorted(
+            [(a.info.backend_pid, "ShareLock"), (b.info.backend_pid, "ShareLock")]
+        )
         # A session's locks go with it, whichever worker it was on.
         a.close()
         b.close()
