@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pgproxy import config as config_mod
+from pgproxy.cache import shared
 
 log = logging.getLogger("pgproxy")
 
@@ -89,7 +90,6 @@ class Supervisor:
         self._reserved: list[socket.socket] = []
         self._addresses: tuple[tuple[str, int], ...] = ()
         self._slots = [_Slot() for _ in range(self.workers)]
-        self._stopping = False
 
     def run(self) -> int:
         try:
@@ -98,11 +98,10 @@ class Supervisor:
             log.error("cannot start: %s", exc)
             return 2
         self.rundir = tempfile.mkdtemp(prefix="pgproxy-run-")
-        # Signals wait in sigtimedwait(): no handler runs between a fork and its exec-less child.
+        # The supervisor takes its signals in sigtimedwait(), so they stay blocked
+        # here; each worker unblocks them after its fork.
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
-            from pgproxy.cache import shared
-
             shared.create(self.rundir, self.workers)
             # One worker first: a configuration no worker can start with (a bad backend
             # URL, trust on a public address) is then said once, by that worker.
