@@ -96,7 +96,7 @@ def test_a_cancel_that_lands_on_another_worker_is_forwarded(three: ProxyProcess)
             thread.join(10)
             assert not thread.is_alive(), "the cancel did not reach the statement"
             assert isinstance(result[0], psycopg.errors.QueryCanceled), result
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 3.0  # ~1 s unloaded; the machine may be busy
             assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
         if f"cancel request for backend {pid} forwarded" in three.log():
             return
