@@ -346,11 +346,13 @@ class AdminSession:
             return RowsResult(verb)
         args = [str(params[a]) if isinstance(a, int) else a for a in prepared.args]
         admin = self.admin
-        rows = await admin.run(prepared.command, args)
         combine = _ACROSS.get(prepared.command)
-        if combine is not None and admin.across is not None:
-            rows = combine(rows, await admin.across(prepared.command, args))
-        return RowsResult(verb, entry[0], rows)
+        if combine is None or admin.across is None:
+            return RowsResult(verb, entry[0], await admin.run(prepared.command, args))
+        # The others first: a CACHE INVALIDATE here would reach them through the shared
+        # log before they count what they drop.
+        others = await admin.across(prepared.command, args)
+        return RowsResult(verb, entry[0], combine(await admin.run(prepared.command, args), others))
 
     def end_of_sync(self) -> None:
         pass
@@ -393,6 +395,7 @@ _ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
     "SHOW STATS": _summed,
     "SHOW CACHE": _summed,
     "SHOW CLIENTS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
+    "CACHE INVALIDATE": lambda own, others: [(own[0][0] + sum(r[0][0] for r in others),)],
 }
 
 
