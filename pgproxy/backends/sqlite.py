@@ -500,7 +500,9 @@ class SQLiteConnection:
             raise apsw.InterruptError("interrupted")
 
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
-        self._finish_current()
+        # The open result is not finished here (open_results): a DECLAREd cursor streams
+        # on while other statements and the catalog's schema reads run on the connection;
+        # the session closes a result that must go (Session.release_active).
         self._cancelled.clear()
         before = self._conn.total_changes()
         try:
