@@ -389,6 +389,16 @@ def _summed(own: Rows, others: list[Rows]) -> Rows:
     return list(totals.items())
 
 
+def _observers(own: Rows, others: list[Rows]) -> Rows:
+    """SHOW OBSERVERS of every worker: each subscriber once, its counts added up."""
+    totals: dict[tuple[Any, ...], list[Any]] = {}
+    for row in [*own, *(r for rows in others for r in rows)]:
+        key, counts = tuple(row[:3]), list(row[3:])
+        seen = totals.setdefault(key, [0] * len(counts))
+        totals[key] = [a + int(b) for a, b in zip(seen, counts, strict=True)]
+    return [(*key, *counts) for key, counts in totals.items()]
+
+
 _OWN = frozenset({"worker", "workers", "uptime_seconds", "enabled"})
 # Commands whose answer covers every worker: how the others' rows join this one's.
 _ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
@@ -396,6 +406,7 @@ _ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
     "SHOW CACHE": _summed,
     "SHOW CLIENTS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
     "CACHE INVALIDATE": lambda own, others: [(own[0][0] + sum(r[0][0] for r in others),)],
+    "SHOW OBSERVERS": _observers,
 }
 
 
