@@ -105,10 +105,14 @@ def main() -> int:
     args = parser.parse_args()
     mp.set_start_method("fork")
     load = os.getloadavg()
-    print(f"{os.cpu_count()} cores, load average {load[0]:.1f}; {args.clients} clients, "
-          f"{args.seconds} s per round")
-    print(f"{'mode':<11}{'round':>6}  {'connections per worker':<24}{'requests per worker':<22}"
-          f"{'requests':>9}")
+    print(
+        f"{os.cpu_count()} cores, load average {load[0]:.1f}; {args.clients} clients, "
+        f"{args.seconds} s per round"
+    )
+    print(
+        f"{'mode':<11}{'round':>6}  {'connections per worker':<24}{'requests per worker':<22}"
+        f"{'requests':>9}"
+    )
     for number in range(1, args.rounds + 1):
         for mode in ("reuseport", "inherited"):
             served, done = _round(mode, args.clients, args.seconds)

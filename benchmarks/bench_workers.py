@@ -56,8 +56,10 @@ def main() -> int:
                         results[(n, mode, c)] = pgbench(env, mode, args.seconds, c)
                 spread[n] = Counter(_CONNECTED.findall(proxy.log()))
     load = os.getloadavg()
-    print(f"\npoint SELECT by primary key on SQLite, {args.seconds} s per run, "
-          f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(
+        f"\npoint SELECT by primary key on SQLite, {args.seconds} s per run, "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
     print(f"{'workers':<9}{'mode':<10}{'clients':>8}{'TPS':>10}{'vs 1 worker':>13}")
     for (n, mode, c), tps in results.items():
         base = results.get((workers[0], mode, c))

@@ -42,8 +42,12 @@ class FileLocks:
         if held >= want:
             return True
         try:
-            fcntl.lockf(self._fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB,
-                        1, _offset(backend, key))
+            fcntl.lockf(
+                self._fd,
+                (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB,
+                1,
+                _offset(backend, key),
+            )
         except OSError:  # EAGAIN / EACCES: held elsewhere in a conflicting mode
             return False
         self._held[(backend, key)] = want

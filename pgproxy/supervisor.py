@@ -138,8 +138,8 @@ class Supervisor:
                         probe.bind(sockaddr)
                     except OSError as exc:
                         raise OSError(
-                            exc.errno, f"cannot listen on {sockaddr[0]}:{sockaddr[1]}: "
-                            f"{exc.strerror}"
+                            exc.errno,
+                            f"cannot listen on {sockaddr[0]}:{sockaddr[1]}: {exc.strerror}",
                         ) from None
                     sockaddr = probe.getsockname()
                 sock = socket.socket(family, kind, proto)
@@ -244,8 +244,7 @@ class Supervisor:
             age = time.monotonic() - slot.started
             slot.backoff = min(max(slot.backoff * 2, 1.0), 30.0) if age < _YOUNG else 0.0
             slot.restart_at = time.monotonic() + slot.backoff
-            log.warning("worker %d (pid %d) %s; restarting it in %.0f s", n, pid, how,
-                        slot.backoff)
+            log.warning("worker %d (pid %d) %s; restarting it in %.0f s", n, pid, how, slot.backoff)
 
     def _stop_all(self) -> None:
         live = {s.pid for s in self._slots if s.pid}

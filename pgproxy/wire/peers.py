@@ -114,7 +114,8 @@ class Peers:
             log.warning("worker %d asked for unknown service %d", worker, code)
             return
         task = asyncio.get_running_loop().create_task(
-            self._answer(service, frame[_ASK.size :], worker, rid))
+            self._answer(service, frame[_ASK.size :], worker, rid)
+        )
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
@@ -160,8 +161,9 @@ class Peers:
                         writer.close()
                     writer = None
                     if attempt:
-                        log.warning("worker %d is unreachable (%s): a message is dropped",
-                                    worker, exc)
+                        log.warning(
+                            "worker %d is unreachable (%s): a message is dropped", worker, exc
+                        )
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -223,9 +223,22 @@ def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path) -> None:
         import sys
 
         out = subprocess.run(
-            [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}",
-             "--backend", f"sqlite:///{tmp_path / 'app.db'}", "--workers", "2"],
-            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "pgproxy",
+                "serve",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--backend",
+                f"sqlite:///{tmp_path / 'app.db'}",
+                "--workers",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         )
     finally:

@@ -126,8 +126,11 @@ sys.stdin.readline()
 def _holder(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(tmp_path), mode], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, cwd=root,
+        [sys.executable, "-c", _HOLDER, str(tmp_path), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
     )
     assert proc.stdout is not None and proc.stdout.readline() == "held\n"
     return proc
