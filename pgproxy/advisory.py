@@ -90,16 +90,50 @@ class AdvisoryLocks:
             waiter = loop.create_future()
             lock = self._locks.setdefault((route, key), _Lock())
             lock.waiters.append(waiter)
+            polls: list[asyncio.TimerHandle] = []
             if lock.free_for(pid, shared):  # another worker holds it: nobody here will wake us
-                loop.call_later(POLL, _wake, waiter)
+                polls.append(
+                    loop.call_later(POLL, self._poll, route, key, pid, shared, waiter, polls)
+                )
             try:
                 await session.wait_for_lock(waiter)
+            except BaseException:
+                if self.between is not None:  # a poll may have taken the hold meanwhile
+                    held = self._locks.get((route, key))
+                    self.between.settle(str(route), key, held.exclusive() if held else None)
+                raise
             finally:
+                for handle in polls:
+                    handle.cancel()
                 lock = self._locks.get((route, key))
                 if lock is not None and waiter in lock.waiters:
                     lock.waiters.remove(waiter)
                 if lock is not None and not lock.holders and not lock.waiters:
                     del self._locks[(route, key)]  # it waited only for another worker
+
+    def _poll(
+        self,
+        route: Hashable,
+        key: Key,
+        pid: int,
+        shared: bool,
+        waiter: asyncio.Future[None],
+        polls: list[asyncio.TimerHandle],
+    ) -> None:
+        """Try for another worker's lock; the waiter is woken only once this process holds
+        it, so a cancel that comes meanwhile still finds the waiter waiting."""
+        lock = self._locks.get((route, key))
+        if waiter.done() or lock is None or not lock.free_for(pid, shared):
+            return  # canceled, or a session here took it: its release wakes the waiter
+        assert self.between is not None
+        if self.between.hold(str(route), key, not shared):
+            _wake(waiter)
+        else:
+            polls[:] = [
+                asyncio.get_running_loop().call_later(
+                    POLL, self._poll, route, key, pid, shared, waiter, polls
+                )
+            ]
 
     def unlock(self, route: Hashable, key: Key, pid: int, shared: bool) -> bool:
         lock = self._locks.get((route, key))
@@ -143,8 +177,26 @@ class AdvisoryLocks:
                 classid, objid, sub = key[0] & 0xFFFFFFFF, key[1] & 0xFFFFFFFF, 2
             for pid, shared, _ in lock.holders:
                 mode = "ShareLock" if shared else "ExclusiveLock"
-                out.append(("advisory", 0, None, None, None, None, None, classid, objid, sub,
-                            None, pid, mode, True, False, None))
+                out.append(
+                    (
+                        "advisory",
+                        0,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        classid,
+                        objid,
+                        sub,
+                        None,
+                        pid,
+                        mode,
+                        True,
+                        False,
+                        None,
+                    )
+                )
         return out
 
 
@@ -192,13 +244,15 @@ def _key(call: exp.Anonymous, params: Sequence[Any]) -> Key:
             value = arg.this
         else:
             raise errors.FeatureNotSupported(
-                f"pgproxy takes {call.this}()'s key as a constant or a parameter")
+                f"pgproxy takes {call.this}()'s key as a constant or a parameter"
+            )
         if value is None:
             raise errors.NullValueNotAllowed(f"{call.this}() takes no NULL key")
         values.append(-int(value) if negative else int(value))
     if len(values) not in (1, 2):
         raise errors.UndefinedFunction(
-            f"function {call.this}({', '.join(['integer'] * len(values))}) does not exist")
+            f"function {call.this}({', '.join(['integer'] * len(values))}) does not exist"
+        )
     return tuple(values)
 
 
@@ -210,8 +264,12 @@ def describe(stmt: dialects.Statement, calls_: list[exp.Anonymous]) -> list[Colu
     for e, call in zip(tree.expressions, calls_, strict=True):
         name = str(call.this).lower()
         void = name == "pg_advisory_unlock_all" or (name in _LOCKS and _LOCKS[name][2])
-        out.append(Column(e.alias_or_name if isinstance(e, exp.Alias) else name,
-                          pgtypes.VOID if void else pgtypes.BOOL))
+        out.append(
+            Column(
+                e.alias_or_name if isinstance(e, exp.Alias) else name,
+                pgtypes.VOID if void else pgtypes.BOOL,
+            )
+        )
     return out
 
 
@@ -241,7 +299,9 @@ class Caller(Protocol):
 
 
 async def run(
-    session: Caller, stmt: dialects.Statement, calls_: list[exp.Anonymous],
+    session: Caller,
+    stmt: dialects.Statement,
+    calls_: list[exp.Anonymous],
     params: Sequence[Any],
 ) -> RowsResult:
     locks = session.advisory

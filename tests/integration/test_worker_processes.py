@@ -430,3 +430,23 @@ def test_sessions_of_other_workers_are_seen_and_signalled(three: ProxyProcess) -
     finally:
         for conn in conns.values():
             conn.close()
+
+
+def test_a_wait_for_another_workers_lock_ends_with_a_cancel(three: ProxyProcess) -> None:
+    conns = _on_each_worker(three)
+    try:
+        holder, waiter = conns[0], conns[1]
+        holder.execute("SELECT pg_advisory_lock(777)")
+        for _ in range(5):  # the wait polls the other worker's lock: a cancel is never lost
+            timer = threading.Timer(0.25, waiter.cancel)
+            timer.start()
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                waiter.execute("SELECT pg_advisory_lock(777)")
+            timer.join()
+        assert waiter.execute("SELECT pg_try_advisory_lock(777)").fetchone() == (False,)
+        holder.execute("SELECT pg_advisory_unlock(777)")
+        assert waiter.execute("SELECT pg_try_advisory_lock(777)").fetchone() == (True,)
+        waiter.execute("SELECT pg_advisory_unlock(777)")
+    finally:
+        for conn in conns.values():
+            conn.close()
