@@ -450,3 +450,25 @@ def test_a_wait_for_another_workers_lock_ends_with_a_cancel(three: ProxyProcess)
     finally:
         for conn in conns.values():
             conn.close()
+
+
+def test_ddl_on_one_worker_refreshes_the_catalog_of_the_others(mariadb_url: str) -> None:
+    """MySQL tells no schema version: a worker's catalog would trust its schema for
+    catalog.REFRESH_SECONDS, but another worker's DDL makes it read the schema anew."""
+    with run_proxy(mariadb_url, extra_args=("--workers", "2")) as proxy:
+        _wait_workers(proxy, 2)
+        conns = _on_each_worker(proxy, 2)
+        try:
+            ddl, reader = conns[0], conns[1]
+            ddl.execute("DROP TABLE IF EXISTS cross_catalog")
+            listed = "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'cross_catalog'"
+            assert reader.execute(listed).fetchone() == (0,)  # the reader's catalog is built
+            ddl.execute("CREATE TABLE cross_catalog (id int PRIMARY KEY)")
+            deadline = time.monotonic() + 2  # well inside REFRESH_SECONDS (10 s)
+            while reader.execute(listed).fetchone() != (1,):
+                assert time.monotonic() < deadline, "the other worker's catalog stayed stale"
+                time.sleep(0.05)
+            ddl.execute("DROP TABLE cross_catalog")
+        finally:
+            for conn in conns.values():
+                conn.close()
