@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -131,6 +132,9 @@ class Admin:
             ("SHOW CLIENTS",
              ["pid:int", "user", "database", "peer", "backend", "branch", "state"],
              self.show_clients),
+            ("SHOW WORKERS",
+             ["worker:int", "pid:int", "clients:int", "uptime_seconds:int"],
+             self.show_workers),
             ("SHOW OBSERVERS",
              ["name", "type", "events", "queued:int", "delivered:int", "failed:int",
               "dead_lettered:int", "dropped:int"],
@@ -231,6 +235,11 @@ class Admin:
                  state, detail)
             )
         return rows
+
+    def show_workers(self, args: list[str]) -> Rows:
+        """This worker process (with --workers, every worker answers for itself)."""
+        return [(self.worker, os.getpid(), len(self.proxy.sessions),
+                 int(time.time() - self.started))]
 
     def show_clients(self, args: list[str]) -> Rows:
         rows: Rows = []
@@ -407,6 +416,7 @@ _ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
     "SHOW CLIENTS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
     "CACHE INVALIDATE": lambda own, others: [(own[0][0] + sum(r[0][0] for r in others),)],
     "SHOW OBSERVERS": _observers,
+    "SHOW WORKERS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
 }
 
 

@@ -383,6 +383,10 @@ def test_the_console_adds_up_every_worker(three: ProxyProcess) -> None:
             assert int(stats["clients"]) >= 3
             clients = admin.execute("SHOW CLIENTS").fetchall()
             assert set(pids) <= {row[0] for row in clients}
+            workers = admin.execute("SHOW WORKERS").fetchall()
+            assert [w[0] for w in workers] == [0, 1, 2]
+            assert sorted(w[1] for w in workers) == sorted(_worker_pids(three))
+            assert sum(w[2] for w in workers) >= 3  # the console counts no client of its own
             cache = dict(admin.execute("SHOW CACHE").fetchall())
             assert cache["workers_answering"] == "3"
             assert int(cache["hits"]) >= 3 and int(cache["misses"]) >= 3
