@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--parts", default="load-sqlite,load-mariadb,restart,stop")
-    parser.add_argument("--workers", type=int, help="[server] workers (threads per backend)")
+    parser.add_argument("--threads", type=int, help="[server] threads (per backend)")
     args = parser.parse_args()
     parts = args.parts.split(",")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -310,7 +310,7 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-hostile-")
     sqlite_path = os.path.join(workdir, "lite.db")
     prepare_sqlite(sqlite_path)
-    cfg = f"[server]\nworkers = {args.workers}\n" if args.workers else None
+    cfg = f"[server]\nthreads = {args.threads}\n" if args.threads else None
     quiet = ("--log-level", "warning")
     if "load-sqlite" in parts:
         with run_proxy(f"sqlite:///{sqlite_path}", config=cfg, extra_args=quiet) as p:

@@ -55,7 +55,8 @@ def main() -> None:
          "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
          "--listen", f"127.0.0.1:{port}", "--backend", f"sqlite:///{db}",
          "--log-level", "warning"],
-        cwd=work, env={**os.environ, "PYTHONPATH": args.root},
+        # One process (PGPROXY_WORKERS, which an older checkout under --root ignores).
+        cwd=work, env={**os.environ, "PYTHONPATH": args.root, "PGPROXY_WORKERS": "1"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -113,6 +114,10 @@ class Admin:
         self.users_configured = users_configured
         self.observers = observers
         self.started = time.time()
+        # With --workers: which worker this is, and how to run a command on the others
+        # (their rows, for the commands in _ACROSS).
+        self.worker, self.workers = 0, 1
+        self.across: Callable[[str, list[str]], Awaitable[list[Rows]]] | None = None
         self.commands: dict[str, tuple[list[Column], Handler]] = {}
         for command, columns, handler in (
             ("SHOW HELP", ["command"], self.show_help),
@@ -134,6 +139,9 @@ class Admin:
             ("SHOW CLIENTS",
              ["pid:int", "user", "database", "peer", "backend", "branch", "state"],
              self.show_clients),
+            ("SHOW WORKERS",
+             ["worker:int", "pid:int", "clients:int", "uptime_seconds:int"],
+             self.show_workers),
             ("SHOW OBSERVERS",
              ["name", "type", "events", "queued:int", "delivered:int", "failed:int",
               "dead_lettered:int", "dropped:int"],
@@ -165,6 +173,13 @@ class Admin:
             )
         return AdminSession(self, params, pid, peer)
 
+    async def run(self, command: str, args: list[str]) -> Rows:
+        """`command` on this worker alone."""
+        rows = self.commands[command][1](args)
+        if inspect.isawaitable(rows):
+            rows = await rows
+        return rows
+
     # ------------------------------------------------------------ commands
 
     def show_help(self, args: list[str]) -> Rows:
@@ -172,6 +187,8 @@ class Admin:
 
     async def show_stats(self, args: list[str]) -> Rows:
         rows: Rows = [
+            ("worker", str(self.worker)),
+            ("workers", str(self.workers)),
             ("uptime_seconds", f"{time.time() - self.started:.0f}"),
             ("clients", str(len(self.proxy.sessions))),
         ]
@@ -235,6 +252,10 @@ class Admin:
     def show_pools(self, args: list[str]) -> Rows:
         """Each route member's connection pool (routing/pool.py)."""
         return [self.proxy.connections(m).row() for m in self.proxy.members()]
+    def show_workers(self, args: list[str]) -> Rows:
+        """This worker process (with --workers, every worker answers for itself)."""
+        return [(self.worker, os.getpid(), len(self.proxy.sessions),
+                 int(time.time() - self.started))]
 
     def show_clients(self, args: list[str]) -> Rows:
         rows: Rows = []
@@ -349,11 +370,14 @@ class AdminSession:
                 self._status = b"I"
             return RowsResult(verb)
         args = [str(params[a]) if isinstance(a, int) else a for a in prepared.args]
-        columns, handler = entry
-        rows = handler(args)
-        if inspect.isawaitable(rows):
-            rows = await rows
-        return RowsResult(verb, columns, rows)
+        admin = self.admin
+        combine = _ACROSS.get(prepared.command)
+        if combine is None or admin.across is None:
+            return RowsResult(verb, entry[0], await admin.run(prepared.command, args))
+        # The others first: a CACHE INVALIDATE here would reach them through the shared
+        # log before they count what they drop.
+        others = await admin.across(prepared.command, args)
+        return RowsResult(verb, entry[0], combine(await admin.run(prepared.command, args), others))
 
     def end_of_sync(self) -> None:
         pass
@@ -371,6 +395,47 @@ _PASSIVE = frozenset({"SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK", "E
 
 def _ms(value: float | None) -> str | None:
     return None if value is None else f"{value:g}"
+def _summed(own: Rows, others: list[Rows]) -> Rows:
+    """(name, value) rows of every worker: counts added up, settings and this worker's
+    identity as they are here, the hit ratio worked out again."""
+    totals = dict(own)
+    for rows in others:
+        for name, value in rows:
+            if name not in totals:
+                totals[name] = value
+            elif str(value).isdigit() and str(totals[name]).isdigit() and not (
+                name in _OWN or "max_" in name
+            ):
+                totals[name] = str(int(totals[name]) + int(value))
+    for prefix in ("", "cache_"):
+        hits, misses = totals.get(prefix + "hits"), totals.get(prefix + "misses")
+        if prefix + "hit_ratio" in totals and hits is not None and misses is not None:
+            asked = int(hits) + int(misses)
+            totals[prefix + "hit_ratio"] = f"{int(hits) / asked if asked else 0.0:.4f}"
+    totals["workers_answering"] = str(1 + len(others))
+    return list(totals.items())
+
+
+def _observers(own: Rows, others: list[Rows]) -> Rows:
+    """SHOW OBSERVERS of every worker: each subscriber once, its counts added up."""
+    totals: dict[tuple[Any, ...], list[Any]] = {}
+    for row in [*own, *(r for rows in others for r in rows)]:
+        key, counts = tuple(row[:3]), list(row[3:])
+        seen = totals.setdefault(key, [0] * len(counts))
+        totals[key] = [a + int(b) for a, b in zip(seen, counts, strict=True)]
+    return [(*key, *counts) for key, counts in totals.items()]
+
+
+_OWN = frozenset({"worker", "workers", "uptime_seconds", "enabled"})
+# Commands whose answer covers every worker: how the others' rows join this one's.
+_ACROSS: dict[str, Callable[[Rows, list[Rows]], Rows]] = {
+    "SHOW STATS": _summed,
+    "SHOW CACHE": _summed,
+    "SHOW CLIENTS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
+    "CACHE INVALIDATE": lambda own, others: [(own[0][0] + sum(r[0][0] for r in others),)],
+    "SHOW OBSERVERS": _observers,
+    "SHOW WORKERS": lambda own, others: sorted([*own, *(r for rows in others for r in rows)]),
+}
 
 
 def _loopback(peer: str) -> bool:

@@ -8,12 +8,15 @@ key (one bigint, or two integers: separate key spaces, as in PostgreSQL);
 session-level locks count re-entries and go with the session, transaction-level
 ones go at the end of the transaction. A wait ends with the lock, a cancel
 request, or statement_timeout (57014).
+
+With several worker processes, a lock is also taken between them
+(advisory_shared.py), so a session on another worker is excluded too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,7 +25,8 @@ from sqlglot import exp
 import dialects
 from dialects import Kind
 from pgproxy import errors, pgtypes
-from pgproxy.backends.base import Capabilities, Column
+from pgproxy.advisory_shared import POLL, FileLocks
+from pgproxy.backends.base import Backend, Capabilities, Column
 from pgproxy.results import RowsResult
 from pgproxy.routing.router import Route
 
@@ -52,35 +56,86 @@ class _Lock:
     def free_for(self, pid: int, shared: bool) -> bool:
         return all(p == pid or (shared and s) for p, s, _ in self.holders)
 
+    def exclusive(self) -> bool | None:
+        """The hold the process needs: exclusive (True), shared (False), none (None)."""
+        if not self.holders:
+            return None
+        return any(not s for _, s, _ in self.holders)
+
 
 class AdvisoryLocks:
     """Every session's advisory locks, per backend (one lock table for the proxy)."""
 
     def __init__(self) -> None:
-        self._locks: dict[tuple[int, Key], _Lock] = {}
+        self._locks: dict[tuple[Hashable, Key], _Lock] = {}
+        self.between: FileLocks | None = None  # the other worker processes, with --workers
 
-    def try_lock(self, route: int, key: Key, pid: int, shared: bool, xact: bool) -> bool:
+    def try_lock(self, route: Hashable, key: Key, pid: int, shared: bool, xact: bool) -> bool:
         lock = self._locks.setdefault((route, key), _Lock())
         if not lock.free_for(pid, shared):
+            return False
+        if self.between is not None and not self.between.hold(str(route), key, not shared):
+            if not lock.holders:
+                del self._locks[(route, key)]
             return False
         holder = (pid, shared, xact)
         lock.holders[holder] = lock.holders.get(holder, 0) + 1
         return True
 
     async def lock(
-        self, route: int, key: Key, pid: int, shared: bool, xact: bool, session: Caller
+        self, route: Hashable, key: Key, pid: int, shared: bool, xact: bool, session: Caller
     ) -> None:
+        loop = asyncio.get_running_loop()
         while not self.try_lock(route, key, pid, shared, xact):
-            waiter = asyncio.get_running_loop().create_future()
-            self._locks[(route, key)].waiters.append(waiter)
+            waiter = loop.create_future()
+            lock = self._locks.setdefault((route, key), _Lock())
+            lock.waiters.append(waiter)
+            polls: list[asyncio.TimerHandle] = []
+            if lock.free_for(pid, shared):  # another worker holds it: nobody here will wake us
+                polls.append(
+                    loop.call_later(POLL, self._poll, route, key, pid, shared, waiter, polls)
+                )
             try:
                 await session.wait_for_lock(waiter)
+            except BaseException:
+                if self.between is not None:  # a poll may have taken the hold meanwhile
+                    held = self._locks.get((route, key))
+                    self.between.settle(str(route), key, held.exclusive() if held else None)
+                raise
             finally:
+                for handle in polls:
+                    handle.cancel()
                 lock = self._locks.get((route, key))
                 if lock is not None and waiter in lock.waiters:
                     lock.waiters.remove(waiter)
+                if lock is not None and not lock.holders and not lock.waiters:
+                    del self._locks[(route, key)]  # it waited only for another worker
 
-    def unlock(self, route: int, key: Key, pid: int, shared: bool) -> bool:
+    def _poll(
+        self,
+        route: Hashable,
+        key: Key,
+        pid: int,
+        shared: bool,
+        waiter: asyncio.Future[None],
+        polls: list[asyncio.TimerHandle],
+    ) -> None:
+        """Try for another worker's lock; the waiter is woken only once this process holds
+        it, so a cancel that comes meanwhile still finds the waiter waiting."""
+        lock = self._locks.get((route, key))
+        if waiter.done() or lock is None or not lock.free_for(pid, shared):
+            return  # canceled, or a session here took it: its release wakes the waiter
+        assert self.between is not None
+        if self.between.hold(str(route), key, not shared):
+            _wake(waiter)
+        else:
+            polls[:] = [
+                asyncio.get_running_loop().call_later(
+                    POLL, self._poll, route, key, pid, shared, waiter, polls
+                )
+            ]
+
+    def unlock(self, route: Hashable, key: Key, pid: int, shared: bool) -> bool:
         lock = self._locks.get((route, key))
         holder = (pid, shared, False)
         if lock is None or holder not in lock.holders:
@@ -101,15 +156,16 @@ class AdvisoryLocks:
             if gone:
                 self._changed(route, key, lock)
 
-    def _changed(self, route: int, key: Key, lock: _Lock) -> None:
+    def _changed(self, route: Hashable, key: Key, lock: _Lock) -> None:
+        if self.between is not None:
+            self.between.settle(str(route), key, lock.exclusive())
         for waiter in lock.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+            _wake(waiter)
         lock.waiters.clear()
         if not lock.holders:
             del self._locks[(route, key)]
 
-    def rows(self, route: int) -> list[tuple[Any, ...]]:
+    def rows(self, route: Hashable) -> list[tuple[Any, ...]]:
         """pg_locks rows of `route`'s advisory locks, keys spelled as PostgreSQL does."""
         out = []
         for (r, key), lock in self._locks.items():
@@ -121,8 +177,26 @@ class AdvisoryLocks:
                 classid, objid, sub = key[0] & 0xFFFFFFFF, key[1] & 0xFFFFFFFF, 2
             for pid, shared, _ in lock.holders:
                 mode = "ShareLock" if shared else "ExclusiveLock"
-                out.append(("advisory", 0, None, None, None, None, None, classid, objid, sub,
-                            None, pid, mode, True, False, None))
+                out.append(
+                    (
+                        "advisory",
+                        0,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        classid,
+                        objid,
+                        sub,
+                        None,
+                        pid,
+                        mode,
+                        True,
+                        False,
+                        None,
+                    )
+                )
         return out
 
 
@@ -170,13 +244,15 @@ def _key(call: exp.Anonymous, params: Sequence[Any]) -> Key:
             value = arg.this
         else:
             raise errors.FeatureNotSupported(
-                f"pgproxy takes {call.this}()'s key as a constant or a parameter")
+                f"pgproxy takes {call.this}()'s key as a constant or a parameter"
+            )
         if value is None:
             raise errors.NullValueNotAllowed(f"{call.this}() takes no NULL key")
         values.append(-int(value) if negative else int(value))
     if len(values) not in (1, 2):
         raise errors.UndefinedFunction(
-            f"function {call.this}({', '.join(['integer'] * len(values))}) does not exist")
+            f"function {call.this}({', '.join(['integer'] * len(values))}) does not exist"
+        )
     return tuple(values)
 
 
@@ -188,9 +264,23 @@ def describe(stmt: dialects.Statement, calls_: list[exp.Anonymous]) -> list[Colu
     for e, call in zip(tree.expressions, calls_, strict=True):
         name = str(call.this).lower()
         void = name == "pg_advisory_unlock_all" or (name in _LOCKS and _LOCKS[name][2])
-        out.append(Column(e.alias_or_name if isinstance(e, exp.Alias) else name,
-                          pgtypes.VOID if void else pgtypes.BOOL))
+        out.append(
+            Column(
+                e.alias_or_name if isinstance(e, exp.Alias) else name,
+                pgtypes.VOID if void else pgtypes.BOOL,
+            )
+        )
     return out
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def space(backend: Backend) -> str:
+    """The lock space of a backend: its URL, the same in every worker process."""
+    return str(getattr(backend, "url", "") or id(backend))
 
 
 class Caller(Protocol):
@@ -209,11 +299,13 @@ class Caller(Protocol):
 
 
 async def run(
-    session: Caller, stmt: dialects.Statement, calls_: list[exp.Anonymous],
+    session: Caller,
+    stmt: dialects.Statement,
+    calls_: list[exp.Anonymous],
     params: Sequence[Any],
 ) -> RowsResult:
     locks = session.advisory
-    route, pid = id(session.route.backend), session.pid
+    route, pid = space(session.route.backend), session.pid
     row: list[Any] = []
     notices = []
     for call in calls_:

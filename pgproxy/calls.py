@@ -8,7 +8,8 @@ those, or pg_backend_pid().
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import sqlglot.expressions as exp
@@ -45,7 +46,7 @@ def describe(call: exp.Anonymous) -> list[Column]:
     return [Column(column, _FUNCTIONS[name][1])]
 
 
-def run(
+async def run(
     ctx: StatementContext, call: exp.Anonymous, params: Sequence[Any]
 ) -> RowsResult:
     name = str(call.this).lower()
@@ -53,6 +54,8 @@ def run(
     if len(call.expressions) != nargs:
         raise errors.UndefinedFunction(f"function {name}() takes {nargs} arguments")
     value = fn(ctx, *(_value(arg, params, ctx) for arg in call.expressions))
+    if inspect.isawaitable(value):
+        value = await value
     return RowsResult("SELECT", describe(call), [(value,)])
 
 
@@ -63,19 +66,20 @@ def _pg_notify(ctx: StatementContext, channel: Any, payload: Any) -> str:
     return ""  # void
 
 
-def _signal(terminate: bool) -> Callable[[StatementContext, Any], bool]:
-    def signal(ctx: StatementContext, pid: Any) -> bool:
+def _signal(terminate: bool) -> Callable[[StatementContext, Any], Awaitable[bool]]:
+    async def signal(ctx: StatementContext, pid: Any) -> bool:
         """As PostgreSQL for a role that is no superuser: only its own sessions."""
         if pid is None:
             return False
         target = ctx.session_by_pid(int(pid))
-        if target is None:
-            return False  # PostgreSQL warns: PID … is not a PostgreSQL backend process
+        if target is None:  # on another worker process (--workers), or nowhere
+            answer = await ctx.signal_elsewhere(int(pid), terminate)
+            if answer == "denied":
+                raise _denied(terminate)
+            # 'none': PostgreSQL warns that the PID is not a PostgreSQL backend process.
+            return answer == "ok"
         if target.user != ctx.user:
-            raise errors.InsufficientPrivilege(
-                "permission denied to " + ("terminate process" if terminate else "cancel query"),
-                detail="Only roles with the same role as the backend may signal it.",
-            )
+            raise _denied(terminate)
         if not terminate:
             target.cancel()
         elif ctx.is_own(target):
@@ -87,7 +91,14 @@ def _signal(terminate: bool) -> Callable[[StatementContext, Any], bool]:
     return signal
 
 
-_FUNCTIONS = {
+def _denied(terminate: bool) -> errors.PgError:
+    return errors.InsufficientPrivilege(
+        "permission denied to " + ("terminate process" if terminate else "cancel query"),
+        detail="Only roles with the same role as the backend may signal it.",
+    )
+
+
+_FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "pg_notify": (2, pgtypes.VOID, _pg_notify),
     "pg_cancel_backend": (1, pgtypes.BOOL, _signal(terminate=False)),
     "pg_terminate_backend": (1, pgtypes.BOOL, _signal(terminate=True)),

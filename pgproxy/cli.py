@@ -11,9 +11,10 @@ import ssl
 import sys
 
 from pgproxy import config as config_mod
-from pgproxy import errors, settings
+from pgproxy import errors, settings, worker
 from pgproxy.admin import Admin
 from pgproxy.cache import CacheOptions, QueryCache, warm
+from pgproxy.cache.shared import SharedLog
 from pgproxy.federation import stage as federation
 from pgproxy.flight import FlightEndpoint
 from pgproxy.flight import missing as flight_missing
@@ -21,6 +22,7 @@ from pgproxy.health import HealthChecker, HealthOptions
 from pgproxy.observers import Observers, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
+from pgproxy.supervisor import Supervisor, WorkerSetup, single_process_reason
 from pgproxy.telemetry import Telemetry
 from pgproxy.wire.server import WireServer
 
@@ -44,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--flight", help="host:port for the Arrow Flight SQL endpoint (needs pgproxy[flight])"
     )
+    serve.add_argument(
+        "--workers",
+        help="processes sharing the listening ports, or auto (default: auto, one per core)",
+    )
     return parser
 
 
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_mod.load(
             args.config, listen=args.listen, backend=args.backend, log_level=args.log_level,
-            flight=args.flight,
+            flight=args.flight, workers=args.workers,
         )
     except (OSError, ValueError) as exc:  # a missing file, a TOML syntax error
         print(f"pgproxy: cannot read the configuration: {exc}", file=sys.stderr)
@@ -60,17 +66,34 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.flight and (why := flight_missing()) is not None:
         print(f"pgproxy: {why}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=cfg.log_level.upper(), format=_LOG_FORMAT.format(worker=""))
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         log.info("uvloop is not installed; using the default asyncio event loop")
+    if cfg.workers > 1 and (why := single_process_reason(cfg)):
+        log.info("one worker process: %s", why)
+        cfg.workers = 1
+    if cfg.workers > 1:
+        return Supervisor(cfg, lambda setup: _run(cfg, setup)).run()
+    return _run(cfg, None)
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s{worker}: %(message)s"
+
+
+def _run(cfg: config_mod.Config, setup: WorkerSetup | None) -> int:
+    """Serve until told to stop (the one process, or one worker of several)."""
+    if setup is not None:
+        formatter = logging.Formatter(_LOG_FORMAT.format(worker=f"[worker {setup.worker}]"))
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter)
     try:
-        asyncio.run(serve(cfg))
+        asyncio.run(serve(cfg, setup=setup))
     except KeyboardInterrupt:
         pass
     except (ValueError, ImportError, OSError, errors.PgError) as exc:
@@ -80,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    cfg: config_mod.Config,
+    ready: asyncio.Event | None = None,
+    setup: WorkerSetup | None = None,
+) -> None:
+    """Serve `cfg`; with `setup`, as one of several worker processes."""
     if cfg.server_version is not None:
         settings.set_server_version(str(cfg.server_version))
     # A backend that fails to open (say, a path that is no Dolt directory) is
@@ -88,7 +116,7 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     router = Router.open(cfg.backends, cfg.routes)
     for name, backend in router.members().items():
         log.info("backend %s: %s", name, backend.redacted_url())
-    proxy = Proxy(router, workers=cfg.workers, cache_size=cfg.cache_size, pool=cfg.pool)
+    proxy = Proxy(router, workers=cfg.threads, cache_size=cfg.cache_size, pool=cfg.pool)
     # Queries naming tables of several routes (DuckDB when the analytics extra is there).
     federation.install(proxy.pipeline, proxy.router, cfg.federation)
     # Optional stages, each from its own config section: query cache, observers,
@@ -96,6 +124,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
     cache_options = CacheOptions.from_section(cfg.query_cache)
     if cache_options.enabled:
         proxy.pipeline.cache = QueryCache(cache_options, per_user=bool(cfg.users))
+        if setup is not None:  # before warming: its fills must hear the others' writes
+            proxy.pipeline.cache.store.shared = SharedLog(setup.rundir, setup.worker)
     observers = Observers.from_config(cfg.observers)
     telemetry = Telemetry.from_config(cfg.telemetry)
     if telemetry is not None:
@@ -127,13 +157,24 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         require_tls=cfg.require_tls,
         authentication_timeout=cfg.authentication_timeout,
         max_client_conn=cfg.max_client_conn,
+        worker=setup.worker if setup is not None else 0,
     )
-    for address in cfg.listen:
-        host, port = config_mod.split_listen(address)
-        for bound_host, bound_port in await server.listen(host, port):
-            log.info("listening on %s:%d", bound_host, bound_port)
+    peers = None
+    if setup is None:
+        for address in cfg.listen:
+            host, port = config_mod.split_listen(address)
+            for bound_host, bound_port in await server.listen(host, port):
+                log.info("listening on %s:%d", bound_host, bound_port)
+    else:
+        peers = await worker.join(proxy, server, setup)
+        for host, port in setup.addresses:  # the supervisor resolved them and holds the ports
+            for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
+                log.info("listening on %s:%d", bound_host, bound_port)
+        setup.ready()
     flight = None
-    if cfg.flight:
+    # One Flight endpoint, in the first worker: its bearer tokens and prepared statements
+    # live in that process, and gRPC would let every worker bind the port.
+    if cfg.flight and (setup is None or setup.worker == 0):
         host, port = config_mod.split_listen(cfg.flight)
         flight = FlightEndpoint(
             proxy, host, port, users=cfg.users, auth_method=cfg.auth,
@@ -157,6 +198,8 @@ async def serve(cfg: config_mod.Config, ready: asyncio.Event | None = None) -> N
         if flight is not None:
             await flight.close()
         await server.close()
+        if peers is not None:
+            await peers.close()
         if proxy.health is not None:
             await proxy.health.stop()
         if observers is not None:

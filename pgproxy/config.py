@@ -14,6 +14,7 @@ from pgproxy.routing.groups import RouteConfig
 DEFAULT_PORT = 6432
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_BACKEND = "sqlite:pgproxy.db"  # relative to the working directory
+MAX_WORKERS = 64  # processes; a worker id must fit the cancel key's high bits (wire/keys.py)
 
 
 @dataclass
@@ -29,7 +30,9 @@ class Config:
     tls_cert: str | None = None
     tls_key: str | None = None
     flight: str | None = None  # host:port of the Arrow Flight SQL endpoint (pgproxy[flight])
-    workers: int = 64
+    workers: int = field(default_factory=lambda: default_workers())  # processes (supervisor.py)
+    threads: int = 64  # per backend, for its blocking driver calls
+    warnings: list[str] = field(default_factory=list)  # logged once logging is set up
     cache_size: int = 4096
     log_level: str = "info"
     server_version: str | None = None  # advertised; None: settings.DEFAULT_SERVER_VERSION
@@ -56,6 +59,7 @@ def load(path: str | None = None, env: dict[str, str] | None = None, **flags: An
         "backend": env.get("PGPROXY_BACKEND"),
         "log_level": env.get("PGPROXY_LOG_LEVEL"),
         "auth": env.get("PGPROXY_AUTH"),
+        "workers": env.get("PGPROXY_WORKERS"),
     }
     overrides.update({k: v for k, v in flags.items() if v is not None})
     for key, value in overrides.items():
@@ -65,6 +69,8 @@ def load(path: str | None = None, env: dict[str, str] | None = None, **flags: An
             cfg.listen = [value] if isinstance(value, str) else list(value)
         elif key == "backend":
             cfg.backends["default"] = value
+        elif key == "workers":
+            cfg.workers = _workers(value)
         else:
             setattr(cfg, key, value)
     return cfg
@@ -77,13 +83,26 @@ def _apply_file(cfg: Config, path: Path) -> None:
     listen = server.get("listen")
     if listen:
         cfg.listen = [listen] if isinstance(listen, str) else list(listen)
-    for key in ("auth", "allow_remote_trust", "require_tls", "tls_cert", "tls_key", "workers",
+    for key in ("auth", "allow_remote_trust", "require_tls", "tls_cert", "tls_key",
                 "log_level", "server_version", "flight"):
         if key in server:
             setattr(cfg, key, server[key])
     for key in ("allow_remote_trust", "require_tls"):
         if key in server and not isinstance(server[key], bool):
             raise ValueError(f"[server] {key} must be true or false")
+    if "threads" in server:
+        cfg.threads = int(_number(server, "threads", 1, 4096))
+    if "workers" in server:
+        old = server["workers"]
+        if "threads" not in server and isinstance(old, int) and old > default_workers():
+            # Before --workers counted processes, this key counted threads per backend.
+            cfg.threads = int(_number(server, "workers", 1, 4096))
+            cfg.warnings.append(
+                f"[server] workers = {old} is read as threads = {old} (its old meaning): "
+                "workers now counts processes; rename it to threads"
+            )
+        else:
+            cfg.workers = _workers(old)
     if "authentication_timeout" in server:
         # PostgreSQL's range: 1 s to 10 min.
         cfg.authentication_timeout = _number(server, "authentication_timeout", 1, 600)
@@ -124,6 +143,28 @@ def _environ(value: str) -> str:
         return os.environ[name]
 
     return _VARIABLE.sub(lookup, value)
+def default_workers() -> int:
+    """One worker process per core this process may run on."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _workers(value: Any) -> int:
+    """[server] workers / --workers / PGPROXY_WORKERS: a process count, or "auto" (cores)."""
+    if value == "auto":
+        return default_workers()
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if isinstance(value, bool) or not 1 <= n <= MAX_WORKERS:
+        raise ValueError(
+            f'workers must be a number from 1 to {MAX_WORKERS} or "auto", not {value!r}'
+        )
+    return n
 
 
 def _number(section: dict[str, Any], key: str, low: float, high: float) -> float:

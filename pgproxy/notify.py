@@ -6,11 +6,14 @@ every session of the same database listening on the channel, the sender's
 too. As in PostgreSQL, a NOTIFY inside a transaction block is delivered when
 the block commits and dropped if it rolls back, identical notifications of
 one transaction are sent once, and the wire sends them when the receiving
-session is idle or about to report ReadyForQuery.
+session is idle or about to report ReadyForQuery. With several worker
+processes, each worker's hub also hands what it publishes to the others
+(`forward`), which deliver it to their own listeners (`deliver`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -30,6 +33,7 @@ _LISTEN = re.compile(rf"\s*(UN)?LISTEN\s+(\*|{_IDENT})\s*;?\s*$", re.I | re.S)
 _NOTIFY = re.compile(rf"\s*NOTIFY\s+({_IDENT})\s*(?:,\s*('(?:[^']|'')*'))?\s*;?\s*$", re.S | re.I)
 
 Notification = tuple[int, str, str]  # sender's pid, channel, payload
+FRAME = 1  # the code of a worker-to-worker frame of notifications (wire/peers.py)
 
 
 class Inbox:
@@ -49,6 +53,8 @@ class Hub:
 
     def __init__(self) -> None:
         self._listeners: dict[tuple[str, str], set[Inbox]] = {}
+        # With --workers: (frame code, payload) to every other worker.
+        self.forward: Callable[[int, bytes], None] | None = None
 
     def listen(self, database: str, inbox: Inbox, channel: str) -> None:
         inbox.channels.add(channel)
@@ -66,8 +72,19 @@ class Hub:
                     del self._listeners[(database, name)]
 
     def publish(self, database: str, notifications: Sequence[Notification]) -> None:
+        notes = list(dict.fromkeys(notifications))  # duplicates of one transaction: once
+        self.deliver(database, notes)
+        if self.forward is not None:
+            self.forward(FRAME, json.dumps([database, notes]).encode())
+
+    def delivered(self, frame: bytes) -> None:
+        """Another worker's notifications, for this worker's listeners."""
+        database, notes = json.loads(frame)
+        self.deliver(database, [(int(pid), str(ch), str(p)) for pid, ch, p in notes])
+
+    def deliver(self, database: str, notifications: Sequence[Notification]) -> None:
         woken: dict[Inbox, None] = {}
-        for note in dict.fromkeys(notifications):  # duplicates of one transaction: once
+        for note in notifications:
             for inbox in self._listeners.get((database, note[1]), ()):
                 inbox.received.append(note)
                 woken[inbox] = None

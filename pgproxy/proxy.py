@@ -26,7 +26,7 @@ from pgproxy.routing import pool as pool_mod
 from pgproxy.routing.groups import Member
 from pgproxy.routing.pool import ConnectionPool, PoolOptions
 from pgproxy.routing.router import Router
-from pgproxy.session import Session
+from pgproxy.session import Elsewhere, Session
 from pgproxy.workers import Workers
 
 log = logging.getLogger("pgproxy")
@@ -59,6 +59,7 @@ class Proxy:
         self.notifications = notify.Hub()  # LISTEN / NOTIFY channels, per database
         self.advisory = AdvisoryLocks()  # pg_advisory_lock() across sessions
         self.admin: Any = None  # pgproxy.admin.Admin: answers database "pgproxy"
+        self.elsewhere: Elsewhere | None = None  # the other worker processes' sessions
         self._watch: Watch | None = None
         self._health: HealthChecker | None = None
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
@@ -81,6 +81,23 @@ class Runner(Protocol):
     ) -> Sequence[int]: ...
 
 
+Activity = tuple[str, int, str, str | None, bool]  # database, pid, user, application, is me
+
+
+class Elsewhere(Protocol):
+    """The sessions of the other worker processes (--workers; pgproxy/worker.py)."""
+
+    async def activity(self) -> list[Activity]: ...
+
+    async def locks(self, space: str) -> list[tuple[Any, ...]]:
+        """pg_locks rows of the advisory locks the others' sessions hold in `space`."""
+        ...
+
+    async def signal(self, pid: int, terminate: bool, user: str) -> str:
+        """'ok', 'denied' (another user's session) or 'none' (no such pid)."""
+        ...
+
+
 class SessionServices(Protocol):
     """What a session is given by its owner (pgproxy.proxy.Proxy); nothing else reaches it."""
 
@@ -90,6 +107,7 @@ class SessionServices(Protocol):
     notifications: notify.Hub
     advisory: AdvisoryLocks
     sessions: set[Session]
+    elsewhere: Elsewhere | None
 
     def pool(self, backend: Backend) -> Workers: ...
 
@@ -853,11 +871,13 @@ class Session:
         """The open session with this backend pid (pg_terminate_backend and friends)."""
         return next((s for s in self._services.sessions if s.pid == pid), None)
 
-    def activity(self) -> list[tuple[str, int, str, str, bool]]:
+    def activity(self) -> list[Activity]:
         """pg_stat_activity, taken on the event loop: (database, pid, user,
         application_name, whether it is this session) per open session."""
-        return [(s.database, s.pid, s.user, s.settings.get("application_name"), s is self)
-                for s in list(self._services.sessions)]
+        return activity(self._services.sessions, self)
+
+    def elsewhere(self) -> Elsewhere | None:
+        return self._services.elsewhere
 
     def spawn(self, route: Route, user: str, peer: str) -> Session:
         """A session of the proxy's own on `route` (a cache refresh): no client, pid 0."""
@@ -959,3 +979,9 @@ def _options(options: str) -> dict[str, str]:
             name, value = word[2:].split("=", 1)
             out[name.replace("-", "_")] = value
     return out
+
+
+def activity(sessions: Iterable[Session], me: Session | None = None) -> list[Activity]:
+    """pg_stat_activity's rows of `sessions`, taken on the event loop."""
+    return [(s.database, s.pid, s.user, s.settings.get("application_name"), s is me)
+            for s in list(sessions)]

@@ -18,6 +18,9 @@ import pytest
 from tests.fix_servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# Worker processes of a proxy a test starts without --workers: 1, since most tests count
+# on one process's statistics; PGPROXY_TEST_WORKERS=2 runs the suite across processes.
+TEST_WORKERS = os.environ.get("PGPROXY_TEST_WORKERS", "1")
 
 
 @dataclass
@@ -65,7 +68,8 @@ def run_proxy(
 ) -> Iterator[ProxyProcess]:
     """Start `python -m pgproxy serve` against `backend_url`; stop it afterwards.
 
-    An empty `backend_url` gives no --backend flag: the config's [backends] alone."""
+    An empty `backend_url` gives no --backend flag: the config's [backends] alone.
+    TEST_WORKERS worker processes unless `extra_args` says --workers."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="pgproxy-test-")
     log_path = os.path.join(workdir, "proxy.log")
@@ -79,6 +83,7 @@ def run_proxy(
         *(["--backend", backend_url] if backend_url else []),
         "--log-level",
         "debug",
+        *([] if "--workers" in extra_args else ["--workers", TEST_WORKERS]),
         *extra_args,
     ]
     text = config or ""

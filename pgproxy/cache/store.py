@@ -1,4 +1,9 @@
-"""The query cache's storage: an LRU bounded by entries and bytes, TTLs, a table index, stats."""
+"""The query cache's storage: an LRU bounded by entries and bytes, TTLs, a table index, stats.
+
+With several worker processes, invalidations also go through the shared log
+(cache/shared.py): this store publishes its own and applies the others' before
+each lookup and each fill's freshness check.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 from lru import LRU
 
 from pgproxy.backends.base import Column
+from pgproxy.cache.shared import EVERYTHING, SharedLog, code
 
 
 def table_name(name: str) -> str:
@@ -77,17 +83,20 @@ class CacheStore:
         self.stats = Stats()
         self._lru: LRU = LRU(max(1, max_entries), callback=self._evicted)
         self._by_table: dict[str, set[Hashable]] = {}
-        # Per table, the invalidation clock when it was last written: a fill that
-        # started before that write may hold rows from before it.
+        # Per table code (shared.code), the invalidation clock when it was last
+        # written: a fill that started before that write may hold rows from before it.
         self.clock = 0
-        self._written_at: dict[str, int] = {}
+        self._written_at: dict[int, int] = {}
         self._written_all_at = 0
+        self.shared: SharedLog | None = None  # the other workers' writes, with --workers
 
     def __len__(self) -> int:
         return len(self._lru)
 
     def get(self, key: Hashable, grace: float = 0.0) -> Entry | None:
         """The entry, or None; past its TTL it is kept for `grace` more seconds (stale)."""
+        if self.shared is not None and self.shared.pending():
+            self._apply_shared(self.shared.changes())
         entry: Entry | None = self._lru.get(key)
         if entry is None:
             return None
@@ -100,10 +109,12 @@ class CacheStore:
 
     def fresh_since(self, tables: Iterable[str], clock: int) -> bool:
         """True if none of `tables` was written after invalidation clock `clock`."""
+        if self.shared is not None and self.shared.pending():
+            self._apply_shared(self.shared.changes())
         if self._written_all_at > clock:
             return False
         written = self._written_at
-        return all(written.get(t, 0) <= clock for t in tables)
+        return all(written.get(code(t), 0) <= clock for t in tables)
 
     def put(self, key: Hashable, entry: Entry) -> bool:
         if entry.size > self.max_bytes:
@@ -126,16 +137,41 @@ class CacheStore:
 
     def invalidate_tables(self, tables: Iterable[str]) -> int:
         """Drop every entry that read any of `tables`; later fills from before now are refused."""
+        tables = list(tables)
+        if self.shared is not None:
+            self.shared.publish([code(t) for t in tables])
+        return self._invalidate(tables)
+
+    def _invalidate(self, tables: Iterable[str]) -> int:
         self.clock += 1
         n = 0
         for t in tables:
-            self._written_at[t] = self.clock
+            self._written_at[code(t)] = self.clock
             for key in list(self._by_table.get(t, ())):
                 n += self._drop(key)
         self.stats.invalidations += n
         return n
 
+    def _apply_shared(self, codes: set[int]) -> None:
+        """The other workers' writes: what they name is stale here too."""
+        if EVERYTHING in codes:
+            self._invalidate_all()
+            return
+        self.clock += 1
+        for c in codes:
+            self._written_at[c] = self.clock
+        n = 0
+        for t in [t for t in self._by_table if code(t) in codes]:
+            for key in list(self._by_table.get(t, ())):
+                n += self._drop(key)
+        self.stats.invalidations += n
+
     def invalidate_all(self) -> int:
+        if self.shared is not None:
+            self.shared.publish([EVERYTHING])
+        return self._invalidate_all()
+
+    def _invalidate_all(self) -> int:
         self.clock += 1
         self._written_all_at = self.clock
         n = len(self._lru)
@@ -150,7 +186,13 @@ class CacheStore:
         if pattern in ("*", ""):
             return self.invalidate_all()
         pat = pattern.lower()
-        return self.invalidate_tables([t for t in self._by_table if fnmatch.fnmatchcase(t, pat)])
+        if self.shared is not None:
+            # The other workers may hold tables this one never cached.
+            if any(c in pat for c in "*?["):
+                self.shared.publish([EVERYTHING])
+            else:
+                self.shared.publish([code(pat)])
+        return self._invalidate([t for t in self._by_table if fnmatch.fnmatchcase(t, pat)])
 
     def entries(self) -> list[tuple[Hashable, Entry]]:
         return list(self._lru.items())

@@ -15,7 +15,7 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lru import LRU
@@ -46,12 +46,14 @@ REFRESH_SECONDS = 10.0
 # Functions only the catalog engine answers; a table-less SELECT calling one comes here.
 CATALOG_FUNCTIONS = frozenset(name for name, fn in FUNCTIONS.items() if fn.only_here)
 _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
+INVALIDATE_FRAME = 2  # the code of a worker-to-worker "DDL ran: forget the schema" (wire/peers.py)
 
 
 class Catalog:
     """Answers catalog statements from a per-backend engine; shared by every ctx."""
 
     def __init__(self) -> None:
+        self.forward: Callable[[int, bytes], None] | None = None  # to the other workers
         self._engines: dict[int, tuple[CatalogDB, Any, float]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
@@ -113,7 +115,13 @@ class Catalog:
         self._param_types[key] = columns
 
     def invalidate(self, backend: Any = None) -> None:
-        """Forget the cached schema (one backend's, or all): the next query reads it anew."""
+        """Forget the cached schema (one backend's, or all): the next query reads it anew.
+        With --workers the others forget theirs too (their backend objects are their own)."""
+        self.forget(backend)
+        if self.forward is not None:
+            self.forward(INVALIDATE_FRAME, b"")
+
+    def forget(self, backend: Any = None) -> None:
         if backend is None:
             self._engines.clear()
             self._columns.clear()
@@ -309,8 +317,11 @@ class Catalog:
         started = time.perf_counter()
         try:
             values = [_array_text(p) if isinstance(p, list) else p for p in params]
+            # Other worker processes' sessions (--workers), asked only when read.
+            others = await ctx.activity_elsewhere() if "pg_stat_activity" in sql else []
+            locks = await ctx.locks_elsewhere() if "pg_locks" in sql else []
             result = await ctx.in_worker(_run, engine, who, sql, values, types,
-                                         session_tables(ctx, sql))
+                                         session_tables(ctx, sql, others, locks))
         except errors.PgError as exc:
             # Each failure is a gap in the emulation: the log says which query to look at.
             log.warning("catalog query failed: %s\n  query: %s\n  as SQLite: %s", exc, stmt.sql,
@@ -415,9 +426,12 @@ def _bind_types(
     return types, complete
 
 
-def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
+def session_tables(
+    ctx: StatementContext, sql: str, others: Sequence[tuple] = (), locks: Sequence[tuple] = ()
+) -> dict[str, list[tuple]]:
     """The rows of the relations `sql` reads that show session state, taken on the event
-    loop (the worker that queries the engine gets the rows, never the Session)."""
+    loop (the worker that queries the engine gets the rows, never the Session);
+    `others` and `locks`: the other worker processes' sessions and their advisory locks."""
     tables: dict[str, list[tuple]] = {}
     if "pg_settings" in sql:
         tables["pg_settings"] = [
@@ -430,7 +444,7 @@ def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
             (None, database, pid, None, None, user, application, "127.0.0.1", None, None, None,
              None, None, None, None, None, "active" if this else "idle", None, None, None,
              "", "client backend")
-            for database, pid, user, application, this in ctx.activity()
+            for database, pid, user, application, this in [*ctx.activity(), *others]
         ]
     if "pg_cursors" in sql:
         tables["pg_cursors"] = [(*row[:5], _timestamptz(row[5]))
@@ -441,7 +455,7 @@ def session_tables(ctx: StatementContext, sql: str) -> dict[str, list[tuple]]:
             for name, text, at, types, from_sql in ctx.prepared_rows()
         ]
     if "pg_locks" in sql:
-        tables["pg_locks"] = ctx.lock_rows()
+        tables["pg_locks"] = [*ctx.lock_rows(), *locks]
     return tables
 
 

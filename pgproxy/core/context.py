@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import dialects
-from pgproxy import notify
+from pgproxy import advisory, notify
 from pgproxy.backends.base import Connection
 from pgproxy.core.statement import PreparedStatement
 from pgproxy.cursors import Cursors
@@ -194,6 +194,24 @@ class StatementContext:
     def is_own(self, session: Session) -> bool:
         return session is self._s
 
+    async def activity_elsewhere(self) -> list[tuple[str, int, str, str | None, bool]]:
+        """The other worker processes' sessions (--workers), as activity() gives them."""
+        elsewhere = self._s.elsewhere()
+        return [] if elsewhere is None else await elsewhere.activity()
+
+    async def locks_elsewhere(self) -> list[tuple[Any, ...]]:
+        """pg_locks rows of the other worker processes' sessions on this backend."""
+        elsewhere = self._s.elsewhere()
+        if elsewhere is None:
+            return []
+        return await elsewhere.locks(advisory.space(self._s.route.backend))
+
+    async def signal_elsewhere(self, pid: int, terminate: bool) -> str:
+        """pg_cancel_backend / pg_terminate_backend of another worker's session:
+        'ok', 'denied' or 'none'."""
+        elsewhere = self._s.elsewhere()
+        return "none" if elsewhere is None else await elsewhere.signal(pid, terminate, self.user)
+
     # ------------------------------------------------------------ values
 
     def resolve_setting(
@@ -269,7 +287,7 @@ class StatementContext:
         return self._s.prepared_rows()
 
     def lock_rows(self) -> list[tuple[Any, ...]]:
-        return self._s.advisory.rows(id(self._s.route.backend))
+        return self._s.advisory.rows(advisory.space(self._s.route.backend))
 
     # ------------------------------------------------------------ sessions of the proxy's own
 

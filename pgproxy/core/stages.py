@@ -282,7 +282,7 @@ class Calls(Stage):
         call = calls.bare_call(ctx.stmt)
         if call is None:  # SELECT of no columns: one empty row
             return RowsResult("SELECT", [], [()])
-        return calls.run(ctx, call, ctx.params)
+        return await calls.run(ctx, call, ctx.params)
 
 
 class SetConfig(Stage):

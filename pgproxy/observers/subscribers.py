@@ -108,12 +108,15 @@ class AuditLog(Sink):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
-        self._file = open(path, "a", encoding="utf-8")  # kept open: one append per batch
+        # Kept open, unbuffered: a batch is one write(2) at the end of the file, so the
+        # lines of several worker processes (--workers) never interleave mid-line.
+        self._file = open(path, "ab", buffering=0)
 
     def deliver_sync(self, events: list[Event]) -> None:
+        data = memoryview("".join(e.to_json() + "\n" for e in events).encode())
         try:
-            self._file.write("".join(e.to_json() + "\n" for e in events))
-            self._file.flush()
+            while data:
+                data = data[self._file.write(data) or 0 :]
         except OSError as exc:
             raise DeliveryError(f"write {self.path}: {exc}") from None
 

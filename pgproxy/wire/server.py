@@ -7,12 +7,15 @@ import asyncio
 import logging
 import socket
 import ssl
+import struct
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pgproxy.wire import auth
+from pgproxy.wire import messages as m
 from pgproxy.wire.connection import Limits, WireConnection
 from pgproxy.wire.keys import CancelKeys
+from pgproxy.wire.peers import Peers
 from pgproxy.wire.policy import AuthPolicy, loopback_address
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ class WireServer:
         require_tls: bool = False,
         authentication_timeout: float = 60.0,
         max_client_conn: int = 1000,
+        worker: int = 0,
     ) -> None:
         if require_tls and ssl_context is None:
             raise ValueError("require_tls needs tls_cert and tls_key: no client could connect")
@@ -49,15 +53,18 @@ class WireServer:
             users, auth_method, allow_remote_trust=allow_remote_trust, require_tls=require_tls,
             end_point=end_point,
         )
-        self.keys = CancelKeys()
+        self.keys = CancelKeys(worker=worker)
         self.limits = Limits(ssl_context, authentication_timeout)
         self.max_client_conn = max_client_conn
         # Every open connection, authenticated or not: what max_client_conn counts.
         self._accepted: set[WireConnection] = set()
         self._servers: list[asyncio.base_events.Server] = []
 
-    async def listen(self, host: str, port: int) -> list[tuple[str, int]]:
-        """Bind host:port. Refuses (ValueError) to open trust authentication to the network."""
+    async def listen(
+        self, host: str, port: int, reuse_port: bool = False
+    ) -> list[tuple[str, int]]:
+        """Bind host:port (with SO_REUSEPORT: beside the other workers). Refuses (ValueError)
+        to open trust authentication to the network."""
         loop = asyncio.get_running_loop()
         if self.policy.trusts_everyone() and not self.policy.allow_remote_trust:
             remote = await _non_loopback(loop, host, port)
@@ -69,7 +76,8 @@ class WireServer:
                     "127.0.0.1, or set [server] allow_remote_trust = true"
                 )
         server = await loop.create_server(
-            self._connection, host, port, reuse_address=True, backlog=1024
+            self._connection, host, port, reuse_address=True, reuse_port=reuse_port or None,
+            backlog=1024,
         )
         self._servers.append(server)
         return [s.getsockname()[:2] for s in server.sockets]
@@ -85,11 +93,23 @@ class WireServer:
         self._accepted.add(conn)
         return conn
 
+    def join(self, peers: Peers) -> None:
+        """Take CancelRequests forwarded by the other workers; forward theirs to them."""
+
+        def forwarded(payload: bytes) -> None:
+            pid, secret = struct.unpack("!ii", payload)
+            self.keys.cancel(pid, secret, forwarded=True)
+
+        peers.handlers[m.CANCEL_REQUEST] = forwarded
+        self.keys.forward = peers.forward_cancel
+
     async def close(self) -> None:
         for server in self._servers:
             server.close()
         for conn in list(self._accepted):
-            if conn.transport is not None:
+            if conn.session is not None:
+                conn.terminate()  # FATAL 57P01, as PostgreSQL's fast shutdown tells its clients
+            elif conn.transport is not None:
                 conn.transport.close()
         for server in self._servers:
             await server.wait_closed()

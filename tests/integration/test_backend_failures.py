@@ -70,7 +70,7 @@ def kill_and_restart(server: MariaDBServer) -> None:
 def two_backends(mariadb_url: str, sqlite_path: str, extra: str = "") -> str:
     return f"""
 [server]
-workers = 4
+threads = 4
 
 [backends]
 default = "{mariadb_url}"
@@ -100,7 +100,7 @@ def test_statement_timeout_answers_against_a_stopped_server(own_mariadb, tmp_pat
         timed = psycopg.connect(proxy.dsn(), autocommit=True)
         timed.execute("SET statement_timeout = 100")
         assert timed.execute("SELECT 1").fetchone() == (1,)
-        # More hung statements than the MariaDB backend has workers (4): its queue fills.
+        # More hung statements than the MariaDB backend has threads (4): its queue fills.
         hung = [psycopg.connect(proxy.dsn(), autocommit=True) for _ in range(6)]
         for conn in hung:
             assert conn.execute("SELECT 2").fetchone() == (2,)
