@@ -538,8 +538,11 @@ class Session:
         call that lost its connection runs once more on a fresh one, so a
         session open through a backend restart carries on unnoticed.
         """
-        if retry and self._replicas and self.conn is None and self._to_replicas():
-            return await self._read(fn, args)
+        if retry and self._replicas and self._to_replicas():
+            if self.conn is not None:  # lent for an earlier call (the catalog's schema read)
+                self.settle()
+            if self.conn is None:
+                return await self._read(fn, args)
         conn = await self.connection()
         member = self._member
         if not retry and self._sticky:  # a write: the session's reads stay on the primary
