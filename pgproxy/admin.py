@@ -382,6 +382,9 @@ class AdminSession:
     def end_of_sync(self) -> None:
         pass
 
+    def settle(self) -> None:
+        """The console holds no backend connection to give back."""
+
     def cancel(self) -> None:
         pass
 

@@ -159,6 +159,18 @@ async def serve(
         max_client_conn=cfg.max_client_conn,
         worker=setup.worker if setup is not None else 0,
     )
+    flight = None
+    # One Flight endpoint, in the first worker: its bearer tokens and prepared statements
+    # live in that process, and gRPC would let every worker bind the port. It starts before
+    # the worker says it is ready, so a port in use stops the start (exit status 2).
+    if cfg.flight and (setup is None or setup.worker == 0):
+        host, port = config_mod.split_listen(cfg.flight)
+        flight = FlightEndpoint(
+            proxy, host, port, users=cfg.users, auth_method=cfg.auth,
+            allow_remote_trust=cfg.allow_remote_trust, tls_cert=cfg.tls_cert, tls_key=cfg.tls_key,
+        )
+        log.info("Flight SQL on %s://%s:%d", "grpc+tls" if flight.tls else "grpc", host,
+                 flight.port)
     peers = None
     if setup is None:
         for address in cfg.listen:
@@ -171,17 +183,6 @@ async def serve(
             for bound_host, bound_port in await server.listen(host, port, reuse_port=True):
                 log.info("listening on %s:%d", bound_host, bound_port)
         setup.ready()
-    flight = None
-    # One Flight endpoint, in the first worker: its bearer tokens and prepared statements
-    # live in that process, and gRPC would let every worker bind the port.
-    if cfg.flight and (setup is None or setup.worker == 0):
-        host, port = config_mod.split_listen(cfg.flight)
-        flight = FlightEndpoint(
-            proxy, host, port, users=cfg.users, auth_method=cfg.auth,
-            allow_remote_trust=cfg.allow_remote_trust, tls_cert=cfg.tls_cert, tls_key=cfg.tls_key,
-        )
-        log.info("Flight SQL on %s://%s:%d", "grpc+tls" if flight.tls else "grpc", host,
-                 flight.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -85,6 +85,7 @@ class Sessions:
                 await session.release_active()
                 # RESET ALL: a SET lasts for its own call, never into another client's.
                 session.apply_setting(dialects.Setting("all"))
+                session.settle()  # its pooled backend connection goes back (transaction mode)
             idle.append(session)
         else:
             await session.close("flight statement done")

@@ -312,7 +312,7 @@ class FlightSqlServer(fl.FlightServerBase):
         except BaseException:
             await self._sessions.release(session, who)
             raise
-        return _Open(who, session, result)
+        return await self._ticket(who, session, result)
 
     async def _open_prepared(self, entry: _Open) -> _Open:
         """A prepared query run with its bound parameters: a ticket on a session of its own,
@@ -331,7 +331,17 @@ class FlightSqlServer(fl.FlightServerBase):
         except BaseException:
             await self._sessions.release(session, who)
             raise
-        return _Open(who, session, result)
+        return await self._ticket(who, session, result)
+
+    async def _ticket(self, who: Principal, session: Any, result: Any) -> _Open:
+        """A ticket for `result`. A command's (no rows: an INSERT run through a query, as
+        ADBC does) ends now, its session and backend connection back at once: a client
+        need not fetch it, and an unfetched ticket would hold them until it expires."""
+        if result.columns is not None:
+            return _Open(who, session, result)
+        await result.close()
+        await self._sessions.release(session, who)
+        return _Open(who, table=pa.table({}))
 
     async def _prepare(self, who: Principal, sql: str) -> _Open:
         session = await self._sessions.acquire(who)
@@ -340,6 +350,8 @@ class FlightSqlServer(fl.FlightServerBase):
         except BaseException:
             await self._sessions.release(session, who)
             raise
+        # The statement keeps its session, not a backend connection (transaction pool mode).
+        session.settle()
         return _Open(who, session, prepared=prepared)
 
     async def _prepared_schemas(self, entry: _Open) -> tuple[pa.Schema | None, pa.Schema]:
@@ -355,6 +367,8 @@ class FlightSqlServer(fl.FlightServerBase):
             # Told when it runs instead (a table that is not there): then the error goes
             # through the statement path, its span and its observers' event, as on the wire.
             return None, params
+        finally:
+            entry.session.settle()
         return (arrow_schema(columns) if columns is not None else None), params
 
     async def _describe(self, who: Principal, sql: str) -> pa.Schema:
