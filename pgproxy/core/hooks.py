@@ -51,15 +51,19 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("statement", "steps")
+    __slots__ = ("statement", "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
         self.steps: tuple[Step, ...] = ()
+        # Whether a hook has its own before or after: with only error hooks (health
+        # accounting) a statement needs no states and no pass over the hooks when it works.
+        self.wraps = False
 
     def add(self, hook: Hook) -> None:
         """Hooks run in the order added before the statement, in reverse after it."""
         self.statement = (*self.statement, hook)
+        self._changed()
 
     def add_step(self, step: Step) -> None:
         self.steps = (*self.steps, step)
@@ -67,6 +71,13 @@ class Hooks:
     def remove(self, hook: Hook | Step) -> None:
         self.statement = tuple(h for h in self.statement if h is not hook)
         self.steps = tuple(s for s in self.steps if s is not hook)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.wraps = any(
+            type(h).before is not Hook.before or type(h).after is not Hook.after
+            for h in self.statement
+        )
 
     def before(self, ctx: Any) -> list[Any]:
         """Each hook's state. A PgError refuses the statement: the hooks already called are
@@ -91,8 +102,12 @@ class Hooks:
                 log.exception("hook %s failed after a statement", type(hook).__name__)
         return result
 
-    def error(self, ctx: Any, states: list[Any], exc: BaseException) -> None:
-        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed."""
+    def error(self, ctx: Any, states: list[Any] | None, exc: BaseException) -> None:
+        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed.
+
+        Without `wraps` every hook's state is Hook.before's None: `states` may be None."""
+        if states is None:
+            states = [None] * len(self.statement)
         hooks = self.statement[: len(states)]
         for hook, state in zip(reversed(hooks), reversed(states), strict=True):
             try:
