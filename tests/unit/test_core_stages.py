@@ -17,7 +17,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hook, Step
 from pgproxy.core.stages import Execute, FailedTransaction, Stage
 from pgproxy.proxy import Proxy
-from pgproxy.results import RowsResult
+from pgproxy.results import PassThrough, RowsResult
 from pgproxy.router import Router
 from pgproxy.session import Session
 from pgproxy.wire.batches import encoder_for, frames_of
@@ -211,6 +211,31 @@ def test_hooks_run_before_in_order_after_and_error_in_reverse(proxy):
         ("before", "a", "SELECT"), ("before", "b", "SELECT"),
         ("error", "b", "42P01"), ("error", "a", "42P01"),
     ]
+
+
+def test_a_result_a_hook_wraps_keeps_its_notices(proxy):
+    class Wrapped(PassThrough):
+        __slots__ = ()
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    class Wrap(Hook):  # as the observers' watch wraps every result
+        def after(self, ctx: StatementContext, state: Any, result: Any) -> Any:
+            return Wrapped(result)
+
+    proxy.pipeline.hooks.add(Wrap())
+
+    async def main() -> tuple[str, ...]:
+        s = open_session(proxy)
+        (prepared,) = await s.split("CREATE TABLE t (a int) WITH (fillfactor = 70)")
+        result = await s.execute(prepared, (), ())
+        await result.close()
+        await s.close("done")
+        assert isinstance(result, PassThrough)
+        return result.notices
+
+    assert asyncio.run(main()) == ("sqlite: storage parameter fillfactor is ignored",)
 
 
 def test_a_hook_that_fails_is_logged_and_the_statement_stands(proxy, caplog):
