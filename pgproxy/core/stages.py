@@ -4,8 +4,10 @@ wants it answers it.
 A stage is a small object with one job: `kinds` names the statement kinds it
 may take (None: any), `wants(ctx)` decides on the statement at hand, `run(ctx)`
 answers it. The list is grouped by kind once, so a SELECT is offered only to
-the stages that can take a SELECT. The last stage, the backend (with the
-query cache in front of it), takes anything. Add a stage by adding an object
+the stages that can take a SELECT; a stage whose `wants` reads only the
+statement (and the backend's capabilities) says `per_statement`, and is asked
+once per statement, not on every run of it. The last stage, the backend (with
+the query cache in front of it), takes anything. Add a stage by adding an object
 to the list `build` returns (or `Stages.insert`, as a plugin would).
 """
 
