@@ -403,6 +403,12 @@ def build(path: Backend) -> list[Stage]:
     ]
 
 
+# Plans kept, and the longest statement text whose plan is kept (the table holds the
+# statement itself, so that its id is not reused while the plan is).
+_PLANS = 1024
+_PLAN_TEXT = 4096
+
+
 class Stages:
     """The ordered stages, grouped once by the statement kinds each may take, and per
     statement once its per-statement stages have decided."""
@@ -453,7 +459,9 @@ class Stages:
                 break  # it always answers: the stages after it are never asked
             if not stage.per_statement:
                 plan.append((stage.wants, stage.run))
-        if len(self._plans) >= 4096:  # bound the table; the statements in use come back
-            self._plans.clear()
-        known = self._plans[id(stmt)] = (stmt, caps, tuple(plan))
+        known = (stmt, caps, tuple(plan))
+        if len(stmt.sql) <= _PLAN_TEXT:  # a huge one-off statement is not kept alive here
+            if len(self._plans) >= _PLANS:  # bound the table; the statements in use come back
+                self._plans.clear()
+            self._plans[id(stmt)] = known
         return known
