@@ -10,6 +10,9 @@ each protocol form and the total is divided by their number.
     python benchmarks/bench_instructions.py [--queries 300] [--root DIR]
 
 `--root` runs another checkout's pgproxy (a baseline) with this script.
+`--objects N` also prints, per protocol form, the N shared objects (the Python
+interpreter, apsw and SQLite, libc, ...) whose own code ran the most
+instructions: where the remaining cost is, and what compiling could reach.
 Needs valgrind (apt-get install valgrind).
 """
 
@@ -40,6 +43,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
+    ap.add_argument("--objects", type=int, default=0,
+                    help="print the N shared objects with the most instructions per form")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -86,6 +91,8 @@ def main() -> None:
                 _control(proc, "-d")
                 _control(proc, "-i", "off")
             print(f"{label:24s} {_total(out) / args.queries / 1000:20.1f}")
+            for name, count in _by_object(out)[: args.objects]:
+                print(f"    {count / args.queries / 1000:10.1f}  {name}")
     finally:
         proc.terminate()
         proc.wait(60)
@@ -116,6 +123,24 @@ def _total(prefix: str) -> int:
             if line.startswith(("summary:", "totals:")):
                 total = max(total, int(line.split()[1]))
     return total
+
+
+def _by_object(prefix: str) -> list[tuple[str, int]]:
+    """Instructions per shared object (self cost, all threads), most first."""
+    counts: dict[str, int] = {}
+    for path in glob.glob(prefix + ".*"):
+        text = subprocess.run(
+            ["callgrind_annotate", "--inclusive=no", "--threshold=100", path],
+            capture_output=True, text=True, check=False,
+        ).stdout
+        for line in text.splitlines():
+            # "  12,345 (1.2%)  file.c:function [/usr/lib/libx.so]"
+            head, _, obj = line.rpartition(" [")
+            number = head.split()[0].replace(",", "") if head.split() else ""
+            if obj.endswith("]") and number.isdigit():
+                name = Path(obj[:-1]).name
+                counts[name] = counts.get(name, 0) + int(number)
+    return sorted(counts.items(), key=lambda kv: -kv[1])
 
 
 if __name__ == "__main__":

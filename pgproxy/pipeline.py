@@ -103,9 +103,20 @@ class Pipeline:
         This and run() hand back the answering stage's awaitable rather than awaiting
         it, so the hot path has no frame per layer."""
         ctx = StatementContext(session, prepared, params, formats)
-        if not self.hooks.statement:
+        hooks = self.hooks
+        if not hooks.statement:
             return self.run(ctx)
+        if not hooks.wraps:
+            return self._on_error(ctx)
         return self._hooked(ctx)
+
+    async def _on_error(self, ctx: StatementContext) -> Any:
+        """The stages with hooks that only hear of failures: nothing to do when it works."""
+        try:
+            return await self.run(ctx)
+        except BaseException as exc:
+            self.hooks.error(ctx, None, exc)
+            raise
 
     async def _hooked(self, ctx: StatementContext) -> Any:
         hooks = self.hooks

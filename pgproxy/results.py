@@ -211,6 +211,11 @@ class PassThrough:
         return self._inner.style
 
     @property
+    def notices(self) -> tuple[str, ...]:
+        """The inner result's NOTICEs (a DDL's ignored options): a watched result sends them."""
+        return getattr(self._inner, "notices", ())
+
+    @property
     def copy(self) -> Any:
         """The COPY the inner result is (pgproxy.copy.stage), if it is one."""
         return getattr(self._inner, "copy", None)

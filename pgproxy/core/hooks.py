@@ -51,15 +51,23 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("statement", "steps")
+    __slots__ = ("_afters", "_befores", "statement", "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
         self.steps: tuple[Step, ...] = ()
+        # (position, hook) of the hooks with a before / an after of their own (the
+        # afters last first): a hook's default no-op is never called.
+        self._befores: tuple[tuple[int, Hook], ...] = ()
+        self._afters: tuple[tuple[int, Hook], ...] = ()
+        # Whether any hook has either: with only error hooks (health accounting) a
+        # statement needs no states and no pass over the hooks when it works.
+        self.wraps = False
 
     def add(self, hook: Hook) -> None:
         """Hooks run in the order added before the statement, in reverse after it."""
         self.statement = (*self.statement, hook)
+        self._changed()
 
     def add_step(self, step: Step) -> None:
         self.steps = (*self.steps, step)
@@ -67,32 +75,42 @@ class Hooks:
     def remove(self, hook: Hook | Step) -> None:
         self.statement = tuple(h for h in self.statement if h is not hook)
         self.steps = tuple(s for s in self.steps if s is not hook)
+        self._changed()
+
+    def _changed(self) -> None:
+        hooks = list(enumerate(self.statement))
+        self._befores = tuple((i, h) for i, h in hooks if type(h).before is not Hook.before)
+        self._afters = tuple((i, h) for i, h in reversed(hooks) if type(h).after is not Hook.after)
+        self.wraps = bool(self._befores or self._afters)
 
     def before(self, ctx: Any) -> list[Any]:
-        """Each hook's state. A PgError refuses the statement: the hooks already called are
-        told through `error`, and it propagates."""
-        states: list[Any] = []
-        for hook in self.statement:
+        """Each hook's state (a hook without a before of its own: None). A PgError refuses
+        the statement: the hooks before it are told through `error`, and it propagates."""
+        states: list[Any] = [None] * len(self.statement)
+        for i, hook in self._befores:
             try:
-                states.append(hook.before(ctx))
+                states[i] = hook.before(ctx)
             except errors.PgError as exc:
-                self.error(ctx, states, exc)
+                self.error(ctx, states[:i], exc)
                 raise
             except Exception:
                 log.exception("hook %s failed before a statement", type(hook).__name__)
-                states.append(None)
         return states
 
     def after(self, ctx: Any, states: list[Any], result: Any) -> Any:
-        for hook, state in zip(reversed(self.statement), reversed(states), strict=False):
+        for i, hook in self._afters:
             try:
-                result = hook.after(ctx, state, result)
+                result = hook.after(ctx, states[i], result)
             except Exception:
                 log.exception("hook %s failed after a statement", type(hook).__name__)
         return result
 
-    def error(self, ctx: Any, states: list[Any], exc: BaseException) -> None:
-        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed."""
+    def error(self, ctx: Any, states: list[Any] | None, exc: BaseException) -> None:
+        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed.
+
+        Without `wraps` every hook's state is Hook.before's None: `states` may be None."""
+        if states is None:
+            states = [None] * len(self.statement)
         hooks = self.statement[: len(states)]
         for hook, state in zip(reversed(hooks), reversed(states), strict=True):
             try:

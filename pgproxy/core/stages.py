@@ -4,8 +4,10 @@ wants it answers it.
 A stage is a small object with one job: `kinds` names the statement kinds it
 may take (None: any), `wants(ctx)` decides on the statement at hand, `run(ctx)`
 answers it. The list is grouped by kind once, so a SELECT is offered only to
-the stages that can take a SELECT. The last stage, the backend (with the
-query cache in front of it), takes anything. Add a stage by adding an object
+the stages that can take a SELECT; a stage whose `wants` reads only the
+statement (and the backend's capabilities) says `per_statement`, and is asked
+once per statement, not on every run of it. The last stage, the backend (with
+the query cache in front of it), takes anything. Add a stage by adding an object
 to the list `build` returns (or `Stages.insert`, as a plugin would).
 """
 
@@ -70,6 +72,9 @@ class Stage(ABC):
 
     # Whether this stage answers the statement (kinds already matched); None: always.
     wants: Any = None
+    # True when `wants` reads only the statement and the route's backend capabilities:
+    # it is then asked once per (statement, backend), not once per run.
+    per_statement = False
 
     @abstractmethod
     def run(self, ctx: StatementContext) -> Awaitable[Any]:
@@ -95,6 +100,7 @@ class Copy(Stage):
     """COPY FROM STDIN and COPY TO STDOUT (pgproxy/copy)."""
 
     __slots__ = ("_path",)
+    per_statement = True
     kinds = frozenset({Kind.INSERT, Kind.OTHER})
 
     def __init__(self, path: Backend) -> None:
@@ -136,6 +142,7 @@ class Advisory(Stage):
     """pg_advisory_lock() and friends, kept by the proxy across sessions (pgproxy/advisory)."""
 
     __slots__ = ()
+    per_statement = True
     kinds = frozenset({Kind.SELECT})
 
     def wants(self, ctx: StatementContext) -> bool:
@@ -151,6 +158,7 @@ class Cursors(Stage):
     """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
 
     __slots__ = ("_path",)
+    per_statement = True
     kinds = frozenset({Kind.OTHER})
 
     def __init__(self, path: Backend) -> None:
@@ -186,6 +194,7 @@ class PreparedSql(Stage):
     """SQL-level PREPARE / EXECUTE / DEALLOCATE (pgproxy/prepared.py)."""
 
     __slots__ = ("_path",)
+    per_statement = True
     kinds = frozenset({Kind.OTHER})
 
     def __init__(self, path: Backend) -> None:
@@ -236,6 +245,7 @@ class Notify(Stage):
     """LISTEN / UNLISTEN / NOTIFY, kept by the proxy (pgproxy/notify)."""
 
     __slots__ = ()
+    per_statement = True
     kinds = frozenset({Kind.OTHER})
 
     def wants(self, ctx: StatementContext) -> bool:
@@ -250,6 +260,7 @@ class TwoPhase(Stage):
     the value SHOW reports (no backend can keep a transaction across sessions for us)."""
 
     __slots__ = ()
+    per_statement = True
     kinds = frozenset({Kind.OTHER})
 
     def wants(self, ctx: StatementContext) -> bool:
@@ -272,6 +283,7 @@ class Calls(Stage):
     """`SELECT f(…)` of a function the proxy answers (pgproxy/calls), and `SELECT`."""
 
     __slots__ = ()
+    per_statement = True
     kinds = frozenset({Kind.SELECT})
 
     def wants(self, ctx: StatementContext) -> bool:
@@ -289,6 +301,7 @@ class SetConfig(Stage):
     """set_config() in a SELECT: applied, then its new value bound by the backend's run."""
 
     __slots__ = ("_path",)
+    per_statement = True
     kinds = frozenset({Kind.SELECT})
 
     def __init__(self, path: Backend) -> None:
@@ -390,21 +403,29 @@ def build(path: Backend) -> list[Stage]:
     ]
 
 
-class Stages:
-    """The ordered stages, grouped once by the statement kinds each may take."""
+# Plans kept, and the longest statement text whose plan is kept (the table holds the
+# statement itself, so that its id is not reused while the plan is).
+_PLANS = 1024
+_PLAN_TEXT = 4096
 
-    __slots__ = ("_by_kind", "stages")
+
+class Stages:
+    """The ordered stages, grouped once by the statement kinds each may take, and per
+    statement once its per-statement stages have decided."""
+
+    __slots__ = ("_by_kind", "_plans", "stages")
 
     def __init__(self, stages: Iterable[Stage]) -> None:
         self.stages = list(stages)
-        self._by_kind: dict[Kind, tuple[tuple[Any, Any], ...]] = {}
+        self._by_kind: dict[Kind, tuple[Stage, ...]] = {}
+        # id(statement) -> (statement, capabilities, plan): the (wants, run) pairs still
+        # to ask at run time. The statement is kept so its id cannot be reused meanwhile.
+        self._plans: dict[int, tuple[Any, Any, tuple[tuple[Any, Any], ...]]] = {}
         self._group()
 
     def _group(self) -> None:
-        # Per kind, (wants, run) bound once: offering a statement looks nothing up.
-        self._by_kind = {
-            kind: tuple((s.wants, s.run) for s in self.for_kind(kind)) for kind in Kind
-        }
+        self._by_kind = {kind: tuple(self.for_kind(kind)) for kind in Kind}
+        self._plans = {}
 
     def insert(self, index: int, stage: Stage) -> None:
         """Add a stage at `index` of the order."""
@@ -416,7 +437,31 @@ class Stages:
 
     def offer(self, ctx: StatementContext) -> Awaitable[Any]:
         """The first stage that wants the statement answers it."""
-        for wants, run in self._by_kind[ctx.stmt.kind]:
+        stmt = ctx.stmt
+        caps = ctx.route.backend.capabilities
+        known = self._plans.get(id(stmt))
+        if known is None or known[0] is not stmt or known[1] is not caps:
+            known = self._plan(ctx, stmt, caps)
+        for wants, run in known[2]:
             if wants is None or wants(ctx):
                 return run(ctx)
-        raise errors.InternalError(f"no stage takes a {ctx.stmt.kind} statement")
+        raise errors.InternalError(f"no stage takes a {stmt.kind} statement")
+
+    def _plan(
+        self, ctx: StatementContext, stmt: dialects.Statement, caps: Any
+    ) -> tuple[Any, Any, tuple[tuple[Any, Any], ...]]:
+        """The stages left to ask of `stmt` once the per-statement ones have decided (bound
+        methods, so offering looks nothing up)."""
+        plan: list[tuple[Any, Any]] = []
+        for stage in self._by_kind[stmt.kind]:
+            if stage.wants is None or (stage.per_statement and stage.wants(ctx)):
+                plan.append((None, stage.run))
+                break  # it always answers: the stages after it are never asked
+            if not stage.per_statement:
+                plan.append((stage.wants, stage.run))
+        known = (stmt, caps, tuple(plan))
+        if len(stmt.sql) <= _PLAN_TEXT:  # a huge one-off statement is not kept alive here
+            if len(self._plans) >= _PLANS:  # bound the table; the statements in use come back
+                self._plans.clear()
+            self._plans[id(stmt)] = known
+        return known

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import Event, Filter
+from pgproxy.observers.events import TYPES, Event, Filter
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -75,6 +75,11 @@ class Observers:
         if len(self.subscribers) != len(subscribers):
             raise ValueError("observer names must be unique")
         self._list = list(self.subscribers.values())
+        # Per event type, the subscribers that take it: publishing tests no filter.
+        self._takers = {
+            t: tuple(s for s in self._list if not s.filter.types or t in s.filter.types)
+            for t in TYPES
+        }
         self.dead_letters = dead_letters
         self.emitted = 0
         self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
@@ -117,7 +122,7 @@ class Observers:
     # ------------------------------------------------------------ the statement path
 
     def wants(self, type: str) -> bool:
-        return any(not s.filter.types or type in s.filter.types for s in self._list)
+        return bool(self._takers.get(type))
 
     def emit(self, type: str, data: dict[str, Any]) -> None:
         if self._loop is not None:
@@ -128,11 +133,7 @@ class Observers:
         if self._loop is None:
             return
         self.emitted += 1
-        type = event.type
-        for sub in self._list:
-            types = sub.filter.types
-            if types and type not in types:
-                continue
+        for sub in self._takers.get(event.type, ()):
             pending = sub.pending
             if len(pending) >= sub.queue_size:
                 sub.dropped += 1
@@ -158,7 +159,11 @@ class Observers:
                 continue
             if sub.linger > 0 and len(pending) < sub.batch:
                 await asyncio.sleep(sub.linger)
-            batch = [pending.popleft() for _ in range(min(sub.batch, len(pending)))]
+            if len(pending) <= sub.batch:  # the usual case: all of it, in two C calls
+                batch = list(pending)
+                pending.clear()
+            else:
+                batch = [pending.popleft() for _ in range(sub.batch)]
             sub.busy = len(batch)
             try:
                 if detailed:  # tables, operations, users: looked at here, off the statement path

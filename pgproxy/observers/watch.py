@@ -172,7 +172,8 @@ class Watched(PassThrough):
         return batch
 
     async def close(self) -> None:
-        self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how
+        if self._open:  # usually ended by its last fetch already
+            self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how
         await self._inner.close()
 
     def _end(self, sqlstate: str | None) -> None:

@@ -17,7 +17,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hook, Step
 from pgproxy.core.stages import Execute, FailedTransaction, Stage
 from pgproxy.proxy import Proxy
-from pgproxy.results import RowsResult
+from pgproxy.results import PassThrough, RowsResult
 from pgproxy.router import Router
 from pgproxy.session import Session
 from pgproxy.wire.batches import encoder_for, frames_of
@@ -96,6 +96,83 @@ def test_a_stage_added_to_the_list_answers_what_it_wants(proxy):
     assert seen == ["SELECT 'answer'", "SELECT v FROM t"]  # not the DDL or the INSERT
 
 
+def test_a_per_statement_stage_is_asked_once_per_statement_a_dynamic_one_every_run(proxy):
+    asked: list[tuple[str, str]] = []
+
+    class Fixed(Stage):
+        kinds = frozenset({Kind.SELECT})
+        per_statement = True  # decides on the statement alone
+
+        def wants(self, ctx: StatementContext) -> bool:
+            asked.append(("fixed", ctx.stmt.sql))
+            return "fixed" in ctx.stmt.sql
+
+        async def run(self, ctx: StatementContext) -> Any:
+            return RowsResult("SELECT", [], [()])
+
+    class Moody(Stage):
+        kinds = frozenset({Kind.SELECT})
+
+        def wants(self, ctx: StatementContext) -> bool:
+            asked.append(("moody", ctx.stmt.sql))
+            return bool(ctx.params) and ctx.params[0] == "7"
+
+        async def run(self, ctx: StatementContext) -> Any:
+            return RowsResult("SELECT", [], [(), (), ()])
+
+    stages = proxy.pipeline.stages
+    stages.insert(len(stages.stages) - 1, Fixed())
+    stages.insert(len(stages.stages) - 1, Moody())
+
+    async def main() -> None:
+        s = open_session(proxy)
+        for _ in range(3):
+            assert await run(s, "SELECT 'fixed'") == ("SELECT 1", 1)
+        select = await s.prepare("SELECT $1::text AS v", [])
+        for value, rows in (("1", 1), ("7", 3), ("2", 1)):  # Moody answers only for '7'
+            result = await s.execute(select, [value], ())
+            n = 0
+            while not result.done:
+                n += (await result.fetch(0)).count
+            await result.close()
+            assert n == rows
+        await s.close("done")
+
+    asyncio.run(main())
+    assert asked.count(("fixed", "SELECT 'fixed'")) == 1  # then from the statement's plan
+    assert ("moody", "SELECT 'fixed'") not in asked  # Fixed answers it before Moody
+    assert asked.count(("fixed", "SELECT $1::text AS v")) == 1
+    assert asked.count(("moody", "SELECT $1::text AS v")) == 3  # asked on every run
+
+
+def test_error_only_hooks_hear_failures_and_nothing_else(proxy):
+    heard: list[tuple[Any, str]] = []
+
+    class Failures(Hook):  # as health accounting: no before, no after
+        def error(self, ctx: StatementContext, state: Any, exc: BaseException) -> None:
+            heard.append((state, getattr(exc, "sqlstate", "")))
+
+    hooks = proxy.pipeline.hooks
+    hooks.add(Failures())
+    assert not hooks.wraps
+    log: list[tuple[str, ...]] = []
+    recorder = Recorder("a", log)
+    hooks.add(recorder)
+    assert hooks.wraps
+    hooks.remove(recorder)
+    assert not hooks.wraps
+
+    async def main() -> None:
+        s = open_session(proxy)
+        assert await run(s, "SELECT 1") == ("SELECT 1", 1)
+        with pytest.raises(errors.PgError):
+            await run(s, "SELECT * FROM missing")
+        await s.close("done")
+
+    asyncio.run(main())
+    assert heard == [(None, "42P01")]
+
+
 class Recorder(Hook):
     def __init__(self, name: str, log: list[tuple[str, ...]]) -> None:
         self.name, self.log = name, log
@@ -134,6 +211,31 @@ def test_hooks_run_before_in_order_after_and_error_in_reverse(proxy):
         ("before", "a", "SELECT"), ("before", "b", "SELECT"),
         ("error", "b", "42P01"), ("error", "a", "42P01"),
     ]
+
+
+def test_a_result_a_hook_wraps_keeps_its_notices(proxy):
+    class Wrapped(PassThrough):
+        __slots__ = ()
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    class Wrap(Hook):  # as the observers' watch wraps every result
+        def after(self, ctx: StatementContext, state: Any, result: Any) -> Any:
+            return Wrapped(result)
+
+    proxy.pipeline.hooks.add(Wrap())
+
+    async def main() -> tuple[str, ...]:
+        s = open_session(proxy)
+        (prepared,) = await s.split("CREATE TABLE t (a int) WITH (fillfactor = 70)")
+        result = await s.execute(prepared, (), ())
+        await result.close()
+        await s.close("done")
+        assert isinstance(result, PassThrough)
+        return result.notices
+
+    assert asyncio.run(main()) == ("sqlite: storage parameter fillfactor is ignored",)
 
 
 def test_a_hook_that_fails_is_logged_and_the_statement_stands(proxy, caplog):
