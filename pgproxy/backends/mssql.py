@@ -96,6 +96,13 @@ _DECLARED: tuple[tuple[type, str], ...] = (
 _FORMAT = re.compile(r"%%|%s")
 
 
+def _bound(value: Any) -> Any:
+    """A parameter as python-tds must get it: bytes as VARBINARY, not (UTF-8) text."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return pytds.Binary(bytes(value))
+    return value
+
+
 def _declared(value: Any) -> str:
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return "datetimeoffset"
@@ -136,6 +143,9 @@ class MSSQLCursor:
         if len(rows) < size:
             self._done = True
             self._conn._finished()
+            if self._conn._cancelled:  # the attention's acknowledgement cut the rows short
+                self._conn._cancelled = False
+                raise errors.QueryCanceled("canceling statement due to user request")
         return rows
 
     def close(self) -> None:
@@ -209,7 +219,8 @@ class MSSQLConnection:
             self._cancelled = False
         try:
             if params:
-                cursor.execute(sql, tuple(params))  # sp_executesql: %% is a literal %
+                # sp_executesql: %% is a literal %. python-tds sends plain bytes as text.
+                cursor.execute(sql, tuple(map(_bound, params)))
             else:
                 cursor.execute(sql.replace("%%", "%"))  # a plain batch: no %-formatting
         except (pytds.tds_base.Error, OSError, ValueError) as exc:
