@@ -33,6 +33,23 @@ from pgproxy.backends import mssql_errors, mssql_types
         (8672, "The MERGE statement attempted to UPDATE or DELETE the same row more than once.",
          "21000"),
         (99999, "Something SQL Server says that the proxy does not know.", "XX000"),
+        # Babelfish for PostgreSQL: PostgreSQL's own messages under its "not mapped" number
+        # (texts as a live Babelfish 4.4 sent them)
+        (547, 'new row for relation "t" violates check constraint "t_doc_check"', "23514"),
+        (33557097, 'relation "pgproxy_test_dbo.nope" does not exist', "42P01"),
+        (33557097, 'column "nope" does not exist', "42703"),
+        (33557097, 'type "cf_mood" does not exist', "42704"),
+        (33557097, "function pgproxy_range_has(int4range, integer, integer) does not exist",
+         "42883"),
+        (33557097, "syntax error near 'CASCADE' at line 1 and character position 39", "42601"),
+        (33557097, 'schema "s1" already exists', "42P06"),
+        (33557097, "numeric field overflow", "22003"),
+        (33557097, 'invalid input syntax for type integer: "x"', "22P02"),
+        (33557097, 'cannot insert a non-DEFAULT value into column "id"', "428C9"),
+        (33557097, 'column "id" can only be updated to DEFAULT', "428C9"),
+        (33557097, "'MERGE' is not currently supported in Babelfish", "0A000"),
+        (33557097, "data type int4range is not supported yet", "0A000"),
+        (33557097, "a PostgreSQL message the proxy does not know", "XX000"),
     ],
 )
 def test_error_numbers(number: int, message: str, sqlstate: str) -> None:
