@@ -195,7 +195,7 @@ def _like(self: t.Any, expression: exp.Like | exp.ILike, escape: exp.Expr | None
     only when told; ILIKE compares under a case-insensitive collation."""
     left = self.sql(expression, "this")
     if isinstance(expression, exp.ILike):
-        left = f"{left} COLLATE {CASE_INSENSITIVE}"
+        left = f"{left} COLLATE {self.dialect.CASE_INSENSITIVE}"
     verb = "NOT LIKE" if expression.args.get("negate") else "LIKE"
     esc = self.sql(escape) if escape is not None else "'\\'"
     return f"{left} {verb} {_pattern_sql(self, expression.expression)} ESCAPE {esc}"
@@ -367,7 +367,9 @@ def _identity_sql(self: t.Any, expression: exp.GeneratedAsIdentityColumnConstrai
 
 
 def _collate_sql(self: t.Any, expression: exp.CollateColumnConstraint) -> str:
-    return f"COLLATE {expression.this.name}"
+    name = expression.this.name
+    # ddl_types names SQL Server's; the dialect spells the server's own
+    return f"COLLATE {self.dialect.CASE_SENSITIVE if name == CASE_SENSITIVE else name}"
 
 
 def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
@@ -464,6 +466,8 @@ PREPROCESS = (
 
 class PgProxyTSQL(_TSQL, PgProxyBackend):
     BACKEND = "tsql"
+    CASE_SENSITIVE = CASE_SENSITIVE
+    CASE_INSENSITIVE = CASE_INSENSITIVE
     PREPROCESS = PREPROCESS
     NATIVE_SERIES = True
     # OUTPUT INSERTED.* / DELETED.* answers RETURNING on every write.
@@ -501,6 +505,16 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Round: _round_sql,
         exp.MD5: _md5_sql,
     }
+
+
+
+class PgProxyBabelfish(PgProxyTSQL):
+    """Babelfish for PostgreSQL: SQL Server's T-SQL, but only the collations it maps to
+    its own (no `_100_…_SC` ones); Latin1_General_CS_AS is bbf_unicode_cp1_cs_as there."""
+
+    BACKEND = "babelfish"
+    CASE_SENSITIVE = "Latin1_General_CS_AS"
+    CASE_INSENSITIVE = "Latin1_General_CI_AS"
 
 
 _TRANSACTION = {

@@ -367,3 +367,38 @@ class MSSQLBackend:
 
     def redacted_url(self) -> str:
         return redact_url(self.url)
+
+
+# Babelfish sends no ENVCHANGE for a batch's BEGIN / COMMIT / ROLLBACK TRANSACTION (only for
+# TDS transaction-manager requests), so python-tds never sees one begin: after such a
+# statement the connection asks @@TRANCOUNT. It does send one when it ends a transaction on
+# an error, which python-tds reads as a 0 descriptor.
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN\s+TRAN|COMMIT|ROLLBACK|IF\s+@@TRANCOUNT)", re.I)
+_BEGUN = 1  # a descriptor for a transaction Babelfish gave none for (it skips the headers)
+
+
+class BabelfishConnection(MSSQLConnection):
+    """A python-tds connection to Babelfish, with its transaction state read right."""
+
+    def execute(self, sql: str, params: Sequence[Any]) -> MSSQLCursor:
+        result = super().execute(sql, params)
+        if _TRANSACTION_CONTROL.match(sql):
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute("SELECT @@TRANCOUNT")
+                (count,) = cursor.fetchone()
+            except (pytds.tds_base.Error, OSError, ValueError) as exc:
+                raise self._error(exc) from None
+            self._conn._tds_socket.tds72_transaction = _BEGUN if count else 0
+        return result
+
+
+class BabelfishBackend(MSSQLBackend):
+    """Babelfish for PostgreSQL through its TDS port: `babelfish://user:pw@host:1433/db`,
+    the same options as mssql://; its own dialect for what it spells differently."""
+
+    name = "babelfish"
+    dialect = "babelfish"
+
+    def connect(self, database: str | None = None) -> MSSQLConnection:
+        return BabelfishConnection(self, database)

@@ -247,3 +247,26 @@ def test_refused_with_0a000(pg: str, words: str) -> None:
         tsql(pg)
     assert info.value.sqlstate == "0A000"
     assert words in info.value.message
+
+
+BABELFISH = Target("babelfish", "format", "babelfish", returning=True)
+
+
+def test_babelfish_spells_collations_it_has_and_refuses_time_travel() -> None:
+    """Babelfish for PostgreSQL maps Latin1_General_CS_AS / CI_AS to its own collations and
+    has none of SQL Server's _100_…_SC ones, nor temporal tables; the rest is T-SQL's."""
+
+    def babelfish(sql: str) -> str:
+        (statement,) = parse(sql)
+        return generate(statement, BABELFISH).sql
+
+    assert babelfish("CREATE TABLE t (id SERIAL PRIMARY KEY, name TEXT)") == (
+        "CREATE TABLE t (id INT IDENTITY(1, 1) PRIMARY KEY NOT NULL,"
+        " name NVARCHAR(MAX) COLLATE Latin1_General_CS_AS)")
+    assert babelfish("SELECT id FROM t WHERE name ILIKE 'a%'") == (
+        "SELECT id FROM t WHERE name COLLATE Latin1_General_CI_AS LIKE 'a%%' ESCAPE '\\'")
+    for sql in ("SELECT 1 LIMIT 1", "INSERT INTO t (name) VALUES ($1) RETURNING id", "BEGIN"):
+        assert babelfish(sql) == tsql(sql)
+    with pytest.raises(TranslationError) as info:
+        babelfish("SELECT * FROM t AS OF TIMESTAMP '2025-01-01'")
+    assert info.value.sqlstate == "0A000" and "babelfish" in info.value.message
