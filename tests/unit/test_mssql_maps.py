@@ -93,9 +93,10 @@ def test_a_password_never_reaches_a_message() -> None:
         (109, 4, None, None, (pgtypes.FLOAT4, -1)),
         (109, 8, None, None, (pgtypes.FLOAT8, -1)),
         (106, 9, 10, 2, (pgtypes.NUMERIC, ((10 << 16) | 2) + 4)),
-        (231, 40, None, None, (pgtypes.VARCHAR, 24)),  # NVARCHAR(20): 40 bytes
+        (231, 20.0, None, None, (pgtypes.VARCHAR, 24)),  # NVARCHAR(20): python-tds's 40 / 2
         (231, 0, None, None, (pgtypes.TEXT, -1)),  # NVARCHAR(MAX)
-        (239, 6, None, None, (pgtypes.BPCHAR, 7)),
+        (239, 3.0, None, None, (pgtypes.BPCHAR, 7)),
+        (167, 7, None, None, (pgtypes.VARCHAR, 11)),
         (165, 0, None, None, (pgtypes.BYTEA, -1)),
         (36, 16, None, None, (pgtypes.UUID, -1)),
         (43, 10, None, None, (pgtypes.TIMESTAMPTZ, -1)),
