@@ -112,15 +112,33 @@ def _declared(value: Any) -> str:
     return "sql_variant"
 
 
+_DECIMAL_CODES = (106, 108, 55, 63)  # DECIMAL / NUMERIC
+
+
+def _scaled(rows: list[tuple[Any, ...]], scales: list[tuple[int, decimal.Decimal]]
+            ) -> list[tuple[Any, ...]]:
+    """DECIMAL values with their column's scale: python-tds divides, so 1.50 came back 1.5."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, exponent in scales:
+            if values[i] is not None:
+                values[i] = values[i].quantize(exponent)
+        out.append(tuple(values))
+    return out
+
+
 class MSSQLCursor:
     """One statement's result, read from the socket in batches."""
 
-    __slots__ = ("_conn", "_cursor", "_done", "columns", "rowcount")
+    __slots__ = ("_conn", "_cursor", "_done", "_scales", "columns", "rowcount")
 
     def __init__(self, conn: MSSQLConnection, cursor: Any) -> None:
         self._conn = conn
         self._cursor = cursor
         description = cursor.description
+        self._scales = [(i, decimal.Decimal(1).scaleb(-d[5])) for i, d in
+                        enumerate(description or ()) if d[1] in _DECIMAL_CODES and d[5]]
         if description:
             self.columns = [_column(d) for d in description]
             self.rowcount = -1
@@ -146,7 +164,7 @@ class MSSQLCursor:
             if self._conn._cancelled:  # the attention's acknowledgement cut the rows short
                 self._conn._cancelled = False
                 raise errors.QueryCanceled("canceling statement due to user request")
-        return rows
+        return _scaled(rows, self._scales) if self._scales else rows
 
     def close(self) -> None:
         if self._done:

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -56,6 +57,10 @@ def test_types_returning_and_upsert(conn: psycopg.Connection) -> None:
         (b"\x00\xff", '{"a": 1}')]
     with pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("INSERT INTO pgproxy_live_items (name, doc) VALUES ('x', 'not json')")
+    # a numeric keeps its scale; a varchar(n) column is described as one
+    cur = conn.execute("SELECT CAST(1.5 AS NUMERIC(10, 2)) AS d, CAST('ab' AS VARCHAR(7)) AS v")
+    assert cur.fetchone() == (Decimal("1.50"), "ab")
+    assert [(c.name, c.type_code, c.internal_size) for c in cur.description][1][:2] == ("v", 1043)
 
 
 def test_upsert(conn: psycopg.Connection) -> None:
