@@ -31,7 +31,7 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import TEMPORAL, pg_type
+from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
 from dialects.tsql_merge import on_conflict_sql
 
 _D = exp.DType
@@ -145,6 +145,31 @@ def predicate_values(expression: exp.Expr) -> exp.Expr:
         if _is_predicate(inner):
             node.replace(_as_bit(inner))
     return expression
+
+
+def _is_sql(self: t.Any, expression: exp.Is) -> str:
+    """`x IS [NOT] TRUE / FALSE` is never NULL in PostgreSQL, so `NOT (x IS TRUE)` keeps a
+    NULL x: a NULL counts as the other value (T-SQL's `x = 1` would be NULL)."""
+    wanted = expression.expression
+    if not isinstance(wanted, exp.Boolean):
+        return _STOCK[exp.Is](self, expression)
+    value = expression.this.unnest() if isinstance(expression.this, exp.Paren) else expression.this
+    bit = _as_bit(value) if _is_predicate(value) else value
+    want = 1 if wanted.this else 0
+    verb = "<>" if expression.args.get("negate") else "="
+    return f"ISNULL({self.sql(bit)}, {1 - want}) {verb} {want}"
+
+
+def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
+    """A numeric cast to an integer rounds half away from zero in PostgreSQL; T-SQL's
+    truncates, so the value is rounded first."""
+    to = expression.to
+    if (isinstance(to, exp.DataType) and to.this in INTEGERS
+            and pg_type(expression.this) == _D.DECIMAL):
+        rounded = exp.Anonymous(this="ROUND", expressions=[
+            expression.this.copy(), exp.Literal.number(0)])
+        return _STOCK[exp.Cast](self, exp.Cast(this=rounded, to=to.copy()))
+    return _STOCK[exp.Cast](self, expression)
 
 
 def _logical_sql(self: t.Any, expression: exp.LogicalAnd | exp.LogicalOr) -> str:
@@ -498,6 +523,8 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),
         exp.LogicalAnd: _logical_sql,
         exp.LogicalOr: _logical_sql,
+        exp.Is: _is_sql,
+        exp.Cast: _cast_sql,
         exp.Add: tsql_time.add_sql(_STOCK[exp.Add]),
         exp.Sub: tsql_time.sub_sql(_STOCK[exp.Sub]),
         **tsql_time.TRANSFORMS,

@@ -31,6 +31,14 @@ GOLDEN = [
     # booleans
     ('SELECT a FROM t WHERE flag',
      'SELECT a FROM t WHERE flag = 1'),
+    # IS [NOT] TRUE / FALSE is two-valued: a NULL flag IS NOT TRUE (found on Babelfish)
+    ('SELECT a FROM t WHERE flag IS NOT TRUE AND b IS FALSE',
+     'SELECT a FROM t WHERE NOT ISNULL(flag, 0) = 1 AND ISNULL(b, 1) = 0'),
+    ('SELECT a FROM t WHERE (n > 1) IS TRUE',
+     'SELECT a FROM t WHERE ISNULL(CASE WHEN n > 1 THEN 1 WHEN NOT (n > 1) THEN 0 END, 0) = 1'),
+    # a numeric cast to an integer rounds (half away from zero), T-SQL's CAST truncates
+    ('SELECT CAST(3.7 AS INTEGER) AS r, CAST(-2.5 AS BIGINT) AS b, CAST(n AS INT) AS i FROM t',
+     'SELECT CAST(ROUND(3.7, 0) AS INT) AS r, CAST(ROUND(-2.5, 0) AS BIGINT) AS b, CAST(n AS INT) AS i FROM t'),
     ('SELECT a FROM t WHERE NOT flag AND b = true',
      'SELECT a FROM t WHERE flag = 0 AND b = 1'),
     ('SELECT a FROM t WHERE flag OR (b AND c > 1)',
