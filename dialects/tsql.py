@@ -33,6 +33,7 @@ from dialects.base import (
 )
 from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
 from dialects.tsql_merge import on_conflict_sql
+from dialects.tsql_reserved import RESERVED
 
 _D = exp.DType
 # PostgreSQL compares text case- and accent-sensitively; ILIKE does neither.
@@ -372,6 +373,14 @@ def _column(column: exp.ColumnDef, keys: set[str]) -> None:
             kind=exp.CheckColumnConstraint(this=check)))
 
 
+def reserved_names(expression: exp.Expr) -> exp.Expr:
+    """An identifier T-SQL reserves is bracketed: `WITH top AS (…)` is a syntax error."""
+    for ident in expression.find_all(exp.Identifier):
+        if not ident.quoted and ident.name.lower() in RESERVED:
+            ident.set("quoted", True)
+    return expression
+
+
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """SERIAL is IDENTITY, text columns compare case-sensitively, json is checked by ISJSON."""
     if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
@@ -486,6 +495,7 @@ PREPROCESS = (
     output_returning,
     generate_series,
     ddl_types,
+    reserved_names,
 )
 
 

@@ -31,6 +31,9 @@ GOLDEN = [
     # booleans
     ('SELECT a FROM t WHERE flag',
      'SELECT a FROM t WHERE flag = 1'),
+    # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
+    ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
+     'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
     # IS [NOT] TRUE / FALSE is two-valued: a NULL flag IS NOT TRUE (found on Babelfish)
     ('SELECT a FROM t WHERE flag IS NOT TRUE AND b IS FALSE',
      'SELECT a FROM t WHERE NOT ISNULL(flag, 0) = 1 AND ISNULL(b, 1) = 0'),
