@@ -423,8 +423,10 @@ def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
 
 
 def _length_sql(self: t.Any, expression: exp.Length) -> str:
-    """length() counts trailing spaces, LEN() does not: the UTF-16 text's bytes do."""
-    return f"(DATALENGTH(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX))) / 2)"
+    """length() counts trailing spaces, LEN() does not: LEN of the text and one more
+    character, less one. (DATALENGTH / 2 counts UTF-16 only on SQL Server: Babelfish
+    stores UTF-8.)"""
+    return f"(LEN(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX)) + N'.') - 1)"
 
 
 def _md5_sql(self: t.Any, expression: exp.MD5) -> str:

@@ -149,7 +149,7 @@ GOLDEN = [
     ('SELECT current_date, current_time, localtimestamp',
      'SELECT CAST(SYSDATETIME() AS DATE) AS [current_date], CAST(SYSDATETIME() AS TIME) AS [current_time], SYSDATETIME() AS [localtimestamp]'),
     ('SELECT length(a), round(n), md5(a) FROM t',
-     "SELECT (DATALENGTH(CAST(a AS NVARCHAR(MAX))) / 2) AS [length], ROUND(n, 0) AS [round], LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', CAST(CAST(a AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))), 2)) AS [md5] FROM t"),
+     "SELECT (LEN(CAST(a AS NVARCHAR(MAX)) + N'.') - 1) AS [length], ROUND(n, 0) AS [round], LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', CAST(CAST(a AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))), 2)) AS [md5] FROM t"),
     # DEFAULT VALUES, set operations ordered by position
     ('INSERT INTO t DEFAULT VALUES RETURNING id',
      'INSERT INTO t OUTPUT INSERTED.id AS [id] DEFAULT VALUES'),
