@@ -110,6 +110,8 @@ def _as_predicate(node: exp.Expr) -> exp.Expr:
 def bit_predicates(expression: exp.Expr) -> exp.Expr:
     """WHERE / HAVING / ON / CASE WHEN conditions that are BIT values compare with 1."""
     for node in list(expression.find_all(exp.Where, exp.Having, exp.Join, exp.If)):
+        if isinstance(node, exp.If) and isinstance(node.parent, exp.Case) and node.parent.this:
+            continue  # CASE v WHEN 5: a value to compare, not a condition
         key = "on" if isinstance(node, exp.Join) else "this"
         cond = node.args.get(key)
         if cond is not None:

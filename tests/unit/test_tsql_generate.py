@@ -31,6 +31,9 @@ GOLDEN = [
     # booleans
     ('SELECT a FROM t WHERE flag',
      'SELECT a FROM t WHERE flag = 1'),
+    # a simple CASE compares values: WHEN 5 is no condition (found on Babelfish: 42601)
+    ("SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag THEN 1 END = 1",
+     "SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag = 1 THEN 1 END = 1"),
     # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
     ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
      'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
