@@ -431,6 +431,23 @@ def _length_sql(self: t.Any, expression: exp.Length) -> str:
     return f"(LEN(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX)) + N'.') - 1)"
 
 
+def _substring_sql(self: t.Any, expression: exp.Substring) -> str:
+    """substring(s, n) runs to the end; T-SQL's SUBSTRING always takes a length (a start
+    plus a length past the end is the rest)."""
+    length = expression.args.get("length")
+    return (f"SUBSTRING({self.sql(expression, 'this')}, {self.sql(expression, 'start')},"
+            f" {self.sql(length) if length is not None else 2147483647})")
+
+
+def _trim_sql(self: t.Any, expression: exp.Trim) -> str:
+    """trim(BOTH 'x' FROM s) as `TRIM('x' FROM s)` (SQL Server 2017's form; BOTH is 2022's)."""
+    chars = expression.args.get("expression")
+    position = str(expression.args.get("position") or "BOTH").upper()
+    if chars is not None and position == "BOTH":
+        return f"TRIM({self.sql(chars)} FROM {self.sql(expression, 'this')})"
+    return _STOCK[exp.Trim](self, expression)
+
+
 def _md5_sql(self: t.Any, expression: exp.MD5) -> str:
     """md5() of the text's UTF-8 bytes as lower-case hex, as PostgreSQL's (an NVARCHAR would
     hash its UTF-16)."""
@@ -543,6 +560,8 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Sub: tsql_time.sub_sql(_STOCK[exp.Sub]),
         **tsql_time.TRANSFORMS,
         exp.Length: _length_sql,
+        exp.Substring: _substring_sql,
+        exp.Trim: _trim_sql,
         exp.Round: _round_sql,
         exp.MD5: _md5_sql,
     }

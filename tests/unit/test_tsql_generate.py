@@ -34,6 +34,9 @@ GOLDEN = [
     # a simple CASE compares values: WHEN 5 is no condition (found on Babelfish: 42601)
     ("SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag THEN 1 END = 1",
      "SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag = 1 THEN 1 END = 1"),
+    # SUBSTRING always takes a length; trim(BOTH 'x' FROM s) in SQL Server 2017's spelling
+    ("SELECT substring(s, 3) AS b, substring(s FROM 2 FOR 3) AS a, trim(BOTH 'x' FROM s) AS t FROM t",
+     "SELECT SUBSTRING(s, 3, 2147483647) AS b, SUBSTRING(s, 2, 3) AS a, TRIM('x' FROM s) AS t FROM t"),
     # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
     ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
      'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
