@@ -21,7 +21,7 @@ from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.generators.tsql import TSQLGenerator
 
 from dialects import ordering, tsql_time
-from dialects.api import Generated, Kind
+from dialects.api import Generated, Kind, TranslationError
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -163,10 +163,24 @@ def _is_sql(self: t.Any, expression: exp.Is) -> str:
     return f"ISNULL({self.sql(bit)}, {1 - want}) {verb} {want}"
 
 
+# PostgreSQL's spellings of a boolean (any case, blanks around them ignored)
+_BOOLEAN_TEXT = {**dict.fromkeys(("t", "true", "y", "yes", "on", "1"), 1),
+                 **dict.fromkeys(("f", "false", "n", "no", "off", "0"), 0)}
+
+
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     """A numeric cast to an integer rounds half away from zero in PostgreSQL; T-SQL's
-    truncates, so the value is rounded first."""
+    truncates, so the value is rounded first. A text constant cast to boolean is read
+    as PostgreSQL reads it ('yes', 'f' …): BIT takes only '1', '0', 'true', 'false'."""
     to = expression.to
+    value = expression.this
+    if (isinstance(to, exp.DataType) and to.this == _D.BOOLEAN
+            and isinstance(value, exp.Literal) and value.is_string):
+        bit = _BOOLEAN_TEXT.get(value.this.strip().lower())
+        if bit is None:
+            raise TranslationError(
+                f'invalid input syntax for type boolean: "{value.this}"', "22P02")
+        return f"CAST({bit} AS BIT)"
     if (isinstance(to, exp.DataType) and to.this in INTEGERS
             and pg_type(expression.this) == _D.DECIMAL):
         rounded = exp.Anonymous(this="ROUND", expressions=[

@@ -37,6 +37,9 @@ GOLDEN = [
     # SUBSTRING always takes a length; trim(BOTH 'x' FROM s) in SQL Server 2017's spelling
     ("SELECT substring(s, 3) AS b, substring(s FROM 2 FOR 3) AS a, trim(BOTH 'x' FROM s) AS t FROM t",
      "SELECT SUBSTRING(s, 3, 2147483647) AS b, SUBSTRING(s, 2, 3) AS a, TRIM('x' FROM s) AS t FROM t"),
+    # a text constant cast to boolean is read as PostgreSQL reads it (BIT takes no 'f')
+    ("SELECT 'true'::boolean AS t, 'f'::boolean AS f, ' YES '::boolean AS y, CAST('off' AS BOOLEAN) AS n",
+     'SELECT CAST(1 AS BIT) AS t, CAST(0 AS BIT) AS f, CAST(1 AS BIT) AS y, CAST(0 AS BIT) AS n'),
     # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
     ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
      'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
@@ -287,3 +290,9 @@ def test_babelfish_spells_collations_it_has_and_refuses_time_travel() -> None:
     with pytest.raises(TranslationError) as info:
         babelfish("SELECT * FROM t AS OF TIMESTAMP '2025-01-01'")
     assert info.value.sqlstate == "0A000" and "babelfish" in info.value.message
+
+
+def test_a_text_constant_that_is_no_boolean_is_22p02() -> None:
+    with pytest.raises(TranslationError) as info:
+        tsql("SELECT 'maybe'::boolean")
+    assert info.value.sqlstate == "22P02" and '"maybe"' in info.value.message
