@@ -171,7 +171,8 @@ _BOOLEAN_TEXT = {**dict.fromkeys(("t", "true", "y", "yes", "on", "1"), 1),
 def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
     """A numeric cast to an integer rounds half away from zero in PostgreSQL; T-SQL's
     truncates, so the value is rounded first. A text constant cast to boolean is read
-    as PostgreSQL reads it ('yes', 'f' …): BIT takes only '1', '0', 'true', 'false'."""
+    as PostgreSQL reads it ('yes', 'f' …): BIT takes only '1', '0', 'true', 'false'; a
+    boolean cast to text is 'true' / 'false', not '1' / '0'."""
     to = expression.to
     value = expression.this
     if (isinstance(to, exp.DataType) and to.this == _D.BOOLEAN
@@ -181,6 +182,10 @@ def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
             raise TranslationError(
                 f'invalid input syntax for type boolean: "{value.this}"', "22P02")
         return f"CAST({bit} AS BIT)"
+    if isinstance(to, exp.DataType) and to.this in _TEXTUAL and pg_type(value) == _D.BOOLEAN:
+        inner = value.unnest() if isinstance(value, exp.Paren) else value
+        bit = self.sql(_as_bit(inner) if _is_predicate(inner) else inner)
+        return f"CASE WHEN {bit} = 1 THEN 'true' WHEN {bit} = 0 THEN 'false' END"
     if (isinstance(to, exp.DataType) and to.this in INTEGERS
             and pg_type(expression.this) == _D.DECIMAL):
         rounded = exp.Anonymous(this="ROUND", expressions=[

@@ -40,6 +40,9 @@ GOLDEN = [
     # a text constant cast to boolean is read as PostgreSQL reads it (BIT takes no 'f')
     ("SELECT 'true'::boolean AS t, 'f'::boolean AS f, ' YES '::boolean AS y, CAST('off' AS BOOLEAN) AS n",
      'SELECT CAST(1 AS BIT) AS t, CAST(0 AS BIT) AS f, CAST(1 AS BIT) AS y, CAST(0 AS BIT) AS n'),
+    # a boolean as text is 'true' / 'false'
+    ("SELECT CAST(true AS TEXT) AS bt, (a > 2)::text AS bf FROM t",
+     "SELECT CASE WHEN 1 = 1 THEN 'true' WHEN 1 = 0 THEN 'false' END AS bt, CASE WHEN CASE WHEN a > 2 THEN 1 WHEN NOT (a > 2) THEN 0 END = 1 THEN 'true' WHEN CASE WHEN a > 2 THEN 1 WHEN NOT (a > 2) THEN 0 END = 0 THEN 'false' END AS bf FROM t"),
     # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
     ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
      'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
