@@ -47,6 +47,7 @@ BY_NUMBER: dict[int, str] = {
     220: "22003",  # arithmetic overflow for data type
     232: "22003",
     245: "22P02",  # conversion failed (nvarchar value to int)
+    257: "42846",  # implicit conversion from data type … to … is not allowed
     8114: "22P02",  # error converting data type
     241: "22007",  # conversion failed when converting date and/or time
     242: "22008",  # out-of-range datetime value
@@ -82,6 +83,8 @@ _PG_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r'^(cannot insert a non-DEFAULT value into|column "[^"]*" can only be updated to'
          r" DEFAULT)", "428C9"),
         (r"is not currently supported in Babelfish|is not supported yet", "0A000"),
+        (r"^for SELECT DISTINCT, ORDER BY expressions must appear in select list", "42P10"),
+        (r"^Implicit conversion from data type \w+ to \w+ is not allowed", "42846"),
     )
 )
 _KEY = re.compile(r"Violation of (PRIMARY KEY|UNIQUE KEY) constraint '([^']+)'\. .*"

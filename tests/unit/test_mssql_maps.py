@@ -49,6 +49,10 @@ from pgproxy.backends import mssql_errors, mssql_types
         (33557097, 'column "id" can only be updated to DEFAULT', "428C9"),
         (33557097, "'MERGE' is not currently supported in Babelfish", "0A000"),
         (33557097, "data type int4range is not supported yet", "0A000"),
+        (33557097, "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+         "42P10"),
+        (33557097, "Implicit conversion from data type varchar to varbinary is not allowed. Use"
+                   " the CONVERT function to run this query.", "42846"),
         (33557097, "a PostgreSQL message the proxy does not know", "XX000"),
     ],
 )
