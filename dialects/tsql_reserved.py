@@ -4,7 +4,8 @@ From SQL Server's "Reserved Keywords (Transact-SQL)". Bracketing a word that nee
 none is harmless, so the list errs on the long side.
 """
 
-RESERVED = frozenset("""
+RESERVED = frozenset(
+    """
 add all alter and any as asc authorization backup begin between break browse bulk by
 cascade case check checkpoint close clustered coalesce collate column commit compute
 constraint contains containstable continue convert create cross current current_date
@@ -23,4 +24,5 @@ session_user set setuser shutdown some statistics system_user table tablesample
 textsize then to top tran transaction trigger truncate try_convert tsequal union
 unique unpivot update updatetext use user values varying view waitfor when where
 while with within writetext
-""".split())
+""".split()
+)
