@@ -20,7 +20,7 @@ from dialects.api import Generated, Kind, Statement, Step, Target, TranslationEr
 from dialects.base import MARK, PgProxyBackend
 from dialects.colnames import name_columns
 from dialects.dolt import PgProxyDolt
-from dialects.engines import MYSQL_SERVERS, stock
+from dialects.engines import MYSQL_SERVERS, TSQL_SERVERS, stock
 from dialects.functions import proxy_values
 from dialects.mysql import PgProxyMariaDB, PgProxyMySQL
 from dialects.mysql_ddl import plan as mysql_plan
@@ -28,7 +28,7 @@ from dialects.parsing import _PARAM
 from dialects.postgres import tokenize
 from dialects.series import series
 from dialects.sqlite import PgProxySQLite
-from dialects.tsql import PgProxyTSQL, tsql_transaction
+from dialects.tsql import PgProxyBabelfish, PgProxyTSQL, tsql_transaction
 from dialects.valuesdefault import split_rows
 
 _DIALECTS: dict[str, PgProxyBackend] = {
@@ -37,6 +37,7 @@ _DIALECTS: dict[str, PgProxyBackend] = {
     "mariadb": PgProxyMariaDB(),
     "dolt": PgProxyDolt(),
     "tsql": PgProxyTSQL(),
+    "babelfish": PgProxyBabelfish(),
 }
 # What each dialect can express, whatever a Target claims.
 _TIME_TRAVEL = {
@@ -45,6 +46,7 @@ _TIME_TRAVEL = {
     "mariadb": frozenset({"timestamp"}),
     "dolt": frozenset({"ref", "timestamp", "branch"}),
     "tsql": frozenset({"timestamp"}),
+    "babelfish": frozenset(),  # no system-versioned tables
 }
 _MARKS = re.compile(f"{MARK}([^{MARK}]+){MARK}")
 _READ_ONLY = re.compile(r"\bREAD\s+ONLY\b", re.IGNORECASE)
@@ -264,7 +266,7 @@ def _quote(name: str, target: Target) -> str:
 
 def _transaction(statement: Statement, target: Target) -> Generated:
     kind = statement.kind
-    if target.dialect == "tsql":
+    if target.dialect in TSQL_SERVERS:
         name = classify.savepoint_name(tokenize(statement.sql)) if kind in _SAVEPOINTS else ""
         return tsql_transaction(kind, name)
     mysql_like = target.dialect != "sqlite"

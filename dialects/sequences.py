@@ -20,6 +20,7 @@ from sqlglot.tokens import Token, TokenType
 from dialects.api import Generated, Statement, Step, Target, TranslationError
 from dialects.classify import _param_number as param_number
 from dialects.classify import dotted_name, word
+from dialects.engines import TSQL_SERVERS
 from dialects.postgres import tokenize
 
 TABLE = "pgproxy_sequences"
@@ -270,7 +271,7 @@ def generate(statement: Statement, target: Target) -> Generated:
         return _sqlite(found)
     if target.dialect == "mariadb":
         return _mariadb(found)
-    if target.dialect == "tsql":
+    if target.dialect in TSQL_SERVERS:
         from dialects.tsql_sequences import generate as tsql
 
         return tsql(found, target.backend)

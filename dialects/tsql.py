@@ -21,7 +21,7 @@ from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.generators.tsql import TSQLGenerator
 
 from dialects import ordering, tsql_time
-from dialects.api import Generated, Kind
+from dialects.api import Generated, Kind, TranslationError
 from dialects.base import (
     COMMON,
     PgProxyBackend,
@@ -31,8 +31,9 @@ from dialects.base import (
     stock,
     unsupported,
 )
-from dialects.exprtypes import TEMPORAL, pg_type
+from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
 from dialects.tsql_merge import on_conflict_sql
+from dialects.tsql_reserved import RESERVED
 
 _D = exp.DType
 # PostgreSQL compares text case- and accent-sensitively; ILIKE does neither.
@@ -109,6 +110,8 @@ def _as_predicate(node: exp.Expr) -> exp.Expr:
 def bit_predicates(expression: exp.Expr) -> exp.Expr:
     """WHERE / HAVING / ON / CASE WHEN conditions that are BIT values compare with 1."""
     for node in list(expression.find_all(exp.Where, exp.Having, exp.Join, exp.If)):
+        if isinstance(node, exp.If) and isinstance(node.parent, exp.Case) and node.parent.this:
+            continue  # CASE v WHEN 5: a value to compare, not a condition
         key = "on" if isinstance(node, exp.Join) else "this"
         cond = node.args.get(key)
         if cond is not None:
@@ -145,6 +148,50 @@ def predicate_values(expression: exp.Expr) -> exp.Expr:
         if _is_predicate(inner):
             node.replace(_as_bit(inner))
     return expression
+
+
+def _is_sql(self: t.Any, expression: exp.Is) -> str:
+    """`x IS [NOT] TRUE / FALSE` is never NULL in PostgreSQL, so `NOT (x IS TRUE)` keeps a
+    NULL x: a NULL counts as the other value (T-SQL's `x = 1` would be NULL)."""
+    wanted = expression.expression
+    if not isinstance(wanted, exp.Boolean):
+        return _STOCK[exp.Is](self, expression)
+    value = expression.this.unnest() if isinstance(expression.this, exp.Paren) else expression.this
+    bit = _as_bit(value) if _is_predicate(value) else value
+    want = 1 if wanted.this else 0
+    verb = "<>" if expression.args.get("negate") else "="
+    return f"ISNULL({self.sql(bit)}, {1 - want}) {verb} {want}"
+
+
+# PostgreSQL's spellings of a boolean (any case, blanks around them ignored)
+_BOOLEAN_TEXT = {**dict.fromkeys(("t", "true", "y", "yes", "on", "1"), 1),
+                 **dict.fromkeys(("f", "false", "n", "no", "off", "0"), 0)}
+
+
+def _cast_sql(self: t.Any, expression: exp.Cast) -> str:
+    """A numeric cast to an integer rounds half away from zero in PostgreSQL; T-SQL's
+    truncates, so the value is rounded first. A text constant cast to boolean is read
+    as PostgreSQL reads it ('yes', 'f' …): BIT takes only '1', '0', 'true', 'false'; a
+    boolean cast to text is 'true' / 'false', not '1' / '0'."""
+    to = expression.to
+    value = expression.this
+    if (isinstance(to, exp.DataType) and to.this == _D.BOOLEAN
+            and isinstance(value, exp.Literal) and value.is_string):
+        bit = _BOOLEAN_TEXT.get(value.this.strip().lower())
+        if bit is None:
+            raise TranslationError(
+                f'invalid input syntax for type boolean: "{value.this}"', "22P02")
+        return f"CAST({bit} AS BIT)"
+    if isinstance(to, exp.DataType) and to.this in _TEXTUAL and pg_type(value) == _D.BOOLEAN:
+        inner = value.unnest() if isinstance(value, exp.Paren) else value
+        bit = self.sql(_as_bit(inner) if _is_predicate(inner) else inner)
+        return f"CASE WHEN {bit} = 1 THEN 'true' WHEN {bit} = 0 THEN 'false' END"
+    if (isinstance(to, exp.DataType) and to.this in INTEGERS
+            and pg_type(expression.this) == _D.DECIMAL):
+        rounded = exp.Anonymous(this="ROUND", expressions=[
+            expression.this.copy(), exp.Literal.number(0)])
+        return _STOCK[exp.Cast](self, exp.Cast(this=rounded, to=to.copy()))
+    return _STOCK[exp.Cast](self, expression)
 
 
 def _logical_sql(self: t.Any, expression: exp.LogicalAnd | exp.LogicalOr) -> str:
@@ -195,7 +242,7 @@ def _like(self: t.Any, expression: exp.Like | exp.ILike, escape: exp.Expr | None
     only when told; ILIKE compares under a case-insensitive collation."""
     left = self.sql(expression, "this")
     if isinstance(expression, exp.ILike):
-        left = f"{left} COLLATE {CASE_INSENSITIVE}"
+        left = f"{left} COLLATE {self.dialect.CASE_INSENSITIVE}"
     verb = "NOT LIKE" if expression.args.get("negate") else "LIKE"
     esc = self.sql(escape) if escape is not None else "'\\'"
     return f"{left} {verb} {_pattern_sql(self, expression.expression)} ESCAPE {esc}"
@@ -347,6 +394,14 @@ def _column(column: exp.ColumnDef, keys: set[str]) -> None:
             kind=exp.CheckColumnConstraint(this=check)))
 
 
+def reserved_names(expression: exp.Expr) -> exp.Expr:
+    """An identifier T-SQL reserves is bracketed: `WITH top AS (…)` is a syntax error."""
+    for ident in expression.find_all(exp.Identifier):
+        if not ident.quoted and ident.name.lower() in RESERVED:
+            ident.set("quoted", True)
+    return expression
+
+
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """SERIAL is IDENTITY, text columns compare case-sensitively, json is checked by ISJSON."""
     if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
@@ -367,7 +422,9 @@ def _identity_sql(self: t.Any, expression: exp.GeneratedAsIdentityColumnConstrai
 
 
 def _collate_sql(self: t.Any, expression: exp.CollateColumnConstraint) -> str:
-    return f"COLLATE {expression.this.name}"
+    name = expression.this.name
+    # ddl_types names SQL Server's; the dialect spells the server's own
+    return f"COLLATE {self.dialect.CASE_SENSITIVE if name == CASE_SENSITIVE else name}"
 
 
 def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
@@ -387,8 +444,27 @@ def _delete_sql(self: t.Any, expression: exp.Delete) -> str:
 
 
 def _length_sql(self: t.Any, expression: exp.Length) -> str:
-    """length() counts trailing spaces, LEN() does not: the UTF-16 text's bytes do."""
-    return f"(DATALENGTH(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX))) / 2)"
+    """length() counts trailing spaces, LEN() does not: LEN of the text and one more
+    character, less one. (DATALENGTH / 2 counts UTF-16 only on SQL Server: Babelfish
+    stores UTF-8.)"""
+    return f"(LEN(CAST({self.sql(expression, 'this')} AS NVARCHAR(MAX)) + N'.') - 1)"
+
+
+def _substring_sql(self: t.Any, expression: exp.Substring) -> str:
+    """substring(s, n) runs to the end; T-SQL's SUBSTRING always takes a length (a start
+    plus a length past the end is the rest)."""
+    length = expression.args.get("length")
+    return (f"SUBSTRING({self.sql(expression, 'this')}, {self.sql(expression, 'start')},"
+            f" {self.sql(length) if length is not None else 2147483647})")
+
+
+def _trim_sql(self: t.Any, expression: exp.Trim) -> str:
+    """trim(BOTH 'x' FROM s) as `TRIM('x' FROM s)` (SQL Server 2017's form; BOTH is 2022's)."""
+    chars = expression.args.get("expression")
+    position = str(expression.args.get("position") or "BOTH").upper()
+    if chars is not None and position == "BOTH":
+        return f"TRIM({self.sql(chars)} FROM {self.sql(expression, 'this')})"
+    return _STOCK[exp.Trim](self, expression)
 
 
 def _md5_sql(self: t.Any, expression: exp.MD5) -> str:
@@ -459,11 +535,14 @@ PREPROCESS = (
     output_returning,
     generate_series,
     ddl_types,
+    reserved_names,
 )
 
 
 class PgProxyTSQL(_TSQL, PgProxyBackend):
     BACKEND = "tsql"
+    CASE_SENSITIVE = CASE_SENSITIVE
+    CASE_INSENSITIVE = CASE_INSENSITIVE
     PREPROCESS = PREPROCESS
     NATIVE_SERIES = True
     # OUTPUT INSERTED.* / DELETED.* answers RETURNING on every write.
@@ -494,13 +573,27 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Array: lambda self, e: unsupported("tsql: SQL Server has no arrays"),
         exp.LogicalAnd: _logical_sql,
         exp.LogicalOr: _logical_sql,
+        exp.Is: _is_sql,
+        exp.Cast: _cast_sql,
         exp.Add: tsql_time.add_sql(_STOCK[exp.Add]),
         exp.Sub: tsql_time.sub_sql(_STOCK[exp.Sub]),
         **tsql_time.TRANSFORMS,
         exp.Length: _length_sql,
+        exp.Substring: _substring_sql,
+        exp.Trim: _trim_sql,
         exp.Round: _round_sql,
         exp.MD5: _md5_sql,
     }
+
+
+
+class PgProxyBabelfish(PgProxyTSQL):
+    """Babelfish for PostgreSQL: SQL Server's T-SQL, but only the collations it maps to
+    its own (no `_100_…_SC` ones); Latin1_General_CS_AS is bbf_unicode_cp1_cs_as there."""
+
+    BACKEND = "babelfish"
+    CASE_SENSITIVE = "Latin1_General_CS_AS"
+    CASE_INSENSITIVE = "Latin1_General_CI_AS"
 
 
 _TRANSACTION = {

@@ -96,6 +96,13 @@ _DECLARED: tuple[tuple[type, str], ...] = (
 _FORMAT = re.compile(r"%%|%s")
 
 
+def _bound(value: Any) -> Any:
+    """A parameter as python-tds must get it: bytes as VARBINARY, not (UTF-8) text."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return pytds.Binary(bytes(value))
+    return value
+
+
 def _declared(value: Any) -> str:
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return "datetimeoffset"
@@ -105,15 +112,33 @@ def _declared(value: Any) -> str:
     return "sql_variant"
 
 
+_DECIMAL_CODES = (106, 108, 55, 63)  # DECIMAL / NUMERIC
+
+
+def _scaled(rows: list[tuple[Any, ...]], scales: list[tuple[int, decimal.Decimal]]
+            ) -> list[tuple[Any, ...]]:
+    """DECIMAL values with their column's scale: python-tds divides, so 1.50 came back 1.5."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, exponent in scales:
+            if values[i] is not None:
+                values[i] = values[i].quantize(exponent)
+        out.append(tuple(values))
+    return out
+
+
 class MSSQLCursor:
     """One statement's result, read from the socket in batches."""
 
-    __slots__ = ("_conn", "_cursor", "_done", "columns", "rowcount")
+    __slots__ = ("_conn", "_cursor", "_done", "_scales", "columns", "rowcount")
 
     def __init__(self, conn: MSSQLConnection, cursor: Any) -> None:
         self._conn = conn
         self._cursor = cursor
         description = cursor.description
+        self._scales = [(i, decimal.Decimal(1).scaleb(-d[5])) for i, d in
+                        enumerate(description or ()) if d[1] in _DECIMAL_CODES and d[5]]
         if description:
             self.columns = [_column(d) for d in description]
             self.rowcount = -1
@@ -136,7 +161,10 @@ class MSSQLCursor:
         if len(rows) < size:
             self._done = True
             self._conn._finished()
-        return rows
+            if self._conn._cancelled:  # the attention's acknowledgement cut the rows short
+                self._conn._cancelled = False
+                raise errors.QueryCanceled("canceling statement due to user request")
+        return _scaled(rows, self._scales) if self._scales else rows
 
     def close(self) -> None:
         if self._done:
@@ -209,7 +237,8 @@ class MSSQLConnection:
             self._cancelled = False
         try:
             if params:
-                cursor.execute(sql, tuple(params))  # sp_executesql: %% is a literal %
+                # sp_executesql: %% is a literal %. python-tds sends plain bytes as text.
+                cursor.execute(sql, tuple(map(_bound, params)))
             else:
                 cursor.execute(sql.replace("%%", "%"))  # a plain batch: no %-formatting
         except (pytds.tds_base.Error, OSError, ValueError) as exc:
@@ -356,3 +385,38 @@ class MSSQLBackend:
 
     def redacted_url(self) -> str:
         return redact_url(self.url)
+
+
+# Babelfish sends no ENVCHANGE for a batch's BEGIN / COMMIT / ROLLBACK TRANSACTION (only for
+# TDS transaction-manager requests), so python-tds never sees one begin: after such a
+# statement the connection asks @@TRANCOUNT. It does send one when it ends a transaction on
+# an error, which python-tds reads as a 0 descriptor.
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN\s+TRAN|COMMIT|ROLLBACK|IF\s+@@TRANCOUNT)", re.I)
+_BEGUN = 1  # a descriptor for a transaction Babelfish gave none for (it skips the headers)
+
+
+class BabelfishConnection(MSSQLConnection):
+    """A python-tds connection to Babelfish, with its transaction state read right."""
+
+    def execute(self, sql: str, params: Sequence[Any]) -> MSSQLCursor:
+        result = super().execute(sql, params)
+        if _TRANSACTION_CONTROL.match(sql):
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute("SELECT @@TRANCOUNT")
+                (count,) = cursor.fetchone()
+            except (pytds.tds_base.Error, OSError, ValueError) as exc:
+                raise self._error(exc) from None
+            self._conn._tds_socket.tds72_transaction = _BEGUN if count else 0
+        return result
+
+
+class BabelfishBackend(MSSQLBackend):
+    """Babelfish for PostgreSQL through its TDS port: `babelfish://user:pw@host:1433/db`,
+    the same options as mssql://; its own dialect for what it spells differently."""
+
+    name = "babelfish"
+    dialect = "babelfish"
+
+    def connect(self, database: str | None = None) -> MSSQLConnection:
+        return BabelfishConnection(self, database)

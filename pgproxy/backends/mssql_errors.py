@@ -2,7 +2,9 @@
 
 Numbers from sys.messages (SQL Server 2022). A temporal query on a table
 that is not system-versioned (13544) is 0A000 naming the table, as the
-other backends refuse a hint they cannot honour.
+other backends refuse a hint they cannot honour. Babelfish for PostgreSQL
+answers the PostgreSQL errors it has no SQL Server number for as 33557097
+with PostgreSQL's own message: those get their SQLSTATE from the message.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ BY_NUMBER: dict[int, str] = {
     220: "22003",  # arithmetic overflow for data type
     232: "22003",
     245: "22P02",  # conversion failed (nvarchar value to int)
+    257: "42846",  # implicit conversion from data type … to … is not allowed
     8114: "22P02",  # error converting data type
     241: "22007",  # conversion failed when converting date and/or time
     242: "22008",  # out-of-range datetime value
@@ -64,6 +67,26 @@ BY_NUMBER: dict[int, str] = {
     40613: "08006",  # database not currently available (Azure)
 }
 
+# Babelfish's "error not mapped": the message is PostgreSQL's, so its SQLSTATE follows from it.
+BABELFISH_UNMAPPED = 33557097
+_PG_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), code) for pattern, code in (
+        (r'^(relation|table|view|sequence) "[^"]*" does not exist', "42P01"),
+        (r'^column "[^"]*"( of relation "[^"]*")? does not exist', "42703"),
+        (r'^(type|collation) "[^"]*"( for encoding "[^"]*")? does not exist', "42704"),
+        (r"^function .* does not exist", "42883"),
+        (r"^syntax error", "42601"),
+        (r'^schema "[^"]*" already exists', "42P06"),
+        (r'^(relation|table) "[^"]*" already exists', "42P07"),
+        (r"^numeric field overflow", "22003"),
+        (r"^invalid input syntax for type", "22P02"),
+        (r'^(cannot insert a non-DEFAULT value into|column "[^"]*" can only be updated to'
+         r" DEFAULT)", "428C9"),
+        (r"is not currently supported in Babelfish|is not supported yet", "0A000"),
+        (r"^for SELECT DISTINCT, ORDER BY expressions must appear in select list", "42P10"),
+        (r"^Implicit conversion from data type \w+ to \w+ is not allowed", "42846"),
+    )
+)
 _KEY = re.compile(r"Violation of (PRIMARY KEY|UNIQUE KEY) constraint '([^']+)'\. .*"
                   r"in object '([^']+)'")
 _INDEX = re.compile(r"unique index '([^']+)'.*in object '([^']+)'")
@@ -74,8 +97,10 @@ _TEMPORAL = re.compile(r"'([^']+)' is not a system-versioned table")
 
 def sqlstate(number: int, message: str) -> str | None:
     """The SQLSTATE for a SQL Server error number and its message; None when unmapped."""
-    if number == 547 and "CHECK constraint" in message:
+    if number == 547 and "check constraint" in message.lower():  # Babelfish: lower case
         return "23514"
+    if number == BABELFISH_UNMAPPED:
+        return next((code for pattern, code in _PG_MESSAGES if pattern.search(message)), None)
     return BY_NUMBER.get(number)
 
 

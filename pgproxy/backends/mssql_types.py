@@ -66,7 +66,7 @@ def by_code(code: int, size: int | None, precision: int | None,
         return _INTN_BY_SIZE.get(size or 8, pgtypes.INT8), -1
     oid = BY_TDS_CODE.get(code, pgtypes.TEXT)
     if oid in (pgtypes.VARCHAR, pgtypes.BPCHAR):
-        chars = (size or 0) // 2 if code in (231, 239) else (size or 0)
+        chars = int(size or 0)  # python-tds gives NVARCHAR/NCHAR sizes in characters (a float)
         if 0 < chars <= _LONGEST:
             return oid, chars + 4
         return pgtypes.TEXT, -1

@@ -72,6 +72,12 @@ ENGINES: dict[str, Engine] = {
         Capabilities(as_of_timestamp=True, returning=True, schema_source="sys"),
         "mssql",
     ),
+    # Babelfish for PostgreSQL: T-SQL over TDS without temporal tables.
+    "babelfish": Engine(
+        "babelfish",
+        Capabilities(returning=True, schema_source="sys"),
+        "mssql",
+    ),
 }
 
 SCHEMES: dict[str, Scheme] = {
@@ -83,6 +89,7 @@ SCHEMES: dict[str, Scheme] = {
     "postgres": Scheme("pgproxy.backends.postgresql:PostgreSQLBackend", "postgres"),
     "dolt": Scheme("pgproxy.backends.dolt:from_url", "dolt"),
     "mssql": Scheme("pgproxy.backends.mssql:MSSQLBackend", "tsql"),
+    "babelfish": Scheme("pgproxy.backends.mssql:BabelfishBackend", "babelfish"),
 }
 
 # A dialect the registry does not know (a backend registered from outside): nothing

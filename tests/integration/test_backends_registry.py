@@ -90,6 +90,15 @@ def test_mssql_is_sql_server_through_python_tds() -> None:
     assert "s3cret" not in info.value.message
 
 
+def test_babelfish_is_the_sql_server_backend_without_temporal_tables() -> None:
+    """babelfish:// is the same backend and options, its own dialect and no time travel."""
+    b = from_url("babelfish://u:s3cret@127.0.0.1:1433/db?application_name=app1")
+    assert (b.name, b.dialect, b.paramstyle) == ("babelfish", "babelfish", "format")
+    caps = b.capabilities
+    assert caps.returning and caps.schema_source == "sys" and not caps.as_of_timestamp
+    assert b.connect_args(None)["appname"] == "app1" and "s3cret" not in b.redacted_url()
+
+
 def test_unknown_scheme_is_0A000() -> None:
     with pytest.raises(errors.FeatureNotSupported) as info:
         from_url("oracle://scott:tiger@db/orcl")

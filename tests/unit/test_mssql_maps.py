@@ -33,6 +33,27 @@ from pgproxy.backends import mssql_errors, mssql_types
         (8672, "The MERGE statement attempted to UPDATE or DELETE the same row more than once.",
          "21000"),
         (99999, "Something SQL Server says that the proxy does not know.", "XX000"),
+        # Babelfish for PostgreSQL: PostgreSQL's own messages under its "not mapped" number
+        # (texts as a live Babelfish 4.4 sent them)
+        (547, 'new row for relation "t" violates check constraint "t_doc_check"', "23514"),
+        (33557097, 'relation "pgproxy_test_dbo.nope" does not exist', "42P01"),
+        (33557097, 'column "nope" does not exist', "42703"),
+        (33557097, 'type "cf_mood" does not exist', "42704"),
+        (33557097, "function pgproxy_range_has(int4range, integer, integer) does not exist",
+         "42883"),
+        (33557097, "syntax error near 'CASCADE' at line 1 and character position 39", "42601"),
+        (33557097, 'schema "s1" already exists', "42P06"),
+        (33557097, "numeric field overflow", "22003"),
+        (33557097, 'invalid input syntax for type integer: "x"', "22P02"),
+        (33557097, 'cannot insert a non-DEFAULT value into column "id"', "428C9"),
+        (33557097, 'column "id" can only be updated to DEFAULT', "428C9"),
+        (33557097, "'MERGE' is not currently supported in Babelfish", "0A000"),
+        (33557097, "data type int4range is not supported yet", "0A000"),
+        (33557097, "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+         "42P10"),
+        (33557097, "Implicit conversion from data type varchar to varbinary is not allowed. Use"
+                   " the CONVERT function to run this query.", "42846"),
+        (33557097, "a PostgreSQL message the proxy does not know", "XX000"),
     ],
 )
 def test_error_numbers(number: int, message: str, sqlstate: str) -> None:
@@ -76,9 +97,10 @@ def test_a_password_never_reaches_a_message() -> None:
         (109, 4, None, None, (pgtypes.FLOAT4, -1)),
         (109, 8, None, None, (pgtypes.FLOAT8, -1)),
         (106, 9, 10, 2, (pgtypes.NUMERIC, ((10 << 16) | 2) + 4)),
-        (231, 40, None, None, (pgtypes.VARCHAR, 24)),  # NVARCHAR(20): 40 bytes
+        (231, 20.0, None, None, (pgtypes.VARCHAR, 24)),  # NVARCHAR(20): python-tds's 40 / 2
         (231, 0, None, None, (pgtypes.TEXT, -1)),  # NVARCHAR(MAX)
-        (239, 6, None, None, (pgtypes.BPCHAR, 7)),
+        (239, 3.0, None, None, (pgtypes.BPCHAR, 7)),
+        (167, 7, None, None, (pgtypes.VARCHAR, 11)),
         (165, 0, None, None, (pgtypes.BYTEA, -1)),
         (36, 16, None, None, (pgtypes.UUID, -1)),
         (43, 10, None, None, (pgtypes.TIMESTAMPTZ, -1)),

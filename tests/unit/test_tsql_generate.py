@@ -31,6 +31,29 @@ GOLDEN = [
     # booleans
     ('SELECT a FROM t WHERE flag',
      'SELECT a FROM t WHERE flag = 1'),
+    # a simple CASE compares values: WHEN 5 is no condition (found on Babelfish: 42601)
+    ("SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag THEN 1 END = 1",
+     "SELECT CASE v WHEN 5 THEN 'five' WHEN 0 THEN 'zero' END AS w FROM t WHERE CASE WHEN flag = 1 THEN 1 END = 1"),
+    # SUBSTRING always takes a length; trim(BOTH 'x' FROM s) in SQL Server 2017's spelling
+    ("SELECT substring(s, 3) AS b, substring(s FROM 2 FOR 3) AS a, trim(BOTH 'x' FROM s) AS t FROM t",
+     "SELECT SUBSTRING(s, 3, 2147483647) AS b, SUBSTRING(s, 2, 3) AS a, TRIM('x' FROM s) AS t FROM t"),
+    # a text constant cast to boolean is read as PostgreSQL reads it (BIT takes no 'f')
+    ("SELECT 'true'::boolean AS t, 'f'::boolean AS f, ' YES '::boolean AS y, CAST('off' AS BOOLEAN) AS n",
+     'SELECT CAST(1 AS BIT) AS t, CAST(0 AS BIT) AS f, CAST(1 AS BIT) AS y, CAST(0 AS BIT) AS n'),
+    # a boolean as text is 'true' / 'false'
+    ("SELECT CAST(true AS TEXT) AS bt, (a > 2)::text AS bf FROM t",
+     "SELECT CASE WHEN 1 = 1 THEN 'true' WHEN 1 = 0 THEN 'false' END AS bt, CASE WHEN CASE WHEN a > 2 THEN 1 WHEN NOT (a > 2) THEN 0 END = 1 THEN 'true' WHEN CASE WHEN a > 2 THEN 1 WHEN NOT (a > 2) THEN 0 END = 0 THEN 'false' END AS bf FROM t"),
+    # a name T-SQL reserves is bracketed (found on Babelfish: `WITH top AS` was 42601)
+    ('WITH top AS (SELECT id FROM t) SELECT key FROM top',
+     'WITH [top] AS (SELECT id AS id FROM t) SELECT [key] FROM [top]'),
+    # IS [NOT] TRUE / FALSE is two-valued: a NULL flag IS NOT TRUE (found on Babelfish)
+    ('SELECT a FROM t WHERE flag IS NOT TRUE AND b IS FALSE',
+     'SELECT a FROM t WHERE NOT ISNULL(flag, 0) = 1 AND ISNULL(b, 1) = 0'),
+    ('SELECT a FROM t WHERE (n > 1) IS TRUE',
+     'SELECT a FROM t WHERE ISNULL(CASE WHEN n > 1 THEN 1 WHEN NOT (n > 1) THEN 0 END, 0) = 1'),
+    # a numeric cast to an integer rounds (half away from zero), T-SQL's CAST truncates
+    ('SELECT CAST(3.7 AS INTEGER) AS r, CAST(-2.5 AS BIGINT) AS b, CAST(n AS INT) AS i FROM t',
+     'SELECT CAST(ROUND(3.7, 0) AS INT) AS r, CAST(ROUND(-2.5, 0) AS BIGINT) AS b, CAST(n AS INT) AS i FROM t'),
     ('SELECT a FROM t WHERE NOT flag AND b = true',
      'SELECT a FROM t WHERE flag = 0 AND b = 1'),
     ('SELECT a FROM t WHERE flag OR (b AND c > 1)',
@@ -138,7 +161,7 @@ GOLDEN = [
     ('SELECT current_date, current_time, localtimestamp',
      'SELECT CAST(SYSDATETIME() AS DATE) AS [current_date], CAST(SYSDATETIME() AS TIME) AS [current_time], SYSDATETIME() AS [localtimestamp]'),
     ('SELECT length(a), round(n), md5(a) FROM t',
-     "SELECT (DATALENGTH(CAST(a AS NVARCHAR(MAX))) / 2) AS [length], ROUND(n, 0) AS [round], LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', CAST(CAST(a AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))), 2)) AS [md5] FROM t"),
+     "SELECT (LEN(CAST(a AS NVARCHAR(MAX)) + N'.') - 1) AS [length], ROUND(n, 0) AS [round], LOWER(CONVERT(VARCHAR(32), HASHBYTES('MD5', CAST(CAST(a AS NVARCHAR(MAX)) COLLATE Latin1_General_100_BIN2_UTF8 AS VARCHAR(MAX))), 2)) AS [md5] FROM t"),
     # DEFAULT VALUES, set operations ordered by position
     ('INSERT INTO t DEFAULT VALUES RETURNING id',
      'INSERT INTO t OUTPUT INSERTED.id AS [id] DEFAULT VALUES'),
@@ -247,3 +270,32 @@ def test_refused_with_0a000(pg: str, words: str) -> None:
         tsql(pg)
     assert info.value.sqlstate == "0A000"
     assert words in info.value.message
+
+
+BABELFISH = Target("babelfish", "format", "babelfish", returning=True)
+
+
+def test_babelfish_spells_collations_it_has_and_refuses_time_travel() -> None:
+    """Babelfish for PostgreSQL maps Latin1_General_CS_AS / CI_AS to its own collations and
+    has none of SQL Server's _100_…_SC ones, nor temporal tables; the rest is T-SQL's."""
+
+    def babelfish(sql: str) -> str:
+        (statement,) = parse(sql)
+        return generate(statement, BABELFISH).sql
+
+    assert babelfish("CREATE TABLE t (id SERIAL PRIMARY KEY, name TEXT)") == (
+        "CREATE TABLE t (id INT IDENTITY(1, 1) PRIMARY KEY NOT NULL,"
+        " name NVARCHAR(MAX) COLLATE Latin1_General_CS_AS)")
+    assert babelfish("SELECT id FROM t WHERE name ILIKE 'a%'") == (
+        "SELECT id FROM t WHERE name COLLATE Latin1_General_CI_AS LIKE 'a%%' ESCAPE '\\'")
+    for sql in ("SELECT 1 LIMIT 1", "INSERT INTO t (name) VALUES ($1) RETURNING id", "BEGIN"):
+        assert babelfish(sql) == tsql(sql)
+    with pytest.raises(TranslationError) as info:
+        babelfish("SELECT * FROM t AS OF TIMESTAMP '2025-01-01'")
+    assert info.value.sqlstate == "0A000" and "babelfish" in info.value.message
+
+
+def test_a_text_constant_that_is_no_boolean_is_22p02() -> None:
+    with pytest.raises(TranslationError) as info:
+        tsql("SELECT 'maybe'::boolean")
+    assert info.value.sqlstate == "22P02" and '"maybe"' in info.value.message
