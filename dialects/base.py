@@ -192,3 +192,18 @@ def aggregate_filter(expression: exp.Expr) -> exp.Expr:
 
 def _when(cond: exp.Expr, value: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
+
+
+def column_defs(expression: exp.Expr) -> tuple[list[exp.ColumnDef], set[str]] | None:
+    """A CREATE TABLE's or ALTER TABLE's column definitions, with the (lower-cased) names
+    of the columns a table-level PRIMARY KEY or UNIQUE covers; None for other statements."""
+    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
+        keys: set[str] = set()
+        for node in expression.this.expressions:
+            if isinstance(node, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
+                keys.update(c.name.lower() for c in node.find_all(exp.Column, exp.Identifier))
+    elif isinstance(expression, exp.Alter):
+        keys = set()
+    else:
+        return None
+    return list(expression.find_all(exp.ColumnDef)), keys

@@ -22,6 +22,7 @@ from dialects.base import (
     anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
+    column_defs,
     parameter_sql,
     stock,
     unsupported,
@@ -101,15 +102,6 @@ def offset_needs_limit(expression: exp.Expr) -> exp.Expr:
         if select.args.get("offset") and limit is None:
             select.set("limit", exp.Limit(expression=exp.Literal.number(_MAX_UNSIGNED)))
     return expression
-
-
-def _key_columns(schema: exp.Schema) -> set[str]:
-    keys: set[str] = set()
-    for node in schema.expressions:
-        if isinstance(node, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
-            for column in node.find_all(exp.Column, exp.Identifier):
-                keys.add(column.name.lower())
-    return keys
 
 
 # Column comments that keep a PostgreSQL type MySQL has no name for (pgproxy/catalog reads
@@ -204,13 +196,11 @@ def _checks_last(column: exp.ColumnDef) -> None:
 
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """PostgreSQL column types as MySQL stores them with the same range and precision."""
-    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
-        keys = _key_columns(expression.this)
-    elif isinstance(expression, exp.Alter):
-        keys = set()
-    else:
+    found = column_defs(expression)
+    if found is None:
         return expression
-    for column in expression.find_all(exp.ColumnDef):
+    columns, keys = found
+    for column in columns:
         _column_type(column, keys)
         _checks_last(column)
     return expression

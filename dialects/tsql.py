@@ -27,6 +27,7 @@ from dialects.base import (
     PgProxyBackend,
     aggregate_filter,
     anonymous_sql,
+    column_defs,
     parameter_sql,
     stock,
     unsupported,
@@ -354,14 +355,6 @@ def _table_sql(self: t.Any, expression: exp.Table) -> str:
 # --- DDL ----------------------------------------------------------------------------------
 
 
-def _key_columns(schema: exp.Schema) -> set[str]:
-    keys: set[str] = set()
-    for node in schema.expressions:
-        if isinstance(node, (exp.PrimaryKey, exp.UniqueColumnConstraint)):
-            keys.update(c.name.lower() for c in node.find_all(exp.Column, exp.Identifier))
-    return keys
-
-
 def _first(column: exp.ColumnDef, kind: exp.Expr) -> None:
     """T-SQL takes COLLATE and IDENTITY right after the type, before any constraint."""
     column.set("constraints", [exp.ColumnConstraint(kind=kind), *column.constraints])
@@ -404,13 +397,11 @@ def reserved_names(expression: exp.Expr) -> exp.Expr:
 
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """SERIAL is IDENTITY, text columns compare case-sensitively, json is checked by ISJSON."""
-    if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
-        keys = _key_columns(expression.this)
-    elif isinstance(expression, exp.Alter):
-        keys = set()
-    else:
+    found = column_defs(expression)
+    if found is None:
         return expression
-    for column in expression.find_all(exp.ColumnDef):
+    columns, keys = found
+    for column in columns:
         _column(column, keys)
     return expression
 
@@ -584,7 +575,6 @@ class PgProxyTSQL(_TSQL, PgProxyBackend):
         exp.Round: _round_sql,
         exp.MD5: _md5_sql,
     }
-
 
 
 class PgProxyBabelfish(PgProxyTSQL):
