@@ -20,7 +20,7 @@ import itertools
 import logging
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dialects
@@ -116,26 +116,10 @@ async def run_update(session: Any, sql: str) -> int:
     """CommandStatementUpdate: every statement of `sql` (one implicit transaction, as a
     simple Query runs them); the rows they affected, -1 when no statement tells."""
     statements = await session.split(sql)
-    implicit = await session.begin_implicit(statements)
     total = -1
-    try:
-        for prepared in statements:
-            result = await execute(session, prepared, ())
-            try:
-                while result.columns is not None and not result.done:
-                    await result.fetch(BATCH_ROWS)  # a query among them: read and dropped
-            finally:
-                await result.close()
-            count = affected(result.tag)
-            if count is not None:
-                total = max(total, 0) + count
-        if implicit:
-            implicit = False
-            await session.end_implicit(commit=True)
-    except BaseException:
-        if implicit:
-            await session.end_implicit(commit=False)
-        raise
+    for count in await _run_atomic(session, statements, (() for _ in statements)):
+        if count is not None:
+            total = max(total, 0) + count
     return total
 
 
@@ -145,17 +129,28 @@ async def run_prepared_update(
     """CommandPreparedStatementUpdate: the statement once per bound parameter set, all of
     them one atomic execution (an implicit transaction when there are several)."""
     sets = list(param_sets) or [()]
-    implicit = await session.begin_implicit([prepared] * len(sets))
-    total = 0
+    # coerced one set at a time, as each runs: a bad set rolls back those before it
+    params = (coerce(prepared.param_types, p) for p in sets)
+    counts = await _run_atomic(session, [prepared] * len(sets), params)
+    return sum(count or 0 for count in counts)
+
+
+async def _run_atomic(
+    session: Any, statements: list[Any], params: Iterable[Sequence[Any]]
+) -> list[int | None]:
+    """Each statement with its parameters, in one implicit transaction when there are
+    several; the rows each affected (None where its tag tells none)."""
+    implicit = await session.begin_implicit(statements)
+    counts: list[int | None] = []
     try:
-        for params in sets:
-            result = await execute(session, prepared, coerce(prepared.param_types, params))
+        for prepared, values in zip(statements, params, strict=True):
+            result = await execute(session, prepared, values)
             try:
                 while result.columns is not None and not result.done:
-                    await result.fetch(BATCH_ROWS)
+                    await result.fetch(BATCH_ROWS)  # a query among them: read and dropped
             finally:
                 await result.close()
-            total += affected(result.tag) or 0
+            counts.append(affected(result.tag))
         if implicit:
             implicit = False
             await session.end_implicit(commit=True)
@@ -163,7 +158,7 @@ async def run_prepared_update(
         if implicit:
             await session.end_implicit(commit=False)
         raise
-    return total
+    return counts
 
 
 def affected(tag: str) -> int | None:
