@@ -91,6 +91,12 @@ class FlightSqlServer(fl.FlightServerBase):
             raise fl.FlightUnauthenticatedError("not authenticated (SQLSTATE 28000)")
         return Principal(caller.user, caller.database or self._default_db, _peer(context.peer()))
 
+    def _command(self, context: Any, descriptor: fl.FlightDescriptor) -> tuple[Principal, str, Any]:
+        """Who calls, and the Flight SQL command the descriptor carries (its name, message)."""
+        who = self._who(context)  # before the command: a stranger learns nothing of it
+        name, command = unpack(descriptor.command or b"")
+        return who, name, command
+
     def _run(self, coro: Any) -> Any:
         return run_sync(self._loop, coro)
 
@@ -134,8 +140,7 @@ class FlightSqlServer(fl.FlightServerBase):
         return _flight_errors(self._flight_info, context, descriptor)
 
     def _flight_info(self, context: Any, descriptor: fl.FlightDescriptor) -> fl.FlightInfo:
-        who = self._who(context)
-        name, command = unpack(descriptor.command or b"")
+        who, name, command = self._command(context, descriptor)
         if name == "CommandStatementQuery":
             entry = self._run(self._open_query(who, command.query))
         elif name == "CommandPreparedStatementQuery":
@@ -144,7 +149,7 @@ class FlightSqlServer(fl.FlightServerBase):
         elif name in _METADATA:
             entry = _Open(who, table=self._run(self._metadata(who, name, command)))
         else:
-            raise NotImplementedError(f"Flight SQL command {name or 'unknown'} is not supported")
+            raise _unsupported(name)
         schema = entry.table.schema if entry.table is not None else _schema_of(entry.result)
         ticket = pack(M["TicketStatementQuery"](statement_handle=self._keep(entry)))
         endpoint = fl.FlightEndpoint(ticket, [])
@@ -155,8 +160,7 @@ class FlightSqlServer(fl.FlightServerBase):
         return _flight_errors(self._schema, context, descriptor)
 
     def _schema(self, context: Any, descriptor: fl.FlightDescriptor) -> fl.SchemaResult:
-        who = self._who(context)
-        name, command = unpack(descriptor.command or b"")
+        who, name, command = self._command(context, descriptor)
         if name == "CommandStatementQuery":
             return fl.SchemaResult(self._run(self._describe(who, command.query)))
         if name == "CommandPreparedStatementQuery":
@@ -164,7 +168,7 @@ class FlightSqlServer(fl.FlightServerBase):
             return fl.SchemaResult(self._run(self._describe_prepared(entry)))
         if name in _METADATA:
             return fl.SchemaResult(self._run(self._metadata(who, name, command)).schema)
-        raise NotImplementedError(f"Flight SQL command {name or 'unknown'} is not supported")
+        raise _unsupported(name)
 
     def do_get(self, context: Any, ticket: fl.Ticket) -> fl.FlightDataStream:
         return _flight_errors(self._do_get, context, ticket)
@@ -234,8 +238,7 @@ class FlightSqlServer(fl.FlightServerBase):
         reader: fl.MetadataRecordBatchReader,
         writer: fl.FlightMetadataWriter,
     ) -> None:
-        who = self._who(context)
-        name, command = unpack(descriptor.command or b"")
+        who, name, command = self._command(context, descriptor)
         if name == "CommandStatementUpdate":
             count = self._run(self._with_session(who, core.run_update, command.query))
         elif name == "CommandPreparedStatementQuery":
@@ -446,6 +449,10 @@ def _parameter_sets(reader: fl.MetadataRecordBatchReader) -> list[tuple[Any, ...
         if chunk.data is not None:
             rows.extend(rows_of(chunk.data))
     return rows
+
+
+def _unsupported(name: str) -> NotImplementedError:
+    return NotImplementedError(f"Flight SQL command {name or 'unknown'} is not supported")
 
 
 def _flight_errors(fn: Callable[..., Any], *args: Any) -> Any:
