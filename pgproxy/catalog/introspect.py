@@ -9,7 +9,7 @@ types are mapped to PostgreSQL type OIDs and typmods here, once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -529,14 +529,9 @@ def _mysql(conn: Connection) -> Schema:
                 name = f"{t.name}_{i.name}" + (str(n - 1) if n > 1 else "")
             i.name = name
             taken.add(name)
-    for t in tables.values():
-        t.indexes = [i for i in t.indexes if i.columns]
-        for i in t.indexes:
-            if not any(i.descending):
-                i.descending = []
-        t.indexes.sort(key=lambda i: not i.primary)
-    fks: dict[tuple[str, str], ForeignKey] = {}
-    for tname, cname, col, ref_table, ref_col, upd, dele in _rows(
+    tidy_indexes(tables)
+    # InnoDB's RESTRICT is NO ACTION (both check at once), and its default.
+    add_foreign_keys(tables, _MYSQL_ACTIONS, _rows(
         conn,
         "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME,"
         " k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE"
@@ -546,18 +541,7 @@ def _mysql(conn: Connection) -> Schema:
         " AND r.TABLE_NAME = k.TABLE_NAME"
         " WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL"
         " ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-    ):
-        if tname not in tables:
-            continue
-        fk = fks.get((tname, cname))
-        if fk is None:
-            # InnoDB's RESTRICT is NO ACTION (both check at once), and its default.
-            fk = fks[(tname, cname)] = ForeignKey(cname, [], ref_table, [],
-                                                  _MYSQL_ACTIONS.get(str(upd), "a"),
-                                                  _MYSQL_ACTIONS.get(str(dele), "a"))
-            tables[tname].foreign_keys.append(fk)
-        fk.columns.append(col)
-        fk.ref_columns.append(ref_col)
+    ))
     for (tname, iname), index in indexes.items():
         if _implicit_fk_index(index, iname, tables[tname].foreign_keys):
             tables[tname].indexes = [i for i in tables[tname].indexes if i is not index]
@@ -581,6 +565,36 @@ def _mysql(conn: Connection) -> Schema:
     schema = Schema(list(tables.values()), sequences=sequences, enums=enums,
                     comments=_comments(conn, INFORMATION_SCHEMA))
     return _user_types(conn, INFORMATION_SCHEMA, schema)
+
+
+def tidy_indexes(tables: dict[str, TableInfo]) -> None:
+    """Each table's indexes as PostgreSQL lists them: none without a key column, no
+    descending flags where every key ascends, the primary key first."""
+    for t in tables.values():
+        t.indexes = [i for i in t.indexes if i.columns]
+        for i in t.indexes:
+            if not any(i.descending):
+                i.descending = []
+        t.indexes.sort(key=lambda i: not i.primary)
+
+
+def add_foreign_keys(
+    tables: dict[str, TableInfo], actions: dict[str, str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Foreign keys onto their tables, from rows of (table, name, column, referenced
+    table, referenced column, ON UPDATE, ON DELETE), a row per column in key order."""
+    fks: dict[tuple[str, str], ForeignKey] = {}
+    for tname, name, col, ref_table, ref_col, upd, dele in rows:
+        if tname not in tables:
+            continue
+        fk = fks.get((tname, name))
+        if fk is None:
+            fk = fks[(tname, name)] = ForeignKey(name, [], ref_table, [],
+                                                 actions.get(str(upd), "a"),
+                                                 actions.get(str(dele), "a"))
+            tables[tname].foreign_keys.append(fk)
+        fk.columns.append(col)
+        fk.ref_columns.append(ref_col)
 
 
 def _implicit_fk_index(index: IndexInfo, name: str, fks: list[ForeignKey]) -> bool:

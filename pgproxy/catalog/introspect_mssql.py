@@ -17,11 +17,12 @@ from pgproxy.backends.base import Connection
 from pgproxy.backends.mssql_types import by_name
 from pgproxy.catalog.introspect import (
     ColumnInfo,
-    ForeignKey,
     IndexInfo,
     Schema,
     TableInfo,
     _rows,
+    add_foreign_keys,
+    tidy_indexes,
 )
 
 _SCHEMA = "dbo"
@@ -113,13 +114,8 @@ def introspect(conn: Connection) -> Schema:
             tables[tname].indexes.append(index)
         index.columns.append(cname)
         index.descending.append(bool(desc))
-    for t in tables.values():
-        for i in t.indexes:
-            if not any(i.descending):
-                i.descending = []
-        t.indexes.sort(key=lambda i: not i.primary)
-    fks: dict[tuple[str, str], ForeignKey] = {}
-    for tname, fname, col, ref_table, ref_col, upd, dele in _rows(
+    tidy_indexes(tables)
+    add_foreign_keys(tables, _ACTIONS, _rows(
         conn,
         "SELECT OBJECT_NAME(fk.parent_object_id), fk.name, pc.name,"
         " OBJECT_NAME(fk.referenced_object_id), rc.name,"
@@ -132,15 +128,5 @@ def introspect(conn: Connection) -> Schema:
         " AND rc.column_id = fkc.referenced_column_id"
         f" WHERE OBJECT_SCHEMA_NAME(fk.parent_object_id) = '{_SCHEMA}'"
         " ORDER BY 1, 2, fkc.constraint_column_id",
-    ):
-        if tname not in tables:
-            continue
-        fk = fks.get((tname, fname))
-        if fk is None:
-            fk = fks[(tname, fname)] = ForeignKey(fname, [], ref_table, [],
-                                                  _ACTIONS.get(str(upd), "a"),
-                                                  _ACTIONS.get(str(dele), "a"))
-            tables[tname].foreign_keys.append(fk)
-        fk.columns.append(col)
-        fk.ref_columns.append(ref_col)
+    ))
     return Schema(list(tables.values()))
