@@ -8,6 +8,7 @@ for it.
 from __future__ import annotations
 
 import importlib
+import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -114,3 +115,23 @@ def url_parts(url: str) -> tuple[SplitResult, str | None, str | None, str | None
     password = unquote(parts.password) if parts.password is not None else None
     database = unquote(parts.path.lstrip("/")) or None
     return parts, user, password, database
+
+
+def connect_timeout(options: dict[str, str], url: str) -> float:
+    """The URL's connect_timeout option in seconds (10 without it); 22023 unless positive."""
+    try:
+        seconds = float(options.get("connect_timeout", "10"))
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        raise errors.InvalidParameterValue(
+            f"connect_timeout must be a positive number of seconds in {redact_url(url)}")
+    return seconds
+
+
+def shut_down(sock: Any) -> None:
+    """Shut a driver's socket both ways from any thread: a call blocked on it returns."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already

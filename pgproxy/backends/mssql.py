@@ -34,7 +34,6 @@ import decimal
 import itertools
 import logging
 import re
-import socket
 import threading
 import uuid
 from collections.abc import Sequence
@@ -46,12 +45,14 @@ import pytds.tds_base
 
 from pgproxy import errors, pgtypes
 from pgproxy.backends import (
+    connect_timeout,
     mssql_errors,
     mssql_tls,
     mssql_types,
     redact_url,
     registry,
     scrub,
+    shut_down,
     url_parts,
 )
 from pgproxy.backends.base import Column
@@ -304,10 +305,7 @@ class MSSQLConnection:
         sock = getattr(tds, "sock", None)
         sock = getattr(sock, "_transport", sock)  # under TLS: the TCP socket beneath
         if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut_down(sock)
 
     def close(self) -> None:
         if self._current is not None and not self._broken:
@@ -340,13 +338,7 @@ class MSSQLBackend:
         self.encrypt = _flag(options, "encrypt", url) or self.trust
         self.cafile = options.get("sslrootcert") or mssql_tls.SYSTEM_CA
         self.app_name = options.get("application_name", options.get("app_name", "pgproxy"))
-        try:
-            self.connect_timeout = float(options.get("connect_timeout", "10"))
-        except ValueError:
-            self.connect_timeout = 0
-        if not self.connect_timeout > 0:
-            raise errors.InvalidParameterValue(
-                f"connect_timeout must be a positive number of seconds in {redact_url(url)}")
+        self.connect_timeout = connect_timeout(options, url)
 
     def connect_args(self, database: str | None) -> dict[str, Any]:
         args: dict[str, Any] = {

@@ -52,7 +52,6 @@ import datetime
 import decimal
 import logging
 import re
-import socket
 import ssl
 import struct
 import threading
@@ -70,12 +69,14 @@ from dialects.engines import MYSQL_SERVERS
 from pgproxy import errors, pgtypes
 from pgproxy.backends import (
     Converter,
+    connect_timeout,
     constraints,
     mysql_errors,
     redact_url,
     registry,
     row_converter,
     scrub,
+    shut_down,
     url_parts,
 )
 from pgproxy.backends.base import Column
@@ -511,10 +512,7 @@ class MySQLConnection:
         self._broken = True
         sock = self._conn._sock
         if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # closed already
+            shut_down(sock)
 
     def close(self) -> None:
         if self._current is not None and not self._broken:
@@ -561,14 +559,7 @@ class MySQLBackend:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 3306
         options = dict(parse_qsl(parts.query))
-        try:
-            self.connect_timeout = float(options.get("connect_timeout", "10"))
-        except ValueError:
-            self.connect_timeout = 0
-        if not self.connect_timeout > 0:
-            raise errors.InvalidParameterValue(
-                f"connect_timeout must be a positive number of seconds in {redact_url(url)}"
-            )
+        self.connect_timeout = connect_timeout(options, url)
         self.charset = options.get("charset", "utf8mb4")
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first

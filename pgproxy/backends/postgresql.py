@@ -36,7 +36,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.string import TextLoader
 
 from pgproxy import errors
-from pgproxy.backends import redact_url, registry, scrub, url_parts
+from pgproxy.backends import redact_url, registry, scrub, shut_down, url_parts
 from pgproxy.backends.base import Column
 
 # Rows per network chunk; the proxy's fetch(size) reads from these.
@@ -309,10 +309,7 @@ class PostgreSQLConnection:
         except psycopg.Error:
             return  # closed already
         with socket.socket(fileno=os.dup(fd)) as sock:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut_down(sock)
 
     def close(self) -> None:
         if self._current is not None and not self._conn.closed:
