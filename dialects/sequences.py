@@ -11,6 +11,7 @@ functions only; the routines call `resolve` with the stored row.
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,13 +302,34 @@ def _q(name: str) -> str:
     return ".".join(exp.to_identifier(p, quoted=True).sql("mysql") for p in name.split("."))
 
 
-def _mariadb(found: SequenceStatement) -> Generated:
-    notices = []
+def owned_by_notices(found: SequenceStatement, backend: str) -> list[str]:
+    """The NOTICEs a statement starts with: OWNED BY, which no backend's sequence keeps."""
     if found.options.get("owned_by") is not None:
-        notices.append("mariadb: OWNED BY is not kept; DROP TABLE leaves the sequence")
+        return [f"{backend}: OWNED BY is not kept; DROP TABLE leaves the sequence"]
+    return []
+
+
+def drop_sql(found: SequenceStatement, quote: t.Callable[[str], str]) -> Generated:
+    """DROP SEQUENCE [IF EXISTS] of every name, as MariaDB and SQL Server both write it."""
+    exists = " IF EXISTS" if found.if_exists else ""
+    return Generated(f"DROP SEQUENCE{exists} {', '.join(quote(n) for n in found.names)}")
+
+
+def increment_and_bounds(opts: dict[str, t.Any]) -> list[str]:
+    """ALTER SEQUENCE's INCREMENT BY, [NO] MINVALUE and [NO] MAXVALUE clauses."""
+    parts = []
+    if "increment" in opts:
+        parts.append(f"INCREMENT BY {opts['increment']}")
+    for key in ("minvalue", "maxvalue"):
+        if key in opts:
+            parts.append(f"NO {key.upper()}" if opts[key] is None else f"{key.upper()} {opts[key]}")
+    return parts
+
+
+def _mariadb(found: SequenceStatement) -> Generated:
+    notices = owned_by_notices(found, "mariadb")
     if found.verb == "DROP":
-        exists = " IF EXISTS" if found.if_exists else ""
-        return Generated(f"DROP SEQUENCE{exists} {', '.join(_q(n) for n in found.names)}")
+        return drop_sql(found, _q)
     name = _q(found.names[0])
     if found.verb == "CREATE":
         d = resolve(found.options)
@@ -320,15 +342,10 @@ def _mariadb(found: SequenceStatement) -> Generated:
         return Generated(sql, notices=tuple(notices))
     if found.rename:
         return Generated(f"RENAME TABLE {name} TO {_q(found.rename)}")
-    parts = []
     opts = found.options
     if "data_type" in opts:
         notices.append("mariadb: AS <type> is not kept; the sequence stays bigint")
-    if "increment" in opts:
-        parts.append(f"INCREMENT BY {opts['increment']}")
-    for key in ("minvalue", "maxvalue"):
-        if key in opts:
-            parts.append(f"NO {key.upper()}" if opts[key] is None else f"{key.upper()} {opts[key]}")
+    parts = increment_and_bounds(opts)
     if "start" in opts:
         parts.append(f"START WITH {opts['start']}")
     if "cache" in opts:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from sqlglot import exp
 
 from dialects.api import Generated, TranslationError
-from dialects.sequences import SequenceStatement, resolve
+from dialects.sequences import (
+    SequenceStatement,
+    drop_sql,
+    increment_and_bounds,
+    owned_by_notices,
+    resolve,
+)
 
 _TYPES = {"smallint": "SMALLINT", "integer": "INT", "bigint": "BIGINT"}
 
@@ -23,12 +29,9 @@ def _q(name: str) -> str:
 
 
 def generate(found: SequenceStatement, backend: str) -> Generated:
-    notices = []
-    if found.options.get("owned_by") is not None:
-        notices.append(f"{backend}: OWNED BY is not kept; DROP TABLE leaves the sequence")
+    notices = owned_by_notices(found, backend)
     if found.verb == "DROP":
-        exists = " IF EXISTS" if found.if_exists else ""
-        return Generated(f"DROP SEQUENCE{exists} {', '.join(_q(n) for n in found.names)}")
+        return drop_sql(found, _q)
     name = _q(found.names[0])
     if found.verb == "CREATE":
         d = resolve(found.options)
@@ -48,12 +51,7 @@ def generate(found: SequenceStatement, backend: str) -> Generated:
     opts = found.options
     if "data_type" in opts:
         raise TranslationError(f"{backend}: ALTER SEQUENCE … AS <type> is not supported", "0A000")
-    parts = []
-    if "increment" in opts:
-        parts.append(f"INCREMENT BY {opts['increment']}")
-    for key in ("minvalue", "maxvalue"):
-        if key in opts:
-            parts.append(f"NO {key.upper()}" if opts[key] is None else f"{key.upper()} {opts[key]}")
+    parts = increment_and_bounds(opts)
     if "cache" in opts:
         parts.append(f"CACHE {opts['cache']}" if opts["cache"] > 1 else "NO CACHE")
     if "cycle" in opts:
