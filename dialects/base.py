@@ -194,9 +194,11 @@ def _when(cond: exp.Expr, value: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
 
 
-def column_defs(expression: exp.Expr) -> tuple[list[exp.ColumnDef], set[str]] | None:
-    """A CREATE TABLE's or ALTER TABLE's column definitions, with the (lower-cased) names
-    of the columns a table-level PRIMARY KEY or UNIQUE covers; None for other statements."""
+def fix_column_defs(
+    expression: exp.Expr, fix: t.Callable[[exp.ColumnDef, set[str]], None]
+) -> exp.Expr:
+    """`fix(column, keys)` on each column definition of a CREATE TABLE or ALTER TABLE;
+    keys: the (lower-cased) names of the columns a table-level PRIMARY KEY or UNIQUE covers."""
     if isinstance(expression, exp.Create) and isinstance(expression.this, exp.Schema):
         keys: set[str] = set()
         for node in expression.this.expressions:
@@ -205,5 +207,7 @@ def column_defs(expression: exp.Expr) -> tuple[list[exp.ColumnDef], set[str]] | 
     elif isinstance(expression, exp.Alter):
         keys = set()
     else:
-        return None
-    return list(expression.find_all(exp.ColumnDef)), keys
+        return expression
+    for column in list(expression.find_all(exp.ColumnDef)):
+        fix(column, keys)
+    return expression

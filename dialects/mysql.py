@@ -22,7 +22,7 @@ from dialects.base import (
     anonymous_sql,
     bool_cast_sql,
     bool_text_sql,
-    column_defs,
+    fix_column_defs,
     parameter_sql,
     stock,
     unsupported,
@@ -196,14 +196,12 @@ def _checks_last(column: exp.ColumnDef) -> None:
 
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """PostgreSQL column types as MySQL stores them with the same range and precision."""
-    found = column_defs(expression)
-    if found is None:
-        return expression
-    columns, keys = found
-    for column in columns:
-        _column_type(column, keys)
-        _checks_last(column)
-    return expression
+    return fix_column_defs(expression, _column)
+
+
+def _column(column: exp.ColumnDef, keys: set[str]) -> None:
+    _column_type(column, keys)
+    _checks_last(column)
 
 
 def named_foreign_keys(expression: exp.Expr) -> exp.Expr:

@@ -27,7 +27,7 @@ from dialects.base import (
     PgProxyBackend,
     aggregate_filter,
     anonymous_sql,
-    column_defs,
+    fix_column_defs,
     parameter_sql,
     stock,
     unsupported,
@@ -397,13 +397,7 @@ def reserved_names(expression: exp.Expr) -> exp.Expr:
 
 def ddl_types(expression: exp.Expr) -> exp.Expr:
     """SERIAL is IDENTITY, text columns compare case-sensitively, json is checked by ISJSON."""
-    found = column_defs(expression)
-    if found is None:
-        return expression
-    columns, keys = found
-    for column in columns:
-        _column(column, keys)
-    return expression
+    return fix_column_defs(expression, _column)
 
 
 def _identity_sql(self: t.Any, expression: exp.GeneratedAsIdentityColumnConstraint) -> str:
