@@ -57,6 +57,11 @@ class ProxyProcess:
         return 0
 
 
+def serve_command(port: int) -> list[str]:
+    """The command line that starts the proxy listening on 127.0.0.1:`port`."""
+    return [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}"]
+
+
 @contextlib.contextmanager
 def run_proxy(
     backend_url: str,
@@ -74,12 +79,7 @@ def run_proxy(
     workdir = tempfile.mkdtemp(prefix="pgproxy-test-")
     log_path = os.path.join(workdir, "proxy.log")
     args = [
-        sys.executable,
-        "-m",
-        "pgproxy",
-        "serve",
-        "--listen",
-        f"127.0.0.1:{port}",
+        *serve_command(port),
         *(["--backend", backend_url] if backend_url else []),
         "--log-level",
         "debug",

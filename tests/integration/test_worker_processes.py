@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.fix_proxy import ProxyProcess, run_proxy
+from tests.fix_proxy import ProxyProcess, run_proxy, serve_command
 
 WORKER_SHIFT = 24  # pgproxy/wire/keys.py: the pid's high bits name the worker
 CACHE = "[query_cache]\nenabled = true\nttl = 0\n"
@@ -220,16 +220,10 @@ def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path) -> None:
     port = holder.getsockname()[1]
     try:
         import subprocess
-        import sys
 
         out = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "pgproxy",
-                "serve",
-                "--listen",
-                f"127.0.0.1:{port}",
+                *serve_command(port),
                 "--backend",
                 f"sqlite:///{tmp_path / 'app.db'}",
                 "--workers",
