@@ -3,17 +3,13 @@ Flight endpoint running in this process (spans read in memory)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
-from pgproxy.backends import from_url
-from pgproxy.observers import Watch
 from pgproxy.proxy import Proxy
-from pgproxy.router import Router
 from pgproxy.telemetry import Telemetry
+from tests.fix_traced import traced_proxy
 
 adbc = pytest.importorskip("adbc_driver_flightsql.dbapi")
 flight_pkg = pytest.importorskip("pgproxy.flight")
@@ -24,32 +20,14 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def traced(tmp_path) -> Iterator[tuple[str, Telemetry]]:
     """A proxy and its Flight endpoint on their own event loop thread."""
-    telemetry = Telemetry.from_config({"exporter": "memory"})
-    assert telemetry is not None
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box: dict = {}
 
-    async def main() -> None:
-        proxy = Proxy(Router({"app": from_url(f"sqlite:///{tmp_path / 'a.db'}")}))
-        telemetry.instrument(proxy.pipeline.hooks)
-        proxy.watch = Watch.build(None, telemetry)
+    async def serve(proxy: Proxy) -> tuple[str, Callable[[], Awaitable[None]]]:
         endpoint = flight_pkg.FlightEndpoint(proxy, "127.0.0.1", 0, users={},
                                              auth_method=None, allow_remote_trust=False)
-        box["uri"] = f"grpc://127.0.0.1:{endpoint.port}"
-        box["stop"] = stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await endpoint.close()
-        proxy.close()
+        return f"grpc://127.0.0.1:{endpoint.port}", endpoint.close
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield box["uri"], telemetry
-    loop.call_soon_threadsafe(box["stop"].set)
-    thread.join(20)
-    assert not thread.is_alive(), "the Flight endpoint did not shut down"
+    with traced_proxy("app", str(tmp_path / "a.db"), serve) as traced:
+        yield traced
 
 
 def test_flight_statements_are_spans_like_the_wires(traced):

@@ -2,50 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import psycopg
 import pytest
 
-from pgproxy.backends import from_url
 from pgproxy.cache import CacheOptions, QueryCache
-from pgproxy.observers import Watch
 from pgproxy.proxy import Proxy
-from pgproxy.router import Router
 from pgproxy.telemetry import Telemetry
 from pgproxy.wire.server import WireServer
+from tests.fix_traced import traced_proxy
 
 
 @pytest.fixture
 def traced(tmp_path) -> Iterator[tuple[str, Telemetry]]:
     """A proxy on its own event loop thread, wired as `pgproxy serve` wires it."""
-    telemetry = Telemetry.from_config({"exporter": "memory"})
-    assert telemetry is not None
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box: dict = {}
 
-    async def main() -> None:
-        proxy = Proxy(Router({"default": from_url(f"sqlite:///{tmp_path / 'a.db'}")}))
+    async def serve(proxy: Proxy) -> tuple[str, Callable[[], Awaitable[None]]]:
         proxy.pipeline.cache = QueryCache(CacheOptions(enabled=True))
-        telemetry.instrument(proxy.pipeline.hooks)
-        proxy.watch = Watch.build(None, telemetry)
         server = WireServer(proxy)
-        box["port"] = (await server.listen("127.0.0.1", 0))[0][1]
-        box["stop"] = stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await server.close()
-        proxy.close()
+        port = (await server.listen("127.0.0.1", 0))[0][1]
+        return f"host=127.0.0.1 port={port} user=t dbname=app", server.close
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield f"host=127.0.0.1 port={box['port']} user=t dbname=app", telemetry
-    loop.call_soon_threadsafe(box["stop"].set)
-    thread.join(10)
+    with traced_proxy("default", str(tmp_path / "a.db"), serve) as traced:
+        yield traced
 
 
 def test_a_span_per_statement_with_stage_children_and_masked_literals(traced):
