@@ -23,14 +23,13 @@ import contextlib
 import os
 import resource
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_hostile import load, prepare_mariadb  # noqa: E402
+from tests.fix_load import peak_sampled  # noqa: E402
 from tests.fix_proxy import run_proxy  # noqa: E402
 from tests.fix_servers import MariaDBServer  # noqa: E402
 
@@ -40,26 +39,6 @@ def threads_connected(server: MariaDBServer) -> int:
     with server.root() as conn, conn.cursor() as cur:
         cur.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
         return int(cur.fetchone()["Value"]) - 1
-
-
-@contextlib.contextmanager
-def sampled(server: MariaDBServer) -> Iterator[list[int]]:
-    """[peak] of threads_connected() over the block, sampled every 0.2 s."""
-    peak = [threads_connected(server)]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.2):
-            with contextlib.suppress(Exception):  # a sample lost under load is no figure
-                peak[0] = max(peak[0], threads_connected(server))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield peak
-    finally:
-        stop.set()
-        sampler.join()
 
 
 def proxy_config(mode: str, size: int, clients: int) -> str:
@@ -93,7 +72,7 @@ def main() -> None:
     with MariaDBServer.started() as server:
         prepare_mariadb(server, args.clients)
         with run_proxy(server.url, config=config, extra_args=("--log-level", "warning")) as p:
-            with sampled(server) as peak:
+            with peak_sampled(lambda: threads_connected(server), 0.2) as peak:
                 load(p, "app", args.clients, args.seconds, args.procs)
             print(
                 f"  backend connections: peak during {peak[0]}, after {threads_connected(server)}"

@@ -10,9 +10,11 @@ member, the counts say where the reads went.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,3 +105,24 @@ class ReadLoad:
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def peak_sampled(probe: Callable[[], int], every: float) -> Iterator[list[int]]:
+    """[peak] of probe() over the block: read at its start, then every `every` seconds
+    from a thread (a sample that fails under load is skipped, not a figure)."""
+    peak = [probe()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):
+                peak[0] = max(peak[0], probe())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()

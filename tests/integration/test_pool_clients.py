@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import threading
 from collections.abc import Iterator
 
 import asyncpg
 import psycopg
 import pytest
 
+from tests.fix_load import peak_sampled
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import MariaDBServer
 
@@ -55,25 +55,6 @@ def backend_connections(mariadb: MariaDBServer) -> int:
             "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = %s", (USER,)
         )
         return cur.fetchone()["n"]
-
-
-@contextlib.contextmanager
-def peak_connections(mariadb: MariaDBServer) -> Iterator[list[int]]:
-    """Samples backend_connections() every 50 ms while the block runs; [peak] after it."""
-    peak = [0]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.05):
-            peak[0] = max(peak[0], backend_connections(mariadb))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield peak
-    finally:
-        stop.set()
-        sampler.join()
 
 
 @contextlib.contextmanager
@@ -116,7 +97,7 @@ async def _many(dsn: str, clients: int) -> list[list[int] | BaseException]:
 
 def test_300_clients_share_a_pool_of_20_and_all_are_served(mariadb, backend_url):
     with pooled(backend_url, pool_size=20, pool_timeout=60) as proxy:
-        with peak_connections(mariadb) as peak:
+        with peak_sampled(lambda: backend_connections(mariadb), 0.05) as peak:
             results = asyncio.run(_many(proxy.url(), 300))
         failed = [r for r in results if isinstance(r, BaseException)]
         assert not failed, f"{len(failed)} clients failed, e.g. {failed[:3]}"
