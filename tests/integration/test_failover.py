@@ -243,9 +243,15 @@ def test_primary_sigkill_fails_writes_at_once_and_reads_carry_on(pair, tmp_path)
             assert load.wait_for("primary", since=restarted, timeout=20) is not None, shop.log()
         assert load.failed() == [], load.failed()[:5]
         writer.close()
-        seen = [(e["type"], e["time"]) for e in read_events(audit)]
-        assert any(k == "backend_down" and killed_at <= t < restarted_at for k, t in seen), seen
-        assert any(k == "backend_up" and t >= restarted_at for k, t in seen), seen
+
+        def seen() -> list[tuple[str, float]]:
+            return [(e["type"], e["time"]) for e in read_events(audit)]
+
+        # The audit log is written off the statement path, in batches: wait for it.
+        assert any(k == "backend_down" and killed_at <= t < restarted_at for k, t in seen()), \
+            seen()
+        assert eventually(lambda: any(k == "backend_up" and t >= restarted_at
+                                      for k, t in seen()), timeout=10), seen()
         pair.wait_replicated()
         with direct(pair.replica) as conn, conn.cursor() as cur:
             cur.execute("SELECT k FROM kv WHERE k > %s ORDER BY k", (KEYS,))
