@@ -82,6 +82,15 @@ class Stage(ABC):
         awaitable, which spares the hot path a frame)."""
 
 
+class OnPath(Stage):
+    """A stage that hands statements back to the pipeline (`path`: parse, run, declare)."""
+
+    __slots__ = ("_path",)
+
+    def __init__(self, path: Backend) -> None:
+        self._path = path
+
+
 class FailedTransaction(Stage):
     """In an aborted transaction block only its end may run."""
 
@@ -96,15 +105,11 @@ class FailedTransaction(Stage):
         )
 
 
-class Copy(Stage):
+class Copy(OnPath):
     """COPY FROM STDIN and COPY TO STDOUT (pgproxy/copy)."""
 
-    __slots__ = ("_path",)
     per_statement = True
     kinds = frozenset({Kind.INSERT, Kind.OTHER})
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     def wants(self, ctx: StatementContext) -> bool:
         return ctx.stmt.copy is not None
@@ -154,15 +159,11 @@ class Advisory(Stage):
         return await advisory.run(ctx, stmt, locks, ctx.params)
 
 
-class Cursors(Stage):
+class Cursors(OnPath):
     """DECLARE / FETCH / MOVE / CLOSE against the session's open cursors (pgproxy/cursors)."""
 
-    __slots__ = ("_path",)
     per_statement = True
     kinds = frozenset({Kind.OTHER})
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     def wants(self, ctx: StatementContext) -> bool:
         return ctx.stmt.tag in CURSOR_TAGS
@@ -190,15 +191,11 @@ class Cursors(Stage):
         return ctx.cursors.fetch(cursors.parse_fetch(stmt.sql))
 
 
-class PreparedSql(Stage):
+class PreparedSql(OnPath):
     """SQL-level PREPARE / EXECUTE / DEALLOCATE (pgproxy/prepared.py)."""
 
-    __slots__ = ("_path",)
     per_statement = True
     kinds = frozenset({Kind.OTHER})
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     def wants(self, ctx: StatementContext) -> bool:
         return ctx.stmt.tag in _PREPARED_TAGS
@@ -297,15 +294,11 @@ class Calls(Stage):
         return await calls.run(ctx, call, ctx.params)
 
 
-class SetConfig(Stage):
+class SetConfig(OnPath):
     """set_config() in a SELECT: applied, then its new value bound by the backend's run."""
 
-    __slots__ = ("_path",)
     per_statement = True
     kinds = frozenset({Kind.SELECT})
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     def wants(self, ctx: StatementContext) -> bool:
         return ctx.stmt.setting is not None
@@ -325,15 +318,11 @@ class SetConfig(Stage):
         return await self._path.backend(ctx, stmt, ctx.params, ctx.param_types)
 
 
-class TransactionControl(Stage):
+class TransactionControl(OnPath):
     """BEGIN, COMMIT, ROLLBACK and savepoints, with PostgreSQL's answers where the backend's
     would differ (a BEGIN inside a block, a COMMIT of a failed one)."""
 
-    __slots__ = ("_path",)
     kinds = _TX_KINDS
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     async def run(self, ctx: StatementContext) -> Any:
         stmt = ctx.stmt
@@ -372,13 +361,9 @@ class TransactionControl(Stage):
             raise
 
 
-class Execute(Stage):
+class Execute(OnPath):
     """Everything else runs on the backend, through the query cache (pgproxy/pipeline)."""
 
-    __slots__ = ("_path",)
-
-    def __init__(self, path: Backend) -> None:
-        self._path = path
 
     def run(self, ctx: StatementContext) -> Awaitable[Any]:
         return self._path.backend(ctx, ctx.stmt, ctx.params, ctx.param_types)

@@ -249,7 +249,7 @@ def test_every_completion_query_is_answered(proxy, names):
 
 
 def test_tab_completes_table_and_column_names(proxy, names):
-    pexpect = pytest.importorskip("pexpect")
+    import pexpect
     env = {**os.environ, "PAGER": "", "TERM": "dumb"}
     if proxy.password:
         env["PGPASSWORD"] = proxy.password

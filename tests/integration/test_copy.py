@@ -323,9 +323,10 @@ def test_copy_in_the_extended_protocol(proxy):
 
 
 def test_asyncpg_copy_records_and_copy_from_table(proxy):
-    asyncpg = pytest.importorskip("asyncpg")
     import asyncio
     import io
+
+    import asyncpg
 
     table = "copy_apg"
     with connect(proxy) as conn:

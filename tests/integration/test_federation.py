@@ -230,8 +230,7 @@ def test_inside_a_transaction_the_own_route_reads_its_own_writes(fed: ProxyProce
 def test_asyncpg_prepares_and_describes_a_query_across_routes(fed: ProxyProcess) -> None:
     """Parse/Describe before any row: parameter types from the tables' columns, the result's
     columns from DuckDB's plan over empty parts."""
-    asyncpg = pytest.importorskip("asyncpg")
-
+    import asyncpg
     async def main() -> None:
         conn = await asyncpg.connect(fed.url("shop"))
         try:

@@ -12,17 +12,15 @@ import subprocess
 import sys
 import time
 
+import adbc_driver_manager as adbc_errors
 import asyncpg
 import pytest
+from pyarrow import flight
 
+from pgproxy.flight import messages
 from tests.fix_flight import FlightProxy, run_flight_proxy, wait_port
 from tests.fix_proxy import ROOT, run_proxy
 from tests.fix_servers import apt_install, free_port
-
-pa = pytest.importorskip("pyarrow")
-flight = pytest.importorskip("pyarrow.flight")
-adbc_errors = pytest.importorskip("adbc_driver_manager")
-messages = pytest.importorskip("pgproxy.flight.messages")
 
 pytestmark = pytest.mark.integration
 

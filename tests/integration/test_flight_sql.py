@@ -12,14 +12,13 @@ import uuid
 from collections.abc import Iterator
 
 import psycopg
+import pyarrow as pa
 import pytest
+from pyarrow import flight
 
+from pgproxy.flight import messages
 from tests.fix_flight import FlightProxy, run_flight_proxy
 from tests.fix_proxy import fresh_database_url
-
-pa = pytest.importorskip("pyarrow")
-flight = pytest.importorskip("pyarrow.flight")
-messages = pytest.importorskip("pgproxy.flight.messages")
 
 pytestmark = pytest.mark.integration
 

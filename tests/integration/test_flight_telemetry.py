@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 
+import adbc_driver_flightsql.dbapi as adbc
 import pytest
 
+import pgproxy.flight as flight_pkg
 from pgproxy.proxy import Proxy
 from pgproxy.telemetry import Telemetry
 from tests.fix_traced import traced_proxy
-
-adbc = pytest.importorskip("adbc_driver_flightsql.dbapi")
-flight_pkg = pytest.importorskip("pgproxy.flight")
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-sqlalchemy = pytest.importorskip("sqlalchemy")
-from sqlalchemy import ForeignKey, String, create_engine, inspect, select  # noqa: E402
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column  # noqa: E402
+from sqlalchemy import ForeignKey, String, create_engine, inspect, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 pytestmark = pytest.mark.integration
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import duckdb  # noqa: F401  (the test extra installs it)
+import pyarrow as pa
 import pytest
 
-pa = pytest.importorskip("pyarrow")
-pytest.importorskip("duckdb")
-
-from pgproxy import errors, pgtypes  # noqa: E402
-from pgproxy.backends.base import Column  # noqa: E402
-from pgproxy.federation import engine  # noqa: E402
-from pgproxy.federation.duck_types import column_of  # noqa: E402
-from pgproxy.federation.plan import Split  # noqa: E402
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.federation import engine
+from pgproxy.federation.duck_types import column_of
+from pgproxy.federation.plan import Split
 
 
 def test_duckdb_types_as_postgresql_columns() -> None:

@@ -7,16 +7,15 @@ import datetime as dt
 import decimal
 import uuid
 
+import google.protobuf  # noqa: F401  (the test extra installs it)
+import pyarrow as pa
 import pytest
 
-pa = pytest.importorskip("pyarrow")
-pytest.importorskip("google.protobuf")
-
-from pgproxy import errors, pgtypes  # noqa: E402
-from pgproxy.backends.base import Column  # noqa: E402
-from pgproxy.flight import core, messages  # noqa: E402
-from pgproxy.types import decoder, row_encoder  # noqa: E402
-from pgproxy.types.arrow import (  # noqa: E402
+from pgproxy import errors, pgtypes
+from pgproxy.backends.base import Column
+from pgproxy.flight import core, messages
+from pgproxy.types import decoder, row_encoder
+from pgproxy.types.arrow import (
     BatchBuilder,
     arrow_field,
     arrow_type,
