@@ -160,13 +160,16 @@ def _worker_pids(proxy: ProxyProcess) -> list[int]:
 
 
 def _wait_gone(pid: int) -> None:
-    """Until `pid` is dead: connections already queued at a dying listener are reset (the
-    kernel moves them only with net.ipv4.tcp_migrate_req = 1), new ones go elsewhere."""
+    """Until `pid` and all its threads are dead, so its sockets are closed: connections
+    already queued at a dying listener are reset (the kernel moves them only with
+    net.ipv4.tcp_migrate_req = 1), new ones go elsewhere. A killed process's main thread
+    shows as a zombie while its other threads are still exiting and holding its files."""
     deadline = time.monotonic() + 10
-    status = Path(f"/proc/{pid}/status")
-    while status.exists():
+    proc = Path(f"/proc/{pid}")
+    while proc.exists():
         with contextlib.suppress(FileNotFoundError):
-            if "zombie" in status.read_text():
+            zombie = "zombie" in (proc / "status").read_text()
+            if zombie and len(os.listdir(proc / "task")) <= 1:
                 return
         assert time.monotonic() < deadline
         time.sleep(0.01)
