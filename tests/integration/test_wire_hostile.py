@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -310,8 +311,17 @@ def test_max_client_conn_refuses_the_surplus_with_53300(tmp_path):
                 assert reply.sqlstates == ["53300"] and reply.errors[0]["S"] == "FATAL"
         finally:
             held.pop().close()
-        # One left: the next client gets its place.
-        with psycopg.connect(proxy.dsn()) as conn:
+        # One left: the next client gets its place, once the proxy has seen the close
+        # (Terminate and the socket's end reach it after psycopg's close() returns).
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                conn = psycopg.connect(proxy.dsn())
+                break
+            except psycopg.OperationalError as exc:
+                assert "too many clients" in str(exc) and time.monotonic() < deadline
+                time.sleep(0.05)
+        with conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         for conn in held:
             conn.close()
