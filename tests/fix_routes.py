@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pymysql
 
 from tests.fix_proxy import ProxyProcess, run_proxy
@@ -104,3 +106,18 @@ def route_proxy(
     with run_proxy("", config=route_config(pair, **options), extra_args=extra_args) as proxy:
         yield proxy
         assert "Traceback" not in proxy.log(), proxy.log()
+
+
+def eventually(probe, timeout: float = 20.0, every: float = 0.1):
+    """probe()'s first truthy answer within timeout (errors count as not yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = probe()
+            if answer:
+                return answer
+        except psycopg.Error:
+            pass
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(every)

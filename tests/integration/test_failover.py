@@ -23,6 +23,7 @@ from tests.fix_routes import (
     WHOAMI,
     audit_section,
     direct,
+    eventually,
     prepare,
     read_events,
     route_proxy,
@@ -52,21 +53,6 @@ def failing(conn: psycopg.Connection, sql: str, params: tuple = ()) -> tuple[str
     with pytest.raises(psycopg.Error) as failed:
         conn.execute(sql, params)
     return failed.value.sqlstate or "", time.monotonic() - started, str(failed.value)
-
-
-def eventually(probe, timeout: float = 20.0, every: float = 0.1):
-    """probe()'s first truthy answer within timeout (errors count as not yet)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            answer = probe()
-            if answer:
-                return answer
-        except psycopg.Error:
-            pass
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(every)
 
 
 # --- the fixture itself ---------------------------------------------------------
