@@ -10,7 +10,7 @@ which is what a proxy process spends), per client count.
 
     python benchmarks/bench_mysql_driver.py [--seconds 5] [--clients 1,8,64]
 
-Needs asyncmy (`pip install asyncmy`; the `bench` extra) and MariaDB (started
+Needs MariaDB (started
 with the test fixtures).
 """
 
