@@ -52,6 +52,43 @@ def _not_supported(value: Any, mapping: Any = None) -> str:
 _CONVERSIONS = {**asyncmy.converters.conversions, dict: _not_supported}
 
 
+# Unread bytes beyond which a connection stops reading its socket until asked for more.
+HIGH_WATER = 512 * 1024
+
+
+class _FlowControlled(asyncmy.connection._MySQLProtocol):  # type: ignore[misc]
+    """asyncmy's protocol, but reading pauses while much is left unread.
+
+    asyncmy reads all its socket has into its buffer (and parses all of the
+    buffer's rows at once), so a large result read slower than it arrives would
+    pile up in memory: paused, the rest waits in the kernel and TCP holds the
+    server back, as asyncio's StreamReader does past its limit. Reading resumes
+    when the driver waits for more data.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.paused = False
+
+    def buffer_updated(self, nbytes: int) -> None:
+        super().buffer_updated(nbytes)
+        if self.length - self.pos > HIGH_WATER and not self.paused and self.transport:
+            self.paused = True
+            self.transport.pause_reading()
+
+    async def wait_for_data(self, need: int) -> None:
+        if self.paused:
+            self.paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+        await super().wait_for_data(need)
+
+
+# asyncmy's connect() makes its protocol by this module-level name: every asyncmy
+# connection in the process (only this module's) gets the flow control.
+asyncmy.connection._MySQLProtocol = _FlowControlled
+
+
 class _Connection(asyncmy.connection.Connection):
     """asyncmy's connection with pymysql's default TLS: used when the server offers it."""
 
@@ -84,10 +121,10 @@ class AsyncMySQLCursor(mysql.MySQLCursor):
     ERRORS = _DRIVER_ERRORS
 
     def _fetchmany(self, size: int) -> list[tuple[Any, ...]]:
-        return await_only(_fetch(self._conn._conn, self._cursor, size))
+        return await_only(self._cursor.fetchmany(size))
 
     def _close(self) -> None:
-        await_only(_drain(self._conn._conn, self._cursor))
+        await_only(self._cursor.close())
 
 
 class AsyncMySQLConnection:
@@ -146,7 +183,7 @@ class AsyncMySQLConnection:
         try:
             # Always %-format, even without parameters, so a literal % is
             # written %% whatever the statement (paramstyle 'format').
-            await_only(_execute(self._conn, cursor, sql, tuple(params)))
+            await_only(cursor.execute(sql, tuple(params)))
         except _DRIVER_ERRORS as exc:
             self._running = False
             raise self._error(exc) from None
@@ -246,41 +283,6 @@ class AsyncMySQLConnection:
             await_only(self._conn.ensure_closed())  # COM_QUIT: the server logs no abort
         except _DRIVER_ERRORS:
             self._conn.close()
-
-
-async def _execute(conn: _Connection, cursor: Any, sql: str, params: tuple[Any, ...]) -> None:
-    """Run `sql`; the socket's reading pauses until the first fetch (see _fetch)."""
-    await cursor.execute(sql, params)
-    _pause(conn, cursor)
-
-
-def _pause(conn: _Connection, cursor: Any) -> None:
-    result = cursor._result
-    transport = conn._transport
-    if (result is not None and result.unbuffered_active and transport is not None
-            and not transport.is_closing()):
-        transport.pause_reading()
-
-
-async def _fetch(conn: _Connection, cursor: Any, size: int) -> list[tuple[Any, ...]]:
-    """Up to `size` rows. The socket is read only while rows are being fetched: asyncio
-    reads all a socket has into the protocol's buffer, and asyncmy parses all of the
-    buffer's rows at once, so a large result read slower than it arrives would pile up
-    in memory. Paused, the rest waits in the kernel and TCP holds the server back."""
-    transport = conn._transport
-    if transport is not None and not transport.is_reading():
-        transport.resume_reading()
-    rows = await cursor.fetchmany(size)
-    _pause(conn, cursor)
-    return rows
-
-
-async def _drain(conn: _Connection, cursor: Any) -> None:
-    """Read and discard the rest of `cursor`'s result."""
-    transport = conn._transport
-    if transport is not None and not transport.is_reading():
-        transport.resume_reading()
-    await cursor.close()
 
 
 async def _prepared_fields(conn: _Connection, query: str) -> list[Any]:
