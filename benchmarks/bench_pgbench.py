@@ -137,34 +137,38 @@ def main() -> int:
     modes = args.modes.split(",")
     results: dict[tuple[str, str, int], float] = {}
 
-    def run_all(route: str, env: dict[str, str]) -> None:
+    def run_all(routes: dict[str, dict[str, str]]) -> None:
+        """Each (clients, mode) on every route in turn: routes compared share the load."""
         for n in clients:
             for mode in modes:
-                results[route, mode, n] = pgbench(env, mode, args.seconds, n)
-                print(f"  {route:<28}{mode:<10}{n:>4} clients {results[route, mode, n]:>9.0f} TPS",
-                      file=sys.stderr)
+                for route, env in routes.items():
+                    tps = results[route, mode, n] = pgbench(env, mode, args.seconds, n)
+                    print(f"  {route:<28}{mode:<10}{n:>4} clients {tps:>9.0f} TPS",
+                          file=sys.stderr)
 
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(PostgreSQLServer.started())
         if not args.mariadb_only:
             psql(pg.env(), *SETUP_PG)
-            run_all("postgresql", pg.env())
+            run_all({"postgresql": pg.env()})
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
             url = f"sqlite:///{tmp}/bench.db"
             with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
                 load_through_proxy(proxy_env(proxy))
-                run_all("proxy on sqlite", proxy_env(proxy))
+                run_all({"proxy on sqlite": proxy_env(proxy)})
         if not args.no_mariadb:
             ensure_mysql_fdw()
             maria = stack.enter_context(MariaDBServer.started())
             load_mariadb(maria)
-            for driver in drivers:
-                url = f"{maria.url}?driver={driver}"
-                with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
-                    run_all(proxy_route(driver, drivers), proxy_env(proxy))
             # The foreign table in a schema of its own, beside PostgreSQL's own table.
             setup_fdw(pg, maria, schema="fdw")
-            run_all("postgresql+mysql_fdw", {**pg.env(), "PGOPTIONS": "-c search_path=fdw"})
+            routes = {}
+            for driver in drivers:
+                url = f"{maria.url}?driver={driver}"
+                proxy = stack.enter_context(run_proxy(url, extra_args=("--log-level", "info")))
+                routes[proxy_route(driver, drivers)] = proxy_env(proxy)
+            routes["postgresql+mysql_fdw"] = {**pg.env(), "PGOPTIONS": "-c search_path=fdw"}
+            run_all(routes)
             for n in clients:
                 results["mariadb direct (slap)", "text", n] = mariadb_slap(
                     maria, n, args.slap_queries, 1)
