@@ -41,7 +41,8 @@ from pgproxy.workers import await_only
 
 log = logging.getLogger("pgproxy.backends.mysql")
 
-_DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError, TimeoutError)
+_DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
+_CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 
 
 def _not_supported(value: Any, mapping: Any = None) -> str:
@@ -108,6 +109,11 @@ async def _open(backend: mysql.MySQLBackend, database: str | None, timeout: floa
     try:
         async with asyncio.timeout(timeout):
             await conn.connect()
+    except TimeoutError:
+        conn.close()
+        raise asyncmy.errors.OperationalError(
+            _CANNOT_CONNECT, f"Can't connect to MySQL server on {backend.host!r} (timed out)"
+        ) from None
     except BaseException:
         conn.close()
         raise
