@@ -1,4 +1,10 @@
-"""MySQL and MariaDB through pymysql (also a running `dolt sql-server`).
+"""MySQL and MariaDB (also a running `dolt sql-server`): the backend, types, errors, pymysql.
+
+Two drivers speak to the server, picked by the URL's `driver` option:
+asyncmy (the default; mysql_async.py), on the event loop in greenlets, and
+pymysql (dolt+mysql's), blocking, in worker threads. This module has what they
+share (the backend, the session set-up, types, errors, batching) and the
+pymysql connection.
 
 URLs
   mysql://user:pw@host:3306/db
@@ -12,8 +18,8 @@ URLs
                                     opens the revision database
 Query options: connect_timeout (s, default 10: the TCP connect and the whole
 handshake, so a server that accepts but never answers fails with 08001),
-charset (default utf8mb4). A client's database name, when given to connect(),
-replaces the URL's.
+charset (default utf8mb4), driver (asyncmy or pymysql). A client's database
+name, when given to connect(), replaces the URL's.
 
 Statements have no read timeout (a long query is legitimate; statement_timeout
 is the proxy's, which cancels with KILL QUERY and, should a hung server not
