@@ -91,7 +91,13 @@ asyncmy.connection._MySQLProtocol = _FlowControlled
 
 
 class _Connection(asyncmy.connection.Connection):
-    """asyncmy's connection with pymysql's default TLS: used when the server offers it."""
+    """asyncmy's connection with pymysql's default TLS (when the server offers it) and no
+    SHOW WARNINGS."""
+
+    async def show_warnings(self) -> None:
+        """None, with no round trip: asyncmy's cursors would SHOW WARNINGS after every
+        statement that has any, to log them; pymysql never does, nor does the proxy."""
+        return None
 
     async def _request_authentication(self) -> None:
         if self._ssl_context is None and self.server_capabilities & CLIENT.SSL:
