@@ -2,7 +2,7 @@
 
 Two drivers speak to the server, picked by the URL's `driver` option:
 asyncmy (the default; mysql_async.py), on the event loop in greenlets, and
-pymysql (dolt+mysql's), blocking, in worker threads. This module has what they
+pymysql, blocking, in worker threads. This module has what they
 share (the backend, the session set-up, types, errors, batching) and the
 pymysql connection.
 
@@ -687,5 +687,4 @@ def dolt_mysql(url: str) -> MySQLBackend:
         # Dolt accepts these settings but not every sql_mode flag in every
         # version; a refusal must not make the server unusable.
         strict_init=False,
-        driver="pymysql",
     )
