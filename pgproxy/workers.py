@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 import time
@@ -397,3 +398,12 @@ def background_loop() -> asyncio.AbstractEventLoop:
 
 
 _background_lock = threading.Lock()
+
+
+def _forget_background() -> None:
+    """In a forked worker: the parent's loop thread did not come along; start another."""
+    global _background, _background_lock
+    _background, _background_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_background)
