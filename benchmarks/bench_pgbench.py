@@ -17,7 +17,11 @@ and client count, the ratio to PostgreSQL, and proxy-on-MariaDB / mysql_fdw.
 
 --mariadb-only runs only the MariaDB rows (the proxy, mysql_fdw, mariadb-slap);
 --mysql-drivers measures the proxy on MariaDB once per driver (the backend
-URL's `driver` option), in the same run.
+URL's `driver` option), in the same run. The MariaDB routes take turns on each
+mode and client count, so a load that changes meanwhile falls on them alike.
+For each proxy route the table also gives the proxy's CPU per transaction (its
+processes' user + system time over the transactions pgbench counted), which a
+loaded machine changes far less than TPS.
 """
 
 from __future__ import annotations
@@ -111,6 +115,22 @@ def proxy_env(proxy, dbname: str = "bench") -> dict[str, str]:
 MODES = ("simple", "extended", "prepared")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and all its descendants (its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return total
+
+
 def proxy_route(driver: str, drivers: list[str]) -> str:
     """The proxy on MariaDB's row name; the driver is named when several are measured."""
     return "proxy on mariadb" if len(drivers) == 1 else f"proxy on mariadb ({driver})"
@@ -137,13 +157,22 @@ def main() -> int:
     modes = args.modes.split(",")
     results: dict[tuple[str, str, int], float] = {}
 
-    def run_all(routes: dict[str, dict[str, str]]) -> None:
+    cpu: dict[tuple[str, str, int], float] = {}  # proxy CPU µs per transaction
+
+    def run_all(routes: dict[str, dict[str, str]], pids: dict[str, int] | None = None) -> None:
         """Each (clients, mode) on every route in turn: routes compared share the load."""
         for n in clients:
             for mode in modes:
                 for route, env in routes.items():
+                    pid = (pids or {}).get(route)
+                    before = cpu_seconds(pid) if pid else 0.0
                     tps = results[route, mode, n] = pgbench(env, mode, args.seconds, n)
-                    print(f"  {route:<28}{mode:<10}{n:>4} clients {tps:>9.0f} TPS",
+                    note = ""
+                    if pid:
+                        used = cpu[route, mode, n] = (
+                            (cpu_seconds(pid) - before) / (tps * args.seconds) * 1e6)
+                        note = f"  {used:6.0f} µs proxy CPU/transaction"
+                    print(f"  {route:<28}{mode:<10}{n:>4} clients {tps:>9.0f} TPS{note}",
                           file=sys.stderr)
 
     with contextlib.ExitStack() as stack:
@@ -155,20 +184,21 @@ def main() -> int:
             url = f"sqlite:///{tmp}/bench.db"
             with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
                 load_through_proxy(proxy_env(proxy))
-                run_all({"proxy on sqlite": proxy_env(proxy)})
+                run_all({"proxy on sqlite": proxy_env(proxy)}, {"proxy on sqlite": proxy.proc.pid})
         if not args.no_mariadb:
             ensure_mysql_fdw()
             maria = stack.enter_context(MariaDBServer.started())
             load_mariadb(maria)
             # The foreign table in a schema of its own, beside PostgreSQL's own table.
             setup_fdw(pg, maria, schema="fdw")
-            routes = {}
+            routes, pids = {}, {}
             for driver in drivers:
                 url = f"{maria.url}?driver={driver}"
                 proxy = stack.enter_context(run_proxy(url, extra_args=("--log-level", "info")))
                 routes[proxy_route(driver, drivers)] = proxy_env(proxy)
+                pids[proxy_route(driver, drivers)] = proxy.proc.pid
             routes["postgresql+mysql_fdw"] = {**pg.env(), "PGOPTIONS": "-c search_path=fdw"}
-            run_all(routes)
+            run_all(routes, pids)
             for n in clients:
                 results["mariadb direct (slap)", "text", n] = mariadb_slap(
                     maria, n, args.slap_queries, 1)
@@ -185,6 +215,13 @@ def main() -> int:
                   + "".join(f"{t:>12.0f}" if t else f"{'-':>12}" for t in tps)
                   + "".join(f"{t / b:>9.2f}x" if t and b else f"{'-':>10}"
                             for t, b in zip(tps, base, strict=True)))
+    if cpu:
+        print("\nproxy CPU µs per transaction (its processes' user + system time)")
+        for route in dict.fromkeys(r for r, _, _ in cpu):
+            for mode in dict.fromkeys(m for r, m, _ in cpu if r == route):
+                print(f"{route:<28}{mode:<10}" + "".join(
+                    f"{cpu[route, mode, n]:>12.1f}" if (route, mode, n) in cpu else f"{'-':>12}"
+                    for n in clients))
     for driver in drivers:
         route = proxy_route(driver, drivers)
         for n in clients:

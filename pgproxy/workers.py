@@ -306,7 +306,10 @@ class _Runner(greenlet):  # type: ignore[misc]
     def start(self, job: Job[Any]) -> None:
         """Run `job` up to its first I/O; a task drives it on from there."""
         job.state = RUNNING
-        self.gr_context = self.parent.gr_context  # the caller's context variables
+        caller = getcurrent()
+        if self.parent is not caller:  # its await_only comes back here, to the caller
+            self.parent = caller
+        self.gr_context = caller.gr_context  # the caller's context variables
         awaitable = self.switch(job)
         if awaitable is _DONE:
             self._idle()
@@ -316,6 +319,7 @@ class _Runner(greenlet):  # type: ignore[misc]
         task.add_done_callback(_driving.discard)
 
     async def _drive(self, awaitable: Any) -> None:
+        self.parent = getcurrent()  # the loop's greenlet, which runs every task
         while awaitable is not _DONE and not self.dead:
             try:
                 value = await awaitable

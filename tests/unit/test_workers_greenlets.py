@@ -160,3 +160,22 @@ def test_await_only_in_a_thread_runs_on_the_background_loop() -> None:
 
     caller = threading.get_ident()
     assert await_only(where()) not in (caller, None)
+
+
+def test_a_call_may_submit_another_and_both_finish() -> None:
+    pool = Workers(4, "t", greenlets=True)
+
+    def inner() -> str:
+        await_only(asyncio.sleep(0.01))
+        return "inner"
+
+    def outer() -> tuple[str, bool]:
+        job = pool.submit(inner)  # from inside a running call
+        await_only(asyncio.sleep(0))
+        return "outer", job.future.done()
+
+    async def main() -> None:
+        assert await pool.run(outer) == ("outer", False)
+        assert await pool.run(inner) == "inner"  # the runners work on afterwards
+
+    asyncio.run(main())
