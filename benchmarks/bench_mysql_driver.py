@@ -1,16 +1,18 @@
-"""MariaDB point SELECT from asyncio: pymysql in worker threads (the proxy's way) against asyncmy.
+"""MariaDB point SELECT from asyncio: pymysql in worker threads against asyncmy in greenlets.
 
 Each client is a coroutine with a connection of its own running `SELECT abalance
-FROM accounts WHERE aid = %s` with random keys for --seconds: once as the proxy
-does it (pymysql, each call handed to pgproxy.workers.Workers and back), once
-with asyncmy (Cython, on the event loop, no thread hop), and once as a plain
-blocking pymysql loop with no asyncio at all (one client: the driver's floor).
+FROM accounts WHERE aid = %s` with random keys for --seconds: with pymysql, each
+call handed to pgproxy.workers.Workers' threads and back (the proxy's way with
+`driver=pymysql`); with asyncmy, each call run by Workers(greenlets=True) on the
+event loop, its I/O awaited with await_only (the proxy's way by default); with
+asyncmy called straight from the coroutines (the floor of that way); and as a
+plain blocking pymysql loop with no asyncio at all (one client: pymysql's floor).
 Prints queries/s and this process's CPU µs per query (the driver side's cost,
 which is what a proxy process spends), per client count.
 
     python benchmarks/bench_mysql_driver.py [--seconds 5] [--clients 1,8,64]
 
-Needs asyncmy (`pip install asyncmy`; the `bench` extra) and MariaDB (started
+Needs MariaDB (started
 with the test fixtures).
 """
 
@@ -29,7 +31,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pgproxy.workers import Workers  # noqa: E402
+from pgproxy.workers import Workers, await_only  # noqa: E402
 from tests.fix_servers import MariaDBServer  # noqa: E402
 
 ROWS = 10_000
@@ -95,6 +97,34 @@ async def asyncmy_loop(db: MariaDBServer, clients: int, seconds: float) -> int:
     return sum(counts)
 
 
+async def asyncmy_greenlets(db: MariaDBServer, clients: int, seconds: float) -> int:
+    import asyncmy
+    import asyncmy.cursors
+
+    pool = Workers(max(clients, 1), "bench", greenlets=True)
+    conns = [await asyncmy.connect(**_connect_args(db)) for _ in range(clients)]
+    deadline = time.perf_counter() + seconds
+
+    def query(conn, key: int) -> list:
+        cur = asyncmy.cursors.SSCursor(conn)
+        await_only(cur.execute(SQL, (key,)))
+        rows = await_only(cur.fetchmany(100))
+        await_only(cur.close())
+        return rows
+
+    async def client(conn) -> int:
+        n = 0
+        while time.perf_counter() < deadline:
+            await pool.run(query, conn, random.randrange(ROWS))
+            n += 1
+        return n
+
+    counts = await asyncio.gather(*(client(c) for c in conns))
+    for c in conns:
+        await c.ensure_closed()
+    return sum(counts)
+
+
 def pymysql_plain(db: MariaDBServer, seconds: float) -> int:
     conn = pymysql.connect(**_connect_args(db))
     deadline = time.perf_counter() + seconds
@@ -131,6 +161,8 @@ def main() -> int:
             rows.append(measure("pymysql in threads", clients, lambda c=clients: asyncio.run(
                 pymysql_threads(db, c, args.seconds))))
             if asyncmy is not None:
+                rows.append(measure("asyncmy in greenlets", clients, lambda c=clients: asyncio.run(
+                    asyncmy_greenlets(db, c, args.seconds))))
                 rows.append(measure("asyncmy on the loop", clients, lambda c=clients: asyncio.run(
                     asyncmy_loop(db, c, args.seconds))))
     print(f"\nMariaDB point SELECT by primary key, {args.seconds:g} s each, "

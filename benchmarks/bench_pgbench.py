@@ -12,7 +12,16 @@ from a generated query file, see bench_mariadb.py). Prints TPS per route, mode
 and client count, the ratio to PostgreSQL, and proxy-on-MariaDB / mysql_fdw.
 
     python benchmarks/bench_pgbench.py [--seconds 5] [--clients 1,8,64]
-        [--modes simple,extended,prepared] [--no-mariadb]
+        [--modes simple,extended,prepared] [--no-mariadb] [--mariadb-only]
+        [--mysql-drivers asyncmy,pymysql]
+
+--mariadb-only runs only the MariaDB rows (the proxy, mysql_fdw, mariadb-slap);
+--mysql-drivers measures the proxy on MariaDB once per driver (the backend
+URL's `driver` option), in the same run. The MariaDB routes take turns on each
+mode and client count, so a load that changes meanwhile falls on them alike.
+For each proxy route the table also gives the proxy's CPU per transaction (its
+processes' user + system time over the transactions pgbench counted), which a
+loaded machine changes far less than TPS.
 """
 
 from __future__ import annotations
@@ -106,6 +115,27 @@ def proxy_env(proxy, dbname: str = "bench") -> dict[str, str]:
 MODES = ("simple", "extended", "prepared")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and all its descendants (its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended meanwhile
+    return total
+
+
+def proxy_route(driver: str, drivers: list[str]) -> str:
+    """The proxy on MariaDB's row name; the driver is named when several are measured."""
+    return "proxy on mariadb" if len(drivers) == 1 else f"proxy on mariadb ({driver})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5)
@@ -113,62 +143,94 @@ def main() -> int:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--no-mariadb", action="store_true",
                         help="PostgreSQL and the proxy on SQLite only")
+    parser.add_argument("--mariadb-only", action="store_true",
+                        help="the MariaDB rows only: the proxy, mysql_fdw and mariadb-slap")
+    parser.add_argument("--mysql-drivers", default="asyncmy",
+                        help="the proxy on MariaDB once per driver, comma-separated")
     parser.add_argument("--slap-queries", type=int, default=5000,
                         help="point SELECTs per mariadb-slap client")
     args = parser.parse_args()
     from benchmarks.bench_mariadb import ensure_mysql_fdw, load_mariadb, mariadb_slap, setup_fdw
 
     clients = [int(c) for c in args.clients.split(",")]
+    drivers = args.mysql_drivers.split(",")
     modes = args.modes.split(",")
     results: dict[tuple[str, str, int], float] = {}
 
-    def run_all(route: str, env: dict[str, str]) -> None:
+    cpu: dict[tuple[str, str, int], float] = {}  # proxy CPU µs per transaction
+
+    def run_all(routes: dict[str, dict[str, str]], pids: dict[str, int] | None = None) -> None:
+        """Each (clients, mode) on every route in turn: routes compared share the load."""
         for n in clients:
             for mode in modes:
-                results[route, mode, n] = pgbench(env, mode, args.seconds, n)
-                print(f"  {route:<22}{mode:<10}{n:>4} clients {results[route, mode, n]:>9.0f} TPS",
-                      file=sys.stderr)
+                for route, env in routes.items():
+                    pid = (pids or {}).get(route)
+                    before = cpu_seconds(pid) if pid else 0.0
+                    tps = results[route, mode, n] = pgbench(env, mode, args.seconds, n)
+                    note = ""
+                    if pid:
+                        used = cpu[route, mode, n] = (
+                            (cpu_seconds(pid) - before) / (tps * args.seconds) * 1e6)
+                        note = f"  {used:6.0f} µs proxy CPU/transaction"
+                    print(f"  {route:<28}{mode:<10}{n:>4} clients {tps:>9.0f} TPS{note}",
+                          file=sys.stderr)
 
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(PostgreSQLServer.started())
-        psql(pg.env(), *SETUP_PG)
-        run_all("postgresql", pg.env())
-        tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        with run_proxy(f"sqlite:///{tmp}/bench.db", extra_args=("--log-level", "info")) as proxy:
-            load_through_proxy(proxy_env(proxy))
-            run_all("proxy on sqlite", proxy_env(proxy))
+        if not args.mariadb_only:
+            psql(pg.env(), *SETUP_PG)
+            run_all({"postgresql": pg.env()})
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            url = f"sqlite:///{tmp}/bench.db"
+            with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
+                load_through_proxy(proxy_env(proxy))
+                run_all({"proxy on sqlite": proxy_env(proxy)}, {"proxy on sqlite": proxy.proc.pid})
         if not args.no_mariadb:
             ensure_mysql_fdw()
             maria = stack.enter_context(MariaDBServer.started())
             load_mariadb(maria)
-            with run_proxy(maria.url, extra_args=("--log-level", "info")) as proxy:
-                run_all("proxy on mariadb", proxy_env(proxy))
             # The foreign table in a schema of its own, beside PostgreSQL's own table.
             setup_fdw(pg, maria, schema="fdw")
-            run_all("postgresql+mysql_fdw", {**pg.env(), "PGOPTIONS": "-c search_path=fdw"})
+            routes, pids = {}, {}
+            for driver in drivers:
+                url = f"{maria.url}?driver={driver}"
+                proxy = stack.enter_context(run_proxy(url, extra_args=("--log-level", "info")))
+                routes[proxy_route(driver, drivers)] = proxy_env(proxy)
+                pids[proxy_route(driver, drivers)] = proxy.proc.pid
+            routes["postgresql+mysql_fdw"] = {**pg.env(), "PGOPTIONS": "-c search_path=fdw"}
+            run_all(routes, pids)
             for n in clients:
                 results["mariadb direct (slap)", "text", n] = mariadb_slap(
                     maria, n, args.slap_queries, 1)
     load = os.getloadavg()
     print(f"\npoint SELECT by primary key ({ROWS:,} rows), pgbench -n -T {args.seconds},"
           f" {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{'route':<24}{'mode':<10}" + "".join(f"{f'{n} clients':>12}" for n in clients)
+    print(f"{'route':<28}{'mode':<10}" + "".join(f"{f'{n} clients':>12}" for n in clients)
           + "".join(f"{f'vs PG {n}':>10}" for n in clients))
     for route in dict.fromkeys(r for r, _, _ in results):
         for mode in dict.fromkeys(m for r, m, _ in results if r == route):
             tps = [results.get((route, mode, n)) for n in clients]
             base = [results.get(("postgresql", mode, n)) for n in clients]
-            print(f"{route:<24}{mode:<10}"
+            print(f"{route:<28}{mode:<10}"
                   + "".join(f"{t:>12.0f}" if t else f"{'-':>12}" for t in tps)
                   + "".join(f"{t / b:>9.2f}x" if t and b else f"{'-':>10}"
                             for t, b in zip(tps, base, strict=True)))
-    for n in clients:
-        for mode in modes:
-            proxy_tps = results.get(("proxy on mariadb", mode, n))
-            fdw = results.get(("postgresql+mysql_fdw", mode, n))
-            if proxy_tps and fdw:
-                print(f"proxy on mariadb / mysql_fdw, {mode}, {n} clients: {proxy_tps / fdw:.2f}x"
-                      " (target >= 2x)")
+    if cpu:
+        print("\nproxy CPU µs per transaction (its processes' user + system time)")
+        for route in dict.fromkeys(r for r, _, _ in cpu):
+            for mode in dict.fromkeys(m for r, m, _ in cpu if r == route):
+                print(f"{route:<28}{mode:<10}" + "".join(
+                    f"{cpu[route, mode, n]:>12.1f}" if (route, mode, n) in cpu else f"{'-':>12}"
+                    for n in clients))
+    for driver in drivers:
+        route = proxy_route(driver, drivers)
+        for n in clients:
+            for mode in modes:
+                proxy_tps = results.get((route, mode, n))
+                fdw = results.get(("postgresql+mysql_fdw", mode, n))
+                if proxy_tps and fdw:
+                    print(f"{route} / mysql_fdw, {mode}, {n} clients: {proxy_tps / fdw:.2f}x"
+                          " (target >= 2x)")
     return 0
 
 

@@ -118,7 +118,9 @@ class Proxy:
         if entry is None or entry[0] is not backend:
             name = getattr(backend, "name", "backend")
             inline = backend.capabilities.inline_reads
-            entry = self._pools[id(backend)] = (backend, Workers(self._pool_size, name, inline))
+            greenlets = getattr(backend, "greenlets", False)  # an asyncio driver: no threads
+            entry = self._pools[id(backend)] = (
+                backend, Workers(self._pool_size, name, inline, greenlets))
         return entry[1]
 
     # ------------------------------------------------------------ connection pools

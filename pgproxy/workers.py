@@ -23,17 +23,32 @@ from the start, so a long scan never stalls the loop for more than the budget.
 Nor do many short ones: once the calls run inline since the loop last turned
 add up to the budget (a client pipelining reads), the next goes to a worker,
 and its session waits for it while the loop serves the others.
+
+A backend whose driver is asyncio-native (asyncmy for MariaDB/MySQL) needs no
+thread at all: its pool (`greenlets=True`) runs each call in a greenlet on the
+event loop, and the driver's I/O inside it, `await_only(coroutine)`, suspends
+that greenlet while the loop awaits the coroutine (SQLAlchemy's greenlet_spawn
+and await_only, sqlalchemy.util._concurrency_py3k). The backend interface stays
+synchronous, so a call that runs several statements in a row (DDL undo,
+sequences, COPY batches) is unchanged. The call runs up to its first I/O at
+once, inside `submit`, and one task drives it from there; a call with no I/O
+(the transaction state) finishes inside `submit`. Abandoning such a call gives
+its result to the cleanup in its greenlet. The same backend's calls made from a
+thread (the health checker) run their coroutines on one shared background loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
+
+from greenlet import GreenletExit, getcurrent, greenlet
 
 from pgproxy.errors import PgError
 
@@ -112,8 +127,12 @@ class Workers:
     main pool busy.
     """
 
-    def __init__(self, size: int = 64, name: str = "db", inline: bool = False) -> None:
+    def __init__(
+        self, size: int = 64, name: str = "db", inline: bool = False, greenlets: bool = False
+    ) -> None:
         self._inline = inline  # calls marked `inline` run on the event loop first
+        self._greenlets = greenlets  # every call runs in a greenlet on the loop (await_only)
+        self._runners: list[_Runner] = []  # idle greenlets for the next calls
         self._streak = 0.0  # when the inline calls since the loop last turned began (0: none)
         self._size = max(1, size)
         self._name = name
@@ -127,6 +146,10 @@ class Workers:
     def submit(self, fn: Callable[..., T], *args: Any) -> Job[T]:
         """Queue `fn(*args)`; await `job.future` for its result."""
         job = Job(fn, args, asyncio.get_running_loop())
+        if self._greenlets:
+            idle = self._runners
+            (idle.pop() if idle else _Runner(idle)).start(job)
+            return job
         if self._inline and getattr(fn, "inline", False) and self._run_inline(job):
             return job
         with self._lock:
@@ -220,6 +243,9 @@ class Workers:
 
     def cancel_soon(self, fn: Callable[[], Any]) -> None:
         """Fire-and-forget a cancel call (KILL QUERY, sqlite interrupt)."""
+        if self._greenlets:  # its own greenlet: it never waits behind a statement
+            self.submit(_cancel, fn, self._name)
+            return
         if len(self._cancel_threads) < CANCEL_THREADS:
             thread = threading.Thread(
                 target=self._cancel_work, name=f"pgproxy-{self._name}-cancel", daemon=True
@@ -233,18 +259,22 @@ class Workers:
             fn = self._cancels.get()
             if fn is _STOP:
                 return
-            try:
-                fn()
-            except PgError as exc:  # the backend unreachable: the statement's timeout goes on
-                log.debug("cancel did not reach the %s backend: %s", self._name, exc.message)
-            except Exception:  # a bug in a backend's cancel: leaves the statement to finish
-                log.warning("cancel failed", exc_info=True)
+            _cancel(fn, self._name)
 
     def close(self) -> None:
         for _ in self._threads:
             self._queue.put(_STOP)
         for _ in self._cancel_threads:
             self._cancels.put(_STOP)
+
+
+def _cancel(fn: Callable[[], Any], name: str) -> None:
+    try:
+        fn()
+    except PgError as exc:  # the backend unreachable: the statement's timeout goes on
+        log.debug("cancel did not reach the %s backend: %s", name, exc.message)
+    except Exception:  # a bug in a backend's cancel: leaves the statement to finish
+        log.warning("cancel failed", exc_info=True)
 
 
 def _clean_up(job: Job[Any], result: Any) -> None:
@@ -254,3 +284,130 @@ def _clean_up(job: Job[Any], result: Any) -> None:
         job.cleanup(result)
     except Exception:  # the session has moved on; a failed close only needs a log line
         log.debug("cleaning up an abandoned call failed", exc_info=True)
+
+
+# --- greenlets: a synchronous call on the loop, its driver's I/O awaited -------------
+
+
+class _Runner(greenlet):  # type: ignore[misc]
+    """A greenlet running the calls of a `greenlets` pool, one after another.
+
+    Kept for the next call (a few idle ones per pool): making a greenlet and
+    entering it costs about 10 µs, as much as a point query, and switching into
+    a live one under a microsecond. Each `await_only` switches to the loop's
+    greenlet with the awaitable; the call's driving task awaits it and switches
+    back with its result, or throws its exception in.
+    """
+
+    def __init__(self, idle: list[_Runner]) -> None:
+        super().__init__(self._serve, getcurrent())  # parent: the loop thread's own greenlet
+        self.idle = idle
+
+    def start(self, job: Job[Any]) -> None:
+        """Run `job` up to its first I/O; a task drives it on from there."""
+        job.state = RUNNING
+        caller = getcurrent()
+        if self.parent is not caller:  # its await_only comes back here, to the caller
+            self.parent = caller
+        self.gr_context = caller.gr_context  # the caller's context variables
+        awaitable = self.switch(job)
+        if awaitable is _DONE:
+            self._idle()
+            return
+        task = job.loop.create_task(self._drive(awaitable))
+        _driving.add(task)  # the loop holds tasks weakly
+        task.add_done_callback(_driving.discard)
+
+    async def _drive(self, awaitable: Any) -> None:
+        self.parent = getcurrent()  # the loop's greenlet, which runs every task
+        while awaitable is not _DONE and not self.dead:
+            try:
+                value = await awaitable
+            except BaseException as exc:  # raised into the call, at its await_only
+                awaitable = self.throw(exc)
+            else:
+                awaitable = self.switch(value)
+        if not self.dead:
+            self._idle()
+
+    def _idle(self) -> None:
+        if len(self.idle) < IDLE_GREENLETS:
+            self.idle.append(self)
+
+    def _serve(self, job: Job[Any]) -> None:
+        while True:
+            _call(job)
+            job = self.parent.switch(_DONE)
+
+
+def _call(job: Job[Any]) -> None:
+    ok, value = True, None
+    try:
+        value = job.fn(*job.args)
+    except GreenletExit:  # the runner is being collected (its loop closed): let it end
+        raise
+    except BaseException as exc:  # handed to the awaiting task, which re-raises it
+        ok, value = False, exc
+    if job.state == ABANDONED:
+        job.state = FINISHED
+        _clean_up(job, value if ok else None)  # here: its closing may await I/O too
+        return
+    job.state = FINISHED
+    _resolve(job.future, ok, value)
+
+
+_DONE = object()  # what a runner switches to the loop with when its call has returned
+IDLE_GREENLETS = 16  # idle runners a pool keeps
+_driving: set[asyncio.Task[None]] = set()
+
+
+def await_only(awaitable: Awaitable[T]) -> T:
+    """Await `awaitable` from synchronous code: suspends the call's greenlet (see _Runner).
+
+    Called from a thread instead (the health checker's), it runs on a shared
+    background loop and blocks that thread; on the event loop outside a
+    greenlet it would block the loop, so it refuses.
+    """
+    current = getcurrent()
+    if isinstance(current, _Runner):
+        return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run_coroutine_threadsafe(_awaited(awaitable), background_loop()).result()
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()  # never awaited: no "coroutine was never awaited" warning
+    raise RuntimeError("await_only on the event loop outside a greenlet call would block it")
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+_background: asyncio.AbstractEventLoop | None = None
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The loop threads run an async driver's calls on (await_only outside a greenlet)."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="pgproxy-async-driver", daemon=True
+            ).start()
+            _background = loop
+        return _background
+
+
+_background_lock = threading.Lock()
+
+
+def _forget_background() -> None:
+    """In a forked worker: the parent's loop thread did not come along; start another."""
+    global _background, _background_lock
+    _background, _background_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_background)

@@ -1,4 +1,10 @@
-"""MySQL and MariaDB through pymysql (also a running `dolt sql-server`).
+"""MySQL and MariaDB (also a running `dolt sql-server`): the backend, types, errors, pymysql.
+
+Two drivers speak to the server, picked by the URL's `driver` option:
+asyncmy (the default; mysql_async.py), on the event loop in greenlets, and
+pymysql, blocking, in worker threads. This module has what they
+share (the backend, the session set-up, types, errors, batching) and the
+pymysql connection.
 
 URLs
   mysql://user:pw@host:3306/db
@@ -12,8 +18,8 @@ URLs
                                     opens the revision database
 Query options: connect_timeout (s, default 10: the TCP connect and the whole
 handshake, so a server that accepts but never answers fails with 08001),
-charset (default utf8mb4). A client's database name, when given to connect(),
-replaces the URL's.
+charset (default utf8mb4), driver (asyncmy or pymysql). A client's database
+name, when given to connect(), replaces the URL's.
 
 Statements have no read timeout (a long query is legitimate; statement_timeout
 is the proxy's, which cancels with KILL QUERY and, should a hung server not
@@ -55,7 +61,7 @@ import re
 import ssl
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -81,6 +87,8 @@ from pgproxy.backends import (
 )
 from pgproxy.backends.base import Column
 
+# Which driver speaks to the server: the URL's `driver` option picks one.
+DRIVERS = ("asyncmy", "pymysql")
 SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_ENGINE_SUBSTITUTION"
@@ -88,7 +96,7 @@ SQL_MODE = (
 _INIT = (f"SET SESSION sql_mode = '{SQL_MODE}'", "SET SESSION time_zone = '+00:00'")
 
 _BINARY_CHARSET = 63
-_UNKNOWN_THREAD = 1094  # KILL of a connection that is gone
+UNKNOWN_THREAD = 1094  # KILL of a connection that is gone
 _NOT_VERSIONED = 4124  # MariaDB: "Table `t` is not system-versioned"
 _QUOTED = re.compile(r"`((?:[^`]|``)*)`")
 
@@ -213,7 +221,7 @@ def field_type(
     return pgtypes.TEXT, -1, None
 
 
-def _columns(fields: Sequence[Any]) -> tuple[list[Column], Callable[[tuple], tuple] | None]:
+def columns(fields: Sequence[Any]) -> tuple[list[Column], Callable[[tuple], tuple] | None]:
     columns = []
     convs: list[tuple[int, Converter]] = []
     for i, f in enumerate(fields):
@@ -234,7 +242,8 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
     else:
         errno, message = 0, str(exc) or type(exc).__name__
     if errno == 0:
-        code = "08003" if isinstance(exc, pymysql.err.InterfaceError) else "XX000"
+        # pymysql's and asyncmy's InterfaceError: the connection is closed
+        code = "08003" if type(exc).__name__ == "InterfaceError" else "XX000"
         message = message or "connection to the MySQL backend is closed"
     elif errno == _NOT_VERSIONED:
         m = _QUOTED.search(message)
@@ -263,7 +272,7 @@ def map_error(exc: Exception, password: str | None = None) -> errors.PgError:
 
 
 @cache
-def _opportunistic_tls() -> ssl.SSLContext:
+def opportunistic_tls() -> ssl.SSLContext:
     """TLS when the server offers it, unverified: pymysql's default, in one shared context."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -281,10 +290,10 @@ class _PyMySQLConnection(pymysql.connections.Connection):
 
     def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:
         if not sslp:
-            return _opportunistic_tls()
+            return opportunistic_tls()
         return super()._create_ssl_ctx(sslp)
 
-_UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
+UPSERT = re.compile(r"^INSERT INTO .*\bON DUPLICATE KEY UPDATE\b", re.DOTALL)
 _RECORDS = re.compile(rb"Records: (\d+)")
 # `INSERT ... VALUES (%s, ...)`: its head and the one row's placeholders.
 _INSERT_VALUES = re.compile(r"^(INSERT INTO .*\bVALUES\s*)(\([^()]*\))\s*$", re.DOTALL)
@@ -293,7 +302,7 @@ _INSERT_VALUES = re.compile(r"^(INSERT INTO .*\bVALUES\s*)(\([^()]*\))\s*$", re.
 MANY_ROWS = 1000
 
 
-def _upsert_count(affected: int, result: Any) -> int:
+def upsert_count(affected: int, result: Any) -> int:
     """PostgreSQL's count for ON CONFLICT DO UPDATE: each row inserted or updated, once.
 
     MySQL's affected rows count an inserted row 1, an updated row 2 and (with
@@ -311,18 +320,42 @@ def _upsert_count(affected: int, result: Any) -> int:
     return min(affected, 1)
 
 
+def insert_batches(
+    sql: str, rows: Sequence[Sequence[Any]]
+) -> Iterator[tuple[str, Sequence[Any]]]:
+    """(statement, values) to run for executemany: `INSERT ... VALUES (%s, ...)` becomes
+    multi-row INSERTs of MANY_ROWS rows; any other statement runs once per row."""
+    match = _INSERT_VALUES.match(sql)
+    if match is None:
+        for row in rows:
+            yield sql, row
+        return
+    head, one = match.groups()
+    full = head + ", ".join([one] * MANY_ROWS)
+    for start in range(0, len(rows), MANY_ROWS):
+        chunk = rows[start : start + MANY_ROWS]
+        text = full if len(chunk) == MANY_ROWS else head + ", ".join([one] * len(chunk))
+        yield text, [v for r in chunk for v in r]
+
+
+def qmark(sql: str) -> str:
+    """`sql` with paramstyle 'format' placeholders as COM_STMT_PREPARE's `?`."""
+    return re.sub(r"%([%s])", lambda m: "?" if m.group(1) == "s" else "%", sql)
+
+
 class MySQLCursor:
     """One statement's result, read from the socket in batches."""
 
     __slots__ = ("_conn", "_convert", "_cursor", "_done", "columns", "rowcount")
+    ERRORS: tuple[type[BaseException], ...] = (pymysql.err.MySQLError, OSError)
 
-    def __init__(self, conn: MySQLConnection, cursor: pymysql.cursors.SSCursor) -> None:
+    def __init__(self, conn: Any, cursor: Any) -> None:
         self._conn = conn
         self._cursor = cursor
         result = cursor._result
         fields = result.fields if result is not None and result.field_count else None
         if fields:
-            self.columns, self._convert = _columns(fields)
+            self.columns, self._convert = columns(fields)
             self.rowcount = -1
             self._done = False
         else:
@@ -332,12 +365,18 @@ class MySQLCursor:
             self._done = True
             conn._running = False
 
+    def _fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchmany(size)
+
+    def _close(self) -> None:
+        self._cursor.close()
+
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
         if self._done:
             return []
         try:
-            rows = self._cursor.fetchmany(size)
-        except (pymysql.err.MySQLError, OSError) as exc:
+            rows = self._fetchmany(size)
+        except self.ERRORS as exc:
             self._done = True
             self._conn._running = False
             raise self._conn._error(exc) from None
@@ -350,8 +389,8 @@ class MySQLCursor:
 
     def close(self) -> None:
         try:
-            self._cursor.close()  # reads and discards what is left
-        except (pymysql.err.MySQLError, OSError) as exc:
+            self._close()  # reads and discards what is left
+        except self.ERRORS as exc:
             self._conn._error(exc)
         finally:
             self._done = True
@@ -378,9 +417,8 @@ class MySQLConnection:
                     try:
                         cur.execute(statement)
                     except pymysql.err.MySQLError as exc:
-                        errno = exc.args[0] if exc.args else 0
-                        if backend.strict_init or not isinstance(errno, int) or errno >= 2000:
-                            raise  # refused, or the connection itself failed
+                        if not backend.init_refusal_ok(exc):
+                            raise
         except (pymysql.err.MySQLError, OSError) as exc:
             if getattr(self, "_conn", None) is not None:
                 self._conn.close()
@@ -421,8 +459,8 @@ class MySQLConnection:
             self._running = False
             raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
         result = MySQLCursor(self, cursor)
-        if result.columns is None and _UPSERT.match(sql):
-            result.rowcount = _upsert_count(result.rowcount, cursor._result)
+        if result.columns is None and UPSERT.match(sql):
+            result.rowcount = upsert_count(result.rowcount, cursor._result)
         self._current = result
         return result
 
@@ -431,18 +469,10 @@ class MySQLConnection:
         values escaped by the driver."""
         self._finish_current()
         self._running = True
-        match = _INSERT_VALUES.match(sql)
         try:
             with self._conn.cursor() as cursor:
-                if match is None:
-                    cursor.executemany(sql, rows)
-                    return
-                head, row = match.groups()
-                full = head + ", ".join([row] * MANY_ROWS)
-                for start in range(0, len(rows), MANY_ROWS):
-                    chunk = rows[start : start + MANY_ROWS]
-                    text = full if len(chunk) == MANY_ROWS else head + ", ".join([row] * len(chunk))
-                    cursor.execute(text, [v for r in chunk for v in r])
+                for text, values in insert_batches(sql, rows):
+                    cursor.execute(text, values)
         except (pymysql.err.MySQLError, OSError) as exc:
             raise self._error(exc) from None
         except (TypeError, ValueError) as exc:
@@ -453,7 +483,7 @@ class MySQLConnection:
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         """Columns from COM_STMT_PREPARE: the server plans but never runs it."""
         self._finish_current()
-        query = re.sub(r"%([%s])", lambda m: "?" if m.group(1) == "s" else "%", sql)
+        query = qmark(sql)
         conn = self._conn
         try:
             conn._execute_command(COMMAND.COM_STMT_PREPARE, query)
@@ -471,7 +501,7 @@ class MySQLConnection:
             raise self._error(exc) from None
         if not fields:
             return None
-        return _columns(fields)[0]
+        return columns(fields)[0]
 
     @property
     def in_transaction(self) -> bool:
@@ -500,7 +530,7 @@ class MySQLConnection:
                     return
                 cur.execute(f"KILL QUERY {int(self.thread_id)}")
         except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] == _UNKNOWN_THREAD:
+            if exc.args and exc.args[0] == UNKNOWN_THREAD:
                 log.debug("KILL QUERY found no connection %d: it is gone", self.thread_id)
                 return
             raise map_error(exc, backend.password) from None
@@ -548,6 +578,7 @@ class MySQLBackend:
         dialect: str = "mysql",
         init: Sequence[str] = _INIT,
         strict_init: bool = True,
+        driver: str = "asyncmy",
     ) -> None:
         self.url = url
         self.name = name
@@ -561,6 +592,19 @@ class MySQLBackend:
         options = dict(parse_qsl(parts.query))
         self.connect_timeout = connect_timeout(options, url)
         self.charset = options.get("charset", "utf8mb4")
+        driver = options.get("driver", driver)
+        if driver not in DRIVERS:
+            raise errors.InvalidParameterValue(
+                f"driver must be one of {', '.join(DRIVERS)} in {redact_url(url)}")
+        # asyncmy runs on the event loop: the proxy runs this backend's calls in greenlets
+        # there (workers.Workers(greenlets=True)), not in threads.
+        self.greenlets = driver == "asyncmy"
+        if self.greenlets:
+            from pgproxy.backends.mysql_async import AsyncMySQLConnection
+
+            self._connection: Callable[..., Any] = AsyncMySQLConnection
+        else:
+            self._connection = MySQLConnection
         # Whether the server's version is known; a MySQL URL may reach MariaDB, whose
         # dialect runs INSERT/DELETE ... RETURNING. Sessions connect before their first
         # statement until it is (Proxy.open_session), so no statement is translated blind.
@@ -611,8 +655,14 @@ class MySQLBackend:
         args.update(overrides)
         return args
 
-    def connect(self, database: str | None = None) -> MySQLConnection:
-        return MySQLConnection(self, database)
+    def connect(self, database: str | None = None) -> Any:
+        return self._connection(self, database)
+
+    def init_refusal_ok(self, exc: Exception) -> bool:
+        """May a session go on after the server refused one of `init`'s settings with `exc`?"""
+        errno = exc.args[0] if exc.args else 0
+        # refused (Dolt), unless the connection itself failed
+        return not self.strict_init and isinstance(errno, int) and errno < 2000
 
     def close(self) -> None:
         # No pool: connections belong to their sessions and close with them.

@@ -197,7 +197,8 @@ def test_sum_of_integers_is_int8_only_for_narrow_integral_numerics():
 
 
 def test_mysql_upsert_count_is_rows_read():
-    from pgproxy.backends.mysql import _UPSERT, _upsert_count
+    from pgproxy.backends.mysql import UPSERT as _UPSERT
+    from pgproxy.backends.mysql import upsert_count as _upsert_count
 
     class Result:
         def __init__(self, message: bytes) -> None:
