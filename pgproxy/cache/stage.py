@@ -126,11 +126,14 @@ class QueryCache:
         self.store = CacheStore(options.max_entries, options.max_bytes)
         self.stats = self.store.stats
         self._flights: dict[Hashable, _Flight] = {}
-        self._grace = max(0.0, float(options.stale_while_revalidate))
+        self.grace = max(0.0, float(options.stale_while_revalidate))
         self._ahead = min(max(0.0, float(options.refresh_ahead)), 1.0)
         self._idle: dict[Any, list[Any]] = {}  # (route name, branch) -> idle refresh sessions
         self._refreshing: set[asyncio.Task[None]] = set()
         self.hooks: Hooks | None = None  # the pipeline's, for the "cache lookup" step
+        # A session's memo of hits the wire answers (cache/hits.py) waiting for the key
+        # of the request it could not answer: handed it by the next key().
+        self.learner: Any = None
 
     # ------------------------------------------------------------ reads
 
@@ -143,6 +146,23 @@ class QueryCache:
         formats: Sequence[int],
     ) -> Hashable | None:
         """The cache key of a read, or None when it must go to the backend."""
+        learner = self.learner
+        if learner is None:
+            return self._key(session, stmt, sql, values, formats)
+        self.learner = None
+        key = self._key(session, stmt, sql, values, formats)
+        if key is not None:
+            learner.learn(session, key)
+        return key
+
+    def _key(
+        self,
+        session: StatementContext,
+        stmt: dialects.Statement,
+        sql: str,
+        values: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Key | None:
         if not stmt.cacheable or not stmt.returns_rows:
             return None
         temp = session.temp_names
@@ -176,9 +196,9 @@ class QueryCache:
         store = self.store
         hooks = self.hooks
         if hooks is not None and hooks.steps:
-            entry = step(hooks.steps, "cache lookup", store.get, key, self._grace)
+            entry = step(hooks.steps, "cache lookup", store.get, key, self.grace)
         else:
-            entry = store.get(key, self._grace)
+            entry = store.get(key, self.grace)
         if entry is not None:
             if entry.refresh_at is not None and entry.refresh_at <= time.monotonic():
                 entry = self._due(session, key, entry)
@@ -252,7 +272,7 @@ class QueryCache:
         self, entry: Entry, ttl: float | None, rerun: Any, session: StatementContext
     ) -> None:
         """Mark when a hit should refresh `entry`, and keep how to run it again."""
-        if ttl is None or not (self._ahead or self._grace) or entry.expires is None:
+        if ttl is None or not (self._ahead or self.grace) or entry.expires is None:
             return
         entry.ttl = ttl
         entry.refresh_at = entry.expires - ttl * self._ahead
