@@ -59,6 +59,24 @@ _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
 
 
+class Learned:
+    """What the memo keeps for one request: its key, the session state it was computed
+    under, and until the request comes again, how to check it (see Hits.learn)."""
+
+    __slots__ = ("formats", "key", "result_key", "route", "target", "temp_names", "unchecked")
+
+    def __init__(self, key: Hashable, session: Session, unchecked: tuple[Any, ...]) -> None:
+        self.key = key
+        self.route = session.route
+        self.target = session.target()
+        self.result_key = session.settings.result_key()
+        self.temp_names = session.temp_names
+        self.formats: list[int] = []  # the Bind's result format codes
+        # (statement, parameters, result formats) the full path keyed, and the request's
+        # bytes and prepared statement (None: a Query): checked on the request's repeat.
+        self.unchecked: tuple[Any, ...] | None = unchecked
+
+
 class Hits:
     """One session's memo of cache keys, and the replies it writes from them."""
 
@@ -71,10 +89,10 @@ class Hits:
         self._cache = cache
         self._session = session
         self._hooks = hooks
-        self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to learn one
-        # request -> (Key, route, target, result_key, temp_names, result formats)
-        self._memo: LRU = LRU(MEMO)
-        # The request whose key the full path is about to compute (see learn).
+        self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
+        self._memo: LRU = LRU(MEMO)  # request -> Learned
+        # (request, its bytes, its prepared statement or None for a Query): the request
+        # whose key the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
 
     def answer(
@@ -100,9 +118,8 @@ class Hits:
         if prepared is None:
             return False  # the full path says why
         request = (prepared.text, tuple(prepared.param_types), body[end + 1 :])
-        hit = self._memo.get(request)
-        if hit is None or not self._same_state(hit):
-            self._expect((request, body, prepared))
+        hit = self._recall(request, body, prepared)
+        if hit is None:
             return False
         if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
             rest = _DESCRIBE_EXECUTE_SYNC
@@ -110,11 +127,11 @@ class Hits:
             rest = _EXECUTE_SYNC
         else:
             return False  # a row limit, a Flush, more Binds: the full path
-        entry = self._entry(hit[0], protocol)
+        entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
         columns = len(entry.columns)
-        formats = hit[5]
+        formats = hit.formats
         if rest is _DESCRIBE_EXECUTE_SYNC and len(formats) > 1 and len(formats) != columns:
             return False  # the full path's Describe reports the mismatch
         reader.skip(len(rest))  # answered here with the Bind
@@ -132,17 +149,18 @@ class Hits:
             done = CachedResult(entry)
             done.done = True
             protocol.portals[""] = Portal(prepared, [], formats, done)
+        elif protocol.portals:
+            protocol.portals.pop("", None)  # as the Sync would
         session.end_of_sync()
         return True
 
     def _query(self, body: bytes, protocol: ServerProtocol) -> bool:
         if len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False
-        hit = self._memo.get(body)
-        if hit is None or not self._same_state(hit):
-            self._expect((body, body, None))
+        hit = self._recall(body, body, None)
+        if hit is None:
             return False
-        entry = self._entry(hit[0], protocol)
+        entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
         self._count(entry)
@@ -154,14 +172,24 @@ class Hits:
         write(m.command_complete(entry.tag))
         return True
 
-    def _same_state(self, hit: tuple[Any, ...]) -> bool:
-        """The session is as it was when the key was learned: same route, target (branch,
-        AS OF, database), settings (result_key() is rebuilt on any SET) and temp tables."""
+    def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
+        """The memo's key for `request` if the session is as it was when it was learned:
+        same route, target (branch, AS OF, database), settings (result_key() is rebuilt
+        on any SET) and temporary tables. Else the full path is asked for it."""
+        hit: Learned | None = self._memo.get(request)
         session = self._session
-        return (
-            hit[1] is session.route and hit[2] is session.target()
-            and hit[3] is session.settings.result_key() and hit[4] is session.temp_names
-        )
+        if (
+            hit is None or hit.route is not session.route or hit.target is not session.target()
+            or hit.result_key is not session.settings.result_key()
+            or hit.temp_names is not session.temp_names
+        ):
+            self._pending = (request, body, prepared)
+            self._cache.learner = self
+            return None
+        if hit.unchecked is not None and not self._check(hit):
+            del self._memo[request]
+            return None
+        return hit
 
     def _entry(self, key: Hashable, protocol: ServerProtocol) -> Entry | None:
         """The live, fresh, small entry under `key`, where the full path would serve it as
@@ -191,45 +219,46 @@ class Hits:
         entry.hits += 1
         self._cache.stats.hits += 1
 
-    def _expect(self, pending: tuple[Any, ...]) -> None:
-        """Ask the cache for the key the full path is about to compute for this request."""
-        self._pending = pending
-        self._cache.learner = self
-
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
-        """The full path computed `key` for a statement: kept for the pending request if
-        that statement is the request's, with the values its bytes decode to."""
+        """The full path computed `key` for a statement (QueryCache.key): kept for the
+        pending request if the statement is this session's, and the request's prepared
+        statement. That its values are what the request's bytes decode to is checked when
+        the request comes again (_check), so a miss seen once pays for no decoding."""
         pending, self._pending = self._pending, None
         session = self._session
         if pending is None or ctx.session_id != id(session):
             return
         request, body, prepared = pending
-        try:
-            if prepared is not None:
-                if ctx.prepared is not prepared or not self._bound(ctx, body, prepared):
-                    return
-                formats = m.parse_bind(body).result_formats
-            else:
-                statements, literals = self._parse(m.parse_query(body), ctx.target(), 0, True)
-                if len(statements) != 1 or ctx.stmt is not statements[0] or ctx.formats \
-                        or list(ctx.params) != list(literals):
-                    return
-                formats = []
-        except errors.PgError:
+        if prepared is not None and ctx.prepared is not prepared:
             return
-        settings = session.settings
-        if encoding.lookup(settings.get("client_encoding")) is not None:
-            return  # the wire converts this client's bytes: the full path does
-        self._memo[request] = (
-            key, session.route, session.target(), settings.result_key(), session.temp_names,
-            formats,
+        self._memo[request] = Learned(
+            key, session, (ctx.stmt, ctx.params, ctx.formats, body, prepared)
         )
 
-    def _bound(self, ctx: StatementContext, body: bytes, prepared: Any) -> bool:
-        """Whether the statement at the cache was bound to what `body` decodes to."""
-        msg = m.parse_bind(body)
-        formats = m.formats_for(msg.param_formats, len(msg.params))
-        params = self._session.decode_params(prepared, msg.params, formats)
-        return list(ctx.params[: len(params)]) == params and list(ctx.formats) == list(
-            msg.result_formats
-        )
+    def _check(self, hit: Learned) -> bool:
+        """Whether the statement the full path keyed was bound to what the request's bytes
+        decode to (a Bind's values, a Query's one statement and its literals), for a client
+        whose bytes the wire passes unconverted (UTF-8)."""
+        assert hit.unchecked is not None
+        stmt, params, formats, body, prepared = hit.unchecked
+        session = self._session
+        try:
+            if encoding.lookup(session.settings.get("client_encoding")) is not None:
+                return False  # the wire converts this client's bytes: the full path does
+            if prepared is not None:
+                msg = m.parse_bind(body)
+                codes = m.formats_for(msg.param_formats, len(msg.params))
+                values = session.decode_params(prepared, msg.params, codes)
+                if list(params[: len(values)]) != values or list(formats) != msg.result_formats:
+                    return False
+                hit.formats = msg.result_formats
+            else:
+                statements, literals = self._parse(
+                    m.parse_query(body), session.target(), 0, True)
+                if len(statements) != 1 or statements[0] is not stmt or formats \
+                        or list(params) != list(literals):
+                    return False
+        except errors.PgError:
+            return False
+        hit.unchecked = None
+        return True
