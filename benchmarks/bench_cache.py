@@ -3,9 +3,11 @@
 Run: python benchmarks/bench_cache.py [--reads N] [--seconds S] [--clients C]
 
 Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then:
-- latency of one point SELECT through psycopg (extended protocol, prepared):
-  cache hit (the same key again), cache miss (a new key each time, which also
-  pays for the fill), and the proxy without a cache;
+- one point SELECT through psycopg (extended protocol, prepared): the median a
+  client waits, and the proxy process's CPU per statement (user + system, from
+  /proc: steadier than wall time on a loaded machine), for a cache hit (the same
+  key again), a cache miss (a new key each time, which also pays for the fill)
+  and the proxy without a cache;
 - pgbench -M prepared, a read-mostly mix (19 point reads : 1 insert elsewhere), on both proxies.
 Prints figures; asserts nothing.
 """
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 
+from benchmarks.bench_statement import cpu_seconds
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import MariaDBServer
 
@@ -39,16 +42,18 @@ WRITE = (
 )
 
 
-def latency_us(conn: psycopg.Connection, ids: list[int]) -> float:
+def latency_us(conn: psycopg.Connection, ids: list[int], pid: int) -> tuple[float, float]:
+    """(median µs a client waits, proxy CPU µs per statement) of one point SELECT per id."""
     cur = conn.cursor()
     q = "SELECT id, name, balance FROM bench_accounts WHERE id = %s"
     times = []
+    cpu = cpu_seconds(pid)
     for i in ids:
         t = time.perf_counter()
         cur.execute(q, (i,), prepare=True)
         cur.fetchall()
         times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e6
+    return statistics.median(times) * 1e6, (cpu_seconds(pid) - cpu) / len(ids) * 1e6
 
 
 def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> float:
@@ -83,18 +88,21 @@ def main() -> None:
                     cur.executemany("INSERT INTO bench_accounts VALUES (%s, %s, %s)",
                                     [(i, f"account {i}", i) for i in range(1, ROWS + 1)])
             n = args.reads
+            pid = on.proc.pid
             with psycopg.connect(on.dsn(), autocommit=True) as conn:
-                latency_us(conn, [1] * 200)  # warm: prepared statement, connection, entry
-                hit = latency_us(conn, [1] * n)
-                miss = latency_us(conn, list(range(2, n + 2)))
+                latency_us(conn, [1] * 200, pid)  # warm: prepared statement, connection, entry
+                hit, hit_cpu = latency_us(conn, [1] * n, pid)
+                miss, miss_cpu = latency_us(conn, list(range(2, n + 2)), pid)
             with psycopg.connect(off.dsn(), autocommit=True) as conn:
-                latency_us(conn, [1] * 200)
-                nocache = latency_us(conn, list(range(2, n + 2)))
-            print(f"point SELECT on MariaDB through the proxy, median of {n} (psycopg, prepared):")
-            print(f"  cache hit            {hit:8.1f} us")
-            print(f"  cache miss (+fill)   {miss:8.1f} us")
-            print(f"  no cache             {nocache:8.1f} us")
-            print(f"  hit / miss           {hit / miss:8.3f}   (target <= 0.1)")
+                latency_us(conn, [1] * 200, off.proc.pid)
+                nocache, nocache_cpu = latency_us(conn, list(range(2, n + 2)), off.proc.pid)
+            print(f"point SELECT on MariaDB through the proxy, {n} each (psycopg, prepared):")
+            print("                       median wait   proxy CPU per statement")
+            print(f"  cache hit            {hit:8.1f} us   {hit_cpu:8.1f} us")
+            print(f"  cache miss (+fill)   {miss:8.1f} us   {miss_cpu:8.1f} us")
+            print(f"  no cache             {nocache:8.1f} us   {nocache_cpu:8.1f} us")
+            print(f"  hit / miss           {hit / miss:8.3f}      {hit_cpu / miss_cpu:8.3f}"
+                  "      (target <= 0.1)")
             if shutil.which("pgbench"):
                 scripts = Path(tempfile.mkdtemp(prefix="bench-cache-"))
                 (scripts / "read.sql").write_text(READ.format(rows=ROWS))
