@@ -101,11 +101,18 @@ class Hits:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
         self._pending = None
-        if protocol.state is not State.READY or self._hooks.wraps or self._hooks.steps:
+        if self._hooks.wraps or self._hooks.steps:
             return False
+        state = protocol.state
         if mtype == b"B":
-            return self._bind(body, protocol, reader)
-        return self._query(body, protocol)
+            # After a Parse of the same extended query (an unnamed statement's) too, once
+            # nothing before the Bind waits for an answer.
+            if state is State.READY or (
+                state is State.EXTENDED and protocol.describe_pending is None
+            ):
+                return self._bind(body, protocol, reader)
+            return False
+        return state is State.READY and self._query(body, protocol)
 
     def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
         if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
@@ -127,6 +134,10 @@ class Hits:
             rest = _EXECUTE_SYNC
         else:
             return False  # a row limit, a Flush, more Binds: the full path
+        portals = protocol.portals
+        if portals and (len(portals) > 1 or "" not in portals) and \
+                not self._session.in_transaction:
+            return False  # the Sync closes the named portals' results: the full path's to do
         entry = self._entry(hit.key, protocol)
         if entry is None:
             return False

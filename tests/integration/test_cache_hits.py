@@ -101,6 +101,25 @@ def test_a_prepared_hit_replies_with_the_bytes_of_the_full_path(proxy, describe,
     assert row[0] == (struct.pack("!i", 2) if result_formats == (1,) else b"2")
 
 
+def test_an_unnamed_statement_hit_replies_with_the_bytes_of_the_full_path(proxy):
+    """Parse, Bind, Describe, Execute, Sync each time (psycopg's unprepared statements)."""
+    request = (parse_named(b"", POINT, (23,)) + bind_named(b"", [b"3"]) + describe_portal()
+               + execute() + SYNC)
+    with session(proxy) as client:
+        before = cache_stats(proxy)
+        replies = [ask(client, request) for _ in range(4)]
+        hits, misses = counted(proxy, before)
+        # Two reads in one extended query: the second Bind follows the first's Execute.
+        two = (parse_named(b"", POINT, (23,)) + bind_named(b"", [b"1"]) + execute()
+               + bind_named(b"", [b"3"]) + describe_portal() + execute() + SYNC)
+        pair = [ask(client, two) for _ in range(3)]
+    assert all(r.messages == replies[0].messages for r in replies)
+    assert [t for t, _ in replies[0].messages] == [b"1", b"2", b"T", b"D", b"C", b"Z"]
+    assert hits >= 3 and hits + misses == 4
+    assert all(r.messages == pair[0].messages for r in pair)
+    assert pair[0].rows() == [[b"1", b"one"], [b"3", b"three"]]
+
+
 def test_a_simple_query_hit_replies_with_the_bytes_of_the_full_path(proxy):
     with session(proxy) as client:
         before = cache_stats(proxy)

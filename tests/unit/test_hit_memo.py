@@ -164,7 +164,12 @@ def test_a_changed_session_a_transaction_that_wrote_or_hooks_take_the_full_path(
         assert hook.seen == 1
         proxy.pipeline.hooks.remove(hook)
         assert c.bind("s", b"1")
-        c.protocol.state = State.EXTENDED
+        c.protocol.state = State.EXTENDED  # after a Parse in the same extended query
+        c.protocol.describe_pending = "p"  # … but a Describe before the Bind waits
+        assert not c.bind("s", b"1")
+        c.protocol.describe_pending = None
+        assert c.bind("s", b"1")
+        c.protocol.state = State.DISCARD
         assert not c.bind("s", b"1")
 
     with_proxy(test, tmp_path)
