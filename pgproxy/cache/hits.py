@@ -25,6 +25,7 @@ goes the full path, which answers exactly as before.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from pgproxy.session import Session
     from pgproxy.wire.messages import FrameReader
 
+log = logging.getLogger("pgproxy.cache")
 # Requests a session's memo keeps (least recently used go first).
 MEMO = 1024
 # The longest Bind tail or Query text memoised: point reads, not bulk parameters.
@@ -141,16 +143,20 @@ class Hits:
         entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
-        columns = len(entry.columns)
         formats = hit.formats
-        if rest is _DESCRIBE_EXECUTE_SYNC and len(formats) > 1 and len(formats) != columns:
-            return False  # the full path's Describe reports the mismatch
-        reader.skip(len(rest))  # answered here with the Bind
+        description = None
+        if rest is _DESCRIBE_EXECUTE_SYNC:
+            columns = len(entry.columns)
+            if len(formats) > 1 and len(formats) != columns:
+                return False  # the full path's Describe reports the mismatch
+            description = described(entry, m.formats_for(formats, columns))
+        # Nothing below can fail: the Describe, Execute and Sync are answered here.
+        reader.skip(len(rest))
         self._count(entry)
         write = protocol.write
         write(m.BIND_COMPLETE)
-        if rest is _DESCRIBE_EXECUTE_SYNC:
-            write(described(entry, m.formats_for(formats, columns)))
+        if description is not None:
+            write(description)
         for data, _ in entry.batches:
             write(data)
         write(m.command_complete(entry.tag))
@@ -174,10 +180,11 @@ class Hits:
         entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
+        description = described(entry, [0] * len(entry.columns))
         self._count(entry)
         protocol.simple_query()  # drops the unnamed statement and portal (see _entry)
         write = protocol.write
-        write(described(entry, [0] * len(entry.columns)))
+        write(description)
         for data, _ in entry.batches:
             write(data)
         write(m.command_complete(entry.tag))
@@ -270,6 +277,9 @@ class Hits:
                         or list(params) != list(literals):
                     return False
         except errors.PgError:
+            return False  # what the full path reported when it failed there
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("checking a cache hit's request failed")
             return False
         hit.unchecked = None
         return True
