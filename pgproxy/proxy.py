@@ -118,7 +118,8 @@ class Proxy:
         cache = self.pipeline.cache
         if cache is None or not isinstance(session, Session):
             return None  # no cache; the admin console
-        return Hits(cache, session, self.pipeline.hooks, self.pipeline.parse_shaped)
+        pipeline = self.pipeline
+        return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

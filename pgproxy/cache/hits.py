@@ -2,25 +2,31 @@
 
 A read the query cache can answer costs a fraction of a miss only if the hit
 skips what a miss needs: decoding the Bind, the session, the stages, the
-translation, the binding and the key. So each session keeps a memo from what
-the client sent — a prepared statement's text and types with the raw bytes of
-its Bind after the names (parameter formats, values, result formats), or a
-Query's raw text — to the cache key the full path computed for it, with the
-session state that key was computed under (route, target, the settings, the
-temporary tables; each compared by identity, as the session replaces them
-when they change). On a repeat the wire asks `answer` first: when the memo
-has it, the state is the same, the entry is live and fresh, and the messages
-that end the request (Describe, Execute, Sync) are already received, the
-reply is written at once and the wire sends it with its ReadyForQuery.
+translation, the binding and the key. So the worker keeps a memo from what a
+client sent — a prepared statement's text and types with the raw bytes of its
+Bind after the names (parameter formats, values, result formats), or a
+Query's raw text — to the cache key the full path computed for it, under the
+session state the key depends on: route, target (branch, AS OF, database),
+the RESULT_SETTINGS values and the temporary tables (and the user, when users
+are configured), interned as a small state number that each session finds
+again only when one of those objects changed (the session replaces them when
+they change). On a request the wire asks `answer` first: when the memo has
+it for the session's state, the session is in no transaction that wrote or
+failed, the entry is live and fresh, and the messages that end the request
+(Describe, Execute, Sync) are already received, the reply is written at once
+and the wire sends it with its ReadyForQuery.
 
 What the memo holds was learned from the full path itself: on a memo miss the
-request goes the usual way, and the cache's key() hands its key to `learn`,
-which decodes the same bytes again and keeps the key only if the statement
-that reached the cache is this one with these values. Whatever the memo cannot
-vouch for — statement hooks (observers, telemetry), an open transaction that
-wrote, a failed one, an entry due for refresh or stale, a large entry (the
-full path streams it with flow control), a client encoding other than UTF-8 —
-goes the full path, which answers exactly as before.
+request goes the usual way, and the cache's key() hands its key to `learn`
+when the statement that reached it is the request's. That its values are
+what the request's bytes decode to is checked when the request comes again.
+A statement that binds a value of the session's own (current_user, a
+setting's value) is not learned: its key holds what no other session has.
+Whatever the memo cannot vouch for — statement hooks (observers, telemetry),
+a transaction that wrote or failed, an entry due for refresh or stale, a
+large entry (the full path streams it with flow control), a row limit, a
+named portal, a client encoding other than UTF-8 — goes the full path, which
+answers exactly as before.
 """
 
 from __future__ import annotations
@@ -28,26 +34,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lru import LRU
 
 from pgproxy import errors
 from pgproxy.cache.results import CachedResult, described
-from pgproxy.cache.store import Entry
+from pgproxy.cache.store import CacheStore, Entry, Stats
 from pgproxy.core.hooks import Hooks
+from pgproxy.params import is_derived
 from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
 if TYPE_CHECKING:
-    from pgproxy.cache.stage import QueryCache
     from pgproxy.core.context import StatementContext
     from pgproxy.session import Session
     from pgproxy.wire.messages import FrameReader
 
 log = logging.getLogger("pgproxy.cache")
-# Requests a session's memo keeps (least recently used go first).
+# Requests the memo keeps at least (least recently used go first; as many as the cache
+# keeps entries), and session states it numbers at most.
 MEMO = 1024
 # The longest Bind tail or Query text memoised: point reads, not bulk parameters.
 MAX_REQUEST = 4096
@@ -61,38 +68,75 @@ _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
 
 
+class Cache(Protocol):
+    """What the hits use of the query cache (stage.QueryCache, which imports this)."""
+
+    store: CacheStore
+    stats: Stats
+    grace: float
+    per_user: bool
+    memo: Memo
+    learner: Any
+
+
 class Learned:
-    """What the memo keeps for one request: its key, the session state it was computed
-    under, and until the request comes again, how to check it (see Hits.learn)."""
+    """What the memo keeps for one request in one session state: its key, and until the
+    request comes again, how to check it (see Hits.learn)."""
 
-    __slots__ = ("formats", "key", "result_key", "route", "target", "temp_names", "unchecked")
+    __slots__ = ("formats", "key", "unchecked")
 
-    def __init__(self, key: Hashable, session: Session, unchecked: tuple[Any, ...]) -> None:
+    def __init__(self, key: Hashable, unchecked: tuple[Any, ...]) -> None:
         self.key = key
-        self.route = session.route
-        self.target = session.target()
-        self.result_key = session.settings.result_key()
-        self.temp_names = session.temp_names
         self.formats: list[int] = []  # the Bind's result format codes
         # (statement, parameters, result formats) the full path keyed, and the request's
         # bytes and prepared statement (None: a Query): checked on the request's repeat.
         self.unchecked: tuple[Any, ...] | None = unchecked
 
 
+class Memo:
+    """The worker's memo, shared by its sessions: (state, request) -> Learned."""
+
+    __slots__ = ("_next", "_states", "learned")
+
+    def __init__(self, size: int) -> None:
+        self.learned: LRU = LRU(max(MEMO, size))
+        self._states: dict[tuple[Any, ...], int] = {}
+        self._next = 0
+
+    def state(self, token: tuple[Any, ...]) -> int:
+        """The number of a session state; numbers are never reused."""
+        number = self._states.get(token)
+        if number is None:
+            if len(self._states) >= MEMO:
+                self._states.clear()  # the states in use come back with new numbers
+            self._next += 1
+            number = self._states[token] = self._next
+        return number
+
+
 class Hits:
     """One session's memo of cache keys, and the replies it writes from them."""
 
-    __slots__ = ("_cache", "_hooks", "_memo", "_parse", "_pending", "_session")
+    __slots__ = (
+        "_cache", "_generate", "_hooks", "_memo", "_parse", "_pending", "_seen", "_session",
+        "_state",
+    )
 
     def __init__(
-        self, cache: QueryCache, session: Session, hooks: Hooks,
+        self, cache: Cache, session: Session, hooks: Hooks,
         parse: Callable[..., tuple[list[Any], tuple[Any, ...]]],
+        generate: Callable[..., Any],
     ) -> None:
         self._cache = cache
         self._session = session
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
-        self._memo: LRU = LRU(MEMO)  # request -> Learned
+        self._generate = generate  # Pipeline.generate: what a learned statement binds
+        self._memo: Memo = cache.memo
+        # The session's route, target, result_key() and temp_names as last seen, and
+        # the number of that state in the memo.
+        self._seen: tuple[Any, ...] = ()
+        self._state = 0
         # (request, its bytes, its prepared statement or None for a Query): the request
         # whose key the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
@@ -191,23 +235,36 @@ class Hits:
         return True
 
     def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
-        """The memo's key for `request` if the session is as it was when it was learned:
-        same route, target (branch, AS OF, database), settings (result_key() is rebuilt
-        on any SET) and temporary tables. Else the full path is asked for it."""
-        hit: Learned | None = self._memo.get(request)
-        session = self._session
-        if (
-            hit is None or hit.route is not session.route or hit.target is not session.target()
-            or hit.result_key is not session.settings.result_key()
-            or hit.temp_names is not session.temp_names
-        ):
+        """The memo's key for `request` in the session's state, else None (and the full
+        path is asked for it)."""
+        if not self._same_state():
+            self._restate()
+        memo = self._memo.learned
+        hit: Learned | None = memo.get((self._state, request))
+        if hit is None:
             self._pending = (request, body, prepared)
             self._cache.learner = self
             return None
         if hit.unchecked is not None and not self._check(hit):
-            del self._memo[request]
+            del memo[(self._state, request)]
             return None
         return hit
+
+    def _same_state(self) -> bool:
+        """The session's state is the one last numbered: the session replaces each of
+        these objects when it changes (result_key() is rebuilt on any SET)."""
+        session = self._session
+        seen = self._seen
+        return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
+            and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
+
+    def _restate(self) -> None:
+        session = self._session
+        route, target = session.route, session.target()
+        result_key, temp = session.settings.result_key(), session.temp_names
+        self._seen = (route, target, result_key, temp)
+        user = session.user if self._cache.per_user else None
+        self._state = self._memo.state((route.name, target, result_key, temp, user))
 
     def _entry(self, key: Hashable, protocol: ServerProtocol) -> Entry | None:
         """The live, fresh, small entry under `key`, where the full path would serve it as
@@ -239,18 +296,24 @@ class Hits:
 
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
         """The full path computed `key` for a statement (QueryCache.key): kept for the
-        pending request if the statement is this session's, and the request's prepared
-        statement. That its values are what the request's bytes decode to is checked when
-        the request comes again (_check), so a miss seen once pays for no decoding."""
+        pending request if the statement is this session's and the request's, and binds
+        nothing of the session's own. That its values are what the request's bytes decode
+        to is checked when the request comes again (_check): a miss seen once pays for
+        no second decoding."""
         pending, self._pending = self._pending, None
-        session = self._session
-        if pending is None or ctx.session_id != id(session):
+        if pending is None or ctx.session_id != id(self._session):
             return
         request, body, prepared = pending
-        if prepared is not None and ctx.prepared is not prepared:
+        if (prepared is not None and ctx.prepared is not prepared) or not self._same_state():
             return
-        self._memo[request] = Learned(
-            key, session, (ctx.stmt, ctx.params, ctx.formats, body, prepared)
+        try:
+            generated = self._generate(ctx.stmt, ctx.target())  # the full path's, cached
+        except errors.PgError:
+            return
+        if not all(isinstance(p, int) or is_derived(p) for p in generated.params):
+            return  # a session value (current_user, a setting) is in the key
+        self._memo.learned[(self._state, request)] = Learned(
+            key, (ctx.stmt, ctx.params, ctx.formats, body, prepared)
         )
 
     def _check(self, hit: Learned) -> bool:

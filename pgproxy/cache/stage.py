@@ -12,6 +12,7 @@ from typing import Any
 
 import dialects
 from dialects.cacheability import ANY_TABLE, ANY_TEMP
+from pgproxy.cache.hits import Memo
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
 from pgproxy.core.context import StatementContext
@@ -122,7 +123,7 @@ class QueryCache:
         self.options = options
         # With [users] configured, each user's results are their own: the proxy is
         # then where access is decided, and one user's answer is not another's.
-        self._per_user = per_user
+        self.per_user = per_user
         self.store = CacheStore(options.max_entries, options.max_bytes)
         self.stats = self.store.stats
         self._flights: dict[Hashable, _Flight] = {}
@@ -134,6 +135,7 @@ class QueryCache:
         # A session's memo of hits the wire answers (cache/hits.py) waiting for the key
         # of the request it could not answer: handed it by the next key().
         self.learner: Any = None
+        self.memo = Memo(options.max_entries)  # requests -> keys, for hits at the wire
 
     # ------------------------------------------------------------ reads
 
@@ -179,7 +181,7 @@ class QueryCache:
         # target() carries the backend, database, branch and AS OF in effect.
         parts = (
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
-            session.settings.result_key(), session.user if self._per_user else None,
+            session.settings.result_key(), session.user if self.per_user else None,
         )
         try:
             return Key(parts)

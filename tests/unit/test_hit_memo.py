@@ -144,9 +144,13 @@ def test_a_changed_session_a_transaction_that_wrote_or_hooks_take_the_full_path(
         c.bind("s", b"1")
         await c.run(select, [1])
         assert c.bind("s", b"1")
-        c.session.apply_setting(dialects.Setting("application_name", "x"))  # any SET
+        c.session.apply_setting(dialects.Setting("datestyle", "German"))  # a result setting
         assert not c.bind("s", b"1")
         await c.run(select, [1])
+        assert c.bind("s", b"1")
+        c.session.apply_setting(dialects.Setting("datestyle", "ISO, MDY"))
+        assert c.bind("s", b"1")  # the state before, as the memo knows it
+        c.session.apply_setting(dialects.Setting("application_name", "x"))  # in no key
         assert c.bind("s", b"1")
         assert not c.bind("s", b"1", rest=frame(b"E", b"\0" + struct.pack("!i", 1)) + SYNC)
         for sql in ("BEGIN", "UPDATE t SET v = 'uno' WHERE id = 1"):
@@ -171,6 +175,28 @@ def test_a_changed_session_a_transaction_that_wrote_or_hooks_take_the_full_path(
         assert c.bind("s", b"1")
         c.protocol.state = State.DISCARD
         assert not c.bind("s", b"1")
+
+    with_proxy(test, tmp_path)
+
+
+def test_what_one_session_learned_answers_another_in_the_same_state(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c, other = Client(proxy), Client(proxy)
+        select = await setup(c)
+        other.protocol.statements["s"] = await other.session.prepare(
+            "SELECT v FROM t WHERE id = $1", [23])
+        c.bind("s", b"1")
+        await c.run(select, [1])
+        assert other.bind("s", b"1") and b"one" in b"".join(other.protocol.take())
+        other.session.apply_setting(dialects.Setting("timezone", "Asia/Tokyo"))
+        assert not other.bind("s", b"1")  # another state: its own key
+        # A statement binding a value of the session's own is never learned.
+        mine = await c.session.prepare(
+            "SELECT v, current_setting('application_name') FROM t WHERE id = $1", [23])
+        c.protocol.statements["mine"] = mine
+        for _ in range(3):
+            assert not c.bind("mine", b"1")
+            await c.run(mine, [1])
 
     with_proxy(test, tmp_path)
 
