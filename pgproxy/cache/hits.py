@@ -296,36 +296,34 @@ class Hits:
 
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
         """The full path computed `key` for a statement (QueryCache.key): kept for the
-        pending request if the statement is this session's and the request's, and binds
-        nothing of the session's own. That its values are what the request's bytes decode
-        to is checked when the request comes again (_check): a miss seen once pays for
-        no second decoding."""
+        pending request if the statement is this session's and the request's. That it
+        binds nothing of the session's own and that its values are what the request's
+        bytes decode to is checked when the request comes again (_check): a miss seen
+        once pays for no more than this."""
         pending, self._pending = self._pending, None
         if pending is None or ctx.session_id != id(self._session):
             return
         request, body, prepared = pending
         if (prepared is not None and ctx.prepared is not prepared) or not self._same_state():
             return
-        try:
-            generated = self._generate(ctx.stmt, ctx.target())  # the full path's, cached
-        except errors.PgError:
-            return
-        if not all(isinstance(p, int) or is_derived(p) for p in generated.params):
-            return  # a session value (current_user, a setting) is in the key
         self._memo.learned[(self._state, request)] = Learned(
             key, (ctx.stmt, ctx.params, ctx.formats, body, prepared)
         )
 
     def _check(self, hit: Learned) -> bool:
-        """Whether the statement the full path keyed was bound to what the request's bytes
-        decode to (a Bind's values, a Query's one statement and its literals), for a client
-        whose bytes the wire passes unconverted (UTF-8)."""
+        """Whether the statement the full path keyed binds only the client's values (no
+        value of the session's own: current_user, a setting's) and was bound to what the
+        request's bytes decode to (a Bind's values, a Query's one statement and its
+        literals), for a client whose bytes the wire passes unconverted (UTF-8)."""
         assert hit.unchecked is not None
         stmt, params, formats, body, prepared = hit.unchecked
         session = self._session
         try:
             if encoding.lookup(session.settings.get("client_encoding")) is not None:
                 return False  # the wire converts this client's bytes: the full path does
+            generated = self._generate(stmt, session.target())  # the full path's, cached
+            if not all(isinstance(p, int) or is_derived(p) for p in generated.params):
+                return False  # a session value (current_user, a setting) is in the key
             if prepared is not None:
                 msg = m.parse_bind(body)
                 codes = m.formats_for(msg.param_formats, len(msg.params))
