@@ -57,7 +57,7 @@ log = logging.getLogger("pgproxy.cache")
 # keeps entries), and session states it numbers at most.
 MEMO = 1024
 # The longest Bind tail or Query text memoised: point reads, not bulk parameters.
-MAX_REQUEST = 4096
+MAX_REQUEST = 1024
 # The largest entry answered here; a larger one goes the full path, which waits
 # for a slow client between batches.
 MAX_REPLY = 65536
@@ -89,7 +89,7 @@ class Learned:
         self.key = key
         self.formats: list[int] = []  # the Bind's result format codes
         # (statement, parameters, result formats) the full path keyed, and the request's
-        # bytes and prepared statement (None: a Query): checked on the request's repeat.
+        # prepared statement (None: a Query): checked on the request's repeat.
         self.unchecked: tuple[Any, ...] | None = unchecked
 
 
@@ -137,8 +137,8 @@ class Hits:
         # the number of that state in the memo.
         self._seen: tuple[Any, ...] = ()
         self._state = 0
-        # (request, its bytes, its prepared statement or None for a Query): the request
-        # whose key the full path is about to compute (see learn).
+        # (request, its prepared statement or None for a Query): the request whose key
+        # the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
 
     def answer(
@@ -242,10 +242,10 @@ class Hits:
         memo = self._memo.learned
         hit: Learned | None = memo.get((self._state, request))
         if hit is None:
-            self._pending = (request, body, prepared)
+            self._pending = (request, prepared)
             self._cache.learner = self
             return None
-        if hit.unchecked is not None and not self._check(hit):
+        if hit.unchecked is not None and not self._check(hit, body):
             del memo[(self._state, request)]
             return None
         return hit
@@ -303,20 +303,20 @@ class Hits:
         pending, self._pending = self._pending, None
         if pending is None or ctx.session_id != id(self._session):
             return
-        request, body, prepared = pending
+        request, prepared = pending
         if (prepared is not None and ctx.prepared is not prepared) or not self._same_state():
             return
         self._memo.learned[(self._state, request)] = Learned(
-            key, (ctx.stmt, ctx.params, ctx.formats, body, prepared)
+            key, (ctx.stmt, ctx.params, ctx.formats, prepared)
         )
 
-    def _check(self, hit: Learned) -> bool:
+    def _check(self, hit: Learned, body: bytes) -> bool:
         """Whether the statement the full path keyed binds only the client's values (no
         value of the session's own: current_user, a setting's) and was bound to what the
         request's bytes decode to (a Bind's values, a Query's one statement and its
         literals), for a client whose bytes the wire passes unconverted (UTF-8)."""
         assert hit.unchecked is not None
-        stmt, params, formats, body, prepared = hit.unchecked
+        stmt, params, formats, prepared = hit.unchecked
         session = self._session
         try:
             if encoding.lookup(session.settings.get("client_encoding")) is not None:
