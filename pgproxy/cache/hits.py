@@ -115,7 +115,7 @@ class Memo:
 
 
 class Hits:
-    """One session's memo of cache keys, and the replies it writes from them."""
+    """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
         "_cache", "_generate", "_hooks", "_memo", "_parse", "_pending", "_seen", "_session",
@@ -134,7 +134,7 @@ class Hits:
         self._generate = generate  # Pipeline.generate: what a learned statement binds
         self._memo: Memo = cache.memo
         # The session's route, target, result_key() and temp_names as last seen, and
-        # the number of that state in the memo.
+        # the number of that state in the memo (-1: a client_encoding the wire converts).
         self._seen: tuple[Any, ...] = ()
         self._state = 0
         # (request, its prepared statement or None for a Query): the request whose key
@@ -239,6 +239,8 @@ class Hits:
         path is asked for it)."""
         if not self._same_state():
             self._restate()
+        if self._state < 0:
+            return None  # the wire converts this client's bytes: the full path does
         memo = self._memo.learned
         hit: Learned | None = memo.get((self._state, request))
         if hit is None:
@@ -263,6 +265,9 @@ class Hits:
         route, target = session.route, session.target()
         result_key, temp = session.settings.result_key(), session.temp_names
         self._seen = (route, target, result_key, temp)
+        if encoding.lookup(session.settings.get("client_encoding")) is not None:
+            self._state = -1
+            return
         user = session.user if self._cache.per_user else None
         self._state = self._memo.state((route.name, target, result_key, temp, user))
 
@@ -314,13 +319,11 @@ class Hits:
         """Whether the statement the full path keyed binds only the client's values (no
         value of the session's own: current_user, a setting's) and was bound to what the
         request's bytes decode to (a Bind's values, a Query's one statement and its
-        literals), for a client whose bytes the wire passes unconverted (UTF-8)."""
+        literals)."""
         assert hit.unchecked is not None
         stmt, params, formats, prepared = hit.unchecked
         session = self._session
         try:
-            if encoding.lookup(session.settings.get("client_encoding")) is not None:
-                return False  # the wire converts this client's bytes: the full path does
             generated = self._generate(stmt, session.target())  # the full path's, cached
             if not all(isinstance(p, int) or is_derived(p) for p in generated.params):
                 return False  # a session value (current_user, a setting) is in the key
