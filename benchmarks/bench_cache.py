@@ -4,8 +4,8 @@ Run: python benchmarks/bench_cache.py [--reads N] [--seconds S] [--clients C]
 
 Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then:
 - one point SELECT through psycopg (extended protocol, prepared): the median a
-  client waits, and the proxy process's CPU per statement (user + system, from
-  /proc: steadier than wall time on a loaded machine), for a cache hit (the same
+  client waits, and the proxy process's CPU per statement (every thread, user +
+  system, from /proc: steadier than wall time on a loaded machine), for a cache hit (the same
   key again), a cache miss (a new key each time, which also pays for the fill)
   and the proxy without a cache;
 - pgbench -M prepared, a read-mostly mix (19 point reads : 1 insert elsewhere), on both proxies.
@@ -15,6 +15,7 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import subprocess
@@ -27,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 
-from benchmarks.bench_statement import cpu_seconds
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import MariaDBServer
 
@@ -42,18 +42,32 @@ WRITE = (
 )
 
 
+def cpu_ns(pid: int) -> int:
+    """Nanoseconds on a CPU of every thread of process `pid` (the event loop and the
+    driver's workers): se.sum_exec_runtime of /proc/PID/task/*/sched, finer than the
+    clock ticks of /proc/PID/stat, which a few thousand short statements round away."""
+    total = 0.0
+    for sched in Path(f"/proc/{pid}/task").glob("*/sched"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            for line in sched.read_text().splitlines():
+                if line.startswith("se.sum_exec_runtime"):
+                    total += float(line.rpartition(":")[2])  # milliseconds
+                    break
+    return int(total * 1e6)
+
+
 def latency_us(conn: psycopg.Connection, ids: list[int], pid: int) -> tuple[float, float]:
     """(median µs a client waits, proxy CPU µs per statement) of one point SELECT per id."""
     cur = conn.cursor()
     q = "SELECT id, name, balance FROM bench_accounts WHERE id = %s"
     times = []
-    cpu = cpu_seconds(pid)
+    cpu = cpu_ns(pid)
     for i in ids:
         t = time.perf_counter()
         cur.execute(q, (i,), prepare=True)
         cur.fetchall()
         times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e6, (cpu_seconds(pid) - cpu) / len(ids) * 1e6
+    return statistics.median(times) * 1e6, (cpu_ns(pid) - cpu) / len(ids) / 1e3
 
 
 def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> float:
