@@ -17,9 +17,11 @@ failed, the entry is live and fresh, and the messages that end the request
 and the wire sends it with its ReadyForQuery.
 
 What the memo holds was learned from the full path itself: on a memo miss the
-request goes the usual way, and the cache's key() hands its key to `learn`
-when the statement that reached it is the request's. That its values are
-what the request's bytes decode to is checked when the request comes again.
+request goes the usual way, and when the cache serves it a hit there, the
+key goes to `learn` if the statement that reached the cache is the
+request's (a miss, which fills the entry, teaches nothing: a statement seen
+once costs the memo nothing). That its values are what the request's bytes
+decode to is checked when the request comes again.
 A statement that binds a value of the session's own (current_user, a
 setting's value) is not learned: its key holds what no other session has.
 Whatever the memo cannot vouch for — statement hooks (observers, telemetry),
@@ -136,10 +138,11 @@ class Hits:
         # The session's route, target, result_key() and temp_names as last seen, and
         # the number of that state in the memo (-1: a client_encoding the wire converts).
         self._seen: tuple[Any, ...] = ()
-        self._state = 0
+        self._state = -1
         # (request, its prepared statement or None for a Query): the request whose key
         # the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
+        self._restate()
 
     def answer(
         self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
@@ -236,13 +239,16 @@ class Hits:
 
     def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
         """The memo's key for `request` in the session's state, else None (and the full
-        path is asked for it)."""
-        if not self._same_state():
-            self._restate()
-        if self._state < 0:
-            return None  # the wire converts this client's bytes: the full path does
+        path is asked for it). The state is looked at only when the memo has the request
+        (learn numbers it anew if it changed): a memo miss costs one lookup."""
+        if self._state < 0 and (self._same_state() or self._restate() < 0):
+            return None  # a client_encoding the wire converts: the full path answers
         memo = self._memo.learned
         hit: Learned | None = memo.get((self._state, request))
+        if hit is not None and not self._same_state():
+            if self._restate() < 0:
+                return None
+            hit = memo.get((self._state, request))
         if hit is None:
             self._pending = (request, prepared)
             self._cache.learner = self
@@ -260,16 +266,19 @@ class Hits:
         return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
             and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
 
-    def _restate(self) -> None:
+    def _restate(self) -> int:
+        """Number the session's state as it is now (-1: a client_encoding the wire
+        converts, which the memo does not serve)."""
         session = self._session
         route, target = session.route, session.target()
         result_key, temp = session.settings.result_key(), session.temp_names
         self._seen = (route, target, result_key, temp)
         if encoding.lookup(session.settings.get("client_encoding")) is not None:
             self._state = -1
-            return
-        user = session.user if self._cache.per_user else None
-        self._state = self._memo.state((route.name, target, result_key, temp, user))
+        else:
+            user = session.user if self._cache.per_user else None
+            self._state = self._memo.state((route.name, target, result_key, temp, user))
+        return self._state
 
     def _entry(self, key: Hashable, protocol: ServerProtocol) -> Entry | None:
         """The live, fresh, small entry under `key`, where the full path would serve it as
@@ -300,17 +309,19 @@ class Hits:
         self._cache.stats.hits += 1
 
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
-        """The full path computed `key` for a statement (QueryCache.key): kept for the
-        pending request if the statement is this session's and the request's. That it
-        binds nothing of the session's own and that its values are what the request's
-        bytes decode to is checked when the request comes again (_check): a miss seen
-        once pays for no more than this."""
+        """The full path served a statement from the cache under `key` (QueryCache.read):
+        kept for the pending request if the statement is this session's and the
+        request's. That it binds nothing of the session's own and that its values are
+        what the request's bytes decode to is checked when the request comes again
+        (_check)."""
         pending, self._pending = self._pending, None
         if pending is None or ctx.session_id != id(self._session):
             return
         request, prepared = pending
-        if (prepared is not None and ctx.prepared is not prepared) or not self._same_state():
+        if prepared is not None and ctx.prepared is not prepared:
             return
+        if not self._same_state() and self._restate() < 0:
+            return  # the wire converts this client's bytes: the full path answers them
         self._memo.learned[(self._state, request)] = Learned(
             key, (ctx.stmt, ctx.params, ctx.formats, prepared)
         )

@@ -135,6 +135,7 @@ class QueryCache:
         # A session's memo of hits the wire answers (cache/hits.py) waiting for the key
         # of the request it could not answer: handed it by the next key().
         self.learner: Any = None
+        self._learning: Any = None  # the learner handed on from key() to read()
         self.memo = Memo(options.max_entries)  # requests -> keys, for hits at the wire
 
     # ------------------------------------------------------------ reads
@@ -149,22 +150,10 @@ class QueryCache:
     ) -> Hashable | None:
         """The cache key of a read, or None when it must go to the backend."""
         learner = self.learner
-        if learner is None:
-            return self._key(session, stmt, sql, values, formats)
-        self.learner = None
-        key = self._key(session, stmt, sql, values, formats)
-        if key is not None:
-            learner.learn(session, key)
-        return key
-
-    def _key(
-        self,
-        session: StatementContext,
-        stmt: dialects.Statement,
-        sql: str,
-        values: Sequence[Any],
-        formats: Sequence[int],
-    ) -> Key | None:
+        if learner is not None:
+            # Whatever this statement is, the request waiting for a key is answered now:
+            # the learner hears of it if read() serves this key as a hit.
+            self.learner = None
         if not stmt.cacheable or not stmt.returns_rows:
             return None
         temp = session.temp_names
@@ -183,6 +172,7 @@ class QueryCache:
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
             session.settings.result_key(), session.user if self.per_user else None,
         )
+        self._learning = learner  # read() follows at once, with no await between
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
@@ -197,6 +187,7 @@ class QueryCache:
     ) -> Any:
         store = self.store
         hooks = self.hooks
+        learner = self._learning
         if hooks is not None and hooks.steps:
             entry = step(hooks.steps, "cache lookup", store.get, key, self.grace)
         else:
@@ -207,7 +198,12 @@ class QueryCache:
             if entry is not None:
                 entry.hits += 1
                 self.stats.hits += 1
+                if learner is not None:
+                    # Learned from hits only: a miss seen once costs the memo nothing.
+                    self._learning = None
+                    learner.learn(session, key)
                 return CachedResult(entry)
+        self._learning = None
         flight = self._flights.get(key)
         if flight is not None and flight.session != session.session_id and self.options.coalesce:
             try:

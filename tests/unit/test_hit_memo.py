@@ -67,6 +67,13 @@ class Client:
         await result.close()
         return out
 
+    async def teach(self, statement: str, value: bytes, prepared, params: list) -> list[bytes]:
+        """A miss fills the entry; the request then goes the full path once more, a hit
+        there, which the memo learns."""
+        await self.run(prepared, params)
+        assert not self.bind(statement, value)
+        return await self.run(prepared, params)
+
     def bind(self, statement: str, value: bytes, rest: bytes = DESCRIBE_EXECUTE_SYNC) -> bool:
         """Offer a Bind (with `rest` received after it) to the hit path."""
         self.reader.feed(rest)
@@ -103,8 +110,7 @@ def test_a_key_learned_from_the_full_path_answers_the_repeat(tmp_path):
     async def test(proxy: Proxy) -> None:
         c = Client(proxy)
         select = await setup(c)
-        assert not c.bind("s", b"1")  # never seen: the full path, which the memo learns from
-        full = await c.run(select, [1])
+        full = await c.teach("s", b"1", select, [1])
         c.protocol.take()
         hits = proxy.pipeline.cache.stats.hits
         assert c.bind("s", b"1")
@@ -114,8 +120,10 @@ def test_a_key_learned_from_the_full_path_answers_the_repeat(tmp_path):
         assert out[-1] == m.command_complete("SELECT 1")
         assert proxy.pipeline.cache.stats.hits == hits + 1
         assert c.reader.pending() == 0  # the Describe, Execute and Sync were answered too
-        assert not c.bind("s", b"2")  # another value: another key, learned next
-        await c.run(select, [2])
+        assert not c.bind("s", b"2")  # another value: another key
+        await c.run(select, [2])  # a miss fills the entry: the memo learns nothing
+        assert not c.bind("s", b"2")
+        await c.run(select, [2])  # a hit: learned
         assert c.bind("s", b"2") and b"two" in b"".join(c.protocol.take())
 
     with_proxy(test, tmp_path)
@@ -125,11 +133,13 @@ def test_a_key_is_kept_only_for_the_statement_and_values_it_was_computed_for(tmp
     async def test(proxy: Proxy) -> None:
         c, other = Client(proxy), Client(proxy)
         select = await setup(c)
+        await c.run(select, [1])
+        await c.run(select, [2])  # both entries filled
         assert not c.bind("s", b"1")
-        await c.run(select, [2])  # not what the Bind said: never answers `1`
+        await c.run(select, [2])  # a hit, but not what the Bind said: never answers `1`
         assert not c.bind("s", b"1")  # checked on this repeat, and forgotten
         assert not c.bind("s", b"1")
-        await other.run(select, [1])  # another session's statement teaches c nothing
+        await other.run(select, [1])  # another session's hit teaches c nothing
         assert not c.bind("s", b"1")
         await c.run(select, [1])
         assert c.bind("s", b"1") and b"one" in b"".join(c.protocol.take())
@@ -141,12 +151,11 @@ def test_a_changed_session_a_transaction_that_wrote_or_hooks_take_the_full_path(
     async def test(proxy: Proxy) -> None:
         c = Client(proxy)
         select = await setup(c)
-        c.bind("s", b"1")
-        await c.run(select, [1])
+        await c.teach("s", b"1", select, [1])
         assert c.bind("s", b"1")
         c.session.apply_setting(dialects.Setting("datestyle", "German"))  # a result setting
         assert not c.bind("s", b"1")
-        await c.run(select, [1])
+        await c.teach("s", b"1", select, [1])
         assert c.bind("s", b"1")
         c.session.apply_setting(dialects.Setting("datestyle", "ISO, MDY"))
         assert c.bind("s", b"1")  # the state before, as the memo knows it
@@ -185,8 +194,7 @@ def test_what_one_session_learned_answers_another_in_the_same_state(tmp_path):
         select = await setup(c)
         other.protocol.statements["s"] = await other.session.prepare(
             "SELECT v FROM t WHERE id = $1", [23])
-        c.bind("s", b"1")
-        await c.run(select, [1])
+        await c.teach("s", b"1", select, [1])
         assert other.bind("s", b"1") and b"one" in b"".join(other.protocol.take())
         other.session.apply_setting(dialects.Setting("timezone", "Asia/Tokyo"))
         assert not other.bind("s", b"1")  # another state: its own key
