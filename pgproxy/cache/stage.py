@@ -132,8 +132,9 @@ class QueryCache:
         self._idle: dict[Any, list[Any]] = {}  # (route name, branch) -> idle refresh sessions
         self._refreshing: set[asyncio.Task[None]] = set()
         self.hooks: Hooks | None = None  # the pipeline's, for the "cache lookup" step
-        # A session's memo of hits the wire answers (cache/hits.py) waiting for the key
-        # of the request it could not answer: handed it by the next key().
+        # The session's hits (cache/hits.py) waiting for the key of a request the wire
+        # could not answer: the next key() takes it, and read() hands it the key if it
+        # serves that key as a hit.
         self.learner: Any = None
         self._learning: Any = None  # the learner handed on from key() to read()
         self.memo = Memo(options.max_entries)  # requests -> keys, for hits at the wire
