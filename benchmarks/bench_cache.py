@@ -1,19 +1,29 @@
 """Query cache figures on MariaDB: repeated-read latency hit vs miss, pgbench TPS cache on vs off.
 
 Run: python benchmarks/bench_cache.py [--reads N] [--seconds S] [--clients C]
+     python benchmarks/bench_cache.py --instructions 300 [--root DIR]
 
 Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then:
-- latency of one point SELECT through psycopg (extended protocol, prepared):
-  cache hit (the same key again), cache miss (a new key each time, which also
-  pays for the fill), and the proxy without a cache;
+- one point SELECT through psycopg (extended protocol, prepared): the median a
+  client waits, and the proxy process's CPU per statement (every thread, user +
+  system, from /proc: steadier than wall time on a loaded machine), for a cache hit (the same
+  key again), a cache miss (a new key each time, which also pays for the fill)
+  and the proxy without a cache;
 - pgbench -M prepared, a read-mostly mix (19 point reads : 1 insert elsewhere), on both proxies.
+With --instructions N, instead: the instructions the proxy executes per hit and per
+miss (+fill) on SQLite, counted by valgrind's callgrind (as bench_instructions.py
+does): figures a loaded machine cannot blur; --root runs another checkout's pgproxy.
 Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
+import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -21,12 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import psycopg
 
-from tests.fix_proxy import ProxyProcess, run_proxy
-from tests.fix_servers import MariaDBServer
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fix_proxy import ProxyProcess, run_proxy  # noqa: E402
+from tests.fix_servers import MariaDBServer, free_port  # noqa: E402
 
 ROWS = 10_000
 CACHE_ON = "[query_cache]\nenabled = true\nttl = 600\nmax_entries = 100000\n"
@@ -39,16 +50,32 @@ WRITE = (
 )
 
 
-def latency_us(conn: psycopg.Connection, ids: list[int]) -> float:
+def cpu_ns(pid: int) -> int:
+    """Nanoseconds on a CPU of every thread of process `pid` (the event loop and the
+    driver's workers): se.sum_exec_runtime of /proc/PID/task/*/sched, finer than the
+    clock ticks of /proc/PID/stat, which a few thousand short statements round away."""
+    total = 0.0
+    for sched in Path(f"/proc/{pid}/task").glob("*/sched"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            for line in sched.read_text().splitlines():
+                if line.startswith("se.sum_exec_runtime"):
+                    total += float(line.rpartition(":")[2])  # milliseconds
+                    break
+    return int(total * 1e6)
+
+
+def latency_us(conn: psycopg.Connection, ids: list[int], pid: int) -> tuple[float, float]:
+    """(median µs a client waits, proxy CPU µs per statement) of one point SELECT per id."""
     cur = conn.cursor()
     q = "SELECT id, name, balance FROM bench_accounts WHERE id = %s"
     times = []
+    cpu = cpu_ns(pid)
     for i in ids:
         t = time.perf_counter()
         cur.execute(q, (i,), prepare=True)
         cur.fetchall()
         times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e6
+    return statistics.median(times) * 1e6, (cpu_ns(pid) - cpu) / len(ids) / 1e3
 
 
 def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> float:
@@ -65,12 +92,68 @@ def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> f
     raise RuntimeError(out.stdout + out.stderr)
 
 
+def instructions(queries: int, root: str) -> None:
+    """Instructions the proxy executes per cache hit and per miss (+fill), counted by
+    callgrind (load-independent), on SQLite, through psycopg with prepared statements."""
+    from benchmarks.bench_instructions import _control, _total, _wait
+
+    work = tempfile.mkdtemp(prefix="bench-cache-")
+    db = os.path.join(work, "app.db")
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(2 * queries)])
+    config = os.path.join(work, "pgproxy.toml")
+    Path(config).write_text("[query_cache]\nenabled = true\nttl = 0\n")
+    port = free_port()
+    out = os.path.join(work, "callgrind.out")
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--instr-atstart=no",
+         sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}",
+         "--backend", f"sqlite:///{db}", "--config", config, "--log-level", "warning"],
+        cwd=work, env={**os.environ, "PYTHONPATH": root, "PGPROXY_WORKERS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
+    sql = "SELECT id, name FROM t WHERE id = %s"
+    try:
+        _wait(dsn, proc)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            for i in range(60):  # warm: prepared statement, translation, entries, memo
+                cur.execute(sql, (i % 3,), prepare=True).fetchone()
+            counted = {}
+            for label, ids in (("hit", [1] * queries), ("miss", range(queries, 2 * queries))):
+                for f in glob.glob(out + ".*"):
+                    os.remove(f)
+                _control(proc, "-i", "on")
+                _control(proc, "-z")
+                for i in ids:
+                    cur.execute(sql, (i,), prepare=True).fetchone()
+                _control(proc, "-d")
+                _control(proc, "-i", "off")
+                counted[label] = _total(out) / queries / 1000
+        print(f"point SELECT on SQLite through the proxy ({root}), {queries} each, callgrind:")
+        print(f"  cache hit            {counted['hit']:8.1f} k instructions")
+        print(f"  cache miss (+fill)   {counted['miss']:8.1f} k instructions")
+        print(f"  hit / miss           {counted['hit'] / counted['miss']:8.3f}")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--instructions", type=int, default=0, metavar="N",
+                        help="instead: callgrind instructions of N hits and N misses on SQLite")
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
     args = parser.parse_args()
+    if args.instructions:
+        instructions(args.instructions, args.root)
+        return
     with MariaDBServer.started() as db:
         with run_proxy(db.url, config=CACHE_ON) as on, run_proxy(db.url) as off:
             with psycopg.connect(off.dsn(), autocommit=True) as conn:
@@ -83,18 +166,21 @@ def main() -> None:
                     cur.executemany("INSERT INTO bench_accounts VALUES (%s, %s, %s)",
                                     [(i, f"account {i}", i) for i in range(1, ROWS + 1)])
             n = args.reads
+            pid = on.proc.pid
             with psycopg.connect(on.dsn(), autocommit=True) as conn:
-                latency_us(conn, [1] * 200)  # warm: prepared statement, connection, entry
-                hit = latency_us(conn, [1] * n)
-                miss = latency_us(conn, list(range(2, n + 2)))
+                latency_us(conn, [1] * 200, pid)  # warm: prepared statement, connection, entry
+                hit, hit_cpu = latency_us(conn, [1] * n, pid)
+                miss, miss_cpu = latency_us(conn, list(range(2, n + 2)), pid)
             with psycopg.connect(off.dsn(), autocommit=True) as conn:
-                latency_us(conn, [1] * 200)
-                nocache = latency_us(conn, list(range(2, n + 2)))
-            print(f"point SELECT on MariaDB through the proxy, median of {n} (psycopg, prepared):")
-            print(f"  cache hit            {hit:8.1f} us")
-            print(f"  cache miss (+fill)   {miss:8.1f} us")
-            print(f"  no cache             {nocache:8.1f} us")
-            print(f"  hit / miss           {hit / miss:8.3f}   (target <= 0.1)")
+                latency_us(conn, [1] * 200, off.proc.pid)
+                nocache, nocache_cpu = latency_us(conn, list(range(2, n + 2)), off.proc.pid)
+            print(f"point SELECT on MariaDB through the proxy, {n} each (psycopg, prepared):")
+            print("                       median wait   proxy CPU per statement")
+            print(f"  cache hit            {hit:8.1f} us   {hit_cpu:8.1f} us")
+            print(f"  cache miss (+fill)   {miss:8.1f} us   {miss_cpu:8.1f} us")
+            print(f"  no cache             {nocache:8.1f} us   {nocache_cpu:8.1f} us")
+            print(f"  hit / miss           {hit / miss:8.3f}      {hit_cpu / miss_cpu:8.3f}"
+                  "      (target <= 0.1)")
             if shutil.which("pgbench"):
                 scripts = Path(tempfile.mkdtemp(prefix="bench-cache-"))
                 (scripts / "read.sql").write_text(READ.format(rows=ROWS))

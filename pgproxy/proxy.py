@@ -19,6 +19,7 @@ from pgproxy import notify
 from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend
 from pgproxy.backends.unavailable import UnavailableBackend
+from pgproxy.cache.hits import Hits
 from pgproxy.health import HealthChecker
 from pgproxy.observers.watch import Watch
 from pgproxy.pipeline import Pipeline
@@ -111,6 +112,14 @@ class Proxy:
         if self.watch is not None:
             self.watch.connected(session)
         return session
+
+    def hit_path(self, session: Any) -> Hits | None:
+        """What answers a session's query-cache hits at the wire (pgproxy/cache/hits.py)."""
+        cache = self.pipeline.cache
+        if cache is None or not isinstance(session, Session):
+            return None  # no cache; the admin console
+        pipeline = self.pipeline
+        return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

@@ -22,6 +22,18 @@ def split_rows(data: bytes, n: int) -> int:
     return pos
 
 
+def described(entry: Entry, formats: list[int]) -> bytes:
+    """The entry's RowDescription: encoded on its first hit, then reused as bytes."""
+    done = entry.described
+    if done is None or done[0] != formats:
+        cols = [
+            (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
+            for c in entry.columns
+        ]
+        done = entry.described = (list(formats), messages.row_description(cols, formats))
+    return done[1]
+
+
 class CachedResult:
     """A hit: the stored frames, written as they are, honouring Execute's row limit."""
 
@@ -45,16 +57,7 @@ class CachedResult:
         return self._entry.rows
 
     def row_description(self, formats: list[int]) -> bytes:
-        """The stored RowDescription: encoded on the entry's first hit, then reused as bytes."""
-        entry = self._entry
-        described = entry.described
-        if described is None or described[0] != formats:
-            cols = [
-                (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
-                for c in self.columns
-            ]
-            described = entry.described = (list(formats), messages.row_description(cols, formats))
-        return described[1]
+        return described(self._entry, formats)
 
     async def fetch(self, max_rows: int) -> Batch:
         batches = self._batches

@@ -12,6 +12,7 @@ from typing import Any
 
 import dialects
 from dialects.cacheability import ANY_TABLE, ANY_TEMP
+from pgproxy.cache.hits import Memo
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
 from pgproxy.core.context import StatementContext
@@ -122,15 +123,21 @@ class QueryCache:
         self.options = options
         # With [users] configured, each user's results are their own: the proxy is
         # then where access is decided, and one user's answer is not another's.
-        self._per_user = per_user
+        self.per_user = per_user
         self.store = CacheStore(options.max_entries, options.max_bytes)
         self.stats = self.store.stats
         self._flights: dict[Hashable, _Flight] = {}
-        self._grace = max(0.0, float(options.stale_while_revalidate))
+        self.grace = max(0.0, float(options.stale_while_revalidate))
         self._ahead = min(max(0.0, float(options.refresh_ahead)), 1.0)
         self._idle: dict[Any, list[Any]] = {}  # (route name, branch) -> idle refresh sessions
         self._refreshing: set[asyncio.Task[None]] = set()
         self.hooks: Hooks | None = None  # the pipeline's, for the "cache lookup" step
+        # The session's hits (cache/hits.py) waiting for the key of a request the wire
+        # could not answer: the next key() takes it, and read() hands it the key if it
+        # serves that key as a hit.
+        self.learner: Any = None
+        self._learning: Any = None  # the learner handed on from key() to read()
+        self.memo = Memo(options.max_entries)  # requests -> keys, for hits at the wire
 
     # ------------------------------------------------------------ reads
 
@@ -143,6 +150,11 @@ class QueryCache:
         formats: Sequence[int],
     ) -> Hashable | None:
         """The cache key of a read, or None when it must go to the backend."""
+        learner = self.learner
+        if learner is not None:
+            # Whatever this statement is, the request waiting for a key is answered now:
+            # the learner hears of it if read() serves this key as a hit.
+            self.learner = None
         if not stmt.cacheable or not stmt.returns_rows:
             return None
         temp = session.temp_names
@@ -159,8 +171,9 @@ class QueryCache:
         # target() carries the backend, database, branch and AS OF in effect.
         parts = (
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
-            session.settings.result_key(), session.user if self._per_user else None,
+            session.settings.result_key(), session.user if self.per_user else None,
         )
+        self._learning = learner  # read() follows at once, with no await between
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
@@ -175,17 +188,23 @@ class QueryCache:
     ) -> Any:
         store = self.store
         hooks = self.hooks
+        learner = self._learning
         if hooks is not None and hooks.steps:
-            entry = step(hooks.steps, "cache lookup", store.get, key, self._grace)
+            entry = step(hooks.steps, "cache lookup", store.get, key, self.grace)
         else:
-            entry = store.get(key, self._grace)
+            entry = store.get(key, self.grace)
         if entry is not None:
             if entry.refresh_at is not None and entry.refresh_at <= time.monotonic():
                 entry = self._due(session, key, entry)
             if entry is not None:
                 entry.hits += 1
                 self.stats.hits += 1
+                if learner is not None:
+                    # Learned from hits only: a miss seen once costs the memo nothing.
+                    self._learning = None
+                    learner.learn(session, key)
                 return CachedResult(entry)
+        self._learning = None
         flight = self._flights.get(key)
         if flight is not None and flight.session != session.session_id and self.options.coalesce:
             try:
@@ -252,7 +271,7 @@ class QueryCache:
         self, entry: Entry, ttl: float | None, rerun: Any, session: StatementContext
     ) -> None:
         """Mark when a hit should refresh `entry`, and keep how to run it again."""
-        if ttl is None or not (self._ahead or self._grace) or entry.expires is None:
+        if ttl is None or not (self._ahead or self.grace) or entry.expires is None:
             return
         entry.ttl = ttl
         entry.refresh_at = entry.expires - ttl * self._ahead

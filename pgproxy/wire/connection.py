@@ -82,6 +82,7 @@ class WireConnection(asyncio.Protocol):
         self.secret = 0
         self.peer = "?"
         self.session: CoreSession | None = None
+        self._hits: Any = None  # the core's answers to cache hits (Core.hit_path)
         self._at_ready = False  # ReadyForQuery sent, no message since
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -257,6 +258,8 @@ class WireConnection(asyncio.Protocol):
         self.session = await self.core.open_session(params, self.pid, self.peer)
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
         self.session.protocol_statements = self.protocol.statements
+        hit_path = getattr(self.core, "hit_path", None)
+        self._hits = hit_path(self.session) if hit_path is not None else None
         self._sync_encoding()
         inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
         if inbox is not None:
@@ -353,6 +356,10 @@ class WireConnection(asyncio.Protocol):
             self._at_ready = False
             if mtype == b"X":
                 return
+            if (mtype == b"B" or mtype == b"Q") and self._hits is not None and \
+                    self._hits.answer(mtype, body, protocol, self.reader):
+                self._ready()  # a cache hit's reply is written: one write with ReadyForQuery
+                continue
             if protocol.describe_pending is not None and mtype != b"E":
                 # Not the portal's Execute (that one answers the Describe itself).
                 try:

@@ -164,7 +164,13 @@ class CoreSession(Protocol):
 
 
 class Core(Protocol):
-    """The proxy behind the listener: opens sessions and checks passwords."""
+    """The proxy behind the listener: opens sessions and checks passwords.
+
+    Optional: `hit_path(session)`, an object whose `answer(mtype, body, protocol,
+    reader) -> bool` may write the whole reply to a Bind (taking the Describe,
+    Execute and Sync after it) or a Query before its handler runs (a query-cache
+    hit, pgproxy/cache/hits.py); the wire then sends ReadyForQuery.
+    """
 
     async def open_session(
         self, params: Mapping[str, str], pid: int, peer: str

@@ -120,6 +120,14 @@ class FrameReader:
         self._advance(1 + length)
         return mtype, body
 
+    def unread_starts(self, data: bytes) -> bool:
+        """Whether the bytes not yet handed out begin with `data` (whole messages)."""
+        return self._large is None and self._buf.startswith(data, self._pos)
+
+    def skip(self, n: int) -> None:
+        """Drop `n` unread bytes: messages answered together with an earlier one."""
+        self._advance(n)
+
     def _start_large(self, mtype: bytes, size: int) -> None:
         # What has arrived of the body moves to a buffer of its own; the shared
         # one is empty afterwards, so bytes keep arriving in order.

@@ -1,0 +1,360 @@
+"""Cache hits answered at the wire: a repeated read's whole reply written from its entry.
+
+A read the query cache can answer costs a fraction of a miss only if the hit
+skips what a miss needs: decoding the Bind, the session, the stages, the
+translation, the binding and the key. So the worker keeps a memo from what a
+client sent — a prepared statement's text and types with the raw bytes of its
+Bind after the names (parameter formats, values, result formats), or a
+Query's raw text — to the cache key the full path computed for it, under the
+session state the key depends on: route, target (branch, AS OF, database),
+the RESULT_SETTINGS values and the temporary tables (and the user, when users
+are configured), interned as a small state number that each session finds
+again only when one of those objects changed (the session replaces them when
+they change). On a request the wire asks `answer` first: when the memo has
+it for the session's state, the session is in no transaction that wrote or
+failed, the entry is live and fresh, and the messages that end the request
+(Describe, Execute, Sync) are already received, the reply is written at once
+and the wire sends it with its ReadyForQuery.
+
+What the memo holds was learned from the full path itself: on a memo miss the
+request goes the usual way, and when the cache serves it a hit there, the
+key goes to `learn` if the statement that reached the cache is the
+request's (a miss, which fills the entry, teaches nothing: a statement seen
+once costs the memo nothing). That its values are what the request's bytes
+decode to is checked when the request comes again.
+A statement that binds a value of the session's own (current_user, a
+setting's value) is not learned: its key holds what no other session has.
+Whatever the memo cannot vouch for — statement hooks (observers, telemetry),
+a transaction that wrote or failed, an entry due for refresh or stale, a
+large entry (the full path streams it with flow control), a row limit, a
+named portal, a client encoding other than UTF-8 — goes the full path, which
+answers exactly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lru import LRU
+
+from pgproxy import errors
+from pgproxy.cache.results import CachedResult, described
+from pgproxy.cache.store import CacheStore, Entry, Stats
+from pgproxy.core.hooks import Hooks
+from pgproxy.params import is_derived
+from pgproxy.wire import encoding
+from pgproxy.wire import messages as m
+from pgproxy.wire.protocol import Portal, ServerProtocol, State
+
+if TYPE_CHECKING:
+    from pgproxy.core.context import StatementContext
+    from pgproxy.session import Session
+    from pgproxy.wire.messages import FrameReader
+
+log = logging.getLogger("pgproxy.cache")
+# Requests the memo keeps at least (least recently used go first; as many as the cache
+# keeps entries), and session states it numbers at most.
+MEMO = 1024
+# The longest Bind tail or Query text memoised: point reads, not bulk parameters.
+MAX_REQUEST = 1024
+# The largest entry answered here; a larger one goes the full path, which waits
+# for a slow client between batches.
+MAX_REPLY = 65536
+# What libpq (psycopg, pgbench) and asyncpg send after the Bind of a statement
+# run to its end on the unnamed portal: [Describe portal ""] Execute "" 0, Sync.
+_DESCRIBE = b"D\x00\x00\x00\x06P\x00"
+_EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
+_DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
+
+
+class Cache(Protocol):
+    """What the hits use of the query cache (stage.QueryCache, which imports this)."""
+
+    store: CacheStore
+    stats: Stats
+    grace: float
+    per_user: bool
+    memo: Memo
+    learner: Any
+
+
+class Learned:
+    """What the memo keeps for one request in one session state: its key, and until the
+    request comes again, how to check it (see Hits.learn)."""
+
+    __slots__ = ("formats", "key", "unchecked")
+
+    def __init__(self, key: Hashable, unchecked: tuple[Any, ...]) -> None:
+        self.key = key
+        self.formats: list[int] = []  # the Bind's result format codes
+        # (statement, parameters, result formats) the full path keyed, and the request's
+        # prepared statement (None: a Query): checked on the request's repeat.
+        self.unchecked: tuple[Any, ...] | None = unchecked
+
+
+class Memo:
+    """The worker's memo, shared by its sessions: (state, request) -> Learned."""
+
+    __slots__ = ("_next", "_states", "learned")
+
+    def __init__(self, size: int) -> None:
+        self.learned: LRU = LRU(max(MEMO, size))
+        self._states: dict[tuple[Any, ...], int] = {}
+        self._next = 0
+
+    def state(self, token: tuple[Any, ...]) -> int:
+        """The number of a session state; numbers are never reused."""
+        number = self._states.get(token)
+        if number is None:
+            if len(self._states) >= MEMO:
+                self._states.clear()  # the states in use come back with new numbers
+            self._next += 1
+            number = self._states[token] = self._next
+        return number
+
+
+class Hits:
+    """One session's way into the worker's memo, and the replies it writes from it."""
+
+    __slots__ = (
+        "_cache", "_generate", "_hooks", "_memo", "_parse", "_pending", "_seen", "_session",
+        "_state",
+    )
+
+    def __init__(
+        self, cache: Cache, session: Session, hooks: Hooks,
+        parse: Callable[..., tuple[list[Any], tuple[Any, ...]]],
+        generate: Callable[..., Any],
+    ) -> None:
+        self._cache = cache
+        self._session = session
+        self._hooks = hooks
+        self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
+        self._generate = generate  # Pipeline.generate: what a learned statement binds
+        self._memo: Memo = cache.memo
+        # The session's route, target, result_key() and temp_names as last seen, and
+        # the number of that state in the memo (-1: a client_encoding the wire converts).
+        self._seen: tuple[Any, ...] = ()
+        self._state = -1
+        # (request, its prepared statement or None for a Query): the request whose key
+        # the full path is about to compute (see learn).
+        self._pending: tuple[Any, ...] | None = None
+        self._restate()
+
+    def answer(
+        self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
+    ) -> bool:
+        """Write the whole reply to this Bind (with the Describe, Execute and Sync after
+        it) or Query when the cache has it; False: nothing was written or consumed."""
+        self._pending = None
+        if self._hooks.wraps or self._hooks.steps:
+            return False
+        state = protocol.state
+        if mtype == b"B":
+            # After a Parse of the same extended query (an unnamed statement's) too, once
+            # nothing before the Bind waits for an answer.
+            if state is State.READY or (
+                state is State.EXTENDED and protocol.describe_pending is None
+            ):
+                return self._bind(body, protocol, reader)
+            return False
+        return state is State.READY and self._query(body, protocol)
+
+    def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
+        if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
+            return False  # a named portal; a large or assembled body
+        end = body.find(b"\0", 1)
+        try:
+            prepared = protocol.statements.get(body[1:end].decode())
+        except UnicodeDecodeError:
+            return False
+        if prepared is None:
+            return False  # the full path says why
+        request = (prepared.text, tuple(prepared.param_types), body[end + 1 :])
+        hit = self._recall(request, body, prepared)
+        if hit is None:
+            return False
+        if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
+            rest = _DESCRIBE_EXECUTE_SYNC
+        elif reader.unread_starts(_EXECUTE_SYNC):
+            rest = _EXECUTE_SYNC
+        else:
+            return False  # a row limit, a Flush, more Binds: the full path
+        portals = protocol.portals
+        if portals and (len(portals) > 1 or "" not in portals) and \
+                not self._session.in_transaction:
+            return False  # the Sync closes the named portals' results: the full path's to do
+        entry = self._entry(hit.key, protocol)
+        if entry is None:
+            return False
+        formats = hit.formats
+        description = None
+        if rest is _DESCRIBE_EXECUTE_SYNC:
+            columns = len(entry.columns)
+            if len(formats) > 1 and len(formats) != columns:
+                return False  # the full path's Describe reports the mismatch
+            description = described(entry, m.formats_for(formats, columns))
+        # Nothing below can fail: the Describe, Execute and Sync are answered here.
+        reader.skip(len(rest))
+        self._count(entry)
+        write = protocol.write
+        write(m.BIND_COMPLETE)
+        if description is not None:
+            write(description)
+        for data, _ in entry.batches:
+            write(data)
+        write(m.command_complete(entry.tag))
+        session = self._session
+        if session.in_transaction:
+            # The portal lives on to the end of the block, as PostgreSQL keeps it.
+            done = CachedResult(entry)
+            done.done = True
+            protocol.portals[""] = Portal(prepared, [], formats, done)
+        elif protocol.portals:
+            protocol.portals.pop("", None)  # as the Sync would
+        session.end_of_sync()
+        return True
+
+    def _query(self, body: bytes, protocol: ServerProtocol) -> bool:
+        if len(body) > MAX_REQUEST or body.__class__ is not bytes:
+            return False
+        hit = self._recall(body, body, None)
+        if hit is None:
+            return False
+        entry = self._entry(hit.key, protocol)
+        if entry is None:
+            return False
+        description = described(entry, [0] * len(entry.columns))
+        self._count(entry)
+        protocol.simple_query()  # drops the unnamed statement and portal (see _entry)
+        write = protocol.write
+        write(description)
+        for data, _ in entry.batches:
+            write(data)
+        write(m.command_complete(entry.tag))
+        return True
+
+    def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
+        """The memo's key for `request` in the session's state, else None (and the full
+        path is asked for it). The state is looked at only when the memo has the request
+        (learn numbers it anew if it changed): a memo miss costs one lookup."""
+        if self._state < 0 and (self._same_state() or self._restate() < 0):
+            return None  # a client_encoding the wire converts: the full path answers
+        memo = self._memo.learned
+        hit: Learned | None = memo.get((self._state, request))
+        if hit is not None and not self._same_state():
+            if self._restate() < 0:
+                return None
+            hit = memo.get((self._state, request))
+        if hit is None:
+            self._pending = (request, prepared)
+            self._cache.learner = self
+            return None
+        if hit.unchecked is not None and not self._check(hit, body):
+            del memo[(self._state, request)]
+            return None
+        return hit
+
+    def _same_state(self) -> bool:
+        """The session's state is the one last numbered: the session replaces each of
+        these objects when it changes (result_key() is rebuilt on any SET)."""
+        session = self._session
+        seen = self._seen
+        return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
+            and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
+
+    def _restate(self) -> int:
+        """Number the session's state as it is now (-1: a client_encoding the wire
+        converts, which the memo does not serve)."""
+        session = self._session
+        route, target = session.route, session.target()
+        result_key, temp = session.settings.result_key(), session.temp_names
+        self._seen = (route, target, result_key, temp)
+        if encoding.lookup(session.settings.get("client_encoding")) is not None:
+            self._state = -1
+        else:
+            user = session.user if self._cache.per_user else None
+            self._state = self._memo.state((route.name, target, result_key, temp, user))
+        return self._state
+
+    def _entry(self, key: Hashable, protocol: ServerProtocol) -> Entry | None:
+        """The live, fresh, small entry under `key`, where the full path would serve it as
+        a hit now. None: the full path decides."""
+        session = self._session
+        if session.failed or session.lost_transaction:
+            return None
+        if session.in_transaction:
+            tx = session.cache_tx
+            if tx is None or tx.wrote:
+                return None
+        old = protocol.portals.get("")
+        if old is not None and old.result is not None and old.result.__class__ is not CachedResult:
+            return None  # its result is the full path's to close
+        cache = self._cache
+        entry = cache.store.get(key, cache.grace)
+        if entry is None or entry.size > MAX_REPLY:
+            return None
+        if entry.expires is not None:
+            now = time.monotonic()
+            if entry.expires <= now or (entry.refresh_at is not None and entry.refresh_at <= now):
+                return None  # stale, or due for refresh: the full path starts it
+        return entry
+
+    def _count(self, entry: Entry) -> None:
+        """A hit, in the entry's and the cache's statistics (SHOW CACHE, SHOW STATS)."""
+        entry.hits += 1
+        self._cache.stats.hits += 1
+
+    def learn(self, ctx: StatementContext, key: Hashable) -> None:
+        """The full path served a statement from the cache under `key` (QueryCache.read):
+        kept for the pending request if the statement is this session's and the
+        request's. That it binds nothing of the session's own and that its values are
+        what the request's bytes decode to is checked when the request comes again
+        (_check)."""
+        pending, self._pending = self._pending, None
+        if pending is None or ctx.session_id != id(self._session):
+            return
+        request, prepared = pending
+        if prepared is not None and ctx.prepared is not prepared:
+            return
+        if not self._same_state() and self._restate() < 0:
+            return  # the wire converts this client's bytes: the full path answers them
+        self._memo.learned[(self._state, request)] = Learned(
+            key, (ctx.stmt, ctx.params, ctx.formats, prepared)
+        )
+
+    def _check(self, hit: Learned, body: bytes) -> bool:
+        """Whether the statement the full path keyed binds only the client's values (no
+        value of the session's own: current_user, a setting's) and was bound to what the
+        request's bytes decode to (a Bind's values, a Query's one statement and its
+        literals)."""
+        assert hit.unchecked is not None
+        stmt, params, formats, prepared = hit.unchecked
+        session = self._session
+        try:
+            generated = self._generate(stmt, session.target())  # the full path's, cached
+            if not all(isinstance(p, int) or is_derived(p) for p in generated.params):
+                return False  # a session value (current_user, a setting) is in the key
+            if prepared is not None:
+                msg = m.parse_bind(body)
+                codes = m.formats_for(msg.param_formats, len(msg.params))
+                values = session.decode_params(prepared, msg.params, codes)
+                if list(params[: len(values)]) != values or list(formats) != msg.result_formats:
+                    return False
+                hit.formats = msg.result_formats
+            else:
+                statements, literals = self._parse(
+                    m.parse_query(body), session.target(), 0, True)
+                if len(statements) != 1 or statements[0] is not stmt or formats \
+                        or list(params) != list(literals):
+                    return False
+        except errors.PgError:
+            return False  # what the full path reported when it failed there
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("checking a cache hit's request failed")
+            return False
+        hit.unchecked = None
+        return True
