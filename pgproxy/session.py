@@ -200,7 +200,7 @@ class Session:
 
     @property
     def client_encoding(self) -> str:
-        return self.settings.get("client_encoding")
+        return self.settings.value("client_encoding")
 
     @property
     def transaction_status(self) -> bytes:
@@ -278,11 +278,16 @@ class Session:
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
-        out: list[Any] = []
         style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
-        for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
-            out.append(None if value is None else decoder(oid, fmt, style)(value))
-        return out
+        # One decoder per parameter, chosen once per (formats, Style) the statement is
+        # bound with: a repeated Bind looks nothing up.
+        known = prepared.decoders
+        if known is None or known[1] is not style or known[0] != formats:
+            decoders = [decoder(oid, fmt, style)
+                        for oid, fmt in zip(prepared.param_types, formats, strict=True)]
+            known = prepared.decoders = (list(formats), style, decoders)
+        return [None if value is None else decode(value)
+                for decode, value in zip(known[2], values, strict=True)]
 
     async def describe(
         self, prepared: PreparedStatement, params: Sequence[Any] | None = None
@@ -771,7 +776,7 @@ class Session:
         # and active_branch() act on it too, not only the tables the dialect
         # qualifies; any other name uses the database in the backend's URL.
         route = self.route
-        branch = self.settings.get("pgproxy.branch") or route.branch or None
+        branch = self.settings.value("pgproxy.branch") or route.branch or None
         conn = self.conn
         if conn is not None and self._lease_pool is not self._home and self._lease is not None:
             self.settle()  # a replica's, lent for a read: the primary's is wanted now

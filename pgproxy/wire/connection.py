@@ -340,16 +340,25 @@ class WireConnection(asyncio.Protocol):
     async def _serve(self) -> None:
         handlers = self._handlers
         protocol = self.protocol
+        reader = self.reader
         while True:
-            idle = self.session.idle_timeout() if self._at_ready and self.session else None
-            if idle is None:
-                mtype, body = await self._next()
-            else:  # idle_session_timeout / idle_in_transaction_session_timeout
-                try:
-                    async with asyncio.timeout(idle[0]):
-                        mtype, body = await self._next()
-                except TimeoutError:
-                    raise idle[1] from None
+            # A message already received is taken at once (a pipelined Bind/Execute/Sync:
+            # no wait, no timeout); else the client is waited for.
+            msg = reader.next()
+            if msg is not None:
+                mtype, body = msg
+                if self._paused_reading and reader.pending() < READ_HIGH_WATER // 2:
+                    self._resume_reading()
+            else:
+                idle = self.session.idle_timeout() if self._at_ready and self.session else None
+                if idle is None:
+                    mtype, body = await self._next()
+                else:  # idle_session_timeout / idle_in_transaction_session_timeout
+                    try:
+                        async with asyncio.timeout(idle[0]):
+                            mtype, body = await self._next()
+                    except TimeoutError:
+                        raise idle[1] from None
             self._at_ready = False
             if mtype == b"X":
                 return
@@ -483,8 +492,11 @@ class WireConnection(asyncio.Protocol):
                 await self.session.end_implicit(commit=False)
         self._ready()
 
-    async def _stream(self, result: Result, max_rows: int, formats: Sequence[int]) -> bool:
-        """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended)."""
+    async def _stream(
+        self, result: Result, max_rows: int, formats: Sequence[int], prepared: Any = None
+    ) -> bool:
+        """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended).
+        `prepared`: the statement whose memo (see _shape) has the result's encoder."""
         sent = 0
         enc = self._enc
         convert: list[bool] = []
@@ -501,7 +513,8 @@ class WireConnection(asyncio.Protocol):
                 rows = batch.rows
                 if rows:
                     if encode is None:
-                        encode = batches.encoder_for(columns, formats, result.style)
+                        encode = (batches.encoder_for(columns, formats, result.style)
+                                  if prepared is None else _shape(prepared, result, formats)[1])
                     data = batch.frames = encode(rows) if encode is not None else b""
             if data:
                 if enc is not None:
@@ -587,13 +600,16 @@ class WireConnection(asyncio.Protocol):
             self.write(self._desc_out(_row_description(columns, formats)))
 
     def _describe_result(self, portal: Portal) -> None:
-        assert portal.result is not None
-        columns = portal.result.columns
+        result = portal.result
+        assert result is not None
+        columns = result.columns
         if columns is None:
             self.write(m.NO_DATA)
+        elif getattr(result, "row_description", None) is None:
+            self.write(self._desc_out(_shape(portal.prepared, result, portal.formats)[0]))
         else:
             formats = m.formats_for(portal.formats, len(columns))
-            self.write(self._desc_out(_described(portal.result, formats)))
+            self.write(self._desc_out(_described(result, formats)))
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -618,7 +634,8 @@ class WireConnection(asyncio.Protocol):
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
             else:
-                finished = await self._stream(portal.result, max_rows, portal.formats)
+                finished = await self._stream(portal.result, max_rows, portal.formats,
+                                              portal.prepared)
         except BaseException:
             await _close_result(protocol.drop_portal(name))
             raise
@@ -687,6 +704,21 @@ def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
             _DESCRIPTIONS.clear()
         data = _DESCRIPTIONS[key] = m.row_description(fields, formats)
     return data
+
+
+def _shape(prepared: Any, result: Any, formats: Sequence[int]) -> tuple[bytes, Any]:
+    """A result's RowDescription and row encoder, kept on its statement: the next run
+    with the same columns, result formats and Style (a repeated Bind/Execute) reuses
+    them, compared in one tuple comparison (the columns are mostly the same objects)."""
+    columns = tuple(result.columns)
+    style = result.style
+    memo = prepared.frontend
+    if memo is not None and memo[2] is style and memo[1] == formats and memo[0] == columns:
+        return memo[3], memo[4]
+    description = _row_description(columns, m.formats_for(formats, len(columns)))
+    encode = batches.encoder_for(columns, formats, style)
+    prepared.frontend = (columns, list(formats), style, description, encode)
+    return description, encode
 
 
 def _described(result: Any, formats: list[int]) -> bytes:

@@ -266,10 +266,10 @@ def parse_bind(body: bytes) -> Bind:
     src = body if body.__class__ is bytes else memoryview(body)
     try:
         end = body.index(b"\0")
-        portal = _text(body, 0, end)
+        portal = _text(body, 0, end) if end else ""  # the unnamed portal: most Binds'
         pos = end + 1
         end = body.index(b"\0", pos)
-        statement = _text(body, pos, end)
+        statement = _text(body, pos, end) if end > pos else ""
         pos = end + 1
         param_formats, pos = _formats(body, pos)
         (count,) = _u16.unpack_from(body, pos)
@@ -305,6 +305,10 @@ def _formats(body: bytes, pos: int) -> tuple[list[int], int]:
     pos += 2
     if not n:
         return [], pos
+    if n == 1 and pos + 2 <= len(body):  # one code for all: the other common case
+        (code,) = _i16.unpack_from(body, pos)
+        if code == 0 or code == 1:
+            return [code], pos + 2
     if 2 * n > len(body) - pos:
         raise errors.ProtocolViolation("insufficient data left in message")
     codes = list(struct.unpack_from(f"!{n}h", body, pos))
