@@ -17,6 +17,8 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from lru import LRU
+
 import dialects
 from dialects.cache import TranslationCache
 from dialects.implicit_commit import undo_create
@@ -38,6 +40,8 @@ from pgproxy.types.records import typed_rows
 from pgproxy.workers import inline
 
 log = logging.getLogger("pgproxy.pipeline")
+# The longest text whose parse_shaped answer is kept by its exact text.
+_TEXT_KEPT = 4096
 Kind = dialects.Kind
 
 
@@ -46,6 +50,8 @@ class Pipeline:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.translations = TranslationCache(cache_size)
+        # Exact texts -> parse_shaped's answer (statements, lifted literal values).
+        self._texts: LRU = LRU(cache_size)
         self.catalog = Catalog()  # pg_catalog / information_schema emulation
         self.hooks = Hooks()  # before / after / error, and the steps' timers
         self.stages = Stages(build(self))
@@ -76,11 +82,20 @@ class Pipeline:
     def parse_shaped(
         self, sql: str, target: dialects.Target, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
-        """parse, once per shape: literals lifted out come back as values to bind."""
+        """parse, once per shape: literals lifted out come back as values to bind. A text
+        seen before (an unnamed Parse repeated, a simple query's fixed text) is not even
+        scanned for its literals again."""
+        key = (sql, target.dialect, declared, simple_query)
+        hit = self._texts.get(key)
+        if hit is not None:
+            return hit
         try:
-            return self.translations.parse_shaped(sql, target, declared, simple_query)
+            hit = self.translations.parse_shaped(sql, target, declared, simple_query)
         except dialects.TranslationError as exc:
             raise translation_error(exc) from None
+        if len(sql) <= _TEXT_KEPT:
+            self._texts[key] = hit
+        return hit
 
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
@@ -221,7 +236,18 @@ class Pipeline:
             return await self._end_lost(ctx, stmt)
         formats = ctx.formats
         try:
-            generated = self.generate(stmt, ctx.target())
+            # The client's statement run again: its translation for this target is kept on
+            # it (a new target, after a SET that changes it, is translated anew).
+            target = ctx.target()
+            prepared = ctx.prepared
+            known = prepared.translated if prepared is not None else None
+            if known is not None and known[0] is target and known[1] is stmt \
+                    and not self.hooks.steps:
+                generated = known[2]
+            else:
+                generated = self.generate(stmt, target)
+                if prepared is not None and prepared.statement is stmt:
+                    prepared.translated = (target, stmt, generated)
             values = _bind(ctx, generated, params, param_types)
         except errors.PgError:
             ctx.statement_failed()

@@ -47,6 +47,9 @@ T = TypeVar("T")
 TEXT_OID = 25
 # Query texts from this size on are parsed off the event loop.
 LARGE_TEXT = 1 << 20
+# Parsed texts a session remembers what it learnt of (prepare), and the longest one.
+MEMO_TEXTS = 64
+MEMO_TEXT = 4096
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
@@ -169,6 +172,7 @@ class Session:
         # that committed it by itself (dialects/implicit_commit.py): run by a ROLLBACK.
         self.ddl_undo: list[str] = []
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
+        self._parsed: dict[str, PreparedStatement] = {}  # the last Parse of each text
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}
         self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
@@ -232,6 +236,16 @@ class Session:
         prepared.literals = literals
         prepared.text = sql
         prepared.prepared_at = time.time()
+        # The same text parsed again (a driver's unnamed Parse before every Bind): what
+        # the last one learnt (decoders, translation, result shape) holds for this one.
+        last = self._parsed.get(sql)
+        if last is not None and last.statement is stmt and last.param_types == prepared.param_types:
+            prepared.decoders, prepared.translated = last.decoders, last.translated
+            prepared.frontend = last.frontend
+        if len(sql) <= MEMO_TEXT:
+            if last is None and len(self._parsed) >= MEMO_TEXTS:
+                self._parsed.clear()  # bound it; the texts in use come back
+            self._parsed[sql] = prepared
         return prepared
 
     def prepared_rows(self) -> list[tuple[str, str, float, list[int], bool]]:

@@ -99,8 +99,8 @@ class Catalog:
         """The sequences a SELECT reads when it reads nothing else (pg_dump's `SELECT
         last_value, is_called FROM public.s`): the catalog knows them, the backend may not."""
         cached = self._engines.get(id(ctx.route.backend))
-        if cached is None or not cached[0].sequence_names:
-            return frozenset()
+        if cached is None or cached[0].sequence_names.isdisjoint(stmt.tables_read):
+            return frozenset()  # most SELECTs: no name of theirs is a sequence's
         if any("." in n and not n.startswith("public.") for n in stmt.tables_read):
             return frozenset()  # a relation of another schema
         names = frozenset(n for n in stmt.tables_read if "." not in n)

@@ -21,6 +21,8 @@ class PreparedStatement:
     # What the session decides anew for each Bind, kept for the next one: the
     # parameter decoders by (formats, Style) (Session.decode_params).
     decoders: Any = None
+    # (target, statement, Generated): its translation for the session's last target.
+    translated: Any = None
     # The frontend's own memo of this statement's last result shape (the wire keeps
     # its RowDescription and row encoder there): opaque here.
     frontend: Any = None
