@@ -300,8 +300,10 @@ class Session:
             decoders = [decoder(oid, fmt, style)
                         for oid, fmt in zip(prepared.param_types, formats, strict=True)]
             known = prepared.decoders = (list(formats), style, decoders)
-        return [None if value is None else decode(value)
-                for decode, value in zip(known[2], values, strict=True)]
+        out: list[Any] = []
+        for decode, value in zip(known[2], values, strict=True):
+            out.append(None if value is None else decode(value))
+        return out
 
     async def describe(
         self, prepared: PreparedStatement, params: Sequence[Any] | None = None

@@ -92,6 +92,7 @@ class WireConnection(asyncio.Protocol):
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
         self._enc: encoding.ClientEncoding | None = None
         self._enc_name = "UTF8"
+        self._inbox: Any = None  # the session's LISTEN / NOTIFY inbox, if it has one
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
             b"Q": self._on_query,
             b"P": self._on_parse,
@@ -258,8 +259,8 @@ class WireConnection(asyncio.Protocol):
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
         self.session.protocol_statements = self.protocol.statements
         self._sync_encoding()
-        inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
-        if inbox is not None:
+        inbox = self._inbox = getattr(self.session, "inbox", None)  # the admin has none
+        if inbox is not None:  # LISTEN / NOTIFY
             inbox.wake = self._on_notification
         if hasattr(self.session, "on_terminate"):
             self.session.on_terminate = self.terminate
@@ -429,11 +430,12 @@ class WireConnection(asyncio.Protocol):
         return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
     def _ready(self) -> None:
-        assert self.session is not None
-        for name, value in self.session.changed_parameters():
+        session = self.session
+        assert session is not None
+        for name, value in session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        status = self.session.transaction_status
-        if status == b"I":
+        status = session.transaction_status
+        if status == b"I" and self._inbox is not None and self._inbox.received:
             self._write_notifications()
         self.protocol.ready(status)
         self.flush()
@@ -447,7 +449,7 @@ class WireConnection(asyncio.Protocol):
             self.flush()
 
     def _write_notifications(self) -> None:
-        inbox = getattr(self.session, "inbox", None)
+        inbox = self._inbox
         while inbox is not None and inbox.received:
             pid, channel, payload = inbox.received.popleft()
             self.write(self._text_out(m.notification_response(pid, channel, payload)))
@@ -493,15 +495,17 @@ class WireConnection(asyncio.Protocol):
         self._ready()
 
     async def _stream(
-        self, result: Result, max_rows: int, formats: Sequence[int], prepared: Any = None
+        self, result: Result, max_rows: int, formats: Sequence[int], prepared: Any = None,
+        encode: Any = None,
     ) -> bool:
         """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended).
-        `prepared`: the statement whose memo (see _shape) has the result's encoder."""
+        `prepared`: the statement whose memo (see _shape) has the result's encoder;
+        `encode`: that encoder, when the RowDescription just sent came with it."""
         sent = 0
         enc = self._enc
         convert: list[bool] = []
         columns = result.columns
-        encode = None  # one per result, its per-column encoders bound once; a hit needs none
+        # One encoder per result, its per-column encoders bound once; a hit needs none.
         if enc is not None and columns is not None:
             oids = [c.type_oid for c in columns]
             convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
@@ -549,8 +553,9 @@ class WireConnection(asyncio.Protocol):
             convert = encoding.converted(formats, prepared.param_types)
             msg.params = encoding.params_in(self._enc, msg.params, convert)
         params = self.session.decode_params(prepared, msg.params, formats)
-        portal = Portal(prepared, params, msg.result_formats)
-        await _close_result(self.protocol.bound(msg.portal, portal))
+        old = self.protocol.bound(msg.portal, Portal(prepared, params, msg.result_formats))
+        if old is not None and old.result is not None:  # the unnamed portal it replaces
+            await old.result.close()
 
     async def _on_describe(self, body: bytes) -> None:
         assert self.session is not None
@@ -599,17 +604,22 @@ class WireConnection(asyncio.Protocol):
             formats = m.formats_for(portal.formats, len(columns))
             self.write(self._desc_out(_row_description(columns, formats)))
 
-    def _describe_result(self, portal: Portal) -> None:
+    def _describe_result(self, portal: Portal) -> Any:
+        """The RowDescription of a portal's result; returns its row encoder when that came
+        with it (the statement's memo, see _shape)."""
         result = portal.result
         assert result is not None
         columns = result.columns
         if columns is None:
             self.write(m.NO_DATA)
         elif getattr(result, "row_description", None) is None:
-            self.write(self._desc_out(_shape(portal.prepared, result, portal.formats)[0]))
+            description, encode = _shape(portal.prepared, result, portal.formats)
+            self.write(self._desc_out(description))
+            return encode
         else:
             formats = m.formats_for(portal.formats, len(columns))
             self.write(self._desc_out(_described(result, formats)))
+        return None
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -628,14 +638,13 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
             self._sync_encoding()
-        if described:
-            self._describe_result(portal)
+        encode = self._describe_result(portal) if described else None
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
             else:
                 finished = await self._stream(portal.result, max_rows, portal.formats,
-                                              portal.prepared)
+                                              portal.prepared, encode)
         except BaseException:
             await _close_result(protocol.drop_portal(name))
             raise
@@ -653,7 +662,8 @@ class WireConnection(asyncio.Protocol):
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
             for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-                await _close_result(portal)
+                if portal.result is not None:
+                    await portal.result.close()
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:

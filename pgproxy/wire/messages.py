@@ -117,7 +117,11 @@ class FrameReader:
                 self._start_large(mtype, length - 4)
             return None
         body = bytes(buf[pos + 5 : end])
-        self._advance(1 + length)
+        # _advance, inline: once per message
+        if end > 65536 and end * 2 > len(buf):
+            del buf[:end]
+            end = 0
+        self._pos = end
         return mtype, body
 
     def _start_large(self, mtype: bytes, size: int) -> None:
@@ -320,6 +324,8 @@ def _formats(body: bytes, pos: int) -> tuple[list[int], int]:
 
 def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
     """('S' or 'P', name) for Describe and Close."""
+    if len(body) == 2 and body[1] == 0 and (body[0] == 0x50 or body[0] == 0x53):
+        return (b"P" if body[0] == 0x50 else b"S"), ""  # the unnamed one: most of them
     b = _Body(body)
     kind = b.byte()
     if kind not in (b"S", b"P"):
@@ -328,6 +334,8 @@ def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
 
 
 def parse_execute(body: bytes) -> tuple[str, int]:
+    if len(body) >= 5 and body[0] == 0:  # the unnamed portal: most Executes
+        return "", _i32.unpack_from(body, 1)[0]
     b = _Body(body)
     return b.cstr(), b.i32()
 
@@ -384,8 +392,17 @@ def backend_key_data(pid: int, secret: int) -> bytes:
     return message(b"K", _i32i32.pack(pid, secret))
 
 
+_COMPLETE: dict[str, bytes] = {}
+
+
 def command_complete(tag: str) -> bytes:
-    return message(b"C", _cstr(tag))
+    """CommandComplete, built once per tag seen (a point SELECT's 'SELECT 1' every time)."""
+    data = _COMPLETE.get(tag)
+    if data is None:
+        if len(_COMPLETE) > 4096:  # bound the table: row counts vary without end
+            _COMPLETE.clear()
+        data = _COMPLETE[tag] = message(b"C", _cstr(tag))
+    return data
 
 
 def negotiate_protocol_version(minor: int, unrecognized: Iterable[str]) -> bytes:
