@@ -47,8 +47,8 @@ T = TypeVar("T")
 TEXT_OID = 25
 # Query texts from this size on are parsed off the event loop.
 LARGE_TEXT = 1 << 20
-# Parsed texts a session remembers what it learnt of (prepare), and the longest one.
-MEMO_TEXTS = 64
+# Statements a session remembers what it learnt of (_prepared), and the longest text.
+MEMO_STATEMENTS = 64
 MEMO_TEXT = 4096
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
@@ -172,7 +172,8 @@ class Session:
         # that committed it by itself (dialects/implicit_commit.py): run by a ROLLBACK.
         self.ddl_undo: list[str] = []
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
-        self._parsed: dict[str, PreparedStatement] = {}  # the last Parse of each text
+        # id(statement) -> the last PreparedStatement made of it (see _prepared).
+        self._learnt: dict[int, PreparedStatement] = {}
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}
         self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
@@ -236,16 +237,6 @@ class Session:
         prepared.literals = literals
         prepared.text = sql
         prepared.prepared_at = time.time()
-        # The same text parsed again (a driver's unnamed Parse before every Bind): what
-        # the last one learnt (decoders, translation, result shape) holds for this one.
-        last = self._parsed.get(sql)
-        if last is not None and last.statement is stmt and last.param_types == prepared.param_types:
-            prepared.decoders, prepared.translated = last.decoders, last.translated
-            prepared.frontend = last.frontend
-        if len(sql) <= MEMO_TEXT:
-            if last is None and len(self._parsed) >= MEMO_TEXTS:
-                self._parsed.clear()  # bound it; the texts in use come back
-            self._parsed[sql] = prepared
         return prepared
 
     def prepared_rows(self) -> list[tuple[str, str, float, list[int], bool]]:
@@ -281,7 +272,22 @@ class Session:
             if not oid and i < len(inferred):
                 oid = inferred[i]
             types.append(oid or TEXT_OID)
-        return PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
+        prepared = PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
+        # The same statement again (a driver's unnamed Parse before every Bind, a simple
+        # query of a shape seen before): what the last one learnt holds for this one, each
+        # memo being keyed by what it depends on (types, target, columns and formats).
+        learnt = self._learnt
+        last = learnt.get(id(stmt))
+        if last is not None and last.statement is stmt:
+            if last.param_types == types:
+                prepared.decoders = last.decoders
+            prepared.translated, prepared.frontend = last.translated, last.frontend
+        elif len(stmt.sql) > MEMO_TEXT:
+            return prepared  # a huge one-off text is not kept alive here
+        elif len(learnt) >= MEMO_STATEMENTS:
+            learnt.clear()  # bound it; the statements in use come back
+        learnt[id(stmt)] = prepared
+        return prepared
 
     async def begin_implicit(self, statements: Sequence[PreparedStatement]) -> bool:
         return await self._pipeline.begin_implicit(self, statements)

@@ -465,7 +465,8 @@ class WireConnection(asyncio.Protocol):
                 self.write(m.EMPTY_QUERY)
             # Several statements in one Query run as one implicit transaction, as in
             # PostgreSQL: an error in the third undoes the first two.
-            implicit = await self.session.begin_implicit(statements)
+            if len(statements) > 1:
+                implicit = await self.session.begin_implicit(statements)
             for prepared in statements:
                 if prepared.empty:
                     self.write(m.EMPTY_QUERY)
@@ -476,10 +477,12 @@ class WireConnection(asyncio.Protocol):
                     if getattr(result, "copy", None) is not None:
                         await copyio.transfer(self, result)
                         continue
-                    formats = [0] * len(result.columns) if result.columns is not None else []
-                    if result.columns is not None:
-                        self.write(self._desc_out(_described(result, formats)))
-                    await self._stream(result, 0, formats)
+                    columns = result.columns
+                    formats = [0] * len(columns) if columns is not None else []
+                    encode = None
+                    if columns is not None:  # else no RowDescription, nor NoData
+                        encode = self._write_description(prepared, result, formats)
+                    await self._stream(result, 0, formats, prepared, encode)
                 finally:
                     await result.close()
             if implicit:
@@ -605,20 +608,22 @@ class WireConnection(asyncio.Protocol):
             self.write(self._desc_out(_row_description(columns, formats)))
 
     def _describe_result(self, portal: Portal) -> Any:
-        """The RowDescription of a portal's result; returns its row encoder when that came
-        with it (the statement's memo, see _shape)."""
-        result = portal.result
-        assert result is not None
+        assert portal.result is not None
+        return self._write_description(portal.prepared, portal.result, portal.formats)
+
+    def _write_description(self, prepared: Any, result: Result, formats: Sequence[int]) -> Any:
+        """A result's RowDescription, NoData if it has no columns: the result's own when
+        it keeps one (a cache hit), else from the statement's memo (see _shape), whose row
+        encoder is returned for the rows."""
         columns = result.columns
         if columns is None:
             self.write(m.NO_DATA)
         elif getattr(result, "row_description", None) is None:
-            description, encode = _shape(portal.prepared, result, portal.formats)
+            description, encode = _shape(prepared, result, formats)
             self.write(self._desc_out(description))
             return encode
         else:
-            formats = m.formats_for(portal.formats, len(columns))
-            self.write(self._desc_out(_described(result, formats)))
+            self.write(self._desc_out(_described(result, m.formats_for(formats, len(columns)))))
         return None
 
     async def _on_execute(self, body: bytes) -> None:
