@@ -109,39 +109,37 @@ class Pipeline:
 
     # ------------------------------------------------------------ a session's entry points
 
-    def execute(
+    async def execute(
         self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
         formats: Sequence[int],
-    ) -> Awaitable[Any]:
+    ) -> Any:
         """A client's statement: the hooks around the stages (with none, just the stages).
 
-        This and run() hand back the answering stage's awaitable rather than awaiting
-        it, so the hot path has no frame per layer."""
+        One frame for all of it: the hooks' before / after (when any hook has them), the
+        error hooks, and the rule that any error inside a transaction block aborts it,
+        the proxy's own (a cursor's 55000, a refused statement) as the backend's. The
+        stages hand back the answering stage's awaitable rather than awaiting it, so the
+        hot path has no frame per layer either."""
         ctx = StatementContext(session, prepared, params, formats)
         hooks = self.hooks
-        if not hooks.statement:
-            return self.run(ctx)
-        if not hooks.wraps:
-            return self._on_error(ctx)
-        return self._hooked(ctx)
-
-    async def _on_error(self, ctx: StatementContext) -> Any:
-        """The stages with hooks that only hear of failures: nothing to do when it works."""
         try:
-            return await self.run(ctx)
-        except BaseException as exc:
-            self.hooks.error(ctx, None, exc)
+            if not hooks.wraps:  # no hook, or only ones that hear of failures (health)
+                try:
+                    return await self.run(ctx)
+                except BaseException as exc:
+                    if hooks.statement:
+                        hooks.error(ctx, None, exc)
+                    raise
+            states = hooks.before(ctx)
+            try:
+                result = await self.run(ctx)
+            except BaseException as exc:
+                hooks.error(ctx, states, exc)
+                raise
+            return hooks.after(ctx, states, result)
+        except errors.PgError:
+            session.statement_failed()
             raise
-
-    async def _hooked(self, ctx: StatementContext) -> Any:
-        hooks = self.hooks
-        states = hooks.before(ctx)
-        try:
-            result = await self.run(ctx)
-        except BaseException as exc:
-            hooks.error(ctx, states, exc)
-            raise
-        return hooks.after(ctx, states, result)
 
     def run(self, ctx: StatementContext) -> Awaitable[Any]:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""

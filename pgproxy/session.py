@@ -316,17 +316,11 @@ class Session:
     ) -> Sequence[Column] | None:
         return await self._pipeline.describe(self, prepared, params)
 
-    async def execute(
+    def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
-    ) -> Any:
-        try:
-            return await self._pipeline.execute(self, prepared, params, result_formats)
-        except errors.PgError:
-            # Any error inside a transaction block aborts it, the proxy's own (a cursor's
-            # 55000, a refused statement) as the backend's (_after_error).
-            if self.in_transaction:
-                self.failed = True
-            raise
+    ) -> Awaitable[Any]:
+        # The pipeline's own coroutine: it also marks the transaction failed on an error.
+        return self._pipeline.execute(self, prepared, params, result_formats)
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""
@@ -693,13 +687,14 @@ class Session:
             detail=exc.message, hint=exc.hint,
         )
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a driver call on the session's connection in the backend's workers.
+    def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run a driver call on the session's connection in the backend's workers (its
+        awaitable: no frame of its own on the hot path).
 
         Keeps the transaction state true afterwards, and drops a connection the
         backend lost, so the next statement gets a new one.
         """
-        return await self._wait(self.pool.submit(fn, *args), self.conn)
+        return self._wait(self.pool.submit(fn, *args), self.conn)
 
     async def _wait(self, job: Job[T], conn: Connection | None) -> T:
         """The result of `job`, running on `conn` (None: it opens one).
@@ -709,7 +704,7 @@ class Session:
         period (a hung server), the call is abandoned and the connection broken
         off and closed in the worker, so the client gets 57014 on time either way.
         """
-        timeout = self.settings.statement_timeout_ms()
+        timeout = self.settings.timeout_ms("statement_timeout")
         self._timed_out = self._abandoned = False
         if timeout > 0:
             self._timer = asyncio.get_running_loop().call_later(
