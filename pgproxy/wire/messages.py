@@ -243,13 +243,23 @@ class Parse:
 
 
 def parse_parse(body: bytes) -> Parse:
-    b = _Body(body)
-    name = b.cstr()
-    query = b.cstr()
-    n = b.u16()
-    if 4 * n > b.remaining():  # checked before the count sizes anything
+    # Every unnamed Parse a driver sends before its Bind: read in place, as parse_bind.
+    end = body.find(b"\0")
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    name = _text(body, 0, end) if end else ""
+    pos = end + 1
+    end = body.find(b"\0", pos)
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    query = _text(body, pos, end)
+    pos = end + 3
+    if pos > len(body):
+        raise errors.ProtocolViolation("message too short")
+    (n,) = _u16.unpack_from(body, pos - 2)
+    if 4 * n > len(body) - pos:  # checked before the count sizes anything
         raise errors.ProtocolViolation("insufficient data left in message")
-    return Parse(name, query, [b.i32() for _ in range(n)])
+    return Parse(name, query, list(struct.unpack_from(f"!{n}i", body, pos)) if n else [])
 
 
 @dataclass(slots=True)
