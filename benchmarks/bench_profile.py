@@ -112,6 +112,27 @@ def _print(label: str, stats: pstats.Stats, n: int, top: int) -> None:
     total = sum(tt for (_, _, tt, _, _) in rows.values())
     calls = sum(nc for (_, nc, _, _, _) in rows.values())
     print(f"\n{label}: {total / n * 1e6:.1f} µs profiled, {calls / n:.1f} calls per statement")
+    # By module: the package's parts, C functions called from Python, the rest.
+    parts: dict[str, list[float]] = {}
+    for (path, _, name), (_, nc, tt, _, _) in rows.items():
+        where = Path(path)
+        if name == "flush" and where.name == "connection.py":
+            # uvloop's transport.write, a C method cProfile does not see: the send system
+            # call, in wall time, with the client being scheduled on a loaded machine.
+            module = "socket write (connection.flush)"
+        elif path == "~":
+            module = "C calls (builtins, apsw, struct ...)"
+        elif "pgproxy" in where.parts or "dialects" in where.parts:
+            top_dir = "pgproxy" if "pgproxy" in where.parts else "dialects"
+            module = "/".join(where.parts[where.parts.index(top_dir):])
+        else:
+            module = f"other ({where.name})" if where.suffix == ".py" else "generated code"
+        part = parts.setdefault(module, [0.0, 0.0])
+        part[0] += tt
+        part[1] += nc
+    print(f"{'µs/stmt':>8} {'share':>6} {'calls':>6}  module")
+    for module, (tt, nc) in sorted(parts.items(), key=lambda kv: -kv[1][0])[:top]:
+        print(f"{tt / n * 1e6:8.2f} {tt / total:6.1%} {nc / n:6.1f}  {module}")
     print(f"{'µs/stmt':>8} {'share':>6} {'calls':>6}  function")
     ranked = sorted(rows.items(), key=lambda kv: -kv[1][2])[:top]
     for (path, line, name), (_, nc, tt, _, _) in ranked:

@@ -213,18 +213,20 @@ class Session:
             return b"E"
         return b"T" if self.in_transaction else b"I"
 
-    async def _parse(
+    async def _parse_large(
         self, sql: str, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
-        parse = self._pipeline.parse_shaped
-        if len(sql) < LARGE_TEXT:
-            return parse(sql, self.target(), declared, simple_query)
         # Megabytes of SQL keep sqlglot busy for seconds: in a worker thread the
         # event loop still gets the GIL every few milliseconds and serves the others.
+        parse = self._pipeline.parse_shaped
         return await self.workers.run(parse, sql, self.target(), declared, simple_query)
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        statements, literals = await self._parse(sql, len(param_types))
+        if len(sql) < LARGE_TEXT:  # on the loop: no frame of its own (_parse_large's)
+            statements, literals = self._pipeline.parse_shaped(sql, self.target(),
+                                                               len(param_types))
+        else:
+            statements, literals = await self._parse_large(sql, len(param_types))
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
@@ -248,7 +250,10 @@ class Session:
         return rows
 
     async def split(self, sql: str) -> list[PreparedStatement]:
-        statements, literals = await self._parse(sql, simple_query=True)
+        if len(sql) < LARGE_TEXT:
+            statements, literals = self._pipeline.parse_shaped(sql, self.target(), 0, True)
+        else:
+            statements, literals = await self._parse_large(sql, simple_query=True)
         prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals

@@ -457,7 +457,9 @@ class WireConnection(asyncio.Protocol):
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
         sql = m.parse_query(body)
-        await _close_result(self.protocol.simple_query())
+        dropped = self.protocol.simple_query()
+        if dropped is not None and dropped.result is not None:
+            await dropped.result.close()
         implicit = False
         try:
             statements = await self.session.split(sql)

@@ -351,7 +351,10 @@ def parse_execute(body: bytes) -> tuple[str, int]:
 
 
 def parse_query(body: bytes) -> str:
-    return _Body(body).cstr()
+    end = body.find(b"\0")
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    return _text(body, 0, end)
 
 
 def formats_for(formats: Sequence[int], n: int) -> list[int]:
