@@ -145,16 +145,17 @@ class Pipeline:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
         prepared = ctx.prepared
         assert prepared is not None
-        if prepared.literals:
-            return self._run_shaped(ctx, prepared)
+        if prepared.literals:  # a shaped statement: its literals follow the client's $n
+            if prepared.statement.literal_columns and \
+                    not ctx.route.backend.capabilities.passthrough:
+                return self._run_zoned(ctx, prepared)
+            ctx.params = [*ctx.params, *prepared.literals]
         return self.stages.offer(ctx)
 
-    async def _run_shaped(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
-        """A shaped statement: its literals follow the client's $n."""
-        literals: Sequence[Any] = prepared.literals
-        if prepared.statement.literal_columns and not ctx.route.backend.capabilities.passthrough:
-            literals = await self._zoned_literals(ctx, prepared)
-        ctx.params = [*ctx.params, *literals]
+    async def _run_zoned(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
+        """A shaped statement whose literals may be timestamps, read as the columns they
+        are bound to read them first."""
+        ctx.params = [*ctx.params, *await self._zoned_literals(ctx, prepared)]
         return await self.stages.offer(ctx)
 
     async def describe(
