@@ -147,9 +147,11 @@ class WireConnection(asyncio.Protocol):
         if w is not None and not w.done():
             w.set_result(None)
 
-    async def _next(self) -> tuple[bytes, bytes]:
+    async def _next(self, empty: bool = False) -> tuple[bytes, bytes]:
+        """The next whole message, waited for (`empty`: the reader has none yet)."""
         while True:
-            msg = self.reader.next()
+            msg = None if empty else self.reader.next()
+            empty = False
             if msg is not None:
                 if self._paused_reading and self.reader.pending() < READ_HIGH_WATER // 2:
                     self._resume_reading()
@@ -353,11 +355,11 @@ class WireConnection(asyncio.Protocol):
             else:
                 idle = self.session.idle_timeout() if self._at_ready and self.session else None
                 if idle is None:
-                    mtype, body = await self._next()
+                    mtype, body = await self._next(empty=True)
                 else:  # idle_session_timeout / idle_in_transaction_session_timeout
                     try:
                         async with asyncio.timeout(idle[0]):
-                            mtype, body = await self._next()
+                            mtype, body = await self._next(empty=True)
                     except TimeoutError:
                         raise idle[1] from None
             self._at_ready = False
@@ -622,7 +624,7 @@ class WireConnection(asyncio.Protocol):
             self.write(m.NO_DATA)
         elif getattr(result, "row_description", None) is None:
             description, encode = _shape(prepared, result, formats)
-            self.write(self._desc_out(description))
+            self.write(description if self._enc is None else self._desc_out(description))
             return encode
         else:
             self.write(self._desc_out(_described(result, m.formats_for(formats, len(columns)))))
@@ -645,7 +647,8 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
             self._sync_encoding()
-        encode = self._describe_result(portal) if described else None
+        encode = self._write_description(portal.prepared, portal.result, portal.formats) \
+            if described else None
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
@@ -657,6 +660,7 @@ class WireConnection(asyncio.Protocol):
             raise
         if finished:
             # A portal run to completion answers later Executes with no rows.
+            portal.closed = True
             await portal.result.close()
 
     async def _on_close(self, body: bytes) -> None:
@@ -669,7 +673,7 @@ class WireConnection(asyncio.Protocol):
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
             for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-                if portal.result is not None:
+                if portal.result is not None and not portal.closed:
                     await portal.result.close()
         self._ready()
 

@@ -41,6 +41,7 @@ class Portal:
     params: list[Any]
     formats: list[int]
     result: Any = None
+    closed: bool = False  # its result was run to completion and closed (Execute's)
 
 
 class ServerProtocol:
