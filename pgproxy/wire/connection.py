@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,9 @@ class WireConnection(asyncio.Protocol):
         self._enc: encoding.ClientEncoding | None = None
         self._enc_name = "UTF8"
         self._inbox: Any = None  # the session's LISTEN / NOTIFY inbox, if it has one
-        self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
+        # A handler returns what is left to await, if anything: Bind, portal Describe and
+        # Sync mostly finish at once, with no coroutine made for them.
+        self._handlers: dict[bytes, Callable[[bytes], Awaitable[None] | None]] = {
             b"Q": self._on_query,
             b"P": self._on_parse,
             b"B": self._on_bind,
@@ -378,7 +380,9 @@ class WireConnection(asyncio.Protocol):
             try:
                 if self._enc is not None and mtype in (b"Q", b"P"):
                     body = encoding.query_in(self._enc, mtype, body)
-                await handler(body)
+                pending = handler(body)
+                if pending is not None:
+                    await pending
             except Exception as exc:
                 self._failed(mtype, exc)
             if protocol.out_size > 65536:
@@ -551,7 +555,7 @@ class WireConnection(asyncio.Protocol):
         self.protocol.check_parse(msg.name)
         self.protocol.parsed(msg.name, await self.session.prepare(msg.query, msg.param_types))
 
-    async def _on_bind(self, body: bytes) -> None:
+    def _on_bind(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         msg = m.parse_bind(body)
         prepared = self.protocol.check_bind(msg)
@@ -562,21 +566,15 @@ class WireConnection(asyncio.Protocol):
         params = self.session.decode_params(prepared, msg.params, formats)
         old = self.protocol.bound(msg.portal, Portal(prepared, params, msg.result_formats))
         if old is not None and old.result is not None:  # the unnamed portal it replaces
-            await old.result.close()
+            return old.result.close()
+        return None
 
-    async def _on_describe(self, body: bytes) -> None:
+    def _on_describe(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         kind, name = m.parse_describe_or_close(body)
         protocol = self.protocol
         if kind == b"S":
-            prepared = protocol.statement(name)
-            self.write(m.parameter_description(prepared.param_types))
-            columns = None if prepared.empty else await self.session.describe(prepared)
-            if columns is None:
-                self.write(m.NO_DATA)
-            else:
-                self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
-            return
+            return self._describe_statement(protocol.statement(name))
         if name not in protocol.portals:
             # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
             cursor = self.session.cursor_description(name)
@@ -584,7 +582,7 @@ class WireConnection(asyncio.Protocol):
                 columns, formats = cursor
                 self.write(self._desc_out(_row_description(columns, formats)) if columns
                            else m.NO_DATA)
-                return
+                return None
         portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.NO_DATA)
@@ -594,6 +592,16 @@ class WireConnection(asyncio.Protocol):
             # Describe never runs the statement (an INSERT … RETURNING described and closed
             # must write nothing): answered with the next message, see _settle_describe.
             protocol.describe_pending = name
+        return None
+
+    async def _describe_statement(self, prepared: Any) -> None:
+        assert self.session is not None
+        self.write(m.parameter_description(prepared.param_types))
+        columns = None if prepared.empty else await self.session.describe(prepared)
+        if columns is None:
+            self.write(m.NO_DATA)
+        else:
+            self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
 
     async def _settle_describe(self, mtype: bytes, execute_name: str | None) -> None:
         """Answer a pending portal Describe the next message does not answer (it is not
@@ -667,14 +675,24 @@ class WireConnection(asyncio.Protocol):
         kind, name = m.parse_describe_or_close(body)
         await _close_result(self.protocol.close(kind, name))
 
-    async def _on_sync(self, body: bytes) -> None:
+    def _on_sync(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         self.session.end_of_sync()
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
-            for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-                if portal.result is not None and not portal.closed:
-                    await portal.result.close()
+            open_ = [portal.result
+                     for portal in self.protocol.sync(self.session.transaction_status != b"I")
+                     if portal.result is not None and not portal.closed]
+            if open_:
+                return self._ready_after(open_)
+        self._ready()
+        return None
+
+    async def _ready_after(self, results: list[Any]) -> None:
+        """Close the results a Sync ended, then ReadyForQuery (the connection they held
+        may go back to its pool by then)."""
+        for result in results:
+            await result.close()
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:
