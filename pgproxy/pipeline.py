@@ -1,11 +1,13 @@
 """The one path every statement takes: from the client's text to streamed rows.
 
-parse (cached) -> the hooks' before -> the ordered stages (pgproxy/core/stages:
-failed-transaction guard, COPY, local commands, catalog, advisory locks,
-cursors, PREPARE, NOTIFY, the proxy's own functions, set_config, transaction
-control) -> the backend: generate (cached) -> bind -> query cache -> execute
-in a worker -> a streamed result -> the hooks' after. This module owns the
-backend end of it; the stages decide who answers.
+parse (cached: an exact text seen before costs one lookup, a new one is scanned
+for its literals and shares its shape's parse) -> the hooks' before -> the
+ordered stages (pgproxy/core/stages: failed-transaction guard, COPY, local
+commands, catalog, advisory locks, cursors, PREPARE, NOTIFY, the proxy's own
+functions, set_config, transaction control) -> the backend: generate (cached,
+and kept on the prepared statement for the session's target) -> bind -> query
+cache -> execute in a worker -> a streamed result -> the hooks' after. This
+module owns the backend end of it; the stages decide who answers.
 """
 
 from __future__ import annotations

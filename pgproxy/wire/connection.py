@@ -7,6 +7,11 @@ buffered until a Sync, a Flush or a full batch, and `drain` waits while the
 transport's buffer is over its high mark. The connection runs its own login
 (TLS, the auth policy's exchange, a cancel key from the registry) and one
 handler per message type, in the manner of asyncpg's coreproto.
+
+A statement run again costs the least the protocol allows: messages already
+received are handled without a wait, handlers that need not wait make no
+coroutine, and a statement keeps the RowDescription and row encoder of its
+last result (`_shape`), reused while its columns, formats and Style hold.
 """
 
 from __future__ import annotations
