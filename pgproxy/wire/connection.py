@@ -673,8 +673,8 @@ class WireConnection(asyncio.Protocol):
             raise
         if finished:
             # A portal run to completion answers later Executes with no rows.
-            portal.closed = True
             await portal.result.close()
+            portal.closed = True  # Sync need not close it again
 
     async def _on_close(self, body: bytes) -> None:
         kind, name = m.parse_describe_or_close(body)
