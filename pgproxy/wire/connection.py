@@ -11,7 +11,7 @@ handler per message type, in the manner of asyncpg's coreproto.
 A statement run again costs the least the protocol allows: messages already
 received are handled without a wait, handlers that need not wait make no
 coroutine, and a statement keeps the RowDescription and row encoder of its
-last result (`_shape`), reused while its columns, formats and Style hold.
+last result (wire/described.py), reused while its columns, formats and Style hold.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pgproxy import errors
 from pgproxy.wire import batches, copyio, encoding
 from pgproxy.wire import messages as m
+from pgproxy.wire.described import result_description, row_description, shape
 from pgproxy.wire.policy import Peer
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
@@ -515,7 +516,7 @@ class WireConnection(asyncio.Protocol):
         encode: Any = None,
     ) -> bool:
         """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended).
-        `prepared`: the statement whose memo (see _shape) has the result's encoder;
+        `prepared`: the statement whose memo (wire/described.shape) has the result's encoder;
         `encode`: that encoder, when the RowDescription just sent came with it."""
         sent = 0
         enc = self._enc
@@ -534,7 +535,7 @@ class WireConnection(asyncio.Protocol):
                 if rows:
                     if encode is None:
                         encode = (batches.encoder_for(columns, formats, result.style)
-                                  if prepared is None else _shape(prepared, result, formats)[1])
+                                  if prepared is None else shape(prepared, result, formats)[1])
                     data = batch.frames = encode(rows) if encode is not None else b""
             if data:
                 if enc is not None:
@@ -585,7 +586,7 @@ class WireConnection(asyncio.Protocol):
             cursor = self.session.cursor_description(name)
             if cursor is not None:
                 columns, formats = cursor
-                self.write(self._desc_out(_row_description(columns, formats)) if columns
+                self.write(self._desc_out(row_description(columns, formats)) if columns
                            else m.NO_DATA)
                 return None
         portal = protocol.portal(name)
@@ -606,7 +607,7 @@ class WireConnection(asyncio.Protocol):
         if columns is None:
             self.write(m.NO_DATA)
         else:
-            self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
+            self.write(self._desc_out(row_description(columns, [0] * len(columns))))
 
     async def _settle_describe(self, mtype: bytes, execute_name: str | None) -> None:
         """Answer a pending portal Describe the next message does not answer (it is not
@@ -622,7 +623,7 @@ class WireConnection(asyncio.Protocol):
             self.write(m.NO_DATA)
         else:
             formats = m.formats_for(portal.formats, len(columns))
-            self.write(self._desc_out(_row_description(columns, formats)))
+            self.write(self._desc_out(row_description(columns, formats)))
 
     def _describe_result(self, portal: Portal) -> Any:
         assert portal.result is not None
@@ -630,17 +631,18 @@ class WireConnection(asyncio.Protocol):
 
     def _write_description(self, prepared: Any, result: Result, formats: Sequence[int]) -> Any:
         """A result's RowDescription, NoData if it has no columns: the result's own when
-        it keeps one (a cache hit), else from the statement's memo (see _shape), whose row
-        encoder is returned for the rows."""
+        it keeps one (a cache hit), else from the statement's memo (wire/described.shape),
+        whose row encoder is returned for the rows."""
         columns = result.columns
         if columns is None:
             self.write(m.NO_DATA)
         elif getattr(result, "row_description", None) is None:
-            description, encode = _shape(prepared, result, formats)
+            description, encode = shape(prepared, result, formats)
             self.write(description if self._enc is None else self._desc_out(description))
             return encode
         else:
-            self.write(self._desc_out(_described(result, m.formats_for(formats, len(columns)))))
+            formats = m.formats_for(formats, len(columns))
+            self.write(self._desc_out(result_description(result, formats)))
         return None
 
     async def _on_execute(self, body: bytes) -> None:
@@ -730,47 +732,6 @@ def _statement_error(exc: Exception) -> errors.PgError:
     if isinstance(exc, errors.PgError):
         return exc
     return errors.from_sqlstate("54001", "stack depth limit exceeded")
-
-
-_DESCRIPTIONS: dict[tuple[tuple[Any, ...], tuple[int, ...]], bytes] = {}
-
-
-def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
-    """RowDescription bytes, built once per (columns, formats) seen."""
-    fields = tuple(
-        (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
-        for c in columns
-    )
-    key = (fields, tuple(formats))
-    data = _DESCRIPTIONS.get(key)
-    if data is None:
-        if len(_DESCRIPTIONS) > 4096:  # bound the table; the shapes in use come back
-            _DESCRIPTIONS.clear()
-        data = _DESCRIPTIONS[key] = m.row_description(fields, formats)
-    return data
-
-
-def _shape(prepared: Any, result: Any, formats: Sequence[int]) -> tuple[bytes, Any]:
-    """A result's RowDescription and row encoder, kept on its statement: the next run
-    with the same columns, result formats and Style (a repeated Bind/Execute) reuses
-    them, compared in one tuple comparison (the columns are mostly the same objects)."""
-    columns = tuple(result.columns)
-    style = result.style
-    memo = prepared.frontend
-    if memo is not None and memo[2] is style and memo[1] == formats and memo[0] == columns:
-        return memo[3], memo[4]
-    description = _row_description(columns, m.formats_for(formats, len(columns)))
-    encode = batches.encoder_for(columns, formats, style)
-    prepared.frontend = (columns, list(formats), style, description, encode)
-    return description, encode
-
-
-def _described(result: Any, formats: list[int]) -> bytes:
-    """A result's RowDescription: its own encoded bytes when it keeps them (optional
-    `row_description(formats) -> bytes | None`), else encoded from its columns."""
-    keep = getattr(result, "row_description", None)
-    data = keep(formats) if keep is not None else None
-    return data if data is not None else _row_description(result.columns, formats)
 
 
 async def _ignore(body: bytes) -> None:

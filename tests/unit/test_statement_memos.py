@@ -20,7 +20,7 @@ from pgproxy.session import Session
 from pgproxy.types import ISO, Style
 from pgproxy.wire import messages as m
 from pgproxy.wire.batches import encoder_for
-from pgproxy.wire.connection import _row_description, _shape
+from pgproxy.wire.described import row_description, shape
 
 
 @pytest.fixture
@@ -137,20 +137,20 @@ def test_the_wire_keeps_a_statements_row_description_and_encoder_while_they_hold
 
     prepared = Statement()
     columns = [Column("id", pgtypes.INT8, 8), Column("name", pgtypes.TEXT)]
-    description, encode = _shape(prepared, _result(columns), [1])
-    assert description == _row_description(columns, [1, 1])
+    description, encode = shape(prepared, _result(columns), [1])
+    assert description == row_description(columns, [1, 1])
     assert encode([(1, "a")]) == encoder_for(columns, [1])([(1, "a")])
     memo = prepared.frontend
     # Equal columns (new objects), the same formats and Style: the memo answers.
     same = [Column("id", pgtypes.INT8, 8), Column("name", pgtypes.TEXT)]
-    assert _shape(prepared, _result(same), [1]) == (description, encode)
+    assert shape(prepared, _result(same), [1]) == (description, encode)
     assert prepared.frontend is memo
     # Other formats, other columns, another Style: built anew.
-    text, _ = _shape(prepared, _result(columns), [])
-    assert text == _row_description(columns, [0, 0]) != description
+    text, _ = shape(prepared, _result(columns), [])
+    assert text == row_description(columns, [0, 0]) != description
     renamed = [Column("id", pgtypes.INT8, 8), Column("label", pgtypes.TEXT)]
-    assert b"label" in _shape(prepared, _result(renamed), [])[0]
+    assert b"label" in shape(prepared, _result(renamed), [])[0]
     styled = Style(dates="SQL", order="DMY")
-    _shape(prepared, _result(renamed, styled), [])
+    shape(prepared, _result(renamed, styled), [])
     assert prepared.frontend[2] is styled
     assert m.command_complete("SELECT 2") == b"C\0\0\0\x0dSELECT 2\0"
