@@ -282,7 +282,8 @@ class Pipeline:
         if steps_ and not timed:
             return await step_async(steps_, "backend execute", partial(self._execute, timed=True),
                                     ctx, stmt, generated, values, param_types)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+        kind = stmt.kind  # (an enum member read once: Kind.X costs a class lookup each)
+        if kind in _ENDS_TX:
             # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
             # read the rest of their rows (and only they: release_active may read out
             # every open cursor where the backend keeps one result open at a time).
@@ -290,13 +291,13 @@ class Pipeline:
                 await ctx.cursors.before_commit()
             await ctx.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
         await ctx.release_active()
-        if ctx.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
+        if ctx.route.backend.capabilities.passthrough and kind not in _TX_CONTROL:
             await ctx.push_settings(await ctx.connection())
         implicit = undo = None
-        if stmt.kind is Kind.DDL and ctx.in_transaction and \
+        if kind is _DDL and ctx.in_transaction and \
                 not ctx.route.backend.capabilities.transactional_ddl:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
-        elif stmt.kind is Kind.ROLLBACK and ctx.ddl_undo:
+        elif kind is _ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
         # The schema its result's typing reads, read before the result is open.
         await self.catalog.before_execute(ctx, stmt)
@@ -333,19 +334,19 @@ class Pipeline:
             typer = typed_rows(generated.record_fields)
             rows = list(map(typer, rows))
             cursor = rescale.ScaledCursor(cursor, list(cursor.columns), typer)
-        ctx.after_statement(stmt.kind, in_tx)
-        if stmt.temp_created or stmt.kind in _CONNECTION_STATE or (
+        ctx.after_statement(kind, in_tx)
+        if stmt.temp_created or kind in _CONNECTION_STATE or (
                 stmt.side_effects and stmt.side_effects != _ANY):
             # A temporary table, a sequence's currval (nextval), or what a CALL or a
             # statement the proxy cannot see into may have set lives on this connection now.
             ctx.pin()
-        if stmt.kind is Kind.DDL:
+        if kind is _DDL:
             self.catalog.invalidate(ctx.route.backend)
         if self._cache is not None:
             # Before the write's CommandComplete can reach its client.
             self._cache.after_execute(ctx, stmt, was_in_tx, in_tx)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
-            await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
+        if kind in _ENDS_TX or (was_in_tx and not in_tx):
+            await ctx.cursors.end_transaction(commit=kind is not _ROLLBACK)
             ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
@@ -529,6 +530,8 @@ class Pipeline:
             for i, oid in enumerate(types)]), complete
 
 
+_ENDS_TX = frozenset({Kind.COMMIT, Kind.ROLLBACK})
+_DDL, _ROLLBACK = Kind.DDL, Kind.ROLLBACK
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
                          Kind.SAVEPOINT, Kind.RELEASE})

@@ -53,6 +53,10 @@ MEMO_TEXT = 4096
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
+# Statement kinds the statement path tests, read once (an enum's Kind.X is a class lookup).
+_EMPTY, _ROLLBACK_TO = dialects.Kind.EMPTY, dialects.Kind.ROLLBACK_TO
+_ENDS_TX = frozenset({dialects.Kind.COMMIT, dialects.Kind.ROLLBACK})
+_ROLLS_BACK = frozenset({dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO})
 _LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1083,
                  "timetz": 1266}
 
@@ -277,7 +281,7 @@ class Session:
             if not oid and i < len(inferred):
                 oid = inferred[i]
             types.append(oid or TEXT_OID)
-        prepared = PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
+        prepared = PreparedStatement(stmt, types, stmt.kind is _EMPTY)
         # The same statement again (a driver's unnamed Parse before every Bind, a simple
         # query of a shape seen before): what the last one learnt holds for this one, each
         # memo being keyed by what it depends on (types, target, columns and formats).
@@ -939,12 +943,12 @@ class Session:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.
             notify.end_transaction(self.notifications, self.database, self.inbox,
                                    commit=kind is not dialects.Kind.ROLLBACK)
-        if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
+        if kind in _ENDS_TX:
             self.failed = False
             self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)
-        elif kind is dialects.Kind.ROLLBACK_TO:
+        elif kind is _ROLLBACK_TO:
             self.failed = False
-        if kind in (dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO) and self._pushed_in_tx:
+        if self._pushed_in_tx and kind in _ROLLS_BACK:
             self._pushed = None  # the backend rolled the pushed settings back too
 
 

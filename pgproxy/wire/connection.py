@@ -352,6 +352,7 @@ class WireConnection(asyncio.Protocol):
         handlers = self._handlers
         protocol = self.protocol
         reader = self.reader
+        extended = State.EXTENDED  # (an enum member: a class lookup each time it is named)
         while True:
             # A message already received is taken at once (a pipelined Bind/Execute/Sync:
             # no wait, no timeout); else the client is waited for.
@@ -380,7 +381,7 @@ class WireConnection(asyncio.Protocol):
                 except Exception as exc:
                     self._failed(b"D", exc)
             # Within an extended query every message is taken (and the state stays).
-            if protocol.state is not State.EXTENDED and not protocol.receive(mtype):
+            if protocol.state is not extended and not protocol.receive(mtype):
                 continue  # discarding until Sync
             handler = handlers.get(mtype) or _invalid(mtype)
             try:
