@@ -49,6 +49,10 @@ _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 INVALIDATE_FRAME = 2  # the code of a worker-to-worker "DDL ran: forget the schema" (wire/peers.py)
 
 
+# Read once: naming an enum member is a class lookup each time (handles runs per statement).
+_SELECT = dialects.Kind.SELECT
+
+
 class Catalog:
     """Answers catalog statements from a per-backend engine; shared by every ctx."""
 
@@ -76,7 +80,7 @@ class Catalog:
             return False
         if stmt.catalog_only:
             return True
-        if stmt.kind is not dialects.Kind.SELECT:
+        if stmt.kind is not _SELECT:
             return False
         if stmt.tables_read:
             return bool(self._sequences_read(ctx, stmt))
