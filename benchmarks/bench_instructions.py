@@ -12,7 +12,9 @@ each protocol form and the total is divided by their number.
 `--root` runs another checkout's pgproxy (a baseline) with this script.
 `--objects N` also prints, per protocol form, the N shared objects (the Python
 interpreter, apsw and SQLite, libc, ...) whose own code ran the most
-instructions: where the remaining cost is, and what compiling could reach.
+instructions: where the remaining cost is, and what compiling could reach;
+`--functions N` the N C functions (the interpreter's eval loop, allocator,
+dict lookups ...) that did.
 Needs valgrind (apt-get install valgrind).
 """
 
@@ -45,6 +47,9 @@ def main() -> None:
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
     ap.add_argument("--objects", type=int, default=0,
                     help="print the N shared objects with the most instructions per form")
+    ap.add_argument("--functions", type=int, default=0,
+                    help="print the N functions (C level: the interpreter's, the "
+                         "extensions') with the most instructions of their own per form")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -93,6 +98,8 @@ def main() -> None:
             print(f"{label:24s} {_total(out) / args.queries / 1000:20.1f}")
             for name, count in _by_object(out)[: args.objects]:
                 print(f"    {count / args.queries / 1000:10.1f}  {name}")
+            for name, count in _by_function(out)[: args.functions]:
+                print(f"    {count / args.queries / 1000:10.2f}  {name}")
     finally:
         proc.terminate()
         proc.wait(60)
@@ -123,6 +130,25 @@ def _total(prefix: str) -> int:
             if line.startswith(("summary:", "totals:")):
                 total = max(total, int(line.split()[1]))
     return total
+
+
+def _by_function(prefix: str) -> list[tuple[str, int]]:
+    """Instructions per function (self cost, all threads), most first."""
+    counts: dict[str, int] = {}
+    for path in glob.glob(prefix + ".*"):
+        text = subprocess.run(
+            ["callgrind_annotate", "--inclusive=no", "--threshold=100", path],
+            capture_output=True, text=True, check=False,
+        ).stdout
+        for line in text.splitlines():
+            head, _, obj = line.rpartition(" [")
+            parts = head.split()
+            number = parts[0].replace(",", "") if parts else ""
+            if obj.endswith("]") and number.isdigit():
+                where, _, function = parts[-1].rpartition(":")
+                name = f"{Path(where).name}:{function} [{Path(obj[:-1]).name}]"
+                counts[name] = counts.get(name, 0) + int(number)
+    return sorted(counts.items(), key=lambda kv: -kv[1])
 
 
 def _by_object(prefix: str) -> list[tuple[str, int]]:

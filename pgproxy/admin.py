@@ -44,6 +44,7 @@ class AdminStatement:
     args: list[str | int] = field(default_factory=list)  # literals, or $n as 0-based int
     param_types: list[int] = field(default_factory=list)
     empty: bool = False
+    frontend: Any = None  # the wire's memo of its result shape (wire/interface.Prepared)
 
 
 def parse(sql: str) -> list[AdminStatement]:

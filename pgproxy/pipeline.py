@@ -1,11 +1,13 @@
 """The one path every statement takes: from the client's text to streamed rows.
 
-parse (cached) -> the hooks' before -> the ordered stages (pgproxy/core/stages:
-failed-transaction guard, COPY, local commands, catalog, advisory locks,
-cursors, PREPARE, NOTIFY, the proxy's own functions, set_config, transaction
-control) -> the backend: generate (cached) -> bind -> query cache -> execute
-in a worker -> a streamed result -> the hooks' after. This module owns the
-backend end of it; the stages decide who answers.
+parse (cached: an exact text seen before costs one lookup, a new one is scanned
+for its literals and shares its shape's parse) -> the hooks' before -> the
+ordered stages (pgproxy/core/stages: failed-transaction guard, COPY, local
+commands, catalog, advisory locks, cursors, PREPARE, NOTIFY, the proxy's own
+functions, set_config, transaction control) -> the backend: generate (cached,
+and kept on the prepared statement for the session's target) -> bind -> query
+cache -> execute in a worker -> a streamed result -> the hooks' after. This
+module owns the backend end of it; the stages decide who answers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
+
+from lru import LRU
 
 import dialects
 from dialects.cache import TranslationCache
@@ -38,6 +42,8 @@ from pgproxy.types.records import typed_rows
 from pgproxy.workers import inline
 
 log = logging.getLogger("pgproxy.pipeline")
+# The longest text whose parse_shaped answer is kept by its exact text.
+_TEXT_KEPT = 4096
 Kind = dialects.Kind
 
 
@@ -46,6 +52,8 @@ class Pipeline:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.translations = TranslationCache(cache_size)
+        # Exact texts -> parse_shaped's answer (statements, lifted literal values).
+        self._texts: LRU = LRU(cache_size)
         self.catalog = Catalog()  # pg_catalog / information_schema emulation
         self.hooks = Hooks()  # before / after / error, and the steps' timers
         self.stages = Stages(build(self))
@@ -76,11 +84,20 @@ class Pipeline:
     def parse_shaped(
         self, sql: str, target: dialects.Target, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
-        """parse, once per shape: literals lifted out come back as values to bind."""
+        """parse, once per shape: literals lifted out come back as values to bind. A text
+        seen before (an unnamed Parse repeated, a simple query's fixed text) is not even
+        scanned for its literals again."""
+        key = (sql, target.dialect, declared, simple_query)
+        hit = self._texts.get(key)
+        if hit is not None:
+            return hit
         try:
-            return self.translations.parse_shaped(sql, target, declared, simple_query)
+            hit = self.translations.parse_shaped(sql, target, declared, simple_query)
         except dialects.TranslationError as exc:
             raise translation_error(exc) from None
+        if len(sql) <= _TEXT_KEPT:
+            self._texts[key] = hit
+        return hit
 
     def generate(self, stmt: dialects.Statement, target: dialects.Target) -> dialects.Generated:
         """dialects.generate, once per (statement, target)."""
@@ -94,54 +111,53 @@ class Pipeline:
 
     # ------------------------------------------------------------ a session's entry points
 
-    def execute(
+    async def execute(
         self, session: Session, prepared: PreparedStatement, params: Sequence[Any],
         formats: Sequence[int],
-    ) -> Awaitable[Any]:
+    ) -> Any:
         """A client's statement: the hooks around the stages (with none, just the stages).
 
-        This and run() hand back the answering stage's awaitable rather than awaiting
-        it, so the hot path has no frame per layer."""
+        One frame for all of it: the hooks' before / after (when any hook has them), the
+        error hooks, and the rule that any error inside a transaction block aborts it,
+        the proxy's own (a cursor's 55000, a refused statement) as the backend's. The
+        stages hand back the answering stage's awaitable rather than awaiting it, so the
+        hot path has no frame per layer either."""
         ctx = StatementContext(session, prepared, params, formats)
         hooks = self.hooks
-        if not hooks.statement:
-            return self.run(ctx)
-        if not hooks.wraps:
-            return self._on_error(ctx)
-        return self._hooked(ctx)
-
-    async def _on_error(self, ctx: StatementContext) -> Any:
-        """The stages with hooks that only hear of failures: nothing to do when it works."""
         try:
-            return await self.run(ctx)
-        except BaseException as exc:
-            self.hooks.error(ctx, None, exc)
+            if not hooks.wraps:  # no hook, or only ones that hear of failures (health)
+                try:
+                    return await self.run(ctx)
+                except BaseException as exc:
+                    if hooks.statement:
+                        hooks.error(ctx, None, exc)
+                    raise
+            states = hooks.before(ctx)
+            try:
+                result = await self.run(ctx)
+            except BaseException as exc:
+                hooks.error(ctx, states, exc)
+                raise
+            return hooks.after(ctx, states, result)
+        except errors.PgError:
+            session.statement_failed()
             raise
-
-    async def _hooked(self, ctx: StatementContext) -> Any:
-        hooks = self.hooks
-        states = hooks.before(ctx)
-        try:
-            result = await self.run(ctx)
-        except BaseException as exc:
-            hooks.error(ctx, states, exc)
-            raise
-        return hooks.after(ctx, states, result)
 
     def run(self, ctx: StatementContext) -> Awaitable[Any]:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
         prepared = ctx.prepared
         assert prepared is not None
-        if prepared.literals:
-            return self._run_shaped(ctx, prepared)
+        if prepared.literals:  # a shaped statement: its literals follow the client's $n
+            if prepared.statement.literal_columns and \
+                    not ctx.route.backend.capabilities.passthrough:
+                return self._run_zoned(ctx, prepared)
+            ctx.params = [*ctx.params, *prepared.literals]
         return self.stages.offer(ctx)
 
-    async def _run_shaped(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
-        """A shaped statement: its literals follow the client's $n."""
-        literals: Sequence[Any] = prepared.literals
-        if prepared.statement.literal_columns and not ctx.route.backend.capabilities.passthrough:
-            literals = await self._zoned_literals(ctx, prepared)
-        ctx.params = [*ctx.params, *literals]
+    async def _run_zoned(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
+        """A shaped statement whose literals may be timestamps, read as the columns they
+        are bound to read them first."""
+        ctx.params = [*ctx.params, *await self._zoned_literals(ctx, prepared)]
         return await self.stages.offer(ctx)
 
     async def describe(
@@ -221,7 +237,18 @@ class Pipeline:
             return await self._end_lost(ctx, stmt)
         formats = ctx.formats
         try:
-            generated = self.generate(stmt, ctx.target())
+            # The client's statement run again: its translation for this target is kept on
+            # it (a new target, after a SET that changes it, is translated anew).
+            target = ctx.target()
+            prepared = ctx.prepared
+            known = prepared.translated if prepared is not None else None
+            if known is not None and known[0] is target and known[1] is stmt \
+                    and not self.hooks.steps:
+                generated = known[2]
+            else:
+                generated = self.generate(stmt, target)
+                if prepared is not None and prepared.statement is stmt:
+                    prepared.translated = (target, stmt, generated)
             values = _bind(ctx, generated, params, param_types)
         except errors.PgError:
             ctx.statement_failed()
@@ -255,7 +282,8 @@ class Pipeline:
         if steps_ and not timed:
             return await step_async(steps_, "backend execute", partial(self._execute, timed=True),
                                     ctx, stmt, generated, values, param_types)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK):
+        kind = stmt.kind  # (an enum member read once: Kind.X costs a class lookup each)
+        if kind in _ENDS_TX:
             # Cursors the end of the transaction closes go first, unread; WITH HOLD ones
             # read the rest of their rows (and only they: release_active may read out
             # every open cursor where the backend keeps one result open at a time).
@@ -263,13 +291,13 @@ class Pipeline:
                 await ctx.cursors.before_commit()
             await ctx.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
         await ctx.release_active()
-        if ctx.route.backend.capabilities.passthrough and stmt.kind not in _TX_CONTROL:
+        if ctx.route.backend.capabilities.passthrough and kind not in _TX_CONTROL:
             await ctx.push_settings(await ctx.connection())
         implicit = undo = None
-        if stmt.kind is Kind.DDL and ctx.in_transaction and \
+        if kind is _DDL and ctx.in_transaction and \
                 not ctx.route.backend.capabilities.transactional_ddl:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
-        elif stmt.kind is Kind.ROLLBACK and ctx.ddl_undo:
+        elif kind is _ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
         # The schema its result's typing reads, read before the result is open.
         await self.catalog.before_execute(ctx, stmt)
@@ -306,19 +334,19 @@ class Pipeline:
             typer = typed_rows(generated.record_fields)
             rows = list(map(typer, rows))
             cursor = rescale.ScaledCursor(cursor, list(cursor.columns), typer)
-        ctx.after_statement(stmt.kind, in_tx)
-        if stmt.temp_created or stmt.kind in _CONNECTION_STATE or (
+        ctx.after_statement(kind, in_tx)
+        if stmt.temp_created or kind in _CONNECTION_STATE or (
                 stmt.side_effects and stmt.side_effects != _ANY):
             # A temporary table, a sequence's currval (nextval), or what a CALL or a
             # statement the proxy cannot see into may have set lives on this connection now.
             ctx.pin()
-        if stmt.kind is Kind.DDL:
+        if kind is _DDL:
             self.catalog.invalidate(ctx.route.backend)
         if self._cache is not None:
             # Before the write's CommandComplete can reach its client.
             self._cache.after_execute(ctx, stmt, was_in_tx, in_tx)
-        if stmt.kind in (Kind.COMMIT, Kind.ROLLBACK) or (was_in_tx and not in_tx):
-            await ctx.cursors.end_transaction(commit=stmt.kind is not Kind.ROLLBACK)
+        if kind in _ENDS_TX or (was_in_tx and not in_tx):
+            await ctx.cursors.end_transaction(commit=kind is not _ROLLBACK)
             ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
@@ -502,6 +530,8 @@ class Pipeline:
             for i, oid in enumerate(types)]), complete
 
 
+_ENDS_TX = frozenset({Kind.COMMIT, Kind.ROLLBACK})
+_DDL, _ROLLBACK = Kind.DDL, Kind.ROLLBACK
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
                          Kind.SAVEPOINT, Kind.RELEASE})

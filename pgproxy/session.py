@@ -47,9 +47,16 @@ T = TypeVar("T")
 TEXT_OID = 25
 # Query texts from this size on are parsed off the event loop.
 LARGE_TEXT = 1 << 20
+# Statements a session remembers what it learnt of (_prepared), and the longest text.
+MEMO_STATEMENTS = 64
+MEMO_TEXT = 4096
 # How long a timed-out statement's cancel may take before the call is abandoned
 # (a hung backend never answers it): its statement_timeout, within these bounds.
 CANCEL_GRACE = (0.1, 1.0)
+# Statement kinds the statement path tests, read once (an enum's Kind.X is a class lookup).
+_EMPTY, _ROLLBACK_TO = dialects.Kind.EMPTY, dialects.Kind.ROLLBACK_TO
+_ENDS_TX = frozenset({dialects.Kind.COMMIT, dialects.Kind.ROLLBACK})
+_ROLLS_BACK = frozenset({dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO})
 _LITERAL_OIDS = {"date": 1082, "timestamp": 1114, "timestamptz": 1184, "time": 1083,
                  "timetz": 1266}
 
@@ -169,6 +176,8 @@ class Session:
         # that committed it by itself (dialects/implicit_commit.py): run by a ROLLBACK.
         self.ddl_undo: list[str] = []
         self.sql_statements: dict[str, PreparedStatement] = {}  # SQL-level PREPARE
+        # id(statement) -> the last PreparedStatement made of it (see _prepared).
+        self._learnt: dict[int, PreparedStatement] = {}
         # The wire's Parse statements by name (the wire owns them; pg_prepared_statements).
         self.protocol_statements: dict[str, Any] = {}
         self.inbox = notify.Inbox()  # LISTEN channels and notifications to deliver
@@ -200,7 +209,7 @@ class Session:
 
     @property
     def client_encoding(self) -> str:
-        return self.settings.get("client_encoding")
+        return self.settings.value("client_encoding")
 
     @property
     def transaction_status(self) -> bytes:
@@ -208,18 +217,20 @@ class Session:
             return b"E"
         return b"T" if self.in_transaction else b"I"
 
-    async def _parse(
+    async def _parse_large(
         self, sql: str, declared: int = 0, simple_query: bool = False
     ) -> tuple[list[dialects.Statement], tuple[Any, ...]]:
-        parse = self._pipeline.parse_shaped
-        if len(sql) < LARGE_TEXT:
-            return parse(sql, self.target(), declared, simple_query)
         # Megabytes of SQL keep sqlglot busy for seconds: in a worker thread the
         # event loop still gets the GIL every few milliseconds and serves the others.
+        parse = self._pipeline.parse_shaped
         return await self.workers.run(parse, sql, self.target(), declared, simple_query)
 
     async def prepare(self, sql: str, param_types: Sequence[int] = ()) -> PreparedStatement:
-        statements, literals = await self._parse(sql, len(param_types))
+        if len(sql) < LARGE_TEXT:  # on the loop: no frame of its own (_parse_large's)
+            statements, literals = self._pipeline.parse_shaped(sql, self.target(),
+                                                               len(param_types))
+        else:
+            statements, literals = await self._parse_large(sql, len(param_types))
         if len(statements) > 1:
             raise errors.SyntaxError("cannot insert multiple commands into a prepared statement")
         if not statements:
@@ -243,7 +254,10 @@ class Session:
         return rows
 
     async def split(self, sql: str) -> list[PreparedStatement]:
-        statements, literals = await self._parse(sql, simple_query=True)
+        if len(sql) < LARGE_TEXT:
+            statements, literals = self._pipeline.parse_shaped(sql, self.target(), 0, True)
+        else:
+            statements, literals = await self._parse_large(sql, simple_query=True)
         prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals
@@ -267,7 +281,22 @@ class Session:
             if not oid and i < len(inferred):
                 oid = inferred[i]
             types.append(oid or TEXT_OID)
-        return PreparedStatement(stmt, types, stmt.kind is dialects.Kind.EMPTY)
+        prepared = PreparedStatement(stmt, types, stmt.kind is _EMPTY)
+        # The same statement again (a driver's unnamed Parse before every Bind, a simple
+        # query of a shape seen before): what the last one learnt holds for this one, each
+        # memo being keyed by what it depends on (types, target, columns and formats).
+        learnt = self._learnt
+        last = learnt.get(id(stmt))
+        if last is not None and last.statement is stmt:
+            if last.param_types == types:
+                prepared.decoders = last.decoders
+            prepared.translated, prepared.frontend = last.translated, last.frontend
+        elif len(stmt.sql) > MEMO_TEXT:
+            return prepared  # a huge one-off text is not kept alive here
+        elif len(learnt) >= MEMO_STATEMENTS:
+            learnt.clear()  # bound it; the statements in use come back
+        learnt[id(stmt)] = prepared
+        return prepared
 
     async def begin_implicit(self, statements: Sequence[PreparedStatement]) -> bool:
         return await self._pipeline.begin_implicit(self, statements)
@@ -278,10 +307,17 @@ class Session:
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
-        out: list[Any] = []
         style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
-        for oid, fmt, value in zip(prepared.param_types, formats, values, strict=True):
-            out.append(None if value is None else decoder(oid, fmt, style)(value))
+        # One decoder per parameter, chosen once per (formats, Style) the statement is
+        # bound with: a repeated Bind looks nothing up.
+        known = prepared.decoders
+        if known is None or known[1] is not style or known[0] != formats:
+            decoders = [decoder(oid, fmt, style)
+                        for oid, fmt in zip(prepared.param_types, formats, strict=True)]
+            known = prepared.decoders = (list(formats), style, decoders)
+        out: list[Any] = []
+        for decode, value in zip(known[2], values, strict=True):
+            out.append(None if value is None else decode(value))
         return out
 
     async def describe(
@@ -289,17 +325,11 @@ class Session:
     ) -> Sequence[Column] | None:
         return await self._pipeline.describe(self, prepared, params)
 
-    async def execute(
+    def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
-    ) -> Any:
-        try:
-            return await self._pipeline.execute(self, prepared, params, result_formats)
-        except errors.PgError:
-            # Any error inside a transaction block aborts it, the proxy's own (a cursor's
-            # 55000, a refused statement) as the backend's (_after_error).
-            if self.in_transaction:
-                self.failed = True
-            raise
+    ) -> Awaitable[Any]:
+        # The pipeline's own coroutine: it also marks the transaction failed on an error.
+        return self._pipeline.execute(self, prepared, params, result_formats)
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""
@@ -666,13 +696,14 @@ class Session:
             detail=exc.message, hint=exc.hint,
         )
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a driver call on the session's connection in the backend's workers.
+    def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run a driver call on the session's connection in the backend's workers (its
+        awaitable: no frame of its own on the hot path).
 
         Keeps the transaction state true afterwards, and drops a connection the
         backend lost, so the next statement gets a new one.
         """
-        return await self._wait(self.pool.submit(fn, *args), self.conn)
+        return self._wait(self.pool.submit(fn, *args), self.conn)
 
     async def _wait(self, job: Job[T], conn: Connection | None) -> T:
         """The result of `job`, running on `conn` (None: it opens one).
@@ -682,7 +713,7 @@ class Session:
         period (a hung server), the call is abandoned and the connection broken
         off and closed in the worker, so the client gets 57014 on time either way.
         """
-        timeout = self.settings.statement_timeout_ms()
+        timeout = self.settings.timeout_ms("statement_timeout")
         self._timed_out = self._abandoned = False
         if timeout > 0:
             self._timer = asyncio.get_running_loop().call_later(
@@ -771,7 +802,7 @@ class Session:
         # and active_branch() act on it too, not only the tables the dialect
         # qualifies; any other name uses the database in the backend's URL.
         route = self.route
-        branch = self.settings.get("pgproxy.branch") or route.branch or None
+        branch = self.settings.value("pgproxy.branch") or route.branch or None
         conn = self.conn
         if conn is not None and self._lease_pool is not self._home and self._lease is not None:
             self.settle()  # a replica's, lent for a read: the primary's is wanted now
@@ -912,12 +943,12 @@ class Session:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.
             notify.end_transaction(self.notifications, self.database, self.inbox,
                                    commit=kind is not dialects.Kind.ROLLBACK)
-        if kind in (dialects.Kind.COMMIT, dialects.Kind.ROLLBACK):
+        if kind in _ENDS_TX:
             self.failed = False
             self.settings.end_transaction(commit=kind is dialects.Kind.COMMIT)
-        elif kind is dialects.Kind.ROLLBACK_TO:
+        elif kind is _ROLLBACK_TO:
             self.failed = False
-        if kind in (dialects.Kind.ROLLBACK, dialects.Kind.ROLLBACK_TO) and self._pushed_in_tx:
+        if self._pushed_in_tx and kind in _ROLLS_BACK:
             self._pushed = None  # the backend rolled the pushed settings back too
 
 

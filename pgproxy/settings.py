@@ -312,6 +312,17 @@ class Settings:
             return param.default
         raise errors.UndefinedObject(f'unrecognized configuration parameter "{name}"')
 
+    def value(self, name: str) -> str:
+        """get() of a name already canonical (lower case, no alias): the statement path's,
+        one lookup when it is set."""
+        value = self._values.get(name)
+        if value is not None:
+            return value
+        param = PARAMS.get(name)
+        if param is not None and name not in _PER_TRANSACTION:
+            return param.default
+        return self.get(name)
+
     def set(
         self, name: str, value: str | None, *, local: bool = False, startup: bool = False,
         in_transaction: bool = False,
@@ -388,6 +399,8 @@ class Settings:
         self._before_tx.clear()
 
     def changed(self) -> list[tuple[str, str]]:
+        if not self._changed:
+            return []  # after most statements
         out = [(display_name(n), self.get(n)) for n in self._changed]
         self._changed.clear()
         return out

@@ -553,7 +553,8 @@ class SQLiteConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
-        self._cancelled.clear()
+        if self._cancelled.is_set():  # clear() takes the Event's lock: only when set
+            self._cancelled.clear()
         self._inline()
         before = self._conn.total_changes()
         try:

@@ -49,6 +49,10 @@ _REG_OUT = pgtypes.TEXT  # a reg* value read by a client: its name (as text)
 INVALIDATE_FRAME = 2  # the code of a worker-to-worker "DDL ran: forget the schema" (wire/peers.py)
 
 
+# Read once: naming an enum member is a class lookup each time (handles runs per statement).
+_SELECT = dialects.Kind.SELECT
+
+
 class Catalog:
     """Answers catalog statements from a per-backend engine; shared by every ctx."""
 
@@ -76,7 +80,7 @@ class Catalog:
             return False
         if stmt.catalog_only:
             return True
-        if stmt.kind is not dialects.Kind.SELECT:
+        if stmt.kind is not _SELECT:
             return False
         if stmt.tables_read:
             return bool(self._sequences_read(ctx, stmt))
@@ -99,8 +103,8 @@ class Catalog:
         """The sequences a SELECT reads when it reads nothing else (pg_dump's `SELECT
         last_value, is_called FROM public.s`): the catalog knows them, the backend may not."""
         cached = self._engines.get(id(ctx.route.backend))
-        if cached is None or not cached[0].sequence_names:
-            return frozenset()
+        if cached is None or cached[0].sequence_names.isdisjoint(stmt.tables_read):
+            return frozenset()  # most SELECTs: no name of theirs is a sequence's
         if any("." in n and not n.startswith("public.") for n in stmt.tables_read):
             return frozenset()  # a relation of another schema
         names = frozenset(n for n in stmt.tables_read if "." not in n)

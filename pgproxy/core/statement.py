@@ -18,3 +18,11 @@ class PreparedStatement:
     literals: tuple[Any, ...] = ()  # values lifted out of a shaped text, bound after $n
     text: str = ""  # as the client wrote it (pg_prepared_statements.statement)
     prepared_at: float = 0.0  # time.time() of the Parse or PREPARE
+    # What the session decides anew for each Bind, kept for the next one: the
+    # parameter decoders by (formats, Style) (Session.decode_params).
+    decoders: Any = None
+    # (target, statement, Generated): its translation for the session's last target.
+    translated: Any = None
+    # The frontend's own memo of this statement's last result shape (the wire keeps
+    # its RowDescription and row encoder there): opaque here.
+    frontend: Any = None

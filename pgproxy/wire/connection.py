@@ -7,6 +7,11 @@ buffered until a Sync, a Flush or a full batch, and `drain` waits while the
 transport's buffer is over its high mark. The connection runs its own login
 (TLS, the auth policy's exchange, a cancel key from the registry) and one
 handler per message type, in the manner of asyncpg's coreproto.
+
+A statement run again costs the least the protocol allows: messages already
+received are handled without a wait, handlers that need not wait make no
+coroutine, and a statement keeps the RowDescription and row encoder of its
+last result (wire/described.py), reused while its columns, formats and Style hold.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
 from pgproxy.wire import batches, copyio, encoding
 from pgproxy.wire import messages as m
+from pgproxy.wire.described import result_description, row_description, shape
 from pgproxy.wire.policy import Peer
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
@@ -93,7 +99,10 @@ class WireConnection(asyncio.Protocol):
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
         self._enc: encoding.ClientEncoding | None = None
         self._enc_name = "UTF8"
-        self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
+        self._inbox: Any = None  # the session's LISTEN / NOTIFY inbox, if it has one
+        # A handler returns what is left to await, if anything: Bind, portal Describe and
+        # Sync mostly finish at once, with no coroutine made for them.
+        self._handlers: dict[bytes, Callable[[bytes], Awaitable[None] | None]] = {
             b"Q": self._on_query,
             b"P": self._on_parse,
             b"B": self._on_bind,
@@ -147,9 +156,11 @@ class WireConnection(asyncio.Protocol):
         if w is not None and not w.done():
             w.set_result(None)
 
-    async def _next(self) -> tuple[bytes, bytes]:
+    async def _next(self, empty: bool = False) -> tuple[bytes, bytes]:
+        """The next whole message, waited for (`empty`: the reader has none yet)."""
         while True:
-            msg = self.reader.next()
+            msg = None if empty else self.reader.next()
+            empty = False
             if msg is not None:
                 if self._paused_reading and self.reader.pending() < READ_HIGH_WATER // 2:
                     self._resume_reading()
@@ -261,8 +272,8 @@ class WireConnection(asyncio.Protocol):
         hit_path = getattr(self.core, "hit_path", None)
         self._hits = hit_path(self.session) if hit_path is not None else None
         self._sync_encoding()
-        inbox = getattr(self.session, "inbox", None)  # LISTEN / NOTIFY (the admin has none)
-        if inbox is not None:
+        inbox = self._inbox = getattr(self.session, "inbox", None)  # the admin has none
+        if inbox is not None:  # LISTEN / NOTIFY
             inbox.wake = self._on_notification
         if hasattr(self.session, "on_terminate"):
             self.session.on_terminate = self.terminate
@@ -343,16 +354,26 @@ class WireConnection(asyncio.Protocol):
     async def _serve(self) -> None:
         handlers = self._handlers
         protocol = self.protocol
+        reader = self.reader
+        extended = State.EXTENDED  # (an enum member: a class lookup each time it is named)
         while True:
-            idle = self.session.idle_timeout() if self._at_ready and self.session else None
-            if idle is None:
-                mtype, body = await self._next()
-            else:  # idle_session_timeout / idle_in_transaction_session_timeout
-                try:
-                    async with asyncio.timeout(idle[0]):
-                        mtype, body = await self._next()
-                except TimeoutError:
-                    raise idle[1] from None
+            # A message already received is taken at once (a pipelined Bind/Execute/Sync:
+            # no wait, no timeout); else the client is waited for.
+            msg = reader.next()
+            if msg is not None:
+                mtype, body = msg
+                if self._paused_reading and reader.pending() < READ_HIGH_WATER // 2:
+                    self._resume_reading()
+            else:
+                idle = self.session.idle_timeout() if self._at_ready and self.session else None
+                if idle is None:
+                    mtype, body = await self._next(empty=True)
+                else:  # idle_session_timeout / idle_in_transaction_session_timeout
+                    try:
+                        async with asyncio.timeout(idle[0]):
+                            mtype, body = await self._next(empty=True)
+                    except TimeoutError:
+                        raise idle[1] from None
             self._at_ready = False
             if mtype == b"X":
                 return
@@ -367,13 +388,15 @@ class WireConnection(asyncio.Protocol):
                 except Exception as exc:
                     self._failed(b"D", exc)
             # Within an extended query every message is taken (and the state stays).
-            if protocol.state is not State.EXTENDED and not protocol.receive(mtype):
+            if protocol.state is not extended and not protocol.receive(mtype):
                 continue  # discarding until Sync
             handler = handlers.get(mtype) or _invalid(mtype)
             try:
                 if self._enc is not None and mtype in (b"Q", b"P"):
                     body = encoding.query_in(self._enc, mtype, body)
-                await handler(body)
+                pending = handler(body)
+                if pending is not None:
+                    await pending
             except Exception as exc:
                 self._failed(mtype, exc)
             if protocol.out_size > 65536:
@@ -427,11 +450,12 @@ class WireConnection(asyncio.Protocol):
         return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
     def _ready(self) -> None:
-        assert self.session is not None
-        for name, value in self.session.changed_parameters():
+        session = self.session
+        assert session is not None
+        for name, value in session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        status = self.session.transaction_status
-        if status == b"I":
+        status = session.transaction_status
+        if status == b"I" and self._inbox is not None and self._inbox.received:
             self._write_notifications()
         self.protocol.ready(status)
         self.flush()
@@ -445,7 +469,7 @@ class WireConnection(asyncio.Protocol):
             self.flush()
 
     def _write_notifications(self) -> None:
-        inbox = getattr(self.session, "inbox", None)
+        inbox = self._inbox
         while inbox is not None and inbox.received:
             pid, channel, payload = inbox.received.popleft()
             self.write(self._text_out(m.notification_response(pid, channel, payload)))
@@ -453,7 +477,9 @@ class WireConnection(asyncio.Protocol):
     async def _on_query(self, body: bytes) -> None:
         assert self.session is not None
         sql = m.parse_query(body)
-        await _close_result(self.protocol.simple_query())
+        dropped = self.protocol.simple_query()
+        if dropped is not None and dropped.result is not None:
+            await dropped.result.close()
         implicit = False
         try:
             statements = await self.session.split(sql)
@@ -461,7 +487,8 @@ class WireConnection(asyncio.Protocol):
                 self.write(m.EMPTY_QUERY)
             # Several statements in one Query run as one implicit transaction, as in
             # PostgreSQL: an error in the third undoes the first two.
-            implicit = await self.session.begin_implicit(statements)
+            if len(statements) > 1:
+                implicit = await self.session.begin_implicit(statements)
             for prepared in statements:
                 if prepared.empty:
                     self.write(m.EMPTY_QUERY)
@@ -472,10 +499,12 @@ class WireConnection(asyncio.Protocol):
                     if getattr(result, "copy", None) is not None:
                         await copyio.transfer(self, result)
                         continue
-                    formats = [0] * len(result.columns) if result.columns is not None else []
-                    if result.columns is not None:
-                        self.write(self._desc_out(_described(result, formats)))
-                    await self._stream(result, 0, formats)
+                    columns = result.columns
+                    formats = [0] * len(columns) if columns is not None else []
+                    encode = None
+                    if columns is not None:  # else no RowDescription, nor NoData
+                        encode = self._write_description(prepared, result, formats)
+                    await self._stream(result, 0, formats, prepared, encode)
                 finally:
                     await result.close()
             if implicit:
@@ -490,13 +519,18 @@ class WireConnection(asyncio.Protocol):
                 await self.session.end_implicit(commit=False)
         self._ready()
 
-    async def _stream(self, result: Result, max_rows: int, formats: Sequence[int]) -> bool:
-        """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended)."""
+    async def _stream(
+        self, result: Result, max_rows: int, formats: Sequence[int], prepared: Any = None,
+        encode: Any = None,
+    ) -> bool:
+        """Send rows until done (CommandComplete) or `max_rows` (PortalSuspended).
+        `prepared`: the statement whose memo (wire/described.shape) has the result's encoder;
+        `encode`: that encoder, when the RowDescription just sent came with it."""
         sent = 0
         enc = self._enc
         convert: list[bool] = []
         columns = result.columns
-        encode = None  # one per result, its per-column encoders bound once; a hit needs none
+        # One encoder per result, its per-column encoders bound once; a hit needs none.
         if enc is not None and columns is not None:
             oids = [c.type_oid for c in columns]
             convert = encoding.converted(m.formats_for(formats, len(oids)), oids)
@@ -508,7 +542,8 @@ class WireConnection(asyncio.Protocol):
                 rows = batch.rows
                 if rows:
                     if encode is None:
-                        encode = batches.encoder_for(columns, formats, result.style)
+                        encode = (batches.encoder_for(columns, formats, result.style)
+                                  if prepared is None else shape(prepared, result, formats)[1])
                     data = batch.frames = encode(rows) if encode is not None else b""
             if data:
                 if enc is not None:
@@ -534,7 +569,7 @@ class WireConnection(asyncio.Protocol):
         self.protocol.check_parse(msg.name)
         self.protocol.parsed(msg.name, await self.session.prepare(msg.query, msg.param_types))
 
-    async def _on_bind(self, body: bytes) -> None:
+    def _on_bind(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         msg = m.parse_bind(body)
         prepared = self.protocol.check_bind(msg)
@@ -543,30 +578,25 @@ class WireConnection(asyncio.Protocol):
             convert = encoding.converted(formats, prepared.param_types)
             msg.params = encoding.params_in(self._enc, msg.params, convert)
         params = self.session.decode_params(prepared, msg.params, formats)
-        portal = Portal(prepared, params, msg.result_formats)
-        await _close_result(self.protocol.bound(msg.portal, portal))
+        old = self.protocol.bound(msg.portal, Portal(prepared, params, msg.result_formats))
+        if old is not None and old.result is not None:  # the unnamed portal it replaces
+            return old.result.close()
+        return None
 
-    async def _on_describe(self, body: bytes) -> None:
+    def _on_describe(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         kind, name = m.parse_describe_or_close(body)
         protocol = self.protocol
         if kind == b"S":
-            prepared = protocol.statement(name)
-            self.write(m.parameter_description(prepared.param_types))
-            columns = None if prepared.empty else await self.session.describe(prepared)
-            if columns is None:
-                self.write(m.NO_DATA)
-            else:
-                self.write(self._desc_out(_row_description(columns, [0] * len(columns))))
-            return
+            return self._describe_statement(protocol.statement(name))
         if name not in protocol.portals:
             # SQL cursors (DECLARE) share the portal namespace, as in PostgreSQL.
             cursor = self.session.cursor_description(name)
             if cursor is not None:
                 columns, formats = cursor
-                self.write(self._desc_out(_row_description(columns, formats)) if columns
+                self.write(self._desc_out(row_description(columns, formats)) if columns
                            else m.NO_DATA)
-                return
+                return None
         portal = protocol.portal(name)
         if portal.prepared.empty:
             self.write(m.NO_DATA)
@@ -576,6 +606,16 @@ class WireConnection(asyncio.Protocol):
             # Describe never runs the statement (an INSERT … RETURNING described and closed
             # must write nothing): answered with the next message, see _settle_describe.
             protocol.describe_pending = name
+        return None
+
+    async def _describe_statement(self, prepared: Any) -> None:
+        assert self.session is not None
+        self.write(m.parameter_description(prepared.param_types))
+        columns = None if prepared.empty else await self.session.describe(prepared)
+        if columns is None:
+            self.write(m.NO_DATA)
+        else:
+            self.write(self._desc_out(row_description(columns, [0] * len(columns))))
 
     async def _settle_describe(self, mtype: bytes, execute_name: str | None) -> None:
         """Answer a pending portal Describe the next message does not answer (it is not
@@ -591,16 +631,27 @@ class WireConnection(asyncio.Protocol):
             self.write(m.NO_DATA)
         else:
             formats = m.formats_for(portal.formats, len(columns))
-            self.write(self._desc_out(_row_description(columns, formats)))
+            self.write(self._desc_out(row_description(columns, formats)))
 
-    def _describe_result(self, portal: Portal) -> None:
+    def _describe_result(self, portal: Portal) -> Any:
         assert portal.result is not None
-        columns = portal.result.columns
+        return self._write_description(portal.prepared, portal.result, portal.formats)
+
+    def _write_description(self, prepared: Any, result: Result, formats: Sequence[int]) -> Any:
+        """A result's RowDescription, NoData if it has no columns: the result's own when
+        it keeps one (a cache hit), else from the statement's memo (wire/described.shape),
+        whose row encoder is returned for the rows."""
+        columns = result.columns
         if columns is None:
             self.write(m.NO_DATA)
+        elif getattr(result, "row_description", None) is None:
+            description, encode = shape(prepared, result, formats)
+            self.write(description if self._enc is None else self._desc_out(description))
+            return encode
         else:
-            formats = m.formats_for(portal.formats, len(columns))
-            self.write(self._desc_out(_described(portal.result, formats)))
+            formats = m.formats_for(formats, len(columns))
+            self.write(self._desc_out(result_description(result, formats)))
+        return None
 
     async def _on_execute(self, body: bytes) -> None:
         assert self.session is not None
@@ -619,31 +670,44 @@ class WireConnection(asyncio.Protocol):
                 portal.prepared, portal.params, portal.formats
             )
             self._sync_encoding()
-        if described:
-            self._describe_result(portal)
+        encode = self._write_description(portal.prepared, portal.result, portal.formats) \
+            if described else None
         try:
             if getattr(portal.result, "copy", None) is not None:
                 finished = await copyio.transfer(self, portal.result)
             else:
-                finished = await self._stream(portal.result, max_rows, portal.formats)
+                finished = await self._stream(portal.result, max_rows, portal.formats,
+                                              portal.prepared, encode)
         except BaseException:
             await _close_result(protocol.drop_portal(name))
             raise
         if finished:
             # A portal run to completion answers later Executes with no rows.
             await portal.result.close()
+            portal.closed = True  # Sync need not close it again
 
     async def _on_close(self, body: bytes) -> None:
         kind, name = m.parse_describe_or_close(body)
         await _close_result(self.protocol.close(kind, name))
 
-    async def _on_sync(self, body: bytes) -> None:
+    def _on_sync(self, body: bytes) -> Awaitable[None] | None:
         assert self.session is not None
         self.session.end_of_sync()
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
-            for portal in self.protocol.sync(self.session.transaction_status != b"I"):
-                await _close_result(portal)
+            open_ = [portal.result
+                     for portal in self.protocol.sync(self.session.transaction_status != b"I")
+                     if portal.result is not None and not portal.closed]
+            if open_:
+                return self._ready_after(open_)
+        self._ready()
+        return None
+
+    async def _ready_after(self, results: list[Any]) -> None:
+        """Close the results a Sync ended, then ReadyForQuery (the connection they held
+        may go back to its pool by then)."""
+        for result in results:
+            await result.close()
         self._ready()
 
     async def _on_flush(self, body: bytes) -> None:
@@ -676,32 +740,6 @@ def _statement_error(exc: Exception) -> errors.PgError:
     if isinstance(exc, errors.PgError):
         return exc
     return errors.from_sqlstate("54001", "stack depth limit exceeded")
-
-
-_DESCRIPTIONS: dict[tuple[tuple[Any, ...], tuple[int, ...]], bytes] = {}
-
-
-def _row_description(columns: Sequence[Any], formats: Sequence[int]) -> bytes:
-    """RowDescription bytes, built once per (columns, formats) seen."""
-    fields = tuple(
-        (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
-        for c in columns
-    )
-    key = (fields, tuple(formats))
-    data = _DESCRIPTIONS.get(key)
-    if data is None:
-        if len(_DESCRIPTIONS) > 4096:  # bound the table; the shapes in use come back
-            _DESCRIPTIONS.clear()
-        data = _DESCRIPTIONS[key] = m.row_description(fields, formats)
-    return data
-
-
-def _described(result: Any, formats: list[int]) -> bytes:
-    """A result's RowDescription: its own encoded bytes when it keeps them (optional
-    `row_description(formats) -> bytes | None`), else encoded from its columns."""
-    keep = getattr(result, "row_description", None)
-    data = keep(formats) if keep is not None else None
-    return data if data is not None else _row_description(result.columns, formats)
 
 
 async def _ignore(body: bytes) -> None:

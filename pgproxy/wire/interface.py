@@ -25,6 +25,9 @@ class Prepared(Protocol):
 
     param_types: Sequence[int]  # one OID per $n; 0 where still unknown
     empty: bool  # only whitespace or comments: EmptyQueryResponse
+    # The wire's own memo, None at first: its last result's RowDescription and row
+    # encoder, reused while the columns, formats and Style stay the same.
+    frontend: Any
 
 
 class Batch(Protocol):

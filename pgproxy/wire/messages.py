@@ -117,7 +117,11 @@ class FrameReader:
                 self._start_large(mtype, length - 4)
             return None
         body = bytes(buf[pos + 5 : end])
-        self._advance(1 + length)
+        # _advance, inline: once per message
+        if end > 65536 and end * 2 > len(buf):
+            del buf[:end]
+            end = 0
+        self._pos = end
         return mtype, body
 
     def unread_starts(self, data: bytes) -> bool:
@@ -202,12 +206,19 @@ class _Body:
 
 
 def _text(buf: bytes, start: int, end: int) -> str:
-    """A string of a message: UTF-8, else 22021 naming the bad bytes, as PostgreSQL does."""
-    with memoryview(buf) as view:
-        try:
+    """A string of a message: UTF-8, else 22021 naming the bad bytes, as PostgreSQL does.
+    A short one (a name, most statements) is decoded from a copy of its bytes, cheaper
+    than a view; a long one through a memoryview, so its bytes are not copied first."""
+    try:
+        if end - start < _VIEW_FROM:
+            return buf[start:end].decode()
+        with memoryview(buf) as view:
             return str(view[start:end], "utf-8")
-        except UnicodeDecodeError as exc:
-            raise invalid_utf8(exc.object, exc.start) from None
+    except UnicodeDecodeError as exc:
+        raise invalid_utf8(exc.object, exc.start) from None
+
+
+_VIEW_FROM = 1 << 16
 
 
 @dataclass(slots=True)
@@ -247,13 +258,23 @@ class Parse:
 
 
 def parse_parse(body: bytes) -> Parse:
-    b = _Body(body)
-    name = b.cstr()
-    query = b.cstr()
-    n = b.u16()
-    if 4 * n > b.remaining():  # checked before the count sizes anything
+    # Every unnamed Parse a driver sends before its Bind: read in place, as parse_bind.
+    end = body.find(b"\0")
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    name = _text(body, 0, end) if end else ""
+    pos = end + 1
+    end = body.find(b"\0", pos)
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    query = _text(body, pos, end)
+    pos = end + 3
+    if pos > len(body):
+        raise errors.ProtocolViolation("message too short")
+    (n,) = _u16.unpack_from(body, pos - 2)
+    if 4 * n > len(body) - pos:  # checked before the count sizes anything
         raise errors.ProtocolViolation("insufficient data left in message")
-    return Parse(name, query, [b.i32() for _ in range(n)])
+    return Parse(name, query, list(struct.unpack_from(f"!{n}i", body, pos)) if n else [])
 
 
 @dataclass(slots=True)
@@ -274,10 +295,10 @@ def parse_bind(body: bytes) -> Bind:
     src = body if body.__class__ is bytes else memoryview(body)
     try:
         end = body.index(b"\0")
-        portal = _text(body, 0, end)
+        portal = _text(body, 0, end) if end else ""  # the unnamed portal: most Binds'
         pos = end + 1
         end = body.index(b"\0", pos)
-        statement = _text(body, pos, end)
+        statement = _text(body, pos, end) if end > pos else ""
         pos = end + 1
         param_formats, pos = _formats(body, pos)
         (count,) = _u16.unpack_from(body, pos)
@@ -313,6 +334,10 @@ def _formats(body: bytes, pos: int) -> tuple[list[int], int]:
     pos += 2
     if not n:
         return [], pos
+    if n == 1 and pos + 2 <= len(body):  # one code for all: the other common case
+        (code,) = _i16.unpack_from(body, pos)
+        if code == 0 or code == 1:
+            return [code], pos + 2
     if 2 * n > len(body) - pos:
         raise errors.ProtocolViolation("insufficient data left in message")
     codes = list(struct.unpack_from(f"!{n}h", body, pos))
@@ -324,6 +349,8 @@ def _formats(body: bytes, pos: int) -> tuple[list[int], int]:
 
 def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
     """('S' or 'P', name) for Describe and Close."""
+    if len(body) == 2 and body[1] == 0 and (body[0] == 0x50 or body[0] == 0x53):
+        return (b"P" if body[0] == 0x50 else b"S"), ""  # the unnamed one: most of them
     b = _Body(body)
     kind = b.byte()
     if kind not in (b"S", b"P"):
@@ -332,12 +359,17 @@ def parse_describe_or_close(body: bytes) -> tuple[bytes, str]:
 
 
 def parse_execute(body: bytes) -> tuple[str, int]:
+    if len(body) >= 5 and body[0] == 0:  # the unnamed portal: most Executes
+        return "", _i32.unpack_from(body, 1)[0]
     b = _Body(body)
     return b.cstr(), b.i32()
 
 
 def parse_query(body: bytes) -> str:
-    return _Body(body).cstr()
+    end = body.find(b"\0")
+    if end < 0:
+        raise errors.ProtocolViolation("unterminated string in message")
+    return _text(body, 0, end)
 
 
 def formats_for(formats: Sequence[int], n: int) -> list[int]:
@@ -388,8 +420,17 @@ def backend_key_data(pid: int, secret: int) -> bytes:
     return message(b"K", _i32i32.pack(pid, secret))
 
 
+_COMPLETE: dict[str, bytes] = {}
+
+
 def command_complete(tag: str) -> bytes:
-    return message(b"C", _cstr(tag))
+    """CommandComplete, built once per tag seen (a point SELECT's 'SELECT 1' every time)."""
+    data = _COMPLETE.get(tag)
+    if data is None:
+        if len(_COMPLETE) > 4096:  # bound the table: row counts vary without end
+            _COMPLETE.clear()
+        data = _COMPLETE[tag] = message(b"C", _cstr(tag))
+    return data
 
 
 def negotiate_protocol_version(minor: int, unrecognized: Iterable[str]) -> bytes:

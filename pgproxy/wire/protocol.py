@@ -31,6 +31,8 @@ class State(Enum):
     CLOSED = "closed"
 
 
+# The states read on every message, bound once (naming an enum member is a class lookup).
+_READY, _EXTENDED_STATE, _DISCARD = State.READY, State.EXTENDED, State.DISCARD
 # Messages of the extended query protocol: from ready they open an extended query.
 _EXTENDED = frozenset({b"P", b"B", b"D", b"E", b"C", b"H"})
 
@@ -41,6 +43,7 @@ class Portal:
     params: list[Any]
     formats: list[int]
     result: Any = None
+    closed: bool = False  # its result was run to completion and closed (Execute's)
 
 
 class ServerProtocol:
@@ -110,10 +113,10 @@ class ServerProtocol:
     def receive(self, mtype: bytes) -> bool:
         """Whether to handle this message now: while discarding until Sync only Sync is."""
         state = self.state
-        if state is State.DISCARD:
+        if state is _DISCARD:
             return mtype == b"S"
-        if state is State.READY and mtype in _EXTENDED:
-            self.state = State.EXTENDED
+        if state is _READY and mtype in _EXTENDED:
+            self.state = _EXTENDED_STATE
         return True
 
     def failed(self, mtype: bytes, error: bytes) -> None:
@@ -131,13 +134,13 @@ class ServerProtocol:
         for frame in before:
             self.write(frame)
         self.write(m.READY[status])
-        self.state = State.READY
+        self.state = _READY
 
     def sync(self, in_block: bool) -> list[Portal]:
         """A Sync: the extended query ends; outside a transaction block its portals
         go too (returned, for their results to be closed). ReadyForQuery follows."""
         self.describe_pending = None
-        self.state = State.READY
+        self.state = _READY
         if in_block or not self.portals:
             return []
         dropped = list(self.portals.values())

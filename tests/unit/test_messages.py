@@ -80,6 +80,35 @@ def test_parse_bind_execute_describe_close():
         m.parse_describe_or_close(b"Xs1\0")
 
 
+def test_unnamed_forms_read_in_place_as_the_named_ones():
+    # Most messages name the unnamed statement and portal: read without a cursor object.
+    assert m.parse_parse(b"\0select 1\0" + struct.pack("!h", 0)) == m.Parse("", "select 1", [])
+    p = m.parse_parse(b"\0select $1, $2\0" + struct.pack("!hii", 2, 20, -1))
+    assert p.param_types == [20, -1]
+    b = m.parse_bind(b"\0\0" + struct.pack("!hhh", 0, 0, 1) + struct.pack("!h", 1))
+    assert (b.portal, b.statement, b.params, b.result_formats) == ("", "", [], [1])
+    assert m.parse_execute(b"\0" + struct.pack("!i", 0)) == ("", 0)
+    assert m.parse_describe_or_close(b"P\0") == (b"P", "")
+    assert m.parse_describe_or_close(b"S\0") == (b"S", "")
+    assert m.command_complete("SELECT 1") is m.command_complete("SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("parse", "body"),
+    [
+        pytest.param(m.parse_parse, b"\0select 1", id="parse-unterminated-query"),
+        pytest.param(m.parse_parse, b"\0select 1\0\0", id="parse-no-type-count"),
+        pytest.param(m.parse_parse, b"s", id="parse-unterminated-name"),
+        pytest.param(m.parse_execute, b"\0\0\0", id="execute-short"),
+        pytest.param(m.parse_describe_or_close, b"X\0", id="describe-bad-kind"),
+        pytest.param(m.parse_describe_or_close, b"P", id="describe-unterminated"),
+    ],
+)
+def test_malformed_unnamed_forms_are_protocol_violations(parse, body):
+    with pytest.raises(errors.ProtocolViolation):
+        parse(body)
+
+
 def test_truncated_bind_is_a_protocol_violation():
     with pytest.raises(errors.ProtocolViolation):
         m.parse_bind(b"p\0s\0" + struct.pack("!hh", 1, 0) + struct.pack("!h", 1) + b"\0\0\0\x10ab")
