@@ -73,7 +73,8 @@ class Watch(Hook):
         span: Any,
         tag: str,
     ) -> None:
-        seconds = time.perf_counter() - start
+        now = time.perf_counter()
+        seconds = now - start
         self.statements += 1
         self.seconds += seconds
         self.rows += rows
@@ -84,19 +85,18 @@ class Watch(Hook):
         obs = self.observers
         if obs is None:
             return
-        # An event here is a tuple of what is at hand; its dict and JSON are made by
-        # the subscribers' worker.
-        route = session.route
+        # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
+        # the event, its dict and its JSON are made off the statement path, in batches.
+        raw = obs.raw
         if self._statement_events:
-            obs.publish(events.Event.lazy(
-                events.STATEMENT, _statement_data, route.name, route.backend.name,
-                session.user, stmt, tag, seconds, rows, hit, sqlstate,
-            ))
+            if not raw:
+                obs.kick()
+            raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
+                        stmt, tag, seconds, rows, hit, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
-            obs.publish(events.Event.lazy(
-                events.WRITE, _write_data, route.name, route.backend.name, session.user, stmt,
-                tag,
-            ))
+            if not raw:
+                obs.kick()
+            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt, tag))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -139,8 +139,10 @@ class Watch(Hook):
 class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
+    # `done` mirrors the inner result's as a plain attribute (the wire reads it after
+    # every fetch): the inner result changes only through this one's fetch and close.
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "sent")
+                 "done", "sent")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -155,26 +157,34 @@ class Watched(PassThrough):
         self._first = 0
         self._open = True
         self.sent = 0
-        if inner.done and inner.columns is None:
+        self.done = done = inner.done
+        if done and inner.columns is None:
             self._end(None)
 
     async def fetch(self, max_rows: int) -> Batch:
-        if not self._first and self._span is not None:
+        if self._span is not None and not self._first:
             self._first = time.time_ns()
+        inner = self._inner
         try:
-            batch = await self._inner.fetch(max_rows)
+            batch = await inner.fetch(max_rows)
         except errors.PgError as exc:
+            self.done = inner.done
             self._end(exc.sqlstate)
             raise
         self.sent += batch.count
-        if self._inner.done:
+        if inner.done:
+            self.done = True
             self._end(None)
         return batch
 
     async def close(self) -> None:
+        inner = self._inner
         if self._open:  # usually ended by its last fetch already
-            self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how
-        await self._inner.close()
+            self._end(getattr(inner, "sqlstate", None))  # a failed COPY FROM says how
+        try:
+            await inner.close()
+        finally:
+            self.done = inner.done
 
     def _end(self, sqlstate: str | None) -> None:
         if not self._open:
@@ -184,24 +194,30 @@ class Watched(PassThrough):
         if self._first and tel is not None:
             tel.stream_span(self._span, self._first).end()
         inner = self._inner
-        rows = self.sent if inner.columns is not None else _affected(inner.tag)
-        hit = getattr(inner, "hit", None)
-        self._watch._finish(
-            self._session, self._stmt, self._start, rows, hit, sqlstate, self._span, inner.tag
-        )
+        tag = inner.tag
+        rows = self.sent if inner.columns is not None else _affected(tag)
+        self._watch._finish(self._session, self._stmt, self._start, rows,
+                            getattr(inner, "hit", None), sqlstate, self._span, tag)
 
 
-def _statement_data(
-    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str, seconds: float,
-    rows: int, hit: bool | None, sqlstate: str | None,
-) -> dict[str, Any]:
+# str(Kind) is an enum's __str__ (a Python call): each name made once.
+_OPERATIONS = {k: str(k) for k in Kind}
+
+
+def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    """A statement event's fields, off the path, from what Watch._finish handed the bus."""
+    _, type, _, route, user, stmt, tag, seconds, rows, hit, sqlstate = item
+    read, written = stmt.tables_read, stmt.tables_written
     return {
-        "route": route,
-        "backend": backend,
+        "id": id,
+        "type": type,
+        "time": at,
+        "route": route.name,
+        "backend": route.backend.name,
         "user": user,
-        "operation": str(stmt.kind),
+        "operation": _OPERATIONS[stmt.kind],
         "tag": tag,
-        "tables": sorted(stmt.tables_read | stmt.tables_written),
+        "tables": sorted(read | written if written else read),
         "duration_ms": round(seconds * 1000, 3),
         "rows": rows,
         "cache_hit": hit,
@@ -209,14 +225,16 @@ def _statement_data(
     }
 
 
-def _write_data(
-    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str
-) -> dict[str, Any]:
+def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    _, type, _, route, user, stmt, tag = item
     return {
-        "route": route,
-        "backend": backend,
+        "id": id,
+        "type": type,
+        "time": at,
+        "route": route.name,
+        "backend": route.backend.name,
         "user": user,
-        "operation": str(stmt.kind),
+        "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
         "rows": _affected(tag),
     }
