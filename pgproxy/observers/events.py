@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("pgproxy.observers")
 
 # Event types.
 STATEMENT = "statement"
@@ -122,13 +125,21 @@ def made(raw: list[Any]) -> list[Event]:
     """Events of what the statement path handed the bus (tuples, see Build, or ready
     Events), in order; ids follow it."""
     offset = time.time() - time.perf_counter()  # the path's clock to Unix time, once a batch
-    seq, boot = _SEQ, _BOOT
+    seq, boot, new = _SEQ, _BOOT, Event.__new__
     out = []
     for item in raw:
         if type(item) is Event:
             out.append(item)
-        else:
-            out.append(Event(item[0](f"{boot}-{next(seq)}", item[2] + offset, item)))
+            continue
+        try:
+            fields = item[0](f"{boot}-{next(seq)}", item[2] + offset, item)
+        except Exception:  # a bug in one builder loses its event, never the collector
+            log.exception("observers: could not make a %s event", item[1])
+            continue
+        e = new(Event)  # Event(fields) without a call of __init__: one per statement
+        e.fields = fields
+        e._json = None
+        out.append(e)
     return out
 
 

@@ -60,7 +60,7 @@ class Watch(Hook):
         if token is not None:
             self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
-            self._finish(ctx, ctx.stmt, start, 0, None, exc.sqlstate, span, "")
+            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
 
     def _finish(
         self,
@@ -68,11 +68,12 @@ class Watch(Hook):
         stmt: dialects.Statement,
         start: float,
         rows: int,
-        hit: bool | None,
         sqlstate: str | None,
         span: Any,
-        tag: str,
+        result: Any,
     ) -> None:
+        """Count and report a statement; `result` (None when it failed before it had
+        one) gives its tag and cache hit, read off the path: a finished result keeps them."""
         now = time.perf_counter()
         seconds = now - start
         self.statements += 1
@@ -81,6 +82,7 @@ class Watch(Hook):
         if sqlstate is not None:
             self.errors += 1
         if self.telemetry is not None and span is not None:
+            hit = getattr(result, "hit", None)
             self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
         obs = self.observers
         if obs is None:
@@ -92,11 +94,12 @@ class Watch(Hook):
             if not raw:
                 obs.kick()
             raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
-                        stmt, tag, seconds, rows, hit, sqlstate))
+                        stmt, result, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
-            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt, tag))
+            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
+                        result))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -139,10 +142,11 @@ class Watch(Hook):
 class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
-    # `done` mirrors the inner result's as a plain attribute (the wire reads it after
-    # every fetch): the inner result changes only through this one's fetch and close.
+    # Plain attributes where PassThrough has properties the wire reads per statement:
+    # `columns` and `style` are fixed when a result is made; `done` mirrors the inner
+    # result's, which changes only through this one's fetch and close.
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "done", "sent")
+                 "columns", "done", "sent", "style")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -157,8 +161,10 @@ class Watched(PassThrough):
         self._first = 0
         self._open = True
         self.sent = 0
+        self.columns = columns = inner.columns
+        self.style = inner.style
         self.done = done = inner.done
-        if done and inner.columns is None:
+        if done and columns is None:
             self._end(None)
 
     async def fetch(self, max_rows: int) -> Batch:
@@ -194,10 +200,9 @@ class Watched(PassThrough):
         if self._first and tel is not None:
             tel.stream_span(self._span, self._first).end()
         inner = self._inner
-        tag = inner.tag
-        rows = self.sent if inner.columns is not None else _affected(tag)
-        self._watch._finish(self._session, self._stmt, self._start, rows,
-                            getattr(inner, "hit", None), sqlstate, self._span, tag)
+        rows = self.sent if self.columns is not None else _affected(inner.tag)
+        self._watch._finish(self._session, self._stmt, self._start, rows, sqlstate, self._span,
+                            inner)
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
@@ -206,7 +211,7 @@ _OPERATIONS = {k: str(k) for k in Kind}
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     """A statement event's fields, off the path, from what Watch._finish handed the bus."""
-    _, type, _, route, user, stmt, tag, seconds, rows, hit, sqlstate = item
+    _, type, _, route, user, stmt, result, seconds, rows, sqlstate = item
     read, written = stmt.tables_read, stmt.tables_written
     return {
         "id": id,
@@ -216,17 +221,17 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
         "backend": route.backend.name,
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
-        "tag": tag,
+        "tag": "" if result is None else result.tag,
         "tables": sorted(read | written if written else read),
         "duration_ms": round(seconds * 1000, 3),
         "rows": rows,
-        "cache_hit": hit,
+        "cache_hit": getattr(result, "hit", None),
         "sqlstate": sqlstate,
     }
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    _, type, _, route, user, stmt, tag = item
+    _, type, _, route, user, stmt, result = item
     return {
         "id": id,
         "type": type,
@@ -236,7 +241,7 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(tag),
+        "rows": _affected(result.tag),
     }
 
 
