@@ -8,6 +8,7 @@ proxy registers no Watch and a statement pays nothing for it.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import dialects
@@ -183,14 +184,14 @@ class Watched(PassThrough):
             self._end(None)
         return batch
 
-    async def close(self) -> None:
+    def close(self) -> Awaitable[None]:
+        """Ends the report (if its last fetch did not) and hands back the inner result's
+        close to await: no frame of its own (the wire closes a result twice)."""
         inner = self._inner
         if self._open:  # usually ended by its last fetch already
             self._end(getattr(inner, "sqlstate", None))  # a failed COPY FROM says how
-        try:
-            await inner.close()
-        finally:
-            self.done = inner.done
+        self.done = True  # closed is done, whatever it had sent
+        return inner.close()
 
     def _end(self, sqlstate: str | None) -> None:
         if not self._open:
