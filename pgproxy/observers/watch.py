@@ -181,7 +181,13 @@ class Watched(PassThrough):
         self.sent += batch.count
         if inner.done:
             self.done = True
-            self._end(None)
+            if self._open and self._span is None:  # _end inlined: a statement's usual end
+                self._open = False
+                rows = self.sent if self.columns is not None else _affected(inner.tag)
+                self._watch._finish(self._session, self._stmt, self._start, rows, None, None,
+                                    inner)
+            else:
+                self._end(None)
         return batch
 
     def close(self) -> Awaitable[None]:
