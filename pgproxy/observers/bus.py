@@ -2,10 +2,11 @@
 
 The statement path hands the bus a tuple of what is at hand (`raw`, in order)
 and never waits; a collector task on the loop takes them in batches (one
-wake-up per `linger`), makes the events, filters them per subscriber and
-queues them: one that does not fit a subscriber's queue goes to the
-dead-letter store instead of slowing the query down. Building an event's dict
-and its JSON is the subscribers' workers' job, done once per event for all.
+wake-up per `linger`), makes the events (their fields dict, and their JSON
+when a sink sends JSON: once for all of them), filters them per subscriber
+and queues them: one that does not fit a subscriber's queue goes to the
+dead-letter store instead of slowing the query down. Each subscriber's worker
+then hands its sink a batch: one POST, one write.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import TYPES, Event, Filter, made, with_data
+from pgproxy.observers.events import TYPES, Event, Filter, json_of, made, with_data
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -208,6 +209,8 @@ class Observers:
                 mine = mine[: max(room, 0)]
                 sub.dropped += len(over)
                 self._dead(sub, over, "queue full", 0)
+            if sub.sink.json:
+                json_of(mine)  # made once for every sink that sends it, kept on the events
             pending.extend(mine)
             wake = sub.wake
             if wake is not None and mine:

@@ -57,8 +57,8 @@ class Event:
     """One thing that happened: its fields (id, type, time, then its data) and their JSON.
 
     The bus makes events off the statement path, in batches, from what the path
-    handed it (`made`); an event's JSON is made for the first subscriber that
-    wants it, once for all of them.
+    handed it (`made`); an event's JSON is made once (json_of) for all the
+    subscribers that send it.
     """
 
     __slots__ = ("_json", "fields")

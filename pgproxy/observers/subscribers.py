@@ -28,6 +28,9 @@ class Sink(abc.ABC):
     """One subscriber's way out. `deliver` raises on failure; the bus owns retries and order."""
 
     kind = "sink"
+    # Whether it sends the events' JSON: then the bus makes it on the loop, in the batch,
+    # so that a sink's thread does not hold the GIL the statement path is waiting for.
+    json = False
 
     def __init__(self) -> None:
         # One thread per sink: blocking I/O stays off the event loop, and one
@@ -49,6 +52,7 @@ class Webhook(Sink):
     """HTTP POST of a JSON array of events, signed with HMAC-SHA256 over the body."""
 
     kind = "webhook"
+    json = True
 
     def __init__(self, url: str, secret: str = "", timeout: float = 5.0) -> None:
         super().__init__()
@@ -104,6 +108,7 @@ class AuditLog(Sink):
     """Appends each event as one JSON line."""
 
     kind = "audit"
+    json = True
 
     def __init__(self, path: str) -> None:
         super().__init__()
