@@ -198,7 +198,7 @@ class Observers:
                 mine = [e for e in batch if e.fields["type"] in f.types]
             else:
                 mine = batch
-            if f.detailed:  # tables, operations, users: each event's data is made here
+            if f.detailed:  # tables, operations, users: looked at here, off the statement path
                 mine = [e for e in mine if f.matches(e)]
             if not mine:
                 continue
