@@ -91,8 +91,10 @@ class Observers:
         self.raw: deque[Any] = deque()
         self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
         self._collector: asyncio.Task[None] | None = None
-        # The collector waits the shortest linger; a subscriber with a longer one the rest.
+        # The collector waits the shortest linger (unless a batch is there already); a
+        # subscriber with a longer one the rest.
         self._linger = min((s.linger for s in self._list), default=0.0)
+        self._batch = min((s.batch for s in self._list), default=1)
         for s in self._list:
             s.extra_linger = s.linger - self._linger
         self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
@@ -182,7 +184,7 @@ class Observers:
                 self._idle = loop.create_future()
                 await self._idle
                 continue
-            if self._linger > 0:
+            if self._linger > 0 and len(self.raw) < self._batch:
                 await asyncio.sleep(self._linger)
             raw, self.raw = self.raw, deque()
             self._queue(made(list(raw)))
