@@ -230,7 +230,7 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
         "operation": _OPERATIONS[stmt.kind],
         "tag": "" if result is None else result.tag,
         "tables": sorted(read | written if written else read),
-        "duration_ms": round(seconds * 1000, 3),
+        "duration_ms": int(seconds * 1e6 + 0.5) / 1000,  # round(…, 3) without its dtoa
         "rows": rows,
         "cache_hit": getattr(result, "hit", None),
         "sqlstate": sqlstate,
