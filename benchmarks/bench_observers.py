@@ -1,6 +1,7 @@
 """Observer figures: statement-path overhead with three subscribers, webhook events/s.
 
-Run: python benchmarks/bench_observers.py [--statements N] [--events N]
+Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--rounds N]
+     python benchmarks/bench_observers.py --instructions N [--root DIR]
 
 1. The same point SELECT through two proxies on one SQLite file, one with no
    observers and one with three (a webhook to a local receiver, an audit log,
@@ -9,6 +10,11 @@ Run: python benchmarks/bench_observers.py [--statements N] [--events N]
 2. Events per second the bus delivers to a local webhook receiver (batched
    POSTs, HMAC-signed), measured in-process from the first emit to the last
    event acknowledged.
+With --instructions N, instead: both proxies run under valgrind's callgrind and
+print the instructions per statement of the proxy process (every thread: the
+statement path and the subscribers' delivery), counted over N prepared point
+SELECTs until every event is delivered: steady on a loaded machine, where the
+latency is not. `--root` runs another checkout's pgproxy (a baseline).
 Prints figures; asserts nothing.
 """
 
@@ -16,20 +22,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from bench_instructions import _control, _total, _wait
 
 from pgproxy.observers import DeadLetterStore, Observers, Subscriber, Webhook
 from tests.fix_proxy import run_proxy
+from tests.fix_servers import free_port
 
 
 def sink(event: dict) -> None:
@@ -82,32 +93,87 @@ async def webhook_rate(url: str, events: int) -> float:
     return rate
 
 
+def three_observers(work: Path, url: str, linger: float | None = None) -> str:
+    """The configuration with three subscribers that take every event."""
+    subscribers = [
+        {"name": "hook", "type": "webhook", "url": url},
+        {"name": "audit", "type": "audit", "path": str(work / "audit.jsonl")},
+        {"name": "python", "type": "python", "entry_point": "bench_observers:sink"},
+    ]
+    text = f'[observers]\ndead_letter = "{work / "dl.db"}"\n'
+    for sub in subscribers:
+        text += "[[observers.subscriber]]\n" + "".join(f'{k} = "{v}"\n' for k, v in sub.items())
+        if linger is not None:
+            text += f"linger = {linger}\n"
+    return text
+
+
+def audit_lines(work: Path) -> int:
+    path = work / "audit.jsonl"
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def instructions(root: str, backend: str, config: str | None, work: Path, statements: int,
+                 delivered: Any) -> float:
+    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads)."""
+    port = free_port()
+    out = str(work / f"callgrind-{port}.out")
+    args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
+            "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
+            "--listen", f"127.0.0.1:{port}", "--backend", backend, "--log-level", "warning"]
+    if config is not None:
+        (work / f"pgproxy-{port}.toml").write_text(config)
+        args += ["--config", str(work / f"pgproxy-{port}.toml")]
+    proc = subprocess.Popen(
+        args, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PGPROXY_WORKERS": "1",
+             "PYTHONPATH": f"{root}:{Path(__file__).resolve().parent}"},
+    )
+    dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
+    sql = "SELECT id, name FROM obs_bench WHERE id = %s"
+    try:
+        _wait(dsn, proc)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for i in range(100):
+                conn.execute(sql, (i % 100,), prepare=True).fetchall()
+            time.sleep(1.0)  # the warm-up's events delivered before counting starts
+            for f in work.glob(f"callgrind-{port}.out.*"):
+                f.unlink()
+            before = delivered() if delivered else 0
+            _control(proc, "-i", "on")
+            _control(proc, "-z")
+            for i in range(statements):
+                conn.execute(sql, (i % 100,), prepare=True).fetchall()
+            # Count the subscribers' delivery of these statements' events too.
+            deadline = time.monotonic() + 300
+            while delivered and delivered() - before < statements:
+                if time.monotonic() > deadline:
+                    sys.exit("events were not delivered under callgrind")
+                time.sleep(0.2)
+            time.sleep(5.0)  # (both) the entry point's batch of the same window
+            _control(proc, "-d")
+            _control(proc, "-i", "off")
+        return _total(out) / statements
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--statements", type=int, default=3000)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--instructions", type=int, default=0,
+                        help="count instructions per statement under callgrind instead")
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
+                        help="the checkout whose pgproxy runs under --instructions")
     args = parser.parse_args()
     server, count = receiver()
     url = f"http://127.0.0.1:{server.server_address[1]}/events"
     work = Path(tempfile.mkdtemp(prefix="bench-observers-"))
     backend = f"sqlite:///{work / 'a.db'}"
-    three = f"""
-[observers]
-dead_letter = "{work / 'dl.db'}"
-[[observers.subscriber]]
-name = "hook"
-type = "webhook"
-url = "{url}"
-[[observers.subscriber]]
-name = "audit"
-type = "audit"
-path = "{work / 'audit.jsonl'}"
-[[observers.subscriber]]
-name = "python"
-type = "python"
-entry_point = "bench_observers:sink"
-"""
+    three = three_observers(work, url)
     env = {"PYTHONPATH": f"{Path(__file__).resolve().parent.parent}:{Path(__file__).parent}"}
     with run_proxy(backend) as plain:
         with psycopg.connect(plain.dsn(), autocommit=True) as conn:
@@ -115,6 +181,25 @@ entry_point = "bench_observers:sink"
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO obs_bench VALUES (%s, %s)",
                                 [(i, f"n{i}") for i in range(100)])
+        if args.instructions:
+            plain.proc.terminate()
+            # No health checks: their pings come with time, not statements, and the
+            # observed run lasts longer (it waits for the delivery).
+            quiet = "[health]\nenabled = false\n"
+            base = instructions(args.root, backend, quiet, work, args.instructions, None)
+            # Under valgrind Python runs about 50 times slower: a linger 50 times the
+            # default's 0.05 s gives batches as large as in a real run's.
+            three = quiet + three_observers(work, url, linger=2.5)
+            watched = instructions(args.root, backend, three, work, args.instructions,
+                                   lambda: min(count[0], audit_lines(work)))
+            print(f"point SELECT on SQLite, instructions per statement of the proxy process "
+                  f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
+            print(f"  no observers     {base / 1000:8.1f} k")
+            print(f"  three observers  {watched / 1000:8.1f} k   "
+                  f"(webhook, audit log, python entry point)")
+            print(f"  overhead         {100 * (watched - base) / base:8.1f} %")
+            server.shutdown()
+            return
         with run_proxy(backend, config=three, env=env) as observed:
             # Alternate, and keep each side's best median: on a shared machine the
             # noise between runs is larger than the difference being measured.

@@ -1,10 +1,12 @@
 """Event delivery: a bounded queue and a worker per subscriber, retries, the dead-letter store.
 
-`emit` / `publish` are called on the statement path and never wait: an event
-is appended to each interested subscriber's deque (its worker is woken only
-when it sleeps), and one that does not fit goes to the dead-letter store
-instead of slowing the query down. Building the event's dict and its JSON is
-the subscriber's worker's job, done once per event for every subscriber.
+The statement path hands the bus a tuple of what is at hand (`raw`, in order)
+and never waits; a collector task on the loop takes them in batches (one
+wake-up per `linger`), makes the events (their fields dict, and their JSON
+when a sink sends JSON: once for all of them), filters them per subscriber
+and queues them: one that does not fit a subscriber's queue goes to the
+dead-letter store instead of slowing the query down. Each subscriber's worker
+then hands its sink a batch: one POST, one write.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import TYPES, Event, Filter
+from pgproxy.observers.events import TYPES, Event, Filter, json_of, made, with_data
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -40,6 +43,7 @@ class Subscriber:
     # hop, one POST) per batch rather than per statement keeps the proxy's own
     # threads and the GIL free for queries.
     linger: float = 0.05
+    extra_linger: float = 0.0  # what the bus's collector has not lingered already
     delivered: int = 0
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
@@ -75,13 +79,24 @@ class Observers:
         if len(self.subscribers) != len(subscribers):
             raise ValueError("observer names must be unique")
         self._list = list(self.subscribers.values())
-        # Per event type, the subscribers that take it: publishing tests no filter.
+        # Per event type, the subscribers that take it: the path makes no event nobody takes.
         self._takers = {
             t: tuple(s for s in self._list if not s.filter.types or t in s.filter.types)
             for t in TYPES
         }
         self.dead_letters = dead_letters
         self.emitted = 0
+        # What the statement path handed over and the collector has not taken yet:
+        # raw tuples (events.Build) or Events, in order.
+        self.raw: deque[Any] = deque()
+        self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
+        self._collector: asyncio.Task[None] | None = None
+        # The collector waits the shortest linger (unless a batch is there already); a
+        # subscriber with a longer one the rest.
+        self._linger = min((s.linger for s in self._list), default=0.0)
+        self._batch = min((s.batch for s in self._list), default=1)
+        for s in self._list:
+            s.extra_linger = s.linger - self._linger
         self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -96,6 +111,7 @@ class Observers:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._collector = asyncio.create_task(self._collect(), name="observers")
         for sub in self._list:
             sub.task = asyncio.create_task(self._deliver(sub), name=f"observer {sub.name}")
 
@@ -106,6 +122,13 @@ class Observers:
             await self._drained(grace)
         except TimeoutError:
             pass
+        if self._collector is not None:
+            self._collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._collector
+        # What the path still hands over from now on is dropped (a deque of length 0).
+        raw, self.raw = self.raw, deque(maxlen=0)
+        self._queue(made(list(raw)))  # into the queues, then with them to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -125,23 +148,74 @@ class Observers:
         return bool(self._takers.get(type))
 
     def emit(self, type: str, data: dict[str, Any]) -> None:
-        if self._loop is not None:
-            self.publish(Event.new(type, data))
+        """Report an event made of `data` (off the hot path: connects, backends, routes)."""
+        if self._takers.get(type):
+            self.hand((with_data, type, time.perf_counter(), data))
+
+    def hand(self, item: Any) -> None:
+        """Take a raw tuple (events.Build) or an Event; on the loop's thread, never waits.
+
+        The statement path inlines this (pgproxy/observers/watch.py): `kick` when the
+        queue of raw items was empty, then append."""
+        raw = self.raw
+        if not raw:
+            self.kick()
+        raw.append(item)
 
     def publish(self, event: Event) -> None:
-        """Queue `event` for every subscriber that takes its type; on the loop's thread."""
-        if self._loop is None:
-            return
-        self.emitted += 1
-        for sub in self._takers.get(event.type, ()):
-            pending = sub.pending
-            if len(pending) >= sub.queue_size:
-                sub.dropped += 1
-                self._dead(sub, [event], "queue full", 0)
+        """Queue a ready `event` for every subscriber that takes its type."""
+        self.hand(event)
+
+    def kick(self) -> None:
+        """Wake the collector: the first raw item since it last took them is coming."""
+        idle = self._idle
+        if idle is not None:
+            self._idle = None
+            if not idle.done():
+                idle.set_result(None)
+
+    # ------------------------------------------------------------ collection
+
+    async def _collect(self) -> None:
+        """Once per linger: make the events handed over since, and queue them."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.raw:
+                self._idle = loop.create_future()
+                await self._idle
                 continue
-            pending.append(event)
+            if self._linger > 0 and len(self.raw) < self._batch:
+                await asyncio.sleep(self._linger)
+            raw, self.raw = self.raw, deque()
+            self._queue(made(list(raw)))
+
+    def _queue(self, batch: list[Event]) -> None:
+        """Each subscriber's events of `batch` onto its queue (what does not fit: dead letters)."""
+        if not batch:
+            return
+        self.emitted += len(batch)
+        for sub in self._list:
+            f = sub.filter
+            if f.types:
+                mine = [e for e in batch if e.fields["type"] in f.types]
+            else:
+                mine = batch
+            if f.detailed:  # tables, operations, users: looked at here, off the statement path
+                mine = [e for e in mine if f.matches(e)]
+            if not mine:
+                continue
+            pending = sub.pending
+            room = sub.queue_size - len(pending)
+            if len(mine) > room:
+                over = mine[max(room, 0):]
+                mine = mine[: max(room, 0)]
+                sub.dropped += len(over)
+                self._dead(sub, over, "queue full", 0)
+            if sub.sink.json:
+                json_of(mine)  # made once for every sink that sends it, kept on the events
+            pending.extend(mine)
             wake = sub.wake
-            if wake is not None:
+            if wake is not None and mine:
                 sub.wake = None
                 if not wake.done():
                     wake.set_result(None)
@@ -151,14 +225,13 @@ class Observers:
     async def _deliver(self, sub: Subscriber) -> None:
         pending = sub.pending
         loop = asyncio.get_running_loop()
-        detailed = sub.filter.detailed
         while True:
             if not pending:
                 sub.wake = loop.create_future()
                 await sub.wake
                 continue
-            if sub.linger > 0 and len(pending) < sub.batch:
-                await asyncio.sleep(sub.linger)
+            if sub.extra_linger > 0 and len(pending) < sub.batch:
+                await asyncio.sleep(sub.extra_linger)
             if len(pending) <= sub.batch:  # the usual case: all of it, in two C calls
                 batch = list(pending)
                 pending.clear()
@@ -166,10 +239,7 @@ class Observers:
                 batch = [pending.popleft() for _ in range(sub.batch)]
             sub.busy = len(batch)
             try:
-                if detailed:  # tables, operations, users: looked at here, off the statement path
-                    batch = [e for e in batch if sub.filter.matches(e)]
-                if batch:
-                    await self._with_retries(sub, batch)
+                await self._with_retries(sub, batch)
             except asyncio.CancelledError:
                 self.dead_letters.add(sub.name, batch, "proxy shut down during delivery", 0)
                 raise
@@ -180,7 +250,7 @@ class Observers:
         """Wait until every subscriber's queue is empty and nothing is being delivered."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while any(s.pending or s.busy for s in self._list):
+        while self.raw or any(s.pending or s.busy for s in self._list):
             if loop.time() >= deadline:
                 raise TimeoutError
             await asyncio.sleep(0.005)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("pgproxy.observers")
 
 # Event types.
 STATEMENT = "statement"
@@ -28,87 +32,131 @@ TYPES = frozenset({STATEMENT, WRITE, BACKEND_DOWN, BACKEND_UP, FAILOVER, BAN, UN
 _BOOT = secrets.token_hex(4)
 _SEQ = itertools.count(1)
 
+_dumps_fast: Callable[[dict[str, Any]], bytes] | None
 try:  # a faster encoder when it is installed; the output is the same compact JSON
     import orjson
 
-    def _dumps(d: dict[str, Any]) -> str:
-        try:
-            return orjson.dumps(d, default=str).decode()
-        except TypeError:  # beyond orjson (a 65-bit integer, a non-str key): the stdlib's way
-            return json.dumps(d, default=str, separators=(",", ":"))
-
+    _dumps_fast = functools.partial(orjson.dumps, default=str)
 except ImportError:  # pragma: no cover - depends on the environment
+    _dumps_fast = None
 
-    def _dumps(d: dict[str, Any]) -> str:
-        return json.dumps(d, default=str, separators=(",", ":"))
+
+def _dumps(d: dict[str, Any]) -> bytes:
+    if _dumps_fast is not None:
+        try:
+            return _dumps_fast(d)
+        except TypeError:  # beyond orjson (a 65-bit integer, a non-str key): the stdlib's way
+            pass
+    return json.dumps(d, default=str, separators=(",", ":")).encode()
+
+
+_HEAD = ("id", "type", "time")
 
 
 class Event:
-    """One thing that happened, cheap to make on the statement path.
+    """One thing that happened: its fields (id, type, time, then its data) and their JSON.
 
-    Its id string, its `data` dict (when made with `lazy`: a builder and its
-    arguments) and its JSON are made only when a subscriber's worker first asks,
-    once for every subscriber.
+    The bus makes events off the statement path, in batches, from what the path
+    handed it (`made`); an event's JSON is made once (json_of) for all the
+    subscribers that send it.
     """
 
-    __slots__ = ("_build", "_data", "_id", "_json", "time", "type")
+    __slots__ = ("_json", "fields")
 
-    def __init__(
-        self,
-        id: str | int,
-        type: str,
-        at: float,
-        data: dict[str, Any] | None = None,
-        build: tuple[Callable[..., dict[str, Any]], tuple[Any, ...]] | None = None,
-    ) -> None:
-        self._id = id
-        self.type = type
-        self.time = at  # Unix seconds
-        self._data = data
-        self._build = build
-        self._json: str | None = None
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self._json: bytes | None = None
 
     @classmethod
     def new(cls, type: str, data: dict[str, Any]) -> Event:
-        return cls(next(_SEQ), type, time.time(), data)
-
-    @classmethod
-    def lazy(cls, type: str, build: Callable[..., dict[str, Any]], *args: Any) -> Event:
-        """An event whose data is `build(*args)`, called off the statement path."""
-        return cls(next(_SEQ), type, time.time(), None, (build, args))
+        return cls({"id": f"{_BOOT}-{next(_SEQ)}", "type": type, "time": time.time(), **data})
 
     @property
     def id(self) -> str:
-        i = self._id
-        if isinstance(i, int):
-            i = self._id = f"{_BOOT}-{i}"
-        return i
+        return self.fields["id"]
+
+    @property
+    def type(self) -> str:
+        return self.fields["type"]
+
+    @property
+    def time(self) -> float:
+        """Unix seconds."""
+        return self.fields["time"]
 
     @property
     def data(self) -> dict[str, Any]:
-        d = self._data
-        if d is None:
-            assert self._build is not None
-            fn, args = self._build
-            d = self._data = fn(*args)
-        return d
+        """What happened, without the id, type and time."""
+        return {k: v for k, v in self.fields.items() if k not in _HEAD}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "time": self.time, **self.data}
+        """A fresh dict (a Python subscriber may keep or change it)."""
+        return self.fields.copy()
 
-    def to_json(self) -> str:
+    def json(self) -> bytes:
+        """The event as compact UTF-8 JSON, made once for every subscriber."""
         j = self._json
         if j is None:
-            j = self._json = _dumps(self.to_dict())
+            j = self._json = _dumps(self.fields)
         return j
+
+    def to_json(self) -> str:
+        return self.json().decode()
 
     @classmethod
     def from_json(cls, text: str) -> Event:
-        d = json.loads(text)
-        return cls(d.pop("id"), d.pop("type"), d.pop("time"), d)
+        return cls(json.loads(text))
 
     def __repr__(self) -> str:
         return f"Event({self.id!r}, {self.type!r})"
+
+
+# What the statement path hands the bus: a tuple `(build, type, perf_counter time, ...)`;
+# build(id, unix time, the tuple) makes the event's fields off the path.
+Build = Callable[[str, float, tuple[Any, ...]], dict[str, Any]]
+
+
+def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields of `(with_data, type, time, data)`: an event whose data is at hand."""
+    return {"id": id, "type": item[1], "time": at, **item[3]}
+
+
+def made(raw: list[Any]) -> list[Event]:
+    """Events of what the statement path handed the bus (tuples, see Build, or ready
+    Events), in order; ids follow it."""
+    offset = time.time() - time.perf_counter()  # the path's clock to Unix time, once a batch
+    seq, boot, new = _SEQ, _BOOT, Event.__new__
+    out = []
+    for item in raw:
+        if type(item) is Event:
+            out.append(item)
+            continue
+        try:
+            fields = item[0](f"{boot}-{next(seq)}", item[2] + offset, item)
+        except Exception:  # a bug in one builder loses its event, never the collector
+            log.exception("observers: could not make a %s event", item[1])
+            continue
+        e = new(Event)  # Event(fields) without a call of __init__: one per statement
+        e.fields = fields
+        e._json = None
+        out.append(e)
+    return out
+
+
+def json_of(events: list[Event]) -> list[bytes]:
+    """The events' JSON (made for the first subscriber that asks, kept for the others)."""
+    fast = _dumps_fast or _dumps
+    out = []
+    for e in events:
+        j = e._json
+        if j is None:
+            try:
+                j = fast(e.fields)
+            except TypeError:  # beyond orjson: _dumps knows the stdlib's way
+                j = _dumps(e.fields)
+            e._json = j
+        out.append(j)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +185,11 @@ class Filter:
         return bool(self.tables or self.operations or self.users)
 
     def matches(self, event: Event) -> bool:
-        if self.types and event.type not in self.types:
+        data = event.fields
+        if self.types and data["type"] not in self.types:
             return False
         if not (self.tables or self.operations or self.users):
             return True
-        data = event.data
         if self.users and data.get("user") not in self.users:
             return False
         if self.operations and str(data.get("operation", "")).lower() not in self.operations:

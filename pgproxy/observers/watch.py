@@ -8,6 +8,7 @@ proxy registers no Watch and a statement pays nothing for it.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import dialects
@@ -60,7 +61,7 @@ class Watch(Hook):
         if token is not None:
             self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
-            self._finish(ctx, ctx.stmt, start, 0, None, exc.sqlstate, span, "")
+            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
 
     def _finish(
         self,
@@ -68,35 +69,38 @@ class Watch(Hook):
         stmt: dialects.Statement,
         start: float,
         rows: int,
-        hit: bool | None,
         sqlstate: str | None,
         span: Any,
-        tag: str,
+        result: Any,
     ) -> None:
-        seconds = time.perf_counter() - start
+        """Count and report a statement; `result` (None when it failed before it had
+        one) gives its tag and cache hit, read off the path: a finished result keeps them."""
+        now = time.perf_counter()
+        seconds = now - start
         self.statements += 1
         self.seconds += seconds
         self.rows += rows
         if sqlstate is not None:
             self.errors += 1
         if self.telemetry is not None and span is not None:
+            hit = getattr(result, "hit", None)
             self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
         obs = self.observers
         if obs is None:
             return
-        # An event here is a tuple of what is at hand; its dict and JSON are made by
-        # the subscribers' worker.
-        route = session.route
+        # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
+        # the event, its dict and its JSON are made off the statement path, in batches.
+        raw = obs.raw
         if self._statement_events:
-            obs.publish(events.Event.lazy(
-                events.STATEMENT, _statement_data, route.name, route.backend.name,
-                session.user, stmt, tag, seconds, rows, hit, sqlstate,
-            ))
+            if not raw:
+                obs.kick()
+            raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
+                        stmt, result, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
-            obs.publish(events.Event.lazy(
-                events.WRITE, _write_data, route.name, route.backend.name, session.user, stmt,
-                tag,
-            ))
+            if not raw:
+                obs.kick()
+            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
+                        result))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -139,8 +143,11 @@ class Watch(Hook):
 class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
+    # Plain attributes where PassThrough has properties the wire reads per statement:
+    # `columns` and `style` are fixed when a result is made; `done` mirrors the inner
+    # result's, which changes only through this one's fetch and close.
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "sent")
+                 "columns", "done", "sent", "style")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -155,26 +162,42 @@ class Watched(PassThrough):
         self._first = 0
         self._open = True
         self.sent = 0
-        if inner.done and inner.columns is None:
+        self.columns = columns = inner.columns
+        self.style = inner.style
+        self.done = done = inner.done
+        if done and columns is None:
             self._end(None)
 
     async def fetch(self, max_rows: int) -> Batch:
-        if not self._first and self._span is not None:
+        if self._span is not None and not self._first:
             self._first = time.time_ns()
+        inner = self._inner
         try:
-            batch = await self._inner.fetch(max_rows)
+            batch = await inner.fetch(max_rows)
         except errors.PgError as exc:
+            self.done = inner.done
             self._end(exc.sqlstate)
             raise
         self.sent += batch.count
-        if self._inner.done:
-            self._end(None)
+        if inner.done:
+            self.done = True
+            if self._open and self._span is None:  # _end inlined: a statement's usual end
+                self._open = False
+                rows = self.sent if self.columns is not None else _affected(inner.tag)
+                self._watch._finish(self._session, self._stmt, self._start, rows, None, None,
+                                    inner)
+            else:
+                self._end(None)
         return batch
 
-    async def close(self) -> None:
+    def close(self) -> Awaitable[None]:
+        """Ends the report (if its last fetch did not) and hands back the inner result's
+        close to await: no frame of its own (the wire closes a result twice)."""
+        inner = self._inner
         if self._open:  # usually ended by its last fetch already
-            self._end(getattr(self._inner, "sqlstate", None))  # a failed COPY FROM says how
-        await self._inner.close()
+            self._end(getattr(inner, "sqlstate", None))  # a failed COPY FROM says how
+        self.done = True  # closed is done, whatever it had sent
+        return inner.close()
 
     def _end(self, sqlstate: str | None) -> None:
         if not self._open:
@@ -184,41 +207,48 @@ class Watched(PassThrough):
         if self._first and tel is not None:
             tel.stream_span(self._span, self._first).end()
         inner = self._inner
-        rows = self.sent if inner.columns is not None else _affected(inner.tag)
-        hit = getattr(inner, "hit", None)
-        self._watch._finish(
-            self._session, self._stmt, self._start, rows, hit, sqlstate, self._span, inner.tag
-        )
+        rows = self.sent if self.columns is not None else _affected(inner.tag)
+        self._watch._finish(self._session, self._stmt, self._start, rows, sqlstate, self._span,
+                            inner)
 
 
-def _statement_data(
-    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str, seconds: float,
-    rows: int, hit: bool | None, sqlstate: str | None,
-) -> dict[str, Any]:
+# str(Kind) is an enum's __str__ (a Python call): each name made once.
+_OPERATIONS = {k: str(k) for k in Kind}
+
+
+def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    """A statement event's fields, off the path, from what Watch._finish handed the bus."""
+    _, type, _, route, user, stmt, result, seconds, rows, sqlstate = item
+    read, written = stmt.tables_read, stmt.tables_written
     return {
-        "route": route,
-        "backend": backend,
+        "id": id,
+        "type": type,
+        "time": at,
+        "route": route.name,
+        "backend": route.backend.name,
         "user": user,
-        "operation": str(stmt.kind),
-        "tag": tag,
-        "tables": sorted(stmt.tables_read | stmt.tables_written),
-        "duration_ms": round(seconds * 1000, 3),
+        "operation": _OPERATIONS[stmt.kind],
+        "tag": "" if result is None else result.tag,
+        "tables": sorted(read | written if written else read),
+        "duration_ms": int(seconds * 1e6 + 0.5) / 1000,  # round(…, 3) without its dtoa
         "rows": rows,
-        "cache_hit": hit,
+        "cache_hit": getattr(result, "hit", None),
         "sqlstate": sqlstate,
     }
 
 
-def _write_data(
-    route: str, backend: str, user: str, stmt: dialects.Statement, tag: str
-) -> dict[str, Any]:
+def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    _, type, _, route, user, stmt, result = item
     return {
-        "route": route,
-        "backend": backend,
+        "id": id,
+        "type": type,
+        "time": at,
+        "route": route.name,
+        "backend": route.backend.name,
         "user": user,
-        "operation": str(stmt.kind),
+        "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(tag),
+        "rows": _affected(result.tag),
     }
 
 

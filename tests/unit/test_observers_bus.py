@@ -112,3 +112,64 @@ def test_masking_literals():
     assert mask("select * from t1 where a = 5 and b = 'x''y' and c = $1") == (
         "select * from t1 where a = ? and b = ? and c = $1"
     )
+
+
+def test_a_full_queue_dead_letters_the_overflow_and_counts_it(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+
+    async def run():
+        sub = Subscriber("audit", AuditLog(str(audit)), queue_size=5, linger=0.05)
+        obs = Observers([sub], DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        for i in range(20):  # one linger's worth: queued together, 5 fit
+            obs.emit("write", {"i": i})
+        await obs.flush()
+        assert (sub.delivered, sub.dropped, sub.dead_lettered) == (5, 15, 15)
+        assert obs.dead_letters.count("audit") == 15
+        await obs.stop()
+
+    asyncio.run(run())
+    assert [json.loads(x)["i"] for x in audit.read_text().splitlines()] == list(range(5))
+
+
+def test_stop_delivers_what_the_path_handed_over_and_ignores_what_comes_after(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+
+    async def run():
+        obs = Observers([Subscriber("audit", AuditLog(str(audit)), linger=0.2)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        for i in range(10):
+            obs.emit("statement" if i % 2 else "connect", {"i": i})
+        await obs.stop()  # before the collector's linger ran out: drained, not lost
+        obs.emit("statement", {"i": 10})  # after stop: dropped, no error
+        return obs
+
+    obs = asyncio.run(run())
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [x["i"] for x in lines] == list(range(10))
+    ids = [int(x["id"].rpartition("-")[2]) for x in lines]
+    assert ids == sorted(ids) and len(set(ids)) == 10  # ids follow the order handed over
+    assert obs.subscribers["audit"].dead_lettered == 0
+
+
+def test_a_builder_that_fails_loses_its_event_not_the_others(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+
+    def broken(id, at, item):
+        raise RuntimeError("a bug in an event builder")
+
+    async def run():
+        obs = Observers([Subscriber("audit", AuditLog(str(audit)), linger=0.01)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        obs.emit("write", {"i": 0})
+        obs.hand((broken, "write", 0.0))
+        obs.emit("write", {"i": 1})
+        await obs.flush()
+        obs.emit("write", {"i": 2})  # the collector is still there
+        await obs.flush()
+        await obs.stop()
+
+    asyncio.run(run())
+    assert [json.loads(x)["i"] for x in audit.read_text().splitlines()] == [0, 1, 2]
