@@ -167,6 +167,15 @@ class BackendResult:
             self._finish()
         return rows
 
+    def read_ahead(self, want: int) -> None:
+        """The client has what it asked for and will likely ask for `want` rows more: a
+        cursor that can (SQLite's) reads them in the background meanwhile."""
+        if self.done or self._exhausted or len(self._prefetched) >= want:
+            return
+        ahead = getattr(self._cursor, "read_ahead", None)
+        if ahead is not None:
+            ahead(want - len(self._prefetched))
+
     def _fetch(self, want: int) -> list[Row]:
         rows = self._cursor.fetch(want)
         if len(rows) < want:

@@ -43,6 +43,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,6 +63,9 @@ from pgproxy.types.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
+# The most rows a cursor reads ahead (SQLiteCursor.read_ahead): psycopg's server-side
+# cursor FETCHes 100 or its itersize, pgjdbc its fetch size.
+READ_AHEAD = 20_000
 # SQLite virtual-machine steps between two looks at an inline statement's deadline:
 # about 10-50 µs of work, so a read past the budget stops within a fraction of it.
 _PROGRESS_STEPS = 1000
@@ -349,16 +353,29 @@ def map_error(exc: apsw.Error) -> errors.PgError:
 
 
 class SQLiteCursor:
-    """One statement's result: columns typed once, rows converted per bound column."""
+    """One statement's result: columns typed once, rows converted per bound column.
 
-    __slots__ = ("_ahead", "_conn", "_convert", "_cursor", "_done", "_rows", "columns", "rowcount")
+    `read_ahead` starts reading the next rows in the backend's read-ahead
+    thread while the client converts the last batch (between two FETCHes, when
+    the event loop is idle: reading beside the loop's own work would only make
+    the two threads take turns at the GIL). The read runs only while nothing else
+    uses the connection (its lock, never waited for), and the next fetch or close
+    waits for it first, so one call at a time touches the connection.
+    """
+
+    __slots__ = (
+        "_ahead", "_conn", "_convert", "_cursor", "_done", "_ended", "_pending", "_rows",
+        "columns", "rowcount",
+    )
 
     def __init__(self, conn: SQLiteConnection, cursor: apsw.Cursor, description: tuple) -> None:
         self._conn = conn
         self._cursor = cursor
         self._rows = iter(cursor)
-        self._ahead: list[tuple[Any, ...]] = []
+        self._ahead: list[tuple[Any, ...]] = []  # raw rows read before they were asked for
+        self._pending: Future[list[tuple[Any, ...]]] | None = None  # a read-ahead under way
         self._done = False
+        self._ended = False  # the statement has no rows beyond _ahead
         self.rowcount = -1
         if not description:
             self.columns = None
@@ -372,34 +389,66 @@ class SQLiteCursor:
 
     def _read(self, size: int) -> list[tuple[Any, ...]]:
         try:
-            return list(itertools.islice(self._rows, size))
+            rows = list(itertools.islice(self._rows, size))
         except apsw.Error as exc:
             self._done = True
             raise self._conn._error(exc) from None
+        if len(rows) < size:
+            self._ended = True
+        return rows
+
+    def _read_ahead(self, size: int) -> list[tuple[Any, ...]]:
+        """In the read-ahead thread: the next raw rows, none if the connection is busy."""
+        lock = self._conn._lock
+        if not lock.acquire(blocking=False):
+            return []
+        try:
+            return self._read(size)
+        finally:
+            lock.release()
+
+    def _settle(self) -> None:
+        """Wait for a read-ahead under way (or drop one not started); keep its rows."""
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.cancel():
+            self._ahead += pending.result()  # its error, if it failed, is this call's
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
         if self.columns is None or self._done:
             return []
-        if self._ahead:
-            rows, self._ahead = self._ahead[:size], self._ahead[size:]
-            if len(rows) < size:
-                rows += self._read(size - len(rows))
-        else:
-            rows = self._read(size)
+        self._settle()
+        with self._conn._lock:
+            if self._ahead:
+                rows, self._ahead = self._ahead[:size], self._ahead[size:]
+                if len(rows) < size and not self._ended:
+                    rows += self._read(size - len(rows))
+            else:
+                rows = [] if self._ended else self._read(size)
         if len(rows) < size:
             self._done = True
         if self._convert is not None and rows:
             return list(map(self._convert, rows))
         return rows
 
+    def read_ahead(self, size: int) -> None:
+        """Start reading up to `size` more rows (at most READ_AHEAD) in the background."""
+        size = min(size, READ_AHEAD) - len(self._ahead)
+        if size > 0 and self._pending is None and not self._ended and not self._done:
+            self._pending = self._conn.backend.read_ahead.submit(self._read_ahead, size)
+
     def close(self) -> None:
         # Closing resets the statement; nothing is left to drain in SQLite.
+        try:
+            self._settle()
+        except errors.PgError:
+            pass  # the rows it was reading are being discarded anyway
         self._ahead = []
         self._done = True
-        try:
-            self._cursor.close(force=True)
-        except apsw.Error:
-            pass
+        with self._conn._lock:
+            try:
+                self._cursor.close(force=True)
+            except apsw.Error:
+                pass
 
 
 def _fill_untyped(
@@ -417,7 +466,9 @@ class SQLiteConnection:
 
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
-        self._lock = threading.Lock()
+        # Held by every call into the connection: a cursor's read-ahead runs only
+        # when it can take it at once, an inline call moves when it cannot.
+        self._lock = threading.RLock()
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
         # Set while a read runs inline on the event loop (workers.Inline): its deadline,
@@ -515,6 +566,8 @@ class SQLiteConnection:
         call = workers.inline_call()
         if call is None or self._deadline:
             return
+        if not self._lock.acquire(blocking=False):  # a read-ahead in its thread: no wait here
+            raise workers.Moved
         self._deadline = call.deadline
         self._overran = False
         self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
@@ -526,6 +579,7 @@ class SQLiteConnection:
         self._overran = False
         self._conn.set_progress_handler(None)
         self._conn.set_busy_timeout(self.backend.busy_timeout)
+        self._lock.release()
 
     def _progress(self) -> bool:
         if time.perf_counter() < self._deadline:
@@ -553,24 +607,28 @@ class SQLiteConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
-        self._cancelled.clear()
         self._inline()
-        before = self._conn.total_changes()
-        try:
-            cursor, description = self._run(sql, params, describe_only=False)
-            result = SQLiteCursor(self, cursor, description)
-        except apsw.Error as exc:
-            raise self._error(exc) from None
-        if result.columns is None:
-            # changes() keeps the last DML's count across DDL; total_changes tells
-            # whether this statement changed anything at all.
-            result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
-        return result
+        with self._lock:
+            self._cancelled.clear()
+            before = self._conn.total_changes()
+            try:
+                cursor, description = self._run(sql, params, describe_only=False)
+                result = SQLiteCursor(self, cursor, description)
+            except apsw.Error as exc:
+                raise self._error(exc) from None
+            if result.columns is None:
+                # changes() keeps the last DML's count across DDL; total_changes tells
+                # whether this statement changed anything at all.
+                result.rowcount = (
+                    self._conn.changes() if self._conn.total_changes() != before else 0
+                )
+            return result
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
         try:
-            self._conn.cursor().executemany(sql, rows)
+            with self._lock:
+                self._conn.cursor().executemany(sql, rows)
         except apsw.Error as exc:
             raise map_error(exc) from None
         except TypeError as exc:  # a value _bind cannot take
@@ -578,6 +636,10 @@ class SQLiteConnection:
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._inline()
+        with self._lock:
+            return self._describe(sql, params)
+
+    def _describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         try:
             try:
                 cursor, description = self._run(sql, params, describe_only=True)
@@ -627,7 +689,8 @@ class SQLiteConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return not self._conn.getautocommit()
+        with self._lock:
+            return not self._conn.getautocommit()
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -639,10 +702,11 @@ class SQLiteConnection:
     broken = False
 
     def close(self) -> None:
-        try:
-            self._conn.close(force=True)
-        except apsw.Error:
-            pass
+        with self._lock:  # after a read-ahead under way
+            try:
+                self._conn.close(force=True)
+            except apsw.Error:
+                pass
 
 
 class SQLiteBackend:
@@ -667,6 +731,9 @@ class SQLiteBackend:
         self.pragmas = [f"PRAGMA foreign_keys={'ON' if fk else 'OFF'}"]
         self._anchor: apsw.Connection | None = None
         self._connections: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
+        # Cursors' read-ahead (SQLiteCursor.fetch): a read not started when its rows
+        # are asked for is dropped, so a busy pool delays no one.
+        self.read_ahead = ThreadPoolExecutor(2, thread_name_prefix="pgproxy-sqlite-ahead")
         if rest in (":memory:", ""):
             # A private :memory: per connection would make every session see an
             # empty database; memdb names starting with '/' are shared in-process.
@@ -703,6 +770,7 @@ class SQLiteBackend:
     def close(self) -> None:
         for conn in list(self._connections):
             conn.close()
+        self.read_ahead.shutdown(wait=False, cancel_futures=True)
         if self._anchor is not None:
             self._anchor.close(force=True)
             self._anchor = None

@@ -61,7 +61,7 @@ _VAR_TAIL = "n{i} = len_(b{i}); h{i} = L[n{i}] if n{i} < {LC} else P(n{i})"
 _SNIPPETS: dict[str, str] = {
     "int": """
         if v{i}.__class__ is int:
-            b{i} = str_(v{i}).encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            b{i} = b'%d' % v{i}; n{i} = len_(b{i}); h{i} = L[n{i}]
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
@@ -75,8 +75,7 @@ _SNIPPETS: dict[str, str] = {
             b{i} = E{i}(v{i}); """ + _VAR_TAIL,
     "float8": """
         if v{i}.__class__ is float and -1e15 < v{i} < 1e15:
-            r = repr_(v{i})
-            b{i} = (r[:-2] if r[-2:] == '.0' else r).encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            b{i} = repr_(v{i}).removesuffix('.0').encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
