@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 # Rows a cursor may keep in the proxy's memory (SCROLL, WITH HOLD after COMMIT, spilled).
 KEPT_ROWS = 200_000
 _BATCH = 2000  # rows read from the backend per hop when a FETCH gives no limit
-# A FETCH of at least this many rows that got them all has the backend read as many
-# more while the client works on these (BackendResult.read_ahead): psycopg's itersize.
-_AHEAD_MIN = 100
 _ALL = 1 << 62
 
 _NAME = r'("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -338,7 +335,8 @@ class FetchResult:
         if len(batch) < want or not self._remaining:
             self.done = True
             step = move.step or 0
-            if not self._remaining and _AHEAD_MIN <= step < _ALL and cursor.source is not None:
+            if not self._remaining and cursor.source is not None and step < _ALL:
+                # All it asked for: the backend reads as many more while the client works.
                 cursor.source.read_ahead(step)
         return batch
 

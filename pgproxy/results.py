@@ -13,6 +13,10 @@ from typing import Any
 from pgproxy.backends.base import Column, Cursor
 
 DEFAULT_BATCH = 2000
+# The least rows a client's request (FETCH n, Execute's row limit) must have asked for
+# to have the backend read as many more ahead (BackendResult.read_ahead): psycopg's
+# default itersize; fewer are not worth a thread's hand-off.
+AHEAD_MIN = 100
 
 Row = tuple[Any, ...]
 
@@ -170,7 +174,7 @@ class BackendResult:
     def read_ahead(self, want: int) -> None:
         """The client has what it asked for and will likely ask for `want` rows more: a
         cursor that can (SQLite's) reads them in the background meanwhile."""
-        if self.done or self._exhausted or len(self._prefetched) >= want:
+        if want < AHEAD_MIN or self.done or self._exhausted or len(self._prefetched) >= want:
             return
         ahead = getattr(self._cursor, "read_ahead", None)
         if ahead is not None:
