@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from struct import Struct
 from struct import error as StructError
 from typing import Any
@@ -88,6 +89,19 @@ _SNIPPETS: dict[str, str] = {
         elif v{i}.__class__ is str and v{i}[19:20] == '.' and v{i}[10:11] == ' ' and \\
                 len_(v{i}) < 27 and v{i}[-1] != '0' and v{i}[20:].isdigit():
             b{i} = v{i}.encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+        elif v{i}.__class__ is datetime_ and v{i}.tzinfo is None:
+            if v{i}.microsecond:
+                b{i} = v{i}.isoformat(' ').rstrip('0').encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            else:
+                b{i} = v{i}.isoformat(' ').encode(); n{i} = 19; h{i} = L19
+        elif v{i} is None:
+            b{i} = b''; n{i} = 0; h{i} = NULL
+        else:
+            b{i} = E{i}(v{i}); """ + _VAR_TAIL,
+    # A driver's date (MySQL's) in ISO style: date_out's own digits.
+    "date": """
+        if v{i}.__class__ is date_:
+            b{i} = v{i}.isoformat().encode(); n{i} = 10; h{i} = L10
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
@@ -126,6 +140,8 @@ def _kind(oid: int, fmt: int, style: Style) -> str:
             return "float8"
         if oid == pgtypes.TIMESTAMP and style.dates == "ISO":
             return "timestamp"
+        if oid == pgtypes.DATE and style.dates == "ISO":
+            return "date"
         if oid == pgtypes.BOOL:
             return "bool"
     elif oid in _BIN_FIXED:
@@ -140,6 +156,7 @@ def _source(kinds: tuple[str, ...]) -> str:
     lines = [
         f"def make({args}):",
         "    def encode_rows(rows, L=L, P=P, NULL=NULL, HDR=HDR, HP=HP, L1=L1, L19=L19,",
+        "                    L10=L10, datetime_=datetime_, date_=date_,",
         "                    len_=len, str_=str, repr_=repr):",
         "        out = []",
         "        ext = out.extend",
@@ -172,6 +189,7 @@ def _factory(kinds: tuple[str, ...]) -> Callable[..., RowsEncoder]:
         hdr = _headers(n)
         ns: dict[str, Any] = {
             "L": _LEN, "P": _I.pack, "NULL": _NULL, "L1": _LEN[1], "L19": _LEN[19],
+            "L10": _LEN[10], "datetime_": datetime, "date_": date,
             "HDR": hdr, "HP": lambda t, n=n: b"D" + _IH.pack(t, n),
         }
         exec(compile(_source(kinds), f"<row_encoder {''.join(k[0] for k in kinds)}>", "exec"), ns)
