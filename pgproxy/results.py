@@ -165,7 +165,13 @@ class BackendResult:
         if self._exhausted:
             self._finish()
             return []
-        rows = await self._run(self._fetch, want)
+        ready = getattr(self._cursor, "ready", None)  # rows read ahead: no hand-off
+        rows = ready(want) if ready is not None else None
+        if rows is None:
+            rows = await self._run(self._fetch, want)
+        elif len(rows) < want:  # the end, read ahead: closed (in a worker) before it is done
+            self._closed = True
+            await self._run(self._cursor.close)
         self.rows += len(rows)
         if len(rows) < want:
             self._finish()

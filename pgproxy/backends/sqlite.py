@@ -430,6 +430,24 @@ class SQLiteCursor:
             return list(map(self._convert, rows))
         return rows
 
+    def ready(self, size: int) -> list[tuple[Any, ...]] | None:
+        """Up to `size` rows a finished read-ahead holds, taken without touching the
+        connection (on the event loop: no hand-off to a worker); None if it has not
+        got that many yet (or failed: fetch() raises its error in the worker)."""
+        pending = self._pending
+        if pending is not None:
+            if not pending.done() or pending.exception() is not None:
+                return None
+            self._settle()
+        if (len(self._ahead) < size and not self._ended) or self.columns is None or self._done:
+            return None
+        rows, self._ahead = self._ahead[:size], self._ahead[size:]
+        if len(rows) < size:
+            self._done = True
+        if self._convert is not None and rows:
+            return list(map(self._convert, rows))
+        return rows
+
     def read_ahead(self, size: int) -> None:
         """Start reading up to `size` more rows (at most READ_AHEAD) in the background."""
         size = min(size, READ_AHEAD) - len(self._ahead)
