@@ -15,6 +15,9 @@ stream_rows` with psycopg, one fresh connection per mode:
                  result open and hands out 10,000 rows per FETCH (on SQLite,
                  reading the next 10,000 while psycopg converts these)
   named-binary   the same with binary=True (FETCH results in binary format)
+  named-paced    `named` by a client that also works 5 ms (a sleep, no CPU) on
+                 each 10,000 rows: the proxy's read-ahead has that time (the
+                 seconds minus 0.5 s per 1,000,000 rows are the proxy's share)
   stream         cursor.stream(size=10000): one extended-protocol query read
                  in libpq's chunked-rows mode (libpq >= 17; psycopg-binary
                  bundles it), single-row mode with an older libpq
@@ -53,7 +56,8 @@ import psycopg  # noqa: E402
 from tests.fix_proxy import ProxyProcess, run_proxy  # noqa: E402
 
 QUERY = "SELECT id, name, score, created FROM stream_rows"
-MODES = ("named", "named-binary", "stream", "buffered", "buffered-binary")
+MODES = ("named", "named-binary", "named-paced", "stream", "buffered", "buffered-binary")
+PACE = 0.005  # named-paced: the client's work per 10,000 rows
 
 
 def make_db(path: str, rows: int) -> None:
@@ -145,11 +149,14 @@ def read_all(proxy: ProxyProcess, mode: str) -> tuple[int, float, int, int | Non
             with conn.transaction(), conn.cursor("big", binary=binary) as cur:
                 cur.itersize = 10_000
                 cur.execute(QUERY)
+                paced = mode == "named-paced"
                 for row in cur:
                     count += 1
                     total += row[0]
                     if fmt is None and cur.pgresult is not None:
                         fmt = cur.pgresult.fformat(0)
+                    if paced and count % 10_000 == 0:
+                        time.sleep(PACE)
         elif mode == "stream":
             size = 10_000 if psycopg.pq.version() >= 170000 else 1
             with conn.cursor() as cur:
