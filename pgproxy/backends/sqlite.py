@@ -414,9 +414,9 @@ class SQLiteCursor:
             self._ahead += pending.result()  # its error, if it failed, is this call's
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        self._settle()  # first: a read-ahead that failed has set _done, and raises here
         if self.columns is None or self._done:
             return []
-        self._settle()
         with self._conn._lock:
             if self._ahead:
                 rows, self._ahead = self._ahead[:size], self._ahead[size:]
@@ -452,7 +452,10 @@ class SQLiteCursor:
         """Start reading up to `size` more rows (at most READ_AHEAD) in the background."""
         size = min(size, READ_AHEAD) - len(self._ahead)
         if size > 0 and self._pending is None and not self._ended and not self._done:
-            self._pending = self._conn.backend.read_ahead.submit(self._read_ahead, size)
+            try:
+                self._pending = self._conn.backend.read_ahead.submit(self._read_ahead, size)
+            except RuntimeError:  # the backend is closing: the next fetch reads them
+                pass
 
     def close(self) -> None:
         # Closing resets the statement; nothing is left to drain in SQLite.
@@ -749,8 +752,8 @@ class SQLiteBackend:
         self.pragmas = [f"PRAGMA foreign_keys={'ON' if fk else 'OFF'}"]
         self._anchor: apsw.Connection | None = None
         self._connections: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
-        # Cursors' read-ahead (SQLiteCursor.fetch): a read not started when its rows
-        # are asked for is dropped, so a busy pool delays no one.
+        # Cursors' read-ahead (SQLiteCursor.read_ahead): a read not started when its
+        # rows are asked for is dropped, so a busy pool delays no one.
         self.read_ahead = ThreadPoolExecutor(2, thread_name_prefix="pgproxy-sqlite-ahead")
         if rest in (":memory:", ""):
             # A private :memory: per connection would make every session see an

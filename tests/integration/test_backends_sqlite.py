@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from concurrent.futures import wait
 from decimal import Decimal
 from pathlib import Path
 
@@ -197,9 +198,17 @@ def test_read_ahead_takes_turns_with_other_calls_and_keeps_errors(tmp_path: Path
     bad = conn.execute("SELECT id, json(j) FROM t ORDER BY id", ())
     assert len(bad.fetch(1000)) == 1000
     bad.read_ahead(1000)  # meets row 1500's malformed JSON in the background
+    wait([bad._pending])  # it has failed before the rows are asked for
+    assert bad.ready(1000) is None  # its error is for fetch() to raise, in a worker
     with pytest.raises(errors.PgError):
         bad.fetch(1000)
     bad.close()
+    closing = conn.execute("SELECT id FROM t ORDER BY id", ())
+    closing.fetch(100)
+    b.read_ahead.shutdown()
+    closing.read_ahead(1000)  # a closing backend reads no more ahead: fetch reads them
+    assert [r[0] for r in closing.fetch(1000)] == list(range(100, 1100))
+    closing.close()
     assert fetch_all(conn, "SELECT count(*) FROM t") == [(3000,)]
     conn.close()
     b.close()
