@@ -413,17 +413,24 @@ class SQLiteCursor:
         if pending is not None and not pending.cancel():
             self._ahead += pending.result()  # its error, if it failed, is this call's
 
+    def _take(self, size: int) -> list[tuple[Any, ...]]:
+        if self._ahead:
+            rows, self._ahead = self._ahead[:size], self._ahead[size:]
+            if len(rows) < size and not self._ended:
+                rows += self._read(size - len(rows))
+            return rows
+        return [] if self._ended else self._read(size)
+
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
-        self._settle()  # first: a read-ahead that failed has set _done, and raises here
+        if self._pending is not None:
+            self._settle()  # first: a read-ahead that failed has set _done, and raises here
         if self.columns is None or self._done:
             return []
-        with self._conn._lock:
-            if self._ahead:
-                rows, self._ahead = self._ahead[:size], self._ahead[size:]
-                if len(rows) < size and not self._ended:
-                    rows += self._read(size - len(rows))
-            else:
-                rows = [] if self._ended else self._read(size)
+        if self._conn.shared:
+            with self._conn._lock:
+                rows = self._take(size)
+        else:
+            rows = self._take(size)
         if len(rows) < size:
             self._done = True
         if self._convert is not None and rows:
@@ -452,6 +459,7 @@ class SQLiteCursor:
         """Start reading up to `size` more rows (at most READ_AHEAD) in the background."""
         size = min(size, READ_AHEAD) - len(self._ahead)
         if size > 0 and self._pending is None and not self._ended and not self._done:
+            self._conn.shared = True  # from now on every call takes the connection's lock
             try:
                 self._pending = self._conn.backend.read_ahead.submit(self._read_ahead, size)
             except RuntimeError:  # the backend is closing: the next fetch reads them
@@ -459,17 +467,24 @@ class SQLiteCursor:
 
     def close(self) -> None:
         # Closing resets the statement; nothing is left to drain in SQLite.
-        try:
-            self._settle()
-        except errors.PgError:
-            pass  # the rows it was reading are being discarded anyway
+        if self._pending is not None:
+            try:
+                self._settle()
+            except errors.PgError:
+                pass  # the rows it was reading are being discarded anyway
         self._ahead = []
         self._done = True
-        with self._conn._lock:
-            try:
-                self._cursor.close(force=True)
-            except apsw.Error:
-                pass
+        if self._conn.shared:
+            with self._conn._lock:
+                self._close()
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            self._cursor.close(force=True)
+        except apsw.Error:
+            pass
 
 
 def _fill_untyped(
@@ -487,9 +502,13 @@ class SQLiteConnection:
 
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
-        # Held by every call into the connection: a cursor's read-ahead runs only
-        # when it can take it at once, an inline call moves when it cannot.
+        # Held by every call into the connection once a cursor of it has read ahead
+        # (`shared`; before that no other thread can be in it, and taking the lock
+        # would only cost a point query): a read-ahead runs only when it can take it
+        # at once, an inline call moves when it cannot.
         self._lock = threading.RLock()
+        self.shared = False
+        self._held = False  # the inline call running holds the lock
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
         # Set while a read runs inline on the event loop (workers.Inline): its deadline,
@@ -587,8 +606,10 @@ class SQLiteConnection:
         call = workers.inline_call()
         if call is None or self._deadline:
             return
-        if not self._lock.acquire(blocking=False):  # a read-ahead in its thread: no wait here
-            raise workers.Moved
+        if self.shared:
+            if not self._lock.acquire(blocking=False):  # a read-ahead: no wait on the loop
+                raise workers.Moved
+            self._held = True
         self._deadline = call.deadline
         self._overran = False
         self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
@@ -600,7 +621,9 @@ class SQLiteConnection:
         self._overran = False
         self._conn.set_progress_handler(None)
         self._conn.set_busy_timeout(self.backend.busy_timeout)
-        self._lock.release()
+        if self._held:
+            self._held = False
+            self._lock.release()
 
     def _progress(self) -> bool:
         if time.perf_counter() < self._deadline:
@@ -629,21 +652,24 @@ class SQLiteConnection:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
         self._inline()
-        with self._lock:
-            self._cancelled.clear()
-            before = self._conn.total_changes()
-            try:
-                cursor, description = self._run(sql, params, describe_only=False)
-                result = SQLiteCursor(self, cursor, description)
-            except apsw.Error as exc:
-                raise self._error(exc) from None
-            if result.columns is None:
-                # changes() keeps the last DML's count across DDL; total_changes tells
-                # whether this statement changed anything at all.
-                result.rowcount = (
-                    self._conn.changes() if self._conn.total_changes() != before else 0
-                )
-            return result
+        if self.shared:
+            with self._lock:
+                return self._execute(sql, params)
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
+        self._cancelled.clear()
+        before = self._conn.total_changes()
+        try:
+            cursor, description = self._run(sql, params, describe_only=False)
+            result = SQLiteCursor(self, cursor, description)
+        except apsw.Error as exc:
+            raise self._error(exc) from None
+        if result.columns is None:
+            # changes() keeps the last DML's count across DDL; total_changes tells
+            # whether this statement changed anything at all.
+            result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
+        return result
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
@@ -657,8 +683,10 @@ class SQLiteConnection:
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._inline()
-        with self._lock:
-            return self._describe(sql, params)
+        if self.shared:
+            with self._lock:
+                return self._describe(sql, params)
+        return self._describe(sql, params)
 
     def _describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         try:
@@ -710,8 +738,10 @@ class SQLiteConnection:
 
     @property
     def in_transaction(self) -> bool:
-        with self._lock:
-            return not self._conn.getautocommit()
+        if self.shared:
+            with self._lock:
+                return not self._conn.getautocommit()
+        return not self._conn.getautocommit()
 
     def cancel(self) -> None:
         self._cancelled.set()
