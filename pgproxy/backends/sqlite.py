@@ -413,24 +413,24 @@ class SQLiteCursor:
         if pending is not None and not pending.cancel():
             self._ahead += pending.result()  # its error, if it failed, is this call's
 
-    def _take(self, size: int) -> list[tuple[Any, ...]]:
-        if self._ahead:
-            rows, self._ahead = self._ahead[:size], self._ahead[size:]
-            if len(rows) < size and not self._ended:
-                rows += self._read(size - len(rows))
-            return rows
-        return [] if self._ended else self._read(size)
-
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
         if self._pending is not None:
             self._settle()  # first: a read-ahead that failed has set _done, and raises here
         if self.columns is None or self._done:
             return []
-        if self._conn.shared:
-            with self._conn._lock:
-                rows = self._take(size)
-        else:
-            rows = self._take(size)
+        lock = self._conn._lock if self._conn.shared else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            if self._ahead:
+                rows, self._ahead = self._ahead[:size], self._ahead[size:]
+                if len(rows) < size and not self._ended:
+                    rows += self._read(size - len(rows))
+            else:
+                rows = [] if self._ended else self._read(size)
+        finally:
+            if lock is not None:
+                lock.release()
         if len(rows) < size:
             self._done = True
         if self._convert is not None and rows:
@@ -652,24 +652,27 @@ class SQLiteConnection:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
         self._inline()
-        if self.shared:
-            with self._lock:
-                return self._execute(sql, params)
-        return self._execute(sql, params)
-
-    def _execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
-        self._cancelled.clear()
-        before = self._conn.total_changes()
+        lock = self._lock if self.shared else None  # no with-block: a point query's cost
+        if lock is not None:
+            lock.acquire()
         try:
-            cursor, description = self._run(sql, params, describe_only=False)
-            result = SQLiteCursor(self, cursor, description)
-        except apsw.Error as exc:
-            raise self._error(exc) from None
-        if result.columns is None:
-            # changes() keeps the last DML's count across DDL; total_changes tells
-            # whether this statement changed anything at all.
-            result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
-        return result
+            self._cancelled.clear()
+            before = self._conn.total_changes()
+            try:
+                cursor, description = self._run(sql, params, describe_only=False)
+                result = SQLiteCursor(self, cursor, description)
+            except apsw.Error as exc:
+                raise self._error(exc) from None
+            if result.columns is None:
+                # changes() keeps the last DML's count across DDL; total_changes tells
+                # whether this statement changed anything at all.
+                result.rowcount = (
+                    self._conn.changes() if self._conn.total_changes() != before else 0
+                )
+            return result
+        finally:
+            if lock is not None:
+                lock.release()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
