@@ -1,17 +1,23 @@
 """Streaming a large result from SQLite through the proxy to psycopg: rows/s and proxy RSS.
 
     python benchmarks/bench_stream.py [--rows 1000000] [--modes named,named-binary,...]
+                                      [--backend sqlite|mariadb]
 
-Writes a SQLite file with --rows rows x 4 columns (BIGINT, TEXT, DOUBLE
-PRECISION, TIMESTAMP: int8, text, float8, timestamp on the wire) with the
-stdlib sqlite3 module, starts the proxy on it (tests/fix_proxy.py, a real
-process, log level info) and reads `SELECT id, name, score, created FROM
+Writes --rows rows x 4 columns (BIGINT, TEXT, DOUBLE PRECISION, TIMESTAMP:
+int8, text, float8, timestamp on the wire) to a SQLite file with the stdlib
+sqlite3 module, or with --backend mariadb to a throwaway MariaDB server
+(tests/fix_servers.py) with pymysql, starts the proxy on it (tests/fix_proxy.py,
+a real process, log level info) and reads `SELECT id, name, score, created FROM
 stream_rows` with psycopg, one fresh connection per mode:
 
   named          server-side cursor (DECLARE/FETCH, kept by the proxy),
                  itersize 10000, text format; the proxy holds one backend
-                 result open and hands out 10,000 rows per FETCH
+                 result open and hands out 10,000 rows per FETCH (on SQLite,
+                 reading the next 10,000 while psycopg converts these)
   named-binary   the same with binary=True (FETCH results in binary format)
+  named-paced    `named` by a client that also works 5 ms (a sleep, no CPU) on
+                 each 10,000 rows: the proxy's read-ahead has that time (the
+                 seconds minus 0.5 s per 1,000,000 rows are the proxy's share)
   stream         cursor.stream(size=10000): one extended-protocol query read
                  in libpq's chunked-rows mode (libpq >= 17; psycopg-binary
                  bundles it), single-row mode with an older libpq
@@ -32,6 +38,7 @@ Targets (issue 2): >= 500,000 rows/s, proxy peak RSS < 150 MB. Figures only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import sys
@@ -49,7 +56,8 @@ import psycopg  # noqa: E402
 from tests.fix_proxy import ProxyProcess, run_proxy  # noqa: E402
 
 QUERY = "SELECT id, name, score, created FROM stream_rows"
-MODES = ("named", "named-binary", "stream", "buffered", "buffered-binary")
+MODES = ("named", "named-binary", "named-paced", "stream", "buffered", "buffered-binary")
+PACE = 0.005  # named-paced: the client's work per 10,000 rows
 
 
 def make_db(path: str, rows: int) -> None:
@@ -70,6 +78,31 @@ def make_db(path: str, rows: int) -> None:
             ),
         )
     conn.commit()
+    conn.close()
+
+
+def make_mariadb(url: str, rows: int) -> None:
+    import pymysql
+
+    user, _, rest = url.removeprefix("mysql://").partition(":")
+    password, _, rest = rest.partition("@")
+    hostport, _, database = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    conn = pymysql.connect(host=host, port=int(port), user=user, password=password,
+                           database=database, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE stream_rows (id BIGINT PRIMARY KEY, name TEXT, score DOUBLE,"
+            " created DATETIME)"
+        )
+        base = datetime(2024, 1, 1)
+        batch = 20_000
+        for start in range(0, rows, batch):
+            cur.executemany(
+                "INSERT INTO stream_rows VALUES (%s, %s, %s, %s)",
+                [(i, f"name-{i:07d}", i * 0.25, base + timedelta(seconds=i))
+                 for i in range(start, min(start + batch, rows))],
+            )
     conn.close()
 
 
@@ -116,11 +149,14 @@ def read_all(proxy: ProxyProcess, mode: str) -> tuple[int, float, int, int | Non
             with conn.transaction(), conn.cursor("big", binary=binary) as cur:
                 cur.itersize = 10_000
                 cur.execute(QUERY)
+                paced = mode == "named-paced"
                 for row in cur:
                     count += 1
                     total += row[0]
                     if fmt is None and cur.pgresult is not None:
                         fmt = cur.pgresult.fformat(0)
+                    if paced and count % 10_000 == 0:
+                        time.sleep(PACE)
         elif mode == "stream":
             size = 10_000 if psycopg.pq.version() >= 170000 else 1
             with conn.cursor() as cur:
@@ -145,6 +181,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"comma-separated, from {', '.join(MODES)}")
+    parser.add_argument("--backend", choices=("sqlite", "mariadb"), default="sqlite")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
@@ -152,13 +189,20 @@ def main() -> int:
             parser.error(f"unknown mode {m!r}")
     expected = args.rows * (args.rows - 1) // 2
     results = []
-    with tempfile.TemporaryDirectory(prefix="pgproxy-bench-stream-") as tmp:
-        db = os.path.join(tmp, "stream.db")
+    with contextlib.ExitStack() as stack:
         t0 = time.perf_counter()
-        make_db(db, args.rows)
-        print(f"wrote {args.rows:,} rows to SQLite in {time.perf_counter() - t0:.1f} s",
+        if args.backend == "mariadb":
+            from tests.fix_servers import MariaDBServer
+
+            url = stack.enter_context(MariaDBServer.started()).url
+            make_mariadb(url, args.rows)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="pgproxy-bench-stream-"))
+            url = f"sqlite:///{os.path.join(tmp, 'stream.db')}"
+            make_db(url.removeprefix("sqlite:///"), args.rows)
+        print(f"wrote {args.rows:,} rows to {args.backend} in {time.perf_counter() - t0:.1f} s",
               flush=True)
-        with run_proxy(f"sqlite:///{db}", extra_args=("--log-level", "info")) as proxy:
+        with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
             pid = proxy.proc.pid
             idle_kb = proc_status(pid, "VmRSS")
             for mode in modes:
@@ -182,7 +226,8 @@ def main() -> int:
             if not proxy.alive():
                 print("proxy died:\n" + proxy.log()[-2000:])
     load = os.getloadavg()
-    print(f"\n{args.rows:,} rows x 4 columns (int8, text, float8, timestamp), SQLite -> proxy"
+    print(f"\n{args.rows:,} rows x 4 columns (int8, text, float8, timestamp), {args.backend}"
+          " -> proxy"
           f" -> psycopg {psycopg.__version__} ({psycopg.pq.__impl__}, libpq"
           f" {psycopg.pq.version()}), {os.cpu_count()} cores,"
           f" load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -334,6 +334,10 @@ class FetchResult:
         self._remaining -= len(batch)
         if len(batch) < want or not self._remaining:
             self.done = True
+            step = move.step or 0
+            if not self._remaining and cursor.source is not None and step < _ALL:
+                # All it asked for: the backend reads as many more while the client works.
+                cursor.source.read_ahead(step)
         return batch
 
     async def fetch(self, max_rows: int) -> Batch:

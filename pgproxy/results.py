@@ -13,6 +13,10 @@ from typing import Any
 from pgproxy.backends.base import Column, Cursor
 
 DEFAULT_BATCH = 2000
+# The least rows a client's request (FETCH n, Execute's row limit) must have asked for
+# to have the backend read as many more ahead (BackendResult.read_ahead): psycopg's
+# default itersize; fewer are not worth a thread's hand-off.
+AHEAD_MIN = 100
 
 Row = tuple[Any, ...]
 
@@ -161,11 +165,26 @@ class BackendResult:
         if self._exhausted:
             self._finish()
             return []
-        rows = await self._run(self._fetch, want)
+        ready = getattr(self._cursor, "ready", None)  # rows read ahead: no hand-off
+        rows = ready(want) if ready is not None else None
+        if rows is None:
+            rows = await self._run(self._fetch, want)
+        elif len(rows) < want:  # the end, read ahead: closed (in a worker) before it is done
+            self._closed = True
+            await self._run(self._cursor.close)
         self.rows += len(rows)
         if len(rows) < want:
             self._finish()
         return rows
+
+    def read_ahead(self, want: int) -> None:
+        """The client has what it asked for and will likely ask for `want` rows more: a
+        cursor that can (SQLite's) reads them in the background meanwhile."""
+        if want < AHEAD_MIN or self.done or self._exhausted or len(self._prefetched) >= want:
+            return
+        ahead = getattr(self._cursor, "read_ahead", None)
+        if ahead is not None:
+            ahead(want - len(self._prefetched))
 
     def _fetch(self, want: int) -> list[Row]:
         rows = self._cursor.fetch(want)

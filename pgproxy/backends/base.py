@@ -78,6 +78,13 @@ class Cursor(Protocol):
         """Discard the rest of the result; the connection is usable afterwards."""
         ...
 
+    # Optional, called on the event loop and never blocking (BackendResult uses them):
+    #   read_ahead(size) -> None   start reading the next `size` rows in the background
+    #                              (the client works on the last batch meanwhile); the
+    #                              next fetch or close waits for it;
+    #   ready(size) -> list | None  up to `size` rows a finished read-ahead holds, taken
+    #                              without touching the connection; None: call fetch().
+
 
 @runtime_checkable
 class Connection(Protocol):

@@ -43,6 +43,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,6 +63,9 @@ from pgproxy.types.numbers import decimal_str
 
 # Rows read ahead to type columns that have no declared type.
 _INFER_ROWS = 64
+# The most rows a cursor reads ahead (SQLiteCursor.read_ahead): psycopg's server-side
+# cursor FETCHes 100 or its itersize, pgjdbc its fetch size.
+READ_AHEAD = 20_000
 # SQLite virtual-machine steps between two looks at an inline statement's deadline:
 # about 10-50 µs of work, so a read past the budget stops within a fraction of it.
 _PROGRESS_STEPS = 1000
@@ -349,16 +353,29 @@ def map_error(exc: apsw.Error) -> errors.PgError:
 
 
 class SQLiteCursor:
-    """One statement's result: columns typed once, rows converted per bound column."""
+    """One statement's result: columns typed once, rows converted per bound column.
 
-    __slots__ = ("_ahead", "_conn", "_convert", "_cursor", "_done", "_rows", "columns", "rowcount")
+    `read_ahead` starts reading the next rows in the backend's read-ahead
+    thread while the client converts the last batch (between two FETCHes, when
+    the event loop is idle: reading beside the loop's own work would only make
+    the two threads take turns at the GIL). The read runs only while nothing else
+    uses the connection (its lock, never waited for), and the next fetch or close
+    waits for it first, so one call at a time touches the connection.
+    """
+
+    __slots__ = (
+        "_ahead", "_conn", "_convert", "_cursor", "_done", "_ended", "_pending", "_rows",
+        "columns", "rowcount",
+    )
 
     def __init__(self, conn: SQLiteConnection, cursor: apsw.Cursor, description: tuple) -> None:
         self._conn = conn
         self._cursor = cursor
         self._rows = iter(cursor)
-        self._ahead: list[tuple[Any, ...]] = []
+        self._ahead: list[tuple[Any, ...]] = []  # raw rows read before they were asked for
+        self._pending: Future[list[tuple[Any, ...]]] | None = None  # a read-ahead under way
         self._done = False
+        self._ended = False  # the statement has no rows beyond _ahead
         self.rowcount = -1
         if not description:
             self.columns = None
@@ -372,30 +389,98 @@ class SQLiteCursor:
 
     def _read(self, size: int) -> list[tuple[Any, ...]]:
         try:
-            return list(itertools.islice(self._rows, size))
+            rows = list(itertools.islice(self._rows, size))
         except apsw.Error as exc:
             self._done = True
             raise self._conn._error(exc) from None
+        if len(rows) < size:
+            self._ended = True
+        return rows
+
+    def _read_ahead(self, size: int) -> list[tuple[Any, ...]]:
+        """In the read-ahead thread: the next raw rows, none if the connection is busy."""
+        lock = self._conn._lock
+        if not lock.acquire(blocking=False):
+            return []
+        try:
+            return self._read(size)
+        finally:
+            lock.release()
+
+    def _settle(self) -> None:
+        """Wait for a read-ahead under way (or drop one not started); keep its rows."""
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.cancel():
+            self._ahead += pending.result()  # its error, if it failed, is this call's
 
     def fetch(self, size: int) -> list[tuple[Any, ...]]:
+        if self._pending is not None:
+            self._settle()  # first: a read-ahead that failed has set _done, and raises here
         if self.columns is None or self._done:
             return []
-        if self._ahead:
-            rows, self._ahead = self._ahead[:size], self._ahead[size:]
-            if len(rows) < size:
-                rows += self._read(size - len(rows))
-        else:
-            rows = self._read(size)
+        lock = self._conn._lock if self._conn.shared else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            if self._ahead:
+                rows, self._ahead = self._ahead[:size], self._ahead[size:]
+                if len(rows) < size and not self._ended:
+                    rows += self._read(size - len(rows))
+            else:
+                rows = [] if self._ended else self._read(size)
+        finally:
+            if lock is not None:
+                lock.release()
         if len(rows) < size:
             self._done = True
         if self._convert is not None and rows:
             return list(map(self._convert, rows))
         return rows
 
+    def ready(self, size: int) -> list[tuple[Any, ...]] | None:
+        """Up to `size` rows a finished read-ahead holds, taken without touching the
+        connection (on the event loop: no hand-off to a worker); None if it has not
+        got that many yet (or failed: fetch() raises its error in the worker)."""
+        pending = self._pending
+        if pending is not None:
+            if not pending.done() or pending.exception() is not None:
+                return None
+            self._settle()
+        if (len(self._ahead) < size and not self._ended) or self.columns is None or self._done:
+            return None
+        rows, self._ahead = self._ahead[:size], self._ahead[size:]
+        if len(rows) < size:
+            self._done = True
+        if self._convert is not None and rows:
+            return list(map(self._convert, rows))
+        return rows
+
+    def read_ahead(self, size: int) -> None:
+        """Start reading up to `size` more rows (at most READ_AHEAD) in the background."""
+        size = min(size, READ_AHEAD) - len(self._ahead)
+        if size > 0 and self._pending is None and not self._ended and not self._done:
+            self._conn.shared = True  # from now on every call takes the connection's lock
+            try:
+                self._pending = self._conn.backend.read_ahead.submit(self._read_ahead, size)
+            except RuntimeError:  # the backend is closing: the next fetch reads them
+                pass
+
     def close(self) -> None:
         # Closing resets the statement; nothing is left to drain in SQLite.
+        if self._pending is not None:
+            try:
+                self._settle()
+            except errors.PgError:
+                pass  # the rows it was reading are being discarded anyway
         self._ahead = []
         self._done = True
+        if self._conn.shared:
+            with self._conn._lock:
+                self._close()
+        else:
+            self._close()
+
+    def _close(self) -> None:
         try:
             self._cursor.close(force=True)
         except apsw.Error:
@@ -417,7 +502,13 @@ class SQLiteConnection:
 
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
-        self._lock = threading.Lock()
+        # Held by every call into the connection once a cursor of it has read ahead
+        # (`shared`; before that no other thread can be in it, and taking the lock
+        # would only cost a point query): a read-ahead runs only when it can take it
+        # at once, an inline call moves when it cannot.
+        self._lock = threading.RLock()
+        self.shared = False
+        self._held = False  # the inline call running holds the lock
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
         # Set while a read runs inline on the event loop (workers.Inline): its deadline,
@@ -515,6 +606,10 @@ class SQLiteConnection:
         call = workers.inline_call()
         if call is None or self._deadline:
             return
+        if self.shared:
+            if not self._lock.acquire(blocking=False):  # a read-ahead: no wait on the loop
+                raise workers.Moved
+            self._held = True
         self._deadline = call.deadline
         self._overran = False
         self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
@@ -526,6 +621,9 @@ class SQLiteConnection:
         self._overran = False
         self._conn.set_progress_handler(None)
         self._conn.set_busy_timeout(self.backend.busy_timeout)
+        if self._held:
+            self._held = False
+            self._lock.release()
 
     def _progress(self) -> bool:
         if time.perf_counter() < self._deadline:
@@ -553,25 +651,35 @@ class SQLiteConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
-        if self._cancelled.is_set():  # clear() takes the Event's lock: only when set
-            self._cancelled.clear()
         self._inline()
-        before = self._conn.total_changes()
+        lock = self._lock if self.shared else None  # no with-block: a point query's cost
+        if lock is not None:
+            lock.acquire()
         try:
-            cursor, description = self._run(sql, params, describe_only=False)
-            result = SQLiteCursor(self, cursor, description)
-        except apsw.Error as exc:
-            raise self._error(exc) from None
-        if result.columns is None:
-            # changes() keeps the last DML's count across DDL; total_changes tells
-            # whether this statement changed anything at all.
-            result.rowcount = self._conn.changes() if self._conn.total_changes() != before else 0
-        return result
+            if self._cancelled.is_set():  # clear() takes the Event's lock: only when set
+                self._cancelled.clear()
+            before = self._conn.total_changes()
+            try:
+                cursor, description = self._run(sql, params, describe_only=False)
+                result = SQLiteCursor(self, cursor, description)
+            except apsw.Error as exc:
+                raise self._error(exc) from None
+            if result.columns is None:
+                # changes() keeps the last DML's count across DDL; total_changes tells
+                # whether this statement changed anything at all.
+                result.rowcount = (
+                    self._conn.changes() if self._conn.total_changes() != before else 0
+                )
+            return result
+        finally:
+            if lock is not None:
+                lock.release()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
         try:
-            self._conn.cursor().executemany(sql, rows)
+            with self._lock:
+                self._conn.cursor().executemany(sql, rows)
         except apsw.Error as exc:
             raise map_error(exc) from None
         except TypeError as exc:  # a value _bind cannot take
@@ -579,6 +687,12 @@ class SQLiteConnection:
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         self._inline()
+        if self.shared:
+            with self._lock:
+                return self._describe(sql, params)
+        return self._describe(sql, params)
+
+    def _describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         try:
             try:
                 cursor, description = self._run(sql, params, describe_only=True)
@@ -628,6 +742,9 @@ class SQLiteConnection:
 
     @property
     def in_transaction(self) -> bool:
+        if self.shared:
+            with self._lock:
+                return not self._conn.getautocommit()
         return not self._conn.getautocommit()
 
     def cancel(self) -> None:
@@ -640,10 +757,11 @@ class SQLiteConnection:
     broken = False
 
     def close(self) -> None:
-        try:
-            self._conn.close(force=True)
-        except apsw.Error:
-            pass
+        with self._lock:  # after a read-ahead under way
+            try:
+                self._conn.close(force=True)
+            except apsw.Error:
+                pass
 
 
 class SQLiteBackend:
@@ -668,6 +786,9 @@ class SQLiteBackend:
         self.pragmas = [f"PRAGMA foreign_keys={'ON' if fk else 'OFF'}"]
         self._anchor: apsw.Connection | None = None
         self._connections: weakref.WeakSet[SQLiteConnection] = weakref.WeakSet()
+        # Cursors' read-ahead (SQLiteCursor.read_ahead): a read not started when its
+        # rows are asked for is dropped, so a busy pool delays no one.
+        self.read_ahead = ThreadPoolExecutor(2, thread_name_prefix="pgproxy-sqlite-ahead")
         if rest in (":memory:", ""):
             # A private :memory: per connection would make every session see an
             # empty database; memdb names starting with '/' are shared in-process.
@@ -704,6 +825,7 @@ class SQLiteBackend:
     def close(self) -> None:
         for conn in list(self._connections):
             conn.close()
+        self.read_ahead.shutdown(wait=False, cancel_futures=True)
         if self._anchor is not None:
             self._anchor.close(force=True)
             self._anchor = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from struct import Struct
 from struct import error as StructError
 from typing import Any
@@ -61,7 +62,7 @@ _VAR_TAIL = "n{i} = len_(b{i}); h{i} = L[n{i}] if n{i} < {LC} else P(n{i})"
 _SNIPPETS: dict[str, str] = {
     "int": """
         if v{i}.__class__ is int:
-            b{i} = str_(v{i}).encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            b{i} = b'%d' % v{i}; n{i} = len_(b{i}); h{i} = L[n{i}]
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
@@ -75,8 +76,7 @@ _SNIPPETS: dict[str, str] = {
             b{i} = E{i}(v{i}); """ + _VAR_TAIL,
     "float8": """
         if v{i}.__class__ is float and -1e15 < v{i} < 1e15:
-            r = repr_(v{i})
-            b{i} = (r[:-2] if r[-2:] == '.0' else r).encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            b{i} = repr_(v{i}).removesuffix('.0').encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
@@ -89,6 +89,19 @@ _SNIPPETS: dict[str, str] = {
         elif v{i}.__class__ is str and v{i}[19:20] == '.' and v{i}[10:11] == ' ' and \\
                 len_(v{i}) < 27 and v{i}[-1] != '0' and v{i}[20:].isdigit():
             b{i} = v{i}.encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+        elif v{i}.__class__ is datetime_ and v{i}.tzinfo is None:
+            if v{i}.microsecond:
+                b{i} = v{i}.isoformat(' ').rstrip('0').encode(); n{i} = len_(b{i}); h{i} = L[n{i}]
+            else:
+                b{i} = v{i}.isoformat(' ').encode(); n{i} = 19; h{i} = L19
+        elif v{i} is None:
+            b{i} = b''; n{i} = 0; h{i} = NULL
+        else:
+            b{i} = E{i}(v{i}); """ + _VAR_TAIL,
+    # A driver's date (MySQL's) in ISO style: date_out's own digits.
+    "date": """
+        if v{i}.__class__ is date_:
+            b{i} = v{i}.isoformat().encode(); n{i} = 10; h{i} = L10
         elif v{i} is None:
             b{i} = b''; n{i} = 0; h{i} = NULL
         else:
@@ -127,6 +140,8 @@ def _kind(oid: int, fmt: int, style: Style) -> str:
             return "float8"
         if oid == pgtypes.TIMESTAMP and style.dates == "ISO":
             return "timestamp"
+        if oid == pgtypes.DATE and style.dates == "ISO":
+            return "date"
         if oid == pgtypes.BOOL:
             return "bool"
     elif oid in _BIN_FIXED:
@@ -141,6 +156,7 @@ def _source(kinds: tuple[str, ...]) -> str:
     lines = [
         f"def make({args}):",
         "    def encode_rows(rows, L=L, P=P, NULL=NULL, HDR=HDR, HP=HP, L1=L1, L19=L19,",
+        "                    L10=L10, datetime_=datetime_, date_=date_,",
         "                    len_=len, str_=str, repr_=repr):",
         "        out = []",
         "        ext = out.extend",
@@ -173,6 +189,7 @@ def _factory(kinds: tuple[str, ...]) -> Callable[..., RowsEncoder]:
         hdr = _headers(n)
         ns: dict[str, Any] = {
             "L": _LEN, "P": _I.pack, "NULL": _NULL, "L1": _LEN[1], "L19": _LEN[19],
+            "L10": _LEN[10], "datetime_": datetime, "date_": date,
             "HDR": hdr, "HP": lambda t, n=n: b"D" + _IH.pack(t, n),
         }
         exec(compile(_source(kinds), f"<row_encoder {''.join(k[0] for k in kinds)}>", "exec"), ns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from concurrent.futures import wait
 from decimal import Decimal
 from pathlib import Path
 
@@ -171,4 +172,43 @@ def test_a_result_stays_readable_while_other_statements_run(tmp_path: Path) -> N
     rest = first.fetch(10_000)
     assert len(rest) == 4000 and rest[0] == (1000,)
     first.close()
+    b.close()
+
+
+def test_read_ahead_takes_turns_with_other_calls_and_keeps_errors(tmp_path: Path) -> None:
+    """SQLiteCursor.read_ahead reads in a background thread only while no other call uses
+    the connection; the rows it read come next, and an error it met is the next fetch's
+    (never a silently shorter result)."""
+    b = from_url(f"sqlite:///{tmp_path}/ahead.db")
+    conn = b.connect()
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, j TEXT)", ()).close()
+    rows = [(i, "1" if i != 1500 else "{bad") for i in range(3000)]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    cur = conn.execute("SELECT id FROM t ORDER BY id", ())
+    got = cur.fetch(500)
+    for _ in range(5):
+        cur.read_ahead(700)
+        assert fetch_all(conn, "SELECT count(*) FROM t") == [(3000,)]  # beside the read
+        got += cur.fetch(500)
+    cur.read_ahead(5000)
+    got += cur.fetch(5000)
+    assert [r[0] for r in got] == list(range(3000))
+    assert cur.fetch(10) == []
+    cur.close()
+    bad = conn.execute("SELECT id, json(j) FROM t ORDER BY id", ())
+    assert len(bad.fetch(1000)) == 1000
+    bad.read_ahead(1000)  # meets row 1500's malformed JSON in the background
+    wait([bad._pending])  # it has failed before the rows are asked for
+    assert bad.ready(1000) is None  # its error is for fetch() to raise, in a worker
+    with pytest.raises(errors.PgError):
+        bad.fetch(1000)
+    bad.close()
+    closing = conn.execute("SELECT id FROM t ORDER BY id", ())
+    closing.fetch(100)
+    b.read_ahead.shutdown()
+    closing.read_ahead(1000)  # a closing backend reads no more ahead: fetch reads them
+    assert [r[0] for r in closing.fetch(1000)] == list(range(100, 1100))
+    closing.close()
+    assert fetch_all(conn, "SELECT count(*) FROM t") == [(3000,)]
+    conn.close()
     b.close()

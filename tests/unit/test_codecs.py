@@ -513,19 +513,22 @@ def test_data_row_literal() -> None:
 
 
 COLUMN_VALUES: dict[int, list[Any]] = {
-    t.INT8: [0, -5, 2**62, "17", True, Decimal("3"), 2.0],
+    t.INT8: [0, -5, 2**62, -(2**63), "17", True, Decimal("3"), 2.0],
     t.INT4: [1, -(2**31), "9"],
     t.INT2: [3, -3],
     t.OID: [16, 4294967295],
     t.TEXT: ["x", "", "é" * 3000, 12, b"raw", 1.5],
     t.VARCHAR: ["v"],
-    t.FLOAT8: [1.5, 1e15, math.inf, 3, "2.5", -0.0, Decimal("1.25")],
+    t.FLOAT8: [1.5, 1e15, math.inf, 3, "2.5", -0.0, Decimal("1.25"), 10.0, 1e-05, 0.1 + 0.2,
+               -123456789012345.0, 999999999999999.9, math.nan],
     t.FLOAT4: [0.1, 7],
     t.NUMERIC: [Decimal("1.50"), 7, "3.25"],
     t.BOOL: [True, False, 1, 0, "t"],
-    t.TIMESTAMP: ["2024-01-01 10:00:00", datetime(2024, 1, 1, 1, 2, 3, 4), "2024-01-01T10:00:00"],
+    t.TIMESTAMP: ["2024-01-01 10:00:00", datetime(2024, 1, 1, 1, 2, 3, 4), "2024-01-01T10:00:00",
+                  datetime(2024, 1, 1), datetime(999, 3, 4, 5, 6, 7, 120000),
+                  datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=UTC)],
     t.TIMESTAMPTZ: ["2024-01-01 10:00:00", datetime(2024, 1, 1, tzinfo=UTC)],
-    t.DATE: [date(2024, 1, 1), "2024-02-02"],
+    t.DATE: [date(2024, 1, 1), "2024-02-02", date(999, 1, 2), datetime(2024, 1, 1, 5)],
     t.TIME: [time(1, 2)],
     t.INTERVAL: [timedelta(seconds=5)],
     t.BYTEA: [b"\x00" * 5000, b""],
@@ -542,7 +545,7 @@ COLUMN_VALUES: dict[int, list[Any]] = {
 def test_row_encoder_matches_value_encoders(fmt: int) -> None:
     rng = random.Random(7)
     oids = list(COLUMN_VALUES)
-    for _ in range(30):
+    for _ in range(60):
         cols = [rng.choice(oids) for _ in range(rng.randint(1, 8))]
         fmts = [rng.choice([TEXT, BINARY]) for _ in cols] if fmt == BINARY else [TEXT]
         per_col = normalize_formats(fmts, len(cols))
