@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
+from pgproxy.errors import ProgramLimitExceeded
 
 DEFAULT_BATCH = 2000
 # The least rows a client's request (FETCH n, Execute's row limit) must have asked for
@@ -94,6 +95,7 @@ class BackendResult:
         "_verb",
         "columns",
         "done",
+        "held",
         "notices",
         "rows",
         "style",
@@ -121,6 +123,7 @@ class BackendResult:
         self._closed = closed  # the worker already closed an exhausted cursor
         self.rows = 0
         self.done = False
+        self.held = False  # a suspended portal's: it outlives the statements run meanwhile
         self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
         if self.columns is None:
             self._finish()
@@ -186,6 +189,31 @@ class BackendResult:
         if ahead is not None:
             ahead(want - len(self._prefetched))
 
+    def suspended(self, want: int) -> None:
+        """Its portal stopped at its row limit (PortalSuspended): the client may run other
+        statements before it asks for (likely) `want` rows more."""
+        self.held = True
+        self.read_ahead(want)
+
+    async def spill(self, limit: int) -> None:
+        """Read the rest of the rows into the proxy and close the cursor, so that another
+        statement can run on a connection that keeps one result open at a time while a
+        suspended portal keeps its place. More than `limit` rows: 54000, closed."""
+        rows = self._prefetched
+        while not self._exhausted:
+            batch = await self._run(self._fetch, DEFAULT_BATCH)
+            rows = rows + batch if rows else batch
+            self._exhausted = len(batch) < DEFAULT_BATCH
+            if len(rows) > limit:
+                self._prefetched = []
+                await self.close()
+                raise ProgramLimitExceeded(
+                    f"a suspended portal would keep more than {limit} rows in pgproxy",
+                    hint="On this backend another statement can run only once an open "
+                    "portal's rows are read: fetch them first, or use a cursor WITH HOLD.",
+                )
+        self._prefetched = rows
+
     def _fetch(self, want: int) -> list[Row]:
         rows = self._cursor.fetch(want)
         if len(rows) < want:
@@ -238,6 +266,18 @@ class PassThrough:
     def copy(self) -> Any:
         """The COPY the inner result is (pgproxy.copy.stage), if it is one."""
         return getattr(self._inner, "copy", None)
+
+    @property
+    def held(self) -> bool:
+        return getattr(self._inner, "held", False)
+
+    def suspended(self, want: int) -> None:
+        inner = getattr(self._inner, "suspended", None)
+        if inner is not None:
+            inner(want)
+
+    def spill(self, limit: int) -> Awaitable[None]:
+        return self._inner.spill(limit)
 
     def row_description(self, formats: list[int]) -> bytes | None:
         """The inner result's encoded RowDescription, if it keeps one (a cache hit)."""

@@ -31,7 +31,7 @@ from pgproxy import settings as settings_mod
 from pgproxy.advisory import AdvisoryLocks
 from pgproxy.backends.base import Backend, Column, Connection, abort, broken
 from pgproxy.core.statement import PreparedStatement
-from pgproxy.cursors import Cursors
+from pgproxy.cursors import KEPT_ROWS, Cursors
 from pgproxy.health import UNAVAILABLE
 from pgproxy.routing.groups import Member
 from pgproxy.routing.pool import ConnectionPool, Lease, close_connection, open_connection
@@ -860,7 +860,13 @@ class Session:
         """Close a result still open on the connection before another statement runs."""
         active, self._active = self._active, None
         if active is not None:
-            await active.close()
+            if not getattr(active, "held", False) or active.done:
+                await active.close()
+            elif not self.route.backend.capabilities.open_results:
+                # A suspended portal outlives the statements run between its Executes, as
+                # in PostgreSQL (a backend that keeps results open just leaves it be: the
+                # portal's Close, or the Sync ending its transaction, closes it).
+                await active.spill(KEPT_ROWS)
         if not self.route.backend.capabilities.open_results:
             await self.cursors.detach()  # another statement would end their results
 

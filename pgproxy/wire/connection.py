@@ -557,9 +557,9 @@ class WireConnection(asyncio.Protocol):
                 return True
             if max_rows > 0 and sent >= max_rows:
                 self.write(m.PORTAL_SUSPENDED)
-                ahead = getattr(result, "read_ahead", None)  # the client will likely ask again
-                if ahead is not None:
-                    ahead(max_rows)
+                suspended = getattr(result, "suspended", None)  # the client will likely ask again
+                if suspended is not None:
+                    suspended(max_rows)
                 return False
             if self.protocol.out_size >= 65536:
                 await self.drain()

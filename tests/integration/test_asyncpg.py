@@ -176,3 +176,24 @@ def test_schema_change_retypes_params(proxy_sqlite):
         await conn.execute("DROP TABLE apg_ddl")
 
     _run(proxy_sqlite, body)
+
+
+def test_a_cursor_reads_on_after_other_statements_in_its_transaction(proxy):
+    """A suspended portal outlives the statements run between its fetches, as in
+    PostgreSQL: walking a cursor while updating what it walked loses no row."""
+
+    async def body(conn: asyncpg.Connection) -> None:
+        await conn.execute("DROP TABLE IF EXISTS walk")
+        await conn.execute("CREATE TABLE walk (n int4 PRIMARY KEY, seen int4)")
+        await conn.executemany("INSERT INTO walk VALUES ($1, 0)", [(n,) for n in range(1, 5001)])
+        seen: list[int] = []
+        async with conn.transaction():
+            cursor = await conn.cursor("SELECT n FROM walk ORDER BY n")
+            while batch := await cursor.fetch(1200):
+                seen.extend(row[0] for row in batch)
+                await conn.execute("UPDATE walk SET seen = 1 WHERE n <= $1", seen[-1])
+                assert await conn.fetchval("SELECT count(*) FROM walk WHERE seen = 1") == len(seen)
+        assert seen == list(range(1, 5001))
+        assert await conn.fetchval("SELECT count(*) FROM walk WHERE seen = 1") == 5000
+
+    _run(proxy, body)
