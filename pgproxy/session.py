@@ -39,7 +39,7 @@ from pgproxy.routing.router import Route, Router
 from pgproxy.savepoints import Savepoints
 from pgproxy.settings import Settings, truthy
 from pgproxy.types import decoder, encode
-from pgproxy.workers import FINISHED, QUEUED, Job, Workers
+from pgproxy.workers import FINISHED, NOT_INLINE, QUEUED, Job, Workers
 
 log = logging.getLogger("pgproxy.session")
 T = TypeVar("T")
@@ -579,7 +579,13 @@ class Session:
             self._sticky_until = time.monotonic() + self._sticky
         start = perf_counter()
         try:
-            out = await self.call(fn, conn, *args)
+            try:  # at once on the loop where its pool can: no job, no future, no timer
+                out = self.pool.inline(fn, conn, *args)
+            except errors.PgError as exc:
+                self._timed_out = self._abandoned = False
+                raise await self._failed(exc, conn) from None
+            if out is NOT_INLINE:
+                out = await self.call(fn, conn, *args)
         except errors.PgError as exc:
             member.record(perf_counter() - start, False)
             lost = self.conn is None and exc.sqlstate in UNAVAILABLE
@@ -723,18 +729,18 @@ class Session:
         try:
             return await job.future
         except errors.PgError as exc:
-            if exc.sqlstate == "57014":
-                why = "statement timeout" if self._timed_out else "user request"
-                exc = errors.QueryCanceled(f"canceling statement due to {why}")
-            raise await self._after_error(exc, conn) from None
+            raise await self._failed(exc, conn) from None
         finally:
             self._running = False
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
 
-    async def _after_error(self, exc: errors.PgError, conn: Connection | None) -> errors.PgError:
+    async def _failed(self, exc: errors.PgError, conn: Connection | None) -> errors.PgError:
         """Bring the session's state in line with a failed call; returns the error to send."""
+        if exc.sqlstate == "57014":
+            why = "statement timeout" if self._timed_out else "user request"
+            exc = errors.QueryCanceled(f"canceling statement due to {why}")
         if conn is None or conn is not self.conn:
             return exc  # a connect that failed, or a call whose connection is gone already
         if self._abandoned:  # queued behind a hung backend: the connection is as it was
