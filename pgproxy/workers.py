@@ -16,13 +16,16 @@ chaining, which cost about as much again as the point query itself.
 
 An in-process engine (SQLite) answers a point query in a few microseconds,
 less than the hop itself; its pool runs calls marked `inline` on the event
-loop under a time budget (INLINE_BUDGET). The call may refuse by raising
-Moved, before any side effect or after undoing it all (the engine interrupts
-a read that runs past the budget): the same job then goes to a worker thread
-from the start, so a long scan never stalls the loop for more than the budget.
-Nor do many short ones: once the calls run inline since the loop last turned
-add up to the budget (a client pipelining reads), the next goes to a worker,
-and its session waits for it while the loop serves the others.
+loop under a time budget (INLINE_BUDGET), with `current.deadline` set for the
+engine to read. The call may refuse by raising Moved, before any side effect
+or after undoing it all (the engine interrupts a read that runs past the
+deadline): the same call then goes to a worker thread from the start, so a
+long scan never stalls the loop for more than the budget. Nor do many short
+ones: once the calls run inline since the loop last turned add up to the
+budget (a client pipelining reads), the next goes to a worker, and its session
+waits for it while the loop serves the others. A caller that can take a value
+at once asks `Workers.inline` first (no job, no future), and submits the call
+only when that answers NOT_INLINE.
 
 A backend whose driver is asyncio-native (asyncmy for MariaDB/MySQL) needs no
 thread at all: its pool (`greenlets=True`) runs each call in a greenlet on the
@@ -70,22 +73,15 @@ class Moved(Exception):
     changed anything, or after the engine undid all it did."""
 
 
-class Inline:
-    """The inline call running on this thread: its deadline, and what to undo when it ends."""
+class _Here(threading.local):
+    """What this thread runs: `deadline` (time.perf_counter) while it runs an inline call."""
 
-    __slots__ = ("deadline", "exits")
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.exits: list[Callable[[], None]] = []  # e.g. the engine's progress handler off
+    deadline = 0.0  # 0.0: no inline call (always so in a worker thread)
 
 
-_local = threading.local()
-
-
-def inline_call() -> Inline | None:
-    """The inline call this thread is running, or None (a worker thread, or not inline)."""
-    return getattr(_local, "inline", None)
+current = _Here()
+# What Workers.inline answers when the call did not run there: submit it.
+NOT_INLINE: Any = object()
 
 
 def inline(fn: Callable[..., T]) -> Callable[..., T]:
@@ -133,7 +129,9 @@ class Workers:
         self._inline = inline  # calls marked `inline` run on the event loop first
         self._greenlets = greenlets  # every call runs in a greenlet on the loop (await_only)
         self._runners: list[_Runner] = []  # idle greenlets for the next calls
-        self._streak = 0.0  # when the inline calls since the loop last turned began (0: none)
+        # When the inline calls since the loop last turned began: [start], or [] (none). The
+        # loop clears it once it turns (`call_soon(list.clear)`: no Python frame to run).
+        self._streak: list[float] = []
         self._size = max(1, size)
         self._name = name
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -150,8 +148,17 @@ class Workers:
             idle = self._runners
             (idle.pop() if idle else _Runner(idle)).start(job)
             return job
-        if self._inline and getattr(fn, "inline", False) and self._run_inline(job):
-            return job
+        if self._inline:
+            try:
+                value = self.inline(fn, *args)
+            except Exception as exc:  # the awaiting task re-raises it, as from a worker
+                job.state = FINISHED
+                job.future.set_exception(exc)
+                return job
+            if value is not NOT_INLINE:
+                job.state = FINISHED
+                job.future.set_result(value)
+                return job
         with self._lock:
             if self._idle == 0 and len(self._threads) < self._size:
                 self._spawn()
@@ -163,30 +170,27 @@ class Workers:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.submit(fn, *args).future
 
-    def _run_inline(self, job: Job[Any]) -> bool:
-        """Run `job` here on the loop; False when it moved (it is to be queued as it is)."""
+    def inline(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` run here on the loop, its value or its exception; NOT_INLINE when it
+        may not run here (not marked `inline`, no such pool, the budget spent) or moved
+        (it is then to be submitted as it is)."""
+        if not self._inline or not getattr(fn, "inline", False):
+            return NOT_INLINE
         now = time.perf_counter()
-        if not self._streak:
-            self._streak = now
-            job.loop.call_soon(self._end_streak)  # runs once the loop turns
-        elif now - self._streak > INLINE_BUDGET:
-            return False  # the loop has not turned for a budget's worth: a worker, and a turn
-        call = _local.inline = Inline(now + INLINE_BUDGET)
+        streak = self._streak
+        if not streak:
+            streak.append(now)
+            asyncio.get_running_loop().call_soon(streak.clear)  # runs once the loop turns
+        elif now - streak[0] > INLINE_BUDGET:
+            return NOT_INLINE  # no turn for a budget's worth
+        here = current
+        here.deadline = now + INLINE_BUDGET
         try:
-            value = job.fn(*job.args)
+            return fn(*args)
         except Moved:
-            return False
-        except Exception as exc:  # the awaiting task re-raises it, as from a worker
-            job.state = FINISHED
-            job.future.set_exception(exc)
-            return True
+            return NOT_INLINE
         finally:
-            _local.inline = None
-            for undo in call.exits:
-                undo()
-        job.state = FINISHED
-        job.future.set_result(value)
-        return True
+            here.deadline = 0.0
 
     def abandon(self, job: Job[Any], cleanup: Callable[[Any], None] | None = None) -> int:
         """Give up on `job`; returns the state it had (FINISHED: too late, its result stands).
@@ -200,9 +204,6 @@ class Workers:
                 job.state = ABANDONED
                 job.cleanup = cleanup
             return state
-
-    def _end_streak(self) -> None:
-        self._streak = 0.0
 
     def _spawn(self) -> None:
         thread = threading.Thread(

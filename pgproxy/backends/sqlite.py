@@ -69,6 +69,10 @@ READ_AHEAD = 20_000
 # SQLite virtual-machine steps between two looks at an inline statement's deadline:
 # about 10-50 µs of work, so a read past the budget stops within a fraction of it.
 _PROGRESS_STEPS = 1000
+# How long to sleep between tries at a lock another connection holds, in ms: SQLite's
+# own busy_timeout schedule (sqliteDefaultBusyCallback), then the last one on and on.
+_BUSY_DELAYS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)
+_BUSY_WAITED = tuple(itertools.accumulate(_BUSY_DELAYS, initial=0))  # before each try
 
 _EXACT: dict[str, int] = {
     "BOOL": pgtypes.BOOL,
@@ -508,17 +512,20 @@ class SQLiteConnection:
         # at once, an inline call moves when it cannot.
         self._lock = threading.RLock()
         self.shared = False
-        self._held = False  # the inline call running holds the lock
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
-        # Set while a read runs inline on the event loop (workers.Inline): its deadline,
-        # and whether the progress handler stopped it there or the statement could not
-        # run there (a write), either of which moves it to a worker thread.
-        self._deadline = 0.0
+        # A statement running inline on the event loop (workers.current.deadline set): whether
+        # the progress handler stopped it there or it could not run there (a write, a wait),
+        # either of which moves it to a worker thread.
         self._overran = False
+        self._watched = False  # the progress handler is on (see _start)
+        # The statement being prepared (_run): described only, and its description.
+        self._describe_only = False
+        self._description: tuple = ()
+        self._on_exec = self._exec_trace  # one bound method for every cursor's exec_trace
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
-            self._conn.set_busy_timeout(backend.busy_timeout)
+            self._conn.set_busy_handler(self._busy)
             self._conn.convert_binding = _bind
             self.sequences = sqlite_sequences.install(self._conn)
             sqlite_functions.register(self._conn)
@@ -575,65 +582,82 @@ class SQLiteConnection:
     def _run(self, sql: str, params: Sequence[Any], describe_only: bool) -> tuple:
         """Prepare and bind `sql`; step it unless `describe_only`. (cursor, description)."""
         cursor = self._conn.cursor()
-        seen: list[tuple] = []
-
-        def trace(c: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
-            # Only here is the description reliable: once a statement has run
-            # to completion (an empty SELECT) apsw no longer reports it.
-            seen.append(c.description_full)
-            if self._deadline and not c.is_readonly and not describe_only:
-                self._overran = True  # a write never runs on the loop: stopped before a step
-                return False
-            return not describe_only
-
-        cursor.exec_trace = trace
+        self._describe_only = describe_only
+        self._description = ()
+        cursor.exec_trace = self._on_exec
         try:
             cursor.execute(sql, tuple(params))
         except apsw.ExecTraceAbort:
-            if self._deadline and self._overran:
+            if self._overran and workers.current.deadline:
                 raise workers.Moved from None
-        return cursor, (seen[-1] if seen else ())
+        return cursor, self._description
 
-    def _inline(self) -> None:
-        """Run this connection's statements under the inline call's deadline, if there is one.
+    def _exec_trace(self, cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+        # Only here is the description reliable: once a statement has run
+        # to completion (an empty SELECT) apsw no longer reports it.
+        self._description = cursor.description_full
+        if self._describe_only:
+            return False
+        if not cursor.is_readonly and workers.current.deadline:
+            self._overran = True  # a write never runs on the loop: stopped before a step
+            return False
+        return True
 
-        SQLite calls the progress handler every _PROGRESS_STEPS steps; past the
-        deadline it interrupts the statement, a read, which leaves nothing to
-        undo (an interrupted write inside a transaction would roll the whole
-        transaction back: writes never start here). No busy wait on the loop
-        either: a lock held elsewhere fails the call at once, and it moves.
+    def _start(self) -> bool:
+        """Ready the connection for a statement run on this thread.
+
+        Inline on the event loop, SQLite calls the progress handler every
+        _PROGRESS_STEPS steps; past the deadline it interrupts the statement, a
+        read, which leaves nothing to undo (an interrupted write inside a
+        transaction would roll the whole transaction back: writes never start
+        there). It stays on while the connection's statements run inline, and
+        goes off for one run in a worker thread, which then never takes the GIL
+        for it mid-statement. True: it took the connection's lock (a cursor has read
+        ahead), for the caller to release.
         """
-        call = workers.inline_call()
-        if call is None or self._deadline:
-            return
-        if self.shared:
-            if not self._lock.acquire(blocking=False):  # a read-ahead: no wait on the loop
-                raise workers.Moved
-            self._held = True
-        self._deadline = call.deadline
-        self._overran = False
-        self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
-        self._conn.set_busy_timeout(0)
-        call.exits.append(self._leave_inline)
-
-    def _leave_inline(self) -> None:
-        self._deadline = 0.0
-        self._overran = False
-        self._conn.set_progress_handler(None)
-        self._conn.set_busy_timeout(self.backend.busy_timeout)
-        if self._held:
-            self._held = False
-            self._lock.release()
+        locked = False
+        if self.shared:  # a read-ahead may be in the connection: one call at a time
+            if not self._lock.acquire(blocking=not workers.current.deadline):
+                raise workers.Moved  # inline: no wait on the loop, the call moves
+            locked = True
+        if workers.current.deadline:
+            self._overran = False
+            if not self._watched:
+                self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
+                self._watched = True
+        elif self._watched:
+            self._conn.set_progress_handler(None)
+            self._watched = False
+        return locked
 
     def _progress(self) -> bool:
-        if time.perf_counter() < self._deadline:
+        deadline = workers.current.deadline  # 0.0 in a worker: a result read on there
+        if not deadline or time.perf_counter() < deadline:
             return False
         self._overran = True
         return True  # SQLite stops the statement with SQLITE_INTERRUPT
 
+    def _busy(self, tries: int) -> bool:
+        """SQLite's busy handler, for a lock another connection holds: wait and try again
+        (True) until busy_timeout has gone by, in a worker thread; never on the event loop,
+        where the inline call fails at once and moves (_error)."""
+        if workers.current.deadline:
+            return False
+        last = len(_BUSY_DELAYS) - 1
+        if tries < last:
+            delay, waited = _BUSY_DELAYS[tries], _BUSY_WAITED[tries]
+        else:
+            delay = _BUSY_DELAYS[last]
+            waited = _BUSY_WAITED[last] + delay * (tries - last)
+        delay = min(delay, self.backend.busy_timeout - waited)
+        if delay <= 0:
+            return False
+        time.sleep(delay / 1000)
+        return True
+
     def _error(self, exc: apsw.Error) -> Exception:
         """What to raise for `exc`: Moved where the inline call must go to a worker."""
-        if self._deadline and (self._overran or isinstance(exc, apsw.BusyError)):
+        if workers.current.deadline and (self._overran or isinstance(exc, apsw.BusyError)):
             return workers.Moved()
         return map_error(exc)
 
@@ -641,7 +665,7 @@ class SQLiteConnection:
         """pg_sleep(seconds): waits in the worker thread; a cancel ends it with 57014."""
         if self.sequences.probing:  # a statement described, not run: no wait
             return
-        if self._deadline:  # never waits on the event loop: the statement moves
+        if workers.current.deadline:  # never waits on the event loop: the statement moves
             self._overran = True
             raise workers.Moved
         if seconds is not None and self._cancelled.wait(max(0.0, float(seconds))):
@@ -651,10 +675,7 @@ class SQLiteConnection:
     def execute(self, sql: str, params: Sequence[Any]) -> SQLiteCursor:
         # No earlier result is closed here: the session closes those it is done with,
         # and a DECLAREd cursor's stays readable between statements (open_results).
-        self._inline()
-        lock = self._lock if self.shared else None  # no with-block: a point query's cost
-        if lock is not None:
-            lock.acquire()
+        locked = self._start()
         try:
             if self._cancelled.is_set():  # clear() takes the Event's lock: only when set
                 self._cancelled.clear()
@@ -672,25 +693,29 @@ class SQLiteConnection:
                 )
             return result
         finally:
-            if lock is not None:
-                lock.release()
+            if locked:
+                self._lock.release()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (COPY FROM): apsw steps it in C."""
+        locked = self._start()
         try:
-            with self._lock:
-                self._conn.cursor().executemany(sql, rows)
+            self._conn.cursor().executemany(sql, rows)
         except apsw.Error as exc:
             raise map_error(exc) from None
         except TypeError as exc:  # a value _bind cannot take
             raise errors.DatatypeMismatch(str(exc)) from None
+        finally:
+            if locked:
+                self._lock.release()
 
     def describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
-        self._inline()
-        if self.shared:
-            with self._lock:
-                return self._describe(sql, params)
-        return self._describe(sql, params)
+        locked = self._start()
+        try:
+            return self._describe(sql, params)
+        finally:
+            if locked:
+                self._lock.release()
 
     def _describe(self, sql: str, params: Sequence[Any]) -> list[Column] | None:
         try:

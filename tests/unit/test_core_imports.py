@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pgproxy"
 # The modules of issue 11's import circle, and the stages they reach.
 CORE = {
-    "pgproxy.session", "pgproxy.pipeline", "pgproxy.proxy", "pgproxy.cache",
+    "pgproxy.session", "pgproxy.session_link", "pgproxy.pipeline", "pgproxy.proxy",
+    "pgproxy.cache",
     "pgproxy.cache.stage", "pgproxy.cache.warm", "pgproxy.catalog", "pgproxy.commands",
     "pgproxy.core", "pgproxy.core.context", "pgproxy.core.hooks", "pgproxy.core.stages",
     "pgproxy.core.statement", "pgproxy.copy.stage", "pgproxy.advisory", "pgproxy.notify",

@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from pathlib import Path
+from unittest.mock import ANY
 
 import apsw
 import pytest
@@ -196,3 +197,50 @@ def test_many_short_calls_in_a_row_let_the_loop_turn() -> None:
         pool.close()
 
     asyncio.run(main())
+
+
+def test_inline_answers_the_value_at_once_or_not_inline(conn: SQLiteConnection) -> None:
+    """Workers.inline, which a session asks before it submits: the value with no job or
+    future, NOT_INLINE for what must go to a worker, a statement's error as raised."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        rows, thread = pool.inline(_select, conn, "SELECT v FROM t WHERE id = ?", (1,))
+        assert rows == [("one",)] and thread == threading.current_thread().name
+        assert workers.current.deadline == 0.0  # only while the call runs
+        assert pool.inline(_plain, "x") is workers.NOT_INLINE
+        assert pool.inline(_select, conn, LONG, (2_000_000,)) is workers.NOT_INLINE
+        await asyncio.sleep(0)  # the loop turns: the budget that read spent is back
+        assert pool.inline(_select, conn, "UPDATE t SET v = 'x'", ()) is workers.NOT_INLINE
+        with pytest.raises(errors.UndefinedColumn):
+            pool.inline(_select, conn, "SELECT nope FROM t", ())
+        assert workers.Workers(4, "p").inline(_select, conn, "SELECT 1", ()) is \
+            workers.NOT_INLINE
+        # What moved had no effect: the update runs once, in a worker.
+        rows, thread = await pool.run(_select, conn, "UPDATE t SET v = 'x' RETURNING v", ())
+        assert rows == [("x",)] and thread.startswith("pgproxy-t")
+        pool.close()
+
+    asyncio.run(main())
+
+
+def test_a_statement_in_a_worker_after_inline_ones_runs_unwatched(conn: SQLiteConnection) -> None:
+    """The progress handler stays on between inline statements and is off for one in a
+    worker thread, which runs past the budget untouched; a long wait for a lock there
+    follows busy_timeout, not the loop's no-wait rule."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        for _ in range(3):
+            assert pool.inline(_select, conn, "SELECT count(*) FROM t", ()) == ([(1,)], ANY)
+        assert conn._watched
+        rows, thread = await pool.run(_plain_select, conn, LONG, (1_000_000,))
+        assert rows == [(1_000_000,)] and thread.startswith("pgproxy-t")
+        assert not conn._watched
+        pool.close()
+
+    asyncio.run(main())
+
+
+def _plain_select(conn: SQLiteConnection, sql: str, params: tuple) -> tuple[list, str]:
+    return _select(conn, sql, params)
