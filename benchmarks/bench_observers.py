@@ -8,7 +8,7 @@ Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--round
    a Python entry point), each receiving every statement event: median latency
    and the overhead in percent.
 2. Events per second the bus delivers to a local webhook receiver (batched
-   POSTs, HMAC-signed), measured in-process from the first emit to the last
+   POSTs, unsigned: no secret), measured in-process from the first emit to the last
    event acknowledged.
 With --instructions N, instead: both proxies run under valgrind's callgrind and
 print the instructions per statement of the proxy process (every thread: the
