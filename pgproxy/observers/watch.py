@@ -35,6 +35,8 @@ class Watch(Hook):
         self.rows = 0
         self.seconds = 0.0
         self.connects = 0
+        if telemetry is not None:
+            self.answered = None  # a span needs the full path: hits take it
 
     @classmethod
     def build(cls, observers: Observers | None, telemetry: Telemetry | None) -> Watch | None:
@@ -62,6 +64,13 @@ class Watch(Hook):
             self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
             self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
+
+    def answered(
+        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int
+    ) -> None:
+        """A read the wire answered from the query cache (pgproxy/cache/hits.py): reported
+        as the full path reports its hits, with cache_hit true."""
+        self._finish(session, stmt, start, rows, None, None, _Hit(tag))
 
     def _finish(
         self,
@@ -144,10 +153,12 @@ class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
     # Plain attributes where PassThrough has properties the wire reads per statement:
-    # `columns` and `style` are fixed when a result is made; `done` mirrors the inner
-    # result's, which changes only through this one's fetch and close.
+    # `columns`, `style` and `notices` are fixed when a result is made (the stages set
+    # a result's notices before its hooks see it); `done` mirrors the inner result's,
+    # which changes only through this one's fetch and close. (Not `tag`: a COPY FROM's
+    # is made by its copy, which the wire feeds without this result.)
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "columns", "done", "sent", "style")
+                 "columns", "done", "notices", "sent", "style")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -164,6 +175,7 @@ class Watched(PassThrough):
         self.sent = 0
         self.columns = columns = inner.columns
         self.style = inner.style
+        self.notices = getattr(inner, "notices", ())
         self.done = done = inner.done
         if done and columns is None:
             self._end(None)
@@ -210,6 +222,16 @@ class Watched(PassThrough):
         rows = self.sent if self.columns is not None else _affected(inner.tag)
         self._watch._finish(self._session, self._stmt, self._start, rows, sqlstate, self._span,
                             inner)
+
+
+class _Hit:
+    """What a statement event reads of a result the wire answered from the cache."""
+
+    __slots__ = ("tag",)
+    hit = True
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
