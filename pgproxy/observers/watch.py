@@ -83,7 +83,9 @@ class Watch(Hook):
         result: Any,
     ) -> None:
         """Count and report a statement; `result` (None when it failed before it had
-        one) gives its tag and cache hit, read off the path: a finished result keeps them."""
+        one) gives its tag and cache hit. They are read here, not kept for the collector:
+        a result held until its event is made holds its cursor and batches, hundreds of
+        them per linger, which the garbage collector then walks again and again."""
         now = time.perf_counter()
         seconds = now - start
         self.statements += 1
@@ -100,16 +102,17 @@ class Watch(Hook):
         # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
         # the event, its dict and its JSON are made off the statement path, in batches.
         raw = obs.raw
+        tag = "" if result is None else result.tag
         if self._statement_events:
             if not raw:
                 obs.kick()
             raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
-                        stmt, result, seconds, rows, sqlstate))
+                        stmt, tag, getattr(result, "hit", None), seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
             raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
-                        result))
+                        tag))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -240,7 +243,7 @@ _OPERATIONS = {k: str(k) for k in Kind}
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     """A statement event's fields, off the path, from what Watch._finish handed the bus."""
-    _, type, _, route, user, stmt, result, seconds, rows, sqlstate = item
+    _, type, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
     read, written = stmt.tables_read, stmt.tables_written
     return {
         "id": id,
@@ -250,17 +253,17 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
         "backend": route.backend.name,
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
-        "tag": "" if result is None else result.tag,
+        "tag": tag,
         "tables": sorted(read | written if written else read),
         "duration_ms": int(seconds * 1e6 + 0.5) / 1000,  # round(…, 3) without its dtoa
         "rows": rows,
-        "cache_hit": getattr(result, "hit", None),
+        "cache_hit": hit,
         "sqlstate": sqlstate,
     }
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    _, type, _, route, user, stmt, result = item
+    _, type, _, route, user, stmt, tag = item
     return {
         "id": id,
         "type": type,
@@ -270,7 +273,7 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(result.tag),
+        "rows": _affected(tag),
     }
 
 
