@@ -156,12 +156,15 @@ class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
     # Plain attributes where PassThrough has properties the wire reads per statement:
-    # `columns`, `style` and `notices` are fixed when a result is made (the stages set
-    # a result's notices before its hooks see it); `done` mirrors the inner result's,
-    # which changes only through this one's fetch and close. (Not `tag`: a COPY FROM's
-    # is made by its copy, which the wire feeds without this result.)
+    # `columns`, `style`, `notices`, `copy` and `row_description` are fixed when a
+    # result is made (the stages set a result's notices before its hooks see it);
+    # `done` mirrors the inner result's, which changes only through this one's fetch
+    # and close. (Not `tag`: a COPY FROM's is made by its copy, which the wire feeds
+    # without this result.) `row_description` is None unless the inner result keeps
+    # one, as the wire asks: PassThrough's method would have it encode the
+    # RowDescription anew for every statement instead of taking the statement's memo.
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "columns", "done", "notices", "sent", "style")
+                 "columns", "copy", "done", "notices", "row_description", "sent", "style")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -179,6 +182,8 @@ class Watched(PassThrough):
         self.columns = columns = inner.columns
         self.style = inner.style
         self.notices = getattr(inner, "notices", ())
+        self.copy = getattr(inner, "copy", None)
+        self.row_description = getattr(inner, "row_description", None)
         self.done = done = inner.done
         if done and columns is None:
             self._end(None)
