@@ -20,6 +20,7 @@ from pgproxy.results import Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
+_clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
 
 
@@ -44,24 +45,30 @@ class Watch(Hook):
 
     # ------------------------------------------------------------ the statement hook
 
-    def before(self, ctx: Any) -> tuple[float, Any, Any]:
-        """The clock starts; the statement's span is made current for the stages' steps."""
+    def before(self, ctx: Any) -> Any:
+        """The clock starts; the statement's span is made current for the stages' steps.
+        The state: the start time alone without telemetry, else (start, span, token)."""
         tel = self.telemetry
-        span = token = None
-        if tel is not None:
-            span, token = tel.start(ctx, ctx.stmt)
-        return time.perf_counter(), span, token
+        if tel is None:
+            return _clock()
+        span, token = tel.start(ctx, ctx.stmt)
+        return _clock(), span, token
 
-    def after(self, ctx: Any, state: tuple[float, Any, Any], result: Any) -> Any:
+    def after(self, ctx: Any, state: Any, result: Any) -> Any:
+        if state.__class__ is float:
+            return Watched(self, ctx, ctx.stmt, state, result, None)
         start, span, token = state
         if token is not None:
             self.telemetry.detach(token)  # type: ignore[union-attr]
         return Watched(self, ctx, ctx.stmt, start, result, span)
 
-    def error(self, ctx: Any, state: tuple[float, Any, Any], exc: BaseException) -> None:
-        start, span, token = state
-        if token is not None:
-            self.telemetry.detach(token)  # type: ignore[union-attr]
+    def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
+        if state.__class__ is float:
+            start, span = state, None
+        else:
+            start, span, token = state
+            if token is not None:
+                self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
             self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
 
@@ -86,7 +93,7 @@ class Watch(Hook):
         one) gives its tag and cache hit. They are read here, not kept for the collector:
         a result held until its event is made holds its cursor and batches, hundreds of
         them per linger, which the garbage collector then walks again and again."""
-        now = time.perf_counter()
+        now = _clock()
         seconds = now - start
         self.statements += 1
         self.seconds += seconds
@@ -102,17 +109,17 @@ class Watch(Hook):
         # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
         # the event, its dict and its JSON are made off the statement path, in batches.
         raw = obs.raw
-        tag = "" if result is None else result.tag
         if self._statement_events:
             if not raw:
                 obs.kick()
             raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
-                        stmt, tag, getattr(result, "hit", None), seconds, rows, sqlstate))
+                        stmt, "" if result is None else result.tag, getattr(result, "hit", None),
+                        seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
             raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
-                        tag))
+                        result.tag))
 
     # ------------------------------------------------------------ sessions and backends
 
