@@ -8,13 +8,14 @@ Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--round
    a Python entry point), each receiving every statement event: median latency
    and the overhead in percent.
 2. Events per second the bus delivers to a local webhook receiver (batched
-   POSTs, HMAC-signed), measured in-process from the first emit to the last
+   POSTs, unsigned: no secret), measured in-process from the first emit to the last
    event acknowledged.
 With --instructions N, instead: both proxies run under valgrind's callgrind and
 print the instructions per statement of the proxy process (every thread: the
 statement path and the subscribers' delivery), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
-latency is not. `--root` runs another checkout's pgproxy (a baseline).
+latency is not; a third proxy, with an observer that takes no statement events,
+gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline).
 Prints figures; asserts nothing.
 """
 
@@ -189,12 +190,19 @@ def main() -> None:
             base = instructions(args.root, backend, quiet, work, args.instructions, None)
             # Under valgrind Python runs about 50 times slower: a linger 50 times the
             # default's 0.05 s gives batches as large as in a real run's.
+            # The statement path's share: observers configured, none taking statements.
+            idle = quiet + f'[observers]\ndead_letter = "{work / "idle.db"}"\n' \
+                "[[observers.subscriber]]\n" \
+                f'type = "audit"\npath = "{work / "idle.jsonl"}"\nevents = ["connect"]\n'
+            path = instructions(args.root, backend, idle, work, args.instructions, None)
             three = quiet + three_observers(work, url, linger=2.5)
             watched = instructions(args.root, backend, three, work, args.instructions,
                                    lambda: min(count[0], audit_lines(work)))
             print(f"point SELECT on SQLite, instructions per statement of the proxy process "
                   f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
             print(f"  no observers     {base / 1000:8.1f} k")
+            print(f"  statement path   {path / 1000:8.1f} k   (observers, none taking "
+                  f"statement events: {100 * (path - base) / base:.1f} %)")
             print(f"  three observers  {watched / 1000:8.1f} k   "
                   f"(webhook, audit log, python entry point)")
             print(f"  overhead         {100 * (watched - base) / base:8.1f} %")

@@ -24,11 +24,14 @@ once costs the memo nothing). That its values are what the request's bytes
 decode to is checked when the request comes again.
 A statement that binds a value of the session's own (current_user, a
 setting's value) is not learned: its key holds what no other session has.
-Whatever the memo cannot vouch for — statement hooks (observers, telemetry),
-a transaction that wrote or failed, an entry due for refresh or stale, a
-large entry (the full path streams it with flow control), a row limit, a
-named portal, a client encoding other than UTF-8 — goes the full path, which
-answers exactly as before.
+With observers, a hit answered here is handed to them as the full path
+hands one (Hook.answered: one tuple on the collector's queue, cache_hit true);
+other statement hooks (telemetry's spans, steps' timers) need the full path.
+Whatever the memo cannot vouch for — those hooks, a transaction that wrote
+or failed, an entry due for refresh or stale, a large entry (the full path
+streams it with flow control), a row limit, a named portal, a client
+encoding other than UTF-8 — goes the full path, which answers exactly as
+before.
 """
 
 from __future__ import annotations
@@ -85,10 +88,11 @@ class Learned:
     """What the memo keeps for one request in one session state: its key, and until the
     request comes again, how to check it (see Hits.learn)."""
 
-    __slots__ = ("formats", "key", "unchecked")
+    __slots__ = ("formats", "key", "stmt", "unchecked")
 
-    def __init__(self, key: Hashable, unchecked: tuple[Any, ...]) -> None:
+    def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...]) -> None:
         self.key = key
+        self.stmt = stmt  # the statement the full path ran: what an observer is told of
         self.formats: list[int] = []  # the Bind's result format codes
         # (statement, parameters, result formats) the full path keyed, and the request's
         # prepared statement (None: a Query): checked on the request's repeat.
@@ -150,7 +154,8 @@ class Hits:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
         self._pending = None
-        if self._hooks.wraps or self._hooks.steps:
+        hooks = self._hooks
+        if hooks.steps or (hooks.wraps and hooks.answered is None):
             return False
         state = protocol.state
         if mtype == b"B":
@@ -163,6 +168,12 @@ class Hits:
             return False
         return state is State.READY and self._query(body, protocol)
 
+    def _answered(self, hit: Learned, entry: Entry, start: float) -> None:
+        """Tell the observers of a hit answered here (see Hook.answered)."""
+        report = self._hooks.answered
+        if report is not None:
+            report(self._session, hit.stmt, start, entry.tag, entry.rows)
+
     def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
         if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False  # a named portal; a large or assembled body
@@ -173,6 +184,7 @@ class Hits:
             return False
         if prepared is None:
             return False  # the full path says why
+        start = time.perf_counter()
         request = (prepared.text, tuple(prepared.param_types), body[end + 1 :])
         hit = self._recall(request, body, prepared)
         if hit is None:
@@ -215,12 +227,14 @@ class Hits:
             protocol.portals[""] = Portal(prepared, [], formats, done)
         elif protocol.portals:
             protocol.portals.pop("", None)  # as the Sync would
+        self._answered(hit, entry, start)
         session.end_of_sync()
         return True
 
     def _query(self, body: bytes, protocol: ServerProtocol) -> bool:
         if len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False
+        start = time.perf_counter()
         hit = self._recall(body, body, None)
         if hit is None:
             return False
@@ -235,6 +249,7 @@ class Hits:
         for data, _ in entry.batches:
             write(data)
         write(m.command_complete(entry.tag))
+        self._answered(hit, entry, start)
         return True
 
     def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
@@ -323,7 +338,7 @@ class Hits:
         if not self._same_state() and self._restate() < 0:
             return  # the wire converts this client's bytes: the full path answers them
         self._memo.learned[(self._state, request)] = Learned(
-            key, (ctx.stmt, ctx.params, ctx.formats, prepared)
+            key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared)
         )
 
     def _check(self, hit: Learned, body: bytes) -> bool:

@@ -37,6 +37,12 @@ class Hook:
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         """Called when the statement failed (a PgError, or a cancel: any exception)."""
 
+    # A hook that can hear of a statement the wire answered from the query cache without
+    # the stages (pgproxy/cache/hits.py) sets this to a callable
+    # `(session, statement, perf_counter start, tag, rows)`; while one is set, every
+    # hook with a before or after is that one, and hits stay on the fast path.
+    answered: Any = None
+
 
 class Step:
     """Timing of the named steps inside the stages (translate, cache lookup, backend execute)."""
@@ -51,7 +57,7 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("_afters", "_befores", "statement", "steps", "wraps")
+    __slots__ = ("_afters", "_befores", "answered", "statement", "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
@@ -63,6 +69,8 @@ class Hooks:
         # Whether any hook has either: with only error hooks (health accounting) a
         # statement needs no states and no pass over the hooks when it works.
         self.wraps = False
+        # The wrapping hook's `answered` when it is the only wrapping hook (see Hook).
+        self.answered: Any = None
 
     def add(self, hook: Hook) -> None:
         """Hooks run in the order added before the statement, in reverse after it."""
@@ -82,6 +90,8 @@ class Hooks:
         self._befores = tuple((i, h) for i, h in hooks if type(h).before is not Hook.before)
         self._afters = tuple((i, h) for i, h in reversed(hooks) if type(h).after is not Hook.after)
         self.wraps = bool(self._befores or self._afters)
+        wrapping = {h for _, h in (*self._befores, *self._afters)}
+        self.answered = wrapping.pop().answered if len(wrapping) == 1 else None
 
     def before(self, ctx: Any) -> list[Any]:
         """Each hook's state (a hook without a before of its own: None). A PgError refuses

@@ -20,6 +20,7 @@ from pgproxy.results import Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
+_clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
 
 
@@ -35,6 +36,8 @@ class Watch(Hook):
         self.rows = 0
         self.seconds = 0.0
         self.connects = 0
+        if telemetry is not None:
+            self.answered = None  # a span needs the full path: hits take it
 
     @classmethod
     def build(cls, observers: Observers | None, telemetry: Telemetry | None) -> Watch | None:
@@ -42,26 +45,39 @@ class Watch(Hook):
 
     # ------------------------------------------------------------ the statement hook
 
-    def before(self, ctx: Any) -> tuple[float, Any, Any]:
-        """The clock starts; the statement's span is made current for the stages' steps."""
+    def before(self, ctx: Any) -> Any:
+        """The clock starts; the statement's span is made current for the stages' steps.
+        The state: the start time alone without telemetry, else (start, span, token)."""
         tel = self.telemetry
-        span = token = None
-        if tel is not None:
-            span, token = tel.start(ctx, ctx.stmt)
-        return time.perf_counter(), span, token
+        if tel is None:
+            return _clock()
+        span, token = tel.start(ctx, ctx.stmt)
+        return _clock(), span, token
 
-    def after(self, ctx: Any, state: tuple[float, Any, Any], result: Any) -> Any:
+    def after(self, ctx: Any, state: Any, result: Any) -> Any:
+        if state.__class__ is float:
+            return Watched(self, ctx, ctx.stmt, state, result, None)
         start, span, token = state
         if token is not None:
             self.telemetry.detach(token)  # type: ignore[union-attr]
         return Watched(self, ctx, ctx.stmt, start, result, span)
 
-    def error(self, ctx: Any, state: tuple[float, Any, Any], exc: BaseException) -> None:
-        start, span, token = state
-        if token is not None:
-            self.telemetry.detach(token)  # type: ignore[union-attr]
+    def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
+        if state.__class__ is float:
+            start, span = state, None
+        else:
+            start, span, token = state
+            if token is not None:
+                self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
             self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
+
+    def answered(
+        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int
+    ) -> None:
+        """A read the wire answered from the query cache (pgproxy/cache/hits.py): reported
+        as the full path reports its hits, with cache_hit true."""
+        self._finish(session, stmt, start, rows, None, None, _Hit(tag))
 
     def _finish(
         self,
@@ -74,8 +90,10 @@ class Watch(Hook):
         result: Any,
     ) -> None:
         """Count and report a statement; `result` (None when it failed before it had
-        one) gives its tag and cache hit, read off the path: a finished result keeps them."""
-        now = time.perf_counter()
+        one) gives its tag and cache hit. They are read here, not kept for the collector:
+        a result held until its event is made holds its cursor and batches, hundreds of
+        them per linger, which the garbage collector then walks again and again."""
+        now = _clock()
         seconds = now - start
         self.statements += 1
         self.seconds += seconds
@@ -95,12 +113,13 @@ class Watch(Hook):
             if not raw:
                 obs.kick()
             raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
-                        stmt, result, seconds, rows, sqlstate))
+                        stmt, "" if result is None else result.tag, getattr(result, "hit", None),
+                        seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
             raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
-                        result))
+                        result.tag))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -144,10 +163,15 @@ class Watched(PassThrough):
     """The result as the wire streams it, reporting once when it ends (or is closed early)."""
 
     # Plain attributes where PassThrough has properties the wire reads per statement:
-    # `columns` and `style` are fixed when a result is made; `done` mirrors the inner
-    # result's, which changes only through this one's fetch and close.
+    # `columns`, `style`, `notices`, `copy` and `row_description` are fixed when a
+    # result is made (the stages set a result's notices before its hooks see it);
+    # `done` mirrors the inner result's, which changes only through this one's fetch
+    # and close. (Not `tag`: a COPY FROM's is made by its copy, which the wire feeds
+    # without this result.) `row_description` is None unless the inner result keeps
+    # one, as the wire asks: PassThrough's method would have it encode the
+    # RowDescription anew for every statement instead of taking the statement's memo.
     __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
-                 "columns", "done", "sent", "style")
+                 "columns", "copy", "done", "notices", "row_description", "sent", "style")
 
     def __init__(
         self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
@@ -164,6 +188,9 @@ class Watched(PassThrough):
         self.sent = 0
         self.columns = columns = inner.columns
         self.style = inner.style
+        self.notices = getattr(inner, "notices", ())
+        self.copy = getattr(inner, "copy", None)
+        self.row_description = getattr(inner, "row_description", None)
         self.done = done = inner.done
         if done and columns is None:
             self._end(None)
@@ -212,13 +239,23 @@ class Watched(PassThrough):
                             inner)
 
 
+class _Hit:
+    """What a statement event reads of a result the wire answered from the cache."""
+
+    __slots__ = ("tag",)
+    hit = True
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
 _OPERATIONS = {k: str(k) for k in Kind}
 
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     """A statement event's fields, off the path, from what Watch._finish handed the bus."""
-    _, type, _, route, user, stmt, result, seconds, rows, sqlstate = item
+    _, type, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
     read, written = stmt.tables_read, stmt.tables_written
     return {
         "id": id,
@@ -228,17 +265,17 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
         "backend": route.backend.name,
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
-        "tag": "" if result is None else result.tag,
+        "tag": tag,
         "tables": sorted(read | written if written else read),
         "duration_ms": int(seconds * 1e6 + 0.5) / 1000,  # round(…, 3) without its dtoa
         "rows": rows,
-        "cache_hit": getattr(result, "hit", None),
+        "cache_hit": hit,
         "sqlstate": sqlstate,
     }
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    _, type, _, route, user, stmt, result = item
+    _, type, _, route, user, stmt, tag = item
     return {
         "id": id,
         "type": type,
@@ -248,7 +285,7 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(result.tag),
+        "rows": _affected(tag),
     }
 
 

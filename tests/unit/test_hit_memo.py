@@ -4,6 +4,7 @@ full path, when it answers, and when it leaves the request to the full path."""
 from __future__ import annotations
 
 import asyncio
+import json
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ import dialects
 from pgproxy.backends import from_url
 from pgproxy.cache import CacheOptions, QueryCache
 from pgproxy.cache.hits import Hits
-from pgproxy.core.hooks import Hook
+from pgproxy.core.hooks import Hook, Hooks
+from pgproxy.observers import AuditLog, DeadLetterStore, Observers, Subscriber, Watch
 from pgproxy.proxy import Proxy
 from pgproxy.router import Router
 from pgproxy.session import Session
@@ -225,3 +227,47 @@ def test_frame_reader_peeks_and_skips_whole_messages():
     assert reader.unread_starts(SYNC) and not reader.unread_starts(frame(b"H"))
     reader.skip(len(SYNC))
     assert reader.next() == (b"H", b"")
+
+
+def test_a_hit_answered_here_is_reported_to_the_observers(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        audit = tmp_path / "audit.jsonl"
+        observers = Observers([Subscriber("audit", AuditLog(str(audit)), linger=0)],
+                              DeadLetterStore())
+        await observers.start()
+        proxy.watch = Watch.build(observers, None)
+        try:
+            c = Client(proxy)
+            select = await setup(c)
+            await c.teach("s", b"1", select, [1])  # a miss, then the full path's hit
+            assert c.bind("s", b"1")  # observers keep hits on the fast path
+            assert c.bind("s", b"2") is False  # a request not learned yet: the full path
+            assert proxy.watch is not None and proxy.watch.statements >= 4
+            await observers.flush()
+        finally:
+            proxy.watch = None
+            await observers.stop()
+        events = [json.loads(line) for line in audit.read_text().splitlines()]
+        reads = [(e["cache_hit"], e["rows"], e["tag"], e["tables"]) for e in events
+                 if e["type"] == "statement" and e["operation"] == "select"]
+        assert reads == [(False, 1, "SELECT 1", ["t"]), (True, 1, "SELECT 1", ["t"]),
+                         (True, 1, "SELECT 1", ["t"])]
+        ids = [int(e["id"].rpartition("-")[2]) for e in events]
+        assert ids == sorted(ids)  # in the order the statements ran
+
+    with_proxy(test, tmp_path)
+
+
+def test_telemetry_keeps_hits_on_the_full_path(tmp_path):
+    watch = Watch(None, object())  # type: ignore[arg-type]  # any telemetry: spans need the path
+    hooks = Hooks()
+    hooks.add(watch)
+    assert hooks.wraps and hooks.answered is None
+    hooks.remove(watch)
+    plain = Watch(Observers([Subscriber("audit", AuditLog(str(tmp_path / "a.jsonl")))],
+                            DeadLetterStore()), None)
+    hooks.add(plain)
+    hooks.add(Seen())  # a second hook that wraps: the full path for every statement
+    assert hooks.answered is None
+    hooks.remove(hooks.statement[-1])
+    assert hooks.answered == plain.answered
