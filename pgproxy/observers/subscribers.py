@@ -74,7 +74,13 @@ class Webhook(Sink):
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
 
     def deliver_sync(self, events: list[Event]) -> None:
-        body = b"[" + b",".join(json_of(events)) + b"]"
+        # One copy of the batch's JSON: the brackets join the first and last event's
+        # (b"[" + … + b"]" around the joined body copied all of it twice more).
+        parts = json_of(events)
+        if parts:
+            parts[0] = b"[" + parts[0]
+            parts[-1] += b"]"
+        body = b",".join(parts) if parts else b"[]"
         headers = {"Content-Type": "application/json", "X-Pgproxy-Event-Count": str(len(events))}
         if self._secret:
             headers[SIGNATURE_HEADER] = self.sign(body)
@@ -118,7 +124,9 @@ class AuditLog(Sink):
         self._file = open(path, "ab", buffering=0)
 
     def deliver_sync(self, events: list[Event]) -> None:
-        data = memoryview(b"\n".join(json_of(events)) + b"\n")
+        parts = json_of(events)
+        parts.append(b"")  # the last line's newline, in the same copy as the rest
+        data = memoryview(b"\n".join(parts))
         try:
             while data:
                 data = data[self._file.write(data) or 0 :]
