@@ -400,6 +400,8 @@ class MySQLCursor:
 class MySQLConnection:
     """One pymysql connection with autocommit on and a PostgreSQL-friendly session."""
 
+    cursor_class: type[MySQLCursor] = MySQLCursor
+
     def __init__(self, backend: MySQLBackend, database: str | None) -> None:
         self.backend = backend
         self._running = False
@@ -458,7 +460,11 @@ class MySQLConnection:
         except (TypeError, ValueError) as exc:
             self._running = False
             raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
-        result = MySQLCursor(self, cursor)
+        return self._result(sql, cursor)
+
+    def _result(self, sql: str, cursor: Any) -> MySQLCursor:
+        """The statement's result, the connection's current one until it is closed."""
+        result = self.cursor_class(self, cursor)
         if result.columns is None and UPSERT.match(sql):
             result.rowcount = upsert_count(result.rowcount, cursor._result)
         self._current = result

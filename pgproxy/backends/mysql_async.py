@@ -32,7 +32,7 @@ import asyncmy.converters
 import asyncmy.cursors
 import asyncmy.errors
 import asyncmy.protocol
-from pymysql.constants import CLIENT, COMMAND, SERVER_STATUS
+from pymysql.constants import CLIENT, COMMAND
 
 from pgproxy import errors
 from pgproxy.backends import mysql
@@ -139,8 +139,11 @@ class AsyncMySQLCursor(mysql.MySQLCursor):
         await_only(self._cursor.close())
 
 
-class AsyncMySQLConnection:
-    """One asyncmy connection with autocommit on and a PostgreSQL-friendly session."""
+class AsyncMySQLConnection(mysql.MySQLConnection):
+    """One asyncmy connection with autocommit on and a PostgreSQL-friendly session: the
+    pymysql connection's shape, each driver call awaited in the calling greenlet."""
+
+    cursor_class = AsyncMySQLCursor
 
     def __init__(self, backend: mysql.MySQLBackend, database: str | None) -> None:
         self.backend = backend
@@ -170,17 +173,6 @@ class AsyncMySQLConnection:
         """The connection can serve no more statements (lost, or closed by the driver)."""
         return self._broken or not self._conn.connected
 
-    def _error(self, exc: Exception) -> errors.PgError:
-        err = mysql.map_error(exc, self.backend.password)
-        if err.sqlstate.startswith("08"):
-            self._broken = True
-        return err
-
-    def _finish_current(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-
     def _start(self) -> None:
         """A new statement: after any KILL QUERY in flight, which was for the last one."""
         while self._killing is not None:
@@ -188,7 +180,7 @@ class AsyncMySQLConnection:
         self._statement += 1
         self._running = True
 
-    def execute(self, sql: str, params: Sequence[Any]) -> AsyncMySQLCursor:
+    def execute(self, sql: str, params: Sequence[Any]) -> mysql.MySQLCursor:
         self._finish_current()
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
@@ -202,11 +194,7 @@ class AsyncMySQLConnection:
         except (TypeError, ValueError) as exc:
             self._running = False
             raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
-        result = AsyncMySQLCursor(self, cursor)
-        if result.columns is None and mysql.UPSERT.match(sql):
-            result.rowcount = mysql.upsert_count(result.rowcount, cursor._result)
-        self._current = result
-        return result
+        return self._result(sql, cursor)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
@@ -234,10 +222,6 @@ class AsyncMySQLConnection:
         if not fields:
             return None
         return mysql.columns(fields)[0]
-
-    @property
-    def in_transaction(self) -> bool:
-        return bool(self._conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
     def cancel(self) -> None:
         """KILL QUERY from a second short-lived connection: MySQL's only way.
