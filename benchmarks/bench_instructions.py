@@ -14,13 +14,15 @@ each protocol form and the total is divided by their number.
 interpreter, apsw and SQLite, libc, ...) whose own code ran the most
 instructions: where the remaining cost is, and what compiling could reach;
 `--functions N` the N C functions (the interpreter's eval loop, allocator,
-dict lookups ...) that did.
+dict lookups ...) that did. `--mysql` counts the proxy on a throwaway MariaDB (the
+test fixture; its server's instructions are not counted) instead of SQLite.
 Needs valgrind (apt-get install valgrind).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import shutil
@@ -36,7 +38,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fix_servers import free_port  # noqa: E402
+from tests.fix_servers import MariaDBServer, free_port  # noqa: E402
 
 SQL = "SELECT id, name FROM t WHERE id = %s"
 
@@ -50,20 +52,31 @@ def main() -> None:
     ap.add_argument("--functions", type=int, default=0,
                     help="print the N functions (C level: the interpreter's, the "
                          "extensions') with the most instructions of their own per form")
+    ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     work = tempfile.mkdtemp(prefix="pgproxy-instructions-")
-    db = os.path.join(work, "app.db")
-    with sqlite3.connect(db) as c:
-        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
-        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(1000)])
+    with contextlib.ExitStack() as stack:
+        if args.mysql:
+            url = stack.enter_context(MariaDBServer.started()).url
+        else:
+            db = os.path.join(work, "app.db")
+            url = f"sqlite:///{db}"
+            with sqlite3.connect(db) as c:
+                c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+                c.executemany("INSERT INTO t VALUES (?, ?)",
+                              [(i, f"n{i}") for i in range(1000)])
+        _count(args, work, url)
+
+
+def _count(args: argparse.Namespace, work: str, url: str) -> None:
     port = free_port()
     out = os.path.join(work, "callgrind.out")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
          "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
-         "--listen", f"127.0.0.1:{port}", "--backend", f"sqlite:///{db}",
+         "--listen", f"127.0.0.1:{port}", "--backend", url,
          "--log-level", "warning"],
         # One process (PGPROXY_WORKERS, which an older checkout under --root ignores).
         cwd=work, env={**os.environ, "PYTHONPATH": args.root, "PGPROXY_WORKERS": "1"},
@@ -72,6 +85,12 @@ def main() -> None:
     dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
     try:
         _wait(dsn, proc)
+        if args.mysql:
+            with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+                conn.execute("DROP TABLE IF EXISTS t")
+                conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+                cur.executemany("INSERT INTO t VALUES (%s, %s)",
+                                [(i, f"n{i}") for i in range(1000)])
         forms = {
             "extended, prepared": (psycopg.Cursor, lambda c, i: c.execute(
                 SQL, (i % 1000,), prepare=True)),
@@ -80,7 +99,7 @@ def main() -> None:
             "simple, literal varies": (psycopg.ClientCursor, lambda c, i: c.execute(
                 SQL, (i % 1000,))),
         }
-        print(f"point SELECT through the proxy on sqlite ({args.root}), "
+        print(f"point SELECT through the proxy on {url.split(':')[0]} ({args.root}), "
               f"{args.queries} statements each")
         print(f"{'protocol':24s} {'k instructions/stmt':>20s}")
         for label, (factory, run) in forms.items():

@@ -6,19 +6,20 @@ cProfile armed by signals: after a warm-up, profiling is switched on for
 functions that spent the most time of their own are printed, in µs per
 statement and as a share of the profiled total. cProfile's own overhead
 inflates every Python call about alike, so read the shares, not the sums, and
-compare CPU with bench_statement.py / bench_instructions.py.
+compare CPU with bench_statement.py / bench_instructions.py. `--mysql` profiles the
+proxy on a throwaway MariaDB (the test fixture) instead of SQLite.
 
-    python benchmarks/bench_profile.py [--queries 3000] [--top 25] [--root DIR]
+    python benchmarks/bench_profile.py [--queries 3000] [--top 25] [--root DIR] [--mysql]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pstats
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fix_servers import free_port  # noqa: E402
+from tests.fix_servers import MariaDBServer, free_port  # noqa: E402
 
 SQL = "SELECT id, name FROM t WHERE id = %s"
 # The serving process: cProfile on at SIGUSR1, off and dumped at SIGUSR2, both run
@@ -60,22 +61,32 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--dump", help="keep each form's profile as DUMP.<n> (for pstats)")
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
+    ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="pgproxy-profile-")
-    db = os.path.join(work, "app.db")
-    with sqlite3.connect(db) as c:
-        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
-        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(1000)])
+    with contextlib.ExitStack() as stack:
+        if args.mysql:
+            url = stack.enter_context(MariaDBServer.started()).url
+        else:
+            url = f"sqlite:///{os.path.join(work, 'app.db')}"
+        _profile(args, work, url)
+
+
+def _profile(args: argparse.Namespace, work: str, url: str) -> None:
     port = free_port()
     out = os.path.join(work, "profile.out")
     proc = subprocess.Popen(
         [sys.executable, "-c", _BOOT, out, "serve", "--listen", f"127.0.0.1:{port}",
-         "--backend", f"sqlite:///{db}", "--log-level", "warning"],
+         "--backend", url, "--log-level", "warning"],
         cwd=work, env={**os.environ, "PYTHONPATH": args.root, "PGPROXY_WORKERS": "1"},
     )
     dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
     try:
         _wait(dsn, proc)
+        with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+            conn.execute("DROP TABLE IF EXISTS t")
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+            cur.executemany("INSERT INTO t VALUES (%s, %s)", [(i, f"n{i}") for i in range(1000)])
         forms = {
             "extended, prepared": (psycopg.Cursor, lambda c, i: c.execute(
                 SQL, (i % 1000,), prepare=True)),
