@@ -35,7 +35,9 @@ and await_only, sqlalchemy.util._concurrency_py3k). The backend interface stays
 synchronous, so a call that runs several statements in a row (DDL undo,
 sequences, COPY batches) is unchanged. The call runs up to its first I/O at
 once, inside `submit`, and one task drives it from there; a call with no I/O
-(the transaction state) finishes inside `submit`. Abandoning such a call gives
+(the transaction state) finishes inside `submit`. `await_only` steps a coroutine
+at once in the greenlet: one that never waits (rows already read) returns with
+no switch to the loop, one that waits is awaited on from there. Abandoning such a call gives
 its result to the cleanup in its greenlet. The same backend's calls made from a
 thread (the health checker) run their coroutines on one shared background loop.
 """
@@ -371,6 +373,13 @@ def await_only(awaitable: Awaitable[T]) -> T:
     """
     current = getcurrent()
     if isinstance(current, _Runner):
+        send = getattr(awaitable, "send", None)
+        if send is not None:  # a coroutine: step it here, up to its first wait
+            try:
+                blocked = send(None)
+            except StopIteration as stop:  # no wait (rows already read): no switch at all
+                return stop.value  # type: ignore[no-any-return]
+            awaitable = _Resumed(awaitable, blocked)
         return current.parent.switch(awaitable)  # type: ignore[no-any-return]
     try:
         asyncio.get_running_loop()
@@ -384,6 +393,37 @@ def await_only(awaitable: Awaitable[T]) -> T:
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+class _Resumed:
+    """A coroutine await_only stepped up to its first wait, awaited on from there.
+
+    Its first step ran in whichever task entered the greenlet, its next ones run
+    in the task driving it: a coroutine handed to await_only must not tie itself
+    to the current task (asyncio.timeout does; wait in a task of its own instead).
+    """
+
+    __slots__ = ("blocked", "coroutine")
+
+    def __init__(self, coroutine: Any, blocked: Any) -> None:
+        self.coroutine = coroutine
+        self.blocked = blocked  # what its step yielded: the future it waits for
+
+    def __await__(self) -> Any:
+        coroutine, blocked = self.coroutine, self.blocked
+        while True:
+            try:
+                yield blocked
+            except BaseException as exc:  # the driving task's cancel, into the coroutine
+                try:
+                    blocked = coroutine.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    blocked = coroutine.send(None)
+                except StopIteration as stop:
+                    return stop.value
 
 
 _background: asyncio.AbstractEventLoop | None = None

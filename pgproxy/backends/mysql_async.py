@@ -112,15 +112,20 @@ async def _open(backend: mysql.MySQLBackend, database: str | None, timeout: floa
     args = backend.connect_args(database, connect_timeout=timeout)
     del args["read_timeout"], args["write_timeout"]  # pymysql's: statements have none
     conn = _Connection(**args, conv=_CONVERSIONS)
+    # In a task of its own, timed by asyncio.wait: await_only runs this coroutine's first
+    # step in another task than its next ones, which asyncio.timeout would not follow.
+    connecting = asyncio.ensure_future(conn.connect())
     try:
-        async with asyncio.timeout(timeout):
-            await conn.connect()
-    except TimeoutError:
-        conn.close()
-        raise asyncmy.errors.OperationalError(
-            _CANNOT_CONNECT, f"Can't connect to MySQL server on {backend.host!r} (timed out)"
-        ) from None
+        await asyncio.wait((connecting,), timeout=timeout)
+        if not connecting.done():
+            connecting.cancel()
+            await asyncio.wait((connecting,))
+            raise asyncmy.errors.OperationalError(
+                _CANNOT_CONNECT, f"Can't connect to MySQL server on {backend.host!r} (timed out)"
+            )
+        connecting.result()
     except BaseException:
+        connecting.cancel()
         conn.close()
         raise
     return conn

@@ -22,6 +22,47 @@ def test_a_call_without_io_finishes_inside_submit() -> None:
     asyncio.run(main())
 
 
+def test_a_coroutine_that_never_waits_finishes_inside_submit() -> None:
+    """await_only steps a coroutine at once: rows already read cost no trip to the loop."""
+
+    async def ready(value: int) -> int:
+        return value * 2
+
+    async def main() -> None:
+        pool = Workers(4, "t", greenlets=True)
+        job = pool.submit(lambda: await_only(ready(2)) + await_only(ready(3)))
+        assert job.future.done() and job.state == FINISHED
+        assert await job.future == 10
+
+    asyncio.run(main())
+
+
+def test_a_coroutine_stepped_at_once_then_waiting_goes_on_in_its_driving_task() -> None:
+    seen: list[asyncio.Task | None] = []
+
+    async def two_steps() -> str:
+        seen.append(asyncio.current_task())
+        await asyncio.sleep(0.01)
+        seen.append(asyncio.current_task())
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return "cancel thrown in"
+        return "not cancelled"
+
+    async def main() -> None:
+        pool = Workers(4, "t", greenlets=True)
+        job = pool.submit(lambda: await_only(two_steps()))
+        caller = asyncio.current_task()
+        await asyncio.sleep(0.05)
+        assert job.state == RUNNING
+        assert seen[0] is caller and seen[1] is not caller  # first step in the caller's
+        seen[1].cancel()  # the driving task's cancel reaches the coroutine where it waits
+        assert await job.future == "cancel thrown in"
+
+    asyncio.run(main())
+
+
 def test_await_only_suspends_the_call_and_the_loop_serves_others() -> None:
     order: list[str] = []
 
