@@ -349,7 +349,7 @@ class Pipeline:
             await ctx.cursors.end_transaction(commit=kind is not _ROLLBACK)
             ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
+            stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks,
             closed=exhausted, style=ctx.settings.style(),
         )
         result.notices = _notices(ctx, generated)

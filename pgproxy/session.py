@@ -516,8 +516,10 @@ class Session(BackendLink):
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         if not in_transaction:  # the transaction's advisory locks and savepoints go with it
-            self.advisory.release(self.pid, xact=True)
-            self.savepoints.clear()
+            if self.advisory.held:
+                self.advisory.release(self.pid, xact=True)
+            if self.savepoints.stack:
+                self.savepoints.clear()
         self.in_transaction = in_transaction
         if not in_transaction and self.inbox.pending:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.

@@ -69,6 +69,9 @@ class BackendLink:
         self._services = services
         self.conn: Connection | None = None
         self._conn_branch: str | None = None  # the branch `conn` has open
+        # SET pgproxy.branch, read again only when the settings have changed (their version).
+        self._branch_set: str | None = None
+        self._branch_seen = -1
         # The connection's pool, and its member's workers (a replica's while a read holds one).
         self._home = services.connections(route.group.primary)  # type: ignore[union-attr]
         self.pool = self._home.workers
@@ -404,7 +407,11 @@ class BackendLink:
         # and active_branch() act on it too, not only the tables the dialect
         # qualifies; any other name uses the database in the backend's URL.
         route = self.route
-        branch = self.settings.value("pgproxy.branch") or route.branch or None
+        settings = self.settings
+        if settings.version != self._branch_seen:
+            self._branch_seen = settings.version
+            self._branch_set = settings.value("pgproxy.branch")
+        branch = self._branch_set or route.branch or None
         conn = self.conn
         if conn is not None and self._lease_pool is not self._home and self._lease is not None:
             self.settle()  # a replica's, lent for a read: the primary's is wanted now

@@ -287,7 +287,9 @@ def normalize(name: str, value: str, current: str = "") -> str:
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_before_tx", "_changed", "_local", "_reset", "_result_key", "_style", "_values")
+    __slots__ = (
+        "_before_tx", "_changed", "_local", "_reset", "_result_key", "_style", "_values", "version",
+    )
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
@@ -297,6 +299,9 @@ class Settings:
         self._changed: list[str] = []
         self._result_key: tuple[str | None, ...] | None = None
         self._style: Style | None = ISO
+        # Changes with every value's change: what is read once per change (a session's
+        # branch, the wire's client_encoding) is read again only when it differs.
+        self.version = 0
         for name, value in startup.items():
             self.set(name, value, startup=True)
         self._changed.clear()
@@ -369,6 +374,7 @@ class Settings:
         else:
             self._values[name] = new
         self._result_key = None
+        self.version += 1
         if name in _STYLED:
             self._style = None
         if param is not None and param.report and old != new and name not in self._changed:
@@ -380,6 +386,7 @@ class Settings:
         other._values, other._local = dict(self._values), dict(self._local)
         other._before_tx, other._reset = dict(self._before_tx), dict(self._reset)
         other._changed, other._result_key, other._style = [], self._result_key, self._style
+        other.version = self.version
         return other
 
     def reset_all(self) -> None:

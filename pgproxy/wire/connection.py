@@ -99,6 +99,10 @@ class WireConnection(asyncio.Protocol):
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
         self._enc: encoding.ClientEncoding | None = None
         self._enc_name = "UTF8"
+        # The session's settings, whose `version` changes with any value (None: it has none):
+        # client_encoding is looked up again only after a change.
+        self._settings: Any = None
+        self._enc_seen = -1
         self._inbox: Any = None  # the session's LISTEN / NOTIFY inbox, if it has one
         # A handler returns what is left to await, if anything: Bind, portal Describe and
         # Sync mostly finish at once, with no coroutine made for them.
@@ -269,6 +273,7 @@ class WireConnection(asyncio.Protocol):
         self.session = await self.core.open_session(params, self.pid, self.peer)
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
         self.session.protocol_statements = self.protocol.statements
+        self._settings = getattr(self.session, "settings", None)
         hit_path = getattr(self.core, "hit_path", None)
         self._hits = hit_path(self.session) if hit_path is not None else None
         self._sync_encoding()
@@ -438,6 +443,8 @@ class WireConnection(asyncio.Protocol):
 
     def _sync_encoding(self) -> None:
         """Follow the session's client_encoding (a SET takes effect at once, as in PostgreSQL)."""
+        if self._settings is not None:
+            self._enc_seen = self._settings.version
         name = getattr(self.session, "client_encoding", "UTF8")
         if name != self._enc_name:
             self._enc_name = name
@@ -494,7 +501,8 @@ class WireConnection(asyncio.Protocol):
                     self.write(m.EMPTY_QUERY)
                     continue
                 result = await self.session.execute(prepared, (), ())
-                self._sync_encoding()
+                if self._settings is not None and self._settings.version != self._enc_seen:
+                    self._sync_encoding()
                 try:
                     if getattr(result, "copy", None) is not None:
                         await copyio.transfer(self, result)
@@ -672,7 +680,8 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
-            self._sync_encoding()
+            if self._settings is not None and self._settings.version != self._enc_seen:
+                self._sync_encoding()
         encode = self._write_description(portal.prepared, portal.result, portal.formats) \
             if described else None
         try:
