@@ -54,6 +54,9 @@ class Pipeline:
         self.translations = TranslationCache(cache_size)
         # Exact texts -> parse_shaped's answer (statements, lifted literal values).
         self._texts: LRU = LRU(cache_size)
+        # (id(statement), route, declared types) -> (statement, the types param_types
+        # inferred without reading a schema): a Parse of it again asks nothing.
+        self._param_types: dict[tuple[int, str, tuple[int, ...]], tuple[Any, Sequence[int]]] = {}
         self.catalog = Catalog()  # pg_catalog / information_schema emulation
         self.hooks = Hooks()  # before / after / error, and the steps' timers
         self.stages = Stages(build(self))
@@ -167,11 +170,20 @@ class Pipeline:
         advances a sequence or changes a setting. `params`: a portal's bound values."""
         return await self.describe_statement(StatementContext(session, prepared), params)
 
+    def known_param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int] | None:
+        """param_types' answer for a statement parsed before, if that one read no schema
+        (None: ask param_types): a driver's repeated unnamed Parse asks nothing."""
+        known = self._param_types.get((id(stmt), session.route.name, tuple(declared)))
+        return known[1] if known is not None and known[0] is stmt else None
+
     async def param_types(
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
     ) -> Sequence[int]:
         """Types for the $n a Parse left undeclared, from what they are bound to."""
         inferred: Sequence[int] = ()
+        schema = False  # read from the catalog's schema, which DDL changes: not kept
         if self.federation is not None and self.federation.routed(stmt, session.route.name):
             return await self.federation.param_types(StatementContext(session, None), stmt)
         translated = not session.route.backend.capabilities.passthrough
@@ -180,12 +192,18 @@ class Pipeline:
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.catalog.param_types(StatementContext(session, None), stmt)
+            schema = True
         elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
             locks = advisory.calls(stmt, session.route.backend.capabilities)
             inferred = advisory.param_types(stmt, locks) if locks is not None else ()
         if stmt.param_type_names and translated:  # $1::mood: the enum's OID
             inferred = await self.catalog.named_param_types(
                 StatementContext(session, None), stmt, inferred)
+        elif not schema:
+            # From the statement alone (routes and capabilities do not change): kept.
+            if len(self._param_types) >= 4096:
+                self._param_types.clear()
+            self._param_types[(id(stmt), session.route.name, tuple(declared))] = (stmt, inferred)
         return inferred
 
     async def begin_implicit(

@@ -70,6 +70,10 @@ class Runner(Protocol):
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
     ) -> Sequence[int]: ...
 
+    def known_param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int] | None: ...
+
 
 Activity = tuple[str, int, str, str | None, bool]  # database, pid, user, application, is me
 
@@ -194,8 +198,12 @@ class Session(BackendLink):
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
         # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
-        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
-            else ()
+        inferred: Sequence[int] | None = ()
+        if stmt.nparams:
+            pipeline = self._pipeline
+            inferred = pipeline.known_param_types(self, stmt, param_types)
+            if inferred is None:
+                inferred = await pipeline.param_types(self, stmt, param_types)
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
