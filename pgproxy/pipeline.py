@@ -370,7 +370,8 @@ class Pipeline:
             stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks,
             closed=exhausted, style=ctx.settings.style(),
         )
-        result.notices = _notices(ctx, generated)
+        if generated.notices:
+            result.notices = _notices(ctx, generated)
         if not result.done:
             ctx.set_active(result)
         return result

@@ -131,6 +131,9 @@ class Session(BackendLink):
         startup.update(_options(params.get("options", "")))
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
+        self._reported = -1  # the settings version changed_parameters last reported at
+        self._idle_seen = -1  # the version _idle_ms was read at
+        self._idle_ms = (0, 0)  # idle_session_timeout, idle_in_transaction_session_timeout
         self.in_transaction = False
         self.failed = False
         self.lost_transaction = False  # the backend connection died inside a transaction block
@@ -166,7 +169,11 @@ class Session(BackendLink):
         # it no longer needs goes back (after a COPY, a Describe, a Sync that closed portals).
         if self._lease is not None:
             self.settle()
-        return self.settings.changed()
+        settings = self.settings
+        if settings.version == self._reported:
+            return []  # no value changed since the last ReadyForQuery: most statements
+        self._reported = settings.version
+        return settings.changed()
 
     @property
     def client_encoding(self) -> str:
@@ -299,8 +306,12 @@ class Session(BackendLink):
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""
         in_tx = self.in_transaction or self.failed
-        ms = self.settings.timeout_ms(
-            "idle_in_transaction_session_timeout" if in_tx else "idle_session_timeout")
+        settings = self.settings
+        if settings.version != self._idle_seen:  # both read again after a change only
+            self._idle_seen = settings.version
+            self._idle_ms = (settings.timeout_ms("idle_session_timeout"),
+                             settings.timeout_ms("idle_in_transaction_session_timeout"))
+        ms = self._idle_ms[in_tx]
         if ms <= 0:
             return None
         if in_tx:

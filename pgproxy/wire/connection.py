@@ -456,12 +456,14 @@ class WireConnection(asyncio.Protocol):
     def _desc_out(self, msg: bytes) -> bytes:
         return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
-    def _ready(self) -> None:
+    def _ready(self, status: bytes | None = None) -> None:
+        """ReadyForQuery (`status`: the session's transaction status, if just read)."""
         session = self.session
         assert session is not None
         for name, value in session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        status = session.transaction_status
+        if status is None:
+            status = session.transaction_status
         if status == b"I" and self._inbox is not None and self._inbox.received:
             self._write_notifications()
         self.protocol.ready(status)
@@ -703,16 +705,17 @@ class WireConnection(asyncio.Protocol):
         await _close_result(self.protocol.close(kind, name))
 
     def _on_sync(self, body: bytes) -> Awaitable[None] | None:
-        assert self.session is not None
-        self.session.end_of_sync()
+        session = self.session
+        assert session is not None
+        session.end_of_sync()
+        status = session.transaction_status
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
-            open_ = [portal.result
-                     for portal in self.protocol.sync(self.session.transaction_status != b"I")
+            open_ = [portal.result for portal in self.protocol.sync(status != b"I")
                      if portal.result is not None and not portal.closed]
             if open_:
                 return self._ready_after(open_)
-        self._ready()
+        self._ready(status)
         return None
 
     async def _ready_after(self, results: list[Any]) -> None:
