@@ -308,12 +308,13 @@ class Pipeline:
             if stmt.kind is Kind.COMMIT:
                 await ctx.cursors.before_commit()
             await ctx.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
-        await ctx.release_active()
-        if ctx.route.backend.capabilities.passthrough and kind not in _TX_CONTROL:
+        caps = ctx.route.backend.capabilities
+        if ctx.active_result is not None or not caps.open_results:  # else nothing to release
+            await ctx.release_active()
+        if caps.passthrough and kind not in _TX_CONTROL:
             await ctx.push_settings(await ctx.connection())
         implicit = undo = None
-        if kind is _DDL and ctx.in_transaction and \
-                not ctx.route.backend.capabilities.transactional_ddl:
+        if kind is _DDL and ctx.in_transaction and not caps.transactional_ddl:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
         elif kind is _ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo

@@ -174,6 +174,8 @@ class StatementContext:
         return await self._s.call(fn, conn, *args)
 
     release_active: Callable[[], Awaitable[None]] = _read("release_active")
+    # The result still open on the connection (None: none), which release_active closes.
+    active_result: Any = _read("_active")
     push_settings: Any = _read("push_settings")
 
     def in_worker(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
