@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from lru import LRU
@@ -150,11 +151,12 @@ class Pipeline:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
         prepared = ctx.prepared
         assert prepared is not None
-        if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            if prepared.statement.literal_columns and \
+        literals = prepared.literals
+        if literals:  # a shaped statement: its literals follow the client's $n
+            if prepared.statement.literal_columns and _timelike(literals) and \
                     not ctx.route.backend.capabilities.passthrough:
                 return self._run_zoned(ctx, prepared)
-            ctx.params = [*ctx.params, *prepared.literals]
+            ctx.params = [*ctx.params, *literals]
         return self.stages.offer(ctx)
 
     async def _run_zoned(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
@@ -341,7 +343,9 @@ class Pipeline:
             )
         if (stmt.result_columns or stmt.zoned_columns or stmt.result_type_names) and \
                 cursor.columns is not None:
-            cursor.columns = await self._schema_typed(ctx, stmt, cursor.columns)
+            # Typed as the same statement's columns were before, if they were: no coroutine.
+            cursor.columns = self._typed_before(stmt, ctx.route.backend, cursor.columns) or \
+                await self._schema_typed(ctx, stmt, cursor.columns)
         if stmt.summed_columns and cursor.columns is not None:
             scales = await self.catalog.sum_scales(ctx, stmt, len(cursor.columns))
             convert = rescale.row_scaler(cursor.columns, scales)
@@ -479,8 +483,6 @@ class Pipeline:
         the literal.
         """
         literals = list(prepared.literals)
-        if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
-            return literals  # no literal that could be a timestamp: no schema lookup
         inferred = await self.catalog.literal_types(ctx, prepared.statement, len(literals))
         for i, value in enumerate(literals):
             oid = inferred[i]
@@ -504,17 +506,25 @@ class Pipeline:
         caps = backend.capabilities
         if caps.passthrough:
             return out
-        # The same statement over the same backend columns types them the same way until
-        # the schema changes: once per statement, not a schema lookup per run.
-        key = (stmt.sql, id(backend), tuple([c.type_oid for c in out]))
-        known = self.catalog.typed_columns(key)
+        known = self._typed_before(stmt, backend, out)
         if known is not None:
-            return list(known)
+            return known
+        key = (stmt.sql, id(backend), tuple(map(_OID, out)))
         out, complete = await self._schema_lookup(ctx, stmt, out, caps.typed_results)
         if complete:
             self.catalog.keep_typed_columns(key, out)
             return list(out)
         return out
+
+    def _typed_before(
+        self, stmt: dialects.Statement, backend: Any, columns: Sequence[Column]
+    ) -> list[Column] | None:
+        """_schema_typed's answer kept from an earlier run of `stmt` over the same backend
+        columns (the same types until the schema changes), or None."""
+        if backend.capabilities.passthrough:
+            return None
+        known = self.catalog.typed_columns((stmt.sql, id(backend), tuple(map(_OID, columns))))
+        return None if known is None else list(known)
 
     async def _schema_lookup(
         self, ctx: StatementContext, stmt: dialects.Statement, out: list[Column], typed: bool
@@ -551,6 +561,7 @@ class Pipeline:
 
 
 _ENDS_TX = frozenset({Kind.COMMIT, Kind.ROLLBACK})
+_OID = attrgetter("type_oid")
 _DDL, _ROLLBACK = Kind.DDL, Kind.ROLLBACK
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
@@ -566,6 +577,14 @@ def _notices(ctx: StatementContext, generated: dialects.Generated) -> tuple[str,
         return ()
     level = (ctx.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
+
+def _timelike(literals: Sequence[Any]) -> bool:
+    """Whether a lifted literal could be a timestamp (a string starting with a digit)."""
+    for value in literals:
+        if value.__class__ is str and value[:1].isdigit():
+            return True
+    return False
+
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
     return errors.from_sqlstate(exc.sqlstate, exc.message)

@@ -414,14 +414,13 @@ class BackendLink:
     def _connection_now(self) -> Connection | None:
         """connection() when no wait is needed (the one held, or an idle one of the pool):
         the statement path's, with no coroutine; None: await connection()."""
-        branch = self._branch()
+        if self.settings.version != self._branch_seen or self._branch_set or self.route.branch:
+            return None  # a branch, or a setting to read again: connection() sees to it
         conn = self.conn
         if conn is not None:
-            if branch == self._conn_branch and (
+            if self._conn_branch is None and (
                     self._lease is None or self._lease_pool is self._home):
                 return conn
-            return None
-        if branch:
             return None
         lease = self._home.take_idle()
         if lease is None:
