@@ -610,7 +610,7 @@ class WireConnection(asyncio.Protocol):
                 self.write(self._desc_out(row_description(columns, formats)) if columns
                            else m.NO_DATA)
                 return None
-        portal = protocol.portal(name)
+        portal = protocol.portals.get(name) or protocol.portal(name)  # the latter raises 34000
         if portal.prepared.empty:
             self.write(m.NO_DATA)
         elif portal.result is not None:  # a suspended portal: its result says
