@@ -360,6 +360,7 @@ class Cursors:
 
     def __init__(self) -> None:
         self._open: dict[str, OpenCursor] = {}
+        self.open = self._open  # read only: the open cursors by name (len() of it: no frame)
 
     def description(self, name: str) -> tuple[Sequence[Any], list[int]] | None:
         cursor = self._open.get(name)

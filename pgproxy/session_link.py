@@ -123,7 +123,7 @@ class BackendLink:
 
     def _depends(self) -> bool:
         """The connection holds state of this session's that a new one would not have."""
-        return bool(self._dirty or self.temp_names or len(self.cursors) or self.ddl_undo
+        return bool(self._dirty or self.temp_names or self.cursors.open or self.ddl_undo
                     or self._conn_branch)
 
     def _pin(self) -> None:
