@@ -356,7 +356,7 @@ class FetchResult:
 class Cursors:
     """One session's open cursors, by name."""
 
-    __slots__ = ("_open",)
+    __slots__ = ("_open", "open")
 
     def __init__(self) -> None:
         self._open: dict[str, OpenCursor] = {}
