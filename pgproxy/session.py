@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import dialects
@@ -119,6 +120,8 @@ class Session(BackendLink):
     ) -> None:
         super().__init__(services, route)
         self._pipeline = services.pipeline
+        # execute(): the pipeline's own coroutine, through a C partial (no frame of ours).
+        self.execute = partial(services.pipeline.execute, self)  # type: ignore[method-assign]
         self.workers = services.workers  # work that is no backend's (catalog, large parses)
         self.notifications = services.notifications
         self.advisory = services.advisory
@@ -300,7 +303,8 @@ class Session(BackendLink):
     def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
     ) -> Awaitable[Any]:
-        # The pipeline's own coroutine: it also marks the transaction failed on an error.
+        """The pipeline's own coroutine: it also marks the transaction failed on an error.
+        (Each session binds it in __init__ as a partial: this is its signature.)"""
         return self._pipeline.execute(self, prepared, params, result_formats)
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
