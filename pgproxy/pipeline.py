@@ -320,8 +320,10 @@ class Pipeline:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
         elif kind is _ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
-        # The schema its result's typing reads, read before the result is open.
-        await self.catalog.before_execute(ctx, stmt)
+        # The schema its result's typing reads, read before the result is open (where the
+        # backend keeps one result open at a time: a schema read then would end it).
+        if not caps.open_results:
+            await self.catalog.before_execute(ctx, stmt)
         # A safe read is retried once should the backend connection be lost; it may
         # also run inline on the event loop (workers.inline: it moves if it runs long).
         read = stmt.cacheable and not generated.steps and implicit is None and undo is None

@@ -586,7 +586,9 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         msg = m.parse_bind(body)
         prepared = self.protocol.check_bind(msg)
-        formats = m.formats_for(msg.param_formats, len(msg.params))
+        formats = msg.param_formats  # one code per value already: most Binds
+        if len(formats) != len(msg.params):
+            formats = m.formats_for(formats, len(msg.params))
         if self._enc is not None:
             convert = encoding.converted(formats, prepared.param_types)
             msg.params = encoding.params_in(self._enc, msg.params, convert)
