@@ -233,7 +233,10 @@ class Session(BackendLink):
             statements, literals = self._pipeline.parse_shaped(sql, self.target(), 0, True)
         else:
             statements, literals = await self._parse_large(sql, simple_query=True)
-        prepared = [self._prepared(s, ()) for s in statements]
+        if len(statements) == 1:  # most texts: no comprehension's frame
+            prepared = [self._prepared(statements[0], ())]
+        else:
+            prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals
         return prepared
