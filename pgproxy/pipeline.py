@@ -36,7 +36,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks, step, step_async
 from pgproxy.core.stages import CURSOR_TAGS, ENDS_FAILED, ROLLBACK, Stages, build
 from pgproxy.core.statement import PreparedStatement
-from pgproxy.params import backend_value, derived, is_derived
+from pgproxy.params import PLAIN, backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 from pgproxy.session import Session
 from pgproxy.types.records import typed_rows
@@ -657,7 +657,9 @@ def _bind(
             if source >= len(params):
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
             value = params[source]
-            out.append(backend_value(value) if translated else value)
+            # (backend_value's common case inline: no call per plain value)
+            out.append(backend_value(value) if translated and value.__class__ not in PLAIN
+                       else value)
         elif is_derived(source):
             out.append(derived(source, params, param_types))
         else:
