@@ -193,17 +193,16 @@ class WireConnection(asyncio.Protocol):
         self.protocol.write(data)
 
     def flush(self) -> None:
-        out = self.protocol.out  # (take() in place: once per message or batch)
-        if not out:
-            return
-        if self.transport is not None and not self._lost:
+        protocol = self.protocol
+        out, size = protocol.out, protocol.out_size
+        protocol.out, protocol.out_size = [], 0  # take() inline: once per message or batch
+        if out and self.transport is not None and not self._lost:
             if len(out) == 1:
                 self.transport.write(out[0])
-            elif sum(map(len, out)) > 1 << 20:
+            elif size > 1 << 20:
                 self.transport.writelines(out)  # a large row: no joined copy of it
             else:
                 self.transport.write(b"".join(out))
-        out.clear()
 
     async def drain(self) -> None:
         """Send what is buffered and wait while the client is slower than we are."""
@@ -405,7 +404,7 @@ class WireConnection(asyncio.Protocol):
                     await pending
             except Exception as exc:
                 self._failed(mtype, exc)
-            if sum(map(len, protocol.out)) > 65536:  # out_size, with no frame of ours
+            if protocol.out_size > 65536:
                 await self.drain()
 
     def _failed(self, mtype: bytes, exc: Exception) -> None:

@@ -50,7 +50,7 @@ class ServerProtocol:
     """One connection's protocol state, its statements and portals, and its output."""
 
     __slots__ = (
-        "_before_copy", "describe_pending", "out", "portals", "state", "statements", "write"
+        "_before_copy", "describe_pending", "out", "out_size", "portals", "state", "statements"
     )
 
     def __init__(self) -> None:
@@ -60,23 +60,21 @@ class ServerProtocol:
         # A portal's Describe, answered when the next message comes: from the result if
         # that is the portal's Execute, else from a description that runs nothing.
         self.describe_pending: str | None = None
-        # The frames to send. One list for the connection's life: `write(frame)` is its
-        # append, a C call (no frame of ours per frame written); sending clears it.
         self.out: list[bytes] = []
-        self.write = self.out.append
+        self.out_size = 0
         self._before_copy = State.READY
 
     # ------------------------------------------------------------ output
 
-    @property
-    def out_size(self) -> int:
-        """Bytes written and not yet taken."""
-        return sum(map(len, self.out))
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+        self.out_size += len(data)
 
     def take(self) -> list[bytes]:
         """The frames written since the last take, to send."""
-        out = self.out[:]
-        self.out.clear()
+        out = self.out
+        self.out = []
+        self.out_size = 0
         return out
 
     # ------------------------------------------------------------ startup
