@@ -259,7 +259,7 @@ class Pipeline:
         try:
             # The client's statement run again: its translation for this target is kept on
             # it (a new target, after a SET that changes it, is translated anew).
-            target = ctx.target()
+            target = ctx.target_now or ctx.target()
             prepared = ctx.prepared
             known = prepared.translated if prepared is not None else None
             if known is not None and known[0] is target and known[1] is stmt \
@@ -375,7 +375,7 @@ class Pipeline:
             ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
             stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks,
-            closed=exhausted, style=ctx.settings.style(),
+            closed=exhausted, style=ctx.settings.style_now or ctx.settings.style(),
         )
         if generated.notices:
             result.notices = _notices(ctx, generated)

@@ -285,7 +285,8 @@ class Session(BackendLink):
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
-        style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
+        settings = self.settings  # text dates read by DateStyle, in the TimeZone
+        style = settings.style_now or settings.style()
         # One decoder per parameter, chosen once per (formats, Style) the statement is
         # bound with: a repeated Bind looks nothing up.
         known = prepared.decoders
