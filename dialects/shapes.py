@@ -103,6 +103,8 @@ def scan(sql: str) -> Shape | None:
     """The statement's shape, or None when it has no literal to lift or is not a candidate.
 
     A text of a skeleton seen before costs one regex pass and a lookup, not a scan."""
+    if len(sql) > _SKELETON_TEXT:
+        return _scan(sql)[0]  # a long text's skeleton is not kept: scanned as it is
     runs: list[str] = []  # the text before each literal
     found: list[str] = []  # the literals scan may lift, in order
     starts: list[int] = []
@@ -140,8 +142,7 @@ def scan(sql: str) -> Shape | None:
         known = False if shape is None else (shape.nclient, tuple(s in lifted for s in starts))
         if known and sum(known[1]) != len(lifted):
             return shape  # the two tokenizers disagree (never, for every text tested)
-        if len(sql) <= _SKELETON_TEXT:
-            _SKELETONS[skeleton] = known
+        _SKELETONS[skeleton] = known
         return shape
     if known is False:
         return None
