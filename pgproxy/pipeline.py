@@ -131,7 +131,8 @@ class Pipeline:
         try:
             if not hooks.wraps:  # no hook, or only ones that hear of failures (health)
                 try:
-                    return await self.run(ctx)
+                    # (run's work is the literals of a shaped statement: else the stages)
+                    return await (self.run(ctx) if prepared.literals else self.stages.offer(ctx))
                 except BaseException as exc:
                     if hooks.statement:
                         hooks.error(ctx, None, exc)
