@@ -131,8 +131,7 @@ class Pipeline:
         try:
             if not hooks.wraps:  # no hook, or only ones that hear of failures (health)
                 try:
-                    # (run's work is the literals of a shaped statement: else the stages)
-                    return await (self.run(ctx) if prepared.literals else self.stages.offer(ctx))
+                    return await self.run(ctx)
                 except BaseException as exc:
                     if hooks.statement:
                         hooks.error(ctx, None, exc)
