@@ -7,6 +7,10 @@ parameterized text as the shape's key. Anything it is not sure of (typed
 literals, type arguments, ORDER BY / GROUP BY / LIMIT / OFFSET, the SELECT
 list, E'' / U&'' strings) stays in the text, so it is part of the key.
 
+A text of a known skeleton (its literals' places and kinds, everything else
+verbatim) is not tokenized again: one C-level regex pass finds its literals,
+and the skeleton's memo says which of them the first scan lifted.
+
 `check` runs once per shape, on the full parse of the parameterized text, and
 accepts the shape only when every new placeholder sits in a value context
 (comparison and arithmetic operands, IN lists, BETWEEN, INSERT VALUES rows,
@@ -22,6 +26,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from lru import LRU
 from sqlglot import exp
 
 from dialects import classify
@@ -77,8 +82,94 @@ class Shape:
     literals: tuple[str, ...]  # the literals' source text, in placeholder order
 
 
+# The literals of a text, found in one regex pass: a run of anything else (words and
+# identifiers with their digits, quoted identifiers, $n, any other character), then a
+# string or a number (or an unterminated quote, or the end). Its tokens begin where
+# _TOKEN's do (no operator begins a word, a number, a string or $n; a "." before digits
+# is an operator there and part of the run here), so a text's skeleton (the runs, each
+# literal as its kind) tells all that scan reads of it.
+_LITERALS = re.compile(
+    r"""((?:[^\W\d][\w$]*|"[^"]*(?:""[^"]*)*"|\$\d+|[^\w'])*)"""
+    r"""(?:('[^']*(?:''[^']*)*')|(\d+\.?\d*(?:[eE][+-]?\d+)?[\w$]*)|(')|\Z)""",
+)
+# A literal's place in a skeleton: NUL never occurs in a query text (the protocol ends it).
+_STR, _NUM = "\0'", "\0#"
+# skeleton -> None (scan found no shape) or (nclient, which literals it lifted).
+_SKELETONS: LRU = LRU(4096)
+_SKELETON_TEXT = 4096  # the longest text whose skeleton is kept
+
+
 def scan(sql: str) -> Shape | None:
-    """The statement's shape, or None when it has no literal to lift or is not a candidate."""
+    """The statement's shape, or None when it has no literal to lift or is not a candidate.
+
+    A text of a skeleton seen before costs one regex pass and a lookup, not a scan."""
+    if len(sql) > _SKELETON_TEXT:
+        return _scan(sql)[0]  # a long text's skeleton is not kept: scanned as it is
+    runs: list[str] = []  # the text before each literal
+    found: list[str] = []  # the literals scan may lift, in order
+    starts: list[int] = []
+    key: list[str] = []
+    pending = ""
+    for m in _LITERALS.finditer(sql):
+        run, text, num, quote = m.group(1, 2, 3, 4)
+        key.append(run)
+        if text is None:
+            if quote is not None:  # a quote no string follows: part of the skeleton
+                key.append(quote)
+                pending += run + quote
+                continue
+            if num is None:  # the end
+                pending += run
+                break
+            if not (_INT.fullmatch(num) or _decimal(num)):
+                key.append(num)  # never lifted: part of the skeleton as it is
+                pending += run + num
+                continue
+            text = num
+            key.append(_NUM)
+        else:
+            key.append(_STR)
+        runs.append(pending + run)
+        pending = ""
+        starts.append(m.end() - len(text))
+        found.append(text)
+    if not found:
+        return None  # no literal scan could lift
+    skeleton = "".join(key)
+    known = _SKELETONS.get(skeleton)
+    if known is None:
+        shape, lifted = _scan(sql)
+        known = False if shape is None else (shape.nclient, tuple(s in lifted for s in starts))
+        if known and sum(known[1]) != len(lifted):
+            return shape  # the two tokenizers disagree (never, for every text tested)
+        _SKELETONS[skeleton] = known
+        return shape
+    if known is False:
+        return None
+    nclient, lifts = known
+    pieces: list[str] = []
+    literals: list[str] = []
+    for run, text, lift in zip(runs, found, lifts, strict=True):
+        pieces.append(run)
+        if lift:
+            literals.append(text)
+            pieces.append(f"${nclient + len(literals)}")
+        else:
+            pieces.append(text)
+    pieces.append(pending)
+    return Shape("".join(pieces), nclient, tuple(literals))
+
+
+def _decimal(text: str) -> bool:
+    """A decimal literal scan may lift (within the digits a double holds)."""
+    return bool(_DECIMAL.fullmatch(text)) and len(text.replace(".", "").lstrip("0")) <= (
+        _MAX_SIGNIFICANT
+    )
+
+
+def _scan(sql: str) -> tuple[Shape | None, set[int]]:
+    """scan, token by token: the shape and where in `sql` each literal it lifted starts."""
+    lifted: set[int] = set()
     pieces: list[Any] = []  # text between literals, and an int slot for literal i
     literals: list[str] = []
     nclient = 0
@@ -94,7 +185,7 @@ def scan(sql: str) -> Shape | None:
             upper = m.group(kind).upper()
             if first:
                 if upper not in _FIRST:
-                    return None  # SET, SHOW, DDL, EXPLAIN, VALUES …: the exact cache
+                    return None, lifted  # SET, SHOW, DDL, EXPLAIN, VALUES …: the exact cache
                 first = False
             clause = _CLAUSE.get(upper)
             if clause is not None:
@@ -104,12 +195,12 @@ def scan(sql: str) -> Shape | None:
         if kind == "comment":
             text = m.group(kind)
             if text.startswith("/*") and ("/*+" in text or "/*" in text[2:]):
-                return None  # a hint comment, or a nested comment the regex cannot follow
+                return None, lifted  # a hint comment, or a nested comment the regex cannot follow
             continue
         if kind == "end":
             break
         if first or kind == "bad":
-            return None  # (SELECT …), an unterminated string or comment, $$…$$
+            return None, lifted  # (SELECT …), an unterminated string or comment, $$…$$
         if kind == "str" or kind == "num":
             start = m.start(kind)
             text = m.group(kind)
@@ -117,13 +208,14 @@ def scan(sql: str) -> Shape | None:
                 pieces.append(sql[last:start])
                 pieces.append(len(literals))
                 literals.append(text)
+                lifted.add(start)
                 last = m.end()
             prev, prev_word, prev_end = "'", False, m.end()
             continue
         if kind == "op":
             prev = m.group(kind)
             if prev == "/" and sql.startswith("*", m.end()):
-                return None
+                return None, lifted
             prev_word = False
         elif kind == "open":
             text = m.group(kind)
@@ -132,27 +224,27 @@ def scan(sql: str) -> Shape | None:
             prev, prev_word = "(", False
         elif kind == "close":
             if len(lift) == 1:
-                return None
+                return None, lifted
             lift.pop()
             prev, prev_word = ")", False
         elif kind == "param":
             digits = m.group(kind)[1:]
             if len(digits) > 5:
-                return None  # no Bind fills it: the exact parse says so (42P02)
+                return None, lifted  # no Bind fills it: the exact parse says so (42P02)
             nclient = max(nclient, int(digits))
             prev, prev_word = "$", False
         elif kind == "ident":
             prev, prev_word = '"', True
         elif kind == "semi":
             if sql[m.end():].strip():
-                return None  # several statements: the exact cache splits them
+                return None, lifted  # several statements: the exact cache splits them
             prev, prev_word = ";", False
         prev_end = m.end()
     if not literals:
-        return None
+        return None, lifted
     pieces.append(sql[last:])
     out = "".join(p if isinstance(p, str) else f"${nclient + p + 1}" for p in pieces)
-    return Shape(out, nclient, tuple(literals))
+    return Shape(out, nclient, tuple(literals)), lifted
 
 
 def _liftable(kind: str, text: str, prev: str, prev_word: bool, touching: bool,

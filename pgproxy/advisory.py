@@ -68,6 +68,7 @@ class AdvisoryLocks:
 
     def __init__(self) -> None:
         self._locks: dict[tuple[Hashable, Key], _Lock] = {}
+        self.held = self._locks  # read only: empty when no session holds or awaits a lock
         self.between: FileLocks | None = None  # the other worker processes, with --workers
 
     def try_lock(self, route: Hashable, key: Key, pid: int, shared: bool, xact: bool) -> bool:

@@ -356,10 +356,11 @@ class FetchResult:
 class Cursors:
     """One session's open cursors, by name."""
 
-    __slots__ = ("_open",)
+    __slots__ = ("_open", "open")
 
     def __init__(self) -> None:
         self._open: dict[str, OpenCursor] = {}
+        self.open = self._open  # read only: the open cursors by name (len() of it: no frame)
 
     def description(self, name: str) -> tuple[Sequence[Any], list[int]] | None:
         cursor = self._open.get(name)

@@ -91,12 +91,13 @@ def _as_param_type(text: str, oid: int) -> Any:
     return text
 
 
-_PLAIN = frozenset({int, str, bytes, bool, type(None), datetime.date, datetime.datetime})
+# Classes a backend binds as they are (backend_value passes them through unchanged).
+PLAIN = frozenset({int, str, bytes, bool, type(None), datetime.date, datetime.datetime})
 
 
 def backend_value(value: Any) -> Any:
     """A decoded client value as a backend without arrays or NaN binds it."""
-    if value.__class__ in _PLAIN:
+    if value.__class__ in PLAIN:
         return value  # the common case, one set lookup on the hot path
     if isinstance(value, list):
         return json.dumps(

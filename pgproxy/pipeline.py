@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from lru import LRU
@@ -35,7 +36,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks, step, step_async
 from pgproxy.core.stages import CURSOR_TAGS, ENDS_FAILED, ROLLBACK, Stages, build
 from pgproxy.core.statement import PreparedStatement
-from pgproxy.params import backend_value, derived, is_derived
+from pgproxy.params import PLAIN, backend_value, derived, is_derived
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 from pgproxy.session import Session
 from pgproxy.types.records import typed_rows
@@ -54,6 +55,9 @@ class Pipeline:
         self.translations = TranslationCache(cache_size)
         # Exact texts -> parse_shaped's answer (statements, lifted literal values).
         self._texts: LRU = LRU(cache_size)
+        # (id(statement), route, declared types) -> (statement, the types param_types
+        # inferred without reading a schema): a Parse of it again asks nothing.
+        self._param_types: dict[tuple[int, str, tuple[int, ...]], tuple[Any, Sequence[int]]] = {}
         self.catalog = Catalog()  # pg_catalog / information_schema emulation
         self.hooks = Hooks()  # before / after / error, and the steps' timers
         self.stages = Stages(build(self))
@@ -147,11 +151,12 @@ class Pipeline:
         """The stages, without hooks (also a statement run for another: EXECUTE, COPY's)."""
         prepared = ctx.prepared
         assert prepared is not None
-        if prepared.literals:  # a shaped statement: its literals follow the client's $n
-            if prepared.statement.literal_columns and \
+        literals = prepared.literals
+        if literals:  # a shaped statement: its literals follow the client's $n
+            if prepared.statement.literal_columns and _timelike(literals) and \
                     not ctx.route.backend.capabilities.passthrough:
                 return self._run_zoned(ctx, prepared)
-            ctx.params = [*ctx.params, *prepared.literals]
+            ctx.params = [*ctx.params, *literals]
         return self.stages.offer(ctx)
 
     async def _run_zoned(self, ctx: StatementContext, prepared: PreparedStatement) -> Any:
@@ -167,11 +172,20 @@ class Pipeline:
         advances a sequence or changes a setting. `params`: a portal's bound values."""
         return await self.describe_statement(StatementContext(session, prepared), params)
 
+    def known_param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int] | None:
+        """param_types' answer for a statement parsed before, if that one read no schema
+        (None: ask param_types): a driver's repeated unnamed Parse asks nothing."""
+        known = self._param_types.get((id(stmt), session.route.name, tuple(declared)))
+        return known[1] if known is not None and known[0] is stmt else None
+
     async def param_types(
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
     ) -> Sequence[int]:
         """Types for the $n a Parse left undeclared, from what they are bound to."""
         inferred: Sequence[int] = ()
+        schema = False  # read from the catalog's schema, which DDL changes: not kept
         if self.federation is not None and self.federation.routed(stmt, session.route.name):
             return await self.federation.param_types(StatementContext(session, None), stmt)
         translated = not session.route.backend.capabilities.passthrough
@@ -180,12 +194,18 @@ class Pipeline:
         ):
             # PostgreSQL types an uncast $n by its column; so does the catalog's schema.
             inferred = await self.catalog.param_types(StatementContext(session, None), stmt)
+            schema = True
         elif stmt.nparams:  # pg_advisory_lock($1): a bigint key, or two integers
             locks = advisory.calls(stmt, session.route.backend.capabilities)
             inferred = advisory.param_types(stmt, locks) if locks is not None else ()
         if stmt.param_type_names and translated:  # $1::mood: the enum's OID
             inferred = await self.catalog.named_param_types(
                 StatementContext(session, None), stmt, inferred)
+        elif not schema:
+            # From the statement alone (routes and capabilities do not change): kept.
+            if len(self._param_types) >= 4096:
+                self._param_types.clear()
+            self._param_types[(id(stmt), session.route.name, tuple(declared))] = (stmt, inferred)
         return inferred
 
     async def begin_implicit(
@@ -239,7 +259,7 @@ class Pipeline:
         try:
             # The client's statement run again: its translation for this target is kept on
             # it (a new target, after a SET that changes it, is translated anew).
-            target = ctx.target()
+            target = ctx.target_now or ctx.target()
             prepared = ctx.prepared
             known = prepared.translated if prepared is not None else None
             if known is not None and known[0] is target and known[1] is stmt \
@@ -290,17 +310,20 @@ class Pipeline:
             if stmt.kind is Kind.COMMIT:
                 await ctx.cursors.before_commit()
             await ctx.cursors.end_transaction(commit=stmt.kind is Kind.COMMIT)
-        await ctx.release_active()
-        if ctx.route.backend.capabilities.passthrough and kind not in _TX_CONTROL:
+        caps = ctx.route.backend.capabilities
+        if ctx.active_result is not None or not caps.open_results:  # else nothing to release
+            await ctx.release_active()
+        if caps.passthrough and kind not in _TX_CONTROL:
             await ctx.push_settings(await ctx.connection())
         implicit = undo = None
-        if kind is _DDL and ctx.in_transaction and \
-                not ctx.route.backend.capabilities.transactional_ddl:
+        if kind is _DDL and ctx.in_transaction and not caps.transactional_ddl:
             implicit = (undo_create(stmt, ctx.target()), ctx.ddl_undo)
         elif kind is _ROLLBACK and ctx.ddl_undo:
             undo = ctx.ddl_undo
-        # The schema its result's typing reads, read before the result is open.
-        await self.catalog.before_execute(ctx, stmt)
+        # The schema its result's typing reads, read before the result is open (where the
+        # backend keeps one result open at a time: a schema read then would end it).
+        if not caps.open_results:
+            await self.catalog.before_execute(ctx, stmt)
         # A safe read is retried once should the backend connection be lost; it may
         # also run inline on the event loop (workers.inline: it moves if it runs long).
         read = stmt.cacheable and not generated.steps and implicit is None and undo is None
@@ -322,7 +345,9 @@ class Pipeline:
             )
         if (stmt.result_columns or stmt.zoned_columns or stmt.result_type_names) and \
                 cursor.columns is not None:
-            cursor.columns = await self._schema_typed(ctx, stmt, cursor.columns)
+            # Typed as the same statement's columns were before, if they were: no coroutine.
+            cursor.columns = self._typed_before(stmt, ctx.route.backend, cursor.columns) or \
+                await self._schema_typed(ctx, stmt, cursor.columns)
         if stmt.summed_columns and cursor.columns is not None:
             scales = await self.catalog.sum_scales(ctx, stmt, len(cursor.columns))
             convert = rescale.row_scaler(cursor.columns, scales)
@@ -349,10 +374,11 @@ class Pipeline:
             await ctx.cursors.end_transaction(commit=kind is not _ROLLBACK)
             ctx.ddl_undo.clear()  # committed: what the block's DDL made stays
         result = BackendResult(
-            stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks(),
-            closed=exhausted, style=ctx.settings.style(),
+            stmt.tag, cursor, rows, exhausted, *ctx.result_callbacks,
+            closed=exhausted, style=ctx.settings.style_now or ctx.settings.style(),
         )
-        result.notices = _notices(ctx, generated)
+        if generated.notices:
+            result.notices = _notices(ctx, generated)
         if not result.done:
             ctx.set_active(result)
         return result
@@ -459,8 +485,6 @@ class Pipeline:
         the literal.
         """
         literals = list(prepared.literals)
-        if not any(isinstance(v, str) and v[:1].isdigit() for v in literals):
-            return literals  # no literal that could be a timestamp: no schema lookup
         inferred = await self.catalog.literal_types(ctx, prepared.statement, len(literals))
         for i, value in enumerate(literals):
             oid = inferred[i]
@@ -484,17 +508,25 @@ class Pipeline:
         caps = backend.capabilities
         if caps.passthrough:
             return out
-        # The same statement over the same backend columns types them the same way until
-        # the schema changes: once per statement, not a schema lookup per run.
-        key = (stmt.sql, id(backend), tuple([c.type_oid for c in out]))
-        known = self.catalog.typed_columns(key)
+        known = self._typed_before(stmt, backend, out)
         if known is not None:
-            return list(known)
+            return known
+        key = (stmt.sql, id(backend), tuple(map(_OID, out)))
         out, complete = await self._schema_lookup(ctx, stmt, out, caps.typed_results)
         if complete:
             self.catalog.keep_typed_columns(key, out)
             return list(out)
         return out
+
+    def _typed_before(
+        self, stmt: dialects.Statement, backend: Any, columns: Sequence[Column]
+    ) -> list[Column] | None:
+        """_schema_typed's answer kept from an earlier run of `stmt` over the same backend
+        columns (the same types until the schema changes), or None."""
+        if backend.capabilities.passthrough:
+            return None
+        known = self.catalog.typed_columns((stmt.sql, id(backend), tuple(map(_OID, columns))))
+        return None if known is None else list(known)
 
     async def _schema_lookup(
         self, ctx: StatementContext, stmt: dialects.Statement, out: list[Column], typed: bool
@@ -531,6 +563,7 @@ class Pipeline:
 
 
 _ENDS_TX = frozenset({Kind.COMMIT, Kind.ROLLBACK})
+_OID = attrgetter("type_oid")
 _DDL, _ROLLBACK = Kind.DDL, Kind.ROLLBACK
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
 _TX_CONTROL = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK, Kind.ROLLBACK_TO,
@@ -546,6 +579,14 @@ def _notices(ctx: StatementContext, generated: dialects.Generated) -> tuple[str,
         return ()
     level = (ctx.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
+
+def _timelike(literals: Sequence[Any]) -> bool:
+    """Whether a lifted literal could be a timestamp (a string starting with a digit)."""
+    for value in literals:
+        if value.__class__ is str and value[:1].isdigit():
+            return True
+    return False
+
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
     return errors.from_sqlstate(exc.sqlstate, exc.message)
@@ -616,7 +657,9 @@ def _bind(
             if source >= len(params):
                 raise errors.UndefinedParameter(f"there is no parameter ${source + 1}")
             value = params[source]
-            out.append(backend_value(value) if translated else value)
+            # (backend_value's common case inline: no call per plain value)
+            out.append(backend_value(value) if translated and value.__class__ not in PLAIN
+                       else value)
         elif is_derived(source):
             out.append(derived(source, params, param_types))
         else:

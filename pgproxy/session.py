@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import dialects
@@ -70,6 +71,10 @@ class Runner(Protocol):
         self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
     ) -> Sequence[int]: ...
 
+    def known_param_types(
+        self, session: Session, stmt: dialects.Statement, declared: Sequence[int]
+    ) -> Sequence[int] | None: ...
+
 
 Activity = tuple[str, int, str, str | None, bool]  # database, pid, user, application, is me
 
@@ -115,6 +120,8 @@ class Session(BackendLink):
     ) -> None:
         super().__init__(services, route)
         self._pipeline = services.pipeline
+        # execute(): the pipeline's own coroutine, through a C partial (no frame of ours).
+        self.execute = partial(services.pipeline.execute, self)  # type: ignore[method-assign]
         self.workers = services.workers  # work that is no backend's (catalog, large parses)
         self.notifications = services.notifications
         self.advisory = services.advisory
@@ -127,6 +134,9 @@ class Session(BackendLink):
         startup.update(_options(params.get("options", "")))
         self.settings = Settings(startup)
         self.settings.set("session_authorization", self.user, startup=True)
+        self._reported = -1  # the settings version changed_parameters last reported at
+        self._idle_seen = -1  # the version _idle_ms was read at
+        self._idle_ms = (0, 0)  # idle_session_timeout, idle_in_transaction_session_timeout
         self.in_transaction = False
         self.failed = False
         self.lost_transaction = False  # the backend connection died inside a transaction block
@@ -162,7 +172,11 @@ class Session(BackendLink):
         # it no longer needs goes back (after a COPY, a Describe, a Sync that closed portals).
         if self._lease is not None:
             self.settle()
-        return self.settings.changed()
+        settings = self.settings
+        if settings.version == self._reported:
+            return []  # no value changed since the last ReadyForQuery: most statements
+        self._reported = settings.version
+        return settings.changed()
 
     @property
     def client_encoding(self) -> str:
@@ -194,8 +208,12 @@ class Session(BackendLink):
             statements = [dialects.Statement(sql, dialects.Kind.EMPTY, "")]
         stmt = statements[0]
         # Types of the $n left undeclared: from a column or a lock call (see the pipeline).
-        inferred = await self._pipeline.param_types(self, stmt, param_types) if stmt.nparams \
-            else ()
+        inferred: Sequence[int] | None = ()
+        if stmt.nparams:
+            pipeline = self._pipeline
+            inferred = pipeline.known_param_types(self, stmt, param_types)
+            if inferred is None:
+                inferred = await pipeline.param_types(self, stmt, param_types)
         prepared = self._prepared(stmt, param_types, inferred)
         prepared.literals = literals
         prepared.text = sql
@@ -215,7 +233,10 @@ class Session(BackendLink):
             statements, literals = self._pipeline.parse_shaped(sql, self.target(), 0, True)
         else:
             statements, literals = await self._parse_large(sql, simple_query=True)
-        prepared = [self._prepared(s, ()) for s in statements]
+        if len(statements) == 1:  # most texts: no comprehension's frame
+            prepared = [self._prepared(statements[0], ())]
+        else:
+            prepared = [self._prepared(s, ()) for s in statements]
         if literals:  # a shape is always one statement
             prepared[0].literals = literals
         return prepared
@@ -264,7 +285,8 @@ class Session(BackendLink):
     def decode_params(
         self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
     ) -> list[Any]:
-        style = self.settings.style()  # text dates read by DateStyle, in the TimeZone
+        settings = self.settings  # text dates read by DateStyle, in the TimeZone
+        style = settings.style_now or settings.style()
         # One decoder per parameter, chosen once per (formats, Style) the statement is
         # bound with: a repeated Bind looks nothing up.
         known = prepared.decoders
@@ -285,14 +307,19 @@ class Session(BackendLink):
     def execute(
         self, prepared: PreparedStatement, params: Sequence[Any], result_formats: Sequence[int]
     ) -> Awaitable[Any]:
-        # The pipeline's own coroutine: it also marks the transaction failed on an error.
+        """The pipeline's own coroutine: it also marks the transaction failed on an error.
+        (Each session binds it in __init__ as a partial: this is its signature.)"""
         return self._pipeline.execute(self, prepared, params, result_formats)
 
     def idle_timeout(self) -> tuple[float, errors.PgError] | None:
         """The idle timeout in force while the client is to send its next command."""
         in_tx = self.in_transaction or self.failed
-        ms = self.settings.timeout_ms(
-            "idle_in_transaction_session_timeout" if in_tx else "idle_session_timeout")
+        settings = self.settings
+        if settings.version != self._idle_seen:  # both read again after a change only
+            self._idle_seen = settings.version
+            self._idle_ms = (settings.timeout_ms("idle_session_timeout"),
+                             settings.timeout_ms("idle_in_transaction_session_timeout"))
+        ms = self._idle_ms[in_tx]
         if ms <= 0:
             return None
         if in_tx:
@@ -516,8 +543,10 @@ class Session(BackendLink):
 
     def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
         if not in_transaction:  # the transaction's advisory locks and savepoints go with it
-            self.advisory.release(self.pid, xact=True)
-            self.savepoints.clear()
+            if self.advisory.held:
+                self.advisory.release(self.pid, xact=True)
+            if self.savepoints.stack:
+                self.savepoints.clear()
         self.in_transaction = in_transaction
         if not in_transaction and self.inbox.pending:
             # MySQL's DDL commits implicitly: only a ROLLBACK drops them.

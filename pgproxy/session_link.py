@@ -69,6 +69,9 @@ class BackendLink:
         self._services = services
         self.conn: Connection | None = None
         self._conn_branch: str | None = None  # the branch `conn` has open
+        # SET pgproxy.branch, read again only when the settings have changed (their version).
+        self._branch_set: str | None = None
+        self._branch_seen = -1
         # The connection's pool, and its member's workers (a replica's while a read holds one).
         self._home = services.connections(route.group.primary)  # type: ignore[union-attr]
         self.pool = self._home.workers
@@ -120,7 +123,7 @@ class BackendLink:
 
     def _depends(self) -> bool:
         """The connection holds state of this session's that a new one would not have."""
-        return bool(self._dirty or self.temp_names or len(self.cursors) or self.ddl_undo
+        return bool(self._dirty or self.temp_names or self.cursors.open or self.ddl_undo
                     or self._conn_branch)
 
     def _pin(self) -> None:
@@ -169,7 +172,9 @@ class BackendLink:
                 self.settle()
             if self.conn is None:
                 return await self._read(fn, args)
-        conn = await self.connection()
+        conn = self._connection_now()
+        if conn is None:
+            conn = await self.connection()
         member = self._member
         if not retry and self._sticky:  # a write: the session's reads stay on the primary
             self._sticky_until = time.monotonic() + self._sticky
@@ -398,13 +403,38 @@ class BackendLink:
             errors.QueryCanceled("canceling statement due to statement timeout")
         )
 
+    def _branch(self) -> str | None:
+        """The branch the session's connection is to have open (None: the URL's database)."""
+        settings = self.settings
+        if settings.version != self._branch_seen:  # SET pgproxy.branch: read after a change
+            self._branch_seen = settings.version
+            self._branch_set = settings.value("pgproxy.branch")
+        return self._branch_set or self.route.branch or None
+
+    def _connection_now(self) -> Connection | None:
+        """connection() when no wait is needed (the one held, or an idle one of the pool):
+        the statement path's, with no coroutine; None: await connection()."""
+        if self.settings.version != self._branch_seen or self._branch_set or self.route.branch:
+            return None  # a branch, or a setting to read again: connection() sees to it
+        conn = self.conn
+        if conn is not None:
+            if self._conn_branch is None and (
+                    self._lease is None or self._lease_pool is self._home):
+                return conn
+            return None
+        lease = self._home.take_idle()
+        if lease is None:
+            return None
+        self._conn_branch = None
+        return self._hold(lease, self._home, self.route.group.primary)  # type: ignore[union-attr]
+
     async def connection(self) -> Connection:
         # A branch (the route's `db/branch`, USE, or SET pgproxy.branch) is the
         # connection's own database, Dolt's revision database, so dolt_commit()
         # and active_branch() act on it too, not only the tables the dialect
         # qualifies; any other name uses the database in the backend's URL.
         route = self.route
-        branch = self.settings.value("pgproxy.branch") or route.branch or None
+        branch = self._branch()
         conn = self.conn
         if conn is not None and self._lease_pool is not self._home and self._lease is not None:
             self.settle()  # a replica's, lent for a read: the primary's is wanted now

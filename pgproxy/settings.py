@@ -287,7 +287,10 @@ def normalize(name: str, value: str, current: str = "") -> str:
 class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
-    __slots__ = ("_before_tx", "_changed", "_local", "_reset", "_result_key", "_style", "_values")
+    __slots__ = (
+        "_before_tx", "_changed", "_local", "_reset", "_result_key", "_values", "style_now",
+        "version",
+    )
 
     def __init__(self, startup: dict[str, str]) -> None:
         self._values: dict[str, str] = {}
@@ -296,7 +299,12 @@ class Settings:
         self._reset: dict[str, str] = {}  # what RESET returns to: the startup packet's values
         self._changed: list[str] = []
         self._result_key: tuple[str | None, ...] | None = None
-        self._style: Style | None = ISO
+        # style() once computed (None: a value it reads changed since): the statement
+        # path reads this first, with no call.
+        self.style_now: Style | None = ISO
+        # Changes with every value's change: what is read once per change (a session's
+        # branch, the wire's client_encoding) is read again only when it differs.
+        self.version = 0
         for name, value in startup.items():
             self.set(name, value, startup=True)
         self._changed.clear()
@@ -369,8 +377,9 @@ class Settings:
         else:
             self._values[name] = new
         self._result_key = None
+        self.version += 1
         if name in _STYLED:
-            self._style = None
+            self.style_now = None
         if param is not None and param.report and old != new and name not in self._changed:
             self._changed.append(name)
 
@@ -379,7 +388,8 @@ class Settings:
         other = Settings.__new__(Settings)
         other._values, other._local = dict(self._values), dict(self._local)
         other._before_tx, other._reset = dict(self._before_tx), dict(self._reset)
-        other._changed, other._result_key, other._style = [], self._result_key, self._style
+        other._changed, other._result_key, other.style_now = [], self._result_key, self.style_now
+        other.version = self.version
         return other
 
     def reset_all(self) -> None:
@@ -431,14 +441,14 @@ class Settings:
 
     def style(self) -> Style:
         """TimeZone, DateStyle and IntervalStyle, as the codecs print with them."""
-        style = self._style
+        style = self.style_now
         if style is None:
             zone, tz = timezones.resolve(self.get("timezone"))
             dates, order = (p.strip() for p in self.get("datestyle").split(","))
             style = Style(tz, dates, order, self.get("intervalstyle"), zone)
             if style == ISO:
                 style = ISO  # the one default object: cheap identity checks downstream
-            self._style = style
+            self.style_now = style
         return style
 
     def tz(self) -> tzinfo | None:

@@ -478,17 +478,16 @@ class SQLiteCursor:
                 pass  # the rows it was reading are being discarded anyway
         self._ahead = []
         self._done = True
-        if self._conn.shared:
-            with self._conn._lock:
-                self._close()
-        else:
-            self._close()
-
-    def _close(self) -> None:
+        lock = self._conn._lock if self._conn.shared else None
+        if lock is not None:
+            lock.acquire()
         try:
             self._cursor.close(force=True)
         except apsw.Error:
             pass
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _fill_untyped(
@@ -514,6 +513,7 @@ class SQLiteConnection:
         self.shared = False
         self._column_cache: dict[tuple, tuple] = {}
         self._cancelled = threading.Event()  # ends a pg_sleep() early: cancel() sets it
+        self._cancel_set = False  # _cancelled is set: read per statement, with no call
         # A statement running inline on the event loop (workers.current.deadline set): whether
         # the progress handler stopped it there or it could not run there (a write, a wait),
         # either of which moves it to a worker thread.
@@ -677,7 +677,8 @@ class SQLiteConnection:
         # and a DECLAREd cursor's stays readable between statements (open_results).
         locked = self._start()
         try:
-            if self._cancelled.is_set():  # clear() takes the Event's lock: only when set
+            if self._cancel_set:  # clear() takes the Event's lock: only when set
+                self._cancel_set = False
                 self._cancelled.clear()
             before = self._conn.total_changes()
             try:
@@ -773,6 +774,7 @@ class SQLiteConnection:
         return not self._conn.getautocommit()
 
     def cancel(self) -> None:
+        self._cancel_set = True
         self._cancelled.set()
         self._conn.interrupt()
 

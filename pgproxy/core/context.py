@@ -10,8 +10,8 @@ The catalog's worker thread gets snapshots taken here on the event loop.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import dialects
@@ -27,6 +27,13 @@ from pgproxy.settings import Settings
 T = TypeVar("T")
 # The statement of a context built for Parse-time work, before any statement runs.
 _NONE = dialects.Statement("", dialects.Kind.EMPTY, "")
+
+
+def _read(name: str) -> Any:
+    """A context attribute that is the session's own `name` (a value, or a bound method
+    the caller calls with its arguments unchanged), read by a C getter: the statement
+    path makes no Python frame per delegation."""
+    return property(attrgetter("_s." + name))
 
 
 class StatementContext:
@@ -62,87 +69,37 @@ class StatementContext:
         return StatementContext(self._s, prepared, params, formats)
 
     # ------------------------------------------------------------ who and where (read)
+    # A name bound by _read is the session's own attribute or method, read by a C getter.
 
-    @property
-    def user(self) -> str:
-        return self._s.user
-
-    @property
-    def database(self) -> str:
-        return self._s.database
-
-    @property
-    def pid(self) -> int:
-        return self._s.pid
-
-    @property
-    def settings(self) -> Settings:
-        """To read; changes go through apply_setting."""
-        return self._s.settings
-
-    def target(self) -> dialects.Target:
-        return self._s.target()
+    user: str = _read("user")
+    database: str = _read("database")
+    pid: int = _read("pid")
+    settings: Settings = _read("settings")  # to read; changes go through apply_setting
+    target: Callable[[], dialects.Target] = _read("target")
+    target_now: dialects.Target | None = _read("_target")  # target() once made (None: not yet)
 
     # ------------------------------------------------------------ transaction state (read)
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._s.in_transaction
-
-    @property
-    def failed(self) -> bool:
-        return self._s.failed
-
-    @property
-    def lost_transaction(self) -> bool:
-        return self._s.lost_transaction
-
-    @property
-    def cache_tx(self) -> Any:
-        return self._s.cache_tx
-
-    @property
-    def temp_names(self) -> frozenset[str]:
-        return self._s.temp_names
+    in_transaction: bool = _read("in_transaction")
+    failed: bool = _read("failed")
+    lost_transaction: bool = _read("lost_transaction")
+    cache_tx: Any = _read("cache_tx")
+    temp_names: frozenset[str] = _read("temp_names")
 
     # ------------------------------------------------------------ session-owned registries
 
-    @property
-    def cursors(self) -> Cursors:
-        return self._s.cursors
-
-    @property
-    def savepoints(self) -> Savepoints:
-        return self._s.savepoints
-
-    @property
-    def ddl_undo(self) -> list[str]:
-        return self._s.ddl_undo
-
-    @property
-    def sql_statements(self) -> dict[str, PreparedStatement]:
-        return self._s.sql_statements
-
-    @property
-    def protocol_statements(self) -> dict[str, Any]:
-        return self._s.protocol_statements
-
-    @property
-    def inbox(self) -> notify.Inbox:
-        return self._s.inbox
-
-    @property
-    def notifications(self) -> notify.Hub:
-        return self._s.notifications
-
-    @property
-    def advisory(self) -> Any:
-        return self._s.advisory
+    cursors: Cursors = _read("cursors")
+    savepoints: Savepoints = _read("savepoints")
+    ddl_undo: list[str] = _read("ddl_undo")
+    sql_statements: dict[str, PreparedStatement] = _read("sql_statements")
+    protocol_statements: dict[str, Any] = _read("protocol_statements")
+    inbox: notify.Inbox = _read("inbox")
+    notifications: notify.Hub = _read("notifications")
+    advisory: Any = _read("advisory")
 
     # ------------------------------------------------------------ state changes (reported)
 
-    def apply_setting(self, setting: dialects.Setting) -> None:
-        self._s.apply_setting(setting)
+    apply_setting: Any = _read("apply_setting")
 
     def end_local_settings(self) -> None:
         """set_config(…, true) outside a transaction block lasted for its statement only."""
@@ -152,44 +109,26 @@ class StatementContext:
         self._s.use(database)
         self.route = self._s.route
 
-    def statement_failed(self) -> None:
-        self._s.statement_failed()
+    statement_failed: Callable[[], None] = _read("statement_failed")
+    # A COMMIT the backend refused: the transaction ends all the same (a ROLLBACK next).
+    commit_failed: Callable[[], None] = _read("commit_failed")
+    after_statement: Any = _read("after_statement")
+    end_lost_transaction: Any = _read("end_lost_transaction")
+    set_cache_tx: Any = _read("set_cache_tx")
+    add_temp_names: Any = _read("add_temp_names")
+    # The statement left state on the backend connection: the session keeps it.
+    pin: Callable[[], None] = _read("pin")
+    set_active: Callable[[Any], None] = _read("set_active")
+    keep_open: Any = _read("keep_open")
 
-    def commit_failed(self) -> None:
-        """A COMMIT the backend refused: the transaction ends all the same (a ROLLBACK next)."""
-        self._s.commit_failed()
-
-    def after_statement(self, kind: dialects.Kind, in_transaction: bool) -> None:
-        self._s.after_statement(kind, in_transaction)
-
-    def end_lost_transaction(self) -> Awaitable[None]:
-        return self._s.end_lost_transaction()
-
-    def set_cache_tx(self, tx: Any) -> None:
-        self._s.set_cache_tx(tx)
-
-    def add_temp_names(self, names: set[str]) -> None:
-        self._s.add_temp_names(names)
-
-    def pin(self) -> None:
-        """The statement left state on the backend connection: the session keeps it."""
-        self._s.pin()
-
-    def set_active(self, result: Any) -> None:
-        self._s.set_active(result)
-
-    def keep_open(self, result: Any) -> None:
-        self._s.keep_open(result)
-
-    def result_callbacks(self) -> tuple[Callable[..., Awaitable[Any]], Callable[[Any], None]]:
-        """What a backend result calls: run a fetch on the connection; say it has ended."""
-        return self._s.call, self._s.forget_active
+    # What a backend result calls: run a fetch on the connection; say it has ended.
+    result_callbacks: tuple[Callable[..., Awaitable[Any]], Callable[[Any], None]] = property(
+        attrgetter("_s.call", "_s.forget_active"))  # type: ignore[assignment]
 
     def notify(self, channel: str, payload: str) -> None:
         notify.notify(self, channel, payload)
 
-    def session_by_pid(self, pid: int) -> Session | None:
-        return self._s.session_by_pid(pid)
+    session_by_pid: Any = _read("session_by_pid")
 
     def is_own(self, session: Session) -> bool:
         return session is self._s
@@ -214,42 +153,20 @@ class StatementContext:
 
     # ------------------------------------------------------------ values
 
-    def resolve_setting(
-        self, setting: dialects.Setting, params: Sequence[Any]
-    ) -> dialects.Setting:
-        return self._s.resolve_setting(setting, params)
-
-    def session_value(self, name: str, params: Sequence[Any] = ()) -> Any:
-        return self._s.session_value(name, params)
-
-    def read_literal(self, oid: int, text: str) -> Any:
-        return self._s.read_literal(oid, text)
-
-    def decode_params(
-        self, prepared: PreparedStatement, values: Sequence[bytes | None], formats: Sequence[int]
-    ) -> list[Any]:
-        return self._s.decode_params(prepared, values, formats)
-
-    def prepare(
-        self, sql: str, param_types: Sequence[int] = ()
-    ) -> Awaitable[PreparedStatement]:
-        return self._s.prepare(sql, param_types)
-
-    def split(self, sql: str) -> Awaitable[list[PreparedStatement]]:
-        return self._s.split(sql)
+    resolve_setting: Any = _read("resolve_setting")
+    session_value: Any = _read("session_value")
+    read_literal: Any = _read("read_literal")
+    decode_params: Any = _read("decode_params")
+    prepare: Any = _read("prepare")
+    split: Any = _read("split")
 
     # ------------------------------------------------------------ the backend connection
     # (these hand back the session's own awaitable: no frame of their own on the hot path)
 
-    def connection(self) -> Awaitable[Connection]:
-        return self._s.connection()
-
-    def run(self, fn: Callable[..., T], *args: Any, retry: bool = False) -> Awaitable[T]:
-        """`fn(conn, *args)` on the session's backend connection, in a worker."""
-        return self._s.run(fn, *args, retry=retry)
-
-    def call(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-        return self._s.call(fn, *args)
+    connection: Callable[[], Awaitable[Connection]] = _read("connection")
+    # `run(fn, *args, retry=False)`: `fn(conn, *args)` on the session's backend connection.
+    run: Callable[..., Awaitable[Any]] = _read("run")
+    call: Callable[..., Awaitable[Any]] = _read("call")
 
     async def call_backend(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(conn, *args)` after the open result is released (the catalog's schema reads)."""
@@ -257,18 +174,16 @@ class StatementContext:
         conn = await self._s.connection()
         return await self._s.call(fn, conn, *args)
 
-    def release_active(self) -> Awaitable[None]:
-        return self._s.release_active()
-
-    def push_settings(self, conn: Connection) -> Awaitable[None]:
-        return self._s.push_settings(conn)
+    release_active: Callable[[], Awaitable[None]] = _read("release_active")
+    # The result still open on the connection (None: none), which release_active closes.
+    active_result: Any = _read("_active")
+    push_settings: Any = _read("push_settings")
 
     def in_worker(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Work that is no backend's (the catalog's SQLite) in the proxy's workers."""
         return self._s.workers.run(fn, *args)
 
-    def wait_for_lock(self, waiter: asyncio.Future[None]) -> Any:
-        return self._s.wait_for_lock(waiter)
+    wait_for_lock: Any = _read("wait_for_lock")
 
     # ------------------------------------------------------------ snapshots for a worker
 
@@ -276,9 +191,8 @@ class StatementContext:
         """A copy of the settings a worker may read and change (set_config) off the loop."""
         return self._s.settings.copy()
 
-    def activity(self) -> list[tuple[str, int, str, str, bool]]:
-        """Every open session: (database, pid, user, application_name, is this one)."""
-        return self._s.activity()
+    # Every open session: (database, pid, user, application_name, is this one).
+    activity: Callable[[], list[tuple[str, int, str, str, bool]]] = _read("activity")
 
     def cursor_rows(self) -> list[tuple[Any, ...]]:
         return self._s.cursors.rows()

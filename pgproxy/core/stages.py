@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Protocol
 
 import dialects
@@ -32,6 +33,7 @@ Kind = dialects.Kind
 # What may still run in a failed transaction block.
 ENDS_FAILED = frozenset({Kind.ROLLBACK, Kind.ROLLBACK_TO, Kind.COMMIT})
 CURSOR_TAGS = frozenset({"DECLARE CURSOR", "FETCH", "MOVE", "CLOSE CURSOR"})
+_FAILED = attrgetter("failed")  # a context's session is in a failed transaction block
 _PREPARED_TAGS = frozenset({"PREPARE", "EXECUTE", "DEALLOCATE", "DEALLOCATE ALL"})
 _TWO_PHASE = frozenset({"PREPARE TRANSACTION", "COMMIT PREPARED", "ROLLBACK PREPARED"})
 _SAVEPOINT_KINDS = frozenset({Kind.SAVEPOINT, Kind.RELEASE, Kind.ROLLBACK_TO})
@@ -76,6 +78,11 @@ class Stage(ABC):
     # it is then asked once per (statement, backend), not once per run.
     per_statement = False
 
+    def wants_of(self, stmt: dialects.Statement) -> Any:
+        """What each run of `stmt` asks (a stage not per_statement): `wants`, or a narrower
+        test the statement allows (False: it never wants it), chosen once per statement."""
+        return self.wants
+
     @abstractmethod
     def run(self, ctx: StatementContext) -> Awaitable[Any]:
         """The statement's result (an `async def`; or a plain one handing back another's
@@ -98,6 +105,11 @@ class FailedTransaction(Stage):
 
     def wants(self, ctx: StatementContext) -> bool:
         return ctx.failed and ctx.stmt.kind not in ENDS_FAILED
+
+    def wants_of(self, stmt: dialects.Statement) -> Any:
+        # A statement that may end the transaction is never refused; any other only in a
+        # failed one (the session's flag, read by a C getter: no frame per run).
+        return False if stmt.kind in ENDS_FAILED else _FAILED
 
     async def run(self, ctx: StatementContext) -> Any:
         raise errors.InFailedSqlTransaction(
@@ -443,7 +455,9 @@ class Stages:
                 plan.append((None, stage.run))
                 break  # it always answers: the stages after it are never asked
             if not stage.per_statement:
-                plan.append((stage.wants, stage.run))
+                wants = stage.wants_of(stmt)
+                if wants is not False:
+                    plan.append((wants, stage.run))
         known = (stmt, caps, tuple(plan))
         if len(stmt.sql) <= _PLAN_TEXT:  # a huge one-off statement is not kept alive here
             if len(self._plans) >= _PLANS:  # bound the table; the statements in use come back

@@ -225,7 +225,7 @@ class ConnectionPool:
             self.discard(lease)
             return
         lease.used = now
-        if self._wake_one(lease):
+        if self._waiters and self._wake_one(lease):
             return  # still lent, to the waiter
         self.lent -= 1
         self._idle.append(lease)

@@ -99,6 +99,10 @@ class WireConnection(asyncio.Protocol):
         # client_encoding: None while the client speaks UTF-8 (no conversion at all).
         self._enc: encoding.ClientEncoding | None = None
         self._enc_name = "UTF8"
+        # The session's settings, whose `version` changes with any value (None: it has none):
+        # client_encoding is looked up again only after a change.
+        self._settings: Any = None
+        self._enc_seen = -1
         self._inbox: Any = None  # the session's LISTEN / NOTIFY inbox, if it has one
         # A handler returns what is left to await, if anything: Bind, portal Describe and
         # Sync mostly finish at once, with no coroutine made for them.
@@ -269,6 +273,7 @@ class WireConnection(asyncio.Protocol):
         self.session = await self.core.open_session(params, self.pid, self.peer)
         # Parse statements are the wire's; the session shows them (pg_prepared_statements).
         self.session.protocol_statements = self.protocol.statements
+        self._settings = getattr(self.session, "settings", None)
         hit_path = getattr(self.core, "hit_path", None)
         self._hits = hit_path(self.session) if hit_path is not None else None
         self._sync_encoding()
@@ -438,6 +443,8 @@ class WireConnection(asyncio.Protocol):
 
     def _sync_encoding(self) -> None:
         """Follow the session's client_encoding (a SET takes effect at once, as in PostgreSQL)."""
+        if self._settings is not None:
+            self._enc_seen = self._settings.version
         name = getattr(self.session, "client_encoding", "UTF8")
         if name != self._enc_name:
             self._enc_name = name
@@ -449,12 +456,14 @@ class WireConnection(asyncio.Protocol):
     def _desc_out(self, msg: bytes) -> bytes:
         return msg if self._enc is None else encoding.row_description_out(self._enc, msg)
 
-    def _ready(self) -> None:
+    def _ready(self, status: bytes | None = None) -> None:
+        """ReadyForQuery (`status`: the session's transaction status, if just read)."""
         session = self.session
         assert session is not None
         for name, value in session.changed_parameters():
             self.write(self._text_out(m.parameter_status(name, value)))
-        status = session.transaction_status
+        if status is None:
+            status = session.transaction_status
         if status == b"I" and self._inbox is not None and self._inbox.received:
             self._write_notifications()
         self.protocol.ready(status)
@@ -494,7 +503,8 @@ class WireConnection(asyncio.Protocol):
                     self.write(m.EMPTY_QUERY)
                     continue
                 result = await self.session.execute(prepared, (), ())
-                self._sync_encoding()
+                if self._settings is not None and self._settings.version != self._enc_seen:
+                    self._sync_encoding()
                 try:
                     if getattr(result, "copy", None) is not None:
                         await copyio.transfer(self, result)
@@ -576,7 +586,9 @@ class WireConnection(asyncio.Protocol):
         assert self.session is not None
         msg = m.parse_bind(body)
         prepared = self.protocol.check_bind(msg)
-        formats = m.formats_for(msg.param_formats, len(msg.params))
+        formats = msg.param_formats  # one code per value already: most Binds
+        if len(formats) != len(msg.params):
+            formats = m.formats_for(formats, len(msg.params))
         if self._enc is not None:
             convert = encoding.converted(formats, prepared.param_types)
             msg.params = encoding.params_in(self._enc, msg.params, convert)
@@ -600,7 +612,7 @@ class WireConnection(asyncio.Protocol):
                 self.write(self._desc_out(row_description(columns, formats)) if columns
                            else m.NO_DATA)
                 return None
-        portal = protocol.portal(name)
+        portal = protocol.portals.get(name) or protocol.portal(name)  # the latter raises 34000
         if portal.prepared.empty:
             self.write(m.NO_DATA)
         elif portal.result is not None:  # a suspended portal: its result says
@@ -672,7 +684,8 @@ class WireConnection(asyncio.Protocol):
             portal.result = await self.session.execute(
                 portal.prepared, portal.params, portal.formats
             )
-            self._sync_encoding()
+            if self._settings is not None and self._settings.version != self._enc_seen:
+                self._sync_encoding()
         encode = self._write_description(portal.prepared, portal.result, portal.formats) \
             if described else None
         try:
@@ -694,16 +707,17 @@ class WireConnection(asyncio.Protocol):
         await _close_result(self.protocol.close(kind, name))
 
     def _on_sync(self, body: bytes) -> Awaitable[None] | None:
-        assert self.session is not None
-        self.session.end_of_sync()
+        session = self.session
+        assert session is not None
+        session.end_of_sync()
+        status = session.transaction_status
         if self.protocol.portals:  # else ReadyForQuery alone ends the extended query
             # Outside a transaction block, portals do not survive a Sync.
-            open_ = [portal.result
-                     for portal in self.protocol.sync(self.session.transaction_status != b"I")
+            open_ = [portal.result for portal in self.protocol.sync(status != b"I")
                      if portal.result is not None and not portal.closed]
             if open_:
                 return self._ready_after(open_)
-        self._ready()
+        self._ready(status)
         return None
 
     async def _ready_after(self, results: list[Any]) -> None:

@@ -331,6 +331,7 @@ def test_a_failed_transaction_is_refused_by_the_first_stage(proxy):
 
     async def main() -> None:
         s = open_session(proxy)
+        assert await run(s, "SELECT 1") == ("SELECT 1", 1)  # its plan is made outside
         await run(s, "BEGIN")
         with pytest.raises(errors.PgError):
             await run(s, "SELECT * FROM missing")

@@ -223,3 +223,22 @@ def test_reset_returns_to_the_startup_value():
     assert (s.get("TimeZone"), s.get("DateStyle")) == ("UTC", "SQL, DMY")
     s.set("default_transaction_isolation", "serializable")
     assert s.get("transaction_isolation") == "serializable"
+
+
+def test_the_version_changes_with_every_value_and_only_then():
+    """What the statement path reads once per change (client_encoding, pgproxy.branch,
+    the idle timeouts, ParameterStatus) is read again when, and only when, it moves."""
+    s = Settings({"application_name": "a"})
+    v = s.version
+    s.get("client_encoding")
+    s.style()
+    assert s.version == v  # reading changes nothing
+    s.set("client_encoding", "LATIN1")
+    assert s.version == v + 1
+    s.set("idle_session_timeout", "5s", in_transaction=True)
+    s.end_transaction(commit=False)  # the rollback restores it: a change too
+    assert s.version == v + 3
+    assert s.timeout_ms("idle_session_timeout") == 0
+    s.set("pgproxy.branch", None)  # RESET of a value never set
+    assert s.version == v + 4
+    assert s.copy().version == s.version

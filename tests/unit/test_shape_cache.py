@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import apsw
@@ -189,3 +190,36 @@ def test_one_shape_text_with_and_without_client_parameters():
     assert literal[0].nparams == 0 and values == (7, 2, "b")
     bound, values = cache.parse_shaped("INSERT INTO t VALUES ($1, 5, 'z')", SQLITE, 1)
     assert bound[0].nparams == 1 and values == (5, "z")
+
+
+SKELETON_TEXTS = [
+    "SELECT a FROM t WHERE x = .5 AND y = 1.5.3 AND z = 1e5 AND w = 'a''b' -- = 5",
+    "SELECT a FROM t WHERE x = \"t1\".c AND y = 3 AND \"q\"\"2\" = '7'",
+    "SELECT a FROM t1 WHERE t1.x2 = 44 AND $1 = 5 AND $12 = 7",
+    "SELECT a FROM t WHERE b = 3; ",
+    "UPDATE t SET a = 'x', b = 3.25 WHERE c IN (1,2,3)",
+    "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+    "SELECT a FROM t WHERE b = '' AND c = '''' AND d = E'\\'' AND e = 3",
+    "SELECT a FROM t WHERE b = 1 /* c = 2 */",
+    "SELECT a FROM t WHERE b = 123456789012345678 AND c = 1234567890123456789",
+    "SELECT a FROM t WHERE b = 0.000000000000000001 AND c = 1234567890.1234567",
+    "SELECT a FROM t WHERE b = \u0663 AND c = '\u00e9'",
+    "WITH x AS (SELECT 1) SELECT * FROM x WHERE a = 2",
+    "SELECT a FROM t WHERE b::numeric(10, 2) = 3.5 AND (c = 1",
+    "SELECT a FROM t WHERE b = 1abc AND c = 1e AND d = 3.e4 AND e = 1'x' AND f = $1'y'",
+    "SELECT a FROM t WHERE a = $123456 AND b = 2",
+    "SELECT a FROM t WHERE a = 'x'E'y' AND b = 'open",
+]
+
+
+@pytest.mark.parametrize("sql", [sql for sql, _ in LIFTED] + REFUSED + SKELETON_TEXTS)
+def test_skeleton_memo_matches_the_scan(sql: str) -> None:
+    """A text of a skeleton seen before (other literal values) gets what scanning it
+    token by token gives: its lifted literals, its kept ones, its refusal."""
+    from dialects.shapes import _scan
+
+    variants = [sql, re.sub(r"\b\d{1,9}\b", lambda m: str(int(m.group()) * 7 + 3), sql),
+                re.sub(r"\b\d{1,9}\b", "98765432109876543210", sql),
+                re.sub(r"'([^']*)'", "'it''s 5'", sql), re.sub(r"'([^']*)'", "''", sql)]
+    for text in variants * 2:  # the second round answers from the skeletons' memo
+        assert scan(text) == _scan(text)[0], text
