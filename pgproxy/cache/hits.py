@@ -71,6 +71,7 @@ MAX_REPLY = 65536
 _DESCRIBE = b"D\x00\x00\x00\x06P\x00"
 _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
+_READY = State.READY
 
 
 class Cache(Protocol):
@@ -88,26 +89,42 @@ class Learned:
     """What the memo keeps for one request in one session state: its key, and until the
     request comes again, how to check it (see Hits.learn)."""
 
-    __slots__ = ("formats", "key", "stmt", "unchecked")
+    __slots__ = ("described", "formats", "key", "stmt", "unchecked")
 
     def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...]) -> None:
         self.key = key
         self.stmt = stmt  # the statement the full path ran: what an observer is told of
         self.formats: list[int] = []  # the Bind's result format codes
+        # (entry, its RowDescription for these formats): the last one written.
+        self.described: tuple[Entry, bytes] | None = None
         # (statement, parameters, result formats) the full path keyed, and the request's
         # prepared statement (None: a Query): checked on the request's repeat.
         self.unchecked: tuple[Any, ...] | None = unchecked
 
 
 class Memo:
-    """The worker's memo, shared by its sessions: (state, request) -> Learned."""
+    """The worker's memo, shared by its sessions: (state, statement, Bind tail) or
+    (state, Query text, None) -> Learned."""
 
-    __slots__ = ("_next", "_states", "learned")
+    __slots__ = ("_next", "_statements", "_states", "learned")
 
     def __init__(self, size: int) -> None:
         self.learned: LRU = LRU(max(MEMO, size))
         self._states: dict[tuple[Any, ...], int] = {}
+        self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
         self._next = 0
+
+    def statement(self, text: str, types: list[int]) -> int:
+        """The number of a prepared statement's text and parameter types (the same in
+        every session); numbers are never reused."""
+        token = (text, tuple(types))
+        number = self._statements.get(token)
+        if number is None:
+            if len(self._statements) >= MEMO:
+                self._statements.clear()
+            self._next += 1
+            number = self._statements[token] = self._next
+        return number
 
     def state(self, token: tuple[Any, ...]) -> int:
         """The number of a session state; numbers are never reused."""
@@ -124,8 +141,8 @@ class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_cache", "_generate", "_hooks", "_memo", "_parse", "_pending", "_seen", "_session",
-        "_state",
+        "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse", "_pending",
+        "_seen", "_session", "_state",
     )
 
     def __init__(
@@ -143,17 +160,86 @@ class Hits:
         # the number of that state in the memo (-1: a client_encoding the wire converts).
         self._seen: tuple[Any, ...] = ()
         self._state = -1
-        # (request, its prepared statement or None for a Query): the request whose key
+        # (memo key, its prepared statement or None for a Query): the request whose key
         # the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
+        # The same for the request at_wire did not find in the memo: the connection's
+        # next message, which answer() then need not look up again.
+        self._missed: tuple[Any, ...] | None = None
+        # A Bind's statement name as sent -> (name, prepared statement, its memo number).
+        self._names: dict[bytes, tuple[str, Any, int]] = {}
         self._restate()
+
+    def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """The whole reply, ReadyForQuery included, to a request read in one piece while
+        the connection waited for a command outside a transaction block
+        (WireConnection.data_received): a Bind with its Execute and Sync (a Describe of
+        its portal between), or a Query. None: nothing was changed, and the connection
+        handles the bytes as usual. The trailing messages are checked by one compare, the
+        memo looked up by one key made of the bytes received, and no task wakes."""
+        if len(data) > MAX_REQUEST or data.__class__ is not bytes:
+            return None
+        hooks = self._hooks
+        session = self._session
+        if hooks.steps or (hooks.wraps and hooks.answered is None) or protocol.portals \
+                or protocol.state is not _READY or session.in_transaction or session.failed \
+                or session.lost_transaction:
+            return None
+        end = 1 + int.from_bytes(data[1:5], "big")
+        kind = data[0]
+        if kind == 66:  # Bind, on the unnamed portal
+            rest = data[end:]
+            if rest == _DESCRIBE_EXECUTE_SYNC:
+                describe = True
+            elif rest == _EXECUTE_SYNC:
+                describe = False
+            else:
+                return None
+            name_end = data.find(b"\0", 6, end)
+            if data[5] or name_end < 0:
+                return None
+            known = self._statement(data[6:name_end], protocol)
+            if known is None:
+                return None
+            prepared, number = known
+            hit = self._recall(number, data[name_end + 1 : end], prepared, False)
+            if hit is None or (hit.unchecked is not None and not self._vouch(hit, data[5:end])):
+                return None
+            entry = self._entry(hit.key, protocol)
+            if entry is None:
+                return None
+            description = self._description(hit, entry, hit.formats) if describe else b""
+            if description is None:
+                return None
+            head = [m.BIND_COMPLETE, description]
+        elif kind == 81 and end == len(data):  # Query
+            hit = self._recall(data[5:], None, None, False)
+            if hit is None or (hit.unchecked is not None and not self._vouch(hit, data[5:])):
+                return None
+            entry = self._entry(hit.key, protocol)
+            if entry is None:
+                return None
+            protocol.statements.pop("", None)  # as a simple Query does
+            head = [self._description(hit, entry, [])]  # type: ignore[list-item]  # never None
+        else:
+            return None
+        self._count(entry)
+        head += [data for data, _ in entry.batches]
+        head += [m.command_complete(entry.tag), m.READY_IDLE]
+        if hooks.answered is not None:
+            self._answered(hit, entry, time.perf_counter())
+        return b"".join(head)
 
     def answer(
         self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
-        self._pending = None
+        missed = self._pending = self._missed
+        if missed is not None:
+            self._missed = None  # at_wire's request, not in the memo: the full path's
+            self._cache.learner = self
+            return False
         hooks = self._hooks
         if hooks.steps or (hooks.wraps and hooks.answered is None):
             return False
@@ -174,20 +260,48 @@ class Hits:
         if report is not None:
             report(self._session, hit.stmt, start, entry.tag, entry.rows)
 
+    def _statement(self, name: bytes, protocol: ServerProtocol) -> tuple[Any, int] | None:
+        """The prepared statement a Bind names, and its number in the memo."""
+        known = self._names.get(name)
+        if known is not None and protocol.statements.get(known[0]) is known[1]:
+            return known[1], known[2]
+        try:
+            text = name.decode()
+        except UnicodeDecodeError:
+            return None
+        prepared = protocol.statements.get(text)
+        if prepared is None:
+            return None  # the full path says why
+        if len(self._names) >= 256:
+            self._names.clear()  # a client that names a statement per request
+        number = self._memo.statement(prepared.text, prepared.param_types)
+        self._names[name] = (text, prepared, number)
+        return prepared, number
+
+    def _description(self, hit: Learned, entry: Entry, formats: list[int]) -> bytes | None:
+        """The entry's RowDescription for the request's result formats (None: a count
+        that matches no column count, which the full path's Describe reports)."""
+        done = hit.described
+        if done is not None and done[0] is entry:
+            return done[1]
+        columns = len(entry.columns)
+        if len(formats) > 1 and len(formats) != columns:
+            return None
+        description = described(entry, m.formats_for(formats, columns))
+        hit.described = (entry, description)
+        return description
+
     def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
         if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False  # a named portal; a large or assembled body
         end = body.find(b"\0", 1)
-        try:
-            prepared = protocol.statements.get(body[1:end].decode())
-        except UnicodeDecodeError:
+        known = self._statement(body[1:end], protocol)
+        if known is None:
             return False
-        if prepared is None:
-            return False  # the full path says why
+        prepared, number = known
         start = time.perf_counter()
-        request = (prepared.text, tuple(prepared.param_types), body[end + 1 :])
-        hit = self._recall(request, body, prepared)
-        if hit is None:
+        hit = self._recall(number, body[end + 1 :], prepared, True)
+        if hit is None or (hit.unchecked is not None and not self._vouch(hit, body)):
             return False
         if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
             rest = _DESCRIBE_EXECUTE_SYNC
@@ -205,10 +319,9 @@ class Hits:
         formats = hit.formats
         description = None
         if rest is _DESCRIBE_EXECUTE_SYNC:
-            columns = len(entry.columns)
-            if len(formats) > 1 and len(formats) != columns:
-                return False  # the full path's Describe reports the mismatch
-            description = described(entry, m.formats_for(formats, columns))
+            description = self._description(hit, entry, formats)
+            if description is None:
+                return False
         # Nothing below can fail: the Describe, Execute and Sync are answered here.
         reader.skip(len(rest))
         self._count(entry)
@@ -235,41 +348,43 @@ class Hits:
         if len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False
         start = time.perf_counter()
-        hit = self._recall(body, body, None)
-        if hit is None:
+        hit = self._recall(body, None, None, True)
+        if hit is None or (hit.unchecked is not None and not self._vouch(hit, body)):
             return False
         entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
-        description = described(entry, [0] * len(entry.columns))
+        description = self._description(hit, entry, [])
         self._count(entry)
         protocol.simple_query()  # drops the unnamed statement and portal (see _entry)
         write = protocol.write
-        write(description)
+        write(description)  # type: ignore[arg-type]  # no formats: never None
         for data, _ in entry.batches:
             write(data)
         write(m.command_complete(entry.tag))
         self._answered(hit, entry, start)
         return True
 
-    def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
-        """The memo's key for `request` in the session's state, else None (and the full
-        path is asked for it). The state is looked at only when the memo has the request
-        (learn numbers it anew if it changed): a memo miss costs one lookup."""
+    def _recall(self, what: Any, tail: bytes | None, prepared: Any, learn: bool) -> Learned | None:
+        """The memo's key for a request in the session's state: a statement's number and
+        its Bind's bytes after the statement name, or a Query's text (and None). None:
+        not known (and with `learn`, the full path is asked for it). The state is looked
+        at only when the memo has the request (learn numbers it anew if it changed): a
+        memo miss costs one lookup. What it returns may still need _check."""
         if self._state < 0 and (self._same_state() or self._restate() < 0):
             return None  # a client_encoding the wire converts: the full path answers
         memo = self._memo.learned
-        hit: Learned | None = memo.get((self._state, request))
+        hit: Learned | None = memo.get((self._state, what, tail))
         if hit is not None and not self._same_state():
             if self._restate() < 0:
                 return None
-            hit = memo.get((self._state, request))
+            hit = memo.get((self._state, what, tail))
         if hit is None:
-            self._pending = (request, prepared)
-            self._cache.learner = self
-            return None
-        if hit.unchecked is not None and not self._check(hit, body):
-            del memo[(self._state, request)]
+            if learn:
+                self._pending = ((self._state, what, tail), prepared)
+                self._cache.learner = self
+            else:
+                self._missed = ((self._state, what, tail), prepared)
             return None
         return hit
 
@@ -332,14 +447,23 @@ class Hits:
         pending, self._pending = self._pending, None
         if pending is None or ctx.session_id != id(self._session):
             return
-        request, prepared = pending
+        where, prepared = pending
         if prepared is not None and ctx.prepared is not prepared:
             return
-        if not self._same_state() and self._restate() < 0:
-            return  # the wire converts this client's bytes: the full path answers them
-        self._memo.learned[(self._state, request)] = Learned(
-            key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared)
+        if not self._same_state() or where[0] != self._state:
+            return  # the state changed since the request was looked up: next time
+        self._memo.learned[where] = Learned(
+            key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared, where)
         )
+
+    def _vouch(self, hit: Learned, body: bytes) -> bool:
+        """_check on a learned request's first repeat; one that fails leaves the memo."""
+        assert hit.unchecked is not None
+        where = hit.unchecked[-1]
+        if self._check(hit, body):
+            return True
+        self._memo.learned.pop(where, None)
+        return False
 
     def _check(self, hit: Learned, body: bytes) -> bool:
         """Whether the statement the full path keyed binds only the client's values (no
@@ -347,7 +471,7 @@ class Hits:
         request's bytes decode to (a Bind's values, a Query's one statement and its
         literals)."""
         assert hit.unchecked is not None
-        stmt, params, formats, prepared = hit.unchecked
+        stmt, params, formats, prepared, _ = hit.unchecked
         session = self._session
         try:
             generated = self._generate(stmt, session.target())  # the full path's, cached
