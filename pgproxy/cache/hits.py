@@ -177,6 +177,7 @@ class Hits:
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
         memo looked up by one key made of the bytes received, and no task wakes."""
+        self._missed = None
         if len(data) > MAX_REQUEST or data.__class__ is not bytes:
             return None
         hooks = self._hooks

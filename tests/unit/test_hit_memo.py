@@ -211,6 +211,48 @@ def test_what_one_session_learned_answers_another_in_the_same_state(tmp_path):
     with_proxy(test, tmp_path)
 
 
+def test_a_request_read_whole_is_answered_with_one_reply_before_any_task(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c = Client(proxy)
+        select = await setup(c)
+        request = frame(b"B", bind_body("s", b"1")) + DESCRIBE_EXECUTE_SYNC
+        assert c.hits.at_wire(request, c.protocol) is None  # not in the memo yet
+        assert not c.bind("s", b"1")  # the request at_wire missed: no second lookup ...
+        await c.run(select, [1])  # ... and the full path's miss fills the entry
+        assert c.hits.at_wire(request, c.protocol) is None
+        assert not c.bind("s", b"1")
+        await c.run(select, [1])  # a hit on the full path: learned for what at_wire missed
+        c.protocol.take()
+        assert c.bind("s", b"1")
+        answered = b"".join(c.protocol.take())
+        hits = proxy.pipeline.cache.stats.hits
+        reply = c.hits.at_wire(request, c.protocol)
+        assert reply == answered + m.READY_IDLE  # the full path's bytes and ReadyForQuery
+        assert proxy.pipeline.cache.stats.hits == hits + 1 and not c.protocol.out
+        assert c.hits.at_wire(b"Q" + struct.pack("!i", 5) + b"x", c.protocol) is None
+        # Only a request whole in the bytes and nothing else, from a ready connection
+        # outside a transaction block with no portal open: else the connection's task.
+        for data in (request[:-1], request + SYNC, request + request,
+                     frame(b"B", bind_body("s", b"1")) + frame(b"H")):
+            assert c.hits.at_wire(data, c.protocol) is None
+        c.protocol.state = State.EXTENDED
+        assert c.hits.at_wire(request, c.protocol) is None
+        c.protocol.state = State.READY
+        for prepared in await c.session.split("BEGIN"):
+            await c.run(prepared, [])
+        assert c.hits.at_wire(request, c.protocol) is None
+        for prepared in await c.session.split("COMMIT"):
+            await c.run(prepared, [])
+        assert c.hits.at_wire(request, c.protocol) == reply
+        # A statement of the name parsed again: the memo's number for the old one is not
+        # the new one's.
+        c.protocol.statements["s"] = await c.session.prepare("SELECT v || v FROM t WHERE id = $1",
+                                                             [23])
+        assert c.hits.at_wire(request, c.protocol) is None
+
+    with_proxy(test, tmp_path)
+
+
 def test_result_key_is_rebuilt_on_any_set():
     """hits.py compares result_key() by identity to know that no setting changed."""
     settings = Settings({})
