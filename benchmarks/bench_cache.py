@@ -95,7 +95,7 @@ def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> f
 def instructions(queries: int, root: str, functions: int = 0) -> None:
     """Instructions the proxy executes per cache hit and per miss (+fill), counted by
     callgrind (load-independent), on SQLite, through psycopg with prepared statements;
-    with `functions`, the C functions that ran the most of a hit's."""
+    with `functions`, the C functions that ran the most of a hit's and a miss's."""
     from benchmarks.bench_instructions import _by_function, _control, _total, _wait
 
     work = tempfile.mkdtemp(prefix="bench-cache-")
@@ -123,6 +123,7 @@ def instructions(queries: int, root: str, functions: int = 0) -> None:
             for i in range(60):  # warm: prepared statement, translation, entries, memo
                 cur.execute(sql, (i % 3,), prepare=True).fetchone()
             counted = {}
+            by_function: dict[str, list[tuple[str, int]]] = {}
             for label, ids in (("hit", [1] * queries), ("miss", range(queries, 2 * queries))):
                 for f in glob.glob(out + ".*"):
                     os.remove(f)
@@ -133,16 +134,16 @@ def instructions(queries: int, root: str, functions: int = 0) -> None:
                 _control(proc, "-d")
                 _control(proc, "-i", "off")
                 counted[label] = _total(out) / queries / 1000
-                if label == "hit":
-                    by_function = _by_function(out)[:functions]
+                by_function[label] = _by_function(out)[:functions]
         print(f"point SELECT on SQLite through the proxy ({root}), {queries} each, callgrind:")
         print(f"  cache hit            {counted['hit']:8.1f} k instructions")
         print(f"  cache miss (+fill)   {counted['miss']:8.1f} k instructions")
         print(f"  hit / miss           {counted['hit'] / counted['miss']:8.3f}")
-        if by_function:
-            print("a hit's instructions by function (self cost, k per hit):")
-        for name, count in by_function:
-            print(f"    {count / queries / 1000:10.2f}  {name}")
+        for label, counts in by_function.items():
+            if counts:
+                print(f"a {label}'s instructions by function (self cost, k per {label}):")
+            for name, count in counts:
+                print(f"    {count / queries / 1000:10.2f}  {name}")
     finally:
         proc.terminate()
         proc.wait(60)
@@ -157,7 +158,7 @@ def main() -> None:
     parser.add_argument("--instructions", type=int, default=0, metavar="N",
                         help="instead: callgrind instructions of N hits and N misses on SQLite")
     parser.add_argument("--functions", type=int, default=0, metavar="N",
-                        help="with --instructions: the N functions with the most of a hit's")
+                        help="with --instructions: the N functions with the most of each")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
     args = parser.parse_args()
     if args.instructions:

@@ -46,6 +46,7 @@ from lru import LRU
 from pgproxy import errors
 from pgproxy.cache.results import CachedResult, described
 from pgproxy.cache.store import CacheStore, Entry, Stats
+from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks
 from pgproxy.params import is_derived
 from pgproxy.wire import encoding
@@ -53,7 +54,6 @@ from pgproxy.wire import messages as m
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
 if TYPE_CHECKING:
-    from pgproxy.core.context import StatementContext
     from pgproxy.session import Session
     from pgproxy.wire.messages import FrameReader
 
@@ -71,6 +71,8 @@ MAX_REPLY = 65536
 _DESCRIBE = b"D\x00\x00\x00\x06P\x00"
 _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
+# A Plan's score at first, its most, and how often one at zero is tried all the same.
+PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 8, 64, 64
 _READY = State.READY
 
 
@@ -84,6 +86,8 @@ class Cache(Protocol):
     memo: Memo
     learner: Any
 
+    def key_of(self, session: Any, stmt: Any, sql: str, values: Any, formats: Any) -> Any: ...
+
 
 class Learned:
     """What the memo keeps for one request in one session state: its key, and until the
@@ -91,7 +95,7 @@ class Learned:
 
     __slots__ = ("described", "formats", "key", "stmt", "unchecked")
 
-    def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...]) -> None:
+    def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...] | None) -> None:
         self.key = key
         self.stmt = stmt  # the statement the full path ran: what an observer is told of
         self.formats: list[int] = []  # the Bind's result format codes
@@ -102,14 +106,30 @@ class Learned:
         self.unchecked: tuple[Any, ...] | None = unchecked
 
 
+class Plan:
+    """A prepared statement whose cache keys the memo makes itself, in one session state:
+    a request of it the memo has not seen is keyed from its Bind's values, by the full
+    path's own functions, and answered here when the cache has that key. Learned once a
+    request of the statement was checked (Hits._vouch): its key binds only the client's
+    values. `score` falls with each key made for nothing (a miss) and rises with each
+    hit: a statement whose keys mostly miss is keyed here only now and then."""
+
+    __slots__ = ("score", "skipped")
+
+    def __init__(self) -> None:
+        self.score = PLAN_SCORE
+        self.skipped = 0
+
+
 class Memo:
     """The worker's memo, shared by its sessions: (state, statement, Bind tail) or
     (state, Query text, None) -> Learned."""
 
-    __slots__ = ("_next", "_statements", "_states", "learned")
+    __slots__ = ("_next", "_statements", "_states", "learned", "plans")
 
     def __init__(self, size: int) -> None:
         self.learned: LRU = LRU(max(MEMO, size))
+        self.plans: LRU = LRU(MEMO)  # (state, statement number) -> Plan
         self._states: dict[tuple[Any, ...], int] = {}
         self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
         self._next = 0
@@ -141,8 +161,8 @@ class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse", "_pending",
-        "_seen", "_session", "_state",
+        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse",
+        "_pending", "_seen", "_session", "_state",
     )
 
     def __init__(
@@ -155,6 +175,9 @@ class Hits:
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
         self._generate = generate  # Pipeline.generate: what a learned statement binds
+        from pgproxy.pipeline import _bind  # here: the pipeline imports the cache
+
+        self._bind_values = _bind  # the full path's values of a key (see _derive)
         self._memo: Memo = cache.memo
         # The session's route, target, result_key() and temp_names as last seen, and
         # the number of that state in the memo (-1: a client_encoding the wire converts).
@@ -203,8 +226,13 @@ class Hits:
             if known is None:
                 return None
             prepared, number = known
-            hit = self._recall(number, data[name_end + 1 : end], prepared, False)
-            if hit is None or (hit.unchecked is not None and not self._vouch(hit, data[5:end])):
+            tail = data[name_end + 1 : end]
+            hit = self._recall(number, tail, prepared, False)
+            if hit is None:
+                hit = self._derive(number, prepared, data[5:end], tail)
+                if hit is None:
+                    return None
+            elif hit.unchecked is not None and not self._vouch(hit, data[5:end]):
                 return None
             entry = self._entry(hit.key, protocol)
             if entry is None:
@@ -301,8 +329,14 @@ class Hits:
             return False
         prepared, number = known
         start = time.perf_counter()
-        hit = self._recall(number, body[end + 1 :], prepared, True)
-        if hit is None or (hit.unchecked is not None and not self._vouch(hit, body)):
+        tail = body[end + 1 :]
+        hit = self._recall(number, tail, prepared, True)
+        if hit is None:
+            hit = self._derive(number, prepared, body, tail)
+            if hit is None:
+                return False
+            self._pending = None  # known now: nothing to learn
+        elif hit.unchecked is not None and not self._vouch(hit, body):
             return False
         if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
             rest = _DESCRIBE_EXECUTE_SYNC
@@ -439,6 +473,58 @@ class Hits:
         entry.hits += 1
         self._cache.stats.hits += 1
 
+    def _derive(self, number: int, prepared: Any, body: bytes, tail: bytes) -> Learned | None:
+        """A Bind the memo has not seen, of a statement it has a Plan for: keyed as the
+        full path keys it (its decoding, pipeline._bind, QueryCache.key_of), and kept in
+        the memo when the cache has that key. None: the full path answers."""
+        # Under the state last numbered (a memo hit or learn numbers a changed one): a miss
+        # costs one lookup; then the state as it is now, which the key is made under.
+        plans = self._memo.plans
+        plan: Plan | None = plans.get((self._state, number))
+        if plan is None:
+            return None
+        if plan.score <= 0:
+            plan.skipped += 1
+            if plan.skipped % PLAN_PROBE:
+                return None
+        if not self._same_state():
+            if self._restate() < 0:
+                return None
+            plan = plans.get((self._state, number))
+            if plan is None:
+                return None
+        state = self._state
+        translated = prepared.translated
+        session = self._session
+        if translated is None or translated[0] is not session.target() \
+                or translated[1] is not prepared.statement \
+                or (prepared.literals and prepared.statement.literal_columns):
+            return None  # translated for another target; literals read as their columns
+        generated = translated[2]
+        try:
+            msg = m.parse_bind(body)
+            codes = m.formats_for(msg.param_formats, len(msg.params))
+            params = session.decode_params(prepared, msg.params, codes)
+            if prepared.literals:
+                params = [*params, *prepared.literals]
+            ctx = StatementContext(session, prepared, params, msg.result_formats)
+            values = self._bind_values(ctx, generated, params, prepared.param_types)
+            key = self._cache.key_of(
+                ctx, prepared.statement, generated.sql, values, msg.result_formats)
+        except errors.PgError:
+            return None  # the full path reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("keying a cache hit's request failed")
+            return None
+        if key is None or key not in self._cache.store:
+            plan.score -= 1
+            return None
+        plan.score = min(plan.score + 2, PLAN_MAX)
+        hit = Learned(key, prepared.statement, None)
+        hit.formats = msg.result_formats
+        self._memo.learned[state, number, tail] = hit
+        return hit
+
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
         """The full path served a statement from the cache under `key` (QueryCache.read):
         kept for the pending request if the statement is this session's and the
@@ -451,8 +537,10 @@ class Hits:
         where, prepared = pending
         if prepared is not None and ctx.prepared is not prepared:
             return
-        if not self._same_state() or where[0] != self._state:
-            return  # the state changed since the request was looked up: next time
+        if not self._same_state() and self._restate() < 0:
+            return  # the wire converts this client's bytes: the full path answers them
+        if where[0] != self._state:
+            return  # looked up under the state before a change: learned next time
         self._memo.learned[where] = Learned(
             key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared, where)
         )
@@ -461,7 +549,10 @@ class Hits:
         """_check on a learned request's first repeat; one that fails leaves the memo."""
         assert hit.unchecked is not None
         where = hit.unchecked[-1]
+        prepared = hit.unchecked[3]
         if self._check(hit, body):
+            if prepared is not None and (where[0], where[1]) not in self._memo.plans:
+                self._memo.plans[where[0], where[1]] = Plan()
             return True
         self._memo.learned.pop(where, None)
         return False

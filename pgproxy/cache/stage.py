@@ -163,6 +163,20 @@ class QueryCache:
             # Whatever this statement is, the request waiting for a key is answered now:
             # the learner hears of it if read() serves this key as a hit.
             self.learner = None
+        key = self.key_of(session, stmt, sql, values, formats)
+        if key is not None:
+            self._learning = learner  # read() follows at once, with no await between
+        return key
+
+    def key_of(
+        self,
+        session: StatementContext,
+        stmt: dialects.Statement,
+        sql: str,
+        values: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Key | None:
+        """key() without the memo's learning (cache/hits.py makes keys with it too)."""
         if not stmt.cacheable or not stmt.returns_rows:
             return None
         temp = session.temp_names
@@ -181,7 +195,6 @@ class QueryCache:
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
             session.settings.result_key(), session.user if self.per_user else None,
         )
-        self._learning = learner  # read() follows at once, with no await between
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text

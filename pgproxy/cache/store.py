@@ -96,6 +96,10 @@ class CacheStore:
     def __len__(self) -> int:
         return len(self._lru)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether an entry is kept under `key` (live or not: get() says)."""
+        return key in self._lru
+
     def get(self, key: Hashable, grace: float = 0.0) -> Entry | None:
         """The entry, or None; past its TTL it is kept for `grace` more seconds (stale)."""
         if self.shared is not None and self.shared.pending():

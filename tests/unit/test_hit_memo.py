@@ -122,10 +122,10 @@ def test_a_key_learned_from_the_full_path_answers_the_repeat(tmp_path):
         assert out[-1] == m.command_complete("SELECT 1")
         assert proxy.pipeline.cache.stats.hits == hits + 1
         assert c.reader.pending() == 0  # the Describe, Execute and Sync were answered too
-        assert not c.bind("s", b"2")  # another value: another key
-        await c.run(select, [2])  # a miss fills the entry: the memo learns nothing
-        assert not c.bind("s", b"2")
-        await c.run(select, [2])  # a hit: learned
+        assert not c.bind("s", b"2")  # another value: another key, not in the cache yet
+        await c.run(select, [2])  # a miss fills the entry
+        # The statement's first request was checked: the memo keys its others itself.
+        assert c.bind("s", b"2") and b"two" in b"".join(c.protocol.take())
         assert c.bind("s", b"2") and b"two" in b"".join(c.protocol.take())
 
     with_proxy(test, tmp_path)
@@ -249,6 +249,38 @@ def test_a_request_read_whole_is_answered_with_one_reply_before_any_task(tmp_pat
         c.protocol.statements["s"] = await c.session.prepare("SELECT v || v FROM t WHERE id = $1",
                                                              [23])
         assert c.hits.at_wire(request, c.protocol) is None
+
+    with_proxy(test, tmp_path)
+
+
+def test_a_checked_statement_keys_requests_never_seen_as_the_full_path_does(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c, other = Client(proxy), Client(proxy)
+        select = await setup(c)
+        other.protocol.statements["o"] = await other.session.prepare(
+            "SELECT v FROM t WHERE id = $1", [23])
+        await c.teach("s", b"1", select, [1])
+        assert c.bind("s", b"1")  # checked: the statement has a plan in this state
+        full = await other.run(other.protocol.statements["o"], [2])  # another session fills 2
+        c.protocol.take()
+        assert c.bind("s", b"2")  # never seen by c: keyed from its Bind
+        out = c.protocol.take()
+        assert b"".join(out[2:-1]) == b"".join(full)
+        assert other.bind("o", b"2")  # the same statement in the same state: the same plan
+        request = frame(b"B", bind_body("s", b"1")) + DESCRIBE_EXECUTE_SYNC
+        assert c.hits.at_wire(request.replace(b"\x011", b"\x012"), c.protocol) is not None
+        c.session.apply_setting(dialects.Setting("datestyle", "German"))
+        assert not c.bind("s", b"2")  # another state: its own plan, learned anew
+        c.session.apply_setting(dialects.Setting("datestyle", "ISO, MDY"))
+        await c.run(select, [1])  # translated again for the session's new target
+        assert c.bind("s", b"1")  # a memo hit numbers the state the session is in
+        # Keys made for nothing lower the plan's score: then it is tried now and then.
+        for i in range(100, 140):
+            assert not c.bind("s", str(i).encode())
+        plans = list(proxy.pipeline.cache.memo.plans.values())
+        assert any(p.score <= 0 and p.skipped > 0 for p in plans)
+        await c.run(select, [1])
+        assert c.bind("s", b"1")  # what the memo knows by its bytes is answered still
 
     with_proxy(test, tmp_path)
 
