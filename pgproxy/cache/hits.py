@@ -16,12 +16,23 @@ failed, the entry is live and fresh, and the messages that end the request
 (Describe, Execute, Sync) are already received, the reply is written at once
 and the wire sends it with its ReadyForQuery.
 
+A request that arrives whole in one read while the connection waits for a
+command outside a transaction block is offered to `at_wire` from
+data_received itself: the trailing messages are checked by one compare, the
+memo looked up by one key of the bytes received, and the reply with its
+ReadyForQuery goes out in one write, before the connection's task is woken.
+
 What the memo holds was learned from the full path itself: on a memo miss the
 request goes the usual way, and when the cache serves it a hit there, the
 key goes to `learn` if the statement that reached the cache is the
 request's (a miss, which fills the entry, teaches nothing: a statement seen
 once costs the memo nothing). That its values are what the request's bytes
 decode to is checked when the request comes again.
+Once a request of a prepared statement passed that check, the statement has a
+Plan in that state: a Bind of it the memo never saw is decoded and keyed by
+the full path's own functions (pipeline._bind, QueryCache.key_of), and kept
+in the memo when the cache has the key; a plan whose keys keep missing is
+tried only now and then, so misses do not pay for it.
 A statement that binds a value of the session's own (current_user, a
 setting's value) is not learned: its key holds what no other session has.
 With observers, a hit answered here is handed to them as the full path
