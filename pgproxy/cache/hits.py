@@ -125,22 +125,25 @@ class Plan:
     values. `score` falls with each key made for nothing (a miss) and rises with each
     hit: a statement whose keys mostly miss is keyed here only now and then."""
 
-    __slots__ = ("score", "skipped")
+    __slots__ = ("score", "skipped", "stmt")
 
-    def __init__(self) -> None:
+    def __init__(self, stmt: Any = None) -> None:
         self.score = PLAN_SCORE
         self.skipped = 0
+        self.stmt = stmt  # a Query's: the shaped statement its texts parse to
 
 
 class Memo:
     """The worker's memo, shared by its sessions: (state, statement, Bind tail) or
     (state, Query text, None) -> Learned."""
 
-    __slots__ = ("_next", "_statements", "_states", "learned", "plans")
+    __slots__ = ("_next", "_statements", "_states", "learned", "plans", "queries")
 
     def __init__(self, size: int) -> None:
         self.learned: LRU = LRU(max(MEMO, size))
-        self.plans: LRU = LRU(MEMO)  # (state, statement number) -> Plan
+        # (state, statement number) or (state, ("Q", id of a Query's statement)) -> Plan
+        self.plans: LRU = LRU(MEMO)
+        self.queries = False  # a Query's statement has a plan: a Query's text is worth parsing
         self._states: dict[tuple[Any, ...], int] = {}
         self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
         self._next = 0
@@ -220,6 +223,7 @@ class Hits:
                 or protocol.state is not _READY or session.in_transaction or session.failed \
                 or session.lost_transaction:
             return None
+        start = 0.0 if hooks.answered is None else time.perf_counter()
         end = 1 + int.from_bytes(data[1:5], "big")
         kind = data[0]
         if kind == 66:  # Bind, on the unnamed portal
@@ -243,6 +247,7 @@ class Hits:
                 hit = self._derive(number, prepared, data[5:end], tail)
                 if hit is None:
                     return None
+                self._missed = None  # known now: nothing for the full path to learn
             elif hit.unchecked is not None and not self._vouch(hit, data[5:end]):
                 return None
             entry = self._entry(hit.key, protocol)
@@ -253,8 +258,14 @@ class Hits:
                 return None
             head = [m.BIND_COMPLETE, description]
         elif kind == 81 and end == len(data):  # Query
-            hit = self._recall(data[5:], None, None, False)
-            if hit is None or (hit.unchecked is not None and not self._vouch(hit, data[5:])):
+            body = data[5:]
+            hit = self._recall(body, None, None, False)
+            if hit is None:
+                hit = self._derive_query(body)
+                if hit is None:
+                    return None
+                self._missed = None
+            elif hit.unchecked is not None and not self._vouch(hit, body):
                 return None
             entry = self._entry(hit.key, protocol)
             if entry is None:
@@ -267,7 +278,7 @@ class Hits:
         head += [data for data, _ in entry.batches]
         head += [m.command_complete(entry.tag), m.READY_IDLE]
         if hooks.answered is not None:
-            self._answered(hit, entry, time.perf_counter())
+            self._answered(hit, entry, start)
         return b"".join(head)
 
     def answer(
@@ -395,7 +406,12 @@ class Hits:
             return False
         start = time.perf_counter()
         hit = self._recall(body, None, None, True)
-        if hit is None or (hit.unchecked is not None and not self._vouch(hit, body)):
+        if hit is None:
+            hit = self._derive_query(body)
+            if hit is None:
+                return False
+            self._pending = None
+        elif hit.unchecked is not None and not self._vouch(hit, body):
             return False
         entry = self._entry(hit.key, protocol)
         if entry is None:
@@ -484,14 +500,13 @@ class Hits:
         entry.hits += 1
         self._cache.stats.hits += 1
 
-    def _derive(self, number: int, prepared: Any, body: bytes, tail: bytes) -> Learned | None:
-        """A Bind the memo has not seen, of a statement it has a Plan for: keyed as the
-        full path keys it (its decoding, pipeline._bind, QueryCache.key_of), and kept in
-        the memo when the cache has that key. None: the full path answers."""
-        # Under the state last numbered (a memo hit or learn numbers a changed one): a miss
-        # costs one lookup; then the state as it is now, which the key is made under.
+    def _plan(self, token: Any) -> Plan | None:
+        """The Plan of a statement (a Bind's statement number, ("Q", id) of a Query's
+        statement) in the session's state, when it is to be tried now. Looked up under the
+        state last numbered (a memo hit or learn numbers a changed one): a miss costs one
+        lookup; then under the state as it is now, which the key is made under."""
         plans = self._memo.plans
-        plan: Plan | None = plans.get((self._state, number))
+        plan: Plan | None = plans.get((self._state, token))
         if plan is None:
             return None
         if plan.score <= 0:
@@ -501,15 +516,21 @@ class Hits:
         if not self._same_state():
             if self._restate() < 0:
                 return None
-            plan = plans.get((self._state, number))
-            if plan is None:
-                return None
-        state = self._state
+            plan = plans.get((self._state, token))
+        return plan
+
+    def _derive(self, number: int, prepared: Any, body: bytes, tail: bytes) -> Learned | None:
+        """A Bind the memo has not seen, of a statement it has a Plan for: keyed as the
+        full path keys it (its decoding, pipeline._bind, QueryCache.key_of), and kept in
+        the memo when the cache has that key. None: the full path answers."""
+        plan = self._plan(number)
+        if plan is None:
+            return None
         translated = prepared.translated
         session = self._session
         if translated is None or translated[0] is not session.target() \
                 or translated[1] is not prepared.statement \
-                or (prepared.literals and prepared.statement.literal_columns):
+                or (prepared.statement.literal_columns and _zoned(prepared.literals)):
             return None  # translated for another target; literals read as their columns
         generated = translated[2]
         try:
@@ -527,13 +548,49 @@ class Hits:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("keying a cache hit's request failed")
             return None
+        return self._keep(plan, key, prepared.statement, msg.result_formats, number, tail)
+
+    def _derive_query(self, body: bytes) -> Learned | None:
+        """A Query the memo has not seen, of a shape whose statement has a Plan: keyed from
+        its literals as the full path keys it (the text's parse is the full path's, kept
+        for it), and kept in the memo when the cache has that key."""
+        if not self._memo.queries:
+            return None  # no Query's statement has a plan: its text is not parsed here
+        session = self._session
+        try:
+            statements, literals = self._parse(m.parse_query(body), session.target(), 0, True)
+            if len(statements) != 1:
+                return None
+            stmt = statements[0]
+            plan = self._plan(("Q", id(stmt)))
+            if plan is None or plan.stmt is not stmt or \
+                    (stmt.literal_columns and _zoned(literals)):
+                return None
+            generated = self._generate(stmt, session.target())
+            if not all(isinstance(p, int) for p in generated.params):
+                return None  # a derived value: typed by what the full path alone knows
+            params = list(literals)
+            ctx = StatementContext(session, None, params, ())
+            key = self._cache.key_of(
+                ctx, stmt, generated.sql, self._bind_values(ctx, generated, params, ()), ())
+        except errors.PgError:
+            return None  # the full path reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("keying a cache hit's request failed")
+            return None
+        return self._keep(plan, key, stmt, [], body, None)
+
+    def _keep(
+        self, plan: Plan, key: Any, stmt: Any, formats: list[int], what: Any, tail: Any
+    ) -> Learned | None:
+        """A key a plan made: in the memo if the cache has it (the plan scores either way)."""
         if key is None or key not in self._cache.store:
             plan.score -= 1
             return None
         plan.score = min(plan.score + 2, PLAN_MAX)
-        hit = Learned(key, prepared.statement, None)
-        hit.formats = msg.result_formats
-        self._memo.learned[state, number, tail] = hit
+        hit = Learned(key, stmt, None)
+        hit.formats = formats
+        self._memo.learned[self._state, what, tail] = hit
         return hit
 
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
@@ -559,11 +616,13 @@ class Hits:
     def _vouch(self, hit: Learned, body: bytes) -> bool:
         """_check on a learned request's first repeat; one that fails leaves the memo."""
         assert hit.unchecked is not None
-        where = hit.unchecked[-1]
-        prepared = hit.unchecked[3]
+        stmt, _, _, prepared, where = hit.unchecked
         if self._check(hit, body):
-            if prepared is not None and (where[0], where[1]) not in self._memo.plans:
-                self._memo.plans[where[0], where[1]] = Plan()
+            memo = self._memo
+            token = where[1] if prepared is not None else ("Q", id(stmt))
+            if (where[0], token) not in memo.plans:
+                memo.plans[where[0], token] = Plan(None if prepared is not None else stmt)
+                memo.queries = memo.queries or prepared is None
             return True
         self._memo.learned.pop(where, None)
         return False
@@ -600,3 +659,9 @@ class Hits:
             return False
         hit.unchecked = None
         return True
+
+
+def _zoned(literals: Any) -> bool:
+    """Whether the full path reads these literals by the columns they are compared to
+    (Pipeline._zoned_literals: one that could be a timestamp), which keying here cannot."""
+    return any(isinstance(v, str) and v[:1].isdigit() for v in literals)

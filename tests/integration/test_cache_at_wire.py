@@ -127,3 +127,24 @@ def test_a_raw_client_sees_the_hit_counted_once(proxy):
         for _ in range(5):
             ask(client, sql)
         assert counted(proxy, before) == (5, 0)
+
+
+@pytest.mark.parametrize("cursor", [psycopg.Cursor, psycopg.ClientCursor], ids=["bind", "query"])
+def test_rows_another_client_read_first_are_answered_right_and_writes_seen(proxy, cursor):
+    """A statement checked once keys requests it never saw (Plan): each gets its own row."""
+    q = "SELECT name FROM wire_t WHERE id = %s"
+    dsn = proxy.dsn()
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=cursor) as a, \
+            psycopg.connect(dsn, autocommit=True, cursor_factory=cursor) as b:
+        for _ in range(4):
+            assert a.execute(q, (1,)).fetchone() == ("one",)
+        for _ in range(2):
+            assert [b.execute(q, (i,)).fetchone() for i in (2, 3)] == [("two",), ("three",)]
+        for _ in range(3):
+            assert [a.execute(q, (i,)).fetchone() for i in (3, 2, 1)] == [
+                ("three",), ("two",), ("one",)]
+        b.execute("UPDATE wire_t SET name = 'deux' WHERE id = 2")
+        assert [a.execute(q, (i,)).fetchone() for i in (2, 3)] == [("deux",), ("three",)]
+        b.execute("UPDATE wire_t SET name = 'two' WHERE id = 2")
+        assert a.execute(q, (2,)).fetchone() == ("two",)
+        assert a.execute(q, (4,)).fetchone() is None

@@ -285,6 +285,38 @@ def test_a_checked_statement_keys_requests_never_seen_as_the_full_path_does(tmp_
     with_proxy(test, tmp_path)
 
 
+def test_a_checked_query_keys_texts_of_its_shape_never_seen(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c, other = Client(proxy), Client(proxy)
+        await setup(c)
+
+        async def query(client: Client, sql: str) -> bool:
+            """The wire's way: the hit path first, else the full path."""
+            body = sql.encode() + b"\0"
+            if client.hits.answer(b"Q", body, client.protocol, client.reader):
+                return True
+            for prepared in await client.session.split(sql):
+                await client.run(prepared, [])
+            return False
+
+        one = "SELECT v FROM t WHERE id = 1"
+        assert not await query(c, one)  # a miss fills the entry
+        assert not await query(c, one)  # a hit on the full path: learned
+        assert await query(c, one)  # checked: the statement of its shape has a plan
+        assert not await query(other, "SELECT v FROM t WHERE id = 2")  # another fills 2
+        reply = c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 2"), c.protocol)
+        assert reply is not None and b"two" in reply and reply.endswith(m.READY_IDLE)
+        assert c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 2"), c.protocol) == reply
+        assert c.hits.at_wire(query_frame("SELECT v, v FROM t WHERE id = 2"), c.protocol) is None
+        assert c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 9"), c.protocol) is None
+
+    with_proxy(test, tmp_path)
+
+
+def query_frame(sql: str) -> bytes:
+    return frame(b"Q", sql.encode() + b"\0")
+
+
 def test_result_key_is_rebuilt_on_any_set():
     """hits.py compares result_key() by identity to know that no setting changed."""
     settings = Settings({})
