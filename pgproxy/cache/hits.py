@@ -31,7 +31,8 @@ decode to is checked when the request comes again.
 Once a request of a prepared statement passed that check, the statement has a
 Plan in that state: a Bind of it the memo never saw is decoded and keyed by
 the full path's own functions (pipeline._bind, QueryCache.key_of), and kept
-in the memo when the cache has the key; a plan whose keys keep missing is
+in the memo when the cache has the key (a simple Query's statement likewise:
+a text of its shape is keyed from its literals); a plan whose keys keep missing is
 tried only now and then, so misses do not pay for it.
 A statement that binds a value of the session's own (current_user, a
 setting's value) is not learned: its key holds what no other session has.
