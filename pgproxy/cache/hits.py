@@ -177,7 +177,7 @@ class Hits:
 
     __slots__ = (
         "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse",
-        "_pending", "_seen", "_session", "_state",
+        "_parsed", "_pending", "_seen", "_session", "_state", "_unnamed",
     )
 
     def __init__(
@@ -204,6 +204,12 @@ class Hits:
         # The same for the request at_wire did not find in the memo: the connection's
         # next message, which answer() then need not look up again.
         self._missed: tuple[Any, ...] | None = None
+        # An unnamed statement's Parse as sent, the statement the full path made of it and
+        # the cache's invalidation clock then (a write since, DDL included, and the next
+        # such Parse goes the full path again); and a Parse at_wire left to the full path,
+        # whose statement answer() takes when the Bind after it comes.
+        self._unnamed: tuple[bytes, Any, int] | None = None
+        self._parsed: bytes | None = None
         # A Bind's statement name as sent -> (name, prepared statement, its memo number).
         self._names: dict[bytes, tuple[str, Any, int]] = {}
         self._restate()
@@ -215,7 +221,7 @@ class Hits:
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
         memo looked up by one key made of the bytes received, and no task wakes."""
-        self._missed = None
+        self._missed = self._parsed = None
         if len(data) > MAX_REQUEST or data.__class__ is not bytes:
             return None
         hooks = self._hooks
@@ -227,6 +233,20 @@ class Hits:
         start = 0.0 if hooks.answered is None else time.perf_counter()
         end = 1 + int.from_bytes(data[1:5], "big")
         kind = data[0]
+        at = 0  # where the Bind starts
+        head: list[bytes] = []
+        if kind == 80:  # a Parse of the unnamed statement again, then its Bind
+            unnamed = self._unnamed
+            if data[5] or data[end : end + 1] != b"B":
+                return None
+            if unnamed is None or data[:end] != unnamed[0] \
+                    or unnamed[2] != self._cache.store.clock \
+                    or protocol.statements.get("") is not unnamed[1]:
+                self._parsed = data[:end]  # answer() learns what the full path makes of it
+                return None
+            at, head = end, [m.PARSE_COMPLETE]
+            end = at + 1 + int.from_bytes(data[at + 1 : at + 5], "big")
+            kind = 66
         if kind == 66:  # Bind, on the unnamed portal
             rest = data[end:]
             if rest == _DESCRIBE_EXECUTE_SYNC:
@@ -235,21 +255,21 @@ class Hits:
                 describe = False
             else:
                 return None
-            name_end = data.find(b"\0", 6, end)
-            if data[5] or name_end < 0:
+            name_end = data.find(b"\0", at + 6, end)
+            if data[at + 5] or name_end < 0:
                 return None
-            known = self._statement(data[6:name_end], protocol)
+            known = self._statement(data[at + 6 : name_end], protocol)
             if known is None:
                 return None
             prepared, number = known
             tail = data[name_end + 1 : end]
             hit = self._recall(number, tail, prepared, False)
             if hit is None:
-                hit = self._derive(number, prepared, data[5:end], tail)
+                hit = self._derive(number, prepared, data[at + 5 : end], tail)
                 if hit is None:
                     return None
                 self._missed = None  # known now: nothing for the full path to learn
-            elif hit.unchecked is not None and not self._vouch(hit, data[5:end]):
+            elif hit.unchecked is not None and not self._vouch(hit, data[at + 5 : end]):
                 return None
             entry = self._entry(hit.key, protocol)
             if entry is None:
@@ -257,7 +277,7 @@ class Hits:
             description = self._description(hit, entry, hit.formats) if describe else b""
             if description is None:
                 return None
-            head = [m.BIND_COMPLETE, description]
+            head += [m.BIND_COMPLETE, description]
         elif kind == 81 and end == len(data):  # Query
             body = data[5:]
             hit = self._recall(body, None, None, False)
@@ -272,7 +292,7 @@ class Hits:
             if entry is None:
                 return None
             protocol.statements.pop("", None)  # as a simple Query does
-            head = [self._description(hit, entry, [])]  # type: ignore[list-item]  # never None
+            head.append(self._description(hit, entry, []))  # type: ignore[arg-type]  # never None
         else:
             return None
         self._count(entry)
@@ -287,6 +307,11 @@ class Hits:
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
+        parsed = self._parsed
+        if parsed is not None:  # the Parse just before this Bind, as at_wire received it
+            self._parsed = None
+            if mtype == b"B" and protocol.state is State.EXTENDED:
+                self._unnamed = (parsed, protocol.statements.get(""), self._cache.store.clock)
         missed = self._pending = self._missed
         if missed is not None:
             self._missed = None  # at_wire's request, not in the memo: the full path's

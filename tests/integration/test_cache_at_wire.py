@@ -148,3 +148,38 @@ def test_rows_another_client_read_first_are_answered_right_and_writes_seen(proxy
         b.execute("UPDATE wire_t SET name = 'two' WHERE id = 2")
         assert a.execute(q, (2,)).fetchone() == ("two",)
         assert a.execute(q, (4,)).fetchone() is None
+
+
+def unnamed(sql: str, value: bytes) -> bytes:
+    """An extended query that parses its unnamed statement each time (pgbench -M extended)."""
+    return parse_named(b"", sql) + bind_named(b"", [value]) + describe_portal() + execute() + SYNC
+
+
+def test_an_unnamed_statement_parsed_each_time_answers_for_the_text_it_names(proxy):
+    by_name = "SELECT name FROM wire_t WHERE id = $1"
+    by_id = "SELECT id FROM wire_t WHERE name = $1"
+    with session(proxy) as client:
+        before = cache_stats(proxy)
+        for _ in range(5):
+            assert ask(client, unnamed(by_name, b"2")).rows() == [[b"two"]]
+            assert ask(client, unnamed(by_id, b"two")).rows() == [[b"2"]]
+            reply = ask(client, unnamed(by_name, b"3"))
+            assert [t for t, _ in reply.messages] == [b"1", b"2", b"T", b"D", b"C", b"Z"]
+            assert reply.rows() == [[b"three"]]
+        hits, misses = counted(proxy, before)
+        assert hits + misses == 15 and hits >= 9
+
+
+def test_an_unnamed_statement_parsed_again_after_ddl_reads_the_new_table(proxy):
+    sql = "SELECT v FROM wire_ddl WHERE k = $1"
+    with session(proxy) as client, psycopg.connect(proxy.dsn(), autocommit=True) as other:
+        other.execute("CREATE TABLE wire_ddl (k INT PRIMARY KEY, v TEXT)")
+        other.execute("INSERT INTO wire_ddl VALUES (1, 'int key')")
+        for _ in range(4):
+            assert ask(client, unnamed(sql, b"1")).rows() == [[b"int key"]]
+        other.execute("DROP TABLE wire_ddl")
+        other.execute("CREATE TABLE wire_ddl (k TEXT PRIMARY KEY, v TEXT)")
+        other.execute("INSERT INTO wire_ddl VALUES ('1', 'text key')")
+        for _ in range(4):
+            assert ask(client, unnamed(sql, b"1")).rows() == [[b"text key"]]
+        other.execute("DROP TABLE wire_ddl")
