@@ -21,6 +21,9 @@ command outside a transaction block is offered to `at_wire` from
 data_received itself: the trailing messages are checked by one compare, the
 memo looked up by one key of the bytes received, and the reply with its
 ReadyForQuery goes out in one write, before the connection's task is woken.
+A Parse of the unnamed statement before the Bind is answered there too when it
+is byte for byte the Parse the full path last made that statement of, with
+no invalidation in the cache since (a write or DDL may change what it parses to).
 
 What the memo holds was learned from the full path itself: on a memo miss the
 request goes the usual way, and when the cache serves it a hit there, the
