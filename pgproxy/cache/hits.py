@@ -267,6 +267,10 @@ class Hits:
             prepared, number = known
             tail = data[name_end + 1 : end]
             hit = self._recall(number, tail, prepared, False)
+            if at:
+                # Else the full path parses the statement anew before the Bind: answer()
+                # looks the Bind up again for that statement.
+                self._missed = None
             if hit is None:
                 hit = self._derive(number, prepared, data[at + 5 : end], tail)
                 if hit is None:
