@@ -87,7 +87,7 @@ _DESCRIBE = b"D\x00\x00\x00\x06P\x00"
 _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
 # A Plan's score at first, its most, and how often one at zero is tried all the same.
-PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 8, 64, 64
+PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
 _READY = State.READY
 
 
