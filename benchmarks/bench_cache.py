@@ -1,7 +1,7 @@
 """Query cache figures on MariaDB: repeated-read latency hit vs miss, pgbench TPS cache on vs off.
 
 Run: python benchmarks/bench_cache.py [--reads N] [--seconds S] [--clients C]
-     python benchmarks/bench_cache.py --instructions 300 [--root DIR]
+     python benchmarks/bench_cache.py --instructions 300 [--functions 30] [--root DIR]
 
 Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then:
 - one point SELECT through psycopg (extended protocol, prepared): the median a
@@ -92,10 +92,11 @@ def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> f
     raise RuntimeError(out.stdout + out.stderr)
 
 
-def instructions(queries: int, root: str) -> None:
+def instructions(queries: int, root: str, functions: int = 0) -> None:
     """Instructions the proxy executes per cache hit and per miss (+fill), counted by
-    callgrind (load-independent), on SQLite, through psycopg with prepared statements."""
-    from benchmarks.bench_instructions import _control, _total, _wait
+    callgrind (load-independent), on SQLite, through psycopg with prepared statements;
+    with `functions`, the C functions that ran the most of a hit's and a miss's."""
+    from benchmarks.bench_instructions import _by_function, _control, _total, _wait
 
     work = tempfile.mkdtemp(prefix="bench-cache-")
     db = os.path.join(work, "app.db")
@@ -122,6 +123,7 @@ def instructions(queries: int, root: str) -> None:
             for i in range(60):  # warm: prepared statement, translation, entries, memo
                 cur.execute(sql, (i % 3,), prepare=True).fetchone()
             counted = {}
+            by_function: dict[str, list[tuple[str, int]]] = {}
             for label, ids in (("hit", [1] * queries), ("miss", range(queries, 2 * queries))):
                 for f in glob.glob(out + ".*"):
                     os.remove(f)
@@ -132,10 +134,16 @@ def instructions(queries: int, root: str) -> None:
                 _control(proc, "-d")
                 _control(proc, "-i", "off")
                 counted[label] = _total(out) / queries / 1000
+                by_function[label] = _by_function(out)[:functions]
         print(f"point SELECT on SQLite through the proxy ({root}), {queries} each, callgrind:")
         print(f"  cache hit            {counted['hit']:8.1f} k instructions")
         print(f"  cache miss (+fill)   {counted['miss']:8.1f} k instructions")
         print(f"  hit / miss           {counted['hit'] / counted['miss']:8.3f}")
+        for label, counts in by_function.items():
+            if counts:
+                print(f"a {label}'s instructions by function (self cost, k per {label}):")
+            for name, count in counts:
+                print(f"    {count / queries / 1000:10.2f}  {name}")
     finally:
         proc.terminate()
         proc.wait(60)
@@ -149,10 +157,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--instructions", type=int, default=0, metavar="N",
                         help="instead: callgrind instructions of N hits and N misses on SQLite")
+    parser.add_argument("--functions", type=int, default=0, metavar="N",
+                        help="with --instructions: the N functions with the most of each")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
     args = parser.parse_args()
     if args.instructions:
-        instructions(args.instructions, args.root)
+        instructions(args.instructions, args.root, args.functions)
         return
     with MariaDBServer.started() as db:
         with run_proxy(db.url, config=CACHE_ON) as on, run_proxy(db.url) as off:

@@ -1,19 +1,23 @@
-"""pgbench point SELECTs, every route in one run: PostgreSQL, the proxy on SQLite and on
-MariaDB, PostgreSQL + mysql_fdw over the same MariaDB, and MariaDB itself.
+"""pgbench point SELECTs, every route in one run: PostgreSQL, the proxy on SQLite (query
+cache off, and on) and on MariaDB, PostgreSQL + mysql_fdw over the same MariaDB, and
+MariaDB itself.
 
 Starts a throwaway PostgreSQL and MariaDB (the test fixtures), loads 100,000
 accounts into each backend, and runs the same custom pgbench script (`-n -f`,
 point SELECT by primary key) in `-M simple`, `-M extended` and `-M prepared`
 for each client count against: PostgreSQL directly; the proxy on SQLite; the
-proxy on MariaDB; PostgreSQL with mysql_fdw (Debian's postgresql-15-mysql-fdw,
-installed with apt when missing) whose foreign table is the same MariaDB
-table; and MariaDB directly with mariadb-slap (its text protocol; random keys
+proxy on the same SQLite file with the query cache on (`[query_cache] enabled`,
+a TTL longer than the run, room for every row's read), after `--cache-warm`
+seconds of the same script per mode (unmeasured; the hit ratio of the measured
+runs is printed); the proxy on MariaDB; PostgreSQL with mysql_fdw (Debian's
+postgresql-15-mysql-fdw, installed with apt when missing) whose foreign table
+is the same MariaDB table; and MariaDB directly with mariadb-slap (its text protocol; random keys
 from a generated query file, see bench_mariadb.py). Prints TPS per route, mode
 and client count, the ratio to PostgreSQL, and proxy-on-MariaDB / mysql_fdw.
 
     python benchmarks/bench_pgbench.py [--seconds 5] [--clients 1,8,64]
         [--modes simple,extended,prepared] [--no-mariadb] [--mariadb-only]
-        [--mysql-drivers asyncmy,pymysql]
+        [--mysql-drivers asyncmy,pymysql] [--cache-warm 10]
 
 --mariadb-only runs only the MariaDB rows (the proxy, mysql_fdw, mariadb-slap);
 --mysql-drivers measures the proxy on MariaDB once per driver (the backend
@@ -42,6 +46,8 @@ from tests.fix_proxy import run_proxy  # noqa: E402
 from tests.fix_servers import MariaDBServer, PostgreSQLServer, find_postgresql_bindir  # noqa: E402
 
 ROWS = 100_000
+# The cache-on route: an entry for every row's read, none expiring during the run.
+CACHE_ON = f"[query_cache]\nenabled = true\nttl = 3600\nmax_entries = {2 * ROWS}\n"
 SCRIPT = "\\set aid random(1, 100000)\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
 SETUP_PG = [
     "DROP TABLE IF EXISTS pgbench_accounts",
@@ -54,6 +60,16 @@ SETUP_PG = [
 def psql(env: dict[str, str], *commands: str) -> None:
     for sql in commands:
         subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], env=env, check=True)
+
+
+def cache_counts(proxy) -> tuple[int, int]:
+    """(hits, misses) of the proxy's query cache so far (every worker's: SHOW CACHE)."""
+    out = subprocess.run(
+        ["psql", "-At", "-F", "=", "-c", "SHOW CACHE"], env=proxy_env(proxy, "pgproxy"),
+        capture_output=True, text=True, check=True,
+    ).stdout
+    stats = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return int(stats["hits"]), int(stats["misses"])
 
 
 def pgbench(env: dict[str, str], mode: str, seconds: int, clients: int) -> float:
@@ -113,6 +129,7 @@ def proxy_env(proxy, dbname: str = "bench") -> dict[str, str]:
 
 
 MODES = ("simple", "extended", "prepared")
+CACHED = "proxy on sqlite, cache on"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -149,6 +166,9 @@ def main() -> int:
                         help="the proxy on MariaDB once per driver, comma-separated")
     parser.add_argument("--slap-queries", type=int, default=5000,
                         help="point SELECTs per mariadb-slap client")
+    parser.add_argument("--cache-warm", type=int, default=10, metavar="S",
+                        help="seconds of the script per mode, unmeasured, before the cache-on "
+                             "route (0: no such route)")
     args = parser.parse_args()
     from benchmarks.bench_mariadb import ensure_mysql_fdw, load_mariadb, mariadb_slap, setup_fdw
 
@@ -158,6 +178,7 @@ def main() -> int:
     results: dict[tuple[str, str, int], float] = {}
 
     cpu: dict[tuple[str, str, int], float] = {}  # proxy CPU µs per transaction
+    notes: list[str] = []
 
     def run_all(routes: dict[str, dict[str, str]], pids: dict[str, int] | None = None) -> None:
         """Each (clients, mode) on every route in turn: routes compared share the load."""
@@ -185,6 +206,17 @@ def main() -> int:
             with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
                 load_through_proxy(proxy_env(proxy))
                 run_all({"proxy on sqlite": proxy_env(proxy)}, {"proxy on sqlite": proxy.proc.pid})
+            if args.cache_warm:
+                with run_proxy(url, config=CACHE_ON, extra_args=("--log-level", "info")) as proxy:
+                    for mode in modes:
+                        pgbench(proxy_env(proxy), mode, args.cache_warm, max(clients))
+                    before = cache_counts(proxy)
+                    run_all({CACHED: proxy_env(proxy)}, {CACHED: proxy.proc.pid})
+                    hits, misses = (a - b for a, b in zip(cache_counts(proxy), before,
+                                                          strict=True))
+                    notes.append(f"{CACHED}: {hits / max(1, hits + misses):.1%} of the measured "
+                                 f"reads were cache hits, after {args.cache_warm} s per mode "
+                                 f"of warm-up at {max(clients)} clients")
         if not args.no_mariadb:
             ensure_mysql_fdw()
             maria = stack.enter_context(MariaDBServer.started())
@@ -222,6 +254,15 @@ def main() -> int:
                 print(f"{route:<28}{mode:<10}" + "".join(
                     f"{cpu[route, mode, n]:>12.1f}" if (route, mode, n) in cpu else f"{'-':>12}"
                     for n in clients))
+    for note in notes:
+        print(note)
+    for route, target in (("proxy on sqlite", 0.5), (CACHED, 1.0)):
+        for n in clients:
+            for mode in modes:
+                tps, base = results.get((route, mode, n)), results.get(("postgresql", mode, n))
+                if tps and base:
+                    print(f"{route} / postgresql, {mode}, {n} clients: {tps / base:.2f}x"
+                          f" (target >= {target}x)")
     for driver in drivers:
         route = proxy_route(driver, drivers)
         for n in clients:

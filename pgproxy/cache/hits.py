@@ -16,12 +16,27 @@ failed, the entry is live and fresh, and the messages that end the request
 (Describe, Execute, Sync) are already received, the reply is written at once
 and the wire sends it with its ReadyForQuery.
 
+A request that arrives whole in one read while the connection waits for a
+command outside a transaction block is offered to `at_wire` from
+data_received itself: the trailing messages are checked by one compare, the
+memo looked up by one key of the bytes received, and the reply with its
+ReadyForQuery goes out in one write, before the connection's task is woken.
+A Parse of the unnamed statement before the Bind is answered there too when it
+is byte for byte the Parse the full path last made that statement of, with
+no invalidation in the cache since (a write or DDL may change what it parses to).
+
 What the memo holds was learned from the full path itself: on a memo miss the
 request goes the usual way, and when the cache serves it a hit there, the
 key goes to `learn` if the statement that reached the cache is the
 request's (a miss, which fills the entry, teaches nothing: a statement seen
 once costs the memo nothing). That its values are what the request's bytes
 decode to is checked when the request comes again.
+Once a request of a prepared statement passed that check, the statement has a
+Plan in that state: a Bind of it the memo never saw is decoded and keyed by
+the full path's own functions (pipeline._bind, QueryCache.key_of), and kept
+in the memo when the cache has the key (a simple Query's statement likewise:
+a text of its shape is keyed from its literals); a plan whose keys keep missing is
+tried only now and then, so misses do not pay for it.
 A statement that binds a value of the session's own (current_user, a
 setting's value) is not learned: its key holds what no other session has.
 With observers, a hit answered here is handed to them as the full path
@@ -46,6 +61,7 @@ from lru import LRU
 from pgproxy import errors
 from pgproxy.cache.results import CachedResult, described
 from pgproxy.cache.store import CacheStore, Entry, Stats
+from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks
 from pgproxy.params import is_derived
 from pgproxy.wire import encoding
@@ -53,7 +69,6 @@ from pgproxy.wire import messages as m
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
 if TYPE_CHECKING:
-    from pgproxy.core.context import StatementContext
     from pgproxy.session import Session
     from pgproxy.wire.messages import FrameReader
 
@@ -71,6 +86,9 @@ MAX_REPLY = 65536
 _DESCRIBE = b"D\x00\x00\x00\x06P\x00"
 _EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 _DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
+# A Plan's score at first, its most, and how often one at zero is tried all the same.
+PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
+_READY = State.READY
 
 
 class Cache(Protocol):
@@ -83,31 +101,68 @@ class Cache(Protocol):
     memo: Memo
     learner: Any
 
+    def key_of(self, session: Any, stmt: Any, sql: str, values: Any, formats: Any) -> Any: ...
+
 
 class Learned:
     """What the memo keeps for one request in one session state: its key, and until the
     request comes again, how to check it (see Hits.learn)."""
 
-    __slots__ = ("formats", "key", "stmt", "unchecked")
+    __slots__ = ("described", "formats", "key", "stmt", "unchecked")
 
-    def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...]) -> None:
+    def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...] | None) -> None:
         self.key = key
         self.stmt = stmt  # the statement the full path ran: what an observer is told of
         self.formats: list[int] = []  # the Bind's result format codes
+        # (entry, its RowDescription for these formats): the last one written.
+        self.described: tuple[Entry, bytes] | None = None
         # (statement, parameters, result formats) the full path keyed, and the request's
         # prepared statement (None: a Query): checked on the request's repeat.
         self.unchecked: tuple[Any, ...] | None = unchecked
 
 
-class Memo:
-    """The worker's memo, shared by its sessions: (state, request) -> Learned."""
+class Plan:
+    """A prepared statement whose cache keys the memo makes itself, in one session state:
+    a request of it the memo has not seen is keyed from its Bind's values, by the full
+    path's own functions, and answered here when the cache has that key. Learned once a
+    request of the statement was checked (Hits._vouch): its key binds only the client's
+    values. `score` falls with each key made for nothing (a miss) and rises with each
+    hit: a statement whose keys mostly miss is keyed here only now and then."""
 
-    __slots__ = ("_next", "_states", "learned")
+    __slots__ = ("score", "skipped", "stmt")
+
+    def __init__(self, stmt: Any = None) -> None:
+        self.score = PLAN_SCORE
+        self.skipped = 0
+        self.stmt = stmt  # a Query's: the shaped statement its texts parse to
+
+
+class Memo:
+    """The worker's memo, shared by its sessions: (state, statement, Bind tail) or
+    (state, Query text, None) -> Learned."""
+
+    __slots__ = ("_next", "_statements", "_states", "learned", "plans", "queries")
 
     def __init__(self, size: int) -> None:
         self.learned: LRU = LRU(max(MEMO, size))
+        # (state, statement number) or (state, ("Q", id of a Query's statement)) -> Plan
+        self.plans: LRU = LRU(MEMO)
+        self.queries = False  # a Query's statement has a plan: a Query's text is worth parsing
         self._states: dict[tuple[Any, ...], int] = {}
+        self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
         self._next = 0
+
+    def statement(self, text: str, types: list[int]) -> int:
+        """The number of a prepared statement's text and parameter types (the same in
+        every session); numbers are never reused."""
+        token = (text, tuple(types))
+        number = self._statements.get(token)
+        if number is None:
+            if len(self._statements) >= MEMO:
+                self._statements.clear()
+            self._next += 1
+            number = self._statements[token] = self._next
+        return number
 
     def state(self, token: tuple[Any, ...]) -> int:
         """The number of a session state; numbers are never reused."""
@@ -124,8 +179,8 @@ class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_cache", "_generate", "_hooks", "_memo", "_parse", "_pending", "_seen", "_session",
-        "_state",
+        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse",
+        "_parsed", "_pending", "_seen", "_session", "_state", "_unnamed",
     )
 
     def __init__(
@@ -138,22 +193,137 @@ class Hits:
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
         self._generate = generate  # Pipeline.generate: what a learned statement binds
+        from pgproxy.pipeline import _bind  # here: the pipeline imports the cache
+
+        self._bind_values = _bind  # the full path's values of a key (see _derive)
         self._memo: Memo = cache.memo
         # The session's route, target, result_key() and temp_names as last seen, and
         # the number of that state in the memo (-1: a client_encoding the wire converts).
         self._seen: tuple[Any, ...] = ()
         self._state = -1
-        # (request, its prepared statement or None for a Query): the request whose key
+        # (memo key, its prepared statement or None for a Query): the request whose key
         # the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
+        # The same for the request at_wire did not find in the memo: the connection's
+        # next message, which answer() then need not look up again.
+        self._missed: tuple[Any, ...] | None = None
+        # An unnamed statement's Parse as sent, the statement the full path made of it and
+        # the cache's invalidation clock then (a write since, DDL included, and the next
+        # such Parse goes the full path again); and a Parse at_wire left to the full path,
+        # whose statement answer() takes when the Bind after it comes.
+        self._unnamed: tuple[bytes, Any, int] | None = None
+        self._parsed: bytes | None = None
+        # A Bind's statement name as sent -> (name, prepared statement, its memo number).
+        self._names: dict[bytes, tuple[str, Any, int]] = {}
         self._restate()
+
+    def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """The whole reply, ReadyForQuery included, to a request read in one piece while
+        the connection waited for a command outside a transaction block
+        (WireConnection.data_received): a Bind with its Execute and Sync (a Describe of
+        its portal between), or a Query. None: nothing was changed, and the connection
+        handles the bytes as usual. The trailing messages are checked by one compare, the
+        memo looked up by one key made of the bytes received, and no task wakes."""
+        self._missed = self._parsed = None
+        if len(data) > MAX_REQUEST or data.__class__ is not bytes:
+            return None
+        hooks = self._hooks
+        session = self._session
+        if hooks.steps or (hooks.wraps and hooks.answered is None) or protocol.portals \
+                or protocol.state is not _READY or session.in_transaction or session.failed \
+                or session.lost_transaction:
+            return None
+        start = 0.0 if hooks.answered is None else time.perf_counter()
+        end = 1 + int.from_bytes(data[1:5], "big")
+        kind = data[0]
+        at = 0  # where the Bind starts
+        head: list[bytes] = []
+        if kind == 80:  # a Parse of the unnamed statement again, then its Bind
+            unnamed = self._unnamed
+            if data[5] or data[end : end + 1] != b"B":
+                return None
+            if unnamed is None or data[:end] != unnamed[0] \
+                    or unnamed[2] != self._cache.store.clock \
+                    or protocol.statements.get("") is not unnamed[1]:
+                self._parsed = data[:end]  # answer() learns what the full path makes of it
+                return None
+            at, head = end, [m.PARSE_COMPLETE]
+            end = at + 1 + int.from_bytes(data[at + 1 : at + 5], "big")
+            kind = 66
+        if kind == 66:  # Bind, on the unnamed portal
+            rest = data[end:]
+            if rest == _DESCRIBE_EXECUTE_SYNC:
+                describe = True
+            elif rest == _EXECUTE_SYNC:
+                describe = False
+            else:
+                return None
+            name_end = data.find(b"\0", at + 6, end)
+            if data[at + 5] or name_end < 0:
+                return None
+            known = self._statement(data[at + 6 : name_end], protocol)
+            if known is None:
+                return None
+            prepared, number = known
+            tail = data[name_end + 1 : end]
+            hit = self._recall(number, tail, prepared, False)
+            if at:
+                # Else the full path parses the statement anew before the Bind: answer()
+                # looks the Bind up again for that statement.
+                self._missed = None
+            if hit is None:
+                hit = self._derive(number, prepared, data[at + 5 : end], tail)
+                if hit is None:
+                    return None
+                self._missed = None  # known now: nothing for the full path to learn
+            elif hit.unchecked is not None and not self._vouch(hit, data[at + 5 : end]):
+                return None
+            entry = self._entry(hit.key, protocol)
+            if entry is None:
+                return None
+            description = self._description(hit, entry, hit.formats) if describe else b""
+            if description is None:
+                return None
+            head += [m.BIND_COMPLETE, description]
+        elif kind == 81 and end == len(data):  # Query
+            body = data[5:]
+            hit = self._recall(body, None, None, False)
+            if hit is None:
+                hit = self._derive_query(body)
+                if hit is None:
+                    return None
+                self._missed = None
+            elif hit.unchecked is not None and not self._vouch(hit, body):
+                return None
+            entry = self._entry(hit.key, protocol)
+            if entry is None:
+                return None
+            protocol.statements.pop("", None)  # as a simple Query does
+            head.append(self._description(hit, entry, []))  # type: ignore[arg-type]  # never None
+        else:
+            return None
+        self._count(entry)
+        head += [data for data, _ in entry.batches]
+        head += [m.command_complete(entry.tag), m.READY_IDLE]
+        if hooks.answered is not None:
+            self._answered(hit, entry, start)
+        return b"".join(head)
 
     def answer(
         self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
-        self._pending = None
+        parsed = self._parsed
+        if parsed is not None:  # the Parse just before this Bind, as at_wire received it
+            self._parsed = None
+            if mtype == b"B" and protocol.state is State.EXTENDED:
+                self._unnamed = (parsed, protocol.statements.get(""), self._cache.store.clock)
+        missed = self._pending = self._missed
+        if missed is not None:
+            self._missed = None  # at_wire's request, not in the memo: the full path's
+            self._cache.learner = self
+            return False
         hooks = self._hooks
         if hooks.steps or (hooks.wraps and hooks.answered is None):
             return False
@@ -174,20 +344,54 @@ class Hits:
         if report is not None:
             report(self._session, hit.stmt, start, entry.tag, entry.rows)
 
+    def _statement(self, name: bytes, protocol: ServerProtocol) -> tuple[Any, int] | None:
+        """The prepared statement a Bind names, and its number in the memo."""
+        known = self._names.get(name)
+        if known is not None and protocol.statements.get(known[0]) is known[1]:
+            return known[1], known[2]
+        try:
+            text = name.decode()
+        except UnicodeDecodeError:
+            return None
+        prepared = protocol.statements.get(text)
+        if prepared is None:
+            return None  # the full path says why
+        if len(self._names) >= 256:
+            self._names.clear()  # a client that names a statement per request
+        number = self._memo.statement(prepared.text, prepared.param_types)
+        self._names[name] = (text, prepared, number)
+        return prepared, number
+
+    def _description(self, hit: Learned, entry: Entry, formats: list[int]) -> bytes | None:
+        """The entry's RowDescription for the request's result formats (None: a count
+        that matches no column count, which the full path's Describe reports)."""
+        done = hit.described
+        if done is not None and done[0] is entry:
+            return done[1]
+        columns = len(entry.columns)
+        if len(formats) > 1 and len(formats) != columns:
+            return None
+        description = described(entry, m.formats_for(formats, columns))
+        hit.described = (entry, description)
+        return description
+
     def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
         if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False  # a named portal; a large or assembled body
         end = body.find(b"\0", 1)
-        try:
-            prepared = protocol.statements.get(body[1:end].decode())
-        except UnicodeDecodeError:
+        known = self._statement(body[1:end], protocol)
+        if known is None:
             return False
-        if prepared is None:
-            return False  # the full path says why
+        prepared, number = known
         start = time.perf_counter()
-        request = (prepared.text, tuple(prepared.param_types), body[end + 1 :])
-        hit = self._recall(request, body, prepared)
+        tail = body[end + 1 :]
+        hit = self._recall(number, tail, prepared, True)
         if hit is None:
+            hit = self._derive(number, prepared, body, tail)
+            if hit is None:
+                return False
+            self._pending = None  # known now: nothing to learn
+        elif hit.unchecked is not None and not self._vouch(hit, body):
             return False
         if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
             rest = _DESCRIBE_EXECUTE_SYNC
@@ -205,10 +409,9 @@ class Hits:
         formats = hit.formats
         description = None
         if rest is _DESCRIBE_EXECUTE_SYNC:
-            columns = len(entry.columns)
-            if len(formats) > 1 and len(formats) != columns:
-                return False  # the full path's Describe reports the mismatch
-            description = described(entry, m.formats_for(formats, columns))
+            description = self._description(hit, entry, formats)
+            if description is None:
+                return False
         # Nothing below can fail: the Describe, Execute and Sync are answered here.
         reader.skip(len(rest))
         self._count(entry)
@@ -235,41 +438,48 @@ class Hits:
         if len(body) > MAX_REQUEST or body.__class__ is not bytes:
             return False
         start = time.perf_counter()
-        hit = self._recall(body, body, None)
+        hit = self._recall(body, None, None, True)
         if hit is None:
+            hit = self._derive_query(body)
+            if hit is None:
+                return False
+            self._pending = None
+        elif hit.unchecked is not None and not self._vouch(hit, body):
             return False
         entry = self._entry(hit.key, protocol)
         if entry is None:
             return False
-        description = described(entry, [0] * len(entry.columns))
+        description = self._description(hit, entry, [])
         self._count(entry)
         protocol.simple_query()  # drops the unnamed statement and portal (see _entry)
         write = protocol.write
-        write(description)
+        write(description)  # type: ignore[arg-type]  # no formats: never None
         for data, _ in entry.batches:
             write(data)
         write(m.command_complete(entry.tag))
         self._answered(hit, entry, start)
         return True
 
-    def _recall(self, request: Hashable, body: bytes, prepared: Any) -> Learned | None:
-        """The memo's key for `request` in the session's state, else None (and the full
-        path is asked for it). The state is looked at only when the memo has the request
-        (learn numbers it anew if it changed): a memo miss costs one lookup."""
+    def _recall(self, what: Any, tail: bytes | None, prepared: Any, learn: bool) -> Learned | None:
+        """The memo's key for a request in the session's state: a statement's number and
+        its Bind's bytes after the statement name, or a Query's text (and None). None:
+        not known (and with `learn`, the full path is asked for it). The state is looked
+        at only when the memo has the request (learn numbers it anew if it changed): a
+        memo miss costs one lookup. What it returns may still need _check."""
         if self._state < 0 and (self._same_state() or self._restate() < 0):
             return None  # a client_encoding the wire converts: the full path answers
         memo = self._memo.learned
-        hit: Learned | None = memo.get((self._state, request))
+        hit: Learned | None = memo.get((self._state, what, tail))
         if hit is not None and not self._same_state():
             if self._restate() < 0:
                 return None
-            hit = memo.get((self._state, request))
+            hit = memo.get((self._state, what, tail))
         if hit is None:
-            self._pending = (request, prepared)
-            self._cache.learner = self
-            return None
-        if hit.unchecked is not None and not self._check(hit, body):
-            del memo[(self._state, request)]
+            if learn:
+                self._pending = ((self._state, what, tail), prepared)
+                self._cache.learner = self
+            else:
+                self._missed = ((self._state, what, tail), prepared)
             return None
         return hit
 
@@ -323,6 +533,99 @@ class Hits:
         entry.hits += 1
         self._cache.stats.hits += 1
 
+    def _plan(self, token: Any) -> Plan | None:
+        """The Plan of a statement (a Bind's statement number, ("Q", id) of a Query's
+        statement) in the session's state, when it is to be tried now. Looked up under the
+        state last numbered (a memo hit or learn numbers a changed one): a miss costs one
+        lookup; then under the state as it is now, which the key is made under."""
+        plans = self._memo.plans
+        plan: Plan | None = plans.get((self._state, token))
+        if plan is None:
+            return None
+        if plan.score <= 0:
+            plan.skipped += 1
+            if plan.skipped % PLAN_PROBE:
+                return None
+        if not self._same_state():
+            if self._restate() < 0:
+                return None
+            plan = plans.get((self._state, token))
+        return plan
+
+    def _derive(self, number: int, prepared: Any, body: bytes, tail: bytes) -> Learned | None:
+        """A Bind the memo has not seen, of a statement it has a Plan for: keyed as the
+        full path keys it (its decoding, pipeline._bind, QueryCache.key_of), and kept in
+        the memo when the cache has that key. None: the full path answers."""
+        plan = self._plan(number)
+        if plan is None:
+            return None
+        translated = prepared.translated
+        session = self._session
+        if translated is None or translated[0] is not session.target() \
+                or translated[1] is not prepared.statement \
+                or (prepared.statement.literal_columns and _zoned(prepared.literals)):
+            return None  # translated for another target; literals read as their columns
+        generated = translated[2]
+        try:
+            msg = m.parse_bind(body)
+            codes = m.formats_for(msg.param_formats, len(msg.params))
+            params = session.decode_params(prepared, msg.params, codes)
+            if prepared.literals:
+                params = [*params, *prepared.literals]
+            ctx = StatementContext(session, prepared, params, msg.result_formats)
+            values = self._bind_values(ctx, generated, params, prepared.param_types)
+            key = self._cache.key_of(
+                ctx, prepared.statement, generated.sql, values, msg.result_formats)
+        except errors.PgError:
+            return None  # the full path reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("keying a cache hit's request failed")
+            return None
+        return self._keep(plan, key, prepared.statement, msg.result_formats, number, tail)
+
+    def _derive_query(self, body: bytes) -> Learned | None:
+        """A Query the memo has not seen, of a shape whose statement has a Plan: keyed from
+        its literals as the full path keys it (the text's parse is the full path's, kept
+        for it), and kept in the memo when the cache has that key."""
+        if not self._memo.queries:
+            return None  # no Query's statement has a plan: its text is not parsed here
+        session = self._session
+        try:
+            statements, literals = self._parse(m.parse_query(body), session.target(), 0, True)
+            if len(statements) != 1:
+                return None
+            stmt = statements[0]
+            plan = self._plan(("Q", id(stmt)))
+            if plan is None or plan.stmt is not stmt or \
+                    (stmt.literal_columns and _zoned(literals)):
+                return None
+            generated = self._generate(stmt, session.target())
+            if not all(isinstance(p, int) for p in generated.params):
+                return None  # a derived value: typed by what the full path alone knows
+            params = list(literals)
+            ctx = StatementContext(session, None, params, ())
+            key = self._cache.key_of(
+                ctx, stmt, generated.sql, self._bind_values(ctx, generated, params, ()), ())
+        except errors.PgError:
+            return None  # the full path reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("keying a cache hit's request failed")
+            return None
+        return self._keep(plan, key, stmt, [], body, None)
+
+    def _keep(
+        self, plan: Plan, key: Any, stmt: Any, formats: list[int], what: Any, tail: Any
+    ) -> Learned | None:
+        """A key a plan made: in the memo if the cache has it (the plan scores either way)."""
+        if key is None or key not in self._cache.store:
+            plan.score -= 1
+            return None
+        plan.score = min(plan.score + 2, PLAN_MAX)
+        hit = Learned(key, stmt, None)
+        hit.formats = formats
+        self._memo.learned[self._state, what, tail] = hit
+        return hit
+
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
         """The full path served a statement from the cache under `key` (QueryCache.read):
         kept for the pending request if the statement is this session's and the
@@ -332,14 +635,30 @@ class Hits:
         pending, self._pending = self._pending, None
         if pending is None or ctx.session_id != id(self._session):
             return
-        request, prepared = pending
+        where, prepared = pending
         if prepared is not None and ctx.prepared is not prepared:
             return
         if not self._same_state() and self._restate() < 0:
             return  # the wire converts this client's bytes: the full path answers them
-        self._memo.learned[(self._state, request)] = Learned(
-            key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared)
+        if where[0] != self._state:
+            return  # looked up under the state before a change: learned next time
+        self._memo.learned[where] = Learned(
+            key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared, where)
         )
+
+    def _vouch(self, hit: Learned, body: bytes) -> bool:
+        """_check on a learned request's first repeat; one that fails leaves the memo."""
+        assert hit.unchecked is not None
+        stmt, _, _, prepared, where = hit.unchecked
+        if self._check(hit, body):
+            memo = self._memo
+            token = where[1] if prepared is not None else ("Q", id(stmt))
+            if (where[0], token) not in memo.plans:
+                memo.plans[where[0], token] = Plan(None if prepared is not None else stmt)
+                memo.queries = memo.queries or prepared is None
+            return True
+        self._memo.learned.pop(where, None)
+        return False
 
     def _check(self, hit: Learned, body: bytes) -> bool:
         """Whether the statement the full path keyed binds only the client's values (no
@@ -347,7 +666,7 @@ class Hits:
         request's bytes decode to (a Bind's values, a Query's one statement and its
         literals)."""
         assert hit.unchecked is not None
-        stmt, params, formats, prepared = hit.unchecked
+        stmt, params, formats, prepared, _ = hit.unchecked
         session = self._session
         try:
             generated = self._generate(stmt, session.target())  # the full path's, cached
@@ -373,3 +692,9 @@ class Hits:
             return False
         hit.unchecked = None
         return True
+
+
+def _zoned(literals: Any) -> bool:
+    """Whether the full path reads these literals by the columns they are compared to
+    (Pipeline._zoned_literals: one that could be a timestamp), which keying here cannot."""
+    return any(isinstance(v, str) and v[:1].isdigit() for v in literals)

@@ -67,7 +67,7 @@ class CacheOptions:
         return opts
 
 
-class Key:
+class Key(int):
     """A cache key hashed once: the store, the flights and the LRU each look it up.
 
     A key holds everything that can change the answer or its bytes: the route and
@@ -75,21 +75,29 @@ class Key:
     parameter value, the result formats, the RESULT_SETTINGS values, and the user
     when users are configured. What the key cannot hold (the session's own
     temporary tables, the clock) keeps a read out of the cache altogether.
+    It is the int its parts hash to, so every lookup hashes it in C (a Python
+    __hash__ cost a call each time, ten per miss); it equals only a Key of equal parts.
     """
 
-    __slots__ = ("_hash", "parts")
+    parts: tuple[Any, ...]
 
-    def __init__(self, parts: tuple[Any, ...]) -> None:
-        self._hash = hash(parts)  # TypeError for a list or dict value
-        self.parts = parts
+    def __new__(cls, parts: tuple[Any, ...]) -> Key:
+        key = super().__new__(cls, hash(parts))  # TypeError for a list or dict value
+        key.parts = parts
+        return key
 
-    def __hash__(self) -> int:
-        return self._hash
+    __hash__ = int.__hash__
 
     def __eq__(self, other: object) -> bool:
         return self is other or (
-            isinstance(other, Key) and self._hash == other._hash and self.parts == other.parts
+            isinstance(other, Key) and int.__eq__(self, other) and self.parts == other.parts
         )
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __bool__(self) -> bool:
+        return True  # a key whose parts hash to 0 is a key all the same
 
     def __repr__(self) -> str:
         return f"Key{self.parts!r}"
@@ -155,6 +163,20 @@ class QueryCache:
             # Whatever this statement is, the request waiting for a key is answered now:
             # the learner hears of it if read() serves this key as a hit.
             self.learner = None
+        key = self.key_of(session, stmt, sql, values, formats)
+        if key is not None:
+            self._learning = learner  # read() follows at once, with no await between
+        return key
+
+    def key_of(
+        self,
+        session: StatementContext,
+        stmt: dialects.Statement,
+        sql: str,
+        values: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Key | None:
+        """key() without the memo's learning (cache/hits.py makes keys with it too)."""
         if not stmt.cacheable or not stmt.returns_rows:
             return None
         temp = session.temp_names
@@ -173,7 +195,6 @@ class QueryCache:
             session.route.name, session.target(), sql, tuple(values), tuple(formats),
             session.settings.result_key(), session.user if self.per_user else None,
         )
-        self._learning = learner  # read() follows at once, with no await between
         try:
             return Key(parts)
         except TypeError:  # a list or dict parameter (arrays, JSON): key on its text
@@ -202,7 +223,7 @@ class QueryCache:
                 if learner is not None:
                     # Learned from hits only: a miss seen once costs the memo nothing.
                     self._learning = None
-                    learner.learn(session, key)
+                    learner.learn(session, entry.key)
                 return CachedResult(entry)
         self._learning = None
         flight = self._flights.get(key)

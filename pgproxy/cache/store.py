@@ -53,6 +53,9 @@ class Entry:
     origin: Any = None  # the Route the entry was filled on
     settings: tuple[str | None, ...] = ()  # its key's RESULT_SETTINGS values, for a refresh
     refreshing: bool = False
+    # The key it is stored under: what the memo keeps (cache/hits.py), so that a hit's
+    # lookup finds the very object and compares no parts.
+    key: Hashable = None
 
 
 @dataclass(slots=True)
@@ -93,6 +96,10 @@ class CacheStore:
     def __len__(self) -> int:
         return len(self._lru)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether an entry is kept under `key` (live or not: get() says)."""
+        return key in self._lru
+
     def get(self, key: Hashable, grace: float = 0.0) -> Entry | None:
         """The entry, or None; past its TTL it is kept for `grace` more seconds (stale)."""
         if self.shared is not None and self.shared.pending():
@@ -123,6 +130,7 @@ class CacheStore:
         if old is not None:
             del self._lru[key]
             self._forget(key, old)
+        entry.key = key
         self._lru[key] = entry  # may evict the least recent entry through _evicted
         self.bytes += entry.size
         for t in entry.tables:

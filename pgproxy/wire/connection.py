@@ -90,6 +90,9 @@ class WireConnection(asyncio.Protocol):
         self.session: CoreSession | None = None
         self._hits: Any = None  # the core's answers to cache hits (Core.hit_path)
         self._at_ready = False  # ReadyForQuery sent, no message since
+        # Waiting for a command with nothing unread, no idle timeout and hits to answer:
+        # data_received may answer a cache hit that arrives whole (Hits.at_wire).
+        self._parked = False
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_writing = False
@@ -130,6 +133,12 @@ class WireConnection(asyncio.Protocol):
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
+        if self._parked:
+            reply = None if self._paused_writing else self._hits.at_wire(data, self.protocol)
+            if reply is not None:
+                self.transport.write(reply)  # type: ignore[union-attr]  # connected
+                return
+            self._parked = False
         self.reader.feed(data)
         if self.reader.pending() > READ_HIGH_WATER and self.transport and not self._paused_reading:
             self._paused_reading = True
@@ -372,7 +381,9 @@ class WireConnection(asyncio.Protocol):
             else:
                 idle = self.session.idle_timeout() if self._at_ready and self.session else None
                 if idle is None:
+                    self._parked = self._hits is not None and reader.between()
                     mtype, body = await self._next(empty=True)
+                    self._parked = False
                 else:  # idle_session_timeout / idle_in_transaction_session_timeout
                     try:
                         async with asyncio.timeout(idle[0]):

@@ -124,6 +124,10 @@ class FrameReader:
         self._pos = end
         return mtype, body
 
+    def between(self) -> bool:
+        """Every byte received was handed out: the next one starts a message."""
+        return self._large is None and self._pos == len(self._buf)
+
     def unread_starts(self, data: bytes) -> bool:
         """Whether the bytes not yet handed out begin with `data` (whole messages)."""
         return self._large is None and self._buf.startswith(data, self._pos)

@@ -122,10 +122,10 @@ def test_a_key_learned_from_the_full_path_answers_the_repeat(tmp_path):
         assert out[-1] == m.command_complete("SELECT 1")
         assert proxy.pipeline.cache.stats.hits == hits + 1
         assert c.reader.pending() == 0  # the Describe, Execute and Sync were answered too
-        assert not c.bind("s", b"2")  # another value: another key
-        await c.run(select, [2])  # a miss fills the entry: the memo learns nothing
-        assert not c.bind("s", b"2")
-        await c.run(select, [2])  # a hit: learned
+        assert not c.bind("s", b"2")  # another value: another key, not in the cache yet
+        await c.run(select, [2])  # a miss fills the entry
+        # The statement's first request was checked: the memo keys its others itself.
+        assert c.bind("s", b"2") and b"two" in b"".join(c.protocol.take())
         assert c.bind("s", b"2") and b"two" in b"".join(c.protocol.take())
 
     with_proxy(test, tmp_path)
@@ -209,6 +209,112 @@ def test_what_one_session_learned_answers_another_in_the_same_state(tmp_path):
             await c.run(mine, [1])
 
     with_proxy(test, tmp_path)
+
+
+def test_a_request_read_whole_is_answered_with_one_reply_before_any_task(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c = Client(proxy)
+        select = await setup(c)
+        request = frame(b"B", bind_body("s", b"1")) + DESCRIBE_EXECUTE_SYNC
+        assert c.hits.at_wire(request, c.protocol) is None  # not in the memo yet
+        assert not c.bind("s", b"1")  # the request at_wire missed: no second lookup ...
+        await c.run(select, [1])  # ... and the full path's miss fills the entry
+        assert c.hits.at_wire(request, c.protocol) is None
+        assert not c.bind("s", b"1")
+        await c.run(select, [1])  # a hit on the full path: learned for what at_wire missed
+        c.protocol.take()
+        assert c.bind("s", b"1")
+        answered = b"".join(c.protocol.take())
+        hits = proxy.pipeline.cache.stats.hits
+        reply = c.hits.at_wire(request, c.protocol)
+        assert reply == answered + m.READY_IDLE  # the full path's bytes and ReadyForQuery
+        assert proxy.pipeline.cache.stats.hits == hits + 1 and not c.protocol.out
+        assert c.hits.at_wire(b"Q" + struct.pack("!i", 5) + b"x", c.protocol) is None
+        # Only a request whole in the bytes and nothing else, from a ready connection
+        # outside a transaction block with no portal open: else the connection's task.
+        for data in (request[:-1], request + SYNC, request + request,
+                     frame(b"B", bind_body("s", b"1")) + frame(b"H")):
+            assert c.hits.at_wire(data, c.protocol) is None
+        c.protocol.state = State.EXTENDED
+        assert c.hits.at_wire(request, c.protocol) is None
+        c.protocol.state = State.READY
+        for prepared in await c.session.split("BEGIN"):
+            await c.run(prepared, [])
+        assert c.hits.at_wire(request, c.protocol) is None
+        for prepared in await c.session.split("COMMIT"):
+            await c.run(prepared, [])
+        assert c.hits.at_wire(request, c.protocol) == reply
+        # A statement of the name parsed again: the memo's number for the old one is not
+        # the new one's.
+        c.protocol.statements["s"] = await c.session.prepare("SELECT v || v FROM t WHERE id = $1",
+                                                             [23])
+        assert c.hits.at_wire(request, c.protocol) is None
+
+    with_proxy(test, tmp_path)
+
+
+def test_a_checked_statement_keys_requests_never_seen_as_the_full_path_does(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c, other = Client(proxy), Client(proxy)
+        select = await setup(c)
+        other.protocol.statements["o"] = await other.session.prepare(
+            "SELECT v FROM t WHERE id = $1", [23])
+        await c.teach("s", b"1", select, [1])
+        assert c.bind("s", b"1")  # checked: the statement has a plan in this state
+        full = await other.run(other.protocol.statements["o"], [2])  # another session fills 2
+        c.protocol.take()
+        assert c.bind("s", b"2")  # never seen by c: keyed from its Bind
+        out = c.protocol.take()
+        assert b"".join(out[2:-1]) == b"".join(full)
+        assert other.bind("o", b"2")  # the same statement in the same state: the same plan
+        request = frame(b"B", bind_body("s", b"1")) + DESCRIBE_EXECUTE_SYNC
+        assert c.hits.at_wire(request.replace(b"\x011", b"\x012"), c.protocol) is not None
+        c.session.apply_setting(dialects.Setting("datestyle", "German"))
+        assert not c.bind("s", b"2")  # another state: its own plan, learned anew
+        c.session.apply_setting(dialects.Setting("datestyle", "ISO, MDY"))
+        await c.run(select, [1])  # translated again for the session's new target
+        assert c.bind("s", b"1")  # a memo hit numbers the state the session is in
+        # Keys made for nothing lower the plan's score: then it is tried now and then.
+        for i in range(100, 140):
+            assert not c.bind("s", str(i).encode())
+        plans = list(proxy.pipeline.cache.memo.plans.values())
+        assert any(p.score <= 0 and p.skipped > 0 for p in plans)
+        await c.run(select, [1])
+        assert c.bind("s", b"1")  # what the memo knows by its bytes is answered still
+
+    with_proxy(test, tmp_path)
+
+
+def test_a_checked_query_keys_texts_of_its_shape_never_seen(tmp_path):
+    async def test(proxy: Proxy) -> None:
+        c, other = Client(proxy), Client(proxy)
+        await setup(c)
+
+        async def query(client: Client, sql: str) -> bool:
+            """The wire's way: the hit path first, else the full path."""
+            body = sql.encode() + b"\0"
+            if client.hits.answer(b"Q", body, client.protocol, client.reader):
+                return True
+            for prepared in await client.session.split(sql):
+                await client.run(prepared, [])
+            return False
+
+        one = "SELECT v FROM t WHERE id = 1"
+        assert not await query(c, one)  # a miss fills the entry
+        assert not await query(c, one)  # a hit on the full path: learned
+        assert await query(c, one)  # checked: the statement of its shape has a plan
+        assert not await query(other, "SELECT v FROM t WHERE id = 2")  # another fills 2
+        reply = c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 2"), c.protocol)
+        assert reply is not None and b"two" in reply and reply.endswith(m.READY_IDLE)
+        assert c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 2"), c.protocol) == reply
+        assert c.hits.at_wire(query_frame("SELECT v, v FROM t WHERE id = 2"), c.protocol) is None
+        assert c.hits.at_wire(query_frame("SELECT v FROM t WHERE id = 9"), c.protocol) is None
+
+    with_proxy(test, tmp_path)
+
+
+def query_frame(sql: str) -> bytes:
+    return frame(b"Q", sql.encode() + b"\0")
 
 
 def test_result_key_is_rebuilt_on_any_set():
