@@ -2,11 +2,12 @@
 
 The statement path hands the bus a tuple of what is at hand (`raw`, in order)
 and never waits; a collector task on the loop takes them in batches (one
-wake-up per `linger`), makes the events (their fields dict, and their JSON
-when a sink sends JSON: once for all of them), filters them per subscriber
-and queues them: one that does not fit a subscriber's queue goes to the
-dead-letter store instead of slowing the query down. Each subscriber's worker
-then hands its sink a batch: one POST, one write.
+wake-up per `linger`), makes the events' JSON (events.encode: once for all
+subscribers, a batch of statements column by column in C calls), filters it
+per subscriber and queues it: an event that does not fit a subscriber's queue
+goes to the dead-letter store instead of slowing the query down. Each
+subscriber's worker then hands its sink a batch: one POST, one write, one
+call per event of a Python entry point.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import TYPES, Event, Filter, json_of, made, with_data
+from pgproxy.observers.events import TYPES, Event, Filter, encode, loads, ready, with_data
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -48,7 +50,7 @@ class Subscriber:
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
     dropped: int = 0  # overflowed the queue (and went to the dead-letter store)
-    pending: deque[Event] = field(default_factory=deque)  # the bounded queue
+    pending: deque[bytes] = field(default_factory=deque)  # the bounded queue: events' JSON
     busy: int = 0  # events the worker has taken and not yet settled
     wake: asyncio.Future[None] | None = None  # set while the worker sleeps on an empty queue
     task: asyncio.Task[None] | None = None
@@ -87,7 +89,7 @@ class Observers:
         self.dead_letters = dead_letters
         self.emitted = 0
         # What the statement path handed over and the collector has not taken yet:
-        # raw tuples (events.Build) or Events, in order.
+        # raw tuples (events.Build), in order.
         self.raw: deque[Any] = deque()
         self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
         self._collector: asyncio.Task[None] | None = None
@@ -128,7 +130,7 @@ class Observers:
                 await self._collector
         # What the path still hands over from now on is dropped (a deque of length 0).
         raw, self.raw = self.raw, deque(maxlen=0)
-        self._queue(made(list(raw)))  # into the queues, then with them to the dead letters
+        self._queue(*encode(list(raw)))  # into the queues, then with them to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -153,7 +155,7 @@ class Observers:
             self.hand((with_data, type, time.perf_counter(), data))
 
     def hand(self, item: Any) -> None:
-        """Take a raw tuple (events.Build) or an Event; on the loop's thread, never waits.
+        """Take a raw tuple (events.Build); on the loop's thread, never waits.
 
         The statement path inlines this (pgproxy/observers/watch.py): `kick` when the
         queue of raw items was empty, then append."""
@@ -164,7 +166,8 @@ class Observers:
 
     def publish(self, event: Event) -> None:
         """Queue a ready `event` for every subscriber that takes its type."""
-        self.hand(event)
+        if self._takers.get(event.type):
+            self.hand((ready, event.type, 0.0, event))
 
     def kick(self) -> None:
         """Wake the collector: the first raw item since it last took them is coming."""
@@ -187,21 +190,22 @@ class Observers:
             if self._linger > 0 and len(self.raw) < self._batch:
                 await asyncio.sleep(self._linger)
             raw, self.raw = self.raw, deque()
-            self._queue(made(list(raw)))
+            self._queue(*encode(list(raw)))
 
-    def _queue(self, batch: list[Event]) -> None:
-        """Each subscriber's events of `batch` onto its queue (what does not fit: dead letters)."""
+    def _queue(self, types: list[str], batch: list[bytes]) -> None:
+        """Each subscriber's events of `batch` (their JSON; `types`, theirs) onto its queue
+        (what does not fit: dead letters)."""
         if not batch:
             return
         self.emitted += len(batch)
         for sub in self._list:
             f = sub.filter
             if f.types:
-                mine = [e for e in batch if e.fields["type"] in f.types]
+                mine = list(compress(batch, map(f.types.__contains__, types)))
             else:
                 mine = batch
             if f.detailed:  # tables, operations, users: looked at here, off the statement path
-                mine = [e for e in mine if f.matches(e)]
+                mine = [j for j in mine if f.matches(Event(loads(j)))]
             if not mine:
                 continue
             pending = sub.pending
@@ -211,8 +215,6 @@ class Observers:
                 mine = mine[: max(room, 0)]
                 sub.dropped += len(over)
                 self._dead(sub, over, "queue full", 0)
-            if sub.sink.json:
-                json_of(mine)  # made once for every sink that sends it, kept on the events
             pending.extend(mine)
             wake = sub.wake
             if wake is not None and mine:
@@ -255,7 +257,7 @@ class Observers:
                 raise TimeoutError
             await asyncio.sleep(0.005)
 
-    async def _with_retries(self, sub: Subscriber, batch: list[Event]) -> None:
+    async def _with_retries(self, sub: Subscriber, batch: list[bytes]) -> None:
         error = ""
         for attempt in range(sub.retries + 1):
             if attempt:
@@ -274,7 +276,7 @@ class Observers:
                     len(batch), error)
         self._dead(sub, batch, error, sub.retries + 1)
 
-    def _dead(self, sub: Subscriber, events: list[Event], error: str, attempts: int) -> None:
+    def _dead(self, sub: Subscriber, events: list[bytes], error: str, attempts: int) -> None:
         sub.dead_lettered += len(events)
         if self._loop is not None and not self._stopped:
             self._loop.run_in_executor(
@@ -296,9 +298,9 @@ class Observers:
         for name, event in taken:
             sub = self.subscribers[name]
             if len(sub.pending) >= sub.queue_size:
-                self._dead(sub, [event], "queue full on replay", 0)
+                self._dead(sub, [event.json()], "queue full on replay", 0)
                 continue
-            sub.pending.append(event)
+            sub.pending.append(event.json())
             wake, sub.wake = sub.wake, None
             if wake is not None and not wake.done():
                 wake.set_result(None)

@@ -37,9 +37,16 @@ class DeadLetterStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
 
-    def add(self, subscriber: str, events: Iterable[Event], error: str, attempts: int) -> int:
+    def add(
+        self, subscriber: str, events: Iterable[Event | bytes], error: str, attempts: int
+    ) -> int:
+        """Keep `events` (Events, or their JSON as the bus carries them)."""
         now = time.time()
-        rows = [(subscriber, e.id, e.type, e.to_json(), error[:500], attempts, now) for e in events]
+        rows = []
+        for e in events:
+            if not isinstance(e, Event):
+                e = Event.from_json(e)
+            rows.append((subscriber, e.id, e.type, e.to_json(), error[:500], attempts, now))
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
