@@ -14,7 +14,8 @@ With --instructions N, instead: both proxies run under valgrind's callgrind and
 print the instructions per statement of the proxy process (every thread: the
 statement path and the subscribers' delivery), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
-latency is not; a third proxy, with an observer that takes no statement events,
+latency is not; the three observers twice, the entry point called per event
+and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
 gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline).
 Prints figures; asserts nothing.
 """

@@ -50,7 +50,9 @@ class Subscriber:
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
     dropped: int = 0  # overflowed the queue (and went to the dead-letter store)
-    pending: deque[bytes] = field(default_factory=deque)  # the bounded queue: events' JSON
+    # The bounded queue: events as the sink takes them (their JSON; their dicts if it
+    # takes dicts).
+    pending: deque[Any] = field(default_factory=deque)
     busy: int = 0  # events the worker has taken and not yet settled
     wake: asyncio.Future[None] | None = None  # set while the worker sleeps on an empty queue
     task: asyncio.Task[None] | None = None
@@ -99,6 +101,7 @@ class Observers:
         self._batch = min((s.batch for s in self._list), default=1)
         for s in self._list:
             s.extra_linger = s.linger - self._linger
+        self._dicts = any(s.sink.dicts for s in self._list)  # made only if a sink takes them
         self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -130,7 +133,7 @@ class Observers:
                 await self._collector
         # What the path still hands over from now on is dropped (a deque of length 0).
         raw, self.raw = self.raw, deque(maxlen=0)
-        self._queue(*encode(list(raw)))  # into the queues, then with them to the dead letters
+        self._queue(*encode(list(raw), self._dicts))  # then with the queues to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -190,22 +193,28 @@ class Observers:
             if self._linger > 0 and len(self.raw) < self._batch:
                 await asyncio.sleep(self._linger)
             raw, self.raw = self.raw, deque()
-            self._queue(*encode(list(raw)))
+            self._queue(*encode(list(raw), self._dicts))
 
-    def _queue(self, types: list[str], batch: list[bytes]) -> None:
-        """Each subscriber's events of `batch` (their JSON; `types`, theirs) onto its queue
-        (what does not fit: dead letters)."""
-        if not batch:
+    def _queue(self, types: list[str], parts: list[bytes],
+               dicts: list[dict[str, Any]] | None) -> None:
+        """Each subscriber's events onto its queue as its sink takes them (their JSON,
+        `parts`, or their `dicts`; `types`, theirs); what does not fit: dead letters."""
+        if not parts:
             return
-        self.emitted += len(batch)
+        self.emitted += len(parts)
+        given = False  # the dicts went to a subscriber already: the next one gets copies
         for sub in self._list:
             f = sub.filter
+            batch: list[Any] = parts
+            if sub.sink.dicts:
+                batch = list(map(dict.copy, dicts)) if given else dicts  # type: ignore[arg-type]
+                given = True
             if f.types:
                 mine = list(compress(batch, map(f.types.__contains__, types)))
             else:
                 mine = batch
             if f.detailed:  # tables, operations, users: looked at here, off the statement path
-                mine = [j for j in mine if f.matches(Event(loads(j)))]
+                mine = [e for e in mine if f.matches(Event(e if sub.sink.dicts else loads(e)))]
             if not mine:
                 continue
             pending = sub.pending
@@ -257,7 +266,7 @@ class Observers:
                 raise TimeoutError
             await asyncio.sleep(0.005)
 
-    async def _with_retries(self, sub: Subscriber, batch: list[bytes]) -> None:
+    async def _with_retries(self, sub: Subscriber, batch: list[Any]) -> None:
         error = ""
         for attempt in range(sub.retries + 1):
             if attempt:
@@ -276,7 +285,7 @@ class Observers:
                     len(batch), error)
         self._dead(sub, batch, error, sub.retries + 1)
 
-    def _dead(self, sub: Subscriber, events: list[bytes], error: str, attempts: int) -> None:
+    def _dead(self, sub: Subscriber, events: list[Any], error: str, attempts: int) -> None:
         sub.dead_lettered += len(events)
         if self._loop is not None and not self._stopped:
             self._loop.run_in_executor(
@@ -298,9 +307,9 @@ class Observers:
         for name, event in taken:
             sub = self.subscribers[name]
             if len(sub.pending) >= sub.queue_size:
-                self._dead(sub, [event.json()], "queue full on replay", 0)
+                self._dead(sub, [event], "queue full on replay", 0)
                 continue
-            sub.pending.append(event.json())
+            sub.pending.append(event.fields if sub.sink.dicts else event.json())
             wake, sub.wake = sub.wake, None
             if wake is not None and not wake.done():
                 wake.set_result(None)

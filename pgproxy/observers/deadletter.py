@@ -38,13 +38,16 @@ class DeadLetterStore:
         self._db.execute(_SCHEMA)
 
     def add(
-        self, subscriber: str, events: Iterable[Event | bytes], error: str, attempts: int
+        self, subscriber: str, events: Iterable[Event | bytes | dict[str, Any]], error: str,
+        attempts: int,
     ) -> int:
-        """Keep `events` (Events, or their JSON as the bus carries them)."""
+        """Keep `events` (Events, or as the bus carries them: their JSON or their dicts)."""
         now = time.time()
         rows = []
         for e in events:
-            if not isinstance(e, Event):
+            if isinstance(e, dict):
+                e = Event(e)
+            elif not isinstance(e, Event):
                 e = Event.from_json(e)
             rows.append((subscriber, e.id, e.type, e.to_json(), error[:500], attempts, now))
         with self._lock:

@@ -127,9 +127,13 @@ class Event:
 
 # What the statement path hands the bus: a tuple `(build, type, perf_counter time, ...)`;
 # build(id, unix time, the tuple) makes the event's fields off the path. A builder may
-# also have `many(tuples, their id numbers, offset to Unix time) -> [JSON]`: the events
-# of several of its tuples at once, column by column in C calls (pgproxy/observers/columns).
+# also have `many(tuples, their id numbers, offset to Unix time, dicts) -> (JSON, dicts)`:
+# the events of several of its tuples at once, column by column in C calls
+# (pgproxy/observers/columns), and their dicts (each of its own) if `dicts`, else None.
 Build = Callable[[str, float, tuple[Any, ...]], dict[str, Any]]
+
+# A batch's events in order: their types, their JSON, and their dicts (None: not asked).
+Encoded = tuple[list[str], list[bytes], list[dict[str, Any]] | None]
 
 
 def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
@@ -139,59 +143,74 @@ def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
 
 def ready(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     """The fields of `(ready, type, 0.0, event)`: an Event made already (publish)."""
-    return item[3].fields
+    return item[3].to_dict()
 
 
 _builder = itemgetter(0)
 _type = itemgetter(1)
 
 
-def encode(raw: list[tuple[Any, ...]]) -> tuple[list[str], list[bytes]]:
-    """Each event's type and JSON, of what the statement path handed the bus, in order;
-    ids follow it. The tuples of one builder are made together (its `many`)."""
+def encode(raw: list[tuple[Any, ...]], dicts: bool = False) -> Encoded:
+    """Each event's type and JSON (and dict, if `dicts`), of what the statement path
+    handed the bus, in order; ids follow it. The tuples of one builder are made together
+    (its `many`)."""
     n = len(raw)
     if not n:
-        return [], []
+        return [], [], [] if dicts else None
     offset = time.time() - time.perf_counter()  # the path's clock to Unix time, once a batch
     first = take_ids(n)
     builders = list(map(_builder, raw))
-    parts: list[bytes | None]
+    parts: list[Any]
+    ds: list[Any] | None
     if builders.count(builders[0]) == n:  # one kind (statements): the usual batch
-        parts = _made(builders[0], raw, range(first, first + n), offset)
+        parts, ds = _made(builders[0], raw, range(first, first + n), offset, dicts)
     else:
         where: dict[Any, list[int]] = {}
         for i, b in enumerate(builders):
             where.setdefault(b, []).append(i)
         parts = [None] * n
+        ds = [None] * n if dicts else None
         for b, positions in where.items():
-            got = _made(b, [raw[i] for i in positions], [first + i for i in positions], offset)
+            got, got_ds = _made(b, [raw[i] for i in positions], [first + i for i in positions],
+                                offset, dicts)
             for i, part in zip(positions, got, strict=True):
                 parts[i] = part
+            if ds is not None:
+                for i, d in zip(positions, got_ds, strict=True):  # type: ignore[arg-type]
+                    ds[i] = d
     types = list(map(_type, raw))
     if None in parts:  # a builder's bug lost these: the others go on
-        kept = [(t, p) for t, p in zip(types, parts, strict=True) if p is not None]
-        return [t for t, _ in kept], [p for _, p in kept]  # type: ignore[misc]
-    return types, parts  # type: ignore[return-value]
+        kept = [i for i, p in enumerate(parts) if p is not None]
+        types = [types[i] for i in kept]
+        parts = [parts[i] for i in kept]
+        ds = None if ds is None else [ds[i] for i in kept]
+    return types, parts, ds
 
 
 def _made(
-    build: Any, items: list[tuple[Any, ...]], ids: Iterable[int], offset: float
-) -> list[bytes | None]:
-    """The JSON of `items`, of one builder: all at once, else one by one (None: failed)."""
+    build: Any, items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+) -> tuple[list[Any], list[Any] | None]:
+    """The JSON (and dicts) of `items`, of one builder: all at once, else one by one (None:
+    that one failed)."""
     many = getattr(build, "many", None)
     if many is not None:
         try:
-            return many(items, ids, offset)
+            return many(items, ids, offset, dicts)
         except Exception:
             log.exception("observers: could not make %d events at once", len(items))
-    out: list[bytes | None] = []
+    parts: list[bytes | None] = []
+    ds: list[dict[str, Any] | None] | None = [] if dicts else None
     for n, item in zip(ids, items, strict=True):
         try:
-            out.append(dumps(build(f"{_BOOT}-{n}", item[2] + offset, item)))
+            fields = build(f"{_BOOT}-{n}", item[2] + offset, item)
+            part = dumps(fields)
         except Exception:  # a bug in one builder loses its event, never the collector
             log.exception("observers: could not make a %s event", item[1])
-            out.append(None)
-    return out
+            fields = part = None
+        parts.append(part)
+        if ds is not None:
+            ds.append(fields)
+    return parts, ds
 
 
 def boot() -> str:

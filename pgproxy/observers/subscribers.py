@@ -26,21 +26,22 @@ class DeliveryError(Exception):
 
 class Sink(abc.ABC):
     """One subscriber's way out, given a batch of events as their JSON (one bytes each,
-    made once for every subscriber). `deliver` raises on failure; the bus owns retries
-    and order."""
+    made once for every subscriber), or as dicts (each of its own) if it takes `dicts`.
+    `deliver` raises on failure; the bus owns retries and order."""
 
     kind = "sink"
+    dicts = False
 
     def __init__(self) -> None:
         # One thread per sink: blocking I/O stays off the event loop, and one
         # thread keeps a sink's batches in order.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"pgproxy-{self.kind}")
 
-    async def deliver(self, events: list[bytes]) -> None:
+    async def deliver(self, events: list[Any]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.deliver_sync, events)
 
     @abc.abstractmethod
-    def deliver_sync(self, events: list[bytes]) -> None:
+    def deliver_sync(self, events: list[Any]) -> None:
         """Deliver one batch, blocking; raise to have the bus retry it."""
 
     def close(self) -> None:
@@ -137,9 +138,8 @@ class AuditLog(Sink):
 
 class EntryPoint(Sink):
     """`package.module:name`: a callable, or a class built with options, called with each
-    event as a dict of its own (`calls = "event"`: decoded from the event's JSON, in C),
-    or once per batch with an EventBatch (`calls = "batch"`: no dict made per event
-    unless it is read).
+    event as a dict of its own (`calls = "event"`), or once per batch with an EventBatch
+    (`calls = "batch"`: no dict made per event unless it is read).
 
     A coroutine function runs on the event loop; anything else in the sink's thread.
     """
@@ -161,25 +161,26 @@ class EntryPoint(Sink):
         self.target = target
         self._fn = obj
         self._batch = calls == "batch"
+        self.dicts = not self._batch  # a batch is given the JSON, decoded if read
         self._async = inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
             getattr(obj, "__call__", None)  # noqa: B004 - an instance with async __call__
         )
 
-    async def deliver(self, events: list[bytes]) -> None:
+    async def deliver(self, events: list[Any]) -> None:
         if not self._async:
             await super().deliver(events)
         elif self._batch:
             await self._fn(EventBatch(events))
         else:
-            for d in map(loads, events):
+            for d in events:
                 await self._fn(d)
 
-    def deliver_sync(self, events: list[bytes]) -> None:
+    def deliver_sync(self, events: list[Any]) -> None:
         fn = self._fn
         if self._batch:
             fn(EventBatch(events))
             return
-        for d in map(loads, events):
+        for d in events:
             fn(d)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, mul, truediv
+from operator import add, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
@@ -18,7 +18,6 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
-from pgproxy.observers.events import loads
 from pgproxy.results import Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
@@ -258,9 +257,10 @@ _OPERATIONS = {k: str(k) for k in Kind}
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     """A statement event's fields, from what Watch._finish handed the bus (the one-by-one
     form of _statement_events: the same fields, in the same order)."""
-    _, type, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
-    return {"id": id, "type": type, "time": at, "duration_ms": _ms(seconds),
-            **loads(b"{" + _rest(route, user, stmt, tag, rows, hit, sqlstate) + b"}")}
+    _, _, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
+    fields = _rest(route, user, stmt, tag, rows, hit, sqlstate)[1].copy()
+    fields.update(id=id, time=at, duration_ms=_ms(seconds), tables=list(fields["tables"]))
+    return fields
 
 
 def _ms(seconds: float) -> float:
@@ -268,11 +268,11 @@ def _ms(seconds: float) -> float:
 
 
 def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, hit: Any,
-          sqlstate: str | None) -> bytes:
-    """What statement events repeat (all but id, time and duration), as JSON without its
-    braces."""
+          sqlstate: str | None) -> tuple[bytes, dict[str, Any]]:
+    """What statement events repeat (all but id, time and duration): as JSON without its
+    braces, and as a dict of all the fields, in order, to copy."""
     read, written = stmt.tables_read, stmt.tables_written
-    return events.dumps({
+    rest = {
         "route": route.name,
         "backend": route.backend.name,
         "user": user,
@@ -282,31 +282,51 @@ def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, 
         "rows": rows,
         "cache_hit": hit,
         "sqlstate": sqlstate,
-    })[1:-1]
+    }
+    fields = {"id": None, "type": events.STATEMENT, "time": None, "duration_ms": None, **rest}
+    return events.dumps(rest)[1:-1], fields
 
 
 _RESTS = columns.Pieces(_rest)
 _ID = b'{"id":"' + events.boot().encode() + b"-"
+_ID_TEXT = events.boot() + "-%d"
+_piece = itemgetter(0)
+_fields = itemgetter(1)
 
 
-def _statement_events(items: list[tuple[Any, ...]], ids: Iterable[int], offset: float
-                      ) -> list[bytes]:
-    """The JSON of many statement events at once, column by column (pgproxy/observers/
-    columns.py): a Python step per batch, not per event, but for the statements, tags ...
-    not seen before."""
+def _statement_events(
+    items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+) -> tuple[list[bytes], list[dict[str, Any]] | None]:
+    """Many statement events at once, column by column (pgproxy/observers/columns.py): a
+    Python step per batch, not per event, but for the statements, tags ... not seen
+    before; and their dicts, if asked for, each a copy of its kept one."""
     _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
         *items, strict=True)
     rests = _RESTS.get(
         list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
                  strict=True)),
         zip(routes, users, stmts, tags, rows, hits, sqlstates, strict=True))
-    ms = map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
-             repeat(1000))
-    return columns.rows(
+    ids = list(ids)
+    times = list(map(add, nows, repeat(offset)))
+    ms = list(map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
+                  repeat(1000)))
+    parts = columns.rows(
         repeat(_ID), columns.numbers(ids), repeat(b'","type":"statement","time":'),
-        columns.numbers(map(add, nows, repeat(offset))), repeat(b',"duration_ms":'),
-        columns.numbers(ms), repeat(b","), rests, repeat(b"}"),
+        columns.numbers(times), repeat(b',"duration_ms":'), columns.numbers(ms),
+        repeat(b","), map(_piece, rests), repeat(b"}"),
     )
+    if not dicts:
+        return parts, None
+    ds = []
+    add_dict = ds.append
+    for kept, n, at, duration in zip(map(_fields, rests), ids, times, ms, strict=True):
+        d = kept.copy()  # the keys' table cloned: no dict built key by key
+        d["id"] = _ID_TEXT % n
+        d["time"] = at
+        d["duration_ms"] = duration
+        d["tables"] = [*d["tables"]]  # a list of its own
+        add_dict(d)
+    return parts, ds
 
 
 _statement_event.many = _statement_events  # type: ignore[attr-defined]

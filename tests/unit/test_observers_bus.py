@@ -204,11 +204,14 @@ def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
         _statement_item(None, "", None, 0.0, 0, "42P01", ()),
         _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"}),
     ]
-    parts = watch._statement_events(items, range(7, 11), 100.0)
+    parts, made = watch._statement_events(items, range(7, 11), 100.0, True)
     dicts = [json.loads(j) for j in parts]
     slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 100.0, item)
             for n, item in zip(range(7, 11), items, strict=True)]
-    assert dicts == slow
+    assert dicts == slow == made
+    assert [list(d) for d in made] == [list(d) for d in slow]
+    assert made[0]["tables"] is not made[3]["tables"]
+    assert watch._statement_events(items, range(4), 0.0, False)[1] is None
     assert [list(d) for d in dicts] == [list(d) for d in slow] == [
         ["id", "type", "time", "duration_ms", "route", "backend", "user", "operation",
          "tables", "tag", "rows", "cache_hit", "sqlstate"]] * 4
@@ -227,7 +230,7 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
     def broken(id, at, item):
         raise RuntimeError("a bug in an event builder")
 
-    def broken_many(items, ids, offset):
+    def broken_many(items, ids, offset, dicts):
         raise RuntimeError("a bug in a batch builder")
 
     def half(id, at, item):  # fails one by one for odd items only
@@ -244,8 +247,9 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
         _statement_item("bob", "SELECT 2", None, 0.002, 2, None, {"t"}),
         (half, "write", 0.0, 2),
     ]
-    types, parts = events.encode(raw)
+    types, parts, dicts = events.encode(raw, True)
     got = [json.loads(p) for p in parts]
+    assert got == dicts
     assert types == ["statement", "connect", "statement", "write"]
     assert [e["type"] for e in got] == types
     assert [got[0]["user"], got[1]["n"], got[2]["user"], got[3]["n"]] == ["ann", 0, "bob", 2]
