@@ -14,7 +14,8 @@ With --instructions N, instead: both proxies run under valgrind's callgrind and
 print the instructions per statement of the proxy process (every thread: the
 statement path and the subscribers' delivery), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
-latency is not; a third proxy, with an observer that takes no statement events,
+latency is not; the three observers twice, the entry point called per event
+and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
 gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline).
 Prints figures; asserts nothing.
 """
@@ -46,6 +47,11 @@ from tests.fix_servers import free_port
 
 def sink(event: dict) -> None:
     """The Python entry-point subscriber: takes the event and does nothing with it."""
+
+
+def batch_sink(events: Any) -> None:
+    """The Python entry-point subscriber called once per batch (`calls = "batch"`): takes
+    the batch and reads none of its events."""
 
 
 def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
@@ -94,12 +100,17 @@ async def webhook_rate(url: str, events: int) -> float:
     return rate
 
 
-def three_observers(work: Path, url: str, linger: float | None = None) -> str:
-    """The configuration with three subscribers that take every event."""
+def three_observers(work: Path, url: str, linger: float | None = None,
+                    batch: bool = False) -> str:
+    """The configuration with three subscribers that take every event (the entry point
+    called per event, or per batch)."""
+    python = {"name": "python", "type": "python", "entry_point": "bench_observers:sink"}
+    if batch:
+        python.update(entry_point="bench_observers:batch_sink", calls="batch")
     subscribers = [
         {"name": "hook", "type": "webhook", "url": url},
         {"name": "audit", "type": "audit", "path": str(work / "audit.jsonl")},
-        {"name": "python", "type": "python", "entry_point": "bench_observers:sink"},
+        python,
     ]
     text = f'[observers]\ndead_letter = "{work / "dl.db"}"\n'
     for sub in subscribers:
@@ -198,14 +209,20 @@ def main() -> None:
             three = quiet + three_observers(work, url, linger=2.5)
             watched = instructions(args.root, backend, three, work, args.instructions,
                                    lambda: min(count[0], audit_lines(work)))
+            three = quiet + three_observers(work, url, linger=2.5, batch=True)
+            batched = instructions(args.root, backend, three, work, args.instructions,
+                                   lambda: min(count[0], audit_lines(work)))
             print(f"point SELECT on SQLite, instructions per statement of the proxy process "
                   f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
             print(f"  no observers     {base / 1000:8.1f} k")
             print(f"  statement path   {path / 1000:8.1f} k   (observers, none taking "
                   f"statement events: {100 * (path - base) / base:.1f} %)")
             print(f"  three observers  {watched / 1000:8.1f} k   "
-                  f"(webhook, audit log, python entry point)")
-            print(f"  overhead         {100 * (watched - base) / base:8.1f} %")
+                  f"(webhook, audit log, python entry point called per event): "
+                  f"{100 * (watched - base) / base:.1f} %")
+            print(f"  three observers  {batched / 1000:8.1f} k   "
+                  f"(the same, the entry point called per batch): "
+                  f"{100 * (batched - base) / base:.1f} %")
             server.shutdown()
             return
         with run_proxy(backend, config=three, env=env) as observed:

@@ -3,7 +3,7 @@
 from pgproxy.observers.bus import Observers, Subscriber
 from pgproxy.observers.deadletter import DeadLetterStore
 from pgproxy.observers.events import Event, Filter
-from pgproxy.observers.subscribers import AuditLog, EntryPoint, Webhook
+from pgproxy.observers.subscribers import AuditLog, EntryPoint, EventBatch, Webhook
 from pgproxy.observers.watch import Watch
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "DeadLetterStore",
     "EntryPoint",
     "Event",
+    "EventBatch",
     "Filter",
     "Observers",
     "Subscriber",

@@ -2,11 +2,12 @@
 
 The statement path hands the bus a tuple of what is at hand (`raw`, in order)
 and never waits; a collector task on the loop takes them in batches (one
-wake-up per `linger`), makes the events (their fields dict, and their JSON
-when a sink sends JSON: once for all of them), filters them per subscriber
-and queues them: one that does not fit a subscriber's queue goes to the
-dead-letter store instead of slowing the query down. Each subscriber's worker
-then hands its sink a batch: one POST, one write.
+wake-up per `linger`), makes the events' JSON (events.encode: once for all
+subscribers, a batch of statements column by column in C calls), filters it
+per subscriber and queues it: an event that does not fit a subscriber's queue
+goes to the dead-letter store instead of slowing the query down. Each
+subscriber's worker then hands its sink a batch: one POST, one write, one
+call per event of a Python entry point.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import TYPES, Event, Filter, json_of, made, with_data
+from pgproxy.observers.events import TYPES, Event, Filter, encode, loads, ready, with_data
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -48,7 +50,9 @@ class Subscriber:
     failed: int = 0  # delivery attempts that failed
     dead_lettered: int = 0
     dropped: int = 0  # overflowed the queue (and went to the dead-letter store)
-    pending: deque[Event] = field(default_factory=deque)  # the bounded queue
+    # The bounded queue: events as the sink takes them (their JSON; their dicts if it
+    # takes dicts).
+    pending: deque[Any] = field(default_factory=deque)
     busy: int = 0  # events the worker has taken and not yet settled
     wake: asyncio.Future[None] | None = None  # set while the worker sleeps on an empty queue
     task: asyncio.Task[None] | None = None
@@ -87,7 +91,7 @@ class Observers:
         self.dead_letters = dead_letters
         self.emitted = 0
         # What the statement path handed over and the collector has not taken yet:
-        # raw tuples (events.Build) or Events, in order.
+        # raw tuples (events.Build), in order.
         self.raw: deque[Any] = deque()
         self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
         self._collector: asyncio.Task[None] | None = None
@@ -97,6 +101,7 @@ class Observers:
         self._batch = min((s.batch for s in self._list), default=1)
         for s in self._list:
             s.extra_linger = s.linger - self._linger
+        self._dicts = any(s.sink.dicts for s in self._list)  # made only if a sink takes them
         self._dl_thread = ThreadPoolExecutor(1, thread_name_prefix="pgproxy-deadletter")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -128,7 +133,7 @@ class Observers:
                 await self._collector
         # What the path still hands over from now on is dropped (a deque of length 0).
         raw, self.raw = self.raw, deque(maxlen=0)
-        self._queue(made(list(raw)))  # into the queues, then with them to the dead letters
+        self._queue(*encode(list(raw), self._dicts))  # then with the queues to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -153,7 +158,7 @@ class Observers:
             self.hand((with_data, type, time.perf_counter(), data))
 
     def hand(self, item: Any) -> None:
-        """Take a raw tuple (events.Build) or an Event; on the loop's thread, never waits.
+        """Take a raw tuple (events.Build); on the loop's thread, never waits.
 
         The statement path inlines this (pgproxy/observers/watch.py): `kick` when the
         queue of raw items was empty, then append."""
@@ -164,7 +169,8 @@ class Observers:
 
     def publish(self, event: Event) -> None:
         """Queue a ready `event` for every subscriber that takes its type."""
-        self.hand(event)
+        if self._takers.get(event.type):
+            self.hand((ready, event.type, 0.0, event))
 
     def kick(self) -> None:
         """Wake the collector: the first raw item since it last took them is coming."""
@@ -187,21 +193,28 @@ class Observers:
             if self._linger > 0 and len(self.raw) < self._batch:
                 await asyncio.sleep(self._linger)
             raw, self.raw = self.raw, deque()
-            self._queue(made(list(raw)))
+            self._queue(*encode(list(raw), self._dicts))
 
-    def _queue(self, batch: list[Event]) -> None:
-        """Each subscriber's events of `batch` onto its queue (what does not fit: dead letters)."""
-        if not batch:
+    def _queue(self, types: list[str], parts: list[bytes],
+               dicts: list[dict[str, Any]] | None) -> None:
+        """Each subscriber's events onto its queue as its sink takes them (their JSON,
+        `parts`, or their `dicts`; `types`, theirs); what does not fit: dead letters."""
+        if not parts:
             return
-        self.emitted += len(batch)
+        self.emitted += len(parts)
+        given = False  # the dicts went to a subscriber already: the next one gets copies
         for sub in self._list:
             f = sub.filter
+            batch: list[Any] = parts
+            if sub.sink.dicts:
+                batch = list(map(dict.copy, dicts)) if given else dicts  # type: ignore[arg-type]
+                given = True
             if f.types:
-                mine = [e for e in batch if e.fields["type"] in f.types]
+                mine = list(compress(batch, map(f.types.__contains__, types)))
             else:
                 mine = batch
             if f.detailed:  # tables, operations, users: looked at here, off the statement path
-                mine = [e for e in mine if f.matches(e)]
+                mine = [e for e in mine if f.matches(Event(e if sub.sink.dicts else loads(e)))]
             if not mine:
                 continue
             pending = sub.pending
@@ -211,8 +224,6 @@ class Observers:
                 mine = mine[: max(room, 0)]
                 sub.dropped += len(over)
                 self._dead(sub, over, "queue full", 0)
-            if sub.sink.json:
-                json_of(mine)  # made once for every sink that sends it, kept on the events
             pending.extend(mine)
             wake = sub.wake
             if wake is not None and mine:
@@ -255,7 +266,7 @@ class Observers:
                 raise TimeoutError
             await asyncio.sleep(0.005)
 
-    async def _with_retries(self, sub: Subscriber, batch: list[Event]) -> None:
+    async def _with_retries(self, sub: Subscriber, batch: list[Any]) -> None:
         error = ""
         for attempt in range(sub.retries + 1):
             if attempt:
@@ -274,7 +285,7 @@ class Observers:
                     len(batch), error)
         self._dead(sub, batch, error, sub.retries + 1)
 
-    def _dead(self, sub: Subscriber, events: list[Event], error: str, attempts: int) -> None:
+    def _dead(self, sub: Subscriber, events: list[Any], error: str, attempts: int) -> None:
         sub.dead_lettered += len(events)
         if self._loop is not None and not self._stopped:
             self._loop.run_in_executor(
@@ -298,7 +309,7 @@ class Observers:
             if len(sub.pending) >= sub.queue_size:
                 self._dead(sub, [event], "queue full on replay", 0)
                 continue
-            sub.pending.append(event)
+            sub.pending.append(event.fields if sub.sink.dicts else event.json())
             wake, sub.wake = sub.wake, None
             if wake is not None and not wake.done():
                 wake.set_result(None)

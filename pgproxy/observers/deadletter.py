@@ -37,9 +37,19 @@ class DeadLetterStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
 
-    def add(self, subscriber: str, events: Iterable[Event], error: str, attempts: int) -> int:
+    def add(
+        self, subscriber: str, events: Iterable[Event | bytes | dict[str, Any]], error: str,
+        attempts: int,
+    ) -> int:
+        """Keep `events` (Events, or as the bus carries them: their JSON or their dicts)."""
         now = time.time()
-        rows = [(subscriber, e.id, e.type, e.to_json(), error[:500], attempts, now) for e in events]
+        rows = []
+        for e in events:
+            if isinstance(e, dict):
+                e = Event(e)
+            elif not isinstance(e, Event):
+                e = Event.from_json(e)
+            rows.append((subscriber, e.id, e.type, e.to_json(), error[:500], attempts, now))
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 log = logging.getLogger("pgproxy.observers")
@@ -29,19 +29,31 @@ TYPES = frozenset({STATEMENT, WRITE, BACKEND_DOWN, BACKEND_UP, FAILOVER, BAN, UN
 # Ids are unique across restarts (a random boot prefix) and ordered within one run,
 # so a receiver can de-duplicate a redelivery and spot a gap.
 _BOOT = secrets.token_hex(4)
-_SEQ = itertools.count(1)
+_next_id = [1]  # the next id's number: taken a batch at a time (take_ids)
+
+
+def take_ids(n: int) -> int:
+    """The first of `n` consecutive id numbers, all taken (on the loop's thread)."""
+    first = _next_id[0]
+    _next_id[0] = first + n
+    return first
+
 
 # A faster encoder when it is installed; the output is the same compact JSON. Called
 # as orjson.dumps(d, default=str) itself: through a functools.partial holding the
 # keyword, each call merged a fresh keyword dict (a third of an event's encoding).
 _orjson_dumps: Callable[..., bytes] | None
+loads: Callable[[bytes], Any]
 try:
     from orjson import dumps as _orjson_dumps
+    from orjson import loads
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson_dumps = None
+    loads = json.loads
 
 
-def _dumps(d: dict[str, Any]) -> bytes:
+def dumps(d: Any) -> bytes:
+    """Compact UTF-8 JSON; what JSON has no type for as its str()."""
     if _orjson_dumps is not None:
         try:
             return _orjson_dumps(d, default=str)
@@ -56,9 +68,9 @@ _HEAD = ("id", "type", "time")
 class Event:
     """One thing that happened: its fields (id, type, time, then its data) and their JSON.
 
-    The bus makes events off the statement path, in batches, from what the path
-    handed it (`made`); an event's JSON is made once (json_of) for all the
-    subscribers that send it.
+    The bus itself carries events as their JSON alone (encode): this is their
+    face for code that makes one (publish), filters on their data, or reads
+    one back from the dead-letter store.
     """
 
     __slots__ = ("_json", "fields")
@@ -69,7 +81,7 @@ class Event:
 
     @classmethod
     def new(cls, type: str, data: dict[str, Any]) -> Event:
-        return cls({"id": f"{_BOOT}-{next(_SEQ)}", "type": type, "time": time.time(), **data})
+        return cls({"id": f"{_BOOT}-{take_ids(1)}", "type": type, "time": time.time(), **data})
 
     @property
     def id(self) -> str:
@@ -94,26 +106,34 @@ class Event:
         return self.fields.copy()
 
     def json(self) -> bytes:
-        """The event as compact UTF-8 JSON, made once for every subscriber."""
+        """The event as compact UTF-8 JSON."""
         j = self._json
         if j is None:
-            j = self._json = _dumps(self.fields)
+            j = self._json = dumps(self.fields)
         return j
 
     def to_json(self) -> str:
         return self.json().decode()
 
     @classmethod
-    def from_json(cls, text: str) -> Event:
-        return cls(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Event:
+        e = cls(loads(text))
+        e._json = text.encode() if isinstance(text, str) else text
+        return e
 
     def __repr__(self) -> str:
         return f"Event({self.id!r}, {self.type!r})"
 
 
 # What the statement path hands the bus: a tuple `(build, type, perf_counter time, ...)`;
-# build(id, unix time, the tuple) makes the event's fields off the path.
+# build(id, unix time, the tuple) makes the event's fields off the path. A builder may
+# also have `many(tuples, their id numbers, offset to Unix time, dicts) -> (JSON, dicts)`:
+# the events of several of its tuples at once, column by column in C calls
+# (pgproxy/observers/columns), and their dicts (each of its own) if `dicts`, else None.
 Build = Callable[[str, float, tuple[Any, ...]], dict[str, Any]]
+
+# A batch's events in order: their types, their JSON, and their dicts (None: not asked).
+Encoded = tuple[list[str], list[bytes], list[dict[str, Any]] | None]
 
 
 def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
@@ -121,42 +141,81 @@ def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     return {"id": id, "type": item[1], "time": at, **item[3]}
 
 
-def made(raw: list[Any]) -> list[Event]:
-    """Events of what the statement path handed the bus (tuples, see Build, or ready
-    Events), in order; ids follow it."""
+def ready(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields of `(ready, type, 0.0, event)`: an Event made already (publish)."""
+    return item[3].to_dict()
+
+
+_builder = itemgetter(0)
+_type = itemgetter(1)
+
+
+def encode(raw: list[tuple[Any, ...]], dicts: bool = False) -> Encoded:
+    """Each event's type and JSON (and dict, if `dicts`), of what the statement path
+    handed the bus, in order; ids follow it. The tuples of one builder are made together
+    (its `many`)."""
+    n = len(raw)
+    if not n:
+        return [], [], [] if dicts else None
     offset = time.time() - time.perf_counter()  # the path's clock to Unix time, once a batch
-    seq, boot, new = _SEQ, _BOOT, Event.__new__
-    out = []
-    for item in raw:
-        if type(item) is Event:
-            out.append(item)
-            continue
+    first = take_ids(n)
+    builders = list(map(_builder, raw))
+    parts: list[Any]
+    ds: list[Any] | None
+    if builders.count(builders[0]) == n:  # one kind (statements): the usual batch
+        parts, ds = _made(builders[0], raw, range(first, first + n), offset, dicts)
+    else:
+        where: dict[Any, list[int]] = {}
+        for i, b in enumerate(builders):
+            where.setdefault(b, []).append(i)
+        parts = [None] * n
+        ds = [None] * n if dicts else None
+        for b, positions in where.items():
+            got, got_ds = _made(b, [raw[i] for i in positions], [first + i for i in positions],
+                                offset, dicts)
+            for i, part in zip(positions, got, strict=True):
+                parts[i] = part
+            if ds is not None:
+                for i, d in zip(positions, got_ds, strict=True):  # type: ignore[arg-type]
+                    ds[i] = d
+    types = list(map(_type, raw))
+    if None in parts:  # a builder's bug lost these: the others go on
+        kept = [i for i, p in enumerate(parts) if p is not None]
+        types = [types[i] for i in kept]
+        parts = [parts[i] for i in kept]
+        ds = None if ds is None else [ds[i] for i in kept]
+    return types, parts, ds
+
+
+def _made(
+    build: Any, items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+) -> tuple[list[Any], list[Any] | None]:
+    """The JSON (and dicts) of `items`, of one builder: all at once, else one by one (None:
+    that one failed)."""
+    many = getattr(build, "many", None)
+    if many is not None:
         try:
-            fields = item[0](f"{boot}-{next(seq)}", item[2] + offset, item)
+            return many(items, ids, offset, dicts)
+        except Exception:
+            log.exception("observers: could not make %d events at once", len(items))
+    parts: list[bytes | None] = []
+    ds: list[dict[str, Any] | None] | None = [] if dicts else None
+    for n, item in zip(ids, items, strict=True):
+        try:
+            fields = build(f"{_BOOT}-{n}", item[2] + offset, item)
+            part = dumps(fields)
         except Exception:  # a bug in one builder loses its event, never the collector
             log.exception("observers: could not make a %s event", item[1])
-            continue
-        e = new(Event)  # Event(fields) without a call of __init__: one per statement
-        e.fields = fields
-        e._json = None
-        out.append(e)
-    return out
+            fields = part = None
+        parts.append(part)
+        if ds is not None:
+            ds.append(fields)
+    return parts, ds
 
 
-def json_of(events: list[Event]) -> list[bytes]:
-    """The events' JSON (made for the first subscriber that asks, kept for the others)."""
-    fast = _orjson_dumps
-    out = []
-    for e in events:
-        j = e._json
-        if j is None:
-            try:
-                j = fast(e.fields, default=str)  # type: ignore[misc]
-            except TypeError:  # beyond orjson (or no orjson): _dumps knows the stdlib's way
-                j = _dumps(e.fields)
-            e._json = j
-        out.append(j)
-    return out
+def boot() -> str:
+    """This run's id prefix."""
+    return _BOOT
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ import importlib
 import inspect
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, overload
 
-from pgproxy.observers.events import Event, json_of
+from pgproxy.observers.events import loads
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
 
@@ -25,23 +25,23 @@ class DeliveryError(Exception):
 
 
 class Sink(abc.ABC):
-    """One subscriber's way out. `deliver` raises on failure; the bus owns retries and order."""
+    """One subscriber's way out, given a batch of events as their JSON (one bytes each,
+    made once for every subscriber), or as dicts (each of its own) if it takes `dicts`.
+    `deliver` raises on failure; the bus owns retries and order."""
 
     kind = "sink"
-    # Whether it sends the events' JSON: then the bus makes it on the loop, in the batch,
-    # so that a sink's thread does not hold the GIL the statement path is waiting for.
-    json = False
+    dicts = False
 
     def __init__(self) -> None:
         # One thread per sink: blocking I/O stays off the event loop, and one
         # thread keeps a sink's batches in order.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"pgproxy-{self.kind}")
 
-    async def deliver(self, events: list[Event]) -> None:
+    async def deliver(self, events: list[Any]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.deliver_sync, events)
 
     @abc.abstractmethod
-    def deliver_sync(self, events: list[Event]) -> None:
+    def deliver_sync(self, events: list[Any]) -> None:
         """Deliver one batch, blocking; raise to have the bus retry it."""
 
     def close(self) -> None:
@@ -54,7 +54,6 @@ class Webhook(Sink):
     and hashing every body costs more than building its events)."""
 
     kind = "webhook"
-    json = True
 
     def __init__(self, url: str, secret: str = "", timeout: float = 5.0) -> None:
         super().__init__()
@@ -73,10 +72,10 @@ class Webhook(Sink):
     def sign(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
 
-    def deliver_sync(self, events: list[Event]) -> None:
+    def deliver_sync(self, events: list[bytes]) -> None:
         # One copy of the batch's JSON: the brackets join the first and last event's
         # (b"[" + … + b"]" around the joined body copied all of it twice more).
-        parts = json_of(events)
+        parts = list(events)
         if parts:
             parts[0] = b"[" + parts[0]
             parts[-1] += b"]"
@@ -114,7 +113,6 @@ class AuditLog(Sink):
     """Appends each event as one JSON line."""
 
     kind = "audit"
-    json = True
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -123,8 +121,8 @@ class AuditLog(Sink):
         # lines of several worker processes (--workers) never interleave mid-line.
         self._file = open(path, "ab", buffering=0)
 
-    def deliver_sync(self, events: list[Event]) -> None:
-        parts = json_of(events)
+    def deliver_sync(self, events: list[bytes]) -> None:
+        parts = list(events)
         parts.append(b"")  # the last line's newline, in the same copy as the rest
         data = memoryview(b"\n".join(parts))
         try:
@@ -139,14 +137,20 @@ class AuditLog(Sink):
 
 
 class EntryPoint(Sink):
-    """`package.module:name`: a callable taking one event dict, or a class built with options.
+    """`package.module:name`: a callable, or a class built with options, called with each
+    event as a dict of its own (`calls = "event"`), or once per batch with an EventBatch
+    (`calls = "batch"`: no dict made per event unless it is read).
 
     A coroutine function runs on the event loop; anything else in the sink's thread.
     """
 
     kind = "python"
 
-    def __init__(self, target: str, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, target: str, options: Mapping[str, Any] | None = None,
+                 calls: str = "event") -> None:
+        if calls not in ("event", "batch"):
+            raise ValueError(f"python observer {target}: calls must be event or batch, "
+                             f"not {calls!r}")
         super().__init__()
         module, _, name = target.partition(":")
         obj: Any = importlib.import_module(module)
@@ -156,21 +160,55 @@ class EntryPoint(Sink):
             obj = obj(**dict(options or {}))
         self.target = target
         self._fn = obj
+        self._batch = calls == "batch"
+        self.dicts = not self._batch  # a batch is given the JSON, decoded if read
         self._async = inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
             getattr(obj, "__call__", None)  # noqa: B004 - an instance with async __call__
         )
 
-    async def deliver(self, events: list[Event]) -> None:
+    async def deliver(self, events: list[Any]) -> None:
         if not self._async:
             await super().deliver(events)
-            return
-        for e in events:
-            await self._fn(e.fields.copy())
+        elif self._batch:
+            await self._fn(EventBatch(events))
+        else:
+            for d in events:
+                await self._fn(d)
 
-    def deliver_sync(self, events: list[Event]) -> None:
+    def deliver_sync(self, events: list[Any]) -> None:
         fn = self._fn
-        for e in events:
-            fn(e.fields.copy())  # a dict of its own (to_dict), without a call for it
+        if self._batch:
+            fn(EventBatch(events))
+            return
+        for d in events:
+            fn(d)
+
+
+class EventBatch(Sequence[dict[str, Any]]):
+    """The events of one delivery to a batch entry point, in order: each read as a dict
+    of its own (decoded from its JSON when read: one C call); `json`, their JSON."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: list[bytes]) -> None:
+        self.json = json
+
+    def __len__(self) -> int:
+        return len(self.json)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return list(map(loads, self.json[i]))
+        return loads(self.json[i])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(loads, self.json)
 
 
 def sink_from_section(section: Mapping[str, Any]) -> Sink:
@@ -183,6 +221,7 @@ def sink_from_section(section: Mapping[str, Any]) -> Sink:
     if kind == "audit":
         return AuditLog(section["path"])
     if kind == "python":
-        return EntryPoint(section["entry_point"], section.get("options"))
+        return EntryPoint(section["entry_point"], section.get("options"),
+                          str(section.get("calls", "event")))
     raise ValueError(f"unknown observer type {kind!r}: webhook, audit or python")
 

@@ -8,13 +8,15 @@ proxy registers no Watch and a statement pays nothing for it.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
+from itertools import repeat
+from operator import add, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
 from pgproxy import errors
 from pgproxy.core.hooks import Hook
-from pgproxy.observers import events
+from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
 from pgproxy.results import Batch, PassThrough
 from pgproxy.telemetry import Telemetry
@@ -70,14 +72,14 @@ class Watch(Hook):
             if token is not None:
                 self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
-            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, None)
+            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, "", None)
 
     def answered(
         self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int
     ) -> None:
         """A read the wire answered from the query cache (pgproxy/cache/hits.py): reported
         as the full path reports its hits, with cache_hit true."""
-        self._finish(session, stmt, start, rows, None, None, _Hit(tag))
+        self._finish(session, stmt, start, rows, None, None, tag, True)
 
     def _finish(
         self,
@@ -87,12 +89,13 @@ class Watch(Hook):
         rows: int,
         sqlstate: str | None,
         span: Any,
-        result: Any,
+        tag: str,
+        hit: Any,
     ) -> None:
-        """Count and report a statement; `result` (None when it failed before it had
-        one) gives its tag and cache hit. They are read here, not kept for the collector:
-        a result held until its event is made holds its cursor and batches, hundreds of
-        them per linger, which the garbage collector then walks again and again."""
+        """Count and report a statement: its result's tag and cache hit are passed, not
+        the result, which the collector would keep: a result held until its event is made
+        holds its cursor and batches, hundreds of them per linger, which the garbage
+        collector then walks again and again."""
         now = _clock()
         seconds = now - start
         self.statements += 1
@@ -101,7 +104,6 @@ class Watch(Hook):
         if sqlstate is not None:
             self.errors += 1
         if self.telemetry is not None and span is not None:
-            hit = getattr(result, "hit", None)
             self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
         obs = self.observers
         if obs is None:
@@ -113,13 +115,12 @@ class Watch(Hook):
             if not raw:
                 obs.kick()
             raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
-                        stmt, "" if result is None else result.tag, getattr(result, "hit", None),
-                        seconds, rows, sqlstate))
+                        stmt, tag, hit, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
             raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
-                        result.tag))
+                        tag))
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -167,10 +168,12 @@ class Watched(PassThrough):
     # result is made (the stages set a result's notices before its hooks see it);
     # `done` mirrors the inner result's, which changes only through this one's fetch
     # and close. (Not `tag`: a COPY FROM's is made by its copy, which the wire feeds
-    # without this result.) `row_description` is None unless the inner result keeps
+    # without this result; it is kept once the result ended, for the wire's
+    # CommandComplete, instead of the inner result making it again.)
+    # `row_description` is None unless the inner result keeps
     # one, as the wire asks: PassThrough's method would have it encode the
     # RowDescription anew for every statement instead of taking the statement's memo.
-    __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_watch",
+    __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_tag", "_watch",
                  "columns", "copy", "done", "notices", "row_description", "sent", "style")
 
     def __init__(
@@ -185,6 +188,7 @@ class Watched(PassThrough):
         self._span = span
         self._first = 0
         self._open = True
+        self._tag: str | None = None
         self.sent = 0
         self.columns = columns = inner.columns
         self.style = inner.style
@@ -210,12 +214,18 @@ class Watched(PassThrough):
             self.done = True
             if self._open and self._span is None:  # _end inlined: a statement's usual end
                 self._open = False
-                rows = self.sent if self.columns is not None else _affected(inner.tag)
+                tag = self._tag = inner.tag
+                rows = self.sent if self.columns is not None else _affected(tag)
                 self._watch._finish(self._session, self._stmt, self._start, rows, None, None,
-                                    inner)
+                                    tag, getattr(inner, "hit", None))
             else:
                 self._end(None)
         return batch
+
+    @property
+    def tag(self) -> str:
+        tag = self._tag
+        return self._inner.tag if tag is None else tag
 
     def close(self) -> Awaitable[None]:
         """Ends the report (if its last fetch did not) and hands back the inner result's
@@ -234,19 +244,10 @@ class Watched(PassThrough):
         if self._first and tel is not None:
             tel.stream_span(self._span, self._first).end()
         inner = self._inner
-        rows = self.sent if self.columns is not None else _affected(inner.tag)
+        tag = self._tag = inner.tag
+        rows = self.sent if self.columns is not None else _affected(tag)
         self._watch._finish(self._session, self._stmt, self._start, rows, sqlstate, self._span,
-                            inner)
-
-
-class _Hit:
-    """What a statement event reads of a result the wire answered from the cache."""
-
-    __slots__ = ("tag",)
-    hit = True
-
-    def __init__(self, tag: str) -> None:
-        self.tag = tag
+                            tag, getattr(inner, "hit", None))
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
@@ -254,24 +255,81 @@ _OPERATIONS = {k: str(k) for k in Kind}
 
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    """A statement event's fields, off the path, from what Watch._finish handed the bus."""
-    _, type, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
+    """A statement event's fields, from what Watch._finish handed the bus (the one-by-one
+    form of _statement_events: the same fields, in the same order)."""
+    _, _, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
+    fields = _rest(route, user, stmt, tag, rows, hit, sqlstate)[1].copy()
+    fields.update(id=id, time=at, duration_ms=_ms(seconds), tables=list(fields["tables"]))
+    return fields
+
+
+def _ms(seconds: float) -> float:
+    return int(seconds * 1e6 + 0.5) / 1000  # round(…, 3) without its dtoa
+
+
+def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, hit: Any,
+          sqlstate: str | None) -> tuple[bytes, dict[str, Any]]:
+    """What statement events repeat (all but id, time and duration): as JSON without its
+    braces, and as a dict of all the fields, in order, to copy."""
     read, written = stmt.tables_read, stmt.tables_written
-    return {
-        "id": id,
-        "type": type,
-        "time": at,
+    rest = {
         "route": route.name,
         "backend": route.backend.name,
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
-        "tag": tag,
         "tables": sorted(read | written if written else read),
-        "duration_ms": int(seconds * 1e6 + 0.5) / 1000,  # round(…, 3) without its dtoa
+        "tag": tag,
         "rows": rows,
         "cache_hit": hit,
         "sqlstate": sqlstate,
     }
+    fields = {"id": None, "type": events.STATEMENT, "time": None, "duration_ms": None, **rest}
+    return events.dumps(rest)[1:-1], fields
+
+
+_RESTS = columns.Pieces(_rest)
+_ID = b'{"id":"' + events.boot().encode() + b"-"
+_ID_TEXT = events.boot() + "-%d"
+_piece = itemgetter(0)
+_fields = itemgetter(1)
+
+
+def _statement_events(
+    items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+) -> tuple[list[bytes], list[dict[str, Any]] | None]:
+    """Many statement events at once, column by column (pgproxy/observers/columns.py): a
+    Python step per batch, not per event, but for the statements, tags ... not seen
+    before; and their dicts, if asked for, each a copy of its kept one."""
+    _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
+        *items, strict=True)
+    rests = _RESTS.get(
+        list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
+                 strict=True)),
+        zip(routes, users, stmts, tags, rows, hits, sqlstates, strict=True))
+    ids = list(ids)
+    times = list(map(add, nows, repeat(offset)))
+    ms = list(map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
+                  repeat(1000)))
+    parts = columns.rows(
+        repeat(_ID), columns.numbers(ids), repeat(b'","type":"statement","time":'),
+        columns.numbers(times), repeat(b',"duration_ms":'), columns.numbers(ms),
+        repeat(b","), map(_piece, rests), repeat(b"}"),
+    )
+    if not dicts:
+        return parts, None
+    ds = []
+    add_dict = ds.append
+    for kept, n, at, duration in zip(map(_fields, rests), ids, times, ms, strict=True):
+        d = kept.copy()  # the keys' table cloned: no dict built key by key
+        d["id"] = _ID_TEXT % n
+        d["time"] = at
+        d["duration_ms"] = duration
+        d["tables"] = [*d["tables"]]  # a list of its own
+        add_dict(d)
+    return parts, ds
+
+
+_statement_event.many = _statement_events  # type: ignore[attr-defined]
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:

@@ -173,3 +173,139 @@ def test_a_builder_that_fails_loses_its_event_not_the_others(tmp_path):
 
     asyncio.run(run())
     assert [json.loads(x)["i"] for x in audit.read_text().splitlines()] == [0, 1, 2]
+
+
+def _statement_item(user, tag, hit, seconds, rows, sqlstate, tables):
+    """A statement's tuple as the watch hands it to the bus (Watch._finish)."""
+    import time
+
+    import dialects
+    from pgproxy.observers import watch
+
+    class Backend:
+        name = "sqlite"
+
+    class Route:
+        name = "app"
+        backend = Backend()
+
+    stmt = dialects.Statement(sql="select", kind=dialects.Kind.SELECT, tag="SELECT",
+                              tables_read=frozenset(tables))
+    return (watch._statement_event, "statement", time.perf_counter(), Route(), user, stmt, tag,
+            hit, seconds, rows, sqlstate)
+
+
+def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
+    from pgproxy.observers import events, watch
+
+    items = [
+        _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"}),
+        _statement_item('we"ird\n', "SELECT 0", True, 1.5, 0, None, {"t"}),
+        _statement_item(None, "", None, 0.0, 0, "42P01", ()),
+        _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"}),
+    ]
+    parts, made = watch._statement_events(items, range(7, 11), 100.0, True)
+    dicts = [json.loads(j) for j in parts]
+    slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 100.0, item)
+            for n, item in zip(range(7, 11), items, strict=True)]
+    assert dicts == slow == made
+    assert [list(d) for d in made] == [list(d) for d in slow]
+    assert made[0]["tables"] is not made[3]["tables"]
+    assert watch._statement_events(items, range(4), 0.0, False)[1] is None
+    assert [list(d) for d in dicts] == [list(d) for d in slow] == [
+        ["id", "type", "time", "duration_ms", "route", "backend", "user", "operation",
+         "tables", "tag", "rows", "cache_hit", "sqlstate"]] * 4
+    got = dicts[1]
+    assert got["user"] == 'we"ird\n' and got["cache_hit"] is True and got["tables"] == ["t"]
+    assert got["duration_ms"] == 1500.0 and dicts[0]["duration_ms"] == 0.123
+    assert dicts[0]["tables"] == ["a", "b"]
+    assert dicts[2]["sqlstate"] == "42P01" and dicts[2]["tables"] == []
+    assert [d["id"] for d in dicts] == [f"{events.boot()}-{n}" for n in range(7, 11)]
+    assert [d["time"] for d in dicts] == [item[2] + 100.0 for item in items]
+
+
+def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
+    from pgproxy.observers import events
+
+    def broken(id, at, item):
+        raise RuntimeError("a bug in an event builder")
+
+    def broken_many(items, ids, offset, dicts):
+        raise RuntimeError("a bug in a batch builder")
+
+    def half(id, at, item):  # fails one by one for odd items only
+        if item[3] % 2:
+            raise ValueError(item[3])
+        return {"id": id, "type": item[1], "time": at, "n": item[3]}
+
+    half.many = broken_many
+    raw = [
+        _statement_item("ann", "SELECT 1", None, 0.001, 1, None, {"t"}),
+        (events.with_data, "connect", 0.0, {"n": 0}),
+        (broken, "write", 0.0),
+        (half, "write", 0.0, 1),
+        _statement_item("bob", "SELECT 2", None, 0.002, 2, None, {"t"}),
+        (half, "write", 0.0, 2),
+    ]
+    types, parts, dicts = events.encode(raw, True)
+    got = [json.loads(p) for p in parts]
+    assert got == dicts
+    assert types == ["statement", "connect", "statement", "write"]
+    assert [e["type"] for e in got] == types
+    assert [got[0]["user"], got[1]["n"], got[2]["user"], got[3]["n"]] == ["ann", 0, "bob", 2]
+    ids = [int(e["id"].rpartition("-")[2]) for e in got]
+    assert ids == sorted(ids) and ids[-1] - ids[0] == 5  # the lost events' ids are skipped
+
+
+def test_the_entry_point_gets_a_dict_of_its_own_per_event(tmp_path):
+    RECEIVED.clear()
+
+    async def run():
+        from pgproxy.observers.subscribers import EntryPoint
+
+        obs = Observers([Subscriber("py", EntryPoint(f"{__name__}:remember"), linger=0.01)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        for i in range(3):
+            obs.emit("write", {"i": i, "tables": ["t"]})
+        obs.publish(Event.new("ban", {"backend": "b"}))
+        await obs.flush()
+        await obs.stop()
+
+    asyncio.run(run())
+    assert [e.get("i") for e in RECEIVED] == [0, 1, 2, None] and RECEIVED[3]["type"] == "ban"
+    RECEIVED[0]["tables"].append("changed")
+    assert RECEIVED[1]["tables"] == ["t"] and len({id(e) for e in RECEIVED}) == 4
+
+
+BATCHES: list = []
+
+
+def remember_batch(events) -> None:
+    """A batch entry point (calls = "batch")."""
+    BATCHES.append((len(events), events.json, list(events), events[1:]))
+
+
+def test_a_batch_entry_point_is_called_once_per_batch_and_reads_what_it_wants(tmp_path):
+    from pgproxy.observers.subscribers import sink_from_section
+
+    BATCHES.clear()
+
+    async def run():
+        sink = sink_from_section({"type": "python", "entry_point": f"{__name__}:remember_batch",
+                                  "calls": "batch"})
+        obs = Observers([Subscriber("py", sink, linger=0.05)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        for i in range(3):
+            obs.emit("write", {"i": i})
+        await obs.flush()
+        await obs.stop()
+
+    asyncio.run(run())
+    [(n, raw, events, tail)] = BATCHES
+    assert n == 3 and [e["i"] for e in events] == [0, 1, 2] and tail == events[1:]
+    assert [json.loads(j) for j in raw] == events
+    with pytest.raises(ValueError):
+        sink_from_section({"type": "python", "entry_point": f"{__name__}:remember_batch",
+                           "calls": "sometimes"})
