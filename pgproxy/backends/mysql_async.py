@@ -43,6 +43,7 @@ log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
+_LOST = 2013  # CR_SERVER_LOST
 
 
 def _not_supported(value: Any, mapping: Any = None) -> str:
@@ -123,7 +124,14 @@ async def _open(backend: mysql.MySQLBackend, database: str | None, timeout: floa
             raise asyncmy.errors.OperationalError(
                 _CANNOT_CONNECT, f"Can't connect to MySQL server on {backend.host!r} (timed out)"
             )
-        connecting.result()
+        try:
+            connecting.result()
+        except RuntimeError as exc:
+            # asyncmy sets its socket options after the TCP connect; a server that resets
+            # the connection first (killed mid-accept) leaves a transport with no socket.
+            raise asyncmy.errors.OperationalError(
+                _LOST, f"Lost connection to MySQL server on {backend.host!r} during connect: {exc}"
+            ) from None
     except BaseException:
         connecting.cancel()
         conn.close()

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -308,3 +309,59 @@ def test_statement_timeout_on_a_live_server_keeps_the_connection(proxy_mysql: Pr
         assert fails(conn, "SELECT 1")[0] == "25P02"
         conn.execute("ROLLBACK")
         assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+@pytest.fixture
+def resetting_listener() -> Iterator[int]:
+    """A port whose every TCP connection is reset as soon as it is accepted (a server
+    killed between accept and handshake, as a failover meets it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    stop = threading.Event()
+
+    def reset_all() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # linger 0: an RST, not a FIN
+
+    thread = threading.Thread(target=reset_all, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        sock.close()
+        thread.join(5)
+
+
+def test_a_connection_reset_during_connect_gives_08001(resetting_listener):
+    url = f"mysql://u:p@127.0.0.1:{resetting_listener}/db?connect_timeout=2"
+    with run_proxy(url, config="[health]\nenabled = false\n") as proxy:
+
+        async def connect() -> str:
+            try:
+                await asyncpg.connect(
+                    host=proxy.host, port=proxy.port, user=proxy.user, database="app", timeout=30
+                )
+            except asyncpg.PostgresError as exc:
+                return f"{exc.sqlstate} {exc}"
+            return "connected"
+
+        async def many() -> list[str]:
+            outcomes: list[str] = []
+            for _ in range(5):  # sessions connecting together: the proxy's loop is busy
+                outcomes += await asyncio.gather(*(connect() for _ in range(30)))
+            return outcomes
+
+        # The reset lands before, during or after asyncmy's TCP connect, by the loop's
+        # timing: each way a lost connection (08001, which a route retries on another
+        # member), never XX000.
+        outcomes = asyncio.run(many())
+        for outcome in outcomes:
+            assert outcome.startswith("08001 "), outcome
+        assert proxy.alive()
