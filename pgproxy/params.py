@@ -35,6 +35,15 @@ def is_derived(key: str) -> bool:
     return key.startswith(_TYPE_KEYS)
 
 
+def timelike(literals: Sequence[Any]) -> bool:
+    """Whether a literal lifted from a statement's text could be a timestamp (a string
+    starting with a digit): the pipeline reads such literals by the columns they meet."""
+    for value in literals:
+        if value.__class__ is str and value[:1].isdigit():
+            return True
+    return False
+
+
 def derived(key: str, params: Sequence[Any], param_types: Sequence[int]) -> Any:
     """The value of a `typeof:<i>` / `regtype:<i>` key (a type OID, regtype's internal form)
     or of an `interval:<text>` key (the interval's canonical text)."""

@@ -36,7 +36,7 @@ from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks, step, step_async
 from pgproxy.core.stages import CURSOR_TAGS, ENDS_FAILED, ROLLBACK, Stages, build
 from pgproxy.core.statement import PreparedStatement
-from pgproxy.params import PLAIN, backend_value, derived, is_derived
+from pgproxy.params import PLAIN, backend_value, derived, is_derived, timelike
 from pgproxy.results import DEFAULT_BATCH, BackendResult, RowsResult
 from pgproxy.session import Session
 from pgproxy.types.records import typed_rows
@@ -153,7 +153,7 @@ class Pipeline:
         assert prepared is not None
         literals = prepared.literals
         if literals:  # a shaped statement: its literals follow the client's $n
-            if prepared.statement.literal_columns and _timelike(literals) and \
+            if prepared.statement.literal_columns and timelike(literals) and \
                     not ctx.route.backend.capabilities.passthrough:
                 return self._run_zoned(ctx, prepared)
             ctx.params = [*ctx.params, *literals]
@@ -579,14 +579,6 @@ def _notices(ctx: StatementContext, generated: dialects.Generated) -> tuple[str,
         return ()
     level = (ctx.settings.get("client_min_messages") or "notice").lower()
     return () if level in ("warning", "error", "fatal", "panic") else generated.notices
-
-def _timelike(literals: Sequence[Any]) -> bool:
-    """Whether a lifted literal could be a timestamp (a string starting with a digit)."""
-    for value in literals:
-        if value.__class__ is str and value[:1].isdigit():
-            return True
-    return False
-
 
 def translation_error(exc: dialects.TranslationError) -> errors.PgError:
     return errors.from_sqlstate(exc.sqlstate, exc.message)

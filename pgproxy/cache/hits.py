@@ -63,7 +63,7 @@ from pgproxy.cache.results import CachedResult, described
 from pgproxy.cache.store import CacheStore, Entry, Stats
 from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks
-from pgproxy.params import is_derived
+from pgproxy.params import is_derived, timelike
 from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
@@ -563,7 +563,7 @@ class Hits:
         session = self._session
         if translated is None or translated[0] is not session.target() \
                 or translated[1] is not prepared.statement \
-                or (prepared.statement.literal_columns and _zoned(prepared.literals)):
+                or (prepared.statement.literal_columns and timelike(prepared.literals)):
             return None  # translated for another target; literals read as their columns
         generated = translated[2]
         try:
@@ -597,7 +597,7 @@ class Hits:
             stmt = statements[0]
             plan = self._plan(("Q", id(stmt)))
             if plan is None or plan.stmt is not stmt or \
-                    (stmt.literal_columns and _zoned(literals)):
+                    (stmt.literal_columns and timelike(literals)):
                 return None
             generated = self._generate(stmt, session.target())
             if not all(isinstance(p, int) for p in generated.params):
@@ -692,9 +692,3 @@ class Hits:
             return False
         hit.unchecked = None
         return True
-
-
-def _zoned(literals: Any) -> bool:
-    """Whether the full path reads these literals by the columns they are compared to
-    (Pipeline._zoned_literals: one that could be a timestamp), which keying here cannot."""
-    return any(isinstance(v, str) and v[:1].isdigit() for v in literals)
