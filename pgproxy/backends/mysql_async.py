@@ -72,17 +72,23 @@ class _FlowControlled(asyncmy.connection._MySQLProtocol):  # type: ignore[misc]
         self.paused = False
 
     def buffer_updated(self, nbytes: int) -> None:
-        super().buffer_updated(nbytes)
+        _buffer_updated(self, nbytes)
         if self.length - self.pos > HIGH_WATER and not self.paused and self.transport:
             self.paused = True
             self.transport.pause_reading()
 
-    async def wait_for_data(self, need: int) -> None:
+    def wait_for_data(self, need: int) -> Any:
+        """asyncmy's coroutine itself (no coroutine of our own around it: this runs for
+        every packet read), reading resumed first."""
         if self.paused:
             self.paused = False
             if self.transport is not None:
                 self.transport.resume_reading()
-        await super().wait_for_data(need)
+        return _wait_for_data(self, need)
+
+
+_buffer_updated = asyncmy.connection._MySQLProtocol.buffer_updated
+_wait_for_data = asyncmy.connection._MySQLProtocol.wait_for_data
 
 
 # asyncmy's connect() makes its protocol by this module-level name: every asyncmy
