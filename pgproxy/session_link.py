@@ -366,15 +366,16 @@ class BackendLink:
             self.failed = True
         return exc
 
-    def _lose_connection(self, conn: Connection, closing: bool = False) -> None:
+    def _lose_connection(self, conn: Connection, closing: bool = False, lost: bool = True) -> None:
         """`conn` is gone: the next statement opens another; an open transaction went with it.
-        It is closed in a worker (`closing`: its closing is on its way already)."""
+        It is closed in a worker (`closing`: its closing is on its way already). `lost`: the
+        backend broke it off (the pool's idle ones are suspect too)."""
         if self.conn is conn:
             lease, pool = self._lease, self._lease_pool
             self._unhold()
             self._active = None
             if lease is not None and pool is not None:
-                pool.discard(lease, closed=closing, lost=True)
+                pool.discard(lease, closed=closing, lost=lost)
             elif not closing:
                 self.pool.submit(close_connection, conn)
             if self.in_transaction:
@@ -393,7 +394,7 @@ class BackendLink:
 
     def _give_up(self, job: Job[Any], conn: Connection | None) -> None:
         """The cancel has not landed: answer 57014 now and leave the call behind."""
-        state = self._leave(job, conn)
+        state = self._leave(job, conn, lost=True)
         if state == FINISHED:
             return  # it came back meanwhile: its own result stands
         if state != QUEUED and conn is not None:
@@ -401,12 +402,13 @@ class BackendLink:
         self._abandoned = True
         job.fail(errors.QueryCanceled("canceling statement due to statement timeout"))
 
-    def _leave(self, job: Job[Any], conn: Connection | None) -> int:
+    def _leave(self, job: Job[Any], conn: Connection | None, lost: bool = False) -> int:
         """Abandon `job`; returns the state it had. A call under way keeps its connection
-        (mid-statement: never back to the pool) and closes it once it returns."""
+        (mid-statement: never back to the pool) and closes it once it returns. `lost`: the
+        backend does not answer (see _lose_connection)."""
         state = self.pool.abandon(job, partial(_discard, conn))
         if state not in (FINISHED, QUEUED) and conn is not None:
-            self._lose_connection(conn, closing=True)
+            self._lose_connection(conn, closing=True, lost=lost)
         return state
 
     def _branch(self) -> str | None:
