@@ -42,14 +42,13 @@ def test_a_cancel_mid_call_leaves_the_connection_whole(mariadb_url: str) -> None
         pool = Workers(4, "test", greenlets=True)
         conn = await pool.run(from_url(f"{mariadb_url}?driver=asyncmy").connect, None)
         try:
-            task = asyncio.ensure_future(pool.run(_select, conn, "SELECT SLEEP(%s), 'slept'", 0.3))
+            task = asyncio.ensure_future(pool.run(_select, conn, "SELECT SLEEP(%s), 'slept'", 1))
             await asyncio.sleep(0.05)
-            started = time.monotonic()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert time.monotonic() - started < 0.2  # not held until the statement ends
-            assert len(_driving) == 1  # the call goes on, driven by its own task
+            # Not held until the statement ends: it goes on, driven by a task of its own.
+            assert len(_driving) == 1 and not next(iter(_driving)).done()
             await asyncio.gather(*_driving)
             assert not conn.broken  # asyncmy closes a connection cut mid-read: not here
             rows = await pool.run(_select, conn, "SELECT %s + 1", 41)
