@@ -118,8 +118,9 @@ async def _open(backend: mysql.MySQLBackend, database: str | None, timeout: floa
     args = backend.connect_args(database, connect_timeout=timeout)
     del args["read_timeout"], args["write_timeout"]  # pymysql's: statements have none
     conn = _Connection(**args, conv=_CONVERSIONS)
-    # In a task of its own, timed by asyncio.wait: await_only runs this coroutine's first
-    # step in another task than its next ones, which asyncio.timeout would not follow.
+    # In a task of its own, timed by asyncio.wait: this coroutine's later steps may run in
+    # another task than its first (its call handed over on its awaiter's cancel, see
+    # workers._Call), which asyncio.timeout would not follow.
     connecting = asyncio.ensure_future(conn.connect())
     try:
         await asyncio.wait((connecting,), timeout=timeout)
