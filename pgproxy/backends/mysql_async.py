@@ -148,7 +148,14 @@ class AsyncMySQLCursor(mysql.MySQLCursor):
         return await_only(self._cursor.fetchmany(size))
 
     def _close(self) -> None:
-        await_only(self._cursor.close())
+        cursor = self._cursor
+        result = cursor._result
+        if result is None or not (result.unbuffered_active or result.has_next):
+            # All read (a point query, a write): asyncmy's close would find nothing left to
+            # read, through three coroutines; this is all it would do.
+            cursor.connection = None
+            return
+        await_only(cursor.close())
 
 
 class AsyncMySQLConnection(mysql.MySQLConnection):
