@@ -27,6 +27,14 @@ def _select(conn: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
+def _first_rows(conn: Any, sql: str, count: int) -> list[Any]:
+    cursor = conn.execute(sql, ())
+    try:
+        return [row[0] for row in cursor.fetch(count)]
+    finally:
+        cursor.close()
+
+
 async def _until(check: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -61,6 +69,9 @@ def test_a_cancel_mid_call_leaves_the_connection_whole(mariadb_url: str) -> None
             await asyncio.gather(*_driving)
             assert len(await pool.run(_select, conn, sql)) == 20000
             assert await pool.run(_select, conn, "SELECT 'still in step'") == [("still in step",)]
+            # A result closed early: the rest is read and dropped, the next one is in step.
+            assert await pool.run(_first_rows, conn, sql, 10) == list(range(1, 11))
+            assert await pool.run(_select, conn, "SELECT 'after'") == [("after",)]
         finally:
             await pool.run(conn.close)
 
