@@ -401,6 +401,9 @@ class _Call(Job[T]):
     )
 
     def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        # On the loop only (RuntimeError otherwise, before it runs: a caller with no loop any
+        # more, at shutdown, runs it itself).
+        self._loop = asyncio.get_running_loop()
         self.fn = fn
         self.args = args
         self.state = RUNNING
@@ -450,8 +453,6 @@ class _Call(Job[T]):
 
     def __await__(self) -> Any:
         """Drive the call from the awaiting task (see the class), to its value."""
-        if self.runner is not None:
-            self._loop = asyncio.get_running_loop()
         while self.runner is not None:
             if self.driver is not None or self.interrupt is not None:
                 return (yield from self._handed_over())
@@ -491,8 +492,7 @@ class _Call(Job[T]):
     def _hand_over(self) -> None:
         self.wakeup = self._asyncio_future_blocking = None
         if self.driver is None and self.runner is not None:
-            self._loop = loop = asyncio.get_running_loop()
-            self.driver = task = loop.create_task(_drive(self))
+            self.driver = task = self._loop.create_task(_drive(self))
             _driving.add(task)  # the loop holds tasks weakly
             task.add_done_callback(_driving.discard)
 

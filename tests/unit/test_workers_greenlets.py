@@ -322,3 +322,15 @@ def test_a_call_may_submit_another_and_both_finish() -> None:
         assert await pool.run(inner) == "inner"  # the runners work on afterwards
 
     asyncio.run(main())
+
+
+def test_a_call_with_no_running_loop_is_refused_before_it_runs() -> None:
+    """At shutdown the loop is gone: the caller (the pool closing a connection) runs the
+    call itself, so nothing may have run half of it in a greenlet first."""
+    pool = Workers(4, "t", greenlets=True)
+    ran: list[int] = []
+    with pytest.raises(RuntimeError):
+        pool.submit(ran.append, 1)
+    with pytest.raises(RuntimeError):
+        pool.call(ran.append, 2)
+    assert ran == []
