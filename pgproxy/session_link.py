@@ -310,7 +310,7 @@ class BackendLink:
         Keeps the transaction state true afterwards, and drops a connection the
         backend lost, so the next statement gets a new one.
         """
-        return self._wait(self.pool.submit(fn, *args), self.conn)
+        return self._wait(self.pool.call(fn, *args), self.conn)
 
     async def _wait(self, job: Job[T], conn: Connection | None) -> T:
         """The result of `job`, running on `conn` (None: it opens one).
@@ -328,9 +328,12 @@ class BackendLink:
             )
         self._running = True
         try:
-            return await job.future
+            return await job
         except errors.PgError as exc:
             raise await self._failed(exc, conn) from None
+        except asyncio.CancelledError:  # the session is going: the call goes on by itself
+            self._leave(job, conn)
+            raise
         finally:
             self._running = False
             if self._timer is not None:
@@ -363,15 +366,16 @@ class BackendLink:
             self.failed = True
         return exc
 
-    def _lose_connection(self, conn: Connection, closing: bool = False) -> None:
+    def _lose_connection(self, conn: Connection, closing: bool = False, lost: bool = True) -> None:
         """`conn` is gone: the next statement opens another; an open transaction went with it.
-        It is closed in a worker (`closing`: its closing is on its way already)."""
+        It is closed in a worker (`closing`: its closing is on its way already). `lost`: the
+        backend broke it off (the pool's idle ones are suspect too)."""
         if self.conn is conn:
             lease, pool = self._lease, self._lease_pool
             self._unhold()
             self._active = None
             if lease is not None and pool is not None:
-                pool.discard(lease, closed=closing, lost=True)
+                pool.discard(lease, closed=closing, lost=lost)
             elif not closing:
                 self.pool.submit(close_connection, conn)
             if self.in_transaction:
@@ -390,18 +394,22 @@ class BackendLink:
 
     def _give_up(self, job: Job[Any], conn: Connection | None) -> None:
         """The cancel has not landed: answer 57014 now and leave the call behind."""
-        if job.future.done():
-            return
-        state = self.pool.abandon(job, partial(_discard, conn))
+        state = self._leave(job, conn, lost=True)
         if state == FINISHED:
             return  # it came back meanwhile: its own result stands
         if state != QUEUED and conn is not None:
-            self._lose_connection(conn, closing=True)
             abort(conn)  # wakes the worker blocked on the hung socket
         self._abandoned = True
-        job.future.set_exception(
-            errors.QueryCanceled("canceling statement due to statement timeout")
-        )
+        job.fail(errors.QueryCanceled("canceling statement due to statement timeout"))
+
+    def _leave(self, job: Job[Any], conn: Connection | None, lost: bool = False) -> int:
+        """Abandon `job`; returns the state it had. A call under way keeps its connection
+        (mid-statement: never back to the pool) and closes it once it returns. `lost`: the
+        backend does not answer (see _lose_connection)."""
+        state = self.pool.abandon(job, partial(_discard, conn))
+        if state not in (FINISHED, QUEUED) and conn is not None:
+            self._lose_connection(conn, closing=True, lost=lost)
+        return state
 
     def _branch(self) -> str | None:
         """The branch the session's connection is to have open (None: the URL's database)."""
@@ -448,7 +456,7 @@ class BackendLink:
         if conn is None:
             if branch:  # a branch's connection is the session's own, never pooled
                 self._pin()
-                job = self.pool.submit(open_connection, route.backend, f"{route.name}/{branch}")
+                job = self.pool.call(open_connection, route.backend, f"{route.name}/{branch}")
                 self.conn = await self._wait(job, None)
                 self._pushed = None
             else:

@@ -34,12 +34,14 @@ that greenlet while the loop awaits the coroutine (SQLAlchemy's greenlet_spawn
 and await_only, sqlalchemy.util._concurrency_py3k). The backend interface stays
 synchronous, so a call that runs several statements in a row (DDL undo,
 sequences, COPY batches) is unchanged. The call runs up to its first I/O at
-once, inside `submit`, and one task drives it from there; a call with no I/O
-(the transaction state) finishes inside `submit`. `await_only` steps a coroutine
-at once in the greenlet: one that never waits (rows already read) returns with
-no switch to the loop, one that waits is awaited on from there. Abandoning such a call gives
-its result to the cleanup in its greenlet. The same backend's calls made from a
-thread (the health checker) run their coroutines on one shared background loop.
+once, inside `call`, and the task that awaits it drives it from there (no task
+and no future per call: see _Call); a call with no I/O (the transaction
+state) finishes inside `call`. `await_only` steps a coroutine at once in the
+greenlet: one that never waits (rows already read) returns with no switch to
+the loop. A call its awaiter stops waiting for (a cancel, a timeout) goes on in
+a task of its own, never cut mid-protocol; abandoned, it gives its result to
+the cleanup in its greenlet. The same backend's calls made from a thread (the
+health checker) run their coroutines on one shared background loop.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import os
 import queue
 import threading
 import time
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -116,6 +119,14 @@ class Job(Generic[T]):
         self.state = QUEUED
         self.cleanup: Callable[[Any], None] | None = None
 
+    def __await__(self) -> Any:
+        """`await job`: its result (a worker's, or one settled inline)."""
+        return self.future.__await__()
+
+    def fail(self, exc: BaseException) -> None:
+        """Its awaiter gets `exc` now, whatever becomes of the call (see Workers.abandon)."""
+        _resolve(self.future, False, exc)
+
 
 class Workers:
     """A bounded pool of daemon threads for driver calls, and a separate small one for cancels.
@@ -144,12 +155,13 @@ class Workers:
         self._cancel_threads: list[threading.Thread] = []
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Job[T]:
-        """Queue `fn(*args)`; await `job.future` for its result."""
-        job = Job(fn, args, asyncio.get_running_loop())
+        """Queue `fn(*args)`; await the job for its result, or leave it to run."""
         if self._greenlets:
-            idle = self._runners
-            (idle.pop() if idle else _Runner(idle)).start(job)
-            return job
+            call = self._start(fn, args)
+            if call.runner is not None:  # nobody drives it: a task of its own does
+                call._hand_over()
+            return call
+        job = Job(fn, args, asyncio.get_running_loop())
         if self._inline:
             try:
                 value = self.inline(fn, *args)
@@ -169,8 +181,22 @@ class Workers:
         self._queue.put(job)
         return job
 
+    def call(self, fn: Callable[..., T], *args: Any) -> Job[T]:
+        """`fn(*args)` started, for the caller to await at once: in a `greenlets` pool the
+        awaiting task drives it (no task, no future: see _Call); else as submit."""
+        if self._greenlets:
+            return self._start(fn, args)
+        return self.submit(fn, *args)
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.submit(fn, *args).future
+        return await self.call(fn, *args)
+
+    def _start(self, fn: Callable[..., T], args: tuple[Any, ...]) -> _Call[T]:
+        """A greenlet call run up to its first wait (to its end, when it never waits)."""
+        call = _Call(fn, args)
+        idle = self._runners
+        (idle.pop() if idle else _Runner(idle)).start(call)
+        return call
 
     def inline(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` run here on the loop, its value or its exception; NOT_INLINE when it
@@ -198,7 +224,8 @@ class Workers:
         """Give up on `job`; returns the state it had (FINISHED: too late, its result stands).
 
         A queued job will not run; a running one hands its result (None if it
-        raised) to `cleanup` in its worker thread once it returns.
+        raised) to `cleanup` in its worker thread (its greenlet) once it returns.
+        The awaiting side answers its awaiter itself (Job.fail).
         """
         with self._lock:
             state = job.state
@@ -297,90 +324,257 @@ class _Runner(greenlet):  # type: ignore[misc]
 
     Kept for the next call (a few idle ones per pool): making a greenlet and
     entering it costs about 10 µs, as much as a point query, and switching into
-    a live one under a microsecond. Each `await_only` switches to the loop's
-    greenlet with the awaitable; the call's driving task awaits it and switches
-    back with its result, or throws its exception in.
+    a live one under a microsecond. Each `await_only` steps its awaitable up to
+    its first wait and switches to its driver (see _Call) with it.
     """
 
     def __init__(self, idle: list[_Runner]) -> None:
         super().__init__(self._serve, getcurrent())  # parent: the loop thread's own greenlet
         self.idle = idle
 
-    def start(self, job: Job[Any]) -> None:
-        """Run `job` up to its first I/O; a task drives it on from there."""
-        job.state = RUNNING
+    def start(self, call: _Call[Any]) -> None:
+        """Run `call` up to its first wait (or to its end)."""
+        call.runner = self
         caller = getcurrent()
         if self.parent is not caller:  # its await_only comes back here, to the caller
             self.parent = caller
         self.gr_context = caller.gr_context  # the caller's context variables
-        awaitable = self.switch(job)
-        if awaitable is _DONE:
-            self._idle()
-            return
-        task = job.loop.create_task(self._drive(awaitable))
-        _driving.add(task)  # the loop holds tasks weakly
-        task.add_done_callback(_driving.discard)
+        call.took(self.switch(call))
 
-    async def _drive(self, awaitable: Any) -> None:
-        self.parent = getcurrent()  # the loop's greenlet, which runs every task
-        while awaitable is not _DONE and not self.dead:
-            try:
-                value = await awaitable
-            except BaseException as exc:  # raised into the call, at its await_only
-                awaitable = self.throw(exc)
-            else:
-                awaitable = self.switch(value)
-        if not self.dead:
-            self._idle()
-
-    def _idle(self) -> None:
-        if len(self.idle) < IDLE_GREENLETS:
-            self.idle.append(self)
-
-    def _serve(self, job: Job[Any]) -> None:
+    def _serve(self, call: _Call[Any]) -> None:
         while True:
-            _call(job)
-            job = self.parent.switch(_DONE)
+            _call(call)
+            call = self.parent.switch(_DONE)
 
 
-def _call(job: Job[Any]) -> None:
+def _call(call: _Call[Any]) -> None:
     ok, value = True, None
     try:
-        value = job.fn(*job.args)
+        value = call.fn(*call.args)
     except GreenletExit:  # the runner is being collected (its loop closed): let it end
         raise
     except BaseException as exc:  # handed to the awaiting task, which re-raises it
         ok, value = False, exc
-    if job.state == ABANDONED:
-        job.state = FINISHED
-        _clean_up(job, value if ok else None)  # here: its closing may await I/O too
+    call.ok, call.value = ok, value
+    if call.state == ABANDONED:
+        call.state = FINISHED
+        _clean_up(call, value if ok else None)  # here: its closing may await I/O too
         return
-    job.state = FINISHED
-    _resolve(job.future, ok, value)
+    call.state = FINISHED
+    if call.future is not None:  # awaited while a task of its own drove it
+        _resolve(call.future, ok, value)
 
 
-_DONE = object()  # what a runner switches to the loop with when its call has returned
+_DONE = object()  # what a runner switches to its driver with when its call has returned
 IDLE_GREENLETS = 16  # idle runners a pool keeps
 _driving: set[asyncio.Task[None]] = set()
 
 
-def await_only(awaitable: Awaitable[T]) -> T:
-    """Await `awaitable` from synchronous code: suspends the call's greenlet (see _Runner).
+class _Call(Job[T]):
+    """A call of a `greenlets` pool: its runner, and what it waits for, driven by its awaiter.
 
+    The task that awaits the call drives it: it waits for what the call's
+    coroutine waits for (`blocked`, the driver's own future), steps the
+    coroutine on and switches into the runner with its value, until the call
+    returns; no task, no future of its own, no extra loop turn. The task waits
+    on the call itself, a stand-in for `blocked` (asyncio's Task takes any
+    object with the future protocol, `_asyncio_future_blocking`), so that the
+    task's cancel never reaches the driver's future, nor the coroutine, which
+    would leave its connection mid-protocol: the cancel (or `fail`, a timeout)
+    interrupts the awaiting task alone, and a task of its own takes the call
+    over and drives it to its end (then an abandoned call's cleanup runs). A
+    call nobody awaits (`submit`) gets that task at once.
+    """
+
+    __slots__ = (
+        "_asyncio_future_blocking",
+        "_loop",
+        "blocked",
+        "context",
+        "driver",
+        "interrupt",
+        "it",
+        "ok",
+        "runner",
+        "value",
+        "wakeup",
+    )
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        # On the loop only (RuntimeError otherwise, before it runs: a caller with no loop any
+        # more, at shutdown, runs it itself).
+        self._loop = asyncio.get_running_loop()
+        self.fn = fn
+        self.args = args
+        self.state = RUNNING
+        self.cleanup = None
+        self.future = None  # type: ignore[assignment]  # only for an awaiter it does not drive
+        self.runner: _Runner | None = None
+        self.it: Any = None  # the coroutine (or awaitable's iterator) the call waits in
+        self.blocked: Any = None  # what `it` yielded: a future, or None (one loop turn)
+        self.driver: asyncio.Task[None] | None = None  # the task of its own, once it has one
+        self.interrupt: BaseException | None = None  # why its awaiter stops waiting
+        self.wakeup: Any = None  # the awaiting task's wakeup, added to `blocked`
+        # True while its awaiting task is to take it as the future to wait on; None (not
+        # False) otherwise, else asyncio.isfuture (ensure_future, gather) takes it for one.
+        self._asyncio_future_blocking: bool | None = None
+        self.ok = True
+        self.value: Any = None
+
+    def took(self, out: Any) -> None:
+        """What its runner switched back with: _DONE (the call returned) or a new wait."""
+        if out is _DONE:
+            runner = self.runner
+            self.runner = self.it = self.blocked = None
+            if len(runner.idle) < IDLE_GREENLETS:  # type: ignore[union-attr]
+                runner.idle.append(runner)  # type: ignore[union-attr]
+        else:
+            self.it, self.blocked = out
+
+    def advance(self, exc: BaseException | None = None) -> None:
+        """What the call waited for is ready (or `exc` is thrown at it): step its coroutine
+        on, and when that returns, the call's greenlet, up to the next wait or the end."""
+        try:
+            if exc is None:
+                blocked = self.it.send(None)
+            else:
+                blocked = self.it.throw(exc)
+        except StopIteration as stop:
+            runner, value, throw = self.runner, stop.value, False
+        except BaseException as error:  # raised into the call, at its await_only
+            runner, value, throw = self.runner, error, True
+        else:
+            self.blocked = blocked
+            return
+        here = getcurrent()
+        if runner.parent is not here:  # type: ignore[union-attr]
+            runner.parent = here  # type: ignore[union-attr]
+        self.took(runner.throw(value) if throw else runner.switch(value))  # type: ignore[union-attr]
+
+    def __await__(self) -> Any:
+        """Drive the call from the awaiting task (see the class), to its value."""
+        while self.runner is not None:
+            if self.driver is not None or self.interrupt is not None:
+                return (yield from self._handed_over())
+            try:
+                if self.blocked is None:
+                    yield None  # one loop turn (asyncio.sleep(0) in the driver)
+                else:
+                    self._asyncio_future_blocking = True
+                    yield self  # see add_done_callback: the task waits for `blocked`
+            except GeneratorExit:  # the task is gone with its loop: nothing to drive it
+                raise
+            except BaseException as exc:
+                if self.interrupt is None and self.blocked is None:
+                    self.interrupt = exc  # a cancel at the loop turn
+                if self.interrupt is not None:
+                    self._hand_over()
+                    raise
+                # else `blocked` failed: its coroutine reads that when stepped on
+            self.wakeup = self._asyncio_future_blocking = None  # no future to others
+            if self.interrupt is not None:  # set while `blocked` was done already
+                return (yield from self._handed_over())
+            self.advance()
+        if self.ok:
+            return self.value
+        raise self.value
+
+    def _handed_over(self) -> Any:
+        """The call drives on in a task of its own: its awaiter hears `interrupt`, or waits
+        for its end."""
+        self._hand_over()
+        if self.interrupt is not None:
+            raise self.interrupt
+        if self.future is None:
+            self.future = self._loop.create_future()
+        return (yield from self.future)
+
+    def _hand_over(self) -> None:
+        self.wakeup = self._asyncio_future_blocking = None
+        if self.driver is None and self.runner is not None:
+            self.driver = task = self._loop.create_task(_drive(self))
+            _driving.add(task)  # the loop holds tasks weakly
+            task.add_done_callback(_driving.discard)
+
+    def fail(self, exc: BaseException) -> None:
+        """Its awaiter gets `exc` now; the call goes on in a task of its own."""
+        if self.interrupt is None:
+            self.interrupt = exc
+        self._wake()
+        if self.future is not None:
+            _resolve(self.future, False, exc)
+
+    def _wake(self) -> bool:
+        """Wake the awaiting task, should it wait on `blocked`, with `interrupt` (result())."""
+        wakeup = self.wakeup
+        if wakeup is None or not self.blocked.remove_done_callback(wakeup):
+            return False  # not waiting, or `blocked` is done and the task about to run
+        self.wakeup = None
+        self._loop.call_soon(wakeup, self, context=self.context)
+        return True
+
+    # The future protocol, as asyncio's Task uses it on what its coroutine yields.
+
+    def add_done_callback(self, fn: Callable[..., Any], *, context: Any = None) -> None:
+        self.wakeup, self.context = fn, context
+        self.blocked.add_done_callback(fn, context=context)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """The awaiting task's cancel: the task alone is interrupted (see the class)."""
+        if self.interrupt is None:
+            self.interrupt = (
+                asyncio.CancelledError(msg) if msg is not None else asyncio.CancelledError()
+            )
+        return self._wake()
+
+    def result(self) -> Any:
+        raise self.interrupt  # type: ignore[misc]  # only called from _wake's wakeup
+
+    def done(self) -> bool:
+        return self.runner is None
+
+
+async def _drive(call: _Call[Any]) -> None:
+    """Drive a call nobody awaits (submitted, or its awaiter interrupted) to its end."""
+    while call.runner is not None:
+        blocked = call.blocked
+        thrown = None
+        try:
+            await _until(blocked)
+        except BaseException as exc:
+            if blocked is None or not blocked.done():
+                thrown = exc  # this task's own cancel (its loop closing): into the call
+            # else `blocked` failed: its coroutine reads that when stepped on
+        call.advance(thrown)
+
+
+@types.coroutine
+def _until(blocked: Any) -> Any:
+    """Wait for `blocked` as the call's coroutine yielded it, its outcome left in it."""
+    if blocked is not None:
+        blocked._asyncio_future_blocking = True
+    yield blocked
+
+
+def await_only(awaitable: Awaitable[T]) -> T:
+    """Await `awaitable` from synchronous code: suspends the call's greenlet (see _Call).
+
+    It is stepped here at once: one that never waits (rows already read) returns
+    with no switch at all. Its later steps run in the task that drives the call,
+    the awaiting one (or, after its cancel, one of the call's own), so it must not
+    tie itself to the current task (asyncio.timeout does; wait in a task of its own).
     Called from a thread instead (the health checker's), it runs on a shared
     background loop and blocks that thread; on the event loop outside a
     greenlet it would block the loop, so it refuses.
     """
     current = getcurrent()
     if isinstance(current, _Runner):
-        send = getattr(awaitable, "send", None)
-        if send is not None:  # a coroutine: step it here, up to its first wait
-            try:
-                blocked = send(None)
-            except StopIteration as stop:  # no wait (rows already read): no switch at all
-                return stop.value  # type: ignore[no-any-return]
-            awaitable = _Resumed(awaitable, blocked)
-        return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+        it = awaitable if hasattr(awaitable, "send") else awaitable.__await__()
+        try:
+            blocked = it.send(None)  # type: ignore[union-attr]
+        except StopIteration as stop:  # no wait (rows already read): no switch at all
+            return stop.value  # type: ignore[no-any-return]
+        return current.parent.switch((it, blocked))  # type: ignore[no-any-return]
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -393,37 +587,6 @@ def await_only(awaitable: Awaitable[T]) -> T:
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
-
-
-class _Resumed:
-    """A coroutine await_only stepped up to its first wait, awaited on from there.
-
-    Its first step ran in whichever task entered the greenlet, its next ones run
-    in the task driving it: a coroutine handed to await_only must not tie itself
-    to the current task (asyncio.timeout does; wait in a task of its own instead).
-    """
-
-    __slots__ = ("blocked", "coroutine")
-
-    def __init__(self, coroutine: Any, blocked: Any) -> None:
-        self.coroutine = coroutine
-        self.blocked = blocked  # what its step yielded: the future it waits for
-
-    def __await__(self) -> Any:
-        coroutine, blocked = self.coroutine, self.blocked
-        while True:
-            try:
-                yield blocked
-            except BaseException as exc:  # the driving task's cancel, into the coroutine
-                try:
-                    blocked = coroutine.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    blocked = coroutine.send(None)
-                except StopIteration as stop:
-                    return stop.value
 
 
 _background: asyncio.AbstractEventLoop | None = None

@@ -222,14 +222,27 @@ def field_type(
 
 
 def columns(fields: Sequence[Any]) -> tuple[list[Column], Callable[[tuple], tuple] | None]:
+    """A result's columns and its row converter (None: rows stay as read)."""
+    described, convert = _described(
+        tuple([(f.name, f.type_code, f.flags, f.length, f.scale, f.charsetnr) for f in fields])
+    )
+    return list(described), convert
+
+
+@lru_cache(maxsize=1024)
+def _described(
+    fields: tuple[tuple[str, int, int, int, int, int], ...],
+) -> tuple[tuple[Column, ...], Callable[[tuple], tuple] | None]:
+    """columns() for one field description, made once: a statement run again describes
+    its result alike, and its Columns and converter (compiled: row_converter) are the same."""
     columns = []
     convs: list[tuple[int, Converter]] = []
-    for i, f in enumerate(fields):
-        oid, typmod, conv = field_type(f.type_code, f.flags, f.length, f.scale, f.charsetnr)
-        columns.append(Column(f.name, oid, pgtypes.TYPES[oid].size, typmod))
+    for i, (name, type_code, flags, length, scale, charsetnr) in enumerate(fields):
+        oid, typmod, conv = field_type(type_code, flags, length, scale, charsetnr)
+        columns.append(Column(name, oid, pgtypes.TYPES[oid].size, typmod))
         if conv is not None:
             convs.append((i, conv))
-    return columns, row_converter(len(columns), convs)
+    return tuple(columns), row_converter(len(columns), convs)
 
 
 # --- errors ------------------------------------------------------------------
@@ -392,6 +405,9 @@ class MySQLCursor:
             self._close()  # reads and discards what is left
         except self.ERRORS as exc:
             self._conn._error(exc)
+        else:
+            if self._conn._current is self:  # nothing left for the next statement to finish
+                self._conn._current = None
         finally:
             self._done = True
             self._conn._running = False

@@ -73,17 +73,23 @@ class _FlowControlled(asyncmy.connection._MySQLProtocol):  # type: ignore[misc]
         self.paused = False
 
     def buffer_updated(self, nbytes: int) -> None:
-        super().buffer_updated(nbytes)
+        _buffer_updated(self, nbytes)
         if self.length - self.pos > HIGH_WATER and not self.paused and self.transport:
             self.paused = True
             self.transport.pause_reading()
 
-    async def wait_for_data(self, need: int) -> None:
+    def wait_for_data(self, need: int) -> Any:
+        """asyncmy's coroutine itself (no coroutine of our own around it: this runs for
+        every packet read), reading resumed first."""
         if self.paused:
             self.paused = False
             if self.transport is not None:
                 self.transport.resume_reading()
-        await super().wait_for_data(need)
+        return _wait_for_data(self, need)
+
+
+_buffer_updated = asyncmy.connection._MySQLProtocol.buffer_updated
+_wait_for_data = asyncmy.connection._MySQLProtocol.wait_for_data
 
 
 # asyncmy's connect() makes its protocol by this module-level name: every asyncmy
@@ -113,8 +119,9 @@ async def _open(backend: mysql.MySQLBackend, database: str | None, timeout: floa
     args = backend.connect_args(database, connect_timeout=timeout)
     del args["read_timeout"], args["write_timeout"]  # pymysql's: statements have none
     conn = _Connection(**args, conv=_CONVERSIONS)
-    # In a task of its own, timed by asyncio.wait: await_only runs this coroutine's first
-    # step in another task than its next ones, which asyncio.timeout would not follow.
+    # In a task of its own, timed by asyncio.wait: this coroutine's later steps may run in
+    # another task than its first (its call handed over on its awaiter's cancel, see
+    # workers._Call), which asyncio.timeout would not follow.
     connecting = asyncio.ensure_future(conn.connect())
     try:
         await asyncio.wait((connecting,), timeout=timeout)
@@ -149,7 +156,14 @@ class AsyncMySQLCursor(mysql.MySQLCursor):
         return await_only(self._cursor.fetchmany(size))
 
     def _close(self) -> None:
-        await_only(self._cursor.close())
+        cursor = self._cursor
+        result = cursor._result
+        if result is None or not (result.unbuffered_active or result.has_next):
+            # All read (a point query, a write): asyncmy's close would find nothing left to
+            # read, through three coroutines; this is all it would do.
+            cursor.connection = None
+            return
+        await_only(cursor.close())
 
 
 class AsyncMySQLConnection(mysql.MySQLConnection):

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 
 import pytest
 from greenlet import getcurrent
 
 from pgproxy.errors import QueryCanceled
-from pgproxy.workers import ABANDONED, FINISHED, RUNNING, Workers, await_only
+from pgproxy.workers import ABANDONED, FINISHED, RUNNING, Workers, _driving, await_only
 
 
-def test_a_call_without_io_finishes_inside_submit() -> None:
+def _tasks() -> int:
+    return len(asyncio.all_tasks())
+
+
+def test_a_call_without_io_finishes_inside_call_and_makes_no_task() -> None:
     async def main() -> None:
         pool = Workers(4, "t", greenlets=True)
-        job = pool.submit(lambda a, b: a + b, 2, 3)
-        assert job.future.done() and job.state == FINISHED
-        assert await job.future == 5
+        tasks = _tasks()
+        job = pool.call(lambda a, b: a + b, 2, 3)
+        assert job.done() and job.state == FINISHED
+        assert _tasks() == tasks and not _driving
+        assert await job == 5
 
     asyncio.run(main())
 
 
-def test_a_coroutine_that_never_waits_finishes_inside_submit() -> None:
+def test_a_coroutine_that_never_waits_finishes_inside_call() -> None:
     """await_only steps a coroutine at once: rows already read cost no trip to the loop."""
 
     async def ready(value: int) -> int:
@@ -30,35 +37,160 @@ def test_a_coroutine_that_never_waits_finishes_inside_submit() -> None:
 
     async def main() -> None:
         pool = Workers(4, "t", greenlets=True)
-        job = pool.submit(lambda: await_only(ready(2)) + await_only(ready(3)))
-        assert job.future.done() and job.state == FINISHED
-        assert await job.future == 10
+        tasks = _tasks()
+        job = pool.call(lambda: await_only(ready(2)) + await_only(ready(3)))
+        assert job.done() and job.state == FINISHED and _tasks() == tasks
+        assert await job == 10
+        submitted = pool.submit(lambda: await_only(ready(4)))  # no task when it never waits
+        assert submitted.done() and _tasks() == tasks and not _driving
+        assert await submitted == 8
 
     asyncio.run(main())
 
 
-def test_a_coroutine_stepped_at_once_then_waiting_goes_on_in_its_driving_task() -> None:
+def test_a_waiting_call_is_driven_by_its_awaiting_task_alone() -> None:
+    """No task, no future of its own: its coroutine's every step runs in the awaiter."""
     seen: list[asyncio.Task | None] = []
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
 
-    async def two_steps() -> str:
+    async def steps() -> str:
         seen.append(asyncio.current_task())
         await asyncio.sleep(0.01)
         seen.append(asyncio.current_task())
-        try:
-            await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            return "cancel thrown in"
-        return "not cancelled"
+        await asyncio.sleep(0)  # a bare yield: one loop turn
+        seen.append(asyncio.current_task())
+        return "done"
+
+    def fn() -> tuple[str, str]:
+        return await_only(steps()), var.get()
 
     async def main() -> None:
         pool = Workers(4, "t", greenlets=True)
-        job = pool.submit(lambda: await_only(two_steps()))
-        caller = asyncio.current_task()
-        await asyncio.sleep(0.05)
-        assert job.state == RUNNING
-        assert seen[0] is caller and seen[1] is not caller  # first step in the caller's
-        seen[1].cancel()  # the driving task's cancel reaches the coroutine where it waits
-        assert await job.future == "cancel thrown in"
+        var.set("the caller's")
+        tasks = _tasks()
+        job = pool.call(fn)
+        assert job.state == RUNNING and not job.done()
+        assert _tasks() == tasks and not _driving  # nobody drives it until awaited
+        assert await job == ("done", "the caller's")
+        assert seen == [asyncio.current_task()] * 3
+        assert _tasks() == tasks and not _driving
+
+    asyncio.run(main())
+
+
+def test_a_cancel_of_the_awaiter_never_reaches_the_driver_and_the_call_finishes() -> None:
+    """The awaiting task is interrupted alone: the driver's future and coroutine go on in a
+    task of the call's own, so its connection is never left mid-protocol."""
+    log: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        pool = Workers(4, "t", greenlets=True)
+        reply = loop.create_future()  # the driver's own (a socket read's)
+
+        async def read() -> str:
+            try:
+                return await reply
+            except asyncio.CancelledError:
+                log.append("the driver was cancelled")
+                raise
+
+        def fn() -> str:
+            value = await_only(read())
+            log.append(f"call got {value}")
+            return value
+
+        async def awaiter() -> str:
+            return await pool.call(fn)
+
+        task = asyncio.ensure_future(awaiter())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not reply.cancelled() and len(_driving) == 1  # the call has its own task now
+        reply.set_result("the reply")
+        await asyncio.gather(*_driving)
+        assert log == ["call got the reply"]
+        assert await pool.run(lambda: "the runner serves on") == "the runner serves on"
+
+    asyncio.run(main())
+
+
+def test_a_timeout_around_a_call_and_a_cancel_as_its_reply_lands() -> None:
+    """asyncio.timeout (a cancel) interrupts the awaiter; a cancel that comes when the
+    driver's future is done already (its wakeup scheduled) loses nothing either."""
+    results: list[object] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        pool = Workers(4, "t", greenlets=True)
+
+        def wait_for(fut: asyncio.Future[str]) -> None:
+            results.append(await_only(fut))
+
+        reply: asyncio.Future[str] = loop.create_future()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await pool.call(wait_for, reply)
+        assert not reply.cancelled()
+        reply.set_result("late")
+        await asyncio.gather(*_driving)
+        assert results == ["late"]
+
+        landed: asyncio.Future[str] = loop.create_future()
+        task = asyncio.ensure_future(pool.run(wait_for, landed))
+        await asyncio.sleep(0.01)
+        landed.set_result("landed")  # the awaiter's wakeup is scheduled ...
+        task.cancel()  # ... and its cancel comes first
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.gather(*_driving)
+        assert results == ["late", "landed"]
+
+        turn = asyncio.ensure_future(pool.run(lambda: results.append(await_only(_turn()))))
+        await asyncio.sleep(0)  # the call waits at its bare yield
+        turn.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await turn
+        await asyncio.gather(*_driving)
+        assert results[-1] == "turned"
+
+    asyncio.run(main())
+
+
+async def _turn() -> str:
+    await asyncio.sleep(0)
+    return "turned"
+
+
+def test_fail_answers_the_awaiter_and_the_abandoned_call_is_cleaned_up() -> None:
+    """statement_timeout's give-up: the awaiter hears the error now; the call's late
+    result goes to its cleanup, in its greenlet, once it returns."""
+    cleaned: list[object] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        pool = Workers(4, "t", greenlets=True)
+        hung: asyncio.Future[str] = loop.create_future()
+        job = pool.call(lambda: await_only(hung))
+
+        def cleanup(result: object) -> None:
+            await_only(asyncio.sleep(0))  # a cleanup may do I/O too (closing a connection)
+            cleaned.append(result)
+
+        def give_up() -> None:
+            assert pool.abandon(job, cleanup) == RUNNING
+            assert job.state == ABANDONED
+            job.fail(QueryCanceled("canceling statement due to statement timeout"))
+
+        loop.call_later(0.01, give_up)
+        with pytest.raises(QueryCanceled):
+            await job
+        assert not hung.done() and len(_driving) == 1
+        hung.set_result("late result")  # the server answers (or its socket is aborted)
+        await asyncio.gather(*_driving)
+        assert cleaned == ["late result"]
 
     asyncio.run(main())
 
@@ -84,11 +216,11 @@ def test_await_only_suspends_the_call_and_the_loop_serves_others() -> None:
 
         async def ticker() -> None:
             nonlocal ticks
-            while not first.future.done():
+            while not first.done():
                 ticks += 1
                 await asyncio.sleep(0.005)
 
-        results = await asyncio.gather(first.future, pool.run(quick), ticker())
+        results = await asyncio.gather(first, pool.run(quick), ticker())
         assert results[:2] == ["slow", "quick"]
         assert ticks >= 3  # the loop ran on while `slow` waited
 
@@ -137,36 +269,6 @@ def test_greenlets_are_reused_and_each_call_gets_its_own_while_running() -> None
     asyncio.run(main())
 
 
-def test_an_abandoned_call_hands_its_result_to_the_cleanup_in_its_greenlet() -> None:
-    cleaned: list[object] = []
-    release = threading.Event()
-
-    def hangs() -> str:
-        await_only(asyncio.sleep(0.05))
-        return "late result"
-
-    def cleanup(result: object) -> None:
-        await_only(asyncio.sleep(0))  # a cleanup may do I/O too (closing a connection)
-        cleaned.append(result)
-        release.set()
-
-    async def main() -> None:
-        pool = Workers(4, "t", greenlets=True)
-        job = pool.submit(hangs)
-        assert pool.abandon(job, cleanup) == RUNNING
-        assert job.state == ABANDONED
-        job.future.set_exception(QueryCanceled("canceling statement due to statement timeout"))
-        for _ in range(100):
-            if release.is_set():
-                break
-            await asyncio.sleep(0.01)
-        with pytest.raises(QueryCanceled):
-            await job.future  # the session's answer stands; the late result went to cleanup
-
-    asyncio.run(main())
-    assert cleaned == ["late result"]
-
-
 def test_cancel_soon_runs_on_the_loop_and_logs_failures(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         done = asyncio.Event()
@@ -213,10 +315,22 @@ def test_a_call_may_submit_another_and_both_finish() -> None:
     def outer() -> tuple[str, bool]:
         job = pool.submit(inner)  # from inside a running call
         await_only(asyncio.sleep(0))
-        return "outer", job.future.done()
+        return "outer", job.done()
 
     async def main() -> None:
         assert await pool.run(outer) == ("outer", False)
         assert await pool.run(inner) == "inner"  # the runners work on afterwards
 
     asyncio.run(main())
+
+
+def test_a_call_with_no_running_loop_is_refused_before_it_runs() -> None:
+    """At shutdown the loop is gone: the caller (the pool closing a connection) runs the
+    call itself, so nothing may have run half of it in a greenlet first."""
+    pool = Workers(4, "t", greenlets=True)
+    ran: list[int] = []
+    with pytest.raises(RuntimeError):
+        pool.submit(ran.append, 1)
+    with pytest.raises(RuntimeError):
+        pool.call(ran.append, 2)
+    assert ran == []
