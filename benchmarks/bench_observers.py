@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from bench_instructions import _control, _total, _wait
+from bench_instructions import _by_function, _control, _total, _wait
 
 from pgproxy.observers import DeadLetterStore, Observers, Subscriber, Webhook
 from tests.fix_proxy import run_proxy
@@ -126,8 +126,9 @@ def audit_lines(work: Path) -> int:
 
 
 def instructions(root: str, backend: str, config: str | None, work: Path, statements: int,
-                 delivered: Any) -> float:
-    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads)."""
+                 delivered: Any, functions: dict[str, int] | None = None) -> float:
+    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads);
+    each C function's own count into `functions`, if given."""
     port = free_port()
     out = str(work / f"callgrind-{port}.out")
     args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
@@ -165,6 +166,8 @@ def instructions(root: str, backend: str, config: str | None, work: Path, statem
             time.sleep(5.0)  # (both) the entry point's batch of the same window
             _control(proc, "-d")
             _control(proc, "-i", "off")
+        if functions is not None:
+            functions.update(_by_function(out))
         return _total(out) / statements
     finally:
         proc.terminate()
@@ -180,6 +183,9 @@ def main() -> None:
                         help="count instructions per statement under callgrind instead")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
                         help="the checkout whose pgproxy runs under --instructions")
+    parser.add_argument("--functions", type=int, default=0,
+                        help="with --instructions: the N C functions whose own instructions "
+                             "grew the most with observers, per configuration")
     args = parser.parse_args()
     server, count = receiver()
     url = f"http://127.0.0.1:{server.server_address[1]}/events"
@@ -198,20 +204,23 @@ def main() -> None:
             # No health checks: their pings come with time, not statements, and the
             # observed run lasts longer (it waits for the delivery).
             quiet = "[health]\nenabled = false\n"
-            base = instructions(args.root, backend, quiet, work, args.instructions, None)
+            counts: list[dict[str, int]] = [{}, {}, {}, {}]
+            base = instructions(args.root, backend, quiet, work, args.instructions, None,
+                                counts[0])
             # Under valgrind Python runs about 50 times slower: a linger 50 times the
             # default's 0.05 s gives batches as large as in a real run's.
             # The statement path's share: observers configured, none taking statements.
             idle = quiet + f'[observers]\ndead_letter = "{work / "idle.db"}"\n' \
                 "[[observers.subscriber]]\n" \
                 f'type = "audit"\npath = "{work / "idle.jsonl"}"\nevents = ["connect"]\n'
-            path = instructions(args.root, backend, idle, work, args.instructions, None)
+            path = instructions(args.root, backend, idle, work, args.instructions, None,
+                                counts[1])
             three = quiet + three_observers(work, url, linger=2.5)
             watched = instructions(args.root, backend, three, work, args.instructions,
-                                   lambda: min(count[0], audit_lines(work)))
+                                   lambda: min(count[0], audit_lines(work)), counts[2])
             three = quiet + three_observers(work, url, linger=2.5, batch=True)
             batched = instructions(args.root, backend, three, work, args.instructions,
-                                   lambda: min(count[0], audit_lines(work)))
+                                   lambda: min(count[0], audit_lines(work)), counts[3])
             print(f"point SELECT on SQLite, instructions per statement of the proxy process "
                   f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
             print(f"  no observers     {base / 1000:8.1f} k")
@@ -223,6 +232,13 @@ def main() -> None:
             print(f"  three observers  {batched / 1000:8.1f} k   "
                   f"(the same, the entry point called per batch): "
                   f"{100 * (batched - base) / base:.1f} %")
+            labels = ["statement path", "three observers, per event", "three observers, batch"]
+            for label, got in zip(labels, counts[1:], strict=True):
+                grown = sorted(((got.get(k, 0) - counts[0].get(k, 0), k)
+                                for k in set(got) | set(counts[0])), reverse=True)
+                print(f"  {label}: the C functions grown most, instructions per statement")
+                for n, name in grown[: args.functions]:
+                    print(f"    {n / args.instructions:8.0f}  {name}")
             server.shutdown()
             return
         with run_proxy(backend, config=three, env=env) as observed:
