@@ -24,6 +24,7 @@ from pgproxy.telemetry import Telemetry
 Kind = dialects.Kind
 _clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
+_STATEMENT, _WRITE = events.STATEMENT, events.WRITE  # globals: no module attribute per read
 
 
 class Watch(Hook):
@@ -106,8 +107,9 @@ class Watch(Hook):
         self.rows += rows
         if sqlstate is not None:
             self.errors += 1
-        if self.telemetry is not None and span is not None:
-            self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
+        if span is not None:  # (a span only with telemetry)
+            self.telemetry.finish(  # type: ignore[union-attr]
+                span, session, stmt, seconds, rows, hit, sqlstate)
         obs = self.observers
         if obs is None:
             return
@@ -117,12 +119,12 @@ class Watch(Hook):
         if self._statement_events:
             if not raw:
                 obs.kick()
-            raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
+            raw.append((_statement_event, _STATEMENT, now, session.route, session.user,
                         stmt, tag, hit, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
-            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
+            raw.append((_write_event, _WRITE, now, session.route, session.user, stmt,
                         tag))
 
     # ------------------------------------------------------------ sessions and backends
