@@ -325,10 +325,19 @@ def _statement_events(
     each a copy of its kept one."""
     _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
         *items, strict=True)
-    rests = _RESTS.get(
-        list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
-                 strict=True)),
-        zip(routes, users, stmts, tags, rows, hits, sqlstates, strict=True))
+    n = len(nows)
+    varied = (routes, users, stmts, tags, rows, hits, sqlstates)
+    if all(column.count(column[0]) == n for column in varied):
+        # One statement run again and again (the usual batch): one piece for all, found
+        # by a compare per column and event rather than a key made and hashed per event.
+        rests: Any = [_RESTS.get([(id(routes[0]), users[0], id(stmts[0]), tags[0], rows[0],
+                                   hits[0], sqlstates[0])],
+                                 [[column[0] for column in varied]])[0]] * n
+    else:
+        rests = _RESTS.get(
+            list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
+                     strict=True)),
+            zip(*varied, strict=True))
     ids = list(ids)
     times = list(map(add, nows, repeat(offset)))
     ms = list(map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
