@@ -210,8 +210,12 @@ class Watched(PassThrough):
         self.sent += batch.count
         if inner.done:
             self.done = True
-            if self._tag is None:
-                self._end(None)
+            if self._tag is None:  # _end inlined: a statement's usual end
+                tag = self._tag = inner.tag or ""
+                ctx = self._ctx
+                self._watch._finish(ctx, ctx.stmt, self._start,
+                                    self.sent if self.columns is not None else None, None,
+                                    None, tag, getattr(inner, "hit", None))
         return batch
 
     @property
@@ -249,10 +253,21 @@ class Spanned(Watched):
         self._first = 0
         super().__init__(watch, ctx, start, inner)
 
-    def fetch(self, max_rows: int) -> Awaitable[Batch]:
+    async def fetch(self, max_rows: int) -> Batch:
         if not self._first:
             self._first = time.time_ns()
-        return super().fetch(max_rows)
+        inner = self._inner
+        try:
+            batch = await inner.fetch(max_rows)
+        except errors.PgError as exc:
+            self.done = inner.done
+            self._end(exc.sqlstate)
+            raise
+        self.sent += batch.count
+        if inner.done:
+            self.done = True
+            self._end(None)
+        return batch
 
     def _end(self, sqlstate: str | None) -> None:
         if self._tag is not None:
