@@ -16,7 +16,8 @@ statement path and the subscribers' delivery), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
 latency is not; the three observers twice, the entry point called per event
 and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
-gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline).
+gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline);
+`--functions N` lists the N C functions grown most per configuration.
 Prints figures; asserts nothing.
 """
 
