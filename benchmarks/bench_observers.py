@@ -1,7 +1,7 @@
 """Observer figures: statement-path overhead with three subscribers, webhook events/s.
 
 Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--rounds N]
-     python benchmarks/bench_observers.py --instructions N [--root DIR]
+     python benchmarks/bench_observers.py --instructions N [--root DIR] [--functions N]
 
 1. The same point SELECT through two proxies on one SQLite file, one with no
    observers and one with three (a webhook to a local receiver, an audit log,
