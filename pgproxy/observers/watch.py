@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, itemgetter, mul, truediv
+from operator import add, attrgetter, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
@@ -18,7 +18,7 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
-from pgproxy.results import Batch, PassThrough
+from pgproxy.results import BackendResult, Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
@@ -59,6 +59,9 @@ class Watch(Hook):
 
     def after(self, ctx: Any, state: Any, result: Any) -> Any:
         if state.__class__ is float:
+            if result.__class__ is BackendResult and result.settled and \
+                    result.columns is not None:
+                return Settled(self, ctx, state, result)
             return Watched(self, ctx, state, result)
         start, span, token = state
         if token is not None:
@@ -240,6 +243,50 @@ class Watched(PassThrough):
         self._watch._finish(ctx, ctx.stmt, self._start,
                             self.sent if self.columns is not None else None, sqlstate, None,
                             tag, getattr(inner, "hit", None))
+
+
+class Settled(PassThrough):
+    """A watched point query's result: its rows all came with the execute call, so its
+    fetch, which can neither wait nor fail, is the inner result's own (no coroutine of
+    this one's around it); the statement ends when the wire, done, reads its tag for the
+    CommandComplete (after its last row), or at close if it never does."""
+
+    __slots__ = ("_ctx", "_start", "_tag", "_watch", "columns", "fetch", "notices", "style")
+    done = property(attrgetter("_inner.done"))  # read by a C getter: no frame
+    copy = None
+    row_description = None
+
+    def __init__(self, watch: Watch, ctx: Any, start: float, inner: BackendResult) -> None:
+        self._watch = watch
+        self._ctx = ctx
+        self._start = start
+        self._inner = inner
+        self._tag: str | None = None
+        self.fetch = inner.fetch
+        self.columns = inner.columns
+        self.style = inner.style
+        self.notices = inner.notices
+
+    @property
+    def tag(self) -> str:
+        tag = self._tag
+        if tag is None:
+            inner = self._inner
+            tag = inner.tag
+            if inner.done:
+                self._end(tag)
+        return tag
+
+    def close(self) -> Awaitable[None]:
+        inner = self._inner
+        if self._tag is None:  # closed before the wire read its tag (a portal left)
+            self._end(inner.tag)
+        return inner.close()
+
+    def _end(self, tag: str) -> None:
+        self._tag = tag
+        ctx = self._ctx
+        self._watch._finish(ctx, ctx.stmt, self._start, self._inner.rows, None, None, tag, None)
 
 
 class Spanned(Watched):

@@ -329,3 +329,58 @@ def test_a_batch_entry_point_is_called_once_per_batch_and_reads_what_it_wants(tm
     with pytest.raises(ValueError):
         sink_from_section({"type": "python", "entry_point": f"{__name__}:remember_batch",
                            "calls": "sometimes"})
+
+
+def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
+    """A point query's result (every row came with the execute call) is watched without
+    a coroutine around its fetch: its statement ends when its tag is read once done, or
+    when it is closed first; rows are those fetched."""
+    import asyncio
+
+    import dialects
+    from pgproxy.observers import watch
+    from pgproxy.results import BackendResult
+
+    class Cursor:
+        columns = ["a"]
+        rowcount = -1
+
+        def close(self) -> None:
+            pass
+
+    async def run(fn, *args):
+        return fn(*args)
+
+    class Ctx:
+        route = type("Route", (), {"name": "app",
+                                   "backend": type("B", (), {"name": "sqlite"})()})()
+        user = "ann"
+        stmt = dialects.Statement(sql="select", kind=dialects.Kind.SELECT, tag="SELECT")
+
+    obs = Observers([Subscriber("audit", AuditLog(str(tmp_path / "a.jsonl")))],
+                    DeadLetterStore())
+    w = watch.Watch(obs, None)
+
+    def result() -> watch.Settled:
+        inner = BackendResult("SELECT", Cursor(), [(1,), (2,), (3,)], True, run, closed=True)
+        return w.after(Ctx(), w.before(Ctx()), inner)
+
+    async def main() -> None:
+        r = result()
+        assert type(r) is watch.Settled and not r.done
+        assert (await r.fetch(2)).count == 2 and not r.done  # a row limit: suspended
+        assert not obs.raw
+        assert (await r.fetch(2)).count == 1 and r.done
+        assert r.tag == "SELECT 3" and r.tag == "SELECT 3"
+        await r.close()
+        (item,) = obs.raw
+        assert item[6] == "SELECT 3" and item[9] == 3 and item[10] is None
+        obs.raw.clear()
+        r = result()
+        assert (await r.fetch(1)).count == 1
+        await r.close()  # a portal closed part way
+        await r.close()
+        (item,) = obs.raw
+        assert item[6] == "SELECT 1" and item[9] == 1
+
+    asyncio.run(main())
