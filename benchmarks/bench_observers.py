@@ -56,7 +56,7 @@ def batch_sink(events: Any) -> None:
 
 
 def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
-    count = [0]
+    count = [0, 0]  # events, POSTs
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
@@ -64,6 +64,7 @@ def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             count[0] += int(self.headers.get("X-Pgproxy-Event-Count", "1"))
+            count[1] += 1
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -217,8 +218,10 @@ def main() -> None:
             path = instructions(args.root, backend, idle, work, args.instructions, None,
                                 counts[1])
             three = quiet + three_observers(work, url, linger=2.5)
+            posts = count[:]
             watched = instructions(args.root, backend, three, work, args.instructions,
                                    lambda: min(count[0], audit_lines(work)), counts[2])
+            per_post = (count[0] - posts[0]) / max(1, count[1] - posts[1])
             three = quiet + three_observers(work, url, linger=2.5, batch=True)
             batched = instructions(args.root, backend, three, work, args.instructions,
                                    lambda: min(count[0], audit_lines(work)), counts[3])
@@ -229,7 +232,7 @@ def main() -> None:
                   f"statement events: {100 * (path - base) / base:.1f} %)")
             print(f"  three observers  {watched / 1000:8.1f} k   "
                   f"(webhook, audit log, python entry point called per event): "
-                  f"{100 * (watched - base) / base:.1f} %")
+                  f"{100 * (watched - base) / base:.1f} %, {per_post:.0f} events per POST")
             print(f"  three observers  {batched / 1000:8.1f} k   "
                   f"(the same, the entry point called per batch): "
                   f"{100 * (batched - base) / base:.1f} %")
