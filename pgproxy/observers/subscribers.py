@@ -6,15 +6,16 @@ import abc
 import asyncio
 import hashlib
 import hmac
+import http.client
 import importlib
 import inspect
 import os
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
 
 from pgproxy.observers.events import loads
-from pgproxy.observers.post import Poster
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
 
@@ -55,11 +56,18 @@ class Webhook(Sink):
     kind = "webhook"
 
     def __init__(self, url: str, secret: str = "", timeout: float = 5.0) -> None:
-        self._poster = Poster(url, timeout)  # first: a bad url starts no thread
         super().__init__()
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"webhook url must be http or https: {url!r}")
         self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._secret = secret.encode()
         self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
 
     def sign(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -76,15 +84,29 @@ class Webhook(Sink):
         if self._secret:
             headers[SIGNATURE_HEADER] = self.sign(body)
         try:
-            status, reason = self._poster.post(body, headers)
-        except (OSError, ValueError) as exc:
+            conn = self._conn
+            if conn is None:
+                cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+                conn = self._conn = cls(self._host, self._port, timeout=self.timeout)
+            conn.request("POST", self._path, body, headers)
+            response = conn.getresponse()
+            response.read()
+            if response.will_close:
+                self._drop_connection()
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop_connection()
             raise DeliveryError(f"POST {self.url}: {exc!r}") from None
-        if not 200 <= status < 300:
-            raise DeliveryError(f"POST {self.url}: HTTP {status} {reason}")
+        if not 200 <= response.status < 300:
+            raise DeliveryError(f"POST {self.url}: HTTP {response.status} {response.reason}")
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         super().close()
-        self._poster.close()
+        self._drop_connection()
 
 
 class AuditLog(Sink):
