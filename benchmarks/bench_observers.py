@@ -1,7 +1,7 @@
 """Observer figures: statement-path overhead with three subscribers, webhook events/s.
 
 Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--rounds N]
-     python benchmarks/bench_observers.py --instructions N [--root DIR]
+     python benchmarks/bench_observers.py --instructions N [--root DIR] [--functions N]
 
 1. The same point SELECT through two proxies on one SQLite file, one with no
    observers and one with three (a webhook to a local receiver, an audit log,
@@ -16,7 +16,8 @@ statement path and the subscribers' delivery), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
 latency is not; the three observers twice, the entry point called per event
 and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
-gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline).
+gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline);
+`--functions N` lists the N C functions grown most per configuration.
 Prints figures; asserts nothing.
 """
 
@@ -38,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from bench_instructions import _control, _total, _wait
+from bench_instructions import _by_function, _control, _total, _wait
 
 from pgproxy.observers import DeadLetterStore, Observers, Subscriber, Webhook
 from tests.fix_proxy import run_proxy
@@ -55,7 +56,7 @@ def batch_sink(events: Any) -> None:
 
 
 def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
-    count = [0]
+    count = [0, 0]  # events, POSTs
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
@@ -63,6 +64,7 @@ def receiver() -> tuple[ThreadingHTTPServer, list[int]]:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             count[0] += int(self.headers.get("X-Pgproxy-Event-Count", "1"))
+            count[1] += 1
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -126,8 +128,9 @@ def audit_lines(work: Path) -> int:
 
 
 def instructions(root: str, backend: str, config: str | None, work: Path, statements: int,
-                 delivered: Any) -> float:
-    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads)."""
+                 delivered: Any, functions: dict[str, int] | None = None) -> float:
+    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads);
+    each C function's own count into `functions`, if given."""
     port = free_port()
     out = str(work / f"callgrind-{port}.out")
     args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
@@ -165,6 +168,8 @@ def instructions(root: str, backend: str, config: str | None, work: Path, statem
             time.sleep(5.0)  # (both) the entry point's batch of the same window
             _control(proc, "-d")
             _control(proc, "-i", "off")
+        if functions is not None:
+            functions.update(_by_function(out))
         return _total(out) / statements
     finally:
         proc.terminate()
@@ -180,6 +185,9 @@ def main() -> None:
                         help="count instructions per statement under callgrind instead")
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
                         help="the checkout whose pgproxy runs under --instructions")
+    parser.add_argument("--functions", type=int, default=0,
+                        help="with --instructions: the N C functions whose own instructions "
+                             "grew the most with observers, per configuration")
     args = parser.parse_args()
     server, count = receiver()
     url = f"http://127.0.0.1:{server.server_address[1]}/events"
@@ -198,20 +206,25 @@ def main() -> None:
             # No health checks: their pings come with time, not statements, and the
             # observed run lasts longer (it waits for the delivery).
             quiet = "[health]\nenabled = false\n"
-            base = instructions(args.root, backend, quiet, work, args.instructions, None)
+            counts: list[dict[str, int]] = [{}, {}, {}, {}]
+            base = instructions(args.root, backend, quiet, work, args.instructions, None,
+                                counts[0])
             # Under valgrind Python runs about 50 times slower: a linger 50 times the
             # default's 0.05 s gives batches as large as in a real run's.
             # The statement path's share: observers configured, none taking statements.
             idle = quiet + f'[observers]\ndead_letter = "{work / "idle.db"}"\n' \
                 "[[observers.subscriber]]\n" \
                 f'type = "audit"\npath = "{work / "idle.jsonl"}"\nevents = ["connect"]\n'
-            path = instructions(args.root, backend, idle, work, args.instructions, None)
+            path = instructions(args.root, backend, idle, work, args.instructions, None,
+                                counts[1])
             three = quiet + three_observers(work, url, linger=2.5)
+            posts = count[:]
             watched = instructions(args.root, backend, three, work, args.instructions,
-                                   lambda: min(count[0], audit_lines(work)))
+                                   lambda: min(count[0], audit_lines(work)), counts[2])
+            per_post = (count[0] - posts[0]) / max(1, count[1] - posts[1])
             three = quiet + three_observers(work, url, linger=2.5, batch=True)
             batched = instructions(args.root, backend, three, work, args.instructions,
-                                   lambda: min(count[0], audit_lines(work)))
+                                   lambda: min(count[0], audit_lines(work)), counts[3])
             print(f"point SELECT on SQLite, instructions per statement of the proxy process "
                   f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
             print(f"  no observers     {base / 1000:8.1f} k")
@@ -219,10 +232,17 @@ def main() -> None:
                   f"statement events: {100 * (path - base) / base:.1f} %)")
             print(f"  three observers  {watched / 1000:8.1f} k   "
                   f"(webhook, audit log, python entry point called per event): "
-                  f"{100 * (watched - base) / base:.1f} %")
+                  f"{100 * (watched - base) / base:.1f} %, {per_post:.0f} events per POST")
             print(f"  three observers  {batched / 1000:8.1f} k   "
                   f"(the same, the entry point called per batch): "
                   f"{100 * (batched - base) / base:.1f} %")
+            labels = ["statement path", "three observers, per event", "three observers, batch"]
+            for label, got in zip(labels, counts[1:], strict=True):
+                grown = sorted(((got.get(k, 0) - counts[0].get(k, 0), k)
+                                for k in set(got) | set(counts[0])), reverse=True)
+                print(f"  {label}: the C functions grown most, instructions per statement")
+                for n, name in grown[: args.functions]:
+                    print(f"    {n / args.instructions:8.0f}  {name}")
             server.shutdown()
             return
         with run_proxy(backend, config=three, env=env) as observed:

@@ -134,6 +134,12 @@ class BackendResult:
             return command_tag(self._verb, max(self._cursor.rowcount, 0))
         return command_tag(self._verb, self.rows)
 
+    @property
+    def settled(self) -> bool:
+        """Every row is here already (the cursor had no more): a fetch does no I/O and
+        cannot fail (the observers' watch need not wrap it)."""
+        return self._exhausted
+
     def _finish(self) -> None:
         if not self.done:
             self.done = True

@@ -57,7 +57,7 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("_afters", "_befores", "answered", "statement", "steps", "wraps")
+    __slots__ = ("_afters", "_befores", "_one", "answered", "statement", "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
@@ -71,6 +71,9 @@ class Hooks:
         self.wraps = False
         # The wrapping hook's `answered` when it is the only wrapping hook (see Hook).
         self.answered: Any = None
+        # (position, hook) of the one hook with a before and an after, when no other has
+        # either (the usual: the watch): its state is passed as it is, in no list.
+        self._one: tuple[int, Hook] | None = None
 
     def add(self, hook: Hook) -> None:
         """Hooks run in the order added before the statement, in reverse after it."""
@@ -91,23 +94,44 @@ class Hooks:
         self._afters = tuple((i, h) for i, h in reversed(hooks) if type(h).after is not Hook.after)
         self.wraps = bool(self._befores or self._afters)
         wrapping = {h for _, h in (*self._befores, *self._afters)}
+        self._one = self._befores[0] if len(wrapping) == 1 and len(self._befores) == 1 \
+            and len(self._afters) == 1 else None
         self.answered = wrapping.pop().answered if len(wrapping) == 1 else None
 
-    def before(self, ctx: Any) -> list[Any]:
-        """Each hook's state (a hook without a before of its own: None). A PgError refuses
-        the statement: the hooks before it are told through `error`, and it propagates."""
+    def before(self, ctx: Any) -> Any:
+        """Each hook's state (a hook without a before of its own: None), or with one
+        wrapping hook its state alone. A PgError refuses the statement: the hooks before
+        it are told through `error`, and it propagates."""
+        one = self._one
+        if one is not None:
+            try:
+                return one[1].before(ctx)
+            except errors.PgError as exc:
+                self._error(ctx, [None] * one[0], exc)
+                raise
+            except Exception:
+                log.exception("hook %s failed before a statement", type(one[1]).__name__)
+                return None
         states: list[Any] = [None] * len(self.statement)
         for i, hook in self._befores:
             try:
                 states[i] = hook.before(ctx)
             except errors.PgError as exc:
-                self.error(ctx, states[:i], exc)
+                self._error(ctx, states[:i], exc)
                 raise
             except Exception:
                 log.exception("hook %s failed before a statement", type(hook).__name__)
         return states
 
-    def after(self, ctx: Any, states: list[Any], result: Any) -> Any:
+    def after(self, ctx: Any, states: Any, result: Any) -> Any:
+        """The result to send, from before's states."""
+        one = self._one
+        if one is not None:
+            try:
+                return one[1].after(ctx, states, result)
+            except Exception:
+                log.exception("hook %s failed after a statement", type(one[1]).__name__)
+                return result
         for i, hook in self._afters:
             try:
                 result = hook.after(ctx, states[i], result)
@@ -115,10 +139,18 @@ class Hooks:
                 log.exception("hook %s failed after a statement", type(hook).__name__)
         return result
 
-    def error(self, ctx: Any, states: list[Any] | None, exc: BaseException) -> None:
-        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed.
+    def error(self, ctx: Any, states: Any, exc: BaseException) -> None:
+        """Tell the hooks that the statement failed, given before's states (None: without
+        `wraps`, when every hook's state is Hook.before's None)."""
+        one = self._one
+        if one is not None and states is not None:
+            spread = [None] * len(self.statement)
+            spread[one[0]] = states
+            states = spread
+        self._error(ctx, states, exc)
 
-        Without `wraps` every hook's state is Hook.before's None: `states` may be None."""
+    def _error(self, ctx: Any, states: list[Any] | None, exc: BaseException) -> None:
+        """Tell the hooks whose `before` ran (len(states) of them) that the statement failed."""
         if states is None:
             states = [None] * len(self.statement)
         hooks = self.statement[: len(states)]

@@ -4,13 +4,12 @@ The collector's cost per statement event was Python's: a dict built per event,
 then encoded. Here a batch of tuples is turned into columns (zip); what a run
 of events repeats (the route, user and statement, the tag, ...) is made into
 JSON once per distinct value and kept (Pieces); each event's JSON is then its
-pieces joined, all of a batch's in one join (rows), by C-level maps.
+pieces joined, by C-level maps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from itertools import chain, repeat
 from typing import Any
 
 from pgproxy.observers.events import _orjson_dumps, dumps
@@ -56,10 +55,3 @@ def numbers(values: Iterable[float]) -> list[bytes]:
     if _orjson_dumps is not None:
         return _orjson_dumps(values)[1:-1].split(b",")
     return [dumps(v) for v in values]
-
-
-def rows(*columns: Iterable[bytes]) -> list[bytes]:
-    """Each row's pieces joined (a constant piece: repeat(b"...")): all rows in one join,
-    split again at the newlines put between them (JSON writes none of its own)."""
-    joined = b"".join(chain.from_iterable(zip(*columns, repeat(b"\n"), strict=False)))
-    return joined.split(b"\n")[:-1]

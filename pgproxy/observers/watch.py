@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, itemgetter, mul, truediv
+from operator import add, attrgetter, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
@@ -18,12 +18,13 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
-from pgproxy.results import Batch, PassThrough
+from pgproxy.results import BackendResult, Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
 Kind = dialects.Kind
 _clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
+_STATEMENT, _WRITE = events.STATEMENT, events.WRITE  # globals: no module attribute per read
 
 
 class Watch(Hook):
@@ -58,11 +59,14 @@ class Watch(Hook):
 
     def after(self, ctx: Any, state: Any, result: Any) -> Any:
         if state.__class__ is float:
-            return Watched(self, ctx, ctx.stmt, state, result, None)
+            if result.__class__ is BackendResult and result.settled and \
+                    result.columns is not None:
+                return Settled(self, ctx, state, result)
+            return Watched(self, ctx, state, result)
         start, span, token = state
         if token is not None:
             self.telemetry.detach(token)  # type: ignore[union-attr]
-        return Watched(self, ctx, ctx.stmt, start, result, span)
+        return Spanned(self, ctx, start, result, span)
 
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         if state.__class__ is float:
@@ -86,7 +90,7 @@ class Watch(Hook):
         session: Any,
         stmt: dialects.Statement,
         start: float,
-        rows: int,
+        rows: int | None,
         sqlstate: str | None,
         span: Any,
         tag: str,
@@ -95,7 +99,10 @@ class Watch(Hook):
         """Count and report a statement: its result's tag and cache hit are passed, not
         the result, which the collector would keep: a result held until its event is made
         holds its cursor and batches, hundreds of them per linger, which the garbage
-        collector then walks again and again."""
+        collector then walks again and again. `rows` None: a result without rows, whose
+        count is its tag's."""
+        if rows is None:
+            rows = _affected(tag)
         now = _clock()
         seconds = now - start
         self.statements += 1
@@ -103,8 +110,9 @@ class Watch(Hook):
         self.rows += rows
         if sqlstate is not None:
             self.errors += 1
-        if self.telemetry is not None and span is not None:
-            self.telemetry.finish(span, session, stmt, seconds, rows, hit, sqlstate)
+        if span is not None:  # (a span only with telemetry)
+            self.telemetry.finish(  # type: ignore[union-attr]
+                span, session, stmt, seconds, rows, hit, sqlstate)
         obs = self.observers
         if obs is None:
             return
@@ -114,12 +122,12 @@ class Watch(Hook):
         if self._statement_events:
             if not raw:
                 obs.kick()
-            raw.append((_statement_event, events.STATEMENT, now, session.route, session.user,
+            raw.append((_statement_event, _STATEMENT, now, session.route, session.user,
                         stmt, tag, hit, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
-            raw.append((_write_event, events.WRITE, now, session.route, session.user, stmt,
+            raw.append((_write_event, _WRITE, now, session.route, session.user, stmt,
                         tag))
 
     # ------------------------------------------------------------ sessions and backends
@@ -173,21 +181,15 @@ class Watched(PassThrough):
     # `row_description` is None unless the inner result keeps
     # one, as the wire asks: PassThrough's method would have it encode the
     # RowDescription anew for every statement instead of taking the statement's memo.
-    __slots__ = ("_first", "_open", "_session", "_span", "_start", "_stmt", "_tag", "_watch",
-                 "columns", "copy", "done", "notices", "row_description", "sent", "style")
+    # `_tag` is None until the result ended: one slot says both.
+    __slots__ = ("_ctx", "_start", "_tag", "_watch", "columns", "copy", "done", "notices",
+                 "row_description", "sent", "style")
 
-    def __init__(
-        self, watch: Watch, session: Any, stmt: dialects.Statement, start: float, inner: Any,
-        span: Any,
-    ) -> None:
+    def __init__(self, watch: Watch, ctx: Any, start: float, inner: Any) -> None:
         self._watch = watch
-        self._session = session
-        self._stmt = stmt
+        self._ctx = ctx
         self._start = start
         self._inner = inner
-        self._span = span
-        self._first = 0
-        self._open = True
         self._tag: str | None = None
         self.sent = 0
         self.columns = columns = inner.columns
@@ -200,26 +202,23 @@ class Watched(PassThrough):
             self._end(None)
 
     async def fetch(self, max_rows: int) -> Batch:
-        if self._span is not None and not self._first:
-            self._first = time.time_ns()
         inner = self._inner
         try:
             batch = await inner.fetch(max_rows)
         except errors.PgError as exc:
             self.done = inner.done
-            self._end(exc.sqlstate)
+            if self._tag is None:
+                self._end(exc.sqlstate)
             raise
         self.sent += batch.count
         if inner.done:
             self.done = True
-            if self._open and self._span is None:  # _end inlined: a statement's usual end
-                self._open = False
-                tag = self._tag = inner.tag
-                rows = self.sent if self.columns is not None else _affected(tag)
-                self._watch._finish(self._session, self._stmt, self._start, rows, None, None,
-                                    tag, getattr(inner, "hit", None))
-            else:
-                self._end(None)
+            if self._tag is None:  # _end inlined: a statement's usual end
+                tag = self._tag = inner.tag or ""
+                ctx = self._ctx
+                self._watch._finish(ctx, ctx.stmt, self._start,
+                                    self.sent if self.columns is not None else None, None,
+                                    None, tag, getattr(inner, "hit", None))
         return batch
 
     @property
@@ -231,23 +230,103 @@ class Watched(PassThrough):
         """Ends the report (if its last fetch did not) and hands back the inner result's
         close to await: no frame of its own (the wire closes a result twice)."""
         inner = self._inner
-        if self._open:  # usually ended by its last fetch already
+        if self._tag is None:  # usually ended by its last fetch already
             self._end(getattr(inner, "sqlstate", None))  # a failed COPY FROM says how
         self.done = True  # closed is done, whatever it had sent
         return inner.close()
 
     def _end(self, sqlstate: str | None) -> None:
-        if not self._open:
-            return
-        self._open = False
-        tel = self._watch.telemetry
-        if self._first and tel is not None:
-            tel.stream_span(self._span, self._first).end()
+        """The report: the rows sent, None for a result without rows (its tag's count)."""
         inner = self._inner
-        tag = self._tag = inner.tag
-        rows = self.sent if self.columns is not None else _affected(tag)
-        self._watch._finish(self._session, self._stmt, self._start, rows, sqlstate, self._span,
+        tag = self._tag = inner.tag or ""
+        ctx = self._ctx
+        self._watch._finish(ctx, ctx.stmt, self._start,
+                            self.sent if self.columns is not None else None, sqlstate, None,
                             tag, getattr(inner, "hit", None))
+
+
+class Settled(PassThrough):
+    """A watched point query's result: its rows all came with the execute call, so its
+    fetch, which can neither wait nor fail, is the inner result's own (no coroutine of
+    this one's around it); the statement ends when the wire, done, reads its tag for the
+    CommandComplete (after its last row), or at close if it never does."""
+
+    __slots__ = ("_ctx", "_start", "_tag", "_watch", "columns", "fetch", "notices", "style")
+    done = property(attrgetter("_inner.done"))  # read by a C getter: no frame
+    copy = None
+    row_description = None
+
+    def __init__(self, watch: Watch, ctx: Any, start: float, inner: BackendResult) -> None:
+        self._watch = watch
+        self._ctx = ctx
+        self._start = start
+        self._inner = inner
+        self._tag: str | None = None
+        self.fetch = inner.fetch
+        self.columns = inner.columns
+        self.style = inner.style
+        self.notices = inner.notices
+
+    @property
+    def tag(self) -> str:
+        tag = self._tag
+        if tag is None:
+            inner = self._inner
+            tag = inner.tag
+            if inner.done:
+                self._end(tag)
+        return tag
+
+    def close(self) -> Awaitable[None]:
+        inner = self._inner
+        if self._tag is None:  # closed before the wire read its tag (a portal left)
+            self._end(inner.tag)
+        return inner.close()
+
+    def _end(self, tag: str) -> None:
+        self._tag = tag
+        ctx = self._ctx
+        self._watch._finish(ctx, ctx.stmt, self._start, self._inner.rows, None, None, tag, None)
+
+
+class Spanned(Watched):
+    """A watched result with a telemetry span: its stream (first fetch to last row) a
+    child span of the statement's."""
+
+    __slots__ = ("_first", "_span")
+
+    def __init__(self, watch: Watch, ctx: Any, start: float, inner: Any, span: Any) -> None:
+        self._span = span
+        self._first = 0
+        super().__init__(watch, ctx, start, inner)
+
+    async def fetch(self, max_rows: int) -> Batch:
+        if not self._first:
+            self._first = time.time_ns()
+        inner = self._inner
+        try:
+            batch = await inner.fetch(max_rows)
+        except errors.PgError as exc:
+            self.done = inner.done
+            self._end(exc.sqlstate)
+            raise
+        self.sent += batch.count
+        if inner.done:
+            self.done = True
+            self._end(None)
+        return batch
+
+    def _end(self, sqlstate: str | None) -> None:
+        if self._tag is not None:
+            return
+        if self._first:
+            self._watch.telemetry.stream_span(self._span, self._first).end()  # type: ignore[union-attr]
+        inner = self._inner
+        tag = self._tag = inner.tag or ""
+        ctx = self._ctx
+        self._watch._finish(ctx, ctx.stmt, self._start,
+                            self.sent if self.columns is not None else None, sqlstate,
+                            self._span, tag, getattr(inner, "hit", None))
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
@@ -269,8 +348,9 @@ def _ms(seconds: float) -> float:
 
 def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, hit: Any,
           sqlstate: str | None) -> tuple[bytes, dict[str, Any]]:
-    """What statement events repeat (all but id, time and duration): as JSON without its
-    braces, and as a dict of all the fields, in order, to copy."""
+    """What statement events repeat (all but id, time and duration): as the JSON that
+    follows the duration (its comma and closing brace included), and as a dict of all the
+    fields, in order, to copy."""
     read, written = stmt.tables_read, stmt.tables_written
     rest = {
         "route": route.name,
@@ -284,14 +364,17 @@ def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, 
         "sqlstate": sqlstate,
     }
     fields = {"id": None, "type": events.STATEMENT, "time": None, "duration_ms": None, **rest}
-    return events.dumps(rest)[1:-1], fields
+    return b"," + events.dumps(rest)[1:], fields
 
 
 _RESTS = columns.Pieces(_rest)
 _ID = b'{"id":"' + events.boot().encode() + b"-"
 _ID_TEXT = events.boot() + "-%d"
+_TIME = b'","type":"statement","time":'
+_DURATION = b',"duration_ms":'
 _piece = itemgetter(0)
 _fields = itemgetter(1)
+_join = b"".join
 
 
 def _statement_events(
@@ -299,22 +382,31 @@ def _statement_events(
 ) -> tuple[list[bytes], list[dict[str, Any]] | None]:
     """Many statement events at once, column by column (pgproxy/observers/columns.py): a
     Python step per batch, not per event, but for the statements, tags ... not seen
-    before; and their dicts, if asked for, each a copy of its kept one."""
+    before; each event's JSON one join of its pieces (a join of the whole batch split
+    again at its newlines scanned every byte once more); and their dicts, if asked for,
+    each a copy of its kept one."""
     _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
         *items, strict=True)
-    rests = _RESTS.get(
-        list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
-                 strict=True)),
-        zip(routes, users, stmts, tags, rows, hits, sqlstates, strict=True))
+    n = len(nows)
+    varied = (routes, users, stmts, tags, rows, hits, sqlstates)
+    if all(column.count(column[0]) == n for column in varied):
+        # One statement run again and again (the usual batch): one piece for all, found
+        # by a compare per column and event rather than a key made and hashed per event.
+        rests: Any = [_RESTS.get([(id(routes[0]), users[0], id(stmts[0]), tags[0], rows[0],
+                                   hits[0], sqlstates[0])],
+                                 [[column[0] for column in varied]])[0]] * n
+    else:
+        rests = _RESTS.get(
+            list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
+                     strict=True)),
+            zip(*varied, strict=True))
     ids = list(ids)
     times = list(map(add, nows, repeat(offset)))
     ms = list(map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
                   repeat(1000)))
-    parts = columns.rows(
-        repeat(_ID), columns.numbers(ids), repeat(b'","type":"statement","time":'),
-        columns.numbers(times), repeat(b',"duration_ms":'), columns.numbers(ms),
-        repeat(b","), map(_piece, rests), repeat(b"}"),
-    )
+    parts = list(map(_join, zip(
+        repeat(_ID), columns.numbers(ids), repeat(_TIME), columns.numbers(times),
+        repeat(_DURATION), columns.numbers(ms), map(_piece, rests))))
     if not dicts:
         return parts, None
     ds = []

@@ -117,6 +117,10 @@ def test_webhook_retries_then_delivers_signed_events(receiver, tmp_path):
     assert writes[-1]["tables"] == ["obs_t"] and writes[-1]["rows"] == 2
     stmts = [e for e in receiver.events if e["type"] == "statement"]
     assert any(e["sqlstate"] == "42P01" for e in stmts)
+    select = next(e for e in stmts if e["tag"] == "SELECT 2")
+    assert select["rows"] == 2 and select["operation"] == "select"
+    assert select["tables"] == ["obs_t"] and select["sqlstate"] is None
+    assert 0 < select["duration_ms"] < 60_000 and select["cache_hit"] is None
     assert len({e["id"] for e in receiver.events}) == len(receiver.events)
     logged = [json.loads(line) for line in audit.read_text().splitlines()]
     assert {e["type"] for e in logged} >= {"connect", "statement", "write", "disconnect"}

@@ -297,6 +297,44 @@ def test_a_before_hook_may_refuse_a_statement_as_access_control_would(proxy):
     asyncio.run(main())
 
 
+def test_one_wrapping_hook_beside_error_only_ones_keeps_every_rule(proxy):
+    """The usual shape (health accounting and the observers' watch): the one wrapping
+    hook's state goes to it as is, and failures and refusals reach every hook."""
+    heard: list[tuple[Any, str]] = []
+
+    class Failures(Hook):
+        def error(self, ctx: StatementContext, state: Any, exc: BaseException) -> None:
+            heard.append((state, getattr(exc, "sqlstate", "")))
+
+    class Guard(Recorder):
+        def before(self, ctx: StatementContext) -> Any:
+            if ctx.stmt.kind is Kind.INSERT:
+                raise errors.InsufficientPrivilege("read only")
+            return super().before(ctx)
+
+    log: list[tuple[str, ...]] = []
+    hooks = proxy.pipeline.hooks
+    hooks.add(Failures())
+    hooks.add(Guard("g", log))
+    hooks.add(Failures())
+
+    async def main() -> None:
+        s = open_session(proxy)
+        assert await run(s, "CREATE TABLE t (v int)") == ("CREATE TABLE", 0)
+        with pytest.raises(errors.PgError):
+            await run(s, "SELECT * FROM missing")
+        with pytest.raises(errors.PgError) as caught:
+            await run(s, "INSERT INTO t VALUES (1)")
+        assert caught.value.sqlstate == "42501"
+        await s.close("done")
+
+    asyncio.run(main())
+    assert log == [("before", "g", "CREATE TABLE"), ("after", "g", "CREATE TABLE"),
+                   ("before", "g", "SELECT"), ("error", "g", "42P01")]
+    # Both told of the failure; of the refusal only the hook ahead of the refusing one.
+    assert heard == [(None, "42P01"), (None, "42P01"), (None, "42501")]
+
+
 def test_steps_time_translate_cache_lookup_and_backend_execute(proxy):
     names: list[str] = []
 

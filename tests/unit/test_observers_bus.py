@@ -224,6 +224,26 @@ def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
     assert [d["time"] for d in dicts] == [item[2] + 100.0 for item in items]
 
 
+def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():
+    """The usual batch (every event the same statement, route, user, tag ...) takes a
+    shortcut to its kept JSON: the events are still each their own, in order."""
+    from pgproxy.observers import events, watch
+
+    one = _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"})
+    items = [(*one[:2], one[2] + i, *one[3:8], one[8] * (i + 1), *one[9:]) for i in range(3)]
+    parts, made = watch._statement_events(items, range(20, 23), 5.0, True)
+    slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 5.0, item)
+            for n, item in zip(range(20, 23), items, strict=True)]
+    assert [json.loads(j) for j in parts] == slow == made
+    assert [d["duration_ms"] for d in made] == [0.123, 0.246, 0.369]
+    assert made[0]["tables"] is not made[1]["tables"] and made[0] is not made[1]
+    # One column that differs (the user) takes the way of mixed batches, with the same result.
+    other = (*items[2][:4], "bob", *items[2][5:])
+    parts, made = watch._statement_events([*items[:2], other], range(3), 0.0, True)
+    assert [json.loads(j)["user"] for j in parts] == ["ann", "ann", "bob"]
+    assert [d["user"] for d in made] == ["ann", "ann", "bob"]
+
+
 def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
     from pgproxy.observers import events
 
@@ -309,3 +329,58 @@ def test_a_batch_entry_point_is_called_once_per_batch_and_reads_what_it_wants(tm
     with pytest.raises(ValueError):
         sink_from_section({"type": "python", "entry_point": f"{__name__}:remember_batch",
                            "calls": "sometimes"})
+
+
+def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
+    """A point query's result (every row came with the execute call) is watched without
+    a coroutine around its fetch: its statement ends when its tag is read once done, or
+    when it is closed first; rows are those fetched."""
+    import asyncio
+
+    import dialects
+    from pgproxy.observers import watch
+    from pgproxy.results import BackendResult
+
+    class Cursor:
+        columns = ["a"]
+        rowcount = -1
+
+        def close(self) -> None:
+            pass
+
+    async def run(fn, *args):
+        return fn(*args)
+
+    class Ctx:
+        route = type("Route", (), {"name": "app",
+                                   "backend": type("B", (), {"name": "sqlite"})()})()
+        user = "ann"
+        stmt = dialects.Statement(sql="select", kind=dialects.Kind.SELECT, tag="SELECT")
+
+    obs = Observers([Subscriber("audit", AuditLog(str(tmp_path / "a.jsonl")))],
+                    DeadLetterStore())
+    w = watch.Watch(obs, None)
+
+    def result() -> watch.Settled:
+        inner = BackendResult("SELECT", Cursor(), [(1,), (2,), (3,)], True, run, closed=True)
+        return w.after(Ctx(), w.before(Ctx()), inner)
+
+    async def main() -> None:
+        r = result()
+        assert type(r) is watch.Settled and not r.done
+        assert (await r.fetch(2)).count == 2 and not r.done  # a row limit: suspended
+        assert not obs.raw
+        assert (await r.fetch(2)).count == 1 and r.done
+        assert r.tag == "SELECT 3" and r.tag == "SELECT 3"
+        await r.close()
+        (item,) = obs.raw
+        assert item[6] == "SELECT 3" and item[9] == 3 and item[10] is None
+        obs.raw.clear()
+        r = result()
+        assert (await r.fetch(1)).count == 1
+        await r.close()  # a portal closed part way
+        await r.close()
+        (item,) = obs.raw
+        assert item[6] == "SELECT 1" and item[9] == 1
+
+    asyncio.run(main())
