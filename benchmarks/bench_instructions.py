@@ -16,6 +16,9 @@ instructions: where the remaining cost is, and what compiling could reach;
 `--functions N` the N C functions (the interpreter's eval loop, allocator,
 dict lookups ...) that did. `--mysql` counts the proxy on a throwaway MariaDB (the
 test fixture; its server's instructions are not counted) instead of SQLite.
+`--floor` counts bench_floor.py's responder instead of the proxy, on the same
+SQLite table: the least a Python + uvloop + apsw server executes per point
+SELECT, so that the proxy's count minus it is what its statement path costs.
 Needs valgrind (apt-get install valgrind).
 """
 
@@ -53,7 +56,11 @@ def main() -> None:
                     help="print the N functions (C level: the interpreter's, the "
                          "extensions') with the most instructions of their own per form")
     ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
+    ap.add_argument("--floor", action="store_true",
+                    help="bench_floor.py's bare responder instead of the proxy (SQLite)")
     args = ap.parse_args()
+    if args.floor and args.mysql:
+        sys.exit("--floor answers from SQLite only")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     work = tempfile.mkdtemp(prefix="pgproxy-instructions-")
@@ -73,11 +80,18 @@ def main() -> None:
 def _count(args: argparse.Namespace, work: str, url: str) -> None:
     port = free_port()
     out = os.path.join(work, "callgrind.out")
+    if args.floor:
+        from benchmarks.bench_floor import _RESPONDER
+
+        served = [sys.executable, "-c", _RESPONDER, str(port), url.removeprefix("sqlite:///")]
+        what = "the floor (bench_floor.py's responder, no proxy) on sqlite"
+    else:
+        served = [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}",
+                  "--backend", url, "--log-level", "warning"]
+        what = f"the proxy on {url.split(':')[0]} ({args.root})"
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
-         "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
-         "--listen", f"127.0.0.1:{port}", "--backend", url,
-         "--log-level", "warning"],
+         "--instr-atstart=no", *served],
         # One process (PGPROXY_WORKERS, which an older checkout under --root ignores).
         cwd=work, env={**os.environ, "PYTHONPATH": args.root, "PGPROXY_WORKERS": "1"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -99,8 +113,7 @@ def _count(args: argparse.Namespace, work: str, url: str) -> None:
             "simple, literal varies": (psycopg.ClientCursor, lambda c, i: c.execute(
                 SQL, (i % 1000,))),
         }
-        print(f"point SELECT through the proxy on {url.split(':')[0]} ({args.root}), "
-              f"{args.queries} statements each")
+        print(f"point SELECT through {what}, {args.queries} statements each")
         print(f"{'protocol':24s} {'k instructions/stmt':>20s}")
         for label, (factory, run) in forms.items():
             with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
