@@ -1,0 +1,269 @@
+"""Repeated SQLite reads answered at the wire: a plan learned from the full path, run inline.
+
+A point SELECT repeated on SQLite costs the engine a few microseconds and the
+full path (the Bind's portal, the session's task woken, the stages, the hooks,
+the result object and its fetch) many times that. With no query cache, a
+request read whole while the connection waits at ReadyForQuery outside a
+transaction block (wire/repeats.py recognises it, as it does for the cache's
+hits) is answered from data_received itself when its prepared statement has a
+plan: what the full path did for it, learned from its last run there — the
+generated SQL (its translation for the session's target), the columns the full
+path typed its result with, in the session's state (route, target, the result
+settings, temporary tables: a SET DateStyle or TimeZone changes it). The
+repeat decodes the Bind's values as the full path does (Session.decode_params,
+pipeline._bind), runs the statement on the session's connection at hand with
+the pipeline's own inline read (Workers.inline: no job, no future, no
+coroutine), types the cursor's columns as the full path does and compares them
+with the plan's (DDL by any session or worker process changes them: the plan is
+dropped and the full path answers, and learns anew), and writes the rows with
+the statement's own row encoder and RowDescription (wire/described.shape_of),
+CommandComplete and ReadyForQuery in one write.
+
+Anything in doubt goes the full path, which answers exactly as before, and
+nothing is written before the statement has run to its end: a backend error
+(the full path runs the read again and reports it with its SQLSTATE), a read
+that moves off the loop (it ran past the inline budget: the statement is not
+tried here again), a result larger than one batch, a statement the full path
+ran with anything that needs a coroutine or pins the connection (summed or
+ROW() columns, enum casts, several steps, notices, temporary tables, side
+effects, the catalog's emulation, a pass-through backend), a query cache (a miss
+must fill it), hooks that need the full path (telemetry's spans, steps' timers;
+the observers hear of each answer as of the full path's, cache_hit unset), a
+client_encoding other than UTF-8. An unnamed statement's Parse before the Bind
+is answered here when it is byte for byte the Parse the full path last made that
+statement of, with no schema change since (the Parse may type its parameters by
+their columns).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from pgproxy import errors
+from pgproxy.core.context import StatementContext
+from pgproxy.params import timelike
+from pgproxy.pipeline import _bind, _read
+from pgproxy.results import DEFAULT_BATCH, BackendResult, command_tag
+from pgproxy.wire import messages as m
+from pgproxy.wire import repeats
+from pgproxy.wire.described import shape_of
+from pgproxy.wire.protocol import ServerProtocol, State
+from pgproxy.workers import INLINE_BUDGET, NOT_INLINE
+
+if TYPE_CHECKING:
+    from pgproxy.core.hooks import Hooks
+    from pgproxy.pipeline import Pipeline
+    from pgproxy.session import Session
+    from pgproxy.wire.messages import FrameReader
+
+log = logging.getLogger("pgproxy.wire_reads")
+_EXTENDED = State.EXTENDED
+
+
+class Plan:
+    """What the full path did for a prepared statement in one session state."""
+
+    __slots__ = ("columns", "generated", "state")
+
+    def __init__(self, state: int, generated: Any, columns: list[Any]) -> None:
+        self.state = state
+        self.generated = generated  # the statement's translation for the session's target
+        self.columns = columns  # its result's columns as the full path typed them
+        # (RowDescription and row encoder: the statement's own, wire/described.shape_of)
+
+
+# A statement that ran too long or too large to answer here: the full path's for good.
+FULL_PATH = Plan(-1, None, [])
+
+
+class Shared(repeats.Numbers):
+    """A worker's numbers for its sessions' states and statements, and how many reads
+    were answered here (SHOW STATS reads_at_wire)."""
+
+    __slots__ = ("answered",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = 0
+
+
+class Reads:
+    """One session's answers at the wire by running its repeated reads inline."""
+
+    __slots__ = (
+        "_hooks", "_numbers", "_parsed", "_pipeline", "_session", "_st", "_statements",
+        "_unnamed",
+    )
+
+    def __init__(
+        self, pipeline: Pipeline, session: Session, hooks: Hooks, numbers: Shared
+    ) -> None:
+        self._pipeline = pipeline
+        self._session = session
+        self._hooks = hooks
+        self._numbers = numbers
+        self._st = repeats.SessionState(numbers, session, False)
+        self._statements = repeats.Statements(numbers)
+        # An unnamed statement's Parse as sent, the statement the full path made of it and
+        # the catalog's schema version then; and a Parse at_wire left to the full path,
+        # whose statement answer() takes when the Bind after it comes.
+        self._unnamed: tuple[bytes, Any, int] | None = None
+        self._parsed: bytes | None = None
+
+    def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """The whole reply, ReadyForQuery included, to a request read in one piece while
+        the connection waited for a command outside a transaction block
+        (WireConnection.data_received): a Bind of a statement with a plan, with its
+        Execute and Sync (a Describe of its portal between), run here. None: nothing
+        was written, and the connection handles the bytes as usual."""
+        self._parsed = None
+        request = repeats.recognise(data)
+        if request is None or request is repeats.QUERY:
+            return None
+        session = self._session
+        pipeline = self._pipeline
+        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks):
+            return None
+        at, end, name_end, describe = request
+        head: list[bytes] = []
+        if at:  # a Parse of the unnamed statement again, then its Bind
+            unnamed = self._unnamed
+            if unnamed is None or data[:at] != unnamed[0] \
+                    or unnamed[2] != pipeline.catalog.version \
+                    or protocol.statements.get("") is not unnamed[1]:
+                self._parsed = data[:at]  # answer() learns what the full path makes of it
+                return None
+            head.append(m.PARSE_COMPLETE)
+        known = self._statements.named(data[at + 6 : name_end], protocol)
+        if known is None:
+            return None
+        prepared = known[0]
+        plan = prepared.read_plan
+        if plan is FULL_PATH:
+            return None
+        if plan is None or plan.state != self._st.now():
+            if self._st.number >= 0:
+                prepared.read_plan = None
+                prepared.read_learner = self  # the full path's run of it teaches a plan
+            return None
+        try:
+            return self._run(prepared, plan, data[at + 5 : end], describe, head)
+        except errors.PgError:
+            return None  # the full path runs it again, and reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("answering a read at the wire failed")
+            prepared.read_plan = FULL_PATH
+            return None
+
+    def _run(
+        self, prepared: Any, plan: Plan, body: bytes, describe: bool, head: list[bytes]
+    ) -> bytes | None:
+        """The reply to a Bind (`body`) of a statement with a plan, or None."""
+        session = self._session
+        generated = plan.generated
+        translated = prepared.translated
+        if translated is None or translated[2] is not generated \
+                or translated[0] is not session.target():
+            prepared.read_plan = None
+            return None
+        conn = session._connection_now()
+        if conn is None or session._active is not None:
+            return None  # a connection to wait for, a result open on it: the full path's
+        start = time.perf_counter()
+        msg = m.parse_bind(body)
+        if len(msg.params) != len(prepared.param_types):
+            return None  # the full path's 08P01
+        formats = msg.result_formats
+        codes = msg.param_formats
+        if len(codes) != len(msg.params):
+            codes = m.formats_for(codes, len(msg.params))
+        params = session.decode_params(prepared, msg.params, codes)
+        if prepared.literals:
+            params = [*params, *prepared.literals]
+        values = _bind(StatementContext(session, prepared, params, formats), generated,
+                       params, prepared.param_types)
+        out = session.pool.inline(_read, conn, generated, values, DEFAULT_BATCH)
+        if out is NOT_INLINE:
+            if time.perf_counter() - start > INLINE_BUDGET / 2:
+                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
+            return None
+        cursor, rows, exhausted, in_tx = out
+        if not exhausted or in_tx:
+            if not exhausted:
+                cursor.close()
+            prepared.read_plan = FULL_PATH
+            return None
+        stmt = prepared.statement
+        route = session.route
+        columns = cursor.columns
+        if columns is None or (columns != plan.columns and (
+                self._pipeline.typed_now(stmt, route.backend, generated,
+                                         prepared.param_types, columns) != plan.columns)):
+            prepared.read_plan = None  # DDL changed the result: the full path learns anew
+            return None
+        shown = plan.columns
+        if len(formats) > 1 and len(formats) != len(shown):
+            return None  # the full path's 08P01
+        settings = session.settings
+        description, encode = shape_of(
+            prepared, tuple(shown), settings.style_now or settings.style(), formats)
+        head.append(m.BIND_COMPLETE)
+        if describe:
+            head.append(description)
+        if rows and encode is not None:
+            head.append(encode(rows))
+        tag = command_tag(stmt.tag, len(rows))
+        head.append(m.command_complete(tag))
+        head.append(m.READY_IDLE)
+        session.settle()  # transaction pooling: the connection goes back, as after the full path
+        session._member.record(time.perf_counter() - start, True)
+        self._numbers.answered += 1
+        report = self._hooks.answered
+        if report is not None:
+            report(session, stmt, start, tag, len(rows), None)
+        return b"".join(head)
+
+    def answer(
+        self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
+    ) -> bool:
+        """The connection's way in for a Bind or Query it reads itself: never answered
+        here (False), but the unnamed statement a Parse at_wire left to the full path
+        made is kept for the next such Parse, and asked to learn its plan."""
+        parsed = self._parsed
+        if parsed is not None:
+            self._parsed = None
+            prepared = protocol.statements.get("")
+            if mtype == b"B" and protocol.state is _EXTENDED and prepared is not None:
+                self._unnamed = (parsed, prepared, self._pipeline.catalog.version)
+                if prepared.read_plan is None:
+                    prepared.read_learner = self
+        return False
+
+    def learn(self, ctx: StatementContext, generated: Any, result: Any) -> None:
+        """The full path ran a statement asked to learn its plan (Pipeline.backend), with
+        the client's own parameters: a plan for it if it is a plain read that ran inline
+        to its end, in a state the wire serves."""
+        session = self._session
+        prepared = ctx.prepared
+        if ctx.session_id != id(session) or prepared is None:
+            return
+        stmt = prepared.statement
+        caps = ctx.route.backend.capabilities
+        if result.__class__ is not BackendResult or not result.settled \
+                or result.columns is None or session.in_transaction or session.failed \
+                or session.temp_names or not caps.inline_reads or caps.passthrough:
+            return
+        if not stmt.cacheable or not stmt.returns_rows or stmt.catalog_only \
+                or stmt.summed_columns or stmt.result_type_names or stmt.temp_created \
+                or stmt.side_effects or generated.steps or generated.notices \
+                or generated.record_fields \
+                or (stmt.literal_columns and timelike(prepared.literals)):
+            return
+        translated = prepared.translated
+        if translated is None or translated[2] is not generated:
+            return
+        state = self._st.now()
+        if state >= 0:
+            prepared.read_plan = Plan(state, generated, list(result.columns))
