@@ -527,7 +527,6 @@ class SQLiteConnection:
         # on its first step after a schema change, and the description the trace took is
         # the old one (a column added, a table made again with other types).
         self._compiled = False
-        self._readonly = True  # the statement _exec_trace last saw reads only
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_handler(self._busy)
@@ -593,12 +592,18 @@ class SQLiteConnection:
         cursor.exec_trace = self._on_exec
         try:
             cursor.execute(sql, tuple(params))
-            if self._compiled and not describe_only and self._readonly:
-                # Recompiled after its trace: run once more (a read) for its description.
-                cursor.close(force=True)
-                cursor = self._conn.cursor()
-                cursor.exec_trace = self._on_exec
-                cursor.execute(sql, tuple(params))
+            if self._compiled and self._description and not describe_only:
+                # Recompiled after its trace: its description, from the statement prepared
+                # again and described only (never run twice: a read may call nextval()).
+                probe = self._conn.cursor()
+                probe.exec_trace = self._on_exec
+                self._describe_only = True
+                try:
+                    probe.execute(sql, tuple(params))
+                except apsw.ExecTraceAbort:
+                    pass
+                finally:
+                    self._describe_only = False
         except apsw.ExecTraceAbort:
             if self._overran and workers.current.deadline:
                 raise workers.Moved from None
@@ -615,8 +620,7 @@ class SQLiteConnection:
         self._compiled = False
         if self._describe_only:
             return False
-        readonly = self._readonly = cursor.is_readonly
-        if not readonly and workers.current.deadline:
+        if not cursor.is_readonly and workers.current.deadline:
             self._overran = True  # a write never runs on the loop: stopped before a step
             return False
         return True
