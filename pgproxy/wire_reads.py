@@ -116,22 +116,36 @@ class Reads:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
         the connection waited for a command outside a transaction block
         (WireConnection.data_received): a Bind of a statement with a plan, with its
-        Execute and Sync (a Describe of its portal between), run here. None: nothing
-        was written, and the connection handles the bytes as usual."""
+        Execute and Sync (a Describe of its portal between), or a Query of one statement
+        of a shape with a plan, run here. None: nothing was written, and the connection
+        handles the bytes as usual."""
         self._parsed = None
         request = repeats.recognise(data)
-        if request is None or request is repeats.QUERY:
+        if request is None:
             return None
         session = self._session
         pipeline = self._pipeline
         if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks):
             return None
+        try:
+            if request is repeats.QUERY:
+                return self._query(data, protocol)
+            return self._bind(data, request, protocol)
+        except errors.PgError:
+            return None  # the full path runs it again, and reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("answering a read at the wire failed")
+            return None
+
+    def _bind(
+        self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol
+    ) -> bytes | None:
         at, end, name_end, describe = request
         head: list[bytes] = []
         if at:  # a Parse of the unnamed statement again, then its Bind
             unnamed = self._unnamed
             if unnamed is None or data[:at] != unnamed[0] \
-                    or unnamed[2] != pipeline.catalog.version \
+                    or unnamed[2] != self._pipeline.catalog.version \
                     or protocol.statements.get("") is not unnamed[1]:
                 self._parsed = data[:at]  # answer() learns what the full path makes of it
                 return None
@@ -140,6 +154,38 @@ class Reads:
         if known is None:
             return None
         prepared = known[0]
+        plan = self._plan(prepared)
+        if plan is None:
+            return None
+        msg = m.parse_bind(data[at + 5 : end])
+        if len(msg.params) != len(prepared.param_types):
+            return None  # the full path's 08P01
+        codes = msg.param_formats
+        if len(codes) != len(msg.params):
+            codes = m.formats_for(codes, len(msg.params))
+        params = self._session.decode_params(prepared, msg.params, codes)
+        head.append(m.BIND_COMPLETE)
+        return self._run(prepared, plan, params, msg.result_formats, describe, head)
+
+    def _query(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """A Query of one statement of a shape the full path ran: its literals bound as
+        the full path binds them (Pipeline.parse_shaped, Session._prepared)."""
+        session = self._session
+        statements, literals = self._pipeline.parse_shaped(
+            m.parse_query(data[5:]), session.target(), 0, True)
+        if len(statements) != 1:
+            return None
+        prepared = session._prepared(statements[0], ())  # the full path's, memos and all
+        prepared.literals = literals
+        plan = self._plan(prepared)
+        if plan is None:
+            return None
+        protocol.statements.pop("", None)  # as a simple Query does (the full path's too)
+        return self._run(prepared, plan, [], [0] * len(plan.columns), True, [])
+
+    def _plan(self, prepared: Any) -> Plan | None:
+        """The statement's plan in the session's state; else None, and the full path's
+        next run of it learns one."""
         plan = prepared.read_plan
         if plan is FULL_PATH:
             return None
@@ -148,38 +194,27 @@ class Reads:
                 prepared.read_plan = None
                 prepared.read_learner = self  # the full path's run of it teaches a plan
             return None
-        try:
-            return self._run(prepared, plan, data[at + 5 : end], describe, head)
-        except errors.PgError:
-            return None  # the full path runs it again, and reports it
-        except Exception:  # a bug here must not end the connection: the full path answers
-            log.exception("answering a read at the wire failed")
-            prepared.read_plan = FULL_PATH
-            return None
+        return plan
 
     def _run(
-        self, prepared: Any, plan: Plan, body: bytes, describe: bool, head: list[bytes]
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
+        describe: bool, head: list[bytes],
     ) -> bytes | None:
-        """The reply to a Bind (`body`) of a statement with a plan, or None."""
+        """The reply to a run of a statement with a plan, with `params` (the Bind's values
+        decoded), or None."""
         session = self._session
         generated = plan.generated
         translated = prepared.translated
+        stmt = prepared.statement
         if translated is None or translated[2] is not generated \
-                or translated[0] is not session.target():
+                or translated[0] is not session.target() \
+                or (stmt.literal_columns and timelike(prepared.literals)):
             prepared.read_plan = None
             return None
         conn = session._connection_now()
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
-        msg = m.parse_bind(body)
-        if len(msg.params) != len(prepared.param_types):
-            return None  # the full path's 08P01
-        formats = msg.result_formats
-        codes = msg.param_formats
-        if len(codes) != len(msg.params):
-            codes = m.formats_for(codes, len(msg.params))
-        params = session.decode_params(prepared, msg.params, codes)
         if prepared.literals:
             params = [*params, *prepared.literals]
         values = _bind(StatementContext(session, prepared, params, formats), generated,
@@ -195,21 +230,17 @@ class Reads:
                 cursor.close()
             prepared.read_plan = FULL_PATH
             return None
-        stmt = prepared.statement
-        route = session.route
+        shown = plan.columns
         columns = cursor.columns
-        if columns is None or (columns != plan.columns and (
-                self._pipeline.typed_now(stmt, route.backend, generated,
-                                         prepared.param_types, columns) != plan.columns)):
+        if columns is None or (columns != shown and self._pipeline.typed_now(
+                stmt, session.route.backend, generated, prepared.param_types, columns) != shown):
             prepared.read_plan = None  # DDL changed the result: the full path learns anew
             return None
-        shown = plan.columns
         if len(formats) > 1 and len(formats) != len(shown):
             return None  # the full path's 08P01
         settings = session.settings
         description, encode = shape_of(
             prepared, tuple(shown), settings.style_now or settings.style(), formats)
-        head.append(m.BIND_COMPLETE)
         if describe:
             head.append(description)
         if rows and encode is not None:

@@ -86,6 +86,24 @@ def test_the_unnamed_parse_bind_form_is_answered_as_the_full_path(proxy):
         assert all(r.messages == full.messages for r in repeats)
 
 
+def test_a_simple_query_of_a_shape_seen_is_answered_as_the_full_path(proxy):
+    with session(proxy) as client:
+        full = {}
+        for key in (1, 2, 3):  # the full path's answers, in a transaction block
+            ask(client, frame(b"Q", b"BEGIN\0"))
+            sql = f"SELECT * FROM wr_types WHERE id = {key}".encode() + b"\0"
+            full[key] = ask(client, frame(b"Q", sql)).messages[:-1]
+            ask(client, frame(b"Q", b"COMMIT\0"))
+        ask(client, frame(b"Q", b"SELECT * FROM wr_types WHERE id = 1\0"))  # learned
+        before = answered(proxy)
+        for key in (1, 2, 3, 2, 1):  # other literals of the shape are answered here too
+            sql = f"SELECT * FROM wr_types WHERE id = {key}".encode() + b"\0"
+            reply = ask(client, frame(b"Q", sql))
+            assert reply.messages[:-1] == full[key]
+            assert reply.messages[-1] == (b"Z", b"I")
+        assert answered(proxy) - before == 5
+
+
 def in_block(conn: psycopg.Connection, sql: str, params: tuple, binary: bool) -> list:
     """The full path's answer: inside a transaction block nothing is answered at the wire."""
     with conn.transaction():
