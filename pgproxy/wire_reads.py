@@ -32,7 +32,16 @@ the observers hear of each answer as of the full path's, cache_hit unset), a
 client_encoding other than UTF-8. An unnamed statement's Parse before the Bind
 is answered here when it is byte for byte the Parse the full path last made that
 statement of, with no schema change since (the Parse may type its parameters by
-their columns).
+their columns). A simple Query of one statement is parsed as the full path parses
+it (Pipeline.parse_shaped: its literals lifted out), and answered when the
+statement of its shape has a plan (Session._prepared carries it from one
+statement of a shape to the next), its literals bound as the full path binds them.
+
+The plan is learned, not guessed: a request whose statement has none asks the
+statement to teach one (PreparedStatement.read_learner), and Pipeline.backend,
+when it runs the client's own statement with the client's own parameters, hands
+its result to `learn`, which keeps a plan only for a plain read that ran to its
+end in one batch, in a state the wire serves.
 """
 
 from __future__ import annotations
@@ -281,15 +290,17 @@ class Reads:
         if ctx.session_id != id(session) or prepared is None:
             return
         stmt = prepared.statement
-        caps = ctx.route.backend.capabilities
-        if result.__class__ is not BackendResult or not result.settled \
-                or result.columns is None or session.in_transaction or session.failed \
-                or session.temp_names or not caps.inline_reads or caps.passthrough:
-            return
         if not stmt.cacheable or not stmt.returns_rows or stmt.catalog_only \
                 or stmt.summed_columns or stmt.result_type_names or stmt.temp_created \
                 or stmt.side_effects or generated.steps or generated.notices \
-                or generated.record_fields \
+                or generated.record_fields:
+            # Never a plain read: not asked again (the statements of its shape neither).
+            prepared.read_plan = FULL_PATH
+            return
+        caps = ctx.route.backend.capabilities
+        if result.__class__ is not BackendResult or not result.settled \
+                or result.columns is None or session.in_transaction or session.failed \
+                or session.temp_names or not caps.inline_reads or caps.passthrough \
                 or (stmt.literal_columns and timelike(prepared.literals)):
             return
         translated = prepared.translated
