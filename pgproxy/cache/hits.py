@@ -18,7 +18,8 @@ and the wire sends it with its ReadyForQuery.
 
 A request that arrives whole in one read while the connection waits for a
 command outside a transaction block is offered to `at_wire` from
-data_received itself: the trailing messages are checked by one compare, the
+data_received itself (recognised as wire/repeats.py recognises it for the
+inline reads of pgproxy/wire_reads.py too): the trailing messages are checked by one compare, the
 memo looked up by one key of the bytes received, and the reply with its
 ReadyForQuery goes out in one write, before the connection's task is woken.
 A Parse of the unnamed statement before the Bind is answered there too when it

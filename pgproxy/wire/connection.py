@@ -88,10 +88,11 @@ class WireConnection(asyncio.Protocol):
         self.secret = 0
         self.peer = "?"
         self.session: CoreSession | None = None
-        self._hits: Any = None  # the core's answers to cache hits (Core.hit_path)
+        self._hits: Any = None  # the core's answers at the wire (Core.hit_path)
         self._at_ready = False  # ReadyForQuery sent, no message since
         # Waiting for a command with nothing unread, no idle timeout and hits to answer:
-        # data_received may answer a cache hit that arrives whole (Hits.at_wire).
+        # data_received may answer a request that arrives whole (Hits.at_wire, a cache
+        # hit; wire_reads.Reads.at_wire, a repeated SQLite read run inline).
         self._parked = False
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
