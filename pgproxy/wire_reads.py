@@ -74,17 +74,25 @@ _EXTENDED = State.EXTENDED
 class Plan:
     """What the full path did for a prepared statement in one session state."""
 
-    __slots__ = ("columns", "generated", "state")
+    __slots__ = ("columns", "drops", "generated", "state", "version")
 
-    def __init__(self, state: int, generated: Any, columns: list[Any]) -> None:
-        self.state = state
+    def __init__(
+        self, state: int, generated: Any, columns: list[Any], version: int = 0, drops: int = 0
+    ) -> None:
+        self.state = state  # DROPPED: its columns changed, the full path learns anew
         self.generated = generated  # the statement's translation for the session's target
         self.columns = columns  # its result's columns as the full path typed them
         # (RowDescription and row encoder: the statement's own, wire/described.shape_of)
+        self.version = version  # the catalog's schema version when it was learned
+        # Plans of the statement dropped with no schema change (columns typed from the
+        # rows, which change with them): past MAX_DROPS it is the full path's for good.
+        self.drops = drops
 
 
 # A statement that ran too long or too large to answer here: the full path's for good.
 FULL_PATH = Plan(-1, None, [])
+DROPPED = -2
+MAX_DROPS = 3
 
 
 class Shared(repeats.Numbers):
@@ -200,7 +208,6 @@ class Reads:
             return None
         if plan is None or plan.state != self._st.now():
             if self._st.number >= 0:
-                prepared.read_plan = None
                 prepared.read_learner = self  # the full path's run of it teaches a plan
             return None
         return plan
@@ -241,10 +248,14 @@ class Reads:
             return None
         shown = plan.columns
         columns = cursor.columns
-        if columns is None or (columns != shown and self._pipeline.typed_now(
-                stmt, session.route.backend, generated, prepared.param_types, columns) != shown):
-            prepared.read_plan = None  # DDL changed the result: the full path learns anew
-            return None
+        if columns != shown:
+            typed = None if columns is None else self._pipeline.typed_now(
+                stmt, session.route.backend, generated, prepared.param_types, columns)
+            if typed != shown:
+                # DDL changed the result (the full path learns anew), or its typing needs
+                # the schema, or changes with the rows.
+                self._drop(prepared, plan, typed is None)
+                return None
         if len(formats) > 1 and len(formats) != len(shown):
             return None  # the full path's 08P01
         settings = session.settings
@@ -264,6 +275,16 @@ class Reads:
         if report is not None:
             report(session, stmt, start, tag, len(rows), None)
         return b"".join(head)
+
+    def _drop(self, prepared: Any, plan: Plan, schema: bool) -> None:
+        """A plan whose columns are not the result's any more."""
+        if plan.version != self._pipeline.catalog.version:
+            plan.state = DROPPED  # the schema changed: learned anew from the full path
+        elif schema:
+            prepared.read_plan = FULL_PATH  # typed by a schema read every time
+        else:
+            plan.state = DROPPED
+            plan.drops += 1
 
     def answer(
         self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
@@ -308,4 +329,7 @@ class Reads:
             return
         state = self._st.now()
         if state >= 0:
-            prepared.read_plan = Plan(state, generated, list(result.columns))
+            old = prepared.read_plan
+            drops = old.drops if old is not None else 0
+            prepared.read_plan = FULL_PATH if drops >= MAX_DROPS else Plan(
+                state, generated, list(result.columns), self._pipeline.catalog.version, drops)

@@ -128,6 +128,24 @@ def test_psycopg_gets_what_the_full_path_gives(proxy, prepare, binary):
     assert row[6] == b"" and row[7] == datetime.date(1999, 12, 31) and row[10] == []
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT coalesce(i, b) FROM wr_types WHERE id = %s",  # no declared type: from the rows
+    "SELECT CASE WHEN id = 2 THEN NULL ELSE t END AS c FROM wr_types WHERE id = %s",
+    "SELECT max(n), min(d) FROM wr_types WHERE id <= %s",  # typed by the schema
+    "SELECT i, i::text, n * 2 FROM wr_types WHERE id = %s",  # typed by the casts
+])
+def test_columns_typed_from_rows_or_the_schema_are_the_full_paths(proxy, sql):
+    with psycopg.connect(proxy.dsn()) as conn:
+        conn.autocommit = True
+        for key in (1, 2, 3, 2, 1, 3, 2, 1, 2, 3):
+            want = in_block(conn, sql, (key,), False)
+            cur = conn.execute(sql, (key,), prepare=True)
+            assert cur.fetchall() == want
+            with conn.transaction():
+                types = [c.type_code for c in conn.execute(sql, (key,)).description]
+            assert [c.type_code for c in cur.description] == types
+
+
 def test_asyncpg_gets_what_the_full_path_gives(proxy):
     async def main() -> None:
         conn = await asyncpg.connect(proxy.url())
