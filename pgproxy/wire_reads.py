@@ -93,6 +93,9 @@ class Plan:
 FULL_PATH = Plan(-1, None, [])
 DROPPED = -2
 MAX_DROPS = 3
+# at_wire's answer for a request to offer again once the event loop has turned (the
+# inline budget of this turn is spent): the full path would run it in a worker thread.
+LATER = b""
 
 
 class Shared(repeats.Numbers):
@@ -135,7 +138,8 @@ class Reads:
         (WireConnection.data_received): a Bind of a statement with a plan, with its
         Execute and Sync (a Describe of its portal between), or a Query of one statement
         of a shape with a plan, run here. None: nothing was written, and the connection
-        handles the bytes as usual."""
+        handles the bytes as usual; LATER (b""): nothing was written, and the request is
+        to be offered again once the loop has turned."""
         self._parsed = None
         request = repeats.recognise(data)
         if request is None:
@@ -227,6 +231,8 @@ class Reads:
                 or (stmt.literal_columns and timelike(prepared.literals)):
             prepared.read_plan = None
             return None
+        if session.pool.spent():
+            return LATER  # the loop's inline budget is spent: asked again once it turns
         conn = session._connection_now()
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
