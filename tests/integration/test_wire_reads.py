@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -256,6 +257,46 @@ def test_a_long_repeat_moves_off_the_loop_and_others_go_on(proxy):
             assert ("long", [(3_000_000,)]) in done
             first_long = done.index(("long", [(3_000_000,)]))
             assert first_long >= 5 and done[0] == ("quick", [("one",)])
+
+
+def test_many_clients_at_once_each_get_their_own_rows(proxy):
+    """More requests in one turn of the loop than its inline budget runs: those put off
+    to the next turn are answered then, each to its own client, in order."""
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE wr_many (id INT PRIMARY KEY, v TEXT)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO wr_many VALUES (%s, %s)",
+                            [(i, f"v{i}") for i in range(64)])
+    wrong: list[tuple[int, object]] = []
+
+    def client(me: int) -> None:
+        with psycopg.connect(proxy.dsn(), autocommit=True) as c:
+            for n in range(60):
+                key = (me + n) % 64
+                rows = c.execute("SELECT v FROM wr_many WHERE id = %s", (key,),
+                                 prepare=n % 2 == 0).fetchall()
+                if rows != [(f"v{key}",)]:
+                    wrong.append((key, rows))
+
+    before = answered(proxy)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+    assert answered(proxy) - before >= 32 * 50
+
+
+def test_a_request_then_the_end_of_input_is_answered(proxy):
+    with session(proxy) as client:
+        ask(client, parse_named(b"e", BY_ID, (23,)) + SYNC)
+        request = bind_named(b"e", [b"1"]) + describe_portal() + execute() + SYNC
+        full = ask(client, request)
+        ask(client, request)
+        client.send(request)
+        client.sock.shutdown(socket.SHUT_WR)  # the client sends nothing more
+        assert client.reply().messages == full.messages
 
 
 def test_inside_a_transaction_block_the_full_path_sees_its_own_writes(proxy):
