@@ -146,8 +146,9 @@ class Reads:
             return None
         session = self._session
         pipeline = self._pipeline
-        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks):
-            return None
+        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks) \
+                or self._st.now() < 0:
+            return None  # a cache to fill, the full path's state, a client_encoding converted
         try:
             if request is repeats.QUERY:
                 return self._query(data, protocol)
