@@ -220,6 +220,21 @@ def test_a_set_between_repeats_changes_what_is_written(proxy):
         assert replies["SET DateStyle = 'German'"][0][0] == b"29.02.2024"
 
 
+def test_a_client_encoding_the_wire_converts_takes_the_full_path(proxy):
+    sql = "SELECT t FROM wr_types WHERE id = %s"
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        conn.execute("SET client_encoding = 'LATIN1'")
+        before = answered(proxy)
+        for key in (1, 3, 1, 3):
+            assert conn.execute(sql, (key,), prepare=True).fetchall() == \
+                [("one",) if key == 1 else ("tres",)]
+        assert answered(proxy) == before
+        conn.execute("SET client_encoding = 'UTF8'")
+        for key in (1, 3, 1, 3):
+            conn.execute(sql, (key,), prepare=True)
+        assert answered(proxy) > before
+
+
 def test_a_runtime_error_on_a_repeat_is_the_full_paths_and_the_session_goes_on(proxy):
     sql = "SELECT 1 / (id - 2) FROM wr_types WHERE id = %s"
     with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
