@@ -206,14 +206,13 @@ class Reads:
         return self._run(prepared, plan, [], [0] * len(plan.columns), True, [])
 
     def _plan(self, prepared: Any) -> Plan | None:
-        """The statement's plan in the session's state; else None, and the full path's
-        next run of it learns one."""
+        """The statement's plan in the session's state (numbered by at_wire just now);
+        else None, and the full path's next run of it learns one."""
         plan = prepared.read_plan
         if plan is FULL_PATH:
             return None
-        if plan is None or plan.state != self._st.now():
-            if self._st.number >= 0:
-                prepared.read_learner = self  # the full path's run of it teaches a plan
+        if plan is None or plan.state != self._st.number:
+            prepared.read_learner = self  # the full path's run of it teaches a plan
             return None
         return plan
 
