@@ -196,6 +196,9 @@ class Admin:
         watch = getattr(self.proxy, "watch", None)
         if watch is not None:
             rows += [(k, str(v)) for k, v in watch.counters().items()]
+        reads = getattr(self.proxy, "reads", None)
+        if reads is not None:  # repeated reads answered at the wire (wire_reads.py)
+            rows.append(("reads_at_wire", str(reads.answered)))
         cache = self.proxy.pipeline.cache
         if cache is not None:
             rows += [(f"cache_{k}", v) for k, v in cache.describe()]

@@ -287,6 +287,14 @@ class Pipeline:
                     param_types=param_types,
                 )
                 return await cache.read(ctx, key, stmt, run)
+        if prepared is not None and prepared.read_learner is not None and stmt is ctx.stmt \
+                and params is ctx.params:
+            # The client's own statement as it came, which an answer at the wire asked to
+            # learn how the full path runs (pgproxy/wire_reads.py).
+            learner, prepared.read_learner = prepared.read_learner, None
+            result = await self._execute(ctx, stmt, generated, values, param_types)
+            learner.learn(ctx, generated, result)
+            return result
         return await self._execute(ctx, stmt, generated, values, param_types)
 
     async def _execute(
@@ -517,6 +525,19 @@ class Pipeline:
             self.catalog.keep_typed_columns(key, out)
             return list(out)
         return out
+
+    def typed_now(
+        self, stmt: dialects.Statement, backend: Any, generated: dialects.Generated,
+        param_types: Sequence[int], columns: Sequence[Column],
+    ) -> list[Column] | None:
+        """A result's columns typed as _execute types them, when that needs no schema read
+        (None: it does); for a statement with no summed columns nor ROW() fields."""
+        if generated.column_types:
+            columns = _typed(columns, generated.column_types, param_types,
+                             generated.column_typmods)
+        if stmt.result_columns or stmt.zoned_columns or stmt.result_type_names:
+            return self._typed_before(stmt, backend, columns)
+        return list(columns)
 
     def _typed_before(
         self, stmt: dialects.Statement, backend: Any, columns: Sequence[Column]

@@ -28,6 +28,7 @@ from pgproxy.routing.groups import Member
 from pgproxy.routing.pool import ConnectionPool, PoolOptions
 from pgproxy.routing.router import Router
 from pgproxy.session import Elsewhere, Session
+from pgproxy.wire_reads import Reads, Shared
 from pgproxy.workers import Workers
 
 log = logging.getLogger("pgproxy")
@@ -51,6 +52,7 @@ class Proxy:
                 if not isinstance(member.backend, UnavailableBackend):  # checked once open
                     self.pool_options(member)
         self.pipeline = Pipeline(cache_size)
+        self.reads = Shared()  # what the sessions' wire_reads.Reads share
         # Work that is no backend's (the catalog's SQLite, reopening a backend);
         # each backend's driver calls run in a pool of its own (pool()).
         self.workers = Workers(workers, "proxy")
@@ -113,13 +115,19 @@ class Proxy:
             self.watch.connected(session)
         return session
 
-    def hit_path(self, session: Any) -> Hits | None:
-        """What answers a session's query-cache hits at the wire (pgproxy/cache/hits.py)."""
-        cache = self.pipeline.cache
-        if cache is None or not isinstance(session, Session):
-            return None  # no cache; the admin console
+    def hit_path(self, session: Any) -> Hits | Reads | None:
+        """What answers a session's repeated reads at the wire: the query cache's hits
+        (pgproxy/cache/hits.py), else, on a backend whose reads run inline, the reads
+        themselves (pgproxy/wire_reads.py)."""
+        if not isinstance(session, Session):
+            return None  # the admin console
         pipeline = self.pipeline
-        return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
+        cache = pipeline.cache
+        if cache is not None:
+            return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
+        if not session.route.backend.capabilities.inline_reads:
+            return None
+        return Reads(pipeline, session, pipeline.hooks, self.reads)
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

@@ -269,6 +269,7 @@ class Session(BackendLink):
             if last.param_types == types:
                 prepared.decoders = last.decoders
             prepared.translated, prepared.frontend = last.translated, last.frontend
+            prepared.read_plan, prepared.read_learner = last.read_plan, last.read_learner
         elif len(stmt.sql) > MEMO_TEXT:
             return prepared  # a huge one-off text is not kept alive here
         elif len(learnt) >= MEMO_STATEMENTS:

@@ -220,6 +220,12 @@ class Workers:
         finally:
             here.deadline = 0.0
 
+    def spent(self) -> bool:
+        """Whether the calls run inline since the loop last turned used up the budget:
+        until it turns, inline() runs none (an answer at the wire waits for the turn)."""
+        streak = self._streak
+        return bool(streak) and time.perf_counter() - streak[0] > INLINE_BUDGET
+
     def abandon(self, job: Job[Any], cleanup: Callable[[Any], None] | None = None) -> int:
         """Give up on `job`; returns the state it had (FINISHED: too late, its result stands).
 

@@ -523,10 +523,15 @@ class SQLiteConnection:
         self._describe_only = False
         self._description: tuple = ()
         self._on_exec = self._exec_trace  # one bound method for every cursor's exec_trace
+        # A statement compiled since its exec_trace (_run): SQLite recompiled a cached one
+        # on its first step after a schema change, and the description the trace took is
+        # the old one (a column added, a table made again with other types).
+        self._compiled = False
         try:
             self._conn = apsw.Connection(backend.filename, flags=backend.open_flags)
             self._conn.set_busy_handler(self._busy)
             self._conn.convert_binding = _bind
+            self._conn.authorizer = self._authorize  # called only when SQLite compiles
             self.sequences = sqlite_sequences.install(self._conn)
             sqlite_functions.register(self._conn)
             self._conn.create_scalar_function("pg_sleep", self._sleep, 1, deterministic=False)
@@ -587,15 +592,32 @@ class SQLiteConnection:
         cursor.exec_trace = self._on_exec
         try:
             cursor.execute(sql, tuple(params))
+            if self._compiled and self._description and not describe_only:
+                # Recompiled after its trace: its description, from the statement prepared
+                # again and described only (never run twice: a read may call nextval()).
+                probe = self._conn.cursor()
+                probe.exec_trace = self._on_exec
+                self._describe_only = True
+                try:
+                    probe.execute(sql, tuple(params))
+                except apsw.ExecTraceAbort:
+                    pass
+                finally:
+                    self._describe_only = False
         except apsw.ExecTraceAbort:
             if self._overran and workers.current.deadline:
                 raise workers.Moved from None
         return cursor, self._description
 
+    def _authorize(self, *_: Any) -> int:
+        self._compiled = True
+        return apsw.SQLITE_OK
+
     def _exec_trace(self, cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
         # Only here is the description reliable: once a statement has run
         # to completion (an empty SELECT) apsw no longer reports it.
         self._description = cursor.description_full
+        self._compiled = False
         if self._describe_only:
             return False
         if not cursor.is_readonly and workers.current.deadline:

@@ -18,7 +18,8 @@ and the wire sends it with its ReadyForQuery.
 
 A request that arrives whole in one read while the connection waits for a
 command outside a transaction block is offered to `at_wire` from
-data_received itself: the trailing messages are checked by one compare, the
+data_received itself (recognised as wire/repeats.py recognises it for the
+inline reads of pgproxy/wire_reads.py too): the trailing messages are checked by one compare, the
 memo looked up by one key of the bytes received, and the reply with its
 ReadyForQuery goes out in one write, before the connection's task is woken.
 A Parse of the unnamed statement before the Bind is answered there too when it
@@ -64,8 +65,8 @@ from pgproxy.cache.store import CacheStore, Entry, Stats
 from pgproxy.core.context import StatementContext
 from pgproxy.core.hooks import Hooks
 from pgproxy.params import is_derived, timelike
-from pgproxy.wire import encoding
 from pgproxy.wire import messages as m
+from pgproxy.wire import repeats
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
 
 if TYPE_CHECKING:
@@ -76,19 +77,11 @@ log = logging.getLogger("pgproxy.cache")
 # Requests the memo keeps at least (least recently used go first; as many as the cache
 # keeps entries), and session states it numbers at most.
 MEMO = 1024
-# The longest Bind tail or Query text memoised: point reads, not bulk parameters.
-MAX_REQUEST = 1024
 # The largest entry answered here; a larger one goes the full path, which waits
 # for a slow client between batches.
 MAX_REPLY = 65536
-# What libpq (psycopg, pgbench) and asyncpg send after the Bind of a statement
-# run to its end on the unnamed portal: [Describe portal ""] Execute "" 0, Sync.
-_DESCRIBE = b"D\x00\x00\x00\x06P\x00"
-_EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
-_DESCRIBE_EXECUTE_SYNC = _DESCRIBE + _EXECUTE_SYNC
 # A Plan's score at first, its most, and how often one at zero is tried all the same.
 PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
-_READY = State.READY
 
 
 class Cache(Protocol):
@@ -137,50 +130,26 @@ class Plan:
         self.stmt = stmt  # a Query's: the shaped statement its texts parse to
 
 
-class Memo:
+class Memo(repeats.Numbers):
     """The worker's memo, shared by its sessions: (state, statement, Bind tail) or
-    (state, Query text, None) -> Learned."""
+    (state, Query text, None) -> Learned; its numbers are the requests' (wire/repeats.py)."""
 
-    __slots__ = ("_next", "_statements", "_states", "learned", "plans", "queries")
+    __slots__ = ("learned", "plans", "queries")
 
     def __init__(self, size: int) -> None:
+        super().__init__()
         self.learned: LRU = LRU(max(MEMO, size))
         # (state, statement number) or (state, ("Q", id of a Query's statement)) -> Plan
         self.plans: LRU = LRU(MEMO)
         self.queries = False  # a Query's statement has a plan: a Query's text is worth parsing
-        self._states: dict[tuple[Any, ...], int] = {}
-        self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
-        self._next = 0
-
-    def statement(self, text: str, types: list[int]) -> int:
-        """The number of a prepared statement's text and parameter types (the same in
-        every session); numbers are never reused."""
-        token = (text, tuple(types))
-        number = self._statements.get(token)
-        if number is None:
-            if len(self._statements) >= MEMO:
-                self._statements.clear()
-            self._next += 1
-            number = self._statements[token] = self._next
-        return number
-
-    def state(self, token: tuple[Any, ...]) -> int:
-        """The number of a session state; numbers are never reused."""
-        number = self._states.get(token)
-        if number is None:
-            if len(self._states) >= MEMO:
-                self._states.clear()  # the states in use come back with new numbers
-            self._next += 1
-            number = self._states[token] = self._next
-        return number
 
 
 class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_names", "_parse",
-        "_parsed", "_pending", "_seen", "_session", "_state", "_unnamed",
+        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_parse",
+        "_parsed", "_pending", "_session", "_st", "_statements", "_unnamed",
     )
 
     def __init__(
@@ -197,10 +166,8 @@ class Hits:
 
         self._bind_values = _bind  # the full path's values of a key (see _derive)
         self._memo: Memo = cache.memo
-        # The session's route, target, result_key() and temp_names as last seen, and
-        # the number of that state in the memo (-1: a client_encoding the wire converts).
-        self._seen: tuple[Any, ...] = ()
-        self._state = -1
+        # The session's state as last numbered (-1: a client_encoding the wire converts).
+        self._st = repeats.SessionState(self._memo, session, cache.per_user)
         # (memo key, its prepared statement or None for a Query): the request whose key
         # the full path is about to compute (see learn).
         self._pending: tuple[Any, ...] | None = None
@@ -214,8 +181,7 @@ class Hits:
         self._unnamed: tuple[bytes, Any, int] | None = None
         self._parsed: bytes | None = None
         # A Bind's statement name as sent -> (name, prepared statement, its memo number).
-        self._names: dict[bytes, tuple[str, Any, int]] = {}
-        self._restate()
+        self._statements = repeats.Statements(self._memo)
 
     def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
@@ -225,49 +191,29 @@ class Hits:
         handles the bytes as usual. The trailing messages are checked by one compare, the
         memo looked up by one key made of the bytes received, and no task wakes."""
         self._missed = self._parsed = None
-        if len(data) > MAX_REQUEST or data.__class__ is not bytes:
+        request = repeats.recognise(data)
+        if request is None or not repeats.waiting(self._session, protocol, self._hooks):
             return None
         hooks = self._hooks
-        session = self._session
-        if hooks.steps or (hooks.wraps and hooks.answered is None) or protocol.portals \
-                or protocol.state is not _READY or session.in_transaction or session.failed \
-                or session.lost_transaction:
-            return None
         start = 0.0 if hooks.answered is None else time.perf_counter()
-        end = 1 + int.from_bytes(data[1:5], "big")
-        kind = data[0]
-        at = 0  # where the Bind starts
+        at, end, name_end, describe = request
         head: list[bytes] = []
-        if kind == 80:  # a Parse of the unnamed statement again, then its Bind
+        if at > 0:  # a Parse of the unnamed statement again, then its Bind
             unnamed = self._unnamed
-            if data[5] or data[end : end + 1] != b"B":
-                return None
-            if unnamed is None or data[:end] != unnamed[0] \
+            if unnamed is None or data[:at] != unnamed[0] \
                     or unnamed[2] != self._cache.store.clock \
                     or protocol.statements.get("") is not unnamed[1]:
-                self._parsed = data[:end]  # answer() learns what the full path makes of it
+                self._parsed = data[:at]  # answer() learns what the full path makes of it
                 return None
-            at, head = end, [m.PARSE_COMPLETE]
-            end = at + 1 + int.from_bytes(data[at + 1 : at + 5], "big")
-            kind = 66
-        if kind == 66:  # Bind, on the unnamed portal
-            rest = data[end:]
-            if rest == _DESCRIBE_EXECUTE_SYNC:
-                describe = True
-            elif rest == _EXECUTE_SYNC:
-                describe = False
-            else:
-                return None
-            name_end = data.find(b"\0", at + 6, end)
-            if data[at + 5] or name_end < 0:
-                return None
-            known = self._statement(data[at + 6 : name_end], protocol)
+            head = [m.PARSE_COMPLETE]
+        if at >= 0:  # Bind, on the unnamed portal
+            known = self._statements.named(data[at + 6 : name_end], protocol)
             if known is None:
                 return None
             prepared, number = known
             tail = data[name_end + 1 : end]
             hit = self._recall(number, tail, prepared, False)
-            if at:
+            if at > 0:
                 # Else the full path parses the statement anew before the Bind: answer()
                 # looks the Bind up again for that statement.
                 self._missed = None
@@ -285,7 +231,7 @@ class Hits:
             if description is None:
                 return None
             head += [m.BIND_COMPLETE, description]
-        elif kind == 81 and end == len(data):  # Query
+        else:  # Query
             body = data[5:]
             hit = self._recall(body, None, None, False)
             if hit is None:
@@ -300,8 +246,6 @@ class Hits:
                 return None
             protocol.statements.pop("", None)  # as a simple Query does
             head.append(self._description(hit, entry, []))  # type: ignore[arg-type]  # never None
-        else:
-            return None
         self._count(entry)
         head += [data for data, _ in entry.batches]
         head += [m.command_complete(entry.tag), m.READY_IDLE]
@@ -344,24 +288,6 @@ class Hits:
         if report is not None:
             report(self._session, hit.stmt, start, entry.tag, entry.rows)
 
-    def _statement(self, name: bytes, protocol: ServerProtocol) -> tuple[Any, int] | None:
-        """The prepared statement a Bind names, and its number in the memo."""
-        known = self._names.get(name)
-        if known is not None and protocol.statements.get(known[0]) is known[1]:
-            return known[1], known[2]
-        try:
-            text = name.decode()
-        except UnicodeDecodeError:
-            return None
-        prepared = protocol.statements.get(text)
-        if prepared is None:
-            return None  # the full path says why
-        if len(self._names) >= 256:
-            self._names.clear()  # a client that names a statement per request
-        number = self._memo.statement(prepared.text, prepared.param_types)
-        self._names[name] = (text, prepared, number)
-        return prepared, number
-
     def _description(self, hit: Learned, entry: Entry, formats: list[int]) -> bytes | None:
         """The entry's RowDescription for the request's result formats (None: a count
         that matches no column count, which the full path's Describe reports)."""
@@ -376,10 +302,10 @@ class Hits:
         return description
 
     def _bind(self, body: bytes, protocol: ServerProtocol, reader: FrameReader) -> bool:
-        if body[:1] != b"\0" or len(body) > MAX_REQUEST or body.__class__ is not bytes:
+        if body[:1] != b"\0" or len(body) > repeats.MAX_REQUEST or body.__class__ is not bytes:
             return False  # a named portal; a large or assembled body
         end = body.find(b"\0", 1)
-        known = self._statement(body[1:end], protocol)
+        known = self._statements.named(body[1:end], protocol)
         if known is None:
             return False
         prepared, number = known
@@ -393,10 +319,10 @@ class Hits:
             self._pending = None  # known now: nothing to learn
         elif hit.unchecked is not None and not self._vouch(hit, body):
             return False
-        if reader.unread_starts(_DESCRIBE_EXECUTE_SYNC):
-            rest = _DESCRIBE_EXECUTE_SYNC
-        elif reader.unread_starts(_EXECUTE_SYNC):
-            rest = _EXECUTE_SYNC
+        if reader.unread_starts(repeats.DESCRIBE_EXECUTE_SYNC):
+            rest = repeats.DESCRIBE_EXECUTE_SYNC
+        elif reader.unread_starts(repeats.EXECUTE_SYNC):
+            rest = repeats.EXECUTE_SYNC
         else:
             return False  # a row limit, a Flush, more Binds: the full path
         portals = protocol.portals
@@ -408,7 +334,7 @@ class Hits:
             return False
         formats = hit.formats
         description = None
-        if rest is _DESCRIBE_EXECUTE_SYNC:
+        if rest is repeats.DESCRIBE_EXECUTE_SYNC:
             description = self._description(hit, entry, formats)
             if description is None:
                 return False
@@ -435,7 +361,7 @@ class Hits:
         return True
 
     def _query(self, body: bytes, protocol: ServerProtocol) -> bool:
-        if len(body) > MAX_REQUEST or body.__class__ is not bytes:
+        if len(body) > repeats.MAX_REQUEST or body.__class__ is not bytes:
             return False
         start = time.perf_counter()
         hit = self._recall(body, None, None, True)
@@ -466,44 +392,22 @@ class Hits:
         not known (and with `learn`, the full path is asked for it). The state is looked
         at only when the memo has the request (learn numbers it anew if it changed): a
         memo miss costs one lookup. What it returns may still need _check."""
-        if self._state < 0 and (self._same_state() or self._restate() < 0):
+        if self._st.number < 0 and (self._st.same() or self._st.renumber() < 0):
             return None  # a client_encoding the wire converts: the full path answers
         memo = self._memo.learned
-        hit: Learned | None = memo.get((self._state, what, tail))
-        if hit is not None and not self._same_state():
-            if self._restate() < 0:
+        hit: Learned | None = memo.get((self._st.number, what, tail))
+        if hit is not None and not self._st.same():
+            if self._st.renumber() < 0:
                 return None
-            hit = memo.get((self._state, what, tail))
+            hit = memo.get((self._st.number, what, tail))
         if hit is None:
             if learn:
-                self._pending = ((self._state, what, tail), prepared)
+                self._pending = ((self._st.number, what, tail), prepared)
                 self._cache.learner = self
             else:
-                self._missed = ((self._state, what, tail), prepared)
+                self._missed = ((self._st.number, what, tail), prepared)
             return None
         return hit
-
-    def _same_state(self) -> bool:
-        """The session's state is the one last numbered: the session replaces each of
-        these objects when it changes (result_key() is rebuilt on any SET)."""
-        session = self._session
-        seen = self._seen
-        return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
-            and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
-
-    def _restate(self) -> int:
-        """Number the session's state as it is now (-1: a client_encoding the wire
-        converts, which the memo does not serve)."""
-        session = self._session
-        route, target = session.route, session.target()
-        result_key, temp = session.settings.result_key(), session.temp_names
-        self._seen = (route, target, result_key, temp)
-        if encoding.lookup(session.settings.get("client_encoding")) is not None:
-            self._state = -1
-        else:
-            user = session.user if self._cache.per_user else None
-            self._state = self._memo.state((route.name, target, result_key, temp, user))
-        return self._state
 
     def _entry(self, key: Hashable, protocol: ServerProtocol) -> Entry | None:
         """The live, fresh, small entry under `key`, where the full path would serve it as
@@ -539,17 +443,17 @@ class Hits:
         state last numbered (a memo hit or learn numbers a changed one): a miss costs one
         lookup; then under the state as it is now, which the key is made under."""
         plans = self._memo.plans
-        plan: Plan | None = plans.get((self._state, token))
+        plan: Plan | None = plans.get((self._st.number, token))
         if plan is None:
             return None
         if plan.score <= 0:
             plan.skipped += 1
             if plan.skipped % PLAN_PROBE:
                 return None
-        if not self._same_state():
-            if self._restate() < 0:
+        if not self._st.same():
+            if self._st.renumber() < 0:
                 return None
-            plan = plans.get((self._state, token))
+            plan = plans.get((self._st.number, token))
         return plan
 
     def _derive(self, number: int, prepared: Any, body: bytes, tail: bytes) -> Learned | None:
@@ -623,7 +527,7 @@ class Hits:
         plan.score = min(plan.score + 2, PLAN_MAX)
         hit = Learned(key, stmt, None)
         hit.formats = formats
-        self._memo.learned[self._state, what, tail] = hit
+        self._memo.learned[self._st.number, what, tail] = hit
         return hit
 
     def learn(self, ctx: StatementContext, key: Hashable) -> None:
@@ -638,9 +542,9 @@ class Hits:
         where, prepared = pending
         if prepared is not None and ctx.prepared is not prepared:
             return
-        if not self._same_state() and self._restate() < 0:
+        if not self._st.same() and self._st.renumber() < 0:
             return  # the wire converts this client's bytes: the full path answers them
-        if where[0] != self._state:
+        if where[0] != self._st.number:
             return  # looked up under the state before a change: learned next time
         self._memo.learned[where] = Learned(
             key, ctx.stmt, (ctx.stmt, ctx.params, ctx.formats, prepared, where)

@@ -58,6 +58,9 @@ class Catalog:
 
     def __init__(self) -> None:
         self.forward: Callable[[int, bytes], None] | None = None  # to the other workers
+        # Counts the schemas forgotten (DDL here or in another worker): what was learned
+        # from a schema before a change is not used after it (wire_reads.py).
+        self.version = 0
         self._engines: dict[int, tuple[CatalogDB, Any, float]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._wanted: LRU = LRU(4096)
@@ -126,6 +129,7 @@ class Catalog:
             self.forward(INVALIDATE_FRAME, b"")
 
     def forget(self, backend: Any = None) -> None:
+        self.version += 1
         if backend is None:
             self._engines.clear()
             self._columns.clear()

@@ -37,10 +37,11 @@ class Hook:
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         """Called when the statement failed (a PgError, or a cancel: any exception)."""
 
-    # A hook that can hear of a statement the wire answered from the query cache without
-    # the stages (pgproxy/cache/hits.py) sets this to a callable
-    # `(session, statement, perf_counter start, tag, rows)`; while one is set, every
-    # hook with a before or after is that one, and hits stay on the fast path.
+    # A hook that can hear of a statement the wire answered without the stages (from the
+    # query cache, pgproxy/cache/hits.py; run inline, pgproxy/wire_reads.py) sets this to
+    # a callable `(session, statement, perf_counter start, tag, rows, hit=True)` (`hit`:
+    # the event's cache_hit); while one is set, every hook with a before or after is that
+    # one, and those answers stay on the fast path.
     answered: Any = None
 
 

@@ -26,3 +26,7 @@ class PreparedStatement:
     # The frontend's own memo of this statement's last result shape (the wire keeps
     # its RowDescription and row encoder there): opaque here.
     frontend: Any = None
+    # An answer at the wire's plan for this statement (pgproxy/wire_reads.py), and who
+    # learns one from the next run of it on the full path (Pipeline.backend): opaque here.
+    read_plan: Any = None
+    read_learner: Any = None

@@ -79,11 +79,13 @@ class Watch(Hook):
             self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, "", None)
 
     def answered(
-        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int
+        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int,
+        hit: Any = True,
     ) -> None:
-        """A read the wire answered from the query cache (pgproxy/cache/hits.py): reported
-        as the full path reports its hits, with cache_hit true."""
-        self._finish(session, stmt, start, rows, None, None, tag, True)
+        """A read the wire answered (pgproxy/cache/hits.py from the query cache, cache_hit
+        true; pgproxy/wire_reads.py by running it, `hit` None as for the full path's
+        BackendResult): reported as the full path reports it."""
+        self._finish(session, stmt, start, rows, None, None, tag, hit)
 
     def _finish(
         self,

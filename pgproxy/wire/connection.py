@@ -88,11 +88,13 @@ class WireConnection(asyncio.Protocol):
         self.secret = 0
         self.peer = "?"
         self.session: CoreSession | None = None
-        self._hits: Any = None  # the core's answers to cache hits (Core.hit_path)
+        self._hits: Any = None  # the core's answers at the wire (Core.hit_path)
         self._at_ready = False  # ReadyForQuery sent, no message since
         # Waiting for a command with nothing unread, no idle timeout and hits to answer:
-        # data_received may answer a cache hit that arrives whole (Hits.at_wire).
+        # data_received may answer a request that arrives whole (Hits.at_wire, a cache
+        # hit; wire_reads.Reads.at_wire, a repeated SQLite read run inline).
         self._parked = False
+        self._later: bytes | None = None  # a request at_wire put off to the loop's next turn
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_writing = False
@@ -133,12 +135,29 @@ class WireConnection(asyncio.Protocol):
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
+        if self._later is not None:  # more bytes behind a request offered again: in order
+            data, self._later = self._later + data, None
+            self._parked = False
         if self._parked:
             reply = None if self._paused_writing else self._hits.at_wire(data, self.protocol)
             if reply is not None:
-                self.transport.write(reply)  # type: ignore[union-attr]  # connected
+                if reply:
+                    self.transport.write(reply)  # type: ignore[union-attr]  # connected
+                else:  # b"": to be offered again once the loop has turned (wire_reads.LATER)
+                    self._later = data
+                    self.loop.call_soon(self._offer_again)
                 return
             self._parked = False
+        self._take(data)
+
+    def _offer_again(self) -> None:
+        """A request at_wire put off until the loop turned (see data_received)."""
+        data, self._later = self._later, None
+        if data is not None and not self._lost:
+            self.data_received(data)
+
+    def _take(self, data: bytes) -> None:
+        """Received bytes for the connection's task to handle."""
         self.reader.feed(data)
         if self.reader.pending() > READ_HIGH_WATER and self.transport and not self._paused_reading:
             self._paused_reading = True
@@ -146,6 +165,10 @@ class WireConnection(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool | None:
+        if self._later is not None:  # a request put off: the task answers it before the EOF
+            data, self._later = self._later, None
+            self._parked = False
+            self._take(data)
         self._lost = True
         self._wake()
         return None

@@ -31,8 +31,13 @@ def shape(prepared: Any, result: Any, formats: Sequence[int]) -> tuple[bytes, An
     """A result's RowDescription and row encoder, kept on its statement: the next run
     with the same columns, result formats and Style (a repeated Bind/Execute) reuses
     them, compared in one tuple comparison (the columns are mostly the same objects)."""
-    columns = tuple(result.columns)
-    style = result.style
+    return shape_of(prepared, tuple(result.columns), result.style, formats)
+
+
+def shape_of(
+    prepared: Any, columns: tuple[Any, ...], style: Any, formats: Sequence[int]
+) -> tuple[bytes, Any]:
+    """shape() of a result's columns and Style (wire_reads.py has no result object)."""
     memo = prepared.frontend
     if memo is not None and memo[2] is style and memo[1] == formats and memo[0] == columns:
         return memo[3], memo[4]

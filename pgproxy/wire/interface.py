@@ -172,7 +172,10 @@ class Core(Protocol):
     Optional: `hit_path(session)`, an object whose `answer(mtype, body, protocol,
     reader) -> bool` may write the whole reply to a Bind (taking the Describe,
     Execute and Sync after it) or a Query before its handler runs (a query-cache
-    hit, pgproxy/cache/hits.py); the wire then sends ReadyForQuery.
+    hit, pgproxy/cache/hits.py); the wire then sends ReadyForQuery. Its
+    `at_wire(data, protocol) -> bytes | None` may answer a request read whole while
+    the connection waits for a command, ReadyForQuery included (a cache hit; with no
+    cache, a repeated SQLite read run inline, pgproxy/wire_reads.py).
     """
 
     async def open_session(

@@ -1,0 +1,185 @@
+"""Requests answered at the wire: what both such answers share (cache hits, inline reads).
+
+A request read whole while the connection waits at ReadyForQuery outside a
+transaction block may be answered from data_received itself, before any task
+wakes (pgproxy/cache/hits.py from the query cache's entry, pgproxy/wire_reads.py
+by running the statement inline). Both recognise the same requests — what
+libpq (psycopg, pgbench) and asyncpg send for a statement run to its end on the
+unnamed portal: [Parse of the unnamed statement] Bind, [Describe portal] Execute,
+Sync; or a simple Query — by one compare of the trailing messages; both find a
+Bind's prepared statement by the bytes of its name, number statements (by text and
+parameter types) and session states (the objects a result depends on, which the
+session replaces when they change) the same way, and both leave the request to
+the full path whenever the connection is not simply waiting for a command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pgproxy.wire import encoding
+from pgproxy.wire.protocol import ServerProtocol, State
+
+if TYPE_CHECKING:
+    from pgproxy.core.hooks import Hooks
+
+# The longest request answered at the wire: point reads, not bulk parameters.
+MAX_REQUEST = 1024
+# Session states and statements numbered at most (the ones in use come back renumbered).
+NUMBERED = 1024
+# What follows the Bind of a statement run to its end on the unnamed portal:
+# [Describe portal ""] Execute "" 0, Sync.
+DESCRIBE = b"D\x00\x00\x00\x06P\x00"
+EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
+DESCRIBE_EXECUTE_SYNC = DESCRIBE + EXECUTE_SYNC
+# recognise()'s answer for a simple Query.
+QUERY = (-1, 0, 0, False)
+_READY = State.READY
+
+
+def recognise(data: bytes) -> tuple[int, int, int, bool] | None:
+    """What a request read in one piece is: QUERY for one Query message; for [a Parse of
+    the unnamed statement,] a Bind of the unnamed portal, [a Describe of it,] an Execute
+    with no row limit and a Sync: (where the Bind starts (0: no Parse), where it ends,
+    where its statement name ends, whether the portal is described). None: anything
+    else, which the full path answers."""
+    if len(data) > MAX_REQUEST or data.__class__ is not bytes:
+        return None
+    kind = data[0]
+    end = 1 + int.from_bytes(data[1:5], "big")
+    if kind == 81:  # Query
+        return QUERY if end == len(data) else None
+    at = 0
+    if kind == 80:  # Parse of the unnamed statement, then its Bind
+        if data[5] or data[end : end + 1] != b"B":
+            return None
+        at = end
+        end = at + 1 + int.from_bytes(data[at + 1 : at + 5], "big")
+    elif kind != 66:
+        return None
+    rest = data[end:]
+    if rest == DESCRIBE_EXECUTE_SYNC:
+        describe = True
+    elif rest == EXECUTE_SYNC:
+        describe = False
+    else:
+        return None
+    name_end = data.find(b"\0", at + 6, end)
+    if data[at + 5] or name_end < 0:
+        return None  # a named portal
+    return at, end, name_end, describe
+
+
+def waiting(session: Any, protocol: ServerProtocol, hooks: Hooks) -> bool:
+    """Whether the connection simply waits for a command outside a transaction block, so
+    that a reply written at the wire is what the full path would write: no statement
+    hook needs the full path (steps' timers, a wrapping hook that cannot hear of an
+    answer made here), no portal is open, the session has not failed."""
+    return not (hooks.steps or (hooks.wraps and hooks.answered is None) or protocol.portals
+                or protocol.state is not _READY or session.in_transaction or session.failed
+                or session.lost_transaction)
+
+
+class Numbers:
+    """Numbers for prepared statements (text and parameter types, the same in every
+    session) and session states, shared by a worker's sessions; never reused."""
+
+    __slots__ = ("_next", "_statements", "_states")
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[Any, ...], int] = {}
+        self._statements: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._next = 0
+
+    def statement(self, text: str, types: list[int]) -> int:
+        """The number of a prepared statement's text and parameter types."""
+        token = (text, tuple(types))
+        number = self._statements.get(token)
+        if number is None:
+            if len(self._statements) >= NUMBERED:
+                self._statements.clear()
+            self._next += 1
+            number = self._statements[token] = self._next
+        return number
+
+    def state(self, token: tuple[Any, ...]) -> int:
+        """The number of a session state."""
+        number = self._states.get(token)
+        if number is None:
+            if len(self._states) >= NUMBERED:
+                self._states.clear()  # the states in use come back with new numbers
+            self._next += 1
+            number = self._states[token] = self._next
+        return number
+
+
+class SessionState:
+    """A session's state as last numbered: route, target (branch, AS OF, database), the
+    RESULT_SETTINGS values (Settings.result_key, rebuilt on any SET) and the temporary
+    tables, with the user where results are per user. `number` is -1 for a
+    client_encoding the wire converts, which nothing at the wire answers."""
+
+    __slots__ = ("_numbers", "_per_user", "_seen", "_session", "number")
+
+    def __init__(self, numbers: Numbers, session: Any, per_user: bool) -> None:
+        self._numbers = numbers
+        self._session = session
+        self._per_user = per_user
+        self._seen: tuple[Any, ...] = ()
+        self.number = -1
+        self.renumber()
+
+    def same(self) -> bool:
+        """The session's state is the one last numbered: the session replaces each of
+        these objects when it changes (one identity test each)."""
+        session = self._session
+        seen = self._seen
+        return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
+            and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
+
+    def renumber(self) -> int:
+        """Number the session's state as it is now (-1: a converted client_encoding)."""
+        session = self._session
+        route, target = session.route, session.target()
+        result_key, temp = session.settings.result_key(), session.temp_names
+        self._seen = (route, target, result_key, temp)
+        if encoding.lookup(session.settings.get("client_encoding")) is not None:
+            self.number = -1
+        else:
+            user = session.user if self._per_user else None
+            self.number = self._numbers.state((route.name, target, result_key, temp, user))
+        return self.number
+
+    def now(self) -> int:
+        """The number of the session's state as it is now."""
+        return self.number if self.same() else self.renumber()
+
+
+class Statements:
+    """A connection's prepared statements as a Bind names them: the bytes of the name
+    -> (name, prepared statement, its number)."""
+
+    __slots__ = ("_names", "_numbers")
+
+    def __init__(self, numbers: Numbers) -> None:
+        self._numbers = numbers
+        self._names: dict[bytes, tuple[str, Any, int]] = {}
+
+    def named(self, name: bytes, protocol: ServerProtocol) -> tuple[Any, int] | None:
+        """The prepared statement a Bind names, and its number (None: the full path says
+        why there is none)."""
+        known = self._names.get(name)
+        if known is not None and protocol.statements.get(known[0]) is known[1]:
+            return known[1], known[2]
+        try:
+            text = name.decode()
+        except UnicodeDecodeError:
+            return None
+        prepared = protocol.statements.get(text)
+        if prepared is None:
+            return None
+        if len(self._names) >= 256:
+            self._names.clear()  # a client that names a statement per request
+        number = self._numbers.statement(prepared.text, prepared.param_types)
+        self._names[name] = (text, prepared, number)
+        return prepared, number

@@ -1,0 +1,341 @@
+"""Repeated SQLite reads answered at the wire: a plan learned from the full path, run inline.
+
+A point SELECT repeated on SQLite costs the engine a few microseconds and the
+full path (the Bind's portal, the session's task woken, the stages, the hooks,
+the result object and its fetch) many times that. With no query cache, a
+request read whole while the connection waits at ReadyForQuery outside a
+transaction block (wire/repeats.py recognises it, as it does for the cache's
+hits) is answered from data_received itself when its prepared statement has a
+plan: what the full path did for it, learned from its last run there — the
+generated SQL (its translation for the session's target), the columns the full
+path typed its result with, in the session's state (route, target, the result
+settings, temporary tables: a SET DateStyle or TimeZone changes it). The
+repeat decodes the Bind's values as the full path does (Session.decode_params,
+pipeline._bind), runs the statement on the session's connection at hand with
+the pipeline's own inline read (Workers.inline: no job, no future, no
+coroutine), types the cursor's columns as the full path does and compares them
+with the plan's (DDL by any session or worker process changes them: the plan is
+dropped and the full path answers, and learns anew), and writes the rows with
+the statement's own row encoder and RowDescription (wire/described.shape_of),
+CommandComplete and ReadyForQuery in one write.
+
+Anything in doubt goes the full path, which answers exactly as before, and
+nothing is written before the statement has run to its end: a backend error
+(the full path runs the read again and reports it with its SQLSTATE), a read
+that moves off the loop (it ran past the inline budget: the statement is not
+tried here again), a result larger than one batch, a statement the full path
+ran with anything that needs a coroutine or pins the connection (summed or
+ROW() columns, enum casts, several steps, notices, temporary tables, side
+effects, the catalog's emulation, a pass-through backend), a query cache (a miss
+must fill it), hooks that need the full path (telemetry's spans, steps' timers;
+the observers hear of each answer as of the full path's, cache_hit unset), a
+client_encoding other than UTF-8. An unnamed statement's Parse before the Bind
+is answered here when it is byte for byte the Parse the full path last made that
+statement of, with no schema change since (the Parse may type its parameters by
+their columns). A simple Query of one statement is parsed as the full path parses
+it (Pipeline.parse_shaped: its literals lifted out), and answered when the
+statement of its shape has a plan (Session._prepared carries it from one
+statement of a shape to the next), its literals bound as the full path binds them.
+
+The plan is learned, not guessed: a request whose statement has none asks the
+statement to teach one (PreparedStatement.read_learner), and Pipeline.backend,
+when it runs the client's own statement with the client's own parameters, hands
+its result to `learn`, which keeps a plan only for a plain read that ran to its
+end in one batch, in a state the wire serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from pgproxy import errors
+from pgproxy.core.context import StatementContext
+from pgproxy.params import timelike
+from pgproxy.pipeline import _bind, _read
+from pgproxy.results import DEFAULT_BATCH, BackendResult, command_tag
+from pgproxy.wire import messages as m
+from pgproxy.wire import repeats
+from pgproxy.wire.described import shape_of
+from pgproxy.wire.protocol import ServerProtocol, State
+from pgproxy.workers import INLINE_BUDGET, NOT_INLINE
+
+if TYPE_CHECKING:
+    from pgproxy.core.hooks import Hooks
+    from pgproxy.pipeline import Pipeline
+    from pgproxy.session import Session
+    from pgproxy.wire.messages import FrameReader
+
+log = logging.getLogger("pgproxy.wire_reads")
+_EXTENDED = State.EXTENDED
+
+
+class Plan:
+    """What the full path did for a prepared statement in one session state."""
+
+    __slots__ = ("columns", "drops", "generated", "state", "version")
+
+    def __init__(
+        self, state: int, generated: Any, columns: list[Any], version: int = 0, drops: int = 0
+    ) -> None:
+        self.state = state  # DROPPED: its columns changed, the full path learns anew
+        self.generated = generated  # the statement's translation for the session's target
+        self.columns = columns  # its result's columns as the full path typed them
+        # (RowDescription and row encoder: the statement's own, wire/described.shape_of)
+        self.version = version  # the catalog's schema version when it was learned
+        # Plans of the statement dropped with no schema change (columns typed from the
+        # rows, which change with them): past MAX_DROPS it is the full path's for good.
+        self.drops = drops
+
+
+# A statement that ran too long or too large to answer here: the full path's for good.
+FULL_PATH = Plan(-1, None, [])
+DROPPED = -2
+MAX_DROPS = 3
+# at_wire's answer for a request to offer again once the event loop has turned (the
+# inline budget of this turn is spent): the full path would run it in a worker thread.
+LATER = b""
+
+
+class Shared(repeats.Numbers):
+    """A worker's numbers for its sessions' states and statements, and how many reads
+    were answered here (SHOW STATS reads_at_wire)."""
+
+    __slots__ = ("answered",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = 0
+
+
+class Reads:
+    """One session's answers at the wire by running its repeated reads inline."""
+
+    __slots__ = (
+        "_hooks", "_numbers", "_parsed", "_pipeline", "_session", "_st", "_statements",
+        "_unnamed",
+    )
+
+    def __init__(
+        self, pipeline: Pipeline, session: Session, hooks: Hooks, numbers: Shared
+    ) -> None:
+        self._pipeline = pipeline
+        self._session = session
+        self._hooks = hooks
+        self._numbers = numbers
+        self._st = repeats.SessionState(numbers, session, False)
+        self._statements = repeats.Statements(numbers)
+        # An unnamed statement's Parse as sent, the statement the full path made of it and
+        # the catalog's schema version then; and a Parse at_wire left to the full path,
+        # whose statement answer() takes when the Bind after it comes.
+        self._unnamed: tuple[bytes, Any, int] | None = None
+        self._parsed: bytes | None = None
+
+    def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """The whole reply, ReadyForQuery included, to a request read in one piece while
+        the connection waited for a command outside a transaction block
+        (WireConnection.data_received): a Bind of a statement with a plan, with its
+        Execute and Sync (a Describe of its portal between), or a Query of one statement
+        of a shape with a plan, run here. None: nothing was written, and the connection
+        handles the bytes as usual; LATER (b""): nothing was written, and the request is
+        to be offered again once the loop has turned."""
+        self._parsed = None
+        request = repeats.recognise(data)
+        if request is None:
+            return None
+        session = self._session
+        pipeline = self._pipeline
+        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks) \
+                or self._st.now() < 0:
+            return None  # a cache to fill, the full path's state, a client_encoding converted
+        try:
+            if request is repeats.QUERY:
+                return self._query(data, protocol)
+            return self._bind(data, request, protocol)
+        except errors.PgError:
+            return None  # the full path runs it again, and reports it
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("answering a read at the wire failed")
+            return None
+
+    def _bind(
+        self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol
+    ) -> bytes | None:
+        at, end, name_end, describe = request
+        head: list[bytes] = []
+        if at:  # a Parse of the unnamed statement again, then its Bind
+            unnamed = self._unnamed
+            if unnamed is None or data[:at] != unnamed[0] \
+                    or unnamed[2] != self._pipeline.catalog.version \
+                    or protocol.statements.get("") is not unnamed[1]:
+                self._parsed = data[:at]  # answer() learns what the full path makes of it
+                return None
+            head.append(m.PARSE_COMPLETE)
+        known = self._statements.named(data[at + 6 : name_end], protocol)
+        if known is None:
+            return None
+        prepared = known[0]
+        plan = self._plan(prepared)
+        if plan is None:
+            return None
+        msg = m.parse_bind(data[at + 5 : end])
+        if len(msg.params) != len(prepared.param_types):
+            return None  # the full path's 08P01
+        codes = msg.param_formats
+        if len(codes) != len(msg.params):
+            codes = m.formats_for(codes, len(msg.params))
+        params = self._session.decode_params(prepared, msg.params, codes)
+        head.append(m.BIND_COMPLETE)
+        return self._run(prepared, plan, params, msg.result_formats, describe, head)
+
+    def _query(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """A Query of one statement of a shape the full path ran: its literals bound as
+        the full path binds them (Pipeline.parse_shaped, Session._prepared)."""
+        session = self._session
+        statements, literals = self._pipeline.parse_shaped(
+            m.parse_query(data[5:]), session.target(), 0, True)
+        if len(statements) != 1:
+            return None
+        prepared = session._prepared(statements[0], ())  # the full path's, memos and all
+        prepared.literals = literals
+        plan = self._plan(prepared)
+        if plan is None:
+            return None
+        protocol.statements.pop("", None)  # as a simple Query does (the full path's too)
+        return self._run(prepared, plan, [], [0] * len(plan.columns), True, [])
+
+    def _plan(self, prepared: Any) -> Plan | None:
+        """The statement's plan in the session's state (numbered by at_wire just now);
+        else None, and the full path's next run of it learns one."""
+        plan = prepared.read_plan
+        if plan is FULL_PATH:
+            return None
+        if plan is None or plan.state != self._st.number:
+            prepared.read_learner = self  # the full path's run of it teaches a plan
+            return None
+        return plan
+
+    def _run(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
+        describe: bool, head: list[bytes],
+    ) -> bytes | None:
+        """The reply to a run of a statement with a plan, with `params` (the Bind's values
+        decoded), or None."""
+        session = self._session
+        generated = plan.generated
+        translated = prepared.translated
+        stmt = prepared.statement
+        if translated is None or translated[2] is not generated \
+                or translated[0] is not session.target() \
+                or (stmt.literal_columns and timelike(prepared.literals)):
+            prepared.read_plan = None
+            return None
+        if session.pool.spent():
+            return LATER  # the loop's inline budget is spent: asked again once it turns
+        conn = session._connection_now()
+        if conn is None or session._active is not None:
+            return None  # a connection to wait for, a result open on it: the full path's
+        start = time.perf_counter()
+        if prepared.literals:
+            params = [*params, *prepared.literals]
+        values = _bind(StatementContext(session, prepared, params, formats), generated,
+                       params, prepared.param_types)
+        out = session.pool.inline(_read, conn, generated, values, DEFAULT_BATCH)
+        if out is NOT_INLINE:
+            if time.perf_counter() - start > INLINE_BUDGET / 2:
+                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
+            return None
+        cursor, rows, exhausted, in_tx = out
+        if not exhausted or in_tx:
+            if not exhausted:
+                cursor.close()
+            prepared.read_plan = FULL_PATH
+            return None
+        shown = plan.columns
+        columns = cursor.columns
+        if columns != shown:
+            typed = None if columns is None else self._pipeline.typed_now(
+                stmt, session.route.backend, generated, prepared.param_types, columns)
+            if typed != shown:
+                # DDL changed the result (the full path learns anew), or its typing needs
+                # the schema, or changes with the rows.
+                self._drop(prepared, plan, typed is None)
+                return None
+        if len(formats) > 1 and len(formats) != len(shown):
+            return None  # the full path's 08P01
+        settings = session.settings
+        description, encode = shape_of(
+            prepared, tuple(shown), settings.style_now or settings.style(), formats)
+        if describe:
+            head.append(description)
+        if rows and encode is not None:
+            head.append(encode(rows))
+        tag = command_tag(stmt.tag, len(rows))
+        head.append(m.command_complete(tag))
+        head.append(m.READY_IDLE)
+        session.settle()  # transaction pooling: the connection goes back, as after the full path
+        session._member.record(time.perf_counter() - start, True)
+        self._numbers.answered += 1
+        report = self._hooks.answered
+        if report is not None:
+            report(session, stmt, start, tag, len(rows), None)
+        return b"".join(head)
+
+    def _drop(self, prepared: Any, plan: Plan, schema: bool) -> None:
+        """A plan whose columns are not the result's any more."""
+        if plan.version != self._pipeline.catalog.version:
+            plan.state = DROPPED  # the schema changed: learned anew from the full path
+        elif schema:
+            prepared.read_plan = FULL_PATH  # typed by a schema read every time
+        else:
+            plan.state = DROPPED
+            plan.drops += 1
+
+    def answer(
+        self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader
+    ) -> bool:
+        """The connection's way in for a Bind or Query it reads itself: never answered
+        here (False), but the unnamed statement a Parse at_wire left to the full path
+        made is kept for the next such Parse, and asked to learn its plan."""
+        parsed = self._parsed
+        if parsed is not None:
+            self._parsed = None
+            prepared = protocol.statements.get("")
+            if mtype == b"B" and protocol.state is _EXTENDED and prepared is not None:
+                self._unnamed = (parsed, prepared, self._pipeline.catalog.version)
+                if prepared.read_plan is None:
+                    prepared.read_learner = self
+        return False
+
+    def learn(self, ctx: StatementContext, generated: Any, result: Any) -> None:
+        """The full path ran a statement asked to learn its plan (Pipeline.backend), with
+        the client's own parameters: a plan for it if it is a plain read that ran inline
+        to its end, in a state the wire serves."""
+        session = self._session
+        prepared = ctx.prepared
+        if ctx.session_id != id(session) or prepared is None:
+            return
+        stmt = prepared.statement
+        if not stmt.cacheable or not stmt.returns_rows or stmt.catalog_only \
+                or stmt.summed_columns or stmt.result_type_names or stmt.temp_created \
+                or stmt.side_effects or generated.steps or generated.notices \
+                or generated.record_fields:
+            # Never a plain read: not asked again (the statements of its shape neither).
+            prepared.read_plan = FULL_PATH
+            return
+        caps = ctx.route.backend.capabilities
+        if result.__class__ is not BackendResult or not result.settled \
+                or result.columns is None or session.in_transaction or session.failed \
+                or session.temp_names or not caps.inline_reads or caps.passthrough \
+                or (stmt.literal_columns and timelike(prepared.literals)):
+            return
+        translated = prepared.translated
+        if translated is None or translated[2] is not generated:
+            return
+        state = self._st.now()
+        if state >= 0:
+            old = prepared.read_plan
+            drops = old.drops if old is not None else 0
+            prepared.read_plan = FULL_PATH if drops >= MAX_DROPS else Plan(
+                state, generated, list(result.columns), self._pipeline.catalog.version, drops)
