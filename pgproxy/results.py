@@ -8,6 +8,7 @@ sends CopyData), and keeps the frames its frontend made of it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
@@ -99,6 +100,7 @@ class BackendResult:
         "notices",
         "rows",
         "style",
+        "watch",
     )
 
     def __init__(
@@ -125,6 +127,9 @@ class BackendResult:
         self.done = False
         self.held = False  # a suspended portal's: it outlives the statements run meanwhile
         self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
+        # An observer's `(report, ctx, start)`, told `report(ctx, start, self)` once, when
+        # the result ends (done, or closed first): a settled result needs no wrapper.
+        self.watch: tuple[Callable[..., None], Any, float] | None = None
         if self.columns is None:
             self._finish()
 
@@ -134,17 +139,24 @@ class BackendResult:
             return command_tag(self._verb, max(self._cursor.rowcount, 0))
         return command_tag(self._verb, self.rows)
 
-    @property
-    def settled(self) -> bool:
-        """Every row is here already (the cursor had no more): a fetch does no I/O and
-        cannot fail (the observers' watch need not wrap it)."""
-        return self._exhausted
+    # Every row is here already (the cursor had no more): a fetch does no I/O and cannot
+    # fail (the observers' watch need not wrap it). A C getter: no frame.
+    settled = property(attrgetter("_exhausted"))
 
     def _finish(self) -> None:
         if not self.done:
             self.done = True
             if self._on_done is not None:
                 self._on_done(self)
+            watch = self.watch
+            if watch is not None:  # (_watched inlined: a point query's usual end)
+                self.watch = None
+                watch[0](watch[1], watch[2], self)
+
+    def _watched(self) -> None:
+        report, ctx, start = self.watch  # type: ignore[misc]
+        self.watch = None
+        report(ctx, start, self)
 
     async def fetch(self, max_rows: int) -> Batch:
         want = max_rows if max_rows > 0 else DEFAULT_BATCH
@@ -230,6 +242,8 @@ class BackendResult:
 
     async def close(self) -> None:
         if self._closed:
+            if self.watch is not None:  # closed before its end (a portal left part way)
+                self._watched()
             return
         self._closed = True
         try:

@@ -7,10 +7,11 @@ proxy registers no Watch and a statement pays nothing for it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, attrgetter, itemgetter, mul, truediv
+from operator import add, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
@@ -21,6 +22,7 @@ from pgproxy.observers.bus import Observers
 from pgproxy.results import BackendResult, Batch, PassThrough
 from pgproxy.telemetry import Telemetry
 
+log = logging.getLogger("pgproxy.observers")
 Kind = dialects.Kind
 _clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
@@ -48,25 +50,48 @@ class Watch(Hook):
 
     # ------------------------------------------------------------ the statement hook
 
+    # Its before and after catch their own bugs: Hooks calls them directly (Hook.guarded).
+    guarded = True
+
     def before(self, ctx: Any) -> Any:
         """The clock starts; the statement's span is made current for the stages' steps.
         The state: the start time alone without telemetry, else (start, span, token)."""
         tel = self.telemetry
         if tel is None:
             return _clock()
-        span, token = tel.start(ctx, ctx.stmt)
+        try:
+            span, token = tel.start(ctx, ctx.stmt)
+        except Exception:  # telemetry's bug: the statement goes on, without its span
+            log.exception("telemetry failed before a statement")
+            span = token = None
         return _clock(), span, token
 
     def after(self, ctx: Any, state: Any, result: Any) -> Any:
-        if state.__class__ is float:
-            if result.__class__ is BackendResult and result.settled and \
-                    result.columns is not None:
-                return Settled(self, ctx, state, result)
-            return Watched(self, ctx, state, result)
-        start, span, token = state
-        if token is not None:
-            self.telemetry.detach(token)  # type: ignore[union-attr]
-        return Spanned(self, ctx, start, result, span)
+        """The result to send: a backend's whose end is known already (a write's, no
+        rows) reported now, one whose rows all came with the execute (a point query's)
+        told to report its end itself (BackendResult.watch), any other wrapped."""
+        try:
+            if state.__class__ is float:
+                if result.__class__ is BackendResult:
+                    if result.done:  # no rows: it ended with its execute
+                        self._finish(ctx, ctx.stmt, state, result.tag, None, None)
+                        return result
+                    if result.settled:
+                        result.watch = (self._ended, ctx, state)
+                        return result
+                return Watched(self, ctx, state, result)
+            start, span, token = state
+            if token is not None:
+                self.telemetry.detach(token)  # type: ignore[union-attr]
+            return Spanned(self, ctx, start, result, span)
+        except Exception:  # a bug of the watch's own: the client's result goes out unwatched
+            log.exception("the observers' watch failed after a statement")
+            return result
+
+    def _ended(self, ctx: Any, start: float, result: BackendResult) -> None:
+        """A settled result ended (BackendResult.watch): its rows sent, or fetched before
+        it was closed part way."""
+        self._finish(ctx, ctx.stmt, start, result.tag, result.rows, None)
 
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         if state.__class__ is float:
@@ -76,31 +101,25 @@ class Watch(Hook):
             if token is not None:
                 self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
-            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, "", None)
-
-    def answered(
-        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int
-    ) -> None:
-        """A read the wire answered from the query cache (pgproxy/cache/hits.py): reported
-        as the full path reports its hits, with cache_hit true."""
-        self._finish(session, stmt, start, rows, None, None, tag, True)
+            self._finish(ctx, ctx.stmt, start, "", 0, None, exc.sqlstate, span)
 
     def _finish(
         self,
         session: Any,
         stmt: dialects.Statement,
         start: float,
-        rows: int | None,
-        sqlstate: str | None,
-        span: Any,
         tag: str,
-        hit: Any,
+        rows: int | None,
+        hit: Any = True,
+        sqlstate: str | None = None,
+        span: Any = None,
     ) -> None:
         """Count and report a statement: its result's tag and cache hit are passed, not
         the result, which the collector would keep: a result held until its event is made
         holds its cursor and batches, hundreds of them per linger, which the garbage
         collector then walks again and again. `rows` None: a result without rows, whose
-        count is its tag's."""
+        count is its tag's. Called as it is for a read the wire answered from the query
+        cache (`answered`, pgproxy/cache/hits.py): cache_hit true by default."""
         if rows is None:
             rows = _affected(tag)
         now = _clock()
@@ -129,6 +148,10 @@ class Watch(Hook):
                 obs.kick()
             raw.append((_write_event, _WRITE, now, session.route, session.user, stmt,
                         tag))
+
+    # A read the wire answered from the query cache (Hook.answered): reported as the full
+    # path reports its hits, with cache_hit true, by _finish itself (no frame around it).
+    answered = _finish
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -216,9 +239,9 @@ class Watched(PassThrough):
             if self._tag is None:  # _end inlined: a statement's usual end
                 tag = self._tag = inner.tag or ""
                 ctx = self._ctx
-                self._watch._finish(ctx, ctx.stmt, self._start,
-                                    self.sent if self.columns is not None else None, None,
-                                    None, tag, getattr(inner, "hit", None))
+                self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                                    self.sent if self.columns is not None else None,
+                                    getattr(inner, "hit", None))
         return batch
 
     @property
@@ -240,53 +263,9 @@ class Watched(PassThrough):
         inner = self._inner
         tag = self._tag = inner.tag or ""
         ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start,
-                            self.sent if self.columns is not None else None, sqlstate, None,
-                            tag, getattr(inner, "hit", None))
-
-
-class Settled(PassThrough):
-    """A watched point query's result: its rows all came with the execute call, so its
-    fetch, which can neither wait nor fail, is the inner result's own (no coroutine of
-    this one's around it); the statement ends when the wire, done, reads its tag for the
-    CommandComplete (after its last row), or at close if it never does."""
-
-    __slots__ = ("_ctx", "_start", "_tag", "_watch", "columns", "fetch", "notices", "style")
-    done = property(attrgetter("_inner.done"))  # read by a C getter: no frame
-    copy = None
-    row_description = None
-
-    def __init__(self, watch: Watch, ctx: Any, start: float, inner: BackendResult) -> None:
-        self._watch = watch
-        self._ctx = ctx
-        self._start = start
-        self._inner = inner
-        self._tag: str | None = None
-        self.fetch = inner.fetch
-        self.columns = inner.columns
-        self.style = inner.style
-        self.notices = inner.notices
-
-    @property
-    def tag(self) -> str:
-        tag = self._tag
-        if tag is None:
-            inner = self._inner
-            tag = inner.tag
-            if inner.done:
-                self._end(tag)
-        return tag
-
-    def close(self) -> Awaitable[None]:
-        inner = self._inner
-        if self._tag is None:  # closed before the wire read its tag (a portal left)
-            self._end(inner.tag)
-        return inner.close()
-
-    def _end(self, tag: str) -> None:
-        self._tag = tag
-        ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start, self._inner.rows, None, None, tag, None)
+        self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                            self.sent if self.columns is not None else None,
+                            getattr(inner, "hit", None), sqlstate)
 
 
 class Spanned(Watched):
@@ -324,9 +303,9 @@ class Spanned(Watched):
         inner = self._inner
         tag = self._tag = inner.tag or ""
         ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start,
-                            self.sent if self.columns is not None else None, sqlstate,
-                            self._span, tag, getattr(inner, "hit", None))
+        self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                            self.sent if self.columns is not None else None,
+                            getattr(inner, "hit", None), sqlstate, self._span)
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.

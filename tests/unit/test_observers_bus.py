@@ -333,8 +333,8 @@ def test_a_batch_entry_point_is_called_once_per_batch_and_reads_what_it_wants(tm
 
 def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
     """A point query's result (every row came with the execute call) is watched without
-    a coroutine around its fetch: its statement ends when its tag is read once done, or
-    when it is closed first; rows are those fetched."""
+    a wrapper: it reports its statement itself when its last row is fetched, or when it
+    is closed first; rows are those fetched. A result without rows is reported at once."""
     import asyncio
 
     import dialects
@@ -361,13 +361,13 @@ def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
                     DeadLetterStore())
     w = watch.Watch(obs, None)
 
-    def result() -> watch.Settled:
+    def result() -> BackendResult:
         inner = BackendResult("SELECT", Cursor(), [(1,), (2,), (3,)], True, run, closed=True)
         return w.after(Ctx(), w.before(Ctx()), inner)
 
     async def main() -> None:
         r = result()
-        assert type(r) is watch.Settled and not r.done
+        assert type(r) is BackendResult and not r.done
         assert (await r.fetch(2)).count == 2 and not r.done  # a row limit: suspended
         assert not obs.raw
         assert (await r.fetch(2)).count == 1 and r.done
@@ -382,5 +382,18 @@ def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
         await r.close()
         (item,) = obs.raw
         assert item[6] == "SELECT 1" and item[9] == 1
+        obs.raw.clear()
+
+        class Written(Cursor):
+            columns = None
+            rowcount = 4
+
+        r = w.after(Ctx(), w.before(Ctx()),
+                    BackendResult("UPDATE", Written(), [], True, run, closed=True))
+        assert type(r) is BackendResult and r.done
+        (item,) = obs.raw
+        assert item[6] == "UPDATE 4" and item[9] == 4
+        await r.close()
+        assert len(obs.raw) == 1
 
     asyncio.run(main())
