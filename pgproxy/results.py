@@ -93,13 +93,13 @@ class BackendResult:
         "_on_done",
         "_prefetched",
         "_run",
-        "_verb",
         "columns",
         "done",
         "held",
         "notices",
         "rows",
         "style",
+        "verb",
         "watch",
     )
 
@@ -114,7 +114,7 @@ class BackendResult:
         closed: bool = False,
         style: Any = None,
     ) -> None:
-        self._verb = verb
+        self.verb = verb  # the command tag's: "SELECT" in "SELECT 3"
         self._cursor = cursor
         self.columns = cursor.columns
         self.style = style  # the session's date/time Style when it ran, to write values in
@@ -136,8 +136,8 @@ class BackendResult:
     @property
     def tag(self) -> str:
         if self.columns is None:
-            return command_tag(self._verb, max(self._cursor.rowcount, 0))
-        return command_tag(self._verb, self.rows)
+            return command_tag(self.verb, max(self._cursor.rowcount, 0))
+        return command_tag(self.verb, self.rows)
 
     # Every row is here already (the cursor had no more): a fetch does no I/O and cannot
     # fail (the observers' watch need not wrap it). A C getter: no frame.

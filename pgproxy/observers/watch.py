@@ -19,7 +19,7 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
-from pgproxy.results import BackendResult, Batch, PassThrough
+from pgproxy.results import BackendResult, Batch, PassThrough, command_tag
 from pgproxy.telemetry import Telemetry
 
 log = logging.getLogger("pgproxy.observers")
@@ -91,7 +91,10 @@ class Watch(Hook):
     def _ended(self, ctx: Any, start: float, result: BackendResult) -> None:
         """A settled result ended (BackendResult.watch): its rows sent, or fetched before
         it was closed part way."""
-        self._finish(ctx, ctx.stmt, start, result.tag, result.rows, None)
+        rows = result.rows
+        # Its tag as (verb, rows): the collector writes it out (_rest), once per distinct
+        # one, rather than the path for every statement.
+        self._finish(ctx, ctx.stmt, start, (result.verb, rows), rows, None)
 
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         if state.__class__ is float:
@@ -329,7 +332,9 @@ def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, 
           sqlstate: str | None) -> tuple[bytes, dict[str, Any]]:
     """What statement events repeat (all but id, time and duration): as the JSON that
     follows the duration (its comma and closing brace included), and as a dict of all the
-    fields, in order, to copy."""
+    fields, in order, to copy. `tag` may be a (verb, rows) the path left to write out."""
+    if tag.__class__ is tuple:
+        tag = command_tag(*tag)
     read, written = stmt.tables_read, stmt.tables_written
     rest = {
         "route": route.name,
@@ -414,7 +419,7 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(tag),
+        "rows": tag[1] if tag.__class__ is tuple else _affected(tag),
     }
 
 
