@@ -41,6 +41,7 @@ class Watch(Hook):
         self.rows = 0
         self.seconds = 0.0
         self.connects = 0
+        self._report_end = self._ended  # bound once: the path makes no bound method
         if telemetry is not None:
             self.answered = None  # a span needs the full path: hits take it
 
@@ -77,7 +78,7 @@ class Watch(Hook):
                         self._finish(ctx, ctx.stmt, state, result.tag, None, None)
                         return result
                     if result.settled:
-                        result.watch = (self._ended, ctx, state)
+                        result.watch = (self._report_end, ctx, state)
                         return result
                 return Watched(self, ctx, state, result)
             start, span, token = state
