@@ -139,19 +139,20 @@ class Watch(Hook):
         obs = self.observers
         if obs is None:
             return
-        # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
-        # the event, its dict and its JSON are made off the statement path, in batches.
+        # The bus gets a record of references to what is at hand (Observers.hand,
+        # inlined; events.WIDTH fields): the event, its dict and its JSON are made off the
+        # statement path, in batches.
         raw = obs.raw
         if self._statement_events:
             if not raw:
                 obs.kick()
-            raw.append((_statement_event, _STATEMENT, now, session.route, session.user,
+            raw.extend((_statement_event, _STATEMENT, now, session.route, session.user,
                         stmt, tag, hit, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
-            raw.append((_write_event, _WRITE, now, session.route, session.user, stmt,
-                        tag))
+            raw.extend((_write_event, _WRITE, now, session.route, session.user, stmt,
+                        tag, None, None, None, None))
 
     # A read the wire answered from the query cache (Hook.answered): reported as the full
     # path reports its hits, with cache_hit true, by _finish itself (no frame around it).
@@ -317,8 +318,8 @@ _OPERATIONS = {k: str(k) for k in Kind}
 
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    """A statement event's fields, from what Watch._finish handed the bus (the one-by-one
-    form of _statement_events: the same fields, in the same order)."""
+    """A statement event's fields, from the record Watch._finish handed the bus (the
+    one-by-one form of _statement_events: the same fields, in the same order)."""
     _, _, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
     fields = _rest(route, user, stmt, tag, rows, hit, sqlstate)[1].copy()
     fields.update(id=id, time=at, duration_ms=_ms(seconds), tables=list(fields["tables"]))
@@ -363,15 +364,15 @@ _join = b"".join
 
 
 def _statement_events(
-    items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+    by_field: list[list[Any]], ids: Iterable[int], offset: float, dicts: bool
 ) -> tuple[list[bytes], list[dict[str, Any]] | None]:
     """Many statement events at once, column by column (pgproxy/observers/columns.py): a
     Python step per batch, not per event, but for the statements, tags ... not seen
     before; each event's JSON one join of its pieces (a join of the whole batch split
     again at its newlines scanned every byte once more); and their dicts, if asked for,
-    each a copy of its kept one."""
-    _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
-        *items, strict=True)
+    each a copy of its kept one. `by_field`: the records' fields, column by column
+    (events.encode)."""
+    _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = by_field
     n = len(nows)
     varied = (routes, users, stmts, tags, rows, hits, sqlstates)
     if all(column.count(column[0]) == n for column in varied):
@@ -410,7 +411,7 @@ _statement_event.many = _statement_events  # type: ignore[attr-defined]
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    _, type, _, route, user, stmt, tag = item
+    _, type, _, route, user, stmt, tag = item[:7]
     return {
         "id": id,
         "type": type,

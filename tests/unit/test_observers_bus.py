@@ -195,6 +195,11 @@ def _statement_item(user, tag, hit, seconds, rows, sqlstate, tables):
             hit, seconds, rows, sqlstate)
 
 
+def _by_field(items: list[tuple]) -> list[list]:
+    """Records' fields column by column, as events.encode hands them to a builder's many."""
+    return [list(column) for column in zip(*items, strict=True)]
+
+
 def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
     from pgproxy.observers import events, watch
 
@@ -204,14 +209,14 @@ def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
         _statement_item(None, "", None, 0.0, 0, "42P01", ()),
         _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"}),
     ]
-    parts, made = watch._statement_events(items, range(7, 11), 100.0, True)
+    parts, made = watch._statement_events(_by_field(items), range(7, 11), 100.0, True)
     dicts = [json.loads(j) for j in parts]
     slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 100.0, item)
             for n, item in zip(range(7, 11), items, strict=True)]
     assert dicts == slow == made
     assert [list(d) for d in made] == [list(d) for d in slow]
     assert made[0]["tables"] is not made[3]["tables"]
-    assert watch._statement_events(items, range(4), 0.0, False)[1] is None
+    assert watch._statement_events(_by_field(items), range(4), 0.0, False)[1] is None
     assert [list(d) for d in dicts] == [list(d) for d in slow] == [
         ["id", "type", "time", "duration_ms", "route", "backend", "user", "operation",
          "tables", "tag", "rows", "cache_hit", "sqlstate"]] * 4
@@ -231,7 +236,7 @@ def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():
 
     one = _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"})
     items = [(*one[:2], one[2] + i, *one[3:8], one[8] * (i + 1), *one[9:]) for i in range(3)]
-    parts, made = watch._statement_events(items, range(20, 23), 5.0, True)
+    parts, made = watch._statement_events(_by_field(items), range(20, 23), 5.0, True)
     slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 5.0, item)
             for n, item in zip(range(20, 23), items, strict=True)]
     assert [json.loads(j) for j in parts] == slow == made
@@ -239,7 +244,8 @@ def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():
     assert made[0]["tables"] is not made[1]["tables"] and made[0] is not made[1]
     # One column that differs (the user) takes the way of mixed batches, with the same result.
     other = (*items[2][:4], "bob", *items[2][5:])
-    parts, made = watch._statement_events([*items[:2], other], range(3), 0.0, True)
+    parts, made = watch._statement_events(_by_field([*items[:2], other]), range(3), 0.0,
+                                          True)
     assert [json.loads(j)["user"] for j in parts] == ["ann", "ann", "bob"]
     assert [d["user"] for d in made] == ["ann", "ann", "bob"]
 
@@ -250,7 +256,7 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
     def broken(id, at, item):
         raise RuntimeError("a bug in an event builder")
 
-    def broken_many(items, ids, offset, dicts):
+    def broken_many(by_field, ids, offset, dicts):
         raise RuntimeError("a bug in a batch builder")
 
     def half(id, at, item):  # fails one by one for odd items only
@@ -267,7 +273,7 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
         _statement_item("bob", "SELECT 2", None, 0.002, 2, None, {"t"}),
         (half, "write", 0.0, 2),
     ]
-    types, parts, dicts = events.encode(raw, True)
+    types, parts, dicts = events.encode([f for item in raw for f in events.record(item)], True)
     got = [json.loads(p) for p in parts]
     assert got == dicts
     assert types == ["statement", "connect", "statement", "write"]
