@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import pytest
 
@@ -407,3 +408,46 @@ def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
         assert not obs.raw
 
     asyncio.run(main())
+
+
+def test_the_watch_alone_is_called_without_a_frame_of_hooks_and_guards_itself(caplog):
+    """The only wrapping hook, guarded (the watch), is what the pipeline calls as
+    before / after; with another wrapping hook Hooks runs both, as always. A bug of the
+    watch's own after lets the client's result go out unwatched, and is logged."""
+    from pgproxy.core.hooks import Hook, Hooks
+    from pgproxy.observers import watch
+    from pgproxy.results import BackendResult
+
+    obs = Observers([Subscriber("audit", AuditLog(os.devnull))], DeadLetterStore())
+    w = watch.Watch(obs, None)
+    hooks = Hooks()
+    hooks.add(w)
+    assert hooks.before == w.before and hooks.after == w.after
+    seen = []
+
+    class Seen(Hook):
+        def after(self, ctx, state, result):
+            seen.append(result)
+            return result
+
+    other = Seen()
+    hooks.add(other)
+    assert hooks.before != w.before and hooks.after != w.after
+    hooks.remove(other)
+    assert hooks.before == w.before and hooks.after == w.after
+
+    class Cursor:  # a result without rows whose count fails: the watch's report fails
+        columns = None
+
+        @property
+        def rowcount(self):
+            raise RuntimeError("a bug")
+
+    async def run(fn, *args):
+        return fn(*args)
+
+    broken = BackendResult("UPDATE", Cursor(), [], True, run, closed=True)
+    with caplog.at_level("ERROR", logger="pgproxy.observers"):
+        assert w.after(None, w.before(None), broken) is broken
+    assert "failed after a statement" in caplog.text
+    assert not obs.raw and not seen
