@@ -127,9 +127,9 @@ class BackendResult:
         self.done = False
         self.held = False  # a suspended portal's: it outlives the statements run meanwhile
         self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
-        # An observer's `(report, ctx, start)`, told `report(ctx, start, self)` once, when
-        # the result ends (done, or closed first): a settled result needs no wrapper.
-        self.watch: tuple[Callable[..., None], Any, float] | None = None
+        # An observer's `(report, a, b, c)`, told `report(a, b, c, self)` once, when the
+        # result ends (done, or closed first): a settled result needs no wrapper.
+        self.watch: tuple[Callable[..., None], Any, Any, Any] | None = None
         if self.columns is None:
             self._finish()
 
@@ -151,12 +151,12 @@ class BackendResult:
             watch = self.watch
             if watch is not None:  # (_watched inlined: a point query's usual end)
                 self.watch = None
-                watch[0](watch[1], watch[2], self)
+                watch[0](watch[1], watch[2], watch[3], self)
 
     def _watched(self) -> None:
-        report, ctx, start = self.watch  # type: ignore[misc]
+        report, a, b, c = self.watch  # type: ignore[misc]
         self.watch = None
-        report(ctx, start, self)
+        report(a, b, c, self)
 
     async def fetch(self, max_rows: int) -> Batch:
         want = max_rows if max_rows > 0 else DEFAULT_BATCH

@@ -41,7 +41,7 @@ class Watch(Hook):
         self.rows = 0
         self.seconds = 0.0
         self.connects = 0
-        self._report_end = self._ended  # bound once: the path makes no bound method
+        self._report = self._finish  # bound once: the path makes no bound method
         if telemetry is not None:
             self.answered = None  # a span needs the full path: hits take it
 
@@ -78,7 +78,7 @@ class Watch(Hook):
                         self._finish(ctx, ctx.stmt, state, result.tag, None, None)
                         return result
                     if result.settled:
-                        result.watch = (self._report_end, ctx, state)
+                        result.watch = (self._report, ctx, ctx.stmt, state)
                         return result
                 return Watched(self, ctx, state, result)
             start, span, token = state
@@ -88,14 +88,6 @@ class Watch(Hook):
         except Exception:  # a bug of the watch's own: the client's result goes out unwatched
             log.exception("the observers' watch failed after a statement")
             return result
-
-    def _ended(self, ctx: Any, start: float, result: BackendResult) -> None:
-        """A settled result ended (BackendResult.watch): its rows sent, or fetched before
-        it was closed part way."""
-        rows = result.rows
-        # Its tag as (verb, rows): the collector writes it out (_rest), once per distinct
-        # one, rather than the path for every statement.
-        self._finish(ctx, ctx.stmt, start, (result.verb, rows), rows, None)
 
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         if state.__class__ is float:
@@ -112,8 +104,8 @@ class Watch(Hook):
         session: Any,
         stmt: dialects.Statement,
         start: float,
-        tag: str,
-        rows: int | None,
+        tag: str | BackendResult,
+        rows: int | None = None,
         hit: Any = True,
         sqlstate: str | None = None,
         span: Any = None,
@@ -123,9 +115,16 @@ class Watch(Hook):
         holds its cursor and batches, hundreds of them per linger, which the garbage
         collector then walks again and again. `rows` None: a result without rows, whose
         count is its tag's. Called as it is for a read the wire answered from the query
-        cache (`answered`, pgproxy/cache/hits.py): cache_hit true by default."""
-        if rows is None:
-            rows = _affected(tag)
+        cache (`answered`, pgproxy/cache/hits.py): cache_hit true by default; and by a
+        settled result telling its end (BackendResult.watch: `tag` is that result), whose
+        rows are those sent, or fetched before it was closed part way."""
+        if tag.__class__ is BackendResult:
+            rows = tag.rows  # type: ignore[union-attr]
+            # Its tag as (verb, rows): the collector writes it out (_rest), once per
+            # distinct one, rather than the path for every statement.
+            tag, hit = (tag.verb, rows), None  # type: ignore[union-attr]
+        elif rows is None:
+            rows = _affected(tag)  # type: ignore[arg-type]
         now = _clock()
         seconds = now - start
         self.statements += 1
