@@ -451,3 +451,22 @@ def test_the_watch_alone_is_called_without_a_frame_of_hooks_and_guards_itself(ca
         assert w.after(None, w.before(None), broken) is broken
     assert "failed after a statement" in caplog.text
     assert not obs.raw and not seen
+
+
+def test_what_the_path_hands_over_after_stop_goes_nowhere(tmp_path):
+    """Records laid after the bus stopped (statements still ending at shutdown) are
+    dropped, not kept growing; those laid before went to the subscriber."""
+    audit = tmp_path / "audit.jsonl"
+
+    async def run():
+        obs = Observers([Subscriber("audit", AuditLog(str(audit)), linger=0.01)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        obs.emit("write", {"i": 1})
+        await obs.stop()
+        obs.emit("write", {"i": 2})
+        obs.raw.extend((None,) * 11)  # as the statement path lays a record
+        assert not obs.raw
+
+    asyncio.run(run())
+    assert [json.loads(line)["i"] for line in audit.read_text().splitlines()] == [1]
