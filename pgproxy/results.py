@@ -8,6 +8,7 @@ sends CopyData), and keeps the frames its frontend made of it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from pgproxy.backends.base import Column, Cursor
@@ -92,13 +93,14 @@ class BackendResult:
         "_on_done",
         "_prefetched",
         "_run",
-        "_verb",
         "columns",
         "done",
         "held",
         "notices",
         "rows",
         "style",
+        "verb",
+        "watch",
     )
 
     def __init__(
@@ -112,7 +114,7 @@ class BackendResult:
         closed: bool = False,
         style: Any = None,
     ) -> None:
-        self._verb = verb
+        self.verb = verb  # the command tag's: "SELECT" in "SELECT 3"
         self._cursor = cursor
         self.columns = cursor.columns
         self.style = style  # the session's date/time Style when it ran, to write values in
@@ -125,26 +127,36 @@ class BackendResult:
         self.done = False
         self.held = False  # a suspended portal's: it outlives the statements run meanwhile
         self.notices: tuple[str, ...] = ()  # NoticeResponses sent before CommandComplete
+        # An observer's `(report, a, b, c)`, told `report(a, b, c, self)` once, when the
+        # result ends (done, or closed first): a settled result needs no wrapper.
+        self.watch: tuple[Callable[..., None], Any, Any, Any] | None = None
         if self.columns is None:
             self._finish()
 
     @property
     def tag(self) -> str:
         if self.columns is None:
-            return command_tag(self._verb, max(self._cursor.rowcount, 0))
-        return command_tag(self._verb, self.rows)
+            return command_tag(self.verb, max(self._cursor.rowcount, 0))
+        return command_tag(self.verb, self.rows)
 
-    @property
-    def settled(self) -> bool:
-        """Every row is here already (the cursor had no more): a fetch does no I/O and
-        cannot fail (the observers' watch need not wrap it)."""
-        return self._exhausted
+    # Every row is here already (the cursor had no more): a fetch does no I/O and cannot
+    # fail (the observers' watch need not wrap it). A C getter: no frame.
+    settled = property(attrgetter("_exhausted"))
 
     def _finish(self) -> None:
         if not self.done:
             self.done = True
             if self._on_done is not None:
                 self._on_done(self)
+            watch = self.watch
+            if watch is not None:  # (_watched inlined: a point query's usual end)
+                self.watch = None
+                watch[0](watch[1], watch[2], watch[3], self)
+
+    def _watched(self) -> None:
+        report, a, b, c = self.watch  # type: ignore[misc]
+        self.watch = None
+        report(a, b, c, self)
 
     async def fetch(self, max_rows: int) -> Batch:
         want = max_rows if max_rows > 0 else DEFAULT_BATCH
@@ -230,6 +242,8 @@ class BackendResult:
 
     async def close(self) -> None:
         if self._closed:
+            if self.watch is not None:  # closed before its end (a portal left part way)
+                self._watched()
             return
         self._closed = True
         try:

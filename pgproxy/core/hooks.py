@@ -44,6 +44,11 @@ class Hook:
     # one, and those answers stay on the fast path.
     answered: Any = None
 
+    # True for a hook whose before and after never raise (they neither refuse a statement
+    # nor let a bug of their own out): when it is the only wrapping hook, the pipeline
+    # calls them directly, with no frame of Hooks' around each.
+    guarded = False
+
 
 class Step:
     """Timing of the named steps inside the stages (translate, cache lookup, backend execute)."""
@@ -58,7 +63,8 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("_afters", "_befores", "_one", "answered", "statement", "steps", "wraps")
+    __slots__ = ("_afters", "_befores", "_one", "after", "answered", "before", "statement",
+                 "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
@@ -75,6 +81,10 @@ class Hooks:
         # (position, hook) of the one hook with a before and an after, when no other has
         # either (the usual: the watch): its state is passed as it is, in no list.
         self._one: tuple[int, Hook] | None = None
+        # `before(ctx) -> states` and `after(ctx, states, result) -> result`: Hooks' own,
+        # or the one wrapping hook's when it is guarded (see Hook.guarded).
+        self.before: Any = self._before
+        self.after: Any = self._after
 
     def add(self, hook: Hook) -> None:
         """Hooks run in the order added before the statement, in reverse after it."""
@@ -98,8 +108,13 @@ class Hooks:
         self._one = self._befores[0] if len(wrapping) == 1 and len(self._befores) == 1 \
             and len(self._afters) == 1 else None
         self.answered = wrapping.pop().answered if len(wrapping) == 1 else None
+        one = self._one
+        if one is not None and one[1].guarded:
+            self.before, self.after = one[1].before, one[1].after
+        else:
+            self.before, self.after = self._before, self._after
 
-    def before(self, ctx: Any) -> Any:
+    def _before(self, ctx: Any) -> Any:
         """Each hook's state (a hook without a before of its own: None), or with one
         wrapping hook its state alone. A PgError refuses the statement: the hooks before
         it are told through `error`, and it propagates."""
@@ -124,7 +139,7 @@ class Hooks:
                 log.exception("hook %s failed before a statement", type(hook).__name__)
         return states
 
-    def after(self, ctx: Any, states: Any, result: Any) -> Any:
+    def _after(self, ctx: Any, states: Any, result: Any) -> Any:
         """The result to send, from before's states."""
         one = self._one
         if one is not None:

@@ -1,13 +1,13 @@
 """Event delivery: a bounded queue and a worker per subscriber, retries, the dead-letter store.
 
-The statement path hands the bus a tuple of what is at hand (`raw`, in order)
-and never waits; a collector task on the loop takes them in batches (one
-wake-up per `linger`), makes the events' JSON (events.encode: once for all
-subscribers, a batch of statements column by column in C calls), filters it
-per subscriber and queues it: an event that does not fit a subscriber's queue
-goes to the dead-letter store instead of slowing the query down. Each
-subscriber's worker then hands its sink a batch: one POST, one write, one
-call per event of a Python entry point.
+The statement path lays a record of what is at hand at the end of one flat list
+(`raw`, in order: events.WIDTH fields each) and never waits; a collector task
+on the loop takes them in batches (one wake-up per `linger`), makes the events'
+JSON (events.encode: once for all subscribers, a batch of statements column by
+column in C calls), filters it per subscriber and queues it: an event that does
+not fit a subscriber's queue goes to the dead-letter store instead of slowing
+the query down. Each subscriber's worker then hands its sink a batch: one POST,
+one write, one call per event of a Python entry point.
 """
 
 from __future__ import annotations
@@ -25,7 +25,17 @@ from itertools import compress
 from typing import Any
 
 from pgproxy.observers.deadletter import DeadLetterStore
-from pgproxy.observers.events import TYPES, Event, Filter, encode, loads, ready, with_data
+from pgproxy.observers.events import (
+    TYPES,
+    WIDTH,
+    Event,
+    Filter,
+    encode,
+    loads,
+    ready,
+    record,
+    with_data,
+)
 from pgproxy.observers.subscribers import Sink, sink_from_section
 
 log = logging.getLogger("pgproxy.observers")
@@ -91,8 +101,8 @@ class Observers:
         self.dead_letters = dead_letters
         self.emitted = 0
         # What the statement path handed over and the collector has not taken yet:
-        # raw tuples (events.Build), in order.
-        self.raw: deque[Any] = deque()
+        # records (events.WIDTH fields each, events.Build), end to end, in order.
+        self.raw: list[Any] = []
         self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
         self._collector: asyncio.Task[None] | None = None
         # The collector waits the shortest linger (unless a batch is there already); a
@@ -131,9 +141,9 @@ class Observers:
             self._collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._collector
-        # What the path still hands over from now on is dropped (a deque of length 0).
-        raw, self.raw = self.raw, deque(maxlen=0)
-        self._queue(*encode(list(raw), self._dicts))  # then with the queues to the dead letters
+        # What the path still hands over from now on is dropped.
+        raw, self.raw = self.raw, _Dropped()
+        self._queue(*encode(raw, self._dicts))  # then with the queues to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -157,15 +167,16 @@ class Observers:
         if self._takers.get(type):
             self.hand((with_data, type, time.perf_counter(), data))
 
-    def hand(self, item: Any) -> None:
-        """Take a raw tuple (events.Build); on the loop's thread, never waits.
+    def hand(self, item: tuple[Any, ...]) -> None:
+        """Take a record (events.Build; padded to events.WIDTH fields); on the loop's
+        thread, never waits.
 
         The statement path inlines this (pgproxy/observers/watch.py): `kick` when the
-        queue of raw items was empty, then append."""
+        list of records was empty, then extend it by one of WIDTH fields."""
         raw = self.raw
         if not raw:
             self.kick()
-        raw.append(item)
+        raw.extend(record(item))
 
     def publish(self, event: Event) -> None:
         """Queue a ready `event` for every subscriber that takes its type."""
@@ -190,10 +201,10 @@ class Observers:
                 self._idle = loop.create_future()
                 await self._idle
                 continue
-            if self._linger > 0 and len(self.raw) < self._batch:
+            if self._linger > 0 and len(self.raw) < self._batch * WIDTH:
                 await asyncio.sleep(self._linger)
-            raw, self.raw = self.raw, deque()
-            self._queue(*encode(list(raw), self._dicts))
+            raw, self.raw = self.raw, []
+            self._queue(*encode(raw, self._dicts))
 
     def _queue(self, types: list[str], parts: list[bytes],
                dicts: list[dict[str, Any]] | None) -> None:
@@ -346,3 +357,10 @@ class Observers:
             "events_dead_lettered": sum(s.dead_lettered for s in self._list),
             "dead_letters_stored": await self.in_store(self.dead_letters.count),
         }
+
+
+class _Dropped(list):  # type: ignore[type-arg]
+    """Observers.raw once stopped: what the path still hands over goes nowhere."""
+
+    def extend(self, items: Any) -> None:
+        pass

@@ -8,7 +8,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 log = logging.getLogger("pgproxy.observers")
@@ -125,15 +124,27 @@ class Event:
         return f"Event({self.id!r}, {self.type!r})"
 
 
-# What the statement path hands the bus: a tuple `(build, type, perf_counter time, ...)`;
-# build(id, unix time, the tuple) makes the event's fields off the path. A builder may
-# also have `many(tuples, their id numbers, offset to Unix time, dicts) -> (JSON, dicts)`:
-# the events of several of its tuples at once, column by column in C calls
+# What the statement path hands the bus: a record of WIDTH fields `(build, type,
+# perf_counter time, ...)`, padded with None, laid end to end in one flat list
+# (Observers.raw): no object per event waits there for the collector, so the garbage
+# collector, which walks every container that outlives a collection, has none to walk.
+# build(id, unix time, the record as a tuple) makes the event's fields off the path. A
+# builder may also have `many(columns, their id numbers, offset to Unix time, dicts) ->
+# (JSON, dicts)`: the events of several of its records at once, from their fields
+# column by column (columns[k]: the k-th field of each record) in C calls
 # (pgproxy/observers/columns), and their dicts (each of its own) if `dicts`, else None.
+WIDTH = 11
 Build = Callable[[str, float, tuple[Any, ...]], dict[str, Any]]
 
 # A batch's events in order: their types, their JSON, and their dicts (None: not asked).
 Encoded = tuple[list[str], list[bytes], list[dict[str, Any]] | None]
+
+_PAD = (None,) * WIDTH
+
+
+def record(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`item` as a record of WIDTH fields (padded with None), to extend Observers.raw."""
+    return item if len(item) == WIDTH else (*item, *_PAD[len(item):])
 
 
 def with_data(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
@@ -146,24 +157,21 @@ def ready(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
     return item[3].to_dict()
 
 
-_builder = itemgetter(0)
-_type = itemgetter(1)
-
-
-def encode(raw: list[tuple[Any, ...]], dicts: bool = False) -> Encoded:
-    """Each event's type and JSON (and dict, if `dicts`), of what the statement path
-    handed the bus, in order; ids follow it. The tuples of one builder are made together
-    (its `many`)."""
-    n = len(raw)
+def encode(raw: list[Any], dicts: bool = False) -> Encoded:
+    """Each event's type and JSON (and dict, if `dicts`), of the records the statement
+    path laid in `raw`, in order; ids follow it. The records of one builder are made
+    together (its `many`)."""
+    n = len(raw) // WIDTH
     if not n:
         return [], [], [] if dicts else None
     offset = time.time() - time.perf_counter()  # the path's clock to Unix time, once a batch
     first = take_ids(n)
-    builders = list(map(_builder, raw))
+    columns = [raw[k::WIDTH] for k in range(WIDTH)]  # a C slice each
+    builders = columns[0]
     parts: list[Any]
     ds: list[Any] | None
     if builders.count(builders[0]) == n:  # one kind (statements): the usual batch
-        parts, ds = _made(builders[0], raw, range(first, first + n), offset, dicts)
+        parts, ds = _made(builders[0], columns, range(first, first + n), offset, dicts)
     else:
         where: dict[Any, list[int]] = {}
         for i, b in enumerate(builders):
@@ -171,14 +179,14 @@ def encode(raw: list[tuple[Any, ...]], dicts: bool = False) -> Encoded:
         parts = [None] * n
         ds = [None] * n if dicts else None
         for b, positions in where.items():
-            got, got_ds = _made(b, [raw[i] for i in positions], [first + i for i in positions],
-                                offset, dicts)
+            got, got_ds = _made(b, [[c[i] for i in positions] for c in columns],
+                                [first + i for i in positions], offset, dicts)
             for i, part in zip(positions, got, strict=True):
                 parts[i] = part
             if ds is not None:
                 for i, d in zip(positions, got_ds, strict=True):  # type: ignore[arg-type]
                     ds[i] = d
-    types = list(map(_type, raw))
+    types = columns[1]
     if None in parts:  # a builder's bug lost these: the others go on
         kept = [i for i, p in enumerate(parts) if p is not None]
         types = [types[i] for i in kept]
@@ -188,19 +196,19 @@ def encode(raw: list[tuple[Any, ...]], dicts: bool = False) -> Encoded:
 
 
 def _made(
-    build: Any, items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+    build: Any, columns: list[list[Any]], ids: Iterable[int], offset: float, dicts: bool
 ) -> tuple[list[Any], list[Any] | None]:
-    """The JSON (and dicts) of `items`, of one builder: all at once, else one by one (None:
-    that one failed)."""
+    """The JSON (and dicts) of the records in `columns`, of one builder: all at once, else
+    one by one (None: that one failed)."""
     many = getattr(build, "many", None)
     if many is not None:
         try:
-            return many(items, ids, offset, dicts)
+            return many(columns, ids, offset, dicts)
         except Exception:
-            log.exception("observers: could not make %d events at once", len(items))
+            log.exception("observers: could not make %d events at once", len(columns[0]))
     parts: list[bytes | None] = []
     ds: list[dict[str, Any] | None] | None = [] if dicts else None
-    for n, item in zip(ids, items, strict=True):
+    for n, item in zip(ids, zip(*columns, strict=True), strict=True):
         try:
             fields = build(f"{_BOOT}-{n}", item[2] + offset, item)
             part = dumps(fields)

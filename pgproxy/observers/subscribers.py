@@ -11,6 +11,7 @@ import importlib
 import inspect
 import os
 import urllib.parse
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
@@ -180,8 +181,7 @@ class EntryPoint(Sink):
         if self._batch:
             fn(EventBatch(events))
             return
-        for d in events:
-            fn(d)
+        deque(map(fn, events), 0)  # a call per event, in order, with no loop of Python's
 
 
 class EventBatch(Sequence[dict[str, Any]]):

@@ -7,10 +7,11 @@ proxy registers no Watch and a statement pays nothing for it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, attrgetter, itemgetter, mul, truediv
+from operator import add, itemgetter, mul, truediv
 from typing import Any
 
 import dialects
@@ -18,9 +19,10 @@ from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 from pgproxy.observers.bus import Observers
-from pgproxy.results import BackendResult, Batch, PassThrough
+from pgproxy.results import BackendResult, Batch, PassThrough, command_tag
 from pgproxy.telemetry import Telemetry
 
+log = logging.getLogger("pgproxy.observers")
 Kind = dialects.Kind
 _clock = time.perf_counter
 _WRITES = frozenset({Kind.INSERT, Kind.UPDATE, Kind.DELETE, Kind.DDL})
@@ -39,6 +41,7 @@ class Watch(Hook):
         self.rows = 0
         self.seconds = 0.0
         self.connects = 0
+        self._report = self._finish  # bound once: the path makes no bound method
         if telemetry is not None:
             self.answered = None  # a span needs the full path: hits take it
 
@@ -48,25 +51,43 @@ class Watch(Hook):
 
     # ------------------------------------------------------------ the statement hook
 
+    # Its before and after catch their own bugs: Hooks calls them directly (Hook.guarded).
+    guarded = True
+
     def before(self, ctx: Any) -> Any:
         """The clock starts; the statement's span is made current for the stages' steps.
         The state: the start time alone without telemetry, else (start, span, token)."""
         tel = self.telemetry
         if tel is None:
             return _clock()
-        span, token = tel.start(ctx, ctx.stmt)
+        try:
+            span, token = tel.start(ctx, ctx.stmt)
+        except Exception:  # telemetry's bug: the statement goes on, without its span
+            log.exception("telemetry failed before a statement")
+            span = token = None
         return _clock(), span, token
 
     def after(self, ctx: Any, state: Any, result: Any) -> Any:
-        if state.__class__ is float:
-            if result.__class__ is BackendResult and result.settled and \
-                    result.columns is not None:
-                return Settled(self, ctx, state, result)
-            return Watched(self, ctx, state, result)
-        start, span, token = state
-        if token is not None:
-            self.telemetry.detach(token)  # type: ignore[union-attr]
-        return Spanned(self, ctx, start, result, span)
+        """The result to send: a backend's whose end is known already (a write's, no
+        rows) reported now, one whose rows all came with the execute (a point query's)
+        told to report its end itself (BackendResult.watch), any other wrapped."""
+        try:
+            if state.__class__ is float:
+                if result.__class__ is BackendResult:
+                    if result.done:  # no rows: it ended with its execute
+                        self._finish(ctx, ctx.stmt, state, result.tag, None, None)
+                        return result
+                    if result.settled:
+                        result.watch = (self._report, ctx, ctx.stmt, state)
+                        return result
+                return Watched(self, ctx, state, result)
+            start, span, token = state
+            if token is not None:
+                self.telemetry.detach(token)  # type: ignore[union-attr]
+            return Spanned(self, ctx, start, result, span)
+        except Exception:  # a bug of the watch's own: the client's result goes out unwatched
+            log.exception("the observers' watch failed after a statement")
+            return result
 
     def error(self, ctx: Any, state: Any, exc: BaseException) -> None:
         if state.__class__ is float:
@@ -76,35 +97,35 @@ class Watch(Hook):
             if token is not None:
                 self.telemetry.detach(token)  # type: ignore[union-attr]
         if isinstance(exc, errors.PgError):
-            self._finish(ctx, ctx.stmt, start, 0, exc.sqlstate, span, "", None)
-
-    def answered(
-        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int,
-        hit: Any = True,
-    ) -> None:
-        """A read the wire answered (pgproxy/cache/hits.py from the query cache, cache_hit
-        true; pgproxy/wire_reads.py by running it, `hit` None as for the full path's
-        BackendResult): reported as the full path reports it."""
-        self._finish(session, stmt, start, rows, None, None, tag, hit)
+            self._finish(ctx, ctx.stmt, start, "", 0, None, exc.sqlstate, span)
 
     def _finish(
         self,
         session: Any,
         stmt: dialects.Statement,
         start: float,
-        rows: int | None,
-        sqlstate: str | None,
-        span: Any,
-        tag: str,
-        hit: Any,
+        tag: str | BackendResult,
+        rows: int | None = None,
+        hit: Any = True,
+        sqlstate: str | None = None,
+        span: Any = None,
     ) -> None:
         """Count and report a statement: its result's tag and cache hit are passed, not
         the result, which the collector would keep: a result held until its event is made
         holds its cursor and batches, hundreds of them per linger, which the garbage
         collector then walks again and again. `rows` None: a result without rows, whose
-        count is its tag's."""
-        if rows is None:
-            rows = _affected(tag)
+        count is its tag's. Called as it is for a read the wire answered (`answered`):
+        from the query cache (pgproxy/cache/hits.py), cache_hit true by default; by running
+        it (pgproxy/wire_reads.py), `hit` None as for the full path's result; and by a
+        settled result telling its end (BackendResult.watch: `tag` is that result), whose
+        rows are those sent, or fetched before it was closed part way."""
+        if tag.__class__ is BackendResult:
+            rows = tag.rows  # type: ignore[union-attr]
+            # Its tag as (verb, rows): the collector writes it out (_rest), once per
+            # distinct one, rather than the path for every statement.
+            tag, hit = (tag.verb, rows), None  # type: ignore[union-attr]
+        elif rows is None:
+            rows = _affected(tag)  # type: ignore[arg-type]
         now = _clock()
         seconds = now - start
         self.statements += 1
@@ -118,19 +139,24 @@ class Watch(Hook):
         obs = self.observers
         if obs is None:
             return
-        # The bus gets a tuple of references to what is at hand (Observers.hand, inlined):
-        # the event, its dict and its JSON are made off the statement path, in batches.
+        # The bus gets a record of references to what is at hand (Observers.hand,
+        # inlined; events.WIDTH fields): the event, its dict and its JSON are made off the
+        # statement path, in batches.
         raw = obs.raw
         if self._statement_events:
             if not raw:
                 obs.kick()
-            raw.append((_statement_event, _STATEMENT, now, session.route, session.user,
+            raw.extend((_statement_event, _STATEMENT, now, session.route, session.user,
                         stmt, tag, hit, seconds, rows, sqlstate))
         if self._write_events and sqlstate is None and stmt.kind in _WRITES:
             if not raw:
                 obs.kick()
-            raw.append((_write_event, _WRITE, now, session.route, session.user, stmt,
-                        tag))
+            raw.extend((_write_event, _WRITE, now, session.route, session.user, stmt,
+                        tag, None, None, None, None))
+
+    # A read the wire answered from the query cache (Hook.answered): reported as the full
+    # path reports its hits, with cache_hit true, by _finish itself (no frame around it).
+    answered = _finish
 
     # ------------------------------------------------------------ sessions and backends
 
@@ -218,9 +244,9 @@ class Watched(PassThrough):
             if self._tag is None:  # _end inlined: a statement's usual end
                 tag = self._tag = inner.tag or ""
                 ctx = self._ctx
-                self._watch._finish(ctx, ctx.stmt, self._start,
-                                    self.sent if self.columns is not None else None, None,
-                                    None, tag, getattr(inner, "hit", None))
+                self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                                    self.sent if self.columns is not None else None,
+                                    getattr(inner, "hit", None))
         return batch
 
     @property
@@ -242,53 +268,9 @@ class Watched(PassThrough):
         inner = self._inner
         tag = self._tag = inner.tag or ""
         ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start,
-                            self.sent if self.columns is not None else None, sqlstate, None,
-                            tag, getattr(inner, "hit", None))
-
-
-class Settled(PassThrough):
-    """A watched point query's result: its rows all came with the execute call, so its
-    fetch, which can neither wait nor fail, is the inner result's own (no coroutine of
-    this one's around it); the statement ends when the wire, done, reads its tag for the
-    CommandComplete (after its last row), or at close if it never does."""
-
-    __slots__ = ("_ctx", "_start", "_tag", "_watch", "columns", "fetch", "notices", "style")
-    done = property(attrgetter("_inner.done"))  # read by a C getter: no frame
-    copy = None
-    row_description = None
-
-    def __init__(self, watch: Watch, ctx: Any, start: float, inner: BackendResult) -> None:
-        self._watch = watch
-        self._ctx = ctx
-        self._start = start
-        self._inner = inner
-        self._tag: str | None = None
-        self.fetch = inner.fetch
-        self.columns = inner.columns
-        self.style = inner.style
-        self.notices = inner.notices
-
-    @property
-    def tag(self) -> str:
-        tag = self._tag
-        if tag is None:
-            inner = self._inner
-            tag = inner.tag
-            if inner.done:
-                self._end(tag)
-        return tag
-
-    def close(self) -> Awaitable[None]:
-        inner = self._inner
-        if self._tag is None:  # closed before the wire read its tag (a portal left)
-            self._end(inner.tag)
-        return inner.close()
-
-    def _end(self, tag: str) -> None:
-        self._tag = tag
-        ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start, self._inner.rows, None, None, tag, None)
+        self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                            self.sent if self.columns is not None else None,
+                            getattr(inner, "hit", None), sqlstate)
 
 
 class Spanned(Watched):
@@ -326,9 +308,9 @@ class Spanned(Watched):
         inner = self._inner
         tag = self._tag = inner.tag or ""
         ctx = self._ctx
-        self._watch._finish(ctx, ctx.stmt, self._start,
-                            self.sent if self.columns is not None else None, sqlstate,
-                            self._span, tag, getattr(inner, "hit", None))
+        self._watch._finish(ctx, ctx.stmt, self._start, tag,
+                            self.sent if self.columns is not None else None,
+                            getattr(inner, "hit", None), sqlstate, self._span)
 
 
 # str(Kind) is an enum's __str__ (a Python call): each name made once.
@@ -336,8 +318,8 @@ _OPERATIONS = {k: str(k) for k in Kind}
 
 
 def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    """A statement event's fields, from what Watch._finish handed the bus (the one-by-one
-    form of _statement_events: the same fields, in the same order)."""
+    """A statement event's fields, from the record Watch._finish handed the bus (the
+    one-by-one form of _statement_events: the same fields, in the same order)."""
     _, _, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
     fields = _rest(route, user, stmt, tag, rows, hit, sqlstate)[1].copy()
     fields.update(id=id, time=at, duration_ms=_ms(seconds), tables=list(fields["tables"]))
@@ -352,7 +334,9 @@ def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, 
           sqlstate: str | None) -> tuple[bytes, dict[str, Any]]:
     """What statement events repeat (all but id, time and duration): as the JSON that
     follows the duration (its comma and closing brace included), and as a dict of all the
-    fields, in order, to copy."""
+    fields, in order, to copy. `tag` may be a (verb, rows) the path left to write out."""
+    if tag.__class__ is tuple:
+        tag = command_tag(*tag)
     read, written = stmt.tables_read, stmt.tables_written
     rest = {
         "route": route.name,
@@ -380,15 +364,15 @@ _join = b"".join
 
 
 def _statement_events(
-    items: list[tuple[Any, ...]], ids: Iterable[int], offset: float, dicts: bool
+    by_field: list[list[Any]], ids: Iterable[int], offset: float, dicts: bool
 ) -> tuple[list[bytes], list[dict[str, Any]] | None]:
     """Many statement events at once, column by column (pgproxy/observers/columns.py): a
     Python step per batch, not per event, but for the statements, tags ... not seen
     before; each event's JSON one join of its pieces (a join of the whole batch split
     again at its newlines scanned every byte once more); and their dicts, if asked for,
-    each a copy of its kept one."""
-    _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = zip(
-        *items, strict=True)
+    each a copy of its kept one. `by_field`: the records' fields, column by column
+    (events.encode)."""
+    _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = by_field
     n = len(nows)
     varied = (routes, users, stmts, tags, rows, hits, sqlstates)
     if all(column.count(column[0]) == n for column in varied):
@@ -427,7 +411,7 @@ _statement_event.many = _statement_events  # type: ignore[attr-defined]
 
 
 def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
-    _, type, _, route, user, stmt, tag = item
+    _, type, _, route, user, stmt, tag = item[:7]
     return {
         "id": id,
         "type": type,
@@ -437,7 +421,7 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "user": user,
         "operation": _OPERATIONS[stmt.kind],
         "tables": sorted(stmt.tables_written),
-        "rows": _affected(tag),
+        "rows": tag[1] if tag.__class__ is tuple else _affected(tag),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import pytest
 
@@ -195,6 +196,11 @@ def _statement_item(user, tag, hit, seconds, rows, sqlstate, tables):
             hit, seconds, rows, sqlstate)
 
 
+def _by_field(items: list[tuple]) -> list[list]:
+    """Records' fields column by column, as events.encode hands them to a builder's many."""
+    return [list(column) for column in zip(*items, strict=True)]
+
+
 def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
     from pgproxy.observers import events, watch
 
@@ -204,14 +210,14 @@ def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
         _statement_item(None, "", None, 0.0, 0, "42P01", ()),
         _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"}),
     ]
-    parts, made = watch._statement_events(items, range(7, 11), 100.0, True)
+    parts, made = watch._statement_events(_by_field(items), range(7, 11), 100.0, True)
     dicts = [json.loads(j) for j in parts]
     slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 100.0, item)
             for n, item in zip(range(7, 11), items, strict=True)]
     assert dicts == slow == made
     assert [list(d) for d in made] == [list(d) for d in slow]
     assert made[0]["tables"] is not made[3]["tables"]
-    assert watch._statement_events(items, range(4), 0.0, False)[1] is None
+    assert watch._statement_events(_by_field(items), range(4), 0.0, False)[1] is None
     assert [list(d) for d in dicts] == [list(d) for d in slow] == [
         ["id", "type", "time", "duration_ms", "route", "backend", "user", "operation",
          "tables", "tag", "rows", "cache_hit", "sqlstate"]] * 4
@@ -231,7 +237,7 @@ def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():
 
     one = _statement_item("ann", "SELECT 1", None, 0.000123, 1, None, {"b", "a"})
     items = [(*one[:2], one[2] + i, *one[3:8], one[8] * (i + 1), *one[9:]) for i in range(3)]
-    parts, made = watch._statement_events(items, range(20, 23), 5.0, True)
+    parts, made = watch._statement_events(_by_field(items), range(20, 23), 5.0, True)
     slow = [watch._statement_event(f"{events.boot()}-{n}", item[2] + 5.0, item)
             for n, item in zip(range(20, 23), items, strict=True)]
     assert [json.loads(j) for j in parts] == slow == made
@@ -239,7 +245,8 @@ def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():
     assert made[0]["tables"] is not made[1]["tables"] and made[0] is not made[1]
     # One column that differs (the user) takes the way of mixed batches, with the same result.
     other = (*items[2][:4], "bob", *items[2][5:])
-    parts, made = watch._statement_events([*items[:2], other], range(3), 0.0, True)
+    parts, made = watch._statement_events(_by_field([*items[:2], other]), range(3), 0.0,
+                                          True)
     assert [json.loads(j)["user"] for j in parts] == ["ann", "ann", "bob"]
     assert [d["user"] for d in made] == ["ann", "ann", "bob"]
 
@@ -250,7 +257,7 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
     def broken(id, at, item):
         raise RuntimeError("a bug in an event builder")
 
-    def broken_many(items, ids, offset, dicts):
+    def broken_many(by_field, ids, offset, dicts):
         raise RuntimeError("a bug in a batch builder")
 
     def half(id, at, item):  # fails one by one for odd items only
@@ -267,7 +274,7 @@ def test_a_mixed_batch_keeps_its_order_and_ids_and_survives_a_failing_builder():
         _statement_item("bob", "SELECT 2", None, 0.002, 2, None, {"t"}),
         (half, "write", 0.0, 2),
     ]
-    types, parts, dicts = events.encode(raw, True)
+    types, parts, dicts = events.encode([f for item in raw for f in events.record(item)], True)
     got = [json.loads(p) for p in parts]
     assert got == dicts
     assert types == ["statement", "connect", "statement", "write"]
@@ -333,12 +340,12 @@ def test_a_batch_entry_point_is_called_once_per_batch_and_reads_what_it_wants(tm
 
 def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
     """A point query's result (every row came with the execute call) is watched without
-    a coroutine around its fetch: its statement ends when its tag is read once done, or
-    when it is closed first; rows are those fetched."""
+    a wrapper: it reports its statement itself when its last row is fetched, or when it
+    is closed first; rows are those fetched. A result without rows is reported at once."""
     import asyncio
 
     import dialects
-    from pgproxy.observers import watch
+    from pgproxy.observers import events, watch
     from pgproxy.results import BackendResult
 
     class Cursor:
@@ -361,26 +368,105 @@ def test_a_settled_result_reports_once_at_its_end_or_its_close(tmp_path):
                     DeadLetterStore())
     w = watch.Watch(obs, None)
 
-    def result() -> watch.Settled:
+    def result() -> BackendResult:
         inner = BackendResult("SELECT", Cursor(), [(1,), (2,), (3,)], True, run, closed=True)
         return w.after(Ctx(), w.before(Ctx()), inner)
 
+    def reported() -> list[dict]:
+        """The events of what the path handed the bus since, as the collector makes them."""
+        raw = list(obs.raw)
+        obs.raw.clear()
+        return [json.loads(j) for j in events.encode(raw)[1]]
+
     async def main() -> None:
         r = result()
-        assert type(r) is watch.Settled and not r.done
+        assert type(r) is BackendResult and not r.done
         assert (await r.fetch(2)).count == 2 and not r.done  # a row limit: suspended
         assert not obs.raw
         assert (await r.fetch(2)).count == 1 and r.done
         assert r.tag == "SELECT 3" and r.tag == "SELECT 3"
         await r.close()
-        (item,) = obs.raw
-        assert item[6] == "SELECT 3" and item[9] == 3 and item[10] is None
-        obs.raw.clear()
+        (event,) = reported()
+        assert event["tag"] == "SELECT 3" and event["rows"] == 3 and event["sqlstate"] is None
         r = result()
         assert (await r.fetch(1)).count == 1
         await r.close()  # a portal closed part way
         await r.close()
-        (item,) = obs.raw
-        assert item[6] == "SELECT 1" and item[9] == 1
+        (event,) = reported()
+        assert event["tag"] == "SELECT 1" and event["rows"] == 1
+
+        class Written(Cursor):
+            columns = None
+            rowcount = 4
+
+        r = w.after(Ctx(), w.before(Ctx()),
+                    BackendResult("UPDATE", Written(), [], True, run, closed=True))
+        assert type(r) is BackendResult and r.done
+        (event,) = reported()
+        assert event["tag"] == "UPDATE 4" and event["rows"] == 4
+        await r.close()
+        assert not obs.raw
 
     asyncio.run(main())
+
+
+def test_the_watch_alone_is_called_without_a_frame_of_hooks_and_guards_itself(caplog):
+    """The only wrapping hook, guarded (the watch), is what the pipeline calls as
+    before / after; with another wrapping hook Hooks runs both, as always. A bug of the
+    watch's own after lets the client's result go out unwatched, and is logged."""
+    from pgproxy.core.hooks import Hook, Hooks
+    from pgproxy.observers import watch
+    from pgproxy.results import BackendResult
+
+    obs = Observers([Subscriber("audit", AuditLog(os.devnull))], DeadLetterStore())
+    w = watch.Watch(obs, None)
+    hooks = Hooks()
+    hooks.add(w)
+    assert hooks.before == w.before and hooks.after == w.after
+    seen = []
+
+    class Seen(Hook):
+        def after(self, ctx, state, result):
+            seen.append(result)
+            return result
+
+    other = Seen()
+    hooks.add(other)
+    assert hooks.before != w.before and hooks.after != w.after
+    hooks.remove(other)
+    assert hooks.before == w.before and hooks.after == w.after
+
+    class Cursor:  # a result without rows whose count fails: the watch's report fails
+        columns = None
+
+        @property
+        def rowcount(self):
+            raise RuntimeError("a bug")
+
+    async def run(fn, *args):
+        return fn(*args)
+
+    broken = BackendResult("UPDATE", Cursor(), [], True, run, closed=True)
+    with caplog.at_level("ERROR", logger="pgproxy.observers"):
+        assert w.after(None, w.before(None), broken) is broken
+    assert "failed after a statement" in caplog.text
+    assert not obs.raw and not seen
+
+
+def test_what_the_path_hands_over_after_stop_goes_nowhere(tmp_path):
+    """Records laid after the bus stopped (statements still ending at shutdown) are
+    dropped, not kept growing; those laid before went to the subscriber."""
+    audit = tmp_path / "audit.jsonl"
+
+    async def run():
+        obs = Observers([Subscriber("audit", AuditLog(str(audit)), linger=0.01)],
+                        DeadLetterStore(str(tmp_path / "dl.db")))
+        await obs.start()
+        obs.emit("write", {"i": 1})
+        await obs.stop()
+        obs.emit("write", {"i": 2})
+        obs.raw.extend((None,) * 11)  # as the statement path lays a record
+        assert not obs.raw
+
+    asyncio.run(run())
+    assert [json.loads(line)["i"] for line in audit.read_text().splitlines()] == [1]
