@@ -154,8 +154,8 @@ class Watch(Hook):
             raw.extend((_write_event, _WRITE, now, session.route, session.user, stmt,
                         tag, None, None, None, None))
 
-    # A read the wire answered from the query cache (Hook.answered): reported as the full
-    # path reports its hits, with cache_hit true, by _finish itself (no frame around it).
+    # A read the wire answered (Hook.answered: a cache hit, cache_hit true; a read run at
+    # the wire, hit None): reported as the full path reports it, by _finish itself.
     answered = _finish
 
     # ------------------------------------------------------------ sessions and backends
