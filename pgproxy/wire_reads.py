@@ -58,7 +58,7 @@ from pgproxy.results import DEFAULT_BATCH, BackendResult, command_tag
 from pgproxy.wire import messages as m
 from pgproxy.wire import repeats
 from pgproxy.wire.described import shape_of
-from pgproxy.wire.protocol import ServerProtocol, State
+from pgproxy.wire.protocol import ServerProtocol
 from pgproxy.workers import INLINE_BUDGET, NOT_INLINE
 
 if TYPE_CHECKING:
@@ -68,7 +68,6 @@ if TYPE_CHECKING:
     from pgproxy.wire.messages import FrameReader
 
 log = logging.getLogger("pgproxy.wire_reads")
-_EXTENDED = State.EXTENDED
 
 
 class Plan:
@@ -113,8 +112,7 @@ class Reads:
     """One session's answers at the wire by running its repeated reads inline."""
 
     __slots__ = (
-        "_hooks", "_numbers", "_parsed", "_pipeline", "_session", "_st", "_statements",
-        "_unnamed",
+        "_hooks", "_numbers", "_pipeline", "_session", "_st", "_statements", "_unnamed",
     )
 
     def __init__(
@@ -126,11 +124,8 @@ class Reads:
         self._numbers = numbers
         self._st = repeats.SessionState(numbers, session, False)
         self._statements = repeats.Statements(numbers)
-        # An unnamed statement's Parse as sent, the statement the full path made of it and
-        # the catalog's schema version then; and a Parse at_wire left to the full path,
-        # whose statement answer() takes when the Bind after it comes.
-        self._unnamed: tuple[bytes, Any, int] | None = None
-        self._parsed: bytes | None = None
+        # The unnamed statement's Parse resent before its Bind, outdated by the schema.
+        self._unnamed = repeats.UnnamedParse()
 
     def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
@@ -140,7 +135,7 @@ class Reads:
         of a shape with a plan, run here. None: nothing was written, and the connection
         handles the bytes as usual; LATER (b""): nothing was written, and the request is
         to be offered again once the loop has turned."""
-        self._parsed = None
+        self._unnamed.forget()
         request = repeats.recognise(data)
         if request is None:
             return None
@@ -165,12 +160,8 @@ class Reads:
         at, end, name_end, describe = request
         head: list[bytes] = []
         if at:  # a Parse of the unnamed statement again, then its Bind
-            unnamed = self._unnamed
-            if unnamed is None or data[:at] != unnamed[0] \
-                    or unnamed[2] != self._pipeline.catalog.version \
-                    or protocol.statements.get("") is not unnamed[1]:
-                self._parsed = data[:at]  # answer() learns what the full path makes of it
-                return None
+            if not self._unnamed.known(data, at, protocol, self._pipeline.catalog.version):
+                return None  # answer() learns what the full path makes of it
             head.append(m.PARSE_COMPLETE)
         known = self._statements.named(data[at + 6 : name_end], protocol)
         if known is None:
@@ -298,14 +289,9 @@ class Reads:
         """The connection's way in for a Bind or Query it reads itself: never answered
         here (False), but the unnamed statement a Parse at_wire left to the full path
         made is kept for the next such Parse, and asked to learn its plan."""
-        parsed = self._parsed
-        if parsed is not None:
-            self._parsed = None
-            prepared = protocol.statements.get("")
-            if mtype == b"B" and protocol.state is _EXTENDED and prepared is not None:
-                self._unnamed = (parsed, prepared, self._pipeline.catalog.version)
-                if prepared.read_plan is None:
-                    prepared.read_learner = self
+        prepared = self._unnamed.made(mtype, protocol, self._pipeline.catalog.version)
+        if prepared is not None and prepared.read_plan is None:
+            prepared.read_learner = self
         return False
 
     def learn(self, ctx: StatementContext, generated: Any, result: Any) -> None:

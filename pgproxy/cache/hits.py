@@ -149,7 +149,7 @@ class Hits:
 
     __slots__ = (
         "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_parse",
-        "_parsed", "_pending", "_session", "_st", "_statements", "_unnamed",
+        "_pending", "_session", "_st", "_statements", "_unnamed",
     )
 
     def __init__(
@@ -174,12 +174,9 @@ class Hits:
         # The same for the request at_wire did not find in the memo: the connection's
         # next message, which answer() then need not look up again.
         self._missed: tuple[Any, ...] | None = None
-        # An unnamed statement's Parse as sent, the statement the full path made of it and
-        # the cache's invalidation clock then (a write since, DDL included, and the next
-        # such Parse goes the full path again); and a Parse at_wire left to the full path,
-        # whose statement answer() takes when the Bind after it comes.
-        self._unnamed: tuple[bytes, Any, int] | None = None
-        self._parsed: bytes | None = None
+        # The unnamed statement's Parse resent before its Bind, outdated by the cache's
+        # invalidation clock (a write since, DDL included).
+        self._unnamed = repeats.UnnamedParse()
         # A Bind's statement name as sent -> (name, prepared statement, its memo number).
         self._statements = repeats.Statements(self._memo)
 
@@ -190,7 +187,8 @@ class Hits:
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
         memo looked up by one key made of the bytes received, and no task wakes."""
-        self._missed = self._parsed = None
+        self._missed = None
+        self._unnamed.forget()
         request = repeats.recognise(data)
         if request is None or not repeats.waiting(self._session, protocol, self._hooks):
             return None
@@ -199,12 +197,8 @@ class Hits:
         at, end, name_end, describe = request
         head: list[bytes] = []
         if at > 0:  # a Parse of the unnamed statement again, then its Bind
-            unnamed = self._unnamed
-            if unnamed is None or data[:at] != unnamed[0] \
-                    or unnamed[2] != self._cache.store.clock \
-                    or protocol.statements.get("") is not unnamed[1]:
-                self._parsed = data[:at]  # answer() learns what the full path makes of it
-                return None
+            if not self._unnamed.known(data, at, protocol, self._cache.store.clock):
+                return None  # answer() learns what the full path makes of it
             head = [m.PARSE_COMPLETE]
         if at >= 0:  # Bind, on the unnamed portal
             known = self._statements.named(data[at + 6 : name_end], protocol)
@@ -258,11 +252,7 @@ class Hits:
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
-        parsed = self._parsed
-        if parsed is not None:  # the Parse just before this Bind, as at_wire received it
-            self._parsed = None
-            if mtype == b"B" and protocol.state is State.EXTENDED:
-                self._unnamed = (parsed, protocol.statements.get(""), self._cache.store.clock)
+        self._unnamed.made(mtype, protocol, self._cache.store.clock)
         missed = self._pending = self._missed
         if missed is not None:
             self._missed = None  # at_wire's request, not in the memo: the full path's

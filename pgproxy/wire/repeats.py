@@ -183,3 +183,47 @@ class Statements:
         number = self._numbers.statement(prepared.text, prepared.param_types)
         self._names[name] = (text, prepared, number)
         return prepared, number
+
+
+class UnnamedParse:
+    """The Parse of the unnamed statement that drivers resend before each Bind (libpq's
+    unnamed extended queries, pgbench -M extended): a repeat answered at the wire skips
+    it when it is byte for byte the Parse the full path last made that statement of,
+    with `clock` (what outdates the statement: the schema's version, or the cache's
+    invalidation clock) unchanged since. A Parse not known is left to the full path, and
+    the statement it makes is kept when the Bind after it comes (`made`)."""
+
+    __slots__ = ("_kept", "_parsed")
+
+    def __init__(self) -> None:
+        self._kept: tuple[bytes, Any, int] | None = None  # (Parse, its statement, clock)
+        self._parsed: bytes | None = None  # a Parse left to the full path just now
+
+    def known(self, data: bytes, at: int, protocol: ServerProtocol, clock: int) -> bool:
+        """Whether the Parse in data[:at] is the one kept, its statement still the
+        connection's unnamed statement (False: the full path parses it, and `made`
+        keeps what it makes)."""
+        kept = self._kept
+        if kept is None or data[:at] != kept[0] or kept[2] != clock \
+                or protocol.statements.get("") is not kept[1]:
+            self._parsed = data[:at]
+            return False
+        return True
+
+    def forget(self) -> None:
+        """A new request: no Parse of the last one waits for its statement."""
+        self._parsed = None
+
+    def made(self, mtype: bytes, protocol: ServerProtocol, clock: int) -> Any:
+        """The connection reads a message itself: when it is the Bind after a Parse
+        left to the full path, the unnamed statement that Parse made (kept with
+        `clock`), else None."""
+        parsed = self._parsed
+        if parsed is None:
+            return None
+        self._parsed = None
+        prepared = protocol.statements.get("")
+        if mtype != b"B" or protocol.state is not State.EXTENDED or prepared is None:
+            return None
+        self._kept = (parsed, prepared, clock)
+        return prepared
