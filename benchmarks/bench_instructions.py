@@ -19,6 +19,11 @@ test fixture; its server's instructions are not counted) instead of SQLite.
 `--floor` counts bench_floor.py's responder instead of the proxy, on the same
 SQLite table: the least a Python + uvloop + apsw server executes per point
 SELECT, so that the proxy's count minus it is what its statement path costs.
+`--cache` counts query cache hits: the proxy runs with `[query_cache] enabled` and
+every key of each form is read three times before counting starts: the
+first read fills the cache, the second (a hit on the full path) teaches the wire, the
+third is the wire's first answer, checked against the request's bytes: the hits counted
+are a request's steady state.
 Needs valgrind (apt-get install valgrind).
 """
 
@@ -58,9 +63,11 @@ def main() -> None:
     ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
     ap.add_argument("--floor", action="store_true",
                     help="bench_floor.py's bare responder instead of the proxy (SQLite)")
+    ap.add_argument("--cache", action="store_true",
+                    help="the query cache on, every key read three times first: hits counted")
     args = ap.parse_args()
-    if args.floor and args.mysql:
-        sys.exit("--floor answers from SQLite only")
+    if args.floor and (args.mysql or args.cache):
+        sys.exit("--floor answers from SQLite only, with no cache")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     work = tempfile.mkdtemp(prefix="pgproxy-instructions-")
@@ -89,6 +96,12 @@ def _count(args: argparse.Namespace, work: str, url: str) -> None:
         served = [sys.executable, "-m", "pgproxy", "serve", "--listen", f"127.0.0.1:{port}",
                   "--backend", url, "--log-level", "warning"]
         what = f"the proxy on {url.split(':')[0]} ({args.root})"
+        if args.cache:
+            config = os.path.join(work, "pgproxy.toml")
+            with open(config, "w") as f:
+                f.write("[query_cache]\nenabled = true\nttl = 3600\nmax_entries = 10000\n")
+            served += ["--config", config]
+            what += ", query cache hits"
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
          "--instr-atstart=no", *served],
@@ -117,7 +130,7 @@ def _count(args: argparse.Namespace, work: str, url: str) -> None:
         print(f"{'protocol':24s} {'k instructions/stmt':>20s}")
         for label, (factory, run) in forms.items():
             with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
-                for i in range(50):
+                for i in range(3000 if args.cache else 50):
                     run(conn, i).fetchone()
                 for f in glob.glob(out + ".*"):
                     os.remove(f)

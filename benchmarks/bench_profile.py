@@ -7,7 +7,10 @@ functions that spent the most time of their own are printed, in µs per
 statement and as a share of the profiled total. cProfile's own overhead
 inflates every Python call about alike, so read the shares, not the sums, and
 compare CPU with bench_statement.py / bench_instructions.py. `--mysql` profiles the
-proxy on a throwaway MariaDB (the test fixture) instead of SQLite.
+proxy on a throwaway MariaDB (the test fixture) instead of SQLite; `--cache` profiles
+query cache hits (the cache on, every key read three times before profiling starts: the first
+read fills the cache, the second, a hit on the full path, teaches the wire, the third is
+its first answer there, checked: the hits profiled are a request's steady state).
 
     python benchmarks/bench_profile.py [--queries 3000] [--top 25] [--root DIR] [--mysql]
 """
@@ -62,6 +65,8 @@ def main() -> None:
     ap.add_argument("--dump", help="keep each form's profile as DUMP.<n> (for pstats)")
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose pgproxy runs")
     ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
+    ap.add_argument("--cache", action="store_true",
+                    help="the query cache on, every key read three times first: hits profiled")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="pgproxy-profile-")
     with contextlib.ExitStack() as stack:
@@ -75,9 +80,14 @@ def main() -> None:
 def _profile(args: argparse.Namespace, work: str, url: str) -> None:
     port = free_port()
     out = os.path.join(work, "profile.out")
+    served = ["serve", "--listen", f"127.0.0.1:{port}", "--backend", url, "--log-level", "warning"]
+    if args.cache:
+        config = os.path.join(work, "pgproxy.toml")
+        with open(config, "w") as f:
+            f.write("[query_cache]\nenabled = true\nttl = 3600\nmax_entries = 10000\n")
+        served += ["--config", config]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _BOOT, out, "serve", "--listen", f"127.0.0.1:{port}",
-         "--backend", url, "--log-level", "warning"],
+        [sys.executable, "-c", _BOOT, out, *served],
         cwd=work, env={**os.environ, "PYTHONPATH": args.root, "PGPROXY_WORKERS": "1"},
     )
     dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
@@ -97,7 +107,7 @@ def _profile(args: argparse.Namespace, work: str, url: str) -> None:
         }
         for label, (factory, run) in forms.items():
             with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
-                for i in range(200):
+                for i in range(3000 if args.cache else 200):
                     run(conn, i).fetchone()
                 proc.send_signal(signal.SIGUSR1)
                 time.sleep(0.2)
