@@ -9,7 +9,8 @@ for each client count against: PostgreSQL directly; the proxy on SQLite; the
 proxy on the same SQLite file with the query cache on (`[query_cache] enabled`,
 a TTL longer than the run, room for every row's read), after `--cache-warm`
 seconds of the same script per mode (unmeasured; the hit ratio of the measured
-runs is printed); the proxy on MariaDB; PostgreSQL with mysql_fdw (Debian's
+runs is printed); the proxy on MariaDB, with the query cache off and on (warmed
+the same way); PostgreSQL with mysql_fdw (Debian's
 postgresql-15-mysql-fdw, installed with apt when missing) whose foreign table
 is the same MariaDB table; and MariaDB directly with mariadb-slap (its text protocol; random keys
 from a generated query file, see bench_mariadb.py). Prints TPS per route, mode
@@ -130,6 +131,7 @@ def proxy_env(proxy, dbname: str = "bench") -> dict[str, str]:
 
 MODES = ("simple", "extended", "prepared")
 CACHED = "proxy on sqlite, cache on"
+CACHED_MARIADB = "proxy on mariadb, cache on"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -167,8 +169,8 @@ def main() -> int:
     parser.add_argument("--slap-queries", type=int, default=5000,
                         help="point SELECTs per mariadb-slap client")
     parser.add_argument("--cache-warm", type=int, default=10, metavar="S",
-                        help="seconds of the script per mode, unmeasured, before the cache-on "
-                             "route (0: no such route)")
+                        help="seconds of the script per mode, unmeasured, before each cache-on "
+                             "route (0: no such routes)")
     args = parser.parse_args()
     from benchmarks.bench_mariadb import ensure_mysql_fdw, load_mariadb, mariadb_slap, setup_fdw
 
@@ -229,8 +231,24 @@ def main() -> int:
                 proxy = stack.enter_context(run_proxy(url, extra_args=("--log-level", "info")))
                 routes[proxy_route(driver, drivers)] = proxy_env(proxy)
                 pids[proxy_route(driver, drivers)] = proxy.proc.pid
+            if args.cache_warm:
+                proxy = stack.enter_context(run_proxy(
+                    f"{maria.url}?driver={drivers[0]}", config=CACHE_ON,
+                    extra_args=("--log-level", "info")))
+                for mode in modes:
+                    pgbench(proxy_env(proxy), mode, args.cache_warm, max(clients))
+                routes[CACHED_MARIADB] = proxy_env(proxy)
+                pids[CACHED_MARIADB] = proxy.proc.pid
+                cached_maria = proxy
+                before_maria = cache_counts(proxy)
             routes["postgresql+mysql_fdw"] = {**pg.env(), "PGOPTIONS": "-c search_path=fdw"}
             run_all(routes, pids)
+            if args.cache_warm:
+                hits, misses = (a - b for a, b in zip(cache_counts(cached_maria), before_maria,
+                                                      strict=True))
+                notes.append(f"{CACHED_MARIADB}: {hits / max(1, hits + misses):.1%} of the "
+                             f"measured reads were cache hits, after {args.cache_warm} s per "
+                             f"mode of warm-up at {max(clients)} clients")
             for n in clients:
                 results["mariadb direct (slap)", "text", n] = mariadb_slap(
                     maria, n, args.slap_queries, 1)
@@ -263,8 +281,7 @@ def main() -> int:
                 if tps and base:
                     print(f"{route} / postgresql, {mode}, {n} clients: {tps / base:.2f}x"
                           f" (target >= {target}x)")
-    for driver in drivers:
-        route = proxy_route(driver, drivers)
+    for route in [proxy_route(driver, drivers) for driver in drivers] + [CACHED_MARIADB]:
         for n in clients:
             for mode in modes:
                 proxy_tps = results.get((route, mode, n))
