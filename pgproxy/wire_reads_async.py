@@ -1,0 +1,125 @@
+"""Repeated reads on an asyncio driver (asyncmy: MariaDB, MySQL) answered at the wire.
+
+wire_reads.py answers a repeated SQLite read from data_received itself, run
+inline. A read on MariaDB waits for the server, so its answer cannot be
+written there: the same plan (learned from the full path, checked the same
+way) starts the read in a greenlet of the backend's pool on the session's
+connection at hand (Workers.follow: no task, no future, no coroutine of the
+statement path), and its reply — rows, CommandComplete and ReadyForQuery in
+one write — goes out when the read returns (`deliver`, the connection's:
+WireConnection._deliver). Meanwhile the connection holds every byte that
+arrives after the request, an EOF and a lost connection, and hands them on in
+order once the reply is written, so pipelined requests, a Terminate or a
+disconnect are taken exactly as after the full path's answer.
+
+Nothing is written before the read has returned, and anything in doubt goes
+the full path as in wire_reads.py: a backend error (the read runs again there
+and is reported with its SQLSTATE: only plain reads have plans, so it repeats
+nothing), changed columns, a result larger than one batch. A statement_timeout
+is the full path's to enforce. A CancelRequest during the read sends its KILL
+QUERY as for the full path's (the session's connection is running), and the
+read's 57014 is answered here, as the full path answers it, not run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pgproxy import errors
+from pgproxy.pipeline import _read
+from pgproxy.results import DEFAULT_BATCH
+from pgproxy.wire import messages as m
+from pgproxy.wire.repeats import PENDING
+from pgproxy.wire_reads import FULL_PATH, LATER, Plan, Reads
+
+log = logging.getLogger("pgproxy.wire_reads")
+_CANCELED = "57014"
+
+
+class AsyncReads(Reads):
+    """One session's answers at the wire by running its repeated reads in a greenlet."""
+
+    __slots__ = ("_pending", "deliver")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # The read under way: (statement, plan, formats, described, head, start).
+        self._pending: tuple[Any, Plan, list[int], bool, list[bytes], float] | None = None
+        # The connection's: writes a reply `at_wire` answered PENDING (None: the request
+        # goes the full path), then hands on what arrived meanwhile.
+        self.deliver: Callable[[bytes | None], None] | None = None
+
+    @staticmethod
+    def serves(backend: Any) -> bool:
+        """Whether this answers reads on `backend`: its driver runs in greenlets on the loop."""
+        return bool(getattr(backend, "greenlets", False))
+
+    def _run(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
+        describe: bool, head: list[bytes],
+    ) -> bytes | None:
+        """PENDING: the read is under way, its reply to come (`deliver`); or None."""
+        session = self._session
+        if self.deliver is None or session.settings.statement_timeout_ms() > 0:
+            return None  # a connection that cannot take a later reply; a timeout to keep
+        started = self._start(prepared, plan, params, formats)
+        if started is None or started is LATER:
+            return None
+        conn, values, start = started
+        self._pending = (prepared, plan, formats, describe, head, start)
+        session._running = True  # a CancelRequest sends its KILL QUERY; settle waits
+        now = session.pool.follow(_read_whole, (conn, plan.generated, values), self._ran)
+        if now is None:
+            return PENDING
+        return self._finish(*now)  # returned at once (it failed before any I/O)
+
+    def _ran(self, ok: bool, value: Any) -> None:
+        """The read returned: its reply (or the full path) to the connection."""
+        reply = self._finish(ok, value)
+        self.deliver(reply)  # type: ignore[misc]  # set while a read runs
+
+    def _finish(self, ok: bool, value: Any) -> bytes | None:
+        """The reply to the read that returned `value` (raised it: not `ok`), or None."""
+        prepared, plan, formats, describe, head, start = self._pending  # type: ignore[misc]
+        self._pending = None
+        session = self._session
+        session._running = False
+        try:
+            if ok and value is None:
+                prepared.read_plan = FULL_PATH  # more than a batch: streamed by the full path
+            elif ok:
+                return self._reply(prepared, plan, value, formats, describe, head, start)
+            if value.__class__ is errors.QueryCanceled or (
+                    isinstance(value, errors.PgError) and value.sqlstate == _CANCELED):
+                return self._canceled(head, start)
+            if not isinstance(value, errors.PgError):
+                log.error("a read at the wire failed", exc_info=value)
+        except errors.PgError:
+            pass
+        except Exception:  # a bug here must not end the connection: the full path answers
+            log.exception("answering a read at the wire failed")
+        return None  # the full path runs it again, and reports it
+
+    def _canceled(self, head: list[bytes], start: float) -> bytes:
+        """A CancelRequest stopped the read: the full path's answer to it (ParseComplete and
+        BindComplete, as sent, then 57014 and ReadyForQuery), not a second run."""
+        session = self._session
+        exc = errors.QueryCanceled("canceling statement due to user request")
+        head.append(m.error_response(exc.fields()))
+        head.append(m.READY_IDLE)
+        session.settle()
+        session._member.record(time.perf_counter() - start, False)
+        return b"".join(head)
+
+
+def _read_whole(conn: Any, generated: Any, values: list[Any]) -> Any:
+    """In the read's greenlet: pipeline._read's first batch, when it is the whole result
+    (None: there is more, read and dropped here, where the driver may wait)."""
+    out = _read(conn, generated, values, DEFAULT_BATCH)
+    if out[2]:
+        return out
+    out[0].close()
+    return None
