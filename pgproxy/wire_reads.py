@@ -227,29 +227,8 @@ class Reads:
     ) -> bytes | None:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
-        started = self._start(prepared, plan, params, formats)
-        if started is None or started is LATER:
-            return started
-        conn, values, start = started
-        out = self._session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
-        if out is NOT_INLINE:
-            if time.perf_counter() - start > INLINE_BUDGET / 2:
-                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
-            return None
-        return self._reply(prepared, plan, out, formats, describe, head, start)
-
-    def _start(
-        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
-    ) -> Any:
-        """What a run of a statement with a plan needs: (the session's connection at hand,
-        the driver's values, perf_counter at the start); None: the full path's; LATER."""
         session = self._session
-        generated = plan.generated
-        translated = prepared.translated
-        if translated is None or translated[2] is not generated \
-                or translated[0] is not session.target() \
-                or (prepared.statement.literal_columns and timelike(prepared.literals)):
-            prepared.read_plan = None
+        if not self._fits(prepared, plan):
             return None
         if session.pool.spent():
             return LATER  # the loop's inline budget is spent: asked again once it turns
@@ -257,11 +236,34 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
+        values = self._values(prepared, plan, params, formats)
+        out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
+        if out is NOT_INLINE:
+            if time.perf_counter() - start > INLINE_BUDGET / 2:
+                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
+            return None
+        return self._reply(prepared, plan, out, formats, describe, head, start)
+
+    def _fits(self, prepared: Any, plan: Plan) -> bool:
+        """Whether the plan is still the statement's translation for the session's target
+        (else it is learned anew)."""
+        translated = prepared.translated
+        if translated is None or translated[2] is not plan.generated \
+                or translated[0] is not self._session.target() \
+                or (prepared.statement.literal_columns and timelike(prepared.literals)):
+            prepared.read_plan = None
+            return False
+        return True
+
+    def _values(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
+    ) -> list[Any]:
+        """The driver's values for a run with the Bind's `params`, as the full path binds
+        them (the literals of a simple Query's shape after them)."""
         if prepared.literals:
             params = [*params, *prepared.literals]
-        values = _bind(StatementContext(session, prepared, params, formats), generated,
-                       params, prepared.param_types)
-        return conn, values, start
+        return _bind(StatementContext(self._session, prepared, params, formats),
+                     plan.generated, params, prepared.param_types)
 
     def _reply(
         self, prepared: Any, plan: Plan, out: Any, formats: list[int], describe: bool,

@@ -33,7 +33,7 @@ from pgproxy.pipeline import _read
 from pgproxy.results import DEFAULT_BATCH
 from pgproxy.wire import messages as m
 from pgproxy.wire.repeats import PENDING
-from pgproxy.wire_reads import FULL_PATH, LATER, Plan, Reads
+from pgproxy.wire_reads import FULL_PATH, Plan, Reads
 
 log = logging.getLogger("pgproxy.wire_reads")
 _CANCELED = "57014"
@@ -46,8 +46,9 @@ class AsyncReads(Reads):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        # The read under way: (statement, plan, formats, described, head, start).
-        self._pending: tuple[Any, Plan, list[int], bool, list[bytes], float] | None = None
+        # The read under way: (statement, plan, formats, described, head, start); while it
+        # waits for a connection, what _begin takes (its Bind's params for the start).
+        self._pending: tuple[Any, ...] | None = None
         # The connection's: writes a reply `at_wire` answered PENDING (None: the request
         # goes the full path), then hands on what arrived meanwhile.
         self.deliver: Callable[[bytes | None], None] | None = None
@@ -61,14 +62,41 @@ class AsyncReads(Reads):
         self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
         describe: bool, head: list[bytes],
     ) -> bytes | None:
-        """PENDING: the read is under way, its reply to come (`deliver`); or None."""
+        """PENDING: the read is under way (or waits for a connection), its reply to come
+        (`deliver`); or None."""
         session = self._session
-        if self.deliver is None or session.settings.statement_timeout_ms() > 0:
+        if self.deliver is None or session.settings.statement_timeout_ms() > 0 \
+                or not self._fits(prepared, plan) or session._active is not None:
             return None  # a connection that cannot take a later reply; a timeout to keep
-        started = self._start(prepared, plan, params, formats)
-        if started is None or started is LATER:
-            return None
-        conn, values, start = started
+        job = (prepared, plan, params, formats, describe, head)
+        conn = session._connection_now()
+        if conn is not None:
+            return self._begin(conn, job)
+        if not session.lease_soon(self._leased):
+            return None  # a connection to open, or a branch's: the full path's
+        self._pending = job  # waiting with the full path's for one to come back
+        return PENDING
+
+    def _leased(self, conn: Any) -> None:
+        """The pool lent the session a connection for the read waiting (None: it did not)."""
+        job, self._pending = self._pending, None
+        reply = None
+        if conn is not None:
+            try:
+                reply = self._begin(conn, job)  # type: ignore[arg-type]
+            except errors.PgError:
+                pass  # the full path binds it again, and reports it
+            except Exception:  # a bug here must not leave the request unanswered
+                log.exception("answering a read at the wire failed")
+        if reply is not PENDING:
+            self.deliver(reply)  # type: ignore[misc]  # set while a read waits
+
+    def _begin(self, conn: Any, job: tuple[Any, ...]) -> bytes | None:
+        """Start the read on `conn`: PENDING, or its reply when it returned at once."""
+        prepared, plan, params, formats, describe, head = job
+        session = self._session
+        start = time.perf_counter()
+        values = self._values(prepared, plan, params, formats)
         self._pending = (prepared, plan, formats, describe, head, start)
         session._running = True  # a CancelRequest sends its KILL QUERY; settle waits
         now = session.pool.follow(_read_whole, (conn, plan.generated, values), self._ran)
@@ -90,7 +118,8 @@ class AsyncReads(Reads):
         try:
             if ok and value is None:
                 prepared.read_plan = FULL_PATH  # more than a batch: streamed by the full path
-            elif ok:
+                return None
+            if ok:
                 return self._reply(prepared, plan, value, formats, describe, head, start)
             if value.__class__ is errors.QueryCanceled or (
                     isinstance(value, errors.PgError) and value.sqlstate == _CANCELED):
