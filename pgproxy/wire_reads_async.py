@@ -3,33 +3,41 @@
 wire_reads.py answers a repeated SQLite read from data_received itself, run
 inline. A read on MariaDB waits for the server, so its answer cannot be
 written there: the same plan (learned from the full path, checked the same
-way) starts the read in a greenlet of the backend's pool on the session's
-connection at hand (Workers.follow: no task, no future, no coroutine of the
-statement path), and its reply — rows, CommandComplete and ReadyForQuery in
-one write — goes out when the read returns (`deliver`, the connection's:
-WireConnection._deliver). Meanwhile the connection holds every byte that
-arrives after the request, an EOF and a lost connection, and hands them on in
-order once the reply is written, so pipelined requests, a Terminate or a
-disconnect are taken exactly as after the full path's answer.
+way) starts the read from data_received on the session's connection at hand,
+or on the next one its pool lends it (in turn with the sessions waiting on the
+full path: ConnectionPool.wait_soon), and its reply — rows, CommandComplete
+and ReadyForQuery in one write — goes out when the read returns (`deliver`,
+the connection's: WireConnection._deliver). The read is the driver's coroutine
+(AsyncMySQLConnection.read_now, pipeline._read's steps) stepped on by the done
+callbacks of the futures it waits for: no greenlet (whose switches copy the
+driver's deep C stack each way, a fifth of the cost), no task, no coroutine of
+the statement path. Meanwhile the connection holds every byte that arrives
+after the request, an EOF and a lost connection, and hands them on in order
+once the reply is written, so pipelined requests, a Terminate or a disconnect
+are taken exactly as after the full path's answer.
 
 Nothing is written before the read has returned, and anything in doubt goes
 the full path as in wire_reads.py: a backend error (the read runs again there
 and is reported with its SQLSTATE: only plain reads have plans, so it repeats
-nothing), changed columns, a result larger than one batch. A statement_timeout
-is the full path's to enforce. A CancelRequest during the read sends its KILL
-QUERY as for the full path's (the session's connection is running), and the
-read's 57014 is answered here, as the full path answers it, not run again.
+nothing), changed columns, a result larger than one batch (left open: the full
+path's next statement reads it out), no connection within pool_timeout. A
+statement_timeout is the full path's to enforce. A CancelRequest during the
+read sends its KILL QUERY as for the full path's (the session's connection is
+running), and the read's 57014 is answered here, as the full path answers it,
+not run again (the observers hear of no canceled read, as of no answered one
+that the wire could not report).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pgproxy import errors
-from pgproxy.pipeline import _read
 from pgproxy.results import DEFAULT_BATCH
 from pgproxy.wire import messages as m
 from pgproxy.wire.repeats import PENDING
@@ -40,7 +48,8 @@ _CANCELED = "57014"
 
 
 class AsyncReads(Reads):
-    """One session's answers at the wire by running its repeated reads in a greenlet."""
+    """One session's answers at the wire by running its repeated reads as the driver's
+    coroutines, stepped by callbacks."""
 
     __slots__ = ("_pending", "deliver")
 
@@ -55,7 +64,8 @@ class AsyncReads(Reads):
 
     @staticmethod
     def serves(backend: Any) -> bool:
-        """Whether this answers reads on `backend`: its driver runs in greenlets on the loop."""
+        """Whether this answers reads on `backend`: its driver is asyncio's (asyncmy, whose
+        calls the full path runs in greenlets on the loop)."""
         return bool(getattr(backend, "greenlets", False))
 
     def _run(
@@ -99,7 +109,7 @@ class AsyncReads(Reads):
         values = self._values(prepared, plan, params, formats)
         self._pending = (prepared, plan, formats, describe, head, start)
         session._running = True  # a CancelRequest sends its KILL QUERY; settle waits
-        now = session.pool.follow(_read_whole, (conn, plan.generated, values), self._ran)
+        now = _step(conn.read_now(plan.generated.sql, values, DEFAULT_BATCH), self._ran)
         if now is None:
             return PENDING
         return self._finish(*now)  # returned at once (it failed before any I/O)
@@ -117,6 +127,8 @@ class AsyncReads(Reads):
         session._running = False
         try:
             if ok and value is None:
+                return None  # a result open on the connection
+            if ok and not value[2]:
                 prepared.read_plan = FULL_PATH  # more than a batch: streamed by the full path
                 return None
             if ok:
@@ -144,11 +156,24 @@ class AsyncReads(Reads):
         return b"".join(head)
 
 
-def _read_whole(conn: Any, generated: Any, values: list[Any]) -> Any:
-    """In the read's greenlet: pipeline._read's first batch, when it is the whole result
-    (None: there is more, read and dropped here, where the driver may wait)."""
-    out = _read(conn, generated, values, DEFAULT_BATCH)
-    if out[2]:
-        return out
-    out[0].close()
+
+def _step(coro: Any, done: Callable[[bool, Any], None], _: Any = None) -> tuple[bool, Any] | None:
+    """Step `coro` on: (True, its value) or (False, its exception) when it ends now, else
+    None, and `done(ok, value)` once it ends, each later step run by the done callback of
+    the future it waits for (no task: nothing else may await it, nor cancel it)."""
+    try:
+        blocked = coro.send(None)
+    except StopIteration as stop:
+        ended = True, stop.value
+    except BaseException as exc:  # handed to `done`, which answers by it
+        ended = False, exc
+    else:
+        if blocked is None:  # one loop turn (asyncio.sleep(0))
+            asyncio.get_running_loop().call_soon(_step, coro, done, True)
+        else:
+            blocked.add_done_callback(partial(_step, coro, done))
+        return None
+    if _ is None:
+        return ended
+    done(*ended)
     return None

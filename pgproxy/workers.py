@@ -54,7 +54,6 @@ import threading
 import time
 import types
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -198,19 +197,6 @@ class Workers:
         idle = self._runners
         (idle.pop() if idle else _Runner(idle)).start(call)
         return call
-
-    def follow(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[bool, Any], None]
-    ) -> tuple[bool, Any] | None:
-        """`fn(*args)` started in a greenlet of this (`greenlets`) pool with no task to await
-        it: (ok, value or exception) when it returned at once, else None and `done(ok,
-        value)` once it returns, its waits stepped on by their futures' callbacks (no task,
-        no future of its own: see _follow). Nothing interrupts it; cancel its statement."""
-        call = self._start(fn, args)
-        if call.runner is None:
-            return call.ok, call.value
-        _follow(call, done)
-        return None
 
     def inline(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` run here on the loop, its value or its exception; NOT_INLINE when it
@@ -552,21 +538,6 @@ class _Call(Job[T]):
 
     def done(self) -> bool:
         return self.runner is None
-
-
-def _follow(call: _Call[Any], done: Callable[[bool, Any], None], _: Any = None) -> None:
-    """Step a call Workers.follow started on, from what it waits for (a future's done
-    callback, or a loop turn), until it returns: then `done`."""
-    if _ is not None:  # a future's callback: what the call waited for is ready
-        call.advance()
-        if call.runner is None:
-            done(call.ok, call.value)
-            return
-    blocked = call.blocked
-    if blocked is None:  # one loop turn (asyncio.sleep(0) in the driver)
-        call._loop.call_soon(_follow, call, done, True)
-    else:
-        blocked.add_done_callback(partial(_follow, call, done))
 
 
 async def _drive(call: _Call[Any]) -> None:
