@@ -24,8 +24,8 @@ path's next statement reads it out), no connection within pool_timeout. A
 statement_timeout is the full path's to enforce. A CancelRequest during the
 read sends its KILL QUERY as for the full path's (the session's connection is
 running), and the read's 57014 is answered here, as the full path answers it,
-not run again (the observers hear of no canceled read, as of no answered one
-that the wire could not report).
+not run again (the observers, who hear of each read answered here, hear
+nothing of a canceled one).
 """
 
 from __future__ import annotations
