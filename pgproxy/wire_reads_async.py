@@ -75,9 +75,11 @@ class AsyncReads(Reads):
         """PENDING: the read is under way (or waits for a connection), its reply to come
         (`deliver`); or None."""
         session = self._session
-        if self.deliver is None or session.settings.statement_timeout_ms() > 0 \
-                or not self._fits(prepared, plan) or session._active is not None:
-            return None  # a connection that cannot take a later reply; a timeout to keep
+        if self.deliver is None or session._replicas or session._active is not None \
+                or session.settings.statement_timeout_ms() > 0 or not self._fits(prepared, plan):
+            # A connection that cannot take a later reply, reads the route spreads over its
+            # replicas, a result open, a timeout to keep: the full path's.
+            return None
         job = (prepared, plan, params, formats, describe, head)
         conn = session._connection_now()
         if conn is not None:

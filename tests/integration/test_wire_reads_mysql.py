@@ -327,3 +327,21 @@ def test_a_client_gone_during_a_read_leaves_its_connection_whole(proxy):
         for key in (1, 2, 3, 1, 2, 3):
             rows = conn.execute(BY_ID.replace("$1", "%s"), (key,), prepare=True).fetchall()
             assert rows[0][0] == key
+
+
+def test_a_statement_timeout_is_kept_by_the_full_path(proxy):
+    sql = SLOW.replace("$1", "%s")
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        for _ in range(3):
+            assert conn.execute(sql, (2,), prepare=True).fetchall() == [(160000,)]
+        conn.execute("SET statement_timeout = '200ms'")
+        before = answered(proxy)
+        assert conn.execute(sql, (2,), prepare=True).fetchall() == [(160000,)]
+        with pytest.raises(psycopg.errors.QueryCanceled) as caught:
+            conn.execute(sql, (400,), prepare=True)
+        assert "statement timeout" in str(caught.value)
+        assert answered(proxy) == before
+        conn.execute("RESET statement_timeout")
+        for _ in range(2):
+            assert conn.execute(sql, (2,), prepare=True).fetchall() == [(160000,)]
+        assert answered(proxy) > before
