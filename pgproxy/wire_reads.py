@@ -228,7 +228,8 @@ class Reads:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        if not self._fits(prepared, plan):
+        values = self._bound(prepared, plan, params, formats)
+        if values is None:
             return None
         if session.pool.spent():
             return LATER  # the loop's inline budget is spent: asked again once it turns
@@ -236,7 +237,6 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
-        values = self._values(prepared, plan, params, formats)
         out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
@@ -244,22 +244,18 @@ class Reads:
             return None
         return self._reply(prepared, plan, out, formats, describe, head, start)
 
-    def _fits(self, prepared: Any, plan: Plan) -> bool:
-        """Whether the plan is still the statement's translation for the session's target
-        (else it is learned anew)."""
+    def _bound(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
+    ) -> list[Any] | None:
+        """The driver's values for a run with the Bind's `params`, as the full path binds
+        them (the literals of a simple Query's shape after them); None when the plan is no
+        longer the statement's translation for the session's target (learned anew)."""
         translated = prepared.translated
         if translated is None or translated[2] is not plan.generated \
                 or translated[0] is not self._session.target() \
                 or (prepared.statement.literal_columns and timelike(prepared.literals)):
             prepared.read_plan = None
-            return False
-        return True
-
-    def _values(
-        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
-    ) -> list[Any]:
-        """The driver's values for a run with the Bind's `params`, as the full path binds
-        them (the literals of a simple Query's shape after them)."""
+            return None
         if prepared.literals:
             params = [*params, *prepared.literals]
         return _bind(StatementContext(self._session, prepared, params, formats),

@@ -56,7 +56,7 @@ class AsyncReads(Reads):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         # The read under way: (statement, plan, formats, described, head, start); while it
-        # waits for a connection, what _begin takes (its Bind's params for the start).
+        # waits for a connection, what _begin takes (the driver's values for the start).
         self._pending: tuple[Any, ...] | None = None
         # The connection's: writes a reply `at_wire` answered PENDING (None: the request
         # goes the full path), then hands on what arrived meanwhile.
@@ -76,11 +76,14 @@ class AsyncReads(Reads):
         (`deliver`); or None."""
         session = self._session
         if self.deliver is None or session._replicas or session._active is not None \
-                or session.settings.statement_timeout_ms() > 0 or not self._fits(prepared, plan):
+                or session.settings.timeout_ms("statement_timeout") > 0:
             # A connection that cannot take a later reply, reads the route spreads over its
             # replicas, a result open, a timeout to keep: the full path's.
             return None
-        job = (prepared, plan, params, formats, describe, head)
+        values = self._bound(prepared, plan, params, formats)
+        if values is None:
+            return None
+        job = (prepared, plan, values, formats, describe, head)
         conn = session._connection_now()
         if conn is not None:
             return self._begin(conn, job)
@@ -105,10 +108,9 @@ class AsyncReads(Reads):
 
     def _begin(self, conn: Any, job: tuple[Any, ...]) -> bytes | None:
         """Start the read on `conn`: PENDING, or its reply when it returned at once."""
-        prepared, plan, params, formats, describe, head = job
+        prepared, plan, values, formats, describe, head = job
         session = self._session
         start = time.perf_counter()
-        values = self._values(prepared, plan, params, formats)
         self._pending = (prepared, plan, formats, describe, head, start)
         session._running = True  # a CancelRequest sends its KILL QUERY; settle waits
         now = _step(conn.read_now(plan.generated.sql, values, DEFAULT_BATCH), self._ran)
