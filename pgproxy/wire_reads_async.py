@@ -160,7 +160,6 @@ class AsyncReads(Reads):
         return b"".join(head)
 
 
-
 def _step(coro: Any, done: Callable[[bool, Any], None], _: Any = None) -> tuple[bool, Any] | None:
     """Step `coro` on: (True, its value) or (False, its exception) when it ends now, else
     None, and `done(ok, value)` once it ends, each later step run by the done callback of
