@@ -29,6 +29,7 @@ from pgproxy.routing.pool import ConnectionPool, PoolOptions
 from pgproxy.routing.router import Router
 from pgproxy.session import Elsewhere, Session
 from pgproxy.wire_reads import Reads, Shared
+from pgproxy.wire_reads_async import AsyncReads
 from pgproxy.workers import Workers
 
 log = logging.getLogger("pgproxy")
@@ -118,16 +119,22 @@ class Proxy:
     def hit_path(self, session: Any) -> Hits | Reads | None:
         """What answers a session's repeated reads at the wire: the query cache's hits
         (pgproxy/cache/hits.py), else, on a backend whose reads run inline, the reads
-        themselves (pgproxy/wire_reads.py)."""
+        themselves (pgproxy/wire_reads.py), or on one whose driver runs in greenlets, started
+        there and answered when they return (pgproxy/wire_reads_async.py)."""
         if not isinstance(session, Session):
             return None  # the admin console
         pipeline = self.pipeline
         cache = pipeline.cache
         if cache is not None:
             return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
-        if not session.route.backend.capabilities.inline_reads:
+        backend = session.route.backend
+        if backend.capabilities.passthrough:
             return None
-        return Reads(pipeline, session, pipeline.hooks, self.reads)
+        if Reads.serves(backend):
+            return Reads(pipeline, session, pipeline.hooks, self.reads)
+        if AsyncReads.serves(backend):  # an asyncio driver (wire_reads_async.py)
+            return AsyncReads(pipeline, session, pipeline.hooks, self.reads)
+        return None
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

@@ -127,6 +127,11 @@ class Reads:
         # The unnamed statement's Parse resent before its Bind, outdated by the schema.
         self._unnamed = repeats.UnnamedParse()
 
+    @staticmethod
+    def serves(backend: Any) -> bool:
+        """Whether this answers reads on `backend`: an engine whose reads run inline."""
+        return bool(backend.capabilities.inline_reads)
+
     def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
         the connection waited for a command outside a transaction block
@@ -214,13 +219,8 @@ class Reads:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        generated = plan.generated
-        translated = prepared.translated
-        stmt = prepared.statement
-        if translated is None or translated[2] is not generated \
-                or translated[0] is not session.target() \
-                or (stmt.literal_columns and timelike(prepared.literals)):
-            prepared.read_plan = None
+        values = self._bound(prepared, plan, params, formats)
+        if values is None:
             return None
         if session.pool.spent():
             return LATER  # the loop's inline budget is spent: asked again once it turns
@@ -228,15 +228,37 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
-        if prepared.literals:
-            params = [*params, *prepared.literals]
-        values = _bind(StatementContext(session, prepared, params, formats), generated,
-                       params, prepared.param_types)
-        out = session.pool.inline(_read, conn, generated, values, DEFAULT_BATCH)
+        out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
                 prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
             return None
+        return self._reply(prepared, plan, out, formats, describe, head, start)
+
+    def _bound(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
+    ) -> list[Any] | None:
+        """The driver's values for a run with the Bind's `params`, as the full path binds
+        them (the literals of a simple Query's shape after them); None when the plan is no
+        longer the statement's translation for the session's target (learned anew)."""
+        translated = prepared.translated
+        if translated is None or translated[2] is not plan.generated \
+                or translated[0] is not self._session.target() \
+                or (prepared.statement.literal_columns and timelike(prepared.literals)):
+            prepared.read_plan = None
+            return None
+        if prepared.literals:
+            params = [*params, *prepared.literals]
+        return _bind(StatementContext(self._session, prepared, params, formats),
+                     plan.generated, params, prepared.param_types)
+
+    def _reply(
+        self, prepared: Any, plan: Plan, out: Any, formats: list[int], describe: bool,
+        head: list[bytes], start: float,
+    ) -> bytes | None:
+        """The reply to a run that returned `out` (_read's), or None: the full path's."""
+        session = self._session
+        stmt = prepared.statement
         cursor, rows, exhausted, in_tx = out
         if not exhausted or in_tx:
             if not exhausted:
@@ -247,7 +269,7 @@ class Reads:
         columns = cursor.columns
         if columns != shown:
             typed = None if columns is None else self._pipeline.typed_now(
-                stmt, session.route.backend, generated, prepared.param_types, columns)
+                stmt, session.route.backend, plan.generated, prepared.param_types, columns)
             if typed != shown:
                 # DDL changed the result (the full path learns anew), or its typing needs
                 # the schema, or changes with the rows.
@@ -313,7 +335,7 @@ class Reads:
         caps = ctx.route.backend.capabilities
         if result.__class__ is not BackendResult or not result.settled \
                 or result.columns is None or session.in_transaction or session.failed \
-                or session.temp_names or not caps.inline_reads or caps.passthrough \
+                or session.temp_names or not self.serves(ctx.route.backend) or caps.passthrough \
                 or (stmt.literal_columns and timelike(prepared.literals)):
             return
         translated = prepared.translated
