@@ -19,7 +19,7 @@ latency is not; the three observers twice, the entry point called per event
 and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
 gives the statement path's own share. `--root` runs another checkout's pgproxy (a baseline);
 `--functions N` lists the N C functions grown most per configuration; `--repeat N` keeps
-each configuration's lowest of N runs (under load reads may take the worker hop).
+each configuration's lowest of N runs (under load reads may leave the wire path).
 Prints figures; asserts nothing.
 """
 
@@ -189,8 +189,10 @@ def instructions(root: str, backend: str, config: str | None, work: Path, statem
 
 def lowest(repeat: int, *args: Any, functions: dict[str, int]) -> float:
     """The lowest of `repeat` runs of instructions(*args), its C functions into `functions`:
-    under load a run's SQLite reads may pass the inline budget (pgproxy/workers.py) and
-    take the worker threads' hop, which only ever adds instructions."""
+    under valgrind on a loaded machine one inline read may run past half the inline
+    budget, and its prepared statement then takes the full path for the rest of the
+    session (pgproxy/wire_reads.py, FULL_PATH): 85-120 k instructions more per statement,
+    which only ever adds."""
     best = float("inf")
     for _ in range(repeat):
         got: dict[str, int] = {}
