@@ -6,7 +6,6 @@ import abc
 import asyncio
 import hashlib
 import hmac
-import http.client
 import importlib
 import inspect
 import os
@@ -17,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
 
 from pgproxy.observers.events import loads
+from pgproxy.observers.post import HTTPError, Poster
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
 
@@ -62,13 +62,11 @@ class Webhook(Sink):
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"webhook url must be http or https: {url!r}")
         self.url = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._secret = secret.encode()
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
+        self._poster = Poster(parts.hostname or "localhost", parts.port,
+                              parts.scheme == "https", timeout)
 
     def sign(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -81,33 +79,19 @@ class Webhook(Sink):
             parts[0] = b"[" + parts[0]
             parts[-1] += b"]"
         body = b",".join(parts) if parts else b"[]"
-        headers = {"Content-Type": "application/json", "X-Pgproxy-Event-Count": str(len(events))}
+        headers = f"Content-Type: application/json\r\nX-Pgproxy-Event-Count: {len(events)}\r\n"
         if self._secret:
-            headers[SIGNATURE_HEADER] = self.sign(body)
+            headers += f"{SIGNATURE_HEADER}: {self.sign(body)}\r\n"
         try:
-            conn = self._conn
-            if conn is None:
-                cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-                conn = self._conn = cls(self._host, self._port, timeout=self.timeout)
-            conn.request("POST", self._path, body, headers)
-            response = conn.getresponse()
-            response.read()
-            if response.will_close:
-                self._drop_connection()
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_connection()
+            status, reason = self._poster.post(self._path, headers, body)
+        except (OSError, HTTPError) as exc:
             raise DeliveryError(f"POST {self.url}: {exc!r}") from None
-        if not 200 <= response.status < 300:
-            raise DeliveryError(f"POST {self.url}: HTTP {response.status} {response.reason}")
-
-    def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        if not 200 <= status < 300:
+            raise DeliveryError(f"POST {self.url}: HTTP {status} {reason}")
 
     def close(self) -> None:
         super().close()
-        self._drop_connection()
+        self._poster.close()
 
 
 class AuditLog(Sink):

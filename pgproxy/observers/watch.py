@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Iterable
 from itertools import repeat
-from operator import add, itemgetter, mul, truediv
+from operator import add, itemgetter, mul, setitem, truediv
 from typing import Any
 
 import dialects
@@ -327,7 +328,7 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
 
 
 def _ms(seconds: float) -> float:
-    return int(seconds * 1e6 + 0.5) / 1000  # round(…, 3) without its dtoa
+    return round(seconds * 1e6) / 1000  # round(…, 3) without its dtoa
 
 
 def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, hit: Any,
@@ -361,6 +362,9 @@ _DURATION = b',"duration_ms":'
 _piece = itemgetter(0)
 _fields = itemgetter(1)
 _join = b"".join
+_tables = itemgetter("tables")
+_round = float.__round__
+_set = deque(maxlen=0).extend  # runs a map for its effects
 
 
 def _statement_events(
@@ -388,22 +392,22 @@ def _statement_events(
             zip(*varied, strict=True))
     ids = list(ids)
     times = list(map(add, nows, repeat(offset)))
-    ms = list(map(truediv, map(int, map(add, map(mul, seconds, repeat(1e6)), repeat(0.5))),
-                  repeat(1000)))
+    # _ms in C maps (float.__round__: a third cheaper than int(x + 0.5), ties aside).
+    ms = list(map(truediv, map(_round, map(mul, seconds, repeat(1e6))), repeat(1000)))
     parts = list(map(_join, zip(
         repeat(_ID), columns.numbers(ids), repeat(_TIME), columns.numbers(times),
         repeat(_DURATION), columns.numbers(ms), map(_piece, rests))))
     if not dicts:
         return parts, None
-    ds = []
-    add_dict = ds.append
-    for kept, n, at, duration in zip(map(_fields, rests), ids, times, ms, strict=True):
-        d = kept.copy()  # the keys' table cloned: no dict built key by key
-        d["id"] = _ID_TEXT % n
-        d["time"] = at
-        d["duration_ms"] = duration
-        d["tables"] = [*d["tables"]]  # a list of its own
-        add_dict(d)
+    # Each dict a copy of its kept one (the keys' table cloned), its own fields set field
+    # by field for the whole batch, in C maps: no Python step per event.
+    kept = list(map(_fields, rests))
+    ds = list(map(dict.copy, kept))
+    text = "\n".join(repeat(_ID_TEXT, n)) % tuple(ids)  # n ids' text in one format
+    _set(map(setitem, ds, repeat("id"), text.split("\n")))
+    _set(map(setitem, ds, repeat("time"), times))
+    _set(map(setitem, ds, repeat("duration_ms"), ms))
+    _set(map(setitem, ds, repeat("tables"), map(list.copy, map(_tables, kept))))
     return parts, ds
 
 
