@@ -117,17 +117,20 @@ class Proxy:
 
     def hit_path(self, session: Any) -> Hits | Reads | None:
         """What answers a session's repeated reads at the wire: the query cache's hits
-        (pgproxy/cache/hits.py), else, on a backend whose reads run inline, the reads
-        themselves (pgproxy/wire_reads.py)."""
+        (pgproxy/cache/hits.py), and on a backend whose reads run inline, the reads
+        themselves (pgproxy/wire_reads.py): with the cache on, its misses, which they
+        keep in the cache as the full path would."""
         if not isinstance(session, Session):
             return None  # the admin console
         pipeline = self.pipeline
+        reads = None
+        if session.route.backend.capabilities.inline_reads:
+            reads = Reads(pipeline, session, pipeline.hooks, self.reads)
         cache = pipeline.cache
         if cache is not None:
-            return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
-        if not session.route.backend.capabilities.inline_reads:
-            return None
-        return Reads(pipeline, session, pipeline.hooks, self.reads)
+            return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate,
+                        reads)
+        return reads
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

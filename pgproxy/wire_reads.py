@@ -140,10 +140,8 @@ class Reads:
         if request is None:
             return None
         session = self._session
-        pipeline = self._pipeline
-        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks) \
-                or self._st.now() < 0:
-            return None  # a cache to fill, the full path's state, a client_encoding converted
+        if not repeats.waiting(session, protocol, self._hooks) or self._st.now() < 0:
+            return None  # the full path's state, a client_encoding converted
         try:
             if request is repeats.QUERY:
                 return self._query(data, protocol)
@@ -153,6 +151,12 @@ class Reads:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("answering a read at the wire failed")
             return None
+
+    def forget(self) -> None:
+        """A request answered at the wire from the query cache (cache/hits.py, which
+        offers this its misses): no Parse of it waits for the statement the full path
+        makes."""
+        self._unnamed.forget()
 
     def _bind(
         self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol
@@ -230,8 +234,16 @@ class Reads:
         start = time.perf_counter()
         if prepared.literals:
             params = [*params, *prepared.literals]
-        values = _bind(StatementContext(session, prepared, params, formats), generated,
-                       params, prepared.param_types)
+        ctx = StatementContext(session, prepared, params, formats)
+        values = _bind(ctx, generated, params, prepared.param_types)
+        cache = self._pipeline.cache
+        key = None
+        if cache is not None:  # a miss (Hits.at_wire found no entry): kept when it ran
+            key = cache.key_of(ctx, stmt, generated.sql, values, formats)
+            if key is not None:
+                if not cache.fills_at_wire(key):
+                    return None
+                since = cache.store.clock
         out = session.pool.inline(_read, conn, generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
@@ -260,17 +272,21 @@ class Reads:
             prepared, tuple(shown), settings.style_now or settings.style(), formats)
         if describe:
             head.append(description)
-        if rows and encode is not None:
-            head.append(encode(rows))
+        frames = encode(rows) if rows and encode is not None else b""
+        if frames:
+            head.append(frames)
         tag = command_tag(stmt.tag, len(rows))
         head.append(m.command_complete(tag))
         head.append(m.READY_IDLE)
+        if key is not None:
+            cache.keep(ctx, key, stmt, shown, frames, len(rows), tag, since,
+                       self._pipeline.rerun(stmt, generated, values, prepared.param_types))
         session.settle()  # transaction pooling: the connection goes back, as after the full path
         session._member.record(time.perf_counter() - start, True)
         self._numbers.answered += 1
         report = self._hooks.answered
-        if report is not None:
-            report(session, stmt, start, tag, len(rows), None)
+        if report is not None:  # a miss with the cache on (cache_hit false), else none
+            report(session, stmt, start, tag, len(rows), None if cache is None else False)
         return b"".join(head)
 
     def _drop(self, prepared: Any, plan: Plan, schema: bool) -> None:

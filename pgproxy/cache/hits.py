@@ -149,15 +149,18 @@ class Hits:
 
     __slots__ = (
         "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_parse",
-        "_pending", "_session", "_st", "_statements", "_unnamed",
+        "_pending", "_reads", "_session", "_st", "_statements", "_unnamed",
     )
 
     def __init__(
         self, cache: Cache, session: Session, hooks: Hooks,
         parse: Callable[..., tuple[list[Any], tuple[Any, ...]]],
-        generate: Callable[..., Any],
+        generate: Callable[..., Any], reads: Any = None,
     ) -> None:
         self._cache = cache
+        # wire_reads.Reads, on a backend whose reads run inline: what a miss here may be
+        # answered by (it keeps the result in the cache), else None.
+        self._reads = reads
         self._session = session
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
@@ -186,7 +189,23 @@ class Hits:
         (WireConnection.data_received): a Bind with its Execute and Sync (a Describe of
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
-        memo looked up by one key made of the bytes received, and no task wakes."""
+        memo looked up by one key made of the bytes received, and no task wakes. A
+        request the cache cannot answer here goes to the reads run inline, if any (a
+        miss they answer is kept in the cache; wire_reads.LATER: offered again)."""
+        reply = self._hit(data, protocol)
+        reads = self._reads
+        if reads is not None:
+            if reply is None:
+                reply = reads.at_wire(data, protocol)
+                if reply:  # answered: nothing of it for the full path to learn
+                    self._missed = None
+                    self._unnamed.forget()
+            else:
+                reads.forget()  # answered: no Parse of it waits for its statement there
+        return reply
+
+    def _hit(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """at_wire from the cache's entries alone."""
         self._missed = None
         self._unnamed.forget()
         request = repeats.recognise(data)
@@ -252,6 +271,8 @@ class Hits:
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
+        if self._reads is not None:
+            self._reads.answer(mtype, body, protocol, reader)  # what it learns, never answers
         self._unnamed.made(mtype, protocol, self._cache.store.clock)
         missed = self._pending = self._missed
         if missed is not None:
