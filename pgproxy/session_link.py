@@ -436,6 +436,23 @@ class BackendLink:
         self._conn_branch = None
         return self._hold(lease, self._home, self.route.group.primary)  # type: ignore[union-attr]
 
+    def lease_soon(self, then: Callable[[Connection | None], None]) -> bool:
+        """For a caller with no coroutine (a read answered at the wire) that
+        _connection_now() left without one, while every connection of the pool is lent:
+        True, and `then(conn)` once one comes back and is the session's, in turn with the
+        sessions waiting in connection() (None: a slot came free instead, or pool_timeout
+        passed: connection() is the way). False: connection() would not simply wait."""
+        pool = self._home
+        if self.conn is not None or self._branch() or pool.open < pool.options.pool_size:
+            return False
+        primary = self.route.group.primary  # type: ignore[union-attr]
+
+        def lent(lease: Lease | None) -> None:
+            then(None if lease is None else self._hold(lease, pool, primary))
+
+        pool.wait_soon(lent)
+        return True
+
     async def connection(self) -> Connection:
         # A branch (the route's `db/branch`, USE, or SET pgproxy.branch) is the
         # connection's own database, Dolt's revision database, so dolt_commit()

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
@@ -126,6 +127,11 @@ class Reads:
         self._statements = repeats.Statements(numbers)
         # The unnamed statement's Parse resent before its Bind, outdated by the schema.
         self._unnamed = repeats.UnnamedParse()
+
+    @staticmethod
+    def serves(backend: Any) -> bool:
+        """Whether this answers reads on `backend`: an engine whose reads run inline."""
+        return bool(backend.capabilities.inline_reads)
 
     def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
@@ -218,13 +224,8 @@ class Reads:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        generated = plan.generated
-        translated = prepared.translated
-        stmt = prepared.statement
-        if translated is None or translated[2] is not generated \
-                or translated[0] is not session.target() \
-                or (stmt.literal_columns and timelike(prepared.literals)):
-            prepared.read_plan = None
+        values = self._bound(prepared, plan, params, formats)
+        if values is None:
             return None
         if session.pool.spent():
             return LATER  # the loop's inline budget is spent: asked again once it turns
@@ -232,23 +233,49 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
-        if prepared.literals:
-            params = [*params, *prepared.literals]
-        ctx = StatementContext(session, prepared, params, formats)
-        values = _bind(ctx, generated, params, prepared.param_types)
+        fill = None
         cache = self._pipeline.cache
-        key = None
-        if cache is not None:  # a miss (Hits.at_wire found no entry): kept when it ran
-            key = cache.key_of(ctx, stmt, generated.sql, values, formats)
+        if cache is not None:  # a miss (Hits.at_wire found no entry): kept once it ran
+            ctx = StatementContext(session, prepared, params, formats)
+            stmt = prepared.statement
+            key = cache.key_of(ctx, stmt, plan.generated.sql, values, formats)
             if key is not None:
                 if not cache.fills_at_wire(key):
                     return None
-                since = cache.store.clock
-        out = session.pool.inline(_read, conn, generated, values, DEFAULT_BATCH)
+                fill = partial(cache.keep, ctx, key, stmt, cache.store.clock, self._pipeline.rerun(
+                    stmt, plan.generated, values, prepared.param_types))
+        out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
                 prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
             return None
+        return self._reply(prepared, plan, out, formats, describe, head, start, fill)
+
+    def _bound(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
+    ) -> list[Any] | None:
+        """The driver's values for a run with the Bind's `params`, as the full path binds
+        them (the literals of a simple Query's shape after them); None when the plan is no
+        longer the statement's translation for the session's target (learned anew)."""
+        translated = prepared.translated
+        if translated is None or translated[2] is not plan.generated \
+                or translated[0] is not self._session.target() \
+                or (prepared.statement.literal_columns and timelike(prepared.literals)):
+            prepared.read_plan = None
+            return None
+        if prepared.literals:
+            params = [*params, *prepared.literals]
+        return _bind(StatementContext(self._session, prepared, params, formats),
+                     plan.generated, params, prepared.param_types)
+
+    def _reply(
+        self, prepared: Any, plan: Plan, out: Any, formats: list[int], describe: bool,
+        head: list[bytes], start: float, fill: Any = None,
+    ) -> bytes | None:
+        """The reply to a run that returned `out` (_read's), or None: the full path's.
+        `fill(columns, frames, rows, tag)` keeps a cache miss's result (QueryCache.keep)."""
+        session = self._session
+        stmt = prepared.statement
         cursor, rows, exhausted, in_tx = out
         if not exhausted or in_tx:
             if not exhausted:
@@ -259,7 +286,7 @@ class Reads:
         columns = cursor.columns
         if columns != shown:
             typed = None if columns is None else self._pipeline.typed_now(
-                stmt, session.route.backend, generated, prepared.param_types, columns)
+                stmt, session.route.backend, plan.generated, prepared.param_types, columns)
             if typed != shown:
                 # DDL changed the result (the full path learns anew), or its typing needs
                 # the schema, or changes with the rows.
@@ -278,15 +305,14 @@ class Reads:
         tag = command_tag(stmt.tag, len(rows))
         head.append(m.command_complete(tag))
         head.append(m.READY_IDLE)
-        if key is not None:
-            cache.keep(ctx, key, stmt, shown, frames, len(rows), tag, since,
-                       self._pipeline.rerun(stmt, generated, values, prepared.param_types))
+        if fill is not None:
+            fill(shown, frames, len(rows), tag)
         session.settle()  # transaction pooling: the connection goes back, as after the full path
         session._member.record(time.perf_counter() - start, True)
         self._numbers.answered += 1
         report = self._hooks.answered
-        if report is not None:  # a miss with the cache on (cache_hit false), else none
-            report(session, stmt, start, tag, len(rows), None if cache is None else False)
+        if report is not None:  # a cache miss kept (cache_hit false), else none
+            report(session, stmt, start, tag, len(rows), None if fill is None else False)
         return b"".join(head)
 
     def _drop(self, prepared: Any, plan: Plan, schema: bool) -> None:
@@ -329,7 +355,7 @@ class Reads:
         caps = ctx.route.backend.capabilities
         if result.__class__ is not BackendResult or not result.settled \
                 or result.columns is None or session.in_transaction or session.failed \
-                or session.temp_names or not caps.inline_reads or caps.passthrough \
+                or session.temp_names or not self.serves(ctx.route.backend) or caps.passthrough \
                 or (stmt.literal_columns and timelike(prepared.literals)):
             return
         translated = prepared.translated

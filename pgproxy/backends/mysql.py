@@ -390,9 +390,17 @@ class MySQLCursor:
         try:
             rows = self._fetchmany(size)
         except self.ERRORS as exc:
-            self._done = True
-            self._conn._running = False
-            raise self._conn._error(exc) from None
+            raise self._failed(exc) from None
+        return self._took(rows, size)
+
+    def _failed(self, exc: BaseException) -> errors.PgError:
+        """A fetch failed: the result is over; the error to raise."""
+        self._done = True
+        self._conn._running = False
+        return self._conn._error(exc)
+
+    def _took(self, rows: list[tuple[Any, ...]], size: int) -> list[tuple[Any, ...]]:
+        """Rows fetched for `size` asked, converted; fewer than asked: the result is done."""
         if len(rows) < size:
             self._done = True
             self._conn._running = False

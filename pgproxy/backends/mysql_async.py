@@ -42,6 +42,7 @@ from pgproxy.workers import await_only
 log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
+_REFUSED = (*_DRIVER_ERRORS, TypeError, ValueError)  # a statement's: bad parameters too
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 _LOST = 2013  # CR_SERVER_LOST
 
@@ -157,13 +158,17 @@ class AsyncMySQLCursor(mysql.MySQLCursor):
 
     def _close(self) -> None:
         cursor = self._cursor
-        result = cursor._result
-        if result is None or not (result.unbuffered_active or result.has_next):
-            # All read (a point query, a write): asyncmy's close would find nothing left to
-            # read, through three coroutines; this is all it would do.
+        if self.all_read():
+            # A point query, a write: asyncmy's close would find nothing left to read,
+            # through three coroutines; this is all it would do.
             cursor.connection = None
             return
         await_only(cursor.close())
+
+    def all_read(self) -> bool:
+        """Nothing of the result is left to read from the connection: closed with no wait."""
+        result = self._cursor._result
+        return result is None or not (result.unbuffered_active or result.has_next)
 
 
 class AsyncMySQLConnection(mysql.MySQLConnection):
@@ -215,13 +220,50 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             # Always %-format, even without parameters, so a literal % is
             # written %% whatever the statement (paramstyle 'format').
             await_only(cursor.execute(sql, tuple(params)))
-        except _DRIVER_ERRORS as exc:
-            self._running = False
-            raise self._error(exc) from None
-        except (TypeError, ValueError) as exc:
-            self._running = False
-            raise errors.ProtocolViolation(f"bad statement parameters: {exc}") from None
+        except _REFUSED as exc:
+            raise self._refused(exc) from None
         return self._result(sql, cursor)
+
+    def _refused(self, exc: BaseException) -> errors.PgError:
+        """A statement failed to run: the error to raise."""
+        self._running = False
+        if isinstance(exc, (TypeError, ValueError)):
+            return errors.ProtocolViolation(f"bad statement parameters: {exc}")
+        return self._error(exc)
+
+    async def read_now(
+        self, sql: str, params: Sequence[Any], prefetch: int
+    ) -> tuple[mysql.MySQLCursor, list[tuple[Any, ...]], bool, bool] | None:
+        """pipeline._read as a coroutine, for a read answered at the wire (stepped by its
+        caller's callbacks, wire_reads_async.py: no greenlet, no task): the result, its
+        first `prefetch` rows, whether they are all (if not, the result stays open: the
+        next statement reads out the rest) and the transaction state. None: a result with
+        rows left to read is open on the connection (the full path's to finish)."""
+        current = self._current
+        if current is not None:
+            if not current.all_read():  # type: ignore[attr-defined]  # an AsyncMySQLCursor
+                return None
+            self._finish_current()  # with no wait
+        while self._killing is not None:
+            await asyncio.shield(self._killing)
+        cursor = asyncmy.cursors.SSCursor(self._conn)
+        self._start()
+        try:
+            await cursor.execute(sql, tuple(params))
+        except _REFUSED as exc:
+            raise self._refused(exc) from None
+        result = self._result(sql, cursor)
+        rows: list[tuple[Any, ...]] = []
+        if result.columns is not None:
+            try:
+                fetched = await cursor.fetchmany(prefetch)
+            except _DRIVER_ERRORS as exc:
+                raise result._failed(exc) from None
+            rows = result._took(fetched, prefetch)
+            if len(rows) == prefetch:
+                return result, rows, False, self.in_transaction
+        result.close()  # all read: no wait (AsyncMySQLCursor._close)
+        return result, rows, True, self.in_transaction
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,

@@ -29,6 +29,7 @@ BY_ERRNO: dict[int, str] = {
     1149: "42601",
     1136: "42601",  # column count doesn't match value count
     1365: "22012",  # division by 0
+    1242: "21000",  # subquery returns more than 1 row (cardinality violation)
     1050: "42P07",  # table exists
     1061: "42P07",  # duplicate key name
     1007: "42P04",  # database exists

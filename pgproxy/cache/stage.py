@@ -294,9 +294,9 @@ class QueryCache:
         return key not in self.store and key not in self._flights
 
     def keep(
-        self, session: StatementContext, key: Hashable, stmt: dialects.Statement,
-        columns: Sequence[Column], frames: bytes, rows: int, tag: str, since: int,
-        rerun: Callable[[Any], Awaitable[Any]],
+        self, session: StatementContext, key: Hashable, stmt: dialects.Statement, since: int,
+        rerun: Callable[[Any], Awaitable[Any]], columns: Sequence[Column], frames: bytes,
+        rows: int, tag: str,
     ) -> None:
         """A miss the wire answered by running it (wire_reads.py: one batch, `frames` its
         DataRows): counted and kept as read() keeps the full path's, unless one of its

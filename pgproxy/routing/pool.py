@@ -205,6 +205,28 @@ class ConnectionPool:
             return await self._open()
         return lease
 
+    def wait_soon(self, then: Callable[[Lease | None], None]) -> None:
+        """_wait for a caller with no coroutine (a read answered at the wire): `then(lease)`
+        when a connection comes back to it, in turn with acquire's waiters; `then(None)`
+        when a slot came free instead (acquire opens it) or pool_timeout passed."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Lease | None] = loop.create_future()
+        self._waiters.append(waiter)
+        start = time.monotonic()
+        timer = loop.call_later(self.options.pool_timeout, self._expire, waiter)
+
+        def lent(done: asyncio.Future[Lease | None]) -> None:
+            timer.cancel()
+            self.max_wait = max(self.max_wait, time.monotonic() - start)
+            if done.exception() is None:
+                then(done.result())
+                return
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(done)
+            then(None)  # the full path waits its own turn, and reports 53300 if it must
+
+        waiter.add_done_callback(lent)
+
     def _expire(self, waiter: asyncio.Future[Lease | None]) -> None:
         if not waiter.done():
             waiter.set_exception(TimeoutError())

@@ -29,6 +29,7 @@ from pgproxy.wire import messages as m
 from pgproxy.wire.described import result_description, row_description, shape
 from pgproxy.wire.policy import Peer
 from pgproxy.wire.protocol import Portal, ServerProtocol, State
+from pgproxy.wire.repeats import PENDING
 
 if TYPE_CHECKING:
     from pgproxy.wire.interface import Core, CoreSession, Result
@@ -95,6 +96,12 @@ class WireConnection(asyncio.Protocol):
         # hit; wire_reads.Reads.at_wire, a repeated SQLite read run inline).
         self._parked = False
         self._later: bytes | None = None  # a request at_wire put off to the loop's next turn
+        # A request at_wire answers later (wire_reads_async.PENDING) until _deliver: it, and
+        # the bytes received since, held in order; whether an EOF came meanwhile.
+        self._asked: bytes | None = None
+        self._held: list[bytes] | None = None
+        self._held_size = 0
+        self._eof_held = False
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._paused_writing = False
@@ -135,13 +142,24 @@ class WireConnection(asyncio.Protocol):
         self._task = self.loop.create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:  # behind a request being answered at the wire: in order
+            held.append(data)
+            self._held_size += len(data)
+            if self._held_size > READ_HIGH_WATER and not self._paused_reading:
+                self._paused_reading = True
+                self.transport.pause_reading()  # type: ignore[union-attr]  # connected
+            return
         if self._later is not None:  # more bytes behind a request offered again: in order
             data, self._later = self._later + data, None
             self._parked = False
         if self._parked:
             reply = None if self._paused_writing else self._hits.at_wire(data, self.protocol)
             if reply is not None:
-                if reply:
+                if reply is PENDING:  # answered when its read returns: see _deliver
+                    self._asked, self._held, self._held_size = data, [], 0
+                    self._at_ready = False
+                elif reply:
                     self.transport.write(reply)  # type: ignore[union-attr]  # connected
                 else:  # b"": to be offered again once the loop has turned (wire_reads.LATER)
                     self._later = data
@@ -149,6 +167,34 @@ class WireConnection(asyncio.Protocol):
                 return
             self._parked = False
         self._take(data)
+
+    def _deliver(self, reply: bytes | None) -> None:
+        """The reply to the request at_wire answered PENDING (None: the full path answers
+        it); then what arrived meanwhile, as it would have been taken after the reply."""
+        request, held = self._asked, self._held
+        self._asked = self._held = None
+        self._at_ready = True
+        if self._paused_reading:
+            self._resume_reading()
+        if reply is None:
+            self._parked = False
+            held.insert(0, request)  # type: ignore[union-attr, arg-type]  # set with it
+            self._take(b"".join(held))  # type: ignore[arg-type]
+        else:
+            transport = self.transport
+            if not self._lost and transport is not None and not transport.is_closing():
+                transport.write(reply)
+            if held and not self._lost:
+                self.data_received(b"".join(held))
+            if self._inbox is not None and self._inbox.received:
+                self._on_notification()  # held back while the read ran
+        if self._held is not None:
+            return  # another request answered later: the EOF, a loss wait for it too
+        if self._eof_held:
+            self._eof_held = False
+            self.eof_received()
+        elif self._lost:
+            self._wake()
 
     def _offer_again(self) -> None:
         """A request at_wire put off until the loop turned (see data_received)."""
@@ -165,6 +211,11 @@ class WireConnection(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool | None:
+        if self._held is not None:  # after the reply to a request being answered (_deliver)
+            self._eof_held = True
+            # Kept open to send it: a TLS transport cannot be, and closes (the reply is lost
+            # with it, as the full path's would be).
+            return self.transport is None or self.transport.get_extra_info("ssl_object") is None
         if self._later is not None:  # a request put off: the task answers it before the EOF
             data, self._later = self._later, None
             self._parked = False
@@ -189,7 +240,8 @@ class WireConnection(asyncio.Protocol):
 
     def _wake(self) -> None:
         w = self._waiter
-        if w is not None and not w.done():
+        # (Not while a request is answered at the wire: _deliver wakes it after the reply.)
+        if w is not None and not w.done() and self._held is None:
             w.set_result(None)
 
     async def _next(self, empty: bool = False) -> tuple[bytes, bytes]:
@@ -308,6 +360,8 @@ class WireConnection(asyncio.Protocol):
         self._settings = getattr(self.session, "settings", None)
         hit_path = getattr(self.core, "hit_path", None)
         self._hits = hit_path(self.session) if hit_path is not None else None
+        if hasattr(self._hits, "deliver"):  # it answers some requests later (PENDING)
+            self._hits.deliver = self._deliver
         self._sync_encoding()
         inbox = self._inbox = getattr(self.session, "inbox", None)  # the admin has none
         if inbox is not None:  # LISTEN / NOTIFY

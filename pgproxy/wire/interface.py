@@ -175,7 +175,10 @@ class Core(Protocol):
     hit, pgproxy/cache/hits.py); the wire then sends ReadyForQuery. Its
     `at_wire(data, protocol) -> bytes | None` may answer a request read whole while
     the connection waits for a command, ReadyForQuery included (a cache hit; with no
-    cache, a repeated SQLite read run inline, pgproxy/wire_reads.py).
+    cache, a repeated SQLite read run inline, pgproxy/wire_reads.py), or
+    wire/repeats.PENDING: the object's `deliver`, which the connection sets, gets the
+    reply when it is ready (None: the request goes the full path), and the connection
+    holds what it receives meanwhile (a MariaDB read, pgproxy/wire_reads_async.py).
     """
 
     async def open_session(

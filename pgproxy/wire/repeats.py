@@ -32,6 +32,9 @@ NUMBERED = 1024
 DESCRIBE = b"D\x00\x00\x00\x06P\x00"
 EXECUTE_SYNC = b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04"
 DESCRIBE_EXECUTE_SYNC = DESCRIBE + EXECUTE_SYNC
+# at_wire's answer for a request whose reply is written later, by the connection's
+# `deliver` (pgproxy/wire_reads_async.py: a read that waits for its backend).
+PENDING: Any = object()
 # recognise()'s answer for a simple Query.
 QUERY = (-1, 0, 0, False)
 _READY = State.READY

@@ -195,3 +195,33 @@ async def test_a_cancelled_waiter_passes_its_connection_on(tmp_path: Path) -> No
     first.cancel()
     assert await second is held
     assert (pool.open, pool.lent) == (1, 1)
+
+
+
+@aio
+async def test_a_waiter_with_no_coroutine_gets_a_connection_in_turn(tmp_path: Path) -> None:
+    """wait_soon (a read answered at the wire): its turn among acquire's waiters; None
+    when a slot comes free instead, or pool_timeout passes."""
+    pool = _pool(tmp_path, pool_size=1, pool_timeout=0.2)
+    held = await pool.acquire()
+    got: list[object] = []
+    first = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0)
+    pool.wait_soon(got.append)
+    assert pool.row()[6] == 2  # waiting
+    pool.release(held)
+    lease = await first  # first come, first served
+    assert got == []
+    pool.release(lease)
+    await asyncio.sleep(0)
+    assert got == [lease] and pool.lent == 1  # handed over, still lent
+    pool.wait_soon(got.append)
+    pool.discard(lease)  # its slot comes free: the waiter's to open, through acquire
+    await asyncio.sleep(0)
+    assert got == [lease, None]
+    held = await pool.acquire()
+    pool.wait_soon(got.append)
+    await asyncio.sleep(0.3)
+    assert got == [lease, None, None]  # pool_timeout passed
+    assert pool.row()[6] == 0 and pool.max_wait >= 0.2
+    pool.release(held)
