@@ -74,7 +74,7 @@ log = logging.getLogger("pgproxy.wire_reads")
 class Plan:
     """What the full path did for a prepared statement in one session state."""
 
-    __slots__ = ("columns", "drops", "generated", "state", "version")
+    __slots__ = ("columns", "drops", "generated", "overruns", "state", "version")
 
     def __init__(
         self, state: int, generated: Any, columns: list[Any], version: int = 0, drops: int = 0
@@ -87,12 +87,17 @@ class Plan:
         # Plans of the statement dropped with no schema change (columns typed from the
         # rows, which change with them): past MAX_DROPS it is the full path's for good.
         self.drops = drops
+        # Runs in a row that outgrew the inline budget and moved to a worker: one alone
+        # may be the machine's load (the process preempted mid-read), MAX_OVERRUNS in a
+        # row a read too long for the loop.
+        self.overruns = 0
 
 
 # A statement that ran too long or too large to answer here: the full path's for good.
 FULL_PATH = Plan(-1, None, [])
 DROPPED = -2
 MAX_DROPS = 3
+MAX_OVERRUNS = 3
 # at_wire's answer for a request to offer again once the event loop has turned (the
 # inline budget of this turn is spent): the full path would run it in a worker thread.
 LATER = b""
@@ -247,8 +252,12 @@ class Reads:
         out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
-                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
+                plan.overruns += 1  # it ran long and moved: past MAX_OVERRUNS a worker's
+                if plan.overruns >= MAX_OVERRUNS:
+                    prepared.read_plan = FULL_PATH
             return None
+        if plan.overruns:
+            plan.overruns = 0
         return self._reply(prepared, plan, out, formats, describe, head, start, fill)
 
     def _bound(
