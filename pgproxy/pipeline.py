@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from operator import attrgetter
@@ -277,25 +277,33 @@ class Pipeline:
             done = RowsResult(stmt.tag)  # nothing for the backend to do (DISCARD, DEALLOCATE)
             done.notices = _notices(ctx, generated)
             return done
-        cache = self._cache
-        if cache is not None:
-            key = cache.key(ctx, stmt, generated.sql, values, formats)
-            if key is not None:
-                # run(ctx): the cache may run it again on a session of its own.
-                run = partial(
-                    self._execute, stmt=stmt, generated=generated, values=values,
-                    param_types=param_types,
-                )
-                return await cache.read(ctx, key, stmt, run)
+        learner = None
         if prepared is not None and prepared.read_learner is not None and stmt is ctx.stmt \
                 and params is ctx.params:
             # The client's own statement as it came, which an answer at the wire asked to
             # learn how the full path runs (pgproxy/wire_reads.py).
             learner, prepared.read_learner = prepared.read_learner, None
-            result = await self._execute(ctx, stmt, generated, values, param_types)
-            learner.learn(ctx, generated, result)
-            return result
+        cache = self._cache
+        if cache is not None:
+            key = cache.key(ctx, stmt, generated.sql, values, formats)
+            if key is not None:
+                run = self.rerun(stmt, generated, values, param_types)
+                if learner is not None:  # learned from a miss's run (a hit runs nothing)
+                    run = partial(_learning, learner, generated, run)
+                return await cache.read(ctx, key, stmt, run)
+        if learner is not None:
+            return await _learning(
+                learner, generated, self.rerun(stmt, generated, values, param_types), ctx)
         return await self._execute(ctx, stmt, generated, values, param_types)
+
+    def rerun(
+        self, stmt: dialects.Statement, generated: dialects.Generated, values: list[Any],
+        param_types: Sequence[int],
+    ) -> Callable[[StatementContext], Awaitable[BackendResult]]:
+        """`run(ctx)`: the statement run on the backend as bound, on the session given (the
+        query cache runs it again on a session of its own to refresh an entry)."""
+        return partial(self._execute, stmt=stmt, generated=generated, values=values,
+                       param_types=param_types)
 
     async def _execute(
         self,
@@ -713,6 +721,16 @@ def _execute(
             steps.run_sql(conn, steps.literal(conn, sql))
         undo.clear()
     return cursor, rows, exhausted, conn.in_transaction
+
+
+async def _learning(
+    learner: Any, generated: dialects.Generated, run: Callable[[Any], Awaitable[Any]],
+    ctx: StatementContext,
+) -> Any:
+    """run(ctx), its result shown to the answer at the wire that asked to learn it."""
+    result = await run(ctx)
+    learner.learn(ctx, generated, result)
+    return result
 
 
 @inline

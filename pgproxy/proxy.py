@@ -118,23 +118,25 @@ class Proxy:
 
     def hit_path(self, session: Any) -> Hits | Reads | None:
         """What answers a session's repeated reads at the wire: the query cache's hits
-        (pgproxy/cache/hits.py), else, on a backend whose reads run inline, the reads
-        themselves (pgproxy/wire_reads.py), or on one whose driver runs in greenlets, started
-        there and answered when they return (pgproxy/wire_reads_async.py)."""
+        (pgproxy/cache/hits.py), and on a backend whose reads run inline, the reads
+        themselves (pgproxy/wire_reads.py; with the cache on, its misses, which they keep
+        in the cache as the full path would); with no cache, on one whose driver is
+        asyncio's, reads started there and answered when they return
+        (pgproxy/wire_reads_async.py)."""
         if not isinstance(session, Session):
             return None  # the admin console
         pipeline = self.pipeline
+        backend = session.route.backend
+        plain = not backend.capabilities.passthrough  # a backend whose SQL is translated
+        reads = Reads(pipeline, session, pipeline.hooks, self.reads) \
+            if plain and Reads.serves(backend) else None
         cache = pipeline.cache
         if cache is not None:
-            return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate)
-        backend = session.route.backend
-        if backend.capabilities.passthrough:
-            return None
-        if Reads.serves(backend):
-            return Reads(pipeline, session, pipeline.hooks, self.reads)
-        if AsyncReads.serves(backend):  # an asyncio driver (wire_reads_async.py)
+            return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate,
+                        reads)
+        if reads is None and plain and AsyncReads.serves(backend):  # an asyncio driver
             return AsyncReads(pipeline, session, pipeline.hooks, self.reads)
-        return None
+        return reads
 
     def pool(self, backend: Backend) -> Workers:
         """The workers of `backend`: a hung backend holds only its own threads."""

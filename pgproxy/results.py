@@ -262,6 +262,10 @@ class PassThrough:
         self._inner = inner
 
     @property
+    def inner(self) -> Any:
+        return self._inner
+
+    @property
     def columns(self) -> Any:
         return self._inner.columns
 

@@ -530,8 +530,10 @@ class BackendLink:
             self._active = None
 
     def forget_active(self, result: Any) -> None:
-        """`result` has ended: it no longer holds the connection."""
-        if self._active is result:
+        """`result` has ended: it no longer holds the connection (nor does the stage's
+        wrapper of it that is the active one: a cache fill's recording)."""
+        active = self._active
+        if active is result or (active is not None and getattr(active, "inner", None) is result):
             self._active = None
             if self._lease is not None:
                 self.settle()

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pgproxy import errors
@@ -73,7 +74,7 @@ log = logging.getLogger("pgproxy.wire_reads")
 class Plan:
     """What the full path did for a prepared statement in one session state."""
 
-    __slots__ = ("columns", "drops", "generated", "state", "version")
+    __slots__ = ("columns", "drops", "generated", "overruns", "state", "version")
 
     def __init__(
         self, state: int, generated: Any, columns: list[Any], version: int = 0, drops: int = 0
@@ -86,12 +87,17 @@ class Plan:
         # Plans of the statement dropped with no schema change (columns typed from the
         # rows, which change with them): past MAX_DROPS it is the full path's for good.
         self.drops = drops
+        # Runs in a row that outgrew the inline budget and moved to a worker: one alone
+        # may be the machine's load (the process preempted mid-read), MAX_OVERRUNS in a
+        # row a read too long for the loop.
+        self.overruns = 0
 
 
 # A statement that ran too long or too large to answer here: the full path's for good.
 FULL_PATH = Plan(-1, None, [])
 DROPPED = -2
 MAX_DROPS = 3
+MAX_OVERRUNS = 3
 # at_wire's answer for a request to offer again once the event loop has turned (the
 # inline budget of this turn is spent): the full path would run it in a worker thread.
 LATER = b""
@@ -145,10 +151,8 @@ class Reads:
         if request is None:
             return None
         session = self._session
-        pipeline = self._pipeline
-        if pipeline.cache is not None or not repeats.waiting(session, protocol, self._hooks) \
-                or self._st.now() < 0:
-            return None  # a cache to fill, the full path's state, a client_encoding converted
+        if not repeats.waiting(session, protocol, self._hooks) or self._st.now() < 0:
+            return None  # the full path's state, a client_encoding converted
         try:
             if request is repeats.QUERY:
                 return self._query(data, protocol)
@@ -158,6 +162,12 @@ class Reads:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("answering a read at the wire failed")
             return None
+
+    def forget(self) -> None:
+        """A request answered at the wire from the query cache (cache/hits.py, which
+        offers this its misses): no Parse of it waits for the statement the full path
+        makes."""
+        self._unnamed.forget()
 
     def _bind(
         self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol
@@ -228,12 +238,27 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
+        fill = None
+        cache = self._pipeline.cache
+        if cache is not None:  # a miss (Hits.at_wire found no entry): kept once it ran
+            ctx = StatementContext(session, prepared, params, formats)
+            stmt = prepared.statement
+            key = cache.key_of(ctx, stmt, plan.generated.sql, values, formats)
+            if key is not None:
+                if not cache.fills_at_wire(key):
+                    return None
+                fill = partial(cache.keep, ctx, key, stmt, cache.store.clock, self._pipeline.rerun(
+                    stmt, plan.generated, values, prepared.param_types))
         out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
-                prepared.read_plan = FULL_PATH  # it ran long and moved: a worker's to run
+                plan.overruns += 1  # it ran long and moved: past MAX_OVERRUNS a worker's
+                if plan.overruns >= MAX_OVERRUNS:
+                    prepared.read_plan = FULL_PATH
             return None
-        return self._reply(prepared, plan, out, formats, describe, head, start)
+        if plan.overruns:
+            plan.overruns = 0
+        return self._reply(prepared, plan, out, formats, describe, head, start, fill)
 
     def _bound(
         self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]
@@ -254,9 +279,10 @@ class Reads:
 
     def _reply(
         self, prepared: Any, plan: Plan, out: Any, formats: list[int], describe: bool,
-        head: list[bytes], start: float,
+        head: list[bytes], start: float, fill: Any = None,
     ) -> bytes | None:
-        """The reply to a run that returned `out` (_read's), or None: the full path's."""
+        """The reply to a run that returned `out` (_read's), or None: the full path's.
+        `fill(columns, frames, rows, tag)` keeps a cache miss's result (QueryCache.keep)."""
         session = self._session
         stmt = prepared.statement
         cursor, rows, exhausted, in_tx = out
@@ -282,17 +308,20 @@ class Reads:
             prepared, tuple(shown), settings.style_now or settings.style(), formats)
         if describe:
             head.append(description)
-        if rows and encode is not None:
-            head.append(encode(rows))
+        frames = encode(rows) if rows and encode is not None else b""
+        if frames:
+            head.append(frames)
         tag = command_tag(stmt.tag, len(rows))
         head.append(m.command_complete(tag))
         head.append(m.READY_IDLE)
+        if fill is not None:
+            fill(shown, frames, len(rows), tag)
         session.settle()  # transaction pooling: the connection goes back, as after the full path
         session._member.record(time.perf_counter() - start, True)
         self._numbers.answered += 1
         report = self._hooks.answered
-        if report is not None:
-            report(session, stmt, start, tag, len(rows), None)
+        if report is not None:  # a cache miss kept (cache_hit false), else none
+            report(session, stmt, start, tag, len(rows), None if fill is None else False)
         return b"".join(head)
 
     def _drop(self, prepared: Any, plan: Plan, schema: bool) -> None:

@@ -119,8 +119,9 @@ class Plan:
     a request of it the memo has not seen is keyed from its Bind's values, by the full
     path's own functions, and answered here when the cache has that key. Learned once a
     request of the statement was checked (Hits._vouch): its key binds only the client's
-    values. `score` falls with each key made for nothing (a miss) and rises with each
-    hit: a statement whose keys mostly miss is keyed here only now and then."""
+    values. `score` falls with each key made for nothing (a miss the full path then
+    answers) and rises with each hit: a statement whose keys mostly miss is keyed here
+    only now and then."""
 
     __slots__ = ("score", "skipped", "stmt")
 
@@ -148,16 +149,20 @@ class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_parse",
-        "_pending", "_session", "_st", "_statements", "_unnamed",
+        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_missed_plan",
+        "_parse", "_pending", "_reads", "_session", "_st", "_statements", "_unnamed",
     )
 
     def __init__(
         self, cache: Cache, session: Session, hooks: Hooks,
         parse: Callable[..., tuple[list[Any], tuple[Any, ...]]],
-        generate: Callable[..., Any],
+        generate: Callable[..., Any], reads: Any = None,
     ) -> None:
         self._cache = cache
+        # wire_reads.Reads, on a backend whose reads run inline: what a miss here may be
+        # answered by (it keeps the result in the cache), else None.
+        self._reads = reads
+        self._missed_plan: Plan | None = None  # a plan whose key missed in this request
         self._session = session
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
@@ -186,7 +191,26 @@ class Hits:
         (WireConnection.data_received): a Bind with its Execute and Sync (a Describe of
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
-        memo looked up by one key made of the bytes received, and no task wakes."""
+        memo looked up by one key made of the bytes received, and no task wakes. A
+        request the cache cannot answer here goes to the reads run inline, if any (a
+        miss they answer is kept in the cache; wire_reads.LATER: offered again)."""
+        self._missed_plan = None
+        reply = self._hit(data, protocol)
+        reads = self._reads
+        if reads is not None:
+            if reply is None:
+                reply = reads.at_wire(data, protocol)
+                if reply:  # answered: nothing of it for the full path to learn
+                    self._missed = None
+                    self._unnamed.forget()
+                    if self._missed_plan is not None:  # its key was made for that answer
+                        self._missed_plan.score += 1
+            else:
+                reads.forget()  # answered: no Parse of it waits for its statement there
+        return reply
+
+    def _hit(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """at_wire from the cache's entries alone."""
         self._missed = None
         self._unnamed.forget()
         request = repeats.recognise(data)
@@ -252,6 +276,8 @@ class Hits:
     ) -> bool:
         """Write the whole reply to this Bind (with the Describe, Execute and Sync after
         it) or Query when the cache has it; False: nothing was written or consumed."""
+        if self._reads is not None:
+            self._reads.answer(mtype, body, protocol, reader)  # what it learns, never answers
         self._unnamed.made(mtype, protocol, self._cache.store.clock)
         missed = self._pending = self._missed
         if missed is not None:
@@ -494,12 +520,14 @@ class Hits:
                     (stmt.literal_columns and timelike(literals)):
                 return None
             generated = self._generate(stmt, session.target())
-            if not all(isinstance(p, int) for p in generated.params):
-                return None  # a derived value: typed by what the full path alone knows
+            # The statement as the full path prepares it (Session._prepared, its memos and
+            # all): a derived value (a literal typed by its column) is bound as there.
+            prepared = session._prepared(stmt, ())
+            prepared.literals = literals
             params = list(literals)
-            ctx = StatementContext(session, None, params, ())
-            key = self._cache.key_of(
-                ctx, stmt, generated.sql, self._bind_values(ctx, generated, params, ()), ())
+            ctx = StatementContext(session, prepared, params, ())
+            values = self._bind_values(ctx, generated, params, prepared.param_types)
+            key = self._cache.key_of(ctx, stmt, generated.sql, values, ())
         except errors.PgError:
             return None  # the full path reports it
         except Exception:  # a bug here must not end the connection: the full path answers
@@ -510,9 +538,11 @@ class Hits:
     def _keep(
         self, plan: Plan, key: Any, stmt: Any, formats: list[int], what: Any, tail: Any
     ) -> Learned | None:
-        """A key a plan made: in the memo if the cache has it (the plan scores either way)."""
+        """A key a plan made: in the memo if the cache has it (the plan scores either way:
+        at_wire gives back what a miss cost it when the reads run inline answer it)."""
         if key is None or key not in self._cache.store:
             plan.score -= 1
+            self._missed_plan = plan
             return None
         plan.score = min(plan.score + 2, PLAN_MAX)
         hit = Learned(key, stmt, None)

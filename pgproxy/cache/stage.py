@@ -12,6 +12,7 @@ from typing import Any
 
 import dialects
 from dialects.cacheability import ANY_TABLE, ANY_TEMP
+from pgproxy.backends.base import Column
 from pgproxy.cache.hits import Memo
 from pgproxy.cache.results import CachedResult, FillingResult
 from pgproxy.cache.store import CacheStore, Entry, table_name
@@ -285,6 +286,38 @@ class QueryCache:
             # Whatever closes the session's open result must close the recording too.
             session.set_active(filling)
         return filling
+
+    def fills_at_wire(self, key: Hashable) -> bool:
+        """Whether a miss under `key` may be run and kept at the wire (wire_reads.py): no
+        entry under it (a hit, a stale one to refresh, is the full path's) and no fill
+        of it in flight (coalesced there)."""
+        return key not in self.store and key not in self._flights
+
+    def keep(
+        self, session: StatementContext, key: Hashable, stmt: dialects.Statement, since: int,
+        rerun: Callable[[Any], Awaitable[Any]], columns: Sequence[Column], frames: bytes,
+        rows: int, tag: str,
+    ) -> None:
+        """A miss the wire answered by running it (wire_reads.py: one batch, `frames` its
+        DataRows): counted and kept as read() keeps the full path's, unless one of its
+        tables was written after invalidation clock `since` (store.clock before it ran);
+        `rerun(session)` runs it again for a refresh, as read()'s `run`."""
+        self.stats.misses += 1
+        size = len(frames)
+        if size > self.options.max_result_bytes:
+            self.stats.too_large += 1
+            return
+        store = self.store
+        tables = frozenset(table_name(t) for t in stmt.tables_read)
+        if key in self._flights or not store.fresh_since(tables, since):
+            return
+        ttl = self._ttl(session, stmt)
+        entry = Entry(
+            columns, [(frames, rows)] if frames else [], rows, tag, size, tables,
+            None if ttl is None else time.monotonic() + ttl, session.route.name, stmt.sql,
+        )
+        self._refreshable(entry, ttl, rerun, session)
+        store.put(key, entry)
 
     # ------------------------------------------------------------ refresh-ahead
 
