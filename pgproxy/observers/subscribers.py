@@ -6,6 +6,7 @@ import abc
 import asyncio
 import hashlib
 import hmac
+import http.client
 import importlib
 import inspect
 import os
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
 
 from pgproxy.observers.events import loads
-from pgproxy.observers.post import HTTPError, Poster
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
 
@@ -62,11 +62,13 @@ class Webhook(Sink):
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"webhook url must be http or https: {url!r}")
         self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._secret = secret.encode()
         self.timeout = timeout
-        self._poster = Poster(parts.hostname or "localhost", parts.port,
-                              parts.scheme == "https", timeout)
+        self._conn: http.client.HTTPConnection | None = None
 
     def sign(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -79,19 +81,53 @@ class Webhook(Sink):
             parts[0] = b"[" + parts[0]
             parts[-1] += b"]"
         body = b",".join(parts) if parts else b"[]"
-        headers = f"Content-Type: application/json\r\nX-Pgproxy-Event-Count: {len(events)}\r\n"
+        headers = {"Content-Type": "application/json", "X-Pgproxy-Event-Count": str(len(events))}
         if self._secret:
-            headers += f"{SIGNATURE_HEADER}: {self.sign(body)}\r\n"
+            headers[SIGNATURE_HEADER] = self.sign(body)
         try:
-            status, reason = self._poster.post(self._path, headers, body)
-        except (OSError, HTTPError) as exc:
+            try:
+                response = self._post(body, headers)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if self._conn is None:
+                    raise
+                # The kept connection was closed by the server while idle (its keep-alive
+                # timeout): nothing of this batch was answered, so it goes on a new one now
+                # rather than waiting for the bus's retry.
+                self._drop_connection()
+                response = self._post(body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop_connection()
             raise DeliveryError(f"POST {self.url}: {exc!r}") from None
-        if not 200 <= status < 300:
-            raise DeliveryError(f"POST {self.url}: HTTP {status} {reason}")
+        if not 200 <= response.status < 300:
+            raise DeliveryError(f"POST {self.url}: HTTP {response.status} {response.reason}")
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> http.client.HTTPResponse:
+        conn = self._conn
+        fresh = conn is None
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = self._conn = cls(self._host, self._port, timeout=self.timeout)
+        try:
+            conn.request("POST", self._path, body, headers)
+            response = conn.getresponse()
+            response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if fresh:
+                self._conn = None  # a new connection refused too: no retry (see deliver_sync)
+                conn.close()
+            raise
+        if response.will_close:
+            self._drop_connection()
+        return response
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         super().close()
-        self._poster.close()
+        self._drop_connection()
 
 
 class AuditLog(Sink):

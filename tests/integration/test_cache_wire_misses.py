@@ -14,6 +14,7 @@ import pytest
 
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_wire import SYNC
+from tests.fix_wire_reads import answered
 from tests.integration.test_cache_hits import (
     ask,
     bind_named,
@@ -24,7 +25,6 @@ from tests.integration.test_cache_hits import (
     parse_named,
     session,
 )
-from tests.integration.test_wire_reads import answered
 
 CONFIG = "[query_cache]\nenabled = true\nttl = 300\n"
 BY_ID = "SELECT id, name FROM wm_t WHERE id = $1"

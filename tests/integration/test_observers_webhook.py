@@ -198,7 +198,7 @@ def test_nobody_listening_and_not_http_are_delivery_errors():
     threading.Thread(target=garbage, daemon=True).start()
     hook = Webhook(f"http://127.0.0.1:{port}/", timeout=2)
     try:
-        with pytest.raises(DeliveryError, match="not an HTTP response"):
+        with pytest.raises(DeliveryError, match="BadStatusLine"):  # not HTTP
             hook.deliver_sync(events(1))
     finally:
         hook.close()

@@ -11,12 +11,23 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
-import asyncpg
 import psycopg
 import pytest
 
 from tests.fix_proxy import ProxyProcess, run_proxy
-from tests.fix_wire import SYNC, RawClient, Reply, frame, parse
+from tests.fix_wire import SYNC, frame
+from tests.fix_wire_reads import (
+    answered,
+    ask,
+    asyncpg_rows_match_the_full_path,
+    ddl_from_another_session_gives_the_new_columns,
+    in_block,
+    many_clients_get_their_own_rows,
+    psycopg_rows_match_the_full_path,
+    repeats_match_the_full_path,
+    simple_queries_match_the_full_path,
+    unnamed_repeats_match_the_full_path,
+)
 from tests.integration.test_cache_hits import (
     bind_named,
     describe_portal,
@@ -46,85 +57,25 @@ def proxy(tmp_path_factory) -> Iterator[ProxyProcess]:
         yield p
 
 
-def answered(proxy: ProxyProcess) -> int:
-    """SHOW STATS reads_at_wire: reads answered at the wire, every worker's."""
-    with psycopg.connect(proxy.dsn("pgproxy"), autocommit=True) as admin:
-        return int(dict(admin.execute("SHOW STATS").fetchall())["reads_at_wire"])
-
-
-def ask(client: RawClient, data: bytes) -> Reply:
-    client.send(data)
-    reply = client.reply()
-    assert reply.ready, reply.messages
-    return reply
-
-
 @pytest.mark.parametrize("describe", [True, False], ids=["described", "undescribed"])
 @pytest.mark.parametrize("result_formats", [(), (1,), (0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0)],
                          ids=["text", "binary", "mixed"])
 def test_a_repeat_replies_with_the_bytes_of_the_full_path(proxy, describe, result_formats):
-    with session(proxy) as client:
-        ask(client, parse_named(b"s", BY_ID, (23,)) + SYNC)
-        for key in (b"1", b"2", b"3"):
-            request = (bind_named(b"s", [key], result_formats)
-                       + (describe_portal() if describe else b"") + execute() + SYNC)
-            full = ask(client, request)  # the full path, which the plan is learned from
-            before = answered(proxy)
-            repeats = [ask(client, request) for _ in range(3)]
-            assert answered(proxy) - before == 3
-            assert all(r.messages == full.messages for r in repeats)
-            assert not full.errors and full.rows()
+    repeats_match_the_full_path(proxy, BY_ID, describe, result_formats)
 
 
 def test_the_unnamed_parse_bind_form_is_answered_as_the_full_path(proxy):
-    with session(proxy) as client:
-        request = (parse(BY_ID) + frame(b"B", b"\0\0\0\0\0\x01\0\0\0\x011\0\0")
-                   + describe_portal() + execute() + SYNC)
-        full = ask(client, request)
-        before = answered(proxy)
-        repeats = [ask(client, request) for _ in range(3)]
-        assert answered(proxy) - before >= 2  # the Parse is known from the second on
-        assert all(r.messages == full.messages for r in repeats)
+    unnamed_repeats_match_the_full_path(proxy, BY_ID)
 
 
 def test_a_simple_query_of_a_shape_seen_is_answered_as_the_full_path(proxy):
-    with session(proxy) as client:
-        full = {}
-        for key in (1, 2, 3):  # the full path's answers, in a transaction block
-            ask(client, frame(b"Q", b"BEGIN\0"))
-            sql = f"SELECT * FROM wr_types WHERE id = {key}".encode() + b"\0"
-            full[key] = ask(client, frame(b"Q", sql)).messages[:-1]
-            ask(client, frame(b"Q", b"COMMIT\0"))
-        ask(client, frame(b"Q", b"SELECT * FROM wr_types WHERE id = 1\0"))  # learned
-        before = answered(proxy)
-        for key in (1, 2, 3, 2, 1):  # other literals of the shape are answered here too
-            sql = f"SELECT * FROM wr_types WHERE id = {key}".encode() + b"\0"
-            reply = ask(client, frame(b"Q", sql))
-            assert reply.messages[:-1] == full[key]
-            assert reply.messages[-1] == (b"Z", b"I")
-        assert answered(proxy) - before == 5
-
-
-def in_block(conn: psycopg.Connection, sql: str, params: tuple, binary: bool) -> list:
-    """The full path's answer: inside a transaction block nothing is answered at the wire."""
-    with conn.transaction():
-        return conn.execute(sql, params, binary=binary).fetchall()
+    simple_queries_match_the_full_path(proxy, "wr_types")
 
 
 @pytest.mark.parametrize("prepare", [True, False], ids=["prepared", "unnamed"])
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
 def test_psycopg_gets_what_the_full_path_gives(proxy, prepare, binary):
-    sql = "SELECT * FROM wr_types WHERE id = %s"
-    with psycopg.connect(proxy.dsn()) as conn:
-        conn.autocommit = True
-        for key in (1, 2, 3):
-            want = in_block(conn, sql, (key,), binary)
-            before = answered(proxy)
-            got = [conn.execute(sql, (key,), prepare=prepare, binary=binary).fetchall()
-                   for _ in range(4)]
-            assert got == [want] * 4
-            assert answered(proxy) - before >= 2
-    row = want[0]
+    row = psycopg_rows_match_the_full_path(proxy, "wr_types", prepare, binary)
     assert row[:6] == (3, -7, -1, Decimal("0.01"), "tres", False)
     assert row[6] == b"" and row[7] == datetime.date(1999, 12, 31) and row[10] == []
 
@@ -148,21 +99,8 @@ def test_columns_typed_from_rows_or_the_schema_are_the_full_paths(proxy, sql):
 
 
 def test_asyncpg_gets_what_the_full_path_gives(proxy):
-    async def main() -> None:
-        conn = await asyncpg.connect(proxy.url())
-        try:
-            statement = await conn.prepare(BY_ID)
-            for key in (1, 2, 3):
-                async with conn.transaction():
-                    want = [tuple(r) for r in await statement.fetch(key)]
-                got = [[tuple(r) for r in await statement.fetch(key)] for _ in range(4)]
-                assert got == [want] * 4
-        finally:
-            await conn.close()
-
-    before = answered(proxy)
-    asyncio.run(main())
-    assert answered(proxy) - before >= 9
+    rows = asyncpg_rows_match_the_full_path(proxy, BY_ID)
+    assert rows[1] == (2,) + (None,) * 10
 
 
 def test_a_changed_row_count_and_rows_between_repeats(proxy):
@@ -181,25 +119,8 @@ def test_a_changed_row_count_and_rows_between_repeats(proxy):
 
 
 def test_ddl_from_another_session_gives_the_new_columns(proxy):
-    sql = "SELECT * FROM wr_ddl WHERE id = %s"
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn, \
-            psycopg.connect(proxy.dsn(), autocommit=True) as other:
-        other.execute("CREATE TABLE wr_ddl (id INT PRIMARY KEY, t TEXT)")
-        other.execute("INSERT INTO wr_ddl VALUES (1, 'x')")
-        for _ in range(3):
-            assert conn.execute(sql, (1,), prepare=True).fetchall() == [(1, "x")]
-        other.execute("ALTER TABLE wr_ddl ADD COLUMN extra INT DEFAULT 5")
-        for _ in range(3):
-            cur = conn.execute(sql, (1,), prepare=True)
-            assert cur.fetchall() == [(1, "x", 5)]
-            assert [c.name for c in cur.description] == ["id", "t", "extra"]
-        other.execute("DROP TABLE wr_ddl")
-        other.execute("CREATE TABLE wr_ddl (id INT PRIMARY KEY, t NUMERIC(6,1), d DATE)")
-        other.execute("INSERT INTO wr_ddl VALUES (1, 2.5, '2020-01-02')")
-        for prepare in (True, True, False, False):
-            cur = conn.execute(sql, (1,), prepare=prepare)
-            assert cur.fetchall() == [(1, Decimal("2.5"), datetime.date(2020, 1, 2))]
-            assert [c.type_code for c in cur.description] == [23, 1700, 1082]
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        ddl_from_another_session_gives_the_new_columns(proxy, conn, "wr_ddl")
 
 
 def test_a_set_between_repeats_changes_what_is_written(proxy):
@@ -277,30 +198,7 @@ def test_a_long_repeat_moves_off_the_loop_and_others_go_on(proxy):
 def test_many_clients_at_once_each_get_their_own_rows(proxy):
     """More requests in one turn of the loop than its inline budget runs: those put off
     to the next turn are answered then, each to its own client, in order."""
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE TABLE wr_many (id INT PRIMARY KEY, v TEXT)")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO wr_many VALUES (%s, %s)",
-                            [(i, f"v{i}") for i in range(64)])
-    wrong: list[tuple[int, object]] = []
-
-    def client(me: int) -> None:
-        with psycopg.connect(proxy.dsn(), autocommit=True) as c:
-            for n in range(60):
-                key = (me + n) % 64
-                rows = c.execute("SELECT v FROM wr_many WHERE id = %s", (key,),
-                                 prepare=n % 2 == 0).fetchall()
-                if rows != [(f"v{key}",)]:
-                    wrong.append((key, rows))
-
-    before = answered(proxy)
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert wrong == []
-    assert answered(proxy) - before >= 32 * 50
+    many_clients_get_their_own_rows(proxy, "wr_many")
 
 
 def test_a_request_then_the_end_of_input_is_answered(proxy):

@@ -4,7 +4,6 @@ connection receives, whatever changes between two repeats."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import socket
 import threading
@@ -12,13 +11,23 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 
-import asyncpg
 import psycopg
 import pytest
 
 from tests.fix_proxy import ProxyProcess, run_proxy
 from tests.fix_servers import MariaDBServer
-from tests.fix_wire import SYNC, RawClient, frame, parse
+from tests.fix_wire import SYNC, RawClient, frame
+from tests.fix_wire_reads import (
+    answered,
+    ask,
+    asyncpg_rows_match_the_full_path,
+    ddl_from_another_session_gives_the_new_columns,
+    many_clients_get_their_own_rows,
+    psycopg_rows_match_the_full_path,
+    repeats_match_the_full_path,
+    simple_queries_match_the_full_path,
+    unnamed_repeats_match_the_full_path,
+)
 from tests.integration.test_cache_hits import (
     bind_named,
     describe_portal,
@@ -26,7 +35,6 @@ from tests.integration.test_cache_hits import (
     parse_named,
     session,
 )
-from tests.integration.test_wire_reads import answered, ask
 
 pytestmark = pytest.mark.integration
 
@@ -64,110 +72,32 @@ def proxy(mariadb: MariaDBServer) -> Iterator[ProxyProcess]:
 @pytest.mark.parametrize("result_formats", [(), (1,), (0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0)],
                          ids=["text", "binary", "mixed"])
 def test_a_repeat_replies_with_the_bytes_of_the_full_path(proxy, describe, result_formats):
-    with session(proxy) as client:
-        ask(client, parse_named(b"s", BY_ID, (23,)) + SYNC)
-        for key in (b"1", b"2", b"3"):
-            request = (bind_named(b"s", [key], result_formats)
-                       + (describe_portal() if describe else b"") + execute() + SYNC)
-            full = ask(client, request)  # the full path, which the plan is learned from
-            before = answered(proxy)
-            repeats = [ask(client, request) for _ in range(3)]
-            assert answered(proxy) - before == 3
-            assert all(r.messages == full.messages for r in repeats)
-            assert not full.errors and full.rows()
+    repeats_match_the_full_path(proxy, BY_ID, describe, result_formats)
 
 
 def test_the_unnamed_parse_bind_form_and_a_simple_query_are_answered(proxy):
-    with session(proxy) as client:
-        request = (parse(BY_ID) + frame(b"B", b"\0\0\0\0\0\x01\0\0\0\x011\0\0")
-                   + describe_portal() + execute() + SYNC)
-        full = ask(client, request)
-        before = answered(proxy)
-        repeats = [ask(client, request) for _ in range(3)]
-        assert answered(proxy) - before >= 2  # the Parse is known from the second on
-        assert all(r.messages == full.messages for r in repeats)
-        queries = {}
-        for key in (1, 2, 3):  # the full path's answers, in a transaction block
-            ask(client, frame(b"Q", b"BEGIN\0"))
-            sql = f"SELECT * FROM wm_types WHERE id = {key}".encode() + b"\0"
-            queries[key] = ask(client, frame(b"Q", sql)).messages[:-1]
-            ask(client, frame(b"Q", b"COMMIT\0"))
-        ask(client, frame(b"Q", b"SELECT * FROM wm_types WHERE id = 1\0"))  # learned
-        before = answered(proxy)
-        for key in (1, 2, 3, 2, 1):
-            sql = f"SELECT * FROM wm_types WHERE id = {key}".encode() + b"\0"
-            reply = ask(client, frame(b"Q", sql))
-            assert reply.messages[:-1] == queries[key]
-            assert reply.messages[-1] == (b"Z", b"I")
-        assert answered(proxy) - before == 5
-
-
-def in_block(conn: psycopg.Connection, sql: str, params: tuple, binary: bool) -> list:
-    """The full path's answer: inside a transaction block nothing is answered at the wire."""
-    with conn.transaction():
-        return conn.execute(sql, params, binary=binary).fetchall()
+    unnamed_repeats_match_the_full_path(proxy, BY_ID)
+    simple_queries_match_the_full_path(proxy, "wm_types")
 
 
 @pytest.mark.parametrize("prepare", [True, False], ids=["prepared", "unnamed"])
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
 def test_psycopg_gets_what_the_full_path_gives(proxy, prepare, binary):
-    sql = "SELECT * FROM wm_types WHERE id = %s"
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
-        before = answered(proxy)
-        for key in (1, 2, 3):
-            want = in_block(conn, sql, (key,), binary)
-            got = [conn.execute(sql, (key,), prepare=prepare, binary=binary).fetchall()
-                   for _ in range(4)]
-            assert got == [want] * 4
-        assert answered(proxy) - before >= 6
-    assert want[0] == (3, -7, -1, Decimal("0.01"), "tres", False, b"",
-                       datetime.date(1999, 12, 31), datetime.datetime(1999, 12, 31, 23, 59, 59),
-                       -0.125, datetime.time(0, 0))
+    row = psycopg_rows_match_the_full_path(proxy, "wm_types", prepare, binary)
+    assert row == (3, -7, -1, Decimal("0.01"), "tres", False, b"", datetime.date(1999, 12, 31),
+                   datetime.datetime(1999, 12, 31, 23, 59, 59), -0.125, datetime.time(0, 0))
 
 
 def test_asyncpg_gets_what_the_full_path_gives(proxy):
-    async def main() -> list:
-        conn = await asyncpg.connect(proxy.url())
-        try:
-            statement = await conn.prepare(BY_ID)
-            seen = []
-            for key in (1, 2, 3):
-                async with conn.transaction():
-                    want = [tuple(r) for r in await statement.fetch(key)]
-                got = [[tuple(r) for r in await statement.fetch(key)] for _ in range(4)]
-                assert got == [want] * 4
-                seen.append(want[0])
-            return seen
-        finally:
-            await conn.close()
-
-    before = answered(proxy)
-    rows = asyncio.run(main())
-    assert answered(proxy) - before >= 9
+    rows = asyncpg_rows_match_the_full_path(proxy, BY_ID)
     assert rows[0][:7] == (1, 42, 9000000000, Decimal("12.50"), "one", True, b"\x01\xff")
     assert rows[1] == (2,) + (None,) * 10
 
 
 def test_ddl_from_another_session_or_the_server_gives_the_new_columns(proxy, mariadb):
     sql = "SELECT * FROM wm_ddl WHERE id = %s"
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn, \
-            psycopg.connect(proxy.dsn(), autocommit=True) as other:
-        other.execute("CREATE TABLE wm_ddl (id INT PRIMARY KEY, t TEXT)")
-        other.execute("INSERT INTO wm_ddl VALUES (1, 'x')")
-        for _ in range(3):
-            assert conn.execute(sql, (1,), prepare=True).fetchall() == [(1, "x")]
-        other.execute("ALTER TABLE wm_ddl ADD COLUMN extra INT DEFAULT 5")
-        for _ in range(3):
-            cur = conn.execute(sql, (1,), prepare=True)
-            assert cur.fetchall() == [(1, "x", 5)]
-            assert [c.name for c in cur.description] == ["id", "t", "extra"]
-        other.execute("DROP TABLE wm_ddl")
-        other.execute("CREATE TABLE wm_ddl (id INT PRIMARY KEY, t NUMERIC(6,1), d DATE)")
-        other.execute("INSERT INTO wm_ddl VALUES (1, 2.5, '2020-01-02')")
-        for prepare in (True, True, False, False):
-            cur = conn.execute(sql, (1,), prepare=prepare)
-            assert cur.fetchall() == [(1, Decimal("2.5"), datetime.date(2020, 1, 2))]
-            assert [c.type_code for c in cur.description] == [23, 1700, 1082]
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        ddl_from_another_session_gives_the_new_columns(proxy, conn, "wm_ddl")
         root = mariadb.root()  # DDL the proxy never sees: the columns tell
         try:
             with root.cursor() as cur:
@@ -204,30 +134,7 @@ def test_an_error_on_a_repeat_is_the_full_paths_and_the_session_goes_on(proxy):
 
 
 def test_many_clients_at_once_each_get_their_own_rows(proxy):
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE TABLE wm_many (id INT PRIMARY KEY, v TEXT)")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO wm_many VALUES (%s, %s)",
-                            [(i, f"v{i}") for i in range(64)])
-    wrong: list[tuple[int, object]] = []
-
-    def client(me: int) -> None:
-        with psycopg.connect(proxy.dsn(), autocommit=True) as c:
-            for n in range(60):
-                key = (me + n) % 64
-                rows = c.execute("SELECT v FROM wm_many WHERE id = %s", (key,),
-                                 prepare=n % 2 == 0).fetchall()
-                if rows != [(f"v{key}",)]:
-                    wrong.append((key, rows))
-
-    before = answered(proxy)
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert wrong == []
-    assert answered(proxy) - before >= 32 * 50
+    many_clients_get_their_own_rows(proxy, "wm_many")
 
 
 def slow_session(proxy: ProxyProcess) -> tuple[RawClient, bytes]:
