@@ -171,23 +171,25 @@ def encode(raw: list[Any], dicts: bool = False) -> Encoded:
     parts: list[Any]
     ds: list[Any] | None
     if builders.count(builders[0]) == n:  # one kind (statements): the usual batch
-        parts, ds = _made(builders[0], columns, range(first, first + n), offset, dicts)
+        parts, ds, lost = _made(builders[0], columns, range(first, first + n), offset, dicts)
     else:
         where: dict[Any, list[int]] = {}
         for i, b in enumerate(builders):
             where.setdefault(b, []).append(i)
         parts = [None] * n
         ds = [None] * n if dicts else None
+        lost = False
         for b, positions in where.items():
-            got, got_ds = _made(b, [[c[i] for i in positions] for c in columns],
-                                [first + i for i in positions], offset, dicts)
+            got, got_ds, got_lost = _made(b, [[c[i] for i in positions] for c in columns],
+                                          [first + i for i in positions], offset, dicts)
+            lost = lost or got_lost
             for i, part in zip(positions, got, strict=True):
                 parts[i] = part
             if ds is not None:
                 for i, d in zip(positions, got_ds, strict=True):  # type: ignore[arg-type]
                     ds[i] = d
     types = columns[1]
-    if None in parts:  # a builder's bug lost these: the others go on
+    if lost:  # a builder's bug lost these (None): the others go on
         kept = [i for i, p in enumerate(parts) if p is not None]
         types = [types[i] for i in kept]
         parts = [parts[i] for i in kept]
@@ -197,17 +199,18 @@ def encode(raw: list[Any], dicts: bool = False) -> Encoded:
 
 def _made(
     build: Any, columns: list[list[Any]], ids: Iterable[int], offset: float, dicts: bool
-) -> tuple[list[Any], list[Any] | None]:
+) -> tuple[list[Any], list[Any] | None, bool]:
     """The JSON (and dicts) of the records in `columns`, of one builder: all at once, else
-    one by one (None: that one failed)."""
+    one by one (None: that one failed), and whether one failed."""
     many = getattr(build, "many", None)
     if many is not None:
         try:
-            return many(columns, ids, offset, dicts)
+            return (*many(columns, ids, offset, dicts), False)
         except Exception:
             log.exception("observers: could not make %d events at once", len(columns[0]))
     parts: list[bytes | None] = []
     ds: list[dict[str, Any] | None] | None = [] if dicts else None
+    lost = False
     for n, item in zip(ids, zip(*columns, strict=True), strict=True):
         try:
             fields = build(f"{_BOOT}-{n}", item[2] + offset, item)
@@ -215,10 +218,11 @@ def _made(
         except Exception:  # a bug in one builder loses its event, never the collector
             log.exception("observers: could not make a %s event", item[1])
             fields = part = None
+            lost = True
         parts.append(part)
         if ds is not None:
             ds.append(fields)
-    return parts, ds
+    return parts, ds, lost
 
 
 def boot() -> str:

@@ -19,6 +19,11 @@ import dialects
 from pgproxy import errors
 from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
+
+try:  # built from _statements.c when a C compiler was at hand (pyproject.toml)
+    from pgproxy.observers._statements import json as _compiled
+except ImportError:  # pragma: no cover - depends on the install
+    _compiled = None
 from pgproxy.observers.bus import Observers
 from pgproxy.results import BackendResult, Batch, PassThrough, command_tag
 from pgproxy.telemetry import Telemetry
@@ -323,12 +328,16 @@ def _statement_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any
     one-by-one form of _statement_events: the same fields, in the same order)."""
     _, _, _, route, user, stmt, tag, hit, seconds, rows, sqlstate = item
     fields = _rest(route, user, stmt, tag, rows, hit, sqlstate)[1].copy()
-    fields.update(id=id, time=at, duration_ms=_ms(seconds), tables=list(fields["tables"]))
+    fields.update(id=id, time=_us(at), duration_ms=_ms(seconds), tables=list(fields["tables"]))
     return fields
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1e6) / 1000  # round(…, 3) without its dtoa
+
+
+def _us(at: float) -> float:
+    return round(at * 1e6) / 1e6  # a time to the microsecond, as _statement_events writes it
 
 
 def _rest(route: Any, user: str, stmt: dialects.Statement, tag: str, rows: int, hit: Any,
@@ -372,31 +381,44 @@ def _statement_events(
 ) -> tuple[list[bytes], list[dict[str, Any]] | None]:
     """Many statement events at once, column by column (pgproxy/observers/columns.py): a
     Python step per batch, not per event, but for the statements, tags ... not seen
-    before; each event's JSON one join of its pieces (a join of the whole batch split
-    again at its newlines scanned every byte once more); and their dicts, if asked for,
-    each a copy of its kept one. `by_field`: the records' fields, column by column
-    (events.encode)."""
+    before; each event's JSON made in C (_statements.json) when it was built, else one
+    join of its pieces; and their dicts, if asked for, each a copy of its kept one.
+    `by_field`: the records' fields, column by column (events.encode). Times are
+    written to the microsecond, durations in milliseconds to the microsecond."""
     _, _, nows, routes, users, stmts, tags, hits, seconds, rows, sqlstates = by_field
     n = len(nows)
     varied = (routes, users, stmts, tags, rows, hits, sqlstates)
+    rests: Any
     if all(column.count(column[0]) == n for column in varied):
         # One statement run again and again (the usual batch): one piece for all, found
         # by a compare per column and event rather than a key made and hashed per event.
-        rests: Any = [_RESTS.get([(id(routes[0]), users[0], id(stmts[0]), tags[0], rows[0],
-                                   hits[0], sqlstates[0])],
-                                 [[column[0] for column in varied]])[0]] * n
+        rest = _RESTS.get([(id(routes[0]), users[0], id(stmts[0]), tags[0], rows[0],
+                            hits[0], sqlstates[0])],
+                          [[column[0] for column in varied]])[0]
+        pieces: Any = rest[0]
+        rests = repeat(rest, n)
     else:
         rests = _RESTS.get(
             list(zip(map(id, routes), users, map(id, stmts), tags, rows, hits, sqlstates,
                      strict=True)),
             zip(*varied, strict=True))
+        pieces = list(map(_piece, rests))
     ids = list(ids)
-    times = list(map(add, nows, repeat(offset)))
-    # _ms in C maps (float.__round__: a third cheaper than int(x + 0.5), ties aside).
-    ms = list(map(truediv, map(_round, map(mul, seconds, repeat(1e6))), repeat(1000)))
-    parts = list(map(_join, zip(
-        repeat(_ID), columns.numbers(ids), repeat(_TIME), columns.numbers(times),
-        repeat(_DURATION), columns.numbers(ms), map(_piece, rests))))
+    parts = None
+    if _compiled is not None and ids[-1] - ids[0] == n - 1:  # (it numbers them from the first)
+        parts = _compiled(_ID, _TIME, _DURATION, ids[0], nows, offset, seconds, pieces)
+    times = ms = None
+    if parts is None or dicts:
+        # round(x * 1e6) / 1e6 and / 1000 in C maps, as the compiled builder writes them.
+        times = list(map(truediv, map(_round, map(mul, map(add, nows, repeat(offset)),
+                                                  repeat(1e6))), repeat(1e6)))
+        ms = list(map(truediv, map(_round, map(mul, seconds, repeat(1e6))), repeat(1000)))
+    if parts is None:
+        if pieces.__class__ is bytes:
+            pieces = repeat(pieces, n)
+        parts = list(map(_join, zip(
+            repeat(_ID), columns.numbers(ids), repeat(_TIME), columns.numbers(times),
+            repeat(_DURATION), columns.numbers(ms), pieces)))
     if not dicts:
         return parts, None
     # Each dict a copy of its kept one (the keys' table cloned), its own fields set field

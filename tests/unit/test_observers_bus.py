@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
+import time
 
 import pytest
 
@@ -227,7 +229,47 @@ def test_statement_events_made_at_once_are_the_ones_made_one_by_one():
     assert dicts[0]["tables"] == ["a", "b"]
     assert dicts[2]["sqlstate"] == "42P01" and dicts[2]["tables"] == []
     assert [d["id"] for d in dicts] == [f"{events.boot()}-{n}" for n in range(7, 11)]
-    assert [d["time"] for d in dicts] == [item[2] + 100.0 for item in items]
+    # Unix time to the microsecond
+    assert [d["time"] for d in dicts] == [round((item[2] + 100.0) * 1e6) / 1e6 for item in items]
+
+
+def test_statement_events_compiled_and_in_python_are_the_same(monkeypatch):
+    """The JSON of the C builder (_statements.c, when the install built it) is byte for
+    byte the Python one's, on times and durations across their ranges; a value it does
+    not write as Python would (a time before 1e-4 s, or not a float) sends the batch to
+    Python."""
+    from pgproxy.observers import watch
+
+    compiled = watch._compiled
+    if compiled is None:
+        pytest.skip("the C builder was not built by this install (no compiler or headers)")
+    rng = random.Random(12)
+    seconds = [0.0, 1e-6, 4.9e-7, 5e-7, 5.01e-7, 0.000123, 0.0015, 1.5, 59.9999995, 86400.25,
+               *(rng.uniform(0, 2) for _ in range(300)),
+               *(10 ** rng.uniform(-7, 6) for _ in range(300))]
+    items = [_statement_item("ann", "SELECT 1", None, s, 1, None, {"a"}) for s in seconds]
+    # perf_counter readings, the offset to Unix time as events.encode takes it: now, and
+    # times from 1970 + 1 ms to 2100
+    nows = [item[2] for item in items]
+    for offset in (time.time() - time.perf_counter(), 0.001 - min(nows), 4.1e9):
+        for k, item in enumerate(items):
+            items[k] = (*item[:2], nows[k] + rng.choice((0.0, rng.uniform(0, 1e4))),
+                        *item[3:])
+        by_field = _by_field(items)
+        made = watch._statement_events(by_field, range(5, 5 + len(items)), offset, False)[0]
+        monkeypatch.setattr(watch, "_compiled", None)
+        python = watch._statement_events(by_field, range(5, 5 + len(items)), offset, False)[0]
+        monkeypatch.setattr(watch, "_compiled", compiled)
+        assert made == python
+        assert [json.loads(j)["time"] for j in made] == \
+            [round((n + offset) * 1e6) / 1e6 for n in by_field[2]]
+    # Out of its range: None, and _statement_events makes them in Python.
+    by_field = _by_field(items[:3])
+    early = 5e-5 - by_field[2][0]  # 50 µs after 1970: repr writes 5e-05
+    assert compiled(b"", b"", b"", 1, by_field[2], early, by_field[8], b"") is None
+    assert compiled(b"", b"", b"", 1, [1.0, 2], 0.0, [0.1, 0.1], b"") is None
+    made = watch._statement_events(by_field, range(3), early, False)[0]
+    assert json.loads(made[0])["time"] == 5e-05
 
 
 def test_a_batch_of_one_statement_run_again_is_made_as_one_by_one():

@@ -1,0 +1,164 @@
+/* Statement events' JSON, a batch at a time: the one step of the observers that
+ * costs per event what the statement path itself costs (pgproxy/observers/watch.py,
+ * _statement_events). Built when a C compiler is at hand (pyproject.toml,
+ * optional); without it the same JSON is made in Python.
+ *
+ * json(head, between_id_and_time, before_duration, first_id, nows, offset,
+ *      seconds, rests) -> list[bytes] | None
+ *
+ * Event k: head, first_id + k, between_id_and_time, the Unix time nows[k] + offset
+ * in microseconds, before_duration, seconds[k] in milliseconds to the microsecond,
+ * then rests[k] (or `rests` itself, one bytes for every event). The numbers are
+ * written as Python's repr writes round(x * 1e6) / 1e6 and round(x * 1e6) / 1000:
+ * None when one is outside the range where that is plain fixed-point (the caller
+ * then makes the batch in Python).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+
+/* Microsecond counts whose fixed-point text is repr's of the count / 1e6 (a time) or
+ * / 1000 (a duration): the spacing of doubles there is under half the last digit's
+ * unit, so no shorter decimal names the same double (and no exponent form). */
+#define MAX_TIME_US 4503599627370496.0 /* 2**52: a time before 2112 */
+#define MAX_DURATION_US 8796093022208.0 /* 2**43: a duration under 101 days */
+
+static const char PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static char *put_int(char *p, unsigned long long v) {
+    char digits[24];
+    char *d = digits + sizeof digits;
+    while (v >= 100) {  /* two digits a step: a fifth of the time a digit a step takes */
+        unsigned long long q = v / 100;
+        d -= 2;
+        memcpy(d, PAIRS + 2 * (v - q * 100), 2);
+        v = q;
+    }
+    if (v >= 10) {
+        d -= 2;
+        memcpy(d, PAIRS + 2 * v, 2);
+    } else {
+        *--d = (char)('0' + v);
+    }
+    size_t n = (size_t)(digits + sizeof digits - d);
+    memcpy(p, d, n);
+    return p + n;
+}
+
+/* us / 10**places (6: a time, 3: a duration) as repr prints it: the fraction's
+ * trailing zeros dropped, one kept. */
+static char *put_fixed(char *p, long long us, int places) {
+    if (us < 0) {
+        *p++ = '-';
+        us = -us;
+    }
+    unsigned long long whole, frac;
+    char digits[6];
+    if (places == 6) {
+        whole = (unsigned long long)us / 1000000, frac = (unsigned long long)us % 1000000;
+        memcpy(digits, PAIRS + 2 * (frac / 10000), 2);
+        memcpy(digits + 2, PAIRS + 2 * (frac / 100 % 100), 2);
+        memcpy(digits + 4, PAIRS + 2 * (frac % 100), 2);
+    } else {
+        whole = (unsigned long long)us / 1000, frac = (unsigned long long)us % 1000;
+        digits[0] = (char)('0' + frac / 100);
+        memcpy(digits + 1, PAIRS + 2 * (frac % 100), 2);
+    }
+    p = put_int(p, whole);
+    *p++ = '.';
+    int n = places;
+    while (n > 1 && digits[n - 1] == '0') n--;
+    memcpy(p, digits, (size_t)n);
+    return p + n;
+}
+
+/* rint((x + offset) * 1e6) when its fixed-point text is repr's; else -1 (x is not a
+ * float, or out of range: below `low` repr writes an exponent). */
+static int micros(PyObject *x, double offset, long long *out, double low, double high) {
+    if (!PyFloat_CheckExact(x)) return -1;
+    double us = rint((PyFloat_AS_DOUBLE(x) + offset) * 1e6);
+    if (!(fabs(us) < high) || (us != 0.0 && fabs(us) < low)) return -1;
+    *out = (long long)us;
+    return 0;
+}
+
+static PyObject *json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "json() takes 8 arguments");
+        return NULL;
+    }
+    PyObject *head = args[0], *mid = args[1], *dur = args[2], *nows = args[4],
+             *seconds = args[6], *rests = args[7];
+    if (!PyBytes_CheckExact(head) || !PyBytes_CheckExact(mid) || !PyBytes_CheckExact(dur) ||
+        !PyList_CheckExact(nows) || !PyList_CheckExact(seconds)) {
+        PyErr_SetString(PyExc_TypeError, "json(): bytes, bytes, bytes, int, list, float, "
+                                         "list, list or bytes");
+        return NULL;
+    }
+    unsigned long long first = PyLong_AsUnsignedLongLong(args[3]);
+    if (first == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    double offset = PyFloat_AsDouble(args[5]);
+    if (offset == -1.0 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(nows);
+    int one_rest = PyBytes_CheckExact(rests);
+    if (PyList_GET_SIZE(seconds) != n ||
+        (!one_rest && (!PyList_CheckExact(rests) || PyList_GET_SIZE(rests) != n))) {
+        PyErr_SetString(PyExc_ValueError, "json(): columns of different lengths");
+        return NULL;
+    }
+    Py_ssize_t lh = PyBytes_GET_SIZE(head), lm = PyBytes_GET_SIZE(mid),
+               ld = PyBytes_GET_SIZE(dur);
+    const char *ph = PyBytes_AS_STRING(head), *pm = PyBytes_AS_STRING(mid),
+               *pd = PyBytes_AS_STRING(dur);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    char numbers[128];
+    for (Py_ssize_t k = 0; k < n; k++) {
+        long long t, d;
+        PyObject *rest = one_rest ? rests : PyList_GET_ITEM(rests, k);
+        if (micros(PyList_GET_ITEM(nows, k), offset, &t, 100.0, MAX_TIME_US) < 0 ||
+            micros(PyList_GET_ITEM(seconds, k), 0.0, &d, 0.1, MAX_DURATION_US) < 0 ||
+            !PyBytes_CheckExact(rest)) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        char *id_end = put_int(numbers, first + (unsigned long long)k);
+        char *time_end = put_fixed(id_end, t, 6);
+        char *ms_end = put_fixed(time_end, d, 3);
+        Py_ssize_t li = id_end - numbers, lt = time_end - id_end, lms = ms_end - time_end;
+        Py_ssize_t lr = PyBytes_GET_SIZE(rest);
+        PyObject *event = PyBytes_FromStringAndSize(NULL, lh + li + lm + lt + ld + lms + lr);
+        if (event == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        char *p = PyBytes_AS_STRING(event);
+        memcpy(p, ph, (size_t)lh), p += lh;
+        memcpy(p, numbers, (size_t)li), p += li;
+        memcpy(p, pm, (size_t)lm), p += lm;
+        memcpy(p, id_end, (size_t)lt), p += lt;
+        memcpy(p, pd, (size_t)ld), p += ld;
+        memcpy(p, time_end, (size_t)lms), p += lms;
+        memcpy(p, PyBytes_AS_STRING(rest), (size_t)lr);
+        PyList_SET_ITEM(out, k, event);
+    }
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"json", (PyCFunction)(void (*)(void))json, METH_FASTCALL,
+     "The JSON of a batch of statement events (see the module's source)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_statements", "Statement events' JSON, a batch at a time.", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__statements(void) { return PyModule_Create(&module); }
