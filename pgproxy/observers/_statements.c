@@ -12,6 +12,12 @@
  * written as Python's repr writes round(x * 1e6) / 1e6 and round(x * 1e6) / 1000:
  * None when one is outside the range where that is plain fixed-point (the caller
  * then makes the batch in Python).
+ *
+ * dicts(prefix, first_id, nows, offset, seconds, kept) -> list[dict]
+ *
+ * Event k's fields for a subscriber that takes dicts: a copy of kept[k] (or of `kept`,
+ * one dict for every event) with "id" prefix + str(first_id + k), "time" and
+ * "duration_ms" the numbers json() writes, and "tables" a copy of its list.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -150,7 +156,67 @@ static PyObject *json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     return out;
 }
 
+/* The fields dicts() sets, interned once (their hashes kept). */
+static PyObject *ID_KEY, *TIME_KEY, *DURATION_KEY, *TABLES_KEY;
+
+static PyObject *dicts(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6 || !PyUnicode_CheckExact(args[0]) || !PyList_CheckExact(args[2]) ||
+        !PyList_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "dicts(str, int, list, float, list, list or dict)");
+        return NULL;
+    }
+    PyObject *prefix = args[0], *nows = args[2], *seconds = args[4], *kept = args[5];
+    unsigned long long first = PyLong_AsUnsignedLongLong(args[1]);
+    if (first == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    double offset = PyFloat_AsDouble(args[3]);
+    if (offset == -1.0 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(nows);
+    int one = PyDict_CheckExact(kept);
+    if (PyList_GET_SIZE(seconds) != n ||
+        (!one && (!PyList_CheckExact(kept) || PyList_GET_SIZE(kept) != n))) {
+        PyErr_SetString(PyExc_ValueError, "dicts(): columns of different lengths");
+        return NULL;
+    }
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *now = PyList_GET_ITEM(nows, k), *took = PyList_GET_ITEM(seconds, k);
+        PyObject *source = one ? kept : PyList_GET_ITEM(kept, k);
+        if (!PyFloat_CheckExact(now) || !PyFloat_CheckExact(took) || !PyDict_CheckExact(source)) {
+            PyErr_SetString(PyExc_TypeError, "dicts(): float times and dict fields");
+            goto failed;
+        }
+        PyObject *d = PyDict_Copy(source);
+        if (d == NULL) goto failed;
+        PyList_SET_ITEM(out, k, d);
+        double at = rint((PyFloat_AS_DOUBLE(now) + offset) * 1e6) / 1e6;
+        double ms = rint(PyFloat_AS_DOUBLE(took) * 1e6) / 1000;
+        PyObject *tables = PyDict_GetItemWithError(source, TABLES_KEY);  /* borrowed */
+        PyObject *id = PyUnicode_FromFormat("%U%llu", prefix, first + (unsigned long long)k);
+        PyObject *time = PyFloat_FromDouble(at), *duration = PyFloat_FromDouble(ms);
+        PyObject *copy = tables != NULL && PyList_CheckExact(tables)
+                             ? PyList_GetSlice(tables, 0, PyList_GET_SIZE(tables)) : NULL;
+        int rc = id == NULL || time == NULL || duration == NULL ||
+                 (tables != NULL && PyList_CheckExact(tables) && copy == NULL) ||
+                 PyDict_SetItem(d, ID_KEY, id) < 0 || PyDict_SetItem(d, TIME_KEY, time) < 0 ||
+                 PyDict_SetItem(d, DURATION_KEY, duration) < 0 ||
+                 (copy != NULL && PyDict_SetItem(d, TABLES_KEY, copy) < 0);
+        Py_XDECREF(id);
+        Py_XDECREF(time);
+        Py_XDECREF(duration);
+        Py_XDECREF(copy);
+        if (rc) goto failed;
+    }
+    return out;
+failed:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"dicts", (PyCFunction)(void (*)(void))dicts, METH_FASTCALL,
+     "The fields of a batch of statement events, a dict each (see the module's source)."},
     {"json", (PyCFunction)(void (*)(void))json, METH_FASTCALL,
      "The JSON of a batch of statement events (see the module's source)."},
     {NULL, NULL, 0, NULL},
@@ -161,4 +227,11 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__statements(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__statements(void) {
+    ID_KEY = PyUnicode_InternFromString("id");
+    TIME_KEY = PyUnicode_InternFromString("time");
+    DURATION_KEY = PyUnicode_InternFromString("duration_ms");
+    TABLES_KEY = PyUnicode_InternFromString("tables");
+    if (!ID_KEY || !TIME_KEY || !DURATION_KEY || !TABLES_KEY) return NULL;
+    return PyModule_Create(&module);
+}

@@ -21,9 +21,10 @@ from pgproxy.core.hooks import Hook
 from pgproxy.observers import columns, events
 
 try:  # built from _statements.c when a C compiler was at hand (pyproject.toml)
+    from pgproxy.observers._statements import dicts as _compiled_dicts
     from pgproxy.observers._statements import json as _compiled
 except ImportError:  # pragma: no cover - depends on the install
-    _compiled = None
+    _compiled = _compiled_dicts = None
 from pgproxy.observers.bus import Observers
 from pgproxy.results import BackendResult, Batch, PassThrough, command_tag
 from pgproxy.telemetry import Telemetry
@@ -405,10 +406,11 @@ def _statement_events(
         pieces = list(map(_piece, rests))
     ids = list(ids)
     parts = None
-    if _compiled is not None and ids[-1] - ids[0] == n - 1:  # (it numbers them from the first)
+    compiled = _compiled is not None and ids[-1] - ids[0] == n - 1  # (C numbers them from ids[0])
+    if compiled:
         parts = _compiled(_ID, _TIME, _DURATION, ids[0], nows, offset, seconds, pieces)
     times = ms = None
-    if parts is None or dicts:
+    if parts is None or (dicts and not compiled):
         # round(x * 1e6) / 1e6 and / 1000 in C maps, as the compiled builder writes them.
         times = list(map(truediv, map(_round, map(mul, map(add, nows, repeat(offset)),
                                                   repeat(1e6))), repeat(1e6)))
@@ -421,6 +423,10 @@ def _statement_events(
             repeat(_DURATION), columns.numbers(ms), pieces)))
     if not dicts:
         return parts, None
+    if compiled:  # each a copy of its kept one, its own fields set, in C
+        kept = _fields(rest) if rests.__class__ is repeat else list(map(_fields, rests))
+        return parts, _compiled_dicts(  # type: ignore[misc]
+            _ID_TEXT[:-2], ids[0], nows, offset, seconds, kept)
     # Each dict a copy of its kept one (the keys' table cloned), its own fields set field
     # by field for the whole batch, in C maps: no Python step per event.
     kept = list(map(_fields, rests))

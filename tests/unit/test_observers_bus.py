@@ -256,11 +256,16 @@ def test_statement_events_compiled_and_in_python_are_the_same(monkeypatch):
             items[k] = (*item[:2], nows[k] + rng.choice((0.0, rng.uniform(0, 1e4))),
                         *item[3:])
         by_field = _by_field(items)
-        made = watch._statement_events(by_field, range(5, 5 + len(items)), offset, False)[0]
+        made, made_dicts = watch._statement_events(by_field, range(5, 5 + len(items)), offset,
+                                                   True)
         monkeypatch.setattr(watch, "_compiled", None)
-        python = watch._statement_events(by_field, range(5, 5 + len(items)), offset, False)[0]
+        python, python_dicts = watch._statement_events(by_field, range(5, 5 + len(items)),
+                                                       offset, True)
         monkeypatch.setattr(watch, "_compiled", compiled)
         assert made == python
+        assert made_dicts == python_dicts == [json.loads(j) for j in made]
+        assert [list(d) for d in made_dicts] == [list(d) for d in python_dicts]
+        assert made_dicts[0]["tables"] is not made_dicts[1]["tables"]
         assert [json.loads(j)["time"] for j in made] == \
             [round((n + offset) * 1e6) / 1e6 for n in by_field[2]]
     # Out of its range: None, and _statement_events makes them in Python.
