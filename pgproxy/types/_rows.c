@@ -7,7 +7,7 @@
  * rows: a list or tuple of rows, each a tuple or list of len(kinds) values.
  * kinds: one byte per column, its fast path (rows.py's _kind): 'i' int in text,
  * 's' str in either format, 'f' float8 in text, 't' timestamp in text, 'b' bool in
- * text, 'a' any other; for binary fixed widths 'h' int2, 'l' int4, 'q' int8,
+ * text, 'd' date in text, 'a' any other; for binary fixed widths 'h' int2, 'l' int4, 'q' int8,
  * 'D' float8, 'T' timestamp (from its text). slow: per column, a function of one value returning its length
  * prefix and bytes (None: NULL) made from the same Python source as the generated
  * encoder's, called for every value this file has no fast path for: the bytes
@@ -17,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -147,6 +148,22 @@ static int timestamp_micros(const char *s, Py_ssize_t n, long long *out) {
     return 1;
 }
 
+/* A naive datetime's fields, as datetime.isoformat(' ') writes them: the fraction's
+ * trailing zeros dropped (rows.py's "timestamp" fast path), none when it is 0. */
+static int put_datetime_text(Out *out, PyObject *v) {
+    char text[32];
+    int us = PyDateTime_DATE_GET_MICROSECOND(v);
+    int n = snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d",
+                     PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v),
+                     PyDateTime_DATE_GET_HOUR(v), PyDateTime_DATE_GET_MINUTE(v),
+                     PyDateTime_DATE_GET_SECOND(v));
+    if (us) {
+        n += snprintf(text + n, sizeof text - (size_t)n, ".%06d", us);
+        while (text[n - 1] == '0') n--;
+    }
+    return put(out, text, n);
+}
+
 /* One value by its column's fast path: 0 done, 1 not taken (the slow path's), -1 error. */
 static int fast(Out *out, char kind, PyObject *v) {
     if (v == Py_None) return put_null(out);
@@ -172,6 +189,16 @@ static int fast(Out *out, char kind, PyObject *v) {
             const char *s = (const char *)PyUnicode_DATA(v);
             Py_ssize_t n = PyUnicode_GET_LENGTH(v);
             if (plain_timestamp(s, n)) return put(out, s, n);
+        } else if (PyDateTime_CheckExact(v) && PyDateTime_DATE_GET_TZINFO(v) == Py_None) {
+            return put_datetime_text(out, v);
+        }
+        return 1;
+    case 'd':
+        if (PyDate_CheckExact(v)) {
+            char text[16];
+            int n = snprintf(text, sizeof text, "%04d-%02d-%02d", PyDateTime_GET_YEAR(v),
+                             PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v));
+            return put(out, text, n);
         }
         return 1;
     case 'f':
@@ -216,17 +243,26 @@ static int fast(Out *out, char kind, PyObject *v) {
             return put(out, b, 8);
         }
         return 1;
-    case 'T':
+    case 'T': {
+        long long us;
         if (PyUnicode_CheckExact(v) && PyUnicode_IS_ASCII(v)) {
-            long long us;
-            if (timestamp_micros((const char *)PyUnicode_DATA(v), PyUnicode_GET_LENGTH(v), &us)) {
-                char b[8];
-                put32(b, (uint32_t)((unsigned long long)us >> 32));
-                put32(b + 4, (uint32_t)us);
-                return put(out, b, 8);
-            }
+            if (!timestamp_micros((const char *)PyUnicode_DATA(v), PyUnicode_GET_LENGTH(v), &us))
+                return 1;
+        } else if (PyDateTime_CheckExact(v)) {
+            /* the wall clock, any zone dropped (datetimes.timestamp_binary) */
+            long long days = civil_days(PyDateTime_GET_YEAR(v), PyDateTime_GET_MONTH(v),
+                                        PyDateTime_GET_DAY(v)) - 10957;
+            us = ((days * 24 + PyDateTime_DATE_GET_HOUR(v)) * 60 +
+                  PyDateTime_DATE_GET_MINUTE(v)) * 60000000LL +
+                 PyDateTime_DATE_GET_SECOND(v) * 1000000LL + PyDateTime_DATE_GET_MICROSECOND(v);
+        } else {
+            return 1;
         }
-        return 1;
+        char b[8];
+        put32(b, (uint32_t)((unsigned long long)us >> 32));
+        put32(b + 4, (uint32_t)us);
+        return put(out, b, 8);
+    }
     case 'D':
         if (PyFloat_CheckExact(v)) {
             double x = PyFloat_AS_DOUBLE(v);
@@ -307,4 +343,8 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__rows(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rows(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    return PyModule_Create(&module);
+}

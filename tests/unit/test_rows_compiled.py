@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -22,6 +22,14 @@ pytestmark = pytest.mark.skipif(
 COLUMNS = [pgtypes.INT2, pgtypes.INT4, pgtypes.INT8, pgtypes.TEXT, pgtypes.VARCHAR,
            pgtypes.FLOAT8, pgtypes.TIMESTAMP, pgtypes.DATE, pgtypes.BOOL, pgtypes.NUMERIC,
            pgtypes.JSON, pgtypes.BYTEA, pgtypes.FLOAT4, pgtypes.OID]
+
+
+class Stamp(datetime):
+    """A datetime subclass (a driver's own type): never a fast path's."""
+
+
+class Day(date):
+    """A date subclass."""
 
 
 def _values(oid: int, rng: random.Random) -> list[object]:
@@ -49,10 +57,15 @@ def _values(oid: int, rng: random.Random) -> list[object]:
                  "2024-01-01 23:59:60", "2024-1-01 00:00:00", "2024-01-01 00:00:0x",
                  "+024-01-01 00:00:00", "2024-01-01 00:00:00 BC", "infinity"]
         objects = [datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 3, 4, 5, 120),
-                   datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)]
+                   datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(1, 1, 1),
+                   datetime(9999, 12, 31, 23, 59, 59, 999999), datetime(1969, 7, 20, 20, 17),
+                   datetime(1999, 12, 31, 23, 59, 59, 500000), datetime(2024, 3, 31, fold=1),
+                   datetime(2024, 6, 1, 12, tzinfo=timezone(timedelta(hours=-7))),
+                   Stamp(2024, 1, 2, 3, 4, 5), date(2024, 1, 2)]
         return [*common, *texts, *objects]
     if oid == pgtypes.DATE:
-        return [None, date(2024, 1, 2), "2024-01-02", datetime(2024, 1, 2)]
+        return [None, date(2024, 1, 2), date(1, 1, 1), date(9999, 12, 31), date(2000, 2, 29),
+                "2024-01-02", datetime(2024, 1, 2), Day(2024, 1, 2)]
     if oid == pgtypes.BOOL:
         return [None, True, False, 1, 0, "t"]
     if oid == pgtypes.NUMERIC:
