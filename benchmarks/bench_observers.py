@@ -13,7 +13,8 @@ Run: python benchmarks/bench_observers.py [--statements N] [--events N] [--round
    event acknowledged.
 With --instructions N, instead: both proxies run under valgrind's callgrind and
 print the instructions per statement of the proxy process (every thread: the
-statement path and the subscribers' delivery), counted over N prepared point
+statement path and the subscribers' delivery; and how much of what the observers add
+runs on the event loop's thread), counted over N prepared point
 SELECTs until every event is delivered: steady on a loaded machine, where the
 latency is not; the three observers twice, the entry point called per event
 and per batch (`calls = "batch"`); a third proxy, with an observer that takes no statement events,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
 import statistics
 import subprocess
@@ -41,7 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from bench_instructions import _by_function, _control, _total, _wait
+from bench_instructions import _by_function, _control, _wait
 
 from pgproxy.observers import DeadLetterStore, Observers, Subscriber, Webhook
 from tests.fix_proxy import run_proxy
@@ -129,15 +131,30 @@ def audit_lines(work: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
+def per_thread(prefix: str) -> dict[str, int]:
+    """Instructions in each thread's dump (callgrind --separate-threads: a file per thread,
+    named ...-01 for the first, the event loop's)."""
+    counts: dict[str, int] = {}
+    for path in glob.glob(prefix + ".*"):
+        totals = [int(line.split()[1]) for line in Path(path).read_text().splitlines()
+                  if line.startswith(("summary:", "totals:"))]
+        counts[path.rpartition("-")[2]] = counts.get(path.rpartition("-")[2], 0) + max(
+            totals, default=0)
+    return counts
+
+
 def instructions(root: str, backend: str, config: str | None, work: Path, statements: int,
-                 delivered: Any, functions: dict[str, int] | None = None) -> float:
-    """Instructions per prepared point SELECT of a proxy under callgrind (all its threads);
-    each C function's own count into `functions`, if given."""
+                 delivered: Any, functions: dict[str, int] | None = None
+                 ) -> tuple[float, float]:
+    """Instructions per prepared point SELECT of a proxy under callgrind: all its threads,
+    and the event loop's thread alone (the rest: the subscribers' delivery threads); each C
+    function's own count into `functions`, if given."""
     port = free_port()
     out = str(work / f"callgrind-{port}.out")
     args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p",
-            "--instr-atstart=no", sys.executable, "-m", "pgproxy", "serve",
-            "--listen", f"127.0.0.1:{port}", "--backend", backend, "--log-level", "warning"]
+            "--instr-atstart=no", "--separate-threads=yes", sys.executable, "-m", "pgproxy",
+            "serve", "--listen", f"127.0.0.1:{port}", "--backend", backend,
+            "--log-level", "warning"]
     if config is not None:
         (work / f"pgproxy-{port}.toml").write_text(config)
         args += ["--config", str(work / f"pgproxy-{port}.toml")]
@@ -181,19 +198,20 @@ def instructions(root: str, backend: str, config: str | None, work: Path, statem
             _control(proc, "-i", "off")
         if functions is not None:
             functions.update(_by_function(out))
-        return _total(out) / statements
+        threads = per_thread(out)
+        return sum(threads.values()) / statements, threads.get("01", 0) / statements
     finally:
         proc.terminate()
         proc.wait(60)
 
 
-def lowest(repeat: int, *args: Any, functions: dict[str, int]) -> float:
+def lowest(repeat: int, *args: Any, functions: dict[str, int]) -> tuple[float, float]:
     """The lowest of `repeat` runs of instructions(*args), its C functions into `functions`:
     under valgrind on a loaded machine one inline read may run past half the inline
     budget, and its prepared statement then takes the full path for the rest of the
     session (pgproxy/wire_reads.py, FULL_PATH): 85-120 k instructions more per statement,
     which only ever adds."""
-    best = float("inf")
+    best = (float("inf"), 0.0)
     for _ in range(repeat):
         got: dict[str, int] = {}
         n = instructions(*args, got)
@@ -257,17 +275,22 @@ def main() -> None:
             batched = lowest(args.repeat, args.root, backend, three, work,
                              args.instructions, lambda: min(count[0], audit_lines(work)),
                              functions=counts[3])
+            (base, _), (path, path_loop) = base, path
             print(f"point SELECT on SQLite, instructions per statement of the proxy process "
                   f"(callgrind, all threads, {args.instructions} statements, {args.root}):")
             print(f"  no observers     {base / 1000:8.1f} k")
             print(f"  statement path   {path / 1000:8.1f} k   (observers, none taking "
                   f"statement events: {100 * (path - base) / base:.1f} %)")
-            print(f"  three observers  {watched / 1000:8.1f} k   "
-                  f"(webhook, audit log, python entry point called per event): "
-                  f"{100 * (watched - base) / base:.1f} %, {per_post:.0f} events per POST")
-            print(f"  three observers  {batched / 1000:8.1f} k   "
-                  f"(the same, the entry point called per batch): "
-                  f"{100 * (batched - base) / base:.1f} %")
+            rows = [(watched, "python entry point called per event",
+                     f", {per_post:.0f} events per POST"),
+                    (batched, "the same, the entry point called per batch", "")]
+            for (total, loop), what, posts_note in rows:
+                print(f"  three observers  {total / 1000:8.1f} k   (webhook, audit log, {what}): "
+                      f"{100 * (total - base) / base:.1f} %{posts_note}")
+                print(f"                   over the statement path's: "
+                      f"{(loop - path_loop) / 1000:.1f} k on the event loop's thread, "
+                      f"{(total - loop - (path - path_loop)) / 1000:.1f} k in the "
+                      "subscribers' threads")
             labels = ["statement path", "three observers, per event", "three observers, batch"]
             for label, got in zip(labels, counts[1:], strict=True):
                 grown = sorted(((got.get(k, 0) - counts[0].get(k, 0), k)
