@@ -92,6 +92,27 @@ static int micros(PyObject *x, double offset, long long *out, double low, double
     return 0;
 }
 
+/* What json() and dicts() both take: the first id, the offset to Unix time, and the
+ * columns beside `nows` (seconds, and the per-event pieces: a list of the same length,
+ * or one object of type `one_type` for every event). 0, or -1 with the error set. */
+static int batch_args(const char *name, PyObject *first_obj, PyObject *offset_obj,
+                      PyObject *nows, PyObject *seconds, PyObject *pieces,
+                      PyTypeObject *one_type, unsigned long long *first, double *offset,
+                      int *one) {
+    *first = PyLong_AsUnsignedLongLong(first_obj);
+    if (*first == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    *offset = PyFloat_AsDouble(offset_obj);
+    if (*offset == -1.0 && PyErr_Occurred()) return -1;
+    Py_ssize_t n = PyList_GET_SIZE(nows);
+    *one = Py_IS_TYPE(pieces, one_type);
+    if (PyList_GET_SIZE(seconds) != n ||
+        (!*one && (!PyList_CheckExact(pieces) || PyList_GET_SIZE(pieces) != n))) {
+        PyErr_Format(PyExc_ValueError, "%s(): columns of different lengths", name);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 8) {
@@ -106,17 +127,13 @@ static PyObject *json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
                                          "list, list or bytes");
         return NULL;
     }
-    unsigned long long first = PyLong_AsUnsignedLongLong(args[3]);
-    if (first == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-    double offset = PyFloat_AsDouble(args[5]);
-    if (offset == -1.0 && PyErr_Occurred()) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(nows);
-    int one_rest = PyBytes_CheckExact(rests);
-    if (PyList_GET_SIZE(seconds) != n ||
-        (!one_rest && (!PyList_CheckExact(rests) || PyList_GET_SIZE(rests) != n))) {
-        PyErr_SetString(PyExc_ValueError, "json(): columns of different lengths");
+    unsigned long long first;
+    double offset;
+    int one_rest;
+    if (batch_args("json", args[3], args[5], nows, seconds, rests, &PyBytes_Type, &first,
+                   &offset, &one_rest) < 0)
         return NULL;
-    }
+    Py_ssize_t n = PyList_GET_SIZE(nows);
     Py_ssize_t lh = PyBytes_GET_SIZE(head), lm = PyBytes_GET_SIZE(mid),
                ld = PyBytes_GET_SIZE(dur);
     const char *ph = PyBytes_AS_STRING(head), *pm = PyBytes_AS_STRING(mid),
@@ -167,17 +184,13 @@ static PyObject *dicts(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     PyObject *prefix = args[0], *nows = args[2], *seconds = args[4], *kept = args[5];
-    unsigned long long first = PyLong_AsUnsignedLongLong(args[1]);
-    if (first == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-    double offset = PyFloat_AsDouble(args[3]);
-    if (offset == -1.0 && PyErr_Occurred()) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(nows);
-    int one = PyDict_CheckExact(kept);
-    if (PyList_GET_SIZE(seconds) != n ||
-        (!one && (!PyList_CheckExact(kept) || PyList_GET_SIZE(kept) != n))) {
-        PyErr_SetString(PyExc_ValueError, "dicts(): columns of different lengths");
+    unsigned long long first;
+    double offset;
+    int one;
+    if (batch_args("dicts", args[1], args[3], nows, seconds, kept, &PyDict_Type, &first,
+                   &offset, &one) < 0)
         return NULL;
-    }
+    Py_ssize_t n = PyList_GET_SIZE(nows);
     PyObject *out = PyList_New(n);
     if (out == NULL) return NULL;
     for (Py_ssize_t k = 0; k < n; k++) {

@@ -180,6 +180,13 @@ def _source(kinds: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What the snippets' generated code reads besides its arguments.
+_NAMES: dict[str, Any] = {
+    "L": _LEN, "P": _I.pack, "NULL": _NULL, "L1": _LEN[1], "L19": _LEN[19], "L10": _LEN[10],
+    "datetime_": datetime, "date_": date,
+}
+
+
 def _one_source(kind: str) -> str:
     """One value's bytes (length prefix included) by a kind's fast path and its fallback:
     the compiled encoder's slow path, from the same source as the generated encoder."""
@@ -210,10 +217,7 @@ _ONES: dict[str, Callable[..., Callable[[Any], bytes]]] = {}
 def _one(kind: str) -> Callable[..., Callable[[Any], bytes]]:
     make = _ONES.get(kind)
     if make is None:
-        ns: dict[str, Any] = {
-            "L": _LEN, "P": _I.pack, "NULL": _NULL, "L1": _LEN[1], "L19": _LEN[19],
-            "L10": _LEN[10], "datetime_": datetime, "date_": date,
-        }
+        ns: dict[str, Any] = dict(_NAMES)
         exec(compile(_one_source(kind), f"<row_value {kind}>", "exec"), ns)
         make = _ONES[kind] = ns["make"]
     return make
@@ -230,9 +234,7 @@ def _factory(kinds: tuple[str, ...]) -> Callable[..., RowsEncoder]:
         n = len(kinds)
         hdr = _headers(n)
         ns: dict[str, Any] = {
-            "L": _LEN, "P": _I.pack, "NULL": _NULL, "L1": _LEN[1], "L19": _LEN[19],
-            "L10": _LEN[10], "datetime_": datetime, "date_": date,
-            "HDR": hdr, "HP": lambda t, n=n: b"D" + _IH.pack(t, n),
+            **_NAMES, "HDR": hdr, "HP": lambda t, n=n: b"D" + _IH.pack(t, n),
         }
         exec(compile(_source(kinds), f"<row_encoder {''.join(k[0] for k in kinds)}>", "exec"), ns)
         make = ns["make"]
