@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress
@@ -103,6 +103,9 @@ class Observers:
         # What the statement path handed over and the collector has not taken yet:
         # records (events.WIDTH fields each, events.Build), end to end, in order.
         self.raw: list[Any] = []
+        # Told of each batch of records the collector takes, before their events are made:
+        # the watch sums its counters there (pgproxy/observers/watch.py), not per statement.
+        self.tally: Callable[[list[Any]], None] | None = None
         self._idle: asyncio.Future[None] | None = None  # set while the collector sleeps
         self._collector: asyncio.Task[None] | None = None
         # The collector waits the shortest linger (unless a batch is there already); a
@@ -143,7 +146,7 @@ class Observers:
                 await self._collector
         # What the path still hands over from now on is dropped.
         raw, self.raw = self.raw, _Dropped()
-        self._queue(*encode(raw, self._dicts))  # then with the queues to the dead letters
+        self._take(raw)  # then with the queues to the dead letters
         for sub in self._list:
             if sub.task is not None:
                 sub.task.cancel()
@@ -204,7 +207,13 @@ class Observers:
             if self._linger > 0 and len(self.raw) < self._batch * WIDTH:
                 await asyncio.sleep(self._linger)
             raw, self.raw = self.raw, []
-            self._queue(*encode(raw, self._dicts))
+            self._take(raw)
+
+    def _take(self, raw: list[Any]) -> None:
+        """The records taken from the path: tallied, made into events and queued."""
+        if self.tally is not None:
+            self.tally(raw)
+        self._queue(*encode(raw, self._dicts))
 
     def _queue(self, types: list[str], parts: list[bytes],
                dicts: list[dict[str, Any]] | None) -> None:
@@ -364,3 +373,6 @@ class _Dropped(list):  # type: ignore[type-arg]
 
     def extend(self, items: Any) -> None:
         pass
+
+    def __iadd__(self, items: Any) -> _Dropped:  # (the path's `raw += record`)
+        return self

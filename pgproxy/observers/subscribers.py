@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import hashlib
 import hmac
-import http.client
 import importlib
 import inspect
 import os
+import queue
+import threading
 import urllib.parse
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
 
 from pgproxy.observers.events import loads
+from pgproxy.observers.post import HTTPError, Poster
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
 
@@ -34,19 +36,51 @@ class Sink(abc.ABC):
     dicts = False
 
     def __init__(self) -> None:
-        # One thread per sink: blocking I/O stays off the event loop, and one
-        # thread keeps a sink's batches in order.
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"pgproxy-{self.kind}")
+        # One thread per sink: blocking I/O stays off the event loop, and one thread keeps
+        # a sink's batches in order. Its own thread and queue rather than an executor's:
+        # a batch handed over is one put and one call_soon_threadsafe back, where
+        # run_in_executor's futures and locks ran a few thousand bytecodes per batch.
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     async def deliver(self, events: list[Any]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self.deliver_sync, events)
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=f"pgproxy-{self.kind}",
+                                            daemon=True)
+            self._thread.start()
+        self._jobs.put((loop, done, events))
+        await done
+
+    def _serve(self) -> None:
+        """The sink's thread: each batch delivered, its outcome handed back to the loop."""
+        while (job := self._jobs.get()) is not None:
+            loop, done, events = job
+            try:
+                self.deliver_sync(events)
+                outcome: BaseException | None = None
+            except BaseException as exc:  # the batch's failure, for the bus to retry
+                outcome = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, done, outcome)
 
     @abc.abstractmethod
     def deliver_sync(self, events: list[Any]) -> None:
         """Deliver one batch, blocking; raise to have the bus retry it."""
 
     def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        """The thread ends after the batch it is delivering, if any."""
+        self._jobs.put(None)
+
+
+def _settle(done: asyncio.Future[None], outcome: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if outcome is None:
+        done.set_result(None)
+    else:
+        done.set_exception(outcome)
 
 
 class Webhook(Sink):
@@ -62,13 +96,17 @@ class Webhook(Sink):
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"webhook url must be http or https: {url!r}")
         self.url = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = parts.hostname or "localhost"
+        self._poster = Poster(host, parts.port, parts.scheme == "https", timeout)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        name = f"[{host}]" if ":" in host else host  # an IPv6 literal in brackets
+        if parts.port is not None:
+            name += f":{parts.port}"
+        # The request's head but for each batch's length, count and signature.
+        self._head = (f"POST {path} HTTP/1.1\r\nHost: {name}\r\n"
+                      "Content-Type: application/json\r\n").encode("latin-1")
         self._secret = secret.encode()
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
 
     def sign(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self._secret, body, hashlib.sha256).hexdigest()
@@ -81,53 +119,20 @@ class Webhook(Sink):
             parts[0] = b"[" + parts[0]
             parts[-1] += b"]"
         body = b",".join(parts) if parts else b"[]"
-        headers = {"Content-Type": "application/json", "X-Pgproxy-Event-Count": str(len(events))}
+        head = self._head + b"Content-Length: %d\r\nX-Pgproxy-Event-Count: %d\r\n" % (
+            len(body), len(events))
         if self._secret:
-            headers[SIGNATURE_HEADER] = self.sign(body)
+            head += f"{SIGNATURE_HEADER}: {self.sign(body)}\r\n".encode()
         try:
-            try:
-                response = self._post(body, headers)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                if self._conn is None:
-                    raise
-                # The kept connection was closed by the server while idle (its keep-alive
-                # timeout): nothing of this batch was answered, so it goes on a new one now
-                # rather than waiting for the bus's retry.
-                self._drop_connection()
-                response = self._post(body, headers)
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_connection()
+            status, reason = self._poster.post(head + b"\r\n", body)
+        except (OSError, HTTPError) as exc:
             raise DeliveryError(f"POST {self.url}: {exc!r}") from None
-        if not 200 <= response.status < 300:
-            raise DeliveryError(f"POST {self.url}: HTTP {response.status} {response.reason}")
-
-    def _post(self, body: bytes, headers: dict[str, str]) -> http.client.HTTPResponse:
-        conn = self._conn
-        fresh = conn is None
-        if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = self._conn = cls(self._host, self._port, timeout=self.timeout)
-        try:
-            conn.request("POST", self._path, body, headers)
-            response = conn.getresponse()
-            response.read()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            if fresh:
-                self._conn = None  # a new connection refused too: no retry (see deliver_sync)
-                conn.close()
-            raise
-        if response.will_close:
-            self._drop_connection()
-        return response
-
-    def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        if not 200 <= status < 300:
+            raise DeliveryError(f"POST {self.url}: HTTP {status} {reason}")
 
     def close(self) -> None:
         super().close()
-        self._drop_connection()
+        self._poster.close()
 
 
 class AuditLog(Sink):

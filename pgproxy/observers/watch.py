@@ -11,7 +11,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Iterable
-from itertools import repeat
+from itertools import compress, repeat
 from operator import add, itemgetter, mul, setitem, truediv
 from typing import Any
 
@@ -42,7 +42,14 @@ class Watch(Hook):
         self.telemetry = telemetry
         # Whether any subscriber takes these at all: if none does, none is made.
         self._statement_events = observers is not None and observers.wants(events.STATEMENT)
-        self._write_events = observers is not None and observers.wants(events.WRITE)
+        # The kinds of statement a write event is made for (none if no subscriber takes it).
+        self._writes = _WRITES if observers is not None and observers.wants(events.WRITE) \
+            else frozenset()
+        # SHOW STATS' counters: summed from the statement events' records as the collector
+        # takes them (_tally), when there are such records, else counted per statement.
+        self._counting = not self._statement_events
+        if not self._counting:
+            observers.tally = self._tally  # type: ignore[union-attr]
         self.statements = 0
         self.errors = 0
         self.rows = 0
@@ -135,31 +142,32 @@ class Watch(Hook):
             rows = _affected(tag)  # type: ignore[arg-type]
         now = _clock()
         seconds = now - start
-        self.statements += 1
-        self.seconds += seconds
-        self.rows += rows
-        if sqlstate is not None:
-            self.errors += 1
+        if self._counting:
+            self.statements += 1
+            self.seconds += seconds
+            self.rows += rows
+            if sqlstate is not None:
+                self.errors += 1
+        else:
+            # The bus gets a record of references to what is at hand (Observers.hand,
+            # inlined; events.WIDTH fields): the event, its dict and its JSON are made off
+            # the statement path, in batches; the counters are summed from these (_tally).
+            obs = self.observers
+            raw = obs.raw  # type: ignore[union-attr]
+            if not raw:
+                obs.kick()  # type: ignore[union-attr]
+            raw += (_statement_event, _STATEMENT, now, session.route, session.user,
+                    stmt, tag, hit, seconds, rows, sqlstate)
         if span is not None:  # (a span only with telemetry)
             self.telemetry.finish(  # type: ignore[union-attr]
                 span, session, stmt, seconds, rows, hit, sqlstate)
-        obs = self.observers
-        if obs is None:
-            return
-        # The bus gets a record of references to what is at hand (Observers.hand,
-        # inlined; events.WIDTH fields): the event, its dict and its JSON are made off the
-        # statement path, in batches.
-        raw = obs.raw
-        if self._statement_events:
+        if stmt.kind in self._writes and sqlstate is None:
+            obs = self.observers
+            raw = obs.raw  # type: ignore[union-attr]
             if not raw:
-                obs.kick()
-            raw.extend((_statement_event, _STATEMENT, now, session.route, session.user,
-                        stmt, tag, hit, seconds, rows, sqlstate))
-        if self._write_events and sqlstate is None and stmt.kind in _WRITES:
-            if not raw:
-                obs.kick()
-            raw.extend((_write_event, _WRITE, now, session.route, session.user, stmt,
-                        tag, None, None, None, None))
+                obs.kick()  # type: ignore[union-attr]
+            raw += (_write_event, _WRITE, now, session.route, session.user, stmt,
+                    tag, None, None, None, None)
 
     # A read the wire answered (Hook.answered: a cache hit, cache_hit true; a read run at
     # the wire, hit None): reported as the full path reports it, by _finish itself.
@@ -193,12 +201,25 @@ class Watch(Hook):
         if self.observers is not None and kind in events.TYPES:
             self.observers.emit(kind, payload)
 
+    def _tally(self, raw: list[Any]) -> None:
+        """Count the statements of records the collector took (Observers.tally)."""
+        n, errors, rows, seconds = _sums(raw)
+        self.statements += n
+        self.errors += errors
+        self.rows += rows
+        self.seconds += seconds
+
     def counters(self) -> dict[str, Any]:
+        statements, errors, rows, seconds = self.statements, self.errors, self.rows, self.seconds
+        if not self._counting:  # with those laid and not taken yet
+            n, more_errors, more_rows, more_seconds = _sums(self.observers.raw)  # type: ignore[union-attr]
+            statements, errors = statements + n, errors + more_errors
+            rows, seconds = rows + more_rows, seconds + more_seconds
         return {
-            "statements": self.statements,
-            "statement_errors": self.errors,
-            "rows": self.rows,
-            "statement_seconds": round(self.seconds, 3),
+            "statements": statements,
+            "statement_errors": errors,
+            "rows": rows,
+            "statement_seconds": round(seconds, 3),
             "connects": self.connects,
         }
 
@@ -455,6 +476,21 @@ def _write_event(id: str, at: float, item: tuple[Any, ...]) -> dict[str, Any]:
         "tables": sorted(stmt.tables_written),
         "rows": tag[1] if tag.__class__ is tuple else _affected(tag),
     }
+
+
+def _sums(raw: list[Any]) -> tuple[int, int, int, float]:
+    """(statements, errors, rows, seconds) of the statement events' records in `raw`
+    (Observers.raw's form: events.WIDTH fields each), a C call per field."""
+    builders = raw[0::events.WIDTH]
+    n = builders.count(_statement_event)
+    if not n:
+        return 0, 0, 0, 0.0
+    fields = [raw[k::events.WIDTH] for k in (8, 9, 10)]  # seconds, rows, sqlstate
+    if n != len(builders):  # other events among them
+        mine = [b is _statement_event for b in builders]
+        fields = [list(compress(f, mine)) for f in fields]
+    seconds, rows, sqlstates = fields
+    return n, n - sqlstates.count(None), sum(rows), sum(seconds)
 
 
 def _affected(tag: str) -> int:

@@ -126,6 +126,42 @@ def test_webhook_retries_then_delivers_signed_events(receiver, tmp_path):
     assert {e["type"] for e in logged} >= {"connect", "statement", "write", "disconnect"}
 
 
+@pytest.mark.parametrize("events", ["statement", "connect"])
+def test_show_stats_counts_statements_as_they_run(tmp_path, events):
+    """SHOW STATS' statements, errors and rows: summed from the statement events' records
+    when a subscriber takes them (those the collector has not taken yet counted too: a
+    linger of 60 s holds them), counted on the path when none does."""
+    text = f"""
+[observers]
+dead_letter = "{tmp_path / 'dl.db'}"
+
+[[observers.subscriber]]
+type = "audit"
+path = "{tmp_path / 'audit.jsonl'}"
+events = ["{events}"]
+linger = {60 if events == "statement" else 0.05}
+"""
+
+    def stats(proxy) -> tuple[int, int, int]:
+        with psycopg.connect(proxy.dsn("pgproxy"), autocommit=True) as admin:
+            got = dict(admin.execute("SHOW STATS").fetchall())
+        return int(got["statements"]), int(got["statement_errors"]), int(got["rows"])
+
+    with run_proxy(f"sqlite:///{tmp_path / 'a.db'}", config=text) as p:
+        with psycopg.connect(p.dsn(), autocommit=True) as conn:
+            before = stats(p)
+            conn.execute("CREATE TABLE counted (id INT)")
+            conn.execute("INSERT INTO counted VALUES (1), (2), (3)")
+            for _ in range(3):
+                assert len(conn.execute("SELECT id FROM counted").fetchall()) == 3
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM not_there")
+            after = stats(p)
+    assert after[0] - before[0] == 6
+    assert after[1] - before[1] == 1
+    assert after[2] - before[2] == 3 + 3 * 3
+
+
 def test_dead_letters_survive_a_restart_and_replay(receiver, tmp_path):
     receiver.fail = -1  # everything fails
     dead_letter = str(tmp_path / "dl.db")

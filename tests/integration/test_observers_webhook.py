@@ -8,6 +8,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -198,7 +199,7 @@ def test_nobody_listening_and_not_http_are_delivery_errors():
     threading.Thread(target=garbage, daemon=True).start()
     hook = Webhook(f"http://127.0.0.1:{port}/", timeout=2)
     try:
-        with pytest.raises(DeliveryError, match="BadStatusLine"):  # not HTTP
+        with pytest.raises(DeliveryError, match="not an HTTP response"):  # not HTTP
             hook.deliver_sync(events(1))
     finally:
         hook.close()
@@ -209,3 +210,37 @@ def test_nobody_listening_and_not_http_are_delivery_errors():
             hook.deliver_sync(events(1))
     finally:
         hook.close()
+
+
+def test_an_interim_response_then_the_final_one_in_pieces():
+    """A 100 Continue before the final response, the bytes sent a few at a time: the
+    status and reason are the final response's, and the connection is kept."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+    reply = (b"HTTP/1.1 100 Continue\r\n\r\n"
+             b"HTTP/1.1 503 Busy For Now\r\nContent-Length: 5\r\n\r\nlater")
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.append(1)
+        with conn:
+            for _ in range(2):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                for i in range(0, len(reply), 3):
+                    conn.sendall(reply[i:i + 3])
+                    time.sleep(0.001)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    hook = Webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    try:
+        for _ in range(2):
+            with pytest.raises(DeliveryError, match="HTTP 503 Busy For Now"):
+                hook.deliver_sync(events(1))
+    finally:
+        hook.close()
+        thread.join(5)
+        listener.close()
+    assert accepted == [1]  # both on the one kept connection

@@ -348,7 +348,7 @@ def test_a_hit_answered_here_is_reported_to_the_observers(tmp_path):
             await c.teach("s", b"1", select, [1])  # a miss, then the full path's hit
             assert c.bind("s", b"1")  # observers keep hits on the fast path
             assert c.bind("s", b"2") is False  # a request not learned yet: the full path
-            assert proxy.watch is not None and proxy.watch.statements >= 4
+            assert proxy.watch is not None and proxy.watch.counters()["statements"] >= 4
             await observers.flush()
         finally:
             proxy.watch = None
