@@ -63,6 +63,7 @@ from pgproxy.wire.protocol import ServerProtocol
 from pgproxy.workers import INLINE_BUDGET, NOT_INLINE
 
 if TYPE_CHECKING:
+    from pgproxy.cache.hits import Keyed
     from pgproxy.core.hooks import Hooks
     from pgproxy.pipeline import Pipeline
     from pgproxy.session import Session
@@ -103,6 +104,7 @@ MAX_OVERRUNS = 3
 LATER = b""
 
 
+
 class Shared(repeats.Numbers):
     """A worker's numbers for its sessions' states and statements, and how many reads
     were answered here (SHOW STATS reads_at_wire)."""
@@ -138,14 +140,17 @@ class Reads:
         """Whether this answers reads on `backend`: an engine whose reads run inline."""
         return bool(backend.capabilities.inline_reads)
 
-    def at_wire(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+    def at_wire(
+        self, data: bytes, protocol: ServerProtocol, keyed: Keyed | None = None
+    ) -> bytes | None:
         """The whole reply, ReadyForQuery included, to a request read in one piece while
         the connection waited for a command outside a transaction block
         (WireConnection.data_received): a Bind of a statement with a plan, with its
         Execute and Sync (a Describe of its portal between), or a Query of one statement
         of a shape with a plan, run here. None: nothing was written, and the connection
         handles the bytes as usual; LATER (b""): nothing was written, and the request is
-        to be offered again once the loop has turned."""
+        to be offered again once the loop has turned. `keyed`: the query cache decoded
+        and keyed this request's Bind already (a miss it offers here)."""
         self._unnamed.forget()
         request = repeats.recognise(data)
         if request is None:
@@ -156,7 +161,7 @@ class Reads:
         try:
             if request is repeats.QUERY:
                 return self._query(data, protocol)
-            return self._bind(data, request, protocol)
+            return self._bind(data, request, protocol, keyed)
         except errors.PgError:
             return None  # the full path runs it again, and reports it
         except Exception:  # a bug here must not end the connection: the full path answers
@@ -170,7 +175,8 @@ class Reads:
         self._unnamed.forget()
 
     def _bind(
-        self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol
+        self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol,
+        keyed: Keyed | None = None,
     ) -> bytes | None:
         at, end, name_end, describe = request
         head: list[bytes] = []
@@ -185,6 +191,9 @@ class Reads:
         plan = self._plan(prepared)
         if plan is None:
             return None
+        head.append(m.BIND_COMPLETE)
+        if keyed is not None:
+            return self._run(prepared, plan, keyed.params, keyed.formats, describe, head, keyed)
         msg = m.parse_bind(data[at + 5 : end])
         if len(msg.params) != len(prepared.param_types):
             return None  # the full path's 08P01
@@ -192,7 +201,6 @@ class Reads:
         if len(codes) != len(msg.params):
             codes = m.formats_for(codes, len(msg.params))
         params = self._session.decode_params(prepared, msg.params, codes)
-        head.append(m.BIND_COMPLETE)
         return self._run(prepared, plan, params, msg.result_formats, describe, head)
 
     def _query(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
@@ -224,12 +232,15 @@ class Reads:
 
     def _run(
         self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
-        describe: bool, head: list[bytes],
+        describe: bool, head: list[bytes], keyed: Keyed | None = None,
     ) -> bytes | None:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        values = self._bound(prepared, plan, params, formats)
+        if keyed is not None and keyed.generated is not plan.generated:
+            keyed = None  # bound for another translation than the plan's
+        values = self._bound(prepared, plan, params, formats) if keyed is None \
+            else keyed.values
         if values is None:
             return None
         if session.pool.spent():
@@ -243,7 +254,8 @@ class Reads:
         if cache is not None:  # a miss (Hits.at_wire found no entry): kept once it ran
             ctx = StatementContext(session, prepared, params, formats)
             stmt = prepared.statement
-            key = cache.key_of(ctx, stmt, plan.generated.sql, values, formats)
+            key = cache.key_of(ctx, stmt, plan.generated.sql, values, formats) \
+                if keyed is None else keyed.key
             if key is not None:
                 if not cache.fills_at_wire(key):
                     return None

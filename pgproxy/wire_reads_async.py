@@ -70,10 +70,11 @@ class AsyncReads(Reads):
 
     def _run(
         self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
-        describe: bool, head: list[bytes],
+        describe: bool, head: list[bytes], keyed: Any = None,
     ) -> bytes | None:
         """PENDING: the read is under way (or waits for a connection), its reply to come
-        (`deliver`); or None."""
+        (`deliver`); or None. (`keyed` is never given: the query cache offers its misses
+        to reads run inline alone, pgproxy/proxy.py.)"""
         session = self._session
         if self.deliver is None or session._replicas or session._active is not None \
                 or session.settings.timeout_ms("statement_timeout") > 0:

@@ -55,7 +55,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lru import LRU
 
@@ -95,6 +95,17 @@ class Cache(Protocol):
     learner: Any
 
     def key_of(self, session: Any, stmt: Any, sql: str, values: Any, formats: Any) -> Any: ...
+
+
+class Keyed(NamedTuple):
+    """A Bind the memo's plan decoded and keyed just now, and missed (Hits._derive):
+    what the reads run inline (wire_reads.py), offered the miss, need not make again."""
+
+    params: list[Any]  # the Bind's values decoded (the statement's literals not among them)
+    formats: list[int]  # its result formats
+    generated: Any  # the translation its values were bound for
+    values: list[Any]  # the driver's values (pipeline._bind's)
+    key: Any  # the cache key of those (QueryCache.key_of's)
 
 
 class Learned:
@@ -149,8 +160,9 @@ class Hits:
     """One session's way into the worker's memo, and the replies it writes from it."""
 
     __slots__ = (
-        "_bind_values", "_cache", "_generate", "_hooks", "_memo", "_missed", "_missed_plan",
-        "_parse", "_pending", "_reads", "_session", "_st", "_statements", "_unnamed",
+        "_bind_values", "_cache", "_generate", "_hooks", "_keyed", "_memo", "_missed",
+        "_missed_plan", "_parse", "_pending", "_reads", "_session", "_st", "_statements",
+        "_unnamed",
     )
 
     def __init__(
@@ -163,6 +175,8 @@ class Hits:
         # answered by (it keeps the result in the cache), else None.
         self._reads = reads
         self._missed_plan: Plan | None = None  # a plan whose key missed in this request
+        # That request's Bind as the plan decoded and keyed it: the reads need not again.
+        self._keyed: Keyed | None = None
         self._session = session
         self._hooks = hooks
         self._parse = parse  # Pipeline.parse_shaped: a Query's statements, to check one
@@ -194,12 +208,13 @@ class Hits:
         memo looked up by one key made of the bytes received, and no task wakes. A
         request the cache cannot answer here goes to the reads run inline, if any (a
         miss they answer is kept in the cache; wire_reads.LATER: offered again)."""
-        self._missed_plan = None
+        self._missed_plan = self._keyed = None
         reply = self._hit(data, protocol)
         reads = self._reads
         if reads is not None:
             if reply is None:
-                reply = reads.at_wire(data, protocol)
+                reply = reads.at_wire(data, protocol, self._keyed)
+                self._keyed = None
                 if reply:  # answered: nothing of it for the full path to learn
                     self._missed = None
                     self._unnamed.forget()
@@ -489,7 +504,7 @@ class Hits:
         try:
             msg = m.parse_bind(body)
             codes = m.formats_for(msg.param_formats, len(msg.params))
-            params = session.decode_params(prepared, msg.params, codes)
+            params = decoded = session.decode_params(prepared, msg.params, codes)
             if prepared.literals:
                 params = [*params, *prepared.literals]
             ctx = StatementContext(session, prepared, params, msg.result_formats)
@@ -501,7 +516,10 @@ class Hits:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("keying a cache hit's request failed")
             return None
-        return self._keep(plan, key, prepared.statement, msg.result_formats, number, tail)
+        hit = self._keep(plan, key, prepared.statement, msg.result_formats, number, tail)
+        if hit is None and key is not None:  # a miss: the reads may run it with these
+            self._keyed = Keyed(decoded, msg.result_formats, generated, values, key)
+        return hit
 
     def _derive_query(self, body: bytes) -> Learned | None:
         """A Query the memo has not seen, of a shape whose statement has a Plan: keyed from

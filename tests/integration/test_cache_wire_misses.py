@@ -64,6 +64,25 @@ def test_a_miss_is_run_at_the_wire_kept_and_then_a_hit_with_the_same_bytes(proxy
             assert miss.rows() == [[key, b"n" + key]]
 
 
+def test_misses_after_hits_are_run_with_the_key_the_memo_made(proxy):
+    """Once a request's hits taught the memo a plan for its statement, a new Bind of it is
+    decoded and keyed there first (cache/hits.py, Hits._derive); on a miss the read run
+    at the wire takes those values and that key (Keyed) and keeps the right rows under
+    it: each key's row, a miss once, then hits."""
+    with session(proxy) as client:
+        ask(client, parse_named(b"s", BY_ID, (23,)) + SYNC)
+        for _ in range(4):  # a miss, a hit the full path teaches, hits the memo checks
+            ask(client, request(b"50"))
+        for key in (b"51", b"52", b"53", b"54", b"55", b"56", b"57", b"58"):
+            before, wire = cache_stats(proxy), answered(proxy)
+            miss = ask(client, request(key))
+            assert answered(proxy) - wire == 1 and counted(proxy, before) == (0, 1)
+            assert miss.rows() == [[key, b"n" + key]]
+            before = cache_stats(proxy)
+            assert ask(client, request(key)).messages == miss.messages
+            assert counted(proxy, before) == (1, 0)
+
+
 def test_simple_queries_of_new_literals_miss_at_the_wire_and_hit_after(proxy):
     sql = "SELECT name FROM wm_t WHERE id = %s"
     with psycopg.connect(proxy.dsn(), autocommit=True,
