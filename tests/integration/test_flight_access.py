@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ from pyarrow import flight
 from pgproxy.flight import messages
 from tests.fix_flight import FlightProxy, run_flight_proxy, wait_port
 from tests.fix_proxy import ROOT, run_proxy
-from tests.fix_servers import apt_install, free_port
+from tests.fix_servers import free_port
+from tests.fix_tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -177,14 +177,7 @@ def test_observers_see_flight_statements(open_proxy):
 
 
 def test_tls(tmp_path):
-    if shutil.which("openssl") is None:
-        apt_install("openssl")
-    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-         "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+    cert, key = self_signed(tmp_path)
     config = f'[backends]\napp = "sqlite:///{tmp_path / "app.db"}"\n'
     with run_flight_proxy("", config=config, tls=(cert, key)) as fp:
         assert fp.uri.startswith("grpc+tls://")

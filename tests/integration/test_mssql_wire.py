@@ -8,8 +8,6 @@ session still usable, cancel, TLS.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +17,8 @@ import pytest
 
 from pgproxy import errors
 from tests.fix_proxy import ProxyProcess, run_proxy
-from tests.fix_servers import apt_install, mssql_mock_server
+from tests.fix_servers import mssql_mock_server
+from tests.fix_tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -142,16 +141,7 @@ def test_an_unreachable_server_is_08001_without_the_password() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    if shutil.which("openssl") is None:
-        apt_install("openssl")
-    where = tmp_path_factory.mktemp("mssql-tls")
-    cert, key = where / "server.crt", where / "server.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
+    cert, key = self_signed(tmp_path_factory.mktemp("mssql-tls"))
     return str(cert), str(key)
 
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 
 from pgproxy.observers import Webhook
 from pgproxy.observers.subscribers import DeliveryError
+from tests.fix_tls import self_signed
 
 SECRET = "s3cret"
 
@@ -244,3 +246,31 @@ def test_an_interim_response_then_the_final_one_in_pieces():
         thread.join(5)
         listener.close()
     assert accepted == [1]  # both on the one kept connection
+
+
+def test_https_is_verified_against_the_trusted_cas(serve, tmp_path, monkeypatch):
+    """An https receiver: its certificate checked against the CAs the machine trusts (a
+    self-signed one refused, as a delivery error), then trusted through SSL_CERT_FILE,
+    the batches go on one kept TLS connection."""
+    cert, key = self_signed(tmp_path)
+    r = serve("HTTP/1.1", no_content)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    r.server.socket = tls.wrap_socket(r.server.socket, server_side=True)
+    url = r.url.replace("http://", "https://")
+    hook = Webhook(url, timeout=5)
+    try:
+        with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+            hook.deliver_sync(events(1))
+    finally:
+        hook.close()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read as the webhook makes its context
+    hook = Webhook(url, SECRET, timeout=5)
+    try:
+        for i in range(3):
+            hook.deliver_sync(events(2, 2 * i))
+    finally:
+        hook.close()
+    assert [[e["id"] for e in json.loads(b)] for b, _, _ in r.posts] == [
+        ["b-0", "b-1"], ["b-2", "b-3"], ["b-4", "b-5"]]
+    assert len({port for _, _, port in r.posts}) == 1
