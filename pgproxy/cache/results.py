@@ -11,7 +11,7 @@ from typing import Any
 
 from pgproxy.cache.store import Entry
 from pgproxy.results import Batch, PassThrough
-from pgproxy.wire import messages
+from pgproxy.wire.described import row_description
 
 
 def split_rows(data: bytes, n: int) -> int:
@@ -23,14 +23,12 @@ def split_rows(data: bytes, n: int) -> int:
 
 
 def described(entry: Entry, formats: list[int]) -> bytes:
-    """The entry's RowDescription: encoded on its first hit, then reused as bytes."""
+    """The entry's RowDescription: on its first hit the one the wire encoded for its
+    columns and formats already (wire/described.py: a statement's entries share it),
+    then kept with the entry."""
     done = entry.described
     if done is None or done[0] != formats:
-        cols = [
-            (c.name, c.table_oid, c.column_number, c.type_oid, c.type_size, c.type_mod)
-            for c in entry.columns
-        ]
-        done = entry.described = (list(formats), messages.row_description(cols, formats))
+        done = entry.described = (list(formats), row_description(entry.columns, formats))
     return done[1]
 
 
