@@ -160,7 +160,7 @@ class Reads:
             return None  # the full path's state, a client_encoding converted
         try:
             if request is repeats.QUERY:
-                return self._query(data, protocol)
+                return self._query(data, protocol, keyed)
             return self._bind(data, request, protocol, keyed)
         except errors.PgError:
             return None  # the full path runs it again, and reports it
@@ -203,21 +203,27 @@ class Reads:
         params = self._session.decode_params(prepared, msg.params, codes)
         return self._run(prepared, plan, params, msg.result_formats, describe, head)
 
-    def _query(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+    def _query(
+        self, data: bytes, protocol: ServerProtocol, keyed: Keyed | None = None
+    ) -> bytes | None:
         """A Query of one statement of a shape the full path ran: its literals bound as
-        the full path binds them (Pipeline.parse_shaped, Session._prepared)."""
-        session = self._session
-        statements, literals = self._pipeline.parse_shaped(
-            m.parse_query(data[5:]), session.target(), 0, True)
-        if len(statements) != 1:
-            return None
-        prepared = session._prepared(statements[0], ())  # the full path's, memos and all
-        prepared.literals = literals
+        the full path binds them (Pipeline.parse_shaped, Session._prepared), or as the
+        query cache's memo did just now (`keyed`)."""
+        if keyed is not None:
+            prepared = keyed.prepared
+        else:
+            session = self._session
+            statements, literals = self._pipeline.parse_shaped(
+                m.parse_query(data[5:]), session.target(), 0, True)
+            if len(statements) != 1:
+                return None
+            prepared = session._prepared(statements[0], ())  # the full path's, memos and all
+            prepared.literals = literals
         plan = self._plan(prepared)
         if plan is None:
             return None
         protocol.statements.pop("", None)  # as a simple Query does (the full path's too)
-        return self._run(prepared, plan, [], [0] * len(plan.columns), True, [])
+        return self._run(prepared, plan, [], [0] * len(plan.columns), True, [], keyed)
 
     def _plan(self, prepared: Any) -> Plan | None:
         """The statement's plan in the session's state (numbered by at_wire just now);
@@ -237,7 +243,8 @@ class Reads:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        if keyed is not None and keyed.generated is not plan.generated:
+        if keyed is not None and (keyed.generated is not plan.generated
+                                  or keyed.prepared is not prepared):
             keyed = None  # bound for another translation than the plan's
         values = self._bound(prepared, plan, params, formats) if keyed is None \
             else keyed.values

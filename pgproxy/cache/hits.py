@@ -98,11 +98,13 @@ class Cache(Protocol):
 
 
 class Keyed(NamedTuple):
-    """A Bind the memo's plan decoded and keyed just now, and missed (Hits._derive):
-    what the reads run inline (wire_reads.py), offered the miss, need not make again."""
+    """A Bind or Query the memo's plan decoded and keyed just now, and missed
+    (Hits._derive, _derive_query): what the reads run inline (wire_reads.py), offered
+    the miss, need not make again."""
 
-    params: list[Any]  # the Bind's values decoded (the statement's literals not among them)
-    formats: list[int]  # its result formats
+    prepared: Any  # its prepared statement (a Query's: Session._prepared's, literals set)
+    params: list[Any]  # a Bind's values decoded (the statement's literals not among them)
+    formats: list[int]  # a Bind's result formats
     generated: Any  # the translation its values were bound for
     values: list[Any]  # the driver's values (pipeline._bind's)
     key: Any  # the cache key of those (QueryCache.key_of's)
@@ -518,7 +520,7 @@ class Hits:
             return None
         hit = self._keep(plan, key, prepared.statement, msg.result_formats, number, tail)
         if hit is None and key is not None:  # a miss: the reads may run it with these
-            self._keyed = Keyed(decoded, msg.result_formats, generated, values, key)
+            self._keyed = Keyed(prepared, decoded, msg.result_formats, generated, values, key)
         return hit
 
     def _derive_query(self, body: bytes) -> Learned | None:
@@ -551,7 +553,10 @@ class Hits:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("keying a cache hit's request failed")
             return None
-        return self._keep(plan, key, stmt, [], body, None)
+        hit = self._keep(plan, key, stmt, [], body, None)
+        if hit is None and key is not None:  # a miss: the reads may run it with these
+            self._keyed = Keyed(prepared, [], [], generated, values, key)
+        return hit
 
     def _keep(
         self, plan: Plan, key: Any, stmt: Any, formats: list[int], what: Any, tail: Any

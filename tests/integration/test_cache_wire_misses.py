@@ -96,6 +96,25 @@ def test_simple_queries_of_new_literals_miss_at_the_wire_and_hit_after(proxy):
         assert counted(proxy, before) == (40, 40)
 
 
+def test_simple_query_misses_after_hits_are_run_with_the_key_the_memo_made(proxy):
+    """A simple Query's shape with a plan in the memo (its text's hits checked): a text
+    of a new literal is parsed and keyed there first; on a miss the read run at the wire
+    takes that statement, its values and key (Keyed), and keeps the right rows; the text
+    then hits, at the wire."""
+    sql = "SELECT id, name FROM wm_t WHERE id = %s"
+    with psycopg.connect(proxy.dsn(), autocommit=True,
+                         cursor_factory=psycopg.ClientCursor) as conn:
+        for _ in range(4):  # a miss, a hit the full path teaches, hits the memo checks
+            conn.execute(sql, (60,)).fetchall()
+        for i in range(61, 71):
+            before, wire = cache_stats(proxy), answered(proxy)
+            assert conn.execute(sql, (i,)).fetchall() == [(i, f"n{i}")]
+            assert answered(proxy) - wire == 1 and counted(proxy, before) == (0, 1)
+            before = cache_stats(proxy)
+            assert conn.execute(sql, (i,)).fetchall() == [(i, f"n{i}")]
+            assert counted(proxy, before) == (1, 0)
+
+
 def test_a_write_after_a_fill_at_the_wire_is_seen(proxy):
     sql = "SELECT name FROM wm_t WHERE id = %s"
     with psycopg.connect(proxy.dsn(), autocommit=True) as conn, \
