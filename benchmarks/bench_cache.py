@@ -10,9 +10,12 @@ Starts a throwaway MariaDB and two proxies on it (query cache on, and off), then
   key again), a cache miss (a new key each time, which also pays for the fill)
   and the proxy without a cache;
 - pgbench -M prepared, a read-mostly mix (19 point reads : 1 insert elsewhere), on both proxies.
-With --instructions N, instead: the instructions the proxy executes per hit and per
-miss (+fill) on SQLite, counted by valgrind's callgrind (as bench_instructions.py
-does): figures a loaded machine cannot blur; --root runs another checkout's pgproxy.
+With --instructions N, instead: the instructions the proxy executes on SQLite, counted
+by valgrind's callgrind (as bench_instructions.py does: figures a loaded machine cannot
+blur), for a prepared statement and for a simple Query whose literal varies: per hit of a
+request the wire's memo knows, per hit of one whose key it derives (a new Bind of the
+statement, a new literal of the shape, kept by an earlier miss), per next hit of that
+one, and per miss (+fill); --root runs another checkout's pgproxy.
 Prints figures; asserts nothing.
 """
 
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -94,15 +98,19 @@ def pgbench(proxy: ProxyProcess, scripts: Path, seconds: int, clients: int) -> f
 
 def instructions(queries: int, root: str, functions: int = 0) -> None:
     """Instructions the proxy executes per cache hit and per miss (+fill), counted by
-    callgrind (load-independent), on SQLite, through psycopg with prepared statements;
-    with `functions`, the C functions that ran the most of a hit's and a miss's."""
+    callgrind (load-independent), on SQLite, through psycopg, for a prepared statement
+    and for a simple Query (its literal varying): a hit of a request the wire's memo
+    knows (the same bytes again), a hit of one it derives the key of (a new Bind of the
+    statement, a new literal of the shape: the memo has a plan for it), and a miss; with
+    `functions`, the C functions that ran the most of a prepared statement's hit and
+    miss."""
     from benchmarks.bench_instructions import _by_function, _control, _total, _wait
 
     work = tempfile.mkdtemp(prefix="bench-cache-")
     db = os.path.join(work, "app.db")
     with sqlite3.connect(db) as c:
         c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
-        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(2 * queries)])
+        c.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"n{i}") for i in range(3 * queries)])
     config = os.path.join(work, "pgproxy.toml")
     Path(config).write_text("[query_cache]\nenabled = true\nttl = 0\n")
     port = free_port()
@@ -116,34 +124,50 @@ def instructions(queries: int, root: str, functions: int = 0) -> None:
     )
     dsn = f"host=127.0.0.1 port={port} user=tester dbname=app"
     sql = "SELECT id, name FROM t WHERE id = %s"
+    counted: dict[tuple[str, str], float] = {}
+    by_function: dict[str, list[tuple[str, int]]] = {}
+
+    def count(cur: Any, prepare: bool, ids: Any, form: str, label: str) -> None:
+        for f in glob.glob(out + ".*"):
+            os.remove(f)
+        _control(proc, "-i", "on")
+        _control(proc, "-z")
+        for i in ids:
+            cur.execute(sql, (i,), prepare=prepare).fetchone()
+        _control(proc, "-d")
+        _control(proc, "-i", "off")
+        counted[form, label] = _total(out) / queries / 1000
+        if prepare and label in ("hit", "miss"):
+            by_function[label] = _by_function(out)[:functions]
+
     try:
         _wait(dsn, proc)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            cur = conn.cursor()
-            for i in range(60):  # warm: prepared statement, translation, entries, memo
-                cur.execute(sql, (i % 3,), prepare=True).fetchone()
-            counted = {}
-            by_function: dict[str, list[tuple[str, int]]] = {}
-            for label, ids in (("hit", [1] * queries), ("miss", range(queries, 2 * queries))):
-                for f in glob.glob(out + ".*"):
-                    os.remove(f)
-                _control(proc, "-i", "on")
-                _control(proc, "-z")
-                for i in ids:
-                    cur.execute(sql, (i,), prepare=True).fetchone()
-                _control(proc, "-d")
-                _control(proc, "-i", "off")
-                counted[label] = _total(out) / queries / 1000
-                by_function[label] = _by_function(out)[:functions]
-        print(f"point SELECT on SQLite through the proxy ({root}), {queries} each, callgrind:")
-        print(f"  cache hit            {counted['hit']:8.1f} k instructions")
-        print(f"  cache miss (+fill)   {counted['miss']:8.1f} k instructions")
-        print(f"  hit / miss           {counted['hit'] / counted['miss']:8.3f}")
+        forms = (("prepared", psycopg.Cursor, True, 0), ("simple", psycopg.ClientCursor, False, 1))
+        for form, factory, prepare, block in forms:
+            with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
+                cur = conn.cursor()
+                for i in range(60):  # warm: statement, translation, entries, the memo's plan
+                    cur.execute(sql, (i % 3,), prepare=prepare).fetchone()
+                count(cur, prepare, [1] * queries, form, "hit")
+                new = range((block + 1) * queries, (block + 2) * queries)
+                count(cur, prepare, new, form, "miss")  # each a new key, kept
+                count(cur, prepare, new, form, "derived")  # the same keys: hits, derived
+                count(cur, prepare, new, form, "again")  # hits the memo learned deriving
+        print(f"point SELECT on SQLite through the proxy ({root}), {queries} each, callgrind,"
+              " k instructions:")
+        print(f"  {'':10s} {'hit':>8s} {'derived hit':>12s} {'its next hit':>13s} "
+              f"{'miss (+fill)':>13s} {'hit/miss':>9s}")
+        for form, *_ in forms:
+            hit, derived, again, miss = (
+                counted[form, k] for k in ("hit", "derived", "again", "miss"))
+            print(f"  {form:10s} {hit:8.1f} {derived:12.1f} {again:13.1f} {miss:13.1f} "
+                  f"{hit / miss:9.3f}")
         for label, counts in by_function.items():
             if counts:
-                print(f"a {label}'s instructions by function (self cost, k per {label}):")
-            for name, count in counts:
-                print(f"    {count / queries / 1000:10.2f}  {name}")
+                print(f"a prepared statement's {label}'s instructions by function "
+                      f"(self cost, k per {label}):")
+            for name, n in counts:
+                print(f"    {n / queries / 1000:10.2f}  {name}")
     finally:
         proc.terminate()
         proc.wait(60)

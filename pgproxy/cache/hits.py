@@ -563,12 +563,15 @@ class Hits:
     ) -> Learned | None:
         """A key a plan made: in the memo if the cache has it (the plan scores either way:
         at_wire gives back what a miss cost it when the reads run inline answer it)."""
-        if key is None or key not in self._cache.store:
+        entry = None if key is None else self._cache.store.kept(key)
+        if entry is None:
             plan.score -= 1
             self._missed_plan = plan
             return None
         plan.score = min(plan.score + 2, PLAN_MAX)
-        hit = Learned(key, stmt, None)
+        # The entry's own key (an equal one made here would be compared part by part,
+        # in Python, on each lookup of every hit of this request).
+        hit = Learned(entry.key, stmt, None)
         hit.formats = formats
         self._memo.learned[self._st.number, what, tail] = hit
         return hit

@@ -100,6 +100,11 @@ class CacheStore:
         """Whether an entry is kept under `key` (live or not: get() says)."""
         return key in self._lru
 
+    def kept(self, key: Hashable) -> Entry | None:
+        """The entry kept under `key`, live or not (get() says): its `key` is the very
+        object it is stored under, which a later lookup finds with no compare of parts."""
+        return self._lru.get(key)
+
     def get(self, key: Hashable, grace: float = 0.0) -> Entry | None:
         """The entry, or None; past its TTL it is kept for `grace` more seconds (stale)."""
         if self.shared is not None and self.shared.pending():
