@@ -21,6 +21,8 @@ from pgproxy.observers.events import loads
 from pgproxy.observers.post import HTTPError, Poster
 
 SIGNATURE_HEADER = "X-Pgproxy-Signature"
+# Seconds a closing sink waits for the batch its thread is delivering (at shutdown).
+CLOSE_WAIT = 2.0
 
 
 class DeliveryError(Exception):
@@ -70,8 +72,12 @@ class Sink(abc.ABC):
         """Deliver one batch, blocking; raise to have the bus retry it."""
 
     def close(self) -> None:
-        """The thread ends after the batch it is delivering, if any."""
+        """The thread ends after the batch it is delivering, if any, which it is given
+        CLOSE_WAIT seconds to finish (its thread is a daemon: the interpreter's exit
+        would not wait for it) before the sink's connection or file is closed."""
         self._jobs.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(CLOSE_WAIT)
 
 
 def _settle(done: asyncio.Future[None], outcome: BaseException | None) -> None:

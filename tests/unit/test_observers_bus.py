@@ -14,6 +14,7 @@ from pgproxy.admin import parse
 from pgproxy.observers import (
     AuditLog,
     DeadLetterStore,
+    EntryPoint,
     Event,
     Filter,
     Observers,
@@ -517,3 +518,27 @@ def test_what_the_path_hands_over_after_stop_goes_nowhere(tmp_path):
 
     asyncio.run(run())
     assert [json.loads(line)["i"] for line in audit.read_text().splitlines()] == [1]
+
+
+SLOW: list[int] = []
+
+
+def slow(event: dict) -> None:
+    time.sleep(0.3)
+    SLOW.append(event["i"])
+
+
+def test_closing_a_sink_lets_its_thread_finish_the_batch_it_is_delivering():
+    """A sink's thread is a daemon (the interpreter's exit would not wait for it): close()
+    gives the batch in delivery its time before the sink's file or connection goes."""
+    async def test() -> None:
+        sink = EntryPoint(f"{__name__}:slow")
+        SLOW.clear()
+        delivery = asyncio.ensure_future(sink.deliver([{"i": 1}, {"i": 2}]))
+        await asyncio.sleep(0.1)  # the thread has the batch: its first event sleeps
+        sink.close()
+        assert SLOW == [1, 2]  # both delivered before close() returned
+        await asyncio.wait_for(delivery, 5)
+        assert sink._thread is not None and not sink._thread.is_alive()
+
+    asyncio.run(test())
