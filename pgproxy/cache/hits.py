@@ -177,7 +177,8 @@ class Hits:
         # answered by (it keeps the result in the cache), else None.
         self._reads = reads
         self._missed_plan: Plan | None = None  # a plan whose key missed in this request
-        # That request's Bind as the plan decoded and keyed it: the reads need not again.
+        # That request (a Bind, a Query) as the plan decoded and keyed it: the reads need
+        # not make it again.
         self._keyed: Keyed | None = None
         self._session = session
         self._hooks = hooks
