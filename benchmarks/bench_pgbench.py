@@ -22,8 +22,9 @@ and client count, the ratio to PostgreSQL, and proxy-on-MariaDB / mysql_fdw.
 
 --mariadb-only runs only the MariaDB rows (the proxy, mysql_fdw, mariadb-slap);
 --mysql-drivers measures the proxy on MariaDB once per driver (the backend
-URL's `driver` option), in the same run. The MariaDB routes take turns on each
-mode and client count, so a load that changes meanwhile falls on them alike.
+URL's `driver` option), in the same run. The routes compared take turns on each
+mode and client count (PostgreSQL and the proxies on SQLite; the MariaDB
+routes), so a load that changes meanwhile falls on them alike.
 For each proxy route the table also gives the proxy's CPU per transaction (its
 processes' user + system time over the transactions pgbench counted), which a
 loaded machine changes far less than TPS.
@@ -202,19 +203,25 @@ def main() -> int:
         pg = stack.enter_context(PostgreSQLServer.started())
         if not args.mariadb_only:
             psql(pg.env(), *SETUP_PG)
-            run_all({"postgresql": pg.env()})
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
             url = f"sqlite:///{tmp}/bench.db"
-            with run_proxy(url, extra_args=("--log-level", "info")) as proxy:
+            # Both proxies up at once, on one SQLite file, so that PostgreSQL and they take
+            # turns on each mode and client count, as the MariaDB routes do.
+            with contextlib.ExitStack() as sqlite:
+                proxy = sqlite.enter_context(run_proxy(url, extra_args=("--log-level", "info")))
                 load_through_proxy(proxy_env(proxy))
-                run_all({"proxy on sqlite": proxy_env(proxy)}, {"proxy on sqlite": proxy.proc.pid})
-            if args.cache_warm:
-                with run_proxy(url, config=CACHE_ON, extra_args=("--log-level", "info")) as proxy:
+                routes = {"postgresql": pg.env(), "proxy on sqlite": proxy_env(proxy)}
+                pids = {"proxy on sqlite": proxy.proc.pid}
+                if args.cache_warm:
+                    cached = sqlite.enter_context(run_proxy(
+                        url, config=CACHE_ON, extra_args=("--log-level", "info")))
                     for mode in modes:
-                        pgbench(proxy_env(proxy), mode, args.cache_warm, max(clients))
-                    before = cache_counts(proxy)
-                    run_all({CACHED: proxy_env(proxy)}, {CACHED: proxy.proc.pid})
-                    hits, misses = (a - b for a, b in zip(cache_counts(proxy), before,
+                        pgbench(proxy_env(cached), mode, args.cache_warm, max(clients))
+                    routes[CACHED], pids[CACHED] = proxy_env(cached), cached.proc.pid
+                    before = cache_counts(cached)
+                run_all(routes, pids)
+                if args.cache_warm:
+                    hits, misses = (a - b for a, b in zip(cache_counts(cached), before,
                                                           strict=True))
                     notes.append(f"{CACHED}: {hits / max(1, hits + misses):.1%} of the measured "
                                  f"reads were cache hits, after {args.cache_warm} s per mode "
