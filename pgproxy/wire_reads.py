@@ -104,7 +104,6 @@ MAX_OVERRUNS = 3
 LATER = b""
 
 
-
 class Shared(repeats.Numbers):
     """A worker's numbers for its sessions' states and statements, and how many reads
     were answered here (SHOW STATS reads_at_wire)."""
@@ -150,7 +149,7 @@ class Reads:
         of a shape with a plan, run here. None: nothing was written, and the connection
         handles the bytes as usual; LATER (b""): nothing was written, and the request is
         to be offered again once the loop has turned. `keyed`: the query cache decoded
-        and keyed this request's Bind already (a miss it offers here)."""
+        and keyed this request (a Bind, a Query) already: a miss it offers here."""
         self._unnamed.forget()
         request = repeats.recognise(data)
         if request is None:

@@ -214,38 +214,29 @@ def test_nobody_listening_and_not_http_are_delivery_errors():
         hook.close()
 
 
-def test_an_interim_response_then_the_final_one_in_pieces():
-    """A 100 Continue before the final response, the bytes sent a few at a time: the
+def test_an_interim_response_then_the_final_one_in_pieces(serve):
+    """A 100 Continue before the final response, whose body comes a byte per write: the
     status and reason are the final response's, and the connection is kept."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[int] = []
-    reply = (b"HTTP/1.1 100 Continue\r\n\r\n"
-             b"HTTP/1.1 503 Busy For Now\r\nContent-Length: 5\r\n\r\nlater")
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        h.send_response_only(100)  # http.server's interim response (as for Expect)
+        h.end_headers()
+        time.sleep(0.01)  # (its own segment)
+        h.send_response(503, "Busy For Now")
+        h.send_header("Content-Length", "5")
+        h.end_headers()
+        for byte in b"later":
+            h.wfile.write(bytes([byte]))  # unbuffered: a send each
+            time.sleep(0.001)
 
-    def serve() -> None:
-        conn, _ = listener.accept()
-        accepted.append(1)
-        with conn:
-            for _ in range(2):
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                for i in range(0, len(reply), 3):
-                    conn.sendall(reply[i:i + 3])
-                    time.sleep(0.001)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    hook = Webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    r = serve("HTTP/1.1", answer)
+    hook = Webhook(r.url)
     try:
         for _ in range(2):
             with pytest.raises(DeliveryError, match="HTTP 503 Busy For Now"):
                 hook.deliver_sync(events(1))
     finally:
         hook.close()
-        thread.join(5)
-        listener.close()
-    assert accepted == [1]  # both on the one kept connection
+    assert len(r.posts) == 2 and len({port for _, _, port in r.posts}) == 1  # one connection
 
 
 def test_https_is_verified_against_the_trusted_cas(serve, tmp_path, monkeypatch):
