@@ -378,6 +378,20 @@ class MySQLCursor:
             self._done = True
             conn._running = False
 
+    @classmethod
+    def described(
+        cls, conn: Any, cursor: Any, columns: list[Column] | None,
+        convert: Callable[[tuple], tuple] | None,
+    ) -> MySQLCursor:
+        """A result whose columns are known already (a prepared statement's): none derived
+        from the cursor's fields."""
+        result = cls.__new__(cls)
+        result._conn, result._cursor = conn, cursor
+        result.columns, result._convert = columns, convert
+        result.rowcount = -1 if columns is not None else cursor.rowcount
+        result._done = columns is None
+        return result
+
     def _fetchmany(self, size: int) -> list[tuple[Any, ...]]:
         return self._cursor.fetchmany(size)
 

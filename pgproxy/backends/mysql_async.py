@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -34,8 +35,10 @@ import asyncmy.errors
 import asyncmy.protocol
 from pymysql.constants import CLIENT, COMMAND
 
+from dialects.engines import MYSQL_SERVERS
 from pgproxy import errors
 from pgproxy.backends import mysql
+from pgproxy.backends import mysql_binary as binary
 from pgproxy.backends.base import Column
 from pgproxy.workers import await_only
 
@@ -43,6 +46,8 @@ log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
 _REFUSED = (*_DRIVER_ERRORS, TypeError, ValueError)  # a statement's: bad parameters too
+# A statement that changes the default database, which prepared statements do not follow.
+_USE = re.compile(r"\s*USE\b", re.IGNORECASE)
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 _LOST = 2013  # CR_SERVER_LOST
 
@@ -199,6 +204,10 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             raise backend.connect_error(exc) from None
         self._conn = conn
         self.thread_id = conn.thread_id()
+        # Repeated reads as prepared statements; not on Dolt, whose branches are databases
+        # a USE switches between.
+        self._statements = (
+            binary.Statements(conn) if backend.dialect in MYSQL_SERVERS else None)
 
     @property
     def broken(self) -> bool:
@@ -214,6 +223,8 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
 
     def execute(self, sql: str, params: Sequence[Any]) -> mysql.MySQLCursor:
         self._finish_current()
+        if self._statements is not None and _USE.match(sql):
+            self._statements.clear()
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
@@ -246,6 +257,11 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             self._finish_current()  # with no wait
         while self._killing is not None:
             await asyncio.shield(self._killing)
+        statements = self._statements
+        if statements is not None and statements.offered(sql) and binary.bindable(params):
+            read = await self._read_prepared(statements, sql, tuple(params), prefetch)
+            if read is not None:
+                return read
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
@@ -264,6 +280,50 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
                 return result, rows, False, self.in_transaction
         result.close()  # all read: no wait (AsyncMySQLCursor._close)
         return result, rows, True, self.in_transaction
+
+    async def _read_prepared(
+        self, statements: binary.Statements, sql: str, values: tuple[Any, ...], prefetch: int
+    ) -> tuple[mysql.MySQLCursor, list[tuple[Any, ...]], bool, bool] | None:
+        """read_now's read as a prepared statement (mysql_binary.py), or None: the text
+        protocol's."""
+        conn = self._conn
+        prepared = statements.kept(sql)
+        try:
+            if prepared is None:
+                prepared = await statements.prepare(sql, len(values))
+                if prepared is None:
+                    return None
+            self._start()
+            if not statements.send(prepared, values):
+                self._running = False
+                return None
+            proto = conn._proto
+            if proto.length - proto.pos < 4:
+                await conn._fill_buffer(4)
+            done = binary.complete(conn, prepared)
+            if done is not None:
+                rows = binary.Rows(conn, prepared, done)
+            else:
+                rows = binary.Rows(conn, prepared)
+                if not await rows.start(prepared):
+                    statements.forget(sql)  # typed by its values: the text protocol's from now
+        except _REFUSED as exc:
+            raise self._refused(exc) from None
+        result = self.cursor_class.described(
+            self, rows, prepared.columns if rows.field_count else None, prepared.convert)
+        self._current = result
+        if result.columns is None:
+            self._running = False
+            return result, [], True, self.in_transaction
+        try:
+            fetched = await rows.fetchmany(prefetch)
+        except _DRIVER_ERRORS as exc:
+            raise result._failed(exc) from None
+        taken = result._took(fetched, prefetch)
+        if rows.unbuffered_active or rows.pending:
+            return result, taken, False, self.in_transaction
+        result.close()  # all read: no wait
+        return result, taken, True, self.in_transaction
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
