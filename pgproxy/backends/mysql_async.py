@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -46,8 +45,6 @@ log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
 _REFUSED = (*_DRIVER_ERRORS, TypeError, ValueError)  # a statement's: bad parameters too
-# A statement that changes the default database, which prepared statements do not follow.
-_USE = re.compile(r"\s*USE\b", re.IGNORECASE)
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 _LOST = 2013  # CR_SERVER_LOST
 
@@ -223,8 +220,6 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
 
     def execute(self, sql: str, params: Sequence[Any]) -> mysql.MySQLCursor:
         self._finish_current()
-        if self._statements is not None and _USE.match(sql):
-            self._statements.clear()
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:

@@ -19,16 +19,18 @@ digits, the binary one is the stored value), so a result with one stays on the
 text protocol. A zero date, which the session's sql_mode refuses to store, is
 NULL here and the string '0000-00-00' there (no PostgreSQL date either way).
 
-What stays on the text protocol: a statement the server will not prepare, or
-whose parameter count is not the text's (a `?` of its own), or with a FLOAT
-column; a read with values
-of other types than pack_binary_params binds as the text protocol's escaping
-writes them; a result whose column definitions at run time are not the ones
-it was prepared with (a column typed by its parameter, such as `SELECT ?`:
-that run's result is used as read, the statement goes back to text for good on
-this connection). Per connection, CACHED statements are kept, the least
-recently used closed first; a statement the server refuses is remembered
-(up to REFUSED of them) and not offered again.
+What stays on the text protocol: a statement the server will not prepare,
+whose parameter count is not the text's (a `?` of its own) or with a FLOAT
+column; a read with values of other types than those pack_binary_params binds
+as the text protocol's escaping writes them; a statement whose run described
+its result otherwise than its prepare did (a column typed by the values bound,
+as in `SELECT ?`): from then on, on that connection. That run's result differs
+from the plan's columns (when its types do), so the wire hands the read to the full path, which
+runs it on the text protocol. A statement is known by its text alone: a
+connection's default database never changes (Dolt's does, a USE per branch:
+its connections prepare nothing). Per connection, CACHED statements are kept,
+the least recently used closed first; a statement the server refuses is
+remembered (up to REFUSED of them) and not offered again.
 """
 
 from __future__ import annotations
@@ -158,13 +160,6 @@ class Statements:
         if prepared is not None:
             self._closing.append(prepared.ident)
         self._refuse(sql)
-
-    def clear(self) -> None:
-        """Close them all (the connection's default database changes: a prepared statement
-        would go on reading the tables of the one it was prepared in)."""
-        self._closing.extend([p.ident for p in self._kept.values()])
-        self._kept.clear()
-        self._flush()
 
     def send(self, prepared: Prepared, values: tuple[Any, ...]) -> bool:
         """COM_STMT_EXECUTE of `prepared` with `values`, written now; False (nothing sent):
