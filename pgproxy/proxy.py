@@ -119,23 +119,24 @@ class Proxy:
     def hit_path(self, session: Any) -> Hits | Reads | None:
         """What answers a session's repeated reads at the wire: the query cache's hits
         (pgproxy/cache/hits.py), and on a backend whose reads run inline, the reads
-        themselves (pgproxy/wire_reads.py; with the cache on, its misses, which they keep
-        in the cache as the full path would); with no cache, on one whose driver is
-        asyncio's, reads started there and answered when they return
-        (pgproxy/wire_reads_async.py)."""
+        themselves (pgproxy/wire_reads.py), and on one whose driver is asyncio's, reads
+        started there and answered when they return (pgproxy/wire_reads_async.py); with
+        the cache on, the reads answer its misses, which they keep in the cache as the
+        full path would."""
         if not isinstance(session, Session):
             return None  # the admin console
         pipeline = self.pipeline
         backend = session.route.backend
         plain = not backend.capabilities.passthrough  # a backend whose SQL is translated
-        reads = Reads(pipeline, session, pipeline.hooks, self.reads) \
-            if plain and Reads.serves(backend) else None
+        reads: Reads | None = None
+        if plain and Reads.serves(backend):
+            reads = Reads(pipeline, session, pipeline.hooks, self.reads)
+        elif plain and AsyncReads.serves(backend):  # an asyncio driver
+            reads = AsyncReads(pipeline, session, pipeline.hooks, self.reads)
         cache = pipeline.cache
         if cache is not None:
             return Hits(cache, session, pipeline.hooks, pipeline.parse_shaped, pipeline.generate,
                         reads)
-        if reads is None and plain and AsyncReads.serves(backend):  # an asyncio driver
-            return AsyncReads(pipeline, session, pipeline.hooks, self.reads)
         return reads
 
     def pool(self, backend: Backend) -> Workers:

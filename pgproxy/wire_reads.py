@@ -242,11 +242,7 @@ class Reads:
         """The reply to a run of a statement with a plan, with `params` (the Bind's values
         decoded), or None."""
         session = self._session
-        if keyed is not None and (keyed.generated is not plan.generated
-                                  or keyed.prepared is not prepared):
-            keyed = None  # bound for another translation than the plan's
-        values = self._bound(prepared, plan, params, formats) if keyed is None \
-            else keyed.values
+        values = self._values(prepared, plan, params, formats, keyed)
         if values is None:
             return None
         if session.pool.spent():
@@ -255,18 +251,9 @@ class Reads:
         if conn is None or session._active is not None:
             return None  # a connection to wait for, a result open on it: the full path's
         start = time.perf_counter()
-        fill = None
-        cache = self._pipeline.cache
-        if cache is not None:  # a miss (Hits.at_wire found no entry): kept once it ran
-            ctx = StatementContext(session, prepared, params, formats)
-            stmt = prepared.statement
-            key = cache.key_of(ctx, stmt, plan.generated.sql, values, formats) \
-                if keyed is None else keyed.key
-            if key is not None:
-                if not cache.fills_at_wire(key):
-                    return None
-                fill = partial(cache.keep, ctx, key, stmt, cache.store.clock, self._pipeline.rerun(
-                    stmt, plan.generated, values, prepared.param_types))
+        fill = self._fill(prepared, plan, params, formats, values, keyed)
+        if fill is False:
+            return None
         out = session.pool.inline(_read, conn, plan.generated, values, DEFAULT_BATCH)
         if out is NOT_INLINE:
             if time.perf_counter() - start > INLINE_BUDGET / 2:
@@ -277,6 +264,39 @@ class Reads:
         if plan.overruns:
             plan.overruns = 0
         return self._reply(prepared, plan, out, formats, describe, head, start, fill)
+
+    def _values(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
+        keyed: Keyed | None,
+    ) -> list[Any] | None:
+        """The driver's values for a run of the plan: as the query cache bound them
+        (`keyed`) for this plan's translation and statement, else bound here (_bound)."""
+        if keyed is not None and keyed.generated is plan.generated \
+                and keyed.prepared is prepared:
+            return keyed.values
+        return self._bound(prepared, plan, params, formats)
+
+    def _fill(
+        self, prepared: Any, plan: Plan, params: list[Any], formats: list[int],
+        values: list[Any], keyed: Keyed | None,
+    ) -> Any:
+        """With the query cache on, a miss (Hits.at_wire found no entry) to be kept once
+        it ran: what keeps it (QueryCache.keep, all but the result given); False: the full
+        path's (its key has an entry, a stale one to refresh, or a fill in flight); None:
+        nothing to keep (no cache, a statement it does not keep)."""
+        cache = self._pipeline.cache
+        if cache is None:
+            return None
+        ctx = StatementContext(self._session, prepared, params, formats)
+        stmt = prepared.statement
+        key = keyed.key if keyed is not None and keyed.values is values \
+            else cache.key_of(ctx, stmt, plan.generated.sql, values, formats)
+        if key is None:
+            return None
+        if not cache.fills_at_wire(key):
+            return False
+        return partial(cache.keep, ctx, key, stmt, cache.store.clock, self._pipeline.rerun(
+            stmt, plan.generated, values, prepared.param_types))
 
     def _bound(
         self, prepared: Any, plan: Plan, params: list[Any], formats: list[int]

@@ -55,7 +55,7 @@ class AsyncReads(Reads):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        # The read under way: (statement, plan, formats, described, head, start); while it
+        # The read under way: (statement, plan, formats, described, head, start, fill); while it
         # waits for a connection, what _begin takes (the driver's values for the start).
         self._pending: tuple[Any, ...] | None = None
         # The connection's: writes a reply `at_wire` answered PENDING (None: the request
@@ -73,18 +73,21 @@ class AsyncReads(Reads):
         describe: bool, head: list[bytes], keyed: Any = None,
     ) -> bytes | None:
         """PENDING: the read is under way (or waits for a connection), its reply to come
-        (`deliver`); or None. (`keyed` is never given: the query cache offers its misses
-        to reads run inline alone, pgproxy/proxy.py.)"""
+        (`deliver`); or None. With the query cache on, a miss (`keyed`: as the cache
+        decoded and keyed it) is kept in the cache once it ran."""
         session = self._session
         if self.deliver is None or session._replicas or session._active is not None \
                 or session.settings.timeout_ms("statement_timeout") > 0:
             # A connection that cannot take a later reply, reads the route spreads over its
             # replicas, a result open, a timeout to keep: the full path's.
             return None
-        values = self._bound(prepared, plan, params, formats)
+        values = self._values(prepared, plan, params, formats, keyed)
         if values is None:
             return None
-        job = (prepared, plan, values, formats, describe, head)
+        fill = self._fill(prepared, plan, params, formats, values, keyed)
+        if fill is False:
+            return None
+        job = (prepared, plan, values, formats, describe, head, fill)
         conn = session._connection_now()
         if conn is not None:
             return self._begin(conn, job)
@@ -109,10 +112,10 @@ class AsyncReads(Reads):
 
     def _begin(self, conn: Any, job: tuple[Any, ...]) -> bytes | None:
         """Start the read on `conn`: PENDING, or its reply when it returned at once."""
-        prepared, plan, values, formats, describe, head = job
+        prepared, plan, values, formats, describe, head, fill = job
         session = self._session
         start = time.perf_counter()
-        self._pending = (prepared, plan, formats, describe, head, start)
+        self._pending = (prepared, plan, formats, describe, head, start, fill)
         session._running = True  # a CancelRequest sends its KILL QUERY; settle waits
         now = _step(conn.read_now(plan.generated.sql, values, DEFAULT_BATCH), self._ran)
         if now is None:
@@ -126,7 +129,7 @@ class AsyncReads(Reads):
 
     def _finish(self, ok: bool, value: Any) -> bytes | None:
         """The reply to the read that returned `value` (raised it: not `ok`), or None."""
-        prepared, plan, formats, describe, head, start = self._pending  # type: ignore[misc]
+        prepared, plan, formats, describe, head, start, fill = self._pending  # type: ignore[misc]
         self._pending = None
         session = self._session
         session._running = False
@@ -137,7 +140,7 @@ class AsyncReads(Reads):
                 prepared.read_plan = FULL_PATH  # more than a batch: streamed by the full path
                 return None
             if ok:
-                return self._reply(prepared, plan, value, formats, describe, head, start)
+                return self._reply(prepared, plan, value, formats, describe, head, start, fill)
             if value.__class__ is errors.QueryCanceled or (
                     isinstance(value, errors.PgError) and value.sqlstate == _CANCELED):
                 return self._canceled(head, start)

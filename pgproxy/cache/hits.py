@@ -99,8 +99,8 @@ class Cache(Protocol):
 
 class Keyed(NamedTuple):
     """A Bind or Query the memo's plan decoded and keyed just now, and missed
-    (Hits._derive, _derive_query): what the reads run inline (wire_reads.py), offered
-    the miss, need not make again."""
+    (Hits._derive, _derive_query): what the reads at the wire (wire_reads.py,
+    wire_reads_async.py), offered the miss, need not make again."""
 
     prepared: Any  # its prepared statement (a Query's: Session._prepared's, literals set)
     params: list[Any]  # a Bind's values decoded (the statement's literals not among them)
@@ -173,8 +173,9 @@ class Hits:
         generate: Callable[..., Any], reads: Any = None,
     ) -> None:
         self._cache = cache
-        # wire_reads.Reads, on a backend whose reads run inline: what a miss here may be
-        # answered by (it keeps the result in the cache), else None.
+        # The reads at the wire (wire_reads.Reads, run inline; wire_reads_async.AsyncReads,
+        # answered when they return): what a miss here may be answered by (they keep the
+        # result in the cache), else None.
         self._reads = reads
         self._missed_plan: Plan | None = None  # a plan whose key missed in this request
         # That request (a Bind, a Query) as the plan decoded and keyed it: the reads need
@@ -209,8 +210,9 @@ class Hits:
         its portal between), or a Query. None: nothing was changed, and the connection
         handles the bytes as usual. The trailing messages are checked by one compare, the
         memo looked up by one key made of the bytes received, and no task wakes. A
-        request the cache cannot answer here goes to the reads run inline, if any (a
-        miss they answer is kept in the cache; wire_reads.LATER: offered again)."""
+        request the cache cannot answer here goes to the reads at the wire, if any (a
+        miss they answer is kept in the cache; wire_reads.LATER: offered again;
+        repeats.PENDING: answered when its read returns)."""
         self._missed_plan = self._keyed = None
         reply = self._hit(data, protocol)
         reads = self._reads
@@ -218,14 +220,26 @@ class Hits:
             if reply is None:
                 reply = reads.at_wire(data, protocol, self._keyed)
                 self._keyed = None
-                if reply:  # answered: nothing of it for the full path to learn
-                    self._missed = None
-                    self._unnamed.forget()
+                if reply:  # answered (or to be: PENDING, a read under way)
+                    if reply is not repeats.PENDING:  # nothing of it for the full path to learn
+                        self._missed = None
+                        self._unnamed.forget()
                     if self._missed_plan is not None:  # its key was made for that answer
                         self._missed_plan.score += 1
             else:
                 reads.forget()  # answered: no Parse of it waits for its statement there
         return reply
+
+    @property
+    def deliver(self) -> Callable[[bytes | None], None] | None:
+        """The connection's writer of a reply answered later (wire_reads_async.AsyncReads,
+        the reads of a backend whose driver is asyncio's): theirs."""
+        return getattr(self._reads, "deliver", None)
+
+    @deliver.setter
+    def deliver(self, deliver: Callable[[bytes | None], None] | None) -> None:
+        if hasattr(self._reads, "deliver"):
+            self._reads.deliver = deliver
 
     def _hit(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
         """at_wire from the cache's entries alone."""
