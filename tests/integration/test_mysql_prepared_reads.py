@@ -142,3 +142,21 @@ def test_a_connection_keeps_its_statements_bounded(proxy, mariadb):
                     assert conn.execute(sql, (1,), prepare=True).fetchall() == [(1, i)]
             # One worker, one backend connection: its statements are all the server holds.
             assert status(mariadb)["Prepared_stmt_count"] <= CACHED, round_
+
+
+def test_a_killed_backend_connection_is_replaced_on_the_next_read(proxy, mariadb):
+    sql = "SELECT name FROM pr_t WHERE id = %s"
+    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+        for _ in range(4):
+            assert conn.execute(sql, (1,), prepare=True).fetchall() == [("one",)]
+        root = mariadb.root()
+        try:
+            with root.cursor() as cur:
+                cur.execute("SELECT id FROM information_schema.processlist WHERE user = %s",
+                            (mariadb.user,))
+                for row in cur.fetchall():
+                    cur.execute(f"KILL CONNECTION {int(row['id'])}")
+        finally:
+            root.close()
+        for _ in range(4):  # the lost one's statements with it: prepared anew on the next
+            assert conn.execute(sql, (1,), prepare=True).fetchall() == [("one",)]
