@@ -14,7 +14,10 @@ driver's deep C stack each way, a fifth of the cost), no task, no coroutine of
 the statement path. Meanwhile the connection holds every byte that arrives
 after the request, an EOF and a lost connection, and hands them on in order
 once the reply is written, so pipelined requests, a Terminate or a disconnect
-are taken exactly as after the full path's answer.
+are taken exactly as after the full path's answer. With the query cache on,
+its hits are answered first (cache/hits.py) and a miss it keyed comes here:
+run so, and kept in the cache as wire_reads.py keeps an inline read's (unless
+one of its tables was written after the read began).
 
 Nothing is written before the read has returned, and anything in doubt goes
 the full path as in wire_reads.py: a backend error (the read runs again there
