@@ -29,6 +29,11 @@ from typing import Any
 from lru import LRU
 from sqlglot import exp
 
+try:  # built from _shapes.c when a C compiler was at hand (pyproject.toml)
+    from dialects._shapes import literals as _compiled
+except ImportError:  # pragma: no cover - depends on the install
+    _compiled = None
+
 from dialects import classify
 from dialects.api import Kind, Statement
 from dialects.exprtypes import INTEGERS, TEMPORAL, pg_type
@@ -102,9 +107,42 @@ _SKELETON_TEXT = 4096  # the longest text whose skeleton is kept
 def scan(sql: str) -> Shape | None:
     """The statement's shape, or None when it has no literal to lift or is not a candidate.
 
-    A text of a skeleton seen before costs one regex pass and a lookup, not a scan."""
+    A text of a skeleton seen before costs one pass for its literals and a lookup, not
+    a scan."""
     if len(sql) > _SKELETON_TEXT:
         return _scan(sql)[0]  # a long text's skeleton is not kept: scanned as it is
+    read = _compiled(sql) if _compiled is not None and sql.isascii() else _literals(sql)
+    if read is None:
+        return None  # no literal scan could lift
+    skeleton, runs, found, starts, pending = read
+    known = _SKELETONS.get(skeleton)
+    if known is None:
+        shape, lifted = _scan(sql)
+        known = False if shape is None else (shape.nclient, tuple(s in lifted for s in starts))
+        if known and sum(known[1]) != len(lifted):
+            return shape  # the two tokenizers disagree (never, for every text tested)
+        _SKELETONS[skeleton] = known
+        return shape
+    if known is False:
+        return None
+    nclient, lifts = known
+    pieces: list[str] = []
+    literals: list[str] = []
+    for run, text, lift in zip(runs, found, lifts, strict=True):
+        pieces.append(run)
+        if lift:
+            literals.append(text)
+            pieces.append(f"${nclient + len(literals)}")
+        else:
+            pieces.append(text)
+    pieces.append(pending)
+    return Shape("".join(pieces), nclient, tuple(literals))
+
+
+def _literals(sql: str) -> tuple[str, list[str], list[str], list[int], str] | None:
+    """A text's skeleton (each literal scan may lift as its kind), the text before each
+    of those literals, the literals, their offsets and the text after the last; None:
+    it has none. (_shapes.c does the same for an ASCII text.)"""
     runs: list[str] = []  # the text before each literal
     found: list[str] = []  # the literals scan may lift, in order
     starts: list[int] = []
@@ -134,30 +172,8 @@ def scan(sql: str) -> Shape | None:
         starts.append(m.end() - len(text))
         found.append(text)
     if not found:
-        return None  # no literal scan could lift
-    skeleton = "".join(key)
-    known = _SKELETONS.get(skeleton)
-    if known is None:
-        shape, lifted = _scan(sql)
-        known = False if shape is None else (shape.nclient, tuple(s in lifted for s in starts))
-        if known and sum(known[1]) != len(lifted):
-            return shape  # the two tokenizers disagree (never, for every text tested)
-        _SKELETONS[skeleton] = known
-        return shape
-    if known is False:
         return None
-    nclient, lifts = known
-    pieces: list[str] = []
-    literals: list[str] = []
-    for run, text, lift in zip(runs, found, lifts, strict=True):
-        pieces.append(run)
-        if lift:
-            literals.append(text)
-            pieces.append(f"${nclient + len(literals)}")
-        else:
-            pieces.append(text)
-    pieces.append(pending)
-    return Shape("".join(pieces), nclient, tuple(literals))
+    return "".join(key), runs, found, starts, pending
 
 
 def _decimal(text: str) -> bool:

@@ -223,3 +223,23 @@ def test_skeleton_memo_matches_the_scan(sql: str) -> None:
                 re.sub(r"'([^']*)'", "'it''s 5'", sql), re.sub(r"'([^']*)'", "''", sql)]
     for text in variants * 2:  # the second round answers from the skeletons' memo
         assert scan(text) == _scan(text)[0], text
+
+
+def test_the_compiled_literal_reader_reads_as_the_regex_does() -> None:
+    """dialects/_shapes.c gives what shapes._literals gives, on the texts above and on
+    random ones made of the characters that matter to it (quotes doubled and unclosed,
+    $n, exponents, dots, words with digits)."""
+    import random
+
+    compiled = pytest.importorskip(
+        "dialects._shapes", reason="built by pip install when a C compiler is at hand")
+    from dialects.shapes import _literals
+
+    texts = [sql for sql, _ in LIFTED] + REFUSED + SKELETON_TEXTS
+    picker = random.Random(20261204)
+    alphabet = "ab1 20'\"$_.,;()=<>-+*/\neE9x"
+    texts += ["".join(picker.choice(alphabet) for _ in range(picker.randint(0, 30)))
+              for _ in range(50_000)]
+    for text in texts:
+        if text.isascii():
+            assert compiled.literals(text) == _literals(text), text
