@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -45,6 +46,8 @@ log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
 _REFUSED = (*_DRIVER_ERRORS, TypeError, ValueError)  # a statement's: bad parameters too
+# What the full path runs as a prepared statement once the text protocol described it alike.
+_READ = re.compile(r"\s*(?:SELECT|WITH)\b", re.IGNORECASE)
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 _LOST = 2013  # CR_SERVER_LOST
 
@@ -220,6 +223,20 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
 
     def execute(self, sql: str, params: Sequence[Any]) -> mysql.MySQLCursor:
         self._finish_current()
+        statements = self._statements if _READ.match(sql) else None
+        if statements is not None and statements.offered(sql) and binary.bindable(params):
+            values = tuple(params)
+            prepared = statements.kept(sql)
+            self._start()
+            if prepared is None and statements.seen(sql):  # run before: worth preparing
+                try:
+                    prepared = await_only(statements.prepare(sql, len(values)))
+                except _REFUSED as exc:
+                    raise self._refused(exc) from None
+            if prepared is not None and prepared.agreed:
+                result = await_only(self._run_prepared(statements, sql, values, prepared))
+                if result is not None:
+                    return result
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
@@ -228,7 +245,10 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             await_only(cursor.execute(sql, tuple(params)))
         except _REFUSED as exc:
             raise self._refused(exc) from None
-        return self._result(sql, cursor)
+        result = self._result(sql, cursor)
+        if statements is not None and result.columns is not None:
+            statements.described(sql, cursor._result.fields)
+        return result
 
     def _refused(self, exc: BaseException) -> errors.PgError:
         """A statement failed to run: the error to raise."""
@@ -254,20 +274,35 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             await asyncio.shield(self._killing)
         statements = self._statements
         if statements is not None and statements.offered(sql) and binary.bindable(params):
-            read = await self._read_prepared(statements, sql, tuple(params), prefetch)
-            if read is not None:
-                return read
+            values = tuple(params)
+            prepared = statements.kept(sql)
+            self._start()  # no KILL QUERY in flight (waited for above): nothing to wait for
+            if prepared is None:
+                try:
+                    prepared = await statements.prepare(sql, len(values))
+                except _REFUSED as exc:
+                    raise self._refused(exc) from None
+            if prepared is not None:
+                result = await self._run_prepared(statements, sql, values, prepared)
+                if result is not None:
+                    return await self._first(result, prefetch)
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
             await cursor.execute(sql, tuple(params))
         except _REFUSED as exc:
             raise self._refused(exc) from None
-        result = self._result(sql, cursor)
+        return await self._first(self._result(sql, cursor), prefetch)
+
+    async def _first(
+        self, result: mysql.MySQLCursor, prefetch: int
+    ) -> tuple[mysql.MySQLCursor, list[tuple[Any, ...]], bool, bool]:
+        """read_now's answer: `result`, its first `prefetch` rows, whether they are all
+        (if so, it is closed) and the transaction state."""
         rows: list[tuple[Any, ...]] = []
         if result.columns is not None:
             try:
-                fetched = await cursor.fetchmany(prefetch)
+                fetched = await result._cursor.fetchmany(prefetch)
             except _DRIVER_ERRORS as exc:
                 raise result._failed(exc) from None
             rows = result._took(fetched, prefetch)
@@ -276,19 +311,15 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
         result.close()  # all read: no wait (AsyncMySQLCursor._close)
         return result, rows, True, self.in_transaction
 
-    async def _read_prepared(
-        self, statements: binary.Statements, sql: str, values: tuple[Any, ...], prefetch: int
-    ) -> tuple[mysql.MySQLCursor, list[tuple[Any, ...]], bool, bool] | None:
-        """read_now's read as a prepared statement (mysql_binary.py), or None: the text
-        protocol's."""
+    async def _run_prepared(
+        self, statements: binary.Statements, sql: str, values: tuple[Any, ...],
+        prepared: binary.Prepared,
+    ) -> mysql.MySQLCursor | None:
+        """`sql` run as the statement `prepared` (mysql_binary.py), the statement started
+        (_start): its result, the connection's current one until closed; None: nothing was
+        sent (values too large for one packet: the text protocol's)."""
         conn = self._conn
-        prepared = statements.kept(sql)
         try:
-            if prepared is None:
-                prepared = await statements.prepare(sql, len(values))
-                if prepared is None:
-                    return None
-            self._start()
             if not statements.send(prepared, values):
                 self._running = False
                 return None
@@ -309,16 +340,7 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
         self._current = result
         if result.columns is None:
             self._running = False
-            return result, [], True, self.in_transaction
-        try:
-            fetched = await rows.fetchmany(prefetch)
-        except _DRIVER_ERRORS as exc:
-            raise result._failed(exc) from None
-        taken = result._took(fetched, prefetch)
-        if rows.unbuffered_active or rows.pending:
-            return result, taken, False, self.in_transaction
-        result.close()  # all read: no wait
-        return result, taken, True, self.in_transaction
+        return result
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,

@@ -1,7 +1,6 @@
 """Repeated reads on MariaDB and MySQL as server-side prepared statements: the binary protocol.
 
-A read answered at the wire (wire_reads_async.py) is a statement its session
-has run before, so it is worth preparing: on each connection its text is
+A statement run again is worth preparing: on each connection its text is
 prepared once (COM_STMT_PREPARE) and every later run is one COM_STMT_EXECUTE
 of its values. The server parses no SQL, no value is escaped into the text,
 and the rows' integers, floats and times arrive binary. When the whole
@@ -11,26 +10,36 @@ decodes every row in one call; otherwise the rows are read as they come, a
 batch at a time, as SSCursor reads a text result (asyncmy's flow control
 keeps the buffer bounded).
 
-Values come out as the text protocol's do, so a read answers alike whichever
-path runs it: the column decoders are asyncmy's own, chosen as for a text
-result (strings, DECIMAL and JSON go through them); integers, DOUBLE, dates and
-times are exact either way. A FLOAT is not (the text protocol rounds it to six
-digits, the binary one is the stored value), so a result with one stays on the
-text protocol. A zero date, which the session's sql_mode refuses to store, is
-NULL here and the string '0000-00-00' there (no PostgreSQL date either way).
+Two paths run them. A read answered at the wire (wire_reads_async.py) is
+prepared on its first run there, since the wire checks each answer's columns
+against those its plan learned from the text protocol. The full path (a read
+in a transaction block, a cache miss it fills, a result streamed) prepares a
+SELECT on its second run on a connection, and runs it prepared only when the
+server described the prepared statement's result exactly as it described the
+text protocol's (`Prepared.agreed`): a column typed by the values bound (as in
+`SELECT ?`, or `CONCAT(name, ?)`'s length) never agrees, so the client sees
+the same columns whichever protocol ran it.
+
+Values come out as the text protocol's do: the column decoders are asyncmy's
+own, chosen as for a text result (strings, DECIMAL and JSON go through them);
+integers, DOUBLE, dates and times are exact either way. A FLOAT is not (the
+text protocol rounds it to six digits, the binary one is the stored value), so
+a result with one stays on the text protocol. A zero date, which the session's
+sql_mode refuses to store, is NULL here and the string '0000-00-00' there (no
+PostgreSQL date either way).
 
 What stays on the text protocol: a statement the server will not prepare,
 whose parameter count is not the text's (a `?` of its own) or with a FLOAT
 column; a read with values of other types than those pack_binary_params binds
 as the text protocol's escaping writes them; a statement whose run described
-its result otherwise than its prepare did (a column typed by the values bound,
-as in `SELECT ?`): from then on, on that connection. That run's result differs
-from the plan's columns (when its types do), so the wire hands the read to the full path, which
-runs it on the text protocol. A statement is known by its text alone: a
-connection's default database never changes (Dolt's does, a USE per branch:
-its connections prepare nothing). Per connection, CACHED statements are kept,
-the least recently used closed first; a statement the server refuses is
-remembered (up to REFUSED of them) and not offered again.
+its result otherwise than its prepare did (typed by the values bound, or a
+table altered since): from then on, on that connection (at the wire, such a
+run's answer goes to the full path when its columns are not the plan's). A
+statement is known by its text alone: a connection's default database never
+changes (Dolt's does, a USE per branch: its connections prepare nothing). Per
+connection, CACHED statements are kept, the least recently used closed first;
+a statement the server refuses is remembered (up to REFUSED of them) and not
+offered again.
 """
 
 from __future__ import annotations
@@ -50,10 +59,12 @@ from pgproxy.backends import mysql
 # max_prepared_stmt_count (16382) shared by every connection.
 CACHED = 64
 REFUSED = 128
+TEXTS = 256
 
 _PREPARE, _EXECUTE, _CLOSE = 0x16, 0x17, 0x19
 # Client (CR_*) error numbers start here: the connection's, not the statement's.
 _SERVER_ERRORS = 2000
+_INTERRUPTED = 1317  # ER_QUERY_INTERRUPTED: a KILL QUERY
 _HEAD = struct.Struct("<I")
 _MAX_PACKET = 2**24 - 1
 # Values bound as their text-protocol literals read: NULL, integers (bool as 0/1), DOUBLE,
@@ -76,11 +87,15 @@ def bindable(values: Any) -> bool:
 class Prepared:
     """One statement prepared on one connection, and its result's description."""
 
-    __slots__ = ("columns", "convert", "fields", "header", "ident", "packets", "params", "specs")
+    __slots__ = ("agreed", "columns", "convert", "fields", "header", "ident", "packets", "params",
+                 "specs")
 
     def __init__(self, ident: int, params: int, fields: list[Any], converters: list[Any]) -> None:
         self.ident = ident
         self.params = params
+        # Whether the text protocol described its result with these very column definitions
+        # (Statements.described): then the full path runs it so too.
+        self.agreed = False
         # COM_STMT_EXECUTE's fixed part: statement id, no cursor, one iteration.
         self.header = bytes([_EXECUTE]) + _HEAD.pack(ident) + b"\x00\x01\x00\x00\x00"
         self.describe(fields, converters)
@@ -100,12 +115,15 @@ class Prepared:
 class Statements:
     """One asyncmy connection's prepared statements, by their text ('format' paramstyle)."""
 
-    __slots__ = ("_closing", "_conn", "_kept", "_refused")
+    __slots__ = ("_closing", "_conn", "_kept", "_refused", "_texts")
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._kept: dict[str, Prepared] = {}  # in order of use: the first is the oldest
         self._refused: set[str] = set()
+        # The column definitions of the last text-protocol result of statements not
+        # prepared (up to TEXTS, the oldest dropped first).
+        self._texts: dict[str, tuple[bytes, ...]] = {}
         self._closing: list[int] = []  # forgotten while their result was read: closed next
 
     def kept(self, sql: str) -> Prepared | None:
@@ -120,6 +138,23 @@ class Statements:
         """Whether `sql` may be prepared (the server has not refused it)."""
         return sql not in self._refused
 
+    def seen(self, sql: str) -> bool:
+        """Whether `sql` ran on the text protocol on this connection (not long ago)."""
+        return sql in self._texts
+
+    def described(self, sql: str, fields: list[Any]) -> None:
+        """`sql` ran on the text protocol, its result described by `fields`."""
+        packets = tuple([f.get_all_data() for f in fields])
+        prepared = self._kept.get(sql)
+        if prepared is not None:
+            prepared.agreed = packets == prepared.packets
+            return
+        texts = self._texts
+        texts.pop(sql, None)
+        texts[sql] = packets
+        if len(texts) > TEXTS:
+            del texts[next(iter(texts))]
+
     async def prepare(self, sql: str, params: int) -> Prepared | None:
         """`sql` prepared, or None: the server refused it, or it takes other than `params`
         values, returns no rows or a FLOAT (the text protocol's)."""
@@ -129,10 +164,11 @@ class Statements:
             await conn._execute_command(_PREPARE, mysql.qmark(sql))
             first = await conn.read_packet()
         except asyncmy.errors.MySQLError as exc:
-            if exc.args and isinstance(exc.args[0], int) and 0 < exc.args[0] < _SERVER_ERRORS:
+            errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+            if 0 < errno < _SERVER_ERRORS and errno != _INTERRUPTED:
                 self._refuse(sql)
                 return None
-            raise
+            raise  # the connection's error, or a cancel's KILL QUERY: the statement's
         ident, columns, count = struct.unpack_from("<IHH", first.get_all_data(), 1)
         for _ in range(count + (1 if count and not conn._deprecate_eof else 0)):
             await conn.read_packet()  # parameter definitions
@@ -146,6 +182,7 @@ class Statements:
             self._refuse(sql)
             return None
         prepared = Prepared(ident, count, described.fields, described.converters)
+        prepared.agreed = self._texts.pop(sql, None) == prepared.packets
         kept = self._kept
         kept[sql] = prepared
         if len(kept) > CACHED:

@@ -1,6 +1,7 @@
 """Repeated MariaDB reads run as server-side prepared statements (backends/mysql_binary.py):
-the server counts them as COM_STMT_EXECUTEs, and every answer is the full path's (which
-runs the text protocol), whatever the result's size, types or the statement's parameters."""
+the server counts them as COM_STMT_EXECUTEs, and every answer is the text protocol's (a
+proxy on the same server through pymysql), whatever the result's size, types or the
+statement's parameters, at the wire and on the full path."""
 
 from __future__ import annotations
 
@@ -53,14 +54,21 @@ def proxy(mariadb: MariaDBServer) -> Iterator[ProxyProcess]:
         yield p
 
 
-def full_path_rows(proxy: ProxyProcess, sql: str, params: tuple) -> tuple[list, list]:
-    """`sql`'s rows and column types on the full path (its first run in a new session)."""
-    with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
+@pytest.fixture(scope="module")
+def text_proxy(mariadb: MariaDBServer, proxy: ProxyProcess) -> Iterator[ProxyProcess]:
+    """A proxy on the same server through pymysql: the text protocol alone."""
+    with run_proxy(mariadb.url + "?driver=pymysql", extra_args=("--workers", "1")) as p:
+        yield p
+
+
+def text_rows(text_proxy: ProxyProcess, sql: str, params: tuple) -> tuple[list, list]:
+    """`sql`'s rows and column types through the text protocol."""
+    with psycopg.connect(text_proxy.dsn(), autocommit=True) as conn:
         cur = conn.execute(sql, params)
         return cur.fetchall(), [c.type_code for c in cur.description]
 
 
-def test_repeated_reads_are_prepared_once_and_executed(proxy, mariadb):
+def test_repeated_reads_are_prepared_once_and_executed(proxy, text_proxy, mariadb):
     sql = "SELECT id, name, r, d, ts, n FROM pr_t WHERE id = %s"
     with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
         for key in (1, 2, 3):
@@ -70,7 +78,7 @@ def test_repeated_reads_are_prepared_once_and_executed(proxy, mariadb):
             for key in (1, 2, 3):
                 cur = conn.execute(sql, (key,), prepare=True)
                 got = cur.fetchall(), [c.type_code for c in cur.description]
-                assert got == full_path_rows(proxy, sql, (key,))
+                assert got == text_rows(text_proxy, sql, (key,))
                 if key == 1:
                     assert got[0] == [(1, "one", 0.1 + 0.2, datetime.date(2024, 2, 29),
                                        datetime.datetime(2024, 2, 29, 13, 14, 15, 250000),
@@ -97,12 +105,12 @@ def test_a_float_column_stays_on_the_text_protocol(proxy, mariadb):
         assert status(mariadb)["Com_stmt_execute"] == before["Com_stmt_execute"]
 
 
-def test_a_column_typed_by_its_parameter_answers_as_the_full_path(proxy, mariadb):
+def test_a_column_typed_by_its_parameter_answers_as_the_text_protocol(proxy, text_proxy):
     # MariaDB types `CONCAT(name, ?)` and `id + ?` by the values bound: such a statement
     # goes back to the text protocol after its first prepared run on a connection.
     for sql, params in (("SELECT concat(name, %s::text) AS c FROM pr_t WHERE id = %s", ("!", 1)),
                         ("SELECT id + %s::int AS s FROM pr_t WHERE id = %s", (5, 2))):
-        expected = full_path_rows(proxy, sql, params)
+        expected = text_rows(text_proxy, sql, params)
         with psycopg.connect(proxy.dsn(), autocommit=True) as conn:
             for _ in range(8):
                 cur = conn.execute(sql, params, prepare=True)
@@ -160,3 +168,37 @@ def test_a_killed_backend_connection_is_replaced_on_the_next_read(proxy, mariadb
             root.close()
         for _ in range(4):  # the lost one's statements with it: prepared anew on the next
             assert conn.execute(sql, (1,), prepare=True).fetchall() == [("one",)]
+
+
+def test_reads_in_a_transaction_run_prepared_once_the_text_protocol_agreed(
+        proxy, text_proxy, mariadb):
+    # Inside a transaction block every read takes the full path: its first run on the
+    # connection is the text protocol's, whose column definitions the prepared statement's
+    # must equal (a column typed by the values bound never does: it stays on text).
+    cases = (("SELECT id, name, r, d, ts, n FROM pr_t WHERE id = %s", (1,)),
+             ("SELECT concat(name, %s::text) AS c FROM pr_t WHERE id = %s", ("!", 1)),
+             ("SELECT id + %s::int AS s FROM pr_t WHERE id = %s", (5, 2)))
+    with psycopg.connect(proxy.dsn()) as conn:  # not autocommit: a transaction block
+        for sql, params in cases:
+            expected = text_rows(text_proxy, sql, params)
+            before = status(mariadb)
+            for _ in range(6):
+                cur = conn.execute(sql, params, prepare=True)
+                assert (cur.fetchall(), [c.type_code for c in cur.description]) == expected
+            executed = status(mariadb)["Com_stmt_execute"] - before["Com_stmt_execute"]
+            assert executed == (5 if sql == cases[0][0] else 0), sql
+        conn.rollback()
+
+
+def test_a_prepared_read_in_a_transaction_sees_its_writes(proxy):
+    sql = "SELECT count(*) FROM pr_t WHERE id >= %s"
+    with psycopg.connect(proxy.dsn()) as conn:
+        for _ in range(3):
+            assert conn.execute(sql, (1,), prepare=True).fetchone() == (3,)
+        conn.execute("INSERT INTO pr_t (id, name) VALUES (50, 'fifty')")
+        for _ in range(3):
+            assert conn.execute(sql, (1,), prepare=True).fetchone() == (4,)
+        conn.rollback()
+        for _ in range(3):
+            assert conn.execute(sql, (1,), prepare=True).fetchone() == (3,)
+        conn.rollback()
