@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -46,8 +45,6 @@ log = logging.getLogger("pgproxy.backends.mysql")
 
 _DRIVER_ERRORS = (asyncmy.errors.MySQLError, OSError)
 _REFUSED = (*_DRIVER_ERRORS, TypeError, ValueError)  # a statement's: bad parameters too
-# What the full path runs as a prepared statement once the text protocol described it alike.
-_READ = re.compile(r"\s*(?:SELECT|WITH)\b", re.IGNORECASE)
 _CANNOT_CONNECT = 2003  # CR_CONN_HOST_ERROR
 _LOST = 2013  # CR_SERVER_LOST
 
@@ -223,20 +220,6 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
 
     def execute(self, sql: str, params: Sequence[Any]) -> mysql.MySQLCursor:
         self._finish_current()
-        statements = self._statements if _READ.match(sql) else None
-        if statements is not None and statements.offered(sql) and binary.bindable(params):
-            values = tuple(params)
-            prepared = statements.kept(sql)
-            self._start()
-            if prepared is None and statements.seen(sql):  # run before: worth preparing
-                try:
-                    prepared = await_only(statements.prepare(sql, len(values)))
-                except _REFUSED as exc:
-                    raise self._refused(exc) from None
-            if prepared is not None and prepared.agreed:
-                result = await_only(self._run_prepared(statements, sql, values, prepared))
-                if result is not None:
-                    return result
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
@@ -245,10 +228,7 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             await_only(cursor.execute(sql, tuple(params)))
         except _REFUSED as exc:
             raise self._refused(exc) from None
-        result = self._result(sql, cursor)
-        if statements is not None and result.columns is not None:
-            statements.described(sql, cursor._result.fields)
-        return result
+        return self._result(sql, cursor)
 
     def _refused(self, exc: BaseException) -> errors.PgError:
         """A statement failed to run: the error to raise."""
@@ -315,9 +295,9 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
         self, statements: binary.Statements, sql: str, values: tuple[Any, ...],
         prepared: binary.Prepared,
     ) -> mysql.MySQLCursor | None:
-        """`sql` run as the statement `prepared` (mysql_binary.py), the statement started
-        (_start): its result, the connection's current one until closed; None: nothing was
-        sent (values too large for one packet: the text protocol's)."""
+        """`sql` run as the statement `prepared` (mysql_binary.py), started (_start): its
+        result, the connection's current one until closed; None: nothing was sent (values
+        too large for one packet: the text protocol's)."""
         conn = self._conn
         try:
             if not statements.send(prepared, values):

@@ -1,6 +1,7 @@
 """Repeated reads on MariaDB and MySQL as server-side prepared statements: the binary protocol.
 
-A statement run again is worth preparing: on each connection its text is
+A read answered at the wire (wire_reads_async.py) is a statement its session
+has run before, so it is worth preparing: on each connection its text is
 prepared once (COM_STMT_PREPARE) and every later run is one COM_STMT_EXECUTE
 of its values. The server parses no SQL, no value is escaped into the text,
 and the rows' integers, floats and times arrive binary. When the whole
@@ -8,17 +9,10 @@ response is in the receive buffer (a point read's always is), asyncmy's C
 parser checks the result's column definitions against the prepared ones and
 decodes every row in one call; otherwise the rows are read as they come, a
 batch at a time, as SSCursor reads a text result (asyncmy's flow control
-keeps the buffer bounded).
-
-Two paths run them. A read answered at the wire (wire_reads_async.py) is
-prepared on its first run there, since the wire checks each answer's columns
-against those its plan learned from the text protocol. The full path (a read
-in a transaction block, a cache miss it fills, a result streamed) prepares a
-SELECT on its second run on a connection, and runs it prepared only when the
-server described the prepared statement's result exactly as it described the
-text protocol's (`Prepared.agreed`): a column typed by the values bound (as in
-`SELECT ?`, or `CONCAT(name, ?)`'s length) never agrees, so the client sees
-the same columns whichever protocol ran it.
+keeps the buffer bounded). The full path (a read in a transaction block, say)
+stays on the text protocol: its cost is elsewhere (a transaction of one read
+costs the proxy as much either way), and it has no plan whose columns would
+tell a result typed by its values (`SELECT ?`) from the text protocol's.
 
 Values come out as the text protocol's do: the column decoders are asyncmy's
 own, chosen as for a text result (strings, DECIMAL and JSON go through them);
@@ -59,7 +53,6 @@ from pgproxy.backends import mysql
 # max_prepared_stmt_count (16382) shared by every connection.
 CACHED = 64
 REFUSED = 128
-TEXTS = 256
 
 _PREPARE, _EXECUTE, _CLOSE = 0x16, 0x17, 0x19
 # Client (CR_*) error numbers start here: the connection's, not the statement's.
@@ -87,15 +80,11 @@ def bindable(values: Any) -> bool:
 class Prepared:
     """One statement prepared on one connection, and its result's description."""
 
-    __slots__ = ("agreed", "columns", "convert", "fields", "header", "ident", "packets", "params",
-                 "specs")
+    __slots__ = ("columns", "convert", "fields", "header", "ident", "packets", "params", "specs")
 
     def __init__(self, ident: int, params: int, fields: list[Any], converters: list[Any]) -> None:
         self.ident = ident
         self.params = params
-        # Whether the text protocol described its result with these very column definitions
-        # (Statements.described): then the full path runs it so too.
-        self.agreed = False
         # COM_STMT_EXECUTE's fixed part: statement id, no cursor, one iteration.
         self.header = bytes([_EXECUTE]) + _HEAD.pack(ident) + b"\x00\x01\x00\x00\x00"
         self.describe(fields, converters)
@@ -115,15 +104,12 @@ class Prepared:
 class Statements:
     """One asyncmy connection's prepared statements, by their text ('format' paramstyle)."""
 
-    __slots__ = ("_closing", "_conn", "_kept", "_refused", "_texts")
+    __slots__ = ("_closing", "_conn", "_kept", "_refused")
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._kept: dict[str, Prepared] = {}  # in order of use: the first is the oldest
         self._refused: set[str] = set()
-        # The column definitions of the last text-protocol result of statements not
-        # prepared (up to TEXTS, the oldest dropped first).
-        self._texts: dict[str, tuple[bytes, ...]] = {}
         self._closing: list[int] = []  # forgotten while their result was read: closed next
 
     def kept(self, sql: str) -> Prepared | None:
@@ -137,23 +123,6 @@ class Statements:
     def offered(self, sql: str) -> bool:
         """Whether `sql` may be prepared (the server has not refused it)."""
         return sql not in self._refused
-
-    def seen(self, sql: str) -> bool:
-        """Whether `sql` ran on the text protocol on this connection (not long ago)."""
-        return sql in self._texts
-
-    def described(self, sql: str, fields: list[Any]) -> None:
-        """`sql` ran on the text protocol, its result described by `fields`."""
-        packets = tuple([f.get_all_data() for f in fields])
-        prepared = self._kept.get(sql)
-        if prepared is not None:
-            prepared.agreed = packets == prepared.packets
-            return
-        texts = self._texts
-        texts.pop(sql, None)
-        texts[sql] = packets
-        if len(texts) > TEXTS:
-            del texts[next(iter(texts))]
 
     async def prepare(self, sql: str, params: int) -> Prepared | None:
         """`sql` prepared, or None: the server refused it, or it takes other than `params`
@@ -182,7 +151,6 @@ class Statements:
             self._refuse(sql)
             return None
         prepared = Prepared(ident, count, described.fields, described.converters)
-        prepared.agreed = self._texts.pop(sql, None) == prepared.packets
         kept = self._kept
         kept[sql] = prepared
         if len(kept) > CACHED:
@@ -276,11 +244,6 @@ class Rows:
         self.has_next = False
         self.rowcount = -1
         self.unbuffered_active = False
-
-    @property
-    def pending(self) -> bool:
-        """Rows read and not yet fetched are held."""
-        return bool(self._pending)
 
     @property
     def _result(self) -> Rows:
