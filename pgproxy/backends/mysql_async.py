@@ -263,9 +263,9 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
                 except _REFUSED as exc:
                     raise self._refused(exc) from None
             if prepared is not None:
-                result = await self._run_prepared(statements, sql, values, prepared)
-                if result is not None:
-                    return await self._first(result, prefetch)
+                read = await self._read_prepared(statements, sql, values, prepared, prefetch)
+                if read is not None:
+                    return read
         cursor = asyncmy.cursors.SSCursor(self._conn)
         self._start()
         try:
@@ -291,13 +291,13 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
         result.close()  # all read: no wait (AsyncMySQLCursor._close)
         return result, rows, True, self.in_transaction
 
-    async def _run_prepared(
+    async def _read_prepared(
         self, statements: binary.Statements, sql: str, values: tuple[Any, ...],
-        prepared: binary.Prepared,
-    ) -> mysql.MySQLCursor | None:
-        """`sql` run as the statement `prepared` (mysql_binary.py), started (_start): its
-        result, the connection's current one until closed; None: nothing was sent (values
-        too large for one packet: the text protocol's)."""
+        prepared: binary.Prepared, prefetch: int,
+    ) -> tuple[mysql.MySQLCursor, list[tuple[Any, ...]], bool, bool] | None:
+        """read_now's read of `sql` as the statement `prepared` (mysql_binary.py), started
+        (_start); None: nothing was sent (values too large for one packet: the text
+        protocol's)."""
         conn = self._conn
         try:
             if not statements.send(prepared, values):
@@ -307,20 +307,27 @@ class AsyncMySQLConnection(mysql.MySQLConnection):
             if proto.length - proto.pos < 4:
                 await conn._fill_buffer(4)
             done = binary.complete(conn, prepared)
-            if done is not None:
-                rows = binary.Rows(conn, prepared, done)
-            else:
+            if done is None:
                 rows = binary.Rows(conn, prepared)
                 if not await rows.start(prepared):
                     statements.forget(sql)  # typed by its values: the text protocol's from now
         except _REFUSED as exc:
             raise self._refused(exc) from None
+        convert = prepared.convert
+        if done is not None and len(done[0]) < prefetch:
+            # The whole result, parsed: nothing left to read, no result to keep open.
+            self._running = False
+            whole = list(map(convert, done[0])) if convert is not None else list(done[0])
+            result = self.cursor_class.described(self, None, prepared.columns, convert)
+            return result, whole, True, self.in_transaction
+        if done is not None:
+            rows = binary.Rows(conn, prepared, done)
         result = self.cursor_class.described(
-            self, rows, prepared.columns if rows.field_count else None, prepared.convert)
+            self, rows, prepared.columns if rows.field_count else None, convert)
         self._current = result
         if result.columns is None:
             self._running = False
-        return result
+        return await self._first(result, prefetch)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows through one INSERT (COPY FROM): multi-row INSERTs of MANY_ROWS rows,
