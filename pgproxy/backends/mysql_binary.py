@@ -32,7 +32,7 @@ run's answer goes to the full path when its columns are not the plan's). A
 statement is known by its text alone: a connection's default database never
 changes (Dolt's does, a USE per branch: its connections prepare nothing). Per
 connection, CACHED statements are kept, the least recently used closed first;
-a statement the server refuses is remembered (up to REFUSED of them) and not
+a statement that stays on text is remembered (the last REFUSED of them) and not
 offered again.
 """
 
@@ -45,6 +45,7 @@ from typing import Any
 import asyncmy.connection
 import asyncmy.errors
 import asyncmy.protocol
+from lru import LRU
 from pymysql.constants import FIELD_TYPE
 
 from pgproxy.backends import mysql
@@ -52,7 +53,7 @@ from pgproxy.backends import mysql
 # Statements kept prepared per connection: well under the server's
 # max_prepared_stmt_count (16382) shared by every connection.
 CACHED = 64
-REFUSED = 128
+REFUSED = 1024
 
 _PREPARE, _EXECUTE, _CLOSE = 0x16, 0x17, 0x19
 # Client (CR_*) error numbers start here: the connection's, not the statement's.
@@ -80,7 +81,8 @@ def bindable(values: Any) -> bool:
 class Prepared:
     """One statement prepared on one connection, and its result's description."""
 
-    __slots__ = ("columns", "convert", "fields", "header", "ident", "packets", "params", "specs")
+    __slots__ = ("columns", "convert", "fields", "head", "header", "ident", "packets", "params",
+                 "specs")
 
     def __init__(self, ident: int, params: int, fields: list[Any], converters: list[Any]) -> None:
         self.ident = ident
@@ -94,6 +96,10 @@ class Prepared:
         decoders asyncmy chose for them (MySQLResult.converters)."""
         self.fields = fields
         self.packets = tuple([f.get_all_data() for f in fields])
+        # Its response's first packet, the column count (sequence 1: after the one EXECUTE
+        # packet): a count of one byte only (a larger one is read by Rows).
+        count = len(fields)
+        self.head = bytes((1, 0, 0, 1, count)) if count < 251 else b"\xff"
         self.specs = tuple([
             (f.type_code, bool(f.flags & 32), *conv)  # 32: UNSIGNED
             for f, conv in zip(fields, converters, strict=True)
@@ -109,7 +115,7 @@ class Statements:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._kept: dict[str, Prepared] = {}  # in order of use: the first is the oldest
-        self._refused: set[str] = set()
+        self._refused: LRU = LRU(REFUSED)  # texts -> True, the least recently refused dropped
         self._closing: list[int] = []  # forgotten while their result was read: closed next
 
     def kept(self, sql: str) -> Prepared | None:
@@ -188,8 +194,7 @@ class Statements:
             self._close(closing.pop())
 
     def _refuse(self, sql: str) -> None:
-        if len(self._refused) < REFUSED:
-            self._refused.add(sql)
+        self._refused[sql] = True
 
     def _close(self, ident: int) -> None:
         """COM_STMT_CLOSE, which the server does not answer: nothing to wait for."""
@@ -204,13 +209,11 @@ def complete(conn: Any, prepared: Prepared) -> tuple[Any, ...] | None:
     if not conn._deprecate_eof:
         return None  # the status would be the classic EOF's: read by Rows
     proto = conn._proto
-    buffer, pos, seq = proto.buffer, proto.pos, conn._next_seq_id
-    count = len(prepared.packets)
-    # The column-count packet: one byte, the prepared count.
-    if count >= 251 or proto.length - pos < 5 \
-            or buffer[pos:pos + 5] != bytes((1, 0, 0, seq, count)):
+    buffer, pos = proto.buffer, proto.pos
+    if proto.length - pos < 5 or conn._next_seq_id != 1 \
+            or not buffer.startswith(prepared.head, pos):
         return None
-    parsed = _parse_cached(buffer, pos + 5, proto.length, (seq + 1) & 0xFF, count,
+    parsed = _parse_cached(buffer, pos + 5, proto.length, 2, len(prepared.packets),
                            prepared.specs, True, prepared.packets)
     if parsed is None or parsed[5]:  # incomplete, described otherwise, or more results
         return None
