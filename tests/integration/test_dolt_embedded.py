@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from pgproxy import errors, pgtypes
-from pgproxy.backends import base
-
-dolt = pytest.importorskip("pgproxy.backends.dolt")
+from pgproxy.backends import base, dolt
 
 
 @pytest.fixture
