@@ -29,7 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_statement import cpu_seconds  # noqa: E402
+from benchmarks.bench_statement import measure, print_rows  # noqa: E402
 from tests.fix_servers import free_port  # noqa: E402
 
 SQL = "SELECT id, name FROM t WHERE id = %s"
@@ -138,10 +138,8 @@ uvloop.run(main())
 '''
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--queries", type=int, default=20000)
-    args = ap.parse_args()
+def floor_rows(queries: int) -> list[tuple[str, float, float, float]]:
+    """bench_statement.measure's rows for the responder: extended prepared, then simple."""
     with tempfile.TemporaryDirectory() as work:
         db = os.path.join(work, "floor.db")
         with sqlite3.connect(db) as c:
@@ -164,23 +162,28 @@ def main() -> None:
                 "extended, prepared": (psycopg.Cursor, True),
                 "simple, literal varies": (psycopg.ClientCursor, False),
             }
-            print(f"point SELECT on SQLite, the floor (no proxy), {args.queries} statements, "
-                  f"load {os.getloadavg()[0]:.1f}")
-            print(f"{'protocol':24s} {'CPU µs/stmt':>12s} {'latency µs':>11s}")
+            rows = []
             with conn:
                 for label, (factory, prepare) in forms.items():
                     cur = factory(conn)
-                    for i in range(200):
-                        cur.execute(SQL, (i,), prepare=prepare).fetchone()
-                    cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
-                    for i in range(args.queries):
-                        cur.execute(SQL, (i % 1000,), prepare=prepare).fetchone()
-                    cpu = (cpu_seconds(proc.pid) - cpu0) / args.queries * 1e6
-                    wall = (time.perf_counter() - wall0) / args.queries * 1e6
-                    print(f"{label:24s} {cpu:12.1f} {wall:11.1f}")
+
+                    def run(n: int, cur=cur, prepare=prepare) -> None:
+                        for i in range(n):
+                            cur.execute(SQL, (i % 1000,), prepare=prepare).fetchone()
+
+                    rows.append(measure(proc.pid, label, run, queries))
+            return rows
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--queries", type=int, default=20000)
+    args = ap.parse_args()
+    print_rows(f"point SELECT on SQLite, the floor (no proxy), {args.queries} statements",
+               floor_rows(args.queries))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,13 @@ CPU time of the proxy process (from /proc) is steadier than wall time on a
 shared machine, and it is what bounds throughput: a proxy that spends C µs of
 CPU per statement serves at most 1e6 / C statements per second per core.
 
-    python benchmarks/bench_statement.py [--queries 5000] [--backend sqlite|mysql]
+With one client every statement also pays the kernel: the loop sleeps in
+epoll, wakes, reads and writes the socket. That share (sys) moves with the machine far
+more than the proxy's own (user), so both are printed; `--floor` also measures
+bench_floor.py's bare responder in the same run, the least any Python + uvloop server
+spends per point SELECT here, and prints the proxy's CPU over it.
+
+    python benchmarks/bench_statement.py [--queries 5000] [--backend sqlite|mysql] [--floor]
 """
 
 from __future__ import annotations
@@ -28,24 +34,40 @@ from tests.fix_servers import MariaDBServer  # noqa: E402
 ROWS = 10_000
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU seconds so far (every thread)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def measure(proxy, label: str, run, n: int) -> tuple[str, float, float]:
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
+
+
+def measure(pid: int, label: str, run, n: int) -> tuple[str, float, float, float]:
+    """(label, user µs, system µs, latency µs) per statement of `run(n)` in process pid."""
     run(200)  # warm: caches, prepared statements, the catalog
-    cpu0, wall0 = cpu_seconds(proxy.proc.pid), time.perf_counter()
+    (user0, sys0), wall0 = cpu_times(pid), time.perf_counter()
     run(n)
-    cpu = cpu_seconds(proxy.proc.pid) - cpu0
+    user, system = cpu_times(pid)
     wall = time.perf_counter() - wall0
-    return label, cpu / n * 1e6, wall / n * 1e6
+    return label, (user - user0) / n * 1e6, (system - sys0) / n * 1e6, wall / n * 1e6
+
+
+def print_rows(title: str, rows: list[tuple[str, float, float, float]]) -> None:
+    print(f"\n{title}, load {os.getloadavg()[0]:.1f}")
+    print(f"{'protocol':<26}{'CPU µs/stmt':>12}{'user':>7}{'sys':>7}{'latency µs':>12}")
+    for label, user, system, wall in rows:
+        print(f"{label:<26}{user + system:>12.0f}{user:>7.0f}{system:>7.0f}{wall:>12.0f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=5000)
     parser.add_argument("--backend", choices=["sqlite", "mysql"], default="sqlite")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure bench_floor.py's bare responder in the same run")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.backend == "mysql":
@@ -77,16 +99,22 @@ def main() -> int:
                 for i in range(n):
                     conn.execute(f"SELECT abalance FROM accounts WHERE aid = {i % ROWS}")
 
+            pid = proxy.proc.pid
             rows = [
-                measure(proxy, "extended, prepared", prepared, args.queries),
-                measure(proxy, "extended, unnamed", unprepared, args.queries),
-                measure(proxy, "simple, literal varies", simple, args.queries),
+                measure(pid, "extended, prepared", prepared, args.queries),
+                measure(pid, "extended, unnamed", unprepared, args.queries),
+                measure(pid, "simple, literal varies", simple, args.queries),
             ]
-    load = os.getloadavg()[0]
-    print(f"\npoint SELECT through the proxy on {args.backend}, 1 client, load {load:.1f}")
-    print(f"{'protocol':<26}{'proxy CPU µs/stmt':>18}{'latency µs':>12}")
-    for label, cpu, wall in rows:
-        print(f"{label:<26}{cpu:>18.0f}{wall:>12.0f}")
+    print_rows(f"point SELECT through the proxy on {args.backend}, 1 client", rows)
+    if args.floor:
+        from benchmarks.bench_floor import floor_rows
+
+        floor = floor_rows(args.queries)
+        print_rows("the floor: bench_floor.py's bare responder on SQLite, 1 client", floor)
+        print("\nproxy over the floor, CPU µs/stmt (user / sys)")
+        for (label, user, system, _), (_, f_user, f_sys, _) in zip(rows[::2], floor, strict=True):
+            print(f"{label:<26}{user + system - f_user - f_sys:>12.0f}"
+                  f"{user - f_user:>7.0f}{system - f_sys:>7.0f}")
     return 0
 
 
