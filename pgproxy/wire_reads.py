@@ -120,6 +120,7 @@ class Reads:
 
     __slots__ = (
         "_hooks", "_numbers", "_pipeline", "_session", "_st", "_statements", "_unnamed",
+        "forget",
     )
 
     def __init__(
@@ -133,6 +134,9 @@ class Reads:
         self._statements = repeats.Statements(numbers)
         # The unnamed statement's Parse resent before its Bind, outdated by the schema.
         self._unnamed = repeats.UnnamedParse()
+        # A request answered at the wire from the query cache (cache/hits.py, which offers
+        # this its misses): no Parse of it waits for the statement the full path makes.
+        self.forget = self._unnamed.forget
 
     @staticmethod
     def serves(backend: Any) -> bool:
@@ -166,12 +170,6 @@ class Reads:
         except Exception:  # a bug here must not end the connection: the full path answers
             log.exception("answering a read at the wire failed")
             return None
-
-    def forget(self) -> None:
-        """A request answered at the wire from the query cache (cache/hits.py, which
-        offers this its misses): no Parse of it waits for the statement the full path
-        makes."""
-        self._unnamed.forget()
 
     def _bind(
         self, data: bytes, request: tuple[int, int, int, bool], protocol: ServerProtocol,

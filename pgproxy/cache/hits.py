@@ -21,7 +21,9 @@ command outside a transaction block is offered to `at_wire` from
 data_received itself (recognised as wire/repeats.py recognises it for the
 inline reads of pgproxy/wire_reads.py too): the trailing messages are checked by one compare, the
 memo looked up by one key of the bytes received, and the reply with its
-ReadyForQuery goes out in one write, before the connection's task is woken.
+ReadyForQuery goes out in one write, before the connection's task is woken. A small
+reply is kept with the memo's entry for the request: its repeat checks only that the
+cache still holds the very entry it was made from, fresh, and writes the same bytes.
 A Parse of the unnamed statement before the Bind is answered there too when it
 is byte for byte the Parse the full path last made that statement of, with
 no invalidation in the cache since (a write or DDL may change what it parses to).
@@ -80,6 +82,10 @@ MEMO = 1024
 # The largest entry answered here; a larger one goes the full path, which waits
 # for a slow client between batches.
 MAX_REPLY = 65536
+# A reply at_wire writes is kept with the request's memo entry when it is this small
+# (point reads): a repeat looks no further than the memo and the entry it came from. At
+# most this much per memo entry, beside the cache's own bytes.
+KEPT_REPLY = 2048
 # A Plan's score at first, its most, and how often one at zero is tried all the same.
 PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
 
@@ -95,6 +101,10 @@ class Cache(Protocol):
     learner: Any
 
     def key_of(self, session: Any, stmt: Any, sql: str, values: Any, formats: Any) -> Any: ...
+
+
+# The form of a request at_wire answers that is a simple Query (a Bind's is 0-3).
+QUERY_FORM = 4
 
 
 class Keyed(NamedTuple):
@@ -114,7 +124,7 @@ class Learned:
     """What the memo keeps for one request in one session state: its key, and until the
     request comes again, how to check it (see Hits.learn)."""
 
-    __slots__ = ("described", "formats", "key", "stmt", "unchecked")
+    __slots__ = ("described", "formats", "key", "replied", "stmt", "unchecked")
 
     def __init__(self, key: Hashable, stmt: Any, unchecked: tuple[Any, ...] | None) -> None:
         self.key = key
@@ -122,6 +132,8 @@ class Learned:
         self.formats: list[int] = []  # the Bind's result format codes
         # (entry, its RowDescription for these formats): the last one written.
         self.described: tuple[Entry, bytes] | None = None
+        # (entry, the request's form, the whole reply at_wire wrote from it: see Hits._reply)
+        self.replied: tuple[Entry, int, bytes] | None = None
         # (statement, parameters, result formats) the full path keyed, and the request's
         # prepared statement (None: a Query): checked on the request's repeat.
         self.unchecked: tuple[Any, ...] | None = unchecked
@@ -213,21 +225,69 @@ class Hits:
         request the cache cannot answer here goes to the reads at the wire, if any (a
         miss they answer is kept in the cache; wire_reads.LATER: offered again;
         repeats.PENDING: answered when its read returns)."""
-        self._missed_plan = self._keyed = None
-        reply = self._hit(data, protocol)
-        reads = self._reads
-        if reads is not None:
+        self._missed_plan = self._keyed = self._missed = None
+        self._unnamed.parsed = None  # a new request (UnnamedParse.forget)
+        request = repeats.recognise(data)
+        hooks = self._hooks
+        if request is None or not repeats.waiting(self._session, protocol, hooks):
+            return self._read(data, protocol)
+        start = 0.0 if hooks.answered is None else time.perf_counter()
+        at, end, name_end, describe = request
+        if at > 0:  # a Parse of the unnamed statement again, then its Bind
+            if not self._unnamed.known(data, at, protocol, self._cache.store.clock):
+                # answer() learns what the full path makes of it
+                return self._read(data, protocol)
+        if at >= 0:  # Bind, on the unnamed portal
+            known = self._statements.named(data[at + 6 : name_end], protocol)
+            if known is None:
+                return self._read(data, protocol)
+            prepared, number = known
+            tail = data[name_end + 1 : end]
+            st = self._st  # _recall's answer when the memo has it in the same state
+            hit = self._memo.learned.get((st.number, number, tail)) if st.number >= 0 else None
+            if hit is None or not st.same():
+                hit = self._recall(number, tail, prepared, False)
+            if at > 0:
+                # Else the full path parses the statement anew before the Bind: answer()
+                # looks the Bind up again for that statement.
+                self._missed = None
+            if hit is None:
+                hit = self._derive(number, prepared, data[at + 5 : end], tail)
+                if hit is None:
+                    return self._read(data, protocol)
+                self._missed = None  # known now: nothing for the full path to learn
+            elif hit.unchecked is not None and not self._vouch(hit, data[at + 5 : end]):
+                return self._read(data, protocol)
+            form = (2 if at else 0) + describe
+        else:  # Query
+            body = data[5:]
+            hit = self._recall(body, None, None, False)
+            if hit is None:
+                hit = self._derive_query(body)
+                if hit is None:
+                    return self._read(data, protocol)
+                self._missed = None
+            elif hit.unchecked is not None and not self._vouch(hit, body):
+                return self._read(data, protocol)
+            form = QUERY_FORM
+        replied, cache = hit.replied, self._cache
+        if replied is not None and replied[1] == form and cache.store.serves(replied[0]):
+            entry, reply = replied[0], replied[2]
+        else:
+            entry = self._entry(hit.key, protocol)
+            if entry is None:
+                return self._read(data, protocol)
+            reply = self._reply(hit, entry, form)
             if reply is None:
-                reply = reads.at_wire(data, protocol, self._keyed)
-                self._keyed = None
-                if reply:  # answered (or to be: PENDING, a read under way)
-                    if reply is not repeats.PENDING:  # nothing of it for the full path to learn
-                        self._missed = None
-                        self._unnamed.forget()
-                    if self._missed_plan is not None:  # its key was made for that answer
-                        self._missed_plan.score += 1
-            else:
-                reads.forget()  # answered: no Parse of it waits for its statement there
+                return self._read(data, protocol)
+        if form == QUERY_FORM:
+            protocol.statements.pop("", None)  # as a simple Query does
+        entry.hits += 1  # as _count does
+        cache.stats.hits += 1
+        if hooks.answered is not None:
+            self._answered(hit, entry, start)
+        if self._reads is not None:
+            self._reads.forget()  # answered: no Parse of it waits for its statement there
         return reply
 
     @property
@@ -241,67 +301,39 @@ class Hits:
         if hasattr(self._reads, "deliver"):
             self._reads.deliver = deliver
 
-    def _hit(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
-        """at_wire from the cache's entries alone."""
-        self._missed = None
-        self._unnamed.forget()
-        request = repeats.recognise(data)
-        if request is None or not repeats.waiting(self._session, protocol, self._hooks):
+    def _read(self, data: bytes, protocol: ServerProtocol) -> bytes | None:
+        """A request at_wire found no entry for: the reads at the wire's to answer, if any."""
+        reads = self._reads
+        if reads is None:
             return None
-        hooks = self._hooks
-        start = 0.0 if hooks.answered is None else time.perf_counter()
-        at, end, name_end, describe = request
-        head: list[bytes] = []
-        if at > 0:  # a Parse of the unnamed statement again, then its Bind
-            if not self._unnamed.known(data, at, protocol, self._cache.store.clock):
-                return None  # answer() learns what the full path makes of it
-            head = [m.PARSE_COMPLETE]
-        if at >= 0:  # Bind, on the unnamed portal
-            known = self._statements.named(data[at + 6 : name_end], protocol)
-            if known is None:
-                return None
-            prepared, number = known
-            tail = data[name_end + 1 : end]
-            hit = self._recall(number, tail, prepared, False)
-            if at > 0:
-                # Else the full path parses the statement anew before the Bind: answer()
-                # looks the Bind up again for that statement.
+        reply = reads.at_wire(data, protocol, self._keyed)
+        self._keyed = None
+        if reply:  # answered (or to be: PENDING, a read under way)
+            if reply is not repeats.PENDING:  # nothing of it for the full path to learn
                 self._missed = None
-            if hit is None:
-                hit = self._derive(number, prepared, data[at + 5 : end], tail)
-                if hit is None:
-                    return None
-                self._missed = None  # known now: nothing for the full path to learn
-            elif hit.unchecked is not None and not self._vouch(hit, data[at + 5 : end]):
-                return None
-            entry = self._entry(hit.key, protocol)
-            if entry is None:
-                return None
-            description = self._description(hit, entry, hit.formats) if describe else b""
+                self._unnamed.forget()
+            if self._missed_plan is not None:  # its key was made for that answer
+                self._missed_plan.score += 1
+        return reply
+
+    def _reply(self, hit: Learned, entry: Entry, form: int) -> bytes | None:
+        """The whole reply at_wire writes from `entry` for a request of `form` (QUERY_FORM,
+        or a Bind's: 1 with a Describe, 2 after a Parse), kept with the request's memo
+        entry when small (None: a format count that matches no column count)."""
+        head = [m.PARSE_COMPLETE] if form & 2 else []
+        if form == QUERY_FORM:
+            head.append(self._description(hit, entry, []))  # type: ignore[arg-type]  # never None
+        else:
+            description = self._description(hit, entry, hit.formats) if form & 1 else b""
             if description is None:
                 return None
             head += [m.BIND_COMPLETE, description]
-        else:  # Query
-            body = data[5:]
-            hit = self._recall(body, None, None, False)
-            if hit is None:
-                hit = self._derive_query(body)
-                if hit is None:
-                    return None
-                self._missed = None
-            elif hit.unchecked is not None and not self._vouch(hit, body):
-                return None
-            entry = self._entry(hit.key, protocol)
-            if entry is None:
-                return None
-            protocol.statements.pop("", None)  # as a simple Query does
-            head.append(self._description(hit, entry, []))  # type: ignore[arg-type]  # never None
-        self._count(entry)
         head += [data for data, _ in entry.batches]
         head += [m.command_complete(entry.tag), m.READY_IDLE]
-        if hooks.answered is not None:
-            self._answered(hit, entry, start)
-        return b"".join(head)
+        reply = b"".join(head)
+        if len(reply) <= KEPT_REPLY:
+            hit.replied = (entry, form, reply)
+        return reply
 
     def answer(
         self, mtype: bytes, body: bytes, protocol: ServerProtocol, reader: FrameReader

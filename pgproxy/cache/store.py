@@ -119,6 +119,18 @@ class CacheStore:
             return None
         return entry
 
+    def serves(self, entry: Entry) -> bool:
+        """Whether a hit may be answered from `entry` as it is: still the one kept under
+        its key (found as a lookup finds it: the most recent now), within its TTL and not
+        due for refresh, the other workers' writes applied first."""
+        if self.shared is not None and self.shared.pending():
+            self._apply_shared(self.shared.changes())
+        if entry.expires is not None:
+            now = time.monotonic()
+            if entry.expires <= now or (entry.refresh_at is not None and entry.refresh_at <= now):
+                return False  # stale, or due for refresh: the full path starts it
+        return self._lru.get(entry.key) is entry
+
     def fresh_since(self, tables: Iterable[str], clock: int) -> bool:
         """True if none of `tables` was written after invalidation clock `clock`."""
         if self.shared is not None and self.shared.pending():

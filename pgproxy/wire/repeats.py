@@ -40,21 +40,21 @@ QUERY = (-1, 0, 0, False)
 _READY = State.READY
 
 
-def recognise(data: bytes) -> tuple[int, int, int, bool] | None:
+def _recognise(data: bytes) -> tuple[int, int, int, bool] | None:
     """What a request read in one piece is: QUERY for one Query message; for [a Parse of
     the unnamed statement,] a Bind of the unnamed portal, [a Describe of it,] an Execute
     with no row limit and a Sync: (where the Bind starts (0: no Parse), where it ends,
     where its statement name ends, whether the portal is described). None: anything
-    else, which the full path answers."""
-    if len(data) > MAX_REQUEST or data.__class__ is not bytes:
-        return None
+    else, which the full path answers. (_repeats.c does the same.)"""
+    if len(data) > MAX_REQUEST or len(data) < 5 or data.__class__ is not bytes:
+        return None  # shorter than a message's header: the rest is still to come
     kind = data[0]
     end = 1 + int.from_bytes(data[1:5], "big")
     if kind == 81:  # Query
         return QUERY if end == len(data) else None
     at = 0
     if kind == 80:  # Parse of the unnamed statement, then its Bind
-        if data[5] or data[end : end + 1] != b"B":
+        if len(data) < 6 or data[5] or data[end : end + 1] != b"B":
             return None
         at = end
         end = at + 1 + int.from_bytes(data[at + 1 : at + 5], "big")
@@ -71,6 +71,13 @@ def recognise(data: bytes) -> tuple[int, int, int, bool] | None:
     if data[at + 5] or name_end < 0:
         return None  # a named portal
     return at, end, name_end, describe
+
+
+try:  # built from _repeats.c when a C compiler was at hand (pyproject.toml)
+    from pgproxy.wire._repeats import QUERY
+    from pgproxy.wire._repeats import recognise as recognise
+except ImportError:
+    recognise = _recognise
 
 
 def waiting(session: Any, protocol: ServerProtocol, hooks: Hooks) -> bool:
@@ -134,11 +141,13 @@ class SessionState:
 
     def same(self) -> bool:
         """The session's state is the one last numbered: the session replaces each of
-        these objects when it changes (one identity test each)."""
+        these objects when it changes (one identity test each). The target and the
+        result key are read where Session.target and Settings.result_key cache them,
+        None once they changed (renumber builds them anew)."""
         session = self._session
         seen = self._seen
-        return bool(seen) and seen[0] is session.route and seen[1] is session.target() \
-            and seen[2] is session.settings.result_key() and seen[3] is session.temp_names
+        return bool(seen) and seen[0] is session.route and seen[1] is session._target \
+            and seen[2] is session.settings._result_key and seen[3] is session.temp_names
 
     def renumber(self) -> int:
         """Number the session's state as it is now (-1: a converted client_encoding)."""
@@ -196,11 +205,11 @@ class UnnamedParse:
     invalidation clock) unchanged since. A Parse not known is left to the full path, and
     the statement it makes is kept when the Bind after it comes (`made`)."""
 
-    __slots__ = ("_kept", "_parsed")
+    __slots__ = ("_kept", "parsed")
 
     def __init__(self) -> None:
         self._kept: tuple[bytes, Any, int] | None = None  # (Parse, its statement, clock)
-        self._parsed: bytes | None = None  # a Parse left to the full path just now
+        self.parsed: bytes | None = None  # a Parse left to the full path just now
 
     def known(self, data: bytes, at: int, protocol: ServerProtocol, clock: int) -> bool:
         """Whether the Parse in data[:at] is the one kept, its statement still the
@@ -209,22 +218,22 @@ class UnnamedParse:
         kept = self._kept
         if kept is None or data[:at] != kept[0] or kept[2] != clock \
                 or protocol.statements.get("") is not kept[1]:
-            self._parsed = data[:at]
+            self.parsed = data[:at]
             return False
         return True
 
     def forget(self) -> None:
         """A new request: no Parse of the last one waits for its statement."""
-        self._parsed = None
+        self.parsed = None
 
     def made(self, mtype: bytes, protocol: ServerProtocol, clock: int) -> Any:
         """The connection reads a message itself: when it is the Bind after a Parse
         left to the full path, the unnamed statement that Parse made (kept with
         `clock`), else None."""
-        parsed = self._parsed
+        parsed = self.parsed
         if parsed is None:
             return None
-        self._parsed = None
+        self.parsed = None
         prepared = protocol.statements.get("")
         if mtype != b"B" or protocol.state is not State.EXTENDED or prepared is None:
             return None
