@@ -290,7 +290,9 @@ class Bind:
     result_formats: list[int]
 
 
-def parse_bind(body: bytes) -> Bind:
+def _parse_bind(body: bytes) -> Bind:
+    """A Bind message's fields. (_frames.c reads a well-formed one the same way, and
+    hands it any other, so that its error is this one's.)"""
     # The hot path of every extended-protocol statement: plain unpack_from
     # calls rather than a cursor object, with one bounds check per read. Every
     # count is checked against the bytes left before it sizes anything. A large
@@ -330,6 +332,15 @@ def parse_bind(body: bytes) -> Bind:
     if pos != size:
         raise errors.ProtocolViolation("invalid message format")
     return Bind(portal, statement, param_formats, values, result_formats)
+
+
+try:  # built from _frames.c when a C compiler was at hand (pyproject.toml)
+    from pgproxy.wire import _frames
+except ImportError:
+    parse_bind = _parse_bind
+else:
+    _frames.setup(Bind, _parse_bind)
+    parse_bind = _frames.parse_bind
 
 
 def _formats(body: bytes, pos: int) -> tuple[list[int], int]:

@@ -45,7 +45,7 @@ def _recognise(data: bytes) -> tuple[int, int, int, bool] | None:
     the unnamed statement,] a Bind of the unnamed portal, [a Describe of it,] an Execute
     with no row limit and a Sync: (where the Bind starts (0: no Parse), where it ends,
     where its statement name ends, whether the portal is described). None: anything
-    else, which the full path answers. (_repeats.c does the same.)"""
+    else, which the full path answers. (_frames.c does the same.)"""
     if len(data) > MAX_REQUEST or len(data) < 5 or data.__class__ is not bytes:
         return None  # shorter than a message's header: the rest is still to come
     kind = data[0]
@@ -73,9 +73,9 @@ def _recognise(data: bytes) -> tuple[int, int, int, bool] | None:
     return at, end, name_end, describe
 
 
-try:  # built from _repeats.c when a C compiler was at hand (pyproject.toml)
-    from pgproxy.wire._repeats import QUERY
-    from pgproxy.wire._repeats import recognise as recognise
+try:  # built from _frames.c when a C compiler was at hand (pyproject.toml)
+    from pgproxy.wire._frames import QUERY
+    from pgproxy.wire._frames import recognise as recognise
 except ImportError:
     recognise = _recognise
 

@@ -74,10 +74,10 @@ def test_the_first_bytes_of_a_message_are_not_a_request():
 
 
 def test_the_compiled_reader_reads_as_python_does():
-    """pgproxy/wire/_repeats.c answers what repeats._recognise answers, on the requests
+    """pgproxy/wire/_frames.c answers what repeats._recognise answers, on the requests
     above and on 200,000 of them cut short, with a byte changed or a length rewritten."""
     compiled = pytest.importorskip(
-        "pgproxy.wire._repeats", reason="built by pip install when a C compiler is at hand")
+        "pgproxy.wire._frames", reason="built by pip install when a C compiler is at hand")
     tail = execute() + SYNC
     requests = [
         bind() + describe() + tail, bind() + tail, parse("SELECT 1") + bind(b"") + tail,
