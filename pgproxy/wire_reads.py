@@ -119,8 +119,7 @@ class Reads:
     """One session's answers at the wire by running its repeated reads inline."""
 
     __slots__ = (
-        "_hooks", "_numbers", "_pipeline", "_session", "_st", "_statements", "_unnamed",
-        "forget",
+        "_hooks", "_numbers", "_pipeline", "_session", "_st", "_statements", "unnamed",
     )
 
     def __init__(
@@ -133,10 +132,10 @@ class Reads:
         self._st = repeats.SessionState(numbers, session, False)
         self._statements = repeats.Statements(numbers)
         # The unnamed statement's Parse resent before its Bind, outdated by the schema.
-        self._unnamed = repeats.UnnamedParse()
-        # A request answered at the wire from the query cache (cache/hits.py, which offers
-        # this its misses): no Parse of it waits for the statement the full path makes.
-        self.forget = self._unnamed.forget
+        # The unnamed statement's Parse, known when resent (the query cache's hits, which
+        # offer this their misses, forget its Parse left to the full path when they
+        # answer a request themselves).
+        self.unnamed = repeats.UnnamedParse()
 
     @staticmethod
     def serves(backend: Any) -> bool:
@@ -154,7 +153,7 @@ class Reads:
         handles the bytes as usual; LATER (b""): nothing was written, and the request is
         to be offered again once the loop has turned. `keyed`: the query cache decoded
         and keyed this request (a Bind, a Query) already: a miss it offers here."""
-        self._unnamed.forget()
+        self.unnamed.forget()
         request = repeats.recognise(data)
         if request is None:
             return None
@@ -178,13 +177,13 @@ class Reads:
         at, end, name_end, describe = request
         head: list[bytes] = []
         if at:  # a Parse of the unnamed statement again, then its Bind
-            if not self._unnamed.known(data, at, protocol, self._pipeline.catalog.version):
+            if not self.unnamed.known(data, at, protocol, self._pipeline.catalog.version):
                 return None  # answer() learns what the full path makes of it
             head.append(m.PARSE_COMPLETE)
         known = self._statements.named(data[at + 6 : name_end], protocol)
         if known is None:
             return None
-        prepared = known[0]
+        prepared = known[1]
         plan = self._plan(prepared)
         if plan is None:
             return None
@@ -376,7 +375,7 @@ class Reads:
         """The connection's way in for a Bind or Query it reads itself: never answered
         here (False), but the unnamed statement a Parse at_wire left to the full path
         made is kept for the next such Parse, and asked to learn its plan."""
-        prepared = self._unnamed.made(mtype, protocol, self._pipeline.catalog.version)
+        prepared = self.unnamed.made(mtype, protocol, self._pipeline.catalog.version)
         if prepared is not None and prepared.read_plan is None:
             prepared.read_learner = self
         return False

@@ -90,6 +90,9 @@ KEPT_REPLY = 2048
 PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
 
 
+_READY = State.READY
+
+
 class Cache(Protocol):
     """What the hits use of the query cache (stage.QueryCache, which imports this)."""
 
@@ -228,9 +231,10 @@ class Hits:
         self._missed_plan = self._keyed = self._missed = None
         self._unnamed.parsed = None  # a new request (UnnamedParse.forget)
         request = repeats.recognise(data)
-        hooks = self._hooks
-        if request is None or not repeats.waiting(self._session, protocol, hooks):
-            return self._read(data, protocol)
+        session, hooks = self._session, self._hooks
+        if request is None or hooks.full_path or protocol.portals or protocol.state is not _READY \
+                or session.in_transaction or session.failed or session.lost_transaction:
+            return self._read(data, protocol)  # not repeats.waiting (inlined: every hit's)
         start = 0.0 if hooks.answered is None else time.perf_counter()
         at, end, name_end, describe = request
         if at > 0:  # a Parse of the unnamed statement again, then its Bind
@@ -241,7 +245,7 @@ class Hits:
             known = self._statements.named(data[at + 6 : name_end], protocol)
             if known is None:
                 return self._read(data, protocol)
-            prepared, number = known
+            _, prepared, number = known
             tail = data[name_end + 1 : end]
             st = self._st  # _recall's answer when the memo has it in the same state
             hit = self._memo.learned.get((st.number, number, tail)) if st.number >= 0 else None
@@ -287,7 +291,7 @@ class Hits:
         if hooks.answered is not None:
             self._answered(hit, entry, start)
         if self._reads is not None:
-            self._reads.forget()  # answered: no Parse of it waits for its statement there
+            self._reads.unnamed.parsed = None  # answered: no Parse there waits (forget)
         return reply
 
     @property
@@ -349,7 +353,7 @@ class Hits:
             self._cache.learner = self
             return False
         hooks = self._hooks
-        if hooks.steps or (hooks.wraps and hooks.answered is None):
+        if hooks.full_path:
             return False
         state = protocol.state
         if mtype == b"B":
@@ -388,7 +392,7 @@ class Hits:
         known = self._statements.named(body[1:end], protocol)
         if known is None:
             return False
-        prepared, number = known
+        _, prepared, number = known
         start = time.perf_counter()
         tail = body[end + 1 :]
         hit = self._recall(number, tail, prepared, True)

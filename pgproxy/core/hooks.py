@@ -63,8 +63,8 @@ class Step:
 class Hooks:
     """The hooks registered on one stage list, kept as tuples: iterating one is cheap."""
 
-    __slots__ = ("_afters", "_befores", "_one", "after", "answered", "before", "statement",
-                 "steps", "wraps")
+    __slots__ = ("_afters", "_befores", "_one", "after", "answered", "before", "full_path",
+                 "statement", "steps", "wraps")
 
     def __init__(self) -> None:
         self.statement: tuple[Hook, ...] = ()
@@ -78,6 +78,9 @@ class Hooks:
         self.wraps = False
         # The wrapping hook's `answered` when it is the only wrapping hook (see Hook).
         self.answered: Any = None
+        # Whether every statement takes the full path: a step's timers, or a wrapping hook
+        # that cannot hear of a statement answered at the wire (no `answered`).
+        self.full_path = False
         # (position, hook) of the one hook with a before and an after, when no other has
         # either (the usual: the watch): its state is passed as it is, in no list.
         self._one: tuple[int, Hook] | None = None
@@ -93,6 +96,7 @@ class Hooks:
 
     def add_step(self, step: Step) -> None:
         self.steps = (*self.steps, step)
+        self._changed()
 
     def remove(self, hook: Hook | Step) -> None:
         self.statement = tuple(h for h in self.statement if h is not hook)
@@ -108,6 +112,7 @@ class Hooks:
         self._one = self._befores[0] if len(wrapping) == 1 and len(self._befores) == 1 \
             and len(self._afters) == 1 else None
         self.answered = wrapping.pop().answered if len(wrapping) == 1 else None
+        self.full_path = bool(self.steps) or (self.wraps and self.answered is None)
         one = self._one
         if one is not None and one[1].guarded:
             self.before, self.after = one[1].before, one[1].after

@@ -85,9 +85,8 @@ def waiting(session: Any, protocol: ServerProtocol, hooks: Hooks) -> bool:
     that a reply written at the wire is what the full path would write: no statement
     hook needs the full path (steps' timers, a wrapping hook that cannot hear of an
     answer made here), no portal is open, the session has not failed."""
-    return not (hooks.steps or (hooks.wraps and hooks.answered is None) or protocol.portals
-                or protocol.state is not _READY or session.in_transaction or session.failed
-                or session.lost_transaction)
+    return not (hooks.full_path or protocol.portals or protocol.state is not _READY
+                or session.in_transaction or session.failed or session.lost_transaction)
 
 
 class Numbers:
@@ -177,12 +176,12 @@ class Statements:
         self._numbers = numbers
         self._names: dict[bytes, tuple[str, Any, int]] = {}
 
-    def named(self, name: bytes, protocol: ServerProtocol) -> tuple[Any, int] | None:
-        """The prepared statement a Bind names, and its number (None: the full path says
-        why there is none)."""
+    def named(self, name: bytes, protocol: ServerProtocol) -> tuple[str, Any, int] | None:
+        """The name, prepared statement and number of the statement a Bind names (None:
+        the full path says why there is none)."""
         known = self._names.get(name)
         if known is not None and protocol.statements.get(known[0]) is known[1]:
-            return known[1], known[2]
+            return known
         try:
             text = name.decode()
         except UnicodeDecodeError:
@@ -193,8 +192,8 @@ class Statements:
         if len(self._names) >= 256:
             self._names.clear()  # a client that names a statement per request
         number = self._numbers.statement(prepared.text, prepared.param_types)
-        self._names[name] = (text, prepared, number)
-        return prepared, number
+        known = self._names[name] = (text, prepared, number)
+        return known
 
 
 class UnnamedParse:
