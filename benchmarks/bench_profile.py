@@ -10,9 +10,12 @@ compare CPU with bench_statement.py / bench_instructions.py. `--mysql` profiles 
 proxy on a throwaway MariaDB (the test fixture) instead of SQLite; `--cache` profiles
 query cache hits (the cache on, every key read three times before profiling starts: the first
 read fills the cache, the second, a hit on the full path, teaches the wire, the third is
-its first answer there, checked: the hits profiled are a request's steady state).
+its first answer there, checked: the hits profiled are a request's steady state);
+`--transaction` profiles each SELECT in a transaction block of its own (psycopg without
+autocommit: BEGIN, the SELECT, COMMIT), the full path that reads in transactions take.
 
     python benchmarks/bench_profile.py [--queries 3000] [--top 25] [--root DIR] [--mysql]
+                                       [--cache] [--transaction]
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def main() -> None:
     ap.add_argument("--mysql", action="store_true", help="the proxy on a throwaway MariaDB")
     ap.add_argument("--cache", action="store_true",
                     help="the query cache on, every key read three times first: hits profiled")
+    ap.add_argument("--transaction", action="store_true",
+                    help="each SELECT in a transaction block of its own (BEGIN, COMMIT)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="pgproxy-profile-")
     with contextlib.ExitStack() as stack:
@@ -106,13 +111,18 @@ def _profile(args: argparse.Namespace, work: str, url: str) -> None:
                 SQL, (i % 1000,))),
         }
         for label, (factory, run) in forms.items():
-            with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
+            with psycopg.connect(dsn, autocommit=not args.transaction,
+                                 cursor_factory=factory) as conn:
                 for i in range(3000 if args.cache else 200):
                     run(conn, i).fetchone()
+                    if args.transaction:
+                        conn.commit()
                 proc.send_signal(signal.SIGUSR1)
                 time.sleep(0.2)
                 for i in range(args.queries):
                     run(conn, i).fetchone()
+                    if args.transaction:
+                        conn.commit()
                 if os.path.exists(out):
                     os.remove(out)
                 proc.send_signal(signal.SIGUSR2)
