@@ -10,7 +10,11 @@ more than the proxy's own (user), so both are printed; `--floor` also measures
 bench_floor.py's bare responder in the same run, the least any Python + uvloop server
 spends per point SELECT here, and prints the proxy's CPU over it.
 
+`--transaction` runs each SELECT in a transaction block of its own instead (psycopg
+without autocommit: BEGIN, the SELECT, COMMIT), the figures per transaction.
+
     python benchmarks/bench_statement.py [--queries 5000] [--backend sqlite|mysql] [--floor]
+                                         [--transaction]
 """
 
 from __future__ import annotations
@@ -68,6 +72,11 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "mysql"], default="sqlite")
     parser.add_argument("--floor", action="store_true",
                         help="also measure bench_floor.py's bare responder in the same run")
+    parser.add_argument(
+        "--transaction",
+        action="store_true",
+        help="each SELECT in a transaction block of its own: CPU per BEGIN, SELECT, COMMIT",
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if args.backend == "mysql":
@@ -82,6 +91,9 @@ def main() -> int:
                 cur.executemany(
                     "INSERT INTO accounts VALUES (%s, %s)", [(i, i % 1000) for i in range(ROWS)]
                 )
+            if args.transaction:
+                conn.autocommit = False  # psycopg sends BEGIN before the first statement
+            end = conn.commit if args.transaction else (lambda: None)
             cur = conn.cursor()
             sql = "SELECT abalance FROM accounts WHERE aid = %s"
 
@@ -89,15 +101,18 @@ def main() -> int:
                 for i in range(n):
                     cur.execute(sql, (i % ROWS,), prepare=True)
                     cur.fetchone()
+                    end()
 
             def unprepared(n: int) -> None:
                 for i in range(n):
                     cur.execute(sql, (i % ROWS,), prepare=False)
                     cur.fetchone()
+                    end()
 
             def simple(n: int) -> None:
                 for i in range(n):
                     conn.execute(f"SELECT abalance FROM accounts WHERE aid = {i % ROWS}")
+                    end()
 
             pid = proxy.proc.pid
             rows = [
@@ -105,7 +120,8 @@ def main() -> int:
                 measure(pid, "extended, unnamed", unprepared, args.queries),
                 measure(pid, "simple, literal varies", simple, args.queries),
             ]
-    print_rows(f"point SELECT through the proxy on {args.backend}, 1 client", rows)
+    what = "transaction (BEGIN, point SELECT, COMMIT)" if args.transaction else "point SELECT"
+    print_rows(f"{what} through the proxy on {args.backend}, 1 client", rows)
     if args.floor:
         from benchmarks.bench_floor import floor_rows
 

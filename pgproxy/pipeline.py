@@ -26,7 +26,7 @@ import dialects
 from dialects.cache import TranslationCache
 from dialects.implicit_commit import undo_create
 from dialects.returning import returning_select
-from pgproxy import advisory, calls, errors, pgtypes, rescale
+from pgproxy import advisory, calls, errors, pgtypes, rescale, workers
 from pgproxy.backends import constraints, steps
 from pgproxy.backends.base import Column, Connection, Cursor
 from pgproxy.cache import QueryCache
@@ -341,13 +341,18 @@ class Pipeline:
         if not caps.open_results:
             await self.catalog.before_execute(ctx, stmt)
         # A safe read is retried once should the backend connection be lost; it may
-        # also run inline on the event loop (workers.inline: it moves if it runs long).
-        read = stmt.cacheable and not generated.steps and implicit is None and undo is None
+        # also run inline on the event loop (workers.inline: it moves if it runs long), as
+        # may a BEGIN, COMMIT or ROLLBACK that writes nothing (_begin_or_end).
+        plain = not generated.steps and implicit is None and undo is None
+        if plain and stmt.cacheable:
+            run = _read
+        elif plain and kind in _BEGIN_OR_END:
+            run = _begin_or_end
+        else:
+            run = _execute
         try:
             cursor, rows, exhausted, in_tx = await ctx.run(
-                _read if read else _execute, generated, values, DEFAULT_BATCH, implicit, undo,
-                retry=stmt.cacheable,
-            )
+                run, generated, values, DEFAULT_BATCH, implicit, undo, retry=stmt.cacheable)
         except errors.PgError as exc:
             if exc.sqlstate.startswith("23") and len(stmt.tables_written) == 1:
                 # The backend's message may not name the table: the statement's own.
@@ -592,6 +597,7 @@ class Pipeline:
 
 
 _ENDS_TX = frozenset({Kind.COMMIT, Kind.ROLLBACK})
+_BEGIN_OR_END = frozenset({Kind.BEGIN, Kind.COMMIT, Kind.ROLLBACK})
 _OID = attrgetter("type_oid")
 _DDL, _ROLLBACK = Kind.DDL, Kind.ROLLBACK
 # Statements that need no settings pushed first (and in an aborted transaction must not get any).
@@ -731,6 +737,20 @@ async def _learning(
     result = await run(ctx)
     learner.learn(ctx, generated, result)
     return result
+
+
+@inline
+def _begin_or_end(
+    conn: Connection, generated: dialects.Generated, values: list[Any], prefetch: int,
+    implicit: None = None, undo: None = None,
+) -> tuple[Cursor, list[tuple[Any, ...]], bool, bool]:
+    """_execute for BEGIN, COMMIT or ROLLBACK, which may start inline: run there when the
+    transaction has written nothing (a BEGIN; the end of a block that only read: no page
+    to write back, no lock to wait for), else moved to a worker (workers.Moved). A
+    connection that cannot say (no `writing`) is taken to have written."""
+    if workers.current.deadline and getattr(conn, "writing", True):
+        raise workers.Moved
+    return _execute(conn, generated, values, prefetch)
 
 
 @inline

@@ -117,7 +117,10 @@ class Connection(Protocol):
     #                     blocking call (a socket shutdown), so a call blocked on a
     #                     hung server returns with an error;
     #   broken: bool      after a connection error (08xxx), whether the connection
-    #                     can serve no more statements.
+    #                     can serve no more statements;
+    #   writing: bool     whether the open transaction has written (an inline_reads
+    #                     engine's: a BEGIN, COMMIT or ROLLBACK runs on the loop only
+    #                     when it has not, pipeline._begin_or_end).
 
 
 @runtime_checkable

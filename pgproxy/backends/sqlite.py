@@ -795,6 +795,15 @@ class SQLiteConnection:
                 return not self._conn.getautocommit()
         return not self._conn.getautocommit()
 
+    @property
+    def writing(self) -> bool:
+        """Whether the open transaction has written: its COMMIT writes pages back (and may
+        wait for a lock), its ROLLBACK undoes them; else either only lets go of a read."""
+        if self.shared:
+            with self._lock:
+                return self._conn.txn_state() == apsw.SQLITE_TXN_WRITE
+        return self._conn.txn_state() == apsw.SQLITE_TXN_WRITE
+
     def cancel(self) -> None:
         self._cancel_set = True
         self._cancelled.set()

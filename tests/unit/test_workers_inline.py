@@ -4,17 +4,21 @@ when SQLite says it must (a long read past the budget, a write, a wait, a busy l
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from unittest.mock import ANY
 
 import apsw
 import pytest
 
+import dialects
 from pgproxy import errors, workers
 from pgproxy.backends import from_url
 from pgproxy.backends.sqlite import SQLiteConnection
+from pgproxy.pipeline import _begin_or_end
 
 LONG = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) " \
     "SELECT count(*) FROM c"
@@ -98,6 +102,42 @@ def test_a_write_never_starts_on_the_loop(conn: SQLiteConnection) -> None:
         conn.execute("COMMIT", ()).close()
         at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT id FROM t ORDER BY id", ())
         assert at_once and rows == [(1,), (2,), (3,)]
+        pool.close()
+
+    asyncio.run(main())
+
+
+def test_a_begin_and_the_end_of_a_block_that_only_read_run_on_the_loop(
+    conn: SQLiteConnection, tmp_path: Path,
+) -> None:
+    """pipeline._begin_or_end: a BEGIN, and the COMMIT or ROLLBACK of a block that only
+    read, run on the loop (nothing to write back, no lock to wait for); the COMMIT or
+    ROLLBACK of a block that wrote moves to a worker, and does what it says."""
+
+    def run(pool: workers.Workers, sql: str) -> Any:
+        return _submit(pool, _begin_or_end, conn, dialects.Generated(sql), [], 100)
+
+    def committed() -> list[tuple[int]]:
+        with sqlite3.connect(tmp_path / "inline.db") as other:
+            return other.execute("SELECT id FROM t ORDER BY id").fetchall()
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        for end in ("COMMIT", "ROLLBACK"):
+            at_once, _ = await run(pool, "BEGIN")
+            assert at_once and conn.in_transaction
+            at_once, (rows, _) = await _submit(pool, _select, conn, "SELECT v FROM t", ())
+            assert at_once and rows == [("one",)]
+            at_once, _ = await run(pool, end)
+            assert at_once and not conn.in_transaction
+        at_once, _ = await run(pool, "BEGIN")
+        conn.execute("INSERT INTO t VALUES (2, 'two')", ()).close()
+        at_once, _ = await run(pool, "ROLLBACK")
+        assert not at_once and not conn.in_transaction and committed() == [(1,)]
+        await run(pool, "BEGIN")
+        conn.execute("INSERT INTO t VALUES (3, 'three')", ()).close()
+        at_once, _ = await run(pool, "COMMIT")
+        assert not at_once and not conn.in_transaction and committed() == [(1,), (3,)]
         pool.close()
 
     asyncio.run(main())
