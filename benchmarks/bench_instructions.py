@@ -24,6 +24,9 @@ every key of each form is read three times before counting starts: the
 first read fills the cache, the second (a hit on the full path) teaches the wire, the
 third is the wire's first answer, checked against the request's bytes: the hits counted
 are a request's steady state.
+`--transaction` counts each SELECT in a transaction block of its own (psycopg without
+autocommit: BEGIN, the SELECT, COMMIT; per transaction), the full path that reads in
+transactions take.
 Needs valgrind (apt-get install valgrind).
 """
 
@@ -65,6 +68,8 @@ def main() -> None:
                     help="bench_floor.py's bare responder instead of the proxy (SQLite)")
     ap.add_argument("--cache", action="store_true",
                     help="the query cache on, every key read three times first: hits counted")
+    ap.add_argument("--transaction", action="store_true",
+                    help="each SELECT in a transaction block of its own (BEGIN, COMMIT)")
     args = ap.parse_args()
     if args.floor and (args.mysql or args.cache):
         sys.exit("--floor answers from SQLite only, with no cache")
@@ -126,18 +131,23 @@ def _count(args: argparse.Namespace, work: str, url: str) -> None:
             "simple, literal varies": (psycopg.ClientCursor, lambda c, i: c.execute(
                 SQL, (i % 1000,))),
         }
-        print(f"point SELECT through {what}, {args.queries} statements each")
+        each = "transactions (BEGIN, SELECT, COMMIT)" if args.transaction else "statements"
+        print(f"point SELECT through {what}, {args.queries} {each} each")
         print(f"{'protocol':24s} {'k instructions/stmt':>20s}")
         for label, (factory, run) in forms.items():
-            with psycopg.connect(dsn, autocommit=True, cursor_factory=factory) as conn:
+            with psycopg.connect(dsn, autocommit=not args.transaction,
+                                 cursor_factory=factory) as conn:
+                end = conn.commit if args.transaction else (lambda: None)
                 for i in range(3000 if args.cache else 50):
                     run(conn, i).fetchone()
+                    end()
                 for f in glob.glob(out + ".*"):
                     os.remove(f)
                 _control(proc, "-i", "on")
                 _control(proc, "-z")
                 for i in range(args.queries):
                     run(conn, i).fetchone()
+                    end()
                 _control(proc, "-d")
                 _control(proc, "-i", "off")
             print(f"{label:24s} {_total(out) / args.queries / 1000:20.1f}")
