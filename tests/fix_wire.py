@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import struct
 import time
@@ -55,6 +56,29 @@ def extended(
 ) -> bytes:
     """Parse, Bind, Execute, Sync of one unnamed statement."""
     return parse(sql, types) + bind(values, formats) + execute() + SYNC
+
+
+def mutated(samples: list[bytes], n: int, seed: int = 20261204) -> list[bytes]:
+    """The samples, then `n` of them with one change each, seeded: a byte set to any
+    value or to one a frame reader looks for, the bytes cut short or lengthened, or the
+    length field of a frame rewritten (for comparing two readers of the same bytes)."""
+    picker = random.Random(seed)
+    out = list(samples)
+    for _ in range(n):
+        data = bytearray(picker.choice(samples))
+        change = picker.randrange(5)
+        if change == 0:
+            data[picker.randrange(len(data))] = picker.randrange(256)
+        elif change == 1:
+            data[picker.randrange(len(data))] = picker.choice(b"\0\1\2\xff\x80\xe2BPQDES")
+        elif change == 2:
+            data = data[: picker.randrange(len(data))]
+        elif change == 3:
+            data += bytes(picker.randrange(1, 3))
+        else:
+            data[1:5] = picker.randrange(60).to_bytes(4, "big")
+        out.append(bytes(data))
+    return out
 
 
 def error_fields(body: bytes) -> dict[str, str]:

@@ -3,13 +3,12 @@ cache's hits and the inline reads may answer there, and the ones they must leave
 
 from __future__ import annotations
 
-import random
 import struct
 
 import pytest
 
 from pgproxy.wire import repeats
-from tests.fix_wire import SYNC, frame, parse
+from tests.fix_wire import SYNC, frame, mutated, parse
 
 
 def bind(statement: bytes = b"s", portal: bytes = b"") -> bytes:
@@ -75,7 +74,7 @@ def test_the_first_bytes_of_a_message_are_not_a_request():
 
 def test_the_compiled_reader_reads_as_python_does():
     """pgproxy/wire/_frames.c answers what repeats._recognise answers, on the requests
-    above and on 200,000 of them cut short, with a byte changed or a length rewritten."""
+    above and on 200,000 of them changed (tests.fix_wire.mutated)."""
     compiled = pytest.importorskip(
         "pgproxy.wire._frames", reason="built by pip install when a C compiler is at hand")
     tail = execute() + SYNC
@@ -84,20 +83,7 @@ def test_the_compiled_reader_reads_as_python_does():
         parse("SELECT 1") + bind(b"") + describe() + tail, frame(b"Q", b"SELECT 1\0"),
         bind(portal=b"p") + tail, bind() + execute(10) + SYNC,
     ]
-    picker = random.Random(20261204)
-    texts = list(requests)
-    for _ in range(200_000):
-        data = bytearray(picker.choice(requests))
-        change = picker.randrange(4)
-        if change == 0:
-            data = data[: picker.randrange(1, len(data) + 1)]
-        elif change == 1:
-            data[picker.randrange(len(data))] = picker.randrange(256)
-        elif change == 2:
-            data[picker.randrange(len(data))] = picker.choice(b"\0BPQDES")
-        else:
-            data[1:5] = picker.randrange(60).to_bytes(4, "big")
-        texts.append(bytes(data))
+    texts = mutated(requests, 200_000)
     for data in texts:
         assert compiled.recognise(data) == repeats._recognise(data), data
     assert compiled.QUERY is repeats.QUERY
