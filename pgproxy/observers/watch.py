@@ -169,9 +169,27 @@ class Watch(Hook):
             raw += (_write_event, _WRITE, now, session.route, session.user, stmt,
                     tag, None, None, None, None)
 
-    # A read the wire answered (Hook.answered: a cache hit, cache_hit true; a read run at
-    # the wire, hit None): reported as the full path reports it, by _finish itself.
-    answered = _finish
+    def answered(
+        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int,
+        hit: Any = True,
+    ) -> None:
+        """A read the wire answered (Hook.answered: a cache hit, cache_hit true; a read run
+        at the wire, hit None, or False for a cache miss it kept), reported as _finish
+        reports the full path's: a read that ended well, with no span (telemetry takes
+        the full path) and no write event. _finish's steps for it alone: it runs for
+        every statement answered at the wire."""
+        now = _clock()
+        if self._counting:
+            self.statements += 1
+            self.seconds += now - start
+            self.rows += rows
+            return
+        obs = self.observers
+        raw = obs.raw  # type: ignore[union-attr]
+        if not raw:
+            obs.kick()  # type: ignore[union-attr]
+        raw += (_statement_event, _STATEMENT, now, session.route, session.user, stmt, tag, hit,
+                now - start, rows, None)
 
     # ------------------------------------------------------------ sessions and backends
 
