@@ -798,10 +798,16 @@ class SQLiteConnection:
     @property
     def writing(self) -> bool:
         """Whether the open transaction has written: its COMMIT writes pages back (and may
-        wait for a lock), its ROLLBACK undoes them; else either only lets go of a read."""
+        wait for a lock), its ROLLBACK undoes them; else either only lets go of a read.
+        Asked on the event loop while a read-ahead holds the connection: True, so that
+        the caller moves to a worker rather than wait for it there."""
         if self.shared:
-            with self._lock:
+            if not self._lock.acquire(blocking=not workers.current.deadline):
+                return True
+            try:
                 return self._conn.txn_state() == apsw.SQLITE_TXN_WRITE
+            finally:
+                self._lock.release()
         return self._conn.txn_state() == apsw.SQLITE_TXN_WRITE
 
     def cancel(self) -> None:

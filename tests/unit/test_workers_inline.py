@@ -143,6 +143,35 @@ def test_a_begin_and_the_end_of_a_block_that_only_read_run_on_the_loop(
     asyncio.run(main())
 
 
+def test_the_end_of_a_block_a_read_ahead_holds_waits_in_a_worker(conn: SQLiteConnection) -> None:
+    """While a cursor's read-ahead holds the connection, a COMMIT is not run on the loop,
+    nor does the loop wait for the connection: it moves, and commits once it is free."""
+
+    async def main() -> None:
+        pool = workers.Workers(4, "t", inline=True)
+        conn.execute("BEGIN", ()).close()
+        conn.shared = True  # as once a cursor has read ahead
+        held, done = threading.Event(), threading.Event()
+
+        def read_ahead() -> None:  # holds the connection, as a read-ahead in its thread
+            with conn._lock:
+                held.set()
+                done.wait(10)
+
+        holder = threading.Thread(target=read_ahead)
+        holder.start()
+        held.wait(10)
+        job = pool.submit(_begin_or_end, conn, dialects.Generated("COMMIT"), [], 100)
+        assert not job.future.done()  # moved: a worker waits for the connection
+        done.set()
+        await job.future
+        holder.join()
+        assert not conn.in_transaction
+        pool.close()
+
+    asyncio.run(main())
+
+
 def test_pg_sleep_waits_in_a_worker(conn: SQLiteConnection) -> None:
     async def main() -> None:
         pool = workers.Workers(4, "t", inline=True)
