@@ -144,7 +144,7 @@ class Session(BackendLink):
         # Temporary relations this session created (dialects.cacheability.temp_created):
         # the query cache neither keeps nor serves this session's reads of these names.
         self.temp_names: frozenset[str] = frozenset()
-        self._target: dialects.Target | None = None
+        self.target_now: dialects.Target | None = None
         self.cursors = Cursors()
         self.savepoints = Savepoints()
         # What drops each object DDL made inside the open transaction block on a backend
@@ -371,11 +371,11 @@ class Session(BackendLink):
 
     def target(self) -> dialects.Target:
         """The dialect target for this session's backend, branch and AS OF (cached)."""
-        if self._target is None:
+        if self.target_now is None:
             backend = self.route.backend
             caps = backend.capabilities
             branch = self.settings.get("pgproxy.branch") or self.route.branch
-            self._target = dialects.Target(
+            self.target_now = dialects.Target(
                 dialect=backend.dialect,
                 paramstyle=backend.paramstyle,
                 backend=backend.name,
@@ -387,7 +387,7 @@ class Session(BackendLink):
                 as_of=self.settings.get("pgproxy.as_of") or None,
                 database=self.route.name,
             )
-        return self._target
+        return self.target_now
 
     def apply_setting(self, setting: dialects.Setting) -> None:
         name = setting.name
@@ -409,7 +409,7 @@ class Session(BackendLink):
             self.settings.set(name, setting.value, local=setting.local, in_transaction=tx)
             for more in setting.also:
                 self.settings.set(more.name, more.value, local=more.local, in_transaction=tx)
-        self._target = None
+        self.target_now = None
 
     def use(self, database: str) -> None:
         """USE "db/branch": switch route and branch for the rest of the session."""
@@ -422,7 +422,7 @@ class Session(BackendLink):
             _validated(validate_ref, route.branch)
         self.route = route
         self.database = database
-        self._target = None
+        self.target_now = None
 
     def session_value(self, name: str, params: Sequence[Any] = ()) -> Any:
         """A value the dialect layer asked the proxy to bind (current_user, version() …)."""

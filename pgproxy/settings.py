@@ -288,7 +288,7 @@ class Settings:
     """One session's parameters; SET LOCAL values revert when the transaction ends."""
 
     __slots__ = (
-        "_before_tx", "_changed", "_local", "_reset", "_result_key", "_values", "style_now",
+        "_before_tx", "_changed", "_local", "_reset", "_values", "result_key_now", "style_now",
         "version",
     )
 
@@ -298,7 +298,7 @@ class Settings:
         self._before_tx: dict[str, str | None] = {}  # values before this transaction's SETs
         self._reset: dict[str, str] = {}  # what RESET returns to: the startup packet's values
         self._changed: list[str] = []
-        self._result_key: tuple[str | None, ...] | None = None
+        self.result_key_now: tuple[str | None, ...] | None = None
         # style() once computed (None: a value it reads changed since): the statement
         # path reads this first, with no call.
         self.style_now: Style | None = ISO
@@ -376,7 +376,7 @@ class Settings:
             new = self.get(name) if param is not None else None
         else:
             self._values[name] = new
-        self._result_key = None
+        self.result_key_now = None
         self.version += 1
         if name in _STYLED:
             self.style_now = None
@@ -388,7 +388,8 @@ class Settings:
         other = Settings.__new__(Settings)
         other._values, other._local = dict(self._values), dict(self._local)
         other._before_tx, other._reset = dict(self._before_tx), dict(self._reset)
-        other._changed, other._result_key, other.style_now = [], self._result_key, self.style_now
+        other._changed, other.style_now = [], self.style_now
+        other.result_key_now = self.result_key_now
         other.version = self.version
         return other
 
@@ -430,10 +431,10 @@ class Settings:
 
         None for a name this build does not know (it always has its default).
         """
-        key = self._result_key
+        key = self.result_key_now
         if key is None:
             values = self._values
-            key = self._result_key = tuple(
+            key = self.result_key_now = tuple(
                 values.get(n, PARAMS[n].default) if n in PARAMS else None
                 for n in RESULT_SETTINGS
             )

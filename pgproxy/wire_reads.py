@@ -131,10 +131,9 @@ class Reads:
         self._numbers = numbers
         self._st = repeats.SessionState(numbers, session, False)
         self._statements = repeats.Statements(numbers)
-        # The unnamed statement's Parse resent before its Bind, outdated by the schema.
-        # The unnamed statement's Parse, known when resent (the query cache's hits, which
-        # offer this their misses, forget its Parse left to the full path when they
-        # answer a request themselves).
+        # The unnamed statement's Parse resent before its Bind, outdated by the schema
+        # (public: the query cache's hits, which offer this their misses, clear the
+        # Parse it left to the full path when they answer a request themselves).
         self.unnamed = repeats.UnnamedParse()
 
     @staticmethod

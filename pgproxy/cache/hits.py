@@ -90,9 +90,6 @@ KEPT_REPLY = 2048
 PLAN_SCORE, PLAN_MAX, PLAN_PROBE = 4, 64, 128
 
 
-_READY = State.READY
-
-
 class Cache(Protocol):
     """What the hits use of the query cache (stage.QueryCache, which imports this)."""
 
@@ -231,10 +228,9 @@ class Hits:
         self._missed_plan = self._keyed = self._missed = None
         self._unnamed.parsed = None  # a new request (UnnamedParse.forget)
         request = repeats.recognise(data)
-        session, hooks = self._session, self._hooks
-        if request is None or hooks.full_path or protocol.portals or protocol.state is not _READY \
-                or session.in_transaction or session.failed or session.lost_transaction:
-            return self._read(data, protocol)  # not repeats.waiting (inlined: every hit's)
+        hooks = self._hooks
+        if request is None or not repeats.waiting(self._session, protocol, hooks):
+            return self._read(data, protocol)
         start = 0.0 if hooks.answered is None else time.perf_counter()
         at, end, name_end, describe = request
         if at > 0:  # a Parse of the unnamed statement again, then its Bind

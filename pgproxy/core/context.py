@@ -76,7 +76,7 @@ class StatementContext:
     pid: int = _read("pid")
     settings: Settings = _read("settings")  # to read; changes go through apply_setting
     target: Callable[[], dialects.Target] = _read("target")
-    target_now: dialects.Target | None = _read("_target")  # target() once made (None: not yet)
+    target_now: dialects.Target | None = _read("target_now")  # target() once made (None: not yet)
 
     # ------------------------------------------------------------ transaction state (read)
 

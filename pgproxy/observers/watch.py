@@ -128,11 +128,9 @@ class Watch(Hook):
         the result, which the collector would keep: a result held until its event is made
         holds its cursor and batches, hundreds of them per linger, which the garbage
         collector then walks again and again. `rows` None: a result without rows, whose
-        count is its tag's. Called as it is for a read the wire answered (`answered`):
-        from the query cache (pgproxy/cache/hits.py), cache_hit true by default; by running
-        it (pgproxy/wire_reads.py), `hit` None as for the full path's result; and by a
-        settled result telling its end (BackendResult.watch: `tag` is that result), whose
-        rows are those sent, or fetched before it was closed part way."""
+        count is its tag's. Called by a settled result telling its end
+        (BackendResult.watch: `tag` is that result), whose rows are those sent, or fetched
+        before it was closed part way. (A read the wire answered goes to _record alone.)"""
         if tag.__class__ is BackendResult:
             rows = tag.rows  # type: ignore[union-attr]
             # Its tag as (verb, rows): the collector writes it out (_rest), once per
@@ -140,24 +138,8 @@ class Watch(Hook):
             tag, hit = (tag.verb, rows), None  # type: ignore[union-attr]
         elif rows is None:
             rows = _affected(tag)  # type: ignore[arg-type]
-        now = _clock()
+        now = self._record(session, stmt, start, tag, rows, hit, sqlstate)  # type: ignore[arg-type]
         seconds = now - start
-        if self._counting:
-            self.statements += 1
-            self.seconds += seconds
-            self.rows += rows
-            if sqlstate is not None:
-                self.errors += 1
-        else:
-            # The bus gets a record of references to what is at hand (Observers.hand,
-            # inlined; events.WIDTH fields): the event, its dict and its JSON are made off
-            # the statement path, in batches; the counters are summed from these (_tally).
-            obs = self.observers
-            raw = obs.raw  # type: ignore[union-attr]
-            if not raw:
-                obs.kick()  # type: ignore[union-attr]
-            raw += (_statement_event, _STATEMENT, now, session.route, session.user,
-                    stmt, tag, hit, seconds, rows, sqlstate)
         if span is not None:  # (a span only with telemetry)
             self.telemetry.finish(  # type: ignore[union-attr]
                 span, session, stmt, seconds, rows, hit, sqlstate)
@@ -169,27 +151,35 @@ class Watch(Hook):
             raw += (_write_event, _WRITE, now, session.route, session.user, stmt,
                     tag, None, None, None, None)
 
-    def answered(
-        self, session: Any, stmt: dialects.Statement, start: float, tag: str, rows: int,
-        hit: Any = True,
-    ) -> None:
-        """A read the wire answered (Hook.answered: a cache hit, cache_hit true; a read run
-        at the wire, hit None, or False for a cache miss it kept), reported as _finish
-        reports the full path's: a read that ended well, with no span (telemetry takes
-        the full path) and no write event. _finish's steps for it alone: it runs for
-        every statement answered at the wire."""
+    def _record(
+        self, session: Any, stmt: dialects.Statement, start: float, tag: Any, rows: int,
+        hit: Any = True, sqlstate: str | None = None,
+    ) -> float:
+        """The statement counted, or its record laid for the bus; the time it ended.
+        Called by _finish, and as it is for a read the wire answered (`answered`: a cache
+        hit, cache_hit true; a read run at the wire, hit None, or False for a cache miss
+        it kept), which has nothing else of _finish's to do: no result to unwrap, no
+        span (telemetry takes the full path), no error, no write event."""
         now = _clock()
         if self._counting:
             self.statements += 1
             self.seconds += now - start
             self.rows += rows
-            return
+            if sqlstate is not None:
+                self.errors += 1
+            return now
+        # The bus gets a record of references to what is at hand (Observers.hand,
+        # inlined; events.WIDTH fields): the event, its dict and its JSON are made off
+        # the statement path, in batches; the counters are summed from these (_tally).
         obs = self.observers
         raw = obs.raw  # type: ignore[union-attr]
         if not raw:
             obs.kick()  # type: ignore[union-attr]
         raw += (_statement_event, _STATEMENT, now, session.route, session.user, stmt, tag, hit,
-                now - start, rows, None)
+                now - start, rows, sqlstate)
+        return now
+
+    answered = _record
 
     # ------------------------------------------------------------ sessions and backends
 

@@ -141,12 +141,12 @@ class SessionState:
     def same(self) -> bool:
         """The session's state is the one last numbered: the session replaces each of
         these objects when it changes (one identity test each). The target and the
-        result key are read where Session.target and Settings.result_key cache them,
-        None once they changed (renumber builds them anew)."""
+        result key as last made (`target_now`, `result_key_now`: None once they changed,
+        which renumber makes anew)."""
         session = self._session
         seen = self._seen
-        return bool(seen) and seen[0] is session.route and seen[1] is session._target \
-            and seen[2] is session.settings._result_key and seen[3] is session.temp_names
+        return seen[0] is session.route and seen[1] is session.target_now \
+            and seen[2] is session.settings.result_key_now and seen[3] is session.temp_names
 
     def renumber(self) -> int:
         """Number the session's state as it is now (-1: a converted client_encoding)."""
